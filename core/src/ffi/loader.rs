@@ -1,0 +1,473 @@
+//! Loading a module library and validating its descriptor as hostile input.
+//!
+//! Everything the module's descriptor says is copied into owned Rust values
+//! ([`ModuleInfo`]) after validation; the raw descriptor is not read again.
+//! The only things kept from it are the three function pointers, which are
+//! called through [`Instance`].
+//!
+//! Unload policy: a library that passes validation is pinned with
+//! `RTLD_NODELETE`, so it is never unmapped while a thread it started (which
+//! the host cannot see) may still run — including a module that breaks the
+//! "destroy joins your threads" rule.
+
+use crate::error::{Error, Result};
+use crate::ffi::callbacks::{self, CallCtx};
+use crate::output::CallOutput;
+use bridgehost_module_abi as abi;
+use libloading::os::unix::Library;
+use parking_lot::Mutex;
+use std::ffi::c_void;
+use std::path::Path;
+use std::sync::Arc;
+use std::thread::ThreadId;
+
+/// How a module instance may be called concurrently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ThreadModel {
+    /// Concurrent calls on any threads.
+    ThreadSafe,
+    /// At most one call at a time (the host serializes).
+    Serialized,
+    /// Every call on the thread that ran `init` (the host routes calls there).
+    SingleThread,
+}
+
+impl ThreadModel {
+    /// The stable name used by the CLI and front ends.
+    pub fn name(self) -> &'static str {
+        match self {
+            ThreadModel::ThreadSafe => "thread-safe",
+            ThreadModel::Serialized => "serialized",
+            ThreadModel::SingleThread => "single-thread",
+        }
+    }
+
+    pub(crate) fn from_abi(v: u32) -> Option<ThreadModel> {
+        match v {
+            abi::THREAD_SAFE => Some(ThreadModel::ThreadSafe),
+            abi::THREAD_SERIALIZED => Some(ThreadModel::Serialized),
+            abi::THREAD_SINGLE => Some(ThreadModel::SingleThread),
+            _ => None,
+        }
+    }
+
+    /// The `BH_THREAD_*` value.
+    pub fn to_abi(self) -> u32 {
+        match self {
+            ThreadModel::ThreadSafe => abi::THREAD_SAFE,
+            ThreadModel::Serialized => abi::THREAD_SERIALIZED,
+            ThreadModel::SingleThread => abi::THREAD_SINGLE,
+        }
+    }
+}
+
+/// A validated method table entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MethodInfo {
+    /// Method name (UTF-8, unique within the module).
+    pub name: String,
+    /// `BH_METHOD_*` flags (only known bits).
+    pub flags: u32,
+}
+
+impl MethodInfo {
+    /// True when the module promises this method never blocks.
+    pub fn is_nonblocking(&self) -> bool {
+        self.flags & abi::METHOD_NONBLOCKING != 0
+    }
+}
+
+/// Everything a validated descriptor says, as owned values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleInfo {
+    /// The file the module was loaded from.
+    pub path: String,
+    /// Module name.
+    pub name: String,
+    /// Module version string.
+    pub version: String,
+    /// ABI version (always 1 for a v1 host).
+    pub abi_version: u32,
+    /// Thread model.
+    pub thread_model: ThreadModel,
+    /// Method table, in index order.
+    pub methods: Vec<MethodInfo>,
+}
+
+/// A loaded, validated module library.
+pub(crate) struct ModuleLibrary {
+    info: ModuleInfo,
+    init: abi::InitFn,
+    call: abi::CallFn,
+    destroy: abi::DestroyFn,
+    // Kept so the handle lives as long as the function pointers above; the
+    // mapping itself is pinned (RTLD_NODELETE) and outlives it anyway.
+    _lib: Library,
+}
+
+impl std::fmt::Debug for ModuleLibrary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModuleLibrary")
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+fn abi_err(path: &str, reason: impl Into<String>) -> Error {
+    Error::AbiMismatch {
+        path: path.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Read a NUL-terminated string of at most `max` bytes.
+///
+/// # Safety
+/// `p` must be non-null and point to readable memory that contains a NUL
+/// within its first `max + 1` bytes, or at least `max + 1` readable bytes.
+unsafe fn read_bounded_cstr(p: *const std::ffi::c_char, max: usize) -> Option<Vec<u8>> {
+    let p = p.cast::<u8>();
+    let mut out = Vec::new();
+    for i in 0..=max {
+        // SAFETY: the caller guarantees bytes up to the NUL or up to max+1 are
+        // readable; we stop at the first NUL and never read past index max.
+        let b = unsafe { p.add(i).read() };
+        if b == 0 {
+            return Some(out);
+        }
+        out.push(b);
+    }
+    None
+}
+
+fn validated_name(path: &str, what: &str, p: *const std::ffi::c_char) -> Result<String> {
+    if p.is_null() {
+        return Err(abi_err(path, format!("{what} is a null pointer")));
+    }
+    // SAFETY: p is non-null and points into the module's static data; the
+    // bounded read never goes past MAX_NAME_LEN + 1 bytes, so an unterminated
+    // name is rejected rather than overrun without limit.
+    let bytes = unsafe { read_bounded_cstr(p, abi::MAX_NAME_LEN) }.ok_or_else(|| {
+        abi_err(
+            path,
+            format!("{what} is longer than {} bytes", abi::MAX_NAME_LEN),
+        )
+    })?;
+    if bytes.is_empty() {
+        return Err(abi_err(path, format!("{what} is empty")));
+    }
+    String::from_utf8(bytes).map_err(|_| abi_err(path, format!("{what} is not valid UTF-8")))
+}
+
+impl ModuleLibrary {
+    /// Load `path` and validate its descriptor. Every failure is a typed
+    /// error naming the file and the reason.
+    pub(crate) fn load(path: &Path) -> Result<Arc<ModuleLibrary>> {
+        let shown = path.display().to_string();
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => return Err(Error::NotFound(format!("{shown} is not a regular file"))),
+            Err(e) => return Err(Error::NotFound(format!("{shown}: {e}"))),
+        }
+        // SAFETY: dlopen runs the library's ELF constructors. Loading a module
+        // is the point of this function; a module is trusted to have sane
+        // constructors (isolation exists for modules that are not). RTLD_LOCAL
+        // keeps its symbols out of the global namespace.
+        let lib = unsafe { Library::open(Some(path), libc::RTLD_NOW | libc::RTLD_LOCAL) }
+            .map_err(|e| abi_err(&shown, format!("not a loadable shared library: {e}")))?;
+        // SAFETY: the symbol's type is the module ABI's entry type; a library
+        // that exports the name with another type breaks the ABI contract,
+        // which is what the descriptor checks below are there to catch.
+        let entry: abi::EntryFn = unsafe { lib.get::<abi::EntryFn>(abi::ENTRY_SYMBOL) }
+            .map(|s| *s)
+            .map_err(|_| abi_err(&shown, "missing entry symbol bridgehost_module_v1"))?;
+        // SAFETY: calling the entry point is the documented way to obtain the
+        // descriptor; it takes no arguments.
+        let desc_ptr = unsafe { entry() };
+        let lib_info = Self::validate(&shown, desc_ptr)?;
+        let (info, init, call, destroy) = lib_info;
+        // Pin the library (never unmapped). RTLD_NOLOAD: only re-reference
+        // the already loaded object.
+        // SAFETY: the object is already loaded, so this runs no constructor.
+        let pin = unsafe {
+            Library::open(
+                Some(path),
+                libc::RTLD_NOW | libc::RTLD_LOCAL | libc::RTLD_NOLOAD | libc::RTLD_NODELETE,
+            )
+        };
+        if let Ok(pin) = pin {
+            // The extra reference is intentionally never closed.
+            std::mem::forget(pin);
+        }
+        Ok(Arc::new(ModuleLibrary {
+            info,
+            init,
+            call,
+            destroy,
+            _lib: lib,
+        }))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn validate(
+        path: &str,
+        desc_ptr: *const abi::ModuleDesc,
+    ) -> Result<(ModuleInfo, abi::InitFn, abi::CallFn, abi::DestroyFn)> {
+        if desc_ptr.is_null() {
+            return Err(abi_err(path, "entry symbol returned a null descriptor"));
+        }
+        if !(desc_ptr as usize).is_multiple_of(std::mem::align_of::<abi::ModuleDesc>()) {
+            return Err(abi_err(path, "descriptor pointer is misaligned"));
+        }
+        // Read the fixed header first: the rest is read only once struct_size
+        // says the module's struct is at least as large as ours.
+        // SAFETY: desc_ptr is non-null and aligned; every version of the
+        // descriptor starts with these 16 bytes (magic, abi_version,
+        // struct_size), which the module's static descriptor provides.
+        let (magic, version, size) = unsafe {
+            let p = desc_ptr.cast::<u8>();
+            (
+                p.cast::<u64>().read(),
+                p.add(8).cast::<u32>().read(),
+                p.add(12).cast::<u32>().read(),
+            )
+        };
+        if magic != abi::MAGIC {
+            return Err(abi_err(
+                path,
+                format!("wrong magic 0x{magic:016x} (expected 0x{:016x})", abi::MAGIC),
+            ));
+        }
+        if version != abi::ABI_VERSION {
+            return Err(abi_err(
+                path,
+                format!(
+                    "module ABI version {version}, this host supports {}",
+                    abi::ABI_VERSION
+                ),
+            ));
+        }
+        let need = std::mem::size_of::<abi::ModuleDesc>();
+        if (size as usize) < need {
+            return Err(abi_err(
+                path,
+                format!("descriptor struct_size {size} is smaller than the v1 descriptor ({need} bytes)"),
+            ));
+        }
+        // SAFETY: magic, version and struct_size confirm the module compiled a
+        // v1 descriptor at least as large as ours at this aligned address.
+        // Every field type accepts any bit pattern except the function
+        // pointers, which are Option<fn> so null is representable.
+        let d: abi::ModuleDesc = unsafe { desc_ptr.read() };
+        let thread_model = ThreadModel::from_abi(d.thread_model)
+            .ok_or_else(|| abi_err(path, format!("unknown thread model {}", d.thread_model)))?;
+        let (Some(init), Some(call), Some(destroy)) = (d.init, d.call, d.destroy) else {
+            let which: Vec<&str> = [
+                ("init", d.init.is_none()),
+                ("call", d.call.is_none()),
+                ("destroy", d.destroy.is_none()),
+            ]
+            .iter()
+            .filter(|(_, null)| *null)
+            .map(|(n, _)| *n)
+            .collect();
+            return Err(abi_err(
+                path,
+                format!("null function pointer(s): {}", which.join(", ")),
+            ));
+        };
+        let name = validated_name(path, "module name", d.name)?;
+        let version_s = validated_name(path, "module version", d.version)?;
+        if d.method_count == 0 || d.method_count > abi::MAX_METHODS {
+            return Err(abi_err(
+                path,
+                format!(
+                    "method_count {} is outside 1..={}",
+                    d.method_count,
+                    abi::MAX_METHODS
+                ),
+            ));
+        }
+        if d.methods.is_null() {
+            return Err(abi_err(path, "method table is a null pointer"));
+        }
+        if !(d.methods as usize).is_multiple_of(std::mem::align_of::<abi::MethodDesc>()) {
+            return Err(abi_err(path, "method table is misaligned"));
+        }
+        let mut methods: Vec<MethodInfo> = Vec::with_capacity(d.method_count as usize);
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..d.method_count as usize {
+            // SAFETY: methods is non-null and aligned, and the module declares
+            // method_count (bounded above) entries in its static table.
+            let m: abi::MethodDesc = unsafe { d.methods.add(i).read() };
+            let mname = validated_name(path, &format!("method #{i} name"), m.name)?;
+            if m.flags & !abi::METHOD_KNOWN_FLAGS != 0 {
+                return Err(abi_err(
+                    path,
+                    format!("method {mname:?} has unknown flag bits 0x{:x}", m.flags),
+                ));
+            }
+            if m.reserved != 0 {
+                return Err(abi_err(
+                    path,
+                    format!("method {mname:?} has a non-zero reserved field"),
+                ));
+            }
+            if !seen.insert(mname.clone()) {
+                return Err(abi_err(path, format!("duplicate method name {mname:?}")));
+            }
+            methods.push(MethodInfo {
+                name: mname,
+                flags: m.flags,
+            });
+        }
+        Ok((
+            ModuleInfo {
+                path: path.to_string(),
+                name,
+                version: version_s,
+                abi_version: version,
+                thread_model,
+                methods,
+            },
+            init,
+            call,
+            destroy,
+        ))
+    }
+
+    pub(crate) fn info(&self) -> &ModuleInfo {
+        &self.info
+    }
+
+    /// Create an instance. `token` is the instance token the module will use
+    /// for emit/log; it must stay registered until the instance is destroyed.
+    pub(crate) fn instantiate(self: &Arc<Self>, token: u64, config: &[u8]) -> Result<Instance> {
+        let api = Box::new(callbacks::host_api(token));
+        let mut scratch = Vec::new();
+        let mut out = CallOutput::to_vec(&mut scratch, 0);
+        let ctx = CallCtx::new(&mut out);
+        let mut instance: *mut c_void = std::ptr::null_mut();
+        // SAFETY: `init` was validated non-null and comes from the pinned
+        // library. `api` is boxed and kept in the Instance until after
+        // destroy() returns, as the ABI promises. `config` is borrowed for the
+        // call only. `ctx` lives on this stack frame for the whole call.
+        let rc = unsafe {
+            (self.init)(
+                &*api,
+                config.as_ptr(),
+                config.len(),
+                &mut instance,
+                ctx.as_ptr(),
+            )
+        };
+        let failure = ctx.take_failure();
+        if rc != 0 || failure.is_some() {
+            let (code, message) = failure.unwrap_or((rc, String::new()));
+            return Err(Error::Module {
+                code: if code == 0 { rc } else { code },
+                message: if message.is_empty() {
+                    format!("init failed with code {rc}")
+                } else {
+                    format!("init failed: {message}")
+                },
+            });
+        }
+        let model = self.info.thread_model;
+        Ok(Instance {
+            lib: Arc::clone(self),
+            ptr: instance,
+            _api: api,
+            serial: match model {
+                ThreadModel::ThreadSafe => None,
+                _ => Some(Mutex::new(())),
+            },
+            owner: match model {
+                ThreadModel::SingleThread => Some(std::thread::current().id()),
+                _ => None,
+            },
+        })
+    }
+}
+
+/// A live module instance. Destroyed exactly once, on drop.
+pub(crate) struct Instance {
+    lib: Arc<ModuleLibrary>,
+    ptr: *mut c_void,
+    _api: Box<abi::HostApi>,
+    serial: Option<Mutex<()>>,
+    owner: Option<ThreadId>,
+}
+
+// SAFETY: the instance pointer is only passed back to the module that created
+// it. Concurrency follows the module's declared thread model: calls on a
+// serialized or single-thread instance take `serial`, and a single-thread
+// instance is called only on its owner thread (checked in `call`, and the
+// single-thread backend drops it on that thread too).
+unsafe impl Send for Instance {}
+// SAFETY: see Send: `call` enforces the thread model itself.
+unsafe impl Sync for Instance {}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance")
+            .field("module", &self.lib.info.name)
+            .finish()
+    }
+}
+
+impl Instance {
+    /// Run method `index` with `input`, writing into `out`.
+    pub(crate) fn call(&self, index: u32, input: &[u8], out: &mut CallOutput<'_>) -> Result<()> {
+        if index as usize >= self.lib.info.methods.len() {
+            return Err(Error::NotFound(format!("method index {index}")));
+        }
+        if let Some(owner) = self.owner {
+            if owner != std::thread::current().id() {
+                return Err(Error::Internal(
+                    "single-thread module called off its owner thread".into(),
+                ));
+            }
+        }
+        let _serial = self.serial.as_ref().map(|m| m.lock());
+        let ctx = CallCtx::new(out);
+        // SAFETY: `call` was validated non-null and belongs to the library
+        // that created `ptr`; the thread model is enforced above; `input` is
+        // borrowed for the duration of the call; `ctx` outlives the call, and
+        // the ABI forbids using it after call() returns.
+        let rc = unsafe {
+            (self.lib.call)(
+                self.ptr,
+                index,
+                input.as_ptr(),
+                input.len(),
+                ctx.as_ptr(),
+            )
+        };
+        let failure = ctx.take_failure();
+        drop(ctx);
+        if out.exceeded() {
+            return Err(out.finish().unwrap_err());
+        }
+        match (rc, failure) {
+            (0, None) => out.finish().map(|_| ()),
+            (rc, Some((code, message))) => Err(Error::Module {
+                code: if code == 0 { rc } else { code },
+                message,
+            }),
+            (rc, None) => Err(Error::Module {
+                code: rc,
+                message: format!("method failed with code {rc}"),
+            }),
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // SAFETY: `destroy` was validated non-null and belongs to the library
+        // that created `ptr`; drop runs once, after every call borrowing this
+        // instance returned (calls hold `&self`), so no call is in flight.
+        unsafe { (self.lib.destroy)(self.ptr) };
+    }
+}

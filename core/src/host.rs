@@ -1,0 +1,217 @@
+//! The Host: owns modules, the submit executor and the event dispatcher.
+#![forbid(unsafe_code)]
+
+use crate::counters::{CounterSnapshot, Counters};
+use crate::error::{Error, Result};
+use crate::events::EventHub;
+use crate::executor::Executor;
+use crate::ffi::callbacks;
+use crate::ffi::loader::{ModuleInfo, ModuleLibrary};
+use crate::inproc::InProcess;
+use crate::module::{Backend, HostShared, Module, ModuleEvents, ModuleInner};
+use crate::options::{HostOptions, Isolation, ModuleOptions};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+static NEXT_MODULE_ID: AtomicU64 = AtomicU64::new(1);
+
+struct HostInner {
+    options: HostOptions,
+    shared: Arc<HostShared>,
+    modules: Mutex<Vec<Weak<ModuleInner>>>,
+    counters: Mutex<Vec<Arc<Counters>>>,
+    closed: AtomicBool,
+}
+
+impl HostInner {
+    fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let _span = tracing::debug_span!("host_close").entered();
+        // 1. No new submits; queued ones complete with Closed; running ones
+        //    finish (their calls are in flight and are waited for below).
+        self.shared.executor.shutdown();
+        // 2. Close every module still alive.
+        let modules: Vec<Arc<ModuleInner>> = self
+            .modules
+            .lock()
+            .drain(..)
+            .filter_map(|w| w.upgrade())
+            .collect();
+        for m in modules {
+            Module { inner: m }.close();
+        }
+        // 3. Stop the dispatcher (no callback runs after this returns).
+        self.shared.hub.stop();
+        tracing::debug!(target: "bridgehost::host", "host closed");
+    }
+}
+
+impl Drop for HostInner {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// A bridgehost host. Cheap to clone; closes when [`Host::close`] is called
+/// or the last clone is dropped.
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<HostInner>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl Host {
+    /// A host with default options.
+    pub fn new() -> Result<Host> {
+        Host::with_options(HostOptions::default())
+    }
+
+    /// A host with `options`.
+    pub fn with_options(options: HostOptions) -> Result<Host> {
+        options.validate()?;
+        let hub = EventHub::start(options.event_queue_capacity, &options.thread_name)?;
+        let executor = match Executor::start(
+            options.submit_threads,
+            options.submit_queue_capacity,
+            &options.thread_name,
+        ) {
+            Ok(e) => e,
+            Err(e) => {
+                hub.stop();
+                return Err(e);
+            }
+        };
+        Ok(Host {
+            inner: Arc::new(HostInner {
+                options,
+                shared: Arc::new(HostShared { hub, executor }),
+                modules: Mutex::new(Vec::new()),
+                counters: Mutex::new(Vec::new()),
+                closed: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// The options this host was created with.
+    pub fn options(&self) -> &HostOptions {
+        &self.inner.options
+    }
+
+    /// Open a module by path or bundled name (`"std"`, `"zlib"`, ...).
+    pub fn open(&self, spec: &str, options: ModuleOptions) -> Result<Module> {
+        if self.is_closed() {
+            return Err(Error::closed("host"));
+        }
+        options.validate()?;
+        let path = crate::locate::resolve_module(spec, &self.inner.options.module_dirs)?;
+        let _span = tracing::info_span!("open", module = %path.display(), isolation = options.isolation.name()).entered();
+        let id = NEXT_MODULE_ID.fetch_add(1, Ordering::Relaxed);
+        let counters = Arc::new(Counters::default());
+        let (info, backend): (ModuleInfo, Box<dyn Backend>) = match options.isolation {
+            Isolation::InProcess => {
+                let lib = ModuleLibrary::load(&path)?;
+                let info = lib.info().clone();
+                let events = Arc::new(ModuleEvents {
+                    module_id: id,
+                    module_name: info.name.clone(),
+                    hub: Arc::downgrade(&self.inner.shared.hub),
+                    counters: Arc::clone(&counters),
+                    max_event: options.max_event,
+                });
+                let token = callbacks::register(events);
+                match InProcess::start(&lib, token, &options.config) {
+                    Ok(b) => (info, Box::new(b)),
+                    Err(e) => {
+                        callbacks::unregister(token);
+                        return Err(e);
+                    }
+                }
+            }
+            Isolation::Process => crate::isolation::open(
+                &path,
+                &options,
+                id,
+                Arc::downgrade(&self.inner.shared.hub),
+                Arc::clone(&counters),
+            )?,
+        };
+        tracing::info!(target: "bridgehost::host", module = %info.name, version = %info.version, "module opened");
+        let inner = Arc::new(ModuleInner {
+            id,
+            info,
+            options,
+            backend,
+            closed: AtomicBool::new(false),
+            counters: Arc::clone(&counters),
+            shared: Arc::clone(&self.inner.shared),
+        });
+        {
+            let mut mods = self.inner.modules.lock();
+            mods.retain(|w| w.strong_count() > 0);
+            mods.push(Arc::downgrade(&inner));
+        }
+        self.inner.counters.lock().push(counters);
+        // A close that raced with this open must not leave the module open.
+        if self.is_closed() {
+            Module {
+                inner: Arc::clone(&inner),
+            }
+            .close();
+            return Err(Error::closed("host"));
+        }
+        Ok(Module { inner })
+    }
+
+    /// Close: queued submits complete with `Closed`, calls in flight finish,
+    /// every module is closed, the dispatcher stops (no callback runs after
+    /// this returns, unless it is called from inside one). Idempotent.
+    pub fn close(&self) {
+        self.inner.close();
+    }
+
+    /// True once closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// Counters summed over every module this host opened (closed ones included).
+    pub fn counters(&self) -> CounterSnapshot {
+        let all = self.inner.counters.lock();
+        let mut sum = CounterSnapshot::default();
+        for c in all.iter() {
+            let s = c.snapshot();
+            sum.calls += s.calls;
+            sum.errors += s.errors;
+            sum.crashes += s.crashes;
+            sum.respawns += s.respawns;
+            sum.timeouts += s.timeouts;
+            sum.submits += s.submits;
+            sum.cancelled += s.cancelled;
+            sum.events_emitted += s.events_emitted;
+            sum.events_delivered += s.events_delivered;
+            sum.events_dropped += s.events_dropped;
+            sum.callback_errors += s.callback_errors;
+            sum.latency_samples += s.latency_samples;
+            sum.latency_ns_total += s.latency_ns_total;
+            sum.latency_ns_max = sum.latency_ns_max.max(s.latency_ns_max);
+        }
+        sum
+    }
+}
+
+/// Load and validate a module file without instantiating it (used by
+/// `bridgehost inspect`).
+pub fn inspect(spec: &str, module_dirs: &[std::path::PathBuf]) -> Result<ModuleInfo> {
+    let path = crate::locate::resolve_module(spec, module_dirs)?;
+    Ok(ModuleLibrary::load(&path)?.info().clone())
+}

@@ -1,0 +1,150 @@
+//! The in-process backend: the module runs on the caller's thread.
+//!
+//! * Thread-safe and serialized modules are called directly on the caller's
+//!   thread (serialization is enforced inside [`Instance::call`]).
+//! * Single-thread modules get one owner thread (`bridgehost-st-<name>`)
+//!   that runs `init`, every call and `destroy`; callers hand it owned copies
+//!   of their input and wait for the reply.
+//! * `close` takes the instance out under a write lock, which waits for every
+//!   call in flight (calls hold the read lock), then destroys it and retires
+//!   the instance token — after that a late `emit` is `BH_API_STALE`.
+#![forbid(unsafe_code)]
+
+use crate::error::{Error, Result};
+use crate::ffi::callbacks;
+use crate::ffi::loader::{Instance, ModuleLibrary, ThreadModel};
+use crate::module::Backend;
+use crate::output::CallOutput;
+use parking_lot::{Mutex, RwLock};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+enum Mode {
+    Direct(RwLock<Option<Instance>>),
+    Owner(Mutex<Option<OwnerThread>>),
+}
+
+struct OwnerThread {
+    tx: mpsc::Sender<Job>,
+    handle: JoinHandle<()>,
+}
+
+struct Job {
+    index: u32,
+    input: Vec<u8>,
+    max_output: usize,
+    reply: mpsc::SyncSender<(Result<()>, Vec<u8>)>,
+}
+
+pub(crate) struct InProcess {
+    token: u64,
+    mode: Mode,
+}
+
+impl InProcess {
+    pub(crate) fn start(lib: &Arc<ModuleLibrary>, token: u64, config: &[u8]) -> Result<InProcess> {
+        let mode = match lib.info().thread_model {
+            ThreadModel::SingleThread => Mode::Owner(Mutex::new(Some(Self::start_owner(
+                lib, token, config,
+            )?))),
+            _ => Mode::Direct(RwLock::new(Some(lib.instantiate(token, config)?))),
+        };
+        Ok(InProcess { token, mode })
+    }
+
+    fn start_owner(lib: &Arc<ModuleLibrary>, token: u64, config: &[u8]) -> Result<OwnerThread> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let (init_tx, init_rx) = mpsc::sync_channel::<Result<()>>(1);
+        let lib = Arc::clone(lib);
+        let config = config.to_vec();
+        let name = format!("bridgehost-st-{}", lib.info().name);
+        let handle = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || {
+                let instance = match lib.instantiate(token, &config) {
+                    Ok(i) => {
+                        let _ = init_tx.send(Ok(()));
+                        i
+                    }
+                    Err(e) => {
+                        let _ = init_tx.send(Err(e));
+                        return;
+                    }
+                };
+                // Runs until every sender is gone (close drops it), then the
+                // instance is destroyed here, on its owner thread.
+                while let Ok(job) = rx.recv() {
+                    let mut buf = Vec::new();
+                    let r = {
+                        let mut out = CallOutput::to_vec(&mut buf, job.max_output);
+                        instance.call(job.index, &job.input, &mut out)
+                    };
+                    let _ = job.reply.send((r, buf));
+                }
+                drop(instance);
+            })
+            .map_err(|e| Error::Internal(format!("cannot start module thread: {e}")))?;
+        match init_rx.recv() {
+            Ok(Ok(())) => Ok(OwnerThread { tx, handle }),
+            Ok(Err(e)) => {
+                let _ = handle.join();
+                Err(e)
+            }
+            Err(_) => {
+                let _ = handle.join();
+                Err(Error::Internal("module owner thread died during init".into()))
+            }
+        }
+    }
+}
+
+impl Backend for InProcess {
+    fn call(&self, index: u32, input: &[u8], out: &mut CallOutput<'_>) -> Result<()> {
+        match &self.mode {
+            Mode::Direct(lock) => {
+                let guard = lock.read();
+                let instance = guard.as_ref().ok_or_else(|| Error::closed("module"))?;
+                instance.call(index, input, out)
+            }
+            Mode::Owner(owner) => {
+                let (reply_tx, reply_rx) = mpsc::sync_channel(1);
+                {
+                    let guard = owner.lock();
+                    let o = guard.as_ref().ok_or_else(|| Error::closed("module"))?;
+                    o.tx.send(Job {
+                        index,
+                        input: input.to_vec(),
+                        max_output: out.max(),
+                        reply: reply_tx,
+                    })
+                    .map_err(|_| Error::closed("module"))?;
+                }
+                let (r, buf) = reply_rx
+                    .recv()
+                    .map_err(|_| Error::closed("module"))?;
+                r?;
+                out.write(&buf)
+                    .map_err(|_| out.finish().expect_err("write refused"))?;
+                out.finish().map(|_| ())
+            }
+        }
+    }
+
+    fn close(&self) {
+        match &self.mode {
+            Mode::Direct(lock) => {
+                let instance = lock.write().take();
+                drop(instance); // destroy() runs here, after in-flight calls returned
+            }
+            Mode::Owner(owner) => {
+                let o = owner.lock().take();
+                if let Some(OwnerThread { tx, handle }) = o {
+                    drop(tx);
+                    let _ = handle.join();
+                }
+            }
+        }
+        callbacks::unregister(self.token);
+    }
+}

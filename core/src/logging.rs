@@ -1,0 +1,141 @@
+//! Bridging `tracing` to a front end's logging (Java's System.Logger,
+//! Python's `logging`, a .NET callback).
+//!
+//! [`set_log_sink`] installs, once per process, a global `tracing`
+//! subscriber whose only layer formats each event and hands it to the
+//! current sink. The sink may be replaced or removed at any time. Events
+//! above `max_level` are filtered before formatting.
+#![forbid(unsafe_code)]
+
+use crate::error::{Error, Result};
+use once_cell::sync::OnceCell;
+use parking_lot::RwLock;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::prelude::*;
+
+/// Log levels, most severe first (the numbers cross every ABI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum LogLevel {
+    /// Errors.
+    Error = 0,
+    /// Warnings.
+    Warn = 1,
+    /// Information.
+    Info = 2,
+    /// Debugging detail.
+    Debug = 3,
+    /// Per-call tracing.
+    Trace = 4,
+}
+
+impl LogLevel {
+    /// From the numeric value (clamped into range).
+    pub fn from_u8(v: u8) -> LogLevel {
+        match v {
+            0 => LogLevel::Error,
+            1 => LogLevel::Warn,
+            2 => LogLevel::Info,
+            3 => LogLevel::Debug,
+            _ => LogLevel::Trace,
+        }
+    }
+
+    fn of(level: &Level) -> LogLevel {
+        match *level {
+            Level::ERROR => LogLevel::Error,
+            Level::WARN => LogLevel::Warn,
+            Level::INFO => LogLevel::Info,
+            Level::DEBUG => LogLevel::Debug,
+            _ => LogLevel::Trace,
+        }
+    }
+}
+
+/// Receives `(level, target, message)`. Called on whatever thread logged;
+/// must not block for long and must not panic (a panic is caught).
+pub type LogSink = Arc<dyn Fn(LogLevel, &str, &str) + Send + Sync>;
+
+static SINK: RwLock<Option<LogSink>> = RwLock::new(None);
+static MAX_LEVEL: AtomicU8 = AtomicU8::new(LogLevel::Info as u8);
+static INSTALLED: OnceCell<std::result::Result<(), String>> = OnceCell::new();
+
+thread_local! {
+    static IN_SINK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+struct SinkLayer;
+
+struct MessageVisitor<'a>(&'a mut String);
+
+impl Visit for MessageVisitor<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.0, "{value:?}");
+        } else {
+            let _ = write!(self.0, " {}={value:?}", field.name());
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.0.push_str(value);
+        } else {
+            let _ = write!(self.0, " {}={value}", field.name());
+        }
+    }
+}
+
+impl<S: Subscriber> Layer<S> for SinkLayer {
+    fn enabled(&self, metadata: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        LogLevel::of(metadata.level()) as u8 <= MAX_LEVEL.load(Ordering::Relaxed)
+            && SINK.read().is_some()
+    }
+
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        // Held (recursively: a sink may itself log) for the whole delivery,
+        // so that once `set_log_sink` returns the old sink is never called.
+        let guard = SINK.read_recursive();
+        let Some(sink) = guard.as_ref() else { return };
+        let mut msg = String::new();
+        event.record(&mut MessageVisitor(&mut msg));
+        let level = LogLevel::of(event.metadata().level());
+        let target = event.metadata().target();
+        let was = IN_SINK.with(|c| c.replace(true));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            sink(level, target, &msg)
+        }));
+        IN_SINK.with(|c| c.set(was));
+    }
+}
+
+/// Route core logging to `sink` for events at `max_level` or more severe.
+/// `None` removes the sink; when this returns, the previous sink is not
+/// running and will not be called again (unless this is called from inside
+/// it, which is refused). Fails only if another global `tracing`
+/// subscriber was installed by someone else first.
+pub fn set_log_sink(max_level: LogLevel, sink: Option<LogSink>) -> Result<()> {
+    if IN_SINK.with(|c| c.get()) {
+        return Err(Error::InvalidArgument(
+            "set_log_sink cannot be called from inside a log sink".into(),
+        ));
+    }
+    let installed = INSTALLED.get_or_init(|| {
+        let subscriber = tracing_subscriber::registry().with(SinkLayer);
+        tracing::subscriber::set_global_default(subscriber).map_err(|e| e.to_string())
+    });
+    if let Err(e) = installed {
+        return Err(Error::InvalidArgument(format!(
+            "cannot install the bridgehost log bridge: {e}"
+        )));
+    }
+    MAX_LEVEL.store(max_level as u8, Ordering::Relaxed);
+    *SINK.write() = sink;
+    tracing::callsite::rebuild_interest_cache();
+    Ok(())
+}

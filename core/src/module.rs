@@ -1,0 +1,330 @@
+//! Module and Method: the objects front ends hold.
+#![forbid(unsafe_code)]
+
+use crate::counters::{CounterSnapshot, Counters, LATENCY_SAMPLE_EVERY};
+use crate::error::{Error, Result};
+use crate::events::{Event, EventCallback, EventHub, Subscription};
+use crate::executor::{Executor, SubmitHandle};
+use crate::ffi::callbacks::InstanceEvents;
+use crate::ffi::loader::{MethodInfo, ModuleInfo};
+use crate::options::ModuleOptions;
+use crate::output::CallOutput;
+use bridgehost_module_abi as abi;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+/// What runs a module's calls: in-process or in worker processes.
+pub(crate) trait Backend: Send + Sync {
+    /// Run method `index`; output through `out`.
+    fn call(&self, index: u32, input: &[u8], out: &mut CallOutput<'_>) -> Result<()>;
+    /// Stop: wait for or fail in-flight calls, destroy the instance(s).
+    /// Called once.
+    fn close(&self);
+}
+
+/// Shared by the host and its modules.
+#[derive(Debug)]
+pub(crate) struct HostShared {
+    pub(crate) hub: Arc<EventHub>,
+    pub(crate) executor: Arc<Executor>,
+}
+
+pub(crate) struct ModuleInner {
+    pub(crate) id: u64,
+    pub(crate) info: ModuleInfo,
+    pub(crate) options: ModuleOptions,
+    pub(crate) backend: Box<dyn Backend>,
+    pub(crate) closed: AtomicBool,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) shared: Arc<HostShared>,
+}
+
+impl ModuleInner {
+    fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let _span = tracing::debug_span!("close", module = %self.info.name).entered();
+        self.shared.hub.unsubscribe_module(self.id);
+        self.backend.close();
+        tracing::debug!(target: "bridgehost::module", module = %self.info.name, "module closed");
+    }
+}
+
+impl Drop for ModuleInner {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Routes an instance's events into the host's event hub.
+pub(crate) struct ModuleEvents {
+    pub(crate) module_id: u64,
+    pub(crate) module_name: String,
+    pub(crate) hub: Weak<EventHub>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) max_event: usize,
+}
+
+impl InstanceEvents for ModuleEvents {
+    fn emit(&self, topic: &str, data: &[u8]) -> i32 {
+        let Some(hub) = self.hub.upgrade() else {
+            return abi::API_STALE;
+        };
+        let event = Event {
+            topic: Arc::from(topic),
+            data: data.to_vec(),
+        };
+        match hub.emit(self.module_id, event, &self.counters) {
+            Ok(()) => abi::API_OK,
+            Err(Error::Overloaded(_)) => abi::API_OVERLOADED,
+            Err(_) => abi::API_STALE,
+        }
+    }
+
+    fn max_event_size(&self) -> usize {
+        self.max_event
+    }
+
+    fn log(&self, level: i32, msg: &str) {
+        let m = &self.module_name;
+        match level {
+            i32::MIN..=0 => tracing::error!(target: "bridgehost::module", module = %m, "{msg}"),
+            1 => tracing::warn!(target: "bridgehost::module", module = %m, "{msg}"),
+            2 => tracing::info!(target: "bridgehost::module", module = %m, "{msg}"),
+            3 => tracing::debug!(target: "bridgehost::module", module = %m, "{msg}"),
+            _ => tracing::trace!(target: "bridgehost::module", module = %m, "{msg}"),
+        }
+    }
+}
+
+/// An open module. Cheap to clone; every clone refers to the same module.
+/// The module closes on [`Module::close`], when its host closes, or when the
+/// last clone (and every [`Method`] resolved from it) is dropped.
+#[derive(Clone)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("name", &self.inner.info.name)
+            .field("isolation", &self.inner.options.isolation)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl Module {
+    /// What the module's descriptor declared.
+    pub fn info(&self) -> &ModuleInfo {
+        &self.inner.info
+    }
+
+    /// The options it was opened with.
+    pub fn options(&self) -> &ModuleOptions {
+        &self.inner.options
+    }
+
+    /// Resolve a method by name, once. Calls on the returned [`Method`] pay
+    /// no string lookup.
+    pub fn method(&self, name: &str) -> Result<Method> {
+        if self.is_closed() {
+            return Err(Error::closed("module"));
+        }
+        let index = self
+            .inner
+            .info
+            .methods
+            .iter()
+            .position(|m| m.name == name)
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "method {name:?} in module {:?}",
+                    self.inner.info.name
+                ))
+            })?;
+        Ok(Method {
+            module: Arc::clone(&self.inner),
+            index: index as u32,
+            info: Arc::new(self.inner.info.methods[index].clone()),
+        })
+    }
+
+    /// Subscribe to events on `topic` (`"*"` for every topic). `callback`
+    /// runs on the host's dispatcher thread; see [`crate::events`].
+    pub fn subscribe(&self, topic: &str, callback: EventCallback) -> Result<Subscription> {
+        if self.is_closed() {
+            return Err(Error::closed("module"));
+        }
+        self.inner.shared.hub.subscribe(
+            self.inner.id,
+            topic,
+            callback,
+            Arc::clone(&self.inner.counters),
+        )
+    }
+
+    /// Close: unsubscribe everything (waiting out deliveries in progress),
+    /// wait for calls in flight, destroy the instance. Idempotent; later
+    /// calls fail with [`Error::Closed`].
+    pub fn close(&self) {
+        self.inner.close();
+    }
+
+    /// True once closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// This module's counters.
+    pub fn counters(&self) -> CounterSnapshot {
+        self.inner.counters.snapshot()
+    }
+
+    /// The live counters (front ends add callback errors to them).
+    pub fn counters_ref(&self) -> &Arc<Counters> {
+        &self.inner.counters
+    }
+}
+
+/// A resolved method. Cheap to clone; keeps its module alive.
+#[derive(Clone)]
+pub struct Method {
+    module: Arc<ModuleInner>,
+    index: u32,
+    info: Arc<MethodInfo>,
+}
+
+impl std::fmt::Debug for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Method")
+            .field("module", &self.module.info.name)
+            .field("name", &self.info.name)
+            .finish()
+    }
+}
+
+impl Method {
+    /// The method's name.
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+
+    /// Its flags.
+    pub fn info(&self) -> &MethodInfo {
+        &self.info
+    }
+
+    /// True when the module promises the method never blocks (front ends may
+    /// skip releasing the GIL or similar per-call transitions).
+    /// Always false under isolation: an IPC round trip blocks.
+    pub fn is_nonblocking(&self) -> bool {
+        self.info.is_nonblocking()
+            && self.module.options.isolation == crate::options::Isolation::InProcess
+    }
+
+    /// The module this method belongs to.
+    pub fn module(&self) -> Module {
+        Module {
+            inner: Arc::clone(&self.module),
+        }
+    }
+
+    /// Largest output this method may produce.
+    pub fn max_output(&self) -> usize {
+        self.module.options.max_output
+    }
+
+    /// Call on this thread; the output is a new `Vec`.
+    pub fn call(&self, input: &[u8]) -> Result<Vec<u8>> {
+        let mut v = Vec::new();
+        self.call_with(input, &mut v)?;
+        Ok(v)
+    }
+
+    /// Call on this thread, writing the output into `buf` (cleared first):
+    /// lets a front end reuse one buffer across calls.
+    pub fn call_with(&self, input: &[u8], buf: &mut Vec<u8>) -> Result<()> {
+        let mut out = CallOutput::to_vec(buf, self.module.options.max_output);
+        self.call_into(input, &mut out).map(|_| ())
+    }
+
+    /// Call on this thread, writing into a caller buffer. If the output does
+    /// not fit, the result is [`Error::BufferTooSmall`] with the size
+    /// required (the method ran; run it again with a larger buffer only if it
+    /// is idempotent).
+    pub fn call_to_slice(&self, input: &[u8], buf: &mut [u8]) -> Result<usize> {
+        let mut out = CallOutput::to_slice(buf, self.module.options.max_output);
+        self.call_into(input, &mut out)
+    }
+
+    /// Call on this thread with an explicit sink.
+    pub fn call_into(&self, input: &[u8], out: &mut CallOutput<'_>) -> Result<usize> {
+        let m = &*self.module;
+        if m.closed.load(Ordering::Acquire) {
+            return Err(Error::closed("module"));
+        }
+        if input.len() > m.options.max_input {
+            Counters::inc(&m.counters.errors);
+            return Err(Error::ResourceLimit(format!(
+                "input of {} bytes exceeds max_input of {} bytes",
+                input.len(),
+                m.options.max_input
+            )));
+        }
+        let n = m.counters.calls.fetch_add(1, Ordering::Relaxed);
+        let t0 = n.is_multiple_of(LATENCY_SAMPLE_EVERY).then(Instant::now);
+        let r = m.backend.call(self.index, input, out);
+        if let Some(t0) = t0 {
+            m.counters
+                .record_latency(t0.elapsed().as_nanos().min(u64::MAX as u128) as u64);
+        }
+        match r {
+            Ok(()) => Ok(out.len()),
+            Err(e) => {
+                Counters::inc(&m.counters.errors);
+                if matches!(e, Error::Timeout(_)) {
+                    Counters::inc(&m.counters.timeouts);
+                }
+                tracing::trace!(target: "bridgehost::call", module = %m.info.name, method = %self.info.name, error = %e, "call failed");
+                Err(e)
+            }
+        }
+    }
+
+    /// Run the call on the host's pool threads. `done` is invoked exactly
+    /// once, on a pool thread (or, for tasks still queued when the host
+    /// closes, on the closing thread), with the output or the error
+    /// ([`Error::Cancelled`] when cancelled before it started,
+    /// [`Error::Closed`] when the host closed first).
+    /// `input` is owned: nothing the caller pinned is used after `submit` returns.
+    pub fn submit<F>(&self, input: Vec<u8>, done: F) -> Result<SubmitHandle>
+    where
+        F: FnOnce(Result<Vec<u8>>) + Send + 'static,
+    {
+        if self.module.closed.load(Ordering::Acquire) {
+            return Err(Error::closed("module"));
+        }
+        let method = self.clone();
+        let executor: &Arc<Executor> = &self.module.shared.executor;
+        let counters = Arc::clone(&self.module.counters);
+        let h = executor.submit(Box::new(move |forced| {
+            let r = match forced {
+                Some(e) => {
+                    if matches!(e, Error::Cancelled) {
+                        Counters::inc(&counters.cancelled);
+                    }
+                    Err(e)
+                }
+                None => method.call(&input),
+            };
+            drop(method);
+            done(r)
+        }))?;
+        Counters::inc(&self.module.counters.submits);
+        Ok(h)
+    }
+}

@@ -1,0 +1,153 @@
+//! The bridgehost module ABI, version 1, as Rust types.
+//!
+//! Mirrors `plugins/include/bridgehost_module.h` field for field; the test
+//! `tests/abi_layout` (C vs Rust `offsetof`/`sizeof`) keeps the two in step.
+//! This crate only declares data layouts: it contains no `unsafe`.
+#![forbid(unsafe_code)]
+#![no_std]
+
+use core::ffi::{c_char, c_void};
+
+/// `BH_MODULE_MAGIC`: the bytes "BHHDOMV1" read as a little-endian u64.
+pub const MAGIC: u64 = 0x3156_4d4f_4448_4842;
+/// `BH_MODULE_ABI_VERSION`.
+pub const ABI_VERSION: u32 = 1;
+/// The one symbol a module exports (NUL-terminated for `dlsym`).
+pub const ENTRY_SYMBOL: &[u8] = b"bridgehost_module_v1\0";
+/// Largest method table a host accepts.
+pub const MAX_METHODS: u32 = 1024;
+/// Longest method or module name (bytes, without the NUL).
+pub const MAX_NAME_LEN: usize = 128;
+
+/// `BH_THREAD_SAFE`: `call` may run concurrently on any threads.
+pub const THREAD_SAFE: u32 = 0;
+/// `BH_THREAD_SERIALIZED`: never two concurrent calls on one instance.
+pub const THREAD_SERIALIZED: u32 = 1;
+/// `BH_THREAD_SINGLE`: every call on the thread that ran `init`.
+pub const THREAD_SINGLE: u32 = 2;
+
+/// `BH_METHOD_NONBLOCKING`: returns quickly and never blocks.
+pub const METHOD_NONBLOCKING: u32 = 0x1;
+/// Every flag bit a v1 host understands.
+pub const METHOD_KNOWN_FLAGS: u32 = METHOD_NONBLOCKING;
+
+/// Status codes returned by the host API.
+pub const API_OK: i32 = 0;
+/// Null pointer with non-zero length, invalid UTF-8, ...
+pub const API_INVALID: i32 = -1;
+/// The output would exceed the module's maximum output size.
+pub const API_TOO_LARGE: i32 = -2;
+/// The call context or instance token is no longer valid.
+pub const API_STALE: i32 = -3;
+/// The event queue is full; the event was dropped.
+pub const API_OVERLOADED: i32 = -4;
+
+/// Opaque per-call context (`bh_call`). Only ever handled by pointer.
+#[derive(Debug)]
+#[repr(C)]
+pub struct BhCall {
+    _private: [u8; 0],
+}
+
+/// `bh_host_api.write`.
+pub type WriteFn = unsafe extern "C" fn(call: *mut BhCall, data: *const u8, len: usize) -> i32;
+/// `bh_host_api.fail`.
+pub type FailFn =
+    unsafe extern "C" fn(call: *mut BhCall, code: i32, msg: *const c_char, msg_len: usize) -> i32;
+/// `bh_host_api.emit`.
+pub type EmitFn = unsafe extern "C" fn(
+    token: u64,
+    topic: *const c_char,
+    topic_len: usize,
+    data: *const u8,
+    len: usize,
+) -> i32;
+/// `bh_host_api.log`.
+pub type LogFn =
+    unsafe extern "C" fn(token: u64, level: i32, msg: *const c_char, msg_len: usize) -> i32;
+
+/// `bh_host_api`: the functions the host hands to a module instance.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct HostApi {
+    /// `sizeof(bh_host_api)` as the host knows it.
+    pub struct_size: u32,
+    /// [`ABI_VERSION`].
+    pub abi_version: u32,
+    /// Identifies the instance to `emit`/`log`; rejected after destroy.
+    pub instance_token: u64,
+    /// Append output bytes (copied).
+    pub write: WriteFn,
+    /// Record a module error.
+    pub fail: FailFn,
+    /// Emit an event from any thread.
+    pub emit: EmitFn,
+    /// Log a message.
+    pub log: LogFn,
+}
+
+/// `bh_method_desc`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct MethodDesc {
+    /// NUL-terminated UTF-8 name.
+    pub name: *const c_char,
+    /// `METHOD_*` flags.
+    pub flags: u32,
+    /// Must be zero.
+    pub reserved: u32,
+}
+
+/// `init` entry point.
+pub type InitFn = unsafe extern "C" fn(
+    api: *const HostApi,
+    config: *const u8,
+    config_len: usize,
+    instance_out: *mut *mut c_void,
+    err: *mut BhCall,
+) -> i32;
+/// `call` entry point.
+pub type CallFn = unsafe extern "C" fn(
+    instance: *mut c_void,
+    method_index: u32,
+    input: *const u8,
+    input_len: usize,
+    call: *mut BhCall,
+) -> i32;
+/// `destroy` entry point.
+pub type DestroyFn = unsafe extern "C" fn(instance: *mut c_void);
+
+/// `bh_module_desc`. Function pointers are `Option` so that a null pointer is
+/// representable and validated instead of being undefined behaviour.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ModuleDesc {
+    /// [`MAGIC`].
+    pub magic: u64,
+    /// [`ABI_VERSION`].
+    pub abi_version: u32,
+    /// `sizeof(bh_module_desc)` as compiled into the module.
+    pub struct_size: u32,
+    /// `THREAD_*`.
+    pub thread_model: u32,
+    /// Number of entries in `methods`.
+    pub method_count: u32,
+    /// Module name, NUL-terminated UTF-8.
+    pub name: *const c_char,
+    /// Module version, NUL-terminated UTF-8.
+    pub version: *const c_char,
+    /// Method table.
+    pub methods: *const MethodDesc,
+    /// Create an instance.
+    pub init: Option<InitFn>,
+    /// Run a method.
+    pub call: Option<CallFn>,
+    /// Destroy an instance (joins the instance's threads).
+    pub destroy: Option<DestroyFn>,
+}
+
+/// The entry symbol's type.
+pub type EntryFn = unsafe extern "C" fn() -> *const ModuleDesc;
+
+/// Byte offset of the fields the host reads before it trusts `struct_size`.
+pub const DESC_HEADER_SIZE: usize = 16;

@@ -1,0 +1,113 @@
+/*
+ * bridgehost module ABI, version 1.
+ *
+ * This is the only file a module author needs. A module is a shared library
+ * that exports one symbol, BH_MODULE_ENTRY_SYMBOL ("bridgehost_module_v1"),
+ * returning a pointer to a static, immutable bh_module_desc.
+ *
+ * The host treats every field of the descriptor as hostile input and
+ * validates it before use (magic, version, struct size, thread model, method
+ * table, names, function pointers). See docs/MODULE_ABI.md.
+ *
+ * Memory rule: the host never frees memory the module allocated and the
+ * module never frees memory the host allocated. Output bytes are *copied*
+ * into a host-owned buffer through bh_host_api.write; nothing allocated by the
+ * module crosses to the host.
+ *
+ * Threads: every bh_host_api function may be called from any thread, never
+ * unwinds, and returns a status instead of crashing on misuse.
+ */
+#ifndef BRIDGEHOST_MODULE_H
+#define BRIDGEHOST_MODULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BH_MODULE_MAGIC UINT64_C(0x31564d4f44484842) /* "BHHDOMV1" little-endian */
+#define BH_MODULE_ABI_VERSION 1u
+#define BH_MODULE_ENTRY_SYMBOL "bridgehost_module_v1"
+
+/* Limits the host enforces while validating a descriptor. */
+#define BH_MODULE_MAX_METHODS 1024u
+#define BH_MODULE_MAX_NAME_LEN 128u
+
+/* Thread model of a module instance. */
+#define BH_THREAD_SAFE 0u       /* call() may run concurrently on any threads   */
+#define BH_THREAD_SERIALIZED 1u /* never two concurrent calls on one instance   */
+#define BH_THREAD_SINGLE 2u     /* every call on the one thread that ran init() */
+
+/* Method flags. Unknown bits are rejected by a v1 host. */
+#define BH_METHOD_NONBLOCKING 0x1u /* returns quickly, never blocks, never calls back:
+                                      front ends may skip releasing the GIL etc. */
+
+/* Status codes returned by bh_host_api functions. */
+#define BH_API_OK 0
+#define BH_API_INVALID (-1)   /* null pointer with non-zero length, bad utf-8, ... */
+#define BH_API_TOO_LARGE (-2) /* output would exceed the module's max output size   */
+#define BH_API_STALE (-3)     /* call context or instance token no longer valid     */
+#define BH_API_OVERLOADED (-4) /* event queue full: the event was dropped           */
+
+/* Opaque per-call context. Valid only on the duration of the call() it was
+ * passed to (until call() returns), from any thread. */
+typedef struct bh_call bh_call;
+
+typedef struct bh_host_api {
+    uint32_t struct_size; /* sizeof(bh_host_api) as the host knows it */
+    uint32_t abi_version; /* BH_MODULE_ABI_VERSION */
+    /* Token that identifies this module instance to emit()/log(). Not a
+     * pointer: after destroy() it is rejected with BH_API_STALE. */
+    uint64_t instance_token;
+    /* Append len bytes to the call's output. Copies; data is not retained. */
+    int32_t (*write)(bh_call *call, const uint8_t *data, size_t len);
+    /* Record a module error (code != 0, UTF-8 message, copied). call() must
+     * then return a non-zero value. */
+    int32_t (*fail)(bh_call *call, int32_t code, const char *msg, size_t msg_len);
+    /* Emit an event from any thread, at any time between init() and the end of
+     * destroy(). Never blocks: a full queue drops the event (BH_API_OVERLOADED). */
+    int32_t (*emit)(uint64_t instance_token, const char *topic, size_t topic_len,
+                    const uint8_t *data, size_t len);
+    /* Log a UTF-8 message. level: 0 error, 1 warn, 2 info, 3 debug, 4 trace. */
+    int32_t (*log)(uint64_t instance_token, int32_t level, const char *msg, size_t msg_len);
+} bh_host_api;
+
+typedef struct bh_method_desc {
+    const char *name; /* NUL-terminated UTF-8, 1..BH_MODULE_MAX_NAME_LEN bytes, unique */
+    uint32_t flags;   /* BH_METHOD_* */
+    uint32_t reserved; /* must be 0 */
+} bh_method_desc;
+
+typedef struct bh_module_desc {
+    uint64_t magic;        /* BH_MODULE_MAGIC */
+    uint32_t abi_version;  /* BH_MODULE_ABI_VERSION */
+    uint32_t struct_size;  /* sizeof(bh_module_desc) as the module was compiled */
+    uint32_t thread_model; /* BH_THREAD_* */
+    uint32_t method_count; /* 1..BH_MODULE_MAX_METHODS */
+    const char *name;      /* NUL-terminated UTF-8 */
+    const char *version;   /* NUL-terminated UTF-8 */
+    const bh_method_desc *methods;
+    /* Create an instance. `api` stays valid until destroy() returns. On
+     * failure, return non-zero and call api->fail(err, ...) with a message;
+     * `err` is valid only during init(). */
+    int32_t (*init)(const bh_host_api *api, const uint8_t *config, size_t config_len,
+                    void **instance_out, bh_call *err);
+    /* Run method `method_index` (0-based index into methods). Return 0 on
+     * success; non-zero means failure (the code, or the one given to fail()). */
+    int32_t (*call)(void *instance, uint32_t method_index, const uint8_t *input,
+                    size_t input_len, bh_call *call);
+    /* Destroy an instance. Must stop and join every thread the instance
+     * started before returning: the host may unload the library right after. */
+    void (*destroy)(void *instance);
+} bh_module_desc;
+
+/* The one symbol a module exports. */
+typedef const bh_module_desc *(*bh_module_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BRIDGEHOST_MODULE_H */
