@@ -1,0 +1,137 @@
+//! `bridgehost` — check and exercise a module from the shell.
+//!
+//! ```text
+//! bridgehost inspect MODULE              ABI version, thread model, methods
+//! bridgehost call [OPTIONS] MODULE METHOD   stdin → method → stdout
+//!     --isolated            run the module in a worker process
+//!     --timeout-ms N        per-call deadline (isolated only)
+//!     --config FILE         bytes passed to the module's init
+//!     --max-output N        output limit in bytes
+//! ```
+//! MODULE is a path or a bundled name (`std`, `zlib`). Exit codes: 0 success,
+//! 2 usage, and `10 + ErrorKind code` for a bridgehost error (so 11 invalid
+//! argument, 12 not found, 13 ABI mismatch, 14 module error, 15 worker
+//! crashed, 16 timeout, ...).
+#![forbid(unsafe_code)]
+
+use bridgehost::{Error, Host, Isolation, ModuleOptions};
+use std::io::{Read, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+const USAGE: &str = "usage:
+  bridgehost inspect MODULE
+  bridgehost call [--isolated] [--timeout-ms N] [--config FILE] [--max-output N] MODULE METHOD
+MODULE is a path to a module (.so) or a bundled name (std, zlib).
+Input is read from stdin, output written to stdout.
+Exit status: 0 ok, 2 usage, 10+kind for errors (see `bridgehost help`).";
+
+fn exit_for(e: &Error) -> ExitCode {
+    ExitCode::from(10 + e.kind().code() as u8)
+}
+
+fn fail(e: Error) -> ExitCode {
+    eprintln!("bridgehost: {} error: {e}", e.kind());
+    exit_for(&e)
+}
+
+fn usage(msg: &str) -> ExitCode {
+    eprintln!("bridgehost: {msg}\n{USAGE}");
+    ExitCode::from(2)
+}
+
+fn inspect(spec: &str) -> ExitCode {
+    match bridgehost::inspect(spec, &[]) {
+        Ok(info) => {
+            println!("path:          {}", info.path);
+            println!("name:          {}", info.name);
+            println!("version:       {}", info.version);
+            println!("abi version:   {}", info.abi_version);
+            println!("thread model:  {}", info.thread_model.name());
+            println!("methods:       {}", info.methods.len());
+            for m in &info.methods {
+                let flags = if m.is_nonblocking() {
+                    " [nonblocking]"
+                } else {
+                    ""
+                };
+                println!("  {}{flags}", m.name);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn call(args: &[String]) -> ExitCode {
+    let mut opts = ModuleOptions::default();
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--isolated" => opts.isolation = Isolation::Process,
+            "--timeout-ms" => match it.next().and_then(|v| v.parse::<u64>().ok()) {
+                Some(ms) => opts.call_timeout = Some(Duration::from_millis(ms)),
+                None => return usage("--timeout-ms needs a number"),
+            },
+            "--max-output" => match it.next().and_then(|v| v.parse::<usize>().ok()) {
+                Some(n) => opts.max_output = n,
+                None => return usage("--max-output needs a number"),
+            },
+            "--config" => match it.next() {
+                Some(f) => match std::fs::read(f) {
+                    Ok(b) => opts.config = b,
+                    Err(e) => return fail(Error::InvalidArgument(format!("--config {f}: {e}"))),
+                },
+                None => return usage("--config needs a file"),
+            },
+            s if s.starts_with("--") => return usage(&format!("unknown option {s}")),
+            _ => rest.push(a.clone()),
+        }
+    }
+    let [module, method] = rest.as_slice() else {
+        return usage("call needs MODULE and METHOD");
+    };
+    let mut input = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut input) {
+        return fail(Error::InvalidArgument(format!("reading stdin: {e}")));
+    }
+    let result = (|| {
+        let host = Host::new()?;
+        let m = host.open(module, opts)?;
+        let out = m.method(method)?.call(&input)?;
+        host.close();
+        Ok::<_, Error>(out)
+    })();
+    match result {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            if stdout.write_all(&out).and_then(|_| stdout.flush()).is_err() {
+                return ExitCode::from(1);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("inspect") if args.len() == 2 => inspect(&args[1]),
+        Some("inspect") => usage("inspect needs exactly one MODULE"),
+        Some("call") => call(&args[1..]),
+        Some("help") | Some("--help") | Some("-h") => {
+            println!("{USAGE}\n\nerror exit codes:");
+            for k in bridgehost::ErrorKind::ALL {
+                println!("  {:>3}  {}", 10 + k.code(), k.name());
+            }
+            ExitCode::SUCCESS
+        }
+        Some("--version") | Some("version") => {
+            println!("bridgehost {}", bridgehost::VERSION);
+            ExitCode::SUCCESS
+        }
+        _ => usage("missing or unknown command"),
+    }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Build every native piece and stage it in target/dist/ — the flat layout that every package
+# ships (jar natives/, wheel package dir, NuGet runtimes/linux-x64/native/): the bridge
+# libraries, the worker executable, the CLI and the bundled modules side by side, so the core
+# finds modules and worker beside the library it is linked into.
+#
+#   scripts/build.sh            debug build (what the tests use)
+#   BH_PROFILE=release scripts/build.sh
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ROOT="$(repo_root)"
+PROFILE="${BH_PROFILE:-debug}"
+DIST="$ROOT/target/dist"
+[ "$PROFILE" = release ] && DIST="$ROOT/target/dist-release"
+cd "$ROOT"
+
+flag=()
+[ "$PROFILE" = release ] && flag=(--release)
+log "cargo build --workspace ${flag[*]}"
+cargo build --workspace "${flag[@]}"
+
+mkdir -p "$DIST"
+log "C modules → $DIST"
+make -s -C plugins OUT="$DIST"
+
+OUTDIR="$ROOT/target/$PROFILE"
+for f in libbridgehost.so libbridgehost_jni.so libbridgehost_mod_std.so bridgehost-worker bridgehost; do
+    [ -e "$OUTDIR/$f" ] || die "expected build output missing: $OUTDIR/$f"
+    # cp to a temp name then rename, so a process that has the old file mapped keeps it intact
+    cp "$OUTDIR/$f" "$DIST/.$f.tmp" && mv -f "$DIST/.$f.tmp" "$DIST/$f"
+done
+log "staged: $(cd "$DIST" && ls | tr '\n' ' ')"

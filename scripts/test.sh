@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Run every test: the contract with a newcomer (README "Run every test").
+#
+#   scripts/test.sh               set up (idempotent), build, run every suite
+#   scripts/test.sh rust c        run only the named suites (after setup and build)
+#
+# Suites: lint rust asan c header python java dotnet fuzz bench
+# Each suite prints its own runner's closing line; the last line here is
+# "suites: N passed, N failed". Exit status is non-zero if any suite failed.
+set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ROOT="$(repo_root)"
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+ALL_SUITES=(lint rust asan c header python java dotnet fuzz bench)
+if [ $# -gt 0 ]; then SUITES=("$@"); else SUITES=("${ALL_SUITES[@]}"); fi
+
+"$ROOT/scripts/setup.sh" || die "setup failed"
+"$ROOT/scripts/build.sh" || die "build failed"
+export BRIDGEHOST_MODULE_PATH="$ROOT/target/dist"
+
+suite_lint() {
+    cargo fmt --all -- --check &&
+    cargo clippy --workspace --all-targets -- -D warnings
+}
+suite_rust()   { cargo test --workspace; }
+suite_asan()   {
+    # Rust tests under AddressSanitizer (TOOLCHAIN.md): explicit --target keeps build scripts
+    # uninstrumented; a separate target dir keeps the normal build cache intact.
+    RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address" ASAN_OPTIONS=detect_leaks=1 \
+        cargo test -p bridgehost --target x86_64-unknown-linux-gnu --target-dir target/asan
+}
+suite_c()      { bash tests/c/run.sh; }
+suite_header() { bash dotnet-bridge/check-header.sh; }
+suite_python() { bash scripts/python.sh test; }
+suite_java()   { bash scripts/java.sh test; }
+suite_dotnet() { bash scripts/dotnet.sh test; }
+suite_fuzz()   { bash fuzz/smoke.sh; }
+suite_bench()  { bash bench/run.sh --smoke; }
+
+passed=0; failed=0; failed_names=()
+for s in "${SUITES[@]}"; do
+    declare -F "suite_$s" >/dev/null || die "unknown suite: $s (known: ${ALL_SUITES[*]})"
+    log "suite $s"
+    start=$(date +%s)
+    if "suite_$s"; then
+        passed=$((passed + 1)); log "suite $s: ok ($(( $(date +%s) - start )) s)"
+    else
+        failed=$((failed + 1)); failed_names+=("$s"); log "suite $s: FAILED ($(( $(date +%s) - start )) s)"
+    fi
+done
+[ "$failed" -eq 0 ] || log "failed suites: ${failed_names[*]}"
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
