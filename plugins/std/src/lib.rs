@@ -1,0 +1,379 @@
+//! The bundled Rust module `"std"` (thread model THREAD_SAFE), built as
+//! `libbridgehost_mod_std.so`.
+//!
+//! | method     | flags       | input                                              | output |
+//! |------------|-------------|----------------------------------------------------|--------|
+//! | `echo`     | NONBLOCKING | any bytes                                          | the input |
+//! | `checksum` | NONBLOCKING | any bytes                                          | CRC-32C of the input, 4 bytes big-endian |
+//! | `sleep_ms` | -           | decimal ASCII milliseconds, 0..=60000 (surrounding ASCII whitespace allowed) | empty |
+//! | `ticker`   | -           | `count: u32 LE` [`interval_ms: u32 LE` [`topic: UTF-8`]] | empty; then `count` events on `topic` (default `"tick"`) with payload `seq: u64 LE`, seq = 0..count-1, from a module-owned thread |
+//! | `fail`     | -           | message bytes (lossy UTF-8)                        | always module error code 42 with that message |
+//! | `panic`    | -           | message bytes (lossy UTF-8)                        | panics; the SDK turns it into error code 101, `"panic: <message>"` |
+//! | `emit`     | -           | `topic` NUL `payload` (no NUL: all topic, empty payload) | empty; emits one event synchronously from the calling thread; a refused emit is a module error whose code is the `BH_API_*` status |
+//! | `config`   | NONBLOCKING | ignored                                            | the config bytes given to init |
+//! | `log`      | NONBLOCKING | message bytes (lossy UTF-8)                        | empty; logs the message at level info (2) |
+//!
+//! Invalid input is module error [`ERR_INVALID_INPUT`] (22, like EINVAL).
+//!
+//! Ticker: each instance owns at most one ticker thread, started by the first
+//! `ticker` call; later calls queue their run behind the current one. An
+//! event refused with `BH_API_OVERLOADED` is retried (1 ms back-off) so that
+//! every sequence number is delivered unless the instance is destroyed; a
+//! `BH_API_STALE` ends the run. `destroy` stops the thread (also during an
+//! interval wait) and joins it: nothing is emitted after `destroy` returns.
+#![deny(unsafe_code)]
+
+pub mod crc32c;
+
+use bridgehost_module_sdk::{
+    export_module, EmitError, Host, LogLevel, Module, ModuleError, Output, ThreadModel, NONBLOCKING,
+};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Module error code for malformed input.
+pub const ERR_INVALID_INPUT: i32 = 22;
+/// Module error code when the ticker thread cannot be started.
+pub const ERR_RESOURCE: i32 = 11;
+/// Module error code of method `fail`.
+pub const FAIL_CODE: i32 = 42;
+/// Longest accepted `sleep_ms` / ticker interval.
+pub const MAX_SLEEP_MS: u32 = 60_000;
+/// Default ticker topic.
+pub const DEFAULT_TICK_TOPIC: &str = "tick";
+/// Longest topic the host accepts.
+const MAX_TOPIC_LEN: usize = 128;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn invalid(msg: impl Into<String>) -> ModuleError {
+    ModuleError::new(ERR_INVALID_INPUT, msg)
+}
+
+/// A stop flag a thread can sleep on.
+#[derive(Debug, Default)]
+struct Stop {
+    stopped: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Stop {
+    fn set(&self) {
+        *lock(&self.stopped) = true;
+        self.cv.notify_all();
+    }
+
+    fn is_set(&self) -> bool {
+        *lock(&self.stopped)
+    }
+
+    /// Sleep up to `d`; true when stopped (immediately or during the wait).
+    fn sleep(&self, d: Duration) -> bool {
+        let deadline = Instant::now() + d;
+        let mut stopped = lock(&self.stopped);
+        while !*stopped {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            stopped = match self.cv.wait_timeout(stopped, deadline - now) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
+        }
+        true
+    }
+}
+
+#[derive(Debug)]
+struct TickJob {
+    count: u32,
+    interval: Duration,
+    topic: String,
+}
+
+#[derive(Debug)]
+struct Ticker {
+    jobs: mpsc::Sender<TickJob>,
+    thread: JoinHandle<()>,
+}
+
+/// One instance of module "std".
+#[derive(Debug)]
+pub struct Std {
+    host: Host,
+    config: Vec<u8>,
+    stop: Arc<Stop>,
+    ticker: Mutex<Option<Ticker>>,
+}
+
+impl Module for Std {
+    fn init(host: Host, config: &[u8]) -> Result<Self, ModuleError> {
+        Ok(Std {
+            host,
+            config: config.to_vec(),
+            stop: Arc::new(Stop::default()),
+            ticker: Mutex::new(None),
+        })
+    }
+}
+
+impl Drop for Std {
+    fn drop(&mut self) {
+        self.stop.set();
+        let ticker = self
+            .ticker
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(Ticker { jobs, thread }) = ticker {
+            drop(jobs); // wakes a thread idle in recv()
+            if thread.join().is_err() {
+                self.host
+                    .log(LogLevel::Error, "std: ticker thread panicked");
+            }
+        }
+    }
+}
+
+/// Emit one event, retrying while the queue is full. False: stop the run.
+fn emit_reliably(host: &Host, stop: &Stop, topic: &str, data: &[u8]) -> bool {
+    loop {
+        if stop.is_set() {
+            return false;
+        }
+        match host.emit(topic, data) {
+            Ok(()) => return true,
+            Err(EmitError::Overloaded) => {
+                if stop.sleep(Duration::from_millis(1)) {
+                    return false;
+                }
+            }
+            Err(EmitError::Stale) => return false,
+            Err(e) => {
+                host.log(LogLevel::Warn, &format!("std ticker: event dropped: {e}"));
+                return true;
+            }
+        }
+    }
+}
+
+fn ticker_thread(host: Host, stop: Arc<Stop>, jobs: mpsc::Receiver<TickJob>) {
+    while let Ok(job) = jobs.recv() {
+        for seq in 0..u64::from(job.count) {
+            if !emit_reliably(&host, &stop, &job.topic, &seq.to_le_bytes()) {
+                return;
+            }
+            if !job.interval.is_zero() && seq + 1 < u64::from(job.count) && stop.sleep(job.interval)
+            {
+                return;
+            }
+        }
+        if stop.is_set() {
+            return;
+        }
+    }
+}
+
+fn parse_ticker(input: &[u8]) -> Result<TickJob, ModuleError> {
+    let u32_at = |at: usize| -> Option<u32> {
+        input
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let count = u32_at(0).ok_or_else(|| invalid("ticker: input must start with a u32 LE count"))?;
+    let interval_ms = match input.len() {
+        4 => 0,
+        5..=7 => {
+            return Err(invalid(
+                "ticker: input is count (4 bytes) [+ interval_ms (4 bytes) [+ topic]]",
+            ))
+        }
+        _ => u32_at(4).unwrap_or(0),
+    };
+    if interval_ms > MAX_SLEEP_MS {
+        return Err(invalid(format!(
+            "ticker: interval {interval_ms} ms exceeds {MAX_SLEEP_MS} ms"
+        )));
+    }
+    let topic = match input.get(8..) {
+        None | Some([]) => DEFAULT_TICK_TOPIC.to_string(),
+        Some(t) => {
+            let t = std::str::from_utf8(t).map_err(|_| invalid("ticker: topic is not UTF-8"))?;
+            if t.len() > MAX_TOPIC_LEN {
+                return Err(invalid("ticker: topic longer than 128 bytes"));
+            }
+            t.to_string()
+        }
+    };
+    Ok(TickJob {
+        count,
+        interval: Duration::from_millis(u64::from(interval_ms)),
+        topic,
+    })
+}
+
+fn parse_sleep_ms(input: &[u8]) -> Result<u32, ModuleError> {
+    let text = std::str::from_utf8(input)
+        .map_err(|_| invalid("sleep_ms: input must be decimal ASCII"))?
+        .trim_ascii();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(format!(
+            "sleep_ms: input must be decimal ASCII milliseconds, got {text:?}"
+        )));
+    }
+    match text.parse::<u64>() {
+        Ok(ms) if ms <= u64::from(MAX_SLEEP_MS) => Ok(ms as u32),
+        _ => Err(invalid(format!(
+            "sleep_ms: {text} ms exceeds the limit of {MAX_SLEEP_MS} ms"
+        ))),
+    }
+}
+
+impl Std {
+    fn echo(&self, input: &[u8], out: &mut Output<'_>) -> Result<(), ModuleError> {
+        out.write(input)?;
+        Ok(())
+    }
+
+    fn checksum(&self, input: &[u8], out: &mut Output<'_>) -> Result<(), ModuleError> {
+        out.write(&crc32c::crc32c(input).to_be_bytes())?;
+        Ok(())
+    }
+
+    fn sleep_ms(&self, input: &[u8], _out: &mut Output<'_>) -> Result<(), ModuleError> {
+        let ms = parse_sleep_ms(input)?;
+        std::thread::sleep(Duration::from_millis(u64::from(ms)));
+        Ok(())
+    }
+
+    fn ticker(&self, input: &[u8], _out: &mut Output<'_>) -> Result<(), ModuleError> {
+        let job = parse_ticker(input)?;
+        if job.count == 0 {
+            return Ok(());
+        }
+        let mut slot = lock(&self.ticker);
+        if slot.is_none() {
+            let (tx, rx) = mpsc::channel();
+            let host = self.host.clone();
+            let stop = Arc::clone(&self.stop);
+            let thread = std::thread::Builder::new()
+                .name("bh-std-ticker".into())
+                .spawn(move || ticker_thread(host, stop, rx))
+                .map_err(|e| {
+                    ModuleError::new(ERR_RESOURCE, format!("ticker: cannot start thread: {e}"))
+                })?;
+            *slot = Some(Ticker { jobs: tx, thread });
+        }
+        let ticker = slot
+            .as_ref()
+            .ok_or_else(|| ModuleError::new(ERR_RESOURCE, "ticker: no thread"))?;
+        ticker
+            .jobs
+            .send(job)
+            .map_err(|_| ModuleError::new(ERR_RESOURCE, "ticker: thread is gone"))
+    }
+
+    fn fail(&self, input: &[u8], _out: &mut Output<'_>) -> Result<(), ModuleError> {
+        Err(ModuleError::new(
+            FAIL_CODE,
+            String::from_utf8_lossy(input).into_owned(),
+        ))
+    }
+
+    fn panic(&self, input: &[u8], _out: &mut Output<'_>) -> Result<(), ModuleError> {
+        panic!("{}", String::from_utf8_lossy(input));
+    }
+
+    fn emit(&self, input: &[u8], _out: &mut Output<'_>) -> Result<(), ModuleError> {
+        let (topic, payload) = match input.iter().position(|&b| b == 0) {
+            Some(nul) => (&input[..nul], &input[nul + 1..]),
+            None => (input, &[][..]),
+        };
+        let topic = std::str::from_utf8(topic).map_err(|_| invalid("emit: topic is not UTF-8"))?;
+        self.host.emit(topic, payload)?;
+        Ok(())
+    }
+
+    fn config(&self, _input: &[u8], out: &mut Output<'_>) -> Result<(), ModuleError> {
+        out.write(&self.config)?;
+        Ok(())
+    }
+
+    fn log(&self, input: &[u8], _out: &mut Output<'_>) -> Result<(), ModuleError> {
+        self.host
+            .log(LogLevel::Info, &String::from_utf8_lossy(input));
+        Ok(())
+    }
+}
+
+export_module! {
+    module: Std,
+    name: "std",
+    version: env!("CARGO_PKG_VERSION"),
+    thread_model: ThreadModel::ThreadSafe,
+    methods: [
+        ("echo", NONBLOCKING, Std::echo),
+        ("checksum", NONBLOCKING, Std::checksum),
+        ("sleep_ms", 0, Std::sleep_ms),
+        ("ticker", 0, Std::ticker),
+        ("fail", 0, Std::fail),
+        ("panic", 0, Std::panic),
+        ("emit", 0, Std::emit),
+        ("config", NONBLOCKING, Std::config),
+        ("log", NONBLOCKING, Std::log),
+    ],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sleep_input() {
+        assert_eq!(parse_sleep_ms(b"0").unwrap(), 0);
+        assert_eq!(parse_sleep_ms(b" 250\n").unwrap(), 250);
+        assert_eq!(parse_sleep_ms(b"60000").unwrap(), 60000);
+        for bad in [
+            &b"60001"[..],
+            b"",
+            b"-1",
+            b"1.5",
+            b"99999999999999999999999",
+            b"\xff",
+        ] {
+            assert_eq!(
+                parse_sleep_ms(bad).unwrap_err().code,
+                ERR_INVALID_INPUT,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ticker_input() {
+        let j = parse_ticker(&3u32.to_le_bytes()).unwrap();
+        assert_eq!(
+            (j.count, j.interval, j.topic.as_str()),
+            (3, Duration::ZERO, "tick")
+        );
+        let mut v = 5u32.to_le_bytes().to_vec();
+        v.extend_from_slice(&7u32.to_le_bytes());
+        let j = parse_ticker(&v).unwrap();
+        assert_eq!(
+            (j.count, j.interval, j.topic.as_str()),
+            (5, Duration::from_millis(7), "tick")
+        );
+        v.extend_from_slice(b"clock");
+        assert_eq!(parse_ticker(&v).unwrap().topic, "clock");
+        assert!(parse_ticker(b"abc").is_err());
+        assert!(parse_ticker(b"abcde").is_err());
+        let mut v = 1u32.to_le_bytes().to_vec();
+        v.extend_from_slice(&60001u32.to_le_bytes());
+        assert!(parse_ticker(&v).is_err());
+    }
+}
