@@ -1,0 +1,495 @@
+//! In-process guarantees: thread models, event delivery rules, close and submit semantics.
+//! (The mode-parameterized suite lives in semantics.rs; these are the in-process specifics
+//! and the stress cases.)
+mod common;
+
+use bridgehost::{Error, ErrorKind, ModuleOptions};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+fn u32le(b: &[u8]) -> u32 {
+    u32::from_le_bytes(b.try_into().expect("4 bytes"))
+}
+
+#[test]
+fn serialized_module_never_sees_two_calls_at_once() {
+    let host = common::host();
+    let m = host.open("serial", ModuleOptions::default()).unwrap();
+    let probe = m.method("probe").unwrap();
+    let start = Arc::new(Barrier::new(8));
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let probe = probe.clone();
+            let start = Arc::clone(&start);
+            thread::spawn(move || {
+                start.wait();
+                for _ in 0..200 {
+                    probe.call(b"").expect("no overlap");
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let overlaps = u32le(&m.method("overlaps").unwrap().call(b"").unwrap());
+    assert_eq!(overlaps, 0);
+    assert_eq!(m.counters().calls, 8 * 200 + 1);
+}
+
+#[test]
+fn thread_safe_modules_do_run_concurrently() {
+    // The control for the test above: without serialization, the same probe logic overlaps.
+    // std.sleep_ms from 4 threads finishes in ~1 sleep, not 4.
+    let host = common::host();
+    let m = host.open("std", ModuleOptions::default()).unwrap();
+    let sleep = m.method("sleep_ms").unwrap();
+    let t0 = Instant::now();
+    let hs: Vec<_> = (0..4)
+        .map(|_| {
+            let s = sleep.clone();
+            thread::spawn(move || s.call(b"200").unwrap())
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    assert!(
+        t0.elapsed() < Duration::from_millis(700),
+        "{:?}",
+        t0.elapsed()
+    );
+}
+
+#[test]
+fn single_thread_module_runs_everything_on_its_init_thread() {
+    let host = common::host();
+    let m = host.open("single", ModuleOptions::default()).unwrap();
+    let init_tid = u32le(&m.method("init_tid").unwrap().call(b"").unwrap());
+    let tid = m.method("tid").unwrap();
+    let probe = m.method("probe").unwrap();
+    let hs: Vec<_> = (0..4)
+        .map(|_| {
+            let (tid, probe) = (tid.clone(), probe.clone());
+            thread::spawn(move || {
+                let mut seen = Vec::new();
+                for _ in 0..50 {
+                    probe.call(b"").unwrap();
+                    seen.push(u32le(&tid.call(b"").unwrap()));
+                }
+                seen
+            })
+        })
+        .collect();
+    for h in hs {
+        for t in h.join().unwrap() {
+            assert_eq!(t, init_tid, "call ran off the module's owner thread");
+        }
+    }
+    assert_eq!(u32le(&m.method("overlaps").unwrap().call(b"").unwrap()), 0);
+    m.close();
+    assert_eq!(tid.call(b"").unwrap_err().kind(), ErrorKind::Closed);
+}
+
+#[test]
+fn no_delivery_after_unsubscribe_returns_under_load() {
+    let host = common::host();
+    let m = host.open("std", ModuleOptions::default()).unwrap();
+    let ticker = m.method("ticker").unwrap();
+    for round in 0..50 {
+        let alive = Arc::new(AtomicBool::new(true));
+        let late = Arc::new(AtomicUsize::new(0));
+        let got = Arc::new(AtomicUsize::new(0));
+        let (a, l, g) = (alive.clone(), late.clone(), got.clone());
+        let sub = m
+            .subscribe(
+                "tick",
+                Box::new(move |_e| {
+                    if !a.load(Ordering::SeqCst) {
+                        l.fetch_add(1, Ordering::SeqCst);
+                    }
+                    g.fetch_add(1, Ordering::SeqCst);
+                    // make the window wide
+                    std::hint::spin_loop();
+                }),
+            )
+            .unwrap();
+        ticker.call(&10_000u32.to_le_bytes()).unwrap();
+        // unsubscribe at a varying point while events stream in
+        thread::sleep(Duration::from_micros(50 * (round % 7)));
+        sub.unsubscribe();
+        alive.store(false, Ordering::SeqCst);
+        thread::sleep(Duration::from_millis(2));
+        assert_eq!(
+            late.load(Ordering::SeqCst),
+            0,
+            "delivery after unsubscribe returned"
+        );
+        assert!(!sub.is_active());
+    }
+}
+
+#[test]
+fn unsubscribe_and_close_from_inside_a_callback_do_not_deadlock() {
+    let host = common::host();
+    let m = host.open("std", ModuleOptions::default()).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let slot: Arc<parking_lot::Mutex<Option<bridgehost::Subscription>>> = Default::default();
+    let s2 = Arc::clone(&slot);
+    let count = Arc::new(AtomicUsize::new(0));
+    let c2 = Arc::clone(&count);
+    let sub = m
+        .subscribe(
+            "tick",
+            Box::new(move |_| {
+                c2.fetch_add(1, Ordering::SeqCst);
+                if let Some(s) = s2.lock().take() {
+                    s.unsubscribe(); // its own subscription, from its own callback
+                    tx.send(()).unwrap();
+                }
+            }),
+        )
+        .unwrap();
+    *slot.lock() = Some(sub);
+    m.method("ticker")
+        .unwrap()
+        .call(&100u32.to_le_bytes())
+        .unwrap();
+    rx.recv_timeout(Duration::from_secs(5))
+        .expect("callback ran and unsubscribed");
+    thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "no delivery after self-unsubscribe"
+    );
+
+    // Closing the module from inside a callback.
+    let m2 = host.open("std", ModuleOptions::default()).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let m2c = m2.clone();
+    let _sub = m2
+        .subscribe(
+            "tick",
+            Box::new(move |_| {
+                m2c.close();
+                let _ = tx.send(());
+            }),
+        )
+        .unwrap();
+    m2.method("ticker")
+        .unwrap()
+        .call(&5u32.to_le_bytes())
+        .unwrap();
+    rx.recv_timeout(Duration::from_secs(5))
+        .expect("close from callback returned");
+    assert!(m2.is_closed());
+    // And the host from inside a callback.
+    let h3 = common::host();
+    let m3 = h3.open("std", ModuleOptions::default()).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let h3c = h3.clone();
+    let _sub = m3
+        .subscribe(
+            "tick",
+            Box::new(move |_| {
+                h3c.close();
+                let _ = tx.send(());
+            }),
+        )
+        .unwrap();
+    m3.method("ticker")
+        .unwrap()
+        .call(&5u32.to_le_bytes())
+        .unwrap();
+    rx.recv_timeout(Duration::from_secs(5))
+        .expect("host close from callback returned");
+    assert!(h3.is_closed());
+}
+
+#[test]
+fn a_panicking_callback_is_caught_and_counted() {
+    let host = common::host();
+    let m = host.open("std", ModuleOptions::default()).unwrap();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let s = Arc::clone(&seen);
+    let _sub = m
+        .subscribe(
+            "tick",
+            Box::new(move |e| {
+                s.fetch_add(1, Ordering::SeqCst);
+                if e.data[0] % 2 == 0 {
+                    panic!("listener bug");
+                }
+            }),
+        )
+        .unwrap();
+    m.method("ticker")
+        .unwrap()
+        .call(&10u32.to_le_bytes())
+        .unwrap();
+    let t0 = Instant::now();
+    while seen.load(Ordering::SeqCst) < 10 && t0.elapsed() < Duration::from_secs(5) {
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        10,
+        "dispatcher survived the panics"
+    );
+    assert_eq!(m.counters().callback_errors, 5);
+}
+
+#[test]
+fn full_event_queue_drops_newest_and_counts() {
+    let host = bridgehost::Host::with_options(bridgehost::HostOptions {
+        module_dirs: vec![common::dist()],
+        event_queue_capacity: 16,
+        ..Default::default()
+    })
+    .unwrap();
+    let m = host.open("std", ModuleOptions::default()).unwrap();
+    let gate = Arc::new(parking_lot::Mutex::new(()));
+    let g = gate.lock();
+    let gate2 = Arc::clone(&gate);
+    let delivered = Arc::new(AtomicU64::new(0));
+    let d = Arc::clone(&delivered);
+    let _sub = m
+        .subscribe(
+            "t",
+            Box::new(move |_| {
+                let _held = gate2.lock(); // block the dispatcher until released
+                d.fetch_add(1, Ordering::SeqCst);
+            }),
+        )
+        .unwrap();
+    let emit = m.method("emit").unwrap();
+    let mut refused = 0;
+    for _ in 0..100 {
+        match emit.call(b"t\0x") {
+            Ok(_) => {}
+            Err(Error::Module { code, .. }) if code == -4 => refused += 1, // BH_API_OVERLOADED
+            Err(e) => panic!("{e}"),
+        }
+    }
+    drop(g);
+    let t0 = Instant::now();
+    let c = m.counters();
+    assert!(refused >= 100 - 17, "refused {refused}");
+    assert_eq!(c.events_dropped, refused as u64);
+    while delivered.load(Ordering::SeqCst) < c.events_emitted
+        && t0.elapsed() < Duration::from_secs(5)
+    {
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(delivered.load(Ordering::SeqCst), c.events_emitted);
+    assert_eq!(c.events_emitted + c.events_dropped, 100);
+}
+
+#[test]
+fn close_waits_for_calls_in_flight_and_later_calls_are_closed() {
+    let host = common::host();
+    let m = host.open("std", ModuleOptions::default()).unwrap();
+    let sleep = m.method("sleep_ms").unwrap();
+    let s = sleep.clone();
+    let inflight = thread::spawn(move || s.call(b"300"));
+    thread::sleep(Duration::from_millis(50));
+    let t0 = Instant::now();
+    m.close();
+    assert!(
+        t0.elapsed() >= Duration::from_millis(150),
+        "close returned while a call ran"
+    );
+    assert!(
+        inflight.join().unwrap().is_ok(),
+        "the in-flight call finished cleanly"
+    );
+    assert_eq!(sleep.call(b"1").unwrap_err().kind(), ErrorKind::Closed);
+    assert_eq!(m.method("echo").unwrap_err().kind(), ErrorKind::Closed);
+    m.close(); // idempotent
+    host.close();
+    host.close();
+    assert_eq!(
+        host.open("std", ModuleOptions::default())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Closed
+    );
+}
+
+#[test]
+fn submit_completes_exactly_once_with_cancel_and_close() {
+    let host = bridgehost::Host::with_options(bridgehost::HostOptions {
+        module_dirs: vec![common::dist()],
+        submit_threads: 1,
+        ..Default::default()
+    })
+    .unwrap();
+    let m = host.open("std", ModuleOptions::default()).unwrap();
+    let sleep = m.method("sleep_ms").unwrap();
+    let echo = m.method("echo").unwrap();
+    let (tx, rx) = mpsc::channel::<(u32, Result<Vec<u8>, Error>)>();
+    let t = tx.clone();
+    // occupies the single pool thread
+    sleep
+        .submit(b"200".to_vec(), move |r| t.send((0, r)).unwrap())
+        .unwrap();
+    let t = tx.clone();
+    let queued = echo
+        .submit(b"never".to_vec(), move |r| t.send((1, r)).unwrap())
+        .unwrap();
+    assert!(queued.cancel(), "a queued task can be cancelled");
+    assert!(!queued.cancel(), "cancel is a one-time transition");
+    let t = tx.clone();
+    let _closing = echo
+        .submit(b"late".to_vec(), move |r| t.send((2, r)).unwrap())
+        .unwrap();
+    thread::sleep(Duration::from_millis(20));
+    host.close(); // task 2 is still queued: completes with Closed
+    drop(tx);
+    let mut results: Vec<(u32, Result<Vec<u8>, Error>)> = rx.iter().collect();
+    results.sort_by_key(|r| r.0);
+    assert_eq!(results.len(), 3, "each completion exactly once");
+    assert_eq!(results[0].1.as_deref().unwrap(), b"");
+    assert_eq!(
+        results[1].1.as_ref().unwrap_err().kind(),
+        ErrorKind::Cancelled
+    );
+    assert_eq!(results[2].1.as_ref().unwrap_err().kind(), ErrorKind::Closed);
+    assert_eq!(
+        echo.submit(vec![], |_| {}).unwrap_err().kind(),
+        ErrorKind::Closed
+    );
+}
+
+#[test]
+fn submit_queue_is_bounded() {
+    let host = bridgehost::Host::with_options(bridgehost::HostOptions {
+        module_dirs: vec![common::dist()],
+        submit_threads: 1,
+        submit_queue_capacity: 4,
+        ..Default::default()
+    })
+    .unwrap();
+    let m = host.open("std", ModuleOptions::default()).unwrap();
+    let sleep = m.method("sleep_ms").unwrap();
+    let mut overloaded = 0;
+    for _ in 0..20 {
+        if let Err(e) = sleep.submit(b"50".to_vec(), |_| {}) {
+            assert_eq!(e.kind(), ErrorKind::Overloaded);
+            overloaded += 1;
+        }
+    }
+    assert!(overloaded >= 15, "{overloaded}");
+}
+
+#[test]
+fn limits_and_module_errors_are_typed() {
+    let host = common::host();
+    let m = host
+        .open(
+            "std",
+            ModuleOptions {
+                max_output: 8,
+                max_input: 16,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let echo = m.method("echo").unwrap();
+    assert_eq!(echo.call(b"12345678").unwrap(), b"12345678");
+    assert_eq!(
+        echo.call(b"123456789").unwrap_err().kind(),
+        ErrorKind::ResourceLimit
+    );
+    assert_eq!(
+        echo.call(&[0u8; 17]).unwrap_err().kind(),
+        ErrorKind::ResourceLimit
+    );
+    let mut small = [0u8; 4];
+    match echo.call_to_slice(b"123456", &mut small) {
+        Err(Error::BufferTooSmall { required }) => assert_eq!(required, 6),
+        other => panic!("{other:?}"),
+    }
+    let mut exact = [0u8; 6];
+    assert_eq!(echo.call_to_slice(b"123456", &mut exact).unwrap(), 6);
+    assert_eq!(&exact, b"123456");
+    match m.method("fail").unwrap().call(b"boom") {
+        Err(Error::Module { code: 42, message }) => assert_eq!(message, "boom"),
+        other => panic!("{other:?}"),
+    }
+    match m.method("panic").unwrap().call(b"bug") {
+        Err(Error::Module { code: 101, message }) => assert!(message.contains("bug")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(m.method("nope").unwrap_err().kind(), ErrorKind::NotFound);
+    // In-process calls cannot be interrupted: asking for a deadline is refused up front.
+    let e = host
+        .open(
+            "std",
+            ModuleOptions {
+                call_timeout: Some(Duration::from_millis(5)),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn hostile_writes_and_late_emits_are_refused_by_the_host_api() {
+    let host = common::host();
+    let m = host.open("faulty", ModuleOptions::default()).unwrap();
+    // write(NULL, 16) → BH_API_INVALID, write(p, SIZE_MAX) → refused before reading.
+    let e = m.method("bogus_write").unwrap().call(b"null").unwrap_err();
+    assert!(
+        matches!(e, Error::Module { .. } | Error::ResourceLimit(_)),
+        "{e}"
+    );
+    let e = m.method("bogus_write").unwrap().call(b"huge").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ResourceLimit, "{e}");
+    // The module writes until refused: bounded by max_output, no memory blow-up.
+    let e = m.method("oversized_output").unwrap().call(b"").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ResourceLimit, "{e}");
+    // bad_fail: invalid UTF-8 / null message / zero code are refused cleanly.
+    let e = m.method("bad_fail").unwrap().call(b"").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Module, "{e}");
+    // Emits after destroy are STALE, never a use-after-free.
+    m.method("emit_after_destroy")
+        .unwrap()
+        .call(&300u32.to_le_bytes())
+        .unwrap();
+    m.close();
+    thread::sleep(Duration::from_millis(450));
+    let m2 = host.open("faulty", ModuleOptions::default()).unwrap();
+    let stale = u32le(&m2.method("stale_count").unwrap().call(b"").unwrap());
+    assert!(stale > 0, "late emits were seen and refused as stale");
+}
+
+#[test]
+fn log_sink_receives_core_and_module_logs() {
+    let lines = Arc::new(parking_lot::Mutex::new(Vec::<String>::new()));
+    let l = Arc::clone(&lines);
+    bridgehost::logging::set_log_sink(
+        bridgehost::logging::LogLevel::Info,
+        Some(Arc::new(move |_lvl, target: &str, msg: &str| {
+            l.lock().push(format!("{target}: {msg}"))
+        })),
+    )
+    .unwrap();
+    let host = common::host();
+    let m = host.open("std", ModuleOptions::default()).unwrap();
+    m.method("log")
+        .unwrap()
+        .call(b"hello from the module")
+        .unwrap();
+    bridgehost::logging::set_log_sink(bridgehost::logging::LogLevel::Info, None).unwrap();
+    let got = lines.lock().clone();
+    assert!(got.iter().any(|s| s.contains("module opened")), "{got:?}");
+    assert!(
+        got.iter().any(|s| s.contains("hello from the module")),
+        "{got:?}"
+    );
+}
