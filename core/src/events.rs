@@ -159,7 +159,11 @@ impl EventHub {
         let entry = Arc::new(SubEntry {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             module_id,
-            topic: if topic == "*" { None } else { Some(Arc::from(topic)) },
+            topic: if topic == "*" {
+                None
+            } else {
+                Some(Arc::from(topic))
+            },
             state: Mutex::new(SubState {
                 active: true,
                 delivering: None,
@@ -272,9 +276,8 @@ impl EventHub {
                     _ => continue,
                 }
             };
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                (callback)(&item.event)
-            }));
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (callback)(&item.event)));
             drop(callback);
             Counters::inc(&sub.counters.events_delivered);
             if result.is_err() {

@@ -166,7 +166,10 @@ mod tests {
         let h = a.insert(Arc::new(7));
         assert_ne!(h, 0);
         assert_eq!(*a.get(h).unwrap(), 7);
-        assert!(b.get(h).is_none(), "a handle of table a must not resolve in b");
+        assert!(
+            b.get(h).is_none(),
+            "a handle of table a must not resolve in b"
+        );
         assert!(a.get(h ^ 1).is_none() || h ^ 1 == h);
         assert!(a.get(0).is_none());
         assert!(a.get(u64::MAX).is_none());

@@ -45,9 +45,9 @@ pub(crate) struct InProcess {
 impl InProcess {
     pub(crate) fn start(lib: &Arc<ModuleLibrary>, token: u64, config: &[u8]) -> Result<InProcess> {
         let mode = match lib.info().thread_model {
-            ThreadModel::SingleThread => Mode::Owner(Mutex::new(Some(Self::start_owner(
-                lib, token, config,
-            )?))),
+            ThreadModel::SingleThread => {
+                Mode::Owner(Mutex::new(Some(Self::start_owner(lib, token, config)?)))
+            }
             _ => Mode::Direct(RwLock::new(Some(lib.instantiate(token, config)?))),
         };
         Ok(InProcess { token, mode })
@@ -93,7 +93,9 @@ impl InProcess {
             }
             Err(_) => {
                 let _ = handle.join();
-                Err(Error::Internal("module owner thread died during init".into()))
+                Err(Error::Internal(
+                    "module owner thread died during init".into(),
+                ))
             }
         }
     }
@@ -120,9 +122,7 @@ impl Backend for InProcess {
                     })
                     .map_err(|_| Error::closed("module"))?;
                 }
-                let (r, buf) = reply_rx
-                    .recv()
-                    .map_err(|_| Error::closed("module"))?;
+                let (r, buf) = reply_rx.recv().map_err(|_| Error::closed("module"))?;
                 r?;
                 out.write(&buf)
                     .map_err(|_| out.finish().expect_err("write refused"))?;

@@ -107,9 +107,8 @@ impl<S: Subscriber> Layer<S> for SinkLayer {
         let level = LogLevel::of(event.metadata().level());
         let target = event.metadata().target();
         let was = IN_SINK.with(|c| c.replace(true));
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            sink(level, target, &msg)
-        }));
+        let _ =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink(level, target, &msg)));
         IN_SINK.with(|c| c.set(was));
     }
 }

@@ -168,7 +168,10 @@ unsafe extern "C" fn host_fail(
         // or equal. Null-with-length is refused.
         let (message, status) = match unsafe { borrow_bytes(msg.cast(), take) } {
             Some(b) => (truncate_utf8(b), abi::API_OK),
-            None => ("(module passed an invalid message pointer)".to_string(), abi::API_INVALID),
+            None => (
+                "(module passed an invalid message pointer)".to_string(),
+                abi::API_INVALID,
+            ),
         };
         ctx.state.lock().failure = Some((code, message));
         status

@@ -235,7 +235,10 @@ impl ModuleLibrary {
         if magic != abi::MAGIC {
             return Err(abi_err(
                 path,
-                format!("wrong magic 0x{magic:016x} (expected 0x{:016x})", abi::MAGIC),
+                format!(
+                    "wrong magic 0x{magic:016x} (expected 0x{:016x})",
+                    abi::MAGIC
+                ),
             ));
         }
         if version != abi::ABI_VERSION {
@@ -435,15 +438,8 @@ impl Instance {
         // that created `ptr`; the thread model is enforced above; `input` is
         // borrowed for the duration of the call; `ctx` outlives the call, and
         // the ABI forbids using it after call() returns.
-        let rc = unsafe {
-            (self.lib.call)(
-                self.ptr,
-                index,
-                input.as_ptr(),
-                input.len(),
-                ctx.as_ptr(),
-            )
-        };
+        let rc =
+            unsafe { (self.lib.call)(self.ptr, index, input.as_ptr(), input.len(), ctx.as_ptr()) };
         let failure = ctx.take_failure();
         drop(ctx);
         if out.exceeded() {
