@@ -129,7 +129,7 @@ impl Host {
                     max_event: options.max_event,
                 });
                 let token = callbacks::register(events);
-                match InProcess::start(&lib, token, &options.config) {
+                match InProcess::start(&lib, token, &options.config, Arc::clone(&counters)) {
                     Ok(b) => (info, Box::new(b)),
                     Err(e) => {
                         callbacks::unregister(token);

@@ -5,23 +5,28 @@
 //! * Single-thread modules get one owner thread (`bridgehost-st-<name>`)
 //!   that runs `init`, every call and `destroy`; callers hand it owned copies
 //!   of their input and wait for the reply.
-//! * `close` takes the instance out under a write lock, which waits for every
-//!   call in flight (calls hold the read lock), then destroys it and retires
-//!   the instance token — after that a late `emit` is `BH_API_STALE`.
+//! * `close` takes the instance out of its [`Gate`], which refuses new calls
+//!   and waits for every call in flight, then destroys it and retires the
+//!   instance token — after that a late `emit` is `BH_API_STALE`.
+//! * The backend counts calls (`counters.calls`): the gate's entry count is
+//!   that counter, so the hot path pays one locked instruction to enter and
+//!   one to leave, and none for counting.
 #![forbid(unsafe_code)]
 
+use crate::counters::Counters;
 use crate::error::{Error, Result};
 use crate::ffi::callbacks;
+use crate::ffi::gate::Gate;
 use crate::ffi::loader::{Instance, ModuleLibrary, ThreadModel};
 use crate::module::Backend;
 use crate::output::CallOutput;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 enum Mode {
-    Direct(RwLock<Option<Instance>>),
+    Direct(Gate<Instance>),
     Owner(Mutex<Option<OwnerThread>>),
 }
 
@@ -40,17 +45,30 @@ struct Job {
 pub(crate) struct InProcess {
     token: u64,
     mode: Mode,
+    counters: Arc<Counters>,
 }
 
 impl InProcess {
-    pub(crate) fn start(lib: &Arc<ModuleLibrary>, token: u64, config: &[u8]) -> Result<InProcess> {
+    pub(crate) fn start(
+        lib: &Arc<ModuleLibrary>,
+        token: u64,
+        config: &[u8],
+        counters: Arc<Counters>,
+    ) -> Result<InProcess> {
         let mode = match lib.info().thread_model {
             ThreadModel::SingleThread => {
                 Mode::Owner(Mutex::new(Some(Self::start_owner(lib, token, config)?)))
             }
-            _ => Mode::Direct(RwLock::new(Some(lib.instantiate(token, config)?))),
+            _ => Mode::Direct(Gate::new(
+                lib.instantiate(token, config)?,
+                Arc::clone(&counters),
+            )),
         };
-        Ok(InProcess { token, mode })
+        Ok(InProcess {
+            token,
+            mode,
+            counters,
+        })
     }
 
     fn start_owner(lib: &Arc<ModuleLibrary>, token: u64, config: &[u8]) -> Result<OwnerThread> {
@@ -104,12 +122,12 @@ impl InProcess {
 impl Backend for InProcess {
     fn call(&self, index: u32, input: &[u8], out: &mut CallOutput<'_>) -> Result<()> {
         match &self.mode {
-            Mode::Direct(lock) => {
-                let guard = lock.read();
-                let instance = guard.as_ref().ok_or_else(|| Error::closed("module"))?;
+            Mode::Direct(gate) => {
+                let instance = gate.enter().ok_or_else(|| Error::closed("module"))?;
                 instance.call(index, input, out)
             }
             Mode::Owner(owner) => {
+                Counters::inc(&self.counters.calls);
                 let (reply_tx, reply_rx) = mpsc::sync_channel(1);
                 {
                     let guard = owner.lock();
@@ -133,9 +151,9 @@ impl Backend for InProcess {
 
     fn close(&self) {
         match &self.mode {
-            Mode::Direct(lock) => {
-                let instance = lock.write().take();
-                drop(instance); // destroy() runs here, after in-flight calls returned
+            Mode::Direct(gate) => {
+                // destroy() runs here, after every call in flight returned
+                drop(gate.close());
             }
             Mode::Owner(owner) => {
                 let o = owner.lock().take();

@@ -16,7 +16,9 @@ use std::time::Instant;
 
 /// What runs a module's calls: in-process or in worker processes.
 pub(crate) trait Backend: Send + Sync {
-    /// Run method `index`; output through `out`.
+    /// Run method `index`; output through `out`. Counts the call in the
+    /// module's `counters.calls` (the in-process backend's gate does it for
+    /// free).
     fn call(&self, index: u32, input: &[u8], out: &mut CallOutput<'_>) -> Result<()>;
     /// Stop: wait for or fail in-flight calls, destroy the instance(s).
     /// Called once.
@@ -190,6 +192,20 @@ impl Module {
     }
 }
 
+thread_local! {
+    static SAMPLE_TICK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// True on every [`LATENCY_SAMPLE_EVERY`]th call of this thread (a
+/// thread-local tick: no shared cache line on the hot path).
+fn sample_this_call() -> bool {
+    SAMPLE_TICK.with(|c| {
+        let n = c.get();
+        c.set(n.wrapping_add(1));
+        n.is_multiple_of(LATENCY_SAMPLE_EVERY)
+    })
+}
+
 /// A resolved method. Cheap to clone; keeps its module alive.
 #[derive(Clone)]
 pub struct Method {
@@ -275,8 +291,7 @@ impl Method {
                 m.options.max_input
             )));
         }
-        let n = m.counters.calls.fetch_add(1, Ordering::Relaxed);
-        let t0 = n.is_multiple_of(LATENCY_SAMPLE_EVERY).then(Instant::now);
+        let t0 = sample_this_call().then(Instant::now);
         let r = m.backend.call(self.index, input, out);
         if let Some(t0) = t0 {
             m.counters

@@ -14,7 +14,9 @@ use crate::handles::HandleTable;
 use crate::output::{CallOutput, WriteError};
 use bridgehost_module_abi as abi;
 use parking_lot::Mutex;
+use std::cell::UnsafeCell;
 use std::ffi::c_char;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Where an instance's events and logs go.
@@ -35,22 +37,52 @@ pub const MAX_MESSAGE_LEN: usize = 4096;
 
 const CTX_MAGIC: u64 = 0x4248_4341_4c4c_4354; // "BHCALLCT"
 
-struct CtxState<'a, 'b> {
-    out: &'a mut CallOutput<'b>,
+thread_local! {
+    // Its address identifies the current thread (unique among live threads).
+    static THREAD_MARK: u8 = const { 0 };
+}
+
+fn thread_mark() -> usize {
+    THREAD_MARK.with(|m| m as *const u8 as usize)
+}
+
+/// What threads other than the calling one wrote, and the recorded failure.
+#[derive(Default)]
+struct Shared {
+    side: Vec<u8>,
     failure: Option<(i32, String)>,
+    exceeded: bool,
 }
 
 /// The host side of a `bh_call*`: lives on the caller's stack for one call.
+///
+/// Writes from the calling thread (the common case) go straight into the
+/// output with no lock: `out` is touched only by that thread. Writes from any
+/// other thread go, under `shared`'s mutex, to a side buffer that is appended
+/// after the call; once a side write happened (`side_used`), the calling
+/// thread appends to the side buffer too, so output written in sequence by
+/// handing off between threads keeps its order.
 pub(crate) struct CallCtx<'a, 'b> {
     magic: u64,
-    state: Mutex<CtxState<'a, 'b>>,
+    owner: usize,
+    out: UnsafeCell<&'a mut CallOutput<'b>>,
+    owner_len: AtomicUsize,
+    max: usize,
+    side_used: AtomicBool,
+    shared: Mutex<Shared>,
 }
 
 impl<'a, 'b> CallCtx<'a, 'b> {
     pub(crate) fn new(out: &'a mut CallOutput<'b>) -> Self {
+        let (len, max) = (out.len(), out.max());
         CallCtx {
             magic: CTX_MAGIC,
-            state: Mutex::new(CtxState { out, failure: None }),
+            owner: thread_mark(),
+            out: UnsafeCell::new(out),
+            owner_len: AtomicUsize::new(len),
+            max,
+            side_used: AtomicBool::new(false),
+            shared: Mutex::new(Shared::default()),
         }
     }
 
@@ -59,8 +91,63 @@ impl<'a, 'b> CallCtx<'a, 'b> {
         (self as *const Self).cast_mut().cast()
     }
 
-    pub(crate) fn take_failure(&self) -> Option<(i32, String)> {
-        self.state.lock().failure.take()
+    /// End of the call (the module returned; by the ABI nothing uses the
+    /// context any more): append side writes, return the failure if any.
+    pub(crate) fn finish(self) -> Option<(i32, String)> {
+        let shared = self.shared.into_inner();
+        let out = self.out.into_inner();
+        // A refused side write, or side output that does not fit: the call
+        // exceeded its limit.
+        if shared.exceeded || (!shared.side.is_empty() && out.write(&shared.side).is_err()) {
+            out.mark_exceeded();
+        }
+        shared.failure
+    }
+
+    fn write(&self, data: *const u8, len: usize) -> i32 {
+        if thread_mark() == self.owner && !self.side_used.load(Ordering::Acquire) {
+            // SAFETY: only the calling thread (identified by its thread-local
+            // address, unique among live threads; it is blocked in this call
+            // so it is alive) ever touches `out` during the call, and a host
+            // callback never re-enters itself, so this is the only live
+            // reference to it.
+            let out = unsafe { &mut **self.out.get() };
+            let fits = out.len().checked_add(len).is_some_and(|n| n <= out.max());
+            if !fits {
+                out.mark_exceeded();
+                return abi::API_TOO_LARGE;
+            }
+            // SAFETY: the module promises `len` readable bytes at `data` for
+            // the duration of this write; null-with-length is refused.
+            let Some(bytes) = (unsafe { borrow_bytes(data, len) }) else {
+                return abi::API_INVALID;
+            };
+            return match out.write(bytes) {
+                Ok(()) => {
+                    self.owner_len.store(out.len(), Ordering::Relaxed);
+                    abi::API_OK
+                }
+                Err(WriteError::TooLarge) => abi::API_TOO_LARGE,
+            };
+        }
+        let mut sh = self.shared.lock();
+        self.side_used.store(true, Ordering::Release);
+        // Check the size against the limit before touching the memory, so a
+        // bogus length is refused without reading it.
+        let total = self
+            .owner_len
+            .load(Ordering::Relaxed)
+            .saturating_add(sh.side.len());
+        if total.checked_add(len).is_none_or(|n| n > self.max) {
+            sh.exceeded = true;
+            return abi::API_TOO_LARGE;
+        }
+        // SAFETY: as above.
+        let Some(bytes) = (unsafe { borrow_bytes(data, len) }) else {
+            return abi::API_INVALID;
+        };
+        sh.side.extend_from_slice(bytes);
+        abi::API_OK
     }
 }
 
@@ -119,29 +206,9 @@ unsafe extern "C" fn host_write(call: *mut abi::BhCall, data: *const u8, len: us
     std::panic::catch_unwind(|| {
         // SAFETY: the ABI requires `call` to be the live context of the
         // current call.
-        let Some(ctx) = (unsafe { ctx_ref(call) }) else {
-            return abi::API_INVALID;
-        };
-        let mut st = ctx.state.lock();
-        // Check the size against the limit before touching the memory, so a
-        // bogus length is refused without reading it.
-        let fits = st
-            .out
-            .len()
-            .checked_add(len)
-            .is_some_and(|n| n <= st.out.max());
-        if !fits {
-            st.out.mark_exceeded();
-            return abi::API_TOO_LARGE;
-        }
-        // SAFETY: the module promises `len` readable bytes at `data` for the
-        // duration of this write; null-with-length is refused.
-        let Some(bytes) = (unsafe { borrow_bytes(data, len) }) else {
-            return abi::API_INVALID;
-        };
-        match st.out.write(bytes) {
-            Ok(()) => abi::API_OK,
-            Err(WriteError::TooLarge) => abi::API_TOO_LARGE,
+        match unsafe { ctx_ref(call) } {
+            Some(ctx) => ctx.write(data, len),
+            None => abi::API_INVALID,
         }
     })
     .unwrap_or(abi::API_INVALID)
@@ -173,7 +240,7 @@ unsafe extern "C" fn host_fail(
                 abi::API_INVALID,
             ),
         };
-        ctx.state.lock().failure = Some((code, message));
+        ctx.shared.lock().failure = Some((code, message));
         status
     })
     .unwrap_or(abi::API_INVALID)

@@ -364,7 +364,7 @@ impl ModuleLibrary {
                 ctx.as_ptr(),
             )
         };
-        let failure = ctx.take_failure();
+        let failure = ctx.finish();
         if rc != 0 || failure.is_some() {
             let (code, message) = failure.unwrap_or((rc, String::new()));
             return Err(Error::Module {
@@ -440,8 +440,7 @@ impl Instance {
         // the ABI forbids using it after call() returns.
         let rc =
             unsafe { (self.lib.call)(self.ptr, index, input.as_ptr(), input.len(), ctx.as_ptr()) };
-        let failure = ctx.take_failure();
-        drop(ctx);
+        let failure = ctx.finish();
         if out.exceeded() {
             return Err(out.finish().unwrap_err());
         }

@@ -4,5 +4,6 @@
 #![allow(unsafe_code)]
 
 pub(crate) mod callbacks;
+pub(crate) mod gate;
 pub(crate) mod loader;
 pub(crate) mod locate;

@@ -1,0 +1,165 @@
+//! The native Rust floor: what each workload costs with no runtime in the way, and what the
+//! core adds on top, measured in the same process. Prints JSON lines (bench/README.md).
+#![forbid(unsafe_code)]
+
+use bridgehost::{Host, HostOptions, ModuleOptions};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Stats {
+    min: f64,
+    median: f64,
+    max: f64,
+    repeats: usize,
+}
+
+/// Run `f(iters)` `repeats` times after one warm-up; each returns elapsed time for `iters`
+/// operations; report per-operation figures scaled by `per`.
+fn measure(repeats: usize, iters: u64, per: f64, mut f: impl FnMut(u64) -> Duration) -> Stats {
+    f(iters.div_ceil(10).max(1)); // warm-up
+    let mut v: Vec<f64> = (0..repeats)
+        .map(|_| f(iters).as_nanos() as f64 / iters as f64 * per)
+        .collect();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    Stats {
+        min: v[0],
+        median: v[v.len() / 2],
+        max: v[v.len() - 1],
+        repeats,
+    }
+}
+
+fn emit(name: &str, unit: &str, s: &Stats, baseline: Option<&str>, goal: Option<&str>) {
+    let mut line = format!(
+        "{{\"name\": \"{name}\", \"unit\": \"{unit}\", \"value\": {:.3}, \"min\": {:.3}, \"median\": {:.3}, \"max\": {:.3}, \"repeats\": {}",
+        s.median, s.min, s.median, s.max, s.repeats
+    );
+    if let Some(b) = baseline {
+        line.push_str(&format!(", \"baseline\": \"{b}\""));
+    }
+    if let Some(g) = goal {
+        line.push_str(&format!(", \"goal\": \"{g}\""));
+    }
+    line.push('}');
+    println!("{line}");
+}
+
+/// Rates: convert ns/op stats into ops/s (min and max swap).
+fn rate(s: &Stats, scale: f64) -> Stats {
+    Stats {
+        min: scale / s.max,
+        median: scale / s.median,
+        max: scale / s.min,
+        repeats: s.repeats,
+    }
+}
+
+fn main() -> Result<(), bridgehost::Error> {
+    let smoke = std::env::var_os("BENCH_SMOKE").is_some();
+    let (repeats, echo_iters, bulk_iters, events) = if smoke {
+        (2, 1_000, 1, 10_000u32)
+    } else {
+        (7, 2_000_000, 5, 1_000_000u32)
+    };
+    let dirs = std::env::var_os("BRIDGEHOST_MODULE_PATH")
+        .map(|v| std::env::split_paths(&v).collect())
+        .unwrap_or_default();
+    let host = Host::with_options(HostOptions {
+        module_dirs: dirs,
+        ..Default::default()
+    })?;
+    let std_mod = host.open("std", ModuleOptions::default())?;
+    let echo = std_mod.method("echo")?;
+    let checksum = std_mod.method("checksum")?;
+    let input = [7u8; 16];
+
+    // 1. 16-byte echo: a Rust function that copies into a reused Vec, vs the core call.
+    let mut buf = Vec::with_capacity(64);
+    let raw = measure(repeats, echo_iters, 1.0, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            buf.clear();
+            buf.extend_from_slice(black_box(&input));
+            black_box(&buf);
+        }
+        t.elapsed()
+    });
+    emit("native.rust_echo_16B", "ns/call", &raw, None, None);
+    let mut out = Vec::with_capacity(64);
+    let core = measure(repeats, echo_iters, 1.0, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            echo.call_with(black_box(&input), &mut out).unwrap();
+            black_box(&out);
+        }
+        t.elapsed()
+    });
+    emit(
+        "native.core_echo_16B",
+        "ns/call",
+        &core,
+        Some("native.rust_echo_16B"),
+        None,
+    );
+
+    // 2. 64 MiB checksum: the std module's CRC-32C called directly, vs through the core.
+    let big: Vec<u8> = (0..64u32 << 20)
+        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
+    let mib = big.len() as f64 / 1e6;
+    let direct = measure(repeats.min(5), bulk_iters, 1.0, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            black_box(bridgehost_mod_std::crc32c::crc32c(black_box(&big)));
+        }
+        t.elapsed()
+    });
+    emit(
+        "native.crc32c_64MiB",
+        "MB/s",
+        &rate(&direct, mib * 1e9),
+        None,
+        None,
+    );
+    let via_core = measure(repeats.min(5), bulk_iters, 1.0, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            black_box(checksum.call_with(black_box(&big), &mut out).unwrap());
+        }
+        t.elapsed()
+    });
+    emit(
+        "native.core_checksum_64MiB",
+        "MB/s",
+        &rate(&via_core, mib * 1e9),
+        Some("native.crc32c_64MiB"),
+        None,
+    );
+
+    // 3. Event delivery: a module-owned thread emits N events; a Rust callback counts them.
+    let ticker = std_mod.method("ticker")?;
+    let count = Arc::new(AtomicU64::new(0));
+    let c = Arc::clone(&count);
+    let _sub = std_mod.subscribe(
+        "tick",
+        Box::new(move |_| {
+            c.fetch_add(1, Ordering::Relaxed);
+        }),
+    )?;
+    let ev = measure(repeats.min(5), u64::from(events), 1.0, |n| {
+        count.store(0, Ordering::SeqCst);
+        let t = Instant::now();
+        ticker.call(&(n as u32).to_le_bytes()).unwrap();
+        while count.load(Ordering::Relaxed) < n {
+            std::thread::yield_now();
+        }
+        t.elapsed()
+    });
+    emit("native.events", "events/s", &rate(&ev, 1e9), None, None);
+    let dropped = std_mod.counters().events_dropped;
+    eprintln!("native: events dropped during the run: {dropped}");
+    host.close();
+    Ok(())
+}
