@@ -22,8 +22,61 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle, ThreadId};
 
+/// How many times the dispatcher yields and re-checks an empty queue
+/// before it blocks.
+const SPIN_ROUNDS: usize = 32;
+
 /// Longest topic accepted from a module (bytes).
 pub const MAX_TOPIC_LEN: usize = 128;
+
+/// Payloads up to this size are stored inline in the event (no allocation).
+pub const INLINE_PAYLOAD: usize = 46;
+
+/// An event payload: small ones inline, larger ones on the heap. Derefs to `[u8]`.
+#[derive(Clone)]
+pub enum Payload {
+    /// Up to [`INLINE_PAYLOAD`] bytes.
+    Inline {
+        /// Bytes used in `buf`.
+        len: u8,
+        /// Storage.
+        buf: [u8; INLINE_PAYLOAD],
+    },
+    /// Larger payloads.
+    Heap(Vec<u8>),
+}
+
+impl Payload {
+    /// Copy `data` into a payload.
+    pub fn copy_from(data: &[u8]) -> Payload {
+        if data.len() <= INLINE_PAYLOAD {
+            let mut buf = [0u8; INLINE_PAYLOAD];
+            buf[..data.len()].copy_from_slice(data);
+            Payload::Inline {
+                len: data.len() as u8,
+                buf,
+            }
+        } else {
+            Payload::Heap(data.to_vec())
+        }
+    }
+}
+
+impl std::ops::Deref for Payload {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Payload::Inline { len, buf } => &buf[..*len as usize],
+            Payload::Heap(v) => v,
+        }
+    }
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Payload").field(&&**self).finish()
+    }
+}
 
 /// An event as delivered to a subscriber.
 #[derive(Debug, Clone)]
@@ -31,7 +84,7 @@ pub struct Event {
     /// The topic the module emitted on.
     pub topic: Arc<str>,
     /// The payload (copied out of the module at emit time).
-    pub data: Vec<u8>,
+    pub data: Payload,
 }
 
 /// A subscriber callback. Runs on the dispatcher thread; a panic is caught and counted.
@@ -51,6 +104,8 @@ pub(crate) struct SubEntry {
     id: u64,
     module_id: u64,
     topic: Option<Arc<str>>, // None: every topic ("*")
+    /// Mirror of `state.active`, read by the dispatcher before every event.
+    active_fast: AtomicBool,
     state: Mutex<SubState>,
     idle: Condvar,
     counters: Arc<Counters>,
@@ -64,6 +119,9 @@ struct Queued {
 struct QueueState {
     items: VecDeque<Queued>,
     stopping: bool,
+    /// The last topic emitted: consecutive events on one topic share it
+    /// instead of allocating a copy each.
+    last_topic: Option<Arc<str>>,
 }
 
 pub(crate) struct EventHub {
@@ -99,6 +157,7 @@ impl EventHub {
             queue: Mutex::new(QueueState {
                 items: VecDeque::with_capacity(capacity.min(1024)),
                 stopping: false,
+                last_topic: None,
             }),
             ready: Condvar::new(),
             capacity,
@@ -118,7 +177,14 @@ impl EventHub {
     }
 
     /// Queue an event; never blocks. `Err(Overloaded)` when full or stopped.
-    pub(crate) fn emit(&self, module_id: u64, event: Event, counters: &Counters) -> Result<()> {
+    pub(crate) fn emit(
+        &self,
+        module_id: u64,
+        topic: &str,
+        data: &[u8],
+        counters: &Counters,
+    ) -> Result<()> {
+        let data = Payload::copy_from(data);
         let mut q = self.queue.lock();
         if q.stopping {
             return Err(Error::closed("event dispatcher"));
@@ -131,8 +197,19 @@ impl EventHub {
                 self.capacity
             )));
         }
+        let topic = match &q.last_topic {
+            Some(t) if **t == *topic => Arc::clone(t),
+            _ => {
+                let t: Arc<str> = Arc::from(topic);
+                q.last_topic = Some(Arc::clone(&t));
+                t
+            }
+        };
         let was_empty = q.items.is_empty();
-        q.items.push_back(Queued { module_id, event });
+        q.items.push_back(Queued {
+            module_id,
+            event: Event { topic, data },
+        });
         drop(q);
         Counters::inc(&counters.events_emitted);
         if was_empty {
@@ -164,6 +241,7 @@ impl EventHub {
             } else {
                 Some(Arc::from(topic))
             },
+            active_fast: AtomicBool::new(true),
             state: Mutex::new(SubState {
                 active: true,
                 delivering: None,
@@ -232,6 +310,19 @@ impl EventHub {
         loop {
             {
                 let mut q = self.queue.lock();
+                if q.items.is_empty() && !q.stopping {
+                    // A burst usually continues: look again briefly before
+                    // sleeping (bounded: ~SPIN_ROUNDS yields, then block), so a
+                    // steady stream does not pay a futex wake per event.
+                    for _ in 0..SPIN_ROUNDS {
+                        drop(q);
+                        thread::yield_now();
+                        q = self.queue.lock();
+                        if !q.items.is_empty() || q.stopping {
+                            break;
+                        }
+                    }
+                }
                 while q.items.is_empty() && !q.stopping {
                     self.ready.wait(&mut q);
                 }
@@ -241,49 +332,69 @@ impl EventHub {
                 let n = q.items.len().min(256);
                 batch.extend(q.items.drain(..n));
             }
-            for item in batch.drain(..) {
-                self.deliver(item);
+            // Deliver runs of events from the same module together: one
+            // subscriber snapshot per run, one state bracket per subscriber
+            // per run (see `deliver_run`).
+            let mut start = 0;
+            while start < batch.len() {
+                let module_id = batch[start].module_id;
+                let end = batch[start..]
+                    .iter()
+                    .position(|q| q.module_id != module_id)
+                    .map_or(batch.len(), |p| start + p);
+                self.deliver_run(module_id, &batch[start..end]);
+                start = end;
             }
+            batch.clear();
         }
     }
 
-    fn deliver(&self, item: Queued) {
-        // Snapshot the matching subscribers without holding the registry lock
-        // during callbacks (a callback may subscribe or unsubscribe).
-        let targets: Vec<Arc<SubEntry>> = {
-            let subs = self.subs.lock();
-            match subs.get(&item.module_id) {
-                None => return,
-                Some(list) => list
-                    .iter()
-                    .filter(|s| match &s.topic {
-                        None => true,
-                        Some(t) => **t == *item.event.topic,
-                    })
-                    .cloned()
-                    .collect(),
-            }
+    fn deliver_run(&self, module_id: u64, run: &[Queued]) {
+        // Snapshot the subscribers without holding the registry lock during
+        // callbacks (a callback may subscribe or unsubscribe).
+        let targets: Vec<Arc<SubEntry>> = match self.subs.lock().get(&module_id) {
+            None => return,
+            Some(list) => list.clone(),
         };
+        let me = thread::current().id();
         for sub in targets {
             let callback = {
                 let mut st = sub.state.lock();
                 match (&st.callback, st.active) {
                     (Some(cb), true) => {
                         let cb = Arc::clone(cb);
-                        st.delivering = Some(thread::current().id());
+                        st.delivering = Some(me);
                         cb
                     }
                     _ => continue,
                 }
             };
-            let result =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (callback)(&item.event)));
-            drop(callback);
-            Counters::inc(&sub.counters.events_delivered);
-            if result.is_err() {
-                sub.counters.add_callback_error();
-                tracing::error!(target: "bridgehost::events", "event callback panicked; panic caught and counted");
+            let mut delivered = 0u64;
+            for item in run {
+                if let Some(t) = &sub.topic {
+                    if **t != *item.event.topic {
+                        continue;
+                    }
+                }
+                // Re-checked before every event: once `unsubscribe` cleared
+                // it, no further event of this run starts; `unsubscribe`
+                // waits for the one in progress (`delivering` is still set).
+                if !sub.active_fast.load(Ordering::SeqCst) {
+                    break;
+                }
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    (callback)(&item.event)
+                }));
+                delivered += 1;
+                if result.is_err() {
+                    sub.counters.add_callback_error();
+                    tracing::error!(target: "bridgehost::events", "event callback panicked; panic caught and counted");
+                }
             }
+            drop(callback);
+            sub.counters
+                .events_delivered
+                .fetch_add(delivered, Ordering::Relaxed);
             let mut st = sub.state.lock();
             st.delivering = None;
             drop(st);
@@ -295,6 +406,7 @@ impl EventHub {
 fn deactivate_and_wait(entry: &SubEntry) {
     let mut st = entry.state.lock();
     st.active = false;
+    entry.active_fast.store(false, Ordering::SeqCst);
     let me = thread::current().id();
     // Called from inside this subscription's own callback, we do not wait:
     // the delivery in progress is on this very stack (waiting would

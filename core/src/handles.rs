@@ -104,6 +104,19 @@ impl<T: ?Sized> HandleTable<T> {
         slot.value.clone()
     }
 
+    /// Run `f` on the value for `handle`, if it is live, without cloning the
+    /// `Arc` (the table's read lock is held while `f` runs: `f` must not
+    /// insert into or remove from this table).
+    pub fn with<R>(&self, handle: u64, f: impl FnOnce(&T) -> R) -> Option<R> {
+        let (index, generation) = self.decode(handle)?;
+        let g = self.inner.read();
+        let slot = g.slots.get(index)?;
+        if slot.generation & GEN_MASK != generation {
+            return None;
+        }
+        slot.value.as_deref().map(f)
+    }
+
     /// Remove `handle`; returns its value if it was live. A second remove of
     /// the same handle returns `None`.
     pub fn remove(&self, handle: u64) -> Option<Arc<T>> {

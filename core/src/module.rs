@@ -3,7 +3,7 @@
 
 use crate::counters::{CounterSnapshot, Counters, LATENCY_SAMPLE_EVERY};
 use crate::error::{Error, Result};
-use crate::events::{Event, EventCallback, EventHub, Subscription};
+use crate::events::{EventCallback, EventHub, Subscription};
 use crate::executor::{Executor, SubmitHandle};
 use crate::ffi::callbacks::InstanceEvents;
 use crate::ffi::loader::{MethodInfo, ModuleInfo};
@@ -74,11 +74,7 @@ impl InstanceEvents for ModuleEvents {
         let Some(hub) = self.hub.upgrade() else {
             return abi::API_STALE;
         };
-        let event = Event {
-            topic: Arc::from(topic),
-            data: data.to_vec(),
-        };
-        match hub.emit(self.module_id, event, &self.counters) {
+        match hub.emit(self.module_id, topic, data, &self.counters) {
             Ok(()) => abi::API_OK,
             Err(Error::Overloaded(_)) => abi::API_OVERLOADED,
             Err(_) => abi::API_STALE,

@@ -254,27 +254,28 @@ unsafe extern "C" fn host_emit(
     len: usize,
 ) -> i32 {
     std::panic::catch_unwind(|| {
-        let Some(target) = INSTANCES.get(token) else {
-            return abi::API_STALE;
-        };
-        if topic_len == 0 || topic_len > crate::events::MAX_TOPIC_LEN {
-            return abi::API_INVALID;
-        }
-        if len > target.max_event_size() {
-            return abi::API_TOO_LARGE;
-        }
-        // SAFETY: the module promises topic_len readable bytes (bounded above).
-        let Some(topic) = (unsafe { borrow_bytes(topic.cast(), topic_len) }) else {
-            return abi::API_INVALID;
-        };
-        let Ok(topic) = std::str::from_utf8(topic) else {
-            return abi::API_INVALID;
-        };
-        // SAFETY: the module promises len readable bytes (bounded above).
-        let Some(data) = (unsafe { borrow_bytes(data, len) }) else {
-            return abi::API_INVALID;
-        };
-        target.emit(topic, data)
+        INSTANCES
+            .with(token, |target| {
+                if topic_len == 0 || topic_len > crate::events::MAX_TOPIC_LEN {
+                    return abi::API_INVALID;
+                }
+                if len > target.max_event_size() {
+                    return abi::API_TOO_LARGE;
+                }
+                // SAFETY: the module promises topic_len readable bytes (bounded above).
+                let Some(topic) = (unsafe { borrow_bytes(topic.cast(), topic_len) }) else {
+                    return abi::API_INVALID;
+                };
+                let Ok(topic) = std::str::from_utf8(topic) else {
+                    return abi::API_INVALID;
+                };
+                // SAFETY: the module promises len readable bytes (bounded above).
+                let Some(data) = (unsafe { borrow_bytes(data, len) }) else {
+                    return abi::API_INVALID;
+                };
+                target.emit(topic, data)
+            })
+            .unwrap_or(abi::API_STALE)
     })
     .unwrap_or(abi::API_INVALID)
 }
