@@ -270,7 +270,7 @@ fn full_event_queue_drops_newest_and_counts() {
     for _ in 0..100 {
         match emit.call(b"t\0x") {
             Ok(_) => {}
-            Err(Error::Module { code, .. }) if code == -4 => refused += 1, // BH_API_OVERLOADED
+            Err(Error::Module { code: -4, .. }) => refused += 1, // BH_API_OVERLOADED
             Err(e) => panic!("{e}"),
         }
     }
