@@ -250,6 +250,11 @@ impl Method {
         self.module.options.max_output
     }
 
+    /// Largest input this method accepts (larger is `ResourceLimit`).
+    pub fn max_input(&self) -> usize {
+        self.module.options.max_input
+    }
+
     /// Call on this thread; the output is a new `Vec`.
     pub fn call(&self, input: &[u8]) -> Result<Vec<u8>> {
         let mut v = Vec::new();

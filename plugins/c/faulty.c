@@ -85,7 +85,7 @@ typedef struct faulty {
     const bh_host_api *api; /* valid until destroy() returns */
 } faulty;
 
-static int32_t failmsg(const bh_host_api *api, bh_call *call, int32_t code, const char *msg)
+static int32_t failmsg(const bh_host_api *api, bh_call_ctx *call, int32_t code, const char *msg)
 {
     if (code == 0)
         code = 1;
@@ -93,7 +93,7 @@ static int32_t failmsg(const bh_host_api *api, bh_call *call, int32_t code, cons
     return code;
 }
 
-static int32_t fail_errno(const bh_host_api *api, bh_call *call, const char *what, int err)
+static int32_t fail_errno(const bh_host_api *api, bh_call_ctx *call, const char *what, int err)
 {
     char buf[256];
     char ebuf[128];
@@ -102,7 +102,7 @@ static int32_t fail_errno(const bh_host_api *api, bh_call *call, const char *wha
     return failmsg(api, call, err ? err : 1, buf);
 }
 
-static int32_t write_str(const bh_host_api *api, bh_call *call, const char *s)
+static int32_t write_str(const bh_host_api *api, bh_call_ctx *call, const char *s)
 {
     int32_t w = api->write(call, (const uint8_t *)s, strlen(s));
     if (w != BH_API_OK)
@@ -110,7 +110,7 @@ static int32_t write_str(const bh_host_api *api, bh_call *call, const char *s)
     return 0;
 }
 
-static int32_t write_u32s(const bh_host_api *api, bh_call *call, const uint32_t *v, size_t n)
+static int32_t write_u32s(const bh_host_api *api, bh_call_ctx *call, const uint32_t *v, size_t n)
 {
     uint8_t buf[64];
     if (n > sizeof buf / 4)
@@ -178,7 +178,7 @@ static __attribute__((noinline)) int recurse(volatile char *prev, unsigned depth
 
 /* ---- leak ------------------------------------------------------------- */
 
-static int32_t do_leak(const bh_host_api *api, const uint8_t *in, size_t len, bh_call *call)
+static int32_t do_leak(const bh_host_api *api, const uint8_t *in, size_t len, bh_call_ctx *call)
 {
     uint32_t mib;
     if (input_u32(in, len, 64, &mib) != 0)
@@ -203,7 +203,7 @@ static int32_t do_leak(const bh_host_api *api, const uint8_t *in, size_t len, bh
 
 /* ---- output ----------------------------------------------------------- */
 
-static int32_t do_oversized(const bh_host_api *api, bh_call *call)
+static int32_t do_oversized(const bh_host_api *api, bh_call_ctx *call)
 {
     static const uint8_t chunk[64 * 1024];
     size_t total = 0;
@@ -218,7 +218,7 @@ static int32_t do_oversized(const bh_host_api *api, bh_call *call)
     }
 }
 
-static int32_t do_bogus_write(const bh_host_api *api, const uint8_t *in, size_t len, bh_call *call)
+static int32_t do_bogus_write(const bh_host_api *api, const uint8_t *in, size_t len, bh_call_ctx *call)
 {
     int run_null = input_is(in, len, "") || input_is(in, len, "null");
     int run_huge = input_is(in, len, "") || input_is(in, len, "huge");
@@ -241,7 +241,7 @@ static int32_t do_bogus_write(const bh_host_api *api, const uint8_t *in, size_t 
     return failmsg(api, call, code, msg);
 }
 
-static int32_t do_bad_fail(const bh_host_api *api, const uint8_t *in, size_t len, bh_call *call)
+static int32_t do_bad_fail(const bh_host_api *api, const uint8_t *in, size_t len, bh_call_ctx *call)
 {
     int all = input_is(in, len, "");
     int do_utf8 = all || input_is(in, len, "utf8");
@@ -267,7 +267,7 @@ static int32_t do_bad_fail(const bh_host_api *api, const uint8_t *in, size_t len
 }
 
 static int32_t do_print_garbage(const bh_host_api *api, const uint8_t *in, size_t len,
-                                bh_call *call)
+                                bh_call_ctx *call)
 {
     static const char junk[] = "\xff\xfe\x00garbage\x1b[31m\x07\xc3(partial line, no newline";
     ssize_t r = write(STDOUT_FILENO, junk, sizeof junk - 1);
@@ -320,7 +320,7 @@ static void *late_thread(void *arg)
 }
 
 static int32_t do_emit_after_destroy(const bh_host_api *api, const uint8_t *in, size_t len,
-                                     bh_call *call)
+                                     bh_call_ctx *call)
 {
     uint32_t ms;
     if (input_u32(in, len, 200, &ms) != 0 || ms > 60000)
@@ -350,7 +350,7 @@ static int32_t do_emit_after_destroy(const bh_host_api *api, const uint8_t *in, 
 
 /* ---- syscall probes --------------------------------------------------- */
 
-static int32_t probe_result(const bh_host_api *api, bh_call *call, const char *what, int failed,
+static int32_t probe_result(const bh_host_api *api, bh_call_ctx *call, const char *what, int failed,
                             int err)
 {
     if (!failed)
@@ -358,7 +358,7 @@ static int32_t probe_result(const bh_host_api *api, bh_call *call, const char *w
     return fail_errno(api, call, what, err);
 }
 
-static int32_t do_fork(const bh_host_api *api, bh_call *call)
+static int32_t do_fork(const bh_host_api *api, bh_call_ctx *call)
 {
     pid_t pid = fork();
     int err = errno;
@@ -372,7 +372,7 @@ static int32_t do_fork(const bh_host_api *api, bh_call *call)
     return probe_result(api, call, "fork", pid < 0, err);
 }
 
-static int32_t do_exec(const bh_host_api *api, bh_call *call)
+static int32_t do_exec(const bh_host_api *api, bh_call_ctx *call)
 {
     char *const argv[] = {"/bin/true", NULL};
     char *const envp[] = {NULL};
@@ -381,7 +381,7 @@ static int32_t do_exec(const bh_host_api *api, bh_call *call)
     return probe_result(api, call, "execve", rc < 0, err);
 }
 
-static int32_t do_open_write(const bh_host_api *api, bh_call *call)
+static int32_t do_open_write(const bh_host_api *api, bh_call_ctx *call)
 {
     int fd = open("/tmp/bh_faulty_probe", O_WRONLY | O_CREAT, 0600);
     int err = errno;
@@ -390,7 +390,7 @@ static int32_t do_open_write(const bh_host_api *api, bh_call *call)
     return probe_result(api, call, "open", fd < 0, err);
 }
 
-static int32_t do_socket(const bh_host_api *api, bh_call *call)
+static int32_t do_socket(const bh_host_api *api, bh_call_ctx *call)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     int err = errno;
@@ -399,7 +399,7 @@ static int32_t do_socket(const bh_host_api *api, bh_call *call)
     return probe_result(api, call, "socket", fd < 0, err);
 }
 
-static int32_t do_ptrace(const bh_host_api *api, bh_call *call)
+static int32_t do_ptrace(const bh_host_api *api, bh_call_ctx *call)
 {
     long rc = ptrace(PTRACE_TRACEME, 0, NULL, NULL);
     int err = errno;
@@ -454,7 +454,7 @@ static const bh_method_desc methods[M_COUNT] = {
 };
 
 static int32_t faulty_init(const bh_host_api *api, const uint8_t *config, size_t config_len,
-                           void **instance_out, bh_call *err)
+                           void **instance_out, bh_call_ctx *err)
 {
     (void)config;
     (void)config_len;
@@ -468,7 +468,7 @@ static int32_t faulty_init(const bh_host_api *api, const uint8_t *config, size_t
 }
 
 static int32_t faulty_call(void *instance, uint32_t method, const uint8_t *in, size_t len,
-                           bh_call *call)
+                           bh_call_ctx *call)
 {
     faulty *f = instance;
     const bh_host_api *api = f->api;

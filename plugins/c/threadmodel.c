@@ -39,7 +39,7 @@ static void put_u32(uint8_t out[4], uint32_t v) {
 }
 
 static int32_t tm_init(const bh_host_api *api, const uint8_t *config, size_t config_len,
-                       void **instance_out, bh_call *err) {
+                       void **instance_out, bh_call_ctx *err) {
     (void)config; (void)config_len;
     instance *in = calloc(1, sizeof *in);
     if (in == NULL) {
@@ -54,7 +54,7 @@ static int32_t tm_init(const bh_host_api *api, const uint8_t *config, size_t con
 }
 
 static int32_t tm_call(void *inst, uint32_t method, const uint8_t *input, size_t input_len,
-                       bh_call *call) {
+                       bh_call_ctx *call) {
     (void)input; (void)input_len;
     instance *in = inst;
     uint8_t buf[4];

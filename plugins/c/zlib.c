@@ -45,7 +45,7 @@ typedef struct zmod {
     int level;
 } zmod;
 
-static int32_t failf(const bh_host_api *api, bh_call *call, int32_t code, const char *fmt,
+static int32_t failf(const bh_host_api *api, bh_call_ctx *call, int32_t code, const char *fmt,
                      const char *detail)
 {
     char msg[512];
@@ -60,7 +60,7 @@ static int32_t failf(const bh_host_api *api, bh_call *call, int32_t code, const 
     return code;
 }
 
-static int32_t write_failed(const bh_host_api *api, bh_call *call, int32_t status)
+static int32_t write_failed(const bh_host_api *api, bh_call_ctx *call, int32_t status)
 {
     const char *why = status == BH_API_TOO_LARGE ? "output exceeds the call's output limit"
                       : status == BH_API_STALE   ? "call context is stale"
@@ -79,7 +79,7 @@ static size_t feed(z_stream *s, const uint8_t **in, size_t *left)
 }
 
 static int32_t zlib_init(const bh_host_api *api, const uint8_t *config, size_t config_len,
-                         void **instance_out, bh_call *err)
+                         void **instance_out, bh_call_ctx *err)
 {
     int level = Z_DEFAULT_COMPRESSION;
     if (config_len > 0) {
@@ -107,7 +107,7 @@ static int32_t zlib_init(const bh_host_api *api, const uint8_t *config, size_t c
     return 0;
 }
 
-static int32_t do_compress(zmod *m, const uint8_t *in, size_t len, bh_call *call)
+static int32_t do_compress(zmod *m, const uint8_t *in, size_t len, bh_call_ctx *call)
 {
     const bh_host_api *api = m->api;
     z_stream s;
@@ -146,7 +146,7 @@ static int32_t do_compress(zmod *m, const uint8_t *in, size_t len, bh_call *call
     return result;
 }
 
-static int32_t do_decompress(zmod *m, const uint8_t *in, size_t len, bh_call *call)
+static int32_t do_decompress(zmod *m, const uint8_t *in, size_t len, bh_call_ctx *call)
 {
     const bh_host_api *api = m->api;
     z_stream s;
@@ -202,7 +202,7 @@ static int32_t do_decompress(zmod *m, const uint8_t *in, size_t len, bh_call *ca
     return result;
 }
 
-static int32_t do_crc32(zmod *m, const uint8_t *in, size_t len, bh_call *call)
+static int32_t do_crc32(zmod *m, const uint8_t *in, size_t len, bh_call_ctx *call)
 {
     uLong crc = crc32(0L, Z_NULL, 0);
     while (len > 0) {
@@ -219,7 +219,7 @@ static int32_t do_crc32(zmod *m, const uint8_t *in, size_t len, bh_call *call)
 enum { M_COMPRESS, M_DECOMPRESS, M_CRC32, M_COUNT };
 
 static int32_t zlib_call(void *instance, uint32_t method, const uint8_t *input, size_t input_len,
-                         bh_call *call)
+                         bh_call_ctx *call)
 {
     zmod *m = instance;
     static const uint8_t empty[1];

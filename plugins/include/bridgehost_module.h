@@ -53,7 +53,7 @@ extern "C" {
 
 /* Opaque per-call context. Valid only on the duration of the call() it was
  * passed to (until call() returns), from any thread. */
-typedef struct bh_call bh_call;
+typedef struct bh_call_ctx bh_call_ctx;
 
 typedef struct bh_host_api {
     uint32_t struct_size; /* sizeof(bh_host_api) as the host knows it */
@@ -62,10 +62,10 @@ typedef struct bh_host_api {
      * pointer: after destroy() it is rejected with BH_API_STALE. */
     uint64_t instance_token;
     /* Append len bytes to the call's output. Copies; data is not retained. */
-    int32_t (*write)(bh_call *call, const uint8_t *data, size_t len);
+    int32_t (*write)(bh_call_ctx *call, const uint8_t *data, size_t len);
     /* Record a module error (code != 0, UTF-8 message, copied). call() must
      * then return a non-zero value. */
-    int32_t (*fail)(bh_call *call, int32_t code, const char *msg, size_t msg_len);
+    int32_t (*fail)(bh_call_ctx *call, int32_t code, const char *msg, size_t msg_len);
     /* Emit an event from any thread, at any time between init() and the end of
      * destroy(). Never blocks: a full queue drops the event (BH_API_OVERLOADED). */
     int32_t (*emit)(uint64_t instance_token, const char *topic, size_t topic_len,
@@ -93,11 +93,11 @@ typedef struct bh_module_desc {
      * failure, return non-zero and call api->fail(err, ...) with a message;
      * `err` is valid only during init(). */
     int32_t (*init)(const bh_host_api *api, const uint8_t *config, size_t config_len,
-                    void **instance_out, bh_call *err);
+                    void **instance_out, bh_call_ctx *err);
     /* Run method `method_index` (0-based index into methods). Return 0 on
      * success; non-zero means failure (the code, or the one given to fail()). */
     int32_t (*call)(void *instance, uint32_t method_index, const uint8_t *input,
-                    size_t input_len, bh_call *call);
+                    size_t input_len, bh_call_ctx *call);
     /* Destroy an instance. Must stop and join every thread the instance
      * started before returning: the host may unload the library right after. */
     void (*destroy)(void *instance);

@@ -42,7 +42,7 @@ pub const API_STALE: i32 = -3;
 /// The event queue is full; the event was dropped.
 pub const API_OVERLOADED: i32 = -4;
 
-/// Opaque per-call context (`bh_call`). Only ever handled by pointer.
+/// Opaque per-call context (`bh_call_ctx`). Only ever handled by pointer.
 #[derive(Debug)]
 #[repr(C)]
 pub struct BhCall {

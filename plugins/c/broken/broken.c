@@ -38,7 +38,7 @@
 #ifndef CASE_not_a_module
 
 __attribute__((unused)) static int32_t b_init(const bh_host_api *api, const uint8_t *config, size_t config_len,
-                      void **instance_out, bh_call *err)
+                      void **instance_out, bh_call_ctx *err)
 {
     (void)config;
     (void)config_len;
@@ -48,7 +48,7 @@ __attribute__((unused)) static int32_t b_init(const bh_host_api *api, const uint
 }
 
 __attribute__((unused)) static int32_t b_call(void *instance, uint32_t method, const uint8_t *input, size_t input_len,
-                      bh_call *call)
+                      bh_call_ctx *call)
 {
     const bh_host_api *api = instance;
     (void)method;

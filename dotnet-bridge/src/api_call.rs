@@ -1,0 +1,202 @@
+//! Calls: synchronous into a library buffer or a caller buffer, asynchronous
+//! with a completion callback and cancellation; output buffers.
+
+use crate::callback::Completion;
+use crate::handles::{TaskSlot, BUFFERS, METHODS, TASKS};
+use crate::ptr::{data_ptr, Contract};
+use crate::types::{bh_buffer, bh_completion_fn, bh_method, bh_status, bh_task};
+use bhcore::{Error, Method, Result};
+use std::ffi::c_void;
+use std::sync::Arc;
+
+/// Refuse an input longer than the module accepts before any byte of it is
+/// read or copied (the core checks again when the call runs).
+fn check_input_len(method: &Method, len: usize) -> Result<()> {
+    let max = method.module().options().max_input;
+    if len > max {
+        return Err(Error::ResourceLimit(format!(
+            "input of {len} bytes exceeds max_input of {max} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Check the shape of a call's input (null with a length, > isize::MAX:
+/// invalid argument), then the module's limit (resource limit).
+fn check_input(c: &Contract, method: &Method, p: *const u8, len: usize) -> Result<()> {
+    c.check_bytes(p, len, "input")?;
+    check_input_len(method, len)
+}
+
+/// Borrow the input of a call on `method`, after [`check_input`].
+fn input<'c>(c: &'c Contract, method: &Method, p: *const u8, len: usize) -> Result<&'c [u8]> {
+    check_input(c, method, p, len)?;
+    c.bytes(p, len, "input")
+}
+
+/// Call on this thread; the output becomes a `bh_buffer` (free it with
+/// `bh_buffer_free`). `(NULL, 0)` is an empty input. `*out` is written on
+/// success only.
+///
+/// # Safety
+/// `input` must be NULL or readable for `in_len` bytes and not written during
+/// the call; `out` valid for a write of `bh_buffer`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_call(
+    f: bh_method,
+    input: *const u8,
+    in_len: usize,
+    out: *mut bh_buffer,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let out = c.out(out, "out")?;
+        let method = METHODS.get(f)?;
+        let data = self::input(c, &method, input, in_len)?;
+        let output = method.call(data)?;
+        out.write(BUFFERS.insert(Arc::new(output)));
+        Ok(())
+    })
+}
+
+/// Call on this thread, writing the output into the caller's buffer
+/// (`out` may be NULL when `out_cap` is 0). On `BH_OK`, `*out_len` is the
+/// output length. On `BH_E_BUFFER_TOO_SMALL`, `*out_len` (and
+/// `bh_last_error_detail()`) is the size required; the method ran, so call
+/// again with a larger buffer only if it is idempotent. On any other error
+/// `*out_len` is not written and the buffer's contents are unspecified (the
+/// module may have written part of its output). `input` and `out` must not
+/// overlap (`BH_E_INVALID_ARGUMENT`).
+///
+/// # Safety
+/// `input` must be NULL or readable for `in_len` bytes; `out` NULL or
+/// writable for `out_cap` bytes, neither touched by anyone else during the
+/// call; `out_len` valid for a write of `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_call_into(
+    f: bh_method,
+    input: *const u8,
+    in_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let out_len = c.out(out_len, "out_len")?;
+        let method = METHODS.get(f)?;
+        check_input(c, &method, input, in_len)?;
+        let (data, buf) = c.in_out(input, in_len, out, out_cap)?;
+        match buf.with(|buf| method.call_to_slice(data, buf)) {
+            Ok(n) => {
+                out_len.write(n);
+                Ok(())
+            }
+            Err(e @ Error::BufferTooSmall { required }) => {
+                out_len.write(required);
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    })
+}
+
+/// The bytes of a buffer: `*data` (never NULL, also when `*len` is 0) stays
+/// valid until `bh_buffer_free`. Both outputs are written on success only.
+///
+/// # Safety
+/// `data` and `len` must be valid for writes of their types.
+#[no_mangle]
+pub unsafe extern "C" fn bh_buffer_data(
+    b: bh_buffer,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let data = c.out(data, "data")?;
+        let len = c.out(len, "len")?;
+        let buf = BUFFERS.get(b)?;
+        // The table keeps its own reference: the bytes live until the handle
+        // is freed, after this clone is dropped.
+        data.write(data_ptr(&buf));
+        len.write(buf.len());
+        Ok(())
+    })
+}
+
+/// Free a buffer (its data pointer dangles afterwards). A second free is
+/// `BH_E_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn bh_buffer_free(b: bh_buffer) -> bh_status {
+    ffi_boundary!({
+        BUFFERS.remove(b)?;
+        Ok(())
+    })
+}
+
+/// Run the call on the host's pool threads. `input` is copied before this
+/// returns. If `BH_OK`, `cb` runs exactly once, on a pool thread (or on the
+/// thread closing the host for tasks still queued then), with the output or
+/// the error (`BH_E_CANCELLED`, `BH_E_CLOSED`, ...); if not, `cb` never runs.
+/// `out` may be NULL; a task handle retires before `cb` runs (a later
+/// `bh_task_cancel` is `BH_E_INVALID_ARGUMENT`). A full queue is
+/// `BH_E_OVERLOADED`.
+///
+/// # Safety
+/// `input` must be NULL or readable for `in_len` bytes; `cb` a function of
+/// type `bh_completion_fn` that does not unwind; `user_data` usable from the
+/// pool thread until `cb` runs; `out` NULL or valid for a write of `bh_task`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_submit(
+    f: bh_method,
+    input: *const u8,
+    in_len: usize,
+    cb: bh_completion_fn,
+    user_data: *mut c_void,
+    out: *mut bh_task,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let out = c.opt_out(out, "out")?;
+        let completion = Completion::new(c, cb, user_data)?;
+        let method = METHODS.get(f)?;
+        let data = self::input(c, &method, input, in_len)?.to_vec();
+        let Some(out) = out else {
+            method.submit(data, move |r| completion.complete(r))?;
+            return Ok(());
+        };
+        let slot = Arc::new(TaskSlot::default());
+        let task = TASKS.insert(Arc::clone(&slot));
+        let submitted = method.submit(data, move |r| {
+            TASKS.retire(task);
+            completion.complete(r)
+        });
+        match submitted {
+            Ok(handle) => {
+                // Only this call sets it; the slot is fresh.
+                let _ = slot.submitted.set(handle);
+                out.write(task);
+                Ok(())
+            }
+            Err(e) => {
+                TASKS.retire(task);
+                Err(e)
+            }
+        }
+    })
+}
+
+/// Cancel a submitted task if it has not started: `*cancelled = 1` and its
+/// completion reports `BH_E_CANCELLED`; `*cancelled = 0` when it is already
+/// running (it completes normally). A task whose completion already ran has
+/// a retired handle: `BH_E_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `cancelled` must be valid for a write of `int32_t`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_task_cancel(t: bh_task, cancelled: *mut i32) -> bh_status {
+    ffi_boundary!(|c| {
+        let cancelled = c.out(cancelled, "cancelled")?;
+        let slot = TASKS.get(t)?;
+        let done = slot.submitted.get().is_some_and(|h| h.cancel());
+        cancelled.write(i32::from(done));
+        Ok(())
+    })
+}

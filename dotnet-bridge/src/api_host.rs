@@ -1,0 +1,107 @@
+//! Hosts: create, close, free, counters.
+
+use crate::handles::HOSTS;
+use crate::ptr::Contract;
+use crate::types::{bh_counters, bh_host, bh_host_options, bh_status};
+use bhcore::{CounterSnapshot, Host, HostOptions, Result};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Translate `bh_host_options` (0 fields: defaults; the core validates ranges).
+fn host_options(c: &Contract, o: Option<&bh_host_options>) -> Result<HostOptions> {
+    let mut opts = HostOptions::default();
+    let Some(o) = o else { return Ok(opts) };
+    if o.submit_threads != 0 {
+        opts.submit_threads = o.submit_threads as usize;
+    }
+    if o.submit_queue_capacity != 0 {
+        opts.submit_queue_capacity = o.submit_queue_capacity as usize;
+    }
+    if o.event_queue_capacity != 0 {
+        opts.event_queue_capacity = o.event_queue_capacity as usize;
+    }
+    let dir = c.bytes(o.module_dir.cast(), o.module_dir_len, "module_dir")?;
+    if !dir.is_empty() {
+        opts.module_dirs.push(PathBuf::from(OsStr::from_bytes(dir)));
+    }
+    Ok(opts)
+}
+
+/// The `bh_counters` image of a snapshot.
+pub(crate) fn counters_of(s: &CounterSnapshot) -> bh_counters {
+    bh_counters {
+        struct_size: std::mem::size_of::<bh_counters>() as u32,
+        reserved: 0,
+        calls: s.calls,
+        errors: s.errors,
+        crashes: s.crashes,
+        respawns: s.respawns,
+        timeouts: s.timeouts,
+        submits: s.submits,
+        cancelled: s.cancelled,
+        events_emitted: s.events_emitted,
+        events_delivered: s.events_delivered,
+        events_dropped: s.events_dropped,
+        callback_errors: s.callback_errors,
+        latency_samples: s.latency_samples,
+        latency_ns_total: s.latency_ns_total,
+        latency_ns_max: s.latency_ns_max,
+    }
+}
+
+/// Create a host (its event dispatcher and submit pool start now).
+/// `opts` may be NULL (defaults); `*out` is written on success only.
+///
+/// # Safety
+/// `opts` must be NULL or point to a readable `bh_host_options` whose
+/// `module_dir` is NULL or readable for `module_dir_len` bytes; `out` must be
+/// valid for a write of `bh_host`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_host_new(opts: *const bh_host_options, out: *mut bh_host) -> bh_status {
+    ffi_boundary!(|c| {
+        let out = c.out(out, "out")?;
+        let opts = host_options(c, c.host_options(opts)?)?;
+        let host = Host::with_options(opts)?;
+        out.write(HOSTS.insert(Arc::new(host)));
+        Ok(())
+    })
+}
+
+/// Close a host: queued submits complete with `BH_E_CLOSED`, calls in flight
+/// finish, every module closes, the dispatcher stops (no callback runs after
+/// this returns, unless called from inside one). Idempotent; the handle stays
+/// valid (later uses report `BH_E_CLOSED`) until `bh_host_free`.
+#[no_mangle]
+pub extern "C" fn bh_host_close(h: bh_host) -> bh_status {
+    ffi_boundary!({
+        HOSTS.get(h)?.close();
+        Ok(())
+    })
+}
+
+/// Close the host and retire its handle. A second free is `BH_E_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn bh_host_free(h: bh_host) -> bh_status {
+    ffi_boundary!({
+        let host = HOSTS.remove(h)?;
+        host.close();
+        Ok(())
+    })
+}
+
+/// Counters summed over every module the host opened (closed ones included).
+/// The caller sets `out->struct_size`; whole fields up to it are written.
+///
+/// # Safety
+/// `out` must be valid for writes of `out->struct_size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn bh_host_counters(h: bh_host, out: *mut bh_counters) -> bh_status {
+    ffi_boundary!(|c| {
+        let out = c.counters(out)?;
+        let host = HOSTS.get(h)?;
+        out.fill(&counters_of(&host.counters()));
+        Ok(())
+    })
+}

@@ -1,0 +1,292 @@
+//! Modules and methods: open, close, free, describe, resolve.
+
+use crate::api_host::counters_of;
+use crate::handles::{HOSTS, METHODS, MODULES};
+use crate::ptr::Contract;
+use crate::types::{
+    bh_counters, bh_host, bh_method, bh_module, bh_module_options, bh_status,
+    BH_ISOLATION_IN_PROCESS, BH_ISOLATION_PROCESS,
+};
+use bhcore::{Error, Isolation, ModuleOptions, Result};
+use bridgehost_module_abi as abi;
+use std::ffi::{c_char, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn invalid(msg: String) -> Error {
+    Error::InvalidArgument(msg)
+}
+
+fn size(v: u64, what: &str) -> Result<usize> {
+    usize::try_from(v).map_err(|_| invalid(format!("{what} {v} does not fit in size_t")))
+}
+
+/// Translate `bh_module_options` (0 fields: defaults; the core validates
+/// ranges and combinations).
+fn module_options(c: &Contract, o: Option<&bh_module_options>) -> Result<ModuleOptions> {
+    let mut opts = ModuleOptions::default();
+    let Some(o) = o else { return Ok(opts) };
+    if o.reserved != 0 {
+        return Err(invalid(format!(
+            "bh_module_options.reserved must be 0, not {}",
+            o.reserved
+        )));
+    }
+    opts.isolation = match o.isolation {
+        BH_ISOLATION_IN_PROCESS => Isolation::InProcess,
+        BH_ISOLATION_PROCESS => Isolation::Process,
+        other => {
+            return Err(invalid(format!(
+                "bh_module_options.isolation {other} is neither BH_ISOLATION_IN_PROCESS (0) nor BH_ISOLATION_PROCESS (1)"
+            )))
+        }
+    };
+    if o.workers != 0 {
+        opts.workers = o.workers as usize;
+    }
+    if o.call_timeout_ms != 0 {
+        opts.call_timeout = Some(Duration::from_millis(o.call_timeout_ms));
+    }
+    if o.memory_limit != 0 {
+        opts.memory_limit = Some(o.memory_limit);
+    }
+    if o.max_input != 0 {
+        opts.max_input = size(o.max_input, "max_input")?;
+    }
+    if o.max_output != 0 {
+        opts.max_output = size(o.max_output, "max_output")?;
+    }
+    opts.config = c.bytes(o.config, o.config_len, "config")?.to_vec();
+    let worker = c.bytes(o.worker_path.cast(), o.worker_path_len, "worker_path")?;
+    if !worker.is_empty() {
+        opts.worker_path = Some(PathBuf::from(OsStr::from_bytes(worker)));
+    }
+    Ok(opts)
+}
+
+/// Open a module by path (contains `/` or ends in `.so`) or bundled name
+/// (`"std"`, `"zlib"`, ...). `spec` is UTF-8, not NUL-terminated. `opts` may
+/// be NULL (in-process defaults). A file that is not a valid module is
+/// `BH_E_ABI_MISMATCH` naming the file and the reason.
+///
+/// # Safety
+/// `spec` must be readable for `spec_len` bytes; `opts` NULL or a readable
+/// `bh_module_options` whose `config`/`worker_path` are readable for their
+/// lengths; `out` valid for a write of `bh_module`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_module_open(
+    h: bh_host,
+    spec: *const c_char,
+    spec_len: usize,
+    opts: *const bh_module_options,
+    out: *mut bh_module,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let out = c.out(out, "out")?;
+        let spec = c.utf8(spec, spec_len, "spec")?;
+        let opts = module_options(c, c.module_options(opts)?)?;
+        let host = HOSTS.get(h)?;
+        let module = host.open(spec, opts)?;
+        out.write(MODULES.insert(Arc::new(module)));
+        Ok(())
+    })
+}
+
+/// Close a module: unsubscribe its subscribers (waiting out deliveries in
+/// progress), wait for calls in flight, destroy the instance. Idempotent; the
+/// handle stays valid (later calls report `BH_E_CLOSED`) until `bh_module_free`.
+#[no_mangle]
+pub extern "C" fn bh_module_close(m: bh_module) -> bh_status {
+    ffi_boundary!({
+        MODULES.get(m)?.close();
+        Ok(())
+    })
+}
+
+/// Close the module and retire its handle. Method handles resolved from it
+/// stay valid (their calls report `BH_E_CLOSED`) until freed.
+#[no_mangle]
+pub extern "C" fn bh_module_free(m: bh_module) -> bh_status {
+    ffi_boundary!({
+        MODULES.remove(m)?.close();
+        Ok(())
+    })
+}
+
+/// The module's counters (see `bh_host_counters`).
+///
+/// # Safety
+/// `out` must be valid for writes of `out->struct_size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn bh_module_counters(m: bh_module, out: *mut bh_counters) -> bh_status {
+    ffi_boundary!(|c| {
+        let out = c.counters(out)?;
+        out.fill(&counters_of(&MODULES.get(m)?.counters()));
+        Ok(())
+    })
+}
+
+/// Two-call copy of `text` (not NUL-terminated): `*len` = its length; copied
+/// when `cap >= *len`, else `BH_E_BUFFER_TOO_SMALL` (buf untouched, `*len` and
+/// the last error detail tell the size required).
+fn two_call(c: &Contract, text: &str, buf: *mut c_char, cap: usize, len: *mut usize) -> Result<()> {
+    let len = c.out(len, "len")?;
+    let buf = c.out_buf(buf.cast(), cap, "buf")?;
+    let n = text.len();
+    if n > buf.cap() {
+        len.write(n);
+        return Err(Error::BufferTooSmall { required: n });
+    }
+    buf.fill(text.as_bytes())?;
+    len.write(n);
+    Ok(())
+}
+
+/// The module's name (UTF-8, not NUL-terminated; two-call pattern: `*len` is
+/// the length; copied when `cap >= *len`, else `BH_E_BUFFER_TOO_SMALL`).
+///
+/// # Safety
+/// `buf` must be NULL (with `cap` 0) or writable for `cap` bytes; `len` valid
+/// for a write of `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_module_name(
+    m: bh_module,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let module = MODULES.get(m)?;
+        two_call(c, &module.info().name, buf, cap, len)
+    })
+}
+
+/// The module's version string (two-call pattern, as `bh_module_name`).
+///
+/// # Safety
+/// As `bh_module_name`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_module_version(
+    m: bh_module,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let module = MODULES.get(m)?;
+        two_call(c, &module.info().version, buf, cap, len)
+    })
+}
+
+/// The module's declared thread model (`BH_THREAD_SAFE`, `BH_THREAD_SERIALIZED`,
+/// `BH_THREAD_SINGLE`).
+///
+/// # Safety
+/// `out` must be valid for a write of `uint32_t`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_module_thread_model(m: bh_module, out: *mut u32) -> bh_status {
+    ffi_boundary!(|c| {
+        let out = c.out(out, "out")?;
+        out.write(MODULES.get(m)?.info().thread_model.to_abi());
+        Ok(())
+    })
+}
+
+/// Number of methods (1..=1024).
+///
+/// # Safety
+/// `out` must be valid for a write of `uint32_t`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_module_method_count(m: bh_module, out: *mut u32) -> bh_status {
+    ffi_boundary!(|c| {
+        let out = c.out(out, "out")?;
+        let n = MODULES.get(m)?.info().methods.len();
+        out.write(u32::try_from(n).map_err(|_| Error::Internal(format!("{n} methods")))?);
+        Ok(())
+    })
+}
+
+/// Name (two-call pattern) and declared `BH_METHOD_*` flags of method `index`
+/// (0-based). An index out of range is `BH_E_INVALID_ARGUMENT`. `*flags` is
+/// written on success only.
+///
+/// # Safety
+/// As `bh_module_name`; `flags` valid for a write of `uint32_t`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_module_method_name(
+    m: bh_module,
+    index: u32,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+    flags: *mut u32,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let flags = c.out(flags, "flags")?;
+        let module = MODULES.get(m)?;
+        let methods = &module.info().methods;
+        let method = methods.get(index as usize).ok_or_else(|| {
+            invalid(format!(
+                "method index {index} out of range: module {:?} has {} methods",
+                module.info().name,
+                methods.len()
+            ))
+        })?;
+        two_call(c, &method.name, buf, cap, len)?;
+        flags.write(method.flags);
+        Ok(())
+    })
+}
+
+/// Resolve a method by name (UTF-8, not NUL-terminated), once: calls through
+/// the returned handle pay no string lookup. Unknown name: `BH_E_NOT_FOUND`.
+///
+/// # Safety
+/// `name` must be readable for `name_len` bytes; `out` valid for a write of
+/// `bh_method`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_method_resolve(
+    m: bh_module,
+    name: *const c_char,
+    name_len: usize,
+    out: *mut bh_method,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let out = c.out(out, "out")?;
+        let name = c.utf8(name, name_len, "name")?;
+        let method = MODULES.get(m)?.method(name)?;
+        out.write(METHODS.insert(Arc::new(method)));
+        Ok(())
+    })
+}
+
+/// Retire a method handle.
+#[no_mangle]
+pub extern "C" fn bh_method_free(f: bh_method) -> bh_status {
+    ffi_boundary!({
+        METHODS.remove(f)?;
+        Ok(())
+    })
+}
+
+/// Effective flags of a method: `BH_METHOD_NONBLOCKING` only when the module
+/// declared it and runs in-process (an isolated call always blocks on IPC).
+///
+/// # Safety
+/// `out` must be valid for a write of `uint32_t`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_method_flags(f: bh_method, out: *mut u32) -> bh_status {
+    ffi_boundary!(|c| {
+        let out = c.out(out, "out")?;
+        let method = METHODS.get(f)?;
+        let flags = if method.is_nonblocking() {
+            method.info().flags
+        } else {
+            method.info().flags & !abi::METHOD_NONBLOCKING
+        };
+        out.write(flags);
+        Ok(())
+    })
+}

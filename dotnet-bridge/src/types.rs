@@ -1,0 +1,203 @@
+//! The C-visible types and constants (cbindgen reads this file).
+//!
+//! Layouts are `#[repr(C)]`; `tests/abi.rs` pins every size and offset so a
+//! change here cannot silently break the .NET declarations or C callers.
+#![forbid(unsafe_code)]
+
+use std::ffi::{c_char, c_void};
+
+/// Status of a fallible call: `BH_OK` (0) or `-kind`, where kind is the core
+/// `ErrorKind` code (`BH_E_*`).
+pub type bh_status = i32;
+
+/// A host (opaque, generation-checked id; 0 is never valid).
+pub type bh_host = u64;
+/// An open module (opaque id).
+pub type bh_module = u64;
+/// A resolved method (opaque id).
+pub type bh_method = u64;
+/// An output buffer owned by the library until `bh_buffer_free` (opaque id).
+pub type bh_buffer = u64;
+/// An event subscription (opaque id).
+pub type bh_subscription = u64;
+/// A submitted task (opaque id), retired when its completion runs.
+pub type bh_task = u64;
+
+/// Success.
+pub const BH_OK: bh_status = 0;
+/// A bad argument: null pointer with a length, bad UTF-8, bad option, stale or invalid handle.
+pub const BH_E_INVALID_ARGUMENT: bh_status = -1;
+/// A module, method or topic does not exist.
+pub const BH_E_NOT_FOUND: bh_status = -2;
+/// A file is not a valid bridgehost module.
+pub const BH_E_ABI_MISMATCH: bh_status = -3;
+/// The module reported an error; `bh_last_error_detail()` is its code.
+pub const BH_E_MODULE: bh_status = -4;
+/// An isolated worker died from a signal; `bh_last_error_detail()` is the signal.
+pub const BH_E_WORKER_CRASHED: bh_status = -5;
+/// The call did not finish before its deadline.
+pub const BH_E_TIMEOUT: bh_status = -6;
+/// A size or memory limit was exceeded.
+pub const BH_E_RESOURCE_LIMIT: bh_status = -7;
+/// The host or module was closed.
+pub const BH_E_CLOSED: bh_status = -8;
+/// The task was cancelled before it ran.
+pub const BH_E_CANCELLED: bh_status = -9;
+/// A bounded queue is full.
+pub const BH_E_OVERLOADED: bh_status = -10;
+/// A bug caught at the boundary (a panic, a broken invariant).
+pub const BH_E_INTERNAL: bh_status = -11;
+/// An isolated worker exited on its own; `bh_last_error_detail()` is the exit status.
+pub const BH_E_WORKER_EXITED: bh_status = -12;
+/// An isolated worker broke the transport protocol.
+pub const BH_E_PROTOCOL: bh_status = -13;
+/// Temporarily unavailable (circuit breaker open, or isolation not built).
+pub const BH_E_UNAVAILABLE: bh_status = -14;
+/// A caller buffer is too small; the size required is reported.
+pub const BH_E_BUFFER_TOO_SMALL: bh_status = -15;
+
+/// `bh_module_options.isolation`: run the module in the host process.
+pub const BH_ISOLATION_IN_PROCESS: u32 = 0;
+/// `bh_module_options.isolation`: run the module in sandboxed worker processes.
+pub const BH_ISOLATION_PROCESS: u32 = 1;
+
+/// Log levels of `bh_set_log_callback`, most severe first.
+pub const BH_LOG_ERROR: u32 = 0;
+/// Warnings.
+pub const BH_LOG_WARN: u32 = 1;
+/// Information.
+pub const BH_LOG_INFO: u32 = 2;
+/// Debugging detail.
+pub const BH_LOG_DEBUG: u32 = 3;
+/// Per-call tracing.
+pub const BH_LOG_TRACE: u32 = 4;
+
+/// Options of `bh_host_new`. All-zero fields mean "default".
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct bh_host_options {
+    /// `sizeof(bh_host_options)`.
+    pub struct_size: u32,
+    /// Threads that run submitted calls (0: default).
+    pub submit_threads: u32,
+    /// Queued submits beyond which `bh_submit` is `BH_E_OVERLOADED` (0: default 4096).
+    pub submit_queue_capacity: u32,
+    /// Queued events beyond which new events are dropped and counted (0: default 65536).
+    pub event_queue_capacity: u32,
+    /// Extra directory searched for bundled modules (bytes, not NUL-terminated); may be NULL.
+    pub module_dir: *const c_char,
+    /// Length of `module_dir` in bytes.
+    pub module_dir_len: usize,
+}
+
+/// Options of `bh_module_open`. All-zero fields mean "default".
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct bh_module_options {
+    /// `sizeof(bh_module_options)`.
+    pub struct_size: u32,
+    /// `BH_ISOLATION_IN_PROCESS` (0) or `BH_ISOLATION_PROCESS` (1).
+    pub isolation: u32,
+    /// Worker processes (isolation only; 0: 1).
+    pub workers: u32,
+    /// Must be 0.
+    pub reserved: u32,
+    /// Per-call deadline in ms (isolation only; 0: none).
+    pub call_timeout_ms: u64,
+    /// Address-space limit of each worker in bytes (isolation only; 0: none).
+    pub memory_limit: u64,
+    /// Largest input accepted (0: default 256 MiB).
+    pub max_input: u64,
+    /// Largest output accepted (0: default 256 MiB).
+    pub max_output: u64,
+    /// Bytes passed to the module's init (copied); may be NULL when `config_len` is 0.
+    pub config: *const u8,
+    /// Length of `config`.
+    pub config_len: usize,
+    /// Worker executable (bytes, not NUL-terminated); may be NULL.
+    pub worker_path: *const c_char,
+    /// Length of `worker_path`.
+    pub worker_path_len: usize,
+}
+
+/// Counters of a host or module. The caller sets `struct_size`; the library
+/// fills every whole field that fits in it (older, shorter structs keep working).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct bh_counters {
+    /// Size of the caller's struct (at least 8).
+    pub struct_size: u32,
+    /// Not written.
+    pub reserved: u32,
+    /// Calls started (sync and async).
+    pub calls: u64,
+    /// Calls that failed.
+    pub errors: u64,
+    /// Worker crashes.
+    pub crashes: u64,
+    /// Worker respawns.
+    pub respawns: u64,
+    /// Calls that timed out.
+    pub timeouts: u64,
+    /// Submits accepted.
+    pub submits: u64,
+    /// Submits cancelled before they ran.
+    pub cancelled: u64,
+    /// Events emitted and accepted.
+    pub events_emitted: u64,
+    /// Event deliveries to subscribers.
+    pub events_delivered: u64,
+    /// Events dropped because the queue was full.
+    pub events_dropped: u64,
+    /// Callbacks that panicked or reported an error.
+    pub callback_errors: u64,
+    /// Calls whose latency was sampled.
+    pub latency_samples: u64,
+    /// Sum of sampled latencies, ns.
+    pub latency_ns_total: u64,
+    /// Largest sampled latency, ns.
+    pub latency_ns_max: u64,
+}
+
+/// Completion of `bh_submit`: runs exactly once, on a bridgehost pool thread
+/// (or on the thread closing the host). On `BH_OK`, `data`/`len` is the output
+/// (`data` never NULL) and `error` is NULL; otherwise `data` is NULL and
+/// `error`/`error_len` is the UTF-8 message, `detail` as `bh_last_error_detail`.
+/// Pointers are valid only during the callback. Must not unwind.
+pub type bh_completion_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        status: bh_status,
+        data: *const u8,
+        len: usize,
+        error: *const c_char,
+        error_len: usize,
+        detail: i64,
+    ),
+>;
+
+/// Event delivery: runs on the host's dispatcher thread. `topic` is UTF-8
+/// (not NUL-terminated); `data` is never NULL. Pointers are valid only during
+/// the callback. Must not unwind.
+pub type bh_event_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        topic: *const c_char,
+        topic_len: usize,
+        data: *const u8,
+        len: usize,
+    ),
+>;
+
+/// Log record: runs on whatever thread logged. `target` and `msg` are UTF-8,
+/// not NUL-terminated, valid only during the callback. Must not unwind.
+pub type bh_log_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        level: u32,
+        target: *const c_char,
+        target_len: usize,
+        msg: *const c_char,
+        msg_len: usize,
+    ),
+>;

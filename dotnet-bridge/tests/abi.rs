@@ -1,0 +1,51 @@
+//! The layouts the header promises (and csharp/src/BridgeHost/Native.cs
+//! mirrors with LayoutKind.Sequential) on LP64 Linux. tests/c/harness.c
+//! asserts the same numbers on the C side with _Static_assert.
+
+use bridgehost::*;
+use std::mem::{align_of, offset_of, size_of};
+
+#[test]
+fn struct_layouts_are_pinned() {
+    assert_eq!(size_of::<bh_host_options>(), 32);
+    assert_eq!(align_of::<bh_host_options>(), 8);
+    assert_eq!(offset_of!(bh_host_options, struct_size), 0);
+    assert_eq!(offset_of!(bh_host_options, submit_threads), 4);
+    assert_eq!(offset_of!(bh_host_options, submit_queue_capacity), 8);
+    assert_eq!(offset_of!(bh_host_options, event_queue_capacity), 12);
+    assert_eq!(offset_of!(bh_host_options, module_dir), 16);
+    assert_eq!(offset_of!(bh_host_options, module_dir_len), 24);
+
+    assert_eq!(size_of::<bh_module_options>(), 80);
+    assert_eq!(align_of::<bh_module_options>(), 8);
+    let offsets = [
+        offset_of!(bh_module_options, struct_size),
+        offset_of!(bh_module_options, isolation),
+        offset_of!(bh_module_options, workers),
+        offset_of!(bh_module_options, reserved),
+        offset_of!(bh_module_options, call_timeout_ms),
+        offset_of!(bh_module_options, memory_limit),
+        offset_of!(bh_module_options, max_input),
+        offset_of!(bh_module_options, max_output),
+        offset_of!(bh_module_options, config),
+        offset_of!(bh_module_options, config_len),
+        offset_of!(bh_module_options, worker_path),
+        offset_of!(bh_module_options, worker_path_len),
+    ];
+    assert_eq!(offsets, [0, 4, 8, 12, 16, 24, 32, 40, 48, 56, 64, 72]);
+
+    assert_eq!(size_of::<bh_counters>(), 8 + 14 * 8);
+    assert_eq!(offset_of!(bh_counters, struct_size), 0);
+    assert_eq!(offset_of!(bh_counters, reserved), 4);
+    assert_eq!(offset_of!(bh_counters, calls), 8);
+    assert_eq!(offset_of!(bh_counters, latency_ns_max), 8 + 13 * 8);
+
+    // Handles and statuses are fixed-width integers.
+    assert_eq!(size_of::<bh_status>(), 4);
+    assert_eq!(size_of::<bh_host>(), 8);
+    assert_eq!(
+        size_of::<bh_completion_fn>(),
+        size_of::<usize>(),
+        "Option<fn> is a nullable pointer"
+    );
+}

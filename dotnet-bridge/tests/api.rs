@@ -1,0 +1,545 @@
+//! The C ABI end to end, driven from Rust exactly as a C caller would
+//! (tests/c/harness.c does the same from C under ASan and valgrind).
+
+mod common;
+
+use bridgehost::*;
+use common::*;
+use std::ffi::{c_char, c_void, CStr};
+use std::ptr::{null, null_mut};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+#[test]
+fn version_and_status_names() {
+    // SAFETY: both return static NUL-terminated strings.
+    let v = unsafe { CStr::from_ptr(bh_version()) };
+    assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+    let name = |s| {
+        // SAFETY: bh_status_name returns static NUL-terminated strings.
+        let c = unsafe { CStr::from_ptr(bh_status_name(s)) };
+        c.to_str().unwrap()
+    };
+    assert_eq!(name(BH_OK), "ok");
+    assert_eq!(name(BH_E_INVALID_ARGUMENT), "invalid_argument");
+    assert_eq!(name(BH_E_BUFFER_TOO_SMALL), "buffer_too_small");
+    assert_eq!(name(42), "unknown");
+}
+
+#[test]
+fn describe_call_and_errors() {
+    let _g = serial();
+    let before = bh_debug_live_handles();
+    let h = host();
+    let m = open(h, "std");
+
+    let text = |f: &dyn Fn(*mut c_char, usize, *mut usize) -> bh_status| {
+        let mut n = 0;
+        expect_err(
+            f(null_mut(), 0, &mut n),
+            BH_E_BUFFER_TOO_SMALL,
+            "bytes required",
+        );
+        assert_eq!(bh_last_error_detail(), n as i64);
+        let mut buf = vec![0u8; n];
+        let mut n2 = 0;
+        expect(f(buf.as_mut_ptr().cast(), n, &mut n2), BH_OK);
+        assert_eq!(n2, n);
+        String::from_utf8(buf).unwrap()
+    };
+    // SAFETY: buffers and out-pointers come from `text`, sized as stated.
+    let name = text(&|b, c, n| unsafe { bh_module_name(m, b, c, n) });
+    assert_eq!(name, "std");
+    // SAFETY: as above.
+    let version = text(&|b, c, n| unsafe { bh_module_version(m, b, c, n) });
+    assert!(!version.is_empty());
+
+    let (mut model, mut count) = (99u32, 0u32);
+    // SAFETY: out-pointers are live locals.
+    unsafe {
+        expect(bh_module_thread_model(m, &mut model), BH_OK);
+        expect(bh_module_method_count(m, &mut count), BH_OK);
+    }
+    assert_eq!(model, 0, "std is BH_THREAD_SAFE");
+    let mut names = Vec::new();
+    for i in 0..count {
+        let flags = std::cell::Cell::new(0u32);
+        // SAFETY: as above; flags is a live local.
+        let name = text(&|b, c, n| unsafe { bh_module_method_name(m, i, b, c, n, flags.as_ptr()) });
+        names.push((name, flags.get()));
+    }
+    assert!(names.contains(&("echo".to_string(), 1)), "{names:?}");
+    assert!(names.contains(&("sleep_ms".to_string(), 0)), "{names:?}");
+    let mut flags = 0;
+    let mut n = 0;
+    // SAFETY: out-pointers are live locals.
+    expect_err(
+        unsafe { bh_module_method_name(m, count, null_mut(), 0, &mut n, &mut flags) },
+        BH_E_INVALID_ARGUMENT,
+        "out of range",
+    );
+
+    let echo = method(m, "echo");
+    // SAFETY: out-pointer is a live local.
+    expect(unsafe { bh_method_flags(echo, &mut flags) }, BH_OK);
+    assert_eq!(flags, 1, "NONBLOCKING in-process");
+    assert_eq!(call(echo, b"hello").unwrap(), b"hello");
+
+    let checksum = method(m, "checksum");
+    assert_eq!(
+        call(checksum, b"123456789").unwrap(),
+        [0xe3, 0x06, 0x92, 0x83]
+    );
+
+    // Two-call into a caller buffer: too small reports the size, the method ran.
+    let mut small = [0u8; 2];
+    let mut need = 0;
+    // SAFETY: buffers are live locals of the stated sizes.
+    unsafe {
+        expect(
+            bh_call_into(
+                echo,
+                b"abcdef".as_ptr(),
+                6,
+                small.as_mut_ptr(),
+                2,
+                &mut need,
+            ),
+            BH_E_BUFFER_TOO_SMALL,
+        );
+        assert_eq!(need, 6);
+        assert_eq!(bh_last_error_detail(), 6);
+        let mut exact = [0u8; 6];
+        expect(
+            bh_call_into(
+                echo,
+                b"abcdef".as_ptr(),
+                6,
+                exact.as_mut_ptr(),
+                6,
+                &mut need,
+            ),
+            BH_OK,
+        );
+        assert_eq!(&exact, b"abcdef");
+        // In-place calls are refused: input and output must not alias.
+        let mut same = *b"xyz";
+        let p = same.as_mut_ptr();
+        expect_err(
+            bh_call_into(echo, p, 3, p, 3, &mut need),
+            BH_E_INVALID_ARGUMENT,
+            "overlap",
+        );
+    }
+
+    // Module errors: code in the detail, message in the last error.
+    let fail = method(m, "fail");
+    assert_eq!(call(fail, b"it broke"), Err(BH_E_MODULE));
+    assert_eq!(bh_last_error_detail(), 42);
+    assert!(last_error().contains("it broke"), "{}", last_error());
+    // A panic inside the Rust module is caught by its SDK: module error 101.
+    let panic = method(m, "panic");
+    assert_eq!(call(panic, b"oops"), Err(BH_E_MODULE));
+    assert_eq!(bh_last_error_detail(), 101);
+    assert!(last_error().contains("panic: oops"), "{}", last_error());
+    // An unknown method.
+    let mut f = 0;
+    // SAFETY: name literal and out-pointer are live.
+    expect_err(
+        unsafe { bh_method_resolve(m, "nope".as_ptr().cast(), 4, &mut f) },
+        BH_E_NOT_FOUND,
+        "nope",
+    );
+
+    let mut c = bh_counters {
+        struct_size: std::mem::size_of::<bh_counters>() as u32,
+        ..bh_counters::default()
+    };
+    // SAFETY: c is a live, full-size bh_counters.
+    expect(unsafe { bh_module_counters(m, &mut c) }, BH_OK);
+    assert_eq!(
+        c.calls, 6,
+        "the overlapping call_into was refused before it ran"
+    );
+    assert_eq!(c.errors, 3, "buffer too small, fail, panic");
+
+    for f in [echo, checksum, fail, panic] {
+        expect(bh_method_free(f), BH_OK);
+    }
+    expect(bh_module_close(m), BH_OK);
+    expect(bh_module_close(m), BH_OK); // idempotent; the handle stays valid
+    assert!(
+        method_after_close(m).is_none(),
+        "resolving on a closed module fails"
+    );
+    expect(bh_module_free(m), BH_OK);
+    expect(bh_host_free(h), BH_OK);
+    assert_eq!(bh_debug_live_handles(), before);
+}
+
+fn method_after_close(m: bh_module) -> Option<bh_method> {
+    let mut f = 0;
+    // SAFETY: name literal and out-pointer are live.
+    let s = unsafe { bh_method_resolve(m, "echo".as_ptr().cast(), 4, &mut f) };
+    if s == BH_OK {
+        return Some(f);
+    }
+    assert_eq!(s, BH_E_CLOSED, "{}", last_error());
+    None
+}
+
+/// One callback: status, data, text (error message or topic), detail.
+type Item = (bh_status, Vec<u8>, String, i64);
+
+/// What completions and events record (shared with the callbacks through user_data).
+#[derive(Default)]
+struct Record {
+    items: Mutex<Vec<Item>>,
+    cv: Condvar,
+}
+
+impl Record {
+    fn wait(&self, n: usize) -> Vec<Item> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut g = self.items.lock().unwrap();
+        while g.len() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "timed out waiting for {n} callbacks, got {}",
+                g.len()
+            );
+            g = self.cv.wait_timeout(g, left).unwrap().0;
+        }
+        g.clone()
+    }
+}
+
+unsafe extern "C" fn on_complete(
+    user: *mut c_void,
+    status: bh_status,
+    data: *const u8,
+    len: usize,
+    error: *const c_char,
+    error_len: usize,
+    detail: i64,
+) {
+    // SAFETY: user is the &Record the test passed and keeps alive until the
+    // completion has run; data/error are valid for their lengths during the call.
+    let (rec, data, err) = unsafe {
+        let rec = &*(user as *const Record);
+        let data = if data.is_null() {
+            Vec::new()
+        } else {
+            std::slice::from_raw_parts(data, len).to_vec()
+        };
+        let err = if error.is_null() {
+            String::new()
+        } else {
+            String::from_utf8_lossy(std::slice::from_raw_parts(error.cast(), error_len))
+                .into_owned()
+        };
+        (rec, data, err)
+    };
+    rec.items.lock().unwrap().push((status, data, err, detail));
+    rec.cv.notify_all();
+}
+
+#[test]
+fn submit_complete_and_cancel() {
+    let _g = serial();
+    let before = bh_debug_live_handles();
+    // One pool thread: a sleeping task keeps the next one queued.
+    let opts = bh_host_options {
+        struct_size: std::mem::size_of::<bh_host_options>() as u32,
+        submit_threads: 1,
+        submit_queue_capacity: 0,
+        event_queue_capacity: 0,
+        module_dir: null(),
+        module_dir_len: 0,
+    };
+    let dir = dist();
+    let dir = dir.to_str().unwrap();
+    let opts = bh_host_options {
+        module_dir: dir.as_ptr().cast(),
+        module_dir_len: dir.len(),
+        ..opts
+    };
+    let mut h = 0;
+    // SAFETY: opts and dir are live for the call.
+    expect(unsafe { bh_host_new(&opts, &mut h) }, BH_OK);
+    let m = open(h, "std");
+    let sleep = method(m, "sleep_ms");
+    let echo = method(m, "echo");
+    let rec = Record::default();
+    let user = &rec as *const Record as *mut c_void;
+    let (mut t1, mut t2) = (0, 0);
+    let mut cancelled = -1;
+    // SAFETY: inputs are live for the calls (they are copied); rec outlives
+    // every completion (waited for below, before it goes out of scope).
+    unsafe {
+        expect(
+            bh_submit(sleep, b"150".as_ptr(), 3, Some(on_complete), user, &mut t1),
+            BH_OK,
+        );
+        expect(
+            bh_submit(
+                echo,
+                b"queued".as_ptr(),
+                6,
+                Some(on_complete),
+                user,
+                &mut t2,
+            ),
+            BH_OK,
+        );
+        expect(bh_task_cancel(t2, &mut cancelled), BH_OK);
+        assert_eq!(cancelled, 1, "a queued task is cancelled");
+        // Fire-and-forget: no task handle.
+        expect(
+            bh_submit(echo, b"x".as_ptr(), 1, Some(on_complete), user, null_mut()),
+            BH_OK,
+        );
+        // No callback: refused, and nothing runs.
+        expect_err(
+            bh_submit(echo, null(), 0, None, user, null_mut()),
+            BH_E_INVALID_ARGUMENT,
+            "null function pointer",
+        );
+    }
+    let got = rec.wait(3);
+    assert_eq!(got[0].0, BH_OK);
+    assert_eq!(got[1].0, BH_E_CANCELLED);
+    assert!(got[1].2.contains("cancelled"));
+    assert_eq!((got[2].0, got[2].1.as_slice()), (BH_OK, b"x".as_slice()));
+    // Task handles retire before their completion runs.
+    // SAFETY: out-pointer is a live local.
+    unsafe {
+        expect_err(
+            bh_task_cancel(t1, &mut cancelled),
+            BH_E_INVALID_ARGUMENT,
+            "bh_task",
+        );
+        expect_err(
+            bh_task_cancel(t2, &mut cancelled),
+            BH_E_INVALID_ARGUMENT,
+            "bh_task",
+        );
+    }
+    // Module errors reach the completion with code and message.
+    let fail = method(m, "fail");
+    // SAFETY: as above.
+    expect(
+        unsafe {
+            bh_submit(
+                fail,
+                b"async".as_ptr(),
+                5,
+                Some(on_complete),
+                user,
+                null_mut(),
+            )
+        },
+        BH_OK,
+    );
+    let got = rec.wait(4);
+    assert_eq!((got[3].0, got[3].3), (BH_E_MODULE, 42));
+    assert!(got[3].2.contains("async"));
+
+    // Closing the host: the running task finishes, the one queued behind it
+    // completes with BH_E_CLOSED on the closing thread; both before
+    // bh_host_free returns.
+    let (rec_sleep, rec_late) = (Record::default(), Record::default());
+    // SAFETY: as above; both records outlive bh_host_free, which runs or
+    // joins every completion.
+    unsafe {
+        let u = &rec_sleep as *const Record as *mut c_void;
+        expect(
+            bh_submit(sleep, b"100".as_ptr(), 3, Some(on_complete), u, null_mut()),
+            BH_OK,
+        );
+        let u = &rec_late as *const Record as *mut c_void;
+        expect(
+            bh_submit(echo, b"late".as_ptr(), 4, Some(on_complete), u, &mut t1),
+            BH_OK,
+        );
+    }
+    std::thread::sleep(Duration::from_millis(20)); // let the pool thread pick up the sleep
+    expect(bh_host_free(h), BH_OK);
+    let slept = rec_sleep.items.lock().unwrap().clone();
+    let late = rec_late.items.lock().unwrap().clone();
+    assert_eq!(
+        (slept.len(), late.len()),
+        (1, 1),
+        "every completion ran before bh_host_free returned"
+    );
+    // The sleep finished (it was running) or, on a very slow machine, had not
+    // started yet and was closed; nothing else is acceptable.
+    assert!(matches!(slept[0].0, BH_OK | BH_E_CLOSED), "{:?}", slept[0]);
+    assert_eq!(late[0].0, BH_E_CLOSED, "the queued task reports closed");
+    for f in [sleep, echo, fail] {
+        expect(bh_method_free(f), BH_OK);
+    }
+    expect(bh_module_free(m), BH_OK);
+    assert_eq!(bh_debug_live_handles(), before);
+}
+
+struct Events {
+    rec: Record,
+    sub: Mutex<bh_subscription>,
+    unsubscribe_inside: bool,
+}
+
+unsafe extern "C" fn on_event(
+    user: *mut c_void,
+    topic: *const c_char,
+    topic_len: usize,
+    data: *const u8,
+    len: usize,
+) {
+    // SAFETY: user is the &Events the test keeps alive until unsubscribe
+    // returned; topic and data are valid for their lengths during the call.
+    let (ev, topic, data) = unsafe {
+        (
+            &*(user as *const Events),
+            String::from_utf8_lossy(std::slice::from_raw_parts(topic.cast(), topic_len))
+                .into_owned(),
+            std::slice::from_raw_parts(data, len).to_vec(),
+        )
+    };
+    if ev.unsubscribe_inside {
+        let s = *ev.sub.lock().unwrap();
+        assert_eq!(
+            bh_unsubscribe(s),
+            BH_OK,
+            "unsubscribe from inside its own callback"
+        );
+    }
+    ev.rec.items.lock().unwrap().push((BH_OK, data, topic, 0));
+    ev.rec.cv.notify_all();
+}
+
+fn subscribe(m: bh_module, topic: &str, ev: &Events) -> bh_subscription {
+    let mut s = 0;
+    // SAFETY: topic is live for the call; ev outlives the subscription.
+    expect(
+        unsafe {
+            bh_subscribe(
+                m,
+                topic.as_ptr().cast(),
+                topic.len(),
+                Some(on_event),
+                ev as *const Events as *mut c_void,
+                &mut s,
+            )
+        },
+        BH_OK,
+    );
+    *ev.sub.lock().unwrap() = s;
+    s
+}
+
+fn ticker_input(count: u32, interval_ms: u32) -> Vec<u8> {
+    let mut v = count.to_le_bytes().to_vec();
+    v.extend_from_slice(&interval_ms.to_le_bytes());
+    v
+}
+
+#[test]
+fn events_and_unsubscribe() {
+    let _g = serial();
+    let before = bh_debug_live_handles();
+    let h = host();
+    let m = open(h, "std");
+    let ticker = method(m, "ticker");
+
+    let all = Events {
+        rec: Record::default(),
+        sub: Mutex::new(0),
+        unsubscribe_inside: false,
+    };
+    let s = subscribe(m, "tick", &all);
+    call(ticker, &ticker_input(5, 1)).unwrap();
+    let got = all.rec.wait(5);
+    for (i, (_, data, topic, _)) in got.iter().enumerate() {
+        assert_eq!(topic, "tick");
+        assert_eq!(data.as_slice(), (i as u64).to_le_bytes());
+    }
+    expect(bh_unsubscribe(s), BH_OK);
+    expect_err(bh_unsubscribe(s), BH_E_INVALID_ARGUMENT, "bh_subscription");
+
+    // Unsubscribing from inside the callback: exactly one delivery, no deadlock.
+    let once = Events {
+        rec: Record::default(),
+        sub: Mutex::new(0),
+        unsubscribe_inside: true,
+    };
+    subscribe(m, "tick", &once);
+    call(ticker, &ticker_input(20, 1)).unwrap();
+    once.rec.wait(1);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(once.rec.items.lock().unwrap().len(), 1);
+
+    expect(bh_method_free(ticker), BH_OK);
+    expect(bh_module_free(m), BH_OK);
+    expect(bh_host_free(h), BH_OK);
+    assert_eq!(bh_debug_live_handles(), before);
+}
+
+unsafe extern "C" fn on_log(
+    user: *mut c_void,
+    level: u32,
+    target: *const c_char,
+    target_len: usize,
+    msg: *const c_char,
+    msg_len: usize,
+) {
+    // SAFETY: user is the static LOGS; target/msg are valid for their lengths.
+    let (logs, line) = unsafe {
+        (
+            &*(user as *const Mutex<Vec<(u32, String)>>),
+            format!(
+                "{}: {}",
+                String::from_utf8_lossy(std::slice::from_raw_parts(target.cast(), target_len)),
+                String::from_utf8_lossy(std::slice::from_raw_parts(msg.cast(), msg_len))
+            ),
+        )
+    };
+    logs.lock().unwrap().push((level, line));
+}
+
+#[test]
+fn log_callback_receives_core_records_and_can_be_removed() {
+    static LOGS: Mutex<Vec<(u32, String)>> = Mutex::new(Vec::new());
+    let _g = serial();
+    let user = &LOGS as *const _ as *mut c_void;
+    // SAFETY: on_log matches bh_log_fn; LOGS is static.
+    unsafe {
+        expect_err(
+            bh_set_log_callback(5, Some(on_log), user),
+            BH_E_INVALID_ARGUMENT,
+            "BH_LOG_",
+        );
+        expect(bh_set_log_callback(BH_LOG_INFO, Some(on_log), user), BH_OK);
+    }
+    let h = host();
+    let m = open(h, "std");
+    // SAFETY: removing the callback.
+    expect(
+        unsafe { bh_set_log_callback(BH_LOG_INFO, None, null_mut()) },
+        BH_OK,
+    );
+    let seen = LOGS.lock().unwrap().len();
+    let m2 = open(h, "std");
+    assert_eq!(LOGS.lock().unwrap().len(), seen, "no record after removal");
+    let logs = LOGS.lock().unwrap().clone();
+    assert!(
+        logs.iter()
+            .any(|(lvl, l)| *lvl == BH_LOG_INFO && l.contains("module opened")),
+        "{logs:?}"
+    );
+    assert!(logs.iter().all(|(lvl, _)| *lvl <= BH_LOG_INFO), "{logs:?}");
+    expect(bh_module_free(m), BH_OK);
+    expect(bh_module_free(m2), BH_OK);
+    expect(bh_host_free(h), BH_OK);
+}

@@ -1,0 +1,381 @@
+//! Value ranges at the boundary: NULL with length 0 and 1, lengths 2^31,
+//! 2^32, isize::MAX + 1 and SIZE_MAX. Every case is a clean status; nothing
+//! is read or written: the pointers used for huge lengths point into a
+//! PROT_NONE reservation, so a single byte touched would crash this test.
+
+mod common;
+
+use bridgehost::*;
+use common::*;
+use std::ffi::c_void;
+use std::ptr::{null, null_mut};
+
+const HUGE: [usize; 4] = [1 << 31, 1 << 32, isize::MAX as usize + 1, usize::MAX];
+
+/// An inaccessible reservation: any read or write through it faults.
+struct Guard {
+    base: *mut c_void,
+    len: usize,
+}
+
+impl Guard {
+    fn new() -> Guard {
+        let len = (1usize << 32) + 4096;
+        // SAFETY: an anonymous PROT_NONE reservation; no memory is committed.
+        let base = unsafe {
+            libc::mmap(
+                null_mut(),
+                len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(base, libc::MAP_FAILED, "mmap PROT_NONE reservation");
+        Guard { base, len }
+    }
+
+    fn ptr(&self) -> *mut u8 {
+        self.base.cast()
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the reservation made in `new`.
+        unsafe { libc::munmap(self.base, self.len) };
+    }
+}
+
+/// Lengths above isize::MAX are refused as invalid arguments; 2^31 and 2^32
+/// (valid slice lengths) exceed the module's max_input (256 MiB): resource limit.
+fn expected_for(len: usize) -> bh_status {
+    if len > isize::MAX as usize {
+        BH_E_INVALID_ARGUMENT
+    } else {
+        BH_E_RESOURCE_LIMIT
+    }
+}
+
+unsafe extern "C" fn completion_must_not_run(
+    _: *mut c_void,
+    _: bh_status,
+    _: *const u8,
+    _: usize,
+    _: *const std::ffi::c_char,
+    _: usize,
+    _: i64,
+) {
+    // Reaching here would be a rejected submit whose callback ran anyway.
+    std::process::abort();
+}
+
+unsafe extern "C" fn event_must_not_run(
+    _: *mut c_void,
+    _: *const std::ffi::c_char,
+    _: usize,
+    _: *const u8,
+    _: usize,
+) {
+    std::process::abort();
+}
+
+#[test]
+fn call_inputs_across_the_value_range() {
+    let _g = serial();
+    let guard = Guard::new();
+    let h = host();
+    let m = open(h, "std");
+    let echo = method(m, "echo");
+    let mut b = 0;
+    let mut n = 0usize;
+
+    // NULL with length 0 is an empty input; NULL with length 1 is refused.
+    assert_eq!(call(echo, &[]).unwrap(), b"");
+    // SAFETY: (whole test) pointers are NULL, live locals, or into the
+    // PROT_NONE guard with lengths the library must refuse before reading.
+    unsafe {
+        expect(bh_call(echo, null(), 0, &mut b), BH_OK);
+        expect(bh_buffer_free(b), BH_OK);
+        expect_err(
+            bh_call(echo, null(), 1, &mut b),
+            BH_E_INVALID_ARGUMENT,
+            "null pointer with length 1",
+        );
+        expect(bh_call_into(echo, null(), 0, null_mut(), 0, &mut n), BH_OK);
+        assert_eq!(n, 0);
+
+        for len in HUGE {
+            // NULL with a huge length: invalid argument, whatever the length.
+            expect(bh_call(echo, null(), len, &mut b), BH_E_INVALID_ARGUMENT);
+            expect(
+                bh_call_into(echo, null(), len, null_mut(), 0, &mut n),
+                BH_E_INVALID_ARGUMENT,
+            );
+            expect(
+                bh_submit(
+                    echo,
+                    null(),
+                    len,
+                    Some(completion_must_not_run),
+                    null_mut(),
+                    null_mut(),
+                ),
+                BH_E_INVALID_ARGUMENT,
+            );
+            // A real (unreadable) pointer with a huge length: refused before any read.
+            let want = expected_for(len);
+            expect(bh_call(echo, guard.ptr(), len, &mut b), want);
+            if want == BH_E_RESOURCE_LIMIT {
+                assert!(
+                    last_error().contains("exceeds max_input"),
+                    "{}",
+                    last_error()
+                );
+            } else {
+                assert!(
+                    last_error().contains("exceeds the maximum"),
+                    "{}",
+                    last_error()
+                );
+            }
+            let mut out = [0u8; 8];
+            expect(
+                bh_call_into(echo, guard.ptr(), len, out.as_mut_ptr(), out.len(), &mut n),
+                want,
+            );
+            // bh_submit copies its input: the copy must not start either.
+            expect(
+                bh_submit(
+                    echo,
+                    guard.ptr(),
+                    len,
+                    Some(completion_must_not_run),
+                    null_mut(),
+                    null_mut(),
+                ),
+                want,
+            );
+            // Output capacity: NULL with a capacity is refused; an unwritable
+            // buffer with a huge capacity is fine when nothing is written
+            // (empty input), and refused above isize::MAX.
+            expect(
+                bh_call_into(echo, null(), 0, null_mut(), len, &mut n),
+                BH_E_INVALID_ARGUMENT,
+            );
+            let s = bh_call_into(echo, null(), 0, guard.ptr(), len, &mut n);
+            if len > isize::MAX as usize {
+                expect(s, BH_E_INVALID_ARGUMENT);
+            } else {
+                expect(s, BH_OK);
+                assert_eq!(n, 0);
+            }
+        }
+        expect(
+            bh_call_into(echo, null(), 0, null_mut(), 1, &mut n),
+            BH_E_INVALID_ARGUMENT,
+        );
+    }
+    expect(bh_method_free(echo), BH_OK);
+    expect(bh_module_free(m), BH_OK);
+    expect(bh_host_free(h), BH_OK);
+}
+
+#[test]
+fn text_and_option_lengths_across_the_value_range() {
+    let _g = serial();
+    let guard = Guard::new();
+    let h = host();
+    let m = open(h, "std");
+    let mut out = 0u64;
+    let mut n = 0usize;
+    // SAFETY: (whole block) pointers are NULL, live locals, or into the
+    // PROT_NONE guard with lengths that must be refused before any read.
+    unsafe {
+        for (p, len) in [(null::<u8>(), 1usize)]
+            .into_iter()
+            .chain(HUGE.iter().map(|&l| (null::<u8>(), l)))
+            .chain(
+                HUGE.iter()
+                    .filter(|&&l| l > isize::MAX as usize)
+                    .map(|&l| (guard.ptr().cast_const(), l)),
+            )
+        {
+            let p = p.cast::<std::ffi::c_char>();
+            expect(
+                bh_module_open(h, p, len, null(), &mut out),
+                BH_E_INVALID_ARGUMENT,
+            );
+            expect(
+                bh_method_resolve(m, p, len, &mut out),
+                BH_E_INVALID_ARGUMENT,
+            );
+            expect(
+                bh_subscribe(m, p, len, Some(event_must_not_run), null_mut(), &mut out),
+                BH_E_INVALID_ARGUMENT,
+            );
+            let dir = bh_host_options {
+                struct_size: std::mem::size_of::<bh_host_options>() as u32,
+                submit_threads: 0,
+                submit_queue_capacity: 0,
+                event_queue_capacity: 0,
+                module_dir: p,
+                module_dir_len: len,
+            };
+            expect(bh_host_new(&dir, &mut out), BH_E_INVALID_ARGUMENT);
+            let mut mo = module_options();
+            mo.config = p.cast();
+            mo.config_len = len;
+            expect(
+                bh_module_open(h, "std".as_ptr().cast(), 3, &mo, &mut out),
+                BH_E_INVALID_ARGUMENT,
+            );
+            let mut mo = module_options();
+            mo.worker_path = p;
+            mo.worker_path_len = len;
+            expect(
+                bh_module_open(h, "std".as_ptr().cast(), 3, &mo, &mut out),
+                BH_E_INVALID_ARGUMENT,
+            );
+        }
+        // NULL with length 0 is an empty text: a clean "not a name" error, not a crash.
+        expect(
+            bh_module_open(h, null(), 0, null(), &mut out),
+            BH_E_INVALID_ARGUMENT,
+        );
+        expect_err(
+            bh_method_resolve(m, null(), 0, &mut out),
+            BH_E_NOT_FOUND,
+            "method \"\"",
+        );
+        expect(
+            bh_subscribe(m, null(), 0, Some(event_must_not_run), null_mut(), &mut out),
+            BH_E_INVALID_ARGUMENT,
+        );
+
+        // Two-call buffers: a capacity above isize::MAX is refused before any
+        // write; NULL with a capacity is refused; (NULL, 0) sizes.
+        for cap in HUGE.iter().copied().filter(|&c| c > isize::MAX as usize) {
+            expect(
+                bh_module_name(m, guard.ptr().cast(), cap, &mut n),
+                BH_E_INVALID_ARGUMENT,
+            );
+        }
+        expect(
+            bh_module_name(m, null_mut(), 1, &mut n),
+            BH_E_INVALID_ARGUMENT,
+        );
+        expect(
+            bh_module_name(m, null_mut(), 0, &mut n),
+            BH_E_BUFFER_TOO_SMALL,
+        );
+        assert_eq!(n, 3);
+        assert_eq!(bh_last_error_detail(), 3);
+
+        // Module option values at the edges of their types.
+        for (field, set) in [
+            (
+                "max_input",
+                (|o: &mut bh_module_options| o.max_input = u64::MAX) as fn(&mut bh_module_options),
+            ),
+            ("max_output", |o| o.max_output = 1 << 63),
+            ("workers", |o| o.workers = u32::MAX),
+            ("isolation", |o| o.isolation = 2),
+            ("reserved", |o| o.reserved = 1),
+            ("call_timeout", |o| o.call_timeout_ms = u64::MAX), // in-process: refused
+            ("struct_size", |o| o.struct_size = 0),
+            ("struct_size", |o| o.struct_size = u32::MAX),
+        ] {
+            let mut mo = module_options();
+            set(&mut mo);
+            let s = bh_module_open(h, "std".as_ptr().cast(), 3, &mo, &mut out);
+            assert_eq!(s, BH_E_INVALID_ARGUMENT, "{field}: {}", last_error());
+        }
+        let mut ho = bh_host_options {
+            struct_size: 1,
+            submit_threads: 0,
+            submit_queue_capacity: 0,
+            event_queue_capacity: 0,
+            module_dir: null(),
+            module_dir_len: 0,
+        };
+        expect_err(
+            bh_host_new(&ho, &mut out),
+            BH_E_INVALID_ARGUMENT,
+            "struct_size",
+        );
+        ho.struct_size = std::mem::size_of::<bh_host_options>() as u32;
+        ho.submit_threads = u32::MAX;
+        expect_err(
+            bh_host_new(&ho, &mut out),
+            BH_E_INVALID_ARGUMENT,
+            "submit_threads",
+        );
+
+        // The last-error copy never writes past what it reports, and (NULL, 0) sizes.
+        let full = bh_last_error_message(null_mut(), 0);
+        assert!(full > 0);
+        assert_eq!(bh_last_error_message(guard.ptr().cast(), 0), full);
+        assert_eq!(bh_last_error_message(null_mut(), usize::MAX), full);
+        let mut small = [0x7fu8; 6];
+        assert_eq!(bh_last_error_message(small.as_mut_ptr().cast(), 5), full);
+        assert_eq!(small[4], 0, "cap - 1 bytes and a NUL");
+        assert_eq!(small[5], 0x7f, "nothing past cap");
+    }
+    expect(bh_module_free(m), BH_OK);
+    expect(bh_host_free(h), BH_OK);
+}
+
+fn module_options() -> bh_module_options {
+    bh_module_options {
+        struct_size: std::mem::size_of::<bh_module_options>() as u32,
+        isolation: BH_ISOLATION_IN_PROCESS,
+        workers: 0,
+        reserved: 0,
+        call_timeout_ms: 0,
+        memory_limit: 0,
+        max_input: 0,
+        max_output: 0,
+        config: null(),
+        config_len: 0,
+        worker_path: null(),
+        worker_path_len: 0,
+    }
+}
+
+#[test]
+fn counters_struct_sizes_across_the_range() {
+    let _g = serial();
+    let h = host();
+    // SAFETY: the counters are live locals at least struct_size bytes long
+    // (or the call must refuse before writing).
+    unsafe {
+        for size in [0u32, 1, 7] {
+            let mut c = bh_counters {
+                struct_size: size,
+                ..bh_counters::default()
+            };
+            expect(bh_host_counters(h, &mut c), BH_E_INVALID_ARGUMENT);
+        }
+        expect(bh_host_counters(h, null_mut()), BH_E_INVALID_ARGUMENT);
+        // A larger (newer) struct: our fields are written, the tail is untouched.
+        #[repr(C)]
+        struct Bigger {
+            c: bh_counters,
+            tail: u64,
+        }
+        let mut big = Bigger {
+            c: bh_counters {
+                struct_size: std::mem::size_of::<Bigger>() as u32,
+                calls: 123,
+                ..bh_counters::default()
+            },
+            tail: 0xfeed,
+        };
+        expect(bh_host_counters(h, &mut big.c), BH_OK);
+        assert_eq!(big.c.calls, 0, "a fresh host has made no calls");
+        assert_eq!(big.tail, 0xfeed);
+    }
+    expect(bh_host_free(h), BH_OK);
+}
