@@ -1,0 +1,83 @@
+// Counters: a snapshot of the core's counters, plus the callback errors counted on the .NET side.
+using System;
+using System.Text;
+
+namespace BridgeHost
+{
+    /// <summary>A point-in-time copy of a host's or module's counters (each value exact; the
+    /// snapshot as a whole is not atomic).</summary>
+    public sealed class Counters
+    {
+        internal Counters(ref Native.Counters c, long managedCallbackErrors)
+        {
+            Calls = Clamp(c.Calls);
+            Errors = Clamp(c.Errors);
+            Crashes = Clamp(c.Crashes);
+            Respawns = Clamp(c.Respawns);
+            Timeouts = Clamp(c.Timeouts);
+            Submits = Clamp(c.Submits);
+            Cancelled = Clamp(c.Cancelled);
+            EventsEmitted = Clamp(c.EventsEmitted);
+            EventsDelivered = Clamp(c.EventsDelivered);
+            EventsDropped = Clamp(c.EventsDropped);
+            CallbackErrors = Clamp(c.CallbackErrors) + managedCallbackErrors;
+            LatencySamples = Clamp(c.LatencySamples);
+            LatencyNsTotal = Clamp(c.LatencyNsTotal);
+            LatencyNsMax = Clamp(c.LatencyNsMax);
+        }
+
+        /// <summary>Calls started (sync and async).</summary>
+        public long Calls { get; }
+        /// <summary>Calls that failed.</summary>
+        public long Errors { get; }
+        /// <summary>Worker crashes.</summary>
+        public long Crashes { get; }
+        /// <summary>Worker respawns.</summary>
+        public long Respawns { get; }
+        /// <summary>Calls that timed out.</summary>
+        public long Timeouts { get; }
+        /// <summary>Submits accepted.</summary>
+        public long Submits { get; }
+        /// <summary>Submits cancelled before they ran.</summary>
+        public long Cancelled { get; }
+        /// <summary>Events the modules emitted and the host accepted.</summary>
+        public long EventsEmitted { get; }
+        /// <summary>Event deliveries to subscribers.</summary>
+        public long EventsDelivered { get; }
+        /// <summary>Events dropped because the event queue was full (the newest is dropped).</summary>
+        public long EventsDropped { get; }
+        /// <summary>Callbacks that failed: native ones, plus .NET event handlers that threw.</summary>
+        public long CallbackErrors { get; }
+        /// <summary>Calls whose latency was sampled.</summary>
+        public long LatencySamples { get; }
+        /// <summary>Sum of the sampled latencies, in nanoseconds.</summary>
+        public long LatencyNsTotal { get; }
+        /// <summary>Largest sampled latency, in nanoseconds.</summary>
+        public long LatencyNsMax { get; }
+
+        /// <summary>"calls=1 errors=0 ...".</summary>
+        public override string ToString()
+        {
+            var b = new StringBuilder();
+            b.Append("calls=").Append(Calls)
+             .Append(" errors=").Append(Errors)
+             .Append(" crashes=").Append(Crashes)
+             .Append(" respawns=").Append(Respawns)
+             .Append(" timeouts=").Append(Timeouts)
+             .Append(" submits=").Append(Submits)
+             .Append(" cancelled=").Append(Cancelled)
+             .Append(" events_emitted=").Append(EventsEmitted)
+             .Append(" events_delivered=").Append(EventsDelivered)
+             .Append(" events_dropped=").Append(EventsDropped)
+             .Append(" callback_errors=").Append(CallbackErrors);
+            return b.ToString();
+        }
+
+        private static long Clamp(ulong v)
+        {
+            return v > long.MaxValue ? long.MaxValue : (long)v;
+        }
+
+        internal static readonly unsafe uint NativeSize = (uint)sizeof(Native.Counters);
+    }
+}

@@ -1,0 +1,264 @@
+// The error hierarchy: one exception class per core ErrorKind (stable codes, docs/C_ABI.md).
+using System;
+using System.Text;
+
+namespace BridgeHost
+{
+    /// <summary>The kind of a bridgehost error. The numbers are the core's stable codes
+    /// (the C ABI returns <c>-code</c>), identical in every runtime.</summary>
+    public enum ErrorKind
+    {
+        /// <summary>A caller passed a bad argument.</summary>
+        InvalidArgument = 1,
+        /// <summary>A module, method or topic does not exist.</summary>
+        NotFound = 2,
+        /// <summary>A file is not a valid bridgehost module.</summary>
+        AbiMismatch = 3,
+        /// <summary>The module reported an error (code + message).</summary>
+        Module = 4,
+        /// <summary>An isolated worker died from a signal while serving the request.</summary>
+        WorkerCrashed = 5,
+        /// <summary>The call did not finish before its deadline.</summary>
+        Timeout = 6,
+        /// <summary>A size or memory limit was exceeded.</summary>
+        ResourceLimit = 7,
+        /// <summary>The object was closed.</summary>
+        Closed = 8,
+        /// <summary>The operation was cancelled.</summary>
+        Cancelled = 9,
+        /// <summary>A bounded queue is full.</summary>
+        Overloaded = 10,
+        /// <summary>A bug caught at a boundary (a panic, a broken invariant).</summary>
+        Internal = 11,
+        /// <summary>An isolated worker exited on its own while serving the request.</summary>
+        WorkerExited = 12,
+        /// <summary>An isolated worker broke the transport protocol.</summary>
+        Protocol = 13,
+        /// <summary>The module is temporarily unavailable (circuit breaker open).</summary>
+        Unavailable = 14,
+        /// <summary>A caller-provided output buffer is too small.</summary>
+        BufferTooSmall = 15,
+    }
+
+    /// <summary>Base class of every error bridgehost reports.</summary>
+    public class BridgeHostException : Exception
+    {
+        /// <summary>Creates an exception of the given kind.</summary>
+        public BridgeHostException(ErrorKind kind, string message)
+            : base(message)
+        {
+            Kind = kind;
+        }
+
+        /// <summary>The error's kind (stable across runtimes).</summary>
+        public ErrorKind Kind { get; }
+
+        /// <summary>
+        /// Builds the exception for a failed native call from its status and the thread-local
+        /// message and detail code read on the failing thread (see <see cref="Errors.Last"/>).
+        /// </summary>
+        internal static BridgeHostException Create(int status, string message, long detail)
+        {
+            int code = -status;
+            if (code < 1 || code > 15)
+            {
+                return new InternalException(
+                    "bridgehost returned unknown status " + status + (message.Length > 0 ? ": " + message : ""));
+            }
+            switch ((ErrorKind)code)
+            {
+                case ErrorKind.InvalidArgument: return new InvalidArgumentException(message);
+                case ErrorKind.NotFound: return new NotFoundException(message);
+                case ErrorKind.AbiMismatch: return new AbiMismatchException(message);
+                case ErrorKind.Module: return new ModuleErrorException(message, unchecked((int)detail));
+                case ErrorKind.WorkerCrashed: return new WorkerCrashedException(message, unchecked((int)detail));
+                case ErrorKind.Timeout: return new CallTimeoutException(message);
+                case ErrorKind.ResourceLimit: return new ResourceLimitException(message);
+                case ErrorKind.Closed: return new ClosedException(message);
+                case ErrorKind.Cancelled: return new CancelledException(message);
+                case ErrorKind.Overloaded: return new OverloadedException(message);
+                case ErrorKind.Internal: return new InternalException(message);
+                case ErrorKind.WorkerExited: return new WorkerExitedException(message, unchecked((int)detail));
+                case ErrorKind.Protocol: return new ProtocolException(message);
+                case ErrorKind.Unavailable: return new UnavailableException(message);
+                default: return new BufferTooSmallException(message, detail);
+            }
+        }
+    }
+
+    /// <summary>A caller passed a bad argument (bad UTF-8, a value out of range, a bad option...).</summary>
+    public sealed class InvalidArgumentException : BridgeHostException
+    {
+        /// <summary>Creates the exception.</summary>
+        public InvalidArgumentException(string message) : base(ErrorKind.InvalidArgument, message) { }
+    }
+
+    /// <summary>A module, method or topic does not exist.</summary>
+    public sealed class NotFoundException : BridgeHostException
+    {
+        /// <summary>Creates the exception.</summary>
+        public NotFoundException(string message) : base(ErrorKind.NotFound, message) { }
+    }
+
+    /// <summary>A file is not a valid bridgehost module (symbol, magic, version, layout, table).</summary>
+    public sealed class AbiMismatchException : BridgeHostException
+    {
+        /// <summary>Creates the exception.</summary>
+        public AbiMismatchException(string message) : base(ErrorKind.AbiMismatch, message) { }
+    }
+
+    /// <summary>The module reported an error: its own <see cref="Code"/> and message.</summary>
+    public sealed class ModuleErrorException : BridgeHostException
+    {
+        /// <summary>Creates the exception.</summary>
+        public ModuleErrorException(string message, int code) : base(ErrorKind.Module, message)
+        {
+            Code = code;
+        }
+
+        /// <summary>The module's error code (never 0).</summary>
+        public int Code { get; }
+    }
+
+    /// <summary>An isolated worker died from <see cref="Signal"/> while serving the request.
+    /// The worker was replaced; the next call is served by a fresh one.</summary>
+    public sealed class WorkerCrashedException : BridgeHostException
+    {
+        /// <summary>Creates the exception.</summary>
+        public WorkerCrashedException(string message, int signal) : base(ErrorKind.WorkerCrashed, message)
+        {
+            Signal = signal;
+        }
+
+        /// <summary>The signal number (11 = SIGSEGV, 6 = SIGABRT, ...).</summary>
+        public int Signal { get; }
+    }
+
+    /// <summary>The call did not finish before its deadline (kind <see cref="ErrorKind.Timeout"/>;
+    /// named so that it does not clash with <see cref="System.TimeoutException"/>).</summary>
+    public sealed class CallTimeoutException : BridgeHostException
+    {
+        /// <summary>Creates the exception.</summary>
+        public CallTimeoutException(string message) : base(ErrorKind.Timeout, message) { }
+    }
+
+    /// <summary>A size or memory limit was exceeded.</summary>
+    public sealed class ResourceLimitException : BridgeHostException
+    {
+        /// <summary>Creates the exception.</summary>
+        public ResourceLimitException(string message) : base(ErrorKind.ResourceLimit, message) { }
+    }
+
+    /// <summary>The host or module was closed (for example by the host's Dispose while a
+    /// <see cref="Method"/> from it is still in use). Using a disposed .NET object itself throws
+    /// <see cref="ObjectDisposedException"/> instead.</summary>
+    public sealed class ClosedException : BridgeHostException
+    {
+        /// <summary>Creates the exception.</summary>
+        public ClosedException(string message) : base(ErrorKind.Closed, message) { }
+    }
+
+    /// <summary>The operation was cancelled by the host (a cancellation requested through a
+    /// <see cref="System.Threading.CancellationToken"/> ends the task as canceled instead).</summary>
+    public sealed class CancelledException : BridgeHostException
+    {
+        /// <summary>Creates the exception.</summary>
+        public CancelledException(string message) : base(ErrorKind.Cancelled, message) { }
+    }
+
+    /// <summary>A bounded queue is full (for example the submit queue).</summary>
+    public sealed class OverloadedException : BridgeHostException
+    {
+        /// <summary>Creates the exception.</summary>
+        public OverloadedException(string message) : base(ErrorKind.Overloaded, message) { }
+    }
+
+    /// <summary>A bug caught at a boundary (a Rust panic, a broken invariant).</summary>
+    public sealed class InternalException : BridgeHostException
+    {
+        /// <summary>Creates the exception.</summary>
+        public InternalException(string message) : base(ErrorKind.Internal, message) { }
+    }
+
+    /// <summary>An isolated worker exited with <see cref="Status"/> while serving the request.</summary>
+    public sealed class WorkerExitedException : BridgeHostException
+    {
+        /// <summary>Creates the exception.</summary>
+        public WorkerExitedException(string message, int status) : base(ErrorKind.WorkerExited, message)
+        {
+            Status = status;
+        }
+
+        /// <summary>The worker's exit status.</summary>
+        public int Status { get; }
+    }
+
+    /// <summary>An isolated worker broke the transport protocol (and was killed).</summary>
+    public sealed class ProtocolException : BridgeHostException
+    {
+        /// <summary>Creates the exception.</summary>
+        public ProtocolException(string message) : base(ErrorKind.Protocol, message) { }
+    }
+
+    /// <summary>The module is temporarily unavailable (circuit breaker open), or a feature is
+    /// not available in this build.</summary>
+    public sealed class UnavailableException : BridgeHostException
+    {
+        /// <summary>Creates the exception.</summary>
+        public UnavailableException(string message) : base(ErrorKind.Unavailable, message) { }
+    }
+
+    /// <summary>The output did not fit the caller's buffer; <see cref="Required"/> bytes are needed.
+    /// The method did run: call it again with a larger buffer only if it is idempotent.</summary>
+    public sealed class BufferTooSmallException : BridgeHostException
+    {
+        /// <summary>Creates the exception.</summary>
+        public BufferTooSmallException(string message, long required) : base(ErrorKind.BufferTooSmall, message)
+        {
+            Required = required;
+        }
+
+        /// <summary>The size of the output, in bytes.</summary>
+        public long Required { get; }
+    }
+
+    /// <summary>Reading the thread-local error of the C ABI.</summary>
+    internal static unsafe class Errors
+    {
+        /// <summary>
+        /// The exception for a failed call that returned <paramref name="status"/>. Must be called
+        /// on the thread that made the failing call, right after it, before any other bridgehost
+        /// call on this thread (errno discipline: the message and detail are thread-local and the
+        /// next failing call replaces them).
+        /// </summary>
+        internal static BridgeHostException Last(int status)
+        {
+            long detail = Native.bh_last_error_detail();
+            string message = LastMessage();
+            return BridgeHostException.Create(status, message, detail);
+        }
+
+        private static string LastMessage()
+        {
+            // Two-call pattern: most messages fit the stack buffer; a longer one is re-read whole
+            // (a successful call never clears the thread-local message, and we make none between).
+            const int StackCap = 512;
+            byte* stack = stackalloc byte[StackCap];
+            ulong full = (ulong)Native.bh_last_error_message(stack, (UIntPtr)StackCap);
+            if (full < StackCap)
+            {
+                return Encoding.UTF8.GetString(stack, (int)full);
+            }
+            if (full > int.MaxValue - 1)
+            {
+                return "(error message of " + full + " bytes not read)";
+            }
+            var heap = new byte[(int)full + 1];
+            fixed (byte* p = heap)
+            {
+                ulong again = (ulong)Native.bh_last_error_message(p, (UIntPtr)heap.Length);
+                return Encoding.UTF8.GetString(p, (int)Math.Min(again, full));
+            }
+        }
+    }
+}

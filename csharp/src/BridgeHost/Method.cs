@@ -1,0 +1,251 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace BridgeHost
+{
+    /// <summary>
+    /// A resolved method of a module. Resolve it once with <see cref="Module.GetMethod"/> and call
+    /// it as often as needed, from any thread.
+    /// </summary>
+    /// <remarks>
+    /// Inputs are read in place: a managed array or span is pinned (<c>fixed</c>) for exactly the
+    /// one native call and never afterwards (the native side copies what it keeps, e.g. for
+    /// <see cref="SubmitAsync(ReadOnlySpan{byte}, CancellationToken)"/>). A method keeps its module
+    /// (and host) reachable.
+    /// </remarks>
+    public sealed class Method : IDisposable
+    {
+        private readonly Module _module;
+        private readonly MethodHandle _handle;
+
+        internal Method(Module module, MethodHandle handle, string name)
+        {
+            _module = module;
+            _handle = handle;
+            Name = name;
+            uint flags;
+            int st = Native.bh_method_flags(_handle, out flags);
+            if (st != Native.BH_OK)
+            {
+                throw Errors.Last(st);
+            }
+            Flags = (MethodFlags)(flags & Native.BH_METHOD_NONBLOCKING);
+        }
+
+        /// <summary>The method's name.</summary>
+        public string Name { get; }
+
+        /// <summary>The method's flags (<see cref="MethodFlags.NonBlocking"/> is reported only for
+        /// in-process modules: an isolated call is an IPC round trip).</summary>
+        public MethodFlags Flags { get; }
+
+        /// <summary>The module this method belongs to.</summary>
+        public Module Module => _module;
+
+        /// <summary>The native handle (for tests of the C ABI itself).</summary>
+        internal MethodHandle NativeHandle => _handle;
+
+        /// <summary>True once disposed.</summary>
+        public bool IsDisposed => _handle.IsClosed;
+
+        /// <summary>Call on this thread; the output is returned as a new array.</summary>
+        /// <exception cref="ModuleErrorException">The module reported an error.</exception>
+        /// <exception cref="ClosedException">The module or host was closed.</exception>
+        /// <exception cref="ResourceLimitException">The input or output exceeds the module's limits.</exception>
+        public byte[] Call(byte[] input)
+        {
+            if (input == null)
+            {
+                throw new ArgumentNullException(nameof(input));
+            }
+            return Call(new ReadOnlySpan<byte>(input));
+        }
+
+        /// <summary>Call on this thread; the input is read in place, the output returned as a new array.</summary>
+        public unsafe byte[] Call(ReadOnlySpan<byte> input)
+        {
+            ThrowIfDisposed();
+            BufferHandle buffer;
+            int st;
+            fixed (byte* p = &MemoryMarshal.GetReference(input))
+            {
+                st = Native.bh_call(_handle, p, Size(input.Length), out buffer);
+            }
+            if (st != Native.BH_OK)
+            {
+                throw Errors.Last(st);
+            }
+            try
+            {
+                byte* data;
+                UIntPtr len;
+                st = Native.bh_buffer_data(buffer, out data, out len);
+                if (st != Native.BH_OK)
+                {
+                    throw Errors.Last(st);
+                }
+                ulong n = (ulong)len;
+                if (n > int.MaxValue)
+                {
+                    throw new ResourceLimitException("output of " + n + " bytes exceeds the largest .NET array");
+                }
+                var output = new byte[(int)n];
+                if (n > 0)
+                {
+                    // `data` points into the native buffer, which lives until buffer is released:
+                    // the Dispose below comes after this copy and keeps `buffer` reachable (and
+                    // unreleased) until then.
+                    Marshal.Copy((IntPtr)data, output, 0, (int)n);
+                }
+                return output;
+            }
+            finally
+            {
+                buffer.Dispose();
+                // The native handle was used while nothing else may reference this Method: keep it
+                // (and through it the module and host) from being finalized before the call is over.
+                GC.KeepAlive(this);
+            }
+        }
+
+        /// <summary>
+        /// Call on this thread, writing the output into <paramref name="output"/>; returns the number
+        /// of bytes written.
+        /// </summary>
+        /// <exception cref="BufferTooSmallException">The output did not fit; <c>Required</c> says how
+        /// much room it needs. The method did run: call it again only if it is idempotent.</exception>
+        /// <exception cref="InvalidArgumentException"><paramref name="input"/> and
+        /// <paramref name="output"/> overlap.</exception>
+        public int CallInto(ReadOnlySpan<byte> input, Span<byte> output)
+        {
+            long size;
+            int st = CallIntoCore(input, output, out size);
+            if (st != Native.BH_OK)
+            {
+                throw Errors.Last(st);
+            }
+            return (int)size;
+        }
+
+        /// <summary>
+        /// Call on this thread, writing the output into <paramref name="output"/>. Returns true and
+        /// the bytes written in <paramref name="size"/>; or false, when the output did not fit, and
+        /// the bytes required in <paramref name="size"/> (the two-call size pattern: the method did
+        /// run, so call again with a larger buffer only if it is idempotent). Other errors throw.
+        /// </summary>
+        public bool TryCallInto(ReadOnlySpan<byte> input, Span<byte> output, out long size)
+        {
+            int st = CallIntoCore(input, output, out size);
+            if (st == Native.BH_OK)
+            {
+                return true;
+            }
+            if (st == Native.BH_E_BUFFER_TOO_SMALL)
+            {
+                return false;
+            }
+            throw Errors.Last(st);
+        }
+
+        private unsafe int CallIntoCore(ReadOnlySpan<byte> input, Span<byte> output, out long size)
+        {
+            ThrowIfDisposed();
+            UIntPtr len;
+            int st;
+            fixed (byte* i = &MemoryMarshal.GetReference(input))
+            fixed (byte* o = &MemoryMarshal.GetReference(output))
+            {
+                st = Native.bh_call_into(_handle, i, Size(input.Length), o, Size(output.Length), out len);
+            }
+            GC.KeepAlive(this); // as in Call: no finalization of our owners during the call
+            // On BH_E_BUFFER_TOO_SMALL `len` is the size required; otherwise it is not written.
+            size = st == Native.BH_OK || st == Native.BH_E_BUFFER_TOO_SMALL ? (long)(ulong)len : 0;
+            if (st == Native.BH_OK && size > output.Length)
+            {
+                throw new InternalException("bh_call_into reported " + size + " bytes written into a buffer of " + output.Length);
+            }
+            return st;
+        }
+
+        /// <summary>Run the call on the host's pool threads.</summary>
+        /// <returns>A task completed with the output (continuations never run on a bridgehost
+        /// thread), faulted with a <see cref="BridgeHostException"/>, or canceled.</returns>
+        public Task<byte[]> SubmitAsync(byte[] input, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (input == null)
+            {
+                throw new ArgumentNullException(nameof(input));
+            }
+            return SubmitAsync(new ReadOnlySpan<byte>(input), cancellationToken);
+        }
+
+        /// <summary>
+        /// Run the call on the host's pool threads. The input is copied before this returns: nothing
+        /// stays pinned while the task runs. <paramref name="cancellationToken"/> reaches the native
+        /// task: a call that has not started is cancelled (the task ends as canceled at once); one
+        /// already running completes normally.
+        /// </summary>
+        public unsafe Task<byte[]> SubmitAsync(ReadOnlySpan<byte> input, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            ThrowIfDisposed();
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return Task.FromCanceled<byte[]>(cancellationToken);
+            }
+            var op = new SubmitOperation(this, cancellationToken);
+            // Rooted until the completion callback runs (it frees the GCHandle), or freed here if the
+            // submit is refused (then no callback ever comes).
+            IntPtr state = GCHandle.ToIntPtr(GCHandle.Alloc(op));
+            bool accepted = false;
+            int st = Native.BH_OK;
+            ulong task = 0;
+            try
+            {
+                fixed (byte* p = &MemoryMarshal.GetReference(input))
+                {
+                    st = Native.bh_submit(_handle, p, Size(input.Length), Callbacks.CompletionPtr, state, out task);
+                }
+                accepted = st == Native.BH_OK;
+                if (!accepted)
+                {
+                    return Task.FromException<byte[]>(Errors.Last(st));
+                }
+            }
+            finally
+            {
+                if (!accepted)
+                {
+                    GCHandle.FromIntPtr(state).Free();
+                }
+            }
+            op.Started(task);
+            return op.Task;
+        }
+
+        /// <summary>Release the method. Idempotent; afterwards calls throw <see cref="ObjectDisposedException"/>.
+        /// Calls in flight on other threads finish first.</summary>
+        public void Dispose()
+        {
+            _handle.Dispose();
+        }
+
+        /// <summary>"module.method".</summary>
+        public override string ToString() => _module.Name + "." + Name;
+
+        private void ThrowIfDisposed()
+        {
+            if (_handle.IsClosed)
+            {
+                throw new ObjectDisposedException(nameof(Method), "method '" + Name + "' has been disposed");
+            }
+        }
+
+        private static UIntPtr Size(int n)
+        {
+            // Span and array lengths are never negative.
+            return new UIntPtr((uint)n);
+        }
+    }
+}

@@ -1,0 +1,204 @@
+// Every P/Invoke declaration of the library, and the native structs and callback types, in one
+// internal file. The contract is docs/C_ABI.md; the header dotnet-bridge/include/bridgehost.h.
+//
+// Type mapping (x86-64 / arm64 Linux, LP64):
+//   bh_status          int32_t   -> int
+//   size_t             size_t    -> UIntPtr        (never int: lengths are 64-bit on the C side)
+//   uint32_t / int64_t           -> uint / long
+//   handles            uint64_t  -> a SafeHandle subclass (marshalled as its IntPtr value: see
+//                                   BridgeHostHandle for why a 64-bit id fits) or ulong (tasks)
+//   const char* / const uint8_t* -> byte*          (UTF-8, never NUL-terminated strings: every
+//                                                   text crosses as pointer + length)
+//   callbacks                    -> IntPtr         (a function pointer of a static delegate that
+//                                                   lives for the whole process: Callbacks.cs)
+//
+// Pointers into managed memory are only ever produced by `fixed` in the caller, for exactly the
+// one native call they are passed to; the C side copies whatever it needs later (contract
+// "Inputs are borrowed only for the duration of the call").
+using System;
+using System.Runtime.InteropServices;
+
+namespace BridgeHost
+{
+    internal static unsafe class Native
+    {
+        internal const string Library = "bridgehost";
+
+        internal const int BH_OK = 0;
+        internal const int BH_E_BUFFER_TOO_SMALL = -15;
+
+        internal const uint BH_METHOD_NONBLOCKING = 0x1;
+
+        // ------------------------------------------------------------------ structs
+
+        /// <summary>bh_host_options (all-zero fields mean "default").</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct HostOptions
+        {
+            internal uint StructSize;
+            internal uint SubmitThreads;
+            internal uint SubmitQueueCapacity;
+            internal uint EventQueueCapacity;
+            internal byte* ModuleDir;
+            internal UIntPtr ModuleDirLen;
+        }
+
+        /// <summary>bh_module_options (all-zero fields mean "default").</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct ModuleOptions
+        {
+            internal uint StructSize;
+            internal uint Isolation;
+            internal uint Workers;
+            internal uint Reserved;
+            internal ulong CallTimeoutMs;
+            internal ulong MemoryLimit;
+            internal ulong MaxInput;
+            internal ulong MaxOutput;
+            internal byte* Config;
+            internal UIntPtr ConfigLen;
+            internal byte* WorkerPath;
+            internal UIntPtr WorkerPathLen;
+        }
+
+        /// <summary>bh_counters: the caller sets StructSize; fields are filled up to it.</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct Counters
+        {
+            internal uint StructSize;
+            internal uint Reserved;
+            internal ulong Calls;
+            internal ulong Errors;
+            internal ulong Crashes;
+            internal ulong Respawns;
+            internal ulong Timeouts;
+            internal ulong Submits;
+            internal ulong Cancelled;
+            internal ulong EventsEmitted;
+            internal ulong EventsDelivered;
+            internal ulong EventsDropped;
+            internal ulong CallbackErrors;
+            internal ulong LatencySamples;
+            internal ulong LatencyNsTotal;
+            internal ulong LatencyNsMax;
+        }
+
+        // ------------------------------------------------------------------ callback types
+        // Cdecl, blittable parameters only. Instances are created once, in Callbacks.cs.
+
+        /// <summary>bh_completion_fn</summary>
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void CompletionFn(
+            IntPtr userData, int status, byte* data, UIntPtr len, byte* error, UIntPtr errorLen, long detail);
+
+        /// <summary>bh_event_fn</summary>
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void EventFn(IntPtr userData, byte* topic, UIntPtr topicLen, byte* data, UIntPtr len);
+
+        /// <summary>bh_log_fn</summary>
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void LogFn(
+            IntPtr userData, uint level, byte* target, UIntPtr targetLen, byte* msg, UIntPtr msgLen);
+
+        // ------------------------------------------------------------------ library
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr bh_version();
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern UIntPtr bh_last_error_message(byte* buf, UIntPtr cap);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern long bh_last_error_detail();
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern ulong bh_debug_live_handles();
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_set_log_callback(uint maxLevel, IntPtr cb, IntPtr userData);
+
+        // ------------------------------------------------------------------ host
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_host_new(HostOptions* opts, out HostHandle host);
+
+        // Takes the raw id: called from HostHandle.ReleaseHandle, when the SafeHandle is closing.
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_host_free(ulong host);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_host_counters(HostHandle host, Counters* counters);
+
+        // ------------------------------------------------------------------ module
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_module_open(
+            HostHandle host, byte* spec, UIntPtr specLen, ModuleOptions* opts, out ModuleHandle module);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_module_free(ulong module);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_module_counters(ModuleHandle module, Counters* counters);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_module_name(ModuleHandle module, byte* buf, UIntPtr cap, out UIntPtr len);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_module_version(ModuleHandle module, byte* buf, UIntPtr cap, out UIntPtr len);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_module_thread_model(ModuleHandle module, out uint model);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_module_method_count(ModuleHandle module, out uint count);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_module_method_name(
+            ModuleHandle module, uint index, byte* buf, UIntPtr cap, out UIntPtr len, out uint flags);
+
+        // ------------------------------------------------------------------ method
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_method_resolve(
+            ModuleHandle module, byte* name, UIntPtr nameLen, out MethodHandle method);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_method_free(ulong method);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_method_flags(MethodHandle method, out uint flags);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_call(MethodHandle method, byte* input, UIntPtr inputLen, out BufferHandle output);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_call_into(
+            MethodHandle method, byte* input, UIntPtr inputLen, byte* output, UIntPtr outputCap, out UIntPtr outputLen);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_submit(
+            MethodHandle method, byte* input, UIntPtr inputLen, IntPtr cb, IntPtr userData, out ulong task);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_task_cancel(ulong task, out int cancelled);
+
+        // ------------------------------------------------------------------ buffer
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_buffer_data(BufferHandle buffer, out byte* data, out UIntPtr len);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_buffer_free(ulong buffer);
+
+        // ------------------------------------------------------------------ events
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_subscribe(
+            ModuleHandle module, byte* topic, UIntPtr topicLen, IntPtr cb, IntPtr userData,
+            out SubscriptionHandle subscription);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_unsubscribe(ulong subscription);
+    }
+}

@@ -1,0 +1,143 @@
+// Host and module options, and their translation to the native structs.
+//
+// The bridge translates, the core validates: a value the native type can carry is passed as is
+// and the core decides whether it is acceptable (InvalidArgumentException with its message).
+// A value the native type cannot carry (a negative count, a negative or zero timeout) is refused
+// here with InvalidArgumentException; nothing is ever wrapped or truncated silently.
+using System;
+
+namespace BridgeHost
+{
+    /// <summary>Where a module's code runs.</summary>
+    public enum Isolation
+    {
+        /// <summary>In this process (fastest; the module is trusted).</summary>
+        InProcess = 0,
+        /// <summary>In sandboxed, supervised worker processes: a crash, hang or memory blow-up
+        /// fails only the request in flight.</summary>
+        Process = 1,
+    }
+
+    /// <summary>Options of a <see cref="Host"/>. Zero means "the default".</summary>
+    public sealed class HostOptions
+    {
+        /// <summary>An extra directory searched first for bundled modules (by name, e.g. "zlib").</summary>
+        public string ModuleDirectory { get; set; }
+
+        /// <summary>Threads that run submitted calls (0: default, 1..256).</summary>
+        public int SubmitThreads { get; set; }
+
+        /// <summary>Queued submits beyond which SubmitAsync fails with <see cref="OverloadedException"/>
+        /// (0: default 4096).</summary>
+        public int SubmitQueueCapacity { get; set; }
+
+        /// <summary>Queued events beyond which new events are dropped and counted (0: default 65536).</summary>
+        public int EventQueueCapacity { get; set; }
+
+        internal Native.HostOptions ToNative()
+        {
+            return new Native.HostOptions
+            {
+                StructSize = (uint)NativeSize,
+                SubmitThreads = NonNegative(SubmitThreads, nameof(SubmitThreads)),
+                SubmitQueueCapacity = NonNegative(SubmitQueueCapacity, nameof(SubmitQueueCapacity)),
+                EventQueueCapacity = NonNegative(EventQueueCapacity, nameof(EventQueueCapacity)),
+            };
+        }
+
+        private static readonly unsafe int NativeSize = sizeof(Native.HostOptions);
+
+        internal static uint NonNegative(int value, string name)
+        {
+            if (value < 0)
+            {
+                throw new InvalidArgumentException(name + " must not be negative (got " + value + ")");
+            }
+            return (uint)value;
+        }
+    }
+
+    /// <summary>Options of a <see cref="Module"/>. Null / zero means "the default".</summary>
+    public sealed class ModuleOptions
+    {
+        /// <summary>In-process (default) or isolated in worker processes.</summary>
+        public Isolation Isolation { get; set; }
+
+        /// <summary>Worker processes (isolation only; 0: default 1).</summary>
+        public int Workers { get; set; }
+
+        /// <summary>Per-call deadline (isolation only: an in-process call cannot be interrupted).
+        /// Null: none. Rounded up to whole milliseconds.</summary>
+        public TimeSpan? CallTimeout { get; set; }
+
+        /// <summary>Address-space limit of each worker, in bytes (isolation only). Null: none.</summary>
+        public long? MemoryLimit { get; set; }
+
+        /// <summary>Largest input accepted, in bytes. Null: default (256 MiB).</summary>
+        public long? MaxInput { get; set; }
+
+        /// <summary>Largest output accepted, in bytes. Null: default (256 MiB).</summary>
+        public long? MaxOutput { get; set; }
+
+        /// <summary>Bytes passed to the module's init (copied when the module opens).</summary>
+        public byte[] Config { get; set; }
+
+        /// <summary>The worker executable (isolation only). Null: BRIDGEHOST_WORKER, then
+        /// bridgehost-worker beside the native library.</summary>
+        public string WorkerPath { get; set; }
+
+        internal Native.ModuleOptions ToNative()
+        {
+            var o = new Native.ModuleOptions
+            {
+                StructSize = (uint)NativeSize,
+                Isolation = IsolationCode(Isolation),
+                Workers = HostOptions.NonNegative(Workers, nameof(Workers)),
+                CallTimeoutMs = TimeoutMs(CallTimeout),
+                MemoryLimit = Bytes(MemoryLimit, nameof(MemoryLimit)),
+                MaxInput = Bytes(MaxInput, nameof(MaxInput)),
+                MaxOutput = Bytes(MaxOutput, nameof(MaxOutput)),
+            };
+            return o;
+        }
+
+        private static readonly unsafe int NativeSize = sizeof(Native.ModuleOptions);
+
+        private static uint IsolationCode(Isolation i)
+        {
+            switch (i)
+            {
+                case Isolation.InProcess: return 0;
+                case Isolation.Process: return 1;
+                default: throw new InvalidArgumentException("unknown isolation mode " + (int)i);
+            }
+        }
+
+        private static ulong TimeoutMs(TimeSpan? t)
+        {
+            if (!t.HasValue)
+            {
+                return 0;
+            }
+            if (t.Value <= TimeSpan.Zero)
+            {
+                throw new InvalidArgumentException("CallTimeout must be positive (null for none), got " + t.Value);
+            }
+            // Round up so that a sub-millisecond timeout is not turned into 0 ("none").
+            return (ulong)Math.Ceiling(t.Value.TotalMilliseconds);
+        }
+
+        private static ulong Bytes(long? v, string name)
+        {
+            if (!v.HasValue)
+            {
+                return 0;
+            }
+            if (v.Value <= 0)
+            {
+                throw new InvalidArgumentException(name + " must be positive (null for the default), got " + v.Value);
+            }
+            return (ulong)v.Value;
+        }
+    }
+}

@@ -1,0 +1,207 @@
+using System;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace BridgeHost.Tests
+{
+    public sealed class AsyncTests
+    {
+        [Case]
+        public void SubmitAsyncReturnsTheOutput()
+        {
+            using (var host = new Host())
+            {
+                var echo = host.Open("std").GetMethod("echo");
+                var inputs = Enumerable.Range(0, 500).Select(i => TestEnv.Random(1 + i % 300)).ToArray();
+                var tasks = inputs.Select(d => echo.SubmitAsync(d)).ToArray();
+                Check.True(Task.WaitAll(tasks, TimeSpan.FromSeconds(30)), "500 submits complete");
+                for (int i = 0; i < inputs.Length; i++)
+                {
+                    Check.Bytes(inputs[i], tasks[i].Result, "submit " + i);
+                }
+                var span = new ReadOnlySpan<byte>(inputs[7], 1, 5);
+                var t = echo.SubmitAsync(span);
+                Check.Completes(t, "span submit");
+                Check.Bytes(span.ToArray(), t.Result, "span submit output");
+            }
+        }
+
+        [Case]
+        public void SubmitAsyncWorksWithAwait()
+        {
+            using (var host = new Host())
+            {
+                var checksum = host.Open("std").GetMethod("checksum");
+                Func<Task<uint>> run = async () =>
+                {
+                    byte[] r = await checksum.SubmitAsync(TestEnv.Ascii("123456789")).ConfigureAwait(false);
+                    return TestEnv.BigEndianU32(r);
+                };
+                var t = run();
+                Check.Completes(t, "awaited submit");
+                Check.Equal(0xE3069283u, t.Result, "CRC-32C through await");
+            }
+        }
+
+        [Case]
+        public void TheInputIsCopiedBeforeSubmitReturns()
+        {
+            // One pool thread, kept busy: the echo below stays queued while we overwrite its input.
+            using (var host = new Host(new HostOptions { SubmitThreads = 1 }))
+            {
+                var std = host.Open("std");
+                var blocker = std.GetMethod("sleep_ms").SubmitAsync(TestEnv.Ascii("150"));
+                var input = TestEnv.Random(64);
+                var original = (byte[])input.Clone();
+                var t = std.GetMethod("echo").SubmitAsync(input);
+                for (int i = 0; i < input.Length; i++)
+                {
+                    input[i] ^= 0xFF;
+                }
+                Check.Completes(t, "queued echo");
+                Check.Bytes(original, t.Result, "output is the input as it was when SubmitAsync returned");
+                Check.Completes(blocker, "blocker");
+            }
+        }
+
+        [Case]
+        public void ModuleErrorFaultsTheTask()
+        {
+            using (var host = new Host())
+            {
+                var fail = host.Open("std").GetMethod("fail");
+                var e = Check.Faults<ModuleErrorException>(fail.SubmitAsync(TestEnv.Ascii("async failure")), "submitted fail");
+                Check.Equal(42, e.Code, "Code");
+                Check.True(e.Message.Contains("async failure"), "message: " + e.Message);
+            }
+        }
+
+        [Case]
+        public void CancellationReachesTheCore()
+        {
+            using (var host = new Host(new HostOptions { SubmitThreads = 1 }))
+            {
+                var std = host.Open("std");
+                var blocker = std.GetMethod("sleep_ms").SubmitAsync(TestEnv.Ascii("400"));
+                using (var cts = new CancellationTokenSource())
+                {
+                    var t = std.GetMethod("echo").SubmitAsync(TestEnv.Ascii("never runs"), cts.Token);
+                    Thread.Sleep(20);
+                    Check.False(t.IsCompleted, "queued behind the blocker");
+                    var sw = Stopwatch.StartNew();
+                    cts.Cancel();
+                    Check.Completes(t, "cancelled task");
+                    Check.True(t.IsCanceled, "task is canceled, status " + t.Status);
+                    Check.True(sw.ElapsedMilliseconds < 200, "canceled at once, not after the blocker (" + sw.ElapsedMilliseconds + " ms)");
+                    try
+                    {
+                        t.GetAwaiter().GetResult();
+                        Check.Fail("GetResult of a canceled task must throw");
+                    }
+                    catch (OperationCanceledException oce)
+                    {
+                        Check.Equal(cts.Token, oce.CancellationToken, "the caller's token");
+                    }
+                }
+                Check.Completes(blocker, "blocker");
+                // The core dequeues the cancelled task without running it and counts it.
+                Check.Eventually(() => std.GetCounters().Cancelled == 1, 5, "counters.Cancelled == 1");
+                Check.Equal(2L, std.GetCounters().Submits, "two submits accepted");
+            }
+        }
+
+        [Case]
+        public void CancelAfterCompletionChangesNothing()
+        {
+            using (var host = new Host())
+            using (var cts = new CancellationTokenSource())
+            {
+                var echo = host.Open("std").GetMethod("echo");
+                var t = echo.SubmitAsync(TestEnv.Ascii("done"), cts.Token);
+                Check.Completes(t, "echo");
+                cts.Cancel();
+                Check.True(t.Status == TaskStatus.RanToCompletion, "stays completed: " + t.Status);
+                Check.Bytes(TestEnv.Ascii("done"), t.Result, "output");
+            }
+        }
+
+        [Case]
+        public void AnAlreadyCancelledTokenSubmitsNothing()
+        {
+            using (var host = new Host())
+            {
+                var std = host.Open("std");
+                var t = std.GetMethod("echo").SubmitAsync(TestEnv.Ascii("x"), new CancellationToken(true));
+                Check.True(t.IsCanceled, "canceled at once");
+                Check.Equal(0L, std.GetCounters().Submits, "nothing reached the core");
+            }
+        }
+
+        [Case]
+        public void ContinuationsDoNotRunOnBridgehostThreads()
+        {
+            using (var host = new Host())
+            {
+                var sleep = host.Open("std").GetMethod("sleep_ms");
+                var t = sleep.SubmitAsync(TestEnv.Ascii("20"));
+                var where = t.ContinueWith(_ => Thread.CurrentThread.IsThreadPoolThread, TaskContinuationOptions.ExecuteSynchronously);
+                Check.Completes(where, "continuation");
+                Check.True(where.Result, "a synchronous continuation runs on the .NET thread pool, not on the native pool thread");
+            }
+        }
+
+        [Case]
+        public void DisposingTheModuleDuringAnInFlightSubmit()
+        {
+            using (var host = new Host())
+            {
+                var std = host.Open("std");
+                var t = std.GetMethod("sleep_ms").SubmitAsync(TestEnv.Ascii("200"));
+                Thread.Sleep(20);
+                std.Dispose(); // waits for the call in flight, then closes
+                Check.Completes(t, "in-flight submit");
+                Check.True(t.Status == TaskStatus.RanToCompletion, "the running call finished: " + t.Status);
+                Check.Equal(0, t.Result.Length, "sleep_ms output");
+            }
+        }
+
+        [Case]
+        public void DisposingTheHostCompletesEveryQueuedSubmit()
+        {
+            var host = new Host(new HostOptions { SubmitThreads = 1 });
+            var sleep = host.Open("std").GetMethod("sleep_ms");
+            var tasks = Enumerable.Range(0, 6).Select(_ => sleep.SubmitAsync(TestEnv.Ascii("50"))).ToArray();
+            Thread.Sleep(10);
+            host.Dispose();
+            foreach (var t in tasks)
+            {
+                Check.Completes(t, "submit after host dispose");
+            }
+            Check.True(tasks[0].Status == TaskStatus.RanToCompletion, "the running one finished: " + tasks[0].Status);
+            int closed = tasks.Count(t => t.IsFaulted && t.Exception.InnerException is ClosedException);
+            int ran = tasks.Count(t => t.Status == TaskStatus.RanToCompletion);
+            Check.Equal(tasks.Length, closed + ran, "every task either ran or failed with ClosedException");
+            Check.True(closed >= 1, "queued tasks failed with ClosedException (" + closed + ")");
+        }
+
+        [Case]
+        public void AFullQueueIsOverloaded()
+        {
+            using (var host = new Host(new HostOptions { SubmitThreads = 1, SubmitQueueCapacity = 1 }))
+            {
+                var std = host.Open("std");
+                var running = std.GetMethod("sleep_ms").SubmitAsync(TestEnv.Ascii("200"));
+                Thread.Sleep(30); // let the pool thread take it
+                var echo = std.GetMethod("echo");
+                var queued = echo.SubmitAsync(TestEnv.Ascii("queued"));
+                var refused = echo.SubmitAsync(TestEnv.Ascii("refused"));
+                Check.Faults<OverloadedException>(refused, "third submit with capacity 1");
+                Check.Completes(queued, "queued");
+                Check.Bytes(TestEnv.Ascii("queued"), queued.Result, "queued output");
+                Check.Completes(running, "running");
+            }
+        }
+    }
+}

@@ -1,0 +1,300 @@
+using System;
+using System.Collections.Concurrent;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace BridgeHost.Tests
+{
+    public sealed class LifecycleTests
+    {
+        [Case]
+        public void DoubleDisposeIsHarmless()
+        {
+            var host = new Host();
+            var std = host.Open("std");
+            var echo = std.GetMethod("echo");
+            var sub = std.Subscribe("tick", ev => { });
+            sub.Dispose();
+            sub.Dispose();
+            echo.Dispose();
+            echo.Dispose();
+            std.Dispose();
+            std.Dispose();
+            host.Dispose();
+            host.Dispose();
+            Check.True(host.IsDisposed && std.IsDisposed && echo.IsDisposed && !sub.IsActive, "all disposed");
+        }
+
+        [Case]
+        public void UseAfterDisposeThrowsObjectDisposed()
+        {
+            var host = new Host();
+            var std = host.Open("std");
+            var echo = std.GetMethod("echo");
+            echo.Dispose();
+            Check.Throws<ObjectDisposedException>(() => echo.Call(new byte[1]), "Call(byte[])");
+            Check.Throws<ObjectDisposedException>(() => echo.Call(new ReadOnlySpan<byte>(new byte[1])), "Call(span)");
+            Check.Throws<ObjectDisposedException>(() => echo.CallInto(new byte[1], new byte[4]), "CallInto");
+            Check.Throws<ObjectDisposedException>(() => echo.SubmitAsync(new byte[1]), "SubmitAsync");
+            std.Dispose();
+            Check.Throws<ObjectDisposedException>(() => std.GetMethod("echo"), "GetMethod");
+            Check.Throws<ObjectDisposedException>(() => std.Subscribe("tick", ev => { }), "Subscribe");
+            Check.Throws<ObjectDisposedException>(() => std.GetCounters(), "Module.GetCounters");
+            host.Dispose();
+            Check.Throws<ObjectDisposedException>(() => host.Open("std"), "Open");
+            Check.Throws<ObjectDisposedException>(() => host.GetCounters(), "Host.GetCounters");
+        }
+
+        [Case]
+        public void MethodsOfAClosedModuleFailWithClosed()
+        {
+            using (var host = new Host())
+            {
+                var std = host.Open("std");
+                var echo = std.GetMethod("echo");
+                std.Dispose();
+                var e = Check.Throws<ClosedException>(() => echo.Call(new byte[1]), "call after the module closed");
+                Check.Equal(ErrorKind.Closed, e.Kind, "Kind");
+                Check.Faults<ClosedException>(echo.SubmitAsync(new byte[1]), "submit after the module closed");
+                echo.Dispose();
+            }
+            var host2 = new Host();
+            var echo2 = host2.Open("std").GetMethod("echo");
+            host2.Dispose();
+            Check.Throws<ClosedException>(() => echo2.Call(new byte[1]), "call after the host closed");
+            echo2.Dispose();
+        }
+
+        [Case]
+        public void DisposeReleasesEveryNativeHandle()
+        {
+            ulong baseline = TestEnv.SettledLiveHandles();
+            var host = new Host();
+            var std = host.Open("std");
+            var echo = std.GetMethod("echo");
+            var sub = std.Subscribe("tick", ev => { });
+            echo.Call(new byte[3]);
+            Check.True(Native.bh_debug_live_handles() >= baseline + 4, "host, module, method and subscription are live handles");
+            sub.Dispose();
+            echo.Dispose();
+            std.Dispose();
+            host.Dispose();
+            Check.Equal(baseline, Native.bh_debug_live_handles(), "live handles after Dispose");
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static WeakReference UseAndAbandon()
+        {
+            var host = new Host();
+            var std = host.Open("std");
+            var echo = std.GetMethod("echo");
+            std.Subscribe("tick", ev => { });
+            std.Subscribe("*", ev => { }).GetHashCode();
+            echo.Call(new byte[16]);
+            var t = echo.SubmitAsync(new byte[16]);
+            Check.Completes(t, "submit");
+            std.GetMethod("ticker").Call(TestEnv.U32(10));
+            using (var zlib = host.Open("zlib"))
+            {
+                zlib.GetMethod("compress").Call(new byte[100]);
+            }
+            return new WeakReference(host);
+            // Nothing is disposed: host, module, method and subscriptions become unreachable here.
+        }
+
+        [Case]
+        public void FinalizersReleaseEverythingWithoutLeaking()
+        {
+            ulong baseline = TestEnv.SettledLiveHandles();
+            WeakReference host = UseAndAbandon();
+            Check.Eventually(() =>
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                return !host.IsAlive && Native.bh_debug_live_handles() == baseline;
+            }, 10, "finalizers return bh_debug_live_handles to its baseline " + baseline + " (now " + Native.bh_debug_live_handles() + ")");
+        }
+
+        [Case]
+        public void AnInFlightSubmitKeepsItsOwnersAlive()
+        {
+            ulong baseline = TestEnv.SettledLiveHandles();
+            Task<byte[]>[] tasks = SubmitAndAbandon();
+            // Each operation roots its method, module and host until it completes, so these
+            // collections must not finalize the host: that would close it, and the submit still
+            // queued behind the running one would fail with ClosedException.
+            for (int i = 0; i < 5; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+            foreach (var t in tasks)
+            {
+                Check.Completes(t, "abandoned submit");
+                Check.True(t.Status == TaskStatus.RanToCompletion,
+                    "the call completed: " + t.Status + (t.IsFaulted ? " " + t.Exception.InnerException.Message : ""));
+            }
+            Check.Eventually(() =>
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                return Native.bh_debug_live_handles() == baseline;
+            }, 10, "everything released after completion");
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static Task<byte[]>[] SubmitAndAbandon()
+        {
+            // One pool thread: the second submit waits in the queue behind the first.
+            var sleep = new Host(new HostOptions { SubmitThreads = 1 }).Open("std").GetMethod("sleep_ms");
+            return new[] { sleep.SubmitAsync(TestEnv.Ascii("150")), sleep.SubmitAsync(TestEnv.Ascii("1")) };
+        }
+
+        [Case]
+        public void AModuleKeepsItsHostAlive()
+        {
+            Method echo = OpenAndDropHost();
+            for (int i = 0; i < 5; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+            Check.Bytes(new byte[] { 1, 2, 3 }, echo.Call(new byte[] { 1, 2, 3 }), "a method still works after its Host object was dropped");
+            echo.Module.Host.Dispose();
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static Method OpenAndDropHost()
+        {
+            return new Host().Open("std").GetMethod("echo");
+        }
+
+        [Case]
+        public void DisposeWhileOtherThreadsCall()
+        {
+            foreach (string what in new[] { "method", "module", "host" })
+            {
+                var host = new Host();
+                var std = host.Open("std");
+                var echo = std.GetMethod("echo");
+                var unexpected = new ConcurrentQueue<Exception>();
+                int ok = 0, refused = 0;
+                var stop = new ManualResetEventSlim();
+                var threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+                {
+                    var data = new byte[32];
+                    while (!stop.IsSet)
+                    {
+                        try
+                        {
+                            if (echo.Call(data).Length == 32)
+                            {
+                                Interlocked.Increment(ref ok);
+                            }
+                        }
+                        catch (ObjectDisposedException)
+                        {
+                            Interlocked.Increment(ref refused);
+                        }
+                        catch (ClosedException)
+                        {
+                            Interlocked.Increment(ref refused);
+                        }
+                        catch (Exception e)
+                        {
+                            unexpected.Enqueue(e);
+                        }
+                    }
+                })).ToList();
+                threads.ForEach(t => t.Start());
+                Check.Eventually(() => Volatile.Read(ref ok) > 1000, 10, "calls running (" + what + ")");
+                if (what == "method") echo.Dispose();
+                else if (what == "module") std.Dispose();
+                else host.Dispose();
+                Check.Eventually(() => Volatile.Read(ref refused) > 100, 10, "calls refused after dispose of the " + what);
+                stop.Set();
+                threads.ForEach(t => t.Join());
+                host.Dispose();
+                Check.Equal(0, unexpected.Count, "unexpected exceptions after disposing the " + what + ": "
+                    + string.Join("; ", unexpected.Take(3).Select(e => e.GetType().Name + ": " + e.Message)));
+            }
+        }
+
+        [Case]
+        public void TheHostCanBeDisposedFromAnEventHandler()
+        {
+            var host = new Host();
+            var std = host.Open("std");
+            var done = new ManualResetEventSlim();
+            Exception failure = null;
+            std.Subscribe("tick", ev =>
+            {
+                try
+                {
+                    host.Dispose(); // on the dispatcher thread: must not deadlock
+                }
+                catch (Exception e)
+                {
+                    failure = e;
+                }
+                done.Set();
+            });
+            std.GetMethod("ticker").Call(TestEnv.U32(3));
+            Check.True(done.Wait(TimeSpan.FromSeconds(10)), "handler ran and Dispose returned");
+            Check.True(failure == null, "Dispose inside a handler: " + failure);
+            Check.True(host.IsDisposed, "host disposed");
+        }
+
+        [Case]
+        public void LogRecordsReachTheHandler()
+        {
+            var records = new ConcurrentQueue<string>();
+            Logging.SetHandler(LogLevel.Info, (level, target, message) =>
+            {
+                if (level <= LogLevel.Info)
+                {
+                    records.Enqueue(level + " " + target + " " + message);
+                }
+            });
+            try
+            {
+                using (var host = new Host())
+                {
+                    host.Open("std").GetMethod("log").Call(TestEnv.Ascii("hello from the std module"));
+                    Check.True(records.Any(r => r.Contains("hello from the std module")), "the module's log record arrived: " + string.Join(" | ", records));
+                }
+            }
+            finally
+            {
+                Logging.SetHandler(LogLevel.Error, null);
+            }
+            int after = records.Count;
+            using (var host = new Host())
+            {
+                host.Open("std").GetMethod("log").Call(TestEnv.Ascii("nobody listens"));
+            }
+            Check.Equal(after, records.Count, "no record after the handler was removed");
+        }
+
+        [Case]
+        public void LogHandlerExceptionsAreCaught()
+        {
+            long before = Logging.HandlerErrors;
+            Logging.SetHandler(LogLevel.Info, (level, target, message) => { throw new InvalidOperationException("log handler bug"); });
+            try
+            {
+                using (var host = new Host())
+                {
+                    host.Open("std").GetMethod("log").Call(TestEnv.Ascii("this handler throws"));
+                }
+            }
+            finally
+            {
+                Logging.SetHandler(LogLevel.Error, null);
+            }
+            Check.True(Logging.HandlerErrors > before, "counted");
+        }
+    }
+}

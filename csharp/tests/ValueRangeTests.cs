@@ -1,0 +1,159 @@
+using System;
+using System.Linq;
+
+namespace BridgeHost.Tests
+{
+    /// <summary>
+    /// Values at the edges of every type that crosses: the C ABI's size_t lengths driven directly
+    /// (null pointers with 1, 2^31, 2^32, isize::MAX + 1 and SIZE_MAX bytes must be refused before
+    /// anything is read), forged and stale 64-bit handles, and .NET ints at 0, 1, int.MaxValue and
+    /// negative where a size or count is expected.
+    /// </summary>
+    public sealed unsafe class ValueRangeTests : IDisposable
+    {
+        private const int InvalidArgument = -1;
+        private readonly Host _host = new Host();
+        private readonly Module _std;
+        private readonly Method _echo;
+
+        public ValueRangeTests()
+        {
+            _std = _host.Open("std");
+            _echo = _std.GetMethod("echo");
+        }
+
+        public void Dispose()
+        {
+            _host.Dispose();
+        }
+
+        private static readonly ulong[] HugeLengths =
+        {
+            1, (1UL << 31) - 1, 1UL << 31, 1UL << 32, (ulong)long.MaxValue, (ulong)long.MaxValue + 1, ulong.MaxValue,
+        };
+
+        [Case]
+        public void NullPointersWithLengthsAreRefused()
+        {
+            foreach (ulong len in HugeLengths)
+            {
+                BufferHandle buf;
+                int st = Native.bh_call(_echo.NativeHandle, null, new UIntPtr(len), out buf);
+                Check.Equal(InvalidArgument, st, "bh_call(NULL, " + len + ")");
+                Check.True(buf.IsInvalid, "no buffer on failure");
+                UIntPtr outLen;
+                byte* o = stackalloc byte[16];
+                st = Native.bh_call_into(_echo.NativeHandle, null, new UIntPtr(len), o, new UIntPtr(16), out outLen);
+                Check.Equal(InvalidArgument, st, "bh_call_into(in NULL, " + len + ")");
+                byte* i = stackalloc byte[1];
+                st = Native.bh_call_into(_echo.NativeHandle, i, new UIntPtr(1), null, new UIntPtr(len), out outLen);
+                Check.Equal(InvalidArgument, st, "bh_call_into(out NULL, cap " + len + ")");
+                MethodHandle m;
+                st = Native.bh_method_resolve(_std.NativeHandle, null, new UIntPtr(len), out m);
+                Check.Equal(InvalidArgument, st, "bh_method_resolve(NULL, " + len + ")");
+            }
+            // A null pointer with length 0 is an empty input.
+            BufferHandle empty;
+            Check.Equal(0, Native.bh_call(_echo.NativeHandle, null, UIntPtr.Zero, out empty), "bh_call(NULL, 0)");
+            empty.Dispose();
+        }
+
+        [Case]
+        public void LengthsAboveIsizeMaxAreRefusedBeforeReading()
+        {
+            // A valid pointer with an impossible length: refused before a single byte is read.
+            byte* p = stackalloc byte[16];
+            foreach (ulong len in new[] { (ulong)long.MaxValue + 1, ulong.MaxValue })
+            {
+                BufferHandle buf;
+                Check.Equal(InvalidArgument, Native.bh_call(_echo.NativeHandle, p, new UIntPtr(len), out buf), "bh_call(p, " + len + ")");
+                ulong task;
+                Check.Equal(InvalidArgument, Native.bh_submit(_echo.NativeHandle, p, new UIntPtr(len), Callbacks.CompletionPtr, IntPtr.Zero, out task),
+                    "bh_submit(p, " + len + ")");
+            }
+        }
+
+        [Case]
+        public void ForgedAndStaleHandlesAreCleanErrors()
+        {
+            foreach (ulong forged in new ulong[] { 1, 0xDEADBEEF, 1UL << 32, ulong.MaxValue, 0x8000_0000_0000_0001UL })
+            {
+                Check.Equal(InvalidArgument, Native.bh_method_free(forged), "bh_method_free(" + forged + ")");
+                Check.Equal(InvalidArgument, Native.bh_module_free(forged), "bh_module_free(" + forged + ")");
+                Check.Equal(InvalidArgument, Native.bh_buffer_free(forged), "bh_buffer_free(" + forged + ")");
+                Check.Equal(InvalidArgument, Native.bh_unsubscribe(forged), "bh_unsubscribe(" + forged + ")");
+                int cancelled;
+                Check.Equal(InvalidArgument, Native.bh_task_cancel(forged, out cancelled), "bh_task_cancel(" + forged + ")");
+            }
+            Check.Equal(InvalidArgument, Native.bh_host_free(0), "handle 0 is never valid");
+
+            // Cross-type: a live module id is not a method, a buffer or a subscription.
+            ulong moduleId = _std.NativeHandle.Id;
+            Check.Equal(InvalidArgument, Native.bh_method_free(moduleId), "module id as a method");
+            Check.Equal(InvalidArgument, Native.bh_buffer_free(moduleId), "module id as a buffer");
+            Check.Equal(InvalidArgument, Native.bh_unsubscribe(moduleId), "module id as a subscription");
+            Check.Equal(InvalidArgument, Native.bh_host_free(moduleId), "module id as a host");
+            Check.Bytes(new byte[] { 9 }, _echo.Call(new byte[] { 9 }), "the module still works");
+
+            // Stale: a released method id is refused, also after its slot was reused.
+            var m = _std.GetMethod("echo");
+            ulong id = m.NativeHandle.Id;
+            m.Dispose();
+            Check.Equal(InvalidArgument, Native.bh_method_free(id), "double free of a method");
+            var reused = _std.GetMethod("echo");
+            Check.Equal(InvalidArgument, Native.bh_method_free(id), "stale id after its slot may have been reused");
+            Check.Bytes(new byte[] { 7 }, reused.Call(new byte[] { 7 }), "the new method is unaffected");
+        }
+
+        [Case]
+        public void DotNetIntsAtTheEdges()
+        {
+            // int.MaxValue fits every u32/u64 option: the core decides (workers 1..=64, threads 1..=256).
+            Check.Throws<InvalidArgumentException>(() => _host.Open("std", new ModuleOptions { Workers = int.MaxValue }), "Workers int.MaxValue");
+            Check.Throws<InvalidArgumentException>(() => new Host(new HostOptions { SubmitThreads = int.MaxValue }), "SubmitThreads int.MaxValue");
+            Check.Throws<InvalidArgumentException>(() => new Host(new HostOptions { EventQueueCapacity = int.MinValue }), "EventQueueCapacity int.MinValue");
+            using (var h = new Host(new HostOptions { SubmitThreads = 1, SubmitQueueCapacity = int.MaxValue, EventQueueCapacity = int.MaxValue }))
+            {
+                Check.Equal(3, h.Open("std").GetMethod("echo").Call(new byte[3]).Length, "host with int.MaxValue capacities works");
+            }
+            // long.MaxValue = isize::MAX is the largest size the core accepts.
+            using (var m = _host.Open("std", new ModuleOptions { MaxInput = long.MaxValue, MaxOutput = long.MaxValue, Workers = 1 }))
+            {
+                Check.Equal(5, m.GetMethod("echo").Call(new byte[5]).Length, "limits at long.MaxValue");
+            }
+            using (var m = _host.Open("std", new ModuleOptions { MaxInput = 1, MaxOutput = 1 }))
+            {
+                var echo = m.GetMethod("echo");
+                Check.Equal(0, echo.Call(new byte[0]).Length, "0 bytes with limits of 1");
+                Check.Equal(1, echo.Call(new byte[1]).Length, "1 byte with limits of 1");
+                Check.Throws<ResourceLimitException>(() => echo.Call(new byte[2]), "2 bytes with MaxInput 1");
+            }
+            // A sub-millisecond timeout rounds up instead of becoming 0 ("none"): it reaches the
+            // core, which refuses a timeout in-process.
+            Check.Throws<InvalidArgumentException>(() => _host.Open("std", new ModuleOptions { CallTimeout = TimeSpan.FromTicks(1) }), "1-tick timeout");
+        }
+
+        [Case]
+        public void CountersAreExact()
+        {
+            using (var m = _host.Open("std"))
+            {
+                var echo = m.GetMethod("echo");
+                var fail = m.GetMethod("fail");
+                for (int i = 0; i < 1000; i++)
+                {
+                    echo.Call(new byte[i % 10]);
+                }
+                for (int i = 0; i < 7; i++)
+                {
+                    Check.Throws<ModuleErrorException>(() => fail.Call(new byte[0]), "fail");
+                }
+                var c = m.GetCounters();
+                Check.Equal(1007L, c.Calls, "Calls");
+                Check.Equal(7L, c.Errors, "Errors");
+                Check.True(c.LatencySamples > 0 && c.LatencyNsMax > 0, "latency sampled: " + c);
+                Check.True(_host.GetCounters().Calls >= 1007, "host sums its modules");
+            }
+        }
+    }
+}
