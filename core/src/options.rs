@@ -100,6 +100,8 @@ pub struct ModuleOptions {
     /// Worker executable (isolation only); default: `BRIDGEHOST_WORKER`, then
     /// `bridgehost-worker` beside the bridge library.
     pub worker_path: Option<PathBuf>,
+    /// Supervision and sandbox settings (isolation only).
+    pub supervision: crate::isolation::Supervision,
 }
 
 impl Default for ModuleOptions {
@@ -114,6 +116,7 @@ impl Default for ModuleOptions {
             max_event: DEFAULT_MAX_EVENT,
             config: Vec::new(),
             worker_path: None,
+            supervision: crate::isolation::Supervision::default(),
         }
     }
 }

@@ -16,9 +16,20 @@ pub enum WriteError {
     TooLarge,
 }
 
+/// A custom destination for output bytes: the isolation worker uses one to
+/// write a call's output straight into shared memory.
+pub trait OutputSink: Send {
+    /// Store `data` after what is already stored. `Err`: it cannot be
+    /// stored (the call then fails with a resource-limit error).
+    fn write(&mut self, data: &[u8]) -> Result<(), WriteError>;
+    /// Discard everything stored.
+    fn reset(&mut self);
+}
+
 enum Target<'a> {
     Vec(&'a mut Vec<u8>),
     Slice(&'a mut [u8]),
+    Sink(&'a mut dyn OutputSink),
 }
 
 /// Destination of one call's output.
@@ -62,6 +73,17 @@ impl<'a> CallOutput<'a> {
         }
     }
 
+    /// Write into a custom sink, at most `max` bytes.
+    pub fn to_sink(sink: &'a mut dyn OutputSink, max: usize) -> Self {
+        sink.reset();
+        CallOutput {
+            target: Target::Sink(sink),
+            len: 0,
+            max,
+            exceeded: false,
+        }
+    }
+
     /// Append `data`.
     pub fn write(&mut self, data: &[u8]) -> Result<(), WriteError> {
         let new_len = match self.len.checked_add(data.len()) {
@@ -78,6 +100,12 @@ impl<'a> CallOutput<'a> {
                     s[self.len..new_len].copy_from_slice(data);
                 }
                 // else: past the caller's buffer; only counted.
+            }
+            Target::Sink(s) => {
+                if let Err(e) = s.write(data) {
+                    self.exceeded = true;
+                    return Err(e);
+                }
             }
         }
         self.len = new_len;
@@ -111,8 +139,10 @@ impl<'a> CallOutput<'a> {
 
     /// Discard what was written (used before a retry).
     pub fn reset(&mut self) {
-        if let Target::Vec(v) = &mut self.target {
-            v.clear();
+        match &mut self.target {
+            Target::Vec(v) => v.clear(),
+            Target::Slice(_) => {}
+            Target::Sink(s) => s.reset(),
         }
         self.len = 0;
         self.exceeded = false;

@@ -1,5 +1,35 @@
-//! Process isolation: modules run in sandboxed, supervised worker processes.
-#![forbid(unsafe_code)]
+//! Process isolation: a module runs in sandboxed, supervised worker
+//! processes, so that a segfault, abort, hang, runaway memory or a hostile
+//! module fails only the request it was serving.
+//!
+//! See `docs/ISOLATION.md` for the design. In short:
+//!
+//! * **Workers** (`bridgehost-worker`, found by [`crate::locate::resolve_worker`])
+//!   are started with `posix_spawn` from the module's supervisor thread —
+//!   never a bare fork of the host — with an empty environment, no inherited
+//!   descriptors and their own session ([`sys::spawn_worker`]).
+//! * **Transport**: a `SOCK_SEQPACKET` control socket plus a shared control
+//!   block with futex-based wake-ups; payloads above 64 KiB go through
+//!   sealed memfd regions ([`protocol`]). Nothing uses stdout/stderr.
+//! * **The worker is untrusted**: every field it sends is validated, shared
+//!   memory is copied before it is checked, and a violation is
+//!   [`Error::Protocol`] plus a kill.
+//! * **Supervision**: deadlines, crash / exit / memory classification,
+//!   respawn with back-off, a warm spare, a circuit breaker ([`Supervision`]).
+//! * **Sandbox**: no_new_privs, a seccomp allow-list, rlimits (address space,
+//!   CPU, file size, open files, no core dumps).
+//!
+//! `unsafe` lives only in `sys.rs`; every other file here is
+//! `#![forbid(unsafe_code)]`.
+
+mod breaker;
+mod pool;
+mod protocol;
+mod remote;
+mod sandbox;
+mod supervisor;
+mod sys;
+mod worker;
 
 use crate::counters::Counters;
 use crate::error::{Error, Result};
@@ -7,8 +37,115 @@ use crate::events::EventHub;
 use crate::ffi::loader::ModuleInfo;
 use crate::module::Backend;
 use crate::options::ModuleOptions;
+use crate::output::CallOutput;
+use breaker::Breaker;
+use parking_lot::Mutex;
+use pool::{Config, Outcome, Pool, Role, Shared};
+use remote::{CallCx, CallError, Limits};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+#[doc(hidden)]
+pub use protocol::fuzz_host_decoder;
+#[doc(hidden)]
+pub use worker::worker_main;
+
+/// Seconds between the soft and the hard CPU limit: after the soft limit a
+/// worker finishes its call and retires; at the hard limit it is killed.
+pub(crate) const CPU_LIMIT_GRACE_SECS: u64 = 5;
+
+/// How isolated workers are supervised and sandboxed. The defaults suit most
+/// modules; tests and hostile environments tune them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Supervision {
+    /// Ready workers kept warm beside the pool, to replace a crashed one at
+    /// once (0..=8).
+    pub spare_workers: usize,
+    /// Worker failures (crash, exit, timeout, protocol violation, failed
+    /// start) within [`Supervision::breaker_window`], with no successful call
+    /// in between, that open the circuit breaker.
+    pub breaker_failures: u32,
+    /// See [`Supervision::breaker_failures`].
+    pub breaker_window: Duration,
+    /// How long an open breaker refuses calls (doubles on each re-trip, up to
+    /// 60 s; a success resets it).
+    pub breaker_cooldown: Duration,
+    /// Longest a worker may take to load the module and run its `init`.
+    pub startup_timeout: Duration,
+    /// At close, how long calls in flight may still finish before their
+    /// workers are killed (they then fail with `Closed`).
+    pub close_grace: Duration,
+    /// CPU time a worker may use (RLIMIT_CPU). A worker that reaches it
+    /// finishes its call and is replaced; a call still running
+    /// [`CPU_LIMIT_GRACE_SECS`] later is killed (`ResourceLimit`). `None`:
+    /// unlimited.
+    pub cpu_limit: Option<Duration>,
+    /// Descriptors a worker may have open (RLIMIT_NOFILE, 16..=65536).
+    pub open_files: u64,
+    /// Install the seccomp filter and no_new_privs (disable only to debug a
+    /// module that needs a forbidden system call).
+    pub sandbox: bool,
+}
+
+impl Default for Supervision {
+    fn default() -> Self {
+        Supervision {
+            spare_workers: 1,
+            breaker_failures: 5,
+            breaker_window: Duration::from_secs(30),
+            breaker_cooldown: Duration::from_secs(1),
+            startup_timeout: Duration::from_secs(10),
+            close_grace: Duration::from_secs(5),
+            cpu_limit: Some(Duration::from_secs(3600)),
+            open_files: 64,
+            sandbox: true,
+        }
+    }
+}
+
+impl Supervision {
+    pub(crate) fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::InvalidArgument(m.to_string()));
+        if self.spare_workers > 8 {
+            return bad("supervision.spare_workers must be 0..=8");
+        }
+        if self.breaker_failures == 0 {
+            return bad("supervision.breaker_failures must be at least 1");
+        }
+        if self.breaker_window.is_zero()
+            || self.breaker_cooldown.is_zero()
+            || self.startup_timeout.is_zero()
+        {
+            return bad("supervision durations must be positive");
+        }
+        if !(16..=65536).contains(&self.open_files) {
+            return bad("supervision.open_files must be 16..=65536");
+        }
+        if self.cpu_limit.is_some_and(|c| c < Duration::from_secs(1)) {
+            return bad("supervision.cpu_limit must be at least 1 s");
+        }
+        Ok(())
+    }
+}
+
+/// Smallest memory limit accepted: below it the worker cannot even load.
+const MIN_MEMORY_LIMIT: u64 = 32 << 20;
+
+/// The backend of a module opened with [`crate::Isolation::Process`].
+struct Isolated {
+    /// The process that opened the module. In a forked child of the host
+    /// (no supervisor thread, the workers are its parent's), close only
+    /// releases this copy's descriptors.
+    owner: i32,
+    shared: Arc<Shared>,
+    supervisor: Mutex<Option<JoinHandle<()>>>,
+    methods: Vec<String>,
+    limits: Limits,
+    closed: AtomicBool,
+}
 
 /// Open `path` in worker processes.
 pub(crate) fn open(
@@ -18,8 +155,236 @@ pub(crate) fn open(
     hub: Weak<EventHub>,
     counters: Arc<Counters>,
 ) -> Result<(ModuleInfo, Box<dyn Backend>)> {
-    let _ = (path, options, module_id, hub, counters);
-    Err(Error::Unavailable(
-        "process isolation is not built yet (issue #3)".into(),
-    ))
+    let sup = &options.supervision;
+    sup.validate()?;
+    if options.memory_limit.is_some_and(|m| m < MIN_MEMORY_LIMIT) {
+        return Err(Error::InvalidArgument(format!(
+            "memory_limit must be at least {MIN_MEMORY_LIMIT} bytes (the worker's own address space)"
+        )));
+    }
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => {
+            return Err(Error::NotFound(format!(
+                "{} is not a regular file",
+                path.display()
+            )))
+        }
+        Err(e) => return Err(Error::NotFound(format!("{}: {e}", path.display()))),
+    }
+    let exe = crate::locate::resolve_worker(options.worker_path.as_deref())?;
+    let path_shown = path.display().to_string();
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let cfg = Config {
+        module_id,
+        path_shown,
+        path,
+        exe,
+        workers: options.workers,
+        spares: sup.spare_workers,
+        timeout: options.call_timeout,
+        memory_limit: options.memory_limit,
+        cpu_limit: sup.cpu_limit,
+        open_files: sup.open_files,
+        max_input: options.max_input,
+        max_event: options.max_event,
+        config: options.config.clone(),
+        sandbox: sup.sandbox,
+        startup_timeout: sup.startup_timeout,
+        close_grace: sup.close_grace,
+    };
+    let shared = Arc::new(Shared {
+        pool: Mutex::new(Pool::new(Breaker::new(
+            sup.breaker_failures,
+            sup.breaker_window,
+            sup.breaker_cooldown,
+        ))),
+        cv: parking_lot::Condvar::new(),
+        wake: sys::EventFd::new().map_err(|e| Error::Internal(format!("eventfd: {e}")))?,
+        stop: AtomicBool::new(false),
+        hub,
+        counters,
+        cfg,
+    });
+    let for_thread = Arc::clone(&shared);
+    let handle = std::thread::Builder::new()
+        .name(format!("bridgehost-sup-{module_id}"))
+        .spawn(move || supervisor::run(for_thread))
+        .map_err(|e| Error::Internal(format!("cannot start the supervisor thread: {e}")))?;
+    let mut backend = Isolated {
+        owner: sys::own_pid(),
+        limits: Limits {
+            memory: options.memory_limit,
+            cpu: sup.cpu_limit,
+        },
+        shared,
+        supervisor: Mutex::new(Some(handle)),
+        methods: Vec::new(),
+        closed: AtomicBool::new(false),
+    };
+    let hello = match backend
+        .shared
+        .wait_first_ready(sup.startup_timeout + Duration::from_secs(1))
+    {
+        Ok(h) => h,
+        Err(e) => {
+            backend.close();
+            return Err(e);
+        }
+    };
+    backend.methods = hello.methods.iter().map(|m| m.name.clone()).collect();
+    let info = ModuleInfo {
+        path: backend.shared.cfg.path_shown.clone(),
+        name: hello.name,
+        version: hello.version,
+        abi_version: hello.abi_version,
+        thread_model: hello.thread_model,
+        methods: hello.methods,
+    };
+    Ok((info, Box::new(backend)))
+}
+
+impl Backend for Isolated {
+    fn call(&self, index: u32, input: &[u8], out: &mut CallOutput<'_>) -> Result<()> {
+        Counters::inc(&self.shared.counters.calls);
+        if sys::own_pid() != self.owner {
+            return Err(Error::Closed(
+                "this isolated module belongs to the parent process (the host forked)".into(),
+            ));
+        }
+        let cfg = &self.shared.cfg;
+        let cx = CallCx {
+            max_output: out.max(),
+            max_input: cfg.max_input,
+            timeout: cfg.timeout,
+            method: self.methods.get(index as usize).map_or("?", String::as_str),
+            limits: self.limits,
+        };
+        // A worker that died before it started the call (it retired, or a
+        // module thread crashed it while idle) does not fail the call: it is
+        // re-dispatched, a bounded number of times.
+        let mut redispatched = 0;
+        loop {
+            let w = self.shared.checkout()?;
+            match w.call(index, input, out, &cx) {
+                Ok(()) => {
+                    self.shared.checkin(&w, Outcome::Healthy);
+                    return Ok(());
+                }
+                Err(CallError::NotStarted) => {
+                    self.shared.checkin(&w, Outcome::Lost);
+                    redispatched += 1;
+                    if redispatched > 3 {
+                        return Err(Error::Unavailable(
+                            "workers keep dying before they can take the call".into(),
+                        ));
+                    }
+                    out.reset();
+                }
+                Err(CallError::Failed { error, worker_ok }) => {
+                    let outcome = if worker_ok {
+                        Outcome::Healthy
+                    } else {
+                        Outcome::Lost
+                    };
+                    self.shared.checkin(&w, outcome);
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if sys::own_pid() != self.owner {
+            // A forked copy: the parent's supervisor thread does not exist
+            // here and its locks may be held forever; touch nothing but our
+            // own copies of the descriptors (dropped with `self`).
+            if let Some(mut g) = self.supervisor.try_lock() {
+                std::mem::forget(g.take());
+            }
+            return;
+        }
+        let _span =
+            tracing::debug_span!("isolation_close", module = %self.shared.cfg.path_shown).entered();
+        let shared = &self.shared;
+        // 1. No new calls; callers waiting for a worker get Closed.
+        shared.pool.lock().closing = true;
+        shared.cv.notify_all();
+        // 2. Calls in flight may finish within the grace period ...
+        let busy = |p: &Pool| p.count(&[Role::Busy]);
+        {
+            let deadline = Instant::now() + shared.cfg.close_grace;
+            let mut pool = shared.pool.lock();
+            while busy(&pool) > 0 {
+                if shared.cv.wait_until(&mut pool, deadline).timed_out() {
+                    break;
+                }
+            }
+            // 3. ... then their workers are killed and they fail with Closed.
+            for s in pool.slots.iter().filter(|s| s.role == Role::Busy) {
+                s.worker.kill(remote::KillReason::Closed);
+            }
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while busy(&pool) > 0 {
+                if shared.cv.wait_until(&mut pool, deadline).timed_out() {
+                    break;
+                }
+            }
+        }
+        // 4. The supervisor shuts every worker down, reaps it, and exits.
+        shared.stop.store(true, Ordering::SeqCst);
+        shared.wake.signal();
+        if let Some(h) = self.supervisor.lock().take() {
+            let _ = h.join();
+        }
+        shared.pool.lock().slots.clear();
+        shared.wake.close();
+    }
+}
+
+impl Drop for Isolated {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn supervision_validation() {
+        assert!(Supervision::default().validate().is_ok());
+        let bad = [
+            Supervision {
+                spare_workers: 9,
+                ..Default::default()
+            },
+            Supervision {
+                breaker_failures: 0,
+                ..Default::default()
+            },
+            Supervision {
+                open_files: 3,
+                ..Default::default()
+            },
+            Supervision {
+                cpu_limit: Some(Duration::from_millis(10)),
+                ..Default::default()
+            },
+            Supervision {
+                breaker_window: Duration::ZERO,
+                ..Default::default()
+            },
+        ];
+        for s in bad {
+            assert!(
+                matches!(s.validate(), Err(Error::InvalidArgument(_))),
+                "{s:?}"
+            );
+        }
+    }
 }

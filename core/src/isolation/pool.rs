@@ -1,0 +1,250 @@
+//! The worker pool shared by callers and the supervisor thread.
+//!
+//! Every live worker has a slot with a role: `Starting` (spawned, no `HELLO`
+//! yet), `Idle` / `Busy` (the N pool members), `Spare` (ready, kept warm to
+//! replace a member at once), `Doomed` (killed or shutting down, waiting to
+//! be reaped). Callers check an `Idle` worker out, run one call on it, and
+//! check it back in. Calls wait in [`Shared::checkout`] when every member is
+//! busy or being replaced, so a call queued behind a crashed worker is
+//! simply served by its replacement: it is never lost.
+#![forbid(unsafe_code)]
+
+use super::breaker::{Breaker, Gate};
+use super::protocol::Hello;
+use super::remote::Worker;
+use super::sys::EventFd;
+use crate::counters::Counters;
+use crate::error::{Error, Result};
+use crate::events::EventHub;
+use parking_lot::{Condvar, Mutex};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+/// Everything fixed at open time.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) module_id: u64,
+    pub(crate) path: PathBuf,
+    pub(crate) path_shown: String,
+    pub(crate) exe: PathBuf,
+    pub(crate) workers: usize,
+    pub(crate) spares: usize,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) memory_limit: Option<u64>,
+    pub(crate) cpu_limit: Option<Duration>,
+    pub(crate) open_files: u64,
+    pub(crate) max_input: usize,
+    pub(crate) max_event: usize,
+    pub(crate) config: Vec<u8>,
+    pub(crate) sandbox: bool,
+    pub(crate) startup_timeout: Duration,
+    pub(crate) close_grace: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Starting,
+    Idle,
+    Busy,
+    Spare,
+    Doomed,
+}
+
+#[derive(Debug)]
+pub(crate) struct Slot {
+    pub(crate) worker: Arc<Worker>,
+    pub(crate) role: Role,
+    last_used: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct Pool {
+    pub(crate) slots: Vec<Slot>,
+    /// The first worker's `HELLO`; every later one must match it.
+    pub(crate) hello: Option<Hello>,
+    /// Why the first worker could not start (reported by `open`).
+    pub(crate) startup_error: Option<Error>,
+    pub(crate) closing: bool,
+    pub(crate) breaker: Breaker,
+    use_counter: u64,
+}
+
+/// How a checked-out worker comes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The worker answered (success or module error): it is healthy.
+    Healthy,
+    /// The worker died or is being killed.
+    Lost,
+}
+
+/// State shared by the backend (callers) and the supervisor thread.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) cfg: Config,
+    pub(crate) hub: Weak<EventHub>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) pool: Mutex<Pool>,
+    pub(crate) cv: Condvar,
+    /// Wakes the supervisor's poll loop.
+    pub(crate) wake: EventFd,
+    /// Set by close: the supervisor shuts every worker down and exits.
+    pub(crate) stop: AtomicBool,
+}
+
+impl Pool {
+    pub(crate) fn new(breaker: Breaker) -> Pool {
+        Pool {
+            slots: Vec::new(),
+            hello: None,
+            startup_error: None,
+            closing: false,
+            breaker,
+            use_counter: 0,
+        }
+    }
+
+    pub(crate) fn count(&self, roles: &[Role]) -> usize {
+        self.slots
+            .iter()
+            .filter(|s| roles.contains(&s.role))
+            .count()
+    }
+
+    pub(crate) fn slot_mut(&mut self, w: &Arc<Worker>) -> Option<&mut Slot> {
+        self.slots.iter_mut().find(|s| Arc::ptr_eq(&s.worker, w))
+    }
+
+    pub(crate) fn add(&mut self, worker: Arc<Worker>) {
+        self.slots.push(Slot {
+            worker,
+            role: Role::Starting,
+            last_used: 0,
+        });
+    }
+
+    pub(crate) fn remove(&mut self, w: &Arc<Worker>) -> Option<Role> {
+        let i = self.slots.iter().position(|s| Arc::ptr_eq(&s.worker, w))?;
+        Some(self.slots.swap_remove(i).role)
+    }
+
+    /// A starting worker became ready: a member if the pool is short, else a
+    /// spare.
+    pub(crate) fn ready(&mut self, w: &Arc<Worker>, members: usize) -> Role {
+        let role = if self.count(&[Role::Idle, Role::Busy]) < members {
+            Role::Idle
+        } else {
+            Role::Spare
+        };
+        if let Some(s) = self.slot_mut(w) {
+            s.role = role;
+        }
+        role
+    }
+
+    /// Promote spares while the pool has fewer than `members` members.
+    /// True when a worker became idle.
+    pub(crate) fn rebalance(&mut self, members: usize) -> bool {
+        let mut have = self.count(&[Role::Idle, Role::Busy]);
+        let mut promoted = false;
+        while have < members {
+            match self.slots.iter_mut().find(|s| s.role == Role::Spare) {
+                Some(s) => {
+                    s.role = Role::Idle;
+                    have += 1;
+                    promoted = true;
+                }
+                None => break,
+            }
+        }
+        promoted
+    }
+
+    /// Workers alive or starting (not doomed).
+    pub(crate) fn live(&self) -> usize {
+        self.count(&[Role::Starting, Role::Idle, Role::Busy, Role::Spare])
+    }
+}
+
+impl Shared {
+    /// Take an idle worker, waiting while none is available.
+    pub(crate) fn checkout(&self) -> Result<Arc<Worker>> {
+        let mut pool = self.pool.lock();
+        loop {
+            if pool.closing {
+                return Err(Error::closed("module"));
+            }
+            if let Gate::Open { retry_in } = pool.breaker.gate(Instant::now()) {
+                let (k, w) = (pool.breaker.threshold(), pool.breaker.window());
+                let name = pool
+                    .hello
+                    .as_ref()
+                    .map_or_else(|| self.cfg.path_shown.clone(), |h| h.name.clone());
+                return Err(Error::Unavailable(format!(
+                    "module {name:?}: {k} worker failures within {w:?}, circuit breaker open; retry in {} ms",
+                    retry_in.as_millis()
+                )));
+            }
+            let best = pool
+                .slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.role == Role::Idle && !s.worker.is_dead())
+                .max_by_key(|(_, s)| s.last_used)
+                .map(|(i, _)| i);
+            if let Some(i) = best {
+                pool.use_counter += 1;
+                let u = pool.use_counter;
+                let s = &mut pool.slots[i];
+                s.role = Role::Busy;
+                s.last_used = u;
+                return Ok(Arc::clone(&s.worker));
+            }
+            // Bounded wait: breaker transitions are time-based.
+            self.cv.wait_for(&mut pool, Duration::from_millis(100));
+        }
+    }
+
+    /// Return a worker after a call.
+    pub(crate) fn checkin(&self, w: &Arc<Worker>, outcome: Outcome) {
+        let mut pool = self.pool.lock();
+        let members = self.cfg.workers;
+        if let Some(s) = pool.slot_mut(w) {
+            if s.role == Role::Busy {
+                s.role = if outcome == Outcome::Healthy && !w.is_dead() {
+                    Role::Idle
+                } else {
+                    Role::Doomed
+                };
+            }
+        }
+        if outcome == Outcome::Healthy {
+            pool.breaker.record_success();
+        }
+        pool.rebalance(members);
+        drop(pool);
+        self.cv.notify_all();
+        if outcome == Outcome::Lost {
+            self.wake.signal();
+        }
+    }
+
+    /// Wait until the first worker said `HELLO` (or could not start).
+    pub(crate) fn wait_first_ready(&self, timeout: Duration) -> Result<Hello> {
+        let deadline = Instant::now() + timeout;
+        let mut pool = self.pool.lock();
+        loop {
+            if let Some(h) = &pool.hello {
+                return Ok(h.clone());
+            }
+            if let Some(e) = pool.startup_error.take() {
+                return Err(e);
+            }
+            if self.cv.wait_until(&mut pool, deadline).timed_out() && pool.hello.is_none() {
+                return Err(pool.startup_error.take().unwrap_or(Error::Timeout(timeout)));
+            }
+        }
+    }
+}

@@ -1,0 +1,676 @@
+//! One worker process seen from the host, and the call path through its
+//! shared control block.
+//!
+//! A call: the host writes the input (inline, or into an input region it
+//! created and announced with `MAP`), writes the request header, bumps
+//! `TO_WORKER` and wakes the worker if it sleeps. It then spins briefly and
+//! sleeps on `HOST_PARKED` until `TO_HOST` moves by exactly one, the deadline
+//! passes, or the supervisor reports the worker dead. The response header is
+//! copied out of shared memory once and validated against what the host
+//! expects ([`decode_response`]); the output is copied into the caller's
+//! sink with bounds the host computed itself. Any violation kills the
+//! worker and fails the call with [`Error::Protocol`].
+#![forbid(unsafe_code)]
+
+use super::protocol::{
+    self as p, ctl, decode_response, Expect, LastWords, MapMsg, OutputAt, RegionKind, Request,
+    Response,
+};
+use super::sys::{self, ExitInfo, ExitKind, SharedMem};
+use crate::error::Error;
+use crate::output::CallOutput;
+use parking_lot::Mutex;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a caller spins for a response before sleeping.
+pub(crate) const HOST_SPIN: Duration = Duration::from_micros(30);
+/// Busy-wait iterations before spinning turns into yielding the CPU (the
+/// peer may be waiting for this very CPU).
+pub(crate) const SPIN_TIGHT: u32 = 16;
+/// Longest single sleep of a waiting caller (it re-checks state after each).
+const PARK_SLICE: Duration = Duration::from_millis(250);
+/// Regions larger than this are released after the call that needed them.
+pub(crate) const RETAIN_REGION: usize = 64 << 20;
+/// Smallest region created (regions are reused across calls).
+const MIN_REGION: usize = 1 << 20;
+/// Output is copied out of shared memory in chunks of this size (a chunk
+/// stays in cache between the two copies).
+const COPY_CHUNK: usize = 256 << 10;
+
+/// Why the host killed a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KillReason {
+    Timeout(Duration),
+    Protocol(String),
+    Closed,
+    StartupTimeout(Duration),
+    Shutdown,
+}
+
+/// How a worker ended, as recorded by the supervisor when it reaped it.
+#[derive(Debug, Clone)]
+pub(crate) struct Death {
+    pub(crate) exit: ExitInfo,
+    pub(crate) last_words: Option<LastWords>,
+    pub(crate) kill: Option<KillReason>,
+}
+
+/// Limits a death is classified against.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) memory: Option<u64>,
+    pub(crate) cpu: Option<Duration>,
+}
+
+/// Turn a death into the error of the call it interrupted.
+pub(crate) fn classify(death: &Death, limits: &Limits, method: &str) -> Error {
+    if let Some(k) = &death.kill {
+        return match k {
+            KillReason::Timeout(d) => Error::Timeout(*d),
+            KillReason::Protocol(m) => Error::Protocol(m.clone()),
+            KillReason::Closed | KillReason::Shutdown => Error::Closed("module is closed".into()),
+            KillReason::StartupTimeout(d) => Error::Timeout(*d),
+        };
+    }
+    let words = death.last_words.unwrap_or_default();
+    let near_memory_limit = |m: u64| {
+        let slack = (m / 16).max(8 << 20);
+        words.errno == sys::ENOMEM
+            || words.vm_peak_kib.saturating_mul(1024).saturating_add(slack) >= m
+    };
+    match death.exit.kind {
+        ExitKind::Signaled(sig) => {
+            if sig == sys::SIGXCPU
+                || (sig == sys::SIGKILL && limits.cpu.is_some_and(|c| death.exit.cpu >= c))
+            {
+                return Error::ResourceLimit(format!(
+                    "CPU time limit of {} s exceeded in method {method:?}",
+                    limits.cpu.map_or(0, |c| c.as_secs())
+                ));
+            }
+            if sig == sys::SIGXFSZ {
+                return Error::ResourceLimit(format!(
+                    "file size limit exceeded in method {method:?}"
+                ));
+            }
+            if let Some(m) = limits.memory {
+                if death.last_words.is_some() && near_memory_limit(m) {
+                    return Error::ResourceLimit(format!(
+                        "memory limit of {m} bytes exceeded in method {method:?} (worker died with {})",
+                        sys::signal_name(sig)
+                    ));
+                }
+            }
+            Error::WorkerCrashed {
+                signal: sig,
+                detail: format!(
+                    "{}: {} in method {method:?}",
+                    sys::signal_name(sig),
+                    sys::signal_description(sig)
+                ),
+            }
+        }
+        ExitKind::Exited(status) => Error::WorkerExited { status },
+        ExitKind::Unknown => Error::WorkerExited { status: -1 },
+    }
+}
+
+struct Region {
+    gen: u32,
+    mem: SharedMem,
+}
+
+struct CallState {
+    seq: u32,
+    /// Our TO_WORKER counter (the host's copy is authoritative).
+    to_worker: u32,
+    /// Last valid TO_HOST value.
+    to_host: u32,
+    next_gen: u32,
+    input: Option<Region>,
+    output: Option<Region>,
+}
+
+/// The parameters of one call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CallCx<'a> {
+    pub(crate) max_output: usize,
+    pub(crate) max_input: usize,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) method: &'a str,
+    pub(crate) limits: Limits,
+}
+
+/// Why a call did not return a result.
+#[derive(Debug)]
+pub(crate) enum CallError {
+    /// The worker died before it started this call: the call may be sent
+    /// to another worker.
+    NotStarted,
+    /// The call failed. `worker_ok`: the worker is alive and usable (a module
+    /// error); otherwise it is dead or being killed.
+    Failed { error: Error, worker_ok: bool },
+}
+
+/// A worker process (host side).
+pub(crate) struct Worker {
+    pub(crate) id: u64,
+    pub(crate) pid: i32,
+    /// The host process that spawned it (a forked copy of the host must
+    /// never signal or reap its parent's workers).
+    owner: i32,
+    pidfd: OwnedFd,
+    pub(crate) sock: OwnedFd,
+    pub(crate) stderr: OwnedFd,
+    ctl: SharedMem,
+    dead: AtomicBool,
+    reaped: AtomicBool,
+    death: Mutex<Option<Death>>,
+    kill_reason: Mutex<Option<KillReason>>,
+    call: Mutex<CallState>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("id", &self.id)
+            .field("pid", &self.pid)
+            .field("dead", &self.dead.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Worker {
+    pub(crate) fn new(
+        id: u64,
+        child: sys::Child,
+        sock: OwnedFd,
+        stderr: OwnedFd,
+        ctl: SharedMem,
+    ) -> Worker {
+        Worker {
+            id,
+            owner: sys::own_pid(),
+            pid: child.pid,
+            pidfd: child.pidfd,
+            sock,
+            stderr,
+            ctl,
+            dead: AtomicBool::new(false),
+            reaped: AtomicBool::new(false),
+            death: Mutex::new(None),
+            kill_reason: Mutex::new(None),
+            call: Mutex::new(CallState {
+                seq: 0,
+                to_worker: 0,
+                to_host: 0,
+                next_gen: 0,
+                input: None,
+                output: None,
+            }),
+        }
+    }
+
+    pub(crate) fn pidfd_raw(&self) -> std::os::fd::RawFd {
+        self.pidfd.as_raw_fd()
+    }
+
+    pub(crate) fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::SeqCst)
+    }
+
+    /// Kill the process (SIGKILL through its pidfd); the first reason sticks.
+    pub(crate) fn kill(&self, reason: KillReason) {
+        if sys::own_pid() != self.owner {
+            return;
+        }
+        {
+            let mut k = self.kill_reason.lock();
+            if k.is_none() {
+                *k = Some(reason);
+            }
+        }
+        sys::pidfd_kill(self.pidfd.as_fd(), sys::SIGKILL);
+    }
+
+    pub(crate) fn kill_reason(&self) -> Option<KillReason> {
+        self.kill_reason.lock().clone()
+    }
+
+    /// Reap the process if it has exited (supervisor only).
+    pub(crate) fn try_reap(&self, block: bool) -> Option<ExitInfo> {
+        if self.reaped.load(Ordering::SeqCst) {
+            return None;
+        }
+        match sys::reap(self.pid, block) {
+            Ok(Some(info)) => {
+                self.reaped.store(true, Ordering::SeqCst);
+                Some(info)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(target: "bridgehost::isolation", pid = self.pid, "wait4 failed: {e}");
+                self.reaped.store(true, Ordering::SeqCst);
+                Some(ExitInfo {
+                    kind: ExitKind::Unknown,
+                    cpu: Duration::ZERO,
+                    max_rss_kib: 0,
+                })
+            }
+        }
+    }
+
+    /// Record the death and wake a caller waiting on this worker.
+    pub(crate) fn set_dead(&self, death: Death) {
+        *self.death.lock() = Some(death);
+        self.dead.store(true, Ordering::SeqCst);
+        let parked = self.ctl.atomic_u32(ctl::OFF_HOST_PARKED);
+        parked.store(0, Ordering::SeqCst);
+        sys::futex_wake(parked, i32::MAX);
+    }
+
+    pub(crate) fn death(&self) -> Option<Death> {
+        self.death.lock().clone()
+    }
+
+    /// Write the control block's magic (before the worker starts).
+    pub(crate) fn init_control_block(ctl: &SharedMem) {
+        ctl.write_from(ctl::OFF_MAGIC, &ctl::MAGIC.to_le_bytes());
+    }
+
+    fn post(&self, st: &mut CallState, req: &Request) {
+        self.ctl.write_from(ctl::OFF_REQ, &req.encode());
+        st.to_worker = st.to_worker.wrapping_add(1);
+        self.ctl
+            .atomic_u32(ctl::OFF_TO_WORKER)
+            .store(st.to_worker, Ordering::SeqCst);
+        let parked = self.ctl.atomic_u32(ctl::OFF_WORKER_PARKED);
+        if parked.swap(0, Ordering::SeqCst) != 0 {
+            sys::futex_wake(parked, 1);
+        }
+    }
+
+    /// Ask an idle worker to destroy its instance and exit.
+    pub(crate) fn post_shutdown(&self) {
+        let mut st = self.call.lock();
+        st.seq = st.seq.wrapping_add(1);
+        let req = Request {
+            op: p::OP_SHUTDOWN,
+            seq: st.seq,
+            ..Default::default()
+        };
+        self.post(&mut st, &req);
+    }
+
+    /// Wait until TO_HOST moves by one. Errors: dead, timeout, violation.
+    fn wait_response(&self, st: &mut CallState, deadline: Option<Instant>) -> Result<(), Waited> {
+        let word = self.ctl.atomic_u32(ctl::OFF_TO_HOST);
+        let seen = st.to_host;
+        let expected = seen.wrapping_add(1);
+        let check = |v: u32| -> Option<Result<(), Waited>> {
+            if v == expected {
+                Some(Ok(()))
+            } else if v == seen {
+                None
+            } else if self.is_dead() {
+                Some(Err(Waited::Dead))
+            } else {
+                Some(Err(Waited::Violation(format!(
+                    "response counter jumped from {seen} to {v}"
+                ))))
+            }
+        };
+        let start = Instant::now();
+        let mut i = 0u32;
+        let outcome = loop {
+            if let Some(r) = check(word.load(Ordering::Acquire)) {
+                break r;
+            }
+            if self.is_dead() {
+                break Err(Waited::Dead);
+            }
+            i = i.wrapping_add(1);
+            if i < SPIN_TIGHT {
+                std::hint::spin_loop();
+                continue;
+            }
+            if start.elapsed() >= HOST_SPIN {
+                break self.park(word, &check, deadline);
+            }
+            // If the worker shares this CPU, let it run.
+            std::thread::yield_now();
+        };
+        if outcome.is_ok() {
+            st.to_host = expected;
+        }
+        outcome
+    }
+
+    fn park(
+        &self,
+        word: &std::sync::atomic::AtomicU32,
+        check: &dyn Fn(u32) -> Option<Result<(), Waited>>,
+        deadline: Option<Instant>,
+    ) -> Result<(), Waited> {
+        let parked = self.ctl.atomic_u32(ctl::OFF_HOST_PARKED);
+        loop {
+            parked.store(1, Ordering::SeqCst);
+            if let Some(r) = check(word.load(Ordering::SeqCst)) {
+                parked.store(0, Ordering::Relaxed);
+                return r;
+            }
+            if self.is_dead() {
+                parked.store(0, Ordering::Relaxed);
+                return Err(Waited::Dead);
+            }
+            let now = Instant::now();
+            let slice = match deadline {
+                Some(d) if now >= d => {
+                    parked.store(0, Ordering::Relaxed);
+                    return Err(Waited::Timeout);
+                }
+                Some(d) => (d - now).min(PARK_SLICE),
+                None => PARK_SLICE,
+            };
+            sys::futex_wait(parked, 1, Some(slice));
+        }
+    }
+
+    /// Make sure a region of `kind` holds at least `need` bytes, creating a
+    /// new one (and announcing it to the worker) if not.
+    fn ensure_region(
+        &self,
+        st: &mut CallState,
+        kind: RegionKind,
+        need: usize,
+        cap_hint: usize,
+        cx: &CallCx<'_>,
+    ) -> Result<(), CallError> {
+        let current = match kind {
+            RegionKind::Input => &st.input,
+            RegionKind::Output => &st.output,
+        };
+        let have = current.as_ref().map_or(0, |r| r.mem.len());
+        if have >= need {
+            return Ok(());
+        }
+        let size = need
+            .max(have.saturating_mul(2))
+            .max(MIN_REGION)
+            .min(cap_hint.max(need))
+            .checked_next_multiple_of(4096)
+            .ok_or_else(|| CallError::Failed {
+                error: Error::ResourceLimit(format!(
+                    "a shared region of {need} bytes is too large"
+                )),
+                worker_ok: true,
+            })?;
+        let name = match kind {
+            RegionKind::Input => c"bridgehost-input",
+            RegionKind::Output => c"bridgehost-output",
+        };
+        let mem = SharedMem::create(name, size).map_err(|e| CallError::Failed {
+            error: Error::ResourceLimit(format!(
+                "cannot create a shared region of {size} bytes: {e}"
+            )),
+            worker_ok: true,
+        })?;
+        st.next_gen = st.next_gen.wrapping_add(1).max(1);
+        let gen = st.next_gen;
+        let msg = MapMsg {
+            kind,
+            gen,
+            size: size as u64,
+        };
+        // Non-blocking: a worker that does not read its socket is broken.
+        let Some(fd) = mem.fd() else {
+            return Err(CallError::Failed {
+                error: Error::Internal("a new region has no descriptor".into()),
+                worker_ok: true,
+            });
+        };
+        if let Err(e) = sys::send_packet(self.sock.as_fd(), &msg.encode(), &[fd], true) {
+            if e.kind() == std::io::ErrorKind::WouldBlock {
+                return Err(self.violation("the worker does not read its control socket".into()));
+            }
+            // The peer is gone: report how it died (or re-dispatch the call
+            // if it never started it).
+            return Err(self.await_death(st.seq, cx));
+        }
+        let region = Some(Region { gen, mem });
+        match kind {
+            RegionKind::Input => st.input = region,
+            RegionKind::Output => st.output = region,
+        }
+        Ok(())
+    }
+
+    fn violation(&self, msg: String) -> CallError {
+        tracing::warn!(target: "bridgehost::isolation", pid = self.pid, "worker protocol violation: {msg}");
+        self.kill(KillReason::Protocol(msg.clone()));
+        CallError::Failed {
+            error: Error::Protocol(msg),
+            worker_ok: false,
+        }
+    }
+
+    /// The control socket failed: wait (briefly) for the supervisor to
+    /// reap the worker, then report its death.
+    fn await_death(&self, seq: u32, cx: &CallCx<'_>) -> CallError {
+        let parked = self.ctl.atomic_u32(ctl::OFF_HOST_PARKED);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !self.is_dead() && Instant::now() < deadline {
+            parked.store(1, Ordering::SeqCst);
+            if self.is_dead() {
+                break;
+            }
+            sys::futex_wait(parked, 1, Some(Duration::from_millis(50)));
+        }
+        parked.store(0, Ordering::Relaxed);
+        if !self.is_dead() {
+            return self.violation("the control socket failed but the worker lives".into());
+        }
+        self.dead_error(seq, cx)
+    }
+
+    fn dead_error(&self, seq: u32, cx: &CallCx<'_>) -> CallError {
+        let accepted = self
+            .ctl
+            .atomic_u32(ctl::OFF_ACCEPTED)
+            .load(Ordering::SeqCst);
+        let death = self.death();
+        let killed_by_us = death.as_ref().is_some_and(|d| d.kill.is_some());
+        if accepted != seq && !killed_by_us {
+            return CallError::NotStarted;
+        }
+        let error = match death {
+            Some(d) => classify(&d, &cx.limits, cx.method),
+            None => Error::Internal("worker marked dead without a recorded death".into()),
+        };
+        CallError::Failed {
+            error,
+            worker_ok: false,
+        }
+    }
+
+    /// Run one call. The caller has this worker checked out exclusively.
+    pub(crate) fn call(
+        &self,
+        index: u32,
+        input: &[u8],
+        out: &mut CallOutput<'_>,
+        cx: &CallCx<'_>,
+    ) -> Result<(), CallError> {
+        let mut st = self.call.lock();
+        if self.is_dead() {
+            return Err(CallError::NotStarted);
+        }
+        st.seq = st.seq.wrapping_add(1);
+        let seq = st.seq;
+        let input_loc = if input.len() <= ctl::INLINE_CAP {
+            self.ctl.write_from(ctl::OFF_REQ_DATA, input);
+            p::LOC_INLINE
+        } else {
+            self.ensure_region(&mut st, RegionKind::Input, input.len(), cx.max_input, cx)?;
+            let r = st.input.as_ref().expect("ensured above");
+            if !r.mem.write_from(0, input) {
+                return Err(CallError::Failed {
+                    error: Error::Internal("input region smaller than ensured".into()),
+                    worker_ok: true,
+                });
+            }
+            p::LOC_REGION
+        };
+        let gen_of = |r: &Option<Region>| r.as_ref().map_or(0, |r| r.gen);
+        let cap_of = |r: &Option<Region>| r.as_ref().map_or(0, |r| r.mem.len());
+        let req = Request {
+            op: p::OP_CALL,
+            seq,
+            method: index,
+            input_loc,
+            input_len: input.len() as u64,
+            in_gen: gen_of(&st.input),
+            out_gen: gen_of(&st.output),
+            out_cap: cap_of(&st.output) as u64,
+            max_output: cx.max_output as u64,
+        };
+        self.post(&mut st, &req);
+        let deadline = cx.timeout.map(|t| Instant::now() + t);
+        let result = loop {
+            match self.wait_response(&mut st, deadline) {
+                Ok(()) => {}
+                Err(Waited::Dead) => return Err(self.dead_error(seq, cx)),
+                Err(Waited::Timeout) => {
+                    let t = cx.timeout.unwrap_or_default();
+                    self.kill(KillReason::Timeout(t));
+                    return Err(CallError::Failed {
+                        error: Error::Timeout(t),
+                        worker_ok: false,
+                    });
+                }
+                Err(Waited::Violation(m)) => return Err(self.violation(m)),
+            }
+            let mut hdr = [0u8; p::RESP_LEN];
+            self.ctl.read_into(ctl::OFF_RESP, &mut hdr);
+            let expect = Expect {
+                seq,
+                out_gen: gen_of(&st.output),
+                out_cap: cap_of(&st.output) as u64,
+                max_output: cx.max_output as u64,
+            };
+            match decode_response(&hdr, &expect) {
+                Err(e) => return Err(self.violation(e.0)),
+                Ok(Response::Grow { need }) => {
+                    let need = need as usize; // <= max_output <= isize::MAX (validated)
+                    let granted =
+                        self.ensure_region(&mut st, RegionKind::Output, need, cx.max_output, cx);
+                    let op = match granted {
+                        Ok(()) => p::OP_GROW_OK,
+                        Err(CallError::Failed {
+                            worker_ok: true, ..
+                        }) => p::OP_GROW_DENIED,
+                        Err(e) => return Err(e),
+                    };
+                    let reply = Request {
+                        op,
+                        seq,
+                        out_gen: gen_of(&st.output),
+                        out_cap: cap_of(&st.output) as u64,
+                        max_output: cx.max_output as u64,
+                        ..Default::default()
+                    };
+                    self.post(&mut st, &reply);
+                }
+                Ok(Response::Ok(at)) => break self.copy_output(&st, at, out),
+                Ok(Response::Failed {
+                    status,
+                    code,
+                    msg_len,
+                }) => {
+                    let mut m = vec![0u8; msg_len];
+                    self.ctl.read_into(ctl::OFF_RESP_DATA, &mut m);
+                    let message = String::from_utf8_lossy(&m).into_owned();
+                    let error = match status {
+                        p::ST_MODULE_ERROR => Error::Module { code, message },
+                        p::ST_TOO_LARGE => {
+                            out.mark_exceeded();
+                            out.finish().err().unwrap_or(Error::ResourceLimit(message))
+                        }
+                        p::ST_BAD_METHOD => Error::NotFound(message),
+                        p::ST_RESOURCE => {
+                            // The worker retires after reporting this.
+                            let error = Error::ResourceLimit(message);
+                            return Err(CallError::Failed {
+                                error,
+                                worker_ok: false,
+                            });
+                        }
+                        _ => Error::Internal(format!("worker: {message}")),
+                    };
+                    break Err(error);
+                }
+            }
+        };
+        // Large regions are not kept between calls.
+        let st = &mut *st;
+        for slot in [&mut st.input, &mut st.output] {
+            if slot.as_ref().is_some_and(|r| r.mem.len() > RETAIN_REGION) {
+                if let Some(r) = slot.take() {
+                    r.mem.release_pages();
+                }
+            }
+        }
+        result.map_err(|error| CallError::Failed {
+            error,
+            worker_ok: true,
+        })
+    }
+
+    fn copy_output(
+        &self,
+        st: &CallState,
+        at: OutputAt,
+        out: &mut CallOutput<'_>,
+    ) -> Result<(), Error> {
+        let (mem, base, len) = match at {
+            OutputAt::Inline(n) => (&self.ctl, ctl::OFF_RESP_DATA, n),
+            OutputAt::Region(n) => match &st.output {
+                Some(r) => (&r.mem, 0, n),
+                None => return Err(Error::Internal("output region vanished".into())),
+            },
+        };
+        let mut buf = vec![0u8; len.min(COPY_CHUNK)];
+        let mut done = 0;
+        while done < len {
+            let k = (len - done).min(buf.len());
+            if !mem.read_into(base + done, &mut buf[..k]) {
+                return Err(Error::Internal("output outside its region".into()));
+            }
+            if out.write(&buf[..k]).is_err() {
+                break;
+            }
+            done += k;
+        }
+        out.finish().map(|_| ())
+    }
+}
+
+enum Waited {
+    Dead,
+    Timeout,
+    Violation(String),
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // The supervisor reaps every worker it started; this only runs if it
+        // could not (e.g. it panicked). An unreaped child keeps its pid, so
+        // waiting for it here cannot reap a stranger.
+        if !self.reaped.load(Ordering::SeqCst) && sys::own_pid() == self.owner {
+            sys::pidfd_kill(self.pidfd.as_fd(), sys::SIGKILL);
+            let _ = sys::reap(self.pid, true);
+        }
+    }
+}

@@ -1,0 +1,683 @@
+//! The supervisor: one thread per isolated module.
+//!
+//! It spawns workers (so that a worker's parent-death signal fires when the
+//! module closes or the host dies), performs the start-up handshake, reads
+//! every worker's control socket (events, logs, last words) and stderr, and
+//! watches each worker's pidfd. When a worker exits it reaps it (never any
+//! other child of the host), classifies the death, records it for the call
+//! it interrupted, promotes a warm spare, counts the failure for the circuit
+//! breaker, and starts a replacement with back-off.
+#![forbid(unsafe_code)]
+
+use super::breaker::Breaker;
+use super::pool::{Role, Shared};
+use super::protocol::{
+    self as p, ctl, Hello, Init, LastWords, Limits as RecLimits, Reassembler, Record,
+};
+use super::remote::{classify, Death, KillReason, Limits, Worker};
+use super::sys::{self, ExitKind, PollSet, SharedMem};
+use super::worker::{EXIT_INIT_FAILED, EXIT_RETIRED};
+use crate::counters::Counters;
+use crate::error::Error;
+use std::collections::VecDeque;
+use std::io::ErrorKind as IoKind;
+use std::os::fd::{AsFd, AsRawFd};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// After the control socket closes, how long the process gets to exit
+/// before it is killed.
+const HANGUP_GRACE: Duration = Duration::from_millis(250);
+/// How long idle workers get to destroy their instance and exit at close.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+/// Datagrams read from one worker per loop iteration (fairness).
+const READ_BURST: usize = 256;
+/// Stderr lines logged per worker per second (the rest are counted).
+const STDERR_LINES_PER_SEC: u32 = 20;
+/// Module log records forwarded per worker per second (the rest are counted):
+/// a worker must not be able to flood the host runtime's logging.
+const LOGS_PER_SEC: u32 = 1000;
+const STDERR_LINE_MAX: usize = 512;
+
+struct Tracked {
+    worker: Arc<Worker>,
+    reasm: Reassembler,
+    sock_open: bool,
+    stderr_open: bool,
+    stderr_buf: Vec<u8>,
+    stderr_tail: VecDeque<String>,
+    stderr_window: (Instant, u32, u64),
+    log_window: (Instant, u32, u64),
+    last_words: Option<LastWords>,
+    started: bool,
+    hello: bool,
+    startup_deadline: Option<Instant>,
+    hangup_deadline: Option<Instant>,
+}
+
+struct Supervisor {
+    shared: Arc<Shared>,
+    tracked: Vec<Tracked>,
+    next_id: u64,
+    spawned: usize,
+    name: String,
+    limits: Limits,
+    rec_limits: RecLimits,
+}
+
+/// The supervisor thread's body.
+pub(crate) fn run(shared: Arc<Shared>) {
+    let limits = Limits {
+        memory: shared.cfg.memory_limit,
+        cpu: shared.cfg.cpu_limit,
+    };
+    let rec_limits = RecLimits {
+        max_event: shared.cfg.max_event,
+    };
+    let name = shared.cfg.path_shown.clone();
+    let mut s = Supervisor {
+        shared,
+        tracked: Vec::new(),
+        next_id: 1,
+        spawned: 0,
+        name,
+        limits,
+        rec_limits,
+    };
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.run()));
+    if let Err(p) = ran {
+        // A bug here must not leave callers waiting on workers nobody reaps:
+        // close the pool, kill and reap every worker (recording each death,
+        // which wakes its caller), and let waiters see Closed.
+        tracing::error!(
+            target: "bridgehost::isolation",
+            module = %s.name,
+            "supervisor panicked: {}; closing the module's workers",
+            crate::error::panic_message(&*p)
+        );
+        s.shared.pool.lock().closing = true;
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.kill_all_and_reap()));
+        s.shared.cv.notify_all();
+    }
+}
+
+/// Keep only printable characters of untrusted text, bounded.
+fn sanitize(bytes: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
+
+impl Supervisor {
+    fn run(&mut self) {
+        let mut poll = PollSet::default();
+        let mut buf = vec![0u8; p::MAX_PACKET];
+        let mut stop_deadline: Option<Instant> = None;
+        loop {
+            let now = Instant::now();
+            let mut next: Option<Instant> = None;
+            let mut at = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
+            if self.shared.stop.load(Ordering::SeqCst) {
+                let deadline = *stop_deadline.get_or_insert_with(|| {
+                    self.begin_shutdown();
+                    now + SHUTDOWN_GRACE
+                });
+                if self.tracked.is_empty() {
+                    break;
+                }
+                if now >= deadline {
+                    self.kill_all_and_reap();
+                    break;
+                }
+                at(deadline);
+            } else if let Some(t) = self.maybe_spawn(now) {
+                at(t);
+            }
+            for t in &mut self.tracked {
+                if let Some(d) = t.startup_deadline {
+                    if now >= d {
+                        t.startup_deadline = None;
+                        t.worker
+                            .kill(KillReason::StartupTimeout(self.shared.cfg.startup_timeout));
+                    } else {
+                        at(d);
+                    }
+                }
+                if let Some(d) = t.hangup_deadline {
+                    if now >= d {
+                        t.hangup_deadline = None;
+                        t.worker.kill(KillReason::Protocol(
+                            "the worker closed its control channel".into(),
+                        ));
+                    } else {
+                        at(d);
+                    }
+                }
+            }
+            let timeout = next
+                .map_or(Duration::from_secs(1), |t| t.saturating_duration_since(now))
+                .min(Duration::from_secs(1));
+
+            poll.clear();
+            let wake = self.shared.wake.raw().map(|fd| poll.add(fd));
+            let mut idx = Vec::with_capacity(self.tracked.len());
+            for t in &self.tracked {
+                let sock = t.sock_open.then(|| poll.add(t.worker.sock.as_raw_fd()));
+                let err = t.stderr_open.then(|| poll.add(t.worker.stderr.as_raw_fd()));
+                let pid = poll.add(t.worker.pidfd_raw());
+                idx.push((sock, err, pid));
+            }
+            if let Err(e) = poll.wait(Some(timeout)) {
+                tracing::error!(target: "bridgehost::isolation", "poll failed: {e}");
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+            if wake.is_some_and(|w| poll.ready(w).readable) {
+                self.shared.wake.drain();
+            }
+            let mut exited = Vec::new();
+            for (i, (sock, err, pid)) in idx.into_iter().enumerate() {
+                if let Some(k) = sock {
+                    let r = poll.ready(k);
+                    if r.readable || r.hangup {
+                        self.read_socket(i, &mut buf);
+                    }
+                }
+                if let Some(k) = err {
+                    let r = poll.ready(k);
+                    if r.readable || r.hangup {
+                        self.read_stderr(i);
+                    }
+                }
+                if poll.ready(pid).readable {
+                    exited.push(i);
+                }
+            }
+            for i in exited.into_iter().rev() {
+                self.reaped(i, &mut buf);
+            }
+        }
+        tracing::debug!(target: "bridgehost::isolation", module = %self.name, "supervisor stopped");
+    }
+
+    /// Start workers until the pool has its members (and, once the module
+    /// is known to load, its spares). Returns when to try again if back-off
+    /// or the breaker delays a spawn.
+    fn maybe_spawn(&mut self, now: Instant) -> Option<Instant> {
+        let shared = Arc::clone(&self.shared);
+        let cfg = &shared.cfg;
+        loop {
+            let pool = self.shared.pool.lock();
+            if pool.closing || pool.startup_error.is_some() {
+                return None;
+            }
+            let target = if pool.hello.is_some() {
+                cfg.workers + cfg.spares
+            } else {
+                cfg.workers.min(1)
+            };
+            if pool.hello.is_none() && pool.live() > 0 {
+                return None;
+            }
+            if pool.live() >= target {
+                return None;
+            }
+            let at = pool.breaker.respawn_at(now);
+            if at > now {
+                return Some(at);
+            }
+            drop(pool);
+            if let Err(e) = self.spawn() {
+                tracing::error!(target: "bridgehost::isolation", module = %self.name, "cannot start a worker: {e}");
+                let mut pool = self.shared.pool.lock();
+                if pool.hello.is_none() {
+                    pool.startup_error = Some(e);
+                    drop(pool);
+                    self.shared.cv.notify_all();
+                    return None;
+                }
+                if pool.breaker.record_failure(Instant::now()) {
+                    self.breaker_opened(&pool.breaker);
+                }
+                drop(pool);
+                self.shared.cv.notify_all();
+                return Some(Instant::now() + Duration::from_millis(5));
+            }
+        }
+    }
+
+    fn breaker_opened(&self, b: &Breaker) {
+        let until = b
+            .open_until()
+            .map(|t| t.saturating_duration_since(Instant::now()))
+            .unwrap_or_default();
+        tracing::error!(
+            target: "bridgehost::isolation",
+            module = %self.name,
+            "{} worker failures within {:?}: circuit breaker open, module unavailable for {:?}",
+            b.threshold(),
+            b.window(),
+            until
+        );
+    }
+
+    fn spawn(&mut self) -> Result<(), Error> {
+        let cfg = &self.shared.cfg;
+        let span = tracing::info_span!("spawn", module = %self.name);
+        let _g = span.enter();
+        let io = |what: &str| {
+            let what = what.to_string();
+            move |e: std::io::Error| Error::Internal(format!("{what}: {e}"))
+        };
+        let (host_sock, child_sock) = sys::seqpacket_pair().map_err(io("socketpair"))?;
+        sys::set_socket_buffers(host_sock.as_fd(), 1 << 20);
+        let (err_r, err_w) = sys::pipe().map_err(io("pipe"))?;
+        let ctl_mem =
+            SharedMem::create(c"bridgehost-ctl", ctl::SIZE).map_err(io("control block"))?;
+        Worker::init_control_block(&ctl_mem);
+        let config = if cfg.config.is_empty() {
+            None
+        } else {
+            let m = SharedMem::create(c"bridgehost-config", cfg.config.len())
+                .map_err(io("config region"))?;
+            m.write_from(0, &cfg.config);
+            Some(m)
+        };
+        let child =
+            sys::spawn_worker(&cfg.exe, child_sock.as_fd(), err_w.as_fd()).map_err(|e| {
+                if e.kind() == IoKind::NotFound || e.kind() == IoKind::PermissionDenied {
+                    Error::NotFound(format!(
+                        "cannot run the worker executable {}: {e}",
+                        cfg.exe.display()
+                    ))
+                } else {
+                    Error::Internal(format!("cannot spawn {}: {e}", cfg.exe.display()))
+                }
+            })?;
+        drop(child_sock);
+        drop(err_w);
+        let init = Init {
+            host_pid: sys::own_pid(),
+            sandbox: cfg.sandbox,
+            memory_limit: cfg.memory_limit.unwrap_or(0),
+            cpu_limit_secs: cfg.cpu_limit.map_or(0, |d| d.as_secs().max(1)),
+            open_files: cfg.open_files,
+            max_event: cfg.max_event as u64,
+            config_len: cfg.config.len() as u64,
+            path: cfg.path.to_string_lossy().into_owned(),
+        };
+        let mut fds: Vec<_> = ctl_mem.fd().into_iter().collect();
+        if let Some(c) = &config {
+            fds.extend(c.fd());
+        }
+        let sent = sys::send_packet(host_sock.as_fd(), &init.encode(), &fds, true);
+        let id = self.next_id;
+        self.next_id += 1;
+        let pid = child.pid;
+        let worker = Arc::new(Worker::new(id, child, host_sock, err_r, ctl_mem));
+        self.tracked.push(Tracked {
+            worker: Arc::clone(&worker),
+            reasm: Reassembler::default(),
+            sock_open: true,
+            stderr_open: true,
+            stderr_buf: Vec::new(),
+            stderr_tail: VecDeque::new(),
+            stderr_window: (Instant::now(), 0, 0),
+            log_window: (Instant::now(), 0, 0),
+            last_words: None,
+            started: false,
+            hello: false,
+            startup_deadline: Some(Instant::now() + cfg.startup_timeout),
+            hangup_deadline: None,
+        });
+        let replacement = self.spawned >= cfg.workers + cfg.spares;
+        self.spawned += 1;
+        self.shared.pool.lock().add(worker);
+        if replacement {
+            Counters::inc(&self.shared.counters.respawns);
+            tracing::info!(target: "bridgehost::isolation", module = %self.name, pid, "respawned worker");
+        } else {
+            tracing::debug!(target: "bridgehost::isolation", module = %self.name, pid, "started worker");
+        }
+        if let Err(e) = sent {
+            // The worker will die at once (no INIT); the reaper records it.
+            tracing::error!(target: "bridgehost::isolation", pid, "cannot send INIT: {e}");
+        }
+        Ok(())
+    }
+
+    fn violation(&mut self, i: usize, msg: String) {
+        let t = &mut self.tracked[i];
+        tracing::warn!(target: "bridgehost::isolation", module = %self.name, pid = t.worker.pid, "worker protocol violation: {msg}");
+        t.worker.kill(KillReason::Protocol(msg));
+        t.sock_open = false;
+    }
+
+    fn read_socket(&mut self, i: usize, buf: &mut [u8]) {
+        for _ in 0..READ_BURST {
+            let t = &mut self.tracked[i];
+            if !t.sock_open {
+                return;
+            }
+            match sys::recv_packet(t.worker.sock.as_fd(), buf, false, true) {
+                Ok(None) => {
+                    t.sock_open = false;
+                    t.hangup_deadline = Some(Instant::now() + HANGUP_GRACE);
+                    return;
+                }
+                Ok(Some(pkt)) => {
+                    if pkt.truncated || pkt.ctrunc {
+                        let what = if pkt.ctrunc {
+                            "sent descriptors"
+                        } else {
+                            "sent an oversized datagram"
+                        };
+                        self.violation(i, format!("the worker {what}"));
+                        return;
+                    }
+                    let limits = self.rec_limits;
+                    match t.reasm.push(&buf[..pkt.len], &limits) {
+                        Ok(None) => {}
+                        Ok(Some((kind, payload))) => match p::decode_record(kind, payload, &limits)
+                        {
+                            Ok(rec) => self.record(i, rec),
+                            Err(e) => {
+                                self.violation(i, e.0);
+                                return;
+                            }
+                        },
+                        Err(e) => {
+                            self.violation(i, e.0);
+                            return;
+                        }
+                    }
+                }
+                Err(e) if e.kind() == IoKind::WouldBlock => return,
+                Err(e) => {
+                    tracing::debug!(target: "bridgehost::isolation", "control socket error: {e}");
+                    t.sock_open = false;
+                    t.hangup_deadline = Some(Instant::now() + HANGUP_GRACE);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn record(&mut self, i: usize, rec: Record) {
+        match rec {
+            Record::Hello(h) => self.hello(i, h),
+            Record::InitError(e) => {
+                // The file is named as the caller named it, not as the worker
+                // (which loads the canonical path) saw it.
+                let e = match e {
+                    Error::AbiMismatch { reason, .. } => Error::AbiMismatch {
+                        path: self.shared.cfg.path_shown.clone(),
+                        reason,
+                    },
+                    other => other,
+                };
+                let t = &self.tracked[i];
+                if t.hello {
+                    self.violation(i, "start-up error after HELLO".into());
+                    return;
+                }
+                let mut pool = self.shared.pool.lock();
+                if pool.hello.is_none() && pool.startup_error.is_none() {
+                    pool.startup_error = Some(e);
+                    drop(pool);
+                    self.shared.cv.notify_all();
+                } else {
+                    tracing::warn!(target: "bridgehost::isolation", module = %self.name, pid = t.worker.pid, "replacement worker failed to start: {e}");
+                }
+            }
+            Record::Events(batch) => {
+                let c = &self.shared.counters;
+                if batch.dropped > 0 {
+                    c.events_dropped
+                        .fetch_add(u64::from(batch.dropped), Ordering::Relaxed);
+                }
+                if let Some(hub) = self.shared.hub.upgrade() {
+                    for ev in &batch.events {
+                        let _ = hub.emit(self.shared.cfg.module_id, &ev.topic, &ev.data, c);
+                    }
+                }
+            }
+            Record::Log(level, msg) => {
+                let m = &self.name;
+                let (start, count, suppressed) = &mut self.tracked[i].log_window;
+                let now = Instant::now();
+                if now.duration_since(*start) >= Duration::from_secs(1) {
+                    if *suppressed > 0 {
+                        tracing::warn!(target: "bridgehost::module", module = %m, "{suppressed} log messages dropped (more than {LOGS_PER_SEC}/s)");
+                    }
+                    *start = now;
+                    *count = 0;
+                    *suppressed = 0;
+                }
+                if *count >= LOGS_PER_SEC {
+                    *suppressed += 1;
+                    return;
+                }
+                *count += 1;
+                match level {
+                    i32::MIN..=0 => {
+                        tracing::error!(target: "bridgehost::module", module = %m, "{msg}")
+                    }
+                    1 => tracing::warn!(target: "bridgehost::module", module = %m, "{msg}"),
+                    2 => tracing::info!(target: "bridgehost::module", module = %m, "{msg}"),
+                    3 => tracing::debug!(target: "bridgehost::module", module = %m, "{msg}"),
+                    _ => tracing::trace!(target: "bridgehost::module", module = %m, "{msg}"),
+                }
+            }
+            Record::LastWords(w) => self.tracked[i].last_words = Some(w),
+            Record::Started => {
+                if std::mem::replace(&mut self.tracked[i].started, true) {
+                    self.violation(i, "a second STARTED".into());
+                }
+            }
+        }
+    }
+
+    fn hello(&mut self, i: usize, h: Hello) {
+        if self.tracked[i].hello {
+            self.violation(i, "a second HELLO".into());
+            return;
+        }
+        let mut pool = self.shared.pool.lock();
+        match &pool.hello {
+            None => {
+                self.name = h.name.clone();
+                pool.hello = Some(h);
+            }
+            Some(first) if *first == h => {}
+            Some(_) => {
+                drop(pool);
+                self.violation(i, "HELLO differs from the first worker's".into());
+                return;
+            }
+        }
+        let t = &mut self.tracked[i];
+        t.hello = true;
+        t.startup_deadline = None;
+        let role = pool.ready(&t.worker, self.shared.cfg.workers);
+        drop(pool);
+        tracing::debug!(target: "bridgehost::isolation", module = %self.name, pid = t.worker.pid, ?role, "worker ready");
+        self.shared.cv.notify_all();
+    }
+
+    fn read_stderr(&mut self, i: usize) {
+        let mut chunk = [0u8; 4096];
+        for _ in 0..16 {
+            let t = &mut self.tracked[i];
+            if !t.stderr_open {
+                return;
+            }
+            match sys::read_some(t.worker.stderr.as_fd(), &mut chunk) {
+                Ok(0) => {
+                    t.stderr_open = false;
+                    let rest = std::mem::take(&mut t.stderr_buf);
+                    if !rest.is_empty() {
+                        self.stderr_line(i, &rest);
+                    }
+                    return;
+                }
+                Ok(n) => {
+                    t.stderr_buf.extend_from_slice(&chunk[..n]);
+                    loop {
+                        let t = &mut self.tracked[i];
+                        let cut = match t.stderr_buf.iter().position(|&b| b == b'\n') {
+                            Some(nl) => nl + 1,
+                            None if t.stderr_buf.len() >= STDERR_LINE_MAX => STDERR_LINE_MAX,
+                            None => break,
+                        };
+                        let line: Vec<u8> = t.stderr_buf.drain(..cut).collect();
+                        self.stderr_line(i, &line);
+                    }
+                }
+                Err(e) if e.kind() == IoKind::WouldBlock => return,
+                Err(_) => {
+                    t.stderr_open = false;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn stderr_line(&mut self, i: usize, line: &[u8]) {
+        let text = sanitize(line, STDERR_LINE_MAX);
+        if text.is_empty() {
+            return;
+        }
+        let t = &mut self.tracked[i];
+        if t.stderr_tail.len() == 4 {
+            t.stderr_tail.pop_front();
+        }
+        t.stderr_tail.push_back(text.clone());
+        let now = Instant::now();
+        let (start, count, suppressed) = &mut t.stderr_window;
+        if now.duration_since(*start) >= Duration::from_secs(1) {
+            if *suppressed > 0 {
+                tracing::debug!(target: "bridgehost::worker", module = %self.name, pid = t.worker.pid, "{suppressed} stderr lines not logged");
+            }
+            *start = now;
+            *count = 0;
+            *suppressed = 0;
+        }
+        if *count < STDERR_LINES_PER_SEC {
+            *count += 1;
+            tracing::debug!(target: "bridgehost::worker", module = %self.name, pid = t.worker.pid, "stderr: {text}");
+        } else {
+            *suppressed += 1;
+        }
+    }
+
+    /// The worker behind `tracked[i]` has exited: drain, reap, classify.
+    fn reaped(&mut self, i: usize, buf: &mut [u8]) {
+        // Whatever it sent before dying (last words) is still buffered.
+        self.read_socket(i, buf);
+        self.read_stderr(i);
+        let t = self.tracked.swap_remove(i);
+        let w = &t.worker;
+        let Some(exit) = w.try_reap(true) else {
+            return;
+        };
+        let kill = w.kill_reason();
+        let death = Death {
+            exit,
+            last_words: t.last_words,
+            kill: kill.clone(),
+        };
+        let now = Instant::now();
+        let mut pool = self.shared.pool.lock();
+        let role = pool.remove(w);
+        let planned = matches!(kill, Some(KillReason::Closed | KillReason::Shutdown))
+            || (pool.closing && kill.is_none())
+            || (exit.kind == ExitKind::Exited(EXIT_RETIRED) && role != Some(Role::Busy) && t.hello);
+        let describe = || match (&kill, exit.kind) {
+            (Some(k), _) => format!("killed ({k:?})"),
+            (None, ExitKind::Signaled(s)) => {
+                format!("{} ({})", sys::signal_name(s), sys::signal_description(s))
+            }
+            (None, ExitKind::Exited(c)) => format!("exited with status {c}"),
+            (None, ExitKind::Unknown) => "ended (status unknown)".to_string(),
+        };
+        if !planned {
+            if !matches!(kill, Some(KillReason::Timeout(_))) {
+                Counters::inc(&self.shared.counters.crashes);
+            }
+            let tripped = pool.breaker.record_failure(now);
+            let tail: Vec<&str> = t.stderr_tail.iter().map(String::as_str).collect();
+            tracing::warn!(
+                target: "bridgehost::isolation",
+                module = %self.name,
+                pid = w.pid,
+                busy = role == Some(Role::Busy),
+                cpu_ms = exit.cpu.as_millis() as u64,
+                max_rss_kib = exit.max_rss_kib,
+                "worker {}; stderr tail: {:?}",
+                describe(),
+                tail
+            );
+            if tripped {
+                self.breaker_opened(&pool.breaker);
+            }
+            if !t.hello && pool.hello.is_none() && pool.startup_error.is_none() {
+                let e = match exit.kind {
+                    _ if !t.started => Error::Internal(format!(
+                        "the worker executable {} ended before its handshake ({}): is it the bridgehost-worker of this version?",
+                        self.shared.cfg.exe.display(),
+                        describe()
+                    )),
+                    ExitKind::Exited(EXIT_INIT_FAILED) => Error::Internal("the worker failed to start".into()),
+                    _ => match classify(&death, &self.limits, "<start-up>") {
+                        Error::WorkerCrashed { signal, .. } => Error::WorkerCrashed {
+                            signal,
+                            detail: format!("{} during start-up", sys::signal_name(signal)),
+                        },
+                        other => other,
+                    },
+                };
+                pool.startup_error = Some(e);
+            }
+        } else {
+            tracing::debug!(target: "bridgehost::isolation", module = %self.name, pid = w.pid, "worker {}", describe());
+        }
+        pool.rebalance(self.shared.cfg.workers);
+        drop(pool);
+        w.set_dead(death);
+        self.shared.cv.notify_all();
+    }
+
+    fn begin_shutdown(&mut self) {
+        let pool = self.shared.pool.lock();
+        for t in &self.tracked {
+            let role = pool
+                .slots
+                .iter()
+                .find(|s| Arc::ptr_eq(&s.worker, &t.worker))
+                .map(|s| s.role);
+            match role {
+                Some(Role::Idle | Role::Spare) if t.hello => t.worker.post_shutdown(),
+                Some(Role::Doomed) => {}
+                Some(Role::Busy) => t.worker.kill(KillReason::Closed),
+                _ => t.worker.kill(KillReason::Shutdown),
+            }
+        }
+    }
+
+    fn kill_all_and_reap(&mut self) {
+        for t in &self.tracked {
+            t.worker.kill(KillReason::Shutdown);
+        }
+        let mut buf = vec![0u8; p::MAX_PACKET];
+        while !self.tracked.is_empty() {
+            let i = self.tracked.len() - 1;
+            self.reaped(i, &mut buf);
+        }
+    }
+}
