@@ -26,10 +26,11 @@ suite_lint() {
 }
 suite_rust()   { cargo test --workspace; }
 suite_asan()   {
+    export BRIDGEHOST_WORKER="$ROOT/target/debug/bridgehost-worker"
     # Rust tests under AddressSanitizer (TOOLCHAIN.md): explicit --target keeps build scripts
     # uninstrumented; a separate target dir keeps the normal build cache intact.
     RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address" ASAN_OPTIONS=detect_leaks=1 \
-        cargo test -p bridgehost --target x86_64-unknown-linux-gnu --target-dir target/asan
+        cargo test -p bridgehost -p bridgehost-c --target x86_64-unknown-linux-gnu --target-dir target/asan
 }
 suite_c()      { bash tests/c/run.sh; }
 suite_header() { bash dotnet-bridge/check-header.sh; }

@@ -256,16 +256,22 @@ fn full_event_queue_drops_newest_and_counts() {
     let gate2 = Arc::clone(&gate);
     let delivered = Arc::new(AtomicU64::new(0));
     let d = Arc::clone(&delivered);
+    let (entered_tx, entered_rx) = mpsc::channel();
     let _sub = m
         .subscribe(
             "t",
             Box::new(move |_| {
+                let _ = entered_tx.send(());
                 let _held = gate2.lock(); // block the dispatcher until released
                 d.fetch_add(1, Ordering::SeqCst);
             }),
         )
         .unwrap();
     let emit = m.method("emit").unwrap();
+    // One event, and wait until the dispatcher is stuck inside its callback:
+    // from then on the queue holds exactly `capacity` events.
+    emit.call(b"t\0x").unwrap();
+    entered_rx.recv_timeout(Duration::from_secs(5)).unwrap();
     let mut refused = 0;
     for _ in 0..100 {
         match emit.call(b"t\0x") {
@@ -277,7 +283,7 @@ fn full_event_queue_drops_newest_and_counts() {
     drop(g);
     let t0 = Instant::now();
     let c = m.counters();
-    assert!(refused >= 100 - 17, "refused {refused}");
+    assert_eq!(refused, 100 - 16, "exactly the events beyond capacity are refused");
     assert_eq!(c.events_dropped, refused as u64);
     while delivered.load(Ordering::SeqCst) < c.events_emitted
         && t0.elapsed() < Duration::from_secs(5)
@@ -285,7 +291,7 @@ fn full_event_queue_drops_newest_and_counts() {
         thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(delivered.load(Ordering::SeqCst), c.events_emitted);
-    assert_eq!(c.events_emitted + c.events_dropped, 100);
+    assert_eq!(c.events_emitted + c.events_dropped, 101);
 }
 
 #[test]
