@@ -283,7 +283,11 @@ fn full_event_queue_drops_newest_and_counts() {
     drop(g);
     let t0 = Instant::now();
     let c = m.counters();
-    assert_eq!(refused, 100 - 16, "exactly the events beyond capacity are refused");
+    assert_eq!(
+        refused,
+        100 - 16,
+        "exactly the events beyond capacity are refused"
+    );
     assert_eq!(c.events_dropped, refused as u64);
     while delivered.load(Ordering::SeqCst) < c.events_emitted
         && t0.elapsed() < Duration::from_secs(5)
