@@ -1,0 +1,273 @@
+//! `bridgehost.Host`.
+#![forbid(unsafe_code)]
+
+use crate::errors::{guard, invalid, IntoPy};
+use crate::module::Module;
+use crate::options;
+use crate::release::DropDetached;
+use bridgehost::{Error, HostOptions};
+use parking_lot::Mutex;
+use pyo3::exceptions::PyResourceWarning;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Every open host, so that the `atexit` hook can close them before the
+/// interpreter finalizes (see `runtime`).
+static LIVE: Mutex<Vec<(u64, bridgehost::Host)>> = Mutex::new(Vec::new());
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// Set by `_shutdown`: no new host may start.
+static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
+
+fn unregister(id: u64) {
+    LIVE.lock().retain(|(i, _)| *i != id);
+}
+
+/// Close every live host (GIL released by the caller) and refuse new ones.
+pub(crate) fn close_all() -> usize {
+    let hosts: Vec<(u64, bridgehost::Host)> = {
+        // Under the registry lock, so that a host being created concurrently
+        // either is in the list taken here or sees the flag (see `Host::new`).
+        let mut live = LIVE.lock();
+        SHUTTING_DOWN.store(true, Ordering::Release);
+        std::mem::take(&mut *live)
+    };
+    let n = hosts.len();
+    for (_, h) in hosts {
+        h.close();
+    }
+    n
+}
+
+/// In a forked child: forget the parent's hosts (their threads do not exist
+/// here; closing them would join threads that are not there). Returns false
+/// if a parent thread held the registry at the fork (then no new host can
+/// be registered in this child).
+pub(crate) fn after_fork_child() -> bool {
+    match LIVE.try_lock() {
+        Some(mut live) => {
+            for h in live.drain(..) {
+                std::mem::forget(h);
+            }
+            true
+        }
+        None => {
+            REGISTRY_LOST.store(true, Ordering::Release);
+            false
+        }
+    }
+}
+
+/// Set in a forked child whose registry lock was held at the fork.
+static REGISTRY_LOST: AtomicBool = AtomicBool::new(false);
+
+/// Number of live hosts (tests).
+pub(crate) fn live_count() -> usize {
+    LIVE.lock().len()
+}
+
+/// A bridgehost host: owns modules, the submit pool and the event dispatcher.
+///
+/// Use it as a context manager, or call ``close()``. Closing is idempotent;
+/// queued submits complete with ``ClosedError``, calls in flight finish,
+/// every module opened from it is closed and no event callback runs after
+/// ``close()`` returns.
+#[pyclass(module = "bridgehost", name = "Host", frozen, weakref)]
+pub(crate) struct Host {
+    id: u64,
+    pub(crate) inner: DropDetached<bridgehost::Host>,
+}
+
+impl Host {
+    fn close_detached(&self, py: Python<'_>) {
+        let inner: &bridgehost::Host = &self.inner;
+        py.detach(|| inner.close());
+        unregister(self.id);
+    }
+}
+
+#[pymethods]
+impl Host {
+    #[new]
+    #[pyo3(signature = (*, module_dirs=None, submit_threads=None, submit_queue_capacity=None,
+                        event_queue_capacity=None, thread_name=None))]
+    fn new(
+        py: Python<'_>,
+        module_dirs: Option<&Bound<'_, PyAny>>,
+        submit_threads: Option<&Bound<'_, PyAny>>,
+        submit_queue_capacity: Option<&Bound<'_, PyAny>>,
+        event_queue_capacity: Option<&Bound<'_, PyAny>>,
+        thread_name: Option<String>,
+    ) -> PyResult<Self> {
+        guard(py, || {
+            let mut o = HostOptions::default();
+            if let Some(dirs) = module_dirs {
+                o.module_dirs = options::paths(py, "module_dirs", dirs)?;
+            }
+            if let Some(v) = submit_threads {
+                o.submit_threads = options::size(py, "submit_threads", v, 1, 256)? as usize;
+            }
+            if let Some(v) = submit_queue_capacity {
+                o.submit_queue_capacity =
+                    options::size(py, "submit_queue_capacity", v, 1, 1 << 24)? as usize;
+            }
+            if let Some(v) = event_queue_capacity {
+                o.event_queue_capacity =
+                    options::size(py, "event_queue_capacity", v, 1, 1 << 24)? as usize;
+            }
+            if let Some(name) = thread_name {
+                if name.is_empty() || name.len() > 32 || name.contains('\0') {
+                    return Err(invalid(py, "thread_name must be 1..=32 bytes without NUL"));
+                }
+                o.thread_name = name;
+            }
+            let shutting_down =
+                || Err(Error::Closed("the interpreter is shutting down".into())).py_err(py);
+            if SHUTTING_DOWN.load(Ordering::Acquire) {
+                return shutting_down();
+            }
+            if REGISTRY_LOST.load(Ordering::Acquire) {
+                return Err(invalid(
+                    py,
+                    "this process was forked while another thread was creating or closing a \
+                     bridgehost.Host; create hosts after fork() or use the 'spawn' start method",
+                ));
+            }
+            let host = py.detach(|| bridgehost::Host::with_options(o)).py_err(py)?;
+            let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+            {
+                let mut live = LIVE.lock();
+                if SHUTTING_DOWN.load(Ordering::Acquire) {
+                    drop(live);
+                    py.detach(|| host.close());
+                    return shutting_down();
+                }
+                live.push((id, host.clone()));
+            }
+            Ok(Host {
+                id,
+                inner: DropDetached::new(host),
+            })
+        })
+    }
+
+    /// Open a module by bundled name (``"std"``, ``"zlib"``) or path.
+    ///
+    /// Keyword options: ``isolation`` (``"in-process"`` or ``"process"``),
+    /// ``workers``, ``call_timeout`` (seconds; isolation only),
+    /// ``memory_limit`` (bytes; isolation only), ``max_input``,
+    /// ``max_output``, ``max_event`` (bytes), ``config`` (bytes-like, passed
+    /// to the module's init), ``worker_path``.
+    #[pyo3(signature = (spec, /, *, isolation=None, workers=None, call_timeout=None,
+                        memory_limit=None, max_input=None, max_output=None, max_event=None,
+                        config=None, worker_path=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        slf: &Bound<'_, Self>,
+        spec: &Bound<'_, PyAny>,
+        isolation: Option<&Bound<'_, PyAny>>,
+        workers: Option<&Bound<'_, PyAny>>,
+        call_timeout: Option<&Bound<'_, PyAny>>,
+        memory_limit: Option<&Bound<'_, PyAny>>,
+        max_input: Option<&Bound<'_, PyAny>>,
+        max_output: Option<&Bound<'_, PyAny>>,
+        max_event: Option<&Bound<'_, PyAny>>,
+        config: Option<&Bound<'_, PyAny>>,
+        worker_path: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Module> {
+        let py = slf.py();
+        guard(py, || {
+            slf.get().inner.check(py)?;
+            let spec = options::path_string(py, "spec", spec)?;
+            let o = options::module_options(
+                py,
+                options::ModuleArgs {
+                    isolation,
+                    workers,
+                    call_timeout,
+                    memory_limit,
+                    max_input,
+                    max_output,
+                    max_event,
+                    config,
+                    worker_path,
+                },
+            )?;
+            let host: &bridgehost::Host = &slf.get().inner;
+            let module = py.detach(|| host.open(&spec, o)).py_err(py)?;
+            Ok(Module::new(module, slf.clone().unbind()))
+        })
+    }
+
+    /// Close the host (idempotent). See the class docs.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        guard(py, || {
+            if self.inner.stale() {
+                return Ok(()); // the parent's host: closed as far as this child goes
+            }
+            self.close_detached(py);
+            Ok(())
+        })
+    }
+
+    /// True once closed.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.stale() || self.inner.is_closed()
+    }
+
+    /// Counters summed over every module this host opened, as a dict.
+    fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        guard(py, || {
+            self.inner.check(py)?;
+            options::counters_dict(py, &self.inner.counters())
+        })
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<bridgehost.Host {}>",
+            if self.inner.is_closed() {
+                "closed"
+            } else {
+                "open"
+            }
+        )
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if self.inner.stale() {
+            return; // a parent's host in a forked child: leaked, never closed here
+        }
+        if self.inner.is_closed() {
+            unregister(self.id);
+            return;
+        }
+        // Like an unclosed file: warn (ResourceWarning, shown in dev mode),
+        // then close with the GIL released.
+        Python::attach(|py| {
+            let cat = py.get_type::<PyResourceWarning>();
+            if let Err(e) = PyErr::warn(
+                py,
+                cat.as_any(),
+                c"unclosed bridgehost.Host; use 'with Host() as host:' or call close()",
+                1,
+            ) {
+                e.write_unraisable(py, None);
+            }
+            self.close_detached(py);
+        });
+    }
+}

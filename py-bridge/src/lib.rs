@@ -1,0 +1,117 @@
+//! `bridgehost._native`: the Python extension of bridgehost (PyO3, abi3).
+//!
+//! A translation layer only: every behaviour lives in the core crate. This
+//! crate turns Python arguments into core calls, core errors into the
+//! exception classes of `bridgehost/errors.py`, and core threads into GIL
+//! discipline:
+//!
+//! * every call into the core runs with the GIL released (`py.detach`),
+//!   except methods a thread-safe in-process module declares non-blocking;
+//! * every drop that may close a core object runs with the GIL released
+//!   ([`release::DropDetached`]): closing waits for deliveries that may be
+//!   waiting for the GIL;
+//! * callbacks from bridgehost threads (events, completions, logs) enter
+//!   Python only through [`runtime::deliver`], holding the GIL for the
+//!   delivery alone, never after the `atexit` hook switched deliveries off;
+//! * every method body runs inside [`errors::guard`]: a panic becomes
+//!   `InternalError`.
+//!
+//! `unsafe` is confined to [`buffer`] (the buffer protocol) and [`runtime`]
+//! (thread states of bridgehost threads).
+#![deny(unsafe_code)]
+
+mod buffer;
+mod errors;
+mod host;
+mod logging;
+mod method;
+mod module;
+mod options;
+mod release;
+mod runtime;
+
+use bridgehost::logging::LogLevel;
+use pyo3::prelude::*;
+use std::time::Duration;
+
+/// Close every live host, deliver queued log records, then stop all entries
+/// into Python from bridgehost threads. Called by the package's `atexit`
+/// hook, which runs before the interpreter finalizes. Returns the number of
+/// hosts it closed.
+#[pyfunction]
+fn _shutdown(py: Python<'_>) -> PyResult<usize> {
+    errors::guard(py, || {
+        let n = py.detach(host::close_all);
+        py.detach(logging::stop);
+        runtime::switch_delivery_off();
+        Ok(n)
+    })
+}
+
+/// `os.register_at_fork(after_in_child=...)`: objects created before the
+/// fork belong to the parent (their threads do not exist in the child): they
+/// raise `ClosedError` here and are never closed or joined. Hosts created in
+/// the child work normally.
+#[pyfunction]
+fn _after_fork_child() {
+    runtime::after_fork_in_child();
+    host::after_fork_child();
+    logging::after_fork_child();
+}
+
+/// Wait until the log records queued so far reached `logging` (seconds).
+#[pyfunction]
+#[pyo3(signature = (timeout=5.0))]
+fn flush_logs(py: Python<'_>, timeout: f64) -> PyResult<bool> {
+    errors::guard(py, || {
+        if !(timeout.is_finite() && timeout >= 0.0) {
+            return Err(errors::invalid(py, "timeout must be a finite number >= 0"));
+        }
+        let t = Duration::from_secs_f64(timeout.min(3600.0));
+        Ok(py.detach(|| logging::flush(t)))
+    })
+}
+
+/// Set the most verbose core level forwarded to `logging`:
+/// 0 error, 1 warning, 2 info, 3 debug, 4 trace.
+#[pyfunction]
+fn _set_core_log_level(py: Python<'_>, level: u8) -> PyResult<()> {
+    errors::guard(py, || {
+        if level > 4 {
+            return Err(errors::invalid(py, "level must be 0..=4"));
+        }
+        py.detach(|| logging::install(LogLevel::from_u8(level)))
+            .map_err(|e| errors::to_pyerr(py, &e))
+    })
+}
+
+/// Test hook: panics inside the panic boundary (proves a panic surfaces as
+/// `InternalError`).
+#[pyfunction]
+fn _debug_panic(py: Python<'_>, message: &str) -> PyResult<()> {
+    errors::guard(py, || panic!("{message}"))
+}
+
+/// Diagnostics for tests: live hosts and dropped log records.
+#[pyfunction]
+fn _debug_state(py: Python<'_>) -> PyResult<(usize, u64)> {
+    errors::guard(py, || Ok((host::live_count(), logging::dropped())))
+}
+
+#[pymodule]
+#[pyo3(name = "_native")]
+fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<host::Host>()?;
+    m.add_class::<module::Module>()?;
+    m.add_class::<module::Subscription>()?;
+    m.add_class::<method::Method>()?;
+    m.add_class::<method::SubmitHandle>()?;
+    m.add_function(wrap_pyfunction!(_shutdown, m)?)?;
+    m.add_function(wrap_pyfunction!(flush_logs, m)?)?;
+    m.add_function(wrap_pyfunction!(_after_fork_child, m)?)?;
+    m.add_function(wrap_pyfunction!(_set_core_log_level, m)?)?;
+    m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
+    m.add_function(wrap_pyfunction!(_debug_state, m)?)?;
+    m.add("CORE_VERSION", bridgehost::VERSION)?;
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! Core `tracing` events → Python's `logging` (logger `bridgehost` and its
+//! children: target `bridgehost::module` → logger `bridgehost.module`).
+//!
+//! The core calls the log sink on whatever thread logged — a Python thread
+//! inside a call, a pool thread, a module's own thread — sometimes while it
+//! holds a core lock (a module logging from inside `call` holds its
+//! instance's lock). Taking the GIL there could deadlock against a Python
+//! thread that holds the GIL and waits for that lock. So the sink never
+//! touches Python: it queues the record (never blocking; a full queue drops
+//! and counts) and one `bridgehost-log` thread delivers records, in order,
+//! through `runtime::deliver`. `bridgehost.flush_logs()` waits until
+//! everything queued so far was handed to `logging`.
+#![forbid(unsafe_code)]
+
+use crate::runtime;
+use bridgehost::logging::{set_log_sink, LogLevel, LogSink};
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+const QUEUE: usize = 16 * 1024;
+
+enum Msg {
+    Record(LogLevel, String, String),
+    Flush(SyncSender<()>),
+    Stop,
+}
+
+struct LogThread {
+    tx: SyncSender<Msg>,
+    handle: Option<JoinHandle<()>>,
+}
+
+static THREAD: Mutex<Option<LogThread>> = Mutex::new(None);
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+static EMIT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn run(rx: Receiver<Msg>) {
+    for msg in rx {
+        match msg {
+            Msg::Record(level, target, text) => {
+                runtime::deliver(|py| {
+                    let r = EMIT
+                        .get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+                            Ok(py.import("bridgehost")?.getattr("_emit_log")?.unbind())
+                        })
+                        .and_then(|f| f.bind(py).call1((level as u8, target, text)));
+                    if let Err(e) = r {
+                        e.write_unraisable(py, None);
+                    }
+                });
+            }
+            Msg::Flush(ack) => {
+                let _ = ack.send(());
+            }
+            Msg::Stop => return,
+        }
+    }
+}
+
+/// Install the sink (idempotent) with `max_level`.
+pub(crate) fn install(max_level: LogLevel) -> Result<(), bridgehost::Error> {
+    let tx = {
+        let mut t = THREAD.lock();
+        if t.is_none() {
+            let (tx, rx) = sync_channel::<Msg>(QUEUE);
+            let handle = std::thread::Builder::new()
+                .name("bridgehost-log".into())
+                .spawn(move || run(rx))
+                .map_err(|e| {
+                    bridgehost::Error::Internal(format!("cannot start log thread: {e}"))
+                })?;
+            *t = Some(LogThread {
+                tx,
+                handle: Some(handle),
+            });
+        }
+        t.as_ref()
+            .map(|t| t.tx.clone())
+            .expect("log thread set above")
+    };
+    let sink: LogSink = Arc::new(move |level, target, msg| {
+        let rec = Msg::Record(level, target.to_owned(), msg.to_owned());
+        if let Err(TrySendError::Full(_)) = tx.try_send(rec) {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    set_log_sink(max_level, Some(sink))
+}
+
+/// Records dropped because the queue was full.
+pub(crate) fn dropped() -> u64 {
+    DROPPED.load(Ordering::Relaxed)
+}
+
+/// Wait (GIL released by the caller) until every record queued before this
+/// call was handed to `logging`. False on timeout or if the thread is gone.
+pub(crate) fn flush(timeout: Duration) -> bool {
+    let tx = match THREAD.lock().as_ref() {
+        Some(t) => t.tx.clone(),
+        None => return true,
+    };
+    let (ack_tx, ack_rx) = sync_channel(1);
+    if tx.send(Msg::Flush(ack_tx)).is_err() {
+        return false;
+    }
+    ack_rx.recv_timeout(timeout).is_ok()
+}
+
+/// In a forked child: the log thread does not exist here; forget its handle
+/// (never join it). Records logged in the child are dropped (the core's sink
+/// still points at the parent's queue).
+pub(crate) fn after_fork_child() {
+    if let Some(mut t) = THREAD.try_lock() {
+        if let Some(lt) = t.take() {
+            std::mem::forget(lt);
+        }
+    }
+}
+
+/// Remove the sink, deliver what is queued, and stop the thread (shutdown;
+/// GIL released by the caller).
+pub(crate) fn stop() {
+    let _ = set_log_sink(LogLevel::Error, None);
+    let t = THREAD.lock().take();
+    if let Some(mut t) = t {
+        let _ = t.tx.send(Msg::Stop);
+        if let Some(h) = t.handle.take() {
+            let _ = h.join();
+        }
+    }
+}

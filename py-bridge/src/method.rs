@@ -1,0 +1,389 @@
+//! `bridgehost.Method`: call, call_into, submit, submit_async.
+#![forbid(unsafe_code)]
+
+use crate::buffer::{BufferError, InputBuffer};
+use crate::errors::{guard, invalid, to_pyerr, IntoPy};
+use crate::module::Module;
+use crate::release::DropDetached;
+use crate::runtime;
+use bridgehost::{Error, ThreadModel};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyBytes;
+use std::cell::Cell;
+
+/// Outputs larger than this are copied into their `bytes` with the GIL
+/// released, and inputs larger than this are copied for `submit` likewise.
+const LARGE: usize = 1 << 20;
+
+/// A non-blocking method keeps the GIL only for inputs up to this size: it
+/// does not wait, but its work grows with the input (a checksum of 64 MiB is
+/// CPU-bound for milliseconds and must let other threads run). The same
+/// threshold as CPython's `hashlib` (HASHLIB_GIL_MINSIZE).
+const KEEP_GIL_MAX_INPUT: usize = 2048;
+
+thread_local! {
+    /// One reusable output buffer per thread: a call's output lands here and
+    /// is copied once, into the returned `bytes`.
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+fn take_scratch() -> Vec<u8> {
+    SCRATCH.with(Cell::take)
+}
+
+fn put_scratch(mut v: Vec<u8>) {
+    if v.capacity() > LARGE {
+        return; // do not keep a large buffer alive per thread
+    }
+    v.clear();
+    SCRATCH.with(|c| c.set(v));
+}
+
+/// `bytes` from `data`; large copies run with the GIL released.
+fn to_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    if data.len() <= LARGE {
+        return Ok(PyBytes::new(py, data));
+    }
+    PyBytes::new_with(py, data.len(), |dst| {
+        // `dst` is a fresh bytes object no other thread can see yet.
+        py.detach(|| dst.copy_from_slice(data));
+        Ok(())
+    })
+}
+
+/// The Python exception for an unusable buffer argument.
+pub(crate) fn buffer_error(py: Python<'_>, what: &str, e: BufferError) -> PyErr {
+    match e {
+        BufferError::Export(err) => {
+            if err.is_instance_of::<PyTypeError>(py) {
+                PyTypeError::new_err(format!(
+                    "{what} must be a bytes-like object (bytes, bytearray, memoryview, \
+                     numpy array, ...): {}",
+                    err.value(py)
+                ))
+            } else {
+                err
+            }
+        }
+        BufferError::NotContiguous => invalid(
+            py,
+            format!("{what} must be a C-contiguous buffer (copy it first, e.g. bytes(x))"),
+        ),
+        BufferError::BadLength => {
+            invalid(py, format!("{what}: exporter reported a negative length"))
+        }
+        BufferError::Overlaps => invalid(py, format!("{what} must not overlap the input")),
+    }
+}
+
+struct Helpers {
+    future_cls: Py<PyAny>,
+    complete: Py<PyAny>,
+    complete_async: Py<PyAny>,
+    get_running_loop: Py<PyAny>,
+}
+
+static HELPERS: PyOnceLock<Helpers> = PyOnceLock::new();
+
+fn helpers(py: Python<'_>) -> PyResult<&Helpers> {
+    HELPERS.get_or_try_init(py, || {
+        let f = py.import("bridgehost._futures")?;
+        Ok(Helpers {
+            future_cls: f.getattr("SubmitFuture")?.unbind(),
+            complete: f.getattr("_complete")?.unbind(),
+            complete_async: f.getattr("_complete_async")?.unbind(),
+            get_running_loop: py.import("asyncio")?.getattr("get_running_loop")?.unbind(),
+        })
+    })
+}
+
+/// A completion's `(value, exception)`: exactly one is `Some`.
+type Outcome<'py> = (Option<Bound<'py, PyBytes>>, Option<Bound<'py, PyAny>>);
+
+/// `(value, exception)` for a completion.
+fn outcome<'py>(py: Python<'py>, r: Result<Vec<u8>, Error>) -> PyResult<Outcome<'py>> {
+    Ok(match r {
+        Ok(v) => (Some(to_bytes(py, &v)?), None),
+        Err(e) => (
+            None,
+            Some(to_pyerr(py, &e).into_value(py).into_bound(py).into_any()),
+        ),
+    })
+}
+
+/// A resolved method. ``method(data)`` and ``method.call(data)`` call it.
+///
+/// ``data`` is any C-contiguous bytes-like object (bytes, bytearray,
+/// memoryview, numpy array); it is read in place, without a copy, and its
+/// buffer stays exported for the whole call (a ``bytearray`` cannot be
+/// resized meanwhile). The GIL is released during the call, except for
+/// small inputs (up to 2 KiB) to methods a thread-safe in-process module
+/// declares non-blocking (``keeps_gil``).
+#[pyclass(module = "bridgehost", name = "Method", frozen)]
+pub(crate) struct Method {
+    inner: DropDetached<bridgehost::Method>,
+    /// Call without releasing the GIL: the module promises the method never
+    /// blocks, and the host adds no waiting of its own (thread-safe module,
+    /// in-process: no serialization lock, no owner-thread hop, no IPC).
+    keep_gil: bool,
+    module: Py<Module>,
+}
+
+impl Method {
+    pub(crate) fn new(inner: bridgehost::Method, module: Py<Module>) -> Self {
+        let keep_gil =
+            inner.is_nonblocking() && inner.module().info().thread_model == ThreadModel::ThreadSafe;
+        Method {
+            inner: DropDetached::new(inner),
+            keep_gil,
+            module,
+        }
+    }
+
+    fn call_impl<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+        release_gil: bool,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        self.inner.check(py)?;
+        let mut slot = InputBuffer::new(py);
+        // `bytes` (exactly, not a subclass) is immutable and kept alive by the
+        // caller's reference for the whole call: read it in place without a
+        // buffer export. Everything else goes through the buffer protocol.
+        let input = match data.cast_exact::<PyBytes>() {
+            Ok(b) => b.as_bytes(),
+            Err(_) => slot.export(data).map_err(|e| buffer_error(py, "data", e))?,
+        };
+        let method: &bridgehost::Method = &self.inner;
+        let mut out = take_scratch();
+        let r = if release_gil || input.len() > KEEP_GIL_MAX_INPUT {
+            py.detach(|| method.call_with(input, &mut out))
+        } else {
+            method.call_with(input, &mut out)
+        };
+        let result = match r {
+            Ok(()) => to_bytes(py, &out),
+            Err(e) => Err(to_pyerr(py, &e)),
+        };
+        put_scratch(out);
+        result
+        // `slot` (the export) is released here, with the GIL, after the call.
+    }
+
+    /// Copy the input for `submit` (the core owns it from then on).
+    fn owned_input(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+        self.inner.check(py)?;
+        let mut slot = InputBuffer::new(py);
+        let input = slot.export(data).map_err(|e| buffer_error(py, "data", e))?;
+        Ok(if input.len() > LARGE {
+            py.detach(|| input.to_vec())
+        } else {
+            input.to_vec()
+        })
+    }
+}
+
+#[pymethods]
+impl Method {
+    /// Call on this thread and return the output as ``bytes``.
+    #[pyo3(signature = (data, /))]
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        guard(py, || self.call_impl(py, data, !self.keep_gil))
+    }
+
+    /// Same as ``call(data)``.
+    #[pyo3(signature = (data, /))]
+    fn __call__<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        guard(py, || self.call_impl(py, data, !self.keep_gil))
+    }
+
+    /// Like ``call`` but always releases the GIL (for measuring the
+    /// non-blocking fast path against the ordinary one).
+    #[pyo3(signature = (data, /))]
+    fn call_released<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        guard(py, || self.call_impl(py, data, true))
+    }
+
+    /// Call, writing the output into the writable buffer ``out``; returns
+    /// the number of bytes written. If it does not fit, raises
+    /// ``BufferTooSmallError`` whose ``required`` is the size needed (the
+    /// method did run; call again only if it is idempotent). ``out`` must not
+    /// overlap ``data``.
+    #[pyo3(signature = (data, out, /))]
+    fn call_into(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        out: &Bound<'_, PyAny>,
+    ) -> PyResult<usize> {
+        guard(py, || {
+            self.inner.check(py)?;
+            let mut in_slot = InputBuffer::new(py);
+            let input = in_slot
+                .export(data)
+                .map_err(|e| buffer_error(py, "data", e))?;
+            let mut out_slot = InputBuffer::new(py);
+            let dst = out_slot
+                .export_mut(out, input)
+                .map_err(|e| buffer_error(py, "out", e))?;
+            let method: &bridgehost::Method = &self.inner;
+            if self.keep_gil && input.len() <= KEEP_GIL_MAX_INPUT {
+                method.call_to_slice(input, dst).py_err(py)
+            } else {
+                py.detach(|| method.call_to_slice(input, dst)).py_err(py)
+            }
+        })
+    }
+
+    /// Run the call on bridgehost's pool threads; returns a
+    /// ``concurrent.futures.Future`` resolving to ``bytes``.
+    ///
+    /// ``data`` is copied before this returns. ``future.cancel()`` reaches
+    /// the core: it returns True only if the call had not started (it then
+    /// never runs).
+    #[pyo3(signature = (data, /))]
+    fn submit<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(py, || {
+            let input = self.owned_input(py, data)?;
+            let h = helpers(py)?;
+            let fut = h.future_cls.bind(py).call0()?;
+            let target: Py<PyAny> = fut.clone().unbind();
+            let done = move |r: Result<Vec<u8>, Error>| {
+                runtime::deliver(|py| {
+                    let res = helpers(py).and_then(|h| {
+                        let (value, exc) = outcome(py, r)?;
+                        h.complete.bind(py).call1((target.bind(py), value, exc))
+                    });
+                    if let Err(e) = res {
+                        e.write_unraisable(py, Some(target.bind(py)));
+                    }
+                    drop(target);
+                });
+            };
+            let method: &bridgehost::Method = &self.inner;
+            let handle = method.submit(input, done).py_err(py)?;
+            fut.setattr("_bh_handle", SubmitHandle { inner: handle })?;
+            Ok(fut)
+        })
+    }
+
+    /// Like ``submit`` but returns an ``asyncio.Future`` of the running
+    /// loop (``await method.submit_async(data)``). The result is handed to
+    /// the loop with ``loop.call_soon_threadsafe``; cancelling the asyncio
+    /// future cancels the call if it has not started.
+    #[pyo3(signature = (data, /))]
+    fn submit_async<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(py, || {
+            let input = self.owned_input(py, data)?;
+            let h = helpers(py)?;
+            let event_loop = h.get_running_loop.bind(py).call0()?;
+            let afut = event_loop.call_method0("create_future")?;
+            let target: Py<PyAny> = afut.clone().unbind();
+            let event_loop: Py<PyAny> = event_loop.unbind();
+            let done = move |r: Result<Vec<u8>, Error>| {
+                runtime::deliver(|py| {
+                    let res = helpers(py).and_then(|h| {
+                        let (value, exc) = outcome(py, r)?;
+                        h.complete_async.bind(py).call1((
+                            event_loop.bind(py),
+                            target.bind(py),
+                            value,
+                            exc,
+                        ))
+                    });
+                    if let Err(e) = res {
+                        e.write_unraisable(py, Some(target.bind(py)));
+                    }
+                    drop(target);
+                    drop(event_loop);
+                });
+            };
+            let method: &bridgehost::Method = &self.inner;
+            let handle = method.submit(input, done).py_err(py)?;
+            let handle = Bound::new(py, SubmitHandle { inner: handle })?;
+            afut.call_method1("add_done_callback", (handle.getattr("_on_future_done")?,))?;
+            Ok(afut)
+        })
+    }
+
+    /// The method's name.
+    #[getter]
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    /// True when the module declares the method non-blocking; such calls on
+    /// a thread-safe in-process module keep the GIL (it costs more to
+    /// release it than to run them).
+    #[getter]
+    fn nonblocking(&self) -> bool {
+        self.inner.is_nonblocking()
+    }
+
+    /// True when ``call`` keeps the GIL for this method's small inputs (up to
+    /// 2 KiB): the module declares it non-blocking, and the module is
+    /// thread-safe and in-process (no host lock, no owner thread, no IPC).
+    #[getter]
+    fn keeps_gil(&self) -> bool {
+        self.keep_gil
+    }
+
+    /// The module this method belongs to.
+    #[getter]
+    fn module(&self, py: Python<'_>) -> Py<Module> {
+        self.module.clone_ref(py)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<bridgehost.Method {}.{}>",
+            self.inner.module().info().name,
+            self.inner.name()
+        )
+    }
+}
+
+/// Cancels a submitted call (internal; used by the futures).
+#[pyclass(module = "bridgehost._native", name = "SubmitHandle", frozen)]
+pub(crate) struct SubmitHandle {
+    inner: bridgehost::SubmitHandle,
+}
+
+#[pymethods]
+impl SubmitHandle {
+    /// Cancel if not started; True when it will never run.
+    fn cancel(&self) -> bool {
+        self.inner.cancel()
+    }
+
+    /// asyncio done-callback: propagate a cancellation to the core.
+    fn _on_future_done(&self, fut: &Bound<'_, PyAny>) -> PyResult<()> {
+        if fut.call_method0("cancelled")?.is_truthy()? {
+            self.inner.cancel();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! Python arguments → core options, with range checks.
+//!
+//! Sizes and counts arrive as Python ints of any magnitude. Each is checked
+//! against its range *before* it is narrowed, so `-1`, `2**31`, `2**64` or a
+//! float never wrap into a plausible value: out of range is
+//! `InvalidArgumentError` (a `ValueError`), the wrong type is `TypeError`.
+#![forbid(unsafe_code)]
+
+use crate::buffer::InputBuffer;
+use crate::errors::invalid;
+use bridgehost::{CounterSnapshot, Isolation, ModuleOptions};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// An integer argument in `min..=max`.
+pub(crate) fn size(
+    py: Python<'_>,
+    name: &str,
+    v: &Bound<'_, PyAny>,
+    min: u64,
+    max: u64,
+) -> PyResult<u64> {
+    if v.is_instance_of::<PyBool>() || !v.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be an int, not {}",
+            v.get_type().name()?
+        )));
+    }
+    // i128 holds every value we accept and far more; anything that does not
+    // even fit in it is out of range too.
+    match v.extract::<i128>() {
+        Ok(n) if n >= i128::from(min) && n <= i128::from(max) => Ok(n as u64),
+        _ => Err(invalid(
+            py,
+            format!("{name} must be in {min}..={max}, got {}", v.repr()?),
+        )),
+    }
+}
+
+/// A duration in seconds (int or float), positive and finite.
+pub(crate) fn seconds(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<Duration> {
+    if v.is_instance_of::<PyBool>()
+        || !(v.is_instance_of::<PyInt>() || v.is_instance_of::<PyFloat>())
+    {
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be a number of seconds, not {}",
+            v.get_type().name()?
+        )));
+    }
+    let s: f64 = v.extract()?;
+    // Up to a year: anything longer is a mistake (and would overflow deadlines).
+    if !(s.is_finite() && s > 0.0 && s <= 365.0 * 86400.0) {
+        return Err(invalid(
+            py,
+            format!("{name} must be a positive, finite number of seconds, got {s}"),
+        ));
+    }
+    Ok(Duration::from_secs_f64(s))
+}
+
+/// `str` or `os.PathLike` → String (UTF-8; NUL is rejected by the core).
+pub(crate) fn path_string(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
+    let fs = py.import("os")?.getattr("fspath")?.call1((v,))?;
+    if let Ok(s) = fs.cast::<PyString>() {
+        let s: String = s.extract()?;
+        if s.contains('\0') {
+            return Err(invalid(py, format!("{name} contains a NUL character")));
+        }
+        return Ok(s);
+    }
+    Err(PyTypeError::new_err(format!(
+        "{name} must be a str or os.PathLike[str]"
+    )))
+}
+
+/// An iterable of paths.
+pub(crate) fn paths(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<Vec<PathBuf>> {
+    if v.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be a list of paths, not a single str"
+        )));
+    }
+    let mut out = Vec::new();
+    for item in v.try_iter()? {
+        out.push(PathBuf::from(path_string(py, name, &item?)?));
+    }
+    Ok(out)
+}
+
+/// Keyword arguments of `Host.open`.
+pub(crate) struct ModuleArgs<'a, 'py> {
+    pub(crate) isolation: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) workers: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) call_timeout: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) memory_limit: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) max_input: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) max_output: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) max_event: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) config: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) worker_path: Option<&'a Bound<'py, PyAny>>,
+}
+
+/// Build `ModuleOptions`; the core validates combinations (e.g. a timeout
+/// without isolation) and reports them as `InvalidArgumentError` too.
+pub(crate) fn module_options(py: Python<'_>, a: ModuleArgs<'_, '_>) -> PyResult<ModuleOptions> {
+    let mut o = ModuleOptions::default();
+    if let Some(v) = a.isolation {
+        let s: String = v
+            .extract()
+            .map_err(|_| PyTypeError::new_err("isolation must be a str"))?;
+        o.isolation = match s.as_str() {
+            "in-process" => Isolation::InProcess,
+            "process" => Isolation::Process,
+            other => {
+                return Err(invalid(
+                    py,
+                    format!("isolation must be \"in-process\" or \"process\", got {other:?}"),
+                ))
+            }
+        };
+    }
+    if let Some(v) = a.workers {
+        o.workers = size(py, "workers", v, 1, 64)? as usize;
+    }
+    if let Some(v) = a.call_timeout {
+        o.call_timeout = Some(seconds(py, "call_timeout", v)?);
+    }
+    if let Some(v) = a.memory_limit {
+        o.memory_limit = Some(size(py, "memory_limit", v, 1, u64::MAX)?);
+    }
+    let max_size = isize::MAX as u64;
+    if let Some(v) = a.max_input {
+        o.max_input = size(py, "max_input", v, 0, max_size)? as usize;
+    }
+    if let Some(v) = a.max_output {
+        o.max_output = size(py, "max_output", v, 0, max_size)? as usize;
+    }
+    if let Some(v) = a.max_event {
+        o.max_event = size(py, "max_event", v, 0, max_size)? as usize;
+    }
+    if let Some(v) = a.config {
+        let mut slot = InputBuffer::new(py);
+        let bytes = slot
+            .export(v)
+            .map_err(|e| crate::method::buffer_error(py, "config", e))?;
+        o.config = bytes.to_vec();
+    }
+    if let Some(v) = a.worker_path {
+        o.worker_path = Some(PathBuf::from(path_string(py, "worker_path", v)?));
+    }
+    Ok(o)
+}
+
+/// Counters as a `dict[str, int]`.
+pub(crate) fn counters_dict<'py>(
+    py: Python<'py>,
+    c: &CounterSnapshot,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (k, v) in c.pairs() {
+        d.set_item(k, v)?;
+    }
+    Ok(d)
+}

@@ -1,0 +1,142 @@
+"""bridgehost: call native modules from Python, in-process or in sandboxed worker processes.
+
+::
+
+    import bridgehost
+
+    with bridgehost.Host() as host:
+        zlib = host.open("zlib")                  # a bundled module, by name
+        compress = zlib.method("compress")        # resolve once
+        packed = compress(b"hello hello hello")   # GIL released during the call
+        future = compress.submit(b"...")          # concurrent.futures.Future[bytes]
+        with host.open("std").subscribe("tick", lambda topic, data: print(topic, data)):
+            ...
+
+Errors are subclasses of :class:`BridgeHostError` (see :mod:`bridgehost.errors`).
+Core log records go to the standard :mod:`logging` logger ``"bridgehost"``.
+"""
+
+from __future__ import annotations
+
+import atexit as _atexit
+import logging as _logging
+import os as _os
+from typing import Dict as _Dict
+
+from . import errors
+from ._native import CORE_VERSION as _CORE_VERSION
+from ._native import Host, Method, Module, Subscription
+from ._native import flush_logs as _flush_logs
+from .errors import (
+    AbiMismatchError,
+    BridgeHostError,
+    BufferTooSmallError,
+    CancelledError,
+    ClosedError,
+    InternalError,
+    InvalidArgumentError,
+    ModuleError,
+    NotFoundError,
+    OverloadedError,
+    ProtocolError,
+    ResourceLimitError,
+    TimeoutError,
+    UnavailableError,
+    WorkerCrashedError,
+    WorkerExitedError,
+)
+from . import _native
+
+__version__ = _CORE_VERSION
+
+__all__ = [
+    "Host",
+    "Module",
+    "Method",
+    "Subscription",
+    "errors",
+    "set_log_level",
+    "flush_logs",
+    "TRACE",
+    "BridgeHostError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "AbiMismatchError",
+    "ModuleError",
+    "WorkerCrashedError",
+    "TimeoutError",
+    "ResourceLimitError",
+    "ClosedError",
+    "CancelledError",
+    "OverloadedError",
+    "InternalError",
+    "WorkerExitedError",
+    "ProtocolError",
+    "UnavailableError",
+    "BufferTooSmallError",
+]
+
+#: Level of the core's per-call trace records (below ``logging.DEBUG``).
+TRACE = 5
+_logging.addLevelName(TRACE, "TRACE")
+
+# core level number (0 error .. 4 trace) -> logging level
+_LEVELS = (_logging.ERROR, _logging.WARNING, _logging.INFO, _logging.DEBUG, TRACE)
+_loggers: _Dict[str, _logging.Logger] = {}
+
+
+def _emit_log(level: int, target: str, message: str) -> None:
+    """Deliver one core record (called on the ``bridgehost-log`` thread)."""
+    logger = _loggers.get(target)
+    if logger is None:
+        name = target.replace("::", ".")
+        if name != "bridgehost" and not name.startswith("bridgehost."):
+            name = "bridgehost." + name
+        logger = _loggers.setdefault(target, _logging.getLogger(name))
+    pylevel = _LEVELS[min(max(level, 0), 4)]
+    if logger.isEnabledFor(pylevel):
+        logger.log(pylevel, "%s", message)
+
+
+def set_log_level(level: int) -> None:
+    """Most verbose core records forwarded to ``logging`` (default ``logging.DEBUG``).
+
+    ``level`` is a :mod:`logging` level; :data:`TRACE` adds a record per failed call.
+    The ``bridgehost`` loggers' own levels filter further, as usual.
+    """
+    if isinstance(level, bool) or not isinstance(level, int):
+        raise TypeError("level must be a logging level (int)")
+    if level <= TRACE:
+        core = 4
+    elif level <= _logging.DEBUG:
+        core = 3
+    elif level <= _logging.INFO:
+        core = 2
+    elif level <= _logging.WARNING:
+        core = 1
+    else:
+        core = 0
+    _native._set_core_log_level(core)
+
+
+def flush_logs(timeout: float = 5.0) -> bool:
+    """Wait until core records logged so far reached :mod:`logging`.
+
+    Records are delivered asynchronously by one ``bridgehost-log`` thread (the
+    core may log while holding its own locks, so it never waits for the GIL).
+    Returns False on timeout.
+    """
+    return _flush_logs(timeout)
+
+
+set_log_level(_logging.DEBUG)
+
+# Close every host before the interpreter finalizes: atexit hooks run while
+# threads may still take the GIL, so in-flight completions and event
+# deliveries finish normally; afterwards bridgehost threads never enter Python.
+_atexit.register(_native._shutdown)
+
+# After fork() the child has none of the parent's bridgehost threads: objects
+# created before the fork raise ClosedError there and are never closed or
+# joined; hosts created in the child work normally.
+_os.register_at_fork(after_in_child=_native._after_fork_child)

@@ -1,0 +1,170 @@
+"""Type stubs for the extension module ``bridgehost._native`` (PyO3).
+
+Everything public is re-exported by ``bridgehost``; import it from there.
+"""
+
+import asyncio
+import os
+import sys
+from types import TracebackType
+from typing import Callable, Dict, List, Literal, Optional, Sequence, Tuple, Type, Union
+
+from ._futures import SubmitFuture
+
+if sys.version_info >= (3, 12):
+    from collections.abc import Buffer
+else:
+    from typing_extensions import Buffer
+
+_Path = Union[str, "os.PathLike[str]"]
+_Isolation = Literal["in-process", "process"]
+
+CORE_VERSION: str
+
+class Host:
+    """A bridgehost host: owns modules, the submit pool and the event dispatcher.
+
+    Use it as a context manager, or call ``close()``. Closing is idempotent;
+    queued submits complete with ``ClosedError``, calls in flight finish,
+    every module opened from it is closed and no event callback runs after
+    ``close()`` returns. A host garbage-collected while open emits a
+    ``ResourceWarning`` and is closed.
+    """
+
+    def __init__(
+        self,
+        *,
+        module_dirs: Optional[Sequence[_Path]] = None,
+        submit_threads: Optional[int] = None,
+        submit_queue_capacity: Optional[int] = None,
+        event_queue_capacity: Optional[int] = None,
+        thread_name: Optional[str] = None,
+    ) -> None: ...
+    def open(
+        self,
+        spec: _Path,
+        /,
+        *,
+        isolation: Optional[_Isolation] = None,
+        workers: Optional[int] = None,
+        call_timeout: Optional[float] = None,
+        memory_limit: Optional[int] = None,
+        max_input: Optional[int] = None,
+        max_output: Optional[int] = None,
+        max_event: Optional[int] = None,
+        config: Optional[Buffer] = None,
+        worker_path: Optional[_Path] = None,
+    ) -> Module:
+        """Open a module by bundled name (``"std"``, ``"zlib"``) or path."""
+    def close(self) -> None:
+        """Close the host (idempotent)."""
+    @property
+    def closed(self) -> bool:
+        """True once closed."""
+    def counters(self) -> Dict[str, int]:
+        """Counters summed over every module this host opened."""
+    def __enter__(self) -> "Host": ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+class Module:
+    """An open module. Obtained from ``Host.open``."""
+
+    def method(self, name: str) -> Method:
+        """Resolve a method by name, once (``NotFoundError`` if it does not exist)."""
+    def subscribe(self, topic: str, callback: Callable[[str, bytes], object]) -> Subscription:
+        """Deliver events on ``topic`` (``"*"``: every topic) to ``callback(topic, data)``.
+
+        The callback runs on bridgehost's dispatcher thread with the GIL held
+        for the call only; exceptions go to ``sys.unraisablehook``.
+        """
+    def close(self) -> None:
+        """Close the module (idempotent); waits for calls in flight."""
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def thread_model(self) -> Literal["thread-safe", "serialized", "single-thread"]: ...
+    @property
+    def isolation(self) -> _Isolation: ...
+    @property
+    def methods(self) -> List[str]: ...
+    @property
+    def host(self) -> Host: ...
+    def counters(self) -> Dict[str, int]: ...
+    def __enter__(self) -> "Module": ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+class Method:
+    """A resolved method. ``method(data)`` is ``method.call(data)``.
+
+    ``data`` is any C-contiguous bytes-like object, read in place; its buffer
+    stays exported (unresizable) for the whole call.
+    """
+
+    def call(self, data: Buffer, /) -> bytes:
+        """Call on this thread; GIL released unless ``keeps_gil``."""
+    def __call__(self, data: Buffer, /) -> bytes: ...
+    def call_released(self, data: Buffer, /) -> bytes:
+        """Like ``call`` but always releases the GIL."""
+    def call_into(self, data: Buffer, out: Buffer, /) -> int:
+        """Write the output into the writable buffer ``out``; return its length.
+
+        Raises ``BufferTooSmallError`` (with ``required``) if it does not fit.
+        """
+    def submit(self, data: Buffer, /) -> SubmitFuture:
+        """Run on bridgehost's pool; a ``concurrent.futures.Future[bytes]``."""
+    def submit_async(self, data: Buffer, /) -> "asyncio.Future[bytes]":
+        """Run on bridgehost's pool; an ``asyncio.Future`` of the running loop."""
+    @property
+    def name(self) -> str: ...
+    @property
+    def nonblocking(self) -> bool: ...
+    @property
+    def keeps_gil(self) -> bool: ...
+    @property
+    def module(self) -> Module: ...
+
+class Subscription:
+    """An event subscription; see ``Module.subscribe``."""
+
+    def unsubscribe(self) -> None:
+        """Stop deliveries; when it returns the callback never runs again."""
+    def close(self) -> None:
+        """Same as ``unsubscribe()``."""
+    @property
+    def active(self) -> bool: ...
+    @property
+    def topic(self) -> str: ...
+    def __enter__(self) -> "Subscription": ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+class SubmitHandle:
+    def cancel(self) -> bool: ...
+    def _on_future_done(self, fut: "asyncio.Future[bytes]") -> None: ...
+
+def flush_logs(timeout: float = 5.0) -> bool: ...
+def _shutdown() -> int: ...
+def _after_fork_child() -> None: ...
+def _set_core_log_level(level: int) -> None: ...
+def _debug_panic(message: str) -> None: ...
+def _debug_state() -> Tuple[int, int]: ...

@@ -1,0 +1,110 @@
+"""Close, use after close, double close, close with calls in flight."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+
+import pytest
+
+import bridgehost
+from conftest import ms
+
+
+def test_use_after_close(host):
+    std = host.open("std")
+    echo = std.method("echo")
+    std.close()
+    assert std.closed
+    with pytest.raises(bridgehost.ClosedError):
+        echo(b"x")
+    with pytest.raises(bridgehost.ClosedError):
+        std.method("echo")
+    with pytest.raises(bridgehost.ClosedError):
+        std.subscribe("tick", lambda t, d: None)
+    with pytest.raises(bridgehost.ClosedError):
+        echo.submit(b"x")
+    host.close()
+    with pytest.raises(bridgehost.ClosedError):
+        host.open("std")
+
+
+def test_host_close_closes_modules(host):
+    std = host.open("std")
+    echo = std.method("echo")
+    host.close()
+    assert host.closed and std.closed
+    with pytest.raises(bridgehost.ClosedError):
+        echo(b"x")
+
+
+def test_double_close_is_idempotent():
+    h = bridgehost.Host()
+    m = h.open("std")
+    s = m.subscribe("tick", lambda t, d: None)
+    for _ in range(2):
+        s.unsubscribe()
+        s.close()
+        m.close()
+        h.close()
+    assert not s.active and m.closed and h.closed
+
+
+def test_context_managers():
+    with bridgehost.Host() as h:
+        with h.open("std") as m:
+            with m.subscribe("tick", lambda t, d: None) as s:
+                assert s.active and s.topic == "tick"
+            assert not s.active
+        assert m.closed
+    assert h.closed
+
+
+def test_close_waits_for_a_call_in_flight(host):
+    std = host.open("std")
+    sleep = std.method("sleep_ms")
+    out = []
+    t = threading.Thread(target=lambda: out.append(sleep(ms(300))))
+    t.start()
+    time.sleep(0.05)
+    t0 = time.perf_counter()
+    std.close()
+    waited = time.perf_counter() - t0
+    t.join()
+    assert out == [b""], "the call in flight finishes cleanly"
+    assert waited > 0.15, "close returned while a call was still running"
+
+
+def test_close_during_in_flight_submits():
+    h = bridgehost.Host(submit_threads=1)
+    sleep = h.open("std").method("sleep_ms")
+    running = sleep.submit(ms(200))
+    time.sleep(0.05)
+    queued = [sleep.submit(ms(10)) for _ in range(5)]
+    h.close()
+    assert running.result(timeout=5) == b""
+    for f in queued:
+        with pytest.raises(bridgehost.ClosedError):
+            f.result(timeout=5)
+
+
+def test_unclosed_host_warns_and_closes():
+    h = bridgehost.Host()
+    m = h.open("std")
+    del m
+    with pytest.warns(ResourceWarning, match="unclosed bridgehost.Host"):
+        del h
+        gc.collect()
+
+
+def test_module_keeps_its_host_alive():
+    h = bridgehost.Host()
+    m = h.open("std")
+    del h
+    gc.collect()
+    assert m.method("echo")(b"ok") == b"ok"
+    host = m.host
+    del m
+    host.close()
+

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Build, test, demo and benchmark the Python front end (py-bridge/ + python/).
+#
+#   scripts/python.sh build    pip install ./python into the project venv (.venv, created if missing)
+#   scripts/python.sh test     build a FRESH venv (target/py-test-venv), pip install ./python[test]
+#                              into it, run pytest under PYTHONDEVMODE=1 -X faulthandler
+#   scripts/python.sh demo     build, then run python/examples/demo.py
+#   scripts/python.sh bench    build, build the baselines (bare PyO3 echo, C echo), run
+#                              bench/python/bench.py (JSON lines on stdout; BENCH_SMOKE=1 for a smoke run)
+#
+# The wheel is built by pip through maturin (PEP 517) with a thin backend wrapper that stages the
+# bundled modules and the worker into the package (python/build_backend/). If scripts/build.sh
+# already staged target/dist, those natives are used (BRIDGEHOST_NATIVE_DIR); otherwise the
+# backend builds them. The test-only faulty module is never packed: the tests find it through
+# BRIDGEHOST_MODULE_PATH pointing at a directory that holds only it.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ROOT="$(repo_root)"
+export PATH="$HOME/.cargo/bin:$PATH"
+VENV="$ROOT/.venv"
+TEST_VENV="$ROOT/target/py-test-venv"
+DIST="$ROOT/target/dist"
+PY="${PYTHON:-python3}"
+
+native_env() {
+    # An explicit BRIDGEHOST_NATIVE_DIR wins; then the natives scripts/build.sh staged; else the
+    # wheel backend builds them.
+    if [ -n "${BRIDGEHOST_NATIVE_DIR:-}" ]; then
+        log "natives from BRIDGEHOST_NATIVE_DIR=$BRIDGEHOST_NATIVE_DIR"
+    elif [ -f "$DIST/libbridgehost_mod_std.so" ] && [ -f "$DIST/libbridgehost_mod_zlib.so" ] &&
+         { [ -f "$DIST/bridgehost-worker" ] || ! [ -f "$ROOT/worker/Cargo.toml" ]; }; then
+        export BRIDGEHOST_NATIVE_DIR="$DIST"
+        log "natives from $DIST"
+    else
+        unset BRIDGEHOST_NATIVE_DIR
+        log "natives: built by the wheel backend (target/dist not staged)"
+    fi
+}
+
+ensure_venv() {   # ensure_venv DIR [fresh]
+    local dir="$1" fresh="${2:-}"
+    if [ -n "$fresh" ] || ! [ -x "$dir/bin/python" ]; then
+        need_cmd "$PY"
+        log "creating venv $dir ($($PY --version 2>&1))"
+        "$PY" -m venv --clear "$dir"
+    fi
+}
+
+pip_install_package() {   # pip_install_package VENV
+    local venv="$1"
+    native_env
+    log "pip install ./python into $venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall "$ROOT/python"
+}
+
+cmd_build() {
+    ensure_venv "$VENV"
+    pip_install_package "$VENV"
+    "$VENV/bin/python" -c 'import bridgehost, sys; print("bridgehost", bridgehost.__version__, "on", sys.version.split()[0])'
+}
+
+faulty_dir() {
+    # A directory with only the test-only module, so std/zlib still resolve from the wheel.
+    local d="$ROOT/target/py-test-modules"
+    mkdir -p "$d"
+    rm -f "$d"/*.so
+    if [ -f "$DIST/libbridgehost_mod_faulty.so" ]; then
+        ln -sf "$DIST/libbridgehost_mod_faulty.so" "$d/libbridgehost_mod_faulty.so"
+    fi
+    printf '%s\n' "$d"
+}
+
+cmd_test() {
+    ensure_venv "$TEST_VENV" fresh
+    native_env
+    log "pip install ./python[test] into the fresh venv $TEST_VENV"
+    "$TEST_VENV/bin/python" -m pip install -q --disable-pip-version-check "$ROOT/python[test]"
+    local mods
+    mods="$(faulty_dir)"
+    cd "$ROOT/python/tests"
+    # Run from the tests directory with the venv's pytest (not `python -m`, which would put the
+    # source tree first on sys.path): the tests import the INSTALLED package.
+    BRIDGEHOST_MODULE_PATH="$mods" PYTHONDEVMODE=1 \
+        "$TEST_VENV/bin/python" -X faulthandler -m pytest -p no:cacheprovider -q \
+        --rootdir="$ROOT/python" -c "$ROOT/python/pyproject.toml" "$ROOT/python/tests" "$@"
+}
+
+cmd_demo() {
+    cmd_build
+    BRIDGEHOST_MODULE_PATH="$(faulty_dir)" "$VENV/bin/python" -X faulthandler "$ROOT/python/examples/demo.py"
+}
+
+cmd_bench() {
+    cmd_build
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check maturin cffi
+    local out="$ROOT/target/python-bench"
+    mkdir -p "$out"
+    log "building the bare PyO3 baseline into $VENV"
+    (cd "$ROOT/bench/python/bare" && VIRTUAL_ENV="$VENV" "$VENV/bin/maturin" develop --release -q) >&2
+    log "building the C echo for the ctypes/cffi baselines"
+    cc -O2 -shared -fPIC -o "$out/libbh_bench_cecho.so" "$ROOT/bench/python/cecho/cecho.c"
+    "$VENV/bin/python" "$ROOT/bench/python/bench.py" --cecho "$out/libbh_bench_cecho.so"
+}
+
+case "${1:-test}" in
+    build) shift; cmd_build "$@" ;;
+    test)  shift; cmd_test "$@" ;;
+    demo)  shift; cmd_demo "$@" ;;
+    bench) shift; cmd_bench "$@" ;;
+    *) die "usage: scripts/python.sh build|test|demo|bench" ;;
+esac
