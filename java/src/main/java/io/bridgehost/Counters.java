@@ -1,0 +1,84 @@
+package io.bridgehost;
+
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A snapshot of a module's (or, summed, a host's) counters. Each counter is exact; a snapshot is
+ * not atomic as a whole.
+ */
+public final class Counters {
+    /** The counter names, in the order the native side reports them (the same in every runtime). */
+    public static final List<String> NAMES = Collections.unmodifiableList(Arrays.asList(
+            "calls", "errors", "crashes", "respawns", "timeouts", "submits", "cancelled",
+            "events_emitted", "events_delivered", "events_dropped", "callback_errors",
+            "latency_samples", "latency_ns_total", "latency_ns_max"));
+
+    private final long[] v;
+
+    Counters(long[] values) {
+        if (values.length != NAMES.size()) {
+            throw new InternalException("expected " + NAMES.size() + " counters, got " + values.length);
+        }
+        this.v = values.clone();
+    }
+
+    /** @return calls started (sync and async) */
+    public long calls() { return v[0]; }
+    /** @return calls that failed */
+    public long errors() { return v[1]; }
+    /** @return worker crashes (isolation) */
+    public long crashes() { return v[2]; }
+    /** @return worker respawns (isolation) */
+    public long respawns() { return v[3]; }
+    /** @return calls that timed out (isolation) */
+    public long timeouts() { return v[4]; }
+    /** @return submits accepted */
+    public long submits() { return v[5]; }
+    /** @return submits cancelled before they ran */
+    public long cancelled() { return v[6]; }
+    /** @return events the module emitted and the host accepted */
+    public long eventsEmitted() { return v[7]; }
+    /** @return event deliveries to listeners */
+    public long eventsDelivered() { return v[8]; }
+    /** @return events dropped because the event queue was full (the newest is dropped) */
+    public long eventsDropped() { return v[9]; }
+    /** @return listeners that threw, and completions that could not be delivered */
+    public long callbackErrors() { return v[10]; }
+    /** @return calls whose latency was sampled (one in 16) */
+    public long latencySamples() { return v[11]; }
+    /** @return sum of sampled latencies, nanoseconds */
+    public long latencyNanosTotal() { return v[12]; }
+    /** @return largest sampled latency, nanoseconds */
+    public long latencyNanosMax() { return v[13]; }
+
+    /**
+     * @param name a name from {@link #NAMES}
+     * @return its value
+     * @throws IllegalArgumentException for an unknown name
+     */
+    public long get(String name) {
+        int i = NAMES.indexOf(name);
+        if (i < 0) {
+            throw new IllegalArgumentException("unknown counter: " + name);
+        }
+        return v[i];
+    }
+
+    /** @return every counter by name, in {@link #NAMES} order */
+    public Map<String, Long> asMap() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (int i = 0; i < v.length; i++) {
+            m.put(NAMES.get(i), v[i]);
+        }
+        return Collections.unmodifiableMap(m);
+    }
+
+    @Override
+    public String toString() {
+        return "Counters" + asMap();
+    }
+}

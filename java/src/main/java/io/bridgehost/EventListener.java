@@ -1,0 +1,17 @@
+package io.bridgehost;
+
+/**
+ * Receives a module's events. Runs on the host's event thread ({@code bridgehost-events}), one event
+ * at a time, in emit order per module; keep it short (hand long work to an executor).
+ *
+ * <p>A listener that throws does not stop deliveries: the exception is logged to
+ * {@code System.getLogger("io.bridgehost")} and counted in {@link Counters#callbackErrors()}.
+ */
+@FunctionalInterface
+public interface EventListener {
+    /**
+     * @param topic the topic the module emitted on
+     * @param data the payload (a new array per event, owned by the listener)
+     */
+    void onEvent(String topic, byte[] data);
+}

@@ -1,0 +1,169 @@
+package io.bridgehost;
+
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * A bridgehost host: opens modules and owns the threads that run submitted calls and deliver
+ * events.
+ *
+ * <pre>{@code
+ * try (Host host = Host.create();
+ *      Module zlib = host.open("zlib", ModuleOptions.defaults())) {
+ *     Method compress = zlib.method("compress");
+ *     byte[] packed = compress.call("hello hello hello".getBytes(UTF_8));
+ * }
+ * }</pre>
+ *
+ * <p><b>Lifecycle.</b> {@link #close()} is idempotent and safe while calls are in flight: queued
+ * submits complete with {@link ClosedException}, calls in flight finish, every module is closed,
+ * and no listener runs after it returns (unless called from inside a listener). Any later use of
+ * the host, its modules or methods throws {@link ClosedException}. A host that becomes unreachable
+ * without being closed is closed by a {@link Cleaner}; its modules, methods, active subscriptions
+ * and pending futures keep it reachable.
+ *
+ * <p><b>Threads.</b> All methods are thread-safe. Submitted calls run on the host's pool threads
+ * ({@code bridgehost-pool-N}), events are delivered on its event thread ({@code bridgehost-events});
+ * both are daemon threads as far as the JVM is concerned and never delay JVM exit.
+ */
+public final class Host implements AutoCloseable {
+    private final long handle;
+    private final HostOptions options;
+    private final Cleaner.Cleanable cleanable;
+    private volatile boolean closed;
+
+    private Host(long handle, HostOptions options) {
+        this.handle = handle;
+        this.options = options;
+        this.cleanable = Cleaners.CLEANER.register(this, new Release(handle));
+    }
+
+    /** Cleaning action: must not reference the Host. */
+    private static final class Release implements Runnable {
+        private final long handle;
+
+        Release(long handle) {
+            this.handle = handle;
+        }
+
+        @Override
+        public void run() {
+            Native.hostClose(handle);
+        }
+    }
+
+    /**
+     * Loads the native library now (it is otherwise loaded by the first use) so that a missing or
+     * broken installation fails early.
+     *
+     * @return where the library was loaded from
+     * @throws UnsatisfiedLinkError with the list of what was tried
+     */
+    public static String loadNativeLibrary() {
+        Native.ensureLoaded();
+        return NativeLoader.loadedFrom();
+    }
+
+    /** @return the version of the native library */
+    public static String nativeVersion() {
+        return Native.version();
+    }
+
+    /** @return a host with {@link HostOptions#defaults()} */
+    public static Host create() {
+        return create(HostOptions.defaults());
+    }
+
+    /**
+     * @param options the options
+     * @return a new host
+     * @throws InvalidArgumentException for an option out of range
+     */
+    public static Host create(HostOptions options) {
+        Objects.requireNonNull(options, "options");
+        String[] dirs = options.moduleDirs().stream().map(Path::toString).toArray(String[]::new);
+        long h = Native.hostCreate(dirs, options.submitThreads(), options.submitQueueCapacity(),
+                options.eventQueueCapacity(), options.threadName());
+        return new Host(h, options);
+    }
+
+    /** @return the options this host was created with */
+    public HostOptions options() {
+        return options;
+    }
+
+    /**
+     * Opens a module with {@link ModuleOptions#defaults()}.
+     *
+     * @param nameOrPath a bundled module name ({@code "std"}, {@code "zlib"}, ...) or a path to a
+     *     module file
+     * @return the module
+     * @see #open(String, ModuleOptions)
+     */
+    public Module open(String nameOrPath) {
+        return open(nameOrPath, ModuleOptions.defaults());
+    }
+
+    /**
+     * Opens a module: by bundled name ({@code "zlib"} → {@code libbridgehost_mod_zlib.so}, searched in
+     * {@link HostOptions#moduleDirs()}, then {@code BRIDGEHOST_MODULE_PATH}, then beside the native
+     * library) or by path.
+     *
+     * @param nameOrPath a bundled module name or a path
+     * @param options the module's options
+     * @return the open module
+     * @throws NotFoundException if no such module exists
+     * @throws AbiMismatchException if the file is not a valid bridgehost module
+     * @throws InvalidArgumentException for bad options
+     * @throws ClosedException if this host is closed
+     */
+    public Module open(String nameOrPath, ModuleOptions options) {
+        Objects.requireNonNull(nameOrPath, "nameOrPath");
+        Objects.requireNonNull(options, "options");
+        ensureOpen();
+        try {
+            long m = Native.moduleOpen(handle, nameOrPath, options.isolation().ordinal(), options.workers(),
+                    options.callTimeoutNanos(), options.memoryLimit(), options.maxInput(),
+                    options.maxOutput(), options.maxEvent(), options.configUnsafe(),
+                    options.workerPath() == null ? null : options.workerPath().toString());
+            return Module.create(this, m);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** @return the counters summed over every module this host opened (closed ones included) */
+    public Counters counters() {
+        ensureOpen();
+        try {
+            return new Counters(Native.hostCounters(handle));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** @return true once {@link #close()} was called */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Closes the host and everything it opened; idempotent. See the class documentation. */
+    @Override
+    public void close() {
+        closed = true;
+        cleanable.clean();
+    }
+
+    void ensureOpen() {
+        if (closed) {
+            throw new ClosedException("closed: host is closed");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Host[" + (closed ? "closed" : "open") + "]";
+    }
+}

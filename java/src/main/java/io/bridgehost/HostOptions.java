@@ -1,0 +1,102 @@
+package io.bridgehost;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Options of a {@link Host}. Immutable; each {@code with...} returns a copy. Zero means "the
+ * default" for the numeric options; the native side rejects out-of-range values with
+ * {@link InvalidArgumentException} when the host is created.
+ */
+public final class HostOptions {
+    private final List<Path> moduleDirs;
+    private final int submitThreads;
+    private final int submitQueueCapacity;
+    private final int eventQueueCapacity;
+    private final String threadName;
+
+    private HostOptions(List<Path> moduleDirs, int submitThreads, int submitQueueCapacity,
+            int eventQueueCapacity, String threadName) {
+        this.moduleDirs = Collections.unmodifiableList(new ArrayList<>(moduleDirs));
+        this.submitThreads = submitThreads;
+        this.submitQueueCapacity = submitQueueCapacity;
+        this.eventQueueCapacity = eventQueueCapacity;
+        this.threadName = threadName;
+    }
+
+    /** @return the defaults (threads: number of CPUs, clamped to 2..16; queues 4096 / 65536) */
+    public static HostOptions defaults() {
+        return new HostOptions(List.of(), 0, 0, 0, null);
+    }
+
+    /**
+     * @param dirs directories searched for bundled modules (by name), before
+     *     {@code BRIDGEHOST_MODULE_PATH} and the native library's own directory
+     * @return a copy with these directories
+     */
+    public HostOptions withModuleDirs(List<Path> dirs) {
+        List<Path> copy = new ArrayList<>();
+        for (Path p : Objects.requireNonNull(dirs, "dirs")) {
+            copy.add(Objects.requireNonNull(p, "module directory"));
+        }
+        return new HostOptions(copy, submitThreads, submitQueueCapacity, eventQueueCapacity, threadName);
+    }
+
+    /**
+     * @param n threads that run submitted calls (1..256; 0: default)
+     * @return a copy
+     */
+    public HostOptions withSubmitThreads(int n) {
+        return new HostOptions(moduleDirs, nonNegative(n, "submitThreads"), submitQueueCapacity,
+                eventQueueCapacity, threadName);
+    }
+
+    /**
+     * @param n submitted calls queued at most before {@code submit} throws {@link OverloadedException}
+     * @return a copy
+     */
+    public HostOptions withSubmitQueueCapacity(int n) {
+        return new HostOptions(moduleDirs, submitThreads, nonNegative(n, "submitQueueCapacity"),
+                eventQueueCapacity, threadName);
+    }
+
+    /**
+     * @param n events queued at most; beyond it new events are dropped and counted
+     *     ({@link Counters#eventsDropped()})
+     * @return a copy
+     */
+    public HostOptions withEventQueueCapacity(int n) {
+        return new HostOptions(moduleDirs, submitThreads, submitQueueCapacity,
+                nonNegative(n, "eventQueueCapacity"), threadName);
+    }
+
+    /**
+     * @param prefix prefix of the names of the host's threads (default {@code "bridgehost"})
+     * @return a copy
+     */
+    public HostOptions withThreadName(String prefix) {
+        return new HostOptions(moduleDirs, submitThreads, submitQueueCapacity, eventQueueCapacity,
+                Objects.requireNonNull(prefix, "prefix"));
+    }
+
+    /** @return the module directories */
+    public List<Path> moduleDirs() { return moduleDirs; }
+    /** @return submit threads (0: default) */
+    public int submitThreads() { return submitThreads; }
+    /** @return submit queue capacity (0: default) */
+    public int submitQueueCapacity() { return submitQueueCapacity; }
+    /** @return event queue capacity (0: default) */
+    public int eventQueueCapacity() { return eventQueueCapacity; }
+    /** @return the thread name prefix, or null for the default */
+    public String threadName() { return threadName; }
+
+    private static int nonNegative(int n, String what) {
+        if (n < 0) {
+            throw new IllegalArgumentException(what + " must be >= 0 (0: default), got " + n);
+        }
+        return n;
+    }
+}

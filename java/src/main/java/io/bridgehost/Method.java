@@ -1,0 +1,284 @@
+package io.bridgehost;
+
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
+import java.nio.ReadOnlyBufferException;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A module's method, resolved once by {@link Module#method(String)}. Thread-safe: any number of
+ * threads (virtual threads included) may call it concurrently; the module's thread model is
+ * enforced natively.
+ *
+ * <p><b>Memory.</b> A {@code byte[]} input is copied into native memory before the module runs
+ * (never pinned: a module call may block, and a pinned array would stall the garbage collector).
+ * A direct {@link ByteBuffer} input is read in place (zero-copy): do not modify it while the call
+ * runs. The output is a new array (or written into the caller's buffer with
+ * {@link #call(ByteBuffer, ByteBuffer)}).
+ *
+ * <p><b>Errors.</b> Module errors throw {@link ModuleException} (with the module's code); an input
+ * larger than the module's {@code maxInput}, or an output beyond {@code maxOutput}, throws
+ * {@link ResourceLimitException}; isolated modules add {@link WorkerCrashedException},
+ * {@link TimeoutException} and friends. After {@link #close()} (or its module's or host's), calls
+ * throw {@link ClosedException}.
+ */
+public final class Method implements AutoCloseable {
+    private final Module module;
+    private final String name;
+    private final long handle;
+    private final boolean nonBlocking;
+    private final Cleaner.Cleanable cleanable;
+    private volatile boolean closed;
+
+    Method(Module module, String name, long handle, boolean nonBlocking) {
+        this.module = module;
+        this.name = name;
+        this.handle = handle;
+        this.nonBlocking = nonBlocking;
+        this.cleanable = Cleaners.CLEANER.register(this, new Release(handle));
+    }
+
+    private static final class Release implements Runnable {
+        private final long handle;
+
+        Release(long handle) {
+            this.handle = handle;
+        }
+
+        @Override
+        public void run() {
+            Native.methodClose(handle);
+        }
+    }
+
+    /**
+     * Calls the method on this thread.
+     *
+     * @param input the input (copied)
+     * @return the output
+     */
+    public byte[] call(byte[] input) {
+        Objects.requireNonNull(input, "input");
+        return call(input, 0, input.length);
+    }
+
+    /**
+     * Calls the method on this thread with {@code input[offset, offset + length)}.
+     *
+     * @param input the input array (the range is copied)
+     * @param offset the first byte
+     * @param length the number of bytes
+     * @return the output
+     * @throws IndexOutOfBoundsException if the range is not inside the array
+     */
+    public byte[] call(byte[] input, int offset, int length) {
+        Objects.requireNonNull(input, "input");
+        Objects.checkFromIndexSize(offset, length, input.length);
+        ensureOpen();
+        try {
+            return Native.call(handle, input, offset, length);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Calls the method on the input's remaining bytes; on success the input's position advances to
+     * its limit. A direct buffer is read in place (zero-copy); a heap buffer through its array.
+     *
+     * @param input the input
+     * @return the output
+     */
+    public byte[] call(ByteBuffer input) {
+        Objects.requireNonNull(input, "input");
+        ensureOpen();
+        int pos = input.position();
+        int len = input.remaining();
+        byte[] out;
+        try {
+            if (input.isDirect()) {
+                out = Native.callDirect(handle, input, pos, len);
+            } else if (input.hasArray()) {
+                out = Native.call(handle, input.array(), input.arrayOffset() + pos, len);
+            } else {
+                byte[] copy = new byte[len];
+                input.duplicate().get(copy);
+                out = Native.call(handle, copy, 0, len);
+            }
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+        input.position(pos + len);
+        return out;
+    }
+
+    /**
+     * Calls the method on the input's remaining bytes and writes the output into {@code output}'s
+     * remaining space; with direct buffers on both sides nothing is copied on the Java side. On
+     * success both positions advance (the input's to its limit, the output's by the returned
+     * length); on an exception neither moves.
+     *
+     * @param input the input
+     * @param output where the output goes (writable; a direct buffer's range must not overlap the
+     *     input's)
+     * @return the number of output bytes
+     * @throws BufferTooSmallException if the output does not fit; the method has run (repeat the
+     *     call with a buffer of {@link BufferTooSmallException#required()} bytes only if it is
+     *     idempotent)
+     * @throws ReadOnlyBufferException if {@code output} is read-only
+     */
+    public int call(ByteBuffer input, ByteBuffer output) {
+        Objects.requireNonNull(input, "input");
+        Objects.requireNonNull(output, "output");
+        if (output.isReadOnly()) {
+            throw new ReadOnlyBufferException();
+        }
+        ensureOpen();
+        int ip = input.position();
+        int il = input.remaining();
+        int op = output.position();
+        int ol = output.remaining();
+        Object in;
+        int inOff;
+        if (input.isDirect()) {
+            in = input;
+            inOff = ip;
+        } else if (input.hasArray()) {
+            in = input.array();
+            inOff = input.arrayOffset() + ip;
+        } else {
+            byte[] copy = new byte[il];
+            input.duplicate().get(copy);
+            in = copy;
+            inOff = 0;
+        }
+        Object out = output.isDirect() ? output : output.array();
+        int outOff = output.isDirect() ? op : output.arrayOffset() + op;
+        int n;
+        try {
+            n = Native.callInto(handle, in, inOff, il, out, outOff, ol);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+        input.position(ip + il);
+        output.position(op + n);
+        return n;
+    }
+
+    /**
+     * Runs the call on the host's pool threads. The input is copied before this returns.
+     *
+     * @param input the input
+     * @return a future completed with the output, or exceptionally with a
+     *     {@link BridgeHostException} ({@link ClosedException} if the host closes first);
+     *     {@link CompletableFuture#cancel cancel} also cancels the call if it has not started.
+     *     Dependent stages added with non-async methods run on a bridgehost pool thread: keep them
+     *     short or use the {@code ...Async} variants.
+     * @throws OverloadedException if the host's submit queue is full
+     * @throws ClosedException if the method, module or host is closed
+     */
+    public CompletableFuture<byte[]> submit(byte[] input) {
+        Objects.requireNonNull(input, "input");
+        return submit(input, 0, input.length);
+    }
+
+    /**
+     * Like {@link #submit(byte[])} with {@code input[offset, offset + length)}.
+     *
+     * @param input the input array (the range is copied before this returns)
+     * @param offset the first byte
+     * @param length the number of bytes
+     * @return the future output
+     * @throws IndexOutOfBoundsException if the range is not inside the array
+     */
+    public CompletableFuture<byte[]> submit(byte[] input, int offset, int length) {
+        Objects.requireNonNull(input, "input");
+        Objects.checkFromIndexSize(offset, length, input.length);
+        ensureOpen();
+        NativeFuture f = new NativeFuture(this);
+        try {
+            f.setTask(Native.submit(handle, input, offset, length, f));
+            return f;
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Like {@link #submit(byte[])} with the input's remaining bytes (copied before this returns; the
+     * position then advances to the limit).
+     *
+     * @param input the input
+     * @return the future output
+     */
+    public CompletableFuture<byte[]> submit(ByteBuffer input) {
+        Objects.requireNonNull(input, "input");
+        ensureOpen();
+        int pos = input.position();
+        int len = input.remaining();
+        NativeFuture f = new NativeFuture(this);
+        try {
+            long task;
+            if (input.isDirect()) {
+                task = Native.submitDirect(handle, input, pos, len, f);
+            } else if (input.hasArray()) {
+                task = Native.submit(handle, input.array(), input.arrayOffset() + pos, len, f);
+            } else {
+                byte[] copy = new byte[len];
+                input.duplicate().get(copy);
+                task = Native.submit(handle, copy, 0, len, f);
+            }
+            f.setTask(task);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+        input.position(pos + len);
+        return f;
+    }
+
+    /** @return the method's name */
+    public String name() {
+        return name;
+    }
+
+    /** @return the module it belongs to */
+    public Module module() {
+        return module;
+    }
+
+    /**
+     * @return true when the module declares that the method never blocks (and the module runs
+     *     in-process)
+     */
+    public boolean isNonBlocking() {
+        return nonBlocking;
+    }
+
+    /** @return true once this method, its module or its host was closed */
+    public boolean isClosed() {
+        return closed || module.isClosed();
+    }
+
+    /**
+     * Releases this method object (the module stays open); idempotent. Calls in flight finish;
+     * later calls throw {@link ClosedException}.
+     */
+    @Override
+    public void close() {
+        closed = true;
+        cleanable.clean();
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new ClosedException("closed: method is closed");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Method[" + module.name() + "." + name + (isClosed() ? ", closed" : "") + "]";
+    }
+}

@@ -1,0 +1,210 @@
+package io.bridgehost;
+
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+
+/**
+ * An open module. Resolve its methods once with {@link #method(String)} and call them; subscribe to
+ * the events it emits with {@link #subscribe(String, EventListener)}.
+ *
+ * <p>{@link #close()} is idempotent and safe while calls are in flight: it unsubscribes every
+ * listener (waiting for a delivery in progress), waits for the calls in flight, and destroys the
+ * module instance. Later calls on its methods throw {@link ClosedException}. A module that becomes
+ * unreachable without being closed is closed by a {@link Cleaner}; its methods, active
+ * subscriptions and pending futures keep it reachable. Thread-safe.
+ */
+public final class Module implements AutoCloseable {
+    private final Host host;
+    private final long handle;
+    private final String name;
+    private final String version;
+    private final String path;
+    private final String threadModel;
+    private final Isolation isolation;
+    private final List<String> methodNames;
+    private final Cleaner.Cleanable cleanable;
+    private volatile boolean closed;
+
+    private Module(Host host, long handle, String[] info, String[] methods) {
+        this.host = host;
+        this.handle = handle;
+        this.name = info[0];
+        this.version = info[1];
+        this.path = info[2];
+        this.threadModel = info[3];
+        this.isolation = "process".equals(info[4]) ? Isolation.PROCESS : Isolation.IN_PROCESS;
+        this.methodNames = Collections.unmodifiableList(Arrays.asList(methods));
+        this.cleanable = Cleaners.CLEANER.register(this, new Release(handle));
+    }
+
+    static Module create(Host host, long handle) {
+        try {
+            return new Module(host, handle, Native.moduleInfo(handle), Native.moduleMethods(handle));
+        } catch (RuntimeException | Error e) {
+            Native.moduleClose(handle);
+            throw e;
+        }
+    }
+
+    private static final class Release implements Runnable {
+        private final long handle;
+
+        Release(long handle) {
+            this.handle = handle;
+        }
+
+        @Override
+        public void run() {
+            Native.moduleClose(handle);
+        }
+    }
+
+    /**
+     * Resolves a method by name, once: calls on the returned {@link Method} pay no name lookup.
+     *
+     * @param methodName the method's name
+     * @return the method
+     * @throws NotFoundException if the module has no such method
+     * @throws ClosedException if the module is closed
+     */
+    public Method method(String methodName) {
+        Objects.requireNonNull(methodName, "methodName");
+        ensureOpen();
+        try {
+            long m = Native.methodResolve(handle, methodName);
+            boolean nonBlocking;
+            try {
+                nonBlocking = (Native.methodFlags(m) & 1) != 0;
+            } catch (RuntimeException | Error e) {
+                Native.methodClose(m);
+                throw e;
+            }
+            return new Method(this, methodName, m, nonBlocking);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Subscribes to the events the module emits on {@code topic}, payload only.
+     *
+     * @param topic the topic (1..128 bytes of UTF-8), or {@code "*"} for every topic
+     * @param listener receives each event's payload on the host's event thread
+     * @return the subscription; close it to stop deliveries
+     * @see #subscribe(String, EventListener)
+     */
+    public Subscription subscribe(String topic, Consumer<byte[]> listener) {
+        Objects.requireNonNull(listener, "listener");
+        return subscribe(topic, (t, data) -> listener.accept(data), false);
+    }
+
+    /**
+     * Subscribes to the events the module emits on {@code topic}, from any of its threads.
+     *
+     * <p>Events are delivered on the host's event thread, one at a time, in emit order per module,
+     * through a bounded queue: when it is full, new events are dropped and counted
+     * ({@link Counters#eventsDropped()}). After {@link Subscription#close()} returns, the listener
+     * is never invoked again. A listener that throws is logged and counted
+     * ({@link Counters#callbackErrors()}); deliveries continue.
+     *
+     * <p>Do not close a subscription (or its module or host) from another thread while holding a
+     * lock the listener may be waiting for: {@code close} waits for a delivery in progress.
+     * Closing from inside the listener itself is fine.
+     *
+     * @param topic the topic (1..128 bytes of UTF-8), or {@code "*"} for every topic
+     * @param listener receives each event
+     * @return the subscription
+     * @throws InvalidArgumentException for an empty or too long topic
+     * @throws ClosedException if the module is closed
+     */
+    public Subscription subscribe(String topic, EventListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        return subscribe(topic, listener, true);
+    }
+
+    private Subscription subscribe(String topic, EventListener listener, boolean wantTopic) {
+        Objects.requireNonNull(topic, "topic");
+        ensureOpen();
+        Subscription s = new Subscription(this, topic);
+        EventSink sink = new EventSink(s, listener);
+        try {
+            s.attach(Native.subscribe(handle, topic, sink, wantTopic));
+            return s;
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** @return this module's counters */
+    public Counters counters() {
+        ensureOpen();
+        try {
+            return new Counters(Native.moduleCounters(handle));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** @return the host that opened this module */
+    public Host host() {
+        return host;
+    }
+
+    /** @return the name the module declares */
+    public String name() {
+        return name;
+    }
+
+    /** @return the version the module declares */
+    public String version() {
+        return version;
+    }
+
+    /** @return the file the module was loaded from */
+    public String path() {
+        return path;
+    }
+
+    /** @return the module's thread model ({@code "thread-safe"}, {@code "serialized"}, {@code "single-thread"}) */
+    public String threadModel() {
+        return threadModel;
+    }
+
+    /** @return where the module runs */
+    public Isolation isolation() {
+        return isolation;
+    }
+
+    /** @return the names of the module's methods, in declaration order */
+    public List<String> methodNames() {
+        return methodNames;
+    }
+
+    /** @return true once this module or its host was closed */
+    public boolean isClosed() {
+        return closed || host.isClosed();
+    }
+
+    /** Closes the module; idempotent. See the class documentation. */
+    @Override
+    public void close() {
+        closed = true;
+        cleanable.clean();
+    }
+
+    void ensureOpen() {
+        if (isClosed()) {
+            throw new ClosedException("closed: module is closed");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Module[" + name + " " + version + ", " + isolation + (isClosed() ? ", closed" : "") + "]";
+    }
+}

@@ -1,0 +1,187 @@
+package io.bridgehost;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Options of a {@link Module}. Immutable; each {@code with...} returns a copy. The native side
+ * validates the combination when the module is opened (for example a call timeout requires
+ * process isolation: an in-process call cannot be interrupted) and throws
+ * {@link InvalidArgumentException}.
+ */
+public final class ModuleOptions {
+    private static final long DEFAULT = -1;
+
+    private final Isolation isolation;
+    private final int workers;
+    private final Duration callTimeout;
+    private final long memoryLimit;
+    private final long maxInput;
+    private final long maxOutput;
+    private final long maxEvent;
+    private final byte[] config;
+    private final Path workerPath;
+
+    private ModuleOptions(Isolation isolation, int workers, Duration callTimeout, long memoryLimit,
+            long maxInput, long maxOutput, long maxEvent, byte[] config, Path workerPath) {
+        this.isolation = isolation;
+        this.workers = workers;
+        this.callTimeout = callTimeout;
+        this.memoryLimit = memoryLimit;
+        this.maxInput = maxInput;
+        this.maxOutput = maxOutput;
+        this.maxEvent = maxEvent;
+        this.config = config;
+        this.workerPath = workerPath;
+    }
+
+    /** @return in-process, default limits (256 MiB input/output, 1 MiB events), no config */
+    public static ModuleOptions defaults() {
+        return new ModuleOptions(Isolation.IN_PROCESS, 0, null, DEFAULT, DEFAULT, DEFAULT, DEFAULT,
+                new byte[0], null);
+    }
+
+    /** @return {@link #defaults()} with {@link Isolation#PROCESS} (one worker) */
+    public static ModuleOptions isolated() {
+        return defaults().withIsolation(Isolation.PROCESS);
+    }
+
+    /**
+     * @param isolation in-process or worker processes
+     * @return a copy
+     */
+    public ModuleOptions withIsolation(Isolation isolation) {
+        return new ModuleOptions(Objects.requireNonNull(isolation, "isolation"), workers, callTimeout,
+                memoryLimit, maxInput, maxOutput, maxEvent, config, workerPath);
+    }
+
+    /**
+     * @param n worker processes (isolation only; 1..64)
+     * @return a copy
+     */
+    public ModuleOptions withWorkers(int n) {
+        if (n <= 0) {
+            throw new IllegalArgumentException("workers must be > 0, got " + n);
+        }
+        return new ModuleOptions(isolation, n, callTimeout, memoryLimit, maxInput, maxOutput, maxEvent,
+                config, workerPath);
+    }
+
+    /**
+     * @param timeout per-call deadline (isolation only); the worker serving a late call is killed
+     * @return a copy
+     */
+    public ModuleOptions withCallTimeout(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("callTimeout must be positive, got " + timeout);
+        }
+        return new ModuleOptions(isolation, workers, timeout, memoryLimit, maxInput, maxOutput, maxEvent,
+                config, workerPath);
+    }
+
+    /**
+     * @param bytes address-space limit of each worker (isolation only)
+     * @return a copy
+     */
+    public ModuleOptions withMemoryLimit(long bytes) {
+        return new ModuleOptions(isolation, workers, callTimeout, positive(bytes, "memoryLimit"), maxInput,
+                maxOutput, maxEvent, config, workerPath);
+    }
+
+    /**
+     * @param bytes largest input accepted ({@link ResourceLimitException} beyond)
+     * @return a copy
+     */
+    public ModuleOptions withMaxInput(long bytes) {
+        return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, nonNegative(bytes, "maxInput"),
+                maxOutput, maxEvent, config, workerPath);
+    }
+
+    /**
+     * @param bytes largest output accepted, enforced while the module writes
+     *     ({@link ResourceLimitException} beyond)
+     * @return a copy
+     */
+    public ModuleOptions withMaxOutput(long bytes) {
+        return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, maxInput,
+                nonNegative(bytes, "maxOutput"), maxEvent, config, workerPath);
+    }
+
+    /**
+     * @param bytes largest event payload accepted from the module
+     * @return a copy
+     */
+    public ModuleOptions withMaxEvent(long bytes) {
+        return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, maxInput, maxOutput,
+                nonNegative(bytes, "maxEvent"), config, workerPath);
+    }
+
+    /**
+     * @param config bytes passed to the module's {@code init} (copied)
+     * @return a copy
+     */
+    public ModuleOptions withConfig(byte[] config) {
+        return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, maxInput, maxOutput, maxEvent,
+                Objects.requireNonNull(config, "config").clone(), workerPath);
+    }
+
+    /**
+     * @param path the {@code bridgehost-worker} executable (isolation only; default: the
+     *     {@code BRIDGEHOST_WORKER} environment variable, then beside the native library)
+     * @return a copy
+     */
+    public ModuleOptions withWorkerPath(Path path) {
+        return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, maxInput, maxOutput, maxEvent,
+                config, Objects.requireNonNull(path, "path"));
+    }
+
+    /** @return the isolation mode */
+    public Isolation isolation() { return isolation; }
+    /** @return worker count (0: default) */
+    public int workers() { return workers; }
+    /** @return the call timeout, or null for none */
+    public Duration callTimeout() { return callTimeout; }
+    /** @return the memory limit in bytes, or -1 for none */
+    public long memoryLimit() { return memoryLimit; }
+    /** @return max input bytes, or -1 for the default */
+    public long maxInput() { return maxInput; }
+    /** @return max output bytes, or -1 for the default */
+    public long maxOutput() { return maxOutput; }
+    /** @return max event bytes, or -1 for the default */
+    public long maxEvent() { return maxEvent; }
+    /** @return a copy of the config bytes */
+    public byte[] config() { return config.clone(); }
+    /** @return the worker path, or null for the default */
+    public Path workerPath() { return workerPath; }
+
+    long callTimeoutNanos() {
+        if (callTimeout == null) {
+            return -1;
+        }
+        try {
+            return callTimeout.toNanos();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    byte[] configUnsafe() {
+        return config;
+    }
+
+    private static long nonNegative(long n, String what) {
+        if (n < 0) {
+            throw new IllegalArgumentException(what + " must be >= 0, got " + n);
+        }
+        return n;
+    }
+
+    private static long positive(long n, String what) {
+        if (n <= 0) {
+            throw new IllegalArgumentException(what + " must be > 0, got " + n);
+        }
+        return n;
+    }
+}

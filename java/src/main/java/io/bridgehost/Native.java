@@ -1,0 +1,83 @@
+package io.bridgehost;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The native methods of {@code libbridgehost_jni.so}, registered by its {@code JNI_OnLoad}.
+ *
+ * <p>Objects are passed as {@code long} ids from generation-checked tables, never as pointers: a
+ * stale or forged id makes the native side throw {@link ClosedException}. Public classes call these
+ * with {@code Reference.reachabilityFence(this)} after the call, so an object cannot be cleaned (and
+ * its id released) while one of its native calls runs.
+ */
+final class Native {
+    static {
+        NativeLoader.load();
+        int level = Log.configuredLevel();
+        if (level >= 0) {
+            try {
+                setLogLevel(level);
+            } catch (BridgeHostException e) {
+                Log.LOGGER.log(System.Logger.Level.WARNING, "bridgehost: native logging not bridged: " + e.getMessage());
+            }
+        }
+    }
+
+    private Native() {}
+
+    /** Forces the library to load (class initialization runs the static block once). */
+    static void ensureLoaded() {
+        // nothing: reaching here means the static initializer succeeded
+    }
+
+    // Host
+    static native long hostCreate(String[] moduleDirs, int submitThreads, int submitQueueCapacity,
+            int eventQueueCapacity, String threadName);
+    static native void hostClose(long host);
+    static native long[] hostCounters(long host);
+
+    // Module
+    static native long moduleOpen(long host, String spec, int isolation, int workers,
+            long callTimeoutNanos, long memoryLimit, long maxInput, long maxOutput, long maxEvent,
+            byte[] config, String workerPath);
+    static native void moduleClose(long module);
+    /** @return [name, version, path, thread model, isolation] */
+    static native String[] moduleInfo(long module);
+    static native String[] moduleMethods(long module);
+    static native long[] moduleCounters(long module);
+
+    // Method
+    static native long methodResolve(long module, String name);
+    /** @return bit 0: non-blocking */
+    static native int methodFlags(long method);
+    static native void methodClose(long method);
+    /** Hot path: copies {@code input[offset, offset+length)}, returns the output. */
+    static native byte[] call(long method, byte[] input, int offset, int length);
+    /** Hot path: zero-copy input from a direct buffer. */
+    static native byte[] callDirect(long method, ByteBuffer input, int position, int length);
+    /** input/output: each a byte[] or a direct ByteBuffer. @return the output length */
+    static native int callInto(long method, Object input, int inputOffset, int inputLength,
+            Object output, int outputOffset, int outputLength);
+    /** @return the task id (for {@link #cancel}) */
+    static native long submit(long method, byte[] input, int offset, int length, NativeFuture future);
+    static native long submitDirect(long method, ByteBuffer input, int position, int length,
+            NativeFuture future);
+    static native boolean cancel(long task);
+
+    // Events
+    static native long subscribe(long module, String topic, EventSink sink, boolean wantTopic);
+    static native void subscriptionClose(long subscription);
+    static native boolean subscriptionActive(long subscription);
+
+    // Diagnostics and constants
+    /**
+     * @return [live global refs, attached core threads, hosts, modules, methods, subscriptions,
+     *     tasks, dropped log records]
+     */
+    static native long[] diagnostics();
+    static native String[] errorKindNames();
+    static native String[] counterNames();
+    static native String version();
+    /** 0 error .. 4 trace; negative: off. */
+    static native void setLogLevel(int level);
+}

@@ -1,0 +1,56 @@
+package io.bridgehost;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The future {@link Method#submit} returns. Completed by the native side on a bridgehost pool
+ * thread; {@link #cancel} also cancels the call in the core if it has not started.
+ */
+final class NativeFuture extends CompletableFuture<byte[]> {
+    /** Keeps the method (and its module and host) reachable until the native side completes us. */
+    private volatile Method method;
+    private volatile long task;
+
+    NativeFuture(Method method) {
+        this.method = method;
+    }
+
+    void setTask(long task) {
+        this.task = task;
+        if (isCancelled()) {
+            Native.cancel(task);
+        }
+    }
+
+    /** Called by the native side with the output. */
+    void succeed(byte[] output) {
+        method = null;
+        complete(output);
+    }
+
+    /** Called by the native side with the error. */
+    void fail(int kind, String message, long detail) {
+        method = null;
+        completeExceptionally(BridgeHostException.fromNative(kind, message, detail));
+    }
+
+    /**
+     * Cancels this future and, if the call has not started yet, the call itself (it then never
+     * runs, and the module's {@code cancelled} counter counts it). A call already running finishes
+     * in the background and its output is discarded.
+     */
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+        boolean cancelled = super.cancel(mayInterruptIfRunning);
+        long t = task;
+        if (cancelled && t != 0) {
+            Native.cancel(t);
+        }
+        return cancelled;
+    }
+
+    @Override
+    public <U> CompletableFuture<U> newIncompleteFuture() {
+        return new CompletableFuture<>();
+    }
+}

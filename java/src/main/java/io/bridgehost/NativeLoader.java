@@ -1,0 +1,206 @@
+package io.bridgehost;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+/**
+ * Loads {@code libbridgehost_jni.so}:
+ *
+ * <ol>
+ *   <li>{@code -Dbridgehost.library=/path/libbridgehost_jni.so}, if set: exactly that file;
+ *   <li>otherwise {@code System.loadLibrary("bridgehost_jni")} (the library on
+ *       {@code java.library.path}; modules and the worker are then found beside it);
+ *   <li>otherwise the natives inside the jar ({@code natives/<platform>/}: the bridge library,
+ *       {@code bridgehost-worker}, the bundled modules) are all extracted into one new private
+ *       directory ({@code 0700}, unique name, under {@code java.io.tmpdir} or
+ *       {@code -Dbridgehost.tmpdir}) and the bridge is loaded from there, so the core finds the
+ *       modules and the worker beside it.
+ * </ol>
+ *
+ * <p>The extraction directory is deleted at JVM exit; directories left by JVMs that died are
+ * removed by the next load (each holds a file lock while its JVM lives). If every step fails the
+ * {@link UnsatisfiedLinkError} lists what was tried.
+ */
+final class NativeLoader {
+    static final String LIBRARY = "bridgehost_jni";
+    static final String LIBRARY_FILE = "lib" + LIBRARY + ".so";
+    private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    private static final long STALE_AFTER_MILLIS = 60_000;
+
+    private static volatile String loadedFrom;
+    /** Held for the life of the JVM: marks the extraction directory as in use. */
+    private static FileLock extractionLock;
+
+    private NativeLoader() {}
+
+    /** @return how the library was loaded (for diagnostics) */
+    static String loadedFrom() {
+        return loadedFrom;
+    }
+
+    static String platform() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        String o = os.contains("linux") ? "linux" : os.contains("mac") ? "macos" : os.contains("windows") ? "windows" : os;
+        String a = arch.equals("amd64") || arch.equals("x86_64") ? "x86_64"
+                : arch.equals("aarch64") || arch.equals("arm64") ? "aarch64" : arch;
+        return o + "-" + a;
+    }
+
+    static synchronized void load() {
+        if (loadedFrom != null) {
+            return;
+        }
+        List<String> tried = new ArrayList<>();
+        String explicit = System.getProperty("bridgehost.library");
+        if (explicit != null && !explicit.isEmpty()) {
+            String path = Paths.get(explicit).toAbsolutePath().toString();
+            System.load(path); // an explicit choice: its failure is the error
+            loadedFrom = path;
+            return;
+        }
+        if (!Boolean.getBoolean("bridgehost.extract")) {
+            try {
+                System.loadLibrary(LIBRARY);
+                loadedFrom = "java.library.path";
+                return;
+            } catch (UnsatisfiedLinkError e) {
+                tried.add("System.loadLibrary(\"" + LIBRARY + "\") with java.library.path="
+                        + System.getProperty("java.library.path") + ": " + e.getMessage());
+            }
+        }
+        String resources = "natives/" + platform() + "/";
+        try {
+            Path dir = extract(resources);
+            Path lib = dir.resolve(LIBRARY_FILE);
+            System.load(lib.toString());
+            loadedFrom = lib.toString();
+            return;
+        } catch (IOException | UncheckedIOException | UnsatisfiedLinkError | SecurityException e) {
+            tried.add("extracting " + resources + " from the jar: " + e);
+        }
+        throw new UnsatisfiedLinkError("bridgehost: cannot load the native library " + LIBRARY_FILE
+                + " for platform " + platform() + ". Tried: " + String.join("; ", tried));
+    }
+
+    private static Path extract(String resources) throws IOException {
+        List<String> files = index(resources);
+        Path root = Paths.get(System.getProperty("bridgehost.tmpdir", System.getProperty("java.io.tmpdir")));
+        removeStale(root);
+        Path dir = Files.createTempDirectory(root, "bridgehost-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        // Lock first, so that no other JVM's cleanup takes this directory for a dead one.
+        FileChannel lockChannel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE);
+        extractionLock = lockChannel.lock();
+        deleteOnExit(dir, files);
+        for (String name : files) {
+            Path target = dir.resolve(name);
+            try (InputStream in = NativeLoader.class.getResourceAsStream("/" + resources + name)) {
+                if (in == null) {
+                    throw new IOException("resource " + resources + name + " listed in INDEX is missing");
+                }
+                Files.copy(in, target);
+            }
+            Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("r-x------"));
+        }
+        return dir;
+    }
+
+    private static List<String> index(String resources) throws IOException {
+        try (InputStream in = NativeLoader.class.getResourceAsStream("/" + resources + "INDEX")) {
+            if (in == null) {
+                throw new IOException("the jar has no natives for platform " + platform()
+                        + " (no resource " + resources + "INDEX)");
+            }
+            List<String> files = new ArrayList<>();
+            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                String name = line.trim();
+                if (name.isEmpty()) {
+                    continue;
+                }
+                if (!SAFE_NAME.matcher(name).matches()) {
+                    throw new IOException("bad file name in " + resources + "INDEX: " + name);
+                }
+                files.add(name);
+            }
+            if (!files.contains(LIBRARY_FILE)) {
+                throw new IOException(resources + "INDEX does not list " + LIBRARY_FILE);
+            }
+            return files;
+        }
+    }
+
+    private static void deleteOnExit(Path dir, List<String> files) {
+        // deleteOnExit runs in reverse order of registration: the files first, the directory last.
+        dir.toFile().deleteOnExit();
+        dir.resolve(".lock").toFile().deleteOnExit();
+        for (String f : files) {
+            dir.resolve(f).toFile().deleteOnExit();
+        }
+    }
+
+    /** Remove extraction directories of JVMs that are gone (their lock is free). Best effort. */
+    private static void removeStale(Path root) {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(root, "bridgehost-*")) {
+            long now = System.currentTimeMillis();
+            for (Path d : ds) {
+                Path lock = d.resolve(".lock");
+                if (!Files.isDirectory(d) || !Files.isRegularFile(lock)
+                        || now - Files.getLastModifiedTime(d).toMillis() < STALE_AFTER_MILLIS) {
+                    continue;
+                }
+                try (FileChannel ch = FileChannel.open(lock, StandardOpenOption.WRITE)) {
+                    FileLock l = ch.tryLock();
+                    if (l == null) {
+                        continue; // alive
+                    }
+                    try {
+                        deleteTree(d);
+                    } finally {
+                        if (l.isValid()) {
+                            l.release();
+                        }
+                    }
+                } catch (IOException | java.nio.channels.OverlappingFileLockException e) {
+                    // not ours, or in use: leave it
+                }
+            }
+        } catch (IOException | SecurityException e) {
+            // best effort
+        }
+    }
+
+    private static void deleteTree(Path d) throws IOException {
+        Files.walkFileTree(d, new SimpleFileVisitor<Path>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.deleteIfExists(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+                Files.deleteIfExists(dir);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+}

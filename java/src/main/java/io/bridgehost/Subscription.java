@@ -1,0 +1,86 @@
+package io.bridgehost;
+
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
+
+/**
+ * An active subscription to a module's events ({@link Module#subscribe}). It stays active until
+ * {@link #close()} (or the module or host closes), whether or not the application keeps a
+ * reference to it; while active it keeps its listener, module and host reachable.
+ *
+ * <p>When {@link #close()} returns, the listener is not running (unless close was called from
+ * inside it) and will never be invoked again, and the native side has deleted its reference to the
+ * listener. Idempotent and thread-safe.
+ */
+public final class Subscription implements AutoCloseable {
+    private final Module module;
+    private final String topic;
+    private volatile long handle;
+    private volatile Cleaner.Cleanable cleanable;
+    private volatile boolean closed;
+
+    Subscription(Module module, String topic) {
+        this.module = module;
+        this.topic = topic;
+    }
+
+    void attach(long h) {
+        this.handle = h;
+        this.cleanable = Cleaners.CLEANER.register(this, new Release(h));
+    }
+
+    private static final class Release implements Runnable {
+        private final long handle;
+
+        Release(long handle) {
+            this.handle = handle;
+        }
+
+        @Override
+        public void run() {
+            Native.subscriptionClose(handle);
+        }
+    }
+
+    /** @return the topic ({@code "*"}: every topic) */
+    public String topic() {
+        return topic;
+    }
+
+    /** @return the module */
+    public Module module() {
+        return module;
+    }
+
+    /** @return false once closed (or its module or host closed) */
+    public boolean isActive() {
+        if (closed) {
+            return false;
+        }
+        try {
+            return Native.subscriptionActive(handle);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** Same as {@link #close()}. */
+    public void unsubscribe() {
+        close();
+    }
+
+    /** Stops deliveries; see the class documentation. */
+    @Override
+    public void close() {
+        closed = true;
+        Cleaner.Cleanable c = cleanable;
+        if (c != null) {
+            c.clean();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Subscription[" + module.name() + " \"" + topic + "\"" + (closed ? ", closed" : "") + "]";
+    }
+}

@@ -1,0 +1,111 @@
+package io.bridgehost;
+
+import static io.bridgehost.TestSupport.ascii;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+class SubmitTest {
+
+    @Test
+    void submitCompletesOnAPoolThread() throws Exception {
+        try (Host host = TestSupport.host()) {
+            Method echo = host.open("std").method("echo");
+            AtomicReference<String> thread = new AtomicReference<>();
+            CompletableFuture<byte[]> f = echo.module().method("sleep_ms").submit(ascii("20"))
+                    .thenCompose(x -> {
+                        thread.set(Thread.currentThread().getName());
+                        return echo.submit(ascii("hi"));
+                    });
+            assertArrayEquals(ascii("hi"), f.get(10, TimeUnit.SECONDS));
+            assertTrue(thread.get().startsWith("bridgehost-pool-"), thread.get());
+
+            ByteBuffer direct = ByteBuffer.allocateDirect(3).put(ascii("abc")).flip();
+            CompletableFuture<byte[]> d = echo.submit(direct);
+            assertEquals(3, direct.position(), "input consumed (copied) at submit");
+            direct.clear().put(ascii("xyz")); // overwriting it now does not change the call
+            assertArrayEquals(ascii("abc"), d.get(10, TimeUnit.SECONDS));
+            assertArrayEquals(ascii("bc"), echo.submit(ByteBuffer.wrap(ascii("abc"), 1, 2)).get(10, TimeUnit.SECONDS));
+            assertArrayEquals(ascii("bc"), echo.submit(ascii("abc"), 1, 2).get(10, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void manyConcurrentSubmitsAllCorrect() throws Exception {
+        long refs = TestSupport.diag(TestSupport.GLOBAL_REFS);
+        try (Host host = TestSupport.host()) {
+            Method echo = host.open("std").method("echo");
+            for (int round = 0; round < 10; round++) {
+                List<CompletableFuture<byte[]>> fs = new ArrayList<>();
+                for (int i = 0; i < 1000; i++) {
+                    fs.add(echo.submit(ascii("n" + i)));
+                }
+                for (int i = 0; i < fs.size(); i++) {
+                    assertArrayEquals(ascii("n" + i), fs.get(i).get(30, TimeUnit.SECONDS));
+                }
+            }
+        }
+        assertEquals(refs, TestSupport.diag(TestSupport.GLOBAL_REFS), "every future's global ref deleted");
+        assertEquals(0, TestSupport.diag(TestSupport.TASKS), "every task id released");
+    }
+
+    @Test
+    void failuresCompleteExceptionallyWithTypedExceptions() throws Exception {
+        try (Host host = TestSupport.host()) {
+            Module std = host.open("std");
+            ExecutionException e = assertThrows(ExecutionException.class,
+                    () -> std.method("fail").submit(ascii("async boom")).get(10, TimeUnit.SECONDS));
+            ModuleException m = assertInstanceOf(ModuleException.class, e.getCause());
+            assertEquals(42, m.code());
+            assertTrue(m.getMessage().contains("async boom"));
+        }
+    }
+
+    @Test
+    void cancelReachesTheCore() throws Exception {
+        try (Host host = Host.create(TestSupport.options().withSubmitThreads(1))) {
+            Module std = host.open("std");
+            CompletableFuture<byte[]> blocker = std.method("sleep_ms").submit(ascii("300"));
+            Thread.sleep(30);
+            CompletableFuture<byte[]> victim = std.method("echo").submit(ascii("never"));
+            assertTrue(victim.cancel(true));
+            assertTrue(victim.isCancelled());
+            assertThrows(CancellationException.class, victim::join);
+            blocker.get(10, TimeUnit.SECONDS);
+            TestSupport.await(() -> std.counters().cancelled() == 1, Duration.ofSeconds(10),
+                    "the core counted the cancellation");
+            assertEquals(1, std.counters().calls(), "the cancelled call never ran");
+            assertEquals(2, std.counters().submits());
+        }
+    }
+
+    @Test
+    void aFullQueueIsOverloaded() throws Exception {
+        try (Host host = Host.create(TestSupport.options().withSubmitThreads(1).withSubmitQueueCapacity(2))) {
+            Method sleep = host.open("std").method("sleep_ms");
+            List<CompletableFuture<byte[]>> fs = new ArrayList<>();
+            fs.add(sleep.submit(ascii("200")));
+            Thread.sleep(30);
+            fs.add(sleep.submit(ascii("1")));
+            fs.add(sleep.submit(ascii("1")));
+            assertThrows(OverloadedException.class, () -> sleep.submit(ascii("1")));
+            for (CompletableFuture<byte[]> f : fs) {
+                f.get(10, TimeUnit.SECONDS);
+            }
+            sleep.submit(ascii("1")).get(10, TimeUnit.SECONDS);
+        }
+    }
+}

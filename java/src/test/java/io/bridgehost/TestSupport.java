@@ -1,0 +1,107 @@
+package io.bridgehost;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/** Shared helpers: where the staged natives are, diagnostics, waiting. */
+final class TestSupport {
+    private TestSupport() {}
+
+    /** target/dist: test-only modules (faulty, serial, single, broken/) and the worker live there. */
+    static Path dist() {
+        String p = System.getProperty("bridgehost.dist");
+        Path d = p != null ? Paths.get(p) : Paths.get("..", "target", "dist");
+        return d.toAbsolutePath().normalize();
+    }
+
+    static HostOptions options() {
+        return HostOptions.defaults().withModuleDirs(List.of(dist()));
+    }
+
+    static Host host() {
+        return Host.create(options());
+    }
+
+    /** Diagnostics indices (see Native.diagnostics). */
+    static final int GLOBAL_REFS = 0;
+    static final int ATTACHED_THREADS = 1;
+    static final int HOSTS = 2;
+    static final int MODULES = 3;
+    static final int METHODS = 4;
+    static final int SUBSCRIPTIONS = 5;
+    static final int TASKS = 6;
+
+    static long diag(int index) {
+        return Native.diagnostics()[index];
+    }
+
+    /** ticker input: count, interval ms, optional topic. */
+    static byte[] ticker(int count, int intervalMs, String topic) {
+        byte[] t = topic == null ? new byte[0] : topic.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(8 + t.length).order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(count).putInt(intervalMs).put(t).array();
+    }
+
+    static long seq(byte[] data) {
+        return ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    }
+
+    static byte[] ascii(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    }
+
+    /** Wait until cond holds (polling), or fail after the timeout. */
+    static void await(BooleanSupplier cond, Duration timeout, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeout + " waiting for: " + what);
+            }
+            Thread.sleep(2);
+        }
+    }
+
+    /** Run System.gc() until cond holds, or fail. */
+    static void gcUntil(BooleanSupplier cond, Duration timeout, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeout + " (with System.gc()) waiting for: " + what);
+            }
+            System.gc();
+            Thread.sleep(10);
+        }
+    }
+
+    /** True when process isolation works in this build (worker present and the feature built). */
+    static boolean isolationAvailable() {
+        try (Host h = host(); Module m = h.open("std", ModuleOptions.isolated())) {
+            return m.method("echo").call(new byte[] {1})[0] == 1;
+        } catch (UnavailableException | NotFoundException e) {
+            return false;
+        }
+    }
+
+    static String isolationUnavailableReason() {
+        try (Host h = host(); Module m = h.open("std", ModuleOptions.isolated())) {
+            return "available (" + m.isolation() + ")";
+        } catch (BridgeHostException e) {
+            return e.getMessage();
+        }
+    }
+
+    static Path jdkJava() {
+        return Paths.get(System.getProperty("java.home"), "bin", "java");
+    }
+
+    static String read(Path p) throws IOException {
+        return Files.readString(p);
+    }
+}

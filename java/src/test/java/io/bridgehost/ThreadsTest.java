@@ -1,0 +1,162 @@
+package io.bridgehost;
+
+import static io.bridgehost.TestSupport.ascii;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+class ThreadsTest {
+
+    @Test
+    void concurrentCallsFromPlatformThreads() throws Exception {
+        try (Host host = TestSupport.host()) {
+            Method echo = host.open("std").method("echo");
+            ExecutorService pool = Executors.newFixedThreadPool(8);
+            List<Future<?>> fs = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                int id = t;
+                fs.add(pool.submit(() -> {
+                    for (int i = 0; i < 20_000; i++) {
+                        byte[] b = ascii(id + ":" + i);
+                        assertArrayEquals(b, echo.call(b));
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+            pool.shutdown();
+        }
+    }
+
+    /** Java 21+: virtual threads calling in (each call pins its carrier for the native call). */
+    @Test
+    void virtualThreadsCallIn() throws Exception {
+        boolean required = Boolean.getBoolean("bridgehost.requireVirtualThreads");
+        boolean available = Runtime.version().feature() >= 21;
+        if (required) {
+            assertTrue(available, "virtual threads required but running on Java " + Runtime.version());
+        }
+        assumeTrue(available, "virtual threads need Java 21+");
+        ExecutorService vts = (ExecutorService) Executors.class.getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
+        try (Host host = TestSupport.host()) {
+            Module std = host.open("std");
+            Method echo = std.method("echo");
+            Method sleep = std.method("sleep_ms");
+            AtomicLong done = new AtomicLong();
+            List<Future<?>> fs = new ArrayList<>();
+            for (int t = 0; t < 10_000; t++) {
+                int id = t;
+                fs.add(vts.submit(() -> {
+                    for (int i = 0; i < 10; i++) {
+                        byte[] b = ascii(id + "/" + i);
+                        assertArrayEquals(b, echo.call(b));
+                    }
+                    if (id % 1000 == 0) {
+                        sleep.call(ascii("5"));
+                        assertArrayEquals(ascii("v"), echo.submit(ascii("v")).get(30, TimeUnit.SECONDS));
+                    }
+                    done.incrementAndGet();
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+            assertEquals(10_000, done.get());
+        } finally {
+            vts.shutdown();
+        }
+    }
+
+    /** Threads the JVM knows (attached native threads included) whose name starts with prefix. */
+    static List<Thread> jvmThreads(String prefix) {
+        List<Thread> out = new ArrayList<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith(prefix)) {
+                out.add(t);
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void coreThreadsAttachOnceAsDaemonsAndDetachWhenTheyExit() throws Exception {
+        Host host = Host.create(TestSupport.options().withSubmitThreads(3).withThreadName("attach-test"));
+        Module std = host.open("std");
+        AtomicLong events = new AtomicLong();
+        std.subscribe("tick", d -> events.incrementAndGet());
+        std.method("ticker").call(TestSupport.ticker(1000, 0, null));
+        List<CompletableFuture<byte[]>> fs = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            fs.add(std.method("sleep_ms").submit(ascii("1")));
+        }
+        for (CompletableFuture<byte[]> f : fs) {
+            f.get(30, TimeUnit.SECONDS);
+        }
+        TestSupport.await(() -> events.get() == 1000, Duration.ofSeconds(30), "events");
+        List<Thread> attached = jvmThreads("attach-test-");
+        long eventThreads = attached.stream().filter(t -> t.getName().equals("attach-test-events")).count();
+        long poolThreads = attached.stream().filter(t -> t.getName().startsWith("attach-test-pool-")).count();
+        // One attachment per thread, however many deliveries (1000 events, 300 completions).
+        assertEquals(1, eventThreads, "event thread attached once: " + attached);
+        assertTrue(poolThreads >= 1 && poolThreads <= 3, "pool threads attached: " + attached);
+        assertEquals(eventThreads + poolThreads, attached.size(), attached.toString());
+        for (Thread t : attached) {
+            assertTrue(t.isDaemon(), t.getName() + " must be attached as a daemon");
+        }
+        long nativeBefore = TestSupport.diag(TestSupport.ATTACHED_THREADS);
+        assertTrue(nativeBefore >= attached.size());
+        host.close(); // joins the threads: each detaches as it exits
+        assertEquals(List.of(), jvmThreads("attach-test-"), "every core thread detached");
+    }
+
+    static int u32(byte[] b) {
+        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt();
+    }
+
+    @Test
+    void threadModelsAreHonouredForJavaCallers() throws Exception {
+        try (Host host = TestSupport.host()) {
+            for (String name : new String[] {"serial", "single"}) {
+                Module m = host.open(name);
+                Method probe = m.method("probe");
+                ExecutorService pool = Executors.newFixedThreadPool(6);
+                List<Future<?>> fs = new ArrayList<>();
+                for (int t = 0; t < 6; t++) {
+                    fs.add(pool.submit(() -> {
+                        for (int i = 0; i < 200; i++) {
+                            probe.call(new byte[0]);
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<?> f : fs) {
+                    f.get(60, TimeUnit.SECONDS);
+                }
+                pool.shutdown();
+                assertEquals(0, u32(m.method("overlaps").call(new byte[0])), name + ": overlapping calls");
+                if (name.equals("single")) {
+                    assertEquals(u32(m.method("init_tid").call(new byte[0])), u32(m.method("tid").call(new byte[0])),
+                            "single-thread module called off its owner thread");
+                }
+                m.close();
+            }
+        }
+    }
+}

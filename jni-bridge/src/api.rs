@@ -1,0 +1,472 @@
+//! Every native method of `io.bridgehost.Native` except the two hot calls
+//! ([`crate::hot`]): generic entry (`jni::native_method!` → `with_env` →
+//! [`ThrowTyped`]), so each is type-checked against its Java descriptor at
+//! compile time, runs behind a panic boundary, and throws typed exceptions.
+#![forbid(unsafe_code)]
+
+use crate::error::{invalid, BResult, BridgeError, ThrowTyped};
+use crate::hot::{range, with_output};
+use crate::jvm::RawEnv;
+use crate::refs::{self, CountedGlobal};
+use crate::registry::{self, to_java, HOSTS, METHODS, MODULES, SUBSCRIPTIONS, TASKS};
+use crate::{events, logging, submit};
+use bridgehost::{ErrorKind, HostOptions, Isolation, ModuleOptions};
+use jni::objects::{JByteArray, JByteBuffer, JClass, JLongArray, JObject, JObjectArray, JString};
+use jni::refs::Cast;
+use jni::sys::{jboolean, jint, jlong};
+use jni::{native_method, Env, NativeMethod};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+jni::bind_java_type! { pub(crate) JNativeFuture => io.bridgehost.NativeFuture }
+jni::bind_java_type! { pub(crate) JEventSink => io.bridgehost.EventSink }
+
+/// The table `JNI_OnLoad` registers on `io.bridgehost.Native`.
+pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
+    native_method! { static fn host_create(module_dirs: java.lang.String[], submit_threads: jint, submit_queue_capacity: jint, event_queue_capacity: jint, thread_name: JString) -> jlong, error_policy = ThrowTyped },
+    native_method! { static fn host_close(host: jlong), error_policy = ThrowTyped },
+    native_method! { static fn host_counters(host: jlong) -> jlong[], error_policy = ThrowTyped },
+    native_method! { static fn module_open(host: jlong, spec: JString, isolation: jint, workers: jint, call_timeout_nanos: jlong, memory_limit: jlong, max_input: jlong, max_output: jlong, max_event: jlong, config: jbyte[], worker_path: JString) -> jlong, error_policy = ThrowTyped },
+    native_method! { static fn module_close(module: jlong), error_policy = ThrowTyped },
+    native_method! { static fn module_info(module: jlong) -> java.lang.String[], error_policy = ThrowTyped },
+    native_method! { static fn module_methods(module: jlong) -> java.lang.String[], error_policy = ThrowTyped },
+    native_method! { static fn module_counters(module: jlong) -> jlong[], error_policy = ThrowTyped },
+    native_method! { static fn method_resolve(module: jlong, name: JString) -> jlong, error_policy = ThrowTyped },
+    native_method! { static fn method_flags(method: jlong) -> jint, error_policy = ThrowTyped },
+    native_method! { static fn method_close(method: jlong), error_policy = ThrowTyped },
+    native_method! { static fn call_into(method: jlong, input: JObject, input_offset: jint, input_length: jint, output: JObject, output_offset: jint, output_length: jint) -> jint, error_policy = ThrowTyped },
+    native_method! { static fn submit(method: jlong, input: jbyte[], offset: jint, length: jint, future: JNativeFuture) -> jlong, error_policy = ThrowTyped, type_map = { JNativeFuture => io.bridgehost.NativeFuture } },
+    native_method! { static fn submit_direct(method: jlong, input: java.nio.ByteBuffer, position: jint, length: jint, future: JNativeFuture) -> jlong, error_policy = ThrowTyped, type_map = { JNativeFuture => io.bridgehost.NativeFuture } },
+    native_method! { static fn cancel(task: jlong) -> jboolean, error_policy = ThrowTyped },
+    native_method! { static fn subscribe(module: jlong, topic: JString, sink: JEventSink, want_topic: jboolean) -> jlong, error_policy = ThrowTyped, type_map = { JEventSink => io.bridgehost.EventSink } },
+    native_method! { static fn subscription_close(subscription: jlong), error_policy = ThrowTyped },
+    native_method! { static fn subscription_active(subscription: jlong) -> jboolean, error_policy = ThrowTyped },
+    native_method! { static fn diagnostics() -> jlong[], error_policy = ThrowTyped },
+    native_method! { static fn error_kind_names() -> java.lang.String[], error_policy = ThrowTyped },
+    native_method! { static fn counter_names() -> java.lang.String[], error_policy = ThrowTyped },
+    native_method! { static fn version() -> JString, error_policy = ThrowTyped },
+    native_method! { static fn set_log_level(level: jint), error_policy = ThrowTyped },
+];
+
+// ---------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------
+
+fn java_string(env: &mut Env<'_>, s: &JString<'_>, what: &str) -> BResult<String> {
+    if s.is_null() {
+        return Err(invalid(format!("{what} is null")));
+    }
+    Ok(s.try_to_string(env)?)
+}
+
+fn optional_string(env: &mut Env<'_>, s: &JString<'_>) -> BResult<Option<String>> {
+    if s.is_null() {
+        Ok(None)
+    } else {
+        Ok(Some(s.try_to_string(env)?))
+    }
+}
+
+fn string_array<'l>(env: &mut Env<'l>, items: &[String]) -> BResult<JObjectArray<'l, JString<'l>>> {
+    let array = JObjectArray::<JString>::new(env, items.len(), JString::null())?;
+    for (i, s) in items.iter().enumerate() {
+        let js = env.new_string(s)?;
+        array.set_element(env, i, &js)?;
+        env.delete_local_ref(js);
+    }
+    Ok(array)
+}
+
+fn long_array<'l>(env: &mut Env<'l>, values: &[i64]) -> BResult<JLongArray<'l>> {
+    let array = JLongArray::new(env, values.len())?;
+    array.set_region(env, 0, values)?;
+    Ok(array)
+}
+
+fn counters_array<'l>(env: &mut Env<'l>, c: bridgehost::CounterSnapshot) -> BResult<JLongArray<'l>> {
+    let values: Vec<i64> = c
+        .pairs()
+        .iter()
+        .map(|(_, v)| i64::try_from(*v).unwrap_or(i64::MAX))
+        .collect();
+    long_array(env, &values)
+}
+
+/// A Java `long` size option: -1 means the default.
+fn size_option(value: jlong, default: usize, what: &str) -> BResult<usize> {
+    match value {
+        -1 => Ok(default),
+        v if v < 0 => Err(invalid(format!("{what} must be >= 0 (or -1 for the default), got {v}"))),
+        v => usize::try_from(v).map_err(|_| invalid(format!("{what} {v} is too large"))),
+    }
+}
+
+/// A Java `int` count option: 0 means the default.
+fn count_option(value: jint, default: usize, what: &str) -> BResult<usize> {
+    match value {
+        0 => Ok(default),
+        v if v < 0 => Err(invalid(format!("{what} must be > 0 (or 0 for the default), got {v}"))),
+        v => Ok(v as usize),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Host
+// ---------------------------------------------------------------------------
+
+fn host_create<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+    module_dirs: JObjectArray<'l, JString<'l>>,
+    submit_threads: jint,
+    submit_queue_capacity: jint,
+    event_queue_capacity: jint,
+    thread_name: JString<'l>,
+) -> BResult<jlong> {
+    let defaults = HostOptions::default();
+    let mut dirs = Vec::new();
+    if !module_dirs.is_null() {
+        let n = module_dirs.len(env)?;
+        for i in 0..n {
+            let d = module_dirs.get_element(env, i)?;
+            dirs.push(PathBuf::from(java_string(env, &d, "module directory")?));
+            env.delete_local_ref(d);
+        }
+    }
+    let options = HostOptions {
+        module_dirs: dirs,
+        submit_threads: count_option(submit_threads, defaults.submit_threads, "submitThreads")?,
+        submit_queue_capacity: count_option(
+            submit_queue_capacity,
+            defaults.submit_queue_capacity,
+            "submitQueueCapacity",
+        )?,
+        event_queue_capacity: count_option(
+            event_queue_capacity,
+            defaults.event_queue_capacity,
+            "eventQueueCapacity",
+        )?,
+        thread_name: optional_string(env, &thread_name)?.unwrap_or(defaults.thread_name),
+    };
+    let host = bridgehost::Host::with_options(options)?;
+    Ok(to_java(HOSTS.insert(Arc::new(host))))
+}
+
+fn host_close<'l>(_env: &mut Env<'l>, _class: JClass<'l>, host: jlong) -> BResult<()> {
+    if let Some(h) = registry::remove(&HOSTS, host) {
+        h.close();
+    }
+    Ok(())
+}
+
+fn host_counters<'l>(env: &mut Env<'l>, _class: JClass<'l>, host: jlong) -> BResult<JLongArray<'l>> {
+    let h = registry::host(host)?;
+    counters_array(env, h.counters())
+}
+
+// ---------------------------------------------------------------------------
+// Module
+// ---------------------------------------------------------------------------
+
+#[allow(clippy::too_many_arguments)] // one Java native method, one parameter per option
+fn module_open<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+    host: jlong,
+    spec: JString<'l>,
+    isolation: jint,
+    workers: jint,
+    call_timeout_nanos: jlong,
+    memory_limit: jlong,
+    max_input: jlong,
+    max_output: jlong,
+    max_event: jlong,
+    config: JByteArray<'l>,
+    worker_path: JString<'l>,
+) -> BResult<jlong> {
+    let h = registry::host(host)?;
+    let spec = java_string(env, &spec, "module name or path")?;
+    let d = ModuleOptions::default();
+    let options = ModuleOptions {
+        isolation: match isolation {
+            0 => Isolation::InProcess,
+            1 => Isolation::Process,
+            v => return Err(invalid(format!("unknown isolation mode {v}"))),
+        },
+        workers: count_option(workers, d.workers, "workers")?,
+        call_timeout: match call_timeout_nanos {
+            -1 => None,
+            n if n <= 0 => return Err(invalid(format!("callTimeout must be positive, got {n} ns"))),
+            n => Some(Duration::from_nanos(n as u64)),
+        },
+        memory_limit: match memory_limit {
+            -1 => None,
+            n if n <= 0 => return Err(invalid(format!("memoryLimit must be positive, got {n}"))),
+            n => Some(n as u64),
+        },
+        max_input: size_option(max_input, d.max_input, "maxInput")?,
+        max_output: size_option(max_output, d.max_output, "maxOutput")?,
+        max_event: size_option(max_event, d.max_event, "maxEvent")?,
+        config: if config.is_null() {
+            Vec::new()
+        } else {
+            env.convert_byte_array(&config)?
+        },
+        worker_path: optional_string(env, &worker_path)?.map(PathBuf::from),
+        ..d
+    };
+    let module = h.open(&spec, options)?;
+    Ok(to_java(MODULES.insert(Arc::new(module))))
+}
+
+fn module_close<'l>(_env: &mut Env<'l>, _class: JClass<'l>, module: jlong) -> BResult<()> {
+    if let Some(m) = registry::remove(&MODULES, module) {
+        m.close();
+    }
+    Ok(())
+}
+
+fn module_info<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+    module: jlong,
+) -> BResult<JObjectArray<'l, JString<'l>>> {
+    let m = registry::module(module)?;
+    let info = m.info();
+    string_array(
+        env,
+        &[
+            info.name.clone(),
+            info.version.clone(),
+            info.path.clone(),
+            info.thread_model.name().to_string(),
+            m.options().isolation.name().to_string(),
+        ],
+    )
+}
+
+fn module_methods<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+    module: jlong,
+) -> BResult<JObjectArray<'l, JString<'l>>> {
+    let m = registry::module(module)?;
+    let names: Vec<String> = m.info().methods.iter().map(|x| x.name.clone()).collect();
+    string_array(env, &names)
+}
+
+fn module_counters<'l>(env: &mut Env<'l>, _class: JClass<'l>, module: jlong) -> BResult<JLongArray<'l>> {
+    let m = registry::module(module)?;
+    counters_array(env, m.counters())
+}
+
+// ---------------------------------------------------------------------------
+// Method
+// ---------------------------------------------------------------------------
+
+fn method_resolve<'l>(env: &mut Env<'l>, _class: JClass<'l>, module: jlong, name: JString<'l>) -> BResult<jlong> {
+    let m = registry::module(module)?;
+    let name = java_string(env, &name, "method name")?;
+    let method = m.method(&name)?;
+    Ok(to_java(METHODS.insert(Arc::new(method))))
+}
+
+fn method_flags<'l>(_env: &mut Env<'l>, _class: JClass<'l>, method: jlong) -> BResult<jint> {
+    let m = registry::method(method)?;
+    Ok(if m.is_nonblocking() { 1 } else { 0 })
+}
+
+fn method_close<'l>(_env: &mut Env<'l>, _class: JClass<'l>, method: jlong) -> BResult<()> {
+    registry::remove(&METHODS, method);
+    Ok(())
+}
+
+/// Either side of `call_into`: a `byte[]` window or a direct-buffer window
+/// (a checked cast of the `Object` Java passed).
+enum Window<'a, 'l> {
+    Array(Cast<'a, 'l, JByteArray<'static>>, jint, usize),
+    Direct(Cast<'a, 'l, JByteBuffer<'static>>, usize, usize),
+}
+
+fn window<'a, 'o>(
+    env: &mut Env<'_>,
+    obj: &'a JObject<'o>,
+    offset: jint,
+    length: jint,
+    what: &str,
+) -> BResult<Window<'a, 'o>> {
+    if obj.is_null() {
+        return Err(invalid(format!("{what} is null")));
+    }
+    let (offset, length) = range(offset, length)?;
+    if let Ok(a) = env.as_cast::<JByteArray>(obj) {
+        Ok(Window::Array(a, offset, length))
+    } else if let Ok(b) = env.as_cast::<JByteBuffer>(obj) {
+        Ok(Window::Direct(b, offset as usize, length))
+    } else {
+        Err(invalid(format!("{what} must be a byte[] or a direct ByteBuffer")))
+    }
+}
+
+/// `int callInto(long method, Object input, int inOff, int inLen, Object output, int outOff, int outLen)`:
+/// input and output are each a `byte[]` or a direct `ByteBuffer`. Returns
+/// the output length; `BufferTooSmallException` (with the size required) if
+/// the output window is too small — the method has run, its output is lost.
+#[allow(clippy::too_many_arguments)] // one Java native method
+fn call_into<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+    method: jlong,
+    input: JObject<'l>,
+    input_offset: jint,
+    input_length: jint,
+    output: JObject<'l>,
+    output_offset: jint,
+    output_length: jint,
+) -> BResult<jint> {
+    let m = registry::method(method)?;
+    let input = window(env, &input, input_offset, input_length, "input")?;
+    let output = window(env, &output, output_offset, output_length, "output")?;
+    let raw = RawEnv::of(env);
+    let n = match (input, output) {
+        (Window::Direct(ib, is, il), Window::Direct(ob, os, ol)) => {
+            raw.with_direct_in_out((&ib, is, il), (&ob, os, ol), |i, o| Ok(m.call_to_slice(i, o)?))?
+        }
+        (Window::Array(ia, is, il), Window::Direct(ob, os, ol)) => raw.with_array_copy(&ia, is, il, |i| {
+            raw.with_direct_mut(&ob, os, ol, |o| Ok(m.call_to_slice(i, o)?))
+        })?,
+        (input, Window::Array(oa, os, ol)) => {
+            let call = |i: &[u8]| {
+                with_output(|out| {
+                    m.call_with(i, out)?;
+                    if out.len() > ol {
+                        return Err(BridgeError::Core(bridgehost::Error::BufferTooSmall {
+                            required: out.len(),
+                        }));
+                    }
+                    raw.set_byte_array_region(&oa, os, out)?;
+                    Ok(out.len())
+                })
+            };
+            match input {
+                Window::Array(ia, is, il) => raw.with_array_copy(&ia, is, il, call)?,
+                Window::Direct(ib, is, il) => raw.with_direct(&ib, is, il, call)?,
+            }
+        }
+    };
+    jint::try_from(n).map_err(|_| invalid("output length exceeds int"))
+}
+
+// ---------------------------------------------------------------------------
+// submit / cancel
+// ---------------------------------------------------------------------------
+
+fn submit<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+    method: jlong,
+    input: JByteArray<'l>,
+    offset: jint,
+    length: jint,
+    future: JNativeFuture<'l>,
+) -> BResult<jlong> {
+    let m = registry::method(method)?;
+    let (offset, length) = range(offset, length)?;
+    let bytes = RawEnv::of(env).array_to_vec(&input, offset, length)?;
+    submit::start(env, &m, bytes, &future)
+}
+
+fn submit_direct<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+    method: jlong,
+    input: JByteBuffer<'l>,
+    position: jint,
+    length: jint,
+    future: JNativeFuture<'l>,
+) -> BResult<jlong> {
+    let m = registry::method(method)?;
+    let (position, length) = range(position, length)?;
+    let bytes = RawEnv::of(env).with_direct(&input, position as usize, length, |b| Ok(b.to_vec()))?;
+    submit::start(env, &m, bytes, &future)
+}
+
+fn cancel<'l>(_env: &mut Env<'l>, _class: JClass<'l>, task: jlong) -> BResult<jboolean> {
+    Ok(registry::task(task).is_some_and(|t| t.cancel()))
+}
+
+// ---------------------------------------------------------------------------
+// subscribe
+// ---------------------------------------------------------------------------
+
+fn subscribe<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+    module: jlong,
+    topic: JString<'l>,
+    sink: JEventSink<'l>,
+    want_topic: jboolean,
+) -> BResult<jlong> {
+    let m = registry::module(module)?;
+    let topic = java_string(env, &topic, "topic")?;
+    let sink = CountedGlobal::new(env, &sink)?;
+    let counters = Arc::clone(m.counters_ref());
+    let subscription = m.subscribe(&topic, events::callback(sink, want_topic, counters))?;
+    Ok(to_java(SUBSCRIPTIONS.insert(Arc::new(subscription))))
+}
+
+fn subscription_close<'l>(_env: &mut Env<'l>, _class: JClass<'l>, subscription: jlong) -> BResult<()> {
+    if let Some(s) = registry::remove(&SUBSCRIPTIONS, subscription) {
+        // Returns once no delivery runs (unless called from inside one) and
+        // the listener's global reference is deleted.
+        s.unsubscribe();
+    }
+    Ok(())
+}
+
+fn subscription_active<'l>(_env: &mut Env<'l>, _class: JClass<'l>, subscription: jlong) -> BResult<jboolean> {
+    Ok(registry::subscription(subscription).is_ok_and(|s| s.is_active()))
+}
+
+// ---------------------------------------------------------------------------
+// diagnostics and constants
+// ---------------------------------------------------------------------------
+
+/// `[live global refs, attached core threads, hosts, modules, methods,
+/// subscriptions, tasks, dropped log records]`.
+fn diagnostics<'l>(env: &mut Env<'l>, _class: JClass<'l>) -> BResult<JLongArray<'l>> {
+    let values = [
+        refs::live(),
+        crate::jvm::attached_threads(),
+        HOSTS.len() as i64,
+        MODULES.len() as i64,
+        METHODS.len() as i64,
+        SUBSCRIPTIONS.len() as i64,
+        TASKS.len() as i64,
+        i64::try_from(logging::dropped()).unwrap_or(i64::MAX),
+    ];
+    long_array(env, &values)
+}
+
+fn error_kind_names<'l>(env: &mut Env<'l>, _class: JClass<'l>) -> BResult<JObjectArray<'l, JString<'l>>> {
+    let names: Vec<String> = ErrorKind::ALL.iter().map(|k| k.name().to_string()).collect();
+    string_array(env, &names)
+}
+
+fn counter_names<'l>(env: &mut Env<'l>, _class: JClass<'l>) -> BResult<JObjectArray<'l, JString<'l>>> {
+    let names: Vec<String> = bridgehost::CounterSnapshot::default()
+        .pairs()
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    string_array(env, &names)
+}
+
+fn version<'l>(env: &mut Env<'l>, _class: JClass<'l>) -> BResult<JString<'l>> {
+    Ok(env.new_string(bridgehost::VERSION)?)
+}
+
+fn set_log_level<'l>(_env: &mut Env<'l>, _class: JClass<'l>, level: jint) -> BResult<()> {
+    logging::set_level(level)
+}

@@ -1,0 +1,95 @@
+//! The hot path: `Method.call(byte[], off, len)` and `Method.call(direct ByteBuffer)`.
+//!
+//! Both run through [`jvm::fast`] (panic boundary, typed exceptions, no JNI
+//! call with an exception pending) and use only the raw-table operations of
+//! [`jvm::RawEnv`]. Per call: one id lookup, one input copy (`byte[]`; none
+//! for a direct buffer), the module call, one output copy into a new array.
+#![forbid(unsafe_code)]
+
+use crate::error::{invalid, BResult};
+use crate::jvm::{self, RawEnv};
+use crate::registry;
+use bridgehost::Method;
+use jni::objects::{JByteArray, JByteBuffer, JClass};
+use jni::sys::{jbyteArray, jint, jlong};
+use jni::EnvUnowned;
+use std::cell::RefCell;
+
+/// An output buffer larger than this is not kept for the next call.
+const KEEP_OUTPUT_CAPACITY: usize = 64 << 10;
+
+thread_local! {
+    /// Per-thread output buffer reused across calls (no allocation per call).
+    static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Run `f` with this thread's reusable output buffer (a fresh one if it is
+/// somehow in use already; nothing on the call path re-enters, but a
+/// `try_borrow` costs nothing and cannot panic).
+pub(crate) fn with_output<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    OUTPUT.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut v) => {
+            let r = f(&mut v);
+            if v.capacity() > KEEP_OUTPUT_CAPACITY {
+                *v = Vec::new();
+            }
+            r
+        }
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
+/// A Java `(offset, length)` pair: both non-negative (the upper bound is
+/// checked by the JVM against the array, or by us against the buffer).
+pub(crate) fn range(offset: jint, length: jint) -> BResult<(jint, usize)> {
+    if offset < 0 || length < 0 {
+        return Err(invalid(format!(
+            "offset ({offset}) and length ({length}) must not be negative"
+        )));
+    }
+    Ok((offset, length as usize))
+}
+
+/// Call `method` on `input`, return the output as a new `byte[]`.
+fn call_to_array(raw: RawEnv<'_>, method: &Method, input: &[u8]) -> BResult<jbyteArray> {
+    with_output(|out| {
+        method.call_with(input, out)?;
+        raw.new_byte_array(out)
+    })
+}
+
+/// `static native byte[] Native.call(long method, byte[] input, int offset, int length)`
+pub(crate) extern "system" fn call_array<'f>(
+    mut env: EnvUnowned<'f>,
+    _class: JClass<'f>,
+    method: jlong,
+    input: JByteArray<'f>,
+    offset: jint,
+    length: jint,
+) -> jbyteArray {
+    jvm::fast(&mut env, std::ptr::null_mut(), |raw| {
+        let method = registry::method(method)?;
+        let (offset, length) = range(offset, length)?;
+        raw.with_array_copy(&input, offset, length, |bytes| {
+            call_to_array(raw, &method, bytes)
+        })
+    })
+}
+
+/// `static native byte[] Native.callDirect(long method, ByteBuffer input, int position, int length)`
+pub(crate) extern "system" fn call_direct<'f>(
+    mut env: EnvUnowned<'f>,
+    _class: JClass<'f>,
+    method: jlong,
+    input: JByteBuffer<'f>,
+    position: jint,
+    length: jint,
+) -> jbyteArray {
+    jvm::fast(&mut env, std::ptr::null_mut(), |raw| {
+        let method = registry::method(method)?;
+        let (position, length) = range(position, length)?;
+        raw.with_direct(&input, position as usize, length, |bytes| {
+            call_to_array(raw, &method, bytes)
+        })
+    })
+}

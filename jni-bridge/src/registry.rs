@@ -1,0 +1,69 @@
+//! The objects Java refers to, by generation-checked id.
+//!
+//! Java stores a `long` per object. An id is looked up on every use; a
+//! stale id (the object was closed), a forged one, or an id of another table
+//! (a module id passed as a method id) is not found, and the native method
+//! throws `ClosedException` — never a crash, never another object.
+#![forbid(unsafe_code)]
+
+use crate::error::BridgeError;
+use bridgehost::handles::HandleTable;
+use bridgehost::{Error, Host, Method, Module, SubmitHandle, Subscription};
+use jni::sys::jlong;
+use std::sync::Arc;
+
+/// Open hosts.
+pub(crate) static HOSTS: HandleTable<Host> = HandleTable::new(0x61);
+/// Open modules.
+pub(crate) static MODULES: HandleTable<Module> = HandleTable::new(0x62);
+/// Resolved methods.
+pub(crate) static METHODS: HandleTable<Method> = HandleTable::new(0x63);
+/// Live subscriptions.
+pub(crate) static SUBSCRIPTIONS: HandleTable<Subscription> = HandleTable::new(0x64);
+/// Submitted calls not yet completed (for `cancel`).
+pub(crate) static TASKS: HandleTable<SubmitHandle> = HandleTable::new(0x65);
+
+/// The id Java stores (bit-for-bit).
+pub(crate) fn to_java(id: u64) -> jlong {
+    id as jlong
+}
+
+fn from_java(id: jlong) -> u64 {
+    id as u64
+}
+
+fn lookup<T: ?Sized>(table: &HandleTable<T>, id: jlong, what: &str) -> Result<Arc<T>, BridgeError> {
+    table
+        .get(from_java(id))
+        .ok_or_else(|| BridgeError::Core(Error::Closed(format!("{what} is closed"))))
+}
+
+/// The host behind `id`.
+pub(crate) fn host(id: jlong) -> Result<Arc<Host>, BridgeError> {
+    lookup(&HOSTS, id, "host")
+}
+
+/// The module behind `id`.
+pub(crate) fn module(id: jlong) -> Result<Arc<Module>, BridgeError> {
+    lookup(&MODULES, id, "module")
+}
+
+/// The method behind `id`.
+pub(crate) fn method(id: jlong) -> Result<Arc<Method>, BridgeError> {
+    lookup(&METHODS, id, "method")
+}
+
+/// The subscription behind `id`.
+pub(crate) fn subscription(id: jlong) -> Result<Arc<Subscription>, BridgeError> {
+    lookup(&SUBSCRIPTIONS, id, "subscription")
+}
+
+/// Remove `id` from `table`; `None` when it was not live (closed twice: a no-op).
+pub(crate) fn remove<T: ?Sized>(table: &HandleTable<T>, id: jlong) -> Option<Arc<T>> {
+    table.remove(from_java(id))
+}
+
+/// Look up a task (no error: a completed task simply cannot be cancelled).
+pub(crate) fn task(id: jlong) -> Option<Arc<SubmitHandle>> {
+    TASKS.get(from_java(id))
+}
