@@ -84,7 +84,10 @@ fn long_array<'l>(env: &mut Env<'l>, values: &[i64]) -> BResult<JLongArray<'l>> 
     Ok(array)
 }
 
-fn counters_array<'l>(env: &mut Env<'l>, c: bridgehost::CounterSnapshot) -> BResult<JLongArray<'l>> {
+fn counters_array<'l>(
+    env: &mut Env<'l>,
+    c: bridgehost::CounterSnapshot,
+) -> BResult<JLongArray<'l>> {
     let values: Vec<i64> = c
         .pairs()
         .iter()
@@ -97,7 +100,9 @@ fn counters_array<'l>(env: &mut Env<'l>, c: bridgehost::CounterSnapshot) -> BRes
 fn size_option(value: jlong, default: usize, what: &str) -> BResult<usize> {
     match value {
         -1 => Ok(default),
-        v if v < 0 => Err(invalid(format!("{what} must be >= 0 (or -1 for the default), got {v}"))),
+        v if v < 0 => Err(invalid(format!(
+            "{what} must be >= 0 (or -1 for the default), got {v}"
+        ))),
         v => usize::try_from(v).map_err(|_| invalid(format!("{what} {v} is too large"))),
     }
 }
@@ -106,7 +111,9 @@ fn size_option(value: jlong, default: usize, what: &str) -> BResult<usize> {
 fn count_option(value: jint, default: usize, what: &str) -> BResult<usize> {
     match value {
         0 => Ok(default),
-        v if v < 0 => Err(invalid(format!("{what} must be > 0 (or 0 for the default), got {v}"))),
+        v if v < 0 => Err(invalid(format!(
+            "{what} must be > 0 (or 0 for the default), got {v}"
+        ))),
         v => Ok(v as usize),
     }
 }
@@ -160,7 +167,11 @@ fn host_close<'l>(_env: &mut Env<'l>, _class: JClass<'l>, host: jlong) -> BResul
     Ok(())
 }
 
-fn host_counters<'l>(env: &mut Env<'l>, _class: JClass<'l>, host: jlong) -> BResult<JLongArray<'l>> {
+fn host_counters<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+    host: jlong,
+) -> BResult<JLongArray<'l>> {
     let h = registry::host(host)?;
     counters_array(env, h.counters())
 }
@@ -197,7 +208,9 @@ fn module_open<'l>(
         workers: count_option(workers, d.workers, "workers")?,
         call_timeout: match call_timeout_nanos {
             -1 => None,
-            n if n <= 0 => return Err(invalid(format!("callTimeout must be positive, got {n} ns"))),
+            n if n <= 0 => {
+                return Err(invalid(format!("callTimeout must be positive, got {n} ns")))
+            }
             n => Some(Duration::from_nanos(n as u64)),
         },
         memory_limit: match memory_limit {
@@ -256,7 +269,11 @@ fn module_methods<'l>(
     string_array(env, &names)
 }
 
-fn module_counters<'l>(env: &mut Env<'l>, _class: JClass<'l>, module: jlong) -> BResult<JLongArray<'l>> {
+fn module_counters<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+    module: jlong,
+) -> BResult<JLongArray<'l>> {
     let m = registry::module(module)?;
     counters_array(env, m.counters())
 }
@@ -265,7 +282,12 @@ fn module_counters<'l>(env: &mut Env<'l>, _class: JClass<'l>, module: jlong) -> 
 // Method
 // ---------------------------------------------------------------------------
 
-fn method_resolve<'l>(env: &mut Env<'l>, _class: JClass<'l>, module: jlong, name: JString<'l>) -> BResult<jlong> {
+fn method_resolve<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+    module: jlong,
+    name: JString<'l>,
+) -> BResult<jlong> {
     let m = registry::module(module)?;
     let name = java_string(env, &name, "method name")?;
     let method = m.method(&name)?;
@@ -305,7 +327,9 @@ fn window<'a, 'o>(
     } else if let Ok(b) = env.as_cast::<JByteBuffer>(obj) {
         Ok(Window::Direct(b, offset as usize, length))
     } else {
-        Err(invalid(format!("{what} must be a byte[] or a direct ByteBuffer")))
+        Err(invalid(format!(
+            "{what} must be a byte[] or a direct ByteBuffer"
+        )))
     }
 }
 
@@ -331,11 +355,15 @@ fn call_into<'l>(
     let raw = RawEnv::of(env);
     let n = match (input, output) {
         (Window::Direct(ib, is, il), Window::Direct(ob, os, ol)) => {
-            raw.with_direct_in_out((&ib, is, il), (&ob, os, ol), |i, o| Ok(m.call_to_slice(i, o)?))?
+            raw.with_direct_in_out((&ib, is, il), (&ob, os, ol), |i, o| {
+                Ok(m.call_to_slice(i, o)?)
+            })?
         }
-        (Window::Array(ia, is, il), Window::Direct(ob, os, ol)) => raw.with_array_copy(&ia, is, il, |i| {
-            raw.with_direct_mut(&ob, os, ol, |o| Ok(m.call_to_slice(i, o)?))
-        })?,
+        (Window::Array(ia, is, il), Window::Direct(ob, os, ol)) => {
+            raw.with_array_copy(&ia, is, il, |i| {
+                raw.with_direct_mut(&ob, os, ol, |o| Ok(m.call_to_slice(i, o)?))
+            })?
+        }
         (input, Window::Array(oa, os, ol)) => {
             let call = |i: &[u8]| {
                 with_output(|out| {
@@ -388,7 +416,8 @@ fn submit_direct<'l>(
 ) -> BResult<jlong> {
     let m = registry::method(method)?;
     let (position, length) = range(position, length)?;
-    let bytes = RawEnv::of(env).with_direct(&input, position as usize, length, |b| Ok(b.to_vec()))?;
+    let bytes =
+        RawEnv::of(env).with_direct(&input, position as usize, length, |b| Ok(b.to_vec()))?;
     submit::start(env, &m, bytes, &future)
 }
 
@@ -416,7 +445,11 @@ fn subscribe<'l>(
     Ok(to_java(SUBSCRIPTIONS.insert(Arc::new(subscription))))
 }
 
-fn subscription_close<'l>(_env: &mut Env<'l>, _class: JClass<'l>, subscription: jlong) -> BResult<()> {
+fn subscription_close<'l>(
+    _env: &mut Env<'l>,
+    _class: JClass<'l>,
+    subscription: jlong,
+) -> BResult<()> {
     if let Some(s) = registry::remove(&SUBSCRIPTIONS, subscription) {
         // Returns once no delivery runs (unless called from inside one) and
         // the listener's global reference is deleted.
@@ -425,7 +458,11 @@ fn subscription_close<'l>(_env: &mut Env<'l>, _class: JClass<'l>, subscription: 
     Ok(())
 }
 
-fn subscription_active<'l>(_env: &mut Env<'l>, _class: JClass<'l>, subscription: jlong) -> BResult<jboolean> {
+fn subscription_active<'l>(
+    _env: &mut Env<'l>,
+    _class: JClass<'l>,
+    subscription: jlong,
+) -> BResult<jboolean> {
     Ok(registry::subscription(subscription).is_ok_and(|s| s.is_active()))
 }
 
@@ -449,12 +486,21 @@ fn diagnostics<'l>(env: &mut Env<'l>, _class: JClass<'l>) -> BResult<JLongArray<
     long_array(env, &values)
 }
 
-fn error_kind_names<'l>(env: &mut Env<'l>, _class: JClass<'l>) -> BResult<JObjectArray<'l, JString<'l>>> {
-    let names: Vec<String> = ErrorKind::ALL.iter().map(|k| k.name().to_string()).collect();
+fn error_kind_names<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+) -> BResult<JObjectArray<'l, JString<'l>>> {
+    let names: Vec<String> = ErrorKind::ALL
+        .iter()
+        .map(|k| k.name().to_string())
+        .collect();
     string_array(env, &names)
 }
 
-fn counter_names<'l>(env: &mut Env<'l>, _class: JClass<'l>) -> BResult<JObjectArray<'l, JString<'l>>> {
+fn counter_names<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+) -> BResult<JObjectArray<'l, JString<'l>>> {
     let names: Vec<String> = bridgehost::CounterSnapshot::default()
         .pairs()
         .iter()

@@ -19,10 +19,15 @@ use jni::sys::jbyteArray;
 use jni::{native_method, Env, EnvUnowned, NativeMethod};
 
 /// The generic-entry baseline, registered on `BareEcho`.
-pub(crate) const NATIVES: &[NativeMethod<'static>] =
-    &[native_method! { static fn crate_echo(input: jbyte[]) -> jbyte[], error_policy = ThrowTyped }];
+pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
+    native_method! { static fn crate_echo(input: jbyte[]) -> jbyte[], error_policy = ThrowTyped },
+];
 
-fn crate_echo<'l>(env: &mut Env<'l>, _class: JClass<'l>, input: JByteArray<'l>) -> BResult<JByteArray<'l>> {
+fn crate_echo<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+    input: JByteArray<'l>,
+) -> BResult<JByteArray<'l>> {
     let bytes = env.convert_byte_array(&input)?;
     Ok(env.byte_array_from_slice(&bytes)?)
 }

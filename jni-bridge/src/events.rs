@@ -17,7 +17,11 @@ use std::sync::Arc;
 const FRAME_CAPACITY: usize = 4;
 
 /// The core callback for one subscription.
-pub(crate) fn callback(sink: CountedGlobal, want_topic: bool, counters: Arc<Counters>) -> EventCallback {
+pub(crate) fn callback(
+    sink: CountedGlobal,
+    want_topic: bool,
+    counters: Arc<Counters>,
+) -> EventCallback {
     Box::new(move |event: &Event| deliver(&sink, want_topic, event, &counters))
 }
 

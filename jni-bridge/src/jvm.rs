@@ -352,12 +352,7 @@ impl<'f> RawEnv<'f> {
         Ok(Some((addr.cast::<u8>(), cap)))
     }
 
-    fn direct_range(
-        &self,
-        buf: &JByteBuffer<'_>,
-        start: usize,
-        len: usize,
-    ) -> BResult<*mut u8> {
+    fn direct_range(&self, buf: &JByteBuffer<'_>, start: usize, len: usize) -> BResult<*mut u8> {
         let Some((addr, cap)) = self.direct(buf)? else {
             return Err(invalid("the ByteBuffer is not direct"));
         };
@@ -602,7 +597,11 @@ pub(crate) fn throw_typed(env: &mut Env<'_>, kind: i32, message: &str, detail: i
     let attempt = (|| -> jni::errors::Result<()> {
         let c = cached()?;
         let msg = env.new_string(message)?;
-        let args = [jvalue { i: kind }, jvalue { l: msg.as_raw() }, jvalue { j: detail }];
+        let args = [
+            jvalue { i: kind },
+            jvalue { l: msg.as_raw() },
+            jvalue { j: detail },
+        ];
         // SAFETY: `exception_from_native` was resolved on `exception_class`
         // with descriptor (ILjava/lang/String;J)Lio/bridgehost/BridgeHostException;
         // and `args` are (int, String, long) in that order.
@@ -682,7 +681,13 @@ pub(crate) fn call_future_fail(
     detail: i64,
 ) -> jni::errors::Result<()> {
     let c = cached()?;
-    let args = [jvalue { i: kind }, jvalue { l: message.as_raw() }, jvalue { j: detail }];
+    let args = [
+        jvalue { i: kind },
+        jvalue {
+            l: message.as_raw(),
+        },
+        jvalue { j: detail },
+    ];
     // SAFETY: `future_fail` was resolved on io.bridgehost.NativeFuture with
     // descriptor (ILjava/lang/String;J)V; `future` is a NativeFuture; args
     // are (int, String, long).
@@ -705,7 +710,13 @@ pub(crate) fn call_log(
     message: &JString<'_>,
 ) -> jni::errors::Result<()> {
     let c = cached()?;
-    let args = [jvalue { i: level }, jvalue { l: target.as_raw() }, jvalue { l: message.as_raw() }];
+    let args = [
+        jvalue { i: level },
+        jvalue { l: target.as_raw() },
+        jvalue {
+            l: message.as_raw(),
+        },
+    ];
     // SAFETY: `log_from_native` was resolved on `log_class` with descriptor
     // (ILjava/lang/String;Ljava/lang/String;)V; args are (int, String, String).
     unsafe {
