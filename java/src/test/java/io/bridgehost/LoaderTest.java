@@ -85,7 +85,8 @@ class LoaderTest {
     @Test
     void extractionDirectoryIsPrivateAndComplete(@TempDir Path tmp) throws Exception {
         // A JVM that keeps running while we look: the probe prints and we inspect before it exits.
-        List<String> cmd = List.of(TestSupport.jdkJava().toString(), "-Dbridgehost.tmpdir=" + tmp,
+        List<String> cmd = List.of(TestSupport.jdkJava().toString(), "--enable-native-access=ALL-UNNAMED",
+                "-Dbridgehost.tmpdir=" + tmp,
                 "-Djava.library.path=/nonexistent", "-cp", cp(mainClasses(), testClasses()),
                 "io.bridgehost.probe.HoldProbe");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
