@@ -31,16 +31,31 @@ pub(crate) struct TaskState {
 #[derive(Debug, Clone)]
 pub struct SubmitHandle {
     state: Arc<TaskState>,
+    counters: Option<Arc<crate::counters::Counters>>,
 }
 
 impl SubmitHandle {
     /// Cancel the task if it has not started. Returns true when the task
     /// will complete with [`Error::Cancelled`] without running.
     pub fn cancel(&self) -> bool {
-        self.state
+        let cancelled = self
+            .state
             .state
             .compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+            .is_ok();
+        if cancelled {
+            // Counted when the cancel takes effect, not when a pool thread
+            // later skips the task: the counter is exact as soon as this returns.
+            if let Some(c) = &self.counters {
+                crate::counters::Counters::inc(&c.cancelled);
+            }
+        }
+        cancelled
+    }
+
+    pub(crate) fn with_counters(mut self, counters: Arc<crate::counters::Counters>) -> Self {
+        self.counters = Some(counters);
+        self
     }
 
     /// True once the task ran to completion (its completion may still be running).
@@ -121,7 +136,10 @@ impl Executor {
         });
         drop(q);
         self.ready.notify_one();
-        Ok(SubmitHandle { state })
+        Ok(SubmitHandle {
+            state,
+            counters: None,
+        })
     }
 
     fn run(self: Arc<Self>) {

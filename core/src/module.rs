@@ -326,21 +326,15 @@ impl Method {
         }
         let method = self.clone();
         let executor: &Arc<Executor> = &self.module.shared.executor;
-        let counters = Arc::clone(&self.module.counters);
         let h = executor.submit(Box::new(move |forced| {
             let r = match forced {
-                Some(e) => {
-                    if matches!(e, Error::Cancelled) {
-                        Counters::inc(&counters.cancelled);
-                    }
-                    Err(e)
-                }
+                Some(e) => Err(e),
                 None => method.call(&input),
             };
             drop(method);
             done(r)
         }))?;
         Counters::inc(&self.module.counters.submits);
-        Ok(h)
+        Ok(h.with_counters(Arc::clone(&self.module.counters)))
     }
 }
