@@ -352,7 +352,11 @@ fn submit_completes_exactly_once_with_cancel_and_close() {
         .unwrap();
     assert!(queued.cancel(), "a queued task can be cancelled");
     assert!(!queued.cancel(), "cancel is a one-time transition");
-    assert_eq!(m.counters().cancelled, 1, "counted when the cancel takes effect");
+    assert_eq!(
+        m.counters().cancelled,
+        1,
+        "counted when the cancel takes effect"
+    );
     let t = tx.clone();
     let _closing = echo
         .submit(b"late".to_vec(), move |r| t.send((2, r)).unwrap())
