@@ -10,6 +10,7 @@
 //! 3. [`fast`]: the hot entry (panic boundary + typed exceptions).
 //! 4. Thread attachment of core threads ([`with_attached_env`]).
 //! 5. Calls through cached method ids.
+//! 6. The benchmark floors of `BareEcho` (plain jni-sys native methods).
 //!
 //! Invariant kept by every function here: no JNI function other than
 //! `ExceptionCheck`/`ExceptionOccurred`/`ExceptionClear`, `DeleteGlobalRef`
@@ -133,12 +134,41 @@ const HOT_NATIVES: [NativeMethod<'static>; 2] = [
     ),
 ];
 
-/// The raw-table baseline of `io.bridgehost.bench.BareEcho`.
-const BARE_RAW_NATIVES: [NativeMethod<'static>; 1] = [raw_native!(
-    "rawEcho",
-    "([B)[B",
-    crate::bench::raw_echo as fn(JByteArray<'f>) -> sys::jbyteArray
-)];
+/// A bare jni-sys native method: name and descriptor checked at compile time
+/// by `jni_sig_jstr!`, the function pointer cast through the exact raw
+/// signature it must have (reviewers compare the two on one line).
+macro_rules! bare_native {
+    ($name:literal, $sig:literal, $f:path as fn($($arg:ty),*) -> $ret:ty) => {
+        // SAFETY: `$f` is a static native method implementation whose
+        // signature, spelled out in the cast, is `(*mut JNIEnv, jclass, <the
+        // descriptor's parameters in order>) -> <the descriptor's return>`
+        // in jni-sys C types (byte[] → jbyteArray, Consumer → jobject,
+        // int → jint, long → jlong). The class it is registered on declares
+        // the method `static`.
+        unsafe {
+            NativeMethod::from_raw_parts(
+                jni_str!($name),
+                jni_sig_jstr!($sig),
+                $f as extern "system" fn(*mut sys::JNIEnv, sys::jclass $(, $arg)*) -> $ret
+                    as *mut c_void,
+            )
+        }
+    };
+}
+
+/// The raw baselines of `io.bridgehost.bench.BareEcho` (section 6).
+const BARE_RAW_NATIVES: [NativeMethod<'static>; 2] = [
+    bare_native!(
+        "rawEcho",
+        "([B)[B",
+        bare_raw_echo as fn(sys::jbyteArray) -> sys::jbyteArray
+    ),
+    bare_native!(
+        "attachPerEvent",
+        "(Ljava/util/function/Consumer;I)J",
+        bare_attach_per_event as fn(sys::jobject, jint) -> jlong
+    ),
+];
 
 fn register(env: &mut Env<'_>) -> jni::errors::Result<()> {
     let native = env.find_class(jni_str!("io/bridgehost/Native"))?;
@@ -151,7 +181,7 @@ fn register(env: &mut Env<'_>) -> jni::errors::Result<()> {
     let bare = env.find_class(jni_str!("io/bridgehost/bench/BareEcho"))?;
     // SAFETY: as for `api::NATIVES`; `crateEcho` is static in `BareEcho`.
     unsafe { env.register_native_methods(&bare, crate::bench::NATIVES)? };
-    // SAFETY: see `raw_native!`; `rawEcho` is static in `BareEcho`.
+    // SAFETY: see `bare_native!`; `rawEcho` and `attachPerEvent` are static in `BareEcho`.
     unsafe { env.register_native_methods(&bare, &BARE_RAW_NATIVES)? };
     Ok(())
 }
@@ -214,16 +244,6 @@ impl<'f> RawEnv<'f> {
         } else {
             Ok(())
         }
-    }
-
-    /// `GetArrayLength` of a non-null array (does not throw).
-    pub(crate) fn array_length(&self, array: &JByteArray<'_>) -> BResult<jint> {
-        if array.is_null() {
-            return Err(invalid("input array is null"));
-        }
-        // SAFETY: no exception pending; `array` is a live, non-null byte[]
-        // reference; GetArrayLength does not throw.
-        Ok(unsafe { (self.table().v1_1.GetArrayLength)(self.env, array.as_raw()) })
     }
 
     /// Copy `array[start .. start + dst.len()]` into `dst`. The JVM checks the
@@ -728,4 +748,229 @@ pub(crate) fn call_log(
         )
     }?;
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// 6. Benchmark floors (`io.bridgehost.bench.BareEcho`)
+// ---------------------------------------------------------------------------
+//
+// Written against the raw JNI function table (jni-sys types, no jni-crate
+// entry, no panic boundary: nothing in them can panic), with only what any
+// correct JNI method needs: a null check, an `ExceptionCheck` after every
+// call that can throw, and returning at once when one did. They touch no
+// handle, no core object and no state of the bridge.
+
+/// Inputs up to this size are echoed through a stack buffer (as the hot path).
+const BARE_STACK: usize = 512;
+
+/// Throw `class` with `message` (a bootstrap class; best effort).
+///
+/// # Safety
+/// `env` must be the current thread's valid `JNIEnv`, with no exception pending.
+unsafe fn bare_throw(env: *mut sys::JNIEnv, class: &std::ffi::CStr, message: &std::ffi::CStr) {
+    // SAFETY: per the contract, `env` is valid and nothing is pending; a
+    // failing FindClass leaves its own error pending, and ThrowNew is only
+    // called with a class it returned.
+    unsafe {
+        let t = &**env;
+        let cls = (t.v1_1.FindClass)(env, class.as_ptr());
+        if !cls.is_null() {
+            (t.v1_1.ThrowNew)(env, cls, message.as_ptr());
+            (t.v1_1.DeleteLocalRef)(env, cls);
+        }
+    }
+}
+
+/// `static native byte[] BareEcho.rawEcho(byte[] input)`: the floor of a
+/// JNI binding — copy the input in (`GetByteArrayRegion`, to the stack for
+/// small inputs), return a new array holding it (`NewByteArray` +
+/// `SetByteArrayRegion`).
+pub(crate) extern "system" fn bare_raw_echo(
+    env: *mut sys::JNIEnv,
+    _class: sys::jclass,
+    input: sys::jbyteArray,
+) -> sys::jbyteArray {
+    // SAFETY: the JVM calls this registered static native method with the
+    // current thread's valid JNIEnv and no exception pending; `input` is a
+    // local reference to a byte[] or null (checked). Every call that can
+    // throw is followed by ExceptionCheck, and we return at once (null) when
+    // one did, so no JNI call is made with an exception pending. The JVM
+    // checks each region against the array's length; our buffers hold `len`
+    // bytes (`len` >= 0 is the array's own length).
+    unsafe {
+        let t = &**env;
+        if input.is_null() {
+            bare_throw(env, c"java/lang/NullPointerException", c"input");
+            return std::ptr::null_mut();
+        }
+        let len = (t.v1_1.GetArrayLength)(env, input);
+        let n = len as usize;
+        let mut stack = [MaybeUninit::<u8>::uninit(); BARE_STACK];
+        let mut heap: Vec<u8> = Vec::new();
+        let buf: *mut sys::jbyte = if n <= BARE_STACK {
+            stack.as_mut_ptr().cast()
+        } else {
+            heap.reserve_exact(n);
+            heap.as_mut_ptr().cast()
+        };
+        (t.v1_1.GetByteArrayRegion)(env, input, 0, len, buf);
+        if (t.v1_2.ExceptionCheck)(env) == sys::JNI_TRUE {
+            return std::ptr::null_mut();
+        }
+        let out = (t.v1_1.NewByteArray)(env, len);
+        if out.is_null() || (t.v1_2.ExceptionCheck)(env) == sys::JNI_TRUE {
+            return std::ptr::null_mut();
+        }
+        (t.v1_1.SetByteArrayRegion)(env, out, 0, len, buf.cast_const());
+        if (t.v1_2.ExceptionCheck)(env) == sys::JNI_TRUE {
+            return std::ptr::null_mut();
+        }
+        out
+    }
+}
+
+/// The JNI pointers the attach-per-event thread uses (valid on any thread:
+/// the VM for the process's life, the global reference and the method id
+/// until the caller deletes the reference after joining the thread).
+struct AttachJob {
+    vm: *mut sys::JavaVM,
+    listener: sys::jobject,
+    accept: sys::jmethodID,
+    count: i32,
+}
+
+// SAFETY: a JavaVM pointer, a global reference and a method id are valid on
+// every thread (JNI spec); nothing else is shared.
+unsafe impl Send for AttachJob {}
+
+/// The attach-per-event loop, on a native thread that is not attached: per
+/// event, attach, build the 8-byte payload (`seq`, little-endian), call
+/// `listener.accept(payload)`, detach. Returns the events delivered without
+/// an exception.
+fn attach_per_event_thread(job: AttachJob) -> i64 {
+    let mut delivered = 0i64;
+    for seq in 0..job.count {
+        let payload = u64::from(seq as u32).to_le_bytes();
+        let mut env: *mut c_void = std::ptr::null_mut();
+        let mut args = sys::JavaVMAttachArgs {
+            version: JNI_VERSION,
+            name: c"bh-bench-attach".as_ptr().cast_mut(),
+            group: std::ptr::null_mut(),
+        };
+        // SAFETY: `job.vm` is the process's JavaVM; this thread is not
+        // attached (it attaches and detaches once per iteration); `args`
+        // outlives the call.
+        let rc = unsafe {
+            ((**job.vm).v1_1.AttachCurrentThread)(
+                job.vm,
+                &mut env,
+                (&mut args as *mut sys::JavaVMAttachArgs).cast::<c_void>(),
+            )
+        };
+        if rc != sys::JNI_OK {
+            break;
+        }
+        let env = env.cast::<sys::JNIEnv>();
+        // SAFETY: `env` is this thread's JNIEnv, just attached, nothing
+        // pending; every throwing call is followed by ExceptionCheck and a
+        // pending exception is cleared before the next call; the listener is
+        // a live global reference to a Consumer and `accept` its
+        // (Ljava/lang/Object;)V id; the payload array is a local reference
+        // deleted before detaching, which happens with no Java frame of
+        // ours on the stack.
+        unsafe {
+            let t = &**env;
+            let array = (t.v1_1.NewByteArray)(env, 8);
+            if !array.is_null() && (t.v1_2.ExceptionCheck)(env) != sys::JNI_TRUE {
+                (t.v1_1.SetByteArrayRegion)(env, array, 0, 8, payload.as_ptr().cast());
+                let arg = [jvalue { l: array }];
+                (t.v1_1.CallVoidMethodA)(env, job.listener, job.accept, arg.as_ptr());
+                if (t.v1_2.ExceptionCheck)(env) == sys::JNI_TRUE {
+                    (t.v1_1.ExceptionClear)(env);
+                } else {
+                    delivered += 1;
+                }
+                (t.v1_1.DeleteLocalRef)(env, array);
+            } else {
+                (t.v1_1.ExceptionClear)(env);
+            }
+            ((**job.vm).v1_1.DetachCurrentThread)(job.vm);
+        }
+    }
+    delivered
+}
+
+/// `static native long BareEcho.attachPerEvent(Consumer<byte[]> listener, int count)`:
+/// the event-delivery baseline. A new native thread delivers `count` events
+/// to `listener`, attaching and detaching around each one; the caller waits
+/// for it. Returns the events delivered without an exception.
+pub(crate) extern "system" fn bare_attach_per_event(
+    env: *mut sys::JNIEnv,
+    _class: sys::jclass,
+    listener: sys::jobject,
+    count: jint,
+) -> jlong {
+    // SAFETY: called by the JVM with the current thread's valid JNIEnv and
+    // nothing pending; each throwing call is followed by ExceptionCheck and
+    // an immediate return. The global reference outlives the thread (it is
+    // deleted only after `join`). Spawning and joining cannot unwind
+    // (`Builder::spawn` returns an error; a panic on the thread, which has
+    // no panicking code, would come back from `join` as an error).
+    unsafe {
+        let t = &**env;
+        if listener.is_null() || count < 0 {
+            bare_throw(
+                env,
+                c"java/lang/IllegalArgumentException",
+                c"listener must not be null and count not negative",
+            );
+            return -1;
+        }
+        let mut vm: *mut sys::JavaVM = std::ptr::null_mut();
+        if (t.v1_1.GetJavaVM)(env, &mut vm) != sys::JNI_OK {
+            bare_throw(env, c"java/lang/IllegalStateException", c"GetJavaVM failed");
+            return -1;
+        }
+        let cls = (t.v1_1.FindClass)(env, c"java/util/function/Consumer".as_ptr());
+        if cls.is_null() {
+            return -1;
+        }
+        let accept = (t.v1_1.GetMethodID)(
+            env,
+            cls,
+            c"accept".as_ptr(),
+            c"(Ljava/lang/Object;)V".as_ptr(),
+        );
+        (t.v1_1.DeleteLocalRef)(env, cls);
+        if accept.is_null() {
+            return -1;
+        }
+        let global = (t.v1_1.NewGlobalRef)(env, listener);
+        if global.is_null() {
+            bare_throw(env, c"java/lang/OutOfMemoryError", c"NewGlobalRef");
+            return -1;
+        }
+        let job = AttachJob {
+            vm,
+            listener: global,
+            accept,
+            count,
+        };
+        let delivered = std::thread::Builder::new()
+            .name("bh-bench-attach".into())
+            .spawn(move || attach_per_event_thread(job))
+            .map(|h| h.join().unwrap_or(-1));
+        (t.v1_1.DeleteGlobalRef)(env, global);
+        match delivered {
+            Ok(n) => n,
+            Err(_) => {
+                bare_throw(
+                    env,
+                    c"java/lang/IllegalStateException",
+                    c"cannot start a thread",
+                );
+                -1
+            }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 package io.bridgehost.bench;
 
 import io.bridgehost.Host;
+import java.util.function.Consumer;
 
 /**
  * Benchmark baselines living in the same native library as bridgehost (see docs/JAVA.md): the
@@ -15,8 +16,8 @@ public final class BareEcho {
     private BareEcho() {}
 
     /**
-     * A bare native method written against the raw JNI function table: copies the input into native
-     * memory and returns a new array with the same bytes.
+     * A bare native method written against the raw JNI function table (jni-sys, no entry wrapper):
+     * copies the input into native memory and returns a new array with the same bytes.
      *
      * @param input the input
      * @return a copy of the input
@@ -31,4 +32,15 @@ public final class BareEcho {
      * @return a copy of the input
      */
     public static native byte[] crateEcho(byte[] input);
+
+    /**
+     * The event-delivery baseline: a new native thread delivers {@code count} events to {@code
+     * listener}, attaching to the JVM before and detaching after each one (payload: the sequence
+     * number, 8 bytes little-endian, as the std module's ticker). Returns when the thread is done.
+     *
+     * @param listener receives each payload
+     * @param count the number of events (not negative)
+     * @return the events delivered without the listener throwing
+     */
+    public static native long attachPerEvent(Consumer<byte[]> listener, int count);
 }

@@ -1,0 +1,59 @@
+package io.bridgehost;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.bridgehost.bench.BareEcho;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The benchmark floors (bench/java) are plain JNI code: they must be correct under -Xcheck:jni like
+ * everything else in the library, or the figures compared with them mean nothing.
+ */
+class BenchBaselinesTest {
+    @Test
+    void rawAndCrateEchoCopyEverySize() {
+        Host.loadNativeLibrary();
+        for (int n : new int[] {0, 1, 16, 511, 512, 513, 70_000}) {
+            byte[] in = new byte[n];
+            for (int i = 0; i < n; i++) {
+                in[i] = (byte) (i * 31 + 7);
+            }
+            assertArrayEquals(in, BareEcho.rawEcho(in), "rawEcho " + n);
+            assertArrayEquals(in, BareEcho.crateEcho(in), "crateEcho " + n);
+        }
+        assertThrows(NullPointerException.class, () -> BareEcho.rawEcho(null));
+    }
+
+    @Test
+    void attachPerEventDeliversEveryEventOnAFreshThreadEachTime() {
+        Host.loadNativeLibrary();
+        List<Long> seqs = new ArrayList<>();
+        List<String> threads = new ArrayList<>();
+        long before = TestSupport.diag(TestSupport.ATTACHED_THREADS);
+        long n = BareEcho.attachPerEvent(data -> {
+            seqs.add(TestSupport.seq(data));
+            threads.add(Thread.currentThread().getName());
+        }, 50);
+        assertEquals(50, n);
+        for (int i = 0; i < 50; i++) {
+            assertEquals(i, seqs.get(i));
+        }
+        assertEquals("bh-bench-attach", threads.get(0));
+        // It attaches by itself, not through the bridge's attach-once machinery.
+        assertEquals(before, TestSupport.diag(TestSupport.ATTACHED_THREADS));
+        // A throwing listener is cleared per event and not counted as delivered.
+        Consumer<byte[]> throwing = data -> {
+            if (TestSupport.seq(data) % 2 == 0) {
+                throw new IllegalStateException("listener failure (expected by the test)");
+            }
+        };
+        assertEquals(5, BareEcho.attachPerEvent(throwing, 10));
+        assertThrows(IllegalArgumentException.class, () -> BareEcho.attachPerEvent(null, 1));
+        assertThrows(IllegalArgumentException.class, () -> BareEcho.attachPerEvent(d -> { }, -1));
+    }
+}
