@@ -2,7 +2,8 @@
 //! core adds on top, measured in the same process. Prints JSON lines (bench/README.md).
 #![forbid(unsafe_code)]
 
-use bridgehost::{Host, HostOptions, ModuleOptions};
+use bridgehost::handles::HandleTable;
+use bridgehost::{Host, HostOptions, Method, ModuleOptions};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -56,6 +57,14 @@ fn rate(s: &Stats, scale: f64) -> Stats {
     }
 }
 
+/// `BENCH_ONLY=echo,handle` runs only the sections named (for profiling one path); unset: all.
+fn selected(section: &str) -> bool {
+    match std::env::var("BENCH_ONLY") {
+        Ok(v) if !v.is_empty() => v.split(',').any(|s| s.trim() == section),
+        _ => true,
+    }
+}
+
 fn main() -> Result<(), bridgehost::Error> {
     let smoke = std::env::var_os("BENCH_SMOKE").is_some();
     let (repeats, echo_iters, bulk_iters, events) = if smoke {
@@ -75,36 +84,19 @@ fn main() -> Result<(), bridgehost::Error> {
     let checksum = std_mod.method("checksum")?;
     let input = [7u8; 16];
 
-    // 1. 16-byte echo: a Rust function that copies into a reused Vec, vs the core call.
-    let mut buf = Vec::with_capacity(64);
-    let raw = measure(repeats, echo_iters, 1.0, |n| {
-        let t = Instant::now();
-        for _ in 0..n {
-            buf.clear();
-            buf.extend_from_slice(black_box(&input));
-            black_box(&buf);
-        }
-        t.elapsed()
-    });
-    emit("native.rust_echo_16B", "ns/call", &raw, None, None);
     let mut out = Vec::with_capacity(64);
-    let core = measure(repeats, echo_iters, 1.0, |n| {
-        let t = Instant::now();
-        for _ in 0..n {
-            echo.call_with(black_box(&input), &mut out).unwrap();
-            black_box(&out);
-        }
-        t.elapsed()
-    });
-    emit(
-        "native.core_echo_16B",
-        "ns/call",
-        &core,
-        Some("native.rust_echo_16B"),
-        None,
-    );
+    if selected("echo") {
+        bench_echo(repeats, echo_iters, &echo, &input, &mut out)?;
+    }
+    if selected("handle") {
+        bench_handles(repeats, echo_iters, &echo, &input, &mut out)?;
+    }
+    if !selected("checksum") && !selected("events") {
+        host.close();
+        return Ok(());
+    }
 
-    // 2. 64 MiB checksum: the std module's CRC-32C called directly, vs through the core.
+    // 3. 64 MiB checksum: the std module's CRC-32C called directly, vs through the core.
     let big: Vec<u8> = (0..64u32 << 20)
         .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
         .collect();
@@ -139,7 +131,7 @@ fn main() -> Result<(), bridgehost::Error> {
         None,
     );
 
-    // 3. Event delivery: a module-owned thread emits N events; a Rust callback counts them.
+    // 4. Event delivery: a module-owned thread emits N events; a Rust callback counts them.
     let ticker = std_mod.method("ticker")?;
     let count = Arc::new(AtomicU64::new(0));
     let c = Arc::clone(&count);
@@ -162,5 +154,178 @@ fn main() -> Result<(), bridgehost::Error> {
     let dropped = std_mod.counters().events_dropped;
     eprintln!("native: events dropped during the run: {dropped}");
     host.close();
+    Ok(())
+}
+
+/// 1. 16-byte echo: a Rust function that copies into a reused Vec, vs the core call.
+fn bench_echo(
+    repeats: usize,
+    iters: u64,
+    echo: &Method,
+    input: &[u8; 16],
+    out: &mut Vec<u8>,
+) -> Result<(), bridgehost::Error> {
+    let mut buf = Vec::with_capacity(64);
+    let raw = measure(repeats, iters, 1.0, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            buf.clear();
+            buf.extend_from_slice(black_box(input));
+            black_box(&buf);
+        }
+        t.elapsed()
+    });
+    emit("native.rust_echo_16B", "ns/call", &raw, None, None);
+    let mut failed = None;
+    let core = measure(repeats, iters, 1.0, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            if let Err(e) = echo.call_with(black_box(input), out) {
+                failed = Some(e);
+                break;
+            }
+            black_box(&*out);
+        }
+        t.elapsed()
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    emit(
+        "native.core_echo_16B",
+        "ns/call",
+        &core,
+        Some("native.rust_echo_16B"),
+        None,
+    );
+    Ok(())
+}
+
+/// 2. Handle lookups, the per-call cost every front end pays before the core call.
+///
+/// A raw `Vec<Arc<T>>` index (no generation check, no concurrency: the floor),
+/// `HandleTable::get` (an owned `Arc`), `HandleTable::with` (a borrow), and a front end's
+/// whole call path (`with` + `call_with`) beside the bare core call.
+fn bench_handles(
+    repeats: usize,
+    iters: u64,
+    echo: &Method,
+    input: &[u8; 16],
+    out: &mut Vec<u8>,
+) -> Result<(), bridgehost::Error> {
+    let table: HandleTable<Method> = HandleTable::new(0x7e);
+    // A few neighbours so the looked-up slot is not alone in the table.
+    let others: Vec<u64> = (0..8)
+        .map(|_| table.insert(Arc::new(echo.clone())))
+        .collect();
+    let h = table.insert(Arc::new(echo.clone()));
+    let raw_slots: Vec<Arc<Method>> = (0..9).map(|_| Arc::new(echo.clone())).collect();
+    let idx = 8usize;
+
+    let raw = measure(repeats, iters, 1.0, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            let m: &Method = &raw_slots[black_box(idx)];
+            black_box(m.name().len());
+        }
+        t.elapsed()
+    });
+    emit("native.raw_slot_lookup", "ns/call", &raw, None, None);
+    let mut missing = false;
+    let get = measure(repeats, iters, 1.0, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            match table.get(black_box(h)) {
+                Some(m) => {
+                    black_box(m.name().len());
+                }
+                None => missing = true,
+            }
+        }
+        t.elapsed()
+    });
+    emit(
+        "native.handle_get",
+        "ns/call",
+        &get,
+        Some("native.raw_slot_lookup"),
+        None,
+    );
+    let with = measure(repeats, iters, 1.0, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            if table
+                .with(black_box(h), |m| black_box(m.name().len()))
+                .is_none()
+            {
+                missing = true;
+            }
+        }
+        t.elapsed()
+    });
+    emit(
+        "native.handle_with",
+        "ns/call",
+        &with,
+        Some("native.raw_slot_lookup"),
+        None,
+    );
+    let mut failed = None;
+    let core = measure(repeats, iters, 1.0, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            if let Err(e) = echo.call_with(black_box(input), out) {
+                failed = Some(e);
+                break;
+            }
+            black_box(&*out);
+        }
+        t.elapsed()
+    });
+    emit(
+        "native.core_echo_16B_same_section",
+        "ns/call",
+        &core,
+        None,
+        None,
+    );
+    let via = measure(repeats, iters, 1.0, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            match table.with(black_box(h), |m| m.call_with(black_box(input), out)) {
+                Some(Ok(())) => {
+                    black_box(&*out);
+                }
+                Some(Err(e)) => {
+                    failed = Some(e);
+                    break;
+                }
+                None => missing = true,
+            }
+        }
+        t.elapsed()
+    });
+    emit(
+        "native.handle_with_echo_16B",
+        "ns/call",
+        &via,
+        Some("native.core_echo_16B_same_section"),
+        None,
+    );
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if missing {
+        return Err(bridgehost::Error::Internal(
+            "a live handle was not found".into(),
+        ));
+    }
+    for o in others.into_iter().chain([h]) {
+        if table.remove(o).is_none() {
+            return Err(bridgehost::Error::Internal(
+                "a live handle was not removable".into(),
+            ));
+        }
+    }
     Ok(())
 }
