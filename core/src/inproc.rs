@@ -8,9 +8,10 @@
 //! * `close` takes the instance out of its [`Gate`], which refuses new calls
 //!   and waits for every call in flight, then destroys it and retires the
 //!   instance token — after that a late `emit` is `BH_API_STALE`.
-//! * The backend counts calls (`counters.calls`): the gate's entry count is
-//!   that counter, so the hot path pays one locked instruction to enter and
-//!   one to leave, and none for counting.
+//! * The backend counts calls (`counters.calls`, per thread through
+//!   `counters.calls_local` on the direct path): the gate counts its entries,
+//!   and the hot path executes no locked instruction to enter, count or
+//!   leave (see `ffi/gate.rs`).
 #![forbid(unsafe_code)]
 
 use crate::counters::Counters;

@@ -17,8 +17,8 @@ use std::time::Instant;
 /// What runs a module's calls: in-process or in worker processes.
 pub(crate) trait Backend: Send + Sync {
     /// Run method `index`; output through `out`. Counts the call in the
-    /// module's `counters.calls` (the in-process backend's gate does it for
-    /// free).
+    /// module's counters (`calls`, or `calls_local` for the in-process
+    /// backend's gate).
     fn call(&self, index: u32, input: &[u8], out: &mut CallOutput<'_>) -> Result<()>;
     /// Stop: wait for or fail in-flight calls, destroy the instance(s).
     /// Called once.

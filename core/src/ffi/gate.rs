@@ -1,17 +1,17 @@
 //! `Gate<T>`: shared access to a value on the hot path, and a close that
 //! waits for every holder before it takes the value out.
 //!
-//! Cost per call: one locked instruction (the entry count, which is the
-//! module's exact `calls` counter) and two plain stores. Leaving executes no
-//! locked instruction: an entry is announced in the calling thread's hazard
-//! record (`ffi/hazard.rs`), not in a shared "exited" counter. Before this
-//! (profiled with `perf record` on `bench-native`, `BENCH_ONLY=echo`), enter
-//! and leave were two `lock xadd`s on shared lines, ~27 % of a 16-byte
-//! in-process echo.
+//! Cost per call: no locked instruction. An entry is announced in the
+//! calling thread's hazard record (`ffi/hazard.rs`) instead of a shared
+//! "exited" counter, and counted in the module's exact `calls` counter
+//! through that thread's own cell (`counters::PerThreadCounter`). Before
+//! this (profiled with `perf record` on `bench-native`, `BENCH_ONLY=echo`),
+//! enter and leave were two `lock xadd`s on shared lines, ~27 % of a
+//! 16-byte in-process echo.
 //!
 //! Protocol (asymmetric Dekker handshake):
 //! * enter: announce the gate's address (plain store, light fence), count
-//!   the entry, read `closed`. If closed, retract and fail. Otherwise the
+//!   the entry (refused ones too, as before), read `closed`. If closed, retract and fail. Otherwise the
 //!   caller holds a [`GateGuard`] until it drops, which retracts the
 //!   announcement (Release store).
 //! * close: `closed = true`, heavy fence, then wait until no thread
@@ -80,7 +80,7 @@ impl<T> Gate<T> {
     #[inline]
     pub(crate) fn enter(&self) -> Option<GateGuard<'_, T>> {
         let hazard = hazard::protect(self.addr());
-        self.counters.calls.fetch_add(1, SeqCst);
+        self.counters.calls_local.inc(hazard.thread_index());
         if self.closed.load(SeqCst) {
             return None; // `hazard` retracts
         }
@@ -185,7 +185,7 @@ mod tests {
             let used = v.uses.load(Ordering::Relaxed);
             // Every entry is counted, admitted or refused (the one refused
             // enter on this thread included).
-            assert_eq!(counters.calls.load(Ordering::Relaxed), used + refused + 1);
+            assert_eq!(counters.snapshot().calls, used + refused + 1);
         }
     }
 }

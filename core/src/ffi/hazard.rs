@@ -48,6 +48,8 @@ pub(crate) const SLOTS: usize = 8;
 struct Record {
     slots: [AtomicUsize; SLOTS],
     in_use: AtomicBool,
+    /// Position in [`RECORDS`]: a small id unique among live threads.
+    index: usize,
 }
 
 static RECORDS: Mutex<Vec<&'static Record>> = parking_lot::const_mutex(Vec::new());
@@ -72,6 +74,7 @@ impl Local {
         let r: &'static Record = Box::leak(Box::new(Record {
             slots: Default::default(),
             in_use: AtomicBool::new(true),
+            index: recs.len(),
         }));
         recs.push(r);
         Local { rec: r }
@@ -166,7 +169,21 @@ pub(crate) fn heavy_fence() {
 pub(crate) struct Hazard {
     slot: Option<&'static AtomicUsize>,
     addr: usize,
+    thread: usize,
     _not_send: PhantomData<*const ()>,
+}
+
+/// No record (slow path).
+const NO_THREAD: usize = usize::MAX;
+
+impl Hazard {
+    /// A small id of the calling thread, unique among live threads and owned
+    /// by it for as long as this announcement lives (so it can index a
+    /// single-writer per-thread counter); `None` on the slow path.
+    #[inline]
+    pub(crate) fn thread_index(&self) -> Option<usize> {
+        (self.thread != NO_THREAD).then_some(self.thread)
+    }
 }
 
 /// Announce that this thread uses the object at `addr` (non-zero), then
@@ -185,16 +202,17 @@ pub(crate) fn protect(addr: usize) -> Hazard {
                 .iter()
                 .find(|s| s.load(Ordering::Relaxed) == 0)?;
             s.store(addr, Ordering::Relaxed);
-            Some(s)
+            Some((s, l.rec.index))
         })
         .ok()
         .flatten();
     match slot {
-        Some(s) => {
+        Some((s, thread)) => {
             light_fence();
             Hazard {
                 slot: Some(s),
                 addr,
+                thread,
                 _not_send: PhantomData,
             }
         }
@@ -209,6 +227,7 @@ fn protect_slow(addr: usize) -> Hazard {
     Hazard {
         slot: None,
         addr,
+        thread: NO_THREAD,
         _not_send: PhantomData,
     }
 }
@@ -228,6 +247,13 @@ impl Drop for Hazard {
             }
         }
     }
+}
+
+/// The calling thread's id (see [`Hazard::thread_index`]): owned by this
+/// thread until its thread-local storage is destroyed, so it can index a
+/// single-writer cell right away. `None` during TLS teardown.
+pub(crate) fn thread_index() -> Option<usize> {
+    LOCAL.try_with(|l| l.rec.index).ok()
 }
 
 /// Every address announced right now, sorted (call after [`heavy_fence`]).
