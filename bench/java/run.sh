@@ -43,5 +43,9 @@ rm -f "$OUT/jmh.json"
     -jvmArgsAppend "-Djava.library.path=$DIST -Xss1m" \
     -rf json -rff "$OUT/jmh.json" "${JMH_EXTRA[@]}" 'io\.bridgehost\.jmh\..*' >&2 \
     || die "bench/java: JMH failed"
-log "bench/java: done (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 python3 "$HERE/jmh2lines.py" "$OUT/jmh.json"
+# The echo ratios once more, interleaved and on the thread's CPU clock (robust to a busy machine).
+log "bench/java: interleaved echo on the thread CPU clock"
+"$JAVA_HOME/bin/java" -Xss1m -Djava.library.path="$DIST" -cp "$CP" io.bridgehost.jmh.InterleavedEcho \
+    || die "bench/java: interleaved echo failed"
+log "bench/java: done (load: $(cut -d' ' -f1-3 /proc/loadavg))"

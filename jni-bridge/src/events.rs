@@ -26,20 +26,27 @@ pub(crate) fn callback(
 }
 
 /// Deliver one event on the current (dispatcher) thread, inside its own
-/// local frame. A listener that throws is caught in Java (`EventSink`), which
+/// local frame (raw table on a thread the bridge attached, see
+/// [`jvm::deliver_on_daemon`]). A listener that throws is caught in Java (`EventSink`), which
 /// logs it and returns false; anything that still escapes (an error thrown
 /// while reporting) is caught and cleared here. Both are counted as
 /// `callback_errors`; nothing is left pending on the thread.
 fn deliver(sink: &CountedGlobal, want_topic: bool, event: &Event, counters: &Counters) {
-    let outcome = jvm::with_attached_env(FRAME_CAPACITY, |env| {
-        let data = env.byte_array_from_slice(&event.data)?;
-        let topic = if want_topic {
-            JObject::from(env.new_string(&*event.topic)?)
-        } else {
-            JObject::null()
-        };
-        jvm::call_sink_deliver(env, sink.as_obj(), &topic, &data)
-    });
+    let topic = want_topic.then_some(&*event.topic);
+    // The dispatcher is a thread the bridge attached once: the raw delivery
+    // (jvm::deliver_on_daemon). Anywhere else, the jni crate's attach scope.
+    let outcome = match jvm::deliver_on_daemon(sink.as_obj(), topic, &event.data) {
+        Some(r) => r.map_err(|e| e.to_string()),
+        None => jvm::with_attached_env(FRAME_CAPACITY, |env| {
+            let data = env.byte_array_from_slice(&event.data)?;
+            let topic = match topic {
+                Some(t) => JObject::from(env.new_string(t)?),
+                None => JObject::null(),
+            };
+            jvm::call_sink_deliver(env, sink.as_obj(), &topic, &data)
+        })
+        .map_err(|e| e.to_string()),
+    };
     match outcome {
         Ok(true) => {}
         Ok(false) => counters.add_callback_error(),

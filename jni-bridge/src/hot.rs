@@ -2,7 +2,7 @@
 //!
 //! Both run through [`jvm::fast`] (panic boundary, typed exceptions, no JNI
 //! call with an exception pending) and use only the raw-table operations of
-//! [`jvm::RawEnv`]. Per call: one id lookup, one input copy (`byte[]`; none
+//! [`jvm::RawEnv`]. Per call: one lock-free id lookup (no `Arc` clone), one input copy (`byte[]`; none
 //! for a direct buffer), the module call, one output copy into a new array.
 #![forbid(unsafe_code)]
 
@@ -68,10 +68,11 @@ pub(crate) extern "system" fn call_array<'f>(
     length: jint,
 ) -> jbyteArray {
     jvm::fast(&mut env, std::ptr::null_mut(), |raw| {
-        let method = registry::method(method)?;
         let (offset, length) = range(offset, length)?;
-        raw.with_array_copy(&input, offset, length, |bytes| {
-            call_to_array(raw, &method, bytes)
+        registry::with_method(method, |method| {
+            raw.with_array_copy(&input, offset, length, |bytes| {
+                call_to_array(raw, method, bytes)
+            })
         })
     })
 }
@@ -86,10 +87,11 @@ pub(crate) extern "system" fn call_direct<'f>(
     length: jint,
 ) -> jbyteArray {
     jvm::fast(&mut env, std::ptr::null_mut(), |raw| {
-        let method = registry::method(method)?;
         let (position, length) = range(position, length)?;
-        raw.with_direct(&input, position as usize, length, |bytes| {
-            call_to_array(raw, &method, bytes)
+        registry::with_method(method, |method| {
+            raw.with_direct(&input, position as usize, length, |bytes| {
+                call_to_array(raw, method, bytes)
+            })
         })
     })
 }

@@ -329,13 +329,17 @@ impl<'f> RawEnv<'f> {
         })?;
         // SAFETY: no exception pending; len >= 0.
         let array = unsafe { (self.table().v1_1.NewByteArray)(self.env, len) };
-        self.check()?; // OutOfMemoryError
         if array.is_null() {
+            // NewByteArray returns null exactly when it throws (OutOfMemoryError).
+            self.check()?;
             return Err(BridgeError::Jni("NewByteArray returned null".into()));
         }
         if len > 0 {
-            // SAFETY: no exception pending; `array` is the new local ref to a
-            // byte[] of exactly `len` elements; `src` is readable for `len`.
+            // SAFETY: no exception pending (NewByteArray succeeded); `array`
+            // is the new local ref to a byte[] of exactly `len` elements, so
+            // the region 0..len is in bounds and SetByteArrayRegion cannot
+            // throw (its only exception is ArrayIndexOutOfBounds): no
+            // ExceptionCheck is needed after it. `src` is readable for `len`.
             unsafe {
                 (self.table().v1_1.SetByteArrayRegion)(
                     self.env,
@@ -345,7 +349,6 @@ impl<'f> RawEnv<'f> {
                     src.as_ptr().cast::<sys::jbyte>(),
                 )
             };
-            self.check()?;
         }
         Ok(array)
     }
@@ -524,6 +527,8 @@ static ATTACHED: AtomicI64 = AtomicI64::new(0);
 /// Detaches the thread when it exits (thread-local destructor).
 struct DaemonAttachment {
     vm: *mut sys::JavaVM,
+    /// The thread's JNIEnv, fixed for as long as the attachment lasts.
+    env: *mut sys::JNIEnv,
 }
 
 impl Drop for DaemonAttachment {
@@ -577,8 +582,126 @@ fn ensure_attached(vm: &JavaVM) -> jni::errors::Result<()> {
         return Err(jni::errors::Error::JniCall(jni::errors::JniError::Unknown));
     }
     ATTACHED.fetch_add(1, Ordering::Relaxed);
-    ATTACHMENT.with(|a| *a.borrow_mut() = Some(DaemonAttachment { vm: raw }));
+    let env = env.cast::<sys::JNIEnv>();
+    ATTACHMENT.with(|a| *a.borrow_mut() = Some(DaemonAttachment { vm: raw, env }));
     Ok(())
+}
+
+/// This thread's JNIEnv if the bridge attached it as a daemon (attaching it
+/// first if it is not attached at all). `None` on a thread the JVM or someone
+/// else attached (a Java thread, say), or if attaching failed.
+///
+/// On such a daemon thread no Java frame of ours is below us and nothing is
+/// ever left pending between two uses: every user of the thread's env
+/// ([`with_attached_env`] through the jni crate, [`deliver_on_daemon`])
+/// clears any exception before it returns.
+fn daemon_env() -> Option<*mut sys::JNIEnv> {
+    let ours = || {
+        ATTACHMENT
+            .try_with(|a| a.try_borrow().ok().and_then(|d| d.as_ref().map(|d| d.env)))
+            .ok()
+            .flatten()
+    };
+    if let Some(env) = ours() {
+        return Some(env);
+    }
+    ensure_attached(&cache::get()?.vm).ok()?;
+    ours()
+}
+
+/// Local references one raw delivery creates: the payload, the topic.
+const DELIVERY_FRAME: jint = 4;
+
+/// Topics are at most 128 bytes, so at most 128 UTF-16 units.
+const TOPIC_UNITS: usize = 128;
+
+/// Deliver one event, `sink.deliver(topic, data)`, on a daemon thread the
+/// bridge attached, through the raw function table: a local frame, the
+/// payload array, the topic string (only when `topic` is given), the call,
+/// one `ExceptionCheck`, the frame popped. Returns `None` when this thread is
+/// not such a thread (the caller then uses [`with_attached_env`]); otherwise
+/// what `deliver` returned (false: the listener threw, Java caught and logged
+/// it), or why a JNI call failed (any exception it raised is cleared: nothing
+/// is left pending).
+pub(crate) fn deliver_on_daemon(
+    sink: &JObject<'_>,
+    topic: Option<&str>,
+    data: &[u8],
+) -> Option<Result<bool, &'static str>> {
+    let env = daemon_env()?;
+    let c = cache::get()?;
+    let Ok(len) = jint::try_from(data.len()) else {
+        return Some(Err("event payload does not fit in a Java array"));
+    };
+    let mut units = [0u16; TOPIC_UNITS];
+    let heap_units: Vec<u16>;
+    let topic_units: Option<&[u16]> = match topic {
+        None => None,
+        Some(t) if t.len() <= TOPIC_UNITS => {
+            // UTF-16 never has more units than UTF-8 has bytes.
+            let mut n = 0;
+            for (slot, u) in units.iter_mut().zip(t.encode_utf16()) {
+                *slot = u;
+                n += 1;
+            }
+            Some(&units[..n])
+        }
+        Some(t) => {
+            heap_units = t.encode_utf16().collect();
+            Some(&heap_units)
+        }
+    };
+    let deliver = c.sink_deliver.into_raw();
+    // SAFETY: `env` is this daemon thread's JNIEnv (see `daemon_env`), with
+    // no exception pending on entry. Every call that can throw is checked
+    // before the next JNI call: PushLocalFrame by its status, NewByteArray
+    // and NewString by their null return (null exactly when they threw),
+    // CallBooleanMethodA by ExceptionCheck; SetByteArrayRegion writes 0..len
+    // of a new array of length `len` and cannot throw. On any failure the
+    // exception is cleared before PopLocalFrame (which is allowed anyway).
+    // `sink` is a live global reference to an io.bridgehost.EventSink and
+    // `deliver` its cached (Ljava/lang/String;[B)Z id (the class is kept
+    // alive by the cache); the arguments are a String (or null) and a byte[].
+    // All local references die with the frame.
+    let outcome = unsafe {
+        let t = &**env;
+        if (t.v1_2.PushLocalFrame)(env, DELIVERY_FRAME) != sys::JNI_OK {
+            (t.v1_1.ExceptionClear)(env);
+            return Some(Err("PushLocalFrame failed"));
+        }
+        let r = (|| {
+            let array = (t.v1_1.NewByteArray)(env, len);
+            if array.is_null() {
+                return Err("NewByteArray failed");
+            }
+            if len > 0 {
+                (t.v1_1.SetByteArrayRegion)(env, array, 0, len, data.as_ptr().cast());
+            }
+            let topic_ref = match topic_units {
+                None => std::ptr::null_mut(),
+                Some(u) => {
+                    let n = jint::try_from(u.len()).map_err(|_| "topic too long")?;
+                    let s = (t.v1_1.NewString)(env, u.as_ptr(), n);
+                    if s.is_null() {
+                        return Err("NewString failed");
+                    }
+                    s
+                }
+            };
+            let args = [jvalue { l: topic_ref }, jvalue { l: array }];
+            let ok = (t.v1_1.CallBooleanMethodA)(env, sink.as_raw(), deliver, args.as_ptr());
+            if (t.v1_2.ExceptionCheck)(env) == sys::JNI_TRUE {
+                return Err("EventSink.deliver threw");
+            }
+            Ok(ok == sys::JNI_TRUE)
+        })();
+        if r.is_err() {
+            (t.v1_1.ExceptionClear)(env);
+        }
+        (t.v1_2.PopLocalFrame)(env, std::ptr::null_mut());
+        r
+    };
+    Some(outcome)
 }
 
 /// Number of core threads currently attached by the bridge (diagnostics).
@@ -756,9 +879,10 @@ pub(crate) fn call_log(
 //
 // Written against the raw JNI function table (jni-sys types, no jni-crate
 // entry, no panic boundary: nothing in them can panic), with only what any
-// correct JNI method needs: a null check, an `ExceptionCheck` after every
-// call that can throw, and returning at once when one did. They touch no
-// handle, no core object and no state of the bridge.
+// correct JNI method needs: a null check, and never a JNI call after one that
+// threw (an `ExceptionCheck`, or the null return that reports the throw,
+// after each call that can throw in that place). They touch no handle, no
+// core object and no state of the bridge.
 
 /// Inputs up to this size are echoed through a stack buffer (as the hot path).
 const BARE_STACK: usize = 512;
@@ -792,11 +916,11 @@ pub(crate) extern "system" fn bare_raw_echo(
 ) -> sys::jbyteArray {
     // SAFETY: the JVM calls this registered static native method with the
     // current thread's valid JNIEnv and no exception pending; `input` is a
-    // local reference to a byte[] or null (checked). Every call that can
-    // throw is followed by ExceptionCheck, and we return at once (null) when
-    // one did, so no JNI call is made with an exception pending. The JVM
-    // checks each region against the array's length; our buffers hold `len`
-    // bytes (`len` >= 0 is the array's own length).
+    // local reference to a byte[] or null (checked). Both regions are 0..len
+    // of arrays of length `len` (>= 0), so neither region call can throw;
+    // NewByteArray reports its only failure (a pending OutOfMemoryError) by
+    // returning null, and we return at once then: no JNI call is made with an
+    // exception pending. Our buffer holds `len` bytes.
     unsafe {
         let t = &**env;
         if input.is_null() {
@@ -813,18 +937,15 @@ pub(crate) extern "system" fn bare_raw_echo(
             heap.reserve_exact(n);
             heap.as_mut_ptr().cast()
         };
+        // In bounds by construction (0..len of the array itself): no throw.
         (t.v1_1.GetByteArrayRegion)(env, input, 0, len, buf);
-        if (t.v1_2.ExceptionCheck)(env) == sys::JNI_TRUE {
-            return std::ptr::null_mut();
-        }
+        // Null exactly when it throws (OutOfMemoryError): return with it pending.
         let out = (t.v1_1.NewByteArray)(env, len);
-        if out.is_null() || (t.v1_2.ExceptionCheck)(env) == sys::JNI_TRUE {
+        if out.is_null() {
             return std::ptr::null_mut();
         }
+        // 0..len of a new array of length len: cannot throw.
         (t.v1_1.SetByteArrayRegion)(env, out, 0, len, buf.cast_const());
-        if (t.v1_2.ExceptionCheck)(env) == sys::JNI_TRUE {
-            return std::ptr::null_mut();
-        }
         out
     }
 }
@@ -881,7 +1002,7 @@ fn attach_per_event_thread(job: AttachJob) -> i64 {
         unsafe {
             let t = &**env;
             let array = (t.v1_1.NewByteArray)(env, 8);
-            if !array.is_null() && (t.v1_2.ExceptionCheck)(env) != sys::JNI_TRUE {
+            if !array.is_null() {
                 (t.v1_1.SetByteArrayRegion)(env, array, 0, 8, payload.as_ptr().cast());
                 let arg = [jvalue { l: array }];
                 (t.v1_1.CallVoidMethodA)(env, job.listener, job.accept, arg.as_ptr());

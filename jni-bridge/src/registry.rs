@@ -53,6 +53,18 @@ pub(crate) fn method(id: jlong) -> Result<Arc<Method>, BridgeError> {
     lookup(&METHODS, id, "method")
 }
 
+/// Run `f` on the method behind `id` without cloning its `Arc` or taking a
+/// lock (the hot path: [`HandleTable::with`]). A concurrent close cannot free
+/// the method while `f` runs; it only makes later lookups fail.
+pub(crate) fn with_method<R>(
+    id: jlong,
+    f: impl FnOnce(&Method) -> Result<R, BridgeError>,
+) -> Result<R, BridgeError> {
+    METHODS
+        .with(from_java(id), f)
+        .unwrap_or_else(|| Err(BridgeError::Core(Error::Closed("method is closed".into()))))
+}
+
 /// The subscription behind `id`.
 pub(crate) fn subscription(id: jlong) -> Result<Arc<Subscription>, BridgeError> {
     lookup(&SUBSCRIPTIONS, id, "subscription")

@@ -75,6 +75,29 @@ class EventsTest {
         assertEquals(List.of("one", "three"), onlyA);
     }
 
+    /** The delivery thread builds the topic string itself (UTF-16 from the core's UTF-8). */
+    @Test
+    void topicsAndPayloadsArriveExactly() throws Exception {
+        String longest = "é".repeat(64); // 128 bytes of UTF-8, the longest topic
+        List<String> topics = List.of("ü€😀", longest, "t");
+        List<String> got = Collections.synchronizedList(new ArrayList<>());
+        List<Integer> sizes = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch latch = new CountDownLatch(topics.size());
+        try (Subscription any = std.subscribe("*", (topic, data) -> {
+                got.add(topic);
+                sizes.add(data.length);
+                latch.countDown();
+            })) {
+            Method emit = std.method("emit");
+            emit.call(("ü€😀\0" + "x".repeat(1000)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            emit.call((longest + "\0p").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            emit.call(ascii("t"));
+            assertTrue(latch.await(10, TimeUnit.SECONDS));
+        }
+        assertEquals(topics, got);
+        assertEquals(List.of(1000, 1, 0), sizes);
+    }
+
     /** Catalog Q16: a delivery loop that leaked local references would overflow the table. */
     @Test
     void aMillionEventsWithoutLocalReferenceOverflow() throws Exception {
