@@ -407,6 +407,30 @@ bh_status bh_call_into(bh_method f,
                        size_t *out_len);
 
 /**
+ * Call on this thread; the method runs exactly once and its whole output is
+ * returned whatever its size. If it fits in `out[0..out_cap)`, it is
+ * written there, `*out_len` is its length and `*spill` is 0. Otherwise it is
+ * kept in a new buffer: `*spill` is its handle (read it with
+ * `bh_buffer_data`, free it with `bh_buffer_free`), `*out_len` its length,
+ * and the caller buffer's contents are unspecified. `out` may be NULL when
+ * `out_cap` is 0 (every non-empty output then spills). `*out_len` and
+ * `*spill` are written on success only; on error the buffer's contents are
+ * unspecified. `input` and `out` must not overlap (`BH_E_INVALID_ARGUMENT`).
+ *
+ * # Safety
+ * `input` must be NULL or readable for `in_len` bytes; `out` NULL or
+ * writable for `out_cap` bytes, neither touched by anyone else during the
+ * call; `out_len` and `spill` valid for writes of their types.
+ */
+bh_status bh_call_spill(bh_method f,
+                        const uint8_t *input,
+                        size_t in_len,
+                        uint8_t *out,
+                        size_t out_cap,
+                        size_t *out_len,
+                        bh_buffer *spill);
+
+/**
  * The bytes of a buffer: `*data` (never NULL, also when `*len` is 0) stays
  * valid until `bh_buffer_free`. Both outputs are written on success only.
  *

@@ -5,14 +5,16 @@ use crate::callback::Completion;
 use crate::handles::{TaskSlot, BUFFERS, METHODS, TASKS};
 use crate::ptr::{data_ptr, Contract};
 use crate::types::{bh_buffer, bh_completion_fn, bh_method, bh_status, bh_task};
-use bhcore::{Error, Method, Result};
+use bhcore::output::{OutputSink, WriteError};
+use bhcore::{CallOutput, Error, Method, Result};
 use std::ffi::c_void;
 use std::sync::Arc;
 
 /// Refuse an input longer than the module accepts before any byte of it is
 /// read or copied (the core checks again when the call runs).
 fn check_input_len(method: &Method, len: usize) -> Result<()> {
-    let max = method.module().options().max_input;
+    // `max_input()`, not `module().options()`: no `Arc` clone per call.
+    let max = method.max_input();
     if len > max {
         return Err(Error::ResourceLimit(format!(
             "input of {len} bytes exceeds max_input of {max} bytes"
@@ -50,9 +52,10 @@ pub unsafe extern "C" fn bh_call(
 ) -> bh_status {
     ffi_boundary!(|c| {
         let out = c.out(out, "out")?;
-        let method = METHODS.get(f)?;
-        let data = self::input(c, &method, input, in_len)?;
-        let output = method.call(data)?;
+        let output = METHODS.with(f, |method| {
+            let data = self::input(c, method, input, in_len)?;
+            method.call(data)
+        })??;
         out.write(BUFFERS.insert(Arc::new(output)));
         Ok(())
     })
@@ -82,10 +85,12 @@ pub unsafe extern "C" fn bh_call_into(
 ) -> bh_status {
     ffi_boundary!(|c| {
         let out_len = c.out(out_len, "out_len")?;
-        let method = METHODS.get(f)?;
-        check_input(c, &method, input, in_len)?;
-        let (data, buf) = c.in_out(input, in_len, out, out_cap)?;
-        match buf.with(|buf| method.call_to_slice(data, buf)) {
+        let called = METHODS.with(f, |method| {
+            check_input(c, method, input, in_len)?;
+            let (data, buf) = c.in_out(input, in_len, out, out_cap)?;
+            buf.with(|buf| method.call_to_slice(data, buf))
+        })?;
+        match called {
             Ok(n) => {
                 out_len.write(n);
                 Ok(())
@@ -96,6 +101,114 @@ pub unsafe extern "C" fn bh_call_into(
             }
             Err(e) => Err(e),
         }
+    })
+}
+
+/// Output destination of `bh_call_spill`: the caller's buffer while the
+/// output fits, then (on the first write that does not fit) a `Vec` holding
+/// everything written so far and every later write.
+#[derive(Debug)]
+struct SpillSink<'a> {
+    buf: &'a mut [u8],
+    /// Bytes stored in `buf` (meaningful while `spill` is `None`).
+    len: usize,
+    spill: Option<Vec<u8>>,
+}
+
+impl<'a> SpillSink<'a> {
+    fn new(buf: &'a mut [u8]) -> Self {
+        SpillSink {
+            buf,
+            len: 0,
+            spill: None,
+        }
+    }
+}
+
+impl OutputSink for SpillSink<'_> {
+    fn write(&mut self, data: &[u8]) -> std::result::Result<(), WriteError> {
+        if let Some(v) = &mut self.spill {
+            v.extend_from_slice(data);
+            return Ok(());
+        }
+        // `CallOutput` bounds the total by `max_output` before calling us;
+        // the checked add only keeps this type correct on its own.
+        let end = self
+            .len
+            .checked_add(data.len())
+            .ok_or(WriteError::TooLarge)?;
+        match self.buf.get_mut(self.len..end) {
+            Some(dst) => {
+                dst.copy_from_slice(data);
+                self.len = end;
+            }
+            None => {
+                let mut v = Vec::with_capacity(end);
+                v.extend_from_slice(self.buf.get(..self.len).unwrap_or_default());
+                v.extend_from_slice(data);
+                self.spill = Some(v);
+            }
+        }
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        self.len = 0;
+        self.spill = None;
+    }
+}
+
+/// Call on this thread; the method runs exactly once and its whole output is
+/// returned whatever its size. If it fits in `out[0..out_cap)`, it is
+/// written there, `*out_len` is its length and `*spill` is 0. Otherwise it is
+/// kept in a new buffer: `*spill` is its handle (read it with
+/// `bh_buffer_data`, free it with `bh_buffer_free`), `*out_len` its length,
+/// and the caller buffer's contents are unspecified. `out` may be NULL when
+/// `out_cap` is 0 (every non-empty output then spills). `*out_len` and
+/// `*spill` are written on success only; on error the buffer's contents are
+/// unspecified. `input` and `out` must not overlap (`BH_E_INVALID_ARGUMENT`).
+///
+/// # Safety
+/// `input` must be NULL or readable for `in_len` bytes; `out` NULL or
+/// writable for `out_cap` bytes, neither touched by anyone else during the
+/// call; `out_len` and `spill` valid for writes of their types.
+#[no_mangle]
+pub unsafe extern "C" fn bh_call_spill(
+    f: bh_method,
+    input: *const u8,
+    in_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+    spill: *mut bh_buffer,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let out_len = c.out(out_len, "out_len")?;
+        let spill = c.out(spill, "spill")?;
+        let stored = METHODS.with(f, |method| {
+            check_input(c, method, input, in_len)?;
+            let (data, buf) = c.in_out(input, in_len, out, out_cap)?;
+            buf.with(|buf| {
+                let mut sink = SpillSink::new(buf);
+                let mut output = CallOutput::to_sink(&mut sink, method.max_output());
+                method.call_into(data, &mut output)?;
+                Ok::<_, Error>(match sink.spill.take() {
+                    Some(v) => (v.len(), Some(v)),
+                    None => (sink.len, None),
+                })
+            })
+        })??;
+        match stored {
+            (n, None) => {
+                out_len.write(n);
+                spill.write(0);
+            }
+            (n, Some(v)) => {
+                out_len.write(n);
+                spill.write(BUFFERS.insert(Arc::new(v)));
+            }
+        }
+        Ok(())
     })
 }
 
@@ -113,11 +226,11 @@ pub unsafe extern "C" fn bh_buffer_data(
     ffi_boundary!(|c| {
         let data = c.out(data, "data")?;
         let len = c.out(len, "len")?;
-        let buf = BUFFERS.get(b)?;
         // The table keeps its own reference: the bytes live until the handle
-        // is freed, after this clone is dropped.
-        data.write(data_ptr(&buf));
-        len.write(buf.len());
+        // is freed, after this borrow has ended.
+        let (p, n) = BUFFERS.with(b, |buf| (data_ptr(buf), buf.len()))?;
+        data.write(p);
+        len.write(n);
         Ok(())
     })
 }
@@ -199,4 +312,70 @@ pub unsafe extern "C" fn bh_task_cancel(t: bh_task, cancelled: *mut i32) -> bh_s
         cancelled.write(i32::from(done));
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Write `chunks` through a `CallOutput` over a `SpillSink` of `cap` bytes.
+    fn run(cap: usize, max: usize, chunks: &[&[u8]]) -> (Result<usize>, Vec<u8>, Option<Vec<u8>>) {
+        let mut buf = vec![0xccu8; cap];
+        let mut sink = SpillSink::new(&mut buf);
+        let mut out = CallOutput::to_sink(&mut sink, max);
+        let mut r = Ok(());
+        for c in chunks {
+            if out.write(c).is_err() {
+                r = Err(());
+                break;
+            }
+        }
+        let r = r
+            .map_err(|()| out.finish().unwrap_err())
+            .and_then(|()| out.finish());
+        let spill = sink.spill.take();
+        (r, buf, spill)
+    }
+
+    #[test]
+    fn output_that_fits_stays_in_the_caller_buffer() {
+        let (r, buf, spill) = run(8, 100, &[b"abc", b"de", b"fgh"]);
+        assert_eq!(r, Ok(8));
+        assert_eq!(&buf, b"abcdefgh");
+        assert!(spill.is_none());
+        let (r, buf, spill) = run(4, 100, &[b"", b"ab"]);
+        assert_eq!(r, Ok(2));
+        assert_eq!(&buf, &[b'a', b'b', 0xcc, 0xcc]);
+        assert!(spill.is_none());
+        let (r, _, spill) = run(0, 100, &[]);
+        assert_eq!(r, Ok(0));
+        assert!(spill.is_none());
+    }
+
+    #[test]
+    fn the_spill_holds_the_whole_output_in_order() {
+        // The first chunk fits, the second does not: the spill starts with the first.
+        let (r, _, spill) = run(4, 100, &[b"abc", b"defg", b"h", b"ijk"]);
+        assert_eq!(r, Ok(11));
+        assert_eq!(spill.as_deref(), Some(&b"abcdefghijk"[..]));
+        // Nothing fits a zero-capacity buffer.
+        let (r, _, spill) = run(0, 100, &[b"x"]);
+        assert_eq!(r, Ok(1));
+        assert_eq!(spill.as_deref(), Some(&b"x"[..]));
+    }
+
+    #[test]
+    fn max_output_bounds_the_spill_and_reset_discards_it() {
+        let (r, _, _) = run(2, 5, &[b"abc", b"def"]);
+        assert!(matches!(r, Err(Error::ResourceLimit(_))), "{r:?}");
+        let mut buf = [0u8; 2];
+        let mut sink = SpillSink::new(&mut buf);
+        assert_eq!(sink.write(b"abc"), Ok(()));
+        assert!(sink.spill.is_some());
+        sink.reset();
+        assert!(sink.spill.is_none());
+        assert_eq!(sink.write(b"x"), Ok(()));
+        assert_eq!((sink.len, sink.spill.is_none()), (1, true));
+        assert_eq!(buf[0], b'x');
+    }
 }

@@ -45,6 +45,14 @@ impl<T: ?Sized + 'static> Table<T> {
         self.table.get(h).ok_or_else(|| self.stale(h))
     }
 
+    /// Run `f` on the live value of `h`, borrowed for the length of `f`
+    /// (no `Arc` clone, no lock: the core's lock-free lookup, safe to hold
+    /// across a long call, nested calls and a concurrent remove included).
+    #[inline]
+    pub(crate) fn with<R>(&self, h: u64, f: impl FnOnce(&T) -> R) -> Result<R> {
+        self.table.with(h, f).ok_or_else(|| self.stale(h))
+    }
+
     /// Retire `h`; its value. A second remove is a clean error.
     pub(crate) fn remove(&self, h: u64) -> Result<Arc<T>> {
         self.table.remove(h).ok_or_else(|| self.stale(h))

@@ -209,6 +209,10 @@ fn typed_uses() -> Vec<Use> {
             bh_call_into(h, null(), 0, null_mut(), 0, &mut 0)
         }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
+        ("bh_call_spill", "method", |h| unsafe {
+            bh_call_spill(h, null(), 0, null_mut(), 0, &mut 0, &mut 0)
+        }),
+        // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_submit", "method", |h| unsafe {
             bh_submit(h, null(), 0, Some(never_called), null_mut(), &mut 0)
         }),

@@ -540,6 +540,122 @@ static void t_call_into_two_call(uint32_t iso) {
     EXPECT(bh_host_free(h), BH_OK);
 }
 
+/* Read, copy out and free a spilled output; BH_OK and *n its length. */
+static bh_status take_spill(bh_buffer spill, uint8_t *dst, size_t cap, size_t *n) {
+    const uint8_t *d = NULL;
+    size_t len = 0;
+    bh_status s = bh_buffer_data(spill, &d, &len);
+    if (s == BH_OK && len <= cap)
+        memcpy(dst, d, len);
+    *n = len;
+    bh_status f = bh_buffer_free(spill);
+    return s != BH_OK ? s : f;
+}
+
+static void t_call_spill(uint32_t iso) {
+    bh_host h = new_host(0);
+    bh_module m = must_open(h, "std", iso);
+    bh_method echo = resolve(m, "echo");
+    const char *msg = "the quick brown fox";
+    size_t len = strlen(msg);
+    uint64_t live0 = bh_debug_live_handles();
+    uint8_t buf[64];
+    memset(buf, 0xcc, sizeof buf);
+    size_t n = 0;
+    bh_buffer spill = 77;
+    /* Fits (also exactly): in the caller buffer, no spill, nothing written past the output. */
+    EXPECT(bh_call_spill(echo, (const uint8_t *)msg, len, buf, len, &n, &spill), BH_OK);
+    CHECK(n == len && spill == 0 && memcmp(buf, msg, len) == 0 && buf[len] == 0xcc);
+    spill = 77;
+    EXPECT(bh_call_spill(echo, NULL, 0, NULL, 0, &n, &spill), BH_OK);
+    CHECK(n == 0 && spill == 0);
+    /* Does not fit: the whole output in a spill buffer, the method ran once. */
+    EXPECT(bh_call_spill(echo, (const uint8_t *)msg, len, buf, 4, &n, &spill), BH_OK);
+    CHECK(n == len && spill != 0);
+    CHECK(bh_debug_live_handles() == live0 + 1);
+    uint8_t got[64];
+    size_t got_len = 0;
+    EXPECT(take_spill(spill, got, sizeof got, &got_len), BH_OK);
+    CHECK(got_len == len && memcmp(got, msg, len) == 0);
+    EXPECT(bh_buffer_free(spill), BH_E_INVALID_ARGUMENT); /* freed once, by take_spill */
+    EXPECT(bh_call_spill(echo, (const uint8_t *)msg, len, NULL, 0, &n, &spill), BH_OK);
+    CHECK(n == len && spill != 0);
+    EXPECT(take_spill(spill, got, sizeof got, &got_len), BH_OK);
+    CHECK(got_len == len && memcmp(got, msg, len) == 0);
+    /* A module writing in 32 KiB chunks (zlib decompress): the first chunk fits, a later one does
+     * not, so the spill carries the prefix already written into the caller buffer. */
+    bh_module z = must_open(h, "zlib", iso);
+    bh_method comp = resolve(z, "compress");
+    bh_method decomp = resolve(z, "decompress");
+    size_t big = 200 * 1024 + 3;
+    uint8_t *data = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        data[i] = (uint8_t)((i * 2654435761u) >> 13);
+    uint8_t *packed = NULL;
+    size_t packed_len = 0;
+    EXPECT(call_copy(comp, data, big, &packed, &packed_len), BH_OK);
+    size_t caps[] = {0, 1, 40 * 1024, big - 1, big, big + 100};
+    uint8_t *out = malloc(big + 100);
+    uint8_t *whole = malloc(big);
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        spill = 77;
+        n = 0;
+        EXPECT(bh_call_spill(decomp, packed, packed_len, caps[i] ? out : NULL, caps[i], &n, &spill),
+               BH_OK);
+        CHECKF(n == big, "cap %zu: out_len %zu", caps[i], n);
+        if (caps[i] >= big) {
+            CHECKF(spill == 0 && memcmp(out, data, big) == 0, "cap %zu: fits", caps[i]);
+        } else {
+            CHECKF(spill != 0, "cap %zu: spilled", caps[i]);
+            size_t wl = 0;
+            EXPECT(take_spill(spill, whole, big, &wl), BH_OK);
+            CHECKF(wl == big && memcmp(whole, data, big) == 0, "cap %zu: spilled bytes", caps[i]);
+        }
+    }
+    CHECK(bh_debug_live_handles() == live0 + 3); /* z, comp, decomp; no buffer left behind */
+    /* Errors: nothing written to the out-pointers, no buffer left behind. */
+    bh_method fail = resolve(m, "fail");
+    n = 12345;
+    spill = 77;
+    EXPECT_MSG(bh_call_spill(fail, (const uint8_t *)"no", 2, buf, sizeof buf, &n, &spill), BH_E_MODULE,
+               "no");
+    CHECK(n == 12345 && spill == 77);
+    bh_module_options o = mod_opts(iso);
+    o.max_output = 64 * 1024;
+    bh_module zs = 0;
+    EXPECT(bh_module_open(h, "zlib", 4, &o, &zs), BH_OK);
+    bh_method d2 = resolve(zs, "decompress");
+    EXPECT(bh_call_spill(d2, packed, packed_len, out, 1024, &n, &spill), BH_E_RESOURCE_LIMIT);
+    CHECK(n == 12345 && spill == 77);
+    bh_method_free(d2);
+    bh_module_free(zs);
+    CHECK(bh_debug_live_handles() == live0 + 4);
+    /* Bad arguments. */
+    EXPECT_MSG(bh_call_spill(echo, NULL, 1, buf, sizeof buf, &n, &spill), BH_E_INVALID_ARGUMENT,
+               "null pointer with length 1");
+    EXPECT(bh_call_spill(echo, (const uint8_t *)msg, len, NULL, 1, &n, &spill), BH_E_INVALID_ARGUMENT);
+    EXPECT_MSG(bh_call_spill(echo, (const uint8_t *)msg, len, buf, sizeof buf, NULL, &spill),
+               BH_E_INVALID_ARGUMENT, "out_len is a null pointer");
+    EXPECT_MSG(bh_call_spill(echo, (const uint8_t *)msg, len, buf, sizeof buf, &n, NULL),
+               BH_E_INVALID_ARGUMENT, "spill is a null pointer");
+    memcpy(buf, msg, len);
+    EXPECT_MSG(bh_call_spill(echo, buf, len, buf + 2, len, &n, &spill), BH_E_INVALID_ARGUMENT, "overlap");
+    EXPECT_MSG(bh_call_spill(m, NULL, 0, NULL, 0, &n, &spill), BH_E_INVALID_ARGUMENT,
+               "stale or invalid bh_method handle");
+    CHECK(n == 12345 && spill == 77);
+    free(data);
+    free(packed);
+    free(out);
+    free(whole);
+    bh_method_free(fail);
+    bh_method_free(comp);
+    bh_method_free(decomp);
+    EXPECT(bh_module_free(z), BH_OK);
+    EXPECT(bh_method_free(echo), BH_OK);
+    EXPECT(bh_module_free(m), BH_OK);
+    EXPECT(bh_host_free(h), BH_OK);
+}
+
 static void t_hostile_input(uint32_t iso) {
     bh_host h = new_host(0);
     bh_module m = must_open(h, "std", iso);
@@ -556,6 +672,7 @@ static void t_hostile_input(uint32_t iso) {
         size_t len = huge[i];
         EXPECT(bh_call(echo, NULL, len, &b), BH_E_INVALID_ARGUMENT);
         EXPECT(bh_call_into(echo, NULL, len, NULL, 0, &n), BH_E_INVALID_ARGUMENT);
+        EXPECT(bh_call_spill(echo, NULL, len, NULL, 0, &n, &b), BH_E_INVALID_ARGUMENT);
         EXPECT(bh_submit(echo, NULL, len, on_complete, &c, NULL), BH_E_INVALID_ARGUMENT);
         if (guard == NULL)
             continue;
@@ -564,6 +681,7 @@ static void t_hostile_input(uint32_t iso) {
         EXPECT(bh_call(echo, guard, len, &b), want);
         uint8_t out[8];
         EXPECT(bh_call_into(echo, guard, len, out, sizeof out, &n), want);
+        EXPECT(bh_call_spill(echo, guard, len, out, sizeof out, &n, &b), want);
         EXPECT(bh_submit(echo, guard, len, on_complete, &c, NULL), want);
         /* An unwritable output buffer with a huge capacity: nothing is written for an empty
          * output; a capacity above PTRDIFF_MAX is refused outright. */
@@ -573,6 +691,14 @@ static void t_hostile_input(uint32_t iso) {
         } else {
             EXPECT(s, BH_OK);
             CHECK(n == 0);
+        }
+        b = 77;
+        s = bh_call_spill(echo, NULL, 0, guard, len, &n, &b);
+        if (len > (size_t)PTRDIFF_MAX) {
+            EXPECT(s, BH_E_INVALID_ARGUMENT);
+        } else {
+            EXPECT(s, BH_OK);
+            CHECK(n == 0 && b == 0);
         }
         EXPECT(bh_module_name(m, (char *)guard, len > (size_t)PTRDIFF_MAX ? len : 0, &n),
                len > (size_t)PTRDIFF_MAX ? BH_E_INVALID_ARGUMENT : BH_E_BUFFER_TOO_SMALL);
@@ -1241,6 +1367,7 @@ int main(int argc, char **argv) {
         run_case("echo_checksum", t_echo_checksum, iso);
         run_case("zlib_round_trip", t_zlib_round_trip, iso);
         run_case("call_into_two_call", t_call_into_two_call, iso);
+        run_case("call_spill", t_call_spill, iso);
         run_case("hostile_input", t_hostile_input, iso);
         run_case("handles", t_handles, iso);
         run_case("module_errors", t_module_errors, iso);

@@ -67,26 +67,67 @@ namespace BridgeHost
         public unsafe byte[] Call(ReadOnlySpan<byte> input)
         {
             ThrowIfDisposed();
-            BufferHandle buffer;
+            // One native call: the output lands in this thread's scratch buffer when it fits (then one
+            // managed allocation of its exact size), else in a native spill buffer (TakeSpill). The
+            // scratch is taken out of its slot while in use, so a call made on this thread from inside
+            // this one (e.g. by a log handler) gets its own buffer instead of overwriting ours.
+            byte[] scratch = t_scratch ?? new byte[ScratchSize];
+            t_scratch = null;
+            UIntPtr len;
+            ulong spill;
             int st;
-            fixed (byte* p = &MemoryMarshal.GetReference(input))
+            fixed (byte* i = &MemoryMarshal.GetReference(input))
+            fixed (byte* o = scratch)
             {
-                st = Native.bh_call(_handle, p, Size(input.Length), out buffer);
+                st = Native.bh_call_spill(_handle, i, Size(input.Length), o, Size(scratch.Length), out len, out spill);
             }
+            // The native handle was used while nothing else may reference this Method: keep it (and
+            // through it the module and host) from being finalized before the call is over.
+            GC.KeepAlive(this);
             if (st != Native.BH_OK)
             {
+                t_scratch = scratch;
                 throw Errors.Last(st);
             }
-            try
+            ulong n = (ulong)len;
+            if (spill != 0)
+            {
+                t_scratch = scratch;
+                return TakeSpill(spill, n);
+            }
+            if (n > (ulong)scratch.Length)
+            {
+                t_scratch = scratch;
+                throw new InternalException("bh_call_spill reported " + n + " bytes written into a buffer of " + scratch.Length);
+            }
+            var output = new byte[(int)n];
+            Buffer.BlockCopy(scratch, 0, output, 0, (int)n);
+            t_scratch = scratch;
+            return output;
+        }
+
+        // Per-thread output scratch of Call: outputs up to this size cost one native call.
+        private const int ScratchSize = 4096;
+
+        [ThreadStatic]
+        private static byte[] t_scratch;
+
+        /// <summary>Copy a spilled output into a new array and free the native buffer.</summary>
+        private static unsafe byte[] TakeSpill(ulong id, ulong n)
+        {
+            using (var buffer = BufferHandle.Adopt(id))
             {
                 byte* data;
                 UIntPtr len;
-                st = Native.bh_buffer_data(buffer, out data, out len);
+                int st = Native.bh_buffer_data(buffer, out data, out len);
                 if (st != Native.BH_OK)
                 {
                     throw Errors.Last(st);
                 }
-                ulong n = (ulong)len;
+                if ((ulong)len != n)
+                {
+                    throw new InternalException("bh_call_spill reported " + n + " bytes, its buffer holds " + (ulong)len);
+                }
                 if (n > int.MaxValue)
                 {
                     throw new ResourceLimitException("output of " + n + " bytes exceeds the largest .NET array");
@@ -94,19 +135,11 @@ namespace BridgeHost
                 var output = new byte[(int)n];
                 if (n > 0)
                 {
-                    // `data` points into the native buffer, which lives until buffer is released:
-                    // the Dispose below comes after this copy and keeps `buffer` reachable (and
-                    // unreleased) until then.
+                    // `data` points into the native buffer, which lives until `buffer` is disposed,
+                    // after this copy.
                     Marshal.Copy((IntPtr)data, output, 0, (int)n);
                 }
                 return output;
-            }
-            finally
-            {
-                buffer.Dispose();
-                // The native handle was used while nothing else may reference this Method: keep it
-                // (and through it the module and host) from being finalized before the call is over.
-                GC.KeepAlive(this);
             }
         }
 

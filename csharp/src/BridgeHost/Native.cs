@@ -176,6 +176,14 @@ namespace BridgeHost
         internal static extern int bh_call_into(
             MethodHandle method, byte* input, UIntPtr inputLen, byte* output, UIntPtr outputCap, out UIntPtr outputLen);
 
+        // `spill` is a raw id, not an `out BufferHandle`: the marshaller would allocate a finalizable
+        // SafeHandle on every call, although almost every output fits the caller's buffer. A non-zero
+        // id is wrapped in a BufferHandle at once (Method.TakeSpill).
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_call_spill(
+            MethodHandle method, byte* input, UIntPtr inputLen, byte* output, UIntPtr outputCap, out UIntPtr outputLen,
+            out ulong spill);
+
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_submit(
             MethodHandle method, byte* input, UIntPtr inputLen, IntPtr cb, IntPtr userData, out ulong task);

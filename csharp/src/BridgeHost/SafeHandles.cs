@@ -86,6 +86,14 @@ namespace BridgeHost
         {
         }
 
+        /// <summary>Own a buffer id that native code just returned (bh_call_spill's spill).</summary>
+        internal static BufferHandle Adopt(ulong id)
+        {
+            var b = new BufferHandle();
+            b.SetHandle(new IntPtr(unchecked((long)id)));
+            return b;
+        }
+
         protected override bool ReleaseHandle()
         {
             return Native.bh_buffer_free(Id) == Native.BH_OK;
