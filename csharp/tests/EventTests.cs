@@ -202,6 +202,68 @@ namespace BridgeHost.Tests
         }
 
         [Case]
+        public void SpanHandlerReadsPayloadsInPlaceInOrder()
+        {
+            // The allocation-free overload: the payload is a span over native memory, valid during
+            // the handler only; under the GC-pressure thread a wrong lifetime would read garbage.
+            var seen = new List<ulong>();
+            var done = new ManualResetEventSlim();
+            int n = 20000;
+            string badTopic = null;
+            using (_std.Subscribe("tick", (string topic, ReadOnlySpan<byte> data) =>
+            {
+                if (topic != "tick" || data.Length != 8)
+                {
+                    badTopic = topic + "/" + data.Length;
+                }
+                seen.Add(BitConverter.ToUInt64(data.ToArray(), 0)); // one dispatcher thread
+                if (seen.Count == n)
+                {
+                    done.Set();
+                }
+            }))
+            {
+                _ticker.Call(TestEnv.U32((uint)n));
+                Check.True(done.Wait(TimeSpan.FromSeconds(60)), n + " ticks arrive");
+            }
+            Check.Equal(null, badTopic, "every event is a tick with an 8-byte payload");
+            Check.True(seen.SequenceEqual(Enumerable.Range(0, n).Select(i => (ulong)i)), "ticks in emit order");
+            // The same subscriber with a bigger payload, and a "*" subscription.
+            var emit = _std.GetMethod("emit");
+            var payload = TestEnv.Random(1000);
+            var got = new BlockingCollection<Tuple<string, byte[]>>();
+            using (_std.Subscribe("*", (string topic, ReadOnlySpan<byte> data) => got.Add(Tuple.Create(topic, data.ToArray()))))
+            {
+                emit.Call(TestEnv.Ascii("span/topic").Concat(new byte[] { 0 }).Concat(payload).ToArray());
+                Tuple<string, byte[]> ev;
+                Check.True(got.TryTake(out ev, TimeSpan.FromSeconds(10)), "the emitted event");
+                Check.Equal("span/topic", ev.Item1, "topic");
+                Check.Bytes(payload, ev.Item2, "payload");
+            }
+        }
+
+        [Case]
+        public void SpanHandlerExceptionsAreCaughtAndReported()
+        {
+            var reported = new ConcurrentQueue<CallbackExceptionEventArgs>();
+            _host.CallbackException += (s, e) => reported.Enqueue(e);
+            long before = _std.GetCounters().CallbackErrors;
+            int calls = 0;
+            using (_std.Subscribe("tick", (string topic, ReadOnlySpan<byte> data) =>
+            {
+                Interlocked.Increment(ref calls);
+                throw new InvalidOperationException("span handler bug " + data.Length);
+            }))
+            {
+                _ticker.Call(TestEnv.U32(3));
+                Check.Eventually(() => reported.Count == 3, 10, "3 exceptions reported");
+            }
+            Check.Equal(3, calls, "every event was still delivered");
+            Check.True(reported.All(e => e.Exception.Message == "span handler bug 8"), "the handler's exceptions");
+            Check.Equal(before + 3, _std.GetCounters().CallbackErrors, "module counters.CallbackErrors");
+        }
+
+        [Case]
         public void EmitDeliversTopicAndPayload()
         {
             var got = new BlockingCollection<ModuleEvent>();
@@ -262,7 +324,9 @@ namespace BridgeHost.Tests
             {
             }
             Check.Throws<ArgumentNullException>(() => _std.Subscribe(null, ev => { }), "null topic");
-            Check.Throws<ArgumentNullException>(() => _std.Subscribe("tick", null), "null handler");
+            Check.Throws<ArgumentNullException>(() => _std.Subscribe("tick", (Action<ModuleEvent>)null), "null handler");
+            Check.Throws<ArgumentNullException>(() => _std.Subscribe("tick", (EventSpanHandler)null), "null span handler");
+            Check.Throws<InvalidArgumentException>(() => _std.Subscribe("", (string t, ReadOnlySpan<byte> d) => { }), "empty topic, span handler");
         }
     }
 }

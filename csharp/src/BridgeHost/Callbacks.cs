@@ -35,6 +35,13 @@ namespace BridgeHost
         public byte[] Data { get; }
     }
 
+    /// <summary>
+    /// An event handler that reads the payload in place, without copying it: <paramref name="data"/>
+    /// is valid only until the handler returns (copy what you keep). See
+    /// <see cref="Module.Subscribe(string, EventSpanHandler)"/>.
+    /// </summary>
+    public delegate void EventSpanHandler(string topic, ReadOnlySpan<byte> data);
+
     /// <summary>Arguments of <see cref="Host.CallbackException"/>.</summary>
     public sealed class CallbackExceptionEventArgs : EventArgs
     {
@@ -131,7 +138,8 @@ namespace BridgeHost
     /// <summary>What a subscription's GCHandle roots: the handler and where its errors go.</summary>
     internal sealed unsafe class SubscriptionState
     {
-        private readonly Action<ModuleEvent> _handler;
+        private readonly Action<ModuleEvent> _handler;     // exactly one of these two is set
+        private readonly EventSpanHandler _spanHandler;
         private readonly ModuleCallbackSink _sink;
         private TopicCache _topic; // last topic seen: most subscriptions see one topic
 
@@ -153,6 +161,12 @@ namespace BridgeHost
             _sink = sink;
         }
 
+        internal SubscriptionState(EventSpanHandler handler, ModuleCallbackSink sink)
+        {
+            _spanHandler = handler;
+            _sink = sink;
+        }
+
         internal void Deliver(byte* topic, UIntPtr topicLen, byte* data, UIntPtr len)
         {
             string topicText = TopicText(topic, topicLen);
@@ -163,11 +177,24 @@ namespace BridgeHost
                     new ResourceLimitException("event payload of " + n + " bytes exceeds the largest .NET array"));
                 return;
             }
+            if (_spanHandler != null)
+            {
+                try
+                {
+                    // No copy: the span covers native memory that is valid until this returns.
+                    _spanHandler(topicText, new ReadOnlySpan<byte>(data, (int)n));
+                }
+                catch (Exception e)
+                {
+                    _sink.Report("event handler for topic '" + topicText + "'", e);
+                }
+                return;
+            }
             var payload = new byte[(int)n];
             if (n > 0)
             {
                 // `data` is valid only during this callback: copy it out now.
-                Marshal.Copy((IntPtr)data, payload, 0, (int)n);
+                new ReadOnlySpan<byte>(data, (int)n).CopyTo(payload);
             }
             try
             {

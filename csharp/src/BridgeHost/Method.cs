@@ -92,7 +92,9 @@ namespace BridgeHost
             ulong n = (ulong)len;
             if (spill != 0)
             {
-                t_scratch = scratch;
+                // A spill costs two more native calls and a buffer handle: let this thread's later
+                // calls with outputs of this size fit, up to MaxScratchSize.
+                t_scratch = n <= MaxScratchSize ? new byte[ScratchSizeFor((int)n)] : scratch;
                 return TakeSpill(spill, n);
             }
             if (n > (ulong)scratch.Length)
@@ -106,8 +108,21 @@ namespace BridgeHost
             return output;
         }
 
-        // Per-thread output scratch of Call: outputs up to this size cost one native call.
+        // Per-thread output scratch of Call: outputs that fit cost one native call. It starts at
+        // ScratchSize and grows (powers of two) to the largest output seen on the thread, up to
+        // MaxScratchSize (below the large-object heap threshold).
         private const int ScratchSize = 4096;
+        private const int MaxScratchSize = 64 * 1024;
+
+        private static int ScratchSizeFor(int n)
+        {
+            int size = ScratchSize;
+            while (size < n)
+            {
+                size *= 2;
+            }
+            return size;
+        }
 
         [ThreadStatic]
         private static byte[] t_scratch;
@@ -238,7 +253,10 @@ namespace BridgeHost
             {
                 fixed (byte* p = &MemoryMarshal.GetReference(input))
                 {
-                    st = Native.bh_submit(_handle, p, Size(input.Length), Callbacks.CompletionPtr, state, out task);
+                    // A token that can never be cancelled needs no task handle to cancel with.
+                    st = cancellationToken.CanBeCanceled
+                        ? Native.bh_submit(_handle, p, Size(input.Length), Callbacks.CompletionPtr, state, out task)
+                        : Native.bh_submit_untracked(_handle, p, Size(input.Length), Callbacks.CompletionPtr, state, null);
                 }
                 accepted = st == Native.BH_OK;
                 if (!accepted)

@@ -145,7 +145,7 @@ namespace BridgeHost
         /// the handler itself, which is allowed). An exception thrown by the handler is caught and
         /// reported through <see cref="Host.CallbackException"/>; it never reaches native code.
         /// </remarks>
-        public unsafe Subscription Subscribe(string topic, Action<ModuleEvent> handler)
+        public Subscription Subscribe(string topic, Action<ModuleEvent> handler)
         {
             if (topic == null)
             {
@@ -155,10 +155,33 @@ namespace BridgeHost
             {
                 throw new ArgumentNullException(nameof(handler));
             }
+            return Subscribe(topic, new SubscriptionState(handler, _sink));
+        }
+
+        /// <summary>
+        /// As <see cref="Subscribe(string, Action{ModuleEvent})"/>, but the handler reads each
+        /// payload in place: no array and no <see cref="ModuleEvent"/> is allocated per event. The
+        /// span is valid only until the handler returns; copy what you keep.
+        /// </summary>
+        public Subscription Subscribe(string topic, EventSpanHandler handler)
+        {
+            if (topic == null)
+            {
+                throw new ArgumentNullException(nameof(topic));
+            }
+            if (handler == null)
+            {
+                throw new ArgumentNullException(nameof(handler));
+            }
+            return Subscribe(topic, new SubscriptionState(handler, _sink));
+        }
+
+        private unsafe Subscription Subscribe(string topic, SubscriptionState subscriber)
+        {
             ThrowIfDisposed();
             byte[] bytes = Utf8.Encode(topic, nameof(topic));
             // Rooted until bh_unsubscribe has returned (SubscriptionHandle.ReleaseHandle).
-            IntPtr state = GCHandle.ToIntPtr(GCHandle.Alloc(new SubscriptionState(handler, _sink)));
+            IntPtr state = GCHandle.ToIntPtr(GCHandle.Alloc(subscriber));
             SubscriptionHandle h = null;
             bool subscribed = false;
             try

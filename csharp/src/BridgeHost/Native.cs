@@ -188,6 +188,11 @@ namespace BridgeHost
         internal static extern int bh_submit(
             MethodHandle method, byte* input, UIntPtr inputLen, IntPtr cb, IntPtr userData, out ulong task);
 
+        // `task` may be NULL: no task handle is created (nothing to cancel, no handle-table churn).
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true, EntryPoint = "bh_submit")]
+        internal static extern int bh_submit_untracked(
+            MethodHandle method, byte* input, UIntPtr inputLen, IntPtr cb, IntPtr userData, ulong* task);
+
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_task_cancel(ulong task, out int cancelled);
 

@@ -2,7 +2,7 @@ using System;
 
 namespace BridgeHost
 {
-    /// <summary>An event subscription, from <see cref="Module.Subscribe"/>.</summary>
+    /// <summary>An event subscription, from <c>Module.Subscribe</c>.</summary>
     public sealed class Subscription : IDisposable
     {
         private readonly Module _module;
