@@ -289,16 +289,19 @@ unsafe extern "C" fn host_emit(
 
 unsafe extern "C" fn host_log(token: u64, level: i32, msg: *const c_char, msg_len: usize) -> i32 {
     std::panic::catch_unwind(|| {
-        let Some(target) = INSTANCES.get(token) else {
-            return abi::API_STALE;
-        };
-        let take = msg_len.min(MAX_MESSAGE_LEN);
-        // SAFETY: the module promises msg_len readable bytes; we read at most that.
-        let Some(b) = (unsafe { borrow_bytes(msg.cast(), take) }) else {
-            return abi::API_INVALID;
-        };
-        target.log(level, &truncate_utf8(b));
-        abi::API_OK
+        // A borrow, not an `Arc` clone: the table stays usable (and the token
+        // removable) while the log line runs through a front end's sink.
+        INSTANCES
+            .with(token, |target| {
+                let take = msg_len.min(MAX_MESSAGE_LEN);
+                // SAFETY: the module promises msg_len readable bytes; we read at most that.
+                let Some(b) = (unsafe { borrow_bytes(msg.cast(), take) }) else {
+                    return abi::API_INVALID;
+                };
+                target.log(level, &truncate_utf8(b));
+                abi::API_OK
+            })
+            .unwrap_or(abi::API_STALE)
     })
     .unwrap_or(abi::API_INVALID)
 }

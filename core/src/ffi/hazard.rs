@@ -101,6 +101,15 @@ static MODE: AtomicU8 = AtomicU8::new(MODE_UNKNOWN);
 const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
 const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
 
+/// Under Miri (the `miri` test suite), which cannot run the system call,
+/// membarrier is reported unavailable: the readers and writers then use the
+/// symmetric `SeqCst` fences, which is the form Miri can check.
+#[cfg(miri)]
+fn membarrier(_cmd: libc::c_long) -> bool {
+    false
+}
+
+#[cfg(not(miri))]
 fn membarrier(cmd: libc::c_long) -> bool {
     // SAFETY: membarrier takes two integer arguments and touches no memory
     // of ours; an unsupported command or kernel returns -1 (ENOSYS/EINVAL/
@@ -318,5 +327,29 @@ mod tests {
         t.join().unwrap();
         heavy_fence();
         assert!(!is_protected(0x2000));
+    }
+
+    /// A fork child does not inherit the membarrier registration: the heavy
+    /// fence re-registers instead of failing (which would abort).
+    #[test]
+    fn heavy_fence_works_in_a_fork_child() {
+        heavy_fence(); // decide the mode (and register) in the parent
+                       // SAFETY: the child only issues system calls (membarrier, _exit)
+                       // on the success path; it never returns into the test harness.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            heavy_fence();
+            // SAFETY: _exit is async-signal-safe and ends the child.
+            unsafe { libc::_exit(0) };
+        }
+        let mut status = 0;
+        // SAFETY: waiting for our own child; `status` is a valid out pointer.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert_eq!(r, pid);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "child status {status:#x}"
+        );
     }
 }
