@@ -174,9 +174,10 @@ cmd_bench() {
     BH_PROFILE=release
     PROFILE=release
     DIST="$ROOT/target/dist-release"
-    build_natives
+    # Builds talk on stderr: stdout carries only the harness's JSON lines.
+    build_natives >&2
     # Classes from a jar built against the release natives.
-    mvn_java "$(jdk17)" -q package -DskipTests
+    mvn_java "$(jdk17)" -q package -DskipTests >&2
     "$ROOT/bench/java/run.sh" "$JAR" "$DIST"
 }
 
