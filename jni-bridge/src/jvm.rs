@@ -934,7 +934,10 @@ pub(crate) extern "system" fn bare_raw_echo(
         let buf: *mut sys::jbyte = if n <= BARE_STACK {
             stack.as_mut_ptr().cast()
         } else {
-            heap.reserve_exact(n);
+            if heap.try_reserve_exact(n).is_err() {
+                bare_throw(env, c"java/lang/OutOfMemoryError", c"input copy");
+                return std::ptr::null_mut();
+            }
             heap.as_mut_ptr().cast()
         };
         // In bounds by construction (0..len of the array itself): no throw.
