@@ -30,8 +30,10 @@ RECORDS = {
         ("java.checksum_64MiB_direct", "MB/s", mb_s, "native.crc32c_64MiB", ">= 0.9x baseline")
     ],
     EV + "attachPerEvent": [("java.attach_per_event", "events/s", per_s, None, None)],
+    EV + "attachedOnce": [("java.attached_once_events", "events/s", per_s, None, None)],
     EV + "bridgeEvents": [
-        ("java.events", "events/s", per_s, "java.attach_per_event", ">= 3000000 events/s")
+        ("java.events", "events/s", per_s, "java.attach_per_event", ">= 3000000 events/s"),
+        ("java.events_vs_floor", "events/s", per_s, "java.attached_once_events", None),
     ],
 }
 EXPECTED_UNIT = {ECHO: "ns/op", SUM: "ms/op", EV: "ns/op"}

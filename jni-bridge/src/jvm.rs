@@ -157,7 +157,7 @@ macro_rules! bare_native {
 }
 
 /// The raw baselines of `io.bridgehost.bench.BareEcho` (section 6).
-const BARE_RAW_NATIVES: [NativeMethod<'static>; 2] = [
+const BARE_RAW_NATIVES: [NativeMethod<'static>; 3] = [
     bare_native!(
         "rawEcho",
         "([B)[B",
@@ -167,6 +167,11 @@ const BARE_RAW_NATIVES: [NativeMethod<'static>; 2] = [
         "attachPerEvent",
         "(Ljava/util/function/Consumer;I)J",
         bare_attach_per_event as fn(sys::jobject, jint) -> jlong
+    ),
+    bare_native!(
+        "attachedOnce",
+        "(Ljava/util/function/Consumer;I)J",
+        bare_attached_once as fn(sys::jobject, jint) -> jlong
     ),
 ];
 
@@ -181,7 +186,8 @@ fn register(env: &mut Env<'_>) -> jni::errors::Result<()> {
     let bare = env.find_class(jni_str!("io/bridgehost/bench/BareEcho"))?;
     // SAFETY: as for `api::NATIVES`; `crateEcho` is static in `BareEcho`.
     unsafe { env.register_native_methods(&bare, crate::bench::NATIVES)? };
-    // SAFETY: see `bare_native!`; `rawEcho` and `attachPerEvent` are static in `BareEcho`.
+    // SAFETY: see `bare_native!`; `rawEcho`, `attachPerEvent` and `attachedOnce` are
+    // static in `BareEcho`.
     unsafe { env.register_native_methods(&bare, &BARE_RAW_NATIVES)? };
     Ok(())
 }
@@ -953,59 +959,78 @@ pub(crate) extern "system" fn bare_raw_echo(
     }
 }
 
-/// The JNI pointers the attach-per-event thread uses (valid on any thread:
-/// the VM for the process's life, the global reference and the method id
-/// until the caller deletes the reference after joining the thread).
+/// The JNI pointers the baseline event thread uses (valid on any thread: the
+/// VM for the process's life, the global reference and the method id until
+/// the caller deletes the reference after joining the thread).
 struct AttachJob {
     vm: *mut sys::JavaVM,
     listener: sys::jobject,
     accept: sys::jmethodID,
     count: i32,
+    /// Attach and detach around every event (else once around all of them).
+    per_event: bool,
 }
 
 // SAFETY: a JavaVM pointer, a global reference and a method id are valid on
 // every thread (JNI spec); nothing else is shared.
 unsafe impl Send for AttachJob {}
 
-/// The attach-per-event loop, on a native thread that is not attached: per
-/// event, attach, build the 8-byte payload (`seq`, little-endian), call
-/// `listener.accept(payload)`, detach. Returns the events delivered without
-/// an exception.
-fn attach_per_event_thread(job: AttachJob) -> i64 {
+/// Attach the current (native, unattached) thread; its JNIEnv, or null.
+fn bare_attach(vm: *mut sys::JavaVM) -> *mut sys::JNIEnv {
+    let mut env: *mut c_void = std::ptr::null_mut();
+    let mut args = sys::JavaVMAttachArgs {
+        version: JNI_VERSION,
+        name: c"bh-bench-attach".as_ptr().cast_mut(),
+        group: std::ptr::null_mut(),
+    };
+    // SAFETY: `vm` is the process's JavaVM; the calling thread is a native
+    // thread that is not attached (see `baseline_event_thread`); `args`
+    // outlives the call.
+    let rc = unsafe {
+        ((**vm).v1_1.AttachCurrentThread)(
+            vm,
+            &mut env,
+            (&mut args as *mut sys::JavaVMAttachArgs).cast::<c_void>(),
+        )
+    };
+    if rc == sys::JNI_OK {
+        env.cast()
+    } else {
+        std::ptr::null_mut()
+    }
+}
+
+/// The baseline event loop, on a new native thread: per event, build the
+/// 8-byte payload (`seq`, little-endian), call `listener.accept(payload)`,
+/// delete the payload's local reference; attached once for the whole loop,
+/// or attached and detached around every event (`per_event`). Returns the
+/// events delivered without an exception.
+fn baseline_event_thread(job: AttachJob) -> i64 {
     let mut delivered = 0i64;
+    let mut env: *mut sys::JNIEnv = std::ptr::null_mut();
     for seq in 0..job.count {
-        let payload = u64::from(seq as u32).to_le_bytes();
-        let mut env: *mut c_void = std::ptr::null_mut();
-        let mut args = sys::JavaVMAttachArgs {
-            version: JNI_VERSION,
-            name: c"bh-bench-attach".as_ptr().cast_mut(),
-            group: std::ptr::null_mut(),
-        };
-        // SAFETY: `job.vm` is the process's JavaVM; this thread is not
-        // attached (it attaches and detaches once per iteration); `args`
-        // outlives the call.
-        let rc = unsafe {
-            ((**job.vm).v1_1.AttachCurrentThread)(
-                job.vm,
-                &mut env,
-                (&mut args as *mut sys::JavaVMAttachArgs).cast::<c_void>(),
-            )
-        };
-        if rc != sys::JNI_OK {
-            break;
+        if env.is_null() {
+            env = bare_attach(job.vm);
+            if env.is_null() {
+                break;
+            }
         }
-        let env = env.cast::<sys::JNIEnv>();
-        // SAFETY: `env` is this thread's JNIEnv, just attached, nothing
-        // pending; every throwing call is followed by ExceptionCheck and a
-        // pending exception is cleared before the next call; the listener is
-        // a live global reference to a Consumer and `accept` its
-        // (Ljava/lang/Object;)V id; the payload array is a local reference
-        // deleted before detaching, which happens with no Java frame of
-        // ours on the stack.
+        let payload = u64::from(seq as u32).to_le_bytes();
+        // SAFETY: `env` is this thread's JNIEnv (attached above), nothing
+        // pending: NewByteArray reports its only failure by returning null
+        // (then the exception is cleared); SetByteArrayRegion writes 0..8 of
+        // an array of length 8 and cannot throw; CallVoidMethodA is followed
+        // by ExceptionCheck and a pending exception is cleared before the
+        // next call. The listener is a live global reference to a Consumer
+        // and `accept` its (Ljava/lang/Object;)V id. The payload's local
+        // reference is deleted before the next event (and before detaching,
+        // which happens with no Java frame on this thread's stack).
         unsafe {
             let t = &**env;
             let array = (t.v1_1.NewByteArray)(env, 8);
-            if !array.is_null() {
+            if array.is_null() {
+                (t.v1_1.ExceptionClear)(env);
+            } else {
                 (t.v1_1.SetByteArrayRegion)(env, array, 0, 8, payload.as_ptr().cast());
                 let arg = [jvalue { l: array }];
                 (t.v1_1.CallVoidMethodA)(env, job.listener, job.accept, arg.as_ptr());
@@ -1015,28 +1040,63 @@ fn attach_per_event_thread(job: AttachJob) -> i64 {
                     delivered += 1;
                 }
                 (t.v1_1.DeleteLocalRef)(env, array);
-            } else {
-                (t.v1_1.ExceptionClear)(env);
             }
-            ((**job.vm).v1_1.DetachCurrentThread)(job.vm);
+            if job.per_event {
+                ((**job.vm).v1_1.DetachCurrentThread)(job.vm);
+                env = std::ptr::null_mut();
+            }
         }
+    }
+    if !env.is_null() {
+        // SAFETY: attached by this thread above, no Java frame on its stack,
+        // no local reference left, nothing pending.
+        unsafe { ((**job.vm).v1_1.DetachCurrentThread)(job.vm) };
     }
     delivered
 }
 
 /// `static native long BareEcho.attachPerEvent(Consumer<byte[]> listener, int count)`:
-/// the event-delivery baseline. A new native thread delivers `count` events
-/// to `listener`, attaching and detaching around each one; the caller waits
-/// for it. Returns the events delivered without an exception.
+/// the event-delivery baseline of the issue. A new native thread delivers
+/// `count` events to `listener`, attaching and detaching around each one;
+/// the caller waits for it. Returns the events delivered without an exception.
 pub(crate) extern "system" fn bare_attach_per_event(
+    env: *mut sys::JNIEnv,
+    class: sys::jclass,
+    listener: sys::jobject,
+    count: jint,
+) -> jlong {
+    // SAFETY: forwarded unchanged from the JVM's call of this native method.
+    unsafe { bare_events(env, class, listener, count, true) }
+}
+
+/// `static native long BareEcho.attachedOnce(Consumer<byte[]> listener, int count)`:
+/// the JNI floor of event delivery — the same loop on a thread attached once.
+pub(crate) extern "system" fn bare_attached_once(
+    env: *mut sys::JNIEnv,
+    class: sys::jclass,
+    listener: sys::jobject,
+    count: jint,
+) -> jlong {
+    // SAFETY: forwarded unchanged from the JVM's call of this native method.
+    unsafe { bare_events(env, class, listener, count, false) }
+}
+
+/// Run [`baseline_event_thread`] on a new thread and wait for it.
+///
+/// # Safety
+/// `env` must be the current thread's valid JNIEnv with no exception
+/// pending, and `listener` a local reference (or null) of the native method
+/// running on this thread.
+unsafe fn bare_events(
     env: *mut sys::JNIEnv,
     _class: sys::jclass,
     listener: sys::jobject,
     count: jint,
+    per_event: bool,
 ) -> jlong {
-    // SAFETY: called by the JVM with the current thread's valid JNIEnv and
-    // nothing pending; each throwing call is followed by ExceptionCheck and
-    // an immediate return. The global reference outlives the thread (it is
+    // SAFETY: per the contract, `env` is valid with nothing pending; each
+    // throwing call is followed by a check (status, null return) and an
+    // immediate return. The global reference outlives the thread (it is
     // deleted only after `join`). Spawning and joining cannot unwind
     // (`Builder::spawn` returns an error; a panic on the thread, which has
     // no panicking code, would come back from `join` as an error).
@@ -1079,10 +1139,11 @@ pub(crate) extern "system" fn bare_attach_per_event(
             listener: global,
             accept,
             count,
+            per_event,
         };
         let delivered = std::thread::Builder::new()
             .name("bh-bench-attach".into())
-            .spawn(move || attach_per_event_thread(job))
+            .spawn(move || baseline_event_thread(job))
             .map(|h| h.join().unwrap_or(-1));
         (t.v1_1.DeleteGlobalRef)(env, global);
         match delivered {

@@ -56,4 +56,26 @@ class BenchBaselinesTest {
         assertThrows(IllegalArgumentException.class, () -> BareEcho.attachPerEvent(null, 1));
         assertThrows(IllegalArgumentException.class, () -> BareEcho.attachPerEvent(d -> { }, -1));
     }
+
+    @Test
+    void attachedOnceDeliversEveryEventOnOneThread() {
+        Host.loadNativeLibrary();
+        List<Long> seqs = new ArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        assertEquals(1000, BareEcho.attachedOnce(data -> {
+            seqs.add(TestSupport.seq(data));
+            threads.add(Thread.currentThread());
+        }, 1000));
+        for (int i = 0; i < 1000; i++) {
+            assertEquals(i, seqs.get(i));
+            assertEquals(threads.get(0), threads.get(i));
+        }
+        assertEquals(0, BareEcho.attachedOnce(d -> { }, 0));
+        assertEquals(2, BareEcho.attachedOnce(d -> {
+            if (TestSupport.seq(d) == 1) {
+                throw new IllegalStateException("listener failure (expected by the test)");
+            }
+        }, 3));
+        assertThrows(IllegalArgumentException.class, () -> BareEcho.attachedOnce(null, 1));
+    }
 }

@@ -43,4 +43,15 @@ public final class BareEcho {
      * @return the events delivered without the listener throwing
      */
     public static native long attachPerEvent(Consumer<byte[]> listener, int count);
+
+    /**
+     * The JNI floor of event delivery: like {@link #attachPerEvent}, but the native thread attaches
+     * once for all {@code count} events (each still a new payload array and one call of {@code
+     * listener}).
+     *
+     * @param listener receives each payload
+     * @param count the number of events (not negative)
+     * @return the events delivered without the listener throwing
+     */
+    public static native long attachedOnce(Consumer<byte[]> listener, int count);
 }

@@ -26,7 +26,9 @@ import org.openjdk.jmh.annotations.TearDown;
  * its own thread; the host's dispatcher thread (attached once) delivers each to a {@code
  * Consumer<byte[]>}; one operation ends when the last one arrived. Baseline: {@code
  * BareEcho.attachPerEvent}, a native thread that attaches, calls the same kind of listener and
- * detaches for every event. Scores are per event (run.sh turns them into events/s).
+ * detaches for every event; and the JNI floor {@code BareEcho.attachedOnce}, the same loop on a
+ * thread attached once (no queue, no core). Scores are per event (run.sh turns them into
+ * events/s).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -71,6 +73,7 @@ public class EventsBench {
 
     private final Counting bridged = new Counting();
     private final Counting attached = new Counting();
+    private final Counting attachedOnce = new Counting();
 
     @Setup(Level.Trial)
     public void setup() {
@@ -109,5 +112,15 @@ public class EventsBench {
             throw new IllegalStateException("attachPerEvent delivered " + n + " of " + ATTACH_EVENTS);
         }
         return n + attached.payloadSum;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(EVENTS)
+    public long attachedOnce() {
+        long n = BareEcho.attachedOnce(attachedOnce, EVENTS);
+        if (n != EVENTS) {
+            throw new IllegalStateException("attachedOnce delivered " + n + " of " + EVENTS);
+        }
+        return n + attachedOnce.payloadSum;
     }
 }
