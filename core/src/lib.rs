@@ -40,6 +40,7 @@ pub mod logging;
 mod module;
 pub mod options;
 pub mod output;
+pub mod sync;
 
 pub use counters::{CounterSnapshot, Counters};
 pub use error::{Error, ErrorKind, Result};

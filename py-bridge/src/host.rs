@@ -5,8 +5,8 @@ use crate::errors::{guard, invalid, IntoPy};
 use crate::module::Module;
 use crate::options;
 use crate::release::DropDetached;
+use bridgehost::sync::{Mutex, MutexGuard};
 use bridgehost::{Error, HostOptions};
-use parking_lot::Mutex;
 use pyo3::exceptions::PyResourceWarning;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Every open host, so that the `atexit` hook can close them before the
 /// interpreter finalizes (see `runtime`).
-static LIVE: Mutex<Vec<(u64, bridgehost::Host)>> = Mutex::new(Vec::new());
+static LIVE: Mutex<Registry> = Mutex::new(Vec::new());
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// Set by `_shutdown`: no new host may start.
 static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
@@ -39,27 +39,28 @@ pub(crate) fn close_all() -> usize {
     n
 }
 
-/// In a forked child: forget the parent's hosts (their threads do not exist
-/// here; closing them would join threads that are not there). Returns false
-/// if a parent thread held the registry at the fork (then no new host can
-/// be registered in this child).
-pub(crate) fn after_fork_child() -> bool {
-    match LIVE.try_lock() {
-        Some(mut live) => {
-            for h in live.drain(..) {
-                std::mem::forget(h);
-            }
-            true
-        }
-        None => {
-            REGISTRY_LOST.store(true, Ordering::Release);
-            false
-        }
-    }
+/// The registry of open hosts.
+pub(crate) type Registry = Vec<(u64, bridgehost::Host)>;
+
+/// The registry, as locked for a `fork()`.
+pub(crate) type RegistryGuard = MutexGuard<'static, Registry>;
+
+/// Lock the registry for a `fork()` (the `before` hook): the child then
+/// never inherits it locked by a thread that does not exist there. Holders
+/// of the registry never wait for the GIL, so taking it with the GIL held
+/// cannot deadlock.
+pub(crate) fn lock_for_fork() -> RegistryGuard {
+    LIVE.lock()
 }
 
-/// Set in a forked child whose registry lock was held at the fork.
-static REGISTRY_LOST: AtomicBool = AtomicBool::new(false);
+/// In a forked child, with the registry locked by [`lock_for_fork`]: forget
+/// the parent's hosts (their threads do not exist here; closing them would
+/// join threads that are not there).
+pub(crate) fn after_fork_child(mut live: RegistryGuard) {
+    for h in live.drain(..) {
+        std::mem::forget(h);
+    }
+}
 
 /// Number of live hosts (tests).
 pub(crate) fn live_count() -> usize {
@@ -125,13 +126,6 @@ impl Host {
                 || Err(Error::Closed("the interpreter is shutting down".into())).py_err(py);
             if SHUTTING_DOWN.load(Ordering::Acquire) {
                 return shutting_down();
-            }
-            if REGISTRY_LOST.load(Ordering::Acquire) {
-                return Err(invalid(
-                    py,
-                    "this process was forked while another thread was creating or closing a \
-                     bridgehost.Host; create hosts after fork() or use the 'spawn' start method",
-                ));
             }
             let host = py.detach(|| bridgehost::Host::with_options(o)).py_err(py)?;
             let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);

@@ -32,6 +32,7 @@ mod runtime;
 
 use bridgehost::logging::LogLevel;
 use pyo3::prelude::*;
+use std::cell::RefCell;
 use std::time::Duration;
 
 /// Close every live host, deliver queued log records, then stop all entries
@@ -48,6 +49,28 @@ fn _shutdown(py: Python<'_>) -> PyResult<usize> {
     })
 }
 
+thread_local! {
+    /// The bridge's process-global locks, held by the forking thread from
+    /// the `before` hook until the `after_in_parent` / `after_in_child` hook.
+    static FORK_LOCKS: RefCell<Option<(host::RegistryGuard, logging::ThreadSlot)>> =
+        const { RefCell::new(None) };
+}
+
+/// `os.register_at_fork(before=...)`: lock the bridge's global state, so
+/// that no other thread holds it at the fork instant (the child would
+/// inherit it locked by a thread that does not exist there).
+#[pyfunction]
+fn _before_fork() {
+    let held = (host::lock_for_fork(), logging::lock_for_fork());
+    FORK_LOCKS.with(|l| *l.borrow_mut() = Some(held));
+}
+
+/// `os.register_at_fork(after_in_parent=...)` (also after a failed fork).
+#[pyfunction]
+fn _after_fork_parent() {
+    FORK_LOCKS.with(|l| drop(l.borrow_mut().take()));
+}
+
 /// `os.register_at_fork(after_in_child=...)`: objects created before the
 /// fork belong to the parent (their threads do not exist in the child): they
 /// raise `ClosedError` here and are never closed or joined. Hosts created in
@@ -55,8 +78,10 @@ fn _shutdown(py: Python<'_>) -> PyResult<usize> {
 #[pyfunction]
 fn _after_fork_child() {
     runtime::after_fork_in_child();
-    host::after_fork_child();
-    logging::after_fork_child();
+    if let Some((registry, log_thread)) = FORK_LOCKS.with(|l| l.borrow_mut().take()) {
+        host::after_fork_child(registry);
+        logging::after_fork_child(log_thread);
+    }
 }
 
 /// Wait until the log records queued so far reached `logging` (seconds).
@@ -108,6 +133,8 @@ fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<method::SubmitHandle>()?;
     m.add_function(wrap_pyfunction!(_shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(flush_logs, m)?)?;
+    m.add_function(wrap_pyfunction!(_before_fork, m)?)?;
+    m.add_function(wrap_pyfunction!(_after_fork_parent, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_child, m)?)?;
     m.add_function(wrap_pyfunction!(_set_core_log_level, m)?)?;
     m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;

@@ -14,10 +14,10 @@
 
 use crate::runtime;
 use bridgehost::logging::{set_log_sink, LogLevel, LogSink};
-use parking_lot::Mutex;
+use bridgehost::sync::{Mutex, MutexGuard};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -31,7 +31,7 @@ enum Msg {
     Stop,
 }
 
-struct LogThread {
+pub(crate) struct LogThread {
     tx: SyncSender<Msg>,
     handle: Option<JoinHandle<()>>,
 }
@@ -112,22 +112,40 @@ pub(crate) fn flush(timeout: Duration) -> bool {
     ack_rx.recv_timeout(timeout).is_ok()
 }
 
-/// In a forked child: the log thread does not exist here; forget its handle
-/// (never join it). Records logged in the child are dropped (the core's sink
-/// still points at the parent's queue).
-pub(crate) fn after_fork_child() {
-    if let Some(mut t) = THREAD.try_lock() {
-        if let Some(lt) = t.take() {
-            std::mem::forget(lt);
-        }
+/// The log thread's slot, as locked for a `fork()`.
+pub(crate) type ThreadSlot = MutexGuard<'static, Option<LogThread>>;
+
+/// Lock the log thread's slot for a `fork()` (the `before` hook), so that
+/// the child never inherits it locked. Its holders never wait for the GIL.
+pub(crate) fn lock_for_fork() -> ThreadSlot {
+    THREAD.lock()
+}
+
+/// Set in a forked child: the core's log sink is the parent's.
+static FORKED: AtomicBool = AtomicBool::new(false);
+
+/// In a forked child, with the slot locked by [`lock_for_fork`]: the log
+/// thread does not exist here; forget its handle (never join it). Records
+/// logged in the child are dropped (the core's sink still points at the
+/// parent's queue, which nobody reads here), unless `set_log_level` installs
+/// a new sink in the child.
+pub(crate) fn after_fork_child(mut slot: ThreadSlot) {
+    if let Some(lt) = slot.take() {
+        std::mem::forget(lt);
     }
+    FORKED.store(true, Ordering::Release);
 }
 
 /// Remove the sink, deliver what is queued, and stop the thread (shutdown;
 /// GIL released by the caller).
 pub(crate) fn stop() {
-    let _ = set_log_sink(LogLevel::Error, None);
+    // In a forked child whose sink was inherited, leave the core's sink
+    // alone: a parent thread may have been inside it at the fork (its read
+    // lock is then held forever here), and it never enters Python anyway.
     let t = THREAD.lock().take();
+    if !(FORKED.load(Ordering::Acquire) && t.is_none()) {
+        let _ = set_log_sink(LogLevel::Error, None);
+    }
     if let Some(mut t) = t {
         let _ = t.tx.send(Msg::Stop);
         if let Some(h) = t.handle.take() {

@@ -138,5 +138,11 @@ _atexit.register(_native._shutdown)
 
 # After fork() the child has none of the parent's bridgehost threads: objects
 # created before the fork raise ClosedError there and are never closed or
-# joined; hosts created in the child work normally.
-_os.register_at_fork(after_in_child=_native._after_fork_child)
+# joined; hosts created in the child work normally. The forking thread holds
+# the bridge's global locks across the fork, so the child never inherits one
+# locked by a thread that does not exist there.
+_os.register_at_fork(
+    before=_native._before_fork,
+    after_in_parent=_native._after_fork_parent,
+    after_in_child=_native._after_fork_child,
+)

@@ -1,0 +1,216 @@
+//! Fork-safe locks: `Mutex`, `RwLock`, `Condvar` with the `parking_lot`
+//! calling convention (no poisoning, `Condvar::wait(&mut guard)`), built on
+//! `std::sync`.
+//!
+//! Why not `parking_lot`: its blocking paths go through one process-global
+//! hash table (`parking_lot_core::HASHTABLE`) whose buckets are linked lists
+//! of the parked threads' `ThreadData`, stored in those threads'
+//! thread-local storage. `fork()` copies that table into the child with the
+//! entries of every parent thread that was parked at the fork instant (idle
+//! pool threads, the event dispatcher, ...) — threads that do not exist in
+//! the child. glibc hands their stacks and TLS blocks to the child's new
+//! threads, so the entries soon point at reused memory: the child's next
+//! contended lock or `notify` on a colliding bucket follows them and
+//! crashes (SIGSEGV in `unpark_requeue`), or waits forever on a bucket lock
+//! a parent thread held at the fork (parking_lot issue #515). On Linux the
+//! `std::sync` primitives are futex words inside each lock: no global state,
+//! nothing inherited but the locks themselves.
+#![forbid(unsafe_code)]
+
+use std::ops::{Deref, DerefMut};
+use std::sync::{PoisonError, TryLockError};
+use std::time::{Duration, Instant};
+
+/// A mutual-exclusion lock (never poisoned: a panic while it is held
+/// leaves the data as the panicking thread left it, like `parking_lot`).
+#[derive(Debug, Default)]
+pub struct Mutex<T: ?Sized>(std::sync::Mutex<T>);
+
+/// Guard of a [`Mutex`].
+#[derive(Debug)]
+pub struct MutexGuard<'a, T: ?Sized>(Option<std::sync::MutexGuard<'a, T>>);
+
+impl<T> Mutex<T> {
+    /// A new unlocked mutex.
+    pub const fn new(value: T) -> Self {
+        Mutex(std::sync::Mutex::new(value))
+    }
+
+    /// Consume the mutex, returning the data.
+    pub fn into_inner(self) -> T {
+        self.0.into_inner().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    /// Lock, blocking until it is available.
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        MutexGuard(Some(self.0.lock().unwrap_or_else(PoisonError::into_inner)))
+    }
+
+    /// Lock if it is free right now.
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        match self.0.try_lock() {
+            Ok(g) => Some(MutexGuard(Some(g))),
+            Err(TryLockError::Poisoned(p)) => Some(MutexGuard(Some(p.into_inner()))),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// The data, through a unique reference (no locking needed).
+    pub fn get_mut(&mut self) -> &mut T {
+        self.0.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        self.0
+            .as_deref()
+            .expect("guard is held outside Condvar::wait")
+    }
+}
+
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        self.0
+            .as_deref_mut()
+            .expect("guard is held outside Condvar::wait")
+    }
+}
+
+/// A reader-writer lock (never poisoned). Not recursive: a thread must not
+/// take a read lock it already holds (a queued writer would block it).
+#[derive(Debug, Default)]
+pub struct RwLock<T: ?Sized>(std::sync::RwLock<T>);
+
+impl<T> RwLock<T> {
+    /// A new unlocked lock.
+    pub const fn new(value: T) -> Self {
+        RwLock(std::sync::RwLock::new(value))
+    }
+}
+
+impl<T: ?Sized> RwLock<T> {
+    /// Shared access.
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, T> {
+        self.0.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Exclusive access.
+    pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, T> {
+        self.0.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Result of a timed wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitTimeoutResult(bool);
+
+impl WaitTimeoutResult {
+    /// True if the wait ended because the time ran out.
+    pub fn timed_out(self) -> bool {
+        self.0
+    }
+}
+
+/// A condition variable used with [`Mutex`].
+#[derive(Debug, Default)]
+pub struct Condvar(std::sync::Condvar);
+
+impl Condvar {
+    /// A new condition variable.
+    pub const fn new() -> Self {
+        Condvar(std::sync::Condvar::new())
+    }
+
+    /// Wake one waiter.
+    pub fn notify_one(&self) {
+        self.0.notify_one();
+    }
+
+    /// Wake every waiter.
+    pub fn notify_all(&self) {
+        self.0.notify_all();
+    }
+
+    /// Release the lock, wait for a notification (or a spurious wake-up),
+    /// re-lock.
+    pub fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
+        let g = guard.0.take().expect("guard is held");
+        guard.0 = Some(self.0.wait(g).unwrap_or_else(PoisonError::into_inner));
+    }
+
+    /// [`Condvar::wait`] for at most `timeout`.
+    pub fn wait_for<T>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        timeout: Duration,
+    ) -> WaitTimeoutResult {
+        let g = guard.0.take().expect("guard is held");
+        let (g, r) = self
+            .0
+            .wait_timeout(g, timeout)
+            .unwrap_or_else(PoisonError::into_inner);
+        guard.0 = Some(g);
+        WaitTimeoutResult(r.timed_out())
+    }
+
+    /// [`Condvar::wait`] until `deadline` at the latest.
+    pub fn wait_until<T>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        deadline: Instant,
+    ) -> WaitTimeoutResult {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return WaitTimeoutResult(true);
+        }
+        self.wait_for(guard, left)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn condvar_wait_hands_the_lock_back() {
+        let pair = Arc::new((Mutex::new(false), Condvar::new()));
+        let p2 = Arc::clone(&pair);
+        let t = std::thread::spawn(move || {
+            *p2.0.lock() = true;
+            p2.1.notify_all();
+        });
+        let mut g = pair.0.lock();
+        while !*g {
+            pair.1.wait(&mut g);
+        }
+        assert!(*g);
+        drop(g);
+        t.join().unwrap();
+        let mut g = pair.0.lock();
+        assert!(pair
+            .1
+            .wait_for(&mut g, Duration::from_millis(1))
+            .timed_out());
+        assert!(pair.1.wait_until(&mut g, Instant::now()).timed_out());
+    }
+
+    #[test]
+    fn a_panic_does_not_poison() {
+        let m = Arc::new(Mutex::new(1));
+        let m2 = Arc::clone(&m);
+        let _ = std::thread::spawn(move || {
+            let _g = m2.lock();
+            panic!("while holding");
+        })
+        .join();
+        assert_eq!(*m.lock(), 1);
+        assert!(m.try_lock().is_some());
+    }
+}
