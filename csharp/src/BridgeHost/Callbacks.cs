@@ -210,21 +210,10 @@ namespace BridgeHost
         {
             ulong n = (ulong)topicLen;
             TopicCache cache = Volatile.Read(ref _topic);
-            if (cache != null && (ulong)cache.Bytes.Length == n)
+            if (cache != null && (ulong)cache.Bytes.Length == n
+                && new ReadOnlySpan<byte>(topic, cache.Bytes.Length).SequenceEqual(cache.Bytes))
             {
-                bool same = true;
-                for (int i = 0; i < cache.Bytes.Length; i++)
-                {
-                    if (cache.Bytes[i] != topic[i])
-                    {
-                        same = false;
-                        break;
-                    }
-                }
-                if (same)
-                {
-                    return cache.Text;
-                }
+                return cache.Text;
             }
             string text = Utf8.Decode(topic, topicLen);
             var bytes = new byte[(int)n];
