@@ -91,68 +91,66 @@ fn main() -> Result<(), bridgehost::Error> {
     if selected("handle") {
         bench_handles(repeats, echo_iters, &echo, &input, &mut out)?;
     }
-    if !selected("checksum") && !selected("events") {
-        host.close();
-        return Ok(());
+    if selected("checksum") {
+        // 3. 64 MiB checksum: the std module's CRC-32C called directly, vs through the core.
+        let big: Vec<u8> = (0..64u32 << 20)
+            .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+            .collect();
+        let mib = big.len() as f64 / 1e6;
+        let direct = measure(repeats.min(5), bulk_iters, 1.0, |n| {
+            let t = Instant::now();
+            for _ in 0..n {
+                black_box(bridgehost_mod_std::crc32c::crc32c(black_box(&big)));
+            }
+            t.elapsed()
+        });
+        emit(
+            "native.crc32c_64MiB",
+            "MB/s",
+            &rate(&direct, mib * 1e9),
+            None,
+            None,
+        );
+        let via_core = measure(repeats.min(5), bulk_iters, 1.0, |n| {
+            let t = Instant::now();
+            for _ in 0..n {
+                checksum.call_with(black_box(&big), &mut out).unwrap();
+                black_box(&out);
+            }
+            t.elapsed()
+        });
+        emit(
+            "native.core_checksum_64MiB",
+            "MB/s",
+            &rate(&via_core, mib * 1e9),
+            Some("native.crc32c_64MiB"),
+            None,
+        );
     }
-
-    // 3. 64 MiB checksum: the std module's CRC-32C called directly, vs through the core.
-    let big: Vec<u8> = (0..64u32 << 20)
-        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
-        .collect();
-    let mib = big.len() as f64 / 1e6;
-    let direct = measure(repeats.min(5), bulk_iters, 1.0, |n| {
-        let t = Instant::now();
-        for _ in 0..n {
-            black_box(bridgehost_mod_std::crc32c::crc32c(black_box(&big)));
-        }
-        t.elapsed()
-    });
-    emit(
-        "native.crc32c_64MiB",
-        "MB/s",
-        &rate(&direct, mib * 1e9),
-        None,
-        None,
-    );
-    let via_core = measure(repeats.min(5), bulk_iters, 1.0, |n| {
-        let t = Instant::now();
-        for _ in 0..n {
-            checksum.call_with(black_box(&big), &mut out).unwrap();
-            black_box(&out);
-        }
-        t.elapsed()
-    });
-    emit(
-        "native.core_checksum_64MiB",
-        "MB/s",
-        &rate(&via_core, mib * 1e9),
-        Some("native.crc32c_64MiB"),
-        None,
-    );
-
-    // 4. Event delivery: a module-owned thread emits N events; a Rust callback counts them.
-    let ticker = std_mod.method("ticker")?;
-    let count = Arc::new(AtomicU64::new(0));
-    let c = Arc::clone(&count);
-    let _sub = std_mod.subscribe(
-        "tick",
-        Box::new(move |_| {
-            c.fetch_add(1, Ordering::Relaxed);
-        }),
-    )?;
-    let ev = measure(repeats.min(5), u64::from(events), 1.0, |n| {
-        count.store(0, Ordering::SeqCst);
-        let t = Instant::now();
-        ticker.call(&(n as u32).to_le_bytes()).unwrap();
-        while count.load(Ordering::Relaxed) < n {
-            std::thread::yield_now();
-        }
-        t.elapsed()
-    });
-    emit("native.events", "events/s", &rate(&ev, 1e9), None, None);
-    let dropped = std_mod.counters().events_dropped;
-    eprintln!("native: events dropped during the run: {dropped}");
+    if selected("events") {
+        // 4. Event delivery: a module-owned thread emits N events; a Rust callback counts them.
+        let ticker = std_mod.method("ticker")?;
+        let count = Arc::new(AtomicU64::new(0));
+        let c = Arc::clone(&count);
+        let _sub = std_mod.subscribe(
+            "tick",
+            Box::new(move |_| {
+                c.fetch_add(1, Ordering::Relaxed);
+            }),
+        )?;
+        let ev = measure(repeats.min(5), u64::from(events), 1.0, |n| {
+            count.store(0, Ordering::SeqCst);
+            let t = Instant::now();
+            ticker.call(&(n as u32).to_le_bytes()).unwrap();
+            while count.load(Ordering::Relaxed) < n {
+                std::thread::yield_now();
+            }
+            t.elapsed()
+        });
+        emit("native.events", "events/s", &rate(&ev, 1e9), None, None);
+        let dropped = std_mod.counters().events_dropped;
+        eprintln!("native: events dropped during the run: {dropped}");
+    }
     host.close();
     Ok(())
 }
