@@ -1125,10 +1125,10 @@ unsafe fn bare_events(
             c"accept".as_ptr(),
             c"(Ljava/lang/Object;)V".as_ptr(),
         );
-        (t.v1_1.DeleteLocalRef)(env, cls);
         if accept.is_null() {
-            return -1;
+            return -1; // NoSuchMethodError pending; `cls` dies with the frame
         }
+        (t.v1_1.DeleteLocalRef)(env, cls);
         let global = (t.v1_1.NewGlobalRef)(env, listener);
         if global.is_null() {
             bare_throw(env, c"java/lang/OutOfMemoryError", c"NewGlobalRef");
