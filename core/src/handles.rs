@@ -26,8 +26,39 @@
 //!   that many close/open cycles of the same slot would resolve again.
 #![forbid(unsafe_code)]
 
-use crate::ffi::slots::{Slots, GEN_MASK};
+use crate::ffi::slots::{Borrow, Slots, GEN_MASK};
 use std::sync::Arc;
+
+/// A value borrowed from a [`HandleTable`] ([`HandleTable::borrow`]): derefs
+/// to `T`. While it lives the value stays valid, even if its handle is
+/// removed meanwhile (the table's reference is dropped after the guard).
+/// Holding it costs nothing on other threads; it is not `Send` (it is an
+/// entry in this thread's hazard record) and is meant for the length of one
+/// call.
+pub struct Ref<'a, T: ?Sized> {
+    inner: Borrow<'a, T>,
+}
+
+impl<T: ?Sized> std::ops::Deref for Ref<'_, T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        self.inner.get()
+    }
+}
+
+impl<T: ?Sized> Ref<'_, T> {
+    /// An owned reference to the value (one `Arc` clone).
+    pub fn to_arc(&self) -> Arc<T> {
+        Arc::clone(self.inner.get())
+    }
+}
+
+impl<T: ?Sized> std::fmt::Debug for Ref<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ref").finish_non_exhaustive()
+    }
+}
 
 const INDEX_BITS: u32 = 32;
 const GEN_BITS: u32 = 24;
@@ -97,6 +128,18 @@ impl<T: ?Sized> HandleTable<T> {
     pub fn with<R>(&self, handle: u64, f: impl FnOnce(&T) -> R) -> Option<R> {
         let (index, generation) = self.decode(handle)?;
         self.slots.with(index, generation, |v| f(v))
+    }
+
+    /// Borrow the value for `handle`, if it is live: the guard form of
+    /// [`HandleTable::with`] (no lock, no locked instruction, no `Arc`
+    /// clone), for code that prefers `?` to a closure:
+    /// `let m = METHODS.borrow(h).ok_or(..)?; m.call_with(..)`.
+    #[inline]
+    pub fn borrow(&self, handle: u64) -> Option<Ref<'_, T>> {
+        let (index, generation) = self.decode(handle)?;
+        self.slots
+            .borrow(index, generation)
+            .map(|inner| Ref { inner })
     }
 
     /// Remove `handle`; returns its value if it was live. A second remove of
@@ -219,6 +262,29 @@ mod tests {
         );
         assert_eq!(t.slots.pending(), 0);
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn a_borrow_outlives_the_remove_of_its_handle() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let drops = Arc::new(AtomicUsize::new(0));
+        let t: HandleTable<Probe> = HandleTable::new(8);
+        let h = t.insert(Probe::new(&drops));
+        let b = t.borrow(h).expect("live");
+        let b2 = t.borrow(h).expect("nested borrows");
+        drop(t.remove(h).expect("live"));
+        assert!(t.borrow(h).is_none(), "retired at once");
+        b.check();
+        let owned = b.to_arc();
+        drop(b);
+        b2.check();
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        drop(b2);
+        assert_eq!(t.slots.pending(), 0, "reclaimed when the last borrow ended");
+        assert_eq!(drops.load(Ordering::SeqCst), 0, "the owned Arc keeps it");
+        drop(owned);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert!(t.borrow(0).is_none() && t.borrow(u64::MAX).is_none());
     }
 
     #[test]

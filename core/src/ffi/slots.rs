@@ -73,6 +73,21 @@ impl<T: ?Sized> Drop for Visit<'_, T> {
     }
 }
 
+/// A borrowed value (see [`Slots::borrow`]); not `Send` (its announcement
+/// lives in this thread's hazard record).
+pub(crate) struct Borrow<'a, T: ?Sized> {
+    value: &'a Arc<T>,
+    _visit: Visit<'a, T>,
+}
+
+impl<T: ?Sized> Borrow<'_, T> {
+    /// The value (valid while the guard lives).
+    #[inline]
+    pub(crate) fn get(&self) -> &Arc<T> {
+        self.value
+    }
+}
+
 struct Writer {
     next: u64,
     free: Vec<u32>,
@@ -195,6 +210,30 @@ impl<T: ?Sized> Slots<T> {
         let r = f(value);
         drop(visit);
         Some(r)
+    }
+
+    /// Borrow the live value at `(index, generation)` until the returned
+    /// guard drops (the guard form of [`Slots::with`], same guarantees).
+    #[inline]
+    pub(crate) fn borrow(&self, index: u32, generation: u64) -> Option<Borrow<'_, T>> {
+        let slot = self.slot(index)?;
+        let visit = Visit {
+            slots: self,
+            slot,
+            expected: generation | LIVE,
+            hazard: Some(hazard::protect(slot.addr())),
+        };
+        if slot.state.load(Ordering::Acquire) != visit.expected {
+            return None;
+        }
+        // SAFETY: as in `with`: the value is not taken before `visit` drops,
+        // and the guard keeps `visit` alive as long as it hands out the
+        // reference (Deref borrows the guard).
+        let value = unsafe { (*slot.value.get()).as_ref() }?;
+        Some(Borrow {
+            value,
+            _visit: visit,
+        })
     }
 
     /// Retire `(index, generation)` if live; its value.
