@@ -12,6 +12,10 @@
 //                                      bh_call_into; bh_call + bh_buffer_data + bh_buffer_free;
 //                                      bh_call_spill, what Method.Call uses): the part of the .NET
 //                                      figures that is not .NET's
+//   dotnet.<rt>.cpu.*_16B              the four echoes above again, interleaved: blocks run round-robin
+//                                      (order rotating every round), each timed by the thread's CPU
+//                                      clock, so load changes hit baseline and figure alike and time
+//                                      spent descheduled (2 shared vCPUs) is not counted
 //   dotnet.<rt>.submit_echo_16B        SubmitAsync round trip, one at a time (latency, no baseline)
 //   dotnet.<rt>.native_checksum_64MiB  std.checksum from C through the C ABI (native_floor.c)
 //   dotnet.<rt>.checksum_64MiB         Method.Call on 64 MiB                     vs native.core_checksum_64MiB
@@ -52,6 +56,9 @@ public static unsafe class Bench
 
     [DllImport("bare_echo", CallingConvention = CallingConvention.Cdecl)]
     private static extern int bare_attach_per_event(IntPtr cb, IntPtr user, ulong n);
+
+    [DllImport("bare_echo", CallingConvention = CallingConvention.Cdecl)]
+    private static extern ulong bare_thread_cpu_ns();
 
     [DllImport("bare_native", CallingConvention = CallingConvention.Cdecl)]
     private static extern int bare_native_checksum(byte* data, UIntPtr len, uint reps, out ulong ns, out uint crc);
@@ -199,9 +206,58 @@ public static unsafe class Bench
             Emit(floorNames[viaBuffer], "ns/call", floor);
         }
 
+        BenchEchoInterleaved(echo, data, output, goal);
+
         int m = Smoke ? 2000 : 50000;
         var us = NsPerCall(m, () => echo.SubmitAsync(data).GetAwaiter().GetResult()).Select(v => v / 1000).ToList();
         Emit("submit_echo_16B", "us/call", us);
+    }
+
+    private static int _sink;
+
+    private static void BenchEchoInterleaved(Method echo, byte[] data, byte[] output, string goal)
+    {
+        int rounds = Smoke ? 3 : 15;
+        int block = Smoke ? 5000 : 200000;
+        string[] names = { "cpu.bare_echo_16B", "cpu.echo_16B", "cpu.bare_echo_into_16B", "cpu.echo_into_16B" };
+        var bodies = new Func<int>[]
+        {
+            () => BareEchoCopy(data).Length,
+            () => echo.Call(data).Length,
+            () => BareEchoInto(data, output),
+            () => echo.CallInto(data, output),
+        };
+        Require(bare_thread_cpu_ns() != 0, "a per-thread CPU clock");
+        var results = new List<double>[bodies.Length];
+        for (int k = 0; k < bodies.Length; k++)
+        {
+            results[k] = new List<double>();
+            for (int i = 0; i < Math.Min(block, 100000); i++)
+            {
+                _sink += bodies[k](); // warm-up
+            }
+            Require(bodies[k]() == 16, names[k] + " echoes 16 bytes");
+        }
+        for (int r = 0; r < rounds; r++)
+        {
+            for (int j = 0; j < bodies.Length; j++)
+            {
+                int k = (j + r) % bodies.Length;
+                Func<int> body = bodies[k];
+                ulong t0 = bare_thread_cpu_ns();
+                for (int i = 0; i < block; i++)
+                {
+                    _sink += body();
+                }
+                results[k].Add((bare_thread_cpu_ns() - t0) / (double)block);
+            }
+        }
+        // Baselines by full name: these names contain a dot (see Emit).
+        string prefix = "dotnet." + _rt + ".";
+        Emit(names[0], "ns/call", results[0]);
+        Emit(names[1], "ns/call", results[1], prefix + names[0], goal);
+        Emit(names[2], "ns/call", results[2]);
+        Emit(names[3], "ns/call", results[3], prefix + names[2], goal);
     }
 
     private static void BenchChecksum(Module std)

@@ -6,11 +6,13 @@
  *   bare_events_one_thread  one native thread calling a managed callback n times (the
  *                           reverse-P/Invoke floor: the thread attaches to the runtime once)
  *   bare_attach_per_event   a new native thread per event (attach + detach every time)
+ *   bare_thread_cpu_ns      the calling thread's CPU clock (for the interleaved echo figures)
  */
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #define BARE_E_BUFFER_TOO_SMALL (-15)
 
@@ -67,4 +69,13 @@ int32_t bare_attach_per_event(bare_event_fn cb, void *user, uint64_t n)
             return rc;
     }
     return 0;
+}
+
+/* The calling thread's CPU time in nanoseconds (CLOCK_THREAD_CPUTIME_ID); 0 if unavailable. */
+uint64_t bare_thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
