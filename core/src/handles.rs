@@ -19,7 +19,9 @@
 //!   hold across a long call: inserts and removes on the table, including a
 //!   remove of the very handle being used (from another thread, or from
 //!   inside the closure), do not wait for it and do not invalidate the
-//!   borrow. **Front ends should use `with` on their per-call path.**
+//!   borrow. [`HandleTable::borrow`] is the same as a guard ([`Ref`], derefs
+//!   to `T`). **Front ends should use `with` or `borrow` on their per-call
+//!   path** (not `get`).
 //! * [`HandleTable::get`] clones the `Arc` inside such a borrow (two locked
 //!   instructions: the clone and the later drop).
 //! * A generation repeats after 2^24 reuses of one slot: a handle kept across
