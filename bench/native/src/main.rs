@@ -202,7 +202,7 @@ fn bench_echo(
 /// 2. Handle lookups, the per-call cost every front end pays before the core call.
 ///
 /// A raw `Vec<Arc<T>>` index (no generation check, no concurrency: the floor),
-/// `HandleTable::get` (an owned `Arc`), `HandleTable::with` (a borrow), and a front end's
+/// `HandleTable::get` (an owned `Arc`), `HandleTable::with` and `borrow`, and a front end's
 /// whole call path (`with` + `call_with`) beside the bare core call.
 fn bench_handles(
     repeats: usize,
@@ -265,6 +265,25 @@ fn bench_handles(
         "native.handle_with",
         "ns/call",
         &with,
+        Some("native.raw_slot_lookup"),
+        None,
+    );
+    let borrow = measure(repeats, iters, 1.0, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            match table.borrow(black_box(h)) {
+                Some(m) => {
+                    black_box(m.name().len());
+                }
+                None => missing = true,
+            }
+        }
+        t.elapsed()
+    });
+    emit(
+        "native.handle_borrow",
+        "ns/call",
+        &borrow,
         Some("native.raw_slot_lookup"),
         None,
     );
