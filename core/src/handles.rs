@@ -28,6 +28,7 @@
 //!   that many close/open cycles of the same slot would resolve again.
 #![forbid(unsafe_code)]
 
+use crate::ffi::hazard::Fences;
 use crate::ffi::slots::{Borrow, Slots, GEN_MASK};
 use std::sync::Arc;
 
@@ -81,12 +82,28 @@ impl<T: ?Sized> std::fmt::Debug for HandleTable<T> {
 }
 
 impl<T: ?Sized> HandleTable<T> {
-    /// A new table whose handles carry `tag` (must be non-zero).
+    /// A new table whose handles carry `tag` (must be non-zero). Lookups
+    /// are nearly free; a remove costs a `membarrier(2)` system call
+    /// (~0.5 us here). For long-lived objects (hosts, modules, methods,
+    /// subscriptions).
     pub const fn new(tag: u8) -> Self {
         assert!(tag != 0, "tag 0 is reserved");
         HandleTable {
             tag,
-            slots: Slots::new(),
+            slots: Slots::new(Fences::Asymmetric),
+        }
+    }
+
+    /// A table for handles removed about as often as they are looked up
+    /// (a per-call output buffer, a submitted task): a remove costs a fence
+    /// and a scan of the thread records instead of a system call; a lookup
+    /// pays two `SeqCst` fences (still no lock, no `Arc` clone for `with`
+    /// and `borrow`). Same guarantees as [`HandleTable::new`].
+    pub const fn new_short_lived(tag: u8) -> Self {
+        assert!(tag != 0, "tag 0 is reserved");
+        HandleTable {
+            tag,
+            slots: Slots::new(Fences::Symmetric),
         }
     }
 
@@ -238,9 +255,13 @@ mod tests {
 
     #[test]
     fn remove_inside_with_defers_the_drop_until_the_borrow_ends() {
+        remove_inside_with_defers_the_drop(HandleTable::new(4));
+        remove_inside_with_defers_the_drop(HandleTable::new_short_lived(4));
+    }
+
+    fn remove_inside_with_defers_the_drop(t: HandleTable<Probe>) {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let drops = Arc::new(AtomicUsize::new(0));
-        let t: HandleTable<Probe> = HandleTable::new(4);
         let h = t.insert(Probe::new(&drops));
         let r = t.with(h, |p| {
             let removed = t.remove(h).expect("live");
@@ -331,9 +352,18 @@ mod tests {
     /// a newer value, and nothing leaks.
     #[test]
     fn removes_racing_lookups_many_threads() {
+        removes_racing_lookups(HandleTable::new(7));
+    }
+
+    #[test]
+    fn removes_racing_lookups_many_threads_short_lived_table() {
+        removes_racing_lookups(HandleTable::new_short_lived(9));
+    }
+
+    fn removes_racing_lookups(table: HandleTable<(u64, Probe)>) {
         use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
         let drops = Arc::new(AtomicUsize::new(0));
-        let table: Arc<HandleTable<(u64, Probe)>> = Arc::new(HandleTable::new(7));
+        let table: Arc<HandleTable<(u64, Probe)>> = Arc::new(table);
         const KEYS: usize = 8;
         let created = Arc::new(AtomicUsize::new(0));
         let mk = |serial: u64| {

@@ -287,6 +287,40 @@ fn bench_handles(
         Some("native.raw_slot_lookup"),
         None,
     );
+    // Handle churn (a per-call buffer or task handle): insert + remove, for a default table
+    // (remove = membarrier) and a short-lived one (remove = fence + scan), beside the
+    // allocation an owned value costs anyway.
+    let churn_iters = (iters / 20).max(1);
+    let alloc = measure(repeats, churn_iters, 1.0, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            black_box(Arc::new(black_box(vec![7u8; 16])));
+        }
+        t.elapsed()
+    });
+    emit("native.raw_arc_vec_16B", "ns/call", &alloc, None, None);
+    for (name, churn) in [
+        (
+            "native.handle_insert_remove",
+            HandleTable::<Vec<u8>>::new(0x7d),
+        ),
+        (
+            "native.handle_insert_remove_short_lived",
+            HandleTable::<Vec<u8>>::new_short_lived(0x7c),
+        ),
+    ] {
+        let s = measure(repeats, churn_iters, 1.0, |n| {
+            let t = Instant::now();
+            for _ in 0..n {
+                let h = churn.insert(Arc::new(black_box(vec![7u8; 16])));
+                if churn.remove(black_box(h)).is_none() {
+                    missing = true;
+                }
+            }
+            t.elapsed()
+        });
+        emit(name, "ns/call", &s, Some("native.raw_arc_vec_16B"), None);
+    }
     let mut failed = None;
     let core = measure(repeats, iters, 1.0, |n| {
         let t = Instant::now();

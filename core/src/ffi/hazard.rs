@@ -55,6 +55,10 @@ struct Record {
 static RECORDS: Mutex<Vec<&'static Record>> = parking_lot::const_mutex(Vec::new());
 /// Announcements of threads without a usable record.
 static OVERFLOW: Mutex<Vec<usize>> = parking_lot::const_mutex(Vec::new());
+/// `OVERFLOW.len()`, readable without the lock (writers skip the lock when
+/// it is 0: a slow-path reader stores it, then fences with `SeqCst`, before
+/// it reads the object's state).
+static OVERFLOW_LEN: AtomicUsize = AtomicUsize::new(0);
 
 struct Local {
     rec: &'static Record,
@@ -173,6 +177,37 @@ pub(crate) fn heavy_fence() {
     std::process::abort();
 }
 
+/// Which fence pair an object's readers and writers use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fences {
+    /// Readers: compiler fence (membarrier mode); writers: membarrier. For
+    /// objects read far more often than they are retired (methods, modules).
+    Asymmetric,
+    /// Both sides: a `SeqCst` fence. For objects retired about as often as
+    /// they are read (per-call buffers, tasks): a retire costs a fence and a
+    /// scan instead of a system call (~0.5 us on these VMs).
+    Symmetric,
+}
+
+impl Fences {
+    /// The reader's fence (after announcing, and after retracting).
+    #[inline]
+    pub(crate) fn reader(self) {
+        match self {
+            Fences::Asymmetric => light_fence(),
+            Fences::Symmetric => fence(Ordering::SeqCst),
+        }
+    }
+
+    /// The writer's fence (after changing the state, before scanning).
+    pub(crate) fn writer(self) {
+        match self {
+            Fences::Asymmetric => heavy_fence(),
+            Fences::Symmetric => fence(Ordering::SeqCst),
+        }
+    }
+}
+
 /// An announcement; retracted on drop. Not `Send`: it names a slot of this
 /// thread's record.
 pub(crate) struct Hazard {
@@ -200,6 +235,13 @@ impl Hazard {
 /// before its [`heavy_fence`], or the writer sees this announcement.
 #[inline]
 pub(crate) fn protect(addr: usize) -> Hazard {
+    protect_with(addr, Fences::Asymmetric)
+}
+
+/// [`protect`] with the reader fence of `fences` (the object's writers
+/// must use the matching [`Fences::writer`]).
+#[inline]
+pub(crate) fn protect_with(addr: usize, fences: Fences) -> Hazard {
     debug_assert!(addr != 0);
     let slot = LOCAL
         .try_with(|l| {
@@ -217,7 +259,7 @@ pub(crate) fn protect(addr: usize) -> Hazard {
         .flatten();
     match slot {
         Some((s, thread)) => {
-            light_fence();
+            fences.reader();
             Hazard {
                 slot: Some(s),
                 addr,
@@ -231,7 +273,11 @@ pub(crate) fn protect(addr: usize) -> Hazard {
 
 #[cold]
 fn protect_slow(addr: usize) -> Hazard {
-    OVERFLOW.lock().push(addr);
+    {
+        let mut o = OVERFLOW.lock();
+        o.push(addr);
+        OVERFLOW_LEN.store(o.len(), Ordering::SeqCst);
+    }
     fence(Ordering::SeqCst);
     Hazard {
         slot: None,
@@ -253,6 +299,7 @@ impl Drop for Hazard {
                 if let Some(i) = o.iter().position(|&a| a == self.addr) {
                     o.swap_remove(i);
                 }
+                OVERFLOW_LEN.store(o.len(), Ordering::Release);
             }
         }
     }
@@ -276,14 +323,21 @@ pub(crate) fn snapshot() -> Vec<usize> {
             }
         }
     }
-    v.extend(OVERFLOW.lock().iter().copied());
+    if OVERFLOW_LEN.load(Ordering::SeqCst) != 0 {
+        v.extend(OVERFLOW.lock().iter().copied());
+    }
     v.sort_unstable();
     v
 }
 
-/// True if `addr` is announced by any thread (call after [`heavy_fence`]).
+/// True if `addr` is announced by any thread (call after the writer's
+/// fence). No allocation: one pass over the records.
 pub(crate) fn is_protected(addr: usize) -> bool {
-    snapshot().binary_search(&addr).is_ok()
+    let in_records = RECORDS
+        .lock()
+        .iter()
+        .any(|r| r.slots.iter().any(|s| s.load(Ordering::Acquire) == addr));
+    in_records || (OVERFLOW_LEN.load(Ordering::SeqCst) != 0 && OVERFLOW.lock().contains(&addr))
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@
 //!   a remove never waits for a reader, and a slot is reused only after its
 //!   old value is gone.
 
-use super::hazard;
+use super::hazard::{self, Fences};
 use parking_lot::Mutex;
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -64,7 +64,7 @@ impl<T: ?Sized> Drop for Visit<'_, T> {
     #[inline]
     fn drop(&mut self) {
         drop(self.hazard.take());
-        hazard::light_fence();
+        self.slots.fences.reader();
         // Pairs with the remover's (state store, heavy fence, scan): either
         // it saw our retraction, or we see its retirement here.
         if self.slot.state.load(Ordering::Acquire) != self.expected {
@@ -100,6 +100,7 @@ pub(crate) struct Slots<T: ?Sized> {
     live: AtomicUsize,
     /// Retired slots not yet reclaimed (readers check it on the way out).
     pending: AtomicUsize,
+    fences: Fences,
 }
 
 // SAFETY: the values are `Arc<T>`s shared between threads exactly as an
@@ -119,8 +120,9 @@ fn locate(index: u32) -> (usize, usize) {
 }
 
 impl<T: ?Sized> Slots<T> {
-    pub(crate) const fn new() -> Self {
+    pub(crate) const fn new(fences: Fences) -> Self {
         Slots {
+            fences,
             buckets: [const { OnceLock::new() }; BUCKETS],
             writer: parking_lot::const_mutex(Writer {
                 next: 0,
@@ -193,7 +195,7 @@ impl<T: ?Sized> Slots<T> {
             slots: self,
             slot,
             expected: generation | LIVE,
-            hazard: Some(hazard::protect(slot.addr())),
+            hazard: Some(hazard::protect_with(slot.addr(), self.fences)),
         };
         if slot.state.load(Ordering::Acquire) != visit.expected {
             return None;
@@ -221,7 +223,7 @@ impl<T: ?Sized> Slots<T> {
             slots: self,
             slot,
             expected: generation | LIVE,
-            hazard: Some(hazard::protect(slot.addr())),
+            hazard: Some(hazard::protect_with(slot.addr(), self.fences)),
         };
         if slot.state.load(Ordering::Acquire) != visit.expected {
             return None;
@@ -280,12 +282,23 @@ impl<T: ?Sized> Slots<T> {
         if w.retired.is_empty() {
             return;
         }
-        hazard::heavy_fence();
-        let announced = hazard::snapshot();
+        self.fences.writer();
+        // One slot (the common case: a remove): a scan without allocating.
+        let announced = if w.retired.len() > 1 {
+            hazard::snapshot()
+        } else {
+            Vec::new()
+        };
+        let one = w.retired.len() == 1;
         let Writer { free, retired, .. } = w;
         retired.retain(|&index| {
             let slot = self.slot(index).expect("retired slots exist");
-            if announced.binary_search(&slot.addr()).is_ok() {
+            let busy = if one {
+                hazard::is_protected(slot.addr())
+            } else {
+                announced.binary_search(&slot.addr()).is_ok()
+            };
+            if busy {
                 return true;
             }
             // SAFETY: the slot is retired (not LIVE, stored before the heavy
