@@ -5,7 +5,7 @@
 #   scripts/python.sh test     build a FRESH venv (target/py-test-venv), pip install ./python[test]
 #                              into it, run pytest under PYTHONDEVMODE=1 -X faulthandler
 #   scripts/python.sh demo     build, then run python/examples/demo.py
-#   scripts/python.sh bench    build, build the baselines (bare PyO3 echo, C echo), run
+#   scripts/python.sh bench    build with release natives, build the baselines (bare PyO3 echo, C echo), run
 #                              bench/python/bench.py (JSON lines on stdout; BENCH_SMOKE=1 for a smoke run)
 #
 # The wheel is built by pip through maturin (PEP 517) with a thin backend wrapper that stages the
@@ -22,15 +22,16 @@ TEST_VENV="$ROOT/target/py-test-venv"
 DIST="$ROOT/target/dist"
 PY="${PYTHON:-python3}"
 
-native_env() {
-    # An explicit BRIDGEHOST_NATIVE_DIR wins; then the natives scripts/build.sh staged; else the
-    # wheel backend builds them.
+native_env() {   # native_env [DIST]
+    # An explicit BRIDGEHOST_NATIVE_DIR wins; then the natives scripts/build.sh staged in DIST
+    # (default target/dist, the debug build); else the wheel backend builds them (release).
+    local dist="${1:-$DIST}"
     if [ -n "${BRIDGEHOST_NATIVE_DIR:-}" ]; then
         log "natives from BRIDGEHOST_NATIVE_DIR=$BRIDGEHOST_NATIVE_DIR"
-    elif [ -f "$DIST/libbridgehost_mod_std.so" ] && [ -f "$DIST/libbridgehost_mod_zlib.so" ] &&
-         { [ -f "$DIST/bridgehost-worker" ] || ! [ -f "$ROOT/worker/Cargo.toml" ]; }; then
-        export BRIDGEHOST_NATIVE_DIR="$DIST"
-        log "natives from $DIST"
+    elif [ -f "$dist/libbridgehost_mod_std.so" ] && [ -f "$dist/libbridgehost_mod_zlib.so" ] &&
+         { [ -f "$dist/bridgehost-worker" ] || ! [ -f "$ROOT/worker/Cargo.toml" ]; }; then
+        export BRIDGEHOST_NATIVE_DIR="$dist"
+        log "natives from $dist"
     else
         unset BRIDGEHOST_NATIVE_DIR
         log "natives: built by the wheel backend (target/dist not staged)"
@@ -46,16 +47,16 @@ ensure_venv() {   # ensure_venv DIR [fresh]
     fi
 }
 
-pip_install_package() {   # pip_install_package VENV
+pip_install_package() {   # pip_install_package VENV [DIST]
     local venv="$1"
-    native_env
+    native_env "${2:-}"
     log "pip install ./python into $venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall "$ROOT/python"
 }
 
-cmd_build() {
+cmd_build() {   # cmd_build [DIST]
     ensure_venv "$VENV"
-    pip_install_package "$VENV"
+    pip_install_package "$VENV" "${1:-}"
     "$VENV/bin/python" -c 'import bridgehost, sys; print("bridgehost", bridgehost.__version__, "on", sys.version.split()[0])'
 }
 
@@ -91,7 +92,9 @@ cmd_demo() {
 }
 
 cmd_bench() {
-    cmd_build
+    # Release natives only: the ones bench/run.sh staged (BH_PROFILE=release scripts/build.sh),
+    # else built by the wheel backend (release) — never target/dist, the debug build.
+    cmd_build "$ROOT/target/dist-release"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check maturin cffi
     local out="$ROOT/target/python-bench"
     mkdir -p "$out"
