@@ -137,8 +137,9 @@ def test_atexit_closes_hosts_and_refuses_new_ones():
 
 @pytest.mark.xfail(
     strict=False,
-    reason="known intermittent: the fork child segfaulted once in a loaded full-suite run "
-    "(passes alone); fork of a multi-threaded host is under investigation (issue 5 stays open)",
+    reason="known intermittent until the core's locks leave parking_lot: the child inherits "
+    "parking_lot_core's global table of parked threads with the parent's pool/dispatcher "
+    "threads in it (SIGSEGV in unpark_requeue, or a hang on a bucket lock); see docs/PYTHON.md",
 )
 def test_fork_child_refuses_parent_objects_and_works_with_its_own():
     # faulthandler in the child turns a hang into a failure with a traceback.
