@@ -112,6 +112,15 @@ unsafe impl<T: ?Sized + Send + Sync> Sync for Slots<T> {}
 // SAFETY: moving the table moves the Arc<T>s (T: Send + Sync as above).
 unsafe impl<T: ?Sized + Send + Sync> Send for Slots<T> {}
 
+/// Add `d` to a counter only writers change, under the writer mutex: a
+/// plain load and store (readers only load it), no locked instruction.
+fn bump(c: &AtomicUsize, d: isize) {
+    c.store(
+        c.load(Ordering::Relaxed).wrapping_add_signed(d),
+        Ordering::Relaxed,
+    );
+}
+
 fn locate(index: u32) -> (usize, usize) {
     let j = index as u64 / FIRST_BUCKET as u64 + 1;
     let b = 63 - j.leading_zeros() as usize;
@@ -174,7 +183,7 @@ impl<T: ?Sized> Slots<T> {
         unsafe { *slot.value.get() = Some(value) };
         // Release: a reader that sees LIVE (Acquire) sees the value.
         slot.state.store(generation | LIVE, Ordering::Release);
-        self.live.fetch_add(1, Ordering::Relaxed);
+        bump(&self.live, 1);
         drop(w);
         drop(dropped);
         Some((index, generation))
@@ -263,15 +272,16 @@ impl<T: ?Sized> Slots<T> {
         // reclaim (also under the mutex) takes values, so the value is Some
         // and stays in place while we clone it.
         let value = unsafe { (*slot.value.get()).clone() }.expect("a LIVE slot holds a value");
-        self.pending.fetch_add(1, Ordering::SeqCst);
+        bump(&self.pending, 1);
         // Skip generation 0 so a recycled slot never encodes to a zero field.
         let next = match (state + 1) & GEN_MASK {
             0 => 1,
             n => n,
         };
-        slot.state.store(next, Ordering::SeqCst);
+        // Ordered before the scan by the writer's fence (reclaim_locked).
+        slot.state.store(next, Ordering::Release);
         w.retired.push(index);
-        self.live.fetch_sub(1, Ordering::Relaxed);
+        bump(&self.live, -1);
         value
     }
 
@@ -309,7 +319,7 @@ impl<T: ?Sized> Slots<T> {
                 dropped.push(v);
             }
             free.push(index);
-            self.pending.fetch_sub(1, Ordering::Relaxed);
+            bump(&self.pending, -1);
             false
         });
     }
