@@ -349,40 +349,43 @@ fn call_into<'l>(
     output_offset: jint,
     output_length: jint,
 ) -> BResult<jint> {
-    let m = registry::method(method)?;
-    let input = window(env, &input, input_offset, input_length, "input")?;
-    let output = window(env, &output, output_offset, output_length, "output")?;
-    let raw = RawEnv::of(env);
-    let n = match (input, output) {
-        (Window::Direct(ib, is, il), Window::Direct(ob, os, ol)) => {
-            raw.with_direct_in_out((&ib, is, il), (&ob, os, ol), |i, o| {
-                Ok(m.call_to_slice(i, o)?)
-            })?
-        }
-        (Window::Array(ia, is, il), Window::Direct(ob, os, ol)) => {
-            raw.with_array_copy(&ia, is, il, |i| {
-                raw.with_direct_mut(&ob, os, ol, |o| Ok(m.call_to_slice(i, o)?))
-            })?
-        }
-        (input, Window::Array(oa, os, ol)) => {
-            let call = |i: &[u8]| {
-                with_output(|out| {
-                    m.call_with(i, out)?;
-                    if out.len() > ol {
-                        return Err(BridgeError::Core(bridgehost::Error::BufferTooSmall {
-                            required: out.len(),
-                        }));
-                    }
-                    raw.set_byte_array_region(&oa, os, out)?;
-                    Ok(out.len())
-                })
-            };
-            match input {
-                Window::Array(ia, is, il) => raw.with_array_copy(&ia, is, il, call)?,
-                Window::Direct(ib, is, il) => raw.with_direct(&ib, is, il, call)?,
+    // The method is borrowed for the call without an `Arc` clone (HandleTable::with).
+    let n = registry::with_method(method, |m| {
+        let input = window(env, &input, input_offset, input_length, "input")?;
+        let output = window(env, &output, output_offset, output_length, "output")?;
+        let raw = RawEnv::of(env);
+        let n = match (input, output) {
+            (Window::Direct(ib, is, il), Window::Direct(ob, os, ol)) => {
+                raw.with_direct_in_out((&ib, is, il), (&ob, os, ol), |i, o| {
+                    Ok(m.call_to_slice(i, o)?)
+                })?
             }
-        }
-    };
+            (Window::Array(ia, is, il), Window::Direct(ob, os, ol)) => {
+                raw.with_array_copy(&ia, is, il, |i| {
+                    raw.with_direct_mut(&ob, os, ol, |o| Ok(m.call_to_slice(i, o)?))
+                })?
+            }
+            (input, Window::Array(oa, os, ol)) => {
+                let call = |i: &[u8]| {
+                    with_output(|out| {
+                        m.call_with(i, out)?;
+                        if out.len() > ol {
+                            return Err(BridgeError::Core(bridgehost::Error::BufferTooSmall {
+                                required: out.len(),
+                            }));
+                        }
+                        raw.set_byte_array_region(&oa, os, out)?;
+                        Ok(out.len())
+                    })
+                };
+                match input {
+                    Window::Array(ia, is, il) => raw.with_array_copy(&ia, is, il, call)?,
+                    Window::Direct(ib, is, il) => raw.with_direct(&ib, is, il, call)?,
+                }
+            }
+        };
+        Ok(n)
+    })?;
     jint::try_from(n).map_err(|_| invalid("output length exceeds int"))
 }
 
