@@ -35,6 +35,18 @@ impl<T: ?Sized + 'static> Table<T> {
         }
     }
 
+    /// A table whose handles are removed about as often as they are looked
+    /// up (per-call output buffers, tasks): the core's short-lived table,
+    /// whose remove is a fence and a scan rather than a `membarrier` system
+    /// call. Same guarantees.
+    const fn new_short_lived(tag: u8, name: &'static str) -> Self {
+        Table {
+            name,
+            tag,
+            table: HandleTable::new_short_lived(tag),
+        }
+    }
+
     /// Store `value`; its new handle.
     pub(crate) fn insert(&self, value: Arc<T>) -> u64 {
         self.table.insert(value)
@@ -96,12 +108,12 @@ pub(crate) static HOSTS: Table<Host> = Table::new(TAGS[0].0, TAGS[0].1);
 pub(crate) static MODULES: Table<Module> = Table::new(TAGS[1].0, TAGS[1].1);
 /// `bh_method` handles.
 pub(crate) static METHODS: Table<Method> = Table::new(TAGS[2].0, TAGS[2].1);
-/// `bh_buffer` handles.
-pub(crate) static BUFFERS: Table<Vec<u8>> = Table::new(TAGS[3].0, TAGS[3].1);
+/// `bh_buffer` handles (one per spilled or `bh_call` output: short-lived).
+pub(crate) static BUFFERS: Table<Vec<u8>> = Table::new_short_lived(TAGS[3].0, TAGS[3].1);
 /// `bh_subscription` handles.
 pub(crate) static SUBSCRIPTIONS: Table<Subscription> = Table::new(TAGS[4].0, TAGS[4].1);
-/// `bh_task` handles.
-pub(crate) static TASKS: Table<TaskSlot> = Table::new(TAGS[5].0, TAGS[5].1);
+/// `bh_task` handles (one per submit: short-lived).
+pub(crate) static TASKS: Table<TaskSlot> = Table::new_short_lived(TAGS[5].0, TAGS[5].1);
 
 /// Live handles of every type.
 pub(crate) fn live() -> u64 {
