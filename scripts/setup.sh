@@ -79,6 +79,15 @@ setup_rust() {
         rustup component add "$c"
         step_end "rustup component $c"
     done
+    # Miri (the `miri` test suite) where a nightly toolchain is present: optional by design
+    # (TOOLCHAIN.md: never make CI depend on it), so a failure here only logs.
+    if rustup toolchain list 2>/dev/null | grep -q '^nightly' \
+        && ! rustup component list --installed --toolchain nightly 2>/dev/null | grep -q '^miri'; then
+        step_begin "rustup component add miri rust-src --toolchain nightly"
+        rustup component add miri rust-src --toolchain nightly >/dev/null 2>&1 \
+            || log "miri: could not be installed; the miri suite will be skipped"
+        step_end "rustup component miri"
+    fi
     local cbv=""
     if command -v cbindgen >/dev/null 2>&1; then cbv="$(cbindgen --version 2>/dev/null || true)"; fi
     if grep -q "$CBINDGEN_RE" <<<"$cbv"; then

@@ -386,6 +386,7 @@ mod tests {
     /// A fork child does not inherit the membarrier registration: the heavy
     /// fence re-registers instead of failing (which would abort).
     #[test]
+    #[cfg_attr(miri, ignore = "Miri cannot fork")]
     fn heavy_fence_works_in_a_fork_child() {
         heavy_fence(); // decide the mode (and register) in the parent
                        // SAFETY: the child only issues system calls (membarrier, _exit)

@@ -22,6 +22,7 @@
 use super::hazard::{self, Fences};
 use parking_lot::Mutex;
 use std::cell::UnsafeCell;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -75,8 +76,15 @@ impl<T: ?Sized> Drop for Visit<'_, T> {
 
 /// A borrowed value (see [`Slots::borrow`]); not `Send` (its announcement
 /// lives in this thread's hazard record).
+///
+/// The value is held as a raw pointer, not a `&'a Arc<T>`: a reference field
+/// would stay live (and, when the guard is passed by value, protected) while
+/// the guard's own drop lets a pending reclaim take the slot's value, which
+/// is undefined behaviour under Rust's aliasing model (Miri reports it).
+/// References are handed out only through [`Borrow::get`], borrowing the
+/// guard, so none outlives the announcement.
 pub(crate) struct Borrow<'a, T: ?Sized> {
-    value: &'a Arc<T>,
+    value: NonNull<Arc<T>>,
     _visit: Visit<'a, T>,
 }
 
@@ -84,7 +92,11 @@ impl<T: ?Sized> Borrow<'_, T> {
     /// The value (valid while the guard lives).
     #[inline]
     pub(crate) fn get(&self) -> &Arc<T> {
-        self.value
+        // SAFETY: `value` points at the slot's value, which is not taken
+        // before `_visit` drops (see `Slots::borrow`); `_visit` drops with
+        // the guard, after every reference returned here (they borrow
+        // `self`) has ended. No writer mutates the value while it is LIVE.
+        unsafe { self.value.as_ref() }
     }
 }
 
@@ -242,7 +254,7 @@ impl<T: ?Sized> Slots<T> {
         // reference (Deref borrows the guard).
         let value = unsafe { (*slot.value.get()).as_ref() }?;
         Some(Borrow {
-            value,
+            value: NonNull::from(value),
             _visit: visit,
         })
     }
