@@ -31,9 +31,7 @@ run() {  # run NAME CMD... : collect JSON lines, keep stderr visible
 run native    "$ROOT/target/release/bench-native"
 run isolation "$ROOT/target/release/bench-isolation"
 run python    bash "$ROOT/scripts/python.sh" bench
-# Java: the JMH-style harness (bench/java/run.sh, called by `scripts/java.sh bench`) is not
-# finished; io.bridgehost.bench.BareEcho (the raw baselines) exists. Run it here once it lands.
-[ -x "$ROOT/bench/java/run.sh" ] && run java bash "$ROOT/scripts/java.sh" bench
+run java      bash "$ROOT/scripts/java.sh" bench
 run dotnet    bash "$ROOT/scripts/dotnet.sh" bench
 sleep 1  # let the tee of the last harness flush
 

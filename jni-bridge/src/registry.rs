@@ -20,8 +20,10 @@ pub(crate) static MODULES: HandleTable<Module> = HandleTable::new(0x62);
 pub(crate) static METHODS: HandleTable<Method> = HandleTable::new(0x63);
 /// Live subscriptions.
 pub(crate) static SUBSCRIPTIONS: HandleTable<Subscription> = HandleTable::new(0x64);
-/// Submitted calls not yet completed (for `cancel`).
-pub(crate) static TASKS: HandleTable<SubmitHandle> = HandleTable::new(0x65);
+/// Submitted calls not yet completed (for `cancel`). One insert and one
+/// remove per submit: the core's short-lived table (remove = fence + scan,
+/// no `membarrier` system call).
+pub(crate) static TASKS: HandleTable<SubmitHandle> = HandleTable::new_short_lived(0x65);
 
 /// The id Java stores (bit-for-bit).
 pub(crate) fn to_java(id: u64) -> jlong {
