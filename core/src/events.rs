@@ -16,8 +16,8 @@
 
 use crate::counters::Counters;
 use crate::error::{Error, Result};
-use parking_lot::{Condvar, Mutex};
-use std::collections::{HashMap, VecDeque};
+use crate::sync::{Condvar, Mutex};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle, ThreadId};
@@ -25,6 +25,10 @@ use std::thread::{self, JoinHandle, ThreadId};
 /// How many times the dispatcher yields and re-checks an empty queue
 /// before it blocks.
 const SPIN_ROUNDS: usize = 32;
+
+/// The dispatcher keeps its spare batch buffer at most this many events
+/// long once a burst is over (a full queue's buffer is not kept twice).
+const SPARE_KEEP: usize = 4096;
 
 /// Longest topic accepted from a module (bytes).
 pub const MAX_TOPIC_LEN: usize = 128;
@@ -92,6 +96,9 @@ pub type EventCallback = Box<dyn Fn(&Event) + Send + Sync + 'static>;
 
 struct SubState {
     active: bool,
+    /// Threads blocked in `deactivate_and_wait` on `idle`: the dispatcher
+    /// notifies only when there is one (a notify is a syscall).
+    waiters: usize,
     /// The dispatcher thread running the callback right now, if any.
     delivering: Option<ThreadId>,
     /// Dropped by `unsubscribe` on the unsubscribing thread once no delivery
@@ -113,20 +120,50 @@ pub(crate) struct SubEntry {
 
 struct Queued {
     module_id: u64,
-    event: Event,
+    /// `None`: the topic of the event queued just before this one (the
+    /// first event of every batch carries its topic). Consecutive events on
+    /// one topic share one `Arc` without touching its reference count, so
+    /// the emitting and the dispatching thread do not trade that cache line
+    /// per event.
+    topic: Option<Arc<str>>,
+    data: Payload,
 }
 
 struct QueueState {
-    items: VecDeque<Queued>,
+    /// In emit order. The dispatcher takes the whole buffer at once (a swap
+    /// with its emptied spare), so it holds the lock for O(1), not per event.
+    items: Vec<Queued>,
     stopping: bool,
+    /// The dispatcher is blocked on `ready` (or about to be): the next
+    /// emitter clears this and notifies. Emitters never notify otherwise
+    /// (a notify is a syscall).
+    sleeping: bool,
     /// The last topic emitted: consecutive events on one topic share it
-    /// instead of allocating a copy each.
+    /// instead of allocating a copy each. Only emitters touch it.
     last_topic: Option<Arc<str>>,
 }
 
+/// Keeps the queue (the lock both sides take) on cache lines of its own,
+/// apart from the hub's reference counts, which every emit touches.
+#[repr(align(64))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 pub(crate) struct EventHub {
-    queue: Mutex<QueueState>,
+    queue: Padded<Mutex<QueueState>>,
     ready: Condvar,
+    /// Set by the emitter that makes the queue non-empty, cleared by the
+    /// dispatcher when it takes the batch: the dispatcher polls this hint
+    /// while it spins instead of taking the queue lock (which would pull the
+    /// lock's cache line away from the emitters). Only a hint: the queue
+    /// itself is always checked under the lock.
+    pending: Padded<AtomicBool>,
     capacity: usize,
     subs: Mutex<HashMap<u64, Vec<Arc<SubEntry>>>>, // module_id → subscribers
     next_id: AtomicU64,
@@ -154,12 +191,14 @@ pub fn on_dispatcher_thread() -> bool {
 impl EventHub {
     pub(crate) fn start(capacity: usize, name: &str) -> Result<Arc<EventHub>> {
         let hub = Arc::new(EventHub {
-            queue: Mutex::new(QueueState {
-                items: VecDeque::with_capacity(capacity.min(1024)),
+            queue: Padded(Mutex::new(QueueState {
+                items: Vec::with_capacity(capacity.min(1024)),
                 stopping: false,
+                sleeping: false,
                 last_topic: None,
-            }),
+            })),
             ready: Condvar::new(),
+            pending: Padded(AtomicBool::new(false)),
             capacity,
             subs: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
@@ -184,7 +223,10 @@ impl EventHub {
         data: &[u8],
         counters: &Counters,
     ) -> Result<()> {
-        let data = Payload::copy_from(data);
+        // Large payloads are copied before the lock; inline ones straight
+        // into their queue slot (built on the stack and moved, the copy's
+        // narrow stores stall the wide loads of the move).
+        let heap = (data.len() > INLINE_PAYLOAD).then(|| data.to_vec());
         let mut q = self.queue.lock();
         if q.stopping {
             return Err(Error::closed("event dispatcher"));
@@ -197,22 +239,54 @@ impl EventHub {
                 self.capacity
             )));
         }
-        let topic = match &q.last_topic {
-            Some(t) if **t == *topic => Arc::clone(t),
-            _ => {
-                let t: Arc<str> = Arc::from(topic);
-                q.last_topic = Some(Arc::clone(&t));
-                t
-            }
-        };
+        let same = matches!(&q.last_topic, Some(t) if **t == *topic);
+        if !same {
+            q.last_topic = Some(Arc::from(topic));
+        }
+        // The first event of a buffer carries its topic (the dispatcher may
+        // have taken the previous one); later ones only when it changes.
         let was_empty = q.items.is_empty();
-        q.items.push_back(Queued {
-            module_id,
-            event: Event { topic, data },
-        });
-        drop(q);
-        Counters::inc(&counters.events_emitted);
+        let topic = if same && !was_empty {
+            None
+        } else {
+            q.last_topic.clone()
+        };
+        match heap {
+            Some(v) => q.items.push(Queued {
+                module_id,
+                topic,
+                data: Payload::Heap(v),
+            }),
+            None => {
+                q.items.push(Queued {
+                    module_id,
+                    topic,
+                    data: Payload::Inline {
+                        len: data.len() as u8,
+                        buf: [0; INLINE_PAYLOAD],
+                    },
+                });
+                if let Some(Queued {
+                    data: Payload::Inline { buf, .. },
+                    ..
+                }) = q.items.last_mut()
+                {
+                    buf[..data.len()].copy_from_slice(data);
+                }
+            }
+        }
         if was_empty {
+            // Once per batch, not per event (see `pending`).
+            self.pending.store(true, Ordering::Relaxed);
+        }
+        // A plain load and store, no locked instruction: every increment of
+        // `events_emitted` happens here, under this lock (a module's counters
+        // belong to one host, hence to one hub), so none is lost.
+        let emitted = &counters.events_emitted;
+        emitted.store(emitted.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        let wake = std::mem::take(&mut q.sleeping);
+        drop(q);
+        if wake {
             self.ready.notify_one();
         }
         Ok(())
@@ -244,6 +318,7 @@ impl EventHub {
             active_fast: AtomicBool::new(true),
             state: Mutex::new(SubState {
                 active: true,
+                waiters: 0,
                 delivering: None,
                 callback: Some(Arc::new(callback)),
             }),
@@ -306,50 +381,77 @@ impl EventHub {
 
     fn run(self: Arc<Self>) {
         ON_DISPATCHER.with(|c| c.set(true));
-        let mut batch: Vec<Queued> = Vec::with_capacity(256);
+        let mut batch: Vec<Queued> = Vec::with_capacity(self.capacity.min(1024));
         loop {
             {
-                let mut q = self.queue.lock();
-                if q.items.is_empty() && !q.stopping {
+                if !self.pending.load(Ordering::Relaxed) {
                     // A burst usually continues: look again briefly before
                     // sleeping (bounded: ~SPIN_ROUNDS yields, then block), so a
                     // steady stream does not pay a futex wake per event.
                     for _ in 0..SPIN_ROUNDS {
-                        drop(q);
                         thread::yield_now();
-                        q = self.queue.lock();
-                        if !q.items.is_empty() || q.stopping {
+                        if self.pending.load(Ordering::Relaxed) {
                             break;
                         }
                     }
                 }
+                let mut q = self.queue.lock();
                 while q.items.is_empty() && !q.stopping {
+                    q.sleeping = true;
                     self.ready.wait(&mut q);
                 }
+                q.sleeping = false;
                 if q.stopping {
                     return;
                 }
-                let n = q.items.len().min(256);
-                batch.extend(q.items.drain(..n));
+                // Take every queued event at once; emitters go on in the
+                // (empty, pre-allocated) spare buffer.
+                std::mem::swap(&mut q.items, &mut batch);
+                self.pending.store(false, Ordering::Relaxed);
             }
             // Deliver runs of events from the same module together: one
             // subscriber snapshot per run, one state bracket per subscriber
             // per run (see `deliver_run`).
+            let n = batch.len();
+            // Index of the event holding the topic in force (batch[0] has one).
+            let mut topic_at = 0;
             let mut start = 0;
-            while start < batch.len() {
+            while start < n {
                 let module_id = batch[start].module_id;
                 let end = batch[start..]
                     .iter()
                     .position(|q| q.module_id != module_id)
-                    .map_or(batch.len(), |p| start + p);
-                self.deliver_run(module_id, &batch[start..end]);
+                    .map_or(n, |p| start + p);
+                if batch[start].topic.is_some() {
+                    topic_at = start;
+                }
+                let (before, run) = batch.split_at_mut(start);
+                let first_topic = match before.get(topic_at) {
+                    Some(q) => q.topic.as_ref(),
+                    None => run[0].topic.as_ref(),
+                };
+                debug_assert!(first_topic.is_some(), "a batch starts with a topic");
+                let Some(first_topic) = first_topic.cloned() else {
+                    // Unreachable: the first event of a batch carries its topic.
+                    start = end;
+                    continue;
+                };
+                self.deliver_run(module_id, first_topic, &mut run[..end - start]);
+                if let Some(p) = batch[start..end].iter().rposition(|q| q.topic.is_some()) {
+                    topic_at = start + p;
+                }
                 start = end;
             }
             batch.clear();
+            if batch.capacity() > SPARE_KEEP && n < batch.capacity() / 4 {
+                batch.shrink_to(SPARE_KEEP.max(2 * n));
+            }
         }
     }
 
-    fn deliver_run(&self, module_id: u64, run: &[Queued]) {
+    /// Deliver `run` (events of `module_id`; the first one's topic is
+    /// `first_topic` unless it carries its own) to the module's subscribers.
+    fn deliver_run(&self, module_id: u64, first_topic: Arc<str>, run: &mut [Queued]) {
         // Snapshot the subscribers without holding the registry lock during
         // callbacks (a callback may subscribe or unsubscribe).
         let targets: Vec<Arc<SubEntry>> = match self.subs.lock().get(&module_id) {
@@ -357,6 +459,18 @@ impl EventHub {
             Some(list) => list.clone(),
         };
         let me = thread::current().id();
+        // One `Event` handed to every callback: each event's payload is
+        // swapped into it for the call and back out after, and its topic
+        // changes only when the events' topic does (no reference count per
+        // event).
+        let mut event = Event {
+            topic: first_topic,
+            data: Payload::Inline {
+                len: 0,
+                buf: [0; INLINE_PAYLOAD],
+            },
+        };
+        let initial_topic = Arc::clone(&event.topic);
         for sub in targets {
             let callback = {
                 let mut st = sub.state.lock();
@@ -369,12 +483,24 @@ impl EventHub {
                     _ => continue,
                 }
             };
+            let topic_matches = |t: &Arc<str>| match &sub.topic {
+                None => true,
+                Some(want) => Arc::ptr_eq(want, t) || **want == **t,
+            };
+            // The topic of the current event, and whether it is this
+            // subscriber's: compared once per topic change, not per event.
+            let mut topic: &Arc<str> = &initial_topic;
+            let mut wanted = topic_matches(topic);
             let mut delivered = 0u64;
-            for item in run {
-                if let Some(t) = &sub.topic {
-                    if **t != *item.event.topic {
-                        continue;
+            for item in run.iter_mut() {
+                if let Some(t) = &item.topic {
+                    if !Arc::ptr_eq(t, topic) {
+                        topic = t;
+                        wanted = topic_matches(topic);
                     }
+                }
+                if !wanted {
+                    continue;
                 }
                 // Re-checked before every event: once `unsubscribe` cleared
                 // it, no further event of this run starts; `unsubscribe`
@@ -382,9 +508,13 @@ impl EventHub {
                 if !sub.active_fast.load(Ordering::SeqCst) {
                     break;
                 }
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    (callback)(&item.event)
-                }));
+                if !Arc::ptr_eq(&event.topic, topic) {
+                    event.topic = Arc::clone(topic);
+                }
+                std::mem::swap(&mut event.data, &mut item.data);
+                let result =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (callback)(&event)));
+                std::mem::swap(&mut event.data, &mut item.data);
                 delivered += 1;
                 if result.is_err() {
                     sub.counters.add_callback_error();
@@ -397,8 +527,11 @@ impl EventHub {
                 .fetch_add(delivered, Ordering::Relaxed);
             let mut st = sub.state.lock();
             st.delivering = None;
+            let wake = st.waiters > 0;
             drop(st);
-            sub.idle.notify_all();
+            if wake {
+                sub.idle.notify_all();
+            }
         }
     }
 }
@@ -413,7 +546,9 @@ fn deactivate_and_wait(entry: &SubEntry) {
     // deadlock), and no new delivery can start because `active` is false.
     // The dispatcher's clone of the callback is dropped when it returns.
     while st.delivering.is_some() && st.delivering != Some(me) {
+        st.waiters += 1;
         entry.idle.wait(&mut st);
+        st.waiters -= 1;
     }
     let callback = st.callback.take();
     drop(st);
@@ -458,5 +593,146 @@ impl Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         self.unsubscribe();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+    fn record(
+        hub: &Arc<EventHub>,
+        module: u64,
+        topic: &str,
+        c: &Arc<Counters>,
+    ) -> (Subscription, Seen) {
+        let seen: Seen = Arc::default();
+        let s = Arc::clone(&seen);
+        let sub = hub
+            .subscribe(
+                module,
+                topic,
+                Box::new(move |e| s.lock().push((e.topic.to_string(), e.data.to_vec()))),
+                Arc::clone(c),
+            )
+            .unwrap();
+        (sub, seen)
+    }
+
+    fn wait_for(what: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !what() {
+            assert!(Instant::now() < deadline, "timed out");
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Topics shared between consecutive events (and batches), runs of
+    /// several modules, topic filters and inline/heap payloads: every
+    /// subscriber sees exactly its events, in emit order.
+    #[test]
+    fn interleaved_modules_and_topics_deliver_exactly_in_order() {
+        let hub = EventHub::start(1 << 16, "test").unwrap();
+        let counters = [Arc::new(Counters::default()), Arc::new(Counters::default())];
+        let specs = [
+            (1u64, "a"),
+            (1, "*"),
+            (1, "b"),
+            (2, "a"),
+            (2, "*"),
+            (2, "zzz"),
+        ];
+        let subs: Vec<_> = specs
+            .iter()
+            .map(|&(m, t)| record(&hub, m, t, &counters[m as usize - 1]))
+            .collect();
+        let topics = ["a", "a", "b", "c", "a", "b", "b"];
+        let mut sent = Vec::new();
+        for i in 0..20_000u32 {
+            let module = if i % 3 == 0 { 2 } else { 1 };
+            // A fresh allocation per emit: sharing must go by content.
+            let topic = topics[(i as usize / 2) % topics.len()].to_string();
+            let data: Vec<u8> = i
+                .to_le_bytes()
+                .iter()
+                .copied()
+                .cycle()
+                .take(i as usize % 97)
+                .collect();
+            hub.emit(module, &topic, &data, &counters[module as usize - 1])
+                .unwrap();
+            sent.push((module, topic, data));
+            if i % 1000 == 0 {
+                // Let the dispatcher take a batch now and then.
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
+        for ((module, want), (_, seen)) in specs.iter().zip(&subs) {
+            let expected: Vec<(String, Vec<u8>)> = sent
+                .iter()
+                .filter(|(m, t, _)| m == module && (*want == "*" || t == want))
+                .map(|(_, t, d)| (t.clone(), d.clone()))
+                .collect();
+            wait_for(|| seen.lock().len() >= expected.len());
+            thread::sleep(Duration::from_millis(20));
+            assert!(*seen.lock() == expected, "subscriber {module}/{want}");
+        }
+        assert_eq!(
+            counters[0].events_emitted.load(Ordering::Relaxed),
+            20_000 - 6667
+        );
+        assert_eq!(counters[1].events_emitted.load(Ordering::Relaxed), 6667);
+        drop(subs);
+        hub.stop();
+    }
+
+    /// A full queue drops the new event and counts it exactly; the queued
+    /// ones are still delivered, in order.
+    #[test]
+    fn full_queue_drops_newest_and_counts_exactly() {
+        const CAP: usize = 64;
+        let hub = EventHub::start(CAP, "test").unwrap();
+        let c = Arc::new(Counters::default());
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let g = Arc::clone(&gate);
+        let seen: Arc<Mutex<Vec<u8>>> = Arc::default();
+        let s = Arc::clone(&seen);
+        let _sub = hub
+            .subscribe(
+                7,
+                "t",
+                Box::new(move |e| {
+                    let mut open = g.0.lock();
+                    while !*open {
+                        g.1.wait(&mut open);
+                    }
+                    s.lock().push(e.data[0]);
+                }),
+                Arc::clone(&c),
+            )
+            .unwrap();
+        hub.emit(7, "t", &[0], &c).unwrap();
+        // The dispatcher has taken event 0 and blocks in the callback.
+        wait_for(|| hub.queue.lock().items.is_empty());
+        for i in 1..=CAP {
+            hub.emit(7, "t", &[i as u8], &c).unwrap();
+        }
+        for i in 0..5u8 {
+            assert!(matches!(
+                hub.emit(7, "t", &[200 + i], &c),
+                Err(Error::Overloaded(_))
+            ));
+        }
+        assert_eq!(c.events_dropped.load(Ordering::Relaxed), 5);
+        assert_eq!(c.events_emitted.load(Ordering::Relaxed), CAP as u64 + 1);
+        *gate.0.lock() = true;
+        gate.1.notify_all();
+        wait_for(|| seen.lock().len() == CAP + 1);
+        let expected: Vec<u8> = (0..=CAP as u8).collect();
+        assert_eq!(*seen.lock(), expected);
+        hub.stop();
     }
 }
