@@ -29,7 +29,7 @@
 #![forbid(unsafe_code)]
 
 use crate::ffi::hazard::Fences;
-use crate::ffi::slots::{Borrow, Slots, GEN_MASK};
+use crate::ffi::slots::{Borrow, Slots, WriterLock, GEN_MASK};
 use std::sync::Arc;
 
 /// A value borrowed from a [`HandleTable`] ([`HandleTable::borrow`]): derefs
@@ -181,6 +181,13 @@ impl<T: ?Sized> HandleTable<T> {
     /// Remove every live entry and return their values.
     pub fn drain(&self) -> Vec<Arc<T>> {
         self.slots.drain()
+    }
+
+    /// Hold the table's writer lock until the guard drops (fork
+    /// preparation): no insert or remove runs meanwhile; lookups do not
+    /// take it.
+    pub(crate) fn lock_writer(&self) -> WriterLock<'_> {
+        self.slots.lock_writer()
     }
 }
 

@@ -10,7 +10,7 @@ use crate::ffi::loader::{ModuleInfo, ModuleLibrary};
 use crate::inproc::InProcess;
 use crate::module::{Backend, HostShared, Module, ModuleEvents, ModuleInner};
 use crate::options::{HostOptions, Isolation, ModuleOptions};
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
@@ -79,6 +79,7 @@ impl Host {
     /// A host with `options`.
     pub fn with_options(options: HostOptions) -> Result<Host> {
         options.validate()?;
+        crate::fork::register();
         let hub = EventHub::start(options.event_queue_capacity, &options.thread_name)?;
         let executor = match Executor::start(
             options.submit_threads,

@@ -21,7 +21,7 @@ use crate::ffi::gate::Gate;
 use crate::ffi::loader::{Instance, ModuleLibrary, ThreadModel};
 use crate::module::Backend;
 use crate::output::CallOutput;
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;

@@ -20,8 +20,9 @@
 //! * Event callbacks run on the host's dispatcher thread (`bridgehost-events`).
 //!
 //! ## Unsafe
-//! All `unsafe` lives in `ffi/` (module loading, host callbacks, `dladdr`)
-//! and `isolation/sys` (process spawning, shared memory, sandbox). Every
+//! All `unsafe` lives in `ffi/` (module loading, host callbacks, `dladdr`),
+//! `isolation/sys` (process spawning, shared memory, sandbox) and `fork`
+//! (the `pthread_atfork` registration). Every
 //! other file is `#![forbid(unsafe_code)]`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -31,6 +32,7 @@ pub mod error;
 pub mod events;
 mod executor;
 mod ffi;
+mod fork;
 pub mod handles;
 mod host;
 mod inproc;

@@ -8,8 +8,8 @@
 #![forbid(unsafe_code)]
 
 use crate::error::{Error, Result};
+use crate::sync::RwLock;
 use once_cell::sync::OnceCell;
-use parking_lot::RwLock;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
@@ -93,14 +93,23 @@ impl Visit for MessageVisitor<'_> {
 
 impl<S: Subscriber> Layer<S> for SinkLayer {
     fn enabled(&self, metadata: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        // Inside a sink this thread already holds the read lock (and the
+        // sink is set): re-taking it could wait behind a queued writer.
         LogLevel::of(metadata.level()) as u8 <= MAX_LEVEL.load(Ordering::Relaxed)
-            && SINK.read().is_some()
+            && (IN_SINK.with(|c| c.get()) || SINK.read().is_some())
     }
 
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        // Held (recursively: a sink may itself log) for the whole delivery,
-        // so that once `set_log_sink` returns the old sink is never called.
-        let guard = SINK.read_recursive();
+        // A record logged from inside the sink (on this thread) is dropped:
+        // the lock is not re-entrant (re-taking the read lock could wait
+        // behind a queued writer, forever), and feeding a sink its own
+        // records could recurse without end.
+        if IN_SINK.with(|c| c.get()) {
+            return;
+        }
+        // Held for the whole delivery, so that once `set_log_sink` returns
+        // the old sink is never called.
+        let guard = SINK.read();
         let Some(sink) = guard.as_ref() else { return };
         let mut msg = String::new();
         event.record(&mut MessageVisitor(&mut msg));
@@ -111,6 +120,17 @@ impl<S: Subscriber> Layer<S> for SinkLayer {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink(level, target, &msg)));
         IN_SINK.with(|c| c.set(was));
     }
+}
+
+/// Fork preparation (see `crate::fork`): hold the sink exclusively, so that
+/// no thread is inside a sink at the fork instant and the child inherits the
+/// lock free. `None` if this thread is inside a sink itself (it holds the
+/// read lock, which it releases in parent and child alike on its way out).
+pub(crate) fn lock_for_fork() -> Option<std::sync::RwLockWriteGuard<'static, Option<LogSink>>> {
+    if IN_SINK.try_with(|c| c.get()).unwrap_or(true) {
+        return None;
+    }
+    Some(SINK.write())
 }
 
 /// Route core logging to `sink` for events at `max_level` or more severe.

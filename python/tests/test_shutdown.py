@@ -135,12 +135,6 @@ def test_atexit_closes_hosts_and_refuses_new_ones():
     assert "refused" in p.stdout
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known intermittent until the core's locks leave parking_lot: the child inherits "
-    "parking_lot_core's global table of parked threads with the parent's pool/dispatcher "
-    "threads in it (SIGSEGV in unpark_requeue, or a hang on a bucket lock); see docs/PYTHON.md",
-)
 def test_fork_child_refuses_parent_objects_and_works_with_its_own():
     # faulthandler in the child turns a hang into a failure with a traceback.
     code = PRELUDE + textwrap.dedent(

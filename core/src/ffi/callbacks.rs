@@ -12,8 +12,8 @@
 
 use crate::handles::HandleTable;
 use crate::output::{CallOutput, WriteError};
+use crate::sync::Mutex;
 use bridgehost_module_abi as abi;
-use parking_lot::Mutex;
 use std::cell::UnsafeCell;
 use std::ffi::c_char;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -22,7 +22,7 @@
 //! Close polls (short sleeps, growing to 1 ms): it is rare and nothing on
 //! the call path pays for a wake-up.
 
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;

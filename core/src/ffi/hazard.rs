@@ -33,7 +33,7 @@
 //! thread-local storage is already destroyed (use from a TLS destructor)
 //! falls back to a global mutex-protected list plus a `SeqCst` fence.
 
-use parking_lot::Mutex;
+use crate::sync::{Mutex, MutexGuard};
 use std::marker::PhantomData;
 use std::sync::atomic::{compiler_fence, fence, AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
@@ -52,9 +52,11 @@ struct Record {
     index: usize,
 }
 
-static RECORDS: Mutex<Vec<&'static Record>> = parking_lot::const_mutex(Vec::new());
+static RECORDS: Mutex<Vec<&'static Record>> = crate::sync::Mutex::new(Vec::new());
 /// Announcements of threads without a usable record.
-static OVERFLOW: Mutex<Vec<usize>> = parking_lot::const_mutex(Vec::new());
+/// `(address, owner)`: owner is [`thread_mark`] of the announcing thread
+/// (a fork child keeps only the forking thread's entries).
+static OVERFLOW: Mutex<Vec<(usize, usize)>> = crate::sync::Mutex::new(Vec::new());
 /// `OVERFLOW.len()`, readable without the lock (writers skip the lock when
 /// it is 0: a slow-path reader stores it, then fences with `SeqCst`, before
 /// it reads the object's state).
@@ -275,7 +277,7 @@ pub(crate) fn protect_with(addr: usize, fences: Fences) -> Hazard {
 fn protect_slow(addr: usize) -> Hazard {
     {
         let mut o = OVERFLOW.lock();
-        o.push(addr);
+        o.push((addr, thread_mark()));
         OVERFLOW_LEN.store(o.len(), Ordering::SeqCst);
     }
     fence(Ordering::SeqCst);
@@ -296,7 +298,8 @@ impl Drop for Hazard {
             Some(s) => s.store(0, Ordering::Release),
             None => {
                 let mut o = OVERFLOW.lock();
-                if let Some(i) = o.iter().position(|&a| a == self.addr) {
+                let entry = (self.addr, thread_mark());
+                if let Some(i) = o.iter().position(|&e| e == entry) {
                     o.swap_remove(i);
                 }
                 OVERFLOW_LEN.store(o.len(), Ordering::Release);
@@ -312,6 +315,60 @@ pub(crate) fn thread_index() -> Option<usize> {
     LOCAL.try_with(|l| l.rec.index).ok()
 }
 
+thread_local! {
+    /// Its address identifies the thread (usable during TLS teardown: no
+    /// destructor; and the same in a fork child's forking thread, whose
+    /// memory is a copy at the same addresses).
+    static MARK: u8 = const { 0 };
+}
+
+/// The calling thread's [`MARK`] address.
+fn thread_mark() -> usize {
+    MARK.with(|m| m as *const u8 as usize)
+}
+
+/// Both registries, held for a `fork()` ([`lock_for_fork`]).
+pub(crate) struct ForkLock {
+    records: MutexGuard<'static, Vec<&'static Record>>,
+    overflow: MutexGuard<'static, Vec<(usize, usize)>>,
+}
+
+/// Fork preparation (see `crate::fork`): give the forking thread its record
+/// first (creating one takes [`RECORDS`]), then hold [`RECORDS`] and
+/// [`OVERFLOW`], in that order (no other code holds both at once).
+pub(crate) fn lock_for_fork() -> ForkLock {
+    let _ = LOCAL.try_with(|_| ());
+    ForkLock {
+        records: RECORDS.lock(),
+        overflow: OVERFLOW.lock(),
+    }
+}
+
+impl ForkLock {
+    /// In the child of a `fork()`, before the locks are released: only the
+    /// forking thread exists here. Every other thread's record is emptied
+    /// and freed for reuse (its thread, and so its announcements, are gone;
+    /// left in use, the record would leak and its stale addresses would keep
+    /// slots retired forever), and the overflow list is emptied. No
+    /// allocation, no lock: stores only.
+    pub(crate) fn clear_other_threads(&mut self) {
+        let mine = LOCAL.try_with(|l| l.rec as *const Record).ok();
+        for &r in self.records.iter() {
+            if Some(r as *const Record) == mine {
+                continue;
+            }
+            for s in &r.slots {
+                s.store(0, Ordering::Relaxed);
+            }
+            r.in_use.store(false, Ordering::Release);
+        }
+        // Only in place: `retain` neither allocates nor frees.
+        let me = thread_mark();
+        self.overflow.retain(|&(_, owner)| owner == me);
+        OVERFLOW_LEN.store(self.overflow.len(), Ordering::SeqCst);
+    }
+}
+
 /// Every address announced right now, sorted (call after [`heavy_fence`]).
 pub(crate) fn snapshot() -> Vec<usize> {
     let mut v: Vec<usize> = Vec::new();
@@ -324,7 +381,7 @@ pub(crate) fn snapshot() -> Vec<usize> {
         }
     }
     if OVERFLOW_LEN.load(Ordering::SeqCst) != 0 {
-        v.extend(OVERFLOW.lock().iter().copied());
+        v.extend(OVERFLOW.lock().iter().map(|&(a, _)| a));
     }
     v.sort_unstable();
     v
@@ -337,7 +394,9 @@ pub(crate) fn is_protected(addr: usize) -> bool {
         .lock()
         .iter()
         .any(|r| r.slots.iter().any(|s| s.load(Ordering::Acquire) == addr));
-    in_records || (OVERFLOW_LEN.load(Ordering::SeqCst) != 0 && OVERFLOW.lock().contains(&addr))
+    in_records
+        || (OVERFLOW_LEN.load(Ordering::SeqCst) != 0
+            && OVERFLOW.lock().iter().any(|&(a, _)| a == addr))
 }
 
 #[cfg(test)]

@@ -13,9 +13,9 @@
 use crate::error::{Error, Result};
 use crate::ffi::callbacks::{self, CallCtx};
 use crate::output::CallOutput;
+use crate::sync::Mutex;
 use bridgehost_module_abi as abi;
 use libloading::os::unix::Library;
-use parking_lot::Mutex;
 use std::ffi::c_void;
 use std::path::Path;
 use std::sync::Arc;

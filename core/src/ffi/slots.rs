@@ -20,7 +20,7 @@
 //!   old value is gone.
 
 use super::hazard::{self, Fences};
-use parking_lot::Mutex;
+use crate::sync::{Mutex, MutexGuard};
 use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -106,6 +106,11 @@ struct Writer {
     retired: Vec<u32>,
 }
 
+/// The writer mutex of a [`Slots`], held ([`Slots::lock_writer`]).
+pub(crate) struct WriterLock<'a> {
+    _guard: MutexGuard<'a, Writer>,
+}
+
 pub(crate) struct Slots<T: ?Sized> {
     buckets: [OnceLock<Box<[Slot<T>]>>; BUCKETS],
     writer: Mutex<Writer>,
@@ -145,7 +150,7 @@ impl<T: ?Sized> Slots<T> {
         Slots {
             fences,
             buckets: [const { OnceLock::new() }; BUCKETS],
-            writer: parking_lot::const_mutex(Writer {
+            writer: crate::sync::Mutex::new(Writer {
                 next: 0,
                 free: Vec::new(),
                 retired: Vec::new(),
@@ -378,6 +383,14 @@ impl<T: ?Sized> Slots<T> {
         }
         drop(dropped);
         out
+    }
+
+    /// Hold the writer mutex until the guard drops (fork preparation, see
+    /// `crate::fork`): no insert, remove or reclaim runs meanwhile.
+    pub(crate) fn lock_writer(&self) -> WriterLock<'_> {
+        WriterLock {
+            _guard: self.writer.lock(),
+        }
     }
 
     /// Retired slots whose values are not dropped yet (tests).

@@ -38,8 +38,8 @@ use crate::ffi::loader::ModuleInfo;
 use crate::module::Backend;
 use crate::options::ModuleOptions;
 use crate::output::CallOutput;
+use crate::sync::Mutex;
 use breaker::Breaker;
-use parking_lot::Mutex;
 use pool::{Config, Outcome, Pool, Role, Shared};
 use remote::{CallCx, CallError, Limits};
 use std::path::Path;
@@ -199,7 +199,7 @@ pub(crate) fn open(
             sup.breaker_window,
             sup.breaker_cooldown,
         ))),
-        cv: parking_lot::Condvar::new(),
+        cv: crate::sync::Condvar::new(),
         wake: sys::EventFd::new().map_err(|e| Error::Internal(format!("eventfd: {e}")))?,
         stop: AtomicBool::new(false),
         hub,

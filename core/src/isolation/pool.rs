@@ -16,7 +16,7 @@ use super::sys::EventFd;
 use crate::counters::Counters;
 use crate::error::{Error, Result};
 use crate::events::EventHub;
-use parking_lot::{Condvar, Mutex};
+use crate::sync::{Condvar, Mutex};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Weak};

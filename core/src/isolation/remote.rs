@@ -19,7 +19,7 @@ use super::protocol::{
 use super::sys::{self, ExitInfo, ExitKind, SharedMem};
 use crate::error::Error;
 use crate::output::CallOutput;
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};

@@ -611,13 +611,13 @@ pub(crate) fn read_some(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize>
 /// closes (a closed module holds no descriptor, even while the `Module`
 /// object lives on).
 #[derive(Debug)]
-pub(crate) struct EventFd(parking_lot::RwLock<Option<OwnedFd>>);
+pub(crate) struct EventFd(crate::sync::RwLock<Option<OwnedFd>>);
 
 impl EventFd {
     pub(crate) fn new() -> io::Result<EventFd> {
         // SAFETY: plain eventfd creation with valid flags.
         let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
-        Ok(EventFd(parking_lot::RwLock::new(Some(owned(fd)))))
+        Ok(EventFd(crate::sync::RwLock::new(Some(owned(fd)))))
     }
 
     /// Make the descriptor readable (no-op once closed).

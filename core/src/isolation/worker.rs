@@ -17,8 +17,8 @@ use crate::error::Error;
 use crate::ffi::callbacks::{self, InstanceEvents};
 use crate::ffi::loader::{Instance, ModuleLibrary};
 use crate::output::{CallOutput, OutputSink, WriteError};
+use crate::sync::Mutex;
 use bridgehost_module_abi as abi;
-use parking_lot::Mutex;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -93,7 +93,7 @@ struct QueueState {
 #[derive(Default)]
 struct Outbox {
     state: Mutex<QueueState>,
-    ready: parking_lot::Condvar,
+    ready: crate::sync::Condvar,
 }
 
 impl Outbox {
