@@ -47,6 +47,37 @@ fn emit(name: &str, unit: &str, s: &Stats, baseline: Option<&str>, goal: Option<
     println!("{line}");
 }
 
+/// Min/median/max of already-measured samples (None if there are none).
+fn stats_of(v: &mut [f64]) -> Option<Stats> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    Some(Stats {
+        min: v[0],
+        median: v[v.len() / 2],
+        max: v[v.len() - 1],
+        repeats: v.len(),
+    })
+}
+
+/// CPU time (ns) run so far by this process's threads whose name starts with `prefix`, from
+/// `/proc/self/task/*/schedstat` (Linux; None elsewhere or if there is no such thread).
+fn thread_cpu_ns(prefix: &str) -> Option<u64> {
+    let mut total = None;
+    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let dir = entry.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if !comm.trim_end().starts_with(prefix) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(dir.join("schedstat")).ok()?;
+        let ns: u64 = stat.split_whitespace().next()?.parse().ok()?;
+        total = Some(total.unwrap_or(0) + ns);
+    }
+    total
+}
+
 /// Rates: convert ns/op stats into ops/s (min and max swap).
 fn rate(s: &Stats, scale: f64) -> Stats {
     Stats {
@@ -138,16 +169,47 @@ fn main() -> Result<(), bridgehost::Error> {
                 c.fetch_add(1, Ordering::Relaxed);
             }),
         )?;
+        // CPU time per event of the emitting thread (module thread → EventHub::emit) and of
+        // the dispatcher (queue → callback, its idle spin included), from the threads' own
+        // run-time counters: unlike the wall-clock rate, barely moved by other load on the machine.
+        let (mut emit_cpu, mut dispatch_cpu) = (Vec::new(), Vec::new());
+        let mut warm_up = true;
         let ev = measure(repeats.min(5), u64::from(events), 1.0, |n| {
             count.store(0, Ordering::SeqCst);
+            let cpu0 = (
+                thread_cpu_ns("bh-std-ticker"),
+                thread_cpu_ns("bridgehost-even"),
+            );
             let t = Instant::now();
             ticker.call(&(n as u32).to_le_bytes()).unwrap();
             while count.load(Ordering::Relaxed) < n {
                 std::thread::yield_now();
             }
-            t.elapsed()
+            let elapsed = t.elapsed();
+            let cpu1 = (
+                thread_cpu_ns("bh-std-ticker"),
+                thread_cpu_ns("bridgehost-even"),
+            );
+            if std::mem::take(&mut warm_up) {
+                return elapsed;
+            }
+            if let (Some(a), Some(b)) = (cpu0.0, cpu1.0) {
+                emit_cpu.push((b - a) as f64 / n as f64);
+            }
+            if let (Some(a), Some(b)) = (cpu0.1, cpu1.1) {
+                dispatch_cpu.push((b - a) as f64 / n as f64);
+            }
+            elapsed
         });
         emit("native.events", "events/s", &rate(&ev, 1e9), None, None);
+        for (name, v) in [
+            ("native.events_emit_cpu", &mut emit_cpu),
+            ("native.events_dispatch_cpu", &mut dispatch_cpu),
+        ] {
+            if let Some(s) = stats_of(v) {
+                emit(name, "ns/event", &s, None, None);
+            }
+        }
         let dropped = std_mod.counters().events_dropped;
         eprintln!("native: events dropped during the run: {dropped}");
     }
