@@ -188,7 +188,7 @@ def chart(recs, path):
     pts = [r for r in recs if r["slowdown_vs_baseline"]]
     if not pts:
         return
-    fig, ax = plt.subplots(figsize=(10, 0.42 * len(pts) + 1.6))
+    fig, ax = plt.subplots(figsize=(13, 0.36 * len(pts) + 1.6))
     names = [f"{r['name']}  (vs {r['baseline']})" for r in pts]
     vals = [r["slowdown_vs_baseline"] for r in pts]
     colors = ["#c0392b" if r["goal_met"] is False else "#27ae60" if r["goal_met"] else "#7f8c8d" for r in pts]
@@ -197,7 +197,7 @@ def chart(recs, path):
         ax.text(v * 1.03, i, f"{v:.2f}×  ({fmt(r['value'])} {r['unit']})", va="center", fontsize=7)
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_xscale("log")
-    ax.set_xlim(min(0.5, min(vals) / 1.5), max(vals) * 4)
+    ax.set_xlim(min(0.5, min(vals) / 2), max(vals) * 12)
     ax.set_xlabel("cost relative to the baseline measured in the same run (log; 1 = baseline; "
                   "> 1 = slower / less throughput)\ngreen: goal met, red: goal missed, grey: no goal")
     ax.tick_params(axis="y", labelsize=7)
