@@ -651,7 +651,9 @@ mod tests {
             .collect();
         let topics = ["a", "a", "b", "c", "a", "b", "b"];
         let mut sent = Vec::new();
-        for i in 0..20_000u32 {
+        // Miri: the same interleavings, fewer events (it is ~1000x slower).
+        let n: u32 = if cfg!(miri) { 500 } else { 20_000 };
+        for i in 0..n {
             let module = if i % 3 == 0 { 2 } else { 1 };
             // A fresh allocation per emit: sharing must go by content.
             let topic = topics[(i as usize / 2) % topics.len()].to_string();
@@ -680,11 +682,12 @@ mod tests {
             thread::sleep(Duration::from_millis(20));
             assert!(*seen.lock() == expected, "subscriber {module}/{want}");
         }
+        let from_2 = u64::from(n.div_ceil(3)); // i % 3 == 0
         assert_eq!(
             counters[0].events_emitted.load(Ordering::Relaxed),
-            20_000 - 6667
+            u64::from(n) - from_2
         );
-        assert_eq!(counters[1].events_emitted.load(Ordering::Relaxed), 6667);
+        assert_eq!(counters[1].events_emitted.load(Ordering::Relaxed), from_2);
         drop(subs);
         hub.stop();
     }

@@ -133,6 +133,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri cannot fork")]
     fn a_fork_child_keeps_only_the_forking_threads_announcements() {
         register();
         let mine = addresses();
