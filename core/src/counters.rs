@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
+use std::time::Instant;
 
 /// One counter cell per cache line.
 #[derive(Debug, Default)]
@@ -35,6 +36,20 @@ impl PerThreadCounter {
     #[inline]
     pub(crate) fn inc(&self, thread: Option<usize>) {
         self.add(thread, 1);
+    }
+
+    /// Add one and return the cell's value before (this thread's count, or
+    /// the shared count for a thread without a cell): drives sampling.
+    #[inline]
+    pub(crate) fn inc_get(&self, thread: Option<usize>) -> u64 {
+        match thread.and_then(|t| self.cell(t)) {
+            Some(c) => {
+                let n = c.0.load(Relaxed);
+                c.0.store(n.wrapping_add(1), Relaxed);
+                n
+            }
+            None => self.shared.fetch_add(1, Relaxed),
+        }
     }
 
     /// Add `n` (see [`PerThreadCounter::inc`]).
@@ -158,6 +173,27 @@ pub struct CounterSnapshot {
 /// Latency is measured on one call in this many (clock reads cost more than a fast call).
 pub const LATENCY_SAMPLE_EVERY: u64 = 16;
 
+/// Whether the call after `tick` earlier ones (of this thread) is sampled.
+#[inline]
+pub(crate) fn is_sampled(tick: u64) -> bool {
+    tick.is_multiple_of(LATENCY_SAMPLE_EVERY)
+}
+
+thread_local! {
+    static SAMPLE_TICK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// True on every [`LATENCY_SAMPLE_EVERY`]th call of this thread (a
+/// thread-local tick: no shared cache line), for backends that have no
+/// per-thread tick of their own (the in-process gate counts entries).
+pub(crate) fn sample_this_call() -> bool {
+    SAMPLE_TICK.with(|c| {
+        let n = c.get();
+        c.set(n.wrapping_add(1));
+        is_sampled(n)
+    })
+}
+
 impl Counters {
     /// Copy the counters.
     pub fn snapshot(&self) -> CounterSnapshot {
@@ -182,13 +218,26 @@ impl Counters {
         }
     }
 
-    /// Record one sampled latency, in this thread's cells (no locked
-    /// instruction).
-    pub(crate) fn record_latency(&self, ns: u64) {
-        let t = crate::ffi::hazard::thread_index();
+    /// Record one sampled latency in `t`'s cells (`t` from
+    /// `ffi::hazard::Hazard::thread_index`; no locked instruction).
+    pub(crate) fn record_latency_on(&self, t: Option<usize>, ns: u64) {
         self.latency_samples.inc(t);
         self.latency_ns_total.add(t, ns);
         self.latency_ns_max.raise(t, ns);
+    }
+
+    /// Run `f`; when `sample`, record how long it took (in `thread`'s
+    /// cells, see [`Counters::record_latency_on`]).
+    #[inline]
+    pub(crate) fn timed<R>(&self, sample: bool, thread: Option<usize>, f: impl FnOnce() -> R) -> R {
+        if !sample {
+            return f();
+        }
+        let t0 = Instant::now();
+        let r = f();
+        let ns = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.record_latency_on(thread, ns);
+        r
     }
 
     /// Count one callback error reported by a front end.

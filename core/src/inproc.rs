@@ -14,10 +14,11 @@
 //!   leave (see `ffi/gate.rs`).
 #![forbid(unsafe_code)]
 
-use crate::counters::Counters;
+use crate::counters::{self, Counters};
 use crate::error::{Error, Result};
 use crate::ffi::callbacks;
 use crate::ffi::gate::Gate;
+use crate::ffi::hazard;
 use crate::ffi::loader::{Instance, ModuleLibrary, ThreadModel};
 use crate::module::Backend;
 use crate::output::CallOutput;
@@ -125,27 +126,17 @@ impl Backend for InProcess {
         match &self.mode {
             Mode::Direct(gate) => {
                 let instance = gate.enter().ok_or_else(|| Error::closed("module"))?;
-                instance.call(index, input, out)
+                // The gate's per-thread entry count is the sampling tick.
+                let sample = counters::is_sampled(instance.entries_before());
+                self.counters.timed(sample, instance.thread_index(), || {
+                    instance.call(index, input, out)
+                })
             }
             Mode::Owner(owner) => {
-                Counters::inc(&self.counters.calls);
-                let (reply_tx, reply_rx) = mpsc::sync_channel(1);
-                {
-                    let guard = owner.lock();
-                    let o = guard.as_ref().ok_or_else(|| Error::closed("module"))?;
-                    o.tx.send(Job {
-                        index,
-                        input: input.to_vec(),
-                        max_output: out.max(),
-                        reply: reply_tx,
+                self.counters
+                    .timed(counters::sample_this_call(), hazard::thread_index(), || {
+                        Self::call_owner(owner, &self.counters, index, input, out)
                     })
-                    .map_err(|_| Error::closed("module"))?;
-                }
-                let (r, buf) = reply_rx.recv().map_err(|_| Error::closed("module"))?;
-                r?;
-                out.write(&buf)
-                    .map_err(|_| out.finish().expect_err("write refused"))?;
-                out.finish().map(|_| ())
             }
         }
     }
@@ -165,5 +156,37 @@ impl Backend for InProcess {
             }
         }
         callbacks::unregister(self.token);
+    }
+}
+
+impl InProcess {
+    /// A call on a single-thread module: handed to its owner thread (kept
+    /// out of line: the direct path above is the hot one).
+    #[inline(never)]
+    fn call_owner(
+        owner: &Mutex<Option<OwnerThread>>,
+        counters: &Counters,
+        index: u32,
+        input: &[u8],
+        out: &mut CallOutput<'_>,
+    ) -> Result<()> {
+        Counters::inc(&counters.calls);
+        let (reply_tx, reply_rx) = mpsc::sync_channel(1);
+        {
+            let guard = owner.lock();
+            let o = guard.as_ref().ok_or_else(|| Error::closed("module"))?;
+            o.tx.send(Job {
+                index,
+                input: input.to_vec(),
+                max_output: out.max(),
+                reply: reply_tx,
+            })
+            .map_err(|_| Error::closed("module"))?;
+        }
+        let (r, buf) = reply_rx.recv().map_err(|_| Error::closed("module"))?;
+        r?;
+        out.write(&buf)
+            .map_err(|_| out.finish().expect_err("write refused"))?;
+        out.finish().map(|_| ())
     }
 }

@@ -1,18 +1,17 @@
 //! Module and Method: the objects front ends hold.
 #![forbid(unsafe_code)]
 
-use crate::counters::{CounterSnapshot, Counters, LATENCY_SAMPLE_EVERY};
+use crate::counters::{CounterSnapshot, Counters};
 use crate::error::{Error, Result};
 use crate::events::{EventCallback, EventHub, Subscription};
 use crate::executor::{Executor, SubmitHandle};
 use crate::ffi::callbacks::InstanceEvents;
 use crate::ffi::loader::{MethodInfo, ModuleInfo};
 use crate::options::ModuleOptions;
-use crate::output::CallOutput;
+use crate::output::{CallOutput, Spilled};
 use bridgehost_module_abi as abi;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Instant;
 
 /// What runs a module's calls: in-process or in worker processes.
 pub(crate) trait Backend: Send + Sync {
@@ -188,20 +187,6 @@ impl Module {
     }
 }
 
-thread_local! {
-    static SAMPLE_TICK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
-/// True on every [`LATENCY_SAMPLE_EVERY`]th call of this thread (a
-/// thread-local tick: no shared cache line on the hot path).
-fn sample_this_call() -> bool {
-    SAMPLE_TICK.with(|c| {
-        let n = c.get();
-        c.set(n.wrapping_add(1));
-        n.is_multiple_of(LATENCY_SAMPLE_EVERY)
-    })
-}
-
 /// A resolved method. Cheap to clone; keeps its module alive.
 #[derive(Clone)]
 pub struct Method {
@@ -278,37 +263,57 @@ impl Method {
         self.call_into(input, &mut out)
     }
 
+    /// Call on this thread, writing into `buf` while the output fits; an
+    /// output that does not fit is returned whole in a new `Vec` instead. The
+    /// method runs exactly once whatever the output's size (front ends use
+    /// this to avoid both a second call and a copy of small outputs).
+    #[inline]
+    pub fn call_spill(&self, input: &[u8], buf: &mut [u8]) -> Result<Spilled> {
+        let mut out = CallOutput::to_slice_or_spill(buf, self.module.options.max_output);
+        self.call_into(input, &mut out)?;
+        out.finish_spill()
+    }
+
     /// Call on this thread with an explicit sink.
+    #[inline]
     pub fn call_into(&self, input: &[u8], out: &mut CallOutput<'_>) -> Result<usize> {
         let m = &*self.module;
-        if m.closed.load(Ordering::Acquire) {
-            return Err(Error::closed("module"));
+        if m.closed.load(Ordering::Acquire) || input.len() > m.options.max_input {
+            return Err(self.refused(input.len()));
         }
-        if input.len() > m.options.max_input {
-            Counters::inc(&m.counters.errors);
-            return Err(Error::ResourceLimit(format!(
-                "input of {} bytes exceeds max_input of {} bytes",
-                input.len(),
-                m.options.max_input
-            )));
-        }
-        let t0 = sample_this_call().then(Instant::now);
-        let r = m.backend.call(self.index, input, out);
-        if let Some(t0) = t0 {
-            m.counters
-                .record_latency(t0.elapsed().as_nanos().min(u64::MAX as u128) as u64);
-        }
-        match r {
+        // The backend samples latencies (`Counters::timed`).
+        match m.backend.call(self.index, input, out) {
             Ok(()) => Ok(out.len()),
-            Err(e) => {
-                Counters::inc(&m.counters.errors);
-                if matches!(e, Error::Timeout(_)) {
-                    Counters::inc(&m.counters.timeouts);
-                }
-                tracing::trace!(target: "bridgehost::call", module = %m.info.name, method = %self.info.name, error = %e, "call failed");
-                Err(e)
-            }
+            Err(e) => Err(self.failed(e)),
         }
+    }
+
+    /// Why a call was refused before it started (kept off the call path).
+    #[cold]
+    #[inline(never)]
+    fn refused(&self, input_len: usize) -> Error {
+        let m = &*self.module;
+        if m.closed.load(Ordering::Acquire) {
+            return Error::closed("module");
+        }
+        Counters::inc(&m.counters.errors);
+        Error::ResourceLimit(format!(
+            "input of {input_len} bytes exceeds max_input of {} bytes",
+            m.options.max_input
+        ))
+    }
+
+    /// Count and trace a failed call (kept off the call path).
+    #[cold]
+    #[inline(never)]
+    fn failed(&self, e: Error) -> Error {
+        let m = &*self.module;
+        Counters::inc(&m.counters.errors);
+        if matches!(e, Error::Timeout(_)) {
+            Counters::inc(&m.counters.timeouts);
+        }
+        tracing::trace!(target: "bridgehost::call", module = %m.info.name, method = %self.info.name, error = %e, "call failed");
+        e
     }
 
     /// Run the call on the host's pool threads. `done` is invoked exactly

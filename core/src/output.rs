@@ -29,7 +29,20 @@ pub trait OutputSink: Send {
 enum Target<'a> {
     Vec(&'a mut Vec<u8>),
     Slice(&'a mut [u8]),
+    /// The caller's buffer while the output fits, then (from the first write
+    /// that does not fit) a `Vec` holding everything written.
+    Spill(&'a mut [u8], Option<Vec<u8>>),
     Sink(&'a mut dyn OutputSink),
+}
+
+/// Where the output of [`CallOutput::to_slice_or_spill`] ended up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spilled {
+    /// It fit: the first `n` bytes of the caller's buffer.
+    InBuffer(usize),
+    /// It did not fit: the whole output (the caller's buffer holds an
+    /// unspecified prefix of it).
+    Spilled(Vec<u8>),
 }
 
 /// Destination of one call's output.
@@ -73,6 +86,18 @@ impl<'a> CallOutput<'a> {
         }
     }
 
+    /// Write into `buf` while the output fits; an output that does not fit
+    /// is kept whole in a new `Vec` instead (one call, whatever the size).
+    /// Read the result with [`CallOutput::finish_spill`].
+    pub fn to_slice_or_spill(buf: &'a mut [u8], max: usize) -> Self {
+        CallOutput {
+            target: Target::Spill(buf, None),
+            len: 0,
+            max,
+            exceeded: false,
+        }
+    }
+
     /// Write into a custom sink, at most `max` bytes.
     pub fn to_sink(sink: &'a mut dyn OutputSink, max: usize) -> Self {
         sink.reset();
@@ -85,6 +110,7 @@ impl<'a> CallOutput<'a> {
     }
 
     /// Append `data`.
+    #[inline]
     pub fn write(&mut self, data: &[u8]) -> Result<(), WriteError> {
         let new_len = match self.len.checked_add(data.len()) {
             Some(n) if n <= self.max => n,
@@ -101,6 +127,17 @@ impl<'a> CallOutput<'a> {
                 }
                 // else: past the caller's buffer; only counted.
             }
+            Target::Spill(buf, spill) => match spill {
+                Some(v) => v.extend_from_slice(data),
+                None => match buf.get_mut(self.len..new_len) {
+                    Some(dst) => dst.copy_from_slice(data),
+                    None => {
+                        // While nothing spilled, `len` bytes sit in `buf`.
+                        let head = buf.get(..self.len).unwrap_or_default();
+                        *spill = Some(spill_from(head, data, new_len));
+                    }
+                },
+            },
             Target::Sink(s) => {
                 if let Err(e) = s.write(data) {
                     self.exceeded = true;
@@ -142,6 +179,7 @@ impl<'a> CallOutput<'a> {
         match &mut self.target {
             Target::Vec(v) => v.clear(),
             Target::Slice(_) => {}
+            Target::Spill(_, spill) => *spill = None,
             Target::Sink(s) => s.reset(),
         }
         self.len = 0;
@@ -152,10 +190,7 @@ impl<'a> CallOutput<'a> {
     /// the sink recorded (limit exceeded; caller buffer too small).
     pub fn finish(&self) -> Result<usize> {
         if self.exceeded {
-            return Err(Error::ResourceLimit(format!(
-                "output exceeds the module's max_output of {} bytes",
-                self.max
-            )));
+            return Err(exceeded(self.max));
         }
         if let Target::Slice(s) = &self.target {
             if self.len > s.len() {
@@ -164,6 +199,44 @@ impl<'a> CallOutput<'a> {
         }
         Ok(self.len)
     }
+
+    /// Conclude an output made by [`CallOutput::to_slice_or_spill`]: where
+    /// the bytes are, or the error [`CallOutput::finish`] reports. (For the
+    /// other targets the bytes are where their constructor put them, and
+    /// this is `InBuffer(len)`.)
+    #[inline]
+    pub fn finish_spill(self) -> Result<Spilled> {
+        if self.exceeded {
+            return Err(exceeded(self.max));
+        }
+        match self.target {
+            Target::Spill(_, Some(v)) => Ok(Spilled::Spilled(v)),
+            Target::Slice(s) if self.len > s.len() => {
+                Err(Error::BufferTooSmall { required: self.len })
+            }
+            _ => Ok(Spilled::InBuffer(self.len)),
+        }
+    }
+}
+
+/// The error of an output that exceeded `max` (kept off the call path).
+#[cold]
+#[inline(never)]
+fn exceeded(max: usize) -> Error {
+    Error::ResourceLimit(format!(
+        "output exceeds the module's max_output of {max} bytes"
+    ))
+}
+
+/// The first write that does not fit the caller's buffer: a `Vec` of `len`
+/// bytes holding what the buffer has (`head`) and then `data`.
+#[cold]
+#[inline(never)]
+fn spill_from(head: &[u8], data: &[u8], len: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(len);
+    v.extend_from_slice(head);
+    v.extend_from_slice(data);
+    v
 }
 
 #[cfg(test)]
@@ -199,5 +272,54 @@ mod tests {
         o.write(b"cd").unwrap();
         assert_eq!(o.finish(), Ok(4));
         assert_eq!(&buf, b"abcd");
+    }
+
+    /// Write `chunks` into a spill output over a `cap`-byte buffer.
+    fn spill_run(cap: usize, max: usize, chunks: &[&[u8]]) -> (Result<Spilled>, Vec<u8>) {
+        let mut buf = vec![0xccu8; cap];
+        let mut out = CallOutput::to_slice_or_spill(&mut buf, max);
+        for c in chunks {
+            if out.write(c).is_err() {
+                break;
+            }
+        }
+        let r = out.finish_spill();
+        (r, buf)
+    }
+
+    #[test]
+    fn spill_output_stays_in_the_caller_buffer_while_it_fits() {
+        let (r, buf) = spill_run(8, 100, &[b"abc", b"de", b"fgh"]);
+        assert_eq!(r, Ok(Spilled::InBuffer(8)));
+        assert_eq!(&buf, b"abcdefgh");
+        let (r, buf) = spill_run(4, 100, &[b"", b"ab"]);
+        assert_eq!(r, Ok(Spilled::InBuffer(2)));
+        assert_eq!(&buf, &[b'a', b'b', 0xcc, 0xcc]);
+        assert_eq!(spill_run(0, 100, &[]).0, Ok(Spilled::InBuffer(0)));
+    }
+
+    #[test]
+    fn a_spill_holds_the_whole_output_in_order() {
+        // The first chunk fits, the second does not: the spill starts with the first.
+        let (r, _) = spill_run(4, 100, &[b"abc", b"defg", b"h", b"ijk"]);
+        assert_eq!(r, Ok(Spilled::Spilled(b"abcdefghijk".to_vec())));
+        // Nothing fits a zero-capacity buffer.
+        assert_eq!(
+            spill_run(0, 100, &[b"x"]).0,
+            Ok(Spilled::Spilled(b"x".to_vec()))
+        );
+    }
+
+    #[test]
+    fn max_output_bounds_a_spill_and_reset_discards_it() {
+        let (r, _) = spill_run(2, 5, &[b"abc", b"def"]);
+        assert!(matches!(r, Err(Error::ResourceLimit(_))), "{r:?}");
+        let mut buf = [0u8; 2];
+        let mut out = CallOutput::to_slice_or_spill(&mut buf, 100);
+        out.write(b"abc").unwrap();
+        out.reset();
+        out.write(b"x").unwrap();
+        assert_eq!(out.finish_spill(), Ok(Spilled::InBuffer(1)));
+        assert_eq!(buf[0], b'x');
     }
 }

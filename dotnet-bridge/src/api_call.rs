@@ -5,8 +5,8 @@ use crate::callback::Completion;
 use crate::handles::{TaskSlot, BUFFERS, METHODS, TASKS};
 use crate::ptr::{data_ptr, Contract};
 use crate::types::{bh_buffer, bh_completion_fn, bh_method, bh_status, bh_task};
-use bhcore::output::{OutputSink, WriteError};
-use bhcore::{CallOutput, Error, Method, Result};
+use bhcore::output::Spilled;
+use bhcore::{Error, Method, Result};
 use std::ffi::c_void;
 use std::sync::Arc;
 
@@ -104,60 +104,6 @@ pub unsafe extern "C" fn bh_call_into(
     })
 }
 
-/// Output destination of `bh_call_spill`: the caller's buffer while the
-/// output fits, then (on the first write that does not fit) a `Vec` holding
-/// everything written so far and every later write.
-#[derive(Debug)]
-struct SpillSink<'a> {
-    buf: &'a mut [u8],
-    /// Bytes stored in `buf` (meaningful while `spill` is `None`).
-    len: usize,
-    spill: Option<Vec<u8>>,
-}
-
-impl<'a> SpillSink<'a> {
-    fn new(buf: &'a mut [u8]) -> Self {
-        SpillSink {
-            buf,
-            len: 0,
-            spill: None,
-        }
-    }
-}
-
-impl OutputSink for SpillSink<'_> {
-    fn write(&mut self, data: &[u8]) -> std::result::Result<(), WriteError> {
-        if let Some(v) = &mut self.spill {
-            v.extend_from_slice(data);
-            return Ok(());
-        }
-        // `CallOutput` bounds the total by `max_output` before calling us;
-        // the checked add only keeps this type correct on its own.
-        let end = self
-            .len
-            .checked_add(data.len())
-            .ok_or(WriteError::TooLarge)?;
-        match self.buf.get_mut(self.len..end) {
-            Some(dst) => {
-                dst.copy_from_slice(data);
-                self.len = end;
-            }
-            None => {
-                let mut v = Vec::with_capacity(end);
-                v.extend_from_slice(self.buf.get(..self.len).unwrap_or_default());
-                v.extend_from_slice(data);
-                self.spill = Some(v);
-            }
-        }
-        Ok(())
-    }
-
-    fn reset(&mut self) {
-        self.len = 0;
-        self.spill = None;
-    }
-}
-
 /// Call on this thread; the method runs exactly once and its whole output is
 /// returned whatever its size. If it fits in `out[0..out_cap)`, it is
 /// written there, `*out_len` is its length and `*spill` is 0. Otherwise it is
@@ -185,26 +131,17 @@ pub unsafe extern "C" fn bh_call_spill(
     ffi_boundary!(|c| {
         let out_len = c.out(out_len, "out_len")?;
         let spill = c.out(spill, "spill")?;
-        let stored = METHODS.with(f, |method| {
-            check_input(c, method, input, in_len)?;
-            let (data, buf) = c.in_out(input, in_len, out, out_cap)?;
-            buf.with(|buf| {
-                let mut sink = SpillSink::new(buf);
-                let mut output = CallOutput::to_sink(&mut sink, method.max_output());
-                method.call_into(data, &mut output)?;
-                Ok::<_, Error>(match sink.spill.take() {
-                    Some(v) => (v.len(), Some(v)),
-                    None => (sink.len, None),
-                })
-            })
-        })??;
+        let (data, buf) = c.in_out(input, in_len, out, out_cap)?;
+        // No separate input check: the core refuses an input over max_input
+        // before the module (or anything else) reads a byte of it.
+        let stored = METHODS.with(f, |method| buf.with(|buf| method.call_spill(data, buf)))??;
         match stored {
-            (n, None) => {
+            Spilled::InBuffer(n) => {
                 out_len.write(n);
                 spill.write(0);
             }
-            (n, Some(v)) => {
-                out_len.write(n);
+            Spilled::Spilled(v) => {
+                out_len.write(v.len());
                 spill.write(BUFFERS.insert(Arc::new(v)));
             }
         }
@@ -312,70 +249,4 @@ pub unsafe extern "C" fn bh_task_cancel(t: bh_task, cancelled: *mut i32) -> bh_s
         cancelled.write(i32::from(done));
         Ok(())
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Write `chunks` through a `CallOutput` over a `SpillSink` of `cap` bytes.
-    fn run(cap: usize, max: usize, chunks: &[&[u8]]) -> (Result<usize>, Vec<u8>, Option<Vec<u8>>) {
-        let mut buf = vec![0xccu8; cap];
-        let mut sink = SpillSink::new(&mut buf);
-        let mut out = CallOutput::to_sink(&mut sink, max);
-        let mut r = Ok(());
-        for c in chunks {
-            if out.write(c).is_err() {
-                r = Err(());
-                break;
-            }
-        }
-        let r = r
-            .map_err(|()| out.finish().unwrap_err())
-            .and_then(|()| out.finish());
-        let spill = sink.spill.take();
-        (r, buf, spill)
-    }
-
-    #[test]
-    fn output_that_fits_stays_in_the_caller_buffer() {
-        let (r, buf, spill) = run(8, 100, &[b"abc", b"de", b"fgh"]);
-        assert_eq!(r, Ok(8));
-        assert_eq!(&buf, b"abcdefgh");
-        assert!(spill.is_none());
-        let (r, buf, spill) = run(4, 100, &[b"", b"ab"]);
-        assert_eq!(r, Ok(2));
-        assert_eq!(&buf, &[b'a', b'b', 0xcc, 0xcc]);
-        assert!(spill.is_none());
-        let (r, _, spill) = run(0, 100, &[]);
-        assert_eq!(r, Ok(0));
-        assert!(spill.is_none());
-    }
-
-    #[test]
-    fn the_spill_holds_the_whole_output_in_order() {
-        // The first chunk fits, the second does not: the spill starts with the first.
-        let (r, _, spill) = run(4, 100, &[b"abc", b"defg", b"h", b"ijk"]);
-        assert_eq!(r, Ok(11));
-        assert_eq!(spill.as_deref(), Some(&b"abcdefghijk"[..]));
-        // Nothing fits a zero-capacity buffer.
-        let (r, _, spill) = run(0, 100, &[b"x"]);
-        assert_eq!(r, Ok(1));
-        assert_eq!(spill.as_deref(), Some(&b"x"[..]));
-    }
-
-    #[test]
-    fn max_output_bounds_the_spill_and_reset_discards_it() {
-        let (r, _, _) = run(2, 5, &[b"abc", b"def"]);
-        assert!(matches!(r, Err(Error::ResourceLimit(_))), "{r:?}");
-        let mut buf = [0u8; 2];
-        let mut sink = SpillSink::new(&mut buf);
-        assert_eq!(sink.write(b"abc"), Ok(()));
-        assert!(sink.spill.is_some());
-        sink.reset();
-        assert!(sink.spill.is_none());
-        assert_eq!(sink.write(b"x"), Ok(()));
-        assert_eq!((sink.len, sink.spill.is_none()), (1, true));
-        assert_eq!(buf[0], b'x');
-    }
 }

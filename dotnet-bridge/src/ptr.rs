@@ -27,23 +27,57 @@ fn invalid(msg: String) -> Error {
     Error::InvalidArgument(msg)
 }
 
+// The checks below are on every call's path; the messages of their errors
+// are built out of line (`#[cold]`), so a passing check costs a compare.
+
+#[cold]
+#[inline(never)]
+fn too_long(len: usize, what: &str) -> Error {
+    invalid(format!(
+        "{what}: length {len} exceeds the maximum of {} (isize::MAX)",
+        isize::MAX
+    ))
+}
+
+#[cold]
+#[inline(never)]
+fn null_with(what: &str, noun: &str, len: usize) -> Error {
+    invalid(format!("{what} is a null pointer with {noun} {len}"))
+}
+
+#[cold]
+#[inline(never)]
+fn null_out(what: &str) -> Error {
+    invalid(format!("{what} is a null pointer"))
+}
+
+#[cold]
+#[inline(never)]
+fn misaligned(p: *const (), align: usize, what: &str) -> Error {
+    invalid(format!(
+        "{what}: pointer {p:p} is not aligned to {align} bytes"
+    ))
+}
+
+#[cold]
+#[inline(never)]
+fn overlapping() -> Error {
+    invalid("input and output buffers overlap; pass disjoint buffers".into())
+}
+
 /// Refuse a length no Rust slice may have, before it is used for anything.
+#[inline]
 fn check_len(len: usize, what: &str) -> Result<()> {
     if len > isize::MAX as usize {
-        return Err(invalid(format!(
-            "{what}: length {len} exceeds the maximum of {} (isize::MAX)",
-            isize::MAX
-        )));
+        return Err(too_long(len, what));
     }
     Ok(())
 }
 
+#[inline]
 fn check_aligned<T>(p: *const T, what: &str) -> Result<()> {
     if !p.is_aligned() {
-        return Err(invalid(format!(
-            "{what}: pointer {p:p} is not aligned to {} bytes",
-            align_of::<T>()
-        )));
+        return Err(misaligned(p.cast(), align_of::<T>(), what));
     }
     Ok(())
 }
@@ -167,17 +201,17 @@ impl Contract {
 
     /// Check an input's shape without reading it: `(NULL, 0)` is empty; NULL
     /// with a length and lengths above `isize::MAX` are refused.
+    #[inline]
     pub(crate) fn check_bytes(&self, p: *const u8, len: usize, what: &str) -> Result<()> {
         check_len(len, what)?;
         if len != 0 && p.is_null() {
-            return Err(invalid(format!(
-                "{what} is a null pointer with length {len}"
-            )));
+            return Err(null_with(what, "length", len));
         }
         Ok(())
     }
 
     /// Borrow `len` input bytes at `p` (after [`Contract::check_bytes`]).
+    #[inline]
     pub(crate) fn bytes<'c>(&'c self, p: *const u8, len: usize, what: &str) -> Result<&'c [u8]> {
         self.check_bytes(p, len, what)?;
         if len == 0 {
@@ -196,8 +230,11 @@ impl Contract {
     }
 
     /// A non-null, aligned out-pointer.
+    #[inline]
     pub(crate) fn out<'c, T: Copy>(&'c self, p: *mut T, what: &str) -> Result<Out<'c, T>> {
-        let p = NonNull::new(p).ok_or_else(|| invalid(format!("{what} is a null pointer")))?;
+        let Some(p) = NonNull::new(p) else {
+            return Err(null_out(what));
+        };
         check_aligned(p.as_ptr(), what)?;
         Ok(Out {
             p,
@@ -221,9 +258,7 @@ impl Contract {
     pub(crate) fn out_buf<'c>(&'c self, p: *mut u8, cap: usize, what: &str) -> Result<OutBuf<'c>> {
         check_len(cap, what)?;
         if p.is_null() && cap != 0 {
-            return Err(invalid(format!(
-                "{what} is a null pointer with capacity {cap}"
-            )));
+            return Err(null_with(what, "capacity", cap));
         }
         Ok(OutBuf {
             p,
@@ -233,6 +268,7 @@ impl Contract {
     }
 
     /// Borrow an input and a disjoint caller output buffer (`bh_call_into`).
+    #[inline(always)]
     pub(crate) fn in_out(
         &self,
         input: *const u8,
@@ -243,18 +279,14 @@ impl Contract {
         check_len(in_len, "input")?;
         check_len(out_cap, "output buffer")?;
         if out.is_null() && out_cap != 0 {
-            return Err(invalid(format!(
-                "output buffer is a null pointer with capacity {out_cap}"
-            )));
+            return Err(null_with("output buffer", "capacity", out_cap));
         }
         if in_len != 0 && out_cap != 0 {
             // Addresses only: no memory is touched. Both ends fit in the
             // address space because the caller's buffers exist.
             let (a, b) = (input as usize, out as usize);
             if a < b.saturating_add(out_cap) && b < a.saturating_add(in_len) {
-                return Err(invalid(
-                    "input and output buffers overlap; pass disjoint buffers".into(),
-                ));
+                return Err(overlapping());
             }
         }
         let input = self.bytes(input, in_len, "input")?;

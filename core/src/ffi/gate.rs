@@ -51,7 +51,24 @@ unsafe impl<T: Send> Send for Gate<T> {}
 /// thread's hazard record).
 pub(crate) struct GateGuard<'a, T> {
     value: &'a T,
-    _hazard: Hazard,
+    /// This thread's entries into the gate before this one.
+    entries_before: u64,
+    hazard: Hazard,
+}
+
+impl<T> GateGuard<'_, T> {
+    /// This thread's entries into this gate before this one (a per-thread
+    /// tick: callers sample every nth entry with no thread-local lookup).
+    #[inline]
+    pub(crate) fn entries_before(&self) -> u64 {
+        self.entries_before
+    }
+
+    /// This thread's index for per-thread counters.
+    #[inline]
+    pub(crate) fn thread_index(&self) -> Option<usize> {
+        self.hazard.thread_index()
+    }
 }
 
 impl<T> std::ops::Deref for GateGuard<'_, T> {
@@ -80,7 +97,7 @@ impl<T> Gate<T> {
     #[inline]
     pub(crate) fn enter(&self) -> Option<GateGuard<'_, T>> {
         let hazard = hazard::protect(self.addr());
-        self.counters.calls_local.inc(hazard.thread_index());
+        let entries_before = self.counters.calls_local.inc_get(hazard.thread_index());
         if self.closed.load(SeqCst) {
             return None; // `hazard` retracts
         }
@@ -93,7 +110,8 @@ impl<T> Gate<T> {
         let value = unsafe { (*self.value.get()).as_ref() }?;
         Some(GateGuard {
             value,
-            _hazard: hazard,
+            entries_before,
+            hazard,
         })
     }
 

@@ -149,6 +149,18 @@ fn mode() -> u8 {
 /// store (its announcement, or its retraction) before its following loads.
 #[inline]
 pub(crate) fn light_fence() {
+    if MODE.load(Ordering::Relaxed) == MODE_MEMBARRIER {
+        compiler_fence(Ordering::SeqCst);
+    } else {
+        light_fence_slow();
+    }
+}
+
+/// [`light_fence`] before the mode is known or without membarrier (kept off
+/// the call path).
+#[cold]
+#[inline(never)]
+fn light_fence_slow() {
     if mode() == MODE_MEMBARRIER {
         compiler_fence(Ordering::SeqCst);
     } else {
@@ -290,22 +302,28 @@ fn protect_slow(addr: usize) -> Hazard {
 }
 
 impl Drop for Hazard {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         match self.slot {
             // Release: the writer that reads 0 here (Acquire) sees every use
             // this thread made of the object.
             Some(s) => s.store(0, Ordering::Release),
-            None => {
-                let mut o = OVERFLOW.lock();
-                let entry = (self.addr, thread_mark());
-                if let Some(i) = o.iter().position(|&e| e == entry) {
-                    o.swap_remove(i);
-                }
-                OVERFLOW_LEN.store(o.len(), Ordering::Release);
-            }
+            None => retract_overflow(self.addr),
         }
     }
+}
+
+/// Retract an announcement of this thread's from the overflow list (kept off
+/// the call path: it takes a lock).
+#[cold]
+#[inline(never)]
+fn retract_overflow(addr: usize) {
+    let mut o = OVERFLOW.lock();
+    let entry = (addr, thread_mark());
+    if let Some(i) = o.iter().position(|&e| e == entry) {
+        o.swap_remove(i);
+    }
+    OVERFLOW_LEN.store(o.len(), Ordering::Release);
 }
 
 /// The calling thread's id (see [`Hazard::thread_index`]): owned by this

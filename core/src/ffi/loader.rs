@@ -441,20 +441,32 @@ impl Instance {
         let rc =
             unsafe { (self.lib.call)(self.ptr, index, input.as_ptr(), input.len(), ctx.as_ptr()) };
         let failure = ctx.finish();
-        if out.exceeded() {
-            return Err(out.finish().unwrap_err());
+        if rc == 0 && failure.is_none() && !out.exceeded() {
+            return out.finish().map(|_| ());
         }
-        match (rc, failure) {
-            (0, None) => out.finish().map(|_| ()),
-            (rc, Some((code, message))) => Err(Error::Module {
-                code: if code == 0 { rc } else { code },
-                message,
-            }),
-            (rc, None) => Err(Error::Module {
-                code: rc,
-                message: format!("method failed with code {rc}"),
-            }),
+        Err(call_error(rc, failure, out))
+    }
+}
+
+/// The error of a call that failed: its output exceeded the limit, or the
+/// module returned non-zero or reported a failure (kept off the call path).
+#[cold]
+#[inline(never)]
+fn call_error(rc: i32, failure: Option<(i32, String)>, out: &CallOutput<'_>) -> Error {
+    if out.exceeded() {
+        if let Err(e) = out.finish() {
+            return e;
         }
+    }
+    match failure {
+        Some((code, message)) => Error::Module {
+            code: if code == 0 { rc } else { code },
+            message,
+        },
+        None => Error::Module {
+            code: rc,
+            message: format!("method failed with code {rc}"),
+        },
     }
 }
 

@@ -62,7 +62,7 @@ struct Visit<'a, T: ?Sized> {
 }
 
 impl<T: ?Sized> Drop for Visit<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         drop(self.hazard.take());
         self.slots.fences.reader();
@@ -356,6 +356,7 @@ impl<T: ?Sized> Slots<T> {
     }
 
     #[cold]
+    #[inline(never)]
     fn after_visit(&self, slot: &Slot<T>, expected: u64) {
         if slot.state.load(Ordering::Acquire) != expected
             && self.pending.load(Ordering::Relaxed) != 0

@@ -246,6 +246,24 @@ pub(crate) fn open(
 
 impl Backend for Isolated {
     fn call(&self, index: u32, input: &[u8], out: &mut CallOutput<'_>) -> Result<()> {
+        let sample = crate::counters::sample_this_call();
+        let thread = if sample {
+            crate::ffi::hazard::thread_index()
+        } else {
+            None
+        };
+        self.shared
+            .counters
+            .timed(sample, thread, || self.call_untimed(index, input, out))
+    }
+
+    fn close(&self) {
+        self.close_workers();
+    }
+}
+
+impl Isolated {
+    fn call_untimed(&self, index: u32, input: &[u8], out: &mut CallOutput<'_>) -> Result<()> {
         Counters::inc(&self.shared.counters.calls);
         if sys::own_pid() != self.owner {
             return Err(Error::Closed(
@@ -294,7 +312,7 @@ impl Backend for Isolated {
         }
     }
 
-    fn close(&self) {
+    fn close_workers(&self) {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
         }
