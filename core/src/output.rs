@@ -119,24 +119,34 @@ impl<'a> CallOutput<'a> {
                 return Err(WriteError::TooLarge);
             }
         };
+        // The common case, a caller buffer with room, inline; the rest out of line.
+        let room = match &mut self.target {
+            Target::Slice(buf) | Target::Spill(buf, None) => buf.get_mut(self.len..new_len),
+            _ => None,
+        };
+        match room {
+            Some(dst) => dst.copy_from_slice(data),
+            None => self.write_other(data, new_len)?,
+        }
+        self.len = new_len;
+        Ok(())
+    }
+
+    /// [`CallOutput::write`] of `data` (ending at `new_len`, within `max`)
+    /// into anything but a caller buffer with room.
+    #[inline(never)]
+    fn write_other(&mut self, data: &[u8], new_len: usize) -> Result<(), WriteError> {
         match &mut self.target {
             Target::Vec(v) => v.extend_from_slice(data),
-            Target::Slice(s) => {
-                if new_len <= s.len() {
-                    s[self.len..new_len].copy_from_slice(data);
-                }
-                // else: past the caller's buffer; only counted.
-            }
+            // Past the caller's buffer: only counted (finish reports the size).
+            Target::Slice(_) => {}
             Target::Spill(buf, spill) => match spill {
                 Some(v) => v.extend_from_slice(data),
-                None => match buf.get_mut(self.len..new_len) {
-                    Some(dst) => dst.copy_from_slice(data),
-                    None => {
-                        // While nothing spilled, `len` bytes sit in `buf`.
-                        let head = buf.get(..self.len).unwrap_or_default();
-                        *spill = Some(spill_from(head, data, new_len));
-                    }
-                },
+                None => {
+                    // While nothing spilled, `len` bytes sit in `buf`.
+                    let head = buf.get(..self.len).unwrap_or_default();
+                    *spill = Some(spill_from(head, data, new_len));
+                }
             },
             Target::Sink(s) => {
                 if let Err(e) = s.write(data) {
@@ -145,7 +155,6 @@ impl<'a> CallOutput<'a> {
                 }
             }
         }
-        self.len = new_len;
         Ok(())
     }
 

@@ -149,6 +149,7 @@ pub(crate) struct CallSink<'a> {
 }
 
 impl CallSink<'_> {
+    #[inline]
     pub(crate) fn write(&mut self, data: &[u8]) -> i32 {
         // SAFETY: a CallSink is only created in `call_shim` from the `call`
         // pointer the host passed to the running call and the host's `write`;

@@ -361,6 +361,7 @@ impl fmt::Debug for Output<'_> {
 impl Output<'_> {
     /// Append `data` to the call's output. On [`WriteError::TooLarge`] stop
     /// writing and return the error (e.g. with `?`).
+    #[inline]
     pub fn write(&mut self, data: &[u8]) -> Result<(), WriteError> {
         if data.is_empty() {
             return Ok(());
