@@ -389,9 +389,20 @@ public static unsafe class Bench
         using (var host = new Host())
         {
             var std = host.Open("std");
-            BenchEcho(std);
-            BenchChecksum(std);
-            BenchEvents(std);
+            // BENCH_ONLY=echo,checksum,events runs a subset (for quick comparisons while tuning).
+            var only = (Environment.GetEnvironmentVariable("BENCH_ONLY") ?? "echo,checksum,events").Split(',');
+            if (Array.IndexOf(only, "echo") >= 0)
+            {
+                BenchEcho(std);
+            }
+            if (Array.IndexOf(only, "checksum") >= 0)
+            {
+                BenchChecksum(std);
+            }
+            if (Array.IndexOf(only, "events") >= 0)
+            {
+                BenchEvents(std);
+            }
         }
         return 0;
     }

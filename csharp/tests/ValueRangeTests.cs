@@ -43,10 +43,10 @@ namespace BridgeHost.Tests
                 Check.True(buf.IsInvalid, "no buffer on failure");
                 UIntPtr outLen;
                 byte* o = stackalloc byte[16];
-                st = Native.bh_call_into(_echo.NativeHandle, null, new UIntPtr(len), o, new UIntPtr(16), out outLen);
+                st = Native.bh_call_into(_echo.NativeHandle.Id, null, new UIntPtr(len), o, new UIntPtr(16), out outLen);
                 Check.Equal(InvalidArgument, st, "bh_call_into(in NULL, " + len + ")");
                 byte* i = stackalloc byte[1];
-                st = Native.bh_call_into(_echo.NativeHandle, i, new UIntPtr(1), null, new UIntPtr(len), out outLen);
+                st = Native.bh_call_into(_echo.NativeHandle.Id, i, new UIntPtr(1), null, new UIntPtr(len), out outLen);
                 Check.Equal(InvalidArgument, st, "bh_call_into(out NULL, cap " + len + ")");
                 MethodHandle m;
                 st = Native.bh_method_resolve(_std.NativeHandle, null, new UIntPtr(len), out m);

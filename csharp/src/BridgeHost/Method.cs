@@ -19,11 +19,15 @@ namespace BridgeHost
     {
         private readonly Module _module;
         private readonly MethodHandle _handle;
+        // The handle's id, for the synchronous calls (see Native.bh_call_spill for why they do not
+        // add-ref the SafeHandle).
+        private readonly ulong _id;
 
         internal Method(Module module, MethodHandle handle, string name)
         {
             _module = module;
             _handle = handle;
+            _id = handle.Id;
             Name = name;
             uint flags;
             int st = Native.bh_method_flags(_handle, out flags);
@@ -79,15 +83,16 @@ namespace BridgeHost
             fixed (byte* i = &MemoryMarshal.GetReference(input))
             fixed (byte* o = scratch)
             {
-                st = Native.bh_call_spill(_handle, i, Size(input.Length), o, Size(scratch.Length), out len, out spill);
+                st = Native.bh_call_spill(_id, i, Size(input.Length), o, Size(scratch.Length), out len, out spill);
             }
-            // The native handle was used while nothing else may reference this Method: keep it (and
-            // through it the module and host) from being finalized before the call is over.
+            // The native id was used while nothing else may reference this Method: keep it (and
+            // through it the method handle, module and host) from being finalized before the call
+            // is over.
             GC.KeepAlive(this);
             if (st != Native.BH_OK)
             {
                 t_scratch = scratch;
-                throw Errors.Last(st);
+                throw Failure(st);
             }
             ulong n = (ulong)len;
             if (spill != 0)
@@ -172,7 +177,7 @@ namespace BridgeHost
             int st = CallIntoCore(input, output, out size);
             if (st != Native.BH_OK)
             {
-                throw Errors.Last(st);
+                throw Failure(st);
             }
             return (int)size;
         }
@@ -194,7 +199,7 @@ namespace BridgeHost
             {
                 return false;
             }
-            throw Errors.Last(st);
+            throw Failure(st);
         }
 
         private unsafe int CallIntoCore(ReadOnlySpan<byte> input, Span<byte> output, out long size)
@@ -205,7 +210,7 @@ namespace BridgeHost
             fixed (byte* i = &MemoryMarshal.GetReference(input))
             fixed (byte* o = &MemoryMarshal.GetReference(output))
             {
-                st = Native.bh_call_into(_handle, i, Size(input.Length), o, Size(output.Length), out len);
+                st = Native.bh_call_into(_id, i, Size(input.Length), o, Size(output.Length), out len);
             }
             GC.KeepAlive(this); // as in Call: no finalization of our owners during the call
             // On BH_E_BUFFER_TOO_SMALL `len` is the size required; otherwise it is not written.
@@ -284,6 +289,21 @@ namespace BridgeHost
 
         /// <summary>"module.method".</summary>
         public override string ToString() => _module.Name + "." + Name;
+
+        /// <summary>
+        /// The exception for a failed synchronous call (read on the failing thread, right after the
+        /// call). A Dispose on another thread that won the race with the call makes the native side
+        /// refuse the freed id: that is reported as the ObjectDisposedException it is.
+        /// </summary>
+        internal Exception Failure(int st)
+        {
+            var e = Errors.Last(st);
+            if (st == Native.BH_E_INVALID_ARGUMENT && _handle.IsClosed)
+            {
+                return new ObjectDisposedException(nameof(Method), "method '" + Name + "' has been disposed");
+            }
+            return e;
+        }
 
         private void ThrowIfDisposed()
         {
