@@ -173,6 +173,37 @@ impl Condvar {
     }
 }
 
+/// Sleep for `d` (at least), on a deadline of the monotonic clock.
+///
+/// `std::thread::sleep` restarts a relative `nanosleep` with the time left
+/// after each signal, and the time spent in the signal handler is not
+/// subtracted: a storm of signals whose handlers take a while (a managed
+/// runtime stopping the world for back-to-back garbage collections, as Mono
+/// does with a signal per thread) can keep it from ever finishing. This waits
+/// on a private condition variable that nobody notifies; std's futex wait
+/// retries an interrupted wait against the same absolute deadline.
+pub fn sleep(d: Duration) {
+    let Some(deadline) = Instant::now().checked_add(d) else {
+        // Longer than the clock can represent: as good as forever.
+        loop {
+            std::thread::park();
+        }
+    };
+    let lock = std::sync::Mutex::new(());
+    let cv = std::sync::Condvar::new();
+    let mut guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        guard = match cv.wait_timeout(guard, left) {
+            Ok((g, _)) => g,
+            Err(p) => p.into_inner().0,
+        };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -126,7 +126,9 @@ impl<T> Gate<T> {
             if !hazard::is_protected(self.addr()) {
                 break;
             }
-            std::thread::sleep(pause);
+            // Not std::thread::sleep: see `sync::sleep` (a closing thread
+            // interrupted by signals back to back must still get here).
+            crate::sync::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(1));
         }
         if *taken {

@@ -174,7 +174,7 @@ impl Supervisor {
             }
             if let Err(e) = poll.wait(Some(timeout)) {
                 tracing::error!(target: "bridgehost::isolation", "poll failed: {e}");
-                std::thread::sleep(Duration::from_millis(10));
+                crate::sync::sleep(Duration::from_millis(10));
                 continue;
             }
             if wake.is_some_and(|w| poll.ready(w).readable) {
@@ -290,7 +290,14 @@ impl Supervisor {
         };
         let child =
             sys::spawn_worker(&cfg.exe, child_sock.as_fd(), err_w.as_fd()).map_err(|e| {
-                if e.kind() == IoKind::NotFound || e.kind() == IoKind::PermissionDenied {
+                if e.kind() == IoKind::PermissionDenied && !has_execute_bit(&cfg.exe) {
+                    Error::NotFound(format!(
+                        "cannot run the worker executable {}: it has no execute permission \
+                         (unzipping a package, e.g. a .nupkg by hand, drops permission bits): \
+                         chmod +x it",
+                        cfg.exe.display()
+                    ))
+                } else if e.kind() == IoKind::NotFound || e.kind() == IoKind::PermissionDenied {
                     Error::NotFound(format!(
                         "cannot run the worker executable {}: {e}",
                         cfg.exe.display()
@@ -680,4 +687,10 @@ impl Supervisor {
             self.reaped(i, &mut buf);
         }
     }
+}
+
+/// True when `path` has an execute bit set (for a precise spawn error).
+fn has_execute_bit(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }

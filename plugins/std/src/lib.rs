@@ -217,6 +217,27 @@ fn parse_ticker(input: &[u8]) -> Result<TickJob, ModuleError> {
     })
 }
 
+/// Sleep until `deadline`. Not `std::thread::sleep`, which restarts a
+/// relative sleep after every signal: a storm of them (a managed runtime
+/// stopping the world for back-to-back collections) can keep it from ever
+/// finishing. A condition variable nobody notifies waits on the absolute
+/// deadline (std's futex wait retries an interrupted wait against it).
+fn sleep_until(deadline: Instant) {
+    let m = Mutex::new(());
+    let cv = Condvar::new();
+    let mut g = lock(&m);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        g = match cv.wait_timeout(g, left) {
+            Ok((g, _)) => g,
+            Err(p) => p.into_inner().0,
+        };
+    }
+}
+
 fn parse_sleep_ms(input: &[u8]) -> Result<u32, ModuleError> {
     let text = std::str::from_utf8(input)
         .map_err(|_| invalid("sleep_ms: input must be decimal ASCII"))?
@@ -247,7 +268,7 @@ impl Std {
 
     fn sleep_ms(&self, input: &[u8], _out: &mut Output<'_>) -> Result<(), ModuleError> {
         let ms = parse_sleep_ms(input)?;
-        std::thread::sleep(Duration::from_millis(u64::from(ms)));
+        sleep_until(Instant::now() + Duration::from_millis(u64::from(ms)));
         Ok(())
     }
 
