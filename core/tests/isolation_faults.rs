@@ -452,6 +452,24 @@ fn start_up_failures_fail_open_with_a_typed_error() {
         )
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    // A worker without its execute bit (what unzipping a package by hand
+    // leaves): the error says so and how to fix it.
+    let copy = std::env::temp_dir().join(format!("bh-worker-noexec-{}", std::process::id()));
+    let worker = bridgehost::locate::resolve_worker(None).expect("a built worker");
+    std::fs::copy(&worker, &copy).unwrap();
+    std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let e = host
+        .open(
+            "std",
+            ModuleOptions {
+                worker_path: Some(copy.clone()),
+                ..ModuleOptions::isolated()
+            },
+        )
+        .unwrap_err();
+    let _ = std::fs::remove_file(&copy);
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    assert!(e.to_string().contains("chmod +x"), "{e}");
     let e = host
         .open(
             "std",
@@ -482,6 +500,27 @@ fn start_up_failures_fail_open_with_a_typed_error() {
             ErrorKind::InvalidArgument
         );
     }
+}
+
+/// An output that grows toward the default max_output (256 MiB) in a worker
+/// whose address space is limited to the same 256 MiB: the shared output
+/// region cannot be mapped. That is the call's resource limit, not a broken
+/// channel (it used to end the worker with EXIT_CHANNEL: `WorkerExited`).
+#[test]
+fn an_output_region_beyond_the_memory_limit_is_a_resource_limit() {
+    let host = host();
+    let m = host
+        .open(
+            "faulty",
+            ModuleOptions {
+                memory_limit: Some(256 << 20),
+                ..ModuleOptions::isolated()
+            },
+        )
+        .unwrap();
+    let e = m.method("oversized_output").unwrap().call(b"").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ResourceLimit, "{e}");
+    assert_eq!(m.method("ok").unwrap().call(b"after").unwrap(), b"after");
 }
 
 #[test]

@@ -311,8 +311,10 @@ fn check_parent() {
     }
 }
 
-/// Receive a `MAP` message (blocking) and map its region.
-fn recv_map(sock: BorrowedFd<'_>) -> (MapMsg, SharedMem) {
+/// Receive a `MAP` message (blocking) and map its region. `Err`: the
+/// region does not fit this worker's address space (ENOMEM: the memory
+/// limit); anything else wrong with the message ends the worker.
+fn recv_map(sock: BorrowedFd<'_>) -> Result<(MapMsg, SharedMem), String> {
     let mut buf = [0u8; 64];
     let pkt = match sys::recv_packet(sock, &mut buf, true, false) {
         Ok(Some(p)) => p,
@@ -325,8 +327,13 @@ fn recv_map(sock: BorrowedFd<'_>) -> (MapMsg, SharedMem) {
     let fd = pkt.fds.into_iter().next().expect("checked above");
     let size = usize::try_from(msg.size).unwrap_or(usize::MAX);
     match SharedMem::from_fd(fd, size) {
-        Ok(m) => (msg, m),
-        // Typically ENOMEM under the address-space limit.
+        Ok(m) => Ok((msg, m)),
+        // Under the address-space limit: a resource error for the call (the
+        // worker then retires, so the host's view of the regions no longer
+        // matters).
+        Err(e) if e.raw_os_error() == Some(libc::ENOMEM) => Err(format!(
+            "the worker cannot map a shared region of {size} bytes within its memory limit ({e})"
+        )),
         Err(_) => std::process::exit(EXIT_CHANNEL),
     }
 }
@@ -345,15 +352,16 @@ impl Regions {
     }
 
     /// Make the mapping of `kind` match generation `want` (0: none), reading
-    /// `MAP` messages the host sent ahead of the request.
-    fn sync(&mut self, sock: BorrowedFd<'_>, kind: RegionKind, want: u32) {
+    /// `MAP` messages the host sent ahead of the request. `Err`: a region did
+    /// not fit the address space (see [`recv_map`]).
+    fn sync(&mut self, sock: BorrowedFd<'_>, kind: RegionKind, want: u32) -> Result<(), String> {
         let slot = match kind {
             RegionKind::Input => &mut self.input,
             RegionKind::Output => &mut self.output,
         };
         if want == 0 {
             *slot = None;
-            return;
+            return Ok(());
         }
         let mut guard = 0;
         while Self::gen(match kind {
@@ -361,7 +369,7 @@ impl Regions {
             RegionKind::Output => &self.output,
         }) != want
         {
-            let (msg, mem) = recv_map(sock);
+            let (msg, mem) = recv_map(sock)?;
             match msg.kind {
                 RegionKind::Input => self.input = Some((msg.gen, mem)),
                 RegionKind::Output => self.output = Some((msg.gen, mem)),
@@ -371,6 +379,7 @@ impl Regions {
                 std::process::exit(EXIT_CHANNEL);
             }
         }
+        Ok(())
     }
 }
 
@@ -410,7 +419,7 @@ impl ShmSink<'_> {
         }
         let mut regions = self.regions.lock();
         let old = regions.output.take();
-        regions.sync(self.sock, RegionKind::Output, req.out_gen);
+        regions.sync(self.sock, RegionKind::Output, req.out_gen)?;
         let Some((_, new)) = regions.output.as_ref() else {
             std::process::exit(EXIT_CHANNEL);
         };
@@ -714,10 +723,20 @@ fn run_call(
     req: &Request,
     memory_limit: u64,
 ) -> RawResponse {
-    {
+    let mapped = {
         let mut r = regions.lock();
-        r.sync(sock, RegionKind::Input, req.in_gen);
-        r.sync(sock, RegionKind::Output, req.out_gen);
+        r.sync(sock, RegionKind::Input, req.in_gen)
+            .and_then(|()| r.sync(sock, RegionKind::Output, req.out_gen))
+    };
+    if let Err(message) = mapped {
+        // ST_RESOURCE: the worker retires after this response.
+        let resp = RawResponse {
+            op: p::OP_RESULT,
+            seq: req.seq,
+            status: p::ST_RESOURCE,
+            ..Default::default()
+        };
+        return with_message(chan, resp, &message);
     }
     let max_output = usize::try_from(req.max_output).unwrap_or(usize::MAX);
     let input_len = usize::try_from(req.input_len).unwrap_or(usize::MAX);
@@ -795,6 +814,12 @@ fn run_call(
             e.to_string()
         }
     };
+    with_message(chan, resp, &message)
+}
+
+/// `resp` with `message` (truncated to the protocol's limit) in the response
+/// area.
+fn with_message(chan: &Chan<'_>, mut resp: RawResponse, message: &str) -> RawResponse {
     let mut end = message.len().min(p::MAX_MESSAGE);
     while !message.is_char_boundary(end) {
         end -= 1;
