@@ -96,6 +96,7 @@ impl Outcome for &'static CStr {
 }
 
 /// Run an export body; never unwinds. Used only through [`ffi_boundary!`].
+#[inline(always)]
 pub(crate) fn catch<B: Outcome>(body: impl FnOnce() -> B) -> B::Abi {
     // AssertUnwindSafe: state shared between calls lives in the core and the
     // handle tables, whose locks do not poison and whose updates are single

@@ -301,15 +301,28 @@ fn protect_slow(addr: usize) -> Hazard {
     }
 }
 
-impl Drop for Hazard {
+impl Hazard {
+    /// End the announcement now (dropping the hazard later does nothing
+    /// more): for a guard that must retract before its own last checks.
     #[inline(always)]
-    fn drop(&mut self) {
-        match self.slot {
+    pub(crate) fn retract(&mut self) {
+        match self.slot.take() {
             // Release: the writer that reads 0 here (Acquire) sees every use
             // this thread made of the object.
             Some(s) => s.store(0, Ordering::Release),
-            None => retract_overflow(self.addr),
+            // `addr` is never 0 for a live announcement (protect asserts
+            // it); 0 marks one already retracted.
+            None if self.addr != 0 => retract_overflow(self.addr),
+            None => {}
         }
+        self.addr = 0;
+    }
+}
+
+impl Drop for Hazard {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.retract();
     }
 }
 

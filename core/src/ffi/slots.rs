@@ -58,19 +58,39 @@ struct Visit<'a, T: ?Sized> {
     slots: &'a Slots<T>,
     slot: &'a Slot<T>,
     expected: u64,
-    hazard: Option<hazard::Hazard>,
+    hazard: hazard::Hazard,
 }
 
-impl<T: ?Sized> Drop for Visit<'_, T> {
+impl<T: ?Sized> Visit<'_, T> {
+    /// Retract the announcement; then, if the slot was retired meanwhile,
+    /// make sure a reclaim runs after us.
     #[inline(always)]
-    fn drop(&mut self) {
-        drop(self.hazard.take());
+    fn leave(&mut self) {
+        self.hazard.retract();
         self.slots.fences.reader();
         // Pairs with the remover's (state store, heavy fence, scan): either
         // it saw our retraction, or we see its retirement here.
         if self.slot.state.load(Ordering::Acquire) != self.expected {
             self.slots.after_visit(self.slot, self.expected);
         }
+    }
+
+    /// End the visit on the normal path, inline: the drop glue the compiler
+    /// generates is an out-of-line call that reloads every field from memory
+    /// (measured: 8 % of a 16-byte echo through the C ABI). Dropping (the
+    /// unwind path) does the same.
+    #[inline(always)]
+    fn end(mut self) {
+        self.leave();
+        // Nothing left to drop: the hazard is retracted (a retracted hazard's
+        // drop is a no-op) and the rest are references.
+        std::mem::forget(self);
+    }
+}
+
+impl<T: ?Sized> Drop for Visit<'_, T> {
+    fn drop(&mut self) {
+        self.leave();
     }
 }
 
@@ -225,7 +245,7 @@ impl<T: ?Sized> Slots<T> {
             slots: self,
             slot,
             expected: generation | LIVE,
-            hazard: Some(hazard::protect_with(slot.addr(), self.fences)),
+            hazard: hazard::protect_with(slot.addr(), self.fences),
         };
         if slot.state.load(Ordering::Acquire) != visit.expected {
             return None;
@@ -240,7 +260,7 @@ impl<T: ?Sized> Slots<T> {
         // after the value was written, and we loaded it with Acquire.
         let value = unsafe { (*slot.value.get()).as_ref() }?;
         let r = f(value);
-        drop(visit);
+        visit.end();
         Some(r)
     }
 
@@ -253,7 +273,7 @@ impl<T: ?Sized> Slots<T> {
             slots: self,
             slot,
             expected: generation | LIVE,
-            hazard: Some(hazard::protect_with(slot.addr(), self.fences)),
+            hazard: hazard::protect_with(slot.addr(), self.fences),
         };
         if slot.state.load(Ordering::Acquire) != visit.expected {
             return None;
