@@ -58,13 +58,27 @@ namespace BridgeHost
         /// <exception cref="ModuleErrorException">The module reported an error.</exception>
         /// <exception cref="ClosedException">The module or host was closed.</exception>
         /// <exception cref="ResourceLimitException">The input or output exceeds the module's limits.</exception>
-        public byte[] Call(byte[] input)
+        public unsafe byte[] Call(byte[] input)
         {
             if (input == null)
             {
                 throw new ArgumentNullException(nameof(input));
             }
-            return Call(new ReadOnlySpan<byte>(input));
+            // Call(ReadOnlySpan) below, with the array pinned directly: forwarding to it through a
+            // span measured ~7 ns slower per call on Mono (a sixth of a 16-byte echo there).
+            ThrowIfDisposed();
+            byte[] scratch = t_scratch ?? new byte[ScratchSize];
+            t_scratch = null;
+            UIntPtr len;
+            ulong spill;
+            int st;
+            fixed (byte* i = input)
+            fixed (byte* o = scratch)
+            {
+                st = Native.bh_call_spill(_id, i, Size(input.Length), o, Size(scratch.Length), out len, out spill);
+            }
+            GC.KeepAlive(this); // as below
+            return Output(st, scratch, len, spill);
         }
 
         /// <summary>Call on this thread; the input is read in place, the output returned as a new array.</summary>
@@ -89,6 +103,15 @@ namespace BridgeHost
             // through it the method handle, module and host) from being finalized before the call
             // is over.
             GC.KeepAlive(this);
+            return Output(st, scratch, len, spill);
+        }
+
+        /// <summary>
+        /// The result of a bh_call_spill into <paramref name="scratch"/> (taken out of this thread's
+        /// slot by the caller, put back here): the output, or the error read on this thread.
+        /// </summary>
+        private byte[] Output(int st, byte[] scratch, UIntPtr len, ulong spill)
+        {
             if (st != Native.BH_OK)
             {
                 t_scratch = scratch;
