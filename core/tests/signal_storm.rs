@@ -50,9 +50,13 @@ fn sleep_finishes_under_a_storm_of_slow_signals() {
     }
 
     let done = Arc::new(AtomicBool::new(false));
+    // The sleeper stays alive until released, so every pthread_kill below
+    // targets a live thread.
+    let release = Arc::new(AtomicBool::new(false));
     let (tid_tx, tid_rx) = std::sync::mpsc::channel();
     let sleeper = {
         let done = Arc::clone(&done);
+        let release = Arc::clone(&release);
         std::thread::spawn(move || {
             // SAFETY: pthread_self has no preconditions.
             tid_tx.send(unsafe { libc::pthread_self() }).unwrap();
@@ -64,6 +68,9 @@ fn sleep_finishes_under_a_storm_of_slow_signals() {
             bridgehost::sync::sleep(Duration::from_millis(5));
             let took = t0.elapsed();
             done.store(true, Ordering::SeqCst);
+            while !release.load(Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
             took
         })
     };
@@ -74,8 +81,8 @@ fn sleep_finishes_under_a_storm_of_slow_signals() {
     let mut sent = 0u64;
     while !done.load(Ordering::SeqCst) && Instant::now() < deadline {
         let before = HANDLED.load(Ordering::Relaxed);
-        // SAFETY: `target` is the sleeper thread, which is alive until `done`
-        // is set (it sets it before returning) and has SIGUSR2 handled.
+        // SAFETY: `target` is the sleeper thread, alive until `release` is
+        // set below, with SIGUSR2 handled.
         assert_eq!(unsafe { libc::pthread_kill(target, libc::SIGUSR2) }, 0);
         sent += 1;
         while HANDLED.load(Ordering::Relaxed) == before
@@ -86,7 +93,8 @@ fn sleep_finishes_under_a_storm_of_slow_signals() {
         }
     }
     let finished = done.load(Ordering::SeqCst);
-    // Stop the storm either way, so that the sleeper can end and be joined.
+    // The storm is over either way: let the sleeper end, and join it.
+    release.store(true, Ordering::SeqCst);
     let took = sleeper.join().unwrap();
     assert!(sent > 5, "the storm ran ({sent} signals)");
     assert!(
