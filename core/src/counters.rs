@@ -196,9 +196,8 @@ thread_local! {
 }
 
 /// True on every [`LATENCY_SAMPLE_EVERY`]th call of this thread (a
-/// thread-local tick: no shared cache line), for backends that have no
-/// per-thread tick of their own (the in-process gate counts entries).
-pub(crate) fn sample_this_call() -> bool {
+/// thread-local tick: no shared cache line).
+fn sample_this_call() -> bool {
     SAMPLE_TICK.with(|c| {
         let n = c.get();
         c.set(n.wrapping_add(1));
@@ -250,6 +249,19 @@ impl Counters {
         let ns = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.record_latency_on(thread, ns);
         r
+    }
+
+    /// [`Counters::timed`] for backends without a per-thread tick of their
+    /// own (the in-process gate counts entries): samples on a thread-local
+    /// tick, and looks the thread's cells up only for a sampled call.
+    pub(crate) fn timed_on_thread_tick<R>(&self, f: impl FnOnce() -> R) -> R {
+        let sample = sample_this_call();
+        let thread = if sample {
+            crate::ffi::hazard::thread_index()
+        } else {
+            None
+        };
+        self.timed(sample, thread, f)
     }
 
     /// Count one callback error reported by a front end.

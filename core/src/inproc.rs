@@ -18,7 +18,6 @@ use crate::counters::{self, Counters};
 use crate::error::{Error, Result};
 use crate::ffi::callbacks;
 use crate::ffi::gate::Gate;
-use crate::ffi::hazard;
 use crate::ffi::loader::{Instance, ModuleLibrary, ThreadModel};
 use crate::module::Backend;
 use crate::output::CallOutput;
@@ -132,12 +131,9 @@ impl Backend for InProcess {
                     instance.call(index, input, out)
                 })
             }
-            Mode::Owner(owner) => {
-                self.counters
-                    .timed(counters::sample_this_call(), hazard::thread_index(), || {
-                        Self::call_owner(owner, &self.counters, index, input, out)
-                    })
-            }
+            Mode::Owner(owner) => self.counters.timed_on_thread_tick(|| {
+                Self::call_owner(owner, &self.counters, index, input, out)
+            }),
         }
     }
 

@@ -246,15 +246,9 @@ pub(crate) fn open(
 
 impl Backend for Isolated {
     fn call(&self, index: u32, input: &[u8], out: &mut CallOutput<'_>) -> Result<()> {
-        let sample = crate::counters::sample_this_call();
-        let thread = if sample {
-            crate::ffi::hazard::thread_index()
-        } else {
-            None
-        };
         self.shared
             .counters
-            .timed(sample, thread, || self.call_untimed(index, input, out))
+            .timed_on_thread_tick(|| self.call_untimed(index, input, out))
     }
 
     fn close(&self) {
