@@ -85,11 +85,10 @@ pub unsafe extern "C" fn bh_call_into(
 ) -> bh_status {
     ffi_boundary!(|c| {
         let out_len = c.out(out_len, "out_len")?;
-        let called = METHODS.with(f, |method| {
-            check_input(c, method, input, in_len)?;
-            let (data, buf) = c.in_out(input, in_len, out, out_cap)?;
-            buf.with(|buf| method.call_to_slice(data, buf))
-        })?;
+        let (data, buf) = c.in_out(input, in_len, out, out_cap)?;
+        // As in bh_call_spill: the core refuses an input over max_input
+        // before anything reads it.
+        let called = METHODS.with(f, |method| buf.with(|buf| method.call_to_slice(data, buf)))?;
         match called {
             Ok(n) => {
                 out_len.write(n);
