@@ -24,7 +24,7 @@ suite_lint() {
     cargo fmt --all -- --check &&
     cargo clippy --workspace --all-targets -- -D warnings
 }
-suite_rust()   { cargo test --workspace; }
+suite_rust()   { cargo test --workspace && bash tests/docs/rust.sh; }
 suite_asan()   {
     export BRIDGEHOST_WORKER="$ROOT/target/debug/bridgehost-worker"
     # Rust tests under AddressSanitizer (TOOLCHAIN.md): explicit --target keeps build scripts
