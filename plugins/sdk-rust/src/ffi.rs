@@ -18,10 +18,8 @@ use crate::{Host, LogLevel, Module, Output, HOST_CONTRACT_CODE, PANIC_CODE};
 use bridgehost_module_abi::{
     self as abi, BhCall, FailFn, HostApi, MethodDesc, ModuleDesc, WriteFn,
 };
-use std::any::Any;
 use std::ffi::{c_char, c_void};
 use std::marker::PhantomData;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// A module descriptor that can live in a `static`.
 ///
@@ -71,22 +69,12 @@ unsafe fn borrow_bytes<'a>(data: *const u8, len: usize) -> Option<&'a [u8]> {
     Some(unsafe { std::slice::from_raw_parts(data, len) })
 }
 
-/// Extract a message from a panic payload and drop the payload without
-/// letting a panicking `Drop` of the payload escape.
-fn panic_message(payload: Box<dyn Any + Send>) -> String {
-    let msg = if let Some(s) = payload.downcast_ref::<&'static str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(non-string panic payload)".to_string()
-    };
-    if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-        // A payload whose Drop panics: leak the second payload rather than
-        // risk a third panic.
-        std::mem::forget(second);
+/// A caught panic, through the host's log: its message at error level, its location at debug.
+fn log_panic(host: &Host, caught: &crate::panic::Caught) {
+    host.log(LogLevel::Error, &caught.message);
+    if let Some(at) = &caught.location {
+        host.log(LogLevel::Debug, &format!("{} (at {at})", caught.message));
     }
-    msg
 }
 
 /// Report a module error through the host's `fail` and return the code the
@@ -211,7 +199,7 @@ pub unsafe extern "C" fn init_shim<M: Methods>(
         };
     };
     let host = Host { api };
-    let result = catch_unwind(AssertUnwindSafe(|| M::init(host.clone(), config)));
+    let result = crate::panic::catch("panic", || M::init(host.clone(), config));
     match result {
         Ok(Ok(module)) => {
             let boxed = Box::new(Instance { host, module });
@@ -221,10 +209,12 @@ pub unsafe extern "C" fn init_shim<M: Methods>(
         }
         // SAFETY: `err` is the live init context and `api.fail` the host's.
         Ok(Err(e)) => unsafe { report(api.fail, err, e.code, &e.message) },
-        Err(payload) => {
-            let msg = format!("panic: {}", panic_message(payload));
+        Err(caught) => {
+            // The message goes to the caller (the error) and to the runtime's logging (the
+            // host's log), never raw to stderr (crate::panic keeps the default hook quiet).
+            log_panic(&host, &caught);
             // SAFETY: as above.
-            unsafe { report(api.fail, err, PANIC_CODE, &msg) }
+            unsafe { report(api.fail, err, PANIC_CODE, &caught.message) }
         }
     }
 }
@@ -277,13 +267,14 @@ pub unsafe extern "C" fn call_shim<M: Methods>(
         },
         written: 0,
     };
-    let result = catch_unwind(AssertUnwindSafe(|| method(&inst.module, input, &mut out)));
+    let result = crate::panic::catch("panic", || method(&inst.module, input, &mut out));
     match result {
         Ok(Ok(())) => 0,
         // SAFETY: `call` is the live context and `api.fail` the host's.
         Ok(Err(e)) => unsafe { report(api.fail, call, e.code, &e.message) },
-        Err(payload) => {
-            let msg = format!("panic: {}", panic_message(payload));
+        Err(caught) => {
+            log_panic(&inst.host, &caught);
+            let msg = caught.message;
             // SAFETY: as above.
             unsafe { report(api.fail, call, PANIC_CODE, &msg) }
         }
@@ -305,10 +296,9 @@ pub unsafe extern "C" fn destroy_shim<M: Module>(instance: *mut c_void) {
     // host destroys it once, with no call in flight, so we own it again.
     let boxed = unsafe { Box::from_raw(instance.cast::<Instance<M>>()) };
     let host = boxed.host.clone();
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(boxed))) {
-        let msg = format!("panic in destroy: {}", panic_message(payload));
+    if let Err(caught) = crate::panic::catch("panic in destroy", move || drop(boxed)) {
         // `emit`/`log` stay valid until destroy returns.
-        host.log(LogLevel::Error, &msg);
+        log_panic(&host, &caught);
     }
 }
 

@@ -7,7 +7,10 @@
 //! `destroy` shims. Every shim runs the module's code inside
 //! [`std::panic::catch_unwind`]: a panic never unwinds into the host, it
 //! becomes a module error with code [`PANIC_CODE`] and the message
-//! `"panic: <message>"`.
+//! `"panic: <message>"`, plus an error record through the host's log (and a
+//! debug record with the panic's location). The default panic hook's report
+//! is kept off the host's stderr for those panics; a panic on a module-owned
+//! thread outside any entry point is reported as before.
 //!
 //! ```
 //! use bridgehost_module_sdk::{export_module, Host, Module, ModuleError, Output, NONBLOCKING, ThreadModel};
@@ -112,6 +115,7 @@
 #![warn(missing_docs)]
 
 mod ffi;
+mod panic;
 
 use std::fmt;
 
