@@ -22,7 +22,11 @@
 //!   keep slots from ever being reclaimed), then releases the locks.
 //!
 //! **Lock order.** The order above must be the order of every code path that
-//! holds two of these locks at once, or prepare could deadlock against it:
+//! holds two of these locks at once, or prepare could deadlock against it.
+//! It is checked, not only written: each of these locks has a
+//! `crate::sync::Rank`, and in debug builds (every test run) taking one while
+//! holding one of an equal or higher rank panics (`sync::tests` proves the
+//! check; every other test exercises it on the real paths). The reasons:
 //! * a sink may call into the core (a front end's logging code calling a
 //!   module: hazard registry, instance table) — sink before the others;
 //! * an insert/remove on the instance table reclaims under its writer lock,
@@ -52,15 +56,13 @@
 
 use crate::ffi::hazard::ForkLock;
 use crate::ffi::slots::WriterLock;
-use crate::logging::LogSink;
 use std::cell::RefCell;
-use std::sync::RwLockWriteGuard;
 
 /// The locks held across one fork, fields in the order they were taken
 /// (they are released in the same order, which is fine: only the taking
 /// order matters for deadlock).
 struct Held {
-    _sink: Option<RwLockWriteGuard<'static, Option<LogSink>>>,
+    _sink: Option<crate::logging::SinkForkLock>,
     _instances: WriterLock<'static>,
     hazards: ForkLock,
 }

@@ -8,7 +8,7 @@
 #![forbid(unsafe_code)]
 
 use crate::error::{Error, Result};
-use crate::sync::RwLock;
+use crate::sync::{Rank, RankedGuard, RwLock};
 use once_cell::sync::OnceCell;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -96,7 +96,10 @@ impl<S: Subscriber> Layer<S> for SinkLayer {
         // Inside a sink this thread already holds the read lock (and the
         // sink is set): re-taking it could wait behind a queued writer.
         LogLevel::of(metadata.level()) as u8 <= MAX_LEVEL.load(Ordering::Relaxed)
-            && (IN_SINK.with(|c| c.get()) || SINK.read().is_some())
+            && (IN_SINK.with(|c| c.get()) || {
+                let present = Rank::LogSink.take(|| SINK.read()).is_some();
+                present
+            })
     }
 
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
@@ -109,7 +112,7 @@ impl<S: Subscriber> Layer<S> for SinkLayer {
         }
         // Held for the whole delivery, so that once `set_log_sink` returns
         // the old sink is never called.
-        let guard = SINK.read();
+        let guard = Rank::LogSink.take(|| SINK.read());
         let Some(sink) = guard.as_ref() else { return };
         let mut msg = String::new();
         event.record(&mut MessageVisitor(&mut msg));
@@ -126,12 +129,15 @@ impl<S: Subscriber> Layer<S> for SinkLayer {
 /// no thread is inside a sink at the fork instant and the child inherits the
 /// lock free. `None` if this thread is inside a sink itself (it holds the
 /// read lock, which it releases in parent and child alike on its way out).
-pub(crate) fn lock_for_fork() -> Option<std::sync::RwLockWriteGuard<'static, Option<LogSink>>> {
+pub(crate) fn lock_for_fork() -> Option<SinkForkLock> {
     if IN_SINK.try_with(|c| c.get()).unwrap_or(true) {
         return None;
     }
-    Some(SINK.write())
+    Some(Rank::LogSink.take(|| SINK.write()))
 }
+
+/// The sink, held exclusively across a fork ([`lock_for_fork`]).
+pub(crate) type SinkForkLock = RankedGuard<std::sync::RwLockWriteGuard<'static, Option<LogSink>>>;
 
 /// Route core logging to `sink` for events at `max_level` or more severe.
 /// `None` removes the sink; when this returns, the previous sink is not

@@ -106,6 +106,141 @@ impl<T: ?Sized> RwLock<T> {
     }
 }
 
+/// The rank of a process-global lock that `crate::fork` holds across `fork()`.
+///
+/// `fork`'s prepare handler takes these locks in rank order, so every other code path that holds
+/// two of them at once must take them in the same order, or prepare could deadlock against it.
+/// That rule is checked, not only written down: in debug builds (every test run, ASan included)
+/// taking a ranked lock while this thread holds one of an equal or higher rank panics, naming
+/// both. Release builds compile the check away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub(crate) enum Rank {
+    /// `logging::SINK`: a sink may call into the core, which takes the locks below.
+    LogSink = 0,
+    /// The writer mutex of any handle table (`ffi::slots`), the instance-token table
+    /// (`ffi::callbacks::INSTANCES`) among them: a table reclaims under it, reading the hazard
+    /// registry. Two tables' writer locks are never held at once.
+    Table = 1,
+    /// The hazard-record registry (`ffi::hazard::RECORDS`).
+    HazardRecords = 2,
+    /// The hazard overflow list (`ffi::hazard::OVERFLOW`).
+    HazardOverflow = 3,
+}
+
+#[cfg(debug_assertions)]
+thread_local! {
+    /// Bit `r` set while this thread holds the lock of rank `r`.
+    static HELD: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
+}
+
+/// Proof that this thread took a lock of a [`Rank`] in order; clears the rank when dropped.
+#[derive(Debug)]
+#[must_use]
+pub(crate) struct Ranked {
+    #[cfg(debug_assertions)]
+    bit: u8,
+}
+
+impl Rank {
+    /// Record that this thread is about to take the lock of this rank (before it blocks on it).
+    ///
+    /// # Panics
+    /// In debug builds, if this thread holds a lock of this rank or a higher one.
+    #[inline]
+    pub(crate) fn enter(self) -> Ranked {
+        #[cfg(debug_assertions)]
+        {
+            let bit = 1u8 << (self as u8);
+            // During thread-local teardown there is nothing to check against.
+            let held = HELD.try_with(|h| h.get()).unwrap_or(0);
+            if held >= bit {
+                let worst = 7 - held.leading_zeros() as u8;
+                panic!(
+                    "lock order violated: taking {self:?} while holding rank {worst} \
+                     (crate::sync::Rank: the fork handlers take them in rank order)"
+                );
+            }
+            let _ = HELD.try_with(|h| h.set(held | bit));
+            Ranked { bit }
+        }
+        #[cfg(not(debug_assertions))]
+        Ranked {}
+    }
+
+    /// [`Rank::enter`], then take the lock with `take` and keep its guard with the token.
+    #[inline]
+    pub(crate) fn take<G>(self, take: impl FnOnce() -> G) -> RankedGuard<G> {
+        let rank = self.enter();
+        RankedGuard {
+            guard: take(),
+            _rank: rank,
+        }
+    }
+
+    /// [`Rank::enter`], then lock `m`.
+    #[inline]
+    pub(crate) fn lock<T: ?Sized>(self, m: &Mutex<T>) -> RankedGuard<MutexGuard<'_, T>> {
+        self.take(|| m.lock())
+    }
+}
+
+impl Drop for Ranked {
+    #[inline]
+    fn drop(&mut self) {
+        #[cfg(debug_assertions)]
+        let _ = HELD.try_with(|h| h.set(h.get() & !self.bit));
+    }
+}
+
+/// A lock guard with its [`Ranked`] token. The guard is a field before the token, so the lock is
+/// released before the rank is cleared.
+#[derive(Debug)]
+pub(crate) struct RankedGuard<G> {
+    guard: G,
+    _rank: Ranked,
+}
+
+impl<G: Deref> Deref for RankedGuard<G> {
+    type Target = G::Target;
+    #[inline]
+    fn deref(&self) -> &G::Target {
+        &self.guard
+    }
+}
+
+impl<G: DerefMut> DerefMut for RankedGuard<G> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut G::Target {
+        &mut self.guard
+    }
+}
+
+/// A [`Mutex`] of a fixed [`Rank`]: every `lock` is checked against the lock order.
+#[derive(Debug)]
+pub(crate) struct RankedMutex<T: ?Sized> {
+    rank: Rank,
+    inner: Mutex<T>,
+}
+
+impl<T> RankedMutex<T> {
+    /// A new unlocked mutex of rank `rank`.
+    pub(crate) const fn new(rank: Rank, value: T) -> Self {
+        RankedMutex {
+            rank,
+            inner: Mutex::new(value),
+        }
+    }
+}
+
+impl<T: ?Sized> RankedMutex<T> {
+    /// Lock, blocking until it is available (order-checked in debug builds).
+    #[inline]
+    pub(crate) fn lock(&self) -> RankedGuard<MutexGuard<'_, T>> {
+        self.rank.lock(&self.inner)
+    }
+}
+
 /// Result of a timed wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitTimeoutResult(bool);
@@ -230,6 +365,42 @@ mod tests {
             .wait_for(&mut g, Duration::from_millis(1))
             .timed_out());
         assert!(pair.1.wait_until(&mut g, Instant::now()).timed_out());
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    fn ranked_locks_in_order_pass_and_out_of_order_panics() {
+        let table = RankedMutex::new(Rank::Table, ());
+        let records = RankedMutex::new(Rank::HazardRecords, ());
+        {
+            let _sink = Rank::LogSink.enter();
+            let _t = table.lock();
+            let _r = records.lock();
+            let _o = Rank::HazardOverflow.enter();
+        }
+        // Released: the same locks again, one at a time, in any order.
+        drop(records.lock());
+        drop(table.lock());
+        let wrong = std::thread::spawn(move || {
+            let _r = records.lock();
+            let _t = table.lock(); // table after the hazard registry: the fork's deadlock
+        })
+        .join();
+        let msg = wrong.expect_err("out of order must panic");
+        let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(msg.contains("lock order violated: taking Table"), "{msg}");
+        let same = std::thread::spawn(|| {
+            let _a = Rank::Table.enter();
+            let _b = Rank::Table.enter(); // two tables' writer locks at once
+        })
+        .join();
+        assert!(same.is_err());
+        let sink_late = std::thread::spawn(|| {
+            let _a = Rank::HazardOverflow.enter();
+            let _b = Rank::LogSink.enter(); // logging under a hazard lock
+        })
+        .join();
+        assert!(sink_late.is_err());
     }
 
     #[test]

@@ -33,7 +33,7 @@
 //! thread-local storage is already destroyed (use from a TLS destructor)
 //! falls back to a global mutex-protected list plus a `SeqCst` fence.
 
-use crate::sync::{Mutex, MutexGuard};
+use crate::sync::{MutexGuard, RankedGuard, RankedMutex};
 use std::marker::PhantomData;
 use std::sync::atomic::{compiler_fence, fence, AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
@@ -52,11 +52,13 @@ struct Record {
     index: usize,
 }
 
-static RECORDS: Mutex<Vec<&'static Record>> = crate::sync::Mutex::new(Vec::new());
+static RECORDS: RankedMutex<Vec<&'static Record>> =
+    RankedMutex::new(crate::sync::Rank::HazardRecords, Vec::new());
 /// Announcements of threads without a usable record.
 /// `(address, owner)`: owner is [`thread_mark`] of the announcing thread
 /// (a fork child keeps only the forking thread's entries).
-static OVERFLOW: Mutex<Vec<(usize, usize)>> = crate::sync::Mutex::new(Vec::new());
+static OVERFLOW: RankedMutex<Vec<(usize, usize)>> =
+    RankedMutex::new(crate::sync::Rank::HazardOverflow, Vec::new());
 /// `OVERFLOW.len()`, readable without the lock (writers skip the lock when
 /// it is 0: a slow-path reader stores it, then fences with `SeqCst`, before
 /// it reads the object's state).
@@ -360,8 +362,8 @@ fn thread_mark() -> usize {
 
 /// Both registries, held for a `fork()` ([`lock_for_fork`]).
 pub(crate) struct ForkLock {
-    records: MutexGuard<'static, Vec<&'static Record>>,
-    overflow: MutexGuard<'static, Vec<(usize, usize)>>,
+    records: RankedGuard<MutexGuard<'static, Vec<&'static Record>>>,
+    overflow: RankedGuard<MutexGuard<'static, Vec<(usize, usize)>>>,
 }
 
 /// Fork preparation (see `crate::fork`): give the forking thread its record

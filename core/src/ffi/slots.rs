@@ -20,7 +20,7 @@
 //!   old value is gone.
 
 use super::hazard::{self, Fences};
-use crate::sync::{Mutex, MutexGuard};
+use crate::sync::MutexGuard;
 use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -128,12 +128,12 @@ struct Writer {
 
 /// The writer mutex of a [`Slots`], held ([`Slots::lock_writer`]).
 pub(crate) struct WriterLock<'a> {
-    _guard: MutexGuard<'a, Writer>,
+    _guard: crate::sync::RankedGuard<MutexGuard<'a, Writer>>,
 }
 
 pub(crate) struct Slots<T: ?Sized> {
     buckets: [OnceLock<Box<[Slot<T>]>>; BUCKETS],
-    writer: Mutex<Writer>,
+    writer: crate::sync::RankedMutex<Writer>,
     live: AtomicUsize,
     /// Retired slots not yet reclaimed (readers check it on the way out).
     pending: AtomicUsize,
@@ -170,11 +170,14 @@ impl<T: ?Sized> Slots<T> {
         Slots {
             fences,
             buckets: [const { OnceLock::new() }; BUCKETS],
-            writer: crate::sync::Mutex::new(Writer {
-                next: 0,
-                free: Vec::new(),
-                retired: Vec::new(),
-            }),
+            writer: crate::sync::RankedMutex::new(
+                crate::sync::Rank::Table,
+                Writer {
+                    next: 0,
+                    free: Vec::new(),
+                    retired: Vec::new(),
+                },
+            ),
             live: AtomicUsize::new(0),
             pending: AtomicUsize::new(0),
         }
