@@ -35,7 +35,7 @@ suite_asan()   {
 # The core's unit tests under Miri (undefined behaviour, data races, leaks in the handle table,
 # the wire protocol decoder, output buffers, errors). Tests that make system calls or load
 # libraries Miri cannot model are skipped by path: isolation::sys and isolation::sandbox (memfd,
-# seccomp, namespaces) and locate (dladdr). Optional by design (TOOLCHAIN.md): where no nightly
+# seccomp, namespaces) and locate (getcwd; dladdr through ffi::self_path). Optional by design (TOOLCHAIN.md): where no nightly
 # with miri exists the suite says so and passes.
 suite_miri()   {
     if ! cargo +nightly miri --version >/dev/null 2>&1; then

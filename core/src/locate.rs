@@ -18,7 +18,7 @@ pub fn module_file_name(name: &str) -> String {
 
 /// The directory of the bridge library (or executable) the core is linked into.
 pub fn library_dir() -> Option<PathBuf> {
-    crate::ffi::locate::library_dir()
+    crate::ffi::self_path::library_dir()
 }
 
 fn is_bundled_name(spec: &str) -> bool {
@@ -48,7 +48,11 @@ pub fn resolve_module(spec: &str, extra_dirs: &[PathBuf]) -> Result<PathBuf> {
         return Err(Error::InvalidArgument("module spec contains NUL".into()));
     }
     if spec.contains('/') || spec.ends_with(".so") {
-        return Ok(PathBuf::from(spec));
+        // Absolute, so that the dynamic linker takes it as a file (a name without a `/`, such as
+        // "libx.so", would otherwise be searched on the library path, not in the working
+        // directory) and a worker process, whatever its own working directory, finds the same file.
+        return std::path::absolute(spec)
+            .map_err(|e| Error::InvalidArgument(format!("module path {spec:?}: {e}")));
     }
     if !is_bundled_name(spec) {
         return Err(Error::InvalidArgument(format!(
@@ -128,9 +132,13 @@ mod tests {
             resolve_module("no_such_module_xyz", &[]),
             Err(Error::NotFound(_))
         ));
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(resolve_module("./x.so", &[]).unwrap(), cwd.join("x.so"));
+        // A file name in the working directory is that file, not a library-path search.
+        assert_eq!(resolve_module("libx.so", &[]).unwrap(), cwd.join("libx.so"));
         assert_eq!(
-            resolve_module("./x.so", &[]).unwrap(),
-            PathBuf::from("./x.so")
+            resolve_module("/opt/m/libx.so", &[]).unwrap(),
+            PathBuf::from("/opt/m/libx.so")
         );
     }
 }

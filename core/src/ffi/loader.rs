@@ -120,6 +120,27 @@ fn abi_err(path: &str, reason: impl Into<String>) -> Error {
     }
 }
 
+/// A `dlopen` failure of an existing file: a dependency that cannot be found is `NotFound`
+/// naming it; anything else (not ELF, another architecture, an undefined symbol) is
+/// `AbiMismatch` with the dynamic linker's words.
+#[cold]
+fn load_err(path: &str, e: libloading::Error) -> Error {
+    let text = e.to_string();
+    // glibc: "<dep>: cannot open shared object file: No such file or directory", where <dep> is
+    // the dependency's soname (the module file itself was checked to exist before dlopen).
+    const MISSING: &str = ": cannot open shared object file";
+    if let Some(at) = text.find(MISSING) {
+        let dep = text[..at].rsplit(": ").next().unwrap_or_default();
+        if !dep.is_empty() && !path.ends_with(dep) {
+            return Error::NotFound(format!(
+                "{path}: cannot be loaded: it needs {dep}, which the dynamic linker cannot find \
+                 (install it, or add its directory to LD_LIBRARY_PATH): {text}"
+            ));
+        }
+    }
+    abi_err(path, format!("not a loadable shared library: {text}"))
+}
+
 /// Read a NUL-terminated string of at most `max` bytes.
 ///
 /// # Safety
@@ -174,7 +195,7 @@ impl ModuleLibrary {
         // constructors (isolation exists for modules that are not). RTLD_LOCAL
         // keeps its symbols out of the global namespace.
         let lib = unsafe { Library::open(Some(path), libc::RTLD_NOW | libc::RTLD_LOCAL) }
-            .map_err(|e| abi_err(&shown, format!("not a loadable shared library: {e}")))?;
+            .map_err(|e| load_err(&shown, e))?;
         // SAFETY: the symbol's type is the module ABI's entry type; a library
         // that exports the name with another type breaks the ABI contract,
         // which is what the descriptor checks below are there to catch.

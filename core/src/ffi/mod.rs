@@ -10,5 +10,5 @@ pub(crate) mod callbacks;
 pub(crate) mod gate;
 pub(crate) mod hazard;
 pub(crate) mod loader;
-pub(crate) mod locate;
+pub(crate) mod self_path;
 pub(crate) mod slots;
