@@ -240,6 +240,7 @@ pub(crate) fn open(
         abi_version: hello.abi_version,
         thread_model: hello.thread_model,
         methods: hello.methods,
+        interface: None,
     };
     Ok((info, Box::new(backend)))
 }

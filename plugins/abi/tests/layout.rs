@@ -59,7 +59,12 @@ fn rust_side() -> BTreeMap<String, String> {
     off!("bh_module_desc", ModuleDesc, "destroy", destroy);
 
     size!("bh_module_interface", InterfaceDesc);
-    off!("bh_module_interface", InterfaceDesc, "struct_size", struct_size);
+    off!(
+        "bh_module_interface",
+        InterfaceDesc,
+        "struct_size",
+        struct_size
+    );
     off!("bh_module_interface", InterfaceDesc, "format", format);
     off!("bh_module_interface", InterfaceDesc, "text", text);
     off!("bh_module_interface", InterfaceDesc, "text_len", text_len);

@@ -399,7 +399,9 @@ pub mod testing {
 /// Implementation details used by [`export_module!`]. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::ffi::{call_shim, destroy_shim, init_shim, SyncDesc, SyncInterface, SyncMethods};
+    pub use crate::ffi::{
+        call_shim, destroy_shim, init_shim, SyncDesc, SyncInterface, SyncMethods,
+    };
 
     /// The interface descriptor behind `bridgehost_module_interface`, built
     /// on first use: the hash is computed from the text with the same crate

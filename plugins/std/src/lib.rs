@@ -309,14 +309,19 @@ impl<'a> Wire<'a> {
 
     fn string(&mut self) -> Result<&'a str, ModuleError> {
         let what = self.what;
-        std::str::from_utf8(self.bytes()?).map_err(|_| invalid(format!("{what}: string is not UTF-8")))
+        std::str::from_utf8(self.bytes()?)
+            .map_err(|_| invalid(format!("{what}: string is not UTF-8")))
     }
 
     fn end(&self) -> Result<(), ModuleError> {
         if self.b.is_empty() {
             Ok(())
         } else {
-            Err(invalid(format!("{}: {} trailing input bytes", self.what, self.b.len())))
+            Err(invalid(format!(
+                "{}: {} trailing input bytes",
+                self.what,
+                self.b.len()
+            )))
         }
     }
 }
