@@ -69,6 +69,12 @@ fn compatible_changes() {
     }
     // The interface itself, reordered and re-documented.
     check(&old, &Interface::parse(V1).unwrap()).unwrap();
+    // A renamed type of the same shape (every use renamed with it).
+    let renamed = Interface::parse(&V1.replace("row", "entry")).unwrap();
+    assert_ne!(renamed.hash(), old.hash());
+    check(&old, &renamed).unwrap();
+    // A case removed from a type that only comes back from the module.
+    check(&old, &v("enum status { ok, busy }", "enum status { ok }")).unwrap();
 }
 
 #[test]
