@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 /// Validate the interface a module exports: the text is hostile input.
 /// Parse errors, unsupported WIT, exceeded limits, a hash that is not the
-/// text's, and a function that names no method of the descriptor are all
-/// [`Error::AbiMismatch`] naming the reason.
+/// text's, a function that names no method of the descriptor and a resource
+/// without its `[resource-drop]R` method are all [`Error::AbiMismatch`]
+/// naming the reason.
 pub(crate) fn validate(
     path: &str,
     text: &[u8],
@@ -40,6 +41,15 @@ pub(crate) fn validate(
             "function {:?} is not a method of the module",
             f.name
         )));
+    }
+    for r in iface.resources() {
+        let drop = iface.drop_method(r);
+        if !methods.iter().any(|m| m.name == drop) {
+            return Err(bad(format!(
+                "resource {:?} has no drop method {drop:?}",
+                iface.types[r].name
+            )));
+        }
     }
     Ok(Arc::new(iface))
 }

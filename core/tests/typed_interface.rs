@@ -19,13 +19,17 @@ const VALID_TEXT: &str =
 const NOT_A_METHOD_TEXT: &str =
     "package t:iface; interface iface { add: func(a: u32, b: u32) -> u32; sub: func(); }";
 
+/// The text of the resource cases.
+const RESOURCE_TEXT: &str =
+    "package t:iface; interface iface { resource r { constructor(); } add: func(a: u32, b: u32) -> u32; }";
+
 fn build(case: &str) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("libiface_{case}.so"));
-    let text = if case == "not_a_method" {
-        NOT_A_METHOD_TEXT
-    } else {
-        VALID_TEXT
+    let text = match case {
+        "not_a_method" => NOT_A_METHOD_TEXT,
+        "resource" | "resource_without_drop" => RESOURCE_TEXT,
+        _ => VALID_TEXT,
     };
     let hash = Interface::parse(text).unwrap().hash();
     let init = format!(
@@ -82,6 +86,19 @@ fn a_valid_export_is_read_validated_and_exposed() {
 }
 
 #[test]
+fn a_resource_with_its_drop_method_is_accepted() {
+    let host = common::host();
+    let path = build("resource");
+    let m = host
+        .open(path.to_str().unwrap(), ModuleOptions::default())
+        .unwrap();
+    let iface = m.interface().unwrap();
+    let r: Vec<usize> = iface.resources().collect();
+    assert_eq!(r.len(), 1);
+    assert_eq!(iface.drop_method(r[0]), "[resource-drop]r");
+}
+
+#[test]
 fn a_module_without_the_export_stays_bytes_only() {
     let host = common::host();
     let path = build("no_symbol");
@@ -119,6 +136,10 @@ fn every_broken_export_is_an_abi_mismatch_naming_the_reason() {
         ("unsupported", "future"),
         ("not_a_method", "function \"sub\" is not a method"),
         ("hash_mismatch", "hash mismatch"),
+        (
+            "resource_without_drop",
+            "resource \"r\" has no drop method \"[resource-drop]r\"",
+        ),
     ] {
         let path = build(case);
         let err = host
@@ -175,5 +196,11 @@ fn isolated_open_refuses_a_broken_interface_too_and_keeps_a_valid_one_working() 
     let good = build("valid");
     let m = host.open(good.to_str().unwrap(), opts()).unwrap();
     assert!(m.interface().is_none());
-    assert_eq!(m.method("add").unwrap().call(&[1, 0, 0, 0, 2, 0, 0, 0]).unwrap(), [3, 0, 0, 0]);
+    assert_eq!(
+        m.method("add")
+            .unwrap()
+            .call(&[1, 0, 0, 0, 2, 0, 0, 0])
+            .unwrap(),
+        [3, 0, 0, 0]
+    );
 }

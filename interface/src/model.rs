@@ -234,6 +234,22 @@ impl Interface {
         crate::hex(&self.hash)
     }
 
+    /// The method that drops a handle of resource `index`:
+    /// `[resource-drop]<name>`, input the `u64` handle, empty output. Every
+    /// resource of a module's interface needs one.
+    pub fn drop_method(&self, index: TypeIndex) -> String {
+        format!("[resource-drop]{}", self.types[index].name)
+    }
+
+    /// Indexes of the resource types.
+    pub fn resources(&self) -> impl Iterator<Item = TypeIndex> + '_ {
+        self.types
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.kind == TypeDefKind::Resource)
+            .map(|(i, _)| i)
+    }
+
     /// The function named `name` (a method name).
     pub fn function(&self, name: &str) -> Option<&Function> {
         self.functions.iter().find(|f| f.name == name)

@@ -122,7 +122,8 @@ typedef const bh_module_desc *(*bh_module_entry_fn)(void);
  * SHA-256 of the interface's canonical form, not of the text: print it with
  * `bridgehost wit FILE.wit`. Function names are method names; resource
  * functions use wit-parser's names ("[constructor]r", "[method]r.f",
- * "[static]r.f").
+ * "[static]r.f"), and each resource r needs a method "[resource-drop]r"
+ * (input: the u64 handle) that releases it.
  */
 #define BH_MODULE_INTERFACE_SYMBOL "bridgehost_module_interface"
 #define BH_INTERFACE_FORMAT_WIT 1u
