@@ -2,7 +2,7 @@
 //! `bridgehost call ... --json`, and `bridgehost wit FILE.wit`.
 
 use bridgehost::interface::typed::{json, wire, Interface};
-use bridgehost::{Error, Host, Isolation, ModuleInfo, ModuleOptions};
+use bridgehost::{Error, Host, ModuleInfo, ModuleOptions};
 
 /// The interface part of `bridgehost inspect`.
 pub fn print_interface(info: &ModuleInfo) {
@@ -37,11 +37,6 @@ pub fn call_json(
     args: &str,
     opts: ModuleOptions,
 ) -> Result<String, Error> {
-    if opts.isolation == Isolation::Process {
-        return Err(Error::InvalidArgument(
-            "--json with --isolated: the interface of an isolated module is not read yet (only in-process)".into(),
-        ));
-    }
     let args: serde_json::Value = serde_json::from_str(args)
         .map_err(|e| Error::InvalidArgument(format!("--json is not valid JSON: {e}")))?;
     let host = Host::new()?;

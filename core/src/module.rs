@@ -121,8 +121,8 @@ impl Module {
     }
 
     /// The typed interface the module embeds (docs/TYPED.md), validated
-    /// when the module was opened; `None` for a bytes-only module (and, for
-    /// now, for a module opened with process isolation).
+    /// when the module was opened (in either isolation mode); `None` for a
+    /// bytes-only module.
     pub fn interface(&self) -> Option<&crate::interface::Interface> {
         self.inner.info.interface.as_deref()
     }

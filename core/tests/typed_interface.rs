@@ -180,7 +180,7 @@ fn the_std_module_carries_its_interface() {
 }
 
 #[test]
-fn isolated_open_refuses_a_broken_interface_too_and_keeps_a_valid_one_working() {
+fn isolated_open_refuses_a_broken_interface_and_reports_a_valid_one() {
     let host = common::host();
     let opts = || ModuleOptions {
         isolation: bridgehost::Isolation::Process,
@@ -191,16 +191,20 @@ fn isolated_open_refuses_a_broken_interface_too_and_keeps_a_valid_one_working() 
     let bad = build("hash_mismatch");
     let err = host.open(bad.to_str().unwrap(), opts()).unwrap_err();
     assert!(err.to_string().contains("hash mismatch"), "{err}");
-    // A valid one opens; typed calls work through the worker (the interface
-    // itself is not reported back by the worker yet: see docs/TYPED.md).
+    // A valid one opens: the worker reports it in its HELLO, the host
+    // validates it again, and it is the same interface as in-process.
     let good = build("valid");
     let m = host.open(good.to_str().unwrap(), opts()).unwrap();
-    assert!(m.interface().is_none());
+    let inproc = host
+        .open(good.to_str().unwrap(), ModuleOptions::default())
+        .unwrap();
+    assert_eq!(m.interface(), inproc.interface());
+    let iface = m.interface().expect("reported by the worker");
+    let f = iface.function("add").unwrap();
+    let input = wire::encode_params(iface, f, &[Value::U32(1), Value::U32(2)]).unwrap();
+    let out = m.method("add").unwrap().call(&input).unwrap();
     assert_eq!(
-        m.method("add")
-            .unwrap()
-            .call(&[1, 0, 0, 0, 2, 0, 0, 0])
-            .unwrap(),
-        [3, 0, 0, 0]
+        wire::decode_result(iface, f, &out).unwrap(),
+        Some(Value::U32(3))
     );
 }

@@ -184,6 +184,7 @@ pub struct Interface {
     pub events: Vec<Event>,
     hash: [u8; 32],
     min_sizes: Vec<usize>,
+    source: String,
 }
 
 /// The name of the optional second interface that declares events.
@@ -206,7 +207,14 @@ impl Interface {
         }
         prescan(text)?;
         let resolve = parse_resolve(text)?;
-        Builder::new(&resolve).build()
+        let mut i = Builder::new(&resolve).build()?;
+        i.source = text.to_string();
+        Ok(i)
+    }
+
+    /// The WIT text this interface was parsed from (what a module embeds).
+    pub fn source(&self) -> &str {
+        &self.source
     }
 
     /// Parse WIT given as bytes (checks UTF-8 first).
@@ -262,7 +270,9 @@ impl Interface {
 
     /// The fewest bytes a value of named type `index` encodes to.
     pub fn named_min_size(&self, index: TypeIndex) -> usize {
-        self.min_sizes[index]
+        // 1 (the least any type takes) for an index this interface does not
+        // know, e.g. a model edited after parsing: bounds stay conservative.
+        self.min_sizes.get(index).copied().unwrap_or(1)
     }
 
     /// The named type `index`.
@@ -710,6 +720,7 @@ impl<'a> Builder<'a> {
             events,
             hash: [0; 32],
             min_sizes: Vec::new(),
+            source: String::new(),
         };
         compute_tables(&mut interface)?;
         interface.hash = Sha256::digest(interface.canonical().as_bytes()).into();

@@ -93,7 +93,8 @@ pub struct ModuleInfo {
     /// Method table, in index order.
     pub methods: Vec<MethodInfo>,
     /// The typed interface the module embeds (`None`: bytes-only module).
-    /// Read in-process only: a module opened isolated reports `None`.
+    /// Under process isolation the worker reports it and the host validates
+    /// it again.
     pub interface: Option<Arc<crate::interface::Interface>>,
 }
 

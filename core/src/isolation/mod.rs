@@ -233,6 +233,20 @@ pub(crate) fn open(
         }
     };
     backend.methods = hello.methods.iter().map(|m| m.name.clone()).collect();
+    // The worker is not trusted to have validated the interface: do it here.
+    let interface = match &hello.interface {
+        None => None,
+        Some((text, hash)) => {
+            let path = &backend.shared.cfg.path_shown;
+            match crate::interface::validate(path, text.as_bytes(), *hash, &hello.methods) {
+                Ok(i) => Some(i),
+                Err(e) => {
+                    backend.close();
+                    return Err(e);
+                }
+            }
+        }
+    };
     let info = ModuleInfo {
         path: backend.shared.cfg.path_shown.clone(),
         name: hello.name,
@@ -240,7 +254,7 @@ pub(crate) fn open(
         abi_version: hello.abi_version,
         thread_model: hello.thread_model,
         methods: hello.methods,
-        interface: None,
+        interface,
     };
     Ok((info, Box::new(backend)))
 }
