@@ -234,17 +234,15 @@ pub(crate) fn open(
     };
     backend.methods = hello.methods.iter().map(|m| m.name.clone()).collect();
     // The worker is not trusted to have validated the interface: do it here.
-    let interface = match &hello.interface {
-        None => None,
-        Some((text, hash)) => {
-            let path = &backend.shared.cfg.path_shown;
-            match crate::interface::validate(path, text.as_bytes(), *hash, &hello.methods) {
-                Ok(i) => Some(i),
-                Err(e) => {
-                    backend.close();
-                    return Err(e);
-                }
-            }
+    let interface = match crate::interface::from_worker(
+        &backend.shared.cfg.path_shown,
+        hello.interface.as_ref(),
+        &hello.methods,
+    ) {
+        Ok(i) => i,
+        Err(e) => {
+            backend.close();
+            return Err(e);
         }
     };
     let info = ModuleInfo {
