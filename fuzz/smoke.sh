@@ -20,6 +20,8 @@ export RUSTC_BOOTSTRAP=1
 passed=0; failed=0
 for target in $(cargo fuzz list); do
     mkdir -p "corpus/$target"
+    # Checked-in seeds (fuzz/seeds/<target>/) start the corpus where there are any.
+    if [ -d "seeds/$target" ]; then cp -n seeds/"$target"/* "corpus/$target/"; fi
     echo "==> fuzz $target for ${SECONDS_PER_TARGET}s" >&2
     if cargo fuzz run "$target" "corpus/$target" -- \
         -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -max_len=262144 -print_final_stats=1; then

@@ -7,12 +7,17 @@
 //!     --timeout-ms N        per-call deadline (isolated only)
 //!     --config FILE         bytes passed to the module's init
 //!     --max-output N        output limit in bytes
+//!     --json ARGS           typed call: ARGS is a JSON array of the
+//!                           arguments, the result is printed as JSON
+//! bridgehost wit FILE.wit                check a WIT interface, print it and its hash
 //! ```
 //! MODULE is a path or a bundled name (`std`, `zlib`). Exit codes: 0 success,
 //! 2 usage, and `10 + ErrorKind code` for a bridgehost error (so 11 invalid
 //! argument, 12 not found, 13 ABI mismatch, 14 module error, 15 worker
 //! crashed, 16 timeout, ...).
 #![forbid(unsafe_code)]
+
+mod typed;
 
 use bridgehost::{Error, Host, Isolation, ModuleOptions};
 use std::io::{Read, Write};
@@ -22,8 +27,12 @@ use std::time::Duration;
 const USAGE: &str = "usage:
   bridgehost inspect MODULE
   bridgehost call [--isolated] [--timeout-ms N] [--config FILE] [--max-output N] MODULE METHOD
+  bridgehost call [OPTIONS] MODULE METHOD --json '[ARGS...]'
+  bridgehost wit FILE.wit
 MODULE is a path to a module (.so) or a bundled name (std, zlib).
-Input is read from stdin, output written to stdout.
+Input is read from stdin, output written to stdout; with --json the
+arguments are encoded through the module's typed interface and the
+result is printed as JSON (see docs/TYPED.md).
 Exit status: 0 ok, 2 usage, 10+kind for errors (see `bridgehost help`).";
 
 fn exit_for(e: &Error) -> ExitCode {
@@ -57,6 +66,7 @@ fn inspect(spec: &str) -> ExitCode {
                 };
                 println!("  {}{flags}", m.name);
             }
+            typed::print_interface(&info);
             ExitCode::SUCCESS
         }
         Err(e) => fail(e),
@@ -66,6 +76,7 @@ fn inspect(spec: &str) -> ExitCode {
 fn call(args: &[String]) -> ExitCode {
     let mut opts = ModuleOptions::default();
     let mut rest = Vec::new();
+    let mut json_args = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -85,6 +96,10 @@ fn call(args: &[String]) -> ExitCode {
                 },
                 None => return usage("--config needs a file"),
             },
+            "--json" => match it.next() {
+                Some(j) => json_args = Some(j.clone()),
+                None => return usage("--json needs a JSON array of arguments"),
+            },
             s if s.starts_with("--") => return usage(&format!("unknown option {s}")),
             _ => rest.push(a.clone()),
         }
@@ -92,6 +107,15 @@ fn call(args: &[String]) -> ExitCode {
     let [module, method] = rest.as_slice() else {
         return usage("call needs MODULE and METHOD");
     };
+    if let Some(j) = json_args {
+        return match typed::call_json(module, method, &j, opts) {
+            Ok(out) => {
+                println!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        };
+    }
     let mut input = Vec::new();
     if let Err(e) = std::io::stdin().read_to_end(&mut input) {
         return fail(Error::InvalidArgument(format!("reading stdin: {e}")));
@@ -121,6 +145,11 @@ fn main() -> ExitCode {
         Some("inspect") if args.len() == 2 => inspect(&args[1]),
         Some("inspect") => usage("inspect needs exactly one MODULE"),
         Some("call") => call(&args[1..]),
+        Some("wit") if args.len() == 2 => match typed::wit(&args[1]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        },
+        Some("wit") => usage("wit needs exactly one FILE.wit"),
         Some("help") | Some("--help") | Some("-h") => {
             println!("{USAGE}\n\nerror exit codes:");
             for k in bridgehost::ErrorKind::ALL {

@@ -120,6 +120,13 @@ impl Module {
         &self.inner.info
     }
 
+    /// The typed interface the module embeds (docs/TYPED.md), validated
+    /// when the module was opened (in either isolation mode); `None` for a
+    /// bytes-only module.
+    pub fn interface(&self) -> Option<&crate::interface::Interface> {
+        self.inner.info.interface.as_deref()
+    }
+
     /// The options it was opened with.
     pub fn options(&self) -> &ModuleOptions {
         &self.inner.options

@@ -106,6 +106,40 @@ typedef struct bh_module_desc {
 /* The one symbol a module exports. */
 typedef const bh_module_desc *(*bh_module_entry_fn)(void);
 
+/*
+ * Optional: the module's typed interface (docs/TYPED.md). Additive to ABI v1:
+ * a module that also exports BH_MODULE_INTERFACE_SYMBOL declares its methods'
+ * parameter and result types in WIT; a module without it stays bytes-only.
+ *
+ * The host calls the symbol once when it opens the module, after the
+ * descriptor validated, and copies the text; it validates it as hostile input
+ * (format, struct size, length, UTF-8, WIT subset and limits, that every
+ * function names a method of the descriptor, and the hash) and refuses the
+ * module with an ABI mismatch naming the reason when anything is wrong.
+ *
+ * text is the WIT source (UTF-8, text_len bytes, no NUL needed): one package
+ * with one interface, plus optionally an interface named "events". hash is the
+ * SHA-256 of the interface's canonical form, not of the text: print it with
+ * `bridgehost wit FILE.wit`. Function names are method names; resource
+ * functions use wit-parser's names ("[constructor]r", "[method]r.f",
+ * "[static]r.f"), and each resource r needs a method "[resource-drop]r"
+ * (input: the u64 handle) that releases it.
+ */
+#define BH_MODULE_INTERFACE_SYMBOL "bridgehost_module_interface"
+#define BH_INTERFACE_FORMAT_WIT 1u
+#define BH_INTERFACE_MAX_TEXT 262144u /* bytes */
+
+typedef struct bh_module_interface {
+    uint32_t struct_size; /* sizeof(bh_module_interface) as the module was compiled */
+    uint32_t format;      /* BH_INTERFACE_FORMAT_WIT */
+    const char *text;     /* WIT text, text_len bytes, static */
+    size_t text_len;      /* 1..BH_INTERFACE_MAX_TEXT */
+    uint8_t hash[32];     /* SHA-256 of the canonical form */
+} bh_module_interface;
+
+/* The optional interface symbol. Returns a pointer to static, immutable data. */
+typedef const bh_module_interface *(*bh_module_interface_fn)(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -52,6 +52,13 @@ int main(void)
     OFF(bh_module_desc, call);
     OFF(bh_module_desc, destroy);
 
+    SIZE(bh_module_interface);
+    OFF(bh_module_interface, struct_size);
+    OFF(bh_module_interface, format);
+    OFF(bh_module_interface, text);
+    OFF(bh_module_interface, text_len);
+    OFF(bh_module_interface, hash);
+
     /* Function pointer and size_t widths the signatures rely on. */
     printf("size.fnptr %zu\n", sizeof(bh_module_entry_fn));
     printf("size.size_t %zu\n", sizeof(size_t));
@@ -70,5 +77,8 @@ int main(void)
     CONST_I(BH_API_STALE);
     CONST_I(BH_API_OVERLOADED);
     printf("const.BH_MODULE_ENTRY_SYMBOL %s\n", BH_MODULE_ENTRY_SYMBOL);
+    CONST_U(BH_INTERFACE_FORMAT_WIT);
+    CONST_U(BH_INTERFACE_MAX_TEXT);
+    printf("const.BH_MODULE_INTERFACE_SYMBOL %s\n", BH_MODULE_INTERFACE_SYMBOL);
     return 0;
 }

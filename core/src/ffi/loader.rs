@@ -92,6 +92,10 @@ pub struct ModuleInfo {
     pub thread_model: ThreadModel,
     /// Method table, in index order.
     pub methods: Vec<MethodInfo>,
+    /// The typed interface the module embeds (`None`: bytes-only module).
+    /// Under process isolation the worker reports it and the host validates
+    /// it again.
+    pub interface: Option<Arc<crate::interface::Interface>>,
 }
 
 /// A loaded, validated module library.
@@ -206,7 +210,11 @@ impl ModuleLibrary {
         // descriptor; it takes no arguments.
         let desc_ptr = unsafe { entry() };
         let lib_info = Self::validate(&shown, desc_ptr)?;
-        let (info, init, call, destroy) = lib_info;
+        let (mut info, init, call, destroy) = lib_info;
+        if let Some(raw) = crate::ffi::interface::read(&lib, &shown)? {
+            let iface = crate::interface::validate(&shown, &raw.text, raw.hash, &info.methods)?;
+            info.interface = Some(iface);
+        }
         // Pin the library (never unmapped). RTLD_NOLOAD: only re-reference
         // the already loaded object.
         // SAFETY: the object is already loaded, so this runs no constructor.
@@ -353,6 +361,7 @@ impl ModuleLibrary {
                 abi_version: version,
                 thread_model,
                 methods,
+                interface: None,
             },
             init,
             call,

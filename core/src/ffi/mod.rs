@@ -9,6 +9,7 @@
 pub(crate) mod callbacks;
 pub(crate) mod gate;
 pub(crate) mod hazard;
+pub(crate) mod interface;
 pub(crate) mod loader;
 pub(crate) mod self_path;
 pub(crate) mod slots;

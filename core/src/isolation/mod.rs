@@ -233,6 +233,18 @@ pub(crate) fn open(
         }
     };
     backend.methods = hello.methods.iter().map(|m| m.name.clone()).collect();
+    // The worker is not trusted to have validated the interface: do it here.
+    let interface = match crate::interface::from_worker(
+        &backend.shared.cfg.path_shown,
+        hello.interface.as_ref(),
+        &hello.methods,
+    ) {
+        Ok(i) => i,
+        Err(e) => {
+            backend.close();
+            return Err(e);
+        }
+    };
     let info = ModuleInfo {
         path: backend.shared.cfg.path_shown.clone(),
         name: hello.name,
@@ -240,6 +252,7 @@ pub(crate) fn open(
         abi_version: hello.abi_version,
         thread_model: hello.thread_model,
         methods: hello.methods,
+        interface,
     };
     Ok((info, Box::new(backend)))
 }

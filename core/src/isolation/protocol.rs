@@ -29,8 +29,9 @@ pub(crate) const PROTOCOL_VERSION: u32 = 1;
 pub(crate) const MAX_PACKET: usize = 64 * 1024;
 /// Datagram header: kind u8, flags u8, reserved u16, total_len u32.
 pub(crate) const PACKET_HEADER: usize = 8;
-/// Largest `HELLO` record (1024 methods of 128-byte names fit easily).
-pub(crate) const MAX_HELLO: usize = 256 * 1024;
+/// Largest `HELLO` record (1024 methods of 128-byte names fit easily, plus
+/// the module's typed interface text of at most `INTERFACE_MAX_TEXT` bytes).
+pub(crate) const MAX_HELLO: usize = 256 * 1024 + abi::INTERFACE_MAX_TEXT + 64;
 /// Longest message in `LOG` / `INIT_ERROR` / a module error.
 pub(crate) const MAX_MESSAGE: usize = crate::ffi::callbacks::MAX_MESSAGE_LEN;
 
@@ -347,6 +348,9 @@ pub(crate) struct Hello {
     pub(crate) abi_version: u32,
     pub(crate) thread_model: ThreadModel,
     pub(crate) methods: Vec<MethodInfo>,
+    /// The module's typed interface as the worker read it: WIT text and
+    /// declared hash. Re-validated by the host (`crate::interface`).
+    pub(crate) interface: Option<(String, [u8; 32])>,
 }
 
 impl Hello {
@@ -359,6 +363,17 @@ impl Hello {
             .u32(self.methods.len() as u32);
         for m in &self.methods {
             w.str16(&m.name, abi::MAX_NAME_LEN).u32(m.flags);
+        }
+        match &self.interface {
+            None => {
+                w.u8(0);
+            }
+            Some((text, hash)) => {
+                w.u8(1)
+                    .u32(text.len() as u32)
+                    .bytes(text.as_bytes())
+                    .bytes(hash);
+            }
         }
         w.buf
     }
@@ -400,6 +415,22 @@ impl Hello {
             }
             methods.push(MethodInfo { name: mname, flags });
         }
+        let interface = match r.u8("interface tag")? {
+            0 => None,
+            1 => {
+                let len = r.u32("interface length")? as usize;
+                if len == 0 || len > abi::INTERFACE_MAX_TEXT {
+                    return Err(ProtoError::new(format!("hello: interface length {len}")));
+                }
+                let text = std::str::from_utf8(r.bytes(len, "interface text")?)
+                    .map_err(|_| ProtoError::new("hello: interface text is not UTF-8"))?
+                    .to_string();
+                let mut hash = [0u8; 32];
+                hash.copy_from_slice(r.bytes(32, "interface hash")?);
+                Some((text, hash))
+            }
+            t => return Err(ProtoError::new(format!("hello: interface tag {t}"))),
+        };
         if !r.is_empty() {
             return Err(ProtoError::new("hello: trailing bytes"));
         }
@@ -409,6 +440,7 @@ impl Hello {
             abi_version,
             thread_model,
             methods,
+            interface,
         })
     }
 }
@@ -1192,8 +1224,23 @@ mod tests {
                     flags: abi::METHOD_NONBLOCKING,
                 },
             ],
+            interface: None,
         };
         assert_eq!(Hello::decode(&h.encode()).unwrap(), h);
+        // With an interface, and with a hostile interface length or tag.
+        let mut with = h.clone();
+        with.interface = Some(("package t:t; interface t { a: func(); }".into(), [7; 32]));
+        assert_eq!(Hello::decode(&with.encode()).unwrap(), with);
+        let mut b = h.encode();
+        let tag = b.len() - 1;
+        b[tag] = 2;
+        assert!(Hello::decode(&b).is_err(), "interface tag");
+        b[tag] = 1;
+        b.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(Hello::decode(&b).is_err(), "interface length");
+        let mut cut = with.encode();
+        cut.pop();
+        assert!(Hello::decode(&cut).is_err(), "truncated hash");
         let mut dup = h.clone();
         dup.methods[1].name = "a".into();
         assert!(Hello::decode(&dup.encode()).is_err(), "duplicate names");

@@ -631,6 +631,10 @@ pub fn worker_main() -> i32 {
         abi_version: info.abi_version,
         thread_model: info.thread_model,
         methods: info.methods.clone(),
+        interface: info
+            .interface
+            .as_ref()
+            .map(|i| (i.source().to_string(), i.hash())),
     };
     if conn.send_record(p::REC_HELLO, &hello.encode()).is_err() {
         return EXIT_CHANNEL;

@@ -151,3 +151,30 @@ pub type EntryFn = unsafe extern "C" fn() -> *const ModuleDesc;
 
 /// Byte offset of the fields the host reads before it trusts `struct_size`.
 pub const DESC_HEADER_SIZE: usize = 16;
+
+/// `BH_MODULE_INTERFACE_SYMBOL`: the optional typed-interface symbol
+/// (NUL-terminated for `dlsym`). A module without it stays bytes-only.
+pub const INTERFACE_SYMBOL: &[u8] = b"bridgehost_module_interface\0";
+/// `BH_INTERFACE_FORMAT_WIT`: the interface text is WIT.
+pub const INTERFACE_FORMAT_WIT: u32 = 1;
+/// `BH_INTERFACE_MAX_TEXT`: longest interface text a host accepts, in bytes.
+pub const INTERFACE_MAX_TEXT: usize = 262_144;
+
+/// `bh_module_interface`: the module's typed interface (docs/TYPED.md).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct InterfaceDesc {
+    /// `sizeof(bh_module_interface)` as compiled into the module.
+    pub struct_size: u32,
+    /// [`INTERFACE_FORMAT_WIT`].
+    pub format: u32,
+    /// WIT text, `text_len` bytes of UTF-8 (no NUL needed).
+    pub text: *const c_char,
+    /// Length of `text` in bytes.
+    pub text_len: usize,
+    /// SHA-256 of the interface's canonical form.
+    pub hash: [u8; 32],
+}
+
+/// The interface symbol's type.
+pub type InterfaceFn = unsafe extern "C" fn() -> *const InterfaceDesc;

@@ -58,6 +58,18 @@ fn rust_side() -> BTreeMap<String, String> {
     off!("bh_module_desc", ModuleDesc, "call", call);
     off!("bh_module_desc", ModuleDesc, "destroy", destroy);
 
+    size!("bh_module_interface", InterfaceDesc);
+    off!(
+        "bh_module_interface",
+        InterfaceDesc,
+        "struct_size",
+        struct_size
+    );
+    off!("bh_module_interface", InterfaceDesc, "format", format);
+    off!("bh_module_interface", InterfaceDesc, "text", text);
+    off!("bh_module_interface", InterfaceDesc, "text_len", text_len);
+    off!("bh_module_interface", InterfaceDesc, "hash", hash);
+
     put("size.fnptr", size_of::<EntryFn>().to_string());
     put("size.size_t", size_of::<usize>().to_string());
     // Option<fn> must be pointer-sized (null-pointer optimisation).
@@ -86,6 +98,21 @@ fn rust_side() -> BTreeMap<String, String> {
     put(
         "const.BH_MODULE_ENTRY_SYMBOL",
         String::from_utf8(sym.to_vec()).unwrap(),
+    );
+    put(
+        "const.BH_INTERFACE_FORMAT_WIT",
+        INTERFACE_FORMAT_WIT.to_string(),
+    );
+    put(
+        "const.BH_INTERFACE_MAX_TEXT",
+        INTERFACE_MAX_TEXT.to_string(),
+    );
+    let isym = INTERFACE_SYMBOL
+        .strip_suffix(b"\0")
+        .expect("INTERFACE_SYMBOL is NUL-terminated");
+    put(
+        "const.BH_MODULE_INTERFACE_SYMBOL",
+        String::from_utf8(isym.to_vec()).unwrap(),
     );
     m
 }

@@ -13,6 +13,18 @@
 //! | `config`   | NONBLOCKING | ignored                                            | the config bytes given to init |
 //! | `log`      | NONBLOCKING | message bytes (lossy UTF-8)                        | empty; logs the message at level info (2) |
 //!
+//! Typed methods (interface `std.wit`, exported with the module, wire format
+//! of docs/TYPED.md):
+//!
+//! | method   | WIT signature |
+//! |----------|---------------|
+//! | `echo`   | `func(data: list<u8>) -> list<u8>` (the byte method above: its output is its input) |
+//! | `add`    | `func(a: u32, b: u32) -> u32` (modulo 2^32) |
+//! | `crc32c` | `func(data: list<u8>) -> u32` |
+//! | `sleep`  | `func(ms: u32)` (at most 60000) |
+//! | `tick`   | `func(count: u32, interval-ms: u32, topic: option<string>)`: as `ticker`; event `tick: func(seq: u64)` |
+//! | `stats`  | `func(values: list<f64>) -> option<summary>`, `record summary { count: u32, min: f64, max: f64, mean: f64 }` |
+//!
 //! Invalid input is module error [`ERR_INVALID_INPUT`] (22, like EINVAL).
 //!
 //! Ticker: each instance owns at most one ticker thread, started by the first
@@ -255,7 +267,146 @@ fn parse_sleep_ms(input: &[u8]) -> Result<u32, ModuleError> {
     }
 }
 
+/// The module's typed interface (embedded; the host validates it).
+pub const INTERFACE: &str = include_str!("../std.wit");
+
+/// Reads typed-method input (docs/TYPED.md wire format): hostile bytes, so
+/// every read is bounds-checked and trailing bytes are refused.
+struct Wire<'a> {
+    b: &'a [u8],
+    what: &'static str,
+}
+
+impl<'a> Wire<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ModuleError> {
+        if n > self.b.len() {
+            return Err(invalid(format!("{}: input is truncated", self.what)));
+        }
+        let (h, t) = self.b.split_at(n);
+        self.b = t;
+        Ok(h)
+    }
+
+    fn u8(&mut self) -> Result<u8, ModuleError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, ModuleError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn f64(&mut self) -> Result<f64, ModuleError> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8)?);
+        Ok(f64::from_le_bytes(a))
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], ModuleError> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+
+    fn string(&mut self) -> Result<&'a str, ModuleError> {
+        let what = self.what;
+        std::str::from_utf8(self.bytes()?)
+            .map_err(|_| invalid(format!("{what}: string is not UTF-8")))
+    }
+
+    fn end(&self) -> Result<(), ModuleError> {
+        if self.b.is_empty() {
+            Ok(())
+        } else {
+            Err(invalid(format!(
+                "{}: {} trailing input bytes",
+                self.what,
+                self.b.len()
+            )))
+        }
+    }
+}
+
+fn wire<'a>(what: &'static str, b: &'a [u8]) -> Wire<'a> {
+    Wire { b, what }
+}
+
 impl Std {
+    fn add(&self, input: &[u8], out: &mut Output<'_>) -> Result<(), ModuleError> {
+        let mut w = wire("add", input);
+        let (a, b) = (w.u32()?, w.u32()?);
+        w.end()?;
+        out.write(&a.wrapping_add(b).to_le_bytes())?;
+        Ok(())
+    }
+
+    fn crc32c(&self, input: &[u8], out: &mut Output<'_>) -> Result<(), ModuleError> {
+        let mut w = wire("crc32c", input);
+        let data = w.bytes()?;
+        w.end()?;
+        out.write(&crc32c::crc32c(data).to_le_bytes())?;
+        Ok(())
+    }
+
+    fn sleep(&self, input: &[u8], _out: &mut Output<'_>) -> Result<(), ModuleError> {
+        let mut w = wire("sleep", input);
+        let ms = w.u32()?;
+        w.end()?;
+        if ms > MAX_SLEEP_MS {
+            return Err(invalid(format!("sleep: {ms} ms exceeds {MAX_SLEEP_MS} ms")));
+        }
+        sleep_until(Instant::now() + Duration::from_millis(u64::from(ms)));
+        Ok(())
+    }
+
+    fn tick(&self, input: &[u8], out: &mut Output<'_>) -> Result<(), ModuleError> {
+        let mut w = wire("tick", input);
+        let (count, interval) = (w.u32()?, w.u32()?);
+        let topic = match w.u8()? {
+            0 => None,
+            1 => Some(w.string()?),
+            t => return Err(invalid(format!("tick: option tag {t}"))),
+        };
+        w.end()?;
+        // The byte method's encoding: count, interval, topic bytes.
+        let mut legacy = Vec::with_capacity(8 + topic.map_or(0, str::len));
+        legacy.extend_from_slice(&count.to_le_bytes());
+        legacy.extend_from_slice(&interval.to_le_bytes());
+        match topic {
+            Some("") => return Err(invalid("tick: empty topic")),
+            Some(t) => legacy.extend_from_slice(t.as_bytes()),
+            None => {}
+        }
+        self.ticker(&legacy, out)
+    }
+
+    fn stats(&self, input: &[u8], out: &mut Output<'_>) -> Result<(), ModuleError> {
+        let mut w = wire("stats", input);
+        let n = w.u32()? as usize;
+        if n.saturating_mul(8) > w.b.len() {
+            return Err(invalid("stats: list length exceeds the input"));
+        }
+        let (mut min, mut max, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
+        for _ in 0..n {
+            let x = w.f64()?;
+            min = min.min(x);
+            max = max.max(x);
+            sum += x;
+        }
+        w.end()?;
+        if n == 0 {
+            out.write(&[0])?;
+            return Ok(());
+        }
+        let mut b = Vec::with_capacity(29);
+        b.push(1);
+        b.extend_from_slice(&(n as u32).to_le_bytes());
+        for x in [min, max, sum / n as f64] {
+            b.extend_from_slice(&x.to_le_bytes());
+        }
+        out.write(&b)?;
+        Ok(())
+    }
+
     fn echo(&self, input: &[u8], out: &mut Output<'_>) -> Result<(), ModuleError> {
         out.write(input)?;
         Ok(())
@@ -347,7 +498,13 @@ export_module! {
         ("emit", 0, Std::emit),
         ("config", NONBLOCKING, Std::config),
         ("log", NONBLOCKING, Std::log),
+        ("add", NONBLOCKING, Std::add),
+        ("crc32c", NONBLOCKING, Std::crc32c),
+        ("sleep", 0, Std::sleep),
+        ("tick", 0, Std::tick),
+        ("stats", NONBLOCKING, Std::stats),
     ],
+    interface: INTERFACE,
 }
 
 #[cfg(test)]

@@ -43,7 +43,12 @@ fn descriptor() {
             ("panic", 0),
             ("emit", 0),
             ("config", nb),
-            ("log", nb)
+            ("log", nb),
+            ("add", nb),
+            ("crc32c", nb),
+            ("sleep", 0),
+            ("tick", 0),
+            ("stats", nb)
         ]
     );
 }

@@ -1,0 +1,78 @@
+//! The typed side of the CLI (docs/TYPED.md): printing a module's interface,
+//! `bridgehost call ... --json`, and `bridgehost wit FILE.wit`.
+
+use bridgehost::interface::typed::{json, wire, Interface};
+use bridgehost::{Error, Host, ModuleInfo, ModuleOptions};
+
+/// The interface part of `bridgehost inspect`.
+pub fn print_interface(info: &ModuleInfo) {
+    match &info.interface {
+        None => println!("interface:     none (bytes-only module)"),
+        Some(i) => {
+            println!("interface:     {} (sha256 {})", i.package, i.hash_hex());
+            for line in i.render().lines() {
+                println!("  {line}");
+            }
+        }
+    }
+}
+
+/// `bridgehost wit FILE.wit`: parse and validate a WIT file as a module
+/// would embed it, print it and its hash (the value a C module puts in
+/// `bh_module_interface.hash`).
+pub fn wit(file: &str) -> Result<(), Error> {
+    let text = std::fs::read(file).map_err(|e| Error::NotFound(format!("{file}: {e}")))?;
+    let i = Interface::parse_bytes(&text)
+        .map_err(|e| Error::InvalidArgument(format!("{file}: {e}")))?;
+    print!("{}", i.render());
+    Ok(())
+}
+
+/// `bridgehost call [OPTIONS] MODULE METHOD --json ARGS`: encode the JSON
+/// array ARGS through the module's interface, call, print the result as
+/// JSON (`null` for a function without a result).
+pub fn call_json(
+    module: &str,
+    method: &str,
+    args: &str,
+    opts: ModuleOptions,
+) -> Result<String, Error> {
+    let args: serde_json::Value = serde_json::from_str(args)
+        .map_err(|e| Error::InvalidArgument(format!("--json is not valid JSON: {e}")))?;
+    let host = Host::new()?;
+    let m = host.open(module, opts)?;
+    let iface = m.interface().ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "module {:?} has no typed interface: call it with bytes on stdin",
+            m.info().name
+        ))
+    })?;
+    let f = iface.function(method).ok_or_else(|| {
+        Error::NotFound(format!(
+            "function {method:?} in the interface of {:?} (it has: {})",
+            m.info().name,
+            iface
+                .functions
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    let values =
+        json::args_from_json(iface, f, &args).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let input = wire::encode_params(iface, f, &values)
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let out = m.method(method)?.call(&input)?;
+    let bad_output = |e: bridgehost::interface::typed::Error| Error::AbiMismatch {
+        path: m.info().path.clone(),
+        reason: format!("output of {method} does not match its interface: {e}"),
+    };
+    let result = wire::decode_result(iface, f, &out).map_err(bad_output)?;
+    let shown = match (&f.result, &result) {
+        (Some(t), Some(v)) => json::to_json(iface, t, v).map_err(bad_output)?,
+        _ => serde_json::Value::Null,
+    };
+    host.close();
+    Ok(shown.to_string())
+}

@@ -1,0 +1,119 @@
+//! `bridgehost call --json`, `bridgehost inspect` and `bridgehost wit` on the
+//! staged std module (scripts/build.sh fills target/dist).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn dist() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/dist");
+    assert!(
+        d.join("libbridgehost_mod_std.so").is_file(),
+        "run scripts/build.sh first"
+    );
+    d
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bridgehost"))
+        .args(args)
+        .env("BRIDGEHOST_MODULE_PATH", dist())
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn fails(args: &[&str], code: i32, fragment: &str) {
+    let o = run(args);
+    assert_eq!(o.status.code(), Some(code), "{args:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(fragment), "{args:?}: {err}");
+}
+
+#[test]
+fn typed_calls_encode_json_and_print_json() {
+    assert_eq!(
+        ok(&["call", "std", "add", "--json", "[4000000000, 300000000]"]),
+        "5032704\n"
+    );
+    assert_eq!(
+        ok(&["call", "std", "stats", "--json", "[[1.5, -2, 7]]"]),
+        "{\"count\":3,\"min\":-2.0,\"max\":7.0,\"mean\":2.1666666666666665}\n"
+    );
+    assert_eq!(ok(&["call", "std", "stats", "--json", "[[]]"]), "null\n");
+    assert_eq!(
+        ok(&["call", "std", "echo", "--json", "[[0, 255]]"]),
+        "[0,255]\n"
+    );
+    assert_eq!(ok(&["call", "std", "sleep", "--json", "[0]"]), "null\n");
+    // The same through a sandboxed worker.
+    assert_eq!(
+        ok(&["call", "--isolated", "std", "add", "--json", "[2, 3]"]),
+        "5\n"
+    );
+}
+
+#[test]
+fn typed_call_errors_have_their_exit_codes() {
+    // 11 invalid argument, 12 not found, 14 module error.
+    fails(
+        &["call", "std", "add", "--json", "[1]"],
+        11,
+        "add takes 2 argument(s) (a: u32, b: u32), got 1",
+    );
+    fails(
+        &["call", "std", "add", "--json", "[1, -1]"],
+        11,
+        "out of range for u32",
+    );
+    fails(
+        &["call", "std", "add", "--json", "[1, 2"],
+        11,
+        "not valid JSON",
+    );
+    fails(
+        &["call", "std", "nosuch", "--json", "[]"],
+        12,
+        "function \"nosuch\"",
+    );
+    fails(
+        &["call", "zlib", "compress", "--json", "[]"],
+        11,
+        "no typed interface",
+    );
+    fails(
+        &["call", "std", "sleep", "--json", "[70000]"],
+        14,
+        "exceeds",
+    );
+}
+
+#[test]
+fn inspect_and_wit_print_the_interface_and_the_same_hash() {
+    let info = ok(&["inspect", "std"]);
+    assert!(
+        info.contains("interface:     bridgehost:std@0.1.0 (sha256 "),
+        "{info}"
+    );
+    assert!(info.contains("add: func(a: u32, b: u32) -> u32"), "{info}");
+    let hash_of = |text: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix("hash: "))
+            .unwrap()
+            .to_string()
+    };
+    let wit = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/std/std.wit");
+    let listing = ok(&["wit", wit.to_str().unwrap()]);
+    assert_eq!(hash_of(&info), hash_of(&listing));
+    assert_eq!(hash_of(&listing).len(), 64);
+    assert!(ok(&["inspect", "zlib"]).contains("interface:     none (bytes-only module)"));
+    fails(&["wit", "/dev/null"], 11, "no `package` header");
+}
