@@ -7,9 +7,9 @@ package io.bridgehost;
  */
 final class EventSink {
     private final Subscription owner;
-    private final EventListener listener;
+    private final ModuleEventListener listener;
 
-    EventSink(Subscription owner, EventListener listener) {
+    EventSink(Subscription owner, ModuleEventListener listener) {
         this.owner = owner;
         this.listener = listener;
     }

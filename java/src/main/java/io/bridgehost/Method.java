@@ -8,7 +8,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * A module's method, resolved once by {@link Module#method(String)}. Thread-safe: any number of
+ * A module's method, resolved once by {@link NativeModule#method(String)}. Thread-safe: any number of
  * threads (virtual threads included) may call it concurrently; the module's thread model is
  * enforced natively.
  *
@@ -21,18 +21,18 @@ import java.util.concurrent.CompletableFuture;
  * <p><b>Errors.</b> Module errors throw {@link ModuleException} (with the module's code); an input
  * larger than the module's {@code maxInput}, or an output beyond {@code maxOutput}, throws
  * {@link ResourceLimitException}; isolated modules add {@link WorkerCrashedException},
- * {@link TimeoutException} and friends. After {@link #close()} (or its module's or host's), calls
+ * {@link CallTimeoutException} and friends. After {@link #close()} (or its module's or host's), calls
  * throw {@link ClosedException}.
  */
 public final class Method implements AutoCloseable {
-    private final Module module;
+    private final NativeModule module;
     private final String name;
     private final long handle;
     private final boolean nonBlocking;
     private final Cleaner.Cleanable cleanable;
     private volatile boolean closed;
 
-    Method(Module module, String name, long handle, boolean nonBlocking) {
+    Method(NativeModule module, String name, long handle, boolean nonBlocking) {
         this.module = module;
         this.name = name;
         this.handle = handle;
@@ -244,7 +244,7 @@ public final class Method implements AutoCloseable {
     }
 
     /** @return the module it belongs to */
-    public Module module() {
+    public NativeModule module() {
         return module;
     }
 

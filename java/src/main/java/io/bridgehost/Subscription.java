@@ -4,7 +4,7 @@ import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
 
 /**
- * An active subscription to a module's events ({@link Module#subscribe}). It stays active until
+ * An active subscription to a module's events ({@link NativeModule#subscribe}). It stays active until
  * {@link #close()} (or the module or host closes), whether or not the application keeps a
  * reference to it; while active it keeps its listener, module and host reachable.
  *
@@ -13,13 +13,13 @@ import java.lang.ref.Reference;
  * listener. Idempotent and thread-safe.
  */
 public final class Subscription implements AutoCloseable {
-    private final Module module;
+    private final NativeModule module;
     private final String topic;
     private volatile long handle;
     private volatile Cleaner.Cleanable cleanable;
     private volatile boolean closed;
 
-    Subscription(Module module, String topic) {
+    Subscription(NativeModule module, String topic) {
         this.module = module;
         this.topic = topic;
     }
@@ -48,7 +48,7 @@ public final class Subscription implements AutoCloseable {
     }
 
     /** @return the module */
-    public Module module() {
+    public NativeModule module() {
         return module;
     }
 

@@ -25,7 +25,7 @@ class LifecycleTest {
     @Test
     void useAfterCloseThrowsClosedEverywhere() {
         Host host = TestSupport.host();
-        Module std = host.open("std");
+        NativeModule std = host.open("std");
         Method echo = std.method("echo");
         Subscription sub = std.subscribe("tick", d -> { });
 
@@ -47,7 +47,7 @@ class LifecycleTest {
         assertThrows(ClosedException.class, () -> std.subscribe("tick", d -> { }));
         assertThrows(ClosedException.class, std::counters);
 
-        Module zlib = host.open("zlib");
+        NativeModule zlib = host.open("zlib");
         Method compress = zlib.method("compress");
         host.close();
         assertTrue(host.isClosed());
@@ -61,7 +61,7 @@ class LifecycleTest {
     @Test
     void closeIsIdempotentInAnyOrder() {
         Host host = TestSupport.host();
-        Module m = host.open("std");
+        NativeModule m = host.open("std");
         Method e = m.method("echo");
         Subscription s = m.subscribe("tick", d -> { });
         for (int i = 0; i < 3; i++) {
@@ -72,7 +72,7 @@ class LifecycleTest {
             host.close();
         }
         Host h2 = TestSupport.host();
-        Module m2 = h2.open("std");
+        NativeModule m2 = h2.open("std");
         h2.close(); // host first, module after
         m2.close();
         m2.close();
@@ -81,7 +81,7 @@ class LifecycleTest {
     @Test
     void closeWaitsForACallInFlight() throws Exception {
         try (Host host = TestSupport.host()) {
-            Module std = host.open("std");
+            NativeModule std = host.open("std");
             Method sleep = std.method("sleep_ms");
             AtomicReference<Object> outcome = new AtomicReference<>();
             CountDownLatch started = new CountDownLatch(1);
@@ -137,7 +137,7 @@ class LifecycleTest {
         assertTrue(host.isClosed());
 
         Host host2 = TestSupport.host();
-        Module std2 = host2.open("std");
+        NativeModule std2 = host2.open("std");
         CountDownLatch done = new CountDownLatch(1);
         std2.subscribe("tick", d -> {
             host2.close();

@@ -55,7 +55,7 @@ class ThreadsTest {
         assumeTrue(available, "virtual threads need Java 21+");
         ExecutorService vts = (ExecutorService) Executors.class.getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
         try (Host host = TestSupport.host()) {
-            Module std = host.open("std");
+            NativeModule std = host.open("std");
             Method echo = std.method("echo");
             Method sleep = std.method("sleep_ms");
             AtomicLong done = new AtomicLong();
@@ -98,7 +98,7 @@ class ThreadsTest {
     @Test
     void coreThreadsAttachOnceAsDaemonsAndDetachWhenTheyExit() throws Exception {
         Host host = Host.create(TestSupport.options().withSubmitThreads(3).withThreadName("attach-test"));
-        Module std = host.open("std");
+        NativeModule std = host.open("std");
         AtomicLong events = new AtomicLong();
         std.subscribe("tick", d -> events.incrementAndGet());
         std.method("ticker").call(TestSupport.ticker(1000, 0, null));
@@ -134,7 +134,7 @@ class ThreadsTest {
     void threadModelsAreHonouredForJavaCallers() throws Exception {
         try (Host host = TestSupport.host()) {
             for (String name : new String[] {"serial", "single"}) {
-                Module m = host.open(name);
+                NativeModule m = host.open(name);
                 Method probe = m.method("probe");
                 ExecutorService pool = Executors.newFixedThreadPool(6);
                 List<Future<?>> fs = new ArrayList<>();

@@ -6,9 +6,12 @@ package io.bridgehost;
  *
  * <p>A listener that throws does not stop deliveries: the exception is logged to
  * {@code System.getLogger("io.bridgehost")} and counted in {@link Counters#callbackErrors()}.
+ *
+ * <p>Named {@code ModuleEventListener}, not {@code EventListener}, so that {@code import java.util.*;}
+ * and {@code import io.bridgehost.*;} can be used together ({@link java.util.EventListener}).
  */
 @FunctionalInterface
-public interface EventListener {
+public interface ModuleEventListener {
     /**
      * @param topic the topic the module emitted on
      * @param data the payload (a new array per event, owned by the listener)
