@@ -8,10 +8,21 @@ package io.bridgehost;
 final class EventSink {
     private final Subscription owner;
     private final ModuleEventListener listener;
+    private final ListenerErrors errors;
+    /** The subscribing thread's context class loader, set on the event thread for each delivery. */
+    private final ClassLoader contextLoader;
 
+    /** Runs on the subscribing thread: captures its context class loader. */
     EventSink(Subscription owner, ModuleEventListener listener) {
         this.owner = owner;
         this.listener = listener;
+        this.errors = new ListenerErrors(owner.topic());
+        this.contextLoader = Thread.currentThread().getContextClassLoader();
+    }
+
+    /** Rate-limited log of this listener's failures. */
+    ListenerErrors errors() {
+        return errors;
     }
 
     /**
@@ -21,10 +32,16 @@ final class EventSink {
      */
     boolean deliver(String topic, byte[] data) {
         try {
+            // One event thread serves every subscription of the host: each listener runs with the
+            // context class loader of the thread that subscribed (a web app's, a plugin's...).
+            Thread self = Thread.currentThread();
+            if (self.getContextClassLoader() != contextLoader) {
+                self.setContextClassLoader(contextLoader);
+            }
             listener.onEvent(topic, data);
             return true;
         } catch (Throwable t) {
-            Log.listenerFailed(owner.topic(), t);
+            errors.failed(t);
             return false;
         }
     }

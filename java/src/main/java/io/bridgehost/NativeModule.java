@@ -113,8 +113,10 @@ public final class NativeModule implements AutoCloseable {
      * <p>Events are delivered on the host's event thread, one at a time, in emit order per module,
      * through a bounded queue: when it is full, new events are dropped and counted
      * ({@link Counters#eventsDropped()}). After {@link Subscription#close()} returns, the listener
-     * is never invoked again. A listener that throws is logged and counted
-     * ({@link Counters#callbackErrors()}); deliveries continue.
+     * is never invoked again. A listener that throws is counted ({@link Counters#callbackErrors()})
+     * and logged, rate-limited (the first failures with their stack traces, then a periodic count);
+     * deliveries continue. The listener runs with the context class loader of the thread that
+     * called {@code subscribe}.
      *
      * <p>Do not close a subscription (or its module or host) from another thread while holding a
      * lock the listener may be waiting for: {@code close} waits for a delivery in progress.
@@ -137,7 +139,7 @@ public final class NativeModule implements AutoCloseable {
         Subscription s = new Subscription(this, topic);
         EventSink sink = new EventSink(s, listener);
         try {
-            s.attach(Native.subscribe(handle, topic, sink, wantTopic));
+            s.attach(Native.subscribe(handle, topic, sink, wantTopic), sink.errors());
             return s;
         } finally {
             Reference.reachabilityFence(this);

@@ -17,6 +17,7 @@ public final class Subscription implements AutoCloseable {
     private final String topic;
     private volatile long handle;
     private volatile Cleaner.Cleanable cleanable;
+    private volatile ListenerErrors errors;
     private volatile boolean closed;
 
     Subscription(NativeModule module, String topic) {
@@ -24,8 +25,9 @@ public final class Subscription implements AutoCloseable {
         this.topic = topic;
     }
 
-    void attach(long h) {
+    void attach(long h, ListenerErrors errors) {
         this.handle = h;
+        this.errors = errors;
         this.cleanable = Cleaners.CLEANER.register(this, new Release(h));
     }
 
@@ -76,6 +78,11 @@ public final class Subscription implements AutoCloseable {
         Cleaner.Cleanable c = cleanable;
         if (c != null) {
             c.clean();
+        }
+        // After clean(): no delivery runs any more, so the summary counts every failure.
+        ListenerErrors e = errors;
+        if (e != null) {
+            e.closed();
         }
     }
 
