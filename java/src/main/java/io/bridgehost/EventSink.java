@@ -2,21 +2,22 @@ package io.bridgehost;
 
 /**
  * What the native side holds a global reference to while a subscription is active (and deletes
- * when it ends). It references its {@link Subscription}, so an active subscription keeps its
- * module and host reachable: they are not cleaned while events can still arrive.
+ * when it ends). It does not reference its {@link Subscription}, module or host (only the listener
+ * does, if it captures them): a subscription nobody can reach any more, on a module nobody can
+ * reach, does not keep them alive, and the Cleaner closes them (issue 12: forgotten subscriptions
+ * kept their host and its threads alive for ever). {@link NativeModule} keeps its active
+ * subscriptions reachable instead.
  */
 final class EventSink {
-    private final Subscription owner;
     private final ModuleEventListener listener;
     private final ListenerErrors errors;
     /** The subscribing thread's context class loader, set on the event thread for each delivery. */
     private final ClassLoader contextLoader;
 
     /** Runs on the subscribing thread: captures its context class loader. */
-    EventSink(Subscription owner, ModuleEventListener listener) {
-        this.owner = owner;
+    EventSink(String topic, ModuleEventListener listener) {
         this.listener = listener;
-        this.errors = new ListenerErrors(owner.topic());
+        this.errors = new ListenerErrors(topic);
         this.contextLoader = Thread.currentThread().getContextClassLoader();
     }
 

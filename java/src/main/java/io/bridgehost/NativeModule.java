@@ -6,6 +6,8 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
@@ -32,6 +34,8 @@ public final class NativeModule implements AutoCloseable {
     private final Isolation isolation;
     private final List<String> methodNames;
     private final Cleaner.Cleanable cleanable;
+    /** Active subscriptions: reachable while this module is (see {@link Subscription}). */
+    private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     private NativeModule(Host host, long handle, String[] info, String[] methods) {
@@ -137,9 +141,10 @@ public final class NativeModule implements AutoCloseable {
         Objects.requireNonNull(topic, "topic");
         ensureOpen();
         Subscription s = new Subscription(this, topic);
-        EventSink sink = new EventSink(s, listener);
+        EventSink sink = new EventSink(topic, listener);
         try {
             s.attach(Native.subscribe(handle, topic, sink, wantTopic), sink.errors());
+            subscriptions.add(s);
             return s;
         } finally {
             Reference.reachabilityFence(this);
@@ -201,6 +206,12 @@ public final class NativeModule implements AutoCloseable {
     public void close() {
         closed = true;
         cleanable.clean();
+        subscriptions.clear();
+    }
+
+    /** A subscription was closed: it no longer needs to be kept reachable. */
+    void unsubscribed(Subscription s) {
+        subscriptions.remove(s);
     }
 
     void ensureOpen() {

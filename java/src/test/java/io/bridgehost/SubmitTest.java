@@ -101,7 +101,11 @@ class SubmitTest {
             Thread.sleep(30);
             fs.add(sleep.submit(ascii("1")));
             fs.add(sleep.submit(ascii("1")));
-            assertThrows(OverloadedException.class, () -> sleep.submit(ascii("1")));
+            // A rejection is a failed future (issue 12: one place to read every outcome).
+            CompletableFuture<byte[]> rejected = sleep.submit(ascii("1"));
+            assertTrue(rejected.isCompletedExceptionally(), "rejected at once");
+            ExecutionException e = assertThrows(ExecutionException.class, () -> rejected.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(OverloadedException.class, e.getCause());
             for (CompletableFuture<byte[]> f : fs) {
                 f.get(10, TimeUnit.SECONDS);
             }
