@@ -352,8 +352,8 @@ fn call_into<'l>(
     // The method is borrowed for the call without an `Arc` clone (HandleTable::with).
     let n = registry::with_method(method, |m| {
         let input = window(env, &input, input_offset, input_length, "input")?;
-        if let Window::Array(_, _, len) = &input {
-            hot::check_input_len(m, *len)?; // before the copy
+        if let Window::Array(a, offset, len) = &input {
+            hot::check_array_input(RawEnv::of(env), m, a, *offset, *len)?; // before the copy
         }
         let output = window(env, &output, output_offset, output_length, "output")?;
         let raw = RawEnv::of(env);
@@ -407,7 +407,7 @@ fn submit<'l>(
 ) -> BResult<jlong> {
     let m = registry::method(method)?;
     let (offset, length) = range(offset, length)?;
-    hot::check_input_len(&m, length)?; // before the copy
+    hot::check_array_input(RawEnv::of(env), &m, &input, offset, length)?; // before the copy
     let bytes = RawEnv::of(env).array_to_vec(&input, offset, length)?;
     submit::start(env, &m, bytes, &future)
 }

@@ -62,6 +62,45 @@ pub(crate) fn check_input_len(method: &Method, len: usize) -> BResult<()> {
     Ok(())
 }
 
+/// [`check_input_len`] for `array[offset .. offset + len]`: an input range
+/// that is not inside the array is left to the copy, which raises the JVM's
+/// own `ArrayIndexOutOfBoundsException` before reading anything (a bad range
+/// is reported as such, whatever its length). Reads the array's length only
+/// for an input over the limit.
+#[inline]
+pub(crate) fn check_array_input(
+    raw: RawEnv<'_>,
+    method: &Method,
+    array: &JByteArray<'_>,
+    offset: jint,
+    len: usize,
+) -> BResult<()> {
+    if len <= method.max_input() {
+        return Ok(());
+    }
+    array_input_too_large(raw, method, array, offset, len)
+}
+
+#[cold]
+#[inline(never)]
+fn array_input_too_large(
+    raw: RawEnv<'_>,
+    method: &Method,
+    array: &JByteArray<'_>,
+    offset: jint,
+    len: usize,
+) -> BResult<()> {
+    if array.is_null() {
+        return Ok(()); // the copy reports it
+    }
+    let end = i64::from(offset).saturating_add(i64::try_from(len).unwrap_or(i64::MAX));
+    if end <= i64::from(raw.array_len(array)?) {
+        Err(input_too_large(method, len))
+    } else {
+        Ok(())
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn input_too_large(method: &Method, len: usize) -> BridgeError {
@@ -91,7 +130,7 @@ pub(crate) extern "system" fn call_array<'f>(
     jvm::fast(&mut env, std::ptr::null_mut(), |raw| {
         let (offset, length) = range(offset, length)?;
         registry::with_method(method, |method| {
-            check_input_len(method, length)?;
+            check_array_input(raw, method, &input, offset, length)?;
             raw.with_array_copy(&input, offset, length, |bytes| {
                 call_to_array(raw, method, bytes)
             })
