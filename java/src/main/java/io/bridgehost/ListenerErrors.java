@@ -11,7 +11,7 @@ import java.util.function.LongSupplier;
  * After that, failures are counted, and a summary record (the count and the last exception's class
  * and message, no stack trace) is logged at most once per {@link #SUMMARY_INTERVAL_NANOS}, on the
  * next failure after the interval, and when the subscription is closed with
- * {@link Subscription#close()}. Every failure is counted natively in
+ * {@link Subscription#close()} or ends with its module's {@link NativeModule#close()}. Every failure is counted natively in
  * {@link Counters#callbackErrors()} regardless. Thread-safe (deliveries run on the event thread,
  * {@code close} on any thread).
  */
@@ -87,7 +87,7 @@ final class ListenerErrors {
             String record = null;
             synchronized (this) {
                 if (unreported > 0) {
-                    record = summary("before its subscription was closed");
+                    record = summary("before its subscription ended");
                 }
             }
             if (record != null) {

@@ -206,6 +206,11 @@ public final class NativeModule implements AutoCloseable {
     public void close() {
         closed = true;
         cleanable.clean();
+        // The module's close ended its subscriptions: report what their listeners' rate-limited
+        // failure logs still hold.
+        for (Subscription s : subscriptions) {
+            s.ended();
+        }
         subscriptions.clear();
     }
 

@@ -92,6 +92,15 @@ public final class Subscription implements AutoCloseable {
         }
     }
 
+    /** Its module was closed (which ended it natively): log what is still unreported. */
+    void ended() {
+        closed = true;
+        ListenerErrors e = errors;
+        if (e != null) {
+            e.closed();
+        }
+    }
+
     @Override
     public String toString() {
         return "Subscription[" + module.name() + " \"" + topic + "\"" + (closed ? ", closed" : "") + "]";

@@ -1,6 +1,7 @@
 package io.bridgehost;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -105,7 +106,7 @@ class ListenerLogTest {
         assertEquals(4, log.entries.size());
         e.closed();
         assertEquals(5, log.entries.size(), "close reports what is still unreported");
-        assertTrue(log.entries.get(4).message().contains("threw 2 more times before its subscription was closed"),
+        assertTrue(log.entries.get(4).message().contains("threw 2 more times before its subscription ended"),
                 log.entries.get(4).message());
         e.closed();
         assertEquals(5, log.entries.size(), "nothing left to report");
@@ -146,6 +147,16 @@ class ListenerLogTest {
 
     @Test
     void twentyThousandFailingEventsGiveAFewRecords() throws Exception {
+        failingEvents(false);
+    }
+
+    /** The same, the subscription ended by closing its module: the summary is logged then. */
+    @Test
+    void closingTheModuleReportsWhatIsLeft() throws Exception {
+        failingEvents(true);
+    }
+
+    static void failingEvents(boolean closeModule) throws Exception {
         int events = 20_000;
         try (Capture capture = new Capture(); Host host = TestSupport.host()) {
             NativeModule std = host.open("std");
@@ -160,7 +171,12 @@ class ListenerLogTest {
             long failed = std.counters().callbackErrors();
             assertEquals(seen.get(), failed, "every delivery threw and was counted");
             assertTrue(failed > ListenerErrors.FULL_RECORDS, "enough failures to test the limit: " + failed);
-            bad.close();
+            if (closeModule) {
+                std.close();
+                assertFalse(bad.isActive());
+            } else {
+                bad.close();
+            }
             List<LogRecord> records = new ArrayList<>(capture.records);
             long withTrace = records.stream().filter(r -> r.getThrown() != null).count();
             assertEquals(ListenerErrors.FULL_RECORDS, withTrace, "stack traces for the first failures only");
