@@ -192,7 +192,6 @@ public final class Method implements AutoCloseable {
     /**
      * Runs the call on the host's pool threads. The input is copied before this returns.
      *
-     * @param input the input
      * <p>Rejections are not thrown: when the call cannot be queued the future returned is already
      * completed exceptionally ({@link OverloadedException} when the host's submit queue is full,
      * {@link ClosedException} when the method, module or host is closed,
@@ -200,6 +199,7 @@ public final class Method implements AutoCloseable {
      * in one place. Only argument errors ({@code NullPointerException},
      * {@code IndexOutOfBoundsException}) are thrown.
      *
+     * @param input the input
      * @return a future completed with the output, or exceptionally with a
      *     {@link BridgeHostException} ({@link ClosedException} if the host closes first);
      *     {@link CompletableFuture#cancel cancel} also cancels the call if it has not started.
