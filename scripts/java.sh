@@ -6,7 +6,10 @@
 #   scripts/java.sh test       build, then the JUnit suite under -Xcheck:jni on JDK 17 and on
 #                              JDK 25 (--enable-native-access); the build fails on any
 #                              'WARNING in native method' / 'FATAL ERROR in native method';
-#                              then the jar runs standalone (java -cp bridgehost.jar, empty env)
+#                              then the jar runs standalone (java -cp bridgehost.jar, empty env);
+#                              then every ```java block of README.md and docs/*.md is compiled
+#                              and run against the jar (see doc_examples below)
+#   scripts/java.sh docs       only the doc examples (against the jar already built)
 #   scripts/java.sh gate       prove the -Xcheck:jni gate catches a real JNI misuse (C canary)
 #   scripts/java.sh demo       build, then run io.bridgehost.demo.Demo from the jar
 #   scripts/java.sh bench      release natives, then bench/java (JSON lines on stdout);
@@ -102,6 +105,57 @@ jar_standalone() {
     rm -rf "$tmp"
 }
 
+# Every ```java block of README.md and docs/*.md, extracted by scripts/doc_examples.py: each is a
+# complete compilation unit (a public class with main). Compiled with JDK 17's javac (--release 17,
+# -Xlint:all,-try -Werror) against the jar, then run from the jar alone, as a new user would
+# (empty environment, an empty working directory) under -Xcheck:jni on JDK 17 and on JDK 25 (with
+# --enable-native-access=ALL-UNNAMED, as JAVA.md says). An example passes when it compiles, exits 0
+# within 120 s on every JDK, and the JVM prints no JNI complaint and no native-access warning.
+doc_examples() {
+    local out="$JAVA_DIR/target/doc-examples" passed=0 failed=0 f name cls home j25 ok log
+    local jdks=("$(jdk17)")
+    if j25="$(jdk25)"; then jdks+=("$j25"); fi
+    [ -f "$JAR" ] || { echo "java doc examples: no jar at $JAR"; return 1; }
+    rm -rf "$out"
+    mkdir -p "$out/src" "$out/run"
+    python3 "$ROOT/scripts/doc_examples.py" java "$out/src" > "$out/files.txt" \
+        || { echo "java doc examples: extraction failed"; return 1; }
+    while read -r f; do
+        name="$(basename "$(dirname "$f")")"
+        cls="$(basename "$f" .java)"
+        log="$out/$name.log"
+        ok=1
+        if ! "$(jdk17)/bin/javac" --release 17 -Xlint:all,-try -Werror -cp "$JAR" \
+                -d "$out/classes/$name" "$f" > "$log" 2>&1; then
+            ok=0
+        else
+            for home in "${jdks[@]}"; do
+                local flags=(-Xcheck:jni)
+                [ "$home" != "$(jdk17)" ] && flags+=(--enable-native-access=ALL-UNNAMED)
+                echo "--- $home/bin/java ${flags[*]} $cls" >> "$log"
+                if ! (cd "$out/run" && env -i PATH=/usr/bin:/bin HOME="$out/run" timeout 120 \
+                        "$home/bin/java" "${flags[@]}" -cp "$JAR:$out/classes/$name" "$cls") >> "$log" 2>&1; then
+                    echo "--- exit status non-zero" >> "$log"
+                    ok=0
+                fi
+            done
+            if grep -E 'in native method|^WARNING: (A restricted method|Use --enable-native-access|Restricted methods)' "$log" > /dev/null; then
+                ok=0
+            fi
+        fi
+        if [ "$ok" = 1 ]; then
+            passed=$((passed + 1))
+            log "doc example $name ($cls): ok"
+        else
+            failed=$((failed + 1))
+            log "doc example $name ($cls): FAILED"
+            cat "$log"
+        fi
+    done < "$out/files.txt"
+    echo "java doc examples: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+}
+
 cmd_test() {
     build_natives
     mkdir -p "$JAVA_DIR/target"
@@ -115,6 +169,7 @@ cmd_test() {
     fi
     if [ -f "$JAR" ] && jar_standalone; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
     if cmd_gate; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    if doc_examples; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
     echo "java: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
 }
@@ -185,7 +240,8 @@ case "${1:-}" in
     build) cmd_build ;;
     test) cmd_test ;;
     gate) cmd_gate ;;
+    docs) doc_examples ;;
     demo) cmd_demo ;;
     bench) cmd_bench ;;
-    *) die "usage: scripts/java.sh build|test|gate|demo|bench" ;;
+    *) die "usage: scripts/java.sh build|test|gate|docs|demo|bench" ;;
 esac

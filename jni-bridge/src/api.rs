@@ -5,7 +5,7 @@
 #![forbid(unsafe_code)]
 
 use crate::error::{invalid, BResult, BridgeError, ThrowTyped};
-use crate::hot::{range, with_output};
+use crate::hot::{self, range, with_output};
 use crate::jvm::RawEnv;
 use crate::refs::{self, CountedGlobal};
 use crate::registry::{self, to_java, HOSTS, METHODS, MODULES, SUBSCRIPTIONS, TASKS};
@@ -352,6 +352,9 @@ fn call_into<'l>(
     // The method is borrowed for the call without an `Arc` clone (HandleTable::with).
     let n = registry::with_method(method, |m| {
         let input = window(env, &input, input_offset, input_length, "input")?;
+        if let Window::Array(a, offset, len) = &input {
+            hot::check_array_input(RawEnv::of(env), m, a, *offset, *len)?; // before the copy
+        }
         let output = window(env, &output, output_offset, output_length, "output")?;
         let raw = RawEnv::of(env);
         let n = match (input, output) {
@@ -404,6 +407,7 @@ fn submit<'l>(
 ) -> BResult<jlong> {
     let m = registry::method(method)?;
     let (offset, length) = range(offset, length)?;
+    hot::check_array_input(RawEnv::of(env), &m, &input, offset, length)?; // before the copy
     let bytes = RawEnv::of(env).array_to_vec(&input, offset, length)?;
     submit::start(env, &m, bytes, &future)
 }
@@ -419,6 +423,7 @@ fn submit_direct<'l>(
 ) -> BResult<jlong> {
     let m = registry::method(method)?;
     let (position, length) = range(position, length)?;
+    hot::check_input_len(&m, length)?; // before the copy
     let bytes =
         RawEnv::of(env).with_direct(&input, position as usize, length, |b| Ok(b.to_vec()))?;
     submit::start(env, &m, bytes, &future)

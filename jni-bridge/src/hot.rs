@@ -6,7 +6,7 @@
 //! for a direct buffer), the module call, one output copy into a new array.
 #![forbid(unsafe_code)]
 
-use crate::error::{invalid, BResult};
+use crate::error::{invalid, BResult, BridgeError};
 use crate::jvm::{self, RawEnv};
 use crate::registry;
 use bridgehost::Method;
@@ -50,6 +50,66 @@ pub(crate) fn range(offset: jint, length: jint) -> BResult<(jint, usize)> {
     Ok((offset, length as usize))
 }
 
+/// Refuse an input longer than the module's `max_input` before it is copied
+/// out of a Java array: the core refuses it too, but only once it has the
+/// bytes, and copying a 1 GiB array to be refused took seconds. The same
+/// error (kind and message) as the core's refusal.
+#[inline]
+pub(crate) fn check_input_len(method: &Method, len: usize) -> BResult<()> {
+    if len > method.max_input() {
+        return Err(input_too_large(method, len));
+    }
+    Ok(())
+}
+
+/// [`check_input_len`] for `array[offset .. offset + len]`: an input range
+/// that is not inside the array is left to the copy, which raises the JVM's
+/// own `ArrayIndexOutOfBoundsException` before reading anything (a bad range
+/// is reported as such, whatever its length). Reads the array's length only
+/// for an input over the limit.
+#[inline]
+pub(crate) fn check_array_input(
+    raw: RawEnv<'_>,
+    method: &Method,
+    array: &JByteArray<'_>,
+    offset: jint,
+    len: usize,
+) -> BResult<()> {
+    if len <= method.max_input() {
+        return Ok(());
+    }
+    array_input_too_large(raw, method, array, offset, len)
+}
+
+#[cold]
+#[inline(never)]
+fn array_input_too_large(
+    raw: RawEnv<'_>,
+    method: &Method,
+    array: &JByteArray<'_>,
+    offset: jint,
+    len: usize,
+) -> BResult<()> {
+    if array.is_null() {
+        return Ok(()); // the copy reports it
+    }
+    let end = i64::from(offset).saturating_add(i64::try_from(len).unwrap_or(i64::MAX));
+    if end <= i64::from(raw.array_len(array)?) {
+        Err(input_too_large(method, len))
+    } else {
+        Ok(())
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn input_too_large(method: &Method, len: usize) -> BridgeError {
+    BridgeError::Core(bridgehost::Error::ResourceLimit(format!(
+        "input of {len} bytes exceeds max_input of {} bytes",
+        method.max_input()
+    )))
+}
+
 /// Call `method` on `input`, return the output as a new `byte[]`.
 fn call_to_array(raw: RawEnv<'_>, method: &Method, input: &[u8]) -> BResult<jbyteArray> {
     with_output(|out| {
@@ -70,6 +130,7 @@ pub(crate) extern "system" fn call_array<'f>(
     jvm::fast(&mut env, std::ptr::null_mut(), |raw| {
         let (offset, length) = range(offset, length)?;
         registry::with_method(method, |method| {
+            check_array_input(raw, method, &input, offset, length)?;
             raw.with_array_copy(&input, offset, length, |bytes| {
                 call_to_array(raw, method, bytes)
             })

@@ -252,6 +252,19 @@ impl<'f> RawEnv<'f> {
         }
     }
 
+    /// `GetArrayLength` of a non-null `byte[]`.
+    pub(crate) fn array_len(&self, array: &JByteArray<'_>) -> BResult<jint> {
+        if array.is_null() {
+            return Err(invalid("input array is null"));
+        }
+        // SAFETY: valid env (see `table`); no exception is pending (callers
+        // reach here only after successful checks); `array` is a non-null
+        // live reference to a byte[] handed to us by the JVM. GetArrayLength
+        // cannot throw.
+        let len = unsafe { (self.table().v1_1.GetArrayLength)(self.env, array.as_raw()) };
+        Ok(len)
+    }
+
     /// Copy `array[start .. start + dst.len()]` into `dst`. The JVM checks the
     /// bounds (an `ArrayIndexOutOfBoundsException` is left pending → `Pending`).
     fn byte_array_region(

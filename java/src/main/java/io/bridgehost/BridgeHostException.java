@@ -47,7 +47,7 @@ public class BridgeHostException extends RuntimeException {
             case ABI_MISMATCH: return new AbiMismatchException(message);
             case MODULE: return new ModuleException(message, (int) detail);
             case WORKER_CRASHED: return new WorkerCrashedException(message, (int) detail);
-            case TIMEOUT: return new TimeoutException(message);
+            case TIMEOUT: return new CallTimeoutException(message);
             case RESOURCE_LIMIT: return new ResourceLimitException(message);
             case CLOSED: return new ClosedException(message);
             case CANCELLED: return new CancelledException(message);

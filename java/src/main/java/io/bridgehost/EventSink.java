@@ -2,16 +2,28 @@ package io.bridgehost;
 
 /**
  * What the native side holds a global reference to while a subscription is active (and deletes
- * when it ends). It references its {@link Subscription}, so an active subscription keeps its
- * module and host reachable: they are not cleaned while events can still arrive.
+ * when it ends). It does not reference its {@link Subscription}, module or host (only the listener
+ * does, if it captures them): a subscription nobody can reach any more, on a module nobody can
+ * reach, does not keep them alive, and the Cleaner closes them (issue 12: forgotten subscriptions
+ * kept their host and its threads alive for ever). {@link NativeModule} keeps its active
+ * subscriptions reachable instead.
  */
 final class EventSink {
-    private final Subscription owner;
-    private final EventListener listener;
+    private final ModuleEventListener listener;
+    private final ListenerErrors errors;
+    /** The subscribing thread's context class loader, set on the event thread for each delivery. */
+    private final ClassLoader contextLoader;
 
-    EventSink(Subscription owner, EventListener listener) {
-        this.owner = owner;
+    /** Runs on the subscribing thread: captures its context class loader. */
+    EventSink(String topic, ModuleEventListener listener) {
         this.listener = listener;
+        this.errors = new ListenerErrors(topic);
+        this.contextLoader = Thread.currentThread().getContextClassLoader();
+    }
+
+    /** Rate-limited log of this listener's failures. */
+    ListenerErrors errors() {
+        return errors;
     }
 
     /**
@@ -21,10 +33,16 @@ final class EventSink {
      */
     boolean deliver(String topic, byte[] data) {
         try {
+            // One event thread serves every subscription of the host: each listener runs with the
+            // context class loader of the thread that subscribed (a web app's, a plugin's...).
+            Thread self = Thread.currentThread();
+            if (self.getContextClassLoader() != contextLoader) {
+                self.setContextClassLoader(contextLoader);
+            }
             listener.onEvent(topic, data);
             return true;
         } catch (Throwable t) {
-            Log.listenerFailed(owner.topic(), t);
+            errors.failed(t);
             return false;
         }
     }

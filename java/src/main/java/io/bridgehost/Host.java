@@ -11,7 +11,7 @@ import java.util.Objects;
  *
  * <pre>{@code
  * try (Host host = Host.create();
- *      Module zlib = host.open("zlib", ModuleOptions.defaults())) {
+ *      NativeModule zlib = host.open("zlib", ModuleOptions.defaults())) {
  *     Method compress = zlib.method("compress");
  *     byte[] packed = compress.call("hello hello hello".getBytes(UTF_8));
  * }
@@ -102,7 +102,7 @@ public final class Host implements AutoCloseable {
      * @return the module
      * @see #open(String, ModuleOptions)
      */
-    public Module open(String nameOrPath) {
+    public NativeModule open(String nameOrPath) {
         return open(nameOrPath, ModuleOptions.defaults());
     }
 
@@ -119,7 +119,7 @@ public final class Host implements AutoCloseable {
      * @throws InvalidArgumentException for bad options
      * @throws ClosedException if this host is closed
      */
-    public Module open(String nameOrPath, ModuleOptions options) {
+    public NativeModule open(String nameOrPath, ModuleOptions options) {
         Objects.requireNonNull(nameOrPath, "nameOrPath");
         Objects.requireNonNull(options, "options");
         ensureOpen();
@@ -128,7 +128,7 @@ public final class Host implements AutoCloseable {
                     options.callTimeoutNanos(), options.memoryLimit(), options.maxInput(),
                     options.maxOutput(), options.maxEvent(), options.configUnsafe(),
                     options.workerPath() == null ? null : options.workerPath().toString());
-            return Module.create(this, m);
+            return NativeModule.create(this, m);
         } finally {
             Reference.reachabilityFence(this);
         }

@@ -6,7 +6,7 @@ public enum Isolation {
     IN_PROCESS,
     /**
      * In sandboxed, supervised worker processes: a crash, hang or memory blow-up fails only the
-     * call it was serving ({@link WorkerCrashedException}, {@link TimeoutException},
+     * call it was serving ({@link WorkerCrashedException}, {@link CallTimeoutException},
      * {@link ResourceLimitException}) and the worker is replaced.
      */
     PROCESS

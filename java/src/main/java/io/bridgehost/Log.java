@@ -48,13 +48,4 @@ final class Log {
             // a logging failure must not escape into native code
         }
     }
-
-    /** A listener threw: log it (the native side counts it in {@code callbackErrors}). */
-    static void listenerFailed(String topic, Throwable t) {
-        try {
-            LOGGER.log(Level.ERROR, "bridgehost: event listener for topic \"" + topic + "\" threw", t);
-        } catch (Throwable ignored) {
-            // never escape into native code
-        }
-    }
 }

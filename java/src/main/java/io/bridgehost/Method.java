@@ -8,9 +8,15 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * A module's method, resolved once by {@link Module#method(String)}. Thread-safe: any number of
+ * A module's method, resolved once by {@link NativeModule#method(String)}. Thread-safe: any number of
  * threads (virtual threads included) may call it concurrently; the module's thread model is
  * enforced natively.
+ *
+ * <p><b>Virtual threads.</b> A call made on a virtual thread to a method that is not
+ * {@linkplain #isNonBlocking() non-blocking} runs on a bridgehost platform thread
+ * ({@code bridgehost-blocking-N}) while the virtual thread waits unmounted, so a blocking module
+ * call never pins a carrier thread for its duration. Non-blocking methods run on the caller's
+ * thread (the hand-off would cost more than the call).
  *
  * <p><b>Memory.</b> A {@code byte[]} input is copied into native memory before the module runs
  * (never pinned: a module call may block, and a pinned array would stall the garbage collector).
@@ -21,18 +27,18 @@ import java.util.concurrent.CompletableFuture;
  * <p><b>Errors.</b> Module errors throw {@link ModuleException} (with the module's code); an input
  * larger than the module's {@code maxInput}, or an output beyond {@code maxOutput}, throws
  * {@link ResourceLimitException}; isolated modules add {@link WorkerCrashedException},
- * {@link TimeoutException} and friends. After {@link #close()} (or its module's or host's), calls
+ * {@link CallTimeoutException} and friends. After {@link #close()} (or its module's or host's), calls
  * throw {@link ClosedException}.
  */
 public final class Method implements AutoCloseable {
-    private final Module module;
+    private final NativeModule module;
     private final String name;
     private final long handle;
     private final boolean nonBlocking;
     private final Cleaner.Cleanable cleanable;
     private volatile boolean closed;
 
-    Method(Module module, String name, long handle, boolean nonBlocking) {
+    Method(NativeModule module, String name, long handle, boolean nonBlocking) {
         this.module = module;
         this.name = name;
         this.handle = handle;
@@ -78,6 +84,9 @@ public final class Method implements AutoCloseable {
         Objects.checkFromIndexSize(offset, length, input.length);
         ensureOpen();
         try {
+            if (!nonBlocking && Blocking.onVirtualThread()) {
+                return Blocking.run(() -> Native.call(handle, input, offset, length));
+            }
             return Native.call(handle, input, offset, length);
         } finally {
             Reference.reachabilityFence(this);
@@ -97,15 +106,24 @@ public final class Method implements AutoCloseable {
         int pos = input.position();
         int len = input.remaining();
         byte[] out;
+        boolean offload = !nonBlocking && Blocking.onVirtualThread();
         try {
             if (input.isDirect()) {
-                out = Native.callDirect(handle, input, pos, len);
-            } else if (input.hasArray()) {
-                out = Native.call(handle, input.array(), input.arrayOffset() + pos, len);
+                out = offload ? Blocking.run(() -> Native.callDirect(handle, input, pos, len))
+                        : Native.callDirect(handle, input, pos, len);
             } else {
-                byte[] copy = new byte[len];
-                input.duplicate().get(copy);
-                out = Native.call(handle, copy, 0, len);
+                byte[] array;
+                int off;
+                if (input.hasArray()) {
+                    array = input.array();
+                    off = input.arrayOffset() + pos;
+                } else {
+                    array = new byte[len];
+                    input.duplicate().get(array);
+                    off = 0;
+                }
+                out = offload ? Blocking.run(() -> Native.call(handle, array, off, len))
+                        : Native.call(handle, array, off, len);
             }
         } finally {
             Reference.reachabilityFence(this);
@@ -140,8 +158,8 @@ public final class Method implements AutoCloseable {
         int il = input.remaining();
         int op = output.position();
         int ol = output.remaining();
-        Object in;
-        int inOff;
+        final Object in;
+        final int inOff;
         if (input.isDirect()) {
             in = input;
             inOff = ip;
@@ -158,7 +176,11 @@ public final class Method implements AutoCloseable {
         int outOff = output.isDirect() ? op : output.arrayOffset() + op;
         int n;
         try {
-            n = Native.callInto(handle, in, inOff, il, out, outOff, ol);
+            if (!nonBlocking && Blocking.onVirtualThread()) {
+                n = Blocking.runInt(() -> Native.callInto(handle, in, inOff, il, out, outOff, ol));
+            } else {
+                n = Native.callInto(handle, in, inOff, il, out, outOff, ol);
+            }
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -170,14 +192,19 @@ public final class Method implements AutoCloseable {
     /**
      * Runs the call on the host's pool threads. The input is copied before this returns.
      *
+     * <p>Rejections are not thrown: when the call cannot be queued the future returned is already
+     * completed exceptionally ({@link OverloadedException} when the host's submit queue is full,
+     * {@link ClosedException} when the method, module or host is closed,
+     * {@link ResourceLimitException} for an input over {@code maxInput}), so every outcome is read
+     * in one place. Only argument errors ({@code NullPointerException},
+     * {@code IndexOutOfBoundsException}) are thrown.
+     *
      * @param input the input
      * @return a future completed with the output, or exceptionally with a
      *     {@link BridgeHostException} ({@link ClosedException} if the host closes first);
      *     {@link CompletableFuture#cancel cancel} also cancels the call if it has not started.
      *     Dependent stages added with non-async methods run on a bridgehost pool thread: keep them
      *     short or use the {@code ...Async} variants.
-     * @throws OverloadedException if the host's submit queue is full
-     * @throws ClosedException if the method, module or host is closed
      */
     public CompletableFuture<byte[]> submit(byte[] input) {
         Objects.requireNonNull(input, "input");
@@ -196,30 +223,32 @@ public final class Method implements AutoCloseable {
     public CompletableFuture<byte[]> submit(byte[] input, int offset, int length) {
         Objects.requireNonNull(input, "input");
         Objects.checkFromIndexSize(offset, length, input.length);
-        ensureOpen();
         NativeFuture f = new NativeFuture(this);
         try {
+            ensureOpen();
             f.setTask(Native.submit(handle, input, offset, length, f));
-            return f;
+        } catch (BridgeHostException rejected) {
+            f.rejected(rejected);
         } finally {
             Reference.reachabilityFence(this);
         }
+        return f;
     }
 
     /**
      * Like {@link #submit(byte[])} with the input's remaining bytes (copied before this returns; the
-     * position then advances to the limit).
+     * position then advances to the limit, unless the call was rejected).
      *
      * @param input the input
      * @return the future output
      */
     public CompletableFuture<byte[]> submit(ByteBuffer input) {
         Objects.requireNonNull(input, "input");
-        ensureOpen();
         int pos = input.position();
         int len = input.remaining();
         NativeFuture f = new NativeFuture(this);
         try {
+            ensureOpen();
             long task;
             if (input.isDirect()) {
                 task = Native.submitDirect(handle, input, pos, len, f);
@@ -231,6 +260,9 @@ public final class Method implements AutoCloseable {
                 task = Native.submit(handle, copy, 0, len, f);
             }
             f.setTask(task);
+        } catch (BridgeHostException rejected) {
+            f.rejected(rejected);
+            return f;
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -244,7 +276,7 @@ public final class Method implements AutoCloseable {
     }
 
     /** @return the module it belongs to */
-    public Module module() {
+    public NativeModule module() {
         return module;
     }
 

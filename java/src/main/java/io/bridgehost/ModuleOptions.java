@@ -5,7 +5,7 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * Options of a {@link Module}. Immutable; each {@code with...} returns a copy. The native side
+ * Options of a {@link NativeModule}. Immutable; each {@code with...} returns a copy. The native side
  * validates the combination when the module is opened (for example a call timeout requires
  * process isolation: an in-process call cannot be interrupted) and throws
  * {@link InvalidArgumentException}.

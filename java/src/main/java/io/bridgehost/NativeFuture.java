@@ -28,6 +28,12 @@ final class NativeFuture extends CompletableFuture<byte[]> {
         complete(output);
     }
 
+    /** The call was never queued: the rejection is the outcome. */
+    void rejected(BridgeHostException e) {
+        method = null;
+        completeExceptionally(e);
+    }
+
     /** Called by the native side with the error. */
     void fail(int kind, String message, long detail) {
         method = null;

@@ -36,7 +36,9 @@ import java.util.regex.Pattern;
  *
  * <p>The extraction directory is deleted at JVM exit; directories left by JVMs that died are
  * removed by the next load (each holds a file lock while its JVM lives). If every step fails the
- * {@link UnsatisfiedLinkError} lists what was tried.
+ * {@link UnsatisfiedLinkError} lists what was tried and ends with a fix hint (for a
+ * {@code java.io.tmpdir} mounted {@code noexec}: {@code -Dbridgehost.tmpdir=DIR}).
+ * {@code -Dbridgehost.extract=true} skips step 2.
  */
 final class NativeLoader {
     static final String LIBRARY = "bridgehost_jni";
@@ -72,7 +74,17 @@ final class NativeLoader {
         String explicit = System.getProperty("bridgehost.library");
         if (explicit != null && !explicit.isEmpty()) {
             String path = Paths.get(explicit).toAbsolutePath().toString();
-            System.load(path); // an explicit choice: its failure is the error
+            try {
+                System.load(path); // an explicit choice: its failure is the error
+            } catch (UnsatisfiedLinkError e) {
+                UnsatisfiedLinkError u = new UnsatisfiedLinkError("bridgehost: cannot load -Dbridgehost.library="
+                        + explicit + " (" + path + "): " + e.getMessage() + ". Fix: point bridgehost.library at a "
+                        + LIBRARY_FILE + " built for " + platform() + " (next to it: bridgehost-worker and the"
+                        + " libbridgehost_mod_*.so modules), or remove the property to load the library from"
+                        + " java.library.path or from the jar.");
+                u.initCause(e);
+                throw u;
+            }
             loadedFrom = path;
             return;
         }
@@ -87,22 +99,56 @@ final class NativeLoader {
             }
         }
         String resources = "natives/" + platform() + "/";
+        Path root = extractionRoot();
+        Throwable extraction;
         try {
-            Path dir = extract(resources);
+            Path dir = extract(resources, root);
             Path lib = dir.resolve(LIBRARY_FILE);
             System.load(lib.toString());
             loadedFrom = lib.toString();
             return;
         } catch (IOException | UncheckedIOException | UnsatisfiedLinkError | SecurityException e) {
-            tried.add("extracting " + resources + " from the jar: " + e);
+            tried.add("extracting " + resources + " from the jar into " + root + ": " + e);
+            extraction = e;
         }
         throw new UnsatisfiedLinkError("bridgehost: cannot load the native library " + LIBRARY_FILE
-                + " for platform " + platform() + ". Tried: " + String.join("; ", tried));
+                + " for platform " + platform() + ". Tried: " + String.join("; ", tried) + ". Fix: "
+                + fixHint(extraction, root));
     }
 
-    private static Path extract(String resources) throws IOException {
+    /** Where extraction directories are created: {@code bridgehost.tmpdir}, else {@code java.io.tmpdir}. */
+    static Path extractionRoot() {
+        String dir = System.getProperty("bridgehost.tmpdir");
+        if (dir == null || dir.isEmpty()) {
+            dir = System.getProperty("java.io.tmpdir");
+        }
+        return Paths.get(dir).toAbsolutePath();
+    }
+
+    /** What to do about a failed load, judged from why the extraction fallback failed. */
+    static String fixHint(Throwable extraction, Path root) {
+        String why = String.valueOf(extraction);
+        String ways = "-Dbridgehost.library=/path/to/" + LIBRARY_FILE + ", or its directory on"
+                + " -Djava.library.path (the worker and the modules beside it)";
+        if (why.contains("no natives for platform")) {
+            return "this jar carries no natives for " + platform() + ": use a bridgehost jar built for it, or"
+                    + " set " + ways + ".";
+        }
+        if (extraction instanceof UnsatisfiedLinkError) {
+            // Extracted, but the dynamic loader refused it: typically a noexec mount
+            // ("failed to map segment from shared object") or a missing system library.
+            return "the natives were extracted into " + root + " but could not be loaded from there; if that"
+                    + " file system is mounted noexec, set -Dbridgehost.tmpdir=DIR to a writable directory"
+                    + " that allows executing files (each JVM extracts into a private subdirectory of it);"
+                    + " otherwise set " + ways + ".";
+        }
+        return "the natives could not be extracted into " + root + "; set -Dbridgehost.tmpdir=DIR to a"
+                + " writable directory that allows executing files (each JVM extracts into a private"
+                + " subdirectory of it), or set " + ways + ".";
+    }
+
+    private static Path extract(String resources, Path root) throws IOException {
         List<String> files = index(resources);
-        Path root = Paths.get(System.getProperty("bridgehost.tmpdir", System.getProperty("java.io.tmpdir")));
         removeStale(root);
         Path dir = Files.createTempDirectory(root, "bridgehost-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));

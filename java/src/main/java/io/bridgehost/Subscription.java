@@ -4,28 +4,35 @@ import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
 
 /**
- * An active subscription to a module's events ({@link Module#subscribe}). It stays active until
- * {@link #close()} (or the module or host closes), whether or not the application keeps a
- * reference to it; while active it keeps its listener, module and host reachable.
+ * An active subscription to a module's events ({@link NativeModule#subscribe}). It stays active until
+ * {@link #close()} (or the module or host closes) as long as the application can still reach it or
+ * its module: the module keeps its active subscriptions reachable, and a subscription keeps its
+ * module and host reachable, so keeping either one is enough, and the return value of
+ * {@code subscribe} may be ignored while the module is kept. When neither is reachable any more
+ * (a forgotten host, module and subscription), the {@link Cleaner} closes them and the host's
+ * threads end. A listener that captures its module or host keeps them reachable through the native
+ * reference to the listener: close such a subscription explicitly.
  *
  * <p>When {@link #close()} returns, the listener is not running (unless close was called from
  * inside it) and will never be invoked again, and the native side has deleted its reference to the
  * listener. Idempotent and thread-safe.
  */
 public final class Subscription implements AutoCloseable {
-    private final Module module;
+    private final NativeModule module;
     private final String topic;
     private volatile long handle;
     private volatile Cleaner.Cleanable cleanable;
+    private volatile ListenerErrors errors;
     private volatile boolean closed;
 
-    Subscription(Module module, String topic) {
+    Subscription(NativeModule module, String topic) {
         this.module = module;
         this.topic = topic;
     }
 
-    void attach(long h) {
+    void attach(long h, ListenerErrors errors) {
         this.handle = h;
+        this.errors = errors;
         this.cleanable = Cleaners.CLEANER.register(this, new Release(h));
     }
 
@@ -48,7 +55,7 @@ public final class Subscription implements AutoCloseable {
     }
 
     /** @return the module */
-    public Module module() {
+    public NativeModule module() {
         return module;
     }
 
@@ -76,6 +83,21 @@ public final class Subscription implements AutoCloseable {
         Cleaner.Cleanable c = cleanable;
         if (c != null) {
             c.clean();
+        }
+        module.unsubscribed(this);
+        // After clean(): no delivery runs any more, so the summary counts every failure.
+        ListenerErrors e = errors;
+        if (e != null) {
+            e.closed();
+        }
+    }
+
+    /** Its module was closed (which ended it natively): log what is still unreported. */
+    void ended() {
+        closed = true;
+        ListenerErrors e = errors;
+        if (e != null) {
+            e.closed();
         }
     }
 

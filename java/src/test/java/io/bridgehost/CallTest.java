@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Test;
 
 class CallTest {
     static Host host;
-    static Module std;
-    static Module zlib;
+    static NativeModule std;
+    static NativeModule zlib;
     static Method echo;
     static Method checksum;
 
@@ -184,20 +184,20 @@ class CallTest {
 
     @Test
     void limitsAreEnforced() {
-        try (Module small = host.open("std", ModuleOptions.defaults().withMaxInput(8).withMaxOutput(8))) {
+        try (NativeModule small = host.open("std", ModuleOptions.defaults().withMaxInput(8).withMaxOutput(8))) {
             Method e = small.method("echo");
             assertArrayEquals(ascii("12345678"), e.call(ascii("12345678")));
             assertThrows(ResourceLimitException.class, () -> e.call(ascii("123456789")));
             assertThrows(ResourceLimitException.class, () -> e.call(ByteBuffer.allocateDirect(9)));
         }
-        try (Module small = host.open("std", ModuleOptions.defaults().withMaxOutput(3))) {
+        try (NativeModule small = host.open("std", ModuleOptions.defaults().withMaxOutput(3))) {
             assertThrows(ResourceLimitException.class, () -> small.method("echo").call(ascii("four")));
         }
     }
 
     @Test
     void configReachesInitAndBadOptionsAreTyped() {
-        try (Module m = host.open("std", ModuleOptions.defaults().withConfig(ascii("cfg bytes")))) {
+        try (NativeModule m = host.open("std", ModuleOptions.defaults().withConfig(ascii("cfg bytes")))) {
             assertArrayEquals(ascii("cfg bytes"), m.method("config").call(new byte[0]));
         }
         assertThrows(InvalidArgumentException.class,
@@ -226,7 +226,7 @@ class CallTest {
 
     @Test
     void countersCountCallsAndErrors() {
-        try (Module m = host.open("std")) {
+        try (NativeModule m = host.open("std")) {
             Method e = m.method("echo");
             for (int i = 0; i < 10; i++) {
                 e.call(new byte[] {(byte) i});

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 
 class EventsTest {
     Host host;
-    Module std;
+    NativeModule std;
 
     @BeforeEach
     void open() {

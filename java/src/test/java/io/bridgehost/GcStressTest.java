@@ -41,7 +41,7 @@ class GcStressTest {
         }, "gc-hammer");
         gc.setDaemon(true);
         try (Host host = TestSupport.host()) {
-            Module std = host.open("std");
+            NativeModule std = host.open("std");
             Method echo = std.method("echo");
             Method checksum = std.method("checksum");
             AtomicLong events = new AtomicLong();

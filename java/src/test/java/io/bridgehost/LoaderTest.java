@@ -158,6 +158,41 @@ class LoaderTest {
         assertTrue(r.out().contains("cannot load the native library libbridgehost_jni.so"), r.out());
         assertTrue(r.out().contains("System.loadLibrary(\"bridgehost_jni\")"), r.out());
         assertTrue(r.out().contains("no natives for platform"), r.out());
+        assertTrue(r.out().contains("Fix: this jar carries no natives for " + NativeLoader.platform()
+                + ": use a bridgehost jar built for it, or set -Dbridgehost.library="), r.out());
+    }
+
+    @Test
+    void anUnusableExtractionDirectoryGetsAFixHint(@TempDir Path tmp) throws Exception {
+        Path notADirectory = Files.write(tmp.resolve("file"), new byte[0]);
+        Result r = run(List.of("-Dbridgehost.tmpdir=" + notADirectory, "-Djava.library.path=/nonexistent"),
+                cp(mainClasses(), testClasses()), "io.bridgehost.probe.LoaderProbe");
+        assertNotEquals(0, r.exit(), r.out());
+        assertTrue(r.out().contains("UnsatisfiedLinkError"), r.out());
+        assertTrue(r.out().contains("from the jar into " + notADirectory), r.out());
+        assertTrue(r.out().contains("Fix: the natives could not be extracted into " + notADirectory
+                + "; set -Dbridgehost.tmpdir=DIR to a writable directory that allows executing files"), r.out());
+    }
+
+    @Test
+    void aLibraryThatLoadsNowhereNamesTheNoexecFix() {
+        // The dynamic loader's refusal of an extracted file (a noexec mount says "failed to map
+        // segment from shared object"): cannot be staged without mounting a file system.
+        String hint = NativeLoader.fixHint(new UnsatisfiedLinkError(
+                "/tmp/bridgehost-1/libbridgehost_jni.so: failed to map segment from shared object"), Paths.get("/tmp"));
+        assertTrue(hint.startsWith("the natives were extracted into /tmp but could not be loaded from there;"
+                + " if that file system is mounted noexec, set -Dbridgehost.tmpdir=DIR"), hint);
+    }
+
+    @Test
+    void aBadExplicitLibrarySaysWhichPropertyAndHowToFixIt(@TempDir Path tmp) throws Exception {
+        Path bogus = Files.write(tmp.resolve("libbridgehost_jni.so"), new byte[] {1, 2, 3});
+        Result r = run(List.of("-Dbridgehost.library=" + bogus), cp(mainClasses(), testClasses()),
+                "io.bridgehost.probe.LoaderProbe");
+        assertNotEquals(0, r.exit(), r.out());
+        assertTrue(r.out().contains("bridgehost: cannot load -Dbridgehost.library=" + bogus), r.out());
+        assertTrue(r.out().contains("Fix: point bridgehost.library at a libbridgehost_jni.so built for "
+                + NativeLoader.platform()), r.out());
     }
 
     @Test

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /** The same semantics in both isolation modes (DESIGN §5: the semantics do not change with isolation). */
 class SemanticsTest {
-    static Module open(Host host, Isolation mode) {
+    static NativeModule open(Host host, Isolation mode) {
         if (mode == Isolation.PROCESS) {
             boolean available = TestSupport.isolationAvailable();
             if (Boolean.getBoolean("bridgehost.requireIsolation")) {
@@ -34,7 +34,7 @@ class SemanticsTest {
     @ParameterizedTest
     @EnumSource(Isolation.class)
     void callsErrorsAndLimits(Isolation mode) {
-        try (Host host = TestSupport.host(); Module std = open(host, mode)) {
+        try (Host host = TestSupport.host(); NativeModule std = open(host, mode)) {
             assertEquals(mode, std.isolation());
             byte[] in = new byte[100_000];
             new java.util.Random(3).nextBytes(in);
@@ -55,7 +55,7 @@ class SemanticsTest {
     @ParameterizedTest
     @EnumSource(Isolation.class)
     void eventsAndUnsubscribe(Isolation mode) throws Exception {
-        try (Host host = TestSupport.host(); Module std = open(host, mode)) {
+        try (Host host = TestSupport.host(); NativeModule std = open(host, mode)) {
             AtomicLong n = new AtomicLong();
             Subscription s = std.subscribe("tick", d -> n.incrementAndGet());
             std.method("ticker").call(TestSupport.ticker(500, 0, null));
@@ -71,7 +71,7 @@ class SemanticsTest {
     @EnumSource(Isolation.class)
     void submitAndCloseInFlight(Isolation mode) throws Exception {
         Host host = Host.create(TestSupport.options().withSubmitThreads(1));
-        Module std = open(host, mode);
+        NativeModule std = open(host, mode);
         assertArrayEquals(ascii("s"), std.method("echo").submit(ascii("s")).get(30, TimeUnit.SECONDS));
         CompletableFuture<byte[]> running = std.method("sleep_ms").submit(ascii("300"));
         Thread.sleep(50);

@@ -65,7 +65,7 @@ class SubmitTest {
     @Test
     void failuresCompleteExceptionallyWithTypedExceptions() throws Exception {
         try (Host host = TestSupport.host()) {
-            Module std = host.open("std");
+            NativeModule std = host.open("std");
             ExecutionException e = assertThrows(ExecutionException.class,
                     () -> std.method("fail").submit(ascii("async boom")).get(10, TimeUnit.SECONDS));
             ModuleException m = assertInstanceOf(ModuleException.class, e.getCause());
@@ -77,7 +77,7 @@ class SubmitTest {
     @Test
     void cancelReachesTheCore() throws Exception {
         try (Host host = Host.create(TestSupport.options().withSubmitThreads(1))) {
-            Module std = host.open("std");
+            NativeModule std = host.open("std");
             CompletableFuture<byte[]> blocker = std.method("sleep_ms").submit(ascii("300"));
             Thread.sleep(30);
             CompletableFuture<byte[]> victim = std.method("echo").submit(ascii("never"));
@@ -101,7 +101,11 @@ class SubmitTest {
             Thread.sleep(30);
             fs.add(sleep.submit(ascii("1")));
             fs.add(sleep.submit(ascii("1")));
-            assertThrows(OverloadedException.class, () -> sleep.submit(ascii("1")));
+            // A rejection is a failed future (issue 12: one place to read every outcome).
+            CompletableFuture<byte[]> rejected = sleep.submit(ascii("1"));
+            assertTrue(rejected.isCompletedExceptionally(), "rejected at once");
+            ExecutionException e = assertThrows(ExecutionException.class, () -> rejected.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(OverloadedException.class, e.getCause());
             for (CompletableFuture<byte[]> f : fs) {
                 f.get(10, TimeUnit.SECONDS);
             }

@@ -82,7 +82,7 @@ final class TestSupport {
 
     /** True when process isolation works in this build (worker present and the feature built). */
     static boolean isolationAvailable() {
-        try (Host h = host(); Module m = h.open("std", ModuleOptions.isolated())) {
+        try (Host h = host(); NativeModule m = h.open("std", ModuleOptions.isolated())) {
             return m.method("echo").call(new byte[] {1})[0] == 1;
         } catch (UnavailableException | NotFoundException e) {
             return false;
@@ -90,7 +90,7 @@ final class TestSupport {
     }
 
     static String isolationUnavailableReason() {
-        try (Host h = host(); Module m = h.open("std", ModuleOptions.isolated())) {
+        try (Host h = host(); NativeModule m = h.open("std", ModuleOptions.isolated())) {
             return "available (" + m.isolation() + ")";
         } catch (BridgeHostException e) {
             return e.getMessage();

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  */
 class ValueRangeTest {
     static Host host;
-    static Module std;
+    static NativeModule std;
     static Method echo;
 
     @BeforeAll
@@ -42,8 +42,8 @@ class ValueRangeTest {
         return f.getLong(m);
     }
 
-    static long id(Module m) throws ReflectiveOperationException {
-        java.lang.reflect.Field f = Module.class.getDeclaredField("handle");
+    static long id(NativeModule m) throws ReflectiveOperationException {
+        java.lang.reflect.Field f = NativeModule.class.getDeclaredField("handle");
         f.setAccessible(true);
         return f.getLong(m);
     }
@@ -128,7 +128,7 @@ class ValueRangeTest {
     void sizeOptionsAcrossTheIntRange() {
         long[] ok = {0, 1, Integer.MAX_VALUE, 1L << 31, 1L << 32, Long.MAX_VALUE};
         for (long v : ok) {
-            try (Module m = host.open("std", ModuleOptions.defaults().withMaxInput(v).withMaxOutput(v))) {
+            try (NativeModule m = host.open("std", ModuleOptions.defaults().withMaxInput(v).withMaxOutput(v))) {
                 Method e = m.method("echo");
                 if (v == 0) {
                     assertArrayEquals(new byte[0], e.call(new byte[0]));

@@ -5,8 +5,8 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import io.bridgehost.BridgeHostException;
 import io.bridgehost.Host;
 import io.bridgehost.Method;
-import io.bridgehost.Module;
 import io.bridgehost.ModuleOptions;
+import io.bridgehost.NativeModule;
 import io.bridgehost.NotFoundException;
 import io.bridgehost.Subscription;
 import io.bridgehost.UnavailableException;
@@ -37,8 +37,8 @@ public final class Demo {
     public static void main(String[] args) throws Exception {
         System.out.println("bridgehost " + Host.nativeVersion() + ", native library: " + Host.loadNativeLibrary());
         try (Host host = Host.create();
-             Module zlib = host.open("zlib", ModuleOptions.defaults());
-             Module std = host.open("std")) {
+             NativeModule zlib = host.open("zlib", ModuleOptions.defaults());
+             NativeModule std = host.open("std")) {
             compressAndChecksum(zlib, std);
             events(std);
             async(std);
@@ -49,7 +49,7 @@ public final class Demo {
         System.out.println("demo: OK");
     }
 
-    private static void compressAndChecksum(Module zlib, Module std) {
+    private static void compressAndChecksum(NativeModule zlib, NativeModule std) {
         byte[] data = "hello, bridgehost! ".repeat(4096).getBytes(UTF_8);
         Method compress = zlib.method("compress");
         Method decompress = zlib.method("decompress");
@@ -68,7 +68,7 @@ public final class Demo {
         System.out.printf("std.checksum: CRC-32C %08x (matches java.util.zip.CRC32C)%n", crc);
     }
 
-    private static void events(Module std) throws InterruptedException {
+    private static void events(NativeModule std) throws InterruptedException {
         int count = 5;
         CountDownLatch latch = new CountDownLatch(count);
         long[] seen = new long[count];
@@ -88,7 +88,7 @@ public final class Demo {
         }
     }
 
-    private static void async(Module std) throws Exception {
+    private static void async(NativeModule std) throws Exception {
         CompletableFuture<byte[]> f = std.method("echo").submit("async hello".getBytes(UTF_8));
         String echoed = new String(f.get(10, TimeUnit.SECONDS), UTF_8);
         check(echoed.equals("async hello"), "submit result");
@@ -96,14 +96,14 @@ public final class Demo {
     }
 
     private static void isolation(Host host) {
-        Module faulty;
+        NativeModule faulty;
         try {
             faulty = host.open("faulty", ModuleOptions.isolated());
         } catch (UnavailableException | NotFoundException e) {
             System.out.println("isolation: skipped (" + e.getMessage() + ")");
             return;
         }
-        try (Module m = faulty) {
+        try (NativeModule m = faulty) {
             try {
                 m.method("segfault").call(new byte[0]);
                 check(false, "segfault must fail");

@@ -2,7 +2,7 @@ package io.bridgehost.probe;
 
 import io.bridgehost.Host;
 import io.bridgehost.HostOptions;
-import io.bridgehost.Module;
+import io.bridgehost.NativeModule;
 import java.nio.file.Paths;
 import java.util.List;
 
@@ -16,7 +16,7 @@ public final class LoaderProbe {
         if (args.length > 0) {
             o = o.withModuleDirs(List.of(Paths.get(args[0])));
         }
-        try (Host host = Host.create(o); Module std = host.open("std")) {
+        try (Host host = Host.create(o); NativeModule std = host.open("std")) {
             byte[] r = std.method("echo").call(new byte[] {42});
             System.out.println("module-path: " + std.path());
             System.out.println(r.length == 1 && r[0] == 42 ? "probe: ok" : "probe: WRONG");

@@ -2,7 +2,7 @@ package io.bridgehost.jmh;
 
 import io.bridgehost.Host;
 import io.bridgehost.Method;
-import io.bridgehost.Module;
+import io.bridgehost.NativeModule;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
@@ -30,7 +30,7 @@ public class ChecksumBench {
     public static final int SIZE = 64 << 20;
 
     private Host host;
-    private Module std;
+    private NativeModule std;
     private Method checksum;
     private byte[] data;
     private ByteBuffer direct;

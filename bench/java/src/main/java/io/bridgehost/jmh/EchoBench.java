@@ -2,7 +2,7 @@ package io.bridgehost.jmh;
 
 import io.bridgehost.Host;
 import io.bridgehost.Method;
-import io.bridgehost.Module;
+import io.bridgehost.NativeModule;
 import io.bridgehost.bench.BareEcho;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +28,7 @@ import org.openjdk.jmh.annotations.TearDown;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class EchoBench {
     private Host host;
-    private Module std;
+    private NativeModule std;
     private Method echo;
     private byte[] input;
 

@@ -2,7 +2,7 @@ package io.bridgehost.jmh;
 
 import io.bridgehost.Host;
 import io.bridgehost.Method;
-import io.bridgehost.Module;
+import io.bridgehost.NativeModule;
 import io.bridgehost.Subscription;
 import io.bridgehost.bench.BareEcho;
 import java.nio.ByteBuffer;
@@ -40,7 +40,7 @@ public class EventsBench {
     public static final int ATTACH_EVENTS = 2_000;
 
     private Host host;
-    private Module std;
+    private NativeModule std;
     private Method ticker;
     private Subscription subscription;
     private byte[] tickerInput;

@@ -2,7 +2,7 @@ package io.bridgehost.jmh;
 
 import io.bridgehost.Host;
 import io.bridgehost.Method;
-import io.bridgehost.Module;
+import io.bridgehost.NativeModule;
 import io.bridgehost.bench.BareEcho;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -38,7 +38,7 @@ public final class InterleavedEcho {
             throw new IllegalStateException("no per-thread CPU clock");
         }
         mx.setThreadCpuTimeEnabled(true);
-        try (Host host = Host.create(); Module std = host.open("std")) {
+        try (Host host = Host.create(); NativeModule std = host.open("std")) {
             Method method = std.method("echo");
             byte[] input = new byte[16];
             for (int i = 0; i < input.length; i++) {

@@ -6,19 +6,25 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
  * An open module. Resolve its methods once with {@link #method(String)} and call them; subscribe to
- * the events it emits with {@link #subscribe(String, EventListener)}.
+ * the events it emits with {@link #subscribe(String, ModuleEventListener)}.
  *
  * <p>{@link #close()} is idempotent and safe while calls are in flight: it unsubscribes every
  * listener (waiting for a delivery in progress), waits for the calls in flight, and destroys the
  * module instance. Later calls on its methods throw {@link ClosedException}. A module that becomes
  * unreachable without being closed is closed by a {@link Cleaner}; its methods, active
  * subscriptions and pending futures keep it reachable. Thread-safe.
+ *
+ * <p>Named {@code NativeModule}, not {@code Module}, because every Java file implicitly imports
+ * {@code java.lang.*}: a class {@code io.bridgehost.Module} would make {@code Module} ambiguous
+ * with {@link java.lang.Module} in any file that writes {@code import io.bridgehost.*;}.
  */
-public final class Module implements AutoCloseable {
+public final class NativeModule implements AutoCloseable {
     private final Host host;
     private final long handle;
     private final String name;
@@ -28,9 +34,11 @@ public final class Module implements AutoCloseable {
     private final Isolation isolation;
     private final List<String> methodNames;
     private final Cleaner.Cleanable cleanable;
+    /** Active subscriptions: reachable while this module is (see {@link Subscription}). */
+    private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
-    private Module(Host host, long handle, String[] info, String[] methods) {
+    private NativeModule(Host host, long handle, String[] info, String[] methods) {
         this.host = host;
         this.handle = handle;
         this.name = info[0];
@@ -42,9 +50,9 @@ public final class Module implements AutoCloseable {
         this.cleanable = Cleaners.CLEANER.register(this, new Release(handle));
     }
 
-    static Module create(Host host, long handle) {
+    static NativeModule create(Host host, long handle) {
         try {
-            return new Module(host, handle, Native.moduleInfo(handle), Native.moduleMethods(handle));
+            return new NativeModule(host, handle, Native.moduleInfo(handle), Native.moduleMethods(handle));
         } catch (RuntimeException | Error e) {
             Native.moduleClose(handle);
             throw e;
@@ -96,7 +104,7 @@ public final class Module implements AutoCloseable {
      * @param topic the topic (1..128 bytes of UTF-8), or {@code "*"} for every topic
      * @param listener receives each event's payload on the host's event thread
      * @return the subscription; close it to stop deliveries
-     * @see #subscribe(String, EventListener)
+     * @see #subscribe(String, ModuleEventListener)
      */
     public Subscription subscribe(String topic, Consumer<byte[]> listener) {
         Objects.requireNonNull(listener, "listener");
@@ -109,8 +117,10 @@ public final class Module implements AutoCloseable {
      * <p>Events are delivered on the host's event thread, one at a time, in emit order per module,
      * through a bounded queue: when it is full, new events are dropped and counted
      * ({@link Counters#eventsDropped()}). After {@link Subscription#close()} returns, the listener
-     * is never invoked again. A listener that throws is logged and counted
-     * ({@link Counters#callbackErrors()}); deliveries continue.
+     * is never invoked again. A listener that throws is counted ({@link Counters#callbackErrors()})
+     * and logged, rate-limited (the first failures with their stack traces, then a periodic count);
+     * deliveries continue. The listener runs with the context class loader of the thread that
+     * called {@code subscribe}.
      *
      * <p>Do not close a subscription (or its module or host) from another thread while holding a
      * lock the listener may be waiting for: {@code close} waits for a delivery in progress.
@@ -122,18 +132,19 @@ public final class Module implements AutoCloseable {
      * @throws InvalidArgumentException for an empty or too long topic
      * @throws ClosedException if the module is closed
      */
-    public Subscription subscribe(String topic, EventListener listener) {
+    public Subscription subscribe(String topic, ModuleEventListener listener) {
         Objects.requireNonNull(listener, "listener");
         return subscribe(topic, listener, true);
     }
 
-    private Subscription subscribe(String topic, EventListener listener, boolean wantTopic) {
+    private Subscription subscribe(String topic, ModuleEventListener listener, boolean wantTopic) {
         Objects.requireNonNull(topic, "topic");
         ensureOpen();
         Subscription s = new Subscription(this, topic);
-        EventSink sink = new EventSink(s, listener);
+        EventSink sink = new EventSink(topic, listener);
         try {
-            s.attach(Native.subscribe(handle, topic, sink, wantTopic));
+            s.attach(Native.subscribe(handle, topic, sink, wantTopic), sink.errors());
+            subscriptions.add(s);
             return s;
         } finally {
             Reference.reachabilityFence(this);
@@ -195,6 +206,17 @@ public final class Module implements AutoCloseable {
     public void close() {
         closed = true;
         cleanable.clean();
+        // The module's close ended its subscriptions: report what their listeners' rate-limited
+        // failure logs still hold.
+        for (Subscription s : subscriptions) {
+            s.ended();
+        }
+        subscriptions.clear();
+    }
+
+    /** A subscription was closed: it no longer needs to be kept reachable. */
+    void unsubscribed(Subscription s) {
+        subscriptions.remove(s);
     }
 
     void ensureOpen() {
@@ -205,6 +227,6 @@ public final class Module implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Module[" + name + " " + version + ", " + isolation + (isClosed() ? ", closed" : "") + "]";
+        return "NativeModule[" + name + " " + version + ", " + isolation + (isClosed() ? ", closed" : "") + "]";
     }
 }
