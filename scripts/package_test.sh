@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# The `package` suite (scripts/test.sh package): install each artifact of scripts/package.sh into
+# a clean place and run a small consumer (scripts/package/):
+#
+#   C/CLI archive  unpacked in a temp dir; consumer.c built with pkg-config against it; the CLI
+#                  run from bin/ (modules found beside the library, no environment help)
+#   wheel          a fresh venv, pip install of the wheel only, consumer.py; python -m bridgehost
+#   jar            a fresh Maven project depending on io.bridgehost:bridgehost, resolved from the
+#                  file:// repository package.sh filled; Consumer.java
+#   nupkg          an app laid out from the unpacked package, EchoConsumer.cs on Mono and CoreCLR
+#
+# Fails if any shipped ELF file carries debug info, or if a 16-byte echo through a package is
+# more than 2x the bench figure of the same build, measured in this run: native.core_echo_16B
+# (bench/native) for the C archive, dotnet.<rt>.echo_16B (bench/dotnet) for the nupkg. The
+# Python and Java figures are printed beside the native one (their bench harnesses need
+# baselines built and JMH: too slow for this suite).
+#
+# BH_PACKAGE_SKIP_BUILD=1 uses the artifacts already in target/package.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ROOT="$(repo_root)"
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -n1)"
+OUT="$ROOT/target/package"
+HERE="$ROOT/scripts/package"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/bh-package-test.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+
+[ -n "${BH_PACKAGE_SKIP_BUILD:-}" ] || bash "$ROOT/scripts/package.sh"
+
+failed=0
+fail() { log "FAIL: $*"; failed=$((failed + 1)); }
+figure() { sed -n 's/^echo16_ns=\([0-9.]*\)$/\1/p' "$1" | tail -n1; }
+# within LABEL GOT BENCH: GOT <= 2 x BENCH
+within() {
+    local label="$1" got="$2" bench="$3"
+    [ -n "$got" ] && [ -n "$bench" ] || { fail "$label: missing figure (package '$got', bench '$bench')"; return; }
+    if awk -v g="$got" -v b="$bench" 'BEGIN { exit !(g <= 2 * b) }'; then
+        log "$label: 16-byte echo through the package $got ns <= 2 x bench $bench ns"
+    else
+        fail "$label: 16-byte echo through the package $got ns > 2 x bench $bench ns"
+    fi
+}
+no_debug() {   # no_debug DIR LABEL
+    local f d n=0
+    while IFS= read -r -d '' f; do
+        d="$(file -b -L "$f")"
+        case "$d" in ELF*) n=$((n + 1)) ;; *) continue ;; esac
+        [[ "$d" != *"with debug_info"* ]] || fail "$2: ${f#"$1"/} carries debug info"
+    done < <(find "$1" -type f -print0)
+    [ "$n" -gt 0 ] || fail "$2: no ELF file"
+}
+
+# ---------------------------------------------------------------- bench figures (same build)
+log "bench figure: bench/native (BENCH_ONLY=echo, release build)"
+cargo build -q --release -p bridgehost-bench-native
+BRIDGEHOST_MODULE_PATH="$ROOT/target/dist-release" BENCH_ONLY=echo \
+    "$ROOT/target/release/bench-native" >"$WORK/bench-native.jsonl"
+bench_native="$(sed -n 's/.*"name": "native.core_echo_16B", "unit": "ns\/call", "value": \([0-9.]*\).*/\1/p' "$WORK/bench-native.jsonl")"
+log "native.core_echo_16B = $bench_native ns"
+log "bench figure: bench/dotnet (BENCH_ONLY=echo, release natives)"
+BENCH_ONLY=echo BENCH_SMOKE=1 BH_DIST="$ROOT/target/dist-release" bash "$ROOT/scripts/dotnet.sh" bench \
+    >"$WORK/bench-dotnet.jsonl" 2>"$WORK/bench-dotnet.err" || { cat "$WORK/bench-dotnet.err"; fail "bench/dotnet"; }
+bench_dn() { sed -n "s/.*\"name\": \"dotnet.$1.echo_16B\", \"unit\": \"ns\/call\", \"value\": \([0-9.]*\).*/\1/p" "$WORK/bench-dotnet.jsonl" | head -n1; }
+
+# ---------------------------------------------------------------- C/CLI archive
+log "C archive: unpack, pkg-config build, run"
+tar -C "$WORK" -xzf "$OUT/bridgehost-$VERSION-linux-x86_64.tar.gz"
+C="$WORK/bridgehost-$VERSION-linux-x86_64"
+no_debug "$C" "C archive"
+export PKG_CONFIG_PATH="$C/lib/pkgconfig"
+# shellcheck disable=SC2046
+cc -O2 -Wall -Wextra -Werror -o "$WORK/c-consumer" "$HERE/consumer.c" $(pkg-config --cflags --libs bridgehost)
+unset PKG_CONFIG_PATH
+if (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH -u LD_LIBRARY_PATH ./c-consumer) >"$WORK/c.out" 2>&1; then
+    cat "$WORK/c.out"; within "C archive" "$(figure "$WORK/c.out")" "$bench_native"
+else
+    cat "$WORK/c.out"; fail "C consumer"
+fi
+crc="$(printf 123456789 | env -u BRIDGEHOST_MODULE_PATH "$C/bin/bridgehost" call std checksum | od -An -tx1 | tr -d ' \n')"
+[ "$crc" = e3069283 ] && log "C archive: bin/bridgehost call std checksum ok" || fail "C archive CLI: checksum '$crc'"
+echo hi | env -u BRIDGEHOST_MODULE_PATH "$C/bin/bridgehost" call --isolated std echo | grep -q hi ||
+    fail "C archive CLI: isolated echo (worker from lib/)"
+
+# ---------------------------------------------------------------- wheel
+log "wheel: fresh venv, pip install the wheel, consumer"
+whl="$(ls "$OUT"/bridgehost-"$VERSION"-*.whl)"
+python3 -m venv "$WORK/venv"
+"$WORK/venv/bin/python" -m pip install -q --disable-pip-version-check --no-index "$whl"
+no_debug "$("$WORK/venv/bin/python" -c 'import bridgehost, os; print(os.path.dirname(bridgehost.__file__))')" wheel
+if (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH "$WORK/venv/bin/python" "$HERE/consumer.py") >"$WORK/py.out" 2>&1; then
+    cat "$WORK/py.out"; log "wheel: 16-byte echo $(figure "$WORK/py.out") ns (native bench $bench_native ns)"
+else
+    cat "$WORK/py.out"; fail "Python consumer"
+fi
+crc="$(cd "$WORK" && printf 123456789 | env -u BRIDGEHOST_MODULE_PATH "$WORK/venv/bin/python" -m bridgehost call std checksum | od -An -tx1 | tr -d ' \n')"
+[ "$crc" = e3069283 ] && log "wheel: python -m bridgehost call std checksum ok" || fail "python -m bridgehost call: '$crc'"
+(cd "$WORK" && "$WORK/venv/bin/python" -m bridgehost inspect zlib | grep -q '^  compress') ||
+    fail "python -m bridgehost inspect zlib"
+
+# ---------------------------------------------------------------- jar
+log "jar: fresh Maven project resolving io.bridgehost:bridgehost:$VERSION from file://$OUT/maven/repo"
+J="$WORK/java"
+mkdir -p "$J/src/main/java/consumer"
+cp "$HERE/Consumer.java" "$J/src/main/java/consumer/"
+cat >"$J/pom.xml" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>consumer</groupId>
+  <artifactId>consumer</artifactId>
+  <version>1</version>
+  <properties>
+    <maven.compiler.release>17</maven.compiler.release>
+    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
+  </properties>
+  <repositories>
+    <repository><id>bridgehost-local</id><url>file://$OUT/maven/repo</url></repository>
+  </repositories>
+  <dependencies>
+    <dependency><groupId>io.bridgehost</groupId><artifactId>bridgehost</artifactId><version>$VERSION</version></dependency>
+  </dependencies>
+  <build><plugins><plugin>
+    <groupId>org.apache.maven.plugins</groupId><artifactId>maven-compiler-plugin</artifactId><version>3.13.0</version>
+  </plugin></plugins></build>
+</project>
+EOF
+# A private local repository seeded with the build plugins only: bridgehost itself must come from
+# the file:// repository (a stale copy in ~/.m2 cannot stand in for it).
+M2="$WORK/m2"
+mkdir -p "$M2"
+cp -r "$HOME/.m2/repository/." "$M2/"
+rm -rf "$M2/io/bridgehost"
+JH="$(java_home_17)"
+if (cd "$J" && JAVA_HOME="$JH" mvn -B -q -o -Dmaven.repo.local="$M2" compile) >"$WORK/mvn.out" 2>&1; then
+    jar="$M2/io/bridgehost/bridgehost/$VERSION/bridgehost-$VERSION.jar"
+    cmp -s "$jar" "$OUT/maven/bridgehost-$VERSION.jar" || fail "jar: Maven resolved a jar that is not the packaged one"
+    if (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH "$JH/bin/java" -cp "$J/target/classes:$jar" consumer.Consumer) >"$WORK/java.out" 2>&1; then
+        cat "$WORK/java.out"; log "jar: 16-byte echo $(figure "$WORK/java.out") ns (native bench $bench_native ns)"
+    else
+        cat "$WORK/java.out"; fail "Java consumer"
+    fi
+else
+    cat "$WORK/mvn.out"; fail "Maven consumer build"
+fi
+
+# ---------------------------------------------------------------- nupkg
+log "nupkg: unpack, lay out an app, EchoConsumer on CoreCLR and Mono"
+P="$WORK/nupkg"; A="$WORK/app"
+mkdir -p "$P" "$A"
+(cd "$P" && unzip -q "$OUT/BridgeHost.$VERSION.nupkg")
+no_debug "$P" nupkg
+grep -q '<license type="expression">Apache-2.0</license>' "$P/BridgeHost.nuspec" || fail "nuspec: no license expression"
+cp "$P/lib/netstandard2.0/BridgeHost.dll" "$A/"
+cp "$P/runtimes/linux-x64/native/"* "$A/"
+chmod +x "$A/bridgehost-worker"   # zip keeps no mode bits
+mcs -langversion:7.2 -warnaserror+ -optimize+ -target:exe -r:"$A/BridgeHost.dll" -out:"$A/EchoConsumer.exe" "$HERE/EchoConsumer.cs"
+cat >"$A/EchoConsumer.runtimeconfig.json" <<'EOF'
+{ "runtimeOptions": { "tfm": "net8.0", "framework": { "name": "Microsoft.NETCore.App", "version": "8.0.0" } } }
+EOF
+DN="$(dotnet_host)"
+for rt in coreclr mono; do
+    if [ "$rt" = coreclr ]; then run=("$DN" exec --runtimeconfig EchoConsumer.runtimeconfig.json EchoConsumer.exe)
+    else run=(mono EchoConsumer.exe); fi
+    if (cd "$A" && env -u LD_LIBRARY_PATH -u BRIDGEHOST_MODULE_PATH "${run[@]}") >"$WORK/dn-$rt.out" 2>&1; then
+        cat "$WORK/dn-$rt.out"; within "nupkg on $rt" "$(figure "$WORK/dn-$rt.out")" "$(bench_dn "$rt")"
+    else
+        cat "$WORK/dn-$rt.out"; fail "nupkg consumer on $rt"
+    fi
+done
+
+echo "package: $failed failure(s)"
+[ "$failed" -eq 0 ]
