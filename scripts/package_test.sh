@@ -7,13 +7,17 @@
 #   wheel          a fresh venv, pip install of the wheel only, consumer.py; python -m bridgehost
 #   jar            a fresh Maven project depending on io.bridgehost:bridgehost, resolved from the
 #                  file:// repository package.sh filled; Consumer.java
-#   nupkg          an app laid out from the unpacked package, EchoConsumer.cs on Mono and CoreCLR
+#   nupkg          an app laid out from the unpacked package, EchoConsumer.cs on Mono and CoreCLR,
+#                  then bench/dotnet's Bench.exe (BENCH_ONLY=echo) from that layout
 #
 # Fails if any shipped ELF file carries debug info, or if a 16-byte echo through a package is
-# more than 2x the bench figure of the same build, measured in this run: native.core_echo_16B
-# (bench/native) for the C archive, dotnet.<rt>.echo_16B (bench/dotnet) for the nupkg. The
-# Python and Java figures are printed beside the native one (their bench harnesses need
-# baselines built and JMH: too slow for this suite).
+# more than 2x the bench figure of the same build, measured in this run from the unstripped
+# release natives (target/dist-release) the benchmarks use: native.core_echo_16B (bench/native)
+# for the C archive; python.echo_16B as bench/python/bench.py measures it, in the project venv
+# set up as scripts/python.sh bench does; java.cpu.echo_16B (bench/java InterleavedEcho, smoke)
+# for the jar; dotnet.<rt>.echo_16B (bench/dotnet, BENCH_ONLY=echo, smoke: the same short run
+# from the build tree and from the package layout, both with DOTNET_TieredCompilation=0 so
+# CoreCLR runs optimised code from the first call) for the nupkg.
 #
 # BH_PACKAGE_SKIP_BUILD=1 uses the artifacts already in target/package.
 set -euo pipefail
@@ -59,9 +63,31 @@ BRIDGEHOST_MODULE_PATH="$ROOT/target/dist-release" BENCH_ONLY=echo \
     "$ROOT/target/release/bench-native" >"$WORK/bench-native.jsonl"
 bench_native="$(sed -n 's/.*"name": "native.core_echo_16B", "unit": "ns\/call", "value": \([0-9.]*\).*/\1/p' "$WORK/bench-native.jsonl")"
 log "native.core_echo_16B = $bench_native ns"
-log "bench figure: bench/dotnet (BENCH_ONLY=echo, release natives)"
-BENCH_ONLY=echo BENCH_SMOKE=1 BH_DIST="$ROOT/target/dist-release" bash "$ROOT/scripts/dotnet.sh" bench \
+log "bench figure: bench/dotnet (BENCH_ONLY=echo BENCH_SMOKE=1, release natives)"
+DOTNET_TieredCompilation=0 BENCH_ONLY=echo BENCH_SMOKE=1 BH_DIST="$ROOT/target/dist-release" bash "$ROOT/scripts/dotnet.sh" bench \
     >"$WORK/bench-dotnet.jsonl" 2>"$WORK/bench-dotnet.err" || { cat "$WORK/bench-dotnet.err"; fail "bench/dotnet"; }
+log "bench figure: python.echo_16B (bench/python/bench.py's measurement; scripts/python.sh bench setup)"
+bash "$ROOT/scripts/python.sh" build "$ROOT/target/dist-release" >"$WORK/bench-py.err" 2>&1 ||
+    { cat "$WORK/bench-py.err"; fail "python bench setup"; }
+bench_py="$(cd "$ROOT/bench/python" && "$ROOT/.venv/bin/python" -c '
+import statistics, bench, bridgehost
+with bridgehost.Host() as h:
+    print(statistics.median(bench.per_call_ns(h.open("std").method("echo").call, bench.DATA16, 100_000)))
+')" || fail "python bench figure"
+log "python.echo_16B = $bench_py ns"
+log "bench figure: java.cpu.echo_16B (bench/java InterleavedEcho, smoke; scripts/java.sh bench setup)"
+if BH_PROFILE=release bash "$ROOT/scripts/java.sh" build >"$WORK/bench-java.err" 2>&1 &&
+   (cd "$ROOT/bench/java" && JAVA_HOME="$(java_home_17)" mvn -B -q \
+        -Dbridgehost.jar="$ROOT/java/target/bridgehost-$VERSION.jar" package dependency:build-classpath \
+        -Dmdep.outputFile="$WORK/bench-cp.txt") >>"$WORK/bench-java.err" 2>&1; then
+    bench_java="$(BENCH_SMOKE=1 BRIDGEHOST_MODULE_PATH="$ROOT/target/dist-release" "$(java_home_17)/bin/java" \
+        -Djava.library.path="$ROOT/target/dist-release" -Xss1m \
+        -cp "$ROOT/bench/java/target/classes:$(cat "$WORK/bench-cp.txt")" io.bridgehost.jmh.InterleavedEcho |
+        sed -n 's/.*"name": "java.cpu.echo_16B", "unit": "ns\/call", "value": \([0-9.]*\).*/\1/p')"
+    log "java.cpu.echo_16B = $bench_java ns"
+else
+    cat "$WORK/bench-java.err"; fail "java bench setup"
+fi
 bench_dn() { sed -n "s/.*\"name\": \"dotnet.$1.echo_16B\", \"unit\": \"ns\/call\", \"value\": \([0-9.]*\).*/\1/p" "$WORK/bench-dotnet.jsonl" | head -n1; }
 
 # ---------------------------------------------------------------- C/CLI archive
@@ -90,13 +116,14 @@ python3 -m venv "$WORK/venv"
 "$WORK/venv/bin/python" -m pip install -q --disable-pip-version-check --no-index "$whl"
 no_debug "$("$WORK/venv/bin/python" -c 'import bridgehost, os; print(os.path.dirname(bridgehost.__file__))')" wheel
 if (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH "$WORK/venv/bin/python" "$HERE/consumer.py") >"$WORK/py.out" 2>&1; then
-    cat "$WORK/py.out"; log "wheel: 16-byte echo $(figure "$WORK/py.out") ns (native bench $bench_native ns)"
+    cat "$WORK/py.out"; within wheel "$(figure "$WORK/py.out")" "$bench_py"
 else
     cat "$WORK/py.out"; fail "Python consumer"
 fi
 crc="$(cd "$WORK" && printf 123456789 | env -u BRIDGEHOST_MODULE_PATH "$WORK/venv/bin/python" -m bridgehost call std checksum | od -An -tx1 | tr -d ' \n')"
 [ "$crc" = e3069283 ] && log "wheel: python -m bridgehost call std checksum ok" || fail "python -m bridgehost call: '$crc'"
-(cd "$WORK" && "$WORK/venv/bin/python" -m bridgehost inspect zlib | grep -q '^  compress') ||
+(cd "$WORK" && "$WORK/venv/bin/python" -m bridgehost inspect zlib >"$WORK/inspect.out") &&
+    grep -q '^  compress' "$WORK/inspect.out" ||
     fail "python -m bridgehost inspect zlib"
 
 # ---------------------------------------------------------------- jar
@@ -132,11 +159,11 @@ mkdir -p "$M2"
 cp -r "$HOME/.m2/repository/." "$M2/"
 rm -rf "$M2/io/bridgehost"
 JH="$(java_home_17)"
-if (cd "$J" && JAVA_HOME="$JH" mvn -B -q -o -Dmaven.repo.local="$M2" compile) >"$WORK/mvn.out" 2>&1; then
+if (cd "$J" && JAVA_HOME="$JH" mvn -B -q -Dmaven.repo.local="$M2" compile) >"$WORK/mvn.out" 2>&1; then
     jar="$M2/io/bridgehost/bridgehost/$VERSION/bridgehost-$VERSION.jar"
     cmp -s "$jar" "$OUT/maven/bridgehost-$VERSION.jar" || fail "jar: Maven resolved a jar that is not the packaged one"
     if (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH "$JH/bin/java" -cp "$J/target/classes:$jar" consumer.Consumer) >"$WORK/java.out" 2>&1; then
-        cat "$WORK/java.out"; log "jar: 16-byte echo $(figure "$WORK/java.out") ns (native bench $bench_native ns)"
+        cat "$WORK/java.out"; within jar "$(figure "$WORK/java.out")" "${bench_java:-}"
     else
         cat "$WORK/java.out"; fail "Java consumer"
     fi
@@ -158,14 +185,23 @@ mcs -langversion:7.2 -warnaserror+ -optimize+ -target:exe -r:"$A/BridgeHost.dll"
 cat >"$A/EchoConsumer.runtimeconfig.json" <<'EOF'
 { "runtimeOptions": { "tfm": "net8.0", "framework": { "name": "Microsoft.NETCore.App", "version": "8.0.0" } } }
 EOF
+# The echo figure through the package: bench/dotnet's own Bench.exe (BENCH_ONLY=echo) run from
+# the package's app layout, against the same Bench.exe run on the build tree above. (Its C floor,
+# libbare_native.so, links -lbridgehost: LD_LIBRARY_PATH points it at the package's copy.)
+cp "$ROOT/target/dotnet/bench/Bench.exe" "$ROOT/target/dotnet/bench/Bench.runtimeconfig.json" \
+    "$ROOT/target/dotnet/bench/libbare_echo.so" "$ROOT/target/dotnet/bench/libbare_native.so" "$A/"
 DN="$(dotnet_host)"
 for rt in coreclr mono; do
-    if [ "$rt" = coreclr ]; then run=("$DN" exec --runtimeconfig EchoConsumer.runtimeconfig.json EchoConsumer.exe)
-    else run=(mono EchoConsumer.exe); fi
-    if (cd "$A" && env -u LD_LIBRARY_PATH -u BRIDGEHOST_MODULE_PATH "${run[@]}") >"$WORK/dn-$rt.out" 2>&1; then
-        cat "$WORK/dn-$rt.out"; within "nupkg on $rt" "$(figure "$WORK/dn-$rt.out")" "$(bench_dn "$rt")"
+    if [ "$rt" = coreclr ]; then run=("$DN" exec --runtimeconfig); rc1=(EchoConsumer.runtimeconfig.json); rc2=(Bench.runtimeconfig.json)
+    else run=(mono); rc1=(); rc2=(); fi
+    if (cd "$A" && env -u LD_LIBRARY_PATH -u BRIDGEHOST_MODULE_PATH "${run[@]}" "${rc1[@]}" EchoConsumer.exe) >"$WORK/dn-$rt.out" 2>&1 &&
+       (cd "$A" && env -u BRIDGEHOST_MODULE_PATH LD_LIBRARY_PATH="$A" DOTNET_TieredCompilation=0 BENCH_ONLY=echo BENCH_SMOKE=1 \
+            "${run[@]}" "${rc2[@]}" Bench.exe "$rt" "$A/libbare_echo.so") >"$WORK/dn-bench-$rt.jsonl" 2>"$WORK/dn-bench-$rt.err"; then
+        cat "$WORK/dn-$rt.out"
+        got="$(sed -n "s/.*\"name\": \"dotnet.$rt.echo_16B\", \"unit\": \"ns\/call\", \"value\": \([0-9.]*\).*/\1/p" "$WORK/dn-bench-$rt.jsonl" | head -n1)"
+        within "nupkg on $rt" "$got" "$(bench_dn "$rt")"
     else
-        cat "$WORK/dn-$rt.out"; fail "nupkg consumer on $rt"
+        cat "$WORK/dn-$rt.out" "$WORK/dn-bench-$rt.err" 2>/dev/null; fail "nupkg consumer on $rt"
     fi
 done
 
