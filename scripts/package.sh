@@ -11,7 +11,7 @@
 #                                              include/ (both headers), lib/pkgconfig/*.pc
 #   bridgehost-V-debug-symbols.tar.gz          the *.debug files the natives' debuglinks name
 #
-# all in target/package/ (override with BH_PACKAGE_OUT). It prints each artifact's size and
+# all in target/packages/ (override with BH_PACKAGE_OUT). It prints each artifact's size and
 # fails if any shipped ELF file still carries debug info (`file` says "with debug_info").
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -21,7 +21,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 need_cmd cargo make objcopy file mvn mcs tar unzip python3
 
 VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -n1)"
-OUT="${BH_PACKAGE_OUT:-$ROOT/target/package}"
+OUT="${BH_PACKAGE_OUT:-$ROOT/target/packages}"
 REL="$ROOT/target/release"
 BUILT="$ROOT/target/dist-release"   # unstripped release natives (bench/run.sh uses them too)
 STAGE="$OUT/natives"                # the stripped natives every package ships

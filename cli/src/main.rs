@@ -3,6 +3,7 @@
 //! ```text
 //! bridgehost inspect MODULE              ABI version, thread model, methods
 //! bridgehost call [OPTIONS] MODULE METHOD   stdin → method → stdout
+//! bridgehost new --lang c|rust NAME [--dir DIR] [--sdk PATH]   a module project (new.rs)
 //!     --isolated            run the module in a worker process
 //!     --timeout-ms N        per-call deadline (isolated only)
 //!     --config FILE         bytes passed to the module's init
@@ -14,6 +15,8 @@
 //! crashed, 16 timeout, ...).
 #![forbid(unsafe_code)]
 
+mod new;
+
 use bridgehost::{Error, Host, Isolation, ModuleOptions};
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -22,6 +25,7 @@ use std::time::Duration;
 const USAGE: &str = "usage:
   bridgehost inspect MODULE
   bridgehost call [--isolated] [--timeout-ms N] [--config FILE] [--max-output N] MODULE METHOD
+  bridgehost new --lang c|rust NAME [--dir DIR] [--sdk PATH]   (a module project; docs/MODULES.md)
 MODULE is a path to a module (.so) or a bundled name (std, zlib).
 Input is read from stdin, output written to stdout.
 Exit status: 0 ok, 2 usage, 10+kind for errors (see `bridgehost help`).";
@@ -121,6 +125,18 @@ fn main() -> ExitCode {
         Some("inspect") if args.len() == 2 => inspect(&args[1]),
         Some("inspect") => usage("inspect needs exactly one MODULE"),
         Some("call") => call(&args[1..]),
+        Some("new") => match new::parse(&args[1..]) {
+            Ok(a) => match new::create(&a) {
+                Ok(files) => {
+                    for f in files {
+                        println!("created {}", f.display());
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            },
+            Err(msg) => usage(&msg),
+        },
         Some("help") | Some("--help") | Some("-h") => {
             println!("{USAGE}\n\nerror exit codes:");
             for k in bridgehost::ErrorKind::ALL {
