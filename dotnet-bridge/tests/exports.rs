@@ -418,7 +418,9 @@ fn built_library() -> PathBuf {
         .iter()
         .find(|p| p.is_file())
         .cloned()
-        .unwrap_or_else(|| panic!("libbridgehost_c.so (shipped as libbridgehost.so) not found in {candidates:?}"))
+        .unwrap_or_else(|| {
+            panic!("libbridgehost_c.so (shipped as libbridgehost.so) not found in {candidates:?}")
+        })
 }
 
 fn dynamic_symbols(lib: &Path) -> BTreeSet<String> {
