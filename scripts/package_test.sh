@@ -9,7 +9,10 @@
 #                  file:// repository package.sh filled; Consumer.java
 #   SDK crates     cargo package of bridgehost-module-abi and bridgehost-module-sdk
 #   nupkg          an app laid out from the unpacked package, EchoConsumer.cs on Mono and CoreCLR,
-#                  then bench/dotnet's Bench.exe (BENCH_ONLY=echo) from that layout
+#                  then bench/dotnet's Bench.exe (BENCH_ONLY=echo) from that layout; plus a
+#                  third-party module made by the archive's `bridgehost new --lang c`, tested with
+#                  its `make test` through the archive's CLI, shipped in its own nupkg
+#                  (runtimes/linux-x64/native) and opened by name from the same app
 #
 # Fails if any shipped ELF file carries debug info, or if a 16-byte echo through a package is
 # more than 2x the bench figure of the same build, measured in this run from the unstripped
@@ -29,6 +32,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -n1)"
 OUT="$ROOT/target/packages"
 HERE="$ROOT/scripts/package"
+# Nothing may point the consumers at the build tree (scripts/test.sh exports a module path): the
+# bench setups below name their directories explicitly.
+unset BRIDGEHOST_MODULE_PATH BRIDGEHOST_WORKER LD_LIBRARY_PATH
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/bh-package-test.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
@@ -187,6 +193,35 @@ grep -q '<license type="expression">Apache-2.0</license>' "$P/BridgeHost.nuspec"
 cp "$P/lib/netstandard2.0/BridgeHost.dll" "$A/"
 cp "$P/runtimes/linux-x64/native/"* "$A/"
 chmod +x "$A/bridgehost-worker"   # zip keeps no mode bits
+# A third-party module, created with the archive's own CLI (`bridgehost new`) and header, tested
+# through that CLI (make test), shipped in a nupkg of its own under runtimes/linux-x64/native and
+# installed into the same app: EchoConsumer opens it by name.
+T="$WORK/thirdparty"
+if "$C/bin/bridgehost" new --lang c acme_greeter --dir "$T/src" --sdk "$C/include" >/dev/null &&
+   make -s -C "$T/src" CFLAGS=-O2 >/dev/null && make -s -C "$T/src" test BRIDGEHOST_CLI="$C/bin/bridgehost"; then
+    mkdir -p "$T/stage/runtimes/linux-x64/native"
+    cp "$T/src/libbridgehost_mod_acme_greeter.so" "$T/stage/runtimes/linux-x64/native/"
+    cp "$T/src/README.md" "$T/stage/"
+    cat >"$T/stage/Acme.Greeter.nuspec" <<EOF
+<?xml version="1.0" encoding="utf-8"?>
+<package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
+  <metadata>
+    <id>Acme.Greeter</id><version>1.0.0</version><authors>acme</authors>
+    <license type="expression">Apache-2.0</license><readme>README.md</readme>
+    <description>A third-party bridgehost module for linux-x64.</description>
+    <dependencies><group targetFramework="netstandard2.0">
+      <dependency id="BridgeHost" version="$VERSION" />
+    </group></dependencies>
+  </metadata>
+</package>
+EOF
+    python3 "$ROOT/scripts/nupkg.py" "$T/stage/Acme.Greeter.nuspec" "$T/stage" "$T/Acme.Greeter.1.0.0.nupkg"
+    mkdir -p "$T/pkg" && (cd "$T/pkg" && unzip -q "$T/Acme.Greeter.1.0.0.nupkg")
+    cp "$T/pkg/runtimes/linux-x64/native/"* "$A/"
+    third=(acme_greeter)
+else
+    fail "third-party module from bridgehost new (C archive CLI)"; third=()
+fi
 mcs -langversion:7.2 -warnaserror+ -optimize+ -target:exe -r:"$A/BridgeHost.dll" -out:"$A/EchoConsumer.exe" "$HERE/EchoConsumer.cs"
 cat >"$A/EchoConsumer.runtimeconfig.json" <<'EOF'
 { "runtimeOptions": { "tfm": "net8.0", "framework": { "name": "Microsoft.NETCore.App", "version": "8.0.0" } } }
@@ -200,7 +235,7 @@ DN="$(dotnet_host)"
 for rt in coreclr mono; do
     if [ "$rt" = coreclr ]; then run=("$DN" exec --runtimeconfig); rc1=(EchoConsumer.runtimeconfig.json); rc2=(Bench.runtimeconfig.json)
     else run=(mono); rc1=(); rc2=(); fi
-    if (cd "$A" && env -u LD_LIBRARY_PATH -u BRIDGEHOST_MODULE_PATH "${run[@]}" "${rc1[@]}" EchoConsumer.exe) >"$WORK/dn-$rt.out" 2>&1 &&
+    if (cd "$A" && env -u LD_LIBRARY_PATH -u BRIDGEHOST_MODULE_PATH "${run[@]}" "${rc1[@]}" EchoConsumer.exe "${third[@]}") >"$WORK/dn-$rt.out" 2>&1 &&
        (cd "$A" && env -u BRIDGEHOST_MODULE_PATH LD_LIBRARY_PATH="$A" DOTNET_TieredCompilation=0 BENCH_ONLY=echo BENCH_SMOKE=1 \
             "${run[@]}" "${rc2[@]}" Bench.exe "$rt" "$A/libbare_echo.so") >"$WORK/dn-bench-$rt.jsonl" 2>"$WORK/dn-bench-$rt.err"; then
         cat "$WORK/dn-$rt.out"

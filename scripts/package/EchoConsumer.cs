@@ -2,7 +2,8 @@
 // unpacked nupkg and run from an app laid out from the package (the DLL and
 // runtimes/linux-x64/native/* side by side) on Mono and on CoreCLR, with no LD_LIBRARY_PATH or
 // module path. Checks std and zlib (the echo figure comes from bench/dotnet's Bench.exe run from
-// the same layout).
+// the same layout). With an argument MODULE it also opens that third-party module by name (shipped
+// in its own nupkg under runtimes/linux-x64/native) and expects greet("world") = "hello, world".
 using System;
 using System.Linq;
 using System.Text;
@@ -10,7 +11,7 @@ using BridgeHost;
 
 public static class EchoConsumer
 {
-    public static int Main()
+    public static int Main(string[] args)
     {
         string runtime = Type.GetType("Mono.Runtime") != null ? "Mono" : "CoreCLR";
         using (var host = new Host())
@@ -22,6 +23,15 @@ public static class EchoConsumer
             byte[] packed = zlib.GetMethod("compress").Call(data);
             if (!zlib.GetMethod("decompress").Call(packed).SequenceEqual(data)) { Console.WriteLine("FAIL zlib"); return 1; }
             Console.WriteLine("ok   std and zlib through the nupkg on " + runtime);
+            if (args.Length == 1)
+            {
+                using (var third = host.Open(args[0]))
+                {
+                    byte[] got = third.GetMethod("greet").Call(Encoding.UTF8.GetBytes("world"));
+                    if (Encoding.UTF8.GetString(got) != "hello, world") { Console.WriteLine("FAIL " + args[0] + ".greet"); return 1; }
+                    Console.WriteLine("ok   third-party module '" + args[0] + "' " + third.Version + " opened by name on " + runtime);
+                }
+            }
         }
         return 0;
     }
