@@ -11,7 +11,8 @@
 #                                              include/ (both headers), lib/pkgconfig/*.pc
 #   bridgehost-V-debug-symbols.tar.gz          the *.debug files the natives' debuglinks name
 #
-# all in target/packages/ (override with BH_PACKAGE_OUT). It prints each artifact's size and
+# all in target/packages/ (override with BH_PACKAGE_OUT); the wheel's extension is built unstripped
+# (MATURIN_STRIP=false) and split the same way. It prints each artifact's size and
 # fails if any shipped ELF file still carries debug info (`file` says "with debug_info").
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -94,9 +95,22 @@ wheel() {
     py="$venv/bin/python"
     rm -f "$OUT"/bridgehost-*.whl
     log "wheel (maturin release build of the extension; natives from $STAGE)"
-    BRIDGEHOST_NATIVE_DIR="$STAGE" "$py" -m pip wheel -q --disable-pip-version-check --no-deps \
-        -w "$OUT" "$ROOT/python"
+    # MATURIN_STRIP=false: the extension comes out with its debug info, split off below like
+    # every other native (pyproject's strip = true would drop it for good).
+    MATURIN_STRIP=false BRIDGEHOST_NATIVE_DIR="$STAGE" "$py" -m pip wheel -q --disable-pip-version-check \
+        --no-deps -w "$OUT" "$ROOT/python"
     local whl
+    whl="$(ls "$OUT"/bridgehost-"$VERSION"-*.whl)"
+    "$py" -m wheel version >/dev/null 2>&1 || "$py" -m pip install -q --disable-pip-version-check wheel
+    local u="$OUT/.whl-unpack" ext
+    rm -rf "$u" && "$py" -m wheel unpack -d "$u" "$whl" >/dev/null
+    ext="$(ls "$u"/bridgehost-"$VERSION"/bridgehost/_native*.so)"
+    (cd "$DEBUG" && objcopy --only-keep-debug "$ext" "$(basename "$ext").debug" &&
+        objcopy --strip-debug --strip-unneeded "$ext" &&
+        objcopy --add-gnu-debuglink="$(basename "$ext").debug" "$ext")
+    rm -f "$whl"
+    "$py" -m wheel pack -d "$OUT" "$u/bridgehost-$VERSION" >/dev/null   # rewrites RECORD
+    rm -rf "$u"
     whl="$(ls "$OUT"/bridgehost-"$VERSION"-*.whl)"
     case "$whl" in *-abi3-*) ;; *) die "wheel is not abi3: $whl" ;; esac
     "$py" -m auditwheel --version >/dev/null 2>&1 ||
