@@ -24,9 +24,12 @@ log "C modules → $DIST"
 make -s -C plugins OUT="$DIST"
 
 OUTDIR="$ROOT/target/$PROFILE"
-for f in libbridgehost.so libbridgehost_jni.so libbridgehost_mod_std.so bridgehost-worker bridgehost; do
-    [ -e "$OUTDIR/$f" ] || die "expected build output missing: $OUTDIR/$f"
+# SRC[:DEST]: the C ABI crate's cdylib is libbridgehost_c.so in target/ and libbridgehost.so
+# everywhere it ships (its lib name differs from the core's to avoid cargo's filename collision).
+for f in libbridgehost_c.so:libbridgehost.so libbridgehost_jni.so libbridgehost_mod_std.so bridgehost-worker bridgehost; do
+    src="${f%%:*}" dst="${f##*:}"
+    [ -e "$OUTDIR/$src" ] || die "expected build output missing: $OUTDIR/$src"
     # cp to a temp name then rename, so a process that has the old file mapped keeps it intact
-    cp "$OUTDIR/$f" "$DIST/.$f.tmp" && mv -f "$DIST/.$f.tmp" "$DIST/$f"
+    cp "$OUTDIR/$src" "$DIST/.$dst.tmp" && mv -f "$DIST/.$dst.tmp" "$DIST/$dst"
 done
 log "staged: $(cd "$DIST" && ls | tr '\n' ' ')"

@@ -3,6 +3,9 @@
 # program per runtime. Each opens the bundled modules, compresses and checksums data through the
 # zlib and std modules, receives events from a native thread, and shows a crash in an isolated
 # module being contained and recovered from.
+# It runs the development (debug) build every test shares: building the release packages first
+# (scripts/package.sh: release natives, maturin, Maven with javadoc, nupkg) would add minutes to
+# the first run. `scripts/test.sh package` installs and exercises those packages instead.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROOT="$(repo_root)"

@@ -8,12 +8,12 @@
 #   scripts/dotnet.sh demo    build, then csharp/examples/Demo.cs on CoreCLR and on Mono
 #   scripts/dotnet.sh bench   build, then bench/dotnet on CoreCLR and Mono: JSON lines on stdout
 #                             (BENCH_SMOKE=1: a few iterations)
-#   scripts/dotnet.sh pack    build, then target/dotnet/pack/BridgeHost.<version>.nupkg
+#   scripts/dotnet.sh pack    build, then target/dotnet/pack/BridgeHost.<version>.nupkg (scripts/nupkg.py)
 #
 # Expects a built tree: the native pieces staged in target/dist (scripts/build.sh), or
 # BH_DIST=<dir> holding libbridgehost.so, libbridgehost_mod_*.so and (if built) bridgehost-worker.
 # bench prefers target/dist-release (BH_PROFILE=release scripts/build.sh) when it exists.
-# Needs mono/mcs/nunit-console/nuget (apt) and the CoreCLR host written by scripts/setup.sh to
+# Needs mono/mcs/nunit-console (apt) and the CoreCLR host written by scripts/setup.sh to
 # .venv/dotnet-path (or DOTNET=<path to dotnet>).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -64,7 +64,8 @@ build() {
     need_cmd mcs gcc
     mkdir -p "$OUT/lib" "$OUT/tests" "$OUT/demo" "$OUT/bench"
     log "mcs: BridgeHost.dll"
-    "${MCS[@]}" -unsafe -target:library -doc:"$OUT/lib/BridgeHost.xml" -out:"$OUT/lib/BridgeHost.dll" \
+    # Optimised (the library users get in the package); -debug+ still writes the .mdb beside it.
+    "${MCS[@]}" -optimize+ -unsafe -target:library -doc:"$OUT/lib/BridgeHost.xml" -out:"$OUT/lib/BridgeHost.dll" \
         "$CS"/src/BridgeHost/*.cs "$CS"/src/BridgeHost/Properties/*.cs
 
     copy_lib "$OUT/tests"
@@ -138,7 +139,6 @@ test_coreclr() {   # test_coreclr DIST [FILTER...]
 # ------------------------------------------------------------------ pack
 pack() {   # pack DIST -> $OUT/pack/BridgeHost.$VERSION.nupkg
     local dir="$1" stage="$OUT/pack/stage"
-    need_cmd nuget
     rm -rf "$stage"
     mkdir -p "$stage/lib/netstandard2.0" "$stage/runtimes/linux-x64/native"
     cp "$OUT/lib/BridgeHost.dll" "$OUT/lib/BridgeHost.xml" "$stage/lib/netstandard2.0/"
@@ -156,10 +156,9 @@ pack() {   # pack DIST -> $OUT/pack/BridgeHost.$VERSION.nupkg
     done
     sed "s/@VERSION@/$VERSION/" "$CS/pack/BridgeHost.nuspec" >"$stage/BridgeHost.nuspec"
     cp "$ROOT/docs/DOTNET.md" "$stage/README.md"
-    log "nuget pack BridgeHost $VERSION"
-    (cd "$stage" && nuget pack BridgeHost.nuspec -NonInteractive -NoPackageAnalysis -OutputDirectory "$OUT/pack" \
-        2>&1 | grep -v -E 'netstandard2.0|^$' >&2 || true)
-    [ -e "$OUT/pack/BridgeHost.$VERSION.nupkg" ] || die "nuget pack produced no BridgeHost.$VERSION.nupkg"
+    log "pack BridgeHost $VERSION (scripts/nupkg.py)"
+    mkdir -p "$OUT/pack"
+    python3 "$ROOT/scripts/nupkg.py" "$stage/BridgeHost.nuspec" "$stage" "$OUT/pack/BridgeHost.$VERSION.nupkg"
     printf '%s\n' "$OUT/pack/BridgeHost.$VERSION.nupkg"
 }
 

@@ -4,7 +4,7 @@
 #   scripts/test.sh               set up (idempotent), build, run every suite
 #   scripts/test.sh rust c        run only the named suites (after setup and build)
 #
-# Suites: lint rust asan miri c header python java dotnet fuzz bench
+# Suites: lint rust asan miri c header python java dotnet fuzz bench package
 # Each suite prints its own runner's closing line; the last line here is
 # "suites: N passed, N failed". Exit status is non-zero if any suite failed.
 set -uo pipefail
@@ -13,7 +13,7 @@ ROOT="$(repo_root)"
 cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
 
-ALL_SUITES=(lint rust asan miri c header python java dotnet fuzz bench)
+ALL_SUITES=(lint rust asan miri c header python java dotnet fuzz bench package)
 if [ $# -gt 0 ]; then SUITES=("$@"); else SUITES=("${ALL_SUITES[@]}"); fi
 
 "$ROOT/scripts/setup.sh" || die "setup failed"
@@ -53,6 +53,7 @@ suite_java()   { bash scripts/java.sh test; }
 suite_dotnet() { bash scripts/dotnet.sh test; }
 suite_fuzz()   { bash fuzz/smoke.sh; }
 suite_bench()  { bash bench/run.sh --smoke; }
+suite_package() { bash scripts/package_test.sh; }
 
 passed=0; failed=0; failed_names=()
 for s in "${SUITES[@]}"; do

@@ -3,6 +3,7 @@
 //! ```text
 //! bridgehost inspect MODULE              ABI version, thread model, methods
 //! bridgehost call [OPTIONS] MODULE METHOD   stdin → method → stdout
+//! bridgehost new --lang c|rust NAME [--dir DIR] [--sdk PATH]   a module project (new.rs)
 //!     --isolated            run the module in a worker process
 //!     --timeout-ms N        per-call deadline (isolated only)
 //!     --config FILE         bytes passed to the module's init
@@ -17,6 +18,7 @@
 //! crashed, 16 timeout, ...).
 #![forbid(unsafe_code)]
 
+mod new;
 mod typed;
 
 use bridgehost::{Error, Host, Isolation, ModuleOptions};
@@ -29,6 +31,7 @@ const USAGE: &str = "usage:
   bridgehost call [--isolated] [--timeout-ms N] [--config FILE] [--max-output N] MODULE METHOD
   bridgehost call [OPTIONS] MODULE METHOD --json '[ARGS...]'
   bridgehost wit FILE.wit
+  bridgehost new --lang c|rust NAME [--dir DIR] [--sdk PATH]   (a module project; docs/MODULES.md)
 MODULE is a path to a module (.so) or a bundled name (std, zlib).
 Input is read from stdin, output written to stdout; with --json the
 arguments are encoded through the module's typed interface and the
@@ -150,6 +153,18 @@ fn main() -> ExitCode {
             Err(e) => fail(e),
         },
         Some("wit") => usage("wit needs exactly one FILE.wit"),
+        Some("new") => match new::parse(&args[1..]) {
+            Ok(a) => match new::create(&a) {
+                Ok(files) => {
+                    for f in files {
+                        println!("created {}", f.display());
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            },
+            Err(msg) => usage(&msg),
+        },
         Some("help") | Some("--help") | Some("-h") => {
             println!("{USAGE}\n\nerror exit codes:");
             for k in bridgehost::ErrorKind::ALL {

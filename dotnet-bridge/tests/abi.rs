@@ -2,7 +2,7 @@
 //! mirrors with LayoutKind.Sequential) on LP64 Linux. tests/c/harness.c
 //! asserts the same numbers on the C side with _Static_assert.
 
-use bridgehost::*;
+use bridgehost_c::*;
 use std::mem::{align_of, offset_of, size_of};
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use bridgehost::*;
+use bridgehost_c::*;
 use common::*;
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr::{null, null_mut};

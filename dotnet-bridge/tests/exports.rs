@@ -411,14 +411,16 @@ fn built_library() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let deps = exe.parent().unwrap();
     let candidates = [
-        deps.join("libbridgehost.so"),
-        deps.parent().unwrap().join("libbridgehost.so"),
+        deps.join("libbridgehost_c.so"),
+        deps.parent().unwrap().join("libbridgehost_c.so"),
     ];
     candidates
         .iter()
         .find(|p| p.is_file())
         .cloned()
-        .unwrap_or_else(|| panic!("libbridgehost.so not found in {candidates:?}"))
+        .unwrap_or_else(|| {
+            panic!("libbridgehost_c.so (shipped as libbridgehost.so) not found in {candidates:?}")
+        })
 }
 
 fn dynamic_symbols(lib: &Path) -> BTreeSet<String> {

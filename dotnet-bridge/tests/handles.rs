@@ -4,7 +4,7 @@
 
 mod common;
 
-use bridgehost::*;
+use bridgehost_c::*;
 use common::*;
 use std::ptr::{null, null_mut};
 

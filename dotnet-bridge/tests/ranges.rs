@@ -5,7 +5,7 @@
 
 mod common;
 
-use bridgehost::*;
+use bridgehost_c::*;
 use common::*;
 use std::ffi::c_void;
 use std::ptr::{null, null_mut};

@@ -7,7 +7,9 @@
  *
  * The host treats every field of the descriptor as hostile input and
  * validates it before use (magic, version, struct size, thread model, method
- * table, names, function pointers). See docs/MODULE_ABI.md.
+ * table, names, function pointers). The module author's guide (contract, threads,
+ * errors and errno, logging, events, state, versioning, testing, shipping) is
+ * docs/MODULES.md.
  *
  * Memory rule: the host never frees memory the module allocated and the
  * module never frees memory the host allocated. Output bytes are *copied*

@@ -79,7 +79,7 @@ run_asan() {
     log "Rust staticlib with -Zsanitizer=address ($ASAN_TARGET_DIR)"
     (cd "$ROOT" && RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address" \
         cargo build -q -p bridgehost-c --target "$TRIPLE" --target-dir "$ASAN_TARGET_DIR")
-    local lib="$ASAN_TARGET_DIR/$TRIPLE/debug/libbridgehost.a"
+    local lib="$ASAN_TARGET_DIR/$TRIPLE/debug/libbridgehost_c.a"
     [ -f "$lib" ] || die "$lib not built"
     log "harness with clang -fsanitize=address,undefined"
     "$CC" "${WARN[@]}" -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -99,10 +99,13 @@ run_asan() {
 
 run_valgrind() {
     command -v valgrind >/dev/null || die "valgrind not found (apt-get install valgrind)"
-    log "cdylib (target/debug/libbridgehost.so)"
+    log "cdylib (target/debug/libbridgehost_c.so, linked as the shipped libbridgehost.so)"
     (cd "$ROOT" && cargo build -q -p bridgehost-c)
-    local libdir="$ROOT/target/debug"
-    [ -f "$libdir/libbridgehost.so" ] || die "$libdir/libbridgehost.so not built"
+    local libdir="$OUT/lib"
+    [ -f "$ROOT/target/debug/libbridgehost_c.so" ] || die "$ROOT/target/debug/libbridgehost_c.so not built"
+    mkdir -p "$libdir"
+    cp "$ROOT/target/debug/libbridgehost_c.so" "$libdir/.libbridgehost.so.tmp" &&
+        mv -f "$libdir/.libbridgehost.so.tmp" "$libdir/libbridgehost.so"
     "$CC" "${WARN[@]}" -gdwarf-4 -O1 -pthread "${INCLUDES[@]}" -o "$OUT/harness" "$HERE/harness.c" \
         -L "$libdir" -lbridgehost -Wl,-rpath,"$libdir"
     log "run under valgrind (memcheck)"

@@ -2,7 +2,7 @@
 //! a C caller would (raw pointers, status codes, the thread-local error).
 #![allow(dead_code)]
 
-use bridgehost::*;
+use bridgehost_c::*;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 

@@ -1,0 +1,111 @@
+"""``python -m bridgehost``: check and exercise a module from the shell.
+
+The same commands, output and exit codes as the ``bridgehost`` CLI of the C archive::
+
+    python -m bridgehost inspect MODULE
+    python -m bridgehost call [--isolated] [--timeout-ms N] [--config FILE] [--max-output N] MODULE METHOD
+
+MODULE is a path to a module (.so) or a bundled name (``std``, ``zlib``). ``call`` reads its
+input from stdin and writes the output to stdout. Exit status: 0 ok, 2 usage, ``10 + kind``
+for a bridgehost error (11 invalid argument, 12 not found, 13 ABI mismatch, 14 module error,
+15 worker crashed, 16 timeout, ...; ``python -m bridgehost help`` lists them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+from . import Host, __version__, errors
+
+_PROG = "python -m bridgehost"
+
+
+def _kinds() -> List[type]:
+    out = []
+    for obj in vars(errors).values():
+        if isinstance(obj, type) and issubclass(obj, errors.BridgeHostError) and obj.kind_code:
+            out.append(obj)
+    return sorted(out, key=lambda c: c.kind_code)
+
+
+def _fail(e: errors.BridgeHostError) -> int:
+    print(f"bridgehost: {e.kind} error: {e}", file=sys.stderr)
+    return 10 + e.kind_code
+
+
+def _inspect(spec: str) -> int:
+    with Host() as host:
+        m = host.open(spec)
+        print(f"path:          {m.path}")
+        print(f"name:          {m.name}")
+        print(f"version:       {m.version}")
+        print(f"thread model:  {m.thread_model}")
+        print(f"methods:       {len(m.methods)}")
+        for name in m.methods:
+            method = m.method(name)
+            flags = " [nonblocking]" if method.nonblocking else ""
+            print(f"  {name}{flags}")
+    return 0
+
+
+def _call(ns: argparse.Namespace) -> int:
+    opts = {}
+    if ns.isolated:
+        opts["isolation"] = "process"
+    if ns.timeout_ms is not None:
+        opts["call_timeout"] = ns.timeout_ms / 1000.0
+    if ns.max_output is not None:
+        opts["max_output"] = ns.max_output
+    if ns.config is not None:
+        try:
+            with open(ns.config, "rb") as f:
+                opts["config"] = f.read()
+        except OSError as e:
+            raise errors.InvalidArgumentError(f"--config {ns.config}: {e}") from None
+    data = sys.stdin.buffer.read()
+    with Host() as host:
+        out = host.open(ns.module, **opts).method(ns.method)(data)
+    sys.stdout.buffer.write(out)
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog=_PROG, description="Check and exercise a bridgehost module.")
+    sub = parser.add_subparsers(dest="command")
+    p_inspect = sub.add_parser("inspect", help="name, version, thread model and methods of MODULE")
+    p_inspect.add_argument("module")
+    p_call = sub.add_parser("call", help="stdin -> MODULE.METHOD -> stdout")
+    p_call.add_argument("--isolated", action="store_true", help="run the module in a worker process")
+    p_call.add_argument("--timeout-ms", type=int, help="per-call deadline (isolated only)")
+    p_call.add_argument("--config", help="file whose bytes are passed to the module's init")
+    p_call.add_argument("--max-output", type=int, help="output limit in bytes")
+    p_call.add_argument("module")
+    p_call.add_argument("method")
+    sub.add_parser("help", help="list the error exit codes")
+    sub.add_parser("version", help="print the core's version")
+    try:
+        ns = parser.parse_args(argv)
+    except SystemExit as e:  # argparse exits 2 on a usage error, 0 for --help
+        return int(e.code or 0)
+    try:
+        if ns.command == "inspect":
+            return _inspect(ns.module)
+        if ns.command == "call":
+            return _call(ns)
+        if ns.command == "version":
+            print(f"bridgehost {__version__}")
+            return 0
+        parser.print_help()
+        print("\nerror exit codes:")
+        for k in _kinds():
+            print(f"  {10 + k.kind_code:>3}  {k.kind}")
+        return 0 if ns.command == "help" else 2
+    except errors.BridgeHostError as e:
+        return _fail(e)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+// Package test (scripts/package_test.sh): built against lib/netstandard2.0/BridgeHost.dll of the
+// unpacked nupkg and run from an app laid out from the package (the DLL and
+// runtimes/linux-x64/native/* side by side) on Mono and on CoreCLR, with no LD_LIBRARY_PATH or
+// module path. Checks std and zlib (the echo figure comes from bench/dotnet's Bench.exe run from
+// the same layout). With an argument MODULE it also opens that third-party module by name (shipped
+// in its own nupkg under runtimes/linux-x64/native) and expects greet("world") = "hello, world".
+using System;
+using System.Linq;
+using System.Text;
+using BridgeHost;
+
+public static class EchoConsumer
+{
+    public static int Main(string[] args)
+    {
+        string runtime = Type.GetType("Mono.Runtime") != null ? "Mono" : "CoreCLR";
+        using (var host = new Host())
+        using (var std = host.Open("std"))
+        using (var zlib = host.Open("zlib"))
+        {
+            byte[] data = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("packaged ", 500)));
+            if (!std.GetMethod("echo").Call(data).SequenceEqual(data)) { Console.WriteLine("FAIL std.echo"); return 1; }
+            byte[] packed = zlib.GetMethod("compress").Call(data);
+            if (!zlib.GetMethod("decompress").Call(packed).SequenceEqual(data)) { Console.WriteLine("FAIL zlib"); return 1; }
+            Console.WriteLine("ok   std and zlib through the nupkg on " + runtime);
+            if (args.Length == 1)
+            {
+                using (var third = host.Open(args[0]))
+                {
+                    byte[] got = third.GetMethod("greet").Call(Encoding.UTF8.GetBytes("world"));
+                    if (Encoding.UTF8.GetString(got) != "hello, world") { Console.WriteLine("FAIL " + args[0] + ".greet"); return 1; }
+                    Console.WriteLine("ok   third-party module '" + args[0] + "' " + third.Version + " opened by name on " + runtime);
+                }
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# The `package` suite (scripts/test.sh package): install each artifact of scripts/package.sh into
+# a clean place and run a small consumer (scripts/package/):
+#
+#   C/CLI archive  unpacked in a temp dir; consumer.c built with pkg-config against it; the CLI
+#                  run from bin/ (modules found beside the library, no environment help)
+#   wheel          a fresh venv, pip install of the wheel only, consumer.py; python -m bridgehost
+#   jar            a fresh Maven project depending on io.bridgehost:bridgehost, resolved from the
+#                  file:// repository package.sh filled; Consumer.java
+#   SDK crates     cargo package of bridgehost-module-abi and bridgehost-module-sdk
+#   nupkg          an app laid out from the unpacked package, EchoConsumer.cs on Mono and CoreCLR,
+#                  then bench/dotnet's Bench.exe (BENCH_ONLY=echo) from that layout; plus a
+#                  third-party module made by the archive's `bridgehost new --lang c`, tested with
+#                  its `make test` through the archive's CLI, shipped in its own nupkg
+#                  (runtimes/linux-x64/native) and opened by name from the same app
+#
+# Fails if any shipped ELF file carries debug info, or if a 16-byte echo through a package is
+# more than 2x the bench figure of the same build, measured in this run from the unstripped
+# release natives (target/dist-release) the benchmarks use: native.core_echo_16B (bench/native)
+# for the C archive; python.echo_16B as bench/python/bench.py measures it, in the project venv
+# set up as scripts/python.sh bench does; java.cpu.echo_16B (bench/java InterleavedEcho, smoke)
+# for the jar; dotnet.<rt>.echo_16B (bench/dotnet, BENCH_ONLY=echo, smoke: the same short run
+# from the build tree and from the package layout, both with DOTNET_TieredCompilation=0 so
+# CoreCLR runs optimised code from the first call) for the nupkg.
+#
+# BH_PACKAGE_SKIP_BUILD=1 uses the artifacts already in target/packages.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ROOT="$(repo_root)"
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -n1)"
+OUT="$ROOT/target/packages"
+HERE="$ROOT/scripts/package"
+# Nothing may point the consumers at the build tree (scripts/test.sh exports a module path): the
+# bench setups below name their directories explicitly.
+unset BRIDGEHOST_MODULE_PATH BRIDGEHOST_WORKER LD_LIBRARY_PATH
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/bh-package-test.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+
+[ -n "${BH_PACKAGE_SKIP_BUILD:-}" ] || bash "$ROOT/scripts/package.sh"
+
+failed=0
+fail() { log "FAIL: $*"; failed=$((failed + 1)); }
+figure() { sed -n 's/^echo16_ns=\([0-9.]*\)$/\1/p' "$1" | tail -n1; }
+# within LABEL GOT BENCH: GOT <= 2 x BENCH
+within() {
+    local label="$1" got="$2" bench="$3"
+    [ -n "$got" ] && [ -n "$bench" ] || { fail "$label: missing figure (package '$got', bench '$bench')"; return; }
+    if awk -v g="$got" -v b="$bench" 'BEGIN { exit !(g <= 2 * b) }'; then
+        log "$label: 16-byte echo through the package $got ns <= 2 x bench $bench ns"
+    else
+        fail "$label: 16-byte echo through the package $got ns > 2 x bench $bench ns"
+    fi
+}
+no_debug() {   # no_debug DIR LABEL
+    local f d n=0
+    while IFS= read -r -d '' f; do
+        d="$(file -b -L "$f")"
+        case "$d" in ELF*) n=$((n + 1)) ;; *) continue ;; esac
+        [[ "$d" != *"with debug_info"* ]] || fail "$2: ${f#"$1"/} carries debug info"
+    done < <(find "$1" -type f -print0)
+    [ "$n" -gt 0 ] || fail "$2: no ELF file"
+}
+
+# ---------------------------------------------------------------- bench figures (same build)
+log "bench figure: bench/native (BENCH_ONLY=echo, release build)"
+cargo build -q --release -p bridgehost-bench-native
+BRIDGEHOST_MODULE_PATH="$ROOT/target/dist-release" BENCH_ONLY=echo \
+    "$ROOT/target/release/bench-native" >"$WORK/bench-native.jsonl"
+bench_native="$(sed -n 's/.*"name": "native.core_echo_16B", "unit": "ns\/call", "value": \([0-9.]*\).*/\1/p' "$WORK/bench-native.jsonl")"
+log "native.core_echo_16B = $bench_native ns"
+log "bench figure: bench/dotnet (BENCH_ONLY=echo BENCH_SMOKE=1, release natives)"
+DOTNET_TieredCompilation=0 BENCH_ONLY=echo BENCH_SMOKE=1 BH_DIST="$ROOT/target/dist-release" bash "$ROOT/scripts/dotnet.sh" bench \
+    >"$WORK/bench-dotnet.jsonl" 2>"$WORK/bench-dotnet.err" || { cat "$WORK/bench-dotnet.err"; fail "bench/dotnet"; }
+log "bench figure: python.echo_16B (bench/python/bench.py's measurement; scripts/python.sh bench setup)"
+bash "$ROOT/scripts/python.sh" build "$ROOT/target/dist-release" >"$WORK/bench-py.err" 2>&1 ||
+    { cat "$WORK/bench-py.err"; fail "python bench setup"; }
+bench_py="$(cd "$ROOT/bench/python" && "$ROOT/.venv/bin/python" -c '
+import statistics, bench, bridgehost
+with bridgehost.Host() as h:
+    print(statistics.median(bench.per_call_ns(h.open("std").method("echo").call, bench.DATA16, 100_000)))
+')" || fail "python bench figure"
+log "python.echo_16B = $bench_py ns"
+log "bench figure: java.cpu.echo_16B (bench/java InterleavedEcho, smoke; scripts/java.sh bench setup)"
+if BH_PROFILE=release bash "$ROOT/scripts/java.sh" build >"$WORK/bench-java.err" 2>&1 &&
+   (cd "$ROOT/bench/java" && JAVA_HOME="$(java_home_17)" mvn -B -q \
+        -Dbridgehost.jar="$ROOT/java/target/bridgehost-$VERSION.jar" package dependency:build-classpath \
+        -Dmdep.outputFile="$WORK/bench-cp.txt") >>"$WORK/bench-java.err" 2>&1; then
+    bench_java="$(BENCH_SMOKE=1 BRIDGEHOST_MODULE_PATH="$ROOT/target/dist-release" "$(java_home_17)/bin/java" \
+        -Djava.library.path="$ROOT/target/dist-release" -Xss1m \
+        -cp "$ROOT/bench/java/target/classes:$(cat "$WORK/bench-cp.txt")" io.bridgehost.jmh.InterleavedEcho |
+        sed -n 's/.*"name": "java.cpu.echo_16B", "unit": "ns\/call", "value": \([0-9.]*\).*/\1/p')"
+    log "java.cpu.echo_16B = $bench_java ns"
+else
+    cat "$WORK/bench-java.err"; fail "java bench setup"
+fi
+# The "min" of a bench record: its least disturbed repeat (the short smoke runs of both sides on a
+# shared 2-core machine; a median of 2 repeats is one unlucky slice away from a false failure).
+dn_min() {   # dn_min RUNTIME FILE
+    sed -n "s/.*\"name\": \"dotnet.$1.echo_16B\", \"unit\": \"ns\/call\", \"value\": [0-9.]*, \"min\": \([0-9.]*\).*/\1/p" "$2" | head -n1
+}
+bench_dn() { dn_min "$1" "$WORK/bench-dotnet.jsonl"; }
+
+# ---------------------------------------------------------------- C/CLI archive
+log "C archive: unpack, pkg-config build, run"
+tar -C "$WORK" -xzf "$OUT/bridgehost-$VERSION-linux-x86_64.tar.gz"
+C="$WORK/bridgehost-$VERSION-linux-x86_64"
+no_debug "$C" "C archive"
+export PKG_CONFIG_PATH="$C/lib/pkgconfig"
+# shellcheck disable=SC2046
+cc -O2 -Wall -Wextra -Werror -o "$WORK/c-consumer" "$HERE/consumer.c" $(pkg-config --cflags --libs bridgehost)
+unset PKG_CONFIG_PATH
+if (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH -u LD_LIBRARY_PATH ./c-consumer) >"$WORK/c.out" 2>&1; then
+    cat "$WORK/c.out"; within "C archive" "$(figure "$WORK/c.out")" "$bench_native"
+else
+    cat "$WORK/c.out"; fail "C consumer"
+fi
+crc="$(printf 123456789 | env -u BRIDGEHOST_MODULE_PATH "$C/bin/bridgehost" call std checksum | od -An -tx1 | tr -d ' \n')"
+[ "$crc" = e3069283 ] && log "C archive: bin/bridgehost call std checksum ok" || fail "C archive CLI: checksum '$crc'"
+echo hi | env -u BRIDGEHOST_MODULE_PATH "$C/bin/bridgehost" call --isolated std echo | grep -q hi ||
+    fail "C archive CLI: isolated echo (worker from lib/)"
+
+# ---------------------------------------------------------------- wheel
+log "wheel: fresh venv, pip install the wheel, consumer"
+whl="$(ls "$OUT"/bridgehost-"$VERSION"-*.whl)"
+python3 -m venv "$WORK/venv"
+"$WORK/venv/bin/python" -m pip install -q --disable-pip-version-check --no-index "$whl"
+no_debug "$("$WORK/venv/bin/python" -c 'import bridgehost, os; print(os.path.dirname(bridgehost.__file__))')" wheel
+if (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH "$WORK/venv/bin/python" "$HERE/consumer.py") >"$WORK/py.out" 2>&1; then
+    cat "$WORK/py.out"; within wheel "$(figure "$WORK/py.out")" "$bench_py"
+else
+    cat "$WORK/py.out"; fail "Python consumer"
+fi
+crc="$(cd "$WORK" && printf 123456789 | env -u BRIDGEHOST_MODULE_PATH "$WORK/venv/bin/python" -m bridgehost call std checksum | od -An -tx1 | tr -d ' \n')"
+[ "$crc" = e3069283 ] && log "wheel: python -m bridgehost call std checksum ok" || fail "python -m bridgehost call: '$crc'"
+(cd "$WORK" && "$WORK/venv/bin/python" -m bridgehost inspect zlib >"$WORK/inspect.out") &&
+    grep -q '^  compress' "$WORK/inspect.out" ||
+    fail "python -m bridgehost inspect zlib"
+
+# ---------------------------------------------------------------- jar
+log "jar: fresh Maven project resolving io.bridgehost:bridgehost:$VERSION from file://$OUT/maven/repo"
+J="$WORK/java"
+mkdir -p "$J/src/main/java/consumer"
+cp "$HERE/Consumer.java" "$J/src/main/java/consumer/"
+cat >"$J/pom.xml" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>consumer</groupId>
+  <artifactId>consumer</artifactId>
+  <version>1</version>
+  <properties>
+    <maven.compiler.release>17</maven.compiler.release>
+    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
+  </properties>
+  <repositories>
+    <repository><id>bridgehost-local</id><url>file://$OUT/maven/repo</url></repository>
+  </repositories>
+  <dependencies>
+    <dependency><groupId>io.bridgehost</groupId><artifactId>bridgehost</artifactId><version>$VERSION</version></dependency>
+  </dependencies>
+  <build><plugins><plugin>
+    <groupId>org.apache.maven.plugins</groupId><artifactId>maven-compiler-plugin</artifactId><version>3.13.0</version>
+  </plugin></plugins></build>
+</project>
+EOF
+# A private local repository seeded with the build plugins only: bridgehost itself must come from
+# the file:// repository (a stale copy in ~/.m2 cannot stand in for it).
+M2="$WORK/m2"
+mkdir -p "$M2"
+cp -r "$HOME/.m2/repository/." "$M2/"
+rm -rf "$M2/io/bridgehost"
+JH="$(java_home_17)"
+if (cd "$J" && JAVA_HOME="$JH" mvn -B -q -Dmaven.repo.local="$M2" compile) >"$WORK/mvn.out" 2>&1; then
+    jar="$M2/io/bridgehost/bridgehost/$VERSION/bridgehost-$VERSION.jar"
+    cmp -s "$jar" "$OUT/maven/bridgehost-$VERSION.jar" || fail "jar: Maven resolved a jar that is not the packaged one"
+    if (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH "$JH/bin/java" -cp "$J/target/classes:$jar" consumer.Consumer) >"$WORK/java.out" 2>&1; then
+        cat "$WORK/java.out"; within jar "$(figure "$WORK/java.out")" "${bench_java:-}"
+    else
+        cat "$WORK/java.out"; fail "Java consumer"
+    fi
+else
+    cat "$WORK/mvn.out"; fail "Maven consumer build"
+fi
+
+# ---------------------------------------------------------------- nupkg
+log "nupkg: unpack, lay out an app, EchoConsumer on CoreCLR and Mono"
+P="$WORK/nupkg"; A="$WORK/app"
+mkdir -p "$P" "$A"
+(cd "$P" && unzip -q "$OUT/BridgeHost.$VERSION.nupkg")
+no_debug "$P" nupkg
+grep -q '<license type="expression">Apache-2.0</license>' "$P/BridgeHost.nuspec" || fail "nuspec: no license expression"
+cp "$P/lib/netstandard2.0/BridgeHost.dll" "$A/"
+cp "$P/runtimes/linux-x64/native/"* "$A/"
+chmod +x "$A/bridgehost-worker"   # zip keeps no mode bits
+# A third-party module, created with the archive's own CLI (`bridgehost new`) and header, tested
+# through that CLI (make test), shipped in a nupkg of its own under runtimes/linux-x64/native and
+# installed into the same app: EchoConsumer opens it by name.
+T="$WORK/thirdparty"
+if "$C/bin/bridgehost" new --lang c acme_greeter --dir "$T/src" --sdk "$C/include" >/dev/null &&
+   make -s -C "$T/src" CFLAGS=-O2 >/dev/null && make -s -C "$T/src" test BRIDGEHOST_CLI="$C/bin/bridgehost"; then
+    mkdir -p "$T/stage/runtimes/linux-x64/native"
+    cp "$T/src/libbridgehost_mod_acme_greeter.so" "$T/stage/runtimes/linux-x64/native/"
+    cp "$T/src/README.md" "$T/stage/"
+    cat >"$T/stage/Acme.Greeter.nuspec" <<EOF
+<?xml version="1.0" encoding="utf-8"?>
+<package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
+  <metadata>
+    <id>Acme.Greeter</id><version>1.0.0</version><authors>acme</authors>
+    <license type="expression">Apache-2.0</license><readme>README.md</readme>
+    <description>A third-party bridgehost module for linux-x64.</description>
+    <dependencies><group targetFramework="netstandard2.0">
+      <dependency id="BridgeHost" version="$VERSION" />
+    </group></dependencies>
+  </metadata>
+</package>
+EOF
+    python3 "$ROOT/scripts/nupkg.py" "$T/stage/Acme.Greeter.nuspec" "$T/stage" "$T/Acme.Greeter.1.0.0.nupkg"
+    mkdir -p "$T/pkg" && (cd "$T/pkg" && unzip -q "$T/Acme.Greeter.1.0.0.nupkg")
+    cp "$T/pkg/runtimes/linux-x64/native/"* "$A/"
+    third=(acme_greeter)
+else
+    fail "third-party module from bridgehost new (C archive CLI)"; third=()
+fi
+mcs -langversion:7.2 -warnaserror+ -optimize+ -target:exe -r:"$A/BridgeHost.dll" -out:"$A/EchoConsumer.exe" "$HERE/EchoConsumer.cs"
+cat >"$A/EchoConsumer.runtimeconfig.json" <<'EOF'
+{ "runtimeOptions": { "tfm": "net8.0", "framework": { "name": "Microsoft.NETCore.App", "version": "8.0.0" } } }
+EOF
+# The echo figure through the package: bench/dotnet's own Bench.exe (BENCH_ONLY=echo) run from
+# the package's app layout, against the same Bench.exe run on the build tree above. (Its C floor,
+# libbare_native.so, links -lbridgehost: LD_LIBRARY_PATH points it at the package's copy.)
+cp "$ROOT/target/dotnet/bench/Bench.exe" "$ROOT/target/dotnet/bench/Bench.runtimeconfig.json" \
+    "$ROOT/target/dotnet/bench/libbare_echo.so" "$ROOT/target/dotnet/bench/libbare_native.so" "$A/"
+DN="$(dotnet_host)"
+for rt in coreclr mono; do
+    if [ "$rt" = coreclr ]; then run=("$DN" exec --runtimeconfig); rc1=(EchoConsumer.runtimeconfig.json); rc2=(Bench.runtimeconfig.json)
+    else run=(mono); rc1=(); rc2=(); fi
+    if (cd "$A" && env -u LD_LIBRARY_PATH -u BRIDGEHOST_MODULE_PATH "${run[@]}" "${rc1[@]}" EchoConsumer.exe "${third[@]}") >"$WORK/dn-$rt.out" 2>&1 &&
+       (cd "$A" && env -u BRIDGEHOST_MODULE_PATH LD_LIBRARY_PATH="$A" DOTNET_TieredCompilation=0 BENCH_ONLY=echo BENCH_SMOKE=1 \
+            "${run[@]}" "${rc2[@]}" Bench.exe "$rt" "$A/libbare_echo.so") >"$WORK/dn-bench-$rt.jsonl" 2>"$WORK/dn-bench-$rt.err"; then
+        cat "$WORK/dn-$rt.out"
+        got="$(dn_min "$rt" "$WORK/dn-bench-$rt.jsonl")"
+        within "nupkg on $rt" "$got" "$(bench_dn "$rt")"
+    else
+        cat "$WORK/dn-$rt.out" "$WORK/dn-bench-$rt.err" 2>/dev/null; fail "nupkg consumer on $rt"
+    fi
+done
+
+# ---------------------------------------------------------------- module SDK crates
+# They build outside this repository: `cargo package` (with its verify build of the unpacked
+# .crate, the ABI crate through cargo's temporary local registry) must succeed.
+log "cargo package: bridgehost-module-abi, bridgehost-interface, bridgehost-module-sdk"
+cargo package -q --offline --allow-dirty -p bridgehost-module-abi -p bridgehost-interface \
+    -p bridgehost-module-sdk ||
+    fail "cargo package of the module SDK crates"
+
+echo "package: $failed failure(s)"
+[ "$failed" -eq 0 ]
