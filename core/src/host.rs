@@ -1,7 +1,7 @@
 //! The Host: owns modules, the submit executor and the event dispatcher.
 #![forbid(unsafe_code)]
 
-use crate::counters::{CounterSnapshot, Counters};
+use crate::counters::{CounterSnapshot, CounterTotals, Counters};
 use crate::error::{Error, Result};
 use crate::events::EventHub;
 use crate::executor::Executor;
@@ -20,7 +20,9 @@ struct HostInner {
     options: HostOptions,
     shared: Arc<HostShared>,
     modules: Mutex<Vec<Weak<ModuleInner>>>,
-    counters: Mutex<Vec<Arc<Counters>>>,
+    /// Every module's counters, summed; closed modules' folded into one
+    /// snapshot (nothing kept per closed module).
+    counters: Arc<CounterTotals>,
     closed: AtomicBool,
 }
 
@@ -97,7 +99,7 @@ impl Host {
                 options,
                 shared: Arc::new(HostShared { hub, executor }),
                 modules: Mutex::new(Vec::new()),
-                counters: Mutex::new(Vec::new()),
+                counters: Arc::default(),
                 closed: AtomicBool::new(false),
             }),
         })
@@ -161,7 +163,7 @@ impl Host {
             mods.retain(|w| w.strong_count() > 0);
             mods.push(Arc::downgrade(&inner));
         }
-        self.inner.counters.lock().push(counters);
+        self.inner.counters.track(&counters);
         // A close that raced with this open must not leave the module open.
         if self.is_closed() {
             Module {
@@ -187,26 +189,14 @@ impl Host {
 
     /// Counters summed over every module this host opened (closed ones included).
     pub fn counters(&self) -> CounterSnapshot {
-        let all = self.inner.counters.lock();
-        let mut sum = CounterSnapshot::default();
-        for c in all.iter() {
-            let s = c.snapshot();
-            sum.calls += s.calls;
-            sum.errors += s.errors;
-            sum.crashes += s.crashes;
-            sum.respawns += s.respawns;
-            sum.timeouts += s.timeouts;
-            sum.submits += s.submits;
-            sum.cancelled += s.cancelled;
-            sum.events_emitted += s.events_emitted;
-            sum.events_delivered += s.events_delivered;
-            sum.events_dropped += s.events_dropped;
-            sum.callback_errors += s.callback_errors;
-            sum.latency_samples += s.latency_samples;
-            sum.latency_ns_total += s.latency_ns_total;
-            sum.latency_ns_max = sum.latency_ns_max.max(s.latency_ns_max);
-        }
-        sum
+        self.inner.counters.snapshot()
+    }
+
+    /// Modules whose counters are still alive (open, or referenced by a
+    /// handle); a closed and released module is not counted (leak tests).
+    #[doc(hidden)]
+    pub fn debug_live_module_counters(&self) -> usize {
+        self.inner.counters.live()
     }
 }
 
