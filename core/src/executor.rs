@@ -193,9 +193,9 @@ impl Executor {
         }
     }
 
-    /// Refuse new tasks, complete every queued task with `Closed` (on this
-    /// thread), and join the pool threads (except the caller's own).
-    pub(crate) fn shutdown(&self) {
+    /// Refuse new tasks and complete every queued task with `Closed` (on
+    /// this thread). Running tasks go on; [`Executor::join`] waits for them.
+    pub(crate) fn close_queue(&self) {
         let pending: Vec<Job> = {
             let mut q = self.queue.lock();
             if q.closing {
@@ -209,6 +209,13 @@ impl Executor {
         for job in pending {
             Self::execute(job, Some(Error::closed("host")));
         }
+    }
+
+    /// Join the pool threads (except the caller's own). Call after
+    /// [`Executor::close_queue`], once running tasks can end (the host
+    /// closes its modules first, so a hung isolated call ends with `Closed`
+    /// within the module's close grace instead of blocking this forever).
+    pub(crate) fn join(&self) {
         let me = thread::current().id();
         let threads: Vec<_> = self.threads.lock().drain(..).collect();
         for (tid, h) in threads {

@@ -32,10 +32,14 @@ impl HostInner {
             return;
         }
         let _span = tracing::debug_span!("host_close").entered();
-        // 1. No new submits; queued ones complete with Closed; running ones
-        //    finish (their calls are in flight and are waited for below).
-        self.shared.executor.shutdown();
-        // 2. Close every module still alive.
+        // 1. No new submits; queued ones complete with Closed. Running ones
+        //    go on until their modules close (step 2).
+        self.shared.executor.close_queue();
+        // 2. Close every module still alive: an isolated call in flight gets
+        //    the close grace, then its worker is killed and it fails with
+        //    Closed, so a hung submitted call cannot hold the pool (issue 12,
+        //    item 2). An in-process call cannot be interrupted: its module's
+        //    close waits for it.
         let modules: Vec<Arc<ModuleInner>> = self
             .modules
             .lock()
@@ -45,7 +49,9 @@ impl HostInner {
         for m in modules {
             Module { inner: m }.close();
         }
-        // 3. Stop the dispatcher (no callback runs after this returns).
+        // 3. Every pool thread is now free: join them.
+        self.shared.executor.join();
+        // 4. Stop the dispatcher (no callback runs after this returns).
         self.shared.hub.stop();
         tracing::debug!(target: "bridgehost::host", "host closed");
     }
@@ -175,9 +181,13 @@ impl Host {
         Ok(Module { inner })
     }
 
-    /// Close: queued submits complete with `Closed`, calls in flight finish,
-    /// every module is closed, the dispatcher stops (no callback runs after
-    /// this returns, unless it is called from inside one). Idempotent.
+    /// Close: queued submits complete with `Closed`; every module is closed
+    /// (an isolated call in flight, submitted or not, may finish within the
+    /// module's `close_grace`, then its worker is killed and it fails with
+    /// `Closed`; an in-process call in flight cannot be interrupted and is
+    /// waited for); the pool threads are joined; the dispatcher stops (no
+    /// callback runs after this returns, unless it is called from inside
+    /// one). Bounded for isolated modules. Idempotent.
     pub fn close(&self) {
         self.inner.close();
     }

@@ -1,0 +1,64 @@
+//! Host close is bounded when submitted isolated calls hang (issue 12, item 2):
+//! queued and running submits end with `Closed` within the close grace, the
+//! workers are killed, `close` returns.
+//!
+//! Checked by reverting the fix (the host joined its pool threads before
+//! closing its modules): `close` never returned and the test failed on its
+//! deadline.
+#[path = "isolation_support/mod.rs"]
+mod support;
+
+use bridgehost::{ErrorKind, ModuleOptions};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+#[test]
+fn host_close_ends_hung_submitted_isolated_calls_with_closed() {
+    let host = support::host();
+    let threads = host.options().submit_threads;
+    let mut opts = ModuleOptions::isolated();
+    opts.workers = 1;
+    opts.supervision.close_grace = Duration::from_millis(200);
+    let m = host.open("faulty", opts).unwrap();
+    let hang = m.method("hang").unwrap();
+    // One more than the pool: at least one submit is still queued, every
+    // pool thread is stuck in a call (one in the worker, the others
+    // waiting for it).
+    let n = threads + 2;
+    let (tx, rx) = mpsc::channel();
+    for i in 0..n {
+        let tx = tx.clone();
+        hang.submit(Vec::new(), move |r| {
+            let _ = tx.send((i, r.map_err(|e| e.kind())));
+        })
+        .unwrap();
+    }
+    // Wait (bounded) until the worker has the first call.
+    assert!(
+        support::eventually(Duration::from_secs(30), || m.counters().calls >= 1),
+        "the hang call never started"
+    );
+    drop((hang, m));
+    let (done_tx, done_rx) = mpsc::channel();
+    let h = host.clone();
+    thread::spawn(move || {
+        h.close();
+        let _ = done_tx.send(());
+    });
+    // The grace is 200 ms; 30 s only absorbs a loaded machine.
+    done_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("host.close() returned");
+    drop(tx);
+    let results: Vec<_> = rx.iter().collect();
+    assert_eq!(results.len(), n, "every submit completed exactly once");
+    for (i, r) in results {
+        assert_eq!(r, Err(ErrorKind::Closed), "submit {i}");
+    }
+    assert!(
+        support::eventually(Duration::from_secs(10), || support::worker_children()
+            .is_empty()),
+        "workers killed and reaped"
+    );
+}
