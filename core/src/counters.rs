@@ -142,6 +142,7 @@ pub struct Counters {
     pub(crate) events_emitted: AtomicU64,
     pub(crate) events_delivered: AtomicU64,
     pub(crate) events_dropped: AtomicU64,
+    pub(crate) events_refused: AtomicU64,
     pub(crate) callback_errors: AtomicU64,
     pub(crate) latency_samples: PerThreadCounter,
     pub(crate) latency_ns_total: PerThreadCounter,
@@ -231,10 +232,16 @@ pub struct CounterSnapshot {
     pub events_emitted: u64,
     /// Event deliveries to subscribers.
     pub events_delivered: u64,
-    /// Events dropped because the queue was full (drop-newest policy).
+    /// Events lost without the module being told: an isolated worker's
+    /// event the host's full queue could not take (the worker had already
+    /// accepted it). An event refused to the module is not counted here
+    /// (see `events_refused`): the module may retry it.
     pub events_dropped: u64,
     /// Callbacks (event or completion) that panicked or whose front end reported an error.
     pub callback_errors: u64,
+    /// Emits refused with `BH_API_OVERLOADED` (queue full): the module was
+    /// told and may retry, so a refused emit is not necessarily a lost event.
+    pub events_refused: u64,
     /// Calls whose latency was sampled (every [`LATENCY_SAMPLE_EVERY`]th call).
     pub latency_samples: u64,
     /// Sum of sampled latencies, ns.
@@ -285,6 +292,7 @@ impl Counters {
             events_emitted: self.events_emitted.load(Relaxed),
             events_delivered: self.events_delivered.load(Relaxed),
             events_dropped: self.events_dropped.load(Relaxed),
+            events_refused: self.events_refused.load(Relaxed),
             callback_errors: self.callback_errors.load(Relaxed),
             latency_samples: self.latency_samples.sum(),
             latency_ns_total: self.latency_ns_total.sum(),
@@ -350,6 +358,7 @@ impl CounterSnapshot {
         self.events_emitted += o.events_emitted;
         self.events_delivered += o.events_delivered;
         self.events_dropped += o.events_dropped;
+        self.events_refused += o.events_refused;
         self.callback_errors += o.callback_errors;
         self.latency_samples += o.latency_samples;
         self.latency_ns_total += o.latency_ns_total;
@@ -357,7 +366,7 @@ impl CounterSnapshot {
     }
 
     /// `(name, value)` pairs, stable names for every runtime.
-    pub fn pairs(&self) -> [(&'static str, u64); 14] {
+    pub fn pairs(&self) -> [(&'static str, u64); 15] {
         [
             ("calls", self.calls),
             ("errors", self.errors),
@@ -373,6 +382,7 @@ impl CounterSnapshot {
             ("latency_samples", self.latency_samples),
             ("latency_ns_total", self.latency_ns_total),
             ("latency_ns_max", self.latency_ns_max),
+            ("events_refused", self.events_refused),
         ]
     }
 }

@@ -15,7 +15,7 @@ public final class Counters {
     public static final List<String> NAMES = Collections.unmodifiableList(Arrays.asList(
             "calls", "errors", "crashes", "respawns", "timeouts", "submits", "cancelled",
             "events_emitted", "events_delivered", "events_dropped", "callback_errors",
-            "latency_samples", "latency_ns_total", "latency_ns_max"));
+            "latency_samples", "latency_ns_total", "latency_ns_max", "events_refused"));
 
     private final long[] v;
 
@@ -54,6 +54,11 @@ public final class Counters {
     public long latencyNanosTotal() { return v[12]; }
     /** @return largest sampled latency, nanoseconds */
     public long latencyNanosMax() { return v[13]; }
+    /**
+     * @return emits refused to the module because the event queue was full (the module was told
+     *     and may retry, so a refusal is not a lost event; lost events are {@link #eventsDropped()})
+     */
+    public long eventsRefused() { return v[14]; }
 
     /**
      * @param name a name from {@link #NAMES}
