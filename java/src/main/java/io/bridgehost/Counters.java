@@ -44,7 +44,7 @@ public final class Counters {
     public long eventsEmitted() { return v[7]; }
     /** @return event deliveries to listeners */
     public long eventsDelivered() { return v[8]; }
-    /** @return events dropped because the event queue was full (the newest is dropped) */
+    /** @return events lost without the module being told (an isolated worker's event the full host queue could not take); refusals are {@link #eventsRefused()} */
     public long eventsDropped() { return v[9]; }
     /** @return listeners that threw, and completions that could not be delivered */
     public long callbackErrors() { return v[10]; }
