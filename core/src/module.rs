@@ -361,6 +361,7 @@ impl Method {
                 Some(e) => Err(e),
                 None => method.call(&input),
             };
+            crate::executor::leave_task();
             drop(method);
             done(r)
         }))?;

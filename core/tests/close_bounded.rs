@@ -62,3 +62,35 @@ fn host_close_ends_hung_submitted_isolated_calls_with_closed() {
         "workers killed and reaped"
     );
 }
+
+/// Issue 12, item 3: cancelling a running isolated submitted call ends it
+/// (the worker is killed and replaced), the completion reports `Cancelled`,
+/// the counter counts it, and the module keeps working.
+/// Checked by reverting: `cancel` returned false and the hang never completed.
+#[test]
+fn cancelling_a_running_isolated_call_ends_it() {
+    let host = support::host();
+    let mut opts = ModuleOptions::isolated();
+    opts.workers = 1;
+    let m = host.open("faulty", opts).unwrap();
+    let hang = m.method("hang").unwrap();
+    let (tx, rx) = mpsc::channel();
+    let h = hang
+        .submit(Vec::new(), move |r| {
+            let _ = tx.send(r.map_err(|e| e.kind()));
+        })
+        .unwrap();
+    assert!(
+        support::eventually(Duration::from_secs(30), || m.counters().calls >= 1),
+        "the hang call never started"
+    );
+    assert!(h.cancel(), "a running isolated call can be cancelled");
+    assert!(!h.cancel(), "only once");
+    let r = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the cancelled call completed");
+    assert_eq!(r, Err(ErrorKind::Cancelled));
+    assert_eq!(m.counters().cancelled, 1);
+    assert_eq!(m.counters().crashes, 0, "a cancel kill is not a crash");
+    assert_eq!(m.method("ok").unwrap().call(b"alive").unwrap(), b"alive");
+}

@@ -276,9 +276,28 @@ impl Isolated {
         // module thread crashed it while idle) does not fail the call: it is
         // re-dispatched, a bounded number of times.
         let mut redispatched = 0;
+        // A submitted call can be cancelled while it runs: the hook kills
+        // its worker (the call then fails with `Cancelled`, the worker is
+        // replaced). Installed and removed around each worker call, so it
+        // never kills a worker serving another call.
+        let task = crate::executor::current_task();
         loop {
             let w = self.shared.checkout()?;
-            match w.call(index, input, out, &cx) {
+            if let Some(t) = &task {
+                let victim = Arc::clone(&w);
+                let hook = Box::new(move || victim.kill(remote::KillReason::Cancelled));
+                if !t.set_cancel_hook(hook) {
+                    // Cancelled while it waited for a worker: it never runs.
+                    self.shared.checkin(&w, Outcome::Healthy);
+                    Counters::inc(&self.shared.counters.cancelled);
+                    return Err(Error::Cancelled);
+                }
+            }
+            let r = w.call(index, input, out, &cx);
+            if let Some(t) = &task {
+                t.clear_cancel_hook();
+            }
+            match r {
                 Ok(()) => {
                     self.shared.checkin(&w, Outcome::Healthy);
                     return Ok(());

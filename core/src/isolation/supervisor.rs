@@ -610,8 +610,10 @@ impl Supervisor {
         let now = Instant::now();
         let mut pool = self.shared.pool.lock();
         let role = pool.remove(w);
-        let planned = matches!(kill, Some(KillReason::Closed | KillReason::Shutdown))
-            || (pool.closing && kill.is_none())
+        let planned = matches!(
+            kill,
+            Some(KillReason::Closed | KillReason::Shutdown | KillReason::Cancelled)
+        ) || (pool.closing && kill.is_none())
             || (exit.kind == ExitKind::Exited(EXIT_RETIRED) && role != Some(Role::Busy) && t.hello);
         let describe = || match (&kill, exit.kind) {
             (Some(k), _) => format!("killed ({k:?})"),
