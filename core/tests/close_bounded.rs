@@ -9,9 +9,9 @@
 mod support;
 
 use bridgehost::{ErrorKind, ModuleOptions};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[test]
 fn host_close_ends_hung_submitted_isolated_calls_with_closed() {
@@ -93,4 +93,40 @@ fn cancelling_a_running_isolated_call_ends_it() {
     assert_eq!(m.counters().cancelled, 1);
     assert_eq!(m.counters().crashes, 0, "a cancel kill is not a crash");
     assert_eq!(m.method("ok").unwrap().call(b"alive").unwrap(), b"alive");
+}
+
+/// Issue 12, item 3: `call_timeout` also bounds the wait for a free worker.
+/// Six callers share one worker and every call hangs: each must end with
+/// `Timeout` about one `call_timeout` after it started, not after the calls
+/// queued before it. Checked by reverting: the last caller waited ~6 s.
+#[test]
+fn call_timeout_bounds_the_wait_for_a_free_worker() {
+    let host = support::host();
+    let t = Duration::from_secs(1);
+    let m = host.open("faulty", support::isolated(Some(t))).unwrap();
+    let hang = m.method("hang").unwrap();
+    // Warm: the worker is up before the clock starts.
+    assert_eq!(m.method("ok").unwrap().call(b"x").unwrap(), b"x");
+    let start = Arc::new(Barrier::new(6));
+    let callers: Vec<_> = (0..6)
+        .map(|_| {
+            let (hang, start) = (hang.clone(), Arc::clone(&start));
+            thread::spawn(move || {
+                start.wait();
+                let t0 = Instant::now();
+                let r = hang.call(b"");
+                (t0.elapsed(), r.map_err(|e| e.kind()))
+            })
+        })
+        .collect();
+    for c in callers {
+        let (took, r) = c.join().unwrap();
+        assert_eq!(r, Err(ErrorKind::Timeout));
+        // Sequential service would take 1..6 s; bounded waits take ~1 s.
+        // 3 s leaves 2 s for a loaded machine.
+        assert!(
+            took < 3 * t,
+            "a caller waited {took:?} with call_timeout {t:?}"
+        );
+    }
 }

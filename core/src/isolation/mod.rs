@@ -281,8 +281,11 @@ impl Isolated {
         // replaced). Installed and removed around each worker call, so it
         // never kills a worker serving another call.
         let task = crate::executor::current_task();
+        let deadline = cfg
+            .timeout
+            .and_then(|t| Some((Instant::now().checked_add(t)?, t)));
         loop {
-            let w = self.shared.checkout()?;
+            let w = self.shared.checkout(deadline)?;
             if let Some(t) = &task {
                 let victim = Arc::clone(&w);
                 let hook = Box::new(move || victim.kill(remote::KillReason::Cancelled));

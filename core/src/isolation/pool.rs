@@ -169,8 +169,10 @@ impl Pool {
 }
 
 impl Shared {
-    /// Take an idle worker, waiting while none is available.
-    pub(crate) fn checkout(&self) -> Result<Arc<Worker>> {
+    /// Take an idle worker, waiting while none is available: at most until
+    /// `deadline` (the call's `call_timeout` bounds the wait for a free or
+    /// restarting worker too), then `Timeout(timeout)`.
+    pub(crate) fn checkout(&self, deadline: Option<(Instant, Duration)>) -> Result<Arc<Worker>> {
         let mut pool = self.pool.lock();
         loop {
             if pool.closing {
@@ -203,7 +205,15 @@ impl Shared {
                 return Ok(Arc::clone(&s.worker));
             }
             // Bounded wait: breaker transitions are time-based.
-            self.cv.wait_for(&mut pool, Duration::from_millis(100));
+            let mut wait = Duration::from_millis(100);
+            if let Some((at, timeout)) = deadline {
+                let now = Instant::now();
+                if now >= at {
+                    return Err(Error::Timeout(timeout));
+                }
+                wait = wait.min(at - now);
+            }
+            self.cv.wait_for(&mut pool, wait);
         }
     }
 
