@@ -130,3 +130,45 @@ fn call_timeout_bounds_the_wait_for_a_free_worker() {
         );
     }
 }
+
+/// A submitted isolated call waiting for a free worker is cancelled too:
+/// `cancel` returns true exactly when the task then completes `Cancelled`
+/// (the front ends rely on it), and the counter counts each cancel once.
+#[test]
+fn cancelling_a_call_waiting_for_a_worker_ends_it() {
+    support::require_worker();
+    let host = bridgehost::Host::with_options(bridgehost::HostOptions {
+        module_dirs: vec![support::dist()],
+        submit_threads: 2,
+        ..bridgehost::HostOptions::default()
+    })
+    .unwrap();
+    let mut opts = ModuleOptions::isolated();
+    opts.workers = 1;
+    let m = host.open("faulty", opts).unwrap();
+    let hang = m.method("hang").unwrap();
+    let (tx, rx) = mpsc::channel();
+    let handles: Vec<_> = (0..2)
+        .map(|i| {
+            let tx = tx.clone();
+            hang.submit(Vec::new(), move |r| {
+                let _ = tx.send((i, r.map_err(|e| e.kind())));
+            })
+            .unwrap()
+        })
+        .collect();
+    // Both are running on the pool: one in the worker, one waiting for it.
+    assert!(
+        support::eventually(Duration::from_secs(30), || m.counters().calls >= 2),
+        "both calls started"
+    );
+    for (i, h) in handles.iter().enumerate().rev() {
+        assert!(h.cancel(), "cancel {i}");
+        let (j, r) = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("completion");
+        assert_eq!(r, Err(ErrorKind::Cancelled), "submit {j}");
+    }
+    assert_eq!(m.counters().cancelled, 2);
+    assert_eq!(m.method("ok").unwrap().call(b"alive").unwrap(), b"alive");
+}

@@ -14,6 +14,7 @@ import time
 import pytest
 
 import bridgehost
+from conftest import faulty_available
 
 
 def _rss() -> int:
@@ -89,3 +90,35 @@ def test_flush_errors_are_typed(host):
     m.close()
     with pytest.raises(bridgehost.ClosedError):
         m.flush(1)
+
+
+needs_faulty = pytest.mark.skipif(not faulty_available(), reason="faulty module not on BRIDGEHOST_MODULE_PATH")
+
+
+@needs_faulty
+def test_close_ends_a_hung_submitted_isolated_call():
+    # Before the fix close() never returned: the pool thread waited on the
+    # hung worker and the modules were closed only after the pool was joined.
+    h = bridgehost.Host()
+    m = h.open("faulty", isolation="process")
+    fut = m.method("hang").submit(b"")
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (h.close(), done.set()), daemon=True)
+    t.start()
+    # The default close grace is 5 s; 60 s only absorbs a loaded machine.
+    assert done.wait(60), "host.close() returned"
+    with pytest.raises(bridgehost.ClosedError):
+        fut.result(10)
+
+
+@needs_faulty
+def test_cancel_ends_a_running_isolated_call(host):
+    m = host.open("faulty", isolation="process")
+    fut = m.method("hang").submit(b"")
+    t0 = time.monotonic()
+    while m.counters()["calls"] < 1 and time.monotonic() - t0 < 30:
+        time.sleep(0.005)
+    assert fut.cancel(), "a running isolated call can be cancelled"
+    assert fut.cancelled()
+    assert m.counters()["cancelled"] == 1
+    assert m.method("ok")(b"alive") == b"alive"

@@ -280,19 +280,32 @@ impl Isolated {
         // its worker (the call then fails with `Cancelled`, the worker is
         // replaced). Installed and removed around each worker call, so it
         // never kills a worker serving another call.
+        // While it waits for a worker, the hook stops the wait. (`cancel`
+        // returns true exactly when it ran a hook, and counts it: the call
+        // then ends with `Cancelled`.)
         let task = crate::executor::current_task();
         let deadline = cfg
             .timeout
             .and_then(|t| Some((Instant::now().checked_add(t)?, t)));
+        let stop_wait = Arc::new(AtomicBool::new(false));
         loop {
-            let w = self.shared.checkout(deadline)?;
+            if let Some(t) = &task {
+                let (flag, shared) = (Arc::clone(&stop_wait), Arc::clone(&self.shared));
+                let hook = Box::new(move || {
+                    flag.store(true, Ordering::Release);
+                    shared.cv.notify_all();
+                });
+                if !t.set_cancel_hook(hook) {
+                    return Err(Error::Cancelled);
+                }
+            }
+            let w = self.shared.checkout(deadline, &stop_wait)?;
             if let Some(t) = &task {
                 let victim = Arc::clone(&w);
                 let hook = Box::new(move || victim.kill(remote::KillReason::Cancelled));
                 if !t.set_cancel_hook(hook) {
-                    // Cancelled while it waited for a worker: it never runs.
+                    // Cancelled before it started: it never runs.
                     self.shared.checkin(&w, Outcome::Healthy);
-                    Counters::inc(&self.shared.counters.cancelled);
                     return Err(Error::Cancelled);
                 }
             }

@@ -171,12 +171,20 @@ impl Pool {
 impl Shared {
     /// Take an idle worker, waiting while none is available: at most until
     /// `deadline` (the call's `call_timeout` bounds the wait for a free or
-    /// restarting worker too), then `Timeout(timeout)`.
-    pub(crate) fn checkout(&self, deadline: Option<(Instant, Duration)>) -> Result<Arc<Worker>> {
+    /// restarting worker too), then `Timeout(timeout)`; `Cancelled` once
+    /// `cancelled` is set (a submitted call's cancel hook sets it).
+    pub(crate) fn checkout(
+        &self,
+        deadline: Option<(Instant, Duration)>,
+        cancelled: &std::sync::atomic::AtomicBool,
+    ) -> Result<Arc<Worker>> {
         let mut pool = self.pool.lock();
         loop {
             if pool.closing {
                 return Err(Error::closed("module"));
+            }
+            if cancelled.load(std::sync::atomic::Ordering::Acquire) {
+                return Err(Error::Cancelled);
             }
             if let Gate::Open { retry_in } = pool.breaker.gate(Instant::now()) {
                 let (k, w) = (pool.breaker.threshold(), pool.breaker.window());
