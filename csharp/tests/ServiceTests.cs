@@ -31,8 +31,8 @@ namespace BridgeHost.Tests
                 Action cycle = () =>
                 {
                     using (var m = host.Open("std"))
+                    using (var echo = m.GetMethod("echo"))
                     {
-                        var echo = m.GetMethod("echo");
                         for (int i = 0; i < 70; i++)
                         {
                             echo.Call(abc);
