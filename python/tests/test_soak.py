@@ -8,6 +8,8 @@ variable).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -122,3 +124,19 @@ def test_cancel_ends_a_running_isolated_call(host):
     assert fut.cancelled()
     assert m.counters()["cancelled"] == 1
     assert m.method("ok")(b"alive") == b"alive"
+
+
+@needs_faulty
+def test_exit_with_a_hung_submitted_isolated_call():
+    # Before the fix the atexit close never returned and the interpreter hung.
+    code = (
+        "import bridgehost\n"
+        "h = bridgehost.Host()\n"
+        "m = h.open('faulty', isolation='process')\n"
+        "f = m.method('hang').submit(b'')\n"
+        "print('exiting', flush=True)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "exiting" in p.stdout
+    assert "Fatal Python error" not in p.stderr, p.stderr
