@@ -1,8 +1,12 @@
 //! Event dispatch: module threads → bounded queue → dispatcher thread → subscribers.
 //!
 //! * **Any thread may emit.** `emit` never blocks: it appends to a bounded
-//!   queue or, when the queue is full, drops the *new* event and counts it
-//!   (`events_dropped`); the module sees `BH_API_OVERLOADED`.
+//!   queue or, when the queue is full, refuses the *new* event: the module
+//!   sees `BH_API_OVERLOADED` and the refusal is counted in `events_refused`
+//!   (the module may retry, so it is not a loss). An isolated worker's event
+//!   that the full queue cannot take is lost and counted in `events_dropped`.
+//! * [`EventHub::flush`] (`Module::flush`) waits until every event accepted
+//!   so far has been delivered.
 //! * **Callbacks run on the host's dispatcher thread** (`bridgehost-events`),
 //!   one event at a time, in emit order per module.
 //! * **After [`Subscription::unsubscribe`] returns, the callback is never
@@ -18,9 +22,10 @@ use crate::counters::Counters;
 use crate::error::{Error, Result};
 use crate::sync::{Condvar, Mutex};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
 
 /// How many times the dispatcher yields and re-checks an empty queue
 /// before it blocks.
@@ -141,6 +146,16 @@ struct QueueState {
     /// The last topic emitted: consecutive events on one topic share it
     /// instead of allocating a copy each. Only emitters touch it.
     last_topic: Option<Arc<str>>,
+    /// Events accepted so far (the sequence number of the last one).
+    accepted: u64,
+}
+
+/// How far the dispatcher got: every event accepted up to `through` has
+/// been delivered to every subscriber it was for (or discarded because
+/// none wanted it). What [`EventHub::flush`] waits on.
+struct Dispatched {
+    through: u64,
+    stopped: bool,
 }
 
 /// Keeps the queue (the lock both sides take) on cache lines of its own,
@@ -169,6 +184,11 @@ pub(crate) struct EventHub {
     next_id: AtomicU64,
     dispatcher: Mutex<Option<(ThreadId, JoinHandle<()>)>>,
     stopped: AtomicBool,
+    dispatched: Mutex<Dispatched>,
+    dispatched_cv: Condvar,
+    /// Threads waiting in `flush`: the dispatcher notifies only when one
+    /// is (a notify is a syscall; most batches have no flusher).
+    flush_waiters: AtomicUsize,
 }
 
 impl std::fmt::Debug for EventHub {
@@ -196,6 +216,7 @@ impl EventHub {
                 stopping: false,
                 sleeping: false,
                 last_topic: None,
+                accepted: 0,
             })),
             ready: Condvar::new(),
             pending: Padded(AtomicBool::new(false)),
@@ -204,6 +225,12 @@ impl EventHub {
             next_id: AtomicU64::new(1),
             dispatcher: Mutex::new(None),
             stopped: AtomicBool::new(false),
+            dispatched: Mutex::new(Dispatched {
+                through: 0,
+                stopped: false,
+            }),
+            dispatched_cv: Condvar::new(),
+            flush_waiters: AtomicUsize::new(0),
         });
         let worker = Arc::clone(&hub);
         let handle = thread::Builder::new()
@@ -233,7 +260,8 @@ impl EventHub {
         }
         if q.items.len() >= self.capacity {
             drop(q);
-            Counters::inc(&counters.events_dropped);
+            // The caller counts it: a refusal the module is told about
+            // (`events_refused`) or a loss (`events_dropped`).
             return Err(Error::Overloaded(format!(
                 "event queue full ({} events); event dropped",
                 self.capacity
@@ -284,6 +312,7 @@ impl EventHub {
         // belong to one host, hence to one hub), so none is lost.
         let emitted = &counters.events_emitted;
         emitted.store(emitted.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        q.accepted += 1;
         let wake = std::mem::take(&mut q.sleeping);
         drop(q);
         if wake {
@@ -354,6 +383,57 @@ impl EventHub {
         }
     }
 
+    /// Wait until every event accepted before this call has been delivered
+    /// to every subscriber it was for (callbacks returned). `Timeout` when
+    /// `timeout` passes first; `Closed` when the host stopped first (queued
+    /// events are then discarded); `InvalidArgument` on the dispatcher
+    /// thread itself (from inside a callback it would wait for itself).
+    pub(crate) fn flush(&self, timeout: Duration) -> Result<()> {
+        if on_dispatcher_thread() {
+            return Err(Error::InvalidArgument(
+                "flush cannot be called from an event callback (it would wait for itself)".into(),
+            ));
+        }
+        let target = self.queue.lock().accepted;
+        let deadline = Instant::now().checked_add(timeout);
+        self.flush_waiters.fetch_add(1, Ordering::SeqCst);
+        let mut d = self.dispatched.lock();
+        let r = loop {
+            if d.through >= target {
+                break Ok(());
+            }
+            if d.stopped {
+                break Err(Error::closed("host"));
+            }
+            match deadline {
+                None => self.dispatched_cv.wait(&mut d),
+                Some(dl) => {
+                    if self.dispatched_cv.wait_until(&mut d, dl).timed_out() && d.through < target {
+                        break Err(Error::Timeout(timeout));
+                    }
+                }
+            }
+        };
+        drop(d);
+        self.flush_waiters.fetch_sub(1, Ordering::SeqCst);
+        r
+    }
+
+    /// Record that every event accepted up to `through` was dispatched, and
+    /// wake the flushers, if any.
+    fn mark_dispatched(&self, through: u64, stopped: bool) {
+        {
+            let mut d = self.dispatched.lock();
+            d.through = d.through.max(through);
+            d.stopped |= stopped;
+        }
+        // After the update (SeqCst): a flusher that registers later reads
+        // the new value under the lock.
+        if self.flush_waiters.load(Ordering::SeqCst) > 0 {
+            self.dispatched_cv.notify_all();
+        }
+    }
+
     /// Stop the dispatcher: every subscription is deactivated (and waited
     /// out), queued events are dropped, the thread is joined unless this is
     /// the dispatcher itself.
@@ -370,6 +450,7 @@ impl EventHub {
             q.stopping = true;
             q.items.clear();
         }
+        self.mark_dispatched(0, true);
         self.ready.notify_all();
         let handle = self.dispatcher.lock().take();
         if let Some((tid, handle)) = handle {
@@ -382,6 +463,7 @@ impl EventHub {
     fn run(self: Arc<Self>) {
         ON_DISPATCHER.with(|c| c.set(true));
         let mut batch: Vec<Queued> = Vec::with_capacity(self.capacity.min(1024));
+        let mut through;
         loop {
             {
                 if !self.pending.load(Ordering::Relaxed) {
@@ -408,6 +490,8 @@ impl EventHub {
                 // (empty, pre-allocated) spare buffer.
                 std::mem::swap(&mut q.items, &mut batch);
                 self.pending.store(false, Ordering::Relaxed);
+                // Every accepted event is in this batch or an earlier one.
+                through = q.accepted;
             }
             // Deliver runs of events from the same module together: one
             // subscriber snapshot per run, one state bracket per subscriber
@@ -443,6 +527,7 @@ impl EventHub {
                 start = end;
             }
             batch.clear();
+            self.mark_dispatched(through, false);
             if batch.capacity() > SPARE_KEEP && n < batch.capacity() / 4 {
                 batch.shrink_to(SPARE_KEEP.max(2 * n));
             }
@@ -729,7 +814,8 @@ mod tests {
                 Err(Error::Overloaded(_))
             ));
         }
-        assert_eq!(c.events_dropped.load(Ordering::Relaxed), 5);
+        // The hub only refuses; its caller counts (refusal or loss).
+        assert_eq!(c.events_dropped.load(Ordering::Relaxed), 0);
         assert_eq!(c.events_emitted.load(Ordering::Relaxed), CAP as u64 + 1);
         *gate.0.lock() = true;
         gate.1.notify_all();

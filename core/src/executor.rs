@@ -5,14 +5,16 @@
 //! * Every accepted task's completion runs **exactly once, on a pool
 //!   thread** — with the result, with [`Error::Cancelled`] if it was cancelled
 //!   before it started, or with [`Error::Closed`] if the host closed first.
-//! * Cancellation is a state transition `Queued → Cancelled`; a task already
-//!   running cannot be interrupted in-process (its result is delivered).
+//! * Cancellation is a state transition `Queued → Cancelled`. A running task
+//!   can be interrupted only when its call installed a cancel hook (an
+//!   isolated call kills its worker: the call ends with `Cancelled`); a
+//!   running in-process call cannot be interrupted (its result is delivered).
 #![forbid(unsafe_code)]
 
 use crate::error::{Error, Result};
 use crate::sync::{Condvar, Mutex};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle, ThreadId};
 
@@ -21,10 +23,65 @@ const RUNNING: u8 = 1;
 const DONE: u8 = 2;
 const CANCELLED: u8 = 3;
 
+/// Interrupts the running call of a task (see [`TaskState::set_cancel_hook`]).
+pub(crate) type CancelHook = Box<dyn FnOnce() + Send>;
+
 /// Shared state of one submitted task.
-#[derive(Debug)]
 pub(crate) struct TaskState {
     state: AtomicU8,
+    /// Set by `cancel` on a running task; the call checks it at its
+    /// interruptible points.
+    cancel_requested: AtomicBool,
+    /// Installed by a running call that can be interrupted. `cancel` takes
+    /// and runs it under this lock; the call removes it under this lock
+    /// before it releases what the hook acts on, so a hook never acts on a
+    /// later call.
+    hook: Mutex<Option<CancelHook>>,
+}
+
+impl std::fmt::Debug for TaskState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskState")
+            .field("state", &self.state.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+thread_local! {
+    /// The task the current pool thread is running.
+    static CURRENT: std::cell::RefCell<Option<Arc<TaskState>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The submitted call is over: its completion runs outside the task (a call
+/// the completion makes is not the task's).
+pub(crate) fn leave_task() {
+    CURRENT.with(|c| c.borrow_mut().take());
+}
+
+/// The submitted task this thread is running, if any.
+pub(crate) fn current_task() -> Option<Arc<TaskState>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+impl TaskState {
+    /// Let `cancel` interrupt the running call through `hook`. Returns
+    /// false (and drops `hook`) when a cancel was already requested: the
+    /// caller must then end the call as cancelled itself.
+    pub(crate) fn set_cancel_hook(&self, hook: CancelHook) -> bool {
+        let mut h = self.hook.lock();
+        if self.cancel_requested.load(Ordering::Acquire) {
+            return false;
+        }
+        *h = Some(hook);
+        true
+    }
+
+    /// Remove the hook (the call is over). Returns true when `cancel` ran it.
+    pub(crate) fn clear_cancel_hook(&self) -> bool {
+        let mut h = self.hook.lock();
+        h.take();
+        self.cancel_requested.load(Ordering::Acquire)
+    }
 }
 
 /// A handle to a submitted task, used to cancel it.
@@ -35,14 +92,29 @@ pub struct SubmitHandle {
 }
 
 impl SubmitHandle {
-    /// Cancel the task if it has not started. Returns true when the task
-    /// will complete with [`Error::Cancelled`] without running.
+    /// Cancel the task. Queued: it completes with [`Error::Cancelled`]
+    /// without running. Running an isolated call: the worker running it is
+    /// killed (and replaced) and the call completes with `Cancelled`; a call
+    /// still waiting for a worker completes with `Cancelled` once it gets
+    /// one, without running. Returns true in those cases (the task's
+    /// outcome is `Cancelled` unless the call finished at that very moment).
+    /// A running in-process call cannot be interrupted: returns false, and
+    /// the task completes with its result.
     pub fn cancel(&self) -> bool {
-        let cancelled = self
-            .state
+        let t = &self.state;
+        let mut cancelled = t
             .state
             .compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok();
+        if !cancelled && t.state.load(Ordering::Acquire) == RUNNING {
+            let mut h = t.hook.lock();
+            if !t.cancel_requested.swap(true, Ordering::AcqRel) {
+                if let Some(hook) = h.take() {
+                    hook();
+                    cancelled = true;
+                }
+            }
+        }
         if cancelled {
             // Counted when the cancel takes effect, not when a pool thread
             // later skips the task: the counter is exact as soon as this returns.
@@ -119,6 +191,8 @@ impl Executor {
     pub(crate) fn submit(&self, work: Work) -> Result<SubmitHandle> {
         let state = Arc::new(TaskState {
             state: AtomicU8::new(QUEUED),
+            cancel_requested: AtomicBool::new(false),
+            hook: Mutex::new(None),
         });
         let mut q = self.queue.lock();
         if q.closing {
@@ -182,9 +256,15 @@ impl Executor {
             },
         };
         let ran = outcome.is_none();
+        if ran {
+            CURRENT.with(|c| *c.borrow_mut() = Some(Arc::clone(&state)));
+        }
         // `work` owns the front end's completion; it must never unwind into
         // the pool loop (the executor would lose a thread).
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || work(outcome)));
+        if ran {
+            CURRENT.with(|c| c.borrow_mut().take());
+        }
         if let Err(p) = result {
             tracing::error!(target: "bridgehost::executor", "completion panicked: {}", crate::error::panic_message(&*p));
         }
@@ -193,9 +273,9 @@ impl Executor {
         }
     }
 
-    /// Refuse new tasks, complete every queued task with `Closed` (on this
-    /// thread), and join the pool threads (except the caller's own).
-    pub(crate) fn shutdown(&self) {
+    /// Refuse new tasks and complete every queued task with `Closed` (on
+    /// this thread). Running tasks go on; [`Executor::join`] waits for them.
+    pub(crate) fn close_queue(&self) {
         let pending: Vec<Job> = {
             let mut q = self.queue.lock();
             if q.closing {
@@ -209,6 +289,13 @@ impl Executor {
         for job in pending {
             Self::execute(job, Some(Error::closed("host")));
         }
+    }
+
+    /// Join the pool threads (except the caller's own). Call after
+    /// [`Executor::close_queue`], once running tasks can end (the host
+    /// closes its modules first, so a hung isolated call ends with `Closed`
+    /// within the module's close grace instead of blocking this forever).
+    pub(crate) fn join(&self) {
         let me = thread::current().id();
         let threads: Vec<_> = self.threads.lock().drain(..).collect();
         for (tid, h) in threads {

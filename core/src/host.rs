@@ -1,7 +1,7 @@
 //! The Host: owns modules, the submit executor and the event dispatcher.
 #![forbid(unsafe_code)]
 
-use crate::counters::{CounterSnapshot, Counters};
+use crate::counters::{CounterSnapshot, CounterTotals, Counters};
 use crate::error::{Error, Result};
 use crate::events::EventHub;
 use crate::executor::Executor;
@@ -20,7 +20,9 @@ struct HostInner {
     options: HostOptions,
     shared: Arc<HostShared>,
     modules: Mutex<Vec<Weak<ModuleInner>>>,
-    counters: Mutex<Vec<Arc<Counters>>>,
+    /// Every module's counters, summed; closed modules' folded into one
+    /// snapshot (nothing kept per closed module).
+    counters: Arc<CounterTotals>,
     closed: AtomicBool,
 }
 
@@ -30,10 +32,14 @@ impl HostInner {
             return;
         }
         let _span = tracing::debug_span!("host_close").entered();
-        // 1. No new submits; queued ones complete with Closed; running ones
-        //    finish (their calls are in flight and are waited for below).
-        self.shared.executor.shutdown();
-        // 2. Close every module still alive.
+        // 1. No new submits; queued ones complete with Closed. Running ones
+        //    go on until their modules close (step 2).
+        self.shared.executor.close_queue();
+        // 2. Close every module still alive: an isolated call in flight gets
+        //    the close grace, then its worker is killed and it fails with
+        //    Closed, so a hung submitted call cannot hold the pool (issue 12,
+        //    item 2). An in-process call cannot be interrupted: its module's
+        //    close waits for it.
         let modules: Vec<Arc<ModuleInner>> = self
             .modules
             .lock()
@@ -43,7 +49,9 @@ impl HostInner {
         for m in modules {
             Module { inner: m }.close();
         }
-        // 3. Stop the dispatcher (no callback runs after this returns).
+        // 3. Every pool thread is now free: join them.
+        self.shared.executor.join();
+        // 4. Stop the dispatcher (no callback runs after this returns).
         self.shared.hub.stop();
         tracing::debug!(target: "bridgehost::host", "host closed");
     }
@@ -97,7 +105,7 @@ impl Host {
                 options,
                 shared: Arc::new(HostShared { hub, executor }),
                 modules: Mutex::new(Vec::new()),
-                counters: Mutex::new(Vec::new()),
+                counters: Arc::default(),
                 closed: AtomicBool::new(false),
             }),
         })
@@ -161,7 +169,7 @@ impl Host {
             mods.retain(|w| w.strong_count() > 0);
             mods.push(Arc::downgrade(&inner));
         }
-        self.inner.counters.lock().push(counters);
+        self.inner.counters.track(&counters);
         // A close that raced with this open must not leave the module open.
         if self.is_closed() {
             Module {
@@ -173,9 +181,13 @@ impl Host {
         Ok(Module { inner })
     }
 
-    /// Close: queued submits complete with `Closed`, calls in flight finish,
-    /// every module is closed, the dispatcher stops (no callback runs after
-    /// this returns, unless it is called from inside one). Idempotent.
+    /// Close: queued submits complete with `Closed`; every module is closed
+    /// (an isolated call in flight, submitted or not, may finish within the
+    /// module's `close_grace`, then its worker is killed and it fails with
+    /// `Closed`; an in-process call in flight cannot be interrupted and is
+    /// waited for); the pool threads are joined; the dispatcher stops (no
+    /// callback runs after this returns, unless it is called from inside
+    /// one). Bounded for isolated modules. Idempotent.
     pub fn close(&self) {
         self.inner.close();
     }
@@ -187,26 +199,14 @@ impl Host {
 
     /// Counters summed over every module this host opened (closed ones included).
     pub fn counters(&self) -> CounterSnapshot {
-        let all = self.inner.counters.lock();
-        let mut sum = CounterSnapshot::default();
-        for c in all.iter() {
-            let s = c.snapshot();
-            sum.calls += s.calls;
-            sum.errors += s.errors;
-            sum.crashes += s.crashes;
-            sum.respawns += s.respawns;
-            sum.timeouts += s.timeouts;
-            sum.submits += s.submits;
-            sum.cancelled += s.cancelled;
-            sum.events_emitted += s.events_emitted;
-            sum.events_delivered += s.events_delivered;
-            sum.events_dropped += s.events_dropped;
-            sum.callback_errors += s.callback_errors;
-            sum.latency_samples += s.latency_samples;
-            sum.latency_ns_total += s.latency_ns_total;
-            sum.latency_ns_max = sum.latency_ns_max.max(s.latency_ns_max);
-        }
-        sum
+        self.inner.counters.snapshot()
+    }
+
+    /// Modules whose counters are still alive (open, or referenced by a
+    /// handle); a closed and released module is not counted (leak tests).
+    #[doc(hidden)]
+    pub fn debug_live_module_counters(&self) -> usize {
+        self.inner.counters.live()
     }
 }
 

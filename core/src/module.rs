@@ -75,7 +75,11 @@ impl InstanceEvents for ModuleEvents {
         };
         match hub.emit(self.module_id, topic, data, &self.counters) {
             Ok(()) => abi::API_OK,
-            Err(Error::Overloaded(_)) => abi::API_OVERLOADED,
+            Err(Error::Overloaded(_)) => {
+                // The module is told; it may retry: a refusal, not a loss.
+                Counters::inc(&self.counters.events_refused);
+                abi::API_OVERLOADED
+            }
             Err(_) => abi::API_STALE,
         }
     }
@@ -181,6 +185,27 @@ impl Module {
     /// True once closed.
     pub fn is_closed(&self) -> bool {
         self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// Wait until every event emitted so far (accepted by the host before
+    /// this call) has been delivered to every subscriber it was for: when
+    /// this returns `Ok`, their callbacks have returned. Events are
+    /// delivered asynchronously, so call this before unsubscribing or
+    /// closing when the last events matter. It waits for the host's whole
+    /// event queue (which includes this module's events).
+    ///
+    /// For an isolated module, "emitted" means received by the host: an
+    /// event a worker emitted during a call is received before that call
+    /// returns only if the worker sent it first (see docs/ISOLATION.md).
+    ///
+    /// Errors: `Timeout` when `timeout` passes first, `Closed` when the
+    /// module or host closed (undelivered events were discarded),
+    /// `InvalidArgument` from inside an event callback.
+    pub fn flush(&self, timeout: std::time::Duration) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::closed("module"));
+        }
+        self.inner.shared.hub.flush(timeout)
     }
 
     /// This module's counters.
@@ -343,6 +368,7 @@ impl Method {
                 Some(e) => Err(e),
                 None => method.call(&input),
             };
+            crate::executor::leave_task();
             drop(method);
             done(r)
         }))?;

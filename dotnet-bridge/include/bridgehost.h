@@ -698,6 +698,16 @@ bh_status bh_method_free(bh_method f);
  */
 bh_status bh_method_flags(bh_method f, uint32_t *out);
 
+/**
+ * Wait until every event emitted so far has been delivered: when this
+ * returns `BH_OK`, every callback it was for has returned. `timeout_ms`:
+ * the longest wait, `UINT64_MAX` for no limit. `BH_E_TIMEOUT` when it
+ * passes first, `BH_E_CLOSED` when the module or host closed (undelivered
+ * events were discarded), `BH_E_INVALID_ARGUMENT` from inside an event
+ * callback (it would wait for itself).
+ */
+bh_status bh_module_flush(bh_module m, uint64_t timeout_ms);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -290,3 +290,23 @@ pub unsafe extern "C" fn bh_method_flags(f: bh_method, out: *mut u32) -> bh_stat
         Ok(())
     })
 }
+
+/// Wait until every event emitted so far has been delivered: when this
+/// returns `BH_OK`, every callback it was for has returned. `timeout_ms`:
+/// the longest wait, `UINT64_MAX` for no limit. `BH_E_TIMEOUT` when it
+/// passes first, `BH_E_CLOSED` when the module or host closed (undelivered
+/// events were discarded), `BH_E_INVALID_ARGUMENT` from inside an event
+/// callback (it would wait for itself).
+#[no_mangle]
+pub extern "C" fn bh_module_flush(m: bh_module, timeout_ms: u64) -> bh_status {
+    ffi_boundary!({
+        let module = MODULES.get(m)?;
+        let limit = if timeout_ms == u64::MAX {
+            std::time::Duration::MAX
+        } else {
+            std::time::Duration::from_millis(timeout_ms)
+        };
+        module.flush(limit)?;
+        Ok(())
+    })
+}

@@ -47,6 +47,7 @@ pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
     native_method! { static fn counter_names() -> java.lang.String[], error_policy = ThrowTyped },
     native_method! { static fn version() -> JString, error_policy = ThrowTyped },
     native_method! { static fn set_log_level(level: jint), error_policy = ThrowTyped },
+    native_method! { static fn module_flush(module: jlong, timeout_nanos: jlong), error_policy = ThrowTyped },
 ];
 
 // ---------------------------------------------------------------------------
@@ -523,4 +524,18 @@ fn version<'l>(env: &mut Env<'l>, _class: JClass<'l>) -> BResult<JString<'l>> {
 
 fn set_log_level<'l>(_env: &mut Env<'l>, _class: JClass<'l>, level: jint) -> BResult<()> {
     logging::set_level(level)
+}
+
+/// `Module.flush`: wait until every event emitted so far was delivered.
+/// `timeout_nanos < 0`: no limit.
+fn module_flush<'l>(
+    _env: &mut Env<'l>,
+    _class: JClass<'l>,
+    module: jlong,
+    timeout_nanos: jlong,
+) -> BResult<()> {
+    let m = registry::module(module)?;
+    let limit = u64::try_from(timeout_nanos)
+        .map_or(std::time::Duration::MAX, std::time::Duration::from_nanos);
+    Ok(m.flush(limit)?)
 }

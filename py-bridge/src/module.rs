@@ -221,6 +221,24 @@ impl Module {
         Ok(false)
     }
 
+    /// Wait until every event emitted so far has been delivered (every
+    /// callback it was for has returned). ``timeout`` in seconds (``None``:
+    /// no limit). Raises ``TimeoutError`` (bridgehost's) when it passes,
+    /// ``ClosedError`` when the module closed, ``InvalidArgumentError`` from
+    /// inside an event callback. The GIL is released while waiting.
+    #[pyo3(signature = (timeout=None))]
+    fn flush(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        guard(py, || {
+            self.inner.check(py)?;
+            let limit = match timeout {
+                Some(v) => options::seconds(py, "timeout", v)?,
+                None => std::time::Duration::MAX,
+            };
+            let module: &bridgehost::Module = &self.inner;
+            py.detach(|| module.flush(limit)).py_err(py)
+        })
+    }
+
     fn __repr__(&self) -> String {
         let info = self.inner.info();
         format!(

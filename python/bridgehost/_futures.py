@@ -13,10 +13,11 @@ from .errors import CancelledError as _BhCancelled
 class SubmitFuture(concurrent.futures.Future[bytes]):
     """A ``concurrent.futures.Future`` whose ``cancel()`` reaches the core.
 
-    ``cancel()`` returns True only if the call had not started: it then never
-    runs. A call that already started cannot be interrupted (in-process code
-    cannot be stopped safely), so ``cancel()`` returns False and the result
-    arrives as usual. ``running()`` is always False: the state is not
+    ``cancel()`` returns True if the call had not started (it then never
+    runs) or if it is a running isolated call (its worker is killed and
+    replaced). A running in-process call cannot be interrupted (in-process
+    code cannot be stopped safely), so ``cancel()`` returns False and the
+    result arrives as usual. ``running()`` is always False: the state is not
     observed while the call runs.
     """
 

@@ -289,9 +289,44 @@ impl Isolated {
         // module thread crashed it while idle) does not fail the call: it is
         // re-dispatched, a bounded number of times.
         let mut redispatched = 0;
+        // A submitted call can be cancelled while it runs: the hook kills
+        // its worker (the call then fails with `Cancelled`, the worker is
+        // replaced). Installed and removed around each worker call, so it
+        // never kills a worker serving another call.
+        // While it waits for a worker, the hook stops the wait. (`cancel`
+        // returns true exactly when it ran a hook, and counts it: the call
+        // then ends with `Cancelled`.)
+        let task = crate::executor::current_task();
+        let deadline = cfg
+            .timeout
+            .and_then(|t| Some((Instant::now().checked_add(t)?, t)));
+        let stop_wait = Arc::new(AtomicBool::new(false));
         loop {
-            let w = self.shared.checkout()?;
-            match w.call(index, input, out, &cx) {
+            if let Some(t) = &task {
+                let (flag, shared) = (Arc::clone(&stop_wait), Arc::clone(&self.shared));
+                let hook = Box::new(move || {
+                    flag.store(true, Ordering::Release);
+                    shared.cv.notify_all();
+                });
+                if !t.set_cancel_hook(hook) {
+                    return Err(Error::Cancelled);
+                }
+            }
+            let w = self.shared.checkout(deadline, &stop_wait)?;
+            if let Some(t) = &task {
+                let victim = Arc::clone(&w);
+                let hook = Box::new(move || victim.kill(remote::KillReason::Cancelled));
+                if !t.set_cancel_hook(hook) {
+                    // Cancelled before it started: it never runs.
+                    self.shared.checkin(&w, Outcome::Healthy);
+                    return Err(Error::Cancelled);
+                }
+            }
+            let r = w.call(index, input, out, &cx);
+            if let Some(t) = &task {
+                t.clear_cancel_hook();
+            }
+            match r {
                 Ok(()) => {
                     self.shared.checkin(&w, Outcome::Healthy);
                     return Ok(());

@@ -169,12 +169,22 @@ impl Pool {
 }
 
 impl Shared {
-    /// Take an idle worker, waiting while none is available.
-    pub(crate) fn checkout(&self) -> Result<Arc<Worker>> {
+    /// Take an idle worker, waiting while none is available: at most until
+    /// `deadline` (the call's `call_timeout` bounds the wait for a free or
+    /// restarting worker too), then `Timeout(timeout)`; `Cancelled` once
+    /// `cancelled` is set (a submitted call's cancel hook sets it).
+    pub(crate) fn checkout(
+        &self,
+        deadline: Option<(Instant, Duration)>,
+        cancelled: &std::sync::atomic::AtomicBool,
+    ) -> Result<Arc<Worker>> {
         let mut pool = self.pool.lock();
         loop {
             if pool.closing {
                 return Err(Error::closed("module"));
+            }
+            if cancelled.load(std::sync::atomic::Ordering::Acquire) {
+                return Err(Error::Cancelled);
             }
             if let Gate::Open { retry_in } = pool.breaker.gate(Instant::now()) {
                 let (k, w) = (pool.breaker.threshold(), pool.breaker.window());
@@ -203,7 +213,15 @@ impl Shared {
                 return Ok(Arc::clone(&s.worker));
             }
             // Bounded wait: breaker transitions are time-based.
-            self.cv.wait_for(&mut pool, Duration::from_millis(100));
+            let mut wait = Duration::from_millis(100);
+            if let Some((at, timeout)) = deadline {
+                let now = Instant::now();
+                if now >= at {
+                    return Err(Error::Timeout(timeout));
+                }
+                wait = wait.min(at - now);
+            }
+            self.cv.wait_for(&mut pool, wait);
         }
     }
 

@@ -45,6 +45,8 @@ pub(crate) enum KillReason {
     Timeout(Duration),
     Protocol(String),
     Closed,
+    /// The submitted task whose call this worker ran was cancelled.
+    Cancelled,
     StartupTimeout(Duration),
     Shutdown,
 }
@@ -72,6 +74,7 @@ pub(crate) fn classify(death: &Death, limits: &Limits, method: &str) -> Error {
             KillReason::Protocol(m) => Error::Protocol(m.clone()),
             KillReason::Closed | KillReason::Shutdown => Error::Closed("module is closed".into()),
             KillReason::StartupTimeout(d) => Error::Timeout(*d),
+            KillReason::Cancelled => Error::Cancelled,
         };
     }
     let words = death.last_words.unwrap_or_default();

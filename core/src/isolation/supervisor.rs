@@ -444,13 +444,21 @@ impl Supervisor {
             }
             Record::Events(batch) => {
                 let c = &self.shared.counters;
+                // The worker refused these to the module (BH_API_OVERLOADED):
+                // the module was told and may have retried.
                 if batch.dropped > 0 {
-                    c.events_dropped
+                    c.events_refused
                         .fetch_add(u64::from(batch.dropped), Ordering::Relaxed);
                 }
                 if let Some(hub) = self.shared.hub.upgrade() {
                     for ev in &batch.events {
-                        let _ = hub.emit(self.shared.cfg.module_id, &ev.topic, &ev.data, c);
+                        // The worker already accepted it: a refusal here is
+                        // a loss the module never hears of.
+                        if let Err(Error::Overloaded(_)) =
+                            hub.emit(self.shared.cfg.module_id, &ev.topic, &ev.data, c)
+                        {
+                            Counters::inc(&c.events_dropped);
+                        }
                     }
                 }
             }
@@ -602,8 +610,10 @@ impl Supervisor {
         let now = Instant::now();
         let mut pool = self.shared.pool.lock();
         let role = pool.remove(w);
-        let planned = matches!(kill, Some(KillReason::Closed | KillReason::Shutdown))
-            || (pool.closing && kill.is_none())
+        let planned = matches!(
+            kill,
+            Some(KillReason::Closed | KillReason::Shutdown | KillReason::Cancelled)
+        ) || (pool.closing && kill.is_none())
             || (exit.kind == ExitKind::Exited(EXIT_RETIRED) && role != Some(Role::Busy) && t.hello);
         let describe = || match (&kill, exit.kind) {
             (Some(k), _) => format!("killed ({k:?})"),

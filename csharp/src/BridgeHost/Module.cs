@@ -343,5 +343,30 @@ namespace BridgeHost
             }
             return list.AsReadOnly();
         }
+
+        /// <summary>
+        /// Waits until every event emitted so far has been delivered: when this returns, every
+        /// handler it was for has returned. Events are delivered asynchronously on the host's
+        /// dispatcher thread, so call this before disposing a subscription or the module when the
+        /// last events matter.
+        /// </summary>
+        /// <param name="timeout">The longest wait; null: no limit.</param>
+        /// <exception cref="CallTimeoutException">The timeout passed first.</exception>
+        /// <exception cref="ClosedException">The module or host closed.</exception>
+        /// <exception cref="InvalidArgumentException">Called from inside an event handler, or a negative timeout.</exception>
+        public void Flush(TimeSpan? timeout = null)
+        {
+            ThrowIfDisposed();
+            ulong ms = ulong.MaxValue;
+            if (timeout.HasValue)
+            {
+                if (timeout.Value < TimeSpan.Zero)
+                {
+                    throw new InvalidArgumentException("invalid argument: timeout must not be negative");
+                }
+                ms = (ulong)Math.Ceiling(timeout.Value.TotalMilliseconds);
+            }
+            Check(Native.bh_module_flush(_handle, ms));
+        }
     }
 }

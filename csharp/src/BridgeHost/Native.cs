@@ -224,5 +224,8 @@ namespace BridgeHost
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_unsubscribe(ulong subscription);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_module_flush(ModuleHandle module, ulong timeoutMs);
     }
 }

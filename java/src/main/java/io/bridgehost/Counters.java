@@ -15,7 +15,7 @@ public final class Counters {
     public static final List<String> NAMES = Collections.unmodifiableList(Arrays.asList(
             "calls", "errors", "crashes", "respawns", "timeouts", "submits", "cancelled",
             "events_emitted", "events_delivered", "events_dropped", "callback_errors",
-            "latency_samples", "latency_ns_total", "latency_ns_max"));
+            "latency_samples", "latency_ns_total", "latency_ns_max", "events_refused"));
 
     private final long[] v;
 
@@ -44,7 +44,7 @@ public final class Counters {
     public long eventsEmitted() { return v[7]; }
     /** @return event deliveries to listeners */
     public long eventsDelivered() { return v[8]; }
-    /** @return events dropped because the event queue was full (the newest is dropped) */
+    /** @return events lost without the module being told (an isolated worker's event the full host queue could not take); refusals are {@link #eventsRefused()} */
     public long eventsDropped() { return v[9]; }
     /** @return listeners that threw, and completions that could not be delivered */
     public long callbackErrors() { return v[10]; }
@@ -54,6 +54,11 @@ public final class Counters {
     public long latencyNanosTotal() { return v[12]; }
     /** @return largest sampled latency, nanoseconds */
     public long latencyNanosMax() { return v[13]; }
+    /**
+     * @return emits refused to the module because the event queue was full (the module was told
+     *     and may retry, so a refusal is not a lost event; lost events are {@link #eventsDropped()})
+     */
+    public long eventsRefused() { return v[14]; }
 
     /**
      * @param name a name from {@link #NAMES}

@@ -80,4 +80,7 @@ final class Native {
     static native String version();
     /** 0 error .. 4 trace; negative: off. */
     static native void setLogLevel(int level);
+
+    /** Waits until every event emitted so far was delivered; {@code timeoutNanos < 0}: no limit. */
+    static native void moduleFlush(long module, long timeoutNanos);
 }

@@ -229,4 +229,34 @@ public final class NativeModule implements AutoCloseable {
     public String toString() {
         return "NativeModule[" + name + " " + version + ", " + isolation + (isClosed() ? ", closed" : "") + "]";
     }
+
+    /**
+     * Waits until every event emitted so far has been delivered: when this returns, every listener
+     * it was for has returned. Events are delivered asynchronously on the host's dispatcher thread,
+     * so call this before unsubscribing or closing when the last events matter.
+     *
+     * @param timeout how long to wait at most ({@code null}: no limit)
+     * @throws TimeoutException when the timeout passes first
+     * @throws ClosedException when the module or host closed (undelivered events were discarded)
+     * @throws InvalidArgumentException when called from inside an event listener
+     */
+    public void flush(java.time.Duration timeout) {
+        ensureOpen();
+        long nanos = -1;
+        if (timeout != null) {
+            if (timeout.isNegative()) {
+                throw new InvalidArgumentException("invalid argument: timeout must not be negative");
+            }
+            try {
+                nanos = timeout.toNanos();
+            } catch (ArithmeticException e) {
+                nanos = -1;
+            }
+        }
+        try {
+            Native.moduleFlush(handle, nanos);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
 }
