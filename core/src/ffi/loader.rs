@@ -349,7 +349,7 @@ impl ModuleLibrary {
         let api = Box::new(callbacks::host_api(token));
         let mut scratch = Vec::new();
         let mut out = CallOutput::to_vec(&mut scratch, 0);
-        let ctx = CallCtx::new(&mut out);
+        let mut ctx = CallCtx::new(&mut out);
         let mut instance: *mut c_void = std::ptr::null_mut();
         // SAFETY: `init` was validated non-null and comes from the pinned
         // library. `api` is boxed and kept in the Instance until after
@@ -365,6 +365,7 @@ impl ModuleLibrary {
             )
         };
         let failure = ctx.finish();
+        drop(ctx);
         if rc != 0 || failure.is_some() {
             let (code, message) = failure.unwrap_or((rc, String::new()));
             return Err(Error::Module {
@@ -433,14 +434,15 @@ impl Instance {
             }
         }
         let _serial = self.serial.as_ref().map(|m| m.lock());
-        let ctx = CallCtx::new(out);
+        let mut ctx = CallCtx::new(out);
         // SAFETY: `call` was validated non-null and belongs to the library
         // that created `ptr`; the thread model is enforced above; `input` is
-        // borrowed for the duration of the call; `ctx` outlives the call, and
-        // the ABI forbids using it after call() returns.
+        // borrowed for the duration of the call; `ctx` outlives the call and
+        // is retired by `finish` (a later use of its token is BH_API_STALE).
         let rc =
             unsafe { (self.lib.call)(self.ptr, index, input.as_ptr(), input.len(), ctx.as_ptr()) };
         let failure = ctx.finish();
+        drop(ctx);
         if rc == 0 && failure.is_none() && !out.exceeded() {
             return out.finish().map(|_| ());
         }
