@@ -199,6 +199,9 @@ impl Host {
             if self.inner.stale() {
                 return Ok(()); // the parent's host: closed as far as this child goes
             }
+            // Refused (InvalidArgument) from inside a call of one of its modules.
+            let inner: &bridgehost::Host = &self.inner;
+            py.detach(|| inner.try_close()).py_err(py)?;
             self.close_detached(py);
             Ok(())
         })

@@ -62,7 +62,7 @@ pub const MAX_MESSAGE_LEN: usize = 4096;
 /// this dlopen'ed library would cost a `__tls_get_addr` call per use: it is
 /// read twice per call).
 #[inline]
-fn thread_mark() -> usize {
+pub(crate) fn thread_mark() -> usize {
     // SAFETY: pthread_self has no preconditions and touches no memory of
     // ours; it cannot fail.
     let t = unsafe { libc::pthread_self() };

@@ -18,6 +18,7 @@ use bridgehost_module_abi as abi;
 use libloading::os::unix::Library;
 use std::ffi::c_void;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::ThreadId;
 
@@ -386,6 +387,7 @@ impl ModuleLibrary {
                 ThreadModel::ThreadSafe => None,
                 _ => Some(Mutex::new(())),
             },
+            serial_holder: AtomicUsize::new(0),
             owner: match model {
                 ThreadModel::SingleThread => Some(std::thread::current().id()),
                 _ => None,
@@ -400,7 +402,22 @@ pub(crate) struct Instance {
     ptr: *mut c_void,
     _api: Box<abi::HostApi>,
     serial: Option<Mutex<()>>,
+    /// The thread holding `serial` ([`callbacks::thread_mark`]), 0 if none:
+    /// a call from that thread (a re-entrant call) would wait for itself.
+    serial_holder: AtomicUsize,
     owner: Option<ThreadId>,
+}
+
+/// `serial` held; clears the holder before the lock is released.
+struct SerialGuard<'a> {
+    holder: &'a AtomicUsize,
+    _lock: crate::sync::MutexGuard<'a, ()>,
+}
+
+impl Drop for SerialGuard<'_> {
+    fn drop(&mut self) {
+        self.holder.store(0, Ordering::Relaxed);
+    }
 }
 
 // SAFETY: the instance pointer is only passed back to the module that created
@@ -433,7 +450,10 @@ impl Instance {
                 ));
             }
         }
-        let _serial = self.serial.as_ref().map(|m| m.lock());
+        let _serial = match &self.serial {
+            Some(m) => Some(self.lock_serial(m)?),
+            None => None,
+        };
         let mut ctx = CallCtx::new(out);
         // SAFETY: `call` was validated non-null and belongs to the library
         // that created `ptr`; the thread model is enforced above; `input` is
@@ -447,6 +467,26 @@ impl Instance {
             return out.finish().map(|_| ());
         }
         Err(call_error(rc, failure, out))
+    }
+}
+
+impl Instance {
+    /// Take the serialization lock, or refuse a re-entrant call (the lock
+    /// is held by this very thread, further up its stack).
+    #[inline]
+    fn lock_serial<'a>(&'a self, m: &'a Mutex<()>) -> Result<SerialGuard<'a>> {
+        let me = callbacks::thread_mark();
+        // Only this thread stores its own mark, so reading it here means
+        // this thread holds the lock now.
+        if self.serial_holder.load(Ordering::Relaxed) == me {
+            return Err(Error::reentrant("call", &self.lib.info.name));
+        }
+        let lock = m.lock();
+        self.serial_holder.store(me, Ordering::Relaxed);
+        Ok(SerialGuard {
+            holder: &self.serial_holder,
+            _lock: lock,
+        })
     }
 }
 

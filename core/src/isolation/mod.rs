@@ -254,6 +254,15 @@ impl Backend for Isolated {
     fn close(&self) {
         self.close_workers();
     }
+
+    fn reentered(&self) -> bool {
+        // The supervisor thread delivers the workers' logs (a log sink may
+        // run module code there); closing from it would join itself.
+        self.supervisor
+            .lock()
+            .as_ref()
+            .is_some_and(|h| h.thread().id() == std::thread::current().id())
+    }
 }
 
 impl Isolated {
