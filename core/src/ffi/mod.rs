@@ -11,4 +11,5 @@ pub(crate) mod gate;
 pub(crate) mod hazard;
 pub(crate) mod loader;
 pub(crate) mod locate;
+pub(crate) mod probe;
 pub(crate) mod slots;
