@@ -137,6 +137,9 @@ impl Host {
         let counters = Arc::new(Counters::default());
         let (info, backend): (ModuleInfo, Box<dyn Backend>) = match options.isolation {
             Isolation::InProcess => {
+                if options.validate_in_worker {
+                    crate::validate::validate_path(&path, &options)?;
+                }
                 let lib = ModuleLibrary::load(&path)?;
                 let info = lib.info().clone();
                 let events = Arc::new(ModuleEvents {

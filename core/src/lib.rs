@@ -43,6 +43,7 @@ mod module;
 pub mod options;
 pub mod output;
 pub mod sync;
+pub mod validate;
 
 pub use counters::{CounterSnapshot, Counters};
 pub use error::{Error, ErrorKind, Result};
@@ -53,6 +54,7 @@ pub use host::{inspect, Host};
 pub use module::{Method, Module};
 pub use options::{HostOptions, Isolation, ModuleOptions};
 pub use output::CallOutput;
+pub use validate::validate;
 
 /// The crate version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
