@@ -76,6 +76,11 @@
  * race_result     ignored                      joins that thread; output i32 LE final
  *                                              status (expected BH_API_STALE) + u32 LE
  *                                              writes accepted
+ * stop_when_idle  ignored                      starts a detached thread that waits until
+ *                                              this call has returned (its context turns
+ *                                              BH_API_STALE), then raise(SIGSTOP): the
+ *                                              process stops itself while idle. Run it
+ *                                              only in an isolated worker.
  *
  * The five syscall probes output "ok" on success, or fail with the errno
  * captured on the line right after the call as the code and
@@ -91,6 +96,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -586,6 +592,41 @@ static int32_t do_race_result(faulty *f, bh_call_ctx *call)
     return write_u32s(api, call, v, 2);
 }
 
+typedef struct stopper_args {
+    int32_t (*write)(bh_call_ctx *, const uint8_t *, size_t);
+    bh_call_ctx *ctx;
+} stopper_args;
+
+static void *stopper_thread(void *arg)
+{
+    stopper_args a = *(stopper_args *)arg;
+    free(arg);
+    while (a.write(a.ctx, NULL, 0) != BH_API_STALE)
+        sched_yield();
+    raise(SIGSTOP);
+    return NULL;
+}
+
+static int32_t do_stop_when_idle(const bh_host_api *api, bh_call_ctx *call)
+{
+    stopper_args *a = malloc(sizeof *a);
+    if (a == NULL)
+        return failmsg(api, call, ENOMEM, "stop_when_idle: malloc");
+    a->write = api->write;
+    a->ctx = call;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t t;
+    int rc = pthread_create(&t, &attr, stopper_thread, a);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        free(a);
+        return fail_errno(api, call, "stop_when_idle: pthread_create", rc);
+    }
+    return 0;
+}
+
 /* ---- descriptor ------------------------------------------------------- */
 
 enum {
@@ -614,6 +655,7 @@ enum {
     M_USE_SAVED_THREAD,
     M_RACE_LATE_WRITE,
     M_RACE_RESULT,
+    M_STOP_WHEN_IDLE,
     M_COUNT
 };
 
@@ -643,6 +685,7 @@ static const bh_method_desc methods[M_COUNT] = {
     [M_USE_SAVED_THREAD] = {"use_saved_thread", 0, 0},
     [M_RACE_LATE_WRITE] = {"race_late_write", 0, 0},
     [M_RACE_RESULT] = {"race_result", 0, 0},
+    [M_STOP_WHEN_IDLE] = {"stop_when_idle", 0, 0},
 };
 
 static int32_t faulty_init(const bh_host_api *api, const uint8_t *config, size_t config_len,
@@ -735,6 +778,8 @@ static int32_t faulty_call(void *instance, uint32_t method, const uint8_t *in, s
         return do_race_late_write(f, call);
     case M_RACE_RESULT:
         return do_race_result(f, call);
+    case M_STOP_WHEN_IDLE:
+        return do_stop_when_idle(api, call);
     default:
         return failmsg(api, call, EINVAL, "no such method index");
     }
