@@ -151,6 +151,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(miri, ignore = "pipe/mmap system calls")]
     fn reads_stop_at_unreadable_memory_without_a_signal() {
         let r = ForeignReader::new().unwrap();
         let data = *b"hello, world";
@@ -199,6 +200,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "reads /proc/self/maps")]
     fn code_is_executable_and_data_is_not() {
         let f: fn() -> io::Result<ForeignReader> = ForeignReader::new;
         assert!(is_executable(f as usize).unwrap());
