@@ -245,7 +245,7 @@ enum Held {
 }
 
 /// A record for a new call on this thread.
-#[inline]
+#[inline(always)]
 fn acquire_record() -> (Option<u32>, Held) {
     let r = THREAD_RECORDS.try_with(|t| {
         let d = t.depth.get();
@@ -266,6 +266,7 @@ fn acquire_record() -> (Option<u32>, Held) {
     }
 }
 
+#[inline(always)]
 fn release_record(index: u32, held: Held) {
     match held {
         Held::Thread => {
@@ -307,6 +308,7 @@ pub(crate) struct CallCtx<'a, 'b> {
     /// report a failure, and then the context is a few words to set up.
     shared: Mutex<Option<Box<Shared>>>,
     index: Option<u32>,
+    rec: Option<&'static CallRecord>,
     held: Held,
     /// The token handed out (0 until published, and after retiring).
     token: Cell<u64>,
@@ -315,7 +317,7 @@ pub(crate) struct CallCtx<'a, 'b> {
 }
 
 impl<'a, 'b> CallCtx<'a, 'b> {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn new(out: &'a mut CallOutput<'b>) -> Self {
         let (len, max) = (out.len(), out.max());
         let (index, held) = acquire_record();
@@ -327,6 +329,7 @@ impl<'a, 'b> CallCtx<'a, 'b> {
             side_used: AtomicBool::new(false),
             shared: Mutex::new(None),
             index,
+            rec: index.and_then(record),
             held,
             token: Cell::new(0),
             _pinned: PhantomData,
@@ -337,7 +340,7 @@ impl<'a, 'b> CallCtx<'a, 'b> {
     /// token, see the module docs). The context must stay where it is until
     /// [`finish`](Self::finish) or drop.
     pub(crate) fn as_ptr(&self) -> *mut abi::BhCall {
-        let Some(rec) = self.index.and_then(record) else {
+        let Some(rec) = self.rec else {
             return std::ptr::null_mut();
         };
         if self.token.get() == 0 {
@@ -362,7 +365,7 @@ impl<'a, 'b> CallCtx<'a, 'b> {
             return;
         }
         self.token.set(0);
-        let Some(rec) = self.index.and_then(record) else {
+        let Some(rec) = self.rec else {
             return;
         };
         let live = rec.state.load(Ordering::Relaxed);
@@ -400,8 +403,10 @@ impl<'a, 'b> CallCtx<'a, 'b> {
         shared.failure
     }
 
-    fn write(&self, data: *const u8, len: usize) -> i32 {
-        if thread_mark() == self.owner && !self.side_used.load(Ordering::Acquire) {
+    /// `on_owner`: the caller is the call's own thread (checked by
+    /// [`with_ctx`]).
+    fn write(&self, on_owner: bool, data: *const u8, len: usize) -> i32 {
+        if on_owner && !self.side_used.load(Ordering::Acquire) {
             // SAFETY: only the calling thread (identified by its pthread_t,
             // unique among live threads; it is blocked in this call so it is
             // alive) ever touches `out` during the call, and a host callback
@@ -457,6 +462,7 @@ impl<'a, 'b> CallCtx<'a, 'b> {
 }
 
 impl Drop for CallCtx<'_, '_> {
+    #[inline(always)]
     fn drop(&mut self) {
         self.retire();
         if let Some(i) = self.index {
@@ -488,7 +494,10 @@ fn wait_for_visitors(rec: &CallRecord) {
 /// the call, and it is busy in this callback); any other thread announces
 /// itself in `visitors` first (see the module docs).
 #[inline]
-fn with_ctx<R>(call: *mut abi::BhCall, f: impl FnOnce(&CallCtx<'_, '_>) -> R) -> Result<R, i32> {
+fn with_ctx<R>(
+    call: *mut abi::BhCall,
+    f: impl FnOnce(&CallCtx<'_, '_>, bool) -> R,
+) -> Result<R, i32> {
     let token = call as usize as u64;
     if token == 0 {
         return Err(abi::API_INVALID);
@@ -509,7 +518,7 @@ fn with_ctx<R>(call: *mut abi::BhCall, f: impl FnOnce(&CallCtx<'_, '_>) -> R) ->
         // cannot return (and retire the context) before `f` does, so the
         // published context is alive and does not move.
         let ctx = unsafe { &*rec.ctx.load(Ordering::Relaxed).cast::<CallCtx<'_, '_>>() };
-        return Ok(f(ctx));
+        return Ok(f(ctx, true));
     }
     rec.visitors.fetch_add(1, Ordering::SeqCst);
     hazard::heavy_fence();
@@ -519,7 +528,7 @@ fn with_ctx<R>(call: *mut abi::BhCall, f: impl FnOnce(&CallCtx<'_, '_>) -> R) ->
         // visitors load) sees our announcement and waits until we leave, so
         // the context stays alive and in place until the decrement below.
         let ctx = unsafe { &*rec.ctx.load(Ordering::Acquire).cast::<CallCtx<'_, '_>>() };
-        Ok(f(ctx))
+        Ok(f(ctx, false))
     } else {
         Err(abi::API_STALE)
     };
@@ -541,8 +550,10 @@ pub(crate) fn host_api(token: u64) -> abi::HostApi {
 }
 
 unsafe extern "C" fn host_write(call: *mut abi::BhCall, data: *const u8, len: usize) -> i32 {
-    std::panic::catch_unwind(|| with_ctx(call, |ctx| ctx.write(data, len)).unwrap_or_else(|s| s))
-        .unwrap_or(abi::API_INVALID)
+    std::panic::catch_unwind(|| {
+        with_ctx(call, |ctx, on_owner| ctx.write(on_owner, data, len)).unwrap_or_else(|s| s)
+    })
+    .unwrap_or(abi::API_INVALID)
 }
 
 unsafe extern "C" fn host_fail(
@@ -552,7 +563,7 @@ unsafe extern "C" fn host_fail(
     msg_len: usize,
 ) -> i32 {
     std::panic::catch_unwind(|| {
-        with_ctx(call, |ctx| {
+        with_ctx(call, |ctx, _| {
             if code == 0 {
                 return abi::API_INVALID;
             }
