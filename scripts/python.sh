@@ -68,6 +68,8 @@ faulty_dir() {
     if [ -f "$DIST/libbridgehost_mod_faulty.so" ]; then
         ln -sf "$DIST/libbridgehost_mod_faulty.so" "$d/libbridgehost_mod_faulty.so"
     fi
+    # Modules whose loading is hostile (test_isolation.py), in a subdirectory: never resolved by name.
+    [ -d "$DIST/hostile" ] && ln -sfn "$DIST/hostile" "$d/hostile"
     printf '%s\n' "$d"
 }
 

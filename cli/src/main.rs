@@ -1,7 +1,9 @@
 //! `bridgehost` — check and exercise a module from the shell.
 //!
 //! ```text
-//! bridgehost inspect MODULE              ABI version, thread model, methods
+//! bridgehost inspect [--in-process] [--timeout-ms N] MODULE
+//!                                        ABI version, thread model, methods
+//! bridgehost validate [--timeout-ms N] MODULE   exit 0 only for a valid module
 //! bridgehost call [OPTIONS] MODULE METHOD   stdin → method → stdout
 //! bridgehost new --lang c|rust NAME [--dir DIR] [--sdk PATH]   a module project (new.rs)
 //!     --isolated            run the module in a worker process
@@ -16,6 +18,13 @@
 //! 2 usage, and `10 + ErrorKind code` for a bridgehost error (so 11 invalid
 //! argument, 12 not found, 13 ABI mismatch, 14 module error, 15 worker
 //! crashed, 16 timeout, ...).
+//!
+//! `inspect` and `validate` load the module in a worker process (never in
+//! this one) with a deadline (`--timeout-ms`, default 10 s): a module whose
+//! constructor exits (even with status 0), crashes or hangs is a typed
+//! error and a non-zero exit (22 worker exited, 15 worker crashed, 16
+//! timeout), never an empty "success". `inspect --in-process` loads it here
+//! (its constructors then run in this process).
 #![forbid(unsafe_code)]
 
 mod new;
@@ -27,7 +36,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 const USAGE: &str = "usage:
-  bridgehost inspect MODULE
+  bridgehost inspect [--in-process] [--timeout-ms N] MODULE
+  bridgehost validate [--timeout-ms N] MODULE
   bridgehost call [--isolated] [--timeout-ms N] [--config FILE] [--max-output N] MODULE METHOD
   bridgehost call [OPTIONS] MODULE METHOD --json '[ARGS...]'
   bridgehost wit FILE.wit
@@ -52,8 +62,55 @@ fn usage(msg: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn inspect(spec: &str) -> ExitCode {
-    match bridgehost::inspect(spec, &[]) {
+/// `inspect`/`validate` arguments: (in_process, deadline, MODULE).
+fn load_args(
+    args: &[String],
+    allow_in_process: bool,
+) -> Result<(bool, Option<Duration>, String), ExitCode> {
+    let (mut in_process, mut deadline, mut rest) = (false, None, Vec::new());
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--in-process" if allow_in_process => in_process = true,
+            "--timeout-ms" => match it.next().and_then(|v| v.parse::<u64>().ok()) {
+                Some(ms) if ms > 0 => deadline = Some(Duration::from_millis(ms)),
+                _ => return Err(usage("--timeout-ms needs a positive number")),
+            },
+            s if s.starts_with("--") => return Err(usage(&format!("unknown option {s}"))),
+            _ => rest.push(a.clone()),
+        }
+    }
+    match rest.as_slice() {
+        [m] => Ok((in_process, deadline, m.clone())),
+        _ => Err(usage("needs exactly one MODULE")),
+    }
+}
+
+fn validate(args: &[String]) -> ExitCode {
+    let (_, deadline, spec) = match load_args(args, false) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    match bridgehost::validate(&spec, &[], deadline) {
+        Ok(info) => {
+            println!("valid: {} {} ({})", info.name, info.version, info.path);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn inspect(args: &[String]) -> ExitCode {
+    let (in_process, deadline, spec) = match load_args(args, true) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let info = if in_process {
+        bridgehost::inspect(&spec, &[])
+    } else {
+        bridgehost::validate(&spec, &[], deadline)
+    };
+    match info {
         Ok(info) => {
             println!("path:          {}", info.path);
             println!("name:          {}", info.name);
@@ -145,8 +202,8 @@ fn call(args: &[String]) -> ExitCode {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("inspect") if args.len() == 2 => inspect(&args[1]),
-        Some("inspect") => usage("inspect needs exactly one MODULE"),
+        Some("inspect") => inspect(&args[1..]),
+        Some("validate") => validate(&args[1..]),
         Some("call") => call(&args[1..]),
         Some("wit") if args.len() == 2 => match typed::wit(&args[1]) {
             Ok(()) => ExitCode::SUCCESS,

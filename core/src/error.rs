@@ -221,6 +221,16 @@ impl Error {
     pub(crate) fn closed(what: &str) -> Error {
         Error::Closed(format!("{what} is closed"))
     }
+
+    /// A re-entrant operation refused because it would wait for the
+    /// calling thread itself (see docs/ISOLATION.md, "Re-entrancy"):
+    /// `InvalidArgument`, a usage error, with a message that says so.
+    pub(crate) fn reentrant(action: &str, module: &str) -> Error {
+        Error::InvalidArgument(format!(
+            "re-entrant {action}: this thread is inside a call of module {module:?}, \
+             which would wait for itself forever"
+        ))
+    }
 }
 
 /// The message of a panic payload (`&str` or `String`), or a placeholder.

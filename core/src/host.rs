@@ -27,6 +27,23 @@ struct HostInner {
 }
 
 impl HostInner {
+    /// Refuse a close from inside a call of one of this host's modules (it
+    /// would wait for that call, i.e. for itself).
+    fn try_close(&self) -> Result<()> {
+        let modules: Vec<Arc<ModuleInner>> = self
+            .modules
+            .lock()
+            .iter()
+            .filter_map(|w| w.upgrade())
+            .collect();
+        for m in &modules {
+            m.check_close_here()
+                .map_err(|_| Error::reentrant("host close", &m.info.name))?;
+        }
+        self.close();
+        Ok(())
+    }
+
     fn close(&self) {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
@@ -128,6 +145,9 @@ impl Host {
         let counters = Arc::new(Counters::default());
         let (info, backend): (ModuleInfo, Box<dyn Backend>) = match options.isolation {
             Isolation::InProcess => {
+                if options.validate_in_worker {
+                    crate::validate::validate_path(&path, &options)?;
+                }
                 let lib = ModuleLibrary::load(&path)?;
                 let info = lib.info().clone();
                 let events = Arc::new(ModuleEvents {
@@ -188,8 +208,20 @@ impl Host {
     /// waited for); the pool threads are joined; the dispatcher stops (no
     /// callback runs after this returns, unless it is called from inside
     /// one). Bounded for isolated modules. Idempotent.
+    /// From a thread inside a call of one of its modules the close is
+    /// refused (logged at `warn`, the host stays open): see
+    /// [`try_close`](Self::try_close).
     pub fn close(&self) {
-        self.inner.close();
+        if let Err(e) = self.inner.try_close() {
+            tracing::warn!(target: "bridgehost::host", "{e}");
+        }
+    }
+
+    /// [`close`](Self::close), refused with `InvalidArgument` (the host stays
+    /// open) from a thread inside a call of one of its modules, where it
+    /// would wait for itself.
+    pub fn try_close(&self) -> Result<()> {
+        self.inner.try_close()
     }
 
     /// True once closed.

@@ -36,6 +36,12 @@ struct OwnerThread {
     handle: JoinHandle<()>,
 }
 
+impl OwnerThread {
+    fn is_current(&self) -> bool {
+        self.handle.thread().id() == std::thread::current().id()
+    }
+}
+
 struct Job {
     index: u32,
     input: Vec<u8>,
@@ -44,6 +50,7 @@ struct Job {
 }
 
 pub(crate) struct InProcess {
+    name: String,
     token: u64,
     mode: Mode,
     counters: Arc<Counters>,
@@ -66,6 +73,7 @@ impl InProcess {
             )),
         };
         Ok(InProcess {
+            name: lib.info().name.clone(),
             token,
             mode,
             counters,
@@ -132,8 +140,17 @@ impl Backend for InProcess {
                 })
             }
             Mode::Owner(owner) => self.counters.timed_on_thread_tick(|| {
-                Self::call_owner(owner, &self.counters, index, input, out)
+                Self::call_owner(owner, &self.name, &self.counters, index, input, out)
             }),
+        }
+    }
+
+    fn reentered(&self) -> bool {
+        match &self.mode {
+            // This thread announces the gate: it is inside a call.
+            Mode::Direct(gate) => gate.entered_here(),
+            // This is the owner thread: every call runs on it.
+            Mode::Owner(owner) => owner.lock().as_ref().is_some_and(OwnerThread::is_current),
         }
     }
 
@@ -161,6 +178,7 @@ impl InProcess {
     #[inline(never)]
     fn call_owner(
         owner: &Mutex<Option<OwnerThread>>,
+        name: &str,
         counters: &Counters,
         index: u32,
         input: &[u8],
@@ -171,6 +189,12 @@ impl InProcess {
         {
             let guard = owner.lock();
             let o = guard.as_ref().ok_or_else(|| Error::closed("module"))?;
+            // From the owner thread (a module's own call reaching back into
+            // the host): the job would queue behind the call that waits
+            // for it.
+            if o.is_current() {
+                return Err(Error::reentrant("call", name));
+            }
             o.tx.send(Job {
                 index,
                 input: input.to_vec(),

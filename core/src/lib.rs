@@ -44,6 +44,7 @@ mod module;
 pub mod options;
 pub mod output;
 pub mod sync;
+pub mod validate;
 
 pub use counters::{CounterSnapshot, Counters};
 pub use error::{Error, ErrorKind, Result};
@@ -55,6 +56,7 @@ pub use interface::Interface;
 pub use module::{Method, Module};
 pub use options::{HostOptions, Isolation, ModuleOptions};
 pub use output::CallOutput;
+pub use validate::validate;
 
 /// The crate version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

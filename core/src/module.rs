@@ -22,6 +22,10 @@ pub(crate) trait Backend: Send + Sync {
     /// Stop: wait for or fail in-flight calls, destroy the instance(s).
     /// Called once.
     fn close(&self);
+    /// True when the calling thread is serving this backend right now
+    /// (inside one of its calls, or its own service thread): a `close`
+    /// from here would wait for itself.
+    fn reentered(&self) -> bool;
 }
 
 /// Shared by the host and its modules.
@@ -42,6 +46,20 @@ pub(crate) struct ModuleInner {
 }
 
 impl ModuleInner {
+    /// Refuse a close from a thread the close would wait for.
+    pub(crate) fn check_close_here(&self) -> Result<()> {
+        if !self.closed.load(Ordering::Acquire) && self.backend.reentered() {
+            return Err(Error::reentrant("close", &self.info.name));
+        }
+        Ok(())
+    }
+
+    fn try_close(&self) -> Result<()> {
+        self.check_close_here()?;
+        self.close();
+        Ok(())
+    }
+
     fn close(&self) {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
@@ -178,8 +196,22 @@ impl Module {
     /// Close: unsubscribe everything (waiting out deliveries in progress),
     /// wait for calls in flight, destroy the instance. Idempotent; later
     /// calls fail with [`Error::Closed`].
+    ///
+    /// From a thread inside one of this module's own calls (module code
+    /// that reached back into the host, a log sink running on the calling
+    /// thread) the close would wait for itself: it is refused with
+    /// `InvalidArgument` and the module stays open.
+    pub fn try_close(&self) -> Result<()> {
+        self.inner.try_close()
+    }
+
+    /// [`try_close`](Self::try_close) for callers that cannot handle the
+    /// error: a refused (re-entrant) close is logged at `warn` and the
+    /// module stays open.
     pub fn close(&self) {
-        self.inner.close();
+        if let Err(e) = self.inner.try_close() {
+            tracing::warn!(target: "bridgehost::module", "{e}");
+        }
     }
 
     /// True once closed.

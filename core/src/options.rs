@@ -102,6 +102,14 @@ pub struct ModuleOptions {
     pub worker_path: Option<PathBuf>,
     /// Supervision and sandbox settings (isolation only).
     pub supervision: crate::isolation::Supervision,
+    /// In-process only: before loading the module into this process,
+    /// load and validate it in a worker process first ([`crate::validate`]),
+    /// so a module whose constructors or entry function exit, crash or hang
+    /// fails `open` with a typed error instead of taking the host down.
+    /// It cannot protect against code that behaves differently the second
+    /// time (see docs/ISOLATION.md). Uses `worker_path` and
+    /// `supervision.startup_timeout` (the deadline) and `sandbox`.
+    pub validate_in_worker: bool,
 }
 
 impl Default for ModuleOptions {
@@ -117,6 +125,7 @@ impl Default for ModuleOptions {
             config: Vec::new(),
             worker_path: None,
             supervision: crate::isolation::Supervision::default(),
+            validate_in_worker: false,
         }
     }
 }

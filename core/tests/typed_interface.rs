@@ -129,6 +129,10 @@ fn every_broken_export_is_an_abi_mismatch_naming_the_reason() {
         ("struct_size_small", "struct_size 8"),
         ("bad_format", "unknown format 7"),
         ("null_text", "text is a null pointer"),
+        // Pointers into unmapped memory: read through the fault-tolerant probe, not dereferenced
+        // (before, the host died with SIGSEGV here).
+        ("desc_unmapped", "descriptor at 0x2000 is not readable"),
+        ("text_unmapped", "text is not readable"),
         ("empty_text", "text_len 0"),
         ("text_too_long", "text_len 262145"),
         ("bad_utf8", "not valid UTF-8"),

@@ -76,7 +76,7 @@ pub unsafe extern "C" fn bh_host_new(opts: *const bh_host_options, out: *mut bh_
 #[no_mangle]
 pub extern "C" fn bh_host_close(h: bh_host) -> bh_status {
     ffi_boundary!({
-        HOSTS.get(h)?.close();
+        HOSTS.get(h)?.try_close()?;
         Ok(())
     })
 }
@@ -85,6 +85,8 @@ pub extern "C" fn bh_host_close(h: bh_host) -> bh_status {
 #[no_mangle]
 pub extern "C" fn bh_host_free(h: bh_host) -> bh_status {
     ffi_boundary!({
+        // A re-entrant close is refused before the handle is retired.
+        HOSTS.get(h)?.try_close()?;
         let host = HOSTS.remove(h)?;
         host.close();
         Ok(())

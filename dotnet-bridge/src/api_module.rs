@@ -100,7 +100,7 @@ pub unsafe extern "C" fn bh_module_open(
 #[no_mangle]
 pub extern "C" fn bh_module_close(m: bh_module) -> bh_status {
     ffi_boundary!({
-        MODULES.get(m)?.close();
+        MODULES.get(m)?.try_close()?;
         Ok(())
     })
 }
@@ -110,6 +110,8 @@ pub extern "C" fn bh_module_close(m: bh_module) -> bh_status {
 #[no_mangle]
 pub extern "C" fn bh_module_free(m: bh_module) -> bh_status {
     ffi_boundary!({
+        // A re-entrant close is refused before the handle is retired.
+        MODULES.get(m)?.try_close()?;
         MODULES.remove(m)?.close();
         Ok(())
     })

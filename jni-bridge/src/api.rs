@@ -162,6 +162,10 @@ fn host_create<'l>(
 }
 
 fn host_close<'l>(_env: &mut Env<'l>, _class: JClass<'l>, host: jlong) -> BResult<()> {
+    // A re-entrant close is refused before the handle is retired.
+    if let Some(h) = HOSTS.get(registry::from_java(host)) {
+        h.try_close()?;
+    }
     if let Some(h) = registry::remove(&HOSTS, host) {
         h.close();
     }
@@ -235,6 +239,11 @@ fn module_open<'l>(
 }
 
 fn module_close<'l>(_env: &mut Env<'l>, _class: JClass<'l>, module: jlong) -> BResult<()> {
+    // A re-entrant close (from inside one of the module's own calls) is
+    // refused before the handle is retired: the module stays usable.
+    if let Some(m) = MODULES.get(registry::from_java(module)) {
+        m.try_close()?;
+    }
     if let Some(m) = registry::remove(&MODULES, module) {
         m.close();
     }

@@ -30,7 +30,7 @@ pub(crate) fn to_java(id: u64) -> jlong {
     id as jlong
 }
 
-fn from_java(id: jlong) -> u64 {
+pub(crate) fn from_java(id: jlong) -> u64 {
     id as u64
 }
 

@@ -53,6 +53,34 @@
  * socket          ignored                      socket(AF_INET, SOCK_STREAM, 0)
  * ptrace          ignored                      ptrace(PTRACE_TRACEME) -- on success the
  *                                              process becomes traced by its parent
+ * bad_lengths     "fail" | "log" | "emit" |     puts a short message at the very end of a
+ *                 "write" | "log_utf8" |       page followed by an inaccessible page, then
+ *                 "topic_utf8" | "fail_utf8"   passes it with a lying length: fail(43, m,
+ *                                              SIZE_MAX), log(m, SIZE_MAX), emit(topic m,
+ *                                              SIZE_MAX), write(m, SIZE_MAX), or with
+ *                                              invalid UTF-8 (log, emit topic, fail).
+ *                                              Output: the status as i32 LE; "fail" and
+ *                                              "fail_utf8" return 43 (the call fails).
+ *                                              A host that reads past the length crashes.
+ * save_ctx        ignored                      keeps this call's bh_call_ctx* in the
+ *                                              instance; returns empty
+ * use_saved       ignored                      write(saved, "late", 4) and fail(saved, 7,
+ *                                              ...) on this thread, after save_ctx's call
+ *                                              returned; output 2 x i32 LE statuses
+ *                                              (expected BH_API_STALE, -3)
+ * use_saved_thread ignored                     the same from a new thread (joined)
+ * race_late_write ignored                      starts a thread that writes 1 byte through
+ *                                              this call's context in a loop until a
+ *                                              status other than OK/TOO_LARGE, and returns
+ *                                              as soon as the thread wrote once
+ * race_result     ignored                      joins that thread; output i32 LE final
+ *                                              status (expected BH_API_STALE) + u32 LE
+ *                                              writes accepted
+ * stop_when_idle  ignored                      starts a detached thread that waits until
+ *                                              this call has returned (its context turns
+ *                                              BH_API_STALE), then raise(SIGSTOP): the
+ *                                              process stops itself while idle. Run it
+ *                                              only in an isolated worker.
  *
  * The five syscall probes output "ok" on success, or fail with the errno
  * captured on the line right after the call as the code and
@@ -68,11 +96,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -83,6 +113,12 @@
 
 typedef struct faulty {
     const bh_host_api *api; /* valid until destroy() returns */
+    bh_call_ctx *saved;     /* save_ctx: a context kept past its call */
+    pthread_t racer;        /* race_late_write's thread, joined by race_result */
+    int racer_running;
+    atomic_int race_status;
+    atomic_uint race_writes;
+    atomic_int race_started;
 } faulty;
 
 static int32_t failmsg(const bh_host_api *api, bh_call_ctx *call, int32_t code, const char *msg)
@@ -406,6 +442,191 @@ static int32_t do_ptrace(const bh_host_api *api, bh_call_ctx *call)
     return probe_result(api, call, "ptrace", rc < 0, err);
 }
 
+/* ---- host API misuse: lying lengths, late contexts --------------------- */
+
+static int32_t write_i32(const bh_host_api *api, bh_call_ctx *call, int32_t v)
+{
+    uint32_t u = (uint32_t)v;
+    return write_u32s(api, call, &u, 1);
+}
+
+static int32_t do_bad_lengths(faulty *f, const uint8_t *in, size_t len, bh_call_ctx *call)
+{
+    const bh_host_api *api = f->api;
+    long page = sysconf(_SC_PAGESIZE);
+    char *map = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int err = errno;
+    if (map == MAP_FAILED)
+        return fail_errno(api, call, "bad_lengths: mmap", err);
+    if (mprotect(map + page, (size_t)page, PROT_NONE) != 0) {
+        err = errno;
+        munmap(map, 2 * (size_t)page);
+        return fail_errno(api, call, "bad_lengths: mprotect", err);
+    }
+    /* 8 bytes right before the inaccessible page: any read past them faults. */
+    char *m = map + page - 8;
+    memcpy(m, "hostile!", 8);
+    char *bad = map + page - 2;
+    bad[0] = (char)0xff;
+    bad[1] = (char)0xfe;
+#define IS(lit) (len == sizeof(lit) - 1 && memcmp(in, lit, len) == 0)
+    int32_t st;
+    int32_t rc = 0;
+    if (IS("fail")) {
+        st = api->fail(call, 43, m, SIZE_MAX);
+        rc = 43;
+    } else if (IS("fail_utf8")) {
+        st = api->fail(call, 43, bad, 2);
+        rc = 43;
+    } else if (IS("log")) {
+        st = api->log(api->instance_token, 2, m, SIZE_MAX);
+    } else if (IS("log_utf8")) {
+        st = api->log(api->instance_token, 2, bad, 2);
+    } else if (IS("emit")) {
+        st = api->emit(api->instance_token, m, SIZE_MAX, (const uint8_t *)m, 1);
+    } else if (IS("topic_utf8")) {
+        st = api->emit(api->instance_token, bad, 2, (const uint8_t *)m, 1);
+    } else if (IS("write")) {
+        st = api->write(call, (const uint8_t *)m, SIZE_MAX);
+    } else {
+        munmap(map, 2 * (size_t)page);
+        return failmsg(api, call, EINVAL, "bad_lengths: unknown case");
+    }
+#undef IS
+    munmap(map, 2 * (size_t)page);
+    if (rc != 0)
+        return rc;
+    /* A refused write marks the output exceeded: report through fail. */
+    if (st == BH_API_TOO_LARGE && len == 5 && memcmp(in, "write", 5) == 0)
+        return failmsg(api, call, 44, "write(SIZE_MAX) refused with BH_API_TOO_LARGE");
+    return write_i32(api, call, st);
+}
+
+typedef struct late_use {
+    const bh_host_api *api;
+    bh_call_ctx *ctx;
+    int32_t w, f;
+} late_use;
+
+static void *late_use_thread(void *arg)
+{
+    late_use *u = arg;
+    u->w = u->api->write(u->ctx, (const uint8_t *)"late", 4);
+    u->f = u->api->fail(u->ctx, 7, "late", 4);
+    return NULL;
+}
+
+static int32_t do_use_saved(faulty *f, bh_call_ctx *call, int on_thread)
+{
+    const bh_host_api *api = f->api;
+    if (f->saved == NULL)
+        return failmsg(api, call, EINVAL, "use_saved: call save_ctx first");
+    late_use u = {api, f->saved, 0, 0};
+    if (on_thread) {
+        pthread_t t;
+        int rc = pthread_create(&t, NULL, late_use_thread, &u);
+        if (rc != 0)
+            return fail_errno(api, call, "use_saved_thread: pthread_create", rc);
+        pthread_join(t, NULL);
+    } else {
+        late_use_thread(&u);
+    }
+    uint32_t v[2] = {(uint32_t)u.w, (uint32_t)u.f};
+    return write_u32s(api, call, v, 2);
+}
+
+typedef struct racer_args {
+    faulty *f;
+    bh_call_ctx *ctx;
+} racer_args;
+
+static void *racer_thread(void *arg)
+{
+    racer_args a = *(racer_args *)arg;
+    free(arg);
+    for (;;) {
+        int32_t st = a.f->api->write(a.ctx, (const uint8_t *)"x", 1);
+        if (st == BH_API_OK)
+            atomic_fetch_add(&a.f->race_writes, 1);
+        atomic_store(&a.f->race_started, 1);
+        if (st != BH_API_OK && st != BH_API_TOO_LARGE) {
+            atomic_store(&a.f->race_status, st);
+            return NULL;
+        }
+    }
+}
+
+static int32_t do_race_late_write(faulty *f, bh_call_ctx *call)
+{
+    const bh_host_api *api = f->api;
+    if (f->racer_running)
+        return failmsg(api, call, EINVAL, "race_late_write: call race_result first");
+    racer_args *a = malloc(sizeof *a);
+    if (a == NULL)
+        return failmsg(api, call, ENOMEM, "race_late_write: malloc");
+    a->f = f;
+    a->ctx = call;
+    atomic_store(&f->race_started, 0);
+    atomic_store(&f->race_writes, 0);
+    atomic_store(&f->race_status, 0);
+    int rc = pthread_create(&f->racer, NULL, racer_thread, a);
+    if (rc != 0) {
+        free(a);
+        return fail_errno(api, call, "race_late_write: pthread_create", rc);
+    }
+    f->racer_running = 1;
+    /* Return while the thread is writing: its next writes race the end of this call. */
+    while (!atomic_load(&f->race_started))
+        sched_yield();
+    return 0;
+}
+
+static int32_t do_race_result(faulty *f, bh_call_ctx *call)
+{
+    const bh_host_api *api = f->api;
+    if (!f->racer_running)
+        return failmsg(api, call, EINVAL, "race_result: call race_late_write first");
+    pthread_join(f->racer, NULL);
+    f->racer_running = 0;
+    uint32_t v[2] = {(uint32_t)atomic_load(&f->race_status), atomic_load(&f->race_writes)};
+    return write_u32s(api, call, v, 2);
+}
+
+typedef struct stopper_args {
+    int32_t (*write)(bh_call_ctx *, const uint8_t *, size_t);
+    bh_call_ctx *ctx;
+} stopper_args;
+
+static void *stopper_thread(void *arg)
+{
+    stopper_args a = *(stopper_args *)arg;
+    free(arg);
+    while (a.write(a.ctx, NULL, 0) != BH_API_STALE)
+        sched_yield();
+    raise(SIGSTOP);
+    return NULL;
+}
+
+static int32_t do_stop_when_idle(const bh_host_api *api, bh_call_ctx *call)
+{
+    stopper_args *a = malloc(sizeof *a);
+    if (a == NULL)
+        return failmsg(api, call, ENOMEM, "stop_when_idle: malloc");
+    a->write = api->write;
+    a->ctx = call;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t t;
+    int rc = pthread_create(&t, &attr, stopper_thread, a);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        free(a);
+        return fail_errno(api, call, "stop_when_idle: pthread_create", rc);
+    }
+    return 0;
+}
+
 /* ---- descriptor ------------------------------------------------------- */
 
 enum {
@@ -428,6 +649,13 @@ enum {
     M_OPEN_WRITE,
     M_SOCKET,
     M_PTRACE,
+    M_BAD_LENGTHS,
+    M_SAVE_CTX,
+    M_USE_SAVED,
+    M_USE_SAVED_THREAD,
+    M_RACE_LATE_WRITE,
+    M_RACE_RESULT,
+    M_STOP_WHEN_IDLE,
     M_COUNT
 };
 
@@ -451,6 +679,13 @@ static const bh_method_desc methods[M_COUNT] = {
     [M_OPEN_WRITE] = {"open_write", 0, 0},
     [M_SOCKET] = {"socket", 0, 0},
     [M_PTRACE] = {"ptrace", 0, 0},
+    [M_BAD_LENGTHS] = {"bad_lengths", 0, 0},
+    [M_SAVE_CTX] = {"save_ctx", 0, 0},
+    [M_USE_SAVED] = {"use_saved", 0, 0},
+    [M_USE_SAVED_THREAD] = {"use_saved_thread", 0, 0},
+    [M_RACE_LATE_WRITE] = {"race_late_write", 0, 0},
+    [M_RACE_RESULT] = {"race_result", 0, 0},
+    [M_STOP_WHEN_IDLE] = {"stop_when_idle", 0, 0},
 };
 
 static int32_t faulty_init(const bh_host_api *api, const uint8_t *config, size_t config_len,
@@ -458,7 +693,7 @@ static int32_t faulty_init(const bh_host_api *api, const uint8_t *config, size_t
 {
     (void)config;
     (void)config_len;
-    faulty *f = malloc(sizeof *f);
+    faulty *f = calloc(1, sizeof *f);
     int e = errno;
     if (f == NULL)
         return fail_errno(api, err, "faulty: malloc", e ? e : ENOMEM);
@@ -530,6 +765,21 @@ static int32_t faulty_call(void *instance, uint32_t method, const uint8_t *in, s
         return do_socket(api, call);
     case M_PTRACE:
         return do_ptrace(api, call);
+    case M_BAD_LENGTHS:
+        return do_bad_lengths(f, in, len, call);
+    case M_SAVE_CTX:
+        f->saved = call;
+        return 0;
+    case M_USE_SAVED:
+        return do_use_saved(f, call, 0);
+    case M_USE_SAVED_THREAD:
+        return do_use_saved(f, call, 1);
+    case M_RACE_LATE_WRITE:
+        return do_race_late_write(f, call);
+    case M_RACE_RESULT:
+        return do_race_result(f, call);
+    case M_STOP_WHEN_IDLE:
+        return do_stop_when_idle(api, call);
     default:
         return failmsg(api, call, EINVAL, "no such method index");
     }
@@ -538,6 +788,9 @@ static int32_t faulty_call(void *instance, uint32_t method, const uint8_t *in, s
 static void faulty_destroy(void *instance)
 {
     /* Deliberately does NOT wait for emit_after_destroy threads. */
+    faulty *f = instance;
+    if (f->racer_running)
+        pthread_join(f->racer, NULL); /* it ends at its first stale write */
     free(instance);
 }
 

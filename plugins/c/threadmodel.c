@@ -10,6 +10,9 @@
  *   overlaps  u32 LE: overlaps detected so far.
  *   tid       u32 LE: the kernel thread id the call runs on.
  *   init_tid  u32 LE: the kernel thread id that ran init.
+ *   log       logs the input (UTF-8, info level) through the host, inside the call: a host
+ *             log sink then runs on the calling thread, inside this call (re-entrancy tests).
+ *             Output: the log() status as i32 LE.
  */
 #define _GNU_SOURCE
 #include "bridgehost_module.h"
@@ -55,7 +58,6 @@ static int32_t tm_init(const bh_host_api *api, const uint8_t *config, size_t con
 
 static int32_t tm_call(void *inst, uint32_t method, const uint8_t *input, size_t input_len,
                        bh_call_ctx *call) {
-    (void)input; (void)input_len;
     instance *in = inst;
     uint8_t buf[4];
     switch (method) {
@@ -81,6 +83,10 @@ static int32_t tm_call(void *inst, uint32_t method, const uint8_t *input, size_t
     case 3:
         put_u32(buf, in->init_tid);
         return in->api->write(call, buf, 4) == BH_API_OK ? 0 : 1;
+    case 4:
+        put_u32(buf, (uint32_t)in->api->log(in->api->instance_token, 2, (const char *)input,
+                                            input_len));
+        return in->api->write(call, buf, 4) == BH_API_OK ? 0 : 1;
     default:
         return 2;
     }
@@ -91,6 +97,7 @@ static void tm_destroy(void *inst) { free(inst); }
 static const bh_method_desc methods[] = {
     {"probe", 0, 0}, {"overlaps", BH_METHOD_NONBLOCKING, 0},
     {"tid", BH_METHOD_NONBLOCKING, 0}, {"init_tid", BH_METHOD_NONBLOCKING, 0},
+    {"log", 0, 0},
 };
 
 static const bh_module_desc desc = {

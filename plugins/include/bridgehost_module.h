@@ -18,6 +18,14 @@
  *
  * Threads: every bh_host_api function may be called from any thread, never
  * unwinds, and returns a status instead of crashing on misuse.
+ *
+ * Lengths and text (one policy for every bh_host_api function): a claimed
+ * length above the function's limit is BH_API_TOO_LARGE and not one byte is
+ * read (write: the call's remaining output; fail and log: 4096 bytes; an emit
+ * topic: 128 bytes; emit data: the module's max event size); a NULL pointer
+ * with a non-zero length is BH_API_INVALID; text (a fail or log message, an
+ * emit topic) that is not UTF-8 is BH_API_INVALID. A refused fail() still
+ * fails the call with its code (the message then says why it was refused).
  */
 #ifndef BRIDGEHOST_MODULE_H
 #define BRIDGEHOST_MODULE_H
@@ -54,7 +62,9 @@ extern "C" {
 #define BH_API_OVERLOADED (-4) /* event queue full: the event was dropped           */
 
 /* Opaque per-call context. Valid only on the duration of the call() it was
- * passed to (until call() returns), from any thread. */
+ * passed to (until call() returns), from any thread. It is a token, not an
+ * address: once call() (or init()) returned, write() and fail() through it
+ * return BH_API_STALE, from any thread, and never touch a later call. */
 typedef struct bh_call_ctx bh_call_ctx;
 
 typedef struct bh_host_api {

@@ -151,10 +151,12 @@ impl Host {
     /// ``workers``, ``call_timeout`` (seconds; isolation only),
     /// ``memory_limit`` (bytes; isolation only), ``max_input``,
     /// ``max_output``, ``max_event`` (bytes), ``config`` (bytes-like, passed
-    /// to the module's init), ``worker_path``.
+    /// to the module's init), ``worker_path``, ``validate_in_worker`` (bool,
+    /// in-process only: load and validate the module in a worker first, so a
+    /// module whose loading exits, crashes or hangs is a typed error).
     #[pyo3(signature = (spec, /, *, isolation=None, workers=None, call_timeout=None,
                         memory_limit=None, max_input=None, max_output=None, max_event=None,
-                        config=None, worker_path=None))]
+                        config=None, worker_path=None, validate_in_worker=None))]
     #[allow(clippy::too_many_arguments)]
     fn open(
         slf: &Bound<'_, Self>,
@@ -168,6 +170,7 @@ impl Host {
         max_event: Option<&Bound<'_, PyAny>>,
         config: Option<&Bound<'_, PyAny>>,
         worker_path: Option<&Bound<'_, PyAny>>,
+        validate_in_worker: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Module> {
         let py = slf.py();
         guard(py, || {
@@ -185,6 +188,7 @@ impl Host {
                     max_event,
                     config,
                     worker_path,
+                    validate_in_worker,
                 },
             )?;
             let host: &bridgehost::Host = &slf.get().inner;
@@ -199,6 +203,9 @@ impl Host {
             if self.inner.stale() {
                 return Ok(()); // the parent's host: closed as far as this child goes
             }
+            // Refused (InvalidArgument) from inside a call of one of its modules.
+            let inner: &bridgehost::Host = &self.inner;
+            py.detach(|| inner.try_close()).py_err(py)?;
             self.close_detached(py);
             Ok(())
         })

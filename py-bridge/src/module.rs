@@ -143,7 +143,8 @@ impl Module {
                 return Ok(()); // the parent's module in a forked child
             }
             let module: &bridgehost::Module = &self.inner;
-            py.detach(|| module.close());
+            // Refused (InvalidArgument) from inside one of its own calls.
+            py.detach(|| module.try_close()).py_err(py)?;
             let slots: Vec<Arc<SubSlot>> = std::mem::take(&mut *self.subs.lock());
             for s in slots {
                 s.unsubscribe(py);

@@ -101,6 +101,7 @@ pub(crate) struct ModuleArgs<'a, 'py> {
     pub(crate) max_event: Option<&'a Bound<'py, PyAny>>,
     pub(crate) config: Option<&'a Bound<'py, PyAny>>,
     pub(crate) worker_path: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) validate_in_worker: Option<&'a Bound<'py, PyAny>>,
 }
 
 /// Build `ModuleOptions`; the core validates combinations (e.g. a timeout
@@ -150,6 +151,11 @@ pub(crate) fn module_options(py: Python<'_>, a: ModuleArgs<'_, '_>) -> PyResult<
     }
     if let Some(v) = a.worker_path {
         o.worker_path = Some(PathBuf::from(path_string(py, "worker_path", v)?));
+    }
+    if let Some(v) = a.validate_in_worker {
+        o.validate_in_worker = v
+            .extract()
+            .map_err(|_| PyTypeError::new_err("validate_in_worker must be a bool"))?;
     }
     Ok(o)
 }

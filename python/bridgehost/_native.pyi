@@ -54,6 +54,7 @@ class Host:
         max_event: Optional[int] = None,
         config: Optional[Buffer] = None,
         worker_path: Optional[_Path] = None,
+        validate_in_worker: Optional[bool] = None,
     ) -> Module:
         """Open a module by bundled name (``"std"``, ``"zlib"``) or path."""
     def close(self) -> None:

@@ -6,6 +6,7 @@ test-only ``faulty`` module is not on ``BRIDGEHOST_MODULE_PATH``.
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -110,3 +111,27 @@ def test_faults_from_threads_do_not_disturb_other_calls(iso_host):
     for t in ts:
         t.join()
     assert bad == []
+
+
+def _hostile_load(case: str):
+    for d in os.environ.get("BRIDGEHOST_MODULE_PATH", "").split(":"):
+        p = os.path.join(d, "hostile", f"libhostile_{case}.so")
+        if d and os.path.isfile(p):
+            return p
+    return None
+
+
+@pytest.mark.parametrize(
+    "case,error",
+    [("ctor_exit", "WorkerExitedError"), ("ctor_crash", "WorkerCrashedError")],
+)
+def test_validate_in_worker_turns_a_hostile_load_into_a_typed_error(iso_host, case, error):
+    path = _hostile_load(case)
+    if path is None:
+        pytest.skip("hostile load fixtures not on BRIDGEHOST_MODULE_PATH (scripts/build.sh)")
+    # In-process without the option, this module's constructor would end (or crash) pytest.
+    with pytest.raises(getattr(bridgehost, error)):
+        iso_host.open(path, validate_in_worker=True)
+    m = iso_host.open("std", validate_in_worker=True)
+    assert m.method("echo")(b"still here") == b"still here"
+

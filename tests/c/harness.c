@@ -1295,6 +1295,64 @@ static void t_log_callback(uint32_t iso) {
     CHECK(seen > 0);
 }
 
+/* ---- re-entrancy: a log callback runs on the calling thread inside the call; closing the
+ * module or the host, or calling a serialized module again, from there would wait for itself.
+ * Each is BH_E_INVALID_ARGUMENT and everything stays open. */
+
+typedef struct {
+    bh_host h;
+    bh_module m;
+    bh_method tid;
+    atomic_int done;
+    bh_status close_m, close_h, call;
+} reenter_ctx;
+
+static void on_log_reenter(void *user, uint32_t level, const char *target, size_t target_len,
+                           const char *msg, size_t msg_len) {
+    reenter_ctx *r = user;
+    (void)level;
+    (void)target;
+    (void)target_len;
+    if (msg_len < 11 || memmem(msg, msg_len, "reenter-now", 11) == NULL ||
+        atomic_exchange(&r->done, 1))
+        return;
+    r->close_m = bh_module_close(r->m);
+    r->close_h = bh_host_close(r->h);
+    uint8_t *out = NULL;
+    size_t n = 0;
+    r->call = call_copy(r->tid, "", 0, &out, &n);
+    free(out);
+}
+
+static void t_reentrant_close_is_refused(uint32_t iso) {
+    reenter_ctx *r = calloc(1, sizeof *r);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/libbridgehost_mod_serial.so", g_dist);
+    r->h = new_host(0);
+    r->m = must_open(r->h, path, iso);
+    r->tid = resolve(r->m, "tid");
+    bh_method logm = resolve(r->m, "log");
+    EXPECT(bh_set_log_callback(BH_LOG_INFO, on_log_reenter, r), BH_OK);
+    uint8_t *out = NULL;
+    size_t n = 0;
+    EXPECT(call_copy(logm, "reenter-now", 11, &out, &n), BH_OK);
+    free(out);
+    EXPECT(bh_set_log_callback(BH_LOG_INFO, NULL, NULL), BH_OK);
+    CHECK(atomic_load(&r->done) == 1);
+    CHECKF(r->close_m == BH_E_INVALID_ARGUMENT, "module close: %s", bh_status_name(r->close_m));
+    CHECKF(r->close_h == BH_E_INVALID_ARGUMENT, "host close: %s", bh_status_name(r->close_h));
+    CHECKF(r->call == BH_E_INVALID_ARGUMENT, "own call: %s", bh_status_name(r->call));
+    /* Nothing was closed: the module still answers, and closes normally from outside. */
+    out = NULL;
+    EXPECT(call_copy(r->tid, "", 0, &out, &n), BH_OK);
+    free(out);
+    bh_method_free(logm);
+    EXPECT(bh_method_free(r->tid), BH_OK);
+    EXPECT(bh_module_free(r->m), BH_OK);
+    EXPECT(bh_host_free(r->h), BH_OK);
+    free(r);
+}
+
 /* ------------------------------------------------------------------ main */
 
 static bh_status probe_isolation(char *why, size_t cap) {
@@ -1379,6 +1437,9 @@ int main(int argc, char **argv) {
         run_case("serialized_module_never_overlaps", t_serialized_module_never_overlaps, iso);
         run_case("broken_fixtures", t_broken_fixtures, iso);
         run_case("log_callback", t_log_callback, iso);
+        /* In-process only: an isolated module's logs reach the callback on another thread. */
+        if (iso == BH_ISOLATION_IN_PROCESS)
+            run_case("reentrant_close_is_refused", t_reentrant_close_is_refused, iso);
         if (iso == BH_ISOLATION_PROCESS)
             run_case("crash_is_contained", t_crash_is_contained, iso);
     }

@@ -114,7 +114,8 @@ run_valgrind() {
     # (posix_spawn_file_actions_addclosefrom_np): posix_spawn fails with ENOSYS under it, so the
     # valgrind run covers the in-process mode; the ASan run covers both modes.
     BH_SKIP_ISOLATION="${BH_SKIP_ISOLATION:-valgrind cannot spawn the worker (close_range is not emulated)}" \
-    BH_HARNESS_SLOW=3 valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+    BH_HARNESS_SLOW=3 valgrind --error-exitcode=1 --suppressions="$HERE/valgrind.supp" \
+        --leak-check=full --errors-for-leak-kinds=definite \
         --show-leak-kinds=definite -q "$OUT/harness" "$DIST" "$OUT/modules" 2>&1 \
         | tee "$OUT/valgrind.log" || rc=${PIPESTATUS[0]}
     record "valgrind" "$rc" "$OUT/valgrind.log"

@@ -2,22 +2,43 @@
 //!
 //! Each function is `extern "C"`, callable from any thread, validates every
 //! argument as hostile, never unwinds (a panic inside is caught and reported
-//! as `BH_API_INVALID`), and reads at most a bounded number of bytes from any
-//! pointer (a claimed length is checked against the limit *before* the
-//! memory is touched).
+//! as `BH_API_INVALID`), and reads module memory only through
+//! [`take_input`]: the one length and UTF-8 policy of every callback. A
+//! claimed length above the callback's limit is `BH_API_TOO_LARGE` and
+//! nothing is read; a null pointer with a length is `BH_API_INVALID`; text
+//! (a `fail`/`log` message, an `emit` topic) that is not UTF-8 is
+//! `BH_API_INVALID`. Limits: `write` the call's remaining output,
+//! `fail`/`log` [`MAX_MESSAGE_LEN`], an `emit` topic
+//! [`MAX_TOPIC_LEN`](crate::events::MAX_TOPIC_LEN) (and not empty), `emit`
+//! data the module's `max_event`.
 //!
 //! `emit`/`log` address the instance by token, not pointer: after the
 //! instance is destroyed its token is removed from [`INSTANCES`], so a late
 //! emit from a stray module thread is `BH_API_STALE`, never a use-after-free.
+//!
+//! `write`/`fail` address the call by a token too: the `bh_call_ctx *` a
+//! module receives is not an address but `(generation << 24) | record`,
+//! naming one [`CallRecord`] (records are leaked and never move) and the
+//! call that record serves. When the call returns, the record's generation
+//! moves on, so any later use of the old pointer, from any thread, finds a
+//! generation mismatch and gets `BH_API_STALE`; it never touches the
+//! returned call's (stack) state. A thread other than the caller's that
+//! uses a live context announces itself in the record's `visitors` and
+//! issues the heavy fence; the caller retiring the record issues the light
+//! one and waits out announced visitors (the asymmetric Dekker pair of
+//! `ffi/hazard.rs`, with the roles swapped: here the retire runs on every
+//! call and the foreign-thread write is the rare side).
 
+use super::hazard;
 use crate::handles::HandleTable;
 use crate::output::{CallOutput, WriteError};
 use crate::sync::Mutex;
 use bridgehost_module_abi as abi;
-use std::cell::UnsafeCell;
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::ffi::c_char;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// Where an instance's events and logs go.
 pub(crate) trait InstanceEvents: Send + Sync {
@@ -32,21 +53,228 @@ pub(crate) trait InstanceEvents: Send + Sync {
 /// Live instance tokens.
 pub(crate) static INSTANCES: HandleTable<dyn InstanceEvents> = HandleTable::new(0x4d);
 
-/// Longest module error message kept (bytes); longer messages are truncated.
+/// Longest module message (`fail`, `log`) accepted, in bytes: a longer
+/// claimed length is refused with `BH_API_TOO_LARGE` and nothing is read.
 pub const MAX_MESSAGE_LEN: usize = 4096;
-
-const CTX_MAGIC: u64 = 0x4248_4341_4c4c_4354; // "BHCALLCT"
 
 /// The current thread's identity, unique among live threads: its
 /// `pthread_t` (two instructions in glibc and musl, where a thread-local in
 /// this dlopen'ed library would cost a `__tls_get_addr` call per use: it is
 /// read twice per call).
 #[inline]
-fn thread_mark() -> usize {
+pub(crate) fn thread_mark() -> usize {
     // SAFETY: pthread_self has no preconditions and touches no memory of
     // ours; it cannot fail.
     let t = unsafe { libc::pthread_self() };
     t as usize
+}
+
+/// Whether a callback argument is text (UTF-8 required) or bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Bytes,
+}
+
+/// The one length and UTF-8 policy of every host callback: borrow `len`
+/// bytes at `ptr` if `len <= limit` (else `BH_API_TOO_LARGE`, nothing
+/// read), `ptr` is non-null when `len > 0` (else `BH_API_INVALID`) and, for
+/// text, the bytes are UTF-8 (else `BH_API_INVALID`).
+///
+/// # Safety
+/// If `ptr` is non-null and `len <= limit`, it must point to `len` readable
+/// bytes that stay valid and unmodified for `'x` (the module's promise for
+/// the duration of the callback).
+unsafe fn take_input<'x>(
+    ptr: *const u8,
+    len: usize,
+    limit: usize,
+    kind: Kind,
+) -> Result<&'x [u8], i32> {
+    if len > limit {
+        return Err(abi::API_TOO_LARGE);
+    }
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() || len > isize::MAX as usize {
+        return Err(abi::API_INVALID);
+    }
+    // SAFETY: non-null, len bounded by isize::MAX and by the callback's
+    // limit; readability is the caller's contract.
+    let bytes = unsafe { std::slice::from_raw_parts(ptr, len) };
+    if kind == Kind::Text && std::str::from_utf8(bytes).is_err() {
+        return Err(abi::API_INVALID);
+    }
+    Ok(bytes)
+}
+
+/// A message read under [`take_input`]'s policy, or the status it got.
+///
+/// # Safety
+/// As [`take_input`].
+unsafe fn take_message(msg: *const c_char, len: usize) -> Result<String, i32> {
+    // SAFETY: forwarded contract.
+    let b = unsafe { take_input(msg.cast(), len, MAX_MESSAGE_LEN, Kind::Text) }?;
+    // Checked UTF-8 above.
+    Ok(String::from_utf8_lossy(b).into_owned())
+}
+
+// ---- call records -------------------------------------------------------
+
+/// Bits of a call token that name the record; the rest is the generation.
+const INDEX_BITS: u32 = 24;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+/// Generations wrap within the bits left above the index.
+const GEN_MASK: u64 = (1 << (64 - INDEX_BITS)) - 1;
+const FIRST_BUCKET: usize = 64;
+/// 64 * (2^18 - 1) records >= 2^24 indices.
+const BUCKETS: usize = 18;
+
+/// One slot a call context is published in while its call runs. Records
+/// are allocated in buckets that are never freed, so a stale token always
+/// names readable memory.
+struct CallRecord {
+    /// `generation << 1 | 1` while a call is live, `generation << 1` when
+    /// idle (generation counts the record's calls, starting at 1).
+    state: AtomicU64,
+    /// The live call's thread ([`thread_mark`]), written before `state`.
+    owner: AtomicUsize,
+    /// The live call's [`CallCtx`] (type-erased), written before `state`.
+    ctx: AtomicPtr<()>,
+    /// Foreign threads between their check of `state` and the end of
+    /// their use of `ctx`.
+    visitors: AtomicUsize,
+}
+
+impl CallRecord {
+    const fn new() -> Self {
+        CallRecord {
+            state: AtomicU64::new(1 << 1),
+            owner: AtomicUsize::new(0),
+            ctx: AtomicPtr::new(std::ptr::null_mut()),
+            visitors: AtomicUsize::new(0),
+        }
+    }
+}
+
+static RECORD_BUCKETS: [OnceLock<Box<[CallRecord]>>; BUCKETS] =
+    [const { OnceLock::new() }; BUCKETS];
+
+/// Indices of records no thread holds (a thread keeps its records until it
+/// exits) and the next never-used index.
+struct RecordPool {
+    free: Vec<u32>,
+    next: u32,
+}
+
+static RECORD_POOL: Mutex<RecordPool> = crate::sync::Mutex::new(RecordPool {
+    free: Vec::new(),
+    next: 0,
+});
+
+fn locate(index: u32) -> (usize, usize) {
+    let j = index as u64 / FIRST_BUCKET as u64 + 1;
+    let b = 63 - j.leading_zeros() as usize;
+    let start = FIRST_BUCKET as u64 * ((1u64 << b) - 1);
+    (b, (index as u64 - start) as usize)
+}
+
+fn record(index: u32) -> Option<&'static CallRecord> {
+    let (b, off) = locate(index);
+    RECORD_BUCKETS.get(b)?.get()?.get(off)
+}
+
+/// Take a record index from the pool (allocating its bucket on first use).
+/// `None` when every one of the 2^24 indices is held.
+#[cold]
+fn pool_take() -> Option<u32> {
+    let mut p = RECORD_POOL.lock();
+    if let Some(i) = p.free.pop() {
+        return Some(i);
+    }
+    let i = p.next;
+    if u64::from(i) > INDEX_MASK {
+        return None;
+    }
+    let (b, _) = locate(i);
+    RECORD_BUCKETS[b].get_or_init(|| (0..FIRST_BUCKET << b).map(|_| CallRecord::new()).collect());
+    p.next += 1;
+    Some(i)
+}
+
+fn pool_put(indices: impl IntoIterator<Item = u32>) {
+    RECORD_POOL.lock().free.extend(indices);
+}
+
+/// A thread's records, one per call nesting depth (a module calling the
+/// host, which calls a module, ... on one thread). Returned to the pool when
+/// the thread exits.
+struct ThreadRecords {
+    held: RefCell<Vec<u32>>,
+    depth: Cell<usize>,
+}
+
+impl Drop for ThreadRecords {
+    fn drop(&mut self) {
+        // Every call of this thread has ended (contexts are !Send and
+        // scoped), so every record is idle.
+        pool_put(self.held.get_mut().drain(..));
+    }
+}
+
+thread_local! {
+    static THREAD_RECORDS: ThreadRecords = const {
+        ThreadRecords {
+            held: RefCell::new(Vec::new()),
+            depth: Cell::new(0),
+        }
+    };
+}
+
+/// Where a context's record came from (how to give it back).
+#[derive(Clone, Copy)]
+enum Held {
+    /// The thread's record at this depth.
+    Thread,
+    /// The pool directly (this thread's thread-locals are already gone).
+    Pool,
+    /// No record could be had: the context hands out a null token, which
+    /// every callback refuses (`BH_API_INVALID`).
+    None,
+}
+
+/// A record for a new call on this thread.
+#[inline(always)]
+fn acquire_record() -> (Option<u32>, Held) {
+    let r = THREAD_RECORDS.try_with(|t| {
+        let d = t.depth.get();
+        let mut held = t.held.borrow_mut();
+        if d == held.len() {
+            held.push(pool_take()?);
+        }
+        t.depth.set(d + 1);
+        Some(held[d])
+    });
+    match r {
+        Ok(Some(i)) => (Some(i), Held::Thread),
+        Ok(None) => (None, Held::None),
+        Err(_) => match pool_take() {
+            Some(i) => (Some(i), Held::Pool),
+            None => (None, Held::None),
+        },
+    }
+}
+
+#[inline(always)]
+fn release_record(index: u32, held: Held) {
+    match held {
+        Held::Thread => {
+            let _ = THREAD_RECORDS.try_with(|t| t.depth.set(t.depth.get().saturating_sub(1)));
+        }
+        Held::Pool => pool_put([index]),
+        Held::None => {}
+    }
 }
 
 /// What threads other than the calling one wrote, and the recorded failure.
@@ -65,8 +293,12 @@ struct Shared {
 /// after the call; once a side write happened (`side_used`), the calling
 /// thread appends to the side buffer too, so output written in sequence by
 /// handing off between threads keeps its order.
+///
+/// Lifecycle: [`CallCtx::new`] takes a record, [`CallCtx::as_ptr`]
+/// publishes the context in it (the context must not move after that) and
+/// returns the token, [`CallCtx::finish`] retires it (and `Drop` does, if
+/// `finish` was not reached).
 pub(crate) struct CallCtx<'a, 'b> {
-    magic: u64,
     owner: usize,
     out: UnsafeCell<&'a mut CallOutput<'b>>,
     owner_len: AtomicUsize,
@@ -75,40 +307,94 @@ pub(crate) struct CallCtx<'a, 'b> {
     /// Boxed on first use: most calls never write from another thread or
     /// report a failure, and then the context is a few words to set up.
     shared: Mutex<Option<Box<Shared>>>,
+    index: Option<u32>,
+    rec: Option<&'static CallRecord>,
+    held: Held,
+    /// The token handed out (0 until published, and after retiring).
+    token: Cell<u64>,
+    /// Published by address: never sent to another thread.
+    _pinned: PhantomData<*const ()>,
 }
 
 impl<'a, 'b> CallCtx<'a, 'b> {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn new(out: &'a mut CallOutput<'b>) -> Self {
         let (len, max) = (out.len(), out.max());
+        let (index, held) = acquire_record();
         CallCtx {
-            magic: CTX_MAGIC,
             owner: thread_mark(),
             out: UnsafeCell::new(out),
             owner_len: AtomicUsize::new(len),
             max,
             side_used: AtomicBool::new(false),
             shared: Mutex::new(None),
+            index,
+            rec: index.and_then(record),
+            held,
+            token: Cell::new(0),
+            _pinned: PhantomData,
         }
     }
 
-    /// The pointer handed to the module. Valid while `self` is alive.
+    /// Publish the context and return the pointer handed to the module (a
+    /// token, see the module docs). The context must stay where it is until
+    /// [`finish`](Self::finish) or drop.
     pub(crate) fn as_ptr(&self) -> *mut abi::BhCall {
-        (self as *const Self).cast_mut().cast()
+        let Some(rec) = self.rec else {
+            return std::ptr::null_mut();
+        };
+        if self.token.get() == 0 {
+            let idle = rec.state.load(Ordering::Relaxed);
+            rec.owner.store(self.owner, Ordering::Relaxed);
+            rec.ctx
+                .store((self as *const Self).cast_mut().cast(), Ordering::Relaxed);
+            // Release: a thread that reads the live state reads owner and ctx.
+            rec.state.store(idle | 1, Ordering::Release);
+            let gen = (idle >> 1) & GEN_MASK;
+            let index = u64::from(self.index.unwrap_or(0));
+            self.token.set((gen << INDEX_BITS) | index);
+        }
+        self.token.get() as usize as *mut abi::BhCall
     }
 
-    /// End of the call (the module returned; by the ABI nothing uses the
-    /// context any more): append side writes, return the failure if any.
+    /// Retire the record: no use of the token, from any thread, reaches
+    /// this context after this returns.
+    #[inline(always)]
+    fn retire(&self) {
+        if self.token.get() == 0 {
+            return;
+        }
+        self.token.set(0);
+        let Some(rec) = self.rec else {
+            return;
+        };
+        let live = rec.state.load(Ordering::Relaxed);
+        let mut next = ((live >> 1).wrapping_add(1)) & GEN_MASK;
+        if next == 0 {
+            next = 1; // a token is never 0 (null)
+        }
+        rec.state.store(next << 1, Ordering::Relaxed);
+        // Pairs with a visitor's (announce, heavy fence, state load): either
+        // it saw the new state and backs off, or we see its announcement.
+        hazard::light_fence();
+        if rec.visitors.load(Ordering::Acquire) != 0 {
+            wait_for_visitors(rec);
+        }
+    }
+
+    /// End of the call: retire the context (no late use can reach it),
+    /// append side writes, return the failure if any.
     ///
     /// Inlined: out of line, moving the context into this function made the
     /// CPU reload ~100 bytes the module's callbacks had just written through
     /// narrower stores (a store-forwarding stall, ~20 % of a 16-byte echo in
     /// the `perf annotate` of `Instance::call`).
     #[inline(always)]
-    pub(crate) fn finish(self) -> Option<(i32, String)> {
+    pub(crate) fn finish(&mut self) -> Option<(i32, String)> {
+        self.retire();
         // No side state: no side writes, no failure reported.
-        let shared = self.shared.into_inner()?;
-        let out = self.out.into_inner();
+        let shared = self.shared.get_mut().take()?;
+        let out = &mut **self.out.get_mut();
         // A refused side write, or side output that does not fit: the call
         // exceeded its limit.
         if shared.exceeded || (!shared.side.is_empty() && out.write(&shared.side).is_err()) {
@@ -117,23 +403,26 @@ impl<'a, 'b> CallCtx<'a, 'b> {
         shared.failure
     }
 
-    fn write(&self, data: *const u8, len: usize) -> i32 {
-        if thread_mark() == self.owner && !self.side_used.load(Ordering::Acquire) {
-            // SAFETY: only the calling thread (identified by its thread-local
-            // address, unique among live threads; it is blocked in this call
-            // so it is alive) ever touches `out` during the call, and a host
-            // callback never re-enters itself, so this is the only live
-            // reference to it.
+    /// `on_owner`: the caller is the call's own thread (checked by
+    /// [`with_ctx`]).
+    fn write(&self, on_owner: bool, data: *const u8, len: usize) -> i32 {
+        if on_owner && !self.side_used.load(Ordering::Acquire) {
+            // SAFETY: only the calling thread (identified by its pthread_t,
+            // unique among live threads; it is blocked in this call so it is
+            // alive) ever touches `out` during the call, and a host callback
+            // never re-enters itself, so this is the only live reference.
             let out = unsafe { &mut **self.out.get() };
-            let fits = out.len().checked_add(len).is_some_and(|n| n <= out.max());
-            if !fits {
-                out.mark_exceeded();
-                return abi::API_TOO_LARGE;
-            }
+            let limit = out.max().saturating_sub(out.len());
             // SAFETY: the module promises `len` readable bytes at `data` for
-            // the duration of this write; null-with-length is refused.
-            let Some(bytes) = (unsafe { borrow_bytes(data, len) }) else {
-                return abi::API_INVALID;
+            // the duration of this write (the length is checked first).
+            let bytes = match unsafe { take_input(data, len, limit, Kind::Bytes) } {
+                Ok(b) => b,
+                Err(status) => {
+                    if status == abi::API_TOO_LARGE {
+                        out.mark_exceeded();
+                    }
+                    return status;
+                }
             };
             return match out.write(bytes) {
                 Ok(()) => {
@@ -146,23 +435,105 @@ impl<'a, 'b> CallCtx<'a, 'b> {
         let mut guard = self.shared.lock();
         let sh = guard.get_or_insert_with(Box::default);
         self.side_used.store(true, Ordering::Release);
-        // Check the size against the limit before touching the memory, so a
-        // bogus length is refused without reading it.
         let total = self
             .owner_len
             .load(Ordering::Relaxed)
             .saturating_add(sh.side.len());
-        if total.checked_add(len).is_none_or(|n| n > self.max) {
-            sh.exceeded = true;
-            return abi::API_TOO_LARGE;
-        }
+        let limit = self.max.saturating_sub(total);
         // SAFETY: as above.
-        let Some(bytes) = (unsafe { borrow_bytes(data, len) }) else {
-            return abi::API_INVALID;
-        };
-        sh.side.extend_from_slice(bytes);
-        abi::API_OK
+        match unsafe { take_input(data, len, limit, Kind::Bytes) } {
+            Ok(bytes) => {
+                sh.side.extend_from_slice(bytes);
+                abi::API_OK
+            }
+            Err(status) => {
+                if status == abi::API_TOO_LARGE {
+                    sh.exceeded = true;
+                }
+                status
+            }
+        }
     }
+
+    /// Record a failure (the last one reported wins).
+    fn fail(&self, code: i32, message: String) {
+        self.shared.lock().get_or_insert_with(Box::default).failure = Some((code, message));
+    }
+}
+
+impl Drop for CallCtx<'_, '_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.retire();
+        if let Some(i) = self.index {
+            release_record(i, self.held);
+        }
+    }
+}
+
+/// Wait until no foreign thread is inside the retired record (each one is
+/// copying at most one bounded write).
+#[cold]
+#[inline(never)]
+fn wait_for_visitors(rec: &CallRecord) {
+    let mut spins = 0u32;
+    while rec.visitors.load(Ordering::Acquire) != 0 {
+        if spins < 64 {
+            std::hint::spin_loop();
+            spins += 1;
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// Run `f` on the live context a call token names, or return `None` (stale,
+/// forged or null token: the caller answers `BH_API_STALE`/`BH_API_INVALID`).
+///
+/// The calling thread of a live call uses it directly (only it can retire
+/// the call, and it is busy in this callback); any other thread announces
+/// itself in `visitors` first (see the module docs).
+#[inline]
+fn with_ctx<R>(
+    call: *mut abi::BhCall,
+    f: impl FnOnce(&CallCtx<'_, '_>, bool) -> R,
+) -> Result<R, i32> {
+    let token = call as usize as u64;
+    if token == 0 {
+        return Err(abi::API_INVALID);
+    }
+    let Ok(index) = u32::try_from(token & INDEX_MASK) else {
+        return Err(abi::API_INVALID);
+    };
+    let Some(rec) = record(index) else {
+        // No such record was ever handed out: not a context at all.
+        return Err(abi::API_INVALID);
+    };
+    let live = (((token >> INDEX_BITS) & GEN_MASK) << 1) | 1;
+    if rec.state.load(Ordering::Acquire) == live
+        && rec.owner.load(Ordering::Relaxed) == thread_mark()
+    {
+        // SAFETY: the record is live with this token's generation and its
+        // call runs on this thread, which is inside this callback: the call
+        // cannot return (and retire the context) before `f` does, so the
+        // published context is alive and does not move.
+        let ctx = unsafe { &*rec.ctx.load(Ordering::Relaxed).cast::<CallCtx<'_, '_>>() };
+        return Ok(f(ctx, true));
+    }
+    rec.visitors.fetch_add(1, Ordering::SeqCst);
+    hazard::heavy_fence();
+    let r = if rec.state.load(Ordering::Acquire) == live {
+        // SAFETY: we announced ourselves (visitors), fenced, and then saw
+        // the call live: the owner's retire (state store, light fence,
+        // visitors load) sees our announcement and waits until we leave, so
+        // the context stays alive and in place until the decrement below.
+        let ctx = unsafe { &*rec.ctx.load(Ordering::Acquire).cast::<CallCtx<'_, '_>>() };
+        Ok(f(ctx, false))
+    } else {
+        Err(abi::API_STALE)
+    };
+    rec.visitors.fetch_sub(1, Ordering::Release);
+    r
 }
 
 /// The API table for an instance whose token is `token`.
@@ -178,52 +549,9 @@ pub(crate) fn host_api(token: u64) -> abi::HostApi {
     }
 }
 
-/// Borrow `len` bytes at `data`, refusing null-with-length.
-///
-/// # Safety
-/// If `data` is non-null it must point to `len` readable bytes that stay
-/// valid and unmodified for `'x`.
-unsafe fn borrow_bytes<'x>(data: *const u8, len: usize) -> Option<&'x [u8]> {
-    if len == 0 {
-        return Some(&[]);
-    }
-    if data.is_null() || len > isize::MAX as usize {
-        return None;
-    }
-    // SAFETY: non-null, len bounded by isize::MAX, readability is the
-    // caller's contract.
-    Some(unsafe { std::slice::from_raw_parts(data, len) })
-}
-
-/// Resolve a `bh_call*` to its context.
-///
-/// # Safety
-/// `call` must be null or a pointer the host passed to the module for a call
-/// that has not returned yet.
-unsafe fn ctx_ref<'x>(call: *mut abi::BhCall) -> Option<&'x CallCtx<'x, 'x>> {
-    if call.is_null() {
-        return None;
-    }
-    // SAFETY: per the contract the pointer is a live CallCtx on the caller's
-    // stack; the magic check catches the most common misuse (a pointer that
-    // is not a bh_call at all) without claiming to catch every one.
-    let ctx = unsafe { &*call.cast::<CallCtx<'x, 'x>>() };
-    (ctx.magic == CTX_MAGIC).then_some(ctx)
-}
-
-fn truncate_utf8(bytes: &[u8]) -> String {
-    let cut = &bytes[..bytes.len().min(MAX_MESSAGE_LEN)];
-    String::from_utf8_lossy(cut).into_owned()
-}
-
 unsafe extern "C" fn host_write(call: *mut abi::BhCall, data: *const u8, len: usize) -> i32 {
     std::panic::catch_unwind(|| {
-        // SAFETY: the ABI requires `call` to be the live context of the
-        // current call.
-        match unsafe { ctx_ref(call) } {
-            Some(ctx) => ctx.write(data, len),
-            None => abi::API_INVALID,
-        }
+        with_ctx(call, |ctx, on_owner| ctx.write(on_owner, data, len)).unwrap_or_else(|s| s)
     })
     .unwrap_or(abi::API_INVALID)
 }
@@ -235,29 +563,33 @@ unsafe extern "C" fn host_fail(
     msg_len: usize,
 ) -> i32 {
     std::panic::catch_unwind(|| {
-        // SAFETY: the ABI requires `call` to be the live context of the
-        // current call (or init).
-        let Some(ctx) = (unsafe { ctx_ref(call) }) else {
-            return abi::API_INVALID;
-        };
-        if code == 0 {
-            return abi::API_INVALID;
-        }
-        // Read at most MAX_MESSAGE_LEN bytes whatever length is claimed.
-        let take = msg_len.min(MAX_MESSAGE_LEN);
-        // SAFETY: the module promises msg_len readable bytes; we read fewer
-        // or equal. Null-with-length is refused.
-        let (message, status) = match unsafe { borrow_bytes(msg.cast(), take) } {
-            Some(b) => (truncate_utf8(b), abi::API_OK),
-            None => (
-                "(module passed an invalid message pointer)".to_string(),
-                abi::API_INVALID,
-            ),
-        };
-        ctx.shared.lock().get_or_insert_with(Box::default).failure = Some((code, message));
-        status
+        with_ctx(call, |ctx, _| {
+            if code == 0 {
+                return abi::API_INVALID;
+            }
+            // SAFETY: the module promises msg_len readable bytes; the policy
+            // reads them only if msg_len is within the limit.
+            let (message, status) = match unsafe { take_message(msg, msg_len) } {
+                Ok(m) => (m, abi::API_OK),
+                // The failure still counts (the call fails with the module's
+                // code); the message says why the module's text was refused.
+                Err(status) => (refused_message(status, msg_len), status),
+            };
+            ctx.fail(code, message);
+            status
+        })
+        .unwrap_or_else(|s| s)
     })
     .unwrap_or(abi::API_INVALID)
+}
+
+fn refused_message(status: i32, len: usize) -> String {
+    match status {
+        abi::API_TOO_LARGE => format!(
+            "(module message refused: claimed length {len} exceeds {MAX_MESSAGE_LEN} bytes)"
+        ),
+        _ => "(module message refused: null pointer or not UTF-8)".to_string(),
+    }
 }
 
 unsafe extern "C" fn host_emit(
@@ -270,24 +602,32 @@ unsafe extern "C" fn host_emit(
     std::panic::catch_unwind(|| {
         INSTANCES
             .with(token, |target| {
-                if topic_len == 0 || topic_len > crate::events::MAX_TOPIC_LEN {
+                if topic_len == 0 {
                     return abi::API_INVALID;
                 }
-                if len > target.max_event_size() {
-                    return abi::API_TOO_LARGE;
+                // SAFETY: the module promises topic_len readable bytes; read
+                // only within the limit.
+                let topic = match unsafe {
+                    take_input(
+                        topic.cast(),
+                        topic_len,
+                        crate::events::MAX_TOPIC_LEN,
+                        Kind::Text,
+                    )
+                } {
+                    Ok(t) => t,
+                    Err(s) => return s,
+                };
+                // SAFETY: as above, for the payload.
+                let data =
+                    match unsafe { take_input(data, len, target.max_event_size(), Kind::Bytes) } {
+                        Ok(d) => d,
+                        Err(s) => return s,
+                    };
+                match std::str::from_utf8(topic) {
+                    Ok(topic) => target.emit(topic, data),
+                    Err(_) => abi::API_INVALID,
                 }
-                // SAFETY: the module promises topic_len readable bytes (bounded above).
-                let Some(topic) = (unsafe { borrow_bytes(topic.cast(), topic_len) }) else {
-                    return abi::API_INVALID;
-                };
-                let Ok(topic) = std::str::from_utf8(topic) else {
-                    return abi::API_INVALID;
-                };
-                // SAFETY: the module promises len readable bytes (bounded above).
-                let Some(data) = (unsafe { borrow_bytes(data, len) }) else {
-                    return abi::API_INVALID;
-                };
-                target.emit(topic, data)
             })
             .unwrap_or(abi::API_STALE)
     })
@@ -300,13 +640,15 @@ unsafe extern "C" fn host_log(token: u64, level: i32, msg: *const c_char, msg_le
         // removable) while the log line runs through a front end's sink.
         INSTANCES
             .with(token, |target| {
-                let take = msg_len.min(MAX_MESSAGE_LEN);
-                // SAFETY: the module promises msg_len readable bytes; we read at most that.
-                let Some(b) = (unsafe { borrow_bytes(msg.cast(), take) }) else {
-                    return abi::API_INVALID;
-                };
-                target.log(level, &truncate_utf8(b));
-                abi::API_OK
+                // SAFETY: the module promises msg_len readable bytes; read
+                // only within the limit.
+                match unsafe { take_message(msg, msg_len) } {
+                    Ok(m) => {
+                        target.log(level, &m);
+                        abi::API_OK
+                    }
+                    Err(s) => s,
+                }
             })
             .unwrap_or(abi::API_STALE)
     })

@@ -115,6 +115,12 @@ impl<T> Gate<T> {
         })
     }
 
+    /// True when the calling thread holds a guard of this gate (it is inside
+    /// a call): a [`close`](Self::close) here would wait for itself forever.
+    pub(crate) fn entered_here(&self) -> bool {
+        hazard::announced_here(self.addr())
+    }
+
     /// Close: refuse new entries, wait for every guard to drop, take the
     /// value (once; later calls return `None`).
     pub(crate) fn close(&self) -> Option<T> {

@@ -341,6 +341,26 @@ fn retract_overflow(addr: usize) {
     OVERFLOW_LEN.store(o.len(), Ordering::Release);
 }
 
+/// True when the calling thread itself announces `addr` right now (it is
+/// inside a use of that object: e.g. a call through a [`Gate`](super::gate)
+/// that a close on this thread would wait for forever).
+pub(crate) fn announced_here(addr: usize) -> bool {
+    if addr == 0 {
+        return false;
+    }
+    let in_record = LOCAL
+        .try_with(|l| {
+            l.rec
+                .slots
+                .iter()
+                .any(|s| s.load(Ordering::Relaxed) == addr)
+        })
+        .unwrap_or(false);
+    in_record
+        || (OVERFLOW_LEN.load(Ordering::SeqCst) != 0
+            && OVERFLOW.lock().contains(&(addr, thread_mark())))
+}
+
 /// The calling thread's id (see [`Hazard::thread_index`]): owned by this
 /// thread until its thread-local storage is destroyed, so it can index a
 /// single-writer cell right away. `None` during TLS teardown.

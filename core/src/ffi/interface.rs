@@ -3,6 +3,7 @@
 //! the raw read only. The text is copied out under a size limit and checked
 //! by [`crate::interface`], never trusted here.
 
+use super::probe::ForeignReader;
 use crate::error::{Error, Result};
 use bridgehost_module_abi as abi;
 use libloading::os::unix::Library;
@@ -23,6 +24,10 @@ fn abi_err(path: &str, reason: impl Into<String>) -> Error {
 
 /// Read the export of the loaded library `lib`; `None` when the module has
 /// none (a v1 module that stays bytes-only).
+///
+/// Module memory is read only through [`ForeignReader`] (as the descriptor
+/// is, `ffi/probe.rs`): the descriptor and the text are copied once by the
+/// kernel, so a pointer into an unmapped page is `AbiMismatch`, not SIGSEGV.
 pub(crate) fn read(lib: &Library, path: &str) -> Result<Option<RawInterface>> {
     // SAFETY: the symbol's type is the ABI's interface entry type; a library
     // exporting the name with another type breaks the ABI contract, which the
@@ -31,21 +36,42 @@ pub(crate) fn read(lib: &Library, path: &str) -> Result<Option<RawInterface>> {
     else {
         return Ok(None);
     };
+    super::loader::check_code(path, "bridgehost_module_interface", entry as usize)?;
     // SAFETY: the ABI documents the function as taking no arguments and
-    // returning a pointer to static data.
-    let p = unsafe { entry() };
-    if p.is_null() {
+    // returning a pointer to static data; it lies in executable memory
+    // (checked above).
+    let p = unsafe { entry() } as usize;
+    if p == 0 {
         return Err(abi_err(
             path,
             "bridgehost_module_interface returned a null pointer",
         ));
     }
-    if !(p as usize).is_multiple_of(std::mem::align_of::<abi::InterfaceDesc>()) {
+    if !p.is_multiple_of(std::mem::align_of::<abi::InterfaceDesc>()) {
         return Err(abi_err(path, "descriptor pointer is misaligned"));
     }
-    // SAFETY: p is non-null and aligned, and every version of the struct
-    // starts with struct_size and format (two u32s) in the module's static data.
-    let (size, format) = unsafe { (p.cast::<u32>().read(), p.cast::<u32>().add(1).read()) };
+    let mem = ForeignReader::new().map_err(|e| {
+        Error::Internal(format!(
+            "cannot read module memory through the probe pipe: {e}"
+        ))
+    })?;
+    let probe = |addr: usize, buf: &mut [u8]| -> Result<bool> {
+        mem.read_exact(addr, buf).map_err(|e| {
+            Error::Internal(format!(
+                "cannot read module memory through the probe pipe: {e}"
+            ))
+        })
+    };
+    // Every version of the struct starts with struct_size and format (two u32s).
+    let mut head = [0u8; 8];
+    if !probe(p, &mut head)? {
+        return Err(abi_err(
+            path,
+            format!("descriptor at 0x{p:x} is not readable"),
+        ));
+    }
+    let size = u32::from_ne_bytes([head[0], head[1], head[2], head[3]]);
+    let format = u32::from_ne_bytes([head[4], head[5], head[6], head[7]]);
     let need = std::mem::size_of::<abi::InterfaceDesc>();
     if (size as usize) < need {
         return Err(abi_err(
@@ -62,9 +88,18 @@ pub(crate) fn read(lib: &Library, path: &str) -> Result<Option<RawInterface>> {
             ),
         ));
     }
-    // SAFETY: struct_size says the module compiled a descriptor at least as
-    // large as ours at this aligned address; every field accepts any bits.
-    let d: abi::InterfaceDesc = unsafe { p.read() };
+    let mut raw = [0u8; std::mem::size_of::<abi::InterfaceDesc>()];
+    if !probe(p, &mut raw)? {
+        return Err(abi_err(
+            path,
+            format!("descriptor at 0x{p:x} is not readable for {need} bytes"),
+        ));
+    }
+    // SAFETY: `raw` holds exactly size_of::<InterfaceDesc>() initialised
+    // bytes copied from the module; every field (integers, a raw pointer, a
+    // byte array) accepts any bit pattern, and read_unaligned needs no
+    // alignment of the byte array.
+    let d: abi::InterfaceDesc = unsafe { std::ptr::read_unaligned(raw.as_ptr().cast()) };
     if d.text_len == 0 || d.text_len > abi::INTERFACE_MAX_TEXT {
         return Err(abi_err(
             path,
@@ -78,8 +113,15 @@ pub(crate) fn read(lib: &Library, path: &str) -> Result<Option<RawInterface>> {
     if d.text.is_null() {
         return Err(abi_err(path, "text is a null pointer"));
     }
-    // SAFETY: text is non-null and the module declares text_len (bounded
-    // above) readable bytes of static data there; they are copied at once.
-    let text = unsafe { std::slice::from_raw_parts(d.text.cast::<u8>(), d.text_len) }.to_vec();
+    let mut text = vec![0u8; d.text_len];
+    if !probe(d.text as usize, &mut text)? {
+        return Err(abi_err(
+            path,
+            format!(
+                "text is not readable for its text_len of {} bytes",
+                d.text_len
+            ),
+        ));
+    }
     Ok(Some(RawInterface { text, hash: d.hash }))
 }

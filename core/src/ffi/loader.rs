@@ -1,7 +1,11 @@
 //! Loading a module library and validating its descriptor as hostile input.
 //!
-//! Everything the module's descriptor says is copied into owned Rust values
-//! ([`ModuleInfo`]) after validation; the raw descriptor is not read again.
+//! Everything the module's descriptor says is copied out of module memory
+//! through fault-tolerant reads ([`probe`]) and validated as a copy, then
+//! kept as owned Rust values ([`ModuleInfo`]); the raw descriptor is not
+//! read again, and no lie in it (wild pointers, a short table, a partly
+//! mapped descriptor, an entry symbol or function pointer that is data)
+//! can crash the host: each is an `AbiMismatch`.
 //! The only things kept from it are the three function pointers, which are
 //! called through [`Instance`].
 //!
@@ -12,12 +16,14 @@
 
 use crate::error::{Error, Result};
 use crate::ffi::callbacks::{self, CallCtx};
+use crate::ffi::probe::{self, ForeignReader};
 use crate::output::CallOutput;
 use crate::sync::Mutex;
 use bridgehost_module_abi as abi;
 use libloading::os::unix::Library;
 use std::ffi::c_void;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::ThreadId;
 
@@ -145,43 +151,66 @@ fn load_err(path: &str, e: libloading::Error) -> Error {
     abi_err(path, format!("not a loadable shared library: {text}"))
 }
 
-/// Read a NUL-terminated string of at most `max` bytes.
-///
-/// # Safety
-/// `p` must be non-null and point to readable memory that contains a NUL
-/// within its first `max + 1` bytes, or at least `max + 1` readable bytes.
-unsafe fn read_bounded_cstr(p: *const std::ffi::c_char, max: usize) -> Option<Vec<u8>> {
-    let p = p.cast::<u8>();
-    let mut out = Vec::new();
-    for i in 0..=max {
-        // SAFETY: the caller guarantees bytes up to the NUL or up to max+1 are
-        // readable; we stop at the first NUL and never read past index max.
-        let b = unsafe { p.add(i).read() };
-        if b == 0 {
-            return Some(out);
-        }
-        out.push(b);
-    }
-    None
+fn probe_err(e: std::io::Error) -> Error {
+    Error::Internal(format!(
+        "cannot read module memory through the probe pipe: {e}"
+    ))
 }
 
-fn validated_name(path: &str, what: &str, p: *const std::ffi::c_char) -> Result<String> {
+/// Copy a NUL-terminated name of 1..=MAX_NAME_LEN bytes out of module
+/// memory through `mem` (never dereferencing `p` here) and validate it.
+fn validated_name(
+    mem: &ForeignReader,
+    path: &str,
+    what: &str,
+    p: *const std::ffi::c_char,
+) -> Result<String> {
     if p.is_null() {
         return Err(abi_err(path, format!("{what} is a null pointer")));
     }
-    // SAFETY: p is non-null and points into the module's static data; the
-    // bounded read never goes past MAX_NAME_LEN + 1 bytes, so an unterminated
-    // name is rejected rather than overrun without limit.
-    let bytes = unsafe { read_bounded_cstr(p, abi::MAX_NAME_LEN) }.ok_or_else(|| {
-        abi_err(
-            path,
-            format!("{what} is longer than {} bytes", abi::MAX_NAME_LEN),
-        )
-    })?;
+    let mut buf = [0u8; abi::MAX_NAME_LEN + 1];
+    let n = mem.read_prefix(p as usize, &mut buf).map_err(probe_err)?;
+    let bytes = match buf[..n].iter().position(|&b| b == 0) {
+        Some(nul) => &buf[..nul],
+        None if n == 0 => {
+            return Err(abi_err(
+                path,
+                format!("{what} points to unreadable memory ({p:p})"),
+            ))
+        }
+        None if n < buf.len() => {
+            return Err(abi_err(
+                path,
+                format!("{what} runs into unreadable memory after {n} bytes without a NUL"),
+            ))
+        }
+        None => {
+            return Err(abi_err(
+                path,
+                format!("{what} is longer than {} bytes", abi::MAX_NAME_LEN),
+            ))
+        }
+    };
     if bytes.is_empty() {
         return Err(abi_err(path, format!("{what} is empty")));
     }
-    String::from_utf8(bytes).map_err(|_| abi_err(path, format!("{what} is not valid UTF-8")))
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| abi_err(path, format!("{what} is not valid UTF-8")))
+}
+
+/// Refuse a function pointer that does not point into executable memory
+/// (calling data would crash the host, or run it as code).
+pub(super) fn check_code(path: &str, what: &str, addr: usize) -> Result<()> {
+    match probe::is_executable(addr) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(abi_err(
+            path,
+            format!("{what} (0x{addr:x}) does not point into executable memory"),
+        )),
+        Err(e) => Err(Error::Internal(format!(
+            "cannot read /proc/self/maps to check {what}: {e}"
+        ))),
+    }
 }
 
 impl ModuleLibrary {
@@ -206,8 +235,13 @@ impl ModuleLibrary {
         let entry: abi::EntryFn = unsafe { lib.get::<abi::EntryFn>(abi::ENTRY_SYMBOL) }
             .map(|s| *s)
             .map_err(|_| abi_err(&shown, "missing entry symbol bridgehost_module_v1"))?;
+        // A symbol of that name that is data (or anything not code) would
+        // crash the host when called.
+        check_code(&shown, "entry symbol bridgehost_module_v1", entry as usize)?;
         // SAFETY: calling the entry point is the documented way to obtain the
-        // descriptor; it takes no arguments.
+        // descriptor; it takes no arguments and lies in executable memory.
+        // (What it does is the module's code running in the host: see
+        // docs/ISOLATION.md on what in-process loading cannot protect.)
         let desc_ptr = unsafe { entry() };
         let lib_info = Self::validate(&shown, desc_ptr)?;
         let (mut info, init, call, destroy) = lib_info;
@@ -237,6 +271,11 @@ impl ModuleLibrary {
         }))
     }
 
+    /// Validate the descriptor at `desc_ptr` as hostile input. Module
+    /// memory is read only through a [`ForeignReader`] (an unreadable
+    /// address is an `AbiMismatch`, never a signal): the descriptor, the
+    /// method table and every name are copied once and only the copies are
+    /// checked; the function pointers must point into executable memory.
     #[allow(clippy::type_complexity)]
     fn validate(
         path: &str,
@@ -248,19 +287,23 @@ impl ModuleLibrary {
         if !(desc_ptr as usize).is_multiple_of(std::mem::align_of::<abi::ModuleDesc>()) {
             return Err(abi_err(path, "descriptor pointer is misaligned"));
         }
-        // Read the fixed header first: the rest is read only once struct_size
-        // says the module's struct is at least as large as ours.
-        // SAFETY: desc_ptr is non-null and aligned; every version of the
-        // descriptor starts with these 16 bytes (magic, abi_version,
-        // struct_size), which the module's static descriptor provides.
-        let (magic, version, size) = unsafe {
-            let p = desc_ptr.cast::<u8>();
-            (
-                p.cast::<u64>().read(),
-                p.add(8).cast::<u32>().read(),
-                p.add(12).cast::<u32>().read(),
-            )
-        };
+        let mem = ForeignReader::new().map_err(probe_err)?;
+        // The fixed header first (magic, abi_version, struct_size): the rest
+        // is read only once struct_size says the module's struct is at least
+        // as large as ours.
+        let mut head = [0u8; 16];
+        if !mem
+            .read_exact(desc_ptr as usize, &mut head)
+            .map_err(probe_err)?
+        {
+            return Err(abi_err(
+                path,
+                format!("descriptor at {desc_ptr:p} is not readable memory"),
+            ));
+        }
+        let magic = u64::from_ne_bytes(head[0..8].try_into().unwrap_or_default());
+        let version = u32::from_ne_bytes(head[8..12].try_into().unwrap_or_default());
+        let size = u32::from_ne_bytes(head[12..16].try_into().unwrap_or_default());
         if magic != abi::MAGIC {
             return Err(abi_err(
                 path,
@@ -286,11 +329,24 @@ impl ModuleLibrary {
                 format!("descriptor struct_size {size} is smaller than the v1 descriptor ({need} bytes)"),
             ));
         }
-        // SAFETY: magic, version and struct_size confirm the module compiled a
-        // v1 descriptor at least as large as ours at this aligned address.
-        // Every field type accepts any bit pattern except the function
-        // pointers, which are Option<fn> so null is representable.
-        let d: abi::ModuleDesc = unsafe { desc_ptr.read() };
+        let mut raw = [0u8; std::mem::size_of::<abi::ModuleDesc>()];
+        if !mem
+            .read_exact(desc_ptr as usize, &mut raw)
+            .map_err(probe_err)?
+        {
+            return Err(abi_err(
+                path,
+                format!(
+                    "descriptor is only partly readable (fewer than {need} bytes at {desc_ptr:p})"
+                ),
+            ));
+        }
+        // SAFETY: `raw` holds exactly size_of::<ModuleDesc>() bytes, read
+        // unaligned. Every field accepts any bit pattern: integers, raw
+        // pointers (never dereferenced here: names and the table are copied
+        // through `mem`), and Option<fn> (null is None, any other value a
+        // pointer that is checked for executable memory below before use).
+        let d: abi::ModuleDesc = unsafe { std::ptr::read_unaligned(raw.as_ptr().cast()) };
         let thread_model = ThreadModel::from_abi(d.thread_model)
             .ok_or_else(|| abi_err(path, format!("unknown thread model {}", d.thread_model)))?;
         let (Some(init), Some(call), Some(destroy)) = (d.init, d.call, d.destroy) else {
@@ -308,8 +364,11 @@ impl ModuleLibrary {
                 format!("null function pointer(s): {}", which.join(", ")),
             ));
         };
-        let name = validated_name(path, "module name", d.name)?;
-        let version_s = validated_name(path, "module version", d.version)?;
+        check_code(path, "init", init as usize)?;
+        check_code(path, "call", call as usize)?;
+        check_code(path, "destroy", destroy as usize)?;
+        let name = validated_name(&mem, path, "module name", d.name)?;
+        let version_s = validated_name(&mem, path, "module version", d.version)?;
         if d.method_count == 0 || d.method_count > abi::MAX_METHODS {
             return Err(abi_err(
                 path,
@@ -326,13 +385,29 @@ impl ModuleLibrary {
         if !(d.methods as usize).is_multiple_of(std::mem::align_of::<abi::MethodDesc>()) {
             return Err(abi_err(path, "method table is misaligned"));
         }
-        let mut methods: Vec<MethodInfo> = Vec::with_capacity(d.method_count as usize);
+        let entry = std::mem::size_of::<abi::MethodDesc>();
+        let count = d.method_count as usize;
+        let mut table = vec![0u8; count * entry];
+        let readable = mem
+            .read_prefix(d.methods as usize, &mut table)
+            .map_err(probe_err)?;
+        if readable < table.len() {
+            return Err(abi_err(
+                path,
+                format!(
+                    "method table is shorter than method_count {count}: only {} entries are readable",
+                    readable / entry
+                ),
+            ));
+        }
+        let mut methods: Vec<MethodInfo> = Vec::with_capacity(count);
         let mut seen = std::collections::HashSet::new();
-        for i in 0..d.method_count as usize {
-            // SAFETY: methods is non-null and aligned, and the module declares
-            // method_count (bounded above) entries in its static table.
-            let m: abi::MethodDesc = unsafe { d.methods.add(i).read() };
-            let mname = validated_name(path, &format!("method #{i} name"), m.name)?;
+        for (i, bytes) in table.chunks_exact(entry).enumerate() {
+            // SAFETY: `bytes` holds exactly size_of::<MethodDesc>() bytes,
+            // read unaligned; its fields (a raw pointer, two u32) accept any
+            // bit pattern, and the name pointer is only read through `mem`.
+            let m: abi::MethodDesc = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
+            let mname = validated_name(&mem, path, &format!("method #{i} name"), m.name)?;
             if m.flags & !abi::METHOD_KNOWN_FLAGS != 0 {
                 return Err(abi_err(
                     path,
@@ -379,7 +454,7 @@ impl ModuleLibrary {
         let api = Box::new(callbacks::host_api(token));
         let mut scratch = Vec::new();
         let mut out = CallOutput::to_vec(&mut scratch, 0);
-        let ctx = CallCtx::new(&mut out);
+        let ctx = &mut CallCtx::new(&mut out);
         let mut instance: *mut c_void = std::ptr::null_mut();
         // SAFETY: `init` was validated non-null and comes from the pinned
         // library. `api` is boxed and kept in the Instance until after
@@ -415,6 +490,7 @@ impl ModuleLibrary {
                 ThreadModel::ThreadSafe => None,
                 _ => Some(Mutex::new(())),
             },
+            serial_holder: AtomicUsize::new(0),
             owner: match model {
                 ThreadModel::SingleThread => Some(std::thread::current().id()),
                 _ => None,
@@ -429,7 +505,22 @@ pub(crate) struct Instance {
     ptr: *mut c_void,
     _api: Box<abi::HostApi>,
     serial: Option<Mutex<()>>,
+    /// The thread holding `serial` ([`callbacks::thread_mark`]), 0 if none:
+    /// a call from that thread (a re-entrant call) would wait for itself.
+    serial_holder: AtomicUsize,
     owner: Option<ThreadId>,
+}
+
+/// `serial` held; clears the holder before the lock is released.
+struct SerialGuard<'a> {
+    holder: &'a AtomicUsize,
+    _lock: crate::sync::MutexGuard<'a, ()>,
+}
+
+impl Drop for SerialGuard<'_> {
+    fn drop(&mut self) {
+        self.holder.store(0, Ordering::Relaxed);
+    }
 }
 
 // SAFETY: the instance pointer is only passed back to the module that created
@@ -462,19 +553,49 @@ impl Instance {
                 ));
             }
         }
-        let _serial = self.serial.as_ref().map(|m| m.lock());
-        let ctx = CallCtx::new(out);
-        // SAFETY: `call` was validated non-null and belongs to the library
-        // that created `ptr`; the thread model is enforced above; `input` is
-        // borrowed for the duration of the call; `ctx` outlives the call, and
-        // the ABI forbids using it after call() returns.
-        let rc =
-            unsafe { (self.lib.call)(self.ptr, index, input.as_ptr(), input.len(), ctx.as_ptr()) };
-        let failure = ctx.finish();
+        let _serial = match &self.serial {
+            Some(m) => Some(self.lock_serial(m)?),
+            None => None,
+        };
+        // The context is dropped in place at the end of this block, never
+        // moved: a move (e.g. `drop(ctx)`) copies it right after the
+        // module's callbacks wrote parts of it through narrower stores, a
+        // store-forwarding stall measured at ~25 % of a 16-byte echo.
+        let (rc, failure) = {
+            let mut ctx = CallCtx::new(out);
+            // SAFETY: `call` was validated non-null and belongs to the library
+            // that created `ptr`; the thread model is enforced above; `input` is
+            // borrowed for the duration of the call; `ctx` outlives the call and
+            // is retired by `finish` (a later use of its token is BH_API_STALE).
+            let rc = unsafe {
+                (self.lib.call)(self.ptr, index, input.as_ptr(), input.len(), ctx.as_ptr())
+            };
+            (rc, ctx.finish())
+        };
         if rc == 0 && failure.is_none() && !out.exceeded() {
             return out.finish().map(|_| ());
         }
         Err(call_error(rc, failure, out))
+    }
+}
+
+impl Instance {
+    /// Take the serialization lock, or refuse a re-entrant call (the lock
+    /// is held by this very thread, further up its stack).
+    #[inline]
+    fn lock_serial<'a>(&'a self, m: &'a Mutex<()>) -> Result<SerialGuard<'a>> {
+        let me = callbacks::thread_mark();
+        // Only this thread stores its own mark, so reading it here means
+        // this thread holds the lock now.
+        if self.serial_holder.load(Ordering::Relaxed) == me {
+            return Err(Error::reentrant("call", &self.lib.info.name));
+        }
+        let lock = m.lock();
+        self.serial_holder.store(me, Ordering::Relaxed);
+        Ok(SerialGuard {
+            holder: &self.serial_holder,
+            _lock: lock,
+        })
     }
 }
 

@@ -11,5 +11,6 @@ pub(crate) mod gate;
 pub(crate) mod hazard;
 pub(crate) mod interface;
 pub(crate) mod loader;
+pub(crate) mod probe;
 pub(crate) mod self_path;
 pub(crate) mod slots;

@@ -155,6 +155,19 @@ pub(crate) fn open(
     hub: Weak<EventHub>,
     counters: Arc<Counters>,
 ) -> Result<(ModuleInfo, Box<dyn Backend>)> {
+    open_with(path, options, module_id, hub, counters, false)
+}
+
+/// [`open`]; with `validate_only` the workers load and validate the module
+/// and report its descriptor, but create no instance (see `crate::validate`).
+pub(crate) fn open_with(
+    path: &Path,
+    options: &ModuleOptions,
+    module_id: u64,
+    hub: Weak<EventHub>,
+    counters: Arc<Counters>,
+    validate_only: bool,
+) -> Result<(ModuleInfo, Box<dyn Backend>)> {
     let sup = &options.supervision;
     sup.validate()?;
     if options.memory_limit.is_some_and(|m| m < MIN_MEMORY_LIMIT) {
@@ -190,6 +203,7 @@ pub(crate) fn open(
         max_event: options.max_event,
         config: options.config.clone(),
         sandbox: sup.sandbox,
+        validate_only,
         startup_timeout: sup.startup_timeout,
         close_grace: sup.close_grace,
     };
@@ -266,6 +280,15 @@ impl Backend for Isolated {
 
     fn close(&self) {
         self.close_workers();
+    }
+
+    fn reentered(&self) -> bool {
+        // The supervisor thread delivers the workers' logs (a log sink may
+        // run module code there); closing from it would join itself.
+        self.supervisor
+            .lock()
+            .as_ref()
+            .is_some_and(|h| h.thread().id() == std::thread::current().id())
     }
 }
 

@@ -39,6 +39,8 @@ pub(crate) struct Config {
     pub(crate) max_event: usize,
     pub(crate) config: Vec<u8>,
     pub(crate) sandbox: bool,
+    /// Workers only validate the module (no instance): see `crate::validate`.
+    pub(crate) validate_only: bool,
     pub(crate) startup_timeout: Duration,
     pub(crate) close_grace: Duration,
 }

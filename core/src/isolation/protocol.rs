@@ -670,6 +670,9 @@ pub(crate) fn decode_record(kind: u8, payload: Vec<u8>, limits: &Limits) -> PRes
 pub(crate) struct Init {
     pub(crate) host_pid: i32,
     pub(crate) sandbox: bool,
+    /// Load and validate the module, send HELLO, create no instance (run no
+    /// `init`), and wait for SHUTDOWN: the "validate" request.
+    pub(crate) validate_only: bool,
     /// RLIMIT_AS (0: unlimited).
     pub(crate) memory_limit: u64,
     /// RLIMIT_CPU soft limit, seconds (0: unlimited).
@@ -689,7 +692,7 @@ impl Init {
             .u32(0)
             .u32(PROTOCOL_VERSION)
             .i32(self.host_pid)
-            .u32(u32::from(self.sandbox))
+            .u32(u32::from(self.sandbox) | (u32::from(self.validate_only) << 1))
             .u64(self.memory_limit)
             .u64(self.cpu_limit_secs)
             .u64(self.open_files)
@@ -711,9 +714,15 @@ impl Init {
                 "protocol version {version}, worker speaks {PROTOCOL_VERSION}"
             )));
         }
+        let host_pid = r.i32("host pid")?;
+        let flags = r.u32("flags")?;
+        if flags & !3 != 0 {
+            return Err(ProtoError::new(format!("unknown INIT flags 0x{flags:x}")));
+        }
         let init = Init {
-            host_pid: r.i32("host pid")?,
-            sandbox: r.u32("sandbox")? != 0,
+            host_pid,
+            sandbox: flags & 1 != 0,
+            validate_only: flags & 2 != 0,
             memory_limit: r.u64("memory limit")?,
             cpu_limit_secs: r.u64("cpu limit")?,
             open_files: r.u64("open files")?,
@@ -1433,6 +1442,7 @@ mod tests {
         let i = Init {
             host_pid: 7,
             sandbox: true,
+            validate_only: true,
             memory_limit: 1 << 30,
             cpu_limit_secs: 60,
             open_files: 64,

@@ -510,6 +510,15 @@ impl Worker {
         if self.is_dead() {
             return Err(CallError::NotStarted);
         }
+        // A worker that stopped itself while idle would take the call and
+        // never answer (the call would time out, or hang without a
+        // deadline): replace it before the call is handed over.
+        if sys::pidfd_is_stopped(self.pidfd.as_fd()) {
+            self.kill(KillReason::Protocol(
+                "the worker stopped itself (SIGSTOP) while idle".into(),
+            ));
+            return Err(CallError::NotStarted);
+        }
         st.seq = st.seq.wrapping_add(1);
         let seq = st.seq;
         let input_loc = if input.len() <= ctl::INLINE_CAP {

@@ -311,6 +311,7 @@ impl Supervisor {
         let init = Init {
             host_pid: sys::own_pid(),
             sandbox: cfg.sandbox,
+            validate_only: cfg.validate_only,
             memory_limit: cfg.memory_limit.unwrap_or(0),
             cpu_limit_secs: cfg.cpu_limit.map_or(0, |d| d.as_secs().max(1)),
             open_files: cfg.open_files,

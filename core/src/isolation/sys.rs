@@ -902,6 +902,32 @@ pub(crate) fn pidfd_kill(pidfd: BorrowedFd<'_>, sig: c_int) {
     }
 }
 
+/// True when the child behind `pidfd` is stopped (`SIGSTOP`, `SIGTSTP`,
+/// ...): `waitid(P_PIDFD, WSTOPPED | WNOHANG | WNOWAIT)`, which neither
+/// blocks nor consumes anything the reaper waits for (it waits with
+/// `WEXITED`). One system call, no allocation.
+pub(crate) fn pidfd_is_stopped(pidfd: BorrowedFd<'_>) -> bool {
+    const P_PIDFD: libc::idtype_t = 3;
+    // SAFETY: an all-zero siginfo_t is a valid value (plain integers and
+    // unions of them).
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid writes only into `info`, a live siginfo_t; WNOHANG
+    // makes it return at once and WNOWAIT leaves the child's state for the
+    // reaper. A pidfd names exactly our child, never a recycled pid.
+    let rc = unsafe {
+        libc::waitid(
+            P_PIDFD,
+            pidfd.as_raw_fd() as libc::id_t,
+            &mut info,
+            libc::WSTOPPED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // With WNOHANG and nothing to report, si_pid stays 0.
+    // SAFETY: reading si_pid/si_code of the siginfo the kernel filled (or
+    // left zeroed).
+    rc == 0 && unsafe { info.si_pid() } != 0 && info.si_code == libc::CLD_STOPPED
+}
+
 /// How a reaped worker ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ExitKind {

@@ -591,6 +591,9 @@ pub fn worker_main() -> i32 {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
+    if init.validate_only {
+        return validate_only(&conn, &ctl_mem, &lib);
+    }
     let outbox = Arc::new(Outbox::default());
     let sender = {
         let (outbox, conn) = (Arc::clone(&outbox), Arc::clone(&conn));
@@ -625,17 +628,7 @@ pub fn worker_main() -> i32 {
     };
     drop(config);
     let info = lib.info();
-    let hello = p::Hello {
-        name: info.name.clone(),
-        version: info.version.clone(),
-        abi_version: info.abi_version,
-        thread_model: info.thread_model,
-        methods: info.methods.clone(),
-        interface: info
-            .interface
-            .as_ref()
-            .map(|i| (i.source().to_string(), i.hash())),
-    };
+    let hello = hello_of(info);
     if conn.send_record(p::REC_HELLO, &hello.encode()).is_err() {
         return EXIT_CHANNEL;
     }
@@ -647,6 +640,49 @@ pub fn worker_main() -> i32 {
     outbox.close();
     let _ = sender.join();
     status
+}
+
+/// The HELLO record that describes the loaded module (a serving and a validating worker alike).
+fn hello_of(info: &crate::ffi::loader::ModuleInfo) -> p::Hello {
+    p::Hello {
+        name: info.name.clone(),
+        version: info.version.clone(),
+        abi_version: info.abi_version,
+        thread_model: info.thread_model,
+        methods: info.methods.clone(),
+        interface: info
+            .interface
+            .as_ref()
+            .map(|i| (i.source().to_string(), i.hash())),
+    }
+}
+
+/// The "validate" request: the module loaded and its descriptor passed
+/// validation; report it (HELLO) without creating an instance, then wait
+/// for SHUTDOWN.
+fn validate_only(conn: &Conn, ctl_mem: &SharedMem, lib: &ModuleLibrary) -> i32 {
+    let info = lib.info();
+    let hello = hello_of(info);
+    if conn.send_record(p::REC_HELLO, &hello.encode()).is_err() {
+        return EXIT_CHANNEL;
+    }
+    let chan = Chan {
+        ctl: ctl_mem,
+        seen: AtomicU32::new(0),
+        posted: AtomicU32::new(0),
+    };
+    loop {
+        match chan.wait(IDLE_SPIN) {
+            Wait::Message => {
+                return match chan.request().op {
+                    p::OP_SHUTDOWN => EXIT_OK,
+                    // No call is ever posted to a validating worker.
+                    _ => EXIT_CHANNEL,
+                };
+            }
+            Wait::Idle => check_parent(),
+        }
+    }
 }
 
 fn apply_limits(init: &Init) -> std::io::Result<()> {

@@ -104,6 +104,7 @@ unsafe fn report(fail: FailFn, call: *mut BhCall, code: i32, message: &str) -> i
     } else {
         code
     };
+    let message = clip_message(message);
     // SAFETY: per this function's contract `call` is live and `fail` is the
     // host's; the message pointer/length describe a live &str. The host
     // copies the message and never unwinds. Its status is not actionable.
@@ -129,7 +130,24 @@ pub(crate) fn host_emit(api: &HostApi, topic: &str, data: &[u8]) -> i32 {
 }
 
 /// `host.log` through a [`HostApi`] held by a [`Host`].
+/// The longest message the reference host accepts from `fail`/`log` (it
+/// refuses a longer one whole): longer messages are cut at a character
+/// boundary here instead.
+const HOST_MAX_MESSAGE: usize = 4096;
+
+fn clip_message(msg: &str) -> &str {
+    if msg.len() <= HOST_MAX_MESSAGE {
+        return msg;
+    }
+    let mut end = HOST_MAX_MESSAGE;
+    while !msg.is_char_boundary(end) {
+        end -= 1;
+    }
+    &msg[..end]
+}
+
 pub(crate) fn host_log(api: &HostApi, level: i32, msg: &str) -> i32 {
+    let msg = clip_message(msg);
     // SAFETY: as in host_emit: a host-provided function pointer callable from
     // any thread, given a live borrow of `msg`.
     unsafe {

@@ -307,7 +307,14 @@ fn faulty_descriptor() {
             "exec",
             "open_write",
             "socket",
-            "ptrace"
+            "ptrace",
+            "bad_lengths",
+            "save_ctx",
+            "use_saved",
+            "use_saved_thread",
+            "race_late_write",
+            "race_result",
+            "stop_when_idle"
         ]
     );
 }

@@ -1,0 +1,58 @@
+//! The "validate" step: load a module in a worker process, validate its
+//! descriptor there, and report what it declares, without running its
+//! `init` and without loading it into this process.
+//!
+//! Loading a shared library runs its ELF constructors and its entry
+//! function, which are the module's own code: in-process, no check can stop
+//! a constructor that calls `_exit`, crashes, or never returns (nor an entry
+//! function that hangs). In a worker, each of those is a typed error here:
+//! a death by signal is `WorkerCrashed`, an exit (even with status 0) is
+//! `WorkerExited`, silence past the deadline (`startup_timeout`) is
+//! `Timeout`, a descriptor that fails validation is `AbiMismatch`. Only a
+//! worker that reports a validated descriptor is success.
+#![forbid(unsafe_code)]
+
+use crate::counters::Counters;
+use crate::error::Result;
+use crate::ffi::loader::ModuleInfo;
+use crate::options::ModuleOptions;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// Validate the module `spec` (path or bundled name, resolved as
+/// [`Host::open`](crate::Host::open) does) in a worker process, with
+/// `deadline` for the worker to load it and answer (the default of
+/// `Supervision::startup_timeout` when `None`).
+pub fn validate(
+    spec: &str,
+    module_dirs: &[PathBuf],
+    deadline: Option<Duration>,
+) -> Result<ModuleInfo> {
+    let path = crate::locate::resolve_module(spec, module_dirs)?;
+    let mut options = ModuleOptions::isolated();
+    if let Some(d) = deadline {
+        options.supervision.startup_timeout = d;
+    }
+    validate_path(&path, &options)
+}
+
+/// [`validate`] of a resolved `path` with the worker settings of `options`
+/// (worker executable, sandbox, memory limit, startup timeout).
+pub(crate) fn validate_path(path: &Path, options: &ModuleOptions) -> Result<ModuleInfo> {
+    let mut opts = options.clone();
+    opts.workers = 1;
+    opts.supervision.spare_workers = 0;
+    // One attempt: a module that dies while loading is reported, not retried.
+    opts.supervision.breaker_failures = 1;
+    let (info, backend) = crate::isolation::open_with(
+        path,
+        &opts,
+        0,
+        Weak::new(),
+        Arc::new(Counters::default()),
+        true,
+    )?;
+    backend.close();
+    Ok(info)
+}
