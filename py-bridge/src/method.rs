@@ -116,9 +116,11 @@ fn outcome<'py>(py: Python<'py>, r: Result<Vec<u8>, Error>) -> PyResult<Outcome<
 /// A resolved method. ``method(data)`` and ``method.call(data)`` call it.
 ///
 /// ``data`` is any C-contiguous bytes-like object (bytes, bytearray,
-/// memoryview, numpy array); it is read in place, without a copy, and its
-/// buffer stays exported for the whole call (a ``bytearray`` cannot be
-/// resized meanwhile). The GIL is released during the call, except for
+/// memoryview, numpy array). ``bytes`` (and a memoryview of bytes) is read
+/// in place; a mutable buffer is copied before the GIL is released (another
+/// thread could write it during the call), or read in place when the call
+/// keeps the GIL. Its buffer stays exported for the whole call (a
+/// ``bytearray`` cannot be resized meanwhile). The GIL is released during the call, except for
 /// small inputs (up to 2 KiB) to methods a thread-safe in-process module
 /// declares non-blocking (``keeps_gil``).
 #[pyclass(module = "bridgehost", name = "Method", frozen)]
@@ -150,19 +152,17 @@ impl Method {
     ) -> PyResult<Bound<'py, PyBytes>> {
         self.inner.check(py)?;
         let mut slot = InputBuffer::new(py);
-        // `bytes` (exactly, not a subclass) is immutable and kept alive by the
-        // caller's reference for the whole call: read it in place without a
-        // buffer export. Everything else goes through the buffer protocol.
-        let input = match data.cast_exact::<PyBytes>() {
-            Ok(b) => b.as_bytes(),
-            Err(_) => slot.export(data).map_err(|e| buffer_error(py, "data", e))?,
-        };
+        // Released GIL => the input is immutable or copied (buffer.rs).
+        let input = slot
+            .export(data, |len| release_gil || len > KEEP_GIL_MAX_INPUT)
+            .map_err(|e| buffer_error(py, "data", e))?;
         let method: &bridgehost::Method = &self.inner;
         let mut out = take_scratch();
-        let r = if release_gil || input.len() > KEEP_GIL_MAX_INPUT {
-            py.detach(|| method.call_with(input, &mut out))
+        let bytes = input.bytes;
+        let r = if input.detach {
+            py.detach(|| method.call_with(bytes, &mut out))
         } else {
-            method.call_with(input, &mut out)
+            method.call_with(bytes, &mut out)
         };
         let result = match r {
             Ok(()) => to_bytes(py, &out),
@@ -176,13 +176,9 @@ impl Method {
     /// Copy the input for `submit` (the core owns it from then on).
     fn owned_input(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         self.inner.check(py)?;
-        let mut slot = InputBuffer::new(py);
-        let input = slot.export(data).map_err(|e| buffer_error(py, "data", e))?;
-        Ok(if input.len() > LARGE {
-            py.detach(|| input.to_vec())
-        } else {
-            input.to_vec()
-        })
+        InputBuffer::new(py)
+            .export_owned(data, LARGE)
+            .map_err(|e| buffer_error(py, "data", e))
     }
 }
 
@@ -233,20 +229,41 @@ impl Method {
     ) -> PyResult<usize> {
         guard(py, || {
             self.inner.check(py)?;
+            let keep_gil = self.keep_gil;
             let mut in_slot = InputBuffer::new(py);
             let input = in_slot
-                .export(data)
+                .export(data, |len| !keep_gil || len > KEEP_GIL_MAX_INPUT)
                 .map_err(|e| buffer_error(py, "data", e))?;
             let mut out_slot = InputBuffer::new(py);
             let dst = out_slot
-                .export_mut(out, input)
+                .export_mut(out, input.region)
                 .map_err(|e| buffer_error(py, "out", e))?;
             let method: &bridgehost::Method = &self.inner;
-            if self.keep_gil && input.len() <= KEEP_GIL_MAX_INPUT {
-                method.call_to_slice(input, dst).py_err(py)
-            } else {
-                py.detach(|| method.call_to_slice(input, dst)).py_err(py)
+            if !input.detach {
+                // GIL held throughout: no Python thread touches `dst`.
+                return method.call_to_slice(input.bytes, dst).py_err(py);
             }
+            // With the GIL released another Python thread may access `out`,
+            // so the module writes into our scratch buffer and the output is
+            // copied into `out` afterwards, with the GIL held.
+            let bytes = input.bytes;
+            let mut buf = take_scratch();
+            let r = py.detach(|| method.call_with(bytes, &mut buf));
+            let result = match r {
+                Ok(()) if buf.len() <= dst.len() => {
+                    dst[..buf.len()].copy_from_slice(&buf);
+                    Ok(buf.len())
+                }
+                Ok(()) => Err(to_pyerr(
+                    py,
+                    &Error::BufferTooSmall {
+                        required: buf.len(),
+                    },
+                )),
+                Err(e) => Err(to_pyerr(py, &e)),
+            };
+            put_scratch(buf);
+            result
         })
     }
 
