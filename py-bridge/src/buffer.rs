@@ -50,10 +50,11 @@ const _: () = assert!(
         || std::mem::size_of::<usize>() == 4
 );
 
-/// `PyBUF_ND | PyBUF_STRIDES`: the exporter fills shape and strides, so a
-/// non-contiguous exporter (a sliced numpy array or memoryview) still
-/// exports and we can reject it with a clear error; read-only is enough.
-const PYBUF_STRIDES: c_int = 0x0010 | 0x0008;
+/// `PyBUF_ND | PyBUF_STRIDES | PyBUF_FORMAT`: the exporter fills shape and
+/// strides, so a non-contiguous exporter (a sliced numpy array or memoryview)
+/// still exports and we can reject it with a clear error, and its item format,
+/// so a buffer of Python object pointers can be refused; read-only is enough.
+const PYBUF_STRIDES: c_int = 0x0010 | 0x0008 | 0x0004;
 /// `PyBUF_WRITABLE`: the exporter must allow writes (output buffers).
 const PYBUF_WRITABLE: c_int = 0x0001;
 
@@ -73,6 +74,9 @@ pub(crate) enum BufferError {
     BadLength,
     /// An output buffer that overlaps the call's input.
     Overlaps,
+    /// A buffer of Python object pointers (format `O`, numpy `dtype=object`):
+    /// its bytes are addresses, not data.
+    Objects,
 }
 
 /// A slot for one buffer export, filled by [`InputBuffer::export`]. It lives
@@ -286,6 +290,15 @@ impl<'py> InputBuffer<'py> {
         self.exported = true;
         if self.view.len < 0 {
             return Err(BufferError::BadLength);
+        }
+        if !self.view.format.is_null() {
+            // SAFETY: a non-null `format` of a held export is a NUL-terminated
+            // struct-module format string owned by the exporter, valid until
+            // the export is released (in Drop).
+            let format = unsafe { std::ffi::CStr::from_ptr(self.view.format) };
+            if format.to_bytes().contains(&b'O') {
+                return Err(BufferError::Objects);
+            }
         }
         // SAFETY: `view` is a successful export that we still hold.
         if unsafe { PyBuffer_IsContiguous(&self.view, b'C' as c_char) } == 0 {

@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyBytes;
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Outputs larger than this are copied into their `bytes` with the GIL
 /// released, and inputs larger than this are copied for `submit` likewise.
@@ -75,6 +76,13 @@ pub(crate) fn buffer_error(py: Python<'_>, what: &str, e: BufferError) -> PyErr 
             invalid(py, format!("{what}: exporter reported a negative length"))
         }
         BufferError::Overlaps => invalid(py, format!("{what} must not overlap the input")),
+        BufferError::Objects => invalid(
+            py,
+            format!(
+                "{what} holds Python object pointers (buffer format 'O', e.g. numpy \
+                 dtype=object), not bytes: convert it first (e.g. np.asarray(x, dtype=np.uint8))"
+            ),
+        ),
     }
 }
 
@@ -123,9 +131,11 @@ fn outcome<'py>(py: Python<'py>, r: Result<Vec<u8>, Error>) -> PyResult<Outcome<
 /// ``bytearray`` cannot be resized meanwhile). The GIL is released during the call, except for
 /// small inputs (up to 2 KiB) to methods a thread-safe in-process module
 /// declares non-blocking (``keeps_gil``).
-#[pyclass(module = "bridgehost", name = "Method", frozen)]
+#[pyclass(module = "bridgehost", name = "Method", frozen, weakref)]
 pub(crate) struct Method {
     inner: DropDetached<bridgehost::Method>,
+    /// Set by ``close()``: later calls raise ``ClosedError``.
+    closed: AtomicBool,
     /// Call without releasing the GIL: the module promises the method never
     /// blocks, and the host adds no waiting of its own (thread-safe module,
     /// in-process: no serialization lock, no owner-thread hop, no IPC).
@@ -139,9 +149,24 @@ impl Method {
             inner.is_nonblocking() && inner.module().info().thread_model == ThreadModel::ThreadSafe;
         Method {
             inner: DropDetached::new(inner),
+            closed: AtomicBool::new(false),
             keep_gil,
             module,
         }
+    }
+
+    /// ``ClosedError`` after ``close()`` or in a forked child (the core
+    /// reports its own module's or host's closing).
+    fn check(&self, py: Python<'_>) -> PyResult<()> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(crate::errors::make(
+                py,
+                bridgehost::ErrorKind::Closed,
+                "closed: method is closed",
+                0,
+            ));
+        }
+        self.inner.check(py)
     }
 
     fn call_impl<'py>(
@@ -150,7 +175,7 @@ impl Method {
         data: &Bound<'py, PyAny>,
         release_gil: bool,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        self.inner.check(py)?;
+        self.check(py)?;
         let mut slot = InputBuffer::new(py);
         // Released GIL => the input is immutable or copied (buffer.rs).
         let input = slot
@@ -175,7 +200,7 @@ impl Method {
 
     /// Copy the input for `submit` (the core owns it from then on).
     fn owned_input(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-        self.inner.check(py)?;
+        self.check(py)?;
         InputBuffer::new(py)
             .export_owned(data, LARGE)
             .map_err(|e| buffer_error(py, "data", e))
@@ -228,7 +253,7 @@ impl Method {
         out: &Bound<'_, PyAny>,
     ) -> PyResult<usize> {
         guard(py, || {
-            self.inner.check(py)?;
+            self.check(py)?;
             let keep_gil = self.keep_gil;
             let mut in_slot = InputBuffer::new(py);
             let input = in_slot
@@ -344,6 +369,18 @@ impl Method {
             afut.call_method1("add_done_callback", (handle.getattr("_on_future_done")?,))?;
             Ok(afut)
         })
+    }
+
+    /// Close this method handle (idempotent): later calls on it raise
+    /// ``ClosedError``. Calls in flight finish; the module stays open.
+    fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+
+    /// True once this method, its module or its host was closed.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed) || self.inner.stale() || self.inner.module().is_closed()
     }
 
     /// The method's name.

@@ -70,6 +70,15 @@ class Host:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None: ...
+    async def aclose(self) -> None:
+        """``close()`` on a worker thread: never blocks the event loop."""
+    async def __aenter__(self) -> "Host": ...
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None: ...
 
 class Module:
     """An open module. Obtained from ``Host.open``."""
@@ -108,11 +117,21 @@ class Module:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None: ...
+    async def aclose(self) -> None:
+        """``close()`` on a worker thread: never blocks the event loop."""
+    async def __aenter__(self) -> "Module": ...
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None: ...
 
 class Method:
     """A resolved method. ``method(data)`` is ``method.call(data)``.
 
-    ``data`` is any C-contiguous bytes-like object, read in place; its buffer
+    ``data`` is any C-contiguous bytes-like object: ``bytes`` is read in
+    place, a mutable buffer is copied before the GIL is released; its buffer
     stays exported (unresizable) for the whole call.
     """
 
@@ -138,6 +157,11 @@ class Method:
     def keeps_gil(self) -> bool: ...
     @property
     def module(self) -> Module: ...
+    def close(self) -> None:
+        """Close this handle (idempotent); later calls raise ``ClosedError``."""
+    @property
+    def closed(self) -> bool:
+        """True once this method, its module or its host was closed."""
 
 class Subscription:
     """An event subscription; see ``Module.subscribe``."""
@@ -152,6 +176,15 @@ class Subscription:
     def topic(self) -> str: ...
     def __enter__(self) -> "Subscription": ...
     def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None: ...
+    async def aclose(self) -> None:
+        """``close()`` on a worker thread: never blocks the event loop."""
+    async def __aenter__(self) -> "Subscription": ...
+    async def __aexit__(
         self,
         exc_type: Optional[Type[BaseException]],
         exc: Optional[BaseException],
