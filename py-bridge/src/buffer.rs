@@ -14,9 +14,10 @@
 //! `PyBuffer_IsContiguous` joined the *limited API* in 3.11, but their ABI has
 //! not changed since CPython 3.3 and every CPython 3.x exports them, so they
 //! are declared here (PyO3 only declares them for abi3-py311 and newer). The
-//! declaration mirrors `Include/pybuffer.h`; `tests/test_buffers.py` checks the
-//! fields we read (length, contiguity via strides) against numpy arrays of
-//! known layout on every interpreter the wheel is tested on.
+//! declaration mirrors `Include/pybuffer.h`; `python/tests/test_calls.py` and
+//! `test_idioms.py` check the fields we read (length, contiguity via strides,
+//! format) against numpy arrays of known layout on every interpreter the
+//! wheel is tested on.
 #![allow(unsafe_code)]
 
 use pyo3::exceptions::PyTypeError;
