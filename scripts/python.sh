@@ -3,7 +3,8 @@
 #
 #   scripts/python.sh build    pip install ./python into the project venv (.venv, created if missing)
 #   scripts/python.sh test     build a FRESH venv (target/py-test-venv), pip install ./python[test]
-#                              into it, run pytest under PYTHONDEVMODE=1 -X faulthandler
+#                              into it, run pytest under PYTHONDEVMODE=1 -X faulthandler, then run
+#                              every ```python block of README.md and docs/*.md (doc_examples.py)
 #   scripts/python.sh demo     build, then run python/examples/demo.py
 #   scripts/python.sh bench    build with release natives, build the baselines (bare PyO3 echo, C echo), run
 #                              bench/python/bench.py (JSON lines on stdout; BENCH_SMOKE=1 for a smoke run)
@@ -83,9 +84,35 @@ cmd_test() {
     cd "$ROOT/python/tests"
     # Run from the tests directory with the venv's pytest (not `python -m`, which would put the
     # source tree first on sys.path): the tests import the INSTALLED package.
+    local rc=0
     BRIDGEHOST_MODULE_PATH="$mods" PYTHONDEVMODE=1 \
         "$TEST_VENV/bin/python" -X faulthandler -m pytest -p no:cacheprovider -q \
-        --rootdir="$ROOT/python" -c "$ROOT/python/pyproject.toml" "$ROOT/python/tests" "$@"
+        --rootdir="$ROOT/python" -c "$ROOT/python/pyproject.toml" "$ROOT/python/tests" "$@" || rc=$?
+    doc_examples || rc=1
+    return "$rc"
+}
+
+doc_examples() {
+    # Every ```python block of README.md and docs/*.md is a complete program: extract each one and
+    # run it with the test venv's python in dev mode (warnings shown), from an empty directory.
+    local dir="$ROOT/target/py-doc-examples" passed=0 failed=0 f
+    rm -rf "$dir"
+    mkdir -p "$dir/run"
+    log "doc examples: python3 scripts/doc_examples.py python $dir"
+    python3 "$ROOT/scripts/doc_examples.py" python "$dir" >"$dir/list.txt"
+    while IFS= read -r f; do
+        [ -n "$f" ] || continue
+        if (cd "$dir/run" && PYTHONDEVMODE=1 timeout 120 "$TEST_VENV/bin/python" -X faulthandler "$f") \
+            >"$f.out" 2>&1; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+            printf 'FAILED doc example %s:\n' "$(basename "$f")"
+            sed 's/^/    /' "$f.out"
+        fi
+    done <"$dir/list.txt"
+    printf 'doc examples (python): %d passed, %d failed\n' "$passed" "$failed"
+    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
 }
 
 cmd_demo() {

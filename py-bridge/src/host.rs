@@ -230,9 +230,26 @@ impl Host {
     }
 
     #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
-        self.close(py)?;
-        Ok(false)
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<()> {
+        self.close(py) // returns None: exceptions propagate
+    }
+
+    /// ``await x.aclose()``: ``close()`` on a worker thread, so the event
+    /// loop never blocks while calls in flight finish.
+    fn aclose<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        crate::module::coroutine(slf.as_any(), "_aclose")
+    }
+
+    fn __aenter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        crate::module::coroutine(slf.as_any(), "_aenter")
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __aexit__<'py>(
+        slf: &Bound<'py, Self>,
+        _exc: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::module::coroutine(slf.as_any(), "_aclose")
     }
 
     fn __repr__(&self) -> String {

@@ -123,6 +123,13 @@ fn _debug_state(py: Python<'_>) -> PyResult<(usize, u64)> {
     errors::guard(py, || Ok((host::live_count(), logging::dropped())))
 }
 
+/// Test hook: true when a call reads `obj` in place even with the GIL
+/// released (an immutable exporter); false when it copies it first.
+#[pyfunction]
+fn _input_is_borrowed(obj: &Bound<'_, PyAny>) -> bool {
+    buffer::immutable(obj)
+}
+
 #[pymodule]
 #[pyo3(name = "_native")]
 fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -139,6 +146,7 @@ fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_set_core_log_level, m)?)?;
     m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
     m.add_function(wrap_pyfunction!(_debug_state, m)?)?;
+    m.add_function(wrap_pyfunction!(_input_is_borrowed, m)?)?;
     m.add("CORE_VERSION", bridgehost::VERSION)?;
     Ok(())
 }

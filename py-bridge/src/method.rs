@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyBytes;
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Outputs larger than this are copied into their `bytes` with the GIL
 /// released, and inputs larger than this are copied for `submit` likewise.
@@ -75,6 +76,13 @@ pub(crate) fn buffer_error(py: Python<'_>, what: &str, e: BufferError) -> PyErr 
             invalid(py, format!("{what}: exporter reported a negative length"))
         }
         BufferError::Overlaps => invalid(py, format!("{what} must not overlap the input")),
+        BufferError::Objects => invalid(
+            py,
+            format!(
+                "{what} holds Python object pointers (buffer format 'O', e.g. numpy \
+                 dtype=object), not bytes: convert it first (e.g. np.asarray(x, dtype=np.uint8))"
+            ),
+        ),
     }
 }
 
@@ -116,14 +124,18 @@ fn outcome<'py>(py: Python<'py>, r: Result<Vec<u8>, Error>) -> PyResult<Outcome<
 /// A resolved method. ``method(data)`` and ``method.call(data)`` call it.
 ///
 /// ``data`` is any C-contiguous bytes-like object (bytes, bytearray,
-/// memoryview, numpy array); it is read in place, without a copy, and its
-/// buffer stays exported for the whole call (a ``bytearray`` cannot be
-/// resized meanwhile). The GIL is released during the call, except for
+/// memoryview, numpy array). ``bytes`` (and a memoryview of bytes) is read
+/// in place; a mutable buffer is copied before the GIL is released (another
+/// thread could write it during the call), or read in place when the call
+/// keeps the GIL. Its buffer stays exported for the whole call (a
+/// ``bytearray`` cannot be resized meanwhile). The GIL is released during the call, except for
 /// small inputs (up to 2 KiB) to methods a thread-safe in-process module
 /// declares non-blocking (``keeps_gil``).
-#[pyclass(module = "bridgehost", name = "Method", frozen)]
+#[pyclass(module = "bridgehost", name = "Method", frozen, weakref)]
 pub(crate) struct Method {
     inner: DropDetached<bridgehost::Method>,
+    /// Set by ``close()``: later calls raise ``ClosedError``.
+    closed: AtomicBool,
     /// Call without releasing the GIL: the module promises the method never
     /// blocks, and the host adds no waiting of its own (thread-safe module,
     /// in-process: no serialization lock, no owner-thread hop, no IPC).
@@ -137,9 +149,24 @@ impl Method {
             inner.is_nonblocking() && inner.module().info().thread_model == ThreadModel::ThreadSafe;
         Method {
             inner: DropDetached::new(inner),
+            closed: AtomicBool::new(false),
             keep_gil,
             module,
         }
+    }
+
+    /// ``ClosedError`` after ``close()`` or in a forked child (the core
+    /// reports its own module's or host's closing).
+    fn check(&self, py: Python<'_>) -> PyResult<()> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(crate::errors::make(
+                py,
+                bridgehost::ErrorKind::Closed,
+                "closed: method is closed",
+                0,
+            ));
+        }
+        self.inner.check(py)
     }
 
     fn call_impl<'py>(
@@ -148,21 +175,19 @@ impl Method {
         data: &Bound<'py, PyAny>,
         release_gil: bool,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        self.inner.check(py)?;
+        self.check(py)?;
         let mut slot = InputBuffer::new(py);
-        // `bytes` (exactly, not a subclass) is immutable and kept alive by the
-        // caller's reference for the whole call: read it in place without a
-        // buffer export. Everything else goes through the buffer protocol.
-        let input = match data.cast_exact::<PyBytes>() {
-            Ok(b) => b.as_bytes(),
-            Err(_) => slot.export(data).map_err(|e| buffer_error(py, "data", e))?,
-        };
+        // Released GIL => the input is immutable or copied (buffer.rs).
+        let input = slot
+            .export(data, |len| release_gil || len > KEEP_GIL_MAX_INPUT)
+            .map_err(|e| buffer_error(py, "data", e))?;
         let method: &bridgehost::Method = &self.inner;
         let mut out = take_scratch();
-        let r = if release_gil || input.len() > KEEP_GIL_MAX_INPUT {
-            py.detach(|| method.call_with(input, &mut out))
+        let bytes = input.bytes;
+        let r = if input.detach {
+            py.detach(|| method.call_with(bytes, &mut out))
         } else {
-            method.call_with(input, &mut out)
+            method.call_with(bytes, &mut out)
         };
         let result = match r {
             Ok(()) => to_bytes(py, &out),
@@ -175,14 +200,10 @@ impl Method {
 
     /// Copy the input for `submit` (the core owns it from then on).
     fn owned_input(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-        self.inner.check(py)?;
-        let mut slot = InputBuffer::new(py);
-        let input = slot.export(data).map_err(|e| buffer_error(py, "data", e))?;
-        Ok(if input.len() > LARGE {
-            py.detach(|| input.to_vec())
-        } else {
-            input.to_vec()
-        })
+        self.check(py)?;
+        InputBuffer::new(py)
+            .export_owned(data, LARGE)
+            .map_err(|e| buffer_error(py, "data", e))
     }
 }
 
@@ -232,21 +253,42 @@ impl Method {
         out: &Bound<'_, PyAny>,
     ) -> PyResult<usize> {
         guard(py, || {
-            self.inner.check(py)?;
+            self.check(py)?;
+            let keep_gil = self.keep_gil;
             let mut in_slot = InputBuffer::new(py);
             let input = in_slot
-                .export(data)
+                .export(data, |len| !keep_gil || len > KEEP_GIL_MAX_INPUT)
                 .map_err(|e| buffer_error(py, "data", e))?;
             let mut out_slot = InputBuffer::new(py);
             let dst = out_slot
-                .export_mut(out, input)
+                .export_mut(out, input.region)
                 .map_err(|e| buffer_error(py, "out", e))?;
             let method: &bridgehost::Method = &self.inner;
-            if self.keep_gil && input.len() <= KEEP_GIL_MAX_INPUT {
-                method.call_to_slice(input, dst).py_err(py)
-            } else {
-                py.detach(|| method.call_to_slice(input, dst)).py_err(py)
+            if !input.detach {
+                // GIL held throughout: no Python thread touches `dst`.
+                return method.call_to_slice(input.bytes, dst).py_err(py);
             }
+            // With the GIL released another Python thread may access `out`,
+            // so the module writes into our scratch buffer and the output is
+            // copied into `out` afterwards, with the GIL held.
+            let bytes = input.bytes;
+            let mut buf = take_scratch();
+            let r = py.detach(|| method.call_with(bytes, &mut buf));
+            let result = match r {
+                Ok(()) if buf.len() <= dst.len() => {
+                    dst[..buf.len()].copy_from_slice(&buf);
+                    Ok(buf.len())
+                }
+                Ok(()) => Err(to_pyerr(
+                    py,
+                    &Error::BufferTooSmall {
+                        required: buf.len(),
+                    },
+                )),
+                Err(e) => Err(to_pyerr(py, &e)),
+            };
+            put_scratch(buf);
+            result
         })
     }
 
@@ -327,6 +369,18 @@ impl Method {
             afut.call_method1("add_done_callback", (handle.getattr("_on_future_done")?,))?;
             Ok(afut)
         })
+    }
+
+    /// Close this method handle (idempotent): later calls on it raise
+    /// ``ClosedError``. Calls in flight finish; the module stays open.
+    fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+
+    /// True once this method, its module or its host was closed.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed) || self.inner.stale() || self.inner.module().is_closed()
     }
 
     /// The method's name.

@@ -13,6 +13,15 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use std::sync::Arc;
 
+/// A coroutine of `bridgehost._futures` (`_aclose`, `_aenter`) applied to
+/// `obj`, for ``async with`` and ``aclose()``.
+pub(crate) fn coroutine<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    obj.py()
+        .import("bridgehost._futures")?
+        .getattr(name)?
+        .call1((obj,))
+}
+
 /// A subscription's core handle, shared by the `Subscription` object and its
 /// module (so a subscription stays active until it is unsubscribed or its
 /// module closes, even when the Python handle is dropped).
@@ -49,7 +58,7 @@ impl SubSlot {
 /// ``subscribe(topic, callback)``. Closing (``close()``, the ``with`` block,
 /// or closing its host) is idempotent and waits for calls in flight; later
 /// calls raise ``ClosedError``.
-#[pyclass(module = "bridgehost", name = "Module", frozen)]
+#[pyclass(module = "bridgehost", name = "Module", frozen, weakref)]
 pub(crate) struct Module {
     pub(crate) inner: DropDetached<bridgehost::Module>,
     /// Keeps the Python host (and so the core host) alive while the module is.
@@ -217,9 +226,26 @@ impl Module {
     }
 
     #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
-        self.close(py)?;
-        Ok(false)
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<()> {
+        self.close(py) // returns None: exceptions propagate
+    }
+
+    /// ``await x.aclose()``: ``close()`` on a worker thread, so the event
+    /// loop never blocks while calls in flight finish.
+    fn aclose<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        coroutine(slf.as_any(), "_aclose")
+    }
+
+    fn __aenter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        coroutine(slf.as_any(), "_aenter")
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __aexit__<'py>(
+        slf: &Bound<'py, Self>,
+        _exc: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        coroutine(slf.as_any(), "_aclose")
     }
 
     /// Wait until every event emitted so far has been delivered (every
@@ -257,7 +283,7 @@ impl Module {
 }
 
 /// An event subscription; see ``Module.subscribe``.
-#[pyclass(module = "bridgehost", name = "Subscription", frozen)]
+#[pyclass(module = "bridgehost", name = "Subscription", frozen, weakref)]
 pub(crate) struct Subscription {
     slot: Arc<SubSlot>,
     topic: String,
@@ -297,9 +323,26 @@ impl Subscription {
     }
 
     #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
-        self.unsubscribe(py)?;
-        Ok(false)
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<()> {
+        self.unsubscribe(py) // returns None: exceptions propagate
+    }
+
+    /// ``await x.aclose()``: ``close()`` on a worker thread, so the event
+    /// loop never blocks while calls in flight finish.
+    fn aclose<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        coroutine(slf.as_any(), "_aclose")
+    }
+
+    fn __aenter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        coroutine(slf.as_any(), "_aenter")
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __aexit__<'py>(
+        slf: &Bound<'py, Self>,
+        _exc: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        coroutine(slf.as_any(), "_aclose")
     }
 
     fn __repr__(&self) -> String {

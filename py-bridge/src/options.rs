@@ -143,11 +143,9 @@ pub(crate) fn module_options(py: Python<'_>, a: ModuleArgs<'_, '_>) -> PyResult<
         o.max_event = size(py, "max_event", v, 0, max_size)? as usize;
     }
     if let Some(v) = a.config {
-        let mut slot = InputBuffer::new(py);
-        let bytes = slot
-            .export(v)
+        o.config = InputBuffer::new(py)
+            .export_owned(v, usize::MAX)
             .map_err(|e| crate::method::buffer_error(py, "config", e))?;
-        o.config = bytes.to_vec();
     }
     if let Some(v) = a.worker_path {
         o.worker_path = Some(PathBuf::from(path_string(py, "worker_path", v)?));

@@ -22,6 +22,7 @@ import atexit as _atexit
 import logging as _logging
 import os as _os
 from typing import Dict as _Dict
+from typing import Union as _Union
 
 from . import errors
 from ._native import CORE_VERSION as _CORE_VERSION
@@ -80,6 +81,11 @@ __all__ = [
 TRACE = 5
 _logging.addLevelName(TRACE, "TRACE")
 
+# A library adds no output of its own: without this, records at WARNING and
+# above (worker crashes, breaker trips) would reach stderr through logging's
+# last-resort handler in applications that never configured logging.
+_logging.getLogger("bridgehost").addHandler(_logging.NullHandler())
+
 # core level number (0 error .. 4 trace) -> logging level
 _LEVELS = (_logging.ERROR, _logging.WARNING, _logging.INFO, _logging.DEBUG, TRACE)
 _loggers: _Dict[str, _logging.Logger] = {}
@@ -98,14 +104,22 @@ def _emit_log(level: int, target: str, message: str) -> None:
         logger.log(pylevel, "%s", message)
 
 
-def set_log_level(level: int) -> None:
+def set_log_level(level: _Union[int, str]) -> None:
     """Most verbose core records forwarded to ``logging`` (default ``logging.DEBUG``).
 
-    ``level`` is a :mod:`logging` level; :data:`TRACE` adds a record per failed call.
-    The ``bridgehost`` loggers' own levels filter further, as usual.
+    ``level`` is a :mod:`logging` level number or name (``"DEBUG"``,
+    ``"warning"``, ``"TRACE"``, ...; case-insensitive); :data:`TRACE` adds a
+    record per failed call. The ``bridgehost`` loggers' own levels filter
+    further, as usual. An unknown name is a ``ValueError``, any other type a
+    ``TypeError``.
     """
+    if isinstance(level, str):
+        number = _logging.getLevelName(level.strip().upper())
+        if not isinstance(number, int):
+            raise ValueError(f"unknown logging level name {level!r}")
+        level = number
     if isinstance(level, bool) or not isinstance(level, int):
-        raise TypeError("level must be a logging level (int)")
+        raise TypeError("level must be a logging level (int) or level name (str)")
     if level <= TRACE:
         core = 4
     elif level <= _logging.DEBUG:

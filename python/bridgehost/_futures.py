@@ -75,3 +75,13 @@ def _complete_async(
     except RuntimeError:
         # The loop is closed: nobody can await this future any more.
         pass
+
+
+async def _aclose(obj: Any) -> None:
+    """``await obj.aclose()`` / ``async with``: run the blocking ``close()``
+    (it waits for calls in flight) on the loop's default executor."""
+    await asyncio.get_running_loop().run_in_executor(None, obj.close)
+
+
+async def _aenter(obj: Any) -> Any:
+    return obj

@@ -70,7 +70,16 @@ class Host:
         exc_type: Optional[Type[BaseException]],
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
-    ) -> bool: ...
+    ) -> None: ...
+    async def aclose(self) -> None:
+        """``close()`` on a worker thread: never blocks the event loop."""
+    async def __aenter__(self) -> "Host": ...
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None: ...
 
 class Module:
     """An open module. Obtained from ``Host.open``."""
@@ -110,12 +119,22 @@ class Module:
         exc_type: Optional[Type[BaseException]],
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
-    ) -> bool: ...
+    ) -> None: ...
+    async def aclose(self) -> None:
+        """``close()`` on a worker thread: never blocks the event loop."""
+    async def __aenter__(self) -> "Module": ...
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None: ...
 
 class Method:
     """A resolved method. ``method(data)`` is ``method.call(data)``.
 
-    ``data`` is any C-contiguous bytes-like object, read in place; its buffer
+    ``data`` is any C-contiguous bytes-like object: ``bytes`` is read in
+    place, a mutable buffer is copied before the GIL is released; its buffer
     stays exported (unresizable) for the whole call.
     """
 
@@ -141,6 +160,11 @@ class Method:
     def keeps_gil(self) -> bool: ...
     @property
     def module(self) -> Module: ...
+    def close(self) -> None:
+        """Close this handle (idempotent); later calls raise ``ClosedError``."""
+    @property
+    def closed(self) -> bool:
+        """True once this method, its module or its host was closed."""
 
 class Subscription:
     """An event subscription; see ``Module.subscribe``."""
@@ -159,7 +183,16 @@ class Subscription:
         exc_type: Optional[Type[BaseException]],
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
-    ) -> bool: ...
+    ) -> None: ...
+    async def aclose(self) -> None:
+        """``close()`` on a worker thread: never blocks the event loop."""
+    async def __aenter__(self) -> "Subscription": ...
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None: ...
 
 class SubmitHandle:
     def cancel(self) -> bool: ...
@@ -173,3 +206,4 @@ def _after_fork_child() -> None: ...
 def _set_core_log_level(level: int) -> None: ...
 def _debug_panic(message: str) -> None: ...
 def _debug_state() -> Tuple[int, int]: ...
+def _input_is_borrowed(obj: object) -> bool: ...

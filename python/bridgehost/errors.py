@@ -18,7 +18,9 @@ Python and .NET.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
+import concurrent.futures
 from typing import ClassVar, Dict, Type
 
 __all__ = [
@@ -122,8 +124,18 @@ class ClosedError(BridgeHostError):
     kind_code = 8
 
 
-class CancelledError(BridgeHostError):
-    """The operation was cancelled."""
+class CancelledError(
+    BridgeHostError, concurrent.futures.CancelledError, asyncio.CancelledError
+):
+    """The operation was cancelled.
+
+    Also a :class:`concurrent.futures.CancelledError` and an
+    :class:`asyncio.CancelledError`, so the handlers Python code already has
+    for a cancelled operation catch it, and a task whose awaited call was
+    cancelled by the core ends *cancelled*, as with any cancelled future.
+    It stays an :class:`Exception` too (through :class:`BridgeHostError`),
+    so ``except Exception`` and ``except BridgeHostError`` catch it as well.
+    """
 
     kind = "cancelled"
     kind_code = 9

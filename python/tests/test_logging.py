@@ -61,6 +61,8 @@ def test_logger_level_filters(records):
 
 def test_set_log_level_validates():
     with pytest.raises(TypeError):
-        bridgehost.set_log_level("debug")  # type: ignore[arg-type]
+        bridgehost.set_log_level(b"debug")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        bridgehost.set_log_level("not-a-level")
     with pytest.raises(bridgehost.InvalidArgumentError):
         bridgehost.flush_logs(-1)

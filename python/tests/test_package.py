@@ -63,7 +63,7 @@ def test_stubs_match_the_runtime():
     for name, members in classes.items():
         cls = getattr(_native, name)
         runtime = {
-            n for n, v in vars(cls).items() if not n.startswith("__") or n in ("__call__", "__enter__", "__exit__")
+            n for n, v in vars(cls).items() if not n.startswith("__") or n in ("__call__", "__enter__", "__exit__", "__aenter__", "__aexit__")
         }
         runtime.discard("__module__")
         stub = {m for m in members if m != "__init__"}
