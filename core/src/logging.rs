@@ -57,11 +57,68 @@ impl LogLevel {
     }
 }
 
-/// Receives `(level, target, message)`. Called on whatever thread logged;
-/// must not block for long and must not panic (a panic is caught).
+/// Receives `(level, target, message)`, the message with the record's fields appended as
+/// ` name=value` ([`LogRecord::text`]). Called on whatever thread logged; must not block for
+/// long and must not panic (a panic is caught).
 pub type LogSink = Arc<dyn Fn(LogLevel, &str, &str) + Send + Sync>;
 
-static SINK: RwLock<Option<LogSink>> = RwLock::new(None);
+/// Receives each record with its fields kept apart ([`set_record_sink`]), for a front end
+/// whose logging has structured records (Python's `LogRecord` attributes). Same rules as
+/// [`LogSink`].
+pub type RecordSink = Arc<dyn Fn(&LogRecord<'_>) + Send + Sync>;
+
+/// The value of one structured field of a [`LogRecord`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    /// Text (a `%display` or `?debug` field is formatted to text).
+    Str(String),
+    /// A signed integer.
+    I64(i64),
+    /// An unsigned integer.
+    U64(u64),
+    /// A boolean.
+    Bool(bool),
+    /// A floating-point number.
+    F64(f64),
+}
+
+impl std::fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldValue::Str(s) => f.write_str(s),
+            FieldValue::I64(v) => write!(f, "{v}"),
+            FieldValue::U64(v) => write!(f, "{v}"),
+            FieldValue::Bool(v) => write!(f, "{v}"),
+            FieldValue::F64(v) => write!(f, "{v:?}"),
+        }
+    }
+}
+
+/// One core log record: its message and its structured fields (e.g. `module`, `pid`).
+#[derive(Debug)]
+pub struct LogRecord<'a> {
+    /// Severity.
+    pub level: LogLevel,
+    /// Where it comes from (`bridgehost::module`, `bridgehost::isolation`, ...).
+    pub target: &'a str,
+    /// The message, without the fields.
+    pub message: &'a str,
+    /// The fields, in the order they were recorded.
+    pub fields: &'a [(&'static str, FieldValue)],
+}
+
+impl LogRecord<'_> {
+    /// The message with every field appended as ` name=value`: what a [`LogSink`] receives.
+    pub fn text(&self) -> String {
+        let mut s = self.message.to_string();
+        for (name, value) in self.fields {
+            let _ = write!(s, " {name}={value}");
+        }
+        s
+    }
+}
+
+static SINK: RwLock<Option<RecordSink>> = RwLock::new(None);
 static MAX_LEVEL: AtomicU8 = AtomicU8::new(LogLevel::Info as u8);
 static INSTALLED: OnceCell<std::result::Result<(), String>> = OnceCell::new();
 
@@ -71,23 +128,46 @@ thread_local! {
 
 struct SinkLayer;
 
-struct MessageVisitor<'a>(&'a mut String);
+/// Collects an event's message and its fields apart.
+#[derive(Default)]
+struct RecordVisitor {
+    message: String,
+    fields: Vec<(&'static str, FieldValue)>,
+}
 
-impl Visit for MessageVisitor<'_> {
+impl Visit for RecordVisitor {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         if field.name() == "message" {
-            let _ = write!(self.0, "{value:?}");
+            let _ = write!(self.message, "{value:?}");
         } else {
-            let _ = write!(self.0, " {}={value:?}", field.name());
+            self.fields
+                .push((field.name(), FieldValue::Str(format!("{value:?}"))));
         }
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
-            self.0.push_str(value);
+            self.message.push_str(value);
         } else {
-            let _ = write!(self.0, " {}={value}", field.name());
+            self.fields
+                .push((field.name(), FieldValue::Str(value.to_string())));
         }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.fields.push((field.name(), FieldValue::I64(value)));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.fields.push((field.name(), FieldValue::U64(value)));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.fields.push((field.name(), FieldValue::Bool(value)));
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.fields.push((field.name(), FieldValue::F64(value)));
     }
 }
 
@@ -114,13 +194,16 @@ impl<S: Subscriber> Layer<S> for SinkLayer {
         // the old sink is never called.
         let guard = Rank::LogSink.take(|| SINK.read());
         let Some(sink) = guard.as_ref() else { return };
-        let mut msg = String::new();
-        event.record(&mut MessageVisitor(&mut msg));
-        let level = LogLevel::of(event.metadata().level());
-        let target = event.metadata().target();
+        let mut rec = RecordVisitor::default();
+        event.record(&mut rec);
+        let record = LogRecord {
+            level: LogLevel::of(event.metadata().level()),
+            target: event.metadata().target(),
+            message: &rec.message,
+            fields: &rec.fields,
+        };
         let was = IN_SINK.with(|c| c.replace(true));
-        let _ =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink(level, target, &msg)));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink(&record)));
         IN_SINK.with(|c| c.set(was));
     }
 }
@@ -137,7 +220,8 @@ pub(crate) fn lock_for_fork() -> Option<SinkForkLock> {
 }
 
 /// The sink, held exclusively across a fork ([`lock_for_fork`]).
-pub(crate) type SinkForkLock = RankedGuard<std::sync::RwLockWriteGuard<'static, Option<LogSink>>>;
+pub(crate) type SinkForkLock =
+    RankedGuard<std::sync::RwLockWriteGuard<'static, Option<RecordSink>>>;
 
 /// Route core logging to `sink` for events at `max_level` or more severe.
 /// `None` removes the sink; when this returns, the previous sink is not
@@ -145,6 +229,16 @@ pub(crate) type SinkForkLock = RankedGuard<std::sync::RwLockWriteGuard<'static, 
 /// it, which is refused). Fails only if another global `tracing`
 /// subscriber was installed by someone else first.
 pub fn set_log_sink(max_level: LogLevel, sink: Option<LogSink>) -> Result<()> {
+    set_record_sink(
+        max_level,
+        sink.map(|f| -> RecordSink {
+            Arc::new(move |r: &LogRecord<'_>| f(r.level, r.target, &r.text()))
+        }),
+    )
+}
+
+/// [`set_log_sink`] for a sink that takes each record with its fields kept apart.
+pub fn set_record_sink(max_level: LogLevel, sink: Option<RecordSink>) -> Result<()> {
     if IN_SINK.with(|c| c.get()) {
         return Err(Error::InvalidArgument(
             "set_log_sink cannot be called from inside a log sink".into(),

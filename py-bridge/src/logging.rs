@@ -13,10 +13,13 @@
 #![forbid(unsafe_code)]
 
 use crate::runtime;
-use bridgehost::logging::{set_log_sink, LogLevel, LogSink};
+use bridgehost::logging::{
+    set_log_sink, set_record_sink, FieldValue, LogLevel, LogRecord, RecordSink,
+};
 use bridgehost::sync::{Mutex, MutexGuard};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::PyDict;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -26,7 +29,7 @@ use std::time::Duration;
 const QUEUE: usize = 16 * 1024;
 
 enum Msg {
-    Record(LogLevel, String, String),
+    Record(LogLevel, String, String, Vec<(&'static str, FieldValue)>),
     Flush(SyncSender<()>),
     Stop,
 }
@@ -43,13 +46,25 @@ static EMIT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 fn run(rx: Receiver<Msg>) {
     for msg in rx {
         match msg {
-            Msg::Record(level, target, text) => {
+            Msg::Record(level, target, text, fields) => {
                 runtime::deliver(|py| {
                     let r = EMIT
                         .get_or_try_init(py, || -> PyResult<Py<PyAny>> {
                             Ok(py.import("bridgehost")?.getattr("_emit_log")?.unbind())
                         })
-                        .and_then(|f| f.bind(py).call1((level as u8, target, text)));
+                        .and_then(|f| {
+                            let d = PyDict::new(py);
+                            for (name, value) in &fields {
+                                match value {
+                                    FieldValue::Str(v) => d.set_item(name, v)?,
+                                    FieldValue::I64(v) => d.set_item(name, v)?,
+                                    FieldValue::U64(v) => d.set_item(name, v)?,
+                                    FieldValue::Bool(v) => d.set_item(name, v)?,
+                                    FieldValue::F64(v) => d.set_item(name, v)?,
+                                }
+                            }
+                            f.bind(py).call1((level as u8, target, text, d))
+                        });
                     if let Err(e) = r {
                         e.write_unraisable(py, None);
                     }
@@ -84,13 +99,19 @@ pub(crate) fn install(max_level: LogLevel) -> Result<(), bridgehost::Error> {
             .map(|t| t.tx.clone())
             .expect("log thread set above")
     };
-    let sink: LogSink = Arc::new(move |level, target, msg| {
-        let rec = Msg::Record(level, target.to_owned(), msg.to_owned());
+    // Fields stay apart: Python gets them as LogRecord attributes, not in the message.
+    let sink: RecordSink = Arc::new(move |r: &LogRecord<'_>| {
+        let rec = Msg::Record(
+            r.level,
+            r.target.to_owned(),
+            r.message.to_owned(),
+            r.fields.to_vec(),
+        );
         if let Err(TrySendError::Full(_)) = tx.try_send(rec) {
             DROPPED.fetch_add(1, Ordering::Relaxed);
         }
     });
-    set_log_sink(max_level, Some(sink))
+    set_record_sink(max_level, Some(sink))
 }
 
 /// Records dropped because the queue was full.

@@ -22,6 +22,7 @@ import atexit as _atexit
 import logging as _logging
 import os as _os
 from typing import Dict as _Dict
+from typing import Optional as _Optional
 from typing import Union as _Union
 
 from . import errors
@@ -91,8 +92,15 @@ _LEVELS = (_logging.ERROR, _logging.WARNING, _logging.INFO, _logging.DEBUG, TRAC
 _loggers: _Dict[str, _logging.Logger] = {}
 
 
-def _emit_log(level: int, target: str, message: str) -> None:
-    """Deliver one core record (called on the ``bridgehost-log`` thread)."""
+def _emit_log(
+    level: int, target: str, message: str, fields: _Optional[_Dict[str, object]] = None
+) -> None:
+    """Deliver one core record (called on the ``bridgehost-log`` thread).
+
+    The record's structured fields (``module``, ``pid``, ...) are not flattened into the
+    message: each is a ``LogRecord`` attribute named ``bridgehost_<field>``, and
+    ``record.bridgehost_fields`` is the dict of all of them (empty when there are none).
+    """
     logger = _loggers.get(target)
     if logger is None:
         name = target.replace("::", ".")
@@ -101,7 +109,10 @@ def _emit_log(level: int, target: str, message: str) -> None:
         logger = _loggers.setdefault(target, _logging.getLogger(name))
     pylevel = _LEVELS[min(max(level, 0), 4)]
     if logger.isEnabledFor(pylevel):
-        logger.log(pylevel, "%s", message)
+        fields = dict(fields or {})
+        extra: _Dict[str, object] = {"bridgehost_" + k: v for k, v in fields.items()}
+        extra["bridgehost_fields"] = fields
+        logger.log(pylevel, "%s", message, extra=extra)
 
 
 def set_log_level(level: _Union[int, str]) -> None:

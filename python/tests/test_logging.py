@@ -42,6 +42,22 @@ def test_open_and_close_are_logged(records):
     assert any(r.levelno == logging.DEBUG and "closed" in r.getMessage() for r in records)
 
 
+def test_fields_are_record_attributes_not_message_text(records):
+    with bridgehost.Host() as h:
+        m = h.open("std")
+        version = m.version
+    assert bridgehost.flush_logs(5)
+    opened = [r for r in records if r.getMessage() == "module opened"]
+    assert opened, [r.getMessage() for r in records]
+    r = opened[0]
+    assert r.bridgehost_module == "std"
+    assert r.bridgehost_version == version
+    assert r.bridgehost_fields == {"module": "std", "version": version}
+    # Usable in a format string, as structured logging expects.
+    fmt = logging.Formatter("%(message)s [%(bridgehost_module)s]")
+    assert fmt.format(r) == "module opened [std]"
+
+
 def test_trace_level_adds_per_call_records(records):
     bridgehost.set_log_level(bridgehost.TRACE)
     with bridgehost.Host() as h:
