@@ -96,9 +96,10 @@ thread_local! {
 }
 
 /// Give this thread a lasting thread state if it has none (see module docs).
-fn anchor_thread() {
+/// True when this call created it (the thread's first delivery).
+fn anchor_thread() -> bool {
     if CHECKED.with(Cell::get) {
-        return;
+        return false;
     }
     CHECKED.with(|c| c.set(true));
     // SAFETY: the interpreter is initialized (this extension is loaded in
@@ -108,7 +109,7 @@ fn anchor_thread() {
     if has_state {
         // A thread CPython knows (a Python thread that released the GIL
         // around a call into bridgehost): attach normally.
-        return;
+        return false;
     }
     // SAFETY: this thread holds no GIL (bridgehost threads never do outside
     // a delivery, and `has_state` is false). PyGILState_Ensure creates the
@@ -121,6 +122,7 @@ fn anchor_thread() {
         Anchor { gstate, tstate }
     };
     ANCHOR.with(|a| a.set(Some(anchor)));
+    true
 }
 
 /// Run `f` with the GIL on a bridgehost thread (or a Python thread that
@@ -130,6 +132,26 @@ pub(crate) fn deliver<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> Option<R>
     if delivery_off() {
         return None;
     }
-    anchor_thread();
-    Python::try_attach(f)
+    let fresh = anchor_thread();
+    Python::try_attach(|py| {
+        if fresh {
+            name_python_thread(py);
+        }
+        f(py)
+    })
+}
+
+/// Give the `threading` object of a bridgehost thread (a `_DummyThread`,
+/// created by `threading.current_thread()`) the native thread's name, so
+/// `threading.enumerate()`, logging's `threadName` and debuggers show
+/// `bridgehost-events`, `bridgehost-pool-0`, ... instead of `Dummy-N`.
+/// Cosmetic: a failure is ignored.
+fn name_python_thread(py: Python<'_>) {
+    let Some(name) = std::thread::current().name().map(str::to_owned) else {
+        return;
+    };
+    let _ = py
+        .import("threading")
+        .and_then(|t| t.call_method0("current_thread"))
+        .and_then(|t| t.setattr("name", name));
 }

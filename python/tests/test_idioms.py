@@ -182,3 +182,23 @@ def test_numpy_object_arrays_are_refused(std):
         echo.call_into(b"x", objs)
     # ordinary dtypes still pass as raw bytes
     assert echo(np.arange(4, dtype=np.int32)) == np.arange(4, dtype=np.int32).tobytes()
+
+
+def test_bridgehost_threads_have_their_names_in_threading(std):
+    # Without naming the thread object on its first attach (py-bridge runtime.rs,
+    # name_python_thread), threading shows `Dummy-N` here.
+    seen = {}
+    done = threading.Event()
+
+    def on_tick(topic, payload):
+        t = threading.current_thread()
+        seen["name"] = t.name
+        seen["listed"] = t in threading.enumerate()
+        done.set()
+
+    with std.subscribe("tick", on_tick):
+        std.method("ticker")((1).to_bytes(4, "little"))
+        assert done.wait(10)
+    assert seen["name"].startswith("bridgehost"), seen
+    assert seen["name"].endswith("-events"), seen
+    assert seen["listed"]
