@@ -103,6 +103,21 @@ namespace BridgeHost.Tests
         }
 
         [Case]
+        public void MaxEventBoundsTheModulesEmits()
+        {
+            // std's emit: topic "t", NUL, payload. A refused emit fails the call with a module error.
+            Func<int, byte[]> emitInput = size => { var b = new byte[2 + size]; b[0] = (byte)'t'; return b; };
+            using (var m = _host.Open("std", new ModuleOptions { MaxEvent = 16 }))
+            {
+                var emit = m.GetMethod("emit");
+                emit.Call(emitInput(16));
+                Check.Throws<ModuleErrorException>(() => emit.Call(emitInput(17)), "17-byte event over MaxEvent 16");
+            }
+            _std.GetMethod("emit").Call(emitInput(17));   // the default (1 MiB) allows it
+            Check.Throws<InvalidArgumentException>(() => _host.Open("std", new ModuleOptions { MaxEvent = -1 }), "MaxEvent -1");
+        }
+
+        [Case]
         public void LoneSurrogatesAreInvalidArgument()
         {
             Check.Throws<InvalidArgumentException>(() => _std.GetMethod("echo\ud800"), "method name with a lone surrogate");
