@@ -4,7 +4,10 @@
 #   scripts/dotnet.sh build   compile the library, tests, runner, demo and bench (target/dotnet/)
 #   scripts/dotnet.sh test    build, then the tests on Mono (NUnit) and CoreCLR (self-checking
 #                             runner), both with a thread forcing compacting GCs; then the NuGet
-#                             package test (pack, unpack, consumer on both runtimes)
+#                             package test (pack, unpack, consumer on both runtimes); then every
+#                             ```csharp block of README.md and docs/*.md (scripts/doc_examples.py),
+#                             compiled as an exe against BridgeHost.dll and run on both runtimes
+#   scripts/dotnet.sh test-docs  only the doc examples (after a build)
 #   scripts/dotnet.sh demo    build, then csharp/examples/Demo.cs on CoreCLR and on Mono
 #   scripts/dotnet.sh bench   build, then bench/dotnet on CoreCLR and Mono: JSON lines on stdout
 #                             (BENCH_SMOKE=1: a few iterations)
@@ -136,6 +139,42 @@ test_coreclr() {   # test_coreclr DIST [FILTER...]
         "$dn" exec --runtimeconfig TestRunner.runtimeconfig.json TestRunner.exe "$@")
 }
 
+# ------------------------------------------------------------------ doc examples
+# Docs are code: each ```csharp block of README.md and docs/*.md is a complete program. Compile it
+# with the same mcs flags as the library (warnings are errors) and run it on CoreCLR and on Mono;
+# an example that does not compile, throws or exits non-zero fails the suite.
+test_docs() {   # test_docs DIST
+    local dir="$1" dn work="$OUT/doc-examples" passed=0 failed=0 src exe name
+    dn="$(dotnet_exe)"
+    rm -rf "$work"; mkdir -p "$work/src"
+    python3 "$ROOT/scripts/doc_examples.py" csharp "$work/src" >/dev/null
+    copy_lib "$work"
+    for src in "$work"/src/*.cs; do
+        [ -e "$src" ] || continue
+        name="$(basename "${src%.cs}")"; exe="$work/$name.exe"
+        if ! "${MCS[@]}" -target:exe -r:"$work/BridgeHost.dll" -out:"$exe" "$src" >"$work/$name.mcs.log" 2>&1; then
+            cat "$work/$name.mcs.log" >&2
+            log "doc example $name: FAILED to compile"; failed=$((failed + 1)); continue
+        fi
+        runtimeconfig "$exe"
+        if (cd "$work" && with_dist "$dir" timeout -k 15 300 "$dn" exec \
+                --runtimeconfig "$name.runtimeconfig.json" "$name.exe") >"$work/$name.coreclr.log" 2>&1; then
+            passed=$((passed + 1))
+        else
+            cat "$work/$name.coreclr.log" >&2
+            log "doc example $name on CoreCLR: FAILED"; failed=$((failed + 1))
+        fi
+        if (cd "$work" && with_dist "$dir" timeout -k 15 300 mono --debug "$name.exe") >"$work/$name.mono.log" 2>&1; then
+            passed=$((passed + 1))
+        else
+            cat "$work/$name.mono.log" >&2
+            log "doc example $name on Mono: FAILED"; failed=$((failed + 1))
+        fi
+    done
+    echo "doc examples (csharp, CoreCLR + Mono): $passed passed, $failed failed"
+    [ "$passed" -gt 0 ] && [ "$failed" -eq 0 ]
+}
+
 # ------------------------------------------------------------------ pack
 pack() {   # pack DIST -> $OUT/pack/BridgeHost.$VERSION.nupkg
     local dir="$1" stage="$OUT/pack/stage"
@@ -213,7 +252,8 @@ test)
     test_coreclr "$dir" || failed=$((failed + 1))
     nupkg="$(pack "$dir")"
     test_pack "$nupkg" || failed=$((failed + 1))
-    echo "dotnet suites: $((3 - failed)) passed, $failed failed"
+    test_docs "$dir" || failed=$((failed + 1))
+    echo "dotnet suites: $((4 - failed)) passed, $failed failed"
     [ "$failed" -eq 0 ]
     ;;
 test-coreclr)
@@ -221,6 +261,9 @@ test-coreclr)
     ;;
 test-mono)
     dir="$(dist_dir)"; check_dist "$dir"; build; test_mono "$dir"
+    ;;
+test-docs)
+    dir="$(dist_dir)"; check_dist "$dir"; build; test_docs "$dir"
     ;;
 test-pack)
     dir="$(dist_dir)"; check_dist "$dir"; build; test_pack "$(pack "$dir")"
@@ -249,6 +292,6 @@ pack)
     pack "$dir"
     ;;
 *)
-    die "usage: scripts/dotnet.sh [build|test|test-coreclr [FILTER...]|test-mono|test-pack|demo|bench|pack]"
+    die "usage: scripts/dotnet.sh [build|test|test-coreclr [FILTER...]|test-mono|test-pack|test-docs|demo|bench|pack]"
     ;;
 esac

@@ -103,6 +103,21 @@ namespace BridgeHost.Tests
         }
 
         [Case]
+        public void MaxEventBoundsTheModulesEmits()
+        {
+            // std's emit: topic "t", NUL, payload. A refused emit fails the call with a module error.
+            Func<int, byte[]> emitInput = size => { var b = new byte[2 + size]; b[0] = (byte)'t'; return b; };
+            using (var m = _host.Open("std", new ModuleOptions { MaxEvent = 16 }))
+            {
+                var emit = m.GetMethod("emit");
+                emit.Call(emitInput(16));
+                Check.Throws<ModuleErrorException>(() => emit.Call(emitInput(17)), "17-byte event over MaxEvent 16");
+            }
+            _std.GetMethod("emit").Call(emitInput(17));   // the default (1 MiB) allows it
+            Check.Throws<InvalidArgumentException>(() => _host.Open("std", new ModuleOptions { MaxEvent = -1 }), "MaxEvent -1");
+        }
+
+        [Case]
         public void LoneSurrogatesAreInvalidArgument()
         {
             Check.Throws<InvalidArgumentException>(() => _std.GetMethod("echo\ud800"), "method name with a lone surrogate");
@@ -169,7 +184,10 @@ namespace BridgeHost.Tests
             {
                 var e = BridgeHostException.Create(-code, "m", -7);
                 Check.Equal(expected[code - 1], e.GetType(), "class for status " + (-code));
-                Check.Equal((ErrorKind)code, e.Kind, "kind for status " + (-code));
+                Check.True(e is IBridgeHostException, "status " + (-code) + " implements IBridgeHostException");
+                Check.Equal((ErrorKind)code, ((IBridgeHostException)e).Kind, "kind for status " + (-code));
+                bool standardBase = code == (int)ErrorKind.Timeout || code == (int)ErrorKind.Cancelled;
+                Check.Equal(!standardBase, e is BridgeHostException, "status " + (-code) + " derives from BridgeHostException");
                 Check.Equal("m", e.Message, "message for status " + (-code));
             }
             Check.Equal(-7, ((ModuleErrorException)BridgeHostException.Create(-4, "", -7)).Code, "module code");
@@ -179,6 +197,57 @@ namespace BridgeHost.Tests
             Check.Equal(typeof(InternalException), BridgeHostException.Create(-16, "", 0).GetType(), "unknown status -16");
             Check.Equal(typeof(InternalException), BridgeHostException.Create(7, "", 0).GetType(), "positive status");
             Check.Equal(typeof(InternalException), BridgeHostException.Create(int.MinValue, "", 0).GetType(), "int.MinValue");
+        }
+    
+        [Case]
+        public void TimeoutAndCancellationUseTheStandardBaseTypes()
+        {
+            // A timeout handler written for .NET catches a bridgehost timeout, and a cancellation
+            // handler a host-side cancellation (issue 15). Checked against the former hierarchy:
+            // with both deriving from BridgeHostException these casts fail.
+            var timeout = BridgeHostException.Create(-(int)ErrorKind.Timeout, "slow", 0);
+            Check.True(timeout is TimeoutException, "CallTimeoutException is a System.TimeoutException");
+            Check.Equal(ErrorKind.Timeout, ((IBridgeHostException)timeout).Kind, "timeout kind");
+            var cancelled = BridgeHostException.Create(-(int)ErrorKind.Cancelled, "gone", 0);
+            Check.True(cancelled is OperationCanceledException, "CancelledException is an OperationCanceledException");
+            Check.Equal(ErrorKind.Cancelled, ((IBridgeHostException)cancelled).Kind, "cancelled kind");
+            bool caught = false;
+            try { throw timeout; }
+            catch (TimeoutException) { caught = true; }
+            Check.True(caught, "catch (TimeoutException) catches it");
+            caught = false;
+            try { throw cancelled; }
+            catch (OperationCanceledException) { caught = true; }
+            Check.True(caught, "catch (OperationCanceledException) catches it");
+        }
+
+        [Case]
+        public void EveryExceptionHasAMessageInnerConstructor()
+        {
+            var inner = new InvalidOperationException("root cause");
+            var all = new Exception[]
+            {
+                new InvalidArgumentException("m", inner), new NotFoundException("m", inner),
+                new AbiMismatchException("m", inner), new ModuleErrorException("m", inner),
+                new ModuleErrorException("m", 7, inner), new WorkerCrashedException("m", inner),
+                new WorkerCrashedException("m", 11, inner), new CallTimeoutException("m", inner),
+                new ResourceLimitException("m", inner), new ClosedException("m", inner),
+                new CancelledException("m", inner), new OverloadedException("m", inner),
+                new InternalException("m", inner), new WorkerExitedException("m", inner),
+                new WorkerExitedException("m", 3, inner), new ProtocolException("m", inner),
+                new UnavailableException("m", inner), new BufferTooSmallException("m", inner),
+                new BufferTooSmallException("m", 9, inner), new BridgeHostException(ErrorKind.Internal, "m", inner),
+            };
+            foreach (var e in all)
+            {
+                Check.Equal("m", e.Message, e.GetType().Name + " message");
+                Check.True(ReferenceEquals(inner, e.InnerException), e.GetType().Name + " inner");
+                Check.True(e is IBridgeHostException, e.GetType().Name + " implements IBridgeHostException");
+            }
+            Check.Equal(7, new ModuleErrorException("m", 7, inner).Code, "code kept");
+            Check.Equal(11, new WorkerCrashedException("m", 11, inner).Signal, "signal kept");
+            Check.Equal(3, new WorkerExitedException("m", 3, inner).Status, "status kept");
+            Check.Equal(9L, new BufferTooSmallException("m", 9, inner).Required, "required kept");
         }
     }
 }

@@ -48,6 +48,39 @@ namespace BridgeHost.Tests
         }
 
         [Case]
+        public void DescriptiveMembersKeepAnsweringAfterDispose()
+        {
+            // The documented choice (DOTNET.md "After Dispose"): what was read at open or resolve
+            // is an immutable snapshot and keeps answering, identically; every operation throws
+            // ObjectDisposedException (UseAfterDisposeThrowsObjectDisposed).
+            var host = new Host();
+            var std = host.Open("std");
+            var echo = std.GetMethod("echo");
+            string name = std.Name, version = std.Version, text = std.ToString(), methodText = echo.ToString();
+            var model = std.ThreadModel;
+            var isolation = std.Isolation;
+            var methods = std.Methods.Select(m => m.Name + "/" + m.Flags).ToList();
+            var flags = echo.Flags;
+            echo.Dispose();
+            std.Dispose();
+            host.Dispose();
+            Check.True(std.IsDisposed && echo.IsDisposed && host.IsDisposed, "everything disposed");
+            Check.Equal(name, std.Name, "Module.Name");
+            Check.Equal(version, std.Version, "Module.Version");
+            Check.Equal(model, std.ThreadModel, "Module.ThreadModel");
+            Check.Equal(isolation, std.Isolation, "Module.Isolation");
+            Check.Equal(string.Join(",", methods), string.Join(",", std.Methods.Select(m => m.Name + "/" + m.Flags)), "Module.Methods");
+            Check.True(ReferenceEquals(host, std.Host), "Module.Host");
+            Check.Equal(text, std.ToString(), "Module.ToString");
+            Check.Equal("echo", echo.Name, "Method.Name");
+            Check.Equal(flags, echo.Flags, "Method.Flags");
+            Check.True(ReferenceEquals(std, echo.Module), "Method.Module");
+            Check.Equal(methodText, echo.ToString(), "Method.ToString");
+            Check.Throws<ObjectDisposedException>(() => echo.Call(new byte[1]), "Call after Dispose");
+            Check.Throws<ObjectDisposedException>(() => std.GetMethod("echo"), "GetMethod after Dispose");
+        }
+
+        [Case]
         public void MethodsOfAClosedModuleFailWithClosed()
         {
             using (var host = new Host())

@@ -287,6 +287,11 @@ typedef struct bh_module_options {
      * Length of `worker_path`.
      */
     size_t worker_path_len;
+    /**
+     * Largest event payload the module may emit (0: default 1 MiB). Added after 0.1: a caller
+     * whose `struct_size` stops before it gets the default.
+     */
+    uint64_t max_event;
 } bh_module_options;
 
 /**
@@ -593,8 +598,8 @@ uint64_t bh_debug_live_handles(void);
  * `BH_E_ABI_MISMATCH` naming the file and the reason.
  *
  * # Safety
- * `spec` must be readable for `spec_len` bytes; `opts` NULL or a readable
- * `bh_module_options` whose `config`/`worker_path` are readable for their
+ * `spec` must be readable for `spec_len` bytes; `opts` NULL or a
+ * `bh_module_options` readable for its `struct_size` bytes, whose `config`/`worker_path` are readable for their
  * lengths; `out` valid for a write of `bh_module`.
  */
 bh_status bh_module_open(bh_host h,

@@ -62,7 +62,7 @@ pub(crate) fn counters_of(s: &CounterSnapshot) -> bh_counters {
 pub unsafe extern "C" fn bh_host_new(opts: *const bh_host_options, out: *mut bh_host) -> bh_status {
     ffi_boundary!(|c| {
         let out = c.out(out, "out")?;
-        let opts = host_options(c, c.host_options(opts)?)?;
+        let opts = host_options(c, c.host_options(opts)?.as_ref())?;
         let host = Host::with_options(opts)?;
         out.write(HOSTS.insert(Arc::new(host)));
         Ok(())

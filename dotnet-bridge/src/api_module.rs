@@ -58,6 +58,9 @@ fn module_options(c: &Contract, o: Option<&bh_module_options>) -> Result<ModuleO
     if o.max_output != 0 {
         opts.max_output = size(o.max_output, "max_output")?;
     }
+    if o.max_event != 0 {
+        opts.max_event = size(o.max_event, "max_event")?;
+    }
     opts.config = c.bytes(o.config, o.config_len, "config")?.to_vec();
     let worker = c.bytes(o.worker_path.cast(), o.worker_path_len, "worker_path")?;
     if !worker.is_empty() {
@@ -72,8 +75,8 @@ fn module_options(c: &Contract, o: Option<&bh_module_options>) -> Result<ModuleO
 /// `BH_E_ABI_MISMATCH` naming the file and the reason.
 ///
 /// # Safety
-/// `spec` must be readable for `spec_len` bytes; `opts` NULL or a readable
-/// `bh_module_options` whose `config`/`worker_path` are readable for their
+/// `spec` must be readable for `spec_len` bytes; `opts` NULL or a
+/// `bh_module_options` readable for its `struct_size` bytes, whose `config`/`worker_path` are readable for their
 /// lengths; `out` valid for a write of `bh_module`.
 #[no_mangle]
 pub unsafe extern "C" fn bh_module_open(
@@ -86,7 +89,7 @@ pub unsafe extern "C" fn bh_module_open(
     ffi_boundary!(|c| {
         let out = c.out(out, "out")?;
         let spec = c.utf8(spec, spec_len, "spec")?;
-        let opts = module_options(c, c.module_options(opts)?)?;
+        let opts = module_options(c, c.module_options(opts)?.as_ref())?;
         let host = HOSTS.get(h)?;
         let module = host.open(spec, opts)?;
         out.write(MODULES.insert(Arc::new(module)));

@@ -300,44 +300,25 @@ impl Contract {
         ))
     }
 
-    /// The caller's `bh_host_options`, or `None` for NULL (defaults).
+    /// The caller's `bh_host_options`, or `None` for NULL (defaults), read
+    /// by the prefix rule ([`read_prefixed`]).
     pub(crate) fn host_options(
         &self,
         p: *const bh_host_options,
-    ) -> Result<Option<&bh_host_options>> {
-        if p.is_null() {
-            return Ok(None);
-        }
-        check_aligned(p, "bh_host_options")?;
-        // SAFETY: p is non-null and aligned; struct_size is the first field
-        // (offset 0, pinned by tests/abi.rs) and the contract makes the
-        // struct's declared bytes readable, which include these four.
-        let declared = unsafe { p.cast::<u32>().read() };
-        check_struct_size(declared, size_of::<bh_host_options>(), "bh_host_options")?;
-        // SAFETY: the caller declared the struct to be exactly our size and it
-        // is readable for that many bytes; every bit pattern of its integer
-        // and raw-pointer fields is a valid value.
-        Ok(Some(unsafe { &*p }))
+    ) -> Result<Option<bh_host_options>> {
+        // SAFETY: the pointer contract of `Contract::new` (NULL or readable
+        // for the `struct_size` it declares).
+        unsafe { read_prefixed(p, HOST_OPTIONS_MIN_SIZE, "bh_host_options") }
     }
 
-    /// The caller's `bh_module_options`, or `None` for NULL (defaults).
+    /// The caller's `bh_module_options`, or `None` for NULL (defaults), read
+    /// by the prefix rule ([`read_prefixed`]).
     pub(crate) fn module_options(
         &self,
         p: *const bh_module_options,
-    ) -> Result<Option<&bh_module_options>> {
-        if p.is_null() {
-            return Ok(None);
-        }
-        check_aligned(p, "bh_module_options")?;
-        // SAFETY: as in `host_options`: struct_size is at offset 0 and readable.
-        let declared = unsafe { p.cast::<u32>().read() };
-        check_struct_size(
-            declared,
-            size_of::<bh_module_options>(),
-            "bh_module_options",
-        )?;
+    ) -> Result<Option<bh_module_options>> {
         // SAFETY: as in `host_options`.
-        Ok(Some(unsafe { &*p }))
+        unsafe { read_prefixed(p, MODULE_OPTIONS_MIN_SIZE, "bh_module_options") }
     }
 
     /// The caller's `bh_counters` (non-null, aligned, `struct_size` >= 8).
@@ -361,13 +342,63 @@ impl Contract {
     }
 }
 
-fn check_struct_size(declared: u32, ours: usize, name: &str) -> Result<()> {
-    if declared as usize != ours {
+/// No options struct of this ABI grows past this: a larger `struct_size` is a
+/// garbage value, refused before anything beyond the known fields is read.
+pub(crate) const STRUCT_SIZE_MAX: usize = 4096;
+/// `sizeof(bh_host_options)` in 0.1, the smallest accepted.
+pub(crate) const HOST_OPTIONS_MIN_SIZE: usize = 32;
+/// `sizeof(bh_module_options)` in 0.1 (before `max_event`), the smallest accepted.
+pub(crate) const MODULE_OPTIONS_MIN_SIZE: usize = 80;
+
+/// The prefix rule for every options struct (docs/C_ABI.md "Extending
+/// structs"): `struct_size` (the first field) is the caller's `sizeof`. A
+/// struct from an older header (`min <= struct_size < sizeof(T)`) is accepted
+/// and the fields it does not have are zero, which means "default". A struct
+/// from a newer header (`struct_size > sizeof(T)`) is accepted if every byte
+/// this library does not know is zero, and refused otherwise (an option this
+/// version cannot honour). Smaller than `min` or larger than
+/// [`STRUCT_SIZE_MAX`]: `BH_E_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `p` is NULL or readable for the `struct_size` bytes it declares (at least
+/// its first four), and not written during the call.
+unsafe fn read_prefixed<T: Copy>(p: *const T, min: usize, name: &str) -> Result<Option<T>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    check_aligned(p, name)?;
+    // SAFETY: p is non-null and aligned; struct_size is the first field
+    // (offset 0, pinned by tests/abi.rs) and the contract makes the struct's
+    // declared bytes readable, which include these four.
+    let declared = unsafe { p.cast::<u32>().read() } as usize;
+    let ours = size_of::<T>();
+    if declared < min || declared > STRUCT_SIZE_MAX {
         return Err(invalid(format!(
-            "{name}.struct_size is {declared}; this library expects sizeof({name}) = {ours}"
+            "{name}.struct_size is {declared}; set it to sizeof({name}) ({ours}; at least {min}, at most {STRUCT_SIZE_MAX})"
         )));
     }
-    Ok(())
+    let bytes = p.cast::<u8>();
+    if declared > ours {
+        // SAFETY: the caller declared `declared` bytes readable at p.
+        let tail = unsafe { std::slice::from_raw_parts(bytes.add(ours), declared - ours) };
+        if let Some(i) = tail.iter().position(|&b| b != 0) {
+            return Err(invalid(format!(
+                "{name}.struct_size is {declared}: byte {} is set, but this library knows only the first {ours} bytes (an option it cannot honour)",
+                ours + i
+            )));
+        }
+    }
+    let mut out = std::mem::MaybeUninit::<T>::zeroed();
+    // SAFETY: min(declared, ours) bytes are readable at p (the caller's
+    // declaration) and writable in `out` (its size is `ours`); the two do not
+    // overlap (`out` is our local).
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes, out.as_mut_ptr().cast::<u8>(), declared.min(ours))
+    };
+    // SAFETY: every T used here is a repr(C) struct of integers and raw
+    // pointers, for which all-zero and any copied bit pattern are valid
+    // values; `out` is fully initialised (zeroed, then partly overwritten).
+    Ok(Some(unsafe { out.assume_init() }))
 }
 
 /// A pointer for `len` bytes of output: never NULL, also when empty (a
@@ -438,6 +469,56 @@ mod tests {
         assert!(c
             .in_out(std::ptr::null(), 0, std::ptr::null_mut(), 1)
             .is_err());
+    }
+
+    #[test]
+    fn options_structs_follow_the_prefix_rule() {
+        let c = contract();
+        let zeroed = || {
+            // SAFETY: integers and raw pointers: all-zero is valid.
+            unsafe { std::mem::zeroed::<bh_module_options>() }
+        };
+        // An old (0.1) caller: 80 bytes, no max_event. The byte after its struct
+        // is garbage that must not be read as max_event.
+        let mut old = [0u64; 11];
+        let o = old.as_mut_ptr().cast::<bh_module_options>();
+        // SAFETY: `old` is 88 bytes, aligned to 8; we write within it, through
+        // `o` only (so that `o` stays valid for the read below).
+        unsafe {
+            (*o).struct_size = 80;
+            (*o).workers = 3;
+            o.cast::<u64>().add(10).write(0xdead);
+        }
+        let got = c.module_options(o).unwrap().unwrap();
+        assert_eq!((got.struct_size, got.workers, got.max_event), (80, 3, 0));
+        // The current size carries max_event.
+        let mut cur = zeroed();
+        cur.struct_size = size_of::<bh_module_options>() as u32;
+        cur.max_event = 64;
+        assert_eq!(c.module_options(&cur).unwrap().unwrap().max_event, 64);
+        // Smaller than 0.1: refused.
+        cur.struct_size = 72;
+        let e = c.module_options(&cur).unwrap_err();
+        assert!(e.to_string().contains("at least 80"), "{e}");
+        // A newer, larger caller: accepted if the unknown tail is zero.
+        let mut newer = [0u64; 12];
+        let n = newer.as_mut_ptr().cast::<bh_module_options>();
+        // SAFETY: `newer` is 96 bytes, aligned to 8; written through `n` only.
+        unsafe { (*n).struct_size = 96 };
+        assert!(c.module_options(n).unwrap().is_some());
+        // SAFETY: as above; byte 88 is inside `newer`.
+        unsafe { n.cast::<u64>().add(11).write(1) };
+        let e = c.module_options(n).unwrap_err();
+        assert!(e.to_string().contains("byte 88 is set"), "{e}");
+        // Host options: 32 bytes since 0.1; fewer are refused.
+        // SAFETY: as above.
+        let mut ho = unsafe { std::mem::zeroed::<bh_host_options>() };
+        ho.struct_size = 31;
+        assert!(c.host_options(&ho).is_err());
+        ho.struct_size = 32;
+        ho.submit_threads = 2;
+        assert_eq!(c.host_options(&ho).unwrap().unwrap().submit_threads, 2);
+        assert!(c.host_options(std::ptr::null()).unwrap().is_none());
     }
 
     #[test]

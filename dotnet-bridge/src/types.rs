@@ -118,6 +118,9 @@ pub struct bh_module_options {
     pub worker_path: *const c_char,
     /// Length of `worker_path`.
     pub worker_path_len: usize,
+    /// Largest event payload the module may emit (0: default 1 MiB). Added after 0.1: a caller
+    /// whose `struct_size` stops before it gets the default.
+    pub max_event: u64,
 }
 
 /// Counters of a host or module. The caller sets `struct_size`; the library

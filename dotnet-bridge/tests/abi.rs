@@ -16,7 +16,7 @@ fn struct_layouts_are_pinned() {
     assert_eq!(offset_of!(bh_host_options, module_dir), 16);
     assert_eq!(offset_of!(bh_host_options, module_dir_len), 24);
 
-    assert_eq!(size_of::<bh_module_options>(), 80);
+    assert_eq!(size_of::<bh_module_options>(), 88);
     assert_eq!(align_of::<bh_module_options>(), 8);
     let offsets = [
         offset_of!(bh_module_options, struct_size),
@@ -31,8 +31,9 @@ fn struct_layouts_are_pinned() {
         offset_of!(bh_module_options, config_len),
         offset_of!(bh_module_options, worker_path),
         offset_of!(bh_module_options, worker_path_len),
+        offset_of!(bh_module_options, max_event),
     ];
-    assert_eq!(offsets, [0, 4, 8, 12, 16, 24, 32, 40, 48, 56, 64, 72]);
+    assert_eq!(offsets, [0, 4, 8, 12, 16, 24, 32, 40, 48, 56, 64, 72, 80]);
 
     assert_eq!(size_of::<bh_counters>(), 8 + 14 * 8);
     assert_eq!(offset_of!(bh_counters, struct_size), 0);

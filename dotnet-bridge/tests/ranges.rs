@@ -341,6 +341,7 @@ fn module_options() -> bh_module_options {
         config_len: 0,
         worker_path: null(),
         worker_path_len: 0,
+        max_event: 0,
     }
 }
 

@@ -50,7 +50,8 @@ _Static_assert(sizeof(bh_host) == 8 && sizeof(bh_task) == 8, "handles are uint64
 _Static_assert(sizeof(bh_host_options) == 32, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dir) == 16, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dir_len) == 24, "bh_host_options layout");
-_Static_assert(sizeof(bh_module_options) == 80, "bh_module_options layout");
+_Static_assert(sizeof(bh_module_options) == 88, "bh_module_options layout");
+_Static_assert(offsetof(bh_module_options, max_event) == 80, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, call_timeout_ms) == 16, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, config) == 48, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, worker_path_len) == 72, "bh_module_options layout");
@@ -733,7 +734,7 @@ static void t_hostile_input(uint32_t iso) {
     EXPECT(bh_method_resolve(m, "nope", 4, &f2), BH_E_NOT_FOUND);
     /* Bad options. */
     bh_module_options o = mod_opts(iso);
-    o.struct_size = sizeof o - 8;
+    o.struct_size = 72; /* smaller than the 0.1 struct (80): refused; 80 is t_old_size_options */
     EXPECT_MSG(bh_module_open(h, "std", 3, &o, &m2), BH_E_INVALID_ARGUMENT, "struct_size");
     o = mod_opts(iso);
     o.reserved = 1;
@@ -830,6 +831,43 @@ static void t_handles(uint32_t iso) {
     EXPECT_MSG(open_module(h, "std", iso, &m3), BH_E_CLOSED, "closed");
     EXPECT(bh_host_free(h), BH_OK);
     EXPECT(bh_host_free(h), BH_E_INVALID_ARGUMENT);
+}
+
+/* The prefix rule (docs/C_ABI.md "Extending structs"): a caller built against the 0.1 header
+ * passes an 80-byte bh_module_options without max_event; it is accepted and max_event defaults
+ * (1 MiB), even when the bytes after its struct are not zero. max_event set by a current caller is
+ * honoured: std's emit of a payload above it is refused. */
+static void t_old_size_options(uint32_t iso) {
+    bh_host h = new_host(0);
+    uint8_t payload[2 + 100];
+    memcpy(payload, "t", 2); /* topic "t", NUL, then 100 bytes */
+    memset(payload + 2, 'x', 100);
+    struct { bh_module_options o; uint64_t guard; } old;
+    memset(&old, 0, sizeof old);
+    old.o = mod_opts(iso);
+    old.o.struct_size = 80;   /* sizeof(bh_module_options) in 0.1 */
+    old.o.max_event = 16;     /* beyond the old struct: must not be read */
+    bh_module m = 0;
+    EXPECT(bh_module_open(h, "std", 3, &old.o, &m), BH_OK);
+    bh_method emit = resolve(m, "emit");
+    uint8_t *out = NULL;
+    size_t n = 0;
+    EXPECT(call_copy(emit, payload, sizeof payload, &out, &n), BH_OK);
+    free(out);
+    EXPECT(bh_method_free(emit), BH_OK);
+    EXPECT(bh_module_free(m), BH_OK);
+
+    bh_module_options o = mod_opts(iso);
+    o.max_event = 16;
+    EXPECT(bh_module_open(h, "std", 3, &o, &m), BH_OK);
+    emit = resolve(m, "emit");
+    EXPECT(call_copy(emit, payload, sizeof payload, &out, &n), BH_E_MODULE);
+    free(out);
+    EXPECT(call_copy(emit, payload, 2 + 16, &out, &n), BH_OK); /* at the limit: delivered */
+    free(out);
+    EXPECT(bh_method_free(emit), BH_OK);
+    EXPECT(bh_module_free(m), BH_OK);
+    EXPECT(bh_host_free(h), BH_OK);
 }
 
 static void t_module_errors(uint32_t iso) {
@@ -1429,6 +1467,7 @@ int main(int argc, char **argv) {
         run_case("hostile_input", t_hostile_input, iso);
         run_case("handles", t_handles, iso);
         run_case("module_errors", t_module_errors, iso);
+        run_case("old_size_options", t_old_size_options, iso);
         run_case("events", t_events, iso);
         run_case("unsubscribe_inside_callback", t_unsubscribe_inside_callback, iso);
         run_case("no_callback_after_unsubscribe", t_no_callback_after_unsubscribe, iso);

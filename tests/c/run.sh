@@ -13,9 +13,14 @@
 # valgrind 3.19 cannot read DWARF 5: the valgrind build and the test modules use -gdwarf-4.
 # Tools: clang 14 + libclang-rt-14-dev, valgrind, a Rust toolchain (scripts/setup.sh installs them).
 #
-#   tests/c/run.sh            build + ASan run + valgrind run
+#   3. docs: every ```c block of README.md and docs/*.md (scripts/doc_examples.py) is a complete
+#      program: compiled with the harness's warnings as errors against the cdylib and run under
+#      valgrind memcheck; it must exit 0 with no findings.
+#
+#   tests/c/run.sh            build + ASan run + valgrind run + doc examples
 #   tests/c/run.sh asan       only the ASan+UBSan run
 #   tests/c/run.sh valgrind   only the valgrind run
+#   tests/c/run.sh docs       only the doc examples
 # Env: BRIDGEHOST_DIST (default target/dist), BH_REQUIRE_ISOLATION=1 (fail instead of skipping
 # the process-isolation mode when it is unavailable).
 set -euo pipefail
@@ -34,7 +39,7 @@ log() { printf '[c-harness] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
 runs=("$@")
-[ ${#runs[@]} -gt 0 ] || runs=(asan valgrind)
+[ ${#runs[@]} -gt 0 ] || runs=(asan valgrind docs)
 
 for f in libbridgehost_mod_std.so libbridgehost_mod_zlib.so libbridgehost_mod_faulty.so; do
     [ -f "$DIST/$f" ] || die "$DIST/$f missing: see the prerequisites at the top of $0"
@@ -121,11 +126,40 @@ run_valgrind() {
     record "valgrind" "$rc" "$OUT/valgrind.log"
 }
 
+run_docs() {
+    command -v valgrind >/dev/null || die "valgrind not found (apt-get install valgrind)"
+    log "doc examples: cdylib (target/debug/libbridgehost.so)"
+    (cd "$ROOT" && cargo build -q -p bridgehost-c)
+    local libdir="$ROOT/target/debug" work="$OUT/doc-examples" src name passed=0 failed=0
+    rm -rf "$work"; mkdir -p "$work"
+    python3 "$ROOT/scripts/doc_examples.py" c "$work" >/dev/null
+    for src in "$work"/*.c; do
+        [ -e "$src" ] || continue
+        name="$(basename "${src%.c}")"
+        if ! "$CC" "${WARN[@]}" -gdwarf-4 -O1 -pthread "${INCLUDES[@]}" -o "$work/$name" "$src" \
+                -L "$libdir" -lbridgehost -Wl,-rpath,"$libdir"; then
+            log "doc example $name: FAILED to compile"; failed=$((failed + 1)); continue
+        fi
+        if BRIDGEHOST_MODULE_PATH="$DIST" valgrind --error-exitcode=1 --leak-check=full \
+                --errors-for-leak-kinds=definite --show-leak-kinds=definite -q "$work/$name" \
+                >"$work/$name.log" 2>&1; then
+            passed=$((passed + 1))
+        else
+            cat "$work/$name.log" >&2
+            log "doc example $name: FAILED"; failed=$((failed + 1))
+        fi
+    done
+    [ $((passed + failed)) -gt 0 ] || { log "no c examples found in the docs"; failed=1; }
+    echo "$passed passed, $failed failed" >"$OUT/docs.log"
+    record "doc examples" "$failed" "$OUT/docs.log"
+}
+
 for r in "${runs[@]}"; do
     case "$r" in
         asan) run_asan ;;
         valgrind) run_valgrind ;;
-        *) die "unknown run: $r (asan, valgrind)" ;;
+        docs) run_docs ;;
+        *) die "unknown run: $r (asan, valgrind, docs)" ;;
     esac
 done
 echo "$total_passed passed, $total_failed failed"

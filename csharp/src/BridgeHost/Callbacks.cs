@@ -363,12 +363,18 @@ namespace BridgeHost
     /// <summary>What the log callback's GCHandle roots.</summary>
     internal sealed class LogState
     {
-        internal LogState(LogHandler handler)
+        internal LogState(LogHandler handler, int handlerMax)
         {
             Handler = handler;
+            HandlerMax = handlerMax;
         }
 
+        /// <summary>The handler of Logging.SetHandler, or null (records only for the EventSource).</summary>
         internal LogHandler Handler { get; }
+
+        /// <summary>The most verbose level the handler asked for (the native callback may be
+        /// installed at a more verbose one for the EventSource).</summary>
+        internal int HandlerMax { get; }
     }
 
     /// <summary>The static trampolines handed to native code.</summary>
@@ -449,7 +455,19 @@ namespace BridgeHost
             {
                 var state = (LogState)GCHandle.FromIntPtr(userData).Target;
                 LogLevel l = level <= (uint)LogLevel.Trace ? (LogLevel)level : LogLevel.Trace;
-                state.Handler(l, Utf8.Decode(target, targetLen), Utf8.Decode(msg, msgLen));
+                string t = Utf8.Decode(target, targetLen), m = Utf8.Decode(msg, msgLen);
+                try
+                {
+                    BridgeHostEventSource.Log?.Write(l, t, m);   // null only while it is being created
+                }
+                catch (Exception e)
+                {
+                    Logging.CountHandlerError(e);
+                }
+                if (state.Handler != null && (int)l <= state.HandlerMax)
+                {
+                    state.Handler(l, t, m);
+                }
             }
             catch (Exception e)
             {

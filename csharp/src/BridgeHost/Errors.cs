@@ -40,12 +40,34 @@ namespace BridgeHost
         BufferTooSmall = 15,
     }
 
-    /// <summary>Base class of every error bridgehost reports.</summary>
-    public class BridgeHostException : Exception
+    /// <summary>Implemented by every exception bridgehost reports: catch
+    /// <c>Exception e when e is IBridgeHostException</c> for all of them, and read
+    /// <see cref="Kind"/>. Two kinds derive from the platform's standard base types instead of
+    /// <see cref="BridgeHostException"/> (.NET has single inheritance):
+    /// <see cref="CallTimeoutException"/> is a <see cref="System.TimeoutException"/> and
+    /// <see cref="CancelledException"/> an <see cref="System.OperationCanceledException"/>.</summary>
+    public interface IBridgeHostException
+    {
+        /// <summary>The error's kind (stable across runtimes).</summary>
+        ErrorKind Kind { get; }
+    }
+
+    /// <summary>Base class of every error bridgehost reports, except <see cref="CallTimeoutException"/>
+    /// (a <see cref="System.TimeoutException"/>) and <see cref="CancelledException"/> (an
+    /// <see cref="System.OperationCanceledException"/>); all of them implement
+    /// <see cref="IBridgeHostException"/>.</summary>
+    public class BridgeHostException : Exception, IBridgeHostException
     {
         /// <summary>Creates an exception of the given kind.</summary>
         public BridgeHostException(ErrorKind kind, string message)
             : base(message)
+        {
+            Kind = kind;
+        }
+
+        /// <summary>Creates an exception of the given kind, caused by <paramref name="inner"/>.</summary>
+        public BridgeHostException(ErrorKind kind, string message, Exception inner)
+            : base(message, inner)
         {
             Kind = kind;
         }
@@ -57,7 +79,7 @@ namespace BridgeHost
         /// Builds the exception for a failed native call from its status and the thread-local
         /// message and detail code read on the failing thread (see <see cref="Errors.Last"/>).
         /// </summary>
-        internal static BridgeHostException Create(int status, string message, long detail)
+        internal static Exception Create(int status, string message, long detail)
         {
             int code = -status;
             if (code < 1 || code > 15)
@@ -91,6 +113,9 @@ namespace BridgeHost
     {
         /// <summary>Creates the exception.</summary>
         public InvalidArgumentException(string message) : base(ErrorKind.InvalidArgument, message) { }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
+        public InvalidArgumentException(string message, Exception inner) : base(ErrorKind.InvalidArgument, message, inner) { }
     }
 
     /// <summary>A module, method or topic does not exist.</summary>
@@ -98,6 +123,9 @@ namespace BridgeHost
     {
         /// <summary>Creates the exception.</summary>
         public NotFoundException(string message) : base(ErrorKind.NotFound, message) { }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
+        public NotFoundException(string message, Exception inner) : base(ErrorKind.NotFound, message, inner) { }
     }
 
     /// <summary>A file is not a valid bridgehost module (symbol, magic, version, layout, table).</summary>
@@ -105,6 +133,9 @@ namespace BridgeHost
     {
         /// <summary>Creates the exception.</summary>
         public AbiMismatchException(string message) : base(ErrorKind.AbiMismatch, message) { }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
+        public AbiMismatchException(string message, Exception inner) : base(ErrorKind.AbiMismatch, message, inner) { }
     }
 
     /// <summary>The module reported an error: its own <see cref="Code"/> and message.</summary>
@@ -115,6 +146,15 @@ namespace BridgeHost
         {
             Code = code;
         }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
+        public ModuleErrorException(string message, int code, Exception inner) : base(ErrorKind.Module, message, inner)
+        {
+            Code = code;
+        }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/> (Code 0).</summary>
+        public ModuleErrorException(string message, Exception inner) : this(message, 0, inner) { }
 
         /// <summary>The module's error code (never 0).</summary>
         public int Code { get; }
@@ -130,16 +170,32 @@ namespace BridgeHost
             Signal = signal;
         }
 
+        /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
+        public WorkerCrashedException(string message, int signal, Exception inner) : base(ErrorKind.WorkerCrashed, message, inner)
+        {
+            Signal = signal;
+        }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/> (Signal 0).</summary>
+        public WorkerCrashedException(string message, Exception inner) : this(message, 0, inner) { }
+
         /// <summary>The signal number (11 = SIGSEGV, 6 = SIGABRT, ...).</summary>
         public int Signal { get; }
     }
 
-    /// <summary>The call did not finish before its deadline (kind <see cref="ErrorKind.Timeout"/>;
-    /// named so that it does not clash with <see cref="System.TimeoutException"/>).</summary>
-    public sealed class CallTimeoutException : BridgeHostException
+    /// <summary>The call did not finish before its deadline (kind <see cref="ErrorKind.Timeout"/>).
+    /// A <see cref="System.TimeoutException"/>, so timeout handlers catch it; not a
+    /// <see cref="BridgeHostException"/> (see <see cref="IBridgeHostException"/>).</summary>
+    public sealed class CallTimeoutException : TimeoutException, IBridgeHostException
     {
         /// <summary>Creates the exception.</summary>
-        public CallTimeoutException(string message) : base(ErrorKind.Timeout, message) { }
+        public CallTimeoutException(string message) : base(message) { }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
+        public CallTimeoutException(string message, Exception inner) : base(message, inner) { }
+
+        /// <summary>Always <see cref="ErrorKind.Timeout"/>.</summary>
+        public ErrorKind Kind { get { return ErrorKind.Timeout; } }
     }
 
     /// <summary>A size or memory limit was exceeded.</summary>
@@ -147,6 +203,9 @@ namespace BridgeHost
     {
         /// <summary>Creates the exception.</summary>
         public ResourceLimitException(string message) : base(ErrorKind.ResourceLimit, message) { }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
+        public ResourceLimitException(string message, Exception inner) : base(ErrorKind.ResourceLimit, message, inner) { }
     }
 
     /// <summary>The host or module was closed (for example by the host's Dispose while a
@@ -156,14 +215,27 @@ namespace BridgeHost
     {
         /// <summary>Creates the exception.</summary>
         public ClosedException(string message) : base(ErrorKind.Closed, message) { }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
+        public ClosedException(string message, Exception inner) : base(ErrorKind.Closed, message, inner) { }
     }
 
-    /// <summary>The operation was cancelled by the host (a cancellation requested through a
-    /// <see cref="System.Threading.CancellationToken"/> ends the task as canceled instead).</summary>
-    public sealed class CancelledException : BridgeHostException
+    /// <summary>The core reported the operation cancelled (kind <see cref="ErrorKind.Cancelled"/>)
+    /// without the caller's token having asked for it. An <see cref="System.OperationCanceledException"/>,
+    /// so cancellation handlers catch it; not a <see cref="BridgeHostException"/> (see
+    /// <see cref="IBridgeHostException"/>). A cancellation requested through a
+    /// <see cref="System.Threading.CancellationToken"/> ends the task as canceled instead
+    /// (a <see cref="System.Threading.Tasks.TaskCanceledException"/> when awaited).</summary>
+    public sealed class CancelledException : OperationCanceledException, IBridgeHostException
     {
         /// <summary>Creates the exception.</summary>
-        public CancelledException(string message) : base(ErrorKind.Cancelled, message) { }
+        public CancelledException(string message) : base(message) { }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
+        public CancelledException(string message, Exception inner) : base(message, inner) { }
+
+        /// <summary>Always <see cref="ErrorKind.Cancelled"/>.</summary>
+        public ErrorKind Kind { get { return ErrorKind.Cancelled; } }
     }
 
     /// <summary>A bounded queue is full (for example the submit queue).</summary>
@@ -171,6 +243,9 @@ namespace BridgeHost
     {
         /// <summary>Creates the exception.</summary>
         public OverloadedException(string message) : base(ErrorKind.Overloaded, message) { }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
+        public OverloadedException(string message, Exception inner) : base(ErrorKind.Overloaded, message, inner) { }
     }
 
     /// <summary>A bug caught at a boundary (a Rust panic, a broken invariant).</summary>
@@ -178,6 +253,9 @@ namespace BridgeHost
     {
         /// <summary>Creates the exception.</summary>
         public InternalException(string message) : base(ErrorKind.Internal, message) { }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
+        public InternalException(string message, Exception inner) : base(ErrorKind.Internal, message, inner) { }
     }
 
     /// <summary>An isolated worker exited with <see cref="Status"/> while serving the request.</summary>
@@ -189,6 +267,15 @@ namespace BridgeHost
             Status = status;
         }
 
+        /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
+        public WorkerExitedException(string message, int status, Exception inner) : base(ErrorKind.WorkerExited, message, inner)
+        {
+            Status = status;
+        }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/> (Status 0).</summary>
+        public WorkerExitedException(string message, Exception inner) : this(message, 0, inner) { }
+
         /// <summary>The worker's exit status.</summary>
         public int Status { get; }
     }
@@ -198,6 +285,9 @@ namespace BridgeHost
     {
         /// <summary>Creates the exception.</summary>
         public ProtocolException(string message) : base(ErrorKind.Protocol, message) { }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
+        public ProtocolException(string message, Exception inner) : base(ErrorKind.Protocol, message, inner) { }
     }
 
     /// <summary>The module is temporarily unavailable (circuit breaker open), or a feature is
@@ -206,6 +296,9 @@ namespace BridgeHost
     {
         /// <summary>Creates the exception.</summary>
         public UnavailableException(string message) : base(ErrorKind.Unavailable, message) { }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
+        public UnavailableException(string message, Exception inner) : base(ErrorKind.Unavailable, message, inner) { }
     }
 
     /// <summary>The output did not fit the caller's buffer; <see cref="Required"/> bytes are needed.
@@ -217,6 +310,15 @@ namespace BridgeHost
         {
             Required = required;
         }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
+        public BufferTooSmallException(string message, long required, Exception inner) : base(ErrorKind.BufferTooSmall, message, inner)
+        {
+            Required = required;
+        }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/> (Required 0).</summary>
+        public BufferTooSmallException(string message, Exception inner) : this(message, 0, inner) { }
 
         /// <summary>The size of the output, in bytes.</summary>
         public long Required { get; }
@@ -231,7 +333,7 @@ namespace BridgeHost
         /// call on this thread (errno discipline: the message and detail are thread-local and the
         /// next failing call replaces them).
         /// </summary>
-        internal static BridgeHostException Last(int status)
+        internal static Exception Last(int status)
         {
             long detail = Native.bh_last_error_detail();
             string message = LastMessage();

@@ -56,6 +56,10 @@ namespace BridgeHost
                 throw Errors.Last(st);
             }
             _handle = h;
+            HostRegistry.Add(this);
+            // Create the "BridgeHost" EventSource with the first host, so that a listener waiting
+            // for it by name (OnEventSourceCreated) sees it before the first record.
+            GC.KeepAlive(BridgeHostEventSource.Log);
         }
 
         /// <summary>The native library's version.</summary>

@@ -32,6 +32,7 @@ namespace BridgeHost
         private static readonly object Gate = new object();
         private static IntPtr _state; // GCHandle of the current LogState, guarded by Gate
         private static LogHandler _handler; // the same handler, for managed-side reports
+        private static int _handlerMax = -1; // its level, guarded by Gate
         private static long _handlerErrors;
 
         /// <summary>Exceptions thrown by the log handler (caught, never propagated into native code).</summary>
@@ -49,30 +50,53 @@ namespace BridgeHost
                 throw new InvalidArgumentException("unknown log level " + (int)maxLevel);
             }
             Platform.EnsureSupported();
+            // Creating the source (on first use) may enable it for a listener, which re-enters
+            // Reconfigure on this thread: read its level before taking the lock for our own update.
+            BridgeHostEventSource source = BridgeHostEventSource.Log;
             lock (Gate)
             {
-                IntPtr next = handler == null ? IntPtr.Zero : GCHandle.ToIntPtr(GCHandle.Alloc(new LogState(handler)));
-                int st;
-                try
-                {
-                    st = Native.bh_set_log_callback((uint)maxLevel, handler == null ? IntPtr.Zero : Callbacks.LogPtr, next);
-                }
-                catch
-                {
-                    FreeState(next);
-                    throw;
-                }
-                if (st != Native.BH_OK)
-                {
-                    var e = Errors.Last(st);
-                    FreeState(next);
-                    throw e;
-                }
-                // The native side no longer calls the previous handler: release what it rooted.
-                FreeState(_state);
-                _state = next;
-                Volatile.Write(ref _handler, handler);
+                Install(handler, handler == null ? -1 : (int)maxLevel, source);
             }
+        }
+
+        /// <summary>A listener enabled or disabled <see cref="BridgeHostEventSource"/>: install the
+        /// native callback at the level the handler and the listeners need together.</summary>
+        internal static void Reconfigure(BridgeHostEventSource source)
+        {
+            Platform.EnsureSupported();
+            lock (Gate)
+            {
+                Install(Volatile.Read(ref _handler), _handlerMax, source);
+            }
+        }
+
+        /// <summary>One native callback serves both the handler and the EventSource; none is
+        /// installed when neither wants records (they go to standard error again). Under Gate.</summary>
+        private static void Install(LogHandler handler, int handlerMax, BridgeHostEventSource source)
+        {
+            int max = Math.Max(handler == null ? -1 : handlerMax, source == null ? -1 : source.MaxLevel);
+            IntPtr next = max < 0 ? IntPtr.Zero : GCHandle.ToIntPtr(GCHandle.Alloc(new LogState(handler, handlerMax)));
+            int st;
+            try
+            {
+                st = Native.bh_set_log_callback(max < 0 ? 0u : (uint)max, max < 0 ? IntPtr.Zero : Callbacks.LogPtr, next);
+            }
+            catch
+            {
+                FreeState(next);
+                throw;
+            }
+            if (st != Native.BH_OK)
+            {
+                var e = Errors.Last(st);
+                FreeState(next);
+                throw e;
+            }
+            // The native side no longer calls the previous state: release what it rooted.
+            FreeState(_state);
+            _state = next;
+            _handlerMax = handlerMax;
+            Volatile.Write(ref _handler, handler);
         }
 
         private static void FreeState(IntPtr p)
@@ -98,6 +122,14 @@ namespace BridgeHost
         {
             string text = "unhandled exception in " + source + (moduleName != null ? " of module '" + moduleName + "'" : "")
                 + " (caught by bridgehost, not propagated into native code): " + e;
+            try
+            {
+                BridgeHostEventSource.Log?.Write(LogLevel.Error, "bridgehost::dotnet", text);   // null while it is being created
+            }
+            catch (Exception inner)
+            {
+                CountHandlerError(inner);
+            }
             LogHandler h = Volatile.Read(ref _handler);
             if (h != null)
             {

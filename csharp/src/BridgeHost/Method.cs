@@ -38,14 +38,15 @@ namespace BridgeHost
             Flags = (MethodFlags)(flags & Native.BH_METHOD_NONBLOCKING);
         }
 
-        /// <summary>The method's name.</summary>
+        /// <summary>The method's name. An immutable value that still answers after <see cref="Dispose"/>.</summary>
         public string Name { get; }
 
         /// <summary>The method's flags (<see cref="MethodFlags.NonBlocking"/> is reported only for
-        /// in-process modules: an isolated call is an IPC round trip).</summary>
+        /// in-process modules: an isolated call is an IPC round trip). Read once at resolve: still
+        /// answers after <see cref="Dispose"/>.</summary>
         public MethodFlags Flags { get; }
 
-        /// <summary>The module this method belongs to.</summary>
+        /// <summary>The module this method belongs to (still answers after <see cref="Dispose"/>).</summary>
         public Module Module => _module;
 
         /// <summary>The native handle (for tests of the C ABI itself).</summary>
@@ -247,7 +248,7 @@ namespace BridgeHost
 
         /// <summary>Run the call on the host's pool threads.</summary>
         /// <returns>A task completed with the output (continuations never run on a bridgehost
-        /// thread), faulted with a <see cref="BridgeHostException"/>, or canceled.</returns>
+        /// thread), faulted with an <see cref="IBridgeHostException"/> exception, or canceled.</returns>
         public Task<byte[]> SubmitAsync(byte[] input, CancellationToken cancellationToken = default(CancellationToken))
         {
             if (input == null)

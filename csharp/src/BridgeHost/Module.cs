@@ -78,22 +78,22 @@ namespace BridgeHost
             _sink = new ModuleCallbackSink(host.Sink, Name);
         }
 
-        /// <summary>The module's name, from its descriptor.</summary>
+        /// <summary>The module's name, from its descriptor. Read once at open: an immutable value that still answers after <see cref="Dispose"/>.</summary>
         public string Name { get; }
 
-        /// <summary>The module's version, from its descriptor.</summary>
+        /// <summary>The module's version, from its descriptor. Read once at open: an immutable value that still answers after <see cref="Dispose"/>.</summary>
         public string Version { get; }
 
-        /// <summary>The module's threading contract.</summary>
+        /// <summary>The module's threading contract. Read once at open: an immutable value that still answers after <see cref="Dispose"/>.</summary>
         public ThreadModel ThreadModel { get; }
 
-        /// <summary>Where the module runs.</summary>
+        /// <summary>Where the module runs. Read once at open: an immutable value that still answers after <see cref="Dispose"/>.</summary>
         public Isolation Isolation { get; }
 
-        /// <summary>The methods the module declares, in descriptor order.</summary>
+        /// <summary>The methods the module declares, in descriptor order. Read once at open: an immutable value that still answers after <see cref="Dispose"/>.</summary>
         public IReadOnlyList<MethodDescriptor> Methods { get; }
 
-        /// <summary>The host this module was opened from.</summary>
+        /// <summary>The host this module was opened from (still answers after <see cref="Dispose"/>).</summary>
         public Host Host => _host;
 
         /// <summary>The native handle (for tests of the C ABI itself).</summary>

@@ -60,6 +60,7 @@ namespace BridgeHost
             internal UIntPtr ConfigLen;
             internal byte* WorkerPath;
             internal UIntPtr WorkerPathLen;
+            internal ulong MaxEvent;
         }
 
         /// <summary>bh_counters: the caller sets StructSize; fields are filled up to it.</summary>

@@ -79,6 +79,11 @@ namespace BridgeHost
         /// <summary>Largest output accepted, in bytes. Null: default (256 MiB).</summary>
         public long? MaxOutput { get; set; }
 
+        /// <summary>Largest event payload the module may emit, in bytes (a larger emit is refused
+        /// to the module, whose call then typically fails with <see cref="ModuleErrorException"/>).
+        /// Null: default (1 MiB).</summary>
+        public long? MaxEvent { get; set; }
+
         /// <summary>Bytes passed to the module's init (copied when the module opens).</summary>
         public byte[] Config { get; set; }
 
@@ -97,6 +102,7 @@ namespace BridgeHost
                 MemoryLimit = Bytes(MemoryLimit, nameof(MemoryLimit)),
                 MaxInput = Bytes(MaxInput, nameof(MaxInput)),
                 MaxOutput = Bytes(MaxOutput, nameof(MaxOutput)),
+                MaxEvent = Bytes(MaxEvent, nameof(MaxEvent)),
             };
             return o;
         }
