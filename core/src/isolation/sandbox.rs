@@ -435,6 +435,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn landlock_handles_every_fs_right_of_each_abi() {
+        // ABI 1: execute .. make_sym (13 rights); 2: + refer; 3: + truncate; 5: + ioctl_dev.
+        assert_eq!(handled_fs(1).count_ones(), 13);
+        assert_eq!(handled_fs(2), handled_fs(1) | 1 << 13);
+        assert_eq!(handled_fs(3), handled_fs(2) | 1 << 14);
+        assert_eq!(handled_fs(4), handled_fs(3));
+        assert_eq!(handled_fs(5), handled_fs(4) | 1 << 15);
+        assert_eq!(handled_fs(7), handled_fs(5));
+        // What the module gets is a subset of what is handled, and never a write.
+        let granted = FS_READ_FILE | FS_READ_DIR | FS_EXECUTE;
+        assert_eq!(handled_fs(1) & granted, granted);
+        assert_eq!(granted & (1 << 1), 0, "WRITE_FILE");
+    }
+
+    #[test]
     fn filters_compile_for_this_arch() {
         let f = filters(1234).unwrap();
         assert_eq!(f.len(), 2);
@@ -460,6 +475,15 @@ mod tests {
             libc::SYS_bpf,
             libc::SYS_tkill,
             libc::SYS_ioctl,
+            // The Landlock domain and the dropped uid cannot be undone or widened.
+            libc::SYS_landlock_create_ruleset,
+            libc::SYS_landlock_add_rule,
+            libc::SYS_landlock_restrict_self,
+            libc::SYS_setuid,
+            libc::SYS_setresuid,
+            libc::SYS_setgid,
+            libc::SYS_setresgid,
+            libc::SYS_setgroups,
         ] {
             assert!(!rules.contains_key(&nr), "syscall {nr} must not be allowed");
         }
