@@ -250,3 +250,195 @@ fn a_worker_cannot_read_the_host_processes_memory() {
         16
     );
 }
+
+const EACCES: i32 = 13;
+
+/// The Landlock ABI of this kernel, or why there is none (the tests that need it say so and
+/// return: the sandbox then runs without a file-system domain and logs a warning).
+fn landlock_abi() -> Result<i64, String> {
+    // SAFETY: the version query (null attribute, size 0, flag
+    // LANDLOCK_CREATE_RULESET_VERSION) reads and writes no memory.
+    let v = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            1u32,
+        )
+    };
+    if v < 0 {
+        Err(format!(
+            "no Landlock on this kernel ({}): the file-system denials are not enforced, skipped",
+            std::io::Error::last_os_error()
+        ))
+    } else {
+        Ok(v)
+    }
+}
+
+fn denied_with(r: Result<Vec<u8>, Error>, errno: i32, what: &str) {
+    match r {
+        Err(Error::Module { code, message }) => assert_eq!(code, errno, "{what}: {message}"),
+        other => panic!("{what} must be denied with errno {errno}, got {other:?}"),
+    }
+}
+
+fn unsandboxed() -> ModuleOptions {
+    ModuleOptions {
+        supervision: Supervision {
+            sandbox: false,
+            ..Supervision::default()
+        },
+        ..ModuleOptions::isolated()
+    }
+}
+
+#[test]
+fn a_sandboxed_module_sees_no_host_files_and_lists_no_directory() {
+    // Landlock: the worker may read its module file, the library directories and /proc/self,
+    // nothing else. Each probe runs against an unsandboxed worker too (the control), so the
+    // test fails if the Landlock domain goes (checked by skipping `landlock()` in
+    // sandbox::apply: every sandboxed read below then succeeded).
+    if let Err(why) = landlock_abi() {
+        eprintln!("{why}");
+        return;
+    }
+    let host = host();
+    let path = hostile_module();
+    let m = host
+        .open(path.to_str().unwrap(), ModuleOptions::isolated())
+        .unwrap();
+    let open = host.open(path.to_str().unwrap(), unsandboxed()).unwrap();
+    // A host file outside the module's directory, readable by everyone.
+    let secret = std::env::temp_dir().join(format!("bh-sandbox-secret-{}", std::process::id()));
+    std::fs::write(&secret, b"host secret").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let read = |m: &bridgehost::Module, p: &std::path::Path| {
+        m.method("read_file")
+            .unwrap()
+            .call(p.to_str().unwrap().as_bytes())
+    };
+    assert_eq!(read(&open, &secret).unwrap(), b"host secret", "control");
+    denied_with(read(&m, &secret), EACCES, "reading a host file");
+    let _ = std::fs::remove_file(&secret);
+    // /etc/shadow: a root worker without the sandbox reads it (the finding).
+    let shadow = std::path::Path::new("/etc/shadow");
+    if shadow.exists() {
+        if is_root() {
+            assert!(!read(&open, shadow).unwrap().is_empty(), "control");
+        }
+        denied_with(read(&m, shadow), EACCES, "reading /etc/shadow");
+    }
+    // Listing: not the root directory, not the module's own directory.
+    let list = |m: &bridgehost::Module, p: &str| m.method("list_dir").unwrap().call(p.as_bytes());
+    let module_dir = path.parent().unwrap().to_str().unwrap().to_owned();
+    for dir in ["/", "/etc", "/tmp", module_dir.as_str()] {
+        let n = list(&open, dir).unwrap();
+        assert!(u32::from_le_bytes(n[..4].try_into().unwrap()) >= 2, "{dir}");
+        denied_with(list(&m, dir), EACCES, &format!("listing {dir}"));
+    }
+    // What stays readable: the worker's own /proc entries (the crash reporter needs them).
+    assert!(!read(&m, std::path::Path::new("/proc/self/status"))
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        String::from_utf8(m.method("fds").unwrap().call(b"").unwrap()).unwrap(),
+        "0 1 2 3"
+    );
+    assert_eq!(m.counters().crashes, 0);
+}
+
+#[test]
+fn a_sandboxed_module_writes_nowhere() {
+    // Opening for writing is refused by seccomp (EPERM) before Landlock would refuse it too;
+    // the control writes the same paths.
+    let host = host();
+    let path = hostile_module();
+    let m = host
+        .open(path.to_str().unwrap(), ModuleOptions::isolated())
+        .unwrap();
+    let open = host.open(path.to_str().unwrap(), unsandboxed()).unwrap();
+    let name = format!("bh-sandbox-w-{}", std::process::id());
+    for dir in [
+        std::env::temp_dir(),
+        path.parent().unwrap().to_path_buf(),
+        std::path::PathBuf::from("/dev/shm"),
+    ] {
+        if !dir.is_dir() {
+            continue;
+        }
+        let target = dir.join(&name);
+        let write = |m: &bridgehost::Module| {
+            m.method("write_file")
+                .unwrap()
+                .call(target.to_str().unwrap().as_bytes())
+        };
+        denied(write(&m), &format!("writing {}", target.display()));
+        assert!(!target.exists(), "the sandboxed module created {target:?}");
+        assert_eq!(write(&open).unwrap(), b"opened", "control");
+        std::fs::remove_file(&target).unwrap();
+    }
+}
+
+#[test]
+fn a_sandboxed_module_cannot_signal_the_host() {
+    let host = host();
+    let path = hostile_module();
+    let m = host
+        .open(path.to_str().unwrap(), ModuleOptions::isolated())
+        .unwrap();
+    denied(m.method("kill_parent").unwrap().call(b""), "kill(host, 0)");
+    let open = host.open(path.to_str().unwrap(), unsandboxed()).unwrap();
+    assert_eq!(
+        open.method("kill_parent").unwrap().call(b"").unwrap(),
+        b"ok",
+        "control"
+    );
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no arguments and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The uid of process `pid` as the host sees it (real, effective).
+fn host_uids(pid: u32) -> (u32, u32) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    let ids: Vec<u32> = line[4..]
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    (ids[0], ids[1])
+}
+
+#[test]
+fn a_root_host_runs_sandboxed_workers_as_nobody() {
+    // Seen from the host (/proc/<worker>/status), not from inside the user namespace (where
+    // every unmapped uid reads as 65534 anyway).
+    let host = host();
+    let path = hostile_module();
+    let pid_of = |m: &bridgehost::Module| {
+        u32::from_le_bytes(
+            m.method("pid").unwrap().call(b"").unwrap()[..4]
+                .try_into()
+                .unwrap(),
+        )
+    };
+    let m = host
+        .open(path.to_str().unwrap(), ModuleOptions::isolated())
+        .unwrap();
+    let open = host.open(path.to_str().unwrap(), unsandboxed()).unwrap();
+    // SAFETY: getuid has no arguments and cannot fail.
+    let me = unsafe { libc::getuid() };
+    assert_eq!(host_uids(pid_of(&open)), (me, me), "control");
+    if is_root() {
+        assert_eq!(host_uids(pid_of(&m)), (65534, 65534));
+    } else {
+        eprintln!("not root: the sandboxed worker keeps uid {me} (nothing to drop)");
+        assert_eq!(host_uids(pid_of(&m)), (me, me));
+    }
+}

@@ -1,8 +1,9 @@
-//! The worker's seccomp policy (built with `seccompiler`).
+//! The worker's sandbox: an unprivileged identity, a user namespace, a
+//! Landlock domain and a seccomp policy (built with `seccompiler`).
 //!
-//! An allow-list: every system call not listed fails with `EPERM`, so a
-//! module sees an ordinary error (and can report it) instead of being
-//! killed. What the list leaves out, on purpose:
+//! The seccomp policy is an allow-list: every system call not listed fails
+//! with `EPERM`, so a module sees an ordinary error (and can report it)
+//! instead of being killed. What the list leaves out, on purpose:
 //!
 //! * creating processes: `fork`, `vfork`, `clone` without `CLONE_THREAD`
 //!   (threads are allowed), `clone3` (answered with `ENOSYS` so that glibc
@@ -10,8 +11,8 @@
 //! * running programs: `execve`, `execveat`;
 //! * writing files: `open`/`openat` with any of `O_WRONLY`, `O_RDWR`,
 //!   `O_CREAT`, `O_TRUNC`, `O_APPEND`, `O_TMPFILE`; `creat`, `truncate`,
-//!   `rename`, `unlink`, `mkdir`, `link`, `chmod`, `chown`, ... (reading
-//!   files stays possible: the dynamic linker and many libraries need it);
+//!   `rename`, `unlink`, `mkdir`, `link`, `chmod`, `chown`, ... (opening
+//!   for reading passes the filter: which files is Landlock's business);
 //! * the network and IPC: `socket`, `socketpair`, `connect`, `bind`, ...
 //!   (the inherited control socket is usable, no new one can be made);
 //! * other processes: `ptrace`, `process_vm_readv/writev`, `kill`/`tgkill`
@@ -20,12 +21,20 @@
 //!   `io_uring_*`, `userfaultfd`, `keyctl`, namespaces, mounts, module
 //!   loading, `setrlimit`/`prlimit64` with a new limit, `memfd_create`.
 //!
-//! The worker first enters a new user namespace: seccomp cannot see paths,
-//! and without it a module could open `/proc/<host pid>/mem` read-only and
-//! read the host's memory (same uid, no Yama). In its own user namespace the
-//! kernel's ptrace access check refuses that.
+//! Seccomp cannot see paths. The file system is Landlock's ([`landlock`]):
+//! the worker may read its module file, the standard library directories
+//! (where the dynamic linker finds the module's dependencies) and its own
+//! `/proc/self`, and nothing else: no other file, no directory listing.
+//! Without Landlock (kernel < 5.13 or disabled) the worker logs a warning
+//! and runs with the other layers only.
 //!
-//! The filters are installed in the worker after its rlimits and before the
+//! A worker of a root host first drops to uid/gid 65534 (`nobody`): a user
+//! namespace alone would leave it the owner of root's files (`/etc/shadow`).
+//! Then it enters a new user namespace: without one a module could open
+//! `/proc/<host pid>/mem` and read the host's memory (same uid, no Yama); in
+//! its own user namespace the kernel's ptrace access check refuses that.
+//!
+//! All of it is installed in the worker after its rlimits and before the
 //! module is loaded, so the module's ELF constructors already run inside
 //! the sandbox.
 #![forbid(unsafe_code)]
@@ -35,6 +44,7 @@ use seccompiler::{
     SeccompCondition as Cond, SeccompFilter, SeccompRule, TargetArch,
 };
 use std::collections::BTreeMap;
+use std::path::Path;
 
 type Rules = BTreeMap<i64, Vec<SeccompRule>>;
 
@@ -293,26 +303,151 @@ pub(crate) fn filters(own_pid: i32) -> Result<Vec<BpfProgram>, String> {
     Ok(vec![a, b])
 }
 
+// Landlock access rights (uapi <linux/landlock.h>).
+const FS_EXECUTE: u64 = 1 << 0;
+const FS_READ_FILE: u64 = 1 << 2;
+const FS_READ_DIR: u64 = 1 << 3;
+const NET_BIND_AND_CONNECT_TCP: u64 = 0b11;
+const SCOPE_ABSTRACT_UNIX_AND_SIGNAL: u64 = 0b11;
+
+/// Every file-system right the given Landlock ABI knows: ABI 1 has 13
+/// (execute .. make_sym), 2 adds refer, 3 truncate, 5 ioctl_dev.
+fn handled_fs(abi: u32) -> u64 {
+    match abi {
+        0 | 1 => (1 << 13) - 1,
+        2 => (1 << 14) - 1,
+        3 | 4 => (1 << 15) - 1,
+        _ => (1 << 16) - 1,
+    }
+}
+
+/// Where the dynamic linker finds a module's shared-library dependencies:
+/// the standard directories and the cache that indexes them. Read-only,
+/// without listing (the linker opens by name).
+const LIBRARY_PATHS: &[&str] = &[
+    "/lib",
+    "/lib64",
+    "/lib32",
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/lib32",
+    "/usr/local/lib",
+    "/etc/ld.so.cache",
+];
+
+/// The Landlock domain of a worker: read access to the module file, the
+/// library directories and the worker's own `/proc/self`; nothing else of the
+/// file system (no reading, listing, writing, creating, removing anywhere);
+/// no TCP bind/connect (ABI 4+); no signals to and no abstract unix sockets
+/// of processes outside the domain (ABI 6+). `Err` says why it could not be
+/// applied; the caller decides whether that is fatal.
+pub(crate) fn landlock(module: &Path) -> Result<u32, String> {
+    let abi = super::sys::landlock_abi().map_err(|e| format!("Landlock unavailable: {e}"))?;
+    let net = if abi >= 4 {
+        NET_BIND_AND_CONNECT_TCP
+    } else {
+        0
+    };
+    let scoped = if abi >= 6 {
+        SCOPE_ABSTRACT_UNIX_AND_SIGNAL
+    } else {
+        0
+    };
+    let rs = super::sys::Ruleset::new(abi, handled_fs(abi), net, scoped)
+        .map_err(|e| format!("landlock_create_ruleset: {e}"))?;
+    rs.allow(module, FS_READ_FILE | FS_EXECUTE)
+        .map_err(|e| format!("landlock rule for {}: {e}", module.display()))?;
+    for p in LIBRARY_PATHS {
+        match rs.allow(Path::new(p), FS_READ_FILE | FS_EXECUTE) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            r => r.map_err(|e| format!("landlock rule for {p}: {e}"))?,
+        }
+    }
+    rs.allow(Path::new("/proc/self"), FS_READ_FILE | FS_READ_DIR)
+        .map_err(|e| format!("landlock rule for /proc/self: {e}"))?;
+    rs.restrict_self()
+        .map_err(|e| format!("landlock_restrict_self: {e}"))?;
+    Ok(abi)
+}
+
+/// Whether a process without privileges (uid `nobody`, no groups) can open
+/// `path` for reading: the file is readable by others and every directory
+/// above it searchable by others. (ACLs are not consulted.)
+fn readable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(full) = std::fs::canonicalize(path) else {
+        return false;
+    };
+    let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode());
+    if !matches!(mode(&full), Ok(m) if m & 0o004 != 0) {
+        return false;
+    }
+    full.ancestors()
+        .skip(1)
+        .all(|d| matches!(mode(d), Ok(m) if m & 0o001 != 0))
+}
+
 /// Install the sandbox on the calling thread (the worker is single-threaded
-/// at this point; threads created later inherit it): a new user namespace
-/// (best effort: `Err` names what is missing, the caller logs it),
-/// no_new_privs, then the filters.
-pub(crate) fn apply(own_pid: i32) -> Result<Option<String>, String> {
-    let warning = super::sys::enter_user_namespace().err().map(|e| {
-        format!(
+/// at this point; threads created later inherit it), in this order:
+///
+/// 1. a root worker drops to uid/gid 65534 (`nobody`, no supplementary
+///    groups) when the module file is readable by others;
+/// 2. a new user namespace (best effort);
+/// 3. no_new_privs;
+/// 4. the Landlock domain ([`landlock`], best effort);
+/// 5. the seccomp filters.
+///
+/// Returns the warnings for what was not available (the caller logs them);
+/// `Err` only when no_new_privs or seccomp fail.
+pub(crate) fn apply(own_pid: i32, module: &Path) -> Result<Vec<String>, String> {
+    let mut warnings = Vec::new();
+    let uid = super::sys::effective_uid();
+    if uid == 0 {
+        if readable_by_others(module) {
+            super::sys::drop_privileges(super::sys::UNPRIVILEGED_ID)
+                .map_err(|e| format!("cannot drop root: {e}"))?;
+        } else {
+            warnings.push(format!(
+                "the worker keeps uid 0: {} is not readable by other users",
+                module.display()
+            ));
+        }
+    }
+    if let Err(e) = super::sys::enter_user_namespace() {
+        warnings.push(format!(
             "no user namespace for the worker ({e}): a module can read the memory of processes of the same user through /proc"
-        )
-    });
+        ));
+    }
     super::sys::set_no_new_privs().map_err(|e| format!("no_new_privs: {e}"))?;
+    if let Err(e) = landlock(module) {
+        warnings.push(format!(
+            "no file-system sandbox for the worker ({e}): a module can read every file its uid can read"
+        ));
+    }
     for f in filters(own_pid)? {
         seccompiler::apply_filter(&f).map_err(|e| format!("seccomp: {e}"))?;
     }
-    Ok(warning)
+    Ok(warnings)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn landlock_handles_every_fs_right_of_each_abi() {
+        // ABI 1: execute .. make_sym (13 rights); 2: + refer; 3: + truncate; 5: + ioctl_dev.
+        assert_eq!(handled_fs(1).count_ones(), 13);
+        assert_eq!(handled_fs(2), handled_fs(1) | 1 << 13);
+        assert_eq!(handled_fs(3), handled_fs(2) | 1 << 14);
+        assert_eq!(handled_fs(4), handled_fs(3));
+        assert_eq!(handled_fs(5), handled_fs(4) | 1 << 15);
+        assert_eq!(handled_fs(7), handled_fs(5));
+        // What the module gets is a subset of what is handled, and never a write.
+        let granted = FS_READ_FILE | FS_READ_DIR | FS_EXECUTE;
+        assert_eq!(handled_fs(1) & granted, granted);
+        assert_eq!(granted & (1 << 1), 0, "WRITE_FILE");
+    }
 
     #[test]
     fn filters_compile_for_this_arch() {
@@ -340,6 +475,15 @@ mod tests {
             libc::SYS_bpf,
             libc::SYS_tkill,
             libc::SYS_ioctl,
+            // The Landlock domain and the dropped uid cannot be undone or widened.
+            libc::SYS_landlock_create_ruleset,
+            libc::SYS_landlock_add_rule,
+            libc::SYS_landlock_restrict_self,
+            libc::SYS_setuid,
+            libc::SYS_setresuid,
+            libc::SYS_setgid,
+            libc::SYS_setresgid,
+            libc::SYS_setgroups,
         ] {
             assert!(!rules.contains_key(&nr), "syscall {nr} must not be allowed");
         }

@@ -579,10 +579,10 @@ pub fn worker_main() -> i32 {
     if let Err(e) = apply_limits(&init) {
         return fail(Error::Internal(format!("cannot set resource limits: {e}")));
     }
-    let mut sandbox_warning = None;
+    let mut sandbox_warnings = Vec::new();
     if init.sandbox {
-        match super::sandbox::apply(sys::own_pid()) {
-            Ok(w) => sandbox_warning = w,
+        match super::sandbox::apply(sys::own_pid(), Path::new(&init.path)) {
+            Ok(w) => sandbox_warnings = w,
             Err(e) => return fail(Error::Internal(format!("cannot install the sandbox: {e}"))),
         }
     }
@@ -613,8 +613,8 @@ pub fn worker_main() -> i32 {
         outbox: Arc::clone(&outbox),
         max_event: usize::try_from(init.max_event).unwrap_or(usize::MAX),
     });
-    if let Some(warning) = sandbox_warning {
-        events.log(1, &warning);
+    for warning in &sandbox_warnings {
+        events.log(1, warning);
     }
     let token = callbacks::register(events);
     let instance = match lib.instantiate(token, &config) {
