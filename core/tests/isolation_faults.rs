@@ -158,14 +158,14 @@ fn mixed_load_with_faults_interleaved_returns_the_right_bytes() {
         .open(
             "faulty",
             ModuleOptions {
-                workers: 2,
-                // `call_timeout` also bounds a call's wait for a free or restarting worker (issue
-                // 12 item 3): four threads share two workers, and a `hang` holds one for the whole
-                // deadline and then needs a respawn, so a non-faulting call queued behind two
-                // hangs waits about one deadline plus a respawn. 300 ms made that wait itself time
-                // out under ASan or a loaded machine; 1 s keeps every non-faulting call inside its
-                // deadline while hangs stay cheap (about 10 of 1,000 calls).
-                call_timeout: Some(Duration::from_millis(1000)),
+                // One worker per calling thread. `call_timeout` also bounds a call's wait for a
+                // free or restarting worker (issue 12 item 3), so with fewer workers than
+                // threads a non-faulting call queued behind a `hang` waits out the hang's whole
+                // deadline and fails `Timeout` itself (it did under ASan and on a loaded
+                // machine). With four, a call finds a free worker or waits only for a respawn.
+                // Calls queued behind a dying worker have their own test below.
+                workers: 4,
+                call_timeout: Some(Duration::from_millis(300)),
                 supervision: Supervision {
                     breaker_failures: 10_000,
                     ..Supervision::default()
