@@ -70,18 +70,27 @@ pub(crate) struct Caught {
 }
 
 /// Run `f` inside the panic boundary.
+#[inline]
 pub(crate) fn catch<R>(what: &str, f: impl FnOnce() -> R) -> Result<R, Caught> {
     install_hook();
-    struct Depth;
-    impl Drop for Depth {
-        fn drop(&mut self) {
-            let _ = DEPTH.try_with(|d| d.set(d.get().saturating_sub(1)));
-        }
-    }
-    let _ = DEPTH.try_with(|d| d.set(d.get() + 1));
-    let guard = Depth;
-    let result = panic::catch_unwind(AssertUnwindSafe(f));
-    drop(guard);
+    // One thread-local access per call (in a dlopen'ed module each is a `__tls_get_addr` call):
+    // the depth is raised and lowered through the same reference. catch_unwind returns on a
+    // panic too, so the depth always comes back down.
+    let mut f = Some(f);
+    let result = DEPTH
+        .try_with(|d| {
+            d.set(d.get() + 1);
+            let f = f.take().expect("run once");
+            let r = panic::catch_unwind(AssertUnwindSafe(f));
+            d.set(d.get() - 1);
+            r
+        })
+        .unwrap_or_else(|_| {
+            // This thread's thread-locals are gone (a call from a TLS destructor): the hook
+            // cannot tell, so a panic here is also reported by the previous hook.
+            let f = f.take().expect("not run by try_with");
+            panic::catch_unwind(AssertUnwindSafe(f))
+        });
     result.map_err(|payload| {
         let msg = payload_message(payload);
         let location = LOCATION
