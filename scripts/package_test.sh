@@ -6,7 +6,8 @@
 #                  run from bin/ (modules found beside the library, no environment help)
 #   wheel          a fresh venv, pip install of the wheel only, consumer.py; python -m bridgehost
 #   jar            a fresh Maven project depending on io.bridgehost:bridgehost, resolved from the
-#                  file:// repository package.sh filled; Consumer.java
+#                  file:// repository package.sh filled; Consumer.java (the jar has no demo and no
+#                  bench classes, its bridge no bench baselines)
 #   SDK crates     cargo package of bridgehost-module-abi and bridgehost-module-sdk
 #   nupkg          an app laid out from the unpacked package, EchoConsumer.cs on Mono and CoreCLR,
 #                  then bench/dotnet's Bench.exe (BENCH_ONLY=echo) from that layout; plus a
@@ -171,6 +172,15 @@ mkdir -p "$M2"
 cp -r "$HOME/.m2/repository/." "$M2/"
 rm -rf "$M2/io/bridgehost"
 JH="$(java_home_17)"
+# The production jar: no demo, no bench classes, and a bridge built without the jni-bridge
+# `bench` feature (no BareEcho registration: the consumer below proves it loads without the class).
+pj="$OUT/maven/bridgehost-$VERSION.jar"
+if unzip -l "$pj" | grep -E 'io/bridgehost/(demo|bench)/'; then fail "jar: carries demo or bench classes"; fi
+unzip -p "$pj" "natives/linux-x86_64/libbridgehost_jni.so" >"$WORK/jni.so"
+[ -s "$WORK/jni.so" ] || fail "jar: no natives/linux-x86_64/libbridgehost_jni.so"
+if grep -a -q -E 'io/bridgehost/bench/BareEcho|bh-bench-attach' "$WORK/jni.so"; then
+    fail "jar: libbridgehost_jni.so carries the bench baselines"
+fi
 if (cd "$J" && JAVA_HOME="$JH" mvn -B -q -Dmaven.repo.local="$M2" compile) >"$WORK/mvn.out" 2>&1; then
     jar="$M2/io/bridgehost/bridgehost/$VERSION/bridgehost-$VERSION.jar"
     cmp -s "$jar" "$OUT/maven/bridgehost-$VERSION.jar" || fail "jar: Maven resolved a jar that is not the packaged one"
