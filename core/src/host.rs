@@ -11,8 +11,8 @@ use crate::inproc::InProcess;
 use crate::module::{Backend, HostShared, Module, ModuleEvents, ModuleInner};
 use crate::options::{HostOptions, Isolation, ModuleOptions};
 use crate::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 static NEXT_MODULE_ID: AtomicU64 = AtomicU64::new(1);
@@ -151,7 +151,9 @@ impl Host {
             return Err(Error::closed("host"));
         }
         if path.as_os_str().is_empty() {
-            return Err(Error::InvalidArgument("module directory: empty path".into()));
+            return Err(Error::InvalidArgument(
+                "module directory: empty path".into(),
+            ));
         }
         if path.as_os_str().as_encoded_bytes().contains(&0) {
             return Err(Error::InvalidArgument(
@@ -159,9 +161,10 @@ impl Host {
             ));
         }
         let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                Error::NotFound(format!("module directory {}: no such directory", path.display()))
-            }
+            std::io::ErrorKind::NotFound => Error::NotFound(format!(
+                "module directory {}: no such directory",
+                path.display()
+            )),
             _ => Error::InvalidArgument(format!("module directory {}: {e}", path.display())),
         })?;
         if !meta.is_dir() {
