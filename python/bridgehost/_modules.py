@@ -53,7 +53,15 @@ def _resolve(name: str, ep: metadata.EntryPoint) -> str:
             raise NotFoundError(
                 f"module {name!r}: entry point {ep.name} = {ep.value!r}: cannot import {package!r}: {e}"
             ) from e
-        path = os.fspath(root.joinpath(*resource.split("/")))  # type: ignore[call-overload]
+        target = root
+        for part in resource.split("/"):
+            target = target.joinpath(part)
+        if not isinstance(target, os.PathLike):
+            raise NotFoundError(
+                f"module {name!r}: entry point {ep.name} = {ep.value!r}: package {package!r} "
+                "is not installed as files on disk (a zip import cannot load a module)"
+            )
+        path = os.fspath(target)
     if not os.path.isfile(path):
         raise NotFoundError(
             f"module {name!r}: entry point {ep.name} = {ep.value!r} in group {GROUP!r} "
