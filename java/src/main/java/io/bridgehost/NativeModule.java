@@ -236,7 +236,7 @@ public final class NativeModule implements AutoCloseable {
      * so call this before unsubscribing or closing when the last events matter.
      *
      * @param timeout how long to wait at most ({@code null}: no limit)
-     * @throws TimeoutException when the timeout passes first
+     * @throws CallTimeoutException when the timeout passes first
      * @throws ClosedException when the module or host closed (undelivered events were discarded)
      * @throws InvalidArgumentException when called from inside an event listener
      */
