@@ -16,8 +16,10 @@ cd "$ROOT"
 
 flag=()
 [ "$PROFILE" = release ] && flag=(--release)
-log "cargo build --workspace ${flag[*]}"
-cargo build --workspace "${flag[@]}"
+# The development build carries the JNI bench baselines (the development jar has BareEcho);
+# scripts/package.sh builds the shipped bridge without them.
+log "cargo build --workspace --features bridgehost-jni/bench ${flag[*]}"
+cargo build --workspace --features bridgehost-jni/bench "${flag[@]}"
 
 mkdir -p "$DIST"
 log "C modules → $DIST"

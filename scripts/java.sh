@@ -47,8 +47,10 @@ build_natives() {
     if cargo metadata --no-deps --format-version 1 2>/dev/null | grep -q '"name":"bridgehost-worker"'; then
         pkgs+=(-p bridgehost-worker)
     fi
-    log "cargo build ${pkgs[*]} ${flag[*]}"
-    (cd "$ROOT" && cargo build "${pkgs[@]}" "${flag[@]}")
+    # --features bridgehost-jni/bench: the BareEcho baselines (the development jar carries the
+    # class; the release jar of scripts/package.sh has neither the class nor the natives).
+    log "cargo build ${pkgs[*]} --features bridgehost-jni/bench ${flag[*]}"
+    (cd "$ROOT" && cargo build "${pkgs[@]}" --features bridgehost-jni/bench "${flag[@]}")
     mkdir -p "$DIST"
     log "C modules -> $DIST"
     make -s -C "$ROOT/plugins" OUT="$DIST"

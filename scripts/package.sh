@@ -153,9 +153,13 @@ jar() {
     local t="$build/target" a="bridgehost-$VERSION"
     cp "$t/$a.jar" "$t/$a-sources.jar" "$t/$a-javadoc.jar" "$m2/"
     cp "$build/pom.xml" "$m2/$a.pom"
-    # (io/bridgehost/bench/BareEcho stays: the JNI bridge's JNI_OnLoad registers its natives.)
-    if unzip -l "$m2/$a.jar" | grep -E 'io/bridgehost/demo/'; then
-        die "the production jar carries the demo classes"
+    # The bridge is built without the jni-bridge `bench` feature, so its JNI_OnLoad needs no
+    # bench class; the release profile leaves the demo and the bench classes out.
+    if unzip -l "$m2/$a.jar" | grep -E 'io/bridgehost/(demo|bench)/'; then
+        die "the production jar carries demo or bench classes"
+    fi
+    if unzip -l "$m2/$a-sources.jar" | grep -E 'io/bridgehost/(demo|bench)/'; then
+        die "the sources jar carries demo or bench sources"
     fi
     unzip -p "$m2/$a.jar" META-INF/MANIFEST.MF | grep -q '^Main-Class' && die "the production jar names a Main-Class"
     local x="$OUT/.jar-check"

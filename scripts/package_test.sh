@@ -4,9 +4,12 @@
 #
 #   C/CLI archive  unpacked in a temp dir; consumer.c built with pkg-config against it; the CLI
 #                  run from bin/ (modules found beside the library, no environment help)
-#   wheel          a fresh venv, pip install of the wheel only, consumer.py; python -m bridgehost
+#   wheel          a fresh venv, pip install of the wheel only, consumer.py; python -m bridgehost;
+#                  a third-party module's wheel (bridgehost.modules entry point) opened by name
 #   jar            a fresh Maven project depending on io.bridgehost:bridgehost, resolved from the
-#                  file:// repository package.sh filled; Consumer.java
+#                  file:// repository package.sh filled; Consumer.java (the jar has no demo and no
+#                  bench classes, its bridge no bench baselines); a third-party module's jar of
+#                  classpath resources on the classpath, opened by name
 #   SDK crates     cargo package of bridgehost-module-abi and bridgehost-module-sdk
 #   nupkg          an app laid out from the unpacked package, EchoConsumer.cs on Mono and CoreCLR,
 #                  then bench/dotnet's Bench.exe (BENCH_ONLY=echo) from that layout; plus a
@@ -121,6 +124,19 @@ crc="$(printf 123456789 | env -u BRIDGEHOST_MODULE_PATH "$C/bin/bridgehost" call
 echo hi | env -u BRIDGEHOST_MODULE_PATH "$C/bin/bridgehost" call --isolated std echo | grep -q hi ||
     fail "C archive CLI: isolated echo (worker from lib/)"
 
+# ---------------------------------------------------------------- third-party module
+# A third-party module, created with the archive's own CLI (`bridgehost new --lang c`) and header,
+# tested through that CLI (make test); each runtime section below ships it in that ecosystem's
+# package (a wheel with a `bridgehost.modules` entry point, a jar of classpath resources, a nupkg
+# with runtimes/linux-x64/native), installs it and opens it by name.
+T="$WORK/thirdparty"
+if "$C/bin/bridgehost" new --lang c acme_greeter --dir "$T/src" --sdk "$C/include" >/dev/null &&
+   make -s -C "$T/src" CFLAGS=-O2 >/dev/null && make -s -C "$T/src" test BRIDGEHOST_CLI="$C/bin/bridgehost"; then
+    TP="$T/src/libbridgehost_mod_acme_greeter.so"
+else
+    fail "third-party module from bridgehost new (C archive CLI)"; TP=""
+fi
+
 # ---------------------------------------------------------------- wheel
 log "wheel: fresh venv, pip install the wheel, consumer"
 whl="$(ls "$OUT"/bridgehost-"$VERSION"-*.whl)"
@@ -137,6 +153,30 @@ crc="$(cd "$WORK" && printf 123456789 | env -u BRIDGEHOST_MODULE_PATH "$WORK/ven
 (cd "$WORK" && "$WORK/venv/bin/python" -m bridgehost inspect zlib >"$WORK/inspect.out") &&
     grep -q '^  compress' "$WORK/inspect.out" ||
     fail "python -m bridgehost inspect zlib"
+
+# The third-party module as a wheel of its own: package acme_greeter holding the .so, declared in
+# the `bridgehost.modules` entry-point group; pip-installed into the same fresh venv, opened by name
+# from a clean directory (no module path).
+if [ -n "$TP" ]; then
+    W="$T/wheel"
+    mkdir -p "$W/acme_greeter-1.0/acme_greeter" "$W/acme_greeter-1.0/acme_greeter-1.0.dist-info"
+    : >"$W/acme_greeter-1.0/acme_greeter/__init__.py"
+    cp "$TP" "$W/acme_greeter-1.0/acme_greeter/"
+    printf 'Metadata-Version: 2.1\nName: acme-greeter\nVersion: 1.0\nRequires-Dist: bridgehost\n' \
+        >"$W/acme_greeter-1.0/acme_greeter-1.0.dist-info/METADATA"
+    printf 'Wheel-Version: 1.0\nGenerator: package_test\nRoot-Is-Purelib: false\nTag: py3-none-linux_x86_64\n' \
+        >"$W/acme_greeter-1.0/acme_greeter-1.0.dist-info/WHEEL"
+    printf '[bridgehost.modules]\nacme_greeter = acme_greeter\n' \
+        >"$W/acme_greeter-1.0/acme_greeter-1.0.dist-info/entry_points.txt"
+    "$ROOT/.venv/bin/python" -m wheel pack -d "$W" "$W/acme_greeter-1.0" >/dev/null
+    if "$WORK/venv/bin/python" -m pip install -q --disable-pip-version-check --no-index "$W"/acme_greeter-1.0-*.whl &&
+       (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH "$WORK/venv/bin/python" -c '
+import bridgehost
+with bridgehost.Host() as h, h.open("acme_greeter") as m:
+    assert m.method("greet").call(b"world") == b"hello, world"
+print("ok   third-party module acme_greeter opened by name from its wheel (bridgehost.modules entry point)")
+'); then :; else fail "wheel: third-party module by entry point"; fi
+fi
 
 # ---------------------------------------------------------------- jar
 log "jar: fresh Maven project resolving io.bridgehost:bridgehost:$VERSION from file://$OUT/maven/repo"
@@ -171,11 +211,31 @@ mkdir -p "$M2"
 cp -r "$HOME/.m2/repository/." "$M2/"
 rm -rf "$M2/io/bridgehost"
 JH="$(java_home_17)"
+# The production jar: no demo, no bench classes, and a bridge built without the jni-bridge
+# `bench` feature (no BareEcho registration: the consumer below proves it loads without the class).
+pj="$OUT/maven/bridgehost-$VERSION.jar"
+if unzip -l "$pj" | grep -E 'io/bridgehost/(demo|bench)/'; then fail "jar: carries demo or bench classes"; fi
+unzip -p "$pj" "natives/linux-x86_64/libbridgehost_jni.so" >"$WORK/jni.so"
+[ -s "$WORK/jni.so" ] || fail "jar: no natives/linux-x86_64/libbridgehost_jni.so"
+if grep -a -q -E 'io/bridgehost/bench/BareEcho|bh-bench-attach' "$WORK/jni.so"; then
+    fail "jar: libbridgehost_jni.so carries the bench baselines"
+fi
 if (cd "$J" && JAVA_HOME="$JH" mvn -B -q -Dmaven.repo.local="$M2" compile) >"$WORK/mvn.out" 2>&1; then
     jar="$M2/io/bridgehost/bridgehost/$VERSION/bridgehost-$VERSION.jar"
     cmp -s "$jar" "$OUT/maven/bridgehost-$VERSION.jar" || fail "jar: Maven resolved a jar that is not the packaged one"
-    if (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH "$JH/bin/java" -cp "$J/target/classes:$jar" consumer.Consumer) >"$WORK/java.out" 2>&1; then
+    # The third-party module as a jar of classpath resources in the documented layout.
+    cp_third=() third_arg=()
+    if [ -n "$TP" ]; then
+        mkdir -p "$T/jar/META-INF/bridgehost/modules/linux-x86_64"
+        cp "$TP" "$T/jar/META-INF/bridgehost/modules/linux-x86_64/"
+        "$JH/bin/jar" --create --file "$T/acme-greeter.jar" -C "$T/jar" META-INF
+        cp_third=(":$T/acme-greeter.jar") third_arg=(acme_greeter)
+    fi
+    if (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH "$JH/bin/java" -cp "$J/target/classes:$jar${cp_third[*]}" \
+            consumer.Consumer "${third_arg[@]}") >"$WORK/java.out" 2>&1; then
         cat "$WORK/java.out"; within jar "$(figure "$WORK/java.out")" "${bench_java:-}"
+        grep -q "^ok   third-party module 'acme_greeter'" "$WORK/java.out" || [ -z "$TP" ] ||
+            fail "jar: third-party module from its jar on the classpath"
     else
         cat "$WORK/java.out"; fail "Java consumer"
     fi
@@ -193,14 +253,11 @@ grep -q '<license type="expression">Apache-2.0</license>' "$P/BridgeHost.nuspec"
 cp "$P/lib/netstandard2.0/BridgeHost.dll" "$A/"
 cp "$P/runtimes/linux-x64/native/"* "$A/"
 chmod +x "$A/bridgehost-worker"   # zip keeps no mode bits
-# A third-party module, created with the archive's own CLI (`bridgehost new`) and header, tested
-# through that CLI (make test), shipped in a nupkg of its own under runtimes/linux-x64/native and
-# installed into the same app: EchoConsumer opens it by name.
-T="$WORK/thirdparty"
-if "$C/bin/bridgehost" new --lang c acme_greeter --dir "$T/src" --sdk "$C/include" >/dev/null &&
-   make -s -C "$T/src" CFLAGS=-O2 >/dev/null && make -s -C "$T/src" test BRIDGEHOST_CLI="$C/bin/bridgehost"; then
+# The third-party module in a nupkg of its own under runtimes/linux-x64/native, installed into
+# the same app: EchoConsumer opens it by name.
+if [ -n "$TP" ]; then
     mkdir -p "$T/stage/runtimes/linux-x64/native"
-    cp "$T/src/libbridgehost_mod_acme_greeter.so" "$T/stage/runtimes/linux-x64/native/"
+    cp "$TP" "$T/stage/runtimes/linux-x64/native/"
     cp "$T/src/README.md" "$T/stage/"
     cat >"$T/stage/Acme.Greeter.nuspec" <<EOF
 <?xml version="1.0" encoding="utf-8"?>
@@ -220,7 +277,7 @@ EOF
     cp "$T/pkg/runtimes/linux-x64/native/"* "$A/"
     third=(acme_greeter)
 else
-    fail "third-party module from bridgehost new (C archive CLI)"; third=()
+    third=()
 fi
 mcs -langversion:7.2 -warnaserror+ -optimize+ -target:exe -r:"$A/BridgeHost.dll" -out:"$A/EchoConsumer.exe" "$HERE/EchoConsumer.cs"
 cat >"$A/EchoConsumer.runtimeconfig.json" <<'EOF'

@@ -22,7 +22,8 @@ export BRIDGEHOST_MODULE_PATH="$ROOT/target/dist"
 
 suite_lint() {
     cargo fmt --all -- --check &&
-    cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --workspace --all-targets -- -D warnings &&
+    cargo clippy -p bridgehost-jni --features bench --all-targets -- -D warnings
 }
 suite_rust()   { cargo test --workspace && bash tests/docs/rust.sh; }
 suite_asan()   {

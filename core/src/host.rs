@@ -11,6 +11,7 @@ use crate::inproc::InProcess;
 use crate::module::{Backend, HostShared, Module, ModuleEvents, ModuleInner};
 use crate::options::{HostOptions, Isolation, ModuleOptions};
 use crate::sync::Mutex;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
@@ -20,6 +21,9 @@ struct HostInner {
     options: HostOptions,
     shared: Arc<HostShared>,
     modules: Mutex<Vec<Weak<ModuleInner>>>,
+    /// Module directories added after creation ([`Host::add_module_dir`]),
+    /// searched after `options.module_dirs`, in the order they were added.
+    added_dirs: Mutex<Vec<PathBuf>>,
     /// Every module's counters, summed; closed modules' folded into one
     /// snapshot (nothing kept per closed module).
     counters: Arc<CounterTotals>,
@@ -122,6 +126,7 @@ impl Host {
                 options,
                 shared: Arc::new(HostShared { hub, executor }),
                 modules: Mutex::new(Vec::new()),
+                added_dirs: Mutex::new(Vec::new()),
                 counters: Arc::default(),
                 closed: AtomicBool::new(false),
             }),
@@ -133,13 +138,67 @@ impl Host {
         &self.inner.options
     }
 
+    /// Add a directory searched for modules by name, after the
+    /// [`HostOptions::module_dirs`] and the directories added before it (and
+    /// before `BRIDGEHOST_MODULE_PATH` and the bridge library's directory).
+    /// Takes effect for the next [`open`](Self::open); adding a directory
+    /// already searched is a no-op. `NotFound` if `path` does not exist,
+    /// `InvalidArgument` if it is not a directory (or is empty or holds NUL),
+    /// `Closed` once the host is closed.
+    pub fn add_module_dir(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        if self.is_closed() {
+            return Err(Error::closed("host"));
+        }
+        if path.as_os_str().is_empty() {
+            return Err(Error::InvalidArgument(
+                "module directory: empty path".into(),
+            ));
+        }
+        if path.as_os_str().as_encoded_bytes().contains(&0) {
+            return Err(Error::InvalidArgument(
+                "module directory: path contains NUL".into(),
+            ));
+        }
+        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::NotFound(format!(
+                "module directory {}: no such directory",
+                path.display()
+            )),
+            _ => Error::InvalidArgument(format!("module directory {}: {e}", path.display())),
+        })?;
+        if !meta.is_dir() {
+            return Err(Error::InvalidArgument(format!(
+                "module directory {}: not a directory",
+                path.display()
+            )));
+        }
+        let abs = std::path::absolute(path).map_err(|e| {
+            Error::InvalidArgument(format!("module directory {}: {e}", path.display()))
+        })?;
+        let mut dirs = self.inner.added_dirs.lock();
+        if !self.inner.options.module_dirs.contains(&abs) && !dirs.contains(&abs) {
+            tracing::debug!(target: "bridgehost::host", dir = %abs.display(), "module directory added");
+            dirs.push(abs);
+        }
+        Ok(())
+    }
+
+    /// The directories searched for modules by name before
+    /// `BRIDGEHOST_MODULE_PATH`: the options' then the added ones.
+    pub fn module_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = self.inner.options.module_dirs.clone();
+        dirs.extend(self.inner.added_dirs.lock().iter().cloned());
+        dirs
+    }
+
     /// Open a module by path or bundled name (`"std"`, `"zlib"`, ...).
     pub fn open(&self, spec: &str, options: ModuleOptions) -> Result<Module> {
         if self.is_closed() {
             return Err(Error::closed("host"));
         }
         options.validate()?;
-        let path = crate::locate::resolve_module(spec, &self.inner.options.module_dirs)?;
+        let path = crate::locate::resolve_module(spec, &self.module_dirs())?;
         let _span = tracing::info_span!("open", module = %path.display(), isolation = options.isolation.name()).entered();
         let id = NEXT_MODULE_ID.fetch_add(1, Ordering::Relaxed);
         let counters = Arc::new(Counters::default());

@@ -57,6 +57,33 @@ namespace BridgeHost.Tests
         }
 
         [Case]
+        public void AnAddedModuleDirectoryIsSearchedByName()
+        {
+            // The std module under a name found nowhere else, in a directory added to a live host.
+            string env = Environment.GetEnvironmentVariable("BRIDGEHOST_MODULE_PATH");
+            string dist = string.IsNullOrEmpty(env) ? AppDomain.CurrentDomain.BaseDirectory : env.Split(':')[0];
+            string dir = Path.Combine(Path.GetTempPath(), "bh-cs-moddir-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            try
+            {
+                File.Copy(Path.Combine(dist, "libbridgehost_mod_std.so"), Path.Combine(dir, "libbridgehost_mod_cs_added_probe.so"));
+                Check.Throws<NotFoundException>(() => _host.Open("cs_added_probe"), "before the directory is added");
+                Check.Throws<NotFoundException>(() => _host.AddModuleDirectory(Path.Combine(dir, "missing")), "missing directory");
+                Check.Throws<InvalidArgumentException>(
+                    () => _host.AddModuleDirectory(Path.Combine(dir, "libbridgehost_mod_cs_added_probe.so")), "a file");
+                _host.AddModuleDirectory(dir);
+                using (var m = _host.Open("cs_added_probe"))
+                {
+                    Check.Bytes(TestEnv.Ascii("hi"), m.GetMethod("echo").Call(TestEnv.Ascii("hi")), "echo from the added directory");
+                }
+            }
+            finally
+            {
+                Directory.Delete(dir, true);
+            }
+        }
+
+        [Case]
         public void UnknownMethodAndModuleAreNotFound()
         {
             var e = Check.Throws<NotFoundException>(() => _std.GetMethod("no_such_method"), "unknown method");

@@ -544,6 +544,19 @@ bh_status bh_host_free(bh_host h);
 bh_status bh_host_counters(bh_host h, struct bh_counters *out);
 
 /**
+ * Add a directory searched for modules by name (`bh_module_open` with a bare
+ * name), after the host options' `module_dir` and the directories added
+ * before it. `dir` is `dir_len` bytes of path (no NUL needed; not UTF-8
+ * checked). `BH_E_NOT_FOUND` if it does not exist, `BH_E_INVALID_ARGUMENT`
+ * if it is not a directory, `BH_E_CLOSED` once the host is closed.
+ *
+ * # Safety
+ * `dir` must be readable for `dir_len` bytes (NULL only with `dir_len` 0,
+ * which is `BH_E_INVALID_ARGUMENT`).
+ */
+bh_status bh_host_add_module_dir(bh_host h, const char *dir, size_t dir_len);
+
+/**
  * The library version (`"0.1.0"`): a static NUL-terminated string, never freed.
  */
 const char *bh_version(void);

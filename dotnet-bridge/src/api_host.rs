@@ -107,3 +107,25 @@ pub unsafe extern "C" fn bh_host_counters(h: bh_host, out: *mut bh_counters) -> 
         Ok(())
     })
 }
+
+/// Add a directory searched for modules by name (`bh_module_open` with a bare
+/// name), after the host options' `module_dir` and the directories added
+/// before it. `dir` is `dir_len` bytes of path (no NUL needed; not UTF-8
+/// checked). `BH_E_NOT_FOUND` if it does not exist, `BH_E_INVALID_ARGUMENT`
+/// if it is not a directory, `BH_E_CLOSED` once the host is closed.
+///
+/// # Safety
+/// `dir` must be readable for `dir_len` bytes (NULL only with `dir_len` 0,
+/// which is `BH_E_INVALID_ARGUMENT`).
+#[no_mangle]
+pub unsafe extern "C" fn bh_host_add_module_dir(
+    h: bh_host,
+    dir: *const std::ffi::c_char,
+    dir_len: usize,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let dir = c.bytes(dir.cast(), dir_len, "dir")?;
+        HOSTS.get(h)?.add_module_dir(OsStr::from_bytes(dir))?;
+        Ok(())
+    })
+}

@@ -27,6 +27,7 @@ pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
     native_method! { static fn host_create(module_dirs: java.lang.String[], submit_threads: jint, submit_queue_capacity: jint, event_queue_capacity: jint, thread_name: JString) -> jlong, error_policy = ThrowTyped },
     native_method! { static fn host_close(host: jlong), error_policy = ThrowTyped },
     native_method! { static fn host_counters(host: jlong) -> jlong[], error_policy = ThrowTyped },
+    native_method! { static fn host_add_module_dir(host: jlong, dir: JString), error_policy = ThrowTyped },
     native_method! { static fn module_open(host: jlong, spec: JString, isolation: jint, workers: jint, call_timeout_nanos: jlong, memory_limit: jlong, max_input: jlong, max_output: jlong, max_event: jlong, config: jbyte[], worker_path: JString) -> jlong, error_policy = ThrowTyped },
     native_method! { static fn module_close(module: jlong), error_policy = ThrowTyped },
     native_method! { static fn module_info(module: jlong) -> java.lang.String[], error_policy = ThrowTyped },
@@ -179,6 +180,17 @@ fn host_counters<'l>(
 ) -> BResult<JLongArray<'l>> {
     let h = registry::host(host)?;
     counters_array(env, h.counters())
+}
+
+fn host_add_module_dir<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+    host: jlong,
+    dir: JString<'l>,
+) -> BResult<()> {
+    let dir = java_string(env, &dir, "module directory")?;
+    registry::host(host)?.add_module_dir(dir)?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------

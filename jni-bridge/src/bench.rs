@@ -1,5 +1,7 @@
-//! The two baselines of `io.bridgehost.bench.BareEcho`, compiled into the
-//! shipped library on purpose: a baseline is only meaningful if it is loaded
+//! The baselines of `io.bridgehost.bench.BareEcho`, compiled only with the
+//! `bench` feature (scripts/build.sh, scripts/java.sh and bench/ turn it on;
+//! scripts/package.sh leaves it off, so the shipped library and jar carry no
+//! bench code). They live in this library on purpose: a baseline is only meaningful if it is loaded
 //! the same way, built with the same flags and called through the same JNI
 //! registration as the code it is compared with, so it lives in the same
 //! library and the same jar. They hold no state, touch no handle and no core

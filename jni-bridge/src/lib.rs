@@ -4,8 +4,10 @@
 //! lives here: types, errors and threads are translated, nothing else.
 //!
 //! ## Native methods
-//! Every native method is a static method of `io.bridgehost.Native` (plus the
-//! two benchmark baselines of `io.bridgehost.bench.BareEcho`), registered
+//! Every native method is a static method of `io.bridgehost.Native` (plus,
+//! with the `bench` cargo feature only, the benchmark baselines of
+//! `io.bridgehost.bench.BareEcho`; the shipped library is built without it and
+//! needs no bench class), registered
 //! with `RegisterNatives` from `JNI_OnLoad` — no mangled symbol is exported
 //! besides `JNI_OnLoad`, and a name/descriptor that does not exist in the
 //! Java class fails the library load instead of the first call.
@@ -64,6 +66,7 @@
 #![warn(missing_docs)]
 
 mod api;
+#[cfg(feature = "bench")]
 mod bench;
 mod cache;
 mod error;

@@ -6,7 +6,7 @@ use crate::module::Module;
 use crate::options;
 use crate::release::DropDetached;
 use bridgehost::sync::{Mutex, MutexGuard};
-use bridgehost::{Error, HostOptions};
+use bridgehost::{Error, ErrorKind, HostOptions};
 use pyo3::exceptions::PyResourceWarning;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -192,8 +192,34 @@ impl Host {
                 },
             )?;
             let host: &bridgehost::Host = &slf.get().inner;
-            let module = py.detach(|| host.open(&spec, o)).py_err(py)?;
+            let module = match py.detach(|| host.open(&spec, o.clone())) {
+                // A name found nowhere else: a module another distribution declares in the
+                // `bridgehost.modules` entry-point group (bridgehost/_modules.py).
+                Err(e) if e.kind() == ErrorKind::NotFound && is_bare_name(&spec) => {
+                    let found = py
+                        .import("bridgehost._modules")?
+                        .call_method1("find", (spec.as_str(),))?;
+                    if found.is_none() {
+                        return Err(e).py_err(py);
+                    }
+                    let path: String = found.extract()?;
+                    py.detach(|| host.open(&path, o)).py_err(py)?
+                }
+                r => r.py_err(py)?,
+            };
             Ok(Module::new(module, slf.clone().unbind()))
+        })
+    }
+
+    /// Add a directory searched for modules by name (after ``module_dirs``
+    /// and the directories added before). ``NotFoundError`` if it does not
+    /// exist, ``InvalidArgumentError`` if it is not a directory.
+    #[pyo3(signature = (path, /))]
+    fn add_module_dir(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<()> {
+        guard(py, || {
+            self.inner.check(py)?;
+            let path = options::path_string(py, "path", path)?;
+            self.inner.add_module_dir(&path).py_err(py)
         })
     }
 
@@ -288,4 +314,9 @@ impl Drop for Host {
             self.close_detached(py);
         });
     }
+}
+
+/// A module name `open` searches for (no `/`, no `.so` suffix), as opposed to a path.
+fn is_bare_name(spec: &str) -> bool {
+    !spec.contains('/') && !spec.ends_with(".so")
 }

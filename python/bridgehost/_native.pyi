@@ -56,7 +56,17 @@ class Host:
         worker_path: Optional[_Path] = None,
         validate_in_worker: Optional[bool] = None,
     ) -> Module:
-        """Open a module by bundled name (``"std"``, ``"zlib"``) or path."""
+        """Open a module by name (``"std"``, ``"zlib"``) or path.
+
+        A name is searched in the module directories, ``BRIDGEHOST_MODULE_PATH``, beside the
+        bridge, then in the ``bridgehost.modules`` entry-point group of the installed
+        distributions (docs/MODULES.md, "Shipping").
+        """
+    def add_module_dir(self, path: _Path, /) -> None:
+        """Add a directory searched for modules by name (after ``module_dirs``).
+
+        ``NotFoundError`` if it does not exist, ``InvalidArgumentError`` if it is not a directory.
+        """
     def close(self) -> None:
         """Close the host (idempotent)."""
     @property

@@ -1,12 +1,14 @@
 // Package test (scripts/package_test.sh): compiled by a fresh Maven project whose only dependency
 // is io.bridgehost:bridgehost, resolved from the file:// repository scripts/package.sh filled.
 // Checks the bundled modules and isolation through the jar's own natives, then prints the median
-// time (thread CPU clock) of a 16-byte echo as "echo16_ns=<ns>".
+// time (thread CPU clock) of a 16-byte echo as "echo16_ns=<ns>". With an argument MODULE it also
+// opens that third-party module by name, shipped in a jar of its own as a classpath resource
+// (META-INF/bridgehost/modules/linux-x86_64/libbridgehost_mod_MODULE.so), and calls its greet.
 package consumer;
 
 import io.bridgehost.Host;
 import io.bridgehost.Method;
-import io.bridgehost.Module;
+import io.bridgehost.NativeModule;
 import io.bridgehost.ModuleOptions;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -19,16 +21,23 @@ public final class Consumer {
     public static void main(String[] args) throws Exception {
         byte[] data = "packaged ".repeat(500).getBytes(StandardCharsets.UTF_8);
         try (Host host = Host.create();
-             Module std = host.open("std");
-             Module zlib = host.open("zlib")) {
+             NativeModule std = host.open("std");
+             NativeModule zlib = host.open("zlib")) {
             check(Arrays.equals(std.method("echo").call(data), data), "std.echo");
             byte[] packed = zlib.method("compress").call(data);
             check(packed.length < data.length
                     && Arrays.equals(zlib.method("decompress").call(packed), data), "zlib round trip");
-            try (Module iso = host.open("std", ModuleOptions.isolated())) {
+            try (NativeModule iso = host.open("std", ModuleOptions.isolated())) {
                 check(Arrays.equals(iso.method("echo").call(data), data), "isolated std.echo");
             }
             System.out.println("ok   std, zlib and isolation through the jar from the Maven repository");
+            if (args.length == 1) {
+                try (NativeModule third = host.open(args[0])) {
+                    byte[] got = third.method("greet").call("world".getBytes(StandardCharsets.UTF_8));
+                    check(new String(got, StandardCharsets.UTF_8).equals("hello, world"), args[0] + ".greet");
+                    System.out.println("ok   third-party module '" + args[0] + "' opened by name from its jar on the classpath");
+                }
+            }
             Method echo = std.method("echo");
             byte[] d16 = new byte[16];
             int n = 200_000;

@@ -870,6 +870,37 @@ static void t_old_size_options(uint32_t iso) {
     EXPECT(bh_host_free(h), BH_OK);
 }
 
+/* bh_host_add_module_dir (issue 14 item 4): a directory added to a live host is searched by
+   name; a missing one is BH_E_NOT_FOUND, a file BH_E_INVALID_ARGUMENT, a closed host BH_E_CLOSED. */
+static void t_add_module_dir(uint32_t iso) {
+    (void)iso;
+    char dir[] = "/tmp/bh-c-moddir-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char src[4096], link_path[4096], missing[4096];
+    snprintf(src, sizeof src, "%s/libbridgehost_mod_std.so", g_dist);
+    snprintf(link_path, sizeof link_path, "%s/libbridgehost_mod_c_added_probe.so", dir);
+    snprintf(missing, sizeof missing, "%s/missing", dir);
+    CHECK(symlink(src, link_path) == 0);
+    bh_host h = 0;
+    EXPECT(bh_host_new(NULL, &h), BH_OK);
+    bh_module m = 0;
+    EXPECT(open_module(h, "c_added_probe", 0, &m), BH_E_NOT_FOUND);
+    EXPECT(bh_host_add_module_dir(h, missing, strlen(missing)), BH_E_NOT_FOUND);
+    EXPECT(bh_host_add_module_dir(h, link_path, strlen(link_path)), BH_E_INVALID_ARGUMENT);
+    EXPECT(bh_host_add_module_dir(h, NULL, 0), BH_E_INVALID_ARGUMENT);
+    EXPECT(bh_host_add_module_dir(h, dir, strlen(dir)), BH_OK);
+    m = must_open(h, "c_added_probe", 0);
+    bh_method echo = resolve(m, "echo");
+    call_expect(echo, "hi", 2, "hi", 2);
+    EXPECT(bh_method_free(echo), BH_OK);
+    EXPECT(bh_module_free(m), BH_OK);
+    EXPECT(bh_host_close(h), BH_OK);
+    EXPECT(bh_host_add_module_dir(h, dir, strlen(dir)), BH_E_CLOSED);
+    EXPECT(bh_host_free(h), BH_OK);
+    CHECK(unlink(link_path) == 0);
+    CHECK(rmdir(dir) == 0);
+}
+
 static void t_module_errors(uint32_t iso) {
     bh_host h = new_host(0);
     bh_module m = must_open(h, "std", iso);
@@ -1425,6 +1456,7 @@ int main(int argc, char **argv) {
     run_case("version_and_status_names", t_version_and_status_names, 0);
     run_case("last_error_api", t_last_error_api, 0);
     run_case("last_error_is_per_thread", t_last_error_is_per_thread, 0);
+    run_case("add_module_dir", t_add_module_dir, 0);
 
     struct {
         const char *name;

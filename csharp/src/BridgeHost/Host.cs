@@ -149,6 +149,31 @@ namespace BridgeHost
             return m;
         }
 
+        /// <summary>
+        /// Add a directory searched for modules by name (<see cref="Open"/> with a bare name), after
+        /// the options' module directory and the directories added before it. Throws
+        /// <see cref="NotFoundException"/> if it does not exist, <see cref="InvalidArgumentException"/>
+        /// if it is not a directory.
+        /// </summary>
+        public unsafe void AddModuleDirectory(string path)
+        {
+            if (path == null)
+            {
+                throw new ArgumentNullException(nameof(path));
+            }
+            ThrowIfDisposed();
+            byte[] bytes = Utf8.Encode(path, nameof(path));
+            int st;
+            fixed (byte* p = bytes)
+            {
+                st = Native.bh_host_add_module_dir(_handle, p, (UIntPtr)bytes.Length);
+            }
+            if (st != Native.BH_OK)
+            {
+                throw Errors.Last(st);
+            }
+        }
+
         /// <summary>Counters summed over every module this host opened (closed ones included).</summary>
         public unsafe Counters GetCounters()
         {

@@ -131,6 +131,9 @@ namespace BridgeHost
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_host_counters(HostHandle host, Counters* counters);
 
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_host_add_module_dir(HostHandle host, byte* dir, UIntPtr dirLen);
+
         // ------------------------------------------------------------------ module
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

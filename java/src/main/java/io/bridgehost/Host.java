@@ -1,5 +1,6 @@
 package io.bridgehost;
 
+import java.io.IOException;
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
 import java.nio.file.Path;
@@ -108,8 +109,10 @@ public final class Host implements AutoCloseable {
 
     /**
      * Opens a module: by bundled name ({@code "zlib"} → {@code libbridgehost_mod_zlib.so}, searched in
-     * {@link HostOptions#moduleDirs()}, then {@code BRIDGEHOST_MODULE_PATH}, then beside the native
-     * library) or by path.
+     * {@link HostOptions#moduleDirs()} and the {@linkplain #addModuleDirectory added directories}, then
+     * {@code BRIDGEHOST_MODULE_PATH}, then beside the native library, then as a classpath resource
+     * {@code META-INF/bridgehost/modules/<platform>/libbridgehost_mod_NAME.so} another jar ships,
+     * extracted into the natives' private directory; see docs/MODULES.md) or by path.
      *
      * @param nameOrPath a bundled module name or a path
      * @param options the module's options
@@ -124,11 +127,54 @@ public final class Host implements AutoCloseable {
         Objects.requireNonNull(options, "options");
         ensureOpen();
         try {
-            long m = Native.moduleOpen(handle, nameOrPath, options.isolation().ordinal(), options.workers(),
-                    options.callTimeoutNanos(), options.memoryLimit(), options.maxInput(),
-                    options.maxOutput(), options.maxEvent(), options.configUnsafe(),
-                    options.workerPath() == null ? null : options.workerPath().toString());
+            long m;
+            try {
+                m = nativeOpen(nameOrPath, options);
+            } catch (NotFoundException notFound) {
+                // Not in any module directory: a module another jar ships as a classpath resource.
+                Path shipped;
+                try {
+                    Native.ensureLoaded(); // the natives' extraction directory comes first
+                    shipped = NativeLoader.classpathModule(nameOrPath);
+                } catch (IOException e) {
+                    NotFoundException x = new NotFoundException("module \"" + nameOrPath
+                            + "\": its classpath resource could not be extracted: " + e);
+                    x.initCause(e);
+                    throw x;
+                }
+                if (shipped == null) {
+                    throw notFound;
+                }
+                m = nativeOpen(shipped.toString(), options);
+            }
             return NativeModule.create(this, m);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    private long nativeOpen(String spec, ModuleOptions options) {
+        return Native.moduleOpen(handle, spec, options.isolation().ordinal(), options.workers(),
+                options.callTimeoutNanos(), options.memoryLimit(), options.maxInput(),
+                options.maxOutput(), options.maxEvent(), options.configUnsafe(),
+                options.workerPath() == null ? null : options.workerPath().toString());
+    }
+
+    /**
+     * Adds a directory searched for modules by name, after {@link HostOptions#moduleDirs()} and the
+     * directories added before it (and before {@code BRIDGEHOST_MODULE_PATH}); it takes effect for
+     * the next {@link #open(String, ModuleOptions)}.
+     *
+     * @param dir an existing directory
+     * @throws NotFoundException if it does not exist
+     * @throws InvalidArgumentException if it is not a directory
+     * @throws ClosedException if this host is closed
+     */
+    public void addModuleDirectory(Path dir) {
+        Objects.requireNonNull(dir, "dir");
+        ensureOpen();
+        try {
+            Native.hostAddModuleDir(handle, dir.toAbsolutePath().toString());
         } finally {
             Reference.reachabilityFence(this);
         }

@@ -35,6 +35,7 @@ final class Native {
             int eventQueueCapacity, String threadName);
     static native void hostClose(long host);
     static native long[] hostCounters(long host);
+    static native void hostAddModuleDir(long host, String dir);
 
     // Module
     static native long moduleOpen(long host, String spec, int isolation, int workers,

@@ -3,6 +3,7 @@ package io.bridgehost;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.URL;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +17,9 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
@@ -39,6 +42,11 @@ import java.util.regex.Pattern;
  * {@link UnsatisfiedLinkError} lists what was tried and ends with a fix hint (for a
  * {@code java.io.tmpdir} mounted {@code noexec}: {@code -Dbridgehost.tmpdir=DIR}).
  * {@code -Dbridgehost.extract=true} skips step 2.
+ *
+ * <p>Modules shipped by other jars ({@link #classpathModule}): a classpath resource
+ * {@code META-INF/bridgehost/modules/<platform>/libbridgehost_mod_NAME.so} is extracted on demand
+ * into the same private directory (created then if the bridge was not extracted) and opened from
+ * there.
  */
 final class NativeLoader {
     static final String LIBRARY = "bridgehost_jni";
@@ -49,6 +57,13 @@ final class NativeLoader {
     private static volatile String loadedFrom;
     /** Held for the life of the JVM: marks the extraction directory as in use. */
     private static FileLock extractionLock;
+    /** This JVM's private extraction directory, once created (guarded by the class lock). */
+    private static Path privateDir;
+    /** Classpath modules already extracted, by name (guarded by the class lock). */
+    private static final Map<String, Path> classpathModules = new HashMap<>();
+    /** Where third-party jars put their modules: {@code MODULE_RESOURCES + platform() + "/lib...so"}. */
+    static final String MODULE_RESOURCES = "META-INF/bridgehost/modules/";
+    private static final Pattern MODULE_NAME = Pattern.compile("[A-Za-z0-9_-]{1,64}");
 
     private NativeLoader() {}
 
@@ -147,8 +162,8 @@ final class NativeLoader {
                 + " subdirectory of it), or set " + ways + ".";
     }
 
-    private static Path extract(String resources, Path root) throws IOException {
-        List<String> files = index(resources);
+    /** A new private directory ({@code 0700}, locked for this JVM's life, deleted at exit) under root. */
+    private static Path createPrivateDir(Path root, List<String> files) throws IOException {
         removeStale(root);
         Path dir = Files.createTempDirectory(root, "bridgehost-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -157,6 +172,58 @@ final class NativeLoader {
                 StandardOpenOption.WRITE);
         extractionLock = lockChannel.lock();
         deleteOnExit(dir, files);
+        privateDir = dir;
+        return dir;
+    }
+
+    /**
+     * The file of module {@code name} shipped as a classpath resource
+     * ({@code META-INF/bridgehost/modules/<platform>/libbridgehost_mod_NAME.so}, looked up with the
+     * thread's context class loader, then this library's), extracted into this JVM's private
+     * directory (once per name); null if no such resource exists or {@code name} is not a module name.
+     *
+     * @throws IOException if the resource exists but cannot be extracted
+     */
+    static synchronized Path classpathModule(String name) throws IOException {
+        if (!MODULE_NAME.matcher(name).matches()) {
+            return null;
+        }
+        Path done = classpathModules.get(name);
+        if (done != null) {
+            return done;
+        }
+        String file = "libbridgehost_mod_" + name + ".so";
+        String resource = MODULE_RESOURCES + platform() + "/" + file;
+        URL url = null;
+        ClassLoader context = Thread.currentThread().getContextClassLoader();
+        if (context != null) {
+            url = context.getResource(resource);
+        }
+        if (url == null && NativeLoader.class.getClassLoader() != null) {
+            url = NativeLoader.class.getClassLoader().getResource(resource);
+        }
+        if (url == null) {
+            return null;
+        }
+        Path dir = privateDir != null ? privateDir : createPrivateDir(extractionRoot(), List.of());
+        Path target = dir.resolve(file);
+        if (!Files.exists(target)) {
+            Path tmp = dir.resolve("." + file + ".tmp");
+            tmp.toFile().deleteOnExit();
+            target.toFile().deleteOnExit();
+            try (InputStream in = url.openStream()) {
+                Files.copy(in, tmp);
+            }
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("r-x------"));
+            Files.move(tmp, target);
+        }
+        classpathModules.put(name, target);
+        return target;
+    }
+
+    private static Path extract(String resources, Path root) throws IOException {
+        List<String> files = index(resources);
+        Path dir = createPrivateDir(root, files);
         for (String name : files) {
             Path target = dir.resolve(name);
             try (InputStream in = NativeLoader.class.getResourceAsStream("/" + resources + name)) {
