@@ -265,6 +265,7 @@ pub(crate) fn open_with(
         version: hello.version,
         abi_version: hello.abi_version,
         thread_model: hello.thread_model,
+        stateful: hello.stateful,
         methods: hello.methods,
         interface,
     };
