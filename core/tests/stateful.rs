@@ -1,7 +1,7 @@
 //! Stateful modules under isolation (issue 12 item 5): a module that declares
 //! `BH_MODULE_STATEFUL` runs in one worker (`workers > 1` is refused), keeps
 //! no pre-initialised spare, and after any worker restart (crash, timeout,
-//! cancel, a worker that died while idle) the next call fails exactly once
+//! cancel, a CPU-limit recycle, a worker that died while idle) the next call fails exactly once
 //! with `StateLost` and the `state_lost` counter moves; later calls run
 //! against the fresh instance. In-process, never. A module whose descriptor
 //! predates the flag (struct_size 72) is not stateful.
@@ -239,6 +239,43 @@ fn a_timeout_a_cancel_and_an_idle_death_are_each_reported() {
             .is_ok_and(|s| s.contains(") Z "))));
     std::thread::sleep(Duration::from_millis(200));
     expect_lost_once_then_fresh(&m, "idle death", 2, before);
+    m.close();
+}
+
+#[test]
+fn a_worker_recycled_at_its_cpu_limit_is_reported() {
+    let _g = serial();
+    let host = host();
+    let m = host
+        .open(
+            "stateful",
+            ModuleOptions {
+                supervision: Supervision {
+                    cpu_limit: Some(Duration::from_secs(1)),
+                    ..Supervision::default()
+                },
+                ..ModuleOptions::isolated()
+            },
+        )
+        .unwrap();
+    assert_eq!(insert(&m).unwrap(), 1);
+    let before = pid(&m);
+    // 1.5 s of CPU: past the soft limit the worker finishes the call and retires.
+    let spun = m.method("spin").unwrap().call(&1500u32.to_le_bytes());
+    assert!(
+        spun.is_ok() || spun.as_ref().unwrap_err().kind() == ErrorKind::ResourceLimit,
+        "{spun:?}"
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || !Path::new(&format!(
+            "/proc/{before}/stat"
+        ))
+        .exists()
+            || std::fs::read_to_string(format!("/proc/{before}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))),
+        "the worker retired"
+    );
+    expect_lost_once_then_fresh(&m, "CPU-limit recycle", 0, before);
     m.close();
 }
 

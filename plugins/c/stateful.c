@@ -14,6 +14,7 @@
  *   inits    output: how many times init() ran in this process (u32)
  *   crash    aborts the process (only ever called isolated)
  *   sleep    sleeps for the u32 input, in milliseconds (timeouts, cancels)
+ *   spin     burns the u32 input in milliseconds of CPU time (CPU-limit recycling)
  *
  * With -DSTATEFUL_V1_SIZE (core/tests/stateful.rs builds it so) the descriptor
  * claims the first v1 size (BH_MODULE_DESC_V1_SIZE, no module_flags) while its
@@ -84,6 +85,23 @@ static int32_t st_call(void *inst, uint32_t method, const uint8_t *input, size_t
         nanosleep(&ts, NULL);
         return 0;
     }
+    case 6: { /* spin */
+        uint32_t ms = 0;
+        if (input_len >= 4)
+            ms = (uint32_t)input[0] | (uint32_t)input[1] << 8 | (uint32_t)input[2] << 16 |
+                 (uint32_t)input[3] << 24;
+        struct timespec t0, t;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+        volatile uint64_t x = 0;
+        do {
+            for (int i = 0; i < 100000; i++)
+                x += (uint64_t)i;
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+        } while ((uint64_t)(t.tv_sec - t0.tv_sec) * 1000u +
+                     (uint64_t)((t.tv_nsec - t0.tv_nsec) / 1000000L) <
+                 ms);
+        return 0;
+    }
     default: {
         static const char msg[] = "unknown method";
         in->api->fail(call, 22, msg, sizeof msg - 1);
@@ -96,7 +114,7 @@ static void st_destroy(void *inst) { free(inst); }
 
 static const bh_method_desc methods[] = {
     {"insert", 0, 0}, {"count", 0, 0}, {"pid", 0, 0},
-    {"inits", 0, 0},  {"crash", 0, 0}, {"sleep", 0, 0},
+    {"inits", 0, 0},  {"crash", 0, 0}, {"sleep", 0, 0}, {"spin", 0, 0},
 };
 
 static const bh_module_desc desc = {
