@@ -217,7 +217,7 @@ test_pack() {
              runtimes/linux-x64/native/libbridgehost_mod_std.so runtimes/linux-x64/native/libbridgehost_mod_zlib.so; do
         [ -e "$work/pkg/$f" ] || die "package lacks $f"
     done
-    for f in faulty serial single; do
+    for f in faulty serial single stateful; do
         [ ! -e "$work/pkg/runtimes/linux-x64/native/libbridgehost_mod_$f.so" ] || die "package ships the test-only module $f"
     done
     app="$work/app"

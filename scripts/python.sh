@@ -63,13 +63,16 @@ cmd_build() {   # cmd_build [DIST]
 }
 
 faulty_dir() {
-    # A directory with only the test-only module, so std/zlib still resolve from the wheel.
+    # A directory with only the test-only modules, so std/zlib still resolve from the wheel.
     local d="$ROOT/target/py-test-modules"
     mkdir -p "$d"
     rm -f "$d"/*.so
-    if [ -f "$DIST/libbridgehost_mod_faulty.so" ]; then
-        ln -sf "$DIST/libbridgehost_mod_faulty.so" "$d/libbridgehost_mod_faulty.so"
-    fi
+    local m
+    for m in faulty stateful; do
+        if [ -f "$DIST/libbridgehost_mod_$m.so" ]; then
+            ln -sf "$DIST/libbridgehost_mod_$m.so" "$d/libbridgehost_mod_$m.so"
+        fi
+    done
     # Modules whose loading is hostile (test_isolation.py), in a subdirectory: never resolved by name.
     [ -d "$DIST/hostile" ] && ln -sfn "$DIST/hostile" "$d/hostile"
     printf '%s\n' "$d"

@@ -144,6 +144,7 @@ pub struct Counters {
     pub(crate) events_dropped: AtomicU64,
     pub(crate) events_refused: AtomicU64,
     pub(crate) callback_errors: AtomicU64,
+    pub(crate) state_lost: AtomicU64,
     pub(crate) latency_samples: PerThreadCounter,
     pub(crate) latency_ns_total: PerThreadCounter,
     pub(crate) latency_ns_max: PerThreadCounter,
@@ -248,6 +249,9 @@ pub struct CounterSnapshot {
     pub latency_ns_total: u64,
     /// Largest sampled latency, ns.
     pub latency_ns_max: u64,
+    /// Restarts of a stateful module's isolated worker reported to a caller
+    /// as `StateLost` (each lost state counts once).
+    pub state_lost: u64,
 }
 
 /// Latency is measured on one call in this many: two clock reads cost more
@@ -297,6 +301,7 @@ impl Counters {
             latency_samples: self.latency_samples.sum(),
             latency_ns_total: self.latency_ns_total.sum(),
             latency_ns_max: self.latency_ns_max.max(),
+            state_lost: self.state_lost.load(Relaxed),
         }
     }
 
@@ -363,10 +368,11 @@ impl CounterSnapshot {
         self.latency_samples += o.latency_samples;
         self.latency_ns_total += o.latency_ns_total;
         self.latency_ns_max = self.latency_ns_max.max(o.latency_ns_max);
+        self.state_lost += o.state_lost;
     }
 
     /// `(name, value)` pairs, stable names for every runtime.
-    pub fn pairs(&self) -> [(&'static str, u64); 15] {
+    pub fn pairs(&self) -> [(&'static str, u64); 16] {
         [
             ("calls", self.calls),
             ("errors", self.errors),
@@ -383,6 +389,7 @@ impl CounterSnapshot {
             ("latency_ns_total", self.latency_ns_total),
             ("latency_ns_max", self.latency_ns_max),
             ("events_refused", self.events_refused),
+            ("state_lost", self.state_lost),
         ]
     }
 }

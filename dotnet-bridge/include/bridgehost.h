@@ -222,6 +222,11 @@ typedef struct bh_counters {
      * Largest sampled latency, ns.
      */
     uint64_t latency_ns_max;
+    /**
+     * Restarts of a stateful module's isolated worker reported to a caller
+     * as `BH_E_STATE_LOST` (appended: filled only when `struct_size` covers it).
+     */
+    uint64_t state_lost;
 } bh_counters;
 
 /**
@@ -373,6 +378,13 @@ typedef struct bh_module_options {
  * A caller buffer is too small; the size required is reported.
  */
 #define BH_E_BUFFER_TOO_SMALL -15
+
+/**
+ * A stateful module's isolated worker was restarted since the previous call:
+ * its state is gone. Reported once; this call did not run, the next runs
+ * against a fresh instance.
+ */
+#define BH_E_STATE_LOST -16
 
 #ifdef __cplusplus
 extern "C" {

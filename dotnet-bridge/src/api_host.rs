@@ -48,6 +48,7 @@ pub(crate) fn counters_of(s: &CounterSnapshot) -> bh_counters {
         latency_samples: s.latency_samples,
         latency_ns_total: s.latency_ns_total,
         latency_ns_max: s.latency_ns_max,
+        state_lost: s.state_lost,
     }
 }
 

@@ -55,6 +55,10 @@ pub const BH_E_PROTOCOL: bh_status = -13;
 pub const BH_E_UNAVAILABLE: bh_status = -14;
 /// A caller buffer is too small; the size required is reported.
 pub const BH_E_BUFFER_TOO_SMALL: bh_status = -15;
+/// A stateful module's isolated worker was restarted since the previous call:
+/// its state is gone. Reported once; this call did not run, the next runs
+/// against a fresh instance.
+pub const BH_E_STATE_LOST: bh_status = -16;
 
 /// `bh_module_options.isolation`: run the module in the host process.
 pub const BH_ISOLATION_IN_PROCESS: u32 = 0;
@@ -160,6 +164,9 @@ pub struct bh_counters {
     pub latency_ns_total: u64,
     /// Largest sampled latency, ns.
     pub latency_ns_max: u64,
+    /// Restarts of a stateful module's isolated worker reported to a caller
+    /// as `BH_E_STATE_LOST` (appended: filled only when `struct_size` covers it).
+    pub state_lost: u64,
 }
 
 /// Completion of `bh_submit`: runs exactly once, on a bridgehost pool thread

@@ -23,6 +23,7 @@ fn version_and_status_names() {
     assert_eq!(name(BH_OK), "ok");
     assert_eq!(name(BH_E_INVALID_ARGUMENT), "invalid_argument");
     assert_eq!(name(BH_E_BUFFER_TOO_SMALL), "buffer_too_small");
+    assert_eq!(name(BH_E_STATE_LOST), "state_lost");
     assert_eq!(name(42), "unknown");
 }
 

@@ -33,6 +33,7 @@ from .errors import (
     AbiMismatchError,
     BridgeHostError,
     BufferTooSmallError,
+    StateLostError,
     CancelledError,
     ClosedError,
     InternalError,
@@ -76,6 +77,7 @@ __all__ = [
     "ProtocolError",
     "UnavailableError",
     "BufferTooSmallError",
+    "StateLostError",
 ]
 
 #: Level of the core's per-call trace records (below ``logging.DEBUG``).

@@ -40,6 +40,7 @@ __all__ = [
     "ProtocolError",
     "UnavailableError",
     "BufferTooSmallError",
+    "StateLostError",
 ]
 
 
@@ -48,7 +49,7 @@ class BridgeHostError(Exception):
 
     #: Stable snake_case name of the error kind (``"module"``, ``"timeout"``, ...).
     kind: ClassVar[str] = "unknown"
-    #: The core's stable numeric code of the kind (1..15).
+    #: The core's stable numeric code of the kind (1..16).
     kind_code: ClassVar[int] = 0
 
     def __init__(self, message: str = "", *args: object) -> None:
@@ -191,6 +192,19 @@ class BufferTooSmallError(BridgeHostError):
         self.required = required
 
 
+class StateLostError(BridgeHostError):
+    """A stateful module's isolated worker was restarted (crash, timeout, cancel,
+    recycle) since the previous call, so the module's state is gone.
+
+    Raised once, to the next call, which did not run; later calls run against
+    the fresh instance (rebuild whatever state you need, then carry on). Never
+    raised for an in-process module.
+    """
+
+    kind = "state_lost"
+    kind_code = 16
+
+
 _BY_CODE: Dict[int, Type[BridgeHostError]] = {
     cls.kind_code: cls
     for cls in (
@@ -209,6 +223,7 @@ _BY_CODE: Dict[int, Type[BridgeHostError]] = {
         ProtocolError,
         UnavailableError,
         BufferTooSmallError,
+        StateLostError,
     )
 }
 

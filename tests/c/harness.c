@@ -55,10 +55,12 @@ _Static_assert(offsetof(bh_module_options, max_event) == 80, "bh_module_options 
 _Static_assert(offsetof(bh_module_options, call_timeout_ms) == 16, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, config) == 48, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, worker_path_len) == 72, "bh_module_options layout");
-_Static_assert(sizeof(bh_counters) == 120, "bh_counters layout");
+_Static_assert(sizeof(bh_counters) == 128, "bh_counters layout (state_lost appended to 120 bytes)");
 _Static_assert(offsetof(bh_counters, calls) == 8, "bh_counters layout");
 _Static_assert(offsetof(bh_counters, latency_ns_max) == 112, "bh_counters layout");
+_Static_assert(offsetof(bh_counters, state_lost) == 120, "bh_counters: state_lost appended");
 _Static_assert(BH_E_BUFFER_TOO_SMALL == -15 && BH_E_INVALID_ARGUMENT == -1, "status values");
+_Static_assert(BH_E_STATE_LOST == -16, "status values");
 
 /* ------------------------------------------------------------------ tiny test framework */
 
@@ -1330,6 +1332,66 @@ static void t_crash_is_contained(uint32_t iso) {
     EXPECT(bh_host_free(h), BH_OK);
 }
 
+/* The test-only stateful module (BH_MODULE_STATEFUL): workers > 1 is refused; after a worker
+ * restart the next call fails once with BH_E_STATE_LOST (it did not run), the appended
+ * bh_counters.state_lost moves, and later calls run against a fresh instance. In-process:
+ * never. */
+static uint64_t stateful_insert(bh_method insert) {
+    uint8_t *out = NULL;
+    size_t n = 0;
+    uint64_t v = 0;
+    EXPECT(call_copy(insert, NULL, 0, &out, &n), BH_OK);
+    if (out != NULL && n == 8)
+        memcpy(&v, out, 8);
+    free(out);
+    return v;
+}
+
+static uint64_t state_lost_count(bh_module m) {
+    bh_counters cnt;
+    memset(&cnt, 0, sizeof cnt);
+    cnt.struct_size = sizeof cnt;
+    EXPECT(bh_module_counters(m, &cnt), BH_OK);
+    return cnt.state_lost;
+}
+
+static void t_stateful_state_lost(uint32_t iso) {
+    bh_host h = new_host(0);
+    if (iso == BH_ISOLATION_PROCESS) {
+        bh_module_options o = mod_opts(iso);
+        o.workers = 2;
+        bh_module refused = 0;
+        EXPECT_MSG(bh_module_open(h, "stateful", 8, &o, &refused), BH_E_INVALID_ARGUMENT, "stateful");
+    }
+    bh_module m = must_open(h, "stateful", iso);
+    bh_method insert = resolve(m, "insert");
+    for (uint64_t i = 1; i <= 3; i++)
+        CHECKF(stateful_insert(insert) == i, "insert %llu", (unsigned long long)i);
+    if (iso == BH_ISOLATION_PROCESS) {
+        bh_method crash = resolve(m, "crash");
+        bh_buffer b = 0;
+        EXPECT(bh_call(crash, NULL, 0, &b), BH_E_WORKER_CRASHED);
+        EXPECT_MSG(bh_call(insert, NULL, 0, &b), BH_E_STATE_LOST, "did not run");
+        CHECK(strcmp(bh_status_name(BH_E_STATE_LOST), "state_lost") == 0);
+        CHECK(state_lost_count(m) == 1);
+        CHECK(stateful_insert(insert) == 1); /* fresh state after the one report */
+        CHECK(state_lost_count(m) == 1);
+        /* A caller built against the 120-byte bh_counters never sees the appended field. */
+        bh_counters old;
+        memset(&old, 0, sizeof old);
+        old.struct_size = 120;
+        old.state_lost = 77;
+        EXPECT(bh_module_counters(m, &old), BH_OK);
+        CHECK(old.state_lost == 77 && old.calls > 0);
+        bh_method_free(crash);
+    } else {
+        CHECK(state_lost_count(m) == 0);
+    }
+    bh_method_free(insert);
+    EXPECT(bh_module_free(m), BH_OK);
+    EXPECT(bh_host_free(h), BH_OK);
+}
+
 /* ---- logging */
 
 typedef struct {
@@ -1513,6 +1575,7 @@ int main(int argc, char **argv) {
             run_case("reentrant_close_is_refused", t_reentrant_close_is_refused, iso);
         if (iso == BH_ISOLATION_PROCESS)
             run_case("crash_is_contained", t_crash_is_contained, iso);
+        run_case("stateful_state_lost", t_stateful_state_lost, iso);
     }
 
     g_mode = "library";

@@ -24,6 +24,7 @@ namespace BridgeHost
             LatencySamples = Clamp(c.LatencySamples);
             LatencyNsTotal = Clamp(c.LatencyNsTotal);
             LatencyNsMax = Clamp(c.LatencyNsMax);
+            StateLost = Clamp(c.StateLost);
         }
 
         /// <summary>Calls started (sync and async).</summary>
@@ -54,6 +55,9 @@ namespace BridgeHost
         public long LatencyNsTotal { get; }
         /// <summary>Largest sampled latency, in nanoseconds.</summary>
         public long LatencyNsMax { get; }
+        /// <summary>Restarts of a stateful module's isolated worker reported to a caller as
+        /// <see cref="StateLostException"/> (each lost state counts once).</summary>
+        public long StateLost { get; }
 
         /// <summary>"calls=1 errors=0 ...".</summary>
         public override string ToString()
@@ -69,7 +73,8 @@ namespace BridgeHost
              .Append(" events_emitted=").Append(EventsEmitted)
              .Append(" events_delivered=").Append(EventsDelivered)
              .Append(" events_dropped=").Append(EventsDropped)
-             .Append(" callback_errors=").Append(CallbackErrors);
+             .Append(" callback_errors=").Append(CallbackErrors)
+             .Append(" state_lost=").Append(StateLost);
             return b.ToString();
         }
 

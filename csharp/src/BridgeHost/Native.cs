@@ -83,6 +83,7 @@ namespace BridgeHost
             internal ulong LatencySamples;
             internal ulong LatencyNsTotal;
             internal ulong LatencyNsMax;
+            internal ulong StateLost;
         }
 
         // ------------------------------------------------------------------ callback types

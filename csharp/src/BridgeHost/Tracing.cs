@@ -25,6 +25,7 @@ namespace BridgeHost
         {
             "calls", "errors", "crashes", "respawns", "timeouts", "submits", "cancelled",
             "events-emitted", "events-delivered", "events-dropped", "callback-errors",
+            "state-lost",
         };
 
         // Declared after CounterNames: static initializers run in text order, and creating the
@@ -198,6 +199,7 @@ namespace BridgeHost
                 case 7: return c.EventsEmitted;
                 case 8: return c.EventsDelivered;
                 case 9: return c.EventsDropped;
+                case 11: return c.StateLost;
                 default: return c.CallbackErrors;
             }
         }

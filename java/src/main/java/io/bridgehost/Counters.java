@@ -15,7 +15,8 @@ public final class Counters {
     public static final List<String> NAMES = Collections.unmodifiableList(Arrays.asList(
             "calls", "errors", "crashes", "respawns", "timeouts", "submits", "cancelled",
             "events_emitted", "events_delivered", "events_dropped", "callback_errors",
-            "latency_samples", "latency_ns_total", "latency_ns_max", "events_refused"));
+            "latency_samples", "latency_ns_total", "latency_ns_max", "events_refused",
+            "state_lost"));
 
     private final long[] v;
 
@@ -59,6 +60,12 @@ public final class Counters {
      *     and may retry, so a refusal is not a lost event; lost events are {@link #eventsDropped()})
      */
     public long eventsRefused() { return v[14]; }
+
+    /**
+     * @return restarts of a stateful module's isolated worker reported to a caller as {@link
+     *     StateLostException} (each lost state counts once)
+     */
+    public long stateLost() { return v[15]; }
 
     /**
      * @param name a name from {@link #NAMES}
