@@ -90,9 +90,10 @@ pub trait HostValue: Sized {
     fn as_bytes(&self) -> Result<Option<Vec<u8>>, Self::Error>;
     /// A sequence (list or tuple; not a string or bytes).
     fn as_seq(&self) -> Result<Option<Vec<Self>>, Self::Error>;
-    /// A record-like object: the values of `fields` (WIT names; the host
-    /// maps them to its own spelling).
-    fn fields(&self, fields: &[Field]) -> Result<Option<Fields<Self>>, Self::Error>;
+    /// A record-like object: the values of the fields of record `ty`
+    /// (`fields`, with their WIT names; the host maps them to its own
+    /// spelling).
+    fn fields(&self, ty: TypeIndex, fields: &[Field]) -> Result<Option<Fields<Self>>, Self::Error>;
     /// The host's wrapper of a present nested option (`some(v)`).
     fn as_some(&self) -> Result<Option<Self>, Self::Error>;
     /// The host's `ok(v)` / `err(v)`: `(true, v)` for ok (`v` is the host's
@@ -384,7 +385,7 @@ fn low<H: HostValue>(
             match &def.kind {
                 TypeDefKind::Record(fields) => {
                     let got = v
-                        .fields(fields)
+                        .fields(*i, fields)
                         .map_err(host)?
                         .ok_or_else(|| wrong(iface, ty, v))?;
                     if let Some(k) = got.unknown {

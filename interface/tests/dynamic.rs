@@ -77,7 +77,7 @@ impl HostValue for Toy {
             _ => None,
         })
     }
-    fn fields(&self, fields: &[Field]) -> Result<Option<Fields<Toy>>, String> {
+    fn fields(&self, _: TypeIndex, fields: &[Field]) -> Result<Option<Fields<Toy>>, String> {
         Ok(match self {
             Toy::Map(m) => Some(Fields {
                 values: fields
