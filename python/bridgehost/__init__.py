@@ -43,11 +43,13 @@ from .errors import (
     ProtocolError,
     ResourceLimitError,
     TimeoutError,
+    TypedModuleError,
     UnavailableError,
     WorkerCrashedError,
     WorkerExitedError,
 )
 from . import _native
+from . import typed
 
 __version__ = _CORE_VERSION
 
@@ -76,6 +78,8 @@ __all__ = [
     "ProtocolError",
     "UnavailableError",
     "BufferTooSmallError",
+    "TypedModuleError",
+    "typed",
 ]
 
 #: Level of the core's per-call trace records (below ``logging.DEBUG``).
