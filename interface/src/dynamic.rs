@@ -195,6 +195,56 @@ pub fn lower_args<H: HostValue>(
         .collect()
 }
 
+/// Lower a call's arguments given positionally and by name: `names` are
+/// the parameters' names as the host spells them (one per parameter, in
+/// order). Python's rules: a parameter is given once, by position or by
+/// name; unknown names, duplicates, missing parameters and too many
+/// positional arguments are [`DynError::Type`] errors naming them.
+pub fn lower_call<H: HostValue>(
+    iface: &Interface,
+    f: &Function,
+    names: &[String],
+    positional: Vec<H>,
+    named: Vec<(String, H)>,
+) -> DynResult<Vec<Value>, H::Error> {
+    if named.is_empty() {
+        return lower_args(iface, f, &positional);
+    }
+    if positional.len() > f.params.len() || names.len() != f.params.len() {
+        return lower_args(iface, f, &positional);
+    }
+    let mut slots: Vec<Option<H>> = positional.into_iter().map(Some).collect();
+    slots.resize_with(f.params.len(), || None);
+    for (key, v) in named {
+        let k = names.iter().position(|n| *n == key).ok_or_else(|| {
+            DynError::Type(format!(
+                "{} got an unexpected keyword argument {key:?} (its parameters: {})",
+                f.name,
+                names.join(", ")
+            ))
+        })?;
+        if slots[k].is_some() {
+            return Err(DynError::Type(format!(
+                "{} got multiple values for argument {key:?}",
+                f.name
+            )));
+        }
+        slots[k] = Some(v);
+    }
+    let mut args = Vec::with_capacity(slots.len());
+    for (k, slot) in slots.into_iter().enumerate() {
+        args.push(slot.ok_or_else(|| {
+            DynError::Type(format!(
+                "{} missing argument {:?} ({})",
+                f.name,
+                names[k],
+                signature_params(iface, f)
+            ))
+        })?);
+    }
+    lower_args(iface, f, &args)
+}
+
 /// Convert a host object to a value of `ty`.
 pub fn lower<H: HostValue>(iface: &Interface, ty: &Type, v: &H) -> DynResult<Value, H::Error> {
     low(iface, ty, v, 0)

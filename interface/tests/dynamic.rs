@@ -4,7 +4,7 @@
 //! results, arity, limits) is the crate's.
 
 use bridgehost_interface::dynamic::{
-    lift, lift_output, lower, lower_args, Builder, DynError, Fields, HostValue, Output,
+    lift, lift_output, lower, lower_args, lower_call, Builder, DynError, Fields, HostValue, Output,
 };
 use bridgehost_interface::{wire, Field, Interface, Type, TypeIndex, Value};
 
@@ -576,4 +576,54 @@ fn a_result_at_the_top_is_returned_or_raised() {
         lift(&i, &ty(&i, "t-u8"), &Value::U32(1), &mut Make),
         Err(DynError::Value(_))
     ));
+}
+
+#[test]
+fn arguments_by_name_follow_python_rules() {
+    let i = iface();
+    let add = i.function("add").unwrap();
+    let names = vec!["a".to_string(), "b".to_string()];
+    let call = |pos: Vec<Toy>, named: Vec<(&str, Toy)>| {
+        lower_call(
+            &i,
+            add,
+            &names,
+            pos,
+            named.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        )
+    };
+    let both = [Value::U32(2), Value::U32(3)];
+    assert_eq!(call(vec![Toy::Int(2), Toy::Int(3)], vec![]).unwrap(), both);
+    assert_eq!(
+        call(vec![Toy::Int(2)], vec![("b", Toy::Int(3))]).unwrap(),
+        both
+    );
+    assert_eq!(
+        call(vec![], vec![("b", Toy::Int(3)), ("a", Toy::Int(2))]).unwrap(),
+        both
+    );
+    let type_err = |r: Result<Vec<Value>, DynError<String>>| match r {
+        Err(DynError::Type(m)) => m,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        type_err(call(vec![Toy::Int(2)], vec![("a", Toy::Int(3))])),
+        "add got multiple values for argument \"a\""
+    );
+    assert!(type_err(call(vec![], vec![("c", Toy::Int(3))]))
+        .starts_with("add got an unexpected keyword argument \"c\""));
+    assert_eq!(
+        type_err(call(vec![], vec![("b", Toy::Int(3))])),
+        "add missing argument \"a\" (a: u32, b: u32)"
+    );
+    assert!(type_err(call(
+        vec![Toy::Int(1), Toy::Int(2), Toy::Int(3)],
+        vec![("a", Toy::Int(3))]
+    ))
+    .contains("takes 2 argument(s)"));
+    // Values given by name are checked and named like positional ones.
+    match call(vec![Toy::Int(1)], vec![("b", Toy::Int(-1))]) {
+        Err(DynError::Value(m)) => assert!(m.starts_with("parameter b: "), "{m}"),
+        other => panic!("{other:?}"),
+    }
 }

@@ -569,12 +569,16 @@ fn lift_err(py: Python<'_>, e: DynError<PyErr>) -> PyErr {
     }
 }
 
-/// A function of a module's interface. ``f(*args)`` is ``f.call(*args)``.
+/// A function of a module's interface. ``f(*args, **kwargs)`` is
+/// ``f.call(*args, **kwargs)``; a parameter is given by position or by its
+/// Python name (``interval-ms`` → ``interval_ms``).
 #[pyclass(module = "bridgehost.typed", name = "TypedFunction", frozen)]
 pub(crate) struct TypedFunction {
     iface: Py<PyInterface>,
     index: usize,
     method: Py<Method>,
+    /// The parameters' Python names (for keyword arguments).
+    params: Vec<String>,
 }
 
 impl TypedFunction {
@@ -583,11 +587,23 @@ impl TypedFunction {
     }
 
     /// Arguments → input bytes (checked by the interface crate).
-    fn encode(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Vec<u8>> {
+    fn encode(
+        &self,
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Vec<u8>> {
         let iface = self.iface.get();
         let f = self.function(iface);
         let objs: Vec<Obj<'_, '_>> = args.iter().map(|o| Obj(o, iface)).collect();
-        let values = dynamic::lower_args(&iface.iface, f, &objs).map_err(|e| lower_err(py, e))?;
+        let mut named = Vec::new();
+        if let Some(kw) = kwargs {
+            for (k, v) in kw.iter() {
+                named.push((k.extract::<String>()?, Obj(v, iface)));
+            }
+        }
+        let values = dynamic::lower_call(&iface.iface, f, &self.params, objs, named)
+            .map_err(|e| lower_err(py, e))?;
         wire::encode_params(&iface.iface, f, &values)
             .map_err(|e| invalid(py, format!("invalid argument: {e}")))
     }
@@ -680,14 +696,15 @@ impl TypedFunction {
     /// Call on this thread: arguments are checked and encoded, the result
     /// decoded (a ``result<T, E>`` returns ``T`` or raises
     /// ``TypedModuleError`` carrying ``E``).
-    #[pyo3(signature = (*args))]
+    #[pyo3(signature = (*args, **kwargs))]
     fn call<'py>(
         &self,
         py: Python<'py>,
         args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
-            let input = self.encode(py, args)?;
+            let input = self.encode(py, args, kwargs)?;
             let method = self.method.get();
             let out = method.call_bytes(py, &input)?;
             let iface = self.iface.get();
@@ -701,40 +718,43 @@ impl TypedFunction {
     }
 
     /// Same as ``call(*args)``.
-    #[pyo3(signature = (*args))]
+    #[pyo3(signature = (*args, **kwargs))]
     fn __call__<'py>(
         &self,
         py: Python<'py>,
         args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, args)
+        self.call(py, args, kwargs)
     }
 
     /// Run on bridgehost's pool: a ``concurrent.futures.Future`` of the
     /// decoded result (``TypedModuleError`` for a ``result``'s error side).
     /// Arguments are checked and encoded before this returns.
-    #[pyo3(signature = (*args))]
+    #[pyo3(signature = (*args, **kwargs))]
     fn submit<'py>(
         &self,
         py: Python<'py>,
         args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
-            let input = self.encode(py, args)?;
+            let input = self.encode(py, args, kwargs)?;
             self.submit_typed(py, input, false)
         })
     }
 
     /// Like ``submit`` but an ``asyncio.Future`` of the running loop
     /// (``await f.submit_async(*args)``).
-    #[pyo3(signature = (*args))]
+    #[pyo3(signature = (*args, **kwargs))]
     fn submit_async<'py>(
         &self,
         py: Python<'py>,
         args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
-            let input = self.encode(py, args)?;
+            let input = self.encode(py, args, kwargs)?;
             self.submit_typed(py, input, true)
         })
     }
@@ -799,12 +819,14 @@ pub(crate) fn view(module: &Bound<'_, Module>) -> PyResult<TypedView> {
     for (index, (f, pyname)) in iface.functions.iter().zip(names).enumerate() {
         let core = m.inner.method(&f.name).py_err(py)?;
         let method = Py::new(py, Method::new(core, module.clone().unbind()))?;
+        let params = py_names(py, f.params.iter().map(|p| p.name.as_str()))?;
         let tf = Py::new(
             py,
             TypedFunction {
                 iface: pyface.clone_ref(py),
                 index,
                 method,
+                params,
             },
         )?;
         if f.kind == FunctionKind::Freestanding {

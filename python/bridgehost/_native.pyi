@@ -237,20 +237,23 @@ class Interface:
         """Decode hostile bytes as the named type (``InvalidArgumentError`` if they do not)."""
 
 class TypedFunction:
-    """A function of a module's interface. ``f(*args)`` is ``f.call(*args)``."""
+    """A function of a module's interface. ``f(*args, **kwargs)`` is ``f.call(*args, **kwargs)``."""
 
-    def call(self, *args: Any) -> Any:
+    def call(self, *args: Any, **kwargs: Any) -> Any:
         """Check and encode the arguments, call, decode the result.
+
+        A parameter is given by position or by its Python name (``interval-ms`` is
+        ``interval_ms``), once.
 
         A wrong number or type of arguments is ``TypeError``, a value out of range
         ``InvalidArgumentError``, both naming the parameter. A ``result<T, E>`` returns
         ``T`` or raises ``TypedModuleError`` carrying ``E``; output that does not decode
         is ``AbiMismatchError``.
         """
-    def __call__(self, *args: Any) -> Any: ...
-    def submit(self, *args: Any) -> "concurrent.futures.Future[Any]":
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+    def submit(self, *args: Any, **kwargs: Any) -> "concurrent.futures.Future[Any]":
         """Run on bridgehost's pool: a ``concurrent.futures.Future`` of the result."""
-    def submit_async(self, *args: Any) -> "asyncio.Future[Any]":
+    def submit_async(self, *args: Any, **kwargs: Any) -> "asyncio.Future[Any]":
         """Run on bridgehost's pool: an ``asyncio.Future`` of the running loop."""
     @property
     def name(self) -> str: ...

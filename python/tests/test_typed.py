@@ -75,7 +75,7 @@ def test_std_tick_events_with_option_string(host):
             done.set()
 
     with std.subscribe("typed-tick", on):
-        assert view.tick(2, 1, "typed-tick") is None
+        assert view.tick(2, interval_ms=1, topic="typed-tick") is None  # interval-ms
         assert done.wait(30)
     assert got == [("typed-tick", 0), ("typed-tick", 1)]
     # A record decodes through the module's interface without a call.
@@ -109,6 +109,17 @@ def test_std_argument_errors_name_the_parameter(std_view):
         std_view.echo([1, 256])
     with pytest.raises(bridgehost.InvalidArgumentError, match="parameter topic: .* not valid Unicode"):
         std_view.tick(0, 0, "bad \ud800 surrogate")
+    # By name, with Python's rules; values given by name are checked and named the same way.
+    assert std_view.add(2, b=3) == 5 and std_view.add(b=3, a=2) == 5
+    assert std_view.add.submit(a=20, b=22).result(timeout=30) == 42
+    with pytest.raises(TypeError, match='add got multiple values for argument "a"'):
+        std_view.add(1, a=2)
+    with pytest.raises(TypeError, match='add got an unexpected keyword argument "c"'):
+        std_view.add(1, c=2)
+    with pytest.raises(TypeError, match=r'add missing argument "a" \(a: u32, b: u32\)'):
+        std_view.add(b=2)
+    with pytest.raises(bridgehost.InvalidArgumentError, match="parameter b: -1"):
+        std_view.add(a=1, b=-1)
     with pytest.raises(AttributeError, match='has no function "nope"'):
         std_view.nope
     with pytest.raises(bridgehost.NotFoundError):
