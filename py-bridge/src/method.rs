@@ -213,18 +213,28 @@ pub(crate) type PyOutcome<'py> = (Option<Bound<'py, PyAny>>, Option<Bound<'py, P
 impl Method {
     /// The byte call under a typed call (typed.rs): the same GIL rule as
     /// ``call`` (kept only for small inputs to a non-blocking method of a
-    /// thread-safe in-process module).
-    pub(crate) fn call_bytes(&self, py: Python<'_>, input: &[u8]) -> PyResult<Vec<u8>> {
+    /// thread-safe in-process module). `read` gets the output, which lands
+    /// in this thread's reusable scratch buffer (as ``call``'s does).
+    pub(crate) fn call_bytes<T>(
+        &self,
+        py: Python<'_>,
+        input: &[u8],
+        read: impl FnOnce(&[u8]) -> PyResult<T>,
+    ) -> PyResult<T> {
         self.check(py)?;
         let method: &bridgehost::Method = &self.inner;
-        let mut out = Vec::new();
+        let mut out = take_scratch();
         let r = if self.keep_gil && input.len() <= KEEP_GIL_MAX_INPUT {
             method.call_with(input, &mut out)
         } else {
             py.detach(|| method.call_with(input, &mut out))
         };
-        r.py_err(py)?;
-        Ok(out)
+        let result = match r {
+            Ok(()) => read(&out),
+            Err(e) => Err(to_pyerr(py, &e)),
+        };
+        put_scratch(out);
+        result
     }
 
     /// The file the module was loaded from (for error messages).

@@ -27,7 +27,18 @@ use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString,
     PyTuple,
 };
+use std::cell::Cell;
 use std::sync::Arc;
+
+/// Inputs up to this size keep their encoding buffer for the thread's next
+/// typed call (as `Method.call` keeps its output buffer).
+const KEEP_INPUT: usize = 1 << 20;
+
+thread_local! {
+    /// One reusable input buffer per thread for typed calls (`call` only:
+    /// `submit` hands its input to the core).
+    static INPUT: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
 
 /// The classes of `bridgehost.typed` and `bridgehost.errors` the bridge builds.
 struct Classes {
@@ -592,7 +603,8 @@ impl TypedFunction {
         py: Python<'_>,
         args: &Bound<'_, PyTuple>,
         kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Vec<u8>> {
+        out: &mut Vec<u8>,
+    ) -> PyResult<()> {
         let iface = self.iface.get();
         let f = self.function(iface);
         let objs: Vec<Obj<'_, '_>> = args.iter().map(|o| Obj(o, iface)).collect();
@@ -604,7 +616,7 @@ impl TypedFunction {
         }
         let values = dynamic::lower_call(&iface.iface, f, &self.params, objs, named)
             .map_err(|e| lower_err(py, e))?;
-        wire::encode_params(&iface.iface, f, &values)
+        wire::encode_params_into(&iface.iface, f, &values, out)
             .map_err(|e| invalid(py, format!("invalid argument: {e}")))
     }
 }
@@ -704,12 +716,21 @@ impl TypedFunction {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
-            let input = self.encode(py, args, kwargs)?;
-            let method = self.method.get();
-            let out = method.call_bytes(py, &input)?;
+            let mut input = INPUT.with(Cell::take);
+            let v = self.encode(py, args, kwargs, &mut input).and_then(|()| {
+                let method = self.method.get();
+                let iface = self.iface.get();
+                let f = self.function(iface);
+                method.call_bytes(py, &input, |out| {
+                    decode_output(&iface.iface, f, || method.module_path(), out).py_err(py)
+                })
+            });
+            if input.capacity() <= KEEP_INPUT {
+                INPUT.with(|c| c.set(input));
+            }
+            let v = v?;
             let iface = self.iface.get();
             let f = self.function(iface);
-            let v = decode_output(&iface.iface, f, || method.module_path(), &out).py_err(py)?;
             match present(py, iface, f, v.as_ref())? {
                 Ok(value) => Ok(value),
                 Err(exc) => Err(PyErr::from_value(exc)),
@@ -739,7 +760,8 @@ impl TypedFunction {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
-            let input = self.encode(py, args, kwargs)?;
+            let mut input = Vec::new();
+            self.encode(py, args, kwargs, &mut input)?;
             self.submit_typed(py, input, false)
         })
     }
@@ -754,7 +776,8 @@ impl TypedFunction {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
-            let input = self.encode(py, args, kwargs)?;
+            let mut input = Vec::new();
+            self.encode(py, args, kwargs, &mut input)?;
             self.submit_typed(py, input, true)
         })
     }
