@@ -4,6 +4,7 @@
 
     view = module.typed()                 # the module's embedded interface (docs/TYPED.md)
     view.add(2, 3)                        # 5: arguments checked and encoded, result decoded
+    view.add(2, b=3)                      # parameters by position or by (Python) name
     view.add.submit(2, 3).result()        # concurrent.futures.Future
     await view.add.submit_async(2, 3)     # asyncio
 
