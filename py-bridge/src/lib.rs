@@ -29,6 +29,7 @@ mod module;
 mod options;
 mod release;
 mod runtime;
+mod typed;
 
 use bridgehost::logging::LogLevel;
 use pyo3::prelude::*;
@@ -138,6 +139,9 @@ fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<module::Subscription>()?;
     m.add_class::<method::Method>()?;
     m.add_class::<method::SubmitHandle>()?;
+    m.add_class::<typed::PyInterface>()?;
+    m.add_class::<typed::TypedView>()?;
+    m.add_class::<typed::TypedFunction>()?;
     m.add_function(wrap_pyfunction!(_shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(flush_logs, m)?)?;
     m.add_function(wrap_pyfunction!(_before_fork, m)?)?;

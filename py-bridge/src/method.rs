@@ -207,6 +207,110 @@ impl Method {
     }
 }
 
+/// `(value, exception)` of a completion built by a typed call (typed.rs).
+pub(crate) type PyOutcome<'py> = (Option<Bound<'py, PyAny>>, Option<Bound<'py, PyAny>>);
+
+impl Method {
+    /// The byte call under a typed call (typed.rs): the same GIL rule as
+    /// ``call`` (kept only for small inputs to a non-blocking method of a
+    /// thread-safe in-process module). `read` gets the output, which lands
+    /// in this thread's reusable scratch buffer (as ``call``'s does).
+    pub(crate) fn call_bytes<T>(
+        &self,
+        py: Python<'_>,
+        input: &[u8],
+        read: impl FnOnce(&[u8]) -> PyResult<T>,
+    ) -> PyResult<T> {
+        self.check(py)?;
+        let method: &bridgehost::Method = &self.inner;
+        let mut out = take_scratch();
+        let r = if self.keep_gil && input.len() <= KEEP_GIL_MAX_INPUT {
+            method.call_with(input, &mut out)
+        } else {
+            py.detach(|| method.call_with(input, &mut out))
+        };
+        let result = match r {
+            Ok(()) => read(&out),
+            Err(e) => Err(to_pyerr(py, &e)),
+        };
+        put_scratch(out);
+        result
+    }
+
+    /// The file the module was loaded from (for error messages).
+    pub(crate) fn module_path(&self) -> String {
+        self.inner.module().info().path.clone()
+    }
+
+    /// ``submit`` / ``submit_async`` of a typed call (typed.rs): `prepare`
+    /// runs on the pool thread without the GIL (decoding), `finish` with the
+    /// GIL to build the future's value or exception.
+    pub(crate) fn submit_with<'py, T, P, F>(
+        &self,
+        py: Python<'py>,
+        input: Vec<u8>,
+        is_async: bool,
+        prepare: P,
+        finish: F,
+    ) -> PyResult<Bound<'py, PyAny>>
+    where
+        T: Send + 'static,
+        P: FnOnce(Result<Vec<u8>, Error>) -> T + Send + 'static,
+        F: for<'a> FnOnce(Python<'a>, T) -> PyResult<PyOutcome<'a>> + Send + 'static,
+    {
+        self.check(py)?;
+        let h = helpers(py)?;
+        let method: &bridgehost::Method = &self.inner;
+        if !is_async {
+            let fut = h.future_cls.bind(py).call0()?;
+            let target: Py<PyAny> = fut.clone().unbind();
+            let done = move |r: Result<Vec<u8>, Error>| {
+                let t = prepare(r);
+                runtime::deliver(|py| {
+                    let res = helpers(py).and_then(|h| {
+                        let (value, exc) = finish(py, t)?;
+                        h.complete.bind(py).call1((target.bind(py), value, exc))
+                    });
+                    if let Err(e) = res {
+                        e.write_unraisable(py, Some(target.bind(py)));
+                    }
+                    drop(target);
+                });
+            };
+            let handle = method.submit(input, done).py_err(py)?;
+            fut.setattr("_bh_handle", SubmitHandle { inner: handle })?;
+            return Ok(fut);
+        }
+        let event_loop = h.get_running_loop.bind(py).call0()?;
+        let afut = event_loop.call_method0("create_future")?;
+        let target: Py<PyAny> = afut.clone().unbind();
+        let event_loop: Py<PyAny> = event_loop.unbind();
+        let done = move |r: Result<Vec<u8>, Error>| {
+            let t = prepare(r);
+            runtime::deliver(|py| {
+                let res = helpers(py).and_then(|h| {
+                    let (value, exc) = finish(py, t)?;
+                    h.complete_async.bind(py).call1((
+                        event_loop.bind(py),
+                        target.bind(py),
+                        value,
+                        exc,
+                    ))
+                });
+                if let Err(e) = res {
+                    e.write_unraisable(py, Some(target.bind(py)));
+                }
+                drop(target);
+                drop(event_loop);
+            });
+        };
+        let handle = method.submit(input, done).py_err(py)?;
+        let handle = Bound::new(py, SubmitHandle { inner: handle })?;
+        afut.call_method1("add_done_callback", (handle.getattr("_on_future_done")?,))?;
+        Ok(afut)
+    }
+}
+
 #[pymethods]
 impl Method {
     /// Call on this thread and return the output as ``bytes``.

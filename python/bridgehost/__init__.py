@@ -44,11 +44,13 @@ from .errors import (
     ProtocolError,
     ResourceLimitError,
     TimeoutError,
+    TypedModuleError,
     UnavailableError,
     WorkerCrashedError,
     WorkerExitedError,
 )
 from . import _native
+from . import typed
 
 __version__ = _CORE_VERSION
 
@@ -78,6 +80,8 @@ __all__ = [
     "UnavailableError",
     "BufferTooSmallError",
     "StateLostError",
+    "TypedModuleError",
+    "typed",
 ]
 
 #: Level of the core's per-call trace records (below ``logging.DEBUG``).

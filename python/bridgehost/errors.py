@@ -41,6 +41,7 @@ __all__ = [
     "UnavailableError",
     "BufferTooSmallError",
     "StateLostError",
+    "TypedModuleError",
 ]
 
 
@@ -91,6 +92,27 @@ class ModuleError(BridgeHostError):
     def __init__(self, message: str = "", code: int = 0) -> None:
         super().__init__(message)
         self.code = code
+
+
+class TypedModuleError(ModuleError):
+    """A typed function whose result is ``result<T, E>`` returned its error side.
+
+    ``value`` is the ``E`` as a Python value (None when the error side has no payload),
+    ``function`` the function's name. The call itself succeeded (``code`` is 0): the module
+    returned an error value, which the typed view raises (``bridgehost.typed``).
+    """
+
+    def __init__(
+        self, message: str = "", value: object = None, function: str = ""
+    ) -> None:
+        super().__init__(message, 0)
+        self.value = value
+        self.function = function
+
+
+def _typed_error(function: str, value: object) -> TypedModuleError:
+    """Build the exception for a typed error result (called by the extension)."""
+    return TypedModuleError(f"{function} returned an error: {value!r}", value, function)
 
 
 class WorkerCrashedError(BridgeHostError):
