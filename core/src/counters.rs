@@ -143,6 +143,7 @@ pub struct Counters {
     pub(crate) events_delivered: AtomicU64,
     pub(crate) events_dropped: AtomicU64,
     pub(crate) events_refused: AtomicU64,
+    pub(crate) events_discarded: AtomicU64,
     pub(crate) callback_errors: AtomicU64,
     pub(crate) latency_samples: PerThreadCounter,
     pub(crate) latency_ns_total: PerThreadCounter,
@@ -248,6 +249,13 @@ pub struct CounterSnapshot {
     pub latency_ns_total: u64,
     /// Largest sampled latency, ns.
     pub latency_ns_max: u64,
+    /// Deliveries that never happened because their subscriber went away
+    /// first: an event accepted for a subscription that was then
+    /// unsubscribed, or whose module or host was closed, before the event
+    /// reached it (one per subscriber, like `events_delivered`). Counted as
+    /// the dispatcher reaches each event: exact once a `flush` or the
+    /// host's close has returned.
+    pub events_discarded: u64,
 }
 
 /// Latency is measured on one call in this many: two clock reads cost more
@@ -297,6 +305,7 @@ impl Counters {
             latency_samples: self.latency_samples.sum(),
             latency_ns_total: self.latency_ns_total.sum(),
             latency_ns_max: self.latency_ns_max.max(),
+            events_discarded: self.events_discarded.load(Relaxed),
         }
     }
 
@@ -363,10 +372,11 @@ impl CounterSnapshot {
         self.latency_samples += o.latency_samples;
         self.latency_ns_total += o.latency_ns_total;
         self.latency_ns_max = self.latency_ns_max.max(o.latency_ns_max);
+        self.events_discarded += o.events_discarded;
     }
 
     /// `(name, value)` pairs, stable names for every runtime.
-    pub fn pairs(&self) -> [(&'static str, u64); 15] {
+    pub fn pairs(&self) -> [(&'static str, u64); 16] {
         [
             ("calls", self.calls),
             ("errors", self.errors),
@@ -383,6 +393,7 @@ impl CounterSnapshot {
             ("latency_ns_total", self.latency_ns_total),
             ("latency_ns_max", self.latency_ns_max),
             ("events_refused", self.events_refused),
+            ("events_discarded", self.events_discarded),
         ]
     }
 }

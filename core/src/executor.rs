@@ -1,6 +1,10 @@
-//! The submit executor: a fixed pool of `bridgehost-pool-N` threads and a
-//! bounded queue.
+//! The submit executor: a pool of `bridgehost-pool-N` threads that grows on
+//! demand up to `HostOptions::submit_threads`, and a bounded queue.
 //!
+//! * Submitted calls are mostly blocking native work (I/O, waits on a vendor
+//!   SDK, a worker process): the pool is sized by how many may wait at once,
+//!   not by cores. A task queued while no thread is idle starts a thread (up
+//!   to the maximum); a thread idle for [`POOL_THREAD_IDLE`] exits (one stays).
 //! * `submit` never blocks: a full queue is [`Error::Overloaded`].
 //! * Every accepted task's completion runs **exactly once, on a pool
 //!   thread** — with the result, with [`Error::Cancelled`] if it was cancelled
@@ -17,6 +21,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle, ThreadId};
+use std::time::Duration;
 
 const QUEUED: u8 = 0;
 const RUNNING: u8 = 1;
@@ -147,48 +152,92 @@ struct Job {
 struct QueueState {
     jobs: VecDeque<Job>,
     closing: bool,
+    /// Pool threads waiting for a job.
+    idle: usize,
+    /// One slot per pool thread that may be running (its name is
+    /// `{name}-pool-{slot}`); a retired thread empties its slot.
+    slots: Vec<Option<(ThreadId, JoinHandle<()>)>>,
 }
+
+impl QueueState {
+    fn live(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
+    }
+}
+
+/// A pool thread idle this long exits (the last one stays).
+pub(crate) const POOL_THREAD_IDLE: Duration = Duration::from_secs(10);
 
 pub(crate) struct Executor {
     queue: Mutex<QueueState>,
     ready: Condvar,
     capacity: usize,
-    threads: Mutex<Vec<(ThreadId, JoinHandle<()>)>>,
+    /// Most pool threads alive at once.
+    max_threads: usize,
+    name: String,
 }
 
 impl std::fmt::Debug for Executor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Executor")
             .field("capacity", &self.capacity)
+            .field("max_threads", &self.max_threads)
             .finish()
     }
 }
 
 impl Executor {
+    /// A pool of at most `threads` threads. They start on demand: a task
+    /// queued while no thread is idle starts one (up to `threads`), so a
+    /// burst of blocking calls runs `threads` at a time; a thread idle for
+    /// [`POOL_THREAD_IDLE`] exits, except the last one.
     pub(crate) fn start(threads: usize, capacity: usize, name: &str) -> Result<Arc<Executor>> {
         let ex = Arc::new(Executor {
             queue: Mutex::new(QueueState {
                 jobs: VecDeque::new(),
                 closing: false,
+                idle: 0,
+                slots: Vec::new(),
             }),
             ready: Condvar::new(),
             capacity,
-            threads: Mutex::new(Vec::new()),
+            max_threads: threads.max(1),
+            name: name.to_string(),
         });
-        for i in 0..threads.max(1) {
-            let worker = Arc::clone(&ex);
-            let h = thread::Builder::new()
-                .name(format!("{name}-pool-{i}"))
-                .spawn(move || worker.run())
-                .map_err(|e| Error::Internal(format!("cannot start pool thread: {e}")))?;
-            ex.threads.lock().push((h.thread().id(), h));
-        }
+        // One thread at once: a failure to start threads shows at creation.
+        let mut q = ex.queue.lock();
+        ex.spawn_locked(&mut q)?;
+        drop(q);
         Ok(ex)
+    }
+
+    /// Pool threads alive now (tests).
+    #[cfg(test)]
+    pub(crate) fn live_threads(&self) -> usize {
+        self.queue.lock().live()
+    }
+
+    /// Start one pool thread in the first free slot (the queue lock is held).
+    fn spawn_locked(self: &Arc<Self>, q: &mut QueueState) -> Result<()> {
+        let slot = match q.slots.iter().position(|s| s.is_none()) {
+            Some(i) => i,
+            None => {
+                q.slots.push(None);
+                q.slots.len() - 1
+            }
+        };
+        let worker = Arc::clone(self);
+        let h = thread::Builder::new()
+            .name(format!("{}-pool-{slot}", self.name))
+            .spawn(move || worker.run(slot))
+            .map_err(|e| Error::Internal(format!("cannot start pool thread: {e}")))?;
+        q.slots[slot] = Some((h.thread().id(), h));
+        Ok(())
     }
 
     /// Queue `work`. `work` receives `None` to run, or `Some(error)` when it
     /// must only report that error (cancelled / closed) to its completion.
-    pub(crate) fn submit(&self, work: Work) -> Result<SubmitHandle> {
+    pub(crate) fn submit(self: &Arc<Self>, work: Work) -> Result<SubmitHandle> {
         let state = Arc::new(TaskState {
             state: AtomicU8::new(QUEUED),
             cancel_requested: AtomicBool::new(false),
@@ -208,6 +257,14 @@ impl Executor {
             state: Arc::clone(&state),
             work,
         });
+        // More queued tasks than idle threads: start one more (up to the
+        // maximum). A failed start leaves the task queued for the threads
+        // that exist (there is always at least one).
+        if q.jobs.len() > q.idle && q.live() < self.max_threads {
+            if let Err(e) = self.spawn_locked(&mut q) {
+                tracing::warn!(target: "bridgehost::executor", "{e}");
+            }
+        }
         drop(q);
         self.ready.notify_one();
         Ok(SubmitHandle {
@@ -216,7 +273,7 @@ impl Executor {
         })
     }
 
-    fn run(self: Arc<Self>) {
+    fn run(self: Arc<Self>, slot: usize) {
         loop {
             let job = {
                 let mut q = self.queue.lock();
@@ -227,7 +284,15 @@ impl Executor {
                     if q.closing {
                         return;
                     }
-                    self.ready.wait(&mut q);
+                    q.idle += 1;
+                    let waited = self.ready.wait_for(&mut q, POOL_THREAD_IDLE);
+                    q.idle -= 1;
+                    if waited.timed_out() && q.jobs.is_empty() && !q.closing && q.live() > 1 {
+                        // Retire: nobody will join this thread (its handle
+                        // is dropped, detaching it); it runs nothing more.
+                        q.slots[slot] = None;
+                        return;
+                    }
                 }
             };
             Self::execute(job, None);
@@ -297,7 +362,13 @@ impl Executor {
     /// within the module's close grace instead of blocking this forever).
     pub(crate) fn join(&self) {
         let me = thread::current().id();
-        let threads: Vec<_> = self.threads.lock().drain(..).collect();
+        let threads: Vec<_> = self
+            .queue
+            .lock()
+            .slots
+            .iter_mut()
+            .filter_map(Option::take)
+            .collect();
         for (tid, h) in threads {
             if tid != me {
                 let _ = h.join();
