@@ -175,6 +175,8 @@ pub(crate) struct Executor {
     /// Most pool threads alive at once.
     max_threads: usize,
     name: String,
+    /// [`POOL_THREAD_IDLE`] (shorter in tests).
+    idle_timeout: Duration,
 }
 
 impl std::fmt::Debug for Executor {
@@ -192,6 +194,15 @@ impl Executor {
     /// burst of blocking calls runs `threads` at a time; a thread idle for
     /// [`POOL_THREAD_IDLE`] exits, except the last one.
     pub(crate) fn start(threads: usize, capacity: usize, name: &str) -> Result<Arc<Executor>> {
+        Self::start_with_idle(threads, capacity, name, POOL_THREAD_IDLE)
+    }
+
+    fn start_with_idle(
+        threads: usize,
+        capacity: usize,
+        name: &str,
+        idle_timeout: Duration,
+    ) -> Result<Arc<Executor>> {
         let ex = Arc::new(Executor {
             queue: Mutex::new(QueueState {
                 jobs: VecDeque::new(),
@@ -203,6 +214,7 @@ impl Executor {
             capacity,
             max_threads: threads.max(1),
             name: name.to_string(),
+            idle_timeout,
         });
         // One thread at once: a failure to start threads shows at creation.
         let mut q = ex.queue.lock();
@@ -285,7 +297,7 @@ impl Executor {
                         return;
                     }
                     q.idle += 1;
-                    let waited = self.ready.wait_for(&mut q, POOL_THREAD_IDLE);
+                    let waited = self.ready.wait_for(&mut q, self.idle_timeout);
                     q.idle -= 1;
                     if waited.timed_out() && q.jobs.is_empty() && !q.closing && q.live() > 1 {
                         // Retire: nobody will join this thread (its handle
@@ -374,5 +386,57 @@ impl Executor {
                 let _ = h.join();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// The pool starts one thread, grows to its maximum while tasks wait
+    /// (never beyond), and shrinks back to one thread once idle.
+    #[test]
+    fn pool_grows_on_demand_up_to_its_maximum_and_shrinks_when_idle() {
+        let ex = Executor::start_with_idle(8, 1000, "t", Duration::from_millis(100)).unwrap();
+        assert_eq!(ex.live_threads(), 1);
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..20 {
+            let g = Arc::clone(&gate);
+            let tx = tx.clone();
+            ex.submit(Box::new(move |forced| {
+                assert!(forced.is_none());
+                let mut open = g.0.lock();
+                while !*open {
+                    g.1.wait(&mut open);
+                }
+                let _ = tx.send(());
+            }))
+            .unwrap();
+        }
+        assert_eq!(ex.live_threads(), 8, "grown to the maximum, not beyond");
+        *gate.0.lock() = true;
+        gate.1.notify_all();
+        for _ in 0..20 {
+            rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while ex.live_threads() > 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "idle threads never exited"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+        // Still works after shrinking; grows again.
+        ex.submit(Box::new(move |_| {
+            let _ = tx.send(());
+        }))
+        .unwrap();
+        rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        ex.close_queue();
+        ex.join();
+        assert_eq!(ex.live_threads(), 0);
     }
 }

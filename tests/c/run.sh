@@ -128,10 +128,13 @@ run_valgrind() {
 
 run_docs() {
     command -v valgrind >/dev/null || die "valgrind not found (apt-get install valgrind)"
-    log "doc examples: cdylib (target/debug/libbridgehost.so)"
+    log "doc examples: cdylib (target/debug/libbridgehost_c.so, linked as libbridgehost.so)"
     (cd "$ROOT" && cargo build -q -p bridgehost-c)
-    local libdir="$ROOT/target/debug" work="$OUT/doc-examples" src name passed=0 failed=0
-    rm -rf "$work"; mkdir -p "$work"
+    local work="$OUT/doc-examples" src name passed=0 failed=0
+    local libdir="$work/lib"
+    rm -rf "$work"; mkdir -p "$work" "$libdir"
+    # cargo names the cdylib libbridgehost_c.so; programs link and load libbridgehost.so.
+    ln -s "$ROOT/target/debug/libbridgehost_c.so" "$libdir/libbridgehost.so"
     python3 "$ROOT/scripts/doc_examples.py" c "$work" >/dev/null
     for src in "$work"/*.c; do
         [ -e "$src" ] || continue

@@ -24,6 +24,8 @@ namespace BridgeHost
             LatencySamples = Clamp(c.LatencySamples);
             LatencyNsTotal = Clamp(c.LatencyNsTotal);
             LatencyNsMax = Clamp(c.LatencyNsMax);
+            EventsRefused = Clamp(c.EventsRefused);
+            EventsDiscarded = Clamp(c.EventsDiscarded);
         }
 
         /// <summary>Calls started (sync and async).</summary>
@@ -44,7 +46,8 @@ namespace BridgeHost
         public long EventsEmitted { get; }
         /// <summary>Event deliveries to subscribers.</summary>
         public long EventsDelivered { get; }
-        /// <summary>Events dropped because the event queue was full (the newest is dropped).</summary>
+        /// <summary>Events lost without the module being told: an isolated worker's event the full
+        /// host queue could not take. Refusals the module is told about are <see cref="EventsRefused"/>.</summary>
         public long EventsDropped { get; }
         /// <summary>Callbacks that failed: native ones, plus .NET event handlers that threw.</summary>
         public long CallbackErrors { get; }
@@ -54,6 +57,13 @@ namespace BridgeHost
         public long LatencyNsTotal { get; }
         /// <summary>Largest sampled latency, in nanoseconds.</summary>
         public long LatencyNsMax { get; }
+        /// <summary>Emits refused to the module because the event queue was full (the module was
+        /// told and may retry, so a refusal is not a lost event).</summary>
+        public long EventsRefused { get; }
+        /// <summary>Deliveries that never happened because the subscription was disposed, or its
+        /// module or host closed, after the event was accepted (one per subscriber, like
+        /// <see cref="EventsDelivered"/>). Exact once <c>Flush</c> or the close has returned.</summary>
+        public long EventsDiscarded { get; }
 
         /// <summary>"calls=1 errors=0 ...".</summary>
         public override string ToString()
@@ -69,7 +79,9 @@ namespace BridgeHost
              .Append(" events_emitted=").Append(EventsEmitted)
              .Append(" events_delivered=").Append(EventsDelivered)
              .Append(" events_dropped=").Append(EventsDropped)
-             .Append(" callback_errors=").Append(CallbackErrors);
+             .Append(" callback_errors=").Append(CallbackErrors)
+             .Append(" events_refused=").Append(EventsRefused)
+             .Append(" events_discarded=").Append(EventsDiscarded);
             return b.ToString();
         }
 

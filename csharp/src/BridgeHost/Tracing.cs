@@ -25,6 +25,7 @@ namespace BridgeHost
         {
             "calls", "errors", "crashes", "respawns", "timeouts", "submits", "cancelled",
             "events-emitted", "events-delivered", "events-dropped", "callback-errors",
+            "events-refused", "events-discarded",
         };
 
         // Declared after CounterNames: static initializers run in text order, and creating the
@@ -198,7 +199,9 @@ namespace BridgeHost
                 case 7: return c.EventsEmitted;
                 case 8: return c.EventsDelivered;
                 case 9: return c.EventsDropped;
-                default: return c.CallbackErrors;
+                case 10: return c.CallbackErrors;
+                case 11: return c.EventsRefused;
+                default: return c.EventsDiscarded;
             }
         }
     }

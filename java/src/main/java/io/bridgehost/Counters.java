@@ -15,7 +15,8 @@ public final class Counters {
     public static final List<String> NAMES = Collections.unmodifiableList(Arrays.asList(
             "calls", "errors", "crashes", "respawns", "timeouts", "submits", "cancelled",
             "events_emitted", "events_delivered", "events_dropped", "callback_errors",
-            "latency_samples", "latency_ns_total", "latency_ns_max", "events_refused"));
+            "latency_samples", "latency_ns_total", "latency_ns_max", "events_refused",
+            "events_discarded"));
 
     private final long[] v;
 
@@ -59,6 +60,12 @@ public final class Counters {
      *     and may retry, so a refusal is not a lost event; lost events are {@link #eventsDropped()})
      */
     public long eventsRefused() { return v[14]; }
+    /**
+     * @return deliveries that never happened because the subscription was closed, or its module or
+     *     host closed, after the event was accepted (one per listener, like {@link #eventsDelivered()});
+     *     exact once {@code flush} or the close has returned
+     */
+    public long eventsDiscarded() { return v[15]; }
 
     /**
      * @param name a name from {@link #NAMES}
