@@ -141,6 +141,109 @@ impl SubmitHandle {
     }
 }
 
+/// Asked periodically (about every [`POLL_EVERY`], and when a wait is
+/// interrupted by a signal) while a synchronous cancellable call waits for
+/// its isolated worker (see [`crate::Method::call_cancellable`]); returning
+/// true cancels the call. Runs on the calling thread.
+pub type CancelPoll = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// How often a [`CancelPoll`] is asked while its call waits.
+pub const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Cancels a synchronous call from another thread (or from its own
+/// [`CancelPoll`]): the same semantics as [`SubmitHandle::cancel`] for a
+/// running call. A running isolated call ends with `Cancelled` (its worker
+/// is killed and replaced, the module's `cancelled` counter moves); a
+/// running in-process call cannot be interrupted (`cancel` returns false).
+/// One token serves one call.
+#[derive(Debug, Clone)]
+pub struct CallCancel {
+    state: Arc<TaskState>,
+    counters: Arc<std::sync::OnceLock<Arc<crate::counters::Counters>>>,
+}
+
+impl Default for CallCancel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CallCancel {
+    /// A token for one call.
+    pub fn new() -> Self {
+        CallCancel {
+            state: Arc::new(TaskState {
+                state: AtomicU8::new(QUEUED),
+                cancel_requested: AtomicBool::new(false),
+                hook: Mutex::new(None),
+            }),
+            counters: Arc::default(),
+        }
+    }
+
+    /// Cancel the call: see the type's docs. Before the call starts, it
+    /// will not run (it fails with `Cancelled`). Returns true when the
+    /// cancel took effect (counted in `cancelled`).
+    pub fn cancel(&self) -> bool {
+        let h = SubmitHandle {
+            state: Arc::clone(&self.state),
+            counters: self.counters.get().cloned(),
+        };
+        h.cancel()
+    }
+}
+
+thread_local! {
+    /// The poll of the cancellable call running on this thread, and its token.
+    static POLL: std::cell::RefCell<Option<(CancelPoll, CallCancel)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Whether the call on this thread has a [`CancelPoll`] (its waits then
+/// wake up every [`POLL_EVERY`]).
+pub(crate) fn poll_installed() -> bool {
+    POLL.with(|p| p.borrow().is_some())
+}
+
+/// Ask the poll of the call on this thread, if any; when it says so, cancel
+/// the call (its cancel hook runs: the worker is killed, or the wait for
+/// one stops). Call with no lock held that the hook or the poll may take.
+pub(crate) fn poll_cancel() {
+    let Some((poll, token)) = POLL.with(|p| p.borrow().clone()) else {
+        return;
+    };
+    if poll() {
+        token.cancel();
+    }
+}
+
+/// Run `call` as the cancellable call of `token` on this thread, with
+/// `poll` asked while it waits. `Cancelled` without running when the token
+/// was cancelled before.
+pub(crate) fn run_cancellable<R>(
+    token: &CallCancel,
+    poll: Option<CancelPoll>,
+    counters: &Arc<crate::counters::Counters>,
+    call: impl FnOnce() -> Result<R>,
+) -> Result<R> {
+    let _ = token.counters.set(Arc::clone(counters));
+    if token
+        .state
+        .state
+        .compare_exchange(QUEUED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        return Err(Error::Cancelled);
+    }
+    let prev_task = CURRENT.with(|c| c.borrow_mut().replace(Arc::clone(&token.state)));
+    let prev_poll =
+        POLL.with(|p| std::mem::replace(&mut *p.borrow_mut(), poll.map(|f| (f, token.clone()))));
+    let r = call();
+    POLL.with(|p| *p.borrow_mut() = prev_poll);
+    CURRENT.with(|c| *c.borrow_mut() = prev_task);
+    token.state.state.store(DONE, Ordering::Release);
+    r
+}
+
 /// The work a task runs, and the completion that receives its outcome.
 pub(crate) type Work = Box<dyn FnOnce(Option<Error>) + Send + 'static>;
 
