@@ -81,6 +81,9 @@ build() {
     "${MCS[@]}" -target:exe -r:"$OUT/tests/BridgeHost.Tests.dll" -r:"$OUT/tests/BridgeHost.dll" \
         -out:"$OUT/tests/TestRunner.exe" "$CS"/tests/runner/*.cs
     runtimeconfig "$OUT/tests/TestRunner.exe"
+    # Run by ExitTests in a child process (Mono or CoreCLR, like the test run itself).
+    "${MCS[@]}" -target:exe -r:"$OUT/tests/BridgeHost.dll" -out:"$OUT/tests/ExitProbe.exe" "$CS"/tests/probe/*.cs
+    runtimeconfig "$OUT/tests/ExitProbe.exe"
 
     log "mcs: demo"
     copy_lib "$OUT/demo"

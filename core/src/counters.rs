@@ -143,6 +143,7 @@ pub struct Counters {
     pub(crate) events_delivered: AtomicU64,
     pub(crate) events_dropped: AtomicU64,
     pub(crate) events_refused: AtomicU64,
+    pub(crate) events_discarded: AtomicU64,
     pub(crate) callback_errors: AtomicU64,
     pub(crate) state_lost: AtomicU64,
     pub(crate) latency_samples: PerThreadCounter,
@@ -252,6 +253,13 @@ pub struct CounterSnapshot {
     /// Restarts of a stateful module's isolated worker reported to a caller
     /// as `StateLost` (each lost state counts once).
     pub state_lost: u64,
+    /// Deliveries that never happened because their subscriber went away
+    /// first: an event accepted for a subscription that was then
+    /// unsubscribed, or whose module or host was closed, before the event
+    /// reached it (one per subscriber, like `events_delivered`). Counted as
+    /// the dispatcher reaches each event: exact once a `flush` or the
+    /// host's close has returned.
+    pub events_discarded: u64,
 }
 
 /// Latency is measured on one call in this many: two clock reads cost more
@@ -302,6 +310,7 @@ impl Counters {
             latency_ns_total: self.latency_ns_total.sum(),
             latency_ns_max: self.latency_ns_max.max(),
             state_lost: self.state_lost.load(Relaxed),
+            events_discarded: self.events_discarded.load(Relaxed),
         }
     }
 
@@ -369,10 +378,11 @@ impl CounterSnapshot {
         self.latency_ns_total += o.latency_ns_total;
         self.latency_ns_max = self.latency_ns_max.max(o.latency_ns_max);
         self.state_lost += o.state_lost;
+        self.events_discarded += o.events_discarded;
     }
 
     /// `(name, value)` pairs, stable names for every runtime.
-    pub fn pairs(&self) -> [(&'static str, u64); 16] {
+    pub fn pairs(&self) -> [(&'static str, u64); 17] {
         [
             ("calls", self.calls),
             ("errors", self.errors),
@@ -390,6 +400,7 @@ impl CounterSnapshot {
             ("latency_ns_max", self.latency_ns_max),
             ("events_refused", self.events_refused),
             ("state_lost", self.state_lost),
+            ("events_discarded", self.events_discarded),
         ]
     }
 }

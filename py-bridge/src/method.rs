@@ -6,7 +6,7 @@ use crate::errors::{guard, invalid, to_pyerr, IntoPy};
 use crate::module::Module;
 use crate::release::DropDetached;
 use crate::runtime;
-use bridgehost::{Error, ThreadModel};
+use bridgehost::{CallCancel, CancelPoll, Error, Isolation, ThreadModel};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -28,6 +28,66 @@ thread_local! {
     /// One reusable output buffer per thread: a call's output lands here and
     /// is copied once, into the returned `bytes`.
     static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+thread_local! {
+    /// Whether this thread is Python's main thread (0: not known yet, 1: yes, 2: no).
+    static MAIN_THREAD: Cell<u8> = const { Cell::new(0) };
+}
+
+/// Python runs signal handlers only on its main thread: only there can a
+/// blocking call be interrupted by Ctrl-C.
+fn on_main_thread(py: Python<'_>) -> bool {
+    let known = MAIN_THREAD.with(Cell::get);
+    if known != 0 {
+        return known == 1;
+    }
+    let main = (|| -> PyResult<bool> {
+        let threading = py.import("threading")?;
+        let me: u64 = threading.getattr("get_ident")?.call0()?.extract()?;
+        let main: u64 = threading
+            .getattr("main_thread")?
+            .call0()?
+            .getattr("ident")?
+            .extract()?;
+        Ok(me == main)
+    })()
+    .unwrap_or(false);
+    MAIN_THREAD.with(|c| c.set(if main { 1 } else { 2 }));
+    main
+}
+
+/// Run an isolated call with the GIL released, interruptible by a signal
+/// handler that raises (Ctrl-C: `KeyboardInterrupt`): while the call waits
+/// for its worker, the core asks every 50 ms (and at once after a signal)
+/// whether to cancel, and this answers by running Python's pending signal
+/// handlers. One that raises cancels the call (the core kills and replaces
+/// the worker; `cancelled` counts it) and its exception is returned as
+/// `Err`; otherwise the call's own result is `Ok`.
+fn call_interruptible(
+    py: Python<'_>,
+    method: &bridgehost::Method,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> PyResult<Result<(), Error>> {
+    let raised: std::sync::Arc<std::sync::Mutex<Option<PyErr>>> = Default::default();
+    let slot = std::sync::Arc::clone(&raised);
+    let poll: CancelPoll = std::sync::Arc::new(move || {
+        Python::attach(|py| match py.check_signals() {
+            Ok(()) => false,
+            Err(e) => {
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                true
+            }
+        })
+    });
+    let token = CallCancel::new();
+    let r = py.detach(|| method.call_cancellable(input, out, &token, Some(poll)));
+    let pending = raised.lock().unwrap_or_else(|p| p.into_inner()).take();
+    match pending {
+        Some(e) => Err(e),
+        None => Ok(r),
+    }
 }
 
 fn take_scratch() -> Vec<u8> {
@@ -140,6 +200,8 @@ pub(crate) struct Method {
     /// blocks, and the host adds no waiting of its own (thread-safe module,
     /// in-process: no serialization lock, no owner-thread hop, no IPC).
     keep_gil: bool,
+    /// Isolated: a call on the main thread can be interrupted by Ctrl-C.
+    isolated: bool,
     module: Py<Module>,
 }
 
@@ -147,10 +209,12 @@ impl Method {
     pub(crate) fn new(inner: bridgehost::Method, module: Py<Module>) -> Self {
         let keep_gil =
             inner.is_nonblocking() && inner.module().info().thread_model == ThreadModel::ThreadSafe;
+        let isolated = inner.module().options().isolation == Isolation::Process;
         Method {
             inner: DropDetached::new(inner),
             closed: AtomicBool::new(false),
             keep_gil,
+            isolated,
             module,
         }
     }
@@ -184,7 +248,15 @@ impl Method {
         let method: &bridgehost::Method = &self.inner;
         let mut out = take_scratch();
         let bytes = input.bytes;
-        let r = if input.detach {
+        let r = if input.detach && self.isolated && on_main_thread(py) {
+            match call_interruptible(py, method, bytes, &mut out) {
+                Ok(r) => r,
+                Err(raised) => {
+                    put_scratch(out);
+                    return Err(raised);
+                }
+            }
+        } else if input.detach {
             py.detach(|| method.call_with(bytes, &mut out))
         } else {
             method.call_with(bytes, &mut out)
@@ -377,7 +449,17 @@ impl Method {
             // copied into `out` afterwards, with the GIL held.
             let bytes = input.bytes;
             let mut buf = take_scratch();
-            let r = py.detach(|| method.call_with(bytes, &mut buf));
+            let r = if self.isolated && on_main_thread(py) {
+                match call_interruptible(py, method, bytes, &mut buf) {
+                    Ok(r) => r,
+                    Err(raised) => {
+                        put_scratch(buf);
+                        return Err(raised);
+                    }
+                }
+            } else {
+                py.detach(|| method.call_with(bytes, &mut buf))
+            };
             let result = match r {
                 Ok(()) if buf.len() <= dst.len() => {
                     dst[..buf.len()].copy_from_slice(&buf);

@@ -22,6 +22,18 @@ _Isolation = Literal["in-process", "process"]
 
 CORE_VERSION: str
 
+# The core's defaults (what an omitted keyword option means); see bridgehost.defaults().
+DEFAULT_SUBMIT_THREADS: int
+DEFAULT_SUBMIT_QUEUE_CAPACITY: int
+DEFAULT_EVENT_QUEUE_CAPACITY: int
+DEFAULT_THREAD_NAME: str
+DEFAULT_WORKERS: int
+DEFAULT_CALL_TIMEOUT: Optional[float]
+DEFAULT_MEMORY_LIMIT: Optional[int]
+DEFAULT_MAX_INPUT: int
+DEFAULT_MAX_OUTPUT: int
+DEFAULT_MAX_EVENT: int
+
 class Host:
     """A bridgehost host: owns modules, the submit pool and the event dispatcher.
 

@@ -55,7 +55,10 @@ _Static_assert(offsetof(bh_module_options, max_event) == 80, "bh_module_options 
 _Static_assert(offsetof(bh_module_options, call_timeout_ms) == 16, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, config) == 48, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, worker_path_len) == 72, "bh_module_options layout");
-_Static_assert(sizeof(bh_counters) == 128, "bh_counters layout (state_lost appended to 120 bytes)");
+_Static_assert(sizeof(bh_counters) == 144, "bh_counters layout (3 counters appended to 0.1's 120 bytes)");
+_Static_assert(offsetof(bh_counters, state_lost) == 120, "bh_counters layout");
+_Static_assert(offsetof(bh_counters, events_refused) == 128, "bh_counters layout");
+_Static_assert(offsetof(bh_counters, events_discarded) == 136, "bh_counters layout");
 _Static_assert(offsetof(bh_counters, calls) == 8, "bh_counters layout");
 _Static_assert(offsetof(bh_counters, latency_ns_max) == 112, "bh_counters layout");
 _Static_assert(offsetof(bh_counters, state_lost) == 120, "bh_counters: state_lost appended");
@@ -948,6 +951,44 @@ static void t_module_errors(uint32_t iso) {
     EXPECT(bh_host_free(h), BH_OK);
 }
 
+/* ---- option defaults */
+
+/* The defaults every 0 field stands for, read from the library (docs/C_ABI.md lists them). */
+static void t_option_defaults(uint32_t iso) {
+    (void)iso;
+    bh_host_options ho;
+    memset(&ho, 0, sizeof ho);
+    ho.struct_size = sizeof ho;
+    EXPECT(bh_host_options_default(&ho), BH_OK);
+    CHECKF(ho.submit_threads == 64, "submit_threads %u", ho.submit_threads);
+    CHECK(ho.submit_queue_capacity == 4096);
+    CHECK(ho.event_queue_capacity == 65536);
+    CHECK(ho.module_dir == NULL && ho.module_dir_len == 0);
+    bh_module_options mo;
+    memset(&mo, 0xab, sizeof mo);
+    mo.struct_size = sizeof mo;
+    EXPECT(bh_module_options_default(&mo), BH_OK);
+    CHECK(mo.isolation == BH_ISOLATION_IN_PROCESS && mo.workers == 1 && mo.reserved == 0);
+    CHECK(mo.call_timeout_ms == 0 && mo.memory_limit == 0);
+    CHECK(mo.max_input == (256u << 20) && mo.max_output == (256u << 20));
+    CHECK(mo.max_event == (1u << 20));
+    CHECK(mo.config == NULL && mo.config_len == 0 && mo.worker_path == NULL);
+    /* The filled structs are valid options as they are. */
+    ho.module_dir = g_dist;
+    ho.module_dir_len = strlen(g_dist);
+    bh_host h = 0;
+    EXPECT(bh_host_new(&ho, &h), BH_OK);
+    bh_module m = 0;
+    EXPECT(bh_module_open(h, "std", 3, &mo, &m), BH_OK);
+    EXPECT(bh_module_free(m), BH_OK);
+    EXPECT(bh_host_free(h), BH_OK);
+    /* A struct_size below the oldest struct is refused. */
+    memset(&ho, 0, sizeof ho);
+    ho.struct_size = 4;
+    EXPECT(bh_host_options_default(&ho), BH_E_INVALID_ARGUMENT);
+    EXPECT(bh_module_options_default(NULL), BH_E_INVALID_ARGUMENT);
+}
+
 /* ---- events */
 
 typedef struct {
@@ -1519,6 +1560,7 @@ int main(int argc, char **argv) {
     run_case("last_error_api", t_last_error_api, 0);
     run_case("last_error_is_per_thread", t_last_error_is_per_thread, 0);
     run_case("add_module_dir", t_add_module_dir, 0);
+    run_case("option_defaults", t_option_defaults, 0);
 
     struct {
         const char *name;

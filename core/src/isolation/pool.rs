@@ -272,7 +272,17 @@ impl Shared {
                 }
                 wait = wait.min(at - now);
             }
-            self.cv.wait_for(&mut pool, wait);
+            if crate::executor::poll_installed() {
+                // A cancellable call: ask its poll between short waits,
+                // without the pool lock (a cancel's hook notifies `cv`).
+                self.cv
+                    .wait_for(&mut pool, wait.min(crate::executor::POLL_EVERY));
+                drop(pool);
+                crate::executor::poll_cancel();
+                pool = self.pool.lock();
+            } else {
+                self.cv.wait_for(&mut pool, wait);
+            }
         }
     }
 

@@ -25,6 +25,8 @@ namespace BridgeHost
             LatencyNsTotal = Clamp(c.LatencyNsTotal);
             LatencyNsMax = Clamp(c.LatencyNsMax);
             StateLost = Clamp(c.StateLost);
+            EventsRefused = Clamp(c.EventsRefused);
+            EventsDiscarded = Clamp(c.EventsDiscarded);
         }
 
         /// <summary>Calls started (sync and async).</summary>
@@ -45,7 +47,8 @@ namespace BridgeHost
         public long EventsEmitted { get; }
         /// <summary>Event deliveries to subscribers.</summary>
         public long EventsDelivered { get; }
-        /// <summary>Events dropped because the event queue was full (the newest is dropped).</summary>
+        /// <summary>Events lost without the module being told: an isolated worker's event the full
+        /// host queue could not take. Refusals the module is told about are <see cref="EventsRefused"/>.</summary>
         public long EventsDropped { get; }
         /// <summary>Callbacks that failed: native ones, plus .NET event handlers that threw.</summary>
         public long CallbackErrors { get; }
@@ -58,6 +61,13 @@ namespace BridgeHost
         /// <summary>Restarts of a stateful module's isolated worker reported to a caller as
         /// <see cref="StateLostException"/> (each lost state counts once).</summary>
         public long StateLost { get; }
+        /// <summary>Emits refused to the module because the event queue was full (the module was
+        /// told and may retry, so a refusal is not a lost event).</summary>
+        public long EventsRefused { get; }
+        /// <summary>Deliveries that never happened because the subscription was disposed, or its
+        /// module or host closed, after the event was accepted (one per subscriber, like
+        /// <see cref="EventsDelivered"/>). Exact once <c>Flush</c> or the close has returned.</summary>
+        public long EventsDiscarded { get; }
 
         /// <summary>"calls=1 errors=0 ...".</summary>
         public override string ToString()
@@ -74,7 +84,9 @@ namespace BridgeHost
              .Append(" events_delivered=").Append(EventsDelivered)
              .Append(" events_dropped=").Append(EventsDropped)
              .Append(" callback_errors=").Append(CallbackErrors)
-             .Append(" state_lost=").Append(StateLost);
+             .Append(" state_lost=").Append(StateLost)
+             .Append(" events_refused=").Append(EventsRefused)
+             .Append(" events_discarded=").Append(EventsDiscarded);
             return b.ToString();
         }
 

@@ -16,7 +16,7 @@ public final class Counters {
             "calls", "errors", "crashes", "respawns", "timeouts", "submits", "cancelled",
             "events_emitted", "events_delivered", "events_dropped", "callback_errors",
             "latency_samples", "latency_ns_total", "latency_ns_max", "events_refused",
-            "state_lost"));
+            "state_lost", "events_discarded"));
 
     private final long[] v;
 
@@ -60,6 +60,12 @@ public final class Counters {
      *     and may retry, so a refusal is not a lost event; lost events are {@link #eventsDropped()})
      */
     public long eventsRefused() { return v[14]; }
+    /**
+     * @return deliveries that never happened because the subscription was closed, or its module or
+     *     host closed, after the event was accepted (one per listener, like {@link #eventsDelivered()});
+     *     exact once {@code flush} or the close has returned
+     */
+    public long eventsDiscarded() { return v[16]; }
 
     /**
      * @return restarts of a stateful module's isolated worker reported to a caller as {@link
