@@ -222,9 +222,16 @@ namespace BridgeHost.Tests
         public void DisposingTheHostCompletesEveryQueuedSubmit()
         {
             var host = new Host(new HostOptions { SubmitThreads = 1 });
-            var sleep = host.Open("std").GetMethod("sleep_ms");
+            var std = host.Open("std");
+            var sleep = std.GetMethod("sleep_ms");
             var tasks = Enumerable.Range(0, 6).Select(_ => sleep.SubmitAsync(TestEnv.Ascii("50"))).ToArray();
-            Thread.Sleep(10);
+            // Wait until the pool thread has started the first call (counted when it starts), not
+            // a fixed time: the pool starts its thread on demand, later than 10 ms on a busy machine.
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            while (std.GetCounters().Calls < 1 && started.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                Thread.Sleep(1);
+            }
             host.Dispose();
             foreach (var t in tasks)
             {

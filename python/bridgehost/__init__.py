@@ -22,6 +22,7 @@ import atexit as _atexit
 import logging as _logging
 import os as _os
 from typing import Dict as _Dict
+from typing import TypedDict as _TypedDict
 from typing import Optional as _Optional
 from typing import Union as _Union
 
@@ -73,6 +74,7 @@ __all__ = [
     "Subscription",
     "errors",
     "defaults",
+    "Defaults",
     "DEFAULT_SUBMIT_THREADS",
     "DEFAULT_SUBMIT_QUEUE_CAPACITY",
     "DEFAULT_EVENT_QUEUE_CAPACITY",
@@ -107,7 +109,22 @@ __all__ = [
     "typed",
 ]
 
-def defaults() -> _Dict[str, object]:
+class Defaults(_TypedDict):
+    """What :func:`defaults` returns: one key per keyword option, typed as the option is."""
+
+    submit_threads: int
+    submit_queue_capacity: int
+    event_queue_capacity: int
+    thread_name: str
+    workers: int
+    call_timeout: _Optional[float]
+    memory_limit: _Optional[int]
+    max_input: int
+    max_output: int
+    max_event: int
+
+
+def defaults() -> Defaults:
     """The value every keyword option of ``Host(...)`` and ``Host.open(...)`` takes when omitted,
     read from the native core (also available as the ``DEFAULT_*`` constants)::
 
