@@ -52,8 +52,10 @@ fn exit_for(e: &Error) -> ExitCode {
     ExitCode::from(10 + e.kind().code() as u8)
 }
 
+/// The error's own text already names its kind ("module error 7: ...", "not found: ..."), and
+/// the exit status carries it (10 + kind): say it once.
 fn fail(e: Error) -> ExitCode {
-    eprintln!("bridgehost: {} error: {e}", e.kind());
+    eprintln!("bridgehost: {e}");
     exit_for(&e)
 }
 
