@@ -218,6 +218,10 @@ fn main() -> ExitCode {
             Err(e) => fail(e),
         },
         Some("wit") => usage("wit needs exactly one FILE.wit"),
+        Some("new") if args[1..].iter().any(|a| a == "--help" || a == "-h") => {
+            println!("{}", new::USAGE);
+            ExitCode::SUCCESS
+        }
         Some("new") => match new::parse(&args[1..]) {
             Ok(a) => match new::create(&a) {
                 Ok(files) => {
@@ -228,7 +232,10 @@ fn main() -> ExitCode {
                 }
                 Err(e) => fail(e),
             },
-            Err(msg) => usage(&msg),
+            Err(msg) => {
+                eprintln!("bridgehost: {msg}\n{}", new::USAGE);
+                ExitCode::from(2)
+            }
         },
         Some("help") | Some("--help") | Some("-h") => {
             println!("{USAGE}\n\nerror exit codes:");
