@@ -3,7 +3,10 @@
 # a clean place and run a small consumer (scripts/package/):
 #
 #   C/CLI archive  unpacked in a temp dir; consumer.c built with pkg-config against it; the CLI
-#                  run from bin/ (modules found beside the library, no environment help)
+#                  run from bin/ (modules found beside the library, no environment help); the
+#                  shipped docs; `bridgehost new --lang c|rust` run from a copy of the archive:
+#                  the projects name nothing under the checkout and build, tests passing, from the
+#                  archive's include/ and share/bridgehost/sdk-rust/ alone
 #   wheel          a fresh venv, pip install of the wheel only, consumer.py; python -m bridgehost;
 #                  a third-party module's wheel (bridgehost.modules entry point) opened by name
 #   jar            a fresh Maven project depending on io.bridgehost:bridgehost, resolved from the
@@ -123,6 +126,44 @@ crc="$(printf 123456789 | env -u BRIDGEHOST_MODULE_PATH "$C/bin/bridgehost" call
 [ "$crc" = e3069283 ] && log "C archive: bin/bridgehost call std checksum ok" || fail "C archive CLI: checksum '$crc'"
 echo hi | env -u BRIDGEHOST_MODULE_PATH "$C/bin/bridgehost" call --isolated std echo | grep -q hi ||
     fail "C archive CLI: isolated echo (worker from lib/)"
+
+# The archive on its own: docs shipped, and `bridgehost new` run from a copy of the unpacked
+# archive (so nothing can be found through the place it was built or unpacked first) takes the
+# header and the Rust SDK from that copy: the generated projects name no path under the checkout,
+# and both build and pass their own tests.
+for d in README.md docs/MODULES.md docs/C_ABI.md docs/TYPED.md docs/ISOLATION.md; do
+    [ -f "$C/share/doc/bridgehost/$d" ] || fail "C archive: no share/doc/bridgehost/$d"
+done
+grep -q 'share/doc/bridgehost/docs/MODULES.md' "$C/lib/pkgconfig/bridgehost-module.pc" ||
+    fail "C archive: bridgehost-module.pc does not point at the shipped guide"
+AC="$WORK/archive-copy"
+cp -a "$C" "$AC"
+NP="$WORK/new-from-archive"
+mkdir -p "$NP"
+if (cd "$NP" && env -u BRIDGEHOST_MODULE_PATH "$AC/bin/bridgehost" new --lang c arc_c >/dev/null &&
+    env -u BRIDGEHOST_MODULE_PATH "$AC/bin/bridgehost" new --lang rust arc_rust >/dev/null); then
+    if grep -rn -F "$ROOT" "$NP/arc_c" "$NP/arc_rust"; then
+        fail "bridgehost new (archive): the generated projects name paths under the checkout $ROOT"
+    fi
+    grep -q "^BH_INCLUDE ?= $AC/include\$" "$NP/arc_c/Makefile" ||
+        fail "bridgehost new --lang c (archive): BH_INCLUDE is not the archive's include/: $(grep BH_INCLUDE "$NP/arc_c/Makefile" | head -n1)"
+    grep -q "path = \"$AC/share/bridgehost/sdk-rust/bridgehost-module-sdk\"" "$NP/arc_rust/Cargo.toml" ||
+        fail "bridgehost new --lang rust (archive): the SDK is not the archive's: $(grep sdk "$NP/arc_rust/Cargo.toml")"
+    grep -q "$AC/share/doc/bridgehost/docs/MODULES.md" "$NP/arc_c/README.md" ||
+        fail "bridgehost new (archive): the project README does not point at the archive's guide"
+    (cd "$NP/arc_c" && env -u BRIDGEHOST_MODULE_PATH make -s test) ||
+        fail "bridgehost new --lang c (archive): make test"
+    if (cd "$NP/arc_rust" && env -u BRIDGEHOST_MODULE_PATH -u RUSTFLAGS CARGO_TARGET_DIR="$WORK/arc-rust-target" \
+            cargo test --offline) >"$WORK/arc-rust.out" 2>&1 &&
+       grep -q "through_the_sdk_test_host ... ok" "$WORK/arc-rust.out" &&
+       grep -q "call_in_process_and_isolated ... ok" "$WORK/arc-rust.out"; then
+        log "bridgehost new (archive copy): C and Rust projects built from the archive alone, tests pass"
+    else
+        cat "$WORK/arc-rust.out"; fail "bridgehost new --lang rust (archive): cargo test"
+    fi
+else
+    fail "bridgehost new from the archive copy"
+fi
 
 # ---------------------------------------------------------------- third-party module
 # A third-party module, created with the archive's own CLI (`bridgehost new --lang c`) and header,
