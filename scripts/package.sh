@@ -8,18 +8,29 @@
 #           file:// Maven repository they are installed into (io.bridgehost:bridgehost:V)
 #   BridgeHost.V.nupkg                         .NET: optimised BridgeHost.dll + linux-x64 natives
 #   bridgehost-V-linux-x86_64.tar.gz           C/CLI: bin/, lib/ (library, worker, modules),
-#                                              include/ (both headers), lib/pkgconfig/*.pc
+#                                              include/ (both headers), lib/pkgconfig/*.pc,
+#                                              share/bridgehost/sdk-rust/ (the Rust module SDK
+#                                              crates, path dependencies between them),
+#                                              share/doc/bridgehost/ (README.md, docs/*.md)
 #   bridgehost-V-debug-symbols.tar.gz          the *.debug files the natives' debuglinks name
 #
 # all in target/packages/ (override with BH_PACKAGE_OUT); the wheel's extension is built unstripped
 # (MATURIN_STRIP=false) and split the same way. It prints each artifact's size and
 # fails if any shipped ELF file still carries debug info (`file` says "with debug_info").
+#
+# It runs scripts/setup.sh first (idempotent: seconds when everything is there), so it works on a
+# fresh clone; BH_PACKAGE_SKIP_SETUP=1 skips that for a caller that just ran it.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROOT="$(repo_root)"
 cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
+if [ -z "${BH_PACKAGE_SKIP_SETUP:-}" ]; then
+    bash "$ROOT/scripts/setup.sh" || die "scripts/setup.sh failed"
+fi
 need_cmd cargo make objcopy file mvn mcs tar unzip python3
+# Checked before the release build (minutes), not after it: the wheel needs the project venv.
+[ -x "$ROOT/.venv/bin/python" ] || die "$ROOT/.venv missing: run scripts/setup.sh"
 
 VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -n1)"
 OUT="${BH_PACKAGE_OUT:-$ROOT/target/packages}"
@@ -186,6 +197,32 @@ nupkg() {
 }
 
 # ------------------------------------------------------------------ C/CLI archive
+# sdk_crates DIR: the Rust module SDK as `cargo package` makes it (the package suite verifies the
+# same crates), unpacked to DIR/<crate>/, each path dependency on another SDK crate pointed at its
+# sibling so `bridgehost new --lang rust` projects build from the archive with no registry.
+SDK_CRATES=(bridgehost-module-abi bridgehost-interface bridgehost-module-sdk)
+sdk_crates() {
+    local dir="$1" c
+    log "cargo package ${SDK_CRATES[*]} -> ${dir#"$OUT"/}"
+    cargo package -q --offline --allow-dirty --no-verify "${SDK_CRATES[@]/#/-p}"
+    mkdir -p "$dir"
+    for c in "${SDK_CRATES[@]}"; do
+        tar -C "$dir" -xzf "$ROOT/target/package/$c-$VERSION.crate"
+        mv "$dir/$c-$VERSION" "$dir/$c"
+        rm -f "$dir/$c/Cargo.toml.orig" "$dir/$c/.cargo_vcs_info.json"
+    done
+    for c in "${SDK_CRATES[@]}"; do
+        local dep
+        for dep in "${SDK_CRATES[@]}"; do
+            if grep -q "^\[dependencies\.$dep\]\$" "$dir/$c/Cargo.toml"; then
+                sed -i "/^\[dependencies\.$dep\]\$/a path = \"../$dep\"" "$dir/$c/Cargo.toml"
+            fi
+        done
+    done
+    grep -q '^path = "../bridgehost-module-abi"$' "$dir/bridgehost-module-sdk/Cargo.toml" ||
+        die "sdk_crates: bridgehost-module-sdk's dependency on the ABI crate was not pointed at its sibling"
+}
+
 c_archive() {
     local top="$OUT/$ARCHIVE_NAME"
     rm -rf "$top"
@@ -216,11 +253,27 @@ prefix=\${pcfiledir}/../..
 includedir=\${prefix}/include
 
 Name: bridgehost-module
-Description: Header for writing bridgehost modules (bridgehost_module.h; see docs/MODULES.md)
+Description: Header for writing bridgehost modules (bridgehost_module.h; guide: share/doc/bridgehost/docs/MODULES.md)
 Version: $VERSION
 Cflags: -I\${includedir}
 EOF
-    cp "$ROOT/README.md" "$top/"
+    # The docs the README, the headers, the .pc files and `bridgehost new`'s projects point to:
+    # share/doc/bridgehost/README.md with its docs/ beside it, so the README's links resolve.
+    local doc="$top/share/doc/bridgehost"
+    mkdir -p "$doc/docs"
+    cp "$ROOT/README.md" "$doc/"
+    for f in MODULES.md C_ABI.md TYPED.md ISOLATION.md; do
+        cp "$ROOT/docs/$f" "$doc/docs/"
+    done
+    { printf '> This is the bridgehost project README. In this archive its documents are under
+'
+      printf '> share/doc/bridgehost/ (docs/MODULES.md: share/doc/bridgehost/docs/MODULES.md; also
+'
+      printf '> C_ABI.md, TYPED.md, ISOLATION.md); paths outside docs/ name the source repository.
+
+'
+      cat "$ROOT/README.md"; } >"$top/README.md"
+    sdk_crates "$top/share/bridgehost/sdk-rust"
     check_no_debug "$top" "C archive"
     tar -C "$OUT" -czf "$OUT/$ARCHIVE_NAME.tar.gz" "$ARCHIVE_NAME"
     rm -rf "$top"

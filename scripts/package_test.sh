@@ -3,7 +3,10 @@
 # a clean place and run a small consumer (scripts/package/):
 #
 #   C/CLI archive  unpacked in a temp dir; consumer.c built with pkg-config against it; the CLI
-#                  run from bin/ (modules found beside the library, no environment help)
+#                  run from bin/ (modules found beside the library, no environment help); the
+#                  shipped docs; `bridgehost new --lang c|rust` run from a copy of the archive:
+#                  the projects name nothing under the checkout and build, tests passing, from the
+#                  archive's include/ and share/bridgehost/sdk-rust/ alone
 #   wheel          a fresh venv, pip install of the wheel only, consumer.py; python -m bridgehost;
 #                  a third-party module's wheel (bridgehost.modules entry point) opened by name
 #   jar            a fresh Maven project depending on io.bridgehost:bridgehost, resolved from the
@@ -55,6 +58,27 @@ within() {
     else
         fail "$label: 16-byte echo through the package $got ns > 2 x bench $bench ns"
     fi
+}
+# doc_block PATTERN: the first fenced block of docs/MODULES.md that contains PATTERN, unindented
+# (the guide's shipping samples are run here as written).
+doc_block() {
+    python3 - "$ROOT/docs/MODULES.md" "$1" <<'PY'
+import re, sys, textwrap
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+i = 0
+while i < len(lines):
+    if re.match(r"^\s*```", lines[i]):
+        j = i + 1
+        while not re.match(r"^\s*```\s*$", lines[j]):
+            j += 1
+        block = "\n".join(lines[i + 1:j])
+        if sys.argv[2] in block:
+            print(textwrap.dedent(block))
+            sys.exit(0)
+        i = j
+    i += 1
+sys.exit(f"docs/MODULES.md: no fenced block contains {sys.argv[2]!r}")
+PY
 }
 no_debug() {   # no_debug DIR LABEL
     local f d n=0
@@ -124,6 +148,44 @@ crc="$(printf 123456789 | env -u BRIDGEHOST_MODULE_PATH "$C/bin/bridgehost" call
 echo hi | env -u BRIDGEHOST_MODULE_PATH "$C/bin/bridgehost" call --isolated std echo | grep -q hi ||
     fail "C archive CLI: isolated echo (worker from lib/)"
 
+# The archive on its own: docs shipped, and `bridgehost new` run from a copy of the unpacked
+# archive (so nothing can be found through the place it was built or unpacked first) takes the
+# header and the Rust SDK from that copy: the generated projects name no path under the checkout,
+# and both build and pass their own tests.
+for d in README.md docs/MODULES.md docs/C_ABI.md docs/TYPED.md docs/ISOLATION.md; do
+    [ -f "$C/share/doc/bridgehost/$d" ] || fail "C archive: no share/doc/bridgehost/$d"
+done
+grep -q 'share/doc/bridgehost/docs/MODULES.md' "$C/lib/pkgconfig/bridgehost-module.pc" ||
+    fail "C archive: bridgehost-module.pc does not point at the shipped guide"
+AC="$WORK/archive-copy"
+cp -a "$C" "$AC"
+NP="$WORK/new-from-archive"
+mkdir -p "$NP"
+if (cd "$NP" && env -u BRIDGEHOST_MODULE_PATH "$AC/bin/bridgehost" new --lang c arc_c >/dev/null &&
+    env -u BRIDGEHOST_MODULE_PATH "$AC/bin/bridgehost" new --lang rust arc_rust >/dev/null); then
+    if grep -rn -F "$ROOT" "$NP/arc_c" "$NP/arc_rust"; then
+        fail "bridgehost new (archive): the generated projects name paths under the checkout $ROOT"
+    fi
+    grep -q "^BH_INCLUDE ?= $AC/include\$" "$NP/arc_c/Makefile" ||
+        fail "bridgehost new --lang c (archive): BH_INCLUDE is not the archive's include/: $(grep BH_INCLUDE "$NP/arc_c/Makefile" | head -n1)"
+    grep -q "path = \"$AC/share/bridgehost/sdk-rust/bridgehost-module-sdk\"" "$NP/arc_rust/Cargo.toml" ||
+        fail "bridgehost new --lang rust (archive): the SDK is not the archive's: $(grep sdk "$NP/arc_rust/Cargo.toml")"
+    grep -q "$AC/share/doc/bridgehost/docs/MODULES.md" "$NP/arc_c/README.md" ||
+        fail "bridgehost new (archive): the project README does not point at the archive's guide"
+    (cd "$NP/arc_c" && env -u BRIDGEHOST_MODULE_PATH make -s test) ||
+        fail "bridgehost new --lang c (archive): make test"
+    if (cd "$NP/arc_rust" && env -u BRIDGEHOST_MODULE_PATH -u RUSTFLAGS CARGO_TARGET_DIR="$WORK/arc-rust-target" \
+            cargo test --offline) >"$WORK/arc-rust.out" 2>&1 &&
+       grep -q "through_the_sdk_test_host ... ok" "$WORK/arc-rust.out" &&
+       grep -q "call_in_process_and_isolated ... ok" "$WORK/arc-rust.out"; then
+        log "bridgehost new (archive copy): C and Rust projects built from the archive alone, tests pass"
+    else
+        cat "$WORK/arc-rust.out"; fail "bridgehost new --lang rust (archive): cargo test"
+    fi
+else
+    fail "bridgehost new from the archive copy"
+fi
+
 # ---------------------------------------------------------------- third-party module
 # A third-party module, created with the archive's own CLI (`bridgehost new --lang c`) and header,
 # tested through that CLI (make test); each runtime section below ships it in that ecosystem's
@@ -176,6 +238,30 @@ with bridgehost.Host() as h, h.open("acme_greeter") as m:
     assert m.method("greet").call(b"world") == b"hello, world"
 print("ok   third-party module acme_greeter opened by name from its wheel (bridgehost.modules entry point)")
 '); then :; else fail "wheel: third-party module by entry point"; fi
+    # The same module built as docs/MODULES.md says: its setuptools pyproject.toml as written, the
+    # retag it gives, installed into another fresh venv and opened by name.
+    S="$T/setuptools"
+    mkdir -p "$S/acme_greeter"
+    doc_block 'tool.setuptools.package-data' >"$S/pyproject.toml"
+    : >"$S/acme_greeter/__init__.py"
+    cp "$TP" "$S/acme_greeter/"
+    sw="$S/dist/acme_greeter-1.0-py3-none-linux_x86_64.whl"
+    if (cd "$S" && "$WORK/venv/bin/python" -m pip wheel -q --disable-pip-version-check --no-deps -w dist .) \
+            >"$WORK/setuptools.out" 2>&1 &&
+       "$ROOT/.venv/bin/python" -m wheel tags --remove --platform-tag linux_x86_64 \
+            "$S/dist/acme_greeter-1.0-py3-none-any.whl" >>"$WORK/setuptools.out" 2>&1 &&
+       unzip -l "$sw" | grep -q ' acme_greeter/libbridgehost_mod_acme_greeter.so$' &&
+       unzip -p "$sw" acme_greeter-1.0.dist-info/entry_points.txt | grep -qx 'acme_greeter = acme_greeter' &&
+       python3 -m venv "$WORK/venv-setuptools" &&
+       "$WORK/venv-setuptools/bin/python" -m pip install -q --disable-pip-version-check --no-index "$whl" "$sw" &&
+       (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH "$WORK/venv-setuptools/bin/python" -c '
+import bridgehost
+with bridgehost.Host() as h, h.open("acme_greeter") as m:
+    assert m.method("greet").call(b"world") == b"hello, world"
+print("ok   third-party module acme_greeter from the setuptools wheel docs/MODULES.md describes")
+'); then :; else
+        cat "$WORK/setuptools.out"; fail "wheel: the setuptools pyproject.toml of docs/MODULES.md"
+    fi
 fi
 
 # ---------------------------------------------------------------- jar
@@ -229,6 +315,22 @@ if (cd "$J" && JAVA_HOME="$JH" mvn -B -q -Dmaven.repo.local="$M2" compile) >"$WO
         mkdir -p "$T/jar/META-INF/bridgehost/modules/linux-x86_64"
         cp "$TP" "$T/jar/META-INF/bridgehost/modules/linux-x86_64/"
         "$JH/bin/jar" --create --file "$T/acme-greeter.jar" -C "$T/jar" META-INF
+        # docs/MODULES.md's Maven resources fragment, as written, puts the file at the same place.
+        MJ="$T/maven-module"
+        mkdir -p "$MJ/native"
+        cp "$TP" "$MJ/native/"
+        { printf '<project xmlns="http://maven.apache.org/POM/4.0.0">\n  <modelVersion>4.0.0</modelVersion>\n'
+          printf '  <groupId>com.acme</groupId><artifactId>acme-greeter</artifactId><version>1.0</version>\n'
+          doc_block '<targetPath>META-INF/bridgehost/modules/linux-x86_64</targetPath>'
+          printf '</project>\n'; } >"$MJ/pom.xml"
+        if (cd "$MJ" && JAVA_HOME="$JH" mvn -B -q -o -Dmaven.repo.local="$M2" package) >"$WORK/mvn-module.out" 2>&1 &&
+           unzip -l "$MJ/target/acme-greeter-1.0.jar" |
+               grep -q ' META-INF/bridgehost/modules/linux-x86_64/libbridgehost_mod_acme_greeter.so$'; then
+            cmp -s "$MJ/target/classes/META-INF/bridgehost/modules/linux-x86_64/libbridgehost_mod_acme_greeter.so" "$TP" ||
+                fail "jar: the Maven fragment of docs/MODULES.md changed the module file"
+        else
+            cat "$WORK/mvn-module.out"; fail "jar: the Maven resources fragment of docs/MODULES.md"
+        fi
         cp_third=(":$T/acme-greeter.jar") third_arg=(acme_greeter)
     fi
     if (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH "$JH/bin/java" -cp "$J/target/classes:$jar${cp_third[*]}" \
@@ -259,19 +361,12 @@ if [ -n "$TP" ]; then
     mkdir -p "$T/stage/runtimes/linux-x64/native"
     cp "$TP" "$T/stage/runtimes/linux-x64/native/"
     cp "$T/src/README.md" "$T/stage/"
-    cat >"$T/stage/Acme.Greeter.nuspec" <<EOF
-<?xml version="1.0" encoding="utf-8"?>
-<package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
-  <metadata>
-    <id>Acme.Greeter</id><version>1.0.0</version><authors>acme</authors>
-    <license type="expression">Apache-2.0</license><readme>README.md</readme>
-    <description>A third-party bridgehost module for linux-x64.</description>
-    <dependencies><group targetFramework="netstandard2.0">
-      <dependency id="BridgeHost" version="$VERSION" />
-    </group></dependencies>
-  </metadata>
-</package>
-EOF
+    # The nuspec of docs/MODULES.md, as written (with this build's BridgeHost version).
+    doc_block '<id>Acme.Greeter</id>' |
+        sed "s|<dependency id=\"BridgeHost\" version=\"[^\"]*\" />|<dependency id=\"BridgeHost\" version=\"$VERSION\" />|" \
+        >"$T/stage/Acme.Greeter.nuspec"
+    grep -q "<dependency id=\"BridgeHost\" version=\"$VERSION\" />" "$T/stage/Acme.Greeter.nuspec" ||
+        fail "nupkg: the nuspec of docs/MODULES.md names no BridgeHost dependency"
     python3 "$ROOT/scripts/nupkg.py" "$T/stage/Acme.Greeter.nuspec" "$T/stage" "$T/Acme.Greeter.1.0.0.nupkg"
     mkdir -p "$T/pkg" && (cd "$T/pkg" && unzip -q "$T/Acme.Greeter.1.0.0.nupkg")
     cp "$T/pkg/runtimes/linux-x64/native/"* "$A/"

@@ -52,8 +52,10 @@ fn exit_for(e: &Error) -> ExitCode {
     ExitCode::from(10 + e.kind().code() as u8)
 }
 
+/// The error's own text already names its kind ("module error 7: ...", "not found: ..."), and
+/// the exit status carries it (10 + kind): say it once.
 fn fail(e: Error) -> ExitCode {
-    eprintln!("bridgehost: {} error: {e}", e.kind());
+    eprintln!("bridgehost: {e}");
     exit_for(&e)
 }
 
@@ -216,6 +218,10 @@ fn main() -> ExitCode {
             Err(e) => fail(e),
         },
         Some("wit") => usage("wit needs exactly one FILE.wit"),
+        Some("new") if args[1..].iter().any(|a| a == "--help" || a == "-h") => {
+            println!("{}", new::USAGE);
+            ExitCode::SUCCESS
+        }
         Some("new") => match new::parse(&args[1..]) {
             Ok(a) => match new::create(&a) {
                 Ok(files) => {
@@ -226,7 +232,10 @@ fn main() -> ExitCode {
                 }
                 Err(e) => fail(e),
             },
-            Err(msg) => usage(&msg),
+            Err(msg) => {
+                eprintln!("bridgehost: {msg}\n{}", new::USAGE);
+                ExitCode::from(2)
+            }
         },
         Some("help") | Some("--help") | Some("-h") => {
             println!("{USAGE}\n\nerror exit codes:");

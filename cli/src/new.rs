@@ -3,18 +3,38 @@
 //!
 //! * `rust`: a Cargo package (its own `[workspace]`) depending on `bridgehost-module-sdk`, with a
 //!   unit test through the SDK's `TestHost` and an integration test that runs the built module
-//!   through this CLI (`inspect`, `call`). `--sdk` is the SDK crate's directory (default: the
-//!   `plugins/sdk-rust` of the checkout this CLI was built from, when it exists; otherwise the
-//!   dependency is by version only).
+//!   through this CLI (`inspect`, `call`). `--sdk` is the SDK crate's directory; the default is,
+//!   in order, the archive's `share/bridgehost/sdk-rust/bridgehost-module-sdk` beside this
+//!   executable (`<exe>/../share/...`, the C/CLI archive of scripts/package.sh), the
+//!   `plugins/sdk-rust` of the checkout this CLI was built from, else the version alone.
 //! * `c`: `NAME.c`, a `Makefile` (`make`, `make test`) and `test.sh`, which runs the module
-//!   through this CLI. `--sdk` is the directory holding `bridgehost_module.h` (default: the
-//!   checkout's `plugins/include`, else `pkg-config --variable=includedir bridgehost-module`).
+//!   through this CLI. `--sdk` is the directory holding `bridgehost_module.h`; the default is,
+//!   in order, `<exe>/../include` (the archive), the checkout's `plugins/include`, else
+//!   `pkg-config --variable=includedir bridgehost-module` when `make` runs (the Makefile stops
+//!   with a message naming `BH_INCLUDE` when none of them has the header).
 //!
 //! The project records the path of this CLI as the default for its tests (`BRIDGEHOST_CLI`
 //! overrides it).
 
 use bridgehost::Error;
 use std::path::{Path, PathBuf};
+
+/// `bridgehost new --help`.
+pub const USAGE: &str = "usage: bridgehost new --lang c|rust NAME [--dir DIR] [--sdk PATH]
+  Creates DIR (default ./NAME): a module project that builds and tests on its own.
+  --lang rust   a Cargo package on bridgehost-module-sdk (cargo build, cargo test)
+  --lang c      NAME.c, Makefile and test.sh (make, make test)
+  --dir DIR     the directory to create (never overwritten)
+  --sdk PATH    rust: the bridgehost-module-sdk crate directory; c: the directory holding
+                bridgehost_module.h. Default: the archive this CLI was unpacked from
+                (<exe>/../share/bridgehost/sdk-rust, <exe>/../include), then the checkout it
+                was built from, then the crate version / pkg-config bridgehost-module.
+NAME: 1..=64 of [a-z0-9_], starting with a letter, not a bundled module's name (std, zlib).
+The guide: docs/MODULES.md (share/doc/bridgehost/docs/MODULES.md in the C/CLI archive).";
+
+/// The modules every package ships (`open("std")` finds them first): a project of that name
+/// would never be the module `open` loads.
+pub const BUNDLED: &[&str] = &["std", "zlib"];
 
 /// What `new` creates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +75,13 @@ pub fn parse(args: &[String]) -> Result<NewArgs, String> {
                 })
             }
             "--dir" => dir = Some(PathBuf::from(it.next().ok_or("--dir needs a directory")?)),
-            "--sdk" => sdk = Some(PathBuf::from(it.next().ok_or("--sdk needs a directory")?)),
+            "--sdk" => {
+                let p = PathBuf::from(it.next().ok_or("--sdk needs a directory")?);
+                // Relative to where the command ran, not to the project it creates.
+                sdk = Some(
+                    std::path::absolute(&p).map_err(|e| format!("--sdk {}: {e}", p.display()))?,
+                )
+            }
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
             s if name.is_none() => name = Some(s.to_string()),
             s => return Err(format!("unexpected argument {s}")),
@@ -80,19 +106,67 @@ pub fn check_name(name: &str) -> Result<(), Error> {
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidArgument(format!(
+    if !ok {
+        return Err(Error::InvalidArgument(format!(
             "module name {name:?}: use 1..=64 of [a-z0-9_], starting with a letter"
-        )))
+        )));
+    }
+    if BUNDLED.contains(&name) {
+        return Err(Error::InvalidArgument(format!(
+            "module name {name:?} is a bundled module's name: open(\"{name}\") would load the \
+             bundled one, never yours; choose another name"
+        )));
+    }
+    Ok(())
+}
+
+/// `--sdk` must name an existing directory holding what the language needs.
+fn check_sdk(a: &NewArgs) -> Result<(), Error> {
+    let Some(p) = &a.sdk else { return Ok(()) };
+    if !p.is_dir() {
+        return Err(Error::InvalidArgument(format!(
+            "--sdk {}: no such directory",
+            p.display()
+        )));
+    }
+    let need = match a.lang {
+        Lang::Rust => "Cargo.toml",
+        Lang::C => "bridgehost_module.h",
+    };
+    if !p.join(need).is_file() {
+        return Err(Error::InvalidArgument(format!(
+            "--sdk {}: no {need} there (rust: the bridgehost-module-sdk crate directory; c: the \
+             directory holding bridgehost_module.h)",
+            p.display()
+        )));
+    }
+    Ok(())
+}
+
+/// `<exe>/../REL` (the unpacked C/CLI archive: `bin/bridgehost` links to `lib/bridgehost`) when
+/// it holds `file`.
+fn beside_exe(rel: &str, file: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?.canonicalize().ok()?;
+    let p = exe.parent()?.parent()?.join(rel);
+    p.join(file).is_file().then_some(p)
+}
+
+/// Where the project's README and sources point for the guide.
+fn guide() -> String {
+    match beside_exe("share/doc/bridgehost/docs", "MODULES.md") {
+        Some(d) => d.join("MODULES.md").display().to_string(),
+        None => {
+            "docs/MODULES.md of bridgehost (share/doc/bridgehost/docs/ in its C/CLI archive)".into()
+        }
     }
 }
 
-/// The checkout this CLI was built from (`cli/..`), if it is still there.
-fn checkout_dir(rel: &str) -> Option<PathBuf> {
+/// The checkout this CLI was built from (`cli/..`), if it is still there and holds `file`.
+fn checkout_dir(rel: &str, file: &str) -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel);
-    p.is_dir().then(|| p.canonicalize().unwrap_or(p))
+    p.join(file)
+        .is_file()
+        .then(|| p.canonicalize().unwrap_or(p))
 }
 
 fn this_cli() -> String {
@@ -106,6 +180,7 @@ fn this_cli() -> String {
 /// Create the project; returns the list of files written.
 pub fn create(a: &NewArgs) -> Result<Vec<PathBuf>, Error> {
     check_name(&a.name)?;
+    check_sdk(a)?;
     if a.dir.exists() {
         return Err(Error::InvalidArgument(format!(
             "{} already exists: refusing to overwrite it",
@@ -134,7 +209,8 @@ fn fill(template: &str, a: &NewArgs, extra: &[(&str, String)]) -> String {
     let mut s = template
         .replace("@NAME@", &a.name)
         .replace("@CLI@", &this_cli())
-        .replace("@VERSION@", bridgehost::VERSION);
+        .replace("@VERSION@", bridgehost::VERSION)
+        .replace("@GUIDE@", &guide());
     for (k, v) in extra {
         s = s.replace(k, v);
     }
@@ -142,7 +218,16 @@ fn fill(template: &str, a: &NewArgs, extra: &[(&str, String)]) -> String {
 }
 
 fn rust_files(a: &NewArgs) -> Vec<(String, String)> {
-    let sdk = a.sdk.clone().or_else(|| checkout_dir("plugins/sdk-rust"));
+    let sdk = a
+        .sdk
+        .clone()
+        .or_else(|| {
+            beside_exe(
+                "share/bridgehost/sdk-rust/bridgehost-module-sdk",
+                "Cargo.toml",
+            )
+        })
+        .or_else(|| checkout_dir("plugins/sdk-rust", "Cargo.toml"));
     let dep = match sdk {
         Some(p) => format!(
             "{{ version = \"{}\", path = \"{}\" }}",
@@ -168,9 +253,12 @@ fn c_files(a: &NewArgs) -> Vec<(String, String)> {
     let include = a
         .sdk
         .clone()
-        .or_else(|| checkout_dir("plugins/include"))
+        .or_else(|| beside_exe("include", "bridgehost_module.h"))
+        .or_else(|| checkout_dir("plugins/include", "bridgehost_module.h"))
         .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "$(shell pkg-config --variable=includedir bridgehost-module)".into());
+        .unwrap_or_else(|| {
+            "$(shell pkg-config --variable=includedir bridgehost-module 2>/dev/null)".into()
+        });
     let extra = [("@INCLUDE@", include)];
     vec![
         (format!("{}.c", a.name), fill(C_SOURCE, a, &extra)),
@@ -199,8 +287,8 @@ bridgehost-module-sdk = @SDK_DEP@
 [workspace]
 "#;
 
-const RUST_LIB: &str = r#"//! The bridgehost module `@NAME@` (docs/MODULES.md of bridgehost: the contract, threads,
-//! errors, events, versioning, testing and shipping).
+const RUST_LIB: &str = r#"//! The bridgehost module `@NAME@`. The guide (the contract, threads, errors, events,
+//! versioning, testing and shipping): @GUIDE@.
 use bridgehost_module_sdk::{export_module, Host, Module, ModuleError, Output, ThreadModel, NONBLOCKING};
 
 /// One instance per `open`; `Sync` because the module is thread-safe.
@@ -347,12 +435,11 @@ cargo test                # the SDK's TestHost, then the bridgehost CLI (BRIDGEH
 bridgehost inspect target/release/libbridgehost_mod_@NAME@.so
 ```
 
-The guide (contract, threads, errors, events, versioning, testing, shipping) is docs/MODULES.md
-in the bridgehost repository.
+The guide (contract, threads, errors, events, versioning, testing, shipping): @GUIDE@.
 "#;
 
-const C_SOURCE: &str = r#"/* The bridgehost module "@NAME@" (docs/MODULES.md of bridgehost: the contract, threads,
- * errors, events, versioning, testing and shipping). */
+const C_SOURCE: &str = r#"/* The bridgehost module "@NAME@". The guide (the contract, threads, errors, events,
+ * versioning, testing and shipping): @GUIDE@. */
 #include "bridgehost_module.h"
 #include <stdlib.h>
 #include <string.h>
@@ -430,6 +517,11 @@ const C_MAKEFILE: &str = r#"# make        -> libbridgehost_mod_@NAME@.so (the fi
 # make test   -> test.sh: the module through the bridgehost CLI (BRIDGEHOST_CLI overrides)
 BH_INCLUDE ?= @INCLUDE@
 BRIDGEHOST_CLI ?= @CLI@
+ifeq ($(wildcard $(BH_INCLUDE)/bridgehost_module.h),)
+$(error bridgehost_module.h not found (BH_INCLUDE is "$(BH_INCLUDE)"): run make BH_INCLUDE=DIR with \
+  the include/ directory of the bridgehost C/CLI archive or plugins/include of a checkout, or put the \
+  archive's lib/pkgconfig on PKG_CONFIG_PATH)
+endif
 CC ?= cc
 CFLAGS ?= -O2 -g
 LIB := libbridgehost_mod_@NAME@.so
@@ -474,8 +566,7 @@ make          # libbridgehost_mod_@NAME@.so (BH_INCLUDE=dir of bridgehost_module
 make test     # through the bridgehost CLI (BRIDGEHOST_CLI=path overrides)
 ```
 
-The guide (contract, threads, errors, events, versioning, testing, shipping) is docs/MODULES.md
-in the bridgehost repository.
+The guide (contract, threads, errors, events, versioning, testing, shipping): @GUIDE@.
 "#;
 
 #[cfg(test)]
@@ -484,10 +575,20 @@ mod tests {
 
     #[test]
     fn names_are_checked() {
-        for good in ["a", "my_mod2", "zlib"] {
+        for good in ["a", "my_mod2", "zlib2"] {
             assert!(check_name(good).is_ok(), "{good}");
         }
-        for bad in ["", "2x", "A", "a-b", "a/b", "a.b", &"x".repeat(65)] {
+        for bad in [
+            "",
+            "2x",
+            "A",
+            "a-b",
+            "a/b",
+            "a.b",
+            &"x".repeat(65),
+            "std",
+            "zlib",
+        ] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
     }

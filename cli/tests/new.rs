@@ -84,3 +84,98 @@ fn bad_names_and_existing_directories_are_refused() {
     assert_eq!(out.status.code(), Some(2), "usage: no --lang");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn new_help_prints_the_usage_and_exits_0() {
+    for flag in ["--help", "-h"] {
+        let out = Command::new(CLI).args(["new", flag]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "new {flag}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("usage: bridgehost new --lang c|rust NAME"),
+            "{text}"
+        );
+        assert!(text.contains("--sdk PATH"), "{text}");
+    }
+}
+
+#[test]
+fn a_missing_sdk_is_refused_and_a_relative_one_made_absolute() {
+    let d = tmpdir("sdk");
+    let out = Command::new(CLI)
+        .args([
+            "new",
+            "--lang",
+            "c",
+            "m",
+            "--sdk",
+            "/nonexistent/bh-sdk",
+            "--dir",
+        ])
+        .arg(d.join("p"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(11), "nonexistent --sdk");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--sdk /nonexistent/bh-sdk: no such directory"),
+        "{err}"
+    );
+    assert!(!d.join("p").exists());
+    // A directory without the header is refused too, naming what is missing.
+    std::fs::create_dir_all(d.join("empty")).unwrap();
+    let out = Command::new(CLI)
+        .args(["new", "--lang", "c", "m", "--sdk", "empty", "--dir", "p"])
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(11), "--sdk without the header");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no bridgehost_module.h there"));
+    // A relative --sdk is relative to where the command ran, not to the project: it builds.
+    let header =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/include/bridgehost_module.h");
+    std::fs::create_dir_all(d.join("inc")).unwrap();
+    std::fs::copy(header, d.join("inc/bridgehost_module.h")).unwrap();
+    run(Command::new(CLI)
+        .args(["new", "--lang", "c", "m", "--sdk", "inc", "--dir", "p"])
+        .current_dir(&d));
+    let makefile = std::fs::read_to_string(d.join("p/Makefile")).unwrap();
+    let inc = d.join("inc");
+    assert!(
+        makefile.contains(&format!("BH_INCLUDE ?= {}\n", inc.display())),
+        "{makefile}"
+    );
+    run(Command::new("make").args(["-s"]).current_dir(d.join("p")));
+    assert!(d.join("p/libbridgehost_mod_m.so").is_file());
+    // No header anywhere: make stops with a message, never runs cc with an empty -I.
+    let out = Command::new("make")
+        .args(["-s", "-B", "BH_INCLUDE="])
+        .current_dir(d.join("p"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bridgehost_module.h not found"), "{err}");
+    assert!(err.contains("BH_INCLUDE"), "{err}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_bundled_modules_name_is_refused() {
+    let d = tmpdir("bundled");
+    for name in ["std", "zlib"] {
+        let out = Command::new(CLI)
+            .args(["new", "--lang", "c", name, "--dir"])
+            .arg(d.join(name))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(11), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("{name:?} is a bundled module's name")),
+            "{err}"
+        );
+        assert!(!d.join(name).exists());
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}

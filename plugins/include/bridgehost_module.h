@@ -9,7 +9,7 @@
  * validates it before use (magic, version, struct size, thread model, method
  * table, names, function pointers). The module author's guide (contract, threads,
  * errors and errno, logging, events, state, versioning, testing, shipping) is
- * docs/MODULES.md.
+ * docs/MODULES.md: share/doc/bridgehost/docs/MODULES.md in the C/CLI archive.
  *
  * Memory rule: the host never frees memory the module allocated and the
  * module never frees memory the host allocated. Output bytes are *copied*

@@ -1,0 +1,46 @@
+//! The CLI's error line names the error once: the error's own text already says its kind
+//! ("module error 42: ...", "invalid argument: ..."), and the exit status is 10 + kind.
+//! Uses the staged std module (scripts/build.sh fills target/dist).
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn call(args: &[&str], input: &[u8]) -> (Option<i32>, String) {
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/dist");
+    assert!(
+        dist.join("libbridgehost_mod_std.so").is_file(),
+        "run scripts/build.sh first"
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bridgehost"))
+        .args(args)
+        .env("BRIDGEHOST_MODULE_PATH", dist)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn a_module_error_is_said_once() {
+    let (code, err) = call(&["call", "std", "fail"], b"boom");
+    assert_eq!(code, Some(14));
+    assert_eq!(err, "bridgehost: module error 42: boom\n");
+}
+
+#[test]
+fn other_errors_are_said_once_too() {
+    let (code, err) = call(&["call", "std", "add", "--json", "[1]"], b"");
+    assert_eq!(code, Some(11));
+    assert!(
+        err.starts_with("bridgehost: invalid argument: value does not match its type"),
+        "{err}"
+    );
+    let (code, err) = call(&["call", "std", "nosuch"], b"");
+    assert_eq!(code, Some(12));
+    assert!(err.starts_with("bridgehost: not found: "), "{err}");
+    assert_eq!(err.matches("not found").count(), 1, "{err}");
+}
