@@ -302,6 +302,12 @@ impl Drop for Host {
         // Like an unclosed file: warn (ResourceWarning, shown in dev mode),
         // then close with the GIL released.
         Python::attach(|py| {
+            // A host can be freed while an exception propagates: in
+            // `Host().open("missing")` the temporary goes away with the
+            // NotFoundError pending. Warning (Python code) with it set lost
+            // it ("SystemError: error return without exception set"): take
+            // it aside and put it back.
+            let pending = PyErr::take(py);
             let cat = py.get_type::<PyResourceWarning>();
             if let Err(e) = PyErr::warn(
                 py,
@@ -312,6 +318,9 @@ impl Drop for Host {
                 e.write_unraisable(py, None);
             }
             self.close_detached(py);
+            if let Some(e) = pending {
+                e.restore(py);
+            }
         });
     }
 }

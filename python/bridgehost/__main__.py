@@ -31,7 +31,8 @@ def _kinds() -> List[type]:
 
 
 def _fail(e: errors.BridgeHostError) -> int:
-    print(f"bridgehost: {e.kind} error: {e}", file=sys.stderr)
+    # str(e) starts with the kind ("module error 42: boom"), as the Rust CLI prints it.
+    print(f"bridgehost: {e}", file=sys.stderr)
     return 10 + e.kind_code
 
 

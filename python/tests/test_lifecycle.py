@@ -98,6 +98,15 @@ def test_unclosed_host_warns_and_closes():
         gc.collect()
 
 
+def test_a_temporary_host_freed_while_an_error_propagates_keeps_the_error():
+    # The temporary Host is freed (and warns) while NotFoundError is pending; the
+    # warning used to swallow it: "SystemError: error return without exception set".
+    with pytest.warns(ResourceWarning, match="unclosed bridgehost.Host"):
+        with pytest.raises(bridgehost.NotFoundError):
+            bridgehost.Host().open("no_such_module_here")
+        gc.collect()
+
+
 def test_module_keeps_its_host_alive():
     h = bridgehost.Host()
     m = h.open("std")
