@@ -147,6 +147,7 @@ pub struct Counters {
     pub(crate) latency_samples: PerThreadCounter,
     pub(crate) latency_ns_total: PerThreadCounter,
     pub(crate) latency_ns_max: PerThreadCounter,
+    pub(crate) worker_output_dropped: AtomicU64,
     /// The host's totals: when these counters are dropped (no module,
     /// subscription, handle or instance can move them any more) their final
     /// values are folded into it, so a long-lived host keeps one
@@ -248,6 +249,11 @@ pub struct CounterSnapshot {
     pub latency_ns_total: u64,
     /// Largest sampled latency, ns.
     pub latency_ns_max: u64,
+    /// Bytes of isolated workers' stderr the host read but did not log
+    /// (beyond a few lines per second per worker). What a worker writes
+    /// faster than the host reads it (about 1 MiB/s per worker) is not
+    /// read at all: the worker waits on its own write.
+    pub worker_output_dropped: u64,
 }
 
 /// Latency is measured on one call in this many: two clock reads cost more
@@ -297,6 +303,7 @@ impl Counters {
             latency_samples: self.latency_samples.sum(),
             latency_ns_total: self.latency_ns_total.sum(),
             latency_ns_max: self.latency_ns_max.max(),
+            worker_output_dropped: self.worker_output_dropped.load(Relaxed),
         }
     }
 
@@ -363,10 +370,11 @@ impl CounterSnapshot {
         self.latency_samples += o.latency_samples;
         self.latency_ns_total += o.latency_ns_total;
         self.latency_ns_max = self.latency_ns_max.max(o.latency_ns_max);
+        self.worker_output_dropped += o.worker_output_dropped;
     }
 
     /// `(name, value)` pairs, stable names for every runtime.
-    pub fn pairs(&self) -> [(&'static str, u64); 15] {
+    pub fn pairs(&self) -> [(&'static str, u64); 16] {
         [
             ("calls", self.calls),
             ("errors", self.errors),
@@ -383,6 +391,7 @@ impl CounterSnapshot {
             ("latency_ns_total", self.latency_ns_total),
             ("latency_ns_max", self.latency_ns_max),
             ("events_refused", self.events_refused),
+            ("worker_output_dropped", self.worker_output_dropped),
         ]
     }
 }

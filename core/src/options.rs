@@ -39,7 +39,15 @@ pub struct HostOptions {
     pub event_queue_capacity: usize,
     /// Prefix of the names of the threads the host starts.
     pub thread_name: String,
+    /// Bytes of queued events (payloads plus a slot each, counting the
+    /// batch being delivered) beyond which new events are dropped (and
+    /// counted), like [`HostOptions::event_queue_capacity`]. Bounds the
+    /// host's memory when events are large and subscribers slow.
+    pub event_queue_bytes: usize,
 }
+
+/// Default [`HostOptions::event_queue_bytes`]: 64 MiB.
+pub const DEFAULT_EVENT_QUEUE_BYTES: usize = 64 << 20;
 
 impl Default for HostOptions {
     fn default() -> Self {
@@ -52,6 +60,7 @@ impl Default for HostOptions {
             submit_queue_capacity: 4096,
             event_queue_capacity: 65536,
             thread_name: "bridgehost".to_string(),
+            event_queue_bytes: DEFAULT_EVENT_QUEUE_BYTES,
         }
     }
 }
@@ -68,9 +77,17 @@ impl HostOptions {
                 "queue capacities must be at least 1".into(),
             ));
         }
+        if self.event_queue_bytes < MIN_EVENT_QUEUE_BYTES {
+            return Err(Error::InvalidArgument(format!(
+                "event_queue_bytes must be at least {MIN_EVENT_QUEUE_BYTES}"
+            )));
+        }
         Ok(())
     }
 }
+
+/// Smallest [`HostOptions::event_queue_bytes`] accepted: 64 KiB.
+pub const MIN_EVENT_QUEUE_BYTES: usize = 64 << 10;
 
 /// Default maximum input and output size: 256 MiB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 256 << 20;

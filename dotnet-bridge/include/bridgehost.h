@@ -146,6 +146,12 @@ typedef struct bh_host_options {
      * Length of `module_dir` in bytes.
      */
     size_t module_dir_len;
+    /**
+     * Bytes of queued events beyond which new events are dropped and counted (0: default
+     * 64 MiB; at least 65536). Added after 0.1: a caller whose `struct_size` stops before it
+     * gets the default.
+     */
+    uint64_t event_queue_bytes;
 } bh_host_options;
 
 /**
@@ -222,6 +228,15 @@ typedef struct bh_counters {
      * Largest sampled latency, ns.
      */
     uint64_t latency_ns_max;
+    /**
+     * Emits refused to the module because the event queue was full (it was told and may retry).
+     * Added after 0.1, like every field below: a shorter `struct_size` leaves it unwritten.
+     */
+    uint64_t events_refused;
+    /**
+     * Bytes of isolated workers' stderr read but not logged (beyond a few lines per second).
+     */
+    uint64_t worker_output_dropped;
 } bh_counters;
 
 /**

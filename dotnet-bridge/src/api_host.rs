@@ -22,6 +22,9 @@ fn host_options(c: &Contract, o: Option<&bh_host_options>) -> Result<HostOptions
     if o.event_queue_capacity != 0 {
         opts.event_queue_capacity = o.event_queue_capacity as usize;
     }
+    if o.event_queue_bytes != 0 {
+        opts.event_queue_bytes = usize::try_from(o.event_queue_bytes).unwrap_or(usize::MAX);
+    }
     let dir = c.bytes(o.module_dir.cast(), o.module_dir_len, "module_dir")?;
     if !dir.is_empty() {
         opts.module_dirs.push(PathBuf::from(OsStr::from_bytes(dir)));
@@ -48,6 +51,8 @@ pub(crate) fn counters_of(s: &CounterSnapshot) -> bh_counters {
         latency_samples: s.latency_samples,
         latency_ns_total: s.latency_ns_total,
         latency_ns_max: s.latency_ns_max,
+        events_refused: s.events_refused,
+        worker_output_dropped: s.worker_output_dropped,
     }
 }
 

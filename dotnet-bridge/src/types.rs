@@ -88,6 +88,10 @@ pub struct bh_host_options {
     pub module_dir: *const c_char,
     /// Length of `module_dir` in bytes.
     pub module_dir_len: usize,
+    /// Bytes of queued events beyond which new events are dropped and counted (0: default
+    /// 64 MiB; at least 65536). Added after 0.1: a caller whose `struct_size` stops before it
+    /// gets the default.
+    pub event_queue_bytes: u64,
 }
 
 /// Options of `bh_module_open`. All-zero fields mean "default".
@@ -160,6 +164,11 @@ pub struct bh_counters {
     pub latency_ns_total: u64,
     /// Largest sampled latency, ns.
     pub latency_ns_max: u64,
+    /// Emits refused to the module because the event queue was full (it was told and may retry).
+    /// Added after 0.1, like every field below: a shorter `struct_size` leaves it unwritten.
+    pub events_refused: u64,
+    /// Bytes of isolated workers' stderr read but not logged (beyond a few lines per second).
+    pub worker_output_dropped: u64,
 }
 
 /// Completion of `bh_submit`: runs exactly once, on a bridgehost pool thread

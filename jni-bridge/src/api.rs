@@ -157,6 +157,7 @@ fn host_create<'l>(
             "eventQueueCapacity",
         )?,
         thread_name: optional_string(env, &thread_name)?.unwrap_or(defaults.thread_name),
+        event_queue_bytes: defaults.event_queue_bytes,
     };
     let host = bridgehost::Host::with_options(options)?;
     Ok(to_java(HOSTS.insert(Arc::new(host))))

@@ -47,7 +47,8 @@
 
 _Static_assert(sizeof(bh_status) == 4, "bh_status is int32_t");
 _Static_assert(sizeof(bh_host) == 8 && sizeof(bh_task) == 8, "handles are uint64_t");
-_Static_assert(sizeof(bh_host_options) == 32, "bh_host_options layout");
+_Static_assert(sizeof(bh_host_options) == 40, "bh_host_options layout");
+_Static_assert(offsetof(bh_host_options, event_queue_bytes) == 32, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dir) == 16, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dir_len) == 24, "bh_host_options layout");
 _Static_assert(sizeof(bh_module_options) == 88, "bh_module_options layout");
@@ -55,7 +56,8 @@ _Static_assert(offsetof(bh_module_options, max_event) == 80, "bh_module_options 
 _Static_assert(offsetof(bh_module_options, call_timeout_ms) == 16, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, config) == 48, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, worker_path_len) == 72, "bh_module_options layout");
-_Static_assert(sizeof(bh_counters) == 120, "bh_counters layout");
+_Static_assert(sizeof(bh_counters) == 136, "bh_counters layout");
+_Static_assert(offsetof(bh_counters, worker_output_dropped) == 128, "bh_counters layout");
 _Static_assert(offsetof(bh_counters, calls) == 8, "bh_counters layout");
 _Static_assert(offsetof(bh_counters, latency_ns_max) == 112, "bh_counters layout");
 _Static_assert(BH_E_BUFFER_TOO_SMALL == -15 && BH_E_INVALID_ARGUMENT == -1, "status values");

@@ -24,6 +24,8 @@ namespace BridgeHost
             LatencySamples = Clamp(c.LatencySamples);
             LatencyNsTotal = Clamp(c.LatencyNsTotal);
             LatencyNsMax = Clamp(c.LatencyNsMax);
+            EventsRefused = Clamp(c.EventsRefused);
+            WorkerOutputDropped = Clamp(c.WorkerOutputDropped);
         }
 
         /// <summary>Calls started (sync and async).</summary>
@@ -54,6 +56,13 @@ namespace BridgeHost
         public long LatencyNsTotal { get; }
         /// <summary>Largest sampled latency, in nanoseconds.</summary>
         public long LatencyNsMax { get; }
+        /// <summary>Emits refused to the module because the event queue was full (it was told
+        /// and may retry, so a refusal is not a lost event).</summary>
+        public long EventsRefused { get; }
+        /// <summary>Bytes of isolated workers' stderr the host read but did not log (beyond a few
+        /// lines per second per worker; a worker writing faster than about 1 MiB/s waits on its
+        /// own write).</summary>
+        public long WorkerOutputDropped { get; }
 
         /// <summary>"calls=1 errors=0 ...".</summary>
         public override string ToString()
@@ -69,7 +78,9 @@ namespace BridgeHost
              .Append(" events_emitted=").Append(EventsEmitted)
              .Append(" events_delivered=").Append(EventsDelivered)
              .Append(" events_dropped=").Append(EventsDropped)
-             .Append(" callback_errors=").Append(CallbackErrors);
+             .Append(" callback_errors=").Append(CallbackErrors)
+             .Append(" events_refused=").Append(EventsRefused)
+             .Append(" worker_output_dropped=").Append(WorkerOutputDropped);
             return b.ToString();
         }
 

@@ -42,6 +42,7 @@ namespace BridgeHost
             internal uint EventQueueCapacity;
             internal byte* ModuleDir;
             internal UIntPtr ModuleDirLen;
+            internal ulong EventQueueBytes;
         }
 
         /// <summary>bh_module_options (all-zero fields mean "default").</summary>
@@ -83,6 +84,8 @@ namespace BridgeHost
             internal ulong LatencySamples;
             internal ulong LatencyNsTotal;
             internal ulong LatencyNsMax;
+            internal ulong EventsRefused;
+            internal ulong WorkerOutputDropped;
         }
 
         // ------------------------------------------------------------------ callback types

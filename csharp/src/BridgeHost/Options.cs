@@ -34,6 +34,11 @@ namespace BridgeHost
         /// <summary>Queued events beyond which new events are dropped and counted (0: default 65536).</summary>
         public int EventQueueCapacity { get; set; }
 
+        /// <summary>Bytes of queued events (payloads, plus a slot each, counting the batch being
+        /// delivered) beyond which new events are dropped and counted (0: default 64 MiB; at least
+        /// 65536). Bounds the host's memory when events are large and handlers slow.</summary>
+        public long EventQueueBytes { get; set; }
+
         internal Native.HostOptions ToNative()
         {
             return new Native.HostOptions
@@ -42,10 +47,20 @@ namespace BridgeHost
                 SubmitThreads = NonNegative(SubmitThreads, nameof(SubmitThreads)),
                 SubmitQueueCapacity = NonNegative(SubmitQueueCapacity, nameof(SubmitQueueCapacity)),
                 EventQueueCapacity = NonNegative(EventQueueCapacity, nameof(EventQueueCapacity)),
+                EventQueueBytes = NonNegative(EventQueueBytes, nameof(EventQueueBytes)),
             };
         }
 
         private static readonly unsafe int NativeSize = sizeof(Native.HostOptions);
+
+        internal static ulong NonNegative(long value, string name)
+        {
+            if (value < 0)
+            {
+                throw new InvalidArgumentException(name + " must not be negative (got " + value + ")");
+            }
+            return (ulong)value;
+        }
 
         internal static uint NonNegative(int value, string name)
         {

@@ -15,7 +15,8 @@ public final class Counters {
     public static final List<String> NAMES = Collections.unmodifiableList(Arrays.asList(
             "calls", "errors", "crashes", "respawns", "timeouts", "submits", "cancelled",
             "events_emitted", "events_delivered", "events_dropped", "callback_errors",
-            "latency_samples", "latency_ns_total", "latency_ns_max", "events_refused"));
+            "latency_samples", "latency_ns_total", "latency_ns_max", "events_refused",
+            "worker_output_dropped"));
 
     private final long[] v;
 
@@ -59,6 +60,11 @@ public final class Counters {
      *     and may retry, so a refusal is not a lost event; lost events are {@link #eventsDropped()})
      */
     public long eventsRefused() { return v[14]; }
+    /**
+     * @return bytes of isolated workers' stderr the host read but did not log (beyond a few lines
+     *     per second per worker; a worker writing faster than about 1 MiB/s waits on its own write)
+     */
+    public long workerOutputDropped() { return v[15]; }
 
     /**
      * @param name a name from {@link #NAMES}
