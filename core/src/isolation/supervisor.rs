@@ -14,7 +14,7 @@ use super::pool::{Role, Shared};
 use super::protocol::{
     self as p, ctl, Hello, Init, LastWords, Limits as RecLimits, Reassembler, Record,
 };
-use super::remote::{classify, Death, KillReason, Limits, Worker};
+use super::remote::{classify, realtime_ns, Death, KillReason, Limits, Worker};
 use super::sys::{self, ExitKind, PollSet, SharedMem};
 use super::worker::{EXIT_INIT_FAILED, EXIT_RETIRED};
 use crate::counters::Counters;
@@ -72,6 +72,9 @@ struct Tracked {
     hello: bool,
     startup_deadline: Option<Instant>,
     hangup_deadline: Option<Instant>,
+    /// When the control socket was found closed (`CLOCK_REALTIME` ns): the
+    /// time a hangup violation is blamed by.
+    hangup_seen: Option<u64>,
 }
 
 struct Supervisor {
@@ -84,6 +87,9 @@ struct Supervisor {
     rec_limits: RecLimits,
     /// Reused buffer for reads of workers' stderr.
     chunk: Vec<u8>,
+    /// When the datagram being processed was sent (kernel timestamp,
+    /// `CLOCK_REALTIME` ns): what a violation found in it is blamed by.
+    sent_ns: Option<u64>,
 }
 
 /// A token bucket of bytes: refills at `STDERR_BYTES_PER_SEC` up to its
@@ -148,6 +154,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
         limits,
         rec_limits,
         chunk: Vec::new(),
+        sent_ns: None,
     };
     let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.run()));
     if let Err(p) = ran {
@@ -222,9 +229,10 @@ impl Supervisor {
                 if let Some(d) = t.hangup_deadline {
                     if now >= d {
                         t.hangup_deadline = None;
-                        t.worker.kill(KillReason::Protocol(
+                        t.worker.report_violation(
+                            t.hangup_seen,
                             "the worker closed its control channel".into(),
-                        ));
+                        );
                     } else {
                         at(d);
                     }
@@ -348,6 +356,9 @@ impl Supervisor {
         };
         let (host_sock, child_sock) = sys::seqpacket_pair().map_err(io("socketpair"))?;
         sys::set_socket_buffers(host_sock.as_fd(), 1 << 20);
+        // Before the worker can send anything: every datagram is stamped
+        // with when it was sent, so a violation is blamed on the right call.
+        sys::enable_timestamps(host_sock.as_fd()).map_err(io("SO_TIMESTAMPNS"))?;
         let (err_r, err_w) = sys::pipe().map_err(io("pipe"))?;
         let ctl_mem =
             SharedMem::create(c"bridgehost-ctl", ctl::SIZE).map_err(io("control block"))?;
@@ -416,6 +427,7 @@ impl Supervisor {
             hello: false,
             startup_deadline: Some(Instant::now() + cfg.startup_timeout),
             hangup_deadline: None,
+            hangup_seen: None,
         });
         let replacement = self.spawned >= cfg.workers + cfg.spares;
         self.spawned += 1;
@@ -433,10 +445,13 @@ impl Supervisor {
         Ok(())
     }
 
+    /// The datagram being processed (sent at `self.sent_ns`) broke the
+    /// protocol: blame the call in flight when it was sent, or no call
+    /// ([`Worker::report_violation`]); read nothing more from this worker.
     fn violation(&mut self, i: usize, msg: String) {
         let t = &mut self.tracked[i];
-        tracing::warn!(target: "bridgehost::isolation", module = %self.name, pid = t.worker.pid, "worker protocol violation: {msg}");
-        t.worker.kill(KillReason::Protocol(msg));
+        tracing::debug!(target: "bridgehost::isolation", module = %self.name, pid = t.worker.pid, "worker protocol violation: {msg}");
+        t.worker.report_violation(self.sent_ns, msg);
         t.sock_open = false;
     }
 
@@ -446,13 +461,18 @@ impl Supervisor {
             if !t.sock_open {
                 return;
             }
-            match sys::recv_packet(t.worker.sock.as_fd(), buf, false, true) {
+            match sys::recv_packet_stamped(t.worker.sock.as_fd(), buf, true) {
                 Ok(None) => {
                     t.sock_open = false;
                     t.hangup_deadline = Some(Instant::now() + HANGUP_GRACE);
+                    t.hangup_seen = Some(realtime_ns());
                     return;
                 }
                 Ok(Some(pkt)) => {
+                    // Without a timestamp (never expected), "now": the call
+                    // in flight, if any, is blamed, as it would have been
+                    // before timestamps.
+                    self.sent_ns = Some(pkt.sent_ns.unwrap_or_else(realtime_ns));
                     if pkt.truncated || pkt.ctrunc {
                         let what = if pkt.ctrunc {
                             "sent descriptors"
@@ -484,6 +504,7 @@ impl Supervisor {
                     tracing::debug!(target: "bridgehost::isolation", "control socket error: {e}");
                     t.sock_open = false;
                     t.hangup_deadline = Some(Instant::now() + HANGUP_GRACE);
+                    t.hangup_seen = Some(realtime_ns());
                     return;
                 }
             }
