@@ -868,8 +868,30 @@ static void t_old_size_options(uint32_t iso) {
     EXPECT(call_copy(emit, payload, 2 + 16, &out, &n), BH_OK); /* at the limit: delivered */
     free(out);
     EXPECT(bh_method_free(emit), BH_OK);
+    /* A 0.1 bh_counters (120 bytes): the fields added since are not written past it. */
+    struct { bh_counters c; } oldc;
+    memset(&oldc, 0x5a, sizeof oldc);
+    oldc.c.struct_size = 120;
+    EXPECT(bh_module_counters(m, &oldc.c), BH_OK);
+    CHECK(oldc.c.events_refused == 0x5a5a5a5a5a5a5a5aull);
+    CHECK(oldc.c.worker_output_dropped == 0x5a5a5a5a5a5a5a5aull);
     EXPECT(bh_module_free(m), BH_OK);
     EXPECT(bh_host_free(h), BH_OK);
+
+    /* A 0.1 bh_host_options (32 bytes): event_queue_bytes, past it, is not read (1 would be
+       refused), so the host gets the default. */
+    bh_host_options ho;
+    memset(&ho, 0, sizeof ho);
+    ho.struct_size = 32;
+    ho.event_queue_bytes = 1;
+    bh_host h2 = 0;
+    EXPECT(bh_host_new(&ho, &h2), BH_OK);
+    EXPECT(bh_host_free(h2), BH_OK);
+    ho.struct_size = sizeof ho;
+    EXPECT_MSG(bh_host_new(&ho, &h2), BH_E_INVALID_ARGUMENT, "event_queue_bytes");
+    ho.event_queue_bytes = 1 << 20;
+    EXPECT(bh_host_new(&ho, &h2), BH_OK);
+    EXPECT(bh_host_free(h2), BH_OK);
 }
 
 /* bh_host_add_module_dir (issue 14 item 4): a directory added to a live host is searched by
