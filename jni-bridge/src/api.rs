@@ -24,7 +24,7 @@ jni::bind_java_type! { pub(crate) JEventSink => io.bridgehost.EventSink }
 
 /// The table `JNI_OnLoad` registers on `io.bridgehost.Native`.
 pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
-    native_method! { static fn host_create(module_dirs: java.lang.String[], submit_threads: jint, submit_queue_capacity: jint, event_queue_capacity: jint, thread_name: JString) -> jlong, error_policy = ThrowTyped },
+    native_method! { static fn host_create(module_dirs: java.lang.String[], submit_threads: jint, submit_queue_capacity: jint, event_queue_capacity: jint, thread_name: JString, event_queue_bytes: jlong) -> jlong, error_policy = ThrowTyped },
     native_method! { static fn host_close(host: jlong), error_policy = ThrowTyped },
     native_method! { static fn host_counters(host: jlong) -> jlong[], error_policy = ThrowTyped },
     native_method! { static fn host_add_module_dir(host: jlong, dir: JString), error_policy = ThrowTyped },
@@ -132,6 +132,7 @@ fn host_create<'l>(
     submit_queue_capacity: jint,
     event_queue_capacity: jint,
     thread_name: JString<'l>,
+    event_queue_bytes: jlong,
 ) -> BResult<jlong> {
     let defaults = HostOptions::default();
     let mut dirs = Vec::new();
@@ -157,7 +158,15 @@ fn host_create<'l>(
             "eventQueueCapacity",
         )?,
         thread_name: optional_string(env, &thread_name)?.unwrap_or(defaults.thread_name),
-        event_queue_bytes: defaults.event_queue_bytes,
+        event_queue_bytes: match event_queue_bytes {
+            0 => defaults.event_queue_bytes,
+            v if v < 0 => {
+                return Err(invalid(format!(
+                    "eventQueueBytes must be >= 0 (0: default), got {v}"
+                )))
+            }
+            v => usize::try_from(v).unwrap_or(usize::MAX),
+        },
     };
     let host = bridgehost::Host::with_options(options)?;
     Ok(to_java(HOSTS.insert(Arc::new(host))))

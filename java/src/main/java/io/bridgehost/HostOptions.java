@@ -17,19 +17,21 @@ public final class HostOptions {
     private final int submitQueueCapacity;
     private final int eventQueueCapacity;
     private final String threadName;
+    private final long eventQueueBytes;
 
     private HostOptions(List<Path> moduleDirs, int submitThreads, int submitQueueCapacity,
-            int eventQueueCapacity, String threadName) {
+            int eventQueueCapacity, String threadName, long eventQueueBytes) {
         this.moduleDirs = Collections.unmodifiableList(new ArrayList<>(moduleDirs));
         this.submitThreads = submitThreads;
         this.submitQueueCapacity = submitQueueCapacity;
         this.eventQueueCapacity = eventQueueCapacity;
         this.threadName = threadName;
+        this.eventQueueBytes = eventQueueBytes;
     }
 
     /** @return the defaults (threads: number of CPUs, clamped to 2..16; queues 4096 / 65536) */
     public static HostOptions defaults() {
-        return new HostOptions(List.of(), 0, 0, 0, null);
+        return new HostOptions(List.of(), 0, 0, 0, null, 0);
     }
 
     /**
@@ -42,7 +44,8 @@ public final class HostOptions {
         for (Path p : Objects.requireNonNull(dirs, "dirs")) {
             copy.add(Objects.requireNonNull(p, "module directory"));
         }
-        return new HostOptions(copy, submitThreads, submitQueueCapacity, eventQueueCapacity, threadName);
+        return new HostOptions(copy, submitThreads, submitQueueCapacity, eventQueueCapacity, threadName,
+                eventQueueBytes);
     }
 
     /**
@@ -51,7 +54,7 @@ public final class HostOptions {
      */
     public HostOptions withSubmitThreads(int n) {
         return new HostOptions(moduleDirs, nonNegative(n, "submitThreads"), submitQueueCapacity,
-                eventQueueCapacity, threadName);
+                eventQueueCapacity, threadName, eventQueueBytes);
     }
 
     /**
@@ -60,7 +63,7 @@ public final class HostOptions {
      */
     public HostOptions withSubmitQueueCapacity(int n) {
         return new HostOptions(moduleDirs, submitThreads, nonNegative(n, "submitQueueCapacity"),
-                eventQueueCapacity, threadName);
+                eventQueueCapacity, threadName, eventQueueBytes);
     }
 
     /**
@@ -70,7 +73,7 @@ public final class HostOptions {
      */
     public HostOptions withEventQueueCapacity(int n) {
         return new HostOptions(moduleDirs, submitThreads, submitQueueCapacity,
-                nonNegative(n, "eventQueueCapacity"), threadName);
+                nonNegative(n, "eventQueueCapacity"), threadName, eventQueueBytes);
     }
 
     /**
@@ -79,7 +82,21 @@ public final class HostOptions {
      */
     public HostOptions withThreadName(String prefix) {
         return new HostOptions(moduleDirs, submitThreads, submitQueueCapacity, eventQueueCapacity,
-                Objects.requireNonNull(prefix, "prefix"));
+                Objects.requireNonNull(prefix, "prefix"), eventQueueBytes);
+    }
+
+    /**
+     * @param n bytes of queued events (payloads, plus a slot each, counting the batch being
+     *     delivered) at most; beyond it new events are dropped and counted like
+     *     {@link #withEventQueueCapacity(int)}'s (0: default, 64 MiB; at least 65536)
+     * @return a copy
+     */
+    public HostOptions withEventQueueBytes(long n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("eventQueueBytes must be >= 0 (0: default), got " + n);
+        }
+        return new HostOptions(moduleDirs, submitThreads, submitQueueCapacity, eventQueueCapacity,
+                threadName, n);
     }
 
     /** @return the module directories */
@@ -92,6 +109,8 @@ public final class HostOptions {
     public int eventQueueCapacity() { return eventQueueCapacity; }
     /** @return the thread name prefix, or null for the default */
     public String threadName() { return threadName; }
+    /** @return event queue bound in bytes (0: default) */
+    public long eventQueueBytes() { return eventQueueBytes; }
 
     private static int nonNegative(int n, String what) {
         if (n < 0) {
