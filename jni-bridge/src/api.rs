@@ -124,6 +124,7 @@ fn count_option(value: jint, default: usize, what: &str) -> BResult<usize> {
 // Host
 // ---------------------------------------------------------------------------
 
+#[allow(clippy::too_many_arguments)] // one Java native method, one parameter per option
 fn host_create<'l>(
     env: &mut Env<'l>,
     _class: JClass<'l>,
