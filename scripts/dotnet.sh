@@ -81,6 +81,9 @@ build() {
     "${MCS[@]}" -target:exe -r:"$OUT/tests/BridgeHost.Tests.dll" -r:"$OUT/tests/BridgeHost.dll" \
         -out:"$OUT/tests/TestRunner.exe" "$CS"/tests/runner/*.cs
     runtimeconfig "$OUT/tests/TestRunner.exe"
+    # Run by ExitTests in a child process (Mono or CoreCLR, like the test run itself).
+    "${MCS[@]}" -target:exe -r:"$OUT/tests/BridgeHost.dll" -out:"$OUT/tests/ExitProbe.exe" "$CS"/tests/probe/*.cs
+    runtimeconfig "$OUT/tests/ExitProbe.exe"
 
     log "mcs: demo"
     copy_lib "$OUT/demo"
@@ -217,7 +220,7 @@ test_pack() {
              runtimes/linux-x64/native/libbridgehost_mod_std.so runtimes/linux-x64/native/libbridgehost_mod_zlib.so; do
         [ -e "$work/pkg/$f" ] || die "package lacks $f"
     done
-    for f in faulty serial single; do
+    for f in faulty serial single stateful; do
         [ ! -e "$work/pkg/runtimes/linux-x64/native/libbridgehost_mod_$f.so" ] || die "package ships the test-only module $f"
     done
     app="$work/app"

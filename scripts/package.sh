@@ -63,7 +63,7 @@ stage_natives() {
     rm -rf "$STAGE" "$DEBUG"
     mkdir -p "$STAGE" "$DEBUG"
     local f
-    # The shipped set: never the test-only modules (faulty, serial, single, broken/).
+    # The shipped set: never the test-only modules (faulty, serial, single, stateful, broken/).
     for f in libbridgehost.so libbridgehost_jni.so libbridgehost_mod_std.so libbridgehost_mod_zlib.so \
              bridgehost-worker bridgehost; do
         strip_native "$BUILT/$f"

@@ -4,7 +4,8 @@
 #   scripts/python.sh build    pip install ./python into the project venv (.venv, created if missing)
 #   scripts/python.sh test     build a FRESH venv (target/py-test-venv), pip install ./python[test]
 #                              into it, run pytest under PYTHONDEVMODE=1 -X faulthandler, then run
-#                              every ```python block of README.md and docs/*.md (doc_examples.py)
+#                              every ```python block of README.md and docs/*.md (doc_examples.py),
+#                              each run and all of them checked with mypy --strict
 #   scripts/python.sh demo     build, then run python/examples/demo.py
 #   scripts/python.sh bench    build with release natives, build the baselines (bare PyO3 echo, C echo), run
 #                              bench/python/bench.py (JSON lines on stdout; BENCH_SMOKE=1 for a smoke run)
@@ -62,13 +63,16 @@ cmd_build() {   # cmd_build [DIST]
 }
 
 faulty_dir() {
-    # A directory with only the test-only module, so std/zlib still resolve from the wheel.
+    # A directory with only the test-only modules, so std/zlib still resolve from the wheel.
     local d="$ROOT/target/py-test-modules"
     mkdir -p "$d"
     rm -f "$d"/*.so
-    if [ -f "$DIST/libbridgehost_mod_faulty.so" ]; then
-        ln -sf "$DIST/libbridgehost_mod_faulty.so" "$d/libbridgehost_mod_faulty.so"
-    fi
+    local m
+    for m in faulty stateful; do
+        if [ -f "$DIST/libbridgehost_mod_$m.so" ]; then
+            ln -sf "$DIST/libbridgehost_mod_$m.so" "$d/libbridgehost_mod_$m.so"
+        fi
+    done
     # Modules whose loading is hostile (test_isolation.py), in a subdirectory: never resolved by name.
     [ -d "$DIST/hostile" ] && ln -sfn "$DIST/hostile" "$d/hostile"
     printf '%s\n' "$d"
@@ -112,7 +116,14 @@ doc_examples() {
         fi
     done <"$dir/list.txt"
     printf 'doc examples (python): %d passed, %d failed\n' "$passed" "$failed"
-    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+    # The docs promise type-checked code: every example passes mypy --strict against the
+    # installed package's stubs, unchanged.
+    local typed=0
+    log "doc examples: mypy --strict"
+    # shellcheck disable=SC2046
+    (cd "$dir/run" && "$TEST_VENV/bin/python" -m mypy --strict --no-incremental \
+        --cache-dir=/dev/null $(cat "$dir/list.txt")) || typed=1
+    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] && [ "$typed" -eq 0 ]
 }
 
 cmd_demo() {

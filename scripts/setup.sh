@@ -15,7 +15,7 @@ ROOT="$(repo_root)"
 VENV="$ROOT/.venv"
 
 APT_PACKAGES=(clang libclang-rt-14-dev zlib1g-dev valgrind mono-complete nunit-console
-              libnunit-cil-dev nuget libseccomp-dev pkg-config)
+              libnunit-cil-dev nuget libseccomp-dev pkg-config libsqlite3-dev)
 CBINDGEN_REQ='^0.29'          # cargo version requirement
 CBINDGEN_RE='^cbindgen 0\.29\.'
 RUST_COMPONENTS=(rustfmt clippy)

@@ -117,6 +117,12 @@ fn inspect(args: &[String]) -> ExitCode {
             println!("version:       {}", info.version);
             println!("abi version:   {}", info.abi_version);
             println!("thread model:  {}", info.thread_model.name());
+            if info.stateful {
+                // Only when set: the output of every other module is unchanged.
+                println!(
+                    "stateful:      yes (one isolated worker, no spare, StateLost after a restart)"
+                );
+            }
             println!("methods:       {}", info.methods.len());
             for m in &info.methods {
                 let flags = if m.is_nonblocking() {

@@ -246,6 +246,10 @@ export_module! {
         ("echo", NONBLOCKING, Greeter::echo),
         ("greet", 0, Greeter::greet),
     ],
+    // If the instance keeps state across calls (a cache, a handle, counters), declare it:
+    // isolated, it then runs in one worker with no warm spare, and a worker restart fails
+    // the next call once with StateLost instead of silently losing the state.
+    // stateful: true,
 }
 
 #[cfg(test)]
@@ -411,6 +415,10 @@ static const bh_module_desc desc = {
     .init = mod_init,
     .call = mod_call,
     .destroy = mod_destroy,
+    /* If the instance keeps state across calls (a cache, a handle, counters), declare it:
+     * isolated, it then runs in one worker with no warm spare, and a worker restart fails
+     * the next call once with StateLost instead of silently losing the state.
+     * .module_flags = BH_MODULE_STATEFUL, */
 };
 
 __attribute__((visibility("default"))) const bh_module_desc *bridgehost_module_v1(void) {

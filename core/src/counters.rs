@@ -143,7 +143,9 @@ pub struct Counters {
     pub(crate) events_delivered: AtomicU64,
     pub(crate) events_dropped: AtomicU64,
     pub(crate) events_refused: AtomicU64,
+    pub(crate) events_discarded: AtomicU64,
     pub(crate) callback_errors: AtomicU64,
+    pub(crate) state_lost: AtomicU64,
     pub(crate) latency_samples: PerThreadCounter,
     pub(crate) latency_ns_total: PerThreadCounter,
     pub(crate) latency_ns_max: PerThreadCounter,
@@ -249,6 +251,16 @@ pub struct CounterSnapshot {
     pub latency_ns_total: u64,
     /// Largest sampled latency, ns.
     pub latency_ns_max: u64,
+    /// Restarts of a stateful module's isolated worker reported to a caller
+    /// as `StateLost` (each lost state counts once).
+    pub state_lost: u64,
+    /// Deliveries that never happened because their subscriber went away
+    /// first: an event accepted for a subscription that was then
+    /// unsubscribed, or whose module or host was closed, before the event
+    /// reached it (one per subscriber, like `events_delivered`). Counted as
+    /// the dispatcher reaches each event: exact once a `flush` or the
+    /// host's close has returned.
+    pub events_discarded: u64,
     /// Bytes of isolated workers' stderr the host read but did not log
     /// (beyond a few lines per second per worker). What a worker writes
     /// faster than the host reads it (about 1 MiB/s per worker) is not
@@ -303,6 +315,8 @@ impl Counters {
             latency_samples: self.latency_samples.sum(),
             latency_ns_total: self.latency_ns_total.sum(),
             latency_ns_max: self.latency_ns_max.max(),
+            state_lost: self.state_lost.load(Relaxed),
+            events_discarded: self.events_discarded.load(Relaxed),
             worker_output_dropped: self.worker_output_dropped.load(Relaxed),
         }
     }
@@ -370,11 +384,13 @@ impl CounterSnapshot {
         self.latency_samples += o.latency_samples;
         self.latency_ns_total += o.latency_ns_total;
         self.latency_ns_max = self.latency_ns_max.max(o.latency_ns_max);
+        self.state_lost += o.state_lost;
+        self.events_discarded += o.events_discarded;
         self.worker_output_dropped += o.worker_output_dropped;
     }
 
     /// `(name, value)` pairs, stable names for every runtime.
-    pub fn pairs(&self) -> [(&'static str, u64); 16] {
+    pub fn pairs(&self) -> [(&'static str, u64); 18] {
         [
             ("calls", self.calls),
             ("errors", self.errors),
@@ -391,6 +407,8 @@ impl CounterSnapshot {
             ("latency_ns_total", self.latency_ns_total),
             ("latency_ns_max", self.latency_ns_max),
             ("events_refused", self.events_refused),
+            ("state_lost", self.state_lost),
+            ("events_discarded", self.events_discarded),
             ("worker_output_dropped", self.worker_output_dropped),
         ]
     }

@@ -46,11 +46,16 @@ pub enum ErrorKind {
     Unavailable = 14,
     /// A caller-provided output buffer is too small (`required` bytes needed).
     BufferTooSmall = 15,
+    /// A stateful module's isolated worker was restarted (crash, timeout,
+    /// cancel, recycle) since the previous call: its state is gone. Reported
+    /// once, to the next call, which did not run; later calls run against
+    /// the fresh instance.
+    StateLost = 16,
 }
 
 impl ErrorKind {
     /// Every kind, in code order.
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::InvalidArgument,
         ErrorKind::NotFound,
         ErrorKind::AbiMismatch,
@@ -66,9 +71,10 @@ impl ErrorKind {
         ErrorKind::Protocol,
         ErrorKind::Unavailable,
         ErrorKind::BufferTooSmall,
+        ErrorKind::StateLost,
     ];
 
-    /// The stable numeric code (1..=15).
+    /// The stable numeric code (1..=16).
     pub fn code(self) -> i32 {
         self as i32
     }
@@ -96,6 +102,7 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::BufferTooSmall => "buffer_too_small",
+            ErrorKind::StateLost => "state_lost",
         }
     }
 }
@@ -176,6 +183,9 @@ pub enum Error {
         /// Bytes the output needs.
         required: usize,
     },
+    /// See [`ErrorKind::StateLost`].
+    #[error("state lost: {0}")]
+    StateLost(String),
 }
 
 impl Error {
@@ -197,6 +207,7 @@ impl Error {
             Error::Protocol(_) => ErrorKind::Protocol,
             Error::Unavailable(_) => ErrorKind::Unavailable,
             Error::BufferTooSmall { .. } => ErrorKind::BufferTooSmall,
+            Error::StateLost(_) => ErrorKind::StateLost,
         }
     }
 
@@ -255,6 +266,6 @@ mod tests {
             assert_eq!(ErrorKind::from_code(k.code()), Some(*k));
         }
         assert_eq!(ErrorKind::from_code(0), None);
-        assert_eq!(ErrorKind::from_code(16), None);
+        assert_eq!(ErrorKind::from_code(17), None);
     }
 }

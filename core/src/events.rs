@@ -123,7 +123,15 @@ pub(crate) struct SubEntry {
     state: Mutex<SubState>,
     idle: Condvar,
     counters: Arc<Counters>,
+    /// `u64::MAX` while active. Set once, when the subscription is
+    /// deactivated (unsubscribe, module close, host close), to the sequence
+    /// number of the last event accepted then: the events up to it that it
+    /// wanted and did not get are counted in `events_discarded` (by the
+    /// dispatcher as it reaches them, or by `stop` for those still queued).
+    discard_through: AtomicU64,
 }
+
+const ACTIVE: u64 = u64::MAX;
 
 struct Queued {
     module_id: u64,
@@ -207,6 +215,12 @@ pub(crate) struct EventHub {
     /// Threads waiting in `flush`: the dispatcher notifies only when one
     /// is (a notify is a syscall; most batches have no flusher).
     flush_waiters: AtomicUsize,
+    /// Deactivated subscriptions kept in `subs` until the dispatcher has
+    /// passed their `discard_through` (it counts what they miss), then
+    /// removed by the dispatcher.
+    tombstones: Mutex<Vec<Arc<SubEntry>>>,
+    /// `tombstones.len()`, read by the dispatcher without the lock.
+    tombstone_count: AtomicUsize,
 }
 
 impl std::fmt::Debug for EventHub {
@@ -264,6 +278,8 @@ impl EventHub {
             }),
             dispatched_cv: Condvar::new(),
             flush_waiters: AtomicUsize::new(0),
+            tombstones: Mutex::new(Vec::new()),
+            tombstone_count: AtomicUsize::new(0),
         });
         let worker = Arc::clone(&hub);
         let handle = thread::Builder::new()
@@ -407,6 +423,7 @@ impl EventHub {
             }),
             idle: Condvar::new(),
             counters,
+            discard_through: AtomicU64::new(ACTIVE),
         });
         self.subs
             .lock()
@@ -429,11 +446,85 @@ impl EventHub {
         }
     }
 
-    /// Deactivate and wait out every subscription of `module_id`.
+    /// Deactivate `entry` and wait out its delivery in progress; the events
+    /// accepted so far that it wanted and will not get are counted in
+    /// `events_discarded` (the first deactivation fixes which).
+    fn deactivate_counting(&self, entry: &SubEntry) {
+        self.mark_inactive(&[entry]);
+        deactivate_and_wait(entry);
+    }
+
+    /// Deactivate `entries` at once, without waiting (no delivery to any of
+    /// them starts after this); their bound is the last event accepted now.
+    fn mark_inactive(&self, entries: &[&SubEntry]) {
+        let through = self.queue.lock().accepted;
+        for entry in entries {
+            // Before `active` is cleared: a dispatcher that sees the
+            // subscription inactive sees its bound.
+            let _ = entry.discard_through.compare_exchange(
+                ACTIVE,
+                through,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+            entry.state.lock().active = false;
+            entry.active_fast.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// Unsubscribe `entry`: deactivate it, then remove it from the registry
+    /// at once if the dispatcher is past every event it could miss, or else
+    /// leave it there as a tombstone for the dispatcher to count what it
+    /// misses and remove it.
+    fn retire(&self, entry: &Arc<SubEntry>) {
+        self.deactivate_counting(entry);
+        let bound = entry.discard_through.load(Ordering::SeqCst);
+        let passed = {
+            let d = self.dispatched.lock();
+            d.stopped || d.through >= bound
+        };
+        if passed {
+            self.remove(entry);
+        } else {
+            let mut t = self.tombstones.lock();
+            if !t.iter().any(|e| e.id == entry.id) {
+                t.push(Arc::clone(entry));
+                self.tombstone_count.store(t.len(), Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Remove the tombstones the dispatcher is past (it dispatched every
+    /// event up to `through`).
+    fn prune_tombstones(&self, through: u64) {
+        let done: Vec<Arc<SubEntry>> = {
+            let mut t = self.tombstones.lock();
+            let (done, keep): (Vec<_>, Vec<_>) = t
+                .drain(..)
+                .partition(|e| e.discard_through.load(Ordering::SeqCst) <= through);
+            *t = keep;
+            self.tombstone_count.store(t.len(), Ordering::SeqCst);
+            done
+        };
+        for e in &done {
+            self.remove(e);
+        }
+    }
+
+    /// Deactivate and wait out every subscription of `module_id` (the
+    /// events queued for them are counted as discarded).
     pub(crate) fn unsubscribe_module(&self, module_id: u64) {
-        let list = self.subs.lock().remove(&module_id).unwrap_or_default();
+        let list = self
+            .subs
+            .lock()
+            .get(&module_id)
+            .cloned()
+            .unwrap_or_default();
+        // All at once: a delivery in progress to one of them must not let
+        // the others go on receiving events while it is waited out.
+        self.mark_inactive(&list.iter().map(|e| &**e).collect::<Vec<_>>());
         for entry in list {
-            deactivate_and_wait(&entry);
+            self.retire(&entry);
         }
     }
 
@@ -489,28 +580,73 @@ impl EventHub {
     }
 
     /// Stop the dispatcher: every subscription is deactivated (and waited
-    /// out), queued events are dropped, the thread is joined unless this is
+    /// out), queued events are dropped (those a subscriber wanted are
+    /// counted in `events_discarded`), the thread is joined unless this is
     /// the dispatcher itself.
     pub(crate) fn stop(&self) {
         if self.stopped.swap(true, Ordering::AcqRel) {
             return;
         }
-        let all: Vec<Arc<SubEntry>> = self.subs.lock().drain().flat_map(|(_, v)| v).collect();
+        // Deactivated but left in the registry: the dispatcher counts what
+        // they miss in the batch it is delivering; this counts the queue.
+        let all: Vec<Arc<SubEntry>> = self.subs.lock().values().flatten().cloned().collect();
+        self.mark_inactive(&all.iter().map(|e| &**e).collect::<Vec<_>>());
         for entry in &all {
-            deactivate_and_wait(entry);
+            self.deactivate_counting(entry);
         }
-        {
+        let (items, accepted) = {
             let mut q = self.queue.lock();
             q.stopping = true;
-            q.items.clear();
             q.queue_bytes = 0;
-        }
+            (std::mem::take(&mut q.items), q.accepted)
+        };
+        self.count_discarded_queue(&items, accepted);
+        drop(items);
         self.mark_dispatched(0, true);
         self.ready.notify_all();
         let handle = self.dispatcher.lock().take();
+        let mut joined = true;
         if let Some((tid, handle)) = handle {
             if tid != thread::current().id() {
                 let _ = handle.join();
+            } else {
+                // Inside a callback: the dispatcher clears the registry
+                // when it sees `stopping`, after its batch.
+                joined = false;
+            }
+        }
+        if joined {
+            self.clear_registry();
+        }
+    }
+
+    fn clear_registry(&self) {
+        self.subs.lock().clear();
+        self.tombstones.lock().clear();
+        self.tombstone_count.store(0, Ordering::SeqCst);
+    }
+
+    /// Count, for every subscriber, the queued events (`items`, the last of
+    /// which is number `last`) it wanted and will never get.
+    fn count_discarded_queue(&self, items: &[Queued], last: u64) {
+        if items.is_empty() {
+            return;
+        }
+        let subs = self.subs.lock();
+        let first = last + 1 - items.len() as u64;
+        let mut topic: Option<&Arc<str>> = None;
+        for (i, item) in items.iter().enumerate() {
+            if let Some(t) = &item.topic {
+                topic = Some(t);
+            }
+            let (Some(topic), Some(list)) = (topic, subs.get(&item.module_id)) else {
+                continue;
+            };
+            let seq = first + i as u64;
+            for sub in list {
+                if sub.wants(topic) && seq <= sub.discard_through.load(Ordering::SeqCst) {
+                    Counters::inc(&sub.counters.events_discarded);
+                }
             }
         }
     }
@@ -518,7 +654,7 @@ impl EventHub {
     fn run(self: Arc<Self>) {
         ON_DISPATCHER.with(|c| c.set(true));
         let mut batch: Vec<Queued> = Vec::with_capacity(self.capacity.min(1024));
-        let mut through;
+        let mut through: u64;
         loop {
             {
                 if !self.pending.load(Ordering::Relaxed) {
@@ -539,6 +675,8 @@ impl EventHub {
                 }
                 q.sleeping = false;
                 if q.stopping {
+                    drop(q);
+                    self.clear_registry();
                     return;
                 }
                 // Take every queued event at once; emitters go on in the
@@ -550,6 +688,8 @@ impl EventHub {
                 // Every accepted event is in this batch or an earlier one.
                 through = q.accepted;
             }
+            // The batch holds events number `first..=through`.
+            let first = through + 1 - batch.len() as u64;
             // Deliver runs of events from the same module together: one
             // subscriber snapshot per run, one state bracket per subscriber
             // per run (see `deliver_run`).
@@ -577,7 +717,12 @@ impl EventHub {
                     start = end;
                     continue;
                 };
-                self.deliver_run(module_id, first_topic, &mut run[..end - start]);
+                self.deliver_run(
+                    module_id,
+                    first_topic,
+                    &mut run[..end - start],
+                    first + start as u64,
+                );
                 if let Some(p) = batch[start..end].iter().rposition(|q| q.topic.is_some()) {
                     topic_at = start + p;
                 }
@@ -585,6 +730,9 @@ impl EventHub {
             }
             batch.clear();
             self.delivering_bytes.store(0, Ordering::Relaxed);
+            if self.tombstone_count.load(Ordering::SeqCst) > 0 {
+                self.prune_tombstones(through);
+            }
             self.mark_dispatched(through, false);
             if batch.capacity() > SPARE_KEEP && n < batch.capacity() / 4 {
                 batch.shrink_to(SPARE_KEEP.max(2 * n));
@@ -592,9 +740,18 @@ impl EventHub {
         }
     }
 
-    /// Deliver `run` (events of `module_id`; the first one's topic is
-    /// `first_topic` unless it carries its own) to the module's subscribers.
-    fn deliver_run(&self, module_id: u64, first_topic: Arc<str>, run: &mut [Queued]) {
+    /// Deliver `run` (events of `module_id`, numbered from `first_seq`; the
+    /// first one's topic is `first_topic` unless it carries its own) to the
+    /// module's subscribers. A deactivated subscriber still registered
+    /// (a tombstone, or deactivated during the run) gets the events it
+    /// wanted up to its `discard_through` counted as discarded instead.
+    fn deliver_run(
+        &self,
+        module_id: u64,
+        first_topic: Arc<str>,
+        run: &mut [Queued],
+        first_seq: u64,
+    ) {
         // Snapshot the subscribers without holding the registry lock during
         // callbacks (a callback may subscribe or unsubscribe).
         let targets: Vec<Arc<SubEntry>> = match self.subs.lock().get(&module_id) {
@@ -623,19 +780,21 @@ impl EventHub {
                         st.delivering = Some(me);
                         cb
                     }
-                    _ => continue,
+                    _ => {
+                        drop(st);
+                        self.count_discarded_run(&sub, &initial_topic, run, first_seq, 0);
+                        continue;
+                    }
                 }
             };
-            let topic_matches = |t: &Arc<str>| match &sub.topic {
-                None => true,
-                Some(want) => Arc::ptr_eq(want, t) || **want == **t,
-            };
+            let topic_matches = |t: &Arc<str>| sub.wants(t);
             // The topic of the current event, and whether it is this
             // subscriber's: compared once per topic change, not per event.
             let mut topic: &Arc<str> = &initial_topic;
             let mut wanted = topic_matches(topic);
             let mut delivered = 0u64;
-            for item in run.iter_mut() {
+            let mut stopped_at = None;
+            for (i, item) in run.iter_mut().enumerate() {
                 if let Some(t) = &item.topic {
                     if !Arc::ptr_eq(t, topic) {
                         topic = t;
@@ -649,6 +808,7 @@ impl EventHub {
                 // it, no further event of this run starts; `unsubscribe`
                 // waits for the one in progress (`delivering` is still set).
                 if !sub.active_fast.load(Ordering::SeqCst) {
+                    stopped_at = Some(i);
                     break;
                 }
                 if !Arc::ptr_eq(&event.topic, topic) {
@@ -668,6 +828,11 @@ impl EventHub {
             sub.counters
                 .events_delivered
                 .fetch_add(delivered, Ordering::Relaxed);
+            if let Some(i) = stopped_at {
+                // Before `delivering` is cleared: counted when the
+                // unsubscribe that interrupted the run returns.
+                self.count_discarded_run(&sub, &initial_topic, run, first_seq, i);
+            }
             let mut st = sub.state.lock();
             st.delivering = None;
             let wake = st.waiters > 0;
@@ -675,6 +840,54 @@ impl EventHub {
             if wake {
                 sub.idle.notify_all();
             }
+        }
+    }
+}
+
+impl EventHub {
+    /// Count in `events_discarded` the events of `run` from index `from` on
+    /// that the deactivated `sub` wanted and was not given (those accepted
+    /// up to its `discard_through`).
+    fn count_discarded_run(
+        &self,
+        sub: &SubEntry,
+        first_topic: &Arc<str>,
+        run: &[Queued],
+        first_seq: u64,
+        from: usize,
+    ) {
+        let bound = sub.discard_through.load(Ordering::SeqCst);
+        if bound == ACTIVE || bound < first_seq + from as u64 {
+            return;
+        }
+        let mut topic = first_topic;
+        let mut wanted = sub.wants(topic);
+        let mut n = 0u64;
+        for (i, item) in run.iter().enumerate() {
+            if let Some(t) = &item.topic {
+                if !Arc::ptr_eq(t, topic) {
+                    topic = t;
+                    wanted = sub.wants(topic);
+                }
+            }
+            if i >= from && wanted && first_seq + i as u64 <= bound {
+                n += 1;
+            }
+        }
+        if n > 0 {
+            sub.counters
+                .events_discarded
+                .fetch_add(n, Ordering::Relaxed);
+        }
+    }
+}
+
+impl SubEntry {
+    /// Whether this subscription is for events on `topic`.
+    fn wants(&self, topic: &Arc<str>) -> bool {
+        match &self.topic {
+            None => true,
+            Some(want) => Arc::ptr_eq(want, topic) || **want == **topic,
         }
     }
 }
@@ -717,9 +930,13 @@ impl Subscription {
     /// Stop deliveries. When this returns, the callback is not running (unless
     /// this is called from inside it) and will never be invoked again, so the
     /// caller may free whatever the callback uses. Idempotent.
+    ///
+    /// Events accepted before this call that this subscription wanted and
+    /// did not get are counted in `events_discarded` (each as the
+    /// dispatcher reaches it: exact once a `flush` or the host's close has
+    /// returned).
     pub fn unsubscribe(&self) {
-        self.hub.remove(&self.entry);
-        deactivate_and_wait(&self.entry);
+        self.hub.retire(&self.entry);
     }
 
     /// False once unsubscribed (or its module/host closed).
@@ -833,6 +1050,51 @@ mod tests {
         assert_eq!(counters[1].events_emitted.load(Ordering::Relaxed), from_2);
         drop(subs);
         hub.stop();
+    }
+
+    /// `stop` counts the events still queued for each subscriber (and the
+    /// dispatcher those of the batch it was delivering) as discarded.
+    /// Checked by removing `count_discarded_queue`: 0 discarded.
+    #[test]
+    fn stop_counts_queued_events_as_discarded_per_subscriber() {
+        let hub = EventHub::start(1024, "test").unwrap();
+        let c = Arc::new(Counters::default());
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let g = Arc::clone(&gate);
+        let entered = Arc::new(AtomicBool::new(false));
+        let e = Arc::clone(&entered);
+        let _stuck = hub
+            .subscribe(
+                3,
+                "a",
+                Box::new(move |_| {
+                    e.store(true, Ordering::SeqCst);
+                    let mut open = g.0.lock();
+                    while !*open {
+                        g.1.wait(&mut open);
+                    }
+                }),
+                Arc::clone(&c),
+            )
+            .unwrap();
+        let (_all, _) = record(&hub, 3, "*", &c);
+        hub.emit(3, "a", &[0], &c).unwrap();
+        wait_for(|| entered.load(Ordering::SeqCst));
+        for _ in 0..5 {
+            hub.emit(3, "a", &[1], &c).unwrap();
+            hub.emit(3, "b", &[2], &c).unwrap();
+        }
+        let h = Arc::clone(&hub);
+        let stopper = thread::spawn(move || h.stop());
+        wait_for(|| !_stuck.is_active());
+        *gate.0.lock() = true;
+        gate.1.notify_all();
+        stopper.join().unwrap();
+        // "a" got event 0; "*" got nothing. Queued: 5 on "a" (both want
+        // them), 5 on "b" (only "*" wants them).
+        assert_eq!(c.events_delivered.load(Ordering::Relaxed), 1);
+        assert_eq!(c.events_discarded.load(Ordering::Relaxed), 1 + 5 + 5 + 5);
+        assert!(hub.subs.lock().is_empty());
     }
 
     /// A full queue drops the new event and counts it exactly; the queued

@@ -1,6 +1,10 @@
-//! The submit executor: a fixed pool of `bridgehost-pool-N` threads and a
-//! bounded queue.
+//! The submit executor: a pool of `bridgehost-pool-N` threads that grows on
+//! demand up to `HostOptions::submit_threads`, and a bounded queue.
 //!
+//! * Submitted calls are mostly blocking native work (I/O, waits on a vendor
+//!   SDK, a worker process): the pool is sized by how many may wait at once,
+//!   not by cores. A task queued while no thread is idle starts a thread (up
+//!   to the maximum); a thread idle for [`POOL_THREAD_IDLE`] exits (one stays).
 //! * `submit` never blocks: a full queue is [`Error::Overloaded`].
 //! * Every accepted task's completion runs **exactly once, on a pool
 //!   thread** — with the result, with [`Error::Cancelled`] if it was cancelled
@@ -17,6 +21,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle, ThreadId};
+use std::time::Duration;
 
 const QUEUED: u8 = 0;
 const RUNNING: u8 = 1;
@@ -136,6 +141,109 @@ impl SubmitHandle {
     }
 }
 
+/// Asked periodically (about every [`POLL_EVERY`], and when a wait is
+/// interrupted by a signal) while a synchronous cancellable call waits for
+/// its isolated worker (see [`crate::Method::call_cancellable`]); returning
+/// true cancels the call. Runs on the calling thread.
+pub type CancelPoll = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// How often a [`CancelPoll`] is asked while its call waits.
+pub const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Cancels a synchronous call from another thread (or from its own
+/// [`CancelPoll`]): the same semantics as [`SubmitHandle::cancel`] for a
+/// running call. A running isolated call ends with `Cancelled` (its worker
+/// is killed and replaced, the module's `cancelled` counter moves); a
+/// running in-process call cannot be interrupted (`cancel` returns false).
+/// One token serves one call.
+#[derive(Debug, Clone)]
+pub struct CallCancel {
+    state: Arc<TaskState>,
+    counters: Arc<std::sync::OnceLock<Arc<crate::counters::Counters>>>,
+}
+
+impl Default for CallCancel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CallCancel {
+    /// A token for one call.
+    pub fn new() -> Self {
+        CallCancel {
+            state: Arc::new(TaskState {
+                state: AtomicU8::new(QUEUED),
+                cancel_requested: AtomicBool::new(false),
+                hook: Mutex::new(None),
+            }),
+            counters: Arc::default(),
+        }
+    }
+
+    /// Cancel the call: see the type's docs. Before the call starts, it
+    /// will not run (it fails with `Cancelled`). Returns true when the
+    /// cancel took effect (counted in `cancelled`).
+    pub fn cancel(&self) -> bool {
+        let h = SubmitHandle {
+            state: Arc::clone(&self.state),
+            counters: self.counters.get().cloned(),
+        };
+        h.cancel()
+    }
+}
+
+thread_local! {
+    /// The poll of the cancellable call running on this thread, and its token.
+    static POLL: std::cell::RefCell<Option<(CancelPoll, CallCancel)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Whether the call on this thread has a [`CancelPoll`] (its waits then
+/// wake up every [`POLL_EVERY`]).
+pub(crate) fn poll_installed() -> bool {
+    POLL.with(|p| p.borrow().is_some())
+}
+
+/// Ask the poll of the call on this thread, if any; when it says so, cancel
+/// the call (its cancel hook runs: the worker is killed, or the wait for
+/// one stops). Call with no lock held that the hook or the poll may take.
+pub(crate) fn poll_cancel() {
+    let Some((poll, token)) = POLL.with(|p| p.borrow().clone()) else {
+        return;
+    };
+    if poll() {
+        token.cancel();
+    }
+}
+
+/// Run `call` as the cancellable call of `token` on this thread, with
+/// `poll` asked while it waits. `Cancelled` without running when the token
+/// was cancelled before.
+pub(crate) fn run_cancellable<R>(
+    token: &CallCancel,
+    poll: Option<CancelPoll>,
+    counters: &Arc<crate::counters::Counters>,
+    call: impl FnOnce() -> Result<R>,
+) -> Result<R> {
+    let _ = token.counters.set(Arc::clone(counters));
+    if token
+        .state
+        .state
+        .compare_exchange(QUEUED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        return Err(Error::Cancelled);
+    }
+    let prev_task = CURRENT.with(|c| c.borrow_mut().replace(Arc::clone(&token.state)));
+    let prev_poll =
+        POLL.with(|p| std::mem::replace(&mut *p.borrow_mut(), poll.map(|f| (f, token.clone()))));
+    let r = call();
+    POLL.with(|p| *p.borrow_mut() = prev_poll);
+    CURRENT.with(|c| *c.borrow_mut() = prev_task);
+    token.state.state.store(DONE, Ordering::Release);
+    r
+}
+
 /// The work a task runs, and the completion that receives its outcome.
 pub(crate) type Work = Box<dyn FnOnce(Option<Error>) + Send + 'static>;
 
@@ -147,48 +255,104 @@ struct Job {
 struct QueueState {
     jobs: VecDeque<Job>,
     closing: bool,
+    /// Pool threads waiting for a job.
+    idle: usize,
+    /// One slot per pool thread that may be running (its name is
+    /// `{name}-pool-{slot}`); a retired thread empties its slot.
+    slots: Vec<Option<(ThreadId, JoinHandle<()>)>>,
 }
+
+impl QueueState {
+    fn live(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
+    }
+}
+
+/// A pool thread idle this long exits (the last one stays).
+pub(crate) const POOL_THREAD_IDLE: Duration = Duration::from_secs(10);
 
 pub(crate) struct Executor {
     queue: Mutex<QueueState>,
     ready: Condvar,
     capacity: usize,
-    threads: Mutex<Vec<(ThreadId, JoinHandle<()>)>>,
+    /// Most pool threads alive at once.
+    max_threads: usize,
+    name: String,
+    /// [`POOL_THREAD_IDLE`] (shorter in tests).
+    idle_timeout: Duration,
 }
 
 impl std::fmt::Debug for Executor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Executor")
             .field("capacity", &self.capacity)
+            .field("max_threads", &self.max_threads)
             .finish()
     }
 }
 
 impl Executor {
+    /// A pool of at most `threads` threads. They start on demand: a task
+    /// queued while no thread is idle starts one (up to `threads`), so a
+    /// burst of blocking calls runs `threads` at a time; a thread idle for
+    /// [`POOL_THREAD_IDLE`] exits, except the last one.
     pub(crate) fn start(threads: usize, capacity: usize, name: &str) -> Result<Arc<Executor>> {
+        Self::start_with_idle(threads, capacity, name, POOL_THREAD_IDLE)
+    }
+
+    fn start_with_idle(
+        threads: usize,
+        capacity: usize,
+        name: &str,
+        idle_timeout: Duration,
+    ) -> Result<Arc<Executor>> {
         let ex = Arc::new(Executor {
             queue: Mutex::new(QueueState {
                 jobs: VecDeque::new(),
                 closing: false,
+                idle: 0,
+                slots: Vec::new(),
             }),
             ready: Condvar::new(),
             capacity,
-            threads: Mutex::new(Vec::new()),
+            max_threads: threads.max(1),
+            name: name.to_string(),
+            idle_timeout,
         });
-        for i in 0..threads.max(1) {
-            let worker = Arc::clone(&ex);
-            let h = thread::Builder::new()
-                .name(format!("{name}-pool-{i}"))
-                .spawn(move || worker.run())
-                .map_err(|e| Error::Internal(format!("cannot start pool thread: {e}")))?;
-            ex.threads.lock().push((h.thread().id(), h));
-        }
+        // One thread at once: a failure to start threads shows at creation.
+        let mut q = ex.queue.lock();
+        ex.spawn_locked(&mut q)?;
+        drop(q);
         Ok(ex)
+    }
+
+    /// Pool threads alive now (tests).
+    #[cfg(test)]
+    pub(crate) fn live_threads(&self) -> usize {
+        self.queue.lock().live()
+    }
+
+    /// Start one pool thread in the first free slot (the queue lock is held).
+    fn spawn_locked(self: &Arc<Self>, q: &mut QueueState) -> Result<()> {
+        let slot = match q.slots.iter().position(|s| s.is_none()) {
+            Some(i) => i,
+            None => {
+                q.slots.push(None);
+                q.slots.len() - 1
+            }
+        };
+        let worker = Arc::clone(self);
+        let h = thread::Builder::new()
+            .name(format!("{}-pool-{slot}", self.name))
+            .spawn(move || worker.run(slot))
+            .map_err(|e| Error::Internal(format!("cannot start pool thread: {e}")))?;
+        q.slots[slot] = Some((h.thread().id(), h));
+        Ok(())
     }
 
     /// Queue `work`. `work` receives `None` to run, or `Some(error)` when it
     /// must only report that error (cancelled / closed) to its completion.
-    pub(crate) fn submit(&self, work: Work) -> Result<SubmitHandle> {
+    pub(crate) fn submit(self: &Arc<Self>, work: Work) -> Result<SubmitHandle> {
         let state = Arc::new(TaskState {
             state: AtomicU8::new(QUEUED),
             cancel_requested: AtomicBool::new(false),
@@ -208,6 +372,14 @@ impl Executor {
             state: Arc::clone(&state),
             work,
         });
+        // More queued tasks than idle threads: start one more (up to the
+        // maximum). A failed start leaves the task queued for the threads
+        // that exist (there is always at least one).
+        if q.jobs.len() > q.idle && q.live() < self.max_threads {
+            if let Err(e) = self.spawn_locked(&mut q) {
+                tracing::warn!(target: "bridgehost::executor", "{e}");
+            }
+        }
         drop(q);
         self.ready.notify_one();
         Ok(SubmitHandle {
@@ -216,7 +388,7 @@ impl Executor {
         })
     }
 
-    fn run(self: Arc<Self>) {
+    fn run(self: Arc<Self>, slot: usize) {
         loop {
             let job = {
                 let mut q = self.queue.lock();
@@ -227,7 +399,15 @@ impl Executor {
                     if q.closing {
                         return;
                     }
-                    self.ready.wait(&mut q);
+                    q.idle += 1;
+                    let waited = self.ready.wait_for(&mut q, self.idle_timeout);
+                    q.idle -= 1;
+                    if waited.timed_out() && q.jobs.is_empty() && !q.closing && q.live() > 1 {
+                        // Retire: nobody will join this thread (its handle
+                        // is dropped, detaching it); it runs nothing more.
+                        q.slots[slot] = None;
+                        return;
+                    }
                 }
             };
             Self::execute(job, None);
@@ -297,11 +477,69 @@ impl Executor {
     /// within the module's close grace instead of blocking this forever).
     pub(crate) fn join(&self) {
         let me = thread::current().id();
-        let threads: Vec<_> = self.threads.lock().drain(..).collect();
+        let threads: Vec<_> = self
+            .queue
+            .lock()
+            .slots
+            .iter_mut()
+            .filter_map(Option::take)
+            .collect();
         for (tid, h) in threads {
             if tid != me {
                 let _ = h.join();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// The pool starts one thread, grows to its maximum while tasks wait
+    /// (never beyond), and shrinks back to one thread once idle.
+    #[test]
+    fn pool_grows_on_demand_up_to_its_maximum_and_shrinks_when_idle() {
+        let ex = Executor::start_with_idle(8, 1000, "t", Duration::from_millis(100)).unwrap();
+        assert_eq!(ex.live_threads(), 1);
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..20 {
+            let g = Arc::clone(&gate);
+            let tx = tx.clone();
+            ex.submit(Box::new(move |forced| {
+                assert!(forced.is_none());
+                let mut open = g.0.lock();
+                while !*open {
+                    g.1.wait(&mut open);
+                }
+                let _ = tx.send(());
+            }))
+            .unwrap();
+        }
+        assert_eq!(ex.live_threads(), 8, "grown to the maximum, not beyond");
+        *gate.0.lock() = true;
+        gate.1.notify_all();
+        for _ in 0..20 {
+            rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while ex.live_threads() > 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "idle threads never exited"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+        // Still works after shrinking; grows again.
+        ex.submit(Box::new(move |_| {
+            let _ = tx.send(());
+        }))
+        .unwrap();
+        rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        ex.close_queue();
+        ex.join();
+        assert_eq!(ex.live_threads(), 0);
     }
 }

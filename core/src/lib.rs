@@ -49,7 +49,7 @@ pub mod validate;
 pub use counters::{CounterSnapshot, Counters};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventCallback, Subscription};
-pub use executor::SubmitHandle;
+pub use executor::{CallCancel, CancelPoll, SubmitHandle, POLL_EVERY};
 pub use ffi::loader::{MethodInfo, ModuleInfo, ThreadModel};
 pub use host::{inspect, Host};
 pub use interface::Interface;

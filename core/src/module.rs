@@ -338,6 +338,27 @@ impl Method {
         out.finish_spill()
     }
 
+    /// [`call_with`](Self::call_with), cancellable through `token` (from
+    /// another thread, or by `poll`, which is asked on this thread about
+    /// every [`crate::executor::POLL_EVERY`] while the call waits for its
+    /// isolated worker, and at once when a signal interrupts the wait; a
+    /// front end polls its runtime's pending signals there). A cancelled
+    /// isolated call ends with `Cancelled` (its worker is killed and
+    /// replaced; `cancelled` counts it). A running in-process call cannot be
+    /// interrupted: it never waits here, `poll` is not asked and a cancel
+    /// returns false.
+    pub fn call_cancellable(
+        &self,
+        input: &[u8],
+        buf: &mut Vec<u8>,
+        token: &crate::CallCancel,
+        poll: Option<crate::executor::CancelPoll>,
+    ) -> Result<()> {
+        crate::executor::run_cancellable(token, poll, &self.module.counters, || {
+            self.call_with(input, buf)
+        })
+    }
+
     /// Call on this thread with an explicit sink.
     #[inline]
     pub fn call_into(&self, input: &[u8], out: &mut CallOutput<'_>) -> Result<usize> {

@@ -31,11 +31,15 @@ pub struct HostOptions {
     /// Extra directories searched for bundled modules (before
     /// `BRIDGEHOST_MODULE_PATH` and the bridge library's own directory).
     pub module_dirs: Vec<PathBuf>,
-    /// Threads that run `submit`ted calls.
+    /// Most threads running `submit`ted calls at once (1..=256; default
+    /// [`DEFAULT_SUBMIT_THREADS`]). Threads start on demand and exit after
+    /// being idle (see [`HostOptions::default`]).
     pub submit_threads: usize,
-    /// Queued submits beyond which `submit` fails with `Overloaded`.
+    /// Queued submits beyond which `submit` fails with `Overloaded`
+    /// (default [`DEFAULT_SUBMIT_QUEUE_CAPACITY`]).
     pub submit_queue_capacity: usize,
-    /// Queued events beyond which new events are dropped (and counted).
+    /// Queued events beyond which new events are dropped (and counted)
+    /// (default [`DEFAULT_EVENT_QUEUE_CAPACITY`]).
     pub event_queue_capacity: usize,
     /// Prefix of the names of the threads the host starts.
     pub thread_name: String,
@@ -46,20 +50,38 @@ pub struct HostOptions {
     pub event_queue_bytes: usize,
 }
 
+/// Default [`HostOptions::submit_threads`]: 64.
+///
+/// Submitted calls are blocking native work (a codec, a vendor SDK waiting on
+/// a device or the network, an isolated call waiting on its worker): a pool
+/// thread mostly waits, so the pool is sized by how many calls may wait at
+/// once, not by cores (the old default, the core count clamped to 2..=16,
+/// gave 2 threads on a 2-core machine: 1,000 submitted 20 ms sleeps took
+/// 10 s; with 64 they take about 0.3 s). Threads cost nothing until used:
+/// the pool starts one thread and adds one whenever a task is queued while
+/// none is idle, and a thread idle for 10 s exits (one stays). CPU-bound
+/// work gains nothing beyond the core count: set it lower for such hosts.
+pub const DEFAULT_SUBMIT_THREADS: usize = 64;
+/// Default [`HostOptions::submit_queue_capacity`]: 4096 queued submits.
+pub const DEFAULT_SUBMIT_QUEUE_CAPACITY: usize = 4096;
+/// Default [`HostOptions::event_queue_capacity`]: 65,536 queued events.
+pub const DEFAULT_EVENT_QUEUE_CAPACITY: usize = 65536;
+/// Default [`HostOptions::thread_name`].
+pub const DEFAULT_THREAD_NAME: &str = "bridgehost";
 /// Default [`HostOptions::event_queue_bytes`]: 64 MiB.
 pub const DEFAULT_EVENT_QUEUE_BYTES: usize = 64 << 20;
 
 impl Default for HostOptions {
+    /// No extra module directory, [`DEFAULT_SUBMIT_THREADS`],
+    /// [`DEFAULT_SUBMIT_QUEUE_CAPACITY`], [`DEFAULT_EVENT_QUEUE_CAPACITY`],
+    /// [`DEFAULT_THREAD_NAME`].
     fn default() -> Self {
         HostOptions {
             module_dirs: Vec::new(),
-            submit_threads: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-                .clamp(2, 16),
-            submit_queue_capacity: 4096,
-            event_queue_capacity: 65536,
-            thread_name: "bridgehost".to_string(),
+            submit_threads: DEFAULT_SUBMIT_THREADS,
+            submit_queue_capacity: DEFAULT_SUBMIT_QUEUE_CAPACITY,
+            event_queue_capacity: DEFAULT_EVENT_QUEUE_CAPACITY,
+            thread_name: DEFAULT_THREAD_NAME.to_string(),
             event_queue_bytes: DEFAULT_EVENT_QUEUE_BYTES,
         }
     }

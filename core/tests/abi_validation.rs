@@ -26,6 +26,11 @@ const CASES: &[(&str, &str)] = &[
     ("method_name_too_long", "longer than 128 bytes"),
     ("unknown_flags", "unknown flag bits"),
     ("reserved_nonzero", "reserved"),
+    (
+        "unknown_module_flags",
+        "unknown module flag bits 0x80000001",
+    ),
+    ("module_reserved_nonzero", "reserved field is non-zero"),
 ];
 
 #[test]

@@ -206,8 +206,9 @@ namespace BridgeHost.Tests
                 typeof(ResourceLimitException), typeof(ClosedException), typeof(CancelledException),
                 typeof(OverloadedException), typeof(InternalException), typeof(WorkerExitedException),
                 typeof(ProtocolException), typeof(UnavailableException), typeof(BufferTooSmallException),
+                typeof(StateLostException),
             };
-            for (int code = 1; code <= 15; code++)
+            for (int code = 1; code <= 16; code++)
             {
                 var e = BridgeHostException.Create(-code, "m", -7);
                 Check.Equal(expected[code - 1], e.GetType(), "class for status " + (-code));
@@ -221,7 +222,7 @@ namespace BridgeHost.Tests
             Check.Equal(11, ((WorkerCrashedException)BridgeHostException.Create(-5, "", 11)).Signal, "signal");
             Check.Equal(3, ((WorkerExitedException)BridgeHostException.Create(-12, "", 3)).Status, "exit status");
             Check.Equal(1L << 40, ((BufferTooSmallException)BridgeHostException.Create(-15, "", 1L << 40)).Required, "required");
-            Check.Equal(typeof(InternalException), BridgeHostException.Create(-16, "", 0).GetType(), "unknown status -16");
+            Check.Equal(typeof(InternalException), BridgeHostException.Create(-17, "", 0).GetType(), "unknown status -17");
             Check.Equal(typeof(InternalException), BridgeHostException.Create(7, "", 0).GetType(), "positive status");
             Check.Equal(typeof(InternalException), BridgeHostException.Create(int.MinValue, "", 0).GetType(), "int.MinValue");
         }
@@ -263,7 +264,8 @@ namespace BridgeHost.Tests
                 new InternalException("m", inner), new WorkerExitedException("m", inner),
                 new WorkerExitedException("m", 3, inner), new ProtocolException("m", inner),
                 new UnavailableException("m", inner), new BufferTooSmallException("m", inner),
-                new BufferTooSmallException("m", 9, inner), new BridgeHostException(ErrorKind.Internal, "m", inner),
+                new BufferTooSmallException("m", 9, inner), new StateLostException("m", inner),
+                new BridgeHostException(ErrorKind.Internal, "m", inner),
             };
             foreach (var e in all)
             {

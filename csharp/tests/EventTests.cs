@@ -57,6 +57,43 @@ namespace BridgeHost.Tests
             }
         }
 
+        /// <summary>Events queued for a subscription when it is disposed are counted in
+        /// EventsDiscarded (issue 12, item 4): the handler blocks in its first event while ten more
+        /// are queued, then disposes its own subscription.</summary>
+        [Case]
+        public void DisposeCountsTheQueuedEventsItDiscards()
+        {
+            var m = _host.Open("std");
+            var emit = m.GetMethod("emit");
+            var entered = new ManualResetEventSlim();
+            var go = new ManualResetEventSlim();
+            var subscribed = new ManualResetEventSlim();
+            Subscription sub = null;
+            sub = m.Subscribe("t", ev =>
+            {
+                entered.Set();
+                go.Wait(TimeSpan.FromSeconds(30));
+                subscribed.Wait(TimeSpan.FromSeconds(30));
+                sub.Dispose();
+            });
+            subscribed.Set();
+            emit.Call(System.Text.Encoding.ASCII.GetBytes("t\0first"));
+            Check.True(entered.Wait(TimeSpan.FromSeconds(30)), "first event delivered");
+            for (int i = 0; i < 10; i++)
+            {
+                emit.Call(System.Text.Encoding.ASCII.GetBytes("t\0queued"));
+            }
+            go.Set();
+            m.Flush(TimeSpan.FromSeconds(30));
+            Counters c = m.GetCounters();
+            Check.Equal(11L, c.EventsEmitted, "emitted");
+            Check.Equal(1L, c.EventsDelivered, "delivered");
+            Check.Equal(10L, c.EventsDiscarded, "discarded");
+            Check.Equal(0L, c.EventsRefused, "refused");
+            Check.Equal(10L, _host.GetCounters().EventsDiscarded, "host sum");
+            m.Dispose();
+        }
+
         [MethodImpl(MethodImplOptions.NoInlining)]
         private static void SubscribeAndForget(Module m, StrongBox<int> counter, ManualResetEventSlim done, int expected)
         {

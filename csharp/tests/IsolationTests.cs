@@ -204,5 +204,44 @@ namespace BridgeHost.Tests
                 Check.Equal(960, good, "every other call returned its own bytes");
             }
         }
+
+        private static ulong U64(byte[] b)
+        {
+            return BitConverter.ToUInt64(b, 0);
+        }
+
+        /// <summary>The test-only "stateful" module declares BH_MODULE_STATEFUL: more than one
+        /// worker is refused; after a worker restart the next call throws StateLostException once
+        /// (it did not run), the counter moves, and later calls run against a fresh instance.</summary>
+        [Case]
+        public void StatefulModuleReportsARestartOnceAsStateLost()
+        {
+            using (var m = TestEnv.OpenIsolatedOrSkip(_host, "stateful"))
+            {
+                var refused = Check.Throws<InvalidArgumentException>(
+                    () => _host.Open("stateful", new ModuleOptions { Isolation = Isolation.Process, Workers = 2 }), "workers 2");
+                Check.True(refused.Message.Contains("stateful"), "names the reason: " + refused.Message);
+                var insert = m.GetMethod("insert");
+                for (ulong i = 1; i <= 3; i++)
+                {
+                    Check.Equal(i, U64(insert.Call(new byte[0])), "insert " + i);
+                }
+                Check.Throws<WorkerCrashedException>(() => m.GetMethod("crash").Call(new byte[0]), "crash");
+                var lost = Check.Throws<StateLostException>(() => insert.Call(new byte[0]), "the call after the restart");
+                Check.Equal(ErrorKind.StateLost, lost.Kind, "Kind");
+                Check.Equal(16, (int)lost.Kind, "code");
+                Check.True(lost.Message.Contains("did not run"), "message: " + lost.Message);
+                Check.Equal(1L, m.GetCounters().StateLost, "state_lost counter");
+                Check.Equal(1UL, U64(insert.Call(new byte[0])), "fresh state after the one report");
+                Check.Equal(1L, m.GetCounters().StateLost, "reported once");
+            }
+            // In-process there is no worker to lose: never StateLost.
+            using (var local = _host.Open("stateful", new ModuleOptions()))
+            {
+                Check.Equal(1UL, U64(local.GetMethod("insert").Call(new byte[0])), "in-process insert");
+                Check.Equal(2UL, U64(local.GetMethod("insert").Call(new byte[0])), "in-process insert");
+                Check.Equal(0L, local.GetCounters().StateLost, "in-process state_lost");
+            }
+        }
     }
 }

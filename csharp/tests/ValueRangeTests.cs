@@ -32,6 +32,33 @@ namespace BridgeHost.Tests
             1, (1UL << 31) - 1, 1UL << 31, 1UL << 32, (ulong)long.MaxValue, (ulong)long.MaxValue + 1, ulong.MaxValue,
         };
 
+        /// <summary>The defaults are read from the native library (the core's values, no copy in
+        /// the .NET code) and are the documented ones.</summary>
+        [Case]
+        public void DefaultsComeFromTheNativeLibrary()
+        {
+            HostOptions h = HostOptions.Defaults;
+            Check.Equal(64, h.SubmitThreads, "SubmitThreads");
+            Check.Equal(4096, h.SubmitQueueCapacity, "SubmitQueueCapacity");
+            Check.Equal(65536, h.EventQueueCapacity, "EventQueueCapacity");
+            Check.True(h.ModuleDirectory == null, "ModuleDirectory");
+            Check.True(!ReferenceEquals(h, HostOptions.Defaults), "a new instance each time");
+            ModuleOptions m = ModuleOptions.Defaults;
+            Check.Equal(Isolation.InProcess, m.Isolation, "Isolation");
+            Check.Equal(1, m.Workers, "Workers");
+            Check.True(m.CallTimeout == null, "no CallTimeout");
+            Check.True(m.MemoryLimit == null, "no MemoryLimit");
+            Check.Equal(256L << 20, m.MaxInput.Value, "MaxInput");
+            Check.Equal(256L << 20, m.MaxOutput.Value, "MaxOutput");
+            Check.Equal(1L << 20, m.MaxEvent.Value, "MaxEvent");
+            // The defaults are valid options as they are.
+            using (var host = new Host(h))
+            {
+                Module std = host.Open("std", m);
+                Check.Equal(3, std.GetMethod("echo").Call(new byte[] { 1, 2, 3 }).Length, "echo");
+            }
+        }
+
         [Case]
         public void NullPointersWithLengthsAreRefused()
         {

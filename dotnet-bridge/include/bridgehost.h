@@ -119,7 +119,8 @@ typedef void (*bh_event_fn)(void *user_data,
 typedef uint64_t bh_subscription;
 
 /**
- * Options of `bh_host_new`. All-zero fields mean "default".
+ * Options of `bh_host_new`. All-zero fields mean "default";
+ * `bh_host_options_default` fills the struct with the default values.
  */
 typedef struct bh_host_options {
     /**
@@ -127,7 +128,7 @@ typedef struct bh_host_options {
      */
     uint32_t struct_size;
     /**
-     * Threads that run submitted calls (0: default).
+     * Most threads running submitted calls at once, started on demand (0: default 64).
      */
     uint32_t submit_threads;
     /**
@@ -209,7 +210,8 @@ typedef struct bh_counters {
      */
     uint64_t events_delivered;
     /**
-     * Events dropped because the queue was full.
+     * Events lost without the module being told (an isolated worker's event the full queue
+     * could not take); refusals are `events_refused`.
      */
     uint64_t events_dropped;
     /**
@@ -229,10 +231,21 @@ typedef struct bh_counters {
      */
     uint64_t latency_ns_max;
     /**
+     * Restarts of a stateful module's isolated worker reported to a caller
+     * as `BH_E_STATE_LOST` (appended: filled only when `struct_size` covers it).
+     */
+    uint64_t state_lost;
+    /**
      * Emits refused to the module because the event queue was full (it was told and may retry).
-     * Added after 0.1, like every field below: a shorter `struct_size` leaves it unwritten.
+     * Added after 0.1, like every field below: a caller whose `struct_size` stops before a
+     * field does not get it.
      */
     uint64_t events_refused;
+    /**
+     * Deliveries that never happened because the subscription was unsubscribed, or its module or
+     * host closed, after the event was accepted (one per subscriber).
+     */
+    uint64_t events_discarded;
     /**
      * Bytes of isolated workers' stderr read but not logged (beyond a few lines per second).
      */
@@ -251,7 +264,8 @@ typedef void (*bh_log_fn)(void *user_data,
                           size_t msg_len);
 
 /**
- * Options of `bh_module_open`. All-zero fields mean "default".
+ * Options of `bh_module_open`. All-zero fields mean "default";
+ * `bh_module_options_default` fills the struct with the default values.
  */
 typedef struct bh_module_options {
     /**
@@ -388,6 +402,13 @@ typedef struct bh_module_options {
  * A caller buffer is too small; the size required is reported.
  */
 #define BH_E_BUFFER_TOO_SMALL -15
+
+/**
+ * A stateful module's isolated worker was restarted since the previous call:
+ * its state is gone. Reported once; this call did not run, the next runs
+ * against a fresh instance.
+ */
+#define BH_E_STATE_LOST -16
 
 #ifdef __cplusplus
 extern "C" {
@@ -526,6 +547,18 @@ bh_status bh_subscribe(bh_module m,
 bh_status bh_unsubscribe(bh_subscription s);
 
 /**
+ * Fill `*out` with the default host options (the values `bh_host_new` uses
+ * for fields left 0): `submit_threads`, `submit_queue_capacity`,
+ * `event_queue_capacity`, `event_queue_bytes`; `module_dir` NULL. The caller sets
+ * `out->struct_size`; the fields that fit in it are written (a struct from a
+ * newer header gets its unknown bytes zeroed, i.e. "default").
+ *
+ * # Safety
+ * `out` must be valid for writes of `out->struct_size` bytes.
+ */
+bh_status bh_host_options_default(struct bh_host_options *out);
+
+/**
  * Create a host (its event dispatcher and submit pool start now).
  * `opts` may be NULL (defaults); `*out` is written on success only.
  *
@@ -618,6 +651,18 @@ bh_status bh_set_log_callback(uint32_t max_level, bh_log_fn cb, void *user_data)
  * subscriptions, tasks): for leak tests.
  */
 uint64_t bh_debug_live_handles(void);
+
+/**
+ * Fill `*out` with the default module options (the values `bh_module_open`
+ * uses for fields left 0): in-process, `workers` 1, no `call_timeout_ms`
+ * and no `memory_limit` (0), `max_input`/`max_output` 256 MiB, `max_event`
+ * 1 MiB, no config, no worker path. The caller sets `out->struct_size`; the
+ * fields that fit in it are written (see `bh_host_options_default`).
+ *
+ * # Safety
+ * `out` must be valid for writes of `out->struct_size` bytes.
+ */
+bh_status bh_module_options_default(struct bh_module_options *out);
 
 /**
  * Open a module by path (contains `/` or ends in `.so`) or bundled name

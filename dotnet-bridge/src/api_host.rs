@@ -51,9 +51,42 @@ pub(crate) fn counters_of(s: &CounterSnapshot) -> bh_counters {
         latency_samples: s.latency_samples,
         latency_ns_total: s.latency_ns_total,
         latency_ns_max: s.latency_ns_max,
+        state_lost: s.state_lost,
         events_refused: s.events_refused,
+        events_discarded: s.events_discarded,
         worker_output_dropped: s.worker_output_dropped,
     }
+}
+
+/// A count in a `uint32_t` field (the defaults all fit).
+fn u32_of(v: usize) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+/// Fill `*out` with the default host options (the values `bh_host_new` uses
+/// for fields left 0): `submit_threads`, `submit_queue_capacity`,
+/// `event_queue_capacity`, `event_queue_bytes`; `module_dir` NULL. The caller sets
+/// `out->struct_size`; the fields that fit in it are written (a struct from a
+/// newer header gets its unknown bytes zeroed, i.e. "default").
+///
+/// # Safety
+/// `out` must be valid for writes of `out->struct_size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn bh_host_options_default(out: *mut bh_host_options) -> bh_status {
+    ffi_boundary!(|c| {
+        let out = c.host_options_out(out)?;
+        let d = HostOptions::default();
+        out.fill(&bh_host_options {
+            struct_size: std::mem::size_of::<bh_host_options>() as u32,
+            submit_threads: u32_of(d.submit_threads),
+            submit_queue_capacity: u32_of(d.submit_queue_capacity),
+            event_queue_capacity: u32_of(d.event_queue_capacity),
+            module_dir: std::ptr::null(),
+            module_dir_len: 0,
+            event_queue_bytes: d.event_queue_bytes as u64,
+        });
+        Ok(())
+    })
 }
 
 /// Create a host (its event dispatcher and submit pool start now).

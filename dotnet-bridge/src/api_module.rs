@@ -69,6 +69,43 @@ fn module_options(c: &Contract, o: Option<&bh_module_options>) -> Result<ModuleO
     Ok(opts)
 }
 
+/// Fill `*out` with the default module options (the values `bh_module_open`
+/// uses for fields left 0): in-process, `workers` 1, no `call_timeout_ms`
+/// and no `memory_limit` (0), `max_input`/`max_output` 256 MiB, `max_event`
+/// 1 MiB, no config, no worker path. The caller sets `out->struct_size`; the
+/// fields that fit in it are written (see `bh_host_options_default`).
+///
+/// # Safety
+/// `out` must be valid for writes of `out->struct_size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn bh_module_options_default(out: *mut bh_module_options) -> bh_status {
+    ffi_boundary!(|c| {
+        let out = c.module_options_out(out)?;
+        let d = ModuleOptions::default();
+        let ms =
+            |t: Option<Duration>| t.map_or(0, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX));
+        out.fill(&bh_module_options {
+            struct_size: std::mem::size_of::<bh_module_options>() as u32,
+            isolation: match d.isolation {
+                Isolation::InProcess => BH_ISOLATION_IN_PROCESS,
+                Isolation::Process => BH_ISOLATION_PROCESS,
+            },
+            workers: u32::try_from(d.workers).unwrap_or(u32::MAX),
+            reserved: 0,
+            call_timeout_ms: ms(d.call_timeout),
+            memory_limit: d.memory_limit.unwrap_or(0),
+            max_input: d.max_input as u64,
+            max_output: d.max_output as u64,
+            config: std::ptr::null(),
+            config_len: 0,
+            worker_path: std::ptr::null(),
+            worker_path_len: 0,
+            max_event: d.max_event as u64,
+        });
+        Ok(())
+    })
+}
+
 /// Open a module by path (contains `/` or ends in `.so`) or bundled name
 /// (`"std"`, `"zlib"`, ...). `spec` is UTF-8, not NUL-terminated. `opts` may
 /// be NULL (in-process defaults). A file that is not a valid module is

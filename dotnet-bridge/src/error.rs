@@ -96,6 +96,7 @@ fn kind_name(kind: ErrorKind) -> &'static CStr {
         ErrorKind::Protocol => c"protocol",
         ErrorKind::Unavailable => c"unavailable",
         ErrorKind::BufferTooSmall => c"buffer_too_small",
+        ErrorKind::StateLost => c"state_lost",
         // ErrorKind is non_exhaustive: a kind added to the core without a
         // name here is reported honestly rather than guessed.
         _ => c"unknown",
@@ -125,6 +126,7 @@ mod tests {
             BH_E_PROTOCOL,
             BH_E_UNAVAILABLE,
             BH_E_BUFFER_TOO_SMALL,
+            BH_E_STATE_LOST,
         ];
         assert_eq!(documented.len(), ErrorKind::ALL.len());
         for (kind, s) in ErrorKind::ALL.iter().zip(documented) {
@@ -133,7 +135,7 @@ mod tests {
         }
         assert_eq!(status_name(BH_OK), c"ok");
         assert_eq!(status_name(1), c"unknown");
-        assert_eq!(status_name(-16), c"unknown");
+        assert_eq!(status_name(-17), c"unknown");
         assert_eq!(status_name(i32::MIN), c"unknown");
     }
 

@@ -190,7 +190,9 @@ impl Contract {
     /// the call; an out-pointer is NULL or valid for a write of its type; a
     /// caller buffer is NULL or writable for the capacity passed with it; an
     /// options struct pointer is NULL or readable for the `struct_size` it
-    /// declares; a `bh_counters` pointer is writable for its `struct_size`.
+    /// declares; a `bh_counters` pointer, and an options struct pointer an
+    /// export fills (`bh_host_options_default`), is writable for its
+    /// `struct_size`.
     /// Function pointers given to [`crate::callback`] are functions of the
     /// declared C type that do not unwind.
     pub(crate) unsafe fn assume() -> Contract {
@@ -340,6 +342,84 @@ impl Contract {
             _borrow: PhantomData,
         })
     }
+}
+
+/// A caller's options struct to fill (`bh_*_options_default`), by the
+/// prefix rule: `struct_size` bytes at `p` are the caller's.
+#[derive(Debug)]
+pub(crate) struct PrefixedOut<'c, T> {
+    p: NonNull<T>,
+    size: usize,
+    _borrow: PhantomData<&'c mut T>,
+}
+
+impl<T: Copy> PrefixedOut<'_, T> {
+    /// Write `full` over the caller's struct after its `struct_size` (the
+    /// first four bytes, left as they are): the bytes of `full` that fit in
+    /// `struct_size`, and zero (the default of every field of a later
+    /// version) for any bytes beyond `size_of::<T>()`.
+    pub(crate) fn fill(self, full: &T) {
+        const HEADER: usize = 4;
+        let ours = size_of::<T>();
+        let n = self.size.min(ours);
+        let src = (full as *const T).cast::<u8>();
+        let dst = self.p.as_ptr().cast::<u8>();
+        // SAFETY: HEADER <= min size <= n <= size_of::<T>(), so the read
+        // stays inside `full`; n <= struct_size, which the caller promised is
+        // writable at `p`; `full` is our own value, disjoint from it.
+        unsafe { std::ptr::copy_nonoverlapping(src.add(HEADER), dst.add(HEADER), n - HEADER) };
+        if self.size > ours {
+            // SAFETY: bytes ours..struct_size are the caller's, writable by
+            // the contract.
+            unsafe { std::ptr::write_bytes(dst.add(ours), 0, self.size - ours) };
+        }
+    }
+}
+
+impl Contract {
+    /// The caller's `bh_host_options` to fill (non-null, aligned, a
+    /// `struct_size` accepted by the prefix rule).
+    pub(crate) fn host_options_out<'c>(
+        &'c self,
+        p: *mut bh_host_options,
+    ) -> Result<PrefixedOut<'c, bh_host_options>> {
+        // SAFETY: the pointer contract of `Contract::assume`.
+        unsafe { prefixed_out(p, HOST_OPTIONS_MIN_SIZE, "bh_host_options") }
+    }
+
+    /// The caller's `bh_module_options` to fill (see `host_options_out`).
+    pub(crate) fn module_options_out<'c>(
+        &'c self,
+        p: *mut bh_module_options,
+    ) -> Result<PrefixedOut<'c, bh_module_options>> {
+        // SAFETY: as in `host_options_out`.
+        unsafe { prefixed_out(p, MODULE_OPTIONS_MIN_SIZE, "bh_module_options") }
+    }
+}
+
+/// Check a struct to fill: non-null, aligned, `min <= struct_size <=`
+/// [`STRUCT_SIZE_MAX`].
+///
+/// # Safety
+/// `p` is NULL or writable (so readable) for the `struct_size` bytes it
+/// declares, for the rest of the export call.
+unsafe fn prefixed_out<'c, T>(p: *mut T, min: usize, name: &str) -> Result<PrefixedOut<'c, T>> {
+    let p = NonNull::new(p).ok_or_else(|| null_out(name))?;
+    check_aligned(p.as_ptr(), name)?;
+    // SAFETY: non-null, aligned, and the contract makes struct_size bytes
+    // (at least the first four, which hold it) readable at p.
+    let declared = unsafe { p.as_ptr().cast::<u32>().read() } as usize;
+    if declared < min || declared > STRUCT_SIZE_MAX {
+        return Err(invalid(format!(
+            "{name}.struct_size is {declared}; set it to sizeof({name}) ({}; at least {min}, at most {STRUCT_SIZE_MAX})",
+            size_of::<T>()
+        )));
+    }
+    Ok(PrefixedOut {
+        p,
+        size: declared,
+        _borrow: PhantomData,
+    })
 }
 
 /// No options struct of this ABI grows past this: a larger `struct_size` is a

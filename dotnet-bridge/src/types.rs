@@ -55,6 +55,10 @@ pub const BH_E_PROTOCOL: bh_status = -13;
 pub const BH_E_UNAVAILABLE: bh_status = -14;
 /// A caller buffer is too small; the size required is reported.
 pub const BH_E_BUFFER_TOO_SMALL: bh_status = -15;
+/// A stateful module's isolated worker was restarted since the previous call:
+/// its state is gone. Reported once; this call did not run, the next runs
+/// against a fresh instance.
+pub const BH_E_STATE_LOST: bh_status = -16;
 
 /// `bh_module_options.isolation`: run the module in the host process.
 pub const BH_ISOLATION_IN_PROCESS: u32 = 0;
@@ -72,13 +76,14 @@ pub const BH_LOG_DEBUG: u32 = 3;
 /// Per-call tracing.
 pub const BH_LOG_TRACE: u32 = 4;
 
-/// Options of `bh_host_new`. All-zero fields mean "default".
+/// Options of `bh_host_new`. All-zero fields mean "default";
+/// `bh_host_options_default` fills the struct with the default values.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct bh_host_options {
     /// `sizeof(bh_host_options)`.
     pub struct_size: u32,
-    /// Threads that run submitted calls (0: default).
+    /// Most threads running submitted calls at once, started on demand (0: default 64).
     pub submit_threads: u32,
     /// Queued submits beyond which `bh_submit` is `BH_E_OVERLOADED` (0: default 4096).
     pub submit_queue_capacity: u32,
@@ -94,7 +99,8 @@ pub struct bh_host_options {
     pub event_queue_bytes: u64,
 }
 
-/// Options of `bh_module_open`. All-zero fields mean "default".
+/// Options of `bh_module_open`. All-zero fields mean "default";
+/// `bh_module_options_default` fills the struct with the default values.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct bh_module_options {
@@ -154,7 +160,8 @@ pub struct bh_counters {
     pub events_emitted: u64,
     /// Event deliveries to subscribers.
     pub events_delivered: u64,
-    /// Events dropped because the queue was full.
+    /// Events lost without the module being told (an isolated worker's event the full queue
+    /// could not take); refusals are `events_refused`.
     pub events_dropped: u64,
     /// Callbacks that panicked or reported an error.
     pub callback_errors: u64,
@@ -164,9 +171,16 @@ pub struct bh_counters {
     pub latency_ns_total: u64,
     /// Largest sampled latency, ns.
     pub latency_ns_max: u64,
+    /// Restarts of a stateful module's isolated worker reported to a caller
+    /// as `BH_E_STATE_LOST` (appended: filled only when `struct_size` covers it).
+    pub state_lost: u64,
     /// Emits refused to the module because the event queue was full (it was told and may retry).
-    /// Added after 0.1, like every field below: a shorter `struct_size` leaves it unwritten.
+    /// Added after 0.1, like every field below: a caller whose `struct_size` stops before a
+    /// field does not get it.
     pub events_refused: u64,
+    /// Deliveries that never happened because the subscription was unsubscribed, or its module or
+    /// host closed, after the event was accepted (one per subscriber).
+    pub events_discarded: u64,
     /// Bytes of isolated workers' stderr read but not logged (beyond a few lines per second).
     pub worker_output_dropped: u64,
 }

@@ -36,13 +36,18 @@ fn struct_layouts_are_pinned() {
     ];
     assert_eq!(offsets, [0, 4, 8, 12, 16, 24, 32, 40, 48, 56, 64, 72, 80]);
 
-    assert_eq!(size_of::<bh_counters>(), 8 + 16 * 8);
+    // 0.1 had 14 counters (120 bytes); state_lost, events_refused, events_discarded and
+    // worker_output_dropped were appended: older callers pass a smaller struct_size and never
+    // see them.
+    assert_eq!(size_of::<bh_counters>(), 8 + 18 * 8);
     assert_eq!(offset_of!(bh_counters, struct_size), 0);
     assert_eq!(offset_of!(bh_counters, reserved), 4);
     assert_eq!(offset_of!(bh_counters, calls), 8);
     assert_eq!(offset_of!(bh_counters, latency_ns_max), 8 + 13 * 8);
-    assert_eq!(offset_of!(bh_counters, events_refused), 8 + 14 * 8);
-    assert_eq!(offset_of!(bh_counters, worker_output_dropped), 8 + 15 * 8);
+    assert_eq!(offset_of!(bh_counters, state_lost), 8 + 14 * 8);
+    assert_eq!(offset_of!(bh_counters, events_refused), 8 + 15 * 8);
+    assert_eq!(offset_of!(bh_counters, events_discarded), 8 + 16 * 8);
+    assert_eq!(offset_of!(bh_counters, worker_output_dropped), 8 + 17 * 8);
 
     // Handles and statuses are fixed-width integers.
     assert_eq!(size_of::<bh_status>(), 4);

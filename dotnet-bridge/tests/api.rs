@@ -23,6 +23,7 @@ fn version_and_status_names() {
     assert_eq!(name(BH_OK), "ok");
     assert_eq!(name(BH_E_INVALID_ARGUMENT), "invalid_argument");
     assert_eq!(name(BH_E_BUFFER_TOO_SMALL), "buffer_too_small");
+    assert_eq!(name(BH_E_STATE_LOST), "state_lost");
     assert_eq!(name(42), "unknown");
 }
 
@@ -542,5 +543,177 @@ fn log_callback_receives_core_records_and_can_be_removed() {
     assert!(logs.iter().all(|(lvl, _)| *lvl <= BH_LOG_INFO), "{logs:?}");
     expect(bh_module_free(m), BH_OK);
     expect(bh_module_free(m2), BH_OK);
+    expect(bh_host_free(h), BH_OK);
+}
+
+/// The default options come from the core through the C ABI (no copy of
+/// the numbers in the bridge): filled by the prefix rule.
+#[test]
+fn option_defaults_are_the_cores() {
+    let _g = serial();
+    let hd = bhcore::HostOptions::default();
+    let md = bhcore::ModuleOptions::default();
+    // SAFETY: every struct passed is a live local whose struct_size is at
+    // most its real size.
+    unsafe {
+        let mut h: bh_host_options = std::mem::zeroed();
+        h.struct_size = std::mem::size_of::<bh_host_options>() as u32;
+        expect(bh_host_options_default(&mut h), BH_OK);
+        assert_eq!(h.submit_threads as usize, hd.submit_threads);
+        assert_eq!(h.submit_threads, 64);
+        assert_eq!(h.submit_queue_capacity as usize, hd.submit_queue_capacity);
+        assert_eq!(h.event_queue_capacity as usize, hd.event_queue_capacity);
+        assert!(h.module_dir.is_null());
+        assert_eq!(
+            h.struct_size as usize,
+            std::mem::size_of::<bh_host_options>()
+        );
+
+        let mut m: bh_module_options = std::mem::zeroed();
+        m.struct_size = std::mem::size_of::<bh_module_options>() as u32;
+        m.reserved = 7;
+        expect(bh_module_options_default(&mut m), BH_OK);
+        assert_eq!(m.isolation, BH_ISOLATION_IN_PROCESS);
+        assert_eq!(m.workers as usize, md.workers);
+        assert_eq!(m.reserved, 0);
+        assert_eq!(m.call_timeout_ms, 0, "no call timeout by default");
+        assert_eq!(m.memory_limit, 0, "no memory limit by default");
+        assert_eq!(m.max_input as usize, md.max_input);
+        assert_eq!(m.max_output as usize, md.max_output);
+        assert_eq!(m.max_event as usize, md.max_event);
+        assert!(m.config.is_null() && m.worker_path.is_null());
+
+        // The filled structs open a host and a module as they are.
+        let mut host = 0;
+        expect(bh_host_new(&h, &mut host), BH_OK);
+        expect(bh_host_free(host), BH_OK);
+
+        // An older (0.1, 80-byte) module struct: only what fits is written.
+        m = std::mem::zeroed();
+        m.struct_size = 80;
+        m.max_event = 0xfeed;
+        expect(bh_module_options_default(&mut m), BH_OK);
+        assert_eq!(m.max_input as usize, md.max_input);
+        assert_eq!(m.max_event, 0xfeed, "beyond struct_size: untouched");
+
+        // A newer (larger) struct: the bytes this library does not know are zeroed ("default").
+        #[repr(C)]
+        struct Newer {
+            o: bh_host_options,
+            tail: u64,
+        }
+        let mut n: Newer = std::mem::zeroed();
+        n.o.struct_size = std::mem::size_of::<Newer>() as u32;
+        n.tail = 0xfeed;
+        expect(bh_host_options_default(&mut n.o), BH_OK);
+        assert_eq!(n.o.submit_threads as usize, hd.submit_threads);
+        assert_eq!(n.tail, 0);
+
+        // Too small, or NULL: refused.
+        h = std::mem::zeroed();
+        h.struct_size = 8;
+        expect_err(
+            bh_host_options_default(&mut h),
+            BH_E_INVALID_ARGUMENT,
+            "struct_size",
+        );
+        assert_eq!(h.submit_threads, 0);
+        expect(bh_host_options_default(null_mut()), BH_E_INVALID_ARGUMENT);
+        expect(bh_module_options_default(null_mut()), BH_E_INVALID_ARGUMENT);
+    }
+}
+
+struct Gate {
+    state: Mutex<(bool, bool)>, // (entered, go)
+    cv: Condvar,
+    sub: Mutex<bh_subscription>,
+}
+
+/// First delivery: signal, wait for `go`, then unsubscribe from inside the callback.
+unsafe extern "C" fn on_gated(
+    user: *mut c_void,
+    _topic: *const c_char,
+    _topic_len: usize,
+    _data: *const u8,
+    _len: usize,
+) {
+    // SAFETY: user is the &Gate the test keeps alive until flush returned.
+    let g = unsafe { &*(user as *const Gate) };
+    let mut st = g.state.lock().unwrap();
+    st.0 = true;
+    g.cv.notify_all();
+    while !st.1 {
+        st = g.cv.wait(st).unwrap();
+    }
+    drop(st);
+    let s = *g.sub.lock().unwrap();
+    assert_eq!(bh_unsubscribe(s), BH_OK);
+}
+
+/// Events queued for a subscription when it is unsubscribed are counted in
+/// `events_discarded` (appended to bh_counters with `events_refused`).
+#[test]
+fn unsubscribe_counts_discarded_events_in_bh_counters() {
+    let _g = serial();
+    let h = host();
+    let m = open(h, "std");
+    let emit = method(m, "emit");
+    let gate = Gate {
+        state: Mutex::new((false, false)),
+        cv: Condvar::new(),
+        sub: Mutex::new(0),
+    };
+    let mut s = 0;
+    // SAFETY: the topic is live for the call; gate outlives the subscription.
+    expect(
+        unsafe {
+            bh_subscribe(
+                m,
+                "t".as_ptr().cast(),
+                1,
+                Some(on_gated),
+                &gate as *const Gate as *mut c_void,
+                &mut s,
+            )
+        },
+        BH_OK,
+    );
+    *gate.sub.lock().unwrap() = s;
+    call(emit, b"t\0first").unwrap();
+    {
+        let mut st = gate.state.lock().unwrap();
+        while !st.0 {
+            st = gate.cv.wait(st).unwrap();
+        }
+    }
+    for _ in 0..10 {
+        call(emit, b"t\0queued").unwrap();
+    }
+    gate.state.lock().unwrap().1 = true;
+    gate.cv.notify_all();
+    expect(bh_module_flush(m, u64::MAX), BH_OK);
+    let mut c = bh_counters {
+        struct_size: std::mem::size_of::<bh_counters>() as u32,
+        ..bh_counters::default()
+    };
+    // SAFETY: c is a live bh_counters of the declared size.
+    expect(unsafe { bh_module_counters(m, &mut c) }, BH_OK);
+    assert_eq!(c.events_emitted, 11);
+    assert_eq!(c.events_delivered, 1);
+    assert_eq!(c.events_discarded, 10);
+    assert_eq!(c.events_refused, 0);
+    // A 0.1 caller (120 bytes) does not get the fields appended after it.
+    let mut old = bh_counters {
+        struct_size: 120,
+        events_refused: 77,
+        events_discarded: 77,
+        ..bh_counters::default()
+    };
+    // SAFETY: old is a live bh_counters, larger than its declared size.
+    expect(unsafe { bh_host_counters(h, &mut old) }, BH_OK);
+    assert_eq!(old.events_delivered, 1);
+    assert_eq!((old.events_refused, old.events_discarded), (77, 77));
+    expect(bh_method_free(emit), BH_OK);
+    expect(bh_module_free(m), BH_OK);
     expect(bh_host_free(h), BH_OK);
 }

@@ -4,7 +4,8 @@
 //! optional `events` interface) parsed with `wit-parser`, checked against
 //! bridgehost's subset and limits as hostile input, and resolved into a small
 //! owned model ([`Interface`]). The crate also owns the typed wire format
-//! ([`wire`]), the JSON mapping used by the CLI ([`json`]), the compatibility
+//! ([`wire`]), the JSON mapping used by the CLI ([`json`]), the conversion of a
+//! dynamic runtime's values (Python's typed view, [`dynamic`]), the compatibility
 //! rules between two versions of an interface ([`compat`]) and the golden
 //! vectors (`golden/`). docs/TYPED.md specifies all of it.
 //!
@@ -21,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod compat;
+pub mod dynamic;
 mod error;
 pub mod json;
 pub mod limits;

@@ -172,6 +172,21 @@ pub fn encode(iface: &Interface, ty: &Type, value: &Value, out: &mut Vec<u8>) ->
 
 /// Encode a function's arguments (its input bytes).
 pub fn encode_params(iface: &Interface, f: &Function, args: &[Value]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    encode_params_into(iface, f, args, &mut out)?;
+    Ok(out)
+}
+
+/// [`encode_params`] into a caller's buffer (cleared first; a reused
+/// buffer spares an allocation per call). On error its content is
+/// unspecified.
+pub fn encode_params_into(
+    iface: &Interface,
+    f: &Function,
+    args: &[Value],
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    out.clear();
     if args.len() != f.params.len() {
         return Err(Error::Value(format!(
             "{} takes {} argument(s), got {}",
@@ -180,12 +195,10 @@ pub fn encode_params(iface: &Interface, f: &Function, args: &[Value]) -> Result<
             args.len()
         )));
     }
-    let mut out = Vec::new();
     for (p, v) in f.params.iter().zip(args) {
-        enc(iface, &p.ty, v, &mut out, 0)
-            .map_err(|e| e.context(&format!("parameter {}", p.name)))?;
+        enc(iface, &p.ty, v, out, 0).map_err(|e| e.context(&format!("parameter {}", p.name)))?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Encode a function's result (its output bytes); `None` when it has none.

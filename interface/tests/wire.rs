@@ -275,3 +275,16 @@ fn args_from_json_checks_arity_and_types() {
         "{e}"
     );
 }
+
+#[test]
+fn encode_params_into_clears_and_reuses_the_buffer() {
+    let i = Interface::parse("package t:w; interface w { f: func(a: u32, s: string); }").unwrap();
+    let f = i.function("f").unwrap();
+    let args = [Value::U32(7), Value::String("hi".into())];
+    let mut buf = vec![0xaa; 100];
+    wire::encode_params_into(&i, f, &args, &mut buf).unwrap();
+    assert_eq!(buf, wire::encode_params(&i, f, &args).unwrap());
+    assert_eq!(buf, [7, 0, 0, 0, 2, 0, 0, 0, b'h', b'i']);
+    assert!(buf.capacity() >= 100, "the buffer's allocation is reused");
+    assert!(wire::encode_params_into(&i, f, &args[..1], &mut buf).is_err());
+}

@@ -49,6 +49,8 @@ pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
     native_method! { static fn version() -> JString, error_policy = ThrowTyped },
     native_method! { static fn set_log_level(level: jint), error_policy = ThrowTyped },
     native_method! { static fn module_flush(module: jlong, timeout_nanos: jlong), error_policy = ThrowTyped },
+    native_method! { static fn option_defaults() -> jlong[], error_policy = ThrowTyped },
+    native_method! { static fn default_thread_name() -> JString, error_policy = ThrowTyped },
 ];
 
 // ---------------------------------------------------------------------------
@@ -548,6 +550,34 @@ fn counter_names<'l>(
         .map(|(n, _)| n.to_string())
         .collect();
     string_array(env, &names)
+}
+
+/// The core's default options, in the order `HostOptions.defaults()` /
+/// `ModuleOptions.defaults()` read them: submitThreads, submitQueueCapacity,
+/// eventQueueCapacity, workers, callTimeout ns (-1: none), memoryLimit (-1:
+/// none), maxInput, maxOutput, maxEvent.
+fn option_defaults<'l>(env: &mut Env<'l>, _class: JClass<'l>) -> BResult<JLongArray<'l>> {
+    let h = HostOptions::default();
+    let m = ModuleOptions::default();
+    let long = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+    let values = [
+        long(h.submit_threads),
+        long(h.submit_queue_capacity),
+        long(h.event_queue_capacity),
+        long(m.workers),
+        m.call_timeout
+            .map_or(-1, |t| i64::try_from(t.as_nanos()).unwrap_or(i64::MAX)),
+        m.memory_limit
+            .map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX)),
+        long(m.max_input),
+        long(m.max_output),
+        long(m.max_event),
+    ];
+    long_array(env, &values)
+}
+
+fn default_thread_name<'l>(env: &mut Env<'l>, _class: JClass<'l>) -> BResult<JString<'l>> {
+    Ok(env.new_string(HostOptions::default().thread_name)?)
 }
 
 fn version<'l>(env: &mut Env<'l>, _class: JClass<'l>) -> BResult<JString<'l>> {

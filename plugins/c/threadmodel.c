@@ -103,7 +103,7 @@ static const bh_method_desc methods[] = {
 static const bh_module_desc desc = {
     BH_MODULE_MAGIC, BH_MODULE_ABI_VERSION, sizeof(bh_module_desc), MODEL,
     sizeof methods / sizeof methods[0], MODNAME, "1.0.0", methods,
-    tm_init, tm_call, tm_destroy,
+    tm_init, tm_call, tm_destroy, 0, 0,
 };
 
 __attribute__((visibility("default"))) const bh_module_desc *bridgehost_module_v1(void) {

@@ -54,6 +54,19 @@ extern "C" {
 #define BH_METHOD_NONBLOCKING 0x1u /* returns quickly, never blocks, never calls back:
                                       front ends may skip releasing the GIL etc. */
 
+/* Module flags (bh_module_desc.module_flags). Unknown bits are rejected.
+ * BH_MODULE_STATEFUL: the instance keeps state across calls (a cache, a
+ * database handle, counters). Under process isolation the host then runs one
+ * worker (workers > 1 is refused), keeps no pre-initialised spare, and after
+ * any worker restart (crash, timeout, cancel, recycle) fails the next call
+ * once with StateLost instead of silently running it on a fresh instance. */
+#define BH_MODULE_STATEFUL 0x1u
+
+/* Size of the first v1 descriptor (up to and including destroy). A module
+ * built against that header declares it as struct_size; a host reads the
+ * fields appended since (module_flags, reserved) as zero. */
+#define BH_MODULE_DESC_V1_SIZE 72u
+
 /* Status codes returned by bh_host_api functions. */
 #define BH_API_OK 0
 #define BH_API_INVALID (-1)   /* null pointer with non-zero length, bad utf-8, ... */
@@ -113,6 +126,10 @@ typedef struct bh_module_desc {
     /* Destroy an instance. Must stop and join every thread the instance
      * started before returning: the host may unload the library right after. */
     void (*destroy)(void *instance);
+    /* Appended to v1 (a module with struct_size BH_MODULE_DESC_V1_SIZE has
+     * none): BH_MODULE_* flags, e.g. BH_MODULE_STATEFUL. 0 = none. */
+    uint32_t module_flags;
+    uint32_t reserved; /* must be 0 */
 } bh_module_desc;
 
 /* The one symbol a module exports. */

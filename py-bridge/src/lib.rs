@@ -29,6 +29,7 @@ mod module;
 mod options;
 mod release;
 mod runtime;
+mod typed;
 
 use bridgehost::logging::LogLevel;
 use pyo3::prelude::*;
@@ -138,6 +139,9 @@ fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<module::Subscription>()?;
     m.add_class::<method::Method>()?;
     m.add_class::<method::SubmitHandle>()?;
+    m.add_class::<typed::PyInterface>()?;
+    m.add_class::<typed::TypedView>()?;
+    m.add_class::<typed::TypedFunction>()?;
     m.add_function(wrap_pyfunction!(_shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(flush_logs, m)?)?;
     m.add_function(wrap_pyfunction!(_before_fork, m)?)?;
@@ -148,5 +152,21 @@ fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_debug_state, m)?)?;
     m.add_function(wrap_pyfunction!(_input_is_borrowed, m)?)?;
     m.add("CORE_VERSION", bridgehost::VERSION)?;
+    // The core's defaults (re-exported by the package as bridgehost.DEFAULT_*).
+    let h = bridgehost::HostOptions::default();
+    let o = bridgehost::ModuleOptions::default();
+    m.add("DEFAULT_SUBMIT_THREADS", h.submit_threads)?;
+    m.add("DEFAULT_SUBMIT_QUEUE_CAPACITY", h.submit_queue_capacity)?;
+    m.add("DEFAULT_EVENT_QUEUE_CAPACITY", h.event_queue_capacity)?;
+    m.add("DEFAULT_THREAD_NAME", h.thread_name)?;
+    m.add("DEFAULT_WORKERS", o.workers)?;
+    m.add(
+        "DEFAULT_CALL_TIMEOUT",
+        o.call_timeout.map(|t| t.as_secs_f64()),
+    )?;
+    m.add("DEFAULT_MEMORY_LIMIT", o.memory_limit)?;
+    m.add("DEFAULT_MAX_INPUT", o.max_input)?;
+    m.add("DEFAULT_MAX_OUTPUT", o.max_output)?;
+    m.add("DEFAULT_MAX_EVENT", o.max_event)?;
     Ok(())
 }

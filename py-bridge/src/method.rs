@@ -6,7 +6,7 @@ use crate::errors::{guard, invalid, to_pyerr, IntoPy};
 use crate::module::Module;
 use crate::release::DropDetached;
 use crate::runtime;
-use bridgehost::{Error, ThreadModel};
+use bridgehost::{CallCancel, CancelPoll, Error, Isolation, ThreadModel};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -28,6 +28,66 @@ thread_local! {
     /// One reusable output buffer per thread: a call's output lands here and
     /// is copied once, into the returned `bytes`.
     static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+thread_local! {
+    /// Whether this thread is Python's main thread (0: not known yet, 1: yes, 2: no).
+    static MAIN_THREAD: Cell<u8> = const { Cell::new(0) };
+}
+
+/// Python runs signal handlers only on its main thread: only there can a
+/// blocking call be interrupted by Ctrl-C.
+fn on_main_thread(py: Python<'_>) -> bool {
+    let known = MAIN_THREAD.with(Cell::get);
+    if known != 0 {
+        return known == 1;
+    }
+    let main = (|| -> PyResult<bool> {
+        let threading = py.import("threading")?;
+        let me: u64 = threading.getattr("get_ident")?.call0()?.extract()?;
+        let main: u64 = threading
+            .getattr("main_thread")?
+            .call0()?
+            .getattr("ident")?
+            .extract()?;
+        Ok(me == main)
+    })()
+    .unwrap_or(false);
+    MAIN_THREAD.with(|c| c.set(if main { 1 } else { 2 }));
+    main
+}
+
+/// Run an isolated call with the GIL released, interruptible by a signal
+/// handler that raises (Ctrl-C: `KeyboardInterrupt`): while the call waits
+/// for its worker, the core asks every 50 ms (and at once after a signal)
+/// whether to cancel, and this answers by running Python's pending signal
+/// handlers. One that raises cancels the call (the core kills and replaces
+/// the worker; `cancelled` counts it) and its exception is returned as
+/// `Err`; otherwise the call's own result is `Ok`.
+fn call_interruptible(
+    py: Python<'_>,
+    method: &bridgehost::Method,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> PyResult<Result<(), Error>> {
+    let raised: std::sync::Arc<std::sync::Mutex<Option<PyErr>>> = Default::default();
+    let slot = std::sync::Arc::clone(&raised);
+    let poll: CancelPoll = std::sync::Arc::new(move || {
+        Python::attach(|py| match py.check_signals() {
+            Ok(()) => false,
+            Err(e) => {
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                true
+            }
+        })
+    });
+    let token = CallCancel::new();
+    let r = py.detach(|| method.call_cancellable(input, out, &token, Some(poll)));
+    let pending = raised.lock().unwrap_or_else(|p| p.into_inner()).take();
+    match pending {
+        Some(e) => Err(e),
+        None => Ok(r),
+    }
 }
 
 fn take_scratch() -> Vec<u8> {
@@ -140,6 +200,8 @@ pub(crate) struct Method {
     /// blocks, and the host adds no waiting of its own (thread-safe module,
     /// in-process: no serialization lock, no owner-thread hop, no IPC).
     keep_gil: bool,
+    /// Isolated: a call on the main thread can be interrupted by Ctrl-C.
+    isolated: bool,
     module: Py<Module>,
 }
 
@@ -147,10 +209,12 @@ impl Method {
     pub(crate) fn new(inner: bridgehost::Method, module: Py<Module>) -> Self {
         let keep_gil =
             inner.is_nonblocking() && inner.module().info().thread_model == ThreadModel::ThreadSafe;
+        let isolated = inner.module().options().isolation == Isolation::Process;
         Method {
             inner: DropDetached::new(inner),
             closed: AtomicBool::new(false),
             keep_gil,
+            isolated,
             module,
         }
     }
@@ -184,7 +248,15 @@ impl Method {
         let method: &bridgehost::Method = &self.inner;
         let mut out = take_scratch();
         let bytes = input.bytes;
-        let r = if input.detach {
+        let r = if input.detach && self.isolated && on_main_thread(py) {
+            match call_interruptible(py, method, bytes, &mut out) {
+                Ok(r) => r,
+                Err(raised) => {
+                    put_scratch(out);
+                    return Err(raised);
+                }
+            }
+        } else if input.detach {
             py.detach(|| method.call_with(bytes, &mut out))
         } else {
             method.call_with(bytes, &mut out)
@@ -204,6 +276,110 @@ impl Method {
         InputBuffer::new(py)
             .export_owned(data, LARGE)
             .map_err(|e| buffer_error(py, "data", e))
+    }
+}
+
+/// `(value, exception)` of a completion built by a typed call (typed.rs).
+pub(crate) type PyOutcome<'py> = (Option<Bound<'py, PyAny>>, Option<Bound<'py, PyAny>>);
+
+impl Method {
+    /// The byte call under a typed call (typed.rs): the same GIL rule as
+    /// ``call`` (kept only for small inputs to a non-blocking method of a
+    /// thread-safe in-process module). `read` gets the output, which lands
+    /// in this thread's reusable scratch buffer (as ``call``'s does).
+    pub(crate) fn call_bytes<T>(
+        &self,
+        py: Python<'_>,
+        input: &[u8],
+        read: impl FnOnce(&[u8]) -> PyResult<T>,
+    ) -> PyResult<T> {
+        self.check(py)?;
+        let method: &bridgehost::Method = &self.inner;
+        let mut out = take_scratch();
+        let r = if self.keep_gil && input.len() <= KEEP_GIL_MAX_INPUT {
+            method.call_with(input, &mut out)
+        } else {
+            py.detach(|| method.call_with(input, &mut out))
+        };
+        let result = match r {
+            Ok(()) => read(&out),
+            Err(e) => Err(to_pyerr(py, &e)),
+        };
+        put_scratch(out);
+        result
+    }
+
+    /// The file the module was loaded from (for error messages).
+    pub(crate) fn module_path(&self) -> String {
+        self.inner.module().info().path.clone()
+    }
+
+    /// ``submit`` / ``submit_async`` of a typed call (typed.rs): `prepare`
+    /// runs on the pool thread without the GIL (decoding), `finish` with the
+    /// GIL to build the future's value or exception.
+    pub(crate) fn submit_with<'py, T, P, F>(
+        &self,
+        py: Python<'py>,
+        input: Vec<u8>,
+        is_async: bool,
+        prepare: P,
+        finish: F,
+    ) -> PyResult<Bound<'py, PyAny>>
+    where
+        T: Send + 'static,
+        P: FnOnce(Result<Vec<u8>, Error>) -> T + Send + 'static,
+        F: for<'a> FnOnce(Python<'a>, T) -> PyResult<PyOutcome<'a>> + Send + 'static,
+    {
+        self.check(py)?;
+        let h = helpers(py)?;
+        let method: &bridgehost::Method = &self.inner;
+        if !is_async {
+            let fut = h.future_cls.bind(py).call0()?;
+            let target: Py<PyAny> = fut.clone().unbind();
+            let done = move |r: Result<Vec<u8>, Error>| {
+                let t = prepare(r);
+                runtime::deliver(|py| {
+                    let res = helpers(py).and_then(|h| {
+                        let (value, exc) = finish(py, t)?;
+                        h.complete.bind(py).call1((target.bind(py), value, exc))
+                    });
+                    if let Err(e) = res {
+                        e.write_unraisable(py, Some(target.bind(py)));
+                    }
+                    drop(target);
+                });
+            };
+            let handle = method.submit(input, done).py_err(py)?;
+            fut.setattr("_bh_handle", SubmitHandle { inner: handle })?;
+            return Ok(fut);
+        }
+        let event_loop = h.get_running_loop.bind(py).call0()?;
+        let afut = event_loop.call_method0("create_future")?;
+        let target: Py<PyAny> = afut.clone().unbind();
+        let event_loop: Py<PyAny> = event_loop.unbind();
+        let done = move |r: Result<Vec<u8>, Error>| {
+            let t = prepare(r);
+            runtime::deliver(|py| {
+                let res = helpers(py).and_then(|h| {
+                    let (value, exc) = finish(py, t)?;
+                    h.complete_async.bind(py).call1((
+                        event_loop.bind(py),
+                        target.bind(py),
+                        value,
+                        exc,
+                    ))
+                });
+                if let Err(e) = res {
+                    e.write_unraisable(py, Some(target.bind(py)));
+                }
+                drop(target);
+                drop(event_loop);
+            });
+        };
+        let handle = method.submit(input, done).py_err(py)?;
+        let handle = Bound::new(py, SubmitHandle { inner: handle })?;
+        afut.call_method1("add_done_callback", (handle.getattr("_on_future_done")?,))?;
+        Ok(afut)
     }
 }
 
@@ -273,7 +449,17 @@ impl Method {
             // copied into `out` afterwards, with the GIL held.
             let bytes = input.bytes;
             let mut buf = take_scratch();
-            let r = py.detach(|| method.call_with(bytes, &mut buf));
+            let r = if self.isolated && on_main_thread(py) {
+                match call_interruptible(py, method, bytes, &mut buf) {
+                    Ok(r) => r,
+                    Err(raised) => {
+                        put_scratch(buf);
+                        return Err(raised);
+                    }
+                }
+            } else {
+                py.detach(|| method.call_with(bytes, &mut buf))
+            };
             let result = match r {
                 Ok(()) if buf.len() <= dst.len() => {
                     dst[..buf.len()].copy_from_slice(&buf);

@@ -88,6 +88,13 @@ impl Module {
         })
     }
 
+    /// The typed view of the module's interface (``bridgehost.typed``):
+    /// its functions as attributes. ``InvalidArgumentError`` for a module
+    /// without an interface.
+    fn typed(slf: &Bound<'_, Self>) -> PyResult<crate::typed::TypedView> {
+        guard(slf.py(), || crate::typed::view(slf))
+    }
+
     /// Subscribe ``callback(topic: str, data: bytes)`` to events on
     /// ``topic`` (``"*"`` for every topic).
     ///

@@ -27,12 +27,25 @@ from typing import Union as _Union
 
 from . import errors
 from ._native import CORE_VERSION as _CORE_VERSION
+from ._native import (
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_EVENT_QUEUE_CAPACITY,
+    DEFAULT_MAX_EVENT,
+    DEFAULT_MAX_INPUT,
+    DEFAULT_MAX_OUTPUT,
+    DEFAULT_MEMORY_LIMIT,
+    DEFAULT_SUBMIT_QUEUE_CAPACITY,
+    DEFAULT_SUBMIT_THREADS,
+    DEFAULT_THREAD_NAME,
+    DEFAULT_WORKERS,
+)
 from ._native import Host, Method, Module, Subscription
 from ._native import flush_logs as _flush_logs
 from .errors import (
     AbiMismatchError,
     BridgeHostError,
     BufferTooSmallError,
+    StateLostError,
     CancelledError,
     ClosedError,
     InternalError,
@@ -43,11 +56,13 @@ from .errors import (
     ProtocolError,
     ResourceLimitError,
     TimeoutError,
+    TypedModuleError,
     UnavailableError,
     WorkerCrashedError,
     WorkerExitedError,
 )
 from . import _native
+from . import typed
 
 __version__ = _CORE_VERSION
 
@@ -57,6 +72,17 @@ __all__ = [
     "Method",
     "Subscription",
     "errors",
+    "defaults",
+    "DEFAULT_SUBMIT_THREADS",
+    "DEFAULT_SUBMIT_QUEUE_CAPACITY",
+    "DEFAULT_EVENT_QUEUE_CAPACITY",
+    "DEFAULT_THREAD_NAME",
+    "DEFAULT_WORKERS",
+    "DEFAULT_CALL_TIMEOUT",
+    "DEFAULT_MEMORY_LIMIT",
+    "DEFAULT_MAX_INPUT",
+    "DEFAULT_MAX_OUTPUT",
+    "DEFAULT_MAX_EVENT",
     "set_log_level",
     "flush_logs",
     "TRACE",
@@ -76,7 +102,36 @@ __all__ = [
     "ProtocolError",
     "UnavailableError",
     "BufferTooSmallError",
+    "StateLostError",
+    "TypedModuleError",
+    "typed",
 ]
+
+def defaults() -> _Dict[str, object]:
+    """The value every keyword option of ``Host(...)`` and ``Host.open(...)`` takes when omitted,
+    read from the native core (also available as the ``DEFAULT_*`` constants)::
+
+        {"submit_threads": 64, "submit_queue_capacity": 4096, "event_queue_capacity": 65536,
+         "thread_name": "bridgehost", "workers": 1, "call_timeout": None, "memory_limit": None,
+         "max_input": 268435456, "max_output": 268435456, "max_event": 1048576}
+
+    ``submit_threads`` is the most pool threads at once: they start on demand and exit after 10 s
+    idle (submitted calls are blocking native work, so the pool is sized by how many may wait at
+    once, not by cores).
+    """
+    return {
+        "submit_threads": DEFAULT_SUBMIT_THREADS,
+        "submit_queue_capacity": DEFAULT_SUBMIT_QUEUE_CAPACITY,
+        "event_queue_capacity": DEFAULT_EVENT_QUEUE_CAPACITY,
+        "thread_name": DEFAULT_THREAD_NAME,
+        "workers": DEFAULT_WORKERS,
+        "call_timeout": DEFAULT_CALL_TIMEOUT,
+        "memory_limit": DEFAULT_MEMORY_LIMIT,
+        "max_input": DEFAULT_MAX_INPUT,
+        "max_output": DEFAULT_MAX_OUTPUT,
+        "max_event": DEFAULT_MAX_EVENT,
+    }
+
 
 #: Level of the core's per-call trace records (below ``logging.DEBUG``).
 TRACE = 5

@@ -4,10 +4,11 @@ Everything public is re-exported by ``bridgehost``; import it from there.
 """
 
 import asyncio
+import concurrent.futures
 import os
 import sys
 from types import TracebackType
-from typing import Callable, Dict, List, Literal, Optional, Sequence, Tuple, Type, Union
+from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Type, Union
 
 from ._futures import SubmitFuture
 
@@ -20,6 +21,18 @@ _Path = Union[str, "os.PathLike[str]"]
 _Isolation = Literal["in-process", "process"]
 
 CORE_VERSION: str
+
+# The core's defaults (what an omitted keyword option means); see bridgehost.defaults().
+DEFAULT_SUBMIT_THREADS: int
+DEFAULT_SUBMIT_QUEUE_CAPACITY: int
+DEFAULT_EVENT_QUEUE_CAPACITY: int
+DEFAULT_THREAD_NAME: str
+DEFAULT_WORKERS: int
+DEFAULT_CALL_TIMEOUT: Optional[float]
+DEFAULT_MEMORY_LIMIT: Optional[int]
+DEFAULT_MAX_INPUT: int
+DEFAULT_MAX_OUTPUT: int
+DEFAULT_MAX_EVENT: int
 
 class Host:
     """A bridgehost host: owns modules, the submit pool and the event dispatcher.
@@ -97,6 +110,11 @@ class Module:
 
     def method(self, name: str) -> Method:
         """Resolve a method by name, once (``NotFoundError`` if it does not exist)."""
+    def typed(self) -> TypedView:
+        """The typed view of the module's embedded interface (``bridgehost.typed``).
+
+        ``InvalidArgumentError`` if the module has no interface (bytes-only).
+        """
     def subscribe(self, topic: str, callback: Callable[[str, bytes], object]) -> Subscription:
         """Deliver events on ``topic`` (``"*"``: every topic) to ``callback(topic, data)``.
 
@@ -204,6 +222,76 @@ class Subscription:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None: ...
+
+class Interface:
+    """A parsed WIT interface (``bridgehost.typed.Interface``).
+
+    ``Interface(text)`` parses and validates WIT text as a module embeds it
+    (``InvalidArgumentError`` naming the reason if it is refused).
+    """
+
+    def __init__(self, text: str) -> None: ...
+    @property
+    def package(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the canonical form, 64 hex digits."""
+    @property
+    def text(self) -> str: ...
+    @property
+    def type_names(self) -> List[str]: ...
+    def record_class(self, name: str) -> Type[Any]:
+        """The frozen dataclass of record ``name`` (its WIT name)."""
+    def encode(self, type_name: str, value: object) -> bytes:
+        """Encode ``value`` as the named type (wire format, docs/TYPED.md)."""
+    def decode(self, type_name: str, data: Buffer) -> Any:
+        """Decode hostile bytes as the named type (``InvalidArgumentError`` if they do not)."""
+
+class TypedFunction:
+    """A function of a module's interface. ``f(*args, **kwargs)`` is ``f.call(*args, **kwargs)``."""
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        """Check and encode the arguments, call, decode the result.
+
+        A parameter is given by position or by its Python name (``interval-ms`` is
+        ``interval_ms``), once.
+
+        A wrong number or type of arguments is ``TypeError``, a value out of range
+        ``InvalidArgumentError``, both naming the parameter. A ``result<T, E>`` returns
+        ``T`` or raises ``TypedModuleError`` carrying ``E``; output that does not decode
+        is ``AbiMismatchError``.
+        """
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+    def submit(self, *args: Any, **kwargs: Any) -> "concurrent.futures.Future[Any]":
+        """Run on bridgehost's pool: a ``concurrent.futures.Future`` of the result."""
+    def submit_async(self, *args: Any, **kwargs: Any) -> "asyncio.Future[Any]":
+        """Run on bridgehost's pool: an ``asyncio.Future`` of the running loop."""
+    @property
+    def name(self) -> str: ...
+    @property
+    def signature(self) -> str:
+        """The WIT signature, e.g. ``add: func(a: u32, b: u32) -> u32``."""
+    @property
+    def method(self) -> Method: ...
+
+class TypedView:
+    """``Module.typed()``: the interface's plain functions as attributes (Python names:
+    ``-`` becomes ``_``, a keyword gets a trailing ``_``)."""
+
+    def __getattr__(self, name: str) -> TypedFunction: ...
+    def function(self, name: str) -> TypedFunction:
+        """A function by its method name (also ``[method]R.name`` and the like)."""
+    @property
+    def functions(self) -> List[str]: ...
+    @property
+    def interface(self) -> Interface: ...
+    @property
+    def types(self) -> Any:
+        """The record dataclasses by class name (``types.Summary``)."""
+    @property
+    def module(self) -> Module: ...
 
 class SubmitHandle:
     def cancel(self) -> bool: ...

@@ -40,6 +40,8 @@ __all__ = [
     "ProtocolError",
     "UnavailableError",
     "BufferTooSmallError",
+    "StateLostError",
+    "TypedModuleError",
 ]
 
 
@@ -48,7 +50,7 @@ class BridgeHostError(Exception):
 
     #: Stable snake_case name of the error kind (``"module"``, ``"timeout"``, ...).
     kind: ClassVar[str] = "unknown"
-    #: The core's stable numeric code of the kind (1..15).
+    #: The core's stable numeric code of the kind (1..16).
     kind_code: ClassVar[int] = 0
 
     def __init__(self, message: str = "", *args: object) -> None:
@@ -90,6 +92,27 @@ class ModuleError(BridgeHostError):
     def __init__(self, message: str = "", code: int = 0) -> None:
         super().__init__(message)
         self.code = code
+
+
+class TypedModuleError(ModuleError):
+    """A typed function whose result is ``result<T, E>`` returned its error side.
+
+    ``value`` is the ``E`` as a Python value (None when the error side has no payload),
+    ``function`` the function's name. The call itself succeeded (``code`` is 0): the module
+    returned an error value, which the typed view raises (``bridgehost.typed``).
+    """
+
+    def __init__(
+        self, message: str = "", value: object = None, function: str = ""
+    ) -> None:
+        super().__init__(message, 0)
+        self.value = value
+        self.function = function
+
+
+def _typed_error(function: str, value: object) -> TypedModuleError:
+    """Build the exception for a typed error result (called by the extension)."""
+    return TypedModuleError(f"{function} returned an error: {value!r}", value, function)
 
 
 class WorkerCrashedError(BridgeHostError):
@@ -191,6 +214,19 @@ class BufferTooSmallError(BridgeHostError):
         self.required = required
 
 
+class StateLostError(BridgeHostError):
+    """A stateful module's isolated worker was restarted (crash, timeout, cancel,
+    recycle) since the previous call, so the module's state is gone.
+
+    Raised once, to the next call, which did not run; later calls run against
+    the fresh instance (rebuild whatever state you need, then carry on). Never
+    raised for an in-process module.
+    """
+
+    kind = "state_lost"
+    kind_code = 16
+
+
 _BY_CODE: Dict[int, Type[BridgeHostError]] = {
     cls.kind_code: cls
     for cls in (
@@ -209,6 +245,7 @@ _BY_CODE: Dict[int, Type[BridgeHostError]] = {
         ProtocolError,
         UnavailableError,
         BufferTooSmallError,
+        StateLostError,
     )
 }
 

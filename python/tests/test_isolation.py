@@ -135,3 +135,39 @@ def test_validate_in_worker_turns_a_hostile_load_into_a_typed_error(iso_host, ca
     m = iso_host.open("std", validate_in_worker=True)
     assert m.method("echo")(b"still here") == b"still here"
 
+
+
+def _stateful_available() -> bool:
+    return any(
+        d and os.path.isfile(os.path.join(d, "libbridgehost_mod_stateful.so"))
+        for d in os.environ.get("BRIDGEHOST_MODULE_PATH", "").split(":")
+    )
+
+
+needs_stateful = pytest.mark.skipif(
+    not _stateful_available(), reason="test-only stateful module not on BRIDGEHOST_MODULE_PATH"
+)
+
+
+@needs_stateful
+def test_stateful_module_reports_a_restart_once_as_state_lost(iso_host):
+    # The test-only stateful module declares BH_MODULE_STATEFUL: its counter lives in the one
+    # worker's instance. A worker restart loses it, and the next call is told so, once.
+    with pytest.raises(bridgehost.InvalidArgumentError, match="stateful"):
+        iso_host.open("stateful", isolation="process", workers=2)
+    m = iso_host.open("stateful", isolation="process")
+    insert = m.method("insert")
+    assert [int.from_bytes(insert(b""), "little") for _ in range(3)] == [1, 2, 3]
+    with pytest.raises(bridgehost.WorkerCrashedError):
+        m.method("crash")(b"")
+    with pytest.raises(bridgehost.StateLostError) as ei:
+        insert(b"")
+    assert ei.value.kind == "state_lost" and ei.value.kind_code == 16
+    assert "did not run" in str(ei.value)
+    assert m.counters()["state_lost"] == 1
+    assert int.from_bytes(insert(b""), "little") == 1, "fresh state after the one report"
+    assert m.counters()["state_lost"] == 1
+    # In-process there is no worker to lose: never StateLost.
+    local = iso_host.open("stateful")
+    assert [int.from_bytes(local.method("insert")(b""), "little") for _ in range(2)] == [1, 2]
+    assert local.counters()["state_lost"] == 0

@@ -51,6 +51,8 @@ int main(void)
     OFF(bh_module_desc, init);
     OFF(bh_module_desc, call);
     OFF(bh_module_desc, destroy);
+    OFF(bh_module_desc, module_flags);
+    OFF(bh_module_desc, reserved);
 
     SIZE(bh_module_interface);
     OFF(bh_module_interface, struct_size);
@@ -71,6 +73,8 @@ int main(void)
     CONST_U(BH_THREAD_SERIALIZED);
     CONST_U(BH_THREAD_SINGLE);
     CONST_U(BH_METHOD_NONBLOCKING);
+    CONST_U(BH_MODULE_STATEFUL);
+    CONST_U(BH_MODULE_DESC_V1_SIZE);
     CONST_I(BH_API_OK);
     CONST_I(BH_API_INVALID);
     CONST_I(BH_API_TOO_LARGE);

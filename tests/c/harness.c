@@ -56,11 +56,16 @@ _Static_assert(offsetof(bh_module_options, max_event) == 80, "bh_module_options 
 _Static_assert(offsetof(bh_module_options, call_timeout_ms) == 16, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, config) == 48, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, worker_path_len) == 72, "bh_module_options layout");
-_Static_assert(sizeof(bh_counters) == 136, "bh_counters layout");
-_Static_assert(offsetof(bh_counters, worker_output_dropped) == 128, "bh_counters layout");
+_Static_assert(sizeof(bh_counters) == 152, "bh_counters layout (4 counters appended to 0.1's 120 bytes)");
+_Static_assert(offsetof(bh_counters, state_lost) == 120, "bh_counters layout");
+_Static_assert(offsetof(bh_counters, events_refused) == 128, "bh_counters layout");
+_Static_assert(offsetof(bh_counters, events_discarded) == 136, "bh_counters layout");
+_Static_assert(offsetof(bh_counters, worker_output_dropped) == 144, "bh_counters layout");
 _Static_assert(offsetof(bh_counters, calls) == 8, "bh_counters layout");
 _Static_assert(offsetof(bh_counters, latency_ns_max) == 112, "bh_counters layout");
+_Static_assert(offsetof(bh_counters, state_lost) == 120, "bh_counters: state_lost appended");
 _Static_assert(BH_E_BUFFER_TOO_SMALL == -15 && BH_E_INVALID_ARGUMENT == -1, "status values");
+_Static_assert(BH_E_STATE_LOST == -16, "status values");
 
 /* ------------------------------------------------------------------ tiny test framework */
 
@@ -970,6 +975,44 @@ static void t_module_errors(uint32_t iso) {
     EXPECT(bh_host_free(h), BH_OK);
 }
 
+/* ---- option defaults */
+
+/* The defaults every 0 field stands for, read from the library (docs/C_ABI.md lists them). */
+static void t_option_defaults(uint32_t iso) {
+    (void)iso;
+    bh_host_options ho;
+    memset(&ho, 0, sizeof ho);
+    ho.struct_size = sizeof ho;
+    EXPECT(bh_host_options_default(&ho), BH_OK);
+    CHECKF(ho.submit_threads == 64, "submit_threads %u", ho.submit_threads);
+    CHECK(ho.submit_queue_capacity == 4096);
+    CHECK(ho.event_queue_capacity == 65536);
+    CHECK(ho.module_dir == NULL && ho.module_dir_len == 0);
+    bh_module_options mo;
+    memset(&mo, 0xab, sizeof mo);
+    mo.struct_size = sizeof mo;
+    EXPECT(bh_module_options_default(&mo), BH_OK);
+    CHECK(mo.isolation == BH_ISOLATION_IN_PROCESS && mo.workers == 1 && mo.reserved == 0);
+    CHECK(mo.call_timeout_ms == 0 && mo.memory_limit == 0);
+    CHECK(mo.max_input == (256u << 20) && mo.max_output == (256u << 20));
+    CHECK(mo.max_event == (1u << 20));
+    CHECK(mo.config == NULL && mo.config_len == 0 && mo.worker_path == NULL);
+    /* The filled structs are valid options as they are. */
+    ho.module_dir = g_dist;
+    ho.module_dir_len = strlen(g_dist);
+    bh_host h = 0;
+    EXPECT(bh_host_new(&ho, &h), BH_OK);
+    bh_module m = 0;
+    EXPECT(bh_module_open(h, "std", 3, &mo, &m), BH_OK);
+    EXPECT(bh_module_free(m), BH_OK);
+    EXPECT(bh_host_free(h), BH_OK);
+    /* A struct_size below the oldest struct is refused. */
+    memset(&ho, 0, sizeof ho);
+    ho.struct_size = 4;
+    EXPECT(bh_host_options_default(&ho), BH_E_INVALID_ARGUMENT);
+    EXPECT(bh_module_options_default(NULL), BH_E_INVALID_ARGUMENT);
+}
+
 /* ---- events */
 
 typedef struct {
@@ -1354,6 +1397,66 @@ static void t_crash_is_contained(uint32_t iso) {
     EXPECT(bh_host_free(h), BH_OK);
 }
 
+/* The test-only stateful module (BH_MODULE_STATEFUL): workers > 1 is refused; after a worker
+ * restart the next call fails once with BH_E_STATE_LOST (it did not run), the appended
+ * bh_counters.state_lost moves, and later calls run against a fresh instance. In-process:
+ * never. */
+static uint64_t stateful_insert(bh_method insert) {
+    uint8_t *out = NULL;
+    size_t n = 0;
+    uint64_t v = 0;
+    EXPECT(call_copy(insert, NULL, 0, &out, &n), BH_OK);
+    if (out != NULL && n == 8)
+        memcpy(&v, out, 8);
+    free(out);
+    return v;
+}
+
+static uint64_t state_lost_count(bh_module m) {
+    bh_counters cnt;
+    memset(&cnt, 0, sizeof cnt);
+    cnt.struct_size = sizeof cnt;
+    EXPECT(bh_module_counters(m, &cnt), BH_OK);
+    return cnt.state_lost;
+}
+
+static void t_stateful_state_lost(uint32_t iso) {
+    bh_host h = new_host(0);
+    if (iso == BH_ISOLATION_PROCESS) {
+        bh_module_options o = mod_opts(iso);
+        o.workers = 2;
+        bh_module refused = 0;
+        EXPECT_MSG(bh_module_open(h, "stateful", 8, &o, &refused), BH_E_INVALID_ARGUMENT, "stateful");
+    }
+    bh_module m = must_open(h, "stateful", iso);
+    bh_method insert = resolve(m, "insert");
+    for (uint64_t i = 1; i <= 3; i++)
+        CHECKF(stateful_insert(insert) == i, "insert %llu", (unsigned long long)i);
+    if (iso == BH_ISOLATION_PROCESS) {
+        bh_method crash = resolve(m, "crash");
+        bh_buffer b = 0;
+        EXPECT(bh_call(crash, NULL, 0, &b), BH_E_WORKER_CRASHED);
+        EXPECT_MSG(bh_call(insert, NULL, 0, &b), BH_E_STATE_LOST, "did not run");
+        CHECK(strcmp(bh_status_name(BH_E_STATE_LOST), "state_lost") == 0);
+        CHECK(state_lost_count(m) == 1);
+        CHECK(stateful_insert(insert) == 1); /* fresh state after the one report */
+        CHECK(state_lost_count(m) == 1);
+        /* A caller built against the 120-byte bh_counters never sees the appended field. */
+        bh_counters old;
+        memset(&old, 0, sizeof old);
+        old.struct_size = 120;
+        old.state_lost = 77;
+        EXPECT(bh_module_counters(m, &old), BH_OK);
+        CHECK(old.state_lost == 77 && old.calls > 0);
+        bh_method_free(crash);
+    } else {
+        CHECK(state_lost_count(m) == 0);
+    }
+    bh_method_free(insert);
+    EXPECT(bh_module_free(m), BH_OK);
+    EXPECT(bh_host_free(h), BH_OK);
+}
+
 /* ---- logging */
 
 typedef struct {
@@ -1481,6 +1584,7 @@ int main(int argc, char **argv) {
     run_case("last_error_api", t_last_error_api, 0);
     run_case("last_error_is_per_thread", t_last_error_is_per_thread, 0);
     run_case("add_module_dir", t_add_module_dir, 0);
+    run_case("option_defaults", t_option_defaults, 0);
 
     struct {
         const char *name;
@@ -1537,6 +1641,7 @@ int main(int argc, char **argv) {
             run_case("reentrant_close_is_refused", t_reentrant_close_is_refused, iso);
         if (iso == BH_ISOLATION_PROCESS)
             run_case("crash_is_contained", t_crash_is_contained, iso);
+        run_case("stateful_state_lost", t_stateful_state_lost, iso);
     }
 
     g_mode = "library";

@@ -102,15 +102,23 @@ run_asan() {
     record "asan+ubsan" "$rc" "$OUT/asan.log"
 }
 
-run_valgrind() {
-    command -v valgrind >/dev/null || die "valgrind not found (apt-get install valgrind)"
-    log "cdylib (target/debug/libbridgehost_c.so, linked as the shipped libbridgehost.so)"
-    (cd "$ROOT" && cargo build -q -p bridgehost-c)
+# Build the C ABI's cdylib and stage it as the shipped name (libbridgehost.so) in $OUT/lib;
+# prints that directory. Programs link with -lbridgehost, as users of the C archive do.
+stage_cdylib() {
+    log "cdylib (target/debug/libbridgehost_c.so, linked as the shipped libbridgehost.so)" >&2
+    (cd "$ROOT" && cargo build -q -p bridgehost-c) >&2
     local libdir="$OUT/lib"
     [ -f "$ROOT/target/debug/libbridgehost_c.so" ] || die "$ROOT/target/debug/libbridgehost_c.so not built"
     mkdir -p "$libdir"
     cp "$ROOT/target/debug/libbridgehost_c.so" "$libdir/.libbridgehost.so.tmp" &&
         mv -f "$libdir/.libbridgehost.so.tmp" "$libdir/libbridgehost.so"
+    echo "$libdir"
+}
+
+run_valgrind() {
+    command -v valgrind >/dev/null || die "valgrind not found (apt-get install valgrind)"
+    local libdir
+    libdir="$(stage_cdylib)" || die "cannot build the cdylib"
     "$CC" "${WARN[@]}" -gdwarf-4 -O1 -pthread "${INCLUDES[@]}" -o "$OUT/harness" "$HERE/harness.c" \
         -L "$libdir" -lbridgehost -Wl,-rpath,"$libdir"
     log "run under valgrind (memcheck)"
@@ -128,9 +136,9 @@ run_valgrind() {
 
 run_docs() {
     command -v valgrind >/dev/null || die "valgrind not found (apt-get install valgrind)"
-    log "doc examples: cdylib (target/debug/libbridgehost.so)"
-    (cd "$ROOT" && cargo build -q -p bridgehost-c)
-    local libdir="$ROOT/target/debug" work="$OUT/doc-examples" src name passed=0 failed=0
+    log "doc examples"
+    local libdir work="$OUT/doc-examples" src name passed=0 failed=0
+    libdir="$(stage_cdylib)" || die "cannot build the cdylib"
     rm -rf "$work"; mkdir -p "$work"
     python3 "$ROOT/scripts/doc_examples.py" c "$work" >/dev/null
     for src in "$work"/*.c; do

@@ -96,6 +96,11 @@ pub struct ModuleInfo {
     pub abi_version: u32,
     /// Thread model.
     pub thread_model: ThreadModel,
+    /// The module declared itself stateful (`BH_MODULE_STATEFUL`): under
+    /// process isolation it runs in one worker with no warm spare, and a
+    /// worker restart is reported to the next call as
+    /// [`crate::ErrorKind::StateLost`].
+    pub stateful: bool,
     /// Method table, in index order.
     pub methods: Vec<MethodInfo>,
     /// The typed interface the module embeds (`None`: bytes-only module).
@@ -322,7 +327,10 @@ impl ModuleLibrary {
                 ),
             ));
         }
-        let need = std::mem::size_of::<abi::ModuleDesc>();
+        // A module built against the first v1 header declares 72 bytes (no
+        // module_flags); the fields appended since read as zero for it, and
+        // a larger (newer) descriptor is read only as far as this host knows.
+        let need = abi::DESC_V1_SIZE;
         if (size as usize) < need {
             return Err(abi_err(
                 path,
@@ -330,8 +338,9 @@ impl ModuleLibrary {
             ));
         }
         let mut raw = [0u8; std::mem::size_of::<abi::ModuleDesc>()];
+        let known = (size as usize).min(raw.len());
         if !mem
-            .read_exact(desc_ptr as usize, &mut raw)
+            .read_exact(desc_ptr as usize, &mut raw[..known])
             .map_err(probe_err)?
         {
             return Err(abi_err(
@@ -341,7 +350,8 @@ impl ModuleLibrary {
                 ),
             ));
         }
-        // SAFETY: `raw` holds exactly size_of::<ModuleDesc>() bytes, read
+        // SAFETY: `raw` holds exactly size_of::<ModuleDesc>() initialised
+        // bytes (those past the module's struct_size are zero), read
         // unaligned. Every field accepts any bit pattern: integers, raw
         // pointers (never dereferenced here: names and the table are copied
         // through `mem`), and Option<fn> (null is None, any other value a
@@ -349,6 +359,15 @@ impl ModuleLibrary {
         let d: abi::ModuleDesc = unsafe { std::ptr::read_unaligned(raw.as_ptr().cast()) };
         let thread_model = ThreadModel::from_abi(d.thread_model)
             .ok_or_else(|| abi_err(path, format!("unknown thread model {}", d.thread_model)))?;
+        if d.module_flags & !abi::MODULE_KNOWN_FLAGS != 0 {
+            return Err(abi_err(
+                path,
+                format!("unknown module flag bits 0x{:x}", d.module_flags),
+            ));
+        }
+        if d.reserved != 0 {
+            return Err(abi_err(path, "the descriptor's reserved field is non-zero"));
+        }
         let (Some(init), Some(call), Some(destroy)) = (d.init, d.call, d.destroy) else {
             let which: Vec<&str> = [
                 ("init", d.init.is_none()),
@@ -435,6 +454,7 @@ impl ModuleLibrary {
                 version: version_s,
                 abi_version: version,
                 thread_model,
+                stateful: d.module_flags & abi::MODULE_STATEFUL != 0,
                 methods,
                 interface: None,
             },

@@ -246,6 +246,16 @@ pub(crate) fn open_with(
             return Err(e);
         }
     };
+    if hello.stateful && backend.shared.cfg.workers > 1 && !validate_only {
+        let n = backend.shared.cfg.workers;
+        backend.close();
+        return Err(Error::InvalidArgument(format!(
+            "module {:?} declares itself stateful (BH_MODULE_STATEFUL): its state lives in one \
+             worker's instance, so workers must be 1 (got {n}); each worker would hold a \
+             separate copy of the state (see docs/ISOLATION.md, \"Stateful modules\")",
+            hello.name
+        )));
+    }
     backend.methods = hello.methods.iter().map(|m| m.name.clone()).collect();
     // The worker is not trusted to have validated the interface: do it here.
     let interface = match crate::interface::from_worker(
@@ -265,6 +275,7 @@ pub(crate) fn open_with(
         version: hello.version,
         abi_version: hello.abi_version,
         thread_model: hello.thread_model,
+        stateful: hello.stateful,
         methods: hello.methods,
         interface,
     };

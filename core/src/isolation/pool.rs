@@ -7,6 +7,13 @@
 //! check it back in. Calls wait in [`Shared::checkout`] when every member is
 //! busy or being replaced, so a call queued behind a crashed worker is
 //! simply served by its replacement: it is never lost.
+//!
+//! A stateful module (`BH_MODULE_STATEFUL`) has one member and no spare; its
+//! state lives in the worker that served its calls (the *state holder*).
+//! When a call is about to run on another worker, the holder is gone (it
+//! crashed, timed out, was cancelled, recycled or stopped) and its state with
+//! it: [`Shared::checkout`] fails that one call with `StateLost` (it does not
+//! run) and makes the new worker the holder.
 #![forbid(unsafe_code)]
 
 use super::breaker::{Breaker, Gate};
@@ -71,6 +78,9 @@ pub(crate) struct Pool {
     pub(crate) closing: bool,
     pub(crate) breaker: Breaker,
     use_counter: u64,
+    /// A stateful module's state holder: the id of the worker that served
+    /// its calls (`None` until the first call).
+    state_holder: Option<u64>,
 }
 
 /// How a checked-out worker comes back.
@@ -105,6 +115,7 @@ impl Pool {
             closing: false,
             breaker,
             use_counter: 0,
+            state_holder: None,
         }
     }
 
@@ -164,6 +175,21 @@ impl Pool {
         promoted
     }
 
+    /// The module declared itself stateful (known once a worker said HELLO).
+    pub(crate) fn stateful(&self) -> bool {
+        self.hello.as_ref().is_some_and(|h| h.stateful)
+    }
+
+    /// Warm spares to keep: none for a stateful module (a spare would run
+    /// `init` a second time, and its instance could never hold the state).
+    pub(crate) fn spares(&self, configured: usize) -> usize {
+        if self.stateful() {
+            0
+        } else {
+            configured
+        }
+    }
+
     /// Workers alive or starting (not doomed).
     pub(crate) fn live(&self) -> usize {
         self.count(&[Role::Starting, Role::Idle, Role::Busy, Role::Spare])
@@ -207,6 +233,29 @@ impl Shared {
                 .max_by_key(|(_, s)| s.last_used)
                 .map(|(i, _)| i);
             if let Some(i) = best {
+                if pool.stateful() {
+                    let id = pool.slots[i].worker.id;
+                    match pool.state_holder.replace(id) {
+                        Some(prev) if prev != id => {
+                            // The worker that held the state is gone. This
+                            // call does not run: it reports the loss, once.
+                            Counters::inc(&self.counters.state_lost);
+                            let name = pool.hello.as_ref().map_or("?", |h| h.name.as_str());
+                            tracing::warn!(
+                                target: "bridgehost::isolation",
+                                module = %name,
+                                "stateful module: its worker was restarted, its state is lost"
+                            );
+                            return Err(Error::StateLost(format!(
+                                "module {name:?} is stateful and its worker was restarted \
+                                 (crash, timeout, cancel or recycle) since its previous call: \
+                                 its state is gone; this call did not run, the next one runs \
+                                 against a fresh instance"
+                            )));
+                        }
+                        _ => {}
+                    }
+                }
                 pool.use_counter += 1;
                 let u = pool.use_counter;
                 let s = &mut pool.slots[i];
@@ -223,7 +272,17 @@ impl Shared {
                 }
                 wait = wait.min(at - now);
             }
-            self.cv.wait_for(&mut pool, wait);
+            if crate::executor::poll_installed() {
+                // A cancellable call: ask its poll between short waits,
+                // without the pool lock (a cancel's hook notifies `cv`).
+                self.cv
+                    .wait_for(&mut pool, wait.min(crate::executor::POLL_EVERY));
+                drop(pool);
+                crate::executor::poll_cancel();
+                pool = self.pool.lock();
+            } else {
+                self.cv.wait_for(&mut pool, wait);
+            }
         }
     }
 

@@ -347,6 +347,8 @@ pub(crate) struct Hello {
     pub(crate) version: String,
     pub(crate) abi_version: u32,
     pub(crate) thread_model: ThreadModel,
+    /// `BH_MODULE_STATEFUL` was set in the descriptor.
+    pub(crate) stateful: bool,
     pub(crate) methods: Vec<MethodInfo>,
     /// The module's typed interface as the worker read it: WIT text and
     /// declared hash. Re-validated by the host (`crate::interface`).
@@ -364,6 +366,11 @@ impl Hello {
         for m in &self.methods {
             w.str16(&m.name, abi::MAX_NAME_LEN).u32(m.flags);
         }
+        w.u32(if self.stateful {
+            abi::MODULE_STATEFUL
+        } else {
+            0
+        });
         match &self.interface {
             None => {
                 w.u8(0);
@@ -415,6 +422,12 @@ impl Hello {
             }
             methods.push(MethodInfo { name: mname, flags });
         }
+        let module_flags = r.u32("module flags")?;
+        if module_flags & !abi::MODULE_KNOWN_FLAGS != 0 {
+            return Err(ProtoError::new(format!(
+                "hello: unknown module flags 0x{module_flags:x}"
+            )));
+        }
         let interface = match r.u8("interface tag")? {
             0 => None,
             1 => {
@@ -439,6 +452,7 @@ impl Hello {
             version,
             abi_version,
             thread_model,
+            stateful: module_flags & abi::MODULE_STATEFUL != 0,
             methods,
             interface,
         })
@@ -1223,6 +1237,7 @@ mod tests {
             version: "1".into(),
             abi_version: 1,
             thread_model: ThreadModel::Serialized,
+            stateful: false,
             methods: vec![
                 MethodInfo {
                     name: "a".into(),
@@ -1262,6 +1277,13 @@ mod tests {
         let mut empty = h.clone();
         empty.name.clear();
         assert!(Hello::decode(&empty.encode()).is_err(), "empty name");
+        let mut stateful = h.clone();
+        stateful.stateful = true;
+        assert_eq!(Hello::decode(&stateful.encode()).unwrap(), stateful);
+        let mut flags = h.encode();
+        let at = flags.len() - 5; // module flags, then the interface tag
+        flags[at] = 0x82;
+        assert!(Hello::decode(&flags).is_err(), "unknown module flags");
         let mut trailing = h.encode();
         trailing.push(0);
         assert!(Hello::decode(&trailing).is_err());

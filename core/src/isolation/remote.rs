@@ -474,7 +474,15 @@ impl Worker {
                 Some(d) => (d - now).min(PARK_SLICE),
                 None => PARK_SLICE,
             };
-            sys::futex_wait(parked, 1, Some(slice));
+            if crate::executor::poll_installed() {
+                // A cancellable call: ask its poll between short waits (and
+                // after a signal interrupted one); a cancel kills this
+                // worker, which the next round sees.
+                sys::futex_wait(parked, 1, Some(slice.min(crate::executor::POLL_EVERY)));
+                crate::executor::poll_cancel();
+            } else {
+                sys::futex_wait(parked, 1, Some(slice));
+            }
         }
     }
 

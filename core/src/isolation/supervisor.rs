@@ -297,7 +297,10 @@ impl Supervisor {
                 return None;
             }
             let target = if pool.hello.is_some() {
-                cfg.workers + cfg.spares
+                // A stateful module keeps no spare (Pool::spares) and one
+                // member: open() refuses it more (no second init meanwhile).
+                let members = if pool.stateful() { 1 } else { cfg.workers };
+                members + pool.spares(cfg.spares)
             } else {
                 cfg.workers.min(1)
             };
@@ -429,9 +432,11 @@ impl Supervisor {
             hangup_deadline: None,
             hangup_seen: None,
         });
-        let replacement = self.spawned >= cfg.workers + cfg.spares;
+        let mut pool = self.shared.pool.lock();
+        let replacement = self.spawned >= cfg.workers + pool.spares(cfg.spares);
         self.spawned += 1;
-        self.shared.pool.lock().add(worker);
+        pool.add(worker);
+        drop(pool);
         if replacement {
             Counters::inc(&self.shared.counters.respawns);
             tracing::info!(target: "bridgehost::isolation", module = %self.name, pid, "respawned worker");

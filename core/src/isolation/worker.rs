@@ -649,6 +649,7 @@ fn hello_of(info: &crate::ffi::loader::ModuleInfo) -> p::Hello {
         version: info.version.clone(),
         abi_version: info.abi_version,
         thread_model: info.thread_model,
+        stateful: info.stateful,
         methods: info.methods.clone(),
         interface: info
             .interface

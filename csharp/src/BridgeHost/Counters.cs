@@ -24,7 +24,9 @@ namespace BridgeHost
             LatencySamples = Clamp(c.LatencySamples);
             LatencyNsTotal = Clamp(c.LatencyNsTotal);
             LatencyNsMax = Clamp(c.LatencyNsMax);
+            StateLost = Clamp(c.StateLost);
             EventsRefused = Clamp(c.EventsRefused);
+            EventsDiscarded = Clamp(c.EventsDiscarded);
             WorkerOutputDropped = Clamp(c.WorkerOutputDropped);
         }
 
@@ -46,7 +48,8 @@ namespace BridgeHost
         public long EventsEmitted { get; }
         /// <summary>Event deliveries to subscribers.</summary>
         public long EventsDelivered { get; }
-        /// <summary>Events dropped because the event queue was full (the newest is dropped).</summary>
+        /// <summary>Events lost without the module being told: an isolated worker's event the full
+        /// host queue could not take. Refusals the module is told about are <see cref="EventsRefused"/>.</summary>
         public long EventsDropped { get; }
         /// <summary>Callbacks that failed: native ones, plus .NET event handlers that threw.</summary>
         public long CallbackErrors { get; }
@@ -56,9 +59,16 @@ namespace BridgeHost
         public long LatencyNsTotal { get; }
         /// <summary>Largest sampled latency, in nanoseconds.</summary>
         public long LatencyNsMax { get; }
-        /// <summary>Emits refused to the module because the event queue was full (it was told
-        /// and may retry, so a refusal is not a lost event).</summary>
+        /// <summary>Restarts of a stateful module's isolated worker reported to a caller as
+        /// <see cref="StateLostException"/> (each lost state counts once).</summary>
+        public long StateLost { get; }
+        /// <summary>Emits refused to the module because the event queue was full (the module was
+        /// told and may retry, so a refusal is not a lost event).</summary>
         public long EventsRefused { get; }
+        /// <summary>Deliveries that never happened because the subscription was disposed, or its
+        /// module or host closed, after the event was accepted (one per subscriber, like
+        /// <see cref="EventsDelivered"/>). Exact once <c>Flush</c> or the close has returned.</summary>
+        public long EventsDiscarded { get; }
         /// <summary>Bytes of isolated workers' stderr the host read but did not log (beyond a few
         /// lines per second per worker; a worker writing faster than about 1 MiB/s waits on its
         /// own write).</summary>
@@ -79,7 +89,9 @@ namespace BridgeHost
              .Append(" events_delivered=").Append(EventsDelivered)
              .Append(" events_dropped=").Append(EventsDropped)
              .Append(" callback_errors=").Append(CallbackErrors)
+             .Append(" state_lost=").Append(StateLost)
              .Append(" events_refused=").Append(EventsRefused)
+             .Append(" events_discarded=").Append(EventsDiscarded)
              .Append(" worker_output_dropped=").Append(WorkerOutputDropped);
             return b.ToString();
         }

@@ -38,6 +38,9 @@ namespace BridgeHost
         Unavailable = 14,
         /// <summary>A caller-provided output buffer is too small.</summary>
         BufferTooSmall = 15,
+        /// <summary>A stateful module's isolated worker was restarted since the previous call:
+        /// its state is gone (reported once; that call did not run).</summary>
+        StateLost = 16,
     }
 
     /// <summary>Implemented by every exception bridgehost reports: catch
@@ -82,7 +85,7 @@ namespace BridgeHost
         internal static Exception Create(int status, string message, long detail)
         {
             int code = -status;
-            if (code < 1 || code > 15)
+            if (code < 1 || code > 16)
             {
                 return new InternalException(
                     "bridgehost returned unknown status " + status + (message.Length > 0 ? ": " + message : ""));
@@ -103,6 +106,7 @@ namespace BridgeHost
                 case ErrorKind.WorkerExited: return new WorkerExitedException(message, unchecked((int)detail));
                 case ErrorKind.Protocol: return new ProtocolException(message);
                 case ErrorKind.Unavailable: return new UnavailableException(message);
+                case ErrorKind.StateLost: return new StateLostException(message);
                 default: return new BufferTooSmallException(message, detail);
             }
         }
@@ -322,6 +326,19 @@ namespace BridgeHost
 
         /// <summary>The size of the output, in bytes.</summary>
         public long Required { get; }
+    }
+
+    /// <summary>A stateful module's isolated worker was restarted (crash, timeout, cancel,
+    /// recycle) since the previous call, so the module's state is gone. Thrown once, by the next
+    /// call, which did not run; later calls run against the fresh instance. Never thrown for an
+    /// in-process module.</summary>
+    public sealed class StateLostException : BridgeHostException
+    {
+        /// <summary>Creates the exception.</summary>
+        public StateLostException(string message) : base(ErrorKind.StateLost, message) { }
+
+        /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
+        public StateLostException(string message, Exception inner) : base(ErrorKind.StateLost, message, inner) { }
     }
 
     /// <summary>Reading the thread-local error of the C ABI.</summary>

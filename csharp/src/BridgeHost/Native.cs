@@ -84,7 +84,9 @@ namespace BridgeHost
             internal ulong LatencySamples;
             internal ulong LatencyNsTotal;
             internal ulong LatencyNsMax;
+            internal ulong StateLost;
             internal ulong EventsRefused;
+            internal ulong EventsDiscarded;
             internal ulong WorkerOutputDropped;
         }
 
@@ -126,6 +128,12 @@ namespace BridgeHost
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_host_new(HostOptions* opts, out HostHandle host);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_host_options_default(HostOptions* opts);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_module_options_default(ModuleOptions* opts);
 
         // Takes the raw id: called from HostHandle.ReleaseHandle, when the SafeHandle is closing.
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

@@ -18,13 +18,39 @@ namespace BridgeHost
         Process = 1,
     }
 
-    /// <summary>Options of a <see cref="Host"/>. Zero means "the default".</summary>
+    /// <summary>Options of a <see cref="Host"/>. Zero means "the default"; <see cref="Defaults"/>
+    /// reads the default values from the native library.</summary>
     public sealed class HostOptions
     {
+        /// <summary>A new instance holding the default values (the ones a zero stands for), read
+        /// from the native library: SubmitThreads 64 (threads start on demand and exit after 10 s
+        /// idle; submitted calls are blocking native work, so the pool is sized by how many may
+        /// wait at once, not by cores), SubmitQueueCapacity 4096, EventQueueCapacity 65536.</summary>
+        public static unsafe HostOptions Defaults
+        {
+            get
+            {
+                Platform.EnsureSupported();
+                var o = new Native.HostOptions { StructSize = (uint)NativeSize };
+                int st = Native.bh_host_options_default(&o);
+                if (st != Native.BH_OK)
+                {
+                    throw Errors.Last(st);
+                }
+                return new HostOptions
+                {
+                    SubmitThreads = checked((int)o.SubmitThreads),
+                    SubmitQueueCapacity = checked((int)o.SubmitQueueCapacity),
+                    EventQueueCapacity = checked((int)o.EventQueueCapacity),
+                };
+            }
+        }
+
         /// <summary>An extra directory searched first for bundled modules (by name, e.g. "zlib").</summary>
         public string ModuleDirectory { get; set; }
 
-        /// <summary>Threads that run submitted calls (0: default, 1..256).</summary>
+        /// <summary>Most threads running submitted calls at once (0: default 64, 1..256); they
+        /// start on demand.</summary>
         public int SubmitThreads { get; set; }
 
         /// <summary>Queued submits beyond which SubmitAsync fails with <see cref="OverloadedException"/>
@@ -72,9 +98,37 @@ namespace BridgeHost
         }
     }
 
-    /// <summary>Options of a <see cref="Module"/>. Null / zero means "the default".</summary>
+    /// <summary>Options of a <see cref="Module"/>. Null / zero means "the default";
+    /// <see cref="Defaults"/> reads the default values from the native library.</summary>
     public sealed class ModuleOptions
     {
+        /// <summary>A new instance holding the default values, read from the native library:
+        /// in-process, Workers 1, no CallTimeout, no MemoryLimit, MaxInput and MaxOutput 256 MiB,
+        /// MaxEvent 1 MiB.</summary>
+        public static unsafe ModuleOptions Defaults
+        {
+            get
+            {
+                Platform.EnsureSupported();
+                var o = new Native.ModuleOptions { StructSize = (uint)NativeSize };
+                int st = Native.bh_module_options_default(&o);
+                if (st != Native.BH_OK)
+                {
+                    throw Errors.Last(st);
+                }
+                return new ModuleOptions
+                {
+                    Isolation = o.Isolation == 1 ? Isolation.Process : Isolation.InProcess,
+                    Workers = checked((int)o.Workers),
+                    CallTimeout = o.CallTimeoutMs == 0 ? (TimeSpan?)null : TimeSpan.FromMilliseconds(o.CallTimeoutMs),
+                    MemoryLimit = o.MemoryLimit == 0 ? (long?)null : checked((long)o.MemoryLimit),
+                    MaxInput = checked((long)o.MaxInput),
+                    MaxOutput = checked((long)o.MaxOutput),
+                    MaxEvent = checked((long)o.MaxEvent),
+                };
+            }
+        }
+
         /// <summary>In-process (default) or isolated in worker processes.</summary>
         public Isolation Isolation { get; set; }
 

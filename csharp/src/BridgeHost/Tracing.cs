@@ -25,6 +25,7 @@ namespace BridgeHost
         {
             "calls", "errors", "crashes", "respawns", "timeouts", "submits", "cancelled",
             "events-emitted", "events-delivered", "events-dropped", "callback-errors",
+            "state-lost", "events-refused", "events-discarded",
         };
 
         // Declared after CounterNames: static initializers run in text order, and creating the
@@ -198,7 +199,10 @@ namespace BridgeHost
                 case 7: return c.EventsEmitted;
                 case 8: return c.EventsDelivered;
                 case 9: return c.EventsDropped;
-                default: return c.CallbackErrors;
+                case 10: return c.CallbackErrors;
+                case 11: return c.StateLost;
+                case 12: return c.EventsRefused;
+                default: return c.EventsDiscarded;
             }
         }
     }

@@ -31,6 +31,18 @@ pub const METHOD_NONBLOCKING: u32 = 0x1;
 /// Every flag bit a v1 host understands.
 pub const METHOD_KNOWN_FLAGS: u32 = METHOD_NONBLOCKING;
 
+/// `BH_MODULE_STATEFUL` (in [`ModuleDesc::module_flags`]): the module keeps
+/// state across calls in its instance. Under process isolation the host then
+/// runs one worker, keeps no pre-initialised spare, and reports a worker
+/// restart to the next call as `StateLost` (docs/ISOLATION.md).
+pub const MODULE_STATEFUL: u32 = 0x1;
+/// Every module flag bit this host understands.
+pub const MODULE_KNOWN_FLAGS: u32 = MODULE_STATEFUL;
+/// `BH_MODULE_DESC_V1_SIZE`: the size of the first v1 descriptor, which
+/// ends at `destroy` (no `module_flags`). A host accepts any `struct_size`
+/// from this size up; fields beyond a module's `struct_size` read as zero.
+pub const DESC_V1_SIZE: usize = 72;
+
 /// Status codes returned by the host API.
 pub const API_OK: i32 = 0;
 /// Null pointer with non-zero length, invalid UTF-8, ...
@@ -144,6 +156,11 @@ pub struct ModuleDesc {
     pub call: Option<CallFn>,
     /// Destroy an instance (joins the instance's threads).
     pub destroy: Option<DestroyFn>,
+    /// `MODULE_*` flags (appended to v1: a descriptor whose `struct_size`
+    /// is [`DESC_V1_SIZE`] has none).
+    pub module_flags: u32,
+    /// Must be zero.
+    pub reserved: u32,
 }
 
 /// The entry symbol's type.

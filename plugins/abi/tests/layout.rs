@@ -57,6 +57,13 @@ fn rust_side() -> BTreeMap<String, String> {
     off!("bh_module_desc", ModuleDesc, "init", init);
     off!("bh_module_desc", ModuleDesc, "call", call);
     off!("bh_module_desc", ModuleDesc, "destroy", destroy);
+    off!("bh_module_desc", ModuleDesc, "module_flags", module_flags);
+    off!("bh_module_desc", ModuleDesc, "reserved", reserved);
+    assert_eq!(
+        std::mem::offset_of!(ModuleDesc, module_flags),
+        DESC_V1_SIZE,
+        "module_flags is appended right after the first v1 descriptor"
+    );
 
     size!("bh_module_interface", InterfaceDesc);
     off!(
@@ -86,6 +93,8 @@ fn rust_side() -> BTreeMap<String, String> {
         "const.BH_METHOD_NONBLOCKING",
         METHOD_NONBLOCKING.to_string(),
     );
+    put("const.BH_MODULE_STATEFUL", MODULE_STATEFUL.to_string());
+    put("const.BH_MODULE_DESC_V1_SIZE", DESC_V1_SIZE.to_string());
     put("const.BH_API_OK", API_OK.to_string());
     put("const.BH_API_INVALID", API_INVALID.to_string());
     put("const.BH_API_TOO_LARGE", API_TOO_LARGE.to_string());

@@ -27,6 +27,8 @@
  *   method_name_too_long    methods[1].name is 129 bytes (+ NUL)
  *   unknown_flags           methods[1].flags 0x80000002
  *   reserved_nonzero        methods[1].reserved 1
+ *   unknown_module_flags    module_flags 0x80000001 (BH_MODULE_STATEFUL plus an unknown bit)
+ *   module_reserved_nonzero the descriptor's reserved field 1
  */
 #include "bridgehost_module.h"
 
@@ -150,6 +152,12 @@ static const bh_module_desc desc = {
     .destroy = NULL,
 #else
     .destroy = b_destroy,
+#endif
+#if defined(CASE_unknown_module_flags)
+    .module_flags = 0x80000000u | BH_MODULE_STATEFUL,
+#endif
+#if defined(CASE_module_reserved_nonzero)
+    .reserved = 1u,
 #endif
 };
 

@@ -484,6 +484,15 @@ pub mod __private {
         }
     }
 
+    /// The descriptor's `module_flags` for the macro's options.
+    pub const fn module_flags(stateful: bool) -> u32 {
+        if stateful {
+            bridgehost_module_abi::MODULE_STATEFUL
+        } else {
+            0
+        }
+    }
+
     /// Compile-time validation of a descriptor (panics become compile errors).
     pub const fn validate(name: &str, version: &str, methods: &[&str], flags: &[u32]) {
         check_name(name);
@@ -524,6 +533,10 @@ pub mod __private {
 ///         ("echo", NONBLOCKING, MyModule::echo),   // (name literal, flags u32, fn)
 ///         ("work", 0, MyModule::work),
 ///     ],
+///     // Optional: the instance keeps state across calls (BH_MODULE_STATEFUL):
+///     // under isolation one worker, no warm spare, and a restart is
+///     // reported to the next call as StateLost (docs/MODULES.md).
+///     stateful: true,
 ///     // Optional: the typed interface (docs/TYPED.md), exported as
 ///     // `bridgehost_module_interface`. Every WIT function names a method.
 ///     interface: include_str!("../mine.wit"),
@@ -548,6 +561,7 @@ macro_rules! export_module {
         version: $version:expr,
         thread_model: $tm:expr,
         methods: [ $( ($mname:literal, $mflags:expr, $mfn:expr) ),+ $(,)? ]
+        $(, stateful: $stateful:expr)?
         $(, interface: $iface:expr)? $(,)?
     ) => {
         const _: () = $crate::__private::validate(
@@ -588,6 +602,8 @@ macro_rules! export_module {
                 init: Some($crate::__private::init_shim::<$ty>),
                 call: Some($crate::__private::call_shim::<$ty>),
                 destroy: Some($crate::__private::destroy_shim::<$ty>),
+                module_flags: $crate::__private::module_flags(false $(|| $stateful)?),
+                reserved: 0,
             });
 
         /// The bridgehost module ABI v1 entry point.

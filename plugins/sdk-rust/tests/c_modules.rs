@@ -531,6 +531,14 @@ fn broken_fixtures_have_their_defect() {
         expect("init", d.init.is_some() != (case == "null_init"));
         expect("call", d.call.is_some() != (case == "null_call"));
         expect("destroy", d.destroy.is_some() != (case == "null_destroy"));
+        expect(
+            "module_flags",
+            (d.module_flags & !abi::MODULE_KNOWN_FLAGS == 0) != (case == "unknown_module_flags"),
+        );
+        expect(
+            "descriptor reserved",
+            (d.reserved == 0) != (case == "module_reserved_nonzero"),
+        );
         expect("methods", d.methods.is_null() == (case == "null_methods"));
         let count_ok = d.method_count == 2;
         expect(

@@ -56,6 +56,7 @@ public class BridgeHostException extends RuntimeException {
             case PROTOCOL: return new ProtocolException(message);
             case UNAVAILABLE: return new UnavailableException(message);
             case BUFFER_TOO_SMALL: return new BufferTooSmallException(message, detail);
+            case STATE_LOST: return new StateLostException(message);
             case INTERNAL:
             default:
                 return new InternalException(code == ErrorKind.INTERNAL.code()

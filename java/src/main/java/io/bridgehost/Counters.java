@@ -16,7 +16,7 @@ public final class Counters {
             "calls", "errors", "crashes", "respawns", "timeouts", "submits", "cancelled",
             "events_emitted", "events_delivered", "events_dropped", "callback_errors",
             "latency_samples", "latency_ns_total", "latency_ns_max", "events_refused",
-            "worker_output_dropped"));
+            "state_lost", "events_discarded", "worker_output_dropped"));
 
     private final long[] v;
 
@@ -61,10 +61,23 @@ public final class Counters {
      */
     public long eventsRefused() { return v[14]; }
     /**
+     * @return deliveries that never happened because the subscription was closed, or its module or
+     *     host closed, after the event was accepted (one per listener, like {@link #eventsDelivered()});
+     *     exact once {@code flush} or the close has returned
+     */
+    public long eventsDiscarded() { return v[16]; }
+
+    /**
+     * @return restarts of a stateful module's isolated worker reported to a caller as {@link
+     *     StateLostException} (each lost state counts once)
+     */
+    public long stateLost() { return v[15]; }
+
+    /**
      * @return bytes of isolated workers' stderr the host read but did not log (beyond a few lines
      *     per second per worker; a worker writing faster than about 1 MiB/s waits on its own write)
      */
-    public long workerOutputDropped() { return v[15]; }
+    public long workerOutputDropped() { return v[17]; }
 
     /**
      * @param name a name from {@link #NAMES}

@@ -34,7 +34,12 @@ public enum ErrorKind {
     /** The module is temporarily unavailable (circuit breaker open, feature not available). */
     UNAVAILABLE(14, "unavailable"),
     /** A caller-provided output buffer is too small: see {@link BufferTooSmallException#required()}. */
-    BUFFER_TOO_SMALL(15, "buffer_too_small");
+    BUFFER_TOO_SMALL(15, "buffer_too_small"),
+    /**
+     * A stateful module's isolated worker was restarted (crash, timeout, cancel, recycle) since the
+     * previous call: its state is gone. Reported once, to the next call, which did not run.
+     */
+    STATE_LOST(16, "state_lost");
 
     private final int code;
     private final String id;
@@ -44,7 +49,7 @@ public enum ErrorKind {
         this.id = id;
     }
 
-    /** @return the stable numeric code (1..15), the same in every runtime */
+    /** @return the stable numeric code (1..16), the same in every runtime */
     public int code() {
         return code;
     }

@@ -29,9 +29,24 @@ public final class HostOptions {
         this.eventQueueBytes = eventQueueBytes;
     }
 
-    /** @return the defaults (threads: number of CPUs, clamped to 2..16; queues 4096 / 65536) */
+    /** The core's defaults, read once from the native library. */
+    private static final class Defaults {
+        static final long[] V = Native.optionDefaults();
+        static final String THREAD_NAME = Native.defaultThreadName();
+    }
+
+    /**
+     * The defaults, read from the native library (the core's values): {@link #submitThreads()} 64
+     * (threads start on demand and exit after 10 s idle: submitted calls are blocking native work,
+     * so the pool is sized by how many calls may wait at once, not by cores), {@link
+     * #submitQueueCapacity()} 4096, {@link #eventQueueCapacity()} 65536, {@link #threadName()}
+     * {@code "bridgehost"}, no extra module directory.
+     *
+     * @return the defaults
+     */
     public static HostOptions defaults() {
-        return new HostOptions(List.of(), 0, 0, 0, null, 0);
+        long[] d = Defaults.V;
+        return new HostOptions(List.of(), (int) d[0], (int) d[1], (int) d[2], Defaults.THREAD_NAME, 0);
     }
 
     /**
@@ -101,13 +116,13 @@ public final class HostOptions {
 
     /** @return the module directories */
     public List<Path> moduleDirs() { return moduleDirs; }
-    /** @return submit threads (0: default) */
+    /** @return most submit threads at once (0: default) */
     public int submitThreads() { return submitThreads; }
     /** @return submit queue capacity (0: default) */
     public int submitQueueCapacity() { return submitQueueCapacity; }
     /** @return event queue capacity (0: default) */
     public int eventQueueCapacity() { return eventQueueCapacity; }
-    /** @return the thread name prefix, or null for the default */
+    /** @return the thread name prefix (null: default) */
     public String threadName() { return threadName; }
     /** @return event queue bound in bytes (0: default) */
     public long eventQueueBytes() { return eventQueueBytes; }

@@ -11,7 +11,12 @@ import java.util.Objects;
  * {@link InvalidArgumentException}.
  */
 public final class ModuleOptions {
-    private static final long DEFAULT = -1;
+    private static final long NONE = -1;
+
+    /** The core's defaults, read once from the native library. */
+    private static final class Defaults {
+        static final long[] V = Native.optionDefaults();
+    }
 
     private final Isolation isolation;
     private final int workers;
@@ -36,10 +41,18 @@ public final class ModuleOptions {
         this.workerPath = workerPath;
     }
 
-    /** @return in-process, default limits (256 MiB input/output, 1 MiB events), no config */
+    /**
+     * The defaults, read from the native library (the core's values): in-process, 1 worker, no
+     * call timeout ({@link #callTimeout()} null), no memory limit ({@link #memoryLimit()} -1),
+     * {@link #maxInput()} and {@link #maxOutput()} 256 MiB, {@link #maxEvent()} 1 MiB, no config.
+     *
+     * @return the defaults
+     */
     public static ModuleOptions defaults() {
-        return new ModuleOptions(Isolation.IN_PROCESS, 0, null, DEFAULT, DEFAULT, DEFAULT, DEFAULT,
-                new byte[0], null);
+        long[] d = Defaults.V;
+        Duration timeout = d[4] < 0 ? null : Duration.ofNanos(d[4]);
+        return new ModuleOptions(Isolation.IN_PROCESS, (int) d[3], timeout, d[5] < 0 ? NONE : d[5], d[6],
+                d[7], d[8], new byte[0], null);
     }
 
     /** @return {@link #defaults()} with {@link Isolation#PROCESS} (one worker) */
@@ -139,17 +152,17 @@ public final class ModuleOptions {
 
     /** @return the isolation mode */
     public Isolation isolation() { return isolation; }
-    /** @return worker count (0: default) */
+    /** @return worker count */
     public int workers() { return workers; }
     /** @return the call timeout, or null for none */
     public Duration callTimeout() { return callTimeout; }
     /** @return the memory limit in bytes, or -1 for none */
     public long memoryLimit() { return memoryLimit; }
-    /** @return max input bytes, or -1 for the default */
+    /** @return max input bytes */
     public long maxInput() { return maxInput; }
-    /** @return max output bytes, or -1 for the default */
+    /** @return max output bytes */
     public long maxOutput() { return maxOutput; }
-    /** @return max event bytes, or -1 for the default */
+    /** @return max event bytes */
     public long maxEvent() { return maxEvent; }
     /** @return a copy of the config bytes */
     public byte[] config() { return config.clone(); }

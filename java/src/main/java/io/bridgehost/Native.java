@@ -79,6 +79,12 @@ final class Native {
     static native String[] errorKindNames();
     static native String[] counterNames();
     static native String version();
+    /**
+     * The core's default options: submitThreads, submitQueueCapacity, eventQueueCapacity, workers,
+     * callTimeout ns (-1: none), memoryLimit (-1: none), maxInput, maxOutput, maxEvent.
+     */
+    static native long[] optionDefaults();
+    static native String defaultThreadName();
     /** 0 error .. 4 trace; negative: off. */
     static native void setLogLevel(int level);
 

@@ -162,11 +162,19 @@ final class NativeLoader {
                 + " subdirectory of it), or set " + ways + ".";
     }
 
-    /** A new private directory ({@code 0700}, locked for this JVM's life, deleted at exit) under root. */
+    /**
+     * A new directory under root, locked for this JVM's life and deleted at exit. Mode {@code 0711}: only
+     * this user can create, replace or list files in it, while a sandboxed isolated worker of a root host,
+     * which drops to uid {@code nobody} before it loads its module, can still open the module file by name
+     * (the files are the jar's own content, mode {@code 0555}). With {@code 0700} such a worker had to keep
+     * uid 0.
+     */
     private static Path createPrivateDir(Path root, List<String> files) throws IOException {
         removeStale(root);
         Path dir = Files.createTempDirectory(root, "bridgehost-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        // Made 0700 (mkdir applies the umask), then opened for traversal explicitly (chmod does not).
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
         // Lock first, so that no other JVM's cleanup takes this directory for a dead one.
         FileChannel lockChannel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE_NEW,
                 StandardOpenOption.WRITE);
@@ -214,7 +222,7 @@ final class NativeLoader {
             try (InputStream in = url.openStream()) {
                 Files.copy(in, tmp);
             }
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("r-x------"));
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("r-xr-xr-x"));
             Files.move(tmp, target);
         }
         classpathModules.put(name, target);
@@ -232,7 +240,7 @@ final class NativeLoader {
                 }
                 Files.copy(in, target);
             }
-            Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("r-x------"));
+            Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("r-xr-xr-x"));
         }
         return dir;
     }

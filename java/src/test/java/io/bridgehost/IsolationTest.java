@@ -158,4 +158,40 @@ class IsolationTest {
             assertEquals(0, bad.get());
         }
     }
+
+    static long u64(byte[] b) {
+        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    }
+
+    /**
+     * The test-only {@code stateful} module declares BH_MODULE_STATEFUL: more than one worker is
+     * refused, and after a worker restart the next call throws {@link StateLostException} once
+     * (it did not run), the counter moves, and later calls run against a fresh instance.
+     */
+    @Test
+    void statefulModuleReportsARestartOnceAsStateLost() {
+        InvalidArgumentException refused = assertThrows(InvalidArgumentException.class,
+                () -> host.open("stateful", ModuleOptions.isolated().withWorkers(2)));
+        assertTrue(refused.getMessage().contains("stateful"), refused.getMessage());
+        try (NativeModule m = host.open("stateful", ModuleOptions.isolated())) {
+            Method insert = m.method("insert");
+            for (long i = 1; i <= 3; i++) {
+                assertEquals(i, u64(insert.call(new byte[0])));
+            }
+            assertThrows(WorkerCrashedException.class, () -> m.method("crash").call(new byte[0]));
+            StateLostException lost = assertThrows(StateLostException.class, () -> insert.call(new byte[0]));
+            assertEquals(ErrorKind.STATE_LOST, lost.kind());
+            assertEquals(16, lost.kind().code());
+            assertTrue(lost.getMessage().contains("did not run"), lost.getMessage());
+            assertEquals(1, m.counters().stateLost());
+            assertEquals(1, u64(insert.call(new byte[0])), "fresh state after the one report");
+            assertEquals(1, m.counters().stateLost());
+        }
+        // In-process there is no worker to lose: never StateLost.
+        try (NativeModule local = host.open("stateful", ModuleOptions.defaults())) {
+            assertEquals(1, u64(local.method("insert").call(new byte[0])));
+            assertEquals(2, u64(local.method("insert").call(new byte[0])));
+            assertEquals(0, local.counters().stateLost());
+        }
+    }
 }

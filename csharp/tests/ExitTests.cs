@@ -1,0 +1,73 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+
+namespace BridgeHost.Tests
+{
+    /// <summary>Issue 12, item 2: a process (Mono or CoreCLR, the runtime running these tests) exits
+    /// promptly with a hung submitted isolated call, whether or not the program disposed its host.
+    /// Runs tests/probe/ExitProbe.exe (built beside the test assembly) in a child process.</summary>
+    public sealed class ExitTests
+    {
+        [Case]
+        public void ProcessExitsWithAHungSubmittedIsolatedCallLeftOpen()
+        {
+            Run("exit");
+        }
+
+        [Case]
+        public void ProcessExitsWithAHungSubmittedIsolatedCallAfterDispose()
+        {
+            Run("close");
+        }
+
+        private static void Run(string mode)
+        {
+            string dir = Path.GetDirectoryName(typeof(ExitTests).Assembly.Location);
+            string probe = Path.Combine(dir, "ExitProbe.exe");
+            Check.True(File.Exists(probe), probe + " exists (scripts/dotnet.sh builds it)");
+            var psi = new ProcessStartInfo { UseShellExecute = false, RedirectStandardOutput = true };
+            if (Type.GetType("Mono.Runtime") != null)
+            {
+                psi.FileName = "mono";
+                psi.Arguments = "--debug \"" + probe + "\" " + mode;
+            }
+            else
+            {
+                // CoreCLR: the same dotnet host that runs this test runner.
+                psi.FileName = Process.GetCurrentProcess().MainModule.FileName;
+                psi.Arguments = "exec --runtimeconfig \"" + Path.Combine(dir, "ExitProbe.runtimeconfig.json")
+                    + "\" \"" + probe + "\" " + mode;
+            }
+            using (var p = Process.Start(psi))
+            {
+                // Reading to EOF ends when the process (and whatever holds its stdout) exits.
+                var read = p.StandardOutput.ReadToEndAsync();
+                bool eofInTime = read.Wait(TimeSpan.FromSeconds(60));
+                long eof = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                bool exited = p.WaitForExit(eofInTime ? 30000 : 0);
+                if (!exited)
+                {
+                    try { p.Kill(); } catch (InvalidOperationException) { }
+                    Check.Fail("the child process did not exit (" + mode + ")");
+                }
+                string output = read.Result;
+                if (output.Contains("unavailable "))
+                {
+                    Check.Skip("process isolation is not available: " + output.Trim());
+                }
+                Check.Equal(0, p.ExitCode, "exit code; output: " + output);
+                Check.True(output.Contains("hanging 1"), "the hang call ran: " + output);
+                if (mode == "close")
+                {
+                    Check.True(output.Contains("closed True"), "the hung call ended with Closed: " + output);
+                }
+                string line = output.Split('\n').First(l => l.StartsWith("returning ", StringComparison.Ordinal));
+                long returned = long.Parse(line.Substring("returning ".Length).Trim());
+                long took = eof - returned;
+                Check.True(took < 10000, "the process took " + took + " ms to exit after Main returned: " + output);
+            }
+        }
+    }
+}
