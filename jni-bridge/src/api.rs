@@ -572,6 +572,7 @@ fn option_defaults<'l>(env: &mut Env<'l>, _class: JClass<'l>) -> BResult<JLongAr
         long(m.max_input),
         long(m.max_output),
         long(m.max_event),
+        long(h.event_queue_bytes),
     ];
     long_array(env, &values)
 }

@@ -25,7 +25,8 @@ namespace BridgeHost
         /// <summary>A new instance holding the default values (the ones a zero stands for), read
         /// from the native library: SubmitThreads 64 (threads start on demand and exit after 10 s
         /// idle; submitted calls are blocking native work, so the pool is sized by how many may
-        /// wait at once, not by cores), SubmitQueueCapacity 4096, EventQueueCapacity 65536.</summary>
+        /// wait at once, not by cores), SubmitQueueCapacity 4096, EventQueueCapacity 65536,
+        /// EventQueueBytes 64 MiB.</summary>
         public static unsafe HostOptions Defaults
         {
             get
@@ -42,6 +43,7 @@ namespace BridgeHost
                     SubmitThreads = checked((int)o.SubmitThreads),
                     SubmitQueueCapacity = checked((int)o.SubmitQueueCapacity),
                     EventQueueCapacity = checked((int)o.EventQueueCapacity),
+                    EventQueueBytes = checked((long)o.EventQueueBytes),
                 };
             }
         }

@@ -40,13 +40,13 @@ public final class HostOptions {
      * (threads start on demand and exit after 10 s idle: submitted calls are blocking native work,
      * so the pool is sized by how many calls may wait at once, not by cores), {@link
      * #submitQueueCapacity()} 4096, {@link #eventQueueCapacity()} 65536, {@link #threadName()}
-     * {@code "bridgehost"}, no extra module directory.
+     * {@code "bridgehost"}, {@link #eventQueueBytes()} 64 MiB, no extra module directory.
      *
      * @return the defaults
      */
     public static HostOptions defaults() {
         long[] d = Defaults.V;
-        return new HostOptions(List.of(), (int) d[0], (int) d[1], (int) d[2], Defaults.THREAD_NAME, 0);
+        return new HostOptions(List.of(), (int) d[0], (int) d[1], (int) d[2], Defaults.THREAD_NAME, d[9]);
     }
 
     /**
