@@ -26,6 +26,12 @@ pub(crate) trait Backend: Send + Sync {
     /// (inside one of its calls, or its own service thread): a `close`
     /// from here would wait for itself.
     fn reentered(&self) -> bool;
+    /// Wait until every event emitted by a call that has returned is in the
+    /// host's event queue (isolated workers send theirs after answering).
+    /// `Err(Timeout)` at `deadline`.
+    fn settle_events(&self, _deadline: Option<std::time::Instant>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Shared by the host and its modules.
@@ -226,9 +232,11 @@ impl Module {
     /// closing when the last events matter. It waits for the host's whole
     /// event queue (which includes this module's events).
     ///
-    /// For an isolated module, "emitted" means received by the host: an
-    /// event a worker emitted during a call is received before that call
-    /// returns only if the worker sent it first (see docs/ISOLATION.md).
+    /// For an isolated module, every event emitted by a call that has
+    /// returned is covered (the worker's answer says how many events it had
+    /// accepted; this first waits until they arrived); an event a module
+    /// thread emits on its own between calls, once a later call returned
+    /// (see docs/ISOLATION.md).
     ///
     /// Errors: `Timeout` when `timeout` passes first, `Closed` when the
     /// module or host closed (undelivered events were discarded),
@@ -237,7 +245,15 @@ impl Module {
         if self.is_closed() {
             return Err(Error::closed("module"));
         }
-        self.inner.shared.hub.flush(timeout)
+        let deadline = std::time::Instant::now().checked_add(timeout);
+        self.inner
+            .backend
+            .settle_events(deadline)
+            .map_err(|_| Error::Timeout(timeout))?;
+        let left = deadline.map_or(timeout, |d| {
+            d.saturating_duration_since(std::time::Instant::now())
+        });
+        self.inner.shared.hub.flush(left)
     }
 
     /// This module's counters.

@@ -13,8 +13,23 @@ use std::time::Duration;
 /// Checked by removing the `flush` call: the count was usually 0 or short.
 #[test]
 fn flush_delivers_everything_emitted_before_it() {
+    flush_delivers_everything_emitted_by_returned_calls(ModuleOptions::default());
+}
+
+/// Isolated, a worker sends its events on its own thread, after it may have
+/// answered the call that emitted them: `flush` must still cover every event
+/// of a returned call (each answer carries the worker's accepted-event count,
+/// and `flush` waits until that many have arrived). Checked by removing the
+/// wait (`Isolated::settle_events`): 0 of 20 delivered after flush in most
+/// rounds.
+#[test]
+fn flush_delivers_everything_an_isolated_call_emitted() {
+    flush_delivers_everything_emitted_by_returned_calls(ModuleOptions::isolated());
+}
+
+fn flush_delivers_everything_emitted_by_returned_calls(opts: ModuleOptions) {
     let host = common::host();
-    let m = host.open("std", ModuleOptions::default()).unwrap();
+    let m = host.open("std", opts).unwrap();
     let emit = m.method("emit").unwrap();
     for round in 0..50u64 {
         let seen = Arc::new(AtomicU64::new(0));

@@ -72,8 +72,21 @@ namespace BridgeHost.Tests
         [Case]
         public void FlushDeliversEveryEmittedEvent()
         {
+            FlushDeliversEveryEmittedEventIn(Isolation.InProcess);
+        }
+
+        /// <summary>Isolated, a worker sends its events after it answered the call: Flush waits
+        /// for them too.</summary>
+        [Case]
+        public void FlushDeliversEveryEventAnIsolatedCallEmitted()
+        {
+            FlushDeliversEveryEmittedEventIn(Isolation.Process);
+        }
+
+        private static void FlushDeliversEveryEmittedEventIn(Isolation isolation)
+        {
             using (var host = new Host())
-            using (var m = host.Open("std"))
+            using (var m = host.Open("std", new ModuleOptions { Isolation = isolation }))
             {
                 var emit = m.GetMethod("emit");
                 for (int round = 0; round < 20; round++)

@@ -21,6 +21,9 @@ PRELUDE = textwrap.dedent(
     """
     import os, signal, sys, threading, time
     import bridgehost
+    # An interpreter started with SIGINT ignored (a background job of a non-interactive shell,
+    # as CI runners start us) installs no KeyboardInterrupt handler; a terminal's does.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     ms = lambda n: str(n).encode()
     sent = []
     def interrupt_after(seconds):

@@ -55,10 +55,12 @@ def test_module_open_call_close_keeps_rss_flat(host):
     assert grown <= 2 << 20, f"RSS grew {grown} bytes over {n} cycles"
 
 
-def test_flush_delivers_every_emitted_event_before_unsubscribe(host):
+@pytest.mark.parametrize("isolation", ["in-process", "process"])
+def test_flush_delivers_every_emitted_event_before_unsubscribe(host, isolation):
     # Events are delivered asynchronously: without flush the `with` block
     # often unsubscribed before they arrived (checked by removing the flush).
-    m = host.open("std")
+    # Isolated, a worker sends them after it answered: flush waits for them.
+    m = host.open("std", isolation=isolation)
     emit = m.method("emit")
     for _ in range(20):
         seen = []

@@ -216,6 +216,8 @@ pub(crate) fn open_with(
         cv: crate::sync::Condvar::new(),
         wake: sys::EventFd::new().map_err(|e| Error::Internal(format!("eventfd: {e}")))?,
         stop: AtomicBool::new(false),
+        arrivals: Mutex::new(()),
+        arrivals_cv: crate::sync::Condvar::new(),
         hub,
         counters,
         cfg,
@@ -291,6 +293,36 @@ impl Backend for Isolated {
 
     fn close(&self) {
         self.close_workers();
+    }
+
+    fn settle_events(&self, deadline: Option<Instant>) -> Result<()> {
+        // Every event a returned call emitted was accepted by its worker
+        // before the worker answered, and the answer says how many the
+        // worker had accepted: wait until the supervisor has received that
+        // many from each worker (a dead worker's unsent events are lost with
+        // it). Checked under `arrivals`, which the supervisor takes to
+        // notify, so no arrival is missed; the slice bounds the wait for a
+        // death, which is not notified.
+        let slice = Duration::from_millis(20);
+        let mut g = self.shared.arrivals.lock();
+        loop {
+            let settled = {
+                let pool = self.shared.pool.lock();
+                pool.slots.iter().all(|s| s.worker.events_settled())
+            };
+            if settled {
+                return Ok(());
+            }
+            let now = Instant::now();
+            let until = match deadline {
+                Some(d) if d <= now => {
+                    return Err(Error::Timeout(Duration::ZERO));
+                }
+                Some(d) => d.min(now + slice),
+                None => now + slice,
+            };
+            let _ = self.shared.arrivals_cv.wait_until(&mut g, until);
+        }
     }
 
     fn reentered(&self) -> bool {

@@ -104,6 +104,10 @@ pub(crate) struct Shared {
     pub(crate) wake: EventFd,
     /// Set by close: the supervisor shuts every worker down and exits.
     pub(crate) stop: AtomicBool,
+    /// Notified by the supervisor when events arrive from a worker (or a
+    /// worker dies): wakes `Isolated::settle_events`.
+    pub(crate) arrivals: Mutex<()>,
+    pub(crate) arrivals_cv: Condvar,
 }
 
 impl Pool {

@@ -915,6 +915,9 @@ pub(crate) struct RawResponse {
     pub(crate) out_gen: u32,
     pub(crate) msg_len: u32,
     pub(crate) grow_need: u64,
+    /// Events the worker had accepted from the module when it answered
+    /// (wrapping count since the worker started).
+    pub(crate) events: u32,
 }
 
 impl RawResponse {
@@ -928,7 +931,7 @@ impl RawResponse {
             .u32(self.output_loc)
             .u32(self.out_gen)
             .u32(self.msg_len)
-            .u32(0)
+            .u32(self.events)
             .u64(self.grow_need);
         let mut b = [0u8; RESP_LEN];
         b[..w.buf.len()].copy_from_slice(&w.buf);
@@ -949,7 +952,7 @@ impl RawResponse {
         let output_loc = f();
         let out_gen = f();
         let msg_len = f();
-        let _reserved = f();
+        let events = f();
         let lo = f();
         let hi = f();
         RawResponse {
@@ -962,8 +965,16 @@ impl RawResponse {
             out_gen,
             msg_len,
             grow_need: u64::from(lo) | (u64::from(hi) << 32),
+            events,
         }
     }
+}
+
+/// The worker's accepted-event count in a response header. Not validated:
+/// a lying count can only make `flush` wait for events that never come,
+/// until its deadline.
+pub(crate) fn response_events(b: &[u8; RESP_LEN]) -> u32 {
+    RawResponse::decode(b).events
 }
 
 /// What the host expects of the next response.

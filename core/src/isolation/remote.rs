@@ -29,7 +29,7 @@ use crate::error::Error;
 use crate::output::CallOutput;
 use crate::sync::Mutex;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long a caller spins for a response before sleeping.
@@ -181,6 +181,12 @@ pub(crate) struct Worker {
     death: Mutex<Option<Death>>,
     kill_reason: Mutex<Option<KillReason>>,
     call: Mutex<CallState>,
+    /// The worker's accepted-event count in its last response (wrapping):
+    /// every event a returned call emitted is among these.
+    events_promised: AtomicU32,
+    /// Events received from the worker and handed to the event hub
+    /// (delivered or counted as dropped), by the supervisor (wrapping).
+    events_received: AtomicU32,
     blame: Mutex<Blame>,
 }
 
@@ -234,6 +240,8 @@ impl Worker {
             reaped: AtomicBool::new(false),
             death: Mutex::new(None),
             kill_reason: Mutex::new(None),
+            events_promised: AtomicU32::new(0),
+            events_received: AtomicU32::new(0),
             call: Mutex::new(CallState {
                 seq: 0,
                 to_worker: 0,
@@ -603,6 +611,22 @@ impl Worker {
         }
     }
 
+    /// Count `n` events received from this worker (the supervisor, after
+    /// handing them to the event hub).
+    pub(crate) fn events_arrived(&self, n: u32) {
+        self.events_received.fetch_add(n, Ordering::SeqCst);
+    }
+
+    /// Whether every event the worker reported in its last response has
+    /// arrived (or the worker is dead: what it did not send is lost with it).
+    pub(crate) fn events_settled(&self) -> bool {
+        let promised = self.events_promised.load(Ordering::SeqCst);
+        let received = self.events_received.load(Ordering::SeqCst);
+        // Wrapping counts: `received` is at or past `promised` when their
+        // difference, read as signed, is not negative.
+        (received.wrapping_sub(promised) as i32) >= 0 || self.is_dead()
+    }
+
     /// Run one call. The caller has this worker checked out exclusively.
     pub(crate) fn call(
         &self,
@@ -693,7 +717,12 @@ impl Worker {
                 out_cap: cap_of(&st.output) as u64,
                 max_output: cx.max_output as u64,
             };
-            match decode_response(&hdr, &expect) {
+            let decoded = decode_response(&hdr, &expect);
+            if decoded.is_ok() {
+                self.events_promised
+                    .store(p::response_events(&hdr), Ordering::SeqCst);
+            }
+            match decoded {
                 Err(e) => return Err(self.violation(e.0)),
                 Ok(Response::Grow { need }) => {
                     let need = need as usize; // <= max_output <= isize::MAX (validated)

@@ -562,6 +562,13 @@ impl Supervisor {
                         }
                     }
                 }
+                // Each is now queued in the hub or counted as dropped: a
+                // flush may go on to wait for the hub.
+                // (A batch holds at most MAX_BATCH events.)
+                let n = u32::try_from(batch.events.len()).unwrap_or(u32::MAX);
+                self.tracked[i].worker.events_arrived(n);
+                let _g = self.shared.arrivals.lock();
+                self.shared.arrivals_cv.notify_all();
             }
             Record::Log(level, msg) => {
                 let m = &self.name;

@@ -94,6 +94,10 @@ struct QueueState {
 struct Outbox {
     state: Mutex<QueueState>,
     ready: crate::sync::Condvar,
+    /// Events accepted so far (wrapping): every response carries it, so that
+    /// the host knows which events a returned call emitted and `flush` can
+    /// wait for them to arrive.
+    accepted_events: AtomicU32,
 }
 
 impl Outbox {
@@ -111,6 +115,10 @@ impl Outbox {
             return abi::API_OVERLOADED;
         }
         let was_empty = q.items.is_empty();
+        if matches!(item, Item::Event(..)) {
+            // Under the queue lock: a count never runs ahead of the queue.
+            self.accepted_events.fetch_add(1, Ordering::SeqCst);
+        }
         q.items.push_back(item);
         q.bytes += size;
         drop(q);
@@ -216,6 +224,9 @@ impl InstanceEvents for WorkerEvents {
 /// The control block seen from the worker.
 struct Chan<'a> {
     ctl: &'a SharedMem,
+    /// The outbox's accepted-event count, reported in every response (none
+    /// while validating).
+    events: Option<&'a AtomicU32>,
     /// Last value of TO_WORKER consumed.
     seen: AtomicU32,
     /// Our TO_HOST counter.
@@ -229,6 +240,10 @@ enum Wait {
 
 impl Chan<'_> {
     fn post(&self, resp: &RawResponse) {
+        let resp = RawResponse {
+            events: self.events.map_or(0, |e| e.load(Ordering::SeqCst)),
+            ..*resp
+        };
         self.ctl.write_from(ctl::OFF_RESP, &resp.encode());
         let v = self.posted.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         self.ctl
@@ -633,7 +648,13 @@ pub fn worker_main() -> i32 {
         return EXIT_CHANNEL;
     }
 
-    let status = serve(&ctl_mem, conn.fd(), &instance, init.memory_limit);
+    let status = serve(
+        &ctl_mem,
+        conn.fd(),
+        &instance,
+        init.memory_limit,
+        &outbox.accepted_events,
+    );
     drop(instance); // destroy(): joins the module's threads
     callbacks::unregister(token);
     // Everything the instance emitted up to the end of destroy() is sent.
@@ -669,6 +690,7 @@ fn validate_only(conn: &Conn, ctl_mem: &SharedMem, lib: &ModuleLibrary) -> i32 {
     }
     let chan = Chan {
         ctl: ctl_mem,
+        events: None,
         seen: AtomicU32::new(0),
         posted: AtomicU32::new(0),
     };
@@ -708,12 +730,19 @@ fn apply_limits(init: &Init) -> std::io::Result<()> {
 }
 
 /// Serve requests until `SHUTDOWN` (or retirement). Returns the exit status.
-fn serve(ctl_mem: &SharedMem, sock: BorrowedFd<'_>, instance: &Instance, memory_limit: u64) -> i32 {
+fn serve(
+    ctl_mem: &SharedMem,
+    sock: BorrowedFd<'_>,
+    instance: &Instance,
+    memory_limit: u64,
+    events: &AtomicU32,
+) -> i32 {
     // Both counters start at zero in a fresh control block. They must not be
     // read from it here: the host may already have posted the first call
     // (it may, as soon as it has our HELLO).
     let chan = Chan {
         ctl: ctl_mem,
+        events: Some(events),
         seen: AtomicU32::new(0),
         posted: AtomicU32::new(0),
     };

@@ -16,6 +16,8 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Issue 12: a long-lived Host stays flat, close is bounded with a hung isolated submit, flush
@@ -72,10 +74,15 @@ class ServiceTest {
         }
     }
 
-    /** Without flush the try block often unsubscribed before the events arrived. */
-    @Test
-    void flushDeliversEveryEmittedEvent() {
-        try (Host host = TestSupport.host(); NativeModule m = host.open("std")) {
+    /**
+     * Without flush the try block often unsubscribed before the events arrived. Isolated, a worker
+     * sends them after it answered the call: flush waits for them too.
+     */
+    @ParameterizedTest
+    @EnumSource(Isolation.class)
+    void flushDeliversEveryEmittedEvent(Isolation isolation) {
+        ModuleOptions o = isolation == Isolation.PROCESS ? ModuleOptions.isolated() : ModuleOptions.defaults();
+        try (Host host = TestSupport.host(); NativeModule m = host.open("std", o)) {
             Method emit = m.method("emit");
             for (int round = 0; round < 20; round++) {
                 List<Integer> seen = Collections.synchronizedList(new ArrayList<>());
