@@ -149,6 +149,7 @@ pub struct Counters {
     pub(crate) latency_samples: PerThreadCounter,
     pub(crate) latency_ns_total: PerThreadCounter,
     pub(crate) latency_ns_max: PerThreadCounter,
+    pub(crate) worker_output_dropped: AtomicU64,
     /// The host's totals: when these counters are dropped (no module,
     /// subscription, handle or instance can move them any more) their final
     /// values are folded into it, so a long-lived host keeps one
@@ -260,6 +261,11 @@ pub struct CounterSnapshot {
     /// the dispatcher reaches each event: exact once a `flush` or the
     /// host's close has returned.
     pub events_discarded: u64,
+    /// Bytes of isolated workers' stderr the host read but did not log
+    /// (beyond a few lines per second per worker). What a worker writes
+    /// faster than the host reads it (about 1 MiB/s per worker) is not
+    /// read at all: the worker waits on its own write.
+    pub worker_output_dropped: u64,
 }
 
 /// Latency is measured on one call in this many: two clock reads cost more
@@ -311,6 +317,7 @@ impl Counters {
             latency_ns_max: self.latency_ns_max.max(),
             state_lost: self.state_lost.load(Relaxed),
             events_discarded: self.events_discarded.load(Relaxed),
+            worker_output_dropped: self.worker_output_dropped.load(Relaxed),
         }
     }
 
@@ -379,10 +386,11 @@ impl CounterSnapshot {
         self.latency_ns_max = self.latency_ns_max.max(o.latency_ns_max);
         self.state_lost += o.state_lost;
         self.events_discarded += o.events_discarded;
+        self.worker_output_dropped += o.worker_output_dropped;
     }
 
     /// `(name, value)` pairs, stable names for every runtime.
-    pub fn pairs(&self) -> [(&'static str, u64); 17] {
+    pub fn pairs(&self) -> [(&'static str, u64); 18] {
         [
             ("calls", self.calls),
             ("errors", self.errors),
@@ -401,6 +409,7 @@ impl CounterSnapshot {
             ("events_refused", self.events_refused),
             ("state_lost", self.state_lost),
             ("events_discarded", self.events_discarded),
+            ("worker_output_dropped", self.worker_output_dropped),
         ]
     }
 }

@@ -1,7 +1,9 @@
 //! Event dispatch: module threads → bounded queue → dispatcher thread → subscribers.
 //!
 //! * **Any thread may emit.** `emit` never blocks: it appends to a bounded
-//!   queue or, when the queue is full, refuses the *new* event: the module
+//!   queue (bounded in events and in bytes: `event_queue_capacity`,
+//!   `event_queue_bytes`, the bytes counting the batch being delivered too)
+//!   or, when the queue is full, refuses the *new* event: the module
 //!   sees `BH_API_OVERLOADED` and the refusal is counted in `events_refused`
 //!   (the module may retry, so it is not a loss). An isolated worker's event
 //!   that the full queue cannot take is lost and counted in `events_dropped`.
@@ -156,6 +158,16 @@ struct QueueState {
     last_topic: Option<Arc<str>>,
     /// Events accepted so far (the sequence number of the last one).
     accepted: u64,
+    /// Bytes held by the events in `items` ([`event_cost`] each). With the
+    /// batch being delivered (`EventHub::delivering_bytes`) bounded by the
+    /// hub's `byte_capacity`.
+    queue_bytes: usize,
+}
+
+/// Bytes an event holds while queued: its queue slot and, for a payload
+/// too large to be inline, its heap copy.
+fn event_cost(len: usize) -> usize {
+    std::mem::size_of::<Queued>() + if len > INLINE_PAYLOAD { len } else { 0 }
 }
 
 /// How far the dispatcher got: every event accepted up to `through` has
@@ -188,6 +200,12 @@ pub(crate) struct EventHub {
     /// itself is always checked under the lock.
     pending: Padded<AtomicBool>,
     capacity: usize,
+    /// Most bytes held by queued and in-delivery events (see [`event_cost`]).
+    byte_capacity: usize,
+    /// Bytes of the batch the dispatcher is delivering: set when it takes
+    /// the queue's events (under the queue lock), zero once they are
+    /// delivered and freed (before `flush` waiters are told).
+    delivering_bytes: AtomicUsize,
     subs: Mutex<HashMap<u64, Vec<Arc<SubEntry>>>>, // module_id → subscribers
     next_id: AtomicU64,
     dispatcher: Mutex<Option<(ThreadId, JoinHandle<()>)>>,
@@ -223,7 +241,19 @@ pub fn on_dispatcher_thread() -> bool {
 }
 
 impl EventHub {
+    #[cfg(test)]
     pub(crate) fn start(capacity: usize, name: &str) -> Result<Arc<EventHub>> {
+        Self::start_bounded(capacity, usize::MAX, name)
+    }
+
+    /// Start a hub holding at most `capacity` events and `byte_capacity`
+    /// bytes of them (an event larger than that is taken only when nothing
+    /// else is held).
+    pub(crate) fn start_bounded(
+        capacity: usize,
+        byte_capacity: usize,
+        name: &str,
+    ) -> Result<Arc<EventHub>> {
         let hub = Arc::new(EventHub {
             queue: Padded(Mutex::new(QueueState {
                 items: Vec::with_capacity(capacity.min(1024)),
@@ -231,10 +261,13 @@ impl EventHub {
                 sleeping: false,
                 last_topic: None,
                 accepted: 0,
+                queue_bytes: 0,
             })),
             ready: Condvar::new(),
             pending: Padded(AtomicBool::new(false)),
             capacity,
+            byte_capacity,
+            delivering_bytes: AtomicUsize::new(0),
             subs: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             dispatcher: Mutex::new(None),
@@ -269,6 +302,7 @@ impl EventHub {
         // Large payloads are copied before the lock; inline ones straight
         // into their queue slot (built on the stack and moved, the copy's
         // narrow stores stall the wide loads of the move).
+        let cost = event_cost(data.len());
         let heap = (data.len() > INLINE_PAYLOAD).then(|| data.to_vec());
         let mut q = self.queue.lock();
         if q.stopping {
@@ -283,6 +317,13 @@ impl EventHub {
                 self.capacity
             )));
         }
+        let held = q.queue_bytes + self.delivering_bytes.load(Ordering::Relaxed);
+        if self.over_bytes(held, cost) {
+            drop(q);
+            drop(heap);
+            return Err(self.full_bytes());
+        }
+        q.queue_bytes += cost;
         let same = matches!(&q.last_topic, Some(t) if **t == *topic);
         if !same {
             q.last_topic = Some(Arc::from(topic));
@@ -335,6 +376,19 @@ impl EventHub {
             self.ready.notify_one();
         }
         Ok(())
+    }
+
+    /// True when an event costing `cost` does not fit beside `held` bytes
+    /// (one that is larger than the whole bound fits only alone).
+    fn over_bytes(&self, held: usize, cost: usize) -> bool {
+        held > 0 && held.saturating_add(cost) > self.byte_capacity
+    }
+
+    fn full_bytes(&self) -> Error {
+        Error::Overloaded(format!(
+            "event queue full ({} bytes); event dropped",
+            self.byte_capacity
+        ))
     }
 
     pub(crate) fn subscribe(
@@ -543,6 +597,7 @@ impl EventHub {
         let (items, accepted) = {
             let mut q = self.queue.lock();
             q.stopping = true;
+            q.queue_bytes = 0;
             (std::mem::take(&mut q.items), q.accepted)
         };
         self.count_discarded_queue(&items, accepted);
@@ -627,6 +682,8 @@ impl EventHub {
                 // Take every queued event at once; emitters go on in the
                 // (empty, pre-allocated) spare buffer.
                 std::mem::swap(&mut q.items, &mut batch);
+                let held = std::mem::take(&mut q.queue_bytes);
+                self.delivering_bytes.store(held, Ordering::Relaxed);
                 self.pending.store(false, Ordering::Relaxed);
                 // Every accepted event is in this batch or an earlier one.
                 through = q.accepted;
@@ -672,6 +729,7 @@ impl EventHub {
                 start = end;
             }
             batch.clear();
+            self.delivering_bytes.store(0, Ordering::Relaxed);
             if self.tombstone_count.load(Ordering::SeqCst) > 0 {
                 self.prune_tombstones(through);
             }
@@ -1084,6 +1142,58 @@ mod tests {
         wait_for(|| seen.lock().len() == CAP + 1);
         let expected: Vec<u8> = (0..=CAP as u8).collect();
         assert_eq!(*seen.lock(), expected);
+        hub.stop();
+    }
+
+    /// The queue is bounded in bytes as well as events, counting the batch
+    /// being delivered; an event larger than the bound is taken only alone;
+    /// the bytes are released once delivered (before `flush` returns).
+    #[test]
+    fn byte_bound_counts_the_batch_in_delivery() {
+        let cost = event_cost(1000);
+        let hub = EventHub::start_bounded(1 << 16, 3 * cost, "test").unwrap();
+        let c = Arc::new(Counters::default());
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let g = Arc::clone(&gate);
+        let seen = Arc::new(AtomicUsize::new(0));
+        let s = Arc::clone(&seen);
+        let _sub = hub
+            .subscribe(
+                7,
+                "t",
+                Box::new(move |_| {
+                    let mut open = g.0.lock();
+                    while !*open {
+                        g.1.wait(&mut open);
+                    }
+                    s.fetch_add(1, Ordering::SeqCst);
+                }),
+                Arc::clone(&c),
+            )
+            .unwrap();
+        let big = vec![1u8; 1000];
+        hub.emit(7, "t", &big, &c).unwrap();
+        // The dispatcher has taken it and blocks in the callback: it still counts.
+        wait_for(|| hub.queue.lock().items.is_empty());
+        hub.emit(7, "t", &big, &c).unwrap();
+        hub.emit(7, "t", &big, &c).unwrap();
+        let full = |r: Result<()>| matches!(r, Err(Error::Overloaded(m)) if m.contains("bytes"));
+        assert!(full(hub.emit(7, "t", &big, &c)));
+        // Inline payloads cost their slot only, but a slot is still a cost.
+        assert!(full(hub.emit(7, "t", b"x", &c)));
+        let huge = vec![2u8; 10 * cost];
+        assert!(full(hub.emit(7, "t", &huge, &c)));
+        *gate.0.lock() = true;
+        gate.1.notify_all();
+        hub.flush(Duration::from_secs(20)).unwrap();
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+        // Nothing held: an event larger than the bound is taken, alone.
+        hub.emit(7, "t", &huge, &c).unwrap();
+        hub.flush(Duration::from_secs(20)).unwrap();
+        hub.emit(7, "t", &big, &c).unwrap();
+        hub.flush(Duration::from_secs(20)).unwrap();
+        assert_eq!(seen.load(Ordering::SeqCst), 5);
+        assert_eq!(c.events_emitted.load(Ordering::Relaxed), 5);
         hub.stop();
     }
 }

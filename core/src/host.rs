@@ -109,7 +109,11 @@ impl Host {
     pub fn with_options(options: HostOptions) -> Result<Host> {
         options.validate()?;
         crate::fork::register();
-        let hub = EventHub::start(options.event_queue_capacity, &options.thread_name)?;
+        let hub = EventHub::start_bounded(
+            options.event_queue_capacity,
+            options.event_queue_bytes,
+            &options.thread_name,
+        )?;
         let executor = match Executor::start(
             options.submit_threads,
             options.submit_queue_capacity,

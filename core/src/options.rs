@@ -43,6 +43,11 @@ pub struct HostOptions {
     pub event_queue_capacity: usize,
     /// Prefix of the names of the threads the host starts.
     pub thread_name: String,
+    /// Bytes of queued events (payloads plus a slot each, counting the
+    /// batch being delivered) beyond which new events are dropped (and
+    /// counted), like [`HostOptions::event_queue_capacity`]. Bounds the
+    /// host's memory when events are large and subscribers slow.
+    pub event_queue_bytes: usize,
 }
 
 /// Default [`HostOptions::submit_threads`]: 64.
@@ -63,6 +68,8 @@ pub const DEFAULT_SUBMIT_QUEUE_CAPACITY: usize = 4096;
 pub const DEFAULT_EVENT_QUEUE_CAPACITY: usize = 65536;
 /// Default [`HostOptions::thread_name`].
 pub const DEFAULT_THREAD_NAME: &str = "bridgehost";
+/// Default [`HostOptions::event_queue_bytes`]: 64 MiB.
+pub const DEFAULT_EVENT_QUEUE_BYTES: usize = 64 << 20;
 
 impl Default for HostOptions {
     /// No extra module directory, [`DEFAULT_SUBMIT_THREADS`],
@@ -75,6 +82,7 @@ impl Default for HostOptions {
             submit_queue_capacity: DEFAULT_SUBMIT_QUEUE_CAPACITY,
             event_queue_capacity: DEFAULT_EVENT_QUEUE_CAPACITY,
             thread_name: DEFAULT_THREAD_NAME.to_string(),
+            event_queue_bytes: DEFAULT_EVENT_QUEUE_BYTES,
         }
     }
 }
@@ -91,9 +99,17 @@ impl HostOptions {
                 "queue capacities must be at least 1".into(),
             ));
         }
+        if self.event_queue_bytes < MIN_EVENT_QUEUE_BYTES {
+            return Err(Error::InvalidArgument(format!(
+                "event_queue_bytes must be at least {MIN_EVENT_QUEUE_BYTES}"
+            )));
+        }
         Ok(())
     }
 }
+
+/// Smallest [`HostOptions::event_queue_bytes`] accepted: 64 KiB.
+pub const MIN_EVENT_QUEUE_BYTES: usize = 64 << 10;
 
 /// Default maximum input and output size: 256 MiB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 256 << 20;

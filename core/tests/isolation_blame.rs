@@ -95,3 +95,93 @@ fn a_worker_that_stops_itself_while_idle_does_not_fail_the_next_call() {
         std::thread::yield_now();
     }
 }
+
+/// Threads named `bh-after-reply` in this process's children (the hostile fixture's threads
+/// that commit a violation after their call's reply, then exit).
+fn after_reply_threads() -> usize {
+    children()
+        .into_iter()
+        .flat_map(|pid| {
+            std::fs::read_dir(format!("/proc/{pid}/task"))
+                .into_iter()
+                .flatten()
+        })
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|c| c.trim_end() == "bh-after-reply")
+        })
+        .count()
+}
+
+/// Calls `attack` then an innocent `ok`, `rounds` times: the innocent call always succeeds.
+/// With `after_reply` the attack's violation comes from a thread after its reply: the
+/// innocent call starts only once that thread has committed it (and exited), so the
+/// violation is older than the innocent call, which it must never fail. An attacking call
+/// either succeeds (the violation is found after it: blamed on no call, the worker replaced)
+/// or fails with `Protocol` (found while it was in flight).
+fn attack_then_innocent(attack: &str, rounds: usize, after_reply: bool) {
+    let host = host();
+    // Every round replaces a worker: a failure for the circuit breaker, recorded when the
+    // supervisor reaps it, which can lag behind the calls by several rounds on a busy machine
+    // (five reaps then come with no success in between). The breaker is not what is tested.
+    let mut options = isolated(Some(Duration::from_secs(10)));
+    options.supervision.breaker_failures = 1_000_000;
+    let m = host
+        .open(hostile_module().to_str().unwrap(), options)
+        .unwrap();
+    let (attack_m, ok) = (m.method(attack).unwrap(), m.method("ok").unwrap());
+    let mut blamed = 0;
+    for i in 0..rounds {
+        match attack_m.call(b"attack") {
+            Ok(out) => assert_eq!(out, b"attack"),
+            Err(bridgehost::Error::Protocol(_)) => blamed += 1,
+            Err(e) => panic!("{attack} round {i}: {e:?}"),
+        }
+        if after_reply {
+            let t0 = Instant::now();
+            while after_reply_threads() > 0 {
+                assert!(
+                    t0.elapsed() < Duration::from_secs(20),
+                    "{attack}: thread stuck"
+                );
+                std::thread::yield_now();
+            }
+        }
+        match ok.call(b"innocent") {
+            Ok(out) => assert_eq!(out, b"innocent"),
+            Err(e) => panic!("{attack} round {i}: the innocent call after it failed: {e:?}"),
+        }
+    }
+    let c = m.counters();
+    eprintln!("{attack}: {rounds} rounds, {blamed} blamed on the attacking call; {c:?}");
+    assert_eq!(c.errors, blamed as u64, "only attacking calls failed");
+}
+
+/// Junk on the control socket during call N, whose reply the host usually sees first: never
+/// reported on call N+1. Checked by blaming whatever call is in flight when the supervisor
+/// reads the junk (as before): the innocent call failed with `Protocol` within a few rounds.
+#[test]
+fn junk_sent_during_a_call_is_never_blamed_on_the_next_call() {
+    attack_then_innocent("junk_and_return", 200, false);
+}
+
+/// Junk on the control socket right after call N's reply (the worker is idle): blamed on no
+/// call, the worker is replaced, call N+1 succeeds.
+#[test]
+fn junk_sent_after_a_reply_is_never_blamed_on_the_next_call() {
+    // The attacking call itself may fail with `Protocol`: until its caller has seen the reply,
+    // the call is in flight.
+    attack_then_innocent("junk_after_reply", 100, true);
+}
+
+/// The response counter moved while idle (junk in the shared control block): found before
+/// the next call is handed over, the worker is replaced, the call goes to another. Checked by
+/// removing the check (`Worker::begin_call`): the innocent call failed with "response counter
+/// jumped".
+#[test]
+fn a_counter_moved_while_idle_is_never_blamed_on_the_next_call() {
+    // The attacking call itself may fail with `Protocol`: until its caller has seen the reply,
+    // the call is in flight.
+    attack_then_innocent("bump_after_reply", 100, true);
+}

@@ -41,6 +41,7 @@ namespace BridgeHost.Tests
             Check.Equal(64, h.SubmitThreads, "SubmitThreads");
             Check.Equal(4096, h.SubmitQueueCapacity, "SubmitQueueCapacity");
             Check.Equal(65536, h.EventQueueCapacity, "EventQueueCapacity");
+            Check.Equal(64L << 20, h.EventQueueBytes, "EventQueueBytes");
             Check.True(h.ModuleDirectory == null, "ModuleDirectory");
             Check.True(!ReferenceEquals(h, HostOptions.Defaults), "a new instance each time");
             ModuleOptions m = ModuleOptions.Defaults;

@@ -147,6 +147,12 @@ typedef struct bh_host_options {
      * Length of `module_dir` in bytes.
      */
     size_t module_dir_len;
+    /**
+     * Bytes of queued events beyond which new events are dropped and counted (0: default
+     * 64 MiB; at least 65536). Added after 0.1: a caller whose `struct_size` stops before it
+     * gets the default.
+     */
+    uint64_t event_queue_bytes;
 } bh_host_options;
 
 /**
@@ -240,6 +246,10 @@ typedef struct bh_counters {
      * host closed, after the event was accepted (one per subscriber).
      */
     uint64_t events_discarded;
+    /**
+     * Bytes of isolated workers' stderr read but not logged (beyond a few lines per second).
+     */
+    uint64_t worker_output_dropped;
 } bh_counters;
 
 /**
@@ -539,7 +549,7 @@ bh_status bh_unsubscribe(bh_subscription s);
 /**
  * Fill `*out` with the default host options (the values `bh_host_new` uses
  * for fields left 0): `submit_threads`, `submit_queue_capacity`,
- * `event_queue_capacity`; `module_dir` NULL. The caller sets
+ * `event_queue_capacity`, `event_queue_bytes`; `module_dir` NULL. The caller sets
  * `out->struct_size`; the fields that fit in it are written (a struct from a
  * newer header gets its unknown bytes zeroed, i.e. "default").
  *

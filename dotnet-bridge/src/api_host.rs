@@ -22,6 +22,9 @@ fn host_options(c: &Contract, o: Option<&bh_host_options>) -> Result<HostOptions
     if o.event_queue_capacity != 0 {
         opts.event_queue_capacity = o.event_queue_capacity as usize;
     }
+    if o.event_queue_bytes != 0 {
+        opts.event_queue_bytes = usize::try_from(o.event_queue_bytes).unwrap_or(usize::MAX);
+    }
     let dir = c.bytes(o.module_dir.cast(), o.module_dir_len, "module_dir")?;
     if !dir.is_empty() {
         opts.module_dirs.push(PathBuf::from(OsStr::from_bytes(dir)));
@@ -51,6 +54,7 @@ pub(crate) fn counters_of(s: &CounterSnapshot) -> bh_counters {
         state_lost: s.state_lost,
         events_refused: s.events_refused,
         events_discarded: s.events_discarded,
+        worker_output_dropped: s.worker_output_dropped,
     }
 }
 
@@ -61,7 +65,7 @@ fn u32_of(v: usize) -> u32 {
 
 /// Fill `*out` with the default host options (the values `bh_host_new` uses
 /// for fields left 0): `submit_threads`, `submit_queue_capacity`,
-/// `event_queue_capacity`; `module_dir` NULL. The caller sets
+/// `event_queue_capacity`, `event_queue_bytes`; `module_dir` NULL. The caller sets
 /// `out->struct_size`; the fields that fit in it are written (a struct from a
 /// newer header gets its unknown bytes zeroed, i.e. "default").
 ///
@@ -79,6 +83,7 @@ pub unsafe extern "C" fn bh_host_options_default(out: *mut bh_host_options) -> b
             event_queue_capacity: u32_of(d.event_queue_capacity),
             module_dir: std::ptr::null(),
             module_dir_len: 0,
+            event_queue_bytes: d.event_queue_bytes as u64,
         });
         Ok(())
     })

@@ -597,7 +597,14 @@ mod tests {
         assert!(c.host_options(&ho).is_err());
         ho.struct_size = 32;
         ho.submit_threads = 2;
-        assert_eq!(c.host_options(&ho).unwrap().unwrap().submit_threads, 2);
+        ho.event_queue_bytes = 0xdead; // past a 0.1 caller's struct: not read
+        let got = c.host_options(&ho).unwrap().unwrap();
+        assert_eq!((got.submit_threads, got.event_queue_bytes), (2, 0));
+        ho.struct_size = size_of::<bh_host_options>() as u32;
+        assert_eq!(
+            c.host_options(&ho).unwrap().unwrap().event_queue_bytes,
+            0xdead
+        );
         assert!(c.host_options(std::ptr::null()).unwrap().is_none());
     }
 

@@ -93,6 +93,10 @@ pub struct bh_host_options {
     pub module_dir: *const c_char,
     /// Length of `module_dir` in bytes.
     pub module_dir_len: usize,
+    /// Bytes of queued events beyond which new events are dropped and counted (0: default
+    /// 64 MiB; at least 65536). Added after 0.1: a caller whose `struct_size` stops before it
+    /// gets the default.
+    pub event_queue_bytes: u64,
 }
 
 /// Options of `bh_module_open`. All-zero fields mean "default";
@@ -177,6 +181,8 @@ pub struct bh_counters {
     /// Deliveries that never happened because the subscription was unsubscribed, or its module or
     /// host closed, after the event was accepted (one per subscriber).
     pub events_discarded: u64,
+    /// Bytes of isolated workers' stderr read but not logged (beyond a few lines per second).
+    pub worker_output_dropped: u64,
 }
 
 /// Completion of `bh_submit`: runs exactly once, on a bridgehost pool thread

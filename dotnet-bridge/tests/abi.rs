@@ -7,7 +7,7 @@ use std::mem::{align_of, offset_of, size_of};
 
 #[test]
 fn struct_layouts_are_pinned() {
-    assert_eq!(size_of::<bh_host_options>(), 32);
+    assert_eq!(size_of::<bh_host_options>(), 40);
     assert_eq!(align_of::<bh_host_options>(), 8);
     assert_eq!(offset_of!(bh_host_options, struct_size), 0);
     assert_eq!(offset_of!(bh_host_options, submit_threads), 4);
@@ -15,6 +15,7 @@ fn struct_layouts_are_pinned() {
     assert_eq!(offset_of!(bh_host_options, event_queue_capacity), 12);
     assert_eq!(offset_of!(bh_host_options, module_dir), 16);
     assert_eq!(offset_of!(bh_host_options, module_dir_len), 24);
+    assert_eq!(offset_of!(bh_host_options, event_queue_bytes), 32);
 
     assert_eq!(size_of::<bh_module_options>(), 88);
     assert_eq!(align_of::<bh_module_options>(), 8);
@@ -35,9 +36,10 @@ fn struct_layouts_are_pinned() {
     ];
     assert_eq!(offsets, [0, 4, 8, 12, 16, 24, 32, 40, 48, 56, 64, 72, 80]);
 
-    // 0.1 had 14 counters (120 bytes); state_lost, events_refused and events_discarded were
-    // appended: older callers pass a smaller struct_size and never see them.
-    assert_eq!(size_of::<bh_counters>(), 8 + 17 * 8);
+    // 0.1 had 14 counters (120 bytes); state_lost, events_refused, events_discarded and
+    // worker_output_dropped were appended: older callers pass a smaller struct_size and never
+    // see them.
+    assert_eq!(size_of::<bh_counters>(), 8 + 18 * 8);
     assert_eq!(offset_of!(bh_counters, struct_size), 0);
     assert_eq!(offset_of!(bh_counters, reserved), 4);
     assert_eq!(offset_of!(bh_counters, calls), 8);
@@ -45,6 +47,7 @@ fn struct_layouts_are_pinned() {
     assert_eq!(offset_of!(bh_counters, state_lost), 8 + 14 * 8);
     assert_eq!(offset_of!(bh_counters, events_refused), 8 + 15 * 8);
     assert_eq!(offset_of!(bh_counters, events_discarded), 8 + 16 * 8);
+    assert_eq!(offset_of!(bh_counters, worker_output_dropped), 8 + 17 * 8);
 
     // Handles and statuses are fixed-width integers.
     assert_eq!(size_of::<bh_status>(), 4);

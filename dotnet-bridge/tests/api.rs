@@ -258,6 +258,7 @@ fn submit_complete_and_cancel() {
         event_queue_capacity: 0,
         module_dir: null(),
         module_dir_len: 0,
+        event_queue_bytes: 0,
     };
     let dir = dist();
     let dir = dir.to_str().unwrap();

@@ -222,6 +222,7 @@ fn text_and_option_lengths_across_the_value_range() {
                 event_queue_capacity: 0,
                 module_dir: p,
                 module_dir_len: len,
+                event_queue_bytes: 0,
             };
             expect(bh_host_new(&dir, &mut out), BH_E_INVALID_ARGUMENT);
             let mut mo = module_options();
@@ -299,6 +300,7 @@ fn text_and_option_lengths_across_the_value_range() {
             event_queue_capacity: 0,
             module_dir: null(),
             module_dir_len: 0,
+            event_queue_bytes: 0,
         };
         expect_err(
             bh_host_new(&ho, &mut out),
@@ -312,6 +314,20 @@ fn text_and_option_lengths_across_the_value_range() {
             BH_E_INVALID_ARGUMENT,
             "submit_threads",
         );
+        ho.submit_threads = 0;
+        for bytes in [1, 65535] {
+            ho.event_queue_bytes = bytes;
+            expect_err(
+                bh_host_new(&ho, &mut out),
+                BH_E_INVALID_ARGUMENT,
+                "event_queue_bytes",
+            );
+        }
+        for bytes in [65536, u64::from(u32::MAX) + 1, u64::MAX] {
+            ho.event_queue_bytes = bytes;
+            expect(bh_host_new(&ho, &mut out), BH_OK);
+            expect(bh_host_free(out), BH_OK);
+        }
 
         // The last-error copy never writes past what it reports, and (NULL, 0) sizes.
         let full = bh_last_error_message(null_mut(), 0);

@@ -24,7 +24,7 @@ jni::bind_java_type! { pub(crate) JEventSink => io.bridgehost.EventSink }
 
 /// The table `JNI_OnLoad` registers on `io.bridgehost.Native`.
 pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
-    native_method! { static fn host_create(module_dirs: java.lang.String[], submit_threads: jint, submit_queue_capacity: jint, event_queue_capacity: jint, thread_name: JString) -> jlong, error_policy = ThrowTyped },
+    native_method! { static fn host_create(module_dirs: java.lang.String[], submit_threads: jint, submit_queue_capacity: jint, event_queue_capacity: jint, thread_name: JString, event_queue_bytes: jlong) -> jlong, error_policy = ThrowTyped },
     native_method! { static fn host_close(host: jlong), error_policy = ThrowTyped },
     native_method! { static fn host_counters(host: jlong) -> jlong[], error_policy = ThrowTyped },
     native_method! { static fn host_add_module_dir(host: jlong, dir: JString), error_policy = ThrowTyped },
@@ -126,6 +126,7 @@ fn count_option(value: jint, default: usize, what: &str) -> BResult<usize> {
 // Host
 // ---------------------------------------------------------------------------
 
+#[allow(clippy::too_many_arguments)] // one Java native method, one parameter per option
 fn host_create<'l>(
     env: &mut Env<'l>,
     _class: JClass<'l>,
@@ -134,6 +135,7 @@ fn host_create<'l>(
     submit_queue_capacity: jint,
     event_queue_capacity: jint,
     thread_name: JString<'l>,
+    event_queue_bytes: jlong,
 ) -> BResult<jlong> {
     let defaults = HostOptions::default();
     let mut dirs = Vec::new();
@@ -159,6 +161,15 @@ fn host_create<'l>(
             "eventQueueCapacity",
         )?,
         thread_name: optional_string(env, &thread_name)?.unwrap_or(defaults.thread_name),
+        event_queue_bytes: match event_queue_bytes {
+            0 => defaults.event_queue_bytes,
+            v if v < 0 => {
+                return Err(invalid(format!(
+                    "eventQueueBytes must be >= 0 (0: default), got {v}"
+                )))
+            }
+            v => usize::try_from(v).unwrap_or(usize::MAX),
+        },
     };
     let host = bridgehost::Host::with_options(options)?;
     Ok(to_java(HOSTS.insert(Arc::new(host))))
@@ -561,6 +572,7 @@ fn option_defaults<'l>(env: &mut Env<'l>, _class: JClass<'l>) -> BResult<JLongAr
         long(m.max_input),
         long(m.max_output),
         long(m.max_event),
+        long(h.event_queue_bytes),
     ];
     long_array(env, &values)
 }

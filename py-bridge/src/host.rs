@@ -91,7 +91,7 @@ impl Host {
 impl Host {
     #[new]
     #[pyo3(signature = (*, module_dirs=None, submit_threads=None, submit_queue_capacity=None,
-                        event_queue_capacity=None, thread_name=None))]
+                        event_queue_capacity=None, thread_name=None, event_queue_bytes=None))]
     fn new(
         py: Python<'_>,
         module_dirs: Option<&Bound<'_, PyAny>>,
@@ -99,6 +99,7 @@ impl Host {
         submit_queue_capacity: Option<&Bound<'_, PyAny>>,
         event_queue_capacity: Option<&Bound<'_, PyAny>>,
         thread_name: Option<String>,
+        event_queue_bytes: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         guard(py, || {
             let mut o = HostOptions::default();
@@ -115,6 +116,11 @@ impl Host {
             if let Some(v) = event_queue_capacity {
                 o.event_queue_capacity =
                     options::size(py, "event_queue_capacity", v, 1, 1 << 24)? as usize;
+            }
+            if let Some(v) = event_queue_bytes {
+                let min = bridgehost::options::MIN_EVENT_QUEUE_BYTES as u64;
+                o.event_queue_bytes =
+                    options::size(py, "event_queue_bytes", v, min, 1 << 40)? as usize;
             }
             if let Some(name) = thread_name {
                 if name.is_empty() || name.len() > 32 || name.contains('\0') {

@@ -52,6 +52,7 @@ class Host:
         submit_queue_capacity: Optional[int] = None,
         event_queue_capacity: Optional[int] = None,
         thread_name: Optional[str] = None,
+        event_queue_bytes: Optional[int] = None,
     ) -> None: ...
     def open(
         self,

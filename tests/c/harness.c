@@ -47,7 +47,8 @@
 
 _Static_assert(sizeof(bh_status) == 4, "bh_status is int32_t");
 _Static_assert(sizeof(bh_host) == 8 && sizeof(bh_task) == 8, "handles are uint64_t");
-_Static_assert(sizeof(bh_host_options) == 32, "bh_host_options layout");
+_Static_assert(sizeof(bh_host_options) == 40, "bh_host_options layout");
+_Static_assert(offsetof(bh_host_options, event_queue_bytes) == 32, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dir) == 16, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dir_len) == 24, "bh_host_options layout");
 _Static_assert(sizeof(bh_module_options) == 88, "bh_module_options layout");
@@ -55,10 +56,11 @@ _Static_assert(offsetof(bh_module_options, max_event) == 80, "bh_module_options 
 _Static_assert(offsetof(bh_module_options, call_timeout_ms) == 16, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, config) == 48, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, worker_path_len) == 72, "bh_module_options layout");
-_Static_assert(sizeof(bh_counters) == 144, "bh_counters layout (3 counters appended to 0.1's 120 bytes)");
+_Static_assert(sizeof(bh_counters) == 152, "bh_counters layout (4 counters appended to 0.1's 120 bytes)");
 _Static_assert(offsetof(bh_counters, state_lost) == 120, "bh_counters layout");
 _Static_assert(offsetof(bh_counters, events_refused) == 128, "bh_counters layout");
 _Static_assert(offsetof(bh_counters, events_discarded) == 136, "bh_counters layout");
+_Static_assert(offsetof(bh_counters, worker_output_dropped) == 144, "bh_counters layout");
 _Static_assert(offsetof(bh_counters, calls) == 8, "bh_counters layout");
 _Static_assert(offsetof(bh_counters, latency_ns_max) == 112, "bh_counters layout");
 _Static_assert(offsetof(bh_counters, state_lost) == 120, "bh_counters: state_lost appended");
@@ -871,8 +873,30 @@ static void t_old_size_options(uint32_t iso) {
     EXPECT(call_copy(emit, payload, 2 + 16, &out, &n), BH_OK); /* at the limit: delivered */
     free(out);
     EXPECT(bh_method_free(emit), BH_OK);
+    /* A 0.1 bh_counters (120 bytes): the fields added since are not written past it. */
+    struct { bh_counters c; } oldc;
+    memset(&oldc, 0x5a, sizeof oldc);
+    oldc.c.struct_size = 120;
+    EXPECT(bh_module_counters(m, &oldc.c), BH_OK);
+    CHECK(oldc.c.events_refused == 0x5a5a5a5a5a5a5a5aull);
+    CHECK(oldc.c.worker_output_dropped == 0x5a5a5a5a5a5a5a5aull);
     EXPECT(bh_module_free(m), BH_OK);
     EXPECT(bh_host_free(h), BH_OK);
+
+    /* A 0.1 bh_host_options (32 bytes): event_queue_bytes, past it, is not read (1 would be
+       refused), so the host gets the default. */
+    bh_host_options ho;
+    memset(&ho, 0, sizeof ho);
+    ho.struct_size = 32;
+    ho.event_queue_bytes = 1;
+    bh_host h2 = 0;
+    EXPECT(bh_host_new(&ho, &h2), BH_OK);
+    EXPECT(bh_host_free(h2), BH_OK);
+    ho.struct_size = sizeof ho;
+    EXPECT_MSG(bh_host_new(&ho, &h2), BH_E_INVALID_ARGUMENT, "event_queue_bytes");
+    ho.event_queue_bytes = 1 << 20;
+    EXPECT(bh_host_new(&ho, &h2), BH_OK);
+    EXPECT(bh_host_free(h2), BH_OK);
 }
 
 /* bh_host_add_module_dir (issue 14 item 4): a directory added to a live host is searched by

@@ -392,9 +392,18 @@ impl Isolated {
             if let Some(t) = &task {
                 t.clear_cancel_hook();
             }
+            // A worker replaced after an innocent call (a violation it
+            // committed before the call, blamed on no call) goes.
+            let kept = |ok: bool| {
+                if ok && w.reusable() {
+                    Outcome::Healthy
+                } else {
+                    Outcome::Lost
+                }
+            };
             match r {
                 Ok(()) => {
-                    self.shared.checkin(&w, Outcome::Healthy);
+                    self.shared.checkin(&w, kept(true));
                     return Ok(());
                 }
                 Err(CallError::NotStarted) => {
@@ -408,12 +417,7 @@ impl Isolated {
                     out.reset();
                 }
                 Err(CallError::Failed { error, worker_ok }) => {
-                    let outcome = if worker_ok {
-                        Outcome::Healthy
-                    } else {
-                        Outcome::Lost
-                    };
-                    self.shared.checkin(&w, outcome);
+                    self.shared.checkin(&w, kept(worker_ok));
                     return Err(error);
                 }
             }

@@ -10,6 +10,14 @@
 //! expects ([`decode_response`]); the output is copied into the caller's
 //! sink with bounds the host computed itself. Any violation kills the
 //! worker and fails the call with [`Error::Protocol`].
+//!
+//! **Blame.** A violation belongs to the call in flight when the worker
+//! committed it, or to no call, never to a later one. The caller checks the
+//! shared block before handing a call over (a response counter moved while
+//! idle: the worker is replaced and the call goes to another); the
+//! supervisor, which reads the control socket, learns when each datagram was
+//! sent (kernel timestamps) and compares it with when the call in flight was
+//! posted ([`Worker::report_violation`]).
 #![forbid(unsafe_code)]
 
 use super::protocol::{
@@ -179,6 +187,27 @@ pub(crate) struct Worker {
     /// Events received from the worker and handed to the event hub
     /// (delivered or counted as dropped), by the supervisor (wrapping).
     events_received: AtomicU32,
+    blame: Mutex<Blame>,
+}
+
+/// What the supervisor needs to blame a violation on the right call.
+#[derive(Debug, Default)]
+struct Blame {
+    /// When the call in flight was posted (`CLOCK_REALTIME`, ns since the
+    /// epoch, the clock of socket timestamps); `None` while idle.
+    call_posted: Option<u64>,
+    /// A violation the worker committed before the call in flight was
+    /// posted: that call is innocent and runs on; the worker is replaced
+    /// when it ends (the violation is blamed on no call).
+    after_call: Option<String>,
+}
+
+/// `CLOCK_REALTIME` now, ns since the epoch (the clock the kernel stamps
+/// datagrams with).
+pub(crate) fn realtime_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 impl std::fmt::Debug for Worker {
@@ -221,6 +250,7 @@ impl Worker {
                 input: None,
                 output: None,
             }),
+            blame: Mutex::new(Blame::default()),
         }
     }
 
@@ -248,6 +278,73 @@ impl Worker {
 
     pub(crate) fn kill_reason(&self) -> Option<KillReason> {
         self.kill_reason.lock().clone()
+    }
+
+    /// The supervisor found a protocol violation that the worker committed
+    /// at `sent_ns` (`CLOCK_REALTIME` ns; `None`: unknown, taken as now).
+    /// Committed during the call in flight: the worker is killed and that
+    /// call fails with `Protocol`. Committed while idle, or before the call
+    /// in flight was posted: no call is blamed. An idle worker is killed at
+    /// once (a call that checks it out afterwards goes to another worker,
+    /// see [`Worker::begin_call`]); an innocent call in flight runs to its
+    /// end and the worker is killed then ([`Worker::end_call`]).
+    pub(crate) fn report_violation(&self, sent_ns: Option<u64>, msg: String) {
+        let mut b = self.blame.lock();
+        match b.call_posted {
+            Some(posted) if sent_ns.is_some_and(|s| s < posted) => {
+                tracing::warn!(target: "bridgehost::isolation", pid = self.pid, "worker protocol violation before the call in flight (the worker is replaced after it): {msg}");
+                b.after_call.get_or_insert(msg);
+            }
+            in_flight => {
+                let when = if in_flight.is_some() {
+                    "during a call"
+                } else {
+                    "while idle"
+                };
+                tracing::warn!(target: "bridgehost::isolation", pid = self.pid, "worker protocol violation {when}: {msg}");
+                self.kill(KillReason::Protocol(msg));
+            }
+        }
+    }
+
+    /// Before a call is handed over: false when the worker is (being)
+    /// replaced, so the call must go to another worker. Otherwise the call
+    /// is in flight from now on (for [`Worker::report_violation`]).
+    fn begin_call(&self, st: &CallState) -> bool {
+        // Only the worker's response to a request moves the counter: moved
+        // while idle, it is junk the next call must not be blamed for.
+        let to_host = self.ctl.atomic_u32(ctl::OFF_TO_HOST).load(Ordering::SeqCst);
+        if to_host != st.to_host {
+            tracing::warn!(target: "bridgehost::isolation", pid = self.pid, "worker protocol violation while idle: response counter moved from {} to {to_host}", st.to_host);
+            self.kill(KillReason::Protocol(
+                "the worker moved its response counter while idle".into(),
+            ));
+            return false;
+        }
+        let mut b = self.blame.lock();
+        // Under the blame lock: a violation reported from now on sees this
+        // call in flight; one reported before has set the kill reason.
+        if self.kill_reason.lock().is_some() {
+            return false;
+        }
+        b.call_posted = Some(realtime_ns());
+        true
+    }
+
+    /// After a call: nothing is in flight; a violation that came before the
+    /// call replaces the worker now (its caller checks the kill reason).
+    fn end_call(&self) {
+        let mut b = self.blame.lock();
+        b.call_posted = None;
+        if let Some(msg) = b.after_call.take() {
+            self.kill(KillReason::Protocol(msg));
+        }
+    }
+
+    /// False when the worker must not serve another call (it was killed, or
+    /// is to be replaced).
+    pub(crate) fn reusable(&self) -> bool {
+        !self.is_dead() && self.kill_reason.lock().is_none()
     }
 
     /// Reap the process if it has exited (supervisor only).
@@ -551,13 +648,29 @@ impl Worker {
             ));
             return Err(CallError::NotStarted);
         }
+        if !self.begin_call(&st) {
+            return Err(CallError::NotStarted);
+        }
+        let r = self.call_in_flight(&mut st, index, input, out, cx);
+        self.end_call();
+        r
+    }
+
+    fn call_in_flight(
+        &self,
+        st: &mut CallState,
+        index: u32,
+        input: &[u8],
+        out: &mut CallOutput<'_>,
+        cx: &CallCx<'_>,
+    ) -> Result<(), CallError> {
         st.seq = st.seq.wrapping_add(1);
         let seq = st.seq;
         let input_loc = if input.len() <= ctl::INLINE_CAP {
             self.ctl.write_from(ctl::OFF_REQ_DATA, input);
             p::LOC_INLINE
         } else {
-            self.ensure_region(&mut st, RegionKind::Input, input.len(), cx.max_input, cx)?;
+            self.ensure_region(st, RegionKind::Input, input.len(), cx.max_input, cx)?;
             let r = st.input.as_ref().expect("ensured above");
             if !r.mem.write_from(0, input) {
                 return Err(CallError::Failed {
@@ -580,10 +693,10 @@ impl Worker {
             out_cap: cap_of(&st.output) as u64,
             max_output: cx.max_output as u64,
         };
-        self.post(&mut st, &req);
+        self.post(st, &req);
         let deadline = cx.timeout.map(|t| Instant::now() + t);
         let result = loop {
-            match self.wait_response(&mut st, deadline) {
+            match self.wait_response(st, deadline) {
                 Ok(()) => {}
                 Err(Waited::Dead) => return Err(self.dead_error(seq, cx)),
                 Err(Waited::Timeout) => {
@@ -614,7 +727,7 @@ impl Worker {
                 Ok(Response::Grow { need }) => {
                     let need = need as usize; // <= max_output <= isize::MAX (validated)
                     let granted =
-                        self.ensure_region(&mut st, RegionKind::Output, need, cx.max_output, cx);
+                        self.ensure_region(st, RegionKind::Output, need, cx.max_output, cx);
                     let op = match granted {
                         Ok(()) => p::OP_GROW_OK,
                         Err(CallError::Failed {
@@ -630,9 +743,9 @@ impl Worker {
                         max_output: cx.max_output as u64,
                         ..Default::default()
                     };
-                    self.post(&mut st, &reply);
+                    self.post(st, &reply);
                 }
-                Ok(Response::Ok(at)) => break self.copy_output(&st, at, out),
+                Ok(Response::Ok(at)) => break self.copy_output(st, at, out),
                 Ok(Response::Failed {
                     status,
                     code,
@@ -663,7 +776,6 @@ impl Worker {
             }
         };
         // Large regions are not kept between calls.
-        let st = &mut *st;
         for slot in [&mut st.input, &mut st.output] {
             if slot.as_ref().is_some_and(|r| r.mem.len() > RETAIN_REGION) {
                 if let Some(r) = slot.take() {

@@ -14,7 +14,7 @@ use super::pool::{Role, Shared};
 use super::protocol::{
     self as p, ctl, Hello, Init, LastWords, Limits as RecLimits, Reassembler, Record,
 };
-use super::remote::{classify, Death, KillReason, Limits, Worker};
+use super::remote::{classify, realtime_ns, Death, KillReason, Limits, Worker};
 use super::sys::{self, ExitKind, PollSet, SharedMem};
 use super::worker::{EXIT_INIT_FAILED, EXIT_RETIRED};
 use crate::counters::Counters;
@@ -33,8 +33,21 @@ const HANGUP_GRACE: Duration = Duration::from_millis(250);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 /// Datagrams read from one worker per loop iteration (fairness).
 const READ_BURST: usize = 256;
-/// Stderr lines logged per worker per second (the rest are counted).
+/// Stderr lines logged per worker per second (the rest are dropped and
+/// counted in `worker_output_dropped`).
 const STDERR_LINES_PER_SEC: u32 = 20;
+/// Bytes of one worker's stderr the host reads per second, and at most in
+/// one burst (a token bucket). Beyond it the host stops reading that pipe
+/// until the bucket refills: the pipe fills and the worker's own `write`
+/// blocks, so a flood costs the worker its time, not the host its CPU.
+const STDERR_BYTES_PER_SEC: u64 = 1 << 20;
+const STDERR_BURST: u64 = 1 << 20;
+/// After reading a worker's stderr the host does not look at it again for
+/// this long: at most 100 reads per second per worker, however small the
+/// worker's writes (each read takes up to a pipe's worth, 64 KiB).
+const STDERR_READ_INTERVAL: Duration = Duration::from_millis(10);
+/// Size of one read from a worker's stderr (a default pipe's capacity).
+const STDERR_CHUNK: usize = 64 << 10;
 /// Module log records forwarded per worker per second (the rest are counted):
 /// a worker must not be able to flood the host runtime's logging.
 const LOGS_PER_SEC: u32 = 1000;
@@ -46,14 +59,22 @@ struct Tracked {
     sock_open: bool,
     stderr_open: bool,
     stderr_buf: Vec<u8>,
-    stderr_tail: VecDeque<String>,
+    /// The last lines, raw (sanitized only when shown): buffers are reused,
+    /// so a line costs no allocation.
+    stderr_tail: VecDeque<Vec<u8>>,
     stderr_window: (Instant, u32, u64),
+    stderr_budget: Budget,
+    /// Not polled until then (read interval, or an empty bucket).
+    stderr_resume: Option<Instant>,
     log_window: (Instant, u32, u64),
     last_words: Option<LastWords>,
     started: bool,
     hello: bool,
     startup_deadline: Option<Instant>,
     hangup_deadline: Option<Instant>,
+    /// When the control socket was found closed (`CLOCK_REALTIME` ns): the
+    /// time a hangup violation is blamed by.
+    hangup_seen: Option<u64>,
 }
 
 struct Supervisor {
@@ -64,6 +85,54 @@ struct Supervisor {
     name: String,
     limits: Limits,
     rec_limits: RecLimits,
+    /// Reused buffer for reads of workers' stderr.
+    chunk: Vec<u8>,
+    /// When the datagram being processed was sent (kernel timestamp,
+    /// `CLOCK_REALTIME` ns): what a violation found in it is blamed by.
+    sent_ns: Option<u64>,
+}
+
+/// A token bucket of bytes: refills at `STDERR_BYTES_PER_SEC` up to its
+/// burst size.
+#[derive(Debug)]
+struct Budget {
+    tokens: u64,
+    burst: u64,
+    at: Instant,
+}
+
+impl Budget {
+    fn new(burst: u64) -> Budget {
+        Budget {
+            tokens: burst,
+            burst,
+            at: Instant::now(),
+        }
+    }
+
+    /// Add what accrued since the last refill; the bytes available now.
+    fn refill(&mut self, now: Instant) -> u64 {
+        let ns = now.saturating_duration_since(self.at).as_nanos();
+        let add = ns.saturating_mul(u128::from(STDERR_BYTES_PER_SEC)) / 1_000_000_000;
+        if add > 0 {
+            self.tokens = u64::try_from(add)
+                .unwrap_or(u64::MAX)
+                .saturating_add(self.tokens)
+                .min(self.burst);
+            self.at = now;
+        }
+        self.tokens
+    }
+
+    fn take(&mut self, n: u64) {
+        self.tokens = self.tokens.saturating_sub(n);
+    }
+
+    /// How long until `need` bytes are available (zero if they are).
+    fn time_until(&self, need: u64) -> Duration {
+        let missing = need.min(self.burst).saturating_sub(self.tokens);
+        Duration::from_nanos(missing.saturating_mul(1_000_000_000) / STDERR_BYTES_PER_SEC)
+    }
 }
 
 /// The supervisor thread's body.
@@ -84,6 +153,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
         name,
         limits,
         rec_limits,
+        chunk: Vec::new(),
+        sent_ns: None,
     };
     let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.run()));
     if let Err(p) = ran {
@@ -139,6 +210,13 @@ impl Supervisor {
                 at(t);
             }
             for t in &mut self.tracked {
+                if let Some(d) = t.stderr_resume {
+                    if now >= d {
+                        t.stderr_resume = None;
+                    } else {
+                        at(d);
+                    }
+                }
                 if let Some(d) = t.startup_deadline {
                     if now >= d {
                         t.startup_deadline = None;
@@ -151,9 +229,10 @@ impl Supervisor {
                 if let Some(d) = t.hangup_deadline {
                     if now >= d {
                         t.hangup_deadline = None;
-                        t.worker.kill(KillReason::Protocol(
+                        t.worker.report_violation(
+                            t.hangup_seen,
                             "the worker closed its control channel".into(),
-                        ));
+                        );
                     } else {
                         at(d);
                     }
@@ -168,7 +247,8 @@ impl Supervisor {
             let mut idx = Vec::with_capacity(self.tracked.len());
             for t in &self.tracked {
                 let sock = t.sock_open.then(|| poll.add(t.worker.sock.as_raw_fd()));
-                let err = t.stderr_open.then(|| poll.add(t.worker.stderr.as_raw_fd()));
+                let err = (t.stderr_open && t.stderr_resume.is_none())
+                    .then(|| poll.add(t.worker.stderr.as_raw_fd()));
                 let pid = poll.add(t.worker.pidfd_raw());
                 idx.push((sock, err, pid));
             }
@@ -191,7 +271,7 @@ impl Supervisor {
                 if let Some(k) = err {
                     let r = poll.ready(k);
                     if r.readable || r.hangup {
-                        self.read_stderr(i);
+                        self.read_stderr(i, false);
                     }
                 }
                 if poll.ready(pid).readable {
@@ -279,6 +359,9 @@ impl Supervisor {
         };
         let (host_sock, child_sock) = sys::seqpacket_pair().map_err(io("socketpair"))?;
         sys::set_socket_buffers(host_sock.as_fd(), 1 << 20);
+        // Before the worker can send anything: every datagram is stamped
+        // with when it was sent, so a violation is blamed on the right call.
+        sys::enable_timestamps(host_sock.as_fd()).map_err(io("SO_TIMESTAMPNS"))?;
         let (err_r, err_w) = sys::pipe().map_err(io("pipe"))?;
         let ctl_mem =
             SharedMem::create(c"bridgehost-ctl", ctl::SIZE).map_err(io("control block"))?;
@@ -339,12 +422,15 @@ impl Supervisor {
             stderr_buf: Vec::new(),
             stderr_tail: VecDeque::new(),
             stderr_window: (Instant::now(), 0, 0),
+            stderr_budget: Budget::new(STDERR_BURST),
+            stderr_resume: None,
             log_window: (Instant::now(), 0, 0),
             last_words: None,
             started: false,
             hello: false,
             startup_deadline: Some(Instant::now() + cfg.startup_timeout),
             hangup_deadline: None,
+            hangup_seen: None,
         });
         let mut pool = self.shared.pool.lock();
         let replacement = self.spawned >= cfg.workers + pool.spares(cfg.spares);
@@ -364,10 +450,13 @@ impl Supervisor {
         Ok(())
     }
 
+    /// The datagram being processed (sent at `self.sent_ns`) broke the
+    /// protocol: blame the call in flight when it was sent, or no call
+    /// ([`Worker::report_violation`]); read nothing more from this worker.
     fn violation(&mut self, i: usize, msg: String) {
         let t = &mut self.tracked[i];
-        tracing::warn!(target: "bridgehost::isolation", module = %self.name, pid = t.worker.pid, "worker protocol violation: {msg}");
-        t.worker.kill(KillReason::Protocol(msg));
+        tracing::debug!(target: "bridgehost::isolation", module = %self.name, pid = t.worker.pid, "worker protocol violation: {msg}");
+        t.worker.report_violation(self.sent_ns, msg);
         t.sock_open = false;
     }
 
@@ -377,13 +466,18 @@ impl Supervisor {
             if !t.sock_open {
                 return;
             }
-            match sys::recv_packet(t.worker.sock.as_fd(), buf, false, true) {
+            match sys::recv_packet_stamped(t.worker.sock.as_fd(), buf, true) {
                 Ok(None) => {
                     t.sock_open = false;
                     t.hangup_deadline = Some(Instant::now() + HANGUP_GRACE);
+                    t.hangup_seen = Some(realtime_ns());
                     return;
                 }
                 Ok(Some(pkt)) => {
+                    // Without a timestamp (never expected), "now": the call
+                    // in flight, if any, is blamed, as it would have been
+                    // before timestamps.
+                    self.sent_ns = Some(pkt.sent_ns.unwrap_or_else(realtime_ns));
                     if pkt.truncated || pkt.ctrunc {
                         let what = if pkt.ctrunc {
                             "sent descriptors"
@@ -415,6 +509,7 @@ impl Supervisor {
                     tracing::debug!(target: "bridgehost::isolation", "control socket error: {e}");
                     t.sock_open = false;
                     t.hangup_deadline = Some(Instant::now() + HANGUP_GRACE);
+                    t.hangup_seen = Some(realtime_ns());
                     return;
                 }
             }
@@ -538,54 +633,102 @@ impl Supervisor {
         self.shared.cv.notify_all();
     }
 
-    fn read_stderr(&mut self, i: usize) {
-        let mut chunk = [0u8; 4096];
-        for _ in 0..16 {
+    /// Read what the worker wrote to stderr, within its byte budget (all of
+    /// it, up to a bound, once the worker has exited: `at_exit`).
+    fn read_stderr(&mut self, i: usize, at_exit: bool) {
+        let mut chunk = std::mem::take(&mut self.chunk);
+        chunk.resize(STDERR_CHUNK, 0);
+        let now = Instant::now();
+        // At exit the pipe holds what the worker wrote last (its tail is
+        // shown with the death): read a bounded amount regardless of budget.
+        let mut allowed = if at_exit {
+            4 * STDERR_CHUNK as u64
+        } else {
+            self.tracked[i].stderr_budget.refill(now)
+        };
+        let mut read = 0u64;
+        while allowed > 0 {
             let t = &mut self.tracked[i];
             if !t.stderr_open {
-                return;
+                break;
             }
-            match sys::read_some(t.worker.stderr.as_fd(), &mut chunk) {
+            let want = (allowed as usize).min(STDERR_CHUNK);
+            match sys::read_some(t.worker.stderr.as_fd(), &mut chunk[..want]) {
                 Ok(0) => {
                     t.stderr_open = false;
-                    let rest = std::mem::take(&mut t.stderr_buf);
-                    if !rest.is_empty() {
-                        self.stderr_line(i, &rest);
+                    if !t.stderr_buf.is_empty() {
+                        let rest = std::mem::take(&mut t.stderr_buf);
+                        let spare = self.stderr_line(i, rest);
+                        self.tracked[i].stderr_buf = spare;
                     }
-                    return;
+                    break;
                 }
                 Ok(n) => {
-                    t.stderr_buf.extend_from_slice(&chunk[..n]);
-                    loop {
-                        let t = &mut self.tracked[i];
-                        let cut = match t.stderr_buf.iter().position(|&b| b == b'\n') {
-                            Some(nl) => nl + 1,
-                            None if t.stderr_buf.len() >= STDERR_LINE_MAX => STDERR_LINE_MAX,
-                            None => break,
-                        };
-                        let line: Vec<u8> = t.stderr_buf.drain(..cut).collect();
-                        self.stderr_line(i, &line);
-                    }
+                    read += n as u64;
+                    allowed -= n as u64;
+                    self.stderr_data(i, &chunk[..n]);
                 }
-                Err(e) if e.kind() == IoKind::WouldBlock => return,
+                Err(e) if e.kind() == IoKind::WouldBlock => break,
                 Err(_) => {
                     t.stderr_open = false;
-                    return;
+                    break;
                 }
             }
         }
-    }
-
-    fn stderr_line(&mut self, i: usize, line: &[u8]) {
-        let text = sanitize(line, STDERR_LINE_MAX);
-        if text.is_empty() {
+        self.chunk = chunk;
+        if at_exit {
             return;
         }
         let t = &mut self.tracked[i];
-        if t.stderr_tail.len() == 4 {
-            t.stderr_tail.pop_front();
+        t.stderr_budget.take(read);
+        // Look again after the read interval, or once the bucket holds a
+        // chunk again (until then the pipe fills and the worker waits).
+        let wait = t
+            .stderr_budget
+            .time_until(STDERR_CHUNK as u64)
+            .max(STDERR_READ_INTERVAL);
+        t.stderr_resume = Some(now + wait);
+    }
+
+    /// Split what was read into lines (at most `STDERR_LINE_MAX` bytes; a
+    /// partial line waits in `stderr_buf`).
+    fn stderr_data(&mut self, i: usize, mut data: &[u8]) {
+        while !data.is_empty() {
+            let t = &mut self.tracked[i];
+            let room = STDERR_LINE_MAX.saturating_sub(t.stderr_buf.len()).max(1);
+            let seg = &data[..data.len().min(room)];
+            match seg.iter().position(|&b| b == b'\n') {
+                Some(nl) => {
+                    t.stderr_buf.extend_from_slice(&seg[..=nl]);
+                    data = &data[nl + 1..];
+                }
+                None => {
+                    t.stderr_buf.extend_from_slice(seg);
+                    data = &data[seg.len()..];
+                    if t.stderr_buf.len() < STDERR_LINE_MAX {
+                        break;
+                    }
+                }
+            }
+            let line = std::mem::take(&mut t.stderr_buf);
+            let spare = self.stderr_line(i, line);
+            self.tracked[i].stderr_buf = spare;
         }
-        t.stderr_tail.push_back(text.clone());
+    }
+
+    /// One line of the worker's stderr: logged (a few per second) or
+    /// dropped and counted, and kept in the tail shown if the worker dies.
+    /// Returns an empty buffer to reuse (no allocation per line).
+    fn stderr_line(&mut self, i: usize, line: Vec<u8>) -> Vec<u8> {
+        if line
+            .iter()
+            .all(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        {
+            let mut line = line;
+            line.clear();
+            return line;
+        }
+        let t = &mut self.tracked[i];
         let now = Instant::now();
         let (start, count, suppressed) = &mut t.stderr_window;
         if now.duration_since(*start) >= Duration::from_secs(1) {
@@ -598,17 +741,30 @@ impl Supervisor {
         }
         if *count < STDERR_LINES_PER_SEC {
             *count += 1;
+            let text = sanitize(&line, STDERR_LINE_MAX);
             tracing::debug!(target: "bridgehost::worker", module = %self.name, pid = t.worker.pid, "stderr: {text}");
         } else {
             *suppressed += 1;
+            self.shared
+                .counters
+                .worker_output_dropped
+                .fetch_add(line.len() as u64, Ordering::Relaxed);
         }
+        t.stderr_tail.push_back(line);
+        let mut spare = if t.stderr_tail.len() > 4 {
+            t.stderr_tail.pop_front().unwrap_or_default()
+        } else {
+            Vec::with_capacity(STDERR_LINE_MAX)
+        };
+        spare.clear();
+        spare
     }
 
     /// The worker behind `tracked[i]` has exited: drain, reap, classify.
     fn reaped(&mut self, i: usize, buf: &mut [u8]) {
         // Whatever it sent before dying (last words) is still buffered.
         self.read_socket(i, buf);
-        self.read_stderr(i);
+        self.read_stderr(i, true);
         let t = self.tracked.swap_remove(i);
         let w = &t.worker;
         let Some(exit) = w.try_reap(true) else {
@@ -641,7 +797,11 @@ impl Supervisor {
                 Counters::inc(&self.shared.counters.crashes);
             }
             let tripped = pool.breaker.record_failure(now);
-            let tail: Vec<&str> = t.stderr_tail.iter().map(String::as_str).collect();
+            let tail: Vec<String> = t
+                .stderr_tail
+                .iter()
+                .map(|l| sanitize(l, STDERR_LINE_MAX))
+                .collect();
             tracing::warn!(
                 target: "bridgehost::isolation",
                 module = %self.name,

@@ -502,6 +502,43 @@ pub(crate) struct Packet {
     pub(crate) ctrunc: bool,
     /// Descriptors received (close-on-exec).
     pub(crate) fds: Vec<OwnedFd>,
+    /// When the peer sent it: `CLOCK_REALTIME`, ns since the epoch, stamped
+    /// by the kernel as the datagram was queued ([`recv_packet_stamped`]).
+    pub(crate) sent_ns: Option<u64>,
+}
+
+/// Have the kernel stamp every datagram queued on `fd` with the time it was
+/// sent (`SO_TIMESTAMPNS`), for [`recv_packet_stamped`]. Set it before the
+/// peer can send anything.
+pub(crate) fn enable_timestamps(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let one: c_int = 1;
+    // SAFETY: `one` is a valid int option value of the size given.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            (&one as *const c_int).cast::<c_void>(),
+            std::mem::size_of::<c_int>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// Control buffer room for exactly one `SCM_TIMESTAMPNS` message.
+const STAMP_SPACE: usize = 32; // CMSG_SPACE(sizeof(struct timespec)) on LP64
+
+/// [`recv_packet`] without descriptors, plus when the datagram was sent, on a
+/// socket set up with [`enable_timestamps`]. The control buffer has room for
+/// the timestamp only, which the kernel writes before any descriptors, so
+/// none is installed (they are discarded and reported as `ctrunc`); one that
+/// somehow is installed is closed at once and reported the same way.
+pub(crate) fn recv_packet_stamped(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    nonblocking: bool,
+) -> io::Result<Option<Packet>> {
+    recv_with(fd, buf, Control::Stamp, nonblocking)
 }
 
 /// Receive one datagram into `buf`. `Ok(None)`: end of file (the peer closed,
@@ -514,6 +551,28 @@ pub(crate) fn recv_packet(
     accept_fds: bool,
     nonblocking: bool,
 ) -> io::Result<Option<Packet>> {
+    let control = if accept_fds {
+        Control::Fds
+    } else {
+        Control::None
+    };
+    recv_with(fd, buf, control, nonblocking)
+}
+
+/// What ancillary data a receive asks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Control {
+    None,
+    Fds,
+    Stamp,
+}
+
+fn recv_with(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    control: Control,
+    nonblocking: bool,
+) -> io::Result<Option<Packet>> {
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast::<c_void>(),
         iov_len: buf.len(),
@@ -523,9 +582,16 @@ pub(crate) fn recv_packet(
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
-    if accept_fds {
-        msg.msg_control = cbuf.0.as_mut_ptr().cast::<c_void>();
-        msg.msg_controllen = CMSG_SPACE as _;
+    match control {
+        Control::None => {}
+        Control::Fds => {
+            msg.msg_control = cbuf.0.as_mut_ptr().cast::<c_void>();
+            msg.msg_controllen = CMSG_SPACE as _;
+        }
+        Control::Stamp => {
+            msg.msg_control = cbuf.0.as_mut_ptr().cast::<c_void>();
+            msg.msg_controllen = STAMP_SPACE as _;
+        }
     }
     let flags = libc::MSG_CMSG_CLOEXEC | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
     let n = retry(|| {
@@ -539,11 +605,13 @@ pub(crate) fn recv_packet(
         }
     })?;
     let mut fds = Vec::new();
-    if accept_fds && msg.msg_controllen > 0 {
+    let mut sent_ns = None;
+    if control != Control::None && msg.msg_controllen > 0 {
         // SAFETY: the kernel filled msg_control with well-formed cmsg headers
         // of total length msg_controllen; CMSG_FIRSTHDR/NXTHDR stay inside it.
         // Each SCM_RIGHTS entry holds (cmsg_len - CMSG_LEN(0)) / 4 descriptors
-        // that are now installed in this process and owned by nobody else.
+        // that are now installed in this process and owned by nobody else; an
+        // SCM_TIMESTAMPNS entry holds one timespec (read unaligned).
         unsafe {
             let mut c = libc::CMSG_FIRSTHDR(&msg);
             while !c.is_null() {
@@ -557,19 +625,36 @@ pub(crate) fn recv_packet(
                             fds.push(owned(raw));
                         }
                     }
+                } else if (*c).cmsg_level == libc::SOL_SOCKET
+                    && (*c).cmsg_type == libc::SCM_TIMESTAMPNS
+                    && (*c).cmsg_len as usize
+                        >= libc::CMSG_LEN(std::mem::size_of::<libc::timespec>() as u32) as usize
+                {
+                    let ts = libc::CMSG_DATA(c).cast::<libc::timespec>().read_unaligned();
+                    sent_ns = u64::try_from(ts.tv_sec)
+                        .ok()
+                        .and_then(|s| s.checked_mul(1_000_000_000))
+                        .and_then(|s| s.checked_add(u64::try_from(ts.tv_nsec).ok()?));
                 }
                 c = libc::CMSG_NXTHDR(&msg, c);
             }
         }
     }
-    if n == 0 && fds.is_empty() {
+    let mut ctrunc = msg.msg_flags & libc::MSG_CTRUNC != 0;
+    if control == Control::Stamp && !fds.is_empty() {
+        // Never wanted here: closed at once (dropped), reported as refused.
+        fds.clear();
+        ctrunc = true;
+    }
+    if n == 0 && fds.is_empty() && !ctrunc {
         return Ok(None);
     }
     Ok(Some(Packet {
         len: n,
         truncated: msg.msg_flags & libc::MSG_TRUNC != 0,
-        ctrunc: msg.msg_flags & libc::MSG_CTRUNC != 0,
+        ctrunc,
         fds,
+        sent_ns,
     }))
 }
 
@@ -1573,6 +1658,46 @@ mod tests {
         assert!(p.truncated);
         drop(a);
         assert!(recv_packet(b.as_fd(), &mut buf, false, true)
+            .unwrap()
+            .is_none());
+    }
+
+    /// Stamped receives report when each datagram was sent (the blame for a
+    /// violation depends on it) and still install no descriptor.
+    #[test]
+    fn stamped_receive_reports_the_send_time_and_refuses_fds() {
+        use std::os::fd::AsFd;
+        let now = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        };
+        // SAFETY: CMSG_SPACE is a pure size computation.
+        let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::timespec>() as u32) };
+        assert_eq!(space as usize, STAMP_SPACE);
+        let (a, b) = seqpacket_pair().unwrap();
+        enable_timestamps(b.as_fd()).unwrap();
+        let t0 = now();
+        send_packet(a.as_fd(), b"one", &[], false).unwrap();
+        let t1 = now();
+        std::thread::sleep(Duration::from_millis(20));
+        send_packet(a.as_fd(), b"two", &[a.as_fd(), b.as_fd()], false).unwrap();
+        let mut buf = [0u8; 16];
+        let p = recv_packet_stamped(b.as_fd(), &mut buf, true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&buf[..p.len], b"one");
+        let sent = p.sent_ns.expect("a timestamp");
+        assert!(t0 <= sent && sent <= t1, "{t0} <= {sent} <= {t1}");
+        let p = recv_packet_stamped(b.as_fd(), &mut buf, true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&buf[..p.len], b"two");
+        assert!(p.ctrunc && p.fds.is_empty());
+        assert!(p.sent_ns.expect("a timestamp") >= sent + 20_000_000);
+        drop(a);
+        assert!(recv_packet_stamped(b.as_fd(), &mut buf, true)
             .unwrap()
             .is_none());
     }

@@ -27,6 +27,7 @@ namespace BridgeHost
             StateLost = Clamp(c.StateLost);
             EventsRefused = Clamp(c.EventsRefused);
             EventsDiscarded = Clamp(c.EventsDiscarded);
+            WorkerOutputDropped = Clamp(c.WorkerOutputDropped);
         }
 
         /// <summary>Calls started (sync and async).</summary>
@@ -68,6 +69,10 @@ namespace BridgeHost
         /// module or host closed, after the event was accepted (one per subscriber, like
         /// <see cref="EventsDelivered"/>). Exact once <c>Flush</c> or the close has returned.</summary>
         public long EventsDiscarded { get; }
+        /// <summary>Bytes of isolated workers' stderr the host read but did not log (beyond a few
+        /// lines per second per worker; a worker writing faster than about 1 MiB/s waits on its
+        /// own write).</summary>
+        public long WorkerOutputDropped { get; }
 
         /// <summary>"calls=1 errors=0 ...".</summary>
         public override string ToString()
@@ -86,7 +91,8 @@ namespace BridgeHost
              .Append(" callback_errors=").Append(CallbackErrors)
              .Append(" state_lost=").Append(StateLost)
              .Append(" events_refused=").Append(EventsRefused)
-             .Append(" events_discarded=").Append(EventsDiscarded);
+             .Append(" events_discarded=").Append(EventsDiscarded)
+             .Append(" worker_output_dropped=").Append(WorkerOutputDropped);
             return b.ToString();
         }
 

@@ -42,6 +42,7 @@ namespace BridgeHost
             internal uint EventQueueCapacity;
             internal byte* ModuleDir;
             internal UIntPtr ModuleDirLen;
+            internal ulong EventQueueBytes;
         }
 
         /// <summary>bh_module_options (all-zero fields mean "default").</summary>
@@ -86,6 +87,7 @@ namespace BridgeHost
             internal ulong StateLost;
             internal ulong EventsRefused;
             internal ulong EventsDiscarded;
+            internal ulong WorkerOutputDropped;
         }
 
         // ------------------------------------------------------------------ callback types

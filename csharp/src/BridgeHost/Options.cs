@@ -25,7 +25,8 @@ namespace BridgeHost
         /// <summary>A new instance holding the default values (the ones a zero stands for), read
         /// from the native library: SubmitThreads 64 (threads start on demand and exit after 10 s
         /// idle; submitted calls are blocking native work, so the pool is sized by how many may
-        /// wait at once, not by cores), SubmitQueueCapacity 4096, EventQueueCapacity 65536.</summary>
+        /// wait at once, not by cores), SubmitQueueCapacity 4096, EventQueueCapacity 65536,
+        /// EventQueueBytes 64 MiB.</summary>
         public static unsafe HostOptions Defaults
         {
             get
@@ -42,6 +43,7 @@ namespace BridgeHost
                     SubmitThreads = checked((int)o.SubmitThreads),
                     SubmitQueueCapacity = checked((int)o.SubmitQueueCapacity),
                     EventQueueCapacity = checked((int)o.EventQueueCapacity),
+                    EventQueueBytes = checked((long)o.EventQueueBytes),
                 };
             }
         }
@@ -60,6 +62,11 @@ namespace BridgeHost
         /// <summary>Queued events beyond which new events are dropped and counted (0: default 65536).</summary>
         public int EventQueueCapacity { get; set; }
 
+        /// <summary>Bytes of queued events (payloads, plus a slot each, counting the batch being
+        /// delivered) beyond which new events are dropped and counted (0: default 64 MiB; at least
+        /// 65536). Bounds the host's memory when events are large and handlers slow.</summary>
+        public long EventQueueBytes { get; set; }
+
         internal Native.HostOptions ToNative()
         {
             return new Native.HostOptions
@@ -68,10 +75,20 @@ namespace BridgeHost
                 SubmitThreads = NonNegative(SubmitThreads, nameof(SubmitThreads)),
                 SubmitQueueCapacity = NonNegative(SubmitQueueCapacity, nameof(SubmitQueueCapacity)),
                 EventQueueCapacity = NonNegative(EventQueueCapacity, nameof(EventQueueCapacity)),
+                EventQueueBytes = NonNegative(EventQueueBytes, nameof(EventQueueBytes)),
             };
         }
 
         private static readonly unsafe int NativeSize = sizeof(Native.HostOptions);
+
+        internal static ulong NonNegative(long value, string name)
+        {
+            if (value < 0)
+            {
+                throw new InvalidArgumentException(name + " must not be negative (got " + value + ")");
+            }
+            return (ulong)value;
+        }
 
         internal static uint NonNegative(int value, string name)
         {

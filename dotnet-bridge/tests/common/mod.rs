@@ -73,6 +73,7 @@ pub fn host() -> bh_host {
         event_queue_capacity: 0,
         module_dir: dir.as_ptr().cast(),
         module_dir_len: dir.len(),
+        event_queue_bytes: 0,
     };
     let mut h = 0;
     // SAFETY: opts and its module_dir are live for the call; h is writable.

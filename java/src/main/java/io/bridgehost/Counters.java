@@ -16,7 +16,7 @@ public final class Counters {
             "calls", "errors", "crashes", "respawns", "timeouts", "submits", "cancelled",
             "events_emitted", "events_delivered", "events_dropped", "callback_errors",
             "latency_samples", "latency_ns_total", "latency_ns_max", "events_refused",
-            "state_lost", "events_discarded"));
+            "state_lost", "events_discarded", "worker_output_dropped"));
 
     private final long[] v;
 
@@ -72,6 +72,12 @@ public final class Counters {
      *     StateLostException} (each lost state counts once)
      */
     public long stateLost() { return v[15]; }
+
+    /**
+     * @return bytes of isolated workers' stderr the host read but did not log (beyond a few lines
+     *     per second per worker; a worker writing faster than about 1 MiB/s waits on its own write)
+     */
+    public long workerOutputDropped() { return v[17]; }
 
     /**
      * @param name a name from {@link #NAMES}

@@ -86,7 +86,7 @@ public final class Host implements AutoCloseable {
         Objects.requireNonNull(options, "options");
         String[] dirs = options.moduleDirs().stream().map(Path::toString).toArray(String[]::new);
         long h = Native.hostCreate(dirs, options.submitThreads(), options.submitQueueCapacity(),
-                options.eventQueueCapacity(), options.threadName());
+                options.eventQueueCapacity(), options.threadName(), options.eventQueueBytes());
         return new Host(h, options);
     }
 

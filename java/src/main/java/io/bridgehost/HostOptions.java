@@ -17,14 +17,16 @@ public final class HostOptions {
     private final int submitQueueCapacity;
     private final int eventQueueCapacity;
     private final String threadName;
+    private final long eventQueueBytes;
 
     private HostOptions(List<Path> moduleDirs, int submitThreads, int submitQueueCapacity,
-            int eventQueueCapacity, String threadName) {
+            int eventQueueCapacity, String threadName, long eventQueueBytes) {
         this.moduleDirs = Collections.unmodifiableList(new ArrayList<>(moduleDirs));
         this.submitThreads = submitThreads;
         this.submitQueueCapacity = submitQueueCapacity;
         this.eventQueueCapacity = eventQueueCapacity;
         this.threadName = threadName;
+        this.eventQueueBytes = eventQueueBytes;
     }
 
     /** The core's defaults, read once from the native library. */
@@ -38,13 +40,13 @@ public final class HostOptions {
      * (threads start on demand and exit after 10 s idle: submitted calls are blocking native work,
      * so the pool is sized by how many calls may wait at once, not by cores), {@link
      * #submitQueueCapacity()} 4096, {@link #eventQueueCapacity()} 65536, {@link #threadName()}
-     * {@code "bridgehost"}, no extra module directory.
+     * {@code "bridgehost"}, {@link #eventQueueBytes()} 64 MiB, no extra module directory.
      *
      * @return the defaults
      */
     public static HostOptions defaults() {
         long[] d = Defaults.V;
-        return new HostOptions(List.of(), (int) d[0], (int) d[1], (int) d[2], Defaults.THREAD_NAME);
+        return new HostOptions(List.of(), (int) d[0], (int) d[1], (int) d[2], Defaults.THREAD_NAME, d[9]);
     }
 
     /**
@@ -57,7 +59,8 @@ public final class HostOptions {
         for (Path p : Objects.requireNonNull(dirs, "dirs")) {
             copy.add(Objects.requireNonNull(p, "module directory"));
         }
-        return new HostOptions(copy, submitThreads, submitQueueCapacity, eventQueueCapacity, threadName);
+        return new HostOptions(copy, submitThreads, submitQueueCapacity, eventQueueCapacity, threadName,
+                eventQueueBytes);
     }
 
     /**
@@ -66,7 +69,7 @@ public final class HostOptions {
      */
     public HostOptions withSubmitThreads(int n) {
         return new HostOptions(moduleDirs, nonNegative(n, "submitThreads"), submitQueueCapacity,
-                eventQueueCapacity, threadName);
+                eventQueueCapacity, threadName, eventQueueBytes);
     }
 
     /**
@@ -75,7 +78,7 @@ public final class HostOptions {
      */
     public HostOptions withSubmitQueueCapacity(int n) {
         return new HostOptions(moduleDirs, submitThreads, nonNegative(n, "submitQueueCapacity"),
-                eventQueueCapacity, threadName);
+                eventQueueCapacity, threadName, eventQueueBytes);
     }
 
     /**
@@ -85,7 +88,7 @@ public final class HostOptions {
      */
     public HostOptions withEventQueueCapacity(int n) {
         return new HostOptions(moduleDirs, submitThreads, submitQueueCapacity,
-                nonNegative(n, "eventQueueCapacity"), threadName);
+                nonNegative(n, "eventQueueCapacity"), threadName, eventQueueBytes);
     }
 
     /**
@@ -94,7 +97,21 @@ public final class HostOptions {
      */
     public HostOptions withThreadName(String prefix) {
         return new HostOptions(moduleDirs, submitThreads, submitQueueCapacity, eventQueueCapacity,
-                Objects.requireNonNull(prefix, "prefix"));
+                Objects.requireNonNull(prefix, "prefix"), eventQueueBytes);
+    }
+
+    /**
+     * @param n bytes of queued events (payloads, plus a slot each, counting the batch being
+     *     delivered) at most; beyond it new events are dropped and counted like
+     *     {@link #withEventQueueCapacity(int)}'s (0: default, 64 MiB; at least 65536)
+     * @return a copy
+     */
+    public HostOptions withEventQueueBytes(long n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("eventQueueBytes must be >= 0 (0: default), got " + n);
+        }
+        return new HostOptions(moduleDirs, submitThreads, submitQueueCapacity, eventQueueCapacity,
+                threadName, n);
     }
 
     /** @return the module directories */
@@ -107,6 +124,8 @@ public final class HostOptions {
     public int eventQueueCapacity() { return eventQueueCapacity; }
     /** @return the thread name prefix (null: default) */
     public String threadName() { return threadName; }
+    /** @return event queue bound in bytes (0: default) */
+    public long eventQueueBytes() { return eventQueueBytes; }
 
     private static int nonNegative(int n, String what) {
         if (n < 0) {

@@ -32,7 +32,7 @@ final class Native {
 
     // Host
     static native long hostCreate(String[] moduleDirs, int submitThreads, int submitQueueCapacity,
-            int eventQueueCapacity, String threadName);
+            int eventQueueCapacity, String threadName, long eventQueueBytes);
     static native void hostClose(long host);
     static native long[] hostCounters(long host);
     static native void hostAddModuleDir(long host, String dir);

@@ -21,6 +21,7 @@ class DefaultsTest {
         assertEquals(64, h.submitThreads());
         assertEquals(4096, h.submitQueueCapacity());
         assertEquals(65536, h.eventQueueCapacity());
+        assertEquals(64L << 20, h.eventQueueBytes());
         assertEquals("bridgehost", h.threadName());
         assertTrue(h.moduleDirs().isEmpty());
         ModuleOptions m = ModuleOptions.defaults();

@@ -149,7 +149,15 @@ class ValueRangeTest {
         assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 7, 0, -1, -1, -1, -1, -1, null, null));
         assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 1, 0, 0, -1, -1, -1, -1, null, null));
         assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, null, 0, 0, -1, -1, -1, -1, -1, null, null));
-        assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, -1, 0, 0, null));
+        assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, -1, 0, 0, null, 0));
+        assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, 0, 0, 0, null, -1));
+        assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, 0, 0, 0, null, 65535));
+        assertThrows(IllegalArgumentException.class, () -> HostOptions.defaults().withEventQueueBytes(-1));
+        assertThrows(InvalidArgumentException.class,
+                () -> Host.create(HostOptions.defaults().withEventQueueBytes(1)));
+        try (Host b = Host.create(HostOptions.defaults().withEventQueueBytes(1L << 32))) {
+            assertEquals(0, b.counters().workerOutputDropped());
+        }
         assertThrows(InvalidArgumentException.class,
                 () -> Host.create(HostOptions.defaults().withSubmitThreads(257)));
         assertThrows(InvalidArgumentException.class,
