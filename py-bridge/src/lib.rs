@@ -158,6 +158,7 @@ fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_SUBMIT_THREADS", h.submit_threads)?;
     m.add("DEFAULT_SUBMIT_QUEUE_CAPACITY", h.submit_queue_capacity)?;
     m.add("DEFAULT_EVENT_QUEUE_CAPACITY", h.event_queue_capacity)?;
+    m.add("DEFAULT_EVENT_QUEUE_BYTES", h.event_queue_bytes)?;
     m.add("DEFAULT_THREAD_NAME", h.thread_name)?;
     m.add("DEFAULT_WORKERS", o.workers)?;
     m.add(

@@ -31,6 +31,7 @@ from ._native import CORE_VERSION as _CORE_VERSION
 from ._native import (
     DEFAULT_CALL_TIMEOUT,
     DEFAULT_EVENT_QUEUE_CAPACITY,
+    DEFAULT_EVENT_QUEUE_BYTES,
     DEFAULT_MAX_EVENT,
     DEFAULT_MAX_INPUT,
     DEFAULT_MAX_OUTPUT,
@@ -78,6 +79,7 @@ __all__ = [
     "DEFAULT_SUBMIT_THREADS",
     "DEFAULT_SUBMIT_QUEUE_CAPACITY",
     "DEFAULT_EVENT_QUEUE_CAPACITY",
+    "DEFAULT_EVENT_QUEUE_BYTES",
     "DEFAULT_THREAD_NAME",
     "DEFAULT_WORKERS",
     "DEFAULT_CALL_TIMEOUT",
@@ -115,6 +117,7 @@ class Defaults(_TypedDict):
     submit_threads: int
     submit_queue_capacity: int
     event_queue_capacity: int
+    event_queue_bytes: int
     thread_name: str
     workers: int
     call_timeout: _Optional[float]
@@ -129,7 +132,7 @@ def defaults() -> Defaults:
     read from the native core (also available as the ``DEFAULT_*`` constants)::
 
         {"submit_threads": 64, "submit_queue_capacity": 4096, "event_queue_capacity": 65536,
-         "thread_name": "bridgehost", "workers": 1, "call_timeout": None, "memory_limit": None,
+         "event_queue_bytes": 67108864, "thread_name": "bridgehost", "workers": 1, "call_timeout": None, "memory_limit": None,
          "max_input": 268435456, "max_output": 268435456, "max_event": 1048576}
 
     ``submit_threads`` is the most pool threads at once: they start on demand and exit after 10 s
@@ -140,6 +143,7 @@ def defaults() -> Defaults:
         "submit_threads": DEFAULT_SUBMIT_THREADS,
         "submit_queue_capacity": DEFAULT_SUBMIT_QUEUE_CAPACITY,
         "event_queue_capacity": DEFAULT_EVENT_QUEUE_CAPACITY,
+        "event_queue_bytes": DEFAULT_EVENT_QUEUE_BYTES,
         "thread_name": DEFAULT_THREAD_NAME,
         "workers": DEFAULT_WORKERS,
         "call_timeout": DEFAULT_CALL_TIMEOUT,

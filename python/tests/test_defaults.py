@@ -14,6 +14,7 @@ def test_defaults_come_from_the_core_and_are_the_documented_ones():
         "submit_threads": 64,
         "submit_queue_capacity": 4096,
         "event_queue_capacity": 65536,
+        "event_queue_bytes": 64 << 20,
         "thread_name": "bridgehost",
         "workers": 1,
         "call_timeout": None,
@@ -26,7 +27,7 @@ def test_defaults_come_from_the_core_and_are_the_documented_ones():
     assert bridgehost.DEFAULT_MAX_INPUT is _native.DEFAULT_MAX_INPUT
     assert bridgehost.DEFAULT_SUBMIT_THREADS == _native.DEFAULT_SUBMIT_THREADS == 64
     # The defaults are valid options as they are.
-    host_opts = {k: d[k] for k in ("submit_threads", "submit_queue_capacity", "event_queue_capacity", "thread_name")}
+    host_opts = {k: d[k] for k in ("submit_threads", "submit_queue_capacity", "event_queue_capacity", "event_queue_bytes", "thread_name")}
     mod_opts = {k: d[k] for k in ("workers", "max_input", "max_output", "max_event")}
     with bridgehost.Host(**host_opts) as h:
         assert h.open("std", **mod_opts).method("echo")(b"abc") == b"abc"
