@@ -187,12 +187,16 @@ fn big_events(mode: Isolation) {
         c.events_dropped,
         grown >> 20
     );
-    assert!(
-        grown < CAP as u64 + SLACK,
-        "{mode:?}: RSS grew {} MiB with a {} MiB event queue bound",
-        grown >> 20,
-        CAP >> 20
-    );
+    // Under AddressSanitizer freed events sit in its quarantine (256 MiB), so RSS cannot judge
+    // the bound there (the asan suite sets this, as for the soaks); the counts below still do.
+    if std::env::var_os("BRIDGEHOST_SOAK_NO_RSS").is_none() {
+        assert!(
+            grown < CAP as u64 + SLACK,
+            "{mode:?}: RSS grew {} MiB with a {} MiB event queue bound",
+            grown >> 20,
+            CAP >> 20
+        );
+    }
     // The bound held: far fewer than all the events are queued at once.
     assert!(
         c.events_emitted <= (CAP / SIZE as usize) as u64 + 1,
