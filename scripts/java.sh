@@ -44,7 +44,7 @@ build_natives() {
     local flag=() out="$ROOT/target/$PROFILE" pkgs=(-p bridgehost-jni -p bridgehost-mod-std)
     [ "$PROFILE" = release ] && flag=(--release)
     # The worker ships beside the bridge when the workspace has it (process isolation).
-    if cargo metadata --no-deps --format-version 1 2>/dev/null | grep -q '"name":"bridgehost-worker"'; then
+    if cargo metadata --no-deps --format-version 1 2>/dev/null | grep '"name":"bridgehost-worker"' >/dev/null; then
         pkgs+=(-p bridgehost-worker)
     fi
     # --features bridgehost-jni/bench: the BareEcho baselines (the development jar carries the

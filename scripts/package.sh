@@ -141,7 +141,7 @@ wheel() {
         whl="$(ls "$OUT"/bridgehost-"$VERSION"-*"$want".whl)"
         show="$("$py" -m auditwheel show "$whl" 2>&1)" || { echo "$show"; die "auditwheel show failed"; }
     fi
-    printf '%s' "$show" | tr -s ' \n' ' ' | grep -q "consistent with the following platform tag: \"$want\"" ||
+    printf '%s' "$show" | tr -s ' \n' ' ' | grep "consistent with the following platform tag: \"$want\"" >/dev/null ||
         { echo "$show"; die "auditwheel: $(basename "$whl") is not consistent with its tag $want"; }
     log "wheel: $(basename "$whl"), auditwheel: consistent with $want"
     local x="$OUT/.whl-check"
@@ -172,7 +172,7 @@ jar() {
     if unzip -l "$m2/$a-sources.jar" | grep -E 'io/bridgehost/(demo|bench)/'; then
         die "the sources jar carries demo or bench sources"
     fi
-    unzip -p "$m2/$a.jar" META-INF/MANIFEST.MF | grep -q '^Main-Class' && die "the production jar names a Main-Class"
+    unzip -p "$m2/$a.jar" META-INF/MANIFEST.MF | grep '^Main-Class' >/dev/null && die "the production jar names a Main-Class"
     local x="$OUT/.jar-check"
     rm -rf "$x" && mkdir -p "$x" && (cd "$x" && unzip -q "$m2/$a.jar")
     check_no_debug "$x" jar

@@ -145,7 +145,7 @@ else
 fi
 crc="$(printf 123456789 | env -u BRIDGEHOST_MODULE_PATH "$C/bin/bridgehost" call std checksum | od -An -tx1 | tr -d ' \n')"
 [ "$crc" = e3069283 ] && log "C archive: bin/bridgehost call std checksum ok" || fail "C archive CLI: checksum '$crc'"
-echo hi | env -u BRIDGEHOST_MODULE_PATH "$C/bin/bridgehost" call --isolated std echo | grep -q hi ||
+echo hi | env -u BRIDGEHOST_MODULE_PATH "$C/bin/bridgehost" call --isolated std echo | grep hi >/dev/null ||
     fail "C archive CLI: isolated echo (worker from lib/)"
 
 # The archive on its own: docs shipped, and `bridgehost new` run from a copy of the unpacked
@@ -250,8 +250,8 @@ print("ok   third-party module acme_greeter opened by name from its wheel (bridg
             >"$WORK/setuptools.out" 2>&1 &&
        "$ROOT/.venv/bin/python" -m wheel tags --remove --platform-tag linux_x86_64 \
             "$S/dist/acme_greeter-1.0-py3-none-any.whl" >>"$WORK/setuptools.out" 2>&1 &&
-       unzip -l "$sw" | grep -q ' acme_greeter/libbridgehost_mod_acme_greeter.so$' &&
-       unzip -p "$sw" acme_greeter-1.0.dist-info/entry_points.txt | grep -qx 'acme_greeter = acme_greeter' &&
+       unzip -l "$sw" | grep ' acme_greeter/libbridgehost_mod_acme_greeter.so$' >/dev/null &&
+       unzip -p "$sw" acme_greeter-1.0.dist-info/entry_points.txt | grep -x 'acme_greeter = acme_greeter' >/dev/null &&
        python3 -m venv "$WORK/venv-setuptools" &&
        "$WORK/venv-setuptools/bin/python" -m pip install -q --disable-pip-version-check --no-index "$whl" "$sw" &&
        (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH "$WORK/venv-setuptools/bin/python" -c '

@@ -81,8 +81,8 @@ setup_rust() {
     done
     # Miri (the `miri` test suite) where a nightly toolchain is present: optional by design
     # (TOOLCHAIN.md: never make CI depend on it), so a failure here only logs.
-    if rustup toolchain list 2>/dev/null | grep -q '^nightly' \
-        && ! rustup component list --installed --toolchain nightly 2>/dev/null | grep -q '^miri'; then
+    if rustup toolchain list 2>/dev/null | grep '^nightly' >/dev/null \
+        && ! rustup component list --installed --toolchain nightly 2>/dev/null | grep '^miri' >/dev/null; then
         step_begin "rustup component add miri rust-src --toolchain nightly"
         rustup component add miri rust-src --toolchain nightly >/dev/null 2>&1 \
             || log "miri: could not be installed; the miri suite will be skipped"
