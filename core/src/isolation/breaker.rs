@@ -10,6 +10,11 @@
 //! through; the first success closes it, the next failure reopens it with
 //! twice the cool-down (capped at [`MAX_COOLDOWN`]).
 //!
+//! A failure is dated when the host first knew of it (the kill, or the reap
+//! of a worker that died on its own), not when the supervisor got round to
+//! reaping it: a failure older than the last success does not count, so reaps
+//! that lag behind successful calls on a busy machine cannot open the breaker.
+//!
 //! Respawns after consecutive failures are delayed exponentially
 //! ([`Breaker::respawn_delay`]): the first replacement is immediate (a warm
 //! spare usually makes even that invisible).
@@ -37,6 +42,8 @@ pub(crate) struct Breaker {
     half_open: bool,
     trips: u32,
     last_failure: Option<Instant>,
+    /// The latest success: failures dated before it are already answered.
+    last_success: Option<Instant>,
 }
 
 /// The breaker's answer to "may a call go ahead now?".
@@ -58,13 +65,20 @@ impl Breaker {
             half_open: false,
             trips: 0,
             last_failure: None,
+            last_success: None,
         }
     }
 
-    /// Record a failure; true when this failure opened the breaker.
-    pub(crate) fn record_failure(&mut self, now: Instant) -> bool {
+    /// Record a failure that happened at `at` (when the host first knew of
+    /// it); true when this failure opened the breaker. A failure dated before
+    /// the last recorded success is ignored: a success came after it.
+    pub(crate) fn record_failure(&mut self, at: Instant) -> bool {
+        if self.last_success.is_some_and(|s| at < s) {
+            return false;
+        }
+        let now = at;
         self.consecutive = self.consecutive.saturating_add(1);
-        self.last_failure = Some(now);
+        self.last_failure = Some(self.last_failure.map_or(now, |f| f.max(now)));
         if self.is_open(now) {
             return false;
         }
@@ -101,8 +115,10 @@ impl Breaker {
         true
     }
 
-    /// Record a successful call: the breaker closes and back-off resets.
-    pub(crate) fn record_success(&mut self) {
+    /// Record a successful call at `now`: the breaker closes and back-off
+    /// resets.
+    pub(crate) fn record_success(&mut self, now: Instant) {
+        self.last_success = Some(self.last_success.map_or(now, |s| s.max(now)));
         if self.consecutive == 0 && !self.half_open && self.trips == 0 {
             return;
         }
@@ -200,7 +216,7 @@ mod tests {
         // Half-open success closes it and resets everything.
         let t2 = t1 + Duration::from_secs(3);
         assert_eq!(b.gate(t2), Gate::Closed);
-        b.record_success();
+        b.record_success(t2);
         assert!(!b.record_failure(t2));
         assert_eq!(b.respawn_delay(), Duration::ZERO);
     }
@@ -211,9 +227,30 @@ mod tests {
         let mut b = Breaker::new(3, Duration::from_secs(10), Duration::from_secs(1));
         for i in 0..100 {
             assert!(!b.record_failure(t0 + Duration::from_millis(i)));
-            b.record_success();
+            b.record_success(t0 + Duration::from_millis(i));
         }
         assert_eq!(b.gate(t0 + Duration::from_millis(100)), Gate::Closed);
+    }
+
+    #[test]
+    fn failures_older_than_the_last_success_do_not_count() {
+        // Five workers killed at t0..t4, each followed by a success on
+        // another worker; the supervisor reaps all five only afterwards.
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut b = Breaker::new(3, Duration::from_secs(10), Duration::from_secs(1));
+        for i in 0..5 {
+            b.record_success(t0 + ms(10 * i + 5));
+        }
+        for i in 0..5 {
+            assert!(!b.record_failure(t0 + ms(10 * i)), "reap {i} opened it");
+        }
+        assert_eq!(b.gate(t0 + ms(60)), Gate::Closed);
+        assert_eq!(b.respawn_delay(), Duration::ZERO);
+        // Failures after the last success still count.
+        assert!(!b.record_failure(t0 + ms(60)));
+        assert!(!b.record_failure(t0 + ms(61)));
+        assert!(b.record_failure(t0 + ms(62)));
     }
 
     #[test]

@@ -304,7 +304,7 @@ impl Shared {
             }
         }
         if outcome == Outcome::Healthy {
-            pool.breaker.record_success();
+            pool.breaker.record_success(Instant::now());
         }
         pool.rebalance(members);
         drop(pool);

@@ -179,7 +179,9 @@ pub(crate) struct Worker {
     dead: AtomicBool,
     reaped: AtomicBool,
     death: Mutex<Option<Death>>,
-    kill_reason: Mutex<Option<KillReason>>,
+    /// The first kill's reason, and when it was asked for: the failure's
+    /// date for the circuit breaker, which may reap the worker much later.
+    kill_reason: Mutex<Option<(KillReason, Instant)>>,
     call: Mutex<CallState>,
     /// The worker's accepted-event count in its last response (wrapping):
     /// every event a returned call emitted is among these.
@@ -270,14 +272,19 @@ impl Worker {
         {
             let mut k = self.kill_reason.lock();
             if k.is_none() {
-                *k = Some(reason);
+                *k = Some((reason, Instant::now()));
             }
         }
         sys::pidfd_kill(self.pidfd.as_fd(), sys::SIGKILL);
     }
 
     pub(crate) fn kill_reason(&self) -> Option<KillReason> {
-        self.kill_reason.lock().clone()
+        self.kill_reason.lock().as_ref().map(|(r, _)| r.clone())
+    }
+
+    /// When the host first asked for this worker to be killed.
+    pub(crate) fn killed_at(&self) -> Option<Instant> {
+        self.kill_reason.lock().as_ref().map(|&(_, t)| t)
     }
 
     /// The supervisor found a protocol violation that the worker committed

@@ -796,7 +796,9 @@ impl Supervisor {
             if !matches!(kill, Some(KillReason::Timeout(_))) {
                 Counters::inc(&self.shared.counters.crashes);
             }
-            let tripped = pool.breaker.record_failure(now);
+            // Dated when the host first knew: a kill may be reaped long after
+            // later calls succeeded on other workers.
+            let tripped = pool.breaker.record_failure(w.killed_at().unwrap_or(now));
             let tail: Vec<String> = t
                 .stderr_tail
                 .iter()
