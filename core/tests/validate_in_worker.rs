@@ -154,7 +154,7 @@ fn host_inspect_is_the_validate_step() {
     assert_eq!(u32_at(8) >> 1 & 1, u32::from(info.interface.is_some()));
     assert_eq!(u32_at(12) as usize, info.methods.len());
     let mut o = 16;
-    let mut str_at = |o: &mut usize| {
+    let str_at = |o: &mut usize| {
         let n = u32_at(*o) as usize;
         let s = std::str::from_utf8(&b[*o + 4..*o + 4 + n])
             .unwrap()
