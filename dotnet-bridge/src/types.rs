@@ -141,7 +141,8 @@ pub struct bh_module_options {
     pub max_event: u64,
     /// In-process only: 1 loads and validates the module in a worker process first (a
     /// constructor that exits, crashes or hangs fails the open with a typed error instead of
-    /// taking the host down; deadline 10 s); 0 (default) does not. Added after 0.1, like
+    /// taking the host down; deadline 10 s); 0 (default) does not. Ignored for
+    /// `BH_ISOLATION_PROCESS` (the module loads in a worker anyway). Added after 0.1, like
     /// `reserved2`.
     pub validate_in_worker: u32,
     /// Must be 0.
