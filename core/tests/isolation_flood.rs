@@ -155,6 +155,74 @@ fn a_worker_flooding_its_control_socket_while_idle_costs_the_host_little() {
     assert_eq!((c.crashes, c.unblamed_violations), (0, 0), "{c:?}");
 }
 
+/// A module thread emits small events in a tight loop while its worker is idle, and a subscriber
+/// takes them. The worker batches them into few datagrams, so the control-socket budget charges
+/// each event too (`CTL_EVENTS_PER_UNIT` in `supervisor.rs`): the host decodes and delivers at
+/// most about 80,000 events a second per worker; beyond that the socket fills, the worker's
+/// sender waits, its queue fills and the module's emits are refused (counted in
+/// `events_refused`: the module is told). Checked by charging per datagram and bytes only: the
+/// host's CPU time then was most of the flood's wall time.
+#[test]
+fn a_worker_flooding_events_while_idle_costs_the_host_a_bounded_share() {
+    let _g = serial();
+    let host = host_with(HostOptions::default().event_queue_bytes);
+    let m = host
+        .open(
+            hostile_module().to_str().unwrap(),
+            isolated(Some(Duration::from_secs(10))),
+        )
+        .unwrap();
+    let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let s2 = Arc::clone(&seen);
+    let _sub = m
+        .subscribe(
+            "idle",
+            Box::new(move |_| {
+                s2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }),
+        )
+        .unwrap();
+    let flood_ms: u32 = 4000;
+    assert_eq!(
+        m.method("event_flood_idle")
+            .unwrap()
+            .call(&flood_ms.to_le_bytes())
+            .unwrap(),
+        b"ok"
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    let (n0, cpu0, t0) = (
+        seen.load(std::sync::atomic::Ordering::Relaxed),
+        process_cpu_time(),
+        Instant::now(),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let (cpu, wall) = (process_cpu_time() - cpu0, t0.elapsed());
+    let delivered = seen.load(std::sync::atomic::Ordering::Relaxed) - n0;
+    eprintln!(
+        "host CPU {cpu:?} over {wall:?} of an event flood; {delivered} events delivered; {:?}",
+        m.counters()
+    );
+    assert!(
+        cpu.as_secs_f64() < 0.15 * wall.as_secs_f64(),
+        "the host spent {cpu:?} of CPU over {wall:?} on a worker's event flood"
+    );
+    assert!(delivered > 0, "no event arrived");
+    // Events are not lost silently: what the worker accepted is delivered (or counted dropped),
+    // what it refused the module was told about.
+    assert!(m.counters().events_refused > 0, "{:?}", m.counters());
+    std::thread::sleep(Duration::from_millis(3500)); // the flood is over
+    m.flush(Duration::from_secs(30)).unwrap();
+    let c = m.counters();
+    assert_eq!(
+        c.events_delivered,
+        seen.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    assert_eq!(c.events_emitted, c.events_delivered, "{c:?}");
+    assert_eq!(c.events_dropped, 0, "{c:?}");
+    assert_eq!((c.crashes, c.unblamed_violations), (0, 0), "{c:?}");
+}
+
 /// A subscriber that blocks until `open` is called.
 struct Gate(Arc<(Mutex<bool>, Condvar)>);
 

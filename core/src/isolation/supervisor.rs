@@ -53,16 +53,21 @@ const STDERR_CHUNK: usize = 64 << 10;
 /// able to flood the host runtime's logging.
 const LOGS_PER_SEC: u32 = 1000;
 /// What the host spends reading one worker's control socket, in units: a
-/// datagram costs one unit plus one per `CTL_UNIT_BYTES` it carries (a
-/// token bucket, like stderr's). Beyond it the host stops polling that
+/// datagram costs one unit plus one per `CTL_UNIT_BYTES` it carries, and a
+/// batch of events one more per `CTL_EVENTS_PER_UNIT` events (decoding and
+/// delivering an event costs far more than its bytes: a token bucket, like
+/// stderr's). Beyond it the host stops polling that
 /// socket until the bucket holds `CTL_RESUME_UNITS` again: the socket's
 /// buffer fills and the worker's own `send` blocks (its module's emits are
 /// then refused, counted in `events_refused`), so a flood of records costs
 /// the worker its time, not the host its CPU. 5000 small datagrams a
-/// second, or about 60 MiB/s of events in full datagrams.
+/// second, about 60 MiB/s of large events, or about 80,000 small events a
+/// second, per worker. What one datagram costs beyond the tokens left (a
+/// batch of many events) is a debt the next refills pay first.
 const CTL_UNITS_PER_SEC: u64 = 5000;
 const CTL_BURST: u64 = 1000;
 const CTL_UNIT_BYTES: u64 = 16 << 10;
+const CTL_EVENTS_PER_UNIT: u64 = 16;
 const CTL_RESUME_UNITS: u64 = 50;
 const STDERR_LINE_MAX: usize = 512;
 
@@ -110,9 +115,11 @@ struct Supervisor {
 }
 
 /// A token bucket: refills at `rate` tokens per second up to its burst size.
+/// Taking more than it holds leaves a debt, repaid before tokens accrue.
 #[derive(Debug)]
 struct Budget {
     tokens: u64,
+    debt: u64,
     burst: u64,
     rate: u64,
     at: Instant,
@@ -122,6 +129,7 @@ impl Budget {
     fn new(rate: u64, burst: u64) -> Budget {
         Budget {
             tokens: burst,
+            debt: 0,
             burst,
             rate: rate.max(1),
             at: Instant::now(),
@@ -133,22 +141,27 @@ impl Budget {
         let ns = now.saturating_duration_since(self.at).as_nanos();
         let add = ns.saturating_mul(u128::from(self.rate)) / 1_000_000_000;
         if add > 0 {
-            self.tokens = u64::try_from(add)
-                .unwrap_or(u64::MAX)
-                .saturating_add(self.tokens)
-                .min(self.burst);
+            let add = u64::try_from(add).unwrap_or(u64::MAX);
+            let repaid = add.min(self.debt);
+            self.debt -= repaid;
+            self.tokens = (add - repaid).saturating_add(self.tokens).min(self.burst);
             self.at = now;
         }
         self.tokens
     }
 
     fn take(&mut self, n: u64) {
+        let over = n.saturating_sub(self.tokens);
         self.tokens = self.tokens.saturating_sub(n);
+        self.debt = self.debt.saturating_add(over);
     }
 
     /// How long until `need` tokens are available (zero if they are).
     fn time_until(&self, need: u64) -> Duration {
-        let missing = need.min(self.burst).saturating_sub(self.tokens);
+        let missing = need
+            .min(self.burst)
+            .saturating_sub(self.tokens)
+            .saturating_add(self.debt);
         Duration::from_nanos(missing.saturating_mul(1_000_000_000) / self.rate)
     }
 }
@@ -554,7 +567,14 @@ impl Supervisor {
                         Ok(None) => {}
                         Ok(Some((kind, payload))) => match p::decode_record(kind, payload, &limits)
                         {
-                            Ok(rec) => self.record(i, rec),
+                            Ok(rec) => {
+                                if let Record::Events(batch) = &rec {
+                                    used = used.saturating_add(
+                                        batch.events.len() as u64 / CTL_EVENTS_PER_UNIT,
+                                    );
+                                }
+                                self.record(i, rec)
+                            }
                             Err(e) => {
                                 self.violation(i, e.0);
                                 return used;
