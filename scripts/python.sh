@@ -75,6 +75,8 @@ faulty_dir() {
     done
     # Modules whose loading is hostile (test_isolation.py), in a subdirectory: never resolved by name.
     [ -d "$DIST/hostile" ] && ln -sfn "$DIST/hostile" "$d/hostile"
+    # Lying descriptors (inspect refuses them), likewise never resolved by name.
+    [ -d "$DIST/broken" ] && ln -sfn "$DIST/broken" "$d/broken"
     printf '%s\n' "$d"
 }
 

@@ -150,6 +150,7 @@ pub struct Counters {
     pub(crate) latency_ns_total: PerThreadCounter,
     pub(crate) latency_ns_max: PerThreadCounter,
     pub(crate) worker_output_dropped: AtomicU64,
+    pub(crate) unblamed_violations: AtomicU64,
     /// The host's totals: when these counters are dropped (no module,
     /// subscription, handle or instance can move them any more) their final
     /// values are folded into it, so a long-lived host keeps one
@@ -266,6 +267,13 @@ pub struct CounterSnapshot {
     /// faster than the host reads it (about 1 MiB/s per worker) is not
     /// read at all: the worker waits on its own write.
     pub worker_output_dropped: u64,
+    /// Protocol violations of isolated workers blamed on no call: committed
+    /// while the worker was idle (junk or a record it may not send, its
+    /// response counter moved, its control channel closed, the worker
+    /// stopped itself) or before the call in flight was handed over. The
+    /// worker was replaced and no caller saw an error; such a replacement is
+    /// counted here, not in `crashes`.
+    pub unblamed_violations: u64,
 }
 
 /// Latency is measured on one call in this many: two clock reads cost more
@@ -318,6 +326,7 @@ impl Counters {
             state_lost: self.state_lost.load(Relaxed),
             events_discarded: self.events_discarded.load(Relaxed),
             worker_output_dropped: self.worker_output_dropped.load(Relaxed),
+            unblamed_violations: self.unblamed_violations.load(Relaxed),
         }
     }
 
@@ -387,10 +396,11 @@ impl CounterSnapshot {
         self.state_lost += o.state_lost;
         self.events_discarded += o.events_discarded;
         self.worker_output_dropped += o.worker_output_dropped;
+        self.unblamed_violations += o.unblamed_violations;
     }
 
     /// `(name, value)` pairs, stable names for every runtime.
-    pub fn pairs(&self) -> [(&'static str, u64); 18] {
+    pub fn pairs(&self) -> [(&'static str, u64); 19] {
         [
             ("calls", self.calls),
             ("errors", self.errors),
@@ -410,6 +420,7 @@ impl CounterSnapshot {
             ("state_lost", self.state_lost),
             ("events_discarded", self.events_discarded),
             ("worker_output_dropped", self.worker_output_dropped),
+            ("unblamed_violations", self.unblamed_violations),
         ]
     }
 }

@@ -14,6 +14,7 @@ use crate::sync::Mutex;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 static NEXT_MODULE_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -285,6 +286,37 @@ impl Host {
     /// would wait for itself.
     pub fn try_close(&self) -> Result<()> {
         self.inner.try_close()
+    }
+
+    /// Inspect the module `spec` (path or bundled name, found as
+    /// [`open`](Self::open) finds it) without loading it into this process:
+    /// the validate step ([`crate::validate`]) in a worker process, with
+    /// `deadline` for the worker to load it and answer (`None`: the default
+    /// `Supervision::startup_timeout`, 10 s). A constructor that exits (with
+    /// status 0 too) is `WorkerExited`, one that crashes `WorkerCrashed`,
+    /// silence past the deadline `Timeout`, a lying descriptor
+    /// `AbiMismatch`; only a validated descriptor is success.
+    pub fn inspect(&self, spec: &str, deadline: Option<Duration>) -> Result<ModuleInfo> {
+        if self.is_closed() {
+            return Err(Error::closed("host"));
+        }
+        if deadline.is_some_and(|d| d.is_zero()) {
+            return Err(Error::InvalidArgument(
+                "the inspect deadline must be positive".into(),
+            ));
+        }
+        crate::validate::validate(spec, &self.module_dirs(), deadline)
+    }
+
+    /// [`inspect`](Self::inspect) in this process: the module's file is
+    /// loaded here (its constructors and entry function run in this
+    /// process, which nothing can protect; the descriptor is still read
+    /// fault-tolerantly and validated), no instance is created.
+    pub fn inspect_in_process(&self, spec: &str) -> Result<ModuleInfo> {
+        if self.is_closed() {
+            return Err(Error::closed("host"));
+        }
+        inspect(spec, &self.module_dirs())
     }
 
     /// True once closed.

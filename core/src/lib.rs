@@ -56,7 +56,7 @@ pub use interface::Interface;
 pub use module::{Method, Module};
 pub use options::{HostOptions, Isolation, ModuleOptions};
 pub use output::CallOutput;
-pub use validate::validate;
+pub use validate::{encode_info, validate};
 
 /// The crate version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

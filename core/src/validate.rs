@@ -56,3 +56,42 @@ pub(crate) fn validate_path(path: &Path, options: &ModuleOptions) -> Result<Modu
     backend.close();
     Ok(info)
 }
+
+/// `info` as bytes, the form in which the C ABI (`bh_inspect`) and the JNI
+/// bridge hand a module's description to their runtimes (which decode it
+/// into their own `ModuleInfo` type). All integers little-endian; a string
+/// is a `u32` byte length then its UTF-8 bytes:
+///
+/// ```text
+/// u32 abi_version, u32 thread_model (BH_THREAD_*), u32 flags (bit 0: stateful,
+/// bit 1: embeds a typed interface), u32 method_count,
+/// str name, str version, str path,
+/// method_count x { u32 BH_METHOD_* flags, str name }
+/// ```
+pub fn encode_info(info: &ModuleInfo) -> Vec<u8> {
+    fn u32le(out: &mut Vec<u8>, v: u32) {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    fn str(out: &mut Vec<u8>, s: &str) {
+        // Names, versions and paths are far below 4 GiB (the loader bounds them).
+        u32le(out, u32::try_from(s.len()).unwrap_or(u32::MAX));
+        out.extend_from_slice(s.as_bytes());
+    }
+    let mut out = Vec::with_capacity(64 + info.path.len() + 32 * info.methods.len());
+    u32le(&mut out, info.abi_version);
+    u32le(&mut out, info.thread_model.to_abi());
+    let flags = u32::from(info.stateful) | (u32::from(info.interface.is_some()) << 1);
+    u32le(&mut out, flags);
+    u32le(
+        &mut out,
+        u32::try_from(info.methods.len()).unwrap_or(u32::MAX),
+    );
+    str(&mut out, &info.name);
+    str(&mut out, &info.version);
+    str(&mut out, &info.path);
+    for m in &info.methods {
+        u32le(&mut out, m.flags);
+        str(&mut out, &m.name);
+    }
+    out
+}

@@ -3,6 +3,10 @@
 //!
 //! Checked by removing the check in `remote.rs` (`Worker::call`): the innocent call then ran
 //! into its 5 s `call_timeout` (`Timeout`), and without a timeout it would hang.
+//!
+//! Every violation blamed on no call is counted in `unblamed_violations` (not in `crashes`,
+//! where it showed before): checked by counting them as crashes again (`supervisor.rs`,
+//! `reaped`): the `SIGSTOP` test and the two after-reply tests then fail on the counts.
 mod isolation_support;
 
 use bridgehost::ModuleOptions;
@@ -94,6 +98,15 @@ fn a_worker_that_stops_itself_while_idle_does_not_fail_the_next_call() {
         );
         std::thread::yield_now();
     }
+    // Blamed on no call: counted as such, not as a crash, and no call failed.
+    assert!(
+        eventually(Duration::from_secs(20), || m.counters().unblamed_violations
+            == 1),
+        "{:?}",
+        m.counters()
+    );
+    let c = m.counters();
+    assert_eq!((c.crashes, c.errors), (0, 0), "{c:?}");
 }
 
 /// Threads named `bh-after-reply` in this process's children (the hostile fixture's threads
@@ -156,6 +169,19 @@ fn attack_then_innocent(attack: &str, rounds: usize, after_reply: bool) {
     let c = m.counters();
     eprintln!("{attack}: {rounds} rounds, {blamed} blamed on the attacking call; {c:?}");
     assert_eq!(c.errors, blamed as u64, "only attacking calls failed");
+    // A violation blamed on the attacking call replaced its worker as a crash (even when the
+    // call already had its reply); one blamed on no call is counted as such, never as a crash.
+    // With `after_reply` the violation comes after the reply: mostly while idle. Counted when
+    // the supervisor reaps the worker, which can lag behind the calls.
+    if after_reply {
+        let counted = eventually(Duration::from_secs(30), || {
+            m.counters().unblamed_violations > 0
+        });
+        assert!(counted, "{attack}: {:?}", m.counters());
+    }
+    let c = m.counters();
+    assert!(c.crashes >= blamed as u64, "{attack}: {c:?}");
+    assert!(host.counters().unblamed_violations >= c.unblamed_violations);
 }
 
 /// Junk on the control socket during call N, whose reply the host usually sees first: never

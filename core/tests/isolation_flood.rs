@@ -7,6 +7,10 @@
 //!   host read but did not log is counted (`worker_output_dropped`). Checked by removing the
 //!   budget (reading whatever is there, as before): the host then spent about as much CPU as the
 //!   flood lasted (issue 13 measured 5 s of host CPU for a 5 s flood).
+//! * A module thread that sends LOG records on its control socket in a tight loop while idle:
+//!   the host reads a worker's control socket within a budget of datagrams and bytes per second,
+//!   so the socket fills and the flooding thread waits on its own `send`; log records beyond
+//!   1000/s are dropped and counted (`worker_output_dropped`).
 //! * Large events with a blocked subscriber: the host's event queue is bounded in bytes
 //!   (`HostOptions::event_queue_bytes`, `events.rs`) as well as in events, in-process and
 //!   isolated; what does not fit is refused (`events_refused`, the module is told) or dropped
@@ -96,6 +100,127 @@ fn a_worker_flooding_stderr_while_idle_costs_the_host_little() {
     assert_eq!(m.method("ok").unwrap().call(b"still").unwrap(), b"still");
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     assert!(host.counters().worker_output_dropped >= dropped);
+}
+
+/// A module thread sends well-formed LOG records straight on the control socket, as fast as the
+/// socket takes them, while its worker is idle. The host reads a worker's control socket within
+/// a budget (`CTL_UNITS_PER_SEC` in `supervisor.rs`: about 5000 small datagrams a second), so the
+/// socket fills and the flooding thread waits on its own `send`; log records beyond 1000 a second
+/// are dropped and their bytes counted in `worker_output_dropped`. Checked by removing the budget
+/// (reading the socket whenever it is readable, as before): the host's CPU time then was about
+/// the flood's wall time.
+#[test]
+fn a_worker_flooding_its_control_socket_while_idle_costs_the_host_little() {
+    let _g = serial();
+    let host = host_with(HostOptions::default().event_queue_bytes);
+    let m = host
+        .open(
+            hostile_module().to_str().unwrap(),
+            isolated(Some(Duration::from_secs(10))),
+        )
+        .unwrap();
+    let flood_ms: u32 = 4000;
+    assert_eq!(
+        m.method("log_flood")
+            .unwrap()
+            .call(&flood_ms.to_le_bytes())
+            .unwrap(),
+        b"ok"
+    );
+    // Let the burst allowance go, then measure the steady state.
+    std::thread::sleep(Duration::from_millis(1000));
+    let dropped0 = m.counters().worker_output_dropped;
+    let (cpu0, t0) = (process_cpu_time(), Instant::now());
+    std::thread::sleep(Duration::from_secs(2));
+    let (cpu, wall) = (process_cpu_time() - cpu0, t0.elapsed());
+    let dropped = m.counters().worker_output_dropped - dropped0;
+    eprintln!("host CPU {cpu:?} over {wall:?} of LOG records; {dropped} bytes of them not logged");
+    assert!(
+        cpu.as_secs_f64() < 0.15 * wall.as_secs_f64(),
+        "the host spent {cpu:?} of CPU over {wall:?} on a worker's control-socket flood"
+    );
+    // Records beyond 1000/s were dropped and counted ("flood": 5 bytes each); the host read
+    // at most its budget (5000 records/s, + the burst of 1000).
+    assert!(dropped > 0, "the dropped log records are not counted");
+    let most = 5.0 * (5000.0 * (wall.as_secs_f64() + 0.5) + 1000.0);
+    assert!(
+        (dropped as f64) <= most,
+        "{dropped} bytes of log records dropped in {wall:?}: more than the budget lets in"
+    );
+    // The worker is blocked on its own send, not broken: calls still work at once.
+    let t = Instant::now();
+    assert_eq!(m.method("ok").unwrap().call(b"still").unwrap(), b"still");
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    let c = m.counters();
+    assert_eq!((c.crashes, c.unblamed_violations), (0, 0), "{c:?}");
+}
+
+/// A module thread emits small events in a tight loop while its worker is idle, and a subscriber
+/// takes them. The worker batches them into few datagrams, so the control-socket budget charges
+/// each event too (`CTL_EVENTS_PER_UNIT` in `supervisor.rs`): the host decodes and delivers at
+/// most about 80,000 events a second per worker; beyond that the socket fills, the worker's
+/// sender waits, its queue fills and the module's emits are refused (counted in
+/// `events_refused`: the module is told). Checked by charging per datagram and bytes only: the
+/// host's CPU time then was most of the flood's wall time.
+#[test]
+fn a_worker_flooding_events_while_idle_costs_the_host_a_bounded_share() {
+    let _g = serial();
+    let host = host_with(HostOptions::default().event_queue_bytes);
+    let m = host
+        .open(
+            hostile_module().to_str().unwrap(),
+            isolated(Some(Duration::from_secs(10))),
+        )
+        .unwrap();
+    let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let s2 = Arc::clone(&seen);
+    let _sub = m
+        .subscribe(
+            "idle",
+            Box::new(move |_| {
+                s2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }),
+        )
+        .unwrap();
+    let flood_ms: u32 = 4000;
+    assert_eq!(
+        m.method("event_flood_idle")
+            .unwrap()
+            .call(&flood_ms.to_le_bytes())
+            .unwrap(),
+        b"ok"
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    let (n0, cpu0, t0) = (
+        seen.load(std::sync::atomic::Ordering::Relaxed),
+        process_cpu_time(),
+        Instant::now(),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let (cpu, wall) = (process_cpu_time() - cpu0, t0.elapsed());
+    let delivered = seen.load(std::sync::atomic::Ordering::Relaxed) - n0;
+    eprintln!(
+        "host CPU {cpu:?} over {wall:?} of an event flood; {delivered} events delivered; {:?}",
+        m.counters()
+    );
+    assert!(
+        cpu.as_secs_f64() < 0.15 * wall.as_secs_f64(),
+        "the host spent {cpu:?} of CPU over {wall:?} on a worker's event flood"
+    );
+    assert!(delivered > 0, "no event arrived");
+    // Events are not lost silently: what the worker accepted is delivered (or counted dropped),
+    // what it refused the module was told about.
+    assert!(m.counters().events_refused > 0, "{:?}", m.counters());
+    std::thread::sleep(Duration::from_millis(3500)); // the flood is over
+    m.flush(Duration::from_secs(30)).unwrap();
+    let c = m.counters();
+    assert_eq!(
+        c.events_delivered,
+        seen.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    assert_eq!(c.events_emitted, c.events_delivered, "{c:?}");
+    assert_eq!(c.events_dropped, 0, "{c:?}");
+    assert_eq!((c.crashes, c.unblamed_violations), (0, 0), "{c:?}");
 }
 
 /// A subscriber that blocks until `open` is called.

@@ -117,3 +117,68 @@ fn cli_inspect_and_validate_exit_non_zero_for_hostile_loads() {
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("name:          std"));
 }
+
+/// `Host::inspect` is the validate step with the host's module directories (what the Java and
+/// .NET `inspect` call); `inspect_in_process` loads the file here. `encode_info` is the form the
+/// C ABI and the JNI bridge hand to their runtimes.
+#[test]
+fn host_inspect_is_the_validate_step() {
+    let host = host();
+    for (spec, kind) in cases() {
+        let e = host.inspect(&spec, Some(DEADLINE)).unwrap_err();
+        assert_eq!(e.kind(), kind, "{spec}: {e}");
+    }
+    let info = host.inspect("std", None).unwrap();
+    let here = host.inspect_in_process("std").unwrap();
+    assert_eq!(
+        (&info.name, &info.version, &info.methods, info.stateful),
+        (&here.name, &here.version, &here.methods, here.stateful)
+    );
+    assert_eq!(
+        host.inspect("std", Some(Duration::ZERO))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(
+        host.inspect("no-such-module", None).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+
+    // The encoding: four u32, three strings, then each method's flags and name.
+    let b = bridgehost::encode_info(&info);
+    let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
+    assert_eq!(u32_at(0), info.abi_version);
+    assert_eq!(u32_at(4), info.thread_model.to_abi());
+    assert_eq!(u32_at(8) & 1, u32::from(info.stateful));
+    assert_eq!(u32_at(8) >> 1 & 1, u32::from(info.interface.is_some()));
+    assert_eq!(u32_at(12) as usize, info.methods.len());
+    let mut o = 16;
+    let str_at = |o: &mut usize| {
+        let n = u32_at(*o) as usize;
+        let s = std::str::from_utf8(&b[*o + 4..*o + 4 + n])
+            .unwrap()
+            .to_string();
+        *o += 4 + n;
+        s
+    };
+    assert_eq!(str_at(&mut o), info.name);
+    assert_eq!(str_at(&mut o), info.version);
+    assert_eq!(str_at(&mut o), info.path);
+    for m in &info.methods {
+        assert_eq!(u32_at(o), m.flags);
+        o += 4;
+        assert_eq!(str_at(&mut o), m.name);
+    }
+    assert_eq!(o, b.len());
+
+    host.close();
+    assert_eq!(
+        host.inspect("std", None).unwrap_err().kind(),
+        ErrorKind::Closed
+    );
+    assert_eq!(
+        host.inspect_in_process("std").unwrap_err().kind(),
+        ErrorKind::Closed
+    );
+}

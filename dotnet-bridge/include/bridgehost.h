@@ -37,6 +37,21 @@
 #define BH_ISOLATION_PROCESS 1
 
 /**
+ * `bh_inspect` flag: load the module into this process instead of a worker.
+ */
+#define BH_INSPECT_IN_PROCESS 1
+
+/**
+ * `bh_inspect` description flag (bit 0): the module declared itself stateful.
+ */
+#define BH_INFO_STATEFUL 1
+
+/**
+ * `bh_inspect` description flag (bit 1): the module embeds a typed interface.
+ */
+#define BH_INFO_TYPED 2
+
+/**
  * Log levels of `bh_set_log_callback`, most severe first.
  */
 #define BH_LOG_ERROR 0
@@ -247,9 +262,15 @@ typedef struct bh_counters {
      */
     uint64_t events_discarded;
     /**
-     * Bytes of isolated workers' stderr read but not logged (beyond a few lines per second).
+     * Bytes of isolated workers' output read but not logged: stderr beyond a few lines per
+     * second, log records beyond 1000 per second.
      */
     uint64_t worker_output_dropped;
+    /**
+     * Protocol violations of isolated workers blamed on no call (committed while idle, or
+     * before the call in flight): the worker was replaced, no call failed; not in `crashes`.
+     */
+    uint64_t unblamed_violations;
 } bh_counters;
 
 /**
@@ -321,6 +342,18 @@ typedef struct bh_module_options {
      * whose `struct_size` stops before it gets the default.
      */
     uint64_t max_event;
+    /**
+     * In-process only: 1 loads and validates the module in a worker process first (a
+     * constructor that exits, crashes or hangs fails the open with a typed error instead of
+     * taking the host down; deadline 10 s); 0 (default) does not. Ignored for
+     * `BH_ISOLATION_PROCESS` (the module loads in a worker anyway). Added after 0.1, like
+     * `reserved2`.
+     */
+    uint32_t validate_in_worker;
+    /**
+     * Must be 0.
+     */
+    uint32_t reserved2;
 } bh_module_options;
 
 /**
@@ -680,6 +713,34 @@ bh_status bh_module_open(bh_host h,
                          size_t spec_len,
                          const struct bh_module_options *opts,
                          bh_module *out);
+
+/**
+ * Inspect a module without opening it: by default in a worker process (the
+ * validate step: the module's constructors and entry function run there,
+ * `init` never runs), with `deadline_ms` for the worker to load it and
+ * answer (0: the default, 10 s). A constructor that exits (status 0 too) is
+ * `BH_E_WORKER_EXITED`, one that crashes `BH_E_WORKER_CRASHED`, silence past
+ * the deadline `BH_E_TIMEOUT`, a lying descriptor `BH_E_ABI_MISMATCH`; only
+ * a validated descriptor is `BH_OK`. `flags` `BH_INSPECT_IN_PROCESS` loads
+ * the file into this process instead (no instance; its constructors run
+ * here; `deadline_ms` must then be 0). `spec` is found as `bh_module_open`
+ * finds it (the host's module directories too). On success `*out` is a
+ * buffer (`bh_buffer_data`, `bh_buffer_free`) holding the description:
+ * little-endian `u32` abi_version, thread_model (`BH_THREAD_*`), flags
+ * (`BH_INFO_STATEFUL`, `BH_INFO_TYPED`), method_count; then the strings
+ * name, version, path (each a `u32` byte length and UTF-8 bytes); then per
+ * method a `u32` `BH_METHOD_*` flags and its name as a string.
+ *
+ * # Safety
+ * `spec` must be readable for `spec_len` bytes; `out` valid for a write of
+ * `bh_buffer`.
+ */
+bh_status bh_inspect(bh_host h,
+                     const char *spec,
+                     size_t spec_len,
+                     uint64_t deadline_ms,
+                     uint32_t flags,
+                     bh_buffer *out);
 
 /**
  * Close a module: unsubscribe its subscribers (waiting out deliveries in

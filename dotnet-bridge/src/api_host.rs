@@ -55,6 +55,7 @@ pub(crate) fn counters_of(s: &CounterSnapshot) -> bh_counters {
         events_refused: s.events_refused,
         events_discarded: s.events_discarded,
         worker_output_dropped: s.worker_output_dropped,
+        unblamed_violations: s.unblamed_violations,
     }
 }
 

@@ -1,11 +1,11 @@
 //! Modules and methods: open, close, free, describe, resolve.
 
 use crate::api_host::counters_of;
-use crate::handles::{HOSTS, METHODS, MODULES};
+use crate::handles::{BUFFERS, HOSTS, METHODS, MODULES};
 use crate::ptr::Contract;
 use crate::types::{
-    bh_counters, bh_host, bh_method, bh_module, bh_module_options, bh_status,
-    BH_ISOLATION_IN_PROCESS, BH_ISOLATION_PROCESS,
+    bh_buffer, bh_counters, bh_host, bh_method, bh_module, bh_module_options, bh_status,
+    BH_INSPECT_IN_PROCESS, BH_ISOLATION_IN_PROCESS, BH_ISOLATION_PROCESS,
 };
 use bhcore::{Error, Isolation, ModuleOptions, Result};
 use bridgehost_module_abi as abi;
@@ -66,6 +66,21 @@ fn module_options(c: &Contract, o: Option<&bh_module_options>) -> Result<ModuleO
     if !worker.is_empty() {
         opts.worker_path = Some(PathBuf::from(OsStr::from_bytes(worker)));
     }
+    if o.reserved2 != 0 {
+        return Err(invalid(format!(
+            "bh_module_options.reserved2 must be 0, not {}",
+            o.reserved2
+        )));
+    }
+    opts.validate_in_worker = match o.validate_in_worker {
+        0 => false,
+        1 => true,
+        other => {
+            return Err(invalid(format!(
+                "bh_module_options.validate_in_worker must be 0 or 1, not {other}"
+            )))
+        }
+    };
     Ok(opts)
 }
 
@@ -101,6 +116,8 @@ pub unsafe extern "C" fn bh_module_options_default(out: *mut bh_module_options) 
             worker_path: std::ptr::null(),
             worker_path_len: 0,
             max_event: d.max_event as u64,
+            validate_in_worker: u32::from(d.validate_in_worker),
+            reserved2: 0,
         });
         Ok(())
     })
@@ -130,6 +147,59 @@ pub unsafe extern "C" fn bh_module_open(
         let host = HOSTS.get(h)?;
         let module = host.open(spec, opts)?;
         out.write(MODULES.insert(Arc::new(module)));
+        Ok(())
+    })
+}
+
+/// Inspect a module without opening it: by default in a worker process (the
+/// validate step: the module's constructors and entry function run there,
+/// `init` never runs), with `deadline_ms` for the worker to load it and
+/// answer (0: the default, 10 s). A constructor that exits (status 0 too) is
+/// `BH_E_WORKER_EXITED`, one that crashes `BH_E_WORKER_CRASHED`, silence past
+/// the deadline `BH_E_TIMEOUT`, a lying descriptor `BH_E_ABI_MISMATCH`; only
+/// a validated descriptor is `BH_OK`. `flags` `BH_INSPECT_IN_PROCESS` loads
+/// the file into this process instead (no instance; its constructors run
+/// here; `deadline_ms` must then be 0). `spec` is found as `bh_module_open`
+/// finds it (the host's module directories too). On success `*out` is a
+/// buffer (`bh_buffer_data`, `bh_buffer_free`) holding the description:
+/// little-endian `u32` abi_version, thread_model (`BH_THREAD_*`), flags
+/// (`BH_INFO_STATEFUL`, `BH_INFO_TYPED`), method_count; then the strings
+/// name, version, path (each a `u32` byte length and UTF-8 bytes); then per
+/// method a `u32` `BH_METHOD_*` flags and its name as a string.
+///
+/// # Safety
+/// `spec` must be readable for `spec_len` bytes; `out` valid for a write of
+/// `bh_buffer`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_inspect(
+    h: bh_host,
+    spec: *const c_char,
+    spec_len: usize,
+    deadline_ms: u64,
+    flags: u32,
+    out: *mut bh_buffer,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let out = c.out(out, "out")?;
+        let spec = c.utf8(spec, spec_len, "spec")?;
+        if flags & !BH_INSPECT_IN_PROCESS != 0 {
+            return Err(invalid(format!(
+                "bh_inspect: unknown flags {flags:#x} (only BH_INSPECT_IN_PROCESS)"
+            )));
+        }
+        let host = HOSTS.get(h)?;
+        let info = if flags & BH_INSPECT_IN_PROCESS != 0 {
+            if deadline_ms != 0 {
+                return Err(invalid(
+                    "bh_inspect: a deadline needs a worker (BH_INSPECT_IN_PROCESS cannot be interrupted)".into(),
+                ));
+            }
+            host.inspect_in_process(spec)?
+        } else {
+            let deadline = (deadline_ms != 0).then(|| Duration::from_millis(deadline_ms));
+            host.inspect(spec, deadline)?
+        };
+        out.write(BUFFERS.insert(Arc::new(bhcore::encode_info(&info))));
         Ok(())
     })
 }

@@ -580,16 +580,27 @@ mod tests {
         cur.struct_size = 72;
         let e = c.module_options(&cur).unwrap_err();
         assert!(e.to_string().contains("at least 80"), "{e}");
+        // An 88-byte caller (before validate_in_worker): the word after its struct is not
+        // read as validate_in_worker.
+        let mut mid = [0u64; 12];
+        let o = mid.as_mut_ptr().cast::<bh_module_options>();
+        // SAFETY: `mid` is 96 bytes, aligned to 8; written through `o` only.
+        unsafe {
+            (*o).struct_size = 88;
+            o.cast::<u64>().add(11).write(1);
+        }
+        let got = c.module_options(o).unwrap().unwrap();
+        assert_eq!((got.struct_size, got.validate_in_worker), (88, 0));
         // A newer, larger caller: accepted if the unknown tail is zero.
-        let mut newer = [0u64; 12];
+        let mut newer = [0u64; 13];
         let n = newer.as_mut_ptr().cast::<bh_module_options>();
-        // SAFETY: `newer` is 96 bytes, aligned to 8; written through `n` only.
-        unsafe { (*n).struct_size = 96 };
+        // SAFETY: `newer` is 104 bytes, aligned to 8; written through `n` only.
+        unsafe { (*n).struct_size = 104 };
         assert!(c.module_options(n).unwrap().is_some());
-        // SAFETY: as above; byte 88 is inside `newer`.
-        unsafe { n.cast::<u64>().add(11).write(1) };
+        // SAFETY: as above; byte 96 is inside `newer`.
+        unsafe { n.cast::<u64>().add(12).write(1) };
         let e = c.module_options(n).unwrap_err();
-        assert!(e.to_string().contains("byte 88 is set"), "{e}");
+        assert!(e.to_string().contains("byte 96 is set"), "{e}");
         // Host options: 32 bytes since 0.1; fewer are refused.
         // SAFETY: as above.
         let mut ho = unsafe { std::mem::zeroed::<bh_host_options>() };

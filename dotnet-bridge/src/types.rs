@@ -65,6 +65,14 @@ pub const BH_ISOLATION_IN_PROCESS: u32 = 0;
 /// `bh_module_options.isolation`: run the module in sandboxed worker processes.
 pub const BH_ISOLATION_PROCESS: u32 = 1;
 
+/// `bh_inspect` flag: load the module into this process instead of a worker.
+pub const BH_INSPECT_IN_PROCESS: u32 = 1;
+
+/// `bh_inspect` description flag (bit 0): the module declared itself stateful.
+pub const BH_INFO_STATEFUL: u32 = 1;
+/// `bh_inspect` description flag (bit 1): the module embeds a typed interface.
+pub const BH_INFO_TYPED: u32 = 2;
+
 /// Log levels of `bh_set_log_callback`, most severe first.
 pub const BH_LOG_ERROR: u32 = 0;
 /// Warnings.
@@ -131,6 +139,14 @@ pub struct bh_module_options {
     /// Largest event payload the module may emit (0: default 1 MiB). Added after 0.1: a caller
     /// whose `struct_size` stops before it gets the default.
     pub max_event: u64,
+    /// In-process only: 1 loads and validates the module in a worker process first (a
+    /// constructor that exits, crashes or hangs fails the open with a typed error instead of
+    /// taking the host down; deadline 10 s); 0 (default) does not. Ignored for
+    /// `BH_ISOLATION_PROCESS` (the module loads in a worker anyway). Added after 0.1, like
+    /// `reserved2`.
+    pub validate_in_worker: u32,
+    /// Must be 0.
+    pub reserved2: u32,
 }
 
 /// Counters of a host or module. The caller sets `struct_size`; the library
@@ -181,8 +197,12 @@ pub struct bh_counters {
     /// Deliveries that never happened because the subscription was unsubscribed, or its module or
     /// host closed, after the event was accepted (one per subscriber).
     pub events_discarded: u64,
-    /// Bytes of isolated workers' stderr read but not logged (beyond a few lines per second).
+    /// Bytes of isolated workers' output read but not logged: stderr beyond a few lines per
+    /// second, log records beyond 1000 per second.
     pub worker_output_dropped: u64,
+    /// Protocol violations of isolated workers blamed on no call (committed while idle, or
+    /// before the call in flight): the worker was replaced, no call failed; not in `crashes`.
+    pub unblamed_violations: u64,
 }
 
 /// Completion of `bh_submit`: runs exactly once, on a bridgehost pool thread

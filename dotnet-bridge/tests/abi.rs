@@ -17,7 +17,9 @@ fn struct_layouts_are_pinned() {
     assert_eq!(offset_of!(bh_host_options, module_dir_len), 24);
     assert_eq!(offset_of!(bh_host_options, event_queue_bytes), 32);
 
-    assert_eq!(size_of::<bh_module_options>(), 88);
+    // validate_in_worker and reserved2 were appended (88 bytes before): an older caller's
+    // smaller struct_size leaves them 0 (off).
+    assert_eq!(size_of::<bh_module_options>(), 96);
     assert_eq!(align_of::<bh_module_options>(), 8);
     let offsets = [
         offset_of!(bh_module_options, struct_size),
@@ -33,13 +35,18 @@ fn struct_layouts_are_pinned() {
         offset_of!(bh_module_options, worker_path),
         offset_of!(bh_module_options, worker_path_len),
         offset_of!(bh_module_options, max_event),
+        offset_of!(bh_module_options, validate_in_worker),
+        offset_of!(bh_module_options, reserved2),
     ];
-    assert_eq!(offsets, [0, 4, 8, 12, 16, 24, 32, 40, 48, 56, 64, 72, 80]);
+    assert_eq!(
+        offsets,
+        [0, 4, 8, 12, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 92]
+    );
 
-    // 0.1 had 14 counters (120 bytes); state_lost, events_refused, events_discarded and
-    // worker_output_dropped were appended: older callers pass a smaller struct_size and never
+    // 0.1 had 14 counters (120 bytes); state_lost, events_refused, events_discarded,
+    // worker_output_dropped, unblamed_violations were appended: older callers pass a smaller struct_size and never
     // see them.
-    assert_eq!(size_of::<bh_counters>(), 8 + 18 * 8);
+    assert_eq!(size_of::<bh_counters>(), 8 + 19 * 8);
     assert_eq!(offset_of!(bh_counters, struct_size), 0);
     assert_eq!(offset_of!(bh_counters, reserved), 4);
     assert_eq!(offset_of!(bh_counters, calls), 8);
@@ -48,6 +55,7 @@ fn struct_layouts_are_pinned() {
     assert_eq!(offset_of!(bh_counters, events_refused), 8 + 15 * 8);
     assert_eq!(offset_of!(bh_counters, events_discarded), 8 + 16 * 8);
     assert_eq!(offset_of!(bh_counters, worker_output_dropped), 8 + 17 * 8);
+    assert_eq!(offset_of!(bh_counters, unblamed_violations), 8 + 18 * 8);
 
     // Handles and statuses are fixed-width integers.
     assert_eq!(size_of::<bh_status>(), 4);

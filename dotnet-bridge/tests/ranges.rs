@@ -284,6 +284,8 @@ fn text_and_option_lengths_across_the_value_range() {
             ("workers", |o| o.workers = u32::MAX),
             ("isolation", |o| o.isolation = 2),
             ("reserved", |o| o.reserved = 1),
+            ("validate_in_worker", |o| o.validate_in_worker = 2),
+            ("reserved2", |o| o.reserved2 = 1),
             ("call_timeout", |o| o.call_timeout_ms = u64::MAX), // in-process: refused
             ("struct_size", |o| o.struct_size = 0),
             ("struct_size", |o| o.struct_size = u32::MAX),
@@ -358,6 +360,8 @@ fn module_options() -> bh_module_options {
         worker_path: null(),
         worker_path_len: 0,
         max_event: 0,
+        validate_in_worker: 0,
+        reserved2: 0,
     }
 }
 

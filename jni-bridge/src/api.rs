@@ -28,7 +28,8 @@ pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
     native_method! { static fn host_close(host: jlong), error_policy = ThrowTyped },
     native_method! { static fn host_counters(host: jlong) -> jlong[], error_policy = ThrowTyped },
     native_method! { static fn host_add_module_dir(host: jlong, dir: JString), error_policy = ThrowTyped },
-    native_method! { static fn module_open(host: jlong, spec: JString, isolation: jint, workers: jint, call_timeout_nanos: jlong, memory_limit: jlong, max_input: jlong, max_output: jlong, max_event: jlong, config: jbyte[], worker_path: JString) -> jlong, error_policy = ThrowTyped },
+    native_method! { static fn module_open(host: jlong, spec: JString, isolation: jint, workers: jint, call_timeout_nanos: jlong, memory_limit: jlong, max_input: jlong, max_output: jlong, max_event: jlong, config: jbyte[], worker_path: JString, validate_in_worker: jboolean) -> jlong, error_policy = ThrowTyped },
+    native_method! { static fn host_inspect(host: jlong, spec: JString, deadline_nanos: jlong, in_process: jboolean) -> jbyte[], error_policy = ThrowTyped },
     native_method! { static fn module_close(module: jlong), error_policy = ThrowTyped },
     native_method! { static fn module_info(module: jlong) -> java.lang.String[], error_policy = ThrowTyped },
     native_method! { static fn module_methods(module: jlong) -> java.lang.String[], error_policy = ThrowTyped },
@@ -225,6 +226,7 @@ fn module_open<'l>(
     max_event: jlong,
     config: JByteArray<'l>,
     worker_path: JString<'l>,
+    validate_in_worker: jboolean,
 ) -> BResult<jlong> {
     let h = registry::host(host)?;
     let spec = java_string(env, &spec, "module name or path")?;
@@ -257,10 +259,42 @@ fn module_open<'l>(
             env.convert_byte_array(&config)?
         },
         worker_path: optional_string(env, &worker_path)?.map(PathBuf::from),
+        validate_in_worker,
         ..d
     };
     let module = h.open(&spec, options)?;
     Ok(to_java(MODULES.insert(Arc::new(module))))
+}
+
+/// `Host.inspect`: the module's description (`bridgehost::encode_info`,
+/// decoded by `io.bridgehost.ModuleInfo`), from a worker (deadline -1: the
+/// default) or, `in_process`, from this process.
+fn host_inspect<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+    host: jlong,
+    spec: JString<'l>,
+    deadline_nanos: jlong,
+    in_process: jboolean,
+) -> BResult<JByteArray<'l>> {
+    let h = registry::host(host)?;
+    let spec = java_string(env, &spec, "module name or path")?;
+    let info = if in_process {
+        if deadline_nanos != -1 {
+            return Err(invalid(
+                "an in-process inspect cannot be interrupted: it takes no deadline".to_string(),
+            ));
+        }
+        h.inspect_in_process(&spec)?
+    } else {
+        let deadline = match deadline_nanos {
+            -1 => None,
+            n if n <= 0 => return Err(invalid(format!("deadline must be positive, got {n} ns"))),
+            n => Some(Duration::from_nanos(n as u64)),
+        };
+        h.inspect(&spec, deadline)?
+    };
+    Ok(env.byte_array_from_slice(&bridgehost::encode_info(&info))?)
 }
 
 fn module_close<'l>(_env: &mut Env<'l>, _class: JClass<'l>, module: jlong) -> BResult<()> {

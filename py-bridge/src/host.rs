@@ -217,6 +217,37 @@ impl Host {
         })
     }
 
+    /// Inspect a module without opening it: it is loaded and its descriptor
+    /// validated in a worker process (its constructors and entry function run
+    /// there, its init never runs), never in this process. Only a validated
+    /// descriptor is success: a constructor that exits (with status 0 too) is
+    /// ``WorkerExitedError``, one that crashes ``WorkerCrashedError``, silence
+    /// past ``timeout`` (seconds; default 10) ``TimeoutError``, a lying
+    /// descriptor ``AbiMismatchError``. Found as ``open`` finds it.
+    #[pyo3(signature = (spec, /, *, timeout=None))]
+    fn inspect(
+        &self,
+        py: Python<'_>,
+        spec: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<ModuleInfo> {
+        guard(py, || {
+            let deadline = timeout
+                .map(|t| options::seconds(py, "timeout", t))
+                .transpose()?;
+            self.describe(py, spec, Some(deadline))
+        })
+    }
+
+    /// ``inspect`` in this process: the module's file is loaded here (its
+    /// constructors and entry function run in this process, which nothing
+    /// can protect against), its descriptor read without faulting and
+    /// validated; no instance is created. Prefer ``inspect``.
+    #[pyo3(signature = (spec, /))]
+    fn inspect_in_process(&self, py: Python<'_>, spec: &Bound<'_, PyAny>) -> PyResult<ModuleInfo> {
+        guard(py, || self.describe(py, spec, None))
+    }
+
     /// Add a directory searched for modules by name (after ``module_dirs``
     /// and the directories added before). ``NotFoundError`` if it does not
     /// exist, ``InvalidArgumentError`` if it is not a directory.
@@ -332,6 +363,125 @@ impl Drop for Host {
 }
 
 /// A module name `open` searches for (no `/`, no `.so` suffix), as opposed to a path.
+impl Host {
+    /// `inspect` (`worker` = Some(deadline)) or `inspect_in_process` (None),
+    /// with `open`'s fallback to the `bridgehost.modules` entry points.
+    fn describe(
+        &self,
+        py: Python<'_>,
+        spec: &Bound<'_, PyAny>,
+        worker: Option<Option<std::time::Duration>>,
+    ) -> PyResult<ModuleInfo> {
+        self.inner.check(py)?;
+        let spec = options::path_string(py, "spec", spec)?;
+        let host: &bridgehost::Host = &self.inner;
+        let run = |spec: &str| match worker {
+            Some(deadline) => host.inspect(spec, deadline),
+            None => host.inspect_in_process(spec),
+        };
+        let info = match py.detach(|| run(&spec)) {
+            Err(e) if e.kind() == ErrorKind::NotFound && is_bare_name(&spec) => {
+                let found = py
+                    .import("bridgehost._modules")?
+                    .call_method1("find", (spec.as_str(),))?;
+                if found.is_none() {
+                    return Err(e).py_err(py);
+                }
+                let path: String = found.extract()?;
+                py.detach(|| run(&path)).py_err(py)?
+            }
+            r => r.py_err(py)?,
+        };
+        Ok(ModuleInfo::from(info))
+    }
+}
+
+/// What a module declares, as ``Host.inspect`` found it (validated, without
+/// opening the module). Immutable.
+#[pyclass(module = "bridgehost", name = "ModuleInfo", frozen)]
+pub(crate) struct ModuleInfo {
+    info: bridgehost::ModuleInfo,
+}
+
+impl From<bridgehost::ModuleInfo> for ModuleInfo {
+    fn from(info: bridgehost::ModuleInfo) -> Self {
+        ModuleInfo { info }
+    }
+}
+
+#[pymethods]
+impl ModuleInfo {
+    /// The name the module declares.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.info.name
+    }
+
+    /// The version the module declares.
+    #[getter]
+    fn version(&self) -> &str {
+        &self.info.version
+    }
+
+    /// The file the module was loaded from.
+    #[getter]
+    fn path(&self) -> &str {
+        &self.info.path
+    }
+
+    /// The module ABI version (1).
+    #[getter]
+    fn abi_version(&self) -> u32 {
+        self.info.abi_version
+    }
+
+    /// ``"thread-safe"``, ``"serialized"`` or ``"single-thread"`` (as ``Module.thread_model``).
+    #[getter]
+    fn thread_model(&self) -> &'static str {
+        self.info.thread_model.name()
+    }
+
+    /// True when the module declares itself stateful (isolated: one worker, a
+    /// restart reported once as ``StateLostError``).
+    #[getter]
+    fn stateful(&self) -> bool {
+        self.info.stateful
+    }
+
+    /// True when the module embeds a typed interface (docs/TYPED.md).
+    #[getter]
+    fn typed(&self) -> bool {
+        self.info.interface.is_some()
+    }
+
+    /// The method names, in declaration order.
+    #[getter]
+    fn methods(&self) -> Vec<String> {
+        self.info.methods.iter().map(|m| m.name.clone()).collect()
+    }
+
+    /// The methods the module promises never block.
+    #[getter]
+    fn nonblocking(&self) -> Vec<String> {
+        self.info
+            .methods
+            .iter()
+            .filter(|m| m.is_nonblocking())
+            .map(|m| m.name.clone())
+            .collect()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<bridgehost.ModuleInfo {} {} ({}, {} methods)>",
+            self.info.name,
+            self.info.version,
+            self.info.thread_model.name(),
+            self.info.methods.len()
+        )
+    }
+}
+
 fn is_bare_name(spec: &str) -> bool {
     !spec.contains('/') && !spec.ends_with(".so")
 }

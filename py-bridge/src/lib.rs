@@ -135,6 +135,7 @@ fn _input_is_borrowed(obj: &Bound<'_, PyAny>) -> bool {
 #[pyo3(name = "_native")]
 fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<host::Host>()?;
+    m.add_class::<host::ModuleInfo>()?;
     m.add_class::<module::Module>()?;
     m.add_class::<module::Subscription>()?;
     m.add_class::<method::Method>()?;

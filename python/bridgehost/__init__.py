@@ -41,7 +41,7 @@ from ._native import (
     DEFAULT_THREAD_NAME,
     DEFAULT_WORKERS,
 )
-from ._native import Host, Method, Module, Subscription
+from ._native import Host, Method, Module, ModuleInfo, Subscription
 from ._native import flush_logs as _flush_logs
 from .errors import (
     AbiMismatchError,
@@ -71,6 +71,7 @@ __version__ = _CORE_VERSION
 __all__ = [
     "Host",
     "Module",
+    "ModuleInfo",
     "Method",
     "Subscription",
     "errors",

@@ -2,10 +2,13 @@
 
 The same commands, output and exit codes as the ``bridgehost`` CLI of the C archive::
 
-    python -m bridgehost inspect MODULE
+    python -m bridgehost inspect [--in-process] [--timeout-ms N] MODULE
     python -m bridgehost call [--isolated] [--timeout-ms N] [--config FILE] [--max-output N] MODULE METHOD
 
-MODULE is a path to a module (.so) or a bundled name (``std``, ``zlib``). ``call`` reads its
+MODULE is a path to a module (.so) or a bundled name (``std``, ``zlib``). ``inspect`` loads the
+module in a worker process (``Host.inspect``), with a deadline (``--timeout-ms``, default 10 s): a
+module whose loading exits, crashes or hangs is an error exit, never an empty success;
+``--in-process`` loads it into this process instead. ``call`` reads its
 input from stdin and writes the output to stdout. Exit status: 0 ok, 2 usage, ``10 + kind``
 for a bridgehost error (11 invalid argument, 12 not found, 13 ABI mismatch, 14 module error,
 15 worker crashed, 16 timeout, ...; ``python -m bridgehost help`` lists them).
@@ -36,18 +39,23 @@ def _fail(e: errors.BridgeHostError) -> int:
     return 10 + e.kind_code
 
 
-def _inspect(spec: str) -> int:
+def _inspect(ns: argparse.Namespace) -> int:
     with Host() as host:
-        m = host.open(spec)
-        print(f"path:          {m.path}")
-        print(f"name:          {m.name}")
-        print(f"version:       {m.version}")
-        print(f"thread model:  {m.thread_model}")
-        print(f"methods:       {len(m.methods)}")
-        for name in m.methods:
-            method = m.method(name)
-            flags = " [nonblocking]" if method.nonblocking else ""
-            print(f"  {name}{flags}")
+        if ns.in_process:
+            if ns.timeout_ms is not None:
+                raise errors.InvalidArgumentError("--timeout-ms needs a worker: it cannot be used with --in-process")
+            info = host.inspect_in_process(ns.module)
+        else:
+            timeout = None if ns.timeout_ms is None else ns.timeout_ms / 1000.0
+            info = host.inspect(ns.module, timeout=timeout)
+    print(f"path:          {info.path}")
+    print(f"name:          {info.name}")
+    print(f"version:       {info.version}")
+    print(f"thread model:  {info.thread_model}")
+    print(f"methods:       {len(info.methods)}")
+    for name in info.methods:
+        flags = " [nonblocking]" if name in info.nonblocking else ""
+        print(f"  {name}{flags}")
     return 0
 
 
@@ -77,6 +85,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog=_PROG, description="Check and exercise a bridgehost module.")
     sub = parser.add_subparsers(dest="command")
     p_inspect = sub.add_parser("inspect", help="name, version, thread model and methods of MODULE")
+    p_inspect.add_argument("--in-process", action="store_true", help="load MODULE into this process, not a worker")
+    p_inspect.add_argument("--timeout-ms", type=int, help="deadline for the worker to load MODULE (default 10000)")
     p_inspect.add_argument("module")
     p_call = sub.add_parser("call", help="stdin -> MODULE.METHOD -> stdout")
     p_call.add_argument("--isolated", action="store_true", help="run the module in a worker process")
@@ -93,7 +103,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return int(e.code or 0)
     try:
         if ns.command == "inspect":
-            return _inspect(ns.module)
+            return _inspect(ns)
         if ns.command == "call":
             return _call(ns)
         if ns.command == "version":

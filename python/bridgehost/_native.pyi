@@ -77,6 +77,16 @@ class Host:
         bridge, then in the ``bridgehost.modules`` entry-point group of the installed
         distributions (docs/MODULES.md, "Shipping").
         """
+    def inspect(self, spec: _Path, /, *, timeout: Optional[float] = None) -> ModuleInfo:
+        """Describe a module without opening it, from a worker process.
+
+        Its constructors and entry function run in the worker (its init never runs), never in
+        this process. A constructor that exits is ``WorkerExitedError``, one that crashes
+        ``WorkerCrashedError``, silence past ``timeout`` seconds (default 10) ``TimeoutError``,
+        a lying descriptor ``AbiMismatchError``. Found as ``open`` finds it.
+        """
+    def inspect_in_process(self, spec: _Path, /) -> ModuleInfo:
+        """``inspect`` in this process: the module's constructors run here. Prefer ``inspect``."""
     def add_module_dir(self, path: _Path, /) -> None:
         """Add a directory searched for modules by name (after ``module_dirs``).
 
@@ -105,6 +115,31 @@ class Host:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None: ...
+
+class ModuleInfo:
+    """What a module declares, as ``Host.inspect`` found it (validated, not opened)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def abi_version(self) -> int: ...
+    @property
+    def thread_model(self) -> str:
+        """``"thread-safe"``, ``"serialized"`` or ``"single-thread"``."""
+    @property
+    def stateful(self) -> bool: ...
+    @property
+    def typed(self) -> bool:
+        """True when the module embeds a typed interface."""
+    @property
+    def methods(self) -> List[str]: ...
+    @property
+    def nonblocking(self) -> List[str]:
+        """The methods the module promises never block."""
 
 class Module:
     """An open module. Obtained from ``Host.open``."""

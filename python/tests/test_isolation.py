@@ -7,7 +7,10 @@ test-only ``faulty`` module is not on ``BRIDGEHOST_MODULE_PATH``.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
@@ -113,12 +116,118 @@ def test_faults_from_threads_do_not_disturb_other_calls(iso_host):
     assert bad == []
 
 
-def _hostile_load(case: str):
+def _fixture(sub: str, name: str):
     for d in os.environ.get("BRIDGEHOST_MODULE_PATH", "").split(":"):
-        p = os.path.join(d, "hostile", f"libhostile_{case}.so")
+        p = os.path.join(d, sub, name)
         if d and os.path.isfile(p):
             return p
     return None
+
+
+def _hostile_load(case: str):
+    return _fixture("hostile", f"libhostile_{case}.so")
+
+
+@pytest.mark.parametrize(
+    "sub,name,error",
+    [
+        ("hostile", "libhostile_ctor_exit.so", "WorkerExitedError"),
+        ("hostile", "libhostile_ctor_crash.so", "WorkerCrashedError"),
+        ("hostile", "libhostile_entry_hangs.so", "TimeoutError"),
+        ("broken", "liblying_wild_name.so", "AbiMismatchError"),
+        ("broken", "liblying_entry_is_data.so", "AbiMismatchError"),
+    ],
+)
+def test_inspect_runs_in_a_worker_and_types_every_hostile_load(iso_host, sub, name, error):
+    path = _fixture(sub, name)
+    if path is None:
+        pytest.skip(f"{sub}/{name} not on BRIDGEHOST_MODULE_PATH (scripts/build.sh)")
+    t0 = time.monotonic()
+    # In this process, the constructor of ctor_exit would end pytest with status 0.
+    with pytest.raises(getattr(bridgehost, error)):
+        iso_host.inspect(path, timeout=2.0)
+    assert time.monotonic() - t0 < 20
+
+
+def test_inspect_describes_a_good_module(iso_host):
+    info = iso_host.inspect("std")
+    here = iso_host.inspect_in_process("std")
+    assert isinstance(info, bridgehost.ModuleInfo)
+    assert (info.name, info.version, info.thread_model, info.methods, info.abi_version) == (
+        here.name, here.version, here.thread_model, here.methods, here.abi_version)
+    assert info.name == "std" and "echo" in info.methods and info.typed and not info.stateful
+    assert "std" in repr(info)
+    m = iso_host.open("std")
+    assert (m.methods, m.thread_model, m.path) == (info.methods, info.thread_model, info.path)
+    with pytest.raises(bridgehost.NotFoundError):
+        iso_host.inspect("no_such_module")
+    with pytest.raises(bridgehost.InvalidArgumentError):
+        iso_host.inspect("std", timeout=0)
+    lying = _fixture("broken", "liblying_wild_name.so")
+    if lying is not None:  # refused in-process too: the descriptor is read without faulting
+        with pytest.raises(bridgehost.AbiMismatchError):
+            iso_host.inspect_in_process(lying)
+    h = bridgehost.Host()
+    h.close()
+    with pytest.raises(bridgehost.ClosedError):
+        h.inspect("std")
+
+
+def test_python_m_bridgehost_inspect_exits_non_zero_for_a_hostile_load(iso_host):
+    path = _hostile_load("ctor_exit")
+    if path is None:
+        pytest.skip("hostile load fixtures not on BRIDGEHOST_MODULE_PATH (scripts/build.sh)")
+    run = lambda *a: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "bridgehost", "inspect", *a], capture_output=True, timeout=120)
+    out = run("--timeout-ms", "2000", path)
+    # 10 + kind: 22 is worker_exited; before, an in-process load exited 0 with no output.
+    assert out.returncode == 10 + bridgehost.WorkerExitedError.kind_code, out
+    assert out.stdout == b""
+    ok = run("std")
+    assert ok.returncode == 0 and b"name:          std" in ok.stdout, ok
+
+
+def _worker_stopped() -> bool:
+    me = os.getpid()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+            if "(bridgehost-work" not in stat or int(stat.rsplit(")", 1)[1].split()[1]) != me:
+                continue
+            states = []
+            for t in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{t}/stat") as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+            if states and all(s == "T" for s in states):
+                return True
+        except (OSError, ValueError, IndexError):
+            continue
+    return False
+
+
+@needs_faulty
+def test_a_violation_blamed_on_no_call_is_counted(iso_host):
+    # A worker that stops itself while idle is replaced before the next call: blamed on no call,
+    # counted in unblamed_violations (not in crashes), and no call fails.
+    m = iso_host.open("faulty", isolation="process", call_timeout=5)
+    ok = m.method("ok")
+    assert ok(b"before") == b"before"
+    m.method("stop_when_idle")(b"")
+    deadline = time.monotonic() + 20
+    while not _worker_stopped():  # the call returned first
+        assert time.monotonic() < deadline, "the worker never stopped"
+        time.sleep(0.005)
+    time.sleep(0.1)  # reported to this process right after the last thread stops
+    assert ok(b"innocent") == b"innocent"
+    while m.counters()["unblamed_violations"] == 0:  # counted when the worker is reaped
+        assert time.monotonic() < deadline, m.counters()
+        time.sleep(0.005)
+    c = m.counters()
+    assert (c["unblamed_violations"], c["crashes"], c["errors"]) == (1, 0, 0), c
+    assert iso_host.counters()["unblamed_violations"] >= 1
 
 
 @pytest.mark.parametrize(

@@ -51,12 +51,15 @@ _Static_assert(sizeof(bh_host_options) == 40, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, event_queue_bytes) == 32, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dir) == 16, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dir_len) == 24, "bh_host_options layout");
-_Static_assert(sizeof(bh_module_options) == 88, "bh_module_options layout");
+_Static_assert(sizeof(bh_module_options) == 96, "bh_module_options layout (validate_in_worker, reserved2 appended to 88)");
+_Static_assert(offsetof(bh_module_options, validate_in_worker) == 88, "bh_module_options layout");
+_Static_assert(offsetof(bh_module_options, reserved2) == 92, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, max_event) == 80, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, call_timeout_ms) == 16, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, config) == 48, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, worker_path_len) == 72, "bh_module_options layout");
-_Static_assert(sizeof(bh_counters) == 152, "bh_counters layout (4 counters appended to 0.1's 120 bytes)");
+_Static_assert(sizeof(bh_counters) == 160, "bh_counters layout (5 counters appended to 0.1's 120 bytes)");
+_Static_assert(offsetof(bh_counters, unblamed_violations) == 152, "bh_counters layout");
 _Static_assert(offsetof(bh_counters, state_lost) == 120, "bh_counters layout");
 _Static_assert(offsetof(bh_counters, events_refused) == 128, "bh_counters layout");
 _Static_assert(offsetof(bh_counters, events_discarded) == 136, "bh_counters layout");
@@ -880,6 +883,7 @@ static void t_old_size_options(uint32_t iso) {
     EXPECT(bh_module_counters(m, &oldc.c), BH_OK);
     CHECK(oldc.c.events_refused == 0x5a5a5a5a5a5a5a5aull);
     CHECK(oldc.c.worker_output_dropped == 0x5a5a5a5a5a5a5a5aull);
+    CHECK(oldc.c.unblamed_violations == 0x5a5a5a5a5a5a5a5aull);
     EXPECT(bh_module_free(m), BH_OK);
     EXPECT(bh_host_free(h), BH_OK);
 
@@ -997,6 +1001,7 @@ static void t_option_defaults(uint32_t iso) {
     CHECK(mo.max_input == (256u << 20) && mo.max_output == (256u << 20));
     CHECK(mo.max_event == (1u << 20));
     CHECK(mo.config == NULL && mo.config_len == 0 && mo.worker_path == NULL);
+    CHECK(mo.validate_in_worker == 0 && mo.reserved2 == 0);
     /* The filled structs are valid options as they are. */
     ho.module_dir = g_dist;
     ho.module_dir_len = strlen(g_dist);
@@ -1328,6 +1333,90 @@ static void t_serialized_module_never_overlaps(uint32_t iso) {
 
 /* ---- broken modules */
 
+/* Read a little-endian u32 of a bh_inspect description at *off (bounds-checked). */
+static uint32_t info_u32(const uint8_t *d, size_t n, size_t *off) {
+    if (*off + 4 > n) {
+        CHECK(!"description truncated");
+        return 0;
+    }
+    uint32_t v = (uint32_t)d[*off] | (uint32_t)d[*off + 1] << 8 | (uint32_t)d[*off + 2] << 16 |
+                 (uint32_t)d[*off + 3] << 24;
+    *off += 4;
+    return v;
+}
+
+/* A string of a bh_inspect description, compared with `want` (NULL: skipped). */
+static void info_str(const uint8_t *d, size_t n, size_t *off, const char *want) {
+    uint32_t len = info_u32(d, n, off);
+    CHECK(*off + len <= n);
+    if (want)
+        CHECKF(len == strlen(want) && memcmp(d + *off, want, len) == 0, "want %s", want);
+    *off += len;
+}
+
+/* bh_inspect: in a worker by default, with a deadline; a constructor that calls _exit(0) or
+ * crashes is a typed error, never BH_OK. In process: the same description of a good module.
+ * validate_in_worker guards an in-process open the same way. */
+static void t_inspect(uint32_t iso) {
+    (void)iso; /* run once, in the process mode's pass: it needs the worker */
+    bh_host h = new_host(0);
+    for (uint32_t flags = 0; flags <= BH_INSPECT_IN_PROCESS; flags++) {
+        bh_buffer b = 0;
+        EXPECT(bh_inspect(h, "std", 3, 0, flags, &b), BH_OK);
+        const uint8_t *d = NULL;
+        size_t n = 0;
+        EXPECT(bh_buffer_data(b, &d, &n), BH_OK);
+        size_t off = 0;
+        CHECK(info_u32(d, n, &off) == 1);                  /* abi_version */
+        CHECK(info_u32(d, n, &off) == BH_THREAD_SAFE);     /* thread model */
+        CHECK((info_u32(d, n, &off) & BH_INFO_STATEFUL) == 0);
+        uint32_t methods = info_u32(d, n, &off);
+        CHECK(methods >= 3);
+        info_str(d, n, &off, "std");
+        info_str(d, n, &off, NULL); /* version */
+        info_str(d, n, &off, NULL); /* path */
+        int echo = 0;
+        for (uint32_t i = 0; i < methods; i++) {
+            (void)info_u32(d, n, &off);
+            uint32_t len = info_u32(d, n, &off);
+            CHECK(off + len <= n);
+            echo |= len == 4 && memcmp(d + off, "echo", 4) == 0;
+            off += len;
+        }
+        CHECK(echo && off == n);
+        EXPECT(bh_buffer_free(b), BH_OK);
+    }
+    char path[1024];
+    static const struct { const char *file; bh_status want; } hostile[] = {
+        {"libhostile_ctor_exit.so", BH_E_WORKER_EXITED},
+        {"libhostile_ctor_crash.so", BH_E_WORKER_CRASHED},
+    };
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        snprintf(path, sizeof path, "%s/hostile/%s", g_dist, hostile[i].file);
+        bh_buffer b = 0;
+        EXPECT(bh_inspect(h, path, strlen(path), 5000, 0, &b), hostile[i].want);
+        CHECK(b == 0);
+        bh_module_options o = mod_opts(BH_ISOLATION_IN_PROCESS);
+        o.validate_in_worker = 1;
+        bh_module m = 0;
+        EXPECT(bh_module_open(h, path, strlen(path), &o, &m), hostile[i].want);
+    }
+    bh_buffer b = 0;
+    EXPECT_MSG(bh_inspect(h, "std", 3, 1000, BH_INSPECT_IN_PROCESS, &b), BH_E_INVALID_ARGUMENT, "deadline");
+    EXPECT_MSG(bh_inspect(h, "std", 3, 0, 4, &b), BH_E_INVALID_ARGUMENT, "flags");
+    EXPECT(bh_inspect(h, "nope", 4, 0, 0, &b), BH_E_NOT_FOUND);
+    bh_module_options o = mod_opts(BH_ISOLATION_IN_PROCESS);
+    o.validate_in_worker = 2;
+    bh_module m = 0;
+    EXPECT_MSG(bh_module_open(h, "std", 3, &o, &m), BH_E_INVALID_ARGUMENT, "validate_in_worker");
+    o.validate_in_worker = 1;
+    EXPECT(bh_module_open(h, "std", 3, &o, &m), BH_OK);
+    EXPECT(bh_module_free(m), BH_OK);
+    EXPECT(bh_host_close(h), BH_OK);
+    EXPECT(bh_inspect(h, "std", 3, 0, 0, &b), BH_E_CLOSED);
+    EXPECT(bh_host_free(h), BH_OK);
+}
+
 static void t_broken_fixtures(uint32_t iso) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/broken", g_dist);
@@ -1635,6 +1724,8 @@ int main(int argc, char **argv) {
         run_case("cancel_queued_submit", t_cancel_queued_submit, iso);
         run_case("serialized_module_never_overlaps", t_serialized_module_never_overlaps, iso);
         run_case("broken_fixtures", t_broken_fixtures, iso);
+        if (iso == BH_ISOLATION_PROCESS) /* it runs workers whatever the mode */
+            run_case("inspect", t_inspect, iso);
         run_case("log_callback", t_log_callback, iso);
         /* In-process only: an isolated module's logs reach the callback on another thread. */
         if (iso == BH_ISOLATION_IN_PROCESS)

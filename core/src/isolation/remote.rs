@@ -52,6 +52,10 @@ const COPY_CHUNK: usize = 256 << 10;
 pub(crate) enum KillReason {
     Timeout(Duration),
     Protocol(String),
+    /// A protocol violation blamed on no call (committed while idle, or
+    /// before the call in flight was handed over): counted in
+    /// `unblamed_violations`, not in `crashes`.
+    IdleViolation(String),
     Closed,
     /// The submitted task whose call this worker ran was cancelled.
     Cancelled,
@@ -79,7 +83,7 @@ pub(crate) fn classify(death: &Death, limits: &Limits, method: &str) -> Error {
     if let Some(k) = &death.kill {
         return match k {
             KillReason::Timeout(d) => Error::Timeout(*d),
-            KillReason::Protocol(m) => Error::Protocol(m.clone()),
+            KillReason::Protocol(m) | KillReason::IdleViolation(m) => Error::Protocol(m.clone()),
             KillReason::Closed | KillReason::Shutdown => Error::Closed("module is closed".into()),
             KillReason::StartupTimeout(d) => Error::Timeout(*d),
             KillReason::Cancelled => Error::Cancelled,
@@ -309,7 +313,11 @@ impl Worker {
                     "while idle"
                 };
                 tracing::warn!(target: "bridgehost::isolation", pid = self.pid, "worker protocol violation {when}: {msg}");
-                self.kill(KillReason::Protocol(msg));
+                self.kill(if in_flight.is_some() {
+                    KillReason::Protocol(msg)
+                } else {
+                    KillReason::IdleViolation(msg)
+                });
             }
         }
     }
@@ -323,7 +331,7 @@ impl Worker {
         let to_host = self.ctl.atomic_u32(ctl::OFF_TO_HOST).load(Ordering::SeqCst);
         if to_host != st.to_host {
             tracing::warn!(target: "bridgehost::isolation", pid = self.pid, "worker protocol violation while idle: response counter moved from {} to {to_host}", st.to_host);
-            self.kill(KillReason::Protocol(
+            self.kill(KillReason::IdleViolation(
                 "the worker moved its response counter while idle".into(),
             ));
             return false;
@@ -344,7 +352,7 @@ impl Worker {
         let mut b = self.blame.lock();
         b.call_posted = None;
         if let Some(msg) = b.after_call.take() {
-            self.kill(KillReason::Protocol(msg));
+            self.kill(KillReason::IdleViolation(msg));
         }
     }
 
@@ -650,7 +658,7 @@ impl Worker {
         // never answer (the call would time out, or hang without a
         // deadline): replace it before the call is handed over.
         if sys::pidfd_is_stopped(self.pidfd.as_fd()) {
-            self.kill(KillReason::Protocol(
+            self.kill(KillReason::IdleViolation(
                 "the worker stopped itself (SIGSTOP) while idle".into(),
             ));
             return Err(CallError::NotStarted);

@@ -48,9 +48,27 @@ const STDERR_BURST: u64 = 1 << 20;
 const STDERR_READ_INTERVAL: Duration = Duration::from_millis(10);
 /// Size of one read from a worker's stderr (a default pipe's capacity).
 const STDERR_CHUNK: usize = 64 << 10;
-/// Module log records forwarded per worker per second (the rest are counted):
-/// a worker must not be able to flood the host runtime's logging.
+/// Module log records forwarded per worker per second (the rest are dropped
+/// and their bytes counted in `worker_output_dropped`): a worker must not be
+/// able to flood the host runtime's logging.
 const LOGS_PER_SEC: u32 = 1000;
+/// What the host spends reading one worker's control socket, in units: a
+/// datagram costs one unit plus one per `CTL_UNIT_BYTES` it carries, and a
+/// batch of events one more per `CTL_EVENTS_PER_UNIT` events (decoding and
+/// delivering an event costs far more than its bytes: a token bucket, like
+/// stderr's). Beyond it the host stops polling that
+/// socket until the bucket holds `CTL_RESUME_UNITS` again: the socket's
+/// buffer fills and the worker's own `send` blocks (its module's emits are
+/// then refused, counted in `events_refused`), so a flood of records costs
+/// the worker its time, not the host its CPU. 5000 small datagrams a
+/// second, about 60 MiB/s of large events, or about 80,000 small events a
+/// second, per worker. What one datagram costs beyond the tokens left (a
+/// batch of many events) is a debt the next refills pay first.
+const CTL_UNITS_PER_SEC: u64 = 5000;
+const CTL_BURST: u64 = 1000;
+const CTL_UNIT_BYTES: u64 = 16 << 10;
+const CTL_EVENTS_PER_UNIT: u64 = 16;
+const CTL_RESUME_UNITS: u64 = 50;
 const STDERR_LINE_MAX: usize = 512;
 
 struct Tracked {
@@ -67,6 +85,10 @@ struct Tracked {
     /// Not polled until then (read interval, or an empty bucket).
     stderr_resume: Option<Instant>,
     log_window: (Instant, u32, u64),
+    /// Control-socket reads ([`CTL_UNITS_PER_SEC`]).
+    sock_budget: Budget,
+    /// The socket is not polled until then (an empty bucket).
+    sock_resume: Option<Instant>,
     last_words: Option<LastWords>,
     started: bool,
     hello: bool,
@@ -92,20 +114,24 @@ struct Supervisor {
     sent_ns: Option<u64>,
 }
 
-/// A token bucket of bytes: refills at `STDERR_BYTES_PER_SEC` up to its
-/// burst size.
+/// A token bucket: refills at `rate` tokens per second up to its burst size.
+/// Taking more than it holds leaves a debt, repaid before tokens accrue.
 #[derive(Debug)]
 struct Budget {
     tokens: u64,
+    debt: u64,
     burst: u64,
+    rate: u64,
     at: Instant,
 }
 
 impl Budget {
-    fn new(burst: u64) -> Budget {
+    fn new(rate: u64, burst: u64) -> Budget {
         Budget {
             tokens: burst,
+            debt: 0,
             burst,
+            rate: rate.max(1),
             at: Instant::now(),
         }
     }
@@ -113,25 +139,30 @@ impl Budget {
     /// Add what accrued since the last refill; the bytes available now.
     fn refill(&mut self, now: Instant) -> u64 {
         let ns = now.saturating_duration_since(self.at).as_nanos();
-        let add = ns.saturating_mul(u128::from(STDERR_BYTES_PER_SEC)) / 1_000_000_000;
+        let add = ns.saturating_mul(u128::from(self.rate)) / 1_000_000_000;
         if add > 0 {
-            self.tokens = u64::try_from(add)
-                .unwrap_or(u64::MAX)
-                .saturating_add(self.tokens)
-                .min(self.burst);
+            let add = u64::try_from(add).unwrap_or(u64::MAX);
+            let repaid = add.min(self.debt);
+            self.debt -= repaid;
+            self.tokens = (add - repaid).saturating_add(self.tokens).min(self.burst);
             self.at = now;
         }
         self.tokens
     }
 
     fn take(&mut self, n: u64) {
+        let over = n.saturating_sub(self.tokens);
         self.tokens = self.tokens.saturating_sub(n);
+        self.debt = self.debt.saturating_add(over);
     }
 
-    /// How long until `need` bytes are available (zero if they are).
+    /// How long until `need` tokens are available (zero if they are).
     fn time_until(&self, need: u64) -> Duration {
-        let missing = need.min(self.burst).saturating_sub(self.tokens);
-        Duration::from_nanos(missing.saturating_mul(1_000_000_000) / STDERR_BYTES_PER_SEC)
+        let missing = need
+            .min(self.burst)
+            .saturating_sub(self.tokens)
+            .saturating_add(self.debt);
+        Duration::from_nanos(missing.saturating_mul(1_000_000_000) / self.rate)
     }
 }
 
@@ -217,6 +248,13 @@ impl Supervisor {
                         at(d);
                     }
                 }
+                if let Some(d) = t.sock_resume {
+                    if now >= d {
+                        t.sock_resume = None;
+                    } else {
+                        at(d);
+                    }
+                }
                 if let Some(d) = t.startup_deadline {
                     if now >= d {
                         t.startup_deadline = None;
@@ -246,7 +284,8 @@ impl Supervisor {
             let wake = self.shared.wake.raw().map(|fd| poll.add(fd));
             let mut idx = Vec::with_capacity(self.tracked.len());
             for t in &self.tracked {
-                let sock = t.sock_open.then(|| poll.add(t.worker.sock.as_raw_fd()));
+                let sock = (t.sock_open && t.sock_resume.is_none())
+                    .then(|| poll.add(t.worker.sock.as_raw_fd()));
                 let err = (t.stderr_open && t.stderr_resume.is_none())
                     .then(|| poll.add(t.worker.stderr.as_raw_fd()));
                 let pid = poll.add(t.worker.pidfd_raw());
@@ -265,7 +304,7 @@ impl Supervisor {
                 if let Some(k) = sock {
                     let r = poll.ready(k);
                     if r.readable || r.hangup {
-                        self.read_socket(i, &mut buf);
+                        self.read_socket(i, &mut buf, true);
                     }
                 }
                 if let Some(k) = err {
@@ -422,9 +461,11 @@ impl Supervisor {
             stderr_buf: Vec::new(),
             stderr_tail: VecDeque::new(),
             stderr_window: (Instant::now(), 0, 0),
-            stderr_budget: Budget::new(STDERR_BURST),
+            stderr_budget: Budget::new(STDERR_BYTES_PER_SEC, STDERR_BURST),
             stderr_resume: None,
             log_window: (Instant::now(), 0, 0),
+            sock_budget: Budget::new(CTL_UNITS_PER_SEC, CTL_BURST),
+            sock_resume: None,
             last_words: None,
             started: false,
             hello: false,
@@ -460,18 +501,52 @@ impl Supervisor {
         t.sock_open = false;
     }
 
-    fn read_socket(&mut self, i: usize, buf: &mut [u8]) {
+    /// Read what the worker sent on its control socket, within its budget
+    /// (`budgeted`; otherwise up to `READ_BURST` datagrams: at exit).
+    fn read_socket(&mut self, i: usize, buf: &mut [u8], budgeted: bool) {
+        let now = Instant::now();
+        let allowed = if budgeted {
+            self.tracked[i].sock_budget.refill(now)
+        } else {
+            u64::MAX
+        };
+        let used = self.read_datagrams(i, buf, allowed);
+        if !budgeted {
+            return;
+        }
+        let t = &mut self.tracked[i];
+        t.sock_budget.take(used);
+        // An empty (or nearly empty) bucket: stop polling the socket until
+        // it holds some again. Until then the socket's buffer fills and the
+        // worker waits on its own `send`.
+        if t.sock_budget.tokens < CTL_RESUME_UNITS {
+            t.sock_resume = Some(now + t.sock_budget.time_until(CTL_RESUME_UNITS));
+        }
+    }
+
+    /// Read and handle datagrams until the socket is empty or closed, a
+    /// violation, `READ_BURST` datagrams, or `allowed` units (see
+    /// [`CTL_UNITS_PER_SEC`]) are used; returns the units used.
+    fn read_datagrams(&mut self, i: usize, buf: &mut [u8], allowed: u64) -> u64 {
+        let mut used = 0u64;
         for _ in 0..READ_BURST {
+            if used >= allowed {
+                return used;
+            }
             let t = &mut self.tracked[i];
             if !t.sock_open {
-                return;
+                return used;
             }
-            match sys::recv_packet_stamped(t.worker.sock.as_fd(), buf, true) {
+            let got = sys::recv_packet_stamped(t.worker.sock.as_fd(), buf, true);
+            if let Ok(Some(pkt)) = &got {
+                used = used.saturating_add(1 + pkt.len as u64 / CTL_UNIT_BYTES);
+            }
+            match got {
                 Ok(None) => {
                     t.sock_open = false;
                     t.hangup_deadline = Some(Instant::now() + HANGUP_GRACE);
                     t.hangup_seen = Some(realtime_ns());
-                    return;
+                    return used;
                 }
                 Ok(Some(pkt)) => {
                     // Without a timestamp (never expected), "now": the call
@@ -485,35 +560,43 @@ impl Supervisor {
                             "sent an oversized datagram"
                         };
                         self.violation(i, format!("the worker {what}"));
-                        return;
+                        return used;
                     }
                     let limits = self.rec_limits;
                     match t.reasm.push(&buf[..pkt.len], &limits) {
                         Ok(None) => {}
                         Ok(Some((kind, payload))) => match p::decode_record(kind, payload, &limits)
                         {
-                            Ok(rec) => self.record(i, rec),
+                            Ok(rec) => {
+                                if let Record::Events(batch) = &rec {
+                                    used = used.saturating_add(
+                                        batch.events.len() as u64 / CTL_EVENTS_PER_UNIT,
+                                    );
+                                }
+                                self.record(i, rec)
+                            }
                             Err(e) => {
                                 self.violation(i, e.0);
-                                return;
+                                return used;
                             }
                         },
                         Err(e) => {
                             self.violation(i, e.0);
-                            return;
+                            return used;
                         }
                     }
                 }
-                Err(e) if e.kind() == IoKind::WouldBlock => return,
+                Err(e) if e.kind() == IoKind::WouldBlock => return used,
                 Err(e) => {
                     tracing::debug!(target: "bridgehost::isolation", "control socket error: {e}");
                     t.sock_open = false;
                     t.hangup_deadline = Some(Instant::now() + HANGUP_GRACE);
                     t.hangup_seen = Some(realtime_ns());
-                    return;
+                    return used;
                 }
             }
         }
+        used
     }
 
     fn record(&mut self, i: usize, rec: Record) {
@@ -584,6 +667,10 @@ impl Supervisor {
                 }
                 if *count >= LOGS_PER_SEC {
                     *suppressed += 1;
+                    self.shared
+                        .counters
+                        .worker_output_dropped
+                        .fetch_add(msg.len() as u64, Ordering::Relaxed);
                     return;
                 }
                 *count += 1;
@@ -762,8 +849,9 @@ impl Supervisor {
 
     /// The worker behind `tracked[i]` has exited: drain, reap, classify.
     fn reaped(&mut self, i: usize, buf: &mut [u8]) {
-        // Whatever it sent before dying (last words) is still buffered.
-        self.read_socket(i, buf);
+        // Whatever it sent before dying (last words) is still buffered: read
+        // a bounded amount regardless of the budget.
+        self.read_socket(i, buf, false);
         self.read_stderr(i, true);
         let t = self.tracked.swap_remove(i);
         let w = &t.worker;
@@ -793,8 +881,14 @@ impl Supervisor {
             (None, ExitKind::Unknown) => "ended (status unknown)".to_string(),
         };
         if !planned {
-            if !matches!(kill, Some(KillReason::Timeout(_))) {
-                Counters::inc(&self.shared.counters.crashes);
+            match kill {
+                Some(KillReason::Timeout(_)) => {}
+                // Blamed on no call: the host replaced a misbehaving idle
+                // worker; it did not crash.
+                Some(KillReason::IdleViolation(_)) => {
+                    Counters::inc(&self.shared.counters.unblamed_violations)
+                }
+                _ => Counters::inc(&self.shared.counters.crashes),
             }
             // Dated when the host first knew: a kill may be reaped long after
             // later calls succeeded on other workers.

@@ -28,6 +28,7 @@ namespace BridgeHost
             EventsRefused = Clamp(c.EventsRefused);
             EventsDiscarded = Clamp(c.EventsDiscarded);
             WorkerOutputDropped = Clamp(c.WorkerOutputDropped);
+            UnblamedViolations = Clamp(c.UnblamedViolations);
         }
 
         /// <summary>Calls started (sync and async).</summary>
@@ -74,6 +75,11 @@ namespace BridgeHost
         /// own write).</summary>
         public long WorkerOutputDropped { get; }
 
+        /// <summary>Protocol violations of isolated workers blamed on no call: committed while the
+        /// worker was idle (or before the call in flight); the worker was replaced and no call
+        /// failed. Not counted in <see cref="Crashes"/>.</summary>
+        public long UnblamedViolations { get; }
+
         /// <summary>"calls=1 errors=0 ...".</summary>
         public override string ToString()
         {
@@ -92,7 +98,8 @@ namespace BridgeHost
              .Append(" state_lost=").Append(StateLost)
              .Append(" events_refused=").Append(EventsRefused)
              .Append(" events_discarded=").Append(EventsDiscarded)
-             .Append(" worker_output_dropped=").Append(WorkerOutputDropped);
+             .Append(" worker_output_dropped=").Append(WorkerOutputDropped)
+             .Append(" unblamed_violations=").Append(UnblamedViolations);
             return b.ToString();
         }
 

@@ -150,6 +150,84 @@ namespace BridgeHost
         }
 
         /// <summary>
+        /// Inspect a module without opening it: it is loaded and its descriptor validated in a
+        /// worker process (its constructors and entry function run there; its init never runs),
+        /// never in this process. Only a validated descriptor is success: a constructor that exits
+        /// (with status 0 too) is <see cref="WorkerExitedException"/>, one that crashes
+        /// <see cref="WorkerCrashedException"/>, silence past <paramref name="deadline"/>
+        /// <see cref="CallTimeoutException"/>, a descriptor that lies
+        /// <see cref="AbiMismatchException"/>. The module is found as <see cref="Open"/> finds it.
+        /// </summary>
+        /// <param name="spec">A bundled module name or a path.</param>
+        /// <param name="deadline">How long the worker gets to load the module and answer (null:
+        /// 10 s). Rounded up to whole milliseconds.</param>
+        /// <exception cref="NotFoundException">No such module.</exception>
+        public ModuleInfo Inspect(string spec, TimeSpan? deadline = null)
+        {
+            ulong ms = 0;
+            if (deadline.HasValue)
+            {
+                if (deadline.Value <= TimeSpan.Zero)
+                {
+                    throw new InvalidArgumentException("deadline must be positive (null for the default), got " + deadline.Value);
+                }
+                ms = (ulong)Math.Ceiling(deadline.Value.TotalMilliseconds);
+            }
+            return Describe(spec, ms, 0);
+        }
+
+        /// <summary>
+        /// <see cref="Inspect"/> in this process: the module's file is loaded here (its
+        /// constructors and entry function run in this process, which nothing can protect
+        /// against), its descriptor is read without faulting and validated, no instance is
+        /// created. Prefer <see cref="Inspect"/>.
+        /// </summary>
+        public ModuleInfo InspectInProcess(string spec) => Describe(spec, 0, Native.BH_INSPECT_IN_PROCESS);
+
+        private unsafe ModuleInfo Describe(string spec, ulong deadlineMs, uint flags)
+        {
+            if (spec == null)
+            {
+                throw new ArgumentNullException(nameof(spec));
+            }
+            ThrowIfDisposed();
+            byte[] specBytes = Utf8.Encode(spec, nameof(spec));
+            int st;
+            BufferHandle description;
+            fixed (byte* s = specBytes)
+            {
+                st = Native.bh_inspect(_handle, s, (UIntPtr)specBytes.Length, deadlineMs, flags, out description);
+            }
+            if (st != Native.BH_OK)
+            {
+                description?.Dispose();
+                throw Errors.Last(st);
+            }
+            using (description)
+            {
+                byte* data;
+                UIntPtr len;
+                st = Native.bh_buffer_data(description, out data, out len);
+                if (st != Native.BH_OK)
+                {
+                    throw Errors.Last(st);
+                }
+                if ((ulong)len > int.MaxValue)
+                {
+                    throw new InternalException("module description of " + (ulong)len + " bytes");
+                }
+                var copy = new byte[(int)len];
+                if (copy.Length > 0)
+                {
+                    // `data` points into the native buffer, which lives until `description` is
+                    // disposed, after this copy.
+                    Marshal.Copy((IntPtr)data, copy, 0, copy.Length);
+                }
+                return ModuleInfo.Decode(copy);
+            }
+        }
+
+        /// <summary>
         /// Add a directory searched for modules by name (<see cref="Open"/> with a bare name), after
         /// the options' module directory and the directories added before it. Throws
         /// <see cref="NotFoundException"/> if it does not exist, <see cref="InvalidArgumentException"/>

@@ -29,6 +29,9 @@ namespace BridgeHost
         internal const int BH_E_BUFFER_TOO_SMALL = -15;
 
         internal const uint BH_METHOD_NONBLOCKING = 0x1;
+        internal const uint BH_INSPECT_IN_PROCESS = 1;
+        internal const uint BH_INFO_STATEFUL = 1;
+        internal const uint BH_INFO_TYPED = 2;
 
         // ------------------------------------------------------------------ structs
 
@@ -62,6 +65,8 @@ namespace BridgeHost
             internal byte* WorkerPath;
             internal UIntPtr WorkerPathLen;
             internal ulong MaxEvent;
+            internal uint ValidateInWorker;
+            internal uint Reserved2;
         }
 
         /// <summary>bh_counters: the caller sets StructSize; fields are filled up to it.</summary>
@@ -88,6 +93,7 @@ namespace BridgeHost
             internal ulong EventsRefused;
             internal ulong EventsDiscarded;
             internal ulong WorkerOutputDropped;
+            internal ulong UnblamedViolations;
         }
 
         // ------------------------------------------------------------------ callback types
@@ -150,6 +156,10 @@ namespace BridgeHost
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_module_open(
             HostHandle host, byte* spec, UIntPtr specLen, ModuleOptions* opts, out ModuleHandle module);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_inspect(
+            HostHandle host, byte* spec, UIntPtr specLen, ulong deadlineMs, uint flags, out BufferHandle description);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_module_free(ulong module);

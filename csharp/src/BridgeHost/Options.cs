@@ -127,6 +127,7 @@ namespace BridgeHost
                     MaxInput = checked((long)o.MaxInput),
                     MaxOutput = checked((long)o.MaxOutput),
                     MaxEvent = checked((long)o.MaxEvent),
+                    ValidateInWorker = o.ValidateInWorker != 0,
                 };
             }
         }
@@ -162,6 +163,17 @@ namespace BridgeHost
         /// bridgehost-worker beside the native library.</summary>
         public string WorkerPath { get; set; }
 
+        /// <summary>In-process only: before the module is loaded into this process, load and
+        /// validate it in a worker process first (<see cref="Host.Inspect(string, TimeSpan?)"/>),
+        /// so that a module whose constructors or entry function exit, crash or hang fails
+        /// <see cref="Host.Open(string, ModuleOptions)"/> with a typed exception
+        /// (<see cref="WorkerExitedException"/>, <see cref="WorkerCrashedException"/>,
+        /// <see cref="CallTimeoutException"/> after 10 s, <see cref="AbiMismatchException"/>)
+        /// instead of ending or hanging this process. It cannot protect against code that behaves
+        /// differently the second time: untrusted modules must run with
+        /// <see cref="Isolation.Process"/>. Uses <see cref="WorkerPath"/>. Default false.</summary>
+        public bool ValidateInWorker { get; set; }
+
         internal Native.ModuleOptions ToNative()
         {
             var o = new Native.ModuleOptions
@@ -174,6 +186,7 @@ namespace BridgeHost
                 MaxInput = Bytes(MaxInput, nameof(MaxInput)),
                 MaxOutput = Bytes(MaxOutput, nameof(MaxOutput)),
                 MaxEvent = Bytes(MaxEvent, nameof(MaxEvent)),
+                ValidateInWorker = ValidateInWorker ? 1u : 0u,
             };
             return o;
         }

@@ -16,7 +16,7 @@ public final class Counters {
             "calls", "errors", "crashes", "respawns", "timeouts", "submits", "cancelled",
             "events_emitted", "events_delivered", "events_dropped", "callback_errors",
             "latency_samples", "latency_ns_total", "latency_ns_max", "events_refused",
-            "state_lost", "events_discarded", "worker_output_dropped"));
+            "state_lost", "events_discarded", "worker_output_dropped", "unblamed_violations"));
 
     private final long[] v;
 
@@ -78,6 +78,12 @@ public final class Counters {
      *     per second per worker; a worker writing faster than about 1 MiB/s waits on its own write)
      */
     public long workerOutputDropped() { return v[17]; }
+    /**
+     * @return protocol violations of isolated workers blamed on no call: committed while the worker
+     *     was idle (or before the call in flight); the worker was replaced and no call failed. Not
+     *     counted in {@link #crashes()}.
+     */
+    public long unblamedViolations() { return v[18]; }
 
     /**
      * @param name a name from {@link #NAMES}

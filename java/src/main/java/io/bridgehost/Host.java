@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -157,7 +158,95 @@ public final class Host implements AutoCloseable {
         return Native.moduleOpen(handle, spec, options.isolation().ordinal(), options.workers(),
                 options.callTimeoutNanos(), options.memoryLimit(), options.maxInput(),
                 options.maxOutput(), options.maxEvent(), options.configUnsafe(),
-                options.workerPath() == null ? null : options.workerPath().toString());
+                options.workerPath() == null ? null : options.workerPath().toString(),
+                options.validateInWorker());
+    }
+
+    /**
+     * Inspects a module without opening it, in a worker process, with the default deadline (10 s).
+     *
+     * @param nameOrPath a bundled module name or a path, found as {@link #open(String, ModuleOptions)}
+     *     finds it
+     * @return what the module declares
+     * @see #inspect(String, Duration)
+     */
+    public ModuleInfo inspect(String nameOrPath) {
+        return inspect(nameOrPath, null);
+    }
+
+    /**
+     * Inspects a module without opening it: it is loaded and its descriptor validated in a worker
+     * process (its constructors and entry function run there; its {@code init} never runs), never in
+     * this JVM. Only a validated descriptor is success: a constructor that exits (with status 0
+     * too) is {@link WorkerExitedException}, one that crashes {@link WorkerCrashedException},
+     * silence past {@code deadline} {@link CallTimeoutException}, a descriptor that lies
+     * {@link AbiMismatchException}.
+     *
+     * @param nameOrPath a bundled module name or a path
+     * @param deadline how long the worker gets to load the module and answer (null: 10 s)
+     * @return what the module declares
+     * @throws NotFoundException if no such module exists
+     * @throws ClosedException if this host is closed
+     */
+    public ModuleInfo inspect(String nameOrPath, Duration deadline) {
+        long nanos = -1;
+        if (deadline != null) {
+            if (deadline.isNegative() || deadline.isZero()) {
+                throw new IllegalArgumentException("deadline must be positive, got " + deadline);
+            }
+            nanos = saturatedNanos(deadline);
+        }
+        return describe(nameOrPath, nanos, false);
+    }
+
+    /**
+     * Inspects a module in this process: its file is loaded here (its constructors and entry
+     * function run in this JVM, which nothing can protect against), its descriptor is read
+     * fault-tolerantly and validated, no instance is created. Prefer {@link #inspect(String)}.
+     *
+     * @param nameOrPath a bundled module name or a path
+     * @return what the module declares
+     */
+    public ModuleInfo inspectInProcess(String nameOrPath) {
+        return describe(nameOrPath, -1, true);
+    }
+
+    private ModuleInfo describe(String nameOrPath, long deadlineNanos, boolean inProcess) {
+        Objects.requireNonNull(nameOrPath, "nameOrPath");
+        ensureOpen();
+        try {
+            byte[] d;
+            try {
+                d = Native.hostInspect(handle, nameOrPath, deadlineNanos, inProcess);
+            } catch (NotFoundException notFound) {
+                // As open: a module another jar ships as a classpath resource.
+                Path shipped;
+                try {
+                    Native.ensureLoaded();
+                    shipped = NativeLoader.classpathModule(nameOrPath);
+                } catch (IOException e) {
+                    NotFoundException x = new NotFoundException("module \"" + nameOrPath
+                            + "\": its classpath resource could not be extracted: " + e);
+                    x.initCause(e);
+                    throw x;
+                }
+                if (shipped == null) {
+                    throw notFound;
+                }
+                d = Native.hostInspect(handle, shipped.toString(), deadlineNanos, inProcess);
+            }
+            return ModuleInfo.decode(d);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    private static long saturatedNanos(Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
     }
 
     /**

@@ -27,9 +27,11 @@ public final class ModuleOptions {
     private final long maxEvent;
     private final byte[] config;
     private final Path workerPath;
+    private final boolean validateInWorker;
 
     private ModuleOptions(Isolation isolation, int workers, Duration callTimeout, long memoryLimit,
-            long maxInput, long maxOutput, long maxEvent, byte[] config, Path workerPath) {
+            long maxInput, long maxOutput, long maxEvent, byte[] config, Path workerPath,
+            boolean validateInWorker) {
         this.isolation = isolation;
         this.workers = workers;
         this.callTimeout = callTimeout;
@@ -39,6 +41,7 @@ public final class ModuleOptions {
         this.maxEvent = maxEvent;
         this.config = config;
         this.workerPath = workerPath;
+        this.validateInWorker = validateInWorker;
     }
 
     /**
@@ -52,7 +55,7 @@ public final class ModuleOptions {
         long[] d = Defaults.V;
         Duration timeout = d[4] < 0 ? null : Duration.ofNanos(d[4]);
         return new ModuleOptions(Isolation.IN_PROCESS, (int) d[3], timeout, d[5] < 0 ? NONE : d[5], d[6],
-                d[7], d[8], new byte[0], null);
+                d[7], d[8], new byte[0], null, false);
     }
 
     /** @return {@link #defaults()} with {@link Isolation#PROCESS} (one worker) */
@@ -66,7 +69,7 @@ public final class ModuleOptions {
      */
     public ModuleOptions withIsolation(Isolation isolation) {
         return new ModuleOptions(Objects.requireNonNull(isolation, "isolation"), workers, callTimeout,
-                memoryLimit, maxInput, maxOutput, maxEvent, config, workerPath);
+                memoryLimit, maxInput, maxOutput, maxEvent, config, workerPath, validateInWorker);
     }
 
     /**
@@ -78,7 +81,7 @@ public final class ModuleOptions {
             throw new IllegalArgumentException("workers must be > 0, got " + n);
         }
         return new ModuleOptions(isolation, n, callTimeout, memoryLimit, maxInput, maxOutput, maxEvent,
-                config, workerPath);
+                config, workerPath, validateInWorker);
     }
 
     /**
@@ -91,7 +94,7 @@ public final class ModuleOptions {
             throw new IllegalArgumentException("callTimeout must be positive, got " + timeout);
         }
         return new ModuleOptions(isolation, workers, timeout, memoryLimit, maxInput, maxOutput, maxEvent,
-                config, workerPath);
+                config, workerPath, validateInWorker);
     }
 
     /**
@@ -100,7 +103,7 @@ public final class ModuleOptions {
      */
     public ModuleOptions withMemoryLimit(long bytes) {
         return new ModuleOptions(isolation, workers, callTimeout, positive(bytes, "memoryLimit"), maxInput,
-                maxOutput, maxEvent, config, workerPath);
+                maxOutput, maxEvent, config, workerPath, validateInWorker);
     }
 
     /**
@@ -109,7 +112,7 @@ public final class ModuleOptions {
      */
     public ModuleOptions withMaxInput(long bytes) {
         return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, nonNegative(bytes, "maxInput"),
-                maxOutput, maxEvent, config, workerPath);
+                maxOutput, maxEvent, config, workerPath, validateInWorker);
     }
 
     /**
@@ -119,7 +122,7 @@ public final class ModuleOptions {
      */
     public ModuleOptions withMaxOutput(long bytes) {
         return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, maxInput,
-                nonNegative(bytes, "maxOutput"), maxEvent, config, workerPath);
+                nonNegative(bytes, "maxOutput"), maxEvent, config, workerPath, validateInWorker);
     }
 
     /**
@@ -128,7 +131,7 @@ public final class ModuleOptions {
      */
     public ModuleOptions withMaxEvent(long bytes) {
         return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, maxInput, maxOutput,
-                nonNegative(bytes, "maxEvent"), config, workerPath);
+                nonNegative(bytes, "maxEvent"), config, workerPath, validateInWorker);
     }
 
     /**
@@ -137,7 +140,7 @@ public final class ModuleOptions {
      */
     public ModuleOptions withConfig(byte[] config) {
         return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, maxInput, maxOutput, maxEvent,
-                Objects.requireNonNull(config, "config").clone(), workerPath);
+                Objects.requireNonNull(config, "config").clone(), workerPath, validateInWorker);
     }
 
     /**
@@ -147,8 +150,28 @@ public final class ModuleOptions {
      */
     public ModuleOptions withWorkerPath(Path path) {
         return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, maxInput, maxOutput, maxEvent,
-                config, Objects.requireNonNull(path, "path"));
+                config, Objects.requireNonNull(path, "path"), validateInWorker);
     }
+
+    /**
+     * In-process only: before the module is loaded into this process, load and validate it in a
+     * worker process first ({@link Host#inspect(String)}), so that a module whose constructors or
+     * entry function exit, crash or hang fails {@link Host#open(String, ModuleOptions)} with a typed
+     * exception ({@link WorkerExitedException}, {@link WorkerCrashedException},
+     * {@link CallTimeoutException} after 10 s, {@link AbiMismatchException}) instead of ending or
+     * hanging the JVM. It cannot protect against code that behaves differently the second time:
+     * untrusted modules must run with {@link Isolation#PROCESS}. Uses {@link #workerPath()}.
+     *
+     * @param validate true to validate in a worker first
+     * @return a copy
+     */
+    public ModuleOptions withValidateInWorker(boolean validate) {
+        return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, maxInput, maxOutput, maxEvent,
+                config, workerPath, validate);
+    }
+
+    /** @return true when the module is validated in a worker before an in-process load */
+    public boolean validateInWorker() { return validateInWorker; }
 
     /** @return the isolation mode */
     public Isolation isolation() { return isolation; }

@@ -40,7 +40,9 @@ final class Native {
     // Module
     static native long moduleOpen(long host, String spec, int isolation, int workers,
             long callTimeoutNanos, long memoryLimit, long maxInput, long maxOutput, long maxEvent,
-            byte[] config, String workerPath);
+            byte[] config, String workerPath, boolean validateInWorker);
+    /** @return the module's description (bridgehost::encode_info), see {@link ModuleInfo} */
+    static native byte[] hostInspect(long host, String spec, long deadlineNanos, boolean inProcess);
     static native void moduleClose(long module);
     /** @return [name, version, path, thread model, isolation] */
     static native String[] moduleInfo(long module);

@@ -144,11 +144,16 @@ class ValueRangeTest {
         assertThrows(IllegalArgumentException.class, () -> HostOptions.defaults().withSubmitThreads(-1));
         // Bypassing the Java checks: the native side rejects them as well.
         long h = hostId();
-        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 0, 0, -1, -1, -5, -1, -1, null, null));
-        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 0, -3, -1, -1, -1, -1, -1, null, null));
-        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 7, 0, -1, -1, -1, -1, -1, null, null));
-        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 1, 0, 0, -1, -1, -1, -1, null, null));
-        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, null, 0, 0, -1, -1, -1, -1, -1, null, null));
+        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 0, 0, -1, -1, -5, -1, -1, null, null, false));
+        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 0, -3, -1, -1, -1, -1, -1, null, null, false));
+        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 7, 0, -1, -1, -1, -1, -1, null, null, false));
+        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 1, 0, 0, -1, -1, -1, -1, null, null, false));
+        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, null, 0, 0, -1, -1, -1, -1, -1, null, null, false));
+        // An in-process inspect takes no deadline; a worker's deadline must be positive.
+        assertThrows(InvalidArgumentException.class, () -> Native.hostInspect(h, "std", 1, true));
+        assertThrows(InvalidArgumentException.class, () -> Native.hostInspect(h, "std", 0, false));
+        assertThrows(InvalidArgumentException.class, () -> Native.hostInspect(h, "std", Long.MIN_VALUE, false));
+        assertThrows(InvalidArgumentException.class, () -> Native.hostInspect(h, null, -1, false));
         assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, -1, 0, 0, null, 0));
         assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, 0, 0, 0, null, -1));
         assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, 0, 0, 0, null, 65535));
@@ -157,6 +162,7 @@ class ValueRangeTest {
                 () -> Host.create(HostOptions.defaults().withEventQueueBytes(1)));
         try (Host b = Host.create(HostOptions.defaults().withEventQueueBytes(1L << 32))) {
             assertEquals(0, b.counters().workerOutputDropped());
+            assertEquals(0, b.counters().unblamedViolations());
         }
         assertThrows(InvalidArgumentException.class,
                 () -> Host.create(HostOptions.defaults().withSubmitThreads(257)));

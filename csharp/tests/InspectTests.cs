@@ -1,0 +1,169 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Threading;
+
+namespace BridgeHost.Tests
+{
+    /// <summary>
+    /// Host.Inspect runs the module's loading in a worker process: hostile loads (a constructor
+    /// that calls _exit(0) or crashes, an entry function that never returns, a lying descriptor)
+    /// are typed exceptions, never a description and never the end of this process.
+    /// ModuleOptions.ValidateInWorker puts the same step before an in-process open. Without it,
+    /// opening hostile/libhostile_ctor_exit.so in-process ends this process (the constructor runs
+    /// here).
+    /// </summary>
+    public sealed class InspectTests : IDisposable
+    {
+        private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(2);
+        private readonly Host _host = new Host();
+
+        public void Dispose()
+        {
+            _host.Dispose();
+        }
+
+        private static string Fixture(string dir, string file)
+        {
+            foreach (var d in (Environment.GetEnvironmentVariable("BRIDGEHOST_MODULE_PATH") ?? "").Split(':'))
+            {
+                var p = Path.Combine(d, dir, file);
+                if (d.Length > 0 && File.Exists(p))
+                {
+                    return p;
+                }
+            }
+            Check.Fail(dir + "/" + file + " is not under BRIDGEHOST_MODULE_PATH: run scripts/build.sh");
+            return null;
+        }
+
+        private void SkipWithoutIsolation()
+        {
+            // The same probe the other isolated cases use: skip when this build has no worker.
+            TestEnv.OpenIsolatedOrSkip(_host, "std").Dispose();
+        }
+
+        [Case]
+        public void InspectDescribesAGoodModuleFromAWorker()
+        {
+            SkipWithoutIsolation();
+            var info = _host.Inspect("std");
+            var here = _host.InspectInProcess("std");
+            Check.Equal("std", info.Name, "Name");
+            Check.Equal(here.Version, info.Version, "Version");
+            Check.Equal(here.ThreadModel, info.ThreadModel, "ThreadModel");
+            Check.Equal(1, info.AbiVersion, "AbiVersion");
+            Check.True(info.IsTyped, "std embeds a typed interface");
+            Check.False(info.IsStateful, "std is not stateful");
+            Check.True(info.Methods.Select(m => m.Name).SequenceEqual(here.Methods.Select(m => m.Name)), "same methods");
+            using (var m = _host.Open("std"))
+            {
+                Check.True(m.Methods.Select(x => x.Name).SequenceEqual(info.Methods.Select(x => x.Name)), "as Open sees them");
+                Check.Equal(m.ThreadModel, info.ThreadModel, "as Open sees it");
+            }
+            Check.True(_host.Inspect("stateful", Deadline).IsStateful, "stateful is stateful");
+        }
+
+        [Case]
+        public void HostileLoadsAreTypedExceptions()
+        {
+            SkipWithoutIsolation();
+            Check.Throws<WorkerExitedException>(() => _host.Inspect(Fixture("hostile", "libhostile_ctor_exit.so"), Deadline), "ctor _exit(0)");
+            Check.Throws<WorkerCrashedException>(() => _host.Inspect(Fixture("hostile", "libhostile_ctor_crash.so"), Deadline), "ctor crash");
+            var t0 = DateTime.UtcNow;
+            Check.Throws<CallTimeoutException>(() => _host.Inspect(Fixture("hostile", "libhostile_entry_hangs.so"), Deadline), "entry hangs");
+            Check.True(DateTime.UtcNow - t0 < TimeSpan.FromTicks(Deadline.Ticks * 10), "bounded by the deadline");
+            Check.Throws<AbiMismatchException>(() => _host.Inspect(Fixture("broken", "liblying_wild_name.so"), Deadline), "wild name");
+            Check.Throws<AbiMismatchException>(() => _host.Inspect(Fixture("broken", "liblying_entry_is_data.so"), Deadline), "entry is data");
+            // A lying descriptor is refused in-process too (read without faulting).
+            Check.Throws<AbiMismatchException>(() => _host.InspectInProcess(Fixture("broken", "liblying_wild_name.so")), "in-process wild name");
+            Check.Throws<NotFoundException>(() => _host.Inspect("no_such_module"), "missing");
+            Check.Throws<InvalidArgumentException>(() => _host.Inspect("std", TimeSpan.Zero), "zero deadline");
+        }
+
+        [Case]
+        public void ValidateInWorkerGuardsAnInProcessOpen()
+        {
+            SkipWithoutIsolation();
+            Check.False(ModuleOptions.Defaults.ValidateInWorker, "off by default");
+            var guarded = new ModuleOptions { ValidateInWorker = true };
+            Check.Throws<WorkerExitedException>(() => _host.Open(Fixture("hostile", "libhostile_ctor_exit.so"), guarded), "ctor _exit(0)");
+            Check.Throws<WorkerCrashedException>(() => _host.Open(Fixture("hostile", "libhostile_ctor_crash.so"), guarded), "ctor crash");
+            using (var m = _host.Open("std", guarded))
+            {
+                Check.Equal(Isolation.InProcess, m.Isolation, "loaded in-process after the check");
+                Check.Bytes(TestEnv.Ascii("still here"), m.GetMethod("echo").Call(TestEnv.Ascii("still here")), "echo");
+            }
+        }
+
+        [Case]
+        public void ADisposedHostRefusesInspect()
+        {
+            var h = new Host();
+            h.Dispose();
+            Check.Throws<ObjectDisposedException>(() => h.Inspect("std"), "Inspect");
+            Check.Throws<ObjectDisposedException>(() => h.InspectInProcess("std"), "InspectInProcess");
+        }
+
+        /// <summary>True when some bridgehost-worker child of this process has every thread stopped.</summary>
+        private static bool AWorkerIsStopped()
+        {
+            int me = System.Diagnostics.Process.GetCurrentProcess().Id;
+            foreach (var dir in Directory.GetDirectories("/proc"))
+            {
+                int pid;
+                if (!int.TryParse(Path.GetFileName(dir), out pid))
+                {
+                    continue;
+                }
+                try
+                {
+                    string stat = File.ReadAllText(dir + "/stat");
+                    int close = stat.LastIndexOf(')');
+                    var f = stat.Substring(close + 2).Split(' ');
+                    if (int.Parse(f[1]) != me || !stat.Contains("(bridgehost-work"))
+                    {
+                        continue;
+                    }
+                    bool all = true;
+                    foreach (var task in Directory.GetDirectories(dir + "/task"))
+                    {
+                        string t = File.ReadAllText(task + "/stat");
+                        all &= t.Substring(t.LastIndexOf(')') + 2)[0] == 'T';
+                    }
+                    if (all)
+                    {
+                        return true;
+                    }
+                }
+                catch (Exception)
+                {
+                    // gone meanwhile
+                }
+            }
+            return false;
+        }
+
+        /// <summary>A worker that stops itself while idle is replaced before the next call: a
+        /// protocol violation blamed on no call, counted in UnblamedViolations, not as a crash.</summary>
+        [Case]
+        public void AViolationBlamedOnNoCallIsCounted()
+        {
+            using (var m = TestEnv.OpenIsolatedOrSkip(_host, "faulty", new ModuleOptions { CallTimeout = TimeSpan.FromSeconds(5) }))
+            {
+                var ok = m.GetMethod("ok");
+                Check.Bytes(TestEnv.Ascii("before"), ok.Call(TestEnv.Ascii("before")), "before");
+                m.GetMethod("stop_when_idle").Call(new byte[0]);
+                // The call returned first: wait (bounded) until every thread of the worker stopped.
+                Check.Eventually(AWorkerIsStopped, 20, "the worker stopped");
+                Thread.Sleep(100); // reported to this process right after the last thread stops
+                Check.Bytes(TestEnv.Ascii("innocent"), ok.Call(TestEnv.Ascii("innocent")), "the innocent call");
+                Check.Eventually(() => m.GetCounters().UnblamedViolations == 1, 20, "counted when reaped: " + m.GetCounters());
+                var c = m.GetCounters();
+                Check.Equal(0L, c.Crashes, "not a crash: " + c);
+                Check.Equal(0L, c.Errors, "no call failed: " + c);
+                Check.True(_host.GetCounters().UnblamedViolations >= 1, "in the host's counters");
+            }
+        }
+    }
+}
