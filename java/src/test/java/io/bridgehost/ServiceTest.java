@@ -68,6 +68,9 @@ class ServiceTest {
             long heapEnd = mem.getHeapMemoryUsage().getCommitted() + mem.getNonHeapMemoryUsage().getCommitted();
             // Native growth: RSS minus what the JVM committed to its own heaps meanwhile.
             long grown = rss() - mid - Math.max(0, heapEnd - heapMid);
+            System.err.println("soak: RSS " + mid + " -> " + (grown + mid + Math.max(0, heapEnd - heapMid))
+                    + ", JVM committed " + heapMid + " -> " + heapEnd + ", native growth " + grown
+                    + " bytes over " + n[0] + " cycles");
             // 4 MiB of slack for the JVM; the old 6 KiB/cycle leak adds 24 MiB over 4,000 cycles.
             assertTrue(n[0] * 2048 > (4L << 20), "window too short");
             assertTrue(grown <= (4L << 20), "RSS grew " + grown + " bytes over " + n[0] + " cycles");
