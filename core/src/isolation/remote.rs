@@ -26,7 +26,7 @@ use super::protocol::{
 };
 use super::sys::{self, ExitInfo, ExitKind, SharedMem};
 use crate::error::Error;
-use crate::output::CallOutput;
+use crate::output::{CallOutput, Direct};
 use crate::sync::Mutex;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -802,17 +802,27 @@ impl Worker {
                 None => return Err(Error::Internal("output region vanished".into())),
             },
         };
-        let mut buf = vec![0u8; len.min(COPY_CHUNK)];
-        let mut done = 0;
-        while done < len {
-            let k = (len - done).min(buf.len());
-            if !mem.read_into(base + done, &mut buf[..k]) {
-                return Err(Error::Internal("output outside its region".into()));
+        // One copy, straight into the caller's final buffer when it is memory
+        // the caller owns (a vector, a buffer with room).
+        let direct = out.write_direct(len, |d| match d {
+            Direct::Slice(dst) => mem.read_into(base, dst),
+            Direct::Vec(v) => mem.append_to_vec(base, len, v),
+        });
+        if direct.is_ok_and(|done| !done) {
+            // A custom sink, a spill, a buffer without room: through a
+            // bounce buffer, a chunk at a time.
+            let mut buf = vec![0u8; len.min(COPY_CHUNK)];
+            let mut done = 0;
+            while done < len {
+                let k = (len - done).min(buf.len());
+                if !mem.read_into(base + done, &mut buf[..k]) {
+                    return Err(Error::Internal("output outside its region".into()));
+                }
+                if out.write(&buf[..k]).is_err() {
+                    break;
+                }
+                done += k;
             }
-            if out.write(&buf[..k]).is_err() {
-                break;
-            }
-            done += k;
         }
         out.finish().map(|_| ())
     }

@@ -123,14 +123,45 @@ impl SharedMem {
         if !self.in_bounds(off, dst.len()) {
             return false;
         }
-        // SAFETY: the range is inside the live mapping (checked above); every
-        // access is volatile, as for I/O memory, because a worker may write
-        // the same bytes concurrently; dst is private memory we exclusively
-        // borrow. Loads of u64 are done only at 8-byte aligned addresses.
+        // SAFETY: the range is inside the mapping (checked above); dst is
+        // private memory we exclusively borrow, valid for dst.len() writes.
+        unsafe { self.copy_out(off, dst.as_mut_ptr(), dst.len()) };
+        true
+    }
+
+    /// Append `n` bytes at `off` of the mapping to `v`, copied straight into
+    /// its spare capacity (no zero-fill, no bounce buffer: one copy out of
+    /// shared memory into the caller's final buffer). False (and `v`
+    /// unchanged) when the range is outside the mapping.
+    pub(crate) fn append_to_vec(&self, off: usize, n: usize, v: &mut Vec<u8>) -> bool {
+        if !self.in_bounds(off, n) {
+            return false;
+        }
+        v.reserve(n);
+        let len = v.len();
+        let spare = &mut v.spare_capacity_mut()[..n];
+        // SAFETY: the range is inside the mapping (checked above); `spare` is
+        // the vector's own uninitialised capacity, exclusively borrowed and
+        // valid for n byte writes (reserved above).
+        unsafe { self.copy_out(off, spare.as_mut_ptr().cast::<u8>(), n) };
+        // SAFETY: copy_out initialised the n bytes after `len`, which lie
+        // within the capacity reserved above.
+        unsafe { v.set_len(len + n) };
+        true
+    }
+
+    /// Copy `n` bytes at `off` of the mapping to `d`.
+    ///
+    /// # Safety
+    /// `off..off + n` must be inside the mapping (`in_bounds`), and `d` must
+    /// be valid for `n` byte writes and not alias the mapping.
+    unsafe fn copy_out(&self, off: usize, d: *mut u8, n: usize) {
+        // SAFETY: the caller guarantees both ranges; every access to the
+        // mapping is volatile, as for I/O memory, because a worker may write
+        // the same bytes concurrently. Loads of u64 are done only at 8-byte
+        // aligned addresses; stores to `d` are unaligned-safe.
         unsafe {
             let src = self.ptr.as_ptr().add(off);
-            let n = dst.len();
-            let d = dst.as_mut_ptr();
             let head = (src.align_offset(8)).min(n);
             for i in 0..head {
                 d.add(i).write(src.add(i).read_volatile());
@@ -145,7 +176,6 @@ impl SharedMem {
                 d.add(i).write(src.add(i).read_volatile());
             }
         }
-        true
     }
 
     /// Copy `src` into the mapping at `off`. False (and nothing copied) when
@@ -289,6 +319,30 @@ mod tests {
         );
         m.atomic_u32(64).store(7, Ordering::SeqCst);
         assert_eq!(m.atomic_u32(64).load(Ordering::SeqCst), 7);
+    }
+
+    #[test]
+    fn append_to_vec_copies_in_bounds_ranges_only() {
+        let m = SharedMem::create(c"bh-test", 8192).unwrap();
+        let data: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
+        assert!(m.write_from(3, &data));
+        let mut v = b"head".to_vec();
+        assert!(m.append_to_vec(3, data.len(), &mut v));
+        assert_eq!(&v[..4], b"head");
+        assert_eq!(&v[4..], &data[..]);
+        assert!(
+            !m.append_to_vec(8000, 193, &mut v),
+            "past the end is refused"
+        );
+        assert!(
+            !m.append_to_vec(usize::MAX - 2, 8, &mut v),
+            "overflow is refused"
+        );
+        assert_eq!(
+            v.len(),
+            4 + data.len(),
+            "a refused append leaves v unchanged"
+        );
     }
 
     #[test]
