@@ -20,6 +20,14 @@ pub(crate) mod ctl {
     pub(crate) const OFF_TO_HOST: usize = 128;
     /// 1 while the host sleeps (or is about to) on `TO_HOST`.
     pub(crate) const OFF_HOST_PARKED: usize = 132;
+    /// Worker → host, during a call: the first `OUT_READY * STREAM_CHUNK`
+    /// bytes of the current output region are final output, which the host
+    /// copies out while the module still writes the rest. Zeroed by the host
+    /// before each call; validated (monotonic, within the region and
+    /// `max_output`) before the host reads a byte of it.
+    pub(crate) const OFF_OUT_READY: usize = 136;
+    /// Granularity of `OUT_READY`.
+    pub(crate) const STREAM_CHUNK: usize = 1 << 20;
     /// Request header (host → worker).
     pub(crate) const OFF_REQ: usize = 256;
     /// Response header (worker → host).
