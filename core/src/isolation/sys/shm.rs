@@ -156,6 +156,14 @@ impl SharedMem {
     /// `off..off + n` must be inside the mapping (`in_bounds`), and `d` must
     /// be valid for `n` byte writes and not alias the mapping.
     unsafe fn copy_out(&self, off: usize, d: *mut u8, n: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if n >= STREAM_MIN {
+            // SAFETY: the caller guarantees both ranges (in the mapping, and
+            // valid for n writes without aliasing it).
+            if unsafe { stream_copy(d, self.ptr.as_ptr().add(off), n, true) } {
+                return;
+            }
+        }
         // SAFETY: the caller guarantees both ranges; every access to the
         // mapping is volatile, as for I/O memory, because a worker may write
         // the same bytes concurrently. Loads of u64 are done only at 8-byte
@@ -183,6 +191,15 @@ impl SharedMem {
     pub(crate) fn write_from(&self, off: usize, src: &[u8]) -> bool {
         if !self.in_bounds(off, src.len()) {
             return false;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if src.len() >= STREAM_MIN {
+            // SAFETY: the range is inside the live mapping (checked above);
+            // src is borrowed private memory, valid for src.len() reads, and
+            // cannot overlap the mapping (no Rust reference into it exists).
+            if unsafe { stream_copy(self.ptr.as_ptr().add(off), src.as_ptr(), src.len(), false) } {
+                return true;
+            }
         }
         // SAFETY: the range is inside the live mapping (checked above); the
         // stores are volatile (see read_into); src is borrowed private memory.
@@ -285,6 +302,69 @@ impl SharedMem {
     }
 }
 
+/// Copies at least this long use non-temporal stores (x86_64): the
+/// destination's cache lines are not read first (a large copy would evict
+/// them anyway), which cuts the memory traffic of a copy by a third.
+const STREAM_MIN: usize = 256 << 10;
+
+/// Copy `n` bytes from `s` to `d` with non-temporal 16-byte stores where `d`
+/// is 16-byte aligned, then `sfence`, so every byte is visible to other
+/// threads and processes before any store that follows (the publishing
+/// atomics). With `volatile_src`, `s` is shared memory and is read only with
+/// aligned volatile loads, byte-wise where its alignment differs from `d`'s
+/// (as in `SharedMem::read_into`); `d` is then private memory. False, and
+/// nothing copied, when the source would not be 8-byte aligned where the
+/// destination is 16-byte aligned (the caller copies another way).
+///
+/// # Safety
+/// `s` valid for `n` reads, `d` valid for `n` writes, the two not
+/// overlapping; no Rust reference may exist to shared memory among them.
+#[cfg(target_arch = "x86_64")]
+unsafe fn stream_copy(d: *mut u8, s: *const u8, n: usize, volatile_src: bool) -> bool {
+    use std::arch::x86_64::{
+        __m128i, _mm_loadu_si128, _mm_set_epi64x, _mm_sfence, _mm_stream_si128,
+    };
+    let head = d.align_offset(16).min(n);
+    // Aligned volatile u64 loads need the source 8-byte aligned once the
+    // destination is 16-byte aligned.
+    if volatile_src && !(s as usize).wrapping_add(head).is_multiple_of(8) {
+        return false;
+    }
+    let blocks = (n - head) / 16;
+    // SAFETY: every offset below is < n, inside both ranges (caller). Loads
+    // from shared memory are volatile and 8-byte aligned (checked above);
+    // the stream stores target 16-byte aligned addresses (head).
+    // `_mm_sfence` and the SSE2 intrinsics are always available on x86_64.
+    unsafe {
+        let byte = |i: usize| {
+            if volatile_src {
+                s.add(i).read_volatile()
+            } else {
+                s.add(i).read()
+            }
+        };
+        for i in 0..head {
+            d.add(i).write_volatile(byte(i));
+        }
+        for b in 0..blocks {
+            let at = head + b * 16;
+            let v = if volatile_src {
+                let lo = s.add(at).cast::<u64>().read_volatile();
+                let hi = s.add(at + 8).cast::<u64>().read_volatile();
+                _mm_set_epi64x(hi as i64, lo as i64)
+            } else {
+                _mm_loadu_si128(s.add(at).cast::<__m128i>())
+            };
+            _mm_stream_si128(d.add(at).cast::<__m128i>(), v);
+        }
+        for i in head + blocks * 16..n {
+            d.add(i).write_volatile(byte(i));
+        }
+        _mm_sfence();
+    }
+    true
+}
+
 impl Drop for SharedMem {
     fn drop(&mut self) {
         // SAFETY: ptr/len describe the mapping created in `map`; nothing can
@@ -343,6 +423,27 @@ mod tests {
             4 + data.len(),
             "a refused append leaves v unchanged"
         );
+    }
+
+    #[test]
+    fn large_copies_are_exact_at_every_alignment() {
+        // Above STREAM_MIN: the non-temporal path, or its fallback where the
+        // two sides' alignments differ.
+        let m = SharedMem::create(c"bh-test", 1 << 20).unwrap();
+        let data: Vec<u8> = (0..(300u32 << 10))
+            .map(|i| (i * 13 + i / 7) as u8)
+            .collect();
+        for off in [0usize, 1, 8, 13, 16, 4093] {
+            assert!(m.write_from(off, &data));
+            for lead in [0usize, 1, 8, 9, 16] {
+                let mut v = vec![0xaa; lead];
+                assert!(m.append_to_vec(off, data.len(), &mut v));
+                assert!(v[lead..] == data[..], "append: off {off} lead {lead}");
+                let mut back = vec![0u8; data.len() + lead];
+                assert!(m.read_into(off, &mut back[lead..]));
+                assert!(back[lead..] == data[..], "read: off {off} lead {lead}");
+            }
+        }
     }
 
     #[test]
