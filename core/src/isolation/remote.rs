@@ -8,7 +8,10 @@
 //! passes, or the supervisor reports the worker dead. The response header is
 //! copied out of shared memory once and validated against what the host
 //! expects ([`decode_response`]); the output is copied into the caller's
-//! sink with bounds the host computed itself. Any violation kills the
+//! sink with bounds the host computed itself. While it waits, the caller
+//! copies out the output the worker announced final (`OUT_READY`, whole
+//! MiB of the output region, validated first: [`Worker::stream_ready`]),
+//! so the module's write and the copy-out overlap. Any violation kills the
 //! worker and fails the call with [`Error::Protocol`].
 //!
 //! **Blame.** A violation belongs to the call in flight when the worker
