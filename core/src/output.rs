@@ -45,6 +45,15 @@ pub enum Spilled {
     Spilled(Vec<u8>),
 }
 
+/// Memory of the caller's that [`CallOutput::write_direct`] lets a producer
+/// fill in place.
+pub(crate) enum Direct<'b> {
+    /// Exactly this many bytes of the caller's buffer, to be overwritten.
+    Slice(&'b mut [u8]),
+    /// The caller's vector, to which exactly the announced count is appended.
+    Vec(&'b mut Vec<u8>),
+}
+
 /// Destination of one call's output.
 pub struct CallOutput<'a> {
     target: Target<'a>,
@@ -130,6 +139,52 @@ impl<'a> CallOutput<'a> {
         }
         self.len = new_len;
         Ok(())
+    }
+
+    /// Append `n` bytes that `fill` produces straight into the caller's
+    /// memory (the isolation host copies a worker's output out of shared
+    /// memory this way: one copy, no intermediate buffer). `fill` gets
+    /// exactly `n` bytes of the caller's buffer, or the caller's vector to
+    /// append exactly `n` bytes to, and returns whether it did.
+    ///
+    /// `Ok(false)`: nothing was written (no such destination: a custom sink,
+    /// a caller buffer without room, a spill; or `fill` refused); use
+    /// [`CallOutput::write`]. `Err`: over `max`, as for `write`.
+    pub(crate) fn write_direct(
+        &mut self,
+        n: usize,
+        fill: impl FnOnce(Direct<'_>) -> bool,
+    ) -> Result<bool, WriteError> {
+        let new_len = match self.len.checked_add(n) {
+            Some(l) if l <= self.max => l,
+            _ => {
+                self.exceeded = true;
+                return Err(WriteError::TooLarge);
+            }
+        };
+        let done = match &mut self.target {
+            Target::Slice(buf) | Target::Spill(buf, None) => match buf.get_mut(self.len..new_len) {
+                Some(dst) => fill(Direct::Slice(dst)),
+                None => false,
+            },
+            Target::Vec(v) => {
+                let before = v.len();
+                let ok = fill(Direct::Vec(v));
+                // A filler that appended anything but `n` bytes broke the
+                // contract: undo it rather than misreport the output.
+                if !ok || v.len() != before + n {
+                    v.truncate(before);
+                    false
+                } else {
+                    true
+                }
+            }
+            Target::Spill(_, Some(_)) | Target::Sink(_) => false,
+        };
+        if done {
+            self.len = new_len;
+        }
+        Ok(done)
     }
 
     /// [`CallOutput::write`] of `data` (ending at `new_len`, within `max`)
@@ -330,5 +385,49 @@ mod tests {
         out.write(b"x").unwrap();
         assert_eq!(out.finish_spill(), Ok(Spilled::InBuffer(1)));
         assert_eq!(buf[0], b'x');
+    }
+
+    /// A filler for `write_direct` that writes `data`.
+    fn put(data: &[u8]) -> impl FnOnce(Direct<'_>) -> bool + '_ {
+        move |d| {
+            match d {
+                Direct::Slice(s) => s.copy_from_slice(data),
+                Direct::Vec(v) => v.extend_from_slice(data),
+            }
+            true
+        }
+    }
+
+    #[test]
+    fn direct_writes_land_in_the_callers_memory_within_max() {
+        let mut v = vec![1, 2, 3];
+        let mut o = CallOutput::to_vec(&mut v, 5);
+        o.write(b"a").unwrap();
+        assert_eq!(o.write_direct(3, put(b"bcd")), Ok(true));
+        assert_eq!(o.write_direct(2, put(b"ef")), Err(WriteError::TooLarge));
+        assert!(matches!(o.finish(), Err(Error::ResourceLimit(_))));
+        assert_eq!(v, b"abcd");
+
+        let mut buf = [0u8; 4];
+        let mut o = CallOutput::to_slice(&mut buf, 100);
+        assert_eq!(o.write_direct(3, put(b"xyz")), Ok(true));
+        // No room left in the caller's buffer: nothing is written directly.
+        assert_eq!(o.write_direct(2, put(b"!!")), Ok(false));
+        assert_eq!(o.finish(), Ok(3));
+        assert_eq!(&buf[..3], b"xyz");
+    }
+
+    #[test]
+    fn a_direct_write_that_breaks_its_contract_is_undone() {
+        let mut v = Vec::new();
+        let mut o = CallOutput::to_vec(&mut v, 100);
+        assert_eq!(o.write_direct(3, put(b"toolong")), Ok(false));
+        assert_eq!(o.write_direct(3, |_| false), Ok(false));
+        assert_eq!(o.finish(), Ok(0));
+        assert!(v.is_empty());
+        let mut sink_buf = [0u8; 1];
+        let mut o = CallOutput::to_slice_or_spill(&mut sink_buf, 100);
+        o.write(b"ab").unwrap(); // spilled
+        assert_eq!(o.write_direct(1, put(b"c")), Ok(false));
     }
 }

@@ -190,7 +190,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "us/call",
         &s,
         Some("isolation.socketpair_pingpong_16B"),
-        Some("<= 0.5x baseline"),
+        Some("<= 0.3x baseline"),
     );
     let inproc = host.open("std", ModuleOptions::default())?;
     let echo_in = inproc.method("echo")?;
@@ -303,7 +303,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "MB/s",
         &throughput(&s, size as f64),
         Some("isolation.inprocess_checksum_64MiB"),
-        Some(">= 0.5x baseline"),
+        Some(">= 0.9x baseline"),
     );
     if let Some(e) = failed.take() {
         return Err(e.into());

@@ -19,7 +19,7 @@
 //! * **Sandbox**: no_new_privs, a seccomp allow-list, rlimits (address space,
 //!   CPU, file size, open files, no core dumps).
 //!
-//! `unsafe` lives only in `sys.rs`; every other file here is
+//! `unsafe` lives only in `sys/`; every other file here is
 //! `#![forbid(unsafe_code)]`.
 
 mod breaker;

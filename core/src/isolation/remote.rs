@@ -8,7 +8,10 @@
 //! passes, or the supervisor reports the worker dead. The response header is
 //! copied out of shared memory once and validated against what the host
 //! expects ([`decode_response`]); the output is copied into the caller's
-//! sink with bounds the host computed itself. Any violation kills the
+//! sink with bounds the host computed itself. While it waits, the caller
+//! copies out the output the worker announced final (`OUT_READY`, whole
+//! MiB of the output region, validated first: [`Worker::stream_ready`]),
+//! so the module's write and the copy-out overlap. Any violation kills the
 //! worker and fails the call with [`Error::Protocol`].
 //!
 //! **Blame.** A violation belongs to the call in flight when the worker
@@ -26,7 +29,7 @@ use super::protocol::{
 };
 use super::sys::{self, ExitInfo, ExitKind, SharedMem};
 use crate::error::Error;
-use crate::output::CallOutput;
+use crate::output::{CallOutput, Direct};
 use crate::sync::Mutex;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -46,6 +49,8 @@ const MIN_REGION: usize = 1 << 20;
 /// Output is copied out of shared memory in chunks of this size (a chunk
 /// stays in cache between the two copies).
 const COPY_CHUNK: usize = 256 << 10;
+/// Inputs at least this large are copied into shared memory by two threads.
+const PARALLEL_COPY_MIN: usize = 8 << 20;
 
 /// Why the host killed a worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -428,7 +433,14 @@ impl Worker {
     }
 
     /// Wait until TO_HOST moves by one. Errors: dead, timeout, violation.
-    fn wait_response(&self, st: &mut CallState, deadline: Option<Instant>) -> Result<(), Waited> {
+    /// `progress` runs while waiting (it copies out announced output); an
+    /// `Err` from it is a violation.
+    fn wait_response(
+        &self,
+        st: &mut CallState,
+        deadline: Option<Instant>,
+        progress: &mut dyn FnMut(&CallState) -> Result<(), String>,
+    ) -> Result<(), Waited> {
         let word = self.ctl.atomic_u32(ctl::OFF_TO_HOST);
         let seen = st.to_host;
         let expected = seen.wrapping_add(1);
@@ -454,13 +466,16 @@ impl Worker {
             if self.is_dead() {
                 break Err(Waited::Dead);
             }
+            if let Err(m) = progress(st) {
+                break Err(Waited::Violation(m));
+            }
             i = i.wrapping_add(1);
             if i < SPIN_TIGHT {
                 std::hint::spin_loop();
                 continue;
             }
             if start.elapsed() >= HOST_SPIN {
-                break self.park(word, &check, deadline);
+                break self.park(word, &check, deadline, &mut || progress(st));
             }
             // If the worker shares this CPU, let it run.
             std::thread::yield_now();
@@ -476,6 +491,7 @@ impl Worker {
         word: &std::sync::atomic::AtomicU32,
         check: &dyn Fn(u32) -> Option<Result<(), Waited>>,
         deadline: Option<Instant>,
+        progress: &mut dyn FnMut() -> Result<(), String>,
     ) -> Result<(), Waited> {
         let parked = self.ctl.atomic_u32(ctl::OFF_HOST_PARKED);
         loop {
@@ -483,6 +499,12 @@ impl Worker {
             if let Some(r) = check(word.load(Ordering::SeqCst)) {
                 parked.store(0, Ordering::Relaxed);
                 return r;
+            }
+            // After announcing the sleep: output announced from now on
+            // clears PARKED, so the sleep below returns at once.
+            if let Err(m) = progress() {
+                parked.store(0, Ordering::Relaxed);
+                return Err(Waited::Violation(m));
             }
             if self.is_dead() {
                 parked.store(0, Ordering::Relaxed);
@@ -687,7 +709,7 @@ impl Worker {
         } else {
             self.ensure_region(st, RegionKind::Input, input.len(), cx.max_input, cx)?;
             let r = st.input.as_ref().expect("ensured above");
-            if !r.mem.write_from(0, input) {
+            if !copy_in(&r.mem, input) {
                 return Err(CallError::Failed {
                     error: Error::Internal("input region smaller than ensured".into()),
                     worker_ok: true,
@@ -708,10 +730,19 @@ impl Worker {
             out_cap: cap_of(&st.output) as u64,
             max_output: cx.max_output as u64,
         };
+        // Output the worker announces final (OUT_READY) is copied out while
+        // the module writes the rest; `streamed` bytes of it are in `out`.
+        self.ctl
+            .atomic_u32(ctl::OFF_OUT_READY)
+            .store(0, Ordering::Relaxed); // published by post's SeqCst store
+        let mut streamed = 0usize;
         self.post(st, &req);
         let deadline = cx.timeout.map(|t| Instant::now() + t);
         let result = loop {
-            match self.wait_response(st, deadline) {
+            let waited = self.wait_response(st, deadline, &mut |st: &CallState| {
+                self.stream_ready(st, cx.max_output, out, &mut streamed)
+            });
+            match waited {
                 Ok(()) => {}
                 Err(Waited::Dead) => return Err(self.dead_error(seq, cx)),
                 Err(Waited::Timeout) => {
@@ -740,6 +771,10 @@ impl Worker {
             match decoded {
                 Err(e) => return Err(self.violation(e.0)),
                 Ok(Response::Grow { need }) => {
+                    // What the old region announced is copied before it goes.
+                    if let Err(m) = self.stream_ready(st, cx.max_output, out, &mut streamed) {
+                        return Err(self.violation(m));
+                    }
                     let need = need as usize; // <= max_output <= isize::MAX (validated)
                     let granted =
                         self.ensure_region(st, RegionKind::Output, need, cx.max_output, cx);
@@ -760,7 +795,18 @@ impl Worker {
                     };
                     self.post(st, &reply);
                 }
-                Ok(Response::Ok(at)) => break self.copy_output(st, at, out),
+                Ok(Response::Ok(at)) => {
+                    let total = match at {
+                        OutputAt::Inline(n) | OutputAt::Region(n) => n,
+                    };
+                    let inline = matches!(at, OutputAt::Inline(_));
+                    if total < streamed || (inline && streamed > 0) {
+                        return Err(self.violation(format!(
+                            "the worker reported {total} bytes of output after announcing {streamed}"
+                        )));
+                    }
+                    break self.copy_output(st, at, streamed, out);
+                }
                 Ok(Response::Failed {
                     status,
                     code,
@@ -804,10 +850,51 @@ impl Worker {
         })
     }
 
+    /// Copy out what the worker announced as final output (`OUT_READY`)
+    /// beyond the `streamed` bytes already in `out`. `Err`: the announcement
+    /// is a violation (moved back, or past the output region or
+    /// `max_output`).
+    fn stream_ready(
+        &self,
+        st: &CallState,
+        max_output: usize,
+        out: &mut CallOutput<'_>,
+        streamed: &mut usize,
+    ) -> Result<(), String> {
+        let ready = self
+            .ctl
+            .atomic_u32(ctl::OFF_OUT_READY)
+            .load(Ordering::Acquire);
+        let bytes = (ready as usize).saturating_mul(ctl::STREAM_CHUNK);
+        if bytes == *streamed {
+            return Ok(());
+        }
+        let Some(r) = &st.output else {
+            return Err(format!(
+                "the worker announced {bytes} bytes of output without an output region"
+            ));
+        };
+        if bytes < *streamed {
+            return Err(format!(
+                "the worker moved its announced output back from {streamed} to {bytes} bytes"
+            ));
+        }
+        if bytes > r.mem.len() || bytes > max_output {
+            return Err(format!(
+                "the worker announced {bytes} bytes of output, past its output region ({} bytes) or max_output ({max_output})",
+                r.mem.len()
+            ));
+        }
+        copy_range(&r.mem, *streamed, bytes - *streamed, out).map_err(|e| e.to_string())?;
+        *streamed = bytes;
+        Ok(())
+    }
+
     fn copy_output(
         &self,
         st: &CallState,
         at: OutputAt,
+        from: usize,
         out: &mut CallOutput<'_>,
     ) -> Result<(), Error> {
         let (mem, base, len) = match at {
@@ -817,6 +904,53 @@ impl Worker {
                 None => return Err(Error::Internal("output region vanished".into())),
             },
         };
+        // `from` <= len (checked by the caller).
+        copy_range(mem, base + from, len - from, out)?;
+        out.finish().map(|_| ())
+    }
+}
+
+/// Copy `input` to the start of `mem` (which holds it: the caller ensured
+/// the region). An input of [`PARALLEL_COPY_MIN`] bytes or more is copied
+/// by two threads, the caller's and a scoped helper, half each: one copy,
+/// on two cores. False when it does not fit.
+fn copy_in(mem: &SharedMem, input: &[u8]) -> bool {
+    if input.len() < PARALLEL_COPY_MIN {
+        return mem.write_from(0, input);
+    }
+    // Split on a cache line, so the two threads never write the same one.
+    let half = (input.len() / 2) & !63;
+    let (first, second) = input.split_at(half);
+    std::thread::scope(|s| {
+        let helper = std::thread::Builder::new()
+            .name("bh-copy-in".into())
+            .spawn_scoped(s, || mem.write_from(half, second));
+        let done = mem.write_from(0, first);
+        match helper {
+            Ok(h) => h.join().unwrap_or(false) && done,
+            // No thread to be had: the caller copies the rest itself.
+            Err(_) => done && mem.write_from(half, second),
+        }
+    })
+}
+
+/// Copy `len` bytes at `base` of `mem` into `out`: one copy, straight into
+/// the caller's final buffer when it is memory the caller owns (a vector, a
+/// buffer with room); through a bounce buffer otherwise. The range is the
+/// host's own (validated) and inside `mem`; `Err` if it is not.
+fn copy_range(
+    mem: &SharedMem,
+    base: usize,
+    len: usize,
+    out: &mut CallOutput<'_>,
+) -> Result<(), Error> {
+    let direct = out.write_direct(len, |d| match d {
+        Direct::Slice(dst) => mem.read_into(base, dst),
+        Direct::Vec(v) => mem.append_to_vec(base, len, v),
+    });
+    if direct.is_ok_and(|done| !done) {
+        // A custom sink, a spill, a buffer without room: through a
+        // bounce buffer, a chunk at a time.
         let mut buf = vec![0u8; len.min(COPY_CHUNK)];
         let mut done = 0;
         while done < len {
@@ -829,8 +963,8 @@ impl Worker {
             }
             done += k;
         }
-        out.finish().map(|_| ())
     }
+    Ok(())
 }
 
 enum Waited {

@@ -255,6 +255,19 @@ impl Chan<'_> {
         }
     }
 
+    /// Announce that the first `chunks * STREAM_CHUNK` bytes of the output
+    /// region are final (the host copies them out while the module writes
+    /// on), waking the host if it sleeps.
+    fn publish_ready(&self, chunks: u32) {
+        self.ctl
+            .atomic_u32(ctl::OFF_OUT_READY)
+            .store(chunks, Ordering::Release);
+        let parked = self.ctl.atomic_u32(ctl::OFF_HOST_PARKED);
+        if parked.swap(0, Ordering::SeqCst) != 0 {
+            sys::futex_wake(parked, i32::MAX);
+        }
+    }
+
     /// Wait for the host's next message: spin for `spin`, then sleep in
     /// slices of [`PARK_SLICE`]. `Idle` after a slice with no message.
     fn wait(&self, spin: Duration) -> Wait {
@@ -407,6 +420,8 @@ struct ShmSink<'a> {
     seq: u32,
     len: usize,
     in_region: bool,
+    /// Chunks of the output region announced final (`OUT_READY`).
+    published: u32,
     failure: Option<String>,
 }
 
@@ -499,16 +514,34 @@ impl OutputSink for ShmSink<'_> {
             self.in_region = true;
         }
         let regions = self.regions.lock();
-        match regions.output.as_ref() {
-            Some((_, m)) if m.write_from(self.len, data) => {
-                self.len = end;
-                Ok(())
+        let Some((_, m)) = regions.output.as_ref() else {
+            return Err(WriteError::TooLarge);
+        };
+        // Chunk by chunk, announcing each completed chunk, so the host copies
+        // the output out while the rest is still being written.
+        let mut rest = data;
+        while !rest.is_empty() {
+            let to_boundary = ctl::STREAM_CHUNK - self.len % ctl::STREAM_CHUNK;
+            let (now, later) = rest.split_at(rest.len().min(to_boundary));
+            if !m.write_from(self.len, now) {
+                return Err(WriteError::TooLarge);
             }
-            _ => Err(WriteError::TooLarge),
+            self.len += now.len();
+            rest = later;
+            let ready = u32::try_from(self.len / ctl::STREAM_CHUNK).unwrap_or(u32::MAX);
+            if ready > self.published {
+                self.published = ready;
+                self.chan.publish_ready(ready);
+            }
         }
+        Ok(())
     }
 
     fn reset(&mut self) {
+        if self.published > 0 {
+            // Announced output cannot be taken back: fail the call instead.
+            self.failure = Some("output was reset after part of it was announced".into());
+        }
         self.len = 0;
         self.in_region = false;
     }
@@ -817,6 +850,7 @@ fn run_call(
         seq: req.seq,
         len: 0,
         in_region: false,
+        published: 0,
         failure: None,
     };
     let result = {
