@@ -32,7 +32,9 @@ suite_asan()   {
     # uninstrumented; a separate target dir keeps the normal build cache intact.
     # RSS soaks (core/tests/soak.rs) cannot judge growth under ASan's quarantine; LSan judges
     # leaks there instead (BRIDGEHOST_SOAK_NO_RSS).
-    BRIDGEHOST_SOAK_NO_RSS=1 \
+    # CPU-share bounds (core/tests/isolation_flood.rs) are judged by the rust suite: ASan's
+    # instrumentation multiplies the cost they were set for (BRIDGEHOST_NO_CPU_BOUNDS).
+    BRIDGEHOST_SOAK_NO_RSS=1 BRIDGEHOST_NO_CPU_BOUNDS=1 \
     RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address" ASAN_OPTIONS=detect_leaks=1 \
         cargo test -p bridgehost -p bridgehost-c --target x86_64-unknown-linux-gnu --target-dir target/asan
 }

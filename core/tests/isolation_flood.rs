@@ -29,6 +29,23 @@ use std::time::{Duration, Instant};
 /// One test at a time (they measure the process).
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// The host's CPU time over a flood stays under 15 % of its wall time. Not judged where
+/// `BRIDGEHOST_NO_CPU_BOUNDS` is set: the asan suite, whose instrumentation multiplies the cost
+/// of every instruction the bound was set for (the budget, counted in datagrams, bytes and
+/// events, is the same there; the rust suite judges this bound on the same test).
+fn assert_cpu_share(cpu: Duration, wall: Duration, what: &str) {
+    if std::env::var_os("BRIDGEHOST_NO_CPU_BOUNDS").is_some() {
+        eprintln!(
+            "CPU share not judged here (BRIDGEHOST_NO_CPU_BOUNDS): {cpu:?} over {wall:?} on {what}"
+        );
+        return;
+    }
+    assert!(
+        cpu.as_secs_f64() < 0.15 * wall.as_secs_f64(),
+        "the host spent {cpu:?} of CPU over {wall:?} on {what}"
+    );
+}
+
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -84,10 +101,7 @@ fn a_worker_flooding_stderr_while_idle_costs_the_host_little() {
         "host CPU {cpu:?} over {wall:?} of stderr flood; {dropped} bytes read and not logged"
     );
     // Without the budget the host's CPU time was about the wall time (it read every byte).
-    assert!(
-        cpu.as_secs_f64() < 0.15 * wall.as_secs_f64(),
-        "the host spent {cpu:?} of CPU over {wall:?} on a worker's stderr flood"
-    );
+    assert_cpu_share(cpu, wall, "a worker's stderr flood");
     // The host read (and dropped) at most its budget: about 1 MiB per second per worker.
     assert!(dropped > 0, "the flood's dropped output is not counted");
     let budget = (wall.as_secs_f64() + 0.5) * f64::from(1u32 << 20);
@@ -135,10 +149,7 @@ fn a_worker_flooding_its_control_socket_while_idle_costs_the_host_little() {
     let (cpu, wall) = (process_cpu_time() - cpu0, t0.elapsed());
     let dropped = m.counters().worker_output_dropped - dropped0;
     eprintln!("host CPU {cpu:?} over {wall:?} of LOG records; {dropped} bytes of them not logged");
-    assert!(
-        cpu.as_secs_f64() < 0.15 * wall.as_secs_f64(),
-        "the host spent {cpu:?} of CPU over {wall:?} on a worker's control-socket flood"
-    );
+    assert_cpu_share(cpu, wall, "a worker's control-socket flood");
     // Records beyond 1000/s were dropped and counted ("flood": 5 bytes each); the host read
     // at most its budget (5000 records/s, + the burst of 1000).
     assert!(dropped > 0, "the dropped log records are not counted");
@@ -203,10 +214,7 @@ fn a_worker_flooding_events_while_idle_costs_the_host_a_bounded_share() {
         "host CPU {cpu:?} over {wall:?} of an event flood; {delivered} events delivered; {:?}",
         m.counters()
     );
-    assert!(
-        cpu.as_secs_f64() < 0.15 * wall.as_secs_f64(),
-        "the host spent {cpu:?} of CPU over {wall:?} on a worker's event flood"
-    );
+    assert_cpu_share(cpu, wall, "a worker's event flood");
     assert!(delivered > 0, "no event arrived");
     // Events are not lost silently: what the worker accepted is delivered (or counted dropped),
     // what it refused the module was told about.
