@@ -122,13 +122,17 @@ doc_examples() {
     mkdir -p "$out/src" "$out/run"
     python3 "$ROOT/scripts/doc_examples.py" java "$out/src" > "$out/files.txt" \
         || { echo "java doc examples: extraction failed"; return 1; }
+    # The typed example (JAVA.md, "Typed bindings") uses the std module's generated bindings,
+    # generated here as the doc says (the CLI reads the interface from the module, in a worker).
+    "$DIST/bridgehost" bindgen --lang java --package example.std std -o "$out/gen" > /dev/null \
+        || { echo "java doc examples: bridgehost bindgen failed"; return 1; }
     while read -r f; do
         name="$(basename "$(dirname "$f")")"
         cls="$(basename "$f" .java)"
         log="$out/$name.log"
         ok=1
         if ! "$(jdk17)/bin/javac" --release 17 -Xlint:all,-try -Werror -cp "$JAR" \
-                -d "$out/classes/$name" "$f" > "$log" 2>&1; then
+                -d "$out/classes/$name" "$f" "$out/gen/example/std/Std.java" > "$log" 2>&1; then
             ok=0
         else
             for home in "${jdks[@]}"; do

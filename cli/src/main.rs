@@ -13,6 +13,8 @@
 //!     --json ARGS           typed call: ARGS is a JSON array of the
 //!                           arguments, the result is printed as JSON
 //! bridgehost wit FILE.wit                check a WIT interface, print it and its hash
+//! bridgehost bindgen --lang java [--package P] (MODULE | FILE.wit) -o DIR
+//!                                        typed bindings (docs/TYPED.md)
 //! ```
 //! MODULE is a path or a bundled name (`std`, `zlib`). Exit codes: 0 success,
 //! 2 usage, and `10 + ErrorKind code` for a bridgehost error (so 11 invalid
@@ -41,6 +43,7 @@ const USAGE: &str = "usage:
   bridgehost call [--isolated] [--timeout-ms N] [--config FILE] [--max-output N] MODULE METHOD
   bridgehost call [OPTIONS] MODULE METHOD --json '[ARGS...]'
   bridgehost wit FILE.wit
+  bridgehost bindgen --lang java [--package P] [--timeout-ms N] (MODULE | FILE.wit) -o DIR
   bridgehost new --lang c|rust NAME [--dir DIR] [--sdk PATH]   (a module project; docs/MODULES.md)
 MODULE is a path to a module (.so) or a bundled name (std, zlib).
 Input is read from stdin, output written to stdout; with --json the
@@ -85,6 +88,39 @@ fn load_args(
     match rest.as_slice() {
         [m] => Ok((in_process, deadline, m.clone())),
         _ => Err(usage("needs exactly one MODULE")),
+    }
+}
+
+/// `bridgehost bindgen --lang L [--package P] [--timeout-ms N] (MODULE | FILE.wit) -o DIR`: the
+/// interface comes from the WIT file, or from the module as `inspect` reads it (in a worker).
+fn bindgen(args: &[String]) -> ExitCode {
+    let (mut lang, mut package, mut out, mut deadline, mut rest) =
+        (None, None, None, None, Vec::new());
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--lang" => lang = it.next().cloned(),
+            "--package" => package = it.next().cloned(),
+            "-o" | "--out" => out = it.next().cloned(),
+            "--timeout-ms" => match it.next().and_then(|v| v.parse::<u64>().ok()) {
+                Some(ms) if ms > 0 => deadline = Some(Duration::from_millis(ms)),
+                _ => return usage("--timeout-ms needs a positive number"),
+            },
+            s if s.starts_with('-') => return usage(&format!("unknown option {s}")),
+            _ => rest.push(a.clone()),
+        }
+    }
+    let (Some(lang), Some(out), [source]) = (lang, out, rest.as_slice()) else {
+        return usage("bindgen needs --lang LANG, -o DIR and exactly one MODULE or FILE.wit");
+    };
+    match typed::bindgen(&lang, package.as_deref(), source, &out, deadline) {
+        Ok(files) => {
+            for f in files {
+                println!("wrote {}", f.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
     }
 }
 
@@ -218,6 +254,7 @@ fn main() -> ExitCode {
             Err(e) => fail(e),
         },
         Some("wit") => usage("wit needs exactly one FILE.wit"),
+        Some("bindgen") => bindgen(&args[1..]),
         Some("new") if args[1..].iter().any(|a| a == "--help" || a == "-h") => {
             println!("{}", new::USAGE);
             ExitCode::SUCCESS

@@ -76,3 +76,44 @@ pub fn call_json(
     host.close();
     Ok(shown.to_string())
 }
+
+/// `bridgehost bindgen`: generate `lang` bindings of the interface in `source` (a `.wit` file,
+/// or a module whose embedded interface is read in a worker, as `inspect` does) under `out`.
+pub fn bindgen(
+    lang: &str,
+    package: Option<&str>,
+    source: &str,
+    out: &str,
+    deadline: Option<std::time::Duration>,
+) -> Result<Vec<std::path::PathBuf>, Error> {
+    let iface = if source.ends_with(".wit") {
+        let text = std::fs::read(source).map_err(|e| Error::NotFound(format!("{source}: {e}")))?;
+        Interface::parse_bytes(&text)
+            .map_err(|e| Error::InvalidArgument(format!("{source}: {e}")))?
+    } else {
+        let info = bridgehost::validate(source, &[], deadline)?;
+        match info.interface {
+            Some(i) => (*i).clone(),
+            None => {
+                return Err(Error::InvalidArgument(format!(
+                    "module {:?} has no typed interface: nothing to generate",
+                    info.name
+                )))
+            }
+        }
+    };
+    let files = bridgehost::interface::typed::bindgen::generate(lang, &iface, package)
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let mut written = Vec::new();
+    for f in files {
+        let path = std::path::Path::new(out).join(&f.path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::InvalidArgument(format!("{}: {e}", dir.display())))?;
+        }
+        std::fs::write(&path, f.text)
+            .map_err(|e| Error::InvalidArgument(format!("{}: {e}", path.display())))?;
+        written.push(path);
+    }
+    Ok(written)
+}

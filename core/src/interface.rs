@@ -68,6 +68,30 @@ pub(crate) fn from_worker(
     }
 }
 
+/// Whether bindings generated from the WIT text `binding` (`bridgehost bindgen`, docs/TYPED.md)
+/// work against a module whose interface is `module` (`None`: a bytes-only module). The one rule,
+/// for every runtime's generated bindings: `binding` that does not parse is
+/// [`Error::InvalidArgument`]; a module without an interface or with an incompatible one
+/// ([`typed::compat::check`], naming the first difference) is [`Error::AbiMismatch`].
+pub fn check_binding(path: &str, module: Option<&Interface>, binding: &str) -> Result<()> {
+    let binding = Interface::parse(binding)
+        .map_err(|e| Error::InvalidArgument(format!("the binding's interface: {e}")))?;
+    let bad = |reason: String| Error::AbiMismatch {
+        path: path.to_string(),
+        reason,
+    };
+    let module = module.ok_or_else(|| {
+        bad(format!(
+            "the binding is for interface {} ({}), the module has no typed interface",
+            binding.name, binding.package
+        ))
+    })?;
+    if module.hash() == binding.hash() {
+        return Ok(());
+    }
+    typed::compat::check(&binding, module).map_err(|e| bad(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -155,6 +155,12 @@ impl Module {
         self.inner.info.interface.as_deref()
     }
 
+    /// Checks that bindings generated from the WIT text `binding` work against this module
+    /// ([`crate::interface::check_binding`]): generated bindings call it when they open.
+    pub fn check_binding(&self, binding: &str) -> Result<()> {
+        crate::interface::check_binding(&self.inner.info.path, self.interface(), binding)
+    }
+
     /// The options it was opened with.
     pub fn options(&self) -> &ModuleOptions {
         &self.inner.options

@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bindgen;
 pub mod compat;
 pub mod dynamic;
 mod error;

@@ -52,6 +52,7 @@ pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
     native_method! { static fn module_flush(module: jlong, timeout_nanos: jlong), error_policy = ThrowTyped },
     native_method! { static fn option_defaults() -> jlong[], error_policy = ThrowTyped },
     native_method! { static fn default_thread_name() -> JString, error_policy = ThrowTyped },
+    native_method! { static fn module_check_binding(module: jlong, binding: JString), error_policy = ThrowTyped },
 ];
 
 // ---------------------------------------------------------------------------
@@ -635,4 +636,15 @@ fn module_flush<'l>(
     let limit = u64::try_from(timeout_nanos)
         .map_or(std::time::Duration::MAX, std::time::Duration::from_nanos);
     Ok(m.flush(limit)?)
+}
+
+fn module_check_binding<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+    module: jlong,
+    binding: JString<'l>,
+) -> BResult<()> {
+    let binding = java_string(env, &binding, "binding")?;
+    let m = registry::module(module)?;
+    Ok(m.check_binding(&binding)?)
 }

@@ -8,14 +8,14 @@ public class ModuleException extends BridgeHostException {
 
     /**
      * @param message the message
-     * @param code the module's error code (never 0)
+     * @param code the module's error code (never 0 for an error the module reported; 0 only from {@link TypedModuleException})
      */
     public ModuleException(String message, int code) {
         super(ErrorKind.MODULE, message);
         this.code = code;
     }
 
-    /** @return the module's own error code (never 0) */
+    /** @return the module's own error code (never 0, but 0 for a {@link TypedModuleException}: the module answered with an error value) */
     public int code() {
         return code;
     }

@@ -92,4 +92,7 @@ final class Native {
 
     /** Waits until every event emitted so far was delivered; {@code timeoutNanos < 0}: no limit. */
     static native void moduleFlush(long module, long timeoutNanos);
+
+    /** Checks generated bindings for the WIT text {@code binding} fit the module's interface. */
+    static native void moduleCheckBinding(long module, String binding);
 }

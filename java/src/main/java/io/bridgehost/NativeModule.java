@@ -259,4 +259,27 @@ public final class NativeModule implements AutoCloseable {
             Reference.reachabilityFence(this);
         }
     }
+
+    /**
+     * Checks that bindings generated from the WIT text {@code binding} ({@code bridgehost bindgen
+     * --lang java}, docs/TYPED.md) work against this module's embedded interface. Generated
+     * classes call it when they open or bind a module; the rule is the core's, the same in every
+     * runtime (docs/TYPED.md, "Versioning").
+     *
+     * @param binding the WIT text the bindings were generated from
+     * @throws AbiMismatchException if the module has no typed interface or an incompatible one:
+     *     the message names the first difference (e.g. "incompatible interface: function add:
+     *     parameter 2 (b): string here, u32 in the module")
+     * @throws InvalidArgumentException if {@code binding} is not a valid interface
+     * @throws ClosedException if the module is closed
+     */
+    public void checkInterface(String binding) {
+        Objects.requireNonNull(binding, "binding");
+        ensureOpen();
+        try {
+            Native.moduleCheckBinding(handle, binding);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
 }

@@ -1,0 +1,160 @@
+//! The Java generator (`bridgehost bindgen --lang java`): the bindings the Java tests compile
+//! and run are exactly what the generator produces today (run with `BRIDGEHOST_BLESS=1` to
+//! rewrite them after a deliberate change), and what it refuses it refuses with a reason.
+
+use bridgehost_interface::bindgen;
+use bridgehost_interface::Interface;
+use std::path::PathBuf;
+
+fn java_test_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../java/src/test/java")
+}
+
+/// golden.wit without its resource (the Java generator does not map resources yet) and with one
+/// `type <section>-<i> = <expr>;` alias per vector whose type does not use the resource, numbered
+/// as in vectors.json (the Java golden test finds a vector's codec by that number).
+fn golden_for_java() -> String {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../golden/vectors.json")).unwrap();
+    let wit = include_str!("../golden/golden.wit");
+    let resource = "    resource blob {\n        constructor();\n    }\n";
+    assert!(
+        wit.contains(resource),
+        "golden.wit's resource changed: update this test"
+    );
+    let wit = wit.replace(resource, "");
+    let mut aliases = String::new();
+    for section in ["valid", "decode_only", "invalid_bytes"] {
+        for (i, v) in doc[section].as_array().unwrap().iter().enumerate() {
+            let ty = v["type"].as_str().unwrap();
+            if ty.contains("blob") {
+                continue;
+            }
+            aliases.push_str(&format!(
+                "    type {}-{i} = {ty};\n",
+                section.replace('_', "-")
+            ));
+        }
+    }
+    let end = wit.rfind('}').unwrap();
+    format!("{}{}{}", &wit[..end], aliases, &wit[end..])
+}
+
+fn check_or_bless(wit: &str, package: &str) {
+    let iface = Interface::parse(wit).unwrap();
+    let files = bindgen::generate("java", &iface, Some(package)).unwrap();
+    assert_eq!(files.len(), 1);
+    let f = &files[0];
+    let path = java_test_root().join(&f.path);
+    if std::env::var_os("BRIDGEHOST_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &f.text).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with BRIDGEHOST_BLESS=1 to generate)",
+            path.display()
+        )
+    });
+    assert!(
+        committed == f.text,
+        "{} is not what the generator produces now: run `BRIDGEHOST_BLESS=1 cargo test -p \
+         bridgehost-interface --test bindgen_java` and review the diff",
+        path.display()
+    );
+}
+
+#[test]
+fn committed_java_bindings_are_the_generators_output() {
+    check_or_bless(
+        include_str!("../../plugins/std/std.wit"),
+        "io.bridgehost.gen.std",
+    );
+    check_or_bless(&golden_for_java(), "io.bridgehost.gen.golden");
+}
+
+#[test]
+fn generation_is_deterministic() {
+    let iface = Interface::parse(&golden_for_java()).unwrap();
+    let a = bindgen::generate("java", &iface, None).unwrap();
+    let b = bindgen::generate("java", &iface, None).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a[0].path, "bridgehost/golden/Golden.java");
+}
+
+#[test]
+fn refusals_say_why() {
+    let with_resource = Interface::parse(include_str!("../golden/golden.wit")).unwrap();
+    let e = bindgen::generate("java", &with_resource, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("resource types are not mapped by the Java generator"),
+        "{e}"
+    );
+
+    let big = "package t:t; interface t { f: func(x: tuple<u8, u8, u8, u8, u8, u8, u8, u8, u8>); }";
+    let e = bindgen::generate("java", &Interface::parse(big).unwrap(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("a tuple of 9 elements (at most 8)"), "{e}");
+
+    let clash = "package t:t; interface t { add: func(); add-async: func(); }";
+    let e = bindgen::generate("java", &Interface::parse(clash).unwrap(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("addAsync"), "{e}");
+
+    let t = Interface::parse("package t:t; interface t { f: func(); }").unwrap();
+    let e = bindgen::generate("java", &t, Some("com.example.class"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a Java package name"), "{e}");
+    let e = bindgen::generate("cobol", &t, None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("bindgen language \"cobol\""), "{e}");
+}
+
+#[test]
+fn names_that_java_reserves_are_escaped() {
+    let wit = "package t:t; interface t {
+        record class { new: u32, hash-code: string, to-end: bool }
+        variant codec { codec, %string(string) }
+        enum long { %if, to-end }
+        default: func(%record: class, p: codec, q: long) -> long;
+    }";
+    let f = &bindgen::generate("java", &Interface::parse(wit).unwrap(), Some("a.b")).unwrap()[0];
+    assert!(
+        f.text
+            .contains("public record Class_(long new_, String hashCode_, boolean toEnd) {}"),
+        "{}",
+        f.text
+    );
+    assert!(
+        f.text
+            .contains("public sealed interface Codec_ permits Codec_.Codec__, Codec_.String_"),
+        "{}",
+        f.text
+    );
+    assert!(f.text.contains("public enum Long_ {"), "{}", f.text);
+    assert!(
+        f.text
+            .contains("        IF(\"if\"),\n        TO_END(\"to-end\");"),
+        "{}",
+        f.text
+    );
+    assert!(
+        f.text
+            .contains("CompletableFuture<Long_> defaultAsync(Class_ record_"),
+        "{}",
+        f.text
+    );
+    assert!(
+        f.text
+            .contains("public Long_ default_(Class_ record_, Codec_ p, Long_ q)"),
+        "{}",
+        f.text
+    );
+}

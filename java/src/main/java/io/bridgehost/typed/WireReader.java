@@ -1,0 +1,277 @@
+package io.bridgehost.typed;
+
+import io.bridgehost.AbiMismatchException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Decodes the wire format of docs/TYPED.md from hostile bytes. Every failure (truncation, a
+ * length longer than the bytes left, a bad tag, discriminant or flag bit, an invalid {@code char}
+ * or UTF-8, trailing bytes) is an {@link AbiMismatchException} "malformed typed payload at byte N:
+ * ...", never an {@link IndexOutOfBoundsException}; a list's element count is checked against the
+ * bytes left (times the element type's smallest encoding) before anything is allocated. Not
+ * thread-safe: one reader per payload.
+ */
+public final class WireReader {
+    /** Decodes one element of a list or option. */
+    @FunctionalInterface
+    public interface Decoder<T> {
+        /**
+         * @param r the reader
+         * @return the element
+         */
+        T decode(WireReader r);
+    }
+
+    private final byte[] buf;
+    private final int base;
+    private final int end;
+    private int pos;
+
+    /** @param bytes the payload (not copied: do not change it while reading) */
+    public WireReader(byte[] bytes) {
+        this(bytes, 0, bytes.length);
+    }
+
+    /**
+     * @param bytes the array holding the payload
+     * @param offset where it starts
+     * @param length its length
+     */
+    public WireReader(byte[] bytes, int offset, int length) {
+        if (offset < 0 || length < 0 || offset > bytes.length - length) {
+            throw new IndexOutOfBoundsException("offset " + offset + ", length " + length);
+        }
+        this.buf = bytes;
+        this.pos = offset;
+        this.end = offset + length;
+        this.base = offset;
+    }
+
+    private AbiMismatchException err(int at, String reason) {
+        return new AbiMismatchException("malformed typed payload at byte " + (at - base) + ": " + reason);
+    }
+
+    /** @return the bytes not read yet */
+    public int remaining() {
+        return end - pos;
+    }
+
+    private int take(int n) {
+        if (n > remaining()) {
+            throw err(pos, "truncated: " + n + " bytes needed, " + remaining() + " left");
+        }
+        int at = pos;
+        pos += n;
+        return at;
+    }
+
+    private long le(int n) {
+        int at = take(n);
+        long v = 0;
+        for (int i = 0; i < n; i++) {
+            v |= (buf[at + i] & 0xffL) << (8 * i);
+        }
+        return v;
+    }
+
+    /** Checks every byte was read. */
+    public void end() {
+        if (pos != end) {
+            throw err(pos, (end - pos) + " trailing byte(s)");
+        }
+    }
+
+    /** @return a {@code bool} (a byte other than 0 or 1 is refused) */
+    public boolean bool() {
+        int at = pos;
+        int b = (int) le(1);
+        if (b > 1) {
+            throw err(at, "bool " + b + " is neither 0 nor 1");
+        }
+        return b == 1;
+    }
+
+    /** @return an {@code s8} */
+    public byte s8() {
+        return (byte) le(1);
+    }
+
+    /** @return an {@code s16} */
+    public short s16() {
+        return (short) le(2);
+    }
+
+    /** @return an {@code s32} */
+    public int s32() {
+        return (int) le(4);
+    }
+
+    /** @return an {@code s64} */
+    public long s64() {
+        return le(8);
+    }
+
+    /** @return a {@code u8}, 0..255 */
+    public short u8() {
+        return (short) le(1);
+    }
+
+    /** @return a {@code u16}, 0..65535 */
+    public int u16() {
+        return (int) le(2);
+    }
+
+    /** @return a {@code u32}, 0..4294967295 */
+    public long u32() {
+        return le(4);
+    }
+
+    /** @return a {@code u64}: its 64 bits, read as unsigned ({@link Long#toUnsignedString}) */
+    public long u64() {
+        return le(8);
+    }
+
+    /** @return an {@code f32}; every NaN is the canonical quiet NaN */
+    public float f32() {
+        float v = Float.intBitsToFloat((int) le(4));
+        return Float.isNaN(v) ? Float.intBitsToFloat(0x7fc0_0000) : v;
+    }
+
+    /** @return an {@code f64}; every NaN is the canonical quiet NaN */
+    public double f64() {
+        double v = Double.longBitsToDouble(le(8));
+        return Double.isNaN(v) ? Double.longBitsToDouble(0x7ff8_0000_0000_0000L) : v;
+    }
+
+    /** @return a {@code char} as a code point (a surrogate or a value above U+10FFFF is refused) */
+    public int chr() {
+        int at = pos;
+        long c = le(4);
+        if (c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+            throw err(at, "0x" + Long.toHexString(c) + " is not a Unicode scalar value");
+        }
+        return (int) c;
+    }
+
+    private int length(String what, int minElement) {
+        int at = pos;
+        long n = le(4);
+        long need = n * Math.max(1, minElement);
+        if (need > remaining()) {
+            throw err(at, what + " length " + n + " needs at least " + need + " bytes, " + remaining() + " left");
+        }
+        return (int) n;
+    }
+
+    /** @return a {@code string} (invalid UTF-8 is refused) */
+    public String string() {
+        int n = length("string", 1);
+        int at = take(n);
+        CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        try {
+            return dec.decode(ByteBuffer.wrap(buf, at, n)).toString();
+        } catch (CharacterCodingException e) {
+            throw err(at, "string is not valid UTF-8");
+        }
+    }
+
+    /** @return a {@code list<u8>} */
+    public byte[] bytes() {
+        int n = length("list", 1);
+        int at = take(n);
+        return Arrays.copyOfRange(buf, at, at + n);
+    }
+
+    /**
+     * @param <T> the element type
+     * @param minElement the smallest encoding of one element, in bytes (at least 1)
+     * @param element decodes one element
+     * @return a {@code list<T>}, unmodifiable
+     */
+    public <T> List<T> list(int minElement, Decoder<T> element) {
+        int n = length("list", minElement);
+        List<T> items = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            items.add(element.decode(this));
+        }
+        return java.util.Collections.unmodifiableList(items);
+    }
+
+    private int tag(String what) {
+        int at = pos;
+        int b = (int) le(1);
+        if (b > 1) {
+            throw err(at, what + " tag " + b + " is neither 0 nor 1");
+        }
+        return b;
+    }
+
+    /**
+     * @param <T> the payload type
+     * @param some decodes the payload
+     * @return an {@code option<T>}
+     */
+    public <T> Optional<T> option(Decoder<T> some) {
+        return tag("option") == 0 ? Optional.empty() : Optional.of(some.decode(this));
+    }
+
+    /**
+     * @param <T> the ok type
+     * @param <E> the error type
+     * @param ok decodes the ok payload ({@code null} when the type has none)
+     * @param err decodes the error payload ({@code null} when the type has none)
+     * @return a {@code result<T, E>}
+     */
+    public <T, E> Result<T, E> result(Decoder<T> ok, Decoder<E> err) {
+        if (tag("result") == 0) {
+            return Result.ok(ok == null ? null : ok.decode(this));
+        }
+        return Result.err(err == null ? null : err.decode(this));
+    }
+
+    /**
+     * A variant's or enum's discriminant, checked against the number of cases.
+     *
+     * @param cases the number of cases of the type
+     * @param kind "variant" or "enum"
+     * @param type the WIT type's name, for the message
+     * @return the case index
+     */
+    public int discriminant(int cases, String kind, String type) {
+        int at = pos;
+        int d = (int) (cases <= 256 ? le(1) : le(2));
+        if (d >= cases) {
+            throw err(at, kind + " " + type + " has " + cases + " cases, got discriminant " + d);
+        }
+        return d;
+    }
+
+    /**
+     * @param count the number of flags of the type (1..32)
+     * @param type the WIT type's name, for the message
+     * @return the bits, bit {@code i} for flag {@code i} (unknown bits are refused)
+     */
+    public long flags(int count, String type) {
+        int at = pos;
+        long bits = le((count + 7) / 8);
+        if (count < 64 && (bits >>> count) != 0) {
+            throw err(at, "flags " + type + " has " + count + " flags, got bits 0x" + Long.toHexString(bits));
+        }
+        return bits;
+    }
+
+    /** @return an {@code own<R>} or {@code borrow<R>} handle */
+    public long handle() {
+        return le(8);
+    }
+}
