@@ -323,7 +323,7 @@ if (cd "$J" && JAVA_HOME="$JH" mvn -B -q -Dmaven.repo.local="$M2" compile) >"$WO
           printf '  <groupId>com.acme</groupId><artifactId>acme-greeter</artifactId><version>1.0</version>\n'
           doc_block '<targetPath>META-INF/bridgehost/modules/linux-x86_64</targetPath>'
           printf '</project>\n'; } >"$MJ/pom.xml"
-        if (cd "$MJ" && JAVA_HOME="$JH" mvn -B -q -o -Dmaven.repo.local="$M2" package) >"$WORK/mvn-module.out" 2>&1 &&
+        if (cd "$MJ" && JAVA_HOME="$JH" mvn -B -q -Dmaven.repo.local="$M2" package) >"$WORK/mvn-module.out" 2>&1 &&
            unzip -l "$MJ/target/acme-greeter-1.0.jar" |
                grep -q ' META-INF/bridgehost/modules/linux-x86_64/libbridgehost_mod_acme_greeter.so$'; then
             cmp -s "$MJ/target/classes/META-INF/bridgehost/modules/linux-x86_64/libbridgehost_mod_acme_greeter.so" "$TP" ||
