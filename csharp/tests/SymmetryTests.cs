@@ -112,6 +112,21 @@ namespace BridgeHost.Tests
         }
 
         [Case]
+        public void ThreadNameNamesTheHostsThreads()
+        {
+            // thread_name is a host option in every runtime (issue 17 item 3): the event thread
+            // is "<ThreadName>-events".
+            using (var host = new Host(new HostOptions { ThreadName = "bhcs-tn" }))
+            {
+                Check.Eventually(() => Directory.GetDirectories("/proc/self/task").Any(t =>
+                {
+                    try { return File.ReadAllText(Path.Combine(t, "comm")).Trim() == "bhcs-tn-events"; }
+                    catch (IOException) { return false; }
+                }), 10, "a thread named bhcs-tn-events");
+            }
+        }
+
+        [Case]
         public void EveryErrorKindHasARow()
         {
             var kinds = new HashSet<string>(Rows().Where(r => r[0] == "error").Select(r => Pascal(r[1])));
