@@ -326,6 +326,28 @@ impl Method {
         self.module.options.max_input
     }
 
+    /// The core's input-length rule, for a bridge that must refuse an input
+    /// before it copies it (a Java array, a C pointer): `ResourceLimit` with
+    /// the same message as a call's own refusal. Not counted as an error (the
+    /// call never started).
+    #[inline]
+    pub fn check_input_len(&self, len: usize) -> Result<()> {
+        if len > self.module.options.max_input {
+            return Err(self.input_too_large(len));
+        }
+        Ok(())
+    }
+
+    /// The `ResourceLimit` of an input over `max_input` (kept off the call path).
+    #[cold]
+    #[inline(never)]
+    fn input_too_large(&self, input_len: usize) -> Error {
+        Error::ResourceLimit(format!(
+            "input of {input_len} bytes exceeds max_input of {} bytes",
+            self.module.options.max_input
+        ))
+    }
+
     /// Call on this thread; the output is a new `Vec`.
     pub fn call(&self, input: &[u8]) -> Result<Vec<u8>> {
         let mut v = Vec::new();
@@ -404,10 +426,7 @@ impl Method {
             return Error::closed("module");
         }
         Counters::inc(&m.counters.errors);
-        Error::ResourceLimit(format!(
-            "input of {input_len} bytes exceeds max_input of {} bytes",
-            m.options.max_input
-        ))
+        self.input_too_large(input_len)
     }
 
     /// Count and trace a failed call (kept off the call path).

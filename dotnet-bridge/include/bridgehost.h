@@ -168,6 +168,16 @@ typedef struct bh_host_options {
      * gets the default.
      */
     uint64_t event_queue_bytes;
+    /**
+     * Prefix of the names of the threads the host starts (UTF-8 bytes, not NUL-terminated);
+     * NULL or empty: default "bridgehost". Added after 0.1: a caller whose `struct_size`
+     * stops before it gets the default.
+     */
+    const char *thread_name;
+    /**
+     * Length of `thread_name` in bytes.
+     */
+    size_t thread_name_len;
 } bh_host_options;
 
 /**
@@ -582,7 +592,8 @@ bh_status bh_unsubscribe(bh_subscription s);
 /**
  * Fill `*out` with the default host options (the values `bh_host_new` uses
  * for fields left 0): `submit_threads`, `submit_queue_capacity`,
- * `event_queue_capacity`, `event_queue_bytes`; `module_dir` NULL. The caller sets
+ * `event_queue_capacity`, `event_queue_bytes`; `module_dir` and `thread_name` NULL
+ * (`thread_name` NULL stands for the default "bridgehost"). The caller sets
  * `out->struct_size`; the fields that fit in it are written (a struct from a
  * newer header gets its unknown bytes zeroed, i.e. "default").
  *
@@ -597,7 +608,8 @@ bh_status bh_host_options_default(struct bh_host_options *out);
  *
  * # Safety
  * `opts` must be NULL or point to a readable `bh_host_options` whose
- * `module_dir` is NULL or readable for `module_dir_len` bytes; `out` must be
+ * `module_dir` is NULL or readable for `module_dir_len` bytes (`thread_name` for
+ * `thread_name_len` bytes, when `struct_size` covers them); `out` must be
  * valid for a write of `bh_host`.
  */
 bh_status bh_host_new(const struct bh_host_options *opts, bh_host *out);

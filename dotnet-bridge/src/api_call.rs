@@ -10,24 +10,12 @@ use bhcore::{Error, Method, Result};
 use std::ffi::c_void;
 use std::sync::Arc;
 
-/// Refuse an input longer than the module accepts before any byte of it is
-/// read or copied (the core checks again when the call runs).
-fn check_input_len(method: &Method, len: usize) -> Result<()> {
-    // `max_input()`, not `module().options()`: no `Arc` clone per call.
-    let max = method.max_input();
-    if len > max {
-        return Err(Error::ResourceLimit(format!(
-            "input of {len} bytes exceeds max_input of {max} bytes"
-        )));
-    }
-    Ok(())
-}
-
 /// Check the shape of a call's input (null with a length, > isize::MAX:
-/// invalid argument), then the module's limit (resource limit).
+/// invalid argument), then the module's limit by the core's rule
+/// (`Method::check_input_len`, resource limit) before any byte is read.
 fn check_input(c: &Contract, method: &Method, p: *const u8, len: usize) -> Result<()> {
     c.check_bytes(p, len, "input")?;
-    check_input_len(method, len)
+    method.check_input_len(len)
 }
 
 /// Borrow the input of a call on `method`, after [`check_input`].

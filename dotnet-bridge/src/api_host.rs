@@ -25,6 +25,12 @@ fn host_options(c: &Contract, o: Option<&bh_host_options>) -> Result<HostOptions
     if o.event_queue_bytes != 0 {
         opts.event_queue_bytes = usize::try_from(o.event_queue_bytes).unwrap_or(usize::MAX);
     }
+    let name = c.bytes(o.thread_name.cast(), o.thread_name_len, "thread_name")?;
+    if !name.is_empty() {
+        opts.thread_name = std::str::from_utf8(name)
+            .map_err(|_| bhcore::Error::InvalidArgument("thread_name is not UTF-8".into()))?
+            .to_owned();
+    }
     let dir = c.bytes(o.module_dir.cast(), o.module_dir_len, "module_dir")?;
     if !dir.is_empty() {
         opts.module_dirs.push(PathBuf::from(OsStr::from_bytes(dir)));
@@ -66,7 +72,8 @@ fn u32_of(v: usize) -> u32 {
 
 /// Fill `*out` with the default host options (the values `bh_host_new` uses
 /// for fields left 0): `submit_threads`, `submit_queue_capacity`,
-/// `event_queue_capacity`, `event_queue_bytes`; `module_dir` NULL. The caller sets
+/// `event_queue_capacity`, `event_queue_bytes`; `module_dir` and `thread_name` NULL
+/// (`thread_name` NULL stands for the default "bridgehost"). The caller sets
 /// `out->struct_size`; the fields that fit in it are written (a struct from a
 /// newer header gets its unknown bytes zeroed, i.e. "default").
 ///
@@ -85,6 +92,8 @@ pub unsafe extern "C" fn bh_host_options_default(out: *mut bh_host_options) -> b
             module_dir: std::ptr::null(),
             module_dir_len: 0,
             event_queue_bytes: d.event_queue_bytes as u64,
+            thread_name: std::ptr::null(),
+            thread_name_len: 0,
         });
         Ok(())
     })
@@ -95,7 +104,8 @@ pub unsafe extern "C" fn bh_host_options_default(out: *mut bh_host_options) -> b
 ///
 /// # Safety
 /// `opts` must be NULL or point to a readable `bh_host_options` whose
-/// `module_dir` is NULL or readable for `module_dir_len` bytes; `out` must be
+/// `module_dir` is NULL or readable for `module_dir_len` bytes (`thread_name` for
+/// `thread_name_len` bytes, when `struct_size` covers them); `out` must be
 /// valid for a write of `bh_host`.
 #[no_mangle]
 pub unsafe extern "C" fn bh_host_new(opts: *const bh_host_options, out: *mut bh_host) -> bh_status {

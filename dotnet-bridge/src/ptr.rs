@@ -616,6 +616,15 @@ mod tests {
             c.host_options(&ho).unwrap().unwrap().event_queue_bytes,
             0xdead
         );
+        // thread_name came after 0.1's 40 bytes: a 40-byte caller's is not read.
+        ho.thread_name = NonNull::<c_char>::dangling().as_ptr(); // refused if read
+        ho.thread_name_len = 1;
+        ho.struct_size = 40;
+        let got = c.host_options(&ho).unwrap().unwrap();
+        assert_eq!(
+            (got.thread_name, got.thread_name_len),
+            (std::ptr::null(), 0)
+        );
         assert!(c.host_options(std::ptr::null()).unwrap().is_none());
     }
 

@@ -105,6 +105,12 @@ pub struct bh_host_options {
     /// 64 MiB; at least 65536). Added after 0.1: a caller whose `struct_size` stops before it
     /// gets the default.
     pub event_queue_bytes: u64,
+    /// Prefix of the names of the threads the host starts (UTF-8 bytes, not NUL-terminated);
+    /// NULL or empty: default "bridgehost". Added after 0.1: a caller whose `struct_size`
+    /// stops before it gets the default.
+    pub thread_name: *const c_char,
+    /// Length of `thread_name` in bytes.
+    pub thread_name_len: usize,
 }
 
 /// Options of `bh_module_open`. All-zero fields mean "default";

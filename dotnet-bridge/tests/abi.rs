@@ -7,7 +7,9 @@ use std::mem::{align_of, offset_of, size_of};
 
 #[test]
 fn struct_layouts_are_pinned() {
-    assert_eq!(size_of::<bh_host_options>(), 40);
+    // thread_name and thread_name_len were appended (40 bytes before): an older caller's
+    // smaller struct_size leaves them NULL / 0 (the default name).
+    assert_eq!(size_of::<bh_host_options>(), 56);
     assert_eq!(align_of::<bh_host_options>(), 8);
     assert_eq!(offset_of!(bh_host_options, struct_size), 0);
     assert_eq!(offset_of!(bh_host_options, submit_threads), 4);
@@ -16,6 +18,8 @@ fn struct_layouts_are_pinned() {
     assert_eq!(offset_of!(bh_host_options, module_dir), 16);
     assert_eq!(offset_of!(bh_host_options, module_dir_len), 24);
     assert_eq!(offset_of!(bh_host_options, event_queue_bytes), 32);
+    assert_eq!(offset_of!(bh_host_options, thread_name), 40);
+    assert_eq!(offset_of!(bh_host_options, thread_name_len), 48);
 
     // validate_in_worker and reserved2 were appended (88 bytes before): an older caller's
     // smaller struct_size leaves them 0 (off).

@@ -259,6 +259,8 @@ fn submit_complete_and_cancel() {
         module_dir: null(),
         module_dir_len: 0,
         event_queue_bytes: 0,
+        thread_name: std::ptr::null(),
+        thread_name_len: 0,
     };
     let dir = dist();
     let dir = dir.to_str().unwrap();

@@ -223,8 +223,18 @@ fn text_and_option_lengths_across_the_value_range() {
                 module_dir: p,
                 module_dir_len: len,
                 event_queue_bytes: 0,
+                thread_name: std::ptr::null(),
+                thread_name_len: 0,
             };
             expect(bh_host_new(&dir, &mut out), BH_E_INVALID_ARGUMENT);
+            let name = bh_host_options {
+                module_dir: std::ptr::null(),
+                module_dir_len: 0,
+                thread_name: p,
+                thread_name_len: len,
+                ..dir
+            };
+            expect(bh_host_new(&name, &mut out), BH_E_INVALID_ARGUMENT);
             let mut mo = module_options();
             mo.config = p.cast();
             mo.config_len = len;
@@ -303,6 +313,8 @@ fn text_and_option_lengths_across_the_value_range() {
             module_dir: null(),
             module_dir_len: 0,
             event_queue_bytes: 0,
+            thread_name: std::ptr::null(),
+            thread_name_len: 0,
         };
         expect_err(
             bh_host_new(&ho, &mut out),

@@ -56,10 +56,7 @@ pub(crate) fn range(offset: jint, length: jint) -> BResult<(jint, usize)> {
 /// error (kind and message) as the core's refusal.
 #[inline]
 pub(crate) fn check_input_len(method: &Method, len: usize) -> BResult<()> {
-    if len > method.max_input() {
-        return Err(input_too_large(method, len));
-    }
-    Ok(())
+    method.check_input_len(len).map_err(BridgeError::Core)
 }
 
 /// [`check_input_len`] for `array[offset .. offset + len]`: an input range
@@ -95,19 +92,10 @@ fn array_input_too_large(
     }
     let end = i64::from(offset).saturating_add(i64::try_from(len).unwrap_or(i64::MAX));
     if end <= i64::from(raw.array_len(array)?) {
-        Err(input_too_large(method, len))
+        check_input_len(method, len)
     } else {
         Ok(())
     }
-}
-
-#[cold]
-#[inline(never)]
-fn input_too_large(method: &Method, len: usize) -> BridgeError {
-    BridgeError::Core(bridgehost::Error::ResourceLimit(format!(
-        "input of {len} bytes exceeds max_input of {} bytes",
-        method.max_input()
-    )))
 }
 
 /// Call `method` on `input`, return the output as a new `byte[]`.

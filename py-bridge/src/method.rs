@@ -10,7 +10,7 @@ use bridgehost::{CallCancel, CancelPoll, Error, Isolation, ThreadModel};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyTuple};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -561,6 +561,17 @@ impl Method {
     /// ``ClosedError``. Calls in flight finish; the module stays open.
     fn close(&self) {
         self.closed.store(true, Ordering::Relaxed);
+    }
+
+    /// ``with module.method("echo") as m:`` closes the handle on exit, like
+    /// Java's ``Method`` (``AutoCloseable``) and C#'s (``IDisposable``).
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, _exc: &Bound<'_, PyTuple>) {
+        self.close() // returns None: exceptions propagate
     }
 
     /// True once this method, its module or its host was closed.

@@ -230,6 +230,13 @@ class Method:
     @property
     def closed(self) -> bool:
         """True once this method, its module or its host was closed."""
+    def __enter__(self) -> "Method": ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None: ...
 
 class Subscription:
     """An event subscription; see ``Module.subscribe``."""

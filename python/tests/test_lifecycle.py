@@ -117,3 +117,15 @@ def test_module_keeps_its_host_alive():
     del m
     host.close()
 
+
+
+def test_method_is_a_context_manager(host):
+    # Issue 17 item 3: a Method closes like Java's (AutoCloseable) and C#'s (IDisposable).
+    std = host.open("std")
+    with std.method("echo") as echo:
+        assert echo(b"hi") == b"hi"
+        assert not echo.closed
+    assert echo.closed
+    with pytest.raises(bridgehost.ClosedError):
+        echo(b"hi")
+    assert std.method("echo")(b"ok") == b"ok"  # the module stays open

@@ -47,7 +47,9 @@
 
 _Static_assert(sizeof(bh_status) == 4, "bh_status is int32_t");
 _Static_assert(sizeof(bh_host) == 8 && sizeof(bh_task) == 8, "handles are uint64_t");
-_Static_assert(sizeof(bh_host_options) == 40, "bh_host_options layout");
+_Static_assert(sizeof(bh_host_options) == 56, "bh_host_options layout");
+_Static_assert(offsetof(bh_host_options, thread_name) == 40, "bh_host_options layout");
+_Static_assert(offsetof(bh_host_options, thread_name_len) == 48, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, event_queue_bytes) == 32, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dir) == 16, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dir_len) == 24, "bh_host_options layout");
@@ -901,6 +903,21 @@ static void t_old_size_options(uint32_t iso) {
     ho.event_queue_bytes = 1 << 20;
     EXPECT(bh_host_new(&ho, &h2), BH_OK);
     EXPECT(bh_host_free(h2), BH_OK);
+
+    /* thread_name (issue 17 item 3), appended after event_queue_bytes: a 40-byte caller's is
+       not read (bad UTF-8 would be refused); a full struct's is, and must be UTF-8. */
+    static const char bad_name[] = {(char)0xff, (char)0xfe};
+    ho.thread_name = bad_name;
+    ho.thread_name_len = sizeof bad_name;
+    ho.struct_size = 40;
+    EXPECT(bh_host_new(&ho, &h2), BH_OK);
+    EXPECT(bh_host_free(h2), BH_OK);
+    ho.struct_size = sizeof ho;
+    EXPECT_MSG(bh_host_new(&ho, &h2), BH_E_INVALID_ARGUMENT, "thread_name");
+    ho.thread_name = "bh-c-test";
+    ho.thread_name_len = strlen("bh-c-test");
+    EXPECT(bh_host_new(&ho, &h2), BH_OK);
+    EXPECT(bh_host_free(h2), BH_OK);
 }
 
 /* bh_host_add_module_dir (issue 14 item 4): a directory added to a live host is searched by
@@ -992,6 +1009,7 @@ static void t_option_defaults(uint32_t iso) {
     CHECK(ho.submit_queue_capacity == 4096);
     CHECK(ho.event_queue_capacity == 65536);
     CHECK(ho.module_dir == NULL && ho.module_dir_len == 0);
+    CHECK(ho.thread_name == NULL && ho.thread_name_len == 0);
     bh_module_options mo;
     memset(&mo, 0xab, sizeof mo);
     mo.struct_size = sizeof mo;

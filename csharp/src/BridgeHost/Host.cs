@@ -44,10 +44,16 @@ namespace BridgeHost
                 byte[] dir = options.ModuleDirectory == null
                     ? null
                     : Utf8.Encode(options.ModuleDirectory, nameof(options.ModuleDirectory));
+                byte[] name = options.ThreadName == null
+                    ? null
+                    : Utf8.Encode(options.ThreadName, nameof(options.ThreadName));
                 fixed (byte* d = dir)
+                fixed (byte* n = name)
                 {
                     o.ModuleDir = d;
                     o.ModuleDirLen = (UIntPtr)(dir == null ? 0 : dir.Length);
+                    o.ThreadName = n;
+                    o.ThreadNameLen = (UIntPtr)(name == null ? 0 : name.Length);
                     st = Native.bh_host_new(&o, out h);
                 }
             }

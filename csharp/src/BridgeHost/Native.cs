@@ -46,6 +46,8 @@ namespace BridgeHost
             internal byte* ModuleDir;
             internal UIntPtr ModuleDirLen;
             internal ulong EventQueueBytes;
+            internal byte* ThreadName;
+            internal UIntPtr ThreadNameLen;
         }
 
         /// <summary>bh_module_options (all-zero fields mean "default").</summary>

@@ -67,6 +67,10 @@ namespace BridgeHost
         /// 65536). Bounds the host's memory when events are large and handlers slow.</summary>
         public long EventQueueBytes { get; set; }
 
+        /// <summary>Prefix of the names of the threads the host starts (null: default
+        /// "bridgehost"), as Java's <c>withThreadName</c> and Python's <c>thread_name</c>.</summary>
+        public string ThreadName { get; set; }
+
         internal Native.HostOptions ToNative()
         {
             return new Native.HostOptions

@@ -74,6 +74,8 @@ pub fn host() -> bh_host {
         module_dir: dir.as_ptr().cast(),
         module_dir_len: dir.len(),
         event_queue_bytes: 0,
+        thread_name: std::ptr::null(),
+        thread_name_len: 0,
     };
     let mut h = 0;
     // SAFETY: opts and its module_dir are live for the call; h is writable.

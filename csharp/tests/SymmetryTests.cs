@@ -1,0 +1,137 @@
+// Issue 17 item 3: the C# column of docs/SYMMETRY.md (the one table of names across Java, Python,
+// C# and C) matches the public API of BridgeHost.dll. Fails when a listed type, method, property
+// or exception is missing or not public, or an exception is not an IBridgeHostException of the
+// row's kind.
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Text.RegularExpressions;
+
+namespace BridgeHost.Tests
+{
+    public sealed class SymmetryTests
+    {
+        private static string Doc()
+        {
+            foreach (var start in new[] { Directory.GetCurrentDirectory(), AppDomain.CurrentDomain.BaseDirectory })
+            {
+                for (var d = new DirectoryInfo(start); d != null; d = d.Parent)
+                {
+                    var p = Path.Combine(d.FullName, "docs", "SYMMETRY.md");
+                    if (File.Exists(p)) return p;
+                }
+            }
+            var root = Environment.GetEnvironmentVariable("BRIDGEHOST_ROOT");
+            if (root != null && File.Exists(Path.Combine(root, "docs", "SYMMETRY.md")))
+                return Path.Combine(root, "docs", "SYMMETRY.md");
+            throw new CheckFailedException("docs/SYMMETRY.md not found above " + Directory.GetCurrentDirectory());
+        }
+
+        // Rows between the markers: { kind, item, C# name or null for a gap }.
+        private static List<string[]> Rows()
+        {
+            var text = File.ReadAllText(Doc());
+            var body = text.Substring(text.LastIndexOf("<!-- symmetry:begin -->", StringComparison.Ordinal));
+            body = body.Substring(0, body.IndexOf("<!-- symmetry:end -->", StringComparison.Ordinal));
+            var lines = body.Trim().Split('\n');
+            var rows = new List<string[]>();
+            for (int i = 3; i < lines.Length; i++) // marker, header, separator
+            {
+                var cells = lines[i].Trim().TrimStart('|').Split('|');
+                var m = Regex.Match(cells[4].Trim(), "^`([^`]+)`$");
+                rows.Add(new[] { cells[0].Trim(), cells[1].Trim(), m.Success ? m.Groups[1].Value : null });
+            }
+            return rows;
+        }
+
+        private static string Pascal(string snake)
+        {
+            return string.Concat(snake.Split('_').Select(w => char.ToUpperInvariant(w[0]) + w.Substring(1)));
+        }
+
+        private static Type PublicType(string where, string simple)
+        {
+            var t = typeof(Host).Assembly.GetType("BridgeHost." + simple);
+            if (t == null || !t.IsPublic) throw new CheckFailedException(where + ": no public type BridgeHost." + simple);
+            return t;
+        }
+
+        private static void CheckRow(string kind, string item, string name)
+        {
+            var where = kind + " " + item + ": C# name `" + name + "`";
+            switch (kind)
+            {
+                case "noun":
+                    PublicType(where, name);
+                    break;
+                case "operation":
+                case "host_option":
+                case "module_option":
+                {
+                    int dot = name.IndexOf('.');
+                    var t = PublicType(where, dot < 0 ? name : name.Substring(0, dot));
+                    if (dot >= 0)
+                    {
+                        var member = name.Substring(dot + 1);
+                        var found = t.GetMember(member, BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static);
+                        var want = kind == "operation" ? MemberTypes.Method : MemberTypes.Property;
+                        if (!found.Any(m => m.MemberType == want))
+                            throw new CheckFailedException(where + " is not a public " + want.ToString().ToLowerInvariant() + " of " + t.Name);
+                    }
+                    break;
+                }
+                case "error":
+                {
+                    var t = PublicType(where, name);
+                    if (!typeof(Exception).IsAssignableFrom(t) || !typeof(IBridgeHostException).IsAssignableFrom(t))
+                        throw new CheckFailedException(where + " is not an Exception implementing IBridgeHostException");
+                    if (!Enum.IsDefined(typeof(ErrorKind), Pascal(item)))
+                        throw new CheckFailedException(where + ": ErrorKind has no " + Pascal(item));
+                    break;
+                }
+                default:
+                    throw new CheckFailedException("unknown row kind " + kind);
+            }
+        }
+
+        [Case]
+        public void CSharpMatchesTheSymmetryTable()
+        {
+            var rows = Rows();
+            Check.True(rows.Count > 40, "docs/SYMMETRY.md has " + rows.Count + " rows");
+            var problems = new List<string>();
+            foreach (var r in rows)
+            {
+                if (r[2] == null) continue;
+                try { CheckRow(r[0], r[1], r[2]); }
+                catch (CheckFailedException e) { problems.Add(e.Message); }
+            }
+            Check.True(problems.Count == 0, "C# drifted from docs/SYMMETRY.md:\n" + string.Join("\n", problems));
+        }
+
+        [Case]
+        public void ThreadNameNamesTheHostsThreads()
+        {
+            // thread_name is a host option in every runtime (issue 17 item 3): the event thread
+            // is "<ThreadName>-events".
+            using (var host = new Host(new HostOptions { ThreadName = "bhcs-tn" }))
+            {
+                Check.Eventually(() => Directory.GetDirectories("/proc/self/task").Any(t =>
+                {
+                    try { return File.ReadAllText(Path.Combine(t, "comm")).Trim() == "bhcs-tn-events"; }
+                    catch (IOException) { return false; }
+                }), 10, "a thread named bhcs-tn-events");
+            }
+        }
+
+        [Case]
+        public void EveryErrorKindHasARow()
+        {
+            var kinds = new HashSet<string>(Rows().Where(r => r[0] == "error").Select(r => Pascal(r[1])));
+            foreach (var k in Enum.GetNames(typeof(ErrorKind)))
+                Check.True(kinds.Contains(k), "docs/SYMMETRY.md has an error row for ErrorKind." + k);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package io.bridgehost;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 17 item 3: the Java column of docs/SYMMETRY.md (the one table of names across Java,
+ * Python, C# and C) matches the public API. Fails when a listed class, method or option is
+ * missing or not public, or an error class does not derive from {@link BridgeHostException}.
+ */
+class SymmetryTest {
+    private static final Pattern NAME = Pattern.compile("`([^`]+)`");
+
+    static Path doc() {
+        Path dir = Paths.get(System.getProperty("user.dir")).toAbsolutePath();
+        for (Path d = dir; d != null; d = d.getParent()) {
+            Path p = d.resolve("docs/SYMMETRY.md");
+            if (Files.isRegularFile(p)) {
+                return p;
+            }
+        }
+        throw new AssertionError("docs/SYMMETRY.md not found above " + dir);
+    }
+
+    /** Rows between the markers: {kind, item, java} with java null for a gap ("—"). */
+    static List<String[]> rows() throws IOException {
+        String text = new String(Files.readAllBytes(doc()), java.nio.charset.StandardCharsets.UTF_8);
+        String body = text.substring(text.lastIndexOf("<!-- symmetry:begin -->"));
+        body = body.substring(0, body.indexOf("<!-- symmetry:end -->"));
+        List<String[]> out = new ArrayList<>();
+        String[] lines = body.trim().split("\n");
+        for (int i = 3; i < lines.length; i++) { // marker, header, separator
+            String[] cells = lines[i].trim().replaceAll("^\\|", "").split("\\|", -1);
+            Matcher m = NAME.matcher(cells[2].trim());
+            out.add(new String[] {cells[0].trim(), cells[1].trim(), m.matches() ? m.group(1) : null});
+        }
+        return out;
+    }
+
+    static Class<?> publicClass(String where, String simple) {
+        try {
+            Class<?> c = Class.forName("io.bridgehost." + simple);
+            assertTrue(Modifier.isPublic(c.getModifiers()), where + ": " + simple + " is not public");
+            return c;
+        } catch (ClassNotFoundException e) {
+            throw new AssertionError(where + ": no class io.bridgehost." + simple);
+        }
+    }
+
+    static void check(String kind, String item, String name) {
+        String where = kind + " " + item + ": Java name `" + name + "`";
+        switch (kind) {
+            case "noun":
+                publicClass(where, name);
+                break;
+            case "operation":
+            case "host_option":
+            case "module_option": {
+                int dot = name.indexOf('.');
+                Class<?> c = publicClass(where, dot < 0 ? name : name.substring(0, dot));
+                if (dot >= 0) {
+                    String member = name.substring(dot + 1);
+                    boolean found = Arrays.stream(c.getMethods())
+                            .map(Method::getName)
+                            .anyMatch(member::equals);
+                    assertTrue(found, where + " is not a public method of " + c.getSimpleName());
+                }
+                break;
+            }
+            case "error": {
+                Class<?> c = publicClass(where, name);
+                assertTrue(BridgeHostException.class.isAssignableFrom(c),
+                        where + " does not derive from BridgeHostException");
+                ErrorKind k = ErrorKind.valueOf(item.toUpperCase(Locale.ROOT));
+                assertEquals(item, k.id(), where);
+                break;
+            }
+            default:
+                fail("unknown row kind " + kind);
+        }
+    }
+
+    @Test
+    void javaMatchesTheSymmetryTable() throws IOException {
+        List<String[]> rows = rows();
+        assertTrue(rows.size() > 40, "docs/SYMMETRY.md table has " + rows.size() + " rows");
+        List<String> problems = new ArrayList<>();
+        for (String[] r : rows) {
+            if (r[2] == null) {
+                continue;
+            }
+            try {
+                check(r[0], r[1], r[2]);
+            } catch (AssertionError e) {
+                problems.add(e.getMessage());
+            }
+        }
+        assertTrue(problems.isEmpty(), "Java drifted from docs/SYMMETRY.md:\n" + String.join("\n", problems));
+    }
+
+    @Test
+    void everyErrorKindHasARow() throws IOException {
+        List<String> kinds = new ArrayList<>();
+        for (String[] r : rows()) {
+            if (r[0].equals("error")) {
+                kinds.add(r[1].toUpperCase(Locale.ROOT));
+            }
+        }
+        for (ErrorKind k : ErrorKind.values()) {
+            assertTrue(kinds.contains(k.name()), "docs/SYMMETRY.md has no error row for " + k);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+"""The Python column of docs/SYMMETRY.md matches the installed ``bridgehost`` package.
+
+docs/SYMMETRY.md is the one table of names across Java, Python, C# and C; this test fails when
+the Python API drifts from it (a listed class, method, keyword option or error is missing, or an
+error class is not the right kind).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from pathlib import Path
+from typing import Any, Iterator, List
+
+import pytest
+
+import bridgehost
+from bridgehost import _futures
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "SYMMETRY.md"
+
+
+def _checker() -> Any:
+    # One parser of the table: the C check's (scripts/check_symmetry_c.py).
+    spec = importlib.util.spec_from_file_location("check_symmetry_c", ROOT / "scripts" / "check_symmetry_c.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+CHECK = _checker()
+ROWS: List[dict] = [r for r in CHECK.rows(DOC) if r["python"] is not None]
+
+
+def _public(name: str) -> Any:
+    # Public names live in ``bridgehost``; the submit future's class in ``bridgehost._futures``
+    # (what ``Method.submit`` returns).
+    for ns in (bridgehost, _futures):
+        if hasattr(ns, name):
+            return getattr(ns, name)
+    raise AssertionError(f"bridgehost has no {name!r}")
+
+
+def _params(fn: Any) -> Iterator[str]:
+    return iter(inspect.signature(fn).parameters)
+
+
+def _check(row: dict) -> None:
+    kind, item, name = row["kind"], row["item"], row["python"]
+    where = f"{kind} {item}: Python name {name!r}"
+    if kind == "noun":
+        assert inspect.isclass(_public(name)), f"{where} is not a class"
+    elif kind == "operation":
+        owner, _, member = name.partition(".")
+        cls = _public(owner)
+        assert inspect.isclass(cls), f"{where}: {owner} is not a class"
+        if member:
+            assert callable(getattr(cls, member, None)), f"{where} is not a method of {owner}"
+    elif kind in ("host_option", "module_option"):
+        callee, _, param = name.partition("(")
+        param = param.rstrip(")")
+        owner, _, member = callee.partition(".")
+        fn = getattr(_public(owner), member) if member else _public(owner)
+        assert param in set(_params(fn)), f"{where}: {callee} takes no keyword {param!r}"
+    elif kind == "error":
+        cls = _public(name)
+        assert inspect.isclass(cls) and issubclass(cls, bridgehost.BridgeHostError), (
+            f"{where} is not a BridgeHostError"
+        )
+        assert cls.kind == item, f"{where} has kind {cls.kind!r}"
+        assert cls.kind_code == CHECK.kind_codes()[item], f"{where} has kind_code {cls.kind_code}"
+    else:
+        raise AssertionError(f"unknown row kind {kind!r}")
+
+
+def test_table_is_not_empty() -> None:
+    assert len(ROWS) > 40
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r['kind']}-{r['item']}" for r in ROWS])
+def test_python_matches_symmetry_table(row: dict) -> None:
+    _check(row)
+
+
+def test_every_core_error_kind_has_a_row() -> None:
+    kinds = {r["item"] for r in CHECK.rows(DOC) if r["kind"] == "error"}
+    assert kinds == set(CHECK.kind_codes()), "docs/SYMMETRY.md must list every core ErrorKind"
