@@ -39,28 +39,74 @@ fn serialized_module_never_sees_two_calls_at_once() {
     assert_eq!(m.counters().calls, 8 * 200 + 1);
 }
 
+/// `gate_wait` input: timeout then key.
+fn gate_wait_input(timeout_ms: u32, key: &[u8]) -> Vec<u8> {
+    let mut v = timeout_ms.to_le_bytes().to_vec();
+    v.extend_from_slice(key);
+    v
+}
+
+/// Poll `gate_count(key)` until `n` calls are inside `gate_wait(key)` (or 30 s pass).
+fn await_inside(m: &bridgehost::Module, key: &[u8], n: u32) -> u32 {
+    let count = m.method("gate_count").unwrap();
+    let t0 = Instant::now();
+    loop {
+        let inside = u32le(&count.call(key).unwrap());
+        if inside >= n || t0.elapsed() > Duration::from_secs(30) {
+            return inside;
+        }
+        thread::yield_now();
+    }
+}
+
 #[test]
 fn thread_safe_modules_do_run_concurrently() {
-    // The control for the test above: without serialization, the same probe logic overlaps.
-    // std.sleep_ms from 4 threads finishes in ~1 sleep, not 4.
+    // The control for the test above: without serialization, four calls are inside the
+    // module at the same time. No clock judges it: std's gate counts the calls waiting in
+    // it, which can reach 4 only if none of them waits for another (serialized, the count
+    // would stay at 1 and the first call would time out alone).
     let host = common::host();
     let m = host.open("std", ModuleOptions::default()).unwrap();
-    let sleep = m.method("sleep_ms").unwrap();
-    let t0 = Instant::now();
+    let wait = m.method("gate_wait").unwrap();
     let hs: Vec<_> = (0..4)
         .map(|_| {
-            let s = sleep.clone();
-            thread::spawn(move || s.call(b"200").unwrap())
+            let w = wait.clone();
+            thread::spawn(move || w.call(&gate_wait_input(60_000, b"overlap")).unwrap())
         })
         .collect();
-    for h in hs {
-        h.join().unwrap();
-    }
-    assert!(
-        t0.elapsed() < Duration::from_millis(700),
-        "{:?}",
-        t0.elapsed()
+    assert_eq!(await_inside(&m, b"overlap", 4), 4, "four calls inside at once");
+    assert_eq!(
+        u32le(&m.method("gate_open").unwrap().call(b"overlap").unwrap()),
+        4
     );
+    for h in hs {
+        assert_eq!(h.join().unwrap(), [1], "released by gate_open, not by the timeout");
+    }
+    let count = m.method("gate_count").unwrap();
+    assert_eq!(u32le(&count.call(b"overlap").unwrap()), 0, "every waiter left");
+}
+
+#[test]
+fn std_gates_release_only_their_key_and_only_current_waiters() {
+    let host = common::host();
+    let m = host.open("std", ModuleOptions::default()).unwrap();
+    let wait = m.method("gate_wait").unwrap();
+    let open = m.method("gate_open").unwrap();
+    let spawn = |key: &'static [u8], ms: u32| {
+        let w = wait.clone();
+        thread::spawn(move || w.call(&gate_wait_input(ms, key)).unwrap())
+    };
+    let a = spawn(b"a", 60_000);
+    let b = spawn(b"b", 60_000);
+    assert_eq!(await_inside(&m, b"a", 1), 1);
+    assert_eq!(await_inside(&m, b"b", 1), 1);
+    assert_eq!(u32le(&open.call(b"a").unwrap()), 1);
+    assert_eq!(a.join().unwrap(), [1]);
+    assert_eq!(await_inside(&m, b"b", 1), 1, "gate b is still shut");
+    // A pulse: a wait that starts after the open blocks again (and times out here).
+    assert_eq!(wait.call(&gate_wait_input(20, b"a")).unwrap(), [0]);
+    assert_eq!(u32le(&open.call(b"b").unwrap()), 1);
+    assert_eq!(b.join().unwrap(), [1]);
 }
 
 #[test]

@@ -30,6 +30,24 @@ def count(n: int) -> bytes:
     return struct.pack("<I", n)
 
 
+def gate(key: bytes, timeout_ms: int = 10_000) -> bytes:
+    """Input of std.gate_wait: the timeout (u32 little-endian), then the key."""
+    return struct.pack("<I", timeout_ms) + key
+
+
+def await_inside(module, key: bytes, n: int, deadline_s: float = 30.0) -> int:
+    """Poll std.gate_count(key) until ``n`` calls wait in std.gate_wait(key); the count seen."""
+    import time
+
+    counter = module.method("gate_count")
+    end = time.monotonic() + deadline_s
+    while True:
+        inside = struct.unpack("<I", counter(key))[0]
+        if inside >= n or time.monotonic() > end:
+            return inside
+        time.sleep(0.001)
+
+
 def crc32c(data: bytes) -> bytes:
     """Reference CRC-32C (Castagnoli), big-endian, as std.checksum returns it."""
     crc = 0xFFFFFFFF

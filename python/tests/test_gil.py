@@ -2,60 +2,59 @@
 
 from __future__ import annotations
 
-import os
+import struct
 import threading
 import time
 
-import bridgehost
-from conftest import ms
+from conftest import await_inside, gate
 
 
-def _run_threads(n, target, *args):
-    ts = [threading.Thread(target=target, args=args) for _ in range(n)]
-    t0 = time.perf_counter()
+def test_four_native_calls_are_inside_at_once(std):
+    # No clock judges it: std's gate counts the calls waiting inside it. Four threads can all
+    # be in there only if none of them holds the GIL while it waits (with the GIL held, this
+    # thread could not even poll the count).
+    wait = std.method("gate_wait")
+    assert not wait.keeps_gil
+    results: list[bytes] = []
+    ts = [threading.Thread(target=lambda: results.append(wait(gate(b"four")))) for _ in range(4)]
     for t in ts:
         t.start()
-    for t in ts:
-        t.join()
-    return time.perf_counter() - t0
-
-
-def test_four_sleeps_overlap(std):
-    sleep = std.method("sleep_ms")
-    assert not sleep.keeps_gil
-    elapsed = _run_threads(4, sleep, ms(200))
-    # Serialized by the GIL this would take 800 ms.
-    assert 0.19 <= elapsed < 0.45, f"4 x sleep_ms(200) took {elapsed * 1000:.0f} ms"
+    try:
+        assert await_inside(std, b"four", 4) == 4
+    finally:
+        released = struct.unpack("<I", std.method("gate_open")(b"four"))[0]
+        for t in ts:
+            t.join()
+    assert released == 4
+    assert results == [b"\x01"] * 4, "released by gate_open, not by the timeout"
 
 
 def test_python_runs_during_a_native_call(std):
-    sleep = std.method("sleep_ms")
-    ticks = 0
-    done = threading.Event()
+    # The main thread waits in native code until a Python thread opens the gate: it can only
+    # be let out if Python code ran while it was inside.
+    def opener():
+        if await_inside(std, b"py", 1) == 1:
+            std.method("gate_open")(b"py")
 
-    def spin():
-        nonlocal ticks
-        while not done.is_set():
-            ticks += 1
-
-    t = threading.Thread(target=spin)
+    t = threading.Thread(target=opener)
     t.start()
     try:
-        sleep(ms(200))
+        assert std.method("gate_wait")(gate(b"py")) == b"\x01", (
+            "a Python thread must run while the main thread is in native code"
+        )
     finally:
-        done.set()
         t.join()
-    assert ticks > 1000, "a Python thread must run while the main thread is in native code"
 
 
 def test_submit_wait_releases_the_gil(std):
-    fut = std.method("sleep_ms").submit(ms(150))
-    t0 = time.perf_counter()
-    n = 0
-    while not fut.done():
-        n += 1
-    assert fut.result() == b""
-    assert time.perf_counter() - t0 > 0.05 and n > 1000
+    fut = std.method("gate_wait").submit(gate(b"sub"))
+    try:
+        # This thread keeps running Python (and polling) while the submitted call waits.
+        assert await_inside(std, b"sub", 1) == 1
+        assert not fut.done()
+    finally:
+        std.method("gate_open")(b"sub")
+    assert fut.result(timeout=30) == b"\x01"
 
 
 def test_cpu_bound_calls_run_concurrently(std):
@@ -106,20 +105,14 @@ def test_cpu_bound_calls_run_concurrently(std):
 
 
 def test_bytearray_cannot_be_resized_during_a_call(std):
-    sleep = std.method("sleep_ms")
-    arg = bytearray(ms(300))
-    started = threading.Event()
+    wait = std.method("gate_wait")
+    arg = bytearray(gate(b"ba"))
     result = []
-
-    def call():
-        started.set()
-        result.append(sleep(arg))
-
-    t = threading.Thread(target=call)
+    t = threading.Thread(target=lambda: result.append(wait(arg)))
     t.start()
-    started.wait()
-    time.sleep(0.1)  # the call is in native code now, holding the export
     try:
+        # The call is in native code now, holding the buffer export.
+        assert await_inside(std, b"ba", 1) == 1
         import pytest
 
         with pytest.raises(BufferError):
@@ -127,6 +120,7 @@ def test_bytearray_cannot_be_resized_during_a_call(std):
         with pytest.raises(BufferError):
             del arg[:]
     finally:
+        std.method("gate_open")(b"ba")
         t.join()
-    assert result == [b""]
+    assert result == [b"\x01"]
     arg.extend(b"ok")  # released once the call returned

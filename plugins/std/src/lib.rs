@@ -12,6 +12,9 @@
 //! | `emit`     | -           | `topic` NUL `payload` (no NUL: all topic, empty payload) | empty; emits one event synchronously from the calling thread; a refused emit is a module error whose code is the `BH_API_*` status |
 //! | `config`   | NONBLOCKING | ignored                                            | the config bytes given to init |
 //! | `log`      | NONBLOCKING | message bytes (lossy UTF-8)                        | empty; logs the message at level info (2) |
+//! | `gate_wait` | -          | `timeout_ms: u32 LE` (at most 60000) then `key` (0..=64 bytes) | 1 byte: 1 when `gate_open(key)` released the call, 0 when the timeout passed first; on entry it emits event `"gate"` with payload `key` (the "started" signal, also under isolation) |
+//! | `gate_count` | NONBLOCKING | `key`                                            | `u32 LE`: how many calls are inside `gate_wait(key)` now |
+//! | `gate_open` | NONBLOCKING | `key`                                             | `u32 LE`: how many waiting calls it released (a pulse: later waits block again) |
 //!
 //! Typed methods (interface `std.wit`, exported with the module, wire format
 //! of docs/TYPED.md):
@@ -26,6 +29,12 @@
 //! | `stats`  | `func(values: list<f64>) -> option<summary>`, `record summary { count: u32, min: f64, max: f64, mean: f64 }` |
 //!
 //! Invalid input is module error [`ERR_INVALID_INPUT`] (22, like EINVAL).
+//!
+//! Gates are for tests that must know, without a sleep, that calls are inside
+//! native code at the same time (or that one is running): callers block in
+//! `gate_wait(key)`, the test polls `gate_count(key)` until the number it
+//! expects is inside, then lets them go with `gate_open(key)`. Gates are
+//! per module instance, so under isolation each worker process has its own.
 //!
 //! Ticker: each instance owns at most one ticker thread, started by the first
 //! `ticker` call; later calls queue their run behind the current one. An
@@ -57,6 +66,34 @@ pub const MAX_SLEEP_MS: u32 = 60_000;
 pub const DEFAULT_TICK_TOPIC: &str = "tick";
 /// Longest topic the host accepts.
 const MAX_TOPIC_LEN: usize = 128;
+/// Longest gate key.
+pub const MAX_GATE_KEY: usize = 64;
+/// Topic of the event `gate_wait` emits when a call enters (payload: the key).
+pub const GATE_TOPIC: &str = "gate";
+
+/// The instance's gates: per key, the calls waiting and a generation that
+/// `gate_open` bumps to release them.
+#[derive(Debug, Default)]
+struct Gates {
+    state: Mutex<std::collections::HashMap<Vec<u8>, Gate>>,
+    cv: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Gate {
+    waiting: u32,
+    generation: u64,
+}
+
+fn gate_key<'a>(what: &str, key: &'a [u8]) -> Result<&'a [u8], ModuleError> {
+    if key.len() > MAX_GATE_KEY {
+        return Err(invalid(format!(
+            "{what}: key of {} bytes exceeds {MAX_GATE_KEY}",
+            key.len()
+        )));
+    }
+    Ok(key)
+}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -121,6 +158,7 @@ pub struct Std {
     config: Vec<u8>,
     stop: Arc<Stop>,
     ticker: Mutex<Option<Ticker>>,
+    gates: Gates,
 }
 
 impl Module for Std {
@@ -130,6 +168,7 @@ impl Module for Std {
             config: config.to_vec(),
             stop: Arc::new(Stop::default()),
             ticker: Mutex::new(None),
+            gates: Gates::default(),
         })
     }
 }
@@ -331,6 +370,74 @@ fn wire<'a>(what: &'static str, b: &'a [u8]) -> Wire<'a> {
 }
 
 impl Std {
+    fn gate_wait(&self, input: &[u8], out: &mut Output<'_>) -> Result<(), ModuleError> {
+        let Some((ms, key)) = input.split_first_chunk::<4>() else {
+            return Err(invalid("gate_wait: input is timeout_ms (u32 LE) then the key"));
+        };
+        let ms = u32::from_le_bytes(*ms);
+        if ms > MAX_SLEEP_MS {
+            return Err(invalid(format!(
+                "gate_wait: timeout {ms} ms exceeds {MAX_SLEEP_MS} ms"
+            )));
+        }
+        let key = gate_key("gate_wait", key)?;
+        let deadline = Instant::now() + Duration::from_millis(u64::from(ms));
+        let mut gates = lock(&self.gates.state);
+        let entry = gates.entry(key.to_vec()).or_default();
+        entry.waiting += 1;
+        let generation = entry.generation;
+        drop(gates);
+        // Counted first, then announced: a caller told by the event may rely on gate_count.
+        if let Err(e) = self.host.emit(GATE_TOPIC, key) {
+            self.host
+                .log(LogLevel::Warn, &format!("std gate_wait: started event dropped: {e}"));
+        }
+        let mut gates = lock(&self.gates.state);
+        let opened = loop {
+            let gate = gates.get(key).expect("a gate with waiters stays in the map");
+            if gate.generation != generation {
+                break true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break false;
+            }
+            gates = match self.gates.cv.wait_timeout(gates, left) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
+        };
+        let gate = gates.get_mut(key).expect("a gate with waiters stays in the map");
+        gate.waiting -= 1;
+        if gate.waiting == 0 {
+            gates.remove(key);
+        }
+        drop(gates);
+        out.write(&[u8::from(opened)])?;
+        Ok(())
+    }
+
+    fn gate_count(&self, input: &[u8], out: &mut Output<'_>) -> Result<(), ModuleError> {
+        let key = gate_key("gate_count", input)?;
+        let n = lock(&self.gates.state).get(key).map_or(0, |g| g.waiting);
+        out.write(&n.to_le_bytes())?;
+        Ok(())
+    }
+
+    fn gate_open(&self, input: &[u8], out: &mut Output<'_>) -> Result<(), ModuleError> {
+        let key = gate_key("gate_open", input)?;
+        let n = match lock(&self.gates.state).get_mut(key) {
+            Some(g) => {
+                g.generation += 1;
+                g.waiting
+            }
+            None => 0,
+        };
+        self.gates.cv.notify_all();
+        out.write(&n.to_le_bytes())?;
+        Ok(())
+    }
+
     fn add(&self, input: &[u8], out: &mut Output<'_>) -> Result<(), ModuleError> {
         let mut w = wire("add", input);
         let (a, b) = (w.u32()?, w.u32()?);
@@ -503,6 +610,9 @@ export_module! {
         ("sleep", 0, Std::sleep),
         ("tick", 0, Std::tick),
         ("stats", NONBLOCKING, Std::stats),
+        ("gate_wait", 0, Std::gate_wait),
+        ("gate_count", NONBLOCKING, Std::gate_count),
+        ("gate_open", NONBLOCKING, Std::gate_open),
     ],
     interface: INTERFACE,
 }

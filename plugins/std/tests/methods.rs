@@ -48,7 +48,10 @@ fn descriptor() {
             ("crc32c", nb),
             ("sleep", 0),
             ("tick", 0),
-            ("stats", nb)
+            ("stats", nb),
+            ("gate_wait", 0),
+            ("gate_count", nb),
+            ("gate_open", nb)
         ]
     );
 }
@@ -208,4 +211,43 @@ fn destroy_without_ticker_and_init_config() {
     let i = h.instantiate(b"").unwrap();
     assert_eq!(i.call("config", b"").unwrap(), b"");
     drop(i);
+}
+
+#[test]
+fn gates_on_one_thread() {
+    // The threaded behaviour (calls released by gate_open, counted while inside) is tested
+    // through the host in core/tests/inproc.rs; here: timeouts, empty gates, bad input.
+    let i = open();
+    let wait = |ms: u32, key: &[u8]| {
+        let mut v = ms.to_le_bytes().to_vec();
+        v.extend_from_slice(key);
+        i.call("gate_wait", &v)
+    };
+    assert_eq!(i.call("gate_count", b"k").unwrap(), 0u32.to_le_bytes());
+    assert_eq!(i.call("gate_open", b"k").unwrap(), 0u32.to_le_bytes());
+    let t = Instant::now();
+    assert_eq!(wait(30, b"k").unwrap(), [0], "nobody opened it: timed out");
+    assert!(t.elapsed() >= Duration::from_millis(30));
+    assert_eq!(wait(0, b"").unwrap(), [0]);
+    assert_eq!(i.call("gate_count", b"k").unwrap(), 0u32.to_le_bytes(), "the waiter left");
+    let started: Vec<_> = i
+        .events()
+        .into_iter()
+        .filter(|e| e.topic == "gate")
+        .map(|e| e.data)
+        .collect();
+    assert_eq!(
+        started,
+        [b"k".to_vec(), Vec::new()],
+        "each wait announced its key on entry"
+    );
+    for bad in [&b""[..], b"\x01\x00\x00"] {
+        assert_eq!(i.call("gate_wait", bad).unwrap_err().code, ERR_INVALID_INPUT);
+    }
+    assert_eq!(wait(60_001, b"k").unwrap_err().code, ERR_INVALID_INPUT);
+    let long = [b'x'; 65];
+    assert_eq!(wait(0, &long).unwrap_err().code, ERR_INVALID_INPUT);
+    assert_eq!(i.call("gate_count", &long).unwrap_err().code, ERR_INVALID_INPUT);
+    assert_eq!(i.call("gate_open", &long).unwrap_err().code, ERR_INVALID_INPUT);
+    assert_eq!(wait(0, &long[..64]).unwrap(), [0], "64 bytes is the longest key");
 }

@@ -183,7 +183,7 @@ class EventsTest {
             s.close();
             closed.set(true);
             long after = seen.get();
-            Thread.sleep(20);
+            std.flush(Duration.ofSeconds(60)); // every event emitted so far has been dispatched
             assertEquals(0, late.get(), "a delivery ran after close() returned");
             assertEquals(after, seen.get());
             assertFalse(s.isActive());
@@ -199,9 +199,15 @@ class EventsTest {
             calls.incrementAndGet();
             self[0].close();
         });
-        std.method("ticker").call(TestSupport.ticker(100, 0, null));
-        TestSupport.await(() -> !self[0].isActive(), Duration.ofSeconds(10), "closed itself");
-        Thread.sleep(50);
+        AtomicLong witnessed = new AtomicLong();
+        try (Subscription witness = std.subscribe("tick", d -> witnessed.incrementAndGet())) {
+            std.method("ticker").call(TestSupport.ticker(100, 0, null));
+            TestSupport.await(() -> !self[0].isActive(), Duration.ofSeconds(10), "closed itself");
+            // No sleep decides it: all 100 events reached the witness and flush() returned, so
+            // every delivery of them is over.
+            TestSupport.await(() -> witnessed.get() == 100, Duration.ofSeconds(60), "witness events");
+            std.flush(Duration.ofSeconds(60));
+        }
         assertEquals(1, calls.get(), "no delivery after the listener closed its own subscription");
     }
 }

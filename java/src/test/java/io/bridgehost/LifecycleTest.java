@@ -89,20 +89,18 @@ class LifecycleTest {
     void closeWaitsForACallInFlight() throws Exception {
         try (Host host = TestSupport.host()) {
             NativeModule std = host.open("std");
-            Method sleep = std.method("sleep_ms");
+            Method wait = std.method("gate_wait");
             AtomicReference<Object> outcome = new AtomicReference<>();
-            CountDownLatch started = new CountDownLatch(1);
+            CountDownLatch started = TestSupport.onGate(std, "close");
             Thread t = new Thread(() -> {
-                started.countDown();
                 try {
-                    outcome.set(sleep.call(ascii("300")));
+                    outcome.set(wait.call(TestSupport.gate("close", 1000)));
                 } catch (Throwable ex) {
                     outcome.set(ex);
                 }
             });
             t.start();
-            started.await();
-            Thread.sleep(50);
+            TestSupport.awaitGate(started, "the call is inside the module");
             long t0 = System.nanoTime();
             std.close();
             long closeMillis = (System.nanoTime() - t0) / 1_000_000;
@@ -110,23 +108,28 @@ class LifecycleTest {
             assertFalse(t.isAlive());
             // The call that was running finished normally; close waited for it.
             assertInstanceOf(byte[].class, outcome.get(), String.valueOf(outcome.get()));
+            assertArrayEquals(new byte[] {0}, (byte[]) outcome.get(), "ran to its own 1 s timeout");
+            // It entered the gate before close() started, with 1 s to run: a close that did not
+            // wait would return long before.
             assertTrue(closeMillis >= 100, "close returned after " + closeMillis + " ms, before the call finished");
-            assertThrows(ClosedException.class, () -> sleep.call(ascii("1")));
+            assertThrows(ClosedException.class, () -> wait.call(TestSupport.gate("close", 1)));
         }
     }
 
     @Test
     void closeDuringInFlightSubmits() throws Exception {
         Host host = Host.create(TestSupport.options().withSubmitThreads(1));
-        Method sleep = host.open("std").method("sleep_ms");
-        CompletableFuture<byte[]> running = sleep.submit(ascii("300"));
+        NativeModule std = host.open("std");
+        Method sleep = std.method("sleep_ms");
+        CountDownLatch started = TestSupport.onGate(std, "inflight");
+        CompletableFuture<byte[]> running = std.method("gate_wait").submit(TestSupport.gate("inflight", 300));
         List<CompletableFuture<byte[]>> queued = new ArrayList<>();
-        Thread.sleep(50);
+        TestSupport.awaitGate(started, "the first submit runs on the only submit thread");
         for (int i = 0; i < 20; i++) {
             queued.add(sleep.submit(ascii("300")));
         }
         host.close();
-        assertArrayEquals(new byte[0], running.get(5, TimeUnit.SECONDS), "the running call completed");
+        assertArrayEquals(new byte[] {0}, running.get(5, TimeUnit.SECONDS), "the running call completed");
         for (CompletableFuture<byte[]> f : queued) {
             ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
             assertInstanceOf(ClosedException.class, e.getCause());

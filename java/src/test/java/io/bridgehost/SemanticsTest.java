@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -61,8 +62,14 @@ class SemanticsTest {
             std.method("ticker").call(TestSupport.ticker(500, 0, null));
             TestSupport.await(() -> n.get() == 500, Duration.ofSeconds(60), "events");
             s.close();
-            std.method("ticker").call(TestSupport.ticker(100, 0, null));
-            std.method("sleep_ms").call(ascii("100"));
+            // No sleep decides it: a second listener sees the next 100 events, and once it has
+            // all of them and flush() has returned, every delivery of those events is over.
+            AtomicLong after = new AtomicLong();
+            try (Subscription witness = std.subscribe("tick", d -> after.incrementAndGet())) {
+                std.method("ticker").call(TestSupport.ticker(100, 0, null));
+                TestSupport.await(() -> after.get() == 100, Duration.ofSeconds(60), "witness events");
+                std.flush(Duration.ofSeconds(60));
+            }
             assertEquals(500, n.get(), "no delivery after unsubscribe");
         }
     }
@@ -73,11 +80,14 @@ class SemanticsTest {
         Host host = Host.create(TestSupport.options().withSubmitThreads(1));
         NativeModule std = open(host, mode);
         assertArrayEquals(ascii("s"), std.method("echo").submit(ascii("s")).get(30, TimeUnit.SECONDS));
-        CompletableFuture<byte[]> running = std.method("sleep_ms").submit(ascii("300"));
-        Thread.sleep(50);
+        // The "started" signal is std's gate event (it works under isolation too): once it
+        // arrives the call is running on the only submit thread, so the echo below is queued.
+        CountDownLatch started = TestSupport.onGate(std, "run");
+        CompletableFuture<byte[]> running = std.method("gate_wait").submit(TestSupport.gate("run", 300));
+        TestSupport.awaitGate(started, "the submitted call started");
         CompletableFuture<byte[]> queued = std.method("echo").submit(ascii("q"));
         host.close();
-        running.get(30, TimeUnit.SECONDS);
+        assertArrayEquals(new byte[] {0}, running.get(30, TimeUnit.SECONDS), "ran to its own timeout");
         ExecutionException e = assertThrows(ExecutionException.class, () -> queued.get(30, TimeUnit.SECONDS));
         assertInstanceOf(ClosedException.class, e.getCause());
     }

@@ -78,8 +78,9 @@ class SubmitTest {
     void cancelReachesTheCore() throws Exception {
         try (Host host = Host.create(TestSupport.options().withSubmitThreads(1))) {
             NativeModule std = host.open("std");
-            CompletableFuture<byte[]> blocker = std.method("sleep_ms").submit(ascii("300"));
-            Thread.sleep(30);
+            java.util.concurrent.CountDownLatch started = TestSupport.onGate(std, "blk");
+            CompletableFuture<byte[]> blocker = std.method("gate_wait").submit(TestSupport.gate("blk", 300));
+            TestSupport.awaitGate(started, "the blocker runs on the only submit thread");
             CompletableFuture<byte[]> victim = std.method("echo").submit(ascii("never"));
             assertTrue(victim.cancel(true));
             assertTrue(victim.isCancelled());
@@ -95,10 +96,12 @@ class SubmitTest {
     @Test
     void aFullQueueIsOverloaded() throws Exception {
         try (Host host = Host.create(TestSupport.options().withSubmitThreads(1).withSubmitQueueCapacity(2))) {
-            Method sleep = host.open("std").method("sleep_ms");
+            NativeModule std = host.open("std");
+            Method sleep = std.method("sleep_ms");
             List<CompletableFuture<byte[]>> fs = new ArrayList<>();
-            fs.add(sleep.submit(ascii("200")));
-            Thread.sleep(30);
+            java.util.concurrent.CountDownLatch started = TestSupport.onGate(std, "full");
+            fs.add(std.method("gate_wait").submit(TestSupport.gate("full", 200)));
+            TestSupport.awaitGate(started, "the first call runs on the only submit thread");
             fs.add(sleep.submit(ascii("1")));
             fs.add(sleep.submit(ascii("1")));
             // A rejection is a failed future (issue 12: one place to read every outcome).

@@ -57,6 +57,49 @@ final class TestSupport {
         return s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     }
 
+    /** std.gate_wait input: the timeout (u32 LE), then the key. */
+    static byte[] gate(String key, int timeoutMs) {
+        byte[] k = ascii(key);
+        return ByteBuffer.allocate(4 + k.length).order(ByteOrder.LITTLE_ENDIAN).putInt(timeoutMs).put(k).array();
+    }
+
+    /**
+     * A latch released when a call enters std.gate_wait(key): the module's "started" event,
+     * which also arrives under isolation and does not count as a call.
+     */
+    static java.util.concurrent.CountDownLatch onGate(NativeModule std, String key) {
+        java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        byte[] k = ascii(key);
+        std.subscribe("gate", d -> {
+            if (java.util.Arrays.equals(d, k)) {
+                entered.countDown();
+            }
+        });
+        return entered;
+    }
+
+    /** Wait for a latch from {@link #onGate}, or fail. */
+    static void awaitGate(java.util.concurrent.CountDownLatch entered, String what) throws InterruptedException {
+        if (!entered.await(30, java.util.concurrent.TimeUnit.SECONDS)) {
+            throw new AssertionError("timed out waiting for: " + what);
+        }
+    }
+
+    /** std.gate_count(key): how many calls wait in std.gate_wait(key) now (in-process only). */
+    static int inside(NativeModule std, String key) {
+        return ByteBuffer.wrap(std.method("gate_count").call(ascii(key))).order(ByteOrder.LITTLE_ENDIAN).getInt();
+    }
+
+    /** Wait until n calls wait in std.gate_wait(key) (in-process: each worker has its own gates). */
+    static void awaitInside(NativeModule std, String key, int n) throws InterruptedException {
+        await(() -> inside(std, key) >= n, Duration.ofSeconds(30), n + " call(s) inside gate " + key);
+    }
+
+    /** std.gate_open(key): releases the calls waiting in gate_wait(key); returns how many. */
+    static int openGate(NativeModule std, String key) {
+        return ByteBuffer.wrap(std.method("gate_open").call(ascii(key))).order(ByteOrder.LITTLE_ENDIAN).getInt();
+    }
+
     /** Wait until cond holds (polling), or fail after the timeout. */
     static void await(BooleanSupplier cond, Duration timeout, String what) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
