@@ -84,17 +84,21 @@ namespace BridgeHost.Tests
             using (var host = new Host(new HostOptions { SubmitThreads = 1 }))
             {
                 var std = host.Open("std");
-                var blocker = std.GetMethod("sleep_ms").SubmitAsync(TestEnv.Ascii("400"));
+                // The blocker waits in std's gate until this test opens it: no clock decides
+                // whether the cancel waited for it.
+                var blocker = std.GetMethod("gate_wait").SubmitAsync(TestEnv.Gate("blk", 30000));
+                TestEnv.AwaitInside(std, "blk", 1);
                 using (var cts = new CancellationTokenSource())
                 {
                     var t = std.GetMethod("echo").SubmitAsync(TestEnv.Ascii("never runs"), cts.Token);
-                    Thread.Sleep(20);
                     Check.False(t.IsCompleted, "queued behind the blocker");
-                    var sw = Stopwatch.StartNew();
                     cts.Cancel();
                     Check.Completes(t, "cancelled task");
                     Check.True(t.IsCanceled, "task is canceled, status " + t.Status);
-                    Check.True(sw.ElapsedMilliseconds < 200, "canceled at once, not after the blocker (" + sw.ElapsedMilliseconds + " ms)");
+                    Check.False(blocker.IsCompleted, "canceled at once, while the blocker still runs");
+                    Check.Equal(1u, TestEnv.OpenGate(std, "blk"), "the blocker was released by the test");
+                    Check.Completes(blocker, "blocker");
+                    Check.Bytes(new byte[] { 1 }, blocker.Result, "blocker output");
                     try
                     {
                         t.GetAwaiter().GetResult();
@@ -158,12 +162,12 @@ namespace BridgeHost.Tests
             using (var host = new Host())
             {
                 var std = host.Open("std");
-                var t = std.GetMethod("sleep_ms").SubmitAsync(TestEnv.Ascii("200"));
-                Thread.Sleep(20);
+                var t = std.GetMethod("gate_wait").SubmitAsync(TestEnv.Gate("dispose", 200));
+                TestEnv.AwaitInside(std, "dispose", 1);
                 std.Dispose(); // waits for the call in flight, then closes
                 Check.Completes(t, "in-flight submit");
                 Check.True(t.Status == TaskStatus.RanToCompletion, "the running call finished: " + t.Status);
-                Check.Equal(0, t.Result.Length, "sleep_ms output");
+                Check.Bytes(new byte[] { 0 }, t.Result, "gate_wait ran to its own timeout");
             }
         }
 
@@ -200,14 +204,14 @@ namespace BridgeHost.Tests
                 using (var host = new Host())
                 {
                     var std = host.Open("std");
-                    var t = std.GetMethod("sleep_ms").SubmitAsync(TestEnv.Ascii("200"));
-                    Thread.Sleep(50);
+                    var t = std.GetMethod("gate_wait").SubmitAsync(TestEnv.Gate("gc", 200));
+                    TestEnv.AwaitInside(std, "gc", 1);
                     var sw = Stopwatch.StartNew();
                     std.Dispose();
                     sw.Stop();
                     Check.True(t.Wait(TimeSpan.FromSeconds(20)), "the in-flight submit finished");
                     Check.True(t.Status == TaskStatus.RanToCompletion, "the running call finished: " + t.Status);
-                    // ~150 ms of sleep left when Dispose starts; generous for a loaded machine.
+                    // At most 200 ms of waiting left when Dispose starts; generous for a loaded machine.
                     Check.True(sw.Elapsed < TimeSpan.FromSeconds(10), "Dispose returned in " + sw.ElapsedMilliseconds + " ms");
                 }
             }
@@ -250,8 +254,8 @@ namespace BridgeHost.Tests
             using (var host = new Host(new HostOptions { SubmitThreads = 1, SubmitQueueCapacity = 1 }))
             {
                 var std = host.Open("std");
-                var running = std.GetMethod("sleep_ms").SubmitAsync(TestEnv.Ascii("200"));
-                Thread.Sleep(30); // let the pool thread take it
+                var running = std.GetMethod("gate_wait").SubmitAsync(TestEnv.Gate("full", 200));
+                TestEnv.AwaitInside(std, "full", 1); // the pool thread took it
                 var echo = std.GetMethod("echo");
                 var queued = echo.SubmitAsync(TestEnv.Ascii("queued"));
                 var refused = echo.SubmitAsync(TestEnv.Ascii("refused"));

@@ -121,7 +121,7 @@ namespace BridgeHost.Tests
             }
             _ticker.Call(TestEnv.U32(5000));
             Check.True(done.Wait(TimeSpan.FromSeconds(30)), "5000 events delivered to a collected-looking handler, got " + counter.Value);
-            Thread.Sleep(50);
+            _std.Flush(TimeSpan.FromSeconds(60)); // every delivery of what was emitted is over
             Check.Equal(5000, counter.Value, "exactly 5000 deliveries");
         }
 
@@ -147,7 +147,7 @@ namespace BridgeHost.Tests
             Volatile.Write(ref disposed, true);
             Check.Equal(0, Volatile.Read(ref running), "the handler is not running when Dispose returns");
             int atDispose = Volatile.Read(ref calls);
-            Thread.Sleep(200);
+            _std.Flush(TimeSpan.FromSeconds(60)); // every event emitted so far has been dispatched
             Check.Equal(atDispose, Volatile.Read(ref calls), "no delivery after Dispose returned");
             Check.Equal(0, Volatile.Read(ref lateCalls), "late calls");
             Check.False(sub.IsActive, "IsActive after Dispose");
@@ -193,9 +193,16 @@ namespace BridgeHost.Tests
                 Volatile.Read(ref sub).Dispose(); // allowed; returns at once; no later delivery
                 first.Set();
             });
-            _ticker.Call(TestEnv.U32(100));
-            Check.True(first.Wait(TimeSpan.FromSeconds(10)), "first delivery");
-            Thread.Sleep(100);
+            var witnessed = new CountdownEvent(100);
+            using (_std.Subscribe("tick", ev => witnessed.Signal()))
+            {
+                _ticker.Call(TestEnv.U32(100));
+                Check.True(first.Wait(TimeSpan.FromSeconds(10)), "first delivery");
+                // No sleep decides it: all 100 events reached the witness and Flush returned,
+                // so every delivery of them is over.
+                Check.True(witnessed.Wait(TimeSpan.FromSeconds(60)), "witness events");
+                _std.Flush(TimeSpan.FromSeconds(60));
+            }
             Check.Equal(1, Volatile.Read(ref calls), "exactly one delivery");
             Check.False(sub.IsActive, "unsubscribed");
             // The dispatcher keeps working for others.

@@ -62,6 +62,35 @@ namespace BridgeHost.Tests
             return ~crc;
         }
 
+        /// <summary>std.gate_wait input: the timeout (u32 LE), then the key.</summary>
+        public static byte[] Gate(string key, uint timeoutMs)
+        {
+            var k = Ascii(key);
+            var r = new byte[4 + k.Length];
+            Buffer.BlockCopy(BitConverter.GetBytes(timeoutMs), 0, r, 0, 4);
+            Buffer.BlockCopy(k, 0, r, 4, k.Length);
+            return r;
+        }
+
+        /// <summary>std.gate_count(key): how many calls wait in std.gate_wait(key) now
+        /// (in-process: each isolated worker has its own gates).</summary>
+        public static uint Inside(Module std, string key)
+        {
+            return BitConverter.ToUInt32(std.GetMethod("gate_count").Call(Ascii(key)), 0);
+        }
+
+        /// <summary>Wait until n calls wait in std.gate_wait(key), or fail after 30 s.</summary>
+        public static void AwaitInside(Module std, string key, uint n)
+        {
+            Check.Eventually(() => Inside(std, key) >= n, 30, n + " call(s) inside gate " + key);
+        }
+
+        /// <summary>std.gate_open(key): releases the calls waiting in gate_wait(key); how many.</summary>
+        public static uint OpenGate(Module std, string key)
+        {
+            return BitConverter.ToUInt32(std.GetMethod("gate_open").Call(Ascii(key)), 0);
+        }
+
         public static uint BigEndianU32(byte[] b)
         {
             Check.Equal(4, b.Length, "checksum length");

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import struct
 import threading
-import time
 
 import pytest
 
 import bridgehost
-from conftest import ms
+from conftest import await_inside, gate, ms
 
 
 def test_submit_returns_a_concurrent_future(std):
@@ -45,9 +45,10 @@ def test_completion_runs_on_a_bridgehost_thread(std):
 
 def test_cancel_reaches_the_core():
     with bridgehost.Host(submit_threads=1) as h:
-        sleep = h.open("std").method("sleep_ms")
-        running = sleep.submit(ms(300))
-        time.sleep(0.05)
+        std = h.open("std")
+        sleep = std.method("sleep_ms")
+        running = std.method("gate_wait").submit(gate(b"run", 300))
+        assert await_inside(std, b"run", 1) == 1, "running on the only submit thread"
         queued = sleep.submit(ms(10))
         assert queued.cancel() is True
         assert queued.cancelled()
@@ -56,7 +57,7 @@ def test_cancel_reaches_the_core():
         done, _ = concurrent.futures.wait([queued], timeout=1)
         assert queued in done
         assert running.cancel() is False, "a call that started cannot be cancelled"
-        assert running.result(timeout=5) == b""
+        assert running.result(timeout=5) == b"\x00", "ran to its own timeout"
         assert h.counters()["cancelled"] == 1
         with pytest.raises(concurrent.futures.CancelledError):
             queued.result()
@@ -100,14 +101,16 @@ def test_submit_async_completion_is_delivered_on_the_loop_thread():
 def test_submit_async_cancellation_reaches_the_core():
     async def main():
         with bridgehost.Host(submit_threads=1) as h:
-            sleep = h.open("std").method("sleep_ms")
-            running = sleep.submit_async(ms(200))
-            await asyncio.sleep(0.05)
+            std = h.open("std")
+            sleep = std.method("sleep_ms")
+            running = std.method("gate_wait").submit_async(gate(b"arun", 200))
+            while struct.unpack("<I", std.method("gate_count")(b"arun"))[0] < 1:
+                await asyncio.sleep(0.001)  # until it runs on the only submit thread
             queued = sleep.submit_async(ms(10))
             queued.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await queued
-            assert await running == b""
+            assert await running == b"\x00"
             assert h.counters()["cancelled"] == 1
 
     asyncio.run(main())

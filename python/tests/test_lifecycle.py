@@ -9,7 +9,7 @@ import time
 import pytest
 
 import bridgehost
-from conftest import ms
+from conftest import await_inside, gate, ms
 
 
 def test_use_after_close(host):
@@ -63,27 +63,30 @@ def test_context_managers():
 
 def test_close_waits_for_a_call_in_flight(host):
     std = host.open("std")
-    sleep = std.method("sleep_ms")
+    wait = std.method("gate_wait")
     out = []
-    t = threading.Thread(target=lambda: out.append(sleep(ms(300))))
+    t = threading.Thread(target=lambda: out.append(wait(gate(b"close", 1000))))
     t.start()
-    time.sleep(0.05)
+    assert await_inside(std, b"close", 1) == 1
     t0 = time.perf_counter()
     std.close()
     waited = time.perf_counter() - t0
     t.join()
-    assert out == [b""], "the call in flight finishes cleanly"
+    assert out == [b"\x00"], "the call in flight runs to its own 1 s timeout"
+    # It was inside before close() started, with 1 s to run: a close that did not wait for it
+    # would return long before.
     assert waited > 0.15, "close returned while a call was still running"
 
 
 def test_close_during_in_flight_submits():
     h = bridgehost.Host(submit_threads=1)
-    sleep = h.open("std").method("sleep_ms")
-    running = sleep.submit(ms(200))
-    time.sleep(0.05)
+    std = h.open("std")
+    sleep = std.method("sleep_ms")
+    running = std.method("gate_wait").submit(gate(b"inflight", 200))
+    assert await_inside(std, b"inflight", 1) == 1, "running on the only submit thread"
     queued = [sleep.submit(ms(10)) for _ in range(5)]
     h.close()
-    assert running.result(timeout=5) == b""
+    assert running.result(timeout=5) == b"\x00"
     for f in queued:
         with pytest.raises(bridgehost.ClosedError):
             f.result(timeout=5)
