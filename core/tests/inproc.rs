@@ -74,16 +74,28 @@ fn thread_safe_modules_do_run_concurrently() {
             thread::spawn(move || w.call(&gate_wait_input(60_000, b"overlap")).unwrap())
         })
         .collect();
-    assert_eq!(await_inside(&m, b"overlap", 4), 4, "four calls inside at once");
+    assert_eq!(
+        await_inside(&m, b"overlap", 4),
+        4,
+        "four calls inside at once"
+    );
     assert_eq!(
         u32le(&m.method("gate_open").unwrap().call(b"overlap").unwrap()),
         4
     );
     for h in hs {
-        assert_eq!(h.join().unwrap(), [1], "released by gate_open, not by the timeout");
+        assert_eq!(
+            h.join().unwrap(),
+            [1],
+            "released by gate_open, not by the timeout"
+        );
     }
     let count = m.method("gate_count").unwrap();
-    assert_eq!(u32le(&count.call(b"overlap").unwrap()), 0, "every waiter left");
+    assert_eq!(
+        u32le(&count.call(b"overlap").unwrap()),
+        0,
+        "every waiter left"
+    );
 }
 
 #[test]
