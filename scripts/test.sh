@@ -53,7 +53,7 @@ suite_miri()   {
         --skip isolation::sys --skip isolation::sandbox --skip locate::
 }
 suite_c()      { bash tests/c/run.sh; }
-suite_header() { bash dotnet-bridge/check-header.sh && python3 scripts/check_symmetry_c.py; }
+suite_header() { bash dotnet-bridge/check-header.sh && python3 scripts/check_symmetry_c.py && bash tests/c/compile_fail.sh; }
 suite_python() { bash scripts/python.sh test; }
 suite_java()   { bash scripts/java.sh test; }
 suite_dotnet() { bash scripts/dotnet.sh test; }

@@ -35,11 +35,11 @@ static bh_status open_std(const char *method_name, bh_host *host, bh_module *mod
 
 static void close_std(bh_host host, bh_module module, bh_method method)
 {
-    if (method != 0)
+    if (method.id != 0)
         bh_method_free(method);
-    if (module != 0)
+    if (module.id != 0)
         bh_module_free(module);
-    if (host != 0)
+    if (host.id != 0)
         bh_host_free(host);
 }
 
@@ -49,9 +49,9 @@ static void close_std(bh_host host, bh_module module, bh_method method)
  */
 int32_t bare_native_checksum(const uint8_t *data, size_t len, uint32_t reps, uint64_t *ns, uint32_t *crc)
 {
-    bh_host host = 0;
-    bh_module module = 0;
-    bh_method method = 0;
+    bh_host host = {0};
+    bh_module module = {0};
+    bh_method method = {0};
     bh_status st = open_std("checksum", &host, &module, &method);
     uint8_t out[4] = {0};
     size_t out_len = 0;
@@ -74,9 +74,9 @@ int32_t bare_native_checksum(const uint8_t *data, size_t len, uint32_t reps, uin
  */
 int32_t bare_native_echo(uint32_t reps, int32_t via_buffer, uint64_t *ns)
 {
-    bh_host host = 0;
-    bh_module module = 0;
-    bh_method method = 0;
+    bh_host host = {0};
+    bh_module module = {0};
+    bh_method method = {0};
     bh_status st = open_std("echo", &host, &module, &method);
     static const uint8_t in[16] = "0123456789abcdef";
     uint8_t out[64];
@@ -87,9 +87,9 @@ int32_t bare_native_echo(uint32_t reps, int32_t via_buffer, uint64_t *ns)
             if (via_buffer == 0) {
                 st = bh_call_into(method, in, sizeof in, out, sizeof out, &n);
             } else if (via_buffer == 2) {
-                bh_buffer spill = 0;
+                bh_buffer spill = {0};
                 st = bh_call_spill(method, in, sizeof in, out, sizeof out, &n, &spill);
-                if (st == BH_OK && spill != 0) {
+                if (st == BH_OK && spill.id != 0) {
                     const uint8_t *d = NULL;
                     size_t len = 0;
                     st = bh_buffer_data(spill, &d, &len);
@@ -98,14 +98,14 @@ int32_t bare_native_echo(uint32_t reps, int32_t via_buffer, uint64_t *ns)
                     bh_buffer_free(spill);
                 }
             } else {
-                bh_buffer b = 0;
+                bh_buffer b = {0};
                 const uint8_t *d = NULL;
                 st = bh_call(method, in, sizeof in, &b);
                 if (st == BH_OK)
                     st = bh_buffer_data(b, &d, &n);
                 if (st == BH_OK && n <= sizeof out)
                     memcpy(out, d, n);
-                if (b != 0)
+                if (b.id != 0)
                     bh_buffer_free(b);
             }
         }
@@ -139,10 +139,10 @@ static void count_event(void *user, const char *topic, size_t topic_len, const u
  */
 int32_t bare_native_events(uint32_t n, uint64_t *ns)
 {
-    bh_host host = 0;
-    bh_module module = 0;
-    bh_method method = 0;
-    bh_subscription sub = 0;
+    bh_host host = {0};
+    bh_module module = {0};
+    bh_method method = {0};
+    bh_subscription sub = {0};
     struct event_count c = {0, n};
     bh_status st = open_std("ticker", &host, &module, &method);
     if (st == BH_OK)
@@ -164,7 +164,7 @@ int32_t bare_native_events(uint32_t n, uint64_t *ns)
         }
         *ns = now_ns() - t0;
     }
-    if (sub != 0)
+    if (sub.id != 0)
         bh_unsubscribe(sub);
     close_std(host, module, method);
     return st;

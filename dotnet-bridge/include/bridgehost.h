@@ -85,12 +85,22 @@ typedef int32_t bh_status;
 /**
  * A resolved method (opaque id).
  */
-typedef uint64_t bh_method;
+typedef struct bh_method {
+    /**
+     * The id; only the library interprets it.
+     */
+    uint64_t id;
+} bh_method;
 
 /**
  * An output buffer owned by the library until `bh_buffer_free` (opaque id).
  */
-typedef uint64_t bh_buffer;
+typedef struct bh_buffer {
+    /**
+     * The id; only the library interprets it.
+     */
+    uint64_t id;
+} bh_buffer;
 
 /**
  * Completion of `bh_submit`: runs exactly once, on a bridgehost pool thread
@@ -110,12 +120,22 @@ typedef void (*bh_completion_fn)(void *user_data,
 /**
  * A submitted task (opaque id), retired when its completion runs.
  */
-typedef uint64_t bh_task;
+typedef struct bh_task {
+    /**
+     * The id; only the library interprets it.
+     */
+    uint64_t id;
+} bh_task;
 
 /**
  * An open module (opaque id).
  */
-typedef uint64_t bh_module;
+typedef struct bh_module {
+    /**
+     * The id; only the library interprets it.
+     */
+    uint64_t id;
+} bh_module;
 
 /**
  * Event delivery: runs on the host's dispatcher thread. `topic` is UTF-8
@@ -131,7 +151,12 @@ typedef void (*bh_event_fn)(void *user_data,
 /**
  * An event subscription (opaque id).
  */
-typedef uint64_t bh_subscription;
+typedef struct bh_subscription {
+    /**
+     * The id; only the library interprets it.
+     */
+    uint64_t id;
+} bh_subscription;
 
 /**
  * Options of `bh_host_new`. All-zero fields mean "default";
@@ -181,9 +206,14 @@ typedef struct bh_host_options {
 } bh_host_options;
 
 /**
- * A host (opaque, generation-checked id; 0 is never valid).
+ * A host (opaque, generation-checked id; `{0}` is never valid).
  */
-typedef uint64_t bh_host;
+typedef struct bh_host {
+    /**
+     * The id; only the library interprets it.
+     */
+    uint64_t id;
+} bh_host;
 
 /**
  * Counters of a host or module. The caller sets `struct_size`; the library
@@ -466,7 +496,7 @@ extern "C" {
  * `input` must be NULL or readable for `in_len` bytes and not written during
  * the call; `out` valid for a write of `bh_buffer`.
  */
-bh_status bh_call(bh_method f, const uint8_t *input, size_t in_len, bh_buffer *out);
+bh_status bh_call(struct bh_method f, const uint8_t *input, size_t in_len, struct bh_buffer *out);
 
 /**
  * Call on this thread, writing the output into the caller's buffer
@@ -483,7 +513,7 @@ bh_status bh_call(bh_method f, const uint8_t *input, size_t in_len, bh_buffer *o
  * writable for `out_cap` bytes, neither touched by anyone else during the
  * call; `out_len` valid for a write of `size_t`.
  */
-bh_status bh_call_into(bh_method f,
+bh_status bh_call_into(struct bh_method f,
                        const uint8_t *input,
                        size_t in_len,
                        uint8_t *out,
@@ -506,13 +536,13 @@ bh_status bh_call_into(bh_method f,
  * writable for `out_cap` bytes, neither touched by anyone else during the
  * call; `out_len` and `spill` valid for writes of their types.
  */
-bh_status bh_call_spill(bh_method f,
+bh_status bh_call_spill(struct bh_method f,
                         const uint8_t *input,
                         size_t in_len,
                         uint8_t *out,
                         size_t out_cap,
                         size_t *out_len,
-                        bh_buffer *spill);
+                        struct bh_buffer *spill);
 
 /**
  * The bytes of a buffer: `*data` (never NULL, also when `*len` is 0) stays
@@ -521,13 +551,13 @@ bh_status bh_call_spill(bh_method f,
  * # Safety
  * `data` and `len` must be valid for writes of their types.
  */
-bh_status bh_buffer_data(bh_buffer b, const uint8_t **data, size_t *len);
+bh_status bh_buffer_data(struct bh_buffer b, const uint8_t **data, size_t *len);
 
 /**
  * Free a buffer (its data pointer dangles afterwards). A second free is
  * `BH_E_INVALID_ARGUMENT`.
  */
-bh_status bh_buffer_free(bh_buffer b);
+bh_status bh_buffer_free(struct bh_buffer b);
 
 /**
  * Run the call on the host's pool threads. `input` is copied before this
@@ -543,12 +573,12 @@ bh_status bh_buffer_free(bh_buffer b);
  * type `bh_completion_fn` that does not unwind; `user_data` usable from the
  * pool thread until `cb` runs; `out` NULL or valid for a write of `bh_task`.
  */
-bh_status bh_submit(bh_method f,
+bh_status bh_submit(struct bh_method f,
                     const uint8_t *input,
                     size_t in_len,
                     bh_completion_fn cb,
                     void *user_data,
-                    bh_task *out);
+                    struct bh_task *out);
 
 /**
  * Cancel a submitted task if it has not started: `*cancelled = 1` and its
@@ -559,7 +589,7 @@ bh_status bh_submit(bh_method f,
  * # Safety
  * `cancelled` must be valid for a write of `int32_t`.
  */
-bh_status bh_task_cancel(bh_task t, int32_t *cancelled);
+bh_status bh_task_cancel(struct bh_task t, int32_t *cancelled);
 
 /**
  * Subscribe to the module's events on `topic` (UTF-8, 1..=128 bytes, not
@@ -574,12 +604,12 @@ bh_status bh_task_cancel(bh_task t, int32_t *cancelled);
  * thread until `bh_unsubscribe` returns; `out` valid for a write of
  * `bh_subscription`.
  */
-bh_status bh_subscribe(bh_module m,
+bh_status bh_subscribe(struct bh_module m,
                        const char *topic,
                        size_t topic_len,
                        bh_event_fn cb,
                        void *user_data,
-                       bh_subscription *out);
+                       struct bh_subscription *out);
 
 /**
  * Retire the subscription. When this returns, `cb` is not running and never
@@ -587,7 +617,7 @@ bh_status bh_subscribe(bh_module m,
  * inside `cb` itself, which is allowed, does not deadlock, and guarantees
  * that no later delivery starts. A second call is `BH_E_INVALID_ARGUMENT`.
  */
-bh_status bh_unsubscribe(bh_subscription s);
+bh_status bh_unsubscribe(struct bh_subscription s);
 
 /**
  * Fill `*out` with the default host options (the values `bh_host_new` uses
@@ -612,7 +642,7 @@ bh_status bh_host_options_default(struct bh_host_options *out);
  * `thread_name_len` bytes, when `struct_size` covers them); `out` must be
  * valid for a write of `bh_host`.
  */
-bh_status bh_host_new(const struct bh_host_options *opts, bh_host *out);
+bh_status bh_host_new(const struct bh_host_options *opts, struct bh_host *out);
 
 /**
  * Close a host: queued submits complete with `BH_E_CLOSED`, calls in flight
@@ -620,12 +650,12 @@ bh_status bh_host_new(const struct bh_host_options *opts, bh_host *out);
  * this returns, unless called from inside one). Idempotent; the handle stays
  * valid (later uses report `BH_E_CLOSED`) until `bh_host_free`.
  */
-bh_status bh_host_close(bh_host h);
+bh_status bh_host_close(struct bh_host h);
 
 /**
  * Close the host and retire its handle. A second free is `BH_E_INVALID_ARGUMENT`.
  */
-bh_status bh_host_free(bh_host h);
+bh_status bh_host_free(struct bh_host h);
 
 /**
  * Counters summed over every module the host opened (closed ones included).
@@ -634,7 +664,7 @@ bh_status bh_host_free(bh_host h);
  * # Safety
  * `out` must be valid for writes of `out->struct_size` bytes.
  */
-bh_status bh_host_counters(bh_host h, struct bh_counters *out);
+bh_status bh_host_counters(struct bh_host h, struct bh_counters *out);
 
 /**
  * Add a directory searched for modules by name (`bh_module_open` with a bare
@@ -647,7 +677,7 @@ bh_status bh_host_counters(bh_host h, struct bh_counters *out);
  * `dir` must be readable for `dir_len` bytes (NULL only with `dir_len` 0,
  * which is `BH_E_INVALID_ARGUMENT`).
  */
-bh_status bh_host_add_module_dir(bh_host h, const char *dir, size_t dir_len);
+bh_status bh_host_add_module_dir(struct bh_host h, const char *dir, size_t dir_len);
 
 /**
  * The library version (`"0.1.0"`): a static NUL-terminated string, never freed.
@@ -720,11 +750,11 @@ bh_status bh_module_options_default(struct bh_module_options *out);
  * `bh_module_options` readable for its `struct_size` bytes, whose `config`/`worker_path` are readable for their
  * lengths; `out` valid for a write of `bh_module`.
  */
-bh_status bh_module_open(bh_host h,
+bh_status bh_module_open(struct bh_host h,
                          const char *spec,
                          size_t spec_len,
                          const struct bh_module_options *opts,
-                         bh_module *out);
+                         struct bh_module *out);
 
 /**
  * Inspect a module without opening it: by default in a worker process (the
@@ -747,25 +777,25 @@ bh_status bh_module_open(bh_host h,
  * `spec` must be readable for `spec_len` bytes; `out` valid for a write of
  * `bh_buffer`.
  */
-bh_status bh_inspect(bh_host h,
+bh_status bh_inspect(struct bh_host h,
                      const char *spec,
                      size_t spec_len,
                      uint64_t deadline_ms,
                      uint32_t flags,
-                     bh_buffer *out);
+                     struct bh_buffer *out);
 
 /**
  * Close a module: unsubscribe its subscribers (waiting out deliveries in
  * progress), wait for calls in flight, destroy the instance. Idempotent; the
  * handle stays valid (later calls report `BH_E_CLOSED`) until `bh_module_free`.
  */
-bh_status bh_module_close(bh_module m);
+bh_status bh_module_close(struct bh_module m);
 
 /**
  * Close the module and retire its handle. Method handles resolved from it
  * stay valid (their calls report `BH_E_CLOSED`) until freed.
  */
-bh_status bh_module_free(bh_module m);
+bh_status bh_module_free(struct bh_module m);
 
 /**
  * The module's counters (see `bh_host_counters`).
@@ -773,7 +803,7 @@ bh_status bh_module_free(bh_module m);
  * # Safety
  * `out` must be valid for writes of `out->struct_size` bytes.
  */
-bh_status bh_module_counters(bh_module m, struct bh_counters *out);
+bh_status bh_module_counters(struct bh_module m, struct bh_counters *out);
 
 /**
  * The module's name (UTF-8, not NUL-terminated; two-call pattern: `*len` is
@@ -783,7 +813,7 @@ bh_status bh_module_counters(bh_module m, struct bh_counters *out);
  * `buf` must be NULL (with `cap` 0) or writable for `cap` bytes; `len` valid
  * for a write of `size_t`.
  */
-bh_status bh_module_name(bh_module m, char *buf, size_t cap, size_t *len);
+bh_status bh_module_name(struct bh_module m, char *buf, size_t cap, size_t *len);
 
 /**
  * The module's version string (two-call pattern, as `bh_module_name`).
@@ -791,7 +821,7 @@ bh_status bh_module_name(bh_module m, char *buf, size_t cap, size_t *len);
  * # Safety
  * As `bh_module_name`.
  */
-bh_status bh_module_version(bh_module m, char *buf, size_t cap, size_t *len);
+bh_status bh_module_version(struct bh_module m, char *buf, size_t cap, size_t *len);
 
 /**
  * The module's declared thread model (`BH_THREAD_SAFE`, `BH_THREAD_SERIALIZED`,
@@ -800,7 +830,7 @@ bh_status bh_module_version(bh_module m, char *buf, size_t cap, size_t *len);
  * # Safety
  * `out` must be valid for a write of `uint32_t`.
  */
-bh_status bh_module_thread_model(bh_module m, uint32_t *out);
+bh_status bh_module_thread_model(struct bh_module m, uint32_t *out);
 
 /**
  * Number of methods (1..=1024).
@@ -808,7 +838,7 @@ bh_status bh_module_thread_model(bh_module m, uint32_t *out);
  * # Safety
  * `out` must be valid for a write of `uint32_t`.
  */
-bh_status bh_module_method_count(bh_module m, uint32_t *out);
+bh_status bh_module_method_count(struct bh_module m, uint32_t *out);
 
 /**
  * Name (two-call pattern) and declared `BH_METHOD_*` flags of method `index`
@@ -818,7 +848,7 @@ bh_status bh_module_method_count(bh_module m, uint32_t *out);
  * # Safety
  * As `bh_module_name`; `flags` valid for a write of `uint32_t`.
  */
-bh_status bh_module_method_name(bh_module m,
+bh_status bh_module_method_name(struct bh_module m,
                                 uint32_t index,
                                 char *buf,
                                 size_t cap,
@@ -833,12 +863,15 @@ bh_status bh_module_method_name(bh_module m,
  * `name` must be readable for `name_len` bytes; `out` valid for a write of
  * `bh_method`.
  */
-bh_status bh_method_resolve(bh_module m, const char *name, size_t name_len, bh_method *out);
+bh_status bh_method_resolve(struct bh_module m,
+                            const char *name,
+                            size_t name_len,
+                            struct bh_method *out);
 
 /**
  * Retire a method handle.
  */
-bh_status bh_method_free(bh_method f);
+bh_status bh_method_free(struct bh_method f);
 
 /**
  * Effective flags of a method: `BH_METHOD_NONBLOCKING` only when the module
@@ -847,7 +880,7 @@ bh_status bh_method_free(bh_method f);
  * # Safety
  * `out` must be valid for a write of `uint32_t`.
  */
-bh_status bh_method_flags(bh_method f, uint32_t *out);
+bh_status bh_method_flags(struct bh_method f, uint32_t *out);
 
 /**
  * Wait until every event emitted so far has been delivered: when this
@@ -857,7 +890,7 @@ bh_status bh_method_flags(bh_method f, uint32_t *out);
  * events were discarded), `BH_E_INVALID_ARGUMENT` from inside an event
  * callback (it would wait for itself).
  */
-bh_status bh_module_flush(bh_module m, uint64_t timeout_ms);
+bh_status bh_module_flush(struct bh_module m, uint64_t timeout_ms);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -125,7 +125,7 @@ pub unsafe extern "C" fn bh_call_spill(
         match stored {
             Spilled::InBuffer(n) => {
                 out_len.write(n);
-                spill.write(0);
+                spill.write(bh_buffer::default()); // {0}: no spill
             }
             Spilled::Spilled(v) => {
                 out_len.write(v.len());

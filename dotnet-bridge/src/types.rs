@@ -10,18 +10,87 @@ use std::ffi::{c_char, c_void};
 /// `ErrorKind` code (`BH_E_*`).
 pub type bh_status = i32;
 
-/// A host (opaque, generation-checked id; 0 is never valid).
-pub type bh_host = u64;
+// Handles are one-field structs so that a C compiler tells them apart: passing
+// a `bh_module` where a `bh_host` is expected does not compile
+// (tests/c/handle_types_fail.c). Passed by value they are the same as a
+// `uint64_t` in every calling convention we target (one INTEGER eightbyte on
+// x86-64 SysV, a composite of at most 16 bytes in a general register on
+// AArch64, an 8-byte struct in a register on Windows x64), which is why the
+// .NET declarations keep `ulong` (docs/C_ABI.md "Handles").
+
+/// A host (opaque, generation-checked id; `{0}` is never valid).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct bh_host {
+    /// The id; only the library interprets it.
+    pub id: u64,
+}
 /// An open module (opaque id).
-pub type bh_module = u64;
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct bh_module {
+    /// The id; only the library interprets it.
+    pub id: u64,
+}
 /// A resolved method (opaque id).
-pub type bh_method = u64;
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct bh_method {
+    /// The id; only the library interprets it.
+    pub id: u64,
+}
 /// An output buffer owned by the library until `bh_buffer_free` (opaque id).
-pub type bh_buffer = u64;
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct bh_buffer {
+    /// The id; only the library interprets it.
+    pub id: u64,
+}
 /// An event subscription (opaque id).
-pub type bh_subscription = u64;
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct bh_subscription {
+    /// The id; only the library interprets it.
+    pub id: u64,
+}
 /// A submitted task (opaque id), retired when its completion runs.
-pub type bh_task = u64;
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct bh_task {
+    /// The id; only the library interprets it.
+    pub id: u64,
+}
+
+/// The handle types' common form (the handle tables are generic over it).
+pub trait Handle: Copy {
+    /// Wrap a table id.
+    fn from_id(id: u64) -> Self;
+    /// The table id.
+    fn id(self) -> u64;
+}
+
+macro_rules! handle {
+    ($($t:ident),*) => {$(
+        impl Handle for $t {
+            #[inline]
+            fn from_id(id: u64) -> Self {
+                $t { id }
+            }
+            #[inline]
+            fn id(self) -> u64 {
+                self.id
+            }
+        }
+    )*};
+}
+handle!(
+    bh_host,
+    bh_module,
+    bh_method,
+    bh_buffer,
+    bh_subscription,
+    bh_task
+);
 
 /// Success.
 pub const BH_OK: bh_status = 0;

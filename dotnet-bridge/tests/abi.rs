@@ -61,9 +61,19 @@ fn struct_layouts_are_pinned() {
     assert_eq!(offset_of!(bh_counters, worker_output_dropped), 8 + 17 * 8);
     assert_eq!(offset_of!(bh_counters, unblamed_violations), 8 + 18 * 8);
 
-    // Handles and statuses are fixed-width integers.
+    // Statuses are fixed-width integers; handles are one-field structs of one u64 (distinct
+    // types to a C compiler, the same as a uint64_t to every calling convention we target).
     assert_eq!(size_of::<bh_status>(), 4);
-    assert_eq!(size_of::<bh_host>(), 8);
+    for (size, align) in [
+        (size_of::<bh_host>(), align_of::<bh_host>()),
+        (size_of::<bh_module>(), align_of::<bh_module>()),
+        (size_of::<bh_method>(), align_of::<bh_method>()),
+        (size_of::<bh_buffer>(), align_of::<bh_buffer>()),
+        (size_of::<bh_subscription>(), align_of::<bh_subscription>()),
+        (size_of::<bh_task>(), align_of::<bh_task>()),
+    ] {
+        assert_eq!((size, align), (8, 8));
+    }
     assert_eq!(
         size_of::<bh_completion_fn>(),
         size_of::<usize>(),

@@ -35,7 +35,7 @@ fn describe_call_and_errors() {
     let m = open(h, "std");
 
     let text = |f: &dyn Fn(*mut c_char, usize, *mut usize) -> bh_status| {
-        let mut n = 0;
+        let mut n = Default::default();
         expect_err(
             f(null_mut(), 0, &mut n),
             BH_E_BUFFER_TOO_SMALL,
@@ -43,7 +43,7 @@ fn describe_call_and_errors() {
         );
         assert_eq!(bh_last_error_detail(), n as i64);
         let mut buf = vec![0u8; n];
-        let mut n2 = 0;
+        let mut n2 = Default::default();
         expect(f(buf.as_mut_ptr().cast(), n, &mut n2), BH_OK);
         assert_eq!(n2, n);
         String::from_utf8(buf).unwrap()
@@ -71,8 +71,8 @@ fn describe_call_and_errors() {
     }
     assert!(names.contains(&("echo".to_string(), 1)), "{names:?}");
     assert!(names.contains(&("sleep_ms".to_string(), 0)), "{names:?}");
-    let mut flags = 0;
-    let mut n = 0;
+    let mut flags = Default::default();
+    let mut n = Default::default();
     // SAFETY: out-pointers are live locals.
     expect_err(
         unsafe { bh_module_method_name(m, count, null_mut(), 0, &mut n, &mut flags) },
@@ -94,7 +94,7 @@ fn describe_call_and_errors() {
 
     // Two-call into a caller buffer: too small reports the size, the method ran.
     let mut small = [0u8; 2];
-    let mut need = 0;
+    let mut need = Default::default();
     // SAFETY: buffers are live locals of the stated sizes.
     unsafe {
         expect(
@@ -144,7 +144,7 @@ fn describe_call_and_errors() {
     assert_eq!(bh_last_error_detail(), 101);
     assert!(last_error().contains("panic: oops"), "{}", last_error());
     // An unknown method.
-    let mut f = 0;
+    let mut f = Default::default();
     // SAFETY: name literal and out-pointer are live.
     expect_err(
         unsafe { bh_method_resolve(m, "nope".as_ptr().cast(), 4, &mut f) },
@@ -179,7 +179,7 @@ fn describe_call_and_errors() {
 }
 
 fn method_after_close(m: bh_module) -> Option<bh_method> {
-    let mut f = 0;
+    let mut f = Default::default();
     // SAFETY: name literal and out-pointer are live.
     let s = unsafe { bh_method_resolve(m, "echo".as_ptr().cast(), 4, &mut f) };
     if s == BH_OK {
@@ -269,7 +269,7 @@ fn submit_complete_and_cancel() {
         module_dir_len: dir.len(),
         ..opts
     };
-    let mut h = 0;
+    let mut h = Default::default();
     // SAFETY: opts and dir are live for the call.
     expect(unsafe { bh_host_new(&opts, &mut h) }, BH_OK);
     let m = open(h, "std");
@@ -277,7 +277,7 @@ fn submit_complete_and_cancel() {
     let echo = method(m, "echo");
     let rec = Record::default();
     let user = &rec as *const Record as *mut c_void;
-    let (mut t1, mut t2) = (0, 0);
+    let (mut t1, mut t2) = (bh_task::default(), bh_task::default());
     let mut cancelled = -1;
     // SAFETY: inputs are live for the calls (they are copied); rec outlives
     // every completion (waited for below, before it goes out of scope).
@@ -424,7 +424,7 @@ unsafe extern "C" fn on_event(
 }
 
 fn subscribe(m: bh_module, topic: &str, ev: &Events) -> bh_subscription {
-    let mut s = 0;
+    let mut s = Default::default();
     // SAFETY: topic is live for the call; ev outlives the subscription.
     expect(
         unsafe {
@@ -459,7 +459,7 @@ fn events_and_unsubscribe() {
 
     let all = Events {
         rec: Record::default(),
-        sub: Mutex::new(0),
+        sub: Mutex::new(bh_subscription::default()),
         unsubscribe_inside: false,
     };
     let s = subscribe(m, "tick", &all);
@@ -475,7 +475,7 @@ fn events_and_unsubscribe() {
     // Unsubscribing from inside the callback: exactly one delivery, no deadlock.
     let once = Events {
         rec: Record::default(),
-        sub: Mutex::new(0),
+        sub: Mutex::new(bh_subscription::default()),
         unsubscribe_inside: true,
     };
     subscribe(m, "tick", &once);
@@ -586,7 +586,7 @@ fn option_defaults_are_the_cores() {
         assert!(m.config.is_null() && m.worker_path.is_null());
 
         // The filled structs open a host and a module as they are.
-        let mut host = 0;
+        let mut host = Default::default();
         expect(bh_host_new(&h, &mut host), BH_OK);
         expect(bh_host_free(host), BH_OK);
 
@@ -663,9 +663,9 @@ fn unsubscribe_counts_discarded_events_in_bh_counters() {
     let gate = Gate {
         state: Mutex::new((false, false)),
         cv: Condvar::new(),
-        sub: Mutex::new(0),
+        sub: Mutex::new(bh_subscription::default()),
     };
-    let mut s = 0;
+    let mut s = Default::default();
     // SAFETY: the topic is live for the call; gate outlives the subscription.
     expect(
         unsafe {

@@ -390,7 +390,7 @@ fn header_functions() -> BTreeSet<String> {
 fn names_before_paren(text: &str) -> BTreeSet<String> {
     let b = text.as_bytes();
     let mut out = BTreeSet::new();
-    let mut i = 0;
+    let mut i = Default::default();
     while let Some(pos) = text[i..].find("bh_") {
         let s = i + pos;
         let boundary = s == 0 || !(b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'_');

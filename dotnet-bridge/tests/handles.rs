@@ -65,14 +65,19 @@ fn stale_double_freed_and_cross_type_handles_are_rejected() {
     let h = host();
     let m = open(h, "std");
     let f = method(m, "echo");
-    let mut b = 0;
+    let mut b = Default::default();
     // SAFETY: input and out are live locals.
     expect(unsafe { bh_call(f, b"hi".as_ptr(), 2, &mut b) }, BH_OK);
     assert_eq!(bh_debug_live_handles(), before + 4);
 
     // Cross-type: each live handle is rejected by every export of another type
     // (frees included), with a message naming what it really is.
-    for (handle, kind) in [(h, "host"), (m, "module"), (f, "method"), (b, "buffer")] {
+    for (handle, kind) in [
+        (h.id, "host"),
+        (m.id, "module"),
+        (f.id, "method"),
+        (b.id, "buffer"),
+    ] {
         for (name, op_kind, op) in typed_uses() {
             if op_kind == kind {
                 continue;
@@ -90,9 +95,9 @@ fn stale_double_freed_and_cross_type_handles_are_rejected() {
         }
     }
     // A neighbour of a live handle (same tag, other generation or index) is not that object.
-    for forged in [b ^ (1 << 32), b ^ 1, b + (1 << 32)] {
+    for forged in [b.id ^ (1 << 32), b.id ^ 1, b.id + (1 << 32)] {
         expect_err(
-            bh_buffer_free(forged),
+            bh_buffer_free(bh_buffer { id: forged }),
             BH_E_INVALID_ARGUMENT,
             "stale or invalid bh_buffer",
         );
@@ -105,12 +110,12 @@ fn stale_double_freed_and_cross_type_handles_are_rejected() {
         BH_E_INVALID_ARGUMENT,
         "stale or invalid bh_buffer handle",
     );
-    rejected_everywhere(b, "stale buffer");
+    rejected_everywhere(b.id, "stale buffer");
 
     // Freeing the module closes it; the method handle stays valid but its calls are closed.
     expect(bh_module_free(m), BH_OK);
-    rejected_everywhere(m, "stale module");
-    let mut b2 = 0;
+    rejected_everywhere(m.id, "stale module");
+    let mut b2 = Default::default();
     // SAFETY: out is a live local.
     expect_err(
         unsafe { bh_call(f, null(), 0, &mut b2) },
@@ -118,18 +123,18 @@ fn stale_double_freed_and_cross_type_handles_are_rejected() {
         "closed",
     );
     expect(bh_method_free(f), BH_OK);
-    rejected_everywhere(f, "stale method");
+    rejected_everywhere(f.id, "stale method");
 
     // A recycled slot gets a new generation: the old handle never resolves as the new object.
     let m2 = open(h, "std");
     assert_ne!(m2, m);
-    rejected_everywhere(m, "stale module after slot reuse");
+    rejected_everywhere(m.id, "stale module after slot reuse");
     expect(bh_module_free(m2), BH_OK);
 
     expect(bh_host_close(h), BH_OK);
     expect(bh_host_close(h), BH_OK); // idempotent; handle still valid
     expect(bh_host_free(h), BH_OK);
-    rejected_everywhere(h, "stale host");
+    rejected_everywhere(h.id, "stale host");
     assert_eq!(bh_debug_live_handles(), before);
 }
 
@@ -144,103 +149,166 @@ fn typed_uses() -> Vec<Use> {
         }
     }
     vec![
-        ("bh_host_close", "host", |h| bh_host_close(h)),
-        ("bh_host_free", "host", |h| bh_host_free(h)),
+        ("bh_host_close", "host", |h| {
+            bh_host_close(bh_host { id: h })
+        }),
+        ("bh_host_free", "host", |h| bh_host_free(bh_host { id: h })),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_host_counters", "host", |h| unsafe {
-            bh_host_counters(h, &mut counters())
+            bh_host_counters(bh_host { id: h }, &mut counters())
         }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_module_open", "host", |h| unsafe {
-            bh_module_open(h, "std".as_ptr().cast(), 3, null(), &mut 0)
+            bh_module_open(
+                bh_host { id: h },
+                "std".as_ptr().cast(),
+                3,
+                null(),
+                &mut Default::default(),
+            )
         }),
-        ("bh_module_close", "module", |h| bh_module_close(h)),
-        ("bh_module_free", "module", |h| bh_module_free(h)),
+        ("bh_module_close", "module", |h| {
+            bh_module_close(bh_module { id: h })
+        }),
+        ("bh_module_free", "module", |h| {
+            bh_module_free(bh_module { id: h })
+        }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_module_counters", "module", |h| unsafe {
-            bh_module_counters(h, &mut counters())
+            bh_module_counters(bh_module { id: h }, &mut counters())
         }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_module_name", "module", |h| unsafe {
-            bh_module_name(h, null_mut(), 0, &mut 0)
+            bh_module_name(bh_module { id: h }, null_mut(), 0, &mut Default::default())
         }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_module_version", "module", |h| unsafe {
-            bh_module_version(h, null_mut(), 0, &mut 0)
+            bh_module_version(bh_module { id: h }, null_mut(), 0, &mut Default::default())
         }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_module_thread_model", "module", |h| unsafe {
-            bh_module_thread_model(h, &mut 0)
+            bh_module_thread_model(bh_module { id: h }, &mut Default::default())
         }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_module_method_count", "module", |h| unsafe {
-            bh_module_method_count(h, &mut 0)
+            bh_module_method_count(bh_module { id: h }, &mut Default::default())
         }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_module_method_name", "module", |h| unsafe {
-            bh_module_method_name(h, 0, null_mut(), 0, &mut 0, &mut 0)
+            bh_module_method_name(
+                bh_module { id: h },
+                0,
+                null_mut(),
+                0,
+                &mut Default::default(),
+                &mut Default::default(),
+            )
         }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_method_resolve", "module", |h| unsafe {
-            bh_method_resolve(h, "echo".as_ptr().cast(), 4, &mut 0)
+            bh_method_resolve(
+                bh_module { id: h },
+                "echo".as_ptr().cast(),
+                4,
+                &mut Default::default(),
+            )
         }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_subscribe", "module", |h| unsafe {
             bh_subscribe(
-                h,
+                bh_module { id: h },
                 "*".as_ptr().cast(),
                 1,
                 Some(never_event),
                 null_mut(),
-                &mut 0,
+                &mut Default::default(),
             )
         }),
-        ("bh_method_free", "method", |h| bh_method_free(h)),
+        ("bh_method_free", "method", |h| {
+            bh_method_free(bh_method { id: h })
+        }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_method_flags", "method", |h| unsafe {
-            bh_method_flags(h, &mut 0)
+            bh_method_flags(bh_method { id: h }, &mut Default::default())
         }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_call", "method", |h| unsafe {
-            bh_call(h, null(), 0, &mut 0)
+            bh_call(bh_method { id: h }, null(), 0, &mut Default::default())
         }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_call_into", "method", |h| unsafe {
-            bh_call_into(h, null(), 0, null_mut(), 0, &mut 0)
+            bh_call_into(
+                bh_method { id: h },
+                null(),
+                0,
+                null_mut(),
+                0,
+                &mut Default::default(),
+            )
         }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_call_spill", "method", |h| unsafe {
-            bh_call_spill(h, null(), 0, null_mut(), 0, &mut 0, &mut 0)
+            bh_call_spill(
+                bh_method { id: h },
+                null(),
+                0,
+                null_mut(),
+                0,
+                &mut Default::default(),
+                &mut Default::default(),
+            )
         }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_submit", "method", |h| unsafe {
-            bh_submit(h, null(), 0, Some(never_called), null_mut(), &mut 0)
+            bh_submit(
+                bh_method { id: h },
+                null(),
+                0,
+                Some(never_called),
+                null_mut(),
+                &mut Default::default(),
+            )
         }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_buffer_data", "buffer", |h| unsafe {
-            bh_buffer_data(h, &mut null(), &mut 0)
+            bh_buffer_data(bh_buffer { id: h }, &mut null(), &mut Default::default())
         }),
-        ("bh_buffer_free", "buffer", |h| bh_buffer_free(h)),
+        ("bh_buffer_free", "buffer", |h| {
+            bh_buffer_free(bh_buffer { id: h })
+        }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_task_cancel", "task", |h| unsafe {
-            bh_task_cancel(h, &mut 0)
+            bh_task_cancel(bh_task { id: h }, &mut Default::default())
         }),
-        ("bh_unsubscribe", "subscription", |h| bh_unsubscribe(h)),
+        ("bh_unsubscribe", "subscription", |h| {
+            bh_unsubscribe(bh_subscription { id: h })
+        }),
     ]
 }
 
 #[test]
 fn out_pointers_are_untouched_on_failure() {
     let _g = serial();
-    let mut out = 0x5a5a_5a5a_5a5a_5a5au64;
+    let mut out = bh_module {
+        id: 0x5a5a_5a5a_5a5a_5a5a,
+    };
     // SAFETY: out is a live local; spec is a live literal.
-    let s = unsafe { bh_module_open(0, "std".as_ptr().cast(), 3, null(), &mut out) };
+    let s = unsafe {
+        bh_module_open(
+            bh_host { id: 0 },
+            "std".as_ptr().cast(),
+            3,
+            null(),
+            &mut out,
+        )
+    };
     assert_eq!(s, BH_E_INVALID_ARGUMENT);
-    assert_eq!(out, 0x5a5a_5a5a_5a5a_5a5a, "written only on success");
+    assert_eq!(out.id, 0x5a5a_5a5a_5a5a_5a5a, "written only on success");
     let mut n = 77usize;
     let mut flags = 99u32;
     // SAFETY: out-pointers are live locals.
-    let s = unsafe { bh_module_method_name(0, 0, null_mut(), 0, &mut n, &mut flags) };
+    let s =
+        unsafe { bh_module_method_name(bh_module { id: 0 }, 0, null_mut(), 0, &mut n, &mut flags) };
     assert_eq!(s, BH_E_INVALID_ARGUMENT);
     assert_eq!((n, flags), (77, 99));
 }

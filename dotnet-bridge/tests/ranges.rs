@@ -88,7 +88,7 @@ fn call_inputs_across_the_value_range() {
     let h = host();
     let m = open(h, "std");
     let echo = method(m, "echo");
-    let mut b = 0;
+    let mut b = Default::default();
     let mut n = 0usize;
 
     // NULL with length 0 is an empty input; NULL with length 1 is refused.
@@ -188,7 +188,9 @@ fn text_and_option_lengths_across_the_value_range() {
     let guard = Guard::new();
     let h = host();
     let m = open(h, "std");
-    let mut out = 0u64;
+    let mut out_slot = 0u64;
+    // One 8-byte slot for every handle type's out-parameter (all are one u64).
+    let out: *mut u64 = &mut out_slot;
     let mut n = 0usize;
     // SAFETY: (whole block) pointers are NULL, live locals, or into the
     // PROT_NONE guard with lengths that must be refused before any read.
@@ -204,15 +206,15 @@ fn text_and_option_lengths_across_the_value_range() {
         {
             let p = p.cast::<std::ffi::c_char>();
             expect(
-                bh_module_open(h, p, len, null(), &mut out),
+                bh_module_open(h, p, len, null(), out.cast()),
                 BH_E_INVALID_ARGUMENT,
             );
             expect(
-                bh_method_resolve(m, p, len, &mut out),
+                bh_method_resolve(m, p, len, out.cast()),
                 BH_E_INVALID_ARGUMENT,
             );
             expect(
-                bh_subscribe(m, p, len, Some(event_must_not_run), null_mut(), &mut out),
+                bh_subscribe(m, p, len, Some(event_must_not_run), null_mut(), out.cast()),
                 BH_E_INVALID_ARGUMENT,
             );
             let dir = bh_host_options {
@@ -226,7 +228,7 @@ fn text_and_option_lengths_across_the_value_range() {
                 thread_name: std::ptr::null(),
                 thread_name_len: 0,
             };
-            expect(bh_host_new(&dir, &mut out), BH_E_INVALID_ARGUMENT);
+            expect(bh_host_new(&dir, out.cast()), BH_E_INVALID_ARGUMENT);
             let name = bh_host_options {
                 module_dir: std::ptr::null(),
                 module_dir_len: 0,
@@ -234,34 +236,41 @@ fn text_and_option_lengths_across_the_value_range() {
                 thread_name_len: len,
                 ..dir
             };
-            expect(bh_host_new(&name, &mut out), BH_E_INVALID_ARGUMENT);
+            expect(bh_host_new(&name, out.cast()), BH_E_INVALID_ARGUMENT);
             let mut mo = module_options();
             mo.config = p.cast();
             mo.config_len = len;
             expect(
-                bh_module_open(h, "std".as_ptr().cast(), 3, &mo, &mut out),
+                bh_module_open(h, "std".as_ptr().cast(), 3, &mo, out.cast()),
                 BH_E_INVALID_ARGUMENT,
             );
             let mut mo = module_options();
             mo.worker_path = p;
             mo.worker_path_len = len;
             expect(
-                bh_module_open(h, "std".as_ptr().cast(), 3, &mo, &mut out),
+                bh_module_open(h, "std".as_ptr().cast(), 3, &mo, out.cast()),
                 BH_E_INVALID_ARGUMENT,
             );
         }
         // NULL with length 0 is an empty text: a clean "not a name" error, not a crash.
         expect(
-            bh_module_open(h, null(), 0, null(), &mut out),
+            bh_module_open(h, null(), 0, null(), out.cast()),
             BH_E_INVALID_ARGUMENT,
         );
         expect_err(
-            bh_method_resolve(m, null(), 0, &mut out),
+            bh_method_resolve(m, null(), 0, out.cast()),
             BH_E_NOT_FOUND,
             "method \"\"",
         );
         expect(
-            bh_subscribe(m, null(), 0, Some(event_must_not_run), null_mut(), &mut out),
+            bh_subscribe(
+                m,
+                null(),
+                0,
+                Some(event_must_not_run),
+                null_mut(),
+                out.cast(),
+            ),
             BH_E_INVALID_ARGUMENT,
         );
 
@@ -302,7 +311,7 @@ fn text_and_option_lengths_across_the_value_range() {
         ] {
             let mut mo = module_options();
             set(&mut mo);
-            let s = bh_module_open(h, "std".as_ptr().cast(), 3, &mo, &mut out);
+            let s = bh_module_open(h, "std".as_ptr().cast(), 3, &mo, out.cast());
             assert_eq!(s, BH_E_INVALID_ARGUMENT, "{field}: {}", last_error());
         }
         let mut ho = bh_host_options {
@@ -317,14 +326,14 @@ fn text_and_option_lengths_across_the_value_range() {
             thread_name_len: 0,
         };
         expect_err(
-            bh_host_new(&ho, &mut out),
+            bh_host_new(&ho, out.cast()),
             BH_E_INVALID_ARGUMENT,
             "struct_size",
         );
         ho.struct_size = std::mem::size_of::<bh_host_options>() as u32;
         ho.submit_threads = u32::MAX;
         expect_err(
-            bh_host_new(&ho, &mut out),
+            bh_host_new(&ho, out.cast()),
             BH_E_INVALID_ARGUMENT,
             "submit_threads",
         );
@@ -332,15 +341,15 @@ fn text_and_option_lengths_across_the_value_range() {
         for bytes in [1, 65535] {
             ho.event_queue_bytes = bytes;
             expect_err(
-                bh_host_new(&ho, &mut out),
+                bh_host_new(&ho, out.cast()),
                 BH_E_INVALID_ARGUMENT,
                 "event_queue_bytes",
             );
         }
         for bytes in [65536, u64::from(u32::MAX) + 1, u64::MAX] {
             ho.event_queue_bytes = bytes;
-            expect(bh_host_new(&ho, &mut out), BH_OK);
-            expect(bh_host_free(out), BH_OK);
+            expect(bh_host_new(&ho, out.cast()), BH_OK);
+            expect(bh_host_free(bh_host { id: *out }), BH_OK);
         }
 
         // The last-error copy never writes past what it reports, and (NULL, 0) sizes.

@@ -196,7 +196,7 @@ static bh_host new_host(uint32_t submit_threads) {
     o.submit_threads = submit_threads;
     o.module_dir = g_dist;
     o.module_dir_len = strlen(g_dist);
-    bh_host h = 0;
+    bh_host h = {0};
     EXPECT(bh_host_new(&o, &h), BH_OK);
     return h;
 }
@@ -215,13 +215,13 @@ static bh_status open_module(bh_host h, const char *spec, uint32_t isolation, bh
 }
 
 static bh_module must_open(bh_host h, const char *spec, uint32_t isolation) {
-    bh_module m = 0;
+    bh_module m = {0};
     EXPECT(open_module(h, spec, isolation, &m), BH_OK);
     return m;
 }
 
 static bh_method resolve(bh_module m, const char *name) {
-    bh_method f = 0;
+    bh_method f = {0};
     EXPECT(bh_method_resolve(m, name, strlen(name), &f), BH_OK);
     return f;
 }
@@ -229,7 +229,7 @@ static bh_method resolve(bh_module m, const char *name) {
 /* Call and copy the output into a malloc'ed buffer (*out, *out_len); frees the bh_buffer. */
 static bh_status call_copy(bh_method f, const void *in, size_t len, uint8_t **out,
                            size_t *out_len) {
-    bh_buffer b = 0;
+    bh_buffer b = {0};
     bh_status s = bh_call(f, in, len, &b);
     *out = NULL;
     *out_len = 0;
@@ -358,7 +358,7 @@ static void t_version_and_status_names(uint32_t iso) {
 
 static void t_last_error_api(uint32_t iso) {
     (void)iso;
-    bh_host h = 0;
+    bh_host h = {0};
     EXPECT_MSG(bh_host_new(NULL, NULL), BH_E_INVALID_ARGUMENT, "out is a null pointer");
     size_t full = bh_last_error_message(NULL, 0);
     CHECK(full == strlen("invalid argument: out is a null pointer"));
@@ -383,7 +383,7 @@ static void *fresh_thread_error(void *arg) {
 
 static void t_last_error_is_per_thread(uint32_t iso) {
     (void)iso;
-    EXPECT(bh_host_free(0), BH_E_INVALID_ARGUMENT); /* this thread now has an error */
+    EXPECT(bh_host_free((bh_host){0}), BH_E_INVALID_ARGUMENT); /* this thread now has an error */
     int ok = 0;
     pthread_t t;
     CHECK(pthread_create(&t, NULL, fresh_thread_error, &ok) == 0);
@@ -422,7 +422,7 @@ static void t_describe_modules(uint32_t iso) {
             CHECK((flags & ~BH_METHOD_NONBLOCKING) == 0);
             saw_nonblocking |= (flags & BH_METHOD_NONBLOCKING) != 0;
             /* The effective flags: NONBLOCKING survives only in-process. */
-            bh_method f = 0;
+            bh_method f = {0};
             EXPECT(bh_method_resolve(m, mname, n2, &f), BH_OK);
             uint32_t eff = 0xffffffffu;
             EXPECT(bh_method_flags(f, &eff), BH_OK);
@@ -502,7 +502,7 @@ static void t_zlib_round_trip(uint32_t iso) {
     /* A bomb bounded by max_output: resource limit, not memory exhaustion. */
     bh_module_options o = mod_opts(iso);
     o.max_output = 64 * 1024;
-    bh_module zs = 0;
+    bh_module zs = {0};
     EXPECT(bh_module_open(h, "zlib", 4, &o, &zs), BH_OK);
     bh_method d2 = resolve(zs, "decompress");
     EXPECT(call_copy(d2, packed, packed_len, &out, &out_len), BH_E_RESOURCE_LIMIT);
@@ -575,16 +575,16 @@ static void t_call_spill(uint32_t iso) {
     uint8_t buf[64];
     memset(buf, 0xcc, sizeof buf);
     size_t n = 0;
-    bh_buffer spill = 77;
+    bh_buffer spill = {77};
     /* Fits (also exactly): in the caller buffer, no spill, nothing written past the output. */
     EXPECT(bh_call_spill(echo, (const uint8_t *)msg, len, buf, len, &n, &spill), BH_OK);
-    CHECK(n == len && spill == 0 && memcmp(buf, msg, len) == 0 && buf[len] == 0xcc);
-    spill = 77;
+    CHECK(n == len && spill.id == 0 && memcmp(buf, msg, len) == 0 && buf[len] == 0xcc);
+    spill.id = 77;
     EXPECT(bh_call_spill(echo, NULL, 0, NULL, 0, &n, &spill), BH_OK);
-    CHECK(n == 0 && spill == 0);
+    CHECK(n == 0 && spill.id == 0);
     /* Does not fit: the whole output in a spill buffer, the method ran once. */
     EXPECT(bh_call_spill(echo, (const uint8_t *)msg, len, buf, 4, &n, &spill), BH_OK);
-    CHECK(n == len && spill != 0);
+    CHECK(n == len && spill.id != 0);
     CHECK(bh_debug_live_handles() == live0 + 1);
     uint8_t got[64];
     size_t got_len = 0;
@@ -592,7 +592,7 @@ static void t_call_spill(uint32_t iso) {
     CHECK(got_len == len && memcmp(got, msg, len) == 0);
     EXPECT(bh_buffer_free(spill), BH_E_INVALID_ARGUMENT); /* freed once, by take_spill */
     EXPECT(bh_call_spill(echo, (const uint8_t *)msg, len, NULL, 0, &n, &spill), BH_OK);
-    CHECK(n == len && spill != 0);
+    CHECK(n == len && spill.id != 0);
     EXPECT(take_spill(spill, got, sizeof got, &got_len), BH_OK);
     CHECK(got_len == len && memcmp(got, msg, len) == 0);
     /* A module writing in 32 KiB chunks (zlib decompress): the first chunk fits, a later one does
@@ -611,15 +611,15 @@ static void t_call_spill(uint32_t iso) {
     uint8_t *out = malloc(big + 100);
     uint8_t *whole = malloc(big);
     for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
-        spill = 77;
+        spill.id = 77;
         n = 0;
         EXPECT(bh_call_spill(decomp, packed, packed_len, caps[i] ? out : NULL, caps[i], &n, &spill),
                BH_OK);
         CHECKF(n == big, "cap %zu: out_len %zu", caps[i], n);
         if (caps[i] >= big) {
-            CHECKF(spill == 0 && memcmp(out, data, big) == 0, "cap %zu: fits", caps[i]);
+            CHECKF(spill.id == 0 && memcmp(out, data, big) == 0, "cap %zu: fits", caps[i]);
         } else {
-            CHECKF(spill != 0, "cap %zu: spilled", caps[i]);
+            CHECKF(spill.id != 0, "cap %zu: spilled", caps[i]);
             size_t wl = 0;
             EXPECT(take_spill(spill, whole, big, &wl), BH_OK);
             CHECKF(wl == big && memcmp(whole, data, big) == 0, "cap %zu: spilled bytes", caps[i]);
@@ -629,17 +629,17 @@ static void t_call_spill(uint32_t iso) {
     /* Errors: nothing written to the out-pointers, no buffer left behind. */
     bh_method fail = resolve(m, "fail");
     n = 12345;
-    spill = 77;
+    spill.id = 77;
     EXPECT_MSG(bh_call_spill(fail, (const uint8_t *)"no", 2, buf, sizeof buf, &n, &spill), BH_E_MODULE,
                "no");
-    CHECK(n == 12345 && spill == 77);
+    CHECK(n == 12345 && spill.id == 77);
     bh_module_options o = mod_opts(iso);
     o.max_output = 64 * 1024;
-    bh_module zs = 0;
+    bh_module zs = {0};
     EXPECT(bh_module_open(h, "zlib", 4, &o, &zs), BH_OK);
     bh_method d2 = resolve(zs, "decompress");
     EXPECT(bh_call_spill(d2, packed, packed_len, out, 1024, &n, &spill), BH_E_RESOURCE_LIMIT);
-    CHECK(n == 12345 && spill == 77);
+    CHECK(n == 12345 && spill.id == 77);
     bh_method_free(d2);
     bh_module_free(zs);
     CHECK(bh_debug_live_handles() == live0 + 4);
@@ -653,9 +653,9 @@ static void t_call_spill(uint32_t iso) {
                BH_E_INVALID_ARGUMENT, "spill is a null pointer");
     memcpy(buf, msg, len);
     EXPECT_MSG(bh_call_spill(echo, buf, len, buf + 2, len, &n, &spill), BH_E_INVALID_ARGUMENT, "overlap");
-    EXPECT_MSG(bh_call_spill(m, NULL, 0, NULL, 0, &n, &spill), BH_E_INVALID_ARGUMENT,
+    EXPECT_MSG(bh_call_spill((bh_method){m.id}, NULL, 0, NULL, 0, &n, &spill), BH_E_INVALID_ARGUMENT,
                "stale or invalid bh_method handle");
-    CHECK(n == 12345 && spill == 77);
+    CHECK(n == 12345 && spill.id == 77);
     free(data);
     free(packed);
     free(out);
@@ -673,7 +673,7 @@ static void t_hostile_input(uint32_t iso) {
     bh_host h = new_host(0);
     bh_module m = must_open(h, "std", iso);
     bh_method echo = resolve(m, "echo");
-    bh_buffer b = 0;
+    bh_buffer b = {0};
     size_t n = 0;
     completion c;
     completion_init(&c);
@@ -705,19 +705,19 @@ static void t_hostile_input(uint32_t iso) {
             EXPECT(s, BH_OK);
             CHECK(n == 0);
         }
-        b = 77;
+        b.id = 77;
         s = bh_call_spill(echo, NULL, 0, guard, len, &n, &b);
         if (len > (size_t)PTRDIFF_MAX) {
             EXPECT(s, BH_E_INVALID_ARGUMENT);
         } else {
             EXPECT(s, BH_OK);
-            CHECK(n == 0 && b == 0);
+            CHECK(n == 0 && b.id == 0);
         }
         EXPECT(bh_module_name(m, (char *)guard, len > (size_t)PTRDIFF_MAX ? len : 0, &n),
                len > (size_t)PTRDIFF_MAX ? BH_E_INVALID_ARGUMENT : BH_E_BUFFER_TOO_SMALL);
         /* Text arguments. */
-        bh_module m2 = 0;
-        bh_method f2 = 0;
+        bh_module m2 = {0};
+        bh_method f2 = {0};
         EXPECT(bh_module_open(h, NULL, len, NULL, &m2), BH_E_INVALID_ARGUMENT);
         EXPECT(bh_method_resolve(m, NULL, len, &f2), BH_E_INVALID_ARGUMENT);
         if (len > (size_t)PTRDIFF_MAX) {
@@ -733,15 +733,15 @@ static void t_hostile_input(uint32_t iso) {
     EXPECT_MSG(bh_call(echo, NULL, 0, NULL), BH_E_INVALID_ARGUMENT, "out is a null pointer");
     EXPECT_MSG(bh_submit(echo, NULL, 0, NULL, NULL, NULL), BH_E_INVALID_ARGUMENT,
                "null function pointer");
-    bh_subscription sub = 0;
+    bh_subscription sub = {0};
     EXPECT(bh_subscribe(m, "tick", 4, NULL, NULL, &sub), BH_E_INVALID_ARGUMENT);
     /* Bad text: invalid UTF-8, an embedded NUL, a path-like name that does not exist. */
-    bh_module m2 = 0;
+    bh_module m2 = {0};
     EXPECT_MSG(bh_module_open(h, "st\xff", 3, NULL, &m2), BH_E_INVALID_ARGUMENT, "UTF-8");
     EXPECT(bh_module_open(h, "std\0x", 5, NULL, &m2), BH_E_INVALID_ARGUMENT);
     EXPECT(bh_module_open(h, "../../etc/passwd-not-here", 25, NULL, &m2), BH_E_NOT_FOUND);
     EXPECT(bh_module_open(h, "no_such_module", 14, NULL, &m2), BH_E_NOT_FOUND);
-    bh_method f2 = 0;
+    bh_method f2 = {0};
     EXPECT(bh_method_resolve(m, "ech\xc3", 4, &f2), BH_E_INVALID_ARGUMENT);
     EXPECT(bh_method_resolve(m, "nope", 4, &f2), BH_E_NOT_FOUND);
     /* Bad options. */
@@ -764,7 +764,7 @@ static void t_hostile_input(uint32_t iso) {
     bh_host_options ho;
     memset(&ho, 0, sizeof ho);
     ho.struct_size = 3;
-    bh_host h2 = 0;
+    bh_host h2 = {0};
     EXPECT_MSG(bh_host_new(&ho, &h2), BH_E_INVALID_ARGUMENT, "struct_size");
     bh_counters cnt;
     memset(&cnt, 0, sizeof cnt);
@@ -776,7 +776,7 @@ static void t_hostile_input(uint32_t iso) {
     /* Input over the module's max_input: resource limit before the call. */
     o = mod_opts(iso);
     o.max_input = 4;
-    bh_module small = 0;
+    bh_module small = {0};
     EXPECT(bh_module_open(h, "std", 3, &o, &small), BH_OK);
     bh_method se = resolve(small, "echo");
     call_expect(se, "1234", 4, "1234", 4);
@@ -792,7 +792,7 @@ static void t_handles(uint32_t iso) {
     bh_host h = new_host(0);
     bh_module m = must_open(h, "std", iso);
     bh_method echo = resolve(m, "echo");
-    bh_buffer b = 0;
+    bh_buffer b = {0};
     EXPECT(bh_call(echo, (const uint8_t *)"x", 1, &b), BH_OK);
     /* Forged. */
     const uint64_t forged[] = {0, 1, UINT64_MAX, 0xb100000100000000ull, 0xb4ffffffffffffffull,
@@ -800,29 +800,29 @@ static void t_handles(uint32_t iso) {
     for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
         const uint8_t *d = NULL;
         size_t n = 0;
-        EXPECT_MSG(bh_buffer_data(forged[i], &d, &n), BH_E_INVALID_ARGUMENT, "stale or invalid");
-        EXPECT(bh_buffer_free(forged[i]), BH_E_INVALID_ARGUMENT);
-        EXPECT(bh_host_close(forged[i]), BH_E_INVALID_ARGUMENT);
-        EXPECT(bh_module_close(forged[i]), BH_E_INVALID_ARGUMENT);
-        EXPECT(bh_method_free(forged[i]), BH_E_INVALID_ARGUMENT);
-        EXPECT(bh_unsubscribe(forged[i]), BH_E_INVALID_ARGUMENT);
+        EXPECT_MSG(bh_buffer_data((bh_buffer){forged[i]}, &d, &n), BH_E_INVALID_ARGUMENT, "stale or invalid");
+        EXPECT(bh_buffer_free((bh_buffer){forged[i]}), BH_E_INVALID_ARGUMENT);
+        EXPECT(bh_host_close((bh_host){forged[i]}), BH_E_INVALID_ARGUMENT);
+        EXPECT(bh_module_close((bh_module){forged[i]}), BH_E_INVALID_ARGUMENT);
+        EXPECT(bh_method_free((bh_method){forged[i]}), BH_E_INVALID_ARGUMENT);
+        EXPECT(bh_unsubscribe((bh_subscription){forged[i]}), BH_E_INVALID_ARGUMENT);
         int32_t cancelled = 5;
-        EXPECT(bh_task_cancel(forged[i], &cancelled), BH_E_INVALID_ARGUMENT);
+        EXPECT(bh_task_cancel((bh_task){forged[i]}, &cancelled), BH_E_INVALID_ARGUMENT);
         CHECK(cancelled == 5);
     }
     /* Neighbours of a live handle (same type tag, other generation or index). */
-    EXPECT(bh_buffer_free(b ^ ((uint64_t)1 << 32)), BH_E_INVALID_ARGUMENT);
-    EXPECT(bh_buffer_free(b + 1), BH_E_INVALID_ARGUMENT);
+    EXPECT(bh_buffer_free((bh_buffer){b.id ^ ((uint64_t)1 << 32)}), BH_E_INVALID_ARGUMENT);
+    EXPECT(bh_buffer_free((bh_buffer){b.id + 1}), BH_E_INVALID_ARGUMENT);
     /* Cross-type: a live handle of another type is rejected and named. */
     bh_counters cnt;
     memset(&cnt, 0, sizeof cnt);
     cnt.struct_size = sizeof cnt;
-    EXPECT_MSG(bh_host_counters(m, &cnt), BH_E_INVALID_ARGUMENT, "it is a bh_module handle");
-    EXPECT_MSG(bh_module_close(h), BH_E_INVALID_ARGUMENT, "it is a bh_host handle");
-    EXPECT_MSG(bh_buffer_free(echo), BH_E_INVALID_ARGUMENT, "it is a bh_method handle");
-    EXPECT_MSG(bh_method_free(b), BH_E_INVALID_ARGUMENT, "it is a bh_buffer handle");
-    bh_buffer b2 = 0;
-    EXPECT(bh_call(m, NULL, 0, &b2), BH_E_INVALID_ARGUMENT);
+    EXPECT_MSG(bh_host_counters((bh_host){m.id}, &cnt), BH_E_INVALID_ARGUMENT, "it is a bh_module handle");
+    EXPECT_MSG(bh_module_close((bh_module){h.id}), BH_E_INVALID_ARGUMENT, "it is a bh_host handle");
+    EXPECT_MSG(bh_buffer_free((bh_buffer){echo.id}), BH_E_INVALID_ARGUMENT, "it is a bh_method handle");
+    EXPECT_MSG(bh_method_free((bh_method){b.id}), BH_E_INVALID_ARGUMENT, "it is a bh_buffer handle");
+    bh_buffer b2 = {0};
+    EXPECT(bh_call((bh_method){m.id}, NULL, 0, &b2), BH_E_INVALID_ARGUMENT);
     /* Double free. */
     EXPECT(bh_buffer_free(b), BH_OK);
     EXPECT_MSG(bh_buffer_free(b), BH_E_INVALID_ARGUMENT, "stale or invalid bh_buffer handle");
@@ -839,7 +839,7 @@ static void t_handles(uint32_t iso) {
     /* Host: close is idempotent and keeps the handle; free retires it. */
     EXPECT(bh_host_close(h), BH_OK);
     EXPECT(bh_host_close(h), BH_OK);
-    bh_module m3 = 0;
+    bh_module m3 = {0};
     EXPECT_MSG(open_module(h, "std", iso, &m3), BH_E_CLOSED, "closed");
     EXPECT(bh_host_free(h), BH_OK);
     EXPECT(bh_host_free(h), BH_E_INVALID_ARGUMENT);
@@ -859,7 +859,7 @@ static void t_old_size_options(uint32_t iso) {
     old.o = mod_opts(iso);
     old.o.struct_size = 80;   /* sizeof(bh_module_options) in 0.1 */
     old.o.max_event = 16;     /* beyond the old struct: must not be read */
-    bh_module m = 0;
+    bh_module m = {0};
     EXPECT(bh_module_open(h, "std", 3, &old.o, &m), BH_OK);
     bh_method emit = resolve(m, "emit");
     uint8_t *out = NULL;
@@ -895,7 +895,7 @@ static void t_old_size_options(uint32_t iso) {
     memset(&ho, 0, sizeof ho);
     ho.struct_size = 32;
     ho.event_queue_bytes = 1;
-    bh_host h2 = 0;
+    bh_host h2 = {0};
     EXPECT(bh_host_new(&ho, &h2), BH_OK);
     EXPECT(bh_host_free(h2), BH_OK);
     ho.struct_size = sizeof ho;
@@ -931,9 +931,9 @@ static void t_add_module_dir(uint32_t iso) {
     snprintf(link_path, sizeof link_path, "%s/libbridgehost_mod_c_added_probe.so", dir);
     snprintf(missing, sizeof missing, "%s/missing", dir);
     CHECK(symlink(src, link_path) == 0);
-    bh_host h = 0;
+    bh_host h = {0};
     EXPECT(bh_host_new(NULL, &h), BH_OK);
-    bh_module m = 0;
+    bh_module m = {0};
     EXPECT(open_module(h, "c_added_probe", 0, &m), BH_E_NOT_FOUND);
     EXPECT(bh_host_add_module_dir(h, missing, strlen(missing)), BH_E_NOT_FOUND);
     EXPECT(bh_host_add_module_dir(h, link_path, strlen(link_path)), BH_E_INVALID_ARGUMENT);
@@ -956,7 +956,7 @@ static void t_module_errors(uint32_t iso) {
     bh_module m = must_open(h, "std", iso);
     bh_method fail = resolve(m, "fail");
     bh_method echo = resolve(m, "echo");
-    bh_buffer b = 0;
+    bh_buffer b = {0};
     EXPECT_MSG(bh_call(fail, (const uint8_t *)"disk on fire", 12, &b), BH_E_MODULE, "disk on fire");
     CHECK(bh_last_error_detail() == 42);
     size_t full = bh_last_error_message(NULL, 0);
@@ -1023,9 +1023,9 @@ static void t_option_defaults(uint32_t iso) {
     /* The filled structs are valid options as they are. */
     ho.module_dir = g_dist;
     ho.module_dir_len = strlen(g_dist);
-    bh_host h = 0;
+    bh_host h = {0};
     EXPECT(bh_host_new(&ho, &h), BH_OK);
-    bh_module m = 0;
+    bh_module m = {0};
     EXPECT(bh_module_open(h, "std", 3, &mo, &m), BH_OK);
     EXPECT(bh_module_free(m), BH_OK);
     EXPECT(bh_host_free(h), BH_OK);
@@ -1111,7 +1111,7 @@ static void t_events(uint32_t iso) {
     bh_module m = must_open(h, "std", iso);
     bh_method tick = resolve(m, "ticker");
     event_sink *s = sink_new();
-    bh_subscription sub = 0;
+    bh_subscription sub = {0};
     EXPECT(bh_subscribe(m, "tick", 4, on_event, s, &sub), BH_OK);
     ticker(tick, 5, 1);
     CHECKF(wait_count(&s->count, 5, 10), "got %d of 5 events", atomic_load(&s->count));
@@ -1160,7 +1160,7 @@ static void t_no_callback_after_unsubscribe(uint32_t iso) {
     bh_method tick = resolve(m, "ticker");
     event_sink *s = sink_new();
     s->slow_ms = 1; /* widen the window in which a delivery is in progress */
-    bh_subscription sub = 0;
+    bh_subscription sub = {0};
     EXPECT(bh_subscribe(m, "tick", 4, on_event, s, &sub), BH_OK);
     ticker(tick, 2000, 0);
     CHECK(wait_count(&s->count, 3, 10));
@@ -1188,7 +1188,7 @@ static void t_close_during_inflight_submit(uint32_t iso) {
     bh_method sleep = resolve(m, "sleep_ms");
     completion c;
     completion_init(&c);
-    bh_task t = 0;
+    bh_task t = {0};
     EXPECT(bh_submit(sleep, (const uint8_t *)"300", 3, on_complete, &c, &t), BH_OK);
     sleep_ms(50); /* it is running now */
     double t0 = now_s();
@@ -1204,7 +1204,7 @@ static void t_close_during_inflight_submit(uint32_t iso) {
     }
     CHECK(c.count == 1);
     /* After close: clean errors, no callback. */
-    bh_buffer b = 0;
+    bh_buffer b = {0};
     EXPECT_MSG(bh_call(sleep, (const uint8_t *)"0", 1, &b), BH_E_CLOSED, "closed");
     EXPECT(bh_submit(sleep, (const uint8_t *)"0", 1, on_complete, &c, NULL), BH_E_CLOSED);
     EXPECT(bh_module_close(m), BH_OK); /* idempotent */
@@ -1239,7 +1239,7 @@ static void t_cancel_queued_submit(uint32_t iso) {
     completion c1, c2;
     completion_init(&c1);
     completion_init(&c2);
-    bh_task t1 = 0, t2 = 0;
+    bh_task t1 = {0}, t2 = {0};
     EXPECT(bh_submit(sleep, (const uint8_t *)"300", 3, on_complete, &c1, &t1), BH_OK);
     EXPECT(bh_submit(echo, (const uint8_t *)"queued", 6, on_complete, &c2, &t2), BH_OK);
     int32_t cancelled = -1;
@@ -1281,7 +1281,7 @@ typedef struct {
 static void *hammer(void *p) {
     hammer_arg *a = p;
     for (int i = 0; i < a->calls; i++) {
-        bh_buffer b = 0;
+        bh_buffer b = {0};
         bh_status s = bh_call(a->probe, NULL, 0, &b);
         if (s == BH_OK)
             bh_buffer_free(b);
@@ -1379,7 +1379,7 @@ static void t_inspect(uint32_t iso) {
     (void)iso; /* run once, in the process mode's pass: it needs the worker */
     bh_host h = new_host(0);
     for (uint32_t flags = 0; flags <= BH_INSPECT_IN_PROCESS; flags++) {
-        bh_buffer b = 0;
+        bh_buffer b = {0};
         EXPECT(bh_inspect(h, "std", 3, 0, flags, &b), BH_OK);
         const uint8_t *d = NULL;
         size_t n = 0;
@@ -1411,21 +1411,21 @@ static void t_inspect(uint32_t iso) {
     };
     for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
         snprintf(path, sizeof path, "%s/hostile/%s", g_dist, hostile[i].file);
-        bh_buffer b = 0;
+        bh_buffer b = {0};
         EXPECT(bh_inspect(h, path, strlen(path), 5000, 0, &b), hostile[i].want);
-        CHECK(b == 0);
+        CHECK(b.id == 0);
         bh_module_options o = mod_opts(BH_ISOLATION_IN_PROCESS);
         o.validate_in_worker = 1;
-        bh_module m = 0;
+        bh_module m = {0};
         EXPECT(bh_module_open(h, path, strlen(path), &o, &m), hostile[i].want);
     }
-    bh_buffer b = 0;
+    bh_buffer b = {0};
     EXPECT_MSG(bh_inspect(h, "std", 3, 1000, BH_INSPECT_IN_PROCESS, &b), BH_E_INVALID_ARGUMENT, "deadline");
     EXPECT_MSG(bh_inspect(h, "std", 3, 0, 4, &b), BH_E_INVALID_ARGUMENT, "flags");
     EXPECT(bh_inspect(h, "nope", 4, 0, 0, &b), BH_E_NOT_FOUND);
     bh_module_options o = mod_opts(BH_ISOLATION_IN_PROCESS);
     o.validate_in_worker = 2;
-    bh_module m = 0;
+    bh_module m = {0};
     EXPECT_MSG(bh_module_open(h, "std", 3, &o, &m), BH_E_INVALID_ARGUMENT, "validate_in_worker");
     o.validate_in_worker = 1;
     EXPECT(bh_module_open(h, "std", 3, &o, &m), BH_OK);
@@ -1451,7 +1451,7 @@ static void t_broken_fixtures(uint32_t iso) {
             continue;
         char path[8192];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        bh_module m = 0;
+        bh_module m = {0};
         bh_status s = open_module(h, path, iso, &m);
         CHECKF(s == BH_E_ABI_MISMATCH, "%s: %d (%s) %s", e->d_name, s, bh_status_name(s),
                s == BH_OK ? "" : last_error());
@@ -1471,7 +1471,7 @@ static void t_broken_fixtures(uint32_t iso) {
     if (f != NULL) {
         fputs("#!/bin/sh\necho this is not a shared library\n", f);
         fclose(f);
-        bh_module m = 0;
+        bh_module m = {0};
         EXPECT_MSG(open_module(h, path, iso, &m), BH_E_ABI_MISMATCH, "not_elf.so");
     }
     EXPECT(bh_host_free(h), BH_OK);
@@ -1485,7 +1485,7 @@ static void t_crash_is_contained(uint32_t iso) {
     bh_method seg = resolve(m, "segfault");
     bh_method ab = resolve(m, "abort");
     bh_method ok = resolve(m, "ok");
-    bh_buffer b = 0;
+    bh_buffer b = {0};
     EXPECT(bh_call(seg, NULL, 0, &b), BH_E_WORKER_CRASHED);
     CHECKF(bh_last_error_detail() == SIGSEGV, "signal %lld", (long long)bh_last_error_detail());
     call_expect(ok, "after", 5, "after", 5);
@@ -1532,7 +1532,7 @@ static void t_stateful_state_lost(uint32_t iso) {
     if (iso == BH_ISOLATION_PROCESS) {
         bh_module_options o = mod_opts(iso);
         o.workers = 2;
-        bh_module refused = 0;
+        bh_module refused = {0};
         EXPECT_MSG(bh_module_open(h, "stateful", 8, &o, &refused), BH_E_INVALID_ARGUMENT, "stateful");
     }
     bh_module m = must_open(h, "stateful", iso);
@@ -1541,7 +1541,7 @@ static void t_stateful_state_lost(uint32_t iso) {
         CHECKF(stateful_insert(insert) == i, "insert %llu", (unsigned long long)i);
     if (iso == BH_ISOLATION_PROCESS) {
         bh_method crash = resolve(m, "crash");
-        bh_buffer b = 0;
+        bh_buffer b = {0};
         EXPECT(bh_call(crash, NULL, 0, &b), BH_E_WORKER_CRASHED);
         EXPECT_MSG(bh_call(insert, NULL, 0, &b), BH_E_STATE_LOST, "did not run");
         CHECK(strcmp(bh_status_name(BH_E_STATE_LOST), "state_lost") == 0);
@@ -1660,7 +1660,7 @@ static void t_reentrant_close_is_refused(uint32_t iso) {
 
 static bh_status probe_isolation(char *why, size_t cap) {
     bh_host h = new_host(0);
-    bh_module m = 0;
+    bh_module m = {0};
     bh_status s = open_module(h, "std", BH_ISOLATION_PROCESS, &m);
     snprintf(why, cap, "%s", s == BH_OK ? "" : last_error());
     if (s == BH_OK)

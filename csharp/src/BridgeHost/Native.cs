@@ -5,7 +5,7 @@
 //   bh_status          int32_t   -> int
 //   size_t             size_t    -> UIntPtr        (never int: lengths are 64-bit on the C side)
 //   uint32_t / int64_t           -> uint / long
-//   handles            uint64_t  -> a SafeHandle subclass (marshalled as its IntPtr value: see
+//   handles  struct { uint64_t } -> a SafeHandle subclass (marshalled as its IntPtr value: see
 //                                   BridgeHostHandle for why a 64-bit id fits) or ulong (tasks)
 //   const char* / const uint8_t* -> byte*          (UTF-8, never NUL-terminated strings: every
 //                                                   text crosses as pointer + length)

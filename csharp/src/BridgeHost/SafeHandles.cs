@@ -1,7 +1,10 @@
 // SafeHandle subclasses for the C ABI's opaque handles.
 //
-// The C ABI's handles are uint64_t ids (generation-checked, never pointers; 0 is never valid).
-// A SafeHandle stores an IntPtr. On a 64-bit process IntPtr is 64 bits wide, so an id round-trips
+// The C ABI's handles are uint64_t ids (generation-checked, never pointers; 0 is never valid),
+// each wrapped in its own one-field C struct (`typedef struct bh_host { uint64_t id; } bh_host;`)
+// so a C compiler tells the types apart. Passed by value or through a pointer, such a struct is
+// the same as a uint64_t to the calling conventions we run on (one integer register on x86-64
+// SysV and AArch64), so the declarations here treat it as one. A SafeHandle stores an IntPtr. On a 64-bit process IntPtr is 64 bits wide, so an id round-trips
 // through it unchanged: we store `(IntPtr)(long)id` and read `(ulong)(long)handle`, and when a
 // SafeHandle parameter is marshalled to a native uint64_t the 8-byte IntPtr value is exactly that
 // id (the x86-64 and AArch64 calling conventions pass both in the same 64-bit register).

@@ -77,7 +77,7 @@ pub fn host() -> bh_host {
         thread_name: std::ptr::null(),
         thread_name_len: 0,
     };
-    let mut h = 0;
+    let mut h = Default::default();
     // SAFETY: opts and its module_dir are live for the call; h is writable.
     expect(unsafe { bh_host_new(&opts, &mut h) }, BH_OK);
     h
@@ -85,7 +85,7 @@ pub fn host() -> bh_host {
 
 /// Open `spec` in-process with default options.
 pub fn open(h: bh_host, spec: &str) -> bh_module {
-    let mut m = 0;
+    let mut m = Default::default();
     // SAFETY: spec is live for the call; m is writable.
     expect(
         unsafe {
@@ -104,7 +104,7 @@ pub fn open(h: bh_host, spec: &str) -> bh_module {
 
 /// Resolve `name`.
 pub fn method(m: bh_module, name: &str) -> bh_method {
-    let mut f = 0;
+    let mut f = Default::default();
     // SAFETY: name is live for the call; f is writable.
     expect(
         unsafe { bh_method_resolve(m, name.as_ptr().cast(), name.len(), &mut f) },
@@ -115,14 +115,14 @@ pub fn method(m: bh_module, name: &str) -> bh_method {
 
 /// Call `f` and return the output (the buffer is freed).
 pub fn call(f: bh_method, input: &[u8]) -> Result<Vec<u8>, bh_status> {
-    let mut b = 0;
+    let mut b = Default::default();
     // SAFETY: input is live for the call; b is writable.
     let s = unsafe { bh_call(f, input.as_ptr(), input.len(), &mut b) };
     if s != BH_OK {
         return Err(s);
     }
     let mut p = std::ptr::null();
-    let mut n = 0;
+    let mut n = Default::default();
     // SAFETY: out-pointers are writable locals.
     expect(unsafe { bh_buffer_data(b, &mut p, &mut n) }, BH_OK);
     assert!(!p.is_null(), "buffer data is never NULL");
