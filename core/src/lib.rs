@@ -33,17 +33,17 @@ pub mod events;
 mod executor;
 mod ffi;
 mod fork;
-pub mod handles;
+mod handles;
 mod host;
 mod inproc;
 pub mod interface;
 pub mod isolation;
-pub mod locate;
+mod locate;
 pub mod logging;
 mod module;
 pub mod options;
 pub mod output;
-pub mod sync;
+mod sync;
 pub mod validate;
 
 pub use counters::{CounterSnapshot, Counters};
@@ -57,6 +57,34 @@ pub use module::{Method, Module};
 pub use options::{HostOptions, Isolation, ModuleOptions};
 pub use output::CallOutput;
 pub use validate::{encode_info, validate};
+
+/// Not a public API: what the bundled front ends (jni-bridge, py-bridge, the
+/// C ABI), the worker binary, the benchmarks, the fuzz targets and the core's
+/// own integration tests share with the core. It follows the core, not semver:
+/// anything here may change in any release. Everything a Rust user of the
+/// library needs is at the crate root and in the documented public modules.
+#[doc(hidden)]
+pub mod internal {
+    /// Generation-checked lock-free handle tables (the C ABI's and the JNI
+    /// bridge's registries).
+    pub mod handles {
+        pub use crate::handles::{HandleTable, Ref};
+    }
+    /// Poison-free locks and the signal-proof sleep the front ends use.
+    pub mod sync {
+        pub use crate::sync::{sleep, Condvar, Mutex, MutexGuard, RwLock, WaitTimeoutResult};
+    }
+    /// Where modules and the worker are found.
+    pub mod locate {
+        pub use crate::locate::*;
+    }
+    /// The host-side protocol decoders under arbitrary input (cargo-fuzz
+    /// target; only with the `fuzz` feature, so shipped libraries lack it).
+    #[cfg(feature = "fuzz")]
+    pub use crate::isolation::protocol::fuzz_host_decoder;
+    /// The worker process's entry point (the `bridgehost-worker` binary).
+    pub use crate::isolation::worker::worker_main;
+}
 
 /// The crate version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -194,7 +194,8 @@ fn unsubscribe_and_close_from_inside_a_callback_do_not_deadlock() {
     let host = common::host();
     let m = host.open("std", ModuleOptions::default()).unwrap();
     let (tx, rx) = mpsc::channel();
-    let slot: Arc<bridgehost::sync::Mutex<Option<bridgehost::Subscription>>> = Default::default();
+    let slot: Arc<bridgehost::internal::sync::Mutex<Option<bridgehost::Subscription>>> =
+        Default::default();
     let s2 = Arc::clone(&slot);
     let count = Arc::new(AtomicUsize::new(0));
     let c2 = Arc::clone(&count);
@@ -309,7 +310,7 @@ fn full_event_queue_drops_newest_and_counts() {
     })
     .unwrap();
     let m = host.open("std", ModuleOptions::default()).unwrap();
-    let gate = Arc::new(bridgehost::sync::Mutex::new(()));
+    let gate = Arc::new(bridgehost::internal::sync::Mutex::new(()));
     let g = gate.lock();
     let gate2 = Arc::clone(&gate);
     let delivered = Arc::new(AtomicU64::new(0));
@@ -545,7 +546,7 @@ fn hostile_writes_and_late_emits_are_refused_by_the_host_api() {
 
 #[test]
 fn log_sink_receives_core_and_module_logs() {
-    let lines = Arc::new(bridgehost::sync::Mutex::new(Vec::<String>::new()));
+    let lines = Arc::new(bridgehost::internal::sync::Mutex::new(Vec::<String>::new()));
     let l = Arc::clone(&lines);
     bridgehost::logging::set_log_sink(
         bridgehost::logging::LogLevel::Info,

@@ -461,7 +461,7 @@ fn start_up_failures_fail_open_with_a_typed_error() {
     // A worker without its execute bit (what unzipping a package by hand
     // leaves): the error says so and how to fix it.
     let copy = std::env::temp_dir().join(format!("bh-worker-noexec-{}", std::process::id()));
-    let worker = bridgehost::locate::resolve_worker(None).expect("a built worker");
+    let worker = bridgehost::internal::locate::resolve_worker(None).expect("a built worker");
     std::fs::copy(&worker, &copy).unwrap();
     std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let e = host

@@ -6,10 +6,10 @@
 
 mod common;
 
+use bridgehost::internal::sync::Mutex;
 use bridgehost::logging::{
     set_log_sink, set_record_sink, FieldValue, LogLevel, LogRecord, RecordSink,
 };
-use bridgehost::sync::Mutex;
 use bridgehost::ModuleOptions;
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! A thread interrupted by signals back to back must still finish its
-//! sleeps: `bridgehost::sync::sleep` (used by `Gate::close` while it waits
+//! sleeps: `bridgehost::internal::sync::sleep` (used by `Gate::close` while it waits
 //! for calls in flight, and by the isolation supervisor) waits on an absolute
 //! deadline. `std::thread::sleep` restarts a relative `nanosleep` with the
 //! time left after each signal and never finishes under such a storm — what
@@ -65,7 +65,7 @@ fn sleep_finishes_under_a_storm_of_slow_signals() {
                 std::hint::spin_loop();
             }
             let t0 = Instant::now();
-            bridgehost::sync::sleep(Duration::from_millis(5));
+            bridgehost::internal::sync::sleep(Duration::from_millis(5));
             let took = t0.elapsed();
             done.store(true, Ordering::SeqCst);
             while !release.load(Ordering::SeqCst) {

@@ -5,7 +5,7 @@
 #![forbid(unsafe_code)]
 
 use crate::types::{bh_buffer, bh_host, bh_method, bh_module, bh_subscription, bh_task, Handle};
-use bhcore::handles::HandleTable;
+use bhcore::internal::handles::HandleTable;
 use bhcore::{Error, Host, Method, Module, Result, SubmitHandle, Subscription};
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};

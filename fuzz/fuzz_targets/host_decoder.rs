@@ -7,5 +7,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    bridgehost::isolation::fuzz_host_decoder(data);
+    bridgehost::internal::fuzz_host_decoder(data);
 });

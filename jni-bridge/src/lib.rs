@@ -33,7 +33,7 @@
 //! module is `#![forbid(unsafe_code)]`.
 //!
 //! ## Handles
-//! Java holds `long` ids from generation-checked [`bridgehost::handles::HandleTable`]s
+//! Java holds `long` ids from generation-checked [`bridgehost::internal::handles::HandleTable`]s
 //! ([`registry`]), never pointers: a stale, closed or forged id is a
 //! `ClosedException`, never a crash.
 //!

@@ -10,8 +10,8 @@
 
 use crate::error::{BResult, BridgeError};
 use crate::jvm;
+use bridgehost::internal::sync::Mutex;
 use bridgehost::logging::{set_log_sink, LogLevel, LogSink};
-use bridgehost::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;

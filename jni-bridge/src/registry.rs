@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 use crate::error::BridgeError;
-use bridgehost::handles::HandleTable;
+use bridgehost::internal::handles::HandleTable;
 use bridgehost::{Error, Host, Method, Module, SubmitHandle, Subscription};
 use jni::sys::jlong;
 use std::sync::Arc;

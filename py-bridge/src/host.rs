@@ -5,7 +5,7 @@ use crate::errors::{guard, invalid, IntoPy};
 use crate::module::Module;
 use crate::options;
 use crate::release::DropDetached;
-use bridgehost::sync::{Mutex, MutexGuard};
+use bridgehost::internal::sync::{Mutex, MutexGuard};
 use bridgehost::{Error, ErrorKind, HostOptions};
 use pyo3::exceptions::PyResourceWarning;
 use pyo3::prelude::*;

@@ -13,10 +13,10 @@
 #![forbid(unsafe_code)]
 
 use crate::runtime;
+use bridgehost::internal::sync::{Mutex, MutexGuard};
 use bridgehost::logging::{
     set_log_sink, set_record_sink, FieldValue, LogLevel, LogRecord, RecordSink,
 };
-use bridgehost::sync::{Mutex, MutexGuard};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;

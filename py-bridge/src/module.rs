@@ -7,7 +7,7 @@ use crate::method::Method;
 use crate::options;
 use crate::release::DropDetached;
 use crate::runtime;
-use bridgehost::sync::Mutex;
+use bridgehost::internal::sync::Mutex;
 use bridgehost::Event;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};

@@ -2,7 +2,7 @@
 //! core adds on top, measured in the same process. Prints JSON lines (bench/README.md).
 #![forbid(unsafe_code)]
 
-use bridgehost::handles::HandleTable;
+use bridgehost::internal::handles::HandleTable;
 use bridgehost::{Host, HostOptions, Method, ModuleOptions};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};

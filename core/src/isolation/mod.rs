@@ -24,12 +24,12 @@
 
 mod breaker;
 mod pool;
-mod protocol;
+pub(crate) mod protocol; // `fuzz_host_decoder`: reached only through `crate::internal`
 mod remote;
 mod sandbox;
 mod supervisor;
 mod sys;
-mod worker;
+pub(crate) mod worker; // `worker_main`: reached only through `crate::internal`
 
 use crate::counters::Counters;
 use crate::error::{Error, Result};
@@ -47,11 +47,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-#[doc(hidden)]
-pub use protocol::fuzz_host_decoder;
-#[doc(hidden)]
-pub use worker::worker_main;
 
 /// Seconds between the soft and the hard CPU limit: after the soft limit a
 /// worker finishes its call and retires; at the hard limit it is killed.

@@ -24,7 +24,7 @@ pub fn dist() -> PathBuf {
 
 /// Fails the test with the command to run when the worker executable is missing.
 pub fn require_worker() -> PathBuf {
-    match bridgehost::locate::resolve_worker(None) {
+    match bridgehost::internal::locate::resolve_worker(None) {
         Ok(p) => p,
         Err(e) => panic!("{e}\n(build it: cargo build -p bridgehost-worker, or scripts/build.sh)"),
     }

@@ -372,7 +372,9 @@ fn wire<'a>(what: &'static str, b: &'a [u8]) -> Wire<'a> {
 impl Std {
     fn gate_wait(&self, input: &[u8], out: &mut Output<'_>) -> Result<(), ModuleError> {
         let Some((ms, key)) = input.split_first_chunk::<4>() else {
-            return Err(invalid("gate_wait: input is timeout_ms (u32 LE) then the key"));
+            return Err(invalid(
+                "gate_wait: input is timeout_ms (u32 LE) then the key",
+            ));
         };
         let ms = u32::from_le_bytes(*ms);
         if ms > MAX_SLEEP_MS {
@@ -389,12 +391,16 @@ impl Std {
         drop(gates);
         // Counted first, then announced: a caller told by the event may rely on gate_count.
         if let Err(e) = self.host.emit(GATE_TOPIC, key) {
-            self.host
-                .log(LogLevel::Warn, &format!("std gate_wait: started event dropped: {e}"));
+            self.host.log(
+                LogLevel::Warn,
+                &format!("std gate_wait: started event dropped: {e}"),
+            );
         }
         let mut gates = lock(&self.gates.state);
         let opened = loop {
-            let gate = gates.get(key).expect("a gate with waiters stays in the map");
+            let gate = gates
+                .get(key)
+                .expect("a gate with waiters stays in the map");
             if gate.generation != generation {
                 break true;
             }
@@ -407,7 +413,9 @@ impl Std {
                 Err(p) => p.into_inner().0,
             };
         };
-        let gate = gates.get_mut(key).expect("a gate with waiters stays in the map");
+        let gate = gates
+            .get_mut(key)
+            .expect("a gate with waiters stays in the map");
         gate.waiting -= 1;
         if gate.waiting == 0 {
             gates.remove(key);

@@ -229,7 +229,11 @@ fn gates_on_one_thread() {
     assert_eq!(wait(30, b"k").unwrap(), [0], "nobody opened it: timed out");
     assert!(t.elapsed() >= Duration::from_millis(30));
     assert_eq!(wait(0, b"").unwrap(), [0]);
-    assert_eq!(i.call("gate_count", b"k").unwrap(), 0u32.to_le_bytes(), "the waiter left");
+    assert_eq!(
+        i.call("gate_count", b"k").unwrap(),
+        0u32.to_le_bytes(),
+        "the waiter left"
+    );
     let started: Vec<_> = i
         .events()
         .into_iter()
@@ -242,12 +246,25 @@ fn gates_on_one_thread() {
         "each wait announced its key on entry"
     );
     for bad in [&b""[..], b"\x01\x00\x00"] {
-        assert_eq!(i.call("gate_wait", bad).unwrap_err().code, ERR_INVALID_INPUT);
+        assert_eq!(
+            i.call("gate_wait", bad).unwrap_err().code,
+            ERR_INVALID_INPUT
+        );
     }
     assert_eq!(wait(60_001, b"k").unwrap_err().code, ERR_INVALID_INPUT);
     let long = [b'x'; 65];
     assert_eq!(wait(0, &long).unwrap_err().code, ERR_INVALID_INPUT);
-    assert_eq!(i.call("gate_count", &long).unwrap_err().code, ERR_INVALID_INPUT);
-    assert_eq!(i.call("gate_open", &long).unwrap_err().code, ERR_INVALID_INPUT);
-    assert_eq!(wait(0, &long[..64]).unwrap(), [0], "64 bytes is the longest key");
+    assert_eq!(
+        i.call("gate_count", &long).unwrap_err().code,
+        ERR_INVALID_INPUT
+    );
+    assert_eq!(
+        i.call("gate_open", &long).unwrap_err().code,
+        ERR_INVALID_INPUT
+    );
+    assert_eq!(
+        wait(0, &long[..64]).unwrap(),
+        [0],
+        "64 bytes is the longest key"
+    );
 }

@@ -99,7 +99,8 @@ pub(crate) use records::*;
 
 /// Drive every host-side decoder with arbitrary bytes (the cargo-fuzz
 /// target). Never panics; returns how many records decoded successfully.
-#[doc(hidden)]
+/// Only with the `fuzz` feature (and in the core's unit tests).
+#[cfg(any(test, feature = "fuzz"))]
 pub fn fuzz_host_decoder(data: &[u8]) -> usize {
     let limits = Limits { max_event: 4096 };
     let mut ok = 0;
