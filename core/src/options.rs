@@ -89,23 +89,149 @@ impl Default for HostOptions {
 
 impl HostOptions {
     pub(crate) fn validate(&self) -> Result<()> {
-        if self.submit_threads == 0 || self.submit_threads > 256 {
-            return Err(Error::InvalidArgument(
-                "submit_threads must be 1..=256".into(),
-            ));
-        }
-        if self.submit_queue_capacity == 0 || self.event_queue_capacity == 0 {
-            return Err(Error::InvalidArgument(
-                "queue capacities must be at least 1".into(),
-            ));
-        }
-        if self.event_queue_bytes < MIN_EVENT_QUEUE_BYTES {
-            return Err(Error::InvalidArgument(format!(
-                "event_queue_bytes must be at least {MIN_EVENT_QUEUE_BYTES}"
-            )));
-        }
+        Numeric::SubmitThreads.check(self.submit_threads as i128)?;
+        Numeric::SubmitQueueCapacity.check(self.submit_queue_capacity as i128)?;
+        Numeric::EventQueueCapacity.check(self.event_queue_capacity as i128)?;
+        Numeric::EventQueueBytes.check(self.event_queue_bytes as i128)?;
+        check_thread_name(&self.thread_name)?;
         Ok(())
     }
+}
+
+/// A numeric option as every front end sets it: the one place its range is
+/// decided. A front end hands over the caller's integer as it came, any
+/// width and sign (Java `int`/`long`, Python `int`, C# `long`, C's unsigned
+/// fields) as an `i128`, after mapping its own "unset" spelling (`null`, a
+/// missing keyword, `0` or `-1` where its docs say so) to the default; the
+/// core checks the range and names the option in the error, so a bad value
+/// reads the same in every runtime. [`HostOptions`] and [`ModuleOptions`]
+/// are checked against the same ranges when a host is created or a module
+/// opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Numeric {
+    /// [`HostOptions::submit_threads`]: 1..=256.
+    SubmitThreads,
+    /// [`HostOptions::submit_queue_capacity`]: 1..=2^32-1.
+    SubmitQueueCapacity,
+    /// [`HostOptions::event_queue_capacity`]: 1..=2^32-1.
+    EventQueueCapacity,
+    /// [`HostOptions::event_queue_bytes`]: [`MIN_EVENT_QUEUE_BYTES`]..=`usize::MAX`.
+    EventQueueBytes,
+    /// [`ModuleOptions::workers`]: 1..=64.
+    Workers,
+    /// [`ModuleOptions::memory_limit`]: 1..=2^64-1 bytes.
+    MemoryLimit,
+    /// [`ModuleOptions::max_input`]: 0..=`isize::MAX`.
+    MaxInput,
+    /// [`ModuleOptions::max_output`]: 0..=`isize::MAX`.
+    MaxOutput,
+    /// [`ModuleOptions::max_event`]: 0..=`isize::MAX`.
+    MaxEvent,
+}
+
+impl Numeric {
+    /// Every numeric option.
+    pub const ALL: [Numeric; 9] = [
+        Numeric::SubmitThreads,
+        Numeric::SubmitQueueCapacity,
+        Numeric::EventQueueCapacity,
+        Numeric::EventQueueBytes,
+        Numeric::Workers,
+        Numeric::MemoryLimit,
+        Numeric::MaxInput,
+        Numeric::MaxOutput,
+        Numeric::MaxEvent,
+    ];
+
+    /// The option's name in the core and in docs/SYMMETRY.md (`"max_input"`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Numeric::SubmitThreads => "submit_threads",
+            Numeric::SubmitQueueCapacity => "submit_queue_capacity",
+            Numeric::EventQueueCapacity => "event_queue_capacity",
+            Numeric::EventQueueBytes => "event_queue_bytes",
+            Numeric::Workers => "workers",
+            Numeric::MemoryLimit => "memory_limit",
+            Numeric::MaxInput => "max_input",
+            Numeric::MaxOutput => "max_output",
+            Numeric::MaxEvent => "max_event",
+        }
+    }
+
+    /// The accepted values, inclusive.
+    pub const fn range(self) -> (u64, u64) {
+        const SIZE_MAX: u64 = isize::MAX as u64;
+        match self {
+            Numeric::SubmitThreads => (1, 256),
+            Numeric::SubmitQueueCapacity | Numeric::EventQueueCapacity => (1, u32::MAX as u64),
+            // A bound, not an allocation: any value from the minimum up is accepted.
+            Numeric::EventQueueBytes => (MIN_EVENT_QUEUE_BYTES as u64, usize::MAX as u64),
+            Numeric::Workers => (1, 64),
+            Numeric::MemoryLimit => (1, u64::MAX),
+            Numeric::MaxInput | Numeric::MaxOutput | Numeric::MaxEvent => (0, SIZE_MAX),
+        }
+    }
+
+    /// `value` if it is in [`Numeric::range`], else `InvalidArgument`
+    /// ("workers must be in 1..=64, got -1").
+    pub fn check(self, value: i128) -> Result<u64> {
+        let (lo, hi) = self.range();
+        if value >= i128::from(lo) && value <= i128::from(hi) {
+            Ok(value as u64)
+        } else {
+            Err(self.refuse(value))
+        }
+    }
+
+    /// The error for a value out of range, shown as `got` (for a front-end
+    /// value too large even for an `i128`, shown as the caller wrote it).
+    pub fn refuse(self, got: impl std::fmt::Display) -> Error {
+        let (lo, hi) = self.range();
+        Error::InvalidArgument(format!("{} must be in {lo}..={hi}, got {got}", self.name()))
+    }
+
+    /// [`Numeric::check`] for a `usize` option field (its range always fits).
+    pub fn check_usize(self, value: i128) -> Result<usize> {
+        self.check(value).map(|v| v as usize)
+    }
+}
+
+/// The longest call timeout a front end may set: one year (anything longer
+/// is a mistake, and would overflow deadlines).
+pub const MAX_CALL_TIMEOUT: Duration = Duration::from_secs(365 * 86400);
+
+/// A call timeout as a front end received it, in nanoseconds (Java
+/// `Duration`, Python seconds, C# `TimeSpan`, C milliseconds, converted
+/// exactly or rounded up): positive and at most [`MAX_CALL_TIMEOUT`], else
+/// `InvalidArgument` naming `call_timeout`.
+pub fn call_timeout_from_nanos(nanos: i128) -> Result<Duration> {
+    if nanos > 0 && nanos <= MAX_CALL_TIMEOUT.as_nanos() as i128 {
+        Ok(Duration::from_nanos(nanos as u64))
+    } else {
+        Err(refuse_call_timeout(format!("{nanos} ns")))
+    }
+}
+
+/// The error for a call timeout out of range, shown as `got`.
+pub fn refuse_call_timeout(got: impl std::fmt::Display) -> Error {
+    Error::InvalidArgument(format!(
+        "call_timeout must be positive and at most one year, got {got}"
+    ))
+}
+
+/// Longest [`HostOptions::thread_name`], in bytes.
+pub const MAX_THREAD_NAME: usize = 32;
+
+/// [`HostOptions::thread_name`]: 1..=[`MAX_THREAD_NAME`] bytes without NUL,
+/// else `InvalidArgument`.
+pub fn check_thread_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > MAX_THREAD_NAME || name.contains('\0') {
+        return Err(Error::InvalidArgument(format!(
+            "thread_name must be 1..={MAX_THREAD_NAME} bytes without NUL, got {} bytes",
+            name.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Smallest [`HostOptions::event_queue_bytes`] accepted: 64 KiB.
@@ -193,17 +319,16 @@ impl ModuleOptions {
                 return bad("memory_limit requires process isolation");
             }
         }
-        if self.workers == 0 || self.workers > 64 {
-            return bad("workers must be 1..=64");
-        }
+        Numeric::Workers.check(self.workers as i128)?;
         if let Some(t) = self.call_timeout {
-            if t.is_zero() {
-                return bad("call_timeout must be positive");
-            }
+            call_timeout_from_nanos(t.as_nanos() as i128)?;
         }
-        if self.max_input > isize::MAX as usize || self.max_output > isize::MAX as usize {
-            return bad("max_input/max_output must not exceed isize::MAX");
+        if let Some(m) = self.memory_limit {
+            Numeric::MemoryLimit.check(i128::from(m))?;
         }
+        Numeric::MaxInput.check(self.max_input as i128)?;
+        Numeric::MaxOutput.check(self.max_output as i128)?;
+        Numeric::MaxEvent.check(self.max_event as i128)?;
         if self.config.len() > 16 << 20 {
             return bad("config must be at most 16 MiB");
         }

@@ -125,6 +125,21 @@ namespace BridgeHost.Tests
             Check.Throws<InvalidArgumentException>(() => _host.Open("std", new ModuleOptions { MemoryLimit = 1 << 30 }), "in-process MemoryLimit");
             Check.Throws<InvalidArgumentException>(() => new Host(new HostOptions { SubmitThreads = -1 }), "SubmitThreads -1");
             Check.Throws<InvalidArgumentException>(() => new Host(new HostOptions { SubmitThreads = 100000 }), "SubmitThreads 100000");
+            // One rule per option in the core: the messages every runtime shows.
+            foreach (var c in new[]
+            {
+                Tuple.Create<Action, string>(() => _host.Open("std", new ModuleOptions { Workers = -1 }), "workers must be in 1..=64, got -1"),
+                Tuple.Create<Action, string>(() => _host.Open("std", new ModuleOptions { Workers = 65, Isolation = Isolation.Process }), "workers must be in 1..=64, got 65"),
+                Tuple.Create<Action, string>(() => _host.Open("std", new ModuleOptions { MaxInput = -1 }), "max_input must be in 0..=9223372036854775807, got -1"),
+                Tuple.Create<Action, string>(() => _host.Open("std", new ModuleOptions { MemoryLimit = -1, Isolation = Isolation.Process }), "memory_limit must be in 1..=18446744073709551615, got -1"),
+                Tuple.Create<Action, string>(() => _host.Open("std", new ModuleOptions { CallTimeout = TimeSpan.FromDays(366), Isolation = Isolation.Process }), "call_timeout must be positive and at most one year"),
+                Tuple.Create<Action, string>(() => new Host(new HostOptions { SubmitThreads = -1 }), "submit_threads must be in 1..=256, got -1"),
+                Tuple.Create<Action, string>(() => new Host(new HostOptions { EventQueueBytes = -1 }), "event_queue_bytes must be in 65536..=18446744073709551615, got -1"),
+            })
+            {
+                var ex = Check.Throws<InvalidArgumentException>(c.Item1, c.Item2);
+                Check.True(ex.Message.Contains(c.Item2), "the core's message: " + ex.Message);
+            }
             Check.Throws<ArgumentNullException>(() => _host.Open(null), "null spec");
             Check.Throws<ArgumentNullException>(() => _std.GetMethod(null), "null method name");
         }

@@ -77,6 +77,56 @@
 #define BH_LOG_TRACE 4
 
 /**
+ * `bh_host_options.submit_threads`.
+ */
+#define BH_OPTION_SUBMIT_THREADS 0
+
+/**
+ * `bh_host_options.submit_queue_capacity`.
+ */
+#define BH_OPTION_SUBMIT_QUEUE_CAPACITY 1
+
+/**
+ * `bh_host_options.event_queue_capacity`.
+ */
+#define BH_OPTION_EVENT_QUEUE_CAPACITY 2
+
+/**
+ * `bh_host_options.event_queue_bytes`.
+ */
+#define BH_OPTION_EVENT_QUEUE_BYTES 3
+
+/**
+ * `bh_module_options.workers`.
+ */
+#define BH_OPTION_WORKERS 4
+
+/**
+ * `bh_module_options.memory_limit`.
+ */
+#define BH_OPTION_MEMORY_LIMIT 5
+
+/**
+ * `bh_module_options.max_input`.
+ */
+#define BH_OPTION_MAX_INPUT 6
+
+/**
+ * `bh_module_options.max_output`.
+ */
+#define BH_OPTION_MAX_OUTPUT 7
+
+/**
+ * `bh_module_options.max_event`.
+ */
+#define BH_OPTION_MAX_EVENT 8
+
+/**
+ * The call timeout, in nanoseconds.
+ */
+#define BH_OPTION_CALL_TIMEOUT_NS 9
+
+/**
  * Status of a fallible call: `BH_OK` (0) or `-kind`, where kind is the core
  * `ErrorKind` code (`BH_E_*`).
  */
@@ -631,6 +681,17 @@ bh_status bh_unsubscribe(struct bh_subscription s);
  * `out` must be valid for writes of `out->struct_size` bytes.
  */
 bh_status bh_host_options_default(struct bh_host_options *out);
+
+/**
+ * Check `value` for the option `option` (`BH_OPTION_*`) by the core's one rule
+ * for it, the rule `bh_host_new` and `bh_module_open` apply: `BH_OK`, or
+ * `BH_E_INVALID_ARGUMENT` with the message every runtime shows
+ * ("workers must be in 1..=64, got -1"). For callers whose own integers are
+ * signed or wider than a field (the .NET front end checks each value it sets
+ * here before narrowing it into an unsigned field). An unknown `option` is
+ * `BH_E_INVALID_ARGUMENT`.
+ */
+bh_status bh_option_check(uint32_t option, int64_t value);
 
 /**
  * Create a host (its event dispatcher and submit pool start now).

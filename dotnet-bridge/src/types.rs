@@ -153,6 +153,29 @@ pub const BH_LOG_DEBUG: u32 = 3;
 /// Per-call tracing.
 pub const BH_LOG_TRACE: u32 = 4;
 
+// Options checked by `bh_option_check` (the core's one rule per option,
+// `bridgehost::options::Numeric`, in its order, then the call timeout).
+/// `bh_host_options.submit_threads`.
+pub const BH_OPTION_SUBMIT_THREADS: u32 = 0;
+/// `bh_host_options.submit_queue_capacity`.
+pub const BH_OPTION_SUBMIT_QUEUE_CAPACITY: u32 = 1;
+/// `bh_host_options.event_queue_capacity`.
+pub const BH_OPTION_EVENT_QUEUE_CAPACITY: u32 = 2;
+/// `bh_host_options.event_queue_bytes`.
+pub const BH_OPTION_EVENT_QUEUE_BYTES: u32 = 3;
+/// `bh_module_options.workers`.
+pub const BH_OPTION_WORKERS: u32 = 4;
+/// `bh_module_options.memory_limit`.
+pub const BH_OPTION_MEMORY_LIMIT: u32 = 5;
+/// `bh_module_options.max_input`.
+pub const BH_OPTION_MAX_INPUT: u32 = 6;
+/// `bh_module_options.max_output`.
+pub const BH_OPTION_MAX_OUTPUT: u32 = 7;
+/// `bh_module_options.max_event`.
+pub const BH_OPTION_MAX_EVENT: u32 = 8;
+/// The call timeout, in nanoseconds.
+pub const BH_OPTION_CALL_TIMEOUT_NS: u32 = 9;
+
 /// Options of `bh_host_new`. All-zero fields mean "default";
 /// `bh_host_options_default` fills the struct with the default values.
 #[repr(C)]

@@ -421,3 +421,63 @@ fn counters_struct_sizes_across_the_range() {
     }
     expect(bh_host_free(h), BH_OK);
 }
+
+#[test]
+fn option_check_is_the_cores_rule_for_every_option() {
+    use bhcore::options::Numeric;
+    let _g = serial();
+    let ids = [
+        (BH_OPTION_SUBMIT_THREADS, Numeric::SubmitThreads),
+        (
+            BH_OPTION_SUBMIT_QUEUE_CAPACITY,
+            Numeric::SubmitQueueCapacity,
+        ),
+        (BH_OPTION_EVENT_QUEUE_CAPACITY, Numeric::EventQueueCapacity),
+        (BH_OPTION_EVENT_QUEUE_BYTES, Numeric::EventQueueBytes),
+        (BH_OPTION_WORKERS, Numeric::Workers),
+        (BH_OPTION_MEMORY_LIMIT, Numeric::MemoryLimit),
+        (BH_OPTION_MAX_INPUT, Numeric::MaxInput),
+        (BH_OPTION_MAX_OUTPUT, Numeric::MaxOutput),
+        (BH_OPTION_MAX_EVENT, Numeric::MaxEvent),
+    ];
+    assert_eq!(
+        ids.len(),
+        Numeric::ALL.len(),
+        "every core option has a BH_OPTION_ id"
+    );
+    for (id, opt) in ids {
+        let (lo, hi) = opt.range();
+        for ok in [lo, hi.min(i64::MAX as u64)] {
+            expect(bh_option_check(id, ok as i64), BH_OK);
+        }
+        let mut bad = vec![i64::MIN, -1];
+        if lo > 0 {
+            bad.push(lo as i64 - 1);
+        }
+        if hi < i64::MAX as u64 {
+            bad.push(hi as i64 + 1);
+        }
+        for v in bad {
+            let want = format!("{} must be in {lo}..={hi}, got {v}", opt.name());
+            expect_err(bh_option_check(id, v), BH_E_INVALID_ARGUMENT, &want);
+        }
+    }
+    expect(bh_option_check(BH_OPTION_CALL_TIMEOUT_NS, 1), BH_OK);
+    for v in [0, -1, 366 * 86_400 * 1_000_000_000] {
+        expect_err(
+            bh_option_check(BH_OPTION_CALL_TIMEOUT_NS, v),
+            BH_E_INVALID_ARGUMENT,
+            "call_timeout must be positive and at most one year",
+        );
+    }
+    expect_err(
+        bh_option_check(10, 1),
+        BH_E_INVALID_ARGUMENT,
+        "unknown option 10",
+    );
+    expect_err(
+        bh_option_check(u32::MAX, 1),
+        BH_E_INVALID_ARGUMENT,
+        "unknown option",
+    );
+}

@@ -10,6 +10,7 @@ use crate::jvm::RawEnv;
 use crate::refs::{self, CountedGlobal};
 use crate::registry::{self, to_java, HOSTS, METHODS, MODULES, SUBSCRIPTIONS, TASKS};
 use crate::{events, logging, submit};
+use bridgehost::options::{self, Numeric};
 use bridgehost::{ErrorKind, HostOptions, Isolation, ModuleOptions};
 use jni::objects::{JByteArray, JByteBuffer, JClass, JLongArray, JObject, JObjectArray, JString};
 use jni::refs::Cast;
@@ -28,7 +29,7 @@ pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
     native_method! { static fn host_close(host: jlong), error_policy = ThrowTyped },
     native_method! { static fn host_counters(host: jlong) -> jlong[], error_policy = ThrowTyped },
     native_method! { static fn host_add_module_dir(host: jlong, dir: JString), error_policy = ThrowTyped },
-    native_method! { static fn module_open(host: jlong, spec: JString, isolation: jint, workers: jint, call_timeout_nanos: jlong, memory_limit: jlong, max_input: jlong, max_output: jlong, max_event: jlong, config: jbyte[], worker_path: JString, validate_in_worker: jboolean) -> jlong, error_policy = ThrowTyped },
+    native_method! { static fn module_open(host: jlong, spec: JString, isolation: jint, workers: jint, has_call_timeout: jboolean, call_timeout_nanos: jlong, has_memory_limit: jboolean, memory_limit: jlong, max_input: jlong, max_output: jlong, max_event: jlong, config: jbyte[], worker_path: JString, validate_in_worker: jboolean) -> jlong, error_policy = ThrowTyped },
     native_method! { static fn host_inspect(host: jlong, spec: JString, deadline_nanos: jlong, in_process: jboolean) -> jbyte[], error_policy = ThrowTyped },
     native_method! { static fn module_close(module: jlong), error_policy = ThrowTyped },
     native_method! { static fn module_info(module: jlong) -> java.lang.String[], error_policy = ThrowTyped },
@@ -102,25 +103,12 @@ fn counters_array<'l>(
     long_array(env, &values)
 }
 
-/// A Java `long` size option: -1 means the default.
-fn size_option(value: jlong, default: usize, what: &str) -> BResult<usize> {
-    match value {
-        -1 => Ok(default),
-        v if v < 0 => Err(invalid(format!(
-            "{what} must be >= 0 (or -1 for the default), got {v}"
-        ))),
-        v => usize::try_from(v).map_err(|_| invalid(format!("{what} {v} is too large"))),
-    }
-}
-
-/// A Java `int` count option: 0 means the default.
-fn count_option(value: jint, default: usize, what: &str) -> BResult<usize> {
+/// A Java `int`/`long` host option: 0 means the default (HostOptions' documented "unset");
+/// any other value is checked by the core's one rule for that option.
+fn host_option(value: i64, default: usize, opt: Numeric) -> BResult<usize> {
     match value {
         0 => Ok(default),
-        v if v < 0 => Err(invalid(format!(
-            "{what} must be > 0 (or 0 for the default), got {v}"
-        ))),
-        v => Ok(v as usize),
+        v => Ok(opt.check_usize(i128::from(v))?),
     }
 }
 
@@ -151,27 +139,27 @@ fn host_create<'l>(
     }
     let options = HostOptions {
         module_dirs: dirs,
-        submit_threads: count_option(submit_threads, defaults.submit_threads, "submitThreads")?,
-        submit_queue_capacity: count_option(
-            submit_queue_capacity,
-            defaults.submit_queue_capacity,
-            "submitQueueCapacity",
+        submit_threads: host_option(
+            submit_threads.into(),
+            defaults.submit_threads,
+            Numeric::SubmitThreads,
         )?,
-        event_queue_capacity: count_option(
-            event_queue_capacity,
+        submit_queue_capacity: host_option(
+            submit_queue_capacity.into(),
+            defaults.submit_queue_capacity,
+            Numeric::SubmitQueueCapacity,
+        )?,
+        event_queue_capacity: host_option(
+            event_queue_capacity.into(),
             defaults.event_queue_capacity,
-            "eventQueueCapacity",
+            Numeric::EventQueueCapacity,
         )?,
         thread_name: optional_string(env, &thread_name)?.unwrap_or(defaults.thread_name),
-        event_queue_bytes: match event_queue_bytes {
-            0 => defaults.event_queue_bytes,
-            v if v < 0 => {
-                return Err(invalid(format!(
-                    "eventQueueBytes must be >= 0 (0: default), got {v}"
-                )))
-            }
-            v => usize::try_from(v).unwrap_or(usize::MAX),
-        },
+        event_queue_bytes: host_option(
+            event_queue_bytes,
+            defaults.event_queue_bytes,
+            Numeric::EventQueueBytes,
+        )?,
     };
     let host = bridgehost::Host::with_options(options)?;
     Ok(to_java(HOSTS.insert(Arc::new(host))))
@@ -220,7 +208,9 @@ fn module_open<'l>(
     spec: JString<'l>,
     isolation: jint,
     workers: jint,
+    has_call_timeout: jboolean,
     call_timeout_nanos: jlong,
+    has_memory_limit: jboolean,
     memory_limit: jlong,
     max_input: jlong,
     max_output: jlong,
@@ -238,22 +228,21 @@ fn module_open<'l>(
             1 => Isolation::Process,
             v => return Err(invalid(format!("unknown isolation mode {v}"))),
         },
-        workers: count_option(workers, d.workers, "workers")?,
-        call_timeout: match call_timeout_nanos {
-            -1 => None,
-            n if n <= 0 => {
-                return Err(invalid(format!("callTimeout must be positive, got {n} ns")))
-            }
-            n => Some(Duration::from_nanos(n as u64)),
+        // Every value as the caller set it; the core's one rule per option decides.
+        workers: Numeric::Workers.check_usize(workers.into())?,
+        call_timeout: if has_call_timeout {
+            Some(options::call_timeout_from_nanos(call_timeout_nanos.into())?)
+        } else {
+            None
         },
-        memory_limit: match memory_limit {
-            -1 => None,
-            n if n <= 0 => return Err(invalid(format!("memoryLimit must be positive, got {n}"))),
-            n => Some(n as u64),
+        memory_limit: if has_memory_limit {
+            Some(Numeric::MemoryLimit.check(memory_limit.into())?)
+        } else {
+            None
         },
-        max_input: size_option(max_input, d.max_input, "maxInput")?,
-        max_output: size_option(max_output, d.max_output, "maxOutput")?,
-        max_event: size_option(max_event, d.max_event, "maxEvent")?,
+        max_input: Numeric::MaxInput.check_usize(max_input.into())?,
+        max_output: Numeric::MaxOutput.check_usize(max_output.into())?,
+        max_event: Numeric::MaxEvent.check_usize(max_event.into())?,
         config: if config.is_null() {
             Vec::new()
         } else {

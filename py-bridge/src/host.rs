@@ -1,11 +1,12 @@
 //! `bridgehost.Host`.
 #![forbid(unsafe_code)]
 
-use crate::errors::{guard, invalid, IntoPy};
+use crate::errors::{guard, IntoPy};
 use crate::module::Module;
 use crate::options;
 use crate::release::DropDetached;
 use bridgehost::internal::sync::{Mutex, MutexGuard};
+use bridgehost::options::Numeric;
 use bridgehost::{Error, ErrorKind, HostOptions};
 use pyo3::exceptions::PyResourceWarning;
 use pyo3::prelude::*;
@@ -106,26 +107,23 @@ impl Host {
             if let Some(dirs) = module_dirs {
                 o.module_dirs = options::paths(py, "module_dirs", dirs)?;
             }
+            // Types are checked here; ranges (and the thread name) by the core's one rule for
+            // each option (`bridgehost::options`), here or when the host is created.
             if let Some(v) = submit_threads {
-                o.submit_threads = options::size(py, "submit_threads", v, 1, 256)? as usize;
+                o.submit_threads = options::numeric(py, Numeric::SubmitThreads, v)? as usize;
             }
             if let Some(v) = submit_queue_capacity {
                 o.submit_queue_capacity =
-                    options::size(py, "submit_queue_capacity", v, 1, 1 << 24)? as usize;
+                    options::numeric(py, Numeric::SubmitQueueCapacity, v)? as usize;
             }
             if let Some(v) = event_queue_capacity {
                 o.event_queue_capacity =
-                    options::size(py, "event_queue_capacity", v, 1, 1 << 24)? as usize;
+                    options::numeric(py, Numeric::EventQueueCapacity, v)? as usize;
             }
             if let Some(v) = event_queue_bytes {
-                let min = bridgehost::options::MIN_EVENT_QUEUE_BYTES as u64;
-                o.event_queue_bytes =
-                    options::size(py, "event_queue_bytes", v, min, 1 << 40)? as usize;
+                o.event_queue_bytes = options::numeric(py, Numeric::EventQueueBytes, v)? as usize;
             }
             if let Some(name) = thread_name {
-                if name.is_empty() || name.len() > 32 || name.contains('\0') {
-                    return Err(invalid(py, "thread_name must be 1..=32 bytes without NUL"));
-                }
                 o.thread_name = name;
             }
             let shutting_down =

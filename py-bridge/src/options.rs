@@ -1,13 +1,16 @@
-//! Python arguments → core options, with range checks.
+//! Python arguments → core options.
 //!
-//! Sizes and counts arrive as Python ints of any magnitude. Each is checked
-//! against its range *before* it is narrowed, so `-1`, `2**31`, `2**64` or a
-//! float never wrap into a plausible value: out of range is
-//! `InvalidArgumentError` (a `ValueError`), the wrong type is `TypeError`.
+//! Sizes and counts arrive as Python ints of any magnitude. The type is
+//! checked here (`TypeError`); the range is the core's one rule per option
+//! (`bridgehost::options::Numeric`), applied to the whole value *before* it is
+//! narrowed, so `-1`, `2**31`, `2**64` or a float never wrap into a plausible
+//! value: out of range is `InvalidArgumentError` (a `ValueError`) with the
+//! same message as in every other runtime.
 #![forbid(unsafe_code)]
 
 use crate::buffer::InputBuffer;
-use crate::errors::invalid;
+use crate::errors::{invalid, to_pyerr};
+use bridgehost::options::{self, Numeric};
 use bridgehost::{CounterSnapshot, Isolation, ModuleOptions};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -15,29 +18,23 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// An integer argument in `min..=max`.
-pub(crate) fn size(
-    py: Python<'_>,
-    name: &str,
-    v: &Bound<'_, PyAny>,
-    min: u64,
-    max: u64,
-) -> PyResult<u64> {
+/// An integer option: the type is checked here (`TypeError`), the range by
+/// the core's one rule for that option ([`Numeric::check`]), before anything
+/// is narrowed, so `-1`, `2**31` or `2**64` never wrap into a plausible value.
+pub(crate) fn numeric(py: Python<'_>, opt: Numeric, v: &Bound<'_, PyAny>) -> PyResult<u64> {
     if v.is_instance_of::<PyBool>() || !v.is_instance_of::<PyInt>() {
         return Err(PyTypeError::new_err(format!(
-            "{name} must be an int, not {}",
+            "{} must be an int, not {}",
+            opt.name(),
             v.get_type().name()?
         )));
     }
-    // i128 holds every value we accept and far more; anything that does not
-    // even fit in it is out of range too.
-    match v.extract::<i128>() {
-        Ok(n) if n >= i128::from(min) && n <= i128::from(max) => Ok(n as u64),
-        _ => Err(invalid(
-            py,
-            format!("{name} must be in {min}..={max}, got {}", v.repr()?),
-        )),
-    }
+    let checked = match v.extract::<i128>() {
+        Ok(n) => opt.check(n),
+        // Beyond i128: out of every range; shown as the caller wrote it.
+        Err(_) => Err(opt.refuse(v.repr()?)),
+    };
+    checked.map_err(|e| to_pyerr(py, &e))
 }
 
 /// A duration in seconds (int or float), positive and finite.
@@ -59,6 +56,27 @@ pub(crate) fn seconds(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyRes
         ));
     }
     Ok(Duration::from_secs_f64(s))
+}
+
+/// A call timeout in seconds (int or float): the type is checked here, the
+/// range by the core ([`bridgehost::options::call_timeout_from_nanos`]).
+pub(crate) fn call_timeout(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Duration> {
+    if v.is_instance_of::<PyBool>()
+        || !(v.is_instance_of::<PyInt>() || v.is_instance_of::<PyFloat>())
+    {
+        return Err(PyTypeError::new_err(format!(
+            "call_timeout must be a number of seconds, not {}",
+            v.get_type().name()?
+        )));
+    }
+    let s: f64 = v.extract()?;
+    let checked = if s.is_finite() {
+        // Rounded up to whole nanoseconds, so a tiny positive timeout stays positive.
+        options::call_timeout_from_nanos((s * 1e9).ceil() as i128)
+    } else {
+        Err(options::refuse_call_timeout(format!("{s} s")))
+    };
+    checked.map_err(|e| to_pyerr(py, &e))
 }
 
 /// `str` or `os.PathLike` → String (UTF-8; NUL is rejected by the core).
@@ -124,23 +142,22 @@ pub(crate) fn module_options(py: Python<'_>, a: ModuleArgs<'_, '_>) -> PyResult<
         };
     }
     if let Some(v) = a.workers {
-        o.workers = size(py, "workers", v, 1, 64)? as usize;
+        o.workers = numeric(py, Numeric::Workers, v)? as usize;
     }
     if let Some(v) = a.call_timeout {
-        o.call_timeout = Some(seconds(py, "call_timeout", v)?);
+        o.call_timeout = Some(call_timeout(py, v)?);
     }
     if let Some(v) = a.memory_limit {
-        o.memory_limit = Some(size(py, "memory_limit", v, 1, u64::MAX)?);
+        o.memory_limit = Some(numeric(py, Numeric::MemoryLimit, v)?);
     }
-    let max_size = isize::MAX as u64;
     if let Some(v) = a.max_input {
-        o.max_input = size(py, "max_input", v, 0, max_size)? as usize;
+        o.max_input = numeric(py, Numeric::MaxInput, v)? as usize;
     }
     if let Some(v) = a.max_output {
-        o.max_output = size(py, "max_output", v, 0, max_size)? as usize;
+        o.max_output = numeric(py, Numeric::MaxOutput, v)? as usize;
     }
     if let Some(v) = a.max_event {
-        o.max_event = size(py, "max_event", v, 0, max_size)? as usize;
+        o.max_event = numeric(py, Numeric::MaxEvent, v)? as usize;
     }
     if let Some(v) = a.config {
         o.config = InputBuffer::new(py)

@@ -68,9 +68,14 @@ def test_errors_do_not_leak(std):
     assert grown < 64 * 1024 and objs < 100 and rss < 8 << 20, (grown, objs, rss)
 
 
-def test_submits_do_not_leak(std):
-    echo = std.method("echo")
-    grown, objs, rss = _measure(lambda: echo.submit(b"x").result(), n=20_000)
+def test_submits_do_not_leak():
+    # Two pool threads, both started by the warm-up: the default pool (64 threads, started on
+    # demand) grows on a loaded machine during the measurement, and each new thread's first
+    # completion adds a few Python objects (its thread state): 216 objects after 20,000 submits
+    # in a CI run, bounded by the thread count, not a leak. The measurement is per call.
+    with bridgehost.Host(submit_threads=2) as h:
+        echo = h.open("std").method("echo")
+        grown, objs, rss = _measure(lambda: echo.submit(b"x").result(), n=20_000)
     assert grown < 64 * 1024 and objs < 100 and rss < 8 << 20, (grown, objs, rss)
 
 

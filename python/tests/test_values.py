@@ -92,3 +92,29 @@ def test_config_is_a_buffer(host):
     assert host.open("std", config=b"").name == "std"
     with pytest.raises(TypeError):
         host.open("std", config="text")
+
+
+def test_ranges_and_messages_are_the_cores(host):
+    """One rule per option (bridgehost::options::Numeric): the same message in every runtime."""
+    import re
+
+    cases = [
+        (lambda: host.open("std", workers=0), "workers must be in 1..=64, got 0"),
+        (lambda: host.open("std", max_input=-1), "max_input must be in 0..=9223372036854775807, got -1"),
+        (lambda: bridgehost.Host(submit_threads=-1), "submit_threads must be in 1..=256, got -1"),
+        (
+            lambda: bridgehost.Host(event_queue_bytes=1),
+            "event_queue_bytes must be in 65536..=18446744073709551615, got 1",
+        ),
+        # Beyond even a 128-bit integer: shown as written.
+        (lambda: host.open("std", max_output=2**200), f"max_output must be in 0..=9223372036854775807, got {2**200}"),
+        (
+            lambda: host.open("std", isolation="process", call_timeout=366 * 86400),
+            "call_timeout must be positive and at most one year",
+        ),
+        (lambda: bridgehost.Host(thread_name="x" * 33), "thread_name must be 1..=32 bytes without NUL"),
+        (lambda: bridgehost.Host(thread_name=""), "thread_name must be 1..=32 bytes without NUL"),
+    ]
+    for make, message in cases:
+        with pytest.raises(bridgehost.InvalidArgumentError, match=re.escape(message)):
+            make()

@@ -137,6 +137,21 @@ namespace BridgeHost
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_host_new(HostOptions* opts, out HostHandle host);
 
+        // The core's one rule per option (bh_option_check in docs/C_ABI.md).
+        internal const uint BH_OPTION_SUBMIT_THREADS = 0;
+        internal const uint BH_OPTION_SUBMIT_QUEUE_CAPACITY = 1;
+        internal const uint BH_OPTION_EVENT_QUEUE_CAPACITY = 2;
+        internal const uint BH_OPTION_EVENT_QUEUE_BYTES = 3;
+        internal const uint BH_OPTION_WORKERS = 4;
+        internal const uint BH_OPTION_MEMORY_LIMIT = 5;
+        internal const uint BH_OPTION_MAX_INPUT = 6;
+        internal const uint BH_OPTION_MAX_OUTPUT = 7;
+        internal const uint BH_OPTION_MAX_EVENT = 8;
+        internal const uint BH_OPTION_CALL_TIMEOUT_NS = 9;
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_option_check(uint option, long value);
+
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_host_options_default(HostOptions* opts);
 

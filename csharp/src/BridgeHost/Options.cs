@@ -1,9 +1,10 @@
 // Host and module options, and their translation to the native structs.
 //
-// The bridge translates, the core validates: a value the native type can carry is passed as is
-// and the core decides whether it is acceptable (InvalidArgumentException with its message).
-// A value the native type cannot carry (a negative count, a negative or zero timeout) is refused
-// here with InvalidArgumentException; nothing is ever wrapped or truncated silently.
+// The bridge translates, the core validates: every numeric value is checked by the core's one
+// rule for its option (bh_option_check: the same rule and message as bh_host_new/bh_module_open
+// and every other runtime) before it is narrowed into its unsigned C field, so a negative count
+// is refused by the core, never wrapped. The only check made here is what the C struct cannot
+// express: a 0-byte MaxInput/MaxOutput/MaxEvent (the field's 0 means "default").
 using System;
 
 namespace BridgeHost
@@ -76,31 +77,31 @@ namespace BridgeHost
             return new Native.HostOptions
             {
                 StructSize = (uint)NativeSize,
-                SubmitThreads = NonNegative(SubmitThreads, nameof(SubmitThreads)),
-                SubmitQueueCapacity = NonNegative(SubmitQueueCapacity, nameof(SubmitQueueCapacity)),
-                EventQueueCapacity = NonNegative(EventQueueCapacity, nameof(EventQueueCapacity)),
-                EventQueueBytes = NonNegative(EventQueueBytes, nameof(EventQueueBytes)),
+                SubmitThreads = (uint)Checked(SubmitThreads, Native.BH_OPTION_SUBMIT_THREADS),
+                SubmitQueueCapacity = (uint)Checked(SubmitQueueCapacity, Native.BH_OPTION_SUBMIT_QUEUE_CAPACITY),
+                EventQueueCapacity = (uint)Checked(EventQueueCapacity, Native.BH_OPTION_EVENT_QUEUE_CAPACITY),
+                EventQueueBytes = Checked(EventQueueBytes, Native.BH_OPTION_EVENT_QUEUE_BYTES),
             };
         }
 
         private static readonly unsafe int NativeSize = sizeof(Native.HostOptions);
 
-        internal static ulong NonNegative(long value, string name)
+        /// <summary>A numeric option: 0 is "the default" (the C field's 0); any other value is
+        /// checked by the core's one rule for the option (bh_option_check, the same rule and
+        /// message as every runtime: "workers must be in 1..=64, got -1") before it is narrowed
+        /// into the unsigned field.</summary>
+        internal static ulong Checked(long value, uint option)
         {
-            if (value < 0)
+            if (value == 0)
             {
-                throw new InvalidArgumentException(name + " must not be negative (got " + value + ")");
+                return 0;
+            }
+            int st = Native.bh_option_check(option, value);
+            if (st != Native.BH_OK)
+            {
+                throw Errors.Last(st);
             }
             return (ulong)value;
-        }
-
-        internal static uint NonNegative(int value, string name)
-        {
-            if (value < 0)
-            {
-                throw new InvalidArgumentException(name + " must not be negative (got " + value + ")");
-            }
-            return (uint)value;
         }
     }
 
@@ -184,12 +185,12 @@ namespace BridgeHost
             {
                 StructSize = (uint)NativeSize,
                 Isolation = IsolationCode(Isolation),
-                Workers = HostOptions.NonNegative(Workers, nameof(Workers)),
+                Workers = (uint)HostOptions.Checked(Workers, Native.BH_OPTION_WORKERS),
                 CallTimeoutMs = TimeoutMs(CallTimeout),
-                MemoryLimit = Bytes(MemoryLimit, nameof(MemoryLimit)),
-                MaxInput = Bytes(MaxInput, nameof(MaxInput)),
-                MaxOutput = Bytes(MaxOutput, nameof(MaxOutput)),
-                MaxEvent = Bytes(MaxEvent, nameof(MaxEvent)),
+                MemoryLimit = Bytes(MemoryLimit, nameof(MemoryLimit), Native.BH_OPTION_MEMORY_LIMIT),
+                MaxInput = Bytes(MaxInput, nameof(MaxInput), Native.BH_OPTION_MAX_INPUT),
+                MaxOutput = Bytes(MaxOutput, nameof(MaxOutput), Native.BH_OPTION_MAX_OUTPUT),
+                MaxEvent = Bytes(MaxEvent, nameof(MaxEvent), Native.BH_OPTION_MAX_EVENT),
                 ValidateInWorker = ValidateInWorker ? 1u : 0u,
             };
             return o;
@@ -213,23 +214,34 @@ namespace BridgeHost
             {
                 return 0;
             }
-            if (t.Value <= TimeSpan.Zero)
+            // The core's rule (positive, at most a year) on the exact nanoseconds.
+            long ns = t.Value.Ticks > long.MaxValue / 100 ? long.MaxValue
+                : t.Value.Ticks < long.MinValue / 100 ? long.MinValue : t.Value.Ticks * 100;
+            int st = Native.bh_option_check(Native.BH_OPTION_CALL_TIMEOUT_NS, ns);
+            if (st != Native.BH_OK)
             {
-                throw new InvalidArgumentException("CallTimeout must be positive (null for none), got " + t.Value);
+                throw Errors.Last(st);
             }
             // Round up so that a sub-millisecond timeout is not turned into 0 ("none").
             return (ulong)Math.Ceiling(t.Value.TotalMilliseconds);
         }
 
-        private static ulong Bytes(long? v, string name)
+        private static ulong Bytes(long? v, string name, uint option)
         {
             if (!v.HasValue)
             {
                 return 0;
             }
-            if (v.Value <= 0)
+            if (v.Value == 0 && option != Native.BH_OPTION_MEMORY_LIMIT)
             {
-                throw new InvalidArgumentException(name + " must be positive (null for the default), got " + v.Value);
+                // The C field's 0 means "the default", so a limit of 0 bytes cannot cross it.
+                throw new InvalidArgumentException(name + " of 0 cannot be expressed here (0 is the C ABI's \"default\"; null for the default)");
+            }
+            // Every other value, 0 for MemoryLimit included, by the core's rule.
+            int st = Native.bh_option_check(option, v.Value);
+            if (st != Native.BH_OK)
+            {
+                throw Errors.Last(st);
             }
             return (ulong)v.Value;
         }

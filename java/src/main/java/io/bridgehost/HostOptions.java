@@ -68,7 +68,7 @@ public final class HostOptions {
      * @return a copy
      */
     public HostOptions withSubmitThreads(int n) {
-        return new HostOptions(moduleDirs, nonNegative(n, "submitThreads"), submitQueueCapacity,
+        return new HostOptions(moduleDirs, n, submitQueueCapacity,
                 eventQueueCapacity, threadName, eventQueueBytes);
     }
 
@@ -77,7 +77,7 @@ public final class HostOptions {
      * @return a copy
      */
     public HostOptions withSubmitQueueCapacity(int n) {
-        return new HostOptions(moduleDirs, submitThreads, nonNegative(n, "submitQueueCapacity"),
+        return new HostOptions(moduleDirs, submitThreads, n,
                 eventQueueCapacity, threadName, eventQueueBytes);
     }
 
@@ -88,7 +88,7 @@ public final class HostOptions {
      */
     public HostOptions withEventQueueCapacity(int n) {
         return new HostOptions(moduleDirs, submitThreads, submitQueueCapacity,
-                nonNegative(n, "eventQueueCapacity"), threadName, eventQueueBytes);
+                n, threadName, eventQueueBytes);
     }
 
     /**
@@ -107,9 +107,6 @@ public final class HostOptions {
      * @return a copy
      */
     public HostOptions withEventQueueBytes(long n) {
-        if (n < 0) {
-            throw new IllegalArgumentException("eventQueueBytes must be >= 0 (0: default), got " + n);
-        }
         return new HostOptions(moduleDirs, submitThreads, submitQueueCapacity, eventQueueCapacity,
                 threadName, n);
     }
@@ -127,10 +124,4 @@ public final class HostOptions {
     /** @return event queue bound in bytes (0: default) */
     public long eventQueueBytes() { return eventQueueBytes; }
 
-    private static int nonNegative(int n, String what) {
-        if (n < 0) {
-            throw new IllegalArgumentException(what + " must be >= 0 (0: default), got " + n);
-        }
-        return n;
-    }
 }

@@ -5,13 +5,13 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * Options of a {@link NativeModule}. Immutable; each {@code with...} returns a copy. The native side
- * validates the combination when the module is opened (for example a call timeout requires
+ * Options of a {@link NativeModule}. Immutable; each {@code with...} returns a copy and keeps the
+ * value as given. The core validates every value and the combination when the module is opened (one
+ * rule per option, shared by every runtime; for example workers 1..64, or a call timeout requires
  * process isolation: an in-process call cannot be interrupted) and throws
- * {@link InvalidArgumentException}.
+ * {@link InvalidArgumentException} naming the option.
  */
 public final class ModuleOptions {
-    private static final long NONE = -1;
 
     /** The core's defaults, read once from the native library. */
     private static final class Defaults {
@@ -21,7 +21,7 @@ public final class ModuleOptions {
     private final Isolation isolation;
     private final int workers;
     private final Duration callTimeout;
-    private final long memoryLimit;
+    private final Long memoryLimit; // null: no limit
     private final long maxInput;
     private final long maxOutput;
     private final long maxEvent;
@@ -29,7 +29,7 @@ public final class ModuleOptions {
     private final Path workerPath;
     private final boolean validateInWorker;
 
-    private ModuleOptions(Isolation isolation, int workers, Duration callTimeout, long memoryLimit,
+    private ModuleOptions(Isolation isolation, int workers, Duration callTimeout, Long memoryLimit,
             long maxInput, long maxOutput, long maxEvent, byte[] config, Path workerPath,
             boolean validateInWorker) {
         this.isolation = isolation;
@@ -54,7 +54,7 @@ public final class ModuleOptions {
     public static ModuleOptions defaults() {
         long[] d = Defaults.V;
         Duration timeout = d[4] < 0 ? null : Duration.ofNanos(d[4]);
-        return new ModuleOptions(Isolation.IN_PROCESS, (int) d[3], timeout, d[5] < 0 ? NONE : d[5], d[6],
+        return new ModuleOptions(Isolation.IN_PROCESS, (int) d[3], timeout, d[5] < 0 ? null : Long.valueOf(d[5]), d[6],
                 d[7], d[8], new byte[0], null, false);
     }
 
@@ -77,9 +77,6 @@ public final class ModuleOptions {
      * @return a copy
      */
     public ModuleOptions withWorkers(int n) {
-        if (n <= 0) {
-            throw new IllegalArgumentException("workers must be > 0, got " + n);
-        }
         return new ModuleOptions(isolation, n, callTimeout, memoryLimit, maxInput, maxOutput, maxEvent,
                 config, workerPath, validateInWorker);
     }
@@ -90,9 +87,6 @@ public final class ModuleOptions {
      */
     public ModuleOptions withCallTimeout(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative() || timeout.isZero()) {
-            throw new IllegalArgumentException("callTimeout must be positive, got " + timeout);
-        }
         return new ModuleOptions(isolation, workers, timeout, memoryLimit, maxInput, maxOutput, maxEvent,
                 config, workerPath, validateInWorker);
     }
@@ -102,7 +96,7 @@ public final class ModuleOptions {
      * @return a copy
      */
     public ModuleOptions withMemoryLimit(long bytes) {
-        return new ModuleOptions(isolation, workers, callTimeout, positive(bytes, "memoryLimit"), maxInput,
+        return new ModuleOptions(isolation, workers, callTimeout, bytes, maxInput,
                 maxOutput, maxEvent, config, workerPath, validateInWorker);
     }
 
@@ -111,7 +105,7 @@ public final class ModuleOptions {
      * @return a copy
      */
     public ModuleOptions withMaxInput(long bytes) {
-        return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, nonNegative(bytes, "maxInput"),
+        return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, bytes,
                 maxOutput, maxEvent, config, workerPath, validateInWorker);
     }
 
@@ -122,7 +116,7 @@ public final class ModuleOptions {
      */
     public ModuleOptions withMaxOutput(long bytes) {
         return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, maxInput,
-                nonNegative(bytes, "maxOutput"), maxEvent, config, workerPath, validateInWorker);
+                bytes, maxEvent, config, workerPath, validateInWorker);
     }
 
     /**
@@ -131,7 +125,7 @@ public final class ModuleOptions {
      */
     public ModuleOptions withMaxEvent(long bytes) {
         return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, maxInput, maxOutput,
-                nonNegative(bytes, "maxEvent"), config, workerPath, validateInWorker);
+                bytes, config, workerPath, validateInWorker);
     }
 
     /**
@@ -180,7 +174,9 @@ public final class ModuleOptions {
     /** @return the call timeout, or null for none */
     public Duration callTimeout() { return callTimeout; }
     /** @return the memory limit in bytes, or -1 for none */
-    public long memoryLimit() { return memoryLimit; }
+    public long memoryLimit() { return memoryLimit == null ? -1 : memoryLimit; }
+
+    boolean hasMemoryLimit() { return memoryLimit != null; }
     /** @return max input bytes */
     public long maxInput() { return maxInput; }
     /** @return max output bytes */
@@ -194,30 +190,21 @@ public final class ModuleOptions {
 
     long callTimeoutNanos() {
         if (callTimeout == null) {
-            return -1;
+            return 0; // not read: hasCallTimeout() is false
         }
         try {
             return callTimeout.toNanos();
         } catch (ArithmeticException e) {
-            return Long.MAX_VALUE;
+            return callTimeout.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
         }
+    }
+
+    boolean hasCallTimeout() {
+        return callTimeout != null;
     }
 
     byte[] configUnsafe() {
         return config;
     }
 
-    private static long nonNegative(long n, String what) {
-        if (n < 0) {
-            throw new IllegalArgumentException(what + " must be >= 0, got " + n);
-        }
-        return n;
-    }
-
-    private static long positive(long n, String what) {
-        if (n <= 0) {
-            throw new IllegalArgumentException(what + " must be > 0, got " + n);
-        }
-        return n;
-    }
 }

@@ -38,9 +38,11 @@ final class Native {
     static native void hostAddModuleDir(long host, String dir);
 
     // Module
+    // Values go over as the caller set them; the core checks every range (options::Numeric).
     static native long moduleOpen(long host, String spec, int isolation, int workers,
-            long callTimeoutNanos, long memoryLimit, long maxInput, long maxOutput, long maxEvent,
-            byte[] config, String workerPath, boolean validateInWorker);
+            boolean hasCallTimeout, long callTimeoutNanos, boolean hasMemoryLimit, long memoryLimit,
+            long maxInput, long maxOutput, long maxEvent, byte[] config, String workerPath,
+            boolean validateInWorker);
     /** @return the module's description (bridgehost::encode_info), see {@link ModuleInfo} */
     static native byte[] hostInspect(long host, String spec, long deadlineNanos, boolean inProcess);
     static native void moduleClose(long module);

@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -100,7 +102,11 @@ class ValueRangeTest {
     void forgedStaleAndCrossTableIdsAreClosedNotCrashes() throws Exception {
         byte[] a = {1, 2, 3};
         long moduleId = id(std);
-        long[] forged = {0, -1, 1, Long.MAX_VALUE, Long.MIN_VALUE, 0x6300000100000000L, moduleId};
+        // The method table's tag with generation 1 and an index never issued here: a plausible
+        // method id that is no live object (a fixed 0x63000001_00000000 was the live echo method
+        // itself when this class ran alone, first in its JVM).
+        long plausible = (id(echo) & 0xff00_0000_0000_0000L) | 0x0000_0001_00ff_ffffL;
+        long[] forged = {0, -1, 1, Long.MAX_VALUE, Long.MIN_VALUE, plausible, moduleId};
         for (long f : forged) {
             assertThrows(ClosedException.class, () -> Native.call(f, a, 0, 3), "method id " + f);
             assertThrows(ClosedException.class, () -> Native.callDirect(f, ByteBuffer.allocateDirect(1), 0, 1));
@@ -138,17 +144,36 @@ class ValueRangeTest {
                 }
             }
         }
-        assertThrows(IllegalArgumentException.class, () -> ModuleOptions.defaults().withMaxInput(-1));
-        assertThrows(IllegalArgumentException.class, () -> ModuleOptions.defaults().withWorkers(0));
-        assertThrows(IllegalArgumentException.class, () -> ModuleOptions.defaults().withWorkers(-1));
-        assertThrows(IllegalArgumentException.class, () -> HostOptions.defaults().withSubmitThreads(-1));
-        // Bypassing the Java checks: the native side rejects them as well.
+        // The core is the one authority for every range (options::Numeric): the with-methods keep
+        // what they are given, and open/create refuse it with the message every runtime shows.
+        assertRefused("max_input must be in 0..=9223372036854775807, got -1",
+                () -> host.open("std", ModuleOptions.defaults().withMaxInput(-1)));
+        assertRefused("workers must be in 1..=64, got 0",
+                () -> host.open("std", ModuleOptions.defaults().withWorkers(0)));
+        assertRefused("workers must be in 1..=64, got -1",
+                () -> host.open("std", ModuleOptions.defaults().withWorkers(-1)));
+        assertRefused("workers must be in 1..=64, got 65",
+                () -> host.open("std", ModuleOptions.isolated().withWorkers(65)));
+        assertRefused("submit_threads must be in 1..=256, got -1",
+                () -> Host.create(HostOptions.defaults().withSubmitThreads(-1)));
+        // -1 is a value here, not "no limit" / "no timeout".
+        assertRefused("memory_limit must be in 1..=18446744073709551615, got -1",
+                () -> host.open("std", ModuleOptions.isolated().withMemoryLimit(-1)));
+        assertRefused("call_timeout must be positive and at most one year, got -1 ns",
+                () -> host.open("std", ModuleOptions.isolated().withCallTimeout(Duration.ofNanos(-1))));
+        assertRefused("call_timeout must be positive and at most one year, got 0 ns",
+                () -> host.open("std", ModuleOptions.isolated().withCallTimeout(Duration.ZERO)));
+        assertRefused("call_timeout must be positive and at most one year",
+                () -> host.open("std", ModuleOptions.isolated().withCallTimeout(Duration.ofDays(366))));
+        // Bypassing the Java API: the native side applies the same rules.
         long h = hostId();
-        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 0, 0, -1, -1, -5, -1, -1, null, null, false));
-        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 0, -3, -1, -1, -1, -1, -1, null, null, false));
-        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 7, 0, -1, -1, -1, -1, -1, null, null, false));
-        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 1, 0, 0, -1, -1, -1, -1, null, null, false));
-        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, null, 0, 0, -1, -1, -1, -1, -1, null, null, false));
+        long max = Long.MAX_VALUE;
+        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 0, 1, false, 0, false, 0, -5, max, max, null, null, false));
+        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 0, -3, false, 0, false, 0, 1, 1, 1, null, null, false));
+        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 7, 1, false, 0, false, 0, 1, 1, 1, null, null, false));
+        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 1, 1, true, 0, false, 0, 1, 1, 1, null, null, false));
+        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 1, 1, false, 0, true, 0, 1, 1, 1, null, null, false));
+        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, null, 0, 1, false, 0, false, 0, 1, 1, 1, null, null, false));
         // An in-process inspect takes no deadline; a worker's deadline must be positive.
         assertThrows(InvalidArgumentException.class, () -> Native.hostInspect(h, "std", 1, true));
         assertThrows(InvalidArgumentException.class, () -> Native.hostInspect(h, "std", 0, false));
@@ -157,7 +182,8 @@ class ValueRangeTest {
         assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, -1, 0, 0, null, 0));
         assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, 0, 0, 0, null, -1));
         assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, 0, 0, 0, null, 65535));
-        assertThrows(IllegalArgumentException.class, () -> HostOptions.defaults().withEventQueueBytes(-1));
+        assertRefused("event_queue_bytes must be in 65536..=18446744073709551615, got -1",
+                () -> Host.create(HostOptions.defaults().withEventQueueBytes(-1)));
         assertThrows(InvalidArgumentException.class,
                 () -> Host.create(HostOptions.defaults().withEventQueueBytes(1)));
         try (Host b = Host.create(HostOptions.defaults().withEventQueueBytes(1L << 32))) {
@@ -209,5 +235,10 @@ class ValueRangeTest {
         assertEquals(3, ((WorkerExitedException) BridgeHostException.fromNative(12, "m", 3)).status());
         assertEquals(1L << 40, ((BufferTooSmallException) BridgeHostException.fromNative(15, "m", 1L << 40)).required());
         assertFalse(Host.nativeVersion().isEmpty());
+    }
+
+    private static void assertRefused(String message, org.junit.jupiter.api.function.Executable open) {
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class, open);
+        assertTrue(e.getMessage().contains(message), e.getMessage());
     }
 }
