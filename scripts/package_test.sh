@@ -157,7 +157,19 @@ else
     cat "$WORK/c-built.out"; fail "C consumer against the release build tree"
 fi
 if (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH -u LD_LIBRARY_PATH ./c-consumer) >"$WORK/c.out" 2>&1; then
-    cat "$WORK/c.out"; within "C archive" "$(figure "$WORK/c.out")" "$bench_c"
+    cat "$WORK/c.out"
+    got="$(figure "$WORK/c.out")"
+    # As for the nupkg below: while over the bound, both sides again, back to back (at most
+    # twice more), and the package's least disturbed run against the build tree's.
+    for again in 2 3; do
+        [ -n "$got" ] && [ -n "$bench_c" ] && ! awk -v g="$got" -v b="$bench_c" 'BEGIN { exit !(g > 2 * b) }' && break
+        log "C archive: $got ns > 2 x $bench_c ns; measuring both again ($again of 3)"
+        c1="$(cd "$WORK" && env -u LD_LIBRARY_PATH BRIDGEHOST_MODULE_PATH="$ROOT/target/dist-release" ./c-consumer-built | sed -n 's/^echo16_ns=//p')"
+        c2="$(cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH -u LD_LIBRARY_PATH ./c-consumer | sed -n 's/^echo16_ns=//p')"
+        bench_c="$(printf '%s\n%s\n' "$bench_c" "$c1" | sed '/^$/d' | sort -g | head -n1)"
+        got="$(printf '%s\n%s\n' "$got" "$c2" | sed '/^$/d' | sort -g | head -n1)"
+    done
+    within "C archive" "$got" "$bench_c"
 else
     cat "$WORK/c.out"; fail "C consumer"
 fi
@@ -410,7 +422,21 @@ for rt in coreclr mono; do
             "${run[@]}" "${rc2[@]}" Bench.exe "$rt" "$A/libbare_echo.so") >"$WORK/dn-bench-$rt.jsonl" 2>"$WORK/dn-bench-$rt.err"; then
         cat "$WORK/dn-$rt.out"
         got="$(dn_min "$rt" "$WORK/dn-bench-$rt.jsonl")"
-        within "nupkg on $rt" "$got" "$(bench_dn "$rt")"
+        # A smoke run is two short repeats, measured minutes after the build tree's: one busy
+        # slice of a shared 2-core machine can double it (ci9: Mono 381.8 ns against 176.6 ns).
+        # Noise only ever adds time, so while over the bound the package side is measured again,
+        # at most twice more, and its least disturbed run is judged; a package that is really
+        # slower (debug natives, an unoptimised BridgeHost.dll) is over the bound every time.
+        bound="$(bench_dn "$rt")"
+        for again in 2 3; do
+            [ -n "$got" ] && [ -n "$bound" ] && ! awk -v g="$got" -v b="$bound" 'BEGIN { exit !(g > 2 * b) }' && break
+            log "nupkg on $rt: $got ns > 2 x $bound ns; measuring the package again ($again of 3)"
+            (cd "$A" && env -u BRIDGEHOST_MODULE_PATH LD_LIBRARY_PATH="$A" DOTNET_TieredCompilation=0 BENCH_ONLY=echo \
+                BENCH_SMOKE=1 "${run[@]}" "${rc2[@]}" Bench.exe "$rt" "$A/libbare_echo.so") \
+                >"$WORK/dn-bench-$rt.jsonl" 2>"$WORK/dn-bench-$rt.err" || break
+            got="$(printf '%s\n%s\n' "$got" "$(dn_min "$rt" "$WORK/dn-bench-$rt.jsonl")" | sort -g | head -n1)"
+        done
+        within "nupkg on $rt" "$got" "$bound"
     else
         cat "$WORK/dn-$rt.out" "$WORK/dn-bench-$rt.err" 2>/dev/null; fail "nupkg consumer on $rt"
     fi
