@@ -43,6 +43,7 @@ pub mod logging;
 mod module;
 pub mod options;
 pub mod output;
+mod registry;
 mod sync;
 pub mod validate;
 
@@ -69,6 +70,7 @@ pub mod internal {
     /// bridge's registries).
     pub mod handles {
         pub use crate::handles::{HandleTable, Ref};
+        pub use crate::registry::{Registry, Stale};
     }
     /// Poison-free locks and the signal-proof sleep the front ends use.
     pub mod sync {

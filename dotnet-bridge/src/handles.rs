@@ -1,11 +1,11 @@
-//! The handle tables: one static, generation-checked core `HandleTable` per
-//! handle type, each with its own tag, so a handle of one type never resolves
-//! as another and a stale, double-freed or forged handle is a clean
-//! `BH_E_INVALID_ARGUMENT`.
+//! The handle tables: one static table per handle type over the core's front-end
+//! registry (`Registry`, shared with the JNI bridge), each with its own tag, so a
+//! handle of one type never resolves as another and a stale, double-freed or
+//! forged handle is a clean `BH_E_INVALID_ARGUMENT`.
 #![forbid(unsafe_code)]
 
 use crate::types::{bh_buffer, bh_host, bh_method, bh_module, bh_subscription, bh_task, Handle};
-use bhcore::internal::handles::HandleTable;
+use bhcore::internal::handles::{Registry, Stale};
 use bhcore::{Error, Host, Method, Module, Result, SubmitHandle, Subscription};
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
@@ -17,24 +17,20 @@ pub(crate) struct TaskSlot {
     pub(crate) submitted: OnceLock<SubmitHandle>,
 }
 
-/// A typed handle table: values of type `T`, handles of C type `H`.
+/// A typed handle table: values of type `T`, handles of C type `H`, over the
+/// core's one front-end registry (`bridgehost::internal::handles::Registry`,
+/// shared with the JNI bridge); a stale, forged or cross-type handle is
+/// `BH_E_INVALID_ARGUMENT` with the registry's message.
 #[derive(Debug)]
 pub(crate) struct Table<T: ?Sized + 'static, H> {
-    name: &'static str,
-    tag: u8,
-    table: HandleTable<T>,
+    reg: Registry<T>,
     handle: PhantomData<fn(H) -> H>,
 }
 
-/// Bits above the tag in the core's handle encoding (`tag | generation | index`).
-const TAG_SHIFT: u32 = 56;
-
 impl<T: ?Sized + 'static, H: Handle> Table<T, H> {
-    const fn new(tag: u8, name: &'static str) -> Self {
+    const fn new(index: usize) -> Self {
         Table {
-            name,
-            tag,
-            table: HandleTable::new(tag),
+            reg: Registry::new(&TAGS, index),
             handle: PhantomData,
         }
     }
@@ -43,23 +39,21 @@ impl<T: ?Sized + 'static, H: Handle> Table<T, H> {
     /// up (per-call output buffers, tasks): the core's short-lived table,
     /// whose remove is a fence and a scan rather than a `membarrier` system
     /// call. Same guarantees.
-    const fn new_short_lived(tag: u8, name: &'static str) -> Self {
+    const fn new_short_lived(index: usize) -> Self {
         Table {
-            name,
-            tag,
-            table: HandleTable::new_short_lived(tag),
+            reg: Registry::new_short_lived(&TAGS, index),
             handle: PhantomData,
         }
     }
 
     /// Store `value`; its new handle.
     pub(crate) fn insert(&self, value: Arc<T>) -> H {
-        H::from_id(self.table.insert(value))
+        H::from_id(self.reg.insert(value))
     }
 
     /// The live value of `h`.
     pub(crate) fn get(&self, h: H) -> Result<Arc<T>> {
-        self.table.get(h.id()).ok_or_else(|| self.stale(h.id()))
+        self.reg.get(h.id()).map_err(stale)
     }
 
     /// Run `f` on the live value of `h`, borrowed for the length of `f`
@@ -67,35 +61,27 @@ impl<T: ?Sized + 'static, H: Handle> Table<T, H> {
     /// across a long call, nested calls and a concurrent remove included).
     #[inline]
     pub(crate) fn with<R>(&self, h: H, f: impl FnOnce(&T) -> R) -> Result<R> {
-        self.table.with(h.id(), f).ok_or_else(|| self.stale(h.id()))
+        self.reg.with(h.id(), f).map_err(stale)
     }
 
     /// Retire `h`; its value. A second remove is a clean error.
     pub(crate) fn remove(&self, h: H) -> Result<Arc<T>> {
-        self.table.remove(h.id()).ok_or_else(|| self.stale(h.id()))
+        self.reg.remove(h.id()).map_err(stale)
     }
 
     /// Retire `h` if it is still live (a completion retiring its own task).
     pub(crate) fn retire(&self, h: H) {
-        drop(self.table.remove(h.id()));
+        drop(self.reg.remove(h.id()));
     }
 
     fn len(&self) -> usize {
-        self.table.len()
+        self.reg.len()
     }
+}
 
-    fn stale(&self, h: u64) -> Error {
-        let tag = (h >> TAG_SHIFT) as u8;
-        let other = TAGS
-            .iter()
-            .find(|(t, _)| *t == tag && *t != self.tag)
-            .map(|(_, n)| format!(" (it is a {n} handle)"))
-            .unwrap_or_default();
-        Error::InvalidArgument(format!(
-            "stale or invalid {} handle 0x{h:016x}{other}",
-            self.name
-        ))
-    }
+/// `"stale or invalid bh_host handle 0x… (it is a bh_module handle)"`.
+fn stale(s: Stale) -> Error {
+    Error::InvalidArgument(s.to_string())
 }
 
 const TAGS: [(u8, &str); 6] = [
@@ -108,18 +94,17 @@ const TAGS: [(u8, &str); 6] = [
 ];
 
 /// `bh_host` handles.
-pub(crate) static HOSTS: Table<Host, bh_host> = Table::new(TAGS[0].0, TAGS[0].1);
+pub(crate) static HOSTS: Table<Host, bh_host> = Table::new(0);
 /// `bh_module` handles.
-pub(crate) static MODULES: Table<Module, bh_module> = Table::new(TAGS[1].0, TAGS[1].1);
+pub(crate) static MODULES: Table<Module, bh_module> = Table::new(1);
 /// `bh_method` handles.
-pub(crate) static METHODS: Table<Method, bh_method> = Table::new(TAGS[2].0, TAGS[2].1);
+pub(crate) static METHODS: Table<Method, bh_method> = Table::new(2);
 /// `bh_buffer` handles (one per spilled or `bh_call` output: short-lived).
-pub(crate) static BUFFERS: Table<Vec<u8>, bh_buffer> = Table::new_short_lived(TAGS[3].0, TAGS[3].1);
+pub(crate) static BUFFERS: Table<Vec<u8>, bh_buffer> = Table::new_short_lived(3);
 /// `bh_subscription` handles.
-pub(crate) static SUBSCRIPTIONS: Table<Subscription, bh_subscription> =
-    Table::new(TAGS[4].0, TAGS[4].1);
+pub(crate) static SUBSCRIPTIONS: Table<Subscription, bh_subscription> = Table::new(4);
 /// `bh_task` handles (one per submit: short-lived).
-pub(crate) static TASKS: Table<TaskSlot, bh_task> = Table::new_short_lived(TAGS[5].0, TAGS[5].1);
+pub(crate) static TASKS: Table<TaskSlot, bh_task> = Table::new_short_lived(5);
 
 /// Live handles of every type.
 pub(crate) fn live() -> u64 {
@@ -143,7 +128,7 @@ mod tests {
     #[test]
     fn handles_of_one_type_never_resolve_as_another() {
         let b = BUFFERS.insert(Arc::new(vec![1, 2, 3]));
-        assert_eq!(b.id >> TAG_SHIFT, 0xb4);
+        assert_eq!(b.id >> 56, 0xb4);
         let e = HOSTS.get(bh_host { id: b.id }).unwrap_err().to_string();
         assert!(e.contains("stale or invalid bh_host handle"), "{e}");
         assert!(e.contains("(it is a bh_buffer handle)"), "{e}");

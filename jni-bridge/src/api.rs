@@ -167,7 +167,7 @@ fn host_create<'l>(
 
 fn host_close<'l>(_env: &mut Env<'l>, _class: JClass<'l>, host: jlong) -> BResult<()> {
     // A re-entrant close is refused before the handle is retired.
-    if let Some(h) = HOSTS.get(registry::from_java(host)) {
+    if let Ok(h) = HOSTS.get(registry::from_java(host)) {
         h.try_close()?;
     }
     if let Some(h) = registry::remove(&HOSTS, host) {
@@ -290,7 +290,7 @@ fn host_inspect<'l>(
 fn module_close<'l>(_env: &mut Env<'l>, _class: JClass<'l>, module: jlong) -> BResult<()> {
     // A re-entrant close (from inside one of the module's own calls) is
     // refused before the handle is retired: the module stays usable.
-    if let Some(m) = MODULES.get(registry::from_java(module)) {
+    if let Ok(m) = MODULES.get(registry::from_java(module)) {
         m.try_close()?;
     }
     if let Some(m) = registry::remove(&MODULES, module) {

@@ -7,23 +7,39 @@
 #![forbid(unsafe_code)]
 
 use crate::error::BridgeError;
-use bridgehost::internal::handles::HandleTable;
+use bridgehost::internal::handles::{Registry, Stale};
 use bridgehost::{Error, Host, Method, Module, SubmitHandle, Subscription};
 use jni::sys::jlong;
 use std::sync::Arc;
 
+/// The bridge's tables (tag, name): the core's front-end registry, the one the
+/// C ABI uses too; only the error a stale id maps to differs (`ClosedException`
+/// here, docs/SYMMETRY.md).
+const FAMILY: [(u8, &str); 5] = [
+    (0x61, "host"),
+    (0x62, "module"),
+    (0x63, "method"),
+    (0x64, "subscription"),
+    (0x65, "task"),
+];
+
 /// Open hosts.
-pub(crate) static HOSTS: HandleTable<Host> = HandleTable::new(0x61);
+pub(crate) static HOSTS: Registry<Host> = Registry::new(&FAMILY, 0);
 /// Open modules.
-pub(crate) static MODULES: HandleTable<Module> = HandleTable::new(0x62);
+pub(crate) static MODULES: Registry<Module> = Registry::new(&FAMILY, 1);
 /// Resolved methods.
-pub(crate) static METHODS: HandleTable<Method> = HandleTable::new(0x63);
+pub(crate) static METHODS: Registry<Method> = Registry::new(&FAMILY, 2);
 /// Live subscriptions.
-pub(crate) static SUBSCRIPTIONS: HandleTable<Subscription> = HandleTable::new(0x64);
+pub(crate) static SUBSCRIPTIONS: Registry<Subscription> = Registry::new(&FAMILY, 3);
 /// Submitted calls not yet completed (for `cancel`). One insert and one
 /// remove per submit: the core's short-lived table (remove = fence + scan,
 /// no `membarrier` system call).
-pub(crate) static TASKS: HandleTable<SubmitHandle> = HandleTable::new_short_lived(0x65);
+pub(crate) static TASKS: Registry<SubmitHandle> = Registry::new_short_lived(&FAMILY, 4);
+
+/// A stale, forged or other-table id: `ClosedException` ("method is closed").
+fn closed(s: Stale) -> BridgeError {
+    BridgeError::Core(Error::Closed(format!("{} is closed", s.table)))
+}
 
 /// The id Java stores (bit-for-bit).
 pub(crate) fn to_java(id: u64) -> jlong {
@@ -34,25 +50,23 @@ pub(crate) fn from_java(id: jlong) -> u64 {
     id as u64
 }
 
-fn lookup<T: ?Sized>(table: &HandleTable<T>, id: jlong, what: &str) -> Result<Arc<T>, BridgeError> {
-    table
-        .get(from_java(id))
-        .ok_or_else(|| BridgeError::Core(Error::Closed(format!("{what} is closed"))))
+fn lookup<T: ?Sized>(table: &Registry<T>, id: jlong) -> Result<Arc<T>, BridgeError> {
+    table.get(from_java(id)).map_err(closed)
 }
 
 /// The host behind `id`.
 pub(crate) fn host(id: jlong) -> Result<Arc<Host>, BridgeError> {
-    lookup(&HOSTS, id, "host")
+    lookup(&HOSTS, id)
 }
 
 /// The module behind `id`.
 pub(crate) fn module(id: jlong) -> Result<Arc<Module>, BridgeError> {
-    lookup(&MODULES, id, "module")
+    lookup(&MODULES, id)
 }
 
 /// The method behind `id`.
 pub(crate) fn method(id: jlong) -> Result<Arc<Method>, BridgeError> {
-    lookup(&METHODS, id, "method")
+    lookup(&METHODS, id)
 }
 
 /// Run `f` on the method behind `id` without cloning its `Arc` or taking a
@@ -62,22 +76,20 @@ pub(crate) fn with_method<R>(
     id: jlong,
     f: impl FnOnce(&Method) -> Result<R, BridgeError>,
 ) -> Result<R, BridgeError> {
-    METHODS
-        .with(from_java(id), f)
-        .unwrap_or_else(|| Err(BridgeError::Core(Error::Closed("method is closed".into()))))
+    METHODS.with(from_java(id), f).map_err(closed)?
 }
 
 /// The subscription behind `id`.
 pub(crate) fn subscription(id: jlong) -> Result<Arc<Subscription>, BridgeError> {
-    lookup(&SUBSCRIPTIONS, id, "subscription")
+    lookup(&SUBSCRIPTIONS, id)
 }
 
 /// Remove `id` from `table`; `None` when it was not live (closed twice: a no-op).
-pub(crate) fn remove<T: ?Sized>(table: &HandleTable<T>, id: jlong) -> Option<Arc<T>> {
-    table.remove(from_java(id))
+pub(crate) fn remove<T: ?Sized>(table: &Registry<T>, id: jlong) -> Option<Arc<T>> {
+    table.remove(from_java(id)).ok()
 }
 
 /// Look up a task (no error: a completed task simply cannot be cancelled).
 pub(crate) fn task(id: jlong) -> Option<Arc<SubmitHandle>> {
-    TASKS.get(from_java(id))
+    TASKS.get(from_java(id)).ok()
 }

@@ -41,7 +41,7 @@ pub(crate) fn start(
     let handle = method.submit(input, move |result| {
         let id = completion_slot.swap(DONE, Ordering::AcqRel);
         if id != 0 {
-            TASKS.remove(id);
+            drop(TASKS.remove(id));
         }
         complete(future, result, &counters);
     })?;
@@ -50,7 +50,7 @@ pub(crate) fn start(
         .compare_exchange(0, id, Ordering::AcqRel, Ordering::Acquire)
         .is_err()
     {
-        TASKS.remove(id);
+        drop(TASKS.remove(id));
     }
     Ok(registry::to_java(id))
 }

@@ -1,0 +1,168 @@
+//! The front ends' handle registry: a named, generation-checked
+//! [`HandleTable`] per object type, one family of them per front end (the C
+//! ABI's `bh_*` handles, the JNI bridge's `long` ids), each with its own tag,
+//! so a handle of one type never resolves as another. A failed lookup is a
+//! [`Stale`] naming the table and, for a live handle of a sibling table, what
+//! it really is; each front end maps it to its runtime's error (docs/SYMMETRY.md:
+//! `ClosedException` in Java, `BH_E_INVALID_ARGUMENT` in C).
+#![forbid(unsafe_code)]
+
+use crate::handles::HandleTable;
+use std::sync::Arc;
+
+/// Bits above the tag in the handle encoding (`tag | generation | index`).
+const TAG_SHIFT: u32 = 56;
+
+/// A handle that resolves to nothing in the table it was used with: stale
+/// (its object was removed), forged, or of another table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stale {
+    /// The name of the table it was used with (`"bh_host"`, `"method"`).
+    pub table: &'static str,
+    /// The handle.
+    pub handle: u64,
+    /// The name of the sibling table whose tag it carries, if another one.
+    pub other: Option<&'static str>,
+}
+
+impl std::fmt::Display for Stale {
+    /// `stale or invalid bh_host handle 0x… (it is a bh_module handle)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "stale or invalid {} handle 0x{:016x}",
+            self.table, self.handle
+        )?;
+        if let Some(o) = self.other {
+            write!(f, " (it is a {o} handle)")?;
+        }
+        Ok(())
+    }
+}
+
+/// One named table of a front end's family.
+pub struct Registry<T: ?Sized + 'static> {
+    name: &'static str,
+    tag: u8,
+    /// Every table of the family as (tag, name), this one included: what a
+    /// foreign handle is named in [`Stale::other`].
+    family: &'static [(u8, &'static str)],
+    table: HandleTable<T>,
+}
+
+impl<T: ?Sized + 'static> std::fmt::Debug for Registry<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("name", &self.name)
+            .field("table", &self.table)
+            .finish()
+    }
+}
+
+impl<T: ?Sized + 'static> Registry<T> {
+    /// Entry `index` of `family` (its tag and name); long-lived objects
+    /// ([`HandleTable::new`]).
+    pub const fn new(family: &'static [(u8, &'static str)], index: usize) -> Self {
+        Registry {
+            name: family[index].1,
+            tag: family[index].0,
+            family,
+            table: HandleTable::new(family[index].0),
+        }
+    }
+
+    /// As [`Registry::new`], for handles removed about as often as they are
+    /// looked up ([`HandleTable::new_short_lived`]).
+    pub const fn new_short_lived(family: &'static [(u8, &'static str)], index: usize) -> Self {
+        Registry {
+            name: family[index].1,
+            tag: family[index].0,
+            family,
+            table: HandleTable::new_short_lived(family[index].0),
+        }
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Store `value`; its new handle.
+    pub fn insert(&self, value: Arc<T>) -> u64 {
+        self.table.insert(value)
+    }
+
+    /// The live value of `h`.
+    pub fn get(&self, h: u64) -> Result<Arc<T>, Stale> {
+        self.table.get(h).ok_or_else(|| self.stale(h))
+    }
+
+    /// Run `f` on the live value of `h`, borrowed for the length of `f` (the
+    /// table's lock-free lookup: safe across a long call and a concurrent
+    /// remove).
+    #[inline]
+    pub fn with<R>(&self, h: u64, f: impl FnOnce(&T) -> R) -> Result<R, Stale> {
+        self.table.with(h, f).ok_or_else(|| self.stale(h))
+    }
+
+    /// Retire `h`; its value. A second remove is a [`Stale`].
+    pub fn remove(&self, h: u64) -> Result<Arc<T>, Stale> {
+        self.table.remove(h).ok_or_else(|| self.stale(h))
+    }
+
+    /// Live handles.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True when no handle is live.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    fn stale(&self, h: u64) -> Stale {
+        let tag = (h >> TAG_SHIFT) as u8;
+        Stale {
+            table: self.name,
+            handle: h,
+            other: self
+                .family
+                .iter()
+                .find(|(t, _)| *t == tag && *t != self.tag)
+                .map(|(_, n)| *n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FAMILY: [(u8, &str); 2] = [(0x71, "apple"), (0x72, "pear")];
+    static APPLES: Registry<u32> = Registry::new(&FAMILY, 0);
+    static PEARS: Registry<u32> = Registry::new_short_lived(&FAMILY, 1);
+
+    #[test]
+    fn a_handle_resolves_only_in_its_own_table_and_stale_names_what_it_is() {
+        let a = APPLES.insert(Arc::new(1));
+        let p = PEARS.insert(Arc::new(2));
+        assert_eq!(*APPLES.get(a).unwrap(), 1);
+        assert_eq!(APPLES.with(a, |v| *v + 1), Ok(2));
+        let e = APPLES.get(p).unwrap_err();
+        assert_eq!(e.other, Some("pear"));
+        assert_eq!(
+            e.to_string(),
+            format!("stale or invalid apple handle 0x{p:016x} (it is a pear handle)")
+        );
+        assert_eq!(*PEARS.remove(p).unwrap(), 2);
+        let e = PEARS.remove(p).unwrap_err();
+        assert_eq!(
+            (e.table, e.other),
+            ("pear", None),
+            "a stale handle of its own table"
+        );
+        assert_eq!(APPLES.get(0).unwrap_err().other, None, "forged");
+        assert_eq!(*APPLES.remove(a).unwrap(), 1);
+        assert!(APPLES.is_empty() && PEARS.is_empty());
+    }
+}
