@@ -55,7 +55,7 @@ struct Record {
 static RECORDS: RankedMutex<Vec<&'static Record>> =
     RankedMutex::new(crate::sync::Rank::HazardRecords, Vec::new());
 /// Announcements of threads without a usable record.
-/// `(address, owner)`: owner is [`thread_mark`] of the announcing thread
+/// `(address, owner)`: owner is [`tls_mark_addr`] of the announcing thread
 /// (a fork child keeps only the forking thread's entries).
 static OVERFLOW: RankedMutex<Vec<(usize, usize)>> =
     RankedMutex::new(crate::sync::Rank::HazardOverflow, Vec::new());
@@ -291,7 +291,7 @@ pub(crate) fn protect_with(addr: usize, fences: Fences) -> Hazard {
 fn protect_slow(addr: usize) -> Hazard {
     {
         let mut o = OVERFLOW.lock();
-        o.push((addr, thread_mark()));
+        o.push((addr, tls_mark_addr()));
         OVERFLOW_LEN.store(o.len(), Ordering::SeqCst);
     }
     fence(Ordering::SeqCst);
@@ -334,7 +334,7 @@ impl Drop for Hazard {
 #[inline(never)]
 fn retract_overflow(addr: usize) {
     let mut o = OVERFLOW.lock();
-    let entry = (addr, thread_mark());
+    let entry = (addr, tls_mark_addr());
     if let Some(i) = o.iter().position(|&e| e == entry) {
         o.swap_remove(i);
     }
@@ -358,7 +358,7 @@ pub(crate) fn announced_here(addr: usize) -> bool {
         .unwrap_or(false);
     in_record
         || (OVERFLOW_LEN.load(Ordering::SeqCst) != 0
-            && OVERFLOW.lock().contains(&(addr, thread_mark())))
+            && OVERFLOW.lock().contains(&(addr, tls_mark_addr())))
 }
 
 /// The calling thread's id (see [`Hazard::thread_index`]): owned by this
@@ -375,8 +375,12 @@ thread_local! {
     static MARK: u8 = const { 0 };
 }
 
-/// The calling thread's [`MARK`] address.
-fn thread_mark() -> usize {
+/// The address of the calling thread's [`MARK`] thread-local: the owner of
+/// its overflow entries (unique among live threads, usable during TLS
+/// teardown, the same in a fork child's forking thread). A different value
+/// from `ffi::callbacks::pthread_id` (the `pthread_t`); the two are never
+/// compared.
+fn tls_mark_addr() -> usize {
     MARK.with(|m| m as *const u8 as usize)
 }
 
@@ -416,7 +420,7 @@ impl ForkLock {
             r.in_use.store(false, Ordering::Release);
         }
         // Only in place: `retain` neither allocates nor frees.
-        let me = thread_mark();
+        let me = tls_mark_addr();
         self.overflow.retain(|&(_, owner)| owner == me);
         OVERFLOW_LEN.store(self.overflow.len(), Ordering::SeqCst);
     }
