@@ -467,3 +467,121 @@ mod tests {
         assert_eq!(drops.load(Ordering::SeqCst), created.load(Ordering::SeqCst));
     }
 }
+
+/// Loom models of the lock-free handle table (`ffi/slots.rs` under
+/// [`HandleTable`], the hazard records, the fence pair in its loom form).
+/// Run by `scripts/loom.sh`; see docs/CONCURRENCY.md. No `unsafe` here: a
+/// use after free shows as a probe that reads its own drop.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::atomic::AtomicBool;
+    use std::sync::atomic::Ordering::Relaxed;
+
+    /// A value that records its drop (Relaxed: loom may show a reader any
+    /// store not ordered before it, so an overlap with the drop is found).
+    struct Probe {
+        id: u32,
+        alive: AtomicBool,
+    }
+
+    impl Probe {
+        fn new(id: u32) -> Arc<Probe> {
+            Arc::new(Probe {
+                id,
+                alive: AtomicBool::new(true),
+            })
+        }
+        fn check(&self) -> u32 {
+            assert!(self.alive.load(Relaxed), "value used after its drop");
+            self.id
+        }
+    }
+
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            self.alive.store(false, Relaxed);
+        }
+    }
+
+    fn builder() -> loom::model::Builder {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(3);
+        b
+    }
+
+    /// A lookup concurrent with a remove of its handle either misses or
+    /// uses the value before its drop (never after), and the retired slot is
+    /// reclaimed by the time both are done (by the remover, or by the reader
+    /// on its way out).
+    #[test]
+    fn loom_handles_remove_never_frees_under_a_lookup() {
+        // The closure form (`with`), then the guard form (`borrow`): one
+        // lookup per model, so a reclaim the lookup owes is not made up for
+        // by a later one.
+        for guard_form in [false, true] {
+            builder().check(move || {
+                let table = loom::sync::Arc::new(HandleTable::<Probe>::new(1));
+                let h = table.insert(Probe::new(1));
+                let reader = {
+                    let table = loom::sync::Arc::clone(&table);
+                    loom::thread::spawn(move || {
+                        let seen = if guard_form {
+                            table.borrow(h).map(|r| r.check())
+                        } else {
+                            table.with(h, Probe::check)
+                        };
+                        assert!(matches!(seen, None | Some(1)), "{seen:?}");
+                    })
+                };
+                drop(table.remove(h).expect("live"));
+                reader.join().unwrap();
+                // Before any further lookup (whose own exit would reclaim).
+                assert_eq!(table.slots.pending(), 0, "retired slot never reclaimed");
+                assert!(table.get(h).is_none(), "removed handle resolves");
+                assert!(table.is_empty());
+            });
+        }
+    }
+
+    /// A stale handle never resolves to the value that replaced it, even
+    /// when its slot is reclaimed and reused while a lookup runs.
+    #[test]
+    fn loom_handles_stale_generation_never_resolves() {
+        builder().check(|| {
+            let table = loom::sync::Arc::new(HandleTable::<Probe>::new(1));
+            let h1 = table.insert(Probe::new(1));
+            let reader = {
+                let table = loom::sync::Arc::clone(&table);
+                loom::thread::spawn(move || {
+                    let seen = table.with(h1, Probe::check);
+                    assert!(matches!(seen, None | Some(1)), "stale handle saw {seen:?}");
+                })
+            };
+            drop(table.remove(h1).expect("live"));
+            let h2 = table.insert(Probe::new(2));
+            assert_ne!(h1, h2);
+            reader.join().unwrap();
+            assert_eq!(table.slots.pending(), 0, "retired slot never reclaimed");
+            assert!(table.get(h1).is_none());
+            assert_eq!(table.with(h2, Probe::check), Some(2));
+        });
+    }
+
+    /// Two concurrent removes of one handle: exactly one gets the value.
+    #[test]
+    fn loom_handles_concurrent_removes_hand_out_the_value_once() {
+        builder().check(|| {
+            let table = loom::sync::Arc::new(HandleTable::<Probe>::new(1));
+            let h = table.insert(Probe::new(1));
+            let other = {
+                let table = loom::sync::Arc::clone(&table);
+                loom::thread::spawn(move || table.remove(h).map(|v| v.check()))
+            };
+            let mine = table.remove(h).map(|v| v.check());
+            let theirs = other.join().unwrap();
+            assert!(mine.is_some() != theirs.is_some(), "{mine:?} {theirs:?}");
+            assert!(table.is_empty());
+        });
+    }
+}

@@ -128,10 +128,17 @@ pub(crate) enum Rank {
     HazardOverflow = 3,
 }
 
-#[cfg(debug_assertions)]
+#[cfg(all(debug_assertions, not(loom)))]
 thread_local! {
     /// Bit `r` set while this thread holds the lock of rank `r`.
     static HELD: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
+}
+
+// Under loom every model thread is a coroutine on one OS thread: the ranks
+// held must be loom's thread-locals, one set per model thread.
+#[cfg(all(debug_assertions, loom))]
+loom::thread_local! {
+    static HELD: std::cell::Cell<u8> = std::cell::Cell::new(0);
 }
 
 /// Proof that this thread took a lock of a [`Rank`] in order; clears the rank when dropped.
@@ -174,6 +181,8 @@ impl Rank {
         let rank = self.enter();
         RankedGuard {
             guard: take(),
+            #[cfg(loom)]
+            _loom: None,
             _rank: rank,
         }
     }
@@ -198,6 +207,10 @@ impl Drop for Ranked {
 #[derive(Debug)]
 pub(crate) struct RankedGuard<G> {
     guard: G,
+    /// Under loom: the model's lock of this rank, taken before `guard` and
+    /// released after it (see [`RankedMutex::lock`]).
+    #[cfg(loom)]
+    _loom: Option<loom::sync::MutexGuard<'static, ()>>,
     _rank: Ranked,
 }
 
@@ -237,7 +250,61 @@ impl<T: ?Sized> RankedMutex<T> {
     /// Lock, blocking until it is available (order-checked in debug builds).
     #[inline]
     pub(crate) fn lock(&self) -> RankedGuard<MutexGuard<'_, T>> {
-        self.rank.lock(&self.inner)
+        #[cfg(not(loom))]
+        return self.rank.lock(&self.inner);
+        #[cfg(loom)]
+        {
+            // A std mutex is invisible to loom: a model thread preempted
+            // while holding it would block the one OS thread every model
+            // thread runs on, and loom would not see the happens-before the
+            // lock gives. So each rank is also a loom mutex (per model run),
+            // taken first: the std lock below is then never contended.
+            let model = LOOM_RANKS[self.rank as usize]
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let mut g = self.rank.lock(&self.inner);
+            g._loom = Some(model);
+            g
+        }
+    }
+}
+
+#[cfg(loom)]
+loom::lazy_static! {
+    /// One loom mutex per [`Rank`], created anew for every model execution.
+    static ref LOOM_RANKS: [loom::sync::Mutex<()>; 4] = [
+        loom::sync::Mutex::new(()),
+        loom::sync::Mutex::new(()),
+        loom::sync::Mutex::new(()),
+        loom::sync::Mutex::new(()),
+    ];
+}
+
+/// The atomics and the poll back-off of the lock-free core (`ffi::hazard`,
+/// `ffi::gate`, `ffi::slots`): std's in every real build; loom's under
+/// `--cfg loom` (`scripts/loom.sh`), so the loom models in those modules run
+/// the production code itself. The fence pair (`hazard::light_fence` /
+/// `hazard::heavy_fence`) has its loom form next to its real one.
+pub(crate) mod shim {
+    #[cfg(loom)]
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize};
+    #[cfg(not(loom))]
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize};
+
+    /// Wait a while before polling again (a closing gate waiting for its
+    /// callers). Under loom: yield to the other model threads.
+    #[cfg(not(loom))]
+    #[inline]
+    pub(crate) fn backoff(d: std::time::Duration) {
+        super::sleep(d);
+    }
+
+    /// Wait a while before polling again (a closing gate waiting for its
+    /// callers). Under loom: yield to the other model threads.
+    #[cfg(loom)]
+    #[inline]
+    pub(crate) fn backoff(_d: std::time::Duration) {
+        loom::thread::yield_now();
     }
 }
 

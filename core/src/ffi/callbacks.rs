@@ -60,9 +60,11 @@ pub const MAX_MESSAGE_LEN: usize = 4096;
 /// The current thread's identity, unique among live threads: its
 /// `pthread_t` (two instructions in glibc and musl, where a thread-local in
 /// this dlopen'ed library would cost a `__tls_get_addr` call per use: it is
-/// read twice per call).
+/// read twice per call). Owner ids of call records and of a module's serial
+/// lock only; the hazard overflow list uses its own id
+/// (`ffi::hazard::tls_mark_addr`), and the two are never compared.
 #[inline]
-pub(crate) fn thread_mark() -> usize {
+pub(crate) fn pthread_id() -> usize {
     // SAFETY: pthread_self has no preconditions and touches no memory of
     // ours; it cannot fail.
     let t = unsafe { libc::pthread_self() };
@@ -138,7 +140,7 @@ struct CallRecord {
     /// `generation << 1 | 1` while a call is live, `generation << 1` when
     /// idle (generation counts the record's calls, starting at 1).
     state: AtomicU64,
-    /// The live call's thread ([`thread_mark`]), written before `state`.
+    /// The live call's thread ([`pthread_id`]), written before `state`.
     owner: AtomicUsize,
     /// The live call's [`CallCtx`] (type-erased), written before `state`.
     ctx: AtomicPtr<()>,
@@ -322,7 +324,7 @@ impl<'a, 'b> CallCtx<'a, 'b> {
         let (len, max) = (out.len(), out.max());
         let (index, held) = acquire_record();
         CallCtx {
-            owner: thread_mark(),
+            owner: pthread_id(),
             out: UnsafeCell::new(out),
             owner_len: AtomicUsize::new(len),
             max,
@@ -511,7 +513,7 @@ fn with_ctx<R>(
     };
     let live = (((token >> INDEX_BITS) & GEN_MASK) << 1) | 1;
     if rec.state.load(Ordering::Acquire) == live
-        && rec.owner.load(Ordering::Relaxed) == thread_mark()
+        && rec.owner.load(Ordering::Relaxed) == pthread_id()
     {
         // SAFETY: the record is live with this token's generation and its
         // call runs on this thread, which is inside this callback: the call

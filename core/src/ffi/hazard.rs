@@ -33,9 +33,12 @@
 //! thread-local storage is already destroyed (use from a TLS destructor)
 //! falls back to a global mutex-protected list plus a `SeqCst` fence.
 
+use crate::sync::shim::{fence, AtomicBool, AtomicUsize};
 use crate::sync::{MutexGuard, RankedGuard, RankedMutex};
 use std::marker::PhantomData;
-use std::sync::atomic::{compiler_fence, fence, AtomicBool, AtomicU8, AtomicUsize, Ordering};
+#[cfg(not(loom))]
+use std::sync::atomic::{compiler_fence, AtomicU8};
+use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering};
 
 /// Nested announcements per thread before the slow path is used (a call
 /// announces its gate, a host callback inside it the instance token's slot,
@@ -52,17 +55,25 @@ struct Record {
     index: usize,
 }
 
+#[cfg(not(loom))]
 static RECORDS: RankedMutex<Vec<&'static Record>> =
     RankedMutex::new(crate::sync::Rank::HazardRecords, Vec::new());
+// Under loom the registry is made anew for each model execution (records
+// hold that execution's loom atomics).
+#[cfg(loom)]
+loom::lazy_static! {
+    static ref RECORDS: RankedMutex<Vec<&'static Record>> =
+        RankedMutex::new(crate::sync::Rank::HazardRecords, Vec::new());
+}
 /// Announcements of threads without a usable record.
-/// `(address, owner)`: owner is [`thread_mark`] of the announcing thread
+/// `(address, owner)`: owner is [`tls_mark_addr`] of the announcing thread
 /// (a fork child keeps only the forking thread's entries).
 static OVERFLOW: RankedMutex<Vec<(usize, usize)>> =
     RankedMutex::new(crate::sync::Rank::HazardOverflow, Vec::new());
 /// `OVERFLOW.len()`, readable without the lock (writers skip the lock when
 /// it is 0: a slow-path reader stores it, then fences with `SeqCst`, before
 /// it reads the object's state).
-static OVERFLOW_LEN: AtomicUsize = AtomicUsize::new(0);
+static OVERFLOW_LEN: StdAtomicUsize = StdAtomicUsize::new(0);
 
 struct Local {
     rec: &'static Record,
@@ -97,27 +108,40 @@ impl Drop for Local {
     }
 }
 
+#[cfg(not(loom))]
 thread_local! {
     static LOCAL: Local = Local::acquire();
 }
 
+// Loom's thread-locals: one record per model thread, released when it ends.
+#[cfg(loom)]
+loom::thread_local! {
+    static LOCAL: Local = Local::acquire();
+}
+
+#[cfg(not(loom))]
 const MODE_UNKNOWN: u8 = 0;
+#[cfg(not(loom))]
 const MODE_MEMBARRIER: u8 = 1;
+#[cfg(not(loom))]
 const MODE_FENCE: u8 = 2;
+#[cfg(not(loom))]
 static MODE: AtomicU8 = AtomicU8::new(MODE_UNKNOWN);
 
+#[cfg(not(loom))]
 const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
+#[cfg(not(loom))]
 const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
 
 /// Under Miri (the `miri` test suite), which cannot run the system call,
 /// membarrier is reported unavailable: the readers and writers then use the
 /// symmetric `SeqCst` fences, which is the form Miri can check.
-#[cfg(miri)]
+#[cfg(all(miri, not(loom)))]
 fn membarrier(_cmd: libc::c_long) -> bool {
     false
 }
 
-#[cfg(not(miri))]
+#[cfg(all(not(miri), not(loom)))]
 fn membarrier(cmd: libc::c_long) -> bool {
     // SAFETY: membarrier takes two integer arguments and touches no memory
     // of ours; an unsupported command or kernel returns -1 (ENOSYS/EINVAL/
@@ -126,6 +150,7 @@ fn membarrier(cmd: libc::c_long) -> bool {
     rc == 0
 }
 
+#[cfg(not(loom))]
 #[cold]
 fn decide_mode() -> u8 {
     let m = if membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) {
@@ -139,6 +164,7 @@ fn decide_mode() -> u8 {
     m
 }
 
+#[cfg(not(loom))]
 #[inline]
 fn mode() -> u8 {
     match MODE.load(Ordering::Relaxed) {
@@ -149,6 +175,7 @@ fn mode() -> u8 {
 
 /// The reader's side of the fence pair: orders the reader's preceding
 /// store (its announcement, or its retraction) before its following loads.
+#[cfg(not(loom))]
 #[inline]
 pub(crate) fn light_fence() {
     if MODE.load(Ordering::Relaxed) == MODE_MEMBARRIER {
@@ -160,6 +187,7 @@ pub(crate) fn light_fence() {
 
 /// [`light_fence`] before the mode is known or without membarrier (kept off
 /// the call path).
+#[cfg(not(loom))]
 #[cold]
 #[inline(never)]
 fn light_fence_slow() {
@@ -172,6 +200,7 @@ fn light_fence_slow() {
 
 /// The writer's side of the fence pair (a system call in membarrier mode:
 /// only for rare operations).
+#[cfg(not(loom))]
 pub(crate) fn heavy_fence() {
     fence(Ordering::SeqCst);
     if mode() != MODE_MEMBARRIER {
@@ -191,6 +220,31 @@ pub(crate) fn heavy_fence() {
     // after the fact, so stop rather than risk a use-after-free.
     eprintln!("bridgehost: membarrier failed after a successful registration; aborting");
     std::process::abort();
+}
+
+/// [`light_fence`] as the loom models check it: a `SeqCst` fence.
+///
+/// In membarrier mode the reader runs only a compiler fence, and the
+/// writer's `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` makes every
+/// running thread execute a full memory barrier before the call returns, at
+/// a point of its instruction stream where only a compiler fence stands in
+/// the program (a thread not running has passed a full barrier in the
+/// context switch). The guarantee the protocol takes from the pair is the
+/// one a `SeqCst` fence on each side gives: of two such fences one comes
+/// first, and the loads after the later one see the stores before the
+/// earlier one. So loom checks the protocol with a `SeqCst` fence in both
+/// places, which is exactly the fence-mode (no membarrier) build too.
+#[cfg(loom)]
+#[inline]
+pub(crate) fn light_fence() {
+    fence(Ordering::SeqCst);
+}
+
+/// [`heavy_fence`] as the loom models check it (see [`light_fence`]): a
+/// `SeqCst` fence.
+#[cfg(loom)]
+pub(crate) fn heavy_fence() {
+    fence(Ordering::SeqCst);
 }
 
 /// Which fence pair an object's readers and writers use.
@@ -291,7 +345,7 @@ pub(crate) fn protect_with(addr: usize, fences: Fences) -> Hazard {
 fn protect_slow(addr: usize) -> Hazard {
     {
         let mut o = OVERFLOW.lock();
-        o.push((addr, thread_mark()));
+        o.push((addr, tls_mark_addr()));
         OVERFLOW_LEN.store(o.len(), Ordering::SeqCst);
     }
     fence(Ordering::SeqCst);
@@ -334,7 +388,7 @@ impl Drop for Hazard {
 #[inline(never)]
 fn retract_overflow(addr: usize) {
     let mut o = OVERFLOW.lock();
-    let entry = (addr, thread_mark());
+    let entry = (addr, tls_mark_addr());
     if let Some(i) = o.iter().position(|&e| e == entry) {
         o.swap_remove(i);
     }
@@ -358,7 +412,7 @@ pub(crate) fn announced_here(addr: usize) -> bool {
         .unwrap_or(false);
     in_record
         || (OVERFLOW_LEN.load(Ordering::SeqCst) != 0
-            && OVERFLOW.lock().contains(&(addr, thread_mark())))
+            && OVERFLOW.lock().contains(&(addr, tls_mark_addr())))
 }
 
 /// The calling thread's id (see [`Hazard::thread_index`]): owned by this
@@ -375,8 +429,12 @@ thread_local! {
     static MARK: u8 = const { 0 };
 }
 
-/// The calling thread's [`MARK`] address.
-fn thread_mark() -> usize {
+/// The address of the calling thread's [`MARK`] thread-local: the owner of
+/// its overflow entries (unique among live threads, usable during TLS
+/// teardown, the same in a fork child's forking thread). A different value
+/// from `ffi::callbacks::pthread_id` (the `pthread_t`); the two are never
+/// compared.
+fn tls_mark_addr() -> usize {
     MARK.with(|m| m as *const u8 as usize)
 }
 
@@ -416,7 +474,7 @@ impl ForkLock {
             r.in_use.store(false, Ordering::Release);
         }
         // Only in place: `retain` neither allocates nor frees.
-        let me = thread_mark();
+        let me = tls_mark_addr();
         self.overflow.retain(|&(_, owner)| owner == me);
         OVERFLOW_LEN.store(self.overflow.len(), Ordering::SeqCst);
     }
@@ -518,5 +576,143 @@ mod tests {
             libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
             "child status {status:#x}"
         );
+    }
+}
+
+/// Loom models of the handshake itself, on this module's code (records,
+/// announce, retract, scan; the fence pair as in [`light_fence`]'s loom
+/// form). Run by `scripts/loom.sh`; see docs/CONCURRENCY.md.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::cell::UnsafeCell;
+    use loom::sync::Arc;
+
+    /// A retirable object: `retired` is its state (a gate's `closed`, a
+    /// slot's generation), `data` its memory, whose "free" is a write.
+    struct Obj {
+        retired: AtomicBool,
+        data: UnsafeCell<u32>,
+    }
+
+    // SAFETY: `data` is shared only as the protocol under test allows; loom
+    // checks every access to it for a missing happens-before.
+    unsafe impl Sync for Obj {}
+
+    impl Obj {
+        fn new() -> Arc<Obj> {
+            Arc::new(Obj {
+                retired: AtomicBool::new(false),
+                data: UnsafeCell::new(7),
+            })
+        }
+        fn addr(&self) -> usize {
+            self as *const Obj as usize
+        }
+        /// A reader's use: the value must still be the live one.
+        fn use_it(&self) {
+            // SAFETY: a read; loom reports it if it races with `free`.
+            let v = self.data.with(|p| unsafe { *p });
+            assert_eq!(v, 7, "used after free");
+        }
+        fn free(&self) {
+            // SAFETY: a write; loom reports it if it races with `use_it`.
+            self.data.with_mut(|p| unsafe { *p = 0 });
+        }
+    }
+
+    /// A reader: announce, check the state (Relaxed: the fences carry the
+    /// ordering), use only if not retired, retract.
+    fn read(obj: &Obj) {
+        let h = protect(obj.addr());
+        if !obj.retired.load(Ordering::Relaxed) {
+            obj.use_it();
+        }
+        drop(h);
+    }
+
+    /// The reclaimer: retire, then heavy fence and scan until no thread
+    /// announces the object; then free it.
+    fn retire_and_free(obj: &Obj) {
+        obj.retired.store(true, Ordering::Relaxed);
+        loop {
+            heavy_fence();
+            if !is_protected(obj.addr()) {
+                break;
+            }
+            loom::thread::yield_now();
+        }
+        obj.free();
+    }
+
+    /// Every schedule with at most three preemptions (the bug patterns of a
+    /// two-sided fence handshake need one or two).
+    fn builder() -> loom::model::Builder {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(3);
+        b
+    }
+
+    /// A retired object is freed only once no thread announces it: no
+    /// reader that saw it live (after announcing) overlaps the free.
+    #[test]
+    fn loom_hazard_free_waits_for_every_announcing_reader() {
+        builder().check(|| {
+            let obj = Obj::new();
+            let readers: Vec<_> = (0..2)
+                .map(|_| {
+                    let obj = Arc::clone(&obj);
+                    loom::thread::spawn(move || read(&obj))
+                })
+                .collect();
+            retire_and_free(&obj);
+            for r in readers {
+                r.join().unwrap();
+            }
+        });
+    }
+
+    /// The batched scan ([`snapshot`], what a table reclaiming several slots
+    /// uses) against a reader holding two announcements at once (two slots
+    /// of its record).
+    #[test]
+    fn loom_hazard_snapshot_sees_nested_announcements() {
+        builder().check(|| {
+            let a = Obj::new();
+            let b = Obj::new();
+            let reader = {
+                let (a, b) = (Arc::clone(&a), Arc::clone(&b));
+                loom::thread::spawn(move || {
+                    let ha = protect(a.addr());
+                    let hb = protect(b.addr());
+                    if !a.retired.load(Ordering::Relaxed) {
+                        a.use_it();
+                    }
+                    if !b.retired.load(Ordering::Relaxed) {
+                        b.use_it();
+                    }
+                    drop(hb);
+                    drop(ha);
+                })
+            };
+            a.retired.store(true, Ordering::Relaxed);
+            b.retired.store(true, Ordering::Relaxed);
+            let mut left = vec![&a, &b];
+            while !left.is_empty() {
+                heavy_fence();
+                let snap = snapshot();
+                left.retain(|o| {
+                    if snap.binary_search(&o.addr()).is_ok() {
+                        return true;
+                    }
+                    o.free();
+                    false
+                });
+                if !left.is_empty() {
+                    loom::thread::yield_now();
+                }
+            }
+            reader.join().unwrap();
+        });
     }
 }

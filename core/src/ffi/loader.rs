@@ -525,7 +525,7 @@ pub(crate) struct Instance {
     ptr: *mut c_void,
     _api: Box<abi::HostApi>,
     serial: Option<Mutex<()>>,
-    /// The thread holding `serial` ([`callbacks::thread_mark`]), 0 if none:
+    /// The thread holding `serial` ([`callbacks::pthread_id`]), 0 if none:
     /// a call from that thread (a re-entrant call) would wait for itself.
     serial_holder: AtomicUsize,
     owner: Option<ThreadId>,
@@ -604,7 +604,7 @@ impl Instance {
     /// is held by this very thread, further up its stack).
     #[inline]
     fn lock_serial<'a>(&'a self, m: &'a Mutex<()>) -> Result<SerialGuard<'a>> {
-        let me = callbacks::thread_mark();
+        let me = callbacks::pthread_id();
         // Only this thread stores its own mark, so reading it here means
         // this thread holds the lock now.
         if self.serial_holder.load(Ordering::Relaxed) == me {

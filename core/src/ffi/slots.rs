@@ -20,10 +20,17 @@
 //!   old value is gone.
 
 use super::hazard::{self, Fences};
+use crate::sync::shim::AtomicU64;
 use crate::sync::MutexGuard;
 use std::cell::UnsafeCell;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+// `live` and `pending` stay std atomics in every build (a table's `new` is a
+// `const fn`; loom's atomics are not const). `pending` is ordered by the slot
+// state: `retire` bumps it before its Release store, which a reader that
+// sees the retirement loads with Acquire. Loom treats std atomics as
+// sequentially consistent, so its models (`crate::handles`) take that
+// ordering as given.
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Generation bits (as the handle encoding carries them).
