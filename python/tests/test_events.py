@@ -80,7 +80,7 @@ def test_no_callback_after_unsubscribe_returns(std):
     sub.unsubscribe()
     unsubscribed = True
     at_unsubscribe = calls
-    time.sleep(0.3)
+    std.flush(60)  # every event emitted so far has been dispatched: none reached cb
     assert calls == at_unsubscribe
     assert after == []
     assert not sub.active
@@ -95,8 +95,13 @@ def test_unsubscribe_from_inside_the_callback(std):
         holder["sub"].unsubscribe()
 
     holder["sub"] = std.subscribe("tick", cb)
-    std.method("ticker")(count(100))
-    time.sleep(0.3)
+    witnessed = []
+    with std.subscribe("tick", lambda topic, data: witnessed.append(data)):
+        std.method("ticker")(count(100))
+        # No sleep decides it: all 100 events reached the witness and flush() returned, so every
+        # delivery of them is over.
+        assert _wait(lambda: len(witnessed) == 100)
+        std.flush(60)
     assert len(seen) == 1
     assert not holder["sub"].active
 
