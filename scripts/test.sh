@@ -64,6 +64,17 @@ suite_fuzz()   { bash fuzz/smoke.sh; }
 suite_bench()  { bash bench/run.sh --smoke; }
 suite_package() { bash scripts/package_test.sh; }
 
+# BRIDGEHOST_PRUNE=1 (set by .ci/run): remove a suite's private build tree once the suite has
+# finished; nothing later reads it. Local runs keep them (faster re-runs).
+prune_after() {
+    [ "${BRIDGEHOST_PRUNE:-0}" = 1 ] || return 0
+    case "$1" in
+        c) rm -rf "$ROOT/target/asan" ;;   # built by the asan suite, reused by the c suite
+        miri) rm -rf "$ROOT/target/miri" "$ROOT/target/loom" ;;
+        fuzz) rm -rf "$ROOT/fuzz/target" ;;
+    esac
+}
+
 passed=0; failed=0; failed_names=()
 for s in "${SUITES[@]}"; do
     declare -F "suite_$s" >/dev/null || die "unknown suite: $s (known: ${ALL_SUITES[*]})"
@@ -74,6 +85,8 @@ for s in "${SUITES[@]}"; do
     else
         failed=$((failed + 1)); failed_names+=("$s"); log "suite $s: FAILED ($(( $(date +%s) - start )) s)"
     fi
+    prune_after "$s"
+    log "disk: $(df -h --output=avail "$ROOT" | tail -1 | tr -d ' ') free after suite $s"
 done
 [ "$failed" -eq 0 ] || log "failed suites: ${failed_names[*]}"
 echo "suites: $passed passed, $failed failed"
