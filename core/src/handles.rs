@@ -113,6 +113,13 @@ impl<T: ?Sized> HandleTable<T> {
             | u64::from(index)
     }
 
+    /// True when `handle` has the shape of a handle this table issues (its tag,
+    /// a non-zero generation), live or not: what a freed handle still has and a
+    /// forged value or another table's handle usually lacks.
+    pub fn is_own(&self, handle: u64) -> bool {
+        self.decode(handle).is_some()
+    }
+
     #[inline]
     fn decode(&self, handle: u64) -> Option<(u32, u64)> {
         let tag = (handle >> (INDEX_BITS + GEN_BITS)) as u8;

@@ -23,6 +23,12 @@ pub struct Stale {
     pub handle: u64,
     /// The name of the sibling table whose tag it carries, if another one.
     pub other: Option<&'static str>,
+    /// True when it has the shape of a handle this table issued (its tag, a
+    /// non-zero generation): a retired handle, freed or removed after its
+    /// object closed (or a forgery that mimics one). The C ABI reports it as
+    /// closed, as the other runtimes report a closed object; anything else
+    /// (NULL, garbage, another table's handle) is an invalid argument.
+    pub retired: bool,
 }
 
 impl std::fmt::Display for Stale {
@@ -125,6 +131,7 @@ impl<T: ?Sized + 'static> Registry<T> {
         Stale {
             table: self.name,
             handle: h,
+            retired: self.table.is_own(h),
             other: self
                 .family
                 .iter()
@@ -157,11 +164,20 @@ mod tests {
         assert_eq!(*PEARS.remove(p).unwrap(), 2);
         let e = PEARS.remove(p).unwrap_err();
         assert_eq!(
-            (e.table, e.other),
-            ("pear", None),
+            (e.table, e.other, e.retired),
+            ("pear", None, true),
             "a stale handle of its own table"
         );
-        assert_eq!(APPLES.get(0).unwrap_err().other, None, "forged");
+        assert!(
+            !APPLES.get(p).unwrap_err().retired,
+            "a pear is no retired apple"
+        );
+        let forged = APPLES.get(0).unwrap_err();
+        assert_eq!((forged.other, forged.retired), (None, false), "forged");
+        assert!(
+            !APPLES.get(0x71 << 56).unwrap_err().retired,
+            "generation 0 is never issued"
+        );
         assert_eq!(*APPLES.remove(a).unwrap(), 1);
         assert!(APPLES.is_empty() && PEARS.is_empty());
     }

@@ -72,7 +72,7 @@ namespace BridgeHost.Tests
             using (var host = new Host())
             {
                 var fail = host.Open("std").GetMethod("fail");
-                var e = Check.Faults<ModuleErrorException>(fail.SubmitAsync(TestEnv.Ascii("async failure")), "submitted fail");
+                var e = Check.Faults<ModuleException>(fail.SubmitAsync(TestEnv.Ascii("async failure")), "submitted fail");
                 Check.Equal(42, e.Code, "Code");
                 Check.True(e.Message.Contains("async failure"), "message: " + e.Message);
             }

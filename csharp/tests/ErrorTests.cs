@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text;
@@ -25,7 +26,7 @@ namespace BridgeHost.Tests
         public void ModuleErrorCarriesCodeAndMessage()
         {
             var fail = _std.GetMethod("fail");
-            var e = Check.Throws<ModuleErrorException>(() => fail.Call(TestEnv.Ascii("disk on fire")), "std.fail");
+            var e = Check.Throws<ModuleException>(() => fail.Call(TestEnv.Ascii("disk on fire")), "std.fail");
             Check.Equal(42, e.Code, "Code");
             Check.Equal(ErrorKind.Module, e.Kind, "Kind");
             Check.True(e.Message.Contains("disk on fire"), "message carries the module's text: " + e.Message);
@@ -36,7 +37,7 @@ namespace BridgeHost.Tests
         public void PanicInTheModuleIsAModuleError()
         {
             var panic = _std.GetMethod("panic");
-            var e = Check.Throws<ModuleErrorException>(() => panic.Call(TestEnv.Ascii("boom")), "std.panic");
+            var e = Check.Throws<ModuleException>(() => panic.Call(TestEnv.Ascii("boom")), "std.panic");
             Check.Equal(101, e.Code, "the SDK's panic code");
             Check.True(e.Message.Contains("panic: boom"), "message: " + e.Message);
             // The process and the module survive.
@@ -49,7 +50,7 @@ namespace BridgeHost.Tests
             using (var zlib = _host.Open("zlib"))
             {
                 var decompress = zlib.GetMethod("decompress");
-                var e = Check.Throws<ModuleErrorException>(
+                var e = Check.Throws<ModuleException>(
                     () => decompress.Call(TestEnv.Ascii("this is not a zlib stream")), "decompress of garbage");
                 Check.True(e.Code < 0, "zlib's error codes are negative (Z_DATA_ERROR -3), got " + e.Code);
                 Check.Equal(-3, e.Code, "Z_DATA_ERROR");
@@ -80,6 +81,43 @@ namespace BridgeHost.Tests
             finally
             {
                 Directory.Delete(dir, true);
+            }
+        }
+
+        [Case]
+        public void ModuleDirectoriesAreSearchedInOrder()
+        {
+            // The std module under a name found only in the second of two listed directories.
+            string env = Environment.GetEnvironmentVariable("BRIDGEHOST_MODULE_PATH");
+            string dist = string.IsNullOrEmpty(env) ? AppDomain.CurrentDomain.BaseDirectory : env.Split(':')[0];
+            string root = Path.Combine(Path.GetTempPath(), "bh-cs-moddirs-" + Guid.NewGuid().ToString("N"));
+            string first = Path.Combine(root, "first"), second = Path.Combine(root, "second");
+            Directory.CreateDirectory(first);
+            Directory.CreateDirectory(second);
+            try
+            {
+                File.Copy(Path.Combine(dist, "libbridgehost_mod_std.so"), Path.Combine(second, "libbridgehost_mod_cs_dirs_probe.so"));
+                using (var h = new Host(new HostOptions { ModuleDirectories = new List<string> { first, second } }))
+                {
+                    using (var m = h.Open("cs_dirs_probe"))
+                    {
+                        Check.Bytes(TestEnv.Ascii("hi"), m.GetMethod("echo").Call(TestEnv.Ascii("hi")), "echo from the second directory");
+                    }
+                    var e = Check.Throws<NotFoundException>(() => h.Open("no_such_module_here"), "unknown name");
+                    int i = e.Message.IndexOf(first, StringComparison.Ordinal), j = e.Message.IndexOf(second, StringComparison.Ordinal);
+                    Check.True(i >= 0 && j > i, "both searched, in order: " + e.Message);
+                }
+                Check.Throws<InvalidArgumentException>(
+                    () => new Host(new HostOptions { ModuleDirectories = new List<string> { first, "" } }), "an empty entry");
+                Check.Throws<InvalidArgumentException>(
+                    () => new Host(new HostOptions { ModuleDirectories = new List<string> { null } }), "a null entry");
+                Check.Throws<InvalidArgumentException>(
+                    () => new Host(new HostOptions { ModuleDirectories = new List<string> { first + "\0" + second } }), "a NUL inside an entry");
+                new Host(new HostOptions { ModuleDirectories = new List<string>() }).Dispose();
+            }
+            finally
+            {
+                Directory.Delete(root, true);
             }
         }
 
@@ -153,7 +191,7 @@ namespace BridgeHost.Tests
             {
                 var emit = m.GetMethod("emit");
                 emit.Call(emitInput(16));
-                Check.Throws<ModuleErrorException>(() => emit.Call(emitInput(17)), "17-byte event over MaxEvent 16");
+                Check.Throws<ModuleException>(() => emit.Call(emitInput(17)), "17-byte event over MaxEvent 16");
             }
             _std.GetMethod("emit").Call(emitInput(17));   // the default (1 MiB) allows it
             Check.Throws<InvalidArgumentException>(() => _host.Open("std", new ModuleOptions { MaxEvent = -1 }), "MaxEvent -1");
@@ -197,7 +235,7 @@ namespace BridgeHost.Tests
                         fail.Call(Encoding.UTF8.GetBytes(mine));
                         Interlocked.Increment(ref wrong);
                     }
-                    catch (ModuleErrorException e)
+                    catch (ModuleException e)
                     {
                         if (!e.Message.EndsWith(mine, StringComparison.Ordinal) || e.Code != 42)
                         {
@@ -217,7 +255,7 @@ namespace BridgeHost.Tests
             var expected = new[]
             {
                 typeof(InvalidArgumentException), typeof(NotFoundException), typeof(AbiMismatchException),
-                typeof(ModuleErrorException), typeof(WorkerCrashedException), typeof(CallTimeoutException),
+                typeof(ModuleException), typeof(WorkerCrashedException), typeof(CallTimeoutException),
                 typeof(ResourceLimitException), typeof(ClosedException), typeof(CancelledException),
                 typeof(OverloadedException), typeof(InternalException), typeof(WorkerExitedException),
                 typeof(ProtocolException), typeof(UnavailableException), typeof(BufferTooSmallException),
@@ -229,11 +267,15 @@ namespace BridgeHost.Tests
                 Check.Equal(expected[code - 1], e.GetType(), "class for status " + (-code));
                 Check.True(e is IBridgeHostException, "status " + (-code) + " implements IBridgeHostException");
                 Check.Equal((ErrorKind)code, ((IBridgeHostException)e).Kind, "kind for status " + (-code));
-                bool standardBase = code == (int)ErrorKind.Timeout || code == (int)ErrorKind.Cancelled;
+                bool standardBase = code == (int)ErrorKind.Timeout || code == (int)ErrorKind.Cancelled
+                    || code == (int)ErrorKind.InvalidArgument;
                 Check.Equal(!standardBase, e is BridgeHostException, "status " + (-code) + " derives from BridgeHostException");
                 Check.Equal("m", e.Message, "message for status " + (-code));
             }
-            Check.Equal(-7, ((ModuleErrorException)BridgeHostException.Create(-4, "", -7)).Code, "module code");
+            Check.True(BridgeHostException.Create(-1, "m", 0) is ArgumentException, "invalid argument is an ArgumentException");
+            Check.True(BridgeHostException.Create(-6, "m", 0) is TimeoutException, "timeout is a TimeoutException");
+            Check.True(BridgeHostException.Create(-9, "m", 0) is OperationCanceledException, "cancelled is an OperationCanceledException");
+            Check.Equal(-7, ((ModuleException)BridgeHostException.Create(-4, "", -7)).Code, "module code");
             Check.Equal(11, ((WorkerCrashedException)BridgeHostException.Create(-5, "", 11)).Signal, "signal");
             Check.Equal(3, ((WorkerExitedException)BridgeHostException.Create(-12, "", 3)).Status, "exit status");
             Check.Equal(1L << 40, ((BufferTooSmallException)BridgeHostException.Create(-15, "", 1L << 40)).Required, "required");
@@ -271,8 +313,8 @@ namespace BridgeHost.Tests
             var all = new Exception[]
             {
                 new InvalidArgumentException("m", inner), new NotFoundException("m", inner),
-                new AbiMismatchException("m", inner), new ModuleErrorException("m", inner),
-                new ModuleErrorException("m", 7, inner), new WorkerCrashedException("m", inner),
+                new AbiMismatchException("m", inner), new ModuleException("m", inner),
+                new ModuleException("m", 7, inner), new WorkerCrashedException("m", inner),
                 new WorkerCrashedException("m", 11, inner), new CallTimeoutException("m", inner),
                 new ResourceLimitException("m", inner), new ClosedException("m", inner),
                 new CancelledException("m", inner), new OverloadedException("m", inner),
@@ -288,7 +330,7 @@ namespace BridgeHost.Tests
                 Check.True(ReferenceEquals(inner, e.InnerException), e.GetType().Name + " inner");
                 Check.True(e is IBridgeHostException, e.GetType().Name + " implements IBridgeHostException");
             }
-            Check.Equal(7, new ModuleErrorException("m", 7, inner).Code, "code kept");
+            Check.Equal(7, new ModuleException("m", 7, inner).Code, "code kept");
             Check.Equal(11, new WorkerCrashedException("m", 11, inner).Signal, "signal kept");
             Check.Equal(3, new WorkerExitedException("m", 3, inner).Status, "status kept");
             Check.Equal(9L, new BufferTooSmallException("m", 9, inner).Required, "required kept");

@@ -33,7 +33,7 @@ namespace BridgeHost.Tests
                     Check.Bytes(data, echo.Call(data), "isolated echo of " + n + " bytes");
                 }
                 Check.Equal(0xE3069283u, TestEnv.BigEndianU32(std.GetMethod("checksum").Call(TestEnv.Ascii("123456789"))), "isolated CRC-32C");
-                var e = Check.Throws<ModuleErrorException>(() => std.GetMethod("fail").Call(TestEnv.Ascii("isolated")), "isolated fail");
+                var e = Check.Throws<ModuleException>(() => std.GetMethod("fail").Call(TestEnv.Ascii("isolated")), "isolated fail");
                 Check.Equal(42, e.Code, "module error code through the worker");
                 var small = new byte[4];
                 var tooSmall = Check.Throws<BufferTooSmallException>(() => echo.CallInto(new byte[10], small), "isolated CallInto");
@@ -111,7 +111,7 @@ namespace BridgeHost.Tests
                     catch (ResourceLimitException)
                     {
                     }
-                    catch (ModuleErrorException e)
+                    catch (ModuleException e)
                     {
                         // The allocation itself failed inside the limit: the module reports ENOMEM.
                         Check.Equal(12, e.Code, "ENOMEM from the module: " + e.Message);
@@ -142,7 +142,7 @@ namespace BridgeHost.Tests
                         byte[] r = faulty.GetMethod(probe).Call(new byte[0]);
                         Check.Fail(probe + " was allowed inside the sandbox (output " + System.Text.Encoding.ASCII.GetString(r) + ")");
                     }
-                    catch (ModuleErrorException e)
+                    catch (ModuleException e)
                     {
                         Check.True(e.Code > 0, probe + " denied with an errno: " + e.Code + " " + e.Message);
                     }

@@ -297,7 +297,7 @@ namespace BridgeHost.Tests
                 {
                     st = Native.bh_call_into(stale, i, new UIntPtr(3), o, new UIntPtr(16), out len);
                 }
-                Check.Equal(-1, st, "the stale id is refused (BH_E_INVALID_ARGUMENT)");
+                Check.Equal(-8, st, "the stale id is refused as retired (BH_E_CLOSED)");
                 Check.True(output.All(b => b == 0), "nothing was written for the stale id");
                 Check.True(reuser.Call(input).Length > 0, "the method in the slot still works");
             }
@@ -305,7 +305,7 @@ namespace BridgeHost.Tests
 
         /// <summary>
         /// A call whose Dispose check passed but whose id was freed before the native lookup (a
-        /// Dispose on another thread in between) is refused natively with BH_E_INVALID_ARGUMENT:
+        /// Dispose on another thread in between) is refused natively with BH_E_CLOSED (a retired id):
         /// it must surface as ObjectDisposedException, like every other use after dispose. The
         /// window is too short to hit reliably from DisposeWhileOtherThreadsCall, so the mapping is
         /// checked here on its own.
@@ -316,10 +316,10 @@ namespace BridgeHost.Tests
             using (var host = new Host())
             {
                 var echo = host.Open("std").GetMethod("echo");
-                Check.True(echo.Failure(-1) is InvalidArgumentException, "before dispose: invalid argument");
+                Check.True(echo.Failure(-8) is ClosedException, "before dispose: closed (the module closed)");
                 echo.Dispose();
-                Check.True(echo.Failure(-1) is ObjectDisposedException, "after dispose: object disposed");
-                Check.True(echo.Failure(-8) is ClosedException, "other errors keep their type");
+                Check.True(echo.Failure(-8) is ObjectDisposedException, "after dispose: object disposed");
+                Check.True(echo.Failure(-1) is InvalidArgumentException, "other errors keep their type");
             }
         }
 

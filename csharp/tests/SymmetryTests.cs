@@ -87,6 +87,9 @@ namespace BridgeHost.Tests
                     var t = PublicType(where, name);
                     if (!typeof(Exception).IsAssignableFrom(t) || !typeof(IBridgeHostException).IsAssignableFrom(t))
                         throw new CheckFailedException(where + " is not an Exception implementing IBridgeHostException");
+                    // The runtime's own bad-argument type too (the table's note).
+                    if (item == "invalid_argument" && !typeof(ArgumentException).IsAssignableFrom(t))
+                        throw new CheckFailedException(where + " is not an ArgumentException");
                     if (!Enum.IsDefined(typeof(ErrorKind), Pascal(item)))
                         throw new CheckFailedException(where + ": ErrorKind has no " + Pascal(item));
                     break;

@@ -123,13 +123,15 @@ namespace BridgeHost.Tests
             Check.Equal(InvalidArgument, Native.bh_host_free(moduleId), "module id as a host");
             Check.Bytes(new byte[] { 9 }, _echo.Call(new byte[] { 9 }), "the module still works");
 
-            // Stale: a released method id is refused, also after its slot was reused.
+            // Stale: a released method id is refused as closed (a retired id, docs/C_ABI.md
+            // "Handles"), also after its slot was reused.
+            const int Closed = -8;
             var m = _std.GetMethod("echo");
             ulong id = m.NativeHandle.Id;
             m.Dispose();
-            Check.Equal(InvalidArgument, Native.bh_method_free(id), "double free of a method");
+            Check.Equal(Closed, Native.bh_method_free(id), "double free of a method");
             var reused = _std.GetMethod("echo");
-            Check.Equal(InvalidArgument, Native.bh_method_free(id), "stale id after its slot may have been reused");
+            Check.Equal(Closed, Native.bh_method_free(id), "stale id after its slot may have been reused");
             Check.Bytes(new byte[] { 7 }, reused.Call(new byte[] { 7 }), "the new method is unaffected");
         }
 
@@ -174,7 +176,7 @@ namespace BridgeHost.Tests
                 }
                 for (int i = 0; i < 7; i++)
                 {
-                    Check.Throws<ModuleErrorException>(() => fail.Call(new byte[0]), "fail");
+                    Check.Throws<ModuleException>(() => fail.Call(new byte[0]), "fail");
                 }
                 var c = m.GetCounters();
                 Check.Equal(1007L, c.Calls, "Calls");

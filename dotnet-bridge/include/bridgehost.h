@@ -253,6 +253,17 @@ typedef struct bh_host_options {
      * Length of `thread_name` in bytes.
      */
     size_t thread_name_len;
+    /**
+     * Directories searched for bundled modules, in order and after `module_dir`: their paths
+     * (bytes) each followed by one NUL byte ("dir1\0dir2\0"; the last NUL may be left out); may
+     * be NULL. An empty entry is `BH_E_INVALID_ARGUMENT`. Added after 0.1: a caller whose
+     * `struct_size` stops before it gets none.
+     */
+    const char *module_dirs;
+    /**
+     * Length of `module_dirs` in bytes.
+     */
+    size_t module_dirs_len;
 } bh_host_options;
 
 /**
@@ -672,7 +683,7 @@ bh_status bh_unsubscribe(struct bh_subscription s);
 /**
  * Fill `*out` with the default host options (the values `bh_host_new` uses
  * for fields left 0): `submit_threads`, `submit_queue_capacity`,
- * `event_queue_capacity`, `event_queue_bytes`; `module_dir` and `thread_name` NULL
+ * `event_queue_capacity`, `event_queue_bytes`; `module_dir`, `module_dirs` and `thread_name` NULL
  * (`thread_name` NULL stands for the default "bridgehost"). The caller sets
  * `out->struct_size`; the fields that fit in it are written (a struct from a
  * newer header gets its unknown bytes zeroed, i.e. "default").
@@ -700,7 +711,8 @@ bh_status bh_option_check(uint32_t option, int64_t value);
  * # Safety
  * `opts` must be NULL or point to a readable `bh_host_options` whose
  * `module_dir` is NULL or readable for `module_dir_len` bytes (`thread_name` for
- * `thread_name_len` bytes, when `struct_size` covers them); `out` must be
+ * `thread_name_len` bytes and `module_dirs` for `module_dirs_len` bytes, when
+ * `struct_size` covers them); `out` must be
  * valid for a write of `bh_host`.
  */
 bh_status bh_host_new(const struct bh_host_options *opts, struct bh_host *out);

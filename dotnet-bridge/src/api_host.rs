@@ -36,7 +36,31 @@ fn host_options(c: &Contract, o: Option<&bh_host_options>) -> Result<HostOptions
     if !dir.is_empty() {
         opts.module_dirs.push(PathBuf::from(OsStr::from_bytes(dir)));
     }
+    let dirs = c.bytes(o.module_dirs.cast(), o.module_dirs_len, "module_dirs")?;
+    opts.module_dirs.extend(nul_separated(dirs, "module_dirs")?);
     Ok(opts)
+}
+
+/// The paths of a NUL-separated list ("a\0b\0", the last NUL optional); an
+/// empty list has none, an empty entry is refused.
+fn nul_separated(list: &[u8], what: &str) -> Result<Vec<PathBuf>> {
+    if list.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = list.strip_suffix(b"\0").unwrap_or(list);
+    list.split(|&b| b == 0)
+        .enumerate()
+        .map(|(i, p)| {
+            if p.is_empty() {
+                Err(bhcore::Error::InvalidArgument(format!(
+                    "{what}: entry {} is empty (entries are separated by one NUL byte)",
+                    i + 1
+                )))
+            } else {
+                Ok(PathBuf::from(OsStr::from_bytes(p)))
+            }
+        })
+        .collect()
 }
 
 /// The `bh_counters` image of a snapshot.
@@ -73,7 +97,7 @@ fn u32_of(v: usize) -> u32 {
 
 /// Fill `*out` with the default host options (the values `bh_host_new` uses
 /// for fields left 0): `submit_threads`, `submit_queue_capacity`,
-/// `event_queue_capacity`, `event_queue_bytes`; `module_dir` and `thread_name` NULL
+/// `event_queue_capacity`, `event_queue_bytes`; `module_dir`, `module_dirs` and `thread_name` NULL
 /// (`thread_name` NULL stands for the default "bridgehost"). The caller sets
 /// `out->struct_size`; the fields that fit in it are written (a struct from a
 /// newer header gets its unknown bytes zeroed, i.e. "default").
@@ -95,6 +119,8 @@ pub unsafe extern "C" fn bh_host_options_default(out: *mut bh_host_options) -> b
             event_queue_bytes: d.event_queue_bytes as u64,
             thread_name: std::ptr::null(),
             thread_name_len: 0,
+            module_dirs: std::ptr::null(),
+            module_dirs_len: 0,
         });
         Ok(())
     })
@@ -129,7 +155,8 @@ pub extern "C" fn bh_option_check(option: u32, value: i64) -> bh_status {
 /// # Safety
 /// `opts` must be NULL or point to a readable `bh_host_options` whose
 /// `module_dir` is NULL or readable for `module_dir_len` bytes (`thread_name` for
-/// `thread_name_len` bytes, when `struct_size` covers them); `out` must be
+/// `thread_name_len` bytes and `module_dirs` for `module_dirs_len` bytes, when
+/// `struct_size` covers them); `out` must be
 /// valid for a write of `bh_host`.
 #[no_mangle]
 pub unsafe extern "C" fn bh_host_new(opts: *const bh_host_options, out: *mut bh_host) -> bh_status {

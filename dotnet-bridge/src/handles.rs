@@ -79,9 +79,18 @@ impl<T: ?Sized + 'static, H: Handle> Table<T, H> {
     }
 }
 
+/// A retired handle of the table (freed, or removed after its object closed)
+/// is `BH_E_CLOSED`, as a closed object is in every runtime (docs/SYMMETRY.md,
+/// "Stale handles"): `"stale or invalid bh_module handle 0x…: retired (freed,
+/// closed or completed)"`.
+/// NULL, garbage and another table's handle are `BH_E_INVALID_ARGUMENT`:
 /// `"stale or invalid bh_host handle 0x… (it is a bh_module handle)"`.
 fn stale(s: Stale) -> Error {
-    Error::InvalidArgument(s.to_string())
+    if s.retired {
+        Error::Closed(format!("{s}: retired (freed, closed or completed)"))
+    } else {
+        Error::InvalidArgument(s.to_string())
+    }
 }
 
 const TAGS: [(u8, &str); 6] = [

@@ -625,6 +625,17 @@ mod tests {
             (got.thread_name, got.thread_name_len),
             (std::ptr::null(), 0)
         );
+        // module_dirs came after the 56-byte struct: a 56-byte caller's is not read.
+        ho.thread_name = std::ptr::null();
+        ho.thread_name_len = 0;
+        ho.module_dirs = NonNull::<c_char>::dangling().as_ptr(); // refused if read
+        ho.module_dirs_len = 1;
+        ho.struct_size = 56;
+        let got = c.host_options(&ho).unwrap().unwrap();
+        assert_eq!(
+            (got.module_dirs, got.module_dirs_len),
+            (std::ptr::null(), 0)
+        );
         assert!(c.host_options(std::ptr::null()).unwrap().is_none());
     }
 

@@ -7,9 +7,10 @@ use std::mem::{align_of, offset_of, size_of};
 
 #[test]
 fn struct_layouts_are_pinned() {
-    // thread_name and thread_name_len were appended (40 bytes before): an older caller's
-    // smaller struct_size leaves them NULL / 0 (the default name).
-    assert_eq!(size_of::<bh_host_options>(), 56);
+    // thread_name and thread_name_len were appended (40 bytes before), then module_dirs and
+    // module_dirs_len (56 before): an older caller's smaller struct_size leaves them NULL / 0
+    // (the default name, no more directories).
+    assert_eq!(size_of::<bh_host_options>(), 72);
     assert_eq!(align_of::<bh_host_options>(), 8);
     assert_eq!(offset_of!(bh_host_options, struct_size), 0);
     assert_eq!(offset_of!(bh_host_options, submit_threads), 4);
@@ -20,6 +21,8 @@ fn struct_layouts_are_pinned() {
     assert_eq!(offset_of!(bh_host_options, event_queue_bytes), 32);
     assert_eq!(offset_of!(bh_host_options, thread_name), 40);
     assert_eq!(offset_of!(bh_host_options, thread_name_len), 48);
+    assert_eq!(offset_of!(bh_host_options, module_dirs), 56);
+    assert_eq!(offset_of!(bh_host_options, module_dirs_len), 64);
 
     // validate_in_worker and reserved2 were appended (88 bytes before): an older caller's
     // smaller struct_size leaves them 0 (off).

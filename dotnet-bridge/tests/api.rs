@@ -261,6 +261,8 @@ fn submit_complete_and_cancel() {
         event_queue_bytes: 0,
         thread_name: std::ptr::null(),
         thread_name_len: 0,
+        module_dirs: std::ptr::null(),
+        module_dirs_len: 0,
     };
     let dir = dist();
     let dir = dir.to_str().unwrap();
@@ -319,13 +321,15 @@ fn submit_complete_and_cancel() {
     // Task handles retire before their completion runs.
     // SAFETY: out-pointer is a live local.
     unsafe {
-        expect_err(
-            bh_task_cancel(t1, &mut cancelled),
-            BH_E_INVALID_ARGUMENT,
-            "bh_task",
-        );
+        expect_err(bh_task_cancel(t1, &mut cancelled), BH_E_CLOSED, "bh_task");
         expect_err(
             bh_task_cancel(t2, &mut cancelled),
+            BH_E_CLOSED,
+            "retired (freed, closed or completed)",
+        );
+        // Not a task handle at all: an invalid argument.
+        expect_err(
+            bh_task_cancel(bh_task::default(), &mut cancelled),
             BH_E_INVALID_ARGUMENT,
             "bh_task",
         );
@@ -470,7 +474,7 @@ fn events_and_unsubscribe() {
         assert_eq!(data.as_slice(), (i as u64).to_le_bytes());
     }
     expect(bh_unsubscribe(s), BH_OK);
-    expect_err(bh_unsubscribe(s), BH_E_INVALID_ARGUMENT, "bh_subscription");
+    expect_err(bh_unsubscribe(s), BH_E_CLOSED, "bh_subscription");
 
     // Unsubscribing from inside the callback: exactly one delivery, no deadlock.
     let once = Events {
@@ -718,4 +722,78 @@ fn unsubscribe_counts_discarded_events_in_bh_counters() {
     expect(bh_method_free(emit), BH_OK);
     expect(bh_module_free(m), BH_OK);
     expect(bh_host_free(h), BH_OK);
+}
+
+/// `bh_host_new` with `module_dirs` = `list` (NUL-separated); the status.
+fn host_with_dirs(list: &[u8], out: &mut bh_host) -> bh_status {
+    let opts = bh_host_options {
+        struct_size: std::mem::size_of::<bh_host_options>() as u32,
+        submit_threads: 1,
+        submit_queue_capacity: 0,
+        event_queue_capacity: 0,
+        module_dir: null(),
+        module_dir_len: 0,
+        event_queue_bytes: 0,
+        thread_name: null(),
+        thread_name_len: 0,
+        module_dirs: list.as_ptr().cast(),
+        module_dirs_len: list.len(),
+    };
+    // SAFETY: opts and list are live for the call; out is writable.
+    unsafe { bh_host_new(&opts, out) }
+}
+
+#[test]
+fn module_dirs_is_a_nul_separated_list_searched_in_order() {
+    let _g = serial();
+    let base = std::env::temp_dir().join(format!("bh-module-dirs-{}", std::process::id()));
+    let (first, second) = (base.join("first"), base.join("second"));
+    std::fs::create_dir_all(&first).unwrap();
+    std::fs::create_dir_all(&second).unwrap();
+    // A bundled name found only in the second directory.
+    let probe = second.join("libbridgehost_mod_dirs_probe.so");
+    let _ = std::fs::remove_file(&probe);
+    std::os::unix::fs::symlink(dist().join("libbridgehost_mod_std.so"), &probe).unwrap();
+    let (f, s) = (first.to_str().unwrap(), second.to_str().unwrap());
+
+    for list in [format!("{f}\0{s}\0"), format!("{f}\0{s}")] {
+        let mut h = bh_host::default();
+        expect(host_with_dirs(list.as_bytes(), &mut h), BH_OK);
+        // Found in the second entry.
+        let m = open(h, "dirs_probe");
+        let echo = method(m, "echo");
+        let mut out = bh_buffer::default();
+        // SAFETY: the input is live for the call; out is writable.
+        expect(unsafe { bh_call(echo, b"hi".as_ptr(), 2, &mut out) }, BH_OK);
+        expect(bh_buffer_free(out), BH_OK);
+        // Searched in order, both entries (the not-found message lists them).
+        let mut none = bh_module::default();
+        let spec = "no_such_module_here";
+        // SAFETY: spec is live for the call; none is writable.
+        let st = unsafe { bh_module_open(h, spec.as_ptr().cast(), spec.len(), null(), &mut none) };
+        expect(st, BH_E_NOT_FOUND);
+        let msg = last_error();
+        let (i, j) = (msg.find(f).unwrap(), msg.find(s).unwrap());
+        assert!(i < j, "{f} searched before {s}: {msg}");
+        expect(bh_method_free(echo), BH_OK);
+        expect(bh_module_free(m), BH_OK);
+        expect(bh_host_free(h), BH_OK);
+    }
+
+    // An empty entry is refused and names its position; an empty list is none.
+    let mut h = bh_host::default();
+    let bad = format!("{f}\0\0{s}");
+    expect_err(
+        host_with_dirs(bad.as_bytes(), &mut h),
+        BH_E_INVALID_ARGUMENT,
+        "module_dirs: entry 2 is empty",
+    );
+    expect_err(
+        host_with_dirs(b"\0", &mut h),
+        BH_E_INVALID_ARGUMENT,
+        "module_dirs: entry 1 is empty",
+    );
+    expect(host_with_dirs(b"", &mut h), BH_OK);
+    expect(bh_host_free(h), BH_OK);
+    let _ = std::fs::remove_dir_all(&base);
 }

@@ -1,6 +1,8 @@
-//! Stale, forged, double-freed and cross-type handles are clean
-//! `BH_E_INVALID_ARGUMENT` errors for every export that takes a handle, and
-//! never touch another object.
+//! Stale, forged, double-freed and cross-type handles are clean errors for
+//! every export that takes a handle, and never touch another object: a retired
+//! handle of the export's own type (freed, closed or completed; or a forgery
+//! with that shape) is `BH_E_CLOSED`, as a closed object is in every runtime;
+//! anything else (NULL, garbage, another type's handle) `BH_E_INVALID_ARGUMENT`.
 
 mod common;
 
@@ -30,13 +32,39 @@ unsafe extern "C" fn never_event(
     panic!("event delivered to a rejected subscription");
 }
 
-/// Assert every handle-taking export rejects `h` as stale or invalid.
+/// The tag of each handle type (the top byte of its `id`).
+fn tag_of(kind: &str) -> u64 {
+    match kind {
+        "host" => 0xb1,
+        "module" => 0xb2,
+        "method" => 0xb3,
+        "buffer" => 0xb4,
+        "subscription" => 0xb5,
+        "task" => 0xb6,
+        _ => unreachable!("{kind}"),
+    }
+}
+
+/// Assert every handle-taking export rejects `h` as stale or invalid: closed
+/// for the exports of the type whose shape `h` has (its tag, a non-zero
+/// generation), an invalid argument for every other.
 #[track_caller]
 fn rejected_everywhere(h: u64, what: &str) {
-    for (name, _, op) in typed_uses() {
-        assert_eq!(op(h), BH_E_INVALID_ARGUMENT, "{what}: {name}({h:#x})");
+    for (name, kind, op) in typed_uses() {
+        let retired = h >> 56 == tag_of(kind) && (h >> 32) & 0xff_ffff != 0;
+        let want = if retired {
+            BH_E_CLOSED
+        } else {
+            BH_E_INVALID_ARGUMENT
+        };
+        assert_eq!(op(h), want, "{what}: {name}({h:#x})");
         let m = last_error();
         assert!(m.contains("stale or invalid"), "{what}: {name}: {m}");
+        assert_eq!(
+            m.contains("retired (freed, closed or completed)"),
+            retired,
+            "{what}: {name}: {m}"
+        );
     }
 }
 
@@ -48,7 +76,7 @@ fn forged_handles_are_rejected_by_every_export() {
         0u64,
         1,
         u64::MAX,
-        0xb100_0001_0000_0000, // right tag, plausible generation, never issued
+        0xb100_0001_0000_0000, // right tag, plausible generation, never issued: "closed" for hosts
         0xb2ff_ffff_ffff_ffff,
         0xdead_beef_dead_beef,
         0x8000_0000_0000_0000,
@@ -94,20 +122,32 @@ fn stale_double_freed_and_cross_type_handles_are_rejected() {
             );
         }
     }
-    // A neighbour of a live handle (same tag, other generation or index) is not that object.
+    // A neighbour of a live handle (same tag, other generation or index) is not that object:
+    // it has a buffer's shape, so it reads as a retired buffer.
+    // (Generation 0 is never issued: that one is an invalid argument.)
     for forged in [b.id ^ (1 << 32), b.id ^ 1, b.id + (1 << 32)] {
+        let want = if (forged >> 32) & 0xff_ffff != 0 {
+            BH_E_CLOSED
+        } else {
+            BH_E_INVALID_ARGUMENT
+        };
         expect_err(
             bh_buffer_free(bh_buffer { id: forged }),
-            BH_E_INVALID_ARGUMENT,
+            want,
             "stale or invalid bh_buffer",
         );
     }
+    // ...and the live buffer is untouched.
+    let (mut d, mut n) = (null(), 0usize);
+    // SAFETY: out-pointers are live locals.
+    expect(unsafe { bh_buffer_data(b, &mut d, &mut n) }, BH_OK);
+    assert_eq!(n, 2);
 
     // Double free of each type; the first free succeeds, every later use is stale.
     expect(bh_buffer_free(b), BH_OK);
     expect_err(
         bh_buffer_free(b),
-        BH_E_INVALID_ARGUMENT,
+        BH_E_CLOSED,
         "stale or invalid bh_buffer handle",
     );
     rejected_everywhere(b.id, "stale buffer");

@@ -227,6 +227,8 @@ fn text_and_option_lengths_across_the_value_range() {
                 event_queue_bytes: 0,
                 thread_name: std::ptr::null(),
                 thread_name_len: 0,
+                module_dirs: std::ptr::null(),
+                module_dirs_len: 0,
             };
             expect(bh_host_new(&dir, out.cast()), BH_E_INVALID_ARGUMENT);
             let name = bh_host_options {
@@ -234,6 +236,8 @@ fn text_and_option_lengths_across_the_value_range() {
                 module_dir_len: 0,
                 thread_name: p,
                 thread_name_len: len,
+                module_dirs: std::ptr::null(),
+                module_dirs_len: 0,
                 ..dir
             };
             expect(bh_host_new(&name, out.cast()), BH_E_INVALID_ARGUMENT);
@@ -324,6 +328,8 @@ fn text_and_option_lengths_across_the_value_range() {
             event_queue_bytes: 0,
             thread_name: std::ptr::null(),
             thread_name_len: 0,
+            module_dirs: std::ptr::null(),
+            module_dirs_len: 0,
         };
         expect_err(
             bh_host_new(&ho, out.cast()),

@@ -21,7 +21,9 @@ pub(crate) struct JavaCache {
     pub(crate) vm: JavaVM,
     /// `io.bridgehost.BridgeHostException`.
     pub(crate) exception_class: Global<JClass<'static>>,
-    /// `static BridgeHostException fromNative(int kind, String message, long detail)`.
+    /// `static RuntimeException fromNative(int kind, String message, long detail)`: a
+    /// `BridgeHostException` subclass, or an `InvalidArgumentException` (an
+    /// `IllegalArgumentException`).
     pub(crate) exception_from_native: JStaticMethodID,
     /// `io.bridgehost.EventSink` (kept alive for its method id).
     pub(crate) _sink_class: Global<JClass<'static>>,
@@ -58,7 +60,7 @@ pub(crate) fn init(env: &mut Env<'_>) -> jni::errors::Result<&'static JavaCache>
     let exception_from_native = env.get_static_method_id(
         &exception,
         jni_str!("fromNative"),
-        jni_sig!("(ILjava/lang/String;J)Lio/bridgehost/BridgeHostException;"),
+        jni_sig!("(ILjava/lang/String;J)Ljava/lang/RuntimeException;"),
     )?;
     let sink = env.find_class(jni_str!("io/bridgehost/EventSink"))?;
     let sink_deliver = env.get_method_id(

@@ -69,6 +69,8 @@ def _check(row: dict) -> None:
         assert inspect.isclass(cls) and issubclass(cls, bridgehost.BridgeHostError), (
             f"{where} is not a BridgeHostError"
         )
+        if item == "invalid_argument":  # the runtime's own bad-argument type too (table note)
+            assert issubclass(cls, ValueError), f"{where} is not a ValueError"
         assert cls.kind == item, f"{where} has kind {cls.kind!r}"
         assert cls.kind_code == CHECK.kind_codes()[item], f"{where} has kind_code {cls.kind_code}"
     else:

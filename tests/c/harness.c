@@ -47,9 +47,11 @@
 
 _Static_assert(sizeof(bh_status) == 4, "bh_status is int32_t");
 _Static_assert(sizeof(bh_host) == 8 && sizeof(bh_task) == 8, "handles are uint64_t");
-_Static_assert(sizeof(bh_host_options) == 56, "bh_host_options layout");
+_Static_assert(sizeof(bh_host_options) == 72, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, thread_name) == 40, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, thread_name_len) == 48, "bh_host_options layout");
+_Static_assert(offsetof(bh_host_options, module_dirs) == 56, "bh_host_options layout");
+_Static_assert(offsetof(bh_host_options, module_dirs_len) == 64, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, event_queue_bytes) == 32, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dir) == 16, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dir_len) == 24, "bh_host_options layout");
@@ -173,6 +175,13 @@ static void run_case(const char *name, case_fn fn, uint32_t isolation) {
         printf("FAIL [%s] %s (%d failed checks)\n", g_mode, name, g_case_failures);
     }
     fflush(stdout);
+}
+
+/* The status of a stale handle `id` at an export of the type tagged `tag` (docs/C_ABI.md,
+ * "Handles"): BH_E_CLOSED when it has that type's shape (its tag, a non-zero generation: a
+ * retired handle, freed, closed or completed), BH_E_INVALID_ARGUMENT for anything else. */
+static bh_status stale_status(uint64_t id, uint8_t tag) {
+    return (id >> 56) == tag && ((id >> 32) & 0xffffff) != 0 ? BH_E_CLOSED : BH_E_INVALID_ARGUMENT;
 }
 
 static double now_s(void) {
@@ -590,7 +599,7 @@ static void t_call_spill(uint32_t iso) {
     size_t got_len = 0;
     EXPECT(take_spill(spill, got, sizeof got, &got_len), BH_OK);
     CHECK(got_len == len && memcmp(got, msg, len) == 0);
-    EXPECT(bh_buffer_free(spill), BH_E_INVALID_ARGUMENT); /* freed once, by take_spill */
+    EXPECT(bh_buffer_free(spill), BH_E_CLOSED); /* freed once, by take_spill: retired */
     EXPECT(bh_call_spill(echo, (const uint8_t *)msg, len, NULL, 0, &n, &spill), BH_OK);
     CHECK(n == len && spill.id != 0);
     EXPECT(take_spill(spill, got, sizeof got, &got_len), BH_OK);
@@ -800,19 +809,21 @@ static void t_handles(uint32_t iso) {
     for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
         const uint8_t *d = NULL;
         size_t n = 0;
-        EXPECT_MSG(bh_buffer_data((bh_buffer){forged[i]}, &d, &n), BH_E_INVALID_ARGUMENT, "stale or invalid");
-        EXPECT(bh_buffer_free((bh_buffer){forged[i]}), BH_E_INVALID_ARGUMENT);
-        EXPECT(bh_host_close((bh_host){forged[i]}), BH_E_INVALID_ARGUMENT);
-        EXPECT(bh_module_close((bh_module){forged[i]}), BH_E_INVALID_ARGUMENT);
-        EXPECT(bh_method_free((bh_method){forged[i]}), BH_E_INVALID_ARGUMENT);
-        EXPECT(bh_unsubscribe((bh_subscription){forged[i]}), BH_E_INVALID_ARGUMENT);
+        /* A value with the shape of a handle of the export's own type (its tag, a non-zero
+         * generation) reads as a retired one: BH_E_CLOSED; anything else is not a handle. */
+        EXPECT_MSG(bh_buffer_data((bh_buffer){forged[i]}, &d, &n), stale_status(forged[i], 0xb4), "stale or invalid");
+        EXPECT(bh_buffer_free((bh_buffer){forged[i]}), stale_status(forged[i], 0xb4));
+        EXPECT(bh_host_close((bh_host){forged[i]}), stale_status(forged[i], 0xb1));
+        EXPECT(bh_module_close((bh_module){forged[i]}), stale_status(forged[i], 0xb2));
+        EXPECT(bh_method_free((bh_method){forged[i]}), stale_status(forged[i], 0xb3));
+        EXPECT(bh_unsubscribe((bh_subscription){forged[i]}), stale_status(forged[i], 0xb5));
         int32_t cancelled = 5;
-        EXPECT(bh_task_cancel((bh_task){forged[i]}, &cancelled), BH_E_INVALID_ARGUMENT);
+        EXPECT(bh_task_cancel((bh_task){forged[i]}, &cancelled), stale_status(forged[i], 0xb6));
         CHECK(cancelled == 5);
     }
     /* Neighbours of a live handle (same type tag, other generation or index). */
-    EXPECT(bh_buffer_free((bh_buffer){b.id ^ ((uint64_t)1 << 32)}), BH_E_INVALID_ARGUMENT);
-    EXPECT(bh_buffer_free((bh_buffer){b.id + 1}), BH_E_INVALID_ARGUMENT);
+    EXPECT(bh_buffer_free((bh_buffer){b.id ^ ((uint64_t)1 << 32)}), stale_status(b.id ^ ((uint64_t)1 << 32), 0xb4));
+    EXPECT(bh_buffer_free((bh_buffer){b.id + 1}), BH_E_CLOSED);
     /* Cross-type: a live handle of another type is rejected and named. */
     bh_counters cnt;
     memset(&cnt, 0, sizeof cnt);
@@ -825,24 +836,24 @@ static void t_handles(uint32_t iso) {
     EXPECT(bh_call((bh_method){m.id}, NULL, 0, &b2), BH_E_INVALID_ARGUMENT);
     /* Double free. */
     EXPECT(bh_buffer_free(b), BH_OK);
-    EXPECT_MSG(bh_buffer_free(b), BH_E_INVALID_ARGUMENT, "stale or invalid bh_buffer handle");
+    EXPECT_MSG(bh_buffer_free(b), BH_E_CLOSED, "stale or invalid bh_buffer handle");
     const uint8_t *d = NULL;
     size_t n = 0;
-    EXPECT(bh_buffer_data(b, &d, &n), BH_E_INVALID_ARGUMENT);
-    /* Module freed: its handle is stale, a method resolved from it reports closed. */
+    EXPECT(bh_buffer_data(b, &d, &n), BH_E_CLOSED);
+    /* Module freed: its handle is retired (closed), a method resolved from it reports closed. */
     EXPECT(bh_module_free(m), BH_OK);
-    EXPECT(bh_module_free(m), BH_E_INVALID_ARGUMENT);
-    EXPECT(bh_module_close(m), BH_E_INVALID_ARGUMENT);
+    EXPECT_MSG(bh_module_free(m), BH_E_CLOSED, "retired (freed, closed or completed)");
+    EXPECT(bh_module_close(m), BH_E_CLOSED);
     EXPECT_MSG(bh_call(echo, NULL, 0, &b2), BH_E_CLOSED, "closed");
     EXPECT(bh_method_free(echo), BH_OK);
-    EXPECT(bh_method_free(echo), BH_E_INVALID_ARGUMENT);
+    EXPECT(bh_method_free(echo), BH_E_CLOSED);
     /* Host: close is idempotent and keeps the handle; free retires it. */
     EXPECT(bh_host_close(h), BH_OK);
     EXPECT(bh_host_close(h), BH_OK);
     bh_module m3 = {0};
     EXPECT_MSG(open_module(h, "std", iso, &m3), BH_E_CLOSED, "closed");
     EXPECT(bh_host_free(h), BH_OK);
-    EXPECT(bh_host_free(h), BH_E_INVALID_ARGUMENT);
+    EXPECT(bh_host_free(h), BH_E_CLOSED);
 }
 
 /* The prefix rule (docs/C_ABI.md "Extending structs"): a caller built against the 0.1 header
@@ -1119,7 +1130,7 @@ static void t_events(uint32_t iso) {
     CHECK(atomic_load(&s->count) == 5);
     CHECK(atomic_load(&s->bad) == 0);
     EXPECT(bh_unsubscribe(sub), BH_OK);
-    EXPECT(bh_unsubscribe(sub), BH_E_INVALID_ARGUMENT);
+    EXPECT(bh_unsubscribe(sub), BH_E_CLOSED); /* retired */
     free(s);
     /* Topic validation. */
     EXPECT(bh_subscribe(m, "", 0, on_event, NULL, &sub), BH_E_INVALID_ARGUMENT);
@@ -1147,7 +1158,7 @@ static void t_unsubscribe_inside_callback(uint32_t iso) {
     CHECKF(atomic_load(&s->count) == 1, "delivered %d times", atomic_load(&s->count));
     CHECKF(atomic_load(&s->unsubscribe_status) == BH_OK + 1000, "bh_unsubscribe inside: %d",
            atomic_load(&s->unsubscribe_status) - 1000);
-    EXPECT(bh_unsubscribe(s->self), BH_E_INVALID_ARGUMENT); /* already retired */
+    EXPECT(bh_unsubscribe(s->self), BH_E_CLOSED); /* already retired */
     bh_method_free(tick);
     EXPECT(bh_module_free(m), BH_OK);
     free(s);
@@ -1251,8 +1262,8 @@ static void t_cancel_queued_submit(uint32_t iso) {
     CHECK(completion_wait(&c1, 1, 10));
     CHECK(c1.status == BH_OK);
     /* Both handles retired before their completions ran. */
-    EXPECT(bh_task_cancel(t1, &cancelled), BH_E_INVALID_ARGUMENT);
-    EXPECT(bh_task_cancel(t2, &cancelled), BH_E_INVALID_ARGUMENT);
+    EXPECT(bh_task_cancel(t1, &cancelled), BH_E_CLOSED);
+    EXPECT(bh_task_cancel(t2, &cancelled), BH_E_CLOSED);
     sleep_ms(20);
     CHECK(c1.count == 1 && c2.count == 1);
     /* Completion payloads: output on success, never a NULL data pointer. */

@@ -45,9 +45,10 @@ namespace BridgeHost
 
     /// <summary>Implemented by every exception bridgehost reports: catch
     /// <c>Exception e when e is IBridgeHostException</c> for all of them, and read
-    /// <see cref="Kind"/>. Two kinds derive from the platform's standard base types instead of
+    /// <see cref="Kind"/>. Three kinds derive from the platform's standard base types instead of
     /// <see cref="BridgeHostException"/> (.NET has single inheritance):
-    /// <see cref="CallTimeoutException"/> is a <see cref="System.TimeoutException"/> and
+    /// <see cref="InvalidArgumentException"/> is a <see cref="System.ArgumentException"/>,
+    /// <see cref="CallTimeoutException"/> a <see cref="System.TimeoutException"/> and
     /// <see cref="CancelledException"/> an <see cref="System.OperationCanceledException"/>.</summary>
     public interface IBridgeHostException
     {
@@ -55,8 +56,10 @@ namespace BridgeHost
         ErrorKind Kind { get; }
     }
 
-    /// <summary>Base class of every error bridgehost reports, except <see cref="CallTimeoutException"/>
-    /// (a <see cref="System.TimeoutException"/>) and <see cref="CancelledException"/> (an
+    /// <summary>Base class of every error bridgehost reports, except
+    /// <see cref="InvalidArgumentException"/> (an <see cref="System.ArgumentException"/>),
+    /// <see cref="CallTimeoutException"/> (a <see cref="System.TimeoutException"/>) and
+    /// <see cref="CancelledException"/> (an
     /// <see cref="System.OperationCanceledException"/>); all of them implement
     /// <see cref="IBridgeHostException"/>.</summary>
     public class BridgeHostException : Exception, IBridgeHostException
@@ -95,7 +98,7 @@ namespace BridgeHost
                 case ErrorKind.InvalidArgument: return new InvalidArgumentException(message);
                 case ErrorKind.NotFound: return new NotFoundException(message);
                 case ErrorKind.AbiMismatch: return new AbiMismatchException(message);
-                case ErrorKind.Module: return new ModuleErrorException(message, unchecked((int)detail));
+                case ErrorKind.Module: return new ModuleException(message, unchecked((int)detail));
                 case ErrorKind.WorkerCrashed: return new WorkerCrashedException(message, unchecked((int)detail));
                 case ErrorKind.Timeout: return new CallTimeoutException(message);
                 case ErrorKind.ResourceLimit: return new ResourceLimitException(message);
@@ -112,14 +115,21 @@ namespace BridgeHost
         }
     }
 
-    /// <summary>A caller passed a bad argument (bad UTF-8, a value out of range, a bad option...).</summary>
-    public sealed class InvalidArgumentException : BridgeHostException
+    /// <summary>A caller passed a bad argument (bad UTF-8, a value out of range, a bad option...)
+    /// (kind <see cref="ErrorKind.InvalidArgument"/>). An <see cref="System.ArgumentException"/>,
+    /// as .NET expects of a bad argument (Java's is an <c>IllegalArgumentException</c>, Python's a
+    /// <c>ValueError</c>); not a <see cref="BridgeHostException"/> (see
+    /// <see cref="IBridgeHostException"/>).</summary>
+    public sealed class InvalidArgumentException : ArgumentException, IBridgeHostException
     {
         /// <summary>Creates the exception.</summary>
-        public InvalidArgumentException(string message) : base(ErrorKind.InvalidArgument, message) { }
+        public InvalidArgumentException(string message) : base(message) { }
 
         /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
-        public InvalidArgumentException(string message, Exception inner) : base(ErrorKind.InvalidArgument, message, inner) { }
+        public InvalidArgumentException(string message, Exception inner) : base(message, inner) { }
+
+        /// <summary>Always <see cref="ErrorKind.InvalidArgument"/>.</summary>
+        public ErrorKind Kind { get { return ErrorKind.InvalidArgument; } }
     }
 
     /// <summary>A module, method or topic does not exist.</summary>
@@ -143,22 +153,22 @@ namespace BridgeHost
     }
 
     /// <summary>The module reported an error: its own <see cref="Code"/> and message.</summary>
-    public sealed class ModuleErrorException : BridgeHostException
+    public sealed class ModuleException : BridgeHostException
     {
         /// <summary>Creates the exception.</summary>
-        public ModuleErrorException(string message, int code) : base(ErrorKind.Module, message)
+        public ModuleException(string message, int code) : base(ErrorKind.Module, message)
         {
             Code = code;
         }
 
         /// <summary>Creates the exception, caused by <paramref name="inner"/>.</summary>
-        public ModuleErrorException(string message, int code, Exception inner) : base(ErrorKind.Module, message, inner)
+        public ModuleException(string message, int code, Exception inner) : base(ErrorKind.Module, message, inner)
         {
             Code = code;
         }
 
         /// <summary>Creates the exception, caused by <paramref name="inner"/> (Code 0).</summary>
-        public ModuleErrorException(string message, Exception inner) : this(message, 0, inner) { }
+        public ModuleException(string message, Exception inner) : this(message, 0, inner) { }
 
         /// <summary>The module's error code (never 0).</summary>
         public int Code { get; }

@@ -47,13 +47,17 @@ namespace BridgeHost
                 byte[] name = options.ThreadName == null
                     ? null
                     : Utf8.Encode(options.ThreadName, nameof(options.ThreadName));
+                byte[] dirs = options.ModuleDirectoriesBytes();
                 fixed (byte* d = dir)
                 fixed (byte* n = name)
+                fixed (byte* ds = dirs)
                 {
                     o.ModuleDir = d;
                     o.ModuleDirLen = (UIntPtr)(dir == null ? 0 : dir.Length);
                     o.ThreadName = n;
                     o.ThreadNameLen = (UIntPtr)(name == null ? 0 : name.Length);
+                    o.ModuleDirs = ds;
+                    o.ModuleDirsLen = (UIntPtr)(dirs == null ? 0 : dirs.Length);
                     st = Native.bh_host_new(&o, out h);
                 }
             }
@@ -96,7 +100,7 @@ namespace BridgeHost
 
         /// <summary>
         /// Open a module by bundled name ("std", "zlib": found in
-        /// <see cref="HostOptions.ModuleDirectory"/>, the directories of BRIDGEHOST_MODULE_PATH, then
+        /// <see cref="HostOptions.ModuleDirectory"/>, <see cref="HostOptions.ModuleDirectories"/>, the directories of BRIDGEHOST_MODULE_PATH, then
         /// beside the native library) or by path.
         /// </summary>
         /// <exception cref="NotFoundException">No such module.</exception>

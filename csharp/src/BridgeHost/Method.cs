@@ -56,7 +56,7 @@ namespace BridgeHost
         public bool IsDisposed => _handle.IsClosed;
 
         /// <summary>Call on this thread; the output is returned as a new array.</summary>
-        /// <exception cref="ModuleErrorException">The module reported an error.</exception>
+        /// <exception cref="ModuleException">The module reported an error.</exception>
         /// <exception cref="ClosedException">The module or host was closed.</exception>
         /// <exception cref="ResourceLimitException">The input or output exceeds the module's limits.</exception>
         public unsafe byte[] Call(byte[] input)
@@ -322,7 +322,7 @@ namespace BridgeHost
         internal Exception Failure(int st)
         {
             var e = Errors.Last(st);
-            if (st == Native.BH_E_INVALID_ARGUMENT && _handle.IsClosed)
+            if (st == Native.BH_E_CLOSED && _handle.IsClosed)
             {
                 return new ObjectDisposedException(nameof(Method), "method '" + Name + "' has been disposed");
             }

@@ -26,6 +26,7 @@ namespace BridgeHost
 
         internal const int BH_OK = 0;
         internal const int BH_E_INVALID_ARGUMENT = -1;
+        internal const int BH_E_CLOSED = -8;
         internal const int BH_E_BUFFER_TOO_SMALL = -15;
 
         internal const uint BH_METHOD_NONBLOCKING = 0x1;
@@ -48,6 +49,8 @@ namespace BridgeHost
             internal ulong EventQueueBytes;
             internal byte* ThreadName;
             internal UIntPtr ThreadNameLen;
+            internal byte* ModuleDirs;
+            internal UIntPtr ModuleDirsLen;
         }
 
         /// <summary>bh_module_options (all-zero fields mean "default").</summary>
@@ -220,7 +223,7 @@ namespace BridgeHost
         // a SafeHandle argument is two interlocked operations per call (measured: +10 ns on CoreCLR,
         // +19 ns on Mono, a quarter of a 16-byte echo), and what it guards against cannot happen to
         // a bh_method id: the native table is generation-checked, so a freed id is refused
-        // (BH_E_INVALID_ARGUMENT, never another method), and a free that races a call in flight
+        // (BH_E_CLOSED, a retired id; never another method), and a free that races a call in flight
         // waits for nothing and frees nothing the call uses (docs/C_ABI.md "Handles"). Method keeps
         // itself, and so its MethodHandle, reachable across the call (GC.KeepAlive), so the
         // finalizer cannot free the id mid-call either. docs/DOTNET.md "Method ids" has the argument,

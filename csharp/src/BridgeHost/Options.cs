@@ -6,6 +6,7 @@
 // is refused by the core, never wrapped. The only check made here is what the C struct cannot
 // express: a 0-byte MaxInput/MaxOutput/MaxEvent (the field's 0 means "default").
 using System;
+using System.Collections.Generic;
 
 namespace BridgeHost
 {
@@ -49,8 +50,42 @@ namespace BridgeHost
             }
         }
 
-        /// <summary>An extra directory searched first for bundled modules (by name, e.g. "zlib").</summary>
+        /// <summary>An extra directory searched first for bundled modules (by name, e.g. "zlib"),
+        /// before <see cref="ModuleDirectories"/>.</summary>
         public string ModuleDirectory { get; set; }
+
+        /// <summary>Directories searched for bundled modules (by name, e.g. "zlib"), in order,
+        /// after <see cref="ModuleDirectory"/> and before BRIDGEHOST_MODULE_PATH; null or empty:
+        /// none. A null or empty entry, or one containing a NUL character, is refused with
+        /// <see cref="InvalidArgumentException"/>.</summary>
+        public IList<string> ModuleDirectories { get; set; }
+
+        /// <summary>The C field's image of <see cref="ModuleDirectories"/>: each path's UTF-8
+        /// bytes followed by one NUL byte; null when there are none.</summary>
+        internal byte[] ModuleDirectoriesBytes()
+        {
+            if (ModuleDirectories == null || ModuleDirectories.Count == 0)
+            {
+                return null;
+            }
+            var all = new List<byte>();
+            for (int i = 0; i < ModuleDirectories.Count; i++)
+            {
+                string d = ModuleDirectories[i];
+                string what = nameof(ModuleDirectories) + "[" + i + "]";
+                if (string.IsNullOrEmpty(d))
+                {
+                    throw new InvalidArgumentException(what + " is null or empty");
+                }
+                if (d.IndexOf('\0') >= 0)
+                {
+                    throw new InvalidArgumentException(what + " contains a NUL character");
+                }
+                all.AddRange(Utf8.Encode(d, what));
+                all.Add(0);
+            }
+            return all.ToArray();
+        }
 
         /// <summary>Most threads running submitted calls at once (0: default 64, 1..256); they
         /// start on demand.</summary>
@@ -157,7 +192,7 @@ namespace BridgeHost
         public long? MaxOutput { get; set; }
 
         /// <summary>Largest event payload the module may emit, in bytes (a larger emit is refused
-        /// to the module, whose call then typically fails with <see cref="ModuleErrorException"/>).
+        /// to the module, whose call then typically fails with <see cref="ModuleException"/>).
         /// Null: default (1 MiB).</summary>
         public long? MaxEvent { get; set; }
 

@@ -76,6 +76,8 @@ pub fn host() -> bh_host {
         event_queue_bytes: 0,
         thread_name: std::ptr::null(),
         thread_name_len: 0,
+        module_dirs: std::ptr::null(),
+        module_dirs_len: 0,
     };
     let mut h = Default::default();
     // SAFETY: opts and its module_dir are live for the call; h is writable.

@@ -22,7 +22,7 @@ pub(crate) fn throw_typed(env: &mut Env<'_>, kind: i32, message: &str, detail: i
             jvalue { j: detail },
         ];
         // SAFETY: `exception_from_native` was resolved on `exception_class`
-        // with descriptor (ILjava/lang/String;J)Lio/bridgehost/BridgeHostException;
+        // with descriptor (ILjava/lang/String;J)Ljava/lang/RuntimeException;
         // and `args` are (int, String, long) in that order.
         let ex = unsafe {
             env.call_static_method_unchecked(

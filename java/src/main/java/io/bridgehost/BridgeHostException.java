@@ -1,8 +1,10 @@
 package io.bridgehost;
 
 /**
- * Base class of every error bridgehost reports. There is one subclass per {@link ErrorKind};
- * catch this class for all of them or a subclass for one.
+ * Base class of every error bridgehost reports but one. There is one subclass per
+ * {@link ErrorKind}; catch this class for all of them or a subclass for one. The exception is
+ * {@link InvalidArgumentException}, an {@link IllegalArgumentException} as Java expects of a bad
+ * argument; both implement {@link BridgeHostError} (its {@code kind()}).
  *
  * <p>It is unchecked ({@link RuntimeException}): native calls can fail in many ways that a caller
  * usually handles in one place. Because every bridgehost error shares this one base,
@@ -10,9 +12,10 @@ package io.bridgehost;
  *
  * <p>Argument checks done in Java before any native call use the JDK's exceptions:
  * {@link NullPointerException} for a null argument and {@link IndexOutOfBoundsException} for an
- * offset/length outside an array. Everything the native side rejects is a subclass of this one.
+ * offset/length outside an array. Everything the native side rejects as a bad argument is an
+ * {@link InvalidArgumentException}; everything else it reports is a subclass of this one.
  */
-public class BridgeHostException extends RuntimeException {
+public class BridgeHostException extends RuntimeException implements BridgeHostError {
     private static final long serialVersionUID = 1L;
 
     private final ErrorKind kind;
@@ -27,6 +30,7 @@ public class BridgeHostException extends RuntimeException {
     }
 
     /** @return the kind of this error */
+    @Override
     public ErrorKind kind() {
         return kind;
     }
@@ -37,9 +41,10 @@ public class BridgeHostException extends RuntimeException {
      * @param code the kind's numeric code
      * @param message the core's message
      * @param detail module error code, signal, exit status or required size, depending on the kind
-     * @return the exception of the right subclass
+     * @return the exception of the right class: a {@link BridgeHostException} subclass, or an
+     *     {@link InvalidArgumentException}
      */
-    static BridgeHostException fromNative(int code, String message, long detail) {
+    static RuntimeException fromNative(int code, String message, long detail) {
         ErrorKind kind = ErrorKind.fromCode(code);
         switch (kind) {
             case INVALID_ARGUMENT: return new InvalidArgumentException(message);

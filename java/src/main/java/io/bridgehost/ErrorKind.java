@@ -1,7 +1,7 @@
 package io.bridgehost;
 
 /**
- * The kind of a {@link BridgeHostException}: the same error kinds, with the same stable codes, in
+ * The kind of a bridgehost error ({@link BridgeHostError#kind()}): the same error kinds, with the same stable codes, in
  * every bridgehost runtime (Rust, Java, Python, .NET, C).
  */
 public enum ErrorKind {

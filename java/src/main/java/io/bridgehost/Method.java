@@ -227,7 +227,7 @@ public final class Method implements AutoCloseable {
         try {
             ensureOpen();
             f.setTask(Native.submit(handle, input, offset, length, f));
-        } catch (BridgeHostException rejected) {
+        } catch (BridgeHostException | InvalidArgumentException rejected) {
             f.rejected(rejected);
         } finally {
             Reference.reachabilityFence(this);
@@ -260,7 +260,7 @@ public final class Method implements AutoCloseable {
                 task = Native.submit(handle, copy, 0, len, f);
             }
             f.setTask(task);
-        } catch (BridgeHostException rejected) {
+        } catch (BridgeHostException | InvalidArgumentException rejected) {
             f.rejected(rejected);
             return f;
         } finally {

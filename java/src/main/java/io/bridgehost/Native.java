@@ -17,7 +17,7 @@ final class Native {
         if (level >= 0) {
             try {
                 setLogLevel(level);
-            } catch (BridgeHostException e) {
+            } catch (BridgeHostException | InvalidArgumentException e) {
                 Log.LOGGER.log(System.Logger.Level.WARNING, "bridgehost: native logging not bridged: " + e.getMessage());
             }
         }

@@ -29,7 +29,7 @@ final class NativeFuture extends CompletableFuture<byte[]> {
     }
 
     /** The call was never queued: the rejection is the outcome. */
-    void rejected(BridgeHostException e) {
+    void rejected(RuntimeException e) {
         method = null;
         completeExceptionally(e);
     }

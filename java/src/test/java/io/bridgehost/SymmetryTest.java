@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Issue 17 item 3: the Java column of docs/SYMMETRY.md (the one table of names across Java,
  * Python, C# and C) matches the public API. Fails when a listed class, method or option is
- * missing or not public, or an error class does not derive from {@link BridgeHostException}.
+ * missing or not public, or an error class does not derive from {@link BridgeHostException} (the
+ * invalid-argument one: {@link IllegalArgumentException}) or lacks {@link BridgeHostError}.
  */
 class SymmetryTest {
     private static final Pattern NAME = Pattern.compile("`([^`]+)`");
@@ -84,8 +85,12 @@ class SymmetryTest {
             }
             case "error": {
                 Class<?> c = publicClass(where, name);
-                assertTrue(BridgeHostException.class.isAssignableFrom(c),
-                        where + " does not derive from BridgeHostException");
+                assertTrue(RuntimeException.class.isAssignableFrom(c) && BridgeHostError.class.isAssignableFrom(c),
+                        where + " is not a RuntimeException implementing BridgeHostError");
+                // One base for every kind but invalid_argument, which is the JDK's own exception
+                // for a bad argument (as Python's is a ValueError, .NET's an ArgumentException).
+                Class<?> base = item.equals("invalid_argument") ? IllegalArgumentException.class : BridgeHostException.class;
+                assertTrue(base.isAssignableFrom(c), where + " does not derive from " + base.getSimpleName());
                 ErrorKind k = ErrorKind.valueOf(item.toUpperCase(Locale.ROOT));
                 assertEquals(item, k.id(), where);
                 break;

@@ -135,7 +135,7 @@ final class TestSupport {
     static String isolationUnavailableReason() {
         try (Host h = host(); NativeModule m = h.open("std", ModuleOptions.isolated())) {
             return "available (" + m.isolation() + ")";
-        } catch (BridgeHostException e) {
+        } catch (BridgeHostException | InvalidArgumentException e) {
             return e.getMessage();
         }
     }

@@ -226,10 +226,11 @@ class ValueRangeTest {
             assertEquals(kinds[i], ErrorKind.values()[i].id());
             assertEquals(i + 1, ErrorKind.values()[i].code());
             assertEquals(ErrorKind.values()[i], ErrorKind.fromCode(i + 1));
-            assertEquals(ErrorKind.values()[i], BridgeHostException.fromNative(i + 1, "m", 7).kind());
+            assertEquals(ErrorKind.values()[i], ((BridgeHostError) BridgeHostException.fromNative(i + 1, "m", 7)).kind());
         }
         assertEquals(Counters.NAMES, List.of(Native.counterNames()));
-        assertEquals(ErrorKind.INTERNAL, BridgeHostException.fromNative(99, "m", 0).kind());
+        assertEquals(ErrorKind.INTERNAL, ((BridgeHostError) BridgeHostException.fromNative(99, "m", 0)).kind());
+        assertTrue(BridgeHostException.fromNative(1, "m", 0) instanceof IllegalArgumentException);
         assertEquals(7, ((ModuleException) BridgeHostException.fromNative(4, "m", 7)).code());
         assertEquals(11, ((WorkerCrashedException) BridgeHostException.fromNative(5, "m", 11)).signal());
         assertEquals(3, ((WorkerExitedException) BridgeHostException.fromNative(12, "m", 3)).status());
