@@ -1,11 +1,11 @@
 //! Blame the right call: a worker that stops itself (`SIGSTOP`) while idle is detected before
 //! it is handed a call, replaced, and the next (innocent) call is served by a fresh worker.
 //!
-//! Checked by removing the check in `remote.rs` (`Worker::call`): the innocent call then ran
+//! Checked by removing the check in `remote/mod.rs` (`Worker::call`): the innocent call then ran
 //! into its 5 s `call_timeout` (`Timeout`), and without a timeout it would hang.
 //!
 //! Every violation blamed on no call is counted in `unblamed_violations` (not in `crashes`,
-//! where it showed before): checked by counting them as crashes again (`supervisor.rs`,
+//! where it showed before): checked by counting them as crashes again (`supervisor/mod.rs`,
 //! `reaped`): the `SIGSTOP` test and the two after-reply tests then fail on the counts.
 mod isolation_support;
 

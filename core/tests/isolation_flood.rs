@@ -1,7 +1,7 @@
 //! Floods cost the worker, not the host (issue 13, item 5).
 //!
 //! * A module thread that writes stderr in a tight loop while its worker is idle: the host reads
-//!   a worker's stderr within a byte budget (about 1 MiB/s, `supervisor.rs`), so the pipe fills
+//!   a worker's stderr within a byte budget (about 1 MiB/s, `supervisor/intake.rs`), so the pipe fills
 //!   and the flooding thread waits on its own `write`. Measured: the host's own CPU time
 //!   (`/proc/self/stat`, children excluded) stays a small fraction of the wall time, and what the
 //!   host read but did not log is counted (`worker_output_dropped`). Checked by removing the
@@ -118,7 +118,7 @@ fn a_worker_flooding_stderr_while_idle_costs_the_host_little() {
 
 /// A module thread sends well-formed LOG records straight on the control socket, as fast as the
 /// socket takes them, while its worker is idle. The host reads a worker's control socket within
-/// a budget (`CTL_UNITS_PER_SEC` in `supervisor.rs`: about 5000 small datagrams a second), so the
+/// a budget (`CTL_UNITS_PER_SEC` in `supervisor/mod.rs`: about 5000 small datagrams a second), so the
 /// socket fills and the flooding thread waits on its own `send`; log records beyond 1000 a second
 /// are dropped and their bytes counted in `worker_output_dropped`. Checked by removing the budget
 /// (reading the socket whenever it is readable, as before): the host's CPU time then was about
@@ -168,7 +168,7 @@ fn a_worker_flooding_its_control_socket_while_idle_costs_the_host_little() {
 
 /// A module thread emits small events in a tight loop while its worker is idle, and a subscriber
 /// takes them. The worker batches them into few datagrams, so the control-socket budget charges
-/// each event too (`CTL_EVENTS_PER_UNIT` in `supervisor.rs`): the host decodes and delivers at
+/// each event too (`CTL_EVENTS_PER_UNIT` in `supervisor/mod.rs`): the host decodes and delivers at
 /// most about 80,000 events a second per worker; beyond that the socket fills, the worker's
 /// sender waits, its queue fills and the module's emits are refused (counted in
 /// `events_refused`: the module is told). Checked by charging per datagram and bytes only: the

@@ -24,12 +24,11 @@
 #![forbid(unsafe_code)]
 
 use super::protocol::{
-    self as p, ctl, decode_response, Expect, LastWords, MapMsg, OutputAt, RegionKind, Request,
-    Response,
+    self as p, ctl, decode_response, Expect, MapMsg, OutputAt, RegionKind, Request, Response,
 };
 use super::sys::{self, ExitInfo, ExitKind, SharedMem};
 use crate::error::Error;
-use crate::output::{CallOutput, Direct};
+use crate::output::CallOutput;
 use crate::sync::Mutex;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -52,90 +51,11 @@ const COPY_CHUNK: usize = 256 << 10;
 /// Inputs at least this large are copied into shared memory by two threads.
 const PARALLEL_COPY_MIN: usize = 8 << 20;
 
-/// Why the host killed a worker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum KillReason {
-    Timeout(Duration),
-    Protocol(String),
-    /// A protocol violation blamed on no call (committed while idle, or
-    /// before the call in flight was handed over): counted in
-    /// `unblamed_violations`, not in `crashes`.
-    IdleViolation(String),
-    Closed,
-    /// The submitted task whose call this worker ran was cancelled.
-    Cancelled,
-    StartupTimeout(Duration),
-    Shutdown,
-}
+mod copy;
+mod death;
 
-/// How a worker ended, as recorded by the supervisor when it reaped it.
-#[derive(Debug, Clone)]
-pub(crate) struct Death {
-    pub(crate) exit: ExitInfo,
-    pub(crate) last_words: Option<LastWords>,
-    pub(crate) kill: Option<KillReason>,
-}
-
-/// Limits a death is classified against.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    pub(crate) memory: Option<u64>,
-    pub(crate) cpu: Option<Duration>,
-}
-
-/// Turn a death into the error of the call it interrupted.
-pub(crate) fn classify(death: &Death, limits: &Limits, method: &str) -> Error {
-    if let Some(k) = &death.kill {
-        return match k {
-            KillReason::Timeout(d) => Error::Timeout(*d),
-            KillReason::Protocol(m) | KillReason::IdleViolation(m) => Error::Protocol(m.clone()),
-            KillReason::Closed | KillReason::Shutdown => Error::Closed("module is closed".into()),
-            KillReason::StartupTimeout(d) => Error::Timeout(*d),
-            KillReason::Cancelled => Error::Cancelled,
-        };
-    }
-    let words = death.last_words.unwrap_or_default();
-    let near_memory_limit = |m: u64| {
-        let slack = (m / 16).max(8 << 20);
-        words.errno == sys::ENOMEM
-            || words.vm_peak_kib.saturating_mul(1024).saturating_add(slack) >= m
-    };
-    match death.exit.kind {
-        ExitKind::Signaled(sig) => {
-            if sig == sys::SIGXCPU
-                || (sig == sys::SIGKILL && limits.cpu.is_some_and(|c| death.exit.cpu >= c))
-            {
-                return Error::ResourceLimit(format!(
-                    "CPU time limit of {} s exceeded in method {method:?}",
-                    limits.cpu.map_or(0, |c| c.as_secs())
-                ));
-            }
-            if sig == sys::SIGXFSZ {
-                return Error::ResourceLimit(format!(
-                    "file size limit exceeded in method {method:?}"
-                ));
-            }
-            if let Some(m) = limits.memory {
-                if death.last_words.is_some() && near_memory_limit(m) {
-                    return Error::ResourceLimit(format!(
-                        "memory limit of {m} bytes exceeded in method {method:?} (worker died with {})",
-                        sys::signal_name(sig)
-                    ));
-                }
-            }
-            Error::WorkerCrashed {
-                signal: sig,
-                detail: format!(
-                    "{}: {} in method {method:?}",
-                    sys::signal_name(sig),
-                    sys::signal_description(sig)
-                ),
-            }
-        }
-        ExitKind::Exited(status) => Error::WorkerExited { status },
-        ExitKind::Unknown => Error::WorkerExited { status: -1 },
-    }
-}
+use copy::{copy_in, copy_range};
+pub(crate) use death::{classify, Death, KillReason, Limits};
 
 struct Region {
     gen: u32,
@@ -908,63 +828,6 @@ impl Worker {
         copy_range(mem, base + from, len - from, out)?;
         out.finish().map(|_| ())
     }
-}
-
-/// Copy `input` to the start of `mem` (which holds it: the caller ensured
-/// the region). An input of [`PARALLEL_COPY_MIN`] bytes or more is copied
-/// by two threads, the caller's and a scoped helper, half each: one copy,
-/// on two cores. False when it does not fit.
-fn copy_in(mem: &SharedMem, input: &[u8]) -> bool {
-    if input.len() < PARALLEL_COPY_MIN {
-        return mem.write_from(0, input);
-    }
-    // Split on a cache line, so the two threads never write the same one.
-    let half = (input.len() / 2) & !63;
-    let (first, second) = input.split_at(half);
-    std::thread::scope(|s| {
-        let helper = std::thread::Builder::new()
-            .name("bh-copy-in".into())
-            .spawn_scoped(s, || mem.write_from(half, second));
-        let done = mem.write_from(0, first);
-        match helper {
-            Ok(h) => h.join().unwrap_or(false) && done,
-            // No thread to be had: the caller copies the rest itself.
-            Err(_) => done && mem.write_from(half, second),
-        }
-    })
-}
-
-/// Copy `len` bytes at `base` of `mem` into `out`: one copy, straight into
-/// the caller's final buffer when it is memory the caller owns (a vector, a
-/// buffer with room); through a bounce buffer otherwise. The range is the
-/// host's own (validated) and inside `mem`; `Err` if it is not.
-fn copy_range(
-    mem: &SharedMem,
-    base: usize,
-    len: usize,
-    out: &mut CallOutput<'_>,
-) -> Result<(), Error> {
-    let direct = out.write_direct(len, |d| match d {
-        Direct::Slice(dst) => mem.read_into(base, dst),
-        Direct::Vec(v) => mem.append_to_vec(base, len, v),
-    });
-    if direct.is_ok_and(|done| !done) {
-        // A custom sink, a spill, a buffer without room: through a
-        // bounce buffer, a chunk at a time.
-        let mut buf = vec![0u8; len.min(COPY_CHUNK)];
-        let mut done = 0;
-        while done < len {
-            let k = (len - done).min(buf.len());
-            if !mem.read_into(base + done, &mut buf[..k]) {
-                return Err(Error::Internal("output outside its region".into()));
-            }
-            if out.write(&buf[..k]).is_err() {
-                break;
-            }
-            done += k;
-        }
-    }
-    Ok(())
 }
 
 enum Waited {
