@@ -354,7 +354,17 @@ namespace BridgeHost.Tests
             m.Dispose();
             int atDispose = Volatile.Read(ref calls);
             Check.False(sub.IsActive, "subscription ended with its module");
-            Thread.Sleep(100);
+            // No sleep decides it: a witness event emitted after the Dispose by another module of
+            // the same host goes through the same queue and dispatcher thread, behind every event
+            // of the disposed module still queued; once it has been delivered, they have all been
+            // dealt with.
+            int witnessed = 0;
+            using (var w = _host.Open("std"))
+            using (w.Subscribe("tick", ev => Interlocked.Increment(ref witnessed)))
+            {
+                w.GetMethod("ticker").Call(TestEnv.U32x2(1, 0));
+                Check.Eventually(() => Volatile.Read(ref witnessed) == 1, 30, "the witness event was delivered");
+            }
             Check.Equal(atDispose, Volatile.Read(ref calls), "no delivery after the module's Dispose returned");
             Check.Throws<ObjectDisposedException>(() => m.Subscribe("tick", ev => { }), "Subscribe after Dispose");
         }
