@@ -60,6 +60,25 @@ within() {
         fail "$label: 16-byte echo through the package $got ns > 2 x bench $bench ns"
     fi
 }
+# least A B...: the smallest of the non-empty figures.
+least() { printf '%s\n' "$@" | sed '/^$/d' | sort -g | head -n1; }
+# judge LABEL GOT BENCH PKG_FN BENCH_FN: `within`, after measuring both sides again, back to back,
+# at most twice more while GOT is over the bound, each side's least disturbed run counting.
+# The first figures are taken minutes apart on a shared 2-core VM whose speed drifts by 2x from
+# one window to the next (ci9, ci11, ci14: a Python or Mono echo at 340-380 ns against 174-186
+# ns measured earlier, and the same pair within 10 % when measured back to back). Noise only
+# ever adds time, to either side; a package that is really slower (debug natives, an
+# unoptimised assembly) is over the bound in every window.
+judge() {
+    local label="$1" got="$2" bench="$3" pkg_fn="$4" bench_fn="$5" again
+    for again in 2 3; do
+        [ -n "$got" ] && [ -n "$bench" ] && ! awk -v g="$got" -v b="$bench" 'BEGIN { exit !(g > 2 * b) }' && break
+        log "$label: $got ns > 2 x $bench ns; measuring both again, back to back ($again of 3)"
+        bench="$(least "$bench" "$("$bench_fn")")"
+        got="$(least "$got" "$("$pkg_fn")")"
+    done
+    within "$label" "$got" "$bench"
+}
 # doc_block PATTERN: the first fenced block of docs/MODULES.md that contains PATTERN, unindented
 # (the guide's shipping samples are run here as written).
 doc_block() {
@@ -104,21 +123,27 @@ DOTNET_TieredCompilation=0 BENCH_ONLY=echo BENCH_SMOKE=1 BH_DIST="$ROOT/target/d
 log "bench figure: python.echo_16B (bench/python/bench.py's measurement; scripts/python.sh bench setup)"
 bash "$ROOT/scripts/python.sh" build "$ROOT/target/dist-release" >"$WORK/bench-py.err" 2>&1 ||
     { cat "$WORK/bench-py.err"; fail "python bench setup"; }
-bench_py="$(cd "$ROOT/bench/python" && "$ROOT/.venv/bin/python" -c '
+measure_bench_py() {
+    (cd "$ROOT/bench/python" && "$ROOT/.venv/bin/python" -c '
 import statistics, bench, bridgehost
 with bridgehost.Host() as h:
     print(statistics.median(bench.per_call_ns(h.open("std").method("echo").call, bench.DATA16, 100_000)))
-')" || fail "python bench figure"
+')
+}
+bench_py="$(measure_bench_py)" || fail "python bench figure"
 log "python.echo_16B = $bench_py ns"
 log "bench figure: java.cpu.echo_16B (bench/java InterleavedEcho, smoke; scripts/java.sh bench setup)"
 if BH_PROFILE=release bash "$ROOT/scripts/java.sh" build >"$WORK/bench-java.err" 2>&1 &&
    (cd "$ROOT/bench/java" && JAVA_HOME="$(java_home_17)" mvn -B -q \
         -Dbridgehost.jar="$ROOT/java/target/bridgehost-$VERSION.jar" package dependency:build-classpath \
         -Dmdep.outputFile="$WORK/bench-cp.txt") >>"$WORK/bench-java.err" 2>&1; then
-    bench_java="$(BENCH_SMOKE=1 BRIDGEHOST_MODULE_PATH="$ROOT/target/dist-release" "$(java_home_17)/bin/java" \
-        -Djava.library.path="$ROOT/target/dist-release" -Xss1m \
-        -cp "$ROOT/bench/java/target/classes:$(cat "$WORK/bench-cp.txt")" io.bridgehost.jmh.InterleavedEcho |
-        sed -n 's/.*"name": "java.cpu.echo_16B", "unit": "ns\/call", "value": \([0-9.]*\).*/\1/p')"
+    measure_bench_java() {
+        BENCH_SMOKE=1 BRIDGEHOST_MODULE_PATH="$ROOT/target/dist-release" "$(java_home_17)/bin/java" \
+            -Djava.library.path="$ROOT/target/dist-release" -Xss1m \
+            -cp "$ROOT/bench/java/target/classes:$(cat "$WORK/bench-cp.txt")" io.bridgehost.jmh.InterleavedEcho |
+            sed -n 's/.*"name": "java.cpu.echo_16B", "unit": "ns\/call", "value": \([0-9.]*\).*/\1/p'
+    }
+    bench_java="$(measure_bench_java)"
     log "java.cpu.echo_16B = $bench_java ns"
 else
     cat "$WORK/bench-java.err"; fail "java bench setup"
@@ -236,7 +261,12 @@ python3 -m venv "$WORK/venv"
 "$WORK/venv/bin/python" -m pip install -q --disable-pip-version-check --no-index "$whl"
 no_debug "$("$WORK/venv/bin/python" -c 'import bridgehost, os; print(os.path.dirname(bridgehost.__file__))')" wheel
 if (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH "$WORK/venv/bin/python" "$HERE/consumer.py") >"$WORK/py.out" 2>&1; then
-    cat "$WORK/py.out"; within wheel "$(figure "$WORK/py.out")" "$bench_py"
+    cat "$WORK/py.out"
+    measure_pkg_py() {
+        (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH "$WORK/venv/bin/python" "$HERE/consumer.py") |
+            sed -n 's/^echo16_ns=\([0-9.]*\)$/\1/p' | tail -n1
+    }
+    judge wheel "$(figure "$WORK/py.out")" "$bench_py" measure_pkg_py measure_bench_py
 else
     cat "$WORK/py.out"; fail "Python consumer"
 fi
@@ -365,7 +395,16 @@ if (cd "$J" && JAVA_HOME="$JH" mvn -B -q -Dmaven.repo.local="$M2" compile) >"$WO
     fi
     if (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH "$JH/bin/java" -cp "$J/target/classes:$jar${cp_third[*]}" \
             consumer.Consumer "${third_arg[@]}") >"$WORK/java.out" 2>&1; then
-        cat "$WORK/java.out"; within jar "$(figure "$WORK/java.out")" "${bench_java:-}"
+        cat "$WORK/java.out"
+        measure_pkg_java() {
+            (cd "$WORK" && env -u BRIDGEHOST_MODULE_PATH "$JH/bin/java" -cp "$J/target/classes:$jar${cp_third[*]}" \
+                consumer.Consumer "${third_arg[@]}") | sed -n 's/^echo16_ns=\([0-9.]*\)$/\1/p' | tail -n1
+        }
+        if declare -F measure_bench_java >/dev/null; then
+            judge jar "$(figure "$WORK/java.out")" "${bench_java:-}" measure_pkg_java measure_bench_java
+        else
+            within jar "$(figure "$WORK/java.out")" "${bench_java:-}"
+        fi
         grep -q "^ok   third-party module 'acme_greeter'" "$WORK/java.out" || [ -z "$TP" ] ||
             fail "jar: third-party module from its jar on the classpath"
     else
@@ -422,21 +461,19 @@ for rt in coreclr mono; do
             "${run[@]}" "${rc2[@]}" Bench.exe "$rt" "$A/libbare_echo.so") >"$WORK/dn-bench-$rt.jsonl" 2>"$WORK/dn-bench-$rt.err"; then
         cat "$WORK/dn-$rt.out"
         got="$(dn_min "$rt" "$WORK/dn-bench-$rt.jsonl")"
-        # A smoke run is two short repeats, measured minutes after the build tree's: one busy
-        # slice of a shared 2-core machine can double it (ci9: Mono 381.8 ns against 176.6 ns).
-        # Noise only ever adds time, so while over the bound the package side is measured again,
-        # at most twice more, and its least disturbed run is judged; a package that is really
-        # slower (debug natives, an unoptimised BridgeHost.dll) is over the bound every time.
-        bound="$(bench_dn "$rt")"
-        for again in 2 3; do
-            [ -n "$got" ] && [ -n "$bound" ] && ! awk -v g="$got" -v b="$bound" 'BEGIN { exit !(g > 2 * b) }' && break
-            log "nupkg on $rt: $got ns > 2 x $bound ns; measuring the package again ($again of 3)"
+        # A smoke run is two short repeats, measured minutes after the build tree's: while over
+        # the bound, both are measured again back to back (`judge`).
+        measure_pkg_dn() {
             (cd "$A" && env -u BRIDGEHOST_MODULE_PATH LD_LIBRARY_PATH="$A" DOTNET_TieredCompilation=0 BENCH_ONLY=echo \
-                BENCH_SMOKE=1 "${run[@]}" "${rc2[@]}" Bench.exe "$rt" "$A/libbare_echo.so") \
-                >"$WORK/dn-bench-$rt.jsonl" 2>"$WORK/dn-bench-$rt.err" || break
-            got="$(printf '%s\n%s\n' "$got" "$(dn_min "$rt" "$WORK/dn-bench-$rt.jsonl")" | sort -g | head -n1)"
-        done
-        within "nupkg on $rt" "$got" "$bound"
+                BENCH_SMOKE=1 "${run[@]}" "${rc2[@]}" Bench.exe "$rt" "$A/libbare_echo.so") >"$WORK/dn-again.jsonl" \
+                2>"$WORK/dn-again.err" && dn_min "$rt" "$WORK/dn-again.jsonl"
+        }
+        measure_bench_dn() {
+            DOTNET_TieredCompilation=0 BENCH_ONLY=echo BENCH_SMOKE=1 BH_DIST="$ROOT/target/dist-release" \
+                bash "$ROOT/scripts/dotnet.sh" bench >"$WORK/dn-bench-again.jsonl" 2>"$WORK/dn-bench-again.err" &&
+                dn_min "$rt" "$WORK/dn-bench-again.jsonl"
+        }
+        judge "nupkg on $rt" "$got" "$(bench_dn "$rt")" measure_pkg_dn measure_bench_dn
     else
         cat "$WORK/dn-$rt.out" "$WORK/dn-bench-$rt.err" 2>/dev/null; fail "nupkg consumer on $rt"
     fi
