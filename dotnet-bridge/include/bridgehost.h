@@ -19,8 +19,8 @@
 #include <stdint.h>
 
 /* Values shared with the module ABI (plugins/include/bridgehost_module.h), spelled identically
- * (dotnet-bridge/tests/exports.rs checks it). Note: the two headers cannot be included in one
- * translation unit, because bh_call is a function here and a type there. */
+ * (dotnet-bridge/tests/exports.rs checks it). The two headers can be included in one
+ * translation unit (the module ABI's call context is bh_call_ctx; bh_call is a function here). */
 #define BH_THREAD_SAFE 0u       /* bh_module_thread_model: call() may run concurrently        */
 #define BH_THREAD_SERIALIZED 1u /* never two concurrent calls on one instance                 */
 #define BH_THREAD_SINGLE 2u     /* every call on the one thread that ran init()               */
@@ -463,7 +463,8 @@ typedef struct bh_module_options {
 #define BH_OK 0
 
 /**
- * A bad argument: null pointer with a length, bad UTF-8, bad option, stale or invalid handle.
+ * A bad argument: null pointer with a length, bad UTF-8, bad option, a value that is not a
+ * handle of the expected type (NULL, garbage, another type's handle).
  */
 #define BH_E_INVALID_ARGUMENT -1
 
@@ -498,7 +499,7 @@ typedef struct bh_module_options {
 #define BH_E_RESOURCE_LIMIT -7
 
 /**
- * The host or module was closed.
+ * The host or module was closed, or the handle is retired (freed, unsubscribed, completed).
  */
 #define BH_E_CLOSED -8
 
@@ -616,7 +617,7 @@ bh_status bh_buffer_data(struct bh_buffer b, const uint8_t **data, size_t *len);
 
 /**
  * Free a buffer (its data pointer dangles afterwards). A second free is
- * `BH_E_INVALID_ARGUMENT`.
+ * `BH_E_CLOSED` (a retired handle).
  */
 bh_status bh_buffer_free(struct bh_buffer b);
 
@@ -626,7 +627,7 @@ bh_status bh_buffer_free(struct bh_buffer b);
  * thread closing the host for tasks still queued then), with the output or
  * the error (`BH_E_CANCELLED`, `BH_E_CLOSED`, ...); if not, `cb` never runs.
  * `out` may be NULL; a task handle retires before `cb` runs (a later
- * `bh_task_cancel` is `BH_E_INVALID_ARGUMENT`). A full queue is
+ * `bh_task_cancel` is `BH_E_CLOSED`). A full queue is
  * `BH_E_OVERLOADED`.
  *
  * # Safety
@@ -642,10 +643,11 @@ bh_status bh_submit(struct bh_method f,
                     struct bh_task *out);
 
 /**
- * Cancel a submitted task if it has not started: `*cancelled = 1` and its
- * completion reports `BH_E_CANCELLED`; `*cancelled = 0` when it is already
- * running (it completes normally). A task whose completion already ran has
- * a retired handle: `BH_E_INVALID_ARGUMENT`.
+ * Cancel a submitted task: `*cancelled = 1` when it had not started, or was
+ * a running isolated call (its worker is killed and replaced), and its
+ * completion reports `BH_E_CANCELLED`; `*cancelled = 0` when it is a running
+ * in-process call (it completes normally). A task whose completion already
+ * ran has a retired handle: `BH_E_CLOSED`.
  *
  * # Safety
  * `cancelled` must be valid for a write of `int32_t`.
@@ -676,7 +678,7 @@ bh_status bh_subscribe(struct bh_module m,
  * Retire the subscription. When this returns, `cb` is not running and never
  * runs again, so `user_data` may be freed — unless this is called from
  * inside `cb` itself, which is allowed, does not deadlock, and guarantees
- * that no later delivery starts. A second call is `BH_E_INVALID_ARGUMENT`.
+ * that no later delivery starts. A second call is `BH_E_CLOSED` (a retired handle).
  */
 bh_status bh_unsubscribe(struct bh_subscription s);
 
@@ -726,7 +728,7 @@ bh_status bh_host_new(const struct bh_host_options *opts, struct bh_host *out);
 bh_status bh_host_close(struct bh_host h);
 
 /**
- * Close the host and retire its handle. A second free is `BH_E_INVALID_ARGUMENT`.
+ * Close the host and retire its handle. A second free is `BH_E_CLOSED`.
  */
 bh_status bh_host_free(struct bh_host h);
 

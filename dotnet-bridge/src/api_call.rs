@@ -160,7 +160,7 @@ pub unsafe extern "C" fn bh_buffer_data(
 }
 
 /// Free a buffer (its data pointer dangles afterwards). A second free is
-/// `BH_E_INVALID_ARGUMENT`.
+/// `BH_E_CLOSED` (a retired handle).
 #[no_mangle]
 pub extern "C" fn bh_buffer_free(b: bh_buffer) -> bh_status {
     ffi_boundary!({
@@ -174,7 +174,7 @@ pub extern "C" fn bh_buffer_free(b: bh_buffer) -> bh_status {
 /// thread closing the host for tasks still queued then), with the output or
 /// the error (`BH_E_CANCELLED`, `BH_E_CLOSED`, ...); if not, `cb` never runs.
 /// `out` may be NULL; a task handle retires before `cb` runs (a later
-/// `bh_task_cancel` is `BH_E_INVALID_ARGUMENT`). A full queue is
+/// `bh_task_cancel` is `BH_E_CLOSED`). A full queue is
 /// `BH_E_OVERLOADED`.
 ///
 /// # Safety
@@ -220,10 +220,11 @@ pub unsafe extern "C" fn bh_submit(
     })
 }
 
-/// Cancel a submitted task if it has not started: `*cancelled = 1` and its
-/// completion reports `BH_E_CANCELLED`; `*cancelled = 0` when it is already
-/// running (it completes normally). A task whose completion already ran has
-/// a retired handle: `BH_E_INVALID_ARGUMENT`.
+/// Cancel a submitted task: `*cancelled = 1` when it had not started, or was
+/// a running isolated call (its worker is killed and replaced), and its
+/// completion reports `BH_E_CANCELLED`; `*cancelled = 0` when it is a running
+/// in-process call (it completes normally). A task whose completion already
+/// ran has a retired handle: `BH_E_CLOSED`.
 ///
 /// # Safety
 /// `cancelled` must be valid for a write of `int32_t`.

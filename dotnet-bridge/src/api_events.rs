@@ -40,7 +40,7 @@ pub unsafe extern "C" fn bh_subscribe(
 /// Retire the subscription. When this returns, `cb` is not running and never
 /// runs again, so `user_data` may be freed — unless this is called from
 /// inside `cb` itself, which is allowed, does not deadlock, and guarantees
-/// that no later delivery starts. A second call is `BH_E_INVALID_ARGUMENT`.
+/// that no later delivery starts. A second call is `BH_E_CLOSED` (a retired handle).
 #[no_mangle]
 pub extern "C" fn bh_unsubscribe(s: bh_subscription) -> bh_status {
     ffi_boundary!({

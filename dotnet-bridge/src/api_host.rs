@@ -181,7 +181,7 @@ pub extern "C" fn bh_host_close(h: bh_host) -> bh_status {
     })
 }
 
-/// Close the host and retire its handle. A second free is `BH_E_INVALID_ARGUMENT`.
+/// Close the host and retire its handle. A second free is `BH_E_CLOSED`.
 #[no_mangle]
 pub extern "C" fn bh_host_free(h: bh_host) -> bh_status {
     ffi_boundary!({

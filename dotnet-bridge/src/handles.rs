@@ -1,7 +1,8 @@
 //! The handle tables: one static table per handle type over the core's front-end
 //! registry (`Registry`, shared with the JNI bridge), each with its own tag, so a
-//! handle of one type never resolves as another and a stale, double-freed or
-//! forged handle is a clean `BH_E_INVALID_ARGUMENT`.
+//! handle of one type never resolves as another: a retired (freed, double-freed)
+//! handle is a clean `BH_E_CLOSED`, a forged or cross-type one
+//! `BH_E_INVALID_ARGUMENT`.
 #![forbid(unsafe_code)]
 
 use crate::types::{bh_buffer, bh_host, bh_method, bh_module, bh_subscription, bh_task, Handle};
@@ -19,8 +20,8 @@ pub(crate) struct TaskSlot {
 
 /// A typed handle table: values of type `T`, handles of C type `H`, over the
 /// core's one front-end registry (`bridgehost::internal::handles::Registry`,
-/// shared with the JNI bridge); a stale, forged or cross-type handle is
-/// `BH_E_INVALID_ARGUMENT` with the registry's message.
+/// shared with the JNI bridge); a stale, forged or cross-type handle is an
+/// error with the registry's message ([`stale`]).
 #[derive(Debug)]
 pub(crate) struct Table<T: ?Sized + 'static, H> {
     reg: Registry<T>,

@@ -94,7 +94,8 @@ handle!(
 
 /// Success.
 pub const BH_OK: bh_status = 0;
-/// A bad argument: null pointer with a length, bad UTF-8, bad option, stale or invalid handle.
+/// A bad argument: null pointer with a length, bad UTF-8, bad option, a value that is not a
+/// handle of the expected type (NULL, garbage, another type's handle).
 pub const BH_E_INVALID_ARGUMENT: bh_status = -1;
 /// A module, method or topic does not exist.
 pub const BH_E_NOT_FOUND: bh_status = -2;
@@ -108,7 +109,7 @@ pub const BH_E_WORKER_CRASHED: bh_status = -5;
 pub const BH_E_TIMEOUT: bh_status = -6;
 /// A size or memory limit was exceeded.
 pub const BH_E_RESOURCE_LIMIT: bh_status = -7;
-/// The host or module was closed.
+/// The host or module was closed, or the handle is retired (freed, unsubscribed, completed).
 pub const BH_E_CLOSED: bh_status = -8;
 /// The task was cancelled before it ran.
 pub const BH_E_CANCELLED: bh_status = -9;
