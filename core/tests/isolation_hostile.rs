@@ -42,6 +42,7 @@ fn every_protocol_attack_is_a_protocol_error_and_the_next_call_succeeds() {
         "bad_seq",
         "bad_ready",
         "short_after_ready",
+        "unseen_ready",
         "close_ctl",
     ] {
         let t = Instant::now();

@@ -716,6 +716,13 @@ impl Worker {
                     self.post(st, &reply);
                 }
                 Ok(Response::Ok(at)) => {
+                    // Everything announced before the result counts: the wait
+                    // can end on the result without having seen the last
+                    // OUT_READY, and an unseen announcement must not let an
+                    // inline or shorter result through.
+                    if let Err(m) = self.stream_ready(st, cx.max_output, out, &mut streamed) {
+                        return Err(self.violation(m));
+                    }
                     let total = match at {
                         OutputAt::Inline(n) | OutputAt::Region(n) => n,
                     };
