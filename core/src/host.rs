@@ -107,7 +107,7 @@ impl Host {
     }
 
     /// A host with `options`.
-    pub fn with_options(options: HostOptions) -> Result<Host> {
+    pub fn with_options(mut options: HostOptions) -> Result<Host> {
         options.validate()?;
         crate::fork::register();
         let hub = EventHub::start_bounded(
@@ -155,32 +155,7 @@ impl Host {
         if self.is_closed() {
             return Err(Error::closed("host"));
         }
-        if path.as_os_str().is_empty() {
-            return Err(Error::InvalidArgument(
-                "module directory: empty path".into(),
-            ));
-        }
-        if path.as_os_str().as_encoded_bytes().contains(&0) {
-            return Err(Error::InvalidArgument(
-                "module directory: path contains NUL".into(),
-            ));
-        }
-        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::NotFound(format!(
-                "module directory {}: no such directory",
-                path.display()
-            )),
-            _ => Error::InvalidArgument(format!("module directory {}: {e}", path.display())),
-        })?;
-        if !meta.is_dir() {
-            return Err(Error::InvalidArgument(format!(
-                "module directory {}: not a directory",
-                path.display()
-            )));
-        }
-        let abs = std::path::absolute(path).map_err(|e| {
-            Error::InvalidArgument(format!("module directory {}: {e}", path.display()))
-        })?;
+        let abs = crate::options::check_module_dir(path, "module directory")?;
         let mut dirs = self.inner.added_dirs.lock();
         if !self.inner.options.module_dirs.contains(&abs) && !dirs.contains(&abs) {
             tracing::debug!(target: "bridgehost::host", dir = %abs.display(), "module directory added");

@@ -2,7 +2,7 @@
 #![forbid(unsafe_code)]
 
 use crate::error::{Error, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Where a module's code runs.
@@ -30,6 +30,9 @@ impl Isolation {
 pub struct HostOptions {
     /// Extra directories searched for bundled modules (before
     /// `BRIDGEHOST_MODULE_PATH` and the bridge library's own directory).
+    /// Each must be an existing directory when the host is created, checked
+    /// by [`check_module_dir`] like [`crate::Host::add_module_dir`]; the host
+    /// keeps them as absolute paths.
     pub module_dirs: Vec<PathBuf>,
     /// Most threads running `submit`ted calls at once (1..=256; default
     /// [`DEFAULT_SUBMIT_THREADS`]). Threads start on demand and exit after
@@ -88,7 +91,11 @@ impl Default for HostOptions {
 }
 
 impl HostOptions {
-    pub(crate) fn validate(&self) -> Result<()> {
+    /// Check every option; the module directories become absolute paths.
+    pub(crate) fn validate(&mut self) -> Result<()> {
+        for (i, dir) in self.module_dirs.iter_mut().enumerate() {
+            *dir = check_module_dir(dir, &format!("module_dirs: entry {}", i + 1))?;
+        }
         Numeric::SubmitThreads.check(self.submit_threads as i128)?;
         Numeric::SubmitQueueCapacity.check(self.submit_queue_capacity as i128)?;
         Numeric::EventQueueCapacity.check(self.event_queue_capacity as i128)?;
@@ -96,6 +103,35 @@ impl HostOptions {
         check_thread_name(&self.thread_name)?;
         Ok(())
     }
+}
+
+/// The one rule for a directory searched for modules by name, applied to
+/// every [`HostOptions::module_dirs`] entry and by
+/// [`crate::Host::add_module_dir`]; `what` names it in the error ("module
+/// directory", "module_dirs: entry 2"). An empty path or one holding NUL is
+/// `InvalidArgument`; a missing one `NotFound`; one that is not a directory
+/// (or cannot be examined) `InvalidArgument`. Returns the absolute path.
+pub fn check_module_dir(path: &Path, what: &str) -> Result<PathBuf> {
+    if path.as_os_str().is_empty() {
+        return Err(Error::InvalidArgument(format!("{what} is empty")));
+    }
+    if path.as_os_str().as_encoded_bytes().contains(&0) {
+        return Err(Error::InvalidArgument(format!("{what}: path contains NUL")));
+    }
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            Error::NotFound(format!("{what} {}: no such directory", path.display()))
+        }
+        _ => Error::InvalidArgument(format!("{what} {}: {e}", path.display())),
+    })?;
+    if !meta.is_dir() {
+        return Err(Error::InvalidArgument(format!(
+            "{what} {}: not a directory",
+            path.display()
+        )));
+    }
+    std::path::absolute(path)
+        .map_err(|e| Error::InvalidArgument(format!("{what} {}: {e}", path.display())))
 }
 
 /// A numeric option as every front end sets it: the one place its range is

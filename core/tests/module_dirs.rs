@@ -47,3 +47,50 @@ fn an_added_directory_is_searched_by_name() {
     assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// Issue 17: `HostOptions::module_dirs` entries obey the same rule as `add_module_dir`
+/// (`bridgehost::options::check_module_dir`), so no runtime can hand the core an empty or
+/// missing directory that would later make a name lookup misleading.
+#[test]
+fn option_directories_obey_the_same_rule() {
+    let tmp = std::env::temp_dir().join(format!("bh-module-dirs-opt-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let with = |dirs: Vec<std::path::PathBuf>| {
+        Host::with_options(HostOptions {
+            module_dirs: dirs,
+            ..HostOptions::default()
+        })
+    };
+    let e = with(vec![tmp.clone(), "".into()]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid argument: module_dirs: entry 2 is empty"
+    );
+    let missing = tmp.join("no-such-dir");
+    let e = with(vec![missing.clone()]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "not found: module_dirs: entry 1 {}: no such directory",
+            missing.display()
+        )
+    );
+    std::fs::write(tmp.join("file"), b"").unwrap();
+    let e = with(vec![tmp.join("file")]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    let e = with(vec![std::path::PathBuf::from(std::ffi::OsString::from(
+        "a\0b",
+    ))])
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+
+    // A relative entry is kept as the absolute path it named when the host was created.
+    let host = with(vec![".".into()]).unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    assert_eq!(host.module_dirs(), vec![cwd.clone()]);
+    host.add_module_dir(&cwd).unwrap(); // already searched: no duplicate
+    assert_eq!(host.module_dirs(), vec![cwd]);
+    host.close();
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

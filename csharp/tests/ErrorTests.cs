@@ -114,6 +114,16 @@ namespace BridgeHost.Tests
                 Check.Throws<InvalidArgumentException>(
                     () => new Host(new HostOptions { ModuleDirectories = new List<string> { first + "\0" + second } }), "a NUL inside an entry");
                 new Host(new HostOptions { ModuleDirectories = new List<string>() }).Dispose();
+                // Issue 17: every module directory obeys the core's one rule when the host is created.
+                string missing = Path.Combine(root, "missing");
+                var nf = Check.Throws<NotFoundException>(
+                    () => new Host(new HostOptions { ModuleDirectories = new List<string> { first, missing } }), "a missing entry");
+                Check.True(nf.Message.Contains("module_dirs: entry 2 " + missing + ": no such directory"), nf.Message);
+                Check.Throws<NotFoundException>(() => new Host(new HostOptions { ModuleDirectory = missing }), "a missing ModuleDirectory");
+                string file = Path.Combine(root, "file");
+                File.WriteAllBytes(file, new byte[0]);
+                Check.Throws<InvalidArgumentException>(
+                    () => new Host(new HostOptions { ModuleDirectories = new List<string> { file } }), "an entry that is a file");
             }
             finally
             {

@@ -206,8 +206,9 @@ pub struct bh_host_options {
     pub thread_name_len: usize,
     /// Directories searched for bundled modules, in order and after `module_dir`: their paths
     /// (bytes) each followed by one NUL byte ("dir1\0dir2\0"; the last NUL may be left out); may
-    /// be NULL. An empty entry is `BH_E_INVALID_ARGUMENT`. Added after 0.1: a caller whose
-    /// `struct_size` stops before it gets none.
+    /// be NULL. An empty entry is `BH_E_INVALID_ARGUMENT`; every directory here and in
+    /// `module_dir` must exist (`BH_E_NOT_FOUND` if not, `BH_E_INVALID_ARGUMENT` if it is not a
+    /// directory). Added after 0.1: a caller whose `struct_size` stops before it gets none.
     pub module_dirs: *const c_char,
     /// Length of `module_dirs` in bytes.
     pub module_dirs_len: usize,

@@ -793,6 +793,13 @@ fn module_dirs_is_a_nul_separated_list_searched_in_order() {
         BH_E_INVALID_ARGUMENT,
         "module_dirs: entry 1 is empty",
     );
+    // A missing entry is the core's NotFound (every runtime's module directories obey one rule).
+    let missing = format!("{f}\0{}/missing", base.display());
+    expect_err(
+        host_with_dirs(missing.as_bytes(), &mut h),
+        BH_E_NOT_FOUND,
+        "module_dirs: entry 2 ",
+    );
     expect(host_with_dirs(b"", &mut h), BH_OK);
     expect(bh_host_free(h), BH_OK);
     let _ = std::fs::remove_dir_all(&base);

@@ -71,3 +71,23 @@ def test_entry_point_group_is_consulted(
     # Paths are never looked up in the group.
     with pytest.raises(bridgehost.NotFoundError):
         host.open("./py_ep_probe.so")
+
+
+def test_every_module_directory_is_checked_by_the_cores_rule(
+    host: bridgehost.Host, tmp_path: Path
+) -> None:
+    """Issue 17: an empty path is refused wherever a module directory is given (``Host`` used to
+    accept ``module_dirs=[""]``), and a missing one is ``NotFoundError`` when the host is created,
+    as ``add_module_dir`` already did."""
+    with pytest.raises(bridgehost.InvalidArgumentError) as empty:
+        bridgehost.Host(module_dirs=[tmp_path, ""])
+    assert str(empty.value) == "invalid argument: module_dirs: entry 2 is empty"
+    assert isinstance(empty.value, ValueError)
+    with pytest.raises(bridgehost.NotFoundError) as missing:
+        bridgehost.Host(module_dirs=[tmp_path / "missing"])
+    assert f"module_dirs: entry 1 {tmp_path / 'missing'}: no such directory" in str(missing.value)
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(bridgehost.InvalidArgumentError, match="not a directory"):
+        bridgehost.Host(module_dirs=[tmp_path / "file"])
+    with pytest.raises(bridgehost.InvalidArgumentError, match="module directory is empty"):
+        host.add_module_dir("")

@@ -51,13 +51,17 @@ namespace BridgeHost
         }
 
         /// <summary>An extra directory searched first for bundled modules (by name, e.g. "zlib"),
-        /// before <see cref="ModuleDirectories"/>.</summary>
+        /// before <see cref="ModuleDirectories"/>. Like every module directory it must exist when the
+        /// host is created: a missing one is <see cref="NotFoundException"/>, one that is not a
+        /// directory <see cref="InvalidArgumentException"/>.</summary>
         public string ModuleDirectory { get; set; }
 
         /// <summary>Directories searched for bundled modules (by name, e.g. "zlib"), in order,
         /// after <see cref="ModuleDirectory"/> and before BRIDGEHOST_MODULE_PATH; null or empty:
         /// none. A null or empty entry, or one containing a NUL character, is refused with
-        /// <see cref="InvalidArgumentException"/>.</summary>
+        /// <see cref="InvalidArgumentException"/>; each must be an existing directory when the host is
+        /// created (<see cref="NotFoundException"/> if missing, <see cref="InvalidArgumentException"/>
+        /// if not a directory).</summary>
         public IList<string> ModuleDirectories { get; set; }
 
         /// <summary>The C field's image of <see cref="ModuleDirectories"/>: each path's UTF-8

@@ -81,7 +81,9 @@ public final class Host implements AutoCloseable {
     /**
      * @param options the options
      * @return a new host
-     * @throws InvalidArgumentException for an option out of range
+     * @throws InvalidArgumentException for an option out of range, or a module directory that is
+     *     empty or not a directory
+     * @throws NotFoundException for a module directory that does not exist
      */
     public static Host create(HostOptions options) {
         Objects.requireNonNull(options, "options");
@@ -255,16 +257,17 @@ public final class Host implements AutoCloseable {
      * directories added before it (and before {@code BRIDGEHOST_MODULE_PATH}); it takes effect for
      * the next {@link #open(String, ModuleOptions)}.
      *
-     * @param dir an existing directory
+     * @param dir an existing directory (a relative path is resolved against the process's working
+     *     directory now)
      * @throws NotFoundException if it does not exist
-     * @throws InvalidArgumentException if it is not a directory
+     * @throws InvalidArgumentException if it is empty or not a directory
      * @throws ClosedException if this host is closed
      */
     public void addModuleDirectory(Path dir) {
         Objects.requireNonNull(dir, "dir");
         ensureOpen();
         try {
-            Native.hostAddModuleDir(handle, dir.toAbsolutePath().toString());
+            Native.hostAddModuleDir(handle, dir.toString());
         } finally {
             Reference.reachabilityFence(this);
         }

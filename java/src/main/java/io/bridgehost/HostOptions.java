@@ -51,7 +51,10 @@ public final class HostOptions {
 
     /**
      * @param dirs directories searched for bundled modules (by name), before
-     *     {@code BRIDGEHOST_MODULE_PATH} and the native library's own directory
+     *     {@code BRIDGEHOST_MODULE_PATH} and the native library's own directory; each must be an
+     *     existing directory when {@link Host#create(HostOptions)} runs, which throws
+     *     {@link NotFoundException} for a missing one and {@link InvalidArgumentException} for an
+     *     empty path or one that is not a directory
      * @return a copy with these directories
      */
     public HostOptions withModuleDirs(List<Path> dirs) {

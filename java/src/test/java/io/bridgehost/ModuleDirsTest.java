@@ -1,13 +1,17 @@
 package io.bridgehost;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,6 +41,30 @@ class ModuleDirsTest {
             }
             host.close();
             assertThrows(ClosedException.class, () -> host.addModuleDirectory(tmp));
+        }
+    }
+
+    /**
+     * Issue 17: a module directory is checked by the core's one rule wherever it is given — an
+     * empty path is refused (it used to become the working directory in {@code addModuleDirectory}
+     * and be accepted in {@code withModuleDirs}), a missing one is NotFound at {@code create}.
+     */
+    @Test
+    void everyModuleDirectoryIsCheckedByTheCoresRule(@TempDir Path tmp) {
+        InvalidArgumentException empty = assertThrows(InvalidArgumentException.class,
+                () -> Host.create(HostOptions.defaults().withModuleDirs(List.of(tmp, Paths.get("")))));
+        assertEquals("invalid argument: module_dirs: entry 2 is empty", empty.getMessage());
+        NotFoundException missing = assertThrows(NotFoundException.class,
+                () -> Host.create(HostOptions.defaults().withModuleDirs(List.of(tmp.resolve("missing")))));
+        assertTrue(missing.getMessage().contains("module_dirs: entry 1 " + tmp.resolve("missing")),
+                missing.getMessage());
+        try (Host host = TestSupport.host()) {
+            InvalidArgumentException added = assertThrows(InvalidArgumentException.class,
+                    () -> host.addModuleDirectory(Paths.get("")));
+            assertEquals("invalid argument: module directory is empty", added.getMessage());
+        }
+        try (Host host = Host.create(HostOptions.defaults().withModuleDirs(List.of(tmp)))) {
+            assertEquals(List.of(tmp), host.options().moduleDirs());
         }
     }
 
