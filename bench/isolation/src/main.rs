@@ -152,7 +152,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (7, 100_000, 5, 50)
     };
     let dirs = std::env::var_os("BRIDGEHOST_MODULE_PATH")
-        .map(|v| std::env::split_paths(&v).collect())
+        .map(|v| std::env::split_paths(&v).filter(|p| p.is_dir()).collect())
         .unwrap_or_default();
     let host = Host::with_options(HostOptions {
         module_dirs: dirs,

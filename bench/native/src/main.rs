@@ -104,7 +104,7 @@ fn main() -> Result<(), bridgehost::Error> {
         (7, 2_000_000, 5, 1_000_000u32)
     };
     let dirs = std::env::var_os("BRIDGEHOST_MODULE_PATH")
-        .map(|v| std::env::split_paths(&v).collect())
+        .map(|v| std::env::split_paths(&v).filter(|p| p.is_dir()).collect())
         .unwrap_or_default();
     let host = Host::with_options(HostOptions {
         module_dirs: dirs,

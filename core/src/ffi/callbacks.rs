@@ -209,19 +209,20 @@ fn pool_put(indices: impl IntoIterator<Item = u32>) {
     RECORD_POOL.lock().free.extend(indices);
 }
 
-/// A thread's records, one per call nesting depth (a module calling the
-/// host, which calls a module, ... on one thread). Returned to the pool when
-/// the thread exits.
+/// A thread's records: as many as its deepest nesting of calls (a module
+/// calling the host, which calls a module, ... on one thread). Only this
+/// thread publishes and retires them, so the one with no live call is free
+/// for its next call with no bookkeeping at the end of a call. Returned to
+/// the pool when the thread exits.
 struct ThreadRecords {
-    held: RefCell<Vec<u32>>,
-    depth: Cell<usize>,
+    held: RefCell<Vec<(u32, &'static CallRecord)>>,
 }
 
 impl Drop for ThreadRecords {
     fn drop(&mut self) {
         // Every call of this thread has ended (contexts are !Send and
         // scoped), so every record is idle.
-        pool_put(self.held.get_mut().drain(..));
+        pool_put(self.held.get_mut().drain(..).map(|(i, _)| i));
     }
 }
 
@@ -229,7 +230,6 @@ thread_local! {
     static THREAD_RECORDS: ThreadRecords = const {
         ThreadRecords {
             held: RefCell::new(Vec::new()),
-            depth: Cell::new(0),
         }
     };
 }
@@ -237,45 +237,40 @@ thread_local! {
 /// Where a context's record came from (how to give it back).
 #[derive(Clone, Copy)]
 enum Held {
-    /// The thread's record at this depth.
+    /// One of the thread's records: free again once retired.
     Thread,
-    /// The pool directly (this thread's thread-locals are already gone).
+    /// The pool directly (this thread's thread-locals are already gone):
+    /// back to the pool once retired.
     Pool,
-    /// No record could be had: the context hands out a null token, which
-    /// every callback refuses (`BH_API_INVALID`).
-    None,
 }
 
-/// A record for a new call on this thread.
+/// An idle record for a call about to be published on this thread: the
+/// thread's first record with no live call (calls on one thread nest, so
+/// the outer ones are live), or a new one from the pool. `None` when every
+/// index is held: the context then hands out a null token, which every
+/// callback refuses (`BH_API_INVALID`).
 #[inline(always)]
-fn acquire_record() -> (Option<u32>, Held) {
+fn acquire_record() -> Option<(u32, &'static CallRecord, Held)> {
     let r = THREAD_RECORDS.try_with(|t| {
-        let d = t.depth.get();
         let mut held = t.held.borrow_mut();
-        if d == held.len() {
-            held.push(pool_take()?);
+        // Relaxed: only this thread ever moves its records' state.
+        if let Some(&(i, rec)) = held
+            .iter()
+            .find(|(_, rec)| rec.state.load(Ordering::Relaxed) & 1 == 0)
+        {
+            return Some((i, rec, Held::Thread));
         }
-        t.depth.set(d + 1);
-        Some(held[d])
+        let i = pool_take()?;
+        let rec = record(i)?;
+        held.push((i, rec));
+        Some((i, rec, Held::Thread))
     });
     match r {
-        Ok(Some(i)) => (Some(i), Held::Thread),
-        Ok(None) => (None, Held::None),
-        Err(_) => match pool_take() {
-            Some(i) => (Some(i), Held::Pool),
-            None => (None, Held::None),
-        },
-    }
-}
-
-#[inline(always)]
-fn release_record(index: u32, held: Held) {
-    match held {
-        Held::Thread => {
-            let _ = THREAD_RECORDS.try_with(|t| t.depth.set(t.depth.get().saturating_sub(1)));
+        Ok(got) => got,
+        Err(_) => {
+            let i = pool_take()?;
+            Some((i, record(i)?, Held::Pool))
         }
-        Held::Pool => pool_put([index]),
-        Held::None => {}
     }
 }
 
@@ -309,9 +304,9 @@ pub(crate) struct CallCtx<'a, 'b> {
     /// Boxed on first use: most calls never write from another thread or
     /// report a failure, and then the context is a few words to set up.
     shared: Mutex<Option<Box<Shared>>>,
-    index: Option<u32>,
-    rec: Option<&'static CallRecord>,
-    held: Held,
+    /// The record the context is published in, from [`as_ptr`](Self::as_ptr)
+    /// until it is retired.
+    rec: Cell<Option<(u32, &'static CallRecord, Held)>>,
     /// The token handed out (0 until published, and after retiring).
     token: Cell<u64>,
     /// Published by address: never sent to another thread.
@@ -322,7 +317,6 @@ impl<'a, 'b> CallCtx<'a, 'b> {
     #[inline(always)]
     pub(crate) fn new(out: &'a mut CallOutput<'b>) -> Self {
         let (len, max) = (out.len(), out.max());
-        let (index, held) = acquire_record();
         CallCtx {
             owner: pthread_id(),
             out: UnsafeCell::new(out),
@@ -330,9 +324,7 @@ impl<'a, 'b> CallCtx<'a, 'b> {
             max,
             side_used: AtomicBool::new(false),
             shared: Mutex::new(None),
-            index,
-            rec: index.and_then(record),
-            held,
+            rec: Cell::new(None),
             token: Cell::new(0),
             _pinned: PhantomData,
         }
@@ -342,10 +334,12 @@ impl<'a, 'b> CallCtx<'a, 'b> {
     /// token, see the module docs). The context must stay where it is until
     /// [`finish`](Self::finish) or drop.
     pub(crate) fn as_ptr(&self) -> *mut abi::BhCall {
-        let Some(rec) = self.rec else {
-            return std::ptr::null_mut();
-        };
         if self.token.get() == 0 {
+            // The record is taken here, not in `new`: from taking it to
+            // marking it live no other call can start on this thread.
+            let Some((index, rec, held)) = acquire_record() else {
+                return std::ptr::null_mut();
+            };
             let idle = rec.state.load(Ordering::Relaxed);
             rec.owner.store(self.owner, Ordering::Relaxed);
             rec.ctx
@@ -353,8 +347,8 @@ impl<'a, 'b> CallCtx<'a, 'b> {
             // Release: a thread that reads the live state reads owner and ctx.
             rec.state.store(idle | 1, Ordering::Release);
             let gen = (idle >> 1) & GEN_MASK;
-            let index = u64::from(self.index.unwrap_or(0));
-            self.token.set((gen << INDEX_BITS) | index);
+            self.rec.set(Some((index, rec, held)));
+            self.token.set((gen << INDEX_BITS) | u64::from(index));
         }
         self.token.get() as usize as *mut abi::BhCall
     }
@@ -363,13 +357,10 @@ impl<'a, 'b> CallCtx<'a, 'b> {
     /// this context after this returns.
     #[inline(always)]
     fn retire(&self) {
-        if self.token.get() == 0 {
-            return;
-        }
-        self.token.set(0);
-        let Some(rec) = self.rec else {
+        let Some((index, rec, held)) = self.rec.take() else {
             return;
         };
+        self.token.set(0);
         let live = rec.state.load(Ordering::Relaxed);
         let mut next = ((live >> 1).wrapping_add(1)) & GEN_MASK;
         if next == 0 {
@@ -381,6 +372,9 @@ impl<'a, 'b> CallCtx<'a, 'b> {
         hazard::light_fence();
         if rec.visitors.load(Ordering::Acquire) != 0 {
             wait_for_visitors(rec);
+        }
+        if let Held::Pool = held {
+            pool_put([index]);
         }
     }
 
@@ -467,9 +461,6 @@ impl Drop for CallCtx<'_, '_> {
     #[inline(always)]
     fn drop(&mut self) {
         self.retire();
-        if let Some(i) = self.index {
-            release_record(i, self.held);
-        }
     }
 }
 
