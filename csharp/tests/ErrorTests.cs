@@ -183,6 +183,12 @@ namespace BridgeHost.Tests
                 Tuple.Create<Action, string>(() => _host.Open("std", new ModuleOptions { CallTimeout = TimeSpan.FromDays(366), Isolation = Isolation.Process }), "call_timeout must be positive and at most one year"),
                 Tuple.Create<Action, string>(() => new Host(new HostOptions { SubmitThreads = -1 }), "submit_threads must be in 1..=256, got -1"),
                 Tuple.Create<Action, string>(() => new Host(new HostOptions { EventQueueBytes = -1 }), "event_queue_bytes must be in 65536..=18446744073709551615, got -1"),
+                // Issue 17: 0 is a value like any other (null is the default), as in Java and Python.
+                Tuple.Create<Action, string>(() => _host.Open("std", new ModuleOptions { Workers = 0 }), "workers must be in 1..=64, got 0"),
+                Tuple.Create<Action, string>(() => new Host(new HostOptions { SubmitThreads = 0 }), "submit_threads must be in 1..=256, got 0"),
+                Tuple.Create<Action, string>(() => new Host(new HostOptions { SubmitQueueCapacity = 0 }), "submit_queue_capacity must be in 1..=4294967295, got 0"),
+                Tuple.Create<Action, string>(() => new Host(new HostOptions { EventQueueCapacity = 0 }), "event_queue_capacity must be in 1..=4294967295, got 0"),
+                Tuple.Create<Action, string>(() => new Host(new HostOptions { EventQueueBytes = 0 }), "event_queue_bytes must be in 65536..=18446744073709551615, got 0"),
             })
             {
                 var ex = Check.Throws<InvalidArgumentException>(c.Item1, c.Item2);

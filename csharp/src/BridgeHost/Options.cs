@@ -91,21 +91,21 @@ namespace BridgeHost
             return all.ToArray();
         }
 
-        /// <summary>Most threads running submitted calls at once (0: default 64, 1..256); they
+        /// <summary>Most threads running submitted calls at once (1..=256; null: default 64); they
         /// start on demand.</summary>
-        public int SubmitThreads { get; set; }
+        public int? SubmitThreads { get; set; }
 
         /// <summary>Queued submits beyond which SubmitAsync fails with <see cref="OverloadedException"/>
-        /// (0: default 4096).</summary>
-        public int SubmitQueueCapacity { get; set; }
+        /// (null: default 4096).</summary>
+        public int? SubmitQueueCapacity { get; set; }
 
-        /// <summary>Queued events beyond which new events are dropped and counted (0: default 65536).</summary>
-        public int EventQueueCapacity { get; set; }
+        /// <summary>Queued events beyond which new events are dropped and counted (null: default 65536).</summary>
+        public int? EventQueueCapacity { get; set; }
 
         /// <summary>Bytes of queued events (payloads, plus a slot each, counting the batch being
-        /// delivered) beyond which new events are dropped and counted (0: default 64 MiB; at least
-        /// 65536). Bounds the host's memory when events are large and handlers slow.</summary>
-        public long EventQueueBytes { get; set; }
+        /// delivered) beyond which new events are dropped and counted (null: default 64 MiB; at
+        /// least 65536). Bounds the host's memory when events are large and handlers slow.</summary>
+        public long? EventQueueBytes { get; set; }
 
         /// <summary>Prefix of the names of the threads the host starts (null: default
         /// "bridgehost"), as Java's <c>withThreadName</c> and Python's <c>thread_name</c>.</summary>
@@ -125,26 +125,26 @@ namespace BridgeHost
 
         private static readonly unsafe int NativeSize = sizeof(Native.HostOptions);
 
-        /// <summary>A numeric option: 0 is "the default" (the C field's 0); any other value is
-        /// checked by the core's one rule for the option (bh_option_check, the same rule and
-        /// message as every runtime: "workers must be in 1..=64, got -1") before it is narrowed
-        /// into the unsigned field.</summary>
-        internal static ulong Checked(long value, uint option)
+        /// <summary>A numeric option: null is "the default" (the C field's 0); any value, 0
+        /// included, is checked by the core's one rule for the option (bh_option_check, the same
+        /// rule and message as every runtime: "workers must be in 1..=64, got 0") before it is
+        /// narrowed into the unsigned field.</summary>
+        internal static ulong Checked(long? value, uint option)
         {
-            if (value == 0)
+            if (!value.HasValue)
             {
                 return 0;
             }
-            int st = Native.bh_option_check(option, value);
+            int st = Native.bh_option_check(option, value.Value);
             if (st != Native.BH_OK)
             {
                 throw Errors.Last(st);
             }
-            return (ulong)value;
+            return (ulong)value.Value;
         }
     }
 
-    /// <summary>Options of a <see cref="Module"/>. Null / zero means "the default";
+    /// <summary>Options of a <see cref="Module"/>. Null means "the default";
     /// <see cref="Defaults"/> reads the default values from the native library.</summary>
     public sealed class ModuleOptions
     {
@@ -179,8 +179,8 @@ namespace BridgeHost
         /// <summary>In-process (default) or isolated in worker processes.</summary>
         public Isolation Isolation { get; set; }
 
-        /// <summary>Worker processes (isolation only; 0: default 1).</summary>
-        public int Workers { get; set; }
+        /// <summary>Worker processes (isolation only; 1..=64; null: default 1).</summary>
+        public int? Workers { get; set; }
 
         /// <summary>Per-call deadline (isolation only: an in-process call cannot be interrupted).
         /// Null: none. Rounded up to whole milliseconds.</summary>
