@@ -64,6 +64,26 @@ fn generated_modules_pass_mypy_strict() {
         "{std_py}"
     );
     assert!(std_py.contains("module.check_binding(WIT)"), "{std_py}");
+    // Functions over every kind of type, results raised as errors, parameters named like the
+    // generated code's locals.
+    let rich = generate(
+        "package t:rich; interface rich {
+            record point { x: f64, y: f64, label: option<string> }
+            variant shape { circle(f64), poly(list<point>), empty }
+            enum color { red, dark-green }
+            flags perms { read, write, exec }
+            type points = list<point>;
+            variant failure { not-found(string), denied(perms), other }
+            move: func(p: point, by: tuple<f64, f64>) -> point;
+            area: func(s: shape) -> result<f64, failure>;
+            paint: func(out: list<shape>, c: option<color>, r: perms, e: option<option<u8>>) -> result<_, string>;
+            count: func(ps: points) -> result<u64>;
+            pick: func(xs: list<tuple<color, bool>>) -> result<option<color>, failure>;
+            both: func(x: result<point, color>) -> tuple<result<u8>, list<u8>, char>;
+        }",
+        "rich_bindings",
+    );
+    std::fs::write(dir.join("rich_bindings.py"), &rich).unwrap();
     std::fs::write(dir.join("std_bindings.py"), &std_py).unwrap();
     std::fs::write(dir.join("golden_bindings.py"), &golden_py).unwrap();
     let Some(py) = python_with_mypy() else {
@@ -79,6 +99,7 @@ fn generated_modules_pass_mypy_strict() {
             "--no-incremental",
             "std_bindings.py",
             "golden_bindings.py",
+            "rich_bindings.py",
         ])
         .output()
         .unwrap();
@@ -90,7 +111,7 @@ fn generated_modules_pass_mypy_strict() {
     );
     let out = Command::new(&py)
         .current_dir(&dir)
-        .args(["-c", "import std_bindings, golden_bindings"])
+        .args(["-c", "import std_bindings, golden_bindings, rich_bindings"])
         .output()
         .unwrap();
     assert!(

@@ -304,7 +304,7 @@ impl Gen<'_> {
                 );
                 let _ = writeln!(
                     out,
-                    "def _from_{f}(v: Any) -> \"{cls}\":\n    return cast(\"{cls}\", {})\n\n",
+                    "def _from_{f}(v: Any) -> \"{cls}\":\n    r: {cls} = {}\n    return r\n\n",
                     self.from_view(t, "v")?
                 );
             }
@@ -504,7 +504,7 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
         "from __future__ import annotations\n\n\
          import dataclasses\n\
          import enum\n\
-         from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union, cast\n\n\
+         from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union\n\n\
          import bridgehost\n\
          from bridgehost.typed import Err, Ok, Some, TypedFunction, Variant\n\n",
     );
@@ -630,35 +630,35 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
             None => ("None".to_string(), None, None),
             Some(Type::Result { ok, err }) => (
                 g.opt_ty(ok.as_deref())?,
-                ok.as_deref().map(|t| g.from_view(t, "r")).transpose()?,
-                Some(match err.as_deref() {
-                    Some(t) => g.from_view(t, "e.value")?,
-                    None => "None".into(),
-                }),
+                ok.as_deref().map(|t| g.from_view(t, "_r")).transpose()?,
+                match err.as_deref() {
+                    Some(t) => Some(g.from_view(t, "_e.value")?).filter(|c| c != "_e.value"),
+                    None => None,
+                },
             ),
             Some(_) => {
                 let t = f.result.as_ref().expect("checked");
-                (g.ty(t)?, Some(g.from_view(t, "r")?), None)
+                (g.ty(t)?, Some(g.from_view(t, "_r")?), None)
             }
         };
         let body = |call: &str| -> String {
             let mut b = String::new();
             let ret_line = match &conv {
-                Some(c) => format!("return cast(\"{ret}\", {c})"),
+                Some(c) => format!("_out: {ret} = {c}\n        return _out"),
                 None => "return None".into(),
             };
             match &err {
                 Some(ec) => {
                     let _ = write!(
                         b,
-                        "        try:\n            r = {call}\n        except bridgehost.TypedModuleError as e:\n            e.value = {ec}\n            raise\n        {ret_line}\n"
+                        "        try:\n            _r = {call}\n        except bridgehost.TypedModuleError as _e:\n            _e.value = {ec}\n            raise\n        {ret_line}\n"
                     );
                 }
                 None if conv.is_none() => {
                     let _ = writeln!(b, "        {call}");
                 }
                 None => {
-                    let _ = write!(b, "        r = {call}\n        {ret_line}\n");
+                    let _ = write!(b, "        _r = {call}\n        {ret_line}\n");
                 }
             }
             b
