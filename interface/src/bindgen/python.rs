@@ -175,12 +175,12 @@ impl Gen<'_> {
     }
 
     /// An expression converting `e` (a value of the generated classes) to the view's value.
-    fn to_view(&self, t: &Type, e: &str) -> Result<String> {
+    fn encode_expr(&self, t: &Type, e: &str) -> Result<String> {
         Ok(match t {
             Type::List(x) if **x == Type::U8 => e.into(),
             Type::List(x) => {
                 let v = self.fresh();
-                let inner = self.to_view(x, &v)?;
+                let inner = self.encode_expr(x, &v)?;
                 if inner == v {
                     format!("list({e})")
                 } else {
@@ -192,10 +192,10 @@ impl Gen<'_> {
                 if self.is_option(x) {
                     format!(
                         "_opt({e}, lambda {v}: Some({}))",
-                        self.to_view(x, &format!("{v}.value"))?
+                        self.encode_expr(x, &format!("{v}.value"))?
                     )
                 } else {
-                    let inner = self.to_view(x, &v)?;
+                    let inner = self.encode_expr(x, &v)?;
                     if inner == v {
                         e.into()
                     } else {
@@ -206,11 +206,11 @@ impl Gen<'_> {
             Type::Result { ok, err } => {
                 let v = self.fresh();
                 let ok_e = match ok {
-                    Some(t) => self.to_view(t, &format!("{v}.value"))?,
+                    Some(t) => self.encode_expr(t, &format!("{v}.value"))?,
                     None => "None".into(),
                 };
                 let err_e = match err {
-                    Some(t) => self.to_view(t, &format!("{v}.value"))?,
+                    Some(t) => self.encode_expr(t, &format!("{v}.value"))?,
                     None => "None".into(),
                 };
                 format!("(lambda {v}: Ok({ok_e}) if isinstance({v}, Ok) else Err({err_e}))({e})")
@@ -220,7 +220,7 @@ impl Gen<'_> {
                 let parts = ts
                     .iter()
                     .enumerate()
-                    .map(|(k, t)| self.to_view(t, &format!("{v}[{k}]")))
+                    .map(|(k, t)| self.encode_expr(t, &format!("{v}[{k}]")))
                     .collect::<Result<Vec<_>>>()?;
                 format!("(lambda {v}: ({},))({e})", parts.join(", "))
             }
@@ -237,32 +237,32 @@ impl Gen<'_> {
     }
 
     /// An expression converting `e` (a value the view decoded, `Any`) to the generated classes.
-    fn from_view(&self, t: &Type, e: &str) -> Result<String> {
+    fn decode_expr(&self, t: &Type, e: &str) -> Result<String> {
         Ok(match t {
             Type::List(x) if **x == Type::U8 => format!("bytes({e})"),
             Type::List(x) => {
                 let v = self.fresh();
-                format!("[{} for {v} in {e}]", self.from_view(x, &v)?)
+                format!("[{} for {v} in {e}]", self.decode_expr(x, &v)?)
             }
             Type::Option(x) => {
                 let v = self.fresh();
                 if self.is_option(x) {
                     format!(
                         "_opt({e}, lambda {v}: Some({}))",
-                        self.from_view(x, &format!("{v}.value"))?
+                        self.decode_expr(x, &format!("{v}.value"))?
                     )
                 } else {
-                    format!("_opt({e}, lambda {v}: {})", self.from_view(x, &v)?)
+                    format!("_opt({e}, lambda {v}: {})", self.decode_expr(x, &v)?)
                 }
             }
             Type::Result { ok, err } => {
                 let v = self.fresh();
                 let ok_e = match ok {
-                    Some(t) => self.from_view(t, &format!("{v}.value"))?,
+                    Some(t) => self.decode_expr(t, &format!("{v}.value"))?,
                     None => "None".into(),
                 };
                 let err_e = match err {
-                    Some(t) => self.from_view(t, &format!("{v}.value"))?,
+                    Some(t) => self.decode_expr(t, &format!("{v}.value"))?,
                     None => "None".into(),
                 };
                 format!("(lambda {v}: Ok({ok_e}) if isinstance({v}, Ok) else Err({err_e}))({e})")
@@ -272,7 +272,7 @@ impl Gen<'_> {
                 let parts = ts
                     .iter()
                     .enumerate()
-                    .map(|(k, t)| self.from_view(t, &format!("{v}[{k}]")))
+                    .map(|(k, t)| self.decode_expr(t, &format!("{v}[{k}]")))
                     .collect::<Result<Vec<_>>>()?;
                 format!("(lambda {v}: ({},))({e})", parts.join(", "))
             }
@@ -300,12 +300,12 @@ impl Gen<'_> {
                 let _ = writeln!(
                     out,
                     "def _to_{f}(v: \"{cls}\") -> Any:\n    return {}\n\n",
-                    self.to_view(t, "v")?
+                    self.encode_expr(t, "v")?
                 );
                 let _ = writeln!(
                     out,
                     "def _from_{f}(v: Any) -> \"{cls}\":\n    r: {cls} = {}\n    return r\n\n",
-                    self.from_view(t, "v")?
+                    self.decode_expr(t, "v")?
                 );
             }
             TypeDefKind::Record(fields) => {
@@ -335,11 +335,11 @@ impl Gen<'_> {
                     to.push(format!(
                         "{}: {}",
                         py_str(&n),
-                        self.to_view(&fl.ty, &format!("v.{n}"))?
+                        self.encode_expr(&fl.ty, &format!("v.{n}"))?
                     ));
                     from.push(format!(
                         "{n}={}",
-                        self.from_view(&fl.ty, &format!("v.{n}"))?
+                        self.decode_expr(&fl.ty, &format!("v.{n}"))?
                     ));
                 }
                 let _ = writeln!(
@@ -431,13 +431,13 @@ impl Gen<'_> {
                                 to,
                                 "    if isinstance(v, {ccls}):\n        return Variant({}, {})\n",
                                 py_str(&c.name),
-                                self.to_view(t, "v.value")?
+                                self.encode_expr(t, "v.value")?
                             );
                             let _ = write!(
                                 from,
                                 "    if v.case == {}:\n        return {ccls}({})\n",
                                 py_str(&c.name),
-                                self.from_view(t, "v.value")?
+                                self.decode_expr(t, "v.value")?
                             );
                         }
                         None => {
@@ -620,7 +620,7 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
                 ));
             }
             params.push(format!(", {pn}: {}", g.ty(&p.ty)?));
-            args.push(g.to_view(&p.ty, &pn)?);
+            args.push(g.encode_expr(&p.ty, &pn)?);
         }
         let params = params.concat();
         let args = args.join(", ");
@@ -630,15 +630,15 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
             None => ("None".to_string(), None, None),
             Some(Type::Result { ok, err }) => (
                 g.opt_ty(ok.as_deref())?,
-                ok.as_deref().map(|t| g.from_view(t, "_r")).transpose()?,
+                ok.as_deref().map(|t| g.decode_expr(t, "_r")).transpose()?,
                 match err.as_deref() {
-                    Some(t) => Some(g.from_view(t, "_e.value")?).filter(|c| c != "_e.value"),
+                    Some(t) => Some(g.decode_expr(t, "_e.value")?).filter(|c| c != "_e.value"),
                     None => None,
                 },
             ),
             Some(_) => {
                 let t = f.result.as_ref().expect("checked");
-                (g.ty(t)?, Some(g.from_view(t, "_r")?), None)
+                (g.ty(t)?, Some(g.decode_expr(t, "_r")?), None)
             }
         };
         let body = |call: &str| -> String {
