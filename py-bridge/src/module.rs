@@ -95,6 +95,17 @@ impl Module {
         guard(slf.py(), || crate::typed::view(slf))
     }
 
+    /// Check that this module can serve bindings generated from the WIT text
+    /// ``binding`` (the core's rule, docs/TYPED.md "Versioning"): nothing when it
+    /// can, ``AbiMismatchError`` naming the first difference when it cannot.
+    fn check_binding(slf: &Bound<'_, Self>, binding: &str) -> PyResult<()> {
+        let py = slf.py();
+        guard(py, || {
+            slf.get().inner.check(py)?;
+            slf.get().inner.check_binding(binding).py_err(py)
+        })
+    }
+
     /// Subscribe ``callback(topic: str, data: bytes)`` to events on
     /// ``topic`` (``"*"`` for every topic).
     ///

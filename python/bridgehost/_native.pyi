@@ -151,6 +151,12 @@ class Module:
 
         ``InvalidArgumentError`` if the module has no interface (bytes-only).
         """
+    def check_binding(self, binding: str) -> None:
+        """Check that the module serves bindings generated from the WIT text ``binding``.
+
+        ``AbiMismatchError`` naming the first difference if it cannot (docs/TYPED.md,
+        "Versioning"); generated bindings call it when they open.
+        """
     def subscribe(self, topic: str, callback: Callable[[str, bytes], object]) -> Subscription:
         """Deliver events on ``topic`` (``"*"``: every topic) to ``callback(topic, data)``.
 

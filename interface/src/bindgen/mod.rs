@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::model::Interface;
 
 pub mod java;
+pub mod python;
 
 /// One generated file: its path relative to the output directory, and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,14 +58,16 @@ pub(crate) fn unsupported(lang: &str, what: String) -> Error {
     Error::Unsupported(format!("{lang} bindings: {what}"))
 }
 
-/// Generate bindings for `lang` (`java`). `package` names the target package/namespace; `None`
+/// Generate bindings for `lang` (`java`, `python`). `package` names the target package/namespace
+/// (for python: the module's name); `None`
 /// derives it from the interface's WIT package.
 pub fn generate(lang: &str, iface: &Interface, package: Option<&str>) -> Result<Vec<File>> {
     match lang {
         "java" => java::generate(iface, package),
+        "python" => python::generate(iface, package),
         other => Err(Error::Unsupported(format!(
-            "bindgen language {other:?}: this build generates java (python has the run-time view \
-             module.typed(); csharp, c and rust generators are not built yet)"
+            "bindgen language {other:?}: this build generates java and python (csharp, c and \
+             rust generators are not built yet)"
         ))),
     }
 }

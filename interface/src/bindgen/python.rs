@@ -1,0 +1,693 @@
+//! `bridgehost bindgen --lang python`: one Python module per interface (docs/TYPED.md, "Python:
+//! generated bindings").
+//!
+//! The generated class wraps a `bridgehost.Module`: it checks the module's interface at open
+//! (`Module.check_binding`, the core's compatibility rule) and offers every WIT function as a
+//! typed method and an asyncio method (`..._async`). Records become frozen dataclasses, variants a
+//! `Union` of one frozen dataclass per case, enums `enum.Enum` (values: the WIT case names),
+//! flags `enum.Flag`, `option<T>` `Optional[T]` (`Optional[Some[T]]` when `T` is itself an
+//! option), `result` values `Ok`/`Err`, tuples tuples and `list<u8>` bytes. Encoding and decoding
+//! go through the run-time typed view (`module.typed()`, the interface crate's codec): the
+//! generated code only converts its classes to and from the view's values, so there is no second
+//! codec in Python. The annotations pass `mypy --strict`.
+
+use super::{pascal, unsupported, upper_snake, File};
+use crate::error::Result;
+use crate::model::{FunctionKind, Interface, Type, TypeDefKind, TypeIndex};
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+const LANG: &str = "python";
+
+/// Python's keywords and soft keywords, and names the generated file uses at module level.
+const KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield", "match", "case", "type", "_",
+];
+
+/// Names the generated module defines or imports: a WIT type may not take them.
+const RESERVED_TYPES: &[&str] = &[
+    "Any",
+    "Dict",
+    "FrozenSet",
+    "List",
+    "Optional",
+    "Tuple",
+    "Union",
+    "Ok",
+    "Err",
+    "Some",
+    "Variant",
+    "WIT",
+    "HASH",
+    "bridgehost",
+    "dataclasses",
+    "enum",
+    "cast",
+];
+
+/// Members of the generated class itself.
+const BINDING_MEMBERS: &[&str] = &["open", "module", "view", "close", "WIT", "HASH"];
+
+/// `interval-ms` → `interval_ms`, a keyword gets a `_` (as the run-time view names them).
+fn ident(name: &str) -> String {
+    let n = name.replace('-', "_");
+    if KEYWORDS.contains(&n.as_str()) {
+        n + "_"
+    } else {
+        n
+    }
+}
+
+fn class_name(name: &str) -> String {
+    let p = pascal(name);
+    if RESERVED_TYPES.contains(&p.as_str()) || KEYWORDS.contains(&p.as_str()) {
+        p + "_"
+    } else {
+        p
+    }
+}
+
+fn py_str(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' => o.push_str("\\\\"),
+            '"' => o.push_str("\\\""),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(o, "\\x{:02x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+fn doc_line(docs: &Option<String>, fallback: &str) -> String {
+    let d = docs.as_deref().unwrap_or(fallback).trim();
+    let d = if d.is_empty() { fallback } else { d };
+    d.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// A doc comment as the body of a docstring indented by `indent` spaces.
+fn doc_at(docs: &Option<String>, fallback: &str, indent: usize) -> String {
+    doc_line(docs, fallback).replace('\n', &format!("\n{}", " ".repeat(indent)))
+}
+
+struct Gen<'a> {
+    i: &'a Interface,
+    /// Fresh variable counter for comprehensions.
+    n: std::cell::Cell<usize>,
+}
+
+impl Gen<'_> {
+    fn fresh(&self) -> String {
+        let k = self.n.get();
+        self.n.set(k + 1);
+        format!("_v{k}")
+    }
+
+    fn no_resources(&self) -> crate::error::Error {
+        unsupported(
+            LANG,
+            "resource types are not mapped by the Python generator yet (issue 16): use the \
+             run-time view module.typed() (handles as int) or the bytes-level Method"
+                .into(),
+        )
+    }
+
+    fn is_option(&self, t: &Type) -> bool {
+        matches!(self.i.resolve(t), Type::Option(_))
+    }
+
+    /// The Python annotation of a type.
+    fn ty(&self, t: &Type) -> Result<String> {
+        Ok(match t {
+            Type::Bool => "bool".into(),
+            Type::S8
+            | Type::S16
+            | Type::S32
+            | Type::S64
+            | Type::U8
+            | Type::U16
+            | Type::U32
+            | Type::U64 => "int".into(),
+            Type::F32 | Type::F64 => "float".into(),
+            Type::Char | Type::String => "str".into(),
+            Type::List(e) if **e == Type::U8 => "bytes".into(),
+            Type::List(e) => format!("List[{}]", self.ty(e)?),
+            Type::Option(e) if self.is_option(e) => format!("Optional[Some[{}]]", self.ty(e)?),
+            Type::Option(e) => format!("Optional[{}]", self.ty(e)?),
+            Type::Result { ok, err } => format!(
+                "Union[Ok[{}], Err[{}]]",
+                self.opt_ty(ok.as_deref())?,
+                self.opt_ty(err.as_deref())?
+            ),
+            Type::Tuple(ts) => format!(
+                "Tuple[{}]",
+                ts.iter()
+                    .map(|t| self.ty(t))
+                    .collect::<Result<Vec<_>>>()?
+                    .join(", ")
+            ),
+            Type::Named(i) => {
+                let d = self.i.typedef(*i);
+                match &d.kind {
+                    TypeDefKind::Resource => return Err(self.no_resources()),
+                    _ => class_name(&d.name),
+                }
+            }
+            Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
+        })
+    }
+
+    fn opt_ty(&self, t: Option<&Type>) -> Result<String> {
+        match t {
+            Some(t) => self.ty(t),
+            None => Ok("None".into()),
+        }
+    }
+
+    /// An expression converting `e` (a value of the generated classes) to the view's value.
+    fn encode_expr(&self, t: &Type, e: &str) -> Result<String> {
+        Ok(match t {
+            Type::List(x) if **x == Type::U8 => e.into(),
+            Type::List(x) => {
+                let v = self.fresh();
+                let inner = self.encode_expr(x, &v)?;
+                if inner == v {
+                    format!("list({e})")
+                } else {
+                    format!("[{inner} for {v} in {e}]")
+                }
+            }
+            Type::Option(x) => {
+                let v = self.fresh();
+                if self.is_option(x) {
+                    format!(
+                        "_opt({e}, lambda {v}: Some({}))",
+                        self.encode_expr(x, &format!("{v}.value"))?
+                    )
+                } else {
+                    let inner = self.encode_expr(x, &v)?;
+                    if inner == v {
+                        e.into()
+                    } else {
+                        format!("_opt({e}, lambda {v}: {inner})")
+                    }
+                }
+            }
+            Type::Result { ok, err } => {
+                let v = self.fresh();
+                let ok_e = match ok {
+                    Some(t) => self.encode_expr(t, &format!("{v}.value"))?,
+                    None => "None".into(),
+                };
+                let err_e = match err {
+                    Some(t) => self.encode_expr(t, &format!("{v}.value"))?,
+                    None => "None".into(),
+                };
+                format!("(lambda {v}: Ok({ok_e}) if isinstance({v}, Ok) else Err({err_e}))({e})")
+            }
+            Type::Tuple(ts) => {
+                let v = self.fresh();
+                let parts = ts
+                    .iter()
+                    .enumerate()
+                    .map(|(k, t)| self.encode_expr(t, &format!("{v}[{k}]")))
+                    .collect::<Result<Vec<_>>>()?;
+                format!("(lambda {v}: ({},))({e})", parts.join(", "))
+            }
+            Type::Named(i) => {
+                let d = self.i.typedef(*i);
+                match &d.kind {
+                    TypeDefKind::Resource => return Err(self.no_resources()),
+                    _ => format!("_to_{}({e})", ident(&d.name)),
+                }
+            }
+            Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
+            _ => e.into(),
+        })
+    }
+
+    /// An expression converting `e` (a value the view decoded, `Any`) to the generated classes.
+    fn decode_expr(&self, t: &Type, e: &str) -> Result<String> {
+        Ok(match t {
+            Type::List(x) if **x == Type::U8 => format!("bytes({e})"),
+            Type::List(x) => {
+                let v = self.fresh();
+                format!("[{} for {v} in {e}]", self.decode_expr(x, &v)?)
+            }
+            Type::Option(x) => {
+                let v = self.fresh();
+                if self.is_option(x) {
+                    format!(
+                        "_opt({e}, lambda {v}: Some({}))",
+                        self.decode_expr(x, &format!("{v}.value"))?
+                    )
+                } else {
+                    format!("_opt({e}, lambda {v}: {})", self.decode_expr(x, &v)?)
+                }
+            }
+            Type::Result { ok, err } => {
+                let v = self.fresh();
+                let ok_e = match ok {
+                    Some(t) => self.decode_expr(t, &format!("{v}.value"))?,
+                    None => "None".into(),
+                };
+                let err_e = match err {
+                    Some(t) => self.decode_expr(t, &format!("{v}.value"))?,
+                    None => "None".into(),
+                };
+                format!("(lambda {v}: Ok({ok_e}) if isinstance({v}, Ok) else Err({err_e}))({e})")
+            }
+            Type::Tuple(ts) => {
+                let v = self.fresh();
+                let parts = ts
+                    .iter()
+                    .enumerate()
+                    .map(|(k, t)| self.decode_expr(t, &format!("{v}[{k}]")))
+                    .collect::<Result<Vec<_>>>()?;
+                format!("(lambda {v}: ({},))({e})", parts.join(", "))
+            }
+            Type::Named(i) => {
+                let d = self.i.typedef(*i);
+                match &d.kind {
+                    TypeDefKind::Resource => return Err(self.no_resources()),
+                    _ => format!("_from_{}({e})", ident(&d.name)),
+                }
+            }
+            Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
+            _ => e.into(),
+        })
+    }
+
+    fn typedef(&self, out: &mut String, idx: TypeIndex) -> Result<()> {
+        let d = self.i.typedef(idx);
+        let cls = class_name(&d.name);
+        let f = ident(&d.name);
+        let doc = doc_line(&d.docs, &format!("WIT {}", d.name));
+        match &d.kind {
+            TypeDefKind::Resource => return Err(self.no_resources()),
+            TypeDefKind::Alias(t) => {
+                let _ = writeln!(out, "{cls} = {}\n", self.ty(t)?);
+                let _ = writeln!(
+                    out,
+                    "def _to_{f}(v: \"{cls}\") -> Any:\n    return {}\n\n",
+                    self.encode_expr(t, "v")?
+                );
+                let _ = writeln!(
+                    out,
+                    "def _from_{f}(v: Any) -> \"{cls}\":\n    r: {cls} = {}\n    return r\n\n",
+                    self.decode_expr(t, "v")?
+                );
+            }
+            TypeDefKind::Record(fields) => {
+                let _ = writeln!(
+                    out,
+                    "@dataclasses.dataclass(frozen=True)\nclass {cls}:\n    \"\"\"{doc}\"\"\"\n"
+                );
+                let mut seen = HashSet::new();
+                for fl in fields {
+                    let n = ident(&fl.name);
+                    if !seen.insert(n.clone()) {
+                        return Err(unsupported(
+                            LANG,
+                            format!("record {}: two fields map to the Python name {n}", d.name),
+                        ));
+                    }
+                    let _ = writeln!(out, "    {n}: {}", self.ty(&fl.ty)?);
+                }
+                if fields.is_empty() {
+                    out.push_str("    pass\n");
+                }
+                out.push_str("\n\n");
+                let mut to = Vec::new();
+                let mut from = Vec::new();
+                for fl in fields {
+                    let n = ident(&fl.name);
+                    to.push(format!(
+                        "{}: {}",
+                        py_str(&n),
+                        self.encode_expr(&fl.ty, &format!("v.{n}"))?
+                    ));
+                    from.push(format!(
+                        "{n}={}",
+                        self.decode_expr(&fl.ty, &format!("v.{n}"))?
+                    ));
+                }
+                let _ = writeln!(
+                    out,
+                    "def _to_{f}(v: {cls}) -> Any:\n    return {{{}}}\n\n",
+                    to.join(", ")
+                );
+                let _ = writeln!(
+                    out,
+                    "def _from_{f}(v: Any) -> {cls}:\n    return {cls}({})\n\n",
+                    from.join(", ")
+                );
+            }
+            TypeDefKind::Enum(cases) => {
+                let _ = writeln!(out, "class {cls}(enum.Enum):\n    \"\"\"{doc}\"\"\"\n");
+                let mut seen = HashSet::new();
+                for c in cases {
+                    let n = upper_snake(c);
+                    if !seen.insert(n.clone()) {
+                        return Err(unsupported(
+                            LANG,
+                            format!("enum {}: two cases map to {n}", d.name),
+                        ));
+                    }
+                    let _ = writeln!(out, "    {n} = {}", py_str(c));
+                }
+                out.push_str("\n\n");
+                let _ = writeln!(out, "def _to_{f}(v: {cls}) -> Any:\n    return v.value\n\n");
+                let _ = writeln!(
+                    out,
+                    "def _from_{f}(v: Any) -> {cls}:\n    return {cls}(v)\n\n"
+                );
+            }
+            TypeDefKind::Flags(flags) => {
+                let _ = writeln!(out, "class {cls}(enum.Flag):\n    \"\"\"{doc}\"\"\"\n");
+                let mut seen = HashSet::new();
+                for (k, fl) in flags.iter().enumerate() {
+                    let n = upper_snake(fl);
+                    if !seen.insert(n.clone()) {
+                        return Err(unsupported(
+                            LANG,
+                            format!("flags {}: two flags map to {n}", d.name),
+                        ));
+                    }
+                    let _ = writeln!(out, "    {n} = {}", 1u128 << k);
+                }
+                if flags.is_empty() {
+                    out.push_str("    pass\n");
+                }
+                out.push_str("\n\n");
+                let names = flags
+                    .iter()
+                    .map(|fl| format!("({cls}.{}, {})", upper_snake(fl), py_str(fl)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let up = upper_snake(&d.name);
+                let _ = writeln!(
+                    out,
+                    "_{up}_NAMES: Tuple[Tuple[{cls}, str], ...] = ({names}{})\n\n",
+                    if flags.len() == 1 { "," } else { "" }
+                );
+                let _ = writeln!(
+                    out,
+                    "def _to_{f}(v: {cls}) -> Any:\n    return frozenset(n for m, n in _{up}_NAMES if m in v)\n\n"
+                );
+                let _ = writeln!(
+                    out,
+                    "def _from_{f}(v: Any) -> {cls}:\n    r = {cls}(0)\n    for m, n in _{up}_NAMES:\n        if n in v:\n            r |= m\n    return r\n\n"
+                );
+            }
+            TypeDefKind::Variant(cases) => {
+                let mut members = Vec::new();
+                let mut to = String::new();
+                let mut from = String::new();
+                for c in cases {
+                    let ccls = format!("{cls}{}", pascal(&c.name));
+                    if RESERVED_TYPES.contains(&ccls.as_str()) {
+                        return Err(unsupported(LANG, format!("variant case class {ccls}")));
+                    }
+                    let cdoc = doc_line(&c.docs, &format!("WIT {} case {}", d.name, c.name));
+                    let _ = writeln!(
+                        out,
+                        "@dataclasses.dataclass(frozen=True)\nclass {ccls}:\n    \"\"\"{cdoc}\"\"\"\n"
+                    );
+                    match &c.ty {
+                        Some(t) => {
+                            let _ = writeln!(out, "    value: {}\n\n", self.ty(t)?);
+                            let _ = write!(
+                                to,
+                                "    if isinstance(v, {ccls}):\n        return Variant({}, {})\n",
+                                py_str(&c.name),
+                                self.encode_expr(t, "v.value")?
+                            );
+                            let _ = write!(
+                                from,
+                                "    if v.case == {}:\n        return {ccls}({})\n",
+                                py_str(&c.name),
+                                self.decode_expr(t, "v.value")?
+                            );
+                        }
+                        None => {
+                            out.push_str("\n\n");
+                            let _ = write!(
+                                to,
+                                "    if isinstance(v, {ccls}):\n        return Variant({})\n",
+                                py_str(&c.name)
+                            );
+                            let _ = write!(
+                                from,
+                                "    if v.case == {}:\n        return {ccls}()\n",
+                                py_str(&c.name)
+                            );
+                        }
+                    }
+                    members.push(ccls);
+                }
+                if members.is_empty() {
+                    return Err(unsupported(LANG, format!("variant {} has no case", d.name)));
+                }
+                let _ = writeln!(
+                    out,
+                    "{cls} = Union[{}]\n\"\"\"{doc}\"\"\"\n\n",
+                    members.join(", ")
+                );
+                let _ = writeln!(
+                    out,
+                    "def _to_{f}(v: {cls}) -> Any:\n{to}    raise TypeError(f\"not a {cls}: {{v!r}}\")\n\n"
+                );
+                let _ = writeln!(
+                    out,
+                    "def _from_{f}(v: Any) -> {cls}:\n{from}    raise bridgehost.AbiMismatchError(f\"unknown case of {}: {{v!r}}\")\n\n",
+                    d.name
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The generated module's file name: the interface name in snake case (`std` → `std.py`).
+pub fn module_name(iface: &Interface) -> String {
+    ident(&iface.name)
+}
+
+/// Generate the Python module for `iface`. `module` overrides the file's module name.
+pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
+    let g = Gen {
+        i: iface,
+        n: std::cell::Cell::new(0),
+    };
+    let cls = class_name(&iface.name);
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "\"\"\"Typed bindings of WIT interface {} ({}), generated by `bridgehost bindgen --lang \
+         python`: do not edit.\n\n{}\n\"\"\"\n\n",
+        iface.name,
+        iface.package,
+        doc_line(&iface.docs, "")
+    );
+    out.push_str(
+        "from __future__ import annotations\n\n\
+         import dataclasses\n\
+         import enum\n\
+         from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union\n\n\
+         import bridgehost\n\
+         from bridgehost.typed import Err, Ok, Some, TypedFunction, Variant\n\n",
+    );
+    let _ = writeln!(
+        out,
+        "__all__ = [{}]\n",
+        std::iter::once(py_str(&cls))
+            .chain(
+                iface
+                    .types
+                    .iter()
+                    .filter(|d| !matches!(d.kind, TypeDefKind::Resource))
+                    .map(|d| py_str(&class_name(&d.name)))
+            )
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "WIT: str = {}\n\"\"\"The WIT text these bindings were generated from.\"\"\"\n\nHASH: str = {}\n\"\"\"SHA-256 of the interface's canonical form (docs/TYPED.md, \"Hash\").\"\"\"\n",
+        py_str(iface.source()),
+        py_str(&iface.hash_hex())
+    );
+    out.push_str(
+        "_A = TypeVar(\"_A\")\n_B = TypeVar(\"_B\")\n\n\n\
+         def _opt(v: Optional[_A], f: Callable[[_A], _B]) -> Optional[_B]:\n    \
+         return None if v is None else f(v)\n\n\n",
+    );
+    let mut type_names = HashSet::new();
+    for (idx, d) in iface.types.iter().enumerate() {
+        if !type_names.insert(class_name(&d.name)) {
+            return Err(unsupported(
+                LANG,
+                format!("two types map to the Python name {}", class_name(&d.name)),
+            ));
+        }
+        if class_name(&d.name) == cls {
+            return Err(unsupported(
+                LANG,
+                format!("type {} has the binding class's name {cls}", d.name),
+            ));
+        }
+        g.typedef(&mut out, idx)?;
+    }
+
+    // The binding class.
+    let _ = write!(
+        out,
+        "class {cls}:\n    \"\"\"Typed bindings of WIT interface {}: every function is a method and an \
+         asyncio method (``..._async``). Construct with an open ``bridgehost.Module`` or use \
+         :meth:`open`; both check the module's embedded interface first \
+         (``Module.check_binding``: ``AbiMismatchError`` naming the first difference).\"\"\"\n\n",
+        iface.name
+    );
+    out.push_str(
+        "    WIT = WIT\n    HASH = HASH\n\n\
+         \x20   def __init__(self, module: bridgehost.Module) -> None:\n\
+         \x20       module.check_binding(WIT)\n\
+         \x20       self.module = module\n\
+         \x20       self.view = module.typed()\n",
+    );
+    let mut members: HashSet<String> = BINDING_MEMBERS.iter().map(|s| s.to_string()).collect();
+    let mut methods = String::new();
+    let mut funcs = Vec::new();
+    for f in &iface.functions {
+        if f.kind != FunctionKind::Freestanding {
+            return Err(g.no_resources());
+        }
+        let n = ident(&f.name);
+        for m in [n.clone(), format!("{n}_async"), format!("_f_{n}")] {
+            if !members.insert(m.clone()) || m.starts_with("__") {
+                return Err(unsupported(
+                    LANG,
+                    format!("function {}: the Python name {m} is taken", f.name),
+                ));
+            }
+        }
+        funcs.push((f, n));
+    }
+    for (f, n) in &funcs {
+        let _ = writeln!(
+            out,
+            "        self._f_{n}: TypedFunction = self.view.function({})",
+            py_str(&f.name)
+        );
+    }
+    out.push_str(
+        "\n    @classmethod\n    def open(cls, host: bridgehost.Host, spec: str, **options: Any) -> \"",
+    );
+    out.push_str(&cls);
+    out.push_str(
+        "\":\n        \"\"\"Open module ``spec`` on ``host`` (``Host.open``'s options) and bind it; \
+         the module is closed if its interface does not match.\"\"\"\n        \
+         module = host.open(spec, **options)\n        try:\n            return cls(module)\n        \
+         except BaseException:\n            module.close()\n            raise\n\n\
+         \x20   def close(self) -> None:\n        \"\"\"Close the module.\"\"\"\n        self.module.close()\n\n\
+         \x20   def __enter__(self) -> \"",
+    );
+    out.push_str(&cls);
+    out.push_str(
+        "\":\n        return self\n\n    def __exit__(self, *exc: object) -> None:\n        self.close()\n\n",
+    );
+    for (f, n) in &funcs {
+        let mut params = Vec::new();
+        let mut args = Vec::new();
+        let mut seen = HashSet::new();
+        for p in &f.params {
+            let pn = ident(&p.name);
+            if pn == "self" || !seen.insert(pn.clone()) {
+                return Err(unsupported(
+                    LANG,
+                    format!("function {}: parameter name {pn}", f.name),
+                ));
+            }
+            params.push(format!(", {pn}: {}", g.ty(&p.ty)?));
+            args.push(g.encode_expr(&p.ty, &pn)?);
+        }
+        let params = params.concat();
+        let args = args.join(", ");
+        let doc = doc_at(&f.docs, &iface.signature(f), 8);
+        // The result: `result<T, E>` returns T and raises TypedModuleError carrying E.
+        let (ret, conv, err) = match f.result.as_ref().map(|t| iface.resolve(t)) {
+            None => ("None".to_string(), None, None),
+            Some(Type::Result { ok, err }) => (
+                g.opt_ty(ok.as_deref())?,
+                ok.as_deref().map(|t| g.decode_expr(t, "_r")).transpose()?,
+                match err.as_deref() {
+                    Some(t) => Some(g.decode_expr(t, "_e.value")?).filter(|c| c != "_e.value"),
+                    None => None,
+                },
+            ),
+            Some(_) => {
+                let t = f.result.as_ref().expect("checked");
+                (g.ty(t)?, Some(g.decode_expr(t, "_r")?), None)
+            }
+        };
+        let body = |call: &str| -> String {
+            let mut b = String::new();
+            let ret_line = match &conv {
+                Some(c) => format!("_out: {ret} = {c}\n        return _out"),
+                None => "return None".into(),
+            };
+            match &err {
+                Some(ec) => {
+                    let _ = write!(
+                        b,
+                        "        try:\n            _r = {call}\n        except bridgehost.TypedModuleError as _e:\n            _e.value = {ec}\n            raise\n        {ret_line}\n"
+                    );
+                }
+                None if conv.is_none() => {
+                    let _ = writeln!(b, "        {call}");
+                }
+                None => {
+                    let _ = write!(b, "        _r = {call}\n        {ret_line}\n");
+                }
+            }
+            b
+        };
+        let _ = write!(
+            methods,
+            "    def {n}(self{params}) -> {ret}:\n        \"\"\"{doc}\"\"\"\n{}\n",
+            body(&format!("self._f_{n}.call({args})"))
+        );
+        let _ = write!(
+            methods,
+            "    async def {n}_async(self{params}) -> {ret}:\n        \"\"\"{doc} (asyncio: runs on bridgehost's pool)\"\"\"\n{}\n",
+            body(&format!("await self._f_{n}.submit_async({args})"))
+        );
+    }
+    out.push_str(&methods);
+    let name = match module {
+        Some(m) => m.to_string(),
+        None => module_name(iface),
+    };
+    if name.is_empty()
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        || name.starts_with(|c: char| c.is_ascii_digit())
+        || KEYWORDS.contains(&name.as_str())
+    {
+        return Err(unsupported(LANG, format!("module name {name:?}")));
+    }
+    Ok(vec![File {
+        path: format!("{name}.py"),
+        text: out.trim_end().to_string() + "\n",
+    }])
+}
