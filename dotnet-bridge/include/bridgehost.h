@@ -900,6 +900,30 @@ bh_status bh_module_name(struct bh_module m, char *buf, size_t cap, size_t *len)
 bh_status bh_module_version(struct bh_module m, char *buf, size_t cap, size_t *len);
 
 /**
+ * Check that bindings generated from the WIT text `wit` (UTF-8, not
+ * NUL-terminated; `bridgehost bindgen`, docs/TYPED.md) work against this
+ * module: the core's one compatibility rule, which generated bindings call
+ * when they open. `wit` that does not parse is `BH_E_INVALID_ARGUMENT`; a
+ * module without a typed interface, or with an incompatible one, is
+ * `BH_E_ABI_MISMATCH` naming the first difference; a retired handle is
+ * `BH_E_CLOSED`. The message is in the last error.
+ *
+ * # Safety
+ * `wit` must be readable for `wit_len` bytes.
+ */
+bh_status bh_module_check_binding(struct bh_module m, const char *wit, size_t wit_len);
+
+/**
+ * The WIT text of the module's typed interface, as embedded (two-call
+ * pattern, as `bh_module_name`); a bytes-only module has none:
+ * `BH_E_NOT_FOUND`.
+ *
+ * # Safety
+ * As `bh_module_name`.
+ */
+bh_status bh_module_interface(struct bh_module m, char *buf, size_t cap, size_t *len);
+
+/**
  * The module's declared thread model (`BH_THREAD_SAFE`, `BH_THREAD_SERIALIZED`,
  * `BH_THREAD_SINGLE`).
  *

@@ -292,6 +292,53 @@ pub unsafe extern "C" fn bh_module_version(
     })
 }
 
+/// Check that bindings generated from the WIT text `wit` (UTF-8, not
+/// NUL-terminated; `bridgehost bindgen`, docs/TYPED.md) work against this
+/// module: the core's one compatibility rule, which generated bindings call
+/// when they open. `wit` that does not parse is `BH_E_INVALID_ARGUMENT`; a
+/// module without a typed interface, or with an incompatible one, is
+/// `BH_E_ABI_MISMATCH` naming the first difference; a retired handle is
+/// `BH_E_CLOSED`. The message is in the last error.
+///
+/// # Safety
+/// `wit` must be readable for `wit_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn bh_module_check_binding(
+    m: bh_module,
+    wit: *const c_char,
+    wit_len: usize,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let wit = c.utf8(wit, wit_len, "wit")?;
+        MODULES.get(m)?.check_binding(wit)
+    })
+}
+
+/// The WIT text of the module's typed interface, as embedded (two-call
+/// pattern, as `bh_module_name`); a bytes-only module has none:
+/// `BH_E_NOT_FOUND`.
+///
+/// # Safety
+/// As `bh_module_name`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_module_interface(
+    m: bh_module,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let module = MODULES.get(m)?;
+        let iface = module.interface().ok_or_else(|| {
+            Error::NotFound(format!(
+                "module {:?} has no typed interface (a bytes-only module)",
+                module.info().name
+            ))
+        })?;
+        two_call(c, iface.source(), buf, cap, len)
+    })
+}
+
 /// The module's declared thread model (`BH_THREAD_SAFE`, `BH_THREAD_SERIALIZED`,
 /// `BH_THREAD_SINGLE`).
 ///

@@ -804,3 +804,97 @@ fn module_dirs_is_a_nul_separated_list_searched_in_order() {
     expect(bh_host_free(h), BH_OK);
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// Copy `bh_module_interface` with the two-call pattern.
+fn interface_text(m: bh_module) -> Result<String, bh_status> {
+    let mut n = 0usize;
+    // SAFETY: (NULL, 0) asks for the size; n is a live local.
+    let s = unsafe { bh_module_interface(m, null_mut(), 0, &mut n) };
+    if s != BH_E_BUFFER_TOO_SMALL {
+        return Err(s);
+    }
+    let mut buf = vec![0u8; n];
+    let mut n2 = 0usize;
+    // SAFETY: buf is writable for n bytes; n2 is a live local.
+    expect(
+        unsafe { bh_module_interface(m, buf.as_mut_ptr().cast(), n, &mut n2) },
+        BH_OK,
+    );
+    assert_eq!(n2, n);
+    Ok(String::from_utf8(buf).unwrap())
+}
+
+fn check_binding(m: bh_module, wit: &[u8]) -> bh_status {
+    // SAFETY: wit is live and readable for its length.
+    unsafe { bh_module_check_binding(m, wit.as_ptr().cast(), wit.len()) }
+}
+
+#[test]
+fn check_binding_applies_the_cores_rule() {
+    let _g = serial();
+    let before = bh_debug_live_handles();
+    let h = host();
+    let std_m = open(h, "std");
+    let zlib = open(h, "zlib");
+
+    // The embedded interface is the module's std.wit, and it binds to itself.
+    let wit = interface_text(std_m).unwrap();
+    assert!(wit.contains("package bridgehost:std"), "{wit}");
+    assert!(wit.contains("add: func(a: u32, b: u32) -> u32;"), "{wit}");
+    expect(check_binding(std_m, wit.as_bytes()), BH_OK);
+
+    // A binding that uses a subset of the module's functions is compatible.
+    let subset = "package bridgehost:std@0.1.0;\ninterface std {\n    add: func(a: u32, b: u32) -> u32;\n}\n";
+    expect(check_binding(std_m, subset.as_bytes()), BH_OK);
+
+    // A changed parameter type: the first difference is named.
+    let changed = "package bridgehost:std@0.1.0;\ninterface std {\n    add: func(a: u32, b: string) -> u32;\n}\n";
+    expect_err(
+        check_binding(std_m, changed.as_bytes()),
+        BH_E_ABI_MISMATCH,
+        "add",
+    );
+    let msg = last_error();
+    assert!(msg.contains("string"), "{msg}");
+
+    // Text that is not WIT is the caller's mistake.
+    expect_err(
+        check_binding(std_m, b"not wit at all"),
+        BH_E_INVALID_ARGUMENT,
+        "the binding's interface",
+    );
+    // Invalid UTF-8 and a NULL pointer with a length.
+    expect_err(
+        check_binding(std_m, b"\xff\xfe"),
+        BH_E_INVALID_ARGUMENT,
+        "UTF-8",
+    );
+    // SAFETY: a NULL pointer with a nonzero length is rejected before any read.
+    let s = unsafe { bh_module_check_binding(std_m, null(), 3) };
+    expect(s, BH_E_INVALID_ARGUMENT);
+
+    // A bytes-only module has no interface.
+    expect_err(
+        check_binding(zlib, wit.as_bytes()),
+        BH_E_ABI_MISMATCH,
+        "the module has no typed interface",
+    );
+    assert_eq!(interface_text(zlib), Err(BH_E_NOT_FOUND));
+    assert!(
+        last_error().contains("no typed interface"),
+        "{}",
+        last_error()
+    );
+
+    // After close the text still answers (descriptive) and so does the check;
+    // a retired handle is BH_E_CLOSED.
+    expect(bh_module_close(std_m), BH_OK);
+    assert_eq!(interface_text(std_m).unwrap(), wit);
+    expect(bh_module_free(std_m), BH_OK);
+    expect(check_binding(std_m, wit.as_bytes()), BH_E_CLOSED);
+    assert_eq!(interface_text(std_m), Err(BH_E_CLOSED));
+
+    expect(bh_module_free(zlib), BH_OK);
+    expect(bh_host_free(h), BH_OK);
+    assert_eq!(bh_debug_live_handles(), before);
+}

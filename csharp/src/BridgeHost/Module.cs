@@ -75,6 +75,7 @@ namespace BridgeHost
             Check(Native.bh_module_thread_model(_handle, out model));
             ThreadModel = (ThreadModel)model;
             Methods = ReadMethods();
+            InterfaceText = ReadInterface();
             _sink = new ModuleCallbackSink(host.Sink, Name);
         }
 
@@ -92,6 +93,37 @@ namespace BridgeHost
 
         /// <summary>The methods the module declares, in descriptor order. Read once at open: an immutable value that still answers after <see cref="Dispose"/>.</summary>
         public IReadOnlyList<MethodDescriptor> Methods { get; }
+
+        /// <summary>The WIT text of the module's typed interface (docs/TYPED.md), as the module
+        /// embeds it; null for a bytes-only module. Read once at open: an immutable value that still
+        /// answers after <see cref="Dispose"/>.</summary>
+        public string InterfaceText { get; }
+
+        /// <summary>
+        /// Check that bindings generated from the WIT text <paramref name="wit"/> (<c>bridgehost
+        /// bindgen</c>) work against this module: the core's one compatibility rule, which generated
+        /// bindings apply when they open (docs/TYPED.md, "Versioning").
+        /// </summary>
+        /// <exception cref="AbiMismatchException">The module has no typed interface, or one
+        /// incompatible with <paramref name="wit"/>; the message names the first difference.</exception>
+        /// <exception cref="InvalidArgumentException"><paramref name="wit"/> does not parse as WIT
+        /// (or holds an unpaired surrogate).</exception>
+        /// <exception cref="ObjectDisposedException">The module was disposed.</exception>
+        public unsafe void CheckBinding(string wit)
+        {
+            if (wit == null)
+            {
+                throw new ArgumentNullException(nameof(wit));
+            }
+            ThrowIfDisposed();
+            byte[] bytes = Utf8.Encode(wit, nameof(wit));
+            int st;
+            fixed (byte* p = bytes)
+            {
+                st = Native.bh_module_check_binding(_handle, p, (UIntPtr)bytes.Length);
+            }
+            Check(st);
+        }
 
         /// <summary>The host this module was opened from (still answers after <see cref="Dispose"/>).</summary>
         public Host Host => _host;
@@ -305,6 +337,31 @@ namespace BridgeHost
                     ? Native.bh_module_name(_handle, p, (UIntPtr)heap.Length, out len)
                     : Native.bh_module_version(_handle, p, (UIntPtr)heap.Length, out len);
                 Check(st);
+                return Utf8.Decode(p, len);
+            }
+        }
+
+        private unsafe string ReadInterface()
+        {
+            // Two-call pattern: the size first (a bytes-only module has none: BH_E_NOT_FOUND).
+            UIntPtr len;
+            int st = Native.bh_module_interface(_handle, null, UIntPtr.Zero, out len);
+            if (st == Native.BH_E_NOT_FOUND)
+            {
+                return null;
+            }
+            if (st == Native.BH_OK)
+            {
+                return "";
+            }
+            if (st != Native.BH_E_BUFFER_TOO_SMALL)
+            {
+                throw Errors.Last(st);
+            }
+            var heap = new byte[checked((int)(ulong)len)];
+            fixed (byte* p = heap)
+            {
+                Check(Native.bh_module_interface(_handle, p, (UIntPtr)heap.Length, out len));
                 return Utf8.Decode(p, len);
             }
         }

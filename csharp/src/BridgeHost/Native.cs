@@ -26,6 +26,7 @@ namespace BridgeHost
 
         internal const int BH_OK = 0;
         internal const int BH_E_INVALID_ARGUMENT = -1;
+        internal const int BH_E_NOT_FOUND = -2;
         internal const int BH_E_CLOSED = -8;
         internal const int BH_E_BUFFER_TOO_SMALL = -15;
 
@@ -192,6 +193,12 @@ namespace BridgeHost
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_module_version(ModuleHandle module, byte* buf, UIntPtr cap, out UIntPtr len);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_module_interface(ModuleHandle module, byte* buf, UIntPtr cap, out UIntPtr len);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_module_check_binding(ModuleHandle module, byte* wit, UIntPtr witLen);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_module_thread_model(ModuleHandle module, out uint model);
