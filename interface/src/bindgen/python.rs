@@ -17,6 +17,13 @@ use crate::model::{FunctionKind, Interface, Type, TypeDefKind, TypeIndex};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
+/// Which way a generated conversion goes: to the run-time view's values, or from them.
+#[derive(Clone, Copy)]
+enum Dir {
+    ToView,
+    FromView,
+}
+
 const LANG: &str = "python";
 
 /// Python's keywords and soft keywords, and names the generated file uses at module level.
@@ -176,11 +183,25 @@ impl Gen<'_> {
 
     /// An expression converting `e` (a value of the generated classes) to the view's value.
     fn encode_expr(&self, t: &Type, e: &str) -> Result<String> {
+        self.convert_expr(t, e, Dir::ToView)
+    }
+
+    /// An expression converting `e` (a value the view decoded, `Any`) to the generated classes.
+    fn decode_expr(&self, t: &Type, e: &str) -> Result<String> {
+        self.convert_expr(t, e, Dir::FromView)
+    }
+
+    /// The conversion of `e` of type `t` in direction `dir`; a part that needs none is left as
+    /// it is (`inner == v`).
+    fn convert_expr(&self, t: &Type, e: &str, dir: Dir) -> Result<String> {
         Ok(match t {
-            Type::List(x) if **x == Type::U8 => e.into(),
+            Type::List(x) if **x == Type::U8 => match dir {
+                Dir::ToView => e.into(),
+                Dir::FromView => format!("bytes({e})"),
+            },
             Type::List(x) => {
                 let v = self.fresh();
-                let inner = self.encode_expr(x, &v)?;
+                let inner = self.convert_expr(x, &v, dir)?;
                 if inner == v {
                     format!("list({e})")
                 } else {
@@ -192,10 +213,10 @@ impl Gen<'_> {
                 if self.is_option(x) {
                     format!(
                         "_opt({e}, lambda {v}: Some({}))",
-                        self.encode_expr(x, &format!("{v}.value"))?
+                        self.convert_expr(x, &format!("{v}.value"), dir)?
                     )
                 } else {
-                    let inner = self.encode_expr(x, &v)?;
+                    let inner = self.convert_expr(x, &v, dir)?;
                     if inner == v {
                         e.into()
                     } else {
@@ -205,14 +226,11 @@ impl Gen<'_> {
             }
             Type::Result { ok, err } => {
                 let v = self.fresh();
-                let ok_e = match ok {
-                    Some(t) => self.encode_expr(t, &format!("{v}.value"))?,
-                    None => "None".into(),
+                let side = |t: &Option<Box<Type>>| match t {
+                    Some(t) => self.convert_expr(t, &format!("{v}.value"), dir),
+                    None => Ok("None".into()),
                 };
-                let err_e = match err {
-                    Some(t) => self.encode_expr(t, &format!("{v}.value"))?,
-                    None => "None".into(),
-                };
+                let (ok_e, err_e) = (side(ok)?, side(err)?);
                 format!("(lambda {v}: Ok({ok_e}) if isinstance({v}, Ok) else Err({err_e}))({e})")
             }
             Type::Tuple(ts) => {
@@ -220,67 +238,16 @@ impl Gen<'_> {
                 let parts = ts
                     .iter()
                     .enumerate()
-                    .map(|(k, t)| self.encode_expr(t, &format!("{v}[{k}]")))
+                    .map(|(k, t)| self.convert_expr(t, &format!("{v}[{k}]"), dir))
                     .collect::<Result<Vec<_>>>()?;
                 format!("(lambda {v}: ({},))({e})", parts.join(", "))
             }
             Type::Named(i) => {
                 let d = self.i.typedef(*i);
-                match &d.kind {
-                    TypeDefKind::Resource => return Err(self.no_resources()),
-                    _ => format!("_to_{}({e})", ident(&d.name)),
-                }
-            }
-            Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
-            _ => e.into(),
-        })
-    }
-
-    /// An expression converting `e` (a value the view decoded, `Any`) to the generated classes.
-    fn decode_expr(&self, t: &Type, e: &str) -> Result<String> {
-        Ok(match t {
-            Type::List(x) if **x == Type::U8 => format!("bytes({e})"),
-            Type::List(x) => {
-                let v = self.fresh();
-                format!("[{} for {v} in {e}]", self.decode_expr(x, &v)?)
-            }
-            Type::Option(x) => {
-                let v = self.fresh();
-                if self.is_option(x) {
-                    format!(
-                        "_opt({e}, lambda {v}: Some({}))",
-                        self.decode_expr(x, &format!("{v}.value"))?
-                    )
-                } else {
-                    format!("_opt({e}, lambda {v}: {})", self.decode_expr(x, &v)?)
-                }
-            }
-            Type::Result { ok, err } => {
-                let v = self.fresh();
-                let ok_e = match ok {
-                    Some(t) => self.decode_expr(t, &format!("{v}.value"))?,
-                    None => "None".into(),
-                };
-                let err_e = match err {
-                    Some(t) => self.decode_expr(t, &format!("{v}.value"))?,
-                    None => "None".into(),
-                };
-                format!("(lambda {v}: Ok({ok_e}) if isinstance({v}, Ok) else Err({err_e}))({e})")
-            }
-            Type::Tuple(ts) => {
-                let v = self.fresh();
-                let parts = ts
-                    .iter()
-                    .enumerate()
-                    .map(|(k, t)| self.decode_expr(t, &format!("{v}[{k}]")))
-                    .collect::<Result<Vec<_>>>()?;
-                format!("(lambda {v}: ({},))({e})", parts.join(", "))
-            }
-            Type::Named(i) => {
-                let d = self.i.typedef(*i);
-                match &d.kind {
-                    TypeDefKind::Resource => return Err(self.no_resources()),
-                    _ => format!("_from_{}({e})", ident(&d.name)),
+                match (&d.kind, dir) {
+                    (TypeDefKind::Resource, _) => return Err(self.no_resources()),
+                    (_, Dir::ToView) => format!("_to_{}({e})", ident(&d.name)),
+                    (_, Dir::FromView) => format!("_from_{}({e})", ident(&d.name)),
                 }
             }
             Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
