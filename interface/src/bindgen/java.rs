@@ -1,7 +1,7 @@
 //! `bridgehost bindgen --lang java`: one Java 17 source file per interface (docs/TYPED.md, "Java").
 //!
 //! The class wraps a `NativeModule`: it checks the module's interface at open
-//! (`NativeModule.checkInterface`, the core's compatibility rule), resolves each function's
+//! (`NativeModule.checkBinding`, the core's compatibility rule), resolves each function's
 //! `Method` once, and offers every WIT function as a typed method in a blocking form and a
 //! `CompletableFuture` form. Records become Java records, variants sealed interfaces of records,
 //! enums and flags Java enums (`Set<E>` for flags), `option` `Optional`, `result` and `tuple` the
@@ -840,7 +840,7 @@ impl<'a> Gen<'a> {
         );
         let mut cdocs = vec![
             format!(
-                "Typed bindings of WIT interface {} ({}): every function is a blocking method and a {{@code CompletableFuture}} method ({{@code ...Async}}); open one with {{@link #open}} or wrap an open module with {{@link #bind}}. Both check the module's embedded interface first ({{@link io.bridgehost.NativeModule#checkInterface}}).",
+                "Typed bindings of WIT interface {} ({}): every function is a blocking method and a {{@code CompletableFuture}} method ({{@code ...Async}}); open one with {{@link #open}} or wrap an open module with {{@link #bind}}. Both check the module's embedded interface first ({{@link io.bridgehost.NativeModule#checkBinding}}).",
                 code(&i.name),
                 code(&i.package)
             ),
@@ -879,7 +879,7 @@ impl<'a> Gen<'a> {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "    private {class}(io.bridgehost.NativeModule module, boolean owned) {{\n        module.checkInterface(WIT);\n        this.module = module;\n        this.owned = owned;"
+            "    private {class}(io.bridgehost.NativeModule module, boolean owned) {{\n        module.checkBinding(WIT);\n        this.module = module;\n        this.owned = owned;"
         );
         for f in &plain {
             let _ = writeln!(

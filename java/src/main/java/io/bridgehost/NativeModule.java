@@ -273,7 +273,7 @@ public final class NativeModule implements AutoCloseable {
      * @throws InvalidArgumentException if {@code binding} is not a valid interface
      * @throws ClosedException if the module is closed
      */
-    public void checkInterface(String binding) {
+    public void checkBinding(String binding) {
         Objects.requireNonNull(binding, "binding");
         ensureOpen();
         try {

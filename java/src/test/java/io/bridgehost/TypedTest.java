@@ -106,17 +106,17 @@ class TypedTest {
     @Test
     void anIncompatibleOrMissingInterfaceIsAbiMismatchNamingTheDifference() {
         try (Host host = TestSupport.host(); NativeModule std = host.open("std")) {
-            std.checkInterface(Std.WIT);
+            std.checkBinding(Std.WIT);
             // A binding that sends a string where the module takes a u32.
             String changed = Std.WIT.replace("add: func(a: u32, b: u32) -> u32", "add: func(a: u32, b: string) -> u32");
             assertFalse(changed.equals(Std.WIT));
-            AbiMismatchException e = assertThrows(AbiMismatchException.class, () -> std.checkInterface(changed));
+            AbiMismatchException e = assertThrows(AbiMismatchException.class, () -> std.checkBinding(changed));
             assertTrue(e.getMessage().contains("function add: parameter 2 (b): string here, u32 in the module"), e.getMessage());
             // A binding for a function the module does not have.
             String extra = Std.WIT.replace("/// a + b modulo", "nope: func();\n    /// a + b modulo");
-            e = assertThrows(AbiMismatchException.class, () -> std.checkInterface(extra));
+            e = assertThrows(AbiMismatchException.class, () -> std.checkBinding(extra));
             assertTrue(e.getMessage().contains("nope"), e.getMessage());
-            InvalidArgumentException bad = assertThrows(InvalidArgumentException.class, () -> std.checkInterface("package x"));
+            InvalidArgumentException bad = assertThrows(InvalidArgumentException.class, () -> std.checkBinding("package x"));
             assertTrue(bad.getMessage().contains("the binding's interface"), bad.getMessage());
             // Binding an open module does not take it over.
             Std.bind(std).close();

@@ -3,7 +3,7 @@
 package io.bridgehost.gen.golden;
 
 /**
- * Typed bindings of WIT interface <code>golden</code> (<code>bridgehost:golden&#64;1.0.0</code>): every function is a blocking method and a {@code CompletableFuture} method ({@code ...Async}); open one with {@link #open} or wrap an open module with {@link #bind}. Both check the module's embedded interface first ({@link io.bridgehost.NativeModule#checkInterface}).
+ * Typed bindings of WIT interface <code>golden</code> (<code>bridgehost:golden&#64;1.0.0</code>): every function is a blocking method and a {@code CompletableFuture} method ({@code ...Async}); open one with {@link #open} or wrap an open module with {@link #bind}. Both check the module's embedded interface first ({@link io.bridgehost.NativeModule#checkBinding}).
  *
  * <p>Type mapping (docs/TYPED.md, "Java"): u8 is a {@code short}, u16 an {@code int}, u32 a {@code long}, all range-checked when encoded; u64 is a {@code long} holding the 64 bits (read it with {@link Long#toUnsignedString(long)}); char is an {@code int} code point; list&lt;u8&gt; is {@code byte[]}.
  *
@@ -116,7 +116,7 @@ public final class Golden implements AutoCloseable {
     private final boolean owned;
 
     private Golden(io.bridgehost.NativeModule module, boolean owned) {
-        module.checkInterface(WIT);
+        module.checkBinding(WIT);
         this.module = module;
         this.owned = owned;
     }
