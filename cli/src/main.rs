@@ -29,6 +29,15 @@
 //! (its constructors then run in this process).
 #![forbid(unsafe_code)]
 
+/// `println!` for the CLI's own output: a reader that went away (`bridgehost inspect std | head
+/// -1`) ends the program quietly with success, as Unix filters do, instead of a panic; any other
+/// write error is reported and exits 1.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::emit(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod new;
 mod typed;
 
@@ -116,7 +125,7 @@ fn bindgen(args: &[String]) -> ExitCode {
     match typed::bindgen(&lang, package.as_deref(), source, &out, deadline) {
         Ok(files) => {
             for f in files {
-                println!("wrote {}", f.display());
+                out!("wrote {}", f.display());
             }
             ExitCode::SUCCESS
         }
@@ -131,7 +140,7 @@ fn validate(args: &[String]) -> ExitCode {
     };
     match bridgehost::validate(&spec, &[], deadline) {
         Ok(info) => {
-            println!("valid: {} {} ({})", info.name, info.version, info.path);
+            out!("valid: {} {} ({})", info.name, info.version, info.path);
             ExitCode::SUCCESS
         }
         Err(e) => fail(e),
@@ -150,25 +159,25 @@ fn inspect(args: &[String]) -> ExitCode {
     };
     match info {
         Ok(info) => {
-            println!("path:          {}", info.path);
-            println!("name:          {}", info.name);
-            println!("version:       {}", info.version);
-            println!("abi version:   {}", info.abi_version);
-            println!("thread model:  {}", info.thread_model.name());
+            out!("path:          {}", info.path);
+            out!("name:          {}", info.name);
+            out!("version:       {}", info.version);
+            out!("abi version:   {}", info.abi_version);
+            out!("thread model:  {}", info.thread_model.name());
             if info.stateful {
                 // Only when set: the output of every other module is unchanged.
-                println!(
+                out!(
                     "stateful:      yes (one isolated worker, no spare, StateLost after a restart)"
                 );
             }
-            println!("methods:       {}", info.methods.len());
+            out!("methods:       {}", info.methods.len());
             for m in &info.methods {
                 let flags = if m.is_nonblocking() {
                     " [nonblocking]"
                 } else {
                     ""
                 };
-                println!("  {}{flags}", m.name);
+                out!("  {}{flags}", m.name);
             }
             typed::print_interface(&info);
             ExitCode::SUCCESS
@@ -214,7 +223,7 @@ fn call(args: &[String]) -> ExitCode {
     if let Some(j) = json_args {
         return match typed::call_json(module, method, &j, opts) {
             Ok(out) => {
-                println!("{out}");
+                out!("{out}");
                 ExitCode::SUCCESS
             }
             Err(e) => fail(e),
@@ -243,6 +252,17 @@ fn call(args: &[String]) -> ExitCode {
     }
 }
 
+/// Write to stdout for [`out!`].
+fn emit(args: std::fmt::Arguments<'_>) {
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("bridgehost: writing the output: {e}");
+        std::process::exit(1);
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -256,14 +276,14 @@ fn main() -> ExitCode {
         Some("wit") => usage("wit needs exactly one FILE.wit"),
         Some("bindgen") => bindgen(&args[1..]),
         Some("new") if args[1..].iter().any(|a| a == "--help" || a == "-h") => {
-            println!("{}", new::USAGE);
+            out!("{}", new::USAGE);
             ExitCode::SUCCESS
         }
         Some("new") => match new::parse(&args[1..]) {
             Ok(a) => match new::create(&a) {
                 Ok(files) => {
                     for f in files {
-                        println!("created {}", f.display());
+                        out!("created {}", f.display());
                     }
                     ExitCode::SUCCESS
                 }
@@ -275,14 +295,14 @@ fn main() -> ExitCode {
             }
         },
         Some("help") | Some("--help") | Some("-h") => {
-            println!("{USAGE}\n\nerror exit codes:");
+            out!("{USAGE}\n\nerror exit codes:");
             for k in bridgehost::ErrorKind::ALL {
-                println!("  {:>3}  {}", 10 + k.code(), k.name());
+                out!("  {:>3}  {}", 10 + k.code(), k.name());
             }
             ExitCode::SUCCESS
         }
         Some("--version") | Some("version") => {
-            println!("bridgehost {}", bridgehost::VERSION);
+            out!("bridgehost {}", bridgehost::VERSION);
             ExitCode::SUCCESS
         }
         _ => usage("missing or unknown command"),

@@ -7,11 +7,11 @@ use bridgehost::{Error, Host, ModuleInfo, ModuleOptions};
 /// The interface part of `bridgehost inspect`.
 pub fn print_interface(info: &ModuleInfo) {
     match &info.interface {
-        None => println!("interface:     none (bytes-only module)"),
+        None => out!("interface:     none (bytes-only module)"),
         Some(i) => {
-            println!("interface:     {} (sha256 {})", i.package, i.hash_hex());
+            out!("interface:     {} (sha256 {})", i.package, i.hash_hex());
             for line in i.render().lines() {
-                println!("  {line}");
+                out!("  {line}");
             }
         }
     }
@@ -24,7 +24,7 @@ pub fn wit(file: &str) -> Result<(), Error> {
     let text = std::fs::read(file).map_err(|e| Error::NotFound(format!("{file}: {e}")))?;
     let i = Interface::parse_bytes(&text)
         .map_err(|e| Error::InvalidArgument(format!("{file}: {e}")))?;
-    print!("{}", i.render());
+    crate::emit(format_args!("{}", i.render()));
     Ok(())
 }
 

@@ -44,3 +44,24 @@ fn other_errors_are_said_once_too() {
     assert!(err.starts_with("bridgehost: not found: "), "{err}");
     assert_eq!(err.matches("not found").count(), 1, "{err}");
 }
+
+/// A reader that went away (`bridgehost inspect std | head -1`) ends the CLI quietly with
+/// success, as Unix filters do; it used to panic ("failed printing to stdout: Broken pipe",
+/// exit 101). The read end is closed at once, long before the CLI has opened the module and
+/// writes its first line.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/dist");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bridgehost"))
+        .args(["inspect", "--in-process", "std"])
+        .env("BRIDGEHOST_MODULE_PATH", dist)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
