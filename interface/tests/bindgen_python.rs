@@ -151,6 +151,13 @@ fn refusals_say_why() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("module name \"a.b\""), "{e}");
+    // A binding named like a module it imports would shadow it (found by a docs-only client).
+    for shadow in ["bridgehost", "dataclasses", "enum", "typing"] {
+        let e = bindgen::generate("python", &t, Some(shadow))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a module the binding imports"), "{shadow}: {e}");
+    }
 }
 
 #[test]

@@ -26,6 +26,9 @@ enum Dir {
 
 const LANG: &str = "python";
 
+/// Modules the generated file imports: a binding named like one would shadow it.
+const IMPORTED_MODULES: &[&str] = &["bridgehost", "dataclasses", "enum", "typing"];
+
 /// Python's keywords and soft keywords, and names the generated file uses at module level.
 const KEYWORDS: &[&str] = &[
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
@@ -650,8 +653,16 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
         || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         || name.starts_with(|c: char| c.is_ascii_digit())
         || KEYWORDS.contains(&name.as_str())
+        || IMPORTED_MODULES.contains(&name.as_str())
     {
-        return Err(unsupported(LANG, format!("module name {name:?}")));
+        return Err(unsupported(
+            LANG,
+            format!(
+                "module name {name:?}: must be a plain Python identifier, not a keyword nor a \
+                 module the binding imports ({})",
+                IMPORTED_MODULES.join(", ")
+            ),
+        ));
     }
     Ok(vec![File {
         path: format!("{name}.py"),
