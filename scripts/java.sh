@@ -229,6 +229,16 @@ cmd_demo() {
     env=(BRIDGEHOST_MODULE_PATH="$DIST")
     log "java -cp $JAR io.bridgehost.demo.Demo"
     env "${env[@]}" "$(jdk17)/bin/java" -cp "$JAR" io.bridgehost.demo.Demo
+    # Typed calls as a user makes them: generate the std module's class from its embedded WIT
+    # interface, compile it with java/examples/TypedDemo.java against the jar, run it.
+    local tmp
+    tmp="$(mktemp -d)"
+    trap 'rm -rf "$tmp"' RETURN
+    log "bridgehost bindgen --lang java --package example.std std; javac; java TypedDemo"
+    BRIDGEHOST_MODULE_PATH="$DIST" "$DIST/bridgehost" bindgen --lang java --package example.std std -o "$tmp/gen"
+    "$(jdk17)/bin/javac" -Xlint:all -Werror -d "$tmp/classes" -cp "$JAR" \
+        "$tmp/gen/example/std/Std.java" "$JAVA_DIR/examples/TypedDemo.java"
+    env "${env[@]}" "$(jdk17)/bin/java" -cp "$JAR:$tmp/classes" TypedDemo
 }
 
 cmd_bench() {

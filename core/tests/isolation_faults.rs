@@ -416,10 +416,12 @@ fn a_module_that_keeps_crashing_while_idle_does_not_spin_the_cpu() {
         ErrorKind::Unavailable
     );
     let cpu = process_cpu_time() - cpu0;
-    assert!(
-        cpu < Duration::from_millis(700),
-        "crash storm burned {cpu:?} of CPU in 1.5 s"
-    );
+    if cpu_bounds_judged("a crash storm while idle", cpu) {
+        assert!(
+            cpu < Duration::from_millis(700),
+            "crash storm burned {cpu:?} of CPU in 1.5 s"
+        );
+    }
 }
 
 #[test]

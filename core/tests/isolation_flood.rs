@@ -29,15 +29,11 @@ use std::time::{Duration, Instant};
 /// One test at a time (they measure the process).
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// The host's CPU time over a flood stays under 15 % of its wall time. Not judged where
-/// `BRIDGEHOST_NO_CPU_BOUNDS` is set: the asan suite, whose instrumentation multiplies the cost
-/// of every instruction the bound was set for (the budget, counted in datagrams, bytes and
-/// events, is the same there; the rust suite judges this bound on the same test).
+/// The host's CPU time over a flood stays under 15 % of its wall time (judged where
+/// [`cpu_bounds_judged`]: not under ASan; the budget, counted in datagrams, bytes and events, is
+/// judged everywhere).
 fn assert_cpu_share(cpu: Duration, wall: Duration, what: &str) {
-    if std::env::var_os("BRIDGEHOST_NO_CPU_BOUNDS").is_some() {
-        eprintln!(
-            "CPU share not judged here (BRIDGEHOST_NO_CPU_BOUNDS): {cpu:?} over {wall:?} on {what}"
-        );
+    if !cpu_bounds_judged(what, cpu) {
         return;
     }
     assert!(

@@ -4,7 +4,10 @@
    with the std module's CRC-32C.
 2. Receive events that the std module emits from its own native thread.
 3. Submit calls asynchronously (concurrent.futures and asyncio).
-4. Under process isolation, crash a module on purpose (segfault) and show
+4. Typed calls: the std module embeds a WIT interface, and ``module.typed()``
+   calls it with Python values (ints, floats, lists, dataclasses) instead of
+   bytes, in-process and isolated alike.
+5. Under process isolation, crash a module on purpose (segfault) and show
    that only that request failed: the next call succeeds. (Needs process
    isolation and the test-only ``faulty`` module on BRIDGEHOST_MODULE_PATH;
    skipped with a note otherwise.)
@@ -80,7 +83,20 @@ def main() -> int:
         except bridgehost.ModuleError as e:
             print(f"a module error is typed: {type(e).__name__} code={e.code}: {e}")
 
-        step("4. a crash, contained by process isolation")
+        step("4. typed calls through the module's WIT interface")
+        view = std.typed()
+        print(f"{view.add.signature}: add(40, 2) = {view.add(40, 2)}")
+        summary = view.stats([1.5, -2.0, 7.0])
+        print(f"stats([1.5, -2.0, 7.0]) = {summary}")
+        if view.add(40, 2) != 42 or summary is None or summary.count != 3 or summary.max != 7.0:
+            print("typed calls FAILED", file=sys.stderr)
+            return 1
+        try:
+            view.add(1, -1)  # out of range for u32: refused before the call, never wrapped
+        except bridgehost.InvalidArgumentError as e:
+            print(f"a bad typed argument is refused: {e}")
+
+        step("5. a crash, contained by process isolation")
         try:
             faulty = host.open("faulty", isolation="process")
         except bridgehost.UnavailableError as e:
@@ -97,6 +113,8 @@ def main() -> int:
             iso_std = host.open("std", isolation="process")
             print(f"this process is fine; the next isolated call returns "
                   f"{iso_std.method('echo')(b'still here')!r}")
+            print(f"and a typed call in the worker: crc32c(b'123456789') = "
+                  f"{iso_std.typed().crc32c(b'123456789'):#010x}")
             print(f"counters: crashes={faulty.counters()['crashes']} respawns={faulty.counters()['respawns']}")
 
     print("\ndemo complete")
