@@ -75,12 +75,26 @@ prune_after() {
     esac
 }
 
+# Each suite's output is also kept in target/suite-logs/NAME.log, so that a failure's cause can be
+# printed again at the very end, where a reader of a long CI log (or of only its tail) looks.
+LOG_DIR="$ROOT/target/suite-logs"
+mkdir -p "$LOG_DIR"
+why_failed() {  # why_failed NAME: the lines of the suite's log that say what failed
+    local f="$LOG_DIR/$1.log"
+    log "why suite $1 failed (from $f):"
+    grep -a -n -A2 -E "panicked at|^test .* FAILED|^failures:|^    [A-Za-z_:]+$|FAILED|Error:|error(\[E[0-9]+\])?:|ERROR|AddressSanitizer|LeakSanitizer|assert|Tests run:.*Fail|^not ok|Failed [A-Za-z]|die:|: FAILED" "$f" \
+        | grep -a -v -E "^[0-9]+:test .* \.\.\. ok$" | tail -n 60
+    log "last 20 lines of suite $1:"
+    tail -n 20 "$f"
+}
+
 passed=0; failed=0; failed_names=()
 for s in "${SUITES[@]}"; do
     declare -F "suite_$s" >/dev/null || die "unknown suite: $s (known: ${ALL_SUITES[*]})"
     log "suite $s"
     start=$(date +%s)
-    if "suite_$s"; then
+    # In a subshell (the pipe): a suite's exports stay its own.
+    if "suite_$s" 2>&1 | tee "$LOG_DIR/$s.log"; then
         passed=$((passed + 1)); log "suite $s: ok ($(( $(date +%s) - start )) s)"
     else
         failed=$((failed + 1)); failed_names+=("$s"); log "suite $s: FAILED ($(( $(date +%s) - start )) s)"
@@ -88,6 +102,9 @@ for s in "${SUITES[@]}"; do
     prune_after "$s"
     log "disk: $(df -h --output=avail "$ROOT" | tail -1 | tr -d ' ') free after suite $s"
 done
-[ "$failed" -eq 0 ] || log "failed suites: ${failed_names[*]}"
+if [ "$failed" -ne 0 ]; then
+    for s in "${failed_names[@]}"; do why_failed "$s"; done
+    log "failed suites: ${failed_names[*]}"
+fi
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
