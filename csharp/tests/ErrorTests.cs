@@ -162,7 +162,6 @@ namespace BridgeHost.Tests
         {
             Check.Throws<InvalidArgumentException>(() => _host.Open("std", new ModuleOptions { Workers = -1 }), "Workers -1");
             Check.Throws<InvalidArgumentException>(() => _host.Open("std", new ModuleOptions { MaxInput = -1 }), "MaxInput -1");
-            Check.Throws<InvalidArgumentException>(() => _host.Open("std", new ModuleOptions { MaxOutput = 0 }), "MaxOutput 0");
             Check.Throws<InvalidArgumentException>(() => _host.Open("std", new ModuleOptions { CallTimeout = TimeSpan.Zero }), "CallTimeout 0");
             Check.Throws<InvalidArgumentException>(() => _host.Open("std", new ModuleOptions { CallTimeout = TimeSpan.FromSeconds(-1) }), "CallTimeout < 0");
             Check.Throws<InvalidArgumentException>(() => _host.Open("std", new ModuleOptions { Isolation = (Isolation)7 }), "Isolation 7");

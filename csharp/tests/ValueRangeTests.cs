@@ -158,6 +158,21 @@ namespace BridgeHost.Tests
                 Check.Equal(1, echo.Call(new byte[1]).Length, "1 byte with limits of 1");
                 Check.Throws<ResourceLimitException>(() => echo.Call(new byte[2]), "2 bytes with MaxInput 1");
             }
+            // 0 is a value (null is the default), as in Java and Python: a 0-byte limit lets only
+            // empty data through (the C struct's explicit_zero carries it).
+            foreach (var zero in new[] { new ModuleOptions { MaxInput = 0 }, new ModuleOptions { MaxOutput = 0 } })
+            {
+                using (var m = _host.Open("std", zero))
+                {
+                    var echo = m.GetMethod("echo");
+                    Check.Equal(0, echo.Call(new byte[0]).Length, "0 bytes with a 0-byte limit");
+                    Check.Throws<ResourceLimitException>(() => echo.Call(new byte[1]), "1 byte with a 0-byte limit");
+                }
+            }
+            using (var m = _host.Open("std", new ModuleOptions { MaxEvent = 0 }))
+            {
+                Check.Equal(0, m.GetMethod("echo").Call(new byte[0]).Length, "MaxEvent 0 opens");
+            }
             // A sub-millisecond timeout rounds up instead of becoming 0 ("none"): it reaches the
             // core, which refuses a timeout in-process.
             Check.Throws<InvalidArgumentException>(() => _host.Open("std", new ModuleOptions { CallTimeout = TimeSpan.FromTicks(1) }), "1-tick timeout");

@@ -1,8 +1,12 @@
 //! Hosts: create, close, free, counters.
 
 use crate::handles::HOSTS;
+use crate::options::ExplicitZero;
 use crate::ptr::Contract;
-use crate::types::{bh_counters, bh_host, bh_host_options, bh_status};
+use crate::types::{
+    bh_counters, bh_host, bh_host_options, bh_status, BH_OPTION_EVENT_QUEUE_BYTES,
+    BH_OPTION_EVENT_QUEUE_CAPACITY, BH_OPTION_SUBMIT_QUEUE_CAPACITY, BH_OPTION_SUBMIT_THREADS,
+};
 use bhcore::options::Numeric;
 use bhcore::{CounterSnapshot, Host, HostOptions, Result};
 use std::ffi::OsStr;
@@ -14,16 +18,54 @@ use std::sync::Arc;
 fn host_options(c: &Contract, o: Option<&bh_host_options>) -> Result<HostOptions> {
     let mut opts = HostOptions::default();
     let Some(o) = o else { return Ok(opts) };
-    if o.submit_threads != 0 {
+    if o.reserved != 0 {
+        return Err(bhcore::Error::InvalidArgument(format!(
+            "bh_host_options.reserved must be 0, not {}",
+            o.reserved
+        )));
+    }
+    let set = ExplicitZero::new(
+        "bh_host_options",
+        o.explicit_zero,
+        &[
+            (
+                BH_OPTION_SUBMIT_THREADS,
+                "submit_threads",
+                o.submit_threads.into(),
+            ),
+            (
+                BH_OPTION_SUBMIT_QUEUE_CAPACITY,
+                "submit_queue_capacity",
+                o.submit_queue_capacity.into(),
+            ),
+            (
+                BH_OPTION_EVENT_QUEUE_CAPACITY,
+                "event_queue_capacity",
+                o.event_queue_capacity.into(),
+            ),
+            (
+                BH_OPTION_EVENT_QUEUE_BYTES,
+                "event_queue_bytes",
+                o.event_queue_bytes,
+            ),
+        ],
+    )?;
+    if set.given(BH_OPTION_SUBMIT_THREADS, o.submit_threads.into()) {
         opts.submit_threads = o.submit_threads as usize;
     }
-    if o.submit_queue_capacity != 0 {
+    if set.given(
+        BH_OPTION_SUBMIT_QUEUE_CAPACITY,
+        o.submit_queue_capacity.into(),
+    ) {
         opts.submit_queue_capacity = o.submit_queue_capacity as usize;
     }
-    if o.event_queue_capacity != 0 {
+    if set.given(
+        BH_OPTION_EVENT_QUEUE_CAPACITY,
+        o.event_queue_capacity.into(),
+    ) {
         opts.event_queue_capacity = o.event_queue_capacity as usize;
     }
-    if o.event_queue_bytes != 0 {
+    if set.given(BH_OPTION_EVENT_QUEUE_BYTES, o.event_queue_bytes) {
         opts.event_queue_bytes = usize::try_from(o.event_queue_bytes).unwrap_or(usize::MAX);
     }
     let name = c.bytes(o.thread_name.cast(), o.thread_name_len, "thread_name")?;
@@ -121,6 +163,8 @@ pub unsafe extern "C" fn bh_host_options_default(out: *mut bh_host_options) -> b
             thread_name_len: 0,
             module_dirs: std::ptr::null(),
             module_dirs_len: 0,
+            explicit_zero: 0,
+            reserved: 0,
         });
         Ok(())
     })

@@ -2,10 +2,13 @@
 
 use crate::api_host::counters_of;
 use crate::handles::{BUFFERS, HOSTS, METHODS, MODULES};
+use crate::options::ExplicitZero;
 use crate::ptr::Contract;
 use crate::types::{
     bh_buffer, bh_counters, bh_host, bh_method, bh_module, bh_module_options, bh_status,
     BH_INSPECT_IN_PROCESS, BH_ISOLATION_IN_PROCESS, BH_ISOLATION_PROCESS,
+    BH_OPTION_CALL_TIMEOUT_NS, BH_OPTION_MAX_EVENT, BH_OPTION_MAX_INPUT, BH_OPTION_MAX_OUTPUT,
+    BH_OPTION_MEMORY_LIMIT, BH_OPTION_WORKERS,
 };
 use bhcore::{Error, Isolation, ModuleOptions, Result};
 use bridgehost_module_abi as abi;
@@ -43,34 +46,44 @@ fn module_options(c: &Contract, o: Option<&bh_module_options>) -> Result<ModuleO
             )))
         }
     };
-    if o.workers != 0 {
+    let set = ExplicitZero::new(
+        "bh_module_options",
+        o.explicit_zero,
+        &[
+            (BH_OPTION_WORKERS, "workers", u64::from(o.workers)),
+            (BH_OPTION_MEMORY_LIMIT, "memory_limit", o.memory_limit),
+            (BH_OPTION_MAX_INPUT, "max_input", o.max_input),
+            (BH_OPTION_MAX_OUTPUT, "max_output", o.max_output),
+            (BH_OPTION_MAX_EVENT, "max_event", o.max_event),
+            (
+                BH_OPTION_CALL_TIMEOUT_NS,
+                "call_timeout_ms",
+                o.call_timeout_ms,
+            ),
+        ],
+    )?;
+    if set.given(BH_OPTION_WORKERS, o.workers.into()) {
         opts.workers = o.workers as usize;
     }
-    if o.call_timeout_ms != 0 {
+    if set.given(BH_OPTION_CALL_TIMEOUT_NS, o.call_timeout_ms) {
         opts.call_timeout = Some(Duration::from_millis(o.call_timeout_ms));
     }
-    if o.memory_limit != 0 {
+    if set.given(BH_OPTION_MEMORY_LIMIT, o.memory_limit) {
         opts.memory_limit = Some(o.memory_limit);
     }
-    if o.max_input != 0 {
+    if set.given(BH_OPTION_MAX_INPUT, o.max_input) {
         opts.max_input = size(o.max_input, "max_input")?;
     }
-    if o.max_output != 0 {
+    if set.given(BH_OPTION_MAX_OUTPUT, o.max_output) {
         opts.max_output = size(o.max_output, "max_output")?;
     }
-    if o.max_event != 0 {
+    if set.given(BH_OPTION_MAX_EVENT, o.max_event) {
         opts.max_event = size(o.max_event, "max_event")?;
     }
     opts.config = c.bytes(o.config, o.config_len, "config")?.to_vec();
     let worker = c.bytes(o.worker_path.cast(), o.worker_path_len, "worker_path")?;
     if !worker.is_empty() {
         opts.worker_path = Some(PathBuf::from(OsStr::from_bytes(worker)));
-    }
-    if o.reserved2 != 0 {
-        return Err(invalid(format!(
-            "bh_module_options.reserved2 must be 0, not {}",
-            o.reserved2
-        )));
     }
     opts.validate_in_worker = match o.validate_in_worker {
         0 => false,
@@ -117,7 +130,7 @@ pub unsafe extern "C" fn bh_module_options_default(out: *mut bh_module_options) 
             worker_path_len: 0,
             max_event: d.max_event as u64,
             validate_in_worker: u32::from(d.validate_in_worker),
-            reserved2: 0,
+            explicit_zero: 0,
         });
         Ok(())
     })

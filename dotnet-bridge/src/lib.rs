@@ -26,6 +26,7 @@ mod panic;
 mod callback;
 mod error;
 mod handles;
+mod options;
 mod ptr;
 pub mod types;
 

@@ -212,6 +212,14 @@ pub struct bh_host_options {
     pub module_dirs: *const c_char,
     /// Length of `module_dirs` in bytes.
     pub module_dirs_len: usize,
+    /// Fields whose 0 is the value 0, not "default": bit `1 << BH_OPTION_X` for
+    /// `submit_threads`, `submit_queue_capacity`, `event_queue_capacity` and `event_queue_bytes`
+    /// (the core then judges the 0 as every runtime does: each of these refuses it). A bit for
+    /// another option, or for a field that is not 0, is `BH_E_INVALID_ARGUMENT`. Added after 0.1:
+    /// a caller whose `struct_size` stops before it gets 0 (every 0 is "default").
+    pub explicit_zero: u32,
+    /// Must be 0.
+    pub reserved: u32,
 }
 
 /// Options of `bh_module_open`. All-zero fields mean "default";
@@ -250,10 +258,16 @@ pub struct bh_module_options {
     /// constructor that exits, crashes or hangs fails the open with a typed error instead of
     /// taking the host down; deadline 10 s); 0 (default) does not. Ignored for
     /// `BH_ISOLATION_PROCESS` (the module loads in a worker anyway). Added after 0.1, like
-    /// `reserved2`.
+    /// `explicit_zero`.
     pub validate_in_worker: u32,
-    /// Must be 0.
-    pub reserved2: u32,
+    /// Fields whose 0 is the value 0, not "default": bit `1 << BH_OPTION_X` for `workers`,
+    /// `memory_limit`, `max_input`, `max_output`, `max_event` and `BH_OPTION_CALL_TIMEOUT_NS`
+    /// (`call_timeout_ms`). The core then judges the 0 as every runtime does: a 0-byte
+    /// `max_input`, `max_output` or `max_event` is a valid limit (nothing may pass); a 0
+    /// `workers`, `memory_limit` or call timeout is refused. A bit for another option, or for a
+    /// field that is not 0, is `BH_E_INVALID_ARGUMENT`. Was `reserved2` (must be 0) in 0.1, so an
+    /// older caller's 0 keeps its meaning.
+    pub explicit_zero: u32,
 }
 
 /// Counters of a host or module. The caller sets `struct_size`; the library

@@ -8,9 +8,10 @@ use std::mem::{align_of, offset_of, size_of};
 #[test]
 fn struct_layouts_are_pinned() {
     // thread_name and thread_name_len were appended (40 bytes before), then module_dirs and
-    // module_dirs_len (56 before): an older caller's smaller struct_size leaves them NULL / 0
-    // (the default name, no more directories).
-    assert_eq!(size_of::<bh_host_options>(), 72);
+    // module_dirs_len (56 before), then explicit_zero and reserved (72 before): an older caller's
+    // smaller struct_size leaves them NULL / 0 (the default name, no more directories, every 0
+    // field "default").
+    assert_eq!(size_of::<bh_host_options>(), 80);
     assert_eq!(align_of::<bh_host_options>(), 8);
     assert_eq!(offset_of!(bh_host_options, struct_size), 0);
     assert_eq!(offset_of!(bh_host_options, submit_threads), 4);
@@ -23,9 +24,12 @@ fn struct_layouts_are_pinned() {
     assert_eq!(offset_of!(bh_host_options, thread_name_len), 48);
     assert_eq!(offset_of!(bh_host_options, module_dirs), 56);
     assert_eq!(offset_of!(bh_host_options, module_dirs_len), 64);
+    assert_eq!(offset_of!(bh_host_options, explicit_zero), 72);
+    assert_eq!(offset_of!(bh_host_options, reserved), 76);
 
-    // validate_in_worker and reserved2 were appended (88 bytes before): an older caller's
-    // smaller struct_size leaves them 0 (off).
+    // validate_in_worker and explicit_zero (then named reserved2, "must be 0") were appended
+    // (88 bytes before): an older caller's smaller struct_size leaves them 0 (off; every 0
+    // field "default").
     assert_eq!(size_of::<bh_module_options>(), 96);
     assert_eq!(align_of::<bh_module_options>(), 8);
     let offsets = [
@@ -43,7 +47,7 @@ fn struct_layouts_are_pinned() {
         offset_of!(bh_module_options, worker_path_len),
         offset_of!(bh_module_options, max_event),
         offset_of!(bh_module_options, validate_in_worker),
-        offset_of!(bh_module_options, reserved2),
+        offset_of!(bh_module_options, explicit_zero),
     ];
     assert_eq!(
         offsets,

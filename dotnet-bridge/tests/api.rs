@@ -263,6 +263,8 @@ fn submit_complete_and_cancel() {
         thread_name_len: 0,
         module_dirs: std::ptr::null(),
         module_dirs_len: 0,
+        explicit_zero: 0,
+        reserved: 0,
     };
     let dir = dist();
     let dir = dir.to_str().unwrap();
@@ -738,6 +740,8 @@ fn host_with_dirs(list: &[u8], out: &mut bh_host) -> bh_status {
         thread_name_len: 0,
         module_dirs: list.as_ptr().cast(),
         module_dirs_len: list.len(),
+        explicit_zero: 0,
+        reserved: 0,
     };
     // SAFETY: opts and list are live for the call; out is writable.
     unsafe { bh_host_new(&opts, out) }

@@ -229,6 +229,8 @@ fn text_and_option_lengths_across_the_value_range() {
                 thread_name_len: 0,
                 module_dirs: std::ptr::null(),
                 module_dirs_len: 0,
+                explicit_zero: 0,
+                reserved: 0,
             };
             expect(bh_host_new(&dir, out.cast()), BH_E_INVALID_ARGUMENT);
             let name = bh_host_options {
@@ -308,7 +310,17 @@ fn text_and_option_lengths_across_the_value_range() {
             ("isolation", |o| o.isolation = 2),
             ("reserved", |o| o.reserved = 1),
             ("validate_in_worker", |o| o.validate_in_worker = 2),
-            ("reserved2", |o| o.reserved2 = 1),
+            ("explicit_zero", |o| o.explicit_zero = 1), // bit 0: a host option
+            ("explicit_zero", |o| o.explicit_zero = 1 << 31),
+            ("explicit_zero", |o| {
+                o.max_input = 5;
+                o.explicit_zero = 1 << BH_OPTION_MAX_INPUT
+            }),
+            // A 0 the core refuses, as Java, Python and C# refuse it.
+            ("workers", |o| o.explicit_zero = 1 << BH_OPTION_WORKERS),
+            ("memory_limit", |o| {
+                o.explicit_zero = 1 << BH_OPTION_MEMORY_LIMIT
+            }),
             ("call_timeout", |o| o.call_timeout_ms = u64::MAX), // in-process: refused
             ("struct_size", |o| o.struct_size = 0),
             ("struct_size", |o| o.struct_size = u32::MAX),
@@ -330,12 +342,55 @@ fn text_and_option_lengths_across_the_value_range() {
             thread_name_len: 0,
             module_dirs: std::ptr::null(),
             module_dirs_len: 0,
+            explicit_zero: 0,
+            reserved: 0,
         };
         expect_err(
             bh_host_new(&ho, out.cast()),
             BH_E_INVALID_ARGUMENT,
             "struct_size",
         );
+        ho.struct_size = std::mem::size_of::<bh_host_options>() as u32;
+        for (mask, reserved, what) in [
+            (
+                1 << BH_OPTION_SUBMIT_THREADS,
+                0,
+                "submit_threads must be in 1..=256, got 0",
+            ),
+            (
+                1 << BH_OPTION_SUBMIT_QUEUE_CAPACITY,
+                0,
+                "submit_queue_capacity",
+            ),
+            (
+                1 << BH_OPTION_EVENT_QUEUE_CAPACITY,
+                0,
+                "event_queue_capacity",
+            ),
+            (1 << BH_OPTION_EVENT_QUEUE_BYTES, 0, "event_queue_bytes"),
+            (
+                1 << BH_OPTION_MAX_INPUT,
+                0,
+                "bits that name none of its fields",
+            ),
+            (0, 7, "reserved must be 0"),
+        ] {
+            ho.explicit_zero = mask;
+            ho.reserved = reserved;
+            expect_err(bh_host_new(&ho, out.cast()), BH_E_INVALID_ARGUMENT, what);
+        }
+        ho.explicit_zero = 0;
+        ho.reserved = 0;
+        ho.submit_threads = 3;
+        ho.explicit_zero = 1 << BH_OPTION_SUBMIT_THREADS;
+        expect_err(
+            bh_host_new(&ho, out.cast()),
+            BH_E_INVALID_ARGUMENT,
+            "names submit_threads, whose value is 3, not 0",
+        );
+        ho.submit_threads = 0;
+        ho.explicit_zero = 0;
+        ho.struct_size = 1;
         ho.struct_size = std::mem::size_of::<bh_host_options>() as u32;
         ho.submit_threads = u32::MAX;
         expect_err(
@@ -388,8 +443,46 @@ fn module_options() -> bh_module_options {
         worker_path_len: 0,
         max_event: 0,
         validate_in_worker: 0,
-        reserved2: 0,
+        explicit_zero: 0,
     }
+}
+
+/// `explicit_zero` makes a 0 field the value 0: a 0-byte `max_input`/`max_output` is a limit
+/// that lets only empty input/output through (as `max_input=0` in Java and Python); without the
+/// bit the same 0 is the default (256 MiB).
+#[test]
+fn explicit_zero_limits_are_zero_byte_limits() {
+    let _g = serial();
+    let h = host();
+    for (bit, input, want) in [
+        (BH_OPTION_MAX_INPUT, &b"x"[..], BH_E_RESOURCE_LIMIT),
+        (BH_OPTION_MAX_OUTPUT, &b"x"[..], BH_E_RESOURCE_LIMIT),
+        (BH_OPTION_MAX_INPUT, &b""[..], BH_OK),
+        (BH_OPTION_MAX_OUTPUT, &b""[..], BH_OK),
+    ] {
+        for explicit in [true, false] {
+            let mut mo = module_options();
+            mo.explicit_zero = if explicit { 1 << bit } else { 0 };
+            let mut m = bh_module::default();
+            // SAFETY: the spec and options are live locals; m is writable.
+            expect(
+                unsafe { bh_module_open(h, "std".as_ptr().cast(), 3, &mo, &mut m) },
+                BH_OK,
+            );
+            let echo = method(m, "echo");
+            let got = call(echo, input);
+            if explicit {
+                match got {
+                    Ok(out) => assert_eq!((want, out.as_slice()), (BH_OK, input), "bit {bit}"),
+                    Err(s) => assert_eq!(s, want, "bit {bit}: {}", last_error()),
+                }
+            } else {
+                assert_eq!(got.unwrap(), input, "bit {bit} unset: 0 is the default");
+            }
+            expect(bh_module_free(m), BH_OK);
+        }
+    }
+    expect(bh_host_free(h), BH_OK);
 }
 
 #[test]

@@ -47,17 +47,18 @@
 
 _Static_assert(sizeof(bh_status) == 4, "bh_status is int32_t");
 _Static_assert(sizeof(bh_host) == 8 && sizeof(bh_task) == 8, "handles are uint64_t");
-_Static_assert(sizeof(bh_host_options) == 72, "bh_host_options layout");
+_Static_assert(sizeof(bh_host_options) == 80, "bh_host_options layout (explicit_zero, reserved appended to 72)");
 _Static_assert(offsetof(bh_host_options, thread_name) == 40, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, thread_name_len) == 48, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dirs) == 56, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dirs_len) == 64, "bh_host_options layout");
+_Static_assert(offsetof(bh_host_options, explicit_zero) == 72, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, event_queue_bytes) == 32, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dir) == 16, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dir_len) == 24, "bh_host_options layout");
-_Static_assert(sizeof(bh_module_options) == 96, "bh_module_options layout (validate_in_worker, reserved2 appended to 88)");
+_Static_assert(sizeof(bh_module_options) == 96, "bh_module_options layout (validate_in_worker, explicit_zero appended to 88)");
 _Static_assert(offsetof(bh_module_options, validate_in_worker) == 88, "bh_module_options layout");
-_Static_assert(offsetof(bh_module_options, reserved2) == 92, "bh_module_options layout");
+_Static_assert(offsetof(bh_module_options, explicit_zero) == 92, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, max_event) == 80, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, call_timeout_ms) == 16, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, config) == 48, "bh_module_options layout");
@@ -1030,7 +1031,7 @@ static void t_option_defaults(uint32_t iso) {
     CHECK(mo.max_input == (256u << 20) && mo.max_output == (256u << 20));
     CHECK(mo.max_event == (1u << 20));
     CHECK(mo.config == NULL && mo.config_len == 0 && mo.worker_path == NULL);
-    CHECK(mo.validate_in_worker == 0 && mo.reserved2 == 0);
+    CHECK(mo.validate_in_worker == 0 && mo.explicit_zero == 0);
     /* The filled structs are valid options as they are. */
     ho.module_dir = g_dist;
     ho.module_dir_len = strlen(g_dist);

@@ -37,7 +37,7 @@ namespace BridgeHost
 
         // ------------------------------------------------------------------ structs
 
-        /// <summary>bh_host_options (all-zero fields mean "default").</summary>
+        /// <summary>bh_host_options (0 fields mean "default" unless ExplicitZero names them).</summary>
         [StructLayout(LayoutKind.Sequential)]
         internal struct HostOptions
         {
@@ -52,9 +52,11 @@ namespace BridgeHost
             internal UIntPtr ThreadNameLen;
             internal byte* ModuleDirs;
             internal UIntPtr ModuleDirsLen;
+            internal uint ExplicitZero;
+            internal uint Reserved;
         }
 
-        /// <summary>bh_module_options (all-zero fields mean "default").</summary>
+        /// <summary>bh_module_options (0 fields mean "default" unless ExplicitZero names them).</summary>
         [StructLayout(LayoutKind.Sequential)]
         internal struct ModuleOptions
         {
@@ -72,7 +74,7 @@ namespace BridgeHost
             internal UIntPtr WorkerPathLen;
             internal ulong MaxEvent;
             internal uint ValidateInWorker;
-            internal uint Reserved2;
+            internal uint ExplicitZero;
         }
 
         /// <summary>bh_counters: the caller sets StructSize; fields are filled up to it.</summary>

@@ -3,8 +3,9 @@
 // The bridge translates, the core validates: every numeric value is checked by the core's one
 // rule for its option (bh_option_check: the same rule and message as bh_host_new/bh_module_open
 // and every other runtime) before it is narrowed into its unsigned C field, so a negative count
-// is refused by the core, never wrapped. The only check made here is what the C struct cannot
-// express: a 0-byte MaxInput/MaxOutput/MaxEvent (the field's 0 means "default").
+// is refused by the core, never wrapped. Null is "the default" (the C field's 0); a value of 0
+// that the core accepts (a 0-byte MaxInput/MaxOutput/MaxEvent) is passed with its bit in the
+// struct's explicit_zero mask, so it stays the value 0.
 using System;
 using System.Collections.Generic;
 
@@ -113,13 +114,15 @@ namespace BridgeHost
 
         internal Native.HostOptions ToNative()
         {
+            uint zero = 0;
             return new Native.HostOptions
             {
                 StructSize = (uint)NativeSize,
-                SubmitThreads = (uint)Checked(SubmitThreads, Native.BH_OPTION_SUBMIT_THREADS),
-                SubmitQueueCapacity = (uint)Checked(SubmitQueueCapacity, Native.BH_OPTION_SUBMIT_QUEUE_CAPACITY),
-                EventQueueCapacity = (uint)Checked(EventQueueCapacity, Native.BH_OPTION_EVENT_QUEUE_CAPACITY),
-                EventQueueBytes = Checked(EventQueueBytes, Native.BH_OPTION_EVENT_QUEUE_BYTES),
+                SubmitThreads = (uint)Checked(SubmitThreads, Native.BH_OPTION_SUBMIT_THREADS, ref zero),
+                SubmitQueueCapacity = (uint)Checked(SubmitQueueCapacity, Native.BH_OPTION_SUBMIT_QUEUE_CAPACITY, ref zero),
+                EventQueueCapacity = (uint)Checked(EventQueueCapacity, Native.BH_OPTION_EVENT_QUEUE_CAPACITY, ref zero),
+                EventQueueBytes = Checked(EventQueueBytes, Native.BH_OPTION_EVENT_QUEUE_BYTES, ref zero),
+                ExplicitZero = zero,
             };
         }
 
@@ -128,14 +131,19 @@ namespace BridgeHost
         /// <summary>A numeric option: null is "the default" (the C field's 0); any value, 0
         /// included, is checked by the core's one rule for the option (bh_option_check, the same
         /// rule and message as every runtime: "workers must be in 1..=64, got 0") before it is
-        /// narrowed into the unsigned field.</summary>
-        internal static ulong Checked(long? value, uint option)
+        /// narrowed into the unsigned field. A 0 the core accepts gets its bit in
+        /// <paramref name="explicitZero"/> (the struct's explicit_zero), so it stays 0.</summary>
+        internal static ulong Checked(long? value, uint option, ref uint explicitZero)
         {
             if (!value.HasValue)
             {
                 return 0;
             }
             int st = Native.bh_option_check(option, value.Value);
+            if (value.Value == 0 && st == Native.BH_OK)
+            {
+                explicitZero |= 1u << (int)option;
+            }
             if (st != Native.BH_OK)
             {
                 throw Errors.Last(st);
@@ -220,18 +228,20 @@ namespace BridgeHost
 
         internal Native.ModuleOptions ToNative()
         {
+            uint zero = 0;
             var o = new Native.ModuleOptions
             {
                 StructSize = (uint)NativeSize,
                 Isolation = IsolationCode(Isolation),
-                Workers = (uint)HostOptions.Checked(Workers, Native.BH_OPTION_WORKERS),
+                Workers = (uint)HostOptions.Checked(Workers, Native.BH_OPTION_WORKERS, ref zero),
                 CallTimeoutMs = TimeoutMs(CallTimeout),
-                MemoryLimit = Bytes(MemoryLimit, nameof(MemoryLimit), Native.BH_OPTION_MEMORY_LIMIT),
-                MaxInput = Bytes(MaxInput, nameof(MaxInput), Native.BH_OPTION_MAX_INPUT),
-                MaxOutput = Bytes(MaxOutput, nameof(MaxOutput), Native.BH_OPTION_MAX_OUTPUT),
-                MaxEvent = Bytes(MaxEvent, nameof(MaxEvent), Native.BH_OPTION_MAX_EVENT),
+                MemoryLimit = HostOptions.Checked(MemoryLimit, Native.BH_OPTION_MEMORY_LIMIT, ref zero),
+                MaxInput = HostOptions.Checked(MaxInput, Native.BH_OPTION_MAX_INPUT, ref zero),
+                MaxOutput = HostOptions.Checked(MaxOutput, Native.BH_OPTION_MAX_OUTPUT, ref zero),
+                MaxEvent = HostOptions.Checked(MaxEvent, Native.BH_OPTION_MAX_EVENT, ref zero),
                 ValidateInWorker = ValidateInWorker ? 1u : 0u,
             };
+            o.ExplicitZero = zero;
             return o;
         }
 
@@ -263,26 +273,6 @@ namespace BridgeHost
             }
             // Round up so that a sub-millisecond timeout is not turned into 0 ("none").
             return (ulong)Math.Ceiling(t.Value.TotalMilliseconds);
-        }
-
-        private static ulong Bytes(long? v, string name, uint option)
-        {
-            if (!v.HasValue)
-            {
-                return 0;
-            }
-            if (v.Value == 0 && option != Native.BH_OPTION_MEMORY_LIMIT)
-            {
-                // The C field's 0 means "the default", so a limit of 0 bytes cannot cross it.
-                throw new InvalidArgumentException(name + " of 0 cannot be expressed here (0 is the C ABI's \"default\"; null for the default)");
-            }
-            // Every other value, 0 for MemoryLimit included, by the core's rule.
-            int st = Native.bh_option_check(option, v.Value);
-            if (st != Native.BH_OK)
-            {
-                throw Errors.Last(st);
-            }
-            return (ulong)v.Value;
         }
     }
 }

@@ -78,6 +78,8 @@ pub fn host() -> bh_host {
         thread_name_len: 0,
         module_dirs: std::ptr::null(),
         module_dirs_len: 0,
+        explicit_zero: 0,
+        reserved: 0,
     };
     let mut h = Default::default();
     // SAFETY: opts and its module_dir are live for the call; h is writable.
