@@ -837,3 +837,29 @@ fn refusals_say_why() {
         "{e}"
     );
 }
+
+/// zlib's typed methods are built from generated files that are checked in (plugins/Makefile):
+/// they must be exactly what the generator produces from plugins/c/zlib.wit today. Run with
+/// `BRIDGEHOST_BLESS=1` to rewrite them after a deliberate change.
+#[test]
+fn committed_zlib_bindings_are_the_generators_output() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/c");
+    let wit = std::fs::read_to_string(dir.join("zlib.wit")).unwrap();
+    let iface = Interface::parse(&wit).unwrap();
+    for f in bindgen::generate("c", &iface, Some("zlib")).unwrap() {
+        let path = dir.join(&f.path);
+        if std::env::var_os("BRIDGEHOST_BLESS").is_some() {
+            std::fs::write(&path, &f.text).unwrap();
+            continue;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("{}: {e} (BRIDGEHOST_BLESS=1 generates it)", path.display())
+        });
+        assert!(
+            committed == f.text,
+            "{} is not what the generator produces from zlib.wit: run `BRIDGEHOST_BLESS=1 cargo \
+             test -p bridgehost-interface --test bindgen_c` and review the diff",
+            path.display()
+        );
+    }
+}
