@@ -72,6 +72,9 @@ fn test_wit() -> (String, Vec<(String, serde_json::Value)>) {
     out-list: func() -> list<u32>;
     author-fail: func(mode: u8) -> u8;
     grow: func(n: u32) -> list<string>;
+    type fat = option<tuple<u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64>>;
+    /// Comment delimiters */ /* and a trigraph ??/ in a doc comment must not break the C.
+    count-fat: func(v: list<fat>) -> u32;
 ",
     );
     let end = wit.rfind('}').unwrap();
@@ -191,6 +194,13 @@ int32_t g_author_fail(g_call *call, const uint8_t *mode, uint8_t *out)
     return 0;
 }
 
+int32_t g_count_fat(g_call *call, const g_list_option_tuple_u64_u64_u64_u64_u64_u64_u64_u64_u64_u64_u64_u64_u64_u64_u64_u64 *v, uint32_t *out)
+{
+    (void)call;
+    *out = (uint32_t)v->len;
+    return 0;
+}
+
 /* n strings "s0", "s1", ..., grown with g_realloc one element at a time. */
 int32_t g_grow(g_call *call, const uint32_t *n, g_list_string *out)
 {
@@ -260,7 +270,7 @@ static int hexval(int ch)
 
 int main(void)
 {
-    static char line[1 << 17];
+    static char line[1 << 20], hexs[1 << 20];
     static bh_call_ctx ctx;
     bh_host_api api;
     memset(&api, 0, sizeof api);
@@ -276,13 +286,12 @@ int main(void)
     printf("\n");
     while (fgets(line, sizeof line, stdin) != NULL) {
         unsigned long index;
-        char hexs[sizeof line];
         if (sscanf(line, "limit %lu", &index) == 1) {
             limit = index;
             continue;
         }
-        if (sscanf(line, "%lu %s", &index, hexs) != 2) {
-            fprintf(stderr, "bad line: %s", line);
+        if (strchr(line, '\n') == NULL || sscanf(line, "%lu %s", &index, hexs) != 2) {
+            fprintf(stderr, "bad line (or longer than the buffer): %.80s\n", line);
             return 2;
         }
         size_t n = strcmp(hexs, "-") == 0 ? 0 : strlen(hexs) / 2;
@@ -602,6 +611,10 @@ fn every_type_round_trips_like_the_rust_codec() {
     ));
     calls.push(("grow".into(), 0u32.to_le_bytes().to_vec()));
     wants.push("ok 00000000".into());
+    let mut fat = 100u32.to_le_bytes().to_vec();
+    fat.resize(4 + 100, 0);
+    calls.push(("count-fat".into(), fat));
+    wants.push(format!("ok {}", hex(&100u32.to_le_bytes())));
     let lines = h.run(&calls, None);
     assert_eq!(lines, wants);
 }
@@ -752,6 +765,16 @@ fn hostile_input_fails_with_a_message_never_a_crash() {
         vec![],
         EINVAL,
         &["out-list: result: a NULL pointer with a non-zero length"],
+    );
+    // One input byte (a `none`) decodes to a 136-byte struct: decoded lists are bounded by
+    // G_DECODED_MAX (64 bytes per input byte + 64 KiB), so a big enough list is refused.
+    let mut fat = 100_000u32.to_le_bytes().to_vec();
+    fat.resize(4 + 100_000, 0);
+    push(
+        "count-fat",
+        fat,
+        EINVAL,
+        &["count-fat: parameter v: malformed input at byte 0: the decoded lists would exceed G_DECODED_MAX bytes"],
     );
     // The author's own failure, with and without a message.
     push("author-fail", vec![0], 42, &["the author says no"]);

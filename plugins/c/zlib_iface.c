@@ -139,13 +139,30 @@ typedef struct zlib_reader_ {
     const char *why; /* what was wrong, NULL when nothing */
     size_t at;       /* where */
     int oom;
+    size_t budget;   /* bytes the decoded lists may still take (ZLIB_DECODED_MAX) */
 } zlib_reader_;
+
+/* Decoded lists (other than list<u8> and strings, which stay in the input) take at most this
+ * many bytes per call: a list's length is checked against the input left, but one input byte
+ * (a `none`) can decode to a large C struct. Define it before compiling to change it. */
+#ifndef ZLIB_DECODED_MAX
+#define ZLIB_DECODED_MAX(input_len) ((input_len) < SIZE_MAX / 64 - 65536 ? (input_len) * 64 + 65536 : SIZE_MAX)
+#endif
 
 static inline int zlib_bad_(zlib_reader_ *r, size_t at, const char *why)
 {
     r->why = why;
     r->at = at;
     return -1;
+}
+
+/* Claim n elements of `size` bytes from the budget. */
+static inline int zlib_claim_(zlib_reader_ *r, size_t at, size_t n, size_t size)
+{
+    if (n > r->budget / size)
+        return zlib_bad_(r, at, "the decoded lists would exceed ZLIB_DECODED_MAX bytes");
+    r->budget -= n * size;
+    return 0;
 }
 
 /* n (1..8) little-endian bytes. */
@@ -406,7 +423,7 @@ static int zlib_enc_zlib_error_(zlib_writer_ *w, const zlib_zlib_error *v)
 
 static int32_t zlib_glue_0_(zlib_call *call, const uint8_t *input, size_t input_len)
 {
-    zlib_reader_ r = {call, input, input_len, 0, NULL, 0, 0};
+    zlib_reader_ r = {call, input, input_len, 0, NULL, 0, 0, ZLIB_DECODED_MAX(input_len)};
     zlib_list_u8 p0;
     memset(&p0, 0, sizeof p0);
     if (zlib_dec_list_u8_(&r, &p0) != 0)
@@ -429,7 +446,7 @@ static int32_t zlib_glue_0_(zlib_call *call, const uint8_t *input, size_t input_
 
 static int32_t zlib_glue_1_(zlib_call *call, const uint8_t *input, size_t input_len)
 {
-    zlib_reader_ r = {call, input, input_len, 0, NULL, 0, 0};
+    zlib_reader_ r = {call, input, input_len, 0, NULL, 0, 0, ZLIB_DECODED_MAX(input_len)};
     zlib_list_u8 p0;
     memset(&p0, 0, sizeof p0);
     if (zlib_dec_list_u8_(&r, &p0) != 0)

@@ -51,6 +51,15 @@ fn member(name: &str) -> String {
     }
 }
 
+/// Text made safe inside a one-line `/* ... */` comment: no comment delimiters, no trigraphs
+/// (C11 replaces `??/` even in comments), no line breaks.
+fn comment(text: &str) -> String {
+    text.replace("*/", "* /")
+        .replace("/*", "/ *")
+        .replace("??", "? ?")
+        .replace(['\n', '\r'], " ")
+}
+
 fn is_c_identifier(s: &str) -> bool {
     let mut c = s.chars();
     matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
@@ -230,7 +239,7 @@ impl<'a> Gen<'a> {
         let doc = td
             .docs
             .as_deref()
-            .map(|d| format!("/* {} */\n", d.replace("*/", "* /").replace('\n', " ")))
+            .map(|d| format!("/* {} */\n", comment(d)))
             .unwrap_or_default();
         let upper = format!("{}_{}", self.p.to_ascii_uppercase(), upper_snake(&td.name));
         let mut defs = String::new();
@@ -404,7 +413,7 @@ impl<'a> Gen<'a> {
                 let ek = self.key(t);
                 let min = min_size(self.i, t).max(1);
                 b.push_str(&format!(
-                    "    size_t n;\n    if ({p}_len_(r, {min}, &n) != 0)\n        return -1;\n    out->ptr = NULL;\n    out->len = 0;\n    if (n == 0)\n        return 0;\n    {et} *items = {p}_alloc(r->call, n * sizeof *items);\n    if (items == NULL) {{\n        r->oom = 1;\n        return -1;\n    }}\n    memset(items, 0, n * sizeof *items);\n    for (size_t k = 0; k < n; k++)\n        if ({p}_dec_{ek}_(r, &items[k]) != 0)\n            return -1;\n    out->ptr = items;\n    out->len = n;\n    return 0;\n"
+                    "    size_t at = r->pos, n;\n    if ({p}_len_(r, {min}, &n) != 0)\n        return -1;\n    out->ptr = NULL;\n    out->len = 0;\n    if (n == 0)\n        return 0;\n    if ({p}_claim_(r, at, n, sizeof(*out->ptr)) != 0)\n        return -1;\n    {et} *items = {p}_alloc(r->call, n * sizeof *items);\n    if (items == NULL) {{\n        r->oom = 1;\n        return -1;\n    }}\n    memset(items, 0, n * sizeof *items);\n    for (size_t k = 0; k < n; k++)\n        if ({p}_dec_{ek}_(r, &items[k]) != 0)\n            return -1;\n    out->ptr = items;\n    out->len = n;\n    return 0;\n"
                 ));
             }
             Type::Option(t) => b.push_str(&format!(
@@ -766,13 +775,30 @@ typedef struct @_reader_ {
     const char *why; /* what was wrong, NULL when nothing */
     size_t at;       /* where */
     int oom;
+    size_t budget;   /* bytes the decoded lists may still take (^_DECODED_MAX) */
 } @_reader_;
+
+/* Decoded lists (other than list<u8> and strings, which stay in the input) take at most this
+ * many bytes per call: a list's length is checked against the input left, but one input byte
+ * (a `none`) can decode to a large C struct. Define it before compiling to change it. */
+#ifndef ^_DECODED_MAX
+#define ^_DECODED_MAX(input_len) ((input_len) < SIZE_MAX / 64 - 65536 ? (input_len) * 64 + 65536 : SIZE_MAX)
+#endif
 
 static inline int @_bad_(@_reader_ *r, size_t at, const char *why)
 {
     r->why = why;
     r->at = at;
     return -1;
+}
+
+/* Claim n elements of `size` bytes from the budget. */
+static inline int @_claim_(@_reader_ *r, size_t at, size_t n, size_t size)
+{
+    if (n > r->budget / size)
+        return @_bad_(r, at, "the decoded lists would exceed ^_DECODED_MAX bytes");
+    r->budget -= n * size;
+    return 0;
 }
 
 /* n (1..8) little-endian bytes. */
@@ -964,7 +990,7 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
         g.claim(format!("{p}_{fixed}"), format!("the generated {p}_{fixed}"))?;
     }
     let upper_p = p.to_ascii_uppercase();
-    for fixed in ["METHOD_COUNT", "METHOD_ENTRIES", "IFACE_H"] {
+    for fixed in ["METHOD_COUNT", "METHOD_ENTRIES", "IFACE_H", "DECODED_MAX"] {
         g.claim(
             format!("{upper_p}_{fixed}"),
             format!("the generated {upper_p}_{fixed}"),
@@ -1014,16 +1040,16 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
         let doc = f
             .docs
             .as_deref()
-            .map(|d| format!("/* {} */\n", d.replace("*/", "* /").replace('\n', " ")))
+            .map(|d| format!("/* {} */\n", comment(d)))
             .unwrap_or_default();
         let _ = writeln!(
             protos,
             "{doc}/* WIT: {} */\nint32_t {fname}({});\n",
-            iface.signature(f).replace("*/", "* /"),
+            comment(&iface.signature(f)),
             args.join(", ")
         );
         // The glue.
-        let mut body = format!("    {p}_reader_ r = {{call, input, input_len, 0, NULL, 0, 0}};\n");
+        let mut body = format!("    {p}_reader_ r = {{call, input, input_len, 0, NULL, 0, 0, {upper_p}_DECODED_MAX(input_len)}};\n");
         let mut call_args = vec!["call".to_string()];
         for (k, par) in f.params.iter().enumerate() {
             let _ = writeln!(
@@ -1138,7 +1164,7 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
          #include \"{p}_iface.h\"\n\n#include <errno.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n",
         iface.name, iface.package
     );
-    c.push_str(&RUNTIME.replace('@', &p));
+    c.push_str(&RUNTIME.replace('@', &p).replace('^', &upper_p));
     c.push_str("/* ---- codecs ---- */\n\n");
     for (k, t) in &g.dec {
         let _ = writeln!(
