@@ -468,7 +468,7 @@ static int32_t zlib_glue_1_(zlib_call *call, const uint8_t *input, size_t input_
 }
 
 int32_t zlib_dispatch(const bh_host_api *api, void *instance, uint32_t index,
-                    const uint8_t *input, size_t input_len, bh_call_ctx *ctx)
+                      const uint8_t *input, size_t input_len, bh_call_ctx *ctx)
 {
     static const uint8_t empty[1] = {0};
     zlib_call call = {api, ctx, instance, NULL, 0};

@@ -102,7 +102,7 @@ int32_t zlib_fail(zlib_call *call, int32_t code, const char *msg);
 
 /* Run typed method `index` (0..ZLIB_METHOD_COUNT-1) from the module's call(). */
 int32_t zlib_dispatch(const bh_host_api *api, void *instance, uint32_t index,
-                    const uint8_t *input, size_t input_len, bh_call_ctx *ctx);
+                      const uint8_t *input, size_t input_len, bh_call_ctx *ctx);
 
 /* Exported by the generated source: the interface (WIT text and hash). */
 const bh_module_interface *bridgehost_module_interface(void);

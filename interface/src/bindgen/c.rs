@@ -1097,6 +1097,8 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
         );
     }
 
+    // Continuation lines of the dispatcher's parameters, aligned after `int32_t P_dispatch(`.
+    let pad = " ".repeat("int32_t _dispatch(".len() + p.len());
     // Header.
     let guard = format!("{upper_p}_IFACE_H");
     let mut h = String::new();
@@ -1139,7 +1141,7 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
          #define {upper_p}_METHOD_COUNT {}u\n#define {upper_p}_METHOD_ENTRIES {}\n{method_defs}\n\
          /* Run typed method `index` (0..{upper_p}_METHOD_COUNT-1) from the module's call(). */\n\
          int32_t {p}_dispatch(const bh_host_api *api, void *instance, uint32_t index,\n\
-         \x20                   const uint8_t *input, size_t input_len, bh_call_ctx *ctx);\n\n\
+         {pad}const uint8_t *input, size_t input_len, bh_call_ctx *ctx);\n\n\
          /* Exported by the generated source: the interface (WIT text and hash). */\n\
          const bh_module_interface *bridgehost_module_interface(void);\n\n\
          /* ---- implemented by the module author ---- */\n\n{protos}",
@@ -1192,7 +1194,7 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
     let _ = write!(
         c,
         "int32_t {p}_dispatch(const bh_host_api *api, void *instance, uint32_t index,\n\
-         \x20                   const uint8_t *input, size_t input_len, bh_call_ctx *ctx)\n{{\n\
+         {pad}const uint8_t *input, size_t input_len, bh_call_ctx *ctx)\n{{\n\
          \x20   static const uint8_t empty[1] = {{0}};\n\
          \x20   {p}_call call = {{api, ctx, instance, NULL, 0}};\n\
          \x20   if (input == NULL) {{\n\
