@@ -331,8 +331,12 @@ fn cc() -> String {
 const FLAGS: &[&str] = &["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"];
 
 fn compile(dir: &Path, out: &Path, sanitize: bool) -> std::process::Output {
+    compile_with(&cc(), dir, out, sanitize)
+}
+
+fn compile_with(cc: &str, dir: &Path, out: &Path, sanitize: bool) -> std::process::Output {
     let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/include");
-    let mut cmd = Command::new(cc());
+    let mut cmd = Command::new(cc);
     cmd.args(FLAGS)
         .arg("-g")
         .arg("-I")
@@ -389,6 +393,18 @@ fn build(name: &str) -> Harness {
     );
     if !sanitized {
         eprintln!("note: {} has no working -fsanitize=address,undefined", cc());
+    }
+    // The other common compiler warns differently: the generated C must be clean there too.
+    for other in ["gcc", "clang"] {
+        if other == cc() || Command::new(other).arg("--version").output().is_err() {
+            continue;
+        }
+        let out = compile_with(other, &dir, &dir.join(format!("driver-{other}")), false);
+        assert!(
+            out.status.success(),
+            "the generated C does not compile with {other} {FLAGS:?}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Harness {
         iface,
