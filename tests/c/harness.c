@@ -485,6 +485,151 @@ static void t_echo_checksum(uint32_t iso) {
     EXPECT(bh_host_free(h), BH_OK);
 }
 
+/* Typed wire helpers for the zlib cases (docs/TYPED.md, "Wire format"). */
+static size_t put_bytes(uint8_t *p, const void *data, uint32_t n) {
+    for (int k = 0; k < 4; k++)
+        p[k] = (uint8_t)(n >> (8 * k));
+    memcpy(p + 4, data, n);
+    return 4 + (size_t)n;
+}
+
+static uint64_t get_u64(const uint8_t *p) {
+    uint64_t x = 0;
+    for (int k = 0; k < 8; k++)
+        x |= (uint64_t)p[k] << (8 * k);
+    return x;
+}
+
+static uint32_t get_u32(const uint8_t *p) {
+    return (uint32_t)get_u64((const uint8_t[8]){p[0], p[1], p[2], p[3], 0, 0, 0, 0});
+}
+
+/* zlib's typed methods (plugins/c/zlib.wit, generated plugins/c/zlib_iface.c): round trips,
+ * zlib-error values, and hostile typed input refused with a message naming the parameter. */
+static void t_zlib_typed(uint32_t iso) {
+    bh_host h = new_host(0);
+    bh_module z = must_open(h, "zlib", iso);
+    char wit[4096];
+    size_t wit_len = 0;
+    EXPECT(bh_module_interface(z, wit, sizeof wit, &wit_len), BH_OK);
+    CHECKF(wit_len < sizeof wit && strstr(wit, "inflate: func(data: list<u8>") != NULL,
+           "zlib's interface: %.*s", (int)wit_len, wit);
+    EXPECT(bh_module_check_binding(z, wit, wit_len), BH_OK);
+    bh_method def = resolve(z, "deflate");
+    bh_method inf = resolve(z, "inflate");
+    size_t n = 100 * 1000;
+    uint8_t *data = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        data[i] = (uint8_t)("typed zlib "[i % 11] ^ (i / 1000));
+    uint8_t *in = malloc(n + 64), *out = NULL, *back = NULL;
+    size_t out_len = 0, back_len = 0;
+
+    /* deflate(data, none) -> list<u8>; inflate(that, none) -> ok(data) */
+    size_t len = put_bytes(in, data, (uint32_t)n);
+    in[len++] = 0;
+    EXPECT(call_copy(def, in, len, &out, &out_len), BH_OK);
+    CHECKF(out_len > 4 && get_u32(out) == out_len - 4 && out_len < n / 4, "deflate gave %zu",
+           out_len);
+    uint32_t packed_len = (uint32_t)(out_len - 4);
+    uint8_t *packed = malloc(packed_len);
+    memcpy(packed, out + 4, packed_len);
+    free(out);
+    len = put_bytes(in, packed, packed_len);
+    in[len++] = 0;
+    EXPECT(call_copy(inf, in, len, &back, &back_len), BH_OK);
+    CHECKF(back_len == 5 + n && back[0] == 0 && get_u32(back + 1) == n &&
+               memcmp(back + 5, data, n) == 0,
+           "inflate gave %zu bytes", back_len);
+    free(back);
+
+    /* level some(9) works; some(10) fails the call (EINVAL) */
+    len = put_bytes(in, data, 1000);
+    in[len++] = 1;
+    in[len++] = 9;
+    EXPECT(call_copy(def, in, len, &out, &out_len), BH_OK);
+    free(out);
+    in[len - 1] = 10;
+    EXPECT_MSG(call_copy(def, in, len, &out, &out_len), BH_E_MODULE, "deflate: level must be 0..9");
+    CHECK(bh_last_error_detail() == 22);
+
+    /* zlib-error values: corrupt(msg), truncated, trailing-data(3), too-large(10) */
+    struct {
+        const uint8_t *data;
+        uint32_t len;
+        int max; /* -1: none */
+        uint8_t tag;
+        uint64_t payload;
+    } errs[] = {
+        {(const uint8_t *)"not zlib", 8, -1, 0, 0},
+        {packed, packed_len - 1, -1, 1, 0},
+        {packed, packed_len, 10, 4, 10},
+    };
+    for (size_t k = 0; k < sizeof errs / sizeof errs[0]; k++) {
+        len = put_bytes(in, errs[k].data, errs[k].len);
+        in[len++] = errs[k].max < 0 ? 0 : 1;
+        if (errs[k].max >= 0)
+            for (int b = 0; b < 8; b++)
+                in[len++] = (uint8_t)((uint64_t)errs[k].max >> (8 * b));
+        EXPECT(call_copy(inf, in, len, &out, &out_len), BH_OK);
+        CHECKF(out_len >= 2 && out[0] == 1 && out[1] == errs[k].tag, "case %zu: %zu bytes", k,
+               out_len);
+        if (errs[k].tag == 0)
+            CHECKF(out_len == 6 + get_u32(out + 2) && memmem(out + 6, out_len - 6,
+                                                             "incorrect header check", 22),
+                   "corrupt: %.*s", (int)out_len, (const char *)out);
+        if (errs[k].tag == 4)
+            CHECK(out_len == 10 && get_u64(out + 2) == errs[k].payload);
+        free(out);
+    }
+    uint8_t *trailing = malloc(packed_len + 3);
+    memcpy(trailing, packed, packed_len);
+    memcpy(trailing + packed_len, "xyz", 3);
+    len = put_bytes(in, trailing, packed_len + 3);
+    in[len++] = 0;
+    EXPECT(call_copy(inf, in, len, &out, &out_len), BH_OK);
+    CHECK(out_len == 10 && out[0] == 1 && out[1] == 3 && get_u64(out + 2) == 3);
+    free(out);
+    free(trailing);
+
+    /* Hostile typed input: a call failure (EINVAL) naming the method and parameter. */
+    static const uint8_t lying[] = {0xff, 0xff, 0xff, 0xff, 1, 2, 3, 0};
+    EXPECT_MSG(call_copy(inf, lying, sizeof lying, &out, &out_len), BH_E_MODULE,
+               "inflate: parameter data: malformed input at byte 0: length beyond the remaining");
+    CHECK(bh_last_error_detail() == 22);
+    static const uint8_t bad_tag[] = {1, 0, 0, 0, 0x78, 7};
+    EXPECT_MSG(call_copy(inf, bad_tag, sizeof bad_tag, &out, &out_len), BH_E_MODULE,
+               "inflate: parameter max-size: malformed input at byte 5: invalid option tag");
+    static const uint8_t short_opt[] = {0, 0, 0, 0, 1, 9, 9};
+    EXPECT_MSG(call_copy(inf, short_opt, sizeof short_opt, &out, &out_len), BH_E_MODULE,
+               "inflate: parameter max-size: malformed input at byte 5: truncated input");
+    static const uint8_t extra[] = {0, 0, 0, 0, 0, 0};
+    EXPECT_MSG(call_copy(def, extra, sizeof extra, &out, &out_len), BH_E_MODULE,
+               "deflate: 1 trailing byte(s) after the last parameter");
+    EXPECT_MSG(call_copy(def, NULL, 0, &out, &out_len), BH_E_MODULE,
+               "deflate: parameter data: malformed input at byte 0: truncated input");
+
+    /* The host's output limit still bounds a typed inflate. */
+    bh_module_options o = mod_opts(iso);
+    o.max_output = 64 * 1024;
+    bh_module zs = {0};
+    EXPECT(bh_module_open(h, "zlib", 4, &o, &zs), BH_OK);
+    bh_method inf2 = resolve(zs, "inflate");
+    len = put_bytes(in, packed, packed_len);
+    in[len++] = 0;
+    EXPECT(call_copy(inf2, in, len, &out, &out_len), BH_E_RESOURCE_LIMIT);
+    free(out);
+    bh_method_free(inf2);
+    bh_module_free(zs);
+
+    free(packed);
+    free(in);
+    free(data);
+    bh_method_free(def);
+    bh_method_free(inf);
+    EXPECT(bh_module_free(z), BH_OK);
+    EXPECT(bh_host_free(h), BH_OK);
+}
+
 static void t_zlib_round_trip(uint32_t iso) {
     bh_host h = new_host(0);
     bh_module z = must_open(h, "zlib", iso);
@@ -1741,6 +1886,7 @@ int main(int argc, char **argv) {
         run_case("describe_modules", t_describe_modules, iso);
         run_case("echo_checksum", t_echo_checksum, iso);
         run_case("zlib_round_trip", t_zlib_round_trip, iso);
+        run_case("zlib_typed", t_zlib_typed, iso);
         run_case("call_into_two_call", t_call_into_two_call, iso);
         run_case("call_spill", t_call_spill, iso);
         run_case("hostile_input", t_hostile_input, iso);

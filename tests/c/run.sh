@@ -15,7 +15,8 @@
 #
 #   3. docs: every ```c block of README.md and docs/*.md (scripts/doc_examples.py) is a complete
 #      program: compiled with the harness's warnings as errors against the cdylib and run under
-#      valgrind memcheck; it must exit 0 with no findings.
+#      valgrind memcheck; it must exit 0 with no findings. The typed module of docs/MODULES.md
+#      ("A typed C module") is generated, built and called by tests/c/typed_example.sh.
 #
 #   tests/c/run.sh            build + ASan run + valgrind run + doc examples
 #   tests/c/run.sh asan       only the ASan+UBSan run
@@ -158,6 +159,12 @@ run_docs() {
         fi
     done
     [ $((passed + failed)) -gt 0 ] || { log "no c examples found in the docs"; failed=1; }
+    # docs/MODULES.md "A typed C module": generated, built and called as the page says.
+    if bash "$HERE/typed_example.sh" "$DIST" >&2; then
+        passed=$((passed + 1))
+    else
+        log "doc example typed C module: FAILED"; failed=$((failed + 1))
+    fi
     echo "$passed passed, $failed failed" >"$OUT/docs.log"
     record "doc examples" "$failed" "$OUT/docs.log"
 }

@@ -1,0 +1,1258 @@
+//! `bridgehost bindgen --lang c`: the module author's side in C (docs/TYPED.md, "C: module-side
+//! bindings").
+//!
+//! Two files, `<prefix>_iface.h` and `<prefix>_iface.c`. The header declares a C type per WIT type
+//! and one prototype per WIT function, which the module author implements; the source decodes
+//! each call's input as hostile bytes (bounds-checked, strict UTF-8, discriminants, flag bits,
+//! trailing bytes; a failure is `api->fail(EINVAL, "<function>: parameter <name>: ...")`), calls
+//! the author's function, checks and encodes its output, writes it through `api->write`, and frees
+//! everything the call allocated. It also holds the method-table entries, a dispatcher and the
+//! exported `bridgehost_module_interface` (the WIT text and the hash this crate computes).
+//!
+//! Memory: strings and `list<u8>` parameters point into the call's input; other lists are
+//! decoded into a call-scoped arena (`<prefix>_alloc`), whose size is bounded by a constant
+//! multiple of the input because a list's length is checked against the bytes left before
+//! anything is allocated. Outputs may point at static data, at the parameters, or at arena memory
+//! (`<prefix>_alloc` / `<prefix>_realloc`); the arena is freed after the output is written.
+
+use super::{unsupported, upper_snake, File};
+use crate::error::Result;
+use crate::model::{FunctionKind, Interface, Type, TypeDefKind, TypeIndex};
+use crate::wire::{discriminant_size, flags_size, min_size};
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+
+const LANG: &str = "c";
+
+/// C11 keywords and names of the standard headers the generated code includes.
+const KEYWORDS: &[&str] = &[
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+    "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+    "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
+    "union", "unsigned", "void", "volatile", "while", "bool", "true", "false", "errno", "NULL",
+];
+
+/// `to-end` → `to_end` (lowercase; the WIT name's words joined by `_`).
+fn snake(name: &str) -> String {
+    name.split('-')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+/// A field, case or parameter name as a C identifier (a keyword gets a trailing `_`).
+fn member(name: &str) -> String {
+    let s = snake(name);
+    if KEYWORDS.contains(&s.as_str()) {
+        s + "_"
+    } else {
+        s
+    }
+}
+
+/// Text made safe inside a one-line `/* ... */` comment: no comment delimiters, no trigraphs
+/// (C11 replaces `??/` even in comments), no line breaks.
+fn comment(text: &str) -> String {
+    text.replace("*/", "* /")
+        .replace("/*", "/ *")
+        .replace("??", "? ?")
+        .replace(['\n', '\r'], " ")
+}
+
+fn is_c_identifier(s: &str) -> bool {
+    let mut c = s.chars();
+    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
+        && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+}
+
+struct Gen<'a> {
+    i: &'a Interface,
+    p: String,
+    /// Generated global identifiers → what they stand for (refuses two things with one name).
+    names: BTreeMap<String, String>,
+    /// Type definitions, in dependency order.
+    types: String,
+    /// C names of the types already emitted.
+    emitted: HashSet<String>,
+    /// Codec keys that need a decoder / an encoder, and their types.
+    dec: BTreeMap<String, Type>,
+    enc: BTreeMap<String, Type>,
+}
+
+impl<'a> Gen<'a> {
+    fn claim(&mut self, name: String, what: String) -> Result<()> {
+        if let Some(prev) = self.names.get(&name) {
+            if *prev != what {
+                return Err(unsupported(
+                    LANG,
+                    format!("{prev} and {what} both map to the C name {name}"),
+                ));
+            }
+        }
+        self.names.insert(name, what);
+        Ok(())
+    }
+
+    /// The codec key of a type (aliases resolved): names its C type and its codec functions.
+    fn key(&self, ty: &Type) -> String {
+        match self.i.resolve(ty) {
+            Type::Bool => "bool".into(),
+            Type::S8 => "s8".into(),
+            Type::S16 => "s16".into(),
+            Type::S32 => "s32".into(),
+            Type::S64 => "s64".into(),
+            Type::U8 => "u8".into(),
+            Type::U16 => "u16".into(),
+            Type::U32 => "u32".into(),
+            Type::U64 => "u64".into(),
+            Type::F32 => "f32".into(),
+            Type::F64 => "f64".into(),
+            Type::Char => "char".into(),
+            Type::String => "string".into(),
+            Type::List(t) => format!("list_{}", self.key(t)),
+            Type::Option(t) => format!("option_{}", self.key(t)),
+            Type::Result { ok, err } => format!(
+                "result_{}_{}",
+                ok.as_ref().map_or("void".into(), |t| self.key(t)),
+                err.as_ref().map_or("void".into(), |t| self.key(t))
+            ),
+            Type::Tuple(ts) => format!(
+                "tuple_{}",
+                ts.iter().map(|t| self.key(t)).collect::<Vec<_>>().join("_")
+            ),
+            Type::Named(i) | Type::Own(i) | Type::Borrow(i) => snake(&self.i.types[*i].name),
+        }
+    }
+
+    /// The C type of a value of `ty`.
+    fn ctype(&self, ty: &Type) -> String {
+        match ty {
+            Type::Bool => "bool".into(),
+            Type::S8 => "int8_t".into(),
+            Type::S16 => "int16_t".into(),
+            Type::S32 => "int32_t".into(),
+            Type::S64 => "int64_t".into(),
+            Type::U8 => "uint8_t".into(),
+            Type::U16 => "uint16_t".into(),
+            Type::U32 | Type::Char => "uint32_t".into(),
+            Type::U64 => "uint64_t".into(),
+            Type::F32 => "float".into(),
+            Type::F64 => "double".into(),
+            Type::Named(i) => format!("{}_{}", self.p, snake(&self.i.types[*i].name)),
+            _ => format!("{}_{}", self.p, self.key(ty)),
+        }
+    }
+
+    /// Emit the definition of `ty` (and of everything it uses) unless already there.
+    fn ensure(&mut self, ty: &Type) -> Result<()> {
+        match ty {
+            Type::Own(i) | Type::Borrow(i) => Err(unsupported(
+                LANG,
+                format!(
+                    "resource {} (handles are not mapped yet)",
+                    self.i.types[*i].name
+                ),
+            )),
+            Type::Named(i) => self.ensure_named(*i),
+            Type::List(t) | Type::Option(t) => {
+                self.ensure(t)?;
+                let name = self.ctype(ty);
+                self.claim(name.clone(), format!("the C type of {}", self.key(ty)))?;
+                if !self.emitted.insert(name.clone()) {
+                    return Ok(());
+                }
+                let el = self.ctype(t);
+                if matches!(ty, Type::List(_)) {
+                    let _ = writeln!(
+                        self.types,
+                        "/* {} */\ntypedef struct {name} {{\n    const {el} *ptr;\n    size_t len;\n}} {name};\n",
+                        self.i.type_name(ty)
+                    );
+                } else {
+                    let _ = writeln!(
+                        self.types,
+                        "/* {} */\ntypedef struct {name} {{\n    bool has;\n    {el} val;\n}} {name};\n",
+                        self.i.type_name(ty)
+                    );
+                }
+                Ok(())
+            }
+            Type::Result { ok, err } => {
+                for t in [ok, err].into_iter().flatten() {
+                    self.ensure(t)?;
+                }
+                let name = self.ctype(ty);
+                self.claim(name.clone(), format!("the C type of {}", self.key(ty)))?;
+                if !self.emitted.insert(name.clone()) {
+                    return Ok(());
+                }
+                let mut body = String::from("    bool is_err;\n");
+                if ok.is_some() || err.is_some() {
+                    body.push_str("    union {\n");
+                    if let Some(t) = ok {
+                        let _ = writeln!(body, "        {} ok;", self.ctype(t));
+                    }
+                    if let Some(t) = err {
+                        let _ = writeln!(body, "        {} err;", self.ctype(t));
+                    }
+                    body.push_str("    } val;\n");
+                }
+                let _ = writeln!(
+                    self.types,
+                    "/* {} */\ntypedef struct {name} {{\n{body}}} {name};\n",
+                    self.i.type_name(ty)
+                );
+                Ok(())
+            }
+            Type::Tuple(ts) => {
+                for t in ts {
+                    self.ensure(t)?;
+                }
+                let name = self.ctype(ty);
+                self.claim(name.clone(), format!("the C type of {}", self.key(ty)))?;
+                if !self.emitted.insert(name.clone()) {
+                    return Ok(());
+                }
+                let mut body = String::new();
+                for (k, t) in ts.iter().enumerate() {
+                    let _ = writeln!(body, "    {} f{k};", self.ctype(t));
+                }
+                let _ = writeln!(
+                    self.types,
+                    "/* {} */\ntypedef struct {name} {{\n{body}}} {name};\n",
+                    self.i.type_name(ty)
+                );
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn ensure_named(&mut self, index: TypeIndex) -> Result<()> {
+        let td = self.i.types[index].clone();
+        let name = format!("{}_{}", self.p, snake(&td.name));
+        if self.emitted.contains(&name) {
+            return Ok(());
+        }
+        let what = format!("type {}", td.name);
+        let doc = td
+            .docs
+            .as_deref()
+            .map(|d| format!("/* {} */\n", comment(d)))
+            .unwrap_or_default();
+        let upper = format!("{}_{}", self.p.to_ascii_uppercase(), upper_snake(&td.name));
+        let mut defs = String::new();
+        match &td.kind {
+            TypeDefKind::Resource => {
+                return Err(unsupported(
+                    LANG,
+                    format!("resource {} (handles are not mapped yet)", td.name),
+                ))
+            }
+            TypeDefKind::Alias(t) => {
+                self.ensure(t)?;
+                let target = self.ctype(t);
+                if target == name {
+                    // `type list-u8 = list<u8>`: the C type is already that name.
+                    self.emitted.insert(name);
+                    return Ok(());
+                }
+                let _ = writeln!(defs, "{doc}typedef {target} {name};\n");
+            }
+            TypeDefKind::Record(fields) => {
+                let mut body = String::new();
+                let mut seen = HashSet::new();
+                for f in fields {
+                    self.ensure(&f.ty)?;
+                    let m = member(&f.name);
+                    if !seen.insert(m.clone()) {
+                        return Err(unsupported(
+                            LANG,
+                            format!("record {}: two fields map to the C name {m}", td.name),
+                        ));
+                    }
+                    let _ = writeln!(body, "    {} {m};", self.ctype(&f.ty));
+                }
+                let _ = writeln!(defs, "{doc}typedef struct {name} {{\n{body}}} {name};\n");
+            }
+            TypeDefKind::Enum(cases) => {
+                let _ = writeln!(defs, "{doc}typedef uint16_t {name};");
+                for (k, c) in cases.iter().enumerate() {
+                    let m = format!("{upper}_{}", upper_snake(c));
+                    self.claim(m.clone(), format!("enum case {}.{c}", td.name))?;
+                    let _ = writeln!(defs, "#define {m} {k}u");
+                }
+                defs.push('\n');
+            }
+            TypeDefKind::Flags(flags) => {
+                let _ = writeln!(defs, "{doc}typedef uint32_t {name};");
+                for (k, f) in flags.iter().enumerate() {
+                    let m = format!("{upper}_{}", upper_snake(f));
+                    self.claim(m.clone(), format!("flag {}.{f}", td.name))?;
+                    let _ = writeln!(defs, "#define {m} (UINT32_C(1) << {k})");
+                }
+                defs.push('\n');
+            }
+            TypeDefKind::Variant(cases) => {
+                let mut body = String::new();
+                let mut seen = HashSet::new();
+                for c in cases {
+                    if let Some(t) = &c.ty {
+                        self.ensure(t)?;
+                        let m = member(&c.name);
+                        if !seen.insert(m.clone()) {
+                            return Err(unsupported(
+                                LANG,
+                                format!("variant {}: two cases map to the C name {m}", td.name),
+                            ));
+                        }
+                        let _ = writeln!(body, "        {} {m};", self.ctype(t));
+                    }
+                }
+                let mut s = format!("{doc}typedef struct {name} {{\n    uint16_t tag;\n");
+                if !body.is_empty() {
+                    let _ = write!(s, "    union {{\n{body}    }} val;\n");
+                }
+                let _ = writeln!(s, "}} {name};");
+                for (k, c) in cases.iter().enumerate() {
+                    let m = format!("{upper}_{}", upper_snake(&c.name));
+                    self.claim(m.clone(), format!("variant case {}.{}", td.name, c.name))?;
+                    let _ = writeln!(s, "#define {m} {k}u");
+                }
+                s.push('\n');
+                defs = s;
+            }
+        }
+        self.claim(name.clone(), what)?;
+        self.emitted.insert(name);
+        self.types.push_str(&defs);
+        Ok(())
+    }
+
+    /// Record that `ty` needs a decoder (`dec`) or an encoder, and so do its parts.
+    fn need(&mut self, ty: &Type, dec: bool) {
+        let ty = self.i.resolve(ty).clone();
+        let key = self.key(&ty);
+        let set = if dec { &mut self.dec } else { &mut self.enc };
+        if set.contains_key(&key) {
+            return;
+        }
+        set.insert(key, ty.clone());
+        match &ty {
+            // list<u8> is copied as bytes: no element codec.
+            Type::List(t) if matches!(self.i.resolve(t), Type::U8) => {}
+            Type::List(t) | Type::Option(t) => self.need(t, dec),
+            Type::Result { ok, err } => {
+                for t in [ok, err].into_iter().flatten() {
+                    self.need(t, dec);
+                }
+            }
+            Type::Tuple(ts) => {
+                for t in ts {
+                    self.need(t, dec);
+                }
+            }
+            Type::Named(i) => match self.i.types[*i].kind.clone() {
+                TypeDefKind::Record(fields) => {
+                    for f in &fields {
+                        self.need(&f.ty, dec);
+                    }
+                }
+                TypeDefKind::Variant(cases) => {
+                    for t in cases.iter().filter_map(|c| c.ty.as_ref()) {
+                        self.need(t, dec);
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    fn decoder(&self, key: &str, ty: &Type) -> String {
+        let p = &self.p;
+        let ct = self.ctype(ty);
+        let mut b = String::new();
+        let prim = |n: usize, conv: &str| {
+            format!(
+                "    uint64_t x;\n    if ({p}_rd_(r, {n}, &x) != 0)\n        return -1;\n    *out = {conv};\n    return 0;\n"
+            )
+        };
+        match ty {
+            Type::Bool => {
+                b.push_str(&format!(
+                    "    uint64_t x;\n    if ({p}_rd_(r, 1, &x) != 0)\n        return -1;\n    if (x > 1u)\n        return {p}_bad_(r, r->pos - 1, \"invalid bool\");\n    *out = x == 1u;\n    return 0;\n"
+                ));
+            }
+            Type::U8 => b.push_str(&prim(1, "(uint8_t)x")),
+            Type::U16 => b.push_str(&prim(2, "(uint16_t)x")),
+            Type::U32 => b.push_str(&prim(4, "(uint32_t)x")),
+            Type::U64 => b.push_str(&prim(8, "x")),
+            Type::S8 => b.push_str(&prim(1, "(int8_t)(uint8_t)x")),
+            Type::S16 => b.push_str(&prim(2, "(int16_t)(uint16_t)x")),
+            Type::S32 => b.push_str(&prim(4, "(int32_t)(uint32_t)x")),
+            Type::S64 => b.push_str(&prim(8, "(int64_t)x")),
+            Type::F32 => b.push_str(&format!(
+                "    uint64_t x;\n    if ({p}_rd_(r, 4, &x) != 0)\n        return -1;\n    uint32_t bits = (uint32_t)x;\n    if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu) != 0)\n        bits = 0x7fc00000u;\n    memcpy(out, &bits, sizeof bits);\n    return 0;\n"
+            )),
+            Type::F64 => b.push_str(&format!(
+                "    uint64_t bits;\n    if ({p}_rd_(r, 8, &bits) != 0)\n        return -1;\n    if ((bits & UINT64_C(0x7ff0000000000000)) == UINT64_C(0x7ff0000000000000) &&\n        (bits & UINT64_C(0x000fffffffffffff)) != 0)\n        bits = UINT64_C(0x7ff8000000000000);\n    memcpy(out, &bits, sizeof bits);\n    return 0;\n"
+            )),
+            Type::Char => b.push_str(&format!(
+                "    uint64_t x;\n    if ({p}_rd_(r, 4, &x) != 0)\n        return -1;\n    if (x > 0x10ffffu || (x >= 0xd800u && x <= 0xdfffu))\n        return {p}_bad_(r, r->pos - 4, \"invalid char (a surrogate or above U+10FFFF)\");\n    *out = (uint32_t)x;\n    return 0;\n"
+            )),
+            Type::String => b.push_str(&format!(
+                "    size_t at = r->pos, n;\n    if ({p}_len_(r, 1, &n) != 0)\n        return -1;\n    if (!{p}_utf8_(r->p + r->pos, n))\n        return {p}_bad_(r, at, \"invalid UTF-8 in a string\");\n    out->ptr = (const char *)(r->p + r->pos);\n    out->len = n;\n    r->pos += n;\n    return 0;\n"
+            )),
+            Type::List(t) if matches!(self.i.resolve(t), Type::U8) => b.push_str(&format!(
+                "    size_t n;\n    if ({p}_len_(r, 1, &n) != 0)\n        return -1;\n    out->ptr = r->p + r->pos;\n    out->len = n;\n    r->pos += n;\n    return 0;\n"
+            )),
+            Type::List(t) => {
+                let et = self.ctype(t);
+                let ek = self.key(t);
+                let min = min_size(self.i, t).max(1);
+                b.push_str(&format!(
+                    "    size_t at = r->pos, n;\n    if ({p}_len_(r, {min}, &n) != 0)\n        return -1;\n    out->ptr = NULL;\n    out->len = 0;\n    if (n == 0)\n        return 0;\n    if ({p}_claim_(r, at, n, sizeof(*out->ptr)) != 0)\n        return -1;\n    {et} *items = {p}_alloc(r->call, n * sizeof *items);\n    if (items == NULL) {{\n        r->oom = 1;\n        return -1;\n    }}\n    memset(items, 0, n * sizeof *items);\n    for (size_t k = 0; k < n; k++)\n        if ({p}_dec_{ek}_(r, &items[k]) != 0)\n            return -1;\n    out->ptr = items;\n    out->len = n;\n    return 0;\n"
+                ));
+            }
+            Type::Option(t) => b.push_str(&format!(
+                "    uint64_t x;\n    if ({p}_rd_(r, 1, &x) != 0)\n        return -1;\n    if (x > 1u)\n        return {p}_bad_(r, r->pos - 1, \"invalid option tag\");\n    out->has = x == 1u;\n    return out->has ? {p}_dec_{}_(r, &out->val) : 0;\n",
+                self.key(t)
+            )),
+            Type::Result { ok, err } => {
+                b.push_str(&format!(
+                    "    uint64_t x;\n    if ({p}_rd_(r, 1, &x) != 0)\n        return -1;\n    if (x > 1u)\n        return {p}_bad_(r, r->pos - 1, \"invalid result tag\");\n    out->is_err = x == 1u;\n"
+                ));
+                if let Some(t) = ok {
+                    let _ = writeln!(
+                        b,
+                        "    if (!out->is_err)\n        return {p}_dec_{}_(r, &out->val.ok);",
+                        self.key(t)
+                    );
+                }
+                if let Some(t) = err {
+                    let _ = writeln!(
+                        b,
+                        "    if (out->is_err)\n        return {p}_dec_{}_(r, &out->val.err);",
+                        self.key(t)
+                    );
+                }
+                b.push_str("    return 0;\n");
+            }
+            Type::Tuple(ts) => {
+                for (k, t) in ts.iter().enumerate() {
+                    let _ = writeln!(
+                        b,
+                        "    if ({p}_dec_{}_(r, &out->f{k}) != 0)\n        return -1;",
+                        self.key(t)
+                    );
+                }
+                b.push_str("    return 0;\n");
+            }
+            Type::Named(i) => match &self.i.types[*i].kind {
+                TypeDefKind::Record(fields) => {
+                    for f in fields {
+                        let _ = writeln!(
+                            b,
+                            "    if ({p}_dec_{}_(r, &out->{}) != 0)\n        return -1;",
+                            self.key(&f.ty),
+                            member(&f.name)
+                        );
+                    }
+                    b.push_str("    return 0;\n");
+                }
+                TypeDefKind::Enum(cases) => {
+                    let _ = write!(
+                        b,
+                        "    uint64_t x;\n    if ({p}_rd_(r, {}, &x) != 0)\n        return -1;\n    if (x >= {}u)\n        return {p}_bad_(r, r->pos - {0}, \"enum discriminant out of range\");\n    *out = ({ct})x;\n    return 0;\n",
+                        discriminant_size(cases.len()),
+                        cases.len()
+                    );
+                }
+                TypeDefKind::Flags(flags) => {
+                    let n = flags_size(flags.len());
+                    let mask: u64 = if flags.len() >= 32 {
+                        0xffff_ffff
+                    } else {
+                        (1u64 << flags.len()) - 1
+                    };
+                    let _ = write!(
+                        b,
+                        "    uint64_t x;\n    if ({p}_rd_(r, {n}, &x) != 0)\n        return -1;\n    if ((x & ~UINT64_C({mask:#x})) != 0)\n        return {p}_bad_(r, r->pos - {n}, \"unknown flag bits\");\n    *out = ({ct})x;\n    return 0;\n"
+                    );
+                }
+                TypeDefKind::Variant(cases) => {
+                    let d = discriminant_size(cases.len());
+                    let _ = write!(
+                        b,
+                        "    uint64_t x;\n    if ({p}_rd_(r, {d}, &x) != 0)\n        return -1;\n    if (x >= {}u)\n        return {p}_bad_(r, r->pos - {d}, \"variant discriminant out of range\");\n    out->tag = (uint16_t)x;\n    switch (out->tag) {{\n",
+                        cases.len()
+                    );
+                    for (k, c) in cases.iter().enumerate() {
+                        if let Some(t) = &c.ty {
+                            let _ = writeln!(
+                                b,
+                                "    case {k}u:\n        return {p}_dec_{}_(r, &out->val.{});",
+                                self.key(t),
+                                member(&c.name)
+                            );
+                        }
+                    }
+                    b.push_str("    default:\n        return 0;\n    }\n");
+                }
+                _ => unreachable!("aliases are resolved and resources refused before codecs"),
+            },
+            Type::Own(_) | Type::Borrow(_) => unreachable!("resources are refused"),
+        }
+        format!("static int {p}_dec_{key}_({p}_reader_ *r, {ct} *out)\n{{\n{b}}}\n\n")
+    }
+
+    fn encoder(&self, key: &str, ty: &Type) -> String {
+        let p = &self.p;
+        let ct = self.ctype(ty);
+        let mut b = String::new();
+        let put = |n: usize, v: &str| format!("    return {p}_put_(w, {n}, {v});\n");
+        match ty {
+            Type::Bool => b.push_str(&put(1, "*v ? 1u : 0u")),
+            Type::U8 | Type::U16 | Type::U32 | Type::U64 => {
+                let n = match ty {
+                    Type::U8 => 1,
+                    Type::U16 => 2,
+                    Type::U32 => 4,
+                    _ => 8,
+                };
+                b.push_str(&put(n, "*v"));
+            }
+            Type::S8 => b.push_str(&put(1, "(uint8_t)*v")),
+            Type::S16 => b.push_str(&put(2, "(uint16_t)*v")),
+            Type::S32 => b.push_str(&put(4, "(uint32_t)*v")),
+            Type::S64 => b.push_str(&put(8, "(uint64_t)*v")),
+            Type::F32 => b.push_str(&format!(
+                "    uint32_t bits;\n    memcpy(&bits, v, sizeof bits);\n    if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu) != 0)\n        bits = 0x7fc00000u;\n    return {p}_put_(w, 4, bits);\n"
+            )),
+            Type::F64 => b.push_str(&format!(
+                "    uint64_t bits;\n    memcpy(&bits, v, sizeof bits);\n    if ((bits & UINT64_C(0x7ff0000000000000)) == UINT64_C(0x7ff0000000000000) &&\n        (bits & UINT64_C(0x000fffffffffffff)) != 0)\n        bits = UINT64_C(0x7ff8000000000000);\n    return {p}_put_(w, 8, bits);\n"
+            )),
+            Type::Char => b.push_str(&format!(
+                "    if (*v > 0x10ffffu || (*v >= 0xd800u && *v <= 0xdfffu))\n        return {p}_wbad_(w, \"invalid char (a surrogate or above U+10FFFF)\");\n    return {p}_put_(w, 4, *v);\n"
+            )),
+            Type::String => b.push_str(&format!(
+                "    if ({p}_wlen_(w, v->ptr != NULL, v->len) != 0)\n        return -1;\n    if (!{p}_utf8_((const uint8_t *)v->ptr, v->len))\n        return {p}_wbad_(w, \"invalid UTF-8 in a string\");\n    return {p}_bytes_(w, (const uint8_t *)v->ptr, v->len);\n"
+            )),
+            Type::List(t) if matches!(self.i.resolve(t), Type::U8) => b.push_str(&format!(
+                "    if ({p}_wlen_(w, v->ptr != NULL, v->len) != 0)\n        return -1;\n    return {p}_bytes_(w, v->ptr, v->len);\n"
+            )),
+            Type::List(t) => b.push_str(&format!(
+                "    if ({p}_wlen_(w, v->ptr != NULL, v->len) != 0)\n        return -1;\n    for (size_t k = 0; k < v->len; k++)\n        if ({p}_enc_{}_(w, &v->ptr[k]) != 0)\n            return -1;\n    return 0;\n",
+                self.key(t)
+            )),
+            Type::Option(t) => b.push_str(&format!(
+                "    if ({p}_put_(w, 1, v->has ? 1u : 0u) != 0)\n        return -1;\n    return v->has ? {p}_enc_{}_(w, &v->val) : 0;\n",
+                self.key(t)
+            )),
+            Type::Result { ok, err } => {
+                let _ = writeln!(
+                    b,
+                    "    if ({p}_put_(w, 1, v->is_err ? 1u : 0u) != 0)\n        return -1;"
+                );
+                if let Some(t) = ok {
+                    let _ = writeln!(
+                        b,
+                        "    if (!v->is_err)\n        return {p}_enc_{}_(w, &v->val.ok);",
+                        self.key(t)
+                    );
+                }
+                if let Some(t) = err {
+                    let _ = writeln!(
+                        b,
+                        "    if (v->is_err)\n        return {p}_enc_{}_(w, &v->val.err);",
+                        self.key(t)
+                    );
+                }
+                b.push_str("    return 0;\n");
+            }
+            Type::Tuple(ts) => {
+                for (k, t) in ts.iter().enumerate() {
+                    let _ = writeln!(
+                        b,
+                        "    if ({p}_enc_{}_(w, &v->f{k}) != 0)\n        return -1;",
+                        self.key(t)
+                    );
+                }
+                b.push_str("    return 0;\n");
+            }
+            Type::Named(i) => match &self.i.types[*i].kind {
+                TypeDefKind::Record(fields) => {
+                    for f in fields {
+                        let _ = writeln!(
+                            b,
+                            "    if ({p}_enc_{}_(w, &v->{}) != 0)\n        return -1;",
+                            self.key(&f.ty),
+                            member(&f.name)
+                        );
+                    }
+                    b.push_str("    return 0;\n");
+                }
+                TypeDefKind::Enum(cases) => {
+                    let _ = write!(
+                        b,
+                        "    if (*v >= {}u)\n        return {p}_wbad_(w, \"enum value out of range\");\n    return {p}_put_(w, {}, *v);\n",
+                        cases.len(),
+                        discriminant_size(cases.len())
+                    );
+                }
+                TypeDefKind::Flags(flags) => {
+                    let n = flags_size(flags.len());
+                    let mask: u64 = if flags.len() >= 32 {
+                        0xffff_ffff
+                    } else {
+                        (1u64 << flags.len()) - 1
+                    };
+                    let _ = write!(
+                        b,
+                        "    if (((uint64_t)*v & ~UINT64_C({mask:#x})) != 0)\n        return {p}_wbad_(w, \"unknown flag bits\");\n    return {p}_put_(w, {n}, *v);\n"
+                    );
+                }
+                TypeDefKind::Variant(cases) => {
+                    let d = discriminant_size(cases.len());
+                    let _ = write!(
+                        b,
+                        "    if (v->tag >= {}u)\n        return {p}_wbad_(w, \"variant tag out of range\");\n    if ({p}_put_(w, {d}, v->tag) != 0)\n        return -1;\n    switch (v->tag) {{\n",
+                        cases.len()
+                    );
+                    for (k, c) in cases.iter().enumerate() {
+                        if let Some(t) = &c.ty {
+                            let _ = writeln!(
+                                b,
+                                "    case {k}u:\n        return {p}_enc_{}_(w, &v->val.{});",
+                                self.key(t),
+                                member(&c.name)
+                            );
+                        }
+                    }
+                    b.push_str("    default:\n        return 0;\n    }\n");
+                }
+                _ => unreachable!("aliases are resolved and resources refused before codecs"),
+            },
+            Type::Own(_) | Type::Borrow(_) => unreachable!("resources are refused"),
+        }
+        format!("static int {p}_enc_{key}_({p}_writer_ *w, const {ct} *v)\n{{\n{b}}}\n\n")
+    }
+}
+
+/// The run-time part every generated source carries (`@` is the prefix).
+const RUNTIME: &str = r#"/* ---- call-scoped arena ---- */
+
+typedef union @_block_ {
+    struct {
+        union @_block_ *prev, *next;
+    } link;
+    max_align_t align_;
+} @_block_;
+
+static inline void @_link_(@_call *call, @_block_ *b)
+{
+    b->link.prev = NULL;
+    b->link.next = call->blocks_;
+    if (call->blocks_ != NULL)
+        ((@_block_ *)call->blocks_)->link.prev = b;
+    call->blocks_ = b;
+}
+
+static inline void @_unlink_(@_call *call, @_block_ *b)
+{
+    if (b->link.prev != NULL)
+        b->link.prev->link.next = b->link.next;
+    else
+        call->blocks_ = b->link.next;
+    if (b->link.next != NULL)
+        b->link.next->link.prev = b->link.prev;
+}
+
+void *@_alloc(@_call *call, size_t size)
+{
+    if (call == NULL || size > SIZE_MAX - sizeof(@_block_))
+        return NULL;
+    @_block_ *b = malloc(sizeof(@_block_) + (size == 0 ? 1 : size));
+    if (b == NULL)
+        return NULL;
+    @_link_(call, b);
+    return b + 1;
+}
+
+void *@_realloc(@_call *call, void *ptr, size_t size)
+{
+    if (ptr == NULL)
+        return @_alloc(call, size);
+    if (call == NULL || size > SIZE_MAX - sizeof(@_block_))
+        return NULL;
+    @_block_ *b = (@_block_ *)ptr - 1;
+    @_unlink_(call, b);
+    @_block_ *nb = realloc(b, sizeof(@_block_) + (size == 0 ? 1 : size));
+    if (nb == NULL) {
+        @_link_(call, b); /* the old block stays the call's */
+        return NULL;
+    }
+    @_link_(call, nb);
+    return nb + 1;
+}
+
+static void @_free_all_(@_call *call)
+{
+    @_block_ *b = call->blocks_;
+    while (b != NULL) {
+        @_block_ *next = b->link.next;
+        free(b);
+        b = next;
+    }
+    call->blocks_ = NULL;
+}
+
+int32_t @_fail(@_call *call, int32_t code, const char *msg)
+{
+    if (code == 0)
+        code = EINVAL;
+    size_t n = 0;
+    if (msg == NULL)
+        msg = "";
+    while (n < 4096 && msg[n] != '\0')
+        n++;
+    if (call->failed_ == 0) {
+        call->failed_ = code;
+        call->api->fail(call->ctx, code, msg, n);
+    }
+    return code;
+}
+
+/* ---- strict UTF-8 (no overlong forms, no surrogates, at most U+10FFFF) ---- */
+
+static inline bool @_utf8_(const uint8_t *s, size_t n)
+{
+    size_t k = 0;
+    while (k < n) {
+        uint8_t c = s[k];
+        size_t need;
+        uint8_t lo = 0x80u, hi = 0xbfu;
+        if (c < 0x80u) {
+            k++;
+            continue;
+        } else if (c >= 0xc2u && c <= 0xdfu) {
+            need = 1;
+        } else if (c >= 0xe0u && c <= 0xefu) {
+            need = 2;
+            if (c == 0xe0u)
+                lo = 0xa0u;
+            else if (c == 0xedu)
+                hi = 0x9fu;
+        } else if (c >= 0xf0u && c <= 0xf4u) {
+            need = 3;
+            if (c == 0xf0u)
+                lo = 0x90u;
+            else if (c == 0xf4u)
+                hi = 0x8fu;
+        } else {
+            return false;
+        }
+        if (n - k - 1 < need)
+            return false;
+        for (size_t j = 1; j <= need; j++) {
+            uint8_t t = s[k + j];
+            if (t < (j == 1 ? lo : 0x80u) || t > (j == 1 ? hi : 0xbfu))
+                return false;
+        }
+        k += need + 1;
+    }
+    return true;
+}
+
+/* ---- reader: the input, hostile ---- */
+
+typedef struct @_reader_ {
+    @_call *call;
+    const uint8_t *p;
+    size_t len, pos;
+    const char *why; /* what was wrong, NULL when nothing */
+    size_t at;       /* where */
+    int oom;
+    size_t budget;   /* bytes the decoded lists may still take (^_DECODED_MAX) */
+} @_reader_;
+
+/* Decoded lists (other than list<u8> and strings, which stay in the input) take at most this
+ * many bytes per call: a list's length is checked against the input left, but one input byte
+ * (a `none`) can decode to a large C struct. Define it before compiling to change it. */
+#ifndef ^_DECODED_MAX
+#define ^_DECODED_MAX(input_len) ((input_len) < SIZE_MAX / 64 - 65536 ? (input_len) * 64 + 65536 : SIZE_MAX)
+#endif
+
+static inline int @_bad_(@_reader_ *r, size_t at, const char *why)
+{
+    r->why = why;
+    r->at = at;
+    return -1;
+}
+
+/* Claim n elements of `size` bytes from the budget. */
+static inline int @_claim_(@_reader_ *r, size_t at, size_t n, size_t size)
+{
+    if (n > r->budget / size)
+        return @_bad_(r, at, "the decoded lists would exceed ^_DECODED_MAX bytes");
+    r->budget -= n * size;
+    return 0;
+}
+
+/* n (1..8) little-endian bytes. */
+static inline int @_rd_(@_reader_ *r, size_t n, uint64_t *out)
+{
+    if (r->len - r->pos < n)
+        return @_bad_(r, r->pos, "truncated input");
+    uint64_t x = 0;
+    for (size_t k = 0; k < n; k++)
+        x |= (uint64_t)r->p[r->pos + k] << (8 * k);
+    r->pos += n;
+    *out = x;
+    return 0;
+}
+
+/* A u32 length of elements that take at least `min` bytes each, checked against what is left. */
+static inline int @_len_(@_reader_ *r, size_t min, size_t *out)
+{
+    size_t at = r->pos;
+    uint64_t n;
+    if (@_rd_(r, 4, &n) != 0)
+        return -1;
+    if (n > (r->len - r->pos) / min)
+        return @_bad_(r, at, "length beyond the remaining input");
+    *out = (size_t)n;
+    return 0;
+}
+
+/* ---- writer: the output, checked ---- */
+
+typedef struct @_writer_ {
+    uint8_t *buf;
+    size_t len, cap;
+    const char *why;
+    int oom;
+} @_writer_;
+
+static inline int @_wbad_(@_writer_ *w, const char *why)
+{
+    w->why = why;
+    return -1;
+}
+
+static inline int @_bytes_(@_writer_ *w, const uint8_t *data, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (n > SIZE_MAX - w->len)
+        return @_wbad_(w, "output too large");
+    if (w->len + n > w->cap) {
+        size_t cap = w->cap < 64 ? 64 : w->cap;
+        while (cap < w->len + n)
+            cap = cap > SIZE_MAX / 2 ? w->len + n : cap * 2;
+        uint8_t *nb = realloc(w->buf, cap);
+        if (nb == NULL) {
+            w->oom = 1;
+            return -1;
+        }
+        w->buf = nb;
+        w->cap = cap;
+    }
+    memcpy(w->buf + w->len, data, n);
+    w->len += n;
+    return 0;
+}
+
+static inline int @_put_(@_writer_ *w, size_t n, uint64_t x)
+{
+    uint8_t b[8];
+    for (size_t k = 0; k < n; k++)
+        b[k] = (uint8_t)(x >> (8 * k));
+    return @_bytes_(w, b, n);
+}
+
+/* A list's or string's length; `ptr_ok` is false for a NULL pointer. */
+static inline int @_wlen_(@_writer_ *w, bool ptr_ok, size_t n)
+{
+    if (!ptr_ok && n != 0)
+        return @_wbad_(w, "a NULL pointer with a non-zero length");
+    if ((uint64_t)n > UINT32_MAX)
+        return @_wbad_(w, "a list or string longer than 4294967295");
+    return @_put_(w, 4, (uint64_t)n);
+}
+
+/* ---- call glue ---- */
+
+static inline int32_t @_dec_failed_(@_call *call, const @_reader_ *r, const char *fn, const char *param)
+{
+    char msg[512];
+    if (r->oom)
+        snprintf(msg, sizeof msg, "%s: parameter %s: out of memory while decoding", fn, param);
+    else
+        snprintf(msg, sizeof msg, "%s: parameter %s: malformed input at byte %zu: %s", fn, param,
+                 r->at, r->why ? r->why : "invalid");
+    return @_fail(call, r->oom ? ENOMEM : EINVAL, msg);
+}
+
+static inline int32_t @_check_end_(@_call *call, const @_reader_ *r, const char *fn)
+{
+    if (r->pos == r->len)
+        return 0;
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: %zu trailing byte(s) after the last parameter", fn,
+             r->len - r->pos);
+    return @_fail(call, EINVAL, msg);
+}
+
+static inline int32_t @_author_failed_(@_call *call, const char *fn, int32_t rc)
+{
+    if (call->failed_ != 0)
+        return call->failed_;
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s failed with code %ld", fn, (long)rc);
+    return @_fail(call, rc, msg);
+}
+
+/* Writes the encoded output (or fails the call) and frees the writer's buffer. */
+static inline int32_t @_finish_(@_call *call, const char *fn, @_writer_ *w, int enc_rc)
+{
+    int32_t rc = 0;
+    if (enc_rc != 0) {
+        char msg[256];
+        if (w->oom)
+            snprintf(msg, sizeof msg, "%s: result: out of memory while encoding", fn);
+        else
+            snprintf(msg, sizeof msg, "%s: result: %s", fn, w->why ? w->why : "invalid");
+        rc = @_fail(call, w->oom ? ENOMEM : EINVAL, msg);
+    } else if (w->len > 0) {
+        int32_t st = call->api->write(call->ctx, w->buf, w->len);
+        if (st != BH_API_OK) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s: the host refused the output (status %ld%s)", fn,
+                     (long)st,
+                     st == BH_API_TOO_LARGE ? ": larger than the call's output limit" : "");
+            rc = @_fail(call, st, msg);
+        }
+    }
+    free(w->buf);
+    w->buf = NULL;
+    return rc;
+}
+
+"#;
+
+/// Generate the two files for `iface`; `prefix` (a C identifier) defaults to the interface's
+/// name in snake case.
+pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
+    let p = match prefix {
+        Some(p) => p.to_string(),
+        None => snake(&iface.name),
+    };
+    if !is_c_identifier(&p) || KEYWORDS.contains(&p.as_str()) || p.starts_with("bh_") {
+        return Err(unsupported(
+            LANG,
+            format!(
+                "prefix {p:?} is not a usable C identifier (letters, digits, _; not a keyword, \
+                 not bh_...)"
+            ),
+        ));
+    }
+    if let Some(r) = iface.resources().next() {
+        return Err(unsupported(
+            LANG,
+            format!(
+                "resource {} (handles are not mapped yet)",
+                iface.types[r].name
+            ),
+        ));
+    }
+    let mut g = Gen {
+        i: iface,
+        p: p.clone(),
+        names: BTreeMap::new(),
+        types: String::new(),
+        emitted: HashSet::new(),
+        dec: BTreeMap::new(),
+        enc: BTreeMap::new(),
+    };
+    for fixed in [
+        "call",
+        "string",
+        "alloc",
+        "realloc",
+        "fail",
+        "dispatch",
+        "methods",
+        "interface",
+    ] {
+        g.claim(format!("{p}_{fixed}"), format!("the generated {p}_{fixed}"))?;
+    }
+    let upper_p = p.to_ascii_uppercase();
+    for fixed in ["METHOD_COUNT", "METHOD_ENTRIES", "IFACE_H", "DECODED_MAX"] {
+        g.claim(
+            format!("{upper_p}_{fixed}"),
+            format!("the generated {upper_p}_{fixed}"),
+        )?;
+    }
+    g.emitted.insert(format!("{p}_string"));
+    for k in 0..iface.types.len() {
+        g.ensure_named(k)?;
+    }
+    let mut protos = String::new();
+    let mut method_defs = String::new();
+    let mut glue = String::new();
+    for (idx, f) in iface.functions.iter().enumerate() {
+        if f.kind != FunctionKind::Freestanding {
+            return Err(unsupported(
+                LANG,
+                format!("function {} belongs to a resource", f.name),
+            ));
+        }
+        let fname = format!("{p}_{}", snake(&f.name));
+        g.claim(fname.clone(), format!("function {}", f.name))?;
+        let mname = format!("{upper_p}_METHOD_{}", upper_snake(&f.name));
+        g.claim(mname.clone(), format!("function {}", f.name))?;
+        let _ = writeln!(method_defs, "#define {mname} {idx}u");
+        let mut args = vec![format!("{p}_call *call")];
+        let mut seen: HashSet<String> = ["call".to_string(), "out".to_string()].into();
+        for par in &f.params {
+            g.ensure(&par.ty)?;
+            g.need(&par.ty, true);
+            let m = member(&par.name);
+            if !seen.insert(m.clone()) {
+                return Err(unsupported(
+                    LANG,
+                    format!(
+                        "function {}: parameter {} maps to the C name {m}, which is taken",
+                        f.name, par.name
+                    ),
+                ));
+            }
+            args.push(format!("const {} *{m}", g.ctype(&par.ty)));
+        }
+        if let Some(t) = &f.result {
+            g.ensure(t)?;
+            g.need(t, false);
+            args.push(format!("{} *out", g.ctype(t)));
+        }
+        let doc = f
+            .docs
+            .as_deref()
+            .map(|d| format!("/* {} */\n", comment(d)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            protos,
+            "{doc}/* WIT: {} */\nint32_t {fname}({});\n",
+            comment(&iface.signature(f)),
+            args.join(", ")
+        );
+        // The glue.
+        let mut body = format!("    {p}_reader_ r = {{call, input, input_len, 0, NULL, 0, 0, {upper_p}_DECODED_MAX(input_len)}};\n");
+        let mut call_args = vec!["call".to_string()];
+        for (k, par) in f.params.iter().enumerate() {
+            let _ = writeln!(
+                body,
+                "    {} p{k};\n    memset(&p{k}, 0, sizeof p{k});\n    if ({p}_dec_{}_(&r, &p{k}) != 0)\n        return {p}_dec_failed_(call, &r, \"{}\", \"{}\");",
+                g.ctype(&par.ty),
+                g.key(&par.ty),
+                f.name,
+                par.name
+            );
+            call_args.push(format!("&p{k}"));
+        }
+        let _ = writeln!(
+            body,
+            "    if ({p}_check_end_(call, &r, \"{}\") != 0)\n        return call->failed_;",
+            f.name
+        );
+        if let Some(t) = &f.result {
+            let _ = writeln!(
+                body,
+                "    {} out;\n    memset(&out, 0, sizeof out);",
+                g.ctype(t)
+            );
+            call_args.push("&out".into());
+        }
+        let _ = writeln!(
+            body,
+            "    int32_t rc = {fname}({});\n    if (rc != 0 || call->failed_ != 0)\n        return {p}_author_failed_(call, \"{}\", rc);",
+            call_args.join(", "),
+            f.name
+        );
+        if let Some(t) = &f.result {
+            let _ = writeln!(
+                body,
+                "    {p}_writer_ w = {{NULL, 0, 0, NULL, 0}};\n    int e = {p}_enc_{}_(&w, &out);\n    return {p}_finish_(call, \"{}\", &w, e);",
+                g.key(t),
+                f.name
+            );
+        } else {
+            body.push_str("    return 0;\n");
+        }
+        let _ = write!(
+            glue,
+            "static int32_t {p}_glue_{idx}_({p}_call *call, const uint8_t *input, size_t input_len)\n{{\n{body}}}\n\n"
+        );
+    }
+
+    // Continuation lines of the dispatcher's parameters, aligned after `int32_t P_dispatch(`.
+    let pad = " ".repeat("int32_t _dispatch(".len() + p.len());
+    // Header.
+    let guard = format!("{upper_p}_IFACE_H");
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "/*\n * Module-side C bindings of WIT interface {} ({}), generated by\n * `bridgehost bindgen --lang c`: do not edit. docs/TYPED.md, \"C: module-side bindings\".\n *\n\
+         \x20* Implement one function per WIT function (the prototypes at the end). Each gets the call\n\
+         \x20* (call->api, call->ctx, call->instance), its parameters as const pointers, and an output\n\
+         \x20* struct to fill (zeroed on entry). Return 0, or fail with {p}_fail(call, code, message)\n\
+         \x20* and return its result.\n *\n\
+         \x20* Strings are UTF-8, {{ptr, len}}, NOT NUL-terminated. Parameters (and everything they\n\
+         \x20* point at) are valid until the function returns. Pointers in the output must stay valid\n\
+         \x20* until the function has returned and the output is written: point at static data, at the\n\
+         \x20* parameters, or at memory from {p}_alloc / {p}_realloc, which the generated code frees\n\
+         \x20* after the call. Never return memory you must free yourself.\n */\n",
+        iface.name, iface.package
+    );
+    let _ = write!(
+        h,
+        "#ifndef {guard}\n#define {guard}\n\n#include \"bridgehost_module.h\"\n\n#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {{\n#endif\n\n"
+    );
+    let _ = write!(
+        h,
+        "/* One call of a typed method. Read api, ctx and instance; the rest is the generated code's. */\n\
+         typedef struct {p}_call {{\n    const bh_host_api *api;\n    bh_call_ctx *ctx;\n    void *instance;\n    void *blocks_;\n    int32_t failed_;\n}} {p}_call;\n\n\
+         /* string: UTF-8, len bytes, not NUL-terminated. */\ntypedef struct {p}_string {{\n    const char *ptr;\n    size_t len;\n}} {p}_string;\n\n"
+    );
+    h.push_str(&g.types);
+    let _ = write!(
+        h,
+        "/* Call-scoped memory, suitably aligned, freed by the generated code when the call is over\n\
+         \x20* (after the output is written); NULL when out of memory. {p}_realloc takes a pointer from\n\
+         \x20* {p}_alloc/{p}_realloc of the same call (or NULL); on failure the old block stays valid. */\n\
+         void *{p}_alloc({p}_call *call, size_t size);\nvoid *{p}_realloc({p}_call *call, void *ptr, size_t size);\n\n\
+         /* Fail the call: records code (0 becomes EINVAL) and the NUL-terminated UTF-8 message\n\
+         \x20* (at most 4096 bytes are used) through api->fail, and returns the code to return. */\n\
+         int32_t {p}_fail({p}_call *call, int32_t code, const char *msg);\n\n\
+         /* Method-table entries of the typed methods, in this order (splice them into the\n\
+         \x20* module's bh_method_desc array), and each method's index among them. */\n\
+         #define {upper_p}_METHOD_COUNT {}u\n#define {upper_p}_METHOD_ENTRIES {}\n{method_defs}\n\
+         /* Run typed method `index` (0..{upper_p}_METHOD_COUNT-1) from the module's call(). */\n\
+         int32_t {p}_dispatch(const bh_host_api *api, void *instance, uint32_t index,\n\
+         {pad}const uint8_t *input, size_t input_len, bh_call_ctx *ctx);\n\n\
+         /* Exported by the generated source: the interface (WIT text and hash). */\n\
+         const bh_module_interface *bridgehost_module_interface(void);\n\n\
+         /* ---- implemented by the module author ---- */\n\n{protos}",
+        iface.functions.len(),
+        iface
+            .functions
+            .iter()
+            .map(|f| format!("{{\"{}\", 0u, 0u}}", f.name))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    let _ = write!(
+        h,
+        "#ifdef __cplusplus\n}}\n#endif\n\n#endif /* {guard} */\n"
+    );
+
+    // Source.
+    let mut c = String::new();
+    let _ = write!(
+        c,
+        "/* Generated by `bridgehost bindgen --lang c` from WIT interface {} ({}): do not edit. */\n\
+         #include \"{p}_iface.h\"\n\n#include <errno.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n",
+        iface.name, iface.package
+    );
+    c.push_str(&RUNTIME.replace('@', &p).replace('^', &upper_p));
+    c.push_str("/* ---- codecs ---- */\n\n");
+    for (k, t) in &g.dec {
+        let _ = writeln!(
+            c,
+            "static int {p}_dec_{k}_({p}_reader_ *r, {} *out);",
+            g.ctype(t)
+        );
+    }
+    for (k, t) in &g.enc {
+        let _ = writeln!(
+            c,
+            "static int {p}_enc_{k}_({p}_writer_ *w, const {} *v);",
+            g.ctype(t)
+        );
+    }
+    c.push('\n');
+    for (k, t) in &g.dec {
+        c.push_str(&g.decoder(k, t));
+    }
+    for (k, t) in &g.enc {
+        c.push_str(&g.encoder(k, t));
+    }
+    c.push_str("/* ---- methods ---- */\n\n");
+    c.push_str(&glue);
+    let _ = write!(
+        c,
+        "int32_t {p}_dispatch(const bh_host_api *api, void *instance, uint32_t index,\n\
+         {pad}const uint8_t *input, size_t input_len, bh_call_ctx *ctx)\n{{\n\
+         \x20   static const uint8_t empty[1] = {{0}};\n\
+         \x20   {p}_call call = {{api, ctx, instance, NULL, 0}};\n\
+         \x20   if (input == NULL) {{\n\
+         \x20       if (input_len != 0)\n\
+         \x20           return {p}_fail(&call, EINVAL, \"input is NULL with a non-zero length\");\n\
+         \x20       input = empty;\n    }}\n    int32_t rc;\n    switch (index) {{\n"
+    );
+    for idx in 0..iface.functions.len() {
+        let _ = writeln!(
+            c,
+            "    case {idx}u:\n        rc = {p}_glue_{idx}_(&call, input, input_len);\n        break;"
+        );
+    }
+    let _ = write!(
+        c,
+        "    default:\n        rc = {p}_fail(&call, EINVAL, \"no such typed method index\");\n        break;\n    }}\n    {p}_free_all_(&call);\n    return rc;\n}}\n\n"
+    );
+    // The interface: the text as bytes (a string literal this long is not portable C11).
+    let text = iface.source().as_bytes();
+    let _ = write!(
+        c,
+        "static const unsigned char {p}_wit_[{}] = {{",
+        text.len()
+    );
+    for (k, b) in text.iter().enumerate() {
+        if k % 16 == 0 {
+            c.push_str("\n   ");
+        }
+        let _ = write!(c, " {b},");
+    }
+    c.push_str("\n};\n\n");
+    let hash = iface.hash();
+    let _ = write!(
+        c,
+        "/* SHA-256 of the canonical form: {} */\nstatic const bh_module_interface {p}_interface_ = {{\n    sizeof(bh_module_interface), BH_INTERFACE_FORMAT_WIT, (const char *){p}_wit_, sizeof {p}_wit_,\n    {{",
+        iface.hash_hex()
+    );
+    for (k, b) in hash.iter().enumerate() {
+        if k == 16 {
+            c.push_str("\n     ");
+        }
+        let _ = write!(c, "{}{b:#04x}", if k == 0 || k == 16 { "" } else { ", " });
+        if k == 15 {
+            c.push(',');
+        }
+    }
+    let _ = write!(
+        c,
+        "}}}};\n\n__attribute__((visibility(\"default\"))) const bh_module_interface *bridgehost_module_interface(void)\n{{\n    return &{p}_interface_;\n}}\n"
+    );
+    Ok(vec![
+        File {
+            path: format!("{p}_iface.h"),
+            text: h,
+        },
+        File {
+            path: format!("{p}_iface.c"),
+            text: c,
+        },
+    ])
+}

@@ -1,0 +1,904 @@
+//! The C module-side generator (`bridgehost bindgen --lang c`): the generated header and source
+//! for an interface using every supported type are compiled with
+//! `-std=c11 -Wall -Wextra -Werror -pedantic` (and under ASan/UBSan when the compiler has them)
+//! together with a C program that implements every function and drives the generated dispatcher
+//! with a fake host API. Round trips must reproduce the golden vectors byte for byte and the Rust
+//! codec's encoding of further values; hostile input (every truncation, trailing bytes, lying
+//! lengths, bad UTF-8, tags, discriminants and flag bits) must fail the call with EINVAL and a
+//! message naming the function and parameter, never crash or leak; invalid output of an author
+//! function must fail the call too.
+
+use bridgehost_interface::{bindgen, hex, json, unhex, wire, Interface, Type};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const EINVAL: i32 = 22;
+
+/// golden.wit without its resource, one `type <section>-<i> = <expr>;` alias per vector (not of
+/// the resource) with an `echo-<section>-<i>` function, and the extra types and functions below.
+fn test_wit() -> (String, Vec<(String, serde_json::Value)>) {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../golden/vectors.json")).unwrap();
+    let wit = include_str!("../golden/golden.wit");
+    let resource = "    resource blob {\n        constructor();\n    }\n";
+    assert!(wit.contains(resource), "golden.wit's resource changed");
+    let wit = wit.replace(resource, "");
+    let mut items = String::new();
+    let mut vectors = Vec::new();
+    for section in ["valid", "decode_only", "invalid_bytes"] {
+        for (i, v) in doc[section].as_array().unwrap().iter().enumerate() {
+            let ty = v["type"].as_str().unwrap();
+            if ty.contains("blob") {
+                continue;
+            }
+            let name = format!("{}-{i}", section.replace('_', "-"));
+            items.push_str(&format!(
+                "    type {name} = {ty};\n    echo-{name}: func(v: {name}) -> {name};\n"
+            ));
+            vectors.push((name, v.clone()));
+        }
+    }
+    let big: Vec<String> = (0..300).map(|k| format!("c{k}")).collect();
+    let many: Vec<String> = (0..20).map(|k| format!("m{k}")).collect();
+    items.push_str(&format!(
+        "    enum big {{ {} }}\n    flags many {{ {} }}\n",
+        big.join(", "),
+        many.join(", ")
+    ));
+    items.push_str(
+        "    variant wide-v { w0(string), w1, w2(list<u16>) }
+    record everything {
+        nested: list<list<string>>,
+        ok-only: result<string>,
+        err-only: result<_, string>,
+        opt: option<tuple<char, f32>>,
+        many: many,
+        big: big,
+        shapes: list<shape>,
+        results: list<result<u8, string>>,
+        wide: list<wide-v>,
+        %type: s64,
+    }
+    echo-everything: func(v: everything) -> everything;
+    params: func(a: u8, b: string, c: list<point>, d: big) -> tuple<u8, string, list<point>, big>;
+    no-result: func(a: u8);
+    no-params: func() -> u8;
+    out-string: func(which: u8) -> string;
+    out-enum: func() -> color;
+    out-flags: func() -> perms;
+    out-char: func() -> char;
+    out-variant: func() -> shape;
+    out-list: func() -> list<u32>;
+    author-fail: func(mode: u8) -> u8;
+    grow: func(n: u32) -> list<string>;
+    type fat = option<tuple<u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64>>;
+    /// Comment delimiters */ /* and a trigraph ??/ in a doc comment must not break the C.
+    count-fat: func(v: list<fat>) -> u32;
+",
+    );
+    let end = wit.rfind('}').unwrap();
+    (format!("{}{}{}", &wit[..end], items, &wit[end..]), vectors)
+}
+
+/// The author's side of the test interface, in C.
+fn author_c(iface: &Interface) -> String {
+    let mut s = String::from("#include \"g_iface.h\"\n#include <stdio.h>\n#include <string.h>\n\n");
+    for f in &iface.functions {
+        if let Some(rest) = f.name.strip_prefix("echo-") {
+            let t = rest.replace('-', "_");
+            let fname = f.name.replace('-', "_");
+            s.push_str(&format!(
+                "int32_t g_{fname}(g_call *call, const g_{t} *v, g_{t} *out)\n{{\n    (void)call;\n    *out = *v;\n    return 0;\n}}\n\n"
+            ));
+        }
+    }
+    s.push_str(AUTHOR_FIXED);
+    s
+}
+
+const AUTHOR_FIXED: &str = r#"int32_t g_params(g_call *call, const uint8_t *a, const g_string *b, const g_list_point *c,
+                 const g_big *d, g_tuple_u8_string_list_point_big *out)
+{
+    (void)call;
+    out->f0 = *a;
+    out->f1 = *b;
+    out->f2 = *c;
+    out->f3 = *d;
+    return 0;
+}
+
+static uint8_t last_no_result;
+
+int32_t g_no_result(g_call *call, const uint8_t *a)
+{
+    (void)call;
+    last_no_result = *a;
+    return 0;
+}
+
+int32_t g_no_params(g_call *call, uint8_t *out)
+{
+    (void)call;
+    *out = last_no_result;
+    return 0;
+}
+
+int32_t g_out_string(g_call *call, const uint8_t *which, g_string *out)
+{
+    static const char bad[] = {'a', (char)0xc3, 'b'};
+    switch (*which) {
+    case 0: {
+        char *p = g_alloc(call, 6);
+        if (p == NULL)
+            return g_fail(call, 12, "out of memory");
+        memcpy(p, "h\xc3\xa9llo", 6);
+        out->ptr = p;
+        out->len = 6;
+        return 0;
+    }
+    case 1:
+        out->ptr = bad;
+        out->len = sizeof bad;
+        return 0;
+    default:
+        out->ptr = NULL;
+        out->len = 3;
+        return 0;
+    }
+}
+
+int32_t g_out_enum(g_call *call, g_color *out)
+{
+    (void)call;
+    *out = 7;
+    return 0;
+}
+
+int32_t g_out_flags(g_call *call, g_perms *out)
+{
+    (void)call;
+    *out = G_PERMS_READ | (UINT32_C(1) << 4);
+    return 0;
+}
+
+int32_t g_out_char(g_call *call, uint32_t *out)
+{
+    (void)call;
+    *out = 0xd800u;
+    return 0;
+}
+
+int32_t g_out_variant(g_call *call, g_shape *out)
+{
+    (void)call;
+    out->tag = 9;
+    return 0;
+}
+
+int32_t g_out_list(g_call *call, g_list_u32 *out)
+{
+    (void)call;
+    out->ptr = NULL;
+    out->len = 2;
+    return 0;
+}
+
+int32_t g_author_fail(g_call *call, const uint8_t *mode, uint8_t *out)
+{
+    if (*mode == 0)
+        return g_fail(call, 42, "the author says no");
+    if (*mode == 1)
+        return 7;
+    *out = 9;
+    return 0;
+}
+
+int32_t g_count_fat(g_call *call, const g_list_option_tuple_u64_u64_u64_u64_u64_u64_u64_u64_u64_u64_u64_u64_u64_u64_u64_u64 *v, uint32_t *out)
+{
+    (void)call;
+    *out = (uint32_t)v->len;
+    return 0;
+}
+
+/* n strings "s0", "s1", ..., grown with g_realloc one element at a time. */
+int32_t g_grow(g_call *call, const uint32_t *n, g_list_string *out)
+{
+    g_string *items = NULL;
+    for (uint32_t k = 0; k < *n; k++) {
+        g_string *more = g_realloc(call, items, (k + 1) * sizeof *items);
+        if (more == NULL)
+            return g_fail(call, 12, "out of memory");
+        items = more;
+        char *text = g_alloc(call, 12);
+        if (text == NULL)
+            return g_fail(call, 12, "out of memory");
+        int len = snprintf(text, 12, "s%lu", (unsigned long)k);
+        items[k].ptr = text;
+        items[k].len = (size_t)len;
+    }
+    out->ptr = items;
+    out->len = *n;
+    return 0;
+}
+"#;
+
+/// Reads `INDEX HEX` lines (`-` for empty input, passed as NULL) and `limit N` lines (the host's
+/// output limit from then on); prints `ok HEX` or `fail CODE MESSAGE` per call.
+const DRIVER_C: &str = r#"#include "g_iface.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct bh_call_ctx {
+    uint8_t out[1 << 16];
+    size_t out_len, limit;
+    int failed;
+    int32_t code;
+    char msg[4200];
+};
+
+static int32_t h_write(bh_call_ctx *c, const uint8_t *data, size_t len)
+{
+    if (len > c->limit - c->out_len)
+        return BH_API_TOO_LARGE;
+    memcpy(c->out + c->out_len, data, len);
+    c->out_len += len;
+    return BH_API_OK;
+}
+
+static int32_t h_fail(bh_call_ctx *c, int32_t code, const char *msg, size_t len)
+{
+    if (c->failed++)
+        return BH_API_INVALID;
+    if (len >= sizeof c->msg)
+        len = sizeof c->msg - 1;
+    memcpy(c->msg, msg, len);
+    c->msg[len] = '\0';
+    c->code = code;
+    return BH_API_OK;
+}
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    return -1;
+}
+
+int main(void)
+{
+    static char line[1 << 20], hexs[1 << 20];
+    static bh_call_ctx ctx;
+    bh_host_api api;
+    memset(&api, 0, sizeof api);
+    api.struct_size = sizeof api;
+    api.abi_version = BH_MODULE_ABI_VERSION;
+    api.write = h_write;
+    api.fail = h_fail;
+    size_t limit = sizeof ctx.out;
+    const bh_module_interface *iface = bridgehost_module_interface();
+    printf("iface %u %u %zu", (unsigned)iface->struct_size, (unsigned)iface->format, iface->text_len);
+    for (size_t k = 0; k < 32; k++)
+        printf("%s%02x", k ? "" : " ", iface->hash[k]);
+    printf("\n");
+    while (fgets(line, sizeof line, stdin) != NULL) {
+        unsigned long index;
+        if (sscanf(line, "limit %lu", &index) == 1) {
+            limit = index;
+            continue;
+        }
+        if (strchr(line, '\n') == NULL || sscanf(line, "%lu %s", &index, hexs) != 2) {
+            fprintf(stderr, "bad line (or longer than the buffer): %.80s\n", line);
+            return 2;
+        }
+        size_t n = strcmp(hexs, "-") == 0 ? 0 : strlen(hexs) / 2;
+        /* exactly n bytes, so that ASan sees any read past the input */
+        uint8_t *in = n ? malloc(n) : NULL;
+        for (size_t k = 0; k < n; k++)
+            in[k] = (uint8_t)(hexval(hexs[2 * k]) * 16 + hexval(hexs[2 * k + 1]));
+        memset(&ctx, 0, sizeof ctx);
+        ctx.limit = limit;
+        int32_t rc = g_dispatch(&api, NULL, (uint32_t)index, in, n, &ctx);
+        free(in);
+        if (rc == 0 && !ctx.failed) {
+            printf("ok ");
+            for (size_t k = 0; k < ctx.out_len; k++)
+                printf("%02x", ctx.out[k]);
+            printf("\n");
+        } else if (rc != 0 && ctx.failed == 1 && ctx.code == rc) {
+            printf("fail %ld %s\n", (long)rc, ctx.msg);
+        } else {
+            printf("inconsistent rc=%ld failed=%d code=%ld\n", (long)rc, ctx.failed, (long)ctx.code);
+        }
+    }
+    return 0;
+}
+"#;
+
+struct Harness {
+    iface: Interface,
+    exe: PathBuf,
+    sanitized: bool,
+}
+
+fn cc() -> String {
+    std::env::var("CC").unwrap_or_else(|_| "cc".into())
+}
+
+const FLAGS: &[&str] = &["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"];
+
+fn compile(dir: &Path, out: &Path, sanitize: bool) -> std::process::Output {
+    compile_with(&cc(), dir, out, sanitize)
+}
+
+fn compile_with(cc: &str, dir: &Path, out: &Path, sanitize: bool) -> std::process::Output {
+    let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/include");
+    let mut cmd = Command::new(cc);
+    cmd.args(FLAGS)
+        .arg("-g")
+        .arg("-I")
+        .arg(&include)
+        .arg("-I")
+        .arg(dir);
+    if sanitize {
+        cmd.args(["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]);
+    }
+    cmd.arg(dir.join("g_iface.c"))
+        .arg(dir.join("author.c"))
+        .arg(dir.join("driver.c"))
+        .arg("-o")
+        .arg(out);
+    cmd.output().expect("run the C compiler")
+}
+
+fn sanitizers_work(dir: &Path) -> bool {
+    let probe = dir.join("probe.c");
+    std::fs::write(&probe, "int main(void) { return 0; }\n").unwrap();
+    let exe = dir.join("probe");
+    Command::new(cc())
+        .args(["-fsanitize=address,undefined"])
+        .arg(&probe)
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+        && Command::new(&exe)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+}
+
+fn build(name: &str) -> Harness {
+    let (wit, _) = test_wit();
+    let iface = Interface::parse(&wit).unwrap();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bindgen_c_{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in bindgen::generate("c", &iface, Some("g")).unwrap() {
+        std::fs::write(dir.join(&f.path), &f.text).unwrap();
+    }
+    std::fs::write(dir.join("author.c"), author_c(&iface)).unwrap();
+    std::fs::write(dir.join("driver.c"), DRIVER_C).unwrap();
+    let sanitized = sanitizers_work(&dir);
+    let exe = dir.join("driver");
+    let out = compile(&dir, &exe, sanitized);
+    assert!(
+        out.status.success(),
+        "the generated C does not compile with {FLAGS:?}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if !sanitized {
+        eprintln!("note: {} has no working -fsanitize=address,undefined", cc());
+    }
+    // The other common compiler warns differently: the generated C must be clean there too.
+    for other in ["gcc", "clang"] {
+        if other == cc() || Command::new(other).arg("--version").output().is_err() {
+            continue;
+        }
+        let out = compile_with(other, &dir, &dir.join(format!("driver-{other}")), false);
+        assert!(
+            out.status.success(),
+            "the generated C does not compile with {other} {FLAGS:?}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Harness {
+        iface,
+        exe,
+        sanitized,
+    }
+}
+
+impl Harness {
+    fn index(&self, f: &str) -> usize {
+        self.iface
+            .functions
+            .iter()
+            .position(|x| x.name == f)
+            .unwrap_or_else(|| panic!("no function {f}"))
+    }
+
+    /// Run the calls (function, input) and return one line per call.
+    fn run(&self, calls: &[(String, Vec<u8>)], limit: Option<usize>) -> Vec<String> {
+        let mut input = String::new();
+        if let Some(l) = limit {
+            input.push_str(&format!("limit {l}\n"));
+        }
+        for (f, bytes) in calls {
+            let h = if bytes.is_empty() {
+                "-".into()
+            } else {
+                hex(bytes)
+            };
+            input.push_str(&format!("{} {h}\n", self.index(f)));
+        }
+        let mut child = Command::new(&self.exe)
+            .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+            .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
+        assert!(
+            out.status.success(),
+            "driver failed ({}; sanitizers: {}):\n{}",
+            out.status,
+            self.sanitized,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        let head = lines.remove(0);
+        assert_eq!(
+            head,
+            format!(
+                "iface {} 1 {} {}",
+                8 + 8 + 8 + 32,
+                self.iface.source().len(),
+                self.iface.hash_hex()
+            )
+        );
+        assert_eq!(lines.len(), calls.len(), "{text}");
+        lines
+    }
+
+    fn encode_json(&self, ty: &Type, j: serde_json::Value) -> Vec<u8> {
+        let v = json::from_json(&self.iface, ty, &j).unwrap();
+        let mut out = Vec::new();
+        wire::encode(&self.iface, ty, &v, &mut out).unwrap();
+        out
+    }
+}
+
+fn expect_fail(line: &str, code: i32, needles: &[&str]) {
+    let prefix = format!("fail {code} ");
+    assert!(
+        line.starts_with(&prefix),
+        "expected {prefix}..., got {line}"
+    );
+    for n in needles {
+        assert!(line.contains(n), "{line:?} does not contain {n:?}");
+    }
+}
+
+/// What a call's output line must satisfy.
+type Check = Box<dyn Fn(&str)>;
+
+#[test]
+fn golden_vectors_round_trip_and_hostile_input_fails() {
+    let h = build("golden");
+    let (_, vectors) = test_wit();
+    let mut calls = Vec::new();
+    let mut expect: Vec<Check> = Vec::new();
+    for (name, v) in &vectors {
+        let f = format!("echo-{name}");
+        let bytes = unhex(v["hex"].as_str().unwrap()).unwrap();
+        if name.starts_with("invalid-bytes") {
+            // Trailing bytes are named as such; everything else is malformed input.
+            let needle = if v["why"].as_str().unwrap().contains("trailing") {
+                format!("{f}: 1 trailing byte(s) after the last parameter")
+            } else {
+                format!("{f}: parameter v: malformed input at byte ")
+            };
+            calls.push((f.clone(), bytes));
+            expect.push(Box::new(move |l: &str| expect_fail(l, EINVAL, &[&needle])));
+            continue;
+        }
+        let want = v
+            .get("canonical_hex")
+            .unwrap_or(&v["hex"])
+            .as_str()
+            .unwrap()
+            .to_string();
+        calls.push((f.clone(), bytes.clone()));
+        let f2 = f.clone();
+        expect.push(Box::new(move |l: &str| {
+            assert_eq!(l, format!("ok {want}"), "round trip of {f2}")
+        }));
+        // Every strict prefix is truncated input (the encoding is self-delimiting).
+        for cut in 0..bytes.len() {
+            let f2 = f.clone();
+            calls.push((f.clone(), bytes[..cut].to_vec()));
+            expect.push(Box::new(move |l: &str| {
+                expect_fail(
+                    l,
+                    EINVAL,
+                    &[&format!("{f2}: parameter v: malformed input at byte ")],
+                )
+            }));
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        let f2 = f.clone();
+        calls.push((f.clone(), longer));
+        expect.push(Box::new(move |l: &str| {
+            expect_fail(
+                l,
+                EINVAL,
+                &[&format!(
+                    "{f2}: 1 trailing byte(s) after the last parameter"
+                )],
+            )
+        }));
+    }
+    let lines = h.run(&calls, None);
+    for (line, check) in lines.iter().zip(&expect) {
+        check(line);
+    }
+}
+
+#[test]
+fn every_type_round_trips_like_the_rust_codec() {
+    let h = build("every");
+    let everything = h.iface.function("echo-everything").unwrap().params[0]
+        .ty
+        .clone();
+    let values = [
+        serde_json::json!({
+            "nested": [[], ["", "a"], ["héllo", "😀", "x"]],
+            "ok-only": {"ok": "fine"},
+            "err-only": {"err": "bad"},
+            "opt": ["\u{10FFFF}", -1.5],
+            "many": ["m0", "m9", "m19"],
+            "big": "c299",
+            "shapes": [{"circle": 1.5}, {"rect": [1, 2]}, "none"],
+            "results": [{"ok": 7}, {"err": "e"}],
+            "wide": [{"w0": "s"}, "w1", {"w2": [1, 65535]}],
+            "type": -9223372036854775808i64,
+        }),
+        serde_json::json!({
+            "nested": [],
+            "ok-only": {"err": null},
+            "err-only": {"ok": null},
+            "opt": null,
+            "many": [],
+            "big": "c0",
+            "shapes": [],
+            "results": [],
+            "wide": [],
+            "type": 0,
+        }),
+    ];
+    let mut calls = Vec::new();
+    let mut wants = Vec::new();
+    for v in values {
+        let bytes = h.encode_json(&everything, v);
+        wants.push(format!("ok {}", hex(&bytes)));
+        calls.push(("echo-everything".to_string(), bytes));
+    }
+    // Several parameters: the input is their concatenation; the result a tuple of them.
+    let f = h.iface.function("params").unwrap().clone();
+    let args = serde_json::json!([200, "zß", [{"x": 1.0, "y": -2.0, "label": "p"}], "c257"]);
+    let input = wire::encode_params(
+        &h.iface,
+        &f,
+        &json::args_from_json(&h.iface, &f, &args).unwrap(),
+    )
+    .unwrap();
+    wants.push(format!(
+        "ok {}",
+        hex(&h.encode_json(f.result.as_ref().unwrap(), args))
+    ));
+    calls.push(("params".into(), input.clone()));
+    calls.push(("no-result".into(), vec![5]));
+    wants.push("ok ".into());
+    calls.push(("no-params".into(), vec![]));
+    wants.push("ok 05".into());
+    calls.push(("out-string".into(), vec![0]));
+    wants.push(format!("ok 06000000{}", hex("héllo".as_bytes())));
+    calls.push(("author-fail".into(), vec![2]));
+    wants.push("ok 09".into());
+    calls.push(("grow".into(), 3u32.to_le_bytes().to_vec()));
+    wants.push(format!(
+        "ok {}",
+        hex(&h.encode_json(
+            &Type::List(Box::new(Type::String)),
+            serde_json::json!(["s0", "s1", "s2"])
+        ))
+    ));
+    calls.push(("grow".into(), 0u32.to_le_bytes().to_vec()));
+    wants.push("ok 00000000".into());
+    let mut fat = 100u32.to_le_bytes().to_vec();
+    fat.resize(4 + 100, 0);
+    calls.push(("count-fat".into(), fat));
+    wants.push(format!("ok {}", hex(&100u32.to_le_bytes())));
+    let lines = h.run(&calls, None);
+    assert_eq!(lines, wants);
+}
+
+#[test]
+fn hostile_input_fails_with_a_message_never_a_crash() {
+    let h = build("hostile");
+    let everything = h.iface.function("echo-everything").unwrap().params[0]
+        .ty
+        .clone();
+    let good = h.encode_json(
+        &everything,
+        serde_json::json!({
+            "nested": [["ab", "cd"], ["ef"]],
+            "ok-only": {"ok": "x"}, "err-only": {"err": "y"}, "opt": ["a", 1.0],
+            "many": ["m1"], "big": "c280", "shapes": ["none"], "results": [{"ok": 1}],
+            "wide": ["w1"], "type": 1,
+        }),
+    );
+    let mut calls: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut needles: Vec<(i32, Vec<String>)> = Vec::new();
+    let mut push = |f: &str, b: Vec<u8>, code: i32, n: &[&str]| {
+        calls.push((f.to_string(), b));
+        needles.push((code, n.iter().map(|s| s.to_string()).collect()));
+    };
+    // Every truncation of a value with nested lists: the partly decoded lists are freed (LSan).
+    for cut in 0..good.len() {
+        push(
+            "echo-everything",
+            good[..cut].to_vec(),
+            EINVAL,
+            &["echo-everything: parameter v: malformed input at byte"],
+        );
+    }
+    // A lying outer list length: refused before anything is allocated for it.
+    let mut lying = good.clone();
+    lying[..4].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
+    push(
+        "echo-everything",
+        lying,
+        EINVAL,
+        &["malformed input at byte 0: length beyond the remaining input"],
+    );
+    // Bad UTF-8 deep inside (the second string of the first inner list: "cd" at offset 4+4+4+2+4).
+    let mut bad = good.clone();
+    bad[18] = 0xff;
+    push(
+        "echo-everything",
+        bad,
+        EINVAL,
+        &["at byte 14: invalid UTF-8 in a string"],
+    );
+    // Surrogate encoded in UTF-8, overlong, and out-of-range lead bytes in a string parameter.
+    for s in [
+        &[0xed, 0xa0, 0x80][..],
+        &[0xc0, 0x80],
+        &[0xf5, 0x80, 0x80, 0x80],
+        &[0xe2, 0x82],
+    ] {
+        let mut b = vec![1u8];
+        b.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        b.extend_from_slice(s);
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&0u16.to_le_bytes());
+        push(
+            "params",
+            b,
+            EINVAL,
+            &["params: parameter b: malformed input at byte 1: invalid UTF-8 in a string"],
+        );
+    }
+    // The fourth parameter's 2-byte enum discriminant out of range (300 cases).
+    let mut b = vec![1u8, 0, 0, 0, 0, 0, 0, 0, 0];
+    b.extend_from_slice(&300u16.to_le_bytes());
+    push(
+        "params",
+        b,
+        EINVAL,
+        &["params: parameter d: malformed input at byte 9: enum discriminant out of range"],
+    );
+    // A flags value with a bit beyond the 20 flags, a bad option tag, a bad variant case.
+    let mut b = good.clone();
+    // nested (4 + 16 + 10), ok-only (1 + 4 + 1), err-only (6), opt (1 + 4 + 4)
+    let flags_at = 30 + 6 + 6 + 9;
+    assert_eq!(&b[flags_at..flags_at + 3], &[2, 0, 0]);
+    b[flags_at + 2] = 0x10;
+    push(
+        "echo-everything",
+        b,
+        EINVAL,
+        &[&format!("at byte {flags_at}: unknown flag bits")],
+    );
+    let mut b = good.clone();
+    b[flags_at - 9] = 2; // the option tag of `opt`
+    push("echo-everything", b, EINVAL, &["invalid option tag"]);
+    push(
+        "echo-valid-0",
+        vec![2],
+        EINVAL,
+        &["echo-valid-0: parameter v: malformed input at byte 0: invalid bool"],
+    );
+    // Input for a function without parameters.
+    push(
+        "no-params",
+        vec![0],
+        EINVAL,
+        &["no-params: 1 trailing byte(s) after the last parameter"],
+    );
+    // Output the author got wrong.
+    push(
+        "out-string",
+        vec![1],
+        EINVAL,
+        &["out-string: result: invalid UTF-8 in a string"],
+    );
+    push(
+        "out-string",
+        vec![2],
+        EINVAL,
+        &["out-string: result: a NULL pointer with a non-zero length"],
+    );
+    push(
+        "out-enum",
+        vec![],
+        EINVAL,
+        &["out-enum: result: enum value out of range"],
+    );
+    push(
+        "out-flags",
+        vec![],
+        EINVAL,
+        &["out-flags: result: unknown flag bits"],
+    );
+    push(
+        "out-char",
+        vec![],
+        EINVAL,
+        &["out-char: result: invalid char"],
+    );
+    push(
+        "out-variant",
+        vec![],
+        EINVAL,
+        &["out-variant: result: variant tag out of range"],
+    );
+    push(
+        "out-list",
+        vec![],
+        EINVAL,
+        &["out-list: result: a NULL pointer with a non-zero length"],
+    );
+    // One input byte (a `none`) decodes to a 136-byte struct: decoded lists are bounded by
+    // G_DECODED_MAX (64 bytes per input byte + 64 KiB), so a big enough list is refused.
+    let mut fat = 100_000u32.to_le_bytes().to_vec();
+    fat.resize(4 + 100_000, 0);
+    push(
+        "count-fat",
+        fat,
+        EINVAL,
+        &["count-fat: parameter v: malformed input at byte 0: the decoded lists would exceed G_DECODED_MAX bytes"],
+    );
+    // The author's own failure, with and without a message.
+    push("author-fail", vec![0], 42, &["the author says no"]);
+    push(
+        "author-fail",
+        vec![1],
+        7,
+        &["author-fail failed with code 7"],
+    );
+    let lines = h.run(&calls, None);
+    for (line, (code, n)) in lines.iter().zip(&needles) {
+        expect_fail(
+            line,
+            *code,
+            &n.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+    }
+
+    // The host refusing the output (over its limit): the call fails with the write's status.
+    let lines = h.run(
+        &[
+            ("grow".into(), 1000u32.to_le_bytes().to_vec()),
+            ("grow".into(), 2u32.to_le_bytes().to_vec()),
+        ],
+        Some(64),
+    );
+    expect_fail(
+        &lines[0],
+        -2,
+        &["grow: the host refused the output (status -2: larger than the call's output limit)"],
+    );
+    let two = h.encode_json(
+        &Type::List(Box::new(Type::String)),
+        serde_json::json!(["s0", "s1"]),
+    );
+    assert_eq!(lines[1], format!("ok {}", hex(&two)));
+}
+
+#[test]
+fn generation_is_deterministic_and_names_the_files() {
+    let (wit, _) = test_wit();
+    let iface = Interface::parse(&wit).unwrap();
+    let a = bindgen::generate("c", &iface, None).unwrap();
+    assert_eq!(a, bindgen::generate("c", &iface, None).unwrap());
+    let paths: Vec<_> = a.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["golden_iface.h", "golden_iface.c"]);
+    assert!(a[0].text.contains("#define GOLDEN_METHOD_COUNT "));
+}
+
+#[test]
+fn refusals_say_why() {
+    let gen = |wit: &str, p: Option<&str>| {
+        bindgen::generate("c", &Interface::parse(wit).unwrap(), p)
+            .unwrap_err()
+            .to_string()
+    };
+    let e = gen(include_str!("../golden/golden.wit"), None);
+    assert!(
+        e.contains("c bindings: resource blob (handles are not mapped yet)"),
+        "{e}"
+    );
+    let t = "package t:t; interface t { f: func(); }";
+    for bad in ["9x", "int", "a-b", "bh_x", ""] {
+        let e = gen(t, Some(bad));
+        assert!(e.contains("is not a usable C identifier"), "{bad}: {e}");
+    }
+    // Two WIT names that become one C name.
+    let e = gen(
+        "package t:t; interface t { record list-u8 { a: u8 } f: func(a: list<u8>, b: list-u8); }",
+        None,
+    );
+    assert!(e.contains("both map to the C name t_list_u8"), "{e}");
+    let e = gen("package t:t; interface t { alloc: func(); }", None);
+    assert!(e.contains("both map to the C name t_alloc"), "{e}");
+    let e = gen(
+        "package t:t; interface t { enum e { a-b } enum e-a { b } }",
+        None,
+    );
+    assert!(e.contains("both map to the C name T_E_A_B"), "{e}");
+    let e = gen("package t:t; interface t { f: func(out: u8); }", None);
+    assert!(
+        e.contains("parameter out maps to the C name out, which is taken"),
+        "{e}"
+    );
+}
+
+/// zlib's typed methods are built from generated files that are checked in (plugins/Makefile):
+/// they must be exactly what the generator produces from plugins/c/zlib.wit today. Run with
+/// `BRIDGEHOST_BLESS=1` to rewrite them after a deliberate change.
+#[test]
+fn committed_zlib_bindings_are_the_generators_output() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/c");
+    let wit = std::fs::read_to_string(dir.join("zlib.wit")).unwrap();
+    let iface = Interface::parse(&wit).unwrap();
+    for f in bindgen::generate("c", &iface, Some("zlib")).unwrap() {
+        let path = dir.join(&f.path);
+        if std::env::var_os("BRIDGEHOST_BLESS").is_some() {
+            std::fs::write(&path, &f.text).unwrap();
+            continue;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("{}: {e} (BRIDGEHOST_BLESS=1 generates it)", path.display())
+        });
+        assert!(
+            committed == f.text,
+            "{} is not what the generator produces from zlib.wit: run `BRIDGEHOST_BLESS=1 cargo \
+             test -p bridgehost-interface --test bindgen_c` and review the diff",
+            path.display()
+        );
+    }
+}
