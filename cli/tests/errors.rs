@@ -65,3 +65,30 @@ fn a_closed_stdout_is_not_a_panic() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// Started by name from PATH, in another working directory, with no BRIDGEHOST_MODULE_PATH,
+/// the CLI finds the bundled modules beside its own file (as the archive's bin/ and lib/ and
+/// target/dist lay them out): its location comes from the kernel, not from argv[0].
+#[test]
+fn started_from_path_it_finds_the_modules_beside_itself() {
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/dist");
+    let dist = dist.canonicalize().expect("run scripts/build.sh first");
+    let cli = dist.join("bridgehost");
+    assert!(cli.is_file(), "run scripts/build.sh first");
+    let elsewhere = std::env::temp_dir();
+    let out = Command::new("bridgehost")
+        .args(["inspect", "std"])
+        .env("PATH", &dist)
+        .env_remove("BRIDGEHOST_MODULE_PATH")
+        .current_dir(&elsewhere)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("libbridgehost_mod_std.so"), "{stdout}");
+}
