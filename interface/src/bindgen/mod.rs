@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use crate::model::Interface;
 
+pub mod csharp;
 pub mod java;
 pub mod python;
 
@@ -58,15 +59,16 @@ pub(crate) fn unsupported(lang: &str, what: String) -> Error {
     Error::Unsupported(format!("{lang} bindings: {what}"))
 }
 
-/// Generate bindings for `lang` (`java`, `python`). `package` names the target package/namespace
+/// Generate bindings for `lang` (`csharp`, `java`, `python`). `package` names the target package/namespace
 /// (for python: the module's name); `None`
 /// derives it from the interface's WIT package.
 pub fn generate(lang: &str, iface: &Interface, package: Option<&str>) -> Result<Vec<File>> {
     match lang {
+        "csharp" => csharp::generate(iface, package),
         "java" => java::generate(iface, package),
         "python" => python::generate(iface, package),
         other => Err(Error::Unsupported(format!(
-            "bindgen language {other:?}: this build generates java and python (csharp, c and \
+            "bindgen language {other:?}: this build generates csharp, java and python (c and \
              rust generators are not built yet)"
         ))),
     }
