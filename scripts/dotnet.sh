@@ -73,8 +73,10 @@ build() {
 
     copy_lib "$OUT/tests"
     log "mcs: tests (shared cases, NUnit adapter, CoreCLR runner)"
+    # tests/gen/*.cs: `bridgehost bindgen --lang csharp` output, committed and kept equal to the
+    # generator's by interface/tests/bindgen_csharp.rs (the C# typed tests compile and call it).
     "${MCS[@]}" -unsafe -target:library -r:"$OUT/tests/BridgeHost.dll" \
-        -out:"$OUT/tests/BridgeHost.Tests.dll" "$CS"/tests/*.cs
+        -out:"$OUT/tests/BridgeHost.Tests.dll" "$CS"/tests/*.cs "$CS"/tests/gen/*.cs
     "${MCS[@]}" -target:library -r:"$OUT/tests/BridgeHost.Tests.dll" -r:"$NUNIT_FW" \
         -out:"$OUT/tests/BridgeHost.Tests.NUnit.dll" "$CS"/tests/nunit/*.cs
     cp "$NUNIT_FW" "$OUT/tests/"
