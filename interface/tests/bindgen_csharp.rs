@@ -74,7 +74,12 @@ fn check_or_bless(wit: &str, namespace: &str, file: &str, saved_as: &str) {
 fn committed_csharp_bindings_are_the_generators_output() {
     let std = include_str!("../../plugins/std/std.wit");
     check_or_bless(std, "BridgeHost.Gen", "Std.cs", "Std.cs");
-    check_or_bless(&golden_for_csharp(), "BridgeHost.Gen", "Golden.cs", "Golden.cs");
+    check_or_bless(
+        &golden_for_csharp(),
+        "BridgeHost.Gen",
+        "Golden.cs",
+        "Golden.cs",
+    );
     // Bindings from an interface the std module does not serve: the C# tests open std with them
     // and expect AbiMismatchException naming the first difference.
     let add = "add: func(a: u32, b: u32) -> u32;";
@@ -152,6 +157,50 @@ fn refusals_say_why() {
     assert!(e.contains("generates csharp, java and python"), "{e}");
 }
 
+/// Compiles `text` with mcs as the C# tests do (`-langversion:7.2 -warnaserror+`, and `-doc`)
+/// against the library that `scripts/dotnet.sh build` wrote to target/dotnet/lib. Returns false
+/// (and says so) when mcs or the library is not there.
+fn mcs_compiles(name: &str, text: &str) -> bool {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dll = root.join("target/dotnet/lib/BridgeHost.dll");
+    let has_mcs = std::process::Command::new("mcs")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_mcs || !dll.exists() {
+        eprintln!(
+            "skipping the mcs compile of {name}: needs mcs and {} (scripts/dotnet.sh build)",
+            dll.display()
+        );
+        return false;
+    }
+    let dir = std::env::temp_dir().join(format!("bh-cs-gen-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join(format!("{name}.cs"));
+    std::fs::write(&src, text).unwrap();
+    let out = std::process::Command::new("mcs")
+        .arg("-langversion:7.2")
+        .arg("-warnaserror+")
+        .arg("-target:library")
+        .arg(format!("-doc:{}", dir.join("doc.xml").display()))
+        .arg(format!("-r:{}", dll.display()))
+        .arg(format!(
+            "-out:{}",
+            dir.join(format!("{name}.dll")).display()
+        ))
+        .arg(&src)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "mcs refused the generated {name}:\n{}{}\n--\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    true
+}
+
 #[test]
 fn names_that_csharp_reserves_are_escaped() {
     let wit = "package t:t; interface t {
@@ -175,6 +224,39 @@ fn names_that_csharp_reserves_are_escaped() {
     has("None_ = 1u << 0,");
     has("Fast = 1u << 1,");
     has("public enum RunAsync_");
-    has("public RunAsync_ Run(Point @class, Codec_ p, Modes cancellationToken_)");
-    has("RunAsync(Point @class, Codec_ p, Modes cancellationToken_, global::System.Threading.CancellationToken cancellationToken = ");
+    has("public global::A.B.T.RunAsync_ Run(global::A.B.T.Point @class, global::A.B.T.Codec_ p, global::A.B.T.Modes cancellationToken_)");
+    has("RunAsync(global::A.B.T.Point @class, global::A.B.T.Codec_ p, global::A.B.T.Modes cancellationToken_, global::System.Threading.CancellationToken cancellationToken = ");
+    mcs_compiles("Escapes", &f.text);
+}
+
+#[test]
+fn nested_names_cannot_capture_the_interfaces_types() {
+    // A variant case named like a record and like the binding class; a record field and a
+    // namespace part named like the library's namespace.
+    let wit = "package t:t; interface box {
+        record circle { r: f64 }
+        record bridge-host { system: u8 }
+        variant shape { circle(circle), box(list<circle>), bridge-host(bridge-host) }
+        flags f { a }
+        enum e { x }
+        area: func(s: shape, c: option<circle>, e: e, f: f) -> result<shape, tuple<circle, e>>;
+    }";
+    let f = &bindgen::generate(
+        "csharp",
+        &Interface::parse(wit).unwrap(),
+        Some("BridgeHost.System"),
+    )
+    .unwrap()[0];
+    assert!(
+        f.text
+            .contains("public Circle(global::BridgeHost.System.Box.Circle value)"),
+        "{}",
+        f.text
+    );
+    assert!(
+        f.text.contains("public sealed class BridgeHost_"),
+        "{}",
+        f.text
+    );
+    mcs_compiles("Capture", &f.text);
 }

@@ -248,7 +248,7 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodePoint(global::BridgeHost.Typed.WireWriter w, Point v, string what)
+            public static void EncodePoint(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Golden.Point v, string what)
             {
                 global::BridgeHost.Typed.WireWriter.Require(v, what);
                 w.F64(v.X);
@@ -258,14 +258,14 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes a <c>point</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Point DecodePoint(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Golden.Point DecodePoint(global::BridgeHost.Typed.WireReader r)
             {
-                return new Point(r.F64(), r.F64(), r.String());
+                return new global::BridgeHost.Gen.Golden.Point(r.F64(), r.F64(), r.String());
             }
 
             /// <summary>The encoding of a <c>point</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodePoint(Point v)
+            public static byte[] EncodePoint(global::BridgeHost.Gen.Golden.Point v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodePoint(w, v, "value");
@@ -274,7 +274,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>point</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Point DecodePoint(byte[] bytes)
+            public static global::BridgeHost.Gen.Golden.Point DecodePoint(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodePoint(r);
@@ -286,21 +286,21 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeColor(global::BridgeHost.Typed.WireWriter w, Color v, string what)
+            public static void EncodeColor(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Golden.Color v, string what)
             {
                 w.Discriminant((int)v, 3, what);
             }
 
             /// <summary>Decodes a <c>color</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Color DecodeColor(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Golden.Color DecodeColor(global::BridgeHost.Typed.WireReader r)
             {
-                return (Color)r.Discriminant(3, "enum", "color");
+                return (global::BridgeHost.Gen.Golden.Color)r.Discriminant(3, "enum", "color");
             }
 
             /// <summary>The encoding of a <c>color</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeColor(Color v)
+            public static byte[] EncodeColor(global::BridgeHost.Gen.Golden.Color v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeColor(w, v, "value");
@@ -309,7 +309,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>color</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Color DecodeColor(byte[] bytes)
+            public static global::BridgeHost.Gen.Golden.Color DecodeColor(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeColor(r);
@@ -321,21 +321,21 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodePerms(global::BridgeHost.Typed.WireWriter w, Perms v, string what)
+            public static void EncodePerms(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Golden.Perms v, string what)
             {
                 w.Flags((ulong)v, 3, what);
             }
 
             /// <summary>Decodes a <c>perms</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Perms DecodePerms(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Golden.Perms DecodePerms(global::BridgeHost.Typed.WireReader r)
             {
-                return (Perms)r.Flags(3, "perms");
+                return (global::BridgeHost.Gen.Golden.Perms)r.Flags(3, "perms");
             }
 
             /// <summary>The encoding of a <c>perms</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodePerms(Perms v)
+            public static byte[] EncodePerms(global::BridgeHost.Gen.Golden.Perms v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodePerms(w, v, "value");
@@ -344,7 +344,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>perms</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Perms DecodePerms(byte[] bytes)
+            public static global::BridgeHost.Gen.Golden.Perms DecodePerms(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodePerms(r);
@@ -356,21 +356,21 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeWide(global::BridgeHost.Typed.WireWriter w, Wide v, string what)
+            public static void EncodeWide(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Golden.Wide v, string what)
             {
                 w.Flags((ulong)v, 9, what);
             }
 
             /// <summary>Decodes a <c>wide</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Wide DecodeWide(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Golden.Wide DecodeWide(global::BridgeHost.Typed.WireReader r)
             {
-                return (Wide)r.Flags(9, "wide");
+                return (global::BridgeHost.Gen.Golden.Wide)r.Flags(9, "wide");
             }
 
             /// <summary>The encoding of a <c>wide</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeWide(Wide v)
+            public static byte[] EncodeWide(global::BridgeHost.Gen.Golden.Wide v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeWide(w, v, "value");
@@ -379,7 +379,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>wide</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Wide DecodeWide(byte[] bytes)
+            public static global::BridgeHost.Gen.Golden.Wide DecodeWide(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeWide(r);
@@ -391,20 +391,20 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeShape(global::BridgeHost.Typed.WireWriter w, Shape v, string what)
+            public static void EncodeShape(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Golden.Shape v, string what)
             {
                 global::BridgeHost.Typed.WireWriter.Require(v, what);
-                if (v is Shape.Circle _c0)
+                if (v is global::BridgeHost.Gen.Golden.Shape.Circle _c0)
                 {
                     w.Discriminant(0, 3, what);
                     w.F64(_c0.Value);
                 }
-                else if (v is Shape.Rect _c1)
+                else if (v is global::BridgeHost.Gen.Golden.Shape.Rect _c1)
                 {
                     w.Discriminant(1, 3, what);
                     { var _t0 = _c1.Value; w.U32(_t0.Item1); w.U32(_t0.Item2); }
                 }
-                else if (v is Shape.None)
+                else if (v is global::BridgeHost.Gen.Golden.Shape.None)
                 {
                     w.Discriminant(2, 3, what);
                 }
@@ -416,16 +416,16 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes a <c>shape</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Shape DecodeShape(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Golden.Shape DecodeShape(global::BridgeHost.Typed.WireReader r)
             {
                 switch (r.Discriminant(3, "variant", "shape"))
                 {
                     case 0:
-                        return new Shape.Circle(r.F64());
+                        return new global::BridgeHost.Gen.Golden.Shape.Circle(r.F64());
                     case 1:
-                        return new Shape.Rect(new global::System.ValueTuple<uint, uint>(r.U32(), r.U32()));
+                        return new global::BridgeHost.Gen.Golden.Shape.Rect(new global::System.ValueTuple<uint, uint>(r.U32(), r.U32()));
                     case 2:
-                        return new Shape.None();
+                        return new global::BridgeHost.Gen.Golden.Shape.None();
                     default:
                         throw new global::System.InvalidOperationException("unreachable: Discriminant checked the range");
                 }
@@ -433,7 +433,7 @@ namespace BridgeHost.Gen
 
             /// <summary>The encoding of a <c>shape</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeShape(Shape v)
+            public static byte[] EncodeShape(global::BridgeHost.Gen.Golden.Shape v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeShape(w, v, "value");
@@ -442,7 +442,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>shape</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Shape DecodeShape(byte[] bytes)
+            public static global::BridgeHost.Gen.Golden.Shape DecodeShape(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeShape(r);
@@ -1469,21 +1469,21 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeValid29(global::BridgeHost.Typed.WireWriter w, global::System.Collections.Generic.IReadOnlyList<Point> v, string what)
+            public static void EncodeValid29(global::BridgeHost.Typed.WireWriter w, global::System.Collections.Generic.IReadOnlyList<global::BridgeHost.Gen.Golden.Point> v, string what)
             {
-                w.List<Point>(v, what, (_w0, _e0) => { Codec.EncodePoint(_w0, _e0, what + ": element"); });
+                w.List<global::BridgeHost.Gen.Golden.Point>(v, what, (_w0, _e0) => { Codec.EncodePoint(_w0, _e0, what + ": element"); });
             }
 
             /// <summary>Decodes a <c>valid-29</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static global::System.Collections.Generic.IReadOnlyList<Point> DecodeValid29(global::BridgeHost.Typed.WireReader r)
+            public static global::System.Collections.Generic.IReadOnlyList<global::BridgeHost.Gen.Golden.Point> DecodeValid29(global::BridgeHost.Typed.WireReader r)
             {
-                return r.List<Point>(20, _r0 => Codec.DecodePoint(_r0));
+                return r.List<global::BridgeHost.Gen.Golden.Point>(20, _r0 => Codec.DecodePoint(_r0));
             }
 
             /// <summary>The encoding of a <c>valid-29</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeValid29(global::System.Collections.Generic.IReadOnlyList<Point> v)
+            public static byte[] EncodeValid29(global::System.Collections.Generic.IReadOnlyList<global::BridgeHost.Gen.Golden.Point> v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeValid29(w, v, "value");
@@ -1492,7 +1492,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>valid-29</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static global::System.Collections.Generic.IReadOnlyList<Point> DecodeValid29(byte[] bytes)
+            public static global::System.Collections.Generic.IReadOnlyList<global::BridgeHost.Gen.Golden.Point> DecodeValid29(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeValid29(r);
@@ -1819,21 +1819,21 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeValid39(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Typed.Result<global::BridgeHost.Typed.Unit, Color> v, string what)
+            public static void EncodeValid39(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Typed.Result<global::BridgeHost.Typed.Unit, global::BridgeHost.Gen.Golden.Color> v, string what)
             {
-                w.Result<global::BridgeHost.Typed.Unit, Color>(v, null, (_w0, _e0) => { Codec.EncodeColor(_w0, _e0, what + ": err"); });
+                w.Result<global::BridgeHost.Typed.Unit, global::BridgeHost.Gen.Golden.Color>(v, null, (_w0, _e0) => { Codec.EncodeColor(_w0, _e0, what + ": err"); });
             }
 
             /// <summary>Decodes a <c>valid-39</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static global::BridgeHost.Typed.Result<global::BridgeHost.Typed.Unit, Color> DecodeValid39(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Typed.Result<global::BridgeHost.Typed.Unit, global::BridgeHost.Gen.Golden.Color> DecodeValid39(global::BridgeHost.Typed.WireReader r)
             {
-                return r.Result<global::BridgeHost.Typed.Unit, Color>(null, _r0 => Codec.DecodeColor(_r0));
+                return r.Result<global::BridgeHost.Typed.Unit, global::BridgeHost.Gen.Golden.Color>(null, _r0 => Codec.DecodeColor(_r0));
             }
 
             /// <summary>The encoding of a <c>valid-39</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeValid39(global::BridgeHost.Typed.Result<global::BridgeHost.Typed.Unit, Color> v)
+            public static byte[] EncodeValid39(global::BridgeHost.Typed.Result<global::BridgeHost.Typed.Unit, global::BridgeHost.Gen.Golden.Color> v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeValid39(w, v, "value");
@@ -1842,7 +1842,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>valid-39</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static global::BridgeHost.Typed.Result<global::BridgeHost.Typed.Unit, Color> DecodeValid39(byte[] bytes)
+            public static global::BridgeHost.Typed.Result<global::BridgeHost.Typed.Unit, global::BridgeHost.Gen.Golden.Color> DecodeValid39(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeValid39(r);
@@ -1889,21 +1889,21 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeValid41(global::BridgeHost.Typed.WireWriter w, Point v, string what)
+            public static void EncodeValid41(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Golden.Point v, string what)
             {
                 Codec.EncodePoint(w, v, what);
             }
 
             /// <summary>Decodes a <c>valid-41</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Point DecodeValid41(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Golden.Point DecodeValid41(global::BridgeHost.Typed.WireReader r)
             {
                 return Codec.DecodePoint(r);
             }
 
             /// <summary>The encoding of a <c>valid-41</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeValid41(Point v)
+            public static byte[] EncodeValid41(global::BridgeHost.Gen.Golden.Point v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeValid41(w, v, "value");
@@ -1912,7 +1912,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>valid-41</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Point DecodeValid41(byte[] bytes)
+            public static global::BridgeHost.Gen.Golden.Point DecodeValid41(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeValid41(r);
@@ -1924,21 +1924,21 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeValid42(global::BridgeHost.Typed.WireWriter w, Color v, string what)
+            public static void EncodeValid42(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Golden.Color v, string what)
             {
                 Codec.EncodeColor(w, v, what);
             }
 
             /// <summary>Decodes a <c>valid-42</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Color DecodeValid42(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Golden.Color DecodeValid42(global::BridgeHost.Typed.WireReader r)
             {
                 return Codec.DecodeColor(r);
             }
 
             /// <summary>The encoding of a <c>valid-42</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeValid42(Color v)
+            public static byte[] EncodeValid42(global::BridgeHost.Gen.Golden.Color v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeValid42(w, v, "value");
@@ -1947,7 +1947,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>valid-42</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Color DecodeValid42(byte[] bytes)
+            public static global::BridgeHost.Gen.Golden.Color DecodeValid42(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeValid42(r);
@@ -1959,21 +1959,21 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeValid43(global::BridgeHost.Typed.WireWriter w, Perms v, string what)
+            public static void EncodeValid43(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Golden.Perms v, string what)
             {
                 Codec.EncodePerms(w, v, what);
             }
 
             /// <summary>Decodes a <c>valid-43</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Perms DecodeValid43(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Golden.Perms DecodeValid43(global::BridgeHost.Typed.WireReader r)
             {
                 return Codec.DecodePerms(r);
             }
 
             /// <summary>The encoding of a <c>valid-43</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeValid43(Perms v)
+            public static byte[] EncodeValid43(global::BridgeHost.Gen.Golden.Perms v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeValid43(w, v, "value");
@@ -1982,7 +1982,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>valid-43</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Perms DecodeValid43(byte[] bytes)
+            public static global::BridgeHost.Gen.Golden.Perms DecodeValid43(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeValid43(r);
@@ -1994,21 +1994,21 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeValid44(global::BridgeHost.Typed.WireWriter w, Perms v, string what)
+            public static void EncodeValid44(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Golden.Perms v, string what)
             {
                 Codec.EncodePerms(w, v, what);
             }
 
             /// <summary>Decodes a <c>valid-44</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Perms DecodeValid44(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Golden.Perms DecodeValid44(global::BridgeHost.Typed.WireReader r)
             {
                 return Codec.DecodePerms(r);
             }
 
             /// <summary>The encoding of a <c>valid-44</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeValid44(Perms v)
+            public static byte[] EncodeValid44(global::BridgeHost.Gen.Golden.Perms v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeValid44(w, v, "value");
@@ -2017,7 +2017,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>valid-44</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Perms DecodeValid44(byte[] bytes)
+            public static global::BridgeHost.Gen.Golden.Perms DecodeValid44(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeValid44(r);
@@ -2029,21 +2029,21 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeValid45(global::BridgeHost.Typed.WireWriter w, Wide v, string what)
+            public static void EncodeValid45(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Golden.Wide v, string what)
             {
                 Codec.EncodeWide(w, v, what);
             }
 
             /// <summary>Decodes a <c>valid-45</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Wide DecodeValid45(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Golden.Wide DecodeValid45(global::BridgeHost.Typed.WireReader r)
             {
                 return Codec.DecodeWide(r);
             }
 
             /// <summary>The encoding of a <c>valid-45</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeValid45(Wide v)
+            public static byte[] EncodeValid45(global::BridgeHost.Gen.Golden.Wide v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeValid45(w, v, "value");
@@ -2052,7 +2052,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>valid-45</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Wide DecodeValid45(byte[] bytes)
+            public static global::BridgeHost.Gen.Golden.Wide DecodeValid45(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeValid45(r);
@@ -2064,21 +2064,21 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeValid46(global::BridgeHost.Typed.WireWriter w, Shape v, string what)
+            public static void EncodeValid46(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Golden.Shape v, string what)
             {
                 Codec.EncodeShape(w, v, what);
             }
 
             /// <summary>Decodes a <c>valid-46</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Shape DecodeValid46(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Golden.Shape DecodeValid46(global::BridgeHost.Typed.WireReader r)
             {
                 return Codec.DecodeShape(r);
             }
 
             /// <summary>The encoding of a <c>valid-46</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeValid46(Shape v)
+            public static byte[] EncodeValid46(global::BridgeHost.Gen.Golden.Shape v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeValid46(w, v, "value");
@@ -2087,7 +2087,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>valid-46</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Shape DecodeValid46(byte[] bytes)
+            public static global::BridgeHost.Gen.Golden.Shape DecodeValid46(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeValid46(r);
@@ -2099,21 +2099,21 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeValid47(global::BridgeHost.Typed.WireWriter w, Shape v, string what)
+            public static void EncodeValid47(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Golden.Shape v, string what)
             {
                 Codec.EncodeShape(w, v, what);
             }
 
             /// <summary>Decodes a <c>valid-47</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Shape DecodeValid47(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Golden.Shape DecodeValid47(global::BridgeHost.Typed.WireReader r)
             {
                 return Codec.DecodeShape(r);
             }
 
             /// <summary>The encoding of a <c>valid-47</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeValid47(Shape v)
+            public static byte[] EncodeValid47(global::BridgeHost.Gen.Golden.Shape v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeValid47(w, v, "value");
@@ -2122,7 +2122,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>valid-47</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Shape DecodeValid47(byte[] bytes)
+            public static global::BridgeHost.Gen.Golden.Shape DecodeValid47(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeValid47(r);
@@ -2134,21 +2134,21 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeValid48(global::BridgeHost.Typed.WireWriter w, Shape v, string what)
+            public static void EncodeValid48(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Golden.Shape v, string what)
             {
                 Codec.EncodeShape(w, v, what);
             }
 
             /// <summary>Decodes a <c>valid-48</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Shape DecodeValid48(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Golden.Shape DecodeValid48(global::BridgeHost.Typed.WireReader r)
             {
                 return Codec.DecodeShape(r);
             }
 
             /// <summary>The encoding of a <c>valid-48</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeValid48(Shape v)
+            public static byte[] EncodeValid48(global::BridgeHost.Gen.Golden.Shape v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeValid48(w, v, "value");
@@ -2157,7 +2157,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>valid-48</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Shape DecodeValid48(byte[] bytes)
+            public static global::BridgeHost.Gen.Golden.Shape DecodeValid48(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeValid48(r);
@@ -2694,21 +2694,21 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeInvalidBytes13(global::BridgeHost.Typed.WireWriter w, Color v, string what)
+            public static void EncodeInvalidBytes13(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Golden.Color v, string what)
             {
                 Codec.EncodeColor(w, v, what);
             }
 
             /// <summary>Decodes a <c>invalid-bytes-13</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Color DecodeInvalidBytes13(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Golden.Color DecodeInvalidBytes13(global::BridgeHost.Typed.WireReader r)
             {
                 return Codec.DecodeColor(r);
             }
 
             /// <summary>The encoding of a <c>invalid-bytes-13</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeInvalidBytes13(Color v)
+            public static byte[] EncodeInvalidBytes13(global::BridgeHost.Gen.Golden.Color v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeInvalidBytes13(w, v, "value");
@@ -2717,7 +2717,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>invalid-bytes-13</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Color DecodeInvalidBytes13(byte[] bytes)
+            public static global::BridgeHost.Gen.Golden.Color DecodeInvalidBytes13(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeInvalidBytes13(r);
@@ -2729,21 +2729,21 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeInvalidBytes14(global::BridgeHost.Typed.WireWriter w, Shape v, string what)
+            public static void EncodeInvalidBytes14(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Golden.Shape v, string what)
             {
                 Codec.EncodeShape(w, v, what);
             }
 
             /// <summary>Decodes a <c>invalid-bytes-14</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Shape DecodeInvalidBytes14(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Golden.Shape DecodeInvalidBytes14(global::BridgeHost.Typed.WireReader r)
             {
                 return Codec.DecodeShape(r);
             }
 
             /// <summary>The encoding of a <c>invalid-bytes-14</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeInvalidBytes14(Shape v)
+            public static byte[] EncodeInvalidBytes14(global::BridgeHost.Gen.Golden.Shape v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeInvalidBytes14(w, v, "value");
@@ -2752,7 +2752,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>invalid-bytes-14</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Shape DecodeInvalidBytes14(byte[] bytes)
+            public static global::BridgeHost.Gen.Golden.Shape DecodeInvalidBytes14(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeInvalidBytes14(r);
@@ -2764,21 +2764,21 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeInvalidBytes15(global::BridgeHost.Typed.WireWriter w, Perms v, string what)
+            public static void EncodeInvalidBytes15(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Golden.Perms v, string what)
             {
                 Codec.EncodePerms(w, v, what);
             }
 
             /// <summary>Decodes a <c>invalid-bytes-15</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Perms DecodeInvalidBytes15(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Golden.Perms DecodeInvalidBytes15(global::BridgeHost.Typed.WireReader r)
             {
                 return Codec.DecodePerms(r);
             }
 
             /// <summary>The encoding of a <c>invalid-bytes-15</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeInvalidBytes15(Perms v)
+            public static byte[] EncodeInvalidBytes15(global::BridgeHost.Gen.Golden.Perms v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeInvalidBytes15(w, v, "value");
@@ -2787,7 +2787,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>invalid-bytes-15</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Perms DecodeInvalidBytes15(byte[] bytes)
+            public static global::BridgeHost.Gen.Golden.Perms DecodeInvalidBytes15(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeInvalidBytes15(r);
@@ -2799,21 +2799,21 @@ namespace BridgeHost.Gen
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeInvalidBytes16(global::BridgeHost.Typed.WireWriter w, Wide v, string what)
+            public static void EncodeInvalidBytes16(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Golden.Wide v, string what)
             {
                 Codec.EncodeWide(w, v, what);
             }
 
             /// <summary>Decodes a <c>invalid-bytes-16</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Wide DecodeInvalidBytes16(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Golden.Wide DecodeInvalidBytes16(global::BridgeHost.Typed.WireReader r)
             {
                 return Codec.DecodeWide(r);
             }
 
             /// <summary>The encoding of a <c>invalid-bytes-16</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeInvalidBytes16(Wide v)
+            public static byte[] EncodeInvalidBytes16(global::BridgeHost.Gen.Golden.Wide v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeInvalidBytes16(w, v, "value");
@@ -2822,7 +2822,7 @@ namespace BridgeHost.Gen
 
             /// <summary>Decodes exactly one <c>invalid-bytes-16</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Wide DecodeInvalidBytes16(byte[] bytes)
+            public static global::BridgeHost.Gen.Golden.Wide DecodeInvalidBytes16(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeInvalidBytes16(r);

@@ -398,7 +398,7 @@ namespace BridgeHost.Gen.Mismatch
         /// <returns>The result.</returns>
         /// <exception cref="BridgeHost.InvalidArgumentException">An argument does not fit its WIT type.</exception>
         /// <exception cref="BridgeHost.AbiMismatchException">The module's output does not decode as the declared result.</exception>
-        public global::BridgeHost.Typed.Option<Summary> Stats(global::System.Collections.Generic.IReadOnlyList<double> values)
+        public global::BridgeHost.Typed.Option<global::BridgeHost.Gen.Mismatch.Std.Summary> Stats(global::System.Collections.Generic.IReadOnlyList<double> values)
         {
             return Out_Stats(_m_Stats.Call(In_Stats(values)));
         }
@@ -407,12 +407,12 @@ namespace BridgeHost.Gen.Mismatch
         /// <param name="values"><c>values: list&lt;f64&gt;</c></param>
         /// <param name="cancellationToken">Cancels the call (the task ends canceled).</param>
         /// <returns>The result's task; it fails with the exceptions the blocking form throws.</returns>
-        public global::System.Threading.Tasks.Task<global::BridgeHost.Typed.Option<Summary>> StatsAsync(global::System.Collections.Generic.IReadOnlyList<double> values, global::System.Threading.CancellationToken cancellationToken = default(global::System.Threading.CancellationToken))
+        public global::System.Threading.Tasks.Task<global::BridgeHost.Typed.Option<global::BridgeHost.Gen.Mismatch.Std.Summary>> StatsAsync(global::System.Collections.Generic.IReadOnlyList<double> values, global::System.Threading.CancellationToken cancellationToken = default(global::System.Threading.CancellationToken))
         {
             return Async_Stats(_m_Stats.SubmitAsync(In_Stats(values), cancellationToken));
         }
 
-        private static async global::System.Threading.Tasks.Task<global::BridgeHost.Typed.Option<Summary>> Async_Stats(global::System.Threading.Tasks.Task<byte[]> call)
+        private static async global::System.Threading.Tasks.Task<global::BridgeHost.Typed.Option<global::BridgeHost.Gen.Mismatch.Std.Summary>> Async_Stats(global::System.Threading.Tasks.Task<byte[]> call)
         {
             return Out_Stats(await call.ConfigureAwait(false));
         }
@@ -424,12 +424,12 @@ namespace BridgeHost.Gen.Mismatch
             return _w.ToArray();
         }
 
-        private static global::BridgeHost.Typed.Option<Summary> Out_Stats(byte[] _out)
+        private static global::BridgeHost.Typed.Option<global::BridgeHost.Gen.Mismatch.Std.Summary> Out_Stats(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             try
             {
-                var _v = _r.Option<Summary>(_r0 => Codec.DecodeSummary(_r0));
+                var _v = _r.Option<global::BridgeHost.Gen.Mismatch.Std.Summary>(_r0 => Codec.DecodeSummary(_r0));
                 _r.End();
                 return _v;
             }
@@ -446,7 +446,7 @@ namespace BridgeHost.Gen.Mismatch
             /// <param name="w">The writer.</param>
             /// <param name="v">The value.</param>
             /// <param name="what">The value's name in error messages.</param>
-            public static void EncodeSummary(global::BridgeHost.Typed.WireWriter w, Summary v, string what)
+            public static void EncodeSummary(global::BridgeHost.Typed.WireWriter w, global::BridgeHost.Gen.Mismatch.Std.Summary v, string what)
             {
                 global::BridgeHost.Typed.WireWriter.Require(v, what);
                 w.U32(v.Count);
@@ -457,14 +457,14 @@ namespace BridgeHost.Gen.Mismatch
 
             /// <summary>Decodes a <c>summary</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
             /// <param name="r">The reader.</param>
-            public static Summary DecodeSummary(global::BridgeHost.Typed.WireReader r)
+            public static global::BridgeHost.Gen.Mismatch.Std.Summary DecodeSummary(global::BridgeHost.Typed.WireReader r)
             {
-                return new Summary(r.U32(), r.F64(), r.F64(), r.F64());
+                return new global::BridgeHost.Gen.Mismatch.Std.Summary(r.U32(), r.F64(), r.F64(), r.F64());
             }
 
             /// <summary>The encoding of a <c>summary</c>.</summary>
             /// <param name="v">The value.</param>
-            public static byte[] EncodeSummary(Summary v)
+            public static byte[] EncodeSummary(global::BridgeHost.Gen.Mismatch.Std.Summary v)
             {
                 var w = new global::BridgeHost.Typed.WireWriter();
                 EncodeSummary(w, v, "value");
@@ -473,7 +473,7 @@ namespace BridgeHost.Gen.Mismatch
 
             /// <summary>Decodes exactly one <c>summary</c> (<c>BridgeHost.AbiMismatchException</c> otherwise).</summary>
             /// <param name="bytes">The encoded value.</param>
-            public static Summary DecodeSummary(byte[] bytes)
+            public static global::BridgeHost.Gen.Mismatch.Std.Summary DecodeSummary(byte[] bytes)
             {
                 var r = new global::BridgeHost.Typed.WireReader(bytes);
                 var v = DecodeSummary(r);

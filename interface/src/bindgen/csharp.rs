@@ -113,8 +113,19 @@ const OBJECT_MEMBERS: &[&str] = &[
     "ReferenceEquals",
 ];
 
-/// Public members of the generated binding class itself.
-const BINDING_MEMBERS: &[&str] = &["Wit", "Hash", "Open", "Bind", "Module", "Dispose", "Codec"];
+/// Public members of the generated binding class itself, and the namespaces its doc comments
+/// name unqualified (mcs takes no `global::` in a `cref`): no nested type may take them.
+const BINDING_MEMBERS: &[&str] = &[
+    "Wit",
+    "Hash",
+    "Open",
+    "Bind",
+    "Module",
+    "Dispose",
+    "Codec",
+    "BridgeHost",
+    "System",
+];
 
 /// The name of the `CancellationToken` parameter of every `...Async` method.
 const CT: &str = "cancellationToken";
@@ -190,6 +201,9 @@ const EQ: &str = "global::BridgeHost.Typed.Structural";
 struct Gen<'a> {
     i: &'a Interface,
     class: String,
+    /// `global::<namespace>.<class>`: named types are spelled through it, so that no nested
+    /// name (a variant case called like a record, or like the class) can capture them.
+    qual: String,
     /// C# name of each named type (records, variants, enums, flags; aliases name their codec).
     names: Vec<String>,
     /// C# method name of each freestanding function (same order as `plain`).
@@ -198,8 +212,9 @@ struct Gen<'a> {
 }
 
 impl<'a> Gen<'a> {
-    fn new(i: &'a Interface) -> Result<Gen<'a>> {
+    fn new(i: &'a Interface, namespace: &str) -> Result<Gen<'a>> {
         let class = pascal(&i.name);
+        let qual = format!("global::{namespace}.{class}");
         let mut taken: HashSet<String> = BINDING_MEMBERS
             .iter()
             .chain(OBJECT_MEMBERS)
@@ -239,6 +254,7 @@ impl<'a> Gen<'a> {
         Ok(Gen {
             i,
             class,
+            qual,
             names,
             fnames,
             plain,
@@ -294,10 +310,15 @@ impl<'a> Gen<'a> {
             Type::Named(i) => match &self.i.typedef(*i).kind {
                 TypeDefKind::Alias(t) => self.cs(t)?,
                 TypeDefKind::Resource => return Err(self.no_resources()),
-                _ => self.names[*i].clone(),
+                _ => self.q(*i),
             },
             Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
         })
+    }
+
+    /// The qualified C# name of named type `i`.
+    fn q(&self, i: TypeIndex) -> String {
+        format!("{}.{}", self.qual, self.names[i])
     }
 
     fn side(&self, t: Option<&Type>) -> Result<String> {
@@ -715,10 +736,15 @@ impl<'a> Gen<'a> {
                 // Fields are decoded in order: constructor arguments are evaluated left to right.
                 (
                     e,
-                    format!("                return new {name}({});\n", args.join(", ")),
+                    format!(
+                        "                return new {}({});\n",
+                        self.q(ti),
+                        args.join(", ")
+                    ),
                 )
             }
             TypeDefKind::Variant(cases) => {
+                let qn = self.q(ti);
                 let mut e = format!("                {W}.Require(v, what);\n");
                 let mut dbody = format!(
                     "                switch (r.Discriminant({}, \"variant\", {}))\n                {{\n",
@@ -734,7 +760,7 @@ impl<'a> Gen<'a> {
                     };
                     let _ = writeln!(
                         e,
-                        "                {els}if (v is {name}.{n}{bind})\n                {{\n                    w.Discriminant({k}, {}, what);",
+                        "                {els}if (v is {qn}.{n}{bind})\n                {{\n                    w.Discriminant({k}, {}, what);",
                         cases.len()
                     );
                     if let Some(t) = &c.ty {
@@ -753,7 +779,7 @@ impl<'a> Gen<'a> {
                     let _ = writeln!(e, "                }}");
                     let _ = writeln!(
                         dbody,
-                        "                    case {k}:\n                        return new {name}.{n}({});",
+                        "                    case {k}:\n                        return new {qn}.{n}({});",
                         match &c.ty {
                             Some(t) => self.dec(t, "r", 0)?,
                             None => String::new(),
@@ -771,7 +797,8 @@ impl<'a> Gen<'a> {
                     cases.len()
                 ),
                 format!(
-                    "                return ({name})r.Discriminant({}, \"enum\", {});\n",
+                    "                return ({})r.Discriminant({}, \"enum\", {});\n",
+                    self.q(ti),
                     cases.len(),
                     lit(&def.name)
                 ),
@@ -782,7 +809,8 @@ impl<'a> Gen<'a> {
                     flags.len()
                 ),
                 format!(
-                    "                return ({name})r.Flags({}, {});\n",
+                    "                return ({})r.Flags({}, {});\n",
+                    self.q(ti),
                     flags.len(),
                     lit(&def.name)
                 ),
@@ -1076,7 +1104,7 @@ pub fn generate(iface: &Interface, namespace: Option<&str>) -> Result<Vec<File>>
             "{namespace:?} is not a C# namespace name"
         )));
     }
-    let g = Gen::new(iface)?;
+    let g = Gen::new(iface, &namespace)?;
     let text = g.file(&namespace)?;
     Ok(vec![File {
         path: format!("{}.cs", g.class),
