@@ -157,7 +157,7 @@ test_docs() {   # test_docs DIST
     # The typed example (DOTNET.md, "Typed bindings") uses the std module's generated bindings,
     # generated here as the doc says (the CLI reads the interface from the module, in a worker).
     [ -x "$dir/bridgehost" ] || die "$dir/bridgehost missing: the doc examples need the CLI (scripts/build.sh)"
-    with_dist "$dir" "$dir/bridgehost" bindgen --lang csharp --package Example std -o "$work/gen" >/dev/null \
+    with_dist "$dir" "$dir/bridgehost" bindgen --lang csharp --package MyApp.Typed std -o "$work/gen" >/dev/null \
         || die "doc examples: bridgehost bindgen --lang csharp failed"
     for src in "$work"/src/*.cs; do
         [ -e "$src" ] || continue
