@@ -80,17 +80,14 @@ namespace BridgeHost.Tests
         }
 
         [Case]
-        public void TickEventsThroughTheModule()
+        public void TypedEventSubscriptions()
         {
             using (var std = Std.Open(_host, "std"))
             {
                 var seen = new System.Collections.Generic.List<ulong>();
                 var done = new ManualResetEventSlim();
-                using (std.Module.Subscribe("bindings-tick", ev =>
+                using (std.OnTick(seq =>
                 {
-                    var r = new WireReader(ev.Data);
-                    ulong seq = r.U64();
-                    r.End();
                     lock (seen)
                     {
                         seen.Add(seq);
@@ -98,13 +95,41 @@ namespace BridgeHost.Tests
                     }
                 }))
                 {
-                    std.Tick(3, 1, Option.Some("bindings-tick"));
+                    std.Tick(3, 1, Option<string>.None);                      // topic "tick"
                     Check.True(done.Wait(TimeSpan.FromSeconds(30)), "3 ticks");
                 }
                 lock (seen)
                 {
                     Check.True(seen.SequenceEqual(new ulong[] { 0, 1, 2 }), "seq 0..2: " + string.Join(",", seen));
                 }
+                Check.Throws<ArgumentNullException>(() => std.OnTick(null), "null listener");
+            }
+        }
+
+        [Case]
+        public void AHostileEventPayloadIsAbiMismatchInTheHandler()
+        {
+            Exception reported = null;
+            var failed = new ManualResetEventSlim();
+            _host.CallbackException += (sender, args) =>
+            {
+                reported = args.Exception;
+                failed.Set();
+            };
+            using (var std = Std.Open(_host, "std"))
+            using (var emit = std.Module.GetMethod("emit"))
+            {
+                int calls = 0;
+                using (std.OnTick(seq => Interlocked.Increment(ref calls)))
+                {
+                    // std's emit: topic NUL payload. 3 bytes are not a u64.
+                    emit.Call(new byte[] { (byte)'t', (byte)'i', (byte)'c', (byte)'k', 0, 1, 2, 3 });
+                    Check.True(failed.Wait(TimeSpan.FromSeconds(30)), "the handler's exception is reported");
+                    std.Module.Flush(TimeSpan.FromSeconds(30));
+                }
+                Check.Equal(0, calls, "the listener never saw the bad payload");
+                Check.True(reported is AbiMismatchException, "AbiMismatchException: " + reported);
+                Check.True(reported.Message.StartsWith("event tick does not match its interface: malformed typed payload at byte 0", StringComparison.Ordinal), reported.Message);
             }
         }
 

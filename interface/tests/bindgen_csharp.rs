@@ -144,6 +144,15 @@ fn refusals_say_why() {
         assert!(e.contains("which is already taken"), "{member}: {e}");
     }
 
+    let event = "package t:t; interface t { on-tick: func(); } interface events { tick: func(); }";
+    let e = bindgen::generate("csharp", &Interface::parse(event).unwrap(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("event \"tick\" maps to the C# member OnTick, which is already taken"),
+        "{e}"
+    );
+
     let t = Interface::parse("package t:t; interface t { f: func(); }").unwrap();
     for bad in ["My.class", "", "A..B", "1A", "A-B"] {
         let e = bindgen::generate("csharp", &t, Some(bad))
@@ -240,6 +249,11 @@ fn nested_names_cannot_capture_the_interfaces_types() {
         flags f { a }
         enum e { x }
         area: func(s: shape, c: option<circle>, e: e, f: f) -> result<shape, tuple<circle, e>>;
+    }
+    interface events {
+        use box.{circle};
+        moved: func(to: circle);
+        tick: func();
     }";
     let f = &bindgen::generate(
         "csharp",
@@ -255,6 +269,20 @@ fn nested_names_cannot_capture_the_interfaces_types() {
     );
     assert!(
         f.text.contains("public sealed class BridgeHost_"),
+        "{}",
+        f.text
+    );
+    assert!(
+        f.text.contains(
+            "public global::BridgeHost.Subscription OnMoved(global::System.Action<global::BridgeHost.System.Box.Circle> listener)"
+        ),
+        "{}",
+        f.text
+    );
+    assert!(
+        f.text.contains(
+            "public global::BridgeHost.Subscription OnTick(global::System.Action listener)"
+        ),
         "{}",
         f.text
     );

@@ -439,6 +439,33 @@ namespace BridgeHost.Gen
             }
         }
 
+        /// <summary>
+        /// One ticker event: its sequence number, 0..count-1.
+        /// Subscribes to event <c>tick</c> with its payload (<c>u64</c>) decoded. The listener runs on the host's event thread; a payload that does not decode is an <c>BridgeHost.AbiMismatchException</c> thrown from the handler (reported like any handler exception, on <c>Host.CallbackException</c>). Dispose the subscription to stop deliveries.
+        /// </summary>
+        /// <param name="listener">Receives each event.</param>
+        /// <returns>The subscription.</returns>
+        public global::BridgeHost.Subscription OnTick(global::System.Action<ulong> listener)
+        {
+            if (listener == null) throw new global::System.ArgumentNullException(nameof(listener));
+            return _module.Subscribe("tick", (global::BridgeHost.ModuleEvent _ev) => listener(Event_OnTick(_ev.Data)));
+        }
+
+        private static ulong Event_OnTick(byte[] _data)
+        {
+            var _r = new global::BridgeHost.Typed.WireReader(_data);
+            try
+            {
+                var _v = _r.U64();
+                _r.End();
+                return _v;
+            }
+            catch (global::BridgeHost.AbiMismatchException _e)
+            {
+                throw new global::BridgeHost.AbiMismatchException("event tick does not match its interface: " + _e.Message, _e);
+            }
+        }
+
         /// <summary>Encoders and decoders of the interface's named types, for payloads outside calls (events, tests, storage).</summary>
         public static class Codec
         {

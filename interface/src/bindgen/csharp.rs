@@ -209,6 +209,8 @@ struct Gen<'a> {
     /// C# method name of each freestanding function (same order as `plain`).
     fnames: Vec<String>,
     plain: Vec<&'a Function>,
+    /// C# method name of each event's subscription (`On<Topic>`), in `i.events` order.
+    enames: Vec<String>,
 }
 
 impl<'a> Gen<'a> {
@@ -242,6 +244,20 @@ impl<'a> Gen<'a> {
             }
             fnames.push(n);
         }
+        let mut enames = Vec::new();
+        for e in &i.events {
+            let m = format!("On{}", pascal(&e.topic));
+            if !taken.insert(m.clone()) {
+                return Err(unsupported(
+                    LANG,
+                    format!(
+                        "event {:?} maps to the C# member {m}, which is already taken",
+                        e.topic
+                    ),
+                ));
+            }
+            enames.push(m);
+        }
         let mut names = Vec::with_capacity(i.types.len());
         for t in &i.types {
             let mut n = pascal(&t.name);
@@ -258,6 +274,7 @@ impl<'a> Gen<'a> {
             names,
             fnames,
             plain,
+            enames,
         })
     }
 
@@ -973,6 +990,57 @@ impl<'a> Gen<'a> {
         Ok(())
     }
 
+    /// `On<Topic>(listener)`: a subscription whose listener gets the payload decoded.
+    fn event(&self, out: &mut String, e: &crate::model::Event, m: &str) -> Result<()> {
+        let prefix = lit(&format!("event {} does not match its interface: ", e.topic));
+        let catch = format!(
+            "            catch (global::BridgeHost.AbiMismatchException _e)\n            {{\n                throw new global::BridgeHost.AbiMismatchException({prefix} + _e.Message, _e);\n            }}"
+        );
+        let (action, call, ret, body) = match &e.payload {
+            Some(t) => {
+                let ct = self.cs(t)?;
+                (
+                    format!("global::System.Action<{ct}>"),
+                    format!("listener(Event_{m}(_ev.Data))"),
+                    ct,
+                    format!(
+                        "                var _v = {};\n                _r.End();\n                return _v;",
+                        self.dec(t, "_r", 0)?
+                    ),
+                )
+            }
+            None => (
+                "global::System.Action".to_string(),
+                format!("{{ Event_{m}(_ev.Data); listener(); }}"),
+                "void".to_string(),
+                "                _r.End();".to_string(),
+            ),
+        };
+        let what = match &e.payload {
+            Some(t) => format!("with its payload ({}) decoded", code(&self.i.type_name(t))),
+            None => "(no payload)".to_string(),
+        };
+        summary(
+            out,
+            "        ",
+            e.docs.as_deref(),
+            &format!(
+                "Subscribes to event {} {what}. The listener runs on the host's event thread; a payload that does not decode is an <c>BridgeHost.AbiMismatchException</c> thrown from the handler (reported like any handler exception, on <c>Host.CallbackException</c>). Dispose the subscription to stop deliveries.",
+                code(&e.topic)
+            ),
+        );
+        let _ = writeln!(
+            out,
+            "        /// <param name=\"listener\">Receives each event.</param>\n        /// <returns>The subscription.</returns>\n        public global::BridgeHost.Subscription {m}({action} listener)\n        {{\n            if (listener == null) throw new global::System.ArgumentNullException(nameof(listener));\n            return _module.Subscribe({}, (global::BridgeHost.ModuleEvent _ev) => {call});\n        }}\n",
+            lit(&e.topic)
+        );
+        let _ = writeln!(
+            out,
+            "        private static {ret} Event_{m}(byte[] _data)\n        {{\n            var _r = new {R}(_data);\n            try\n            {{\n{body}\n            }}\n{catch}\n        }}\n"
+        );
+        Ok(())
+    }
+
     fn file(&self, namespace: &str) -> Result<String> {
         let i = self.i;
         if i.resources().next().is_some() {
@@ -1058,6 +1126,9 @@ impl<'a> Gen<'a> {
         );
         for (f, n) in self.plain.iter().zip(&self.fnames) {
             self.function(&mut out, f, n)?;
+        }
+        for (e, m) in self.i.events.iter().zip(&self.enames) {
+            self.event(&mut out, e, m)?;
         }
         let _ = writeln!(
             out,
