@@ -249,6 +249,9 @@ fn nested_names_cannot_capture_the_interfaces_types() {
         flags f { a }
         enum e { x }
         area: func(s: shape, c: option<circle>, e: e, f: f) -> result<shape, tuple<circle, e>>;
+        reset: func() -> result<_, string>;
+        check: func(x: result<u8>) -> result;
+        pick: func(x: tuple<u8>, y: option<option<list<circle>>>) -> result<list<u8>>;
     }
     interface events {
         use box.{circle};
@@ -272,6 +275,16 @@ fn nested_names_cannot_capture_the_interfaces_types() {
         "{}",
         f.text
     );
+    for sig in [
+        "public void Reset()",
+        "public global::System.Threading.Tasks.Task ResetAsync(",
+        "throw new global::BridgeHost.TypedModuleException<string>(\"reset\", _res.Error);",
+        "public void Check(global::BridgeHost.Typed.Result<byte, global::BridgeHost.Typed.Unit> x)",
+        "throw new global::BridgeHost.TypedModuleException<global::BridgeHost.Typed.Unit>(\"check\", _res.Error);",
+        "public byte[] Pick(global::System.ValueTuple<byte> x, global::BridgeHost.Typed.Option<global::BridgeHost.Typed.Option<global::System.Collections.Generic.IReadOnlyList<global::BridgeHost.System.Box.Circle>>> y)",
+    ] {
+        assert!(f.text.contains(sig), "{sig}\n--\n{}", f.text);
+    }
     assert!(
         f.text.contains(
             "public global::BridgeHost.Subscription OnMoved(global::System.Action<global::BridgeHost.System.Box.Circle> listener)"

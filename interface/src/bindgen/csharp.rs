@@ -444,7 +444,9 @@ impl<'a> Gen<'a> {
             Type::List(t) => format!(
                 "{r}.List<{}>({}, {})",
                 self.cs(t)?,
-                min_size(self.i, t).max(1),
+                // An element this large cannot fit any payload: clamping keeps the C# literal an
+                // int and still refuses every count but 0.
+                min_size(self.i, t).clamp(1, i32::MAX as usize),
                 lam(t)?
             ),
             Type::Option(t) => format!("{r}.Option<{}>({})", self.cs(t)?, lam(t)?),
