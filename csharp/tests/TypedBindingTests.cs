@@ -29,6 +29,13 @@ namespace BridgeHost.Tests
             Check.Bytes(big, std.Echo(big), "echo 4 MiB");
             Check.Equal(TestEnv.Crc32C(TestEnv.Ascii("123456789")), std.Crc32c(TestEnv.Ascii("123456789")), "crc32c");
             Check.Equal(0xE3069283u, std.Crc32c(TestEnv.Ascii("123456789")), "crc32c check value");
+            // list<u8> parameters also take an ArraySegment<byte>: part of a caller's buffer.
+            var buf = TestEnv.Ascii("xx123456789yy");
+            Check.Equal(0xE3069283u, std.Crc32c(new ArraySegment<byte>(buf, 2, 9)), "crc32c of a segment");
+            Check.Equal(0xE3069283u, std.Crc32cAsync(new ArraySegment<byte>(buf, 2, 9)).Result, "Crc32cAsync of a segment");
+            Check.Bytes(TestEnv.Ascii("23"), std.Echo(new ArraySegment<byte>(buf, 3, 2)), "echo a segment");
+            Check.Bytes(new byte[0], std.Echo(new ArraySegment<byte>(buf, buf.Length, 0)), "an empty segment at the end");
+            Check.Throws<InvalidArgumentException>(() => std.Echo(default(ArraySegment<byte>)), "a default segment");
             Check.Equal(Option<Std.Summary>.None, std.Stats(new double[0]), "stats of nothing");
             var s = std.Stats(new[] { 1.5, -2.0, 7.0 });
             Check.True(s.HasValue, "stats");

@@ -350,11 +350,18 @@ namespace BridgeHost.Typed
         public void Bytes(byte[] v, string what)
         {
             Require(v, what);
-            Bytes(new ArraySegment<byte>(v));
+            Segment(new ArraySegment<byte>(v));
         }
 
-        /// <summary>A <c>list&lt;u8&gt;</c> from part of an array.</summary>
-        public void Bytes(ArraySegment<byte> v)
+        /// <summary>A <c>list&lt;u8&gt;</c> from part of an array; a default segment (no array) is
+        /// refused like a null array.</summary>
+        public void Bytes(ArraySegment<byte> v, string what)
+        {
+            Require(v.Array, what);
+            Segment(v);
+        }
+
+        private void Segment(ArraySegment<byte> v)
         {
             Le((uint)v.Count, 4);
             Room(v.Count);

@@ -154,7 +154,7 @@ namespace BridgeHost.Gen
             return Out_Echo(_m_Echo.Call(In_Echo(data)));
         }
 
-        /// <summary>The asynchronous form of <see cref="Echo"/>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
+        /// <summary>The asynchronous form of <c>Echo</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
         /// <param name="data"><c>data: list&lt;u8&gt;</c></param>
         /// <param name="cancellationToken">Cancels the call (the task ends canceled).</param>
         /// <returns>The result's task; it fails with the exceptions the blocking form throws.</returns>
@@ -163,16 +163,45 @@ namespace BridgeHost.Gen
             return Async_Echo(_m_Echo.SubmitAsync(In_Echo(data), cancellationToken));
         }
 
-        private static async global::System.Threading.Tasks.Task<byte[]> Async_Echo(global::System.Threading.Tasks.Task<byte[]> call)
-        {
-            return Out_Echo(await call.ConfigureAwait(false));
-        }
-
         private static byte[] In_Echo(byte[] data)
         {
             var _w = new global::BridgeHost.Typed.WireWriter();
             _w.Bytes(data, "parameter data");
             return _w.ToArray();
+        }
+
+        /// <summary>
+        /// Returns its input.
+        /// The overload of <c>Echo</c> that takes each <c>list&lt;u8&gt;</c> parameter as an <c>ArraySegment&lt;byte&gt;</c> (part of a caller's buffer; a default segment is <c>BridgeHost.InvalidArgumentException</c>). WIT: <c>echo: func(data: list&lt;u8&gt;) -&gt; list&lt;u8&gt;</c>
+        /// </summary>
+        /// <param name="data"><c>data: list&lt;u8&gt;</c></param>
+        /// <returns>The result.</returns>
+        /// <exception cref="BridgeHost.InvalidArgumentException">An argument does not fit its WIT type.</exception>
+        /// <exception cref="BridgeHost.AbiMismatchException">The module's output does not decode as the declared result.</exception>
+        public byte[] Echo(global::System.ArraySegment<byte> data)
+        {
+            return Out_Echo(_m_Echo.Call(In_Echo(data)));
+        }
+
+        /// <summary>The asynchronous form of <c>Echo</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
+        /// <param name="data"><c>data: list&lt;u8&gt;</c></param>
+        /// <param name="cancellationToken">Cancels the call (the task ends canceled).</param>
+        /// <returns>The result's task; it fails with the exceptions the blocking form throws.</returns>
+        public global::System.Threading.Tasks.Task<byte[]> EchoAsync(global::System.ArraySegment<byte> data, global::System.Threading.CancellationToken cancellationToken = default(global::System.Threading.CancellationToken))
+        {
+            return Async_Echo(_m_Echo.SubmitAsync(In_Echo(data), cancellationToken));
+        }
+
+        private static byte[] In_Echo(global::System.ArraySegment<byte> data)
+        {
+            var _w = new global::BridgeHost.Typed.WireWriter();
+            _w.Bytes(data, "parameter data");
+            return _w.ToArray();
+        }
+
+        private static async global::System.Threading.Tasks.Task<byte[]> Async_Echo(global::System.Threading.Tasks.Task<byte[]> call)
+        {
+            return Out_Echo(await call.ConfigureAwait(false));
         }
 
         private static byte[] Out_Echo(byte[] _out)
@@ -204,7 +233,7 @@ namespace BridgeHost.Gen
             return Out_Add(_m_Add.Call(In_Add(a, b)));
         }
 
-        /// <summary>The asynchronous form of <see cref="Add"/>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
+        /// <summary>The asynchronous form of <c>Add</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
         /// <param name="a"><c>a: u32</c></param>
         /// <param name="b"><c>b: u32</c></param>
         /// <param name="cancellationToken">Cancels the call (the task ends canceled).</param>
@@ -214,17 +243,17 @@ namespace BridgeHost.Gen
             return Async_Add(_m_Add.SubmitAsync(In_Add(a, b), cancellationToken));
         }
 
-        private static async global::System.Threading.Tasks.Task<uint> Async_Add(global::System.Threading.Tasks.Task<byte[]> call)
-        {
-            return Out_Add(await call.ConfigureAwait(false));
-        }
-
         private static byte[] In_Add(uint a, uint b)
         {
             var _w = new global::BridgeHost.Typed.WireWriter();
             _w.U32(a);
             _w.U32(b);
             return _w.ToArray();
+        }
+
+        private static async global::System.Threading.Tasks.Task<uint> Async_Add(global::System.Threading.Tasks.Task<byte[]> call)
+        {
+            return Out_Add(await call.ConfigureAwait(false));
         }
 
         private static uint Out_Add(byte[] _out)
@@ -255,7 +284,7 @@ namespace BridgeHost.Gen
             return Out_Crc32c(_m_Crc32c.Call(In_Crc32c(data)));
         }
 
-        /// <summary>The asynchronous form of <see cref="Crc32c"/>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
+        /// <summary>The asynchronous form of <c>Crc32c</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
         /// <param name="data"><c>data: list&lt;u8&gt;</c></param>
         /// <param name="cancellationToken">Cancels the call (the task ends canceled).</param>
         /// <returns>The result's task; it fails with the exceptions the blocking form throws.</returns>
@@ -264,16 +293,45 @@ namespace BridgeHost.Gen
             return Async_Crc32c(_m_Crc32c.SubmitAsync(In_Crc32c(data), cancellationToken));
         }
 
-        private static async global::System.Threading.Tasks.Task<uint> Async_Crc32c(global::System.Threading.Tasks.Task<byte[]> call)
-        {
-            return Out_Crc32c(await call.ConfigureAwait(false));
-        }
-
         private static byte[] In_Crc32c(byte[] data)
         {
             var _w = new global::BridgeHost.Typed.WireWriter();
             _w.Bytes(data, "parameter data");
             return _w.ToArray();
+        }
+
+        /// <summary>
+        /// CRC-32C (Castagnoli) of the bytes.
+        /// The overload of <c>Crc32c</c> that takes each <c>list&lt;u8&gt;</c> parameter as an <c>ArraySegment&lt;byte&gt;</c> (part of a caller's buffer; a default segment is <c>BridgeHost.InvalidArgumentException</c>). WIT: <c>crc32c: func(data: list&lt;u8&gt;) -&gt; u32</c>
+        /// </summary>
+        /// <param name="data"><c>data: list&lt;u8&gt;</c></param>
+        /// <returns>The result.</returns>
+        /// <exception cref="BridgeHost.InvalidArgumentException">An argument does not fit its WIT type.</exception>
+        /// <exception cref="BridgeHost.AbiMismatchException">The module's output does not decode as the declared result.</exception>
+        public uint Crc32c(global::System.ArraySegment<byte> data)
+        {
+            return Out_Crc32c(_m_Crc32c.Call(In_Crc32c(data)));
+        }
+
+        /// <summary>The asynchronous form of <c>Crc32c</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
+        /// <param name="data"><c>data: list&lt;u8&gt;</c></param>
+        /// <param name="cancellationToken">Cancels the call (the task ends canceled).</param>
+        /// <returns>The result's task; it fails with the exceptions the blocking form throws.</returns>
+        public global::System.Threading.Tasks.Task<uint> Crc32cAsync(global::System.ArraySegment<byte> data, global::System.Threading.CancellationToken cancellationToken = default(global::System.Threading.CancellationToken))
+        {
+            return Async_Crc32c(_m_Crc32c.SubmitAsync(In_Crc32c(data), cancellationToken));
+        }
+
+        private static byte[] In_Crc32c(global::System.ArraySegment<byte> data)
+        {
+            var _w = new global::BridgeHost.Typed.WireWriter();
+            _w.Bytes(data, "parameter data");
+            return _w.ToArray();
+        }
+
+        private static async global::System.Threading.Tasks.Task<uint> Async_Crc32c(global::System.Threading.Tasks.Task<byte[]> call)
+        {
+            return Out_Crc32c(await call.ConfigureAwait(false));
         }
 
         private static uint Out_Crc32c(byte[] _out)
@@ -303,7 +361,7 @@ namespace BridgeHost.Gen
             Out_Sleep(_m_Sleep.Call(In_Sleep(ms)));
         }
 
-        /// <summary>The asynchronous form of <see cref="Sleep"/>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
+        /// <summary>The asynchronous form of <c>Sleep</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
         /// <param name="ms"><c>ms: u32</c></param>
         /// <param name="cancellationToken">Cancels the call (the task ends canceled).</param>
         /// <returns>The result's task; it fails with the exceptions the blocking form throws.</returns>
@@ -312,16 +370,16 @@ namespace BridgeHost.Gen
             return Async_Sleep(_m_Sleep.SubmitAsync(In_Sleep(ms), cancellationToken));
         }
 
-        private static async global::System.Threading.Tasks.Task Async_Sleep(global::System.Threading.Tasks.Task<byte[]> call)
-        {
-            Out_Sleep(await call.ConfigureAwait(false));
-        }
-
         private static byte[] In_Sleep(uint ms)
         {
             var _w = new global::BridgeHost.Typed.WireWriter();
             _w.U32(ms);
             return _w.ToArray();
+        }
+
+        private static async global::System.Threading.Tasks.Task Async_Sleep(global::System.Threading.Tasks.Task<byte[]> call)
+        {
+            Out_Sleep(await call.ConfigureAwait(false));
         }
 
         private static void Out_Sleep(byte[] _out)
@@ -352,7 +410,7 @@ namespace BridgeHost.Gen
             Out_Tick(_m_Tick.Call(In_Tick(count, intervalMs, topic)));
         }
 
-        /// <summary>The asynchronous form of <see cref="Tick"/>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
+        /// <summary>The asynchronous form of <c>Tick</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
         /// <param name="count"><c>count: u32</c></param>
         /// <param name="intervalMs"><c>interval-ms: u32</c></param>
         /// <param name="topic"><c>topic: option&lt;string&gt;</c></param>
@@ -363,11 +421,6 @@ namespace BridgeHost.Gen
             return Async_Tick(_m_Tick.SubmitAsync(In_Tick(count, intervalMs, topic), cancellationToken));
         }
 
-        private static async global::System.Threading.Tasks.Task Async_Tick(global::System.Threading.Tasks.Task<byte[]> call)
-        {
-            Out_Tick(await call.ConfigureAwait(false));
-        }
-
         private static byte[] In_Tick(uint count, uint intervalMs, global::BridgeHost.Typed.Option<string> topic)
         {
             var _w = new global::BridgeHost.Typed.WireWriter();
@@ -375,6 +428,11 @@ namespace BridgeHost.Gen
             _w.U32(intervalMs);
             _w.Option<string>(topic, (_w0, _e0) => { _w0.String(_e0, "parameter topic"); });
             return _w.ToArray();
+        }
+
+        private static async global::System.Threading.Tasks.Task Async_Tick(global::System.Threading.Tasks.Task<byte[]> call)
+        {
+            Out_Tick(await call.ConfigureAwait(false));
         }
 
         private static void Out_Tick(byte[] _out)
@@ -403,7 +461,7 @@ namespace BridgeHost.Gen
             return Out_Stats(_m_Stats.Call(In_Stats(values)));
         }
 
-        /// <summary>The asynchronous form of <see cref="Stats"/>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
+        /// <summary>The asynchronous form of <c>Stats</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
         /// <param name="values"><c>values: list&lt;f64&gt;</c></param>
         /// <param name="cancellationToken">Cancels the call (the task ends canceled).</param>
         /// <returns>The result's task; it fails with the exceptions the blocking form throws.</returns>
@@ -412,16 +470,16 @@ namespace BridgeHost.Gen
             return Async_Stats(_m_Stats.SubmitAsync(In_Stats(values), cancellationToken));
         }
 
-        private static async global::System.Threading.Tasks.Task<global::BridgeHost.Typed.Option<global::BridgeHost.Gen.Std.Summary>> Async_Stats(global::System.Threading.Tasks.Task<byte[]> call)
-        {
-            return Out_Stats(await call.ConfigureAwait(false));
-        }
-
         private static byte[] In_Stats(global::System.Collections.Generic.IReadOnlyList<double> values)
         {
             var _w = new global::BridgeHost.Typed.WireWriter();
             _w.List<double>(values, "parameter values", (_w0, _e0) => { _w0.F64(_e0); });
             return _w.ToArray();
+        }
+
+        private static async global::System.Threading.Tasks.Task<global::BridgeHost.Typed.Option<global::BridgeHost.Gen.Std.Summary>> Async_Stats(global::System.Threading.Tasks.Task<byte[]> call)
+        {
+            return Out_Stats(await call.ConfigureAwait(false));
         }
 
         private static global::BridgeHost.Typed.Option<global::BridgeHost.Gen.Std.Summary> Out_Stats(byte[] _out)

@@ -902,55 +902,86 @@ impl<'a> Gen<'a> {
         }
         exc += "        /// <exception cref=\"BridgeHost.InvalidArgumentException\">An argument does not fit its WIT type.</exception>\n";
         exc += "        /// <exception cref=\"BridgeHost.AbiMismatchException\">The module's output does not decode as the declared result.</exception>\n";
-        let plist = params.join(", ");
         let alist = args.join(", ");
         let ret_kw = if ret == "void" { "" } else { "return " };
-        summary(out, "        ", f.docs.as_deref(), &format!("WIT: {sig}"));
-        out.push_str(&pdocs);
-        if ret != "void" {
-            let _ = writeln!(out, "        /// <returns>The result.</returns>");
-        }
-        out.push_str(&exc);
-        let _ = writeln!(
-            out,
-            "        public {ret} {name}({plist})\n        {{\n            {ret_kw}Out_{name}({field}.Call(In_{name}({alist})));\n        }}\n"
-        );
         let task = if ret == "void" {
             "global::System.Threading.Tasks.Task".to_string()
         } else {
             format!("global::System.Threading.Tasks.Task<{ret}>")
         };
-        let _ = writeln!(
-            out,
-            "        /// <summary>The asynchronous form of <see cref=\"{name}\"/>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>"
-        );
-        out.push_str(&pdocs);
-        let _ = writeln!(
-            out,
-            "        /// <param name=\"{CT}\">Cancels the call (the task ends canceled).</param>\n        /// <returns>The result's task; it fails with the exceptions the blocking form throws.</returns>"
-        );
-        let comma = if plist.is_empty() { "" } else { ", " };
-        let _ = writeln!(
-            out,
-            "        public {task} {name}Async({plist}{comma}global::System.Threading.CancellationToken {CT} = default(global::System.Threading.CancellationToken))\n        {{\n            return Async_{name}({field}.SubmitAsync(In_{name}({alist}), {CT}));\n        }}\n"
-        );
+        // The byte[] form, and (when a parameter is a list<u8>) an overload taking
+        // ArraySegment<byte> there, so a caller can pass part of a buffer without copying it.
+        let mut forms = vec![(params.join(", "), false)];
+        let bytes = |t: &Type| matches!(self.i.resolve(t), Type::List(e) if **e == Type::U8);
+        if f.params.iter().any(|p| bytes(&p.ty)) {
+            let seg: Vec<String> = f
+                .params
+                .iter()
+                .zip(&params)
+                .zip(&args)
+                .map(|((p, decl), a)| {
+                    if bytes(&p.ty) {
+                        format!("global::System.ArraySegment<byte> {a}")
+                    } else {
+                        decl.clone()
+                    }
+                })
+                .collect();
+            forms.push((seg.join(", "), true));
+        }
+        for (plist, seg) in &forms {
+            let lead = if *seg {
+                format!("The overload of <c>{name}</c> that takes each <c>list&lt;u8&gt;</c> parameter as an <c>ArraySegment&lt;byte&gt;</c> (part of a caller's buffer; a default segment is <c>BridgeHost.InvalidArgumentException</c>). ")
+            } else {
+                String::new()
+            };
+            summary(
+                out,
+                "        ",
+                f.docs.as_deref(),
+                &format!("{lead}WIT: {sig}"),
+            );
+            out.push_str(&pdocs);
+            if ret != "void" {
+                let _ = writeln!(out, "        /// <returns>The result.</returns>");
+            }
+            out.push_str(&exc);
+            let _ = writeln!(
+                out,
+                "        public {ret} {name}({plist})\n        {{\n            {ret_kw}Out_{name}({field}.Call(In_{name}({alist})));\n        }}\n"
+            );
+            let _ = writeln!(
+                out,
+                "        /// <summary>The asynchronous form of <c>{name}</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>"
+            );
+            out.push_str(&pdocs);
+            let _ = writeln!(
+                out,
+                "        /// <param name=\"{CT}\">Cancels the call (the task ends canceled).</param>\n        /// <returns>The result's task; it fails with the exceptions the blocking form throws.</returns>"
+            );
+            let comma = if plist.is_empty() { "" } else { ", " };
+            let _ = writeln!(
+                out,
+                "        public {task} {name}Async({plist}{comma}global::System.Threading.CancellationToken {CT} = default(global::System.Threading.CancellationToken))\n        {{\n            return Async_{name}({field}.SubmitAsync(In_{name}({alist}), {CT}));\n        }}\n"
+            );
+            // Encoder of the parameters (WireWriter.Bytes has both forms).
+            let _ = writeln!(
+                out,
+                "        private static byte[] In_{name}({plist})\n        {{\n            var _w = new {W}();"
+            );
+            for (p, a) in f.params.iter().zip(&args) {
+                let _ = writeln!(
+                    out,
+                    "            {}",
+                    self.enc(&p.ty, "_w", a, &lit(&format!("parameter {}", p.name)), 0)?
+                );
+            }
+            let _ = writeln!(out, "            return _w.ToArray();\n        }}\n");
+        }
         let _ = writeln!(
             out,
             "        private static async {task} Async_{name}(global::System.Threading.Tasks.Task<byte[]> call)\n        {{\n            {ret_kw}Out_{name}(await call.ConfigureAwait(false));\n        }}\n"
         );
-        // Encoder of the parameters.
-        let _ = writeln!(
-            out,
-            "        private static byte[] In_{name}({plist})\n        {{\n            var _w = new {W}();"
-        );
-        for (p, a) in f.params.iter().zip(&args) {
-            let _ = writeln!(
-                out,
-                "            {}",
-                self.enc(&p.ty, "_w", a, &lit(&format!("parameter {}", p.name)), 0)?
-            );
-        }
-        let _ = writeln!(out, "            return _w.ToArray();\n        }}\n");
         // Decoder of the output.
         let prefix = lit(&format!(
             "output of {} does not match its interface: ",
