@@ -73,8 +73,10 @@ build() {
 
     copy_lib "$OUT/tests"
     log "mcs: tests (shared cases, NUnit adapter, CoreCLR runner)"
+    # tests/gen/*.cs: `bridgehost bindgen --lang csharp` output, committed and kept equal to the
+    # generator's by interface/tests/bindgen_csharp.rs (the C# typed tests compile and call it).
     "${MCS[@]}" -unsafe -target:library -r:"$OUT/tests/BridgeHost.dll" \
-        -out:"$OUT/tests/BridgeHost.Tests.dll" "$CS"/tests/*.cs
+        -out:"$OUT/tests/BridgeHost.Tests.dll" "$CS"/tests/*.cs "$CS"/tests/gen/*.cs
     "${MCS[@]}" -target:library -r:"$OUT/tests/BridgeHost.Tests.dll" -r:"$NUNIT_FW" \
         -out:"$OUT/tests/BridgeHost.Tests.NUnit.dll" "$CS"/tests/nunit/*.cs
     cp "$NUNIT_FW" "$OUT/tests/"
@@ -152,10 +154,15 @@ test_docs() {   # test_docs DIST
     rm -rf "$work"; mkdir -p "$work/src"
     python3 "$ROOT/scripts/doc_examples.py" csharp "$work/src" >/dev/null
     copy_lib "$work"
+    # The typed example (DOTNET.md, "Typed bindings") uses the std module's generated bindings,
+    # generated here as the doc says (the CLI reads the interface from the module, in a worker).
+    [ -x "$dir/bridgehost" ] || die "$dir/bridgehost missing: the doc examples need the CLI (scripts/build.sh)"
+    with_dist "$dir" "$dir/bridgehost" bindgen --lang csharp --package MyApp.Typed std -o "$work/gen" >/dev/null \
+        || die "doc examples: bridgehost bindgen --lang csharp failed"
     for src in "$work"/src/*.cs; do
         [ -e "$src" ] || continue
         name="$(basename "${src%.cs}")"; exe="$work/$name.exe"
-        if ! "${MCS[@]}" -target:exe -r:"$work/BridgeHost.dll" -out:"$exe" "$src" >"$work/$name.mcs.log" 2>&1; then
+        if ! "${MCS[@]}" -target:exe -r:"$work/BridgeHost.dll" -out:"$exe" "$src" "$work/gen/Std.cs" >"$work/$name.mcs.log" 2>&1; then
             cat "$work/$name.mcs.log" >&2
             log "doc example $name: FAILED to compile"; failed=$((failed + 1)); continue
         fi

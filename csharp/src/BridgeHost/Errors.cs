@@ -152,8 +152,11 @@ namespace BridgeHost
         public AbiMismatchException(string message, Exception inner) : base(ErrorKind.AbiMismatch, message, inner) { }
     }
 
-    /// <summary>The module reported an error: its own <see cref="Code"/> and message.</summary>
-    public sealed class ModuleException : BridgeHostException
+    /// <summary>The module reported an error: its own <see cref="Code"/> and message. Not sealed
+    /// for one reason: <see cref="TypedModuleException"/> (a typed function's <c>result</c> error
+    /// value) is a <see cref="ModuleException"/> too, as in Java and Python, so
+    /// <c>catch (ModuleException)</c> and <see cref="ErrorKind.Module"/> handling see both.</summary>
+    public class ModuleException : BridgeHostException
     {
         /// <summary>Creates the exception.</summary>
         public ModuleException(string message, int code) : base(ErrorKind.Module, message)
@@ -170,8 +173,47 @@ namespace BridgeHost
         /// <summary>Creates the exception, caused by <paramref name="inner"/> (Code 0).</summary>
         public ModuleException(string message, Exception inner) : this(message, 0, inner) { }
 
-        /// <summary>The module's error code (never 0).</summary>
+        /// <summary>The module's error code (never 0, except 0 for a <see cref="TypedModuleException"/>).</summary>
         public int Code { get; }
+    }
+
+    /// <summary>A typed function whose WIT result is <c>result&lt;T, E&gt;</c> returned its error
+    /// case (docs/TYPED.md, "C#: generated bindings"). Kind <see cref="ErrorKind.Module"/>,
+    /// <see cref="ModuleException.Code"/> 0: the module did not fail the call, it answered with an
+    /// error value, which <see cref="Value"/> carries decoded to its generated C# type. Generated
+    /// bindings throw the generic <see cref="TypedModuleException{E}"/>, so callers can catch the
+    /// error type they expect (<c>catch (TypedModuleException&lt;string&gt; e)</c>).</summary>
+    public abstract class TypedModuleException : ModuleException
+    {
+        /// <summary>Creates the exception for <paramref name="function"/>'s error value.</summary>
+        protected TypedModuleException(string function, object value)
+            : base(function + " returned an error: " + Typed.Structural.Show(value), 0)
+        {
+            Function = function;
+            Value = value;
+        }
+
+        /// <summary>The WIT name of the function that answered with an error.</summary>
+        public string Function { get; }
+
+        /// <summary>The error value, boxed (<see cref="Typed.Unit.Value"/> when the WIT error
+        /// type has no payload).</summary>
+        public object Value { get; }
+    }
+
+    /// <summary>A <see cref="TypedModuleException"/> whose error value is a <typeparamref name="E"/>
+    /// (<see cref="Typed.Unit"/> for <c>result&lt;T&gt;</c> without an error payload).</summary>
+    public sealed class TypedModuleException<E> : TypedModuleException
+    {
+        /// <summary>Creates the exception for <paramref name="function"/>'s error value.</summary>
+        public TypedModuleException(string function, E error)
+            : base(function, error)
+        {
+            Error = error;
+        }
+
+        /// <summary>The error value.</summary>
+        public E Error { get; }
     }
 
     /// <summary>An isolated worker died from <see cref="Signal"/> while serving the request.

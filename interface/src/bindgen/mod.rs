@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::model::Interface;
 
 pub mod c;
+pub mod csharp;
 pub mod java;
 pub mod python;
 
@@ -59,17 +60,18 @@ pub(crate) fn unsupported(lang: &str, what: String) -> Error {
     Error::Unsupported(format!("{lang} bindings: {what}"))
 }
 
-/// Generate bindings for `lang` (`java`, `python`, `c`). `package` names the target package/namespace
+/// Generate bindings for `lang` (`c`, `csharp`, `java`, `python`). `package` names the target package/namespace
 /// (for python: the module's name); `None`
 /// derives it from the interface's WIT package.
 pub fn generate(lang: &str, iface: &Interface, package: Option<&str>) -> Result<Vec<File>> {
     match lang {
+        "csharp" => csharp::generate(iface, package),
         "java" => java::generate(iface, package),
         "python" => python::generate(iface, package),
         "c" => c::generate(iface, package),
         other => Err(Error::Unsupported(format!(
-            "bindgen language {other:?}: this build generates java, python and c (csharp and \
-             rust generators are not built yet)"
+            "bindgen language {other:?}: this build generates c, csharp, java and python (the \
+             rust generator is not built yet)"
         ))),
     }
 }

@@ -1,0 +1,177 @@
+// Generated C# bindings (gen/Std.cs: `bridgehost bindgen --lang csharp` of plugins/std/std.wit)
+// compiled into these tests and called against the real std module, in-process and isolated.
+using System;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using BridgeHost.Gen;
+using BridgeHost.Typed;
+
+namespace BridgeHost.Tests
+{
+    public sealed class TypedBindingTests : IDisposable
+    {
+        private readonly Host _host = new Host();
+
+        public void Dispose()
+        {
+            _host.Dispose();
+        }
+
+        private static void Exercise(Std std)
+        {
+            Check.Equal(5u, std.Add(2, 3), "add");
+            Check.Equal(5032704u, std.Add(4000000000, 300000000), "u32 arithmetic wraps in the module");
+            Check.Equal(uint.MaxValue, std.Add(uint.MaxValue, 0), "u32 max");
+            Check.Bytes(new byte[0], std.Echo(new byte[0]), "echo empty");
+            var big = new byte[4 << 20];
+            new Random(3).NextBytes(big);
+            Check.Bytes(big, std.Echo(big), "echo 4 MiB");
+            Check.Equal(TestEnv.Crc32C(TestEnv.Ascii("123456789")), std.Crc32c(TestEnv.Ascii("123456789")), "crc32c");
+            Check.Equal(0xE3069283u, std.Crc32c(TestEnv.Ascii("123456789")), "crc32c check value");
+            // list<u8> parameters also take an ArraySegment<byte>: part of a caller's buffer.
+            var buf = TestEnv.Ascii("xx123456789yy");
+            Check.Equal(0xE3069283u, std.Crc32c(new ArraySegment<byte>(buf, 2, 9)), "crc32c of a segment");
+            Check.Equal(0xE3069283u, std.Crc32cAsync(new ArraySegment<byte>(buf, 2, 9)).Result, "Crc32cAsync of a segment");
+            Check.Bytes(TestEnv.Ascii("23"), std.Echo(new ArraySegment<byte>(buf, 3, 2)), "echo a segment");
+            Check.Bytes(new byte[0], std.Echo(new ArraySegment<byte>(buf, buf.Length, 0)), "an empty segment at the end");
+            Check.Throws<InvalidArgumentException>(() => std.Echo(default(ArraySegment<byte>)), "a default segment");
+            Check.Equal(Option<Std.Summary>.None, std.Stats(new double[0]), "stats of nothing");
+            var s = std.Stats(new[] { 1.5, -2.0, 7.0 });
+            Check.True(s.HasValue, "stats");
+            Check.Equal(new Std.Summary(3, -2.0, 7.0, s.Value.Mean), s.Value, "summary record equality");
+            Check.True(Math.Abs(s.Value.Mean - 6.5 / 3) < 1e-12, "mean " + s.Value.Mean);
+            var nan = std.Stats(new[] { double.NaN });
+            Check.True(nan.HasValue && nan.Value.Count == 1, "NaN travels");
+            std.Sleep(1);
+            Check.Equal(42u, std.AddAsync(20, 22).Result, "AddAsync");
+            Check.True(std.StatsAsync(new double[0]).Result.Equals(Option<Std.Summary>.None), "StatsAsync");
+            var sleep = std.SleepAsync(1);
+            Check.Completes(sleep, "SleepAsync");
+            Check.True(sleep.Status == TaskStatus.RanToCompletion, "SleepAsync ran: " + sleep.Status);
+            Check.Throws<InvalidArgumentException>(() => std.Echo(null), "null bytes");
+            Check.Throws<InvalidArgumentException>(() => std.Tick(1, 0, Option.Some<string>(null)), "null string inside an option");
+            Check.Throws<InvalidArgumentException>(() => std.TickAsync(1, 0, Option.Some("\ud800")), "unpaired surrogate throws before submitting");
+            var canceled = new CancellationTokenSource();
+            canceled.Cancel();
+            var t = std.SleepAsync(10, canceled.Token);
+            Check.Completes(t, "canceled SleepAsync");
+            Check.True(t.IsCanceled, "canceled before it ran: " + t.Status);
+        }
+
+        [Case]
+        public void GeneratedStdBindingsInProcess()
+        {
+            using (var std = Std.Open(_host, "std"))
+            {
+                Check.Equal(Isolation.InProcess, std.Module.Isolation, "in-process");
+                Exercise(std);
+            }
+        }
+
+        [Case]
+        public void GeneratedStdBindingsIsolated()
+        {
+            var m = TestEnv.OpenIsolatedOrSkip(_host, "std");
+            using (var std = Std.Bind(m))
+            {
+                Check.Equal(Isolation.Process, std.Module.Isolation, "isolated");
+                Exercise(std);
+            }
+            Check.False(m.IsDisposed, "Bind leaves the module open");
+            m.Dispose();
+            using (var std = Std.Open(_host, "std", new ModuleOptions { Isolation = Isolation.Process, CallTimeout = TimeSpan.FromSeconds(30) }))
+            {
+                Check.Equal(7u, std.Add(3, 4), "Open with options");
+            }
+        }
+
+        [Case]
+        public void TypedEventSubscriptions()
+        {
+            using (var std = Std.Open(_host, "std"))
+            {
+                var seen = new System.Collections.Generic.List<ulong>();
+                var done = new ManualResetEventSlim();
+                using (std.OnTick(seq =>
+                {
+                    lock (seen)
+                    {
+                        seen.Add(seq);
+                        if (seen.Count == 3) done.Set();
+                    }
+                }))
+                {
+                    std.Tick(3, 1, Option<string>.None);                      // topic "tick"
+                    Check.True(done.Wait(TimeSpan.FromSeconds(30)), "3 ticks");
+                }
+                lock (seen)
+                {
+                    Check.True(seen.SequenceEqual(new ulong[] { 0, 1, 2 }), "seq 0..2: " + string.Join(",", seen));
+                }
+                Check.Throws<ArgumentNullException>(() => std.OnTick(null), "null listener");
+            }
+        }
+
+        [Case]
+        public void AHostileEventPayloadIsAbiMismatchInTheHandler()
+        {
+            Exception reported = null;
+            var failed = new ManualResetEventSlim();
+            _host.CallbackException += (sender, args) =>
+            {
+                reported = args.Exception;
+                failed.Set();
+            };
+            using (var std = Std.Open(_host, "std"))
+            using (var emit = std.Module.GetMethod("emit"))
+            {
+                int calls = 0;
+                using (std.OnTick(seq => Interlocked.Increment(ref calls)))
+                {
+                    // std's emit: topic NUL payload. 3 bytes are not a u64.
+                    emit.Call(new byte[] { (byte)'t', (byte)'i', (byte)'c', (byte)'k', 0, 1, 2, 3 });
+                    Check.True(failed.Wait(TimeSpan.FromSeconds(30)), "the handler's exception is reported");
+                    std.Module.Flush(TimeSpan.FromSeconds(30));
+                }
+                Check.Equal(0, calls, "the listener never saw the bad payload");
+                Check.True(reported is AbiMismatchException, "AbiMismatchException: " + reported);
+                Check.True(reported.Message.StartsWith("event tick does not match its interface: malformed typed payload at byte 0", StringComparison.Ordinal), reported.Message);
+            }
+        }
+
+        [Case]
+        public void DisposeClosesWhatOpenOpened()
+        {
+            var std = Std.Open(_host, "std");
+            var m = std.Module;
+            std.Dispose();
+            std.Dispose();
+            Check.True(m.IsDisposed, "Open's module is disposed with the bindings");
+            Check.Throws<ObjectDisposedException>(() => std.Add(1, 2), "a call after Dispose");
+        }
+
+        [Case]
+        public void AnIncompatibleModuleIsAbiMismatchAtOpen()
+        {
+            // gen/StdMismatch.cs: std.wit with add's b a string.
+            var e = Check.Throws<AbiMismatchException>(() => BridgeHost.Gen.Mismatch.Std.Open(_host, "std"), "mismatch in-process");
+            Check.True(e.Message.Contains("function add: parameter 2 (b)") && e.Message.Contains("string"), "names the first difference: " + e.Message);
+            var iso = TestEnv.OpenIsolatedOrSkip(_host, "std");
+            using (iso)
+            {
+                e = Check.Throws<AbiMismatchException>(() => BridgeHost.Gen.Mismatch.Std.Bind(iso), "mismatch isolated");
+                Check.True(e.Message.Contains("function add: parameter 2 (b)"), e.Message);
+                Check.False(iso.IsDisposed, "Bind does not close a module it refuses");
+            }
+            using (var zlib = _host.Open("zlib"))
+            {
+                e = Check.Throws<AbiMismatchException>(() => Std.Bind(zlib), "a bytes-only module");
+                Check.True(e.Message.Contains("the module has no typed interface"), e.Message);
+            }
+            Check.Throws<ArgumentNullException>(() => Std.Bind(null), "null module");
+            Check.Equal(Std.Wit, BridgeHost.Gen.Std.Wit, "Wit");
+            Check.Equal(64, Std.Hash.Length, "Hash is SHA-256 hex");
+        }
+    }
+}
