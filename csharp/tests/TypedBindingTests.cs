@@ -164,14 +164,79 @@ namespace BridgeHost.Tests
                 Check.True(e.Message.Contains("function add: parameter 2 (b)"), e.Message);
                 Check.False(iso.IsDisposed, "Bind does not close a module it refuses");
             }
+            using (var bytesOnly = _host.Open("faulty")) // test-only; std and zlib are typed
+            {
+                e = Check.Throws<AbiMismatchException>(() => Std.Bind(bytesOnly), "a bytes-only module");
+                Check.True(e.Message.Contains("the module has no typed interface"), e.Message);
+            }
             using (var zlib = _host.Open("zlib"))
             {
-                e = Check.Throws<AbiMismatchException>(() => Std.Bind(zlib), "a bytes-only module");
-                Check.True(e.Message.Contains("the module has no typed interface"), e.Message);
+                e = Check.Throws<AbiMismatchException>(() => Std.Bind(zlib), "another module's interface");
+                Check.True(e.Message.Contains("incompatible interface"), e.Message);
             }
             Check.Throws<ArgumentNullException>(() => Std.Bind(null), "null module");
             Check.Equal(Std.Wit, BridgeHost.Gen.Std.Wit, "Wit");
             Check.Equal(64, Std.Hash.Length, "Hash is SHA-256 hex");
+        }
+
+        /// <summary>zlib's inflate returns result&lt;list&lt;u8&gt;, zlib-error&gt;: a refused stream is a
+        /// TypedModuleException&lt;ZlibError&gt; from a real call (sync and Task), caught as a
+        /// ModuleException too, in both isolation modes (gen/Zlib.cs).</summary>
+        [Case]
+        public void ResultErrorsAreTypedModuleExceptions()
+        {
+            foreach (var isolated in new[] { false, true })
+            {
+                Module m = isolated ? TestEnv.OpenIsolatedOrSkip(_host, "zlib") : _host.Open("zlib");
+                if (m == null)
+                {
+                    continue;
+                }
+                using (var zlib = Zlib.Bind(m))
+                using (m)
+                {
+                    var data = Enumerable.Range(0, 100000).Select(i => (byte)(i % 7)).ToArray();
+                    var packed = zlib.Deflate(data, Option.Some((byte)9));
+                    Check.True(packed.Length < data.Length / 10, "deflate compresses");
+                    Check.Bytes(data, zlib.Inflate(packed, Option<ulong>.None), "inflate round trip");
+                    Check.Bytes(data, zlib.InflateAsync(packed, Option.Some(100000UL)).Result, "InflateAsync at the limit");
+
+                    var tooLarge = Check.Throws<TypedModuleException<Zlib.ZlibError>>(
+                        () => zlib.Inflate(packed, Option.Some(99999UL)), "over max-size");
+                    Check.Equal((Zlib.ZlibError)new Zlib.ZlibError.TooLarge(99999), tooLarge.Error, "too-large(99999)");
+                    Check.Equal("inflate", tooLarge.Function, "the function");
+                    Check.True(tooLarge.Value.Equals(tooLarge.Error), "Value is the error");
+                    Check.Equal(ErrorKind.Module, tooLarge.Kind, "a module error");
+
+                    ModuleException asModule = null;
+                    try
+                    {
+                        zlib.Inflate(packed.Take(packed.Length / 2).ToArray(), Option<ulong>.None);
+                    }
+                    catch (ModuleException e2)
+                    {
+                        asModule = e2;
+                    }
+                    Check.True(asModule is TypedModuleException<Zlib.ZlibError>, "caught as a ModuleException too: " + asModule);
+                    Check.Equal((Zlib.ZlibError)new Zlib.ZlibError.Truncated(), ((TypedModuleException<Zlib.ZlibError>)asModule).Error, "truncated");
+
+                    var corrupt = Check.Throws<TypedModuleException<Zlib.ZlibError>>(
+                        () => zlib.Inflate(TestEnv.Ascii("not zlib at all"), Option<ulong>.None), "corrupt");
+                    Check.True(corrupt.Error is Zlib.ZlibError.Corrupt, "corrupt: " + corrupt.Error);
+
+                    var trailing = new byte[packed.Length + 3];
+                    packed.CopyTo(trailing, 0);
+                    var t = Check.Throws<TypedModuleException<Zlib.ZlibError>>(
+                        () => zlib.Inflate(trailing, Option<ulong>.None), "trailing");
+                    Check.Equal((Zlib.ZlibError)new Zlib.ZlibError.TrailingData(3), t.Error, "trailing-data(3)");
+
+                    var inner = Check.Faults<TypedModuleException<Zlib.ZlibError>>(
+                        zlib.InflateAsync(packed, Option.Some(10UL)), "async over max-size");
+                    Check.Equal((Zlib.ZlibError)new Zlib.ZlibError.TooLarge(10), inner.Error, "async: too-large(10)");
+                    // The module is fine afterwards.
+                    Check.Bytes(data, zlib.Inflate(packed, Option<ulong>.None), "inflate after errors");
+                }
+            }
         }
     }
 }
