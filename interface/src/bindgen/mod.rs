@@ -7,6 +7,7 @@ use crate::model::Interface;
 
 pub mod java;
 pub mod python;
+pub mod rust;
 
 /// One generated file: its path relative to the output directory, and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,9 +66,10 @@ pub fn generate(lang: &str, iface: &Interface, package: Option<&str>) -> Result<
     match lang {
         "java" => java::generate(iface, package),
         "python" => python::generate(iface, package),
+        "rust" => rust::generate(iface, package),
         other => Err(Error::Unsupported(format!(
-            "bindgen language {other:?}: this build generates java and python (csharp, c and \
-             rust generators are not built yet)"
+            "bindgen language {other:?}: this build generates java, python and rust (csharp and c \
+             generators are not built yet)"
         ))),
     }
 }
