@@ -4,7 +4,8 @@
 //! A module of a crate built on `bridgehost-module-sdk` (docs/MODULES.md, "A typed Rust
 //! module"): implement [`Std`] for the module type, list the entry functions in
 //! `export_module!`'s `methods:` and pass [`WIT`] as its `interface:`.
-#![allow(dead_code)]
+// The shapes of types and signatures are the WIT's.
+#![allow(dead_code, clippy::type_complexity, clippy::too_many_arguments)]
 
 #[allow(unused_imports)]
 use bridgehost_module_sdk::wire::{DecodeError, Reader, Wire, Writer};
