@@ -400,6 +400,56 @@ fn generated_module_compiles_without_warnings_and_round_trips_the_golden_vectors
     assert!(out.contains(&format!("{n} cases passed")), "{out}");
 }
 
+/// The code block after `<!-- typed-rust-example: NAME -->` in docs/MODULES.md.
+fn doc_block(doc: &str, name: &str) -> String {
+    let marker = format!("<!-- typed-rust-example: {name} -->\n");
+    let at = doc
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {marker:?} in docs/MODULES.md"));
+    let rest = &doc[at + marker.len()..];
+    let body = &rest[rest.find('\n').unwrap() + 1..];
+    body[..body.find("```").unwrap()].to_string()
+}
+
+#[test]
+fn the_typed_module_of_the_modules_guide_builds_and_passes_its_test() {
+    let ws = workspace();
+    let doc = std::fs::read_to_string(ws.join("docs/MODULES.md")).unwrap();
+    let iface = Interface::parse(&doc_block(&doc, "greet.wit")).unwrap();
+    // `bridgehost bindgen --lang rust greet.wit -o src` writes src/greet_wit.rs.
+    let files = bindgen::generate("rust", &iface, None).unwrap();
+    assert_eq!(files[0].path, "greet_wit.rs");
+    let dir = ws.join("target/bindgen-rust/greet");
+    let _ = std::fs::remove_dir_all(dir.join("src"));
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"greet\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[lib]\ncrate-type = [\"cdylib\", \"rlib\"]\n\n[dependencies]\nbridgehost-module-sdk = {{ path = {:?} }}\n\n[workspace]\n",
+            ws.join("plugins/sdk-rust").display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::copy(ws.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    std::fs::write(dir.join("src/greet_wit.rs"), &files[0].text).unwrap();
+    std::fs::write(dir.join("src/lib.rs"), doc_block(&doc, "src/lib.rs")).unwrap();
+    let target = ws.join("target/bindgen-rust/target");
+    run(
+        &mut cargo(
+            &dir,
+            &target,
+            "clippy",
+            &["--all-targets", "--", "-D", "warnings"],
+        ),
+        "cargo clippy on the guide's typed module",
+    );
+    let out = run(
+        &mut cargo(&dir, &target, "test", &[]),
+        "cargo test of the guide's typed module",
+    );
+    assert!(out.contains("test result: ok. 1 passed"), "{out}");
+}
+
 #[test]
 fn generation_is_deterministic_and_named() {
     let iface = Interface::parse(&golden_for_rust()).unwrap();
