@@ -17,7 +17,10 @@
 //! | `gate_open` | NONBLOCKING | `key`                                             | `u32 LE`: how many waiting calls it released (a pulse: later waits block again) |
 //!
 //! Typed methods (interface `std.wit`, exported with the module, wire format
-//! of docs/TYPED.md):
+//! of docs/TYPED.md). They implement the trait [`std_wit::Std`] that
+//! `bridgehost bindgen --lang rust` generates from `std.wit`
+//! (`src/std_wit.rs`); its entry functions decode the input and encode the
+//! result:
 //!
 //! | method   | WIT signature |
 //! |----------|---------------|
@@ -27,8 +30,11 @@
 //! | `sleep`  | `func(ms: u32)` (at most 60000) |
 //! | `tick`   | `func(count: u32, interval-ms: u32, topic: option<string>)`: as `ticker`; event `tick: func(seq: u64)` |
 //! | `stats`  | `func(values: list<f64>) -> option<summary>`, `record summary { count: u32, min: f64, max: f64, mean: f64 }` |
+//! | `echo-string` | `func(s: string) -> string` (returns its input; typed benchmarks) |
+//! | `echo-points` | `func(points: list<point>) -> list<point>`, `record point { x: f64, y: f64, label: string }` (returns its input; typed benchmarks) |
 //!
-//! Invalid input is module error [`ERR_INVALID_INPUT`] (22, like EINVAL).
+//! Invalid input is module error [`ERR_INVALID_INPUT`] (22, like EINVAL); for
+//! a typed method the message names the method and the parameter.
 //!
 //! Gates are for tests that must know, without a sleep, that calls are inside
 //! native code at the same time (or that one is running): callers block in

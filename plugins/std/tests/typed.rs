@@ -217,7 +217,7 @@ fn echo_string_and_echo_points() {
 fn hostile_typed_input_names_method_and_parameter() {
     let inst = open();
     let cases: &[(&str, &[u8], &str)] = &[
-        ("add", &[1, 0, 0, 0], "add: parameter b: malformed typed payload at byte 4: truncated"),
+        ("add", &[1, 0, 0, 0], "add: parameter b: malformed typed payload at byte 4: truncated: 4 byte(s) needed, 0 left"),
         ("add", &[0; 9], "add: malformed typed payload at byte 8: 1 trailing byte(s)"),
         ("echo-string", &[2, 0, 0, 0, 0xc3, 0x28], "echo-string: parameter s: malformed typed payload at byte 4: string is not valid UTF-8"),
         ("echo-string", &[0xff, 0xff, 0xff, 0xff], "echo-string: parameter s: malformed typed payload at byte 0: length 4294967295 exceeds"),
