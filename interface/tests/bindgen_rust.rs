@@ -505,13 +505,16 @@ fn refusals_say_why() {
 #[test]
 fn names_rust_reserves_are_escaped() {
     let iface = Interface::parse(
-        "package a:b; interface i { record %option { %self: u8 } record reader { x: u8 } dispatch: func(o: %option) -> reader; variant v { %self, none } }",
+        "package a:b; interface i { record %option { %self: u8 } record reader { x: u8 } dispatch: func(o: %option) -> reader; variant v { %self, none } flags f { all, empty, x } }",
     )
     .unwrap();
     let t = &bindgen::generate("rust", &iface, None).unwrap()[0].text;
     assert!(t.contains("pub struct Option_ {\n"), "{t}");
     assert!(t.contains("pub self_: u8,"), "{t}");
     assert!(t.contains("pub struct Reader_ {\n"), "{t}");
+    assert!(t.contains("pub const ALL_: F = F(1 << 0);"), "{t}");
+    assert!(t.contains("pub const EMPTY_: F = F(1 << 1);"), "{t}");
+    assert!(t.contains("pub const ALL: F = F(0x7);"), "{t}");
     assert!(t.contains("pub enum V {\n    /// WIT case `self`.\n    Self_,\n    /// WIT case `none`.\n    None,\n}"), "{t}");
     assert!(
         t.contains("fn dispatch_(&self, o: Option_) -> Result<Reader_, ModuleError>;"),

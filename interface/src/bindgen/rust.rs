@@ -149,6 +149,16 @@ fn case_name(name: &str) -> String {
     }
 }
 
+/// A flag's constant: `UPPER_SNAKE`; `EMPTY` and `ALL`, which every flags type defines, get a `_`.
+fn flag_name(name: &str) -> String {
+    let n = upper_snake(name);
+    if n == "EMPTY" || n == "ALL" {
+        n + "_"
+    } else {
+        n
+    }
+}
+
 fn fn_name(name: &str) -> String {
     let s = snake(name);
     if RESERVED_FUNCTIONS.contains(&s.as_str()) {
@@ -398,7 +408,7 @@ impl Gen<'_> {
                 TypeDefKind::Flags(flags) => {
                     distinct(
                         &format!("flags of {}:", td.name),
-                        flags.iter().map(|f| (f.as_str(), upper_snake(f))),
+                        flags.iter().map(|f| (f.as_str(), flag_name(f))),
                     )?;
                     let nbytes = flags_size(flags.len());
                     let int = match nbytes {
@@ -417,7 +427,7 @@ impl Gen<'_> {
                         let _ = writeln!(
                             o,
                             "    /// WIT flag `{f}`.\n    pub const {}: {name} = {name}(1 << {k});",
-                            upper_snake(f)
+                            flag_name(f)
                         );
                     }
                     let all: u64 = if flags.is_empty() {
