@@ -52,7 +52,7 @@ fn golden_for_rust() -> String {
         }
     }
     funcs.push_str(
-        "    /// Several parameters, borrowed (string, list<u8>) and owned.\n    mix: func(a: u32, s: string, b: list<u8>, o: option<point>, t: type-bytes) -> tuple<u32, string, list<u8>, option<point>, type-bytes>;\n    nothing: func();\n    fallible: func(ok: bool) -> result<list<shape>, string>;\n    %type: func(match: char) -> char;\n    type-bytes-len: func(b: type-bytes) -> u32;\n    type bytes = list<u8>;\n    type type-bytes = bytes;\n",
+        "    /// Several parameters, borrowed (string, list<u8>) and owned.\n    /// ```\n    /// not a doctest\r, a bare CR\n    /// ~~~\n    /// ```\n    mix: func(a: u32, s: string, b: list<u8>, o: option<point>, t: type-bytes) -> tuple<u32, string, list<u8>, option<point>, type-bytes>;\n    // A comment with \"# and \"## in it (the WIT text is a raw string literal).\n    nothing: func();\n    fallible: func(ok: bool) -> result<list<shape>, string>;\n    %type: func(match: char) -> char;\n    type-bytes-len: func(b: type-bytes) -> u32;\n    type bytes = list<u8>;\n    type type-bytes = bytes;\n",
     );
     let end = wit.rfind('}').unwrap();
     format!("{}{}{}", &wit[..end], funcs, &wit[end..])
@@ -466,6 +466,20 @@ fn generation_is_deterministic_and_named() {
         .text
         .contains("fn type_(&self, match_: char) -> Result<char, ModuleError>;"));
     assert!(a[0].text.contains("    None,\n"));
+    // The WIT text is a raw string with enough `#`s (an escaped one when it holds a CR).
+    let hashes =
+        Interface::parse("package a:b;\ninterface i {\n    // \"# and \"##\n    f: func();\n}\n")
+            .unwrap();
+    let t = &bindgen::generate("rust", &hashes, None).unwrap()[0].text;
+    assert!(
+        t.contains("pub const WIT: &str = r###\"package a:b;\n"),
+        "{t}"
+    );
+    assert!(a[0].text.contains("pub const WIT: &str = \"// The types"));
+    // Doc comments never hold a code fence (a doctest in a library) or a bare CR.
+    assert!(a[0]
+        .text
+        .contains("    /// '''\n    /// not a doctest , a bare CR\n    /// ---\n"));
 }
 
 #[test]

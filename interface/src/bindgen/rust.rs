@@ -174,12 +174,17 @@ fn lit(s: &str) -> String {
 }
 
 /// `///` lines at `indent` for a WIT doc comment (or `fallback`). Leading whitespace is trimmed
-/// and code fences are broken up, so a doc comment never becomes a doctest.
+/// and code fences are broken up, so a doc comment never becomes a doctest; a bare CR (which a
+/// doc comment may not hold) becomes a space.
 fn docs(o: &mut String, docs: &Option<String>, fallback: &str, indent: &str) {
     let d = docs.as_deref().map(str::trim).unwrap_or("");
     let d = if d.is_empty() { fallback } else { d };
     for line in d.lines() {
-        let line = line.trim().replace("```", "'''");
+        let line = line
+            .trim()
+            .replace("```", "'''")
+            .replace("~~~", "---")
+            .replace('\r', " ");
         if line.is_empty() {
             let _ = writeln!(o, "{indent}///");
         } else {
@@ -592,8 +597,12 @@ impl Gen<'_> {
     }
 }
 
-/// The raw string literal for `s` with enough `#`s.
+/// The raw string literal for `s` with enough `#`s; an escaped literal when `s` holds a CR (a raw
+/// string may not hold a bare one).
 fn raw_lit(s: &str) -> String {
+    if s.contains('\r') {
+        return lit(s);
+    }
     let mut hashes = 1;
     while s.contains(&format!("\"{}", "#".repeat(hashes))) {
         hashes += 1;
