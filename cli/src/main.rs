@@ -13,7 +13,7 @@
 //!     --json ARGS           typed call: ARGS is a JSON array of the
 //!                           arguments, the result is printed as JSON
 //! bridgehost wit FILE.wit                check a WIT interface, print it and its hash
-//! bridgehost bindgen --lang c|csharp|java|python [--package P] (MODULE | FILE.wit) -o DIR
+//! bridgehost bindgen --lang c|csharp|java|python|rust [--package P] (MODULE | FILE.wit) -o DIR
 //!                                        typed bindings (docs/TYPED.md)
 //! ```
 //! MODULE is a path or a bundled name (`std`, `zlib`). Exit codes: 0 success,
@@ -52,7 +52,7 @@ const USAGE: &str = "usage:
   bridgehost call [--isolated] [--timeout-ms N] [--config FILE] [--max-output N] MODULE METHOD
   bridgehost call [OPTIONS] MODULE METHOD --json '[ARGS...]'
   bridgehost wit FILE.wit
-  bridgehost bindgen --lang c|csharp|java|python [--package P] [--timeout-ms N] (MODULE | FILE.wit) -o DIR
+  bridgehost bindgen --lang c|csharp|java|python|rust [--package P] [--timeout-ms N] (MODULE | FILE.wit) -o DIR
   bridgehost new --lang c|rust NAME [--dir DIR] [--sdk PATH]   (a module project; docs/MODULES.md)
 MODULE is a path to a module (.so) or a bundled name (std, zlib).
 Input is read from stdin, output written to stdout; with --json the

@@ -133,8 +133,13 @@ def test_std_argument_errors_name_the_parameter(std_view):
 def test_std_view_surface(host):
     std = host.open("std")
     view = std.typed()
-    assert view.functions == ["echo", "add", "crc32c", "sleep", "tick", "stats"]
-    assert {"add", "stats", "tick"} <= set(dir(view))
+    assert view.functions == [
+        "echo", "add", "crc32c", "sleep", "tick", "stats", "echo-string", "echo-points",
+    ]
+    assert {"add", "stats", "tick", "echo_string", "echo_points"} <= set(dir(view))
+    assert view.echo_string("𝄞 astral") == "𝄞 astral"
+    pts = [view.types.Point(x=1.5, y=-0.0, label="😀"), view.types.Point(x=0.0, y=2.0, label="")]
+    assert view.echo_points(pts) == pts and view.echo_points([]) == []
     assert view.add.signature == "add: func(a: u32, b: u32) -> u32"
     assert view.add.name == "add"
     assert view.function("add").method.name == "add"

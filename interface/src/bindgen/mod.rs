@@ -9,6 +9,7 @@ pub mod c;
 pub mod csharp;
 pub mod java;
 pub mod python;
+pub mod rust;
 
 /// One generated file: its path relative to the output directory, and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +61,7 @@ pub(crate) fn unsupported(lang: &str, what: String) -> Error {
     Error::Unsupported(format!("{lang} bindings: {what}"))
 }
 
-/// Generate bindings for `lang` (`c`, `csharp`, `java`, `python`). `package` names the target package/namespace
+/// Generate bindings for `lang` (`c`, `csharp`, `java`, `python`, `rust`). `package` names the target package/namespace
 /// (for python: the module's name); `None`
 /// derives it from the interface's WIT package.
 pub fn generate(lang: &str, iface: &Interface, package: Option<&str>) -> Result<Vec<File>> {
@@ -69,9 +70,9 @@ pub fn generate(lang: &str, iface: &Interface, package: Option<&str>) -> Result<
         "java" => java::generate(iface, package),
         "python" => python::generate(iface, package),
         "c" => c::generate(iface, package),
+        "rust" => rust::generate(iface, package),
         other => Err(Error::Unsupported(format!(
-            "bindgen language {other:?}: this build generates c, csharp, java and python (the \
-             rust generator is not built yet)"
+            "bindgen language {other:?}: this build generates c, csharp, java, python and rust"
         ))),
     }
 }

@@ -49,6 +49,8 @@ fn descriptor() {
             ("sleep", 0),
             ("tick", 0),
             ("stats", nb),
+            ("echo-string", nb),
+            ("echo-points", nb),
             ("gate_wait", 0),
             ("gate_count", nb),
             ("gate_open", nb)

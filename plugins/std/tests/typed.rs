@@ -145,3 +145,91 @@ fn malformed_typed_input_is_a_module_error() {
         assert_eq!(e.code, ERR_INVALID_INPUT, "{m} {input:?}: {e:?}");
     }
 }
+
+#[test]
+fn generated_bindings_are_the_generators_output() {
+    // src/std_wit.rs is `bridgehost bindgen --lang rust std.wit`; regenerate it
+    // (BRIDGEHOST_BLESS=1) after editing std.wit.
+    let files = bridgehost_interface::bindgen::generate("rust", &iface(), None).unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].path, "std_wit.rs");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/std_wit.rs");
+    if std::env::var_os("BRIDGEHOST_BLESS").is_some() {
+        std::fs::write(path, &files[0].text).unwrap();
+    }
+    assert!(
+        std::fs::read_to_string(path).unwrap() == files[0].text,
+        "{path} is not what the generator produces for std.wit: run `BRIDGEHOST_BLESS=1 cargo \
+         test -p bridgehost-mod-std --test typed`"
+    );
+    assert_eq!(INTERFACE, include_str!("../std.wit"));
+}
+
+fn point(x: f64, y: f64, label: &str) -> Value {
+    Value::Record(vec![
+        Value::F64(x),
+        Value::F64(y),
+        Value::String(label.into()),
+    ])
+}
+
+#[test]
+fn echo_string_and_echo_points() {
+    let (inst, i) = (open(), iface());
+    for s in ["", "a", "héllo", "𝄞 astral 😀", "\u{10FFFF}", "nul\0inside"] {
+        assert_eq!(
+            call(&inst, &i, "echo-string", &[Value::String(s.into())]),
+            Some(Value::String(s.into())),
+            "{s:?}"
+        );
+    }
+    let long = "𝄞".repeat(10_000);
+    assert_eq!(
+        call(&inst, &i, "echo-string", &[Value::String(long.clone())]),
+        Some(Value::String(long))
+    );
+    assert_eq!(
+        call(&inst, &i, "echo-points", &[Value::List(vec![])]),
+        Some(Value::List(vec![]))
+    );
+    let points = Value::List(vec![
+        point(1.5, -2.0, ""),
+        point(-0.0, f64::INFINITY, "😀 astral"),
+        point(f64::NAN, f64::MIN_POSITIVE, "third"),
+    ]);
+    let got = call(&inst, &i, "echo-points", std::slice::from_ref(&points)).unwrap();
+    // NaN != NaN: compare the encodings (NaN is written canonically both ways).
+    let ty = &i.function("echo-points").unwrap().params[0].ty;
+    let enc = |v: &Value| {
+        let mut b = Vec::new();
+        wire::encode(&i, ty, v, &mut b).unwrap();
+        b
+    };
+    assert_eq!(enc(&got), enc(&points));
+    let many = Value::List((0..5000).map(|k| point(k as f64, 0.5, "p")).collect());
+    assert_eq!(
+        call(&inst, &i, "echo-points", std::slice::from_ref(&many)),
+        Some(many)
+    );
+}
+
+#[test]
+fn hostile_typed_input_names_method_and_parameter() {
+    let inst = open();
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("add", &[1, 0, 0, 0], "add: parameter b: malformed typed payload at byte 4: truncated: 4 byte(s) needed, 0 left"),
+        ("add", &[0; 9], "add: malformed typed payload at byte 8: 1 trailing byte(s)"),
+        ("echo-string", &[2, 0, 0, 0, 0xc3, 0x28], "echo-string: parameter s: malformed typed payload at byte 4: string is not valid UTF-8"),
+        ("echo-string", &[0xff, 0xff, 0xff, 0xff], "echo-string: parameter s: malformed typed payload at byte 0: length 4294967295 exceeds"),
+        // A point is at least 20 bytes: 2 claimed points in 25 bytes is refused before allocating.
+        ("echo-points", &[2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], "echo-points: parameter points: malformed typed payload at byte 0: length 2 exceeds the 25 byte(s)"),
+        ("echo-points", &[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0], "echo-points: parameter points: malformed typed payload at byte 20: length 9 exceeds"),
+        ("tick", &[1, 0, 0, 0, 0, 0, 0, 0, 2], "tick: parameter topic: malformed typed payload at byte 8: option tag 2"),
+        ("stats", &[0xff, 0xff, 0xff, 0x7f], "stats: parameter values: malformed typed payload at byte 0: length 2147483647 exceeds"),
+    ];
+    for (m, input, want) in cases {
+        let e = inst.call(m, input).unwrap_err();
+        assert_eq!(e.code, ERR_INVALID_INPUT, "{m} {input:?}: {e:?}");
+        assert!(e.message.starts_with(want), "{m} {input:?}: {}", e.message);
+    }
+}
