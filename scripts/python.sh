@@ -144,7 +144,10 @@ cmd_bench() {
     (cd "$ROOT/bench/python/bare" && VIRTUAL_ENV="$VENV" "$VENV/bin/maturin" develop --release -q) >&2
     log "building the C echo for the ctypes/cffi baselines"
     cc -O2 -shared -fPIC -o "$out/libbh_bench_cecho.so" "$ROOT/bench/python/cecho/cecho.c"
-    "$VENV/bin/python" "$ROOT/bench/python/bench.py" --cecho "$out/libbh_bench_cecho.so"
+    log "generating the std binding for the typed figures"
+    "$ROOT/target/dist-release/bridgehost" bindgen --lang python --package bh_bench_std \
+        "$ROOT/target/dist-release/libbridgehost_mod_std.so" -o "$out/gen" >&2
+    "$VENV/bin/python" "$ROOT/bench/python/bench.py" --cecho "$out/libbh_bench_cecho.so" --gen "$out/gen"
 }
 
 case "${1:-test}" in

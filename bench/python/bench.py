@@ -24,6 +24,15 @@ where one applies (bench/README.md):
   (aggregate MB/s of a CPU-bound call, GIL released), ``python.echo_16B_{1,2,4}_threads``
   and ``python.echo_16B_released_{1,2,4}_threads`` (aggregate calls/s of both echo paths;
   tiny calls are GIL-bound either way, so these carry no goal)
+* Typed calls (docs/TYPED.md), std's WIT interface through the run-time view
+  (``python.typed_*``, ``module.typed()``) and through the class ``bridgehost bindgen
+  --lang python`` generated (``python.gen_*``, ``--gen DIR``):
+  ``add: func(a: u32, b: u32) -> u32`` vs the bare PyO3 ``add`` (goal <= 1.5x);
+  ``echo-string`` on 1 KiB vs the bare PyO3 string echo (no goal);
+  ``echo`` (``list<u8>``) on 64 KiB vs the same bytes through the untyped ``Method.call``
+  of the same method (goal <= 1.2x); ``echo-points`` on 10,000 records
+  ``{x: f64, y: f64, label: string}`` vs a hand-written ``struct`` conversion of the same
+  wire format around the untyped call of the same method (goal <= 2x)
 
 ``BENCH_SMOKE=1`` runs a few iterations only (numbers not meaningful). Exits
 non-zero if any measured call fails.
@@ -32,6 +41,8 @@ non-zero if any measured call fails.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib
 import json
 import os
 import statistics
@@ -283,9 +294,121 @@ def bench_gil(std):
             emit(name, "calls/s", vals, base)
 
 
+@dataclasses.dataclass(frozen=True)
+class HandPoint:
+    x: float
+    y: float
+    label: str
+
+
+def hand_encode_points(points):
+    """``list<point>`` in the wire format of docs/TYPED.md, written by hand."""
+    pack = struct.Struct("<ddI").pack
+    parts = [struct.pack("<I", len(points))]
+    for p in points:
+        lb = p.label.encode()
+        parts.append(pack(p.x, p.y, len(lb)))
+        parts.append(lb)
+    return b"".join(parts)
+
+
+def hand_decode_points(b):
+    (n,) = struct.unpack_from("<I", b, 0)
+    off, out, unpack = 4, [], struct.Struct("<ddI").unpack_from
+    for _ in range(n):
+        x, y, k = unpack(b, off)
+        off += 20
+        out.append(HandPoint(x, y, b[off:off + k].decode()))
+        off += k
+    if off != len(b):
+        raise SystemExit("hand decode: trailing bytes")
+    return out
+
+
+def per_call(fn, args, number, scale):
+    """Times per call of ``fn(*args)`` (``scale`` = units per second)."""
+    fn(*args)
+    return [
+        t / number * scale
+        for t in timeit.repeat("f(*a)", globals={"f": fn, "a": args}, number=number, repeat=REPEATS)
+    ]
+
+
+def bench_typed(std, bare, gen_dir):
+    view = std.typed()
+    gen = gen_mod = None
+    if gen_dir:
+        sys.path.insert(0, gen_dir)
+        gen_mod = importlib.import_module("bh_bench_std")
+        gen = gen_mod.Std(std)
+    n = 20_000 if SMOKE else 500_000
+
+    # A primitive call: add(u32, u32) -> u32.
+    if view.add(4_000_000_000, 300_000_000) != 5_032_704 or bare.add(2, 3) != 5:
+        raise SystemExit("typed add returned a wrong sum")
+    emit("python.bare_pyo3_add", "ns/call", per_call(bare.add, (2, 3), n, 1e9))
+    emit("python.typed_add", "ns/call", per_call(view.add, (2, 3), n, 1e9),
+         "python.bare_pyo3_add", "<= 1.5x baseline")
+    if gen:
+        emit("python.gen_add", "ns/call", per_call(gen.add, (2, 3), n, 1e9),
+             "python.bare_pyo3_add", "<= 1.5x baseline")
+
+    # A 1 KiB string echo.
+    text = ("bridgehost \u00e9\u4e2d\U0001F600 " * 64)[:1024]
+    if view.echo_string(text) != text:
+        raise SystemExit("typed echo-string returned a different string")
+    emit("python.bare_pyo3_echo_string_1KiB", "ns/call",
+         per_call(bare.echo_string_released, (text,), n, 1e9))
+    emit("python.typed_echo_string_1KiB", "ns/call", per_call(view.echo_string, (text,), n, 1e9),
+         "python.bare_pyo3_echo_string_1KiB")
+    if gen:
+        emit("python.gen_echo_string_1KiB", "ns/call", per_call(gen.echo_string, (text,), n, 1e9),
+             "python.bare_pyo3_echo_string_1KiB")
+
+    # 64 KiB of list<u8> vs the same bytes through the untyped call of the same method.
+    blob = os.urandom(64 << 10)
+    framed = struct.pack("<I", len(blob)) + blob
+    echo = std.method("echo")
+    if view.echo(blob) != blob or echo(framed) != framed:
+        raise SystemExit("echo returned different bytes")
+    m = 2_000 if SMOKE else 50_000
+    emit("python.echo_64KiB", "us/call", per_call(echo.call, (framed,), m, 1e6))
+    emit("python.typed_echo_64KiB", "us/call", per_call(view.echo, (blob,), m, 1e6),
+         "python.echo_64KiB", "<= 1.2x baseline")
+    if gen:
+        emit("python.gen_echo_64KiB", "us/call", per_call(gen.echo, (blob,), m, 1e6),
+             "python.echo_64KiB", "<= 1.2x baseline")
+
+    # 10,000 records {f64, f64, string}: the typed call vs a hand-written conversion of the same
+    # wire format around the untyped call of the same method.
+    count = 10_000
+    raw = [(i * 0.5, -i * 0.25, f"point-{i}") for i in range(count)]
+    hand_pts = [HandPoint(*r) for r in raw]
+    view_pts = [view.types.Point(*r) for r in raw]
+    points_bytes = std.method("echo-points")
+
+    def hand(pts, f=points_bytes.call):
+        return hand_decode_points(f(hand_encode_points(pts)))
+
+    if hand(hand_pts) != hand_pts or view.echo_points(view_pts) != view_pts:
+        raise SystemExit("echo-points returned different records")
+    k = 5 if SMOKE else 100
+    emit("python.hand_echo_points_10k", "ms/call", per_call(hand, (hand_pts,), k, 1e3))
+    emit("python.typed_echo_points_10k", "ms/call", per_call(view.echo_points, (view_pts,), k, 1e3),
+         "python.hand_echo_points_10k", "<= 2x baseline")
+    if gen:
+        gen_pts = [gen_mod.Point(*r) for r in raw]
+        if gen.echo_points(gen_pts) != gen_pts:
+            raise SystemExit("generated echo-points returned different records")
+        emit("python.gen_echo_points_10k", "ms/call", per_call(gen.echo_points, (gen_pts,), k, 1e3),
+             "python.hand_echo_points_10k", "<= 2x baseline")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cecho", help="the C echo library for the ctypes/cffi baselines")
+    ap.add_argument("--gen", help="a directory holding bh_bench_std.py, the std binding "
+                    "`bridgehost bindgen --lang python --package bh_bench_std std` generated")
     args = ap.parse_args()
     import bridgehost_bench_bare as bare
 
@@ -296,6 +419,7 @@ def main():
         bench_bulk(std, bare)
         bench_events(std, bare)
         bench_gil(std)
+        bench_typed(std, bare, args.gen)
 
 
 if __name__ == "__main__":

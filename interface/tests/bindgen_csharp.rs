@@ -167,7 +167,10 @@ fn refusals_say_why() {
     let e = bindgen::generate("cobol", &t, None)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("generates csharp, java and python"), "{e}");
+    assert!(
+        e.contains("generates c, csharp, java, python and rust"),
+        "{e}"
+    );
 }
 
 /// Compiles `text` with mcs as the C# tests do (`-langversion:7.2 -warnaserror+`, and `-doc`)

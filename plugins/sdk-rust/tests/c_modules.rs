@@ -135,7 +135,9 @@ fn zlib_descriptor() {
         [
             ("compress", 0),
             ("decompress", 0),
-            ("crc32", abi::METHOD_NONBLOCKING)
+            ("crc32", abi::METHOD_NONBLOCKING),
+            ("deflate", 0),
+            ("inflate", 0)
         ]
     );
 }

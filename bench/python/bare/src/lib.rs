@@ -3,6 +3,9 @@
 //! * `echo` / `echo_released`: the barest PyO3 echo, without and with
 //!   releasing the GIL — the binding floor `bridgehost.Method.call` is
 //!   measured against (no buffer protocol, no error mapping, no module).
+//! * `add` / `echo_string_released`: the bare PyO3 functions with the signatures of std's typed
+//!   `add: func(a: u32, b: u32) -> u32` and `echo-string: func(s: string) -> string`: the
+//!   baselines of the typed-call figures (argument conversion and range checks by PyO3 alone).
 //! * `native_call_seconds`: the same module method called from Rust through
 //!   the core, no Python in the loop — the "native" figure for bulk calls.
 //! * `attach_per_event`: delivering N callbacks from a native thread that
@@ -27,6 +30,18 @@ fn echo<'py>(py: Python<'py>, data: &[u8]) -> Bound<'py, PyBytes> {
 fn echo_released<'py>(py: Python<'py>, data: &[u8]) -> Bound<'py, PyBytes> {
     let out = py.detach(|| data.to_vec());
     PyBytes::new(py, &out)
+}
+
+/// `a + b` modulo 2^32, PyO3 converting and range-checking both arguments.
+#[pyfunction]
+fn add(a: u32, b: u32) -> u32 {
+    a.wrapping_add(b)
+}
+
+/// Echo a string, copying it with the GIL released (as a bridge must around native work).
+#[pyfunction]
+fn echo_string_released(py: Python<'_>, s: &str) -> String {
+    py.detach(|| s.to_owned())
 }
 
 /// Seconds per call of `method` of the module at `path` on `size` bytes,
@@ -90,6 +105,8 @@ fn attach_per_event(py: Python<'_>, callback: Py<PyAny>, n: usize) -> PyResult<f
 fn bridgehost_bench_bare(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(echo, m)?)?;
     m.add_function(wrap_pyfunction!(echo_released, m)?)?;
+    m.add_function(wrap_pyfunction!(add, m)?)?;
+    m.add_function(wrap_pyfunction!(echo_string_released, m)?)?;
     m.add_function(wrap_pyfunction!(native_call_seconds, m)?)?;
     m.add_function(wrap_pyfunction!(attach_per_event, m)?)?;
     Ok(())
