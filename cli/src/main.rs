@@ -60,6 +60,16 @@ arguments are encoded through the module's typed interface and the
 result is printed as JSON (see docs/TYPED.md).
 Exit status: 0 ok, 2 usage, 10+kind for errors (see `bridgehost help`).";
 
+const BINDGEN_USAGE: &str = "usage: bridgehost bindgen --lang LANG [--package P] [--timeout-ms N] (MODULE | FILE.wit) -o DIR
+Typed bindings generated from a module's WIT interface (docs/TYPED.md): the interface comes from
+FILE.wit, or from MODULE (a path or a bundled name) as `inspect` reads it, in a worker.
+  --lang java      DIR/<package path>/<Interface>.java (callers; docs/JAVA.md)
+  --lang python    DIR/<name>.py (callers; --package is the module name)
+  --lang csharp    DIR/<Interface>.cs (callers; --package is the namespace; docs/DOTNET.md)
+  --lang c         DIR/PREFIX_iface.h, PREFIX_iface.c (module authors; --package is PREFIX)
+  --lang rust      DIR/<name>_wit.rs (module authors: a trait to implement)
+  --timeout-ms N   deadline for reading MODULE's interface in a worker";
+
 fn exit_for(e: &Error) -> ExitCode {
     ExitCode::from(10 + e.kind().code() as u8)
 }
@@ -266,6 +276,12 @@ fn emit(args: std::fmt::Arguments<'_>) {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("inspect" | "validate" | "call" | "wit")
+            if args[1..].iter().any(|a| a == "--help" || a == "-h") =>
+        {
+            out!("{USAGE}");
+            ExitCode::SUCCESS
+        }
         Some("inspect") => inspect(&args[1..]),
         Some("validate") => validate(&args[1..]),
         Some("call") => call(&args[1..]),
@@ -274,6 +290,10 @@ fn main() -> ExitCode {
             Err(e) => fail(e),
         },
         Some("wit") => usage("wit needs exactly one FILE.wit"),
+        Some("bindgen") if args[1..].iter().any(|a| a == "--help" || a == "-h") => {
+            out!("{BINDGEN_USAGE}");
+            ExitCode::SUCCESS
+        }
         Some("bindgen") => bindgen(&args[1..]),
         Some("new") if args[1..].iter().any(|a| a == "--help" || a == "-h") => {
             out!("{}", new::USAGE);

@@ -89,6 +89,17 @@ fn typed_call_errors_have_their_exit_codes() {
         11,
         "no typed interface",
     );
+    // An integer beyond 64 bits is out of range, not "not a u32" (serde reads it as a float).
+    fails(
+        &["call", "std", "add", "--json", "[18446744073709551616, 1]"],
+        11,
+        "(an integer beyond 64 bits) is out of range for u32",
+    );
+    fails(
+        &["call", "std", "add", "--json", "[1.5, 1]"],
+        11,
+        "1.5 is not a u32",
+    );
     fails(
         &["call", "std", "sleep", "--json", "[70000]"],
         14,
@@ -117,4 +128,17 @@ fn inspect_and_wit_print_the_interface_and_the_same_hash() {
     // The test-only faulty module is bytes-only (std and zlib, the bundled ones, are typed).
     assert!(ok(&["inspect", "faulty"]).contains("interface:     none (bytes-only module)"));
     fails(&["wit", "/dev/null"], 11, "no `package` header");
+}
+
+#[test]
+fn every_command_answers_help() {
+    for flag in ["--help", "-h"] {
+        let text = ok(&["bindgen", flag]);
+        for lang in ["java", "python", "csharp", "c ", "rust"] {
+            assert!(text.contains(&format!("--lang {lang}")), "{text}");
+        }
+        for cmd in ["inspect", "validate", "call", "wit"] {
+            assert!(ok(&[cmd, flag]).starts_with("usage:"), "{cmd} {flag}");
+        }
+    }
 }

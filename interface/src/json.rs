@@ -85,6 +85,15 @@ fn int<T: TryFrom<i64> + TryFrom<u64>>(iface: &Interface, ty: &Type, j: &Json) -
         return T::try_from(i)
             .map_err(|_| Error::Value(format!("{n} is out of range for {}", iface.type_name(ty))));
     }
+    // An integer literal beyond 64 bits arrives as a float: say what it is.
+    if n.as_f64()
+        .is_some_and(|f| f.is_finite() && f.fract() == 0.0)
+    {
+        return Err(Error::Value(format!(
+            "{n} (an integer beyond 64 bits) is out of range for {}",
+            iface.type_name(ty)
+        )));
+    }
     Err(bad(iface, ty, j))
 }
 

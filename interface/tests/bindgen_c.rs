@@ -853,7 +853,16 @@ fn refusals_say_why() {
         "{e}"
     );
     let t = "package t:t; interface t { f: func(); }";
-    for bad in ["9x", "int", "a-b", "bh_x", ""] {
+    // bridgehost_module + a function v1 would declare bridgehost_module_v1, the module entry.
+    for bad in [
+        "9x",
+        "int",
+        "a-b",
+        "bh_x",
+        "",
+        "bridgehost_module",
+        "bridgehost",
+    ] {
         let e = gen(t, Some(bad));
         assert!(e.contains("is not a usable C identifier"), "{bad}: {e}");
     }

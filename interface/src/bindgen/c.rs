@@ -950,12 +950,19 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
         Some(p) => p.to_string(),
         None => snake(&iface.name),
     };
-    if !is_c_identifier(&p) || KEYWORDS.contains(&p.as_str()) || p.starts_with("bh_") {
+    // bh_ is the host's C ABI; bridgehost_ the module ABI's exported symbols
+    // (bridgehost_module_v1, bridgehost_module_interface), which a generated
+    // PREFIX_FUNCTION could otherwise collide with.
+    if !is_c_identifier(&p)
+        || KEYWORDS.contains(&p.as_str())
+        || p.starts_with("bh_")
+        || p.starts_with("bridgehost")
+    {
         return Err(unsupported(
             LANG,
             format!(
                 "prefix {p:?} is not a usable C identifier (letters, digits, _; not a keyword, \
-                 not bh_...)"
+                 not bh_... or bridgehost..., the ABIs' names)"
             ),
         ));
     }

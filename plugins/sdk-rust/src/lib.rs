@@ -540,6 +540,8 @@ pub mod __private {
 ///     stateful: true,
 ///     // Optional: the typed interface (docs/TYPED.md), exported as
 ///     // `bridgehost_module_interface`. Every WIT function names a method.
+///     // With bindings from `bridgehost bindgen --lang rust`, pass their
+///     // `mine_wit::WIT`, so the embedded text is the one they were made from.
 ///     interface: include_str!("../mine.wit"),
 /// }
 /// ```
