@@ -89,7 +89,15 @@ build() {
 
     log "mcs: demo"
     copy_lib "$OUT/demo"
-    "${MCS[@]}" -target:exe -r:"$OUT/demo/BridgeHost.dll" -out:"$OUT/demo/Demo.exe" "$CS"/examples/Demo.cs
+    # Typed calls as a user makes them: classes generated from std's and zlib's WIT interfaces.
+    local gen_dist
+    gen_dist="$(dist_dir)"
+    rm -rf "$OUT/demo/gen"
+    for m in std zlib; do
+        "$gen_dist/bridgehost" bindgen --lang csharp --package DemoGen "$gen_dist/libbridgehost_mod_$m.so" -o "$OUT/demo/gen" >/dev/null \
+            || die "bindgen --lang csharp $m failed (is $gen_dist/bridgehost built?)"
+    done
+    "${MCS[@]}" -target:exe -r:"$OUT/demo/BridgeHost.dll" -out:"$OUT/demo/Demo.exe" "$CS"/examples/Demo.cs "$OUT/demo/gen/Std.cs" "$OUT/demo/gen/Zlib.cs"
     runtimeconfig "$OUT/demo/Demo.exe"
 }
 
@@ -100,7 +108,11 @@ build_bench() {   # build_bench DIST: the baselines link against DIST/libbridgeh
     gcc -O2 -shared -fPIC -Wall -Wextra -Werror -I"$ROOT/dotnet-bridge/include" \
         -o "$OUT/bench/libbare_native.so" "$ROOT/bench/dotnet/native_floor.c" -L"$dir" -lbridgehost
     copy_lib "$OUT/bench"
-    "${MCS[@]}" -unsafe -optimize+ -target:exe -r:"$OUT/bench/BridgeHost.dll" -out:"$OUT/bench/Bench.exe" "$ROOT"/bench/dotnet/*.cs
+    # The typed figures call std through the class bindgen generates from the module's WIT.
+    rm -rf "$OUT/bench/gen"
+    "$dir/bridgehost" bindgen --lang csharp --package BenchGen "$dir/libbridgehost_mod_std.so" -o "$OUT/bench/gen" >/dev/null \
+        || die "bindgen --lang csharp std failed (is $dir/bridgehost built?)"
+    "${MCS[@]}" -unsafe -optimize+ -target:exe -r:"$OUT/bench/BridgeHost.dll" -out:"$OUT/bench/Bench.exe" "$ROOT"/bench/dotnet/*.cs "$OUT/bench/gen/Std.cs"
     runtimeconfig "$OUT/bench/Bench.exe"
 }
 

@@ -28,6 +28,8 @@
 //                                      (goal on CoreCLR: >= 5M events/s, issue 6)
 //   dotnet.<rt>.events_span            the same through Subscribe(topic, EventSpanHandler): the payload
 //                                      read in place, nothing allocated per event vs native_cabi_events
+//   dotnet.<rt>.*typed*, bare_add, echo_64KiB, hand_echo_points_10k
+//                                      typed calls through the generated binding (TypedBench.cs)
 // Exits non-zero if any measured call fails or returns wrong bytes.
 using System;
 using System.Collections.Generic;
@@ -44,6 +46,9 @@ public static unsafe class Bench
     private static readonly bool Smoke = Environment.GetEnvironmentVariable("BENCH_SMOKE") == "1";
     private static readonly int Repeats = Smoke ? 2 : 7;
     private static string _rt = "unknown";
+
+    /// <summary>The runtime label ("coreclr", "mono").</summary>
+    internal static string Runtime => _rt;
 
     [DllImport("bare_echo", CallingConvention = CallingConvention.Cdecl)]
     private static extern int bare_echo(byte* input, UIntPtr len, byte* output, UIntPtr cap, out UIntPtr outLen);
@@ -79,7 +84,7 @@ public static unsafe class Bench
         return v.ToString("R", CultureInfo.InvariantCulture);
     }
 
-    private static double Emit(string name, string unit, List<double> values, string baseline = null, string goal = null)
+    internal static double Emit(string name, string unit, List<double> values, string baseline = null, string goal = null)
     {
         var sorted = values.OrderBy(v => v).ToList();
         double median = sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
@@ -106,7 +111,7 @@ public static unsafe class Bench
         return median;
     }
 
-    private static void Require(bool ok, string what)
+    internal static void Require(bool ok, string what)
     {
         if (!ok)
         {
@@ -116,7 +121,7 @@ public static unsafe class Bench
     }
 
     /// <summary>ns per call of <paramref name="body"/> run <paramref name="n"/> times, per repeat.</summary>
-    private static List<double> NsPerCall(int n, Action body)
+    internal static List<double> NsPerCall(int n, Action body)
     {
         for (int i = 0; i < Math.Min(n, 100000); i++)
         {
@@ -390,7 +395,7 @@ public static unsafe class Bench
         {
             var std = host.Open("std");
             // BENCH_ONLY=echo,checksum,events runs a subset (for quick comparisons while tuning).
-            var only = (Environment.GetEnvironmentVariable("BENCH_ONLY") ?? "echo,checksum,events").Split(',');
+            var only = (Environment.GetEnvironmentVariable("BENCH_ONLY") ?? "echo,checksum,events,typed").Split(',');
             if (Array.IndexOf(only, "echo") >= 0)
             {
                 BenchEcho(std);
@@ -402,6 +407,10 @@ public static unsafe class Bench
             if (Array.IndexOf(only, "events") >= 0)
             {
                 BenchEvents(std);
+            }
+            if (Array.IndexOf(only, "typed") >= 0)
+            {
+                TypedBench.Run(std, Smoke);
             }
         }
         return 0;

@@ -7,6 +7,7 @@
  *                           reverse-P/Invoke floor: the thread attaches to the runtime once)
  *   bare_attach_per_event   a new native thread per event (attach + detach every time)
  *   bare_thread_cpu_ns      the calling thread's CPU clock (for the interleaved echo figures)
+ *   bare_add                a + b modulo 2^32: the floor of a typed add(u32, u32) -> u32
  */
 #include <pthread.h>
 #include <stddef.h>
@@ -24,6 +25,11 @@ int32_t bare_echo(const uint8_t *in, size_t len, uint8_t *out, size_t cap, size_
     if (len != 0)
         memcpy(out, in, len);
     return 0;
+}
+
+uint32_t bare_add(uint32_t a, uint32_t b)
+{
+    return a + b;
 }
 
 typedef void (*bare_event_fn)(void *user, const uint8_t *data, size_t len);

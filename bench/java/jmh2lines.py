@@ -15,9 +15,12 @@ MB_64MIB = (64 << 20) / 1e6
 ECHO = "io.bridgehost.jmh.EchoBench."
 SUM = "io.bridgehost.jmh.ChecksumBench."
 EV = "io.bridgehost.jmh.EventsBench."
+TYPED = "io.bridgehost.jmh.TypedBench."
 ns = lambda x: x
 mb_s = lambda ms: MB_64MIB / (ms / 1e3)
 per_s = lambda ns_per_event: 1e9 / ns_per_event
+us = lambda x: x / 1e3
+ms = lambda x: x / 1e6
 RECORDS = {
     ECHO + "rawEcho": [("java.raw_echo_16B", "ns/call", ns, None, None)],
     ECHO + "crateEcho": [("java.crate_echo_16B", "ns/call", ns, "java.raw_echo_16B", None)],
@@ -35,8 +38,22 @@ RECORDS = {
         ("java.events", "events/s", per_s, "java.attach_per_event", ">= 3000000 events/s"),
         ("java.events_vs_floor", "events/s", per_s, "java.attached_once_events", None),
     ],
+    TYPED + "rawAdd": [("java.raw_add", "ns/call", ns, None, None)],
+    TYPED + "typedAdd": [("java.typed_add", "ns/call", ns, "java.raw_add", "<= 2x baseline")],
+    TYPED + "rawEchoString": [("java.raw_echo_string_1KiB", "ns/call", ns, None, None)],
+    TYPED + "typedEchoString": [
+        ("java.typed_echo_string_1KiB", "ns/call", ns, "java.raw_echo_string_1KiB", None)
+    ],
+    TYPED + "echo64KiB": [("java.echo_64KiB", "us/call", us, None, None)],
+    TYPED + "typedEcho64KiB": [
+        ("java.typed_echo_64KiB", "us/call", us, "java.echo_64KiB", "<= 1.2x baseline")
+    ],
+    TYPED + "handPoints10k": [("java.hand_echo_points_10k", "ms/call", ms, None, None)],
+    TYPED + "typedPoints10k": [
+        ("java.typed_echo_points_10k", "ms/call", ms, "java.hand_echo_points_10k", "<= 2x baseline")
+    ],
 }
-EXPECTED_UNIT = {ECHO: "ns/op", SUM: "ms/op", EV: "ns/op"}
+EXPECTED_UNIT = {ECHO: "ns/op", SUM: "ms/op", EV: "ns/op", TYPED: "ns/op"}
 
 
 def main(path):

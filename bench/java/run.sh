@@ -24,6 +24,13 @@ read -r -a MVN_EXTRA <<< "${MVN_ARGS:-}"
 read -r -a JMH_EXTRA <<< "${JMH_ARGS:-}"
 
 OUT="$HERE/target"
+# The typed benchmarks call std through the class bindgen generates from the module's WIT (the
+# pom adds this directory to the sources).
+log "bench/java: bridgehost bindgen --lang java std -> $OUT/generated-sources/bridgehost"
+rm -rf "$OUT/generated-sources/bridgehost"
+"$DIST/bridgehost" bindgen --lang java --package io.bridgehost.jmh.gen \
+    "$DIST/libbridgehost_mod_std.so" -o "$OUT/generated-sources/bridgehost" >&2 \
+    || die "bench/java: bindgen failed"
 log "bench/java: compile the JMH benchmarks against $JAR"
 (cd "$HERE" && mvn -B -q "${MVN_EXTRA[@]}" -Dbridgehost.jar="$JAR" package \
     dependency:build-classpath -Dmdep.outputFile="$OUT/classpath.txt") >&2 \

@@ -1,11 +1,14 @@
 // bridgehost from .NET, in one page.
 //
 // Opens the bundled modules, compresses and checksums data through them, receives events that a
-// module emits from its own native thread, and shows a crash in an isolated module being
+// module emits from its own native thread, makes typed calls through the classes bindgen
+// generates from the modules' WIT interfaces, and shows a crash in an isolated module being
 // contained: the call fails with a typed exception, the next call succeeds.
 //
 // Build and run (scripts/dotnet.sh demo does exactly this):
-//   mcs -langversion:7.2 -r:BridgeHost.dll Demo.cs
+//   bridgehost bindgen --lang csharp --package DemoGen std -o gen
+//   bridgehost bindgen --lang csharp --package DemoGen zlib -o gen
+//   mcs -langversion:7.2 -r:BridgeHost.dll Demo.cs gen/Std.cs gen/Zlib.cs
 //   dotnet exec --runtimeconfig Demo.runtimeconfig.json Demo.exe     (CoreCLR)
 //   mono Demo.exe                                                    (Mono)
 // with libbridgehost.so and the libbridgehost_mod_*.so modules beside BridgeHost.dll or on
@@ -84,7 +87,14 @@ public static class Demo
             }
             Console.WriteLine("received " + received + " events; unsubscribed");
 
-            // 4. Isolation: the test-only "faulty" module in a sandboxed worker process. A segfault
+            // 4. Typed calls: std and zlib embed WIT interfaces; the generated classes check them at
+            //    open and turn arguments and results into C# values, in both isolation modes.
+            if (!ShowTyped(host))
+            {
+                return 1;
+            }
+
+            // 5. Isolation: the test-only "faulty" module in a sandboxed worker process. A segfault
             //    there fails only the call in flight; the worker is replaced; we carry on.
             if (!ShowIsolation(host))
             {
@@ -95,6 +105,48 @@ public static class Demo
         }
         Console.WriteLine("done: host disposed");
         return 0;
+    }
+
+    private static bool ShowTyped(Host host)
+    {
+        foreach (var isolation in new[] { Isolation.InProcess, Isolation.Process })
+        {
+            DemoGen.Std std;
+            try
+            {
+                std = DemoGen.Std.Open(host, "std", new ModuleOptions { Isolation = isolation });
+            }
+            catch (UnavailableException e)
+            {
+                Console.WriteLine("typed (" + isolation + "): isolation not available (" + e.Message + ")");
+                continue;
+            }
+            using (std)
+            using (var zlib = DemoGen.Zlib.Open(host, "zlib", new ModuleOptions { Isolation = isolation }))
+            {
+                uint sum = std.Add(4000000000, 300000000);                        // u32, modulo 2^32
+                var stats = std.Stats(new[] { 1.5, -2.0, 7.0 });                   // option<summary>
+                Console.WriteLine("typed (" + isolation + "): add = " + sum + ", stats = " + stats.Value);
+                byte[] data = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("typed zlib. ", 500)));
+                byte[] packed = zlib.Deflate(data, BridgeHost.Typed.Option.Some((byte)9));
+                try
+                {
+                    zlib.Inflate(packed, BridgeHost.Typed.Option.Some(100UL));     // result<list<u8>, zlib-error>
+                    Console.WriteLine("FAILED: inflate over max-size succeeded");
+                    return false;
+                }
+                catch (TypedModuleException<DemoGen.Zlib.ZlibError> e)
+                {
+                    Console.WriteLine("typed: " + data.Length + " bytes -> " + packed.Length + "; inflate with max-size 100 -> " + e.Error);
+                }
+                if (sum != 5032704 || stats.Value.Count != 3 || !zlib.Inflate(packed, default(BridgeHost.Typed.Option<ulong>)).SequenceEqual(data))
+                {
+                    Console.WriteLine("FAILED: typed results");
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     private static bool ShowIsolation(Host host)

@@ -37,11 +37,17 @@ macro_rules! bare_native {
 }
 
 /// The raw baselines of `io.bridgehost.bench.BareEcho` (section 6).
-const BARE_RAW_NATIVES: [NativeMethod<'static>; 3] = [
+const BARE_RAW_NATIVES: [NativeMethod<'static>; 5] = [
     bare_native!(
         "rawEcho",
         "([B)[B",
         bare_raw_echo as fn(sys::jbyteArray) -> sys::jbyteArray
+    ),
+    bare_native!("rawAdd", "(JJ)J", bare_raw_add as fn(jlong, jlong) -> jlong),
+    bare_native!(
+        "rawEchoString",
+        "(Ljava/lang/String;)Ljava/lang/String;",
+        bare_raw_echo_string as fn(sys::jstring) -> sys::jstring
     ),
     bare_native!(
         "attachPerEvent",
@@ -62,8 +68,8 @@ pub(super) fn register(env: &mut Env<'_>) -> jni::errors::Result<()> {
     let bare = env.find_class(jni_str!("io/bridgehost/bench/BareEcho"))?;
     // SAFETY: as for `api::NATIVES`; `crateEcho` is static in `BareEcho`.
     unsafe { env.register_native_methods(&bare, crate::bench::NATIVES)? };
-    // SAFETY: see `bare_native!`; `rawEcho`, `attachPerEvent` and `attachedOnce` are
-    // static in `BareEcho`.
+    // SAFETY: see `bare_native!`; `rawEcho`, `rawAdd`, `rawEchoString`, `attachPerEvent` and
+    // `attachedOnce` are static in `BareEcho`.
     unsafe { env.register_native_methods(&bare, &BARE_RAW_NATIVES)? };
     Ok(())
 }
@@ -134,6 +140,71 @@ pub(crate) extern "system" fn bare_raw_echo(
         // 0..len of a new array of length len: cannot throw.
         (t.v1_1.SetByteArrayRegion)(env, out, 0, len, buf.cast_const());
         out
+    }
+}
+
+/// `static native long BareEcho.rawAdd(long a, long b)`: the floor of a typed
+/// `add: func(a: u32, b: u32) -> u32` binding — both arguments range-checked
+/// as u32 (`IllegalArgumentException` otherwise), the sum modulo 2^32.
+pub(crate) extern "system" fn bare_raw_add(
+    env: *mut sys::JNIEnv,
+    _class: sys::jclass,
+    a: jlong,
+    b: jlong,
+) -> jlong {
+    match (u32::try_from(a), u32::try_from(b)) {
+        (Ok(a), Ok(b)) => jlong::from(a.wrapping_add(b)),
+        _ => {
+            // SAFETY: the JVM calls this registered static native method with
+            // the current thread's valid JNIEnv and no exception pending.
+            unsafe {
+                bare_throw(
+                    env,
+                    c"java/lang/IllegalArgumentException",
+                    c"out of range for u32",
+                )
+            };
+            0
+        }
+    }
+}
+
+/// `static native String BareEcho.rawEchoString(String s)`: the floor of a
+/// typed `echo-string: func(s: string) -> string` binding — copy the UTF-16
+/// contents out (`GetStringRegion`, to the stack for short strings), return a
+/// new string holding them (`NewString`).
+pub(crate) extern "system" fn bare_raw_echo_string(
+    env: *mut sys::JNIEnv,
+    _class: sys::jclass,
+    s: sys::jstring,
+) -> sys::jstring {
+    // SAFETY: the JVM calls this registered static native method with the
+    // current thread's valid JNIEnv and no exception pending; `s` is a local
+    // reference to a String or null (checked). The region is 0..len of the
+    // string itself, so GetStringRegion cannot throw; NewString reports its
+    // only failure (a pending OutOfMemoryError) by returning null, which is
+    // returned with it pending. Our buffer holds `len` UTF-16 units.
+    unsafe {
+        let t = &**env;
+        if s.is_null() {
+            bare_throw(env, c"java/lang/NullPointerException", c"s");
+            return std::ptr::null_mut();
+        }
+        let len = (t.v1_1.GetStringLength)(env, s);
+        let n = len as usize;
+        let mut stack = [MaybeUninit::<u16>::uninit(); BARE_STACK];
+        let mut heap: Vec<u16> = Vec::new();
+        let buf: *mut sys::jchar = if n <= BARE_STACK {
+            stack.as_mut_ptr().cast()
+        } else {
+            if heap.try_reserve_exact(n).is_err() {
+                bare_throw(env, c"java/lang/OutOfMemoryError", c"string copy");
+                return std::ptr::null_mut();
+            }
+            heap.as_mut_ptr()
+        };
+        (t.v1_2.GetStringRegion)(env, s, 0, len, buf);
+        (t.v1_1.NewString)(env, buf.cast_const(), len)
     }
 }
 

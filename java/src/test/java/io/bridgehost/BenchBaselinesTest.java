@@ -30,6 +30,20 @@ class BenchBaselinesTest {
     }
 
     @Test
+    void rawAddAndRawEchoStringAreTheTypedFloors() {
+        Host.loadNativeLibrary();
+        assertEquals(5, BareEcho.rawAdd(2, 3));
+        assertEquals(5_032_704L, BareEcho.rawAdd(4_000_000_000L, 300_000_000L));
+        assertThrows(IllegalArgumentException.class, () -> BareEcho.rawAdd(-1, 0));
+        assertThrows(IllegalArgumentException.class, () -> BareEcho.rawAdd(0, 1L << 32));
+        for (int n : new int[] {0, 1, 511, 512, 513, 70_000}) {
+            String s = "\u00e9\ud83d\ude00x".repeat(n / 4 + 1).substring(0, n);
+            assertEquals(s, BareEcho.rawEchoString(s), "rawEchoString " + n);
+        }
+        assertThrows(NullPointerException.class, () -> BareEcho.rawEchoString(null));
+    }
+
+    @Test
     void attachPerEventDeliversEveryEventOnAFreshThreadEachTime() {
         Host.loadNativeLibrary();
         List<Long> seqs = new ArrayList<>();

@@ -34,6 +34,27 @@ public final class BareEcho {
     public static native byte[] crateEcho(byte[] input);
 
     /**
+     * The floor of a typed {@code add: func(a: u32, b: u32) -> u32} binding, on the raw JNI function
+     * table: both arguments range-checked as u32, the sum modulo 2^32.
+     *
+     * @param a 0..2^32-1
+     * @param b 0..2^32-1
+     * @return {@code (a + b) mod 2^32}
+     * @throws IllegalArgumentException if an argument is out of range for u32
+     */
+    public static native long rawAdd(long a, long b);
+
+    /**
+     * The floor of a typed {@code echo-string: func(s: string) -> string} binding, on the raw JNI
+     * function table: copies the string's UTF-16 contents into native memory and returns a new
+     * string with them.
+     *
+     * @param s the string
+     * @return an equal string
+     */
+    public static native String rawEchoString(String s);
+
+    /**
      * The event-delivery baseline: a new native thread delivers {@code count} events to {@code
      * listener}, attaching to the JVM before and detaching after each one (payload: the sequence
      * number, 8 bytes little-endian, as the std module's ticker). Returns when the thread is done.
