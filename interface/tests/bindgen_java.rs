@@ -40,6 +40,30 @@ fn golden_for_java() -> String {
     format!("{}{}{}", &wit[..end], aliases, &wit[end..])
 }
 
+/// Types whose Java form holds `byte[]`, directly and inside `List`, `Optional`, `Result`,
+/// `Tuple` and an alias: TypedTest checks that their generated records compare, hash and print
+/// the bytes by value. `blob`'s field `java` would hide package `java` inside the record.
+const BYTE_VALUES_WIT: &str = "package bridgehost:values@1.0.0;
+
+interface values {
+    type bytes = list<u8>;
+    record blob {
+        name: string,
+        data: list<u8>,
+        chunks: list<list<u8>>,
+        maybe: option<list<u8>>,
+        nested: list<option<bytes>>,
+        outcome: result<bytes, string>,
+        pair: tuple<u8, list<u8>>,
+        ratio: f64,
+        java: u32,
+    }
+    record plain { x: u32, label: string, chunks: list<string> }
+    record holder { inner: blob, many: list<blob> }
+    variant payload { raw(bytes), many(list<list<u8>>), text(string), none }
+}
+";
+
 fn check_or_bless(wit: &str, package: &str) {
     let iface = Interface::parse(wit).unwrap();
     let files = bindgen::generate("java", &iface, Some(package)).unwrap();
@@ -72,6 +96,55 @@ fn committed_java_bindings_are_the_generators_output() {
         "io.bridgehost.gen.std",
     );
     check_or_bless(&golden_for_java(), "io.bridgehost.gen.golden");
+    check_or_bless(BYTE_VALUES_WIT, "io.bridgehost.gen.values");
+}
+
+#[test]
+fn records_holding_bytes_get_value_equality() {
+    let iface = Interface::parse(BYTE_VALUES_WIT).unwrap();
+    let f = &bindgen::generate("java", &iface, Some("a.b")).unwrap()[0];
+    let t = &f.text;
+    // byte[] anywhere in a component (here through an alias, an option, a result, a tuple):
+    // equals, hashCode and toString through the class's helpers.
+    assert!(
+        t.contains(
+            "            return _other instanceof Blob _o && _eq(name, _o.name) && _eq(data, _o.data)"
+        ),
+        "{t}"
+    );
+    assert!(
+        t.contains("            _h = 31 * _h + _hash(java);\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains("            return \"Blob[name=\" + _str(name) + \", data=\" + _str(data)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("        record Raw(byte[] value) implements Payload {\n            @Override"),
+        "{t}"
+    );
+    assert!(
+        t.contains("    private static boolean _eq(Object a, Object b) {"),
+        "{t}"
+    );
+    // No byte[] of their own: Java's record members are already value-based.
+    assert!(
+        t.contains("public record Plain(long x, String label, java.util.List<String> chunks) {}"),
+        "{t}"
+    );
+    assert!(
+        t.contains("public record Holder(Blob inner, java.util.List<Blob> many) {}"),
+        "{t}"
+    );
+    assert!(
+        t.contains("        record Text(String value) implements Payload {}"),
+        "{t}"
+    );
+    // An interface without such records gets no helpers.
+    let std = Interface::parse(include_str!("../../plugins/std/std.wit")).unwrap();
+    let s = &bindgen::generate("java", &std, None).unwrap()[0].text;
+    assert!(!s.contains("_eq("), "{s}");
 }
 
 #[test]

@@ -5,8 +5,10 @@
 //! `Method` once, and offers every WIT function as a typed method in a blocking form and a
 //! `CompletableFuture` form. Records become Java records, variants sealed interfaces of records,
 //! enums and flags Java enums (`Set<E>` for flags), `option` `Optional`, `result` and `tuple` the
-//! runtime's `io.bridgehost.typed.Result` / `Tuple.OfN`. Encoding and decoding go through the
-//! runtime's `WireWriter` / `WireReader`, so the generated code holds no byte arithmetic.
+//! runtime's `io.bridgehost.typed.Result` / `Tuple.OfN`; a record or case holding a `byte[]`
+//! gets `equals`/`hashCode`/`toString` that treat the bytes as a value. Encoding and decoding go
+//! through the runtime's `WireWriter` / `WireReader`, so the generated code holds no byte
+//! arithmetic.
 
 use super::{camel, pascal, unsupported, upper_snake, File};
 use crate::error::Result;
@@ -473,6 +475,37 @@ impl<'a> Gen<'a> {
         })
     }
 
+    /// Whether Java's default record equality would compare a `byte[]` inside a `ty` by
+    /// reference: `ty` holds a `list<u8>` through lists, options, results, tuples and aliases.
+    /// A named record or variant is not looked into: it gets value equality itself.
+    fn holds_bytes(&self, ty: &Type) -> bool {
+        match ty {
+            Type::List(t) if **t == Type::U8 => true,
+            Type::List(t) | Type::Option(t) => self.holds_bytes(t),
+            Type::Result { ok, err } => [ok, err]
+                .into_iter()
+                .any(|t| t.as_deref().is_some_and(|t| self.holds_bytes(t))),
+            Type::Tuple(ts) => ts.iter().any(|t| self.holds_bytes(t)),
+            Type::Named(i) => match &self.i.typedef(*i).kind {
+                TypeDefKind::Alias(t) => self.holds_bytes(t),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Whether some record or variant case of the interface gets [`value_methods`], which call
+    /// the class's [`VALUE_HELPERS`].
+    fn needs_value_helpers(&self) -> bool {
+        self.i.types.iter().any(|t| match &t.kind {
+            TypeDefKind::Record(fields) => fields.iter().any(|f| self.holds_bytes(&f.ty)),
+            TypeDefKind::Variant(cases) => cases
+                .iter()
+                .any(|c| c.ty.as_ref().is_some_and(|t| self.holds_bytes(t))),
+            _ => false,
+        })
+    }
+
     /// The nested Java type declaration of named type `i`, if it has one (aliases do not).
     fn declare(&self, out: &mut String, i: TypeIndex) -> Result<()> {
         let def = self.i.typedef(i);
@@ -495,7 +528,14 @@ impl<'a> Gen<'a> {
                     ));
                 }
                 javadoc(out, "    ", def.docs.as_deref(), &extra);
-                let _ = writeln!(out, "    public record {name}({}) {{}}\n", comps.join(", "));
+                let _ = write!(out, "    public record {name}({}) {{", comps.join(", "));
+                if fields.iter().any(|f| self.holds_bytes(&f.ty)) {
+                    let ms: Vec<String> = fields.iter().map(|f| member(&f.name)).collect();
+                    value_methods(out, "        ", name, &ms);
+                    let _ = writeln!(out, "    }}\n");
+                } else {
+                    let _ = writeln!(out, "}}\n");
+                }
             }
             TypeDefKind::Variant(cases) => {
                 javadoc(out, "    ", def.docs.as_deref(), &[wit]);
@@ -528,11 +568,17 @@ impl<'a> Gen<'a> {
                     );
                     match &c.ty {
                         Some(t) => {
-                            let _ = writeln!(
+                            let _ = write!(
                                 out,
-                                "        record {n}({} value) implements {name} {{}}",
+                                "        record {n}({} value) implements {name} {{",
                                 self.jtype(t, false)?
                             );
+                            if self.holds_bytes(t) {
+                                value_methods(out, "            ", n, &["value".to_string()]);
+                                let _ = writeln!(out, "        }}");
+                            } else {
+                                let _ = writeln!(out, "}}");
+                            }
                         }
                         None => {
                             let _ = writeln!(out, "        record {n}() implements {name} {{}}");
@@ -994,6 +1040,9 @@ impl<'a> Gen<'a> {
             self.codec(&mut out, t)?;
         }
         let _ = writeln!(out, "    }}\n");
+        if self.needs_value_helpers() {
+            out.push_str(VALUE_HELPERS);
+        }
         // The WIT text, in literals short enough for the class file's constant pool.
         let _ = writeln!(
             out,
@@ -1009,6 +1058,187 @@ impl<'a> Gen<'a> {
         Ok(out)
     }
 }
+
+/// `equals`, `hashCode` and `toString` overrides, at `indent` inside record `name` with
+/// components `comps`, that treat a `byte[]` anywhere in a component as a value (through the
+/// class's [`VALUE_HELPERS`]); the text is Java's record format, `Name[a=1, b=0x01ff]`. The
+/// bodies name the components and the helpers only: a component called `java` or `io` would
+/// hide those packages inside the record.
+fn value_methods(out: &mut String, indent: &str, name: &str, comps: &[String]) {
+    let eq: Vec<String> = comps
+        .iter()
+        .map(|m| format!(" && _eq({m}, _o.{m})"))
+        .collect();
+    let _ = write!(
+        out,
+        "\n{indent}@Override\n{indent}public boolean equals(Object _other) {{\n{indent}    return _other instanceof {name} _o{};\n{indent}}}\n",
+        eq.concat()
+    );
+    let _ = write!(
+        out,
+        "\n{indent}@Override\n{indent}public int hashCode() {{\n{indent}    int _h = 0;\n"
+    );
+    for m in comps {
+        let _ = writeln!(out, "{indent}    _h = 31 * _h + _hash({m});");
+    }
+    let _ = writeln!(out, "{indent}    return _h;\n{indent}}}");
+    let mut text = String::new();
+    for (k, m) in comps.iter().enumerate() {
+        let head = if k == 0 {
+            format!("{name}[")
+        } else {
+            ", ".into()
+        };
+        let _ = write!(text, "{} + _str({m}) + ", lit(&format!("{head}{m}=")));
+    }
+    let _ = writeln!(
+        out,
+        "\n{indent}@Override\n{indent}public String toString() {{\n{indent}    return {text}\"]\";\n{indent}}}"
+    );
+}
+
+/// The static helpers of [`value_methods`], in the binding class when some record needs them:
+/// `byte[]` compares, hashes and prints by content (hex, the first 64 bytes), and `List`,
+/// `Optional`, `Result` and `Tuple` element by element with the same rules, as their own
+/// `equals`/`hashCode`/`toString` do. Everything else is `Objects.equals`/`hashCode` and
+/// `String.valueOf`, so doubles compare as records compare them (`NaN` equals `NaN`, `0.0` is not
+/// `-0.0`). Class names other than `Object` and `String` (which no WIT type may take) are
+/// qualified: a WIT type may be called `Math`.
+const VALUE_HELPERS: &str = r#"    // Value equality of the records that hold byte[] (docs/TYPED.md, "Java"): byte[] by content,
+    // List, Optional, Result and Tuple element by element, everything else by its own equals.
+    private static boolean _eq(Object a, Object b) {
+        if (a == b) {
+            return true;
+        }
+        if (a instanceof byte[] x && b instanceof byte[] y) {
+            return java.util.Arrays.equals(x, y);
+        }
+        if (a instanceof java.util.List<?> x && b instanceof java.util.List<?> y) {
+            if (x.size() != y.size()) {
+                return false;
+            }
+            java.util.Iterator<?> i = y.iterator();
+            for (Object e : x) {
+                if (!i.hasNext() || !_eq(e, i.next())) {
+                    return false;
+                }
+            }
+            return !i.hasNext();
+        }
+        if (a instanceof java.util.Optional<?> x && b instanceof java.util.Optional<?> y) {
+            return x.isPresent() ? y.isPresent() && _eq(x.get(), y.get()) : y.isEmpty();
+        }
+        Object[] x = _parts(a);
+        Object[] y = _parts(b);
+        if (x != null && y != null) {
+            if (a.getClass() != b.getClass()) {
+                return false;
+            }
+            for (int k = 0; k < x.length; k++) {
+                if (!_eq(x[k], y[k])) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        return java.util.Objects.equals(a, b);
+    }
+
+    private static int _hash(Object o) {
+        if (o instanceof byte[] b) {
+            return java.util.Arrays.hashCode(b);
+        }
+        if (o instanceof java.util.List<?> l) {
+            int h = 1;
+            for (Object e : l) {
+                h = 31 * h + _hash(e);
+            }
+            return h;
+        }
+        if (o instanceof java.util.Optional<?> p) {
+            return p.isPresent() ? _hash(p.get()) : 0;
+        }
+        Object[] parts = _parts(o);
+        if (parts != null) {
+            int h = o.getClass().getName().hashCode();
+            for (Object e : parts) {
+                h = 31 * h + _hash(e);
+            }
+            return h;
+        }
+        return java.util.Objects.hashCode(o);
+    }
+
+    private static String _str(Object o) {
+        if (o instanceof byte[] b) {
+            int n = java.lang.Math.min(b.length, 64);
+            String hex = java.util.HexFormat.of().formatHex(b, 0, n);
+            return n == b.length ? "0x" + hex : "0x" + hex + "...(" + b.length + " bytes)";
+        }
+        if (o instanceof java.util.List<?> l) {
+            java.util.StringJoiner j = new java.util.StringJoiner(", ", "[", "]");
+            for (Object e : l) {
+                j.add(_str(e));
+            }
+            return j.toString();
+        }
+        if (o instanceof java.util.Optional<?> p) {
+            return p.isPresent() ? "Optional[" + _str(p.get()) + "]" : "Optional.empty";
+        }
+        if (o instanceof io.bridgehost.typed.Result.Ok<?, ?> r) {
+            return "Ok[value=" + _str(r.value()) + "]";
+        }
+        if (o instanceof io.bridgehost.typed.Result.Err<?, ?> r) {
+            return "Err[error=" + _str(r.error()) + "]";
+        }
+        Object[] parts = _parts(o);
+        if (parts != null) {
+            java.util.StringJoiner j = new java.util.StringJoiner(", ", "Of" + parts.length + "[", "]");
+            for (int k = 0; k < parts.length; k++) {
+                j.add("v" + k + "=" + _str(parts[k]));
+            }
+            return j.toString();
+        }
+        return String.valueOf(o);
+    }
+
+    // The components of a Result or Tuple (records whose own equals would compare byte[] by
+    // reference), or null.
+    private static Object[] _parts(Object o) {
+        if (o instanceof io.bridgehost.typed.Result.Ok<?, ?> r) {
+            return new Object[] {r.value()};
+        }
+        if (o instanceof io.bridgehost.typed.Result.Err<?, ?> r) {
+            return new Object[] {r.error()};
+        }
+        if (o instanceof io.bridgehost.typed.Tuple.Of1<?> t) {
+            return new Object[] {t.v0()};
+        }
+        if (o instanceof io.bridgehost.typed.Tuple.Of2<?, ?> t) {
+            return new Object[] {t.v0(), t.v1()};
+        }
+        if (o instanceof io.bridgehost.typed.Tuple.Of3<?, ?, ?> t) {
+            return new Object[] {t.v0(), t.v1(), t.v2()};
+        }
+        if (o instanceof io.bridgehost.typed.Tuple.Of4<?, ?, ?, ?> t) {
+            return new Object[] {t.v0(), t.v1(), t.v2(), t.v3()};
+        }
+        if (o instanceof io.bridgehost.typed.Tuple.Of5<?, ?, ?, ?, ?> t) {
+            return new Object[] {t.v0(), t.v1(), t.v2(), t.v3(), t.v4()};
+        }
+        if (o instanceof io.bridgehost.typed.Tuple.Of6<?, ?, ?, ?, ?, ?> t) {
+            return new Object[] {t.v0(), t.v1(), t.v2(), t.v3(), t.v4(), t.v5()};
+        }
+        if (o instanceof io.bridgehost.typed.Tuple.Of7<?, ?, ?, ?, ?, ?, ?> t) {
+            return new Object[] {t.v0(), t.v1(), t.v2(), t.v3(), t.v4(), t.v5(), t.v6()};
+        }
+        if (o instanceof io.bridgehost.typed.Tuple.Of8<?, ?, ?, ?, ?, ?, ?, ?> t) {
+            return new Object[] {t.v0(), t.v1(), t.v2(), t.v3(), t.v4(), t.v5(), t.v6(), t.v7()};
+        }
+        return null;
+    }
+
+"#;
 
 fn kind_word(k: &TypeDefKind) -> &'static str {
     match k {

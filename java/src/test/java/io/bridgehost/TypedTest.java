@@ -4,11 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bridgehost.gen.golden.Golden;
 import io.bridgehost.gen.std.Std;
+import io.bridgehost.gen.values.Values;
 import io.bridgehost.typed.Result;
 import io.bridgehost.typed.Tuple;
 import io.bridgehost.typed.WireWriter;
@@ -20,6 +23,7 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -37,7 +41,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Generated typed bindings (docs/TYPED.md, "Java"): {@code io.bridgehost.gen.std.Std} and
  * {@code io.bridgehost.gen.golden.Golden} are {@code bridgehost bindgen --lang java} output
- * (interface/tests/bindgen_java.rs fails when they differ from what the generator produces now).
+ * (interface/tests/bindgen_java.rs fails when they differ from what the generator produces now),
+ * and so is {@code io.bridgehost.gen.values.Values}, whose records hold {@code byte[]}.
  */
 class TypedTest {
     private static ModuleOptions mode(String isolation) {
@@ -319,5 +324,63 @@ class TypedTest {
         WireWriter w = new WireWriter();
         assertThrows(InvalidArgumentException.class, () -> w.u8((short) 300, "x"));
         assertEquals(0, w.size());
+    }
+
+    /**
+     * A {@code Values.Blob} whose arrays are all new; component {@code changed} (1 to 6) differs
+     * in its last byte from every other blob's, 0 changes none.
+     */
+    private static Values.Blob blob(int changed) {
+        byte[][] b = new byte[7][];
+        for (int k = 0; k < b.length; k++) {
+            b[k] = new byte[] {(byte) k, (byte) (k == changed ? 0x80 : 0xff)};
+        }
+        return new Values.Blob("b", b[1], List.of(new byte[0], b[2]), Optional.of(b[3]),
+                List.of(Optional.empty(), Optional.of(b[4])), Result.ok(b[5]), new Tuple.Of2<>((short) 7, b[6]),
+                Double.NaN, 1L);
+    }
+
+    @Test
+    void recordsHoldingBytesCompareHashAndPrintByValue() {
+        // byte[] directly and inside List, Optional, Result and Tuple: equal contents are equal
+        // records with equal hashes, whatever the arrays' identity.
+        Values.Blob a = blob(0);
+        Values.Blob b = blob(0);
+        assertNotSame(a.data(), b.data());
+        assertEquals(a, b);
+        assertEquals(a.hashCode(), b.hashCode());
+        assertEquals(1, new HashSet<>(List.of(a, b)).size());
+        for (int changed = 1; changed <= 6; changed++) {
+            assertNotEquals(a, blob(changed), "component " + changed);
+        }
+        assertNotEquals(a, new Values.Blob("b", a.data(), a.chunks(), a.maybe(), a.nested(), Result.err("x"), a.pair(), a.ratio(), a.java()));
+        assertNotEquals(a, new Values.Blob("b", a.data(), a.chunks(), Optional.empty(), a.nested(), a.outcome(), a.pair(), a.ratio(), a.java()));
+        assertNotEquals(a, new Values.Blob("b", a.data(), a.chunks(), a.maybe(), a.nested(), a.outcome(), a.pair(), 0.0, a.java()));
+        assertNotEquals(a, null);
+        assertEquals("Blob[name=b, data=0x01ff, chunks=[0x, 0x02ff], maybe=Optional[0x03ff], "
+                + "nested=[Optional.empty, Optional[0x04ff]], outcome=Ok[value=0x05ff], pair=Of2[v0=7, v1=0x06ff], "
+                + "ratio=NaN, java=1]", a.toString());
+        // Two calls returning the same bytes decode to equal records (std's echo returns its input).
+        try (Host host = TestSupport.host(); Std std = Std.open(host, "std")) {
+            byte[] encoded = Values.Codec.encodeBlob(a);
+            Values.Blob first = Values.Codec.decodeBlob(std.echo(encoded));
+            Values.Blob second = Values.Codec.decodeBlob(std.echo(encoded));
+            assertNotSame(first.chunks().get(1), second.chunks().get(1));
+            assertEquals(a, first);
+            assertEquals(first, second);
+            assertEquals(first.hashCode(), second.hashCode());
+            assertEquals(a.toString(), second.toString());
+        }
+        // Variant cases holding bytes, and the text of long arrays (the first 64 bytes).
+        assertEquals(new Values.Payload.Raw(new byte[] {1, 2}), new Values.Payload.Raw(new byte[] {1, 2}));
+        assertEquals(new Values.Payload.Raw(new byte[] {1, 2}).hashCode(), new Values.Payload.Raw(new byte[] {1, 2}).hashCode());
+        assertNotEquals(new Values.Payload.Raw(new byte[] {1, 2}), new Values.Payload.Raw(new byte[] {1, 3}));
+        assertEquals(new Values.Payload.Many(List.of(new byte[] {9})), new Values.Payload.Many(List.of(new byte[] {9})));
+        assertNotEquals(new Values.Payload.Many(List.of(new byte[] {9})), new Values.Payload.Many(List.of(new byte[] {9}, new byte[0])));
+        assertEquals("Many[value=[0x09]]", new Values.Payload.Many(List.of(new byte[] {9})).toString());
+        assertEquals("Raw[value=0x" + "00".repeat(64) + "...(100 bytes)]", new Values.Payload.Raw(new byte[100]).toString());
+        // A record holding such records needs nothing of its own: theirs are used.
+        assertEquals(new Values.Holder(a, List.of(b)), new Values.Holder(b, List.of(a)));
+        assertEquals(new Values.Holder(a, List.of(b)).hashCode(), new Values.Holder(b, List.of(a)).hashCode());
     }
 }
