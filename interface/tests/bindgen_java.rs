@@ -230,4 +230,14 @@ fn names_that_java_reserves_are_escaped() {
         "{}",
         f.text
     );
+    // The generated class builds its WIT text with a StringBuilder: a type of that name would
+    // shadow it.
+    let wit =
+        "package t:t; interface t { record string-builder { a: u32 } f: func(x: string-builder); }";
+    let f = &bindgen::generate("java", &Interface::parse(wit).unwrap(), Some("a.b")).unwrap()[0];
+    assert!(
+        f.text.contains("public record StringBuilder_(long a)"),
+        "{}",
+        f.text
+    );
 }

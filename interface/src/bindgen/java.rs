@@ -113,6 +113,7 @@ const RESERVED_TYPES: &[&str] = &[
     "Codec",
     "Class",
     "Runnable",
+    "StringBuilder",
 ];
 
 /// Members of the generated class itself.
