@@ -80,9 +80,15 @@ fn generated_modules_pass_mypy_strict() {
             count: func(ps: points) -> result<u64>;
             pick: func(xs: list<tuple<color, bool>>) -> result<option<color>, failure>;
             both: func(x: result<point, color>) -> tuple<result<u8>, list<u8>, char>;
+            deep: func(x: list<tuple<option<option<color>>, result<shape, perms>>>, y: list<result<_, color>>) -> result<_, shape>;
         }",
         "rich_bindings",
     );
+    // Arguments the generated code converts are checked on the way (TypeError naming the
+    // parameter); the others go to the view as they are.
+    assert!(rich.contains("_arg(\"x\", lambda "), "{rich}");
+    assert!(rich.contains("self._f_move.call(_arg(\"p\", "), "{rich}");
+    assert!(std_py.contains("self._f_add.call(a, b)"), "{std_py}");
     std::fs::write(dir.join("rich_bindings.py"), &rich).unwrap();
     std::fs::write(dir.join("std_bindings.py"), &std_py).unwrap();
     std::fs::write(dir.join("golden_bindings.py"), &golden_py).unwrap();

@@ -21,6 +21,7 @@ import pytest
 
 import bridgehost
 import bridgehost.typed
+from bridgehost.typed import Err, Ok, Some
 
 ISOLATIONS = ["in-process", "process"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,9 +128,163 @@ def test_generated_classes_round_trip_through_a_module(host, tmp_path, isolation
         with pytest.raises(bridgehost.TypedModuleError) as err:
             e.unit(bridgehost.typed.Err(m.Color.GREEN))
         assert err.value.value is m.Color.GREEN
+        # The message shows the value the binding raises, not the view's ('green').
+        assert str(err.value) == "unit returned an error: <Color.GREEN: 'green'>", str(err.value)
         with pytest.raises(bridgehost.TypedModuleError) as err:
             asyncio.run(e.unit_async(bridgehost.typed.Err(m.Color.RED)))
         assert err.value.value is m.Color.RED
+
+
+WRONG_WIT = """package test:wrong@1.0.0;
+
+interface wrong {
+    enum algo { crc32, adler32 }
+    flags perms { read, write }
+    record chunk { name: string, algo: algo, perms: perms }
+    variant shape { circle(f64), poly(list<chunk>), tagged(tuple<u8, option<algo>>), none }
+    record bundle { inner: chunk, shapes: list<shape>, nested: option<option<algo>> }
+    type chunks = list<chunk>;
+
+    checksums: func(chunks: list<chunk>, algo: algo, p: option<perms>) -> tuple<list<chunk>, algo, option<perms>>;
+    bundle-echo: func(b: bundle) -> bundle;
+    alias-echo: func(c: chunks) -> chunks;
+    shape-echo: func(s: shape) -> shape;
+    results: func(r: result<chunk, algo>, rs: list<result<_, algo>>) -> tuple<result<chunk, algo>, list<result<_, algo>>>;
+    failing: func(r: result<u32, shape>) -> result<u32, shape>;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def wrong(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    import typed_fixture as fx
+
+    if not fx.can_build():
+        pytest.skip("no C compiler or header (source checkout)")
+    d = tmp_path_factory.mktemp("wrong")
+    methods = [line.split(":")[0].strip() for line in WRONG_WIT.splitlines() if ": func(" in line]
+    fx.build(d, WRONG_WIT, methods, name="wrong")
+    (d / "wrong.wit").write_text(WRONG_WIT)
+    m = load(bindgen(str(d / "wrong.wit"), d, "wrong_typed"))
+    m.so = str(d / "libwrong.so")
+    return m
+
+
+def _ok_values(m: ModuleType) -> dict:
+    chunk = m.Chunk("a", m.Algo.CRC32, m.Perms.READ | m.Perms.WRITE)
+    shapes = [
+        m.ShapeCircle(1.5),
+        m.ShapePoly([chunk]),
+        m.ShapeTagged((7, m.Algo.ADLER32)),
+        m.ShapeTagged((8, None)),
+        m.ShapeNone(),
+    ]
+    return {"chunk": chunk, "shapes": shapes, "bundle": m.Bundle(chunk, shapes, Some(None))}
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_generated_conversions_still_round_trip(wrong, host, isolation):
+    m, ok = wrong, _ok_values(wrong)
+    with m.Wrong.open(host, m.so, isolation=isolation) as w:
+        chunk = ok["chunk"]
+        assert w.checksums([chunk], m.Algo.ADLER32, m.Perms(0)) == ([chunk], m.Algo.ADLER32, m.Perms(0))
+        assert w.checksums((), m.Algo.CRC32, None) == ([], m.Algo.CRC32, None)
+        assert w.bundle_echo(ok["bundle"]) == ok["bundle"]
+        b = m.Bundle(chunk, [], Some(m.Algo.CRC32))
+        assert w.bundle_echo(b) == b and w.bundle_echo(m.Bundle(chunk, [], None)).nested is None
+        assert w.alias_echo([chunk, chunk]) == [chunk, chunk]
+        for s in ok["shapes"]:
+            assert w.shape_echo(s) == s
+        assert w.shape_echo(m.ShapeTagged([9, m.Algo.CRC32])) == m.ShapeTagged((9, m.Algo.CRC32))
+        r = (Ok(chunk), [Ok(None), Err(m.Algo.ADLER32)])
+        assert w.results(*r) == r
+        with pytest.raises(bridgehost.TypedModuleError) as err:
+            w.failing(Err(m.ShapeTagged((1, m.Algo.CRC32))))
+        assert err.value.value == m.ShapeTagged((1, m.Algo.CRC32))
+        assert "ShapeTagged(value=(1, <Algo.CRC32: 'crc32'>))" in str(err.value), str(err.value)
+        assert "Variant(" not in str(err.value), str(err.value)
+
+
+# (method, arguments, the TypeError's message): a wrong type of every kind the generated code
+# converts (enum, flags, record, variant, nested option, list, tuple, result), at the top and
+# nested, names the parameter (its WIT name) and the path as the view's own errors do.
+WRONG_TYPES = [
+    # enum
+    ("checksums", lambda m, ok: ([], "crc32", None), "parameter algo: expected Algo, got 'crc32' (str)"),
+    ("checksums", lambda m, ok: ([m.Chunk("a", "crc32", m.Perms.READ)], m.Algo.CRC32, None),
+     "parameter chunks: element 0: chunk.algo: expected Algo, got 'crc32' (str)"),
+    ("bundle_echo", lambda m, ok: (m.Bundle(ok["chunk"], ok["shapes"][:3] + [m.ShapeTagged((1, 0))], None),),
+     "parameter b: bundle.shapes: element 3: shape.tagged: element 1: expected Algo, got 0 (int)"),
+    ("bundle_echo", lambda m, ok: (m.Bundle(ok["chunk"], [], Some("crc32")),),
+     "parameter b: bundle.nested: expected Algo, got 'crc32' (str)"),
+    ("results", lambda m, ok: (Err("crc32"), []), "parameter r: err: expected Algo, got 'crc32' (str)"),
+    # flags
+    ("checksums", lambda m, ok: ([], m.Algo.CRC32, {"read"}), "parameter p: expected Perms, got {'read'} (set)"),
+    ("checksums", lambda m, ok: ([ok["chunk"], m.Chunk("b", m.Algo.CRC32, 1)], m.Algo.CRC32, None),
+     "parameter chunks: element 1: chunk.perms: expected Perms, got 1 (int)"),
+    ("bundle_echo", lambda m, ok: (m.Bundle(ok["chunk"], [m.ShapePoly([m.Chunk("c", m.Algo.CRC32, ["read"])])], None),),
+     "parameter b: bundle.shapes: element 0: shape.poly: element 0: chunk.perms: expected Perms, got ['read'] (list)"),
+    # record
+    ("bundle_echo", lambda m, ok: ({"inner": ok["chunk"], "shapes": [], "nested": None},),
+     "parameter b: expected Bundle, got {'inner': Chunk("),
+    ("bundle_echo", lambda m, ok: (m.Bundle(None, [], None),), "parameter b: bundle.inner: expected Chunk, got None (NoneType)"),
+    ("checksums", lambda m, ok: ([ok["chunk"], ("a", m.Algo.CRC32, m.Perms.READ)], m.Algo.CRC32, None),
+     "parameter chunks: element 1: expected Chunk, got ('a', <Algo.CRC32: 'crc32'>"),
+    ("alias_echo", lambda m, ok: ([ok["bundle"]],), "parameter c: element 0: expected Chunk, got Bundle(inner="),
+    ("results", lambda m, ok: (Ok(m.Algo.CRC32), []), "parameter r: ok: expected Chunk, got <Algo.CRC32: 'crc32'> (Algo)"),
+    # variant
+    ("shape_echo", lambda m, ok: ("none",), "parameter s: expected Shape, got 'none' (str)"),
+    ("shape_echo", lambda m, ok: (bridgehost.typed.Variant("circle", 1.0),),
+     "parameter s: expected Shape, got Variant(case='circle', value=1.0) (Variant)"),
+    ("bundle_echo", lambda m, ok: (m.Bundle(ok["chunk"], [m.ShapeNone(), m.ShapeNone], None),),
+     "parameter b: bundle.shapes: element 1: expected Shape, got <class "),
+    # option<option<T>>
+    ("bundle_echo", lambda m, ok: (m.Bundle(ok["chunk"], [], m.Algo.CRC32),),
+     "parameter b: bundle.nested: expected Optional[Some[Optional[Algo]]], got <Algo.CRC32: 'crc32'> (Algo)"),
+    # list
+    ("checksums", lambda m, ok: (ok["chunk"], m.Algo.CRC32, None), "parameter chunks: expected List[Chunk], got Chunk(name='a'"),
+    ("alias_echo", lambda m, ok: ("ab",), "parameter c: expected List[Chunk], got 'ab' (str)"),
+    ("bundle_echo", lambda m, ok: (m.Bundle(ok["chunk"], ok["shapes"][0], None),),
+     "parameter b: bundle.shapes: expected List[Shape], got ShapeCircle(value=1.5) (ShapeCircle)"),
+    ("shape_echo", lambda m, ok: (m.ShapePoly({"a": ok["chunk"]}),), "parameter s: shape.poly: expected List[Chunk], got {'a': Chunk("),
+    # tuple
+    ("shape_echo", lambda m, ok: (m.ShapeTagged(5),), "parameter s: shape.tagged: expected Tuple[int, Optional[Algo]], got 5 (int)"),
+    ("bundle_echo", lambda m, ok: (m.Bundle(ok["chunk"], [m.ShapePoly([]), m.ShapeTagged("ab")], None),),
+     "parameter b: bundle.shapes: element 1: shape.tagged: expected Tuple[int, Optional[Algo]], got 'ab' (str)"),
+    # result
+    ("results", lambda m, ok: (ok["chunk"], []), "parameter r: expected Union[Ok[Chunk], Err[Algo]], got Chunk(name="),
+    ("results", lambda m, ok: (Ok(ok["chunk"]), [Ok(None), m.Algo.CRC32]),
+     "parameter rs: element 1: expected Union[Ok[None], Err[Algo]], got <Algo.CRC32: 'crc32'> (Algo)"),
+    ("results", lambda m, ok: (Ok(ok["chunk"]), [Err("adler32")]), "parameter rs: element 0: err: expected Algo, got 'adler32' (str)"),
+]
+
+
+@pytest.mark.parametrize("method,args,message", WRONG_TYPES)
+def test_a_wrong_type_is_type_error_naming_the_parameter_and_path(wrong, host, method, args, message):
+    m = wrong
+    with m.Wrong.open(host, m.so) as w:
+        with pytest.raises(TypeError) as err:
+            getattr(w, method)(*args(m, _ok_values(m)))
+        assert err.type is TypeError, err.type
+        assert str(err.value).startswith(message), f"{err.value}\n!= {message}"
+        with pytest.raises(TypeError) as err:
+            asyncio.run(getattr(w, method + "_async")(*args(m, _ok_values(m))))
+        assert str(err.value).startswith(message), f"{err.value}\n!= {message}"
+
+
+def test_a_tuple_of_the_wrong_length_is_invalid_argument_naming_the_path(wrong, host):
+    m = wrong
+    with m.Wrong.open(host, m.so) as w:
+        with pytest.raises(bridgehost.InvalidArgumentError) as err:
+            w.shape_echo(m.ShapeTagged((1, None, 2)))
+        assert str(err.value) == (
+            "invalid argument: parameter s: shape.tagged: tuple<u8, option<algo>> has 2 elements, got 3"
+        ), str(err.value)
+        # What the generated code passes on unconverted is the view's to check, with its path.
+        with pytest.raises(bridgehost.InvalidArgumentError, match="parameter s: shape.tagged: element 0"):
+            w.shape_echo(m.ShapeTagged((256, None)))
+        with pytest.raises(TypeError, match=r"parameter chunks: element 0: chunk.name: expected string"):
+            w.checksums([m.Chunk(b"a", m.Algo.CRC32, m.Perms.READ)], m.Algo.CRC32, None)
 
 
 def test_a_binding_for_another_interface_is_abi_mismatch_naming_the_difference(host, tmp_path):

@@ -17,13 +17,6 @@ use crate::model::{FunctionKind, Interface, Type, TypeDefKind, TypeIndex};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-/// Which way a generated conversion goes: to the run-time view's values, or from them.
-#[derive(Clone, Copy)]
-enum Dir {
-    ToView,
-    FromView,
-}
-
 const LANG: &str = "python";
 
 /// Modules the generated file imports: a binding named like one would shadow it.
@@ -184,27 +177,106 @@ impl Gen<'_> {
         }
     }
 
-    /// An expression converting `e` (a value of the generated classes) to the view's value.
+    /// An expression converting `e` (an argument, annotated as the generated classes but any
+    /// object at run time) to the view's value. A part that needs no conversion is passed as it
+    /// is (`inner == v`), for the view to check; every part the generated code converts is
+    /// checked first: a wrong type raises `_Wrong` (the message relative to `e`; `_arg` adds the
+    /// parameter and turns it into `TypeError`), never a raw `AttributeError`.
     fn encode_expr(&self, t: &Type, e: &str) -> Result<String> {
-        self.convert_expr(t, e, Dir::ToView)
-    }
-
-    /// An expression converting `e` (a value the view decoded, `Any`) to the generated classes.
-    fn decode_expr(&self, t: &Type, e: &str) -> Result<String> {
-        self.convert_expr(t, e, Dir::FromView)
-    }
-
-    /// The conversion of `e` of type `t` in direction `dir`; a part that needs none is left as
-    /// it is (`inner == v`).
-    fn convert_expr(&self, t: &Type, e: &str, dir: Dir) -> Result<String> {
         Ok(match t {
-            Type::List(x) if **x == Type::U8 => match dir {
-                Dir::ToView => e.into(),
-                Dir::FromView => format!("bytes({e})"),
-            },
+            Type::List(x) if **x == Type::U8 => e.into(),
             Type::List(x) => {
                 let v = self.fresh();
-                let inner = self.convert_expr(x, &v, dir)?;
+                let inner = self.encode_expr(x, &v)?;
+                if inner == v {
+                    e.into()
+                } else {
+                    format!("_list({e}, lambda {v}: {inner}, {})", py_str(&self.ty(t)?))
+                }
+            }
+            Type::Option(x) => {
+                let v = self.fresh();
+                let inner = self.encode_expr(x, &v)?;
+                if self.is_option(x) {
+                    format!("_some({e}, lambda {v}: {inner}, {})", py_str(&self.ty(t)?))
+                } else if inner == v {
+                    e.into()
+                } else {
+                    format!("_opt({e}, lambda {v}: {inner})")
+                }
+            }
+            Type::Result { ok, err } => {
+                // A side without payload is passed as it is: the view checks it is None.
+                let side = |t: &Option<Box<Type>>| -> Result<(String, String)> {
+                    let v = self.fresh();
+                    let inner = match t {
+                        Some(t) => self.encode_expr(t, &v)?,
+                        None => v.clone(),
+                    };
+                    Ok((v, inner))
+                };
+                let ((ok_v, ok_e), (err_v, err_e)) = (side(ok)?, side(err)?);
+                if ok_e == ok_v && err_e == err_v {
+                    e.into()
+                } else {
+                    format!(
+                        "_result({e}, lambda {ok_v}: {ok_e}, lambda {err_v}: {err_e}, {})",
+                        py_str(&self.ty(t)?)
+                    )
+                }
+            }
+            Type::Tuple(ts) => {
+                let mut parts = Vec::new();
+                let mut identity = true;
+                for t in ts {
+                    let v = self.fresh();
+                    let inner = self.encode_expr(t, &v)?;
+                    identity &= inner == v;
+                    parts.push(format!("lambda {v}: {inner}"));
+                }
+                if identity {
+                    e.into()
+                } else {
+                    format!(
+                        "_tuple({e}, ({},), {}, {})",
+                        parts.join(", "),
+                        py_str(&self.ty(t)?),
+                        py_str(&self.i.type_name(t))
+                    )
+                }
+            }
+            Type::Named(i) => {
+                let d = self.i.typedef(*i);
+                match &d.kind {
+                    TypeDefKind::Resource => return Err(self.no_resources()),
+                    _ => format!("_to_{}({e})", ident(&d.name)),
+                }
+            }
+            Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
+            _ => e.into(),
+        })
+    }
+
+    /// `encode_expr` of a part of a value: a refusal inside it names `ctx` (`point.label`, the
+    /// view's path for a record field or a variant case's payload).
+    fn encode_at(&self, ctx: &str, t: &Type, e: &str) -> Result<String> {
+        let v = self.fresh();
+        let inner = self.encode_expr(t, &v)?;
+        Ok(if inner == v {
+            e.into()
+        } else {
+            format!("_at({}, lambda {v}: {inner}, {e})", py_str(ctx))
+        })
+    }
+
+    /// An expression converting `e` (a value the view decoded, `Any`) to the generated classes;
+    /// a part that needs no conversion is left as it is (`inner == v`).
+    fn decode_expr(&self, t: &Type, e: &str) -> Result<String> {
+        Ok(match t {
+            Type::List(x) if **x == Type::U8 => format!("bytes({e})"),
+            Type::List(x) => {
+                let v = self.fresh();
+                let inner = self.decode_expr(x, &v)?;
                 if inner == v {
                     format!("list({e})")
                 } else {
@@ -216,10 +288,10 @@ impl Gen<'_> {
                 if self.is_option(x) {
                     format!(
                         "_opt({e}, lambda {v}: Some({}))",
-                        self.convert_expr(x, &format!("{v}.value"), dir)?
+                        self.decode_expr(x, &format!("{v}.value"))?
                     )
                 } else {
-                    let inner = self.convert_expr(x, &v, dir)?;
+                    let inner = self.decode_expr(x, &v)?;
                     if inner == v {
                         e.into()
                     } else {
@@ -230,7 +302,7 @@ impl Gen<'_> {
             Type::Result { ok, err } => {
                 let v = self.fresh();
                 let side = |t: &Option<Box<Type>>| match t {
-                    Some(t) => self.convert_expr(t, &format!("{v}.value"), dir),
+                    Some(t) => self.decode_expr(t, &format!("{v}.value")),
                     None => Ok("None".into()),
                 };
                 let (ok_e, err_e) = (side(ok)?, side(err)?);
@@ -241,16 +313,15 @@ impl Gen<'_> {
                 let parts = ts
                     .iter()
                     .enumerate()
-                    .map(|(k, t)| self.convert_expr(t, &format!("{v}[{k}]"), dir))
+                    .map(|(k, t)| self.decode_expr(t, &format!("{v}[{k}]")))
                     .collect::<Result<Vec<_>>>()?;
                 format!("(lambda {v}: ({},))({e})", parts.join(", "))
             }
             Type::Named(i) => {
                 let d = self.i.typedef(*i);
-                match (&d.kind, dir) {
-                    (TypeDefKind::Resource, _) => return Err(self.no_resources()),
-                    (_, Dir::ToView) => format!("_to_{}({e})", ident(&d.name)),
-                    (_, Dir::FromView) => format!("_from_{}({e})", ident(&d.name)),
+                match &d.kind {
+                    TypeDefKind::Resource => return Err(self.no_resources()),
+                    _ => format!("_from_{}({e})", ident(&d.name)),
                 }
             }
             Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
@@ -263,6 +334,13 @@ impl Gen<'_> {
         let cls = class_name(&d.name);
         let f = ident(&d.name);
         let doc = doc_line(&d.docs, &format!("WIT {}", d.name));
+        // The first lines of a `_to_` function: an argument of another type is refused.
+        let check = |cls: &str| {
+            format!(
+                "    if not isinstance(v, {cls}):\n        raise _wrong({}, v)\n",
+                py_str(cls)
+            )
+        };
         match &d.kind {
             TypeDefKind::Resource => return Err(self.no_resources()),
             TypeDefKind::Alias(t) => {
@@ -305,7 +383,11 @@ impl Gen<'_> {
                     to.push(format!(
                         "{}: {}",
                         py_str(&n),
-                        self.encode_expr(&fl.ty, &format!("v.{n}"))?
+                        self.encode_at(
+                            &format!("{}.{}", d.name, fl.name),
+                            &fl.ty,
+                            &format!("v.{n}")
+                        )?
                     ));
                     from.push(format!(
                         "{n}={}",
@@ -314,7 +396,8 @@ impl Gen<'_> {
                 }
                 let _ = writeln!(
                     out,
-                    "def _to_{f}(v: {cls}) -> Any:\n    return {{{}}}\n\n",
+                    "def _to_{f}(v: {cls}) -> Any:\n{}    return {{{}}}\n\n",
+                    check(&cls),
                     to.join(", ")
                 );
                 let _ = writeln!(
@@ -337,7 +420,11 @@ impl Gen<'_> {
                     let _ = writeln!(out, "    {n} = {}", py_str(c));
                 }
                 out.push_str("\n\n");
-                let _ = writeln!(out, "def _to_{f}(v: {cls}) -> Any:\n    return v.value\n\n");
+                let _ = writeln!(
+                    out,
+                    "def _to_{f}(v: {cls}) -> Any:\n{}    return v.value\n\n",
+                    check(&cls)
+                );
                 let _ = writeln!(
                     out,
                     "def _from_{f}(v: Any) -> {cls}:\n    return {cls}(v)\n\n"
@@ -373,7 +460,8 @@ impl Gen<'_> {
                 );
                 let _ = writeln!(
                     out,
-                    "def _to_{f}(v: {cls}) -> Any:\n    return frozenset(n for m, n in _{up}_NAMES if m in v)\n\n"
+                    "def _to_{f}(v: {cls}) -> Any:\n{}    return frozenset(n for m, n in _{up}_NAMES if m in v)\n\n",
+                    check(&cls)
                 );
                 let _ = writeln!(
                     out,
@@ -401,7 +489,7 @@ impl Gen<'_> {
                                 to,
                                 "    if isinstance(v, {ccls}):\n        return Variant({}, {})\n",
                                 py_str(&c.name),
-                                self.encode_expr(t, "v.value")?
+                                self.encode_at(&format!("{}.{}", d.name, c.name), t, "v.value")?
                             );
                             let _ = write!(
                                 from,
@@ -436,7 +524,8 @@ impl Gen<'_> {
                 );
                 let _ = writeln!(
                     out,
-                    "def _to_{f}(v: {cls}) -> Any:\n{to}    raise TypeError(f\"not a {cls}: {{v!r}}\")\n\n"
+                    "def _to_{f}(v: {cls}) -> Any:\n{to}    raise _wrong({}, v)\n\n",
+                    py_str(&cls)
                 );
                 let _ = writeln!(
                     out,
@@ -448,6 +537,83 @@ impl Gen<'_> {
         Ok(())
     }
 }
+
+/// The generated module's checks of arguments before they reach the view: what the generated
+/// code converts itself (its dataclasses, enums, flags, variant cases, and the lists, options,
+/// results and tuples holding them) it checks first, so that a wrong type is `TypeError` naming
+/// the parameter and the path like the view's own errors, never a raw `AttributeError`.
+const ARG_CHECKS: &str = r#"class _Wrong(Exception):
+    """An argument part the conversion to the view's values refuses: ``msg`` is relative to the
+    part; ``invalid``: InvalidArgumentError rather than TypeError."""
+
+    def __init__(self, msg: str, invalid: bool = False) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.invalid = invalid
+
+
+def _wrong(expected: str, v: object) -> _Wrong:
+    r = repr(v)
+    if len(r) > 60:
+        r = r[:57] + "..."
+    return _Wrong(f"expected {expected}, got {r} ({type(v).__name__})")
+
+
+def _at(ctx: str, f: Callable[[Any], Any], v: Any) -> Any:
+    try:
+        return f(v)
+    except _Wrong as w:
+        raise _Wrong(f"{ctx}: {w.msg}", w.invalid) from None
+
+
+def _arg(name: str, f: Callable[[Any], Any], v: Any) -> Any:
+    try:
+        return f(v)
+    except _Wrong as w:
+        if w.invalid:
+            raise bridgehost.InvalidArgumentError(
+                f"invalid argument: parameter {name}: {w.msg}"
+            ) from None
+        raise TypeError(f"parameter {name}: {w.msg}") from None
+
+
+def _list(v: Any, f: Callable[[Any], Any], expected: str) -> List[Any]:
+    if not isinstance(v, (list, tuple)):
+        raise _wrong(expected, v)
+    out = []
+    for i, x in enumerate(v):
+        try:
+            out.append(f(x))
+        except _Wrong as w:
+            raise _Wrong(f"element {i}: {w.msg}", w.invalid) from None
+    return out
+
+
+def _some(v: Any, f: Callable[[Any], Any], expected: str) -> Any:
+    if v is None:
+        return None
+    if not isinstance(v, Some):
+        raise _wrong(expected, v)
+    return Some(f(v.value))
+
+
+def _result(v: Any, ok: Callable[[Any], Any], err: Callable[[Any], Any], expected: str) -> Any:
+    if isinstance(v, Ok):
+        return Ok(_at("ok", ok, v.value))
+    if isinstance(v, Err):
+        return Err(_at("err", err, v.value))
+    raise _wrong(expected, v)
+
+
+def _tuple(v: Any, fs: Tuple[Callable[[Any], Any], ...], expected: str, wit: str) -> Any:
+    if not isinstance(v, (list, tuple)):
+        raise _wrong(expected, v)
+    if len(v) != len(fs):
+        raise _Wrong(f"{wit} has {len(fs)} elements, got {len(v)}", True)
+    return tuple(_at(f"element {i}", f, x) for i, (f, x) in enumerate(zip(fs, v)))
+
+
+"#;
 
 /// The generated module's file name: the interface name in snake case (`std` → `std.py`).
 pub fn module_name(iface: &Interface) -> String {
@@ -503,6 +669,7 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
          def _opt(v: Optional[_A], f: Callable[[_A], _B]) -> Optional[_B]:\n    \
          return None if v is None else f(v)\n\n\n",
     );
+    out.push_str(ARG_CHECKS);
     let mut type_names = HashSet::new();
     for (idx, d) in iface.types.iter().enumerate() {
         if !type_names.insert(class_name(&d.name)) {
@@ -590,7 +757,14 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
                 ));
             }
             params.push(format!(", {pn}: {}", g.ty(&p.ty)?));
-            args.push(g.encode_expr(&p.ty, &pn)?);
+            // A refused argument is `TypeError` naming the parameter as the view does.
+            let v = g.fresh();
+            let c = g.encode_expr(&p.ty, &v)?;
+            args.push(if c == v {
+                pn
+            } else {
+                format!("_arg({}, lambda {v}: {c}, {pn})", py_str(&p.name))
+            });
         }
         let params = params.concat();
         let args = args.join(", ");
@@ -621,7 +795,7 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
                 Some(ec) => {
                     let _ = write!(
                         b,
-                        "        try:\n            _r = {call}\n        except bridgehost.TypedModuleError as _e:\n            _e.value = {ec}\n            raise\n        {ret_line}\n"
+                        "        try:\n            _r = {call}\n        except bridgehost.TypedModuleError as _e:\n            _e.value = {ec}\n            _e.args = (f\"{{_e.function}} returned an error: {{_e.value!r}}\",) + _e.args[1:]\n            raise\n        {ret_line}\n"
                     );
                 }
                 None if conv.is_none() => {
