@@ -4,7 +4,9 @@
 Docs are code: every fenced block whose info string names a language listed below is an example,
 and every example must compile and run as written, with its imports and its data. A listing that
 is not meant to run (a signature table, a shell transcript) uses another info string (`text`,
-`sh`, `console`, ...).
+`sh`, `console`, ...). A file of a module crate rather than a program (`rust,module`) is not
+written here: the test that builds that crate from the page names it (docs/MODULES.md's typed
+Rust module: interface/tests/bindgen_rust.rs).
 
     python3 scripts/doc_examples.py LANG OUTDIR     # write LANG's examples into OUTDIR
 
@@ -41,7 +43,9 @@ def blocks(path: pathlib.Path):
         j = start
         while j < len(lines) and not lines[j].strip().startswith(fence):
             j += 1
-        yield start, lang, "\n".join(lines[start:j]) + "\n"
+        attrs = {a.strip() for a in m.group(3).split(",") if a.strip()}
+        if "module" not in attrs:
+            yield start, lang, "\n".join(lines[start:j]) + "\n"
         i = j + 1
 
 
