@@ -12,13 +12,16 @@ use std::sync::Arc;
 /// Validate the interface a module exports: the text is hostile input.
 /// Parse errors, unsupported WIT, exceeded limits, a hash that is not the
 /// text's, a function that names no method of the descriptor and a resource
-/// without its `[resource-drop]R` method are all [`Error::AbiMismatch`]
-/// naming the reason.
+/// without its `[resource-drop]R` method, and a resource in a module that
+/// does not declare itself stateful (`BH_MODULE_STATEFUL`: its objects live
+/// in one instance, docs/TYPED.md "Resources (handles)") are all
+/// [`Error::AbiMismatch`] naming the reason.
 pub(crate) fn validate(
     path: &str,
     text: &[u8],
     hash: [u8; 32],
     methods: &[MethodInfo],
+    stateful: bool,
 ) -> Result<Arc<Interface>> {
     let bad = |reason: String| Error::AbiMismatch {
         path: path.to_string(),
@@ -50,6 +53,13 @@ pub(crate) fn validate(
                 iface.types[r].name
             )));
         }
+        if !stateful {
+            return Err(bad(format!(
+                "resource {:?} lives in the module instance: the module must declare \
+                 BH_MODULE_STATEFUL",
+                iface.types[r].name
+            )));
+        }
     }
     Ok(Arc::new(iface))
 }
@@ -61,10 +71,11 @@ pub(crate) fn from_worker(
     path: &str,
     reported: Option<&(String, [u8; 32])>,
     methods: &[MethodInfo],
+    stateful: bool,
 ) -> Result<Option<Arc<Interface>>> {
     match reported {
         None => Ok(None),
-        Some((text, hash)) => validate(path, text.as_bytes(), *hash, methods).map(Some),
+        Some((text, hash)) => validate(path, text.as_bytes(), *hash, methods, stateful).map(Some),
     }
 }
 
