@@ -103,9 +103,67 @@ pub fn check_binding(path: &str, module: Option<&Interface>, binding: &str) -> R
     typed::compat::check(&binding, module).map_err(|e| bad(e.to_string()))
 }
 
+/// The typed event of `topic` in `iface` (`None`: the interface declares no such event).
+/// One rule for every runtime that decodes events at run time (Python's typed view); generated
+/// bindings apply the same rule in their own code.
+pub fn event_index(iface: &Interface, topic: &str) -> Option<usize> {
+    iface.events.iter().position(|e| e.topic == topic)
+}
+
+/// Decode the data of one delivery of event `index` of `iface` as hostile bytes: its payload
+/// (`None` for an event declared without one, whose data must be empty). Data that does not
+/// decode is [`Error::AbiMismatch`], "event T does not match its interface: ...", as generated
+/// bindings report it.
+pub fn decode_event(
+    path: &str,
+    iface: &Interface,
+    index: usize,
+    data: &[u8],
+) -> Result<Option<typed::Value>> {
+    let e = &iface.events[index];
+    let bad = |reason: String| Error::AbiMismatch {
+        path: path.to_string(),
+        reason: format!("event {} does not match its interface: {reason}", e.topic),
+    };
+    match &e.payload {
+        Some(ty) => typed::wire::decode(iface, ty, data)
+            .map(Some)
+            .map_err(|err| bad(err.to_string())),
+        None if data.is_empty() => Ok(None),
+        None => Err(bad(format!(
+            "{} byte(s) of data for an event declared without a payload",
+            data.len()
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_decode_as_hostile_bytes() {
+        let iface = Interface::parse(
+            "package t:e; interface t { f: func(); } interface events { tick: func(seq: u64); bare: func(); }",
+        )
+        .unwrap();
+        let tick = event_index(&iface, "tick").unwrap();
+        let bare = event_index(&iface, "bare").unwrap();
+        assert_eq!(event_index(&iface, "nosuch"), None);
+        assert_eq!(
+            decode_event("m", &iface, tick, &7u64.to_le_bytes()).unwrap(),
+            Some(typed::Value::U64(7))
+        );
+        assert_eq!(decode_event("m", &iface, bare, b"").unwrap(), None);
+        for (i, data) in [(tick, &b"\x01\x02\x03"[..]), (bare, &b"x"[..])] {
+            match decode_event("m", &iface, i, data).unwrap_err() {
+                Error::AbiMismatch { reason, .. } => {
+                    assert!(reason.contains("does not match its interface"), "{reason}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
 
     const TEXT: &str = "package t:t; interface t { add: func(a: u32, b: u32) -> u32; }";
 
