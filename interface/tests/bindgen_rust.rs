@@ -550,6 +550,15 @@ fn refusals_say_why() {
         e.contains("functions \"[constructor]r\" and \"r-new\" both map to the Rust name r_new"),
         "{e}"
     );
+    let e = refuse(
+        "package a:b; interface i { resource r { constructor(); } } interface events { use i.{r}; e: func(x: r); }",
+        None,
+    );
+    assert!(
+        e.contains("rust bindings: event e: resource handles in event payloads are not mapped"),
+        "{e}"
+    );
+    // (A borrow<R> in a result is refused by the WIT parser itself.)
     let e = refuse(&with_r("tables: func();"), None);
     assert!(
         e.contains(
