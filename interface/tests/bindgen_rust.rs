@@ -518,13 +518,28 @@ fn refusals_say_why() {
     assert!(e.contains("parameter x (option<r>) holds a handle"), "{e}");
     let e = refuse(&with_r("type rs = list<r>; f: func(x: rs);"), None);
     assert!(e.contains("parameter x (rs) holds a handle"), "{e}");
-    let e = refuse(&with_r("record p { c: r } f: func() -> p;"), None);
+    let e = refuse(&with_r("record p { c: r } f: func(x: p);"), None);
     assert!(
-        e.contains("record p holds a resource handle: the Rust generator maps handles in results directly or inside option, result, list and tuple, not inside records and variants"),
+        e.contains("function f: parameter x (p) holds a handle inside another type"),
         "{e}"
     );
-    let e = refuse(&with_r("variant v { c(r), none } f: func() -> v;"), None);
-    assert!(e.contains("variant v holds a resource handle"), "{e}");
+    let e = refuse(&with_r("record p { c: borrow<r> } f: func(x: p);"), None);
+    assert!(
+        e.contains(
+            "type p holds a borrow<R>: a borrowed handle is only mapped as a direct parameter"
+        ),
+        "{e}"
+    );
+    let e = refuse(
+        &with_r("variant v { c(option<borrow<r>>), none } f: func(x: u8);"),
+        None,
+    );
+    assert!(e.contains("type v holds a borrow<R>"), "{e}");
+    let e = refuse(&with_r("record p { c: r } record p-wire { x: u8 }"), None);
+    assert!(
+        e.contains("\"p-wire\" and \"p\" both map to the Rust name PWire"),
+        "{e}"
+    );
     let e = refuse(
         &with_r("record counter-resource { x: u8 } resource counter;"),
         None,

@@ -16,10 +16,19 @@
 //!   `dispatch` (by method name): decode the input as hostile bytes with `wire::Reader`
 //!   (every failure is module error 22 naming the method and the parameter), call the trait
 //!   method, encode the result into the call's output with `wire::Writer`;
-//! * `WIT` (the text, for `export_module!`'s `interface:`) and `HASH`.
+//! * `WIT` (the text, for `export_module!`'s `interface:`) and `HASH`;
+//! * per resource `R` (docs/TYPED.md, "Resources (handles)"): an associated type of the
+//!   interface's trait (the author's type), a trait `RResource<M>` for it (constructor `new`,
+//!   `&self` methods, static functions, each given the instance), a field of `Tables` (the
+//!   SDK's `resource::Table`), and entry functions for its functions and `[resource-drop]R`.
+//!   A `borrow<R>` direct parameter is looked up in the table and lent as `&R`; the `own<R>`
+//!   values of a result are moved into the table through a per-call `Batches` that removes
+//!   them again if the result does not reach the caller. Records and variants holding handles
+//!   are generic over the module, with a private wire twin (`...Wire`, handles as `u64`).
 //!
 //! The codec is the SDK's `wire` module, shared by every generated file; the generated code only
-//! spells out field and case order. Resources are refused.
+//! spells out field and case order. `own<R>` parameters, `borrow<R>` inside other types and
+//! handles in event payloads are refused with the reason.
 
 use super::{pascal, unsupported, upper_snake, File};
 use crate::error::Result;
@@ -116,6 +125,9 @@ const RESERVED_TYPES: &[&str] = &[
     "HASH",
 ];
 
+/// The doc lines of a record or variant that holds handles.
+const GENERIC_DOC: &str = "///\n/// It holds resources, so it is generic over the module `M` (and derives nothing): the\n/// objects of a value returned to the caller are moved into the instance's tables.";
+
 /// Function names the generated file defines itself.
 const RESERVED_FUNCTIONS: &[&str] = &["dispatch"];
 
@@ -211,12 +223,17 @@ fn distinct<'a>(what: &str, names: impl Iterator<Item = (&'a str, String)>) -> R
 /// How `own<R>` and `borrow<R>` are spelled where a type is written.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Ctx {
-    /// A named type's definition: handles are not mapped there.
+    /// The definition of a named type that holds no handle.
     Plain,
     /// The interface trait: `Self::R`.
     Iface,
     /// The trait of resource `R`: `Self` for `R`, `M::R2` for another.
     Resource(TypeIndex),
+    /// A named type holding handles, generic over the module `M`: `M::R`.
+    Generic,
+    /// The type that goes on the wire after the objects moved into the tables: a handle is its
+    /// `u64`, a record or variant holding handles its private `...Wire` twin.
+    Wire,
 }
 
 /// A resource and its Rust names.
@@ -285,6 +302,7 @@ impl Gen<'_> {
         if let Some((r, borrow)) = handle_of(self.i, t) {
             let assoc = &self.res(r).assoc;
             let name = match ctx {
+                Ctx::Wire => return Ok("u64".into()),
                 Ctx::Plain => {
                     return Err(unsupported(
                         LANG,
@@ -296,7 +314,7 @@ impl Gen<'_> {
                 }
                 Ctx::Iface => format!("Self::{assoc}"),
                 Ctx::Resource(own) if own == r => "Self".into(),
-                Ctx::Resource(_) => format!("M::{assoc}"),
+                Ctx::Resource(_) | Ctx::Generic => format!("M::{assoc}"),
             };
             return Ok(if borrow { format!("&{name}") } else { name });
         }
@@ -348,6 +366,21 @@ impl Gen<'_> {
                     // An alias of a type holding handles has no Rust alias (it would need the
                     // module type): it is spelled out where it is used.
                     TypeDefKind::Alias(inner) if self.handles[*ix] => self.ty_in(inner, ctx)?,
+                    // A record or variant holding handles is generic over the module.
+                    _ if self.handles[*ix] => {
+                        let n = type_name(&td.name);
+                        match ctx {
+                            Ctx::Iface => format!("{n}<Self>"),
+                            Ctx::Resource(_) | Ctx::Generic => format!("{n}<M>"),
+                            Ctx::Wire => format!("{n}Wire"),
+                            Ctx::Plain => {
+                                return Err(unsupported(
+                                    LANG,
+                                    format!("type {} holds a handle", td.name),
+                                ))
+                            }
+                        }
+                    }
                     _ => type_name(&td.name),
                 }
             }
@@ -368,27 +401,24 @@ impl Gen<'_> {
     }
 
     /// Refuse what the generator does not map, with the reason: `own<R>` in a parameter,
-    /// `borrow<R>` anywhere but as a direct parameter, handles inside records and variants and
-    /// in event payloads.
+    /// `borrow<R>` anywhere but as a direct parameter, handles in event payloads.
     fn check_handles(&self) -> Result<()> {
+        // In definition order: a type that refers to an earlier one holding a borrow is never
+        // reached (the earlier one is refused first), so `has_borrow` need not look into
+        // records and variants.
         for td in &self.i.types {
             let inner: Vec<&Type> = match &td.kind {
                 TypeDefKind::Record(fields) => fields.iter().map(|f| &f.ty).collect(),
                 TypeDefKind::Variant(cases) => cases.iter().filter_map(|c| c.ty.as_ref()).collect(),
+                TypeDefKind::Alias(t) => vec![t],
                 _ => Vec::new(),
             };
-            if inner.iter().any(|t| self.has_handles(t)) {
+            if inner.iter().any(|t| self.has_borrow(t)) {
                 return Err(unsupported(
                     LANG,
                     format!(
-                        "{} {} holds a resource handle: the Rust generator maps handles in \
-                         results directly or inside option, result, list and tuple, not inside \
-                         records and variants",
-                        if matches!(td.kind, TypeDefKind::Record(_)) {
-                            "record"
-                        } else {
-                            "variant"
-                        },
+                        "type {} holds a borrow<R>: a borrowed handle is only mapped as a direct \
+                         parameter",
                         td.name
                     ),
                 ));
@@ -475,14 +505,14 @@ impl Gen<'_> {
     }
 
     /// An expression turning `expr` (an owned value of `t`, as the author returned it) into
-    /// the same shape with every `own<R>` replaced by its new handle (inserted through batch
-    /// `g<R>`); `?` leaves the entry function when a table is full.
+    /// its wire form ([`Ctx::Wire`]): every `own<R>` moved into the table through the call's
+    /// `Batches` `g` and replaced by its handle; `?` leaves the function when a table is full.
     fn lower_owned(&self, t: &Type, expr: &str, depth: usize, ind: &str) -> String {
         if !self.has_handles(t) {
             return expr.to_string();
         }
         if let Some((r, _)) = handle_of(self.i, t) {
-            return format!("g_{}.insert({expr})?", self.res(r).field);
+            return format!("g.{}.insert({expr})?", self.res(r).field);
         }
         let x = format!("x{depth}");
         match t {
@@ -527,34 +557,9 @@ impl Gen<'_> {
             }
             Type::Named(ix) => match &self.i.typedef(*ix).kind {
                 TypeDefKind::Alias(inner) => self.lower_owned(inner, expr, depth, ind),
-                _ => unreachable!("records and variants with handles are refused"),
+                _ => format!("{expr}.into_wire(g)?"),
             },
             _ => unreachable!("has_handles is false for the other types"),
-        }
-    }
-
-    /// The resources whose handles a value of `t` can hold, in interface order.
-    fn resources_in(&self, t: &Type, out: &mut Vec<TypeIndex>) {
-        if let Some((r, _)) = handle_of(self.i, t) {
-            if !out.contains(&r) {
-                out.push(r);
-            }
-            return;
-        }
-        match t {
-            Type::List(e) | Type::Option(e) => self.resources_in(e, out),
-            Type::Result { ok, err } => {
-                for s in [ok, err].into_iter().flatten() {
-                    self.resources_in(s, out);
-                }
-            }
-            Type::Tuple(ts) => ts.iter().for_each(|t| self.resources_in(t, out)),
-            Type::Named(ix) => {
-                if let TypeDefKind::Alias(inner) = &self.i.typedef(*ix).kind {
-                    self.resources_in(inner, out);
-                }
-            }
-            _ => {}
         }
     }
 
@@ -576,15 +581,63 @@ impl Gen<'_> {
                         fields.iter().map(|f| (f.name.as_str(), snake(&f.name))),
                     )?;
                     docs(o, &td.docs, &format!("WIT `record {}`.", td.name), "");
-                    let _ = writeln!(
-                        o,
-                        "#[derive(Debug, Clone, PartialEq)]\npub struct {name} {{"
-                    );
+                    let gen = self.handles[ix];
+                    let tn = &self.trait_name;
+                    if gen {
+                        let _ = writeln!(o, "{GENERIC_DOC}\npub struct {name}<M: {tn}> {{");
+                    } else {
+                        let _ = writeln!(
+                            o,
+                            "#[derive(Debug, Clone, PartialEq)]\npub struct {name} {{"
+                        );
+                    }
+                    let ctx = if gen { Ctx::Generic } else { Ctx::Plain };
                     for f in fields {
                         docs(o, &f.docs, &format!("WIT field `{}`.", f.name), "    ");
-                        let _ = writeln!(o, "    pub {}: {},", snake(&f.name), self.ty(&f.ty)?);
+                        let _ = writeln!(
+                            o,
+                            "    pub {}: {},",
+                            snake(&f.name),
+                            self.ty_in(&f.ty, ctx)?
+                        );
                     }
                     let _ = writeln!(o, "}}\n");
+                    let name = if gen {
+                        let wname = format!("{name}Wire");
+                        let _ = writeln!(
+                            o,
+                            "/// The wire form of [`{name}`]: its handles as `u64`.\nstruct {wname} {{"
+                        );
+                        for f in fields {
+                            let _ = writeln!(
+                                o,
+                                "    {}: {},",
+                                snake(&f.name),
+                                self.ty_in(&f.ty, Ctx::Wire)?
+                            );
+                        }
+                        let _ = writeln!(
+                            o,
+                            "}}\n\nimpl<M: {tn}> {name}<M> {{\n    fn into_wire(self, g: &mut Batches<'_, M>) -> Result<{wname}, ModuleError> {{\n        Ok({wname} {{"
+                        );
+                        for f in fields {
+                            let field = snake(&f.name);
+                            let _ = writeln!(
+                                o,
+                                "            {field}: {},",
+                                self.lower_owned(
+                                    &f.ty,
+                                    &format!("self.{field}"),
+                                    0,
+                                    "            "
+                                )
+                            );
+                        }
+                        let _ = writeln!(o, "        }})\n    }}\n}}\n");
+                        wname
+                    } else {
+                        name
+                    };
                     self.wire_impl(
                         o,
                         &name,
@@ -610,12 +663,25 @@ impl Gen<'_> {
                         cases.iter().map(|c| (c.name.as_str(), case_name(&c.name))),
                     )?;
                     docs(o, &td.docs, &format!("WIT `variant {}`.", td.name), "");
-                    let _ = writeln!(o, "#[derive(Debug, Clone, PartialEq)]\npub enum {name} {{");
+                    let gen = self.handles[ix];
+                    let tn = &self.trait_name;
+                    if gen {
+                        let _ = writeln!(o, "{GENERIC_DOC}\npub enum {name}<M: {tn}> {{");
+                    } else {
+                        let _ =
+                            writeln!(o, "#[derive(Debug, Clone, PartialEq)]\npub enum {name} {{");
+                    }
+                    let ctx = if gen { Ctx::Generic } else { Ctx::Plain };
                     for c in cases {
                         docs(o, &c.docs, &format!("WIT case `{}`.", c.name), "    ");
                         match &c.ty {
                             Some(t) => {
-                                let _ = writeln!(o, "    {}({}),", case_name(&c.name), self.ty(t)?);
+                                let _ = writeln!(
+                                    o,
+                                    "    {}({}),",
+                                    case_name(&c.name),
+                                    self.ty_in(t, ctx)?
+                                );
                             }
                             None => {
                                 let _ = writeln!(o, "    {},", case_name(&c.name));
@@ -623,6 +689,54 @@ impl Gen<'_> {
                         }
                     }
                     let _ = writeln!(o, "}}\n");
+                    let name = if gen {
+                        let wname = format!("{name}Wire");
+                        let _ = writeln!(
+                            o,
+                            "/// The wire form of [`{name}`]: its handles as `u64`.\nenum {wname} {{"
+                        );
+                        for c in cases {
+                            match &c.ty {
+                                Some(t) => {
+                                    let _ = writeln!(
+                                        o,
+                                        "    {}({}),",
+                                        case_name(&c.name),
+                                        self.ty_in(t, Ctx::Wire)?
+                                    );
+                                }
+                                None => {
+                                    let _ = writeln!(o, "    {},", case_name(&c.name));
+                                }
+                            }
+                        }
+                        let _ = writeln!(
+                            o,
+                            "}}\n\nimpl<M: {tn}> {name}<M> {{\n    fn into_wire(self, g: &mut Batches<'_, M>) -> Result<{wname}, ModuleError> {{\n        Ok(match self {{"
+                        );
+                        for c in cases {
+                            let case = case_name(&c.name);
+                            match &c.ty {
+                                Some(t) => {
+                                    let _ = writeln!(
+                                        o,
+                                        "            {name}::{case}(x0) => {wname}::{case}({}),",
+                                        self.lower_owned(t, "x0", 1, "            ")
+                                    );
+                                }
+                                None => {
+                                    let _ = writeln!(
+                                        o,
+                                        "            {name}::{case} => {wname}::{case},"
+                                    );
+                                }
+                            }
+                        }
+                        let _ = writeln!(o, "        }})\n    }}\n}}\n");
+                        wname
+                    } else {
+                        name
+                    };
                     let n = cases.len();
                     self.wire_impl(o, &name, td, |o| {
                         let _ = writeln!(o, "        let at = r.offset();");
@@ -979,6 +1093,29 @@ impl Gen<'_> {
             );
         }
         let _ = writeln!(o, "            .finish()\n    }}\n}}\n");
+        let _ = writeln!(
+            o,
+            "/// The objects one call's result moves into the tables: removed again (and dropped)\n/// unless the result reached the caller and `commit` ran.\nstruct Batches<'t, M: {t}> {{"
+        );
+        for r in &self.res {
+            let _ = writeln!(
+                o,
+                "    {}: bridgehost_module_sdk::resource::Batch<'t, M::{}>,",
+                r.field, r.assoc
+            );
+        }
+        let _ = writeln!(
+            o,
+            "}}\n\nimpl<'t, M: {t}> Batches<'t, M> {{\n    fn new(tables: &'t Tables<M>) -> Self {{\n        Batches {{"
+        );
+        for r in &self.res {
+            let _ = writeln!(o, "            {f}: tables.{f}.batch(),", f = r.field);
+        }
+        let _ = writeln!(o, "        }}\n    }}\n\n    fn commit(self) {{");
+        for r in &self.res {
+            let _ = writeln!(o, "        self.{}.commit();", r.field);
+        }
+        let _ = writeln!(o, "    }}\n}}\n");
         Ok(())
     }
 
@@ -1032,11 +1169,8 @@ impl Gen<'_> {
                 }
             }
             let _ = writeln!(o, "    r.finish().map_err(|e| e.in_method({method}))?;");
-            let mut owned = Vec::new();
-            if let Some(ret) = &f.result {
-                self.resources_in(ret, &mut owned);
-            }
-            if !borrows.is_empty() || !owned.is_empty() {
+            let owned = f.result.as_ref().is_some_and(|t| self.has_handles(t));
+            if !borrows.is_empty() || owned {
                 let _ = writeln!(o, "    let tables = module.tables();");
             }
             for (k, r) in &borrows {
@@ -1074,14 +1208,10 @@ impl Gen<'_> {
             match &f.result {
                 Some(ret) => {
                     let _ = writeln!(o, "    let ret = {call}?;");
-                    for r in &owned {
-                        let field = &self.res(*r).field;
-                        let _ = writeln!(o, "    let mut g_{field} = tables.{field}.batch();");
-                    }
-                    if !owned.is_empty() {
+                    if owned {
                         let _ = writeln!(
                             o,
-                            "    let ret = {};",
+                            "    let mut batches = Batches::new(tables);\n    let g = &mut batches;\n    let ret = {};",
                             self.lower_owned(ret, "ret", 0, "    ")
                         );
                     }
@@ -1089,8 +1219,8 @@ impl Gen<'_> {
                         o,
                         "    let mut w = Writer::new(out);\n    w.write(&ret)?;\n    w.finish()?;"
                     );
-                    for r in &owned {
-                        let _ = writeln!(o, "    g_{}.commit();", self.res(*r).field);
+                    if owned {
+                        let _ = writeln!(o, "    batches.commit();");
                     }
                     let _ = writeln!(o, "    Ok(())\n}}\n");
                 }
@@ -1192,12 +1322,12 @@ pub fn generate(iface: &Interface, package: Option<&str>) -> Result<Vec<File>> {
             .map(|t| (t.name.as_str(), type_name(&t.name))),
     );
     for r in &res {
-        names.push((r.wit.as_str(), r.trait_name.clone()));
+        names.push((iface.typedef(r.index).name.as_str(), r.trait_name.clone()));
     }
     if !res.is_empty() {
         names.push(("the handle tables", "Tables".into()));
+        names.push(("the result's batches", "Batches".into()));
     }
-    distinct("the interface and types", names.into_iter())?;
     let mut g = Gen {
         i: iface,
         trait_name,
@@ -1219,6 +1349,13 @@ pub fn generate(iface: &Interface, package: Option<&str>) -> Result<Vec<File>> {
         };
         g.handles.push(h);
     }
+    // A record or variant holding handles also has a private wire twin, `<Name>Wire`.
+    for (td, h) in iface.types.iter().zip(&g.handles) {
+        if *h && matches!(td.kind, TypeDefKind::Record(_) | TypeDefKind::Variant(_)) {
+            names.push((td.name.as_str(), format!("{}Wire", type_name(&td.name))));
+        }
+    }
+    distinct("the interface and types", names.into_iter())?;
     g.check_handles()?;
     // Module-level function names: the entry functions (a plain function's is also its trait
     // method), the drop entries, `dispatch`, and with resources the trait's `tables`.
