@@ -936,7 +936,7 @@ impl Gen<'_> {
         } else {
             let _ = writeln!(
                 o,
-                "///\n/// Each resource is a type of the author's, named by an associated type and implementing\n/// the resource's trait; its live objects are in the instance's [`Tables`].\npub trait {t}: Sized {{"
+                "///\n/// Each resource is a type of the author's, named by an associated type and implementing\n/// the resource's trait; its live objects are in the instance's [`Tables`]. Objects live in\n/// the instance: declare the module `stateful: true` in `export_module!` (the host refuses\n/// it otherwise).\npub trait {t}: Sized {{"
             );
             for r in &self.res {
                 docs(
