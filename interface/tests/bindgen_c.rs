@@ -1644,3 +1644,322 @@ fn small_interfaces_compile_with_every_compiler() {
         }
     }
 }
+
+// ---- the C counter module through the host ---------------------------------------------------
+
+use bridgehost::{Error as HostError, Isolation, Module, ModuleOptions};
+use bridgehost_interface::Value;
+
+/// bindgen_c/author_counter.c as a real module (bindgen_c/module_counter.c: the descriptor,
+/// BH_MODULE_STATEFUL) on the bindings generated from plugins/c/counter.wit, built once.
+fn c_counter_module() -> PathBuf {
+    static SO: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    SO.get_or_init(|| {
+        let wit = std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/c/counter.wit"),
+        )
+        .unwrap();
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bindgen_c_counter_module");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in bindgen::generate("c", &Interface::parse(&wit).unwrap(), None).unwrap() {
+            std::fs::write(dir.join(&f.path), &f.text).unwrap();
+        }
+        std::fs::write(dir.join("author.c"), fixture("author_counter.c")).unwrap();
+        std::fs::write(dir.join("module.c"), fixture("module_counter.c")).unwrap();
+        let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/include");
+        let so = dir.join("libbridgehost_mod_counter_c.so");
+        let out = Command::new(cc())
+            .args(FLAGS)
+            .args(["-g", "-fPIC", "-shared", "-fvisibility=hidden", "-pthread"])
+            .arg("-I")
+            .arg(&include)
+            .arg("-I")
+            .arg(&dir)
+            .arg(dir.join("module.c"))
+            .arg(dir.join("counter_iface.c"))
+            .arg("-o")
+            .arg(&so)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "the C counter module does not build:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        so
+    })
+    .clone()
+}
+
+/// destroyed-total counts for the whole process, where the tests run in parallel: those that
+/// read it hold this lock.
+static DESTROYED_TOTAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn open_counter(host: &bridgehost::Host, options: ModuleOptions) -> (Module, Interface) {
+    let so = c_counter_module();
+    let m = host
+        .open(so.to_str().unwrap(), options)
+        .unwrap_or_else(|e| panic!("open {}: {e}", so.display()));
+    assert!(m.info().stateful, "the module declares BH_MODULE_STATEFUL");
+    let iface = Interface::parse(m.interface().expect("its interface").source()).unwrap();
+    (m, iface)
+}
+
+fn isolation(isolation: Isolation) -> ModuleOptions {
+    ModuleOptions {
+        isolation,
+        ..ModuleOptions::default()
+    }
+}
+
+fn typed_call(
+    m: &Module,
+    iface: &Interface,
+    name: &str,
+    args: &[Value],
+) -> Result<Option<Value>, HostError> {
+    let f = iface.function(name).unwrap();
+    let input = wire::encode_params(iface, f, args).unwrap();
+    let out = m.method(name)?.call(&input)?;
+    Ok(wire::decode_result(iface, f, &out).expect("the output decodes"))
+}
+
+fn value_handle(v: Option<Value>) -> u64 {
+    match v {
+        Some(Value::Handle(h)) => h,
+        other => panic!("expected a handle, got {other:?}"),
+    }
+}
+
+fn number(v: Option<Value>) -> u64 {
+    match v {
+        Some(Value::U64(x)) => x,
+        Some(Value::U32(x)) => u64::from(x),
+        other => panic!("expected a number, got {other:?}"),
+    }
+}
+
+fn host_stale(r: Result<Option<Value>, HostError>, h: u64) {
+    match r {
+        Err(HostError::Module { code, message }) => {
+            assert_eq!(code, EINVAL, "{message}");
+            assert_eq!(
+                message,
+                format!("stale handle: no live counter has handle {h:#018x}")
+            );
+        }
+        other => panic!("handle {h:#x}: expected a stale handle error, got {other:?}"),
+    }
+}
+
+fn c_counter_round_trip(mode: Isolation) {
+    let _serial = DESTROYED_TOTAL.lock().unwrap_or_else(|e| e.into_inner());
+    let host = bridgehost::Host::new().unwrap();
+    let (m, i) = open_counter(&host, isolation(mode));
+    let call = |name: &str, args: &[Value]| typed_call(&m, &i, name, args);
+    let get = |h: u64| call("[method]counter.get", &[Value::Handle(h)]);
+    let drop_h = |h: u64| m.method("[resource-drop]counter")?.call(&h.to_le_bytes());
+    let c = value_handle(call("[constructor]counter", &[Value::U64(5)]).unwrap());
+    assert_eq!(c & 0xffff_ffff, 1);
+    assert_eq!(number(get(c).unwrap()), 5);
+    assert_eq!(
+        call("[method]counter.add", &[Value::Handle(c), Value::U64(3)]).unwrap(),
+        Some(Value::Result(Ok(Some(Box::new(Value::U64(8))))))
+    );
+    assert_eq!(
+        call(
+            "[method]counter.add",
+            &[Value::Handle(c), Value::U64(u64::MAX)]
+        )
+        .unwrap(),
+        Some(Value::Result(Err(Some(Box::new(Value::String(
+            "overflow".into()
+        ))))))
+    );
+    let f =
+        value_handle(call("[method]counter.fork", &[Value::Handle(c), Value::U64(10)]).unwrap());
+    assert_eq!(number(get(f).unwrap()), 18);
+    let n = match call(
+        "[static]counter.named",
+        &[Value::String("x".into()), Value::U64(7)],
+    )
+    .unwrap()
+    {
+        Some(Value::Result(Ok(Some(h)))) => value_handle(Some(*h)),
+        other => panic!("named: {other:?}"),
+    };
+    assert_eq!(
+        call("[method]counter.name", &[Value::Handle(n)]).unwrap(),
+        Some(Value::Option(Some(Box::new(Value::String("x".into())))))
+    );
+    assert_eq!(
+        call(
+            "[static]counter.named",
+            &[Value::String(String::new()), Value::U64(1)]
+        )
+        .unwrap(),
+        Some(Value::Result(Err(Some(Box::new(Value::String(
+            "empty name".into()
+        ))))))
+    );
+    let many = match call(
+        "[static]counter.many",
+        &[Value::List(vec![Value::U64(1), Value::U64(40)])],
+    )
+    .unwrap()
+    {
+        Some(Value::List(v)) => v
+            .into_iter()
+            .map(|h| value_handle(Some(h)))
+            .collect::<Vec<_>>(),
+        other => panic!("many: {other:?}"),
+    };
+    assert_eq!(
+        number(call("sum", &[Value::Handle(many[0]), Value::Handle(many[1])]).unwrap()),
+        41
+    );
+    assert_eq!(number(call("live", &[]).unwrap()), 5);
+    // Dropped, dropped twice, another instance's, 0.
+    assert!(drop_h(many[0]).unwrap().is_empty());
+    host_stale(get(many[0]), many[0]);
+    host_stale(
+        call("sum", &[Value::Handle(c), Value::Handle(many[0])]),
+        many[0],
+    );
+    match drop_h(many[0]) {
+        Err(HostError::Module { code, message }) => {
+            assert_eq!(
+                (code, message),
+                (
+                    EINVAL,
+                    format!("stale handle: no live counter has handle {:#018x}", many[0])
+                )
+            )
+        }
+        other => panic!("double drop: {other:?}"),
+    }
+    host_stale(get(0), 0);
+    let (m2, i2) = open_counter(&host, isolation(mode));
+    let c2 = value_handle(typed_call(&m2, &i2, "[constructor]counter", &[Value::U64(1)]).unwrap());
+    host_stale(get(c2), c2);
+    host_stale(
+        typed_call(&m2, &i2, "[method]counter.get", &[Value::Handle(c)]),
+        c,
+    );
+    m2.close();
+    assert_eq!(number(call("live", &[]).unwrap()), 4);
+    m.close();
+}
+
+#[test]
+fn c_counter_module_through_the_host_in_process() {
+    c_counter_round_trip(Isolation::InProcess);
+}
+
+#[test]
+fn c_counter_module_through_the_host_isolated() {
+    c_counter_round_trip(Isolation::Process);
+}
+
+/// A drop while slow-get borrows the counter on another thread: in-process the drop returns at
+/// once and the counter is destroyed when slow-get returns (the author aborts if it is
+/// destroyed while busy); isolated, the stateful module's one worker runs the drop after it.
+/// Either way slow-get returns the value.
+fn c_counter_drop_during_a_call(mode: Isolation) {
+    let _serial = DESTROYED_TOTAL.lock().unwrap_or_else(|e| e.into_inner());
+    let host = bridgehost::Host::new().unwrap();
+    let (m, i) = open_counter(&host, isolation(mode));
+    let call = |name: &str, args: &[Value]| typed_call(&m, &i, name, args);
+    let h = value_handle(call("[constructor]counter", &[Value::U64(42)]).unwrap());
+    let destroyed = number(call("destroyed-total", &[]).unwrap());
+    std::thread::scope(|s| {
+        let slow = s.spawn(|| {
+            call(
+                "[method]counter.slow-get",
+                &[Value::Handle(h), Value::U32(1500)],
+            )
+        });
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        assert!(!slow.is_finished(), "slow-get is still running");
+        assert!(m
+            .method("[resource-drop]counter")
+            .unwrap()
+            .call(&h.to_le_bytes())
+            .unwrap()
+            .is_empty());
+        if mode == Isolation::InProcess {
+            host_stale(call("[method]counter.get", &[Value::Handle(h)]), h);
+            assert_eq!(number(call("destroyed-total", &[]).unwrap()), destroyed);
+            assert!(
+                !slow.is_finished(),
+                "the checks ran while slow-get was running"
+            );
+        } else {
+            assert!(slow.is_finished(), "the worker ran the drop after slow-get");
+        }
+        assert_eq!(slow.join().unwrap().unwrap(), Some(Value::U64(42)));
+    });
+    host_stale(call("[method]counter.get", &[Value::Handle(h)]), h);
+    assert_eq!(number(call("destroyed-total", &[]).unwrap()), destroyed + 1);
+    m.close();
+}
+
+#[test]
+fn c_counter_drop_during_a_call_in_process() {
+    c_counter_drop_during_a_call(Isolation::InProcess);
+}
+
+#[test]
+fn c_counter_drop_during_a_call_isolated() {
+    c_counter_drop_during_a_call(Isolation::Process);
+}
+
+/// Closing the module destroys the live counters (in-process the process-wide count shows it);
+/// an isolated worker restart gives StateLost once, then the old handles are stale.
+#[test]
+fn c_counter_close_and_worker_restart() {
+    let _serial = DESTROYED_TOTAL.lock().unwrap_or_else(|e| e.into_inner());
+    let host = bridgehost::Host::new().unwrap();
+    let (m, i) = open_counter(&host, isolation(Isolation::InProcess));
+    for k in 0..4 {
+        typed_call(&m, &i, "[constructor]counter", &[Value::U64(k)]).unwrap();
+    }
+    let before = number(typed_call(&m, &i, "destroyed-total", &[]).unwrap());
+    m.close();
+    let (m, i) = open_counter(&host, isolation(Isolation::InProcess));
+    assert_eq!(
+        number(typed_call(&m, &i, "destroyed-total", &[]).unwrap()),
+        before + 4
+    );
+    assert_eq!(number(typed_call(&m, &i, "live", &[]).unwrap()), 0);
+    m.close();
+
+    let (m, i) = open_counter(
+        &host,
+        ModuleOptions {
+            call_timeout: Some(std::time::Duration::from_millis(500)),
+            ..isolation(Isolation::Process)
+        },
+    );
+    let h = value_handle(typed_call(&m, &i, "[constructor]counter", &[Value::U64(3)]).unwrap());
+    match typed_call(
+        &m,
+        &i,
+        "[method]counter.slow-get",
+        &[Value::Handle(h), Value::U32(5000)],
+    ) {
+        Err(HostError::Timeout(_)) => {}
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    match typed_call(&m, &i, "[method]counter.get", &[Value::Handle(h)]) {
+        Err(HostError::StateLost(_)) => {}
+        other => panic!("expected StateLost, got {other:?}"),
+    }
+    host_stale(
+        typed_call(&m, &i, "[method]counter.get", &[Value::Handle(h)]),
+        h,
+    );
+    assert_eq!(number(typed_call(&m, &i, "live", &[]).unwrap()), 0);
+    m.close();
+}

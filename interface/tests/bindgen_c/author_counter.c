@@ -18,6 +18,7 @@ struct counter_counter {
 typedef struct inst {
     counter_resources *t;
     uint32_t live;
+    const bh_host_api *api; /* set by module_counter.c (the real host), unused by the driver */
 } inst;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
