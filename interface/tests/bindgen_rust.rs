@@ -672,50 +672,80 @@ fn counter_bindings_are_the_committed_golden_file() {
     }
 }
 
-/// Build the counter module crate (clippy `-D warnings`, then `cargo build`); the cdylib's path.
+/// Build a module crate on the counter bindings (clippy `-D warnings`, then `cargo build`); the
+/// cdylib's path.
+fn build_counter_crate(name: &str, lib: &str) -> PathBuf {
+    let ws = workspace();
+    let bindings = counter_bindings();
+    let dir = ws.join("target/bindgen-rust").join(name);
+    let _ = std::fs::remove_dir_all(dir.join("src"));
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\nbridgehost-module-sdk = {{ path = {:?} }}\n\n[workspace]\n",
+            ws.join("plugins/sdk-rust").display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::copy(ws.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    std::fs::write(dir.join("src/counter_wit.rs"), bindings).unwrap();
+    std::fs::write(dir.join("src/lib.rs"), lib).unwrap();
+    let target = ws.join("target/bindgen-rust/target");
+    run(
+        &mut cargo(
+            &dir,
+            &target,
+            "clippy",
+            &["--all-targets", "--", "-D", "warnings"],
+        ),
+        &format!("cargo clippy on {name}"),
+    );
+    run(
+        &mut cargo(&dir, &target, "build", &[]),
+        &format!("cargo build of {name}"),
+    );
+    let so = target.join(format!("debug/lib{}.so", name.replace('-', "_")));
+    assert!(so.is_file(), "{} was not built", so.display());
+    so
+}
+
+fn counter_lib() -> String {
+    std::fs::read_to_string(workspace().join("interface/tests/fixtures/rust/counter_lib.rs"))
+        .unwrap()
+}
+
+/// The counter module (interface/tests/fixtures/rust/counter_lib.rs), built once per run.
 fn counter_module() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let ws = workspace();
-            let bindings = counter_bindings();
-            let dir = ws.join("target/bindgen-rust/counter");
-            let _ = std::fs::remove_dir_all(dir.join("src"));
-            std::fs::create_dir_all(dir.join("src")).unwrap();
-            std::fs::write(
-                dir.join("Cargo.toml"),
-                format!(
-                    "[package]\nname = \"counter-rs\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\nbridgehost-module-sdk = {{ path = {:?} }}\n\n[workspace]\n",
-                    ws.join("plugins/sdk-rust").display().to_string()
-                ),
-            )
-            .unwrap();
-            std::fs::copy(ws.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-            std::fs::write(dir.join("src/counter_wit.rs"), bindings).unwrap();
-            std::fs::copy(
-                ws.join("interface/tests/fixtures/rust/counter_lib.rs"),
-                dir.join("src/lib.rs"),
-            )
-            .unwrap();
-            let target = ws.join("target/bindgen-rust/target");
-            run(
-                &mut cargo(
-                    &dir,
-                    &target,
-                    "clippy",
-                    &["--all-targets", "--", "-D", "warnings"],
-                ),
-                "cargo clippy on the counter module",
-            );
-            run(
-                &mut cargo(&dir, &target, "build", &[]),
-                "cargo build of the counter module",
-            );
-            let so = target.join("debug/libcounter_rs.so");
-            assert!(so.is_file(), "{} was not built", so.display());
-            so
-        })
+        .get_or_init(|| build_counter_crate("counter-rs", &counter_lib()))
         .clone()
+}
+
+/// Without `stateful: true` the host refuses the module, in both modes: its resources live in
+/// the instance.
+#[test]
+fn a_resource_module_that_is_not_stateful_is_refused() {
+    let lib = counter_lib();
+    assert!(lib.contains("    stateful: true,\n"));
+    let so = build_counter_crate(
+        "counter-rs-stateless",
+        &lib.replace("    stateful: true,\n", ""),
+    );
+    let host = host();
+    for isolation in [Isolation::InProcess, Isolation::Process] {
+        match host.open(so.to_str().unwrap(), options(isolation)) {
+            Err(HostError::AbiMismatch { reason, .. }) => assert!(
+                reason.contains(
+                    "resource \"counter\" lives in the module instance: the module must declare BH_MODULE_STATEFUL"
+                ),
+                "{reason}"
+            ),
+            Err(e) => panic!("{isolation:?}: {e}"),
+            Ok(_) => panic!("{isolation:?}: a stateless module with resources was opened"),
+        }
+    }
 }
 
 use bridgehost::{Error as HostError, Isolation, Module, ModuleOptions};
