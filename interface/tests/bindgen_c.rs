@@ -847,9 +847,64 @@ fn refusals_say_why() {
             .unwrap_err()
             .to_string()
     };
-    let e = gen(include_str!("../golden/golden.wit"), None);
+    // Resources: what the contract leaves out (docs/TYPED.md, "Resources (handles)").
+    let r = "package t:t; interface t { resource r { constructor(); } ";
+    let e = gen(&format!("{r} f: func(x: r); }}"), None);
     assert!(
-        e.contains("c bindings: resource blob (handles are not mapped yet)"),
+        e.contains("c bindings: function f: parameter x: own<r> in a parameter (passing ownership into the module) is not supported"),
+        "{e}"
+    );
+    let e = gen(&format!("{r} f: func(x: option<own<r>>); }}"), None);
+    assert!(e.contains("parameter x: own<r> in a parameter"), "{e}");
+    let e = gen(&format!("{r} f: func(x: list<borrow<r>>); }}"), None);
+    assert!(
+        e.contains("function f: parameter x: borrow<r> inside another type (only a direct borrow<r> parameter is supported)"),
+        "{e}"
+    );
+    let e = gen(
+        "package t:t; interface t { resource r { constructor(); } record h { r: r } } \
+         interface events { use t.{h}; moved: func(p: h); }",
+        None,
+    );
+    assert!(
+        e.contains("event moved: resource r in an event payload"),
+        "{e}"
+    );
+    for (m, what) in [("new", "t_r_new"), ("destroy", "t_r_destroy")] {
+        let e = gen(
+            &format!("package t:t; interface t {{ resource r {{ {m}: func(); }} }}"),
+            None,
+        );
+        assert!(
+            e.contains(&format!("function [method]r.{m}: a resource function named {m} would clash with the generated {what}")),
+            "{e}"
+        );
+        let e = gen(
+            &format!("package t:t; interface t {{ resource r {{ {m}: static func(); }} }}"),
+            None,
+        );
+        assert!(e.contains("would clash with the generated"), "{e}");
+    }
+    let e = gen(&format!("{r} r-destroy: func(); }}"), None);
+    assert!(e.contains("both map to the C name t_r_destroy"), "{e}");
+    let e = gen(
+        &format!("{r} r-get: func(); }}").replace("constructor();", "constructor(); get: func();"),
+        None,
+    );
+    assert!(e.contains("both map to the C name t_r_get"), "{e}");
+    let e = gen("package t:t; interface t { resource resources { } }", None);
+    assert!(e.contains("both map to the C name t_resources"), "{e}");
+    let e = gen(
+        "package t:t; interface t { resource instance { resources: func(); } }",
+        None,
+    );
+    assert!(
+        e.contains("both map to the C name t_instance_resources"),
+        "{e}"
+    );
+    let e = gen(&format!("{r} r-resource-drop: func(); }}"), None);
+    assert!(
+        e.contains("function r-resource-drop and function [resource-drop]r both map to the C name T_METHOD_R_RESOURCE_DROP"),
         "{e}"
     );
     let t = "package t:t; interface t { f: func(); }";
@@ -910,4 +965,505 @@ fn committed_zlib_bindings_are_the_generators_output() {
             path.display()
         );
     }
+}
+
+// ---- resources (handles) -------------------------------------------------------------------
+
+/// A module built from generated bindings, an author file and `bindgen_c/driver_res.c` (several
+/// instances, a call on a second thread), driven one line at a time.
+struct ResDriver {
+    iface: Interface,
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    sanitized: bool,
+}
+
+fn fixture(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/bindgen_c")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn compile_res(
+    cc: &str,
+    dir: &Path,
+    prefix: &str,
+    out: &Path,
+    sanitize: bool,
+) -> std::process::Output {
+    let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/include");
+    let mut cmd = Command::new(cc);
+    cmd.args(FLAGS)
+        .arg("-g")
+        .arg("-I")
+        .arg(&include)
+        .arg("-I")
+        .arg(dir)
+        .arg(format!("-DDISPATCH={prefix}_dispatch"));
+    if sanitize {
+        cmd.args(["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]);
+    }
+    cmd.arg(dir.join(format!("{prefix}_iface.c")))
+        .arg(dir.join("author.c"))
+        .arg(dir.join("driver.c"))
+        .arg("-pthread")
+        .arg("-o")
+        .arg(out);
+    cmd.output().expect("run the C compiler")
+}
+
+impl ResDriver {
+    fn build(name: &str, wit: &str, prefix: Option<&str>, author: &str) -> ResDriver {
+        let iface = Interface::parse(wit).unwrap();
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bindgen_c_{name}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = bindgen::generate("c", &iface, prefix).unwrap();
+        let prefix = files[0].path.strip_suffix("_iface.h").unwrap().to_string();
+        for f in &files {
+            std::fs::write(dir.join(&f.path), &f.text).unwrap();
+        }
+        std::fs::write(dir.join("author.c"), author).unwrap();
+        std::fs::write(dir.join("driver.c"), fixture("driver_res.c")).unwrap();
+        let sanitized = sanitizers_work(&dir);
+        let exe = dir.join("driver");
+        let out = compile_res(&cc(), &dir, &prefix, &exe, sanitized);
+        assert!(
+            out.status.success(),
+            "the generated C does not compile with {FLAGS:?}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for other in ["gcc", "clang"] {
+            if other == cc() || Command::new(other).arg("--version").output().is_err() {
+                continue;
+            }
+            let out = compile_res(
+                other,
+                &dir,
+                &prefix,
+                &dir.join(format!("driver-{other}")),
+                false,
+            );
+            assert!(
+                out.status.success(),
+                "the generated C does not compile with {other} {FLAGS:?}:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let mut child = Command::new(&exe)
+            .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+            .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+        ResDriver {
+            iface,
+            child,
+            stdin,
+            stdout,
+            sanitized,
+        }
+    }
+
+    fn cmd(&mut self, line: &str) -> String {
+        writeln!(self.stdin, "{line}").unwrap();
+        self.stdin.flush().unwrap();
+        match self.stdout.next() {
+            Some(Ok(l)) => l,
+            _ => {
+                let out = std::mem::replace(&mut self.child, Command::new("true").spawn().unwrap())
+                    .wait_with_output()
+                    .unwrap();
+                panic!(
+                    "the driver died at {line:?} ({}; sanitizers: {}):\n{}",
+                    out.status,
+                    self.sanitized,
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            }
+        }
+    }
+
+    fn new_instance(&mut self) -> usize {
+        let l = self.cmd("new");
+        l.strip_prefix("inst ").unwrap().parse().unwrap()
+    }
+
+    /// The method index of a function or a `[resource-drop]R`.
+    fn index(&self, method: &str) -> usize {
+        if let Some(k) = self.iface.functions.iter().position(|f| f.name == method) {
+            return k;
+        }
+        let k = self
+            .iface
+            .resources()
+            .position(|r| self.iface.drop_method(r) == method)
+            .unwrap_or_else(|| panic!("no method {method}"));
+        self.iface.functions.len() + k
+    }
+
+    fn raw(&mut self, inst: usize, method: &str, input: &[u8]) -> String {
+        let h = if input.is_empty() {
+            "-".into()
+        } else {
+            hex(input)
+        };
+        let line = format!("call {inst} {} {h}", self.index(method));
+        self.cmd(&line)
+    }
+
+    /// Call `method` with JSON arguments: Ok(result as JSON) or Err(the fail line).
+    fn call(
+        &mut self,
+        inst: usize,
+        method: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        let f = self.iface.function(method).unwrap().clone();
+        let input = wire::encode_params(
+            &self.iface,
+            &f,
+            &json::args_from_json(&self.iface, &f, &args).unwrap(),
+        )
+        .unwrap();
+        let line = self.raw(inst, method, &input);
+        let Some(out) = line.strip_prefix("ok ") else {
+            assert!(line.starts_with("fail "), "{line}");
+            return Err(line);
+        };
+        let bytes = unhex(out).unwrap();
+        Ok(match &f.result {
+            Some(t) => json::to_json(
+                &self.iface,
+                t,
+                &wire::decode(&self.iface, t, &bytes).unwrap(),
+            )
+            .unwrap(),
+            None => {
+                assert!(bytes.is_empty());
+                serde_json::Value::Null
+            }
+        })
+    }
+
+    fn ok(&mut self, inst: usize, method: &str, args: serde_json::Value) -> serde_json::Value {
+        self.call(inst, method, args.clone())
+            .unwrap_or_else(|e| panic!("{method}({args}): {e}"))
+    }
+
+    fn drop_handle(&mut self, inst: usize, resource: &str, h: u64) -> String {
+        self.raw(
+            inst,
+            &format!("[resource-drop]{resource}"),
+            &h.to_le_bytes(),
+        )
+    }
+
+    fn finish(self) {
+        drop(self.stdin);
+        let out = self.child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "driver failed at exit ({}; sanitizers: {}):\n{}",
+            out.status,
+            self.sanitized,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn stale(resource: &str, h: u64) -> String {
+    format!("fail {EINVAL} stale handle: no live {resource} has handle 0x{h:016x}")
+}
+
+fn handle(v: &serde_json::Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a handle: {v}"))
+}
+
+#[test]
+fn resources_live_in_a_generation_checked_table_per_instance() {
+    let mut d = ResDriver::build(
+        "res",
+        &fixture("res.wit"),
+        Some("g"),
+        &fixture("author_res.c"),
+    );
+    let a = d.new_instance();
+    let b = d.new_instance();
+    // Constructor, method, static, and own<R> in list, option, result, record, variant, tuple.
+    let c = handle(&d.ok(a, "[constructor]cell", serde_json::json!([5])));
+    assert_eq!(c & 0xffff_ffff, 1, "the first slot: handle {c:#x}");
+    assert_eq!(d.ok(a, "[method]cell.get", serde_json::json!([c])), 5);
+    let split = d.ok(a, "[method]cell.split", serde_json::json!([c, 3]));
+    let split: Vec<u64> = split.as_array().unwrap().iter().map(handle).collect();
+    for (k, h) in split.iter().enumerate() {
+        assert_eq!(
+            d.ok(a, "[method]cell.get", serde_json::json!([h])),
+            6 + k as u64
+        );
+    }
+    let m = handle(&d.ok(a, "[method]cell.maybe", serde_json::json!([c, true])));
+    assert_eq!(d.ok(a, "[method]cell.get", serde_json::json!([m])), 10);
+    assert_eq!(
+        d.ok(a, "[method]cell.maybe", serde_json::json!([c, false])),
+        serde_json::Value::Null
+    );
+    let made = d.ok(a, "[static]cell.make", serde_json::json!([4]));
+    let made = handle(&made["ok"]);
+    assert_eq!(d.ok(a, "[method]cell.get", serde_json::json!([made])), 4);
+    assert_eq!(
+        d.ok(a, "[static]cell.make", serde_json::json!([0])),
+        serde_json::json!({"err": "zero"})
+    );
+    let pair = d.ok(a, "[method]cell.pair", serde_json::json!([c, "lbl"]));
+    assert_eq!(pair["label"], "lbl");
+    let (pa, pb) = (handle(&pair["a"]), handle(&pair["b"]));
+    assert_eq!(d.ok(a, "[method]cell.get", serde_json::json!([pa])), 105);
+    // borrow<R> parameters of two resources.
+    let bag = handle(&d.ok(a, "[constructor]bag", serde_json::json!([])));
+    assert_eq!(d.ok(a, "[method]bag.put", serde_json::json!([bag, c])), 5);
+    assert_eq!(d.ok(a, "[method]bag.put", serde_json::json!([pb, c])), 5);
+    assert_eq!(
+        d.ok(a, "[method]bag.put", serde_json::json!([bag, made])),
+        9
+    );
+    assert_eq!(
+        d.ok(a, "[static]bag.both", serde_json::json!([c, bag, c])),
+        serde_json::json!([5, 9, 5])
+    );
+    let one = d.ok(a, "pick", serde_json::json!([0]));
+    let other = d.ok(a, "pick", serde_json::json!([1]));
+    assert_eq!(d.ok(a, "pick", serde_json::json!([2])), "nothing");
+    let line = d.raw(a, "pick", &[3]);
+    expect_fail(&line, EINVAL, &["pick: result: variant tag out of range"]);
+    let two = d.ok(a, "two", serde_json::json!([]));
+    let mut all: Vec<u64> = vec![
+        c,
+        m,
+        made,
+        pa,
+        pb,
+        bag,
+        handle(&one["one"]),
+        handle(&other["other"]),
+    ];
+    all.extend(&split);
+    all.push(handle(&two[0]));
+    all.extend(two[1].as_array().unwrap().iter().map(handle));
+    let mut uniq = all.clone();
+    uniq.sort();
+    uniq.dedup();
+    assert_eq!(uniq.len(), all.len(), "handles are distinct: {all:x?}");
+    // cells: c, 3 split, m, made, pa, one, two.0 = 9; bags: pb, bag, other, 2 of two = 5
+    assert_eq!(
+        d.ok(a, "live", serde_json::json!([])),
+        serde_json::json!([9, 5])
+    );
+
+    // Stale handles: dropped, dropped twice, wrong generation, another instance's, another
+    // resource's, 0, a slot never used.
+    assert_eq!(d.drop_handle(a, "cell", m), "ok ");
+    assert_eq!(
+        d.raw(a, "[method]cell.get", &m.to_le_bytes()),
+        stale("cell", m)
+    );
+    assert_eq!(d.drop_handle(a, "cell", m), stale("cell", m));
+    assert_eq!(
+        d.ok(a, "live", serde_json::json!([])),
+        serde_json::json!([8, 5])
+    );
+    let wrong_gen = c ^ (1 << 32);
+    assert_eq!(
+        d.raw(a, "[method]cell.get", &wrong_gen.to_le_bytes()),
+        stale("cell", wrong_gen)
+    );
+    assert_eq!(
+        d.drop_handle(a, "cell", wrong_gen),
+        stale("cell", wrong_gen)
+    );
+    let cb = handle(&d.ok(b, "[constructor]cell", serde_json::json!([1])));
+    assert_eq!(cb & 0xffff_ffff, 1);
+    assert_eq!(
+        d.raw(a, "[method]cell.get", &cb.to_le_bytes()),
+        stale("cell", cb)
+    );
+    assert_eq!(
+        d.raw(b, "[method]cell.get", &c.to_le_bytes()),
+        stale("cell", c)
+    );
+    assert_eq!(
+        d.raw(a, "[method]cell.get", &bag.to_le_bytes()),
+        stale("cell", bag)
+    );
+    assert_eq!(d.drop_handle(a, "bag", c), stale("bag", c));
+    assert_eq!(
+        d.raw(a, "[method]cell.get", &0u64.to_le_bytes()),
+        stale("cell", 0)
+    );
+    assert_eq!(d.drop_handle(a, "cell", 0), stale("cell", 0));
+    let far = (c & !0xffff_ffff) | 1000;
+    assert_eq!(
+        d.raw(a, "[method]cell.get", &far.to_le_bytes()),
+        stale("cell", far)
+    );
+    // A stale borrow after good ones: the call fails and the pins taken are released (the
+    // objects are destroyed at once when dropped afterwards).
+    let mut input = c.to_le_bytes().to_vec();
+    input.extend(bag.to_le_bytes());
+    input.extend(m.to_le_bytes());
+    assert_eq!(d.raw(a, "[static]bag.both", &input), stale("cell", m));
+    let mut input = m.to_le_bytes().to_vec();
+    input.extend(c.to_le_bytes());
+    assert_eq!(d.raw(a, "[method]bag.put", &input), stale("bag", m));
+    // A dropped slot is reused with a new generation.
+    let reused = handle(&d.ok(a, "[constructor]cell", serde_json::json!([77])));
+    assert_eq!(reused & 0xffff_ffff, m & 0xffff_ffff);
+    assert_ne!(reused, m);
+    assert_eq!(
+        d.raw(a, "[method]cell.get", &m.to_le_bytes()),
+        stale("cell", m)
+    );
+    assert_eq!(d.ok(a, "[method]cell.get", serde_json::json!([reused])), 77);
+    // Malformed handles.
+    expect_fail(
+        &d.raw(a, "[resource-drop]cell", &[1, 2, 3]),
+        EINVAL,
+        &["[resource-drop]cell: parameter handle: malformed input at byte 0: truncated input"],
+    );
+    let mut nine = c.to_le_bytes().to_vec();
+    nine.push(0);
+    expect_fail(
+        &d.raw(a, "[resource-drop]cell", &nine),
+        EINVAL,
+        &["[resource-drop]cell: 1 trailing byte(s) after the last parameter"],
+    );
+    expect_fail(
+        &d.raw(a, "[method]cell.get", &[1]),
+        EINVAL,
+        &["[method]cell.get: parameter self: malformed input at byte 0: truncated input"],
+    );
+    assert_eq!(d.ok(a, "[method]cell.get", serde_json::json!([c])), 5);
+
+    // Invalid output: the objects of the output are destroyed, each once; self is not.
+    let destroyed = |d: &mut ResDriver| -> (u64, u64) {
+        let l = d.cmd("stat");
+        let v: Vec<u64> = l
+            .strip_prefix("stat destroyed ")
+            .unwrap()
+            .split(' ')
+            .map(|x| x.parse().unwrap())
+            .collect();
+        (v[0], v[1])
+    };
+    let live0 = d.ok(a, "live", serde_json::json!([]));
+    let (dc, db) = destroyed(&mut d);
+    let bad = |d: &mut ResDriver, mode: u8| {
+        let mut input = c.to_le_bytes().to_vec();
+        input.push(mode);
+        d.raw(a, "[method]cell.bad", &input)
+    };
+    expect_fail(
+        &bad(&mut d, 0),
+        EINVAL,
+        &["[method]cell.bad: result: a NULL own<cell> pointer"],
+    );
+    assert_eq!(destroyed(&mut d), (dc + 2, db));
+    expect_fail(
+        &bad(&mut d, 1),
+        EINVAL,
+        &["[method]cell.bad: result: the same object twice as own<cell>"],
+    );
+    assert_eq!(destroyed(&mut d), (dc + 3, db));
+    expect_fail(
+        &bad(&mut d, 2),
+        EINVAL,
+        &["[method]cell.bad: result: own<cell> of an object that already has a handle (a borrowed parameter)"],
+    );
+    assert_eq!(destroyed(&mut d), (dc + 4, db));
+    assert_eq!(d.ok(a, "[method]cell.get", serde_json::json!([c])), 5);
+    expect_fail(
+        &bad(&mut d, 3),
+        5,
+        &["the author failed after making two cells"],
+    );
+    assert_eq!(destroyed(&mut d), (dc + 6, db));
+    expect_fail(
+        &bad(&mut d, 5),
+        EINVAL,
+        &["[method]cell.bad: result: a NULL pointer with a non-zero length"],
+    );
+    let mut input = c.to_le_bytes().to_vec();
+    input.extend(3u32.to_le_bytes());
+    input.extend(b"bad");
+    expect_fail(
+        &d.raw(a, "[method]cell.pair", &input),
+        EINVAL,
+        &["[method]cell.pair: result: invalid UTF-8 in a string"],
+    );
+    assert_eq!(destroyed(&mut d), (dc + 7, db + 1));
+    assert_eq!(d.ok(a, "live", serde_json::json!([])), live0);
+    // A refused write: the objects got handles and stay in the table until the instance closes.
+    assert_eq!(d.cmd("limit 64"), "limit");
+    expect_fail(
+        &bad(&mut d, 4),
+        -2,
+        &["[method]cell.bad: the host refused the output"],
+    );
+    assert_eq!(d.cmd(&format!("limit {}", 1 << 16)), "limit");
+    assert_eq!(destroyed(&mut d), (dc + 7, db + 1));
+    let live1 = d.ok(a, "live", serde_json::json!([]));
+    assert_eq!(
+        live1[0].as_u64().unwrap(),
+        live0[0].as_u64().unwrap() + 1000
+    );
+
+    // A drop while a call borrows the object: the handle is stale at once, the object is
+    // destroyed when the call returns (the author aborts if it is destroyed while busy).
+    let s = handle(&d.ok(a, "[constructor]cell", serde_json::json!([42])));
+    let (dc, _) = destroyed(&mut d);
+    let line = format!(
+        "async {a} {} {}",
+        d.index("[method]cell.slow"),
+        hex(&s.to_le_bytes())
+    );
+    assert_eq!(d.cmd(&line), "started");
+    assert_eq!(d.drop_handle(a, "cell", s), "ok ");
+    assert_eq!(d.drop_handle(a, "cell", s), stale("cell", s));
+    assert_eq!(
+        d.raw(a, "[method]cell.get", &s.to_le_bytes()),
+        stale("cell", s)
+    );
+    assert_eq!(destroyed(&mut d).0, dc, "destroyed under a running call");
+    assert_eq!(d.cmd("release"), "released");
+    assert_eq!(d.cmd("join"), format!("ok {}", hex(&42u32.to_le_bytes())));
+    assert_eq!(destroyed(&mut d).0, dc + 1);
+    // The dropped slot is free again.
+    let again = handle(&d.ok(a, "[constructor]cell", serde_json::json!([1])));
+    assert_eq!(again & 0xffff_ffff, s & 0xffff_ffff);
+
+    // Freeing the table destroys every live object of every resource (the author aborts when
+    // its counts are not zero afterwards); a closed instance's objects are gone.
+    let live_b = d.ok(b, "[method]cell.split", serde_json::json!([cb, 4]));
+    assert_eq!(live_b.as_array().unwrap().len(), 4);
+    d.ok(b, "[constructor]bag", serde_json::json!([]));
+    let (dc, db) = destroyed(&mut d);
+    assert_eq!(d.cmd(&format!("free {b}")), "freed");
+    assert_eq!(destroyed(&mut d), (dc + 5, db + 1));
+    let live = d.ok(a, "live", serde_json::json!([]));
+    let (dc, db) = destroyed(&mut d);
+    assert_eq!(d.cmd(&format!("free {a}")), "freed");
+    assert_eq!(
+        destroyed(&mut d),
+        (
+            dc + live[0].as_u64().unwrap(),
+            db + live[1].as_u64().unwrap()
+        )
+    );
+    d.finish();
 }

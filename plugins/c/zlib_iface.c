@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Helpers an interface may not use (clang warns about unused static inline functions). */
+#define ZLIB_HELPER_ static inline __attribute__((unused))
+
 /* ---- call-scoped arena ---- */
 
 typedef union zlib_block_ {
@@ -15,7 +18,7 @@ typedef union zlib_block_ {
     max_align_t align_;
 } zlib_block_;
 
-static inline void zlib_link_(zlib_call *call, zlib_block_ *b)
+ZLIB_HELPER_ void zlib_link_(zlib_call *call, zlib_block_ *b)
 {
     b->link.prev = NULL;
     b->link.next = call->blocks_;
@@ -24,7 +27,7 @@ static inline void zlib_link_(zlib_call *call, zlib_block_ *b)
     call->blocks_ = b;
 }
 
-static inline void zlib_unlink_(zlib_call *call, zlib_block_ *b)
+ZLIB_HELPER_ void zlib_unlink_(zlib_call *call, zlib_block_ *b)
 {
     if (b->link.prev != NULL)
         b->link.prev->link.next = b->link.next;
@@ -91,7 +94,7 @@ int32_t zlib_fail(zlib_call *call, int32_t code, const char *msg)
 
 /* ---- strict UTF-8 (no overlong forms, no surrogates, at most U+10FFFF) ---- */
 
-static inline bool zlib_utf8_(const uint8_t *s, size_t n)
+ZLIB_HELPER_ bool zlib_utf8_(const uint8_t *s, size_t n)
 {
     size_t k = 0;
     while (k < n) {
@@ -149,7 +152,7 @@ typedef struct zlib_reader_ {
 #define ZLIB_DECODED_MAX(input_len) ((input_len) < SIZE_MAX / 64 - 65536 ? (input_len) * 64 + 65536 : SIZE_MAX)
 #endif
 
-static inline int zlib_bad_(zlib_reader_ *r, size_t at, const char *why)
+ZLIB_HELPER_ int zlib_bad_(zlib_reader_ *r, size_t at, const char *why)
 {
     r->why = why;
     r->at = at;
@@ -157,7 +160,7 @@ static inline int zlib_bad_(zlib_reader_ *r, size_t at, const char *why)
 }
 
 /* Claim n elements of `size` bytes from the budget. */
-static inline int zlib_claim_(zlib_reader_ *r, size_t at, size_t n, size_t size)
+ZLIB_HELPER_ int zlib_claim_(zlib_reader_ *r, size_t at, size_t n, size_t size)
 {
     if (n > r->budget / size)
         return zlib_bad_(r, at, "the decoded lists would exceed ZLIB_DECODED_MAX bytes");
@@ -166,7 +169,7 @@ static inline int zlib_claim_(zlib_reader_ *r, size_t at, size_t n, size_t size)
 }
 
 /* n (1..8) little-endian bytes. */
-static inline int zlib_rd_(zlib_reader_ *r, size_t n, uint64_t *out)
+ZLIB_HELPER_ int zlib_rd_(zlib_reader_ *r, size_t n, uint64_t *out)
 {
     if (r->len - r->pos < n)
         return zlib_bad_(r, r->pos, "truncated input");
@@ -179,7 +182,7 @@ static inline int zlib_rd_(zlib_reader_ *r, size_t n, uint64_t *out)
 }
 
 /* A u32 length of elements that take at least `min` bytes each, checked against what is left. */
-static inline int zlib_len_(zlib_reader_ *r, size_t min, size_t *out)
+ZLIB_HELPER_ int zlib_len_(zlib_reader_ *r, size_t min, size_t *out)
 {
     size_t at = r->pos;
     uint64_t n;
@@ -200,13 +203,13 @@ typedef struct zlib_writer_ {
     int oom;
 } zlib_writer_;
 
-static inline int zlib_wbad_(zlib_writer_ *w, const char *why)
+ZLIB_HELPER_ int zlib_wbad_(zlib_writer_ *w, const char *why)
 {
     w->why = why;
     return -1;
 }
 
-static inline int zlib_bytes_(zlib_writer_ *w, const uint8_t *data, size_t n)
+ZLIB_HELPER_ int zlib_bytes_(zlib_writer_ *w, const uint8_t *data, size_t n)
 {
     if (n == 0)
         return 0;
@@ -229,7 +232,7 @@ static inline int zlib_bytes_(zlib_writer_ *w, const uint8_t *data, size_t n)
     return 0;
 }
 
-static inline int zlib_put_(zlib_writer_ *w, size_t n, uint64_t x)
+ZLIB_HELPER_ int zlib_put_(zlib_writer_ *w, size_t n, uint64_t x)
 {
     uint8_t b[8];
     for (size_t k = 0; k < n; k++)
@@ -238,7 +241,7 @@ static inline int zlib_put_(zlib_writer_ *w, size_t n, uint64_t x)
 }
 
 /* A list's or string's length; `ptr_ok` is false for a NULL pointer. */
-static inline int zlib_wlen_(zlib_writer_ *w, bool ptr_ok, size_t n)
+ZLIB_HELPER_ int zlib_wlen_(zlib_writer_ *w, bool ptr_ok, size_t n)
 {
     if (!ptr_ok && n != 0)
         return zlib_wbad_(w, "a NULL pointer with a non-zero length");
@@ -249,7 +252,7 @@ static inline int zlib_wlen_(zlib_writer_ *w, bool ptr_ok, size_t n)
 
 /* ---- call glue ---- */
 
-static inline int32_t zlib_dec_failed_(zlib_call *call, const zlib_reader_ *r, const char *fn, const char *param)
+ZLIB_HELPER_ int32_t zlib_dec_failed_(zlib_call *call, const zlib_reader_ *r, const char *fn, const char *param)
 {
     char msg[512];
     if (r->oom)
@@ -260,7 +263,7 @@ static inline int32_t zlib_dec_failed_(zlib_call *call, const zlib_reader_ *r, c
     return zlib_fail(call, r->oom ? ENOMEM : EINVAL, msg);
 }
 
-static inline int32_t zlib_check_end_(zlib_call *call, const zlib_reader_ *r, const char *fn)
+ZLIB_HELPER_ int32_t zlib_check_end_(zlib_call *call, const zlib_reader_ *r, const char *fn)
 {
     if (r->pos == r->len)
         return 0;
@@ -270,7 +273,7 @@ static inline int32_t zlib_check_end_(zlib_call *call, const zlib_reader_ *r, co
     return zlib_fail(call, EINVAL, msg);
 }
 
-static inline int32_t zlib_author_failed_(zlib_call *call, const char *fn, int32_t rc)
+ZLIB_HELPER_ int32_t zlib_author_failed_(zlib_call *call, const char *fn, int32_t rc)
 {
     if (call->failed_ != 0)
         return call->failed_;
@@ -280,7 +283,7 @@ static inline int32_t zlib_author_failed_(zlib_call *call, const char *fn, int32
 }
 
 /* Writes the encoded output (or fails the call) and frees the writer's buffer. */
-static inline int32_t zlib_finish_(zlib_call *call, const char *fn, zlib_writer_ *w, int enc_rc)
+ZLIB_HELPER_ int32_t zlib_finish_(zlib_call *call, const char *fn, zlib_writer_ *w, int enc_rc)
 {
     int32_t rc = 0;
     if (enc_rc != 0) {

@@ -60,6 +60,25 @@ fn comment(text: &str) -> String {
         .replace(['\n', '\r'], " ")
 }
 
+/// `T name`, or `T *name` when `T` is a pointer type (`P_r *`).
+fn decl(ct: &str, name: &str) -> String {
+    if ct.ends_with('*') {
+        format!("{ct}{name}")
+    } else {
+        format!("{ct} {name}")
+    }
+}
+
+/// `const T`, or `T const` for a pointer type (`P_r *const`: the pointer is const, not the
+/// object the author owns).
+fn const_of(ct: &str) -> String {
+    if ct.ends_with('*') {
+        format!("{ct}const")
+    } else {
+        format!("const {ct}")
+    }
+}
+
 fn is_c_identifier(s: &str) -> bool {
     let mut c = s.chars();
     matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
@@ -78,6 +97,10 @@ struct Gen<'a> {
     /// Codec keys that need a decoder / an encoder, and their types.
     dec: BTreeMap<String, Type>,
     enc: BTreeMap<String, Type>,
+    /// Codec keys that need a release walker (output types holding `own<R>`).
+    rel: BTreeMap<String, Type>,
+    /// The resources, in definition order (a resource's position is its index in the table).
+    res: Vec<TypeIndex>,
 }
 
 impl<'a> Gen<'a> {
@@ -139,22 +162,62 @@ impl<'a> Gen<'a> {
             Type::U64 => "uint64_t".into(),
             Type::F32 => "float".into(),
             Type::F64 => "double".into(),
+            Type::Own(i) | Type::Borrow(i) => {
+                format!("{}_{} *", self.p, snake(&self.i.types[*i].name))
+            }
+            Type::Named(i) if self.i.types[*i].kind == TypeDefKind::Resource => {
+                format!("{}_{} *", self.p, snake(&self.i.types[*i].name))
+            }
             Type::Named(i) => format!("{}_{}", self.p, snake(&self.i.types[*i].name)),
             _ => format!("{}_{}", self.p, self.key(ty)),
+        }
+    }
+
+    /// Aliases resolved, and a resource named as a type made `own<R>`.
+    fn norm(&self, ty: &Type) -> Type {
+        match self.i.resolve(ty) {
+            Type::Named(i) if self.i.types[*i].kind == TypeDefKind::Resource => Type::Own(*i),
+            t => t.clone(),
+        }
+    }
+
+    /// The resource's index in the table.
+    fn ri(&self, index: TypeIndex) -> usize {
+        self.res
+            .iter()
+            .position(|r| *r == index)
+            .expect("a resource of the interface")
+    }
+
+    /// The first `own<R>` (`own`) or `borrow<R>` inside `ty`, `ty` itself included.
+    fn find_handle(&self, ty: &Type, own: bool) -> Option<TypeIndex> {
+        match self.norm(ty) {
+            Type::Own(i) if own => Some(i),
+            Type::Borrow(i) if !own => Some(i),
+            Type::List(t) | Type::Option(t) => self.find_handle(&t, own),
+            Type::Result { ok, err } => [ok, err]
+                .into_iter()
+                .flatten()
+                .find_map(|t| self.find_handle(&t, own)),
+            Type::Tuple(ts) => ts.iter().find_map(|t| self.find_handle(t, own)),
+            Type::Named(i) => match &self.i.types[i].kind {
+                TypeDefKind::Record(fields) => {
+                    fields.iter().find_map(|f| self.find_handle(&f.ty, own))
+                }
+                TypeDefKind::Variant(cases) => cases
+                    .iter()
+                    .filter_map(|c| c.ty.as_ref())
+                    .find_map(|t| self.find_handle(t, own)),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
     /// Emit the definition of `ty` (and of everything it uses) unless already there.
     fn ensure(&mut self, ty: &Type) -> Result<()> {
         match ty {
-            Type::Own(i) | Type::Borrow(i) => Err(unsupported(
-                LANG,
-                format!(
-                    "resource {} (handles are not mapped yet)",
-                    self.i.types[*i].name
-                ),
-            )),
-            Type::Named(i) => self.ensure_named(*i),
+            Type::Own(i) | Type::Borrow(i) | Type::Named(i) => self.ensure_named(*i),
             Type::List(t) | Type::Option(t) => {
                 self.ensure(t)?;
                 let name = self.ctype(ty);
@@ -166,14 +229,16 @@ impl<'a> Gen<'a> {
                 if matches!(ty, Type::List(_)) {
                     let _ = writeln!(
                         self.types,
-                        "/* {} */\ntypedef struct {name} {{\n    const {el} *ptr;\n    size_t len;\n}} {name};\n",
-                        self.i.type_name(ty)
+                        "/* {} */\ntypedef struct {name} {{\n    {} *ptr;\n    size_t len;\n}} {name};\n",
+                        self.i.type_name(ty),
+                        const_of(&el)
                     );
                 } else {
                     let _ = writeln!(
                         self.types,
-                        "/* {} */\ntypedef struct {name} {{\n    bool has;\n    {el} val;\n}} {name};\n",
-                        self.i.type_name(ty)
+                        "/* {} */\ntypedef struct {name} {{\n    bool has;\n    {};\n}} {name};\n",
+                        self.i.type_name(ty),
+                        decl(&el, "val")
                     );
                 }
                 Ok(())
@@ -191,10 +256,10 @@ impl<'a> Gen<'a> {
                 if ok.is_some() || err.is_some() {
                     body.push_str("    union {\n");
                     if let Some(t) = ok {
-                        let _ = writeln!(body, "        {} ok;", self.ctype(t));
+                        let _ = writeln!(body, "        {};", decl(&self.ctype(t), "ok"));
                     }
                     if let Some(t) = err {
-                        let _ = writeln!(body, "        {} err;", self.ctype(t));
+                        let _ = writeln!(body, "        {};", decl(&self.ctype(t), "err"));
                     }
                     body.push_str("    } val;\n");
                 }
@@ -216,7 +281,7 @@ impl<'a> Gen<'a> {
                 }
                 let mut body = String::new();
                 for (k, t) in ts.iter().enumerate() {
-                    let _ = writeln!(body, "    {} f{k};", self.ctype(t));
+                    let _ = writeln!(body, "    {};", decl(&self.ctype(t), &format!("f{k}")));
                 }
                 let _ = writeln!(
                     self.types,
@@ -245,10 +310,11 @@ impl<'a> Gen<'a> {
         let mut defs = String::new();
         match &td.kind {
             TypeDefKind::Resource => {
-                return Err(unsupported(
-                    LANG,
-                    format!("resource {} (handles are not mapped yet)", td.name),
-                ))
+                let _ = writeln!(
+                    defs,
+                    "{doc}/* resource {}: defined by the module author */\ntypedef struct {name} {name};\n",
+                    td.name
+                );
             }
             TypeDefKind::Alias(t) => {
                 self.ensure(t)?;
@@ -272,7 +338,7 @@ impl<'a> Gen<'a> {
                             format!("record {}: two fields map to the C name {m}", td.name),
                         ));
                     }
-                    let _ = writeln!(body, "    {} {m};", self.ctype(&f.ty));
+                    let _ = writeln!(body, "    {};", decl(&self.ctype(&f.ty), &m));
                 }
                 let _ = writeln!(defs, "{doc}typedef struct {name} {{\n{body}}} {name};\n");
             }
@@ -307,7 +373,7 @@ impl<'a> Gen<'a> {
                                 format!("variant {}: two cases map to the C name {m}", td.name),
                             ));
                         }
-                        let _ = writeln!(body, "        {} {m};", self.ctype(t));
+                        let _ = writeln!(body, "        {};", decl(&self.ctype(t), &m));
                     }
                 }
                 let mut s = format!("{doc}typedef struct {name} {{\n    uint16_t tag;\n");
@@ -332,7 +398,7 @@ impl<'a> Gen<'a> {
 
     /// Record that `ty` needs a decoder (`dec`) or an encoder, and so do its parts.
     fn need(&mut self, ty: &Type, dec: bool) {
-        let ty = self.i.resolve(ty).clone();
+        let ty = self.norm(ty);
         let key = self.key(&ty);
         let set = if dec { &mut self.dec } else { &mut self.enc };
         if set.contains_key(&key) {
@@ -503,7 +569,9 @@ impl<'a> Gen<'a> {
                 }
                 _ => unreachable!("aliases are resolved and resources refused before codecs"),
             },
-            Type::Own(_) | Type::Borrow(_) => unreachable!("resources are refused"),
+            Type::Own(_) | Type::Borrow(_) => {
+                unreachable!("borrow<R> parameters are decoded by the glue, own<R> ones refused")
+            }
         }
         format!("static int {p}_dec_{key}_({p}_reader_ *r, {ct} *out)\n{{\n{b}}}\n\n")
     }
@@ -635,9 +703,138 @@ impl<'a> Gen<'a> {
                 }
                 _ => unreachable!("aliases are resolved and resources refused before codecs"),
             },
-            Type::Own(_) | Type::Borrow(_) => unreachable!("resources are refused"),
+            Type::Own(i) => {
+                let _ = write!(
+                    b,
+                    "    if (*v == NULL)\n        return {p}_wbad_(w, \"a NULL own<{}> pointer\");\n    return {p}_own_put_(w, {}u, *v);\n",
+                    self.i.types[*i].name,
+                    self.ri(*i)
+                );
+            }
+            Type::Borrow(_) => unreachable!("borrow<R> in a result is refused"),
         }
-        format!("static int {p}_enc_{key}_({p}_writer_ *w, const {ct} *v)\n{{\n{b}}}\n\n")
+        format!(
+            "static int {p}_enc_{key}_({p}_writer_ *w, {} *v)\n{{\n{b}}}\n\n",
+            const_of(&ct)
+        )
+    }
+
+    /// Record that the output type `ty` needs a release walker, and so do its parts that hold
+    /// `own<R>`.
+    fn need_rel(&mut self, ty: &Type) {
+        let ty = self.norm(ty);
+        if self.find_handle(&ty, true).is_none() {
+            return;
+        }
+        let key = self.key(&ty);
+        if self.rel.contains_key(&key) {
+            return;
+        }
+        self.rel.insert(key, ty.clone());
+        match &ty {
+            Type::List(t) | Type::Option(t) => self.need_rel(t),
+            Type::Result { ok, err } => {
+                for t in [ok, err].into_iter().flatten() {
+                    self.need_rel(t);
+                }
+            }
+            Type::Tuple(ts) => {
+                for t in ts {
+                    self.need_rel(t);
+                }
+            }
+            Type::Named(i) => match self.i.types[*i].kind.clone() {
+                TypeDefKind::Record(fields) => {
+                    for f in &fields {
+                        self.need_rel(&f.ty);
+                    }
+                }
+                TypeDefKind::Variant(cases) => {
+                    for t in cases.iter().filter_map(|c| c.ty.as_ref()) {
+                        self.need_rel(t);
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    /// The release walker of `ty`: visits every non-NULL `own<R>` pointer of an output the
+    /// encoder refused, in the encoder's order, and skips what it cannot read (a NULL list, a
+    /// tag out of range).
+    fn releaser(&self, key: &str, ty: &Type) -> String {
+        let p = &self.p;
+        let ct = self.ctype(ty);
+        let mut b = String::new();
+        let sub = |t: &Type, at: &str| -> Option<String> {
+            self.find_handle(t, true)
+                .map(|_| format!("{p}_rel_{}_(rl, &{at});", self.key(t)))
+        };
+        match ty {
+            Type::Own(i) => {
+                let _ = writeln!(
+                    b,
+                    "    if (*v != NULL)\n        {p}_rel_visit_(rl, {}u, *v);",
+                    self.ri(*i)
+                );
+            }
+            Type::List(t) => {
+                if let Some(s) = sub(t, "v->ptr[k]") {
+                    let _ = writeln!(
+                        b,
+                        "    if (v->ptr != NULL)\n        for (size_t k = 0; k < v->len; k++)\n            {s}"
+                    );
+                }
+            }
+            Type::Option(t) => {
+                if let Some(s) = sub(t, "v->val") {
+                    let _ = writeln!(b, "    if (v->has)\n        {s}");
+                }
+            }
+            Type::Result { ok, err } => {
+                if let Some(s) = ok.as_ref().and_then(|t| sub(t, "v->val.ok")) {
+                    let _ = writeln!(b, "    if (!v->is_err)\n        {s}");
+                }
+                if let Some(s) = err.as_ref().and_then(|t| sub(t, "v->val.err")) {
+                    let _ = writeln!(b, "    if (v->is_err)\n        {s}");
+                }
+            }
+            Type::Tuple(ts) => {
+                for (k, t) in ts.iter().enumerate() {
+                    if let Some(s) = sub(t, &format!("v->f{k}")) {
+                        let _ = writeln!(b, "    {s}");
+                    }
+                }
+            }
+            Type::Named(i) => match &self.i.types[*i].kind {
+                TypeDefKind::Record(fields) => {
+                    for f in fields {
+                        if let Some(s) = sub(&f.ty, &format!("v->{}", member(&f.name))) {
+                            let _ = writeln!(b, "    {s}");
+                        }
+                    }
+                }
+                TypeDefKind::Variant(cases) => {
+                    b.push_str("    switch (v->tag) {\n");
+                    for (k, c) in cases.iter().enumerate() {
+                        if let Some(s) =
+                            c.ty.as_ref()
+                                .and_then(|t| sub(t, &format!("v->val.{}", member(&c.name))))
+                        {
+                            let _ = writeln!(b, "    case {k}u:\n        {s}\n        break;");
+                        }
+                    }
+                    b.push_str("    default:\n        break;\n    }\n");
+                }
+                _ => unreachable!("only records and variants hold own<R>"),
+            },
+            _ => unreachable!("only types holding own<R> get a release walker"),
+        }
+        format!(
+            "static void {p}_rel_{key}_({p}_rel_ *rl, {} *v)\n{{\n{b}}}\n\n",
+            const_of(&ct)
+        )
     }
 }
 
@@ -829,12 +1026,12 @@ static inline int @_len_(@_reader_ *r, size_t min, size_t *out)
 
 /* ---- writer: the output, checked ---- */
 
-typedef struct @_writer_ {
+<<OWN>>typedef struct @_writer_ {
     uint8_t *buf;
     size_t len, cap;
     const char *why;
     int oom;
-} @_writer_;
+<<OWNS>>} @_writer_;
 
 static inline int @_wbad_(@_writer_ *w, const char *why)
 {
@@ -943,6 +1140,403 @@ static inline int32_t @_finish_(@_call *call, const char *fn, @_writer_ *w, int 
 
 "#;
 
+/// Before the writer of an interface with resources: an `own<R>` object of the output.
+const OWN_STRUCT: &str =
+    "/* An own<R> object of the output: resource index, object, where its handle goes. */
+typedef struct @_own_ {
+    unsigned ri;
+    void *obj;
+    size_t at;
+} @_own_;
+
+";
+
+/// The writer's fields of an interface with resources: the output's objects, in order.
+const OWNS_FIELDS: &str = "    @_own_ *owns;
+    size_t nowns, owns_cap;
+";
+
+/// The run-time part of an interface with resources (`@` is the prefix), after the per-resource
+/// `@_NRES_`, `@_rnames_` and `@_destroy_any_`.
+const RES_RUNTIME: &str = r#"/* One slot of a resource's table. A handle is gen << 32 | (slot + 1). */
+typedef struct @_slot_ {
+    void *obj;     /* NULL: free */
+    uint32_t gen;  /* the generation of the handle to obj; changes when obj is dropped */
+    uint32_t pins; /* running calls that borrow obj */
+    uint32_t next; /* free list: the next free slot + 1 (0: none) */
+    bool dropped;  /* dropped while pinned: destroyed when the last pin is released */
+} @_slot_;
+
+typedef struct @_rtable_ {
+    @_slot_ *slots;
+    uint32_t len, cap, free;
+    uint32_t gen0; /* first generation of every slot: random per instance and resource */
+} @_rtable_;
+
+struct @_resources {
+    pthread_mutex_t mu;
+    @_rtable_ t[@_NRES_];
+};
+
+static uint32_t @_random_u32_(const void *salt)
+{
+    uint32_t x = 0;
+#if defined(__linux__)
+    if (getrandom(&x, sizeof x, 0) == (ssize_t)sizeof x)
+        return x;
+#endif
+    /* no entropy: mix the clock and two addresses */
+    x ^= (uint32_t)time(NULL) ^ (uint32_t)clock() ^ (uint32_t)(uintptr_t)salt ^
+         (uint32_t)((uintptr_t)&x >> 4);
+    x ^= x >> 16;
+    x *= 0x7feb352du;
+    x ^= x >> 15;
+    x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return x;
+}
+
+@_resources *@_resources_new(void)
+{
+    @_resources *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    if (pthread_mutex_init(&t->mu, NULL) != 0) {
+        free(t);
+        return NULL;
+    }
+    for (unsigned ri = 0; ri < @_NRES_; ri++)
+        t->t[ri].gen0 = @_random_u32_(&t->t[ri]);
+    return t;
+}
+
+void @_resources_free(@_resources *t, void *instance)
+{
+    if (t == NULL)
+        return;
+    for (unsigned ri = 0; ri < @_NRES_; ri++) {
+        @_rtable_ *rt = &t->t[ri];
+        for (uint32_t k = 0; k < rt->len; k++) {
+            void *obj = rt->slots[k].obj;
+            rt->slots[k].obj = NULL;
+            if (obj != NULL)
+                @_destroy_any_(instance, ri, obj);
+        }
+        free(rt->slots);
+        rt->slots = NULL;
+    }
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
+
+/* The live (not dropped) slot of handle h, or NULL. Called with the lock held. */
+static inline @_slot_ *@_find_(@_resources *t, unsigned ri, uint64_t h)
+{
+    uint32_t idx = (uint32_t)h;
+    @_rtable_ *rt = &t->t[ri];
+    if (idx == 0 || idx > rt->len)
+        return NULL;
+    @_slot_ *s = &rt->slots[idx - 1];
+    if (s->obj == NULL || s->dropped || s->gen != (uint32_t)(h >> 32))
+        return NULL;
+    return s;
+}
+
+/* Puts slot k on the free list. Called with the lock held. */
+static inline void @_free_slot_(@_rtable_ *rt, uint32_t k)
+{
+    rt->slots[k].obj = NULL;
+    rt->slots[k].pins = 0;
+    rt->slots[k].dropped = false;
+    rt->slots[k].next = rt->free;
+    rt->free = k + 1;
+}
+
+/* A new handle for obj. Called with the lock held; -1 when out of memory or slots. */
+static inline int @_insert_(@_resources *t, unsigned ri, void *obj, uint64_t *h)
+{
+    @_rtable_ *rt = &t->t[ri];
+    uint32_t k;
+    if (rt->free != 0) {
+        k = rt->free - 1;
+        rt->free = rt->slots[k].next;
+    } else {
+        if (rt->len == rt->cap) {
+            size_t most = SIZE_MAX / 2 / sizeof(@_slot_); /* slots that fit in memory */
+            if (rt->cap > UINT32_MAX / 4 || rt->cap > most)
+                return -1;
+            uint32_t cap = rt->cap == 0 ? 16u : rt->cap * 2u;
+            @_slot_ *ns = realloc(rt->slots, (size_t)cap * sizeof *ns);
+            if (ns == NULL)
+                return -1;
+            rt->slots = ns;
+            rt->cap = cap;
+        }
+        k = rt->len++;
+        rt->slots[k].gen = rt->gen0;
+    }
+    rt->slots[k].obj = obj;
+    rt->slots[k].pins = 0;
+    rt->slots[k].next = 0;
+    rt->slots[k].dropped = false;
+    *h = (uint64_t)rt->slots[k].gen << 32 | ((uint64_t)k + 1u);
+    return 0;
+}
+
+/* A borrowed object, pinned for the call. */
+typedef struct @_pin_ {
+    unsigned ri;
+    uint32_t slot;
+    void *obj;
+} @_pin_;
+
+static inline int @_pin_obj_(@_resources *t, unsigned ri, uint64_t h, @_pin_ *out)
+{
+    int rc = -1;
+    pthread_mutex_lock(&t->mu);
+    @_slot_ *s = @_find_(t, ri, h);
+    if (s != NULL) {
+        s->pins++;
+        out->ri = ri;
+        out->slot = (uint32_t)h - 1u;
+        out->obj = s->obj;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&t->mu);
+    return rc;
+}
+
+/* Releases n pins; an object dropped meanwhile is destroyed with its last pin. */
+static inline void @_unpin_all_(@_call *call, @_resources *t, const @_pin_ *pins, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        void *dead = NULL;
+        pthread_mutex_lock(&t->mu);
+        @_rtable_ *rt = &t->t[pins[k].ri];
+        @_slot_ *s = &rt->slots[pins[k].slot];
+        if (--s->pins == 0 && s->dropped) {
+            dead = s->obj;
+            @_free_slot_(rt, pins[k].slot);
+        }
+        pthread_mutex_unlock(&t->mu);
+        if (dead != NULL)
+            @_destroy_any_(call->instance, pins[k].ri, dead);
+    }
+}
+
+/* [resource-drop]: the handle is stale at once; the object is destroyed now, or by the last
+ * call that borrows it. -1 for a stale handle. */
+static inline int @_drop_(@_call *call, @_resources *t, unsigned ri, uint64_t h)
+{
+    int rc = -1;
+    void *dead = NULL;
+    pthread_mutex_lock(&t->mu);
+    @_slot_ *s = @_find_(t, ri, h);
+    if (s != NULL) {
+        s->gen++;
+        if (s->pins == 0) {
+            dead = s->obj;
+            @_free_slot_(&t->t[ri], (uint32_t)h - 1u);
+        } else {
+            s->dropped = true;
+        }
+        rc = 0;
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (dead != NULL)
+        @_destroy_any_(call->instance, ri, dead);
+    return rc;
+}
+
+static inline int32_t @_stale_(@_call *call, unsigned ri, uint64_t h)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "stale handle: no live %s has handle 0x%016llx", @_rnames_[ri],
+             (unsigned long long)h);
+    return @_fail(call, EINVAL, msg);
+}
+
+static inline int32_t @_no_table_(@_call *call, const char *fn)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: no resource table (@_instance_resources returned NULL)", fn);
+    return @_fail(call, EINVAL, msg);
+}
+
+/* Encodes an own<R> as a placeholder; its handle is written when it enters the table. */
+static inline int @_own_put_(@_writer_ *w, unsigned ri, void *obj)
+{
+    if (w->nowns == w->owns_cap) {
+        size_t cap = w->owns_cap == 0 ? 8 : w->owns_cap * 2;
+        @_own_ *no = cap > SIZE_MAX / sizeof *no ? NULL : realloc(w->owns, cap * sizeof *no);
+        if (no == NULL) {
+            w->oom = 1;
+            return -1;
+        }
+        w->owns = no;
+        w->owns_cap = cap;
+    }
+    w->owns[w->nowns].ri = ri;
+    w->owns[w->nowns].obj = obj;
+    w->owns[w->nowns].at = w->len;
+    w->nowns++;
+    return @_put_(w, 8, 0);
+}
+
+static inline int @_own_cmp_(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const @_own_ *)a)->obj, y = (uintptr_t)((const @_own_ *)b)->obj;
+    return x < y ? -1 : x > y;
+}
+
+static inline bool @_pinned_(const void *obj, const @_pin_ *pins, size_t npins)
+{
+    for (size_t j = 0; j < npins; j++)
+        if (pins[j].obj == obj)
+            return true;
+    return false;
+}
+
+/* Destroys the distinct objects of owns[from..n) (sorted by obj) that no parameter pins. */
+static inline void @_destroy_owns_(@_call *call, const @_own_ *owns, size_t from, size_t n,
+                                   const @_pin_ *pins, size_t npins)
+{
+    for (size_t k = from; k < n; k++)
+        if ((k == from || owns[k].obj != owns[k - 1].obj) && !@_pinned_(owns[k].obj, pins, npins))
+            @_destroy_any_(call->instance, owns[k].ri, owns[k].obj);
+}
+
+/* After a successful encoding: puts the output's objects into the table, writes their handles
+ * and the output. An object twice in the output, or one a parameter borrows, is invalid output;
+ * the objects that did not reach the table are then destroyed. */
+static inline int32_t @_finish_owns_(@_call *call, const char *fn, @_writer_ *w, @_resources *t,
+                                     const @_pin_ *pins, size_t npins)
+{
+    @_own_ *owns = w->owns;
+    size_t n = w->nowns;
+    w->owns = NULL;
+    w->nowns = w->owns_cap = 0;
+    if (n > 1)
+        qsort(owns, n, sizeof *owns, @_own_cmp_);
+    char msg[512];
+    msg[0] = '\0';
+    for (size_t k = 0; k < n && msg[0] == '\0'; k++) {
+        if (k > 0 && owns[k].obj == owns[k - 1].obj)
+            snprintf(msg, sizeof msg, "%s: result: the same object twice as own<%s>", fn,
+                     @_rnames_[owns[k].ri]);
+        else if (@_pinned_(owns[k].obj, pins, npins))
+            snprintf(msg, sizeof msg,
+                     "%s: result: own<%s> of an object that already has a handle (a borrowed "
+                     "parameter)",
+                     fn, @_rnames_[owns[k].ri]);
+    }
+    int32_t code = EINVAL;
+    size_t k = 0;
+    if (msg[0] == '\0') {
+        pthread_mutex_lock(&t->mu);
+        for (; k < n; k++) {
+            uint64_t h;
+            if (@_insert_(t, owns[k].ri, owns[k].obj, &h) != 0)
+                break;
+            for (size_t b = 0; b < 8; b++)
+                w->buf[owns[k].at + b] = (uint8_t)(h >> (8 * b));
+        }
+        pthread_mutex_unlock(&t->mu);
+        if (k < n) {
+            code = ENOMEM;
+            snprintf(msg, sizeof msg, "%s: result: out of memory while adding a %s to the table",
+                     fn, @_rnames_[owns[k].ri]);
+        }
+    }
+    if (msg[0] != '\0') {
+        @_destroy_owns_(call, owns, k, n, pins, npins);
+        free(owns);
+        free(w->buf);
+        w->buf = NULL;
+        return @_fail(call, code, msg);
+    }
+    free(owns);
+    return @_finish_(call, fn, w, 0);
+}
+
+/* Walks an output the encoder refused, to find its objects. */
+typedef struct @_rel_ {
+    int mode; /* 0: collect into items; 1: find object number `want`; 2: is it among the first `want`? */
+    @_own_ *items;
+    size_t n, cap, count, want;
+    int oom, dup;
+    unsigned found_ri;
+    void *found;
+} @_rel_;
+
+static inline void @_rel_visit_(@_rel_ *rl, unsigned ri, void *obj)
+{
+    size_t c = rl->count++;
+    if (rl->mode == 1) {
+        if (c == rl->want) {
+            rl->found = obj;
+            rl->found_ri = ri;
+        }
+        return;
+    }
+    if (rl->mode == 2) {
+        if (c < rl->want && obj == rl->found)
+            rl->dup = 1;
+        return;
+    }
+    if (rl->oom)
+        return;
+    if (rl->n == rl->cap) {
+        size_t cap = rl->cap == 0 ? 16 : rl->cap * 2;
+        @_own_ *ni = cap > SIZE_MAX / sizeof *ni ? NULL : realloc(rl->items, cap * sizeof *ni);
+        if (ni == NULL) {
+            rl->oom = 1;
+            return;
+        }
+        rl->items = ni;
+        rl->cap = cap;
+    }
+    rl->items[rl->n].ri = ri;
+    rl->items[rl->n].obj = obj;
+    rl->items[rl->n].at = 0;
+    rl->n++;
+}
+
+/* After the author returned success and the output was refused: destroys every object of the
+ * output (each once) that no parameter pins. Nothing of it reached the table. */
+static inline void @_release_(@_call *call, void (*walk)(@_rel_ *, const void *), const void *out,
+                              const @_pin_ *pins, size_t npins)
+{
+    @_rel_ rl;
+    memset(&rl, 0, sizeof rl);
+    walk(&rl, out);
+    if (!rl.oom) {
+        if (rl.n > 1)
+            qsort(rl.items, rl.n, sizeof *rl.items, @_own_cmp_);
+        @_destroy_owns_(call, rl.items, 0, rl.n, pins, npins);
+        free(rl.items);
+        return;
+    }
+    free(rl.items);
+    /* Out of memory: find them one at a time, without memory. */
+    size_t total = rl.count;
+    for (size_t i = 0; i < total; i++) {
+        rl.mode = 1;
+        rl.count = 0;
+        rl.want = i;
+        rl.found = NULL;
+        walk(&rl, out);
+        rl.mode = 2;
+        rl.count = 0;
+        rl.dup = 0;
+        walk(&rl, out);
+        if (rl.found != NULL && !rl.dup && !@_pinned_(rl.found, pins, npins))
+            @_destroy_any_(call->instance, rl.found_ri, rl.found);
+    }
+}
+
+"#;
+
 /// Generate the two files for `iface`; `prefix` (a C identifier) defaults to the interface's
 /// name in snake case.
 pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
@@ -966,15 +1560,6 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
             ),
         ));
     }
-    if let Some(r) = iface.resources().next() {
-        return Err(unsupported(
-            LANG,
-            format!(
-                "resource {} (handles are not mapped yet)",
-                iface.types[r].name
-            ),
-        ));
-    }
     let mut g = Gen {
         i: iface,
         p: p.clone(),
@@ -983,7 +1568,10 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
         emitted: HashSet::new(),
         dec: BTreeMap::new(),
         enc: BTreeMap::new(),
+        rel: BTreeMap::new(),
+        res: iface.resources().collect(),
     };
+    let has_res = !g.res.is_empty();
     for fixed in [
         "call",
         "string",
@@ -996,37 +1584,134 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
     ] {
         g.claim(format!("{p}_{fixed}"), format!("the generated {p}_{fixed}"))?;
     }
+    if has_res {
+        for fixed in [
+            "resources",
+            "resources_new",
+            "resources_free",
+            "instance_resources",
+        ] {
+            g.claim(format!("{p}_{fixed}"), format!("the generated {p}_{fixed}"))?;
+        }
+    }
     let upper_p = p.to_ascii_uppercase();
-    for fixed in ["METHOD_COUNT", "METHOD_ENTRIES", "IFACE_H", "DECODED_MAX"] {
+    for fixed in [
+        "METHOD_COUNT",
+        "METHOD_ENTRIES",
+        "IFACE_H",
+        "DECODED_MAX",
+        "HELPER_",
+    ] {
         g.claim(
             format!("{upper_p}_{fixed}"),
             format!("the generated {upper_p}_{fixed}"),
         )?;
     }
     g.emitted.insert(format!("{p}_string"));
+    // Resources: where the generator draws the line (docs/TYPED.md, "Resources (handles)").
+    for e in &iface.events {
+        if let Some(t) = &e.payload {
+            if let Some(r) = g.find_handle(t, true).or_else(|| g.find_handle(t, false)) {
+                return Err(unsupported(
+                    LANG,
+                    format!(
+                        "event {}: resource {} in an event payload (handles travel only in \
+                         results and parameters)",
+                        e.topic, iface.types[r].name
+                    ),
+                ));
+            }
+        }
+    }
+    for f in &iface.functions {
+        for par in &f.params {
+            if let Some(r) = g.find_handle(&par.ty, true) {
+                return Err(unsupported(
+                    LANG,
+                    format!(
+                        "function {}: parameter {}: own<{}> in a parameter (passing ownership \
+                         into the module) is not supported",
+                        f.name, par.name, iface.types[r].name
+                    ),
+                ));
+            }
+            if !matches!(g.norm(&par.ty), Type::Borrow(_)) {
+                if let Some(r) = g.find_handle(&par.ty, false) {
+                    return Err(unsupported(
+                        LANG,
+                        format!(
+                            "function {}: parameter {}: borrow<{}> inside another type (only a \
+                             direct borrow<{2}> parameter is supported)",
+                            f.name, par.name, iface.types[r].name
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(r) = f.result.as_ref().and_then(|t| g.find_handle(t, false)) {
+            return Err(unsupported(
+                LANG,
+                format!(
+                    "function {}: borrow<{}> in a result (a result hands out own<{1}>)",
+                    f.name, iface.types[r].name
+                ),
+            ));
+        }
+    }
     for k in 0..iface.types.len() {
         g.ensure_named(k)?;
+    }
+    for &r in &g.res.clone() {
+        let rs = snake(&iface.types[r].name);
+        g.claim(
+            format!("{p}_{rs}_destroy"),
+            format!("the destructor of resource {}", iface.types[r].name),
+        )?;
     }
     let mut protos = String::new();
     let mut method_defs = String::new();
     let mut glue = String::new();
+    let mut rel_roots: BTreeMap<String, Type> = BTreeMap::new();
     for (idx, f) in iface.functions.iter().enumerate() {
-        if f.kind != FunctionKind::Freestanding {
-            return Err(unsupported(
-                LANG,
-                format!("function {} belongs to a resource", f.name),
-            ));
-        }
-        let fname = format!("{p}_{}", snake(&f.name));
+        // The C names: p_f for a plain function, p_r_m for resource r's constructor (new),
+        // method or static function m.
+        let (cname, upper) = match f.kind {
+            FunctionKind::Freestanding => (snake(&f.name), upper_snake(&f.name)),
+            FunctionKind::Constructor(r) | FunctionKind::Method(r) | FunctionKind::Static(r) => {
+                let rname = &iface.types[r].name;
+                let m = if matches!(f.kind, FunctionKind::Constructor(_)) {
+                    "new".to_string()
+                } else {
+                    let m = f.name.rsplit('.').next().unwrap_or(&f.name).to_string();
+                    if snake(&m) == "new" || snake(&m) == "destroy" {
+                        return Err(unsupported(
+                            LANG,
+                            format!(
+                                "function {}: a resource function named {m} would clash with \
+                                 the generated {p}_{}_{}",
+                                f.name,
+                                snake(rname),
+                                snake(&m)
+                            ),
+                        ));
+                    }
+                    m
+                };
+                (
+                    format!("{}_{}", snake(rname), snake(&m)),
+                    format!("{}_{}", upper_snake(rname), upper_snake(&m)),
+                )
+            }
+        };
+        let fname = format!("{p}_{cname}");
         g.claim(fname.clone(), format!("function {}", f.name))?;
-        let mname = format!("{upper_p}_METHOD_{}", upper_snake(&f.name));
+        let mname = format!("{upper_p}_METHOD_{upper}");
         g.claim(mname.clone(), format!("function {}", f.name))?;
         let _ = writeln!(method_defs, "#define {mname} {idx}u");
         let mut args = vec![format!("{p}_call *call")];
         let mut seen: HashSet<String> = ["call".to_string(), "out".to_string()].into();
         for par in &f.params {
             g.ensure(&par.ty)?;
-            g.need(&par.ty, true);
             let m = member(&par.name);
             if !seen.insert(m.clone()) {
                 return Err(unsupported(
@@ -1037,12 +1722,25 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
                     ),
                 ));
             }
-            args.push(format!("const {} *{m}", g.ctype(&par.ty)));
+            if let Type::Borrow(r) = g.norm(&par.ty) {
+                args.push(decl(&g.ctype(&Type::Borrow(r)), &m));
+            } else {
+                g.need(&par.ty, true);
+                args.push(format!("const {} *{m}", g.ctype(&par.ty)));
+            }
         }
+        let owns = f
+            .result
+            .as_ref()
+            .is_some_and(|t| g.find_handle(t, true).is_some());
         if let Some(t) = &f.result {
             g.ensure(t)?;
             g.need(t, false);
-            args.push(format!("{} *out", g.ctype(t)));
+            if owns {
+                g.need_rel(t);
+                rel_roots.insert(g.key(t), g.norm(t));
+            }
+            args.push(decl(&g.ctype(t), "*out"));
         }
         let doc = f
             .docs
@@ -1058,7 +1756,24 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
         // The glue.
         let mut body = format!("    {p}_reader_ r = {{call, input, input_len, 0, NULL, 0, 0, {upper_p}_DECODED_MAX(input_len)}};\n");
         let mut call_args = vec!["call".to_string()];
+        // (parameter index, resource index) of each borrow<R> parameter, in order.
+        let mut borrows: Vec<(usize, usize)> = Vec::new();
         for (k, par) in f.params.iter().enumerate() {
+            if let Type::Borrow(r) = g.norm(&par.ty) {
+                let _ = writeln!(
+                    body,
+                    "    uint64_t h{k};\n    if ({p}_rd_(&r, 8, &h{k}) != 0)\n        return {p}_dec_failed_(call, &r, \"{}\", \"{}\");",
+                    f.name, par.name
+                );
+                call_args.push(format!(
+                    "({}_{} *)pins[{}].obj",
+                    p,
+                    snake(&iface.types[r].name),
+                    borrows.len()
+                ));
+                borrows.push((k, g.ri(r)));
+                continue;
+            }
             let _ = writeln!(
                 body,
                 "    {} p{k};\n    memset(&p{k}, 0, sizeof p{k});\n    if ({p}_dec_{}_(&r, &p{k}) != 0)\n        return {p}_dec_failed_(call, &r, \"{}\", \"{}\");",
@@ -1074,35 +1789,123 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
             "    if ({p}_check_end_(call, &r, \"{}\") != 0)\n        return call->failed_;",
             f.name
         );
+        if !borrows.is_empty() || owns {
+            let _ = writeln!(
+                body,
+                "    {p}_resources *t = {p}_instance_resources(call->instance);\n    if (t == NULL)\n        return {p}_no_table_(call, \"{}\");",
+                f.name
+            );
+        }
+        let (pins, npins) = if borrows.is_empty() {
+            ("NULL".to_string(), "0".to_string())
+        } else {
+            let _ = writeln!(body, "    {p}_pin_ pins[{}];", borrows.len());
+            for (j, (k, ri)) in borrows.iter().enumerate() {
+                let _ = writeln!(
+                    body,
+                    "    if ({p}_pin_obj_(t, {ri}u, h{k}, &pins[{j}]) != 0) {{\n        {p}_unpin_all_(call, t, pins, {j});\n        return {p}_stale_(call, {ri}u, h{k});\n    }}"
+                );
+            }
+            ("pins".to_string(), borrows.len().to_string())
+        };
         if let Some(t) = &f.result {
             let _ = writeln!(
                 body,
-                "    {} out;\n    memset(&out, 0, sizeof out);",
-                g.ctype(t)
+                "    {};\n    memset(&out, 0, sizeof out);",
+                decl(&g.ctype(t), "out")
             );
             call_args.push("&out".into());
         }
+        let winit = if has_res {
+            "{NULL, 0, 0, NULL, 0, NULL, 0, 0}"
+        } else {
+            "{NULL, 0, 0, NULL, 0}"
+        };
+        if borrows.is_empty() && !owns {
+            // Nothing to release after the call.
+            let _ = writeln!(
+                body,
+                "    int32_t rc = {fname}({});\n    if (rc != 0 || call->failed_ != 0)\n        return {p}_author_failed_(call, \"{}\", rc);",
+                call_args.join(", "),
+                f.name
+            );
+            if let Some(t) = &f.result {
+                let _ = writeln!(
+                    body,
+                    "    {p}_writer_ w = {winit};\n    int e = {p}_enc_{}_(&w, &out);\n    return {p}_finish_(call, \"{}\", &w, e);",
+                    g.key(t),
+                    f.name
+                );
+            } else {
+                body.push_str("    return 0;\n");
+            }
+            let _ = write!(
+                glue,
+                "static int32_t {p}_glue_{idx}_({p}_call *call, const uint8_t *input, size_t input_len)\n{{\n{body}}}\n\n"
+            );
+            continue;
+        }
         let _ = writeln!(
             body,
-            "    int32_t rc = {fname}({});\n    if (rc != 0 || call->failed_ != 0)\n        return {p}_author_failed_(call, \"{}\", rc);",
+            "    int32_t rc = {fname}({});\n    if (rc != 0 || call->failed_ != 0)\n        rc = {p}_author_failed_(call, \"{}\", rc);",
             call_args.join(", "),
             f.name
         );
         if let Some(t) = &f.result {
-            let _ = writeln!(
-                body,
-                "    {p}_writer_ w = {{NULL, 0, 0, NULL, 0}};\n    int e = {p}_enc_{}_(&w, &out);\n    return {p}_finish_(call, \"{}\", &w, e);",
-                g.key(t),
-                f.name
-            );
-        } else {
-            body.push_str("    return 0;\n");
+            if owns {
+                let _ = writeln!(
+                    body,
+                    "    else {{\n        {p}_writer_ w = {winit};\n        int e = {p}_enc_{k}_(&w, &out);\n        if (e != 0) {{\n            free(w.owns);\n            {p}_release_(call, {p}_relv_{k}_, &out, {pins}, {npins});\n            rc = {p}_finish_(call, \"{n}\", &w, e);\n        }} else {{\n            rc = {p}_finish_owns_(call, \"{n}\", &w, t, {pins}, {npins});\n        }}\n    }}",
+                    k = g.key(t),
+                    n = f.name
+                );
+            } else {
+                let _ = writeln!(
+                    body,
+                    "    else {{\n        {p}_writer_ w = {winit};\n        int e = {p}_enc_{}_(&w, &out);\n        rc = {p}_finish_(call, \"{}\", &w, e);\n    }}",
+                    g.key(t),
+                    f.name
+                );
+            }
         }
+        if !borrows.is_empty() {
+            let _ = writeln!(body, "    {p}_unpin_all_(call, t, pins, {npins});");
+        }
+        body.push_str("    return rc;\n");
         let _ = write!(
             glue,
             "static int32_t {p}_glue_{idx}_({p}_call *call, const uint8_t *input, size_t input_len)\n{{\n{body}}}\n\n"
         );
     }
+    // [resource-drop]R, after the functions.
+    let mut drop_names = Vec::new();
+    for (j, &r) in g.res.clone().iter().enumerate() {
+        let idx = iface.functions.len() + j;
+        let name = iface.drop_method(r);
+        let mname = format!(
+            "{upper_p}_METHOD_{}_RESOURCE_DROP",
+            upper_snake(&iface.types[r].name)
+        );
+        g.claim(mname.clone(), format!("function {name}"))?;
+        let _ = writeln!(method_defs, "#define {mname} {idx}u");
+        let _ = write!(
+            glue,
+            "static int32_t {p}_glue_{idx}_({p}_call *call, const uint8_t *input, size_t input_len)\n{{\n\
+             \x20   {p}_reader_ r = {{call, input, input_len, 0, NULL, 0, 0, {upper_p}_DECODED_MAX(input_len)}};\n\
+             \x20   uint64_t h;\n    if ({p}_rd_(&r, 8, &h) != 0)\n        return {p}_dec_failed_(call, &r, \"{name}\", \"handle\");\n\
+             \x20   if ({p}_check_end_(call, &r, \"{name}\") != 0)\n        return call->failed_;\n\
+             \x20   {p}_resources *t = {p}_instance_resources(call->instance);\n    if (t == NULL)\n        return {p}_no_table_(call, \"{name}\");\n\
+             \x20   if ({p}_drop_(call, t, {j}u, h) != 0)\n        return {p}_stale_(call, {j}u, h);\n    return 0;\n}}\n\n"
+        );
+        drop_names.push(name);
+    }
+    let method_count = iface.functions.len() + drop_names.len();
+    let method_names: Vec<String> = iface
+        .functions
+        .iter()
+        .map(|f| f.name.clone())
+        .chain(drop_names)
+        .collect();
 
     // Continuation lines of the dispatcher's parameters, aligned after `int32_t P_dispatch(`.
     let pad = " ".repeat("int32_t _dispatch(".len() + p.len());
@@ -1134,6 +1937,43 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
          /* string: UTF-8, len bytes, not NUL-terminated. */\ntypedef struct {p}_string {{\n    const char *ptr;\n    size_t len;\n}} {p}_string;\n\n"
     );
     h.push_str(&g.types);
+    let mut res_h = String::new();
+    let mut res_protos = String::new();
+    if has_res {
+        let _ = write!(
+            res_h,
+            "/* ---- resources (handles); docs/TYPED.md, \"C: module-side bindings\" ----\n\
+             \x20* The module author defines struct {p}_r for each resource r. An instance's objects live in\n\
+             \x20* its handle table: create it with {p}_resources_new() in init() (NULL: out of memory) and\n\
+             \x20* free it with {p}_resources_free(table, instance) in destroy(), which first destroys every\n\
+             \x20* object still live with {p}_r_destroy (NULL is a no-op). {p}_instance_resources(instance)\n\
+             \x20* returns the instance's table. Link with -pthread (the table has a mutex).\n\
+             \x20*\n\
+             \x20* own<r> in an output is a `{p}_r *`: a new object, never NULL, never one that already has a\n\
+             \x20* handle (a borrowed parameter is refused), each at most once. After a successful return the\n\
+             \x20* generated code gives each a handle; when it refuses the output (invalid output, out of\n\
+             \x20* memory, a refused write) it destroys those that got none with {p}_r_destroy. When the\n\
+             \x20* function fails, the output is not touched: destroy what you made before returning.\n\
+             \x20* borrow<r> (and self) is the object, pinned for the call: dropped meanwhile, it is destroyed\n\
+             \x20* when the last call that borrows it returns. {p}_r_destroy runs on the thread of that call,\n\
+             \x20* of the drop or of {p}_resources_free, never under the table's lock. */\n\
+             typedef struct {p}_resources {p}_resources;\n\
+             {p}_resources *{p}_resources_new(void);\n\
+             void {p}_resources_free({p}_resources *t, void *instance);\n\n"
+        );
+        let _ = writeln!(
+            res_protos,
+            "/* The handle table of this instance (from {p}_resources_new). */\n{p}_resources *{p}_instance_resources(void *instance);\n"
+        );
+        for &r in &g.res {
+            let rs = snake(&iface.types[r].name);
+            let _ = writeln!(
+                res_protos,
+                "/* Destroy a {}: its last handle was dropped, or the table is freed. */\nvoid {p}_{rs}_destroy(void *instance, {p}_{rs} *self);\n",
+                iface.types[r].name
+            );
+        }
+    }
     let _ = write!(
         h,
         "/* Call-scoped memory, suitably aligned, freed by the generated code when the call is over\n\
@@ -1142,7 +1982,7 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
          void *{p}_alloc({p}_call *call, size_t size);\nvoid *{p}_realloc({p}_call *call, void *ptr, size_t size);\n\n\
          /* Fail the call: records code (0 becomes EINVAL) and the NUL-terminated UTF-8 message\n\
          \x20* (at most 4096 bytes are used) through api->fail, and returns the code to return. */\n\
-         int32_t {p}_fail({p}_call *call, int32_t code, const char *msg);\n\n\
+         int32_t {p}_fail({p}_call *call, int32_t code, const char *msg);\n\n{res_h}\
          /* Method-table entries of the typed methods, in this order (splice them into the\n\
          \x20* module's bh_method_desc array), and each method's index among them. */\n\
          #define {upper_p}_METHOD_COUNT {}u\n#define {upper_p}_METHOD_ENTRIES {}\n{method_defs}\n\
@@ -1151,12 +1991,11 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
          {pad}const uint8_t *input, size_t input_len, bh_call_ctx *ctx);\n\n\
          /* Exported by the generated source: the interface (WIT text and hash). */\n\
          const bh_module_interface *bridgehost_module_interface(void);\n\n\
-         /* ---- implemented by the module author ---- */\n\n{protos}",
-        iface.functions.len(),
-        iface
-            .functions
+         /* ---- implemented by the module author ---- */\n\n{res_protos}{protos}",
+        method_count,
+        method_names
             .iter()
-            .map(|f| format!("{{\"{}\", 0u, 0u}}", f.name))
+            .map(|n| format!("{{\"{n}\", 0u, 0u}}"))
             .collect::<Vec<_>>()
             .join(", "),
     );
@@ -1170,10 +2009,57 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
     let _ = write!(
         c,
         "/* Generated by `bridgehost bindgen --lang c` from WIT interface {} ({}): do not edit. */\n\
-         #include \"{p}_iface.h\"\n\n#include <errno.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n",
+         #include \"{p}_iface.h\"\n\n#include <errno.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n",
         iface.name, iface.package
     );
-    c.push_str(&RUNTIME.replace('@', &p).replace('^', &upper_p));
+    if has_res {
+        c.push_str(
+            "\n#include <pthread.h>\n#include <time.h>\n#if defined(__linux__)\n#include <sys/random.h>\n#endif\n",
+        );
+    }
+    c.push('\n');
+    let runtime = if has_res {
+        RUNTIME
+            .replace("<<OWN>>", OWN_STRUCT)
+            .replace("<<OWNS>>", OWNS_FIELDS)
+    } else {
+        RUNTIME.replace("<<OWN>>", "").replace("<<OWNS>>", "")
+    };
+    // An interface needs only some of the helpers; clang warns about unused static inline
+    // functions in a source file.
+    c.push_str(
+        "/* Helpers an interface may not use (clang warns about unused static inline functions). */\n#define ^_HELPER_ static inline __attribute__((unused))\n\n"
+            .replace('^', &upper_p)
+            .as_str(),
+    );
+    let runtime = runtime.replace("static inline ", "^_HELPER_ ");
+    c.push_str(&runtime.replace('@', &p).replace('^', &upper_p));
+    if has_res {
+        let _ = write!(
+            c,
+            "/* ---- resources: the instance's handle table ---- */\n\n#define {p}_NRES_ {}u\n\nstatic const char *const {p}_rnames_[{p}_NRES_] = {{{}}};\n\n\
+             static void {p}_destroy_any_(void *instance, unsigned ri, void *obj)\n{{\n    switch (ri) {{\n",
+            g.res.len(),
+            g.res
+                .iter()
+                .map(|&r| format!("\"{}\"", iface.types[r].name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for (j, &r) in g.res.iter().enumerate() {
+            let rs = snake(&iface.types[r].name);
+            let _ = writeln!(
+                c,
+                "    case {j}u:\n        {p}_{rs}_destroy(instance, ({p}_{rs} *)obj);\n        break;"
+            );
+        }
+        c.push_str("    default:\n        break;\n    }\n}\n\n");
+        c.push_str(
+            &RES_RUNTIME
+                .replace("static inline ", &format!("{upper_p}_HELPER_ "))
+                .replace('@', &p),
+        );
+    }
     c.push_str("/* ---- codecs ---- */\n\n");
     for (k, t) in &g.dec {
         let _ = writeln!(
@@ -1185,8 +2071,15 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
     for (k, t) in &g.enc {
         let _ = writeln!(
             c,
-            "static int {p}_enc_{k}_({p}_writer_ *w, const {} *v);",
-            g.ctype(t)
+            "static int {p}_enc_{k}_({p}_writer_ *w, {} *v);",
+            const_of(&g.ctype(t))
+        );
+    }
+    for (k, t) in &g.rel {
+        let _ = writeln!(
+            c,
+            "static void {p}_rel_{k}_({p}_rel_ *rl, {} *v);",
+            const_of(&g.ctype(t))
         );
     }
     c.push('\n');
@@ -1195,6 +2088,15 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
     }
     for (k, t) in &g.enc {
         c.push_str(&g.encoder(k, t));
+    }
+    for (k, t) in &g.rel {
+        c.push_str(&g.releaser(k, t));
+    }
+    for k in rel_roots.keys() {
+        let _ = write!(
+            c,
+            "static void {p}_relv_{k}_({p}_rel_ *rl, const void *v)\n{{\n    {p}_rel_{k}_(rl, v);\n}}\n\n"
+        );
     }
     c.push_str("/* ---- methods ---- */\n\n");
     c.push_str(&glue);
@@ -1209,7 +2111,7 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
          \x20           return {p}_fail(&call, EINVAL, \"input is NULL with a non-zero length\");\n\
          \x20       input = empty;\n    }}\n    int32_t rc;\n    switch (index) {{\n"
     );
-    for idx in 0..iface.functions.len() {
+    for idx in 0..method_count {
         let _ = writeln!(
             c,
             "    case {idx}u:\n        rc = {p}_glue_{idx}_(&call, input, input_len);\n        break;"
