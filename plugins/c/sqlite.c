@@ -177,7 +177,7 @@ static int32_t misuse(sqlite_call *call, sqlite_error *err, const char *fmt, ...
 /* err = sqlite(failure) for result code rc on h (NULL: no connection to ask for a message). */
 static int32_t failure(sqlite_call *call, sqlite3 *h, int rc, sqlite_error *err)
 {
-    if (rc == SQLITE_NOMEM)
+    if ((rc & 0xff) == SQLITE_NOMEM)
         return sqlite_fail(call, ENOMEM, "SQLite is out of memory");
     err->tag = SQLITE_ERROR_SQLITE;
     err->val.sqlite.code = rc & 0xff;
