@@ -21,7 +21,10 @@
  *
  * config (init): empty for a result limit of 16 MiB, or the limit in bytes as decimal ASCII
  * (1 .. 1073741824). query, step and fetch fail with too-large(limit) when their result would
- * take more bytes than that on the wire.
+ * take more memory than that in the module (what it allocates: each value's C struct, each
+ * text and blob with its allocation header, each row's array). The encoded result is always
+ * smaller, so the limit bounds both; a result of many small values (NULLs) cannot make the
+ * module allocate 24 bytes per byte on the wire beyond it.
  *
  * Hardening of every connection: SQLITE_DBCONFIG_DEFENSIVE on, trusted_schema off, extension
  * loading off, and an authorizer that refuses the SQL functions load_extension and
@@ -52,7 +55,7 @@
 typedef struct smod {
     const bh_host_api *api;
     sqlite_resources *resources;
-    uint64_t max_bytes; /* result limit: the encoded size of a query's, step's or fetch's result */
+    uint64_t max_bytes; /* result limit: the memory of a query's, step's or fetch's result */
 } smod;
 
 /* One SQLite connection, shared by the connection object and its statements. */
@@ -297,6 +300,9 @@ static int32_t bind(sqlite_call *call, sqlite3 *h, sqlite3_stmt *st, const sqlit
     return 0;
 }
 
+/* What one call-scoped allocation costs beyond its size (the arena's header). */
+#define BLOCK ((uint64_t)sizeof(max_align_t))
+
 /* bytes += n, refusing to pass max. */
 static bool add(size_t *bytes, uint64_t n, uint64_t max)
 {
@@ -316,13 +322,15 @@ static const char *column_label(sqlite3_stmt *st, int i, char *buf, size_t size)
     return buf;
 }
 
-/* The current row of st, copied into call memory; *bytes grows by its encoded size (at most
- * m->max_bytes in all). */
+/* The current row of st, copied into call memory; *bytes grows by the memory it takes (at most
+ * m->max_bytes in all), which is more than its encoded size. */
 static int32_t read_row(sqlite_call *call, const smod *m, sqlite3 *h, sqlite3_stmt *st,
                         size_t *bytes, sqlite_list_value *row, sqlite_error *err)
 {
     int n = sqlite3_column_count(st);
-    if (!add(bytes, 4, m->max_bytes))
+    /* The row's slot in the rows array (twice: the array grows by doubling) and its values. */
+    if (!add(bytes, 2 * sizeof(sqlite_list_value) + BLOCK + (uint64_t)n * sizeof(sqlite_value),
+             m->max_bytes))
         return too_large(m, err);
     sqlite_value *vals = sqlite_alloc(call, (size_t)n * sizeof *vals);
     if (vals == NULL)
@@ -332,8 +340,6 @@ static int32_t read_row(sqlite_call *call, const smod *m, sqlite3 *h, sqlite3_st
         memset(v, 0, sizeof *v);
         int type = sqlite3_column_type(st, i);
         if (type == SQLITE_INTEGER || type == SQLITE_FLOAT) {
-            if (!add(bytes, 9, m->max_bytes))
-                return too_large(m, err);
             if (type == SQLITE_INTEGER) {
                 v->tag = SQLITE_VALUE_INTEGER;
                 v->val.integer = sqlite3_column_int64(st, i);
@@ -344,8 +350,6 @@ static int32_t read_row(sqlite_call *call, const smod *m, sqlite3 *h, sqlite3_st
             continue;
         }
         if (type != SQLITE_TEXT && type != SQLITE_BLOB) {
-            if (!add(bytes, 1, m->max_bytes))
-                return too_large(m, err);
             v->tag = SQLITE_VALUE_NULL;
             continue;
         }
@@ -354,7 +358,7 @@ static int32_t read_row(sqlite_call *call, const smod *m, sqlite3 *h, sqlite3_st
         size_t len = (size_t)sqlite3_column_bytes(st, i);
         if (p == NULL && (len > 0 || sqlite3_errcode(h) == SQLITE_NOMEM))
             return failure(call, h, SQLITE_NOMEM, err); /* the conversion ran out of memory */
-        if (!add(bytes, 5 + (uint64_t)len, m->max_bytes))
+        if (!add(bytes, BLOCK + (uint64_t)len, m->max_bytes))
             return too_large(m, err);
         if (type == SQLITE_TEXT && !utf8_ok(p, len)) {
             char buf[32];
@@ -387,7 +391,7 @@ static int32_t column_names(sqlite_call *call, const smod *m, sqlite3_stmt *st, 
                             sqlite_list_string *out, sqlite_error *err)
 {
     int n = sqlite3_column_count(st);
-    if (!add(bytes, 4, m->max_bytes))
+    if (!add(bytes, BLOCK + (uint64_t)n * sizeof(sqlite_string), m->max_bytes))
         return too_large(m, err);
     sqlite_string *names = sqlite_alloc(call, (size_t)n * sizeof *names);
     if (names == NULL)
@@ -404,7 +408,7 @@ static int32_t column_names(sqlite_call *call, const smod *m, sqlite3_stmt *st, 
             int32_t r = message(call, buf, &err->val.invalid_text);
             return r != 0 ? r : TYPED;
         }
-        if (!add(bytes, 4 + (uint64_t)len, m->max_bytes))
+        if (!add(bytes, BLOCK + (uint64_t)len, m->max_bytes))
             return too_large(m, err);
         char *copy = sqlite_alloc(call, len);
         if (copy == NULL)
@@ -625,7 +629,7 @@ int32_t sqlite_connection_query(sqlite_call *call, sqlite_connection *self,
     db *d = self->d;
     sqlite_error *err = &out->val.err;
     sqlite3_stmt *st = NULL;
-    size_t bytes = 1; /* the result's tag */
+    size_t bytes = 0;
     bool done;
     pthread_mutex_lock(&d->lock);
     int32_t r = compile_one(call, d->h, sql, &st, err);
@@ -635,8 +639,6 @@ int32_t sqlite_connection_query(sqlite_call *call, sqlite_connection *self,
     sqlite_rows rows = {{NULL, 0}, {NULL, 0}};
     if (r == 0)
         r = column_names(call, m, st, &bytes, &rows.columns, err);
-    if (r == 0 && !add(&bytes, 4, m->max_bytes))
-        r = too_large(m, err);
     if (r == 0)
         r = read_rows(call, m, d->h, st, UINT64_MAX, &bytes, &rows.rows, &done, err);
     sqlite3_finalize(st);
@@ -748,7 +750,7 @@ int32_t sqlite_statement_step(sqlite_call *call, sqlite_statement *self,
     if (r != 0)
         return FINISH(out, r);
     if (!self->done) {
-        size_t bytes = 2; /* the result's and the option's tags */
+        size_t bytes = 0;
         int rc = sqlite3_step(self->st);
         if (rc == SQLITE_ROW) {
             sqlite_list_value row = {NULL, 0};
@@ -780,7 +782,7 @@ int32_t sqlite_statement_fetch(sqlite_call *call, sqlite_statement *self, const 
     if (r != 0)
         return FINISH(out, r);
     if (!self->done) {
-        size_t bytes = 5; /* the result's tag, the list's length */
+        size_t bytes = 0;
         bool done = false;
         sqlite_list_list_value rows = {NULL, 0};
         r = read_rows(call, m, self->d->h, self->st, *max_rows, &bytes, &rows, &done, err);
@@ -803,7 +805,7 @@ int32_t sqlite_statement_columns(sqlite_call *call, sqlite_statement *self,
     int32_t r = enter(call, self, &out->val.err);
     if (r != 0)
         return FINISH(out, r);
-    size_t bytes = 1;
+    size_t bytes = 0;
     sqlite_list_string names = {NULL, 0};
     r = column_names(call, m, self->st, &bytes, &names, &out->val.err);
     pthread_mutex_unlock(&self->d->lock);
