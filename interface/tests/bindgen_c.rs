@@ -1009,6 +1009,7 @@ fn compile_res(
         .arg(dir.join("author.c"))
         .arg(dir.join("driver.c"))
         .arg("-pthread")
+        .arg("-Wl,--wrap=realloc")
         .arg("-o")
         .arg(out);
     cmd.output().expect("run the C compiler")
@@ -1407,6 +1408,22 @@ fn resources_live_in_a_generation_checked_table_per_instance() {
         &["[method]cell.pair: result: invalid UTF-8 in a string"],
     );
     assert_eq!(destroyed(&mut d), (dc + 7, db + 1));
+    // The same with the walker out of memory (its first list of 16 objects): it finds the
+    // objects one at a time, each destroyed once.
+    expect_fail(
+        &bad(&mut d, 6),
+        EINVAL,
+        &["[method]cell.bad: result: a NULL own<cell> pointer"],
+    );
+    assert_eq!(destroyed(&mut d), (dc + 9, db + 1));
+    assert_eq!(d.cmd("failrealloc 384"), "armed");
+    expect_fail(
+        &bad(&mut d, 6),
+        EINVAL,
+        &["[method]cell.bad: result: a NULL own<cell> pointer"],
+    );
+    assert_eq!(destroyed(&mut d), (dc + 11, db + 1));
+    assert_eq!(d.cmd("failrealloc 0"), "armed");
     assert_eq!(d.ok(a, "live", serde_json::json!([])), live0);
     // A refused write: the objects got handles and stay in the table until the instance closes.
     assert_eq!(d.cmd("limit 64"), "limit");
@@ -1416,7 +1433,7 @@ fn resources_live_in_a_generation_checked_table_per_instance() {
         &["[method]cell.bad: the host refused the output"],
     );
     assert_eq!(d.cmd(&format!("limit {}", 1 << 16)), "limit");
-    assert_eq!(destroyed(&mut d), (dc + 7, db + 1));
+    assert_eq!(destroyed(&mut d), (dc + 11, db + 1));
     let live1 = d.ok(a, "live", serde_json::json!([]));
     assert_eq!(
         live1[0].as_u64().unwrap(),
@@ -1447,6 +1464,22 @@ fn resources_live_in_a_generation_checked_table_per_instance() {
     let again = handle(&d.ok(a, "[constructor]cell", serde_json::json!([1])));
     assert_eq!(again & 0xffff_ffff, s & 0xffff_ffff);
 
+    // Out of memory for the table's first slots (16 of 24 bytes): the new object is destroyed.
+    let e = d.new_instance();
+    let (dc, _) = destroyed(&mut d);
+    assert_eq!(d.cmd("failrealloc 384"), "armed");
+    expect_fail(
+        &d.raw(e, "[constructor]cell", &[1, 0, 0, 0]),
+        12,
+        &["[constructor]cell: result: out of memory while adding a cell to the table"],
+    );
+    assert_eq!(destroyed(&mut d).0, dc + 1);
+    assert_eq!(
+        d.ok(e, "live", serde_json::json!([])),
+        serde_json::json!([0, 0])
+    );
+    assert_eq!(d.cmd(&format!("free {e}")), "freed");
+
     // Freeing the table destroys every live object of every resource (the author aborts when
     // its counts are not zero afterwards); a closed instance's objects are gone.
     let live_b = d.ok(b, "[method]cell.split", serde_json::json!([cb, 4]));
@@ -1466,4 +1499,148 @@ fn resources_live_in_a_generation_checked_table_per_instance() {
         )
     );
     d.finish();
+}
+
+/// plugins/c/counter.wit (the resource test module's interface) through the generator with its
+/// default prefix, against the test's own implementation (bindgen_c/author_counter.c).
+#[test]
+fn counter_wit_builds_and_runs_on_the_generated_bindings() {
+    let wit = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/c/counter.wit"),
+    )
+    .unwrap();
+    let mut d = ResDriver::build("counter", &wit, None, &fixture("author_counter.c"));
+    let a = d.new_instance();
+    let c = handle(&d.ok(a, "[constructor]counter", serde_json::json!([10])));
+    assert_eq!(d.ok(a, "[method]counter.get", serde_json::json!([c])), 10);
+    assert_eq!(
+        d.ok(a, "[method]counter.add", serde_json::json!([c, 5])),
+        serde_json::json!({"ok": 15})
+    );
+    assert_eq!(
+        d.ok(a, "[method]counter.add", serde_json::json!([c, u64::MAX])),
+        serde_json::json!({"err": "overflow"})
+    );
+    assert_eq!(d.ok(a, "[method]counter.get", serde_json::json!([c])), 15);
+    assert_eq!(
+        d.ok(a, "[method]counter.name", serde_json::json!([c])),
+        serde_json::Value::Null
+    );
+    let named = d.ok(a, "[static]counter.named", serde_json::json!(["x", 3]));
+    let n = handle(&named["ok"]);
+    assert_eq!(d.ok(a, "[method]counter.name", serde_json::json!([n])), "x");
+    assert_eq!(
+        d.ok(a, "[static]counter.named", serde_json::json!(["", 3])),
+        serde_json::json!({"err": "empty name"})
+    );
+    let f = handle(&d.ok(a, "[method]counter.fork", serde_json::json!([c, 2])));
+    assert_eq!(d.ok(a, "[method]counter.get", serde_json::json!([f])), 17);
+    let many = d.ok(a, "[static]counter.many", serde_json::json!([[1, 2, 40]]));
+    let many: Vec<u64> = many.as_array().unwrap().iter().map(handle).collect();
+    assert_eq!(many.len(), 3);
+    assert_eq!(d.ok(a, "sum", serde_json::json!([many[0], many[2]])), 41);
+    assert_eq!(d.ok(a, "sum", serde_json::json!([c, c])), 30);
+    assert_eq!(d.ok(a, "live", serde_json::json!([])), 6);
+    let total = d
+        .ok(a, "destroyed-total", serde_json::json!([]))
+        .as_u64()
+        .unwrap();
+    assert_eq!(d.drop_handle(a, "counter", many[1]), "ok ");
+    assert_eq!(
+        d.drop_handle(a, "counter", many[1]),
+        stale("counter", many[1])
+    );
+    let mut input = many[0].to_le_bytes().to_vec();
+    input.extend(many[1].to_le_bytes());
+    assert_eq!(d.raw(a, "sum", &input), stale("counter", many[1]));
+    assert_eq!(d.ok(a, "live", serde_json::json!([])), 5);
+    assert_eq!(d.ok(a, "destroyed-total", serde_json::json!([])), total + 1);
+    // A drop while slow-get runs on another thread: slow-get still returns its value.
+    let s = handle(&d.ok(a, "[constructor]counter", serde_json::json!([7])));
+    let mut input = s.to_le_bytes().to_vec();
+    input.extend(200u32.to_le_bytes());
+    let line = format!(
+        "async {a} {} {}",
+        d.index("[method]counter.slow-get"),
+        hex(&input)
+    );
+    assert_eq!(d.cmd(&line), "started");
+    assert_eq!(d.drop_handle(a, "counter", s), "ok ");
+    assert_eq!(
+        d.raw(a, "[method]counter.get", &s.to_le_bytes()),
+        stale("counter", s)
+    );
+    assert_eq!(d.cmd("join"), format!("ok {}", hex(&7u64.to_le_bytes())));
+    assert_eq!(d.ok(a, "live", serde_json::json!([])), 5);
+    assert_eq!(d.ok(a, "destroyed-total", serde_json::json!([])), total + 2);
+    // Closing the instance destroys the 5 still live.
+    assert_eq!(d.cmd(&format!("free {a}")), "freed");
+    let b = d.new_instance();
+    assert_eq!(d.ok(b, "destroyed-total", serde_json::json!([])), total + 7);
+    assert_eq!(d.ok(b, "live", serde_json::json!([])), 0);
+    assert_eq!(
+        d.raw(b, "[method]counter.get", &c.to_le_bytes()),
+        stale("counter", c)
+    );
+    d.finish();
+}
+
+/// Small interfaces use few of the generated helpers: their sources still compile warning-free
+/// with every compiler found (clang warns about unused static inline functions).
+#[test]
+fn small_interfaces_compile_with_every_compiler() {
+    let wits = [
+        ("plain", "package t:t; interface t { f: func(); }"),
+        (
+            "scalar",
+            "package t:t; interface t { f: func(a: u8) -> bool; }",
+        ),
+        (
+            "methods-only",
+            "package t:t; interface t { resource r { get: func() -> u32; } }",
+        ),
+        (
+            "static-own",
+            "package t:t; interface t { resource r { make: static func() -> option<r>; } }",
+        ),
+        (
+            "borrow-only",
+            "package t:t; interface t { resource r { } f: func(x: borrow<r>); }",
+        ),
+    ];
+    let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/include");
+    let mut compilers = vec![cc()];
+    for other in ["gcc", "clang"] {
+        if other != cc() && Command::new(other).arg("--version").output().is_ok() {
+            compilers.push(other.to_string());
+        }
+    }
+    for (name, wit) in wits {
+        let dir =
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bindgen_c_small_{name}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in bindgen::generate("c", &Interface::parse(wit).unwrap(), None).unwrap() {
+            std::fs::write(dir.join(&f.path), &f.text).unwrap();
+        }
+        for compiler in &compilers {
+            let out = Command::new(compiler)
+                .args(FLAGS)
+                .arg("-I")
+                .arg(&include)
+                .arg("-I")
+                .arg(&dir)
+                .arg("-c")
+                .arg(dir.join("t_iface.c"))
+                .arg("-o")
+                .arg(dir.join(format!("t-{compiler}.o")))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{name}: {compiler} {FLAGS:?}:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
 }

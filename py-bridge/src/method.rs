@@ -279,11 +279,11 @@ impl Method {
     }
 }
 
-/// `(value, exception)` of a completion built by a typed call (typed.rs).
+/// `(value, exception)` of a completion built by a typed call (typed/mod.rs).
 pub(crate) type PyOutcome<'py> = (Option<Bound<'py, PyAny>>, Option<Bound<'py, PyAny>>);
 
 impl Method {
-    /// The byte call under a typed call (typed.rs): the same GIL rule as
+    /// The byte call under a typed call (typed/mod.rs): the same GIL rule as
     /// ``call`` (kept only for small inputs to a non-blocking method of a
     /// thread-safe in-process module). `read` gets the output, which lands
     /// in this thread's reusable scratch buffer (as ``call``'s does).
@@ -314,7 +314,7 @@ impl Method {
         self.inner.module().info().path.clone()
     }
 
-    /// ``submit`` / ``submit_async`` of a typed call (typed.rs): `prepare`
+    /// ``submit`` / ``submit_async`` of a typed call (typed/mod.rs): `prepare`
     /// runs on the pool thread without the GIL (decoding), `finish` with the
     /// GIL to build the future's value or exception.
     pub(crate) fn submit_with<'py, T, P, F>(

@@ -9,6 +9,12 @@
 //! everything the call allocated. It also holds the method-table entries, a dispatcher and the
 //! exported `bridgehost_module_interface` (the WIT text and the hash this crate computes).
 //!
+//! Resources: the author defines `struct <prefix>_<r>` and its functions (constructor `_new`,
+//! methods with `self`, statics, `_destroy`); the source holds the instance's handle table
+//! (`<prefix>_resources`, generation-checked handles, borrowed objects pinned for the call), the
+//! `[resource-drop]` methods, and gives `own<r>` in outputs their handles, destroying on every
+//! failure path the output's objects that got none.
+//!
 //! Memory: strings and `list<u8>` parameters point into the call's input; other lists are
 //! decoded into a call-scoped arena (`<prefix>_alloc`), whose size is bounded by a constant
 //! multiple of the input because a list's length is checked against the bytes left before

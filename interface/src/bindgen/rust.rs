@@ -16,14 +16,23 @@
 //!   `dispatch` (by method name): decode the input as hostile bytes with `wire::Reader`
 //!   (every failure is module error 22 naming the method and the parameter), call the trait
 //!   method, encode the result into the call's output with `wire::Writer`;
-//! * `WIT` (the text, for `export_module!`'s `interface:`) and `HASH`.
+//! * `WIT` (the text, for `export_module!`'s `interface:`) and `HASH`;
+//! * per resource `R` (docs/TYPED.md, "Resources (handles)"): an associated type of the
+//!   interface's trait (the author's type), a trait `RResource<M>` for it (constructor `new`,
+//!   `&self` methods, static functions, each given the instance), a field of `Tables` (the
+//!   SDK's `resource::Table`), and entry functions for its functions and `[resource-drop]R`.
+//!   A `borrow<R>` direct parameter is looked up in the table and lent as `&R`; the `own<R>`
+//!   values of a result are moved into the table through a per-call `Batches` that removes
+//!   them again if the result does not reach the caller. Records and variants holding handles
+//!   are generic over the module, with a private wire twin (`...Wire`, handles as `u64`).
 //!
 //! The codec is the SDK's `wire` module, shared by every generated file; the generated code only
-//! spells out field and case order. Resources are refused.
+//! spells out field and case order. `own<R>` parameters, `borrow<R>` inside other types and
+//! handles in event payloads are refused with the reason.
 
 use super::{pascal, unsupported, upper_snake, File};
 use crate::error::Result;
-use crate::model::{FunctionKind, Interface, Type, TypeDefKind};
+use crate::model::{Function, FunctionKind, Interface, Type, TypeDefKind, TypeIndex};
 use crate::wire::{discriminant_size, flags_size, min_size};
 use std::fmt::Write as _;
 
@@ -115,6 +124,9 @@ const RESERVED_TYPES: &[&str] = &[
     "WIT",
     "HASH",
 ];
+
+/// The doc lines of a record or variant that holds handles.
+const GENERIC_DOC: &str = "///\n/// It holds resources, so it is generic over the module `M` (and derives nothing): the\n/// objects of a value returned to the caller are moved into the instance's tables.";
 
 /// Function names the generated file defines itself.
 const RESERVED_FUNCTIONS: &[&str] = &["dispatch"];
@@ -208,23 +220,104 @@ fn distinct<'a>(what: &str, names: impl Iterator<Item = (&'a str, String)>) -> R
     Ok(())
 }
 
+/// How `own<R>` and `borrow<R>` are spelled where a type is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    /// The definition of a named type that holds no handle.
+    Plain,
+    /// The interface trait: `Self::R`.
+    Iface,
+    /// The trait of resource `R`: `Self` for `R`, `M::R2` for another.
+    Resource(TypeIndex),
+    /// A named type holding handles, generic over the module `M`: `M::R`.
+    Generic,
+    /// The type that goes on the wire after the objects moved into the tables: a handle is its
+    /// `u64`, a record or variant holding handles its private `...Wire` twin.
+    Wire,
+}
+
+/// A resource and its Rust names.
+struct Res {
+    index: TypeIndex,
+    /// WIT name.
+    wit: String,
+    /// The associated type of the interface trait (`Counter`).
+    assoc: String,
+    /// The resource's trait (`CounterResource`).
+    trait_name: String,
+    /// The field of `Tables` and the entry functions' prefix (`counter`).
+    field: String,
+}
+
 struct Gen<'a> {
     i: &'a Interface,
     trait_name: String,
+    /// Per named type: whether a value of it can hold a handle.
+    handles: Vec<bool>,
+    res: Vec<Res>,
+}
+
+/// The resource a handle type names: `own<R>`, `borrow<R>` (or a resource named directly).
+fn handle_of(i: &Interface, t: &Type) -> Option<(TypeIndex, bool)> {
+    match t {
+        Type::Own(r) => Some((*r, false)),
+        Type::Borrow(r) => Some((*r, true)),
+        Type::Named(r) if i.typedef(*r).kind == TypeDefKind::Resource => Some((*r, false)),
+        _ => None,
+    }
 }
 
 impl Gen<'_> {
-    fn no_resources(&self) -> crate::error::Error {
-        unsupported(
-            LANG,
-            "resource types are not mapped by the Rust generator yet (issue 16): implement the \
-             [constructor]/[method]/[resource-drop] methods as byte methods"
-                .into(),
-        )
+    fn res(&self, index: TypeIndex) -> &Res {
+        self.res
+            .iter()
+            .find(|r| r.index == index)
+            .expect("every resource has its names")
     }
 
-    /// The Rust type of a WIT type (owned).
+    /// Whether a value of `t` can hold a handle (memoized per named type).
+    fn has_handles(&self, t: &Type) -> bool {
+        if handle_of(self.i, t).is_some() {
+            return true;
+        }
+        match t {
+            Type::List(e) | Type::Option(e) => self.has_handles(e),
+            Type::Result { ok, err } => {
+                ok.as_deref().is_some_and(|t| self.has_handles(t))
+                    || err.as_deref().is_some_and(|t| self.has_handles(t))
+            }
+            Type::Tuple(ts) => ts.iter().any(|t| self.has_handles(t)),
+            Type::Named(ix) => self.handles.get(*ix).copied().unwrap_or(false),
+            _ => false,
+        }
+    }
+
+    /// The Rust type of a WIT type (owned) in a named type's definition.
     fn ty(&self, t: &Type) -> Result<String> {
+        self.ty_in(t, Ctx::Plain)
+    }
+
+    /// The Rust type of a WIT type (owned); `own<R>` is the author's type for `R`.
+    fn ty_in(&self, t: &Type, ctx: Ctx) -> Result<String> {
+        if let Some((r, borrow)) = handle_of(self.i, t) {
+            let assoc = &self.res(r).assoc;
+            let name = match ctx {
+                Ctx::Wire => return Ok("u64".into()),
+                Ctx::Plain => {
+                    return Err(unsupported(
+                        LANG,
+                        format!(
+                            "a handle ({}) inside a named type's definition",
+                            self.i.type_name(t)
+                        ),
+                    ))
+                }
+                Ctx::Iface => format!("Self::{assoc}"),
+                Ctx::Resource(own) if own == r => "Self".into(),
+                Ctx::Resource(_) | Ctx::Generic => format!("M::{assoc}"),
+            };
+            return Ok(if borrow { format!("&{name}") } else { name });
+        }
         Ok(match t {
             Type::Bool => "bool".into(),
             Type::S8 => "i8".into(),
@@ -239,11 +332,11 @@ impl Gen<'_> {
             Type::F64 => "f64".into(),
             Type::Char => "char".into(),
             Type::String => "String".into(),
-            Type::List(e) => format!("Vec<{}>", self.ty(e)?),
-            Type::Option(e) => format!("Option<{}>", self.ty(e)?),
+            Type::List(e) => format!("Vec<{}>", self.ty_in(e, ctx)?),
+            Type::Option(e) => format!("Option<{}>", self.ty_in(e, ctx)?),
             Type::Result { ok, err } => {
                 let side = |s: &Option<Box<Type>>| -> Result<String> {
-                    s.as_deref().map_or(Ok("()".into()), |t| self.ty(t))
+                    s.as_deref().map_or(Ok("()".into()), |t| self.ty_in(t, ctx))
                 };
                 format!("Result<{}, {}>", side(ok)?, side(err)?)
             }
@@ -257,7 +350,10 @@ impl Gen<'_> {
                         ),
                     ));
                 }
-                let parts = ts.iter().map(|t| self.ty(t)).collect::<Result<Vec<_>>>()?;
+                let parts = ts
+                    .iter()
+                    .map(|t| self.ty_in(t, ctx))
+                    .collect::<Result<Vec<_>>>()?;
                 if parts.len() == 1 {
                     format!("({},)", parts[0])
                 } else {
@@ -266,30 +362,215 @@ impl Gen<'_> {
             }
             Type::Named(ix) => {
                 let td = self.i.typedef(*ix);
-                if td.kind == TypeDefKind::Resource {
-                    return Err(self.no_resources());
+                match &td.kind {
+                    // An alias of a type holding handles has no Rust alias (it would need the
+                    // module type): it is spelled out where it is used.
+                    TypeDefKind::Alias(inner) if self.handles[*ix] => self.ty_in(inner, ctx)?,
+                    // A record or variant holding handles is generic over the module.
+                    _ if self.handles[*ix] => {
+                        let n = type_name(&td.name);
+                        match ctx {
+                            Ctx::Iface => format!("{n}<Self>"),
+                            Ctx::Resource(_) | Ctx::Generic => format!("{n}<M>"),
+                            Ctx::Wire => format!("{n}Wire"),
+                            Ctx::Plain => {
+                                return Err(unsupported(
+                                    LANG,
+                                    format!("type {} holds a handle", td.name),
+                                ))
+                            }
+                        }
+                    }
+                    _ => type_name(&td.name),
                 }
-                type_name(&td.name)
             }
-            Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
+            Type::Own(_) | Type::Borrow(_) => unreachable!("handled above"),
         })
     }
 
     /// A parameter's Rust type and the expression that reads it from `r`: `string` and
-    /// `list<u8>` are borrowed from the input.
-    fn param(&self, t: &Type) -> Result<(String, &'static str)> {
-        Ok(match self.i.resolve(t) {
+    /// `list<u8>` are borrowed from the input; a `borrow<R>` is read as its `u64` handle.
+    fn param(&self, t: &Type, ctx: Ctx) -> Result<(String, &'static str)> {
+        let t = self.i.resolve(t);
+        Ok(match t {
             Type::String => ("&str".into(), "r.str()"),
             Type::List(e) if **e == Type::U8 => ("&[u8]".into(), "r.bytes()"),
-            _ => (self.ty(t)?, "r.read()"),
+            _ if handle_of(self.i, t).is_some() => (self.ty_in(t, ctx)?, "r.read::<u64>()"),
+            _ => (self.ty_in(t, ctx)?, "r.read()"),
         })
     }
 
-    fn typedefs(&self, o: &mut String) -> Result<()> {
+    /// Refuse what the generator does not map, with the reason: `own<R>` in a parameter,
+    /// `borrow<R>` anywhere but as a direct parameter, handles in event payloads.
+    fn check_handles(&self) -> Result<()> {
+        // In definition order: a type that refers to an earlier one holding a borrow is never
+        // reached (the earlier one is refused first), so `has_borrow` need not look into
+        // records and variants.
         for td in &self.i.types {
+            let inner: Vec<&Type> = match &td.kind {
+                TypeDefKind::Record(fields) => fields.iter().map(|f| &f.ty).collect(),
+                TypeDefKind::Variant(cases) => cases.iter().filter_map(|c| c.ty.as_ref()).collect(),
+                TypeDefKind::Alias(t) => vec![t],
+                _ => Vec::new(),
+            };
+            if inner.iter().any(|t| self.has_borrow(t)) {
+                return Err(unsupported(
+                    LANG,
+                    format!(
+                        "type {} holds a borrow<R>: a borrowed handle is only mapped as a direct \
+                         parameter",
+                        td.name
+                    ),
+                ));
+            }
+        }
+        for f in &self.i.functions {
+            for p in &f.params {
+                let t = self.i.resolve(&p.ty);
+                match handle_of(self.i, t) {
+                    Some((_, true)) => {}
+                    Some((r, false)) => {
+                        return Err(unsupported(
+                            LANG,
+                            format!(
+                                "function {}: parameter {} is own<{}>: passing ownership into the \
+                                 module is not mapped (take borrow<{}> and drop the handle)",
+                                f.name,
+                                p.name,
+                                self.i.typedef(r).name,
+                                self.i.typedef(r).name
+                            ),
+                        ))
+                    }
+                    None if self.has_handles(t) => {
+                        return Err(unsupported(
+                            LANG,
+                            format!(
+                            "function {}: parameter {} ({}) holds a handle inside another type: \
+                                 only a direct borrow<R> parameter is mapped",
+                            f.name,
+                            p.name,
+                            self.i.type_name(&p.ty)
+                        ),
+                        ))
+                    }
+                    None => {}
+                }
+            }
+            if let Some(t) = &f.result {
+                if self.has_borrow(t) {
+                    return Err(unsupported(
+                        LANG,
+                        format!(
+                            "function {}: its result ({}) holds a borrow<R>: a borrowed handle \
+                             is only mapped as a direct parameter",
+                            f.name,
+                            self.i.type_name(t)
+                        ),
+                    ));
+                }
+            }
+        }
+        for e in &self.i.events {
+            if e.payload.as_ref().is_some_and(|t| self.has_handles(t)) {
+                return Err(unsupported(
+                    LANG,
+                    format!(
+                        "event {}: resource handles in event payloads are not mapped",
+                        e.topic
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a value of `t` can hold a `borrow<R>` (records and variants with handles are
+    /// refused before this is asked).
+    fn has_borrow(&self, t: &Type) -> bool {
+        match t {
+            Type::Borrow(_) => true,
+            Type::List(e) | Type::Option(e) => self.has_borrow(e),
+            Type::Result { ok, err } => {
+                ok.as_deref().is_some_and(|t| self.has_borrow(t))
+                    || err.as_deref().is_some_and(|t| self.has_borrow(t))
+            }
+            Type::Tuple(ts) => ts.iter().any(|t| self.has_borrow(t)),
+            Type::Named(ix) => match &self.i.typedef(*ix).kind {
+                TypeDefKind::Alias(inner) => self.has_borrow(inner),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// An expression turning `expr` (an owned value of `t`, as the author returned it) into
+    /// its wire form ([`Ctx::Wire`]): every `own<R>` moved into the table through the call's
+    /// `Batches` `g` and replaced by its handle; `?` leaves the function when a table is full.
+    fn lower_owned(&self, t: &Type, expr: &str, depth: usize, ind: &str) -> String {
+        if !self.has_handles(t) {
+            return expr.to_string();
+        }
+        if let Some((r, _)) = handle_of(self.i, t) {
+            return format!("g.{}.insert({expr})?", self.res(r).field);
+        }
+        let x = format!("x{depth}");
+        match t {
+            Type::Option(e) => format!(
+                "match {expr} {{ Some({x}) => Some({}), None => None }}",
+                self.lower_owned(e, &x, depth + 1, ind)
+            ),
+            Type::Result { ok, err } => {
+                let side = |s: &Option<Box<Type>>| match s.as_deref() {
+                    Some(t) => self.lower_owned(t, &x, depth + 1, ind),
+                    None => x.clone(),
+                };
+                format!(
+                    "match {expr} {{ Ok({x}) => Ok({}), Err({x}) => Err({}) }}",
+                    side(ok),
+                    side(err)
+                )
+            }
+            Type::List(e) => format!(
+                "{{\n{ind}    let mut v{depth} = Vec::with_capacity({expr}.len());\n{ind}    for {x} in {expr} {{\n{ind}        v{depth}.push({});\n{ind}    }}\n{ind}    v{depth}\n{ind}}}",
+                self.lower_owned(e, &x, depth + 1, &format!("{ind}        "))
+            ),
+            Type::Tuple(ts) => {
+                let names: Vec<String> = (0..ts.len()).map(|k| format!("{x}_{k}")).collect();
+                let inner = format!("{ind}    ");
+                let parts: Vec<String> = ts
+                    .iter()
+                    .zip(&names)
+                    .map(|(t, n)| self.lower_owned(t, n, depth + 1, &inner))
+                    .collect();
+                let pat = if names.len() == 1 {
+                    format!("({},)", names[0])
+                } else {
+                    format!("({})", names.join(", "))
+                };
+                let val = if parts.len() == 1 {
+                    format!("({},)", parts[0])
+                } else {
+                    format!("({})", parts.join(", "))
+                };
+                format!("{{\n{inner}let {pat} = {expr};\n{inner}{val}\n{ind}}}")
+            }
+            Type::Named(ix) => match &self.i.typedef(*ix).kind {
+                TypeDefKind::Alias(inner) => self.lower_owned(inner, expr, depth, ind),
+                _ => format!("{expr}.into_wire(g)?"),
+            },
+            _ => unreachable!("has_handles is false for the other types"),
+        }
+    }
+
+    fn typedefs(&self, o: &mut String) -> Result<()> {
+        for (ix, td) in self.i.types.iter().enumerate() {
             let name = type_name(&td.name);
             match &td.kind {
-                TypeDefKind::Resource => return Err(self.no_resources()),
+                // A resource is the author's type, the interface trait's associated type.
+                TypeDefKind::Resource => {}
+                // Spelled out where used (see `ty_in`).
+                TypeDefKind::Alias(_) if self.handles[ix] => {}
                 TypeDefKind::Alias(t) => {
                     docs(o, &td.docs, &format!("WIT `type {}`.", td.name), "");
                     let _ = writeln!(o, "pub type {name} = {};\n", self.ty(t)?);
@@ -300,15 +581,63 @@ impl Gen<'_> {
                         fields.iter().map(|f| (f.name.as_str(), snake(&f.name))),
                     )?;
                     docs(o, &td.docs, &format!("WIT `record {}`.", td.name), "");
-                    let _ = writeln!(
-                        o,
-                        "#[derive(Debug, Clone, PartialEq)]\npub struct {name} {{"
-                    );
+                    let gen = self.handles[ix];
+                    let tn = &self.trait_name;
+                    if gen {
+                        let _ = writeln!(o, "{GENERIC_DOC}\npub struct {name}<M: {tn}> {{");
+                    } else {
+                        let _ = writeln!(
+                            o,
+                            "#[derive(Debug, Clone, PartialEq)]\npub struct {name} {{"
+                        );
+                    }
+                    let ctx = if gen { Ctx::Generic } else { Ctx::Plain };
                     for f in fields {
                         docs(o, &f.docs, &format!("WIT field `{}`.", f.name), "    ");
-                        let _ = writeln!(o, "    pub {}: {},", snake(&f.name), self.ty(&f.ty)?);
+                        let _ = writeln!(
+                            o,
+                            "    pub {}: {},",
+                            snake(&f.name),
+                            self.ty_in(&f.ty, ctx)?
+                        );
                     }
                     let _ = writeln!(o, "}}\n");
+                    let name = if gen {
+                        let wname = format!("{name}Wire");
+                        let _ = writeln!(
+                            o,
+                            "/// The wire form of [`{name}`]: its handles as `u64`.\nstruct {wname} {{"
+                        );
+                        for f in fields {
+                            let _ = writeln!(
+                                o,
+                                "    {}: {},",
+                                snake(&f.name),
+                                self.ty_in(&f.ty, Ctx::Wire)?
+                            );
+                        }
+                        let _ = writeln!(
+                            o,
+                            "}}\n\nimpl<M: {tn}> {name}<M> {{\n    fn into_wire(self, g: &mut Batches<'_, M>) -> Result<{wname}, ModuleError> {{\n        Ok({wname} {{"
+                        );
+                        for f in fields {
+                            let field = snake(&f.name);
+                            let _ = writeln!(
+                                o,
+                                "            {field}: {},",
+                                self.lower_owned(
+                                    &f.ty,
+                                    &format!("self.{field}"),
+                                    0,
+                                    "            "
+                                )
+                            );
+                        }
+                        let _ = writeln!(o, "        }})\n    }}\n}}\n");
+                        wname
+                    } else {
+                        name
+                    };
                     self.wire_impl(
                         o,
                         &name,
@@ -334,12 +663,25 @@ impl Gen<'_> {
                         cases.iter().map(|c| (c.name.as_str(), case_name(&c.name))),
                     )?;
                     docs(o, &td.docs, &format!("WIT `variant {}`.", td.name), "");
-                    let _ = writeln!(o, "#[derive(Debug, Clone, PartialEq)]\npub enum {name} {{");
+                    let gen = self.handles[ix];
+                    let tn = &self.trait_name;
+                    if gen {
+                        let _ = writeln!(o, "{GENERIC_DOC}\npub enum {name}<M: {tn}> {{");
+                    } else {
+                        let _ =
+                            writeln!(o, "#[derive(Debug, Clone, PartialEq)]\npub enum {name} {{");
+                    }
+                    let ctx = if gen { Ctx::Generic } else { Ctx::Plain };
                     for c in cases {
                         docs(o, &c.docs, &format!("WIT case `{}`.", c.name), "    ");
                         match &c.ty {
                             Some(t) => {
-                                let _ = writeln!(o, "    {}({}),", case_name(&c.name), self.ty(t)?);
+                                let _ = writeln!(
+                                    o,
+                                    "    {}({}),",
+                                    case_name(&c.name),
+                                    self.ty_in(t, ctx)?
+                                );
                             }
                             None => {
                                 let _ = writeln!(o, "    {},", case_name(&c.name));
@@ -347,6 +689,54 @@ impl Gen<'_> {
                         }
                     }
                     let _ = writeln!(o, "}}\n");
+                    let name = if gen {
+                        let wname = format!("{name}Wire");
+                        let _ = writeln!(
+                            o,
+                            "/// The wire form of [`{name}`]: its handles as `u64`.\nenum {wname} {{"
+                        );
+                        for c in cases {
+                            match &c.ty {
+                                Some(t) => {
+                                    let _ = writeln!(
+                                        o,
+                                        "    {}({}),",
+                                        case_name(&c.name),
+                                        self.ty_in(t, Ctx::Wire)?
+                                    );
+                                }
+                                None => {
+                                    let _ = writeln!(o, "    {},", case_name(&c.name));
+                                }
+                            }
+                        }
+                        let _ = writeln!(
+                            o,
+                            "}}\n\nimpl<M: {tn}> {name}<M> {{\n    fn into_wire(self, g: &mut Batches<'_, M>) -> Result<{wname}, ModuleError> {{\n        Ok(match self {{"
+                        );
+                        for c in cases {
+                            let case = case_name(&c.name);
+                            match &c.ty {
+                                Some(t) => {
+                                    let _ = writeln!(
+                                        o,
+                                        "            {name}::{case}(x0) => {wname}::{case}({}),",
+                                        self.lower_owned(t, "x0", 1, "            ")
+                                    );
+                                }
+                                None => {
+                                    let _ = writeln!(
+                                        o,
+                                        "            {name}::{case} => {wname}::{case},"
+                                    );
+                                }
+                            }
+                        }
+                        let _ = writeln!(o, "        }})\n    }}\n}}\n");
+                        wname
+                    } else {
+                        name
+                    };
                     let n = cases.len();
                     self.wire_impl(o, &name, td, |o| {
                         let _ = writeln!(o, "        let at = r.offset();");
@@ -504,7 +894,32 @@ impl Gen<'_> {
         let _ = writeln!(o, "    }}\n}}\n");
     }
 
-    fn functions(&self, o: &mut String) -> Result<()> {
+    /// The WIT name of a resource function without its `[kind]R.` prefix.
+    fn short_name(f: &Function) -> &str {
+        f.name.rsplit_once('.').map_or(f.name.as_str(), |(_, n)| n)
+    }
+
+    /// The name of `f`'s entry function (and, for a plain function, its trait method):
+    /// `add`, `counter_new`, `counter_add`, `counter_named`.
+    fn entry_name(&self, f: &Function) -> String {
+        match f.kind {
+            FunctionKind::Freestanding => fn_name(&f.name),
+            FunctionKind::Constructor(r) => format!("{}_new", self.res(r).field),
+            FunctionKind::Method(r) | FunctionKind::Static(r) => {
+                format!("{}_{}", self.res(r).field, snake(Self::short_name(f)))
+            }
+        }
+    }
+
+    /// The name of a resource function in its resource's trait: `new`, `add`, `named`.
+    fn member_name(f: &Function) -> String {
+        match f.kind {
+            FunctionKind::Constructor(_) => "new".into(),
+            _ => snake(Self::short_name(f)),
+        }
+    }
+
+    fn interface_trait(&self, o: &mut String) -> Result<()> {
         let t = &self.trait_name;
         docs(
             o,
@@ -514,10 +929,40 @@ impl Gen<'_> {
         );
         let _ = writeln!(
             o,
-            "///\n/// Implement it for the module type and list the entry functions below in\n/// `export_module!`'s `methods:`. Each method runs on the calling thread with `&self`, so it\n/// can emit events and log through the instance's `Host`. An `Err` is the call's module\n/// error.\npub trait {t} {{"
+            "///\n/// Implement it for the module type and list the entry functions below in\n/// `export_module!`'s `methods:`. Each method runs on the calling thread with `&self`, so it\n/// can emit events and log through the instance's `Host`. An `Err` is the call's module\n/// error."
         );
-        let mut first = true;
-        for f in &self.i.functions {
+        if self.res.is_empty() {
+            let _ = writeln!(o, "pub trait {t} {{");
+        } else {
+            let _ = writeln!(
+                o,
+                "///\n/// Each resource is a type of the author's, named by an associated type and implementing\n/// the resource's trait; its live objects are in the instance's [`Tables`]. Objects live in\n/// the instance: declare the module `stateful: true` in `export_module!` (the host refuses\n/// it otherwise).\npub trait {t}: Sized {{"
+            );
+            for r in &self.res {
+                docs(
+                    o,
+                    &self.i.typedef(r.index).docs,
+                    &format!("WIT resource `{}`.", r.wit),
+                    "    ",
+                );
+                let _ = writeln!(
+                    o,
+                    "    ///\n    /// The module's type for it; see [`{}`].\n    type {}: {}<Self>;\n",
+                    r.trait_name, r.assoc, r.trait_name
+                );
+            }
+            let _ = writeln!(
+                o,
+                "    /// The instance's handle tables (a field of the module type, `Tables::default()`\n    /// in `init`).\n    fn tables(&self) -> &Tables<Self>;"
+            );
+        }
+        let mut first = self.res.is_empty();
+        for f in self
+            .i
+            .functions
+            .iter()
+            .filter(|f| f.kind == FunctionKind::Freestanding)
+        {
             if !first {
                 o.push('\n');
             }
@@ -525,10 +970,14 @@ impl Gen<'_> {
             docs(o, &f.docs, &format!("WIT function `{}`.", f.name), "    ");
             let mut ps = Vec::new();
             for p in &f.params {
-                ps.push(format!("{}: {}", snake(&p.name), self.param(&p.ty)?.0));
+                ps.push(format!(
+                    "{}: {}",
+                    snake(&p.name),
+                    self.param(&p.ty, Ctx::Iface)?.0
+                ));
             }
             let ret = match &f.result {
-                Some(r) => self.ty(r)?,
+                Some(r) => self.ty_in(r, Ctx::Iface)?,
                 None => "()".into(),
             };
             let sep = if ps.is_empty() { "" } else { ", " };
@@ -540,12 +989,159 @@ impl Gen<'_> {
             );
         }
         let _ = writeln!(o, "}}\n");
+        Ok(())
+    }
 
-        for f in &self.i.functions {
-            let name = fn_name(&f.name);
+    /// Per resource: its trait, with the constructor (`new`), methods (`&self`) and static
+    /// functions, each also given the instance (`module: &M`).
+    fn resource_traits(&self, o: &mut String) -> Result<()> {
+        let t = &self.trait_name;
+        for r in &self.res {
+            let fs: Vec<&Function> = self
+                .i
+                .functions
+                .iter()
+                .filter(|f| match f.kind {
+                    FunctionKind::Constructor(x)
+                    | FunctionKind::Method(x)
+                    | FunctionKind::Static(x) => x == r.index,
+                    FunctionKind::Freestanding => false,
+                })
+                .collect();
+            // Member names are distinct: their entry functions (`<field>_<member>`) are checked.
+            docs(
+                o,
+                &self.i.typedef(r.index).docs,
+                &format!("WIT resource `{}`.", r.wit),
+                "",
+            );
             let _ = writeln!(
                 o,
-                "/// Method `{}` of the module: decodes the input, calls [`{t}::{name}`], encodes its\n/// result. Malformed input is module error 22 naming the parameter.\npub fn {name}<M: {t}>(module: &M, input: &[u8], {out}: &mut Output<'_>) -> Result<(), ModuleError> {{",
+                "///\n/// Implement it for the type named by [`{t}::{a}`]. A value returned as `own<{w}>` is\n/// moved into the instance's table and the caller gets its handle; `&self` and `&Self`\n/// parameters are the objects the call's handles name. An object whose handle is dropped\n/// while a call still uses it is dropped when that call returns.\npub trait {n}<M: {t}>: Sized + Send + Sync + 'static {{",
+                a = r.assoc,
+                w = r.wit,
+                n = r.trait_name
+            );
+            let ctx = Ctx::Resource(r.index);
+            for (k, f) in fs.iter().enumerate() {
+                if k > 0 {
+                    o.push('\n');
+                }
+                docs(o, &f.docs, &format!("WIT `{}`.", f.name), "    ");
+                let mut ps = Vec::new();
+                if matches!(f.kind, FunctionKind::Method(_)) {
+                    ps.push("&self".to_string());
+                }
+                ps.push("module: &M".into());
+                let skip = usize::from(matches!(f.kind, FunctionKind::Method(_)));
+                for p in f.params.iter().skip(skip) {
+                    let mut n = snake(&p.name);
+                    if n == "module" {
+                        n.push('_');
+                    }
+                    ps.push(format!("{n}: {}", self.param(&p.ty, ctx)?.0));
+                }
+                let ret = match &f.result {
+                    Some(r) => self.ty_in(r, ctx)?,
+                    None => "()".into(),
+                };
+                let _ = writeln!(
+                    o,
+                    "    fn {}({}) -> Result<{ret}, ModuleError>;",
+                    Self::member_name(f),
+                    ps.join(", ")
+                );
+            }
+            let _ = writeln!(o, "}}\n");
+        }
+        if self.res.is_empty() {
+            return Ok(());
+        }
+        let _ = writeln!(
+            o,
+            "/// The handle tables of one instance, one per resource (docs/TYPED.md, \"Resources\"): a\n/// field of the module type, made by `Tables::default()` (a random first generation per\n/// table) and returned by [`{t}::tables`]. Dropped with the instance, which destroys every\n/// object still live.\npub struct Tables<M: {t}> {{"
+        );
+        for r in &self.res {
+            let _ = writeln!(
+                o,
+                "    /// Live `{}` objects.\n    pub {}: bridgehost_module_sdk::resource::Table<M::{}>,",
+                r.wit, r.field, r.assoc
+            );
+        }
+        let _ = writeln!(
+            o,
+            "}}\n\nimpl<M: {t}> Default for Tables<M> {{\n    fn default() -> Self {{\n        Tables {{"
+        );
+        for r in &self.res {
+            let _ = writeln!(
+                o,
+                "            {}: bridgehost_module_sdk::resource::Table::new({}),",
+                r.field,
+                lit(&r.wit)
+            );
+        }
+        let _ = writeln!(
+            o,
+            "        }}\n    }}\n}}\n\nimpl<M: {t}> core::fmt::Debug for Tables<M> {{\n    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {{\n        f.debug_struct(\"Tables\")"
+        );
+        for r in &self.res {
+            let _ = writeln!(
+                o,
+                "            .field({}, &self.{})",
+                lit(&r.field),
+                r.field
+            );
+        }
+        let _ = writeln!(o, "            .finish()\n    }}\n}}\n");
+        let _ = writeln!(
+            o,
+            "/// The objects one call's result moves into the tables: removed again (and dropped)\n/// unless the result reached the caller and `commit` ran.\nstruct Batches<'t, M: {t}> {{"
+        );
+        for r in &self.res {
+            let _ = writeln!(
+                o,
+                "    {}: bridgehost_module_sdk::resource::Batch<'t, M::{}>,",
+                r.field, r.assoc
+            );
+        }
+        let _ = writeln!(
+            o,
+            "}}\n\nimpl<'t, M: {t}> Batches<'t, M> {{\n    fn new(tables: &'t Tables<M>) -> Self {{\n        Batches {{"
+        );
+        for r in &self.res {
+            let _ = writeln!(o, "            {f}: tables.{f}.batch(),", f = r.field);
+        }
+        let _ = writeln!(o, "        }}\n    }}\n\n    fn commit(self) {{");
+        for r in &self.res {
+            let _ = writeln!(o, "        self.{}.commit();", r.field);
+        }
+        let _ = writeln!(o, "    }}\n}}\n");
+        Ok(())
+    }
+
+    fn functions(&self, o: &mut String) -> Result<()> {
+        self.interface_trait(o)?;
+        self.resource_traits(o)?;
+        let t = &self.trait_name;
+        for f in &self.i.functions {
+            let name = self.entry_name(f);
+            let target = match f.kind {
+                FunctionKind::Freestanding => format!("[`{t}::{name}`]"),
+                FunctionKind::Constructor(r)
+                | FunctionKind::Method(r)
+                | FunctionKind::Static(r) => {
+                    format!("[`{}::{}`]", self.res(r).trait_name, Self::member_name(f))
+                }
+            };
+            // (A plain function's line stays as it was, so std_wit.rs is unchanged.)
+            let what = if f.kind == FunctionKind::Freestanding {
+                format!("calls {target}, encodes its\n/// result. Malformed input is module error 22 naming the parameter.")
+            } else {
+                format!("calls\n/// {target}, encodes its result. Malformed input is module error 22\n/// naming the parameter; a stale handle is module error 22 too.")
+            };
+            let _ = writeln!(
+                o,
+                "/// Method `{}` of the module: decodes the input, {what}\npub fn {name}<M: {t}>(module: &M, input: &[u8], {out}: &mut Output<'_>) -> Result<(), ModuleError> {{",
                 f.name,
                 out = if f.result.is_some() { "out" } else { "_out" }
             );
@@ -556,28 +1152,91 @@ impl Gen<'_> {
             }
             let method = lit(&f.name);
             let mut args = Vec::new();
+            let mut borrows = Vec::new();
             for (k, p) in f.params.iter().enumerate() {
-                let (_, read) = self.param(&p.ty)?;
+                let (_, read) = self.param(&p.ty, Ctx::Iface)?;
                 let _ = writeln!(
                     o,
                     "    let a{k} = {read}.map_err(|e| e.in_param({method}, {}))?;",
                     lit(&p.name)
                 );
-                args.push(format!("a{k}"));
+                match handle_of(self.i, self.i.resolve(&p.ty)) {
+                    Some((r, _)) => {
+                        borrows.push((k, r));
+                        args.push(format!("&a{k}"));
+                    }
+                    None => args.push(format!("a{k}")),
+                }
             }
             let _ = writeln!(o, "    r.finish().map_err(|e| e.in_method({method}))?;");
+            let owned = f.result.as_ref().is_some_and(|t| self.has_handles(t));
+            if !borrows.is_empty() || owned {
+                let _ = writeln!(o, "    let tables = module.tables();");
+            }
+            for (k, r) in &borrows {
+                let _ = writeln!(
+                    o,
+                    "    let a{k} = tables.{}.get(a{k})?;",
+                    self.res(*r).field
+                );
+            }
+            let call = match f.kind {
+                FunctionKind::Freestanding => format!("module.{name}({})", args.join(", ")),
+                FunctionKind::Constructor(r) | FunctionKind::Static(r) => {
+                    let res = self.res(r);
+                    args.insert(0, "module".into());
+                    format!(
+                        "<M::{} as {}<M>>::{}({})",
+                        res.assoc,
+                        res.trait_name,
+                        Self::member_name(f),
+                        args.join(", ")
+                    )
+                }
+                FunctionKind::Method(r) => {
+                    let res = self.res(r);
+                    args.insert(1, "module".into());
+                    format!(
+                        "<M::{} as {}<M>>::{}({})",
+                        res.assoc,
+                        res.trait_name,
+                        Self::member_name(f),
+                        args.join(", ")
+                    )
+                }
+            };
             match &f.result {
-                Some(_) => {
+                Some(ret) => {
+                    let _ = writeln!(o, "    let ret = {call}?;");
+                    if owned {
+                        let _ = writeln!(
+                            o,
+                            "    let mut batches = Batches::new(tables);\n    let g = &mut batches;\n    let ret = {};",
+                            self.lower_owned(ret, "ret", 0, "    ")
+                        );
+                    }
                     let _ = writeln!(
                         o,
-                        "    let ret = module.{name}({})?;\n    let mut w = Writer::new(out);\n    w.write(&ret)?;\n    w.finish()?;\n    Ok(())\n}}\n",
-                        args.join(", ")
+                        "    let mut w = Writer::new(out);\n    w.write(&ret)?;\n    w.finish()?;"
                     );
+                    if owned {
+                        let _ = writeln!(o, "    batches.commit();");
+                    }
+                    let _ = writeln!(o, "    Ok(())\n}}\n");
                 }
                 None => {
-                    let _ = writeln!(o, "    module.{name}({})\n}}\n", args.join(", "));
+                    let _ = writeln!(o, "    {call}\n}}\n");
                 }
             }
+        }
+        for r in &self.res {
+            let method = lit(&self.i.drop_method(r.index));
+            let _ = writeln!(
+                o,
+                "/// Method `{m}` of the module: removes the handle from the instance's table; the\n/// object is dropped now, or when the last call still using it returns. An unknown or\n/// already dropped handle is module error 22 (`stale handle: ...`).\npub fn {f}_drop<M: {t}>(module: &M, input: &[u8], _out: &mut Output<'_>) -> Result<(), ModuleError> {{\n    let mut r = Reader::new(input);\n    let handle = r.read::<u64>().map_err(|e| e.in_param({method}, \"handle\"))?;\n    r.finish().map_err(|e| e.in_method({method}))?;\n    module.tables().{f}.remove(handle)\n}}\n",
+                m = self.i.drop_method(r.index),
+                f = r.field
+            );
         }
 
         let _ = writeln!(
@@ -589,7 +1248,15 @@ impl Gen<'_> {
                 o,
                 "        {} => {}(module, input, out),",
                 lit(&f.name),
-                fn_name(&f.name)
+                self.entry_name(f)
+            );
+        }
+        for r in &self.res {
+            let _ = writeln!(
+                o,
+                "        {} => {}_drop(module, input, out),",
+                lit(&self.i.drop_method(r.index)),
+                r.field
             );
         }
         let _ = writeln!(o, "        _ => return None,\n    }})\n}}");
@@ -630,38 +1297,82 @@ pub fn generate(iface: &Interface, package: Option<&str>) -> Result<Vec<File>> {
         }
         None => format!("{}_wit", iface.name.replace('-', "_")),
     };
-    if iface.resources().next().is_some()
-        || iface
-            .functions
-            .iter()
-            .any(|f| f.kind != FunctionKind::Freestanding)
-    {
-        return Err(Gen {
-            i: iface,
-            trait_name: String::new(),
-        }
-        .no_resources());
-    }
     let trait_name = type_name(&iface.name);
+    let res: Vec<Res> = iface
+        .resources()
+        .map(|index| {
+            let wit = iface.typedef(index).name.clone();
+            Res {
+                index,
+                assoc: type_name(&wit),
+                trait_name: format!("{}Resource", pascal(&wit)),
+                field: snake(&wit),
+                wit,
+            }
+        })
+        .collect();
+    // Module-level type names: the interface's trait, the non-resource types, and with
+    // resources their traits and `Tables`.
     let mut names: Vec<(&str, String)> = vec![(iface.name.as_str(), trait_name.clone())];
     names.extend(
         iface
             .types
             .iter()
+            .filter(|t| t.kind != TypeDefKind::Resource)
             .map(|t| (t.name.as_str(), type_name(&t.name))),
     );
-    distinct("the interface and types", names.into_iter())?;
-    distinct(
-        "functions",
-        iface
-            .functions
-            .iter()
-            .map(|f| (f.name.as_str(), fn_name(&f.name))),
-    )?;
-    let g = Gen {
+    for r in &res {
+        names.push((iface.typedef(r.index).name.as_str(), r.trait_name.clone()));
+    }
+    if !res.is_empty() {
+        names.push(("the handle tables", "Tables".into()));
+        names.push(("the result's batches", "Batches".into()));
+    }
+    let mut g = Gen {
         i: iface,
         trait_name,
+        handles: Vec::new(),
+        res,
     };
+    // Types refer only to types before them (wit-parser orders them), so one pass in order
+    // fills the memo `has_handles` reads.
+    for td in &iface.types {
+        let h = match &td.kind {
+            TypeDefKind::Resource => true,
+            TypeDefKind::Alias(t) => g.has_handles(t),
+            TypeDefKind::Record(fields) => fields.iter().any(|f| g.has_handles(&f.ty)),
+            TypeDefKind::Variant(cases) => cases
+                .iter()
+                .filter_map(|c| c.ty.as_ref())
+                .any(|t| g.has_handles(t)),
+            TypeDefKind::Enum(_) | TypeDefKind::Flags(_) => false,
+        };
+        g.handles.push(h);
+    }
+    // A record or variant holding handles also has a private wire twin, `<Name>Wire`.
+    for (td, h) in iface.types.iter().zip(&g.handles) {
+        if *h && matches!(td.kind, TypeDefKind::Record(_) | TypeDefKind::Variant(_)) {
+            names.push((td.name.as_str(), format!("{}Wire", type_name(&td.name))));
+        }
+    }
+    distinct("the interface and types", names.into_iter())?;
+    g.check_handles()?;
+    // Module-level function names: the entry functions (a plain function's is also its trait
+    // method), the drop entries, `dispatch`, and with resources the trait's `tables`.
+    let mut fnames: Vec<(&str, String)> = iface
+        .functions
+        .iter()
+        .map(|f| (f.name.as_str(), g.entry_name(f)))
+        .collect();
+    let drops: Vec<String> = g.res.iter().map(|r| iface.drop_method(r.index)).collect();
+    for (r, d) in g.res.iter().zip(&drops) {
+        fnames.push((d.as_str(), format!("{}_drop", r.field)));
+    }
+    if !g.res.is_empty() {
+        fnames.push(("the trait's tables()", "tables".into()));
+    }
+    distinct("functions", fnames.into_iter())?;
+
     let mut o = String::new();
     let _ = writeln!(
         o,

@@ -12,6 +12,7 @@ struct counter_counter {
     uint64_t value;
     char *name; /* NULL: none */
     size_t name_len;
+    int busy; /* slow-get running on it */
 };
 
 typedef struct inst {
@@ -94,6 +95,8 @@ static counter_counter *make(void *instance, uint64_t value, const counter_strin
 
 void counter_counter_destroy(void *instance, counter_counter *self)
 {
+    if (self->busy != 0)
+        abort(); /* destroyed under a running call */
     pthread_mutex_lock(&mu);
     ((inst *)instance)->live--;
     destroyed_total++;
@@ -150,6 +153,7 @@ int32_t counter_counter_slow_get(counter_call *call, counter_counter *self, cons
                                  uint64_t *out)
 {
     (void)call;
+    self->busy++;
     pthread_mutex_lock(&mu);
     entered = 1;
     pthread_cond_broadcast(&cv);
@@ -158,6 +162,7 @@ int32_t counter_counter_slow_get(counter_call *call, counter_counter *self, cons
     struct timespec ts = {(time_t)(wait / 1000), (long)(wait % 1000) * 1000000L};
     nanosleep(&ts, NULL);
     *out = self->value;
+    self->busy--;
     return 0;
 }
 

@@ -227,7 +227,7 @@ int32_t g_cell_slow(g_call *call, g_cell *self, uint32_t *out)
 }
 
 /* 0: [new, NULL, new]; 1: [c, c]; 2: [new, self]; 3: makes two, destroys them and fails;
- * 4: 1000 new cells; 5: a NULL list of length 2. */
+ * 4: 1000 new cells; 5: a NULL list of length 2; 6: [c, c, new, NULL]. */
 int32_t g_cell_bad(g_call *call, g_cell *self, const uint8_t *mode, g_list_cell *out)
 {
     g_cell **items = g_alloc(call, 1000 * sizeof *items);
@@ -263,6 +263,13 @@ int32_t g_cell_bad(g_call *call, g_cell *self, const uint8_t *mode, g_list_cell 
         for (size_t k = 0; k < 1000; k++)
             NEW_OR_FAIL(items[k], cell(call->instance, (uint32_t)k));
         out->len = 1000;
+        return 0;
+    case 6:
+        NEW_OR_FAIL(items[0], cell(call->instance, 1));
+        items[1] = items[0];
+        NEW_OR_FAIL(items[2], cell(call->instance, 2));
+        items[3] = NULL;
+        out->len = 4;
         return 0;
     default:
         out->ptr = NULL;

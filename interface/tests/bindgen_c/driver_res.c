@@ -8,7 +8,9 @@
  *   async K INDEX HEX|-      -> started         (on a thread; once the author says it entered)
  *   release                  -> released        (test_release: lets that call return)
  *   join                     -> the async call's result line
- *   stat                     -> stat ...        (test_stat) */
+ *   stat                     -> stat ...        (test_stat)
+ *   failrealloc SIZE         -> armed           (the next realloc of SIZE bytes fails; linked
+ *                                                with -Wl,--wrap=realloc) */
 #include "bridgehost_module.h"
 #include <pthread.h>
 #include <stdio.h>
@@ -62,6 +64,22 @@ static int hexval(int ch)
 }
 
 static bh_host_api api;
+
+/* realloc, but the next request of fail_size bytes fails once (0: none). */
+void *__real_realloc(void *ptr, size_t size);
+void *__wrap_realloc(void *ptr, size_t size);
+static pthread_mutex_t fail_mu = PTHREAD_MUTEX_INITIALIZER;
+static size_t fail_size;
+
+void *__wrap_realloc(void *ptr, size_t size)
+{
+    pthread_mutex_lock(&fail_mu);
+    int fail = fail_size != 0 && size == fail_size;
+    if (fail)
+        fail_size = 0;
+    pthread_mutex_unlock(&fail_mu);
+    return fail ? NULL : __real_realloc(ptr, size);
+}
 static size_t limit = 1 << 16;
 
 struct job {
@@ -166,6 +184,11 @@ int main(void)
             pthread_join(thread, NULL);
             pending = 0;
             printf("%s\n", async_job.line);
+        } else if (sscanf(line, "failrealloc %lu", &n) == 1) {
+            pthread_mutex_lock(&fail_mu);
+            fail_size = n;
+            pthread_mutex_unlock(&fail_mu);
+            printf("armed\n");
         } else if (strcmp(line, "stat\n") == 0) {
             char buf[256];
             test_stat(buf, sizeof buf);

@@ -116,6 +116,7 @@
 
 mod ffi;
 mod panic;
+pub mod resource;
 pub mod wire;
 
 use std::fmt;

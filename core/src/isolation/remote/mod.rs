@@ -51,10 +51,12 @@ const COPY_CHUNK: usize = 256 << 10;
 /// Inputs at least this large are copied into shared memory by two threads.
 const PARALLEL_COPY_MIN: usize = 8 << 20;
 
+mod blame;
 mod copy;
 mod death;
+mod regions;
 
-use copy::{copy_in, copy_range};
+use copy::copy_in;
 pub(crate) use death::{classify, Death, KillReason, Limits};
 
 struct Region {
@@ -214,71 +216,6 @@ impl Worker {
     /// When the host first asked for this worker to be killed.
     pub(crate) fn killed_at(&self) -> Option<Instant> {
         self.kill_reason.lock().as_ref().map(|&(_, t)| t)
-    }
-
-    /// The supervisor found a protocol violation that the worker committed
-    /// at `sent_ns` (`CLOCK_REALTIME` ns; `None`: unknown, taken as now).
-    /// Committed during the call in flight: the worker is killed and that
-    /// call fails with `Protocol`. Committed while idle, or before the call
-    /// in flight was posted: no call is blamed. An idle worker is killed at
-    /// once (a call that checks it out afterwards goes to another worker,
-    /// see [`Worker::begin_call`]); an innocent call in flight runs to its
-    /// end and the worker is killed then ([`Worker::end_call`]).
-    pub(crate) fn report_violation(&self, sent_ns: Option<u64>, msg: String) {
-        let mut b = self.blame.lock();
-        match b.call_posted {
-            Some(posted) if sent_ns.is_some_and(|s| s < posted) => {
-                tracing::warn!(target: "bridgehost::isolation", pid = self.pid, "worker protocol violation before the call in flight (the worker is replaced after it): {msg}");
-                b.after_call.get_or_insert(msg);
-            }
-            in_flight => {
-                let when = if in_flight.is_some() {
-                    "during a call"
-                } else {
-                    "while idle"
-                };
-                tracing::warn!(target: "bridgehost::isolation", pid = self.pid, "worker protocol violation {when}: {msg}");
-                self.kill(if in_flight.is_some() {
-                    KillReason::Protocol(msg)
-                } else {
-                    KillReason::IdleViolation(msg)
-                });
-            }
-        }
-    }
-
-    /// Before a call is handed over: false when the worker is (being)
-    /// replaced, so the call must go to another worker. Otherwise the call
-    /// is in flight from now on (for [`Worker::report_violation`]).
-    fn begin_call(&self, st: &CallState) -> bool {
-        // Only the worker's response to a request moves the counter: moved
-        // while idle, it is junk the next call must not be blamed for.
-        let to_host = self.ctl.atomic_u32(ctl::OFF_TO_HOST).load(Ordering::SeqCst);
-        if to_host != st.to_host {
-            tracing::warn!(target: "bridgehost::isolation", pid = self.pid, "worker protocol violation while idle: response counter moved from {} to {to_host}", st.to_host);
-            self.kill(KillReason::IdleViolation(
-                "the worker moved its response counter while idle".into(),
-            ));
-            return false;
-        }
-        let mut b = self.blame.lock();
-        // Under the blame lock: a violation reported from now on sees this
-        // call in flight; one reported before has set the kill reason.
-        if self.kill_reason.lock().is_some() {
-            return false;
-        }
-        b.call_posted = Some(realtime_ns());
-        true
-    }
-
-    /// After a call: nothing is in flight; a violation that came before the
-    /// call replaces the worker now (its caller checks the kill reason).
-    fn end_call(&self) {
-        let mut b = self.blame.lock();
-        b.call_posted = None;
-        if let Some(msg) = b.after_call.take() {
-            self.kill(KillReason::IdleViolation(msg));
-        }
     }
 
     /// False when the worker must not serve another call (it was killed, or
@@ -448,123 +385,6 @@ impl Worker {
             } else {
                 sys::futex_wait(parked, 1, Some(slice));
             }
-        }
-    }
-
-    /// Make sure a region of `kind` holds at least `need` bytes, creating a
-    /// new one (and announcing it to the worker) if not.
-    fn ensure_region(
-        &self,
-        st: &mut CallState,
-        kind: RegionKind,
-        need: usize,
-        cap_hint: usize,
-        cx: &CallCx<'_>,
-    ) -> Result<(), CallError> {
-        let current = match kind {
-            RegionKind::Input => &st.input,
-            RegionKind::Output => &st.output,
-        };
-        let have = current.as_ref().map_or(0, |r| r.mem.len());
-        if have >= need {
-            return Ok(());
-        }
-        let size = need
-            .max(have.saturating_mul(2))
-            .max(MIN_REGION)
-            .min(cap_hint.max(need))
-            .checked_next_multiple_of(4096)
-            .ok_or_else(|| CallError::Failed {
-                error: Error::ResourceLimit(format!(
-                    "a shared region of {need} bytes is too large"
-                )),
-                worker_ok: true,
-            })?;
-        let name = match kind {
-            RegionKind::Input => c"bridgehost-input",
-            RegionKind::Output => c"bridgehost-output",
-        };
-        let mem = SharedMem::create(name, size).map_err(|e| CallError::Failed {
-            error: Error::ResourceLimit(format!(
-                "cannot create a shared region of {size} bytes: {e}"
-            )),
-            worker_ok: true,
-        })?;
-        st.next_gen = st.next_gen.wrapping_add(1).max(1);
-        let gen = st.next_gen;
-        let msg = MapMsg {
-            kind,
-            gen,
-            size: size as u64,
-        };
-        // Non-blocking: a worker that does not read its socket is broken.
-        let Some(fd) = mem.fd() else {
-            return Err(CallError::Failed {
-                error: Error::Internal("a new region has no descriptor".into()),
-                worker_ok: true,
-            });
-        };
-        if let Err(e) = sys::send_packet(self.sock.as_fd(), &msg.encode(), &[fd], true) {
-            if e.kind() == std::io::ErrorKind::WouldBlock {
-                return Err(self.violation("the worker does not read its control socket".into()));
-            }
-            // The peer is gone: report how it died (or re-dispatch the call
-            // if it never started it).
-            return Err(self.await_death(st.seq, cx));
-        }
-        let region = Some(Region { gen, mem });
-        match kind {
-            RegionKind::Input => st.input = region,
-            RegionKind::Output => st.output = region,
-        }
-        Ok(())
-    }
-
-    fn violation(&self, msg: String) -> CallError {
-        tracing::warn!(target: "bridgehost::isolation", pid = self.pid, "worker protocol violation: {msg}");
-        self.kill(KillReason::Protocol(msg.clone()));
-        CallError::Failed {
-            error: Error::Protocol(msg),
-            worker_ok: false,
-        }
-    }
-
-    /// The control socket failed: wait (briefly) for the supervisor to
-    /// reap the worker, then report its death.
-    fn await_death(&self, seq: u32, cx: &CallCx<'_>) -> CallError {
-        let parked = self.ctl.atomic_u32(ctl::OFF_HOST_PARKED);
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while !self.is_dead() && Instant::now() < deadline {
-            parked.store(1, Ordering::SeqCst);
-            if self.is_dead() {
-                break;
-            }
-            sys::futex_wait(parked, 1, Some(Duration::from_millis(50)));
-        }
-        parked.store(0, Ordering::Relaxed);
-        if !self.is_dead() {
-            return self.violation("the control socket failed but the worker lives".into());
-        }
-        self.dead_error(seq, cx)
-    }
-
-    fn dead_error(&self, seq: u32, cx: &CallCx<'_>) -> CallError {
-        let accepted = self
-            .ctl
-            .atomic_u32(ctl::OFF_ACCEPTED)
-            .load(Ordering::SeqCst);
-        let death = self.death();
-        let killed_by_us = death.as_ref().is_some_and(|d| d.kill.is_some());
-        if accepted != seq && !killed_by_us {
-            return CallError::NotStarted;
-        }
-        let error = match death {
-            Some(d) => classify(&d, &cx.limits, cx.method),
-            None => Error::Internal("worker marked dead without a recorded death".into()),
-        };
-        CallError::Failed {
-            error,
-            worker_ok: false,
         }
     }
 
@@ -775,65 +595,6 @@ impl Worker {
             error,
             worker_ok: true,
         })
-    }
-
-    /// Copy out what the worker announced as final output (`OUT_READY`)
-    /// beyond the `streamed` bytes already in `out`. `Err`: the announcement
-    /// is a violation (moved back, or past the output region or
-    /// `max_output`).
-    fn stream_ready(
-        &self,
-        st: &CallState,
-        max_output: usize,
-        out: &mut CallOutput<'_>,
-        streamed: &mut usize,
-    ) -> Result<(), String> {
-        let ready = self
-            .ctl
-            .atomic_u32(ctl::OFF_OUT_READY)
-            .load(Ordering::Acquire);
-        let bytes = (ready as usize).saturating_mul(ctl::STREAM_CHUNK);
-        if bytes == *streamed {
-            return Ok(());
-        }
-        let Some(r) = &st.output else {
-            return Err(format!(
-                "the worker announced {bytes} bytes of output without an output region"
-            ));
-        };
-        if bytes < *streamed {
-            return Err(format!(
-                "the worker moved its announced output back from {streamed} to {bytes} bytes"
-            ));
-        }
-        if bytes > r.mem.len() || bytes > max_output {
-            return Err(format!(
-                "the worker announced {bytes} bytes of output, past its output region ({} bytes) or max_output ({max_output})",
-                r.mem.len()
-            ));
-        }
-        copy_range(&r.mem, *streamed, bytes - *streamed, out).map_err(|e| e.to_string())?;
-        *streamed = bytes;
-        Ok(())
-    }
-
-    fn copy_output(
-        &self,
-        st: &CallState,
-        at: OutputAt,
-        from: usize,
-        out: &mut CallOutput<'_>,
-    ) -> Result<(), Error> {
-        let (mem, base, len) = match at {
-            OutputAt::Inline(n) => (&self.ctl, ctl::OFF_RESP_DATA, n),
-            OutputAt::Region(n) => match &st.output {
-                Some(r) => (&r.mem, 0, n),
-                None => return Err(Error::Internal("output region vanished".into())),
-            },
-        };
-        // `from` <= len (checked by the caller).
-        copy_range(mem, base + from, len - from, out)?;
-        out.finish().map(|_| ())
     }
 }
 

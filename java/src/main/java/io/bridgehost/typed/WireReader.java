@@ -1,10 +1,6 @@
 package io.bridgehost.typed;
 
 import io.bridgehost.AbiMismatchException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -175,14 +171,60 @@ public final class WireReader {
     public String string() {
         int n = length("string", 1);
         int at = take(n);
-        CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT);
-        try {
-            return dec.decode(ByteBuffer.wrap(buf, at, n)).toString();
-        } catch (CharacterCodingException e) {
-            throw err(at, "string is not valid UTF-8");
+        int bad = invalidUtf8(buf, at, at + n);
+        if (bad >= 0) {
+            throw err(bad, "string is not valid UTF-8");
         }
+        // Valid UTF-8: the JDK's decoder (which would replace what is invalid) is exact.
+        return new String(buf, at, n, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Strict UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
+     *
+     * @return the offset of the first byte of the first invalid sequence, or -1 when
+     *     {@code b[from, to)} is valid
+     */
+    static int invalidUtf8(byte[] b, int from, int to) {
+        int i = from;
+        while (i < to) {
+            int c = b[i];
+            if (c >= 0) {
+                i++;
+                continue;
+            }
+            c &= 0xff;
+            int need;
+            int min;
+            if (c >= 0xc2 && c <= 0xdf) {
+                need = 1;
+                min = 0x80;
+            } else if (c >= 0xe0 && c <= 0xef) {
+                need = 2;
+                min = 0x800;
+            } else if (c >= 0xf0 && c <= 0xf4) {
+                need = 3;
+                min = 0x10000;
+            } else {
+                return i;
+            }
+            if (to - i <= need) {
+                return i;
+            }
+            int cp = c & (0x3f >> need);
+            for (int k = 1; k <= need; k++) {
+                int cont = b[i + k] & 0xff;
+                if ((cont & 0xc0) != 0x80) {
+                    return i;
+                }
+                cp = (cp << 6) | (cont & 0x3f);
+            }
+            if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+                return i;
+            }
+            i += need + 1;
+        }
+        return -1;
     }
 
     /** @return a {@code list<u8>} */

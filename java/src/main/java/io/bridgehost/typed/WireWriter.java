@@ -1,11 +1,6 @@
 package io.bridgehost.typed;
 
 import io.bridgehost.InvalidArgumentException;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetEncoder;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Collection;
@@ -178,19 +173,25 @@ public final class WireWriter {
      */
     public void string(String s, String what) {
         nonNull(s, what);
-        ByteBuffer utf8;
-        try {
-            CharsetEncoder enc = StandardCharsets.UTF_8.newEncoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT);
-            utf8 = enc.encode(CharBuffer.wrap(s));
-        } catch (CharacterCodingException e) {
-            throw new InvalidArgumentException(what + ": string has an unpaired surrogate (not valid UTF-8)");
+        // String.getBytes(UTF_8) is exact for every string without an unpaired surrogate (it
+        // would replace one with '?'), so check that first; ASCII and Latin-1 strings have no
+        // surrogates at all.
+        for (int i = 0, n = s.length(); i < n; i++) {
+            char c = s.charAt(i);
+            if (Character.isSurrogate(c)) {
+                if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+                    i++;
+                } else {
+                    throw new InvalidArgumentException(
+                            what + ": string has an unpaired surrogate (not valid UTF-8)");
+                }
+            }
         }
-        int n = utf8.remaining();
+        byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
+        int n = utf8.length;
         le(n, 4);
         room(n);
-        utf8.get(buf, len, n);
+        System.arraycopy(utf8, 0, buf, len, n);
         len += n;
     }
 

@@ -12,21 +12,24 @@
 //! counters unchanged).
 #![forbid(unsafe_code)]
 
-use crate::buffer::{BufferError, InputBuffer};
+mod convert;
+mod events;
+
+use convert::{lift_err, lower_err, Build, Obj};
+pub(crate) use events::TypedListener;
+
+use crate::buffer::InputBuffer;
 use crate::errors::{guard, invalid, make, to_pyerr, IntoPy};
 use crate::method::Method;
 use crate::module::Module;
-use bridgehost::interface::typed::dynamic::{self, DynError, Fields, HostValue, Output};
-use bridgehost::interface::typed::{wire, Field, Function, FunctionKind, Interface, Type};
-use bridgehost::interface::typed::{TypeDefKind, TypeIndex, Value};
+use bridgehost::interface::typed::dynamic::{self, Output};
+use bridgehost::interface::typed::{wire, Function, FunctionKind, Interface, Type};
+use bridgehost::interface::typed::{TypeDefKind, Value};
 use bridgehost::{Error, ErrorKind};
 use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{
-    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString,
-    PyTuple,
-};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use std::cell::Cell;
 use std::sync::Arc;
 
@@ -243,340 +246,6 @@ impl PyInterface {
             self.iface.name,
             &self.iface.hash_hex()[..16]
         )
-    }
-}
-
-/// A Python object, as the interface crate asks about it (with the record
-/// field names of its interface).
-struct Obj<'a, 'py>(Bound<'py, PyAny>, &'a PyInterface);
-
-impl<'a, 'py> Obj<'a, 'py> {
-    fn is_wrapper(&self, cls: &Py<PyAny>) -> PyResult<bool> {
-        self.0.is_instance(cls.bind(self.0.py()))
-    }
-
-    fn wrap(&self, o: Bound<'py, PyAny>) -> Self {
-        Obj(o, self.1)
-    }
-}
-
-impl<'a, 'py> HostValue for Obj<'a, 'py> {
-    type Error = PyErr;
-
-    fn describe(&self) -> String {
-        let mut r = self
-            .0
-            .repr()
-            .map(|r| r.to_string_lossy().into_owned())
-            .unwrap_or_else(|_| "<unrepresentable>".into());
-        if r.chars().count() > 60 {
-            r = r.chars().take(57).collect::<String>() + "...";
-        }
-        let t = self
-            .0
-            .get_type()
-            .name()
-            .map(|n| n.to_string())
-            .unwrap_or_default();
-        format!("{r} ({t})")
-    }
-
-    fn is_none(&self) -> bool {
-        self.0.is_none()
-    }
-
-    fn as_bool(&self) -> PyResult<Option<bool>> {
-        Ok(self.0.cast::<PyBool>().ok().map(|b| b.is_true()))
-    }
-
-    fn as_int(&self) -> PyResult<Option<i128>> {
-        if self.0.is_instance_of::<PyBool>() || !self.0.is_instance_of::<PyInt>() {
-            return Ok(None);
-        }
-        if let Ok(n) = self.0.extract::<i64>() {
-            return Ok(Some(i128::from(n)));
-        }
-        match self.0.extract::<i128>() {
-            Ok(n) => Ok(Some(n)),
-            // Beyond i128: out of range of every WIT integer; clamp by sign.
-            Err(_) => Ok(Some(if self.0.lt(0)? { i128::MIN } else { i128::MAX })),
-        }
-    }
-
-    fn as_float(&self) -> PyResult<Option<f64>> {
-        if let Ok(f) = self.0.cast::<PyFloat>() {
-            return Ok(Some(f.value()));
-        }
-        if self.0.is_instance_of::<PyBool>() || !self.0.is_instance_of::<PyInt>() {
-            return Ok(None);
-        }
-        // int -> float as Python's float(n) (OverflowError beyond f64).
-        self.0.extract::<f64>().map(Some)
-    }
-
-    fn as_str(&self) -> PyResult<Option<Result<String, String>>> {
-        let Ok(s) = self.0.cast::<PyString>() else {
-            return Ok(None);
-        };
-        Ok(Some(match s.to_cow() {
-            Ok(c) => Ok(c.into_owned()),
-            Err(e) => Err(e.value(self.0.py()).to_string()),
-        }))
-    }
-
-    fn as_bytes(&self) -> PyResult<Option<Vec<u8>>> {
-        if let Ok(b) = self.0.cast::<PyBytes>() {
-            return Ok(Some(b.as_bytes().to_vec()));
-        }
-        if let Ok(b) = self.0.cast::<PyByteArray>() {
-            return Ok(Some(b.to_vec()));
-        }
-        if self.0.is_instance_of::<PyList>()
-            || self.0.is_instance_of::<PyTuple>()
-            || self.0.is_instance_of::<PyString>()
-            || self.0.is_instance_of::<PyInt>()
-            || self.0.is_none()
-        {
-            return Ok(None);
-        }
-        // Any other buffer exporter (memoryview, array.array, numpy).
-        let py = self.0.py();
-        match InputBuffer::new(py).export_owned(&self.0, usize::MAX) {
-            Ok(v) => Ok(Some(v)),
-            Err(BufferError::Export(e)) if e.is_instance_of::<PyTypeError>(py) => Ok(None),
-            Err(e) => Err(crate::method::buffer_error(py, "list<u8> value", e)),
-        }
-    }
-
-    fn as_seq(&self) -> PyResult<Option<Vec<Self>>> {
-        if let Ok(l) = self.0.cast::<PyList>() {
-            return Ok(Some(l.iter().map(|o| self.wrap(o)).collect()));
-        }
-        if let Ok(t) = self.0.cast::<PyTuple>() {
-            return Ok(Some(t.iter().map(|o| self.wrap(o)).collect()));
-        }
-        Ok(None)
-    }
-
-    fn fields(&self, ty: TypeIndex, _fields: &[Field]) -> PyResult<Option<Fields<Self>>> {
-        let py = self.0.py();
-        let o = &self.0;
-        if o.is_none()
-            || o.is_instance_of::<PyBool>()
-            || o.is_instance_of::<PyInt>()
-            || o.is_instance_of::<PyFloat>()
-            || o.is_instance_of::<PyString>()
-            || o.is_instance_of::<PyBytes>()
-            || o.is_instance_of::<PyByteArray>()
-            || o.is_instance_of::<PyList>()
-            || o.is_instance_of::<PyTuple>()
-        {
-            return Ok(None);
-        }
-        let Some(Some((_, names))) = self.1.records.get(ty) else {
-            return Ok(None);
-        };
-        if let Ok(d) = o.cast::<PyDict>() {
-            let mut values = Vec::with_capacity(names.len());
-            for n in names {
-                values.push(d.get_item(n.bind(py))?.map(|v| self.wrap(v)));
-            }
-            let mut unknown = None;
-            if d.len() > values.iter().filter(|v| v.is_some()).count() {
-                for k in d.keys() {
-                    let mut known = false;
-                    for n in names {
-                        if k.eq(n.bind(py))? {
-                            known = true;
-                            break;
-                        }
-                    }
-                    if !known {
-                        unknown = Some(match k.cast::<PyString>() {
-                            Ok(s) => s.to_string_lossy().into_owned(),
-                            Err(_) => k.repr()?.to_string_lossy().into_owned(),
-                        });
-                        break;
-                    }
-                }
-            }
-            return Ok(Some(Fields { values, unknown }));
-        }
-        let c = classes(py)?;
-        if self.is_wrapper(&c.some)? || self.is_wrapper(&c.ok)? || self.is_wrapper(&c.err)? {
-            return Ok(None);
-        }
-        let mut values = Vec::with_capacity(names.len());
-        for n in names {
-            values.push(o.getattr_opt(n.bind(py))?.map(|v| self.wrap(v)));
-        }
-        Ok(Some(Fields {
-            values,
-            unknown: None,
-        }))
-    }
-
-    fn as_some(&self) -> PyResult<Option<Self>> {
-        let c = classes(self.0.py())?;
-        if self.is_wrapper(&c.some)? {
-            return Ok(Some(self.wrap(self.0.getattr("value")?)));
-        }
-        Ok(None)
-    }
-
-    fn as_result(&self) -> PyResult<Option<(bool, Self)>> {
-        let c = classes(self.0.py())?;
-        if self.is_wrapper(&c.ok)? {
-            return Ok(Some((true, self.wrap(self.0.getattr("value")?))));
-        }
-        if self.is_wrapper(&c.err)? {
-            return Ok(Some((false, self.wrap(self.0.getattr("value")?))));
-        }
-        Ok(None)
-    }
-
-    fn as_variant(&self) -> PyResult<Option<(String, Self)>> {
-        let py = self.0.py();
-        if let Ok(s) = self.0.cast::<PyString>() {
-            return Ok(Some((
-                s.to_cow()?.into_owned(),
-                self.wrap(py.None().into_bound(py)),
-            )));
-        }
-        let c = classes(py)?;
-        if self.is_wrapper(&c.variant)? {
-            let case = self.0.getattr("case")?;
-            let case: String = case
-                .cast::<PyString>()
-                .map_err(|_| PyTypeError::new_err("Variant.case must be a str"))?
-                .to_cow()?
-                .into_owned();
-            return Ok(Some((case, self.wrap(self.0.getattr("value")?))));
-        }
-        Ok(None)
-    }
-
-    fn as_names(&self) -> PyResult<Option<Vec<String>>> {
-        let o = &self.0;
-        if !(o.is_instance_of::<PySet>()
-            || o.is_instance_of::<PyFrozenSet>()
-            || o.is_instance_of::<PyList>()
-            || o.is_instance_of::<PyTuple>())
-        {
-            return Ok(None);
-        }
-        let mut out = Vec::new();
-        for item in o.try_iter()? {
-            let item = item?;
-            match item.cast::<PyString>() {
-                Ok(s) => out.push(s.to_cow()?.into_owned()),
-                Err(_) => return Ok(None),
-            }
-        }
-        Ok(Some(out))
-    }
-}
-
-/// Builds Python objects for the interface crate.
-struct Build<'a, 'py> {
-    py: Python<'py>,
-    types: &'a PyInterface,
-}
-
-impl<'py> dynamic::Builder for Build<'_, 'py> {
-    type Out = Bound<'py, PyAny>;
-    type Error = PyErr;
-
-    fn bool(&mut self, v: bool) -> PyResult<Self::Out> {
-        Ok(PyBool::new(self.py, v).to_owned().into_any())
-    }
-    fn int(&mut self, v: i64) -> PyResult<Self::Out> {
-        Ok(v.into_pyobject(self.py)?.into_any())
-    }
-    fn uint(&mut self, v: u64) -> PyResult<Self::Out> {
-        Ok(v.into_pyobject(self.py)?.into_any())
-    }
-    fn float(&mut self, v: f64) -> PyResult<Self::Out> {
-        Ok(PyFloat::new(self.py, v).into_any())
-    }
-    fn char(&mut self, v: char) -> PyResult<Self::Out> {
-        let mut b = [0u8; 4];
-        Ok(PyString::new(self.py, v.encode_utf8(&mut b)).into_any())
-    }
-    fn string(&mut self, v: &str) -> PyResult<Self::Out> {
-        Ok(PyString::new(self.py, v).into_any())
-    }
-    fn bytes(&mut self, v: &[u8]) -> PyResult<Self::Out> {
-        Ok(PyBytes::new(self.py, v).into_any())
-    }
-    fn list(&mut self, items: Vec<Self::Out>) -> PyResult<Self::Out> {
-        Ok(PyList::new(self.py, items)?.into_any())
-    }
-    fn none(&mut self) -> PyResult<Self::Out> {
-        Ok(self.py.None().into_bound(self.py))
-    }
-    fn some(&mut self, v: Self::Out) -> PyResult<Self::Out> {
-        classes(self.py)?.some.bind(self.py).call1((v,))
-    }
-    fn result(&mut self, ok: bool, v: Self::Out) -> PyResult<Self::Out> {
-        let c = classes(self.py)?;
-        if ok { &c.ok } else { &c.err }.bind(self.py).call1((v,))
-    }
-    fn tuple(&mut self, items: Vec<Self::Out>) -> PyResult<Self::Out> {
-        Ok(PyTuple::new(self.py, items)?.into_any())
-    }
-    fn record(&mut self, ty: TypeIndex, fields: Vec<Self::Out>) -> PyResult<Self::Out> {
-        match self.types.records.get(ty) {
-            Some(Some((cls, _))) => cls.bind(self.py).call1(PyTuple::new(self.py, fields)?),
-            _ => Err(to_pyerr(
-                self.py,
-                &Error::Internal(format!("type {ty} is not a record")),
-            )),
-        }
-    }
-    fn variant(
-        &mut self,
-        _ty: TypeIndex,
-        case: &str,
-        payload: Option<Self::Out>,
-    ) -> PyResult<Self::Out> {
-        let p = match payload {
-            Some(p) => p,
-            None => self.none()?,
-        };
-        classes(self.py)?
-            .variant
-            .bind(self.py)
-            .call1((PyString::new(self.py, case), p))
-    }
-    fn enum_case(&mut self, _ty: TypeIndex, case: &str) -> PyResult<Self::Out> {
-        Ok(PyString::new(self.py, case).into_any())
-    }
-    fn flags(&mut self, _ty: TypeIndex, names: Vec<&str>) -> PyResult<Self::Out> {
-        Ok(PyFrozenSet::new(self.py, names)?.into_any())
-    }
-    fn handle(&mut self, v: u64) -> PyResult<Self::Out> {
-        self.uint(v)
-    }
-}
-
-/// A lowering failure: a wrong shape is `TypeError`, a bad value
-/// `InvalidArgumentError` (a `ValueError`), the object's own exception as is.
-fn lower_err(py: Python<'_>, e: DynError<PyErr>) -> PyErr {
-    match e {
-        DynError::Host(e) => e,
-        DynError::Type(m) => PyTypeError::new_err(m),
-        DynError::Value(m) => invalid(py, format!("invalid argument: {m}")),
-    }
-}
-
-/// A lifting failure (the decoder only yields values of the type: a bug).
-fn lift_err(py: Python<'_>, e: DynError<PyErr>) -> PyErr {
-    match e {
-        DynError::Host(e) => e,
-        DynError::Type(m) | DynError::Value(m) => {
-            to_pyerr(py, &Error::Internal(format!("typed result: {m}")))
-        }
     }
 }
 
@@ -806,47 +475,6 @@ impl TypedFunction {
     }
 }
 
-/// The callback ``TypedView.subscribe`` registers: decodes one delivery and
-/// calls the user's callback with the value.
-#[pyclass(module = "bridgehost.typed", name = "TypedListener", frozen)]
-pub(crate) struct TypedListener {
-    iface: Py<PyInterface>,
-    /// The event's index in the interface.
-    index: usize,
-    callback: Py<PyAny>,
-    /// The module's path, for the error.
-    path: String,
-}
-
-#[pymethods]
-impl TypedListener {
-    fn __call__<'py>(
-        &self,
-        py: Python<'py>,
-        topic: &str,
-        data: &Bound<'py, PyBytes>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let pyface = self.iface.get();
-        let iface = &pyface.iface;
-        let value =
-            bridgehost::interface::decode_event(&self.path, iface, self.index, data.as_bytes())
-                .py_err(py)?;
-        let value = match (&iface.events[self.index].payload, value) {
-            (Some(ty), Some(v)) => dynamic::lift(iface, ty, &v, &mut Build { py, types: pyface })
-                .map_err(|e| lift_err(py, e))?,
-            _ => py.None().into_bound(py),
-        };
-        self.callback.bind(py).call1((topic, value))
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "<bridgehost.typed.TypedListener of event {}>",
-            self.iface.get().iface.events[self.index].topic
-        )
-    }
-}
-
 /// ``Module.typed()``: the module's functions as attributes.
 #[pyclass(module = "bridgehost.typed", name = "TypedView", frozen)]
 pub(crate) struct TypedView {
@@ -1036,12 +664,12 @@ impl TypedView {
             })?;
             let listener = Py::new(
                 py,
-                TypedListener {
-                    iface: self.iface.clone_ref(py),
+                TypedListener::new(
+                    self.iface.clone_ref(py),
                     index,
-                    callback: callback.unbind(),
-                    path: self.module.get().inner.info().path.clone(),
-                },
+                    callback.unbind(),
+                    self.module.get().inner.info().path.clone(),
+                ),
             )?;
             self.module
                 .bind(py)

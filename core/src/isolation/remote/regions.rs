@@ -1,0 +1,144 @@
+//! Shared-memory regions for large inputs and outputs, and the copy-out of
+//! output the worker announced final while the call still runs (so the
+//! module's write and the host's copy overlap).
+#![forbid(unsafe_code)]
+
+use super::copy::copy_range;
+use super::{
+    ctl, sys, CallCx, CallError, CallState, MapMsg, OutputAt, Region, RegionKind, SharedMem,
+    Worker, MIN_REGION,
+};
+use crate::error::Error;
+use crate::output::CallOutput;
+use std::os::fd::AsFd;
+use std::sync::atomic::Ordering;
+
+impl Worker {
+    /// Make sure a region of `kind` holds at least `need` bytes, creating a
+    /// new one (and announcing it to the worker) if not.
+    pub(super) fn ensure_region(
+        &self,
+        st: &mut CallState,
+        kind: RegionKind,
+        need: usize,
+        cap_hint: usize,
+        cx: &CallCx<'_>,
+    ) -> Result<(), CallError> {
+        let current = match kind {
+            RegionKind::Input => &st.input,
+            RegionKind::Output => &st.output,
+        };
+        let have = current.as_ref().map_or(0, |r| r.mem.len());
+        if have >= need {
+            return Ok(());
+        }
+        let size = need
+            .max(have.saturating_mul(2))
+            .max(MIN_REGION)
+            .min(cap_hint.max(need))
+            .checked_next_multiple_of(4096)
+            .ok_or_else(|| CallError::Failed {
+                error: Error::ResourceLimit(format!(
+                    "a shared region of {need} bytes is too large"
+                )),
+                worker_ok: true,
+            })?;
+        let name = match kind {
+            RegionKind::Input => c"bridgehost-input",
+            RegionKind::Output => c"bridgehost-output",
+        };
+        let mem = SharedMem::create(name, size).map_err(|e| CallError::Failed {
+            error: Error::ResourceLimit(format!(
+                "cannot create a shared region of {size} bytes: {e}"
+            )),
+            worker_ok: true,
+        })?;
+        st.next_gen = st.next_gen.wrapping_add(1).max(1);
+        let gen = st.next_gen;
+        let msg = MapMsg {
+            kind,
+            gen,
+            size: size as u64,
+        };
+        // Non-blocking: a worker that does not read its socket is broken.
+        let Some(fd) = mem.fd() else {
+            return Err(CallError::Failed {
+                error: Error::Internal("a new region has no descriptor".into()),
+                worker_ok: true,
+            });
+        };
+        if let Err(e) = sys::send_packet(self.sock.as_fd(), &msg.encode(), &[fd], true) {
+            if e.kind() == std::io::ErrorKind::WouldBlock {
+                return Err(self.violation("the worker does not read its control socket".into()));
+            }
+            // The peer is gone: report how it died (or re-dispatch the call
+            // if it never started it).
+            return Err(self.await_death(st.seq, cx));
+        }
+        let region = Some(Region { gen, mem });
+        match kind {
+            RegionKind::Input => st.input = region,
+            RegionKind::Output => st.output = region,
+        }
+        Ok(())
+    }
+
+    /// Copy out what the worker announced as final output (`OUT_READY`)
+    /// beyond the `streamed` bytes already in `out`. `Err`: the announcement
+    /// is a violation (moved back, or past the output region or
+    /// `max_output`).
+    pub(super) fn stream_ready(
+        &self,
+        st: &CallState,
+        max_output: usize,
+        out: &mut CallOutput<'_>,
+        streamed: &mut usize,
+    ) -> Result<(), String> {
+        let ready = self
+            .ctl
+            .atomic_u32(ctl::OFF_OUT_READY)
+            .load(Ordering::Acquire);
+        let bytes = (ready as usize).saturating_mul(ctl::STREAM_CHUNK);
+        if bytes == *streamed {
+            return Ok(());
+        }
+        let Some(r) = &st.output else {
+            return Err(format!(
+                "the worker announced {bytes} bytes of output without an output region"
+            ));
+        };
+        if bytes < *streamed {
+            return Err(format!(
+                "the worker moved its announced output back from {streamed} to {bytes} bytes"
+            ));
+        }
+        if bytes > r.mem.len() || bytes > max_output {
+            return Err(format!(
+                "the worker announced {bytes} bytes of output, past its output region ({} bytes) or max_output ({max_output})",
+                r.mem.len()
+            ));
+        }
+        copy_range(&r.mem, *streamed, bytes - *streamed, out).map_err(|e| e.to_string())?;
+        *streamed = bytes;
+        Ok(())
+    }
+
+    pub(super) fn copy_output(
+        &self,
+        st: &CallState,
+        at: OutputAt,
+        from: usize,
+        out: &mut CallOutput<'_>,
+    ) -> Result<(), Error> {
+        let (mem, base, len) = match at {
+            OutputAt::Inline(n) => (&self.ctl, ctl::OFF_RESP_DATA, n),
+            OutputAt::Region(n) => match &st.output {
+                Some(r) => (&r.mem, 0, n),
+                None => return Err(Error::Internal("output region vanished".into())),
+            },
+        };
+        // `from` <= len (checked by the caller).
+        copy_range(mem, base + from, len - from, out)?;
+        out.finish().map(|_| ())
+    }
+}
