@@ -37,7 +37,7 @@ dist_dir() {   # dist_dir [release]
 
 check_dist() {   # check_dist DIR
     local f
-    for f in libbridgehost.so libbridgehost_mod_std.so libbridgehost_mod_zlib.so; do
+    for f in libbridgehost.so libbridgehost_mod_std.so libbridgehost_mod_zlib.so libbridgehost_mod_sqlite.so; do
         [ -e "$1/$f" ] || die "$1/$f missing: run scripts/build.sh (or set BH_DIST)"
     done
 }
@@ -211,7 +211,7 @@ pack() {   # pack DIST -> $OUT/pack/BridgeHost.$VERSION.nupkg
     fi
     # The bundled modules users get; faulty, serial and single are test fixtures, never shipped.
     local m
-    for m in ${BH_PACK_MODULES:-std zlib}; do
+    for m in ${BH_PACK_MODULES:-std zlib sqlite}; do
         [ -e "$dir/libbridgehost_mod_$m.so" ] || die "pack: $dir/libbridgehost_mod_$m.so missing"
         cp "$dir/libbridgehost_mod_$m.so" "$stage/runtimes/linux-x64/native/"
     done
@@ -236,7 +236,8 @@ test_pack() {
     (cd "$work" && unzip -q "$nupkg" -d pkg)
     local f
     for f in lib/netstandard2.0/BridgeHost.dll runtimes/linux-x64/native/libbridgehost.so \
-             runtimes/linux-x64/native/libbridgehost_mod_std.so runtimes/linux-x64/native/libbridgehost_mod_zlib.so; do
+             runtimes/linux-x64/native/libbridgehost_mod_std.so runtimes/linux-x64/native/libbridgehost_mod_zlib.so \
+             runtimes/linux-x64/native/libbridgehost_mod_sqlite.so; do
         [ -e "$work/pkg/$f" ] || die "package lacks $f"
     done
     for f in faulty serial single stateful; do

@@ -2,8 +2,10 @@
 # Release packages from one command (README "Packages"): a release build, natives stripped with
 # their debug symbols kept separately (objcopy --only-keep-debug + --add-gnu-debuglink), then
 #
-#   bridgehost-V-cp39-abi3-manylinux_*.whl     the Python package (abi3; retagged with the platform
-#                                              tag `auditwheel show` reports, then re-checked)
+#   bridgehost-V-cp39-abi3-linux_x86_64.whl    the Python package (abi3; retagged with the platform
+#                                              tag `auditwheel show` reports, then re-checked:
+#                                              linux_x86_64, as the sqlite module links the system
+#                                              libsqlite3.so.0, which no manylinux policy lists)
 #   maven/  bridgehost-V.jar, -sources.jar, -javadoc.jar, bridgehost-V.pom, and repo/, a
 #           file:// Maven repository they are installed into (io.bridgehost:bridgehost:V)
 #   BridgeHost.V.nupkg                         .NET: optimised BridgeHost.dll + linux-x64 natives
@@ -76,7 +78,7 @@ stage_natives() {
     local f
     # The shipped set: never the test-only modules (faulty, serial, single, stateful, broken/).
     for f in libbridgehost.so libbridgehost_jni.so libbridgehost_mod_std.so libbridgehost_mod_zlib.so \
-             bridgehost-worker bridgehost; do
+             libbridgehost_mod_sqlite.so bridgehost-worker bridgehost; do
         strip_native "$BUILT/$f"
     done
     log "stripped natives -> $STAGE (debug symbols -> $DEBUG)"
@@ -230,7 +232,8 @@ c_archive() {
     # The core finds bundled modules and the worker beside the library (or executable) it is
     # linked into, so lib/ holds all of them and bin/bridgehost links to the CLI there.
     local f
-    for f in libbridgehost.so libbridgehost_mod_std.so libbridgehost_mod_zlib.so bridgehost-worker bridgehost; do
+    for f in libbridgehost.so libbridgehost_mod_std.so libbridgehost_mod_zlib.so libbridgehost_mod_sqlite.so \
+             bridgehost-worker bridgehost; do
         cp -p "$STAGE/$f" "$top/lib/"
     done
     ln -s ../lib/bridgehost "$top/bin/bridgehost"

@@ -31,6 +31,7 @@ native_env() {   # native_env [DIST]
     if [ -n "${BRIDGEHOST_NATIVE_DIR:-}" ]; then
         log "natives from BRIDGEHOST_NATIVE_DIR=$BRIDGEHOST_NATIVE_DIR"
     elif [ -f "$dist/libbridgehost_mod_std.so" ] && [ -f "$dist/libbridgehost_mod_zlib.so" ] &&
+         [ -f "$dist/libbridgehost_mod_sqlite.so" ] &&
          { [ -f "$dist/bridgehost-worker" ] || ! [ -f "$ROOT/worker/Cargo.toml" ]; }; then
         export BRIDGEHOST_NATIVE_DIR="$dist"
         log "natives from $dist"

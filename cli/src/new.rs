@@ -29,12 +29,12 @@ pub const USAGE: &str = "usage: bridgehost new --lang c|rust NAME [--dir DIR] [-
                 bridgehost_module.h. Default: the archive this CLI was unpacked from
                 (<exe>/../share/bridgehost/sdk-rust, <exe>/../include), then the checkout it
                 was built from, then the crate version / pkg-config bridgehost-module.
-NAME: 1..=64 of [a-z0-9_], starting with a letter, not a bundled module's name (std, zlib).
+NAME: 1..=64 of [a-z0-9_], starting with a letter, not a bundled module's name (std, zlib, sqlite).
 The guide: docs/MODULES.md (share/doc/bridgehost/docs/MODULES.md in the C/CLI archive).";
 
 /// The modules every package ships (`open("std")` finds them first): a project of that name
 /// would never be the module `open` loads.
-pub const BUNDLED: &[&str] = &["std", "zlib"];
+pub const BUNDLED: &[&str] = &["std", "zlib", "sqlite"];
 
 /// What `new` creates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -588,6 +588,7 @@ mod tests {
             &"x".repeat(65),
             "std",
             "zlib",
+            "sqlite",
         ] {
             assert!(check_name(bad).is_err(), "{bad}");
         }

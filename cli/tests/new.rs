@@ -163,7 +163,7 @@ fn a_missing_sdk_is_refused_and_a_relative_one_made_absolute() {
 #[test]
 fn a_bundled_modules_name_is_refused() {
     let d = tmpdir("bundled");
-    for name in ["std", "zlib"] {
+    for name in ["std", "zlib", "sqlite"] {
         let out = Command::new(CLI)
             .args(["new", "--lang", "c", name, "--dir"])
             .arg(d.join(name))

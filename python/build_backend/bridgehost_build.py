@@ -7,6 +7,7 @@ library it is linked into lives). So the wheel must carry, next to
 
     libbridgehost_mod_std.so    the Rust std module   (cargo, crate bridgehost-mod-std)
     libbridgehost_mod_zlib.so   the C zlib module     (make -C plugins)
+    libbridgehost_mod_sqlite.so the C sqlite module   (make -C plugins)
     bridgehost-worker           the isolation worker  (cargo, crate bridgehost-worker)
 
 Before delegating to maturin, this backend builds them from the repository
@@ -43,7 +44,7 @@ PROJECT = HERE.parent  # python/
 PACKAGE = PROJECT / "bridgehost"
 REPO = PROJECT.parent
 
-MODULES = ("std", "zlib")
+MODULES = ("std", "zlib", "sqlite")
 WORKER = "bridgehost-worker"
 CRATES = {"bridgehost-mod-std": "libbridgehost_mod_std.so", "bridgehost-worker": WORKER}
 

@@ -16,7 +16,8 @@ PKG = Path(bridgehost.__file__).parent
 
 
 def test_wheel_carries_bundled_modules_and_typing_files():
-    for f in ("libbridgehost_mod_std.so", "libbridgehost_mod_zlib.so", "py.typed", "_native.pyi"):
+    for f in ("libbridgehost_mod_std.so", "libbridgehost_mod_zlib.so", "libbridgehost_mod_sqlite.so",
+              "py.typed", "_native.pyi"):
         assert (PKG / f).is_file(), f"{f} missing from {PKG}"
     assert not (PKG / "libbridgehost_mod_faulty.so").exists(), "test-only module must not ship"
 
@@ -27,13 +28,13 @@ def test_bundled_modules_are_found_beside_the_extension():
     code = (
         "import bridgehost, os\n"
         "with bridgehost.Host() as h:\n"
-        "    for n in ('std', 'zlib'):\n"
+        "    for n in ('std', 'zlib', 'sqlite'):\n"
         "        print(os.path.dirname(os.path.realpath(h.open(n).path)))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout.split()
-    assert out == [str(PKG.resolve())] * 2
+    assert out == [str(PKG.resolve())] * 3
 
 
 def test_worker_ships_when_built():

@@ -108,6 +108,7 @@ class LoaderTest {
             assertTrue(index.contains("libbridgehost_jni.so"));
             assertTrue(index.contains("libbridgehost_mod_std.so"));
             assertTrue(index.contains("libbridgehost_mod_zlib.so"));
+            assertTrue(index.contains("libbridgehost_mod_sqlite.so"));
             assertFalse(index.contains("libbridgehost_mod_faulty.so"), "the test-only module is not shipped");
         } finally {
             p.getOutputStream().close(); // HoldProbe exits when stdin closes
