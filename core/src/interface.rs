@@ -12,13 +12,16 @@ use std::sync::Arc;
 /// Validate the interface a module exports: the text is hostile input.
 /// Parse errors, unsupported WIT, exceeded limits, a hash that is not the
 /// text's, a function that names no method of the descriptor and a resource
-/// without its `[resource-drop]R` method are all [`Error::AbiMismatch`]
-/// naming the reason.
+/// without its `[resource-drop]R` method, and a resource in a module that
+/// does not declare itself stateful (`BH_MODULE_STATEFUL`: its objects live
+/// in one instance, docs/TYPED.md "Resources (handles)") are all
+/// [`Error::AbiMismatch`] naming the reason.
 pub(crate) fn validate(
     path: &str,
     text: &[u8],
     hash: [u8; 32],
     methods: &[MethodInfo],
+    stateful: bool,
 ) -> Result<Arc<Interface>> {
     let bad = |reason: String| Error::AbiMismatch {
         path: path.to_string(),
@@ -50,6 +53,13 @@ pub(crate) fn validate(
                 iface.types[r].name
             )));
         }
+        if !stateful {
+            return Err(bad(format!(
+                "resource {:?} lives in the module instance: the module must declare \
+                 BH_MODULE_STATEFUL",
+                iface.types[r].name
+            )));
+        }
     }
     Ok(Arc::new(iface))
 }
@@ -61,10 +71,11 @@ pub(crate) fn from_worker(
     path: &str,
     reported: Option<&(String, [u8; 32])>,
     methods: &[MethodInfo],
+    stateful: bool,
 ) -> Result<Option<Arc<Interface>>> {
     match reported {
         None => Ok(None),
-        Some((text, hash)) => validate(path, text.as_bytes(), *hash, methods).map(Some),
+        Some((text, hash)) => validate(path, text.as_bytes(), *hash, methods, stateful).map(Some),
     }
 }
 
@@ -92,9 +103,67 @@ pub fn check_binding(path: &str, module: Option<&Interface>, binding: &str) -> R
     typed::compat::check(&binding, module).map_err(|e| bad(e.to_string()))
 }
 
+/// The typed event of `topic` in `iface` (`None`: the interface declares no such event).
+/// One rule for every runtime that decodes events at run time (Python's typed view); generated
+/// bindings apply the same rule in their own code.
+pub fn event_index(iface: &Interface, topic: &str) -> Option<usize> {
+    iface.events.iter().position(|e| e.topic == topic)
+}
+
+/// Decode the data of one delivery of event `index` of `iface` as hostile bytes: its payload
+/// (`None` for an event declared without one, whose data must be empty). Data that does not
+/// decode is [`Error::AbiMismatch`], "event T does not match its interface: ...", as generated
+/// bindings report it.
+pub fn decode_event(
+    path: &str,
+    iface: &Interface,
+    index: usize,
+    data: &[u8],
+) -> Result<Option<typed::Value>> {
+    let e = &iface.events[index];
+    let bad = |reason: String| Error::AbiMismatch {
+        path: path.to_string(),
+        reason: format!("event {} does not match its interface: {reason}", e.topic),
+    };
+    match &e.payload {
+        Some(ty) => typed::wire::decode(iface, ty, data)
+            .map(Some)
+            .map_err(|err| bad(err.to_string())),
+        None if data.is_empty() => Ok(None),
+        None => Err(bad(format!(
+            "{} byte(s) of data for an event declared without a payload",
+            data.len()
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_decode_as_hostile_bytes() {
+        let iface = Interface::parse(
+            "package t:e; interface t { f: func(); } interface events { tick: func(seq: u64); bare: func(); }",
+        )
+        .unwrap();
+        let tick = event_index(&iface, "tick").unwrap();
+        let bare = event_index(&iface, "bare").unwrap();
+        assert_eq!(event_index(&iface, "nosuch"), None);
+        assert_eq!(
+            decode_event("m", &iface, tick, &7u64.to_le_bytes()).unwrap(),
+            Some(typed::Value::U64(7))
+        );
+        assert_eq!(decode_event("m", &iface, bare, b"").unwrap(), None);
+        for (i, data) in [(tick, &b"\x01\x02\x03"[..]), (bare, &b"x"[..])] {
+            match decode_event("m", &iface, i, data).unwrap_err() {
+                Error::AbiMismatch { reason, .. } => {
+                    assert!(reason.contains("does not match its interface"), "{reason}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
 
     const TEXT: &str = "package t:t; interface t { add: func(a: u32, b: u32) -> u32; }";
 
@@ -119,24 +188,41 @@ mod tests {
     fn a_lying_worker_is_caught_by_the_host() {
         let good = Interface::parse(TEXT).unwrap();
         let ok = (TEXT.to_string(), good.hash());
-        let got = from_worker("m.so", Some(&ok), &methods(&["add"]))
+        let got = from_worker("m.so", Some(&ok), &methods(&["add"]), false)
             .unwrap()
             .unwrap();
         assert_eq!(*got, good);
-        assert!(from_worker("m.so", None, &methods(&["add"]))
+        assert!(from_worker("m.so", None, &methods(&["add"]), false)
             .unwrap()
             .is_none());
         // A hash that is not the text's.
-        let e = from_worker("m.so", Some(&(TEXT.into(), [1; 32])), &methods(&["add"]));
+        let e = from_worker(
+            "m.so",
+            Some(&(TEXT.into(), [1; 32])),
+            &methods(&["add"]),
+            false,
+        );
         assert!(reason(e.unwrap_err()).contains("hash mismatch"));
         // A text naming a method the worker's own method table lacks.
-        let e = from_worker("m.so", Some(&ok), &methods(&["sub"]));
+        let e = from_worker("m.so", Some(&ok), &methods(&["sub"]), false);
         assert!(reason(e.unwrap_err()).contains("is not a method"));
         // Text that is not WIT, or beyond the limits.
-        let e = from_worker("m.so", Some(&("}{".into(), [0; 32])), &methods(&["add"]));
+        let e = from_worker(
+            "m.so",
+            Some(&("}{".into(), [0; 32])),
+            &methods(&["add"]),
+            false,
+        );
         assert!(reason(e.unwrap_err()).contains("WIT parse error"));
         let huge = "x".repeat(typed::limits::MAX_TEXT + 1);
-        let e = from_worker("m.so", Some(&(huge, [0; 32])), &methods(&["add"]));
+        let e = from_worker("m.so", Some(&(huge, [0; 32])), &methods(&["add"]), false);
         assert!(reason(e.unwrap_err()).contains("limit exceeded"));
+        // Resources in a worker's module that is not stateful.
+        let res = "package t:m; interface m { resource r { constructor(); } }";
+        let hash = Interface::parse(res).unwrap().hash();
+        let ms = methods(&["[constructor]r", "[resource-drop]r"]);
+        let e = from_worker("m.so", Some(&(res.into(), hash)), &ms, false);
+        assert!(reason(e.unwrap_err()).contains("must declare BH_MODULE_STATEFUL"));
+        assert!(from_worker("m.so", Some(&(res.into(), hash)), &ms, true).is_ok());
     }
 }

@@ -142,6 +142,7 @@ fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<method::SubmitHandle>()?;
     m.add_class::<typed::PyInterface>()?;
     m.add_class::<typed::TypedView>()?;
+    m.add_class::<typed::TypedListener>()?;
     m.add_class::<typed::TypedFunction>()?;
     m.add_function(wrap_pyfunction!(_shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(flush_logs, m)?)?;

@@ -806,6 +806,47 @@ impl TypedFunction {
     }
 }
 
+/// The callback ``TypedView.subscribe`` registers: decodes one delivery and
+/// calls the user's callback with the value.
+#[pyclass(module = "bridgehost.typed", name = "TypedListener", frozen)]
+pub(crate) struct TypedListener {
+    iface: Py<PyInterface>,
+    /// The event's index in the interface.
+    index: usize,
+    callback: Py<PyAny>,
+    /// The module's path, for the error.
+    path: String,
+}
+
+#[pymethods]
+impl TypedListener {
+    fn __call__<'py>(
+        &self,
+        py: Python<'py>,
+        topic: &str,
+        data: &Bound<'py, PyBytes>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let pyface = self.iface.get();
+        let iface = &pyface.iface;
+        let value =
+            bridgehost::interface::decode_event(&self.path, iface, self.index, data.as_bytes())
+                .py_err(py)?;
+        let value = match (&iface.events[self.index].payload, value) {
+            (Some(ty), Some(v)) => dynamic::lift(iface, ty, &v, &mut Build { py, types: pyface })
+                .map_err(|e| lift_err(py, e))?,
+            _ => py.None().into_bound(py),
+        };
+        self.callback.bind(py).call1((topic, value))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<bridgehost.typed.TypedListener of event {}>",
+            self.iface.get().iface.events[self.index].topic
+        )
+    }
+}
+
 /// ``Module.typed()``: the module's functions as attributes.
 #[pyclass(module = "bridgehost.typed", name = "TypedView", frozen)]
 pub(crate) struct TypedView {
@@ -894,9 +935,17 @@ impl TypedView {
     fn __dir__(&self) -> Vec<String> {
         let mut v: Vec<String> = self.attrs.iter().map(|(n, _)| n.clone()).collect();
         v.extend(
-            ["function", "functions", "interface", "module", "types"]
-                .iter()
-                .map(|s| s.to_string()),
+            [
+                "events",
+                "function",
+                "functions",
+                "interface",
+                "module",
+                "subscribe",
+                "types",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
         );
         v
     }
@@ -935,6 +984,69 @@ impl TypedView {
     #[getter]
     fn interface(&self, py: Python<'_>) -> Py<PyInterface> {
         self.iface.clone_ref(py)
+    }
+
+    /// Every event topic the interface declares, in interface order.
+    #[getter]
+    fn events(&self) -> Vec<String> {
+        self.iface
+            .get()
+            .iface
+            .events
+            .iter()
+            .map(|e| e.topic.clone())
+            .collect()
+    }
+
+    /// Subscribe to event ``topic`` of the interface with its payload decoded:
+    /// ``callback(topic, value)`` (``value`` is ``None`` for an event without
+    /// a payload), on the host's event thread like ``Module.subscribe``, whose
+    /// ``Subscription`` this returns. A topic the interface does not declare
+    /// is ``NotFoundError``. A payload that does not decode is
+    /// ``AbiMismatchError`` raised in the delivery: it goes to
+    /// ``sys.unraisablehook`` and counts in ``callback_errors`` like any
+    /// callback exception, and the callback is not called for it.
+    fn subscribe<'py>(
+        &self,
+        py: Python<'py>,
+        topic: &str,
+        callback: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(py, || {
+            if !callback.is_callable() {
+                return Err(PyTypeError::new_err("callback must be callable"));
+            }
+            let iface = &self.iface.get().iface;
+            let index = bridgehost::interface::event_index(iface, topic).ok_or_else(|| {
+                make(
+                    py,
+                    ErrorKind::NotFound,
+                    &format!(
+                        "not found: event {topic:?} in interface {} (it declares: {})",
+                        iface.name,
+                        iface
+                            .events
+                            .iter()
+                            .map(|e| e.topic.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    0,
+                )
+            })?;
+            let listener = Py::new(
+                py,
+                TypedListener {
+                    iface: self.iface.clone_ref(py),
+                    index,
+                    callback: callback.unbind(),
+                    path: self.module.get().inner.info().path.clone(),
+                },
+            )?;
+            self.module
+                .bind(py)
+                .call_method1("subscribe", (topic, listener))
+        })
     }
 
     /// The record classes, by class name (``types.Summary``).

@@ -337,6 +337,16 @@ class TypedView:
     @property
     def interface(self) -> Interface: ...
     @property
+    def events(self) -> List[str]:
+        """Every event topic the interface declares."""
+    def subscribe(self, topic: str, callback: Callable[[str, Any], object]) -> Subscription:
+        """``Module.subscribe`` with the payload decoded: ``callback(topic, value)``.
+
+        A topic the interface does not declare is ``NotFoundError``; a payload that does
+        not decode is ``AbiMismatchError`` raised in the delivery (``sys.unraisablehook``,
+        ``callback_errors``), and the callback is not called for it.
+        """
+    @property
     def types(self) -> Any:
         """The record dataclasses by class name (``types.Summary``)."""
     @property

@@ -84,6 +84,48 @@ def test_std_tick_events_with_option_string(host):
     assert view.interface.decode("summary", struct.pack("<Iddd", 1, 1.0, 1.0, 1.0)).count == 1
 
 
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_typed_view_subscribe_decodes_payloads(host, isolation):
+    std = host.open("std", isolation=isolation)
+    view = std.typed()
+    assert view.events == ["tick"]
+    got = []
+    done = threading.Event()
+
+    def on(topic, value):
+        got.append((topic, value))
+        if len(got) == 3:
+            done.set()
+
+    # std's ticker emits from its own thread after tick() returned: wait for the third.
+    with view.subscribe("tick", on):
+        view.tick(3, interval_ms=1, topic=None)
+        assert done.wait(30)
+    assert got == [("tick", 0), ("tick", 1), ("tick", 2)]
+    with pytest.raises(bridgehost.NotFoundError, match=r'event "tock" in interface std \(it declares: tick\)'):
+        view.subscribe("tock", print)
+    with pytest.raises(TypeError, match="callable"):
+        view.subscribe("tick", 5)
+    # A payload that does not decode (3 bytes for a u64, sent through std's bytes "emit") is
+    # AbiMismatchError in the delivery: sys.unraisablehook, callback_errors, no callback.
+    seen, raised = [], []
+    old = sys.unraisablehook
+    sys.unraisablehook = lambda u: raised.append(u.exc_value)
+    try:
+        before = std.counters()["callback_errors"]
+        with view.subscribe("tick", lambda topic, value: seen.append(value)):
+            std.method("emit").call(b"tick\x00abc")
+            std.method("emit").call(b"tick\x00" + struct.pack("<Q", 9))
+            std.flush(30)
+    finally:
+        sys.unraisablehook = old
+    assert seen == [9]
+    assert len(raised) == 1 and isinstance(raised[0], bridgehost.AbiMismatchError), raised
+    assert "event tick does not match its interface" in str(raised[0])
+    assert std.counters()["callback_errors"] == before + 1
+    std.close()
+
+
 def test_std_argument_errors_name_the_parameter(std_view):
     with pytest.raises(TypeError, match=r"add takes 2 argument\(s\) \(a: u32, b: u32\), got 1"):
         std_view.add(1)

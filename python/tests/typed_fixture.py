@@ -62,6 +62,8 @@ def build(directory: pathlib.Path, text: str, methods: List[str], name: str = "t
     hash_init = "{" + ",".join(f"0x{iface.hash[i:i + 2]}" for i in range(0, 64, 2)) + "}"
     table = ",\n    ".join(f'{{"{m}", 0, 0}}' for m in methods)
     strip = ",".join("1" if m.startswith("raw-") else "0" for m in methods)
+    # An interface with resources needs a stateful module (docs/TYPED.md, "Resources (handles)").
+    flags = "BH_MODULE_STATEFUL" if any(m.startswith("[resource-drop]") for m in methods) else "0"
     src = f"""
 #include "bridgehost_module.h"
 #include <stdint.h>
@@ -92,6 +94,7 @@ static const bh_method_desc methods[] = {{
 static const bh_module_desc desc = {{
     BH_MODULE_MAGIC, BH_MODULE_ABI_VERSION, sizeof(bh_module_desc), BH_THREAD_SAFE,
     sizeof(methods) / sizeof(methods[0]), "{name}", "1.0", methods, m_init, m_call, m_destroy,
+    {flags}, 0,
 }};
 EXPORT const bh_module_desc *bridgehost_module_v1(void) {{ return &desc; }}
 static const char text[] = {c_string(text)};
