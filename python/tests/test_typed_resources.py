@@ -231,10 +231,10 @@ def test_drop_while_a_method_runs_is_deferred_by_the_module(binding):
     b = binding
     c = b.new_counter(9)
     got: List[object] = []
-    t = threading.Thread(target=lambda: got.append(c.slow_get(1500)))
+    t = threading.Thread(target=lambda: got.append(c.slow_get(2500)))
     t.start()
     wait_until(lambda: c._calls == 1, "slow-get under way")
-    time.sleep(0.3)  # let the call reach the module
+    time.sleep(0.5)  # let the call reach the module (it then sleeps 2.5 s there)
     b.module.method("[resource-drop]counter")(c.handle.to_bytes(8, "little"))
     t.join(30)
     assert got == [9]
