@@ -96,6 +96,29 @@ fn generated_modules_pass_mypy_strict() {
     std::fs::write(dir.join("rich_bindings.py"), &rich).unwrap();
     std::fs::write(dir.join("std_bindings.py"), &std_py).unwrap();
     std::fs::write(dir.join("golden_bindings.py"), &golden_py).unwrap();
+    // own<R> nested in results (records, variants, aliases, lists, options, results, tuples),
+    // borrow<R> parameters of plain functions (python/tests/test_typed_resources.py runs the same
+    // shapes through an echo module).
+    let nest = generate(
+        "package t:nest; interface nest {
+            resource thing { constructor(h: u64); peek: func(other: borrow<thing>) -> u64; }
+            record holder { name: string, main: thing, more: list<thing> }
+            variant pick { one(thing), none }
+            type things = list<option<thing>>;
+            hold: func(name: string, h: u64, more: list<u64>) -> holder;
+            choose: func(c: option<u64>) -> pick;
+            wrap: func(x: result<u64, string>) -> result<thing, holder>;
+            opts: func(x: list<option<u64>>) -> things;
+            pair: func(x: borrow<thing>, y: u32) -> tuple<thing, u32, option<holder>>;
+        }",
+        "nest_bindings",
+    );
+    assert!(
+        nest.contains("def _from_holder(b: Nest, v: Any) -> Holder:"),
+        "{nest}"
+    );
+    assert!(!nest.contains("def _to_holder"), "{nest}");
+    std::fs::write(dir.join("nest_bindings.py"), &nest).unwrap();
     std::fs::write(dir.join("counter_bindings.py"), &counter_py).unwrap();
     let Some(py) = python_with_mypy() else {
         eprintln!("note: no Python with bridgehost and mypy found; mypy --strict not run here");
@@ -112,6 +135,7 @@ fn generated_modules_pass_mypy_strict() {
             "golden_bindings.py",
             "rich_bindings.py",
             "counter_bindings.py",
+            "nest_bindings.py",
         ])
         .output()
         .unwrap();
@@ -125,7 +149,7 @@ fn generated_modules_pass_mypy_strict() {
         .current_dir(&dir)
         .args([
             "-c",
-            "import std_bindings, golden_bindings, rich_bindings, counter_bindings",
+            "import std_bindings, golden_bindings, rich_bindings, counter_bindings, nest_bindings",
         ])
         .output()
         .unwrap();

@@ -22,7 +22,7 @@ from typing import Callable, List
 import pytest
 
 import bridgehost
-from bridgehost.typed import Resource
+from bridgehost.typed import Err, Ok, Resource
 
 import counter_bindings as cb
 from counter_bindings import Counter, Counter_
@@ -393,3 +393,73 @@ def test_bindings_and_a_client_pass_mypy_strict(tmp_path):
                                  str(HERE / "counter_bindings.py"), str(client)])
     assert status == 0, out + err
     assert cb.HASH and cb.WIT.startswith("package bridgehost:counter")
+
+
+NEST_WIT = """package t:nest@1.0.0;
+
+interface nest {
+    resource thing {
+        constructor(h: u64);
+    }
+    record holder { name: string, main: thing, more: list<thing> }
+    variant pick { one(thing), none }
+    variant choice { one(u64), none }
+    type things = list<option<thing>>;
+    hold: func(name: string, h: u64, more: list<u64>) -> holder;
+    choose: func(c: choice) -> pick;
+    wrap: func(x: result<u64, string>) -> result<thing, string>;
+    opts: func(x: list<option<u64>>) -> things;
+    pair: func(x: tuple<u64, u32>) -> tuple<thing, u32>;
+}
+"""
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_own_handles_nested_in_results_become_objects(host, tmp_path, isolation):
+    # The C echo module of test_typed.py returns its input: each function's parameters have the
+    # wire layout of its result, so the handles sent come back inside records, variants, lists,
+    # options, results and tuples, and must come back as objects that own them.
+    import typed_fixture as fx
+    from test_typed_bindgen import bindgen, load
+
+    if not fx.can_build():
+        pytest.skip("no C compiler or header (source checkout)")
+    methods = ["[constructor]thing", "[resource-drop]thing", "hold", "choose", "wrap", "opts",
+               "pair"]
+    so = fx.build(tmp_path, NEST_WIT, methods, name="nest")
+    (tmp_path / "nest.wit").write_text(NEST_WIT)
+    m = load(bindgen(str(tmp_path / "nest.wit"), tmp_path, f"nest_{isolation.replace('-', '_')}"))
+    with m.Nest.open(host, str(so), isolation=isolation) as n:
+        made: List[Resource] = []
+        t = n.new_thing(7)
+        assert isinstance(t, m.Thing) and t.handle == 7
+        h = n.hold("a", 11, [12, 13])
+        assert isinstance(h, m.Holder) and h.name == "a"
+        assert isinstance(h.main, m.Thing) and h.main.handle == 11
+        assert [type(x) for x in h.more] == [m.Thing] * 2 and [x.handle for x in h.more] == [12, 13]
+        p = n.choose(m.ChoiceOne(21))
+        assert isinstance(p, m.PickOne) and isinstance(p.value, m.Thing) and p.value.handle == 21
+        assert n.choose(m.ChoiceNone()) == m.PickNone()
+        w = n.wrap(Ok(31))
+        assert isinstance(w, m.Thing) and w.handle == 31
+        with pytest.raises(bridgehost.TypedModuleError) as ei:
+            n.wrap(Err("no"))
+        assert ei.value.value == "no"
+        o = n.opts([41, None, 42])
+        assert o[1] is None and [x.handle for x in (o[0], o[2])] == [41, 42]  # type: ignore[union-attr]
+        pr = n.pair((51, 5))
+        assert isinstance(pr[0], m.Thing) and pr == (pr[0], 5) and pr[0].handle == 51
+
+        async def main() -> None:
+            ha = await n.hold_async("b", 61, [])
+            assert isinstance(ha.main, m.Thing) and ha.main.handle == 61 and ha.more == []
+            made.append(ha.main)
+
+        asyncio.run(main())
+        made += [t, h.main, *h.more, p.value, w, o[0], o[2], pr[0]]
+        # Each object owns its handle: closing it sends one [resource-drop]thing.
+        before = n.module.counters()["calls"]
+        for obj in made:
+            obj.close()
+        assert n.module.counters()["calls"] == before + len(made)
+        assert all(obj.closed for obj in made)
