@@ -176,9 +176,11 @@ class Resource:
             if self._released:
                 return
             self._released = True
-            self._finalizer.detach()
             while self._calls:
+                # Interrupted here (KeyboardInterrupt), the finalizer still drops the handle when
+                # the object is collected.
                 self._cond.wait()
+        self._finalizer.detach()
         if self._drop.closed:
             return
         try:
