@@ -93,6 +93,26 @@ class ResourcesTest {
         }
     }
 
+    /** The snippet of docs/JAVA.md, "Typed bindings", "Resources", as written there. */
+    @Test
+    void theJavaMdSnippet() throws Exception {
+        try (Host host = TestSupport.host()) {
+            long live;
+            try (Counter counter = Counter.open(host, "counter");
+                 Counter.Counter_ a = counter.newCounter(3);
+                 Counter.Counter_ b = counter.counterNamed("b", 4)) {   // static func named
+                a.add(1);                                             // 4; overflow: TypedModuleException
+                long sum = counter.sum(a, b);                         // 8: both borrowed
+                try (Counter.Counter_ c = a.fork(10)) {
+                    assertEquals(14, c.get());
+                }
+                assertEquals(8, sum);
+                live = counter.live();
+            }
+            assertEquals(2, live);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"in-process", "process"})
     void borrowedParametersAndResultErrors(String isolation) throws Exception {
@@ -270,10 +290,10 @@ class ResourcesTest {
     void aDropWhileACallRunsWaitsForTheCall(String isolation) throws Exception {
         try (Host host = TestSupport.host(); Counter counter = Counter.open(host, "counter", mode(isolation))) {
             Counter.Counter_ c = counter.newCounter(7);
-            CompletableFuture<Long> slow = c.slowGetAsync(1000);
+            CompletableFuture<Long> slow = c.slowGetAsync(2000);
             // slow-get is running (or queued just before the drop: then it may find the handle
             // stale, which this test would report as a failure of the future below).
-            Thread.sleep(300);
+            Thread.sleep(500);
             c.close();
             assertEquals(7L, await(slow), "the object outlives the call that borrowed it");
             TestSupport.await(() -> counter.live() == 0, BOUND, "destroyed when slow-get returned");
