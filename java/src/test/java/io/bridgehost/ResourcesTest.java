@@ -294,9 +294,18 @@ class ResourcesTest {
             // slow-get is running (or queued just before the drop: then it may find the handle
             // stale, which this test would report as a failure of the future below).
             Thread.sleep(500);
+            long destroyed = counter.destroyedTotal();
             c.close();
+            assertEquals(0, counter.live(), "dropped");
+            if (isolation.equals("in-process")) {
+                assertEquals(destroyed, counter.destroyedTotal(), "pinned by the running slow-get, not destroyed");
+            } else {
+                // The stateful module's one worker runs one call at a time: the drop ran after
+                // slow-get had returned.
+                assertTrue(slow.isDone(), "the drop waited for slow-get");
+            }
             assertEquals(7L, await(slow), "the object outlives the call that borrowed it");
-            TestSupport.await(() -> counter.live() == 0, BOUND, "destroyed when slow-get returned");
+            TestSupport.await(() -> counter.destroyedTotal() == destroyed + 1, BOUND, "destroyed when slow-get returned");
             assertThrows(ClosedException.class, c::get);
         }
     }
