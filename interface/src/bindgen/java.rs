@@ -1036,6 +1036,15 @@ impl<'a> Gen<'a> {
                     .into(),
             );
         }
+        // A future returning objects is a copy of the one that decodes them: cancelling it cannot
+        // skip the decoding, so an object the module made is always owned (and, unreachable,
+        // dropped by the Cleaner) instead of leaking its handle until the module closes.
+        let copy = if owns {
+            adocs.insert(1, "Cancelling the future does not lose objects the module made: they are decoded all the same and, unreachable, dropped by the Cleaner.".into());
+            ".copy()"
+        } else {
+            ""
+        };
         javadoc(&mut out, ind, None, &adocs);
         if keep.is_empty() {
             let then = if ret == "void" {
@@ -1049,7 +1058,7 @@ impl<'a> Gen<'a> {
             };
             let _ = writeln!(
                 out,
-                "    public java.util.concurrent.CompletableFuture<{boxed_ret}> {async_name}({plist}) {{\n        return {field}.submit(in_{helper}({alist})).thenApply({then});\n    }}\n"
+                "    public java.util.concurrent.CompletableFuture<{boxed_ret}> {async_name}({plist}) {{\n        return {field}.submit(in_{helper}({alist})).thenApply({then}){copy};\n    }}\n"
             );
         } else {
             // A closed object fails the future, as a closed method or module does; the objects
@@ -1072,7 +1081,7 @@ impl<'a> Gen<'a> {
             } else {
                 let _ = writeln!(out, "{ind}        return out_{helper}({barg}_o);");
             }
-            let _ = writeln!(out, "{ind}    }});\n{ind}}}\n");
+            let _ = writeln!(out, "{ind}    }}){copy};\n{ind}}}\n");
         }
         // Encoder of the parameters.
         let _ = writeln!(

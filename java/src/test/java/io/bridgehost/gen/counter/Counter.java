@@ -274,11 +274,13 @@ public final class Counter implements AutoCloseable {
     /**
      * The asynchronous form of {@link #newCounter}: arguments are checked and encoded now, the call runs on the host's submit pool.
      *
+     * <p>Cancelling the future does not lose objects the module made: they are decoded all the same and, unreachable, dropped by the Cleaner.
+     *
      * @param start <code>start: u64</code>
      * @return the result's future; it fails with the exceptions the blocking form throws
      */
     public java.util.concurrent.CompletableFuture<Counter_> newCounterAsync(long start) {
-        return m_newCounter.submit(in_newCounter(start)).thenApply(_o -> out_newCounter(this, _o));
+        return m_newCounter.submit(in_newCounter(start)).thenApply(_o -> out_newCounter(this, _o)).copy();
     }
 
     /**
@@ -300,12 +302,14 @@ public final class Counter implements AutoCloseable {
     /**
      * The asynchronous form of {@link #counterNamed}: arguments are checked and encoded now, the call runs on the host's submit pool.
      *
+     * <p>Cancelling the future does not lose objects the module made: they are decoded all the same and, unreachable, dropped by the Cleaner.
+     *
      * @param name <code>name: string</code>
      * @param start <code>start: u64</code>
      * @return the result's future; it fails with the exceptions the blocking form throws
      */
     public java.util.concurrent.CompletableFuture<Counter_> counterNamedAsync(String name, long start) {
-        return m_counterNamed.submit(in_counterNamed(name, start)).thenApply(_o -> out_counterNamed(this, _o));
+        return m_counterNamed.submit(in_counterNamed(name, start)).thenApply(_o -> out_counterNamed(this, _o)).copy();
     }
 
     /**
@@ -325,11 +329,13 @@ public final class Counter implements AutoCloseable {
     /**
      * The asynchronous form of {@link #counterMany}: arguments are checked and encoded now, the call runs on the host's submit pool.
      *
+     * <p>Cancelling the future does not lose objects the module made: they are decoded all the same and, unreachable, dropped by the Cleaner.
+     *
      * @param starts <code>starts: list&lt;u64&gt;</code>
      * @return the result's future; it fails with the exceptions the blocking form throws
      */
     public java.util.concurrent.CompletableFuture<java.util.List<Counter_>> counterManyAsync(java.util.List<Long> starts) {
-        return m_counterMany.submit(in_counterMany(starts)).thenApply(_o -> out_counterMany(this, _o));
+        return m_counterMany.submit(in_counterMany(starts)).thenApply(_o -> out_counterMany(this, _o)).copy();
     }
 
     /**
@@ -502,6 +508,8 @@ public final class Counter implements AutoCloseable {
         /**
          * The asynchronous form of {@link #fork}: arguments are checked and encoded now, the call runs on the host's submit pool.
          *
+         * <p>Cancelling the future does not lose objects the module made: they are decoded all the same and, unreachable, dropped by the Cleaner.
+         *
          * @param delta <code>delta: u64</code>
          * @return the result's future; it fails with the exceptions the blocking form throws (a closed object's ClosedException included: nothing is sent)
          */
@@ -515,7 +523,7 @@ public final class Counter implements AutoCloseable {
             return _binding.m_counterFork.submit(_in).thenApply(_o -> {
                 java.lang.ref.Reference.reachabilityFence(this);
                 return out_counterFork(_binding, _o);
-            });
+            }).copy();
         }
 
         /**
