@@ -9,6 +9,12 @@
 //! gets `equals`/`hashCode`/`toString` that treat the bytes as a value. Encoding and decoding go
 //! through the runtime's `WireWriter` / `WireReader`, so the generated code holds no byte
 //! arithmetic.
+//!
+//! A WIT resource becomes a nested class owning its handle through the runtime's
+//! `io.bridgehost.typed.OwnedHandle` (close, Cleaner, use-after-close checks; docs/TYPED.md "Java:
+//! generated bindings", "Resources"): its constructor and static functions are binding methods
+//! (`newR`, `rF`), its methods the object's; `borrow<R>` is taken only as a direct parameter and
+//! `own<R>` decoded into objects anywhere in a result, through the binding the objects call.
 
 use super::{camel, pascal, unsupported, upper_snake, File};
 use crate::error::Result;
