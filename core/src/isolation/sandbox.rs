@@ -393,7 +393,8 @@ fn readable_by_others(path: &Path) -> bool {
 /// 1. a root worker drops to uid/gid 65534 (`nobody`, no supplementary
 ///    groups) when the module file is readable by others;
 /// 2. a new user namespace (best effort);
-/// 3. no_new_privs;
+/// 3. no_new_privs, and the parent-death signal again (the credential
+///    changes of 1 and 2 clear it);
 /// 4. the Landlock domain ([`landlock`], best effort);
 /// 5. the seccomp filters.
 ///
@@ -419,6 +420,11 @@ pub(crate) fn apply(own_pid: i32, module: &Path) -> Result<Vec<String>, String> 
         ));
     }
     super::sys::set_no_new_privs().map_err(|e| format!("no_new_privs: {e}"))?;
+    // A change of credentials (the uid drop, the user namespace) clears the parent-death
+    // signal the worker set at start: set it again, before seccomp (which refuses prctl but
+    // PR_SET_NAME and PR_SET_VMA), or a worker would outlive a host killed with SIGKILL. The
+    // caller then checks that the host did not die in between.
+    super::sys::set_parent_death_signal().map_err(|e| format!("parent-death signal: {e}"))?;
     if let Err(e) = landlock(module) {
         warnings.push(format!(
             "no file-system sandbox for the worker ({e}): a module can read every file its uid can read"

@@ -138,6 +138,9 @@ pub fn worker_main() -> i32 {
             Ok(w) => sandbox_warnings = w,
             Err(e) => return fail(Error::Internal(format!("cannot install the sandbox: {e}"))),
         }
+        // The sandbox set the parent-death signal again after its credential changes: a
+        // host that died before that would never send it.
+        check_parent();
     }
 
     let lib = match ModuleLibrary::load(Path::new(&init.path)) {
