@@ -12,13 +12,16 @@ use std::sync::Arc;
 /// Validate the interface a module exports: the text is hostile input.
 /// Parse errors, unsupported WIT, exceeded limits, a hash that is not the
 /// text's, a function that names no method of the descriptor and a resource
-/// without its `[resource-drop]R` method are all [`Error::AbiMismatch`]
-/// naming the reason.
+/// without its `[resource-drop]R` method, and a resource in a module that
+/// does not declare itself stateful (`BH_MODULE_STATEFUL`: its objects live
+/// in one instance, docs/TYPED.md "Resources (handles)") are all
+/// [`Error::AbiMismatch`] naming the reason.
 pub(crate) fn validate(
     path: &str,
     text: &[u8],
     hash: [u8; 32],
     methods: &[MethodInfo],
+    stateful: bool,
 ) -> Result<Arc<Interface>> {
     let bad = |reason: String| Error::AbiMismatch {
         path: path.to_string(),
@@ -50,6 +53,13 @@ pub(crate) fn validate(
                 iface.types[r].name
             )));
         }
+        if !stateful {
+            return Err(bad(format!(
+                "resource {:?} lives in the module instance: the module must declare \
+                 BH_MODULE_STATEFUL",
+                iface.types[r].name
+            )));
+        }
     }
     Ok(Arc::new(iface))
 }
@@ -61,10 +71,11 @@ pub(crate) fn from_worker(
     path: &str,
     reported: Option<&(String, [u8; 32])>,
     methods: &[MethodInfo],
+    stateful: bool,
 ) -> Result<Option<Arc<Interface>>> {
     match reported {
         None => Ok(None),
-        Some((text, hash)) => validate(path, text.as_bytes(), *hash, methods).map(Some),
+        Some((text, hash)) => validate(path, text.as_bytes(), *hash, methods, stateful).map(Some),
     }
 }
 
@@ -119,24 +130,41 @@ mod tests {
     fn a_lying_worker_is_caught_by_the_host() {
         let good = Interface::parse(TEXT).unwrap();
         let ok = (TEXT.to_string(), good.hash());
-        let got = from_worker("m.so", Some(&ok), &methods(&["add"]))
+        let got = from_worker("m.so", Some(&ok), &methods(&["add"]), false)
             .unwrap()
             .unwrap();
         assert_eq!(*got, good);
-        assert!(from_worker("m.so", None, &methods(&["add"]))
+        assert!(from_worker("m.so", None, &methods(&["add"]), false)
             .unwrap()
             .is_none());
         // A hash that is not the text's.
-        let e = from_worker("m.so", Some(&(TEXT.into(), [1; 32])), &methods(&["add"]));
+        let e = from_worker(
+            "m.so",
+            Some(&(TEXT.into(), [1; 32])),
+            &methods(&["add"]),
+            false,
+        );
         assert!(reason(e.unwrap_err()).contains("hash mismatch"));
         // A text naming a method the worker's own method table lacks.
-        let e = from_worker("m.so", Some(&ok), &methods(&["sub"]));
+        let e = from_worker("m.so", Some(&ok), &methods(&["sub"]), false);
         assert!(reason(e.unwrap_err()).contains("is not a method"));
         // Text that is not WIT, or beyond the limits.
-        let e = from_worker("m.so", Some(&("}{".into(), [0; 32])), &methods(&["add"]));
+        let e = from_worker(
+            "m.so",
+            Some(&("}{".into(), [0; 32])),
+            &methods(&["add"]),
+            false,
+        );
         assert!(reason(e.unwrap_err()).contains("WIT parse error"));
         let huge = "x".repeat(typed::limits::MAX_TEXT + 1);
-        let e = from_worker("m.so", Some(&(huge, [0; 32])), &methods(&["add"]));
+        let e = from_worker("m.so", Some(&(huge, [0; 32])), &methods(&["add"]), false);
         assert!(reason(e.unwrap_err()).contains("limit exceeded"));
+        // Resources in a worker's module that is not stateful.
+        let res = "package t:m; interface m { resource r { constructor(); } }";
+        let hash = Interface::parse(res).unwrap().hash();
+        let ms = methods(&["[constructor]r", "[resource-drop]r"]);
+        let e = from_worker("m.so", Some(&(res.into(), hash)), &ms, false);
+        assert!(reason(e.unwrap_err()).contains("must declare BH_MODULE_STATEFUL"));
+        assert!(from_worker("m.so", Some(&(res.into(), hash)), &ms, true).is_ok());
     }
 }

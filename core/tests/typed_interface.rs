@@ -28,7 +28,7 @@ fn build(case: &str) -> PathBuf {
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("libiface_{case}.so"));
     let text = match case {
         "not_a_method" => NOT_A_METHOD_TEXT,
-        "resource" | "resource_without_drop" => RESOURCE_TEXT,
+        "resource" | "resource_without_drop" | "resource_not_stateful" => RESOURCE_TEXT,
         _ => VALID_TEXT,
     };
     let hash = Interface::parse(text).unwrap().hash();
@@ -146,6 +146,10 @@ fn every_broken_export_is_an_abi_mismatch_naming_the_reason() {
         (
             "resource_without_drop",
             "resource \"r\" has no drop method \"[resource-drop]r\"",
+        ),
+        (
+            "resource_not_stateful",
+            "resource \"r\" lives in the module instance: the module must declare BH_MODULE_STATEFUL",
         ),
     ] {
         let path = build(case);

@@ -251,7 +251,13 @@ impl ModuleLibrary {
         let lib_info = Self::validate(&shown, desc_ptr)?;
         let (mut info, init, call, destroy) = lib_info;
         if let Some(raw) = crate::ffi::interface::read(&lib, &shown)? {
-            let iface = crate::interface::validate(&shown, &raw.text, raw.hash, &info.methods)?;
+            let iface = crate::interface::validate(
+                &shown,
+                &raw.text,
+                raw.hash,
+                &info.methods,
+                info.stateful,
+            )?;
             info.interface = Some(iface);
         }
         // Pin the library (never unmapped). RTLD_NOLOAD: only re-reference

@@ -259,6 +259,7 @@ pub(crate) fn open_with(
         &backend.shared.cfg.path_shown,
         hello.interface.as_ref(),
         &hello.methods,
+        hello.stateful,
     ) {
         Ok(i) => i,
         Err(e) => {
