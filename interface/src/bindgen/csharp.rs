@@ -1179,7 +1179,7 @@ impl<'a> Gen<'a> {
     fn function(
         &self,
         out: &mut String,
-        mut helpers: Option<&mut String>,
+        helpers: Option<&mut String>,
         f: &Function,
         name: &str,
         key: &str,
@@ -1422,7 +1422,7 @@ impl<'a> Gen<'a> {
             }
         }
         let _ = writeln!(h, "        }}\n");
-        match helpers.as_deref_mut() {
+        match helpers {
             Some(hs) => hs.push_str(&h),
             None => out.push_str(&h),
         }
