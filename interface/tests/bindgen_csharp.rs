@@ -371,6 +371,8 @@ fn owned_handles_anywhere_in_a_result_become_objects() {
         hold: func(n: u32) -> result<holder, u8>;
         plain: func(p: pick-plain) -> pick-plain;
         record pick-plain { x: u8 }
+        resource bare { constructor(); }
+        resource made { make: static func() -> made; }
     }";
     let f = &bindgen::generate("csharp", &Interface::parse(wit).unwrap(), Some("A.B")).unwrap()[0];
     let has = |s: &str| assert!(f.text.contains(s), "{s}\n--\n{}", f.text);
@@ -389,5 +391,8 @@ fn owned_handles_anywhere_in_a_result_become_objects() {
     hasnt("public static global::A.B.T.Pick DecodePick(");
     has("public static global::A.B.T.PickPlain DecodePickPlain(global::BridgeHost.Typed.WireReader r)");
     has("global::System.GC.KeepAlive(other);");
+    // A resource without methods holds no binding (an unread field would be a warning).
+    has("public sealed class Bare : global::System.IDisposable\n        {\n            private readonly global::BridgeHost.Typed.ResourceHandle _h;");
+    has("public global::A.B.T.Made MadeMake()");
     mcs_compiles("Handles", &f.text);
 }

@@ -942,14 +942,26 @@ impl<'a> Gen<'a> {
                 code(&drop)
             ),
         );
+        // The binding, for the methods' calls (a resource without methods needs only its drop).
+        let methods = self
+            .rfuncs
+            .iter()
+            .any(|(f, _, _)| f.kind == FunctionKind::Method(ti));
+        let (field, assign) = if methods {
+            (
+                format!("            private readonly {} _b;\n", self.qual),
+                "                _b = binding;\n",
+            )
+        } else {
+            (String::new(), "")
+        };
         let _ = writeln!(
             out,
-            "        public sealed class {name} : global::System.IDisposable\n        {{\n            private readonly {} _b;\n            private readonly global::BridgeHost.Typed.ResourceHandle _h;\n",
-            self.qual
+            "        public sealed class {name} : global::System.IDisposable\n        {{\n{field}            private readonly global::BridgeHost.Typed.ResourceHandle _h;\n"
         );
         let _ = writeln!(
             out,
-            "            internal {name}({} binding, ulong handle)\n            {{\n                _b = binding;\n                _h = new global::BridgeHost.Typed.ResourceHandle(binding._d_{}, {}, handle);\n            }}\n",
+            "            internal {name}({} binding, ulong handle)\n            {{\n{assign}                _h = new global::BridgeHost.Typed.ResourceHandle(binding._d_{}, {}, handle);\n            }}\n",
             self.qual,
             pascal(&def.name),
             lit(&def.name)
