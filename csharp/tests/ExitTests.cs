@@ -22,6 +22,14 @@ namespace BridgeHost.Tests
             Run("close");
         }
 
+        /// <summary>Objects of a WIT resource left undisposed and reachable at exit, in-process and
+        /// isolated: the process still exits promptly (docs/TYPED.md, "Resources (handles)").</summary>
+        [Case]
+        public void ProcessExitsWithUndisposedResourceObjects()
+        {
+            Run("resources");
+        }
+
         private static void Run(string mode)
         {
             string dir = Path.GetDirectoryName(typeof(ExitTests).Assembly.Location);
@@ -58,7 +66,14 @@ namespace BridgeHost.Tests
                     Check.Skip("process isolation is not available: " + output.Trim());
                 }
                 Check.Equal(0, p.ExitCode, "exit code; output: " + output);
-                Check.True(output.Contains("hanging 1"), "the hang call ran: " + output);
+                if (mode == "resources")
+                {
+                    Check.True(output.Contains("resources 100"), "the counters were made: " + output);
+                }
+                else
+                {
+                    Check.True(output.Contains("hanging 1"), "the hang call ran: " + output);
+                }
                 if (mode == "close")
                 {
                     Check.True(output.Contains("closed True"), "the hung call ended with Closed: " + output);

@@ -78,6 +78,9 @@ fn committed_csharp_bindings_are_the_generators_output() {
     // TypedModuleException<ZlibError> from real calls.
     let zlib = include_str!("../../plugins/c/zlib.wit");
     check_or_bless(zlib, "BridgeHost.Gen", "Zlib.cs", "Zlib.cs");
+    // The resource test module's interface: the C# tests (ResourceTests.cs) call its counters.
+    let counter = include_str!("../../plugins/c/counter.wit");
+    check_or_bless(counter, "BridgeHost.Gen", "Counter.cs", "Counter.cs");
     check_or_bless(
         &golden_for_csharp(),
         "BridgeHost.Gen",
@@ -112,19 +115,61 @@ fn generation_is_deterministic_and_names_its_namespace() {
 
 #[test]
 fn refusals_say_why() {
-    let with_resource = Interface::parse(include_str!("../golden/golden.wit")).unwrap();
-    let e = bindgen::generate("csharp", &with_resource, None)
+    // The resource rules (docs/TYPED.md, "Resources (handles)"): a borrow only as a direct
+    // parameter, no owned handle into the module, no handle in an event payload.
+    for (body, want) in [
+        (
+            "resource r; f: func(x: r);",
+            "function \"f\": parameter x passes an owned handle (r) into the module",
+        ),
+        (
+            "resource r; f: func(x: option<r>);",
+            "function \"f\": parameter x passes an owned handle (option<r>) into the module",
+        ),
+        (
+            "resource r { m: func(other: r); }",
+            "function \"[method]r.m\": parameter other passes an owned handle",
+        ),
+        (
+            "resource r; f: func(x: list<borrow<r>>);",
+            "function \"f\": parameter x holds a borrow<...> inside list<borrow<r>>",
+        ),
+        (
+            "resource r; record h { r: borrow<r> } f: func() -> u8;",
+            "type \"h\" holds a borrow<...>",
+        ),
+        (
+            "resource r { dispose: func(); }",
+            "function \"[method]r.dispose\" maps to the C# member Dispose of resource \"r\", which is already taken",
+        ),
+        (
+            "resource r { handle: func() -> u64; }",
+            "maps to the C# member Handle of resource \"r\"",
+        ),
+        (
+            "resource r { constructor(); } new-r: func();",
+            "maps to the C# member NewR, which is already taken",
+        ),
+        (
+            "resource r { make: static func() -> r; } r-make: func();",
+            "maps to the C# member RMake, which is already taken",
+        ),
+    ] {
+        let wit = format!("package t:t; interface t {{ {body} }}");
+        let e = bindgen::generate("csharp", &Interface::parse(&wit).unwrap(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(want), "{body}: {e}");
+    }
+    let event = "package t:t; interface t { resource r; record h { r: r } }
+        interface events { use t.{h}; made: func(h: h); }";
+    let e = bindgen::generate("csharp", &Interface::parse(event).unwrap(), None)
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("C# bindings: resource types are not mapped by the C# generator"),
+        e.contains("event \"made\": a resource handle in an event payload (h) is not mapped"),
         "{e}"
     );
-    let handle = "package t:t; interface t { resource r; f: func(x: borrow<r>); }";
-    let e = bindgen::generate("csharp", &Interface::parse(handle).unwrap(), None)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("resource types are not mapped"), "{e}");
 
     let big = "package t:t; interface t { f: func(x: tuple<u8, u8, u8, u8, u8, u8, u8, u8>); }";
     let e = bindgen::generate("csharp", &Interface::parse(big).unwrap(), None)
@@ -307,4 +352,47 @@ fn nested_names_cannot_capture_the_interfaces_types() {
         f.text
     );
     mcs_compiles("Capture", &f.text);
+}
+
+#[test]
+fn owned_handles_anywhere_in_a_result_become_objects() {
+    // Handles inside option, result, list, tuple, record and variant, through an alias; a record
+    // holding one gets a private decoder instead of Codec methods; borrows as direct parameters.
+    let wit = "package t:t; interface t {
+        resource r {
+            constructor();
+            twin: func(other: borrow<r>) -> tuple<r, option<r>>;
+            pair: static func(a: borrow<r>, b: borrow<r>) -> result<list<r>, string>;
+        }
+        type rs = list<r>;
+        record holder { name: string, all: rs, one: option<r> }
+        variant pick { none, one(r), many(holder) }
+        take: func() -> pick;
+        hold: func(n: u32) -> result<holder, u8>;
+        plain: func(p: pick-plain) -> pick-plain;
+        record pick-plain { x: u8 }
+        resource bare { constructor(); }
+        resource made { make: static func() -> made; }
+    }";
+    let f = &bindgen::generate("csharp", &Interface::parse(wit).unwrap(), Some("A.B")).unwrap()[0];
+    let has = |s: &str| assert!(f.text.contains(s), "{s}\n--\n{}", f.text);
+    let hasnt = |s: &str| assert!(!f.text.contains(s), "{s}\n--\n{}", f.text);
+    has("public sealed class R : global::System.IDisposable");
+    has("public global::A.B.T.R NewR()");
+    has("public global::System.Threading.Tasks.Task<global::A.B.T.R> NewRAsync(");
+    has("public global::System.Collections.Generic.IReadOnlyList<global::A.B.T.R> RPair(global::A.B.T.R a, global::A.B.T.R b)");
+    has("if (a == null) throw new global::System.ArgumentNullException(nameof(a));");
+    has("public global::System.ValueTuple<global::A.B.T.R, global::BridgeHost.Typed.Option<global::A.B.T.R>> Twin(global::A.B.T.R other)");
+    has("_w.U64(_self.Handle);");
+    has("new global::A.B.T.R(this, _r0.U64())");
+    has("private global::A.B.T.Holder Dec_Holder(global::BridgeHost.Typed.WireReader r)");
+    has("private global::A.B.T.Pick Dec_Pick(global::BridgeHost.Typed.WireReader r)");
+    hasnt("public static void EncodeHolder(");
+    hasnt("public static global::A.B.T.Pick DecodePick(");
+    has("public static global::A.B.T.PickPlain DecodePickPlain(global::BridgeHost.Typed.WireReader r)");
+    has("global::System.GC.KeepAlive(other);");
+    // A resource without methods holds no binding (an unread field would be a warning).
+    has("public sealed class Bare : global::System.IDisposable\n        {\n            private readonly global::BridgeHost.Typed.ResourceHandle _h;");
+    has("public global::A.B.T.Made MadeMake()");
+    mcs_compiles("Handles", &f.text);
 }

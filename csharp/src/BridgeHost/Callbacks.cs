@@ -385,10 +385,19 @@ namespace BridgeHost
         private static readonly Native.CompletionFn CompletionDelegate = OnCompletion;
         private static readonly Native.EventFn EventDelegate = OnEvent;
         private static readonly Native.LogFn LogDelegate = OnLog;
+        private static readonly Native.CompletionFn DiscardDelegate = OnDiscard;
 
         internal static readonly IntPtr CompletionPtr = Marshal.GetFunctionPointerForDelegate(CompletionDelegate);
         internal static readonly IntPtr EventPtr = Marshal.GetFunctionPointerForDelegate(EventDelegate);
         internal static readonly IntPtr LogPtr = Marshal.GetFunctionPointerForDelegate(LogDelegate);
+        internal static readonly IntPtr DiscardPtr = Marshal.GetFunctionPointerForDelegate(DiscardDelegate);
+
+        /// <summary>Completion of a detached submit (<see cref="Method.SubmitDetached"/>): the
+        /// outcome is not wanted, and no state was passed.</summary>
+        private static void OnDiscard(
+            IntPtr userData, int status, byte* data, UIntPtr len, byte* error, UIntPtr errorLen, long detail)
+        {
+        }
 
         private static void OnCompletion(
             IntPtr userData, int status, byte* data, UIntPtr len, byte* error, UIntPtr errorLen, long detail)

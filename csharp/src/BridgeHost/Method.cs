@@ -304,6 +304,36 @@ namespace BridgeHost
             return op.Task;
         }
 
+        /// <summary>
+        /// Submit a call whose outcome nobody waits for (a finalizer's resource drop): no task, no
+        /// state, nothing rooted; never throws. Returns whether the host accepted it (false when
+        /// this method or its module is closed, or the queue is full).
+        /// </summary>
+        internal unsafe bool SubmitDetached(ReadOnlySpan<byte> input)
+        {
+            try
+            {
+                if (_handle.IsClosed)
+                {
+                    return false;
+                }
+                int st;
+                fixed (byte* p = &MemoryMarshal.GetReference(input))
+                {
+                    // The marshaller add-refs the handle for the call (a concurrent Dispose makes
+                    // it throw ObjectDisposedException, caught below); the input is copied before
+                    // bh_submit returns.
+                    st = Native.bh_submit_untracked(_handle, p, Size(input.Length), Callbacks.DiscardPtr, IntPtr.Zero, null);
+                }
+                // A refusal leaves its message in this thread's last error, which nobody reads.
+                return st == Native.BH_OK;
+            }
+            catch (Exception)
+            {
+                return false;
+            }
+        }
+
         /// <summary>Release the method. Idempotent; afterwards calls throw <see cref="ObjectDisposedException"/>.
         /// Calls in flight on other threads finish first.</summary>
         public void Dispose()

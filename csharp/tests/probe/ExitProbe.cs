@@ -1,16 +1,57 @@
 // Run by ExitTests in a child process (Mono or CoreCLR, like its parent): submits an isolated call
 // that hangs forever (faulty.hang), waits until the worker runs it, then returns from Main either
-// without disposing anything ("exit") or after host.Dispose() ("close"). Prints "returning
+// without disposing anything ("exit") or after host.Dispose() ("close"). Or ("resources") leaves
+// objects of the counter module (docs/TYPED.md, "Resources (handles)") undisposed, in-process and
+// isolated, reachable at exit, for the runtime's finalizers at exit. Prints "returning
 // <unix ms>" just before Main returns; the process must then exit promptly.
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using BridgeHost;
+using BridgeHost.Typed;
 
 public static class ExitProbe
 {
+    private static readonly List<ResourceHandle> Kept = new List<ResourceHandle>();
+
+    /// <summary>Makes <paramref name="n"/> counters through the bytes-level methods, each owned by
+    /// a ResourceHandle as generated bindings own them, all reachable at exit: whatever the
+    /// runtime does with their finalizers then must not hold the exit up.</summary>
+    private static void Counters(Module m, int n)
+    {
+        var make = m.GetMethod("[constructor]counter");
+        var drop = m.GetMethod("[resource-drop]counter");
+        for (int i = 0; i < n; i++)
+        {
+            Kept.Add(new ResourceHandle(drop, "counter", BitConverter.ToUInt64(make.Call(new byte[8]), 0)));
+        }
+    }
+
+    private static int Resources(Host host)
+    {
+        Counters(host.Open("counter"), 50);
+        try
+        {
+            Counters(host.Open("counter", new ModuleOptions { Isolation = Isolation.Process }), 50);
+        }
+        catch (UnavailableException e)
+        {
+            Console.WriteLine("unavailable " + e.Message);
+            return 0;
+        }
+        Console.WriteLine("resources " + Kept.Count);
+        Console.WriteLine("returning " + DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        Console.Out.Flush();
+        return 0;
+    }
+
     public static int Main(string[] args)
     {
         var host = new Host();
+        if (args.Length > 0 && args[0] == "resources")
+        {
+            return Resources(host);
+        }
         Module m;
         try
         {

@@ -127,6 +127,66 @@ const BINDING_MEMBERS: &[&str] = &[
     "System",
 ];
 
+/// Members of a generated resource class besides its methods (and the class's own name).
+const RESOURCE_MEMBERS: &[&str] = &["Handle", "Dispose", "IsDisposed"];
+
+/// Per named type of `i`: does it hold an `own<R>` / a `borrow<R>`, directly or through other
+/// named types? A fixed point over the types (each pass is linear in their size), so a type
+/// shared many times over is looked at once per pass, never once per path to it.
+fn holds(i: &Interface) -> Vec<(bool, bool)> {
+    let mut memo = vec![(false, false); i.types.len()];
+    // wit-parser orders types topologically: one pass settles it, the second confirms.
+    for _ in 0..=i.types.len() {
+        let mut changed = false;
+        for k in 0..i.types.len() {
+            let mut h = (false, false);
+            let mut add = |t: &Type| {
+                let (o, b) = handles_in(&memo, t);
+                h.0 |= o;
+                h.1 |= b;
+            };
+            match &i.types[k].kind {
+                TypeDefKind::Resource => h.0 = true,
+                TypeDefKind::Record(fields) => fields.iter().for_each(|f| add(&f.ty)),
+                TypeDefKind::Variant(cases) => {
+                    cases.iter().filter_map(|c| c.ty.as_ref()).for_each(add)
+                }
+                TypeDefKind::Alias(t) => add(t),
+                TypeDefKind::Enum(_) | TypeDefKind::Flags(_) => {}
+            }
+            if h != memo[k] {
+                memo[k] = h;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    memo
+}
+
+/// Which handles `ty` holds, named types looked up in `memo` (see [`holds`]).
+fn handles_in(memo: &[(bool, bool)], ty: &Type) -> (bool, bool) {
+    let or = |a: (bool, bool), b: (bool, bool)| (a.0 || b.0, a.1 || b.1);
+    match ty {
+        Type::Own(_) => (true, false),
+        Type::Borrow(_) => (false, true),
+        Type::Named(k) => memo.get(*k).copied().unwrap_or((false, false)),
+        Type::List(t) | Type::Option(t) => handles_in(memo, t),
+        Type::Result { ok, err } => or(
+            ok.as_deref()
+                .map_or((false, false), |t| handles_in(memo, t)),
+            err.as_deref()
+                .map_or((false, false), |t| handles_in(memo, t)),
+        ),
+        Type::Tuple(ts) => ts
+            .iter()
+            .fold((false, false), |a, t| or(a, handles_in(memo, t))),
+        _ => (false, false),
+    }
+}
+
 /// The name of the `CancellationToken` parameter of every `...Async` method.
 const CT: &str = "cancellationToken";
 
@@ -211,6 +271,12 @@ struct Gen<'a> {
     plain: Vec<&'a Function>,
     /// C# method name of each event's subscription (`On<Topic>`), in `i.events` order.
     enames: Vec<String>,
+    /// Resource functions: the function, its C# member name (on the binding class for
+    /// constructors and static functions, on the resource's class for methods) and the key naming
+    /// its helpers (`_m_<key>`, `In_<key>`, ...), unique in the binding class.
+    rfuncs: Vec<(&'a Function, String, String)>,
+    /// Per named type: does it hold an `own<R>` / a `borrow<R>` (through other named types)?
+    holds: Vec<(bool, bool)>,
 }
 
 impl<'a> Gen<'a> {
@@ -258,6 +324,71 @@ impl<'a> Gen<'a> {
             }
             enames.push(m);
         }
+        // Resource functions: constructors `New<R>` and static functions `<R><F>` on the binding
+        // class; methods on the resource's class, where they may not take its other members.
+        let mut rfuncs = Vec::new();
+        let mut members: Vec<(TypeIndex, HashSet<String>)> = Vec::new();
+        for f in &i.functions {
+            let (ti, short) = match f.kind {
+                FunctionKind::Freestanding => continue,
+                FunctionKind::Constructor(ti) => (ti, None),
+                FunctionKind::Method(ti) | FunctionKind::Static(ti) => {
+                    (ti, Some(f.name.rsplit('.').next().unwrap_or(&f.name)))
+                }
+            };
+            let r = pascal(&i.typedef(ti).name);
+            let (member, key) = match (f.kind, short) {
+                (FunctionKind::Constructor(_), _) => (format!("New{r}"), format!("New{r}")),
+                (FunctionKind::Static(_), Some(s)) => {
+                    (format!("{r}{}", pascal(s)), format!("{r}{}", pascal(s)))
+                }
+                (_, s) => {
+                    let m = pascal(s.unwrap_or_default());
+                    (m.clone(), format!("{r}_{m}"))
+                }
+            };
+            let mut names = vec![member.clone(), format!("{member}Async")];
+            if let FunctionKind::Method(_) = f.kind {
+                let k = match members.iter().position(|(t, _)| *t == ti) {
+                    Some(k) => k,
+                    None => {
+                        let mut set: HashSet<String> = RESOURCE_MEMBERS
+                            .iter()
+                            .chain(OBJECT_MEMBERS)
+                            .map(|s| s.to_string())
+                            .collect();
+                        set.insert(r.clone());
+                        members.push((ti, set));
+                        members.len() - 1
+                    }
+                };
+                for m in names.drain(..) {
+                    if !members[k].1.insert(m.clone()) {
+                        return Err(unsupported(
+                            LANG,
+                            format!(
+                                "function {:?} maps to the C# member {m} of resource {:?}, which is already taken",
+                                f.name,
+                                i.typedef(ti).name
+                            ),
+                        ));
+                    }
+                }
+            }
+            for m in names {
+                if !taken.insert(m.clone()) {
+                    return Err(unsupported(
+                        LANG,
+                        format!(
+                            "function {:?} maps to the C# member {m}, which is already taken",
+                            f.name
+                        ),
+                    ));
+                }
+            }
+            rfuncs.push((f, member, key));
+        }
+        let holds = holds(i);
         let mut names = Vec::with_capacity(i.types.len());
         for t in &i.types {
             let mut n = pascal(&t.name);
@@ -275,16 +406,79 @@ impl<'a> Gen<'a> {
             fnames,
             plain,
             enames,
+            rfuncs,
+            holds,
         })
     }
 
-    fn no_resources(&self) -> Error {
-        unsupported(
-            LANG,
-            "resource types are not mapped by the C# generator yet (issue 16): \
-             use the bytes-level Method for resource functions"
-                .into(),
-        )
+    /// Which handles `ty` holds: (`own<R>`, `borrow<R>`), through named types.
+    fn handles(&self, ty: &Type) -> (bool, bool) {
+        handles_in(&self.holds, ty)
+    }
+
+    /// Refuses what the resource rules do not map (docs/TYPED.md, "Resources (handles)"):
+    /// `borrow<R>` anywhere but as a function's direct parameter, `own<R>` in a parameter, and
+    /// handles in event payloads.
+    fn check_handles(&self) -> Result<()> {
+        let i = self.i;
+        for (k, t) in i.types.iter().enumerate() {
+            if self.holds[k].1 && t.kind != TypeDefKind::Resource {
+                return Err(unsupported(
+                    LANG,
+                    format!(
+                        "type {:?} holds a borrow<...>: a borrowed handle is only mapped as a function's direct parameter",
+                        t.name
+                    ),
+                ));
+            }
+        }
+        for f in &i.functions {
+            for p in &f.params {
+                if matches!(p.ty, Type::Borrow(_)) {
+                    continue;
+                }
+                let (own, borrow) = self.handles(&p.ty);
+                if own {
+                    return Err(unsupported(
+                        LANG,
+                        format!(
+                            "function {:?}: parameter {} passes an owned handle ({}) into the module: passing ownership is not mapped, take a borrow<...>",
+                            f.name,
+                            p.name,
+                            i.type_name(&p.ty)
+                        ),
+                    ));
+                }
+                if borrow {
+                    return Err(unsupported(
+                        LANG,
+                        format!(
+                            "function {:?}: parameter {} holds a borrow<...> inside {}: a borrowed handle is only mapped as a direct parameter",
+                            f.name,
+                            p.name,
+                            i.type_name(&p.ty)
+                        ),
+                    ));
+                }
+            }
+            // wit-parser itself refuses a borrow<...> in a result.
+        }
+        for e in &i.events {
+            if let Some(t) = &e.payload {
+                let (own, borrow) = self.handles(t);
+                if own || borrow {
+                    return Err(unsupported(
+                        LANG,
+                        format!(
+                            "event {:?}: a resource handle in an event payload ({}) is not mapped",
+                            e.topic,
+                            i.type_name(t)
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The C# type of `ty`.
@@ -326,10 +520,9 @@ impl<'a> Gen<'a> {
             }
             Type::Named(i) => match &self.i.typedef(*i).kind {
                 TypeDefKind::Alias(t) => self.cs(t)?,
-                TypeDefKind::Resource => return Err(self.no_resources()),
                 _ => self.q(*i),
             },
-            Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
+            Type::Own(i) | Type::Borrow(i) => self.q(*i),
         })
     }
 
@@ -408,13 +601,23 @@ impl<'a> Gen<'a> {
                 s.push('}');
                 s
             }
+            // A borrowed handle: the object is null-checked before encoding starts; reading its
+            // Handle throws ClosedException once it is disposed, before anything is sent.
+            Type::Borrow(_) => format!("{w}.U64({v}.Handle);"),
+            // check_handles keeps owned handles out of everything that is encoded.
+            Type::Own(_) => {
+                return Err(Error::Value(
+                    "C# bindings: internal error: an owned handle reached the encoder".into(),
+                ))
+            }
             Type::Named(i) => {
-                if matches!(self.i.typedef(*i).kind, TypeDefKind::Resource) {
-                    return Err(self.no_resources());
+                if self.holds[*i].0 {
+                    return Err(Error::Value(
+                        "C# bindings: internal error: an owned handle reached the encoder".into(),
+                    ));
                 }
                 format!("Codec.Encode{}({w}, {v}, {what});", self.names[*i])
             }
-            Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
         })
     }
 
@@ -471,13 +674,14 @@ impl<'a> Gen<'a> {
                     .collect::<Result<Vec<_>>>()?;
                 format!("new {}({})", self.cs(ty)?, args.join(", "))
             }
-            Type::Named(i) => {
-                if matches!(self.i.typedef(*i).kind, TypeDefKind::Resource) {
-                    return Err(self.no_resources());
-                }
-                format!("Codec.Decode{}({r})", self.names[*i])
+            // An owned handle becomes its object as it is decoded (decoders of types holding one
+            // are instance methods of the binding class: `this` is the binding).
+            Type::Own(i) | Type::Borrow(i) => format!("new {}(this, {r}.U64())", self.q(*i)),
+            Type::Named(i) if matches!(self.i.typedef(*i).kind, TypeDefKind::Resource) => {
+                format!("new {}(this, {r}.U64())", self.q(*i))
             }
-            Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
+            Type::Named(i) if self.holds[*i].0 => format!("Dec_{}({r})", self.names[*i]),
+            Type::Named(i) => format!("Codec.Decode{}({r})", self.names[*i]),
         })
     }
 
@@ -717,17 +921,120 @@ impl<'a> Gen<'a> {
                 let _ = writeln!(out, "        }}\n");
             }
             TypeDefKind::Alias(_) => {}
-            TypeDefKind::Resource => return Err(self.no_resources()),
+            TypeDefKind::Resource => self.resource(out, ti)?,
         }
         Ok(())
     }
 
-    /// The codec methods of named type `i` in `Codec`.
-    fn codec(&self, out: &mut String, ti: TypeIndex) -> Result<()> {
+    /// The class of resource `ti`: it owns one handle (a `BridgeHost.Typed.ResourceHandle`) and
+    /// holds the binding it came from, whose methods its own methods call.
+    fn resource(&self, out: &mut String, ti: TypeIndex) -> Result<()> {
+        let def = self.i.typedef(ti);
+        let name = &self.names[ti];
+        let drop = self.i.drop_method(ti);
+        summary(
+            out,
+            "        ",
+            def.docs.as_deref(),
+            &format!(
+                "WIT resource {}: an object that lives in the module instance; this class owns its handle. <see cref=\"Dispose\"/> (or <c>using</c>) sends {} once; an object nobody disposed is dropped by its finalizer (submitted, never waited for). A disposed object throws <c>BridgeHost.ClosedException</c> before anything is sent. Thread-safe.",
+                code(&def.name),
+                code(&drop)
+            ),
+        );
+        // The binding, for the methods' calls (a resource without methods needs only its drop).
+        let methods = self
+            .rfuncs
+            .iter()
+            .any(|(f, _, _)| f.kind == FunctionKind::Method(ti));
+        let (field, assign) = if methods {
+            (
+                format!("            private readonly {} _b;\n", self.qual),
+                "                _b = binding;\n",
+            )
+        } else {
+            (String::new(), "")
+        };
+        let _ = writeln!(
+            out,
+            "        public sealed class {name} : global::System.IDisposable\n        {{\n{field}            private readonly global::BridgeHost.Typed.ResourceHandle _h;\n"
+        );
+        let _ = writeln!(
+            out,
+            "            internal {name}({} binding, ulong handle)\n            {{\n{assign}                _h = new global::BridgeHost.Typed.ResourceHandle(binding._d_{}, {}, handle);\n            }}\n",
+            self.qual,
+            pascal(&def.name),
+            lit(&def.name)
+        );
+        let _ = writeln!(
+            out,
+            "            /// <summary>The module's handle of this object (for logs and <c>bridgehost call --json</c>).</summary>\n            /// <exception cref=\"BridgeHost.ClosedException\">The object was disposed.</exception>\n            public ulong Handle => _h.Value;\n"
+        );
+        let _ = writeln!(
+            out,
+            "            /// <summary>True once <see cref=\"Dispose\"/> began.</summary>\n            public bool IsDisposed => _h.IsReleased;\n"
+        );
+        let _ = writeln!(
+            out,
+            "            /// <summary>Drops the object: the first call sends {} and waits for it (a failure is thrown once, the object is disposed all the same); later calls, and any call once the module is closed (closing it dropped every object), do nothing.</summary>\n            /// <exception cref=\"BridgeHost.ModuleException\">The module refused the drop (e.g. a stale handle after a worker restart).</exception>\n            public void Dispose()\n            {{\n                _h.Dispose();\n            }}\n",
+            code(&drop)
+        );
+        let _ = writeln!(
+            out,
+            "            /// <summary>The resource's WIT name and the handle, e.g. <c>{} 0x1a2b00000001</c>.</summary>\n            public override string ToString() => _h.ToString();\n",
+            xml(&def.name)
+        );
+        for (f, member, key) in &self.rfuncs {
+            if f.kind != FunctionKind::Method(ti) {
+                continue;
+            }
+            let mut m = String::new();
+            self.function(&mut m, Some(&mut String::new()), f, member, key, Some(ti))?;
+            for l in m.lines() {
+                if l.is_empty() {
+                    out.push('\n');
+                } else {
+                    let _ = writeln!(out, "    {l}");
+                }
+            }
+        }
+        while out.ends_with("\n\n") {
+            out.pop();
+        }
+        let _ = writeln!(out, "        }}\n");
+        Ok(())
+    }
+
+    /// `enc`, or nothing for a type that holds an owned handle (never encoded).
+    fn enc_unless(
+        &self,
+        own: bool,
+        ty: &Type,
+        w: &str,
+        v: &str,
+        what: &str,
+        d: usize,
+    ) -> Result<String> {
+        if own {
+            Ok(String::new())
+        } else {
+            self.enc(ty, w, v, what, d)
+        }
+    }
+
+    /// The codec methods of named type `ti` in `Codec` (into `out`), or, for a type holding an
+    /// owned handle, its private instance decoder in the binding class (into `inst`).
+    fn codec(&self, out: &mut String, inst: &mut String, ti: TypeIndex) -> Result<()> {
         let def = self.i.typedef(ti);
         let name = &self.names[ti];
         let ty = Type::Named(ti);
         let ct = self.cs(&ty)?;
+        // A type holding an owned handle is only ever decoded, from a call's output, into objects
+        // owned by this binding: a private instance decoder, no Codec methods.
+        let own = self.holds[ti].0;
+        if def.kind == TypeDefKind::Resource {
+            return Ok(());
+        }
         let (enc_body, dec_body) = match &def.kind {
             TypeDefKind::Record(fields) => {
                 let mut e = format!("                {W}.Require(v, what);\n");
@@ -741,7 +1048,8 @@ impl<'a> Gen<'a> {
                     let _ = writeln!(
                         e,
                         "                {}",
-                        self.enc(
+                        self.enc_unless(
+                            own,
                             &f.ty,
                             "w",
                             &format!("v.{p}"),
@@ -786,7 +1094,8 @@ impl<'a> Gen<'a> {
                         let _ = writeln!(
                             e,
                             "                    {}",
-                            self.enc(
+                            self.enc_unless(
+                                own,
                                 t,
                                 "w",
                                 &format!("_c{k}.Value"),
@@ -835,12 +1144,26 @@ impl<'a> Gen<'a> {
                 ),
             ),
             TypeDefKind::Alias(t) => (
-                format!("                {}\n", self.enc(t, "w", "v", "what", 0)?),
+                format!(
+                    "                {}\n",
+                    self.enc_unless(own, t, "w", "v", "what", 0)?
+                ),
                 format!("                return {};\n", self.dec(t, "r", 0)?),
             ),
-            TypeDefKind::Resource => return Err(self.no_resources()),
+            TypeDefKind::Resource => return Ok(()),
         };
         let wn = code(&def.name);
+        if own {
+            let body: String = dec_body
+                .lines()
+                .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
+                .collect();
+            let _ = writeln!(
+                inst,
+                "        /// <summary>Decodes a {wn} from a call's output, its handles into objects of this binding.</summary>\n        private {ct} Dec_{name}({R} r)\n        {{\n{body}        }}\n"
+            );
+            return Ok(());
+        }
         let _ = writeln!(
             out,
             "            /// <summary>Encodes a {wn} into <paramref name=\"w\"/>; <paramref name=\"what\"/> names the value in errors (<c>BridgeHost.InvalidArgumentException</c> when it does not fit the type).</summary>\n            /// <param name=\"w\">The writer.</param>\n            /// <param name=\"v\">The value.</param>\n            /// <param name=\"what\">The value's name in error messages.</param>\n            public static void Encode{name}({W} w, {ct} v, string what)\n            {{\n{enc_body}            }}\n"
@@ -860,13 +1183,35 @@ impl<'a> Gen<'a> {
         Ok(())
     }
 
-    fn function(&self, out: &mut String, f: &Function, name: &str) -> Result<()> {
-        let field = format!("_m_{name}");
+    /// The members of function `f`: its public blocking and `...Async` methods (`name`) go to
+    /// `out`, its private helpers (`In_<key>`, `Async_<key>`, `Out_<key>`, on the binding class)
+    /// to `helpers` (or to `out`, in place, when `None`). A method of a resource (`owner`) is
+    /// generated for the resource's class: its `self` is the object, and it calls through the
+    /// binding `_b`.
+    fn function(
+        &self,
+        out: &mut String,
+        helpers: Option<&mut String>,
+        f: &Function,
+        name: &str,
+        key: &str,
+        owner: Option<TypeIndex>,
+    ) -> Result<()> {
+        let field = format!("_m_{key}");
         let mut params = Vec::new();
         let mut args = Vec::new();
         let mut pdocs = String::new();
         let mut taken: HashSet<String> = HashSet::new();
-        for p in &f.params {
+        // Objects the call borrows: `this` for a method, then each borrow<R> parameter; they are
+        // kept reachable until the module has answered, so their finalizers cannot drop them
+        // under the call.
+        let mut keep: Vec<String> = Vec::new();
+        let mut nulls = String::new();
+        if owner.is_some() {
+            keep.push("this".into());
+        }
+        let own_params = &f.params[usize::from(owner.is_some()).min(f.params.len())..];
+        for p in own_params {
             let pn = param(&p.name, &taken);
             taken.insert(pn.trim_start_matches('@').to_string());
             params.push(format!("{} {pn}", self.cs(&p.ty)?));
@@ -876,6 +1221,13 @@ impl<'a> Gen<'a> {
                 pn.trim_start_matches('@'),
                 code(&format!("{}: {}", p.name, self.i.type_name(&p.ty)))
             );
+            if matches!(p.ty, Type::Borrow(_)) {
+                keep.push(pn.clone());
+                let _ = writeln!(
+                    nulls,
+                    "            if ({pn} == null) throw new global::System.ArgumentNullException(nameof({pn}));"
+                );
+            }
             args.push(pn);
         }
         // A function returning result<T, E> returns T and throws TypedModuleException<E>.
@@ -891,6 +1243,15 @@ impl<'a> Gen<'a> {
             ),
             Some(_) => (self.cs(f.result.as_ref().expect("a result"))?, None),
         };
+        // A result holding owned handles is decoded into objects of this binding: an instance
+        // decoder (reached through `_b` from a resource's class).
+        let inst = f.result.as_ref().is_some_and(|t| self.handles(t).0);
+        let stat = if inst { "" } else { "static " };
+        let (b, ob) = match (owner.is_some(), inst) {
+            (true, true) => ("_b.", "_b."),
+            (true, false) => ("_b.", ""),
+            _ => ("", ""),
+        };
         let sig = code(&self.i.signature(f));
         let mut exc = String::new();
         if let Some(e) = &throws {
@@ -902,20 +1263,41 @@ impl<'a> Gen<'a> {
         }
         exc += "        /// <exception cref=\"BridgeHost.InvalidArgumentException\">An argument does not fit its WIT type.</exception>\n";
         exc += "        /// <exception cref=\"BridgeHost.AbiMismatchException\">The module's output does not decode as the declared result.</exception>\n";
-        let alist = args.join(", ");
+        if !keep.is_empty() {
+            exc += "        /// <exception cref=\"BridgeHost.ClosedException\">The object (or a borrowed one) was disposed: nothing was sent.</exception>\n";
+        }
+        if keep.len() > usize::from(owner.is_some()) {
+            exc += "        /// <exception cref=\"System.ArgumentNullException\">A borrowed object is null.</exception>\n";
+        }
+        let in_args = if owner.is_some() {
+            std::iter::once("this".to_string())
+                .chain(args.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else {
+            args.join(", ")
+        };
+        let self_param = match owner {
+            Some(ti) => format!("{} _self", self.q(ti)),
+            None => String::new(),
+        };
         let ret_kw = if ret == "void" { "" } else { "return " };
         let task = if ret == "void" {
             "global::System.Threading.Tasks.Task".to_string()
         } else {
             format!("global::System.Threading.Tasks.Task<{ret}>")
         };
+        let keep_arg = match keep.len() {
+            0 => String::new(),
+            1 => format!(", {}", keep[0]),
+            _ => format!(", new object[] {{ {} }}", keep.join(", ")),
+        };
         // The byte[] form, and (when a parameter is a list<u8>) an overload taking
         // ArraySegment<byte> there, so a caller can pass part of a buffer without copying it.
         let mut forms = vec![(params.join(", "), false)];
         let bytes = |t: &Type| matches!(self.i.resolve(t), Type::List(e) if **e == Type::U8);
-        if f.params.iter().any(|p| bytes(&p.ty)) {
-            let seg: Vec<String> = f
-                .params
+        if own_params.iter().any(|p| bytes(&p.ty)) {
+            let seg: Vec<String> = own_params
                 .iter()
                 .zip(&params)
                 .zip(&args)
@@ -929,6 +1311,7 @@ impl<'a> Gen<'a> {
                 .collect();
             forms.push((seg.join(", "), true));
         }
+        let mut h = String::new();
         for (plist, seg) in &forms {
             let lead = if *seg {
                 format!("The overload of <c>{name}</c> that takes each <c>list&lt;u8&gt;</c> parameter as an <c>ArraySegment&lt;byte&gt;</c> (part of a caller's buffer; a default segment is <c>BridgeHost.InvalidArgumentException</c>). ")
@@ -946,10 +1329,21 @@ impl<'a> Gen<'a> {
                 let _ = writeln!(out, "        /// <returns>The result.</returns>");
             }
             out.push_str(&exc);
-            let _ = writeln!(
-                out,
-                "        public {ret} {name}({plist})\n        {{\n            {ret_kw}Out_{name}({field}.Call(In_{name}({alist})));\n        }}\n"
-            );
+            if keep.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "        public {ret} {name}({plist})\n        {{\n            {ret_kw}{ob}Out_{key}({b}{field}.Call(In_{key}({in_args})));\n        }}\n"
+                );
+            } else {
+                let alive: String = keep
+                    .iter()
+                    .map(|k| format!("            global::System.GC.KeepAlive({k});\n"))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "        public {ret} {name}({plist})\n        {{\n            var _out = {b}{field}.Call(In_{key}({in_args}));\n{alive}            {ret_kw}{ob}Out_{key}(_out);\n        }}\n"
+                );
+            }
             let _ = writeln!(
                 out,
                 "        /// <summary>The asynchronous form of <c>{name}</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>"
@@ -962,26 +1356,46 @@ impl<'a> Gen<'a> {
             let comma = if plist.is_empty() { "" } else { ", " };
             let _ = writeln!(
                 out,
-                "        public {task} {name}Async({plist}{comma}global::System.Threading.CancellationToken {CT} = default(global::System.Threading.CancellationToken))\n        {{\n            return Async_{name}({field}.SubmitAsync(In_{name}({alist}), {CT}));\n        }}\n"
+                "        public {task} {name}Async({plist}{comma}global::System.Threading.CancellationToken {CT} = default(global::System.Threading.CancellationToken))\n        {{\n            return {ob}Async_{key}({b}{field}.SubmitAsync(In_{key}({in_args}), {CT}){keep_arg});\n        }}\n"
             );
-            // Encoder of the parameters (WireWriter.Bytes has both forms).
+            // Encoder of the parameters (WireWriter.Bytes has both forms). Borrowed objects are
+            // null-checked first; reading a disposed one's Handle throws before anything is sent.
+            let in_plist = [self_param.clone(), plist.clone()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(", ");
             let _ = writeln!(
-                out,
-                "        private static byte[] In_{name}({plist})\n        {{\n            var _w = new {W}();"
+                h,
+                "        private static byte[] In_{key}({in_plist})\n        {{\n{nulls}            var _w = new {W}();"
             );
-            for (p, a) in f.params.iter().zip(&args) {
+            if owner.is_some() {
+                let _ = writeln!(h, "            _w.U64(_self.Handle);");
+            }
+            for (p, a) in own_params.iter().zip(&args) {
                 let _ = writeln!(
-                    out,
+                    h,
                     "            {}",
                     self.enc(&p.ty, "_w", a, &lit(&format!("parameter {}", p.name)), 0)?
                 );
             }
-            let _ = writeln!(out, "            return _w.ToArray();\n        }}\n");
+            let _ = writeln!(h, "            return _w.ToArray();\n        }}\n");
+            if helpers.is_none() {
+                out.push_str(&h);
+                h.clear();
+            }
         }
-        let _ = writeln!(
-            out,
-            "        private static async {task} Async_{name}(global::System.Threading.Tasks.Task<byte[]> call)\n        {{\n            {ret_kw}Out_{name}(await call.ConfigureAwait(false));\n        }}\n"
-        );
+        if keep.is_empty() {
+            let _ = writeln!(
+                h,
+                "        private {stat}async {task} Async_{key}(global::System.Threading.Tasks.Task<byte[]> call)\n        {{\n            {ret_kw}Out_{key}(await call.ConfigureAwait(false));\n        }}\n"
+            );
+        } else {
+            let _ = writeln!(
+                h,
+                "        private {stat}async {task} Async_{key}(global::System.Threading.Tasks.Task<byte[]> call, object keep)\n        {{\n            var _out = await call.ConfigureAwait(false);\n            global::System.GC.KeepAlive(keep);\n            {ret_kw}Out_{key}(_out);\n        }}\n"
+            );
+        }
         // Decoder of the output.
         let prefix = lit(&format!(
             "output of {} does not match its interface: ",
@@ -991,35 +1405,39 @@ impl<'a> Gen<'a> {
             "            catch (global::BridgeHost.AbiMismatchException _e)\n            {{\n                throw new global::BridgeHost.AbiMismatchException({prefix} + _e.Message, _e);\n            }}"
         );
         let _ = writeln!(
-            out,
-            "        private static {ret} Out_{name}(byte[] _out)\n        {{\n            var _r = new {R}(_out);"
+            h,
+            "        private {stat}{ret} Out_{key}(byte[] _out)\n        {{\n            var _r = new {R}(_out);"
         );
         match (res, &throws) {
             (None, _) => {
-                let _ = writeln!(out, "            try\n            {{\n                _r.End();\n            }}\n{catch}");
+                let _ = writeln!(h, "            try\n            {{\n                _r.End();\n            }}\n{catch}");
             }
             (Some(t @ Type::Result { ok, .. }), Some(e)) => {
                 let okt = self.side(ok.as_deref())?;
                 let _ = writeln!(
-                    out,
+                    h,
                     "            global::BridgeHost.Typed.Result<{okt}, {e}> _res;\n            try\n            {{\n                _res = {};\n                _r.End();\n            }}\n{catch}\n            if (!_res.IsOk)\n            {{\n                throw new global::BridgeHost.TypedModuleException<{e}>({}, _res.Error);\n            }}",
                     self.dec(t, "_r", 0)?,
                     lit(&f.name)
                 );
                 if ok.is_some() {
-                    let _ = writeln!(out, "            return _res.Value;");
+                    let _ = writeln!(h, "            return _res.Value;");
                 }
             }
             (Some(_), _) => {
                 let t = f.result.as_ref().expect("a result");
                 let _ = writeln!(
-                    out,
+                    h,
                     "            try\n            {{\n                var _v = {};\n                _r.End();\n                return _v;\n            }}\n{catch}",
                     self.dec(t, "_r", 0)?
                 );
             }
         }
-        let _ = writeln!(out, "        }}\n");
+        let _ = writeln!(h, "        }}\n");
+        match helpers {
+            Some(hs) => hs.push_str(&h),
+            None => out.push_str(&h),
+        }
         Ok(())
     }
 
@@ -1076,9 +1494,8 @@ impl<'a> Gen<'a> {
 
     fn file(&self, namespace: &str) -> Result<String> {
         let i = self.i;
-        if i.resources().next().is_some() {
-            return Err(self.no_resources());
-        }
+        self.check_handles()?;
+        let resources: Vec<String> = i.resources().map(|t| pascal(&i.typedef(t).name)).collect();
         let class = &self.class;
         let mut out = String::new();
         let _ = writeln!(
@@ -1115,26 +1532,53 @@ impl<'a> Gen<'a> {
             out,
             "        private readonly global::BridgeHost.Module _module;\n        private readonly bool _owned;"
         );
-        for n in &self.fnames {
+        for n in self
+            .fnames
+            .iter()
+            .chain(self.rfuncs.iter().map(|(_, _, k)| k))
+        {
             let _ = writeln!(
                 out,
                 "        private readonly global::BridgeHost.Method _m_{n};"
+            );
+        }
+        for r in &resources {
+            let _ = writeln!(
+                out,
+                "        private readonly global::BridgeHost.Method _d_{r};"
             );
         }
         let _ = writeln!(
             out,
             "\n        private {class}(global::BridgeHost.Module module, bool owned)\n        {{\n            if (module == null) throw new global::System.ArgumentNullException(nameof(module));\n            module.CheckBinding(Wit);\n            _module = module;\n            _owned = owned;\n            try\n            {{"
         );
-        for (f, n) in self.plain.iter().zip(&self.fnames) {
+        for (f, n) in self
+            .plain
+            .iter()
+            .copied()
+            .zip(&self.fnames)
+            .chain(self.rfuncs.iter().map(|(f, _, k)| (*f, k)))
+        {
             let _ = writeln!(
                 out,
                 "                _m_{n} = module.GetMethod({});",
                 lit(&f.name)
             );
         }
+        for (t, r) in i.resources().zip(&resources) {
+            let _ = writeln!(
+                out,
+                "                _d_{r} = module.GetMethod({});",
+                lit(&i.drop_method(t))
+            );
+        }
+        let drops: String = resources
+            .iter()
+            .map(|r| format!("                _d_{r}?.Dispose();\n"))
+            .collect();
         let _ = writeln!(
             out,
-            "            }}\n            catch\n            {{\n                DisposeMethods();\n                throw;\n            }}\n        }}\n"
+            "            }}\n            catch\n            {{\n                DisposeMethods();\n{drops}                throw;\n            }}\n        }}\n"
         );
         let _ = writeln!(
             out,
@@ -1149,16 +1593,36 @@ impl<'a> Gen<'a> {
             "        /// <summary>The module these bindings call.</summary>\n        public global::BridgeHost.Module Module => _module;\n"
         );
         let _ = writeln!(out, "        private void DisposeMethods()\n        {{");
-        for n in &self.fnames {
+        for n in self
+            .fnames
+            .iter()
+            .chain(self.rfuncs.iter().map(|(_, _, k)| k))
+        {
             let _ = writeln!(out, "            _m_{n}?.Dispose();");
         }
         let _ = writeln!(out, "        }}\n");
-        let _ = writeln!(
-            out,
-            "        /// <summary>Disposes the methods, and the module if <see cref=\"Open\"/> opened it. Idempotent.</summary>\n        public void Dispose()\n        {{\n            DisposeMethods();\n            if (_owned)\n            {{\n                _module.Dispose();\n            }}\n        }}\n"
-        );
+        if resources.is_empty() {
+            let _ = writeln!(
+                out,
+                "        /// <summary>Disposes the methods, and the module if <see cref=\"Open\"/> opened it. Idempotent.</summary>\n        public void Dispose()\n        {{\n            DisposeMethods();\n            if (_owned)\n            {{\n                _module.Dispose();\n            }}\n        }}\n"
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "        /// <summary>Disposes the methods, and the module if <see cref=\"Open\"/> opened it (which drops every object of its resources). Idempotent. The objects' drop methods stay open while the module does (after <see cref=\"Bind\"/>, objects can still be disposed, or be dropped by their finalizers, which keep them alive); calling a method of an object throws <c>System.ObjectDisposedException</c> from then on.</summary>\n        public void Dispose()\n        {{\n            DisposeMethods();\n            if (_owned)\n            {{\n{drops}                _module.Dispose();\n            }}\n        }}\n"
+            );
+        }
         for (f, n) in self.plain.iter().zip(&self.fnames) {
-            self.function(&mut out, f, n)?;
+            self.function(&mut out, None, f, n, n, None)?;
+        }
+        for (f, member, key) in &self.rfuncs {
+            match f.kind {
+                FunctionKind::Method(ti) => {
+                    let mut public = String::new();
+                    self.function(&mut public, Some(&mut out), f, member, key, Some(ti))?;
+                }
+                _ => self.function(&mut out, None, f, member, key, None)?,
+            }
         }
         for (e, m) in self.i.events.iter().zip(&self.enames) {
             self.event(&mut out, e, m)?;
@@ -1167,14 +1631,21 @@ impl<'a> Gen<'a> {
             out,
             "        /// <summary>Encoders and decoders of the interface's named types, for payloads outside calls (events, tests, storage).</summary>\n        public static class Codec\n        {{"
         );
+        let mut inst = String::new();
         for t in 0..i.types.len() {
-            self.codec(&mut out, t)?;
+            self.codec(&mut out, &mut inst, t)?;
         }
         // Drop the blank line after the last codec method.
         while out.ends_with("\n\n") {
             out.pop();
         }
-        let _ = writeln!(out, "        }}\n    }}\n}}");
+        if inst.is_empty() {
+            let _ = writeln!(out, "        }}\n    }}\n}}");
+        } else {
+            let _ = writeln!(out, "        }}\n");
+            out.push_str(inst.trim_end_matches('\n'));
+            let _ = writeln!(out, "\n    }}\n}}");
+        }
         Ok(out)
     }
 }
