@@ -573,6 +573,25 @@ fn refusals_say_why() {
         e.contains("rust bindings: event e: resource handles in event payloads are not mapped"),
         "{e}"
     );
+    let e = refuse(
+        "package a:b; interface i { resource r { constructor(); } record p { c: option<r> } } interface events { use i.{p}; e: func(x: list<p>); }",
+        None,
+    );
+    assert!(
+        e.contains("event e: resource handles in event payloads are not mapped"),
+        "{e}"
+    );
+    // A typed emitter is `emit_<topic>`: a function of that name clashes.
+    let e = refuse(
+        "package a:b; interface i { emit-tick: func(); } interface events { tick: func(seq: u64); }",
+        None,
+    );
+    assert!(
+        e.contains(
+            "functions \"emit-tick\" and \"event tick\" both map to the Rust name emit_tick"
+        ),
+        "{e}"
+    );
     // (A borrow<R> in a result is refused by the WIT parser itself.)
     let e = refuse(&with_r("tables: func();"), None);
     assert!(
@@ -675,8 +694,13 @@ fn counter_bindings_are_the_committed_golden_file() {
 /// Build a module crate on the counter bindings (clippy `-D warnings`, then `cargo build`); the
 /// cdylib's path.
 fn build_counter_crate(name: &str, lib: &str) -> PathBuf {
+    build_crate(name, "counter_wit.rs", &counter_bindings(), lib)
+}
+
+/// Build a module crate (`src/lib.rs` = `lib`, `src/<file>` = `bindings`) with clippy `-D
+/// warnings`, then `cargo build`; the cdylib's path.
+fn build_crate(name: &str, file: &str, bindings: &str, lib: &str) -> PathBuf {
     let ws = workspace();
-    let bindings = counter_bindings();
     let dir = ws.join("target/bindgen-rust").join(name);
     let _ = std::fs::remove_dir_all(dir.join("src"));
     std::fs::create_dir_all(dir.join("src")).unwrap();
@@ -689,7 +713,7 @@ fn build_counter_crate(name: &str, lib: &str) -> PathBuf {
     )
     .unwrap();
     std::fs::copy(ws.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-    std::fs::write(dir.join("src/counter_wit.rs"), bindings).unwrap();
+    std::fs::write(dir.join("src").join(file), bindings).unwrap();
     std::fs::write(dir.join("src/lib.rs"), lib).unwrap();
     let target = ws.join("target/bindgen-rust/target");
     run(
@@ -1211,4 +1235,191 @@ fn every_handle_shape_compiles_and_runs() {
         "cargo test of the shapes module",
     );
     assert!(out.contains("test result: ok. 1 passed"), "{out}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed events: interface/tests/fixtures/rust/events.wit's module (fixtures/rust/events_lib.rs)
+// emits every event through the generated `emit_<topic>` functions; the host delivers them and
+// core's `decode_event` decodes them.
+
+fn events_wit() -> String {
+    std::fs::read_to_string(workspace().join("interface/tests/fixtures/rust/events.wit")).unwrap()
+}
+
+fn events_bindings() -> String {
+    let iface = Interface::parse(&events_wit()).unwrap();
+    let files = bindgen::generate("rust", &iface, None).unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].path, "emitter_wit.rs");
+    files[0].text.clone()
+}
+
+/// The events module, built once per run (clippy `-D warnings` on the generated code too).
+fn events_module() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let lib = std::fs::read_to_string(
+                workspace().join("interface/tests/fixtures/rust/events_lib.rs"),
+            )
+            .unwrap();
+            build_crate("events-rs", "emitter_wit.rs", &events_bindings(), &lib)
+        })
+        .clone()
+}
+
+#[test]
+fn event_emitters_have_the_documented_signatures() {
+    let text = events_bindings();
+    for want in [
+        "pub fn emit_ping(host: &bridgehost_module_sdk::Host) -> Result<(), bridgehost_module_sdk::EmitError> {\n    host.emit(\"ping\", &[])\n}",
+        "pub fn emit_tick(host: &bridgehost_module_sdk::Host, payload: &u64) -> Result<(), bridgehost_module_sdk::EmitError> {\n    host.emit_with(\"tick\", |w| w.write(payload))\n}",
+        "pub fn emit_note(host: &bridgehost_module_sdk::Host, payload: &str)",
+        "pub fn emit_moved(host: &bridgehost_module_sdk::Host, payload: &Point)",
+        "pub fn emit_path(host: &bridgehost_module_sdk::Host, payload: &[Point])",
+        // `bytes` is an alias of list<u8>.
+        "pub fn emit_blob(host: &bridgehost_module_sdk::Host, payload: &[u8])",
+        "pub fn emit_shaped(host: &bridgehost_module_sdk::Host, payload: &Shape)",
+        "pub fn emit_maybe(host: &bridgehost_module_sdk::Host, payload: &Option<u32>)",
+        "pub fn emit_granted(host: &bridgehost_module_sdk::Host, payload: &Perms)",
+        "pub fn emit_pair(host: &bridgehost_module_sdk::Host, payload: &(i8, char))",
+        // Flags with bits the type does not define are refused, not encoded.
+        "        if self.0 & !0x7 != 0 {\n            return Err(WriteError::Invalid);\n        }",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    assert!(text.ends_with("}\n") && !text.ends_with("\n\n"));
+    // An interface without events gets no emitter.
+    assert!(!counter_bindings().contains("pub fn emit_"));
+}
+
+/// The events `fire` emits, in order, with their expected values (as the interface's `wire`
+/// models them).
+fn expected_events() -> Vec<(&'static str, Option<Value>)> {
+    let f = Value::F64;
+    let s = |x: &str| Value::String(x.into());
+    let a = Value::Record(vec![f(1.5), f(-2.0), s("a")]);
+    let b = Value::Record(vec![f(f64::NAN), f(0.0), s("")]);
+    vec![
+        ("ping", None),
+        ("tick", Some(Value::U64(u64::MAX))),
+        ("tick", Some(Value::U64(7))),
+        ("note", Some(s("grüße \u{1F980}"))),
+        ("note", Some(s(""))),
+        ("moved", Some(a.clone())),
+        ("path", Some(Value::List(vec![a, b]))),
+        ("path", Some(Value::List(vec![]))),
+        ("blob", Some(Value::Bytes(vec![0, 255, 1]))),
+        (
+            "shaped",
+            Some(Value::Variant {
+                case: 1,
+                payload: Some(Box::new(Value::Tuple(vec![f(3.0), f(4.0)]))),
+            }),
+        ),
+        (
+            "shaped",
+            Some(Value::Variant {
+                case: 2,
+                payload: None,
+            }),
+        ),
+        ("maybe", Some(Value::Option(Some(Box::new(Value::U32(42)))))),
+        ("maybe", Some(Value::Option(None))),
+        ("granted", Some(Value::Flags(0b101))),
+        (
+            "pair",
+            Some(Value::Tuple(vec![Value::S8(-128), Value::Char('é')])),
+        ),
+    ]
+}
+
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+fn wait_for(got: &Received, n: usize) -> Vec<(String, Vec<u8>)> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let v = got.lock().unwrap().clone();
+        if v.len() >= n || std::time::Instant::now() > deadline {
+            return v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+fn typed_events(isolation: Isolation) {
+    let so = events_module();
+    let host = host();
+    let m = host
+        .open(so.to_str().unwrap(), options(isolation))
+        .unwrap_or_else(|e| panic!("open {} ({isolation:?}): {e}", so.display()));
+    let t = typed(&m);
+    let iface = t.iface.clone();
+    let got: Received = Default::default();
+    let sink = std::sync::Arc::clone(&got);
+    let _sub = m
+        .subscribe(
+            "*",
+            Box::new(move |e| {
+                sink.lock()
+                    .unwrap()
+                    .push((e.topic.to_string(), e.data.to_vec()))
+            }),
+        )
+        .unwrap();
+    let want = expected_events();
+    let n = want.len();
+    // From the calling thread, then from a thread the module starts.
+    t.call("fire", &[Value::Bool(false)]).unwrap();
+    wait_for(&got, n);
+    t.call("fire", &[Value::Bool(true)]).unwrap();
+    wait_for(&got, 2 * n);
+    // Flags with an undefined bit: refused by the emitter (BH_API_INVALID), nothing emitted.
+    assert_eq!(
+        t.call("bad-flags", &[]).unwrap(),
+        Some(Value::S32(-1)),
+        "{isolation:?}"
+    );
+    t.call("fire", &[Value::Bool(false)]).unwrap();
+    let events = wait_for(&got, 3 * n);
+    // Nothing more arrives (in particular not the refused `granted`).
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(got.lock().unwrap().len(), 3 * n, "{isolation:?}");
+    for (k, ((topic, data), (want_topic, want_value))) in
+        events.iter().zip(want.iter().cycle()).enumerate()
+    {
+        assert_eq!(topic, want_topic, "{isolation:?}: event {k}");
+        let index = bridgehost::interface::event_index(&iface, topic).unwrap();
+        // The bytes are the golden encoding of the value ...
+        let mut golden = Vec::new();
+        if let Some(ty) = &iface.events[index].payload {
+            wire::encode(&iface, ty, want_value.as_ref().unwrap(), &mut golden).unwrap();
+        }
+        assert_eq!(data, &golden, "{isolation:?}: event {k} ({topic})");
+        // ... and the core decodes them to it (Debug: NaN compares equal there).
+        let decoded = bridgehost::interface::decode_event("events-rs", &iface, index, data)
+            .unwrap_or_else(|e| panic!("{isolation:?}: event {k} ({topic}): {e}"));
+        assert_eq!(
+            format!("{decoded:?}"),
+            format!("{want_value:?}"),
+            "{isolation:?}: event {k} ({topic})"
+        );
+    }
+    // The NaN went out as the canonical NaN.
+    let path = &events[6].1;
+    assert_eq!(
+        path[4 + 8 + 8 + 4 + 1..4 + 8 + 8 + 4 + 1 + 8],
+        wire::CANONICAL_NAN_F64.to_le_bytes()
+    );
+    m.close();
+}
+
+#[test]
+fn typed_events_in_process() {
+    typed_events(Isolation::InProcess);
+}
+
+#[test]
+fn typed_events_isolated() {
+    typed_events(Isolation::Process);
 }

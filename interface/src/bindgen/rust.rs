@@ -26,6 +26,10 @@
 //!   them again if the result does not reach the caller. Records and variants holding handles
 //!   are generic over the module, with a private wire twin (`...Wire`, handles as `u64`).
 //!
+//! * per event of the `events` interface, `emit_<topic>(host, payload)`: the payload encoded with
+//!   `wire::Writer` into a buffer and emitted through the SDK's `Host::emit_with` (any thread,
+//!   never blocking, like `Host::emit`); no payload parameter for an event without one.
+//!
 //! The codec is the SDK's `wire` module, shared by every generated file; the generated code only
 //! spells out field and case order. `own<R>` parameters, `borrow<R>` inside other types and
 //! handles in event payloads are refused with the reason.
@@ -849,6 +853,19 @@ impl Gen<'_> {
                             );
                         },
                         |o| {
+                            // Bits no flag defines would not decode: refused (the type's
+                            // integer may hold them, the wire may not).
+                            let int_max: u64 = match int {
+                                "u8" => 0xff,
+                                "u16" => 0xffff,
+                                _ => 0xffff_ffff,
+                            };
+                            if all != int_max {
+                                let _ = writeln!(
+                                    o,
+                                    "        if self.0 & !{all:#x} != 0 {{\n            return Err(WriteError::Invalid);\n        }}"
+                                );
+                            }
                             let _ = writeln!(o, "        w.flags({nbytes}, u64::from(self.0))");
                         },
                     );
@@ -1264,6 +1281,67 @@ impl Gen<'_> {
     }
 }
 
+impl Gen<'_> {
+    /// One typed emitter per event of the `events` interface: `emit_<topic>(host, payload)`
+    /// encodes the payload with the SDK's `wire::Writer` into a buffer and emits it through
+    /// `Host::emit_with` (docs/TYPED.md, "Events"). A `string` or `list<T>` payload is taken
+    /// as `&str` / `&[T]`, anything else by reference. Handles in payloads were refused before.
+    fn events(&self, o: &mut String) -> Result<()> {
+        for e in &self.i.events {
+            let topic = lit(&e.topic);
+            docs(
+                o,
+                &e.docs,
+                &format!("Event `{}` of the interface's `events`.", e.topic),
+                "",
+            );
+            let (what, via) = if e.payload.is_some() {
+                ("the payload encoded as its WIT type", "Host::emit_with")
+            } else {
+                ("empty data (no payload)", "Host::emit")
+            };
+            let _ = writeln!(
+                o,
+                "///\n/// Emits topic `{}` (`{via}`) with {what}: from any\n/// thread, at any time, never blocking; a full event queue drops the event\n/// (`EmitError::Overloaded`).",
+                e.topic
+            );
+            if e.payload.is_some() {
+                let _ = writeln!(
+                    o,
+                    "/// A payload the wire refuses (a length above `u32::MAX`, undefined flag bits) emits\n/// nothing."
+                );
+            }
+            let name = emitter_name(&e.topic);
+            match &e.payload {
+                None => {
+                    let _ = writeln!(
+                        o,
+                        "pub fn {name}(host: &bridgehost_module_sdk::Host) -> Result<(), bridgehost_module_sdk::EmitError> {{\n    host.emit({topic}, &[])\n}}\n"
+                    );
+                }
+                Some(t) => {
+                    let (ty, call) = match self.i.resolve(t) {
+                        Type::String => ("&str".to_string(), "w.str(payload)"),
+                        Type::List(e) if **e == Type::U8 => ("&[u8]".into(), "w.bytes(payload)"),
+                        Type::List(e) => (format!("&[{}]", self.ty(e)?), "w.list(payload)"),
+                        _ => (format!("&{}", self.ty(t)?), "w.write(payload)"),
+                    };
+                    let _ = writeln!(
+                        o,
+                        "pub fn {name}(host: &bridgehost_module_sdk::Host, payload: {ty}) -> Result<(), bridgehost_module_sdk::EmitError> {{\n    host.emit_with({topic}, |w| {call})\n}}\n"
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The emitter of event `topic`: `emit_` and the topic in snake case (never a keyword).
+fn emitter_name(topic: &str) -> String {
+    format!("emit_{}", topic.replace('-', "_"))
+}
+
 /// The raw string literal for `s` with enough `#`s; an escaped literal when `s` holds a CR (a raw
 /// string may not hold a bare one).
 fn raw_lit(s: &str) -> String {
@@ -1371,6 +1449,12 @@ pub fn generate(iface: &Interface, package: Option<&str>) -> Result<Vec<File>> {
     if !g.res.is_empty() {
         fnames.push(("the trait's tables()", "tables".into()));
     }
+    let emitters: Vec<(String, String)> = iface
+        .events
+        .iter()
+        .map(|e| (format!("event {}", e.topic), emitter_name(&e.topic)))
+        .collect();
+    fnames.extend(emitters.iter().map(|(w, r)| (w.as_str(), r.clone())));
     distinct("functions", fnames.into_iter())?;
 
     let mut o = String::new();
@@ -1379,6 +1463,14 @@ pub fn generate(iface: &Interface, package: Option<&str>) -> Result<Vec<File>> {
         "//! Module-side bindings of WIT interface `{}` (package `{}`), generated by\n//! `bridgehost bindgen --lang rust`. Do not edit: regenerate from the WIT.\n//!\n//! A module of a crate built on `bridgehost-module-sdk` (docs/MODULES.md, \"A typed Rust\n//! module\"): implement [`{}`] for the module type, list the entry functions in\n//! `export_module!`'s `methods:` and pass [`WIT`] as its `interface:`.\n// The shapes of types and signatures are the WIT's.\n#![allow(dead_code, clippy::type_complexity, clippy::too_many_arguments)]\n",
         iface.name, iface.package, g.trait_name
     );
+    if !iface.events.is_empty() {
+        // (Inserted before the blank line that ends the header.)
+        o.pop();
+        let _ = writeln!(
+            o,
+            "// Events: emit them with the typed `emit_<topic>` functions at the end of the file.\n"
+        );
+    }
     let _ = writeln!(
         o,
         "#[allow(unused_imports)]\nuse bridgehost_module_sdk::wire::{{DecodeError, Reader, Wire, Writer}};\n#[allow(unused_imports)]\nuse bridgehost_module_sdk::{{ModuleError, Output, WriteError}};\n"
@@ -1391,6 +1483,13 @@ pub fn generate(iface: &Interface, package: Option<&str>) -> Result<Vec<File>> {
     );
     g.typedefs(&mut o)?;
     g.functions(&mut o)?;
+    if !iface.events.is_empty() {
+        o.push('\n');
+        g.events(&mut o)?;
+        while o.ends_with("\n\n") {
+            o.pop();
+        }
+    }
     Ok(vec![File {
         path: format!("{module}.rs"),
         text: o,

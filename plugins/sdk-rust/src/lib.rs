@@ -342,6 +342,31 @@ impl Host {
         EmitError::from_status(ffi::host_emit(&self.api, topic, data))
     }
 
+    /// Emit an event whose payload `encode` writes with a [`wire::Writer`]
+    /// (the typed `emit_<topic>` functions of `bridgehost bindgen --lang
+    /// rust` call it). The payload is encoded into a buffer the module owns,
+    /// then emitted as by [`Host::emit`]: from any thread, at any time, never
+    /// blocking. An encoding the wire refuses emits nothing: a length or
+    /// count above `u32::MAX` is [`EmitError::TooLarge`], flags with bits
+    /// their type does not define [`EmitError::Invalid`].
+    pub fn emit_with(
+        &self,
+        topic: &str,
+        encode: impl FnOnce(&mut wire::Writer<'_, '_>) -> Result<(), WriteError>,
+    ) -> Result<(), EmitError> {
+        let mut data = Vec::new();
+        let mut w = wire::Writer::new_vec(&mut data);
+        encode(&mut w)
+            .and_then(|()| w.finish())
+            .map_err(|e| match e {
+                WriteError::Invalid => EmitError::Invalid,
+                WriteError::TooLarge => EmitError::TooLarge,
+                WriteError::Stale => EmitError::Stale,
+                WriteError::Other(s) => EmitError::Other(s),
+            })?;
+        self.emit(topic, &data)
+    }
+
     /// Log a message through the host. Errors (e.g. after destroy) are
     /// ignored.
     pub fn log(&self, level: LogLevel, msg: &str) {

@@ -203,10 +203,32 @@ impl<'a> Reader<'a> {
 /// Size of [`Writer`]'s buffer: outputs up to this size reach the host in one write.
 const WRITER_BUF: usize = 128;
 
-/// Encodes typed values into a call's [`Output`], through a small buffer so
-/// a small result is one host write. Call [`Writer::finish`] at the end.
+/// Where a [`Writer`]'s bytes go.
+enum Target<'o, 'a> {
+    /// A call's output (host writes).
+    Output(&'o mut Output<'a>),
+    /// A buffer the module owns (an event's payload).
+    Vec(&'o mut Vec<u8>),
+}
+
+impl Target<'_, '_> {
+    #[inline]
+    fn put(&mut self, data: &[u8]) -> Result<(), WriteError> {
+        match self {
+            Target::Output(out) => out.write(data),
+            Target::Vec(v) => {
+                v.extend_from_slice(data);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Encodes typed values into a call's [`Output`] (through a small buffer so
+/// a small result is one host write), or into a `Vec<u8>` ([`Writer::new_vec`],
+/// an event's payload). Call [`Writer::finish`] at the end.
 pub struct Writer<'o, 'a> {
-    out: &'o mut Output<'a>,
+    out: Target<'o, 'a>,
     buf: [u8; WRITER_BUF],
     len: usize,
 }
@@ -224,7 +246,18 @@ impl<'o, 'a> Writer<'o, 'a> {
     #[inline]
     pub fn new(out: &'o mut Output<'a>) -> Self {
         Writer {
-            out,
+            out: Target::Output(out),
+            buf: [0; WRITER_BUF],
+            len: 0,
+        }
+    }
+
+    /// A writer appending to `buf` (no limit but the wire's own: a length or
+    /// count above `u32::MAX` is [`WriteError::TooLarge`]).
+    #[inline]
+    pub fn new_vec(buf: &'o mut Vec<u8>) -> Self {
+        Writer {
+            out: Target::Vec(buf),
             buf: [0; WRITER_BUF],
             len: 0,
         }
@@ -233,7 +266,7 @@ impl<'o, 'a> Writer<'o, 'a> {
     #[inline]
     fn flush(&mut self) -> Result<(), WriteError> {
         let n = std::mem::take(&mut self.len);
-        self.out.write(&self.buf[..n])
+        self.out.put(&self.buf[..n])
     }
 
     /// Append raw bytes.
@@ -250,7 +283,7 @@ impl<'o, 'a> Writer<'o, 'a> {
             self.len = data.len();
             Ok(())
         } else {
-            self.out.write(data)
+            self.out.put(data)
         }
     }
 
@@ -294,6 +327,13 @@ impl<'o, 'a> Writer<'o, 'a> {
     #[inline]
     pub fn write<T: Wire>(&mut self, v: &T) -> Result<(), WriteError> {
         v.encode(self)
+    }
+
+    /// `list<T>` from a slice (the encoding of a `Vec<T>` holding the same items).
+    #[inline]
+    pub fn list<T: Wire>(&mut self, items: &[T]) -> Result<(), WriteError> {
+        self.count(items.len())?;
+        T::encode_n(items, self)
     }
 
     /// Write what is buffered to the output.

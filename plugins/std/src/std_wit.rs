@@ -6,6 +6,7 @@
 //! `export_module!`'s `methods:` and pass [`WIT`] as its `interface:`.
 // The shapes of types and signatures are the WIT's.
 #![allow(dead_code, clippy::type_complexity, clippy::too_many_arguments)]
+// Events: emit them with the typed `emit_<topic>` functions at the end of the file.
 
 #[allow(unused_imports)]
 use bridgehost_module_sdk::wire::{DecodeError, Reader, Wire, Writer};
@@ -280,4 +281,15 @@ pub fn dispatch<M: Std>(
         "echo-points" => echo_points(module, input, out),
         _ => return None,
     })
+}
+
+/// One ticker event: its sequence number, 0..count-1.
+///
+/// Emits topic `tick` (`Host::emit_with`) with the payload encoded as its WIT type: from any
+/// thread, at any time, never blocking; a full event queue drops the event
+/// (`EmitError::Overloaded`).
+/// A payload the wire refuses (a length above `u32::MAX`, undefined flag bits) emits
+/// nothing.
+pub fn emit_tick(host: &bridgehost_module_sdk::Host, payload: &u64) -> Result<(), bridgehost_module_sdk::EmitError> {
+    host.emit_with("tick", |w| w.write(payload))
 }
