@@ -1644,6 +1644,20 @@ fn small_interfaces_compile_with_every_compiler() {
             "borrow-only",
             "package t:t; interface t { resource r { } f: func(x: borrow<r>); }",
         ),
+        (
+            "event-bare",
+            "package t:t; interface t { f: func(); } interface events { bare: func(); }",
+        ),
+        (
+            "events-and-resources",
+            "package t:t; interface t { resource r { constructor(); } record p { s: string } } \
+             interface events { use t.{p}; moved: func(to: p); bare: func(); }",
+        ),
+        (
+            "event-alias",
+            "package t:t; interface t { type seq = u64; type name = string; f: func(); } \
+             interface events { use t.{seq, name}; tick: func(s: seq); named: func(n: name); }",
+        ),
     ];
     let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/include");
     let mut compilers = vec![cc()];
@@ -2251,6 +2265,9 @@ fn c_events_module() -> PathBuf {
     .clone()
 }
 
+/// An event as delivered: (topic, data).
+type Delivered = (String, Vec<u8>);
+
 fn c_events_through_the_host(mode: Isolation) {
     let so = c_events_module();
     let host = bridgehost::Host::new().unwrap();
@@ -2259,7 +2276,7 @@ fn c_events_through_the_host(mode: Isolation) {
         .unwrap_or_else(|e| panic!("open {}: {e}", so.display()));
     let iface = Interface::parse(m.interface().expect("its interface").source()).unwrap();
     assert_eq!(iface.hash(), events_iface().hash());
-    let got: std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>> = Default::default();
+    let got: std::sync::Arc<std::sync::Mutex<Vec<Delivered>>> = Default::default();
     let sink = std::sync::Arc::clone(&got);
     let _sub = m
         .subscribe(
