@@ -69,7 +69,7 @@ faulty_dir() {
     mkdir -p "$d"
     rm -f "$d"/*.so
     local m
-    for m in faulty stateful; do
+    for m in faulty stateful counter; do
         if [ -f "$DIST/libbridgehost_mod_$m.so" ]; then
             ln -sf "$DIST/libbridgehost_mod_$m.so" "$d/libbridgehost_mod_$m.so"
         fi

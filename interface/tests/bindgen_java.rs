@@ -10,7 +10,8 @@ fn java_test_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../java/src/test/java")
 }
 
-/// golden.wit without its resource (the Java generator does not map resources yet) and with one
+/// golden.wit without its resource (a decoded handle is an object that calls an open module:
+/// the handle vectors cannot run as plain codecs; ResourcesTest covers handles) and with one
 /// `type <section>-<i> = <expr>;` alias per vector whose type does not use the resource, numbered
 /// as in vectors.json (the Java golden test finds a vector's codec by that number).
 fn golden_for_java() -> String {
@@ -64,6 +65,23 @@ interface values {
 }
 ";
 
+/// counter.wit (the resource test module's interface) with a record holding owned handles,
+/// which no function uses: compatible with the module (the Java tests bind it to the counter
+/// module), and its `Codec.decodePair` makes objects from handles, so a malformed payload after
+/// them shows what becomes of the objects already made.
+fn handles_wit() -> String {
+    let wit = include_str!("../../plugins/c/counter.wit");
+    let anchor = "    /// The sum of two counters' values.";
+    assert!(
+        wit.contains(anchor),
+        "counter.wit changed: update this test"
+    );
+    wit.replace(
+        anchor,
+        &format!("    record pair {{ a: counter, b: option<counter> }}\n{anchor}"),
+    )
+}
+
 fn check_or_bless(wit: &str, package: &str) {
     let iface = Interface::parse(wit).unwrap();
     let files = bindgen::generate("java", &iface, Some(package)).unwrap();
@@ -97,6 +115,69 @@ fn committed_java_bindings_are_the_generators_output() {
     );
     check_or_bless(&golden_for_java(), "io.bridgehost.gen.golden");
     check_or_bless(BYTE_VALUES_WIT, "io.bridgehost.gen.values");
+    check_or_bless(
+        include_str!("../../plugins/c/counter.wit"),
+        "io.bridgehost.gen.counter",
+    );
+    check_or_bless(&handles_wit(), "io.bridgehost.gen.handles");
+}
+
+#[test]
+fn resources_are_classes_owning_their_handle() {
+    let iface = Interface::parse(&handles_wit()).unwrap();
+    let t = &bindgen::generate("java", &iface, Some("a.b")).unwrap()[0].text;
+    // The class is nested in the binding; the binding and the resource share the name counter.
+    assert!(
+        t.contains("    public static final class Counter_ implements AutoCloseable {"),
+        "{t}"
+    );
+    // Its handle is owned through the runtime: the Cleaner action holds the drop Method and the
+    // handle only (io.bridgehost.typed.OwnedHandle).
+    assert!(
+        t.contains("this._h = io.bridgehost.typed.OwnedHandle.own(this, binding.d_counter, \"counter\", handle);"),
+        "{t}"
+    );
+    assert!(
+        t.contains("this.d_counter = module.method(\"[resource-drop]counter\");"),
+        "{t}"
+    );
+    // The binding's close leaves the drop method open.
+    assert!(!t.contains("d_counter.close()"), "{t}");
+    // Constructor and static functions on the binding, methods on the object.
+    for s in [
+        "    public Counter_ newCounter(long start) {",
+        "    public java.util.concurrent.CompletableFuture<Counter_> newCounterAsync(long start) {",
+        "    public Counter_ counterNamed(String name, long start) {",
+        "    public java.util.List<Counter_> counterMany(java.util.List<Long> starts) {",
+        "        public long add(long n) {",
+        "        public java.util.concurrent.CompletableFuture<Counter_> forkAsync(long delta) {",
+        "        public long slowGet(long ms) {",
+        "    public long sum(Counter_ a, Counter_ b) {",
+    ] {
+        assert!(t.contains(s), "{s}\n{t}");
+    }
+    // Borrowed objects are checked open when encoded and kept reachable for the call.
+    assert!(
+        t.contains(
+            "_w.handle(io.bridgehost.typed.WireWriter.require(a, \"parameter a\")._handle());"
+        ),
+        "{t}"
+    );
+    assert!(
+        t.contains("            java.lang.ref.Reference.reachabilityFence(a);\n            java.lang.ref.Reference.reachabilityFence(b);"),
+        "{t}"
+    );
+    // own<R> in a result becomes an object as it is decoded, through the binding.
+    assert!(
+        t.contains("_r.<Counter_>list(8, _r0 -> new Counter_(_b, _r0.handle()))"),
+        "{t}"
+    );
+    // A record holding own<R> only decodes (taking the binding); it never travels to the module.
+    assert!(
+        t.contains("public static Pair decodePair(Counter _b, io.bridgehost.typed.WireReader r) {"),
+        "{t}"
+    );
+    assert!(!t.contains("encodePair"), "{t}");
 }
 
 #[test]
@@ -158,14 +239,46 @@ fn generation_is_deterministic() {
 
 #[test]
 fn refusals_say_why() {
-    let with_resource = Interface::parse(include_str!("../golden/golden.wit")).unwrap();
-    let e = bindgen::generate("java", &with_resource, None)
+    // Handles where the Java mapping has no place for them (docs/TYPED.md, "Resources
+    // (handles)"): own<R> in a parameter, borrow<R> inside another type or in a result, a
+    // handle in an event payload.
+    let res = "resource r { constructor(); }";
+    for (body, why) in [
+        ("f: func(x: r);", "own<R> in a parameter"),
+        ("f: func(x: option<r>);", "own<R> in a parameter"),
+        ("record h { x: r } f: func(x: h);", "own<R> in a parameter"),
+        (
+            "f: func(x: list<borrow<r>>);",
+            "borrow<R> inside another type",
+        ),
+        (
+            "f: func(x: tuple<u8, borrow<r>>);",
+            "borrow<R> inside another type",
+        ),
+        ("record h { x: borrow<r> }", "type \"h\" holds a borrow<R>"),
+    ] {
+        let wit = format!("package t:t; interface t {{ {res} {body} }}");
+        let e = bindgen::generate("java", &Interface::parse(&wit).unwrap(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(why), "{wit}: {e}");
+    }
+    let wit = format!(
+        "package t:t; interface t {{ {res} }} interface events {{ use t.{{r}}; made: func(x: r); }}"
+    );
+    let e = bindgen::generate("java", &Interface::parse(&wit).unwrap(), None)
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("resource types are not mapped by the Java generator"),
+        e.contains("event \"made\": a resource handle in an event payload"),
         "{e}"
     );
+    // A method's clash with the resource class's own members.
+    let wit = "package t:t; interface t { resource r { close: func(); } }";
+    let e = bindgen::generate("java", &Interface::parse(wit).unwrap(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("maps to the Java member close"), "{e}");
 
     let big = "package t:t; interface t { f: func(x: tuple<u8, u8, u8, u8, u8, u8, u8, u8, u8>); }";
     let e = bindgen::generate("java", &Interface::parse(big).unwrap(), None)

@@ -1,6 +1,9 @@
-//! The Python generator (`bridgehost bindgen --lang python`): the generated module for std and
-//! for the golden interface (every type but resources) type-checks with `mypy --strict` against
-//! the installed `bridgehost` package, and what the generator refuses it refuses with a reason.
+//! The Python generator (`bridgehost bindgen --lang python`): the generated module for std, for
+//! the golden interface and for the resource test module (counter) type-checks with
+//! `mypy --strict` against the installed `bridgehost` package; the counter bindings the Python
+//! tests run (python/tests/counter_bindings.py) are exactly what the generator produces today (run
+//! with `BRIDGEHOST_BLESS=1` to rewrite them after a deliberate change); and what the generator
+//! refuses it refuses with a reason.
 //!
 //! The mypy check needs a Python with `bridgehost` and `mypy` installed: `BRIDGEHOST_PYTHON`, else
 //! the project's `.venv` or `target/py-test-venv`. Without one the check is skipped with a note
@@ -11,15 +14,10 @@ use bridgehost_interface::Interface;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// golden.wit without its resource (not mapped by the Python generator yet).
-fn golden_without_resource() -> String {
-    let wit = include_str!("../golden/golden.wit");
-    let resource = "    resource blob {\n        constructor();\n    }\n";
-    assert!(
-        wit.contains(resource),
-        "golden.wit's resource changed: update this test"
-    );
-    wit.replace(resource, "")
+const COUNTER_WIT: &str = include_str!("../../plugins/c/counter.wit");
+
+fn counter_bindings_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../python/tests/counter_bindings.py")
 }
 
 fn python_with_mypy() -> Option<PathBuf> {
@@ -52,7 +50,13 @@ fn generated_modules_pass_mypy_strict() {
     let dir = std::env::temp_dir().join(format!("bh-bindgen-py-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let std_py = generate(include_str!("../../plugins/std/std.wit"), "std_bindings");
-    let golden_py = generate(&golden_without_resource(), "golden_bindings");
+    let golden_py = generate(include_str!("../golden/golden.wit"), "golden_bindings");
+    let counter_py = generate(COUNTER_WIT, "counter_bindings");
+    assert!(golden_py.contains("class Blob(Resource):"), "{golden_py}");
+    assert!(
+        golden_py.contains("    def new_blob(self) -> Blob:"),
+        "{golden_py}"
+    );
     assert!(std_py.contains("class Summary:"), "{std_py}");
     assert!(
         std_py.contains("    def add(self, a: int, b: int) -> int:"),
@@ -92,6 +96,30 @@ fn generated_modules_pass_mypy_strict() {
     std::fs::write(dir.join("rich_bindings.py"), &rich).unwrap();
     std::fs::write(dir.join("std_bindings.py"), &std_py).unwrap();
     std::fs::write(dir.join("golden_bindings.py"), &golden_py).unwrap();
+    // own<R> nested in results (records, variants, aliases, lists, options, results, tuples),
+    // borrow<R> parameters of plain functions (python/tests/test_typed_resources.py runs the same
+    // shapes through an echo module).
+    let nest = generate(
+        "package t:nest; interface nest {
+            resource thing { constructor(h: u64); peek: func(other: borrow<thing>) -> u64; }
+            record holder { name: string, main: thing, more: list<thing> }
+            variant pick { one(thing), none }
+            type things = list<option<thing>>;
+            hold: func(name: string, h: u64, more: list<u64>) -> holder;
+            choose: func(c: option<u64>) -> pick;
+            wrap: func(x: result<u64, string>) -> result<thing, holder>;
+            opts: func(x: list<option<u64>>) -> things;
+            pair: func(x: borrow<thing>, y: u32) -> tuple<thing, u32, option<holder>>;
+        }",
+        "nest_bindings",
+    );
+    assert!(
+        nest.contains("def _from_holder(b: Nest, v: Any) -> Holder:"),
+        "{nest}"
+    );
+    assert!(!nest.contains("def _to_holder"), "{nest}");
+    std::fs::write(dir.join("nest_bindings.py"), &nest).unwrap();
+    std::fs::write(dir.join("counter_bindings.py"), &counter_py).unwrap();
     let Some(py) = python_with_mypy() else {
         eprintln!("note: no Python with bridgehost and mypy found; mypy --strict not run here");
         return;
@@ -106,6 +134,8 @@ fn generated_modules_pass_mypy_strict() {
             "std_bindings.py",
             "golden_bindings.py",
             "rich_bindings.py",
+            "counter_bindings.py",
+            "nest_bindings.py",
         ])
         .output()
         .unwrap();
@@ -117,7 +147,10 @@ fn generated_modules_pass_mypy_strict() {
     );
     let out = Command::new(&py)
         .current_dir(&dir)
-        .args(["-c", "import std_bindings, golden_bindings, rich_bindings"])
+        .args([
+            "-c",
+            "import std_bindings, golden_bindings, rich_bindings, counter_bindings, nest_bindings",
+        ])
         .output()
         .unwrap();
     assert!(
@@ -130,7 +163,7 @@ fn generated_modules_pass_mypy_strict() {
 
 #[test]
 fn generation_is_deterministic() {
-    let iface = Interface::parse(&golden_without_resource()).unwrap();
+    let iface = Interface::parse(include_str!("../golden/golden.wit")).unwrap();
     let a = bindgen::generate("python", &iface, None).unwrap();
     let b = bindgen::generate("python", &iface, None).unwrap();
     assert_eq!(a, b);
@@ -139,14 +172,60 @@ fn generation_is_deterministic() {
 
 #[test]
 fn refusals_say_why() {
-    let with_resource = Interface::parse(include_str!("../golden/golden.wit")).unwrap();
-    let e = bindgen::generate("python", &with_resource, None)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("resource types are not mapped by the Python generator"),
-        "{e}"
-    );
+    // Resources: own<R> in a parameter (anywhere in it), borrow<R> inside another type (in a
+    // parameter or a type definition) are refused with the reason (docs/TYPED.md, "Resources").
+    let res = |body: &str| {
+        let wit = format!(
+            "package t:t; interface t {{ resource r {{ constructor(); get: func() -> u32; }} {body} }}"
+        );
+        bindgen::generate("python", &Interface::parse(&wit).unwrap(), None)
+            .unwrap_err()
+            .to_string()
+    };
+    for (body, why) in [
+        (
+            "give: func(x: r);",
+            "parameter x: own<R> in a parameter passes ownership",
+        ),
+        (
+            "give: func(x: list<r>);",
+            "parameter x: own<R> in a parameter",
+        ),
+        (
+            "record w { x: r } give: func(x: option<w>);",
+            "parameter x: own<R> in a parameter",
+        ),
+        (
+            "lend: func(x: list<borrow<r>>);",
+            "parameter x: borrow<R> inside another type",
+        ),
+        (
+            "lend: func(x: option<borrow<r>>);",
+            "parameter x: borrow<R> inside another type",
+        ),
+        (
+            "record w { x: borrow<r> }",
+            "type w: borrow<R> inside another type",
+        ),
+        (
+            "new-r: func();",
+            "function new-r: the Python name new_r is taken",
+        ),
+    ] {
+        let e = res(body);
+        assert!(e.contains(why), "{body}: {e}");
+    }
+    let e = bindgen::generate(
+        "python",
+        &Interface::parse(
+            "package t:t; interface t { resource r { constructor(); close: func(); } }",
+        )
+        .unwrap(),
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("the Python name close is taken"), "{e}");
     let clash = "package t:t; interface t { add: func(); add-async: func(); }";
     let e = bindgen::generate("python", &Interface::parse(clash).unwrap(), None)
         .unwrap_err()
@@ -198,4 +277,41 @@ fn names_that_python_reserves_are_escaped() {
         "{}",
         f.text
     );
+}
+
+#[test]
+fn committed_counter_bindings_are_the_generators_output() {
+    let text = generate(COUNTER_WIT, "counter_bindings");
+    let path = counter_bindings_path();
+    if std::env::var_os("BRIDGEHOST_BLESS").is_some() {
+        std::fs::write(&path, &text).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with BRIDGEHOST_BLESS=1 to generate)",
+            path.display()
+        )
+    });
+    assert!(
+        committed == text,
+        "{} is not what the generator produces now: run `BRIDGEHOST_BLESS=1 cargo test -p \
+         bridgehost-interface --test bindgen_python` and review the diff",
+        path.display()
+    );
+    // The mapping of docs/TYPED.md, "Resources (handles)": the interface and the resource are
+    // both named counter, so the resource class gets a `_`.
+    for want in [
+        "class Counter_(Resource):",
+        "    def new_counter(self, start: int) -> Counter_:",
+        "    async def new_counter_async(self, start: int) -> Counter_:",
+        "    def counter_named(self, name: str, start: int) -> Counter_:",
+        "    def counter_many(self, starts: List[int]) -> List[Counter_]:",
+        "    def fork(self, delta: int) -> Counter_:",
+        "    async def slow_get_async(self, ms: int) -> int:",
+        "    def sum(self, a: Counter_, b: Counter_) -> int:",
+        "module.method(\"[resource-drop]counter\")",
+    ] {
+        assert!(text.contains(want), "{want}\n{text}");
+    }
 }

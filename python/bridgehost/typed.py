@@ -18,7 +18,9 @@ returns ``T`` and raises :class:`~bridgehost.errors.TypedModuleError` carrying `
 ``tuple``; a record is a frozen dataclass (``view.types.<Name>``; a ``dict`` with the
 same keys is accepted); a variant is :class:`Variant` (a bare case name is accepted for a
 case without payload); an enum is its case name; flags are a ``frozenset`` of flag names
-(any collection of names is accepted); a resource handle is an ``int``.
+(any collection of names is accepted); a resource handle is an ``int`` (the view does not own
+it). Generated bindings (``bridgehost bindgen --lang python``) turn handles into objects of
+:class:`Resource` subclasses that own them.
 
 The conversion and every check run in the extension, through the interface crate
 (``bridgehost-interface``): there is no second codec here.
@@ -26,15 +28,21 @@ The conversion and every check run in the extension, through the interface crate
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import keyword
-from typing import Any, Generic, List, Sequence, Type, TypeVar
+import threading
+import weakref
+from types import TracebackType
+from typing import Any, Generic, List, Optional, Sequence, Tuple, Type, TypeVar
 
-from ._native import Interface, TypedFunction, TypedView
+from ._native import Interface, Method, Module, TypedFunction, TypedView
+from .errors import ClosedError
 
-__all__ = ["Interface", "TypedView", "TypedFunction", "Some", "Ok", "Err", "Variant"]
+__all__ = ["Interface", "TypedView", "TypedFunction", "Some", "Ok", "Err", "Variant", "Resource"]
 
 T = TypeVar("T")
+_R = TypeVar("_R", bound="Resource")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,3 +103,163 @@ def _record_class(wit_name: str, fields: Sequence[str]) -> Type[Any]:
 def _names(wit_names: Sequence[str]) -> List[str]:
     """Python names of WIT names (called by the extension)."""
     return [_ident(n) for n in wit_names]
+
+
+def _submit_drop(drop: Method, handle: bytes) -> None:
+    """The cleanup of a :class:`Resource` that became unreachable unreleased (``weakref.finalize``):
+    submit ``[resource-drop]R`` to the host's pool from whatever thread collects the object, never
+    wait, ignore the outcome (the module or host may be closed by then). It holds the method and
+    the handle, never the object."""
+    try:
+        drop.submit(handle)
+    except Exception:  # closed, overloaded: the instance's close releases the object anyway
+        pass
+
+
+class Resource:
+    """Base of the classes ``bridgehost bindgen --lang python`` generates for WIT resources
+    (docs/TYPED.md, "Resources (handles)"): an object that owns one handle of a module instance.
+
+    * ``close()`` (and ``with``) releases it: the first call marks it released, waits for the calls
+      already under way that use it (as ``self`` or as a ``borrow`` argument) to return, then sends
+      ``[resource-drop]R`` and waits for it; its error, if any, is raised once. Later calls do
+      nothing, and so does a ``close()`` after the module was closed (closing the module released
+      every object).
+    * A call that uses a released object raises :class:`~bridgehost.errors.ClosedError` before
+      anything is sent: no call using the object reaches the module once ``close()`` began.
+    * An object that becomes unreachable unreleased is dropped by a ``weakref.finalize`` that holds
+      only the drop method and the handle: the drop is submitted to the host's pool, never waited
+      for, its outcome ignored. It does not run at interpreter exit (the host's own shutdown closes
+      the modules, which releases their objects).
+
+    Objects are made by the generated binding from the handles the module returns; ``handle`` is the
+    handle's number, for the run-time view and diagnostics.
+    """
+
+    __slots__ = ("_module", "_drop", "_handle", "_cond", "_calls", "_released", "_finalizer",
+                 "__weakref__")
+
+    #: The resource's WIT name (set by the generated subclass).
+    WIT_NAME = ""
+
+    def __init__(self, module: Module, drop: Method, handle: int) -> None:
+        if type(handle) is not int or not 0 <= handle < 1 << 64:
+            raise TypeError(f"a handle is a u64 int, got {handle!r}")
+        self._module = module
+        self._drop = drop
+        self._handle = handle
+        self._cond = threading.Condition(threading.Lock())
+        self._calls = 0
+        self._released = False
+        fin = weakref.finalize(self, _submit_drop, drop, handle.to_bytes(8, "little"))
+        fin.atexit = False
+        self._finalizer = fin
+
+    @property
+    def handle(self) -> int:
+        """The handle's number (still readable after release; then stale)."""
+        return self._handle
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` began."""
+        return self._released
+
+    @property
+    def module(self) -> Module:
+        """The module whose instance holds the object."""
+        return self._module
+
+    def close(self) -> None:
+        """Release the object: see the class's documentation. Idempotent."""
+        with self._cond:
+            if self._released:
+                return
+            self._released = True
+            while self._calls:
+                # Interrupted here (KeyboardInterrupt), the finalizer still drops the handle when
+                # the object is collected.
+                self._cond.wait()
+        self._finalizer.detach()
+        if self._drop.closed:
+            return
+        try:
+            self._drop.call(self._handle.to_bytes(8, "little"))
+        except ClosedError:
+            if self._drop.closed:  # the module closed meanwhile: the object went with it
+                return
+            raise
+
+    def __enter__(self: _R) -> _R:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._released else "live"
+        return f"<{type(self).__name__} {self.WIT_NAME} handle=0x{self._handle:x} {state}>"
+
+    def _enter(self) -> int:
+        with self._cond:
+            if self._released:
+                raise ClosedError(f"this {self.WIT_NAME} object is closed")
+            self._calls += 1
+        return self._handle
+
+    def _leave(self) -> None:
+        with self._cond:
+            self._calls -= 1
+            if not self._calls:
+                self._cond.notify_all()
+
+    @staticmethod
+    def _enter_all(args: Sequence[Any], borrowed: Sequence[int]) -> Tuple[List[Any], List[Resource]]:
+        out = list(args)
+        entered: List[Resource] = []
+        try:
+            for i in borrowed:
+                obj: Resource = args[i]
+                out[i] = obj._enter()
+                entered.append(obj)
+        except BaseException:
+            for obj in entered:
+                obj._leave()
+            raise
+        return out, entered
+
+    @staticmethod
+    def call_borrowing(f: TypedFunction, args: Sequence[Any], borrowed: Sequence[int]) -> Any:
+        """``f.call(*args)`` where ``args[i]`` for ``i`` in ``borrowed`` is a :class:`Resource`
+        (checked by the caller) passed as its handle: ``ClosedError`` if one is released, and none
+        is released (its drop sent) while the call runs. Used by generated bindings."""
+        out, entered = Resource._enter_all(args, borrowed)
+        try:
+            return f.call(*out)
+        finally:
+            for obj in entered:
+                obj._leave()
+
+    @staticmethod
+    async def submit_borrowing(f: TypedFunction, args: Sequence[Any], borrowed: Sequence[int]) -> Any:
+        """``await f.submit_async(*args)`` with :meth:`call_borrowing`'s rules; the objects are
+        left when the call completes on the pool (a ``close()`` on the loop's thread waiting for it
+        does not depend on the loop). Used by generated bindings."""
+        out, entered = Resource._enter_all(args, borrowed)
+
+        def leave(_: object) -> None:
+            for obj in entered:
+                obj._leave()
+
+        try:
+            fut = f.submit(*out)
+        except BaseException:
+            leave(None)
+            raise
+        fut.add_done_callback(leave)
+        return await asyncio.wrap_future(fut)

@@ -9,6 +9,12 @@
 //! gets `equals`/`hashCode`/`toString` that treat the bytes as a value. Encoding and decoding go
 //! through the runtime's `WireWriter` / `WireReader`, so the generated code holds no byte
 //! arithmetic.
+//!
+//! A WIT resource becomes a nested class owning its handle through the runtime's
+//! `io.bridgehost.typed.OwnedHandle` (close, Cleaner, use-after-close checks; docs/TYPED.md "Java:
+//! generated bindings", "Resources"): its constructor and static functions are binding methods
+//! (`newR`, `rF`), its methods the object's; `borrow<R>` is taken only as a direct parameter and
+//! `own<R>` decoded into objects anywhere in a result, through the binding the objects call.
 
 use super::{camel, pascal, unsupported, upper_snake, File};
 use crate::error::Result;
@@ -118,6 +124,9 @@ const RESERVED_TYPES: &[&str] = &[
 
 /// Members of the generated class itself.
 const BINDING_MEMBERS: &[&str] = &["open", "bind", "module", "close", "WIT", "HASH"];
+
+/// Members of a generated resource class itself.
+const RESOURCE_MEMBERS: &[&str] = &["close", "isClosed"];
 
 fn member(name: &str) -> String {
     let c = camel(name);
@@ -292,10 +301,9 @@ impl<'a> Gen<'a> {
             Type::Named(i) => match &self.i.typedef(*i).kind {
                 TypeDefKind::Alias(t) => self.jtype(t, boxed)?,
                 TypeDefKind::Flags(_) => format!("java.util.Set<{}>", self.names[*i]),
-                TypeDefKind::Resource => return Err(self.no_resources()),
                 _ => self.names[*i].clone(),
             },
-            Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
+            Type::Own(r) | Type::Borrow(r) => self.names[*r].clone(),
         })
     }
 
@@ -306,13 +314,43 @@ impl<'a> Gen<'a> {
         }
     }
 
-    fn no_resources(&self) -> crate::error::Error {
-        unsupported(
-            LANG,
-            "resource types are not mapped by the Java generator yet (issue 16): \
-             use the bytes-level Method for resource functions"
-                .into(),
-        )
+    /// Whether `ty` holds an owned handle (`own<R>`, or `R` itself) anywhere, through named types.
+    fn has_own(&self, ty: &Type) -> bool {
+        self.has_handle(ty, false)
+    }
+
+    /// Whether `ty` holds a `borrow<R>` anywhere, through named types.
+    fn has_borrow(&self, ty: &Type) -> bool {
+        self.has_handle(ty, true)
+    }
+
+    fn has_handle(&self, ty: &Type, borrow: bool) -> bool {
+        let sub = |t: &Option<Box<Type>>| t.as_deref().is_some_and(|t| self.has_handle(t, borrow));
+        match ty {
+            Type::Own(_) => !borrow,
+            Type::Borrow(_) => borrow,
+            Type::List(t) | Type::Option(t) => self.has_handle(t, borrow),
+            Type::Result { ok, err } => sub(ok) || sub(err),
+            Type::Tuple(ts) => ts.iter().any(|t| self.has_handle(t, borrow)),
+            Type::Named(i) => match &self.i.typedef(*i).kind {
+                TypeDefKind::Resource => !borrow,
+                TypeDefKind::Alias(t) => self.has_handle(t, borrow),
+                TypeDefKind::Record(fields) => {
+                    fields.iter().any(|f| self.has_handle(&f.ty, borrow))
+                }
+                TypeDefKind::Variant(cases) => cases
+                    .iter()
+                    .any(|c| c.ty.as_ref().is_some_and(|t| self.has_handle(t, borrow))),
+                TypeDefKind::Enum(_) | TypeDefKind::Flags(_) => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// The refusal of a handle where the Java mapping has no place for it (docs/TYPED.md,
+    /// "Resources (handles)": `own<R>` only in results, `borrow<R>` only as a direct parameter).
+    fn misplaced_handle(&self, what: String) -> crate::error::Error {
+        unsupported(LANG, what)
     }
 
     /// Statements that encode `v` (a Java expression of `jtype(ty, boxed)`) into writer `w`;
@@ -401,19 +439,52 @@ impl<'a> Gen<'a> {
                 s.push('}');
                 s
             }
+            Type::Named(_) if matches!(self.resolve(ty), Type::Borrow(_)) => {
+                self.enc(self.resolve(ty), w, v, what, boxed, d)?
+            }
             Type::Named(i) => {
+                if self.has_own(ty) || self.has_borrow(ty) {
+                    return Err(self.misplaced_handle(format!(
+                        "{} in a parameter: only a borrow<R> passed directly is mapped",
+                        self.i.type_name(ty)
+                    )));
+                }
                 let arg = if self.is_primitive(ty) {
                     req(v)
                 } else {
                     v.to_string()
                 };
-                if matches!(self.i.typedef(*i).kind, TypeDefKind::Resource) {
-                    return Err(self.no_resources());
-                }
                 format!("Codec.encode{}({w}, {arg}, {what});", self.names[*i])
             }
-            Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
+            // A borrowed object: its handle, checked open (ClosedException before anything is sent).
+            Type::Borrow(_) if d == 0 => format!(
+                "{w}.handle(io.bridgehost.typed.WireWriter.require({v}, {what})._handle());"
+            ),
+            Type::Own(_) | Type::Borrow(_) => {
+                return Err(self.misplaced_handle(format!(
+                    "{} in a parameter: only a borrow<R> passed directly is mapped",
+                    self.i.type_name(ty)
+                )))
+            }
         })
+    }
+
+    /// [`Self::enc`], or nothing when `skip` (a type holding `own<R>` gets no encoder).
+    #[allow(clippy::too_many_arguments)]
+    fn enc_unless(
+        &self,
+        skip: bool,
+        ty: &Type,
+        w: &str,
+        v: &str,
+        what: &str,
+        boxed: bool,
+        d: usize,
+    ) -> Result<String> {
+        if skip {
+            return Ok(String::new());
+        }
+        self.enc(ty, w, v, what, boxed, d)
     }
 
     /// A Java expression that decodes one `ty` from reader `r` (of `jtype(ty, false)`).
@@ -466,13 +537,20 @@ impl<'a> Gen<'a> {
                     .collect::<Result<Vec<_>>>()?;
                 format!("new {}({})", self.jtype(ty, true)?, args.join(", "))
             }
-            Type::Named(i) => {
-                if matches!(self.i.typedef(*i).kind, TypeDefKind::Resource) {
-                    return Err(self.no_resources());
-                }
-                format!("Codec.decode{}({r})", self.names[*i])
+            Type::Named(i) => match self.i.typedef(*i).kind {
+                TypeDefKind::Resource => format!("new {}(_b, {r}.handle())", self.names[*i]),
+                _ if self.has_own(ty) => format!("Codec.decode{}(_b, {r})", self.names[*i]),
+                _ => format!("Codec.decode{}({r})", self.names[*i]),
+            },
+            // A new handle: an object that owns it (registered with the Cleaner at once, so a
+            // later decode failure leaves it to the Cleaner). `_b` is the binding in scope.
+            Type::Own(i) => format!("new {}(_b, {r}.handle())", self.names[*i]),
+            Type::Borrow(_) => {
+                return Err(self.misplaced_handle(format!(
+                    "{} in a result: a borrowed handle is only mapped as a parameter",
+                    self.i.type_name(ty)
+                )))
             }
-            Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
         })
     }
 
@@ -512,6 +590,14 @@ impl<'a> Gen<'a> {
         let def = self.i.typedef(i);
         let name = &self.names[i];
         let wit = format!("WIT {}: {}", kind_word(&def.kind), code(&def.name));
+        if matches!(def.kind, TypeDefKind::Record(_) | TypeDefKind::Variant(_))
+            && self.has_borrow(&Type::Named(i))
+        {
+            return Err(self.misplaced_handle(format!(
+                "type {:?} holds a borrow<R>: a borrowed handle is only mapped as a direct parameter",
+                def.name
+            )));
+        }
         match &def.kind {
             TypeDefKind::Record(fields) => {
                 let mut comps = Vec::new();
@@ -608,8 +694,8 @@ impl<'a> Gen<'a> {
                 );
                 let _ = writeln!(out, "    }}\n");
             }
-            TypeDefKind::Alias(_) => {}
-            TypeDefKind::Resource => return Err(self.no_resources()),
+            // Aliases have no class; resources get theirs from `resource_class`.
+            TypeDefKind::Alias(_) | TypeDefKind::Resource => {}
         }
         Ok(())
     }
@@ -619,6 +705,14 @@ impl<'a> Gen<'a> {
         let def = self.i.typedef(i);
         let name = &self.names[i];
         let ty = Type::Named(i);
+        // A resource has no codec; a borrow<R> only travels as a direct parameter (an alias of
+        // one is encoded where it is used).
+        if def.kind == TypeDefKind::Resource || self.has_borrow(&ty) {
+            return Ok(());
+        }
+        // A type holding own<R> only travels from the module (own<R> in a parameter is refused):
+        // decoders only, which take the binding that the objects will call through.
+        let owns = self.has_own(&ty);
         let jt = self.jtype(&ty, false)?;
         let (enc_body, dec_body) = match &def.kind {
             TypeDefKind::Record(fields) => {
@@ -629,7 +723,7 @@ impl<'a> Gen<'a> {
                     let _ = writeln!(
                         e,
                         "            {}",
-                        self.enc(&f.ty, "w", &format!("v.{m}()"), &format!("what + {}", lit(&format!(": field {}", f.name))), false, 0)?
+                        self.enc_unless(owns, &f.ty, "w", &format!("v.{m}()"), &format!("what + {}", lit(&format!(": field {}", f.name))), false, 0)?
                     );
                     args.push(self.dec(&f.ty, "r", 0)?);
                 }
@@ -659,7 +753,7 @@ impl<'a> Gen<'a> {
                         let _ = writeln!(
                             e,
                             "                {}",
-                            self.enc(t, "w", "_c.value()", &format!("what + {}", lit(&format!(": case {}", c.name))), false, 0)?
+                            self.enc_unless(owns, t, "w", "_c.value()", &format!("what + {}", lit(&format!(": case {}", c.name))), false, 0)?
                         );
                     }
                     let _ = writeln!(
@@ -698,50 +792,153 @@ impl<'a> Gen<'a> {
                 ),
             ),
             TypeDefKind::Alias(t) => (
-                format!("            {}\n", self.enc(t, "w", "v", "what", false, 0)?),
+                format!("            {}\n", self.enc_unless(owns, t, "w", "v", "what", false, 0)?),
                 format!("            return {};\n", self.dec(t, "r", 0)?),
             ),
-            TypeDefKind::Resource => return Err(self.no_resources()),
+            TypeDefKind::Resource => return Ok(()),
         };
         let witname = code(&def.name);
+        // Decoders of a type holding own<R> take the binding (`_b`) the objects call through.
+        let (bp, ba) = if owns {
+            (format!("{} _b, ", self.class), "_b, ")
+        } else {
+            (String::new(), "")
+        };
+        let bdoc = if owns {
+            "\n         * @param _b the bindings the decoded objects call through (and are dropped through)"
+        } else {
+            ""
+        };
+        if !owns {
+            let _ = writeln!(
+                out,
+                "        /**\n         * Encodes a {witname} into {{@code w}}.\n         *\n         * @param w the writer\n         * @param v the value\n         * @param what names the value in error messages\n         * @throws io.bridgehost.InvalidArgumentException if the value does not fit the type\n         */\n        public static void encode{name}(io.bridgehost.typed.WireWriter w, {jt} v, String what) {{\n{enc_body}        }}\n"
+            );
+        }
         let _ = writeln!(
             out,
-            "        /**\n         * Encodes a {witname} into {{@code w}}.\n         *\n         * @param w the writer\n         * @param v the value\n         * @param what names the value in error messages\n         * @throws io.bridgehost.InvalidArgumentException if the value does not fit the type\n         */\n        public static void encode{name}(io.bridgehost.typed.WireWriter w, {jt} v, String what) {{\n{enc_body}        }}\n"
+            "        /**\n         * Decodes a {witname} from {{@code r}}.\n         *{bdoc}\n         * @param r the reader\n         * @return the value\n         * @throws io.bridgehost.AbiMismatchException if the bytes are not a {witname}\n         */\n        public static {jt} decode{name}({bp}io.bridgehost.typed.WireReader r) {{\n{dec_body}        }}\n"
         );
+        if !owns {
+            let _ = writeln!(
+                out,
+                "        /**\n         * @param v a {witname}\n         * @return its encoding\n         */\n        public static byte[] encode{name}({jt} v) {{\n            io.bridgehost.typed.WireWriter w = new io.bridgehost.typed.WireWriter();\n            encode{name}(w, v, \"value\");\n            return w.toByteArray();\n        }}\n"
+            );
+        }
         let _ = writeln!(
             out,
-            "        /**\n         * Decodes a {witname} from {{@code r}}.\n         *\n         * @param r the reader\n         * @return the value\n         * @throws io.bridgehost.AbiMismatchException if the bytes are not a {witname}\n         */\n        public static {jt} decode{name}(io.bridgehost.typed.WireReader r) {{\n{dec_body}        }}\n"
-        );
-        let _ = writeln!(
-            out,
-            "        /**\n         * @param v a {witname}\n         * @return its encoding\n         */\n        public static byte[] encode{name}({jt} v) {{\n            io.bridgehost.typed.WireWriter w = new io.bridgehost.typed.WireWriter();\n            encode{name}(w, v, \"value\");\n            return w.toByteArray();\n        }}\n"
-        );
-        let _ = writeln!(
-            out,
-            "        /**\n         * @param bytes exactly one encoded {witname}\n         * @return the value\n         * @throws io.bridgehost.AbiMismatchException if the bytes are not exactly one {witname}\n         */\n        public static {jt} decode{name}(byte[] bytes) {{\n            io.bridgehost.typed.WireReader r = new io.bridgehost.typed.WireReader(bytes);\n            {jt} v = decode{name}(r);\n            r.end();\n            return v;\n        }}\n"
+            "        /**\n         * @param bytes exactly one encoded {witname}{bdoc}\n         * @return the value\n         * @throws io.bridgehost.AbiMismatchException if the bytes are not exactly one {witname}\n         */\n        public static {jt} decode{name}({bp}byte[] bytes) {{\n            io.bridgehost.typed.WireReader r = new io.bridgehost.typed.WireReader(bytes);\n            {jt} v = decode{name}({ba}r);\n            r.end();\n            return v;\n        }}\n"
         );
         Ok(())
     }
 
-    fn function(&self, out: &mut String, f: &Function, taken: &mut HashSet<String>) -> Result<()> {
-        let name = member(&f.name);
-        let field = format!("m_{}", camel(&f.name));
+    /// The Java names of function `f`: its public member, the suffix of its private helpers
+    /// (`m_`, `in_`, `out_`), and its asynchronous member. A constructor of resource `r` is the
+    /// binding's `newR`, a static function `f` its `rF`, a method `m` the object's `m`.
+    fn function_names(&self, f: &Function) -> (String, String, String) {
+        let short = f.name.rsplit_once('.').map_or(f.name.as_str(), |(_, s)| s);
+        match f.kind {
+            FunctionKind::Freestanding => (
+                member(&f.name),
+                member(&f.name),
+                member(&format!("{}-async", f.name)),
+            ),
+            FunctionKind::Constructor(r) => {
+                let n = format!("new-{}", self.i.typedef(r).name);
+                (member(&n), camel(&n), member(&format!("{n}-async")))
+            }
+            FunctionKind::Static(r) => {
+                let n = format!("{}-{short}", self.i.typedef(r).name);
+                (member(&n), camel(&n), member(&format!("{n}-async")))
+            }
+            FunctionKind::Method(r) => (
+                member(short),
+                camel(&format!("{}-{short}", self.i.typedef(r).name)),
+                member(&format!("{short}-async")),
+            ),
+        }
+    }
+
+    /// Function `f`: its public blocking and asynchronous methods (returned: they go into the
+    /// binding class, or a method's into its resource class) and its private encoder and decoder
+    /// (appended to `helpers`, in the binding class). `taken` holds the names already used where
+    /// the public methods go; `fields` the binding's field names.
+    fn function(
+        &self,
+        helpers: &mut String,
+        f: &Function,
+        taken: &mut HashSet<String>,
+        fields: &mut HashSet<String>,
+    ) -> Result<String> {
+        let mut out = String::new();
+        let (name, helper, async_name) = self.function_names(f);
+        let field = if f.kind == FunctionKind::Freestanding {
+            format!("m_{}", camel(&f.name))
+        } else {
+            format!("m_{helper}")
+        };
+        let is_method = matches!(f.kind, FunctionKind::Method(_));
+        // Where the public methods are: `this` is the binding, or the object (whose binding is
+        // `_binding`).
+        let (bind, module_field) = if is_method {
+            ("_binding", format!("_binding.{field}"))
+        } else {
+            ("this", field.clone())
+        };
         let mut params = Vec::new();
+        let mut in_params = Vec::new();
         let mut args = Vec::new();
         let mut pdocs = Vec::new();
-        for p in &f.params {
+        // The objects a call borrows: kept reachable until it returns, so that the Cleaner
+        // cannot drop their handles under it.
+        let mut keep: Vec<String> = Vec::new();
+        let mut borrows = false;
+        for (k, p) in f.params.iter().enumerate() {
+            if is_method && k == 0 {
+                in_params.push(format!("{} _self", self.jtype(&p.ty, false)?));
+                args.push("this".to_string());
+                keep.push("this".to_string());
+                borrows = true;
+                continue;
+            }
+            if self.has_own(&p.ty) {
+                return Err(self.misplaced_handle(format!(
+                    "function {:?}, parameter {:?}: own<R> in a parameter (passing ownership into the module) is not mapped; take a borrow<R>",
+                    f.name, p.name
+                )));
+            }
+            let direct = matches!(self.resolve(&p.ty), Type::Borrow(_));
+            if !direct && self.has_borrow(&p.ty) {
+                return Err(self.misplaced_handle(format!(
+                    "function {:?}, parameter {:?}: borrow<R> inside another type is not mapped; pass it as a parameter of its own",
+                    f.name, p.name
+                )));
+            }
             let mut pn = member(&p.name);
             if pn.starts_with('_') {
                 pn.insert(0, 'p');
             }
-            params.push(format!("{} {pn}", self.jtype(&p.ty, false)?));
+            let pt = self.jtype(&p.ty, false)?;
+            params.push(format!("{pt} {pn}"));
+            in_params.push(format!("{pt} {pn}"));
             pdocs.push(format!(
                 "@param {pn} {}",
                 code(&format!("{}: {}", p.name, self.i.type_name(&p.ty)))
             ));
+            if direct {
+                keep.push(pn.clone());
+                borrows = true;
+            }
             args.push(pn);
         }
-        let async_name = member(&format!("{}-async", f.name));
+        if let Some(t) = &f.result {
+            if self.has_borrow(t) {
+                return Err(self.misplaced_handle(format!(
+                    "function {:?}: borrow<R> in a result is not mapped (a borrowed handle is only a parameter)",
+                    f.name
+                )));
+            }
+        }
         for n in [name.clone(), async_name.clone()] {
             if !taken.insert(n.clone()) {
                 return Err(unsupported(
@@ -753,6 +950,16 @@ impl<'a> Gen<'a> {
                 ));
             }
         }
+        if !fields.insert(field.clone()) {
+            return Err(unsupported(
+                LANG,
+                format!(
+                    "function {:?} maps to the Java field {field}, which is already taken",
+                    f.name
+                ),
+            ));
+        }
+        let owns = f.result.as_ref().is_some_and(|t| self.has_own(t));
         // The result: a function returning result<T, E> returns T and throws E.
         let res = f.result.as_ref().map(|t| self.resolve(t));
         let (ret, boxed_ret, throws) = match res {
@@ -779,57 +986,140 @@ impl<'a> Gen<'a> {
             ));
         }
         docs.push("@throws io.bridgehost.InvalidArgumentException if an argument does not fit its WIT type".into());
+        if borrows {
+            docs.push(format!(
+                "@throws io.bridgehost.ClosedException if {} was closed (nothing is sent)",
+                if is_method && keep.len() == 1 {
+                    "this object"
+                } else if is_method {
+                    "this object or a borrowed one"
+                } else {
+                    "a borrowed object"
+                }
+            ));
+        }
         docs.push("@throws io.bridgehost.AbiMismatchException if the module's output does not decode as the declared result".into());
-        javadoc(out, "    ", f.docs.as_deref(), &docs);
+        let ind = if is_method { "        " } else { "    " };
+        javadoc(&mut out, ind, f.docs.as_deref(), &docs);
         let plist = params.join(", ");
         let alist = args.join(", ");
         let ret_kw = if ret == "void" { "" } else { "return " };
-        let _ = writeln!(
-            out,
-            "    public {ret} {name}({plist}) {{\n        {ret_kw}out_{name}({field}.call(in_{name}({alist})));\n    }}\n"
-        );
+        let barg = if owns {
+            format!("{bind}, ")
+        } else {
+            String::new()
+        };
+        if keep.is_empty() {
+            let _ = writeln!(
+                out,
+                "    public {ret} {name}({plist}) {{\n        {ret_kw}out_{helper}({barg}{field}.call(in_{helper}({alist})));\n    }}\n"
+            );
+        } else {
+            let _ = write!(
+                out,
+                "{ind}public {ret} {name}({plist}) {{\n{ind}    try {{\n{ind}        {ret_kw}out_{helper}({barg}{module_field}.call(in_{helper}({alist})));\n{ind}    }} finally {{\n"
+            );
+            for k in &keep {
+                let _ = writeln!(
+                    out,
+                    "{ind}        java.lang.ref.Reference.reachabilityFence({k});"
+                );
+            }
+            let _ = writeln!(out, "{ind}    }}\n{ind}}}\n");
+        }
         let mut adocs = vec![format!(
             "The asynchronous form of {{@link #{name}}}: arguments are checked and encoded now, the call runs on the host's submit pool."
         )];
         adocs.extend(pdocs.iter().cloned());
-        adocs.push(
-            "@return the result's future; it fails with the exceptions the blocking form throws"
-                .into(),
-        );
-        javadoc(out, "    ", None, &adocs);
-        let then = if ret == "void" {
-            format!("_o -> {{\n            out_{name}(_o);\n            return null;\n        }}")
+        if borrows {
+            adocs.push(
+                "@return the result's future; it fails with the exceptions the blocking form throws (a closed object's ClosedException included: nothing is sent)"
+                    .into(),
+            );
         } else {
-            format!("{}::out_{name}", self.class)
-        };
-        let _ = writeln!(
-            out,
-            "    public java.util.concurrent.CompletableFuture<{boxed_ret}> {async_name}({plist}) {{\n        return {field}.submit(in_{name}({alist})).thenApply({then});\n    }}\n"
-        );
-        // Encoder of the parameters.
-        let _ = writeln!(
-            out,
-            "    private static byte[] in_{name}({plist}) {{\n        io.bridgehost.typed.WireWriter _w = new io.bridgehost.typed.WireWriter();"
-        );
-        for (p, a) in f.params.iter().zip(&args) {
-            let _ = writeln!(
-                out,
-                "        {}",
-                self.enc(
-                    &p.ty,
-                    "_w",
-                    a,
-                    &lit(&format!("parameter {}", p.name)),
-                    false,
-                    0
-                )?
+            adocs.push(
+                "@return the result's future; it fails with the exceptions the blocking form throws"
+                    .into(),
             );
         }
-        let _ = writeln!(out, "        return _w.toByteArray();\n    }}\n");
-        // Decoder of the output.
-        let _ = writeln!(out, "    private static {ret} out_{name}(byte[] _out) {{");
+        // A future returning objects is a copy of the one that decodes them: cancelling it cannot
+        // skip the decoding, so an object the module made is always owned (and, unreachable,
+        // dropped by the Cleaner) instead of leaking its handle until the module closes.
+        let copy = if owns {
+            adocs.insert(1, "Cancelling the future does not lose objects the module made: they are decoded all the same and, unreachable, dropped by the Cleaner.".into());
+            ".copy()"
+        } else {
+            ""
+        };
+        javadoc(&mut out, ind, None, &adocs);
+        if keep.is_empty() {
+            let then = if ret == "void" {
+                format!(
+                    "_o -> {{\n            out_{helper}(_o);\n            return null;\n        }}"
+                )
+            } else if owns {
+                format!("_o -> out_{helper}(this, _o)")
+            } else {
+                format!("{}::out_{helper}", self.class)
+            };
+            let _ = writeln!(
+                out,
+                "    public java.util.concurrent.CompletableFuture<{boxed_ret}> {async_name}({plist}) {{\n        return {field}.submit(in_{helper}({alist})).thenApply({then}){copy};\n    }}\n"
+            );
+        } else {
+            // A closed object fails the future, as a closed method or module does; the objects
+            // stay reachable (captured by the continuation) until the call has completed.
+            let _ = write!(
+                out,
+                "{ind}public java.util.concurrent.CompletableFuture<{boxed_ret}> {async_name}({plist}) {{\n{ind}    byte[] _in;\n{ind}    try {{\n{ind}        _in = in_{helper}({alist});\n{ind}    }} catch (io.bridgehost.ClosedException _e) {{\n{ind}        return java.util.concurrent.CompletableFuture.failedFuture(_e);\n{ind}    }}\n{ind}    return {module_field}.submit(_in).thenApply(_o -> {{\n"
+            );
+            for k in &keep {
+                let _ = writeln!(
+                    out,
+                    "{ind}        java.lang.ref.Reference.reachabilityFence({k});"
+                );
+            }
+            if ret == "void" {
+                let _ = writeln!(
+                    out,
+                    "{ind}        out_{helper}({barg}_o);\n{ind}        return null;"
+                );
+            } else {
+                let _ = writeln!(out, "{ind}        return out_{helper}({barg}_o);");
+            }
+            let _ = writeln!(out, "{ind}    }}){copy};\n{ind}}}\n");
+        }
+        // Encoder of the parameters.
         let _ = writeln!(
-            out,
+            helpers,
+            "    private static byte[] in_{helper}({}) {{\n        io.bridgehost.typed.WireWriter _w = new io.bridgehost.typed.WireWriter();",
+            in_params.join(", ")
+        );
+        for (k, p) in f.params.iter().enumerate() {
+            let (a, what) = if is_method && k == 0 {
+                ("_self".to_string(), lit("this object"))
+            } else {
+                (args[k].clone(), lit(&format!("parameter {}", p.name)))
+            };
+            let _ = writeln!(
+                helpers,
+                "        {}",
+                self.enc(&p.ty, "_w", &a, &what, false, 0)?
+            );
+        }
+        let _ = writeln!(helpers, "        return _w.toByteArray();\n    }}\n");
+        // Decoder of the output; one that makes objects takes the binding they call through.
+        let bparam = if owns {
+            format!("{} _b, ", self.class)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            helpers,
+            "    private static {ret} out_{helper}({bparam}byte[] _out) {{"
+        );
+        let _ = writeln!(
+            helpers,
             "        io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_out);"
         );
         let wrap = format!(
@@ -839,42 +1129,121 @@ impl<'a> Gen<'a> {
         match (res, &throws) {
             (None, _) => {
                 let _ = writeln!(
-                    out,
+                    helpers,
                     "        try {{\n            _r.end();\n{wrap}\n    }}\n"
                 );
             }
             (Some(t @ Type::Result { ok, .. }), Some(e)) => {
                 let rt = format!("io.bridgehost.typed.Result<{boxed_ret}, {e}>");
                 let _ = writeln!(
-                    out,
+                    helpers,
                     "        {rt} _res;\n        try {{\n            _res = {};\n            _r.end();\n{wrap}\n        if (_res instanceof io.bridgehost.typed.Result.Err<{boxed_ret}, {e}> _err) {{\n            throw new io.bridgehost.TypedModuleException({}, _err.error());\n        }}",
                     self.dec(t, "_r", 0)?,
                     lit(&f.name)
                 );
                 if ok.is_some() {
                     let _ = writeln!(
-                        out,
+                        helpers,
                         "        return ((io.bridgehost.typed.Result.Ok<{boxed_ret}, {e}>) _res).value();"
                     );
                 }
-                let _ = writeln!(out, "    }}\n");
+                let _ = writeln!(helpers, "    }}\n");
             }
             (Some(_), _) => {
                 let t = f.result.as_ref().expect("a result");
                 let _ = writeln!(
-                    out,
+                    helpers,
                     "        try {{\n            {ret} _v = {};\n            _r.end();\n            return _v;\n{wrap}\n    }}\n",
                     self.dec(t, "_r", 0)?
                 );
             }
         }
-        Ok(())
+        Ok(out)
+    }
+
+    /// The binding's `Method` field of function `f`.
+    fn field_of(&self, f: &Function) -> String {
+        if f.kind == FunctionKind::Freestanding {
+            format!("m_{}", camel(&f.name))
+        } else {
+            format!("m_{}", self.function_names(f).1)
+        }
+    }
+
+    /// The nested class of resource `r`, holding `methods` (its methods' public forms).
+    fn resource_class(&self, out: &mut String, r: TypeIndex, methods: &str) {
+        let def = self.i.typedef(r);
+        let name = &self.names[r];
+        let wit = code(&def.name);
+        let drop = code(&self.i.drop_method(r));
+        javadoc(
+            out,
+            "    ",
+            def.docs.as_deref(),
+            &[
+                format!("WIT resource {wit}: an object that lives in the module instance, owned through its handle. {{@link #close}} drops it ({drop}); one that becomes unreachable without being closed is dropped by a {{@link java.lang.ref.Cleaner}}, which submits the drop and ignores its outcome. Closing the module releases every object."),
+                "Thread-safe. Once {@link #close} has begun, calls through this object or borrowing it throw {@link io.bridgehost.ClosedException} before anything is sent. A call that passed that check before another thread closed the object may still reach the module: the module keeps an object alive for a call that is running, and refuses a handle dropped before the call arrives as stale ({@link io.bridgehost.ModuleException}, EINVAL).".into(),
+            ],
+        );
+        let _ = writeln!(
+            out,
+            "    public static final class {name} implements AutoCloseable {{
+        private final {class} _binding;
+        private final io.bridgehost.typed.OwnedHandle _h;
+
+        private {name}({class} binding, long handle) {{
+            this._binding = binding;
+            this._h = io.bridgehost.typed.OwnedHandle.own(this, binding.d_{field}, {witlit}, handle);
+        }}
+
+        /** @return the handle, to send; ClosedException once closed */
+        private long _handle() {{
+            return _h.get();
+        }}
+
+        /**
+         * Drops the object ({drop}, sent and waited for). Idempotent: the first call marks the object closed and then sends the drop, whose failure it throws (once; the object stays closed); later calls do nothing. When the module is already closed nothing is sent: closing the module released the object.
+         */
+        @Override
+        public void close() {{
+            _h.close();
+        }}
+
+        /** @return true once {{@link #close}} has begun */
+        public boolean isClosed() {{
+            return _h.isClosed();
+        }}
+
+        @Override
+        public String toString() {{
+            return {prefix} + _h + (_h.isClosed() ? \", closed]\" : \"]\");
+        }}
+",
+            class = self.class,
+            field = camel(&def.name),
+            witlit = lit(&def.name),
+            prefix = lit(&format!("{name}[{} ", def.name)),
+        );
+        out.push_str(methods);
+        let _ = writeln!(
+            out,
+            "    }}
+"
+        );
     }
 
     fn file(&self, package: &str) -> Result<String> {
         let i = self.i;
-        if i.resources().next().is_some() {
-            return Err(self.no_resources());
+        for e in &i.events {
+            if e.payload
+                .as_ref()
+                .is_some_and(|t| self.has_own(t) || self.has_borrow(t))
+            {
+                return Err(self.misplaced_handle(format!(
+                    "event {:?}: a resource handle in an event payload is not mapped (no call owns it)",
+                    e.topic
+                )));
+            }
         }
         let class = &self.class;
         let mut out = String::new();
@@ -894,6 +1263,9 @@ impl<'a> Gen<'a> {
             "Type mapping (docs/TYPED.md, \"Java\"): u8 is a {@code short}, u16 an {@code int}, u32 a {@code long}, all range-checked when encoded; u64 is a {@code long} holding the 64 bits (read it with {@link Long#toUnsignedString(long)}); char is an {@code int} code point; list&lt;u8&gt; is {@code byte[]}.".to_string(),
             "Thread-safe: calls may be made from any thread, as on {@link io.bridgehost.Method}.".to_string(),
         ];
+        if i.resources().next().is_some() {
+            cdocs.push("Resources (docs/TYPED.md, \"Resources (handles)\"): each is a nested class owning its handle ({@code close()}, or a {@link java.lang.ref.Cleaner} once unreachable); its constructor is {@code newR(...)} and its static functions {@code rF(...)} here. {@link #close} leaves the resources' drop methods open, so objects of a module that stays open (see {@link #bind}) can still be closed.".into());
+        }
         if !i.events.is_empty() {
             cdocs.push("Events: {@code on<Topic>(listener)} subscribes with the payload decoded; the listener runs on the host's event thread, and a payload that does not decode is an {@link io.bridgehost.AbiMismatchException} thrown from the listener (handled like any listener exception).".into());
         }
@@ -915,12 +1287,26 @@ impl<'a> Gen<'a> {
             .iter()
             .filter(|f| f.kind == FunctionKind::Freestanding)
             .collect();
+        let resource_fns: Vec<&Function> = i
+            .functions
+            .iter()
+            .filter(|f| f.kind != FunctionKind::Freestanding)
+            .collect();
+        let mut with_fields = plain.clone();
+        with_fields.extend(resource_fns.iter().copied());
         let _ = writeln!(out, "    private final io.bridgehost.NativeModule module;\n    private final boolean owned;");
-        for f in &plain {
+        for f in &with_fields {
             let _ = writeln!(
                 out,
-                "    private final io.bridgehost.Method m_{};",
-                camel(&f.name)
+                "    private final io.bridgehost.Method {};",
+                self.field_of(f)
+            );
+        }
+        for r in i.resources() {
+            let _ = writeln!(
+                out,
+                "    private final io.bridgehost.Method d_{};",
+                camel(&i.typedef(r).name)
             );
         }
         let _ = writeln!(out);
@@ -928,12 +1314,20 @@ impl<'a> Gen<'a> {
             out,
             "    private {class}(io.bridgehost.NativeModule module, boolean owned) {{\n        module.checkBinding(WIT);\n        this.module = module;\n        this.owned = owned;"
         );
-        for f in &plain {
+        for f in &with_fields {
             let _ = writeln!(
                 out,
-                "        this.m_{} = module.method({});",
-                camel(&f.name),
+                "        this.{} = module.method({});",
+                self.field_of(f),
                 lit(&f.name)
+            );
+        }
+        for r in i.resources() {
+            let _ = writeln!(
+                out,
+                "        this.d_{} = module.method({});",
+                camel(&i.typedef(r).name),
+                lit(&i.drop_method(r))
             );
         }
         let _ = writeln!(out, "    }}\n");
@@ -954,16 +1348,41 @@ impl<'a> Gen<'a> {
             "    /** @return the module these bindings call */\n    public io.bridgehost.NativeModule module() {{\n        return module;\n    }}\n"
         );
         let _ = writeln!(out, "    /** Closes the methods, and the module if {{@link #open}} opened it. Idempotent. */\n    @Override\n    public void close() {{");
-        for f in &plain {
-            let _ = writeln!(out, "        m_{}.close();", camel(&f.name));
+        for f in &with_fields {
+            let _ = writeln!(out, "        {}.close();", self.field_of(f));
         }
         let _ = writeln!(
             out,
             "        if (owned) {{\n            module.close();\n        }}\n    }}\n"
         );
         let mut taken: HashSet<String> = BINDING_MEMBERS.iter().map(|s| s.to_string()).collect();
+        let mut fields: HashSet<String> = i
+            .resources()
+            .map(|r| format!("d_{}", camel(&i.typedef(r).name)))
+            .collect();
         for f in &plain {
-            self.function(&mut out, f, &mut taken)?;
+            let mut helpers = String::new();
+            out += &self.function(&mut helpers, f, &mut taken, &mut fields)?;
+            out += &helpers;
+        }
+        for r in i.resources() {
+            let mut methods = String::new();
+            let mut helpers = String::new();
+            let mut obj_taken: HashSet<String> =
+                RESOURCE_MEMBERS.iter().map(|s| s.to_string()).collect();
+            for f in &resource_fns {
+                match f.kind {
+                    FunctionKind::Method(x) if x == r => {
+                        methods += &self.function(&mut helpers, f, &mut obj_taken, &mut fields)?;
+                    }
+                    FunctionKind::Constructor(x) | FunctionKind::Static(x) if x == r => {
+                        out += &self.function(&mut helpers, f, &mut taken, &mut fields)?;
+                    }
+                    _ => {}
+                }
+            }
+            self.resource_class(&mut out, r, &methods);
+            out += &helpers;
         }
         for e in &i.events {
             let m = format!("on{}", pascal(&e.topic));

@@ -10,10 +10,15 @@
 //! go through the run-time typed view (`module.typed()`, the interface crate's codec): the
 //! generated code only converts its classes to and from the view's values, so there is no second
 //! codec in Python. The annotations pass `mypy --strict`.
+//!
+//! A resource `R` becomes a class (a `bridgehost.typed.Resource`) owning its handle: constructor
+//! `binding.new_r(...)`, static functions `binding.r_f(...)`, methods `r.m(...)`, each with its
+//! `..._async` twin; `own<R>` in results is decoded into objects, `borrow<R>` is mapped only as a
+//! direct parameter (docs/TYPED.md, "Resources (handles)").
 
 use super::{pascal, unsupported, upper_snake, File};
 use crate::error::Result;
-use crate::model::{FunctionKind, Interface, Type, TypeDefKind, TypeIndex};
+use crate::model::{Function, FunctionKind, Interface, Type, TypeDefKind, TypeIndex};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
@@ -49,10 +54,14 @@ const RESERVED_TYPES: &[&str] = &[
     "dataclasses",
     "enum",
     "cast",
+    "Resource",
 ];
 
 /// Members of the generated class itself.
 const BINDING_MEMBERS: &[&str] = &["open", "module", "view", "close", "WIT", "HASH"];
+
+/// Members every resource object has (`bridgehost.typed.Resource`).
+const RESOURCE_MEMBERS: &[&str] = &["close", "closed", "handle", "module", "WIT_NAME"];
 
 /// `interval-ms` → `interval_ms`, a keyword gets a `_` (as the run-time view names them).
 fn ident(name: &str) -> String {
@@ -105,6 +114,8 @@ fn doc_at(docs: &Option<String>, fallback: &str, indent: usize) -> String {
 
 struct Gen<'a> {
     i: &'a Interface,
+    /// The binding class's name: a type named like it gets a `_`.
+    binding: String,
     /// Fresh variable counter for comprehensions.
     n: std::cell::Cell<usize>,
 }
@@ -116,13 +127,59 @@ impl Gen<'_> {
         format!("_v{k}")
     }
 
-    fn no_resources(&self) -> crate::error::Error {
+    /// The class of a named type: its name in PascalCase (a reserved name or the binding
+    /// class's name gets a `_`).
+    fn cls(&self, idx: TypeIndex) -> String {
+        let c = class_name(&self.i.typedef(idx).name);
+        if c == self.binding {
+            c + "_"
+        } else {
+            c
+        }
+    }
+
+    /// A resource named without `own`/`borrow` (wit-parser gives handles; kept as a refusal).
+    fn bare_resource(&self, idx: TypeIndex) -> crate::error::Error {
         unsupported(
             LANG,
-            "resource types are not mapped by the Python generator yet (issue 16): use the \
-             run-time view module.typed() (handles as int) or the bytes-level Method"
-                .into(),
+            format!(
+                "resource {} used as a value type: only own<{0}> and borrow<{0}> are mapped",
+                self.i.typedef(idx).name
+            ),
         )
+    }
+
+    /// `own<R>` (through aliases, records, variants, ...) somewhere in `t`.
+    fn has_own(&self, t: &Type) -> bool {
+        self.find_handle(t, false)
+    }
+
+    /// `borrow<R>` somewhere in `t`.
+    fn has_borrow(&self, t: &Type) -> bool {
+        self.find_handle(t, true)
+    }
+
+    fn find_handle(&self, t: &Type, borrow: bool) -> bool {
+        match t {
+            Type::Own(_) => !borrow,
+            Type::Borrow(_) => borrow,
+            Type::List(e) | Type::Option(e) => self.find_handle(e, borrow),
+            Type::Result { ok, err } => [ok, err]
+                .into_iter()
+                .flatten()
+                .any(|t| self.find_handle(t, borrow)),
+            Type::Tuple(ts) => ts.iter().any(|t| self.find_handle(t, borrow)),
+            Type::Named(i) => match &self.i.typedef(*i).kind {
+                TypeDefKind::Alias(t) => self.find_handle(t, borrow),
+                TypeDefKind::Record(fs) => fs.iter().any(|f| self.find_handle(&f.ty, borrow)),
+                TypeDefKind::Variant(cs) => cs
+                    .iter()
+                    .filter_map(|c| c.ty.as_ref())
+                    .any(|t| self.find_handle(t, borrow)),
+                _ => false,
+            },
+            _ => false,
+        }
     }
 
     fn is_option(&self, t: &Type) -> bool {
@@ -159,14 +216,11 @@ impl Gen<'_> {
                     .collect::<Result<Vec<_>>>()?
                     .join(", ")
             ),
-            Type::Named(i) => {
-                let d = self.i.typedef(*i);
-                match &d.kind {
-                    TypeDefKind::Resource => return Err(self.no_resources()),
-                    _ => class_name(&d.name),
-                }
-            }
-            Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
+            Type::Named(i) => match &self.i.typedef(*i).kind {
+                TypeDefKind::Resource => return Err(self.bare_resource(*i)),
+                _ => self.cls(*i),
+            },
+            Type::Own(i) | Type::Borrow(i) => self.cls(*i),
         })
     }
 
@@ -248,11 +302,13 @@ impl Gen<'_> {
             Type::Named(i) => {
                 let d = self.i.typedef(*i);
                 match &d.kind {
-                    TypeDefKind::Resource => return Err(self.no_resources()),
+                    TypeDefKind::Resource => return Err(self.bare_resource(*i)),
                     _ => format!("_to_{}({e})", ident(&d.name)),
                 }
             }
-            Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
+            // Direct `borrow<R>` parameters are handled by the function (`param`); a parameter
+            // holding a handle anywhere else is refused there, with the reason, before this.
+            Type::Own(i) | Type::Borrow(i) => return Err(self.bare_resource(*i)),
             _ => e.into(),
         })
     }
@@ -271,12 +327,13 @@ impl Gen<'_> {
 
     /// An expression converting `e` (a value the view decoded, `Any`) to the generated classes;
     /// a part that needs no conversion is left as it is (`inner == v`).
-    fn decode_expr(&self, t: &Type, e: &str) -> Result<String> {
+    /// `b` is the expression of the binding object (an `own<R>` becomes an object of it).
+    fn decode_expr(&self, t: &Type, e: &str, b: &str) -> Result<String> {
         Ok(match t {
             Type::List(x) if **x == Type::U8 => format!("bytes({e})"),
             Type::List(x) => {
                 let v = self.fresh();
-                let inner = self.decode_expr(x, &v)?;
+                let inner = self.decode_expr(x, &v, b)?;
                 if inner == v {
                     format!("list({e})")
                 } else {
@@ -288,10 +345,10 @@ impl Gen<'_> {
                 if self.is_option(x) {
                     format!(
                         "_opt({e}, lambda {v}: Some({}))",
-                        self.decode_expr(x, &format!("{v}.value"))?
+                        self.decode_expr(x, &format!("{v}.value"), b)?
                     )
                 } else {
-                    let inner = self.decode_expr(x, &v)?;
+                    let inner = self.decode_expr(x, &v, b)?;
                     if inner == v {
                         e.into()
                     } else {
@@ -302,7 +359,7 @@ impl Gen<'_> {
             Type::Result { ok, err } => {
                 let v = self.fresh();
                 let side = |t: &Option<Box<Type>>| match t {
-                    Some(t) => self.decode_expr(t, &format!("{v}.value")),
+                    Some(t) => self.decode_expr(t, &format!("{v}.value"), b),
                     None => Ok("None".into()),
                 };
                 let (ok_e, err_e) = (side(ok)?, side(err)?);
@@ -313,27 +370,60 @@ impl Gen<'_> {
                 let parts = ts
                     .iter()
                     .enumerate()
-                    .map(|(k, t)| self.decode_expr(t, &format!("{v}[{k}]")))
+                    .map(|(k, t)| self.decode_expr(t, &format!("{v}[{k}]"), b))
                     .collect::<Result<Vec<_>>>()?;
                 format!("(lambda {v}: ({},))({e})", parts.join(", "))
             }
             Type::Named(i) => {
                 let d = self.i.typedef(*i);
                 match &d.kind {
-                    TypeDefKind::Resource => return Err(self.no_resources()),
+                    TypeDefKind::Resource => return Err(self.bare_resource(*i)),
+                    // A type holding handles is decoded with the binding that owns them.
+                    _ if self.has_own(t) => format!("_from_{}({b}, {e})", ident(&d.name)),
                     _ => format!("_from_{}({e})", ident(&d.name)),
                 }
             }
-            Type::Own(_) | Type::Borrow(_) => return Err(self.no_resources()),
+            Type::Own(i) => format!("{}({b}, {e})", self.cls(*i)),
+            Type::Borrow(i) => {
+                return Err(unsupported(
+                    LANG,
+                    format!(
+                        "borrow<{}> in a result: a borrowed handle is mapped only as a direct \
+                         parameter",
+                        self.i.typedef(*i).name
+                    ),
+                ))
+            }
             _ => e.into(),
         })
     }
 
     fn typedef(&self, out: &mut String, idx: TypeIndex) -> Result<()> {
         let d = self.i.typedef(idx);
-        let cls = class_name(&d.name);
+        let cls = self.cls(idx);
         let f = ident(&d.name);
         let doc = doc_line(&d.docs, &format!("WIT {}", d.name));
+        let named = Type::Named(idx);
+        if !matches!(d.kind, TypeDefKind::Resource) && self.has_borrow(&named) {
+            return Err(unsupported(
+                LANG,
+                format!(
+                    "type {}: borrow<R> inside another type (a borrowed handle is mapped only as \
+                     a direct parameter)",
+                    d.name
+                ),
+            ));
+        }
+        // A type holding `own<R>` only travels from the module (an `own<R>` parameter is
+        // refused): it gets no `_to_` conversion, and its `_from_` takes the binding.
+        let owns = self.has_own(&named);
+        let from_sig = |ret: &str| {
+            if owns {
+                format!("def _from_{f}(b: {}, v: Any) -> {ret}:", self.binding)
+            } else {
+                format!("def _from_{f}(v: Any) -> {ret}:")
+            }
+        };
         // The first lines of a `_to_` function: an argument of another type is refused.
         let check = |cls: &str| {
             format!(
@@ -342,18 +432,22 @@ impl Gen<'_> {
             )
         };
         match &d.kind {
-            TypeDefKind::Resource => return Err(self.no_resources()),
+            // The class is written with the functions (`resource_class`).
+            TypeDefKind::Resource => {}
             TypeDefKind::Alias(t) => {
                 let _ = writeln!(out, "{cls} = {}\n", self.ty(t)?);
+                if !owns {
+                    let _ = writeln!(
+                        out,
+                        "def _to_{f}(v: \"{cls}\") -> Any:\n    return {}\n\n",
+                        self.encode_expr(t, "v")?
+                    );
+                }
                 let _ = writeln!(
                     out,
-                    "def _to_{f}(v: \"{cls}\") -> Any:\n    return {}\n\n",
-                    self.encode_expr(t, "v")?
-                );
-                let _ = writeln!(
-                    out,
-                    "def _from_{f}(v: Any) -> \"{cls}\":\n    r: {cls} = {}\n    return r\n\n",
-                    self.decode_expr(t, "v")?
+                    "{}\n    r: {cls} = {}\n    return r\n\n",
+                    from_sig(&format!("\"{cls}\"")),
+                    self.decode_expr(t, "v", "b")?
                 );
             }
             TypeDefKind::Record(fields) => {
@@ -380,29 +474,34 @@ impl Gen<'_> {
                 let mut from = Vec::new();
                 for fl in fields {
                     let n = ident(&fl.name);
-                    to.push(format!(
-                        "{}: {}",
-                        py_str(&n),
-                        self.encode_at(
-                            &format!("{}.{}", d.name, fl.name),
-                            &fl.ty,
-                            &format!("v.{n}")
-                        )?
-                    ));
+                    if !owns {
+                        to.push(format!(
+                            "{}: {}",
+                            py_str(&n),
+                            self.encode_at(
+                                &format!("{}.{}", d.name, fl.name),
+                                &fl.ty,
+                                &format!("v.{n}")
+                            )?
+                        ));
+                    }
                     from.push(format!(
                         "{n}={}",
-                        self.decode_expr(&fl.ty, &format!("v.{n}"))?
+                        self.decode_expr(&fl.ty, &format!("v.{n}"), "b")?
                     ));
+                }
+                if !owns {
+                    let _ = writeln!(
+                        out,
+                        "def _to_{f}(v: {cls}) -> Any:\n{}    return {{{}}}\n\n",
+                        check(&cls),
+                        to.join(", ")
+                    );
                 }
                 let _ = writeln!(
                     out,
-                    "def _to_{f}(v: {cls}) -> Any:\n{}    return {{{}}}\n\n",
-                    check(&cls),
-                    to.join(", ")
-                );
-                let _ = writeln!(
-                    out,
-                    "def _from_{f}(v: Any) -> {cls}:\n    return {cls}({})\n\n",
+                    "{}\n    return {cls}({})\n\n",
+                    from_sig(&cls),
                     from.join(", ")
                 );
             }
@@ -485,17 +584,23 @@ impl Gen<'_> {
                     match &c.ty {
                         Some(t) => {
                             let _ = writeln!(out, "    value: {}\n\n", self.ty(t)?);
-                            let _ = write!(
-                                to,
-                                "    if isinstance(v, {ccls}):\n        return Variant({}, {})\n",
-                                py_str(&c.name),
-                                self.encode_at(&format!("{}.{}", d.name, c.name), t, "v.value")?
-                            );
+                            if !owns {
+                                let _ = write!(
+                                    to,
+                                    "    if isinstance(v, {ccls}):\n        return Variant({}, {})\n",
+                                    py_str(&c.name),
+                                    self.encode_at(
+                                        &format!("{}.{}", d.name, c.name),
+                                        t,
+                                        "v.value"
+                                    )?
+                                );
+                            }
                             let _ = write!(
                                 from,
                                 "    if v.case == {}:\n        return {ccls}({})\n",
                                 py_str(&c.name),
-                                self.decode_expr(t, "v.value")?
+                                self.decode_expr(t, "v.value", "b")?
                             );
                         }
                         None => {
@@ -522,14 +627,17 @@ impl Gen<'_> {
                     "{cls} = Union[{}]\n\"\"\"{doc}\"\"\"\n\n",
                     members.join(", ")
                 );
+                if !owns {
+                    let _ = writeln!(
+                        out,
+                        "def _to_{f}(v: {cls}) -> Any:\n{to}    raise _wrong({}, v)\n\n",
+                        py_str(&cls)
+                    );
+                }
                 let _ = writeln!(
                     out,
-                    "def _to_{f}(v: {cls}) -> Any:\n{to}    raise _wrong({}, v)\n\n",
-                    py_str(&cls)
-                );
-                let _ = writeln!(
-                    out,
-                    "def _from_{f}(v: Any) -> {cls}:\n{from}    raise bridgehost.AbiMismatchError(f\"unknown case of {}: {{v!r}}\")\n\n",
+                    "{}\n{from}    raise bridgehost.AbiMismatchError(f\"unknown case of {}: {{v!r}}\")\n\n",
+                    from_sig(&cls),
                     d.name
                 );
             }
@@ -537,6 +645,228 @@ impl Gen<'_> {
         Ok(())
     }
 }
+
+/// The name after the resource in `[method]R.name` / `[static]R.name`.
+fn member_of(function: &str) -> &str {
+    function.rsplit_once('.').map_or(function, |(_, m)| m)
+}
+
+/// Where a function's Python method goes.
+struct Target<'s> {
+    /// Its Python name (the `_async` twin gets the suffix).
+    name: &'s str,
+    /// The expression of its `TypedFunction`.
+    attr: String,
+    /// The expression of the binding object (`self` or `self._b`).
+    bind: &'s str,
+    /// A resource method: the first parameter is the object itself.
+    method: bool,
+}
+
+impl Gen<'_> {
+    /// One WIT function as a Python method and its asyncio twin.
+    fn function(&self, out: &mut String, f: &Function, t: &Target<'_>) -> Result<()> {
+        let mut params = Vec::new();
+        let mut args = Vec::new();
+        let mut borrowed = Vec::new();
+        let mut seen = HashSet::new();
+        for (k, p) in f.params.iter().enumerate() {
+            if k == 0 && t.method {
+                // `self: borrow<R>`: the object the method is called on.
+                args.push("self".to_string());
+                borrowed.push(k);
+                continue;
+            }
+            let pn = ident(&p.name);
+            if pn == "self" || !seen.insert(pn.clone()) {
+                return Err(unsupported(
+                    LANG,
+                    format!("function {}: parameter name {pn}", f.name),
+                ));
+            }
+            let v = self.fresh();
+            if let Type::Borrow(r) = self.i.resolve(&p.ty) {
+                let rc = self.cls(*r);
+                params.push(format!(", {pn}: {rc}"));
+                args.push(format!(
+                    "_arg({}, lambda {v}: _borrow({rc}, {}.module, {v}), {pn})",
+                    py_str(&p.name),
+                    t.bind
+                ));
+                borrowed.push(k);
+                continue;
+            }
+            if self.has_own(&p.ty) {
+                return Err(unsupported(
+                    LANG,
+                    format!(
+                        "function {}: parameter {}: own<R> in a parameter passes ownership into \
+                         the module, which the bindings do not map (docs/TYPED.md, \"Resources \
+                         (handles)\")",
+                        f.name, p.name
+                    ),
+                ));
+            }
+            if self.has_borrow(&p.ty) {
+                return Err(unsupported(
+                    LANG,
+                    format!(
+                        "function {}: parameter {}: borrow<R> inside another type (a borrowed \
+                         handle is mapped only as a direct parameter)",
+                        f.name, p.name
+                    ),
+                ));
+            }
+            params.push(format!(", {pn}: {}", self.ty(&p.ty)?));
+            // A refused argument is `TypeError` naming the parameter as the view does.
+            let c = self.encode_expr(&p.ty, &v)?;
+            args.push(if c == v {
+                pn
+            } else {
+                format!("_arg({}, lambda {v}: {c}, {pn})", py_str(&p.name))
+            });
+        }
+        let params = params.concat();
+        let doc = doc_at(&f.docs, &self.i.signature(f), 8);
+        let b = t.bind;
+        // The result: `result<T, E>` returns T and raises TypedModuleError carrying E.
+        let (ret, conv, err) = match f.result.as_ref().map(|t| self.i.resolve(t)) {
+            None => ("None".to_string(), None, None),
+            Some(Type::Result { ok, err }) => (
+                self.opt_ty(ok.as_deref())?,
+                ok.as_deref()
+                    .map(|t| self.decode_expr(t, "_r", b))
+                    .transpose()?,
+                match err.as_deref() {
+                    Some(t) => {
+                        Some(self.decode_expr(t, "_e.value", b)?).filter(|c| c != "_e.value")
+                    }
+                    None => None,
+                },
+            ),
+            Some(_) => {
+                let r = f.result.as_ref().expect("checked");
+                (self.ty(r)?, Some(self.decode_expr(r, "_r", b)?), None)
+            }
+        };
+        let body = |call: &str| -> String {
+            let mut b = String::new();
+            let ret_line = match &conv {
+                Some(c) => format!("_out: {ret} = {c}\n        return _out"),
+                None => "return None".into(),
+            };
+            match &err {
+                Some(ec) => {
+                    let _ = write!(
+                        b,
+                        "        try:\n            _r = {call}\n        except bridgehost.TypedModuleError as _e:\n            _e.value = {ec}\n            _e.args = (f\"{{_e.function}} returned an error: {{_e.value!r}}\",) + _e.args[1:]\n            raise\n        {ret_line}\n"
+                    );
+                }
+                None if conv.is_none() => {
+                    let _ = writeln!(b, "        {call}");
+                }
+                None => {
+                    let _ = write!(b, "        _r = {call}\n        {ret_line}\n");
+                }
+            }
+            b
+        };
+        let (sync, asyn) = if borrowed.is_empty() {
+            let args = args.join(", ");
+            (
+                format!("{}.call({args})", t.attr),
+                format!("await {}.submit_async({args})", t.attr),
+            )
+        } else {
+            // The objects passed as handles stay live (their close() waits) during the call.
+            let tuple = |items: Vec<String>| match items.len() {
+                1 => format!("({},)", items[0]),
+                _ => format!("({})", items.join(", ")),
+            };
+            let args = tuple(args.clone());
+            let idx = tuple(borrowed.iter().map(|k| k.to_string()).collect());
+            (
+                format!("Resource.call_borrowing({}, {args}, {idx})", t.attr),
+                format!("await Resource.submit_borrowing({}, {args}, {idx})", t.attr),
+            )
+        };
+        let n = t.name;
+        let _ = write!(
+            out,
+            "    def {n}(self{params}) -> {ret}:\n        \"\"\"{doc}\"\"\"\n{}\n",
+            body(&sync)
+        );
+        let _ = write!(
+            out,
+            "    async def {n}_async(self{params}) -> {ret}:\n        \"\"\"{doc} (asyncio: runs on bridgehost's pool)\"\"\"\n{}\n",
+            body(&asyn)
+        );
+        Ok(())
+    }
+
+    /// The class of resource `r`: owns one handle (`bridgehost.typed.Resource`), its methods.
+    fn resource_class(&self, out: &mut String, r: TypeIndex) -> Result<()> {
+        let d = self.i.typedef(r);
+        let rc = self.cls(r);
+        let rn = ident(&d.name);
+        let doc = doc_at(&d.docs, &format!("WIT resource {}", d.name), 4);
+        let _ = write!(
+            out,
+            "class {rc}(Resource):\n    \"\"\"{doc}\n\n    Owns one handle of the module instance: release it with ``close()`` or \
+             ``with``; an object never released is dropped by its ``weakref.finalize`` \
+             (``bridgehost.typed.Resource``). Made by the binding's functions.\"\"\"\n\n    \
+             __slots__ = (\"_b\",)\n    WIT_NAME = {}\n\n    \
+             def __init__(self, binding: {}, handle: int) -> None:\n        \
+             super().__init__(binding.module, binding._d_{rn}, handle)\n        \
+             self._b = binding\n\n",
+            py_str(&d.name),
+            self.binding
+        );
+        let mut members: HashSet<String> = RESOURCE_MEMBERS.iter().map(|s| s.to_string()).collect();
+        for f in &self.i.functions {
+            if f.kind != FunctionKind::Method(r) {
+                continue;
+            }
+            let m = ident(member_of(&f.name));
+            for n in [m.clone(), format!("{m}_async")] {
+                if !members.insert(n.clone()) {
+                    return Err(unsupported(
+                        LANG,
+                        format!(
+                            "function {}: the Python name {n} is taken (every resource object has \
+                             {})",
+                            f.name,
+                            RESOURCE_MEMBERS.join(", ")
+                        ),
+                    ));
+                }
+            }
+            self.function(
+                out,
+                f,
+                &Target {
+                    name: &m,
+                    attr: format!("self._b._m_{rn}__{m}"),
+                    bind: "self._b",
+                    method: true,
+                },
+            )?;
+        }
+        out.push('\n');
+        Ok(())
+    }
+}
+
+/// The check of a `borrow<R>` argument: an object of the class, of this binding's module.
+const BORROW_CHECK: &str = r#"def _borrow(cls: "type[Resource]", module: bridgehost.Module, v: Any) -> Any:
+    if not isinstance(v, cls):
+        raise _wrong(cls.__name__, v)
+    if v.module is not module:
+        raise _Wrong(f"expected a {cls.__name__} of this binding's module, got {v!r} of another one", True)
+    return v
+
+
+"#;
 
 /// The generated module's checks of arguments before they reach the view: what the generated
 /// code converts itself (its dataclasses, enums, flags, variant cases, and the lists, options,
@@ -622,11 +952,12 @@ pub fn module_name(iface: &Interface) -> String {
 
 /// Generate the Python module for `iface`. `module` overrides the file's module name.
 pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
+    let cls = class_name(&iface.name);
     let g = Gen {
         i: iface,
+        binding: cls.clone(),
         n: std::cell::Cell::new(0),
     };
-    let cls = class_name(&iface.name);
     let mut out = String::new();
     let _ = write!(
         out,
@@ -642,19 +973,17 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
          import enum\n\
          from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union\n\n\
          import bridgehost\n\
-         from bridgehost.typed import Err, Ok, Some, TypedFunction, Variant\n\n",
+         from bridgehost.typed import Err, Ok, Some, TypedFunction, Variant\n",
     );
+    if iface.resources().next().is_some() {
+        out.push_str("from bridgehost.typed import Resource\n");
+    }
+    out.push('\n');
     let _ = writeln!(
         out,
         "__all__ = [{}]\n",
         std::iter::once(py_str(&cls))
-            .chain(
-                iface
-                    .types
-                    .iter()
-                    .filter(|d| !matches!(d.kind, TypeDefKind::Resource))
-                    .map(|d| py_str(&class_name(&d.name)))
-            )
+            .chain((0..iface.types.len()).map(|idx| py_str(&g.cls(idx))))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -670,20 +999,93 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
          return None if v is None else f(v)\n\n\n",
     );
     out.push_str(ARG_CHECKS);
+    let resources: Vec<TypeIndex> = iface.resources().collect();
+    if !resources.is_empty() {
+        out.push_str(BORROW_CHECK);
+    }
     let mut type_names = HashSet::new();
-    for (idx, d) in iface.types.iter().enumerate() {
-        if !type_names.insert(class_name(&d.name)) {
+    for idx in 0..iface.types.len() {
+        if !type_names.insert(g.cls(idx)) {
             return Err(unsupported(
                 LANG,
-                format!("two types map to the Python name {}", class_name(&d.name)),
+                format!("two types map to the Python name {}", g.cls(idx)),
             ));
         }
-        if class_name(&d.name) == cls {
+    }
+    // Resource classes first: a type alias of `own<R>` names the class at import.
+    let mut members: HashSet<String> = BINDING_MEMBERS.iter().map(|s| s.to_string()).collect();
+    let mut take = |m: String, what: &str| -> Result<String> {
+        if !members.insert(m.clone()) || m.starts_with("__") {
             return Err(unsupported(
                 LANG,
-                format!("type {} has the binding class's name {cls}", d.name),
+                format!("{what}: the Python name {m} is taken"),
             ));
         }
+        Ok(m)
+    };
+    // (function, its TypedFunction attribute, its Python name on the binding) for the binding
+    // class; resource methods go to their class.
+    let mut on_binding: Vec<(&Function, String, String)> = Vec::new();
+    let mut attrs = String::new();
+    for &r in &resources {
+        let rn = ident(&iface.typedef(r).name);
+        let d = take(
+            format!("_d_{rn}"),
+            &format!("resource {}", iface.typedef(r).name),
+        )?;
+        let _ = writeln!(
+            attrs,
+            "        self.{d}: bridgehost.Method = module.method({})",
+            py_str(&iface.drop_method(r))
+        );
+    }
+    for f in &iface.functions {
+        let what = format!("function {}", f.name);
+        let (attr, name) = match f.kind {
+            FunctionKind::Freestanding => {
+                let n = ident(&f.name);
+                (format!("_f_{n}"), n)
+            }
+            FunctionKind::Constructor(r) => {
+                let rn = iface.typedef(r).name.clone();
+                (format!("_c_{}", ident(&rn)), ident(&format!("new-{rn}")))
+            }
+            FunctionKind::Static(r) => {
+                let rn = iface.typedef(r).name.clone();
+                let m = member_of(&f.name);
+                (
+                    format!("_s_{}__{}", ident(&rn), ident(m)),
+                    ident(&format!("{rn}-{m}")),
+                )
+            }
+            FunctionKind::Method(r) => {
+                let rn = iface.typedef(r).name.clone();
+                let attr = take(
+                    format!("_m_{}__{}", ident(&rn), ident(member_of(&f.name))),
+                    &what,
+                )?;
+                let _ = writeln!(
+                    attrs,
+                    "        self.{attr}: TypedFunction = self.view.function({})",
+                    py_str(&f.name)
+                );
+                continue;
+            }
+        };
+        let attr = take(attr, &what)?;
+        take(name.clone(), &what)?;
+        take(format!("{name}_async"), &what)?;
+        let _ = writeln!(
+            attrs,
+            "        self.{attr}: TypedFunction = self.view.function({})",
+            py_str(&f.name)
+        );
+        on_binding.push((f, attr, name));
+    }
+    for &r in &resources {
+        g.resource_class(&mut out, r)?;
+    }
+    for idx in 0..iface.types.len() {
         g.typedef(&mut out, idx)?;
     }
 
@@ -703,31 +1105,7 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
          \x20       self.module = module\n\
          \x20       self.view = module.typed()\n",
     );
-    let mut members: HashSet<String> = BINDING_MEMBERS.iter().map(|s| s.to_string()).collect();
-    let mut methods = String::new();
-    let mut funcs = Vec::new();
-    for f in &iface.functions {
-        if f.kind != FunctionKind::Freestanding {
-            return Err(g.no_resources());
-        }
-        let n = ident(&f.name);
-        for m in [n.clone(), format!("{n}_async"), format!("_f_{n}")] {
-            if !members.insert(m.clone()) || m.starts_with("__") {
-                return Err(unsupported(
-                    LANG,
-                    format!("function {}: the Python name {m} is taken", f.name),
-                ));
-            }
-        }
-        funcs.push((f, n));
-    }
-    for (f, n) in &funcs {
-        let _ = writeln!(
-            out,
-            "        self._f_{n}: TypedFunction = self.view.function({})",
-            py_str(&f.name)
-        );
-    }
+    out.push_str(&attrs);
     out.push_str(
         "\n    @classmethod\n    def open(cls, host: bridgehost.Host, spec: str, **options: Any) -> \"",
     );
@@ -737,86 +1115,26 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
          the module is closed if its interface does not match.\"\"\"\n        \
          module = host.open(spec, **options)\n        try:\n            return cls(module)\n        \
          except BaseException:\n            module.close()\n            raise\n\n\
-         \x20   def close(self) -> None:\n        \"\"\"Close the module.\"\"\"\n        self.module.close()\n\n\
+         \x20   def close(self) -> None:\n        \"\"\"Close the module (and with it every object \
+         of its resources).\"\"\"\n        self.module.close()\n\n\
          \x20   def __enter__(self) -> \"",
     );
     out.push_str(&cls);
     out.push_str(
         "\":\n        return self\n\n    def __exit__(self, *exc: object) -> None:\n        self.close()\n\n",
     );
-    for (f, n) in &funcs {
-        let mut params = Vec::new();
-        let mut args = Vec::new();
-        let mut seen = HashSet::new();
-        for p in &f.params {
-            let pn = ident(&p.name);
-            if pn == "self" || !seen.insert(pn.clone()) {
-                return Err(unsupported(
-                    LANG,
-                    format!("function {}: parameter name {pn}", f.name),
-                ));
-            }
-            params.push(format!(", {pn}: {}", g.ty(&p.ty)?));
-            // A refused argument is `TypeError` naming the parameter as the view does.
-            let v = g.fresh();
-            let c = g.encode_expr(&p.ty, &v)?;
-            args.push(if c == v {
-                pn
-            } else {
-                format!("_arg({}, lambda {v}: {c}, {pn})", py_str(&p.name))
-            });
-        }
-        let params = params.concat();
-        let args = args.join(", ");
-        let doc = doc_at(&f.docs, &iface.signature(f), 8);
-        // The result: `result<T, E>` returns T and raises TypedModuleError carrying E.
-        let (ret, conv, err) = match f.result.as_ref().map(|t| iface.resolve(t)) {
-            None => ("None".to_string(), None, None),
-            Some(Type::Result { ok, err }) => (
-                g.opt_ty(ok.as_deref())?,
-                ok.as_deref().map(|t| g.decode_expr(t, "_r")).transpose()?,
-                match err.as_deref() {
-                    Some(t) => Some(g.decode_expr(t, "_e.value")?).filter(|c| c != "_e.value"),
-                    None => None,
-                },
-            ),
-            Some(_) => {
-                let t = f.result.as_ref().expect("checked");
-                (g.ty(t)?, Some(g.decode_expr(t, "_r")?), None)
-            }
-        };
-        let body = |call: &str| -> String {
-            let mut b = String::new();
-            let ret_line = match &conv {
-                Some(c) => format!("_out: {ret} = {c}\n        return _out"),
-                None => "return None".into(),
-            };
-            match &err {
-                Some(ec) => {
-                    let _ = write!(
-                        b,
-                        "        try:\n            _r = {call}\n        except bridgehost.TypedModuleError as _e:\n            _e.value = {ec}\n            _e.args = (f\"{{_e.function}} returned an error: {{_e.value!r}}\",) + _e.args[1:]\n            raise\n        {ret_line}\n"
-                    );
-                }
-                None if conv.is_none() => {
-                    let _ = writeln!(b, "        {call}");
-                }
-                None => {
-                    let _ = write!(b, "        _r = {call}\n        {ret_line}\n");
-                }
-            }
-            b
-        };
-        let _ = write!(
-            methods,
-            "    def {n}(self{params}) -> {ret}:\n        \"\"\"{doc}\"\"\"\n{}\n",
-            body(&format!("self._f_{n}.call({args})"))
-        );
-        let _ = write!(
-            methods,
-            "    async def {n}_async(self{params}) -> {ret}:\n        \"\"\"{doc} (asyncio: runs on bridgehost's pool)\"\"\"\n{}\n",
-            body(&format!("await self._f_{n}.submit_async({args})"))
-        );
+    let mut methods = String::new();
+    for (f, attr, name) in &on_binding {
+        g.function(
+            &mut methods,
+            f,
+            &Target {
+                name,
+                attr: format!("self.{attr}"),
+                bind: "self",
+                method: false,
+            },
+        )?;
     }
     out.push_str(&methods);
     let name = match module {

@@ -1,0 +1,465 @@
+"""WIT resources through generated Python bindings (docs/TYPED.md, "Resources (handles)").
+
+``counter_bindings.py`` beside this file is what ``bridgehost bindgen --lang python`` generates
+from ``plugins/c/counter.wit`` (``interface/tests/bindgen_python.rs`` fails when it is not); the
+tests run it against the test-only module ``libbridgehost_mod_counter.so`` (found through
+``BRIDGEHOST_MODULE_PATH``, scripts/python.sh), in both isolation modes, sync and asyncio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Callable, List
+
+import pytest
+
+import bridgehost
+from bridgehost.typed import Err, Ok, Resource
+
+import counter_bindings as cb
+from counter_bindings import Counter, Counter_
+
+ISOLATIONS = ["in-process", "process"]
+HERE = Path(__file__).resolve().parent
+
+
+def _counter_available() -> bool:
+    return any(
+        d and os.path.isfile(os.path.join(d, "libbridgehost_mod_counter.so"))
+        for d in os.environ.get("BRIDGEHOST_MODULE_PATH", "").split(":")
+    )
+
+
+pytestmark = pytest.mark.skipif(
+    not _counter_available(),
+    reason="test-only counter module not on BRIDGEHOST_MODULE_PATH (scripts/build.sh)",
+)
+
+
+@pytest.fixture(params=ISOLATIONS)
+def binding(request, host):
+    with Counter.open(host, "counter", isolation=request.param) as b:
+        yield b
+
+
+def calls(b: Counter) -> int:
+    """Calls that reached the module (the core's counter; live() below is one more)."""
+    return b.module.counters()["calls"]
+
+
+def wait_until(cond: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            pytest.fail(f"timed out waiting for {what}")
+        gc.collect()
+        time.sleep(0.01)
+
+
+def test_constructor_static_methods_and_own_results(binding):
+    b = binding
+    assert b.live() == 0
+    with b.new_counter(5) as c:
+        assert isinstance(c, Counter_) and isinstance(c, Resource)
+        assert not c.closed and c.handle != 0 and c.module is b.module
+        assert c.get() == 5 and c.add(3) == 8 and c.name() is None
+        with c.fork(10) as f:
+            assert isinstance(f, Counter_) and f.get() == 18 and f.handle != c.handle
+            assert b.live() == 2
+        assert f.closed and b.live() == 1
+        with b.counter_named("n", 2) as n:
+            assert n.name() == "n" and n.get() == 2
+        many = b.counter_many([1, 2, 3])
+        assert [type(m) for m in many] == [Counter_] * 3
+        assert [m.get() for m in many] == [1, 2, 3]
+        assert len({m.handle for m in many}) == 3
+        assert b.live() == 4
+        for m in many:
+            m.close()
+        assert b.counter_many([]) == []
+        assert "counter handle=0x" in repr(c) and "live" in repr(c)
+    assert c.closed and "closed" in repr(c)
+    assert b.live() == 0
+
+
+def test_borrow_parameters(binding, host):
+    b = binding
+    with b.new_counter(40) as x, b.new_counter(2) as y:
+        assert b.sum(x, y) == 42 and b.sum(x, x) == 80
+        # Another binding of the same module instance: its handles are the instance's.
+        assert Counter(b.module).sum(x, y) == 42
+        sent = calls(b)
+        with pytest.raises(TypeError, match=r"parameter a: expected Counter_, got 1 \(int\)"):
+            b.sum(1, y)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"parameter b: expected Counter_, got None"):
+            b.sum(x, None)  # type: ignore[arg-type]
+
+        class Other(Resource):
+            WIT_NAME = "counter"
+
+        fake = Other(b.module, b.module.method("[resource-drop]counter"), x.handle)
+        fake._finalizer.detach()  # never drop x's handle behind its back
+        with pytest.raises(TypeError, match=r"parameter a: expected Counter_, got <Other"):
+            b.sum(fake, y)  # type: ignore[arg-type]
+        assert calls(b) == sent, "refused arguments are never sent"
+        # An object of another module (another instance: its handle means nothing here).
+        with Counter.open(host, "counter", isolation=b.module.isolation) as b2:
+            with b2.new_counter(1) as z:
+                before = calls(b)
+                with pytest.raises(bridgehost.InvalidArgumentError, match="parameter b: .*another"):
+                    b.sum(x, z)
+                with pytest.raises(ValueError):
+                    asyncio.run(b.sum_async(z, y))
+                assert calls(b) == before, "refused arguments are never sent"
+        assert b.sum(x, y) == 42
+
+
+def test_result_errors_are_raised(binding):
+    b = binding
+    with b.new_counter(2**64 - 2) as c:
+        with pytest.raises(bridgehost.TypedModuleError) as ei:
+            c.add(5)
+        assert isinstance(ei.value.value, str) and ei.value.value
+        assert c.get() == 2**64 - 2, "unchanged"
+        assert c.add(1) == 2**64 - 1
+    with pytest.raises(bridgehost.TypedModuleError) as ei:
+        b.counter_named("", 1)
+    assert isinstance(ei.value.value, str)
+    assert b.live() == 0
+
+
+def test_use_after_close_never_reaches_the_module(binding):
+    b = binding
+    c = b.new_counter(1)
+    d = b.new_counter(2)
+    c.close()
+    before = calls(b)
+    for f in (c.get, c.name, lambda: c.add(1), lambda: c.fork(1), lambda: b.sum(c, d),
+              lambda: b.sum(d, c)):
+        with pytest.raises(bridgehost.ClosedError, match="counter object is closed"):
+            f()
+
+    async def main() -> None:
+        with pytest.raises(bridgehost.ClosedError):
+            await c.get_async()
+        with pytest.raises(bridgehost.ClosedError):
+            await b.sum_async(d, c)
+
+    asyncio.run(main())
+    assert calls(b) == before, "nothing was sent"
+    d.close()
+
+
+def test_close_is_idempotent(binding):
+    b = binding
+    total = b.destroyed_total()
+    c = b.new_counter(1)
+    assert b.live() == 1
+    c.close()
+    assert c.closed and b.live() == 0
+    before = calls(b)
+    c.close()
+    c.__exit__(None, None, None)
+    assert calls(b) == before, "a second close sends nothing"
+    assert b.destroyed_total() == total + 1, "one drop"
+
+
+def test_close_after_the_module_closed_is_a_no_op(host):
+    for isolation in ISOLATIONS:
+        b = Counter.open(host, "counter", isolation=isolation)
+        c = b.new_counter(1)
+        b.close()
+        c.close()  # no error: closing the module released it
+        assert c.closed
+        with pytest.raises(bridgehost.ClosedError):
+            c.get()
+
+
+def test_closing_the_module_destroys_live_objects(host):
+    # In-process the count is the process's (the worker's process ends with the worker).
+    b = Counter.open(host, "counter")
+    total = b.destroyed_total()
+    keep = [b.new_counter(i) for i in range(3)] + b.counter_many([7, 8])
+    b.close()
+    with Counter.open(host, "counter") as b2:
+        assert b2.destroyed_total() == total + 5
+        assert b2.live() == 0
+    assert len(keep) == 5
+
+
+def test_unreleased_objects_are_dropped_by_the_gc(binding):
+    b = binding
+    c = b.new_counter(1)
+    many = b.counter_many([1, 2, 3])
+    assert b.live() == 4
+    del c
+    gc.collect()
+    wait_until(lambda: b.live() == 3, "the finalizer's drop of one object")
+    # A cycle through the object: collected by the cycle collector, dropped the same way.
+    holder: List[object] = [many]
+    holder.append(holder)
+    del many, holder
+    wait_until(lambda: b.live() == 0, "the drops of a collected cycle")
+
+
+def test_close_waits_for_running_calls_and_no_call_follows_it(binding):
+    b = binding
+    c = b.new_counter(7)
+    got: List[object] = []
+    t = threading.Thread(target=lambda: got.append(c.slow_get(600)))
+    t.start()
+    wait_until(lambda: c._calls == 1, "slow-get under way")
+    t0 = time.monotonic()
+    c.close()  # marks it released at once, drops after slow-get returned
+    assert t.join(30) is None and not t.is_alive()
+    assert got == [7], "slow-get still returned its value"
+    assert time.monotonic() - t0 > 0.1
+    assert b.live() == 0
+
+
+def test_drop_while_a_method_runs_is_deferred_by_the_module(binding):
+    # The drop reaches the module while slow-get runs (sent by hand, under the object): the
+    # module destroys the counter when slow-get returns; the object's own close then fails once.
+    b = binding
+    c = b.new_counter(9)
+    got: List[object] = []
+    t = threading.Thread(target=lambda: got.append(c.slow_get(2500)))
+    t.start()
+    wait_until(lambda: c._calls == 1, "slow-get under way")
+    time.sleep(0.5)  # let the call reach the module (it then sleeps 2.5 s there)
+    b.module.method("[resource-drop]counter")(c.handle.to_bytes(8, "little"))
+    t.join(30)
+    assert got == [9]
+    wait_until(lambda: b.live() == 0, "the deferred destruction")
+    with pytest.raises(bridgehost.ModuleError, match="stale handle"):
+        c.close()
+    assert c.closed
+    c.close()  # reported once
+
+
+def test_close_racing_calls_on_other_threads(binding):
+    # Many threads call while one closes: each call either ran before close() began or raised
+    # ClosedError; none reaches the module after the drop (that would be a stale handle error).
+    b = binding
+    for _ in range(5):
+        c = b.new_counter(1)
+        other = b.new_counter(2)
+        stop = threading.Event()
+        errors: List[BaseException] = []
+
+        def hammer() -> None:
+            while not stop.is_set():
+                try:
+                    c.get()
+                    b.sum(other, c)
+                except bridgehost.ClosedError:
+                    return
+                except BaseException as e:  # noqa: BLE001 - recorded for the assertion
+                    errors.append(e)
+                    return
+
+        threads = [threading.Thread(target=hammer) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.02)
+        c.close()
+        stop.set()
+        for t in threads:
+            t.join(30)
+        assert errors == []
+        assert b.live() == 1
+        other.close()
+
+
+def test_asyncio(binding):
+    b = binding
+
+    async def main() -> None:
+        c = await b.new_counter_async(3)
+        assert await c.add_async(4) == 7
+        f = await c.fork_async(1)
+        assert isinstance(f, Counter_) and await f.get_async() == 8
+        assert await b.sum_async(c, f) == 15
+        n = await b.counter_named_async("a", 1)
+        assert await n.name_async() == "a"
+        many = await b.counter_many_async([4, 5])
+        assert [await m.get_async() for m in many] == [4, 5]
+        with pytest.raises(bridgehost.TypedModuleError):
+            await b.counter_named_async("", 1)
+        # close() on the loop's thread while an async call on the object is under way: it
+        # waits for the call on the pool (not for the loop) and the call returns its value.
+        task = asyncio.ensure_future(c.slow_get_async(300))
+        while c._calls == 0:
+            await asyncio.sleep(0.005)
+        c.close()
+        assert await task == 7
+        for o in [f, n, *many]:
+            o.close()
+        assert await b.live_async() == 0
+
+    asyncio.run(main())
+
+
+def test_isolated_worker_restart_gives_state_lost_then_stale_handles(host):
+    # A call past its timeout kills the worker; the replacement has none of the objects.
+    with Counter.open(host, "counter", isolation="process", call_timeout=1.0) as b:
+        c = b.new_counter(1)
+        d = b.new_counter(2)
+        with pytest.raises(bridgehost.TimeoutError):
+            c.slow_get(5000)
+        with pytest.raises(bridgehost.StateLostError):
+            b.live()
+        with pytest.raises(bridgehost.ModuleError, match="stale handle"):
+            c.get()
+        with pytest.raises(bridgehost.ModuleError, match="stale handle"):
+            b.sum(c, d)
+        assert b.live() == 0
+        with pytest.raises(bridgehost.ModuleError, match="stale handle"):
+            c.close()
+        c.close()
+        del d  # left to its finalizer: a stale drop, submitted and ignored
+        gc.collect()
+        e = b.new_counter(5)
+        assert e.get() == 5 and b.live() == 1
+        e.close()
+
+
+def test_interpreter_exit_with_live_and_unreachable_objects(tmp_path):
+    # Objects still live at exit, objects in garbage cycles, a host never closed: the exit
+    # neither hangs nor prints (finalizers do not run at exit; the host's shutdown closes the
+    # modules, which destroys the objects).
+    script = tmp_path / "exit.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(HERE)!r})
+        import bridgehost
+        from counter_bindings import Counter
+        host = bridgehost.Host()
+        keep = []
+        for iso in ("in-process", "process"):
+            b = Counter.open(host, "counter", isolation=iso)
+            keep += [b.new_counter(1), b.new_counter(2)]
+            cycle = [b.new_counter(3)]
+            cycle.append(cycle)
+            del cycle
+        print("ok", flush=True)
+    """))
+    r = subprocess.run([sys.executable, "-X", "dev", str(script)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "ok\n"
+    assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr, r.stderr
+
+
+def test_view_keeps_handles_as_ints(binding):
+    # The typed view does not own handles (docs/TYPED.md): the binding's objects are built on it.
+    view = binding.module.typed()
+    h = view.function("[constructor]counter")(4)
+    assert type(h) is int
+    assert view.function("[method]counter.get")(h) == 4
+    binding.module.method("[resource-drop]counter")(h.to_bytes(8, "little"))
+    assert binding.live() == 0
+
+
+def test_bindings_and_a_client_pass_mypy_strict(tmp_path):
+    mypy = pytest.importorskip("mypy.api")
+    client = tmp_path / "client.py"
+    client.write_text(textwrap.dedent("""
+        import asyncio
+        from typing import List
+
+        import bridgehost
+        from counter_bindings import Counter, Counter_
+
+        def use(host: bridgehost.Host) -> int:
+            with Counter.open(host, "counter") as b, b.new_counter(1) as c:
+                forks: List[Counter_] = [c.fork(1)] + b.counter_many([2])
+                total: int = b.sum(c, forks[0]) + c.add(1)
+
+                async def main() -> int:
+                    return await c.get_async() + await b.sum_async(c, c)
+
+                return total + asyncio.run(main()) + len(forks)
+    """))
+    out, err, status = mypy.run(["--strict", "--no-incremental", "--cache-dir=/dev/null",
+                                 str(HERE / "counter_bindings.py"), str(client)])
+    assert status == 0, out + err
+    assert cb.HASH and cb.WIT.startswith("package bridgehost:counter")
+
+
+NEST_WIT = """package t:nest@1.0.0;
+
+interface nest {
+    resource thing {
+        constructor(h: u64);
+    }
+    record holder { name: string, main: thing, more: list<thing> }
+    variant pick { one(thing), none }
+    variant choice { one(u64), none }
+    type things = list<option<thing>>;
+    hold: func(name: string, h: u64, more: list<u64>) -> holder;
+    choose: func(c: choice) -> pick;
+    wrap: func(x: result<u64, string>) -> result<thing, string>;
+    opts: func(x: list<option<u64>>) -> things;
+    pair: func(x: tuple<u64, u32>) -> tuple<thing, u32>;
+}
+"""
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_own_handles_nested_in_results_become_objects(host, tmp_path, isolation):
+    # The C echo module of test_typed.py returns its input: each function's parameters have the
+    # wire layout of its result, so the handles sent come back inside records, variants, lists,
+    # options, results and tuples, and must come back as objects that own them.
+    import typed_fixture as fx
+    from test_typed_bindgen import bindgen, load
+
+    if not fx.can_build():
+        pytest.skip("no C compiler or header (source checkout)")
+    methods = ["[constructor]thing", "[resource-drop]thing", "hold", "choose", "wrap", "opts",
+               "pair"]
+    so = fx.build(tmp_path, NEST_WIT, methods, name="nest")
+    (tmp_path / "nest.wit").write_text(NEST_WIT)
+    m = load(bindgen(str(tmp_path / "nest.wit"), tmp_path, f"nest_{isolation.replace('-', '_')}"))
+    with m.Nest.open(host, str(so), isolation=isolation) as n:
+        made: List[Resource] = []
+        t = n.new_thing(7)
+        assert isinstance(t, m.Thing) and t.handle == 7
+        h = n.hold("a", 11, [12, 13])
+        assert isinstance(h, m.Holder) and h.name == "a"
+        assert isinstance(h.main, m.Thing) and h.main.handle == 11
+        assert [type(x) for x in h.more] == [m.Thing] * 2 and [x.handle for x in h.more] == [12, 13]
+        p = n.choose(m.ChoiceOne(21))
+        assert isinstance(p, m.PickOne) and isinstance(p.value, m.Thing) and p.value.handle == 21
+        assert n.choose(m.ChoiceNone()) == m.PickNone()
+        w = n.wrap(Ok(31))
+        assert isinstance(w, m.Thing) and w.handle == 31
+        with pytest.raises(bridgehost.TypedModuleError) as ei:
+            n.wrap(Err("no"))
+        assert ei.value.value == "no"
+        o = n.opts([41, None, 42])
+        assert o[1] is None and [x.handle for x in (o[0], o[2])] == [41, 42]  # type: ignore[union-attr]
+        pr = n.pair((51, 5))
+        assert isinstance(pr[0], m.Thing) and pr == (pr[0], 5) and pr[0].handle == 51
+
+        async def main() -> None:
+            ha = await n.hold_async("b", 61, [])
+            assert isinstance(ha.main, m.Thing) and ha.main.handle == 61 and ha.more == []
+            made.append(ha.main)
+
+        asyncio.run(main())
+        made += [t, h.main, *h.more, p.value, w, o[0], o[2], pr[0]]
+        # Each object owns its handle: closing it sends one [resource-drop]thing.
+        before = n.module.counters()["calls"]
+        for obj in made:
+            obj.close()
+        assert n.module.counters()["calls"] == before + len(made)
+        assert all(obj.closed for obj in made)
