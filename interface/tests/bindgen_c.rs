@@ -934,6 +934,43 @@ fn refusals_say_why() {
         None,
     );
     assert!(e.contains("both map to the C name T_E_A_B"), "{e}");
+    // An event's emit function and its codes are generated names too.
+    let e = gen(
+        "package t:t; interface t { emit-tick: func(); } interface events { tick: func(); }",
+        None,
+    );
+    assert!(
+        e.contains(
+            "c bindings: event tick and function emit-tick both map to the C name t_emit_tick"
+        ),
+        "{e}"
+    );
+    let e = gen(
+        "package t:t; interface t { record emit-tick { a: u8 } f: func(); } \
+         interface events { use t.{emit-tick}; tick: func(x: emit-tick); }",
+        None,
+    );
+    assert!(
+        e.contains("event tick and type emit-tick both map to the C name t_emit_tick"),
+        "{e}"
+    );
+    let e = gen(
+        "package t:t; interface t { resource emit { tick: func(); } } interface events { tick: func(); }",
+        None,
+    );
+    assert!(
+        e.contains("event tick and function [method]emit.tick both map to the C name t_emit_tick"),
+        "{e}"
+    );
+    let e = gen(
+        "package t:t; interface t { enum emit { out-of-memory } f: func(); } \
+         interface events { tick: func(); }",
+        None,
+    );
+    assert!(
+        e.contains("the generated T_EMIT_OUT_OF_MEMORY and enum case emit.out-of-memory both map to the C name T_EMIT_OUT_OF_MEMORY"),
+        "{e}"
+    );
     let e = gen("package t:t; interface t { f: func(out: u8); }", None);
     assert!(
         e.contains("parameter out maps to the C name out, which is taken"),
@@ -1607,6 +1644,20 @@ fn small_interfaces_compile_with_every_compiler() {
             "borrow-only",
             "package t:t; interface t { resource r { } f: func(x: borrow<r>); }",
         ),
+        (
+            "event-bare",
+            "package t:t; interface t { f: func(); } interface events { bare: func(); }",
+        ),
+        (
+            "events-and-resources",
+            "package t:t; interface t { resource r { constructor(); } record p { s: string } } \
+             interface events { use t.{p}; moved: func(to: p); bare: func(); }",
+        ),
+        (
+            "event-alias",
+            "package t:t; interface t { type seq = u64; type name = string; f: func(); } \
+             interface events { use t.{seq, name}; tick: func(s: seq); named: func(n: name); }",
+        ),
     ];
     let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/include");
     let mut compilers = vec![cc()];
@@ -1962,4 +2013,323 @@ fn c_counter_close_and_worker_restart() {
     );
     assert_eq!(number(typed_call(&m, &i, "live", &[]).unwrap()), 0);
     m.close();
+}
+
+// ---- typed events ------------------------------------------------------------------------------
+
+/// What bindgen_c/emit_events.c emits, in order: (topic, payload as JSON; `None`: no payload).
+fn expected_events() -> Vec<(&'static str, Option<serde_json::Value>)> {
+    use serde_json::json;
+    let pa = json!({"x": 1, "y": 2, "label": "a"});
+    vec![
+        ("bare", None),
+        ("tick", Some(json!(7))),
+        ("tick", Some(json!(u64::MAX))),
+        ("text", Some(json!("h\u{e9}llo"))),
+        ("text", Some(json!(""))),
+        ("moved", Some(json!({"x": -3, "y": 4, "label": "p"}))),
+        (
+            "batch",
+            Some(json!([pa.clone(), {"x": -1, "y": -2, "label": ""}])),
+        ),
+        ("batch", Some(json!([]))),
+        ("shaped", Some(json!("nothing"))),
+        ("shaped", Some(json!({"circle": 9}))),
+        ("shaped", Some(json!({"named": "n"}))),
+        ("shaped", Some(json!({"path": [pa]}))),
+        ("maybe", Some(json!(null))),
+        ("maybe", Some(json!("x"))),
+        ("perm", Some(json!(["read", "exec"]))),
+        ("perm", Some(json!([]))),
+        ("lvl", Some(json!("high"))),
+        ("letter", Some(json!("\u{1f600}"))),
+        ("blob", Some(json!([0, 255]))),
+        ("temp", Some(json!(-2.5))),
+        ("temp", Some(json!("NaN"))),
+    ]
+}
+
+fn events_iface() -> Interface {
+    Interface::parse(&fixture("events.wit")).unwrap()
+}
+
+/// The golden encoding of an expected event's payload, by the Rust wire codec.
+fn event_bytes(iface: &Interface, topic: &str, j: &Option<serde_json::Value>) -> Vec<u8> {
+    let e = iface.events.iter().find(|e| e.topic == topic).unwrap();
+    match (&e.payload, j) {
+        (None, None) => Vec::new(),
+        (Some(ty), Some(j)) => {
+            let v = json::from_json(iface, ty, j).unwrap();
+            let mut out = Vec::new();
+            wire::encode(iface, ty, &v, &mut out).unwrap();
+            out
+        }
+        _ => panic!("event {topic}: payload and expectation disagree"),
+    }
+}
+
+/// The generated ev_iface.{h,c} and the fixtures in a fresh directory.
+fn events_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bindgen_c_{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in bindgen::generate("c", &events_iface(), None).unwrap() {
+        std::fs::write(dir.join(&f.path), &f.text).unwrap();
+    }
+    for f in ["emit_events.c", "driver_events.c", "module_events.c"] {
+        std::fs::write(dir.join(f), fixture(f)).unwrap();
+    }
+    dir
+}
+
+fn compile_events_driver(cc: &str, dir: &Path, out: &Path, sanitize: bool) -> std::process::Output {
+    let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/include");
+    let mut cmd = Command::new(cc);
+    cmd.args(FLAGS)
+        .arg("-g")
+        .arg("-I")
+        .arg(&include)
+        .arg("-I")
+        .arg(dir);
+    if sanitize {
+        cmd.args(["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]);
+    }
+    cmd.arg(dir.join("ev_iface.c"))
+        .arg(dir.join("driver_events.c"))
+        .arg("-pthread")
+        .arg("-Wl,--wrap=realloc")
+        .arg("-o")
+        .arg(out);
+    cmd.output().expect("run the C compiler")
+}
+
+#[test]
+fn typed_events_are_checked_encoded_and_handed_to_emit() {
+    let iface = events_iface();
+    let dir = events_dir("events");
+    let sanitized = sanitizers_work(&dir);
+    let exe = dir.join("driver");
+    let out = compile_events_driver(&cc(), &dir, &exe, sanitized);
+    assert!(
+        out.status.success(),
+        "the generated C does not compile with {FLAGS:?}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for other in ["gcc", "clang"] {
+        if other == cc() || Command::new(other).arg("--version").output().is_err() {
+            continue;
+        }
+        let out = compile_events_driver(other, &dir, &dir.join(format!("driver-{other}")), false);
+        assert!(
+            out.status.success(),
+            "the generated C does not compile with {other} {FLAGS:?}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = Command::new(&exe)
+        .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "driver failed ({}; sanitizers: {sanitized}):\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines = text.lines();
+    // 1. The bytes handed to emit are the Rust codec's encoding of the value.
+    let expected = expected_events();
+    for (topic, j) in &expected {
+        let bytes = event_bytes(&iface, topic, j);
+        let shown = if bytes.is_empty() {
+            "-".into()
+        } else {
+            hex(&bytes)
+        };
+        assert_eq!(
+            lines.next(),
+            Some(format!("emit {topic} {shown}").as_str()),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        lines.next().unwrap(),
+        format!(
+            "fire rc 0 failed 0 out {}",
+            hex(&(expected.len() as u32).to_le_bytes())
+        )
+    );
+    assert_eq!(
+        lines.next().unwrap(),
+        format!(
+            "statuses{} ok {}",
+            " 0".repeat(expected.len()),
+            expected.len()
+        )
+    );
+    // 2. The host's status comes back as it is, the event having reached the host.
+    for (name, st) in [
+        ("overloaded", -4),
+        ("stale", -3),
+        ("too-large", -2),
+        ("invalid", -1),
+        ("other", 12345),
+    ] {
+        assert_eq!(
+            lines.next().unwrap(),
+            format!("status {name} rc {st} calls 1 topic text len 7")
+        );
+        assert_eq!(
+            lines.next().unwrap(),
+            format!("status {name}-bare rc {st} calls 1 topic bare len 0")
+        );
+    }
+    // 3. An invalid payload is refused and never reaches the host.
+    const INVALID_PAYLOAD: i32 = -100;
+    const OUT_OF_MEMORY: i32 = -101;
+    const BH_API_INVALID: i32 = -1;
+    for (name, rc) in [
+        ("string-bad-utf8", INVALID_PAYLOAD),
+        ("string-surrogate", INVALID_PAYLOAD),
+        ("string-overlong", INVALID_PAYLOAD),
+        ("string-null", INVALID_PAYLOAD),
+        ("null-payload", INVALID_PAYLOAD),
+        ("record-field", INVALID_PAYLOAD),
+        ("list-null", INVALID_PAYLOAD),
+        ("list-element", INVALID_PAYLOAD),
+        ("variant-tag", INVALID_PAYLOAD),
+        ("variant-payload", INVALID_PAYLOAD),
+        ("variant-list-null", INVALID_PAYLOAD),
+        ("option-payload", INVALID_PAYLOAD),
+        ("flags-unknown-bit", INVALID_PAYLOAD),
+        ("enum-out-of-range", INVALID_PAYLOAD),
+        ("char-surrogate", INVALID_PAYLOAD),
+        ("char-too-large", INVALID_PAYLOAD),
+        ("bytes-null", INVALID_PAYLOAD),
+        ("bytes-too-long", INVALID_PAYLOAD),
+        ("api-null", BH_API_INVALID),
+        ("api-null-bare", BH_API_INVALID),
+        ("emit-null", BH_API_INVALID),
+        ("out-of-memory", OUT_OF_MEMORY),
+    ] {
+        assert_eq!(
+            lines.next().unwrap(),
+            format!("invalid {name} rc {rc} calls 0")
+        );
+    }
+    // 4. Four threads at once, 50 rounds each.
+    let n = 4 * 50 * expected.len();
+    assert_eq!(lines.next().unwrap(), format!("threads {n} calls {n}"));
+    assert_eq!(lines.next(), None);
+    // The header documents the codes the test expects.
+    let h = std::fs::read_to_string(dir.join("ev_iface.h")).unwrap();
+    assert!(h.contains(&format!(
+        "#define EV_EMIT_INVALID_PAYLOAD ({INVALID_PAYLOAD})"
+    )));
+    assert!(h.contains(&format!("#define EV_EMIT_OUT_OF_MEMORY ({OUT_OF_MEMORY})")));
+    assert!(h.contains(
+        "int32_t ev_emit_tick(const bh_host_api *api, uint64_t instance_token, const uint64_t *payload);"
+    ));
+    assert!(h.contains("int32_t ev_emit_bare(const bh_host_api *api, uint64_t instance_token);"));
+}
+
+/// bindgen_c/module_events.c as a real module on the bindings generated from events.wit.
+fn c_events_module() -> PathBuf {
+    static SO: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    SO.get_or_init(|| {
+        let dir = events_dir("events_module");
+        let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/include");
+        let so = dir.join("libbridgehost_mod_events_c.so");
+        let out = Command::new(cc())
+            .args(FLAGS)
+            .args(["-g", "-fPIC", "-shared", "-fvisibility=hidden", "-pthread"])
+            .arg("-I")
+            .arg(&include)
+            .arg("-I")
+            .arg(&dir)
+            .arg(dir.join("module_events.c"))
+            .arg(dir.join("ev_iface.c"))
+            .arg("-o")
+            .arg(&so)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "the C events module does not build:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        so
+    })
+    .clone()
+}
+
+/// An event as delivered: (topic, data).
+type Delivered = (String, Vec<u8>);
+
+fn c_events_through_the_host(mode: Isolation) {
+    let so = c_events_module();
+    let host = bridgehost::Host::new().unwrap();
+    let m = host
+        .open(so.to_str().unwrap(), isolation(mode))
+        .unwrap_or_else(|e| panic!("open {}: {e}", so.display()));
+    let iface = Interface::parse(m.interface().expect("its interface").source()).unwrap();
+    assert_eq!(iface.hash(), events_iface().hash());
+    let got: std::sync::Arc<std::sync::Mutex<Vec<Delivered>>> = Default::default();
+    let sink = std::sync::Arc::clone(&got);
+    let _sub = m
+        .subscribe(
+            "*",
+            Box::new(move |e: &bridgehost::Event| {
+                sink.lock()
+                    .unwrap()
+                    .push((e.topic.to_string(), e.data.to_vec()));
+            }),
+        )
+        .unwrap();
+    let expected = expected_events();
+    for threaded in [false, true] {
+        got.lock().unwrap().clear();
+        let accepted = typed_call(&m, &iface, "fire", &[Value::Bool(threaded)]).unwrap();
+        assert_eq!(
+            number(accepted),
+            expected.len() as u64,
+            "threaded: {threaded}"
+        );
+        m.flush(std::time::Duration::from_secs(30)).unwrap();
+        let got = got.lock().unwrap().clone();
+        assert_eq!(got.len(), expected.len(), "{got:?}");
+        for ((topic, data), (want_topic, want)) in got.iter().zip(&expected) {
+            assert_eq!(topic, want_topic);
+            let index = bridgehost::interface::event_index(&iface, topic).unwrap();
+            let decoded = bridgehost::interface::decode_event("events_c", &iface, index, data)
+                .unwrap_or_else(|e| panic!("{topic}: {e}"));
+            let e = &iface.events[index];
+            let want_value = match (&e.payload, want) {
+                (Some(ty), Some(j)) => Some(json::from_json(&iface, ty, j).unwrap()),
+                (None, None) => None,
+                _ => unreachable!(),
+            };
+            // NaN != NaN as a value: compare the canonical encodings there.
+            match (&decoded, &want_value) {
+                (Some(Value::F64(a)), Some(Value::F64(b))) if b.is_nan() => {
+                    assert!(a.is_nan(), "{topic}: {a}")
+                }
+                _ => assert_eq!(decoded, want_value, "{topic}"),
+            }
+            assert_eq!(*data, event_bytes(&iface, topic, want), "{topic}");
+        }
+    }
+    m.close();
+}
+
+#[test]
+fn c_typed_events_through_the_host_in_process() {
+    c_events_through_the_host(Isolation::InProcess);
+}
+
+#[test]
+fn c_typed_events_through_the_host_isolated() {
+    c_events_through_the_host(Isolation::Process);
 }

@@ -9,6 +9,11 @@
 //! everything the call allocated. It also holds the method-table entries, a dispatcher and the
 //! exported `bridgehost_module_interface` (the WIT text and the hash this crate computes).
 //!
+//! Events: each event of the `events` interface gets `<prefix>_emit_<topic>(api, instance_token,
+//! &payload)`, which checks and encodes the payload like an output and hands it to `api->emit`,
+//! returning the host's status (or `<PREFIX>_EMIT_INVALID_PAYLOAD` / `_OUT_OF_MEMORY` without
+//! emitting).
+//!
 //! Resources: the author defines `struct <prefix>_<r>` and its functions (constructor `_new`,
 //! methods with `self`, statics, `_destroy`); the source holds the instance's handle table
 //! (`<prefix>_resources`, generation-checked handles, borrowed objects pinned for the call), the
@@ -1664,6 +1669,21 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
             ));
         }
     }
+    // Events: one emit function each (claimed before the types, so that a clash names both).
+    if !iface.events.is_empty() {
+        for fixed in ["EMIT_INVALID_PAYLOAD", "EMIT_OUT_OF_MEMORY"] {
+            g.claim(
+                format!("{upper_p}_{fixed}"),
+                format!("the generated {upper_p}_{fixed}"),
+            )?;
+        }
+    }
+    for e in &iface.events {
+        g.claim(
+            format!("{p}_emit_{}", snake(&e.topic)),
+            format!("event {}", e.topic),
+        )?;
+    }
     for k in 0..iface.types.len() {
         g.ensure_named(k)?;
     }
@@ -1678,6 +1698,11 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
     let mut method_defs = String::new();
     let mut glue = String::new();
     let mut rel_roots: BTreeMap<String, Type> = BTreeMap::new();
+    let winit = if has_res {
+        "{NULL, 0, 0, NULL, 0, NULL, 0, 0}"
+    } else {
+        "{NULL, 0, 0, NULL, 0}"
+    };
     for (idx, f) in iface.functions.iter().enumerate() {
         // The C names: p_f for a plain function, p_r_m for resource r's constructor (new),
         // method or static function m.
@@ -1822,11 +1847,6 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
             );
             call_args.push("&out".into());
         }
-        let winit = if has_res {
-            "{NULL, 0, 0, NULL, 0, NULL, 0, 0}"
-        } else {
-            "{NULL, 0, 0, NULL, 0}"
-        };
         if borrows.is_empty() && !owns {
             // Nothing to release after the call.
             let _ = writeln!(
@@ -1905,6 +1925,55 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
         );
         drop_names.push(name);
     }
+    // The events: an encoder per payload type and one emit function per event.
+    let mut event_protos = String::new();
+    let mut event_defs = String::new();
+    for e in &iface.events {
+        let fname = format!("{p}_emit_{}", snake(&e.topic));
+        let doc = e
+            .docs
+            .as_deref()
+            .map(|d| format!("/* {} */\n", comment(d)))
+            .unwrap_or_default();
+        let sig = match &e.payload {
+            Some(t) => {
+                g.ensure(t)?;
+                g.need(t, false);
+                format!(
+                    "int32_t {fname}(const bh_host_api *api, uint64_t instance_token, const {} *payload)",
+                    g.ctype(t)
+                )
+            }
+            None => format!("int32_t {fname}(const bh_host_api *api, uint64_t instance_token)"),
+        };
+        let _ = writeln!(
+            event_protos,
+            "{doc}/* WIT event: {}: {} */\n{sig};\n",
+            e.topic,
+            e.payload
+                .as_ref()
+                .map_or("no payload".to_string(), |t| comment(&iface.type_name(t)))
+        );
+        let head = format!(
+            "{sig}\n{{\n    static const char topic[] = \"{}\";\n    if (api == NULL || api->emit == NULL)\n        return BH_API_INVALID;\n",
+            e.topic
+        );
+        let body = match &e.payload {
+            Some(t) => format!(
+                "    if (payload == NULL)\n        return {upper_p}_EMIT_INVALID_PAYLOAD;\n\
+                 \x20   {p}_writer_ w = {winit};\n\
+                 \x20   if ({p}_enc_{}_(&w, payload) != 0) {{\n\
+                 \x20       int32_t rc = w.oom ? {upper_p}_EMIT_OUT_OF_MEMORY : {upper_p}_EMIT_INVALID_PAYLOAD;\n\
+                 \x20       free(w.buf);\n        return rc;\n    }}\n\
+                 \x20   int32_t st = api->emit(instance_token, topic, sizeof topic - 1, w.buf, w.len);\n\
+                 \x20   free(w.buf);\n    return st;\n",
+                g.key(t)
+            ),
+            None => "    return api->emit(instance_token, topic, sizeof topic - 1, NULL, 0);\n"
+                .to_string(),
+        };
+        let _ = write!(event_defs, "{head}{body}}}\n\n");
+    }
     let method_count = iface.functions.len() + drop_names.len();
     let method_names: Vec<String> = iface
         .functions
@@ -1980,6 +2049,26 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
             );
         }
     }
+    let events_h = if iface.events.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "/* ---- events (the interface `events`); docs/TYPED.md, \"C: module-side bindings\" ----\n\
+             \x20* {p}_emit_<topic>(api, instance_token, &payload) checks the payload like an output\n\
+             \x20* (UTF-8, tags, discriminants, flag bits, chars, NULL pointers, lengths), encodes it and\n\
+             \x20* hands it to api->emit(instance_token, \"<topic>\", ...), and returns what api->emit returned\n\
+             \x20* (BH_API_OK; BH_API_OVERLOADED: the queue is full and the event dropped; BH_API_STALE: after\n\
+             \x20* destroy; BH_API_TOO_LARGE: above the module's max event size; ...). Without calling emit it\n\
+             \x20* returns BH_API_INVALID for a NULL api (or api->emit), {upper_p}_EMIT_INVALID_PAYLOAD for a\n\
+             \x20* NULL payload or one that does not check, {upper_p}_EMIT_OUT_OF_MEMORY when the encoding's\n\
+             \x20* buffer cannot be allocated. Call it from any thread, at any time between init() and the\n\
+             \x20* end of destroy() (api and instance_token are those init() got). It never blocks, but it\n\
+             \x20* allocates (malloc/realloc) for the encoding and frees it before returning; the payload is\n\
+             \x20* only read, and not retained. */\n\
+             #define {upper_p}_EMIT_INVALID_PAYLOAD (-100)\n\
+             #define {upper_p}_EMIT_OUT_OF_MEMORY (-101)\n\n{event_protos}"
+        )
+    };
     let _ = write!(
         h,
         "/* Call-scoped memory, suitably aligned, freed by the generated code when the call is over\n\
@@ -1997,7 +2086,7 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
          {pad}const uint8_t *input, size_t input_len, bh_call_ctx *ctx);\n\n\
          /* Exported by the generated source: the interface (WIT text and hash). */\n\
          const bh_module_interface *bridgehost_module_interface(void);\n\n\
-         /* ---- implemented by the module author ---- */\n\n{res_protos}{protos}",
+         {events_h}/* ---- implemented by the module author ---- */\n\n{res_protos}{protos}",
         method_count,
         method_names
             .iter()
@@ -2106,6 +2195,10 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
     }
     c.push_str("/* ---- methods ---- */\n\n");
     c.push_str(&glue);
+    if !event_defs.is_empty() {
+        c.push_str("/* ---- events ---- */\n\n");
+        c.push_str(&event_defs);
+    }
     let _ = write!(
         c,
         "int32_t {p}_dispatch(const bh_host_api *api, void *instance, uint32_t index,\n\
