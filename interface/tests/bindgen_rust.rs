@@ -1064,6 +1064,7 @@ fn drop_during_a_call(isolation: Isolation) {
     let t = typed(&m);
     let h = t.new_counter(42);
     let destroyed = t.u64_of("destroyed-total");
+    let started = std::time::Instant::now();
     std::thread::scope(|s| {
         let slow = s.spawn(|| {
             t.call(
@@ -1087,7 +1088,12 @@ fn drop_during_a_call(isolation: Isolation) {
                 "the checks ran while slow-get was running"
             );
         } else {
-            assert!(slow.is_finished(), "the worker ran the drop after slow-get");
+            // One worker runs one call at a time: the drop was served after slow-get's 1.5 s
+            // (whether the slow thread has taken its answer yet is a matter of scheduling).
+            assert!(
+                started.elapsed() >= std::time::Duration::from_millis(1500),
+                "the worker ran the drop after slow-get"
+            );
         }
         assert_eq!(slow.join().unwrap().unwrap(), Some(Value::U64(42)));
     });
