@@ -226,6 +226,23 @@ fn refusals_say_why() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("the Python name close is taken"), "{e}");
+    // Events: on_<topic> taken by a function; a handle in a payload.
+    for (wit, why) in [
+        (
+            "package t:t; interface t { on-tick: func(); } interface events { tick: func(); }",
+            "event tick: the Python name on_tick is taken",
+        ),
+        (
+            "package t:t; interface t { resource r { constructor(); } } \
+             interface events { use t.{r}; made: func(x: r); }",
+            "event made: a resource handle in an event payload",
+        ),
+    ] {
+        let e = bindgen::generate("python", &Interface::parse(wit).unwrap(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(why), "{wit}: {e}");
+    }
     let clash = "package t:t; interface t { add: func(); add-async: func(); }";
     let e = bindgen::generate("python", &Interface::parse(clash).unwrap(), None)
         .unwrap_err()

@@ -92,6 +92,37 @@ def test_generated_std_bindings_call_in_both_modes(gen, host, isolation):
 
 
 @pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_generated_typed_events(gen, host, isolation):
+    """``on_<topic>(callback)``: the payload decoded; bad payloads and callback errors go to
+    ``sys.unraisablehook`` and count in ``callback_errors``."""
+    m = load(gen / "std_typed.py")
+    got, raised = [], []
+    old = sys.unraisablehook
+    sys.unraisablehook = lambda u: raised.append(u.exc_value)
+    try:
+        with m.Std.open(host, "std", isolation=isolation) as std:
+            emit = std.module.method("emit")
+
+            def on(seq: int) -> None:
+                if seq == 13:
+                    raise RuntimeError("the callback's own error")
+                got.append(seq)
+
+            with std.on_tick(on):
+                emit.call(b"tick\x00" + (7).to_bytes(8, "little"))
+                emit.call(b"tick\x00abc")  # 3 bytes for a u64
+                emit.call(b"tick\x00" + (13).to_bytes(8, "little"))
+                emit.call(b"tick\x00" + (2**64 - 1).to_bytes(8, "little"))
+                std.module.flush(30)
+            assert std.module.counters()["callback_errors"] == 2
+    finally:
+        sys.unraisablehook = old
+    assert got == [7, 2**64 - 1]
+    assert [type(e) for e in raised] == [bridgehost.AbiMismatchError, RuntimeError], raised
+    assert "event tick does not match its interface" in str(raised[0])
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
 def test_generated_classes_round_trip_through_a_module(host, tmp_path, isolation):
     # The C echo module of test_typed.py (records, variants, enums, flags, nested options,
     # tuples, results) bound through generated code: values go out as the generated classes
@@ -316,6 +347,9 @@ def test_generated_file_and_a_client_pass_mypy_strict(gen, tmp_path):
                     total: int = std.add(1, 2)
                     data: bytes = std.echo(b"x")
                     assert total == 3 and data == b"x"
+                    seen: list[int] = []
+                    with std.on_tick(seen.append):
+                        pass
                     return std.stats([1.0, 2.0])
             """
         )

@@ -1082,6 +1082,21 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
         );
         on_binding.push((f, attr, name));
     }
+    // Typed events: `on_<topic>(callback)` subscribes with the payload decoded.
+    let mut on_events: Vec<(&crate::model::Event, String)> = Vec::new();
+    for e in &iface.events {
+        let what = format!("event {}", e.topic);
+        if let Some(t) = &e.payload {
+            if g.has_own(t) || g.has_borrow(t) {
+                return Err(unsupported(
+                    LANG,
+                    format!("{what}: a resource handle in an event payload"),
+                ));
+            }
+        }
+        let name = take(ident(&format!("on-{}", e.topic)), &what)?;
+        on_events.push((e, name));
+    }
     for &r in &resources {
         g.resource_class(&mut out, r)?;
     }
@@ -1137,6 +1152,29 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
         )?;
     }
     out.push_str(&methods);
+    for (e, name) in &on_events {
+        let doc = doc_at(&e.docs, &format!("Event {}.", e.topic), 8);
+        let (cb, call) = match &e.payload {
+            Some(t) => (
+                format!("Callable[[{}], object]", g.ty(t)?),
+                format!("callback({})", g.decode_expr(t, "_v", "self")?),
+            ),
+            None => ("Callable[[], object]".to_string(), "callback()".to_string()),
+        };
+        let _ = write!(
+            out,
+            "    def {name}(self, callback: {cb}) -> bridgehost.Subscription:\n        \"\"\"{doc}\n\n        \
+             Subscribes to event ``{topic}`` with its payload decoded: ``callback({arg})`` runs \
+             on the host's event thread, like ``Module.subscribe``'s callback, and its \
+             exception goes to ``sys.unraisablehook``. A payload that does not decode is \
+             ``AbiMismatchError``, reported the same way (the callback is not called). \
+             Unsubscribe with the returned ``Subscription`` (or a ``with`` block).\n        \
+             \"\"\"\n        return self.view.subscribe({topic_lit}, lambda _t, _v: {call})\n\n",
+            topic = e.topic,
+            topic_lit = py_str(&e.topic),
+            arg = if e.payload.is_some() { "value" } else { "" },
+        );
+    }
     let name = match module {
         Some(m) => m.to_string(),
         None => module_name(iface),
