@@ -340,13 +340,7 @@ impl Isolated {
             ));
         }
         let cfg = &self.shared.cfg;
-        let cx = CallCx {
-            max_output: out.max(),
-            max_input: cfg.max_input,
-            timeout: cfg.timeout,
-            method: self.methods.get(index as usize).map_or("?", String::as_str),
-            limits: self.limits,
-        };
+
         // A worker that died before it started the call (it retired, or a
         // module thread crashed it while idle) does not fail the call: it is
         // re-dispatched, a bounded number of times.
@@ -362,6 +356,16 @@ impl Isolated {
         let deadline = cfg
             .timeout
             .and_then(|t| Some((Instant::now().checked_add(t)?, t)));
+        // One deadline from when the call was made: the wait for a free or
+        // restarting worker and the run share `call_timeout`.
+        let cx = CallCx {
+            max_output: out.max(),
+            max_input: cfg.max_input,
+            timeout: cfg.timeout,
+            deadline: deadline.map(|(at, _)| at),
+            method: self.methods.get(index as usize).map_or("?", String::as_str),
+            limits: self.limits,
+        };
         let stop_wait = Arc::new(AtomicBool::new(false));
         loop {
             if let Some(t) = &task {
