@@ -29,6 +29,7 @@ mod remote;
 mod sandbox;
 mod supervisor;
 mod sys;
+mod transit;
 pub(crate) mod worker; // `worker_main`: reached only through `crate::internal`
 
 use crate::counters::Counters;
@@ -213,6 +214,7 @@ pub(crate) fn open_with(
         stop: AtomicBool::new(false),
         arrivals: Mutex::new(()),
         arrivals_cv: crate::sync::Condvar::new(),
+        transit: Mutex::new(transit::Transit::default()),
         hub,
         counters,
         cfg,
@@ -319,6 +321,10 @@ impl Backend for Isolated {
             };
             let _ = self.shared.arrivals_cv.wait_until(&mut g, until);
         }
+    }
+
+    fn in_transit(&self) -> Option<Box<dyn crate::events::InTransit>> {
+        Some(Box::new(transit::Mark::new(&self.shared)))
     }
 
     fn reentered(&self) -> bool {
@@ -471,6 +477,8 @@ impl Isolated {
             let _ = h.join();
         }
         shared.pool.lock().slots.clear();
+        // Every worker is reaped: nothing more arrives.
+        shared.transit.lock().clear();
         shared.wake.close();
     }
 }

@@ -108,6 +108,12 @@ pub(crate) struct Shared {
     /// worker dies): wakes `Isolated::settle_events`.
     pub(crate) arrivals: Mutex<()>,
     pub(crate) arrivals_cv: Condvar,
+    /// What ended subscriptions are owed of the events still on their way.
+    /// Held by the supervisor while it hands a batch of events to the hub
+    /// and counts it received, and by a subscription's end while it fixes
+    /// its bounds: an event is in the hub or in transit, never both. Taken
+    /// before `pool` and the hub's locks.
+    pub(crate) transit: Mutex<super::transit::Transit>,
 }
 
 impl Pool {

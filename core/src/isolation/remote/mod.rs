@@ -398,6 +398,15 @@ impl Worker {
         self.events_received.fetch_add(n, Ordering::SeqCst);
     }
 
+    /// `(promised, received)`: the worker's accepted-event count in its last
+    /// response, and the events received from it (both wrapping).
+    pub(crate) fn event_counts(&self) -> (u32, u32) {
+        (
+            self.events_promised.load(Ordering::SeqCst),
+            self.events_received.load(Ordering::SeqCst),
+        )
+    }
+
     /// Whether every event the worker reported in its last response has
     /// arrived (or the worker is dead: what it did not send is lost with it).
     pub(crate) fn events_settled(&self) -> bool {
