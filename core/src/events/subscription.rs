@@ -117,7 +117,9 @@ impl Subscription {
     /// Events accepted before this call that this subscription wanted and
     /// did not get are counted in `events_discarded` (each as the
     /// dispatcher reaches it: exact once a `flush` or the host's close has
-    /// returned).
+    /// returned). For an isolated module, so are those still on their way
+    /// from a worker that a returned call's answer had announced (each as
+    /// it arrives; see `isolation::transit`).
     pub fn unsubscribe(&self) {
         self.hub.retire(&self.entry);
     }
