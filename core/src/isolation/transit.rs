@@ -36,6 +36,19 @@ fn after(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) > 0
 }
 
+/// The events of one worker an ending subscription is owed, `(after,
+/// through]`: announced (`promised`), not yet arrived (`received`), and
+/// accepted after it began (`began`: announced or arrived then). `None`
+/// when there are none.
+fn owed_range(began: u32, promised: u32, received: u32) -> Option<(u32, u32)> {
+    let from = if after(began, received) {
+        began
+    } else {
+        received
+    };
+    after(promised, from).then_some((from, promised))
+}
+
 /// What an ended subscription is still owed by one worker.
 #[derive(Debug)]
 struct Owed {
@@ -143,14 +156,9 @@ impl InTransit for Mark {
                 .iter()
                 .find(|(id, _)| *id == s.worker.id)
                 .map_or(0, |&(_, b)| b);
-            let from = if after(began, received) {
-                began
-            } else {
-                received
-            };
-            if !after(promised, from) {
+            let Some((from, promised)) = owed_range(began, promised, received) else {
                 continue;
-            }
+            };
             if t.owed.len() >= MAX_OWED {
                 tracing::debug!(target: "bridgehost::events", "too many ended subscriptions with events in transit; not counting more");
                 break;
@@ -169,6 +177,25 @@ impl InTransit for Mark {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn owed_are_the_announced_not_arrived_accepted_since_the_start() {
+        // 10 announced, 4 arrived, began with 2 announced: 5..=10.
+        assert_eq!(owed_range(2, 10, 4), Some((4, 10)));
+        // Began after 7 were announced: not owed those (they were accepted
+        // before it existed), only 8..=10.
+        assert_eq!(owed_range(7, 10, 4), Some((7, 10)));
+        // Everything announced before it began, or arrived: nothing.
+        assert_eq!(owed_range(10, 10, 4), None);
+        assert_eq!(owed_range(2, 10, 10), None);
+        // Arrivals ahead of the last answer (a call still running): nothing.
+        assert_eq!(owed_range(2, 10, 12), None);
+        // Wrapping counts.
+        assert_eq!(
+            owed_range(u32::MAX - 5, 3, u32::MAX - 2),
+            Some((u32::MAX - 2, 3))
+        );
+    }
 
     #[test]
     fn counts_each_owed_arrival_once_in_range_and_topic() {
