@@ -32,6 +32,11 @@ pub(crate) trait Backend: Send + Sync {
     fn settle_events(&self, _deadline: Option<std::time::Instant>) -> Result<()> {
         Ok(())
     }
+    /// For a subscription made now: how to count, when it ends, the events
+    /// accepted but not yet in the host's queue (isolated workers'), if any.
+    fn in_transit(&self) -> Option<Box<dyn crate::events::InTransit>> {
+        None
+    }
 }
 
 /// Shared by the host and its modules.
@@ -202,6 +207,7 @@ impl Module {
             topic,
             callback,
             Arc::clone(&self.inner.counters),
+            self.inner.backend.in_transit(),
         )
     }
 

@@ -131,6 +131,42 @@ fn call_timeout_bounds_the_wait_for_a_free_worker() {
     }
 }
 
+/// `call_timeout` is ONE deadline from when the call was made: the time
+/// spent waiting for a worker is deducted from the run's budget. A 10 s
+/// sleep queued behind a 2.5 s call on one worker, with a 3 s timeout,
+/// ends `Timeout` ~3 s after it was made. Checked by reverting (the run got
+/// a fresh 3 s once it had a worker): it ended after ~5.5 s.
+#[test]
+fn call_timeout_is_one_deadline_for_the_wait_and_the_run() {
+    let host = support::host();
+    let t = Duration::from_secs(3);
+    let mut opts = support::isolated(Some(t));
+    opts.workers = 1;
+    let m = host.open("std", opts).unwrap();
+    let sleep = m.method("sleep_ms").unwrap();
+    // Warm: the worker is up before the clock starts.
+    sleep.call(b"0").unwrap();
+    let first = {
+        let sleep = sleep.clone();
+        thread::spawn(move || sleep.call(b"2500").map_err(|e| e.kind()))
+    };
+    // The 2.5 s call holds the only worker.
+    assert!(
+        support::eventually(Duration::from_secs(30), || m.counters().calls >= 2),
+        "the first call never started"
+    );
+    thread::sleep(Duration::from_millis(50));
+    let t0 = Instant::now();
+    let r = sleep.call(b"10000").map_err(|e| e.kind());
+    let took = t0.elapsed();
+    assert_eq!(r, Err(ErrorKind::Timeout));
+    assert_eq!(first.join().unwrap(), Ok(Vec::new()));
+    assert!(
+        took > Duration::from_millis(2900) && took < t + Duration::from_millis(1500),
+        "call_timeout {t:?}, the call ended after {took:?}"
+    );
+}
+
 /// A submitted isolated call waiting for a free worker is cancelled too:
 /// `cancel` returns true exactly when the task then completes `Cancelled`
 /// (the front ends rely on it), and the counter counts each cancel once.

@@ -33,6 +33,7 @@ mod payload;
 mod subscription;
 
 pub use payload::{Event, EventCallback, Payload, INLINE_PAYLOAD};
+pub(crate) use subscription::InTransit;
 pub use subscription::Subscription;
 use subscription::{deactivate_and_wait, SubEntry, SubState, ACTIVE};
 
@@ -311,6 +312,7 @@ impl EventHub {
         topic: &str,
         callback: EventCallback,
         counters: Arc<Counters>,
+        transit: Option<Box<dyn InTransit>>,
     ) -> Result<Subscription> {
         if self.stopped.load(Ordering::Acquire) {
             return Err(Error::closed("host"));
@@ -338,6 +340,7 @@ impl EventHub {
             idle: Condvar::new(),
             counters,
             discard_through: AtomicU64::new(ACTIVE),
+            transit,
         });
         self.subs
             .lock()
@@ -370,20 +373,36 @@ impl EventHub {
 
     /// Deactivate `entries` at once, without waiting (no delivery to any of
     /// them starts after this); their bound is the last event accepted now.
+    ///
+    /// A subscription to a module whose events reach the hub later
+    /// (isolated) is ended through its [`InTransit`], which also counts the
+    /// events still on their way.
     fn mark_inactive(&self, entries: &[&SubEntry]) {
-        let through = self.queue.lock().accepted;
         for entry in entries {
-            // Before `active` is cleared: a dispatcher that sees the
-            // subscription inactive sees its bound.
-            let _ = entry.discard_through.compare_exchange(
-                ACTIVE,
-                through,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            );
-            entry.state.lock().active = false;
-            entry.active_fast.store(false, Ordering::SeqCst);
+            match &entry.transit {
+                Some(t) => t.end(entry.topic.as_ref(), &entry.counters, &mut || {
+                    self.mark_one_inactive(entry)
+                }),
+                None => {
+                    self.mark_one_inactive(entry);
+                }
+            }
         }
+    }
+
+    /// Deactivate `entry`, its bound the last event accepted now; false if
+    /// it was deactivated before (its bound stays).
+    fn mark_one_inactive(&self, entry: &SubEntry) -> bool {
+        let through = self.queue.lock().accepted;
+        // Before `active` is cleared: a dispatcher that sees the
+        // subscription inactive sees its bound.
+        let first = entry
+            .discard_through
+            .compare_exchange(ACTIVE, through, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok();
+        entry.state.lock().active = false;
+        entry.active_fast.store(false, Ordering::SeqCst);
+        first
     }
 
     /// Unsubscribe `entry`: deactivate it, then remove it from the registry

@@ -38,6 +38,29 @@ pub(crate) struct SubEntry {
     /// wanted and did not get are counted in `events_discarded` (by the
     /// dispatcher as it reaches them, or by `stop` for those still queued).
     pub(super) discard_through: AtomicU64,
+    /// For a module whose accepted events reach the hub later (isolated):
+    /// ends the subscription so that the events still on their way are
+    /// counted too (see [`InTransit`]).
+    pub(super) transit: Option<Box<dyn InTransit>>,
+}
+
+/// A module whose events are accepted before they reach the hub: an
+/// isolated module's worker accepts an event (its `emit` returns) and sends
+/// it to the host later. When a subscription to it ends, the hub's own
+/// count covers the events already in the hub; this covers the rest.
+pub(crate) trait InTransit: Send + Sync {
+    /// End the subscription: run `deactivate` (it fixes the hub-side bound
+    /// of the subscription's discards, and returns false if it had ended
+    /// already) while no event of the module moves into the hub; then count
+    /// in `counters.events_discarded`, as they arrive, the events on `topic`
+    /// (`None`: every topic) accepted while the subscription existed that
+    /// were still on their way.
+    fn end(
+        &self,
+        topic: Option<&Arc<str>>,
+        counters: &Arc<Counters>,
+        deactivate: &mut dyn FnMut() -> bool,
+    );
 }
 
 pub(super) const ACTIVE: u64 = u64::MAX;
@@ -94,7 +117,9 @@ impl Subscription {
     /// Events accepted before this call that this subscription wanted and
     /// did not get are counted in `events_discarded` (each as the
     /// dispatcher reaches it: exact once a `flush` or the host's close has
-    /// returned).
+    /// returned). For an isolated module, so are those still on their way
+    /// from a worker that a returned call's answer had announced (each as
+    /// it arrives; see `isolation::transit`).
     pub fn unsubscribe(&self) {
         self.hub.retire(&self.entry);
     }

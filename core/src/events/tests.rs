@@ -19,6 +19,7 @@ fn record(
             topic,
             Box::new(move |e| s.lock().push((e.topic.to_string(), e.data.to_vec()))),
             Arc::clone(c),
+            None,
         )
         .unwrap();
     (sub, seen)
@@ -117,6 +118,7 @@ fn stop_counts_queued_events_as_discarded_per_subscriber() {
                 }
             }),
             Arc::clone(&c),
+            None,
         )
         .unwrap();
     let (_all, _) = record(&hub, 3, "*", &c);
@@ -162,6 +164,7 @@ fn full_queue_drops_newest_and_counts_exactly() {
                 s.lock().push(e.data[0]);
             }),
             Arc::clone(&c),
+            None,
         )
         .unwrap();
     hub.emit(7, "t", &[0], &c).unwrap();
@@ -211,6 +214,7 @@ fn byte_bound_counts_the_batch_in_delivery() {
                 s.fetch_add(1, Ordering::SeqCst);
             }),
             Arc::clone(&c),
+            None,
         )
         .unwrap();
     let big = vec![1u8; 1000];

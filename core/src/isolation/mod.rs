@@ -29,6 +29,7 @@ mod remote;
 mod sandbox;
 mod supervisor;
 mod sys;
+mod transit;
 pub(crate) mod worker; // `worker_main`: reached only through `crate::internal`
 
 use crate::counters::Counters;
@@ -213,6 +214,7 @@ pub(crate) fn open_with(
         stop: AtomicBool::new(false),
         arrivals: Mutex::new(()),
         arrivals_cv: crate::sync::Condvar::new(),
+        transit: Mutex::new(transit::Transit::default()),
         hub,
         counters,
         cfg,
@@ -321,6 +323,10 @@ impl Backend for Isolated {
         }
     }
 
+    fn in_transit(&self) -> Option<Box<dyn crate::events::InTransit>> {
+        Some(Box::new(transit::Mark::new(&self.shared)))
+    }
+
     fn reentered(&self) -> bool {
         // The supervisor thread delivers the workers' logs (a log sink may
         // run module code there); closing from it would join itself.
@@ -340,13 +346,7 @@ impl Isolated {
             ));
         }
         let cfg = &self.shared.cfg;
-        let cx = CallCx {
-            max_output: out.max(),
-            max_input: cfg.max_input,
-            timeout: cfg.timeout,
-            method: self.methods.get(index as usize).map_or("?", String::as_str),
-            limits: self.limits,
-        };
+
         // A worker that died before it started the call (it retired, or a
         // module thread crashed it while idle) does not fail the call: it is
         // re-dispatched, a bounded number of times.
@@ -362,6 +362,16 @@ impl Isolated {
         let deadline = cfg
             .timeout
             .and_then(|t| Some((Instant::now().checked_add(t)?, t)));
+        // One deadline from when the call was made: the wait for a free or
+        // restarting worker and the run share `call_timeout`.
+        let cx = CallCx {
+            max_output: out.max(),
+            max_input: cfg.max_input,
+            timeout: cfg.timeout,
+            deadline: deadline.map(|(at, _)| at),
+            method: self.methods.get(index as usize).map_or("?", String::as_str),
+            limits: self.limits,
+        };
         let stop_wait = Arc::new(AtomicBool::new(false));
         loop {
             if let Some(t) = &task {
@@ -467,6 +477,8 @@ impl Isolated {
             let _ = h.join();
         }
         shared.pool.lock().slots.clear();
+        // Every worker is reaped: nothing more arrives.
+        shared.transit.lock().clear();
         shared.wake.close();
     }
 }

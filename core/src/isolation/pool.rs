@@ -108,6 +108,12 @@ pub(crate) struct Shared {
     /// worker dies): wakes `Isolated::settle_events`.
     pub(crate) arrivals: Mutex<()>,
     pub(crate) arrivals_cv: Condvar,
+    /// What ended subscriptions are owed of the events still on their way.
+    /// Held by the supervisor while it hands a batch of events to the hub
+    /// and counts it received, and by a subscription's end while it fixes
+    /// its bounds: an event is in the hub or in transit, never both. Taken
+    /// before `pool` and the hub's locks.
+    pub(crate) transit: Mutex<super::transit::Transit>,
 }
 
 impl Pool {
@@ -202,8 +208,10 @@ impl Pool {
 
 impl Shared {
     /// Take an idle worker, waiting while none is available: at most until
-    /// `deadline` (the call's `call_timeout` bounds the wait for a free or
-    /// restarting worker too), then `Timeout(timeout)`; `Cancelled` once
+    /// `deadline` (the call's one deadline, `call_timeout` after it was made,
+    /// bounds the wait for a free or restarting worker and then the run),
+    /// then `Timeout(timeout)` (also when the deadline passed before a
+    /// worker was found idle: the call would have no time to run); `Cancelled` once
     /// `cancelled` is set (a submitted call's cancel hook sets it).
     pub(crate) fn checkout(
         &self,
@@ -217,6 +225,11 @@ impl Shared {
             }
             if cancelled.load(std::sync::atomic::Ordering::Acquire) {
                 return Err(Error::Cancelled);
+            }
+            if let Some((at, timeout)) = deadline {
+                if Instant::now() >= at {
+                    return Err(Error::Timeout(timeout));
+                }
             }
             if let Gate::Open { retry_in } = pool.breaker.gate(Instant::now()) {
                 let (k, w) = (pool.breaker.threshold(), pool.breaker.window());
@@ -269,12 +282,9 @@ impl Shared {
             }
             // Bounded wait: breaker transitions are time-based.
             let mut wait = Duration::from_millis(100);
-            if let Some((at, timeout)) = deadline {
-                let now = Instant::now();
-                if now >= at {
-                    return Err(Error::Timeout(timeout));
-                }
-                wait = wait.min(at - now);
+            if let Some((at, _)) = deadline {
+                // Past `at`, the next round returns `Timeout`.
+                wait = wait.min(at.saturating_duration_since(Instant::now()));
             }
             if crate::executor::poll_installed() {
                 // A cancellable call: ask its poll between short waits,

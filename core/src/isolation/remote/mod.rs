@@ -80,7 +80,11 @@ struct CallState {
 pub(crate) struct CallCx<'a> {
     pub(crate) max_output: usize,
     pub(crate) max_input: usize,
+    /// `call_timeout`, reported in `Timeout`.
     pub(crate) timeout: Option<Duration>,
+    /// When the call times out: `call_timeout` after the call was made,
+    /// not after it got this worker (the wait for a worker is deducted).
+    pub(crate) deadline: Option<Instant>,
     pub(crate) method: &'a str,
     pub(crate) limits: Limits,
 }
@@ -394,6 +398,15 @@ impl Worker {
         self.events_received.fetch_add(n, Ordering::SeqCst);
     }
 
+    /// `(promised, received)`: the worker's accepted-event count in its last
+    /// response, and the events received from it (both wrapping).
+    pub(crate) fn event_counts(&self) -> (u32, u32) {
+        (
+            self.events_promised.load(Ordering::SeqCst),
+            self.events_received.load(Ordering::SeqCst),
+        )
+    }
+
     /// Whether every event the worker reported in its last response has
     /// arrived (or the worker is dead: what it did not send is lost with it).
     pub(crate) fn events_settled(&self) -> bool {
@@ -477,7 +490,7 @@ impl Worker {
             .store(0, Ordering::Relaxed); // published by post's SeqCst store
         let mut streamed = 0usize;
         self.post(st, &req);
-        let deadline = cx.timeout.map(|t| Instant::now() + t);
+        let deadline = cx.deadline;
         let result = loop {
             let waited = self.wait_response(st, deadline, &mut |st: &CallState| {
                 self.stream_ready(st, cx.max_output, out, &mut streamed)

@@ -227,22 +227,34 @@ impl Supervisor {
                     c.events_refused
                         .fetch_add(u64::from(batch.dropped), Ordering::Relaxed);
                 }
-                if let Some(hub) = self.shared.hub.upgrade() {
-                    for ev in &batch.events {
-                        // The worker already accepted it: a refusal here is
-                        // a loss the module never hears of.
-                        if let Err(Error::Overloaded(_)) =
-                            hub.emit(self.shared.cfg.module_id, &ev.topic, &ev.data, c)
-                        {
-                            Counters::inc(&c.events_dropped);
-                        }
+                let worker = &self.tracked[i].worker;
+                let hub = self.shared.hub.upgrade();
+                // Handing the batch over and counting it received exclude a
+                // subscription's end (see `isolation::transit`).
+                let mut transit = self.shared.transit.lock();
+                let (_, base) = worker.event_counts();
+                for (k, ev) in (1u32..).zip(&batch.events) {
+                    // The worker already accepted it: a refusal here is
+                    // a loss the module never hears of.
+                    let dropped = hub.as_ref().is_some_and(|hub| {
+                        matches!(
+                            hub.emit(self.shared.cfg.module_id, &ev.topic, &ev.data, c),
+                            Err(Error::Overloaded(_))
+                        )
+                    });
+                    if dropped {
+                        Counters::inc(&c.events_dropped);
+                    } else {
+                        transit.arrived(worker.id, base.wrapping_add(k), &ev.topic);
                     }
                 }
                 // Each is now queued in the hub or counted as dropped: a
                 // flush may go on to wait for the hub.
                 // (A batch holds at most MAX_BATCH events.)
                 let n = u32::try_from(batch.events.len()).unwrap_or(u32::MAX);
-                self.tracked[i].worker.events_arrived(n);
+                worker.events_arrived(n);
+                transit.passed(worker.id, base.wrapping_add(n));
+                drop(transit);
                 let _g = self.shared.arrivals.lock();
                 self.shared.arrivals_cv.notify_all();
             }

@@ -438,6 +438,8 @@ impl Supervisor {
         self.read_stderr(i, true);
         let t = self.tracked.swap_remove(i);
         let w = &t.worker;
+        // Everything it sent was read: what it did not send is lost with it.
+        self.shared.transit.lock().gone(w.id);
         let Some(exit) = w.try_reap(true) else {
             return;
         };
