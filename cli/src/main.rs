@@ -54,7 +54,7 @@ const USAGE: &str = "usage:
   bridgehost wit FILE.wit
   bridgehost bindgen --lang c|csharp|java|python|rust [--package P] [--timeout-ms N] (MODULE | FILE.wit) -o DIR
   bridgehost new --lang c|rust NAME [--dir DIR] [--sdk PATH]   (a module project; docs/MODULES.md)
-MODULE is a path to a module (.so) or a bundled name (std, zlib).
+MODULE is a path to a module (.so) or a bundled name (std, zlib, sqlite).
 Input is read from stdin, output written to stdout; with --json the
 arguments are encoded through the module's typed interface and the
 result is printed as JSON (see docs/TYPED.md).

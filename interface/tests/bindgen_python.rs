@@ -272,6 +272,26 @@ fn names_that_python_reserves_are_escaped() {
     }";
     let f = &bindgen::generate("python", &Interface::parse(wit).unwrap(), None).unwrap()[0];
     assert!(f.text.contains("class Class:\n"), "{}", f.text);
+    // A class named like a builtin would shadow it (`from binding import *` too).
+    let builtins = "package t:t; interface t {
+        record syntax-error { line: u32 }
+        variant value-error { bad(string) }
+        enum warning { low, high }
+        f: func(e: syntax-error, v: value-error) -> warning;
+    }";
+    let b = &bindgen::generate("python", &Interface::parse(builtins).unwrap(), None).unwrap()[0];
+    for c in ["class SyntaxError_", "class ValueError_", "class Warning_"] {
+        assert!(b.text.contains(c), "{c}: {}", b.text);
+    }
+    for c in [
+        "class SyntaxError:",
+        "class SyntaxError(",
+        "class ValueError:",
+        "class ValueError(",
+        "class Warning(",
+    ] {
+        assert!(!b.text.contains(c), "{c} shadows the builtin");
+    }
     assert!(
         f.text.contains("    from_: int\n    to_end: bool\n"),
         "{}",

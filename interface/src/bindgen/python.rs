@@ -57,6 +57,84 @@ const RESERVED_TYPES: &[&str] = &[
     "Resource",
 ];
 
+/// Python's builtin classes (exceptions, warnings) and constants whose names a PascalCase
+/// class name can take: a class named like one would shadow the builtin in the generated
+/// module and in `from binding import *` (found by a docs-only client: `record syntax-error`).
+const BUILTINS: &[&str] = &[
+    "ArithmeticError",
+    "AssertionError",
+    "AttributeError",
+    "BaseException",
+    "BaseExceptionGroup",
+    "BlockingIOError",
+    "BrokenPipeError",
+    "BufferError",
+    "BytesWarning",
+    "ChildProcessError",
+    "ConnectionAbortedError",
+    "ConnectionError",
+    "ConnectionRefusedError",
+    "ConnectionResetError",
+    "DeprecationWarning",
+    "EOFError",
+    "Ellipsis",
+    "EncodingWarning",
+    "EnvironmentError",
+    "Exception",
+    "ExceptionGroup",
+    "FileExistsError",
+    "FileNotFoundError",
+    "FloatingPointError",
+    "FutureWarning",
+    "GeneratorExit",
+    "IOError",
+    "ImportError",
+    "ImportWarning",
+    "IndentationError",
+    "IndexError",
+    "InterruptedError",
+    "IsADirectoryError",
+    "KeyError",
+    "KeyboardInterrupt",
+    "LookupError",
+    "MemoryError",
+    "ModuleNotFoundError",
+    "NameError",
+    "NotADirectoryError",
+    "NotImplemented",
+    "NotImplementedError",
+    "OSError",
+    "OverflowError",
+    "PendingDeprecationWarning",
+    "PermissionError",
+    "ProcessLookupError",
+    "PythonFinalizationError",
+    "RecursionError",
+    "ReferenceError",
+    "ResourceWarning",
+    "RuntimeError",
+    "RuntimeWarning",
+    "StopAsyncIteration",
+    "StopIteration",
+    "SyntaxError",
+    "SyntaxWarning",
+    "SystemError",
+    "SystemExit",
+    "TabError",
+    "TimeoutError",
+    "TypeError",
+    "UnboundLocalError",
+    "UnicodeDecodeError",
+    "UnicodeEncodeError",
+    "UnicodeError",
+    "UnicodeTranslateError",
+    "UnicodeWarning",
+    "UserWarning",
+    "ValueError",
+    "Warning",
+    "ZeroDivisionError",
+];
+
 /// Members of the generated class itself.
 const BINDING_MEMBERS: &[&str] = &["open", "module", "view", "close", "WIT", "HASH"];
 
@@ -75,7 +153,10 @@ fn ident(name: &str) -> String {
 
 fn class_name(name: &str) -> String {
     let p = pascal(name);
-    if RESERVED_TYPES.contains(&p.as_str()) || KEYWORDS.contains(&p.as_str()) {
+    if RESERVED_TYPES.contains(&p.as_str())
+        || KEYWORDS.contains(&p.as_str())
+        || BUILTINS.contains(&p.as_str())
+    {
         p + "_"
     } else {
         p
