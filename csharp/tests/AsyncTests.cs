@@ -265,5 +265,50 @@ namespace BridgeHost.Tests
                 Check.Completes(running, "running");
             }
         }
+
+        /// <summary>A running isolated call is ended by its token: the worker is killed and
+        /// replaced, the task ends as canceled and Counters.Cancelled counts it (Method.SubmitAsync's
+        /// XML docs, DOTNET.md "Errors").</summary>
+        [Case]
+        public void CancellingARunningIsolatedCallEndsIt()
+        {
+            using (var host = new Host())
+            using (var cts = new CancellationTokenSource())
+            {
+                var std = TestEnv.OpenIsolatedOrSkip(host, "std");
+                var t = std.GetMethod("sleep_ms").SubmitAsync(TestEnv.Ascii("20000"), cts.Token);
+                Check.Eventually(() => std.GetCounters().Calls >= 1, 10, "the worker runs the call");
+                var clock = Stopwatch.StartNew();
+                cts.Cancel();
+                Check.Completes(t, "cancelled running call");
+                Check.True(t.IsCanceled, "task is canceled, status " + t.Status);
+                Check.Eventually(() => std.GetCounters().Cancelled == 1, 10, "counters.Cancelled == 1");
+                Check.Bytes(TestEnv.Ascii("alive"), std.GetMethod("echo").Call(TestEnv.Ascii("alive")), "a replaced worker answers");
+                Check.True(clock.Elapsed < TimeSpan.FromSeconds(15), "ended by the cancel, not the 20 s sleep: " + clock.Elapsed);
+            }
+        }
+
+        /// <summary>A running in-process call cannot be interrupted: the token's cancel leaves it
+        /// running and its task completes normally with the output.</summary>
+        [Case]
+        public void CancellingARunningInProcessCallLetsItComplete()
+        {
+            using (var host = new Host())
+            using (var cts = new CancellationTokenSource())
+            {
+                var std = host.Open("std");
+                var t = std.GetMethod("gate_wait").SubmitAsync(TestEnv.Gate("inproc", 30000), cts.Token);
+                TestEnv.AwaitInside(std, "inproc", 1);
+                cts.Cancel();
+                Thread.Sleep(50);
+                Check.False(t.IsCompleted, "still running after the cancel, status " + t.Status);
+                Check.Equal(1u, TestEnv.Inside(std, "inproc"), "the native call still waits in the gate");
+                Check.Equal(1u, TestEnv.OpenGate(std, "inproc"), "released by the test");
+                Check.Completes(t, "the running call");
+                Check.True(t.Status == TaskStatus.RanToCompletion, "completes normally: " + t.Status);
+                Check.Bytes(new byte[] { 1 }, t.Result, "released by gate_open, not by the timeout");
+                Check.Equal(0L, std.GetCounters().Cancelled, "the core cancelled nothing");
+            }
+        }
     }
 }

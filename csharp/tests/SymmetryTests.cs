@@ -8,6 +8,7 @@ using System.IO;
 using System.Linq;
 using System.Reflection;
 using System.Text.RegularExpressions;
+using System.Threading;
 
 namespace BridgeHost.Tests
 {
@@ -127,6 +128,34 @@ namespace BridgeHost.Tests
                     catch (IOException) { return false; }
                 }), 10, "a thread named bhcs-tn-events");
             }
+        }
+
+        [Case]
+        public void TheDefaultThreadNameIsTheCores()
+        {
+            // HostOptions.Defaults.ThreadName is the name a host left at the default gives its
+            // threads, as Java's and Python's defaults (read from the core) are: the thread that
+            // runs this host's event callbacks is "<ThreadName>-events" (the kernel keeps 15 bytes).
+            string expected = HostOptions.Defaults.ThreadName + "-events";
+            expected = expected.Substring(0, Math.Min(15, expected.Length));
+            var seen = new string[1];
+            using (var host = new Host())
+            {
+                var std = host.Open("std");
+                using (std.Subscribe("tick", ev =>
+                {
+                    if (Volatile.Read(ref seen[0]) == null)
+                    {
+                        Volatile.Write(ref seen[0], File.ReadAllText("/proc/thread-self/comm").Trim());
+                    }
+                }))
+                {
+                    std.GetMethod("ticker").Call(TestEnv.U32(1));
+                    Check.Eventually(() => Volatile.Read(ref seen[0]) != null, 10, "an event delivered");
+                }
+            }
+            Check.Equal(expected, seen[0], "the event thread's name");
+            Check.Equal("bridgehost", HostOptions.Defaults.ThreadName, "the documented default");
         }
 
         [Case]

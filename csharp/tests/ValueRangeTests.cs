@@ -43,6 +43,7 @@ namespace BridgeHost.Tests
             Check.Equal(65536, h.EventQueueCapacity, "EventQueueCapacity");
             Check.Equal(64L << 20, h.EventQueueBytes, "EventQueueBytes");
             Check.True(h.ModuleDirectory == null, "ModuleDirectory");
+            Check.Equal("bridgehost", h.ThreadName, "ThreadName (SymmetryTests: the core's)");
             Check.True(!ReferenceEquals(h, HostOptions.Defaults), "a new instance each time");
             ModuleOptions m = ModuleOptions.Defaults;
             Check.Equal(Isolation.InProcess, m.Isolation, "Isolation");

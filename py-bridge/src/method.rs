@@ -270,9 +270,10 @@ impl Method {
         // `slot` (the export) is released here, with the GIL, after the call.
     }
 
-    /// Copy the input for `submit` (the core owns it from then on).
-    fn owned_input(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-        self.check(py)?;
+    /// Copy the input for `submit` (the core owns it from then on). An
+    /// unusable `data` raises here; a closed method is the future's
+    /// exception (`submit_with`).
+    fn owned_input(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         InputBuffer::new(py)
             .export_owned(data, LARGE)
             .map_err(|e| buffer_error(py, "data", e))
@@ -314,9 +315,18 @@ impl Method {
         self.inner.module().info().path.clone()
     }
 
-    /// ``submit`` / ``submit_async`` of a typed call (typed/mod.rs): `prepare`
-    /// runs on the pool thread without the GIL (decoding), `finish` with the
-    /// GIL to build the future's value or exception.
+    /// ``submit`` / ``submit_async`` (of bytes, or of a typed call from
+    /// typed/mod.rs): `prepare` runs on the pool thread without the GIL
+    /// (decoding), `finish` with the GIL to build the future's value or
+    /// exception.
+    ///
+    /// A submit the host refuses (this method, its module or its host closed:
+    /// `ClosedError`; the submit queue full: `OverloadedError`) is not raised:
+    /// the future is returned already failed with it, like every other failure
+    /// of the call (a `max_input` refusal, a module error), as Java's failed
+    /// future and .NET's faulted task. Only errors of the caller's own making
+    /// raise: an unusable argument (checked before this) and, for
+    /// ``submit_async``, no running event loop (`RuntimeError`).
     pub(crate) fn submit_with<'py, T, P, F>(
         &self,
         py: Python<'py>,
@@ -330,11 +340,13 @@ impl Method {
         P: FnOnce(Result<Vec<u8>, Error>) -> T + Send + 'static,
         F: for<'a> FnOnce(Python<'a>, T) -> PyResult<PyOutcome<'a>> + Send + 'static,
     {
-        self.check(py)?;
         let h = helpers(py)?;
         let method: &bridgehost::Method = &self.inner;
         if !is_async {
             let fut = h.future_cls.bind(py).call0()?;
+            if let Err(refused) = self.check(py) {
+                return rejected(py, fut, refused);
+            }
             let target: Py<PyAny> = fut.clone().unbind();
             let done = move |r: Result<Vec<u8>, Error>| {
                 let t = prepare(r);
@@ -349,12 +361,19 @@ impl Method {
                     drop(target);
                 });
             };
-            let handle = method.submit(input, done).py_err(py)?;
-            fut.setattr("_bh_handle", SubmitHandle { inner: handle })?;
-            return Ok(fut);
+            return match method.submit(input, done) {
+                Ok(handle) => {
+                    fut.setattr("_bh_handle", SubmitHandle { inner: handle })?;
+                    Ok(fut)
+                }
+                Err(e) => rejected(py, fut, to_pyerr(py, &e)),
+            };
         }
         let event_loop = h.get_running_loop.bind(py).call0()?;
         let afut = event_loop.call_method0("create_future")?;
+        if let Err(refused) = self.check(py) {
+            return rejected(py, afut, refused);
+        }
         let target: Py<PyAny> = afut.clone().unbind();
         let event_loop: Py<PyAny> = event_loop.unbind();
         let done = move |r: Result<Vec<u8>, Error>| {
@@ -376,11 +395,31 @@ impl Method {
                 drop(event_loop);
             });
         };
-        let handle = method.submit(input, done).py_err(py)?;
-        let handle = Bound::new(py, SubmitHandle { inner: handle })?;
+        let handle = match method.submit(input, done) {
+            Ok(handle) => Bound::new(py, SubmitHandle { inner: handle })?,
+            Err(e) => return rejected(py, afut, to_pyerr(py, &e)),
+        };
         afut.call_method1("add_done_callback", (handle.getattr("_on_future_done")?,))?;
         Ok(afut)
     }
+}
+
+/// `fut` (a fresh ``SubmitFuture`` or ``asyncio.Future``) failed with the
+/// host's refusal of the submit. Set here, on the submitting thread: an
+/// ``asyncio.Future`` is created on its loop's thread, which this is.
+fn rejected<'py>(
+    py: Python<'py>,
+    fut: Bound<'py, PyAny>,
+    refused: PyErr,
+) -> PyResult<Bound<'py, PyAny>> {
+    fut.call_method1("set_exception", (refused.into_value(py),))?;
+    Ok(fut)
+}
+
+/// A byte call's completion: the output as ``bytes``, or the error.
+fn bytes_outcome(py: Python<'_>, r: Result<Vec<u8>, Error>) -> PyResult<PyOutcome<'_>> {
+    let (value, exc) = outcome(py, r)?;
+    Ok((value.map(Bound::into_any), exc))
 }
 
 #[pymethods]
@@ -481,9 +520,15 @@ impl Method {
     /// Run the call on bridgehost's pool threads; returns a
     /// ``concurrent.futures.Future`` resolving to ``bytes``.
     ///
-    /// ``data`` is copied before this returns. ``future.cancel()`` reaches
-    /// the core: it returns True only if the call had not started (it then
-    /// never runs).
+    /// ``data`` is copied before this returns. An unusable ``data`` raises
+    /// (``TypeError``, ``InvalidArgumentError``); every other failure is the
+    /// future's exception, a refused submit included (``ClosedError``,
+    /// ``OverloadedError`` when the submit queue is full,
+    /// ``ResourceLimitError`` over ``max_input``). ``future.cancel()``
+    /// reaches the core: it returns True if the call had not started (it
+    /// then never runs) or is a running isolated call (its worker is killed
+    /// and replaced), False for a running in-process call (it cannot be
+    /// interrupted; its result arrives as usual).
     #[pyo3(signature = (data, /))]
     fn submit<'py>(
         &self,
@@ -491,33 +536,18 @@ impl Method {
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
-            let input = self.owned_input(py, data)?;
-            let h = helpers(py)?;
-            let fut = h.future_cls.bind(py).call0()?;
-            let target: Py<PyAny> = fut.clone().unbind();
-            let done = move |r: Result<Vec<u8>, Error>| {
-                runtime::deliver(|py| {
-                    let res = helpers(py).and_then(|h| {
-                        let (value, exc) = outcome(py, r)?;
-                        h.complete.bind(py).call1((target.bind(py), value, exc))
-                    });
-                    if let Err(e) = res {
-                        e.write_unraisable(py, Some(target.bind(py)));
-                    }
-                    drop(target);
-                });
-            };
-            let method: &bridgehost::Method = &self.inner;
-            let handle = method.submit(input, done).py_err(py)?;
-            fut.setattr("_bh_handle", SubmitHandle { inner: handle })?;
-            Ok(fut)
+            let input = Self::owned_input(py, data)?;
+            self.submit_with(py, input, false, |r| r, bytes_outcome)
         })
     }
 
     /// Like ``submit`` but returns an ``asyncio.Future`` of the running
-    /// loop (``await method.submit_async(data)``). The result is handed to
-    /// the loop with ``loop.call_soon_threadsafe``; cancelling the asyncio
-    /// future cancels the call if it has not started.
+    /// loop (``await method.submit_async(data)``); without a running loop it
+    /// raises ``RuntimeError``. The result is handed to the loop with
+    /// ``loop.call_soon_threadsafe``. Cancelling the asyncio future cancels
+    /// the call if it has not started, and ends a running isolated call (its
+    /// worker is killed and replaced); a running in-process call runs to its
+    /// end, its result discarded.
     #[pyo3(signature = (data, /))]
     fn submit_async<'py>(
         &self,
@@ -525,35 +555,8 @@ impl Method {
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
-            let input = self.owned_input(py, data)?;
-            let h = helpers(py)?;
-            let event_loop = h.get_running_loop.bind(py).call0()?;
-            let afut = event_loop.call_method0("create_future")?;
-            let target: Py<PyAny> = afut.clone().unbind();
-            let event_loop: Py<PyAny> = event_loop.unbind();
-            let done = move |r: Result<Vec<u8>, Error>| {
-                runtime::deliver(|py| {
-                    let res = helpers(py).and_then(|h| {
-                        let (value, exc) = outcome(py, r)?;
-                        h.complete_async.bind(py).call1((
-                            event_loop.bind(py),
-                            target.bind(py),
-                            value,
-                            exc,
-                        ))
-                    });
-                    if let Err(e) = res {
-                        e.write_unraisable(py, Some(target.bind(py)));
-                    }
-                    drop(target);
-                    drop(event_loop);
-                });
-            };
-            let method: &bridgehost::Method = &self.inner;
-            let handle = method.submit(input, done).py_err(py)?;
-            let handle = Bound::new(py, SubmitHandle { inner: handle })?;
-            afut.call_method1("add_done_callback", (handle.getattr("_on_future_done")?,))?;
-            Ok(afut)
+            let input = Self::owned_input(py, data)?;
+            self.submit_with(py, input, true, |r| r, bytes_outcome)
         })
     }
 
@@ -625,7 +628,8 @@ pub(crate) struct SubmitHandle {
 
 #[pymethods]
 impl SubmitHandle {
-    /// Cancel if not started; True when it will never run.
+    /// Cancel a call not started yet, or end a running isolated one; True
+    /// when it will not complete with a result.
     fn cancel(&self) -> bool {
         self.inner.cancel()
     }

@@ -220,9 +220,17 @@ class Method:
         Raises ``BufferTooSmallError`` (with ``required``) if it does not fit.
         """
     def submit(self, data: Buffer, /) -> SubmitFuture:
-        """Run on bridgehost's pool; a ``concurrent.futures.Future[bytes]``."""
+        """Run on bridgehost's pool; a ``concurrent.futures.Future[bytes]``.
+
+        Only an unusable ``data`` raises (``TypeError``, ``InvalidArgumentError``);
+        a refused submit (``ClosedError``, ``OverloadedError``, ``ResourceLimitError``)
+        is the future's exception, like every failure of the call.
+        """
     def submit_async(self, data: Buffer, /) -> "asyncio.Future[bytes]":
-        """Run on bridgehost's pool; an ``asyncio.Future`` of the running loop."""
+        """Run on bridgehost's pool; an ``asyncio.Future`` of the running loop.
+
+        Raises as ``submit`` does, and ``RuntimeError`` without a running loop.
+        """
     @property
     def name(self) -> str: ...
     @property
@@ -314,7 +322,11 @@ class TypedFunction:
         """
     def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
     def submit(self, *args: Any, **kwargs: Any) -> "concurrent.futures.Future[Any]":
-        """Run on bridgehost's pool: a ``concurrent.futures.Future`` of the result."""
+        """Run on bridgehost's pool: a ``concurrent.futures.Future`` of the result.
+
+        The arguments are checked and encoded first (raising as ``call``); a refused
+        submit is the future's exception, as for ``Method.submit``.
+        """
     def submit_async(self, *args: Any, **kwargs: Any) -> "asyncio.Future[Any]":
         """Run on bridgehost's pool: an ``asyncio.Future`` of the running loop."""
     @property

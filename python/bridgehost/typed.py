@@ -111,8 +111,10 @@ def _submit_drop(drop: Method, handle: bytes) -> None:
     wait, ignore the outcome (the module or host may be closed by then). It holds the method and
     the handle, never the object."""
     try:
+        # A refusal (module or host closed, queue full) is the returned future's exception, read
+        # by nobody: the instance's close releases the object anyway.
         drop.submit(handle)
-    except Exception:  # closed, overloaded: the instance's close releases the object anyway
+    except Exception:  # a finalizer never raises (nothing is expected here: the handle is bytes)
         pass
 
 

@@ -132,3 +132,121 @@ def test_wait_for_timeout_cancels_a_queued_call():
             assert h.counters()["cancelled"] == 1
 
     asyncio.run(main())
+
+
+# -- Rejections: a submit the host refuses is a failed future, never raised --------------------
+# (as Java's failed CompletableFuture and .NET's faulted Task; docs/PYTHON.md "Futures and
+# cancellation"). Only an unusable argument raises, and submit_async without a running loop.
+
+
+def _fill_queue(std):
+    """One call running on the only submit thread, two queued: the queue (capacity 2) is full."""
+    running = std.method("gate_wait").submit(gate(b"full", 30_000))
+    assert await_inside(std, b"full", 1) == 1, "running on the only submit thread"
+    sleep = std.method("sleep_ms")
+    return running, [sleep.submit(ms(1)) for _ in range(2)]
+
+
+def _drain(std, running, queued):
+    assert struct.unpack("<I", std.method("gate_open")(b"full"))[0] == 1
+    assert running.result(timeout=30) == b"\x01", "released by gate_open"
+    for f in queued:
+        assert f.result(timeout=30) == b""
+
+
+def test_a_full_submit_queue_fails_the_future():
+    with bridgehost.Host(submit_threads=1, submit_queue_capacity=2) as h:
+        std = h.open("std")
+        running, queued = _fill_queue(std)
+        fut = std.method("echo").submit(b"x")  # the 4th: no exception raised here
+        assert isinstance(fut, concurrent.futures.Future)
+        assert fut.done() and not fut.cancelled()
+        assert isinstance(fut.exception(timeout=0), bridgehost.OverloadedError)
+        with pytest.raises(bridgehost.OverloadedError):
+            fut.result(timeout=0)
+        assert fut.cancel() is False, "a failed future stays failed"
+        assert h.counters()["submits"] == 3, "the refused submit is not counted as accepted"
+        _drain(std, running, queued)
+
+
+def test_a_full_submit_queue_fails_the_asyncio_future():
+    async def main():
+        with bridgehost.Host(submit_threads=1, submit_queue_capacity=2) as h:
+            std = h.open("std")
+            running, queued = _fill_queue(std)
+            fut = std.method("echo").submit_async(b"x")  # no exception raised here
+            assert isinstance(fut, asyncio.Future) and fut.done()
+            assert isinstance(fut.exception(), bridgehost.OverloadedError)
+            with pytest.raises(bridgehost.OverloadedError):
+                await fut
+            # TypedFunction.submit goes the same way
+            tfut = std.typed().add.submit(1, 2)
+            assert isinstance(tfut.exception(timeout=0), bridgehost.OverloadedError)
+            _drain(std, running, queued)
+
+    asyncio.run(main())
+
+
+def test_every_refusal_is_a_failed_future_and_argument_errors_raise(host):
+    std = host.open("std", max_input=4)
+    echo = std.method("echo")
+    typed_add = std.typed().add
+    # too large: refused by the call on the pool thread
+    exc = echo.submit(b"12345").exception(timeout=30)
+    assert isinstance(exc, bridgehost.ResourceLimitError)
+    # argument errors are the caller's: raised at once, nothing submitted
+    before = host.counters()["submits"]
+    with pytest.raises(TypeError):
+        echo.submit(12345)
+    with pytest.raises(TypeError):
+        echo.submit("text is not bytes")
+    with pytest.raises(TypeError, match="parameter b"):
+        typed_add.submit(1, "x")
+    assert host.counters()["submits"] == before
+    # closed method: its future fails with ClosedError
+    echo.close()
+    exc = echo.submit(b"x").exception(timeout=0)
+    assert isinstance(exc, bridgehost.ClosedError) and "method is closed" in str(exc)
+    with pytest.raises(TypeError):
+        echo.submit(12345)  # the argument is still checked first
+    # closed module: the same for every submit path
+    echo2 = std.method("echo")
+    std.close()
+    assert isinstance(echo2.submit(b"x").exception(timeout=0), bridgehost.ClosedError)
+    assert isinstance(typed_add.submit(1, 2).exception(timeout=0), bridgehost.ClosedError)
+
+    async def main():
+        fut = echo2.submit_async(b"x")
+        assert fut.done() and isinstance(fut.exception(), bridgehost.ClosedError)
+        tfut = typed_add.submit_async(1, 2)
+        assert tfut.done() and isinstance(tfut.exception(), bridgehost.ClosedError)
+        with pytest.raises(TypeError):
+            echo2.submit_async(12345)
+
+    asyncio.run(main())
+
+
+def test_a_closed_host_fails_the_future():
+    h = bridgehost.Host()
+    echo = h.open("std").method("echo")
+    h.close()
+    assert isinstance(echo.submit(b"x").exception(timeout=0), bridgehost.ClosedError)
+
+
+def test_cancelling_submit_async_ends_a_running_isolated_call(host):
+    async def main():
+        m = host.open("std", isolation="process")
+        fut = m.method("sleep_ms").submit_async(ms(60_000))
+        while m.counters()["calls"] < 1:
+            await asyncio.sleep(0.005)  # the worker runs it
+        t0 = asyncio.get_running_loop().time()
+        fut.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await fut
+        # the core ends the worker call: counted, and the worker is replaced
+        while m.counters()["cancelled"] < 1:
+            assert asyncio.get_running_loop().time() - t0 < 10, "the running call was not ended"
+            await asyncio.sleep(0.005)
+        assert await m.method("echo").submit_async(b"alive") == b"alive"
+
+    asyncio.run(main())

@@ -159,9 +159,12 @@ def test_method_close(std):
     echo.close()
     echo.close()  # idempotent
     assert echo.closed
-    for call in (echo, echo.call, echo.call_released, echo.submit):
+    for call in (echo, echo.call, echo.call_released):
         with pytest.raises(bridgehost.ClosedError, match="method is closed"):
             call(b"x")
+    # a refused submit is the future's exception (docs/PYTHON.md "Futures and cancellation")
+    with pytest.raises(bridgehost.ClosedError, match="method is closed"):
+        echo.submit(b"x").result(timeout=0)
     with pytest.raises(bridgehost.ClosedError):
         echo.call_into(b"x", bytearray(4))
     assert std.method("echo")(b"y") == b"y"  # the module stays open

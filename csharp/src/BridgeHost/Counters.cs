@@ -43,7 +43,8 @@ namespace BridgeHost
         public long Timeouts { get; }
         /// <summary>Submits accepted.</summary>
         public long Submits { get; }
-        /// <summary>Submits cancelled before they ran.</summary>
+        /// <summary>Submits cancelled: those that never ran, and running isolated calls a cancel
+        /// ended (their worker replaced).</summary>
         public long Cancelled { get; }
         /// <summary>Events the modules emitted and the host accepted.</summary>
         public long EventsEmitted { get; }

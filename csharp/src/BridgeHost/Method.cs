@@ -246,9 +246,13 @@ namespace BridgeHost
             return st;
         }
 
-        /// <summary>Run the call on the host's pool threads.</summary>
+        /// <summary>Run the call on the host's pool threads (see
+        /// <see cref="SubmitAsync(ReadOnlySpan{byte}, CancellationToken)"/> for rejections and
+        /// cancellation).</summary>
         /// <returns>A task completed with the output (continuations never run on a bridgehost
         /// thread), faulted with an <see cref="IBridgeHostException"/> exception, or canceled.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="input"/> is null.</exception>
+        /// <exception cref="ObjectDisposedException">This method was disposed.</exception>
         public Task<byte[]> SubmitAsync(byte[] input, CancellationToken cancellationToken = default(CancellationToken))
         {
             if (input == null)
@@ -260,10 +264,24 @@ namespace BridgeHost
 
         /// <summary>
         /// Run the call on the host's pool threads. The input is copied before this returns: nothing
-        /// stays pinned while the task runs. <paramref name="cancellationToken"/> reaches the native
-        /// task: a call that has not started is cancelled (the task ends as canceled at once); one
-        /// already running completes normally.
+        /// stays pinned while the task runs.
         /// </summary>
+        /// <remarks>
+        /// <para>Rejections are not thrown: a submit the host refuses returns a task already faulted
+        /// (<see cref="OverloadedException"/> when the submit queue is full,
+        /// <see cref="ClosedException"/> when the module or host is closed), like every failure of
+        /// the call itself (<see cref="ResourceLimitException"/> for an input over
+        /// <c>MaxInput</c>, a module error, ...). Only misuse throws: a null array
+        /// (<see cref="ArgumentNullException"/>) and a call on this disposed method
+        /// (<see cref="ObjectDisposedException"/>).</para>
+        /// <para><paramref name="cancellationToken"/> reaches the native task: a call that has not
+        /// started never runs (the task ends as canceled at once); a running call of an isolated
+        /// module is ended (its worker is killed and replaced, the task ends as canceled and
+        /// <see cref="Counters.Cancelled"/> counts it; a stateful module then reports
+        /// <see cref="StateLostException"/> once). A running in-process call cannot be
+        /// interrupted: it runs to its end and its task completes normally.</para>
+        /// </remarks>
+        /// <exception cref="ObjectDisposedException">This method was disposed.</exception>
         public unsafe Task<byte[]> SubmitAsync(ReadOnlySpan<byte> input, CancellationToken cancellationToken = default(CancellationToken))
         {
             ThrowIfDisposed();

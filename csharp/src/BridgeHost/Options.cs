@@ -25,11 +25,20 @@ namespace BridgeHost
     /// reads the default values from the native library.</summary>
     public sealed class HostOptions
     {
-        /// <summary>A new instance holding the default values (the ones a zero stands for), read
-        /// from the native library: SubmitThreads 64 (threads start on demand and exit after 10 s
-        /// idle; submitted calls are blocking native work, so the pool is sized by how many may
+        /// <summary>The core's default thread name prefix (core/src/options.rs DEFAULT_THREAD_NAME).
+        /// <c>bh_host_options_default</c> reports it as NULL, which the C header defines as standing
+        /// for "bridgehost", the value Java's <c>HostOptions.defaults().threadName()</c> and
+        /// Python's <c>DEFAULT_THREAD_NAME</c> read from the core.
+        /// SymmetryTests.TheDefaultThreadNameIsTheCores checks a default host's threads carry
+        /// it.</summary>
+        private const string CoreDefaultThreadName = "bridgehost";
+
+        /// <summary>A new instance holding the default values (the ones a zero or null stands for),
+        /// read from the native library: SubmitThreads 64 (threads start on demand and exit after
+        /// 10 s idle; submitted calls are blocking native work, so the pool is sized by how many may
         /// wait at once, not by cores), SubmitQueueCapacity 4096, EventQueueCapacity 65536,
-        /// EventQueueBytes 64 MiB.</summary>
+        /// EventQueueBytes 64 MiB; ThreadName "bridgehost" (the C ABI reports NULL for it, which
+        /// stands for the core's default).</summary>
         public static unsafe HostOptions Defaults
         {
             get
@@ -47,6 +56,7 @@ namespace BridgeHost
                     SubmitQueueCapacity = checked((int)o.SubmitQueueCapacity),
                     EventQueueCapacity = checked((int)o.EventQueueCapacity),
                     EventQueueBytes = checked((long)o.EventQueueBytes),
+                    ThreadName = CoreDefaultThreadName, // the C ABI reports NULL for it
                 };
             }
         }
@@ -96,8 +106,8 @@ namespace BridgeHost
         /// start on demand.</summary>
         public int? SubmitThreads { get; set; }
 
-        /// <summary>Queued submits beyond which SubmitAsync fails with <see cref="OverloadedException"/>
-        /// (null: default 4096).</summary>
+        /// <summary>Queued submits beyond which SubmitAsync returns a task faulted with
+        /// <see cref="OverloadedException"/> (null: default 4096).</summary>
         public int? SubmitQueueCapacity { get; set; }
 
         /// <summary>Queued events beyond which new events are dropped and counted (null: default 65536).</summary>
@@ -109,7 +119,8 @@ namespace BridgeHost
         public long? EventQueueBytes { get; set; }
 
         /// <summary>Prefix of the names of the threads the host starts (null: default
-        /// "bridgehost"), as Java's <c>withThreadName</c> and Python's <c>thread_name</c>.</summary>
+        /// "bridgehost", <see cref="Defaults"/>), as Java's <c>withThreadName</c> and Python's
+        /// <c>thread_name</c>.</summary>
         public string ThreadName { get; set; }
 
         internal Native.HostOptions ToNative()

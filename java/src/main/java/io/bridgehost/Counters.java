@@ -39,7 +39,10 @@ public final class Counters {
     public long timeouts() { return v[4]; }
     /** @return submits accepted */
     public long submits() { return v[5]; }
-    /** @return submits cancelled before they ran */
+    /**
+     * @return submits cancelled: those that never ran, and running isolated calls a cancel ended
+     *     (their worker replaced)
+     */
     public long cancelled() { return v[6]; }
     /** @return events the module emitted and the host accepted */
     public long eventsEmitted() { return v[7]; }

@@ -199,10 +199,16 @@ public final class Method implements AutoCloseable {
      * in one place. Only argument errors ({@code NullPointerException},
      * {@code IndexOutOfBoundsException}) are thrown.
      *
+     * <p><b>Cancel.</b> {@link CompletableFuture#cancel cancel} reaches the core: a call that has
+     * not started never runs; a running call of an isolated module is ended (its worker is killed
+     * and replaced; a stateful module then reports {@link StateLostException} once). A running
+     * in-process call cannot be interrupted: {@code cancel(true)} still returns true and the future
+     * is cancelled ({@code isCancelled()} is true), but the native call keeps running to its end
+     * and its output is discarded.
+     *
      * @param input the input
      * @return a future completed with the output, or exceptionally with a
-     *     {@link BridgeHostException} ({@link ClosedException} if the host closes first);
-     *     {@link CompletableFuture#cancel cancel} also cancels the call if it has not started.
+     *     {@link BridgeHostException} ({@link ClosedException} if the host closes first).
      *     Dependent stages added with non-async methods run on a bridgehost pool thread: keep them
      *     short or use the {@code ...Async} variants.
      */

@@ -4,7 +4,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * The future {@link Method#submit} returns. Completed by the native side on a bridgehost pool
- * thread; {@link #cancel} also cancels the call in the core if it has not started.
+ * thread; {@link #cancel} also cancels the call in the core (see {@link #cancel}).
  */
 final class NativeFuture extends CompletableFuture<byte[]> {
     /** Keeps the method (and its module and host) reachable until the native side completes us. */
@@ -41,9 +41,11 @@ final class NativeFuture extends CompletableFuture<byte[]> {
     }
 
     /**
-     * Cancels this future and, if the call has not started yet, the call itself (it then never
-     * runs, and the module's {@code cancelled} counter counts it). A call already running finishes
-     * in the background and its output is discarded.
+     * Cancels this future and the call in the core: a call that has not started never runs, a
+     * running isolated call is ended (its worker is killed and replaced); the module's
+     * {@code cancelled} counter counts both. A running in-process call cannot be interrupted: it
+     * finishes in the background and its output is discarded (this future is cancelled all the
+     * same).
      */
     @Override
     public boolean cancel(boolean mayInterruptIfRunning) {

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -113,6 +115,48 @@ class SubmitTest {
                 f.get(10, TimeUnit.SECONDS);
             }
             sleep.submit(ascii("1")).get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** JAVA.md "Cancelling": {@code cancel(true)} of a running in-process call. */
+    @Test
+    void cancellingARunningInProcessCallCancelsOnlyTheFuture() throws Exception {
+        try (Host host = TestSupport.host()) {
+            NativeModule std = host.open("std");
+            CompletableFuture<byte[]> running = std.method("gate_wait").submit(TestSupport.gate("inproc", 30_000));
+            TestSupport.awaitInside(std, "inproc", 1);
+            assertTrue(running.cancel(true), "the future is cancelled");
+            assertTrue(running.isCancelled());
+            assertThrows(CancellationException.class, running::join);
+            Thread.sleep(50);
+            assertEquals(1, TestSupport.inside(std, "inproc"), "the native call keeps running");
+            assertEquals(1, TestSupport.openGate(std, "inproc"), "released by gate_open, not by the cancel");
+            TestSupport.await(() -> TestSupport.inside(std, "inproc") == 0, Duration.ofSeconds(10),
+                    "the native call ran to its end");
+            assertEquals(0, std.counters().cancelled(), "the core cancelled nothing");
+        }
+    }
+
+    /** JAVA.md "Cancelling": a running isolated call is ended (its worker is killed and replaced). */
+    @Test
+    void cancellingARunningIsolatedCallEndsIt() throws Exception {
+        boolean available = TestSupport.isolationAvailable();
+        if (Boolean.getBoolean("bridgehost.requireIsolation")) {
+            assertTrue(available, "isolation required: " + TestSupport.isolationUnavailableReason());
+        }
+        assumeTrue(available, "process isolation not available");
+        try (Host host = TestSupport.host(); NativeModule std = host.open("std", ModuleOptions.isolated())) {
+            java.util.concurrent.CountDownLatch started = TestSupport.onGate(std, "iso");
+            CompletableFuture<byte[]> running = std.method("gate_wait").submit(TestSupport.gate("iso", 60_000));
+            TestSupport.awaitGate(started, "the call runs in the worker");
+            long t0 = System.nanoTime();
+            assertTrue(running.cancel(true));
+            assertTrue(running.isCancelled());
+            TestSupport.await(() -> std.counters().cancelled() == 1, Duration.ofSeconds(10),
+                    "the core ended the running call");
+            assertArrayEquals(ascii("alive"), std.method("echo").call(ascii("alive")), "a replaced worker answers");
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(30), "not the call's own 60 s timeout");
+            assertFalse(std.isClosed());
         }
     }
 }
