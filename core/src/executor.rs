@@ -4,7 +4,10 @@
 //! * Submitted calls are mostly blocking native work (I/O, waits on a vendor
 //!   SDK, a worker process): the pool is sized by how many may wait at once,
 //!   not by cores. A task queued while no thread is idle starts a thread (up
-//!   to the maximum); a thread idle for [`POOL_THREAD_IDLE`] exits (one stays).
+//!   to the maximum); a thread idle for [`POOL_THREAD_IDLE`] exits, the last one
+//!   too: an idle host holds no pool thread. (Mono waits at exit for every native
+//!   thread that ever called into managed code, so a pool thread kept for the
+//!   host's life hung the exit of a .NET program that did not dispose its host.)
 //! * `submit` never blocks: a full queue is [`Error::Overloaded`].
 //! * Every accepted task's completion runs **exactly once, on a pool
 //!   thread** — with the result, with [`Error::Cancelled`] if it was cancelled
@@ -268,8 +271,8 @@ impl QueueState {
     }
 }
 
-/// A pool thread idle this long exits (the last one stays).
-pub(crate) const POOL_THREAD_IDLE: Duration = Duration::from_secs(10);
+/// A pool thread idle this long exits (the last one too).
+pub(crate) const POOL_THREAD_IDLE: Duration = Duration::from_secs(2);
 
 pub(crate) struct Executor {
     queue: Mutex<QueueState>,
@@ -295,7 +298,7 @@ impl Executor {
     /// A pool of at most `threads` threads. They start on demand: a task
     /// queued while no thread is idle starts one (up to `threads`), so a
     /// burst of blocking calls runs `threads` at a time; a thread idle for
-    /// [`POOL_THREAD_IDLE`] exits, except the last one.
+    /// [`POOL_THREAD_IDLE`] exits, the last one too.
     pub(crate) fn start(threads: usize, capacity: usize, name: &str) -> Result<Arc<Executor>> {
         Self::start_with_idle(threads, capacity, name, POOL_THREAD_IDLE)
     }
@@ -374,9 +377,13 @@ impl Executor {
         });
         // More queued tasks than idle threads: start one more (up to the
         // maximum). A failed start leaves the task queued for the threads
-        // that exist (there is always at least one).
+        // that exist; with none (all retired while idle), the task is refused.
         if q.jobs.len() > q.idle && q.live() < self.max_threads {
             if let Err(e) = self.spawn_locked(&mut q) {
+                if q.live() == 0 {
+                    q.jobs.pop_back();
+                    return Err(e);
+                }
                 tracing::warn!(target: "bridgehost::executor", "{e}");
             }
         }
@@ -402,7 +409,7 @@ impl Executor {
                     q.idle += 1;
                     let waited = self.ready.wait_for(&mut q, self.idle_timeout);
                     q.idle -= 1;
-                    if waited.timed_out() && q.jobs.is_empty() && !q.closing && q.live() > 1 {
+                    if waited.timed_out() && q.jobs.is_empty() && !q.closing {
                         // Retire: nobody will join this thread (its handle
                         // is dropped, detaching it); it runs nothing more.
                         q.slots[slot] = None;
@@ -498,7 +505,8 @@ mod tests {
     use std::sync::mpsc;
 
     /// The pool starts one thread, grows to its maximum while tasks wait
-    /// (never beyond), and shrinks back to one thread once idle.
+    /// (never beyond), and shrinks to no thread at all once idle; a later
+    /// submit starts one again.
     #[test]
     fn pool_grows_on_demand_up_to_its_maximum_and_shrinks_when_idle() {
         let ex = Executor::start_with_idle(8, 1000, "t", Duration::from_millis(100)).unwrap();
@@ -525,7 +533,7 @@ mod tests {
             rx.recv_timeout(Duration::from_secs(30)).unwrap();
         }
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while ex.live_threads() > 1 {
+        while ex.live_threads() > 0 {
             assert!(
                 std::time::Instant::now() < deadline,
                 "idle threads never exited"

@@ -22,6 +22,16 @@ namespace BridgeHost.Tests
             Run("close");
         }
 
+        /// <summary>A completed submit and no dispose: Mono waits at exit for every native thread
+        /// that ran managed code (the completion ran on a host pool thread), and exited only once
+        /// the pool's idle threads retire, the last one too (it hung for ever while one stayed;
+        /// found by a docs-only client).</summary>
+        [Case]
+        public void ProcessExitsAfterACompletedSubmitWithoutDispose()
+        {
+            Run("completed");
+        }
+
         /// <summary>Objects of a WIT resource left undisposed and reachable at exit, in-process and
         /// isolated: the process still exits promptly (docs/TYPED.md, "Resources (handles)").</summary>
         [Case]
@@ -69,6 +79,10 @@ namespace BridgeHost.Tests
                 if (mode == "resources")
                 {
                     Check.True(output.Contains("resources 100"), "the counters were made: " + output);
+                }
+                else if (mode == "completed")
+                {
+                    Check.True(output.Contains("submitted True"), "the submit completed: " + output);
                 }
                 else
                 {

@@ -52,6 +52,17 @@ public static class ExitProbe
         {
             return Resources(host);
         }
+        if (args.Length > 0 && args[0] == "completed")
+        {
+            // A submit that completed: its completion ran on a host pool thread, which the runtime
+            // attached. Mono waits at exit for such threads; the pool's idle threads all retire.
+            var echo = host.Open("std").GetMethod("echo");
+            bool ok = echo.SubmitAsync(new byte[] { 1 }).Wait(TimeSpan.FromSeconds(30));
+            Console.WriteLine("submitted " + ok);
+            Console.WriteLine("returning " + DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            Console.Out.Flush();
+            return 0;
+        }
         Module m;
         try
         {
