@@ -126,7 +126,7 @@ const RESERVED_TYPES: &[&str] = &[
 const BINDING_MEMBERS: &[&str] = &["open", "bind", "module", "close", "WIT", "HASH"];
 
 /// Members of a generated resource class itself.
-const RESOURCE_MEMBERS: &[&str] = &["close", "isClosed"];
+const RESOURCE_MEMBERS: &[&str] = &["close", "isClosed", "handle"];
 
 fn member(name: &str) -> String {
     let c = camel(name);
@@ -1212,6 +1212,11 @@ impl<'a> Gen<'a> {
         /** @return true once {{@link #close}} has begun */
         public boolean isClosed() {{
             return _h.isClosed();
+        }}
+
+        /** @return the handle's number (the {{@code u64}} on the wire, as a {{@code long}}; still readable after close, then stale), as Python's {{@code handle}} and C#'s {{@code Handle}} */
+        public long handle() {{
+            return _h.value();
         }}
 
         @Override

@@ -175,11 +175,14 @@ class ResourcesTest {
             Counter.Counter_ c = counter.newCounter(1);
             Counter.Counter_ kept = counter.newCounter(2);
             assertEquals(2, counter.live());
+            long h = c.handle();
+            assertTrue(h != 0 && h != kept.handle(), "handles are numbers, 0 never live");
             long calls = counter.module().counters().calls();
             c.close();
             c.close();
             c.close();
             assertEquals(calls + 1, counter.module().counters().calls(), "one drop sent");
+            assertEquals(h, c.handle(), "still readable after close");
             assertEquals(1, counter.live());
             counter.close();
             kept.close(); // the module's close released it: nothing sent, nothing thrown

@@ -98,6 +98,11 @@ public final class OwnedHandle {
         return handle;
     }
 
+    /** @return the handle's number, without the closed check (for logs and tests; stale once closed) */
+    public long value() {
+        return handle;
+    }
+
     /** @return true once {@link #close()} began (or the cleanup ran) */
     public boolean isClosed() {
         return released.get();

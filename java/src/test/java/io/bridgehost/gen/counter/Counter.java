@@ -370,6 +370,11 @@ public final class Counter implements AutoCloseable {
             return _h.isClosed();
         }
 
+        /** @return the handle's number (the {@code u64} on the wire, as a {@code long}; still readable after close, then stale), as Python's {@code handle} and C#'s {@code Handle} */
+        public long handle() {
+            return _h.value();
+        }
+
         @Override
         public String toString() {
             return "Counter_[counter " + _h + (_h.isClosed() ? ", closed]" : "]");
