@@ -32,6 +32,15 @@ namespace BridgeHost.Tests
             Run("completed");
         }
 
+        /// <summary>An event delivered and no dispose: the host's event thread ran managed code and
+        /// lives as long as the host; Mono waits at exit for it (it hung for ever), so the library
+        /// disposes the hosts still open at ProcessExit on Mono.</summary>
+        [Case]
+        public void ProcessExitsAfterAnEventWithoutDispose()
+        {
+            Run("event");
+        }
+
         /// <summary>Objects of a WIT resource left undisposed and reachable at exit, in-process and
         /// isolated: the process still exits promptly (docs/TYPED.md, "Resources (handles)").</summary>
         [Case]
@@ -79,6 +88,10 @@ namespace BridgeHost.Tests
                 if (mode == "resources")
                 {
                     Check.True(output.Contains("resources 100"), "the counters were made: " + output);
+                }
+                else if (mode == "event")
+                {
+                    Check.True(output.Contains("delivered True"), "the event was delivered: " + output);
                 }
                 else if (mode == "completed")
                 {

@@ -144,12 +144,57 @@ namespace BridgeHost
         private static readonly object Gate = new object();
         private static readonly List<WeakReference<Host>> Hosts = new List<WeakReference<Host>>();
 
+        /// <summary>Whether the ProcessExit handler is installed (Mono only).</summary>
+        private static bool _exitHook;
+
         internal static void Add(Host host)
         {
             lock (Gate)
             {
                 Hosts.RemoveAll(w => !w.TryGetTarget(out Host h) || h.IsDisposed);
                 Hosts.Add(new WeakReference<Host>(host));
+                if (!_exitHook && Type.GetType("Mono.Runtime") != null)
+                {
+                    _exitHook = true;
+                    AppDomain.CurrentDomain.ProcessExit += (sender, e) => DisposeAllAtExit();
+                }
+            }
+        }
+
+        /// <summary>
+        /// Mono only, at ProcessExit (which Mono raises when Main returns, before it waits for the
+        /// process's threads): dispose every host still open. Mono waits at exit for every native
+        /// thread that ever ran managed code, and a host's event thread (which delivered an
+        /// event) lives as long as the host, so a program that returned from Main without
+        /// disposing a host that had delivered events never exited (found by a docs-only client).
+        /// Disposing closes the host's modules as <see cref="Host.Dispose"/> does (a hung call
+        /// ends with Closed within the close grace), then its threads end. CoreCLR does not wait
+        /// for them, and keeps its documented behaviour (nothing is closed at exit).
+        /// </summary>
+        private static void DisposeAllAtExit()
+        {
+            var live = new List<Host>();
+            lock (Gate)
+            {
+                foreach (var w in Hosts)
+                {
+                    if (w.TryGetTarget(out Host h) && !h.IsDisposed)
+                    {
+                        live.Add(h);
+                    }
+                }
+                Hosts.Clear();
+            }
+            foreach (var h in live)
+            {
+                try
+                {
+                    h.Dispose();
+                }
+                catch
+                {
+                    // At exit: nothing to report to, and nothing may stop the others.
+                }
             }
         }
 

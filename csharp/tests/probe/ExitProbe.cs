@@ -52,6 +52,19 @@ public static class ExitProbe
         {
             return Resources(host);
         }
+        if (args.Length > 0 && args[0] == "event")
+        {
+            // An event delivered: the host's event thread ran managed code and lives as long as
+            // the host. Mono waits at exit for it; the library disposes open hosts at ProcessExit.
+            var std = host.Open("std");
+            var got = new ManualResetEventSlim();
+            std.Subscribe("exit-probe", (topic, data) => got.Set());
+            std.GetMethod("emit").Call(System.Text.Encoding.ASCII.GetBytes("exit-probe\0x"));
+            Console.WriteLine("delivered " + got.Wait(TimeSpan.FromSeconds(30)));
+            Console.WriteLine("returning " + DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            Console.Out.Flush();
+            return 0;
+        }
         if (args.Length > 0 && args[0] == "completed")
         {
             // A submit that completed: its completion ran on a host pool thread, which the runtime
