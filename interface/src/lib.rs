@@ -32,8 +32,8 @@ pub mod wire;
 
 pub use error::{Error, Result};
 pub use model::{
-    Case, Event, Field, Function, FunctionKind, Interface, Param, Type, TypeDef, TypeDefKind,
-    TypeIndex, CANONICAL_HEADER, EVENTS_INTERFACE,
+    Case, Event, Field, Function, FunctionKind, Handles, Interface, Param, Type, TypeDef,
+    TypeDefKind, TypeIndex, CANONICAL_HEADER, EVENTS_INTERFACE,
 };
 pub use wire::Value;
 

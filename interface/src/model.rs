@@ -184,7 +184,27 @@ pub struct Interface {
     pub events: Vec<Event>,
     hash: [u8; 32],
     min_sizes: Vec<usize>,
+    /// Per named type: whether a value of it holds an `own<R>` / a `borrow<R>`.
+    handles: Vec<Handles>,
     source: String,
+}
+
+/// Which resource handles a value of a type can hold (through named types).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Handles {
+    /// An `own<R>` (or a bare `R`).
+    pub own: bool,
+    /// A `borrow<R>`.
+    pub borrow: bool,
+}
+
+impl Handles {
+    fn or(self, other: Handles) -> Handles {
+        Handles {
+            own: self.own || other.own,
+            borrow: self.borrow || other.borrow,
+        }
+    }
 }
 
 /// The name of the optional second interface that declares events.
@@ -273,6 +293,34 @@ impl Interface {
         // 1 (the least any type takes) for an index this interface does not
         // know, e.g. a model edited after parsing: bounds stay conservative.
         self.min_sizes.get(index).copied().unwrap_or(1)
+    }
+
+    /// Which handles a value of `ty` can hold, anywhere inside it (through aliases, records,
+    /// variants, lists, options, results and tuples). Named types are looked up in a table
+    /// computed once when the interface was parsed, so this is linear in `ty` itself, never in
+    /// the types it names (one rule for every generator: docs/TYPED.md "Resources (handles)").
+    pub fn handles_in(&self, ty: &Type) -> Handles {
+        match ty {
+            Type::Own(_) => Handles {
+                own: true,
+                borrow: false,
+            },
+            Type::Borrow(_) => Handles {
+                own: false,
+                borrow: true,
+            },
+            Type::List(t) | Type::Option(t) => self.handles_in(t),
+            Type::Result { ok, err } => [ok, err]
+                .into_iter()
+                .flatten()
+                .fold(Handles::default(), |h, t| h.or(self.handles_in(t))),
+            Type::Tuple(ts) => ts
+                .iter()
+                .fold(Handles::default(), |h, t| h.or(self.handles_in(t))),
+            // An index this interface does not know (a model edited after parsing): none.
+            Type::Named(i) => self.handles.get(*i).copied().unwrap_or_default(),
+            _ => Handles::default(),
+        }
     }
 
     /// The named type `index`.
@@ -720,6 +768,7 @@ impl<'a> Builder<'a> {
             events,
             hash: [0; 32],
             min_sizes: Vec::new(),
+            handles: Vec::new(),
             source: String::new(),
         };
         compute_tables(&mut interface)?;
@@ -1069,6 +1118,7 @@ fn compute_tables(i: &mut Interface) -> Result<()> {
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|k| memo[*k].unwrap_or(0));
     i.min_sizes = vec![0; n];
+    i.handles = vec![Handles::default(); n];
     for k in order {
         let m = crate::wire::typedef_min_size(i, &i.types[k].kind);
         if m == 0 {
@@ -1078,6 +1128,22 @@ fn compute_tables(i: &mut Interface) -> Result<()> {
             )));
         }
         i.min_sizes[k] = m;
+        // Every type this one refers to comes earlier in this order.
+        i.handles[k] = match &i.types[k].kind {
+            TypeDefKind::Resource => Handles {
+                own: true,
+                borrow: false,
+            },
+            TypeDefKind::Alias(t) => i.handles_in(t),
+            TypeDefKind::Record(fields) => fields
+                .iter()
+                .fold(Handles::default(), |h, f| h.or(i.handles_in(&f.ty))),
+            TypeDefKind::Variant(cases) => cases
+                .iter()
+                .filter_map(|c| c.ty.as_ref())
+                .fold(Handles::default(), |h, t| h.or(i.handles_in(t))),
+            TypeDefKind::Enum(_) | TypeDefKind::Flags(_) => Handles::default(),
+        };
     }
     Ok(())
 }

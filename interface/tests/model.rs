@@ -248,3 +248,56 @@ fn long_alias_chains_are_refused_without_crashing_the_parser() {
     let e = refused(&pkg(&s));
     assert!(matches!(e, Error::TooLarge(_)), "{e}");
 }
+
+/// Which handles a type holds is decided once, in the model, for every generator: through
+/// aliases, records, variants and containers; linear in the type asked about. A hostile
+/// interface whose types share each other many times over (here 8 fields of the previous record,
+/// 30 levels deep: 8^30 paths to the resource) is answered at once, and every generator maps it
+/// (each used to walk every path).
+#[test]
+fn handles_are_found_through_named_types_once() {
+    let mut body = String::from(
+        "resource r { constructor(); } record l0 { h: r } variant v { none, some(borrow<r>) } \
+         type a = option<l0>; record plain { x: u32 }",
+    );
+    for k in 1..=30 {
+        let fields: Vec<String> = (0..8).map(|f| format!("f{f}: l{}", k - 1)).collect();
+        body.push_str(&format!(" record l{k} {{ {} }}", fields.join(", ")));
+    }
+    body.push_str(" top: func() -> l30;");
+    let iface = Interface::parse(&pkg(&body)).unwrap();
+    let named = |n: &str| Type::Named(iface.types.iter().position(|t| t.name == n).unwrap());
+    let h = |t: &Type| {
+        let h = iface.handles_in(t);
+        (h.own, h.borrow)
+    };
+    assert_eq!(h(&named("l0")), (true, false));
+    assert_eq!(h(&named("l30")), (true, false));
+    assert_eq!(h(&named("a")), (true, false));
+    assert_eq!(h(&named("v")), (false, true));
+    assert_eq!(h(&named("plain")), (false, false));
+    assert_eq!(h(&Type::List(Box::new(named("plain")))), (false, false));
+    assert_eq!(
+        h(&Type::Tuple(vec![
+            named("plain"),
+            Type::Option(Box::new(named("v")))
+        ])),
+        (false, true)
+    );
+    // Without `v` (a borrow inside a type is refused by the generators), every generator maps it.
+    let body = body.replace("variant v { none, some(borrow<r>) } ", "");
+    let iface = Interface::parse(&pkg(&body)).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for lang in ["c", "csharp", "java", "python", "rust"] {
+            let r = bridgehost_interface::bindgen::generate(lang, &iface, None).map(|_| ());
+            tx.send((lang, r)).unwrap();
+        }
+    });
+    for _ in 0..5 {
+        let (lang, r) = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("a generator walks each shared type once, not once per path");
+        r.unwrap_or_else(|e| panic!("{lang}: {e}"));
+    }
+}

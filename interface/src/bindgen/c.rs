@@ -202,6 +202,12 @@ impl<'a> Gen<'a> {
 
     /// The first `own<R>` (`own`) or `borrow<R>` inside `ty`, `ty` itself included.
     fn find_handle(&self, ty: &Type, own: bool) -> Option<TypeIndex> {
+        // The model's table says whether one is there at all: the search descends only into
+        // types that hold one, never once per path through a shared type.
+        let h = self.i.handles_in(ty);
+        if !(if own { h.own } else { h.borrow }) {
+            return None;
+        }
         match self.norm(ty) {
             Type::Own(i) if own => Some(i),
             Type::Borrow(i) if !own => Some(i),

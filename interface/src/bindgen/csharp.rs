@@ -131,60 +131,14 @@ const BINDING_MEMBERS: &[&str] = &[
 const RESOURCE_MEMBERS: &[&str] = &["Handle", "Dispose", "IsDisposed"];
 
 /// Per named type of `i`: does it hold an `own<R>` / a `borrow<R>`, directly or through other
-/// named types? A fixed point over the types (each pass is linear in their size), so a type
-/// shared many times over is looked at once per pass, never once per path to it.
+/// named types (the model's table, [`Interface::handles_in`]).
 fn holds(i: &Interface) -> Vec<(bool, bool)> {
-    let mut memo = vec![(false, false); i.types.len()];
-    // wit-parser orders types topologically: one pass settles it, the second confirms.
-    for _ in 0..=i.types.len() {
-        let mut changed = false;
-        for k in 0..i.types.len() {
-            let mut h = (false, false);
-            let mut add = |t: &Type| {
-                let (o, b) = handles_in(&memo, t);
-                h.0 |= o;
-                h.1 |= b;
-            };
-            match &i.types[k].kind {
-                TypeDefKind::Resource => h.0 = true,
-                TypeDefKind::Record(fields) => fields.iter().for_each(|f| add(&f.ty)),
-                TypeDefKind::Variant(cases) => {
-                    cases.iter().filter_map(|c| c.ty.as_ref()).for_each(add)
-                }
-                TypeDefKind::Alias(t) => add(t),
-                TypeDefKind::Enum(_) | TypeDefKind::Flags(_) => {}
-            }
-            if h != memo[k] {
-                memo[k] = h;
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    memo
-}
-
-/// Which handles `ty` holds, named types looked up in `memo` (see [`holds`]).
-fn handles_in(memo: &[(bool, bool)], ty: &Type) -> (bool, bool) {
-    let or = |a: (bool, bool), b: (bool, bool)| (a.0 || b.0, a.1 || b.1);
-    match ty {
-        Type::Own(_) => (true, false),
-        Type::Borrow(_) => (false, true),
-        Type::Named(k) => memo.get(*k).copied().unwrap_or((false, false)),
-        Type::List(t) | Type::Option(t) => handles_in(memo, t),
-        Type::Result { ok, err } => or(
-            ok.as_deref()
-                .map_or((false, false), |t| handles_in(memo, t)),
-            err.as_deref()
-                .map_or((false, false), |t| handles_in(memo, t)),
-        ),
-        Type::Tuple(ts) => ts
-            .iter()
-            .fold((false, false), |a, t| or(a, handles_in(memo, t))),
-        _ => (false, false),
-    }
+    (0..i.types.len())
+        .map(|k| {
+            let h = i.handles_in(&Type::Named(k));
+            (h.own, h.borrow)
+        })
+        .collect()
 }
 
 /// The name of the `CancellationToken` parameter of every `...Async` method.
@@ -413,7 +367,8 @@ impl<'a> Gen<'a> {
 
     /// Which handles `ty` holds: (`own<R>`, `borrow<R>`), through named types.
     fn handles(&self, ty: &Type) -> (bool, bool) {
-        handles_in(&self.holds, ty)
+        let h = self.i.handles_in(ty);
+        (h.own, h.borrow)
     }
 
     /// Refuses what the resource rules do not map (docs/TYPED.md, "Resources (handles)"):

@@ -316,35 +316,12 @@ impl<'a> Gen<'a> {
 
     /// Whether `ty` holds an owned handle (`own<R>`, or `R` itself) anywhere, through named types.
     fn has_own(&self, ty: &Type) -> bool {
-        self.has_handle(ty, false)
+        self.i.handles_in(ty).own
     }
 
     /// Whether `ty` holds a `borrow<R>` anywhere, through named types.
     fn has_borrow(&self, ty: &Type) -> bool {
-        self.has_handle(ty, true)
-    }
-
-    fn has_handle(&self, ty: &Type, borrow: bool) -> bool {
-        let sub = |t: &Option<Box<Type>>| t.as_deref().is_some_and(|t| self.has_handle(t, borrow));
-        match ty {
-            Type::Own(_) => !borrow,
-            Type::Borrow(_) => borrow,
-            Type::List(t) | Type::Option(t) => self.has_handle(t, borrow),
-            Type::Result { ok, err } => sub(ok) || sub(err),
-            Type::Tuple(ts) => ts.iter().any(|t| self.has_handle(t, borrow)),
-            Type::Named(i) => match &self.i.typedef(*i).kind {
-                TypeDefKind::Resource => !borrow,
-                TypeDefKind::Alias(t) => self.has_handle(t, borrow),
-                TypeDefKind::Record(fields) => {
-                    fields.iter().any(|f| self.has_handle(&f.ty, borrow))
-                }
-                TypeDefKind::Variant(cases) => cases
-                    .iter()
-                    .any(|c| c.ty.as_ref().is_some_and(|t| self.has_handle(t, borrow))),
-                TypeDefKind::Enum(_) | TypeDefKind::Flags(_) => false,
-            },
-            _ => false,
-        }
+        self.i.handles_in(ty).borrow
     }
 
     /// The refusal of a handle where the Java mapping has no place for it (docs/TYPED.md,

@@ -232,35 +232,12 @@ impl Gen<'_> {
 
     /// `own<R>` (through aliases, records, variants, ...) somewhere in `t`.
     fn has_own(&self, t: &Type) -> bool {
-        self.find_handle(t, false)
+        self.i.handles_in(t).own
     }
 
     /// `borrow<R>` somewhere in `t`.
     fn has_borrow(&self, t: &Type) -> bool {
-        self.find_handle(t, true)
-    }
-
-    fn find_handle(&self, t: &Type, borrow: bool) -> bool {
-        match t {
-            Type::Own(_) => !borrow,
-            Type::Borrow(_) => borrow,
-            Type::List(e) | Type::Option(e) => self.find_handle(e, borrow),
-            Type::Result { ok, err } => [ok, err]
-                .into_iter()
-                .flatten()
-                .any(|t| self.find_handle(t, borrow)),
-            Type::Tuple(ts) => ts.iter().any(|t| self.find_handle(t, borrow)),
-            Type::Named(i) => match &self.i.typedef(*i).kind {
-                TypeDefKind::Alias(t) => self.find_handle(t, borrow),
-                TypeDefKind::Record(fs) => fs.iter().any(|f| self.find_handle(&f.ty, borrow)),
-                TypeDefKind::Variant(cs) => cs
-                    .iter()
-                    .filter_map(|c| c.ty.as_ref())
-                    .any(|t| self.find_handle(t, borrow)),
-                _ => false,
-            },
-            _ => false,
-        }
+        self.i.handles_in(t).borrow
     }
 
     fn is_option(&self, t: &Type) -> bool {

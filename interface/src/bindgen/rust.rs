@@ -279,21 +279,10 @@ impl Gen<'_> {
             .expect("every resource has its names")
     }
 
-    /// Whether a value of `t` can hold a handle (memoized per named type).
+    /// Whether a value of `t` can hold a handle (the model's table, [`Interface::handles_in`]).
     fn has_handles(&self, t: &Type) -> bool {
-        if handle_of(self.i, t).is_some() {
-            return true;
-        }
-        match t {
-            Type::List(e) | Type::Option(e) => self.has_handles(e),
-            Type::Result { ok, err } => {
-                ok.as_deref().is_some_and(|t| self.has_handles(t))
-                    || err.as_deref().is_some_and(|t| self.has_handles(t))
-            }
-            Type::Tuple(ts) => ts.iter().any(|t| self.has_handles(t)),
-            Type::Named(ix) => self.handles.get(*ix).copied().unwrap_or(false),
-            _ => false,
-        }
+        let h = self.i.handles_in(t);
+        h.own || h.borrow
     }
 
     /// The Rust type of a WIT type (owned) in a named type's definition.
@@ -408,8 +397,7 @@ impl Gen<'_> {
     /// `borrow<R>` anywhere but as a direct parameter, handles in event payloads.
     fn check_handles(&self) -> Result<()> {
         // In definition order: a type that refers to an earlier one holding a borrow is never
-        // reached (the earlier one is refused first), so `has_borrow` need not look into
-        // records and variants.
+        // reached (the earlier one is refused first, naming itself).
         for td in &self.i.types {
             let inner: Vec<&Type> = match &td.kind {
                 TypeDefKind::Record(fields) => fields.iter().map(|f| &f.ty).collect(),
@@ -489,23 +477,9 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// Whether a value of `t` can hold a `borrow<R>` (records and variants with handles are
-    /// refused before this is asked).
+    /// Whether a value of `t` can hold a `borrow<R>`.
     fn has_borrow(&self, t: &Type) -> bool {
-        match t {
-            Type::Borrow(_) => true,
-            Type::List(e) | Type::Option(e) => self.has_borrow(e),
-            Type::Result { ok, err } => {
-                ok.as_deref().is_some_and(|t| self.has_borrow(t))
-                    || err.as_deref().is_some_and(|t| self.has_borrow(t))
-            }
-            Type::Tuple(ts) => ts.iter().any(|t| self.has_borrow(t)),
-            Type::Named(ix) => match &self.i.typedef(*ix).kind {
-                TypeDefKind::Alias(inner) => self.has_borrow(inner),
-                _ => false,
-            },
-            _ => false,
-        }
+        self.i.handles_in(t).borrow
     }
 
     /// An expression turning `expr` (an owned value of `t`, as the author returned it) into
@@ -1412,21 +1386,9 @@ pub fn generate(iface: &Interface, package: Option<&str>) -> Result<Vec<File>> {
         handles: Vec::new(),
         res,
     };
-    // Types refer only to types before them (wit-parser orders them), so one pass in order
-    // fills the memo `has_handles` reads.
-    for td in &iface.types {
-        let h = match &td.kind {
-            TypeDefKind::Resource => true,
-            TypeDefKind::Alias(t) => g.has_handles(t),
-            TypeDefKind::Record(fields) => fields.iter().any(|f| g.has_handles(&f.ty)),
-            TypeDefKind::Variant(cases) => cases
-                .iter()
-                .filter_map(|c| c.ty.as_ref())
-                .any(|t| g.has_handles(t)),
-            TypeDefKind::Enum(_) | TypeDefKind::Flags(_) => false,
-        };
-        g.handles.push(h);
-    }
+    g.handles = (0..iface.types.len())
+        .map(|k| g.has_handles(&Type::Named(k)))
+        .collect();
     // A record or variant holding handles also has a private wire twin, `<Name>Wire`.
     for (td, h) in iface.types.iter().zip(&g.handles) {
         if *h && matches!(td.kind, TypeDefKind::Record(_) | TypeDefKind::Variant(_)) {
