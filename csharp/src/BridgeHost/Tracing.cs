@@ -144,6 +144,9 @@ namespace BridgeHost
         private static readonly object Gate = new object();
         private static readonly List<WeakReference<Host>> Hosts = new List<WeakReference<Host>>();
 
+        /// <summary>Running on Mono (decided once).</summary>
+        private static readonly bool OnMono = Type.GetType("Mono.Runtime") != null;
+
         /// <summary>Whether the ProcessExit handler is installed (Mono only).</summary>
         private static bool _exitHook;
 
@@ -153,7 +156,7 @@ namespace BridgeHost
             {
                 Hosts.RemoveAll(w => !w.TryGetTarget(out Host h) || h.IsDisposed);
                 Hosts.Add(new WeakReference<Host>(host));
-                if (!_exitHook && Type.GetType("Mono.Runtime") != null)
+                if (OnMono && !_exitHook)
                 {
                     _exitHook = true;
                     AppDomain.CurrentDomain.ProcessExit += (sender, e) => DisposeAllAtExit();
@@ -173,19 +176,7 @@ namespace BridgeHost
         /// </summary>
         private static void DisposeAllAtExit()
         {
-            var live = new List<Host>();
-            lock (Gate)
-            {
-                foreach (var w in Hosts)
-                {
-                    if (w.TryGetTarget(out Host h) && !h.IsDisposed)
-                    {
-                        live.Add(h);
-                    }
-                }
-                Hosts.Clear();
-            }
-            foreach (var h in live)
+            foreach (var h in Live(clear: true))
             {
                 try
                 {
@@ -198,9 +189,9 @@ namespace BridgeHost
             }
         }
 
-        /// <summary>Counter <paramref name="index"/> (the order of CounterNames) summed over the
-        /// hosts alive now (a disposed host no longer counts).</summary>
-        internal static double Total(int index)
+        /// <summary>The hosts alive and not disposed now (a snapshot taken under the lock);
+        /// <paramref name="clear"/>: forget every registration too.</summary>
+        private static List<Host> Live(bool clear)
         {
             var live = new List<Host>();
             lock (Gate)
@@ -212,9 +203,20 @@ namespace BridgeHost
                         live.Add(h);
                     }
                 }
+                if (clear)
+                {
+                    Hosts.Clear();
+                }
             }
+            return live;
+        }
+
+        /// <summary>Counter <paramref name="index"/> (the order of CounterNames) summed over the
+        /// hosts alive now (a disposed host no longer counts).</summary>
+        internal static double Total(int index)
+        {
             double sum = 0;
-            foreach (var h in live)
+            foreach (var h in Live(clear: false))
             {
                 Counters c;
                 try
