@@ -6,6 +6,7 @@
 use crate::error::{Error, Result};
 use crate::limits;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use wit_parser as wp;
@@ -225,8 +226,7 @@ impl Interface {
                 limits::MAX_TEXT
             )));
         }
-        prescan(text)?;
-        let resolve = parse_resolve(text)?;
+        let resolve = parse_resolve(&prescan(text)?)?;
         let mut i = Builder::new(&resolve).build()?;
         i.source = text.to_string();
         Ok(i)
@@ -566,21 +566,58 @@ impl Interface {
     }
 }
 
-/// Bound the bracket nesting of the text before wit-parser sees it, so that
-/// a hostile `list<list<list<...>>>` cannot drive a recursive parser deep.
-fn prescan(text: &str) -> Result<()> {
-    let mut depth = 0usize;
-    let mut in_comment = false;
+/// Read the text once before wit-parser sees it, with wit-parser's own comment
+/// rules (`//` to the end of the line; `/* */` nesting):
+///
+/// - bound the bracket nesting outside comments, so that a hostile
+///   `list<list<list<...>>>` cannot drive a recursive parser deep;
+/// - blank every top-level `/**/` (an empty block comment) to four spaces.
+///   wit-parser 0.263 takes every comment before an item as its docs, and
+///   strips a `/**` prefix and a `*/` suffix that overlap in `/**/`, which
+///   panics (`ast/resolve.rs`, `docs`). Four spaces are the same tokens to the
+///   parser (a comment is whitespace), keep every byte offset, and give the
+///   item the same, empty, docs.
+///
+/// Returns the text to parse: borrowed unless a `/**/` was blanked.
+fn prescan(text: &str) -> Result<Cow<'_, str>> {
     let bytes = text.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        if in_comment {
-            if b == b'\n' {
-                in_comment = false;
+    let mut depth = 0usize;
+    let mut empty_comments: Vec<usize> = Vec::new();
+    let mut i = 0usize;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                // Line comment: up to and including the newline.
+                i = bytes[i..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(bytes.len(), |n| i + n + 1);
+                continue;
             }
-            continue;
-        }
-        match b {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => in_comment = true,
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                if bytes.get(i + 2..i + 4) == Some(b"*/".as_slice()) {
+                    empty_comments.push(i);
+                }
+                // Block comment, nested as wit-parser nests them. An
+                // unterminated one runs to the end; wit-parser reports it.
+                let mut nest = 1usize;
+                let mut j = i + 2;
+                while j < bytes.len() && nest > 0 {
+                    match (bytes[j], bytes.get(j + 1)) {
+                        (b'/', Some(b'*')) => {
+                            nest += 1;
+                            j += 2;
+                        }
+                        (b'*', Some(b'/')) => {
+                            nest -= 1;
+                            j += 2;
+                        }
+                        _ => j += 1,
+                    }
+                }
+                i = j;
+                continue;
+            }
             b'<' | b'(' | b'{' => {
                 depth += 1;
                 if depth > limits::MAX_TEXT_NESTING {
@@ -593,8 +630,19 @@ fn prescan(text: &str) -> Result<()> {
             b'>' | b')' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
-    Ok(())
+    if empty_comments.is_empty() {
+        return Ok(Cow::Borrowed(text));
+    }
+    let mut out = text.as_bytes().to_vec();
+    for at in empty_comments {
+        out[at..at + 4].copy_from_slice(b"    ");
+    }
+    // Only ASCII bytes were replaced by ASCII bytes.
+    String::from_utf8(out)
+        .map(Cow::Owned)
+        .map_err(|e| Error::Internal(format!("blanking empty comments broke UTF-8: {e}")))
 }
 
 fn parse_resolve(text: &str) -> Result<wp::Resolve> {

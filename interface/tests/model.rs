@@ -114,6 +114,34 @@ fn hash_ignores_whitespace_comments_docs_and_item_order() {
         .starts_with("bridgehost-interface canonical v1\n"));
 }
 
+/// wit-parser 0.263 panics on an empty block comment `/**/` where it reads
+/// docs (it strips an overlapping `/**` and `*/`); found by the wit_parse
+/// fuzz target. The text is blanked first, so it parses like any comment,
+/// wherever the comment stands.
+#[test]
+fn empty_block_comments_parse_like_any_comment() {
+    let plain = pkg("record r { a: u32 }\nf: func(x: r) -> u32;");
+    let commented = "/**/package t:t;\n/**/interface t {\n/**/record r { /**/a: u32/**/ }\n\
+         /**/ f: func(x: r/**/) -> u32; /* nested /**/ still a comment */\n\
+         // a line comment /**/ keeps its text\n}\n/**/";
+    let a = Interface::parse(&plain).unwrap();
+    let b = Interface::parse(commented).unwrap();
+    assert_eq!(a.hash(), b.hash());
+    assert_eq!(b.source(), commented, "the source is kept as written");
+    // A doc comment after an empty one keeps its text.
+    let d = Interface::parse(&pkg("/**/\n/// adds\nf: func() -> u32;")).unwrap();
+    assert_eq!(d.function("f").unwrap().docs.as_deref(), Some("adds"));
+    // An error after a blanked comment is wit-parser's, as without it.
+    let e = refused("/**/package t:t;\ninterface t {\n/**/ f: func() -> ;\n}\n");
+    let Error::Parse(m) = e else { panic!("{e:?}") };
+    assert!(m.contains("expected a type, found ';'"), "{m}");
+    // Unterminated comments are wit-parser's error, not a panic.
+    assert!(matches!(
+        refused("/**/package t:t; /* /**/"),
+        Error::Parse(_)
+    ));
+}
+
 #[test]
 fn parse_errors_are_typed_with_the_reason() {
     match refused("package t:t; interface t { f: func(a: nosuch); }") {
