@@ -91,7 +91,7 @@ impl Module {
     /// The typed view of the module's interface (``bridgehost.typed``):
     /// its functions as attributes. ``InvalidArgumentError`` for a module
     /// without an interface.
-    fn typed(slf: &Bound<'_, Self>) -> PyResult<crate::typed::TypedView> {
+    fn typed<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, crate::typed::TypedView>> {
         guard(slf.py(), || crate::typed::view(slf))
     }
 

@@ -194,6 +194,34 @@ def test_std_view_surface(host):
         view.add(1, 2)
 
 
+CLASH_WIT = """package t:clash;
+interface clash {
+    subscribe: func(v: u32) -> u32;
+    functions: func(v: u32) -> u32;
+    module: func(v: u32) -> u32;
+    ping: func(v: u32) -> u32;
+}
+"""
+
+
+@needs_cc
+def test_view_members_win_over_same_named_functions(host, tmp_path):
+    # The view's functions are instance attributes (a dictionary hit, not a failed
+    # class lookup and ``__getattr__``), except where the view itself defines the
+    # name: there the view's member wins, and ``function(name)`` reaches the WIT one.
+    so = fx.build(tmp_path, CLASH_WIT, ["subscribe", "functions", "module", "ping"], name="clash")
+    view = host.open(str(so)).typed()
+    assert isinstance(view.ping, bridgehost.typed.TypedFunction)
+    assert view.ping(7) == 7
+    assert view.functions == ["subscribe", "functions", "module", "ping"]
+    assert view.module.name == "clash"
+    assert not isinstance(view.subscribe, bridgehost.typed.TypedFunction)
+    assert view.function("subscribe")(5) == 5 and view.function("module")(6) == 6
+    assert view.ping is view.ping  # one function object per view
+    with pytest.raises(AttributeError, match='has no function "nope"'):
+        view.nope
+
+
 def test_std_submit_and_asyncio(std_view):
     fut = std_view.add.submit(20, 22)
     assert isinstance(fut, concurrent.futures.Future)
