@@ -80,14 +80,18 @@ pub trait HostValue: Sized {
     /// An integer (not a bool). Integers beyond `i128` are clamped to
     /// `i128::MIN`/`MAX` (out of range of every WIT integer anyway).
     fn as_int(&self) -> Result<Option<i128>, Self::Error>;
-    /// A float (an integer is accepted and converted).
-    fn as_float(&self) -> Result<Option<f64>, Self::Error>;
+    /// A float (an integer is accepted and converted): `Ok(Some(Err(reason)))`
+    /// when it is a number no `f64` holds (an integer beyond `f64`'s range).
+    #[allow(clippy::type_complexity)]
+    fn as_float(&self) -> Result<Option<Result<f64, String>>, Self::Error>;
     /// A string: `Ok(Some(Err(reason)))` when it is a string that is not
     /// valid Unicode (unpaired surrogates).
     #[allow(clippy::type_complexity)]
     fn as_str(&self) -> Result<Option<Result<String, String>>, Self::Error>;
-    /// A bytes-like object.
-    fn as_bytes(&self) -> Result<Option<Vec<u8>>, Self::Error>;
+    /// A bytes-like object: `Ok(Some(Err(reason)))` when it is one whose bytes
+    /// cannot be taken as they are (e.g. a non-contiguous buffer).
+    #[allow(clippy::type_complexity)]
+    fn as_bytes(&self) -> Result<Option<Result<Vec<u8>, String>>, Self::Error>;
     /// A sequence (list or tuple; not a string or bytes).
     fn as_seq(&self) -> Result<Option<Vec<Self>>, Self::Error>;
     /// A record-like object: the values of the fields of record `ty`
@@ -276,6 +280,18 @@ fn int_in<H: HostValue, T: TryFrom<i128>>(
     })
 }
 
+fn float<H: HostValue>(iface: &Interface, ty: &Type, v: &H) -> DynResult<f64, H::Error> {
+    match v.as_float().map_err(DynError::Host)? {
+        None => Err(wrong(iface, ty, v)),
+        Some(Err(reason)) => Err(DynError::Value(format!(
+            "{} is out of range for {}: {reason}",
+            v.describe(),
+            iface.type_name(ty)
+        ))),
+        Some(Ok(x)) => Ok(x),
+    }
+}
+
 fn text<H: HostValue>(iface: &Interface, ty: &Type, v: &H) -> DynResult<String, H::Error> {
     match v.as_str().map_err(DynError::Host)? {
         None => Err(wrong(iface, ty, v)),
@@ -315,10 +331,7 @@ fn low<H: HostValue>(
         Type::U64 => Value::U64(int_in(iface, ty, v)?),
         Type::Own(_) | Type::Borrow(_) => Value::Handle(int_in(iface, ty, v)?),
         Type::F32 => {
-            let x = v
-                .as_float()
-                .map_err(host)?
-                .ok_or_else(|| wrong(iface, ty, v))?;
+            let x = float(iface, ty, v)?;
             let y = x as f32;
             if x.is_finite() && y.is_infinite() {
                 return Err(DynError::Value(format!(
@@ -328,11 +341,7 @@ fn low<H: HostValue>(
             }
             Value::F32(y)
         }
-        Type::F64 => Value::F64(
-            v.as_float()
-                .map_err(host)?
-                .ok_or_else(|| wrong(iface, ty, v))?,
-        ),
+        Type::F64 => Value::F64(float(iface, ty, v)?),
         Type::Char => {
             let s = text(iface, ty, v)?;
             let mut it = s.chars();
@@ -349,8 +358,12 @@ fn low<H: HostValue>(
         Type::String => Value::String(text(iface, ty, v)?),
         Type::List(t) => {
             if **t == Type::U8 {
-                if let Some(b) = v.as_bytes().map_err(host)? {
-                    return Ok(Value::Bytes(b));
+                match v.as_bytes().map_err(host)? {
+                    Some(Ok(b)) => return Ok(Value::Bytes(b)),
+                    Some(Err(reason)) => {
+                        return Err(DynError::Value(format!("{}: {reason}", v.describe())))
+                    }
+                    None => {}
                 }
             }
             let items = v

@@ -52,10 +52,10 @@ impl HostValue for Toy {
             _ => None,
         })
     }
-    fn as_float(&self) -> Result<Option<f64>, String> {
+    fn as_float(&self) -> Result<Option<Result<f64, String>>, String> {
         Ok(match self {
-            Toy::Float(x) => Some(*x),
-            Toy::Int(n) => Some(*n as f64),
+            Toy::Float(x) => Some(Ok(*x)),
+            Toy::Int(n) => Some(Ok(*n as f64)),
             _ => None,
         })
     }
@@ -65,9 +65,9 @@ impl HostValue for Toy {
             _ => None,
         })
     }
-    fn as_bytes(&self) -> Result<Option<Vec<u8>>, String> {
+    fn as_bytes(&self) -> Result<Option<Result<Vec<u8>, String>>, String> {
         Ok(match self {
-            Toy::Bytes(b) => Some(b.clone()),
+            Toy::Bytes(b) => Some(Ok(b.clone())),
             _ => None,
         })
     }

@@ -147,6 +147,17 @@ def test_std_argument_errors_name_the_parameter(std_view):
         std_view.stats([1.0, "x"])
     with pytest.raises(TypeError, match="parameter values: expected list<f64>"):
         std_view.stats(1.0)
+    # An int no f64 holds is a value error of the argument (was a bare OverflowError).
+    with pytest.raises(
+        bridgehost.InvalidArgumentError,
+        match=r"parameter values: element 0: 1000+\.\.\. \(int\) is out of range for f64: int too large",
+    ):
+        std_view.stats([10**400])
+    # A buffer whose bytes cannot be taken names the parameter too.
+    with pytest.raises(
+        bridgehost.InvalidArgumentError, match="parameter data: .*must be a C-contiguous buffer"
+    ):
+        std_view.crc32c(memoryview(b"abcdef")[::2])
     with pytest.raises(TypeError, match="parameter data: expected list<u8>"):
         std_view.echo("text")
     with pytest.raises(ValueError, match="parameter data: element 1: 256 .* out of range for u8"):

@@ -9,7 +9,7 @@ use crate::errors::{invalid, to_pyerr};
 use bridgehost::interface::typed::dynamic::{self, DynError, Fields, HostValue};
 use bridgehost::interface::typed::{Field, TypeIndex};
 use bridgehost::Error;
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString,
@@ -73,15 +73,23 @@ impl<'a, 'py> HostValue for Obj<'a, 'py> {
         }
     }
 
-    fn as_float(&self) -> PyResult<Option<f64>> {
+    fn as_float(&self) -> PyResult<Option<Result<f64, String>>> {
         if let Ok(f) = self.0.cast::<PyFloat>() {
-            return Ok(Some(f.value()));
+            return Ok(Some(Ok(f.value())));
         }
         if self.0.is_instance_of::<PyBool>() || !self.0.is_instance_of::<PyInt>() {
             return Ok(None);
         }
-        // int -> float as Python's float(n) (OverflowError beyond f64).
-        self.0.extract::<f64>().map(Some)
+        // int -> float as Python's float(n); beyond f64 that is an
+        // OverflowError, a value error of the argument here.
+        let py = self.0.py();
+        match self.0.extract::<f64>() {
+            Ok(x) => Ok(Some(Ok(x))),
+            Err(e) if e.is_instance_of::<PyOverflowError>(py) => {
+                Ok(Some(Err(e.value(py).to_string())))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn as_str(&self) -> PyResult<Option<Result<String, String>>> {
@@ -94,12 +102,12 @@ impl<'a, 'py> HostValue for Obj<'a, 'py> {
         }))
     }
 
-    fn as_bytes(&self) -> PyResult<Option<Vec<u8>>> {
+    fn as_bytes(&self) -> PyResult<Option<Result<Vec<u8>, String>>> {
         if let Ok(b) = self.0.cast::<PyBytes>() {
-            return Ok(Some(b.as_bytes().to_vec()));
+            return Ok(Some(Ok(b.as_bytes().to_vec())));
         }
         if let Ok(b) = self.0.cast::<PyByteArray>() {
-            return Ok(Some(b.to_vec()));
+            return Ok(Some(Ok(b.to_vec())));
         }
         if self.0.is_instance_of::<PyList>()
             || self.0.is_instance_of::<PyTuple>()
@@ -112,9 +120,14 @@ impl<'a, 'py> HostValue for Obj<'a, 'py> {
         // Any other buffer exporter (memoryview, array.array, numpy).
         let py = self.0.py();
         match InputBuffer::new(py).export_owned(&self.0, usize::MAX) {
-            Ok(v) => Ok(Some(v)),
+            Ok(v) => Ok(Some(Ok(v))),
             Err(BufferError::Export(e)) if e.is_instance_of::<PyTypeError>(py) => Ok(None),
-            Err(e) => Err(crate::method::buffer_error(py, "list<u8> value", e)),
+            Err(BufferError::Export(e)) => Err(e),
+            // A buffer whose bytes cannot be taken: a value error of the
+            // argument (named with its parameter by the caller).
+            Err(e) => Ok(Some(Err(crate::method::buffer_error(py, "it", e)
+                .value(py)
+                .to_string()))),
         }
     }
 
