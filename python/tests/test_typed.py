@@ -62,6 +62,10 @@ def test_std_stats_record_and_option(std_view):
     assert std_view.stats([]) is None
     nan = std_view.stats([float("nan")])
     assert nan.count == 1 and math.isnan(nan.mean)
+    # A NaN makes min and max NaN too (they read inf and -inf for [nan], 1.0 for [1.0, nan]).
+    assert math.isnan(nan.min) and math.isnan(nan.max)
+    mixed = std_view.stats([1.0, float("nan"), 3.0])
+    assert mixed.count == 3 and all(math.isnan(x) for x in (mixed.min, mixed.max, mixed.mean))
     assert std_view.stats((-0.0,)).min == 0.0 and math.copysign(1, std_view.stats([-0.0]).min) == -1
 
 

@@ -528,10 +528,20 @@ impl std_wit::Std for Std {
         if values.is_empty() {
             return Ok(None);
         }
+        // A NaN makes min, max and mean NaN (as the mean already was):
+        // f64::min/max skip NaN, so [NaN] read min = inf > max = -inf.
         let (mut min, mut max, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
         for &x in &values {
-            min = min.min(x);
-            max = max.max(x);
+            min = if x.is_nan() || min.is_nan() {
+                f64::NAN
+            } else {
+                min.min(x)
+            };
+            max = if x.is_nan() || max.is_nan() {
+                f64::NAN
+            } else {
+                max.max(x)
+            };
             sum += x;
         }
         Ok(Some(std_wit::Summary {
