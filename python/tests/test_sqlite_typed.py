@@ -78,3 +78,15 @@ def test_sqlite_through_the_typed_view(host, isolation):
     with pytest.raises(bridgehost.ModuleError, match="stale handle: no live statement"):
         f("[method]statement.step")(s)
     module.close()
+
+
+def test_a_resource_function_asked_as_an_attribute_names_function(host):
+    # sqlite has no plain functions: every function belongs to a resource, and the
+    # AttributeError says how to reach the one asked for.
+    view = host.open("sqlite").typed()
+    with pytest.raises(AttributeError, match=r'its plain functions: none; .*view\.function\("\[static\]connection\.open"\)'):
+        view.open
+    with pytest.raises(AttributeError, match=r'view\.function\("\[constructor\]|its plain functions: none\)'):
+        view.connection
+    with pytest.raises(AttributeError, match=r'has no function "nope" \(its plain functions: none\)$'):
+        view.nope

@@ -565,14 +565,37 @@ impl TypedView {
             .find(|(n, _)| n == name)
             .map(|(_, f)| f.clone_ref(py))
             .ok_or_else(|| {
-                PyAttributeError::new_err(format!(
-                    "interface {} has no function {name:?} (it has: {})",
-                    self.iface.get().iface.name,
+                let iface = &self.iface.get().iface;
+                let plain = if self.attrs.is_empty() {
+                    "none".to_string()
+                } else {
                     self.attrs
                         .iter()
                         .map(|(n, _)| n.as_str())
                         .collect::<Vec<_>>()
                         .join(", ")
+                };
+                // A resource's constructor, method or static function of that
+                // name is reached with function(): say which.
+                let wit = name.replace('_', "-");
+                let resource: Vec<String> = iface
+                    .functions
+                    .iter()
+                    .filter(|f| f.kind != FunctionKind::Freestanding)
+                    .filter(|f| f.name.rsplit(['.', ']']).next() == Some(wit.as_str()))
+                    .map(|f| format!("view.function({:?})", f.name))
+                    .collect();
+                let hint = if resource.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; resource functions are reached with {}",
+                        resource.join(" or ")
+                    )
+                };
+                PyAttributeError::new_err(format!(
+                    "interface {} has no function {name:?} (its plain functions: {plain}{hint})",
+                    iface.name
                 ))
             })
     }
