@@ -1,6 +1,7 @@
 """Type stubs for the extension module ``bridgehost._native`` (PyO3).
 
-Everything public is re-exported by ``bridgehost``; import it from there.
+Everything public is re-exported by ``bridgehost``; import it from there (``CORE_VERSION``
+is ``bridgehost.__version__``).
 """
 
 import asyncio
