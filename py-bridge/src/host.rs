@@ -10,7 +10,7 @@ use bridgehost::options::Numeric;
 use bridgehost::{Error, ErrorKind, HostOptions};
 use pyo3::exceptions::PyResourceWarning;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyDict, PyString, PyTuple};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Every open host, so that the `atexit` hook can close them before the
@@ -99,7 +99,7 @@ impl Host {
         submit_threads: Option<&Bound<'_, PyAny>>,
         submit_queue_capacity: Option<&Bound<'_, PyAny>>,
         event_queue_capacity: Option<&Bound<'_, PyAny>>,
-        thread_name: Option<String>,
+        thread_name: Option<&Bound<'_, PyString>>,
         event_queue_bytes: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         guard(py, || {
@@ -124,7 +124,7 @@ impl Host {
                 o.event_queue_bytes = options::numeric(py, Numeric::EventQueueBytes, v)? as usize;
             }
             if let Some(name) = thread_name {
-                o.thread_name = name;
+                o.thread_name = options::utf8(py, "thread_name", name)?.into_owned();
             }
             let shutting_down =
                 || Err(Error::Closed("the interpreter is shutting down".into())).py_err(py);

@@ -79,11 +79,12 @@ impl Module {
 #[pymethods]
 impl Module {
     /// Resolve a method by name, once (``NotFoundError`` if it does not exist).
-    fn method(slf: &Bound<'_, Self>, name: &str) -> PyResult<Method> {
+    fn method(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<Method> {
         let py = slf.py();
         guard(py, || {
+            let name = crate::options::utf8(py, "name", name)?;
             slf.get().inner.check(py)?;
-            let m = slf.get().inner.method(name).py_err(py)?;
+            let m = slf.get().inner.method(&name).py_err(py)?;
             Ok(Method::new(m, slf.clone().unbind()))
         })
     }
@@ -118,11 +119,13 @@ impl Module {
     /// again.
     fn subscribe(
         slf: &Bound<'_, Self>,
-        topic: &str,
+        topic: &Bound<'_, PyString>,
         callback: Bound<'_, PyAny>,
     ) -> PyResult<Subscription> {
         let py = slf.py();
         guard(py, || {
+            let topic = crate::options::utf8(py, "topic", topic)?;
+            let topic: &str = &topic;
             if !callback.is_callable() {
                 return Err(pyo3::exceptions::PyTypeError::new_err(
                     "callback must be callable",

@@ -79,11 +79,30 @@ pub(crate) fn call_timeout(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Dur
     checked.map_err(|e| to_pyerr(py, &e))
 }
 
+/// A `str` argument as UTF-8 text: a string Python holds but UTF-8 cannot
+/// (an unpaired surrogate, `"\ud800"`) is `InvalidArgumentError` naming the
+/// argument, not the bare `UnicodeEncodeError` of a `&str` parameter.
+pub(crate) fn utf8<'a>(
+    py: Python<'_>,
+    name: &str,
+    s: &'a Bound<'_, PyString>,
+) -> PyResult<std::borrow::Cow<'a, str>> {
+    s.to_cow().map_err(|e| {
+        invalid(
+            py,
+            format!(
+                "invalid argument: {name} is not valid Unicode: {}",
+                e.value(py)
+            ),
+        )
+    })
+}
+
 /// `str` or `os.PathLike` → String (UTF-8; NUL is rejected by the core).
 pub(crate) fn path_string(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     let fs = py.import("os")?.getattr("fspath")?.call1((v,))?;
     if let Ok(s) = fs.cast::<PyString>() {
-        let s: String = s.extract()?;
+        let s = utf8(py, name, s)?.into_owned();
         if s.contains('\0') {
             return Err(invalid(py, format!("{name} contains a NUL character")));
         }

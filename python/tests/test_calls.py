@@ -221,3 +221,25 @@ def test_decompression_bomb_is_bounded_by_max_output(host):
     bomb = zlib.method("compress")(bytes(64 << 20))
     with pytest.raises(bridgehost.ResourceLimitError):
         zlib.method("decompress")(bomb)
+
+
+def test_names_utf8_cannot_hold_are_typed_errors(host, std):
+    # A str with an unpaired surrogate is a valid Python str that UTF-8 cannot hold: as
+    # an argument it is InvalidArgumentError naming it (was a bare UnicodeEncodeError),
+    # and as a name looked up it is simply not found.
+    bad = "std\ud800"
+    with pytest.raises(bridgehost.InvalidArgumentError, match="spec is not valid Unicode"):
+        host.open(bad)
+    with pytest.raises(bridgehost.InvalidArgumentError, match="name is not valid Unicode"):
+        std.method("echo\ud800")
+    with pytest.raises(bridgehost.InvalidArgumentError, match="topic is not valid Unicode"):
+        std.subscribe("tick\ud800", lambda t, d: None)
+    with pytest.raises(bridgehost.InvalidArgumentError, match="thread_name is not valid Unicode"):
+        bridgehost.Host(thread_name="w\ud800")
+    view = std.typed()
+    assert not hasattr(view, "add\ud800")
+    with pytest.raises(bridgehost.NotFoundError):
+        view.function("add\ud800")
+    with pytest.raises(bridgehost.NotFoundError):
+        view.subscribe("tick\ud800", lambda t, v: None)
+    assert std.method("echo")(b"ok") == b"ok"

@@ -559,7 +559,15 @@ pub(crate) fn view<'py>(module: &Bound<'py, Module>) -> PyResult<Bound<'py, Type
 
 #[pymethods]
 impl TypedView {
-    fn __getattr__(&self, py: Python<'_>, name: &str) -> PyResult<Py<TypedFunction>> {
+    fn __getattr__(
+        &self,
+        py: Python<'_>,
+        name: &Bound<'_, PyString>,
+    ) -> PyResult<Py<TypedFunction>> {
+        // A name UTF-8 cannot hold is no function: AttributeError (so that
+        // hasattr() answers False), not a UnicodeEncodeError.
+        let name = name.to_string_lossy();
+        let name: &str = &name;
         self.attrs
             .iter()
             .find(|(n, _)| n == name)
@@ -619,7 +627,11 @@ impl TypedView {
     }
 
     /// A function by its method name (WIT name, or ``[method]R.name`` ...).
-    fn function(&self, py: Python<'_>, name: &str) -> PyResult<Py<TypedFunction>> {
+    fn function(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<Py<TypedFunction>> {
+        // A name UTF-8 cannot hold (an unpaired surrogate) names no function:
+        // NotFoundError, like any other unknown name.
+        let name = name.to_string_lossy();
+        let name: &str = &name;
         let iface = &self.iface.get().iface;
         iface
             .functions
@@ -677,10 +689,13 @@ impl TypedView {
     fn subscribe<'py>(
         &self,
         py: Python<'py>,
-        topic: &str,
+        topic: &Bound<'py, PyString>,
         callback: Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
+            // A topic UTF-8 cannot hold is no declared topic: NotFoundError.
+            let topic = topic.to_string_lossy();
+            let topic: &str = &topic;
             if !callback.is_callable() {
                 return Err(PyTypeError::new_err("callback must be callable"));
             }
