@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The `package` suite (scripts/test.sh package): install each artifact of scripts/package.sh into
-# a clean place and run a small consumer (scripts/package/):
+# a clean place and run a small consumer (scripts/package/); every consumer opens the bundled
+# std, zlib and sqlite modules by name (sqlite: a database opened through its typed interface):
 #
 #   C/CLI archive  unpacked in a temp dir; consumer.c built with pkg-config against it; the CLI
 #                  run from bin/ (modules found beside the library, no environment help); the

@@ -12,6 +12,8 @@ import io.bridgehost.NativeModule;
 import io.bridgehost.ModuleOptions;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -31,6 +33,17 @@ public final class Consumer {
                 check(Arrays.equals(iso.method("echo").call(data), data), "isolated std.echo");
             }
             System.out.println("ok   std, zlib and isolation through the jar from the Maven repository");
+            // The bundled sqlite module (typed, stateful; docs/SQLITE.md): connection.open(":memory:",
+            // create) written by hand on the wire (docs/TYPED.md): a string is its u32 length and its
+            // UTF-8, an enum one byte (create = 2); result<connection, error> comes back as 0 and the
+            // u64 handle. Closing the module releases the connection.
+            try (NativeModule sqlite = host.open("sqlite")) {
+                byte[] open = ByteBuffer.allocate(13).order(ByteOrder.LITTLE_ENDIAN)
+                        .putInt(8).put(":memory:".getBytes(StandardCharsets.US_ASCII)).put((byte) 2).array();
+                byte[] got = sqlite.method("[static]connection.open").call(open);
+                check(got.length == 9 && got[0] == 0, "sqlite connection.open");
+                System.out.println("ok   the bundled sqlite module opens a database through the jar");
+            }
             if (args.length == 1) {
                 try (NativeModule third = host.open(args[0])) {
                     byte[] got = third.method("greet").call("world".getBytes(StandardCharsets.UTF_8));

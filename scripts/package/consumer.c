@@ -52,6 +52,24 @@ int main(void) {
     }
     printf("ok   std.echo and std.checksum through libbridgehost.so from the archive\n");
 
+    /* The bundled sqlite module (typed, stateful; docs/SQLITE.md): connection.open(":memory:",
+     * create) written by hand on the wire (docs/TYPED.md): a string is its u32 length and its
+     * UTF-8, an enum one byte (open-mode create = 2); result<connection, error> comes back as 0
+     * and the u64 handle. Closing the module releases the connection. */
+    static const uint8_t open_args[] = {8, 0, 0, 0, ':', 'm', 'e', 'm', 'o', 'r', 'y', ':', 2};
+    bh_module sq;
+    bh_method sq_open;
+    CHECK(bh_module_open(host, "sqlite", 6, NULL, &sq));
+    CHECK(bh_method_resolve(sq, "[static]connection.open", 23, &sq_open));
+    CHECK(bh_call_into(sq_open, open_args, sizeof open_args, out, sizeof out, &len));
+    if (len != 9 || out[0] != 0) {
+        fprintf(stderr, "FAIL sqlite connection.open: %zu bytes, tag %u\n", len, (unsigned)out[0]);
+        return 1;
+    }
+    CHECK(bh_method_free(sq_open));
+    CHECK(bh_module_close(sq));
+    printf("ok   the bundled sqlite module opens a database through the archive\n");
+
     enum { ROUNDS = 7, N = 200000 };
     double per[ROUNDS];
     for (int r = 0; r < ROUNDS; r++) {

@@ -1,5 +1,5 @@
 """Package test (scripts/package_test.sh): run with the python of a fresh venv into which only
-the wheel was installed. Checks the bundled modules, events and process isolation through the
+the wheel was installed. Checks the bundled modules (sqlite in both modes), events and process isolation through the
 installed package, then prints the median time of a 16-byte echo as "echo16_ns=<ns>"."""
 
 import statistics
@@ -9,6 +9,7 @@ import time
 import timeit
 
 import bridgehost
+from bridgehost.typed import Variant
 
 assert "site-packages" in bridgehost.__file__, bridgehost.__file__
 data = b"packaged " * 500
@@ -27,6 +28,13 @@ with bridgehost.Host() as host:
     iso = host.open("std", isolation="process")
     assert iso.method("echo")(data) == data
     print("ok   std, zlib, events and isolation through the installed wheel")
+    # The bundled sqlite module (typed, stateful; docs/SQLITE.md) in both modes.
+    for mode in ("in-process", "process"):
+        f = host.open("sqlite", isolation=mode).typed().function
+        c = f("[static]connection.open")(":memory:", "create")
+        rows = f("[method]connection.query")(c, "SELECT 40 + ?", [Variant("integer", 2)]).rows
+        assert rows == [[Variant("integer", 42)]], rows
+    print("ok   the bundled sqlite module through the installed wheel, in-process and isolated")
 
     # Measured as bench/python/bench.py measures python.echo_16B (timeit of Method.call), but on
     # the thread's CPU clock: time descheduled on a busy machine is not counted.
