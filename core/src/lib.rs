@@ -54,6 +54,7 @@ pub use executor::{CallCancel, CancelPoll, SubmitHandle, POLL_EVERY};
 pub use ffi::loader::{MethodInfo, ModuleInfo, ThreadModel};
 pub use host::{inspect, Host};
 pub use interface::Interface;
+pub use isolation::SharedBuffer;
 pub use module::{Method, Module};
 pub use options::{HostOptions, Isolation, ModuleOptions};
 pub use output::CallOutput;
@@ -84,6 +85,11 @@ pub mod internal {
     /// target; only with the `fuzz` feature, so shipped libraries lack it).
     #[cfg(feature = "fuzz")]
     pub use crate::isolation::protocol::fuzz_host_decoder;
+    /// The first byte of a [`crate::SharedBuffer`], for the C ABI's
+    /// `bh_shared_buffer_data` (see `SharedBuffer::raw_ptr`).
+    pub fn shared_buffer_ptr(b: &crate::SharedBuffer) -> *mut u8 {
+        b.raw_ptr()
+    }
     /// The worker process's entry point (the `bridgehost-worker` binary).
     pub use crate::isolation::worker::worker_main;
 }

@@ -81,6 +81,14 @@
  *                                              BH_API_STALE), then raise(SIGSTOP): the
  *                                              process stops itself while idle. Run it
  *                                              only in an isolated worker.
+ * scribble_input  any bytes                    writes to its own input (casting away
+ *                                              const): flips every byte of the first
+ *                                              64 KiB, then outputs "scribbled". In an
+ *                                              isolated worker over a caller's
+ *                                              SharedBuffer (read-only there) the worker
+ *                                              dies with SIGSEGV; in-process it changes
+ *                                              the caller's memory (which in-process
+ *                                              loading cannot prevent).
  *
  * The five syscall probes output "ok" on success, or fail with the errno
  * captured on the line right after the call as the code and
@@ -656,6 +664,7 @@ enum {
     M_RACE_LATE_WRITE,
     M_RACE_RESULT,
     M_STOP_WHEN_IDLE,
+    M_SCRIBBLE_INPUT,
     M_COUNT
 };
 
@@ -686,6 +695,7 @@ static const bh_method_desc methods[M_COUNT] = {
     [M_RACE_LATE_WRITE] = {"race_late_write", 0, 0},
     [M_RACE_RESULT] = {"race_result", 0, 0},
     [M_STOP_WHEN_IDLE] = {"stop_when_idle", 0, 0},
+    [M_SCRIBBLE_INPUT] = {"scribble_input", 0, 0},
 };
 
 static int32_t faulty_init(const bh_host_api *api, const uint8_t *config, size_t config_len,
@@ -780,6 +790,13 @@ static int32_t faulty_call(void *instance, uint32_t method, const uint8_t *in, s
         return do_race_result(f, call);
     case M_STOP_WHEN_IDLE:
         return do_stop_when_idle(api, call);
+    case M_SCRIBBLE_INPUT: {
+        /* Deliberately writes through a const pointer: the hostile case. */
+        volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)in;
+        for (size_t i = 0; i < len && i < 65536; i++)
+            p[i] = (uint8_t)~p[i];
+        return api->write(call, (const uint8_t *)"scribbled", 9) == BH_API_OK ? 0 : -1;
+    }
     default:
         return failmsg(api, call, EINVAL, "no such method index");
     }

@@ -5,7 +5,9 @@
 //!   `isolation.socketpair_pingpong_16B`: 16 bytes there and back over a Unix socketpair
 //!   between two processes (this binary re-executed as the peer), both unpinned.
 //! * `isolation.echo_64MiB` / `isolation.checksum_64MiB`: bulk throughput through the
-//!   worker, vs `isolation.memcpy_64MiB` (one copy into a warm buffer).
+//!   worker, vs `isolation.memcpy_64MiB` (one copy into a warm buffer) and the in-process
+//!   checksum; `..._shared`: the same calls with the input in a caller's `SharedBuffer`,
+//!   which the worker reads in place.
 //! * `isolation.crash_to_next_success`: from a segfaulting call returning its error to the
 //!   next successful call returning, with the default warm spare; `isolation.spawn_process`
 //!   (a bare `posix_spawn` + wait of `/bin/true`) for scale.
@@ -16,7 +18,7 @@
 //! measured call fails.
 #![forbid(unsafe_code)]
 
-use bridgehost::{Error, ErrorKind, Host, HostOptions, ModuleOptions};
+use bridgehost::{Error, ErrorKind, Host, HostOptions, ModuleOptions, SharedBuffer};
 use std::hint::black_box;
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
@@ -300,6 +302,48 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     emit(
         "isolation.checksum_64MiB",
+        "MB/s",
+        &throughput(&s, size as f64),
+        Some("isolation.inprocess_checksum_64MiB"),
+        Some(">= 0.9x baseline"),
+    );
+    // The same two calls over a caller's SharedBuffer holding the same bytes:
+    // the worker reads it in place (no copy into an input region).
+    let mut shared = SharedBuffer::new(size)?;
+    shared.copy_from_slice(&big);
+    let s = measure(repeats, bulk_iters, 1.0, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            if let Err(e) = echo.call_with(&shared, &mut out) {
+                failed.get_or_insert(e);
+            }
+        }
+        t.elapsed()
+    });
+    if out != big {
+        return Err("64 MiB echo from a shared buffer returned different bytes".into());
+    }
+    emit(
+        "isolation.echo_64MiB_shared",
+        "MB/s",
+        &throughput(&s, size as f64),
+        Some("isolation.memcpy_64MiB"),
+        Some(">= 0.5x baseline"),
+    );
+    let s = measure(repeats, bulk_iters, 1.0, |n| {
+        let t = Instant::now();
+        for _ in 0..n {
+            if let Err(e) = checksum.call_with(&shared, &mut out) {
+                failed.get_or_insert(e);
+            }
+        }
+        t.elapsed()
+    });
+    if out != want {
+        return Err("isolated checksum of a shared buffer differs from in-process".into());
+    }
+    emit(
+        "isolation.checksum_64MiB_shared",
         "MB/s",
         &throughput(&s, size as f64),
         Some("isolation.inprocess_checksum_64MiB"),

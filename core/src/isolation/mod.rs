@@ -27,6 +27,7 @@ mod pool;
 pub(crate) mod protocol; // `fuzz_host_decoder`: reached only through `crate::internal`
 mod remote;
 mod sandbox;
+mod shared_buffer;
 mod supervisor;
 mod sys;
 mod transit;
@@ -43,6 +44,7 @@ use crate::sync::Mutex;
 use breaker::Breaker;
 use pool::{Config, Outcome, Pool, Role, Shared};
 use remote::{CallCx, CallError, Limits};
+pub use shared_buffer::SharedBuffer;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};

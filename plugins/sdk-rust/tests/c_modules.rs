@@ -316,7 +316,8 @@ fn faulty_descriptor() {
             "use_saved_thread",
             "race_late_write",
             "race_result",
-            "stop_when_idle"
+            "stop_when_idle",
+            "scribble_input"
         ]
     );
 }

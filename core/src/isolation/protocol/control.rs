@@ -43,7 +43,7 @@ pub(crate) mod ctl {
 }
 
 /// Request header length.
-pub(crate) const REQ_LEN: usize = 48;
+pub(crate) const REQ_LEN: usize = 64;
 /// Response header length.
 pub(crate) const RESP_LEN: usize = 48;
 
@@ -67,6 +67,9 @@ pub(crate) const ST_RESOURCE: u32 = 5;
 /// Where data lives.
 pub(crate) const LOC_INLINE: u32 = 0;
 pub(crate) const LOC_REGION: u32 = 1;
+/// The input is `input_len` bytes at `input_off` of the caller's buffer the
+/// host lent (`caller_gen`; a `SharedBuffer`, mapped read-only).
+pub(crate) const LOC_CALLER: u32 = 2;
 
 /// Host → worker request header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -83,6 +86,11 @@ pub(crate) struct Request {
     /// Its size.
     pub(crate) out_cap: u64,
     pub(crate) max_output: u64,
+    /// The caller's buffer the worker keeps mapped (0: none; a mapping of
+    /// another generation is dropped).
+    pub(crate) caller_gen: u32,
+    /// Where the input starts in it (`LOC_CALLER`).
+    pub(crate) input_off: u64,
 }
 
 impl Request {
@@ -96,7 +104,10 @@ impl Request {
             .u32(self.in_gen)
             .u32(self.out_gen)
             .u64(self.out_cap)
-            .u64(self.max_output);
+            .u64(self.max_output)
+            .u32(self.caller_gen)
+            .u32(0)
+            .u64(self.input_off);
         let mut b = [0u8; REQ_LEN];
         b[..w.buf.len()].copy_from_slice(&w.buf);
         b
@@ -114,6 +125,11 @@ impl Request {
             out_gen: r.u32("out gen")?,
             out_cap: r.u64("out cap")?,
             max_output: r.u64("max output")?,
+            caller_gen: r.u32("caller gen")?,
+            input_off: {
+                r.u32("pad")?;
+                r.u64("input off")?
+            },
         })
     }
 }

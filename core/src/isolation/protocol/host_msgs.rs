@@ -77,6 +77,8 @@ impl Init {
 pub(crate) enum RegionKind {
     Input = 0,
     Output = 1,
+    /// A caller's `SharedBuffer`: read-only in the worker.
+    Caller = 2,
 }
 
 /// A shared region announcement.
@@ -85,6 +87,9 @@ pub(crate) struct MapMsg {
     pub(crate) kind: RegionKind,
     pub(crate) gen: u32,
     pub(crate) size: u64,
+    /// Where in the file the mapping starts (a multiple of the page size;
+    /// 0 but for a window of a caller's buffer).
+    pub(crate) offset: u64,
 }
 
 impl MapMsg {
@@ -96,7 +101,8 @@ impl MapMsg {
             .u32(0)
             .u32(self.kind as u32)
             .u32(self.gen)
-            .u64(self.size);
+            .u64(self.size)
+            .u64(self.offset);
         w.buf
     }
 
@@ -109,12 +115,14 @@ impl MapMsg {
         let kind = match r.u32("region kind")? {
             0 => RegionKind::Input,
             1 => RegionKind::Output,
+            2 => RegionKind::Caller,
             k => return Err(ProtoError::new(format!("region kind {k}"))),
         };
         Ok(MapMsg {
             kind,
             gen: r.u32("gen")?,
             size: r.u64("size")?,
+            offset: r.u64("offset")?,
         })
     }
 }

@@ -22,7 +22,7 @@ use crate::error::Error;
 use bridgehost_module_abi as abi;
 
 /// Protocol version carried in `INIT`; a worker refuses any other.
-pub(crate) const PROTOCOL_VERSION: u32 = 1;
+pub(crate) const PROTOCOL_VERSION: u32 = 2;
 /// Largest datagram either side sends (and the host's receive buffer).
 pub(crate) const MAX_PACKET: usize = 64 * 1024;
 /// Datagram header: kind u8, flags u8, reserved u16, total_len u32.

@@ -363,8 +363,27 @@ fn host_to_worker_messages_roundtrip() {
         kind: RegionKind::Output,
         gen: 9,
         size: 1 << 21,
+        offset: 0,
     };
     assert_eq!(MapMsg::decode(&m.encode()).unwrap(), m);
+    let m = MapMsg {
+        kind: RegionKind::Caller,
+        gen: 10,
+        size: 3 << 20,
+        offset: 1 << 40,
+    };
+    assert_eq!(MapMsg::decode(&m.encode()).unwrap(), m);
+    let rq = Request {
+        op: OP_CALL,
+        seq: 4,
+        method: 2,
+        input_loc: LOC_CALLER,
+        input_len: 70_000,
+        caller_gen: 10,
+        input_off: (1 << 33) + 5,
+        ..Default::default()
+    };
+    assert_eq!(Request::decode(&rq.encode()).unwrap(), rq);
     let rq = Request {
         op: OP_CALL,
         seq: 3,
@@ -375,6 +394,7 @@ fn host_to_worker_messages_roundtrip() {
         out_gen: 1,
         out_cap: 4096,
         max_output: 1 << 30,
+        ..Default::default()
     };
     assert_eq!(Request::decode(&rq.encode()).unwrap(), rq);
 }

@@ -26,12 +26,14 @@
 use super::protocol::{
     self as p, ctl, decode_response, Expect, MapMsg, OutputAt, RegionKind, Request, Response,
 };
+use super::shared_buffer::{self, Inner};
 use super::sys::{self, ExitInfo, ExitKind, SharedMem};
 use crate::error::Error;
 use crate::output::CallOutput;
 use crate::sync::Mutex;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Weak;
 use std::time::{Duration, Instant};
 
 /// How long a caller spins for a response before sleeping.
@@ -73,6 +75,17 @@ struct CallState {
     next_gen: u32,
     input: Option<Region>,
     output: Option<Region>,
+    /// The window of a caller's `SharedBuffer` this worker has mapped.
+    caller: Option<CallerWindow>,
+}
+
+/// Bytes `start..start + len` of a caller's buffer, mapped in the worker as
+/// generation `gen`.
+struct CallerWindow {
+    buf: Weak<Inner>,
+    gen: u32,
+    start: usize,
+    len: usize,
 }
 
 /// The parameters of one call.
@@ -186,6 +199,7 @@ impl Worker {
                 next_gen: 0,
                 input: None,
                 output: None,
+                caller: None,
             }),
             blame: Mutex::new(Blame::default()),
         }
@@ -456,9 +470,27 @@ impl Worker {
     ) -> Result<(), CallError> {
         st.seq = st.seq.wrapping_add(1);
         let seq = st.seq;
+        // A buffer the worker holds that its caller dropped is released now.
+        if st
+            .caller
+            .as_ref()
+            .is_some_and(|w| !shared_buffer::alive(&w.buf))
+        {
+            st.caller = None;
+        }
+        let lent = if input.len() > ctl::INLINE_CAP {
+            shared_buffer::lent(input)
+        } else {
+            None
+        };
+        let mut input_off = 0u64;
         let input_loc = if input.len() <= ctl::INLINE_CAP {
             self.ctl.write_from(ctl::OFF_REQ_DATA, input);
             p::LOC_INLINE
+        } else if let Some(lent) = lent {
+            // The caller's own buffer, read in place: nothing is copied.
+            input_off = self.ensure_caller(st, &lent, input.len(), cx)? as u64;
+            p::LOC_CALLER
         } else {
             self.ensure_region(st, RegionKind::Input, input.len(), cx.max_input, cx)?;
             let r = st.input.as_ref().expect("ensured above");
@@ -482,6 +514,8 @@ impl Worker {
             out_gen: gen_of(&st.output),
             out_cap: cap_of(&st.output) as u64,
             max_output: cx.max_output as u64,
+            caller_gen: st.caller.as_ref().map_or(0, |w| w.gen),
+            input_off,
         };
         // Output the worker announces final (OUT_READY) is copied out while
         // the module writes the rest; `streamed` bytes of it are in `out`.

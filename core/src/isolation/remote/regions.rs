@@ -3,15 +3,17 @@
 //! module's write and the host's copy overlap).
 #![forbid(unsafe_code)]
 
+use super::super::shared_buffer::Lent;
 use super::copy::copy_range;
 use super::{
-    ctl, sys, CallCx, CallError, CallState, MapMsg, OutputAt, Region, RegionKind, SharedMem,
-    Worker, MIN_REGION,
+    ctl, sys, CallCx, CallError, CallState, CallerWindow, MapMsg, OutputAt, Region, RegionKind,
+    SharedMem, Worker, MIN_REGION,
 };
 use crate::error::Error;
 use crate::output::CallOutput;
 use std::os::fd::AsFd;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 impl Worker {
     /// Make sure a region of `kind` holds at least `need` bytes, creating a
@@ -27,6 +29,13 @@ impl Worker {
         let current = match kind {
             RegionKind::Input => &st.input,
             RegionKind::Output => &st.output,
+            // Lent, not created: `ensure_caller`.
+            RegionKind::Caller => {
+                return Err(CallError::Failed {
+                    error: Error::Internal("a caller's buffer is not a host region".into()),
+                    worker_ok: true,
+                })
+            }
         };
         let have = current.as_ref().map_or(0, |r| r.mem.len());
         if have >= need {
@@ -45,7 +54,7 @@ impl Worker {
             })?;
         let name = match kind {
             RegionKind::Input => c"bridgehost-input",
-            RegionKind::Output => c"bridgehost-output",
+            _ => c"bridgehost-output",
         };
         let mem = SharedMem::create(name, size).map_err(|e| CallError::Failed {
             error: Error::ResourceLimit(format!(
@@ -59,6 +68,7 @@ impl Worker {
             kind,
             gen,
             size: size as u64,
+            offset: 0,
         };
         // Non-blocking: a worker that does not read its socket is broken.
         let Some(fd) = mem.fd() else {
@@ -78,9 +88,63 @@ impl Worker {
         let region = Some(Region { gen, mem });
         match kind {
             RegionKind::Input => st.input = region,
-            RegionKind::Output => st.output = region,
+            _ => st.output = region,
         }
         Ok(())
+    }
+
+    /// Make sure the worker has mapped the pages of the caller's buffer
+    /// that hold the input (`len` bytes at `lent.off`): only those, so a
+    /// small slice of a large buffer costs the worker no more memory (nor
+    /// address space under `memory_limit`) than the slice. A window already
+    /// mapped that holds the input is reused (one window at a time: mapping
+    /// another replaces it in the worker). Returns where the input starts in
+    /// the window.
+    pub(super) fn ensure_caller(
+        &self,
+        st: &mut CallState,
+        lent: &Lent,
+        len: usize,
+        cx: &CallCx<'_>,
+    ) -> Result<usize, CallError> {
+        let (off, end) = (lent.off, lent.off + len); // inside the buffer (lent)
+        if let Some(w) = &st.caller {
+            let same = w
+                .buf
+                .upgrade()
+                .is_some_and(|i| Arc::ptr_eq(&i, &lent.inner));
+            if same && w.start <= off && end <= w.start + w.len {
+                return Ok(off - w.start);
+            }
+        }
+        let page = sys::page_size();
+        let start = off - off % page;
+        let stop = end
+            .checked_next_multiple_of(page)
+            .map_or(lent.size(), |e| e.min(lent.size()));
+        st.next_gen = st.next_gen.wrapping_add(1).max(1);
+        let gen = st.next_gen;
+        let msg = MapMsg {
+            kind: RegionKind::Caller,
+            gen,
+            size: (stop - start) as u64,
+            offset: start as u64,
+        };
+        if let Err(e) = sys::send_packet(self.sock.as_fd(), &msg.encode(), &[lent.inner.fd()], true)
+        {
+            if e.kind() == std::io::ErrorKind::WouldBlock {
+                return Err(self.violation("the worker does not read its control socket".into()));
+            }
+            return Err(self.await_death(st.seq, cx));
+        }
+        tracing::trace!(target: "bridgehost::isolation", worker = self.id, buffer = lent.id(), gen, start, len = stop - start, "lent a shared buffer window");
+        st.caller = Some(CallerWindow {
+            buf: Arc::downgrade(&lent.inner),
+            gen,
+            start,
+            len: stop - start,
+        });
+        Ok(off - start)
     }
 
     /// Copy out what the worker announced as final output (`OUT_READY`)

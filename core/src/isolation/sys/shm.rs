@@ -5,7 +5,7 @@ use super::{cvt, owned};
 use std::ffi::{c_void, CStr};
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::AtomicU32;
 
@@ -16,6 +16,9 @@ pub(crate) struct SharedMem {
     fd: Option<OwnedFd>,
     ptr: NonNull<u8>,
     len: usize,
+    /// False for a worker's read-only mapping of a caller's buffer
+    /// ([`SealedBuf`]): nothing is ever written through it.
+    writable: bool,
 }
 
 // SAFETY: the mapping is process-wide memory that is never accessed through
@@ -57,13 +60,24 @@ impl SharedMem {
                 libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL,
             )
         })?;
-        Self::map(fd, len, true)
+        Self::map(fd, len, 0, true, true)
     }
 
     /// Map a region the host sent (worker side) and close its descriptor
     /// (the mapping stays). The file must be at least `len` bytes.
-    pub(crate) fn from_fd(fd: OwnedFd, len: usize) -> io::Result<SharedMem> {
-        if len == 0 || len > isize::MAX as usize {
+    /// `writable: false` maps it read-only and faults every page in at once
+    /// (a caller's [`SealedBuf`], which refuses a writable mapping; mapped
+    /// once and read by many calls).
+    ///
+    /// The mapping covers `len` bytes of the file from `offset` (a multiple
+    /// of the page size).
+    pub(crate) fn from_fd(
+        fd: OwnedFd,
+        len: usize,
+        offset: u64,
+        writable: bool,
+    ) -> io::Result<SharedMem> {
+        if len == 0 || len > isize::MAX as usize || offset > i64::MAX as u64 {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
         let mut st = MaybeUninit::<libc::stat>::uninit();
@@ -71,34 +85,27 @@ impl SharedMem {
         cvt(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
         // SAFETY: fstat succeeded and initialised st.
         let st = unsafe { st.assume_init() };
-        if st.st_mode & libc::S_IFMT != libc::S_IFREG || (st.st_size as u64) < len as u64 {
+        let end = offset.checked_add(len as u64);
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG || end.is_none_or(|e| (st.st_size as u64) < e)
+        {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
-        Self::map(fd, len, false)
+        Self::map(fd, len, offset, false, writable)
     }
 
-    fn map(fd: OwnedFd, len: usize, keep_fd: bool) -> io::Result<SharedMem> {
-        // SAFETY: a fresh shared mapping of an fd we own; the kernel picks the
-        // address, so no existing memory is replaced.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd.as_raw_fd(),
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let ptr =
-            NonNull::new(p.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))?;
+    fn map(
+        fd: OwnedFd,
+        len: usize,
+        offset: u64,
+        keep_fd: bool,
+        writable: bool,
+    ) -> io::Result<SharedMem> {
+        let ptr = map_shared(fd.as_fd(), len, offset, writable)?;
         Ok(SharedMem {
             fd: keep_fd.then_some(fd),
             ptr,
             len,
+            writable,
         })
     }
 
@@ -109,7 +116,6 @@ impl SharedMem {
 
     /// The memfd (to send to a worker); None for a worker's mapping.
     pub(crate) fn fd(&self) -> Option<BorrowedFd<'_>> {
-        use std::os::fd::AsFd;
         self.fd.as_ref().map(|f| f.as_fd())
     }
 
@@ -189,7 +195,7 @@ impl SharedMem {
     /// Copy `src` into the mapping at `off`. False (and nothing copied) when
     /// the range is outside the mapping.
     pub(crate) fn write_from(&self, off: usize, src: &[u8]) -> bool {
-        if !self.in_bounds(off, src.len()) {
+        if !self.writable || !self.in_bounds(off, src.len()) {
             return false;
         }
         #[cfg(target_arch = "x86_64")]
@@ -252,7 +258,7 @@ impl SharedMem {
     /// constants of the control block layout, so that is a bug in this crate.
     pub(crate) fn atomic_u32(&self, off: usize) -> &AtomicU32 {
         assert!(
-            off.is_multiple_of(4) && self.in_bounds(off, 4),
+            self.writable && off.is_multiple_of(4) && self.in_bounds(off, 4),
             "bad atomic offset {off}"
         );
         // SAFETY: in bounds and 4-byte aligned (mmap returns page-aligned
@@ -284,7 +290,8 @@ impl SharedMem {
     ///
     /// The worker trusts the host, and by protocol the host does not write an
     /// input range while the worker's call that reads it is running (the
-    /// host's caller is blocked waiting for the result), so the slice is not
+    /// host's caller is blocked waiting for the result; a [`SealedBuf`] the
+    /// caller lent is borrowed shared for the whole call), so the slice is not
     /// mutated for as long as `f` can observe it.
     pub(crate) fn with_slice<R>(
         &self,
@@ -299,6 +306,151 @@ impl SharedMem {
         // `f` runs (protocol invariant above); the slice does not escape `f`.
         let s = unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(off), len) };
         Some(f(s))
+    }
+}
+
+/// The system's page size (the granularity of a mapping's file offset).
+pub(crate) fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(p).ok().filter(|&p| p > 0).unwrap_or(4096)
+}
+
+/// RAM plus swap, in bytes (`sysinfo(2)`); None if unknown.
+pub(crate) fn memory_total() -> Option<u64> {
+    let mut si = MaybeUninit::<libc::sysinfo>::uninit();
+    // SAFETY: si is a valid out-pointer for one struct sysinfo.
+    cvt(unsafe { libc::sysinfo(si.as_mut_ptr()) }).ok()?;
+    // SAFETY: sysinfo succeeded and filled si.
+    let si = unsafe { si.assume_init() };
+    let unit = u64::from(si.mem_unit.max(1));
+    si.totalram.checked_add(si.totalswap)?.checked_mul(unit)
+}
+
+/// `F_SEAL_FUTURE_WRITE` (linux/fcntl.h, Linux 5.1; not in the libc crate):
+/// no new writable mapping and no `write(2)` of the file from now on, while
+/// mappings that are already writable stay so.
+const F_SEAL_FUTURE_WRITE: libc::c_int = 0x0010;
+
+/// A fresh `MAP_SHARED` mapping of `len` bytes of `fd` from `offset`, read-write, or
+/// read-only and populated (every page faulted in now, not by the first
+/// reads of each call).
+fn map_shared(
+    fd: BorrowedFd<'_>,
+    len: usize,
+    offset: u64,
+    writable: bool,
+) -> io::Result<NonNull<u8>> {
+    let offset =
+        libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let (prot, flags) = if writable {
+        (libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED)
+    } else {
+        (libc::PROT_READ, libc::MAP_SHARED | libc::MAP_POPULATE)
+    };
+    // SAFETY: a fresh shared mapping of an open descriptor; the kernel picks
+    // the address, so no existing memory is replaced.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            prot,
+            flags,
+            fd.as_raw_fd(),
+            offset,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    NonNull::new(p.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))
+}
+
+/// Memory a caller writes and workers may only read: a memfd mapped
+/// read-write once, here, and then sealed `F_SEAL_SHRINK | F_SEAL_GROW |
+/// F_SEAL_FUTURE_WRITE | F_SEAL_SEAL` before its descriptor exists anywhere
+/// but in this struct. A worker it is sent to can map it only read-only
+/// (`mmap` with `PROT_WRITE`, `mprotect` to writable, `write(2)`,
+/// `ftruncate`, `fallocate` and a reopen through `/proc` all fail), so this
+/// mapping is the only way its bytes change, and it is owned by `self`: the
+/// slices below follow Rust's borrow rules like any private memory, unlike
+/// [`SharedMem`], which a worker may write.
+pub(crate) struct SealedBuf {
+    fd: OwnedFd,
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the mapping is memory this struct owns exclusively (no other
+// process or mapping can write it, see the type's docs); it is accessed only
+// through &self / &mut self, like a Box<[u8]>.
+unsafe impl Send for SealedBuf {}
+// SAFETY: as for Send: shared access hands out only &[u8].
+unsafe impl Sync for SealedBuf {}
+
+impl SealedBuf {
+    /// A zero-filled buffer of `len` (> 0) bytes.
+    pub(crate) fn create(name: &CStr, len: usize) -> io::Result<SealedBuf> {
+        if len == 0 || len > isize::MAX as usize {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        // SAFETY: name is a valid NUL-terminated string; the flags are valid.
+        let fd = owned(cvt(unsafe {
+            libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING)
+        })?);
+        // SAFETY: fd is a memfd we own; len fits in off_t (checked above).
+        cvt(unsafe { libc::ftruncate(fd.as_raw_fd(), len as libc::off_t) })?;
+        let ptr = map_shared(fd.as_fd(), len, 0, true)?;
+        let buf = SealedBuf { fd, ptr, len }; // unmaps on the error path below
+                                              // SAFETY: F_ADD_SEALS on our own memfd with valid seal bits. Our
+                                              // writable mapping above predates F_SEAL_FUTURE_WRITE and stays
+                                              // writable; no other may be made.
+        cvt(unsafe {
+            libc::fcntl(
+                buf.fd.as_raw_fd(),
+                libc::F_ADD_SEALS,
+                libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | F_SEAL_FUTURE_WRITE | libc::F_SEAL_SEAL,
+            )
+        })?;
+        Ok(buf)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The sealed memfd (to send to a worker).
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        // SAFETY: ptr..ptr+len is our live mapping, initialised (memfd pages
+        // read as zero until written), and written only through
+        // `as_mut_slice`, which needs &mut self (the seals keep every other
+        // process from writing it).
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The mapping's first byte (its own provenance: not derived from a
+    /// reference).
+    pub(crate) fn raw_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in as_slice; &mut self makes this the only reference.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for SealedBuf {
+    fn drop(&mut self) {
+        // SAFETY: ptr/len describe the mapping created in `create`; every
+        // slice of it borrowed self, so none outlives this.
+        unsafe {
+            libc::munmap(self.ptr.as_ptr().cast::<c_void>(), self.len);
+        }
     }
 }
 
@@ -453,5 +605,73 @@ mod tests {
         let rc = unsafe { libc::ftruncate(m.fd().unwrap().as_raw_fd(), 0) };
         assert_eq!(rc, -1);
         assert_eq!(errno(), libc::EPERM);
+    }
+
+    #[test]
+    fn a_sealed_buffer_can_be_read_but_never_written_through_its_descriptor() {
+        let mut b = SealedBuf::create(c"bh-test", 8192).unwrap();
+        b.as_mut_slice()[..3].copy_from_slice(b"abc");
+        let fd = b.fd().try_clone_to_owned().unwrap();
+        // A worker's view: read-only, and it sees the bytes.
+        let ro = SharedMem::from_fd(fd.try_clone().unwrap(), 8192, 0, false).unwrap();
+        let mut got = [0u8; 3];
+        assert!(ro.read_into(0, &mut got));
+        assert_eq!(&got, b"abc");
+        assert!(
+            !ro.write_from(0, b"x"),
+            "a read-only mapping refuses writes"
+        );
+        // Every way to write or resize it fails.
+        assert_eq!(
+            map_shared(fd.as_fd(), 8192, 0, true)
+                .unwrap_err()
+                .raw_os_error(),
+            Some(libc::EPERM),
+            "a writable mapping"
+        );
+        // SAFETY: mprotect of the read-only mapping `ro` owns (a test: the
+        // call must fail and change nothing).
+        let rc = unsafe {
+            libc::mprotect(
+                ro.ptr.as_ptr().cast(),
+                8192,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
+        assert_eq!((rc, errno()), (-1, libc::EACCES), "mprotect to writable");
+        // SAFETY: write(2) of a valid 1-byte buffer to an open descriptor.
+        let rc = unsafe { libc::write(fd.as_raw_fd(), b"x".as_ptr().cast(), 1) };
+        assert_eq!((rc, errno()), (-1, libc::EPERM), "write(2)");
+        // SAFETY: ftruncate / fallocate of an open descriptor.
+        let rc = unsafe { libc::ftruncate(fd.as_raw_fd(), 0) };
+        assert_eq!((rc, errno()), (-1, libc::EPERM), "ftruncate");
+        // SAFETY: as above.
+        let rc = unsafe {
+            libc::fallocate(
+                fd.as_raw_fd(),
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                0,
+                4096,
+            )
+        };
+        assert_eq!((rc, errno()), (-1, libc::EPERM), "punch a hole");
+        // Reopened read-write through /proc: the seals are the file's.
+        let path = format!("/proc/self/fd/{}\0", fd.as_raw_fd());
+        // SAFETY: a NUL-terminated path; the flags are valid.
+        let rw = unsafe { libc::open(path.as_ptr().cast(), libc::O_RDWR | libc::O_CLOEXEC) };
+        if rw >= 0 {
+            let rw = owned(rw);
+            assert_eq!(
+                map_shared(rw.as_fd(), 8192, 0, true)
+                    .unwrap_err()
+                    .raw_os_error(),
+                Some(libc::EPERM),
+                "a writable mapping of a reopened descriptor"
+            );
+        }
+        // The owner still writes through its own mapping.
+        b.as_mut_slice()[0] = b'z';
+        assert!(ro.read_into(0, &mut got));
+        assert_eq!(&got, b"zbc");
     }
 }

@@ -106,7 +106,7 @@ pub fn worker_main() -> i32 {
 
     // Map shared memory and read the config before the address-space limit
     // (the config may be large; it is copied once and the mapping dropped).
-    let ctl_mem = match SharedMem::from_fd(ctl_fd, ctl::SIZE) {
+    let ctl_mem = match SharedMem::from_fd(ctl_fd, ctl::SIZE, 0, true) {
         Ok(m) => m,
         Err(e) => {
             return fail(Error::Internal(format!(
@@ -118,7 +118,7 @@ pub fn worker_main() -> i32 {
         (0, _) => Vec::new(),
         (n, Some(fd)) => {
             let n = usize::try_from(n).unwrap_or(usize::MAX);
-            let m = match SharedMem::from_fd(fd, n) {
+            let m = match SharedMem::from_fd(fd, n, 0, true) {
                 Ok(m) => m,
                 Err(e) => return fail(Error::Internal(format!("cannot map the config: {e}"))),
             };
@@ -328,6 +328,7 @@ fn run_call(
         let mut r = regions.lock();
         r.sync(sock, RegionKind::Input, req.in_gen)
             .and_then(|()| r.sync(sock, RegionKind::Output, req.out_gen))
+            .and_then(|()| r.sync(sock, RegionKind::Caller, req.caller_gen))
     };
     if let Err(message) = mapped {
         // ST_RESOURCE: the worker retires after this response.
@@ -358,7 +359,12 @@ fn run_call(
             p::LOC_INLINE if input_len <= ctl::INLINE_CAP => {
                 chan.ctl.with_slice(ctl::OFF_REQ_DATA, input_len, run)
             }
-            p::LOC_REGION => call_with_region_input(regions, req, input_len, run),
+            p::LOC_REGION => {
+                call_with_region_input(regions, RegionKind::Input, req, input_len, run)
+            }
+            p::LOC_CALLER => {
+                call_with_region_input(regions, RegionKind::Caller, req, input_len, run)
+            }
             _ => None,
         }
     };
@@ -432,8 +438,11 @@ fn with_message(chan: &Chan<'_>, mut resp: RawResponse, message: &str) -> RawRes
     resp
 }
 
+/// Run the call over its input in the input region, or (`Caller`) in the
+/// caller's buffer the host lent, at `input_off`.
 fn call_with_region_input<F>(
     regions: &Mutex<Regions>,
+    kind: RegionKind,
     req: &Request,
     input_len: usize,
     run: F,
@@ -441,14 +450,18 @@ fn call_with_region_input<F>(
 where
     F: FnOnce(&[u8]) -> Result<(), Error>,
 {
+    let (gen, off) = match kind {
+        RegionKind::Caller => (req.caller_gen, usize::try_from(req.input_off).ok()?),
+        _ => (req.in_gen, 0),
+    };
     // Take the input mapping out of the shared state for the duration of
     // the call, so the module reads it without `regions` being locked (the
     // output sink locks it when it needs a larger output region).
-    let input = regions.lock().input.take();
+    let input = regions.lock().take(kind);
     let r = match &input {
-        Some((g, m)) if *g == req.in_gen => m.with_slice(0, input_len, run),
+        Some((g, m)) if *g == gen && gen != 0 => m.with_slice(off, input_len, run),
         _ => None,
     };
-    regions.lock().input = input;
+    *regions.lock().slot(kind) = input;
     r
 }

@@ -28,7 +28,9 @@ pub(super) fn recv_map(sock: BorrowedFd<'_>) -> Result<(MapMsg, SharedMem), Stri
     };
     let fd = pkt.fds.into_iter().next().expect("checked above");
     let size = usize::try_from(msg.size).unwrap_or(usize::MAX);
-    match SharedMem::from_fd(fd, size) {
+    // A caller's buffer is sealed against writable mappings: read-only.
+    let writable = msg.kind != RegionKind::Caller;
+    match SharedMem::from_fd(fd, size, msg.offset, writable) {
         Ok(m) => Ok((msg, m)),
         // Under the address-space limit: a resource error for the call (the
         // worker then retires, so the host's view of the regions no longer
@@ -46,9 +48,24 @@ pub(super) fn recv_map(sock: BorrowedFd<'_>) -> Result<(MapMsg, SharedMem), Stri
 pub(super) struct Regions {
     pub(super) input: Option<(u32, SharedMem)>,
     pub(super) output: Option<(u32, SharedMem)>,
+    /// A caller's buffer the host lent (read-only).
+    pub(super) caller: Option<(u32, SharedMem)>,
 }
 
 impl Regions {
+    /// Take the mapping of `kind` out (put it back with `slot`).
+    pub(super) fn take(&mut self, kind: RegionKind) -> Option<(u32, SharedMem)> {
+        self.slot(kind).take()
+    }
+
+    pub(super) fn slot(&mut self, kind: RegionKind) -> &mut Option<(u32, SharedMem)> {
+        match kind {
+            RegionKind::Input => &mut self.input,
+            RegionKind::Output => &mut self.output,
+            RegionKind::Caller => &mut self.caller,
+        }
+    }
+
     pub(super) fn gen(slot: &Option<(u32, SharedMem)>) -> u32 {
         slot.as_ref().map_or(0, |(g, _)| *g)
     }
@@ -62,25 +79,14 @@ impl Regions {
         kind: RegionKind,
         want: u32,
     ) -> Result<(), String> {
-        let slot = match kind {
-            RegionKind::Input => &mut self.input,
-            RegionKind::Output => &mut self.output,
-        };
         if want == 0 {
-            *slot = None;
+            *self.slot(kind) = None;
             return Ok(());
         }
         let mut guard = 0;
-        while Self::gen(match kind {
-            RegionKind::Input => &self.input,
-            RegionKind::Output => &self.output,
-        }) != want
-        {
+        while Self::gen(self.slot(kind)) != want {
             let (msg, mem) = recv_map(sock)?;
-            match msg.kind {
-                RegionKind::Input => self.input = Some((msg.gen, mem)),
-                RegionKind::Output => self.output = Some((msg.gen, mem)),
-            }
+            *self.slot(msg.kind) = Some((msg.gen, mem));
             guard += 1;
             if guard > 16 {
                 std::process::exit(EXIT_CHANNEL);
