@@ -45,6 +45,50 @@ namespace BridgeHost.Tests
         }
 
         [Case]
+        public void SharedBuffersAreReadInPlaceAndNeverWritten()
+        {
+            using (var std = TestEnv.OpenIsolatedOrSkip(_host, "std"))
+            using (var inproc = _host.Open("std"))
+            using (var buf = new SharedBuffer((1 << 20) + 3))
+            {
+                var echo = std.GetMethod("echo");
+                var crc = std.GetMethod("checksum");
+                var crcIn = inproc.GetMethod("checksum");
+                for (int round = 0; round < 2; round++)
+                {
+                    var data = TestEnv.Random(buf.Length);
+                    data[0] = (byte)round;
+                    data.AsSpan().CopyTo(buf.Span);
+                    Check.Bytes(data, echo.Call(buf), "echo of a shared buffer, round " + round);
+                    Check.Bytes(data.AsSpan(5, 100000).ToArray(), echo.Call(buf, 5, 100000), "a slice at offset 5");
+                    Check.Bytes(data, echo.Call(buf.Span), "through Call(ReadOnlySpan)");
+                    Check.Bytes(crcIn.Call(data), crc.Call(buf), "checksum of a shared buffer");
+                }
+                Check.Throws<InvalidArgumentException>(() => echo.Call(buf, buf.Length - 10, 11), "a range past the end");
+                Check.Throws<InvalidArgumentException>(() => echo.Call(buf, -1, 10), "a negative offset");
+                var before = buf.Span.ToArray();
+                using (var faulty = TestEnv.OpenIsolatedOrSkip(_host, "faulty"))
+                {
+                    var scribble = faulty.GetMethod("scribble_input");
+                    Check.Throws<WorkerCrashedException>(() => scribble.Call(buf), "a module writing to a shared buffer");
+                    Check.Bytes(before, buf.Span.ToArray(), "the caller's bytes after the worker tried to write them");
+                    Check.Bytes(TestEnv.Ascii("scribbled"), scribble.Call(before), "a copied input is the worker's own");
+                }
+            }
+            Check.Throws<InvalidArgumentException>(() => new SharedBuffer(0), "a buffer of 0 bytes");
+            Check.Throws<InvalidArgumentException>(() => new SharedBuffer(-1), "a negative length");
+            var gone = new SharedBuffer(10);
+            gone.Dispose();
+            Check.True(gone.IsDisposed, "IsDisposed");
+            Check.Equal(10, gone.Length, "Length after Dispose");
+            Check.Throws<ObjectDisposedException>(() => { var s = gone.Span; }, "Span after Dispose");
+            using (var std = _host.Open("std"))
+            {
+                Check.Throws<ObjectDisposedException>(() => std.GetMethod("echo").Call(gone), "a call with a disposed buffer");
+            }
+        }
+
+        [Case]
         public void IsolatedEventsAreDelivered()
         {
             using (var std = TestEnv.OpenIsolatedOrSkip(_host, "std"))

@@ -153,6 +153,17 @@ typedef struct bh_buffer {
 } bh_buffer;
 
 /**
+ * Memory the caller writes and isolated workers read in place, owned by the
+ * library until `bh_shared_buffer_free` (opaque id).
+ */
+typedef struct bh_shared_buffer {
+    /**
+     * The id; only the library interprets it.
+     */
+    uint64_t id;
+} bh_shared_buffer;
+
+/**
  * Completion of `bh_submit`: runs exactly once, on a bridgehost pool thread
  * (or on the thread closing the host). On `BH_OK`, `data`/`len` is the output
  * (`data` never NULL) and `error` is NULL; otherwise `data` is NULL and
@@ -639,6 +650,37 @@ bh_status bh_buffer_data(struct bh_buffer b, const uint8_t **data, size_t *len);
  * `BH_E_CLOSED` (a retired handle).
  */
 bh_status bh_buffer_free(struct bh_buffer b);
+
+/**
+ * A buffer of `len` (> 0) zero bytes that the caller writes and isolated
+ * workers read in place: an input of `bh_call`/`bh_call_into`/`bh_call_spill`
+ * that lies in it (above 64 KiB) is not copied into the worker
+ * (docs/ISOLATION.md, "Transport"). `len` 0 is `BH_E_INVALID_ARGUMENT`;
+ * memory that cannot be had, `BH_E_RESOURCE_LIMIT`. `*out` is written on
+ * success only. A worker it was lent to can read everything written into it
+ * until it is freed; no worker can change it.
+ *
+ * # Safety
+ * `out` must be valid for a write of `bh_shared_buffer`.
+ */
+bh_status bh_shared_buffer_new(size_t len, struct bh_shared_buffer *out);
+
+/**
+ * The bytes of a shared buffer, writable: `*data` stays valid until
+ * `bh_shared_buffer_free`. Both outputs are written on success only. Do
+ * not write the bytes while a call reads them, and do not free the buffer
+ * while a call reads it (as for any input).
+ *
+ * # Safety
+ * `data` and `len` must be valid for writes of their types.
+ */
+bh_status bh_shared_buffer_data(struct bh_shared_buffer b, uint8_t **data, size_t *len);
+
+/**
+ * Free a shared buffer (its data pointer dangles afterwards; a worker that
+ * held it lets it go at its next call). A second free is `BH_E_CLOSED`.
+ */
+bh_status bh_shared_buffer_free(struct bh_shared_buffer b);
 
 /**
  * Run the call on the host's pool threads. `input` is copied before this

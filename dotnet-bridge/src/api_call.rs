@@ -2,11 +2,12 @@
 //! with a completion callback and cancellation; output buffers.
 
 use crate::callback::Completion;
-use crate::handles::{TaskSlot, BUFFERS, METHODS, TASKS};
+use crate::handles::{TaskSlot, BUFFERS, METHODS, SHARED_BUFFERS, TASKS};
 use crate::ptr::{data_ptr, Contract};
-use crate::types::{bh_buffer, bh_completion_fn, bh_method, bh_status, bh_task};
+use crate::types::{bh_buffer, bh_completion_fn, bh_method, bh_shared_buffer, bh_status, bh_task};
+use bhcore::internal::shared_buffer_ptr;
 use bhcore::output::Spilled;
-use bhcore::{Error, Method, Result};
+use bhcore::{Error, Method, Result, SharedBuffer};
 use std::ffi::c_void;
 use std::sync::Arc;
 
@@ -165,6 +166,59 @@ pub unsafe extern "C" fn bh_buffer_data(
 pub extern "C" fn bh_buffer_free(b: bh_buffer) -> bh_status {
     ffi_boundary!({
         BUFFERS.remove(b)?;
+        Ok(())
+    })
+}
+
+/// A buffer of `len` (> 0) zero bytes that the caller writes and isolated
+/// workers read in place: an input of `bh_call`/`bh_call_into`/`bh_call_spill`
+/// that lies in it (above 64 KiB) is not copied into the worker
+/// (docs/ISOLATION.md, "Transport"). `len` 0 is `BH_E_INVALID_ARGUMENT`;
+/// memory that cannot be had, `BH_E_RESOURCE_LIMIT`. `*out` is written on
+/// success only. A worker it was lent to can read everything written into it
+/// until it is freed; no worker can change it.
+///
+/// # Safety
+/// `out` must be valid for a write of `bh_shared_buffer`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_shared_buffer_new(len: usize, out: *mut bh_shared_buffer) -> bh_status {
+    ffi_boundary!(|c| {
+        let out = c.out(out, "out")?;
+        let buf = SharedBuffer::new(len)?;
+        out.write(SHARED_BUFFERS.insert(Arc::new(buf)));
+        Ok(())
+    })
+}
+
+/// The bytes of a shared buffer, writable: `*data` stays valid until
+/// `bh_shared_buffer_free`. Both outputs are written on success only. Do
+/// not write the bytes while a call reads them, and do not free the buffer
+/// while a call reads it (as for any input).
+///
+/// # Safety
+/// `data` and `len` must be valid for writes of their types.
+#[no_mangle]
+pub unsafe extern "C" fn bh_shared_buffer_data(
+    b: bh_shared_buffer,
+    data: *mut *mut u8,
+    len: *mut usize,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let data = c.out(data, "data")?;
+        let len = c.out(len, "len")?;
+        let (p, n) = SHARED_BUFFERS.with(b, |buf| (shared_buffer_ptr(buf), buf.len()))?;
+        data.write(p);
+        len.write(n);
+        Ok(())
+    })
+}
+
+/// Free a shared buffer (its data pointer dangles afterwards; a worker that
+/// held it lets it go at its next call). A second free is `BH_E_CLOSED`.
+#[no_mangle]
+pub extern "C" fn bh_shared_buffer_free(b: bh_shared_buffer) -> bh_status {
+    ffi_boundary!({
+        SHARED_BUFFERS.remove(b)?;
         Ok(())
     })
 }

@@ -5,9 +5,11 @@
 //! `BH_E_INVALID_ARGUMENT`.
 #![forbid(unsafe_code)]
 
-use crate::types::{bh_buffer, bh_host, bh_method, bh_module, bh_subscription, bh_task, Handle};
+use crate::types::{
+    bh_buffer, bh_host, bh_method, bh_module, bh_shared_buffer, bh_subscription, bh_task, Handle,
+};
 use bhcore::internal::handles::{Registry, Stale};
-use bhcore::{Error, Host, Method, Module, Result, SubmitHandle, Subscription};
+use bhcore::{Error, Host, Method, Module, Result, SharedBuffer, SubmitHandle, Subscription};
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 
@@ -94,13 +96,14 @@ fn stale(s: Stale) -> Error {
     }
 }
 
-const TAGS: [(u8, &str); 6] = [
+const TAGS: [(u8, &str); 7] = [
     (0xb1, "bh_host"),
     (0xb2, "bh_module"),
     (0xb3, "bh_method"),
     (0xb4, "bh_buffer"),
     (0xb5, "bh_subscription"),
     (0xb6, "bh_task"),
+    (0xb7, "bh_shared_buffer"),
 ];
 
 /// `bh_host` handles.
@@ -115,6 +118,8 @@ pub(crate) static BUFFERS: Table<Vec<u8>, bh_buffer> = Table::new_short_lived(3)
 pub(crate) static SUBSCRIPTIONS: Table<Subscription, bh_subscription> = Table::new(4);
 /// `bh_task` handles (one per submit: short-lived).
 pub(crate) static TASKS: Table<TaskSlot, bh_task> = Table::new_short_lived(5);
+/// `bh_shared_buffer` handles.
+pub(crate) static SHARED_BUFFERS: Table<SharedBuffer, bh_shared_buffer> = Table::new(6);
 
 /// Live handles of every type.
 pub(crate) fn live() -> u64 {
@@ -125,6 +130,7 @@ pub(crate) fn live() -> u64 {
         BUFFERS.len(),
         SUBSCRIPTIONS.len(),
         TASKS.len(),
+        SHARED_BUFFERS.len(),
     ]
     .iter()
     .map(|&n| n as u64)

@@ -61,6 +61,15 @@ pub struct bh_task {
     pub id: u64,
 }
 
+/// Memory the caller writes and isolated workers read in place, owned by the
+/// library until `bh_shared_buffer_free` (opaque id).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct bh_shared_buffer {
+    /// The id; only the library interprets it.
+    pub id: u64,
+}
+
 /// The handle types' common form (the handle tables are generic over it).
 pub trait Handle: Copy {
     /// Wrap a table id.
@@ -89,7 +98,8 @@ handle!(
     bh_method,
     bh_buffer,
     bh_subscription,
-    bh_task
+    bh_task,
+    bh_shared_buffer
 );
 
 /// Success.

@@ -78,6 +78,10 @@ fn struct_layouts_are_pinned() {
         (size_of::<bh_buffer>(), align_of::<bh_buffer>()),
         (size_of::<bh_subscription>(), align_of::<bh_subscription>()),
         (size_of::<bh_task>(), align_of::<bh_task>()),
+        (
+            size_of::<bh_shared_buffer>(),
+            align_of::<bh_shared_buffer>(),
+        ),
     ] {
         assert_eq!((size, align), (8, 8));
     }

@@ -27,6 +27,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyMemoryView};
 use std::ffi::{c_char, c_int, c_void};
 use std::marker::PhantomData;
+use std::sync::atomic::Ordering;
+
+use crate::shared::PySharedBuffer;
 
 /// `Py_buffer` from `Include/pybuffer.h` (CPython 3.3+).
 #[repr(C)]
@@ -87,6 +90,9 @@ pub(crate) enum BufferError {
 pub(crate) struct InputBuffer<'py> {
     view: RawBuffer,
     exported: bool,
+    /// A `SharedBuffer` this call reads (counted in its `readers` until the
+    /// slot drops).
+    shared: Option<Bound<'py, PySharedBuffer>>,
     /// The owned copy of a mutable input read with the GIL released.
     copy: Vec<u8>,
     _py: PhantomData<Python<'py>>,
@@ -138,6 +144,7 @@ impl<'py> InputBuffer<'py> {
                 internal: std::ptr::null_mut(),
             },
             exported: false,
+            shared: None,
             copy: Vec::new(),
             _py: PhantomData,
         }
@@ -175,6 +182,28 @@ impl<'py> InputBuffer<'py> {
                 bytes,
                 detach,
                 region,
+            });
+        }
+        if let Ok(sb) = obj.cast::<PySharedBuffer>() {
+            // Counted as a reader (with the GIL) before the GIL may be
+            // released: Python code cannot write it until the slot drops.
+            let this = sb.get();
+            this.readers.fetch_add(1, Ordering::SeqCst);
+            self.shared = Some(sb.clone());
+            let len = this.buf.len();
+            let ptr = bridgehost::internal::shared_buffer_ptr(&this.buf);
+            // SAFETY: the buffer's mapping of `len` bytes at `ptr` lives as
+            // long as the object, which `self.shared` keeps alive until the
+            // slot drops, after the call; it is written only by
+            // `PySharedBuffer::write` (through `with_shared_bytes_mut`), which
+            // refuses while `readers` is not 0, so it does not change while
+            // this borrow lives, with or without the GIL.
+            let bytes = unsafe { std::slice::from_raw_parts(ptr.cast_const(), len) };
+            let detach = release_gil(len);
+            return Ok(Input {
+                bytes,
+                detach,
+                region: (ptr as usize, len),
             });
         }
         let (ptr, len) = self.raw_export(obj, PYBUF_STRIDES)?;
@@ -313,8 +342,30 @@ impl<'py> InputBuffer<'py> {
     }
 }
 
+/// Run `f` over the bytes of a `SharedBuffer`, for writing
+/// (`PySharedBuffer::write`, which calls this with the GIL held and no call
+/// reading the buffer; `f` runs no Python code).
+pub(crate) fn with_shared_bytes_mut<R>(
+    buf: &bridgehost::SharedBuffer,
+    f: impl FnOnce(&mut [u8]) -> R,
+) -> R {
+    let ptr = bridgehost::internal::shared_buffer_ptr(buf);
+    // SAFETY: the mapping of `buf.len()` bytes at `ptr` (its own provenance,
+    // not derived from a reference) lives as long as `buf`. No other
+    // reference to the bytes exists while `f` runs: no call reads them (the
+    // caller checked `readers` is 0 with the GIL held, and a call counts
+    // itself with the GIL, as does an assignment whose value is this same
+    // buffer), the only other borrows (`__getitem__`, `__bytes__`) are made
+    // and dropped with the GIL held, which this caller holds and `f` does not
+    // give up, and no worker can write them (the core seals the buffer).
+    f(unsafe { std::slice::from_raw_parts_mut(ptr, buf.len()) })
+}
+
 impl Drop for InputBuffer<'_> {
     fn drop(&mut self) {
+        if let Some(sb) = self.shared.take() {
+            sb.get().readers.fetch_sub(1, Ordering::SeqCst);
+        }
         if !self.exported {
             return;
         }

@@ -29,6 +29,7 @@ mod module;
 mod options;
 mod release;
 mod runtime;
+mod shared;
 mod typed;
 
 use bridgehost::logging::LogLevel;
@@ -140,6 +141,7 @@ fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<module::Subscription>()?;
     m.add_class::<method::Method>()?;
     m.add_class::<method::SubmitHandle>()?;
+    m.add_class::<shared::PySharedBuffer>()?;
     m.add_class::<typed::PyInterface>()?;
     m.add_class::<typed::TypedView>()?;
     m.add_class::<typed::TypedListener>()?;

@@ -41,7 +41,7 @@ from ._native import (
     DEFAULT_THREAD_NAME,
     DEFAULT_WORKERS,
 )
-from ._native import Host, Method, Module, ModuleInfo, Subscription
+from ._native import Host, Method, Module, ModuleInfo, SharedBuffer, Subscription
 from ._native import flush_logs as _flush_logs
 from .errors import (
     AbiMismatchError,
@@ -74,6 +74,7 @@ __all__ = [
     "ModuleInfo",
     "Method",
     "Subscription",
+    "SharedBuffer",
     "errors",
     "defaults",
     "Defaults",

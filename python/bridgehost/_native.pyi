@@ -9,7 +9,7 @@ import concurrent.futures
 import os
 import sys
 from types import TracebackType
-from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Type, Union
+from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Type, Union, overload
 
 from ._futures import SubmitFuture
 
@@ -207,27 +207,28 @@ class Method:
 
     ``data`` is any C-contiguous bytes-like object: ``bytes`` is read in
     place, a mutable buffer is copied before the GIL is released; its buffer
-    stays exported (unresizable) for the whole call.
+    stays exported (unresizable) for the whole call. A ``SharedBuffer`` is
+    read in place, by an isolated worker too (``submit`` copies it).
     """
 
-    def call(self, data: Buffer, /) -> bytes:
+    def call(self, data: Input, /) -> bytes:
         """Call on this thread; GIL released unless ``keeps_gil``."""
-    def __call__(self, data: Buffer, /) -> bytes: ...
-    def call_released(self, data: Buffer, /) -> bytes:
+    def __call__(self, data: Input, /) -> bytes: ...
+    def call_released(self, data: Input, /) -> bytes:
         """Like ``call`` but always releases the GIL."""
-    def call_into(self, data: Buffer, out: Buffer, /) -> int:
+    def call_into(self, data: Input, out: Buffer, /) -> int:
         """Write the output into the writable buffer ``out``; return its length.
 
         Raises ``BufferTooSmallError`` (with ``required``) if it does not fit.
         """
-    def submit(self, data: Buffer, /) -> SubmitFuture:
+    def submit(self, data: Input, /) -> SubmitFuture:
         """Run on bridgehost's pool; a ``concurrent.futures.Future[bytes]``.
 
         Only an unusable ``data`` raises (``TypeError``, ``InvalidArgumentError``);
         a refused submit (``ClosedError``, ``OverloadedError``, ``ResourceLimitError``)
         is the future's exception, like every failure of the call.
         """
-    def submit_async(self, data: Buffer, /) -> "asyncio.Future[bytes]":
+    def submit_async(self, data: Input, /) -> "asyncio.Future[bytes]":
         """Run on bridgehost's pool; an ``asyncio.Future`` of the running loop.
 
         Raises as ``submit`` does, and ``RuntimeError`` without a running loop.
@@ -370,6 +371,31 @@ class TypedListener:
     delivery and calls the user's callback with the value."""
 
     def __call__(self, topic: str, data: bytes) -> Any: ...
+
+class SharedBuffer:
+    """Memory you write and isolated workers read in place (docs/PYTHON.md).
+
+    ``SharedBuffer(n)``: ``n`` (> 0) zero bytes. Pass it as a call's input and an
+    isolated worker reads it without a copy. Write it with ``buf[i:j] = data``
+    (exactly ``j - i`` bytes) or ``buf[i] = n``; ``BufferError`` while a call reads
+    it. Read it with ``buf[i]`` (an int) or ``buf[i:j]`` / ``bytes(buf)`` (copies).
+    A worker it was lent to can read everything written into it later.
+    """
+
+    def __init__(self, length: int, /) -> None: ...
+    def __len__(self) -> int: ...
+    @overload
+    def __getitem__(self, key: int, /) -> int: ...
+    @overload
+    def __getitem__(self, key: slice, /) -> bytes: ...
+    @overload
+    def __setitem__(self, key: int, value: int, /) -> None: ...
+    @overload
+    def __setitem__(self, key: slice, value: Buffer, /) -> None: ...
+    def __bytes__(self) -> bytes: ...
+
+Input = Union[Buffer, SharedBuffer]
+"""A call's input: any C-contiguous bytes-like object, or a ``SharedBuffer``."""
 
 class SubmitHandle:
     def cancel(self) -> bool: ...

@@ -69,7 +69,11 @@ def test_stubs_match_the_runtime():
         runtime.discard("__module__")
         if "__getattribute__" in vars(cls):  # PyO3 exposes __getattr__ as the tp_getattro slot
             runtime.add("__getattr__")
-        stub = {m for m in members if m != "__init__"}
+        # Protocol methods the stub declares (``__len__``, ``__getitem__``, ...) must exist at
+        # run time; everything else must match exactly.
+        protocol = {m for m in members if m.startswith("__") and m not in runtime and m != "__init__"}
+        assert all(m in vars(cls) for m in protocol), (name, protocol - set(vars(cls)))
+        stub = {m for m in members if m != "__init__"} - protocol
         assert stub == runtime - {"__doc__", "__new__"}, name
     runtime_funcs = {n for n, v in vars(_native).items() if callable(v) and not inspect.isclass(v)}
     assert funcs == runtime_funcs

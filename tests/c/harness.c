@@ -485,6 +485,65 @@ static void t_echo_checksum(uint32_t iso) {
     EXPECT(bh_host_free(h), BH_OK);
 }
 
+/* bh_shared_buffer: an input in it is read in place by an isolated worker (docs/ISOLATION.md,
+ * "Transport"); same results as any input, at any offset, after rewriting; a worker can never
+ * change it; bad arguments and stale handles are typed. */
+static void t_shared_buffer(uint32_t iso) {
+    bh_host h = new_host(0);
+    bh_module m = must_open(h, "std", iso);
+    bh_method echo = resolve(m, "echo");
+    bh_method crc = resolve(m, "checksum");
+    bh_shared_buffer b = {0};
+    EXPECT(bh_shared_buffer_new(0, &b), BH_E_INVALID_ARGUMENT);
+    EXPECT(bh_shared_buffer_new(16, NULL), BH_E_INVALID_ARGUMENT);
+    size_t want = (1 << 20) + 3;
+    EXPECT(bh_shared_buffer_new(want, &b), BH_OK);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    EXPECT(bh_shared_buffer_data(b, NULL, &len), BH_E_INVALID_ARGUMENT);
+    EXPECT(bh_shared_buffer_data(b, &data, &len), BH_OK);
+    CHECKF(data != NULL && len == want, "bh_shared_buffer_data: %p, %zu bytes", (void *)data, len);
+    if (data == NULL || len != want)
+        return;
+    uint8_t *copy = malloc(len);
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < len; i++)
+            data[i] = (uint8_t)(i * 131 + 7 + round);
+        memcpy(copy, data, len);
+        call_expect(echo, data, len, copy, len);
+        call_expect(echo, data + 5, len - 9, copy + 5, len - 9);
+        uint8_t *a = NULL, *c = NULL;
+        size_t an = 0, cn = 0;
+        EXPECT(call_copy(crc, data, len, &a, &an), BH_OK);
+        EXPECT(call_copy(crc, copy, len, &c, &cn), BH_OK);
+        CHECKF(an == 4 && cn == 4 && memcmp(a, c, 4) == 0, "checksum of a shared buffer differs");
+        free(a);
+        free(c);
+    }
+    if (iso == BH_ISOLATION_PROCESS) {
+        bh_module faulty = must_open(h, "faulty", iso);
+        bh_method scribble = resolve(faulty, "scribble_input");
+        uint8_t *out = NULL;
+        size_t n = 0;
+        EXPECT(call_copy(scribble, data, len, &out, &n), BH_E_WORKER_CRASHED);
+        CHECKF(memcmp(data, copy, len) == 0, "a worker changed the caller's shared buffer");
+        free(out);
+        EXPECT(call_copy(scribble, copy, len, &out, &n), BH_OK); /* its own copy: allowed */
+        free(out);
+        EXPECT(bh_method_free(scribble), BH_OK);
+        EXPECT(bh_module_free(faulty), BH_OK);
+    }
+    EXPECT(bh_shared_buffer_free(b), BH_OK);
+    EXPECT(bh_shared_buffer_free(b), BH_E_CLOSED);
+    EXPECT(bh_shared_buffer_data(b, &data, &len), BH_E_CLOSED);
+    call_expect(echo, copy, len, copy, len); /* the worker let the buffer go */
+    free(copy);
+    EXPECT(bh_method_free(echo), BH_OK);
+    EXPECT(bh_method_free(crc), BH_OK);
+    EXPECT(bh_module_free(m), BH_OK);
+    EXPECT(bh_host_free(h), BH_OK);
+}
+
 /* Typed wire helpers for the zlib cases (docs/TYPED.md, "Wire format"). */
 static size_t put_bytes(uint8_t *p, const void *data, uint32_t n) {
     for (int k = 0; k < 4; k++)
@@ -1885,6 +1944,7 @@ int main(int argc, char **argv) {
         }
         run_case("describe_modules", t_describe_modules, iso);
         run_case("echo_checksum", t_echo_checksum, iso);
+        run_case("shared_buffer", t_shared_buffer, iso);
         run_case("zlib_round_trip", t_zlib_round_trip, iso);
         run_case("zlib_typed", t_zlib_typed, iso);
         run_case("call_into_two_call", t_call_into_two_call, iso);

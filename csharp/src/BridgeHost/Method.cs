@@ -108,6 +108,35 @@ namespace BridgeHost
         }
 
         /// <summary>
+        /// Call on this thread with the whole of <paramref name="input"/> as the input: an isolated
+        /// worker reads it in place (no copy into the worker). The buffer is held for the whole call.
+        /// </summary>
+        /// <exception cref="ObjectDisposedException">The buffer or this method was disposed.</exception>
+        public byte[] Call(SharedBuffer input)
+        {
+            if (input == null)
+            {
+                throw new ArgumentNullException(nameof(input));
+            }
+            return input.Read(0, input.Length, Call);
+        }
+
+        /// <summary>
+        /// Call on this thread with <paramref name="count"/> bytes of <paramref name="input"/> at
+        /// <paramref name="offset"/> as the input, read in place by an isolated worker.
+        /// </summary>
+        /// <exception cref="InvalidArgumentException">The range is outside the buffer.</exception>
+        /// <exception cref="ObjectDisposedException">The buffer or this method was disposed.</exception>
+        public byte[] Call(SharedBuffer input, int offset, int count)
+        {
+            if (input == null)
+            {
+                throw new ArgumentNullException(nameof(input));
+            }
+            return input.Read(offset, count, Call);
+        }
+
+        /// <summary>
         /// The result of a bh_call_spill into <paramref name="scratch"/> (taken out of this thread's
         /// slot by the caller, put back here): the output, or the error read on this thread.
         /// </summary>

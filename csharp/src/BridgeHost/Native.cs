@@ -269,6 +269,17 @@ namespace BridgeHost
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_buffer_free(ulong buffer);
 
+        // ------------------------------------------------------------------ shared buffer
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_shared_buffer_new(UIntPtr len, out SharedBufferHandle buffer);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_shared_buffer_data(SharedBufferHandle buffer, out byte* data, out UIntPtr len);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_shared_buffer_free(ulong buffer);
+
         // ------------------------------------------------------------------ events
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

@@ -103,6 +103,19 @@ namespace BridgeHost
         }
     }
 
+    /// <summary>bh_shared_buffer: released with bh_shared_buffer_free (unmaps the memory).</summary>
+    internal sealed class SharedBufferHandle : BridgeHostHandle
+    {
+        public SharedBufferHandle()
+        {
+        }
+
+        protected override bool ReleaseHandle()
+        {
+            return Native.bh_shared_buffer_free(Id) == Native.BH_OK;
+        }
+    }
+
     /// <summary>
     /// bh_subscription: released with bh_unsubscribe, which returns only once the callback is not
     /// running and will never run again; only then is the GCHandle that roots the subscriber freed.
