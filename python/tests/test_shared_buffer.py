@@ -130,3 +130,19 @@ def test_a_worker_cannot_write_the_buffer(iso_host):
     copy = bytearray(data)
     assert m.method("scribble_input")(copy) == b"scribbled"
     assert copy == data
+
+
+def test_parent_and_child_share_the_bytes_after_fork():
+    """docs/PYTHON.md: a SharedBuffer is shared memory, not copy-on-write across fork."""
+    import os
+
+    buf = bridgehost.SharedBuffer(4096)
+    pid = os.fork()
+    if pid == 0:  # the child: write, and leave without running any cleanup
+        try:
+            buf[0:3] = b"kid"
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert status == 0
+    assert buf[0:3] == b"kid"
