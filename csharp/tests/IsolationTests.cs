@@ -75,6 +75,24 @@ namespace BridgeHost.Tests
                     Check.Bytes(TestEnv.Ascii("scribbled"), scribble.Call(before), "a copied input is the worker's own");
                 }
             }
+            // Dispose while a call reads the buffer: the buffer refuses new use at once, the call
+            // finishes with its input intact, and the memory goes when it returns.
+            using (var inproc = _host.Open("std"))
+            {
+                var held = new SharedBuffer(3);
+                TestEnv.Ascii("300").AsSpan().CopyTo(held.Span);
+                var sleep = inproc.GetMethod("sleep_ms");
+                Exception failure = null;
+                var t = new Thread(() => { try { sleep.Call(held); } catch (Exception e) { failure = e; } });
+                t.Start();
+                Thread.Sleep(100);
+                held.Dispose();
+                Check.True(held.IsDisposed, "IsDisposed during the call");
+                Check.Throws<ObjectDisposedException>(() => { var s = held.Span; }, "Span after Dispose, during the call");
+                Check.Throws<ObjectDisposedException>(() => sleep.Call(held), "a call after Dispose, during another");
+                t.Join();
+                Check.True(failure == null, "the call in flight finished: " + failure);
+            }
             Check.Throws<InvalidArgumentException>(() => new SharedBuffer(0), "a buffer of 0 bytes");
             Check.Throws<InvalidArgumentException>(() => new SharedBuffer(-1), "a negative length");
             var gone = new SharedBuffer(10);

@@ -272,11 +272,28 @@ impl Method {
 
     /// Copy the input for `submit` (the core owns it from then on). An
     /// unusable `data` raises here; a closed method is the future's
-    /// exception (`submit_with`).
-    fn owned_input(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-        InputBuffer::new(py)
-            .export_owned(data, LARGE)
-            .map_err(|e| buffer_error(py, "data", e))
+    /// exception (`submit_with`), and so is an input over `max_input`,
+    /// which is refused before it is copied (a copy of a huge input, or
+    /// the reading of a huge sparse `SharedBuffer`, costs its size in memory).
+    fn owned_input(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+    ) -> PyResult<Result<Vec<u8>, Error>> {
+        let mut slot = InputBuffer::new(py);
+        let large = |len: usize| len > LARGE;
+        let input = slot
+            .export(data, large)
+            .map_err(|e| buffer_error(py, "data", e))?;
+        if let Err(e) = self.inner.check_input_len(input.bytes.len()) {
+            return Ok(Err(e));
+        }
+        let bytes = input.bytes;
+        Ok(Ok(if input.detach {
+            py.detach(|| bytes.to_vec())
+        } else {
+            bytes.to_vec()
+        }))
     }
 }
 
@@ -330,7 +347,7 @@ impl Method {
     pub(crate) fn submit_with<'py, T, P, F>(
         &self,
         py: Python<'py>,
-        input: Vec<u8>,
+        input: Result<Vec<u8>, Error>,
         is_async: bool,
         prepare: P,
         finish: F,
@@ -347,6 +364,10 @@ impl Method {
             if let Err(refused) = self.check(py) {
                 return rejected(py, fut, refused);
             }
+            let input = match input {
+                Ok(v) => v,
+                Err(e) => return rejected(py, fut, to_pyerr(py, &e)),
+            };
             let target: Py<PyAny> = fut.clone().unbind();
             let done = move |r: Result<Vec<u8>, Error>| {
                 let t = prepare(r);
@@ -374,6 +395,10 @@ impl Method {
         if let Err(refused) = self.check(py) {
             return rejected(py, afut, refused);
         }
+        let input = match input {
+            Ok(v) => v,
+            Err(e) => return rejected(py, afut, to_pyerr(py, &e)),
+        };
         let target: Py<PyAny> = afut.clone().unbind();
         let event_loop: Py<PyAny> = event_loop.unbind();
         let done = move |r: Result<Vec<u8>, Error>| {
@@ -536,7 +561,7 @@ impl Method {
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
-            let input = Self::owned_input(py, data)?;
+            let input = self.owned_input(py, data)?;
             self.submit_with(py, input, false, |r| r, bytes_outcome)
         })
     }
@@ -555,7 +580,7 @@ impl Method {
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
-            let input = Self::owned_input(py, data)?;
+            let input = self.owned_input(py, data)?;
             self.submit_with(py, input, true, |r| r, bytes_outcome)
         })
     }

@@ -14,7 +14,7 @@
 use crate::errors::{self, IntoPy};
 use pyo3::exceptions::{PyBufferError, PyIndexError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PySlice};
+use pyo3::types::{PyBytes, PyInt, PySlice};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Memory you write and isolated workers read in place (docs/PYTHON.md).
@@ -44,9 +44,16 @@ fn range(key: &Bound<'_, PyAny>, len: usize) -> PyResult<Range> {
         let stop = usize::try_from(ix.stop).unwrap_or(0).max(start);
         return Ok(Range::Span(start, stop));
     }
-    let i: isize = key
-        .extract()
-        .map_err(|_| PyTypeError::new_err("SharedBuffer indices are integers or slices"))?;
+    if !key.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err(
+            "SharedBuffer indices are integers or slices",
+        ));
+    }
+    let Ok(i) = key.extract::<isize>() else {
+        return Err(PyIndexError::new_err(format!(
+            "index {key} out of range for {len} bytes"
+        )));
+    };
     let at = if i < 0 {
         len.checked_sub(i.unsigned_abs())
     } else {
@@ -63,8 +70,7 @@ impl PySharedBuffer {
         let _ = py;
         if self.readers.load(Ordering::SeqCst) != 0 {
             return Err(PyBufferError::new_err(
-                "a call is reading this SharedBuffer: write it after the call returns \
-                 (or assign bytes(buf) to copy it into itself)",
+                "a call is reading this SharedBuffer: write it after the call returns",
             ));
         }
         crate::buffer::with_shared_bytes_mut(&self.buf, f)
@@ -75,14 +81,27 @@ impl PySharedBuffer {
 impl PySharedBuffer {
     /// A buffer of `length` (> 0) zero bytes.
     #[new]
-    fn new(py: Python<'_>, length: i64) -> PyResult<Self> {
+    fn new(py: Python<'_>, length: &Bound<'_, PyAny>) -> PyResult<Self> {
         errors::guard(py, || {
-            let len = usize::try_from(length).map_err(|_| {
-                errors::invalid(
-                    py,
-                    format!("a SharedBuffer of {length} bytes: give it a positive length"),
-                )
-            })?;
+            if !length.is_instance_of::<PyInt>() {
+                return Err(PyTypeError::new_err(format!(
+                    "a SharedBuffer's length is an int, not {}",
+                    length.get_type().name()?
+                )));
+            }
+            let len = match length.extract::<i64>() {
+                Ok(n) if n >= 0 => usize::try_from(n).unwrap_or(usize::MAX),
+                // More than any machine holds: the core refuses it by its rule.
+                Err(_) if !length.lt(0)? => usize::MAX,
+                _ => {
+                    return Err(errors::invalid(
+                        py,
+                        format!(
+                            "a shared buffer of {length} bytes: give it a length of at least 1"
+                        ),
+                    ))
+                }
+            };
             let buf = py
                 .detach(|| bridgehost::SharedBuffer::new(len))
                 .py_err(py)?;
@@ -108,17 +127,32 @@ impl PySharedBuffer {
     /// `buf[i] = n` (0..=255) or `buf[i:j] = data` (any bytes-like object of
     /// exactly `j - i` bytes). `BufferError` while a call reads the buffer.
     fn __setitem__(
-        &self,
-        py: Python<'_>,
+        slf: &Bound<'_, Self>,
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        match range(key, self.buf.len())? {
+        let py = slf.py();
+        let this = slf.get();
+        if value.is(slf) {
+            return Err(PyBufferError::new_err(
+                "a SharedBuffer cannot be assigned from itself: assign a copy, e.g. bytes(buf[i:j])",
+            ));
+        }
+        match range(key, this.buf.len())? {
             Range::One(i) => {
-                let v: u8 = value
-                    .extract()
-                    .map_err(|_| errors::invalid(py, "a SharedBuffer byte is an int in 0..=255"))?;
-                self.write(py, |b| {
+                if !value.is_instance_of::<PyInt>() {
+                    return Err(PyTypeError::new_err(format!(
+                        "a SharedBuffer byte is an int, not {}",
+                        value.get_type().name()?
+                    )));
+                }
+                let v: u8 = value.extract().map_err(|_| {
+                    errors::invalid(
+                        py,
+                        format!("a SharedBuffer byte is in 0..=255, not {value}"),
+                    )
+                })?;
+                this.write(py, |b| {
                     b[i] = v;
                     Ok(())
                 })
@@ -139,7 +173,7 @@ impl PySharedBuffer {
                         ),
                     ));
                 }
-                self.write(py, |dst| {
+                this.write(py, |dst| {
                     dst[a..b].copy_from_slice(data);
                     Ok(())
                 })

@@ -68,7 +68,7 @@ class Host:
         max_input: Optional[int] = None,
         max_output: Optional[int] = None,
         max_event: Optional[int] = None,
-        config: Optional[Buffer] = None,
+        config: Optional[_Input] = None,
         worker_path: Optional[_Path] = None,
         validate_in_worker: Optional[bool] = None,
     ) -> Module:
@@ -211,24 +211,24 @@ class Method:
     read in place, by an isolated worker too (``submit`` copies it).
     """
 
-    def call(self, data: Input, /) -> bytes:
+    def call(self, data: _Input, /) -> bytes:
         """Call on this thread; GIL released unless ``keeps_gil``."""
-    def __call__(self, data: Input, /) -> bytes: ...
-    def call_released(self, data: Input, /) -> bytes:
+    def __call__(self, data: _Input, /) -> bytes: ...
+    def call_released(self, data: _Input, /) -> bytes:
         """Like ``call`` but always releases the GIL."""
-    def call_into(self, data: Input, out: Buffer, /) -> int:
+    def call_into(self, data: _Input, out: Buffer, /) -> int:
         """Write the output into the writable buffer ``out``; return its length.
 
         Raises ``BufferTooSmallError`` (with ``required``) if it does not fit.
         """
-    def submit(self, data: Input, /) -> SubmitFuture:
+    def submit(self, data: _Input, /) -> SubmitFuture:
         """Run on bridgehost's pool; a ``concurrent.futures.Future[bytes]``.
 
         Only an unusable ``data`` raises (``TypeError``, ``InvalidArgumentError``);
         a refused submit (``ClosedError``, ``OverloadedError``, ``ResourceLimitError``)
         is the future's exception, like every failure of the call.
         """
-    def submit_async(self, data: Input, /) -> "asyncio.Future[bytes]":
+    def submit_async(self, data: _Input, /) -> "asyncio.Future[bytes]":
         """Run on bridgehost's pool; an ``asyncio.Future`` of the running loop.
 
         Raises as ``submit`` does, and ``RuntimeError`` without a running loop.
@@ -376,13 +376,13 @@ class SharedBuffer:
     """Memory you write and isolated workers read in place (docs/PYTHON.md).
 
     ``SharedBuffer(n)``: ``n`` (> 0) zero bytes. Pass it as a call's input and an
-    isolated worker reads it without a copy. Write it with ``buf[i:j] = data``
+    isolated worker reads it without a copy (an input of at most 64 KiB is copied, as any). Write it with ``buf[i:j] = data``
     (exactly ``j - i`` bytes) or ``buf[i] = n``; ``BufferError`` while a call reads
     it. Read it with ``buf[i]`` (an int) or ``buf[i:j]`` / ``bytes(buf)`` (copies).
     A worker it was lent to can read everything written into it later.
     """
 
-    def __init__(self, length: int, /) -> None: ...
+    def __init__(self, length: int) -> None: ...
     def __len__(self) -> int: ...
     @overload
     def __getitem__(self, key: int, /) -> int: ...
@@ -391,10 +391,10 @@ class SharedBuffer:
     @overload
     def __setitem__(self, key: int, value: int, /) -> None: ...
     @overload
-    def __setitem__(self, key: slice, value: Buffer, /) -> None: ...
+    def __setitem__(self, key: slice, value: Union[Buffer, SharedBuffer], /) -> None: ...
     def __bytes__(self) -> bytes: ...
 
-Input = Union[Buffer, SharedBuffer]
+_Input = Union[Buffer, SharedBuffer]
 """A call's input: any C-contiguous bytes-like object, or a ``SharedBuffer``."""
 
 class SubmitHandle:

@@ -58,8 +58,15 @@ def test_bad_lengths_indices_and_values_are_typed_errors():
         bridgehost.SharedBuffer(0)
     with pytest.raises(bridgehost.InvalidArgumentError, match="-5 bytes"):
         bridgehost.SharedBuffer(-5)
-    with pytest.raises(bridgehost.ResourceLimitError, match="this machine's memory"):
-        bridgehost.SharedBuffer(1 << 60)
+    for huge in (1 << 60, 1 << 64, 1 << 200):
+        with pytest.raises(bridgehost.ResourceLimitError, match="this machine's memory"):
+            bridgehost.SharedBuffer(huge)
+    with pytest.raises(bridgehost.InvalidArgumentError, match="at least 1"):
+        bridgehost.SharedBuffer(-(1 << 70))
+    for not_int in (2.5, "10", None, b"1"):
+        with pytest.raises(TypeError):
+            bridgehost.SharedBuffer(not_int)  # type: ignore[arg-type]
+    assert len(bridgehost.SharedBuffer(length=3)) == 3
     buf = bridgehost.SharedBuffer(10)
     with pytest.raises(IndexError):
         buf[10]
@@ -69,15 +76,24 @@ def test_bad_lengths_indices_and_values_are_typed_errors():
         buf[::2]
     with pytest.raises(TypeError):
         buf["a"]
+    with pytest.raises(IndexError):
+        buf[1 << 70]
     with pytest.raises(bridgehost.InvalidArgumentError, match="0..=255"):
         buf[0] = 256
+    for not_int in (2.0, None, "a", b"a"):
+        with pytest.raises(TypeError):
+            buf[0] = not_int
     with pytest.raises(bridgehost.InvalidArgumentError, match="length is fixed"):
         buf[0:3] = b"ab"
     with pytest.raises(TypeError):
         buf[0:1] = "x"
     assert buf[8:100] == b"\0\0", "slices clamp like bytes slices"
-    with pytest.raises(BufferError):
-        buf[:] = buf  # the value is being read: no &mut over the same bytes
+    with pytest.raises(BufferError, match="from itself"):
+        buf[:] = buf  # no &mut over the bytes being read
+    other = bridgehost.SharedBuffer(10)
+    other[:] = b"0123456789"
+    buf[:] = other  # another SharedBuffer is a value like any bytes-like object
+    assert bytes(buf) == b"0123456789"
     buf[:] = bytes(buf)
     assert repr(buf) == "SharedBuffer(10 bytes)"
 
@@ -146,3 +162,28 @@ def test_parent_and_child_share_the_bytes_after_fork():
     _, status = os.waitpid(pid, 0)
     assert status == 0
     assert buf[0:3] == b"kid"
+
+
+def test_submit_refuses_an_input_over_max_input_before_copying_it():
+    """A 300 MiB buffer, untouched (its pages are not allocated), submitted to a method whose
+    max_input is 16 MiB: the future fails with ResourceLimitError, and the input was neither
+    copied nor read (reading would allocate its pages), so RSS stays flat."""
+
+    def rss_kib() -> int:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+    with bridgehost.Host() as host:
+        m = host.open("std", max_input=16 << 20)
+        big = bridgehost.SharedBuffer(300 << 20)
+        before = rss_kib()
+        fut = m.method("echo").submit(big)
+        with pytest.raises(bridgehost.ResourceLimitError, match="max_input"):
+            fut.result(timeout=30)
+        grown = rss_kib() - before
+        assert grown < 100 << 10, f"RSS grew {grown} KiB: the input was copied or read"
+        small = bridgehost.SharedBuffer(1 << 20)
+        assert m.method("echo").submit(small).result(timeout=30) == bytes(1 << 20)

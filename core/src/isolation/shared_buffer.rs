@@ -36,7 +36,8 @@ use std::sync::{Arc, Weak};
 /// lent to must not see. In-process, a module runs in the caller's process
 /// and nothing stops it from writing its input (as for any input).
 ///
-/// Its pages are allocated as they are first written, like a sparse file.
+/// Its pages are allocated as they are first touched (written or read),
+/// like a sparse file's.
 ///
 /// `submit` copies its input (the call outlives the borrow), so only
 /// synchronous calls (`call`, `call_with`, `call_to_slice`, `call_into`)
@@ -84,12 +85,12 @@ impl SharedBuffer {
     /// A zero-filled buffer of `len` bytes (`len` > 0). `InvalidArgument`
     /// for 0; `ResourceLimit` for more than the machine's RAM and swap, or
     /// when the mapping cannot be made. (Pages are allocated as they are
-    /// written: a length the machine holds can still run out of memory
+    /// first touched: a length the machine holds can still run out of memory
     /// later if other processes take it.)
     pub fn new(len: usize) -> Result<SharedBuffer> {
         if len == 0 {
             return Err(Error::InvalidArgument(
-                "a shared buffer of 0 bytes: give it a length".into(),
+                "a shared buffer of 0 bytes: give it a length of at least 1".into(),
             ));
         }
         // Its pages are allocated as they are written (a sparse file), so a

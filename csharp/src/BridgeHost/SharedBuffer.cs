@@ -23,6 +23,9 @@ namespace BridgeHost
     {
         private readonly SharedBufferHandle _handle;
         private readonly byte* _data;
+        // Set by Dispose before the handle is released: the handle stays open while a call holds
+        // it (its release is deferred), but the buffer refuses new use from Dispose on.
+        private volatile bool _disposed;
 
         /// <summary>A buffer of <paramref name="length"/> (&gt; 0) zero bytes.</summary>
         /// <exception cref="InvalidArgumentException"><paramref name="length"/> is 0 or negative.</exception>
@@ -33,7 +36,7 @@ namespace BridgeHost
             if (length < 0)
             {
                 // Not a size_t: the one check this translation needs (0 is the core's to refuse).
-                throw new InvalidArgumentException("a shared buffer of " + length + " bytes: give it a positive length");
+                throw new InvalidArgumentException("a shared buffer of " + length + " bytes: give it a length of at least 1");
             }
             SharedBufferHandle handle;
             int st = Native.bh_shared_buffer_new((UIntPtr)(uint)length, out handle);
@@ -59,7 +62,7 @@ namespace BridgeHost
         public int Length { get; }
 
         /// <summary>True once disposed.</summary>
-        public bool IsDisposed => _handle.IsClosed;
+        public bool IsDisposed => _disposed;
 
         /// <summary>
         /// The bytes, writable. Valid until the buffer is disposed or finalized: keep the buffer
@@ -84,8 +87,9 @@ namespace BridgeHost
         {
             if (offset < 0 || count < 0 || offset > Length - count)
             {
-                throw new InvalidArgumentException("bytes " + offset + ".." + ((long)offset + count) + " of a shared buffer of " + Length);
+                throw new InvalidArgumentException("offset " + offset + " and count " + count + " are not a range of a shared buffer of " + Length + " bytes");
             }
+            ThrowIfDisposed();
             bool held = false;
             try
             {
@@ -107,9 +111,14 @@ namespace BridgeHost
 
         internal delegate T ReadOnlySpanFunc<T>(ReadOnlySpan<byte> input);
 
-        /// <summary>Free the memory (a worker that held it lets it go at its next call).</summary>
+        /// <summary>
+        /// Free the memory (a worker that held it lets it go at its next call). From now on
+        /// <see cref="Span"/> and calls with this buffer throw <see cref="ObjectDisposedException"/>;
+        /// a call already reading it keeps it until the call returns, and the memory is freed then.
+        /// </summary>
         public void Dispose()
         {
+            _disposed = true;
             _handle.Dispose();
         }
 
@@ -118,7 +127,7 @@ namespace BridgeHost
 
         private void ThrowIfDisposed()
         {
-            if (_handle.IsClosed)
+            if (_disposed || _handle.IsClosed)
             {
                 throw new ObjectDisposedException(nameof(SharedBuffer), "the shared buffer has been disposed");
             }

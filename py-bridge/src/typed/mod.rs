@@ -304,7 +304,7 @@ impl TypedFunction {
         let pyface = self.iface.clone_ref(py);
         method.submit_with(
             py,
-            input,
+            Ok(input),
             is_async,
             // On the pool thread, without the GIL: decode the hostile bytes.
             move |r| r.and_then(|out| decode_output(&core, &core.functions[index], || path, &out)),
