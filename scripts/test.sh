@@ -34,8 +34,11 @@ suite_asan()   {
     # leaks there instead (BRIDGEHOST_SOAK_NO_RSS).
     # CPU-share bounds (core/tests/isolation_flood.rs) are judged by the rust suite: ASan's
     # instrumentation multiplies the cost they were set for (BRIDGEHOST_NO_CPU_BOUNDS).
+    # Doctests are built with the sanitizer too (RUSTDOCFLAGS), so they link its runtime and run
+    # instrumented like the rest.
     BRIDGEHOST_SOAK_NO_RSS=1 BRIDGEHOST_NO_CPU_BOUNDS=1 \
-    RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address" ASAN_OPTIONS=detect_leaks=1 \
+    RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address" RUSTDOCFLAGS="-Zsanitizer=address" \
+    ASAN_OPTIONS=detect_leaks=1 \
         cargo test -p bridgehost -p bridgehost-c --target x86_64-unknown-linux-gnu --target-dir target/asan
 }
 # The core's unit tests under Miri (undefined behaviour, data races, leaks in the handle table,
