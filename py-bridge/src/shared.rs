@@ -64,10 +64,9 @@ fn range(key: &Bound<'_, PyAny>, len: usize) -> PyResult<Range> {
 }
 
 impl PySharedBuffer {
-    /// The bytes, for writing: refused while a call reads them. Runs with
-    /// the GIL held (no call can start meanwhile).
-    fn write(&self, py: Python<'_>, f: impl FnOnce(&mut [u8]) -> PyResult<()>) -> PyResult<()> {
-        let _ = py;
+    /// The bytes, for writing: refused while a call reads them. `_gil`
+    /// proves the GIL is held, so no call can start meanwhile.
+    fn write(&self, _gil: Python<'_>, f: impl FnOnce(&mut [u8]) -> PyResult<()>) -> PyResult<()> {
         if self.readers.load(Ordering::SeqCst) != 0 {
             return Err(PyBufferError::new_err(
                 "a call is reading this SharedBuffer: write it after the call returns",

@@ -60,6 +60,7 @@ mod regions;
 
 use copy::copy_in;
 pub(crate) use death::{classify, Death, KillReason, Limits};
+use regions::HostRegion;
 
 struct Region {
     gen: u32,
@@ -492,7 +493,7 @@ impl Worker {
             input_off = self.ensure_caller(st, &lent, input.len(), cx)? as u64;
             p::LOC_CALLER
         } else {
-            self.ensure_region(st, RegionKind::Input, input.len(), cx.max_input, cx)?;
+            self.ensure_region(st, HostRegion::Input, input.len(), cx.max_input, cx)?;
             let r = st.input.as_ref().expect("ensured above");
             if !copy_in(&r.mem, input) {
                 return Err(CallError::Failed {
@@ -564,7 +565,7 @@ impl Worker {
                     }
                     let need = need as usize; // <= max_output <= isize::MAX (validated)
                     let granted =
-                        self.ensure_region(st, RegionKind::Output, need, cx.max_output, cx);
+                        self.ensure_region(st, HostRegion::Output, need, cx.max_output, cx);
                     let op = match granted {
                         Ok(()) => p::OP_GROW_OK,
                         Err(CallError::Failed {

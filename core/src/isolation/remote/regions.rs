@@ -11,9 +11,17 @@ use super::{
 };
 use crate::error::Error;
 use crate::output::CallOutput;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+
+/// The regions the host creates (a caller's buffer is lent instead:
+/// [`Worker::ensure_caller`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum HostRegion {
+    Input,
+    Output,
+}
 
 impl Worker {
     /// Make sure a region of `kind` holds at least `need` bytes, creating a
@@ -21,21 +29,14 @@ impl Worker {
     pub(super) fn ensure_region(
         &self,
         st: &mut CallState,
-        kind: RegionKind,
+        kind: HostRegion,
         need: usize,
         cap_hint: usize,
         cx: &CallCx<'_>,
     ) -> Result<(), CallError> {
         let current = match kind {
-            RegionKind::Input => &st.input,
-            RegionKind::Output => &st.output,
-            // Lent, not created: `ensure_caller`.
-            RegionKind::Caller => {
-                return Err(CallError::Failed {
-                    error: Error::Internal("a caller's buffer is not a host region".into()),
-                    worker_ok: true,
-                })
-            }
+            HostRegion::Input => &st.input,
+            HostRegion::Output => &st.output,
         };
         let have = current.as_ref().map_or(0, |r| r.mem.len());
         if have >= need {
@@ -52,9 +53,9 @@ impl Worker {
                 )),
                 worker_ok: true,
             })?;
-        let name = match kind {
-            RegionKind::Input => c"bridgehost-input",
-            _ => c"bridgehost-output",
+        let (name, map_kind) = match kind {
+            HostRegion::Input => (c"bridgehost-input", RegionKind::Input),
+            HostRegion::Output => (c"bridgehost-output", RegionKind::Output),
         };
         let mem = SharedMem::create(name, size).map_err(|e| CallError::Failed {
             error: Error::ResourceLimit(format!(
@@ -65,32 +66,44 @@ impl Worker {
         st.next_gen = st.next_gen.wrapping_add(1).max(1);
         let gen = st.next_gen;
         let msg = MapMsg {
-            kind,
+            kind: map_kind,
             gen,
             size: size as u64,
             offset: 0,
         };
-        // Non-blocking: a worker that does not read its socket is broken.
         let Some(fd) = mem.fd() else {
             return Err(CallError::Failed {
                 error: Error::Internal("a new region has no descriptor".into()),
                 worker_ok: true,
             });
         };
-        if let Err(e) = sys::send_packet(self.sock.as_fd(), &msg.encode(), &[fd], true) {
-            if e.kind() == std::io::ErrorKind::WouldBlock {
-                return Err(self.violation("the worker does not read its control socket".into()));
+        self.announce(st, &msg, fd, cx)?;
+        let region = Some(Region { gen, mem });
+        match kind {
+            HostRegion::Input => st.input = region,
+            HostRegion::Output => st.output = region,
+        }
+        Ok(())
+    }
+
+    /// Send a `MAP` with its descriptor. Non-blocking: a worker that does
+    /// not read its socket is broken.
+    fn announce(
+        &self,
+        st: &CallState,
+        msg: &MapMsg,
+        fd: BorrowedFd<'_>,
+        cx: &CallCx<'_>,
+    ) -> Result<(), CallError> {
+        match sys::send_packet(self.sock.as_fd(), &msg.encode(), &[fd], true) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                Err(self.violation("the worker does not read its control socket".into()))
             }
             // The peer is gone: report how it died (or re-dispatch the call
             // if it never started it).
-            return Err(self.await_death(st.seq, cx));
+            Err(_) => Err(self.await_death(st.seq, cx)),
         }
-        let region = Some(Region { gen, mem });
-        match kind {
-            RegionKind::Input => st.input = region,
-            _ => st.output = region,
-        }
-        Ok(())
     }
 
     /// Make sure the worker has mapped the pages of the caller's buffer
@@ -130,13 +143,7 @@ impl Worker {
             size: (stop - start) as u64,
             offset: start as u64,
         };
-        if let Err(e) = sys::send_packet(self.sock.as_fd(), &msg.encode(), &[lent.inner.fd()], true)
-        {
-            if e.kind() == std::io::ErrorKind::WouldBlock {
-                return Err(self.violation("the worker does not read its control socket".into()));
-            }
-            return Err(self.await_death(st.seq, cx));
-        }
+        self.announce(st, &msg, lent.inner.fd(), cx)?;
         tracing::trace!(target: "bridgehost::isolation", worker = self.id, buffer = lent.id(), gen, start, len = stop - start, "lent a shared buffer window");
         st.caller = Some(CallerWindow {
             buf: Arc::downgrade(&lent.inner),

@@ -42,24 +42,11 @@ impl std::fmt::Debug for SharedMem {
 impl SharedMem {
     /// Create a sealed memfd of `len` bytes and map it read-write.
     pub(crate) fn create(name: &CStr, len: usize) -> io::Result<SharedMem> {
-        if len == 0 || len > isize::MAX as usize {
-            return Err(io::Error::from_raw_os_error(libc::EINVAL));
-        }
-        // SAFETY: name is a valid NUL-terminated string; the flags are valid.
-        let fd = cvt(unsafe {
-            libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING)
-        })?;
-        let fd = owned(fd);
-        // SAFETY: fd is a memfd we own; len fits in off_t (checked above).
-        cvt(unsafe { libc::ftruncate(fd.as_raw_fd(), len as libc::off_t) })?;
-        // SAFETY: F_ADD_SEALS on our own memfd with valid seal bits.
-        cvt(unsafe {
-            libc::fcntl(
-                fd.as_raw_fd(),
-                libc::F_ADD_SEALS,
-                libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL,
-            )
-        })?;
+        let fd = new_memfd(name, len)?;
+        add_seals(
+            fd.as_fd(),
+            libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL,
+        )?;
         Self::map(fd, len, 0, true, true)
     }
 
@@ -316,6 +303,27 @@ pub(crate) fn page_size() -> usize {
     usize::try_from(p).ok().filter(|&p| p > 0).unwrap_or(4096)
 }
 
+/// A new memfd of `len` (> 0, at most `isize::MAX`) zero bytes that allows
+/// sealing, close-on-exec.
+fn new_memfd(name: &CStr, len: usize) -> io::Result<OwnedFd> {
+    if len == 0 || len > isize::MAX as usize {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: name is a valid NUL-terminated string; the flags are valid.
+    let fd = owned(cvt(unsafe {
+        libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING)
+    })?);
+    // SAFETY: fd is a memfd we own; len fits in off_t (checked above).
+    cvt(unsafe { libc::ftruncate(fd.as_raw_fd(), len as libc::off_t) })?;
+    Ok(fd)
+}
+
+/// Add `seals` to a memfd created by [`new_memfd`].
+fn add_seals(fd: BorrowedFd<'_>, seals: libc::c_int) -> io::Result<()> {
+    // SAFETY: F_ADD_SEALS on an open memfd with seal bits only.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) }).map(|_| ())
+}
+
 /// RAM plus swap, in bytes (`sysinfo(2)`); None if unknown.
 pub(crate) fn memory_total() -> Option<u64> {
     let mut si = MaybeUninit::<libc::sysinfo>::uninit();
@@ -391,27 +399,16 @@ unsafe impl Sync for SealedBuf {}
 impl SealedBuf {
     /// A zero-filled buffer of `len` (> 0) bytes.
     pub(crate) fn create(name: &CStr, len: usize) -> io::Result<SealedBuf> {
-        if len == 0 || len > isize::MAX as usize {
-            return Err(io::Error::from_raw_os_error(libc::EINVAL));
-        }
-        // SAFETY: name is a valid NUL-terminated string; the flags are valid.
-        let fd = owned(cvt(unsafe {
-            libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING)
-        })?);
-        // SAFETY: fd is a memfd we own; len fits in off_t (checked above).
-        cvt(unsafe { libc::ftruncate(fd.as_raw_fd(), len as libc::off_t) })?;
+        let fd = new_memfd(name, len)?;
         let ptr = map_shared(fd.as_fd(), len, 0, true)?;
-        let buf = SealedBuf { fd, ptr, len }; // unmaps on the error path below
-                                              // SAFETY: F_ADD_SEALS on our own memfd with valid seal bits. Our
-                                              // writable mapping above predates F_SEAL_FUTURE_WRITE and stays
-                                              // writable; no other may be made.
-        cvt(unsafe {
-            libc::fcntl(
-                buf.fd.as_raw_fd(),
-                libc::F_ADD_SEALS,
-                libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | F_SEAL_FUTURE_WRITE | libc::F_SEAL_SEAL,
-            )
-        })?;
+        // Owned from here, so the error path below unmaps it. Our writable
+        // mapping above predates F_SEAL_FUTURE_WRITE and stays writable; no
+        // other may be made.
+        let buf = SealedBuf { fd, ptr, len };
+        add_seals(
+            buf.fd.as_fd(),
+            libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | F_SEAL_FUTURE_WRITE | libc::F_SEAL_SEAL,
+        )?;
         Ok(buf)
     }
 
