@@ -31,7 +31,8 @@ suite_asan()   {
     # Rust tests under AddressSanitizer (TOOLCHAIN.md): explicit --target keeps build scripts
     # uninstrumented; a separate target dir keeps the normal build cache intact.
     # RSS soaks (core/tests/soak.rs) cannot judge growth under ASan's quarantine; LSan judges
-    # leaks there instead (BRIDGEHOST_SOAK_NO_RSS).
+    # leaks there instead (BRIDGEHOST_SOAK_NO_RSS), and each soak runs 200 cycles per window
+    # instead of the thousands its RSS bound needs.
     # CPU-share bounds (core/tests/isolation_flood.rs) are judged by the rust suite: ASan's
     # instrumentation multiplies the cost they were set for (BRIDGEHOST_NO_CPU_BOUNDS).
     # Doctests are built with the sanitizer too (RUSTDOCFLAGS), so they link its runtime and run
@@ -91,19 +92,52 @@ why_failed() {  # why_failed NAME: the lines of the suite's log that say what fa
     tail -n 20 "$f"
 }
 
-passed=0; failed=0; failed_names=()
+# Suites run one at a time, except one pair: `fuzz` runs beside `miri` when both are asked for.
+# After their builds, each of the two keeps one core busy (libFuzzer's one process, Miri's one
+# interpreter) for minutes, and neither judges time: the fuzz runs are bounded by wall time
+# (fewer executions on a shared core) and Miri has no timing in it. Every suite that judges
+# time (rust, python, java, dotnet, bench, package) runs alone.
+BESIDE_miri=fuzz
+requested() { local x; for x in "${SUITES[@]}"; do [ "$x" = "$1" ] && return 0; done; return 1; }
 for s in "${SUITES[@]}"; do
     declare -F "suite_$s" >/dev/null || die "unknown suite: $s (known: ${ALL_SUITES[*]})"
+done
+
+passed=0; failed=0; failed_names=(); started=()
+finish_suite() {  # finish_suite NAME RC START [END]
+    local secs=$(( ${4:-$(date +%s)} - $3 ))
+    if [ "$2" -eq 0 ]; then
+        passed=$((passed + 1)); log "suite $1: ok ($secs s)"
+    else
+        failed=$((failed + 1)); failed_names+=("$1"); log "suite $1: FAILED ($secs s)"
+    fi
+    prune_after "$1"
+    log "disk: $(df -h --output=avail "$ROOT" | tail -1 | tr -d ' ') free after suite $1"
+}
+for s in "${SUITES[@]}"; do
+    [[ " ${started[*]} " == *" $s "* ]] && continue
+    started+=("$s")
+    beside_var="BESIDE_$s"; beside="${!beside_var:-}"; beside_pid=""
+    if [ -n "$beside" ] && requested "$beside" && [[ " ${started[*]} " != *" $beside "* ]]; then
+        # Its output goes to its log only while it runs, and is printed whole when it ends.
+        log "suite $beside (beside $s; its output follows when it ends)"
+        beside_start=$(date +%s)
+        ( "suite_$beside" > "$LOG_DIR/$beside.log" 2>&1; rc=$?
+          echo "$(date +%s)" > "$LOG_DIR/$beside.end"; exit "$rc" ) &
+        beside_pid=$!
+        started+=("$beside")
+    fi
     log "suite $s"
     start=$(date +%s)
     # In a subshell (the pipe): a suite's exports stay its own.
-    if "suite_$s" 2>&1 | tee "$LOG_DIR/$s.log"; then
-        passed=$((passed + 1)); log "suite $s: ok ($(( $(date +%s) - start )) s)"
-    else
-        failed=$((failed + 1)); failed_names+=("$s"); log "suite $s: FAILED ($(( $(date +%s) - start )) s)"
+    "suite_$s" 2>&1 | tee "$LOG_DIR/$s.log"
+    finish_suite "$s" "${PIPESTATUS[0]}" "$start"
+    if [ -n "$beside_pid" ]; then
+        wait "$beside_pid"; rc=$?
+        log "output of suite $beside (ran beside $s):"
+        cat "$LOG_DIR/$beside.log"
+        finish_suite "$beside" "$rc" "$beside_start" "$(cat "$LOG_DIR/$beside.end" 2>/dev/null || date +%s)"
     fi
-    prune_after "$s"
-    log "disk: $(df -h --output=avail "$ROOT" | tail -1 | tr -d ' ') free after suite $s"
 done
 if [ "$failed" -ne 0 ]; then
     for s in "${failed_names[@]}"; do why_failed "$s"; done
