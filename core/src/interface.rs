@@ -27,7 +27,7 @@ pub(crate) fn validate(
         path: path.to_string(),
         reason: format!("typed interface: {reason}"),
     };
-    let iface = Interface::parse_bytes(text).map_err(|e| bad(e.to_string()))?;
+    let iface = parsed(text).map_err(|e| bad(e.to_string()))?;
     if iface.hash() != hash {
         return Err(bad(format!(
             "hash mismatch: the module declares {}, its text hashes to {}",
@@ -61,7 +61,46 @@ pub(crate) fn validate(
             )));
         }
     }
-    Ok(Arc::new(iface))
+    Ok(iface)
+}
+
+/// Interfaces parsed so far, by their exact text: how many are kept.
+const PARSED_KEPT: usize = 32;
+
+/// `text` parsed, from [`PARSED_KEPT`] interfaces parsed before or parsed now.
+///
+/// Parsing is a pure function of the bytes, so an interface whose text is
+/// byte for byte one parsed before is that one (`Interface` is immutable and
+/// shared). It is the cost of a module open: the parse runs on a thread of its
+/// own with a large stack (hostile nesting), about half of what an open costs
+/// without this. Only successes are kept; the texts are bounded by the
+/// interface size limit, so the cache is too. Everything that depends on more
+/// than the text (the declared hash, the descriptor's methods, the stateful
+/// flag) is checked on every open by [`validate`].
+///
+/// The lock is only ever tried, never waited for: a thread that finds it
+/// busy parses the text itself. So the cache adds no lock to what `fork()`
+/// must consider (`fork.rs`): in a child forked while another thread held
+/// it, every open parses, as it did before the cache.
+fn parsed(text: &[u8]) -> std::result::Result<Arc<Interface>, typed::Error> {
+    use crate::sync::Mutex;
+    use std::collections::VecDeque;
+    /// (exact text, what it parsed to), oldest first.
+    type Kept = VecDeque<(Box<[u8]>, Arc<Interface>)>;
+    static PARSED: Mutex<Kept> = Mutex::new(VecDeque::new());
+    if let Some(kept) = PARSED.try_lock() {
+        if let Some((_, iface)) = kept.iter().find(|(t, _)| **t == *text) {
+            return Ok(Arc::clone(iface));
+        }
+    }
+    let iface = Arc::new(Interface::parse_bytes(text)?);
+    if let Some(mut kept) = PARSED.try_lock() {
+        if kept.len() == PARSED_KEPT {
+            kept.pop_front();
+        }
+        kept.push_back((text.into(), Arc::clone(&iface)));
+    }
+    Ok(iface)
 }
 
 /// The interface an isolation worker reported in its `HELLO` (text and
@@ -182,6 +221,29 @@ mod tests {
             Error::AbiMismatch { reason, .. } => reason,
             other => panic!("expected AbiMismatch, got {other:?}"),
         }
+    }
+
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "four WIT parses are minutes under Miri; the next test takes the cached path there"
+    )]
+    fn a_text_parsed_before_is_that_interface_and_only_its_exact_bytes_match() {
+        let text = "package t:cache; interface t { f: func(a: u8); }";
+        let a = parsed(text.as_bytes()).unwrap();
+        let b = parsed(text.as_bytes()).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        // One byte more (a space): parsed on its own, same meaning, same hash.
+        let spaced = format!("{text} ");
+        let c = parsed(spaced.as_bytes()).unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(c.hash(), a.hash());
+        assert_eq!(c.source(), spaced);
+        // A failure is not kept: it fails again, with the same reason.
+        let bad = b"package t:bad; interface t { f: func(a: nosuch); }";
+        let e1 = parsed(bad).unwrap_err().to_string();
+        let e2 = parsed(bad).unwrap_err().to_string();
+        assert_eq!(e1, e2);
     }
 
     #[test]

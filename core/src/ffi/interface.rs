@@ -28,7 +28,11 @@ fn abi_err(path: &str, reason: impl Into<String>) -> Error {
 /// Module memory is read only through [`ForeignReader`] (as the descriptor
 /// is, `ffi/probe.rs`): the descriptor and the text are copied once by the
 /// kernel, so a pointer into an unmapped page is `AbiMismatch`, not SIGSEGV.
-pub(crate) fn read(lib: &Library, path: &str) -> Result<Option<RawInterface>> {
+pub(crate) fn read(
+    lib: &Library,
+    code: &super::probe::ExecutableMaps,
+    path: &str,
+) -> Result<Option<RawInterface>> {
     // SAFETY: the symbol's type is the ABI's interface entry type; a library
     // exporting the name with another type breaks the ABI contract, which the
     // checks below catch as far as they can (as for the module entry symbol).
@@ -36,7 +40,7 @@ pub(crate) fn read(lib: &Library, path: &str) -> Result<Option<RawInterface>> {
     else {
         return Ok(None);
     };
-    super::loader::check_code(path, "bridgehost_module_interface", entry as usize)?;
+    super::loader::check_code(code, path, "bridgehost_module_interface", entry as usize)?;
     // SAFETY: the ABI documents the function as taking no arguments and
     // returning a pointer to static data; it lies in executable memory
     // (checked above).

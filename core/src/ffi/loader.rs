@@ -149,7 +149,9 @@ fn load_err(path: &str, e: libloading::Error) -> Error {
         if !dep.is_empty() && !path.ends_with(dep) {
             return Error::NotFound(format!(
                 "{path}: cannot be loaded: it needs {dep}, which the dynamic linker cannot find \
-                 (install it, or add its directory to LD_LIBRARY_PATH): {text}"
+                 (install it in a standard library directory such as /usr/lib or \
+                 /usr/local/lib; LD_LIBRARY_PATH helps an in-process open only, as an isolated \
+                 worker starts with an empty environment): {text}"
             ));
         }
     }
@@ -205,16 +207,19 @@ fn validated_name(
 
 /// Refuse a function pointer that does not point into executable memory
 /// (calling data would crash the host, or run it as code).
-pub(super) fn check_code(path: &str, what: &str, addr: usize) -> Result<()> {
-    match probe::is_executable(addr) {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(abi_err(
+pub(super) fn check_code(
+    code: &probe::ExecutableMaps,
+    path: &str,
+    what: &str,
+    addr: usize,
+) -> Result<()> {
+    if code.contains(addr) {
+        Ok(())
+    } else {
+        Err(abi_err(
             path,
             format!("{what} (0x{addr:x}) does not point into executable memory"),
-        )),
-        Err(e) => Err(Error::Internal(format!(
-            "cannot read /proc/self/maps to check {what}: {e}"
-        ))),
+        ))
     }
 }
 
@@ -241,16 +246,28 @@ impl ModuleLibrary {
             .map(|s| *s)
             .map_err(|_| abi_err(&shown, "missing entry symbol bridgehost_module_v1"))?;
         // A symbol of that name that is data (or anything not code) would
-        // crash the host when called.
-        check_code(&shown, "entry symbol bridgehost_module_v1", entry as usize)?;
+        // crash the host when called. The maps are read once, after dlopen,
+        // and every pointer the module hands over is checked against them: a
+        // pointer into memory its entry point maps later is refused too.
+        let code = probe::ExecutableMaps::read().map_err(|e| {
+            Error::Internal(format!(
+                "cannot read /proc/self/maps to check {shown}'s code pointers: {e}"
+            ))
+        })?;
+        check_code(
+            &code,
+            &shown,
+            "entry symbol bridgehost_module_v1",
+            entry as usize,
+        )?;
         // SAFETY: calling the entry point is the documented way to obtain the
         // descriptor; it takes no arguments and lies in executable memory.
         // (What it does is the module's code running in the host: see
         // docs/ISOLATION.md on what in-process loading cannot protect.)
         let desc_ptr = unsafe { entry() };
-        let lib_info = Self::validate(&shown, desc_ptr)?;
+        let lib_info = Self::validate(&code, &shown, desc_ptr)?;
         let (mut info, init, call, destroy) = lib_info;
-        if let Some(raw) = crate::ffi::interface::read(&lib, &shown)? {
+        if let Some(raw) = crate::ffi::interface::read(&lib, &code, &shown)? {
             let iface = crate::interface::validate(
                 &shown,
                 &raw.text,
@@ -289,6 +306,7 @@ impl ModuleLibrary {
     /// checked; the function pointers must point into executable memory.
     #[allow(clippy::type_complexity)]
     fn validate(
+        code: &probe::ExecutableMaps,
         path: &str,
         desc_ptr: *const abi::ModuleDesc,
     ) -> Result<(ModuleInfo, abi::InitFn, abi::CallFn, abi::DestroyFn)> {
@@ -389,9 +407,9 @@ impl ModuleLibrary {
                 format!("null function pointer(s): {}", which.join(", ")),
             ));
         };
-        check_code(path, "init", init as usize)?;
-        check_code(path, "call", call as usize)?;
-        check_code(path, "destroy", destroy as usize)?;
+        check_code(code, path, "init", init as usize)?;
+        check_code(code, path, "call", call as usize)?;
+        check_code(code, path, "destroy", destroy as usize)?;
         let name = validated_name(&mem, path, "module name", d.name)?;
         let version_s = validated_name(&mem, path, "module version", d.version)?;
         if d.method_count == 0 || d.method_count > abi::MAX_METHODS {

@@ -14,7 +14,7 @@
 //! rewrites its descriptor while the host reads it can make the copy
 //! inconsistent, never make the host read an address it did not check.
 //!
-//! [`is_executable`] tells whether an address lies in an executable mapping
+//! [`ExecutableMaps`] tells whether an address lies in an executable mapping
 //! of this process (from `/proc/self/maps`), so an entry symbol or a
 //! function pointer that points at data is refused before it is called.
 
@@ -124,26 +124,41 @@ impl ForeignReader {
     }
 }
 
-/// True when `addr` lies in an executable mapping of this process.
-pub(crate) fn is_executable(addr: usize) -> io::Result<bool> {
-    let maps = std::fs::read_to_string("/proc/self/maps")?;
-    for line in maps.lines() {
-        let mut parts = line.split_whitespace();
-        let (Some(range), Some(perms)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        let Some((lo, hi)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
-        else {
-            continue;
-        };
-        if (lo..hi).contains(&addr) {
-            return Ok(perms.as_bytes().get(2) == Some(&b'x'));
+/// The executable mappings of this process at one moment, from
+/// `/proc/self/maps`: read once per module load (the file is one line per
+/// mapping, thousands in a JVM, and the kernel formats it on every read), then
+/// asked about each function pointer the module hands over.
+pub(crate) struct ExecutableMaps {
+    ranges: Vec<(usize, usize)>,
+}
+
+impl ExecutableMaps {
+    pub(crate) fn read() -> io::Result<ExecutableMaps> {
+        let maps = std::fs::read_to_string("/proc/self/maps")?;
+        let mut ranges = Vec::new();
+        for line in maps.lines() {
+            let mut parts = line.split_whitespace();
+            let (Some(range), Some(perms)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            if perms.as_bytes().get(2) != Some(&b'x') {
+                continue;
+            }
+            let Some((lo, hi)) = range.split_once('-') else {
+                continue;
+            };
+            if let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
+            {
+                ranges.push((lo, hi));
+            }
         }
+        Ok(ExecutableMaps { ranges })
     }
-    Ok(false)
+
+    /// True when `addr` lay in an executable mapping when the maps were read.
+    pub(crate) fn contains(&self, addr: usize) -> bool {
+        self.ranges.iter().any(|&(lo, hi)| (lo..hi).contains(&addr))
+    }
 }
 
 #[cfg(test)]
@@ -203,9 +218,10 @@ mod tests {
     #[cfg_attr(miri, ignore = "reads /proc/self/maps")]
     fn code_is_executable_and_data_is_not() {
         let f: fn() -> io::Result<ForeignReader> = ForeignReader::new;
-        assert!(is_executable(f as usize).unwrap());
+        let maps = ExecutableMaps::read().unwrap();
+        assert!(maps.contains(f as usize));
         static DATA: [u8; 8] = [0; 8];
-        assert!(!is_executable(DATA.as_ptr() as usize).unwrap());
-        assert!(!is_executable(8).unwrap());
+        assert!(!maps.contains(DATA.as_ptr() as usize));
+        assert!(!maps.contains(8));
     }
 }
