@@ -37,6 +37,8 @@ public final class Method implements AutoCloseable {
     private final boolean nonBlocking;
     private final Cleaner.Cleanable cleanable;
     private volatile boolean closed;
+    /** Its module closed and released the native handle ({@link #moduleClosed()}). */
+    private volatile boolean released;
 
     Method(NativeModule module, String name, long handle, boolean nonBlocking) {
         this.module = module;
@@ -309,9 +311,18 @@ public final class Method implements AutoCloseable {
         cleanable.clean();
     }
 
+    /** Its module closed: release the native handle now rather than when the Cleaner runs. */
+    void moduleClosed() {
+        released = true;
+        cleanable.clean();
+    }
+
     private void ensureOpen() {
         if (closed) {
             throw new ClosedException("closed: method is closed");
+        }
+        if (released) {
+            throw new ClosedException("closed: module is closed");
         }
     }
 

@@ -2,11 +2,13 @@ package io.bridgehost;
 
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
@@ -36,6 +38,12 @@ public final class NativeModule implements AutoCloseable {
     private final Cleaner.Cleanable cleanable;
     /** Active subscriptions: reachable while this module is (see {@link Subscription}). */
     private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
+    /**
+     * Methods resolved here and not yet collected, held weakly: {@link #close()} releases their
+     * native handles at once. An unclosed Method otherwise kept the closed module's native state
+     * (~8 KiB) until its Cleaner ran, which a JVM whose heap sees little pressure may never do.
+     */
+    private final Set<Method> methods = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
     private volatile boolean closed;
 
     private NativeModule(Host host, long handle, String[] info, String[] methods) {
@@ -92,7 +100,9 @@ public final class NativeModule implements AutoCloseable {
                 Native.methodClose(m);
                 throw e;
             }
-            return new Method(this, methodName, m, nonBlocking);
+            Method method = new Method(this, methodName, m, nonBlocking);
+            methods.add(method);
+            return method;
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -212,6 +222,15 @@ public final class NativeModule implements AutoCloseable {
             s.ended();
         }
         subscriptions.clear();
+        // Its methods can only throw ClosedException now: release their native handles.
+        List<Method> resolved;
+        synchronized (methods) {
+            resolved = new ArrayList<>(methods);
+            methods.clear();
+        }
+        for (Method m : resolved) {
+            m.moduleClosed();
+        }
     }
 
     /** A subscription was closed: it no longer needs to be kept reachable. */

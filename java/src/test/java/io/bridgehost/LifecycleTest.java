@@ -22,6 +22,32 @@ import org.junit.jupiter.api.Test;
 
 class LifecycleTest {
 
+    /** A module's close releases the methods resolved from it (their calls say the module closed). */
+    @Test
+    void closingAModuleReleasesItsMethods() {
+        try (Host host = TestSupport.host()) {
+            NativeModule m = host.open("std");
+            Method echo = m.method("echo");
+            Method checksum = m.method("checksum");
+            assertArrayEquals(ascii("x"), echo.call(ascii("x")));
+            m.close();
+            for (Method method : List.of(echo, checksum)) {
+                assertTrue(method.isClosed());
+                ClosedException e = assertThrows(ClosedException.class, () -> method.call(ascii("x")));
+                assertTrue(e.getMessage().contains("module is closed"), e.getMessage());
+                // submit reports every refusal through its future.
+                ExecutionException sub = assertThrows(ExecutionException.class,
+                        () -> method.submit(ascii("x")).get(10, TimeUnit.SECONDS));
+                assertInstanceOf(ClosedException.class, sub.getCause());
+                method.close(); // still idempotent
+            }
+            // A method of another module of the same host is unaffected.
+            try (NativeModule other = host.open("std")) {
+                assertArrayEquals(ascii("y"), other.method("echo").call(ascii("y")));
+            }
+        }
+    }
+
     /** submit() reports a rejection as a failed future (issue 12), never by throwing. */
     static void assertSubmitClosed(CompletableFuture<byte[]> f) {
         assertTrue(f.isCompletedExceptionally(), "rejected at once");
