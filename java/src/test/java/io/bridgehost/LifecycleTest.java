@@ -27,10 +27,16 @@ class LifecycleTest {
     void closingAModuleReleasesItsMethods() {
         try (Host host = TestSupport.host()) {
             NativeModule m = host.open("std");
+            long before = TestSupport.diag(TestSupport.METHODS);
             Method echo = m.method("echo");
             Method checksum = m.method("checksum");
             assertArrayEquals(ascii("x"), echo.call(ascii("x")));
+            assertEquals(before + 2, TestSupport.diag(TestSupport.METHODS));
             m.close();
+            // Released by the close itself, while both Method objects are still reachable here
+            // (no GC or Cleaner involved). Other tests' methods may be released meanwhile.
+            assertTrue(TestSupport.diag(TestSupport.METHODS) <= before,
+                    "methods still registered after the module's close");
             for (Method method : List.of(echo, checksum)) {
                 assertTrue(method.isClosed());
                 ClosedException e = assertThrows(ClosedException.class, () -> method.call(ascii("x")));
