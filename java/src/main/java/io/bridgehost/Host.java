@@ -5,7 +5,12 @@ import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.WeakHashMap;
 
 /**
  * A bridgehost host: opens modules and owns the threads that run submitted calls and deliver
@@ -34,6 +39,12 @@ public final class Host implements AutoCloseable {
     private final long handle;
     private final HostOptions options;
     private final Cleaner.Cleanable cleanable;
+    /**
+     * Modules opened here and not yet collected, held weakly: {@link #close()} closes them, which
+     * releases their methods' and subscriptions' native handles at once instead of when a GC runs
+     * their Cleaners.
+     */
+    private final Set<NativeModule> modules = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
     private volatile boolean closed;
 
     private Host(long handle, HostOptions options) {
@@ -150,7 +161,9 @@ public final class Host implements AutoCloseable {
                 }
                 m = nativeOpen(shipped.toString(), options);
             }
-            return NativeModule.create(this, m);
+            NativeModule module = NativeModule.create(this, m);
+            modules.add(module);
+            return module;
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -293,6 +306,20 @@ public final class Host implements AutoCloseable {
     public void close() {
         closed = true;
         cleanable.clean();
+        // The native close closed every module; release the Java side's handles too.
+        List<NativeModule> opened;
+        synchronized (modules) {
+            opened = new ArrayList<>(modules);
+            modules.clear();
+        }
+        for (NativeModule m : opened) {
+            m.close();
+        }
+    }
+
+    /** A module was closed: the host's close no longer needs to reach it. */
+    void moduleClosed(NativeModule m) {
+        modules.remove(m);
     }
 
     void ensureOpen() {

@@ -231,6 +231,7 @@ public final class NativeModule implements AutoCloseable {
         for (Method m : resolved) {
             m.moduleClosed();
         }
+        host.moduleClosed(this);
     }
 
     /** A subscription was closed: it no longer needs to be kept reachable. */

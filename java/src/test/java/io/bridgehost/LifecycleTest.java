@@ -22,6 +22,29 @@ import org.junit.jupiter.api.Test;
 
 class LifecycleTest {
 
+    /** A host's close releases its modules and their methods, reachable or not. */
+    @Test
+    void closingAHostReleasesItsModulesAndMethods() {
+        long modulesBefore = TestSupport.diag(TestSupport.MODULES);
+        long methodsBefore = TestSupport.diag(TestSupport.METHODS);
+        Host host = TestSupport.host();
+        NativeModule a = host.open("std");
+        NativeModule b = host.open("zlib");
+        Method echo = a.method("echo");
+        Method compress = b.method("compress");
+        assertArrayEquals(ascii("x"), echo.call(ascii("x")));
+        assertEquals(modulesBefore + 2, TestSupport.diag(TestSupport.MODULES));
+        assertEquals(methodsBefore + 2, TestSupport.diag(TestSupport.METHODS));
+        host.close();
+        assertTrue(TestSupport.diag(TestSupport.MODULES) <= modulesBefore, "modules still registered");
+        assertTrue(TestSupport.diag(TestSupport.METHODS) <= methodsBefore, "methods still registered");
+        for (Method m : List.of(echo, compress)) {
+            assertTrue(m.isClosed());
+            assertThrows(ClosedException.class, () -> m.call(ascii("x")));
+        }
+        assertTrue(a.isClosed() && b.isClosed());
+    }
+
     /** A module's close releases the methods resolved from it (their calls say the module closed). */
     @Test
     void closingAModuleReleasesItsMethods() {
