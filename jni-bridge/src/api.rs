@@ -105,11 +105,11 @@ fn counters_array<'l>(
 
 /// A Java `int`/`long` host option: 0 means the default (HostOptions' documented "unset");
 /// any other value is checked by the core's one rule for that option.
-fn host_option(value: i64, default: usize, opt: Numeric) -> BResult<usize> {
-    match value {
-        0 => Ok(default),
-        v => Ok(opt.check_usize(i128::from(v))?),
-    }
+/// A host option as Java passed it: `HostOptions` always carries a value (its
+/// `defaults()` are the core's), so a 0 is the caller's and is judged by the
+/// core's rule like any other value, as in Python and C# (refused).
+fn host_option(value: i64, opt: Numeric) -> BResult<usize> {
+    Ok(opt.check_usize(i128::from(value))?)
 }
 
 // ---------------------------------------------------------------------------
@@ -139,27 +139,17 @@ fn host_create<'l>(
     }
     let options = HostOptions {
         module_dirs: dirs,
-        submit_threads: host_option(
-            submit_threads.into(),
-            defaults.submit_threads,
-            Numeric::SubmitThreads,
-        )?,
+        submit_threads: host_option(submit_threads.into(), Numeric::SubmitThreads)?,
         submit_queue_capacity: host_option(
             submit_queue_capacity.into(),
-            defaults.submit_queue_capacity,
             Numeric::SubmitQueueCapacity,
         )?,
         event_queue_capacity: host_option(
             event_queue_capacity.into(),
-            defaults.event_queue_capacity,
             Numeric::EventQueueCapacity,
         )?,
         thread_name: optional_string(env, &thread_name)?.unwrap_or(defaults.thread_name),
-        event_queue_bytes: host_option(
-            event_queue_bytes,
-            defaults.event_queue_bytes,
-            Numeric::EventQueueBytes,
-        )?,
+        event_queue_bytes: host_option(event_queue_bytes, Numeric::EventQueueBytes)?,
     };
     let host = bridgehost::Host::with_options(options)?;
     Ok(to_java(HOSTS.insert(Arc::new(host))))

@@ -156,6 +156,15 @@ class ValueRangeTest {
                 () -> host.open("std", ModuleOptions.isolated().withWorkers(65)));
         assertRefused("submit_threads must be in 1..=256, got -1",
                 () -> Host.create(HostOptions.defaults().withSubmitThreads(-1)));
+        // 0 is a value, refused as in Python and C# (it was taken as "the default" here).
+        assertRefused("submit_threads must be in 1..=256, got 0",
+                () -> Host.create(HostOptions.defaults().withSubmitThreads(0)));
+        assertRefused("submit_queue_capacity must be in 1..=4294967295, got 0",
+                () -> Host.create(HostOptions.defaults().withSubmitQueueCapacity(0)));
+        assertRefused("event_queue_capacity must be in 1..=4294967295, got 0",
+                () -> Host.create(HostOptions.defaults().withEventQueueCapacity(0)));
+        assertRefused("event_queue_bytes must be in 65536..=18446744073709551615, got 0",
+                () -> Host.create(HostOptions.defaults().withEventQueueBytes(0)));
         // -1 is a value here, not "no limit" / "no timeout".
         assertRefused("memory_limit must be in 1..=18446744073709551615, got -1",
                 () -> host.open("std", ModuleOptions.isolated().withMemoryLimit(-1)));
@@ -180,8 +189,8 @@ class ValueRangeTest {
         assertThrows(InvalidArgumentException.class, () -> Native.hostInspect(h, "std", Long.MIN_VALUE, false));
         assertThrows(InvalidArgumentException.class, () -> Native.hostInspect(h, null, -1, false));
         assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, -1, 0, 0, null, 0));
-        assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, 0, 0, 0, null, -1));
-        assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, 0, 0, 0, null, 65535));
+        assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, 1, 1, 1, null, -1));
+        assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, 1, 1, 1, null, 65535));
         assertRefused("event_queue_bytes must be in 65536..=18446744073709551615, got -1",
                 () -> Host.create(HostOptions.defaults().withEventQueueBytes(-1)));
         assertThrows(InvalidArgumentException.class,
