@@ -78,15 +78,20 @@ impl Drop for Anchor {
         // SAFETY: `tstate` came from `PyEval_SaveThread` on this thread and
         // was not restored since (deliveries restore and save it in balanced
         // pairs through PyGILState_Ensure/Release); restoring it re-acquires
-        // the GIL. `gstate` is the value of this thread's first
-        // `PyGILState_Ensure`; releasing it with the GIL held drops the last
-        // reference and deletes the thread state. The interpreter is not
-        // finalizing: deliveries are on, which `_shutdown` switches off
-        // before finalization begins.
-        unsafe {
-            ffi::PyEval_RestoreThread(self.tstate);
-            ffi::PyGILState_Release(self.gstate);
-        }
+        // the GIL. The interpreter is not finalizing: deliveries are on,
+        // which `_shutdown` switches off before finalization begins.
+        unsafe { ffi::PyEval_RestoreThread(self.tstate) };
+        // SAFETY: this thread holds the GIL from the restore above until the
+        // release below, and the token does not outlive that. It is taken
+        // without `Python::attach`, which would use pyo3's thread-locals: this
+        // runs in a thread-local's destructor, at thread exit.
+        let py = unsafe { Python::assume_attached() };
+        forget_python_thread(py);
+        // SAFETY: the GIL is held (restored above; `forget_python_thread`
+        // neither releases nor re-takes it). `gstate` is the value of this
+        // thread's first `PyGILState_Ensure`; releasing it drops the last
+        // reference and deletes the thread state.
+        unsafe { ffi::PyGILState_Release(self.gstate) };
     }
 }
 
@@ -139,6 +144,20 @@ pub(crate) fn deliver<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> Option<R>
         }
         f(py)
     })
+}
+
+/// Remove the exiting thread's entry from `threading` (the `_DummyThread`
+/// that [`name_python_thread`] named). CPython never removes a dummy
+/// thread's entry itself, so a pool thread that exits after its idle time
+/// stayed in `threading.enumerate()`, `is_alive()` true, until another
+/// thread reused its id. Best effort: a failure is ignored.
+fn forget_python_thread(py: Python<'_>) {
+    let _ = py.import("threading").and_then(|t| {
+        let ident = t.call_method0("get_ident")?;
+        t.getattr("_active")?
+            .call_method1("pop", (ident, py.None()))
+            .map(drop)
+    });
 }
 
 /// Give the `threading` object of a bridgehost thread (a `_DummyThread`,

@@ -205,3 +205,37 @@ def test_bridgehost_threads_have_their_names_in_threading(std):
     assert seen["name"].startswith("bridgehost"), seen
     assert seen["name"].endswith("-events"), seen
     assert seen["listed"]
+
+
+def test_an_exited_pool_thread_leaves_threading():
+    # Without py-bridge's runtime.rs forget_python_thread, a pool thread that ran Python stays in
+    # threading.enumerate() (is_alive() true) after it exited: CPython never removes a dummy
+    # thread's entry, so bursts of submits piled up stale entries.
+    import time
+
+    from conftest import await_inside, gate
+
+    with bridgehost.Host(submit_threads=1) as host:
+        std = host.open("std")
+        key = b"pool-thread"
+        seen = {}
+        ran = threading.Event()
+
+        def on_done(fut):
+            seen["thread"] = threading.current_thread()
+            ran.set()
+
+        # The call waits at a gate, so the callback is added before it completes and runs on the
+        # pool thread, not here.
+        fut = std.method("gate_wait").submit(gate(key, 30_000))
+        assert await_inside(std, key, 1) == 1
+        fut.add_done_callback(on_done)
+        std.method("gate_open")(key)
+        assert ran.wait(30)
+        t = seen["thread"]
+        assert t.name.startswith("bridgehost-pool"), t.name
+        # Idle pool threads exit after 2 s (docs/PYTHON.md, "Defaults").
+        deadline = time.monotonic() + 30
+        while t in threading.enumerate():
+            assert time.monotonic() < deadline, "the exited pool thread is still listed"
+            time.sleep(0.05)
