@@ -255,14 +255,8 @@ fn enc(iface: &Interface, ty: &Type, v: &Value, out: &mut Vec<u8>, depth: usize)
             out.extend_from_slice(&bits.to_le_bytes());
         }
         (Type::Char, Value::Char(c)) => out.extend_from_slice(&u32::from(*c).to_le_bytes()),
-        (Type::String, Value::String(s)) => {
-            out.extend_from_slice(&len_u32(s.len(), "string")?);
-            out.extend_from_slice(s.as_bytes());
-        }
-        (Type::List(t), Value::Bytes(b)) if **t == Type::U8 => {
-            out.extend_from_slice(&len_u32(b.len(), "list")?);
-            out.extend_from_slice(b);
-        }
+        (Type::String, Value::String(s)) => put_run(out, s.as_bytes(), Run::String)?,
+        (Type::List(t), Value::Bytes(b)) if **t == Type::U8 => put_run(out, b, Run::Bytes)?,
         (Type::List(t), Value::List(items)) => {
             out.extend_from_slice(&len_u32(items.len(), "list")?);
             for (i, item) in items.iter().enumerate() {
@@ -489,6 +483,96 @@ pub fn decode_result(iface: &Interface, f: &Function, bytes: &[u8]) -> Result<Op
     }
 }
 
+/// A type whose encoding is one length-prefixed run of bytes, copied as is:
+/// `list<u8>` and `string` (directly or through aliases). A bridge may move
+/// such a value between its own bytes and the wire with no [`Value`] in
+/// between ([`run_of`], [`encode_run_into`], [`decode_bytes`],
+/// [`decode_str`]); the encoding and the checks are the ones [`encode`] and
+/// [`decode`] apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Run {
+    /// `list<u8>`
+    Bytes,
+    /// `string` (UTF-8)
+    String,
+}
+
+/// Whether `ty` is a [`Run`], and which.
+pub fn run_of(iface: &Interface, ty: &Type) -> Option<Run> {
+    match iface.resolve(ty) {
+        Type::String => Some(Run::String),
+        Type::List(t) if **t == Type::U8 => Some(Run::Bytes),
+        _ => None,
+    }
+}
+
+/// The kind of `f`'s input when it is exactly one [`Run`] (one parameter,
+/// `list<u8>` or `string`).
+pub fn run_param(iface: &Interface, f: &Function) -> Option<Run> {
+    match f.params.as_slice() {
+        [p] => run_of(iface, &p.ty),
+        _ => None,
+    }
+}
+
+/// The kind of `f`'s output when it is exactly one [`Run`] (a `list<u8>` or
+/// `string` result).
+pub fn run_result(iface: &Interface, f: &Function) -> Option<Run> {
+    f.result.as_ref().and_then(|t| run_of(iface, t))
+}
+
+/// Encode a run (a `list<u8>`'s bytes, or a `string`'s UTF-8, which the
+/// caller guarantees for [`Run::String`]) as the whole input of a function
+/// whose only parameter it is ([`run_param`]): `out` is cleared first.
+pub fn encode_run_into(data: &[u8], kind: Run, out: &mut Vec<u8>) -> Result<()> {
+    out.clear();
+    out.reserve_exact(4 + data.len());
+    put_run(out, data, kind)
+}
+
+fn put_run(out: &mut Vec<u8>, data: &[u8], kind: Run) -> Result<()> {
+    let what = match kind {
+        Run::Bytes => "list",
+        Run::String => "string",
+    };
+    out.extend_from_slice(&len_u32(data.len(), what)?);
+    out.extend_from_slice(data);
+    Ok(())
+}
+
+/// Decode output bytes that hold exactly one `list<u8>`: its payload,
+/// borrowed (the checks of [`decode`]).
+pub fn decode_bytes(bytes: &[u8]) -> Result<&[u8]> {
+    let mut r = Reader { buf: bytes, pos: 0 };
+    let v = read_bytes(&mut r)?;
+    finish(&r)?;
+    Ok(v)
+}
+
+/// Decode output bytes that hold exactly one `string`: borrowed, checked
+/// UTF-8 (the checks of [`decode`]).
+pub fn decode_str(bytes: &[u8]) -> Result<&str> {
+    let mut r = Reader { buf: bytes, pos: 0 };
+    let v = read_str(&mut r)?;
+    finish(&r)?;
+    Ok(v)
+}
+
+fn read_bytes<'a>(r: &mut Reader<'a>) -> Result<&'a [u8]> {
+    let n = r.len("list", 1)?;
+    r.take(n)
+}
+
+fn read_str<'a>(r: &mut Reader<'a>) -> Result<&'a str> {
+    let n = r.len("string", 1)?;
+    let at = r.pos;
+    let s = r.take(n)?;
+    std::str::from_utf8(s).map_err(|e| Error::Decode {
+        offset: at + e.valid_up_to(),
+        reason: "string is not valid UTF-8".into(),
+    })
+}
+
 fn finish(r: &Reader<'_>) -> Result<()> {
     if r.remaining() != 0 {
         return Err(r.err(format!("{} trailing bytes", r.remaining())));
@@ -546,23 +630,8 @@ fn dec(iface: &Interface, ty: &Type, r: &mut Reader<'_>, depth: usize) -> Result
                 reason: format!("0x{c:x} is not a Unicode scalar value"),
             })?)
         }
-        Type::String => {
-            let n = r.len("string", 1)?;
-            let at = r.pos;
-            let s = r.take(n)?;
-            Value::String(
-                std::str::from_utf8(s)
-                    .map_err(|e| Error::Decode {
-                        offset: at + e.valid_up_to(),
-                        reason: "string is not valid UTF-8".into(),
-                    })?
-                    .to_string(),
-            )
-        }
-        Type::List(t) if **t == Type::U8 => {
-            let n = r.len("list", 1)?;
-            Value::Bytes(r.take(n)?.to_vec())
-        }
+        Type::String => Value::String(read_str(r)?.to_string()),
+        Type::List(t) if **t == Type::U8 => Value::Bytes(read_bytes(r)?.to_vec()),
         Type::List(t) => {
             let n = r.len("list", min_size(iface, t))?;
             // n * min_size <= remaining bytes: the capacity is bounded by the input.

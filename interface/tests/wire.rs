@@ -288,3 +288,69 @@ fn encode_params_into_clears_and_reuses_the_buffer() {
     assert!(buf.capacity() >= 100, "the buffer's allocation is reused");
     assert!(wire::encode_params_into(&i, f, &args[..1], &mut buf).is_err());
 }
+
+/// The byte-run shortcuts (`run_of`, `encode_run_into`, `decode_bytes`,
+/// `decode_str`) that bridges use to skip `Value` give the same bytes, the
+/// same values and the same errors as the general codec, on every input.
+#[test]
+fn byte_runs_agree_with_the_general_codec() {
+    let i = iface(
+        "type blob = list<u8>;\n\
+         echo: func(data: blob) -> blob;\n\
+         say: func(s: string) -> string;\n\
+         two: func(a: string, b: string) -> string;\n\
+         other: func(a: list<u16>) -> option<string>;",
+    );
+    let (echo, say) = (i.function("echo").unwrap(), i.function("say").unwrap());
+    assert_eq!(wire::run_param(&i, echo), Some(wire::Run::Bytes));
+    assert_eq!(wire::run_result(&i, echo), Some(wire::Run::Bytes));
+    assert_eq!(wire::run_param(&i, say), Some(wire::Run::String));
+    assert_eq!(wire::run_result(&i, say), Some(wire::Run::String));
+    let two = i.function("two").unwrap();
+    assert_eq!(wire::run_param(&i, two), None);
+    let other = i.function("other").unwrap();
+    assert_eq!(wire::run_param(&i, other), None);
+    assert_eq!(wire::run_result(&i, other), None);
+
+    // Encoding: the same bytes as encode_params, into a cleared buffer.
+    let data: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    let mut out = vec![9u8; 3];
+    wire::encode_run_into(&data, wire::Run::Bytes, &mut out).unwrap();
+    assert_eq!(
+        out,
+        wire::encode_params(&i, echo, &[Value::Bytes(data.clone())]).unwrap()
+    );
+    let text = "h\u{e9}\u{4e2d}\u{1F600}";
+    wire::encode_run_into(text.as_bytes(), wire::Run::String, &mut out).unwrap();
+    assert_eq!(
+        out,
+        wire::encode_params(&i, say, &[Value::String(text.into())]).unwrap()
+    );
+
+    // Decoding: every prefix and extension of a valid output, and hostile
+    // lengths, decode (or fail) exactly as decode_result does.
+    let mut cases: Vec<Vec<u8>> = Vec::new();
+    let good = wire::encode_result(&i, say, Some(&Value::String(text.into()))).unwrap();
+    for n in 0..=good.len() {
+        cases.push(good[..n].to_vec());
+    }
+    let mut long = good.clone();
+    long.push(0);
+    cases.push(long);
+    cases.push(vec![0xff, 0xff, 0xff, 0xff, 1, 2]);
+    cases.push(vec![2, 0, 0, 0, 0xc3, 0x28]); // not UTF-8
+    cases.push(vec![3, 0, 0, 0, b'a', 0xed, 0xa0]); // a surrogate's encoding, cut
+    cases.push(vec![0, 0, 0, 0]);
+    for c in &cases {
+        let general = wire::decode_result(&i, echo, c);
+        match wire::decode_bytes(c) {
+            Ok(b) => assert_eq!(general.unwrap(), Some(Value::Bytes(b.to_vec())), "{c:?}"),
+            Err(e) => assert_eq!(general.unwrap_err(), e, "{c:?}"),
+        }
+        let general = wire::decode_result(&i, say, c);
+        match wire::decode_str(c) {
+            Ok(s) => assert_eq!(general.unwrap(), Some(Value::String(s.into())), "{c:?}"),
+            Err(e) => assert_eq!(general.unwrap_err(), e, "{c:?}"),
+        }
+    }
+}

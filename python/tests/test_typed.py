@@ -358,6 +358,7 @@ interface edges {
     inner: func(r: list<result<u8, string>>) -> list<result<u8, string>>;
     raw-u32: func(data: list<u8>) -> u32;
     raw-string: func(data: list<u8>) -> string;
+    raw-bytes: func(data: list<u8>) -> list<u8>;
     raw-list: func(data: list<u8>) -> list<point>;
     raw-nothing: func(data: list<u8>);
 }
@@ -535,6 +536,10 @@ def test_hostile_module_output_is_a_typed_error(edges):
         (edges.raw_u32, b"\x01\x00\x00\x00\x00", "trailing"),
         (edges.raw_string, b"\x02\x00\x00\x00\xc3\x28", "not valid UTF-8"),
         (edges.raw_string, b"\xff\xff\xff\xff", "length"),
+        (edges.raw_string, b"\x01\x00\x00\x00ab", "trailing"),
+        (edges.raw_bytes, b"\x03\x00\x00\x00ab", "length 3 needs at least 3 bytes"),
+        (edges.raw_bytes, b"\x01\x00\x00\x00ab", "trailing"),
+        (edges.raw_bytes, b"\x01\x00", "truncated"),
         (edges.raw_list, b"\xff\xff\xff\x7f" + b"\x00" * 16, "needs at least"),
         (edges.raw_nothing, b"\x00", "trailing"),
     ]
@@ -544,6 +549,8 @@ def test_hostile_module_output_is_a_typed_error(edges):
         with pytest.raises(bridgehost.AbiMismatchError, match=why):
             f.submit(out).result(timeout=30)
     assert edges.raw_nothing(b"") is None
+    assert edges.raw_bytes(b"\x02\x00\x00\x00ab") == b"ab"
+    assert edges.raw_string(b"\x02\x00\x00\x00ab") == "ab"
 
 
 def test_golden_vectors_through_a_module(host, tmp_path):

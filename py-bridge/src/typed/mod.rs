@@ -30,6 +30,7 @@ use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::sync::Arc;
 
@@ -259,6 +260,12 @@ pub(crate) struct TypedFunction {
     method: Py<Method>,
     /// The parameters' Python names (for keyword arguments).
     params: Vec<String>,
+    /// The input when it is one `list<u8>` or `string` (moved without a
+    /// `Value` when given as `bytes` / `str`; see [`Self::encode`]).
+    run_in: Option<wire::Run>,
+    /// The output when it is one `list<u8>` or `string` (built straight
+    /// from the output bytes).
+    run_out: Option<wire::Run>,
 }
 
 impl TypedFunction {
@@ -276,6 +283,32 @@ impl TypedFunction {
     ) -> PyResult<()> {
         let iface = self.iface.get();
         let f = self.function(iface);
+        // One `bytes` / `str` for a function whose input is exactly that
+        // run: the wire's bytes are the length and a copy of the object's
+        // (immutable) bytes. Anything else (another buffer type, a
+        // sequence, a keyword, a str with surrogates) takes the general
+        // path, which accepts or refuses it by the interface crate's rules.
+        if let (Some(kind), None, 1) = (self.run_in, kwargs, args.len()) {
+            let a = args.get_item(0)?;
+            let data: Option<Cow<'_, [u8]>> = match kind {
+                wire::Run::Bytes => a.cast::<PyBytes>().ok().map(|b| b.as_bytes().into()),
+                wire::Run::String => {
+                    a.cast::<PyString>()
+                        .ok()
+                        .and_then(|s| s.to_cow().ok())
+                        .map(|c| match c {
+                            Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+                            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+                        })
+                }
+            };
+            if let Some(data) = data {
+                return wire::encode_run_into(&data, kind, out).map_err(|e| {
+                    let e = e.context(&format!("parameter {}", f.params[0].name));
+                    invalid(py, format!("invalid argument: {e}"))
+                });
+            }
+        }
         let objs: Vec<Obj<'_, '_>> = args.iter().map(|o| Obj(o, iface)).collect();
         let mut named = Vec::new();
         if let Some(kw) = kwargs {
@@ -324,10 +357,21 @@ fn decode_output(
     path: impl FnOnce() -> String,
     out: &[u8],
 ) -> Result<Option<Value>, Error> {
-    wire::decode_result(iface, f, out).map_err(|e| Error::AbiMismatch {
-        path: path(),
+    wire::decode_result(iface, f, out).map_err(|e| output_mismatch(f, path(), e))
+}
+
+fn output_mismatch(f: &Function, path: String, e: bridgehost::interface::typed::Error) -> Error {
+    Error::AbiMismatch {
+        path,
         reason: format!("output of {} does not match its interface: {e}", f.name),
-    })
+    }
+}
+
+/// A synchronous call's output: already a Python object (a byte run), or a
+/// value still to present.
+enum Decoded<'py> {
+    Ready(Bound<'py, PyAny>),
+    Value(Option<Value>),
 }
 
 /// The Python outcome of a decoded result: the value, or the
@@ -391,13 +435,37 @@ impl TypedFunction {
                 let iface = self.iface.get();
                 let f = self.function(iface);
                 method.call_bytes(py, &input, |out| {
-                    decode_output(&iface.iface, f, || method.module_path(), out).py_err(py)
+                    // A `list<u8>` / `string` result is built from the
+                    // output bytes directly (the same checks as
+                    // `decode_output`, the same Python value as `present`).
+                    let run = match self.run_out {
+                        Some(wire::Run::Bytes) => {
+                            Some(wire::decode_bytes(out).map(|b| PyBytes::new(py, b).into_any()))
+                        }
+                        Some(wire::Run::String) => {
+                            Some(wire::decode_str(out).map(|s| PyString::new(py, s).into_any()))
+                        }
+                        None => None,
+                    };
+                    Ok(match run {
+                        Some(Ok(v)) => Decoded::Ready(v),
+                        Some(Err(e)) => {
+                            return Err(to_pyerr(py, &output_mismatch(f, method.module_path(), e)))
+                        }
+                        None => Decoded::Value(
+                            decode_output(&iface.iface, f, || method.module_path(), out)
+                                .py_err(py)?,
+                        ),
+                    })
                 })
             });
             if input.capacity() <= KEEP_INPUT {
                 INPUT.with(|c| c.set(input));
             }
-            let v = v?;
+            let v = match v? {
+                Decoded::Ready(v) => return Ok(v),
+                Decoded::Value(v) => v,
+            };
             let iface = self.iface.get();
             let f = self.function(iface);
             match present(py, iface, f, v.as_ref())? {
@@ -525,6 +593,8 @@ pub(crate) fn view<'py>(module: &Bound<'py, Module>) -> PyResult<Bound<'py, Type
                 index,
                 method,
                 params,
+                run_in: wire::run_param(&iface, f),
+                run_out: wire::run_result(&iface, f),
             },
         )?;
         if f.kind == FunctionKind::Freestanding {
