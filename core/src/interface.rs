@@ -149,6 +149,24 @@ pub fn event_index(iface: &Interface, topic: &str) -> Option<usize> {
     iface.events.iter().position(|e| e.topic == topic)
 }
 
+/// The error of a module output that does not decode as function `function`'s
+/// result: [`Error::AbiMismatch`], "output of F does not match its interface:
+/// ...", as every runtime's typed call reports it.
+pub fn output_mismatch(path: &str, function: &str, reason: &typed::Error) -> Error {
+    Error::AbiMismatch {
+        path: path.to_string(),
+        reason: format!("output of {function} does not match its interface: {reason}"),
+    }
+}
+
+/// A typed call's output that must be one `list<u8>` (a function whose result
+/// is [`typed::wire::Run::Bytes`]): its payload, borrowed, or
+/// [`output_mismatch`] for the method's module.
+pub fn bytes_output<'a>(method: &crate::Method, out: &'a [u8]) -> Result<&'a [u8]> {
+    typed::wire::decode_bytes(out)
+        .map_err(|e| output_mismatch(&method.module().info().path, method.name(), &e))
+}
+
 /// Decode the data of one delivery of event `index` of `iface` as hostile bytes: its payload
 /// (`None` for an event declared without one, whose data must be empty). Data that does not
 /// decode is [`Error::AbiMismatch`], "event T does not match its interface: ...", as generated

@@ -530,12 +530,18 @@ pub fn encode_run_into(data: &[u8], kind: Run, out: &mut Vec<u8>) -> Result<()> 
     put_run(out, data, kind)
 }
 
-fn put_run(out: &mut Vec<u8>, data: &[u8], kind: Run) -> Result<()> {
+/// The bytes a run of `len` bytes is preceded by on the wire (its length),
+/// for a bridge that copies the run itself right after them.
+pub fn run_prefix(len: usize, kind: Run) -> Result<[u8; 4]> {
     let what = match kind {
         Run::Bytes => "list",
         Run::String => "string",
     };
-    out.extend_from_slice(&len_u32(data.len(), what)?);
+    len_u32(len, what)
+}
+
+fn put_run(out: &mut Vec<u8>, data: &[u8], kind: Run) -> Result<()> {
+    out.extend_from_slice(&run_prefix(data.len(), kind)?);
     out.extend_from_slice(data);
     Ok(())
 }

@@ -144,3 +144,49 @@ pub(crate) extern "system" fn call_direct<'f>(
         })
     })
 }
+
+/// [`call_typed`] flag: the input array is one `list<u8>`, encoded here (its
+/// length, then its bytes, in one copy).
+const TYPED_LIST_INPUT: jint = 1;
+/// [`call_typed`] flag: the output is one `list<u8>`; its bytes are returned
+/// (checked by the core: a mismatch is `AbiMismatchException`).
+const TYPED_LIST_OUTPUT: jint = 2;
+
+/// `static native byte[] Native.callTyped(long method, byte[] input, int flags)`:
+/// the call under a generated binding's function whose input and/or result
+/// is one `list<u8>` (`Method.callTyped`), with no encoding copy in Java.
+pub(crate) extern "system" fn call_typed<'f>(
+    mut env: EnvUnowned<'f>,
+    _class: JClass<'f>,
+    method: jlong,
+    input: JByteArray<'f>,
+    flags: jint,
+) -> jbyteArray {
+    use bridgehost::interface::typed::wire;
+    jvm::fast(&mut env, std::ptr::null_mut(), |raw| {
+        if flags & !(TYPED_LIST_INPUT | TYPED_LIST_OUTPUT) != 0 {
+            return Err(invalid(format!("unknown typed call flags {flags:#x}")));
+        }
+        let len = usize::try_from(raw.array_len(&input)?).unwrap_or(0);
+        let head = if flags & TYPED_LIST_INPUT != 0 {
+            wire::run_prefix(len, wire::Run::Bytes)
+                .map_err(|e| invalid(e.to_string()))?
+                .to_vec()
+        } else {
+            Vec::new()
+        };
+        registry::with_method(method, |method| {
+            check_input_len(method, len.saturating_add(head.len()))?;
+            raw.with_array_copy_after(&head, &input, 0, len, |bytes| {
+                with_output(|out| {
+                    method.call_with(bytes, out)?;
+                    if flags & TYPED_LIST_OUTPUT != 0 {
+                        raw.new_byte_array(bridgehost::interface::bytes_output(method, out)?)
+                    } else {
+                        raw.new_byte_array(out)
+                    }
+                })
+            })
+        })
+    })
+}

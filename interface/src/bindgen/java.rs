@@ -19,7 +19,7 @@
 use super::{camel, pascal, unsupported, upper_snake, File};
 use crate::error::Result;
 use crate::model::{Function, FunctionKind, Interface, Type, TypeDefKind, TypeIndex};
-use crate::wire::min_size;
+use crate::wire::{self, min_size};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
@@ -986,7 +986,31 @@ impl<'a> Gen<'a> {
         } else {
             String::new()
         };
-        if keep.is_empty() {
+        // One list<u8> in or out: the bridge encodes or decodes it (Method.callTyped), with no copy
+        // of the bytes in Java.
+        let run_in = !is_method && wire::run_param(self.i, f) == Some(wire::Run::Bytes);
+        let run_out = !owns && wire::run_result(self.i, f) == Some(wire::Run::Bytes);
+        if keep.is_empty() && (run_in || run_out) {
+            let input = if run_in {
+                format!(
+                    "io.bridgehost.typed.WireWriter.require({}, {})",
+                    args[0],
+                    lit(&format!("parameter {}", f.params[0].name))
+                )
+            } else {
+                format!("in_{helper}({alist})")
+            };
+            let call = format!("{field}.callTyped({input}, {run_in}, {run_out})");
+            let body = if run_out {
+                format!("{ret_kw}{call};")
+            } else {
+                format!("{ret_kw}out_{helper}({barg}{call});")
+            };
+            let _ = writeln!(
+                out,
+                "    public {ret} {name}({plist}) {{\n        {body}\n    }}\n"
+            );
+        } else if keep.is_empty() {
             let _ = writeln!(
                 out,
                 "    public {ret} {name}({plist}) {{\n        {ret_kw}out_{helper}({barg}{field}.call(in_{helper}({alist})));\n    }}\n"

@@ -128,7 +128,7 @@ macro_rules! raw_native {
 }
 
 /// The hot-path natives of `io.bridgehost.Native`.
-const HOT_NATIVES: [NativeMethod<'static>; 2] = [
+const HOT_NATIVES: [NativeMethod<'static>; 3] = [
     raw_native!(
         "call",
         "(J[BII)[B",
@@ -138,6 +138,11 @@ const HOT_NATIVES: [NativeMethod<'static>; 2] = [
         "callDirect",
         "(JLjava/nio/ByteBuffer;II)[B",
         crate::hot::call_direct as fn(jlong, JByteBuffer<'f>, jint, jint) -> sys::jbyteArray
+    ),
+    raw_native!(
+        "callTyped",
+        "(J[BI)[B",
+        crate::hot::call_typed as fn(jlong, JByteArray<'f>, jint) -> sys::jbyteArray
     ),
 ];
 

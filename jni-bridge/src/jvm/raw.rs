@@ -108,6 +108,7 @@ impl<'f> RawEnv<'f> {
     /// Run `f` on a native copy of `array[start .. start + len]`: on the
     /// stack up to [`STACK_COPY`] bytes, else in a heap buffer. This is the
     /// only way `byte[]` input reaches a module: copied, never pinned.
+    #[inline]
     pub(crate) fn with_array_copy<R>(
         &self,
         array: &JByteArray<'_>,
@@ -115,16 +116,35 @@ impl<'f> RawEnv<'f> {
         len: usize,
         f: impl FnOnce(&[u8]) -> BResult<R>,
     ) -> BResult<R> {
-        if len <= STACK_COPY {
+        self.with_array_copy_after(&[], array, start, len, f)
+    }
+
+    /// [`with_array_copy`](Self::with_array_copy) with `head` (a few bytes,
+    /// e.g. a typed run's length) in front of the copy, in the same buffer.
+    pub(crate) fn with_array_copy_after<R>(
+        &self,
+        head: &[u8],
+        array: &JByteArray<'_>,
+        start: jint,
+        len: usize,
+        f: impl FnOnce(&[u8]) -> BResult<R>,
+    ) -> BResult<R> {
+        let total = len
+            .checked_add(head.len())
+            .ok_or_else(|| invalid("length overflows"))?;
+        if total <= STACK_COPY {
             let mut buf = [MaybeUninit::<u8>::uninit(); STACK_COPY];
-            let dst = &mut buf[..len];
-            self.byte_array_region(array, start, dst)?;
-            // SAFETY: GetByteArrayRegion returned without an exception, so
-            // it wrote all `len` bytes of `dst`.
-            let bytes = unsafe { std::slice::from_raw_parts(dst.as_ptr().cast::<u8>(), len) };
+            for (d, s) in buf.iter_mut().zip(head) {
+                d.write(*s);
+            }
+            self.byte_array_region(array, start, &mut buf[head.len()..total])?;
+            // SAFETY: bytes 0..head.len() were written above, and
+            // GetByteArrayRegion returned without an exception, so it wrote
+            // all `len` bytes after them.
+            let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), total) };
             f(bytes)
         } else {
-            let v = self.array_to_vec(array, start, len)?;
+            let v = self.array_to_vec_after(head, array, start, len)?;
             f(&v)
         }
     }
@@ -136,16 +156,32 @@ impl<'f> RawEnv<'f> {
         start: jint,
         len: usize,
     ) -> BResult<Vec<u8>> {
+        self.array_to_vec_after(&[], array, start, len)
+    }
+
+    /// [`array_to_vec`](Self::array_to_vec) with `head` in front.
+    fn array_to_vec_after(
+        &self,
+        head: &[u8],
+        array: &JByteArray<'_>,
+        start: jint,
+        len: usize,
+    ) -> BResult<Vec<u8>> {
+        let total = len
+            .checked_add(head.len())
+            .ok_or_else(|| invalid("length overflows"))?;
         let mut v: Vec<u8> = Vec::new();
-        v.try_reserve_exact(len).map_err(|_| {
+        v.try_reserve_exact(total).map_err(|_| {
             BridgeError::Core(bridgehost::Error::ResourceLimit(format!(
-                "cannot allocate {len} bytes for the input copy"
+                "cannot allocate {total} bytes for the input copy"
             )))
         })?;
+        v.extend_from_slice(head);
         self.byte_array_region(array, start, &mut v.spare_capacity_mut()[..len])?;
-        // SAFETY: capacity >= len (reserved above) and GetByteArrayRegion
-        // returned without an exception, so bytes 0..len are initialized.
-        unsafe { v.set_len(len) };
+        // SAFETY: capacity >= total (reserved above), bytes 0..head.len()
+        // were pushed, and GetByteArrayRegion returned without an exception,
+        // so the `len` bytes after them are initialized.
+        unsafe { v.set_len(total) };
         Ok(v)
     }
 

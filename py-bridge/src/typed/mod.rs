@@ -22,6 +22,7 @@ use crate::buffer::InputBuffer;
 use crate::errors::{guard, invalid, make, to_pyerr, IntoPy};
 use crate::method::Method;
 use crate::module::Module;
+use bridgehost::interface::output_mismatch;
 use bridgehost::interface::typed::dynamic::{self, Output};
 use bridgehost::interface::typed::{wire, Function, FunctionKind, Interface, Type};
 use bridgehost::interface::typed::{TypeDefKind, Value};
@@ -357,14 +358,7 @@ fn decode_output(
     path: impl FnOnce() -> String,
     out: &[u8],
 ) -> Result<Option<Value>, Error> {
-    wire::decode_result(iface, f, out).map_err(|e| output_mismatch(f, path(), e))
-}
-
-fn output_mismatch(f: &Function, path: String, e: bridgehost::interface::typed::Error) -> Error {
-    Error::AbiMismatch {
-        path,
-        reason: format!("output of {} does not match its interface: {e}", f.name),
-    }
+    wire::decode_result(iface, f, out).map_err(|e| output_mismatch(&path(), &f.name, &e))
 }
 
 /// A synchronous call's output: already a Python object (a byte run), or a
@@ -450,7 +444,10 @@ impl TypedFunction {
                     Ok(match run {
                         Some(Ok(v)) => Decoded::Ready(v),
                         Some(Err(e)) => {
-                            return Err(to_pyerr(py, &output_mismatch(f, method.module_path(), e)))
+                            return Err(to_pyerr(
+                                py,
+                                &output_mismatch(&method.module_path(), &f.name, &e),
+                            ))
                         }
                         None => Decoded::Value(
                             decode_output(&iface.iface, f, || method.module_path(), out)

@@ -96,6 +96,35 @@ public final class Method implements AutoCloseable {
     }
 
     /**
+     * The call under a generated typed binding (docs/TYPED.md) whose function takes or returns one
+     * {@code list<u8>}: the byte encoding of such a value is its length and its bytes, and this
+     * call does that encoding and decoding natively, with no copy in Java. With {@code listInput},
+     * {@code input} is the function's only parameter, a {@code list<u8>}; otherwise it is the
+     * encoded input, as for {@link #call(byte[])}. With {@code listOutput}, the function's result is
+     * a {@code list<u8>} and its bytes are returned; otherwise the output is returned as it is.
+     *
+     * @param input the {@code list<u8>} argument, or the encoded input (copied)
+     * @param listInput whether {@code input} is one {@code list<u8>} to encode
+     * @param listOutput whether the output is one {@code list<u8>} to decode
+     * @return the result's bytes, or the output
+     * @throws AbiMismatchException if {@code listOutput} and the output is not exactly one
+     *     {@code list<u8>}
+     */
+    public byte[] callTyped(byte[] input, boolean listInput, boolean listOutput) {
+        Objects.requireNonNull(input, "input");
+        ensureOpen();
+        int flags = (listInput ? 1 : 0) | (listOutput ? 2 : 0);
+        try {
+            if (!nonBlocking && Blocking.onVirtualThread()) {
+                return Blocking.run(() -> Native.callTyped(handle, input, flags));
+            }
+            return Native.callTyped(handle, input, flags);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
      * Calls the method on the input's remaining bytes; on success the input's position advances to
      * its limit. A direct buffer is read in place (zero-copy); a heap buffer through its array.
      *

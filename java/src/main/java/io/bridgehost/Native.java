@@ -60,6 +60,8 @@ final class Native {
     static native byte[] call(long method, byte[] input, int offset, int length);
     /** Hot path: zero-copy input from a direct buffer. */
     static native byte[] callDirect(long method, ByteBuffer input, int position, int length);
+    /** Typed hot path: flags bit 0, the input is one list&lt;u8&gt;; bit 1, the output is one. */
+    static native byte[] callTyped(long method, byte[] input, int flags);
     /** input/output: each a byte[] or a direct ByteBuffer. @return the output length */
     static native int callInto(long method, Object input, int inputOffset, int inputLength,
             Object output, int outputOffset, int outputLength);

@@ -70,6 +70,48 @@ class TypedTest {
         }
     }
 
+    /**
+     * {@code Method.callTyped}, under generated functions that take or return one {@code list<u8>}:
+     * the bridge writes the length in front of the input and checks and strips it from the output.
+     * The std module's {@code echo} returns its input as it is, so raw input becomes the output the
+     * typed side must decode: a lying length or trailing bytes is {@code AbiMismatchException}.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"in-process", "process"})
+    void listBytesInAndOutAreEncodedAndCheckedNatively(String isolation) {
+        try (Host host = TestSupport.host();
+                NativeModule m = host.open("std", mode(isolation).withMaxInput(1004))) {
+            io.bridgehost.Method echo = m.method("echo");
+            byte[] data = {1, 2, (byte) 0xff};
+            assertArrayEquals(data, echo.callTyped(data, true, true));
+            assertArrayEquals(new byte[] {3, 0, 0, 0, 1, 2, (byte) 0xff}, echo.callTyped(data, true, false));
+            assertArrayEquals(data, echo.callTyped(new byte[] {3, 0, 0, 0, 1, 2, (byte) 0xff}, false, true));
+            assertArrayEquals(new byte[0], echo.callTyped(new byte[0], true, true));
+            byte[] big = new byte[1000]; // + 4 bytes of length: exactly maxInput
+            Arrays.fill(big, (byte) 7);
+            assertArrayEquals(big, echo.callTyped(big, true, true));
+            ResourceLimitException tooBig = assertThrows(ResourceLimitException.class,
+                    () -> echo.callTyped(new byte[1001], true, true));
+            assertTrue(tooBig.getMessage().contains("1005"), tooBig.getMessage());
+            String[][] lies = {
+                {"03000000 6162", "list length 3 needs at least 3 bytes, 2 left"},
+                {"01000000 6162", "1 trailing bytes"},
+                {"0100", "truncated"},
+                {"", "truncated"},
+            };
+            for (String[] lie : lies) {
+                byte[] raw = HexFormat.of().parseHex(lie[0].replace(" ", ""));
+                AbiMismatchException e = assertThrows(AbiMismatchException.class,
+                        () -> echo.callTyped(raw, false, true));
+                assertTrue(e.getMessage().contains("output of echo does not match its interface: ")
+                        && e.getMessage().contains(lie[1]), e.getMessage());
+            }
+            assertThrows(NullPointerException.class, () -> echo.callTyped(null, true, true));
+            m.close();
+            assertThrows(ClosedException.class, () -> echo.callTyped(data, true, true));
+        }
+    }
+
     @Test
     void argumentsAreCheckedBeforeAnythingIsCalled() {
         try (Host host = TestSupport.host(); Std std = Std.open(host, "std")) {

@@ -142,7 +142,7 @@ public final class Std implements AutoCloseable {
      * @throws io.bridgehost.AbiMismatchException if the module's output does not decode as the declared result
      */
     public byte[] echo(byte[] data) {
-        return out_echo(m_echo.call(in_echo(data)));
+        return m_echo.callTyped(io.bridgehost.typed.WireWriter.require(data, "parameter data"), true, true);
     }
 
     /**
@@ -227,7 +227,7 @@ public final class Std implements AutoCloseable {
      * @throws io.bridgehost.AbiMismatchException if the module's output does not decode as the declared result
      */
     public long crc32c(byte[] data) {
-        return out_crc32c(m_crc32c.call(in_crc32c(data)));
+        return out_crc32c(m_crc32c.callTyped(io.bridgehost.typed.WireWriter.require(data, "parameter data"), true, false));
     }
 
     /**
