@@ -295,6 +295,35 @@ namespace BridgeHost.Tests
         }
 
         [Case]
+        public void AWriterFullAtToArrayHandsOutItsBufferAndCopiesBeforeWritingAgain()
+        {
+            var data = new byte[65536];
+            new Random(3).NextBytes(data);
+            var w = new WireWriter();
+            w.Bytes(data, "data");
+            var first = w.ToArray();
+            Check.Equal(4 + data.Length, first.Length, "exact length");
+            Check.Equal(0, first[0], "length byte 0");
+            Check.Equal(1, first[2], "length byte 2");
+            Check.True(first.Skip(4).SequenceEqual(data), "payload");
+            // Writing again must not change the array already handed out.
+            var snapshot = (byte[])first.Clone();
+            w.U8(0xab);
+            w.Bytes(new byte[] { 1, 2, 3 }, "more");
+            Check.True(first.SequenceEqual(snapshot), "the first array is unchanged by later writes");
+            var second = w.ToArray();
+            Check.Equal(first.Length + 1 + 4 + 3, second.Length, "second length");
+            Check.True(second.Take(first.Length).SequenceEqual(first), "second starts with the first");
+            Check.Equal(0xab, second[first.Length], "the byte written after ToArray");
+            // A writer that is not full still returns a copy.
+            var small = new WireWriter();
+            small.U8(7);
+            var a = small.ToArray();
+            small.U8(8);
+            Check.Equal(1, a.Length, "a copy of one byte");
+        }
+
+        [Case]
         public void TypedModuleExceptionIsAModuleException()
         {
             Exception e = new TypedModuleException<string>("open", "no such table");

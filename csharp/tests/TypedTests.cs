@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 
 namespace BridgeHost.Tests
 {
@@ -30,6 +31,50 @@ namespace BridgeHost.Tests
                 m.Dispose();
                 Check.Equal(wit, m.InterfaceText, "InterfaceText after Dispose");
                 Check.Throws<ObjectDisposedException>(() => m.CheckBinding(wit), "CheckBinding after Dispose");
+            }
+        }
+
+        // Method.CallTyped, under generated functions that take or return one list<u8>: the bridge
+        // writes the length in front of the input and checks and strips it from the output. std's echo
+        // returns its input as it is, so raw input becomes the output to decode: a lying length or
+        // trailing bytes is AbiMismatchException. Both isolation modes, fitting and spilled outputs.
+        [Case]
+        public void ListBytesInAndOutAreEncodedAndCheckedNatively()
+        {
+            foreach (var iso in new[] { Isolation.InProcess, Isolation.Process })
+            {
+                using (var m = _host.Open("std", new ModuleOptions { Isolation = iso, MaxInput = 100004 }))
+                using (var echo = m.GetMethod("echo"))
+                {
+                    var data = new byte[] { 1, 2, 0xff };
+                    Check.True(echo.CallTyped(data, true, true).AsSpan().SequenceEqual(data), iso + ": both");
+                    Check.True(echo.CallTyped(data, true, false).AsSpan().SequenceEqual(new byte[] { 3, 0, 0, 0, 1, 2, 0xff }), iso + ": input only");
+                    Check.True(echo.CallTyped(new byte[] { 3, 0, 0, 0, 1, 2, 0xff }, false, true).AsSpan().SequenceEqual(data), iso + ": output only");
+                    Check.Equal(0, echo.CallTyped(new byte[0], true, true).Length, iso + ": empty");
+                    // 100,000 bytes + 4 of length: exactly MaxInput, and a spilled output.
+                    var big = new byte[100000];
+                    new Random(5).NextBytes(big);
+                    Check.True(echo.CallTyped(big, true, true).AsSpan().SequenceEqual(big), iso + ": spilled");
+                    var tooBig = Check.Throws<ResourceLimitException>(() => echo.CallTyped(new byte[100001], true, true), iso + ": over MaxInput");
+                    Check.True(tooBig.Message.Contains("100005"), tooBig.Message);
+                    var lies = new[]
+                    {
+                        new object[] { new byte[] { 3, 0, 0, 0, 0x61, 0x62 }, "list length 3 needs at least 3 bytes, 2 left" },
+                        new object[] { new byte[] { 1, 0, 0, 0, 0x61, 0x62 }, "1 trailing bytes" },
+                        new object[] { new byte[] { 1, 0 }, "truncated" },
+                        new object[] { new byte[0], "truncated" },
+                    };
+                    foreach (var lie in lies)
+                    {
+                        var e = Check.Throws<AbiMismatchException>(() => echo.CallTyped((byte[])lie[0], false, true), iso + ": lie " + lie[1]);
+                        Check.True(e.Message.Contains("output of echo does not match its interface: ") && e.Message.Contains((string)lie[1]), e.Message);
+                    }
+                    Check.Throws<ArgumentNullException>(() => echo.CallTyped(null, true, true), iso + ": null");
+                    m.Dispose();
+                    Check.Throws<ClosedException>(() => echo.CallTyped(data, true, true), iso + ": after the module's Dispose");
+                    echo.Dispose();
+                    Check.Throws<ObjectDisposedException>(() => echo.CallTyped(data, true, true), iso + ": after Dispose");
+                }
             }
         }
 

@@ -127,6 +127,18 @@
 #define BH_OPTION_CALL_TIMEOUT_NS 9
 
 /**
+ * [`bh_call_typed`] flag: the input is one `list<u8>`'s bytes; the call
+ * encodes it (its `u32` little-endian length, then the bytes).
+ */
+#define BH_TYPED_LIST_INPUT 1
+
+/**
+ * [`bh_call_typed`] flag: the output must be exactly one `list<u8>`; the
+ * call checks it and reports where its bytes are.
+ */
+#define BH_TYPED_LIST_OUTPUT 2
+
+/**
  * Status of a fallible call: `BH_OK` (0) or `-kind`, where kind is the core
  * `ErrorKind` code (`BH_E_*`).
  */
@@ -634,6 +646,32 @@ bh_status bh_call_spill(struct bh_method f,
                         uint8_t *out,
                         size_t out_cap,
                         size_t *out_len,
+                        struct bh_buffer *spill);
+
+/**
+ * The call under a typed binding's function whose input and/or result is
+ * one `list<u8>` (docs/TYPED.md): [`bh_call_spill`], except that with
+ * `BH_TYPED_LIST_INPUT` the module's input is `input` encoded as a
+ * `list<u8>` (the length is counted against `max_input`), and with
+ * `BH_TYPED_LIST_OUTPUT` an output that is not exactly one `list<u8>` is
+ * `BH_E_ABI_MISMATCH` ("output of F does not match its interface: ...") and
+ * on success `*out_skip` is the offset of the list's bytes within the
+ * output (in `out` or in the spill buffer) and `*out_len` their count.
+ * Without that flag `*out_skip` is 0 and `*out_len` the output's length.
+ * Other flag bits are `BH_E_INVALID_ARGUMENT`. Outputs are written on
+ * success only.
+ *
+ * # Safety
+ * As [`bh_call_spill`]; `out_skip` valid for a write of `size_t`.
+ */
+bh_status bh_call_typed(struct bh_method f,
+                        const uint8_t *input,
+                        size_t in_len,
+                        uint32_t flags,
+                        uint8_t *out,
+                        size_t out_cap,
+                        size_t *out_len,
+                        size_t *out_skip,
                         struct bh_buffer *spill);
 
 /**

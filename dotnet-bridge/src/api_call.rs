@@ -5,6 +5,7 @@ use crate::callback::Completion;
 use crate::handles::{TaskSlot, BUFFERS, METHODS, SHARED_BUFFERS, TASKS};
 use crate::ptr::{data_ptr, Contract};
 use crate::types::{bh_buffer, bh_completion_fn, bh_method, bh_shared_buffer, bh_status, bh_task};
+use bhcore::interface::typed::wire;
 use bhcore::internal::shared_buffer_ptr;
 use bhcore::output::Spilled;
 use bhcore::{Error, Method, Result, SharedBuffer};
@@ -132,6 +133,99 @@ pub unsafe extern "C" fn bh_call_spill(
                 out_len.write(v.len());
                 spill.write(BUFFERS.insert(Arc::new(v)));
             }
+        }
+        Ok(())
+    })
+}
+
+/// [`bh_call_typed`] flag: the input is one `list<u8>`'s bytes; the call
+/// encodes it (its `u32` little-endian length, then the bytes).
+pub const BH_TYPED_LIST_INPUT: u32 = 1;
+/// [`bh_call_typed`] flag: the output must be exactly one `list<u8>`; the
+/// call checks it and reports where its bytes are.
+pub const BH_TYPED_LIST_OUTPUT: u32 = 2;
+
+/// The call under a typed binding's function whose input and/or result is
+/// one `list<u8>` (docs/TYPED.md): [`bh_call_spill`], except that with
+/// `BH_TYPED_LIST_INPUT` the module's input is `input` encoded as a
+/// `list<u8>` (the length is counted against `max_input`), and with
+/// `BH_TYPED_LIST_OUTPUT` an output that is not exactly one `list<u8>` is
+/// `BH_E_ABI_MISMATCH` ("output of F does not match its interface: ...") and
+/// on success `*out_skip` is the offset of the list's bytes within the
+/// output (in `out` or in the spill buffer) and `*out_len` their count.
+/// Without that flag `*out_skip` is 0 and `*out_len` the output's length.
+/// Other flag bits are `BH_E_INVALID_ARGUMENT`. Outputs are written on
+/// success only.
+///
+/// # Safety
+/// As [`bh_call_spill`]; `out_skip` valid for a write of `size_t`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn bh_call_typed(
+    f: bh_method,
+    input: *const u8,
+    in_len: usize,
+    flags: u32,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+    out_skip: *mut usize,
+    spill: *mut bh_buffer,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        if flags & !(BH_TYPED_LIST_INPUT | BH_TYPED_LIST_OUTPUT) != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "unknown bh_call_typed flags {flags:#x}"
+            )));
+        }
+        let out_len = c.out(out_len, "out_len")?;
+        let out_skip = c.out(out_skip, "out_skip")?;
+        let spill = c.out(spill, "spill")?;
+        let (data, buf) = c.in_out(input, in_len, out, out_cap)?;
+        let (stored, skip, len) = METHODS.with(f, |method| {
+            let framed;
+            let data = if flags & BH_TYPED_LIST_INPUT != 0 {
+                let head = wire::run_prefix(data.len(), wire::Run::Bytes)
+                    .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+                // Refused before the copy, as an untyped input is before it is read.
+                method.check_input_len(data.len().saturating_add(head.len()))?;
+                let mut v = Vec::new();
+                v.try_reserve_exact(head.len() + data.len()).map_err(|_| {
+                    Error::ResourceLimit(format!(
+                        "cannot allocate {} bytes for the typed input",
+                        head.len() + data.len()
+                    ))
+                })?;
+                v.extend_from_slice(&head);
+                v.extend_from_slice(data);
+                framed = v;
+                &framed[..]
+            } else {
+                data
+            };
+            buf.with(|buf| {
+                let stored = method.call_spill(data, buf)?;
+                let output: &[u8] = match &stored {
+                    Spilled::InBuffer(n) => &buf[..*n],
+                    Spilled::Spilled(v) => v,
+                };
+                let (skip, len) = if flags & BH_TYPED_LIST_OUTPUT != 0 {
+                    let payload = bhcore::interface::bytes_output(method, output)?;
+                    (
+                        payload.as_ptr() as usize - output.as_ptr() as usize,
+                        payload.len(),
+                    )
+                } else {
+                    (0, output.len())
+                };
+                Ok::<_, Error>((stored, skip, len))
+            })
+        })??;
+        out_len.write(len);
+        out_skip.write(skip);
+        match stored {
+            Spilled::InBuffer(_) => spill.write(bh_buffer::default()),
+            Spilled::Spilled(v) => spill.write(BUFFERS.insert(Arc::new(v))),
         }
         Ok(())
     })

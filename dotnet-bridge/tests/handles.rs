@@ -287,6 +287,20 @@ fn typed_uses() -> Vec<Use> {
             )
         }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
+        ("bh_call_typed", "method", |h| unsafe {
+            bh_call_typed(
+                bh_method { id: h },
+                null(),
+                0,
+                0,
+                null_mut(),
+                0,
+                &mut Default::default(),
+                &mut Default::default(),
+                &mut Default::default(),
+            )
+        }),
+        // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_call_spill", "method", |h| unsafe {
             bh_call_spill(
                 bh_method { id: h },

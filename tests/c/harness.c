@@ -883,6 +883,83 @@ static void t_call_spill(uint32_t iso) {
     EXPECT(bh_host_free(h), BH_OK);
 }
 
+/* bh_call_typed: the input encoded as one list<u8>, the output checked as one and located. std's
+ * echo returns its input as it is, so raw input (no flag) becomes the output to check. */
+static void t_call_typed(uint32_t iso) {
+    bh_host h = new_host(0);
+    bh_module_options o = mod_opts(iso);
+    o.max_input = 1004;
+    bh_module m = {0};
+    EXPECT(bh_module_open(h, "std", 3, &o, &m), BH_OK);
+    bh_method echo = resolve(m, "echo");
+    uint64_t live0 = bh_debug_live_handles();
+    uint8_t buf[64];
+    size_t n = 0, skip = 99;
+    bh_buffer spill = {77};
+    const uint8_t data[] = {1, 2, 0xff};
+    /* Both flags: the bytes come back at offset 4 of the output. */
+    EXPECT(bh_call_typed(echo, data, 3, BH_TYPED_LIST_INPUT | BH_TYPED_LIST_OUTPUT, buf, sizeof buf,
+                         &n, &skip, &spill), BH_OK);
+    CHECK(n == 3 && skip == 4 && spill.id == 0 && memcmp(buf + 4, data, 3) == 0);
+    /* Input only: the output is the encoding itself. */
+    EXPECT(bh_call_typed(echo, data, 3, BH_TYPED_LIST_INPUT, buf, sizeof buf, &n, &skip, &spill), BH_OK);
+    CHECK(n == 7 && skip == 0 && memcmp(buf, "\x03\x00\x00\x00\x01\x02\xff", 7) == 0);
+    /* Output only, spilled: the offset is within the spill buffer. */
+    const uint8_t framed[] = {3, 0, 0, 0, 1, 2, 0xff};
+    EXPECT(bh_call_typed(echo, framed, 7, BH_TYPED_LIST_OUTPUT, buf, 2, &n, &skip, &spill), BH_OK);
+    CHECK(n == 3 && skip == 4 && spill.id != 0);
+    const uint8_t *d = NULL;
+    size_t dl = 0;
+    EXPECT(bh_buffer_data(spill, &d, &dl), BH_OK);
+    CHECK(dl == 7 && memcmp(d + skip, data, 3) == 0);
+    EXPECT(bh_buffer_free(spill), BH_OK);
+    /* An empty list both ways. */
+    EXPECT(bh_call_typed(echo, NULL, 0, BH_TYPED_LIST_INPUT | BH_TYPED_LIST_OUTPUT, buf, sizeof buf,
+                         &n, &skip, &spill), BH_OK);
+    CHECK(n == 0 && skip == 4 && spill.id == 0);
+    /* The length counts against max_input (1004): 1000 bytes fit, 1001 do not. */
+    uint8_t *big = calloc(1001, 1);
+    EXPECT(bh_call_typed(echo, big, 1000, BH_TYPED_LIST_INPUT | BH_TYPED_LIST_OUTPUT, NULL, 0, &n,
+                         &skip, &spill), BH_OK);
+    CHECK(n == 1000 && skip == 4 && spill.id != 0);
+    EXPECT(bh_buffer_free(spill), BH_OK);
+    n = 12345;
+    skip = 99;
+    spill.id = 77;
+    EXPECT_MSG(bh_call_typed(echo, big, 1001, BH_TYPED_LIST_INPUT, NULL, 0, &n, &skip, &spill),
+               BH_E_RESOURCE_LIMIT, "1005");
+    CHECK(n == 12345 && skip == 99 && spill.id == 77);
+    free(big);
+    /* Output that lies: nothing written, no buffer left behind, whether it fit or spilled. */
+    struct { const char *raw; size_t len; const char *why; } lies[] = {
+        {"\x03\x00\x00\x00" "ab", 6, "list length 3 needs at least 3 bytes"},
+        {"\x01\x00\x00\x00" "ab", 6, "1 trailing bytes"},
+        {"\x01\x00", 2, "truncated"},
+        {"", 0, "truncated"},
+    };
+    for (size_t i = 0; i < sizeof lies / sizeof lies[0]; i++) {
+        size_t caps[] = {sizeof buf, 1};
+        for (size_t k = 0; k < 2; k++) {
+            EXPECT_MSG(bh_call_typed(echo, (const uint8_t *)lies[i].raw, lies[i].len, BH_TYPED_LIST_OUTPUT,
+                                     buf, caps[k], &n, &skip, &spill),
+                       BH_E_ABI_MISMATCH, lies[i].why);
+            CHECK(strstr(last_error(), "output of echo does not match its interface") != NULL);
+            CHECK(n == 12345 && skip == 99 && spill.id == 77);
+        }
+    }
+    CHECK(bh_debug_live_handles() == live0);
+    /* Bad arguments. */
+    EXPECT_MSG(bh_call_typed(echo, data, 3, 4, buf, sizeof buf, &n, &skip, &spill), BH_E_INVALID_ARGUMENT,
+               "unknown bh_call_typed flags 0x4");
+    EXPECT_MSG(bh_call_typed(echo, data, 3, 0, buf, sizeof buf, &n, NULL, &spill), BH_E_INVALID_ARGUMENT,
+               "out_skip is a null pointer");
+    EXPECT_MSG(bh_call_typed(echo, NULL, 1, BH_TYPED_LIST_INPUT, buf, sizeof buf, &n, &skip, &spill),
+               BH_E_INVALID_ARGUMENT, "null pointer with length 1");
+    EXPECT(bh_method_free(echo), BH_OK);
+    EXPECT(bh_module_free(m), BH_OK);
+    EXPECT(bh_host_free(h), BH_OK);
+}
+
 static void t_hostile_input(uint32_t iso) {
     bh_host h = new_host(0);
     bh_module m = must_open(h, "std", iso);
@@ -1949,6 +2026,7 @@ int main(int argc, char **argv) {
         run_case("zlib_typed", t_zlib_typed, iso);
         run_case("call_into_two_call", t_call_into_two_call, iso);
         run_case("call_spill", t_call_spill, iso);
+        run_case("call_typed", t_call_typed, iso);
         run_case("hostile_input", t_hostile_input, iso);
         run_case("handles", t_handles, iso);
         run_case("module_errors", t_module_errors, iso);

@@ -108,6 +108,40 @@ namespace BridgeHost
         }
 
         /// <summary>
+        /// The call under a generated typed binding (docs/TYPED.md) whose function takes or returns one
+        /// <c>list&lt;u8&gt;</c>: the encoding of such a value is its length and its bytes, and this
+        /// call does that encoding and decoding natively, with no copy in .NET. With
+        /// <paramref name="listInput"/>, <paramref name="input"/> is the function's only parameter, a
+        /// <c>list&lt;u8&gt;</c>; otherwise it is the encoded input, as for <see cref="Call(byte[])"/>.
+        /// With <paramref name="listOutput"/>, the function's result is a <c>list&lt;u8&gt;</c> and its
+        /// bytes are returned; otherwise the output is returned as it is.
+        /// </summary>
+        /// <exception cref="AbiMismatchException"><paramref name="listOutput"/> and the output is not
+        /// exactly one <c>list&lt;u8&gt;</c>.</exception>
+        public unsafe byte[] CallTyped(byte[] input, bool listInput, bool listOutput)
+        {
+            if (input == null)
+            {
+                throw new ArgumentNullException(nameof(input));
+            }
+            ThrowIfDisposed();
+            uint flags = (listInput ? 1u : 0u) | (listOutput ? 2u : 0u);
+            // As Call(ReadOnlySpan): the scratch is out of its slot while in use.
+            byte[] scratch = t_scratch ?? new byte[ScratchSize];
+            t_scratch = null;
+            UIntPtr len, skip;
+            ulong spill;
+            int st;
+            fixed (byte* i = input)
+            fixed (byte* o = scratch)
+            {
+                st = Native.bh_call_typed(_id, i, Size(input.Length), flags, o, Size(scratch.Length), out len, out skip, out spill);
+            }
+            GC.KeepAlive(this); // as in Call
+            return Output(st, scratch, len, spill, (ulong)skip);
+        }
+
+        /// <summary>
         /// Call on this thread with the whole of <paramref name="input"/> as the input: an isolated
         /// worker reads it in place (no copy into the worker). The buffer is held for the whole call.
         /// </summary>
@@ -139,8 +173,9 @@ namespace BridgeHost
         /// <summary>
         /// The result of a bh_call_spill into <paramref name="scratch"/> (taken out of this thread's
         /// slot by the caller, put back here): the output, or the error read on this thread.
+        /// <paramref name="skip"/> is where the bytes to return start in the output (bh_call_typed).
         /// </summary>
-        private byte[] Output(int st, byte[] scratch, UIntPtr len, ulong spill)
+        private byte[] Output(int st, byte[] scratch, UIntPtr len, ulong spill, ulong skip = 0)
         {
             if (st != Native.BH_OK)
             {
@@ -152,16 +187,17 @@ namespace BridgeHost
             {
                 // A spill costs two more native calls and a buffer handle: let this thread's later
                 // calls with outputs of this size fit, up to MaxScratchSize.
-                t_scratch = n <= MaxScratchSize ? new byte[ScratchSizeFor((int)n)] : scratch;
-                return TakeSpill(spill, n);
+                ulong whole = skip + n;
+                t_scratch = whole <= MaxScratchSize ? new byte[ScratchSizeFor((int)whole)] : scratch;
+                return TakeSpill(spill, skip, n);
             }
-            if (n > (ulong)scratch.Length)
+            if (skip + n > (ulong)scratch.Length)
             {
                 t_scratch = scratch;
-                throw new InternalException("bh_call_spill reported " + n + " bytes written into a buffer of " + scratch.Length);
+                throw new InternalException("the call reported " + n + " bytes at " + skip + " in a buffer of " + scratch.Length);
             }
             var output = new byte[(int)n];
-            Buffer.BlockCopy(scratch, 0, output, 0, (int)n);
+            Buffer.BlockCopy(scratch, (int)skip, output, 0, (int)n);
             t_scratch = scratch;
             return output;
         }
@@ -185,8 +221,9 @@ namespace BridgeHost
         [ThreadStatic]
         private static byte[] t_scratch;
 
-        /// <summary>Copy a spilled output into a new array and free the native buffer.</summary>
-        private static unsafe byte[] TakeSpill(ulong id, ulong n)
+        /// <summary>Copy bytes [skip, skip + n) of a spilled output into a new array and free the
+        /// native buffer.</summary>
+        private static unsafe byte[] TakeSpill(ulong id, ulong skip, ulong n)
         {
             using (var buffer = BufferHandle.Adopt(id))
             {
@@ -197,9 +234,9 @@ namespace BridgeHost
                 {
                     throw Errors.Last(st);
                 }
-                if ((ulong)len != n)
+                if ((ulong)len != skip + n)
                 {
-                    throw new InternalException("bh_call_spill reported " + n + " bytes, its buffer holds " + (ulong)len);
+                    throw new InternalException("the call reported " + n + " bytes at " + skip + ", its buffer holds " + (ulong)len);
                 }
                 if (n > int.MaxValue)
                 {
@@ -210,7 +247,7 @@ namespace BridgeHost
                 {
                     // `data` points into the native buffer, which lives until `buffer` is disposed,
                     // after this copy.
-                    Marshal.Copy((IntPtr)data, output, 0, (int)n);
+                    Marshal.Copy((IntPtr)(data + skip), output, 0, (int)n);
                 }
                 return output;
             }

@@ -249,6 +249,13 @@ namespace BridgeHost
             ulong method, byte* input, UIntPtr inputLen, byte* output, UIntPtr outputCap, out UIntPtr outputLen,
             out ulong spill);
 
+        // bh_call_spill under a typed binding (Method.CallTyped): flags BH_TYPED_LIST_INPUT (1) /
+        // BH_TYPED_LIST_OUTPUT (2); outputSkip is where the list's bytes start in the output.
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_call_typed(
+            ulong method, byte* input, UIntPtr inputLen, uint flags, byte* output, UIntPtr outputCap,
+            out UIntPtr outputLen, out UIntPtr outputSkip, out ulong spill);
+
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_submit(
             MethodHandle method, byte* input, UIntPtr inputLen, IntPtr cb, IntPtr userData, out ulong task);

@@ -231,13 +231,22 @@ namespace BridgeHost.Typed
     {
         private byte[] _buf = new byte[64];
         private int _len;
+        // True once ToArray handed out _buf itself: the next write copies it first.
+        private bool _shared;
 
         /// <summary>The number of bytes written.</summary>
         public int Length => _len;
 
-        /// <summary>A copy of the bytes written.</summary>
+        /// <summary>The bytes written, as an array of their exact length that later writes do not
+        /// change. When the buffer is exactly full (as after one large <c>list&lt;u8&gt;</c>), that
+        /// array is the buffer itself, not a copy.</summary>
         public byte[] ToArray()
         {
+            if (_len == _buf.Length)
+            {
+                _shared = true;
+                return _buf;
+            }
             var o = new byte[_len];
             Buffer.BlockCopy(_buf, 0, o, 0, _len);
             return o;
@@ -253,6 +262,11 @@ namespace BridgeHost.Typed
 
         private void Room(int n)
         {
+            if (_shared)
+            {
+                _buf = (byte[])_buf.Clone();
+                _shared = false;
+            }
             if (_buf.Length - _len >= n) return;
             long want = Math.Max((long)_buf.Length * 2, (long)_len + n);
             if (want > int.MaxValue - 64)

@@ -196,7 +196,7 @@ namespace BridgeHost.Gen.Mismatch
         /// <exception cref="BridgeHost.AbiMismatchException">The module's output does not decode as the declared result.</exception>
         public byte[] Echo(byte[] data)
         {
-            return Out_Echo(_m_Echo.Call(In_Echo(data)));
+            return _m_Echo.CallTyped(global::BridgeHost.Typed.WireWriter.Require(data, "parameter data"), true, true);
         }
 
         /// <summary>The asynchronous form of <c>Echo</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
@@ -225,7 +225,7 @@ namespace BridgeHost.Gen.Mismatch
         /// <exception cref="BridgeHost.AbiMismatchException">The module's output does not decode as the declared result.</exception>
         public byte[] Echo(global::System.ArraySegment<byte> data)
         {
-            return Out_Echo(_m_Echo.Call(In_Echo(data)));
+            return _m_Echo.CallTyped(In_Echo(data), false, true);
         }
 
         /// <summary>The asynchronous form of <c>Echo</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
@@ -326,7 +326,7 @@ namespace BridgeHost.Gen.Mismatch
         /// <exception cref="BridgeHost.AbiMismatchException">The module's output does not decode as the declared result.</exception>
         public uint Crc32c(byte[] data)
         {
-            return Out_Crc32c(_m_Crc32c.Call(In_Crc32c(data)));
+            return Out_Crc32c(_m_Crc32c.CallTyped(global::BridgeHost.Typed.WireWriter.Require(data, "parameter data"), true, false));
         }
 
         /// <summary>The asynchronous form of <c>Crc32c</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>

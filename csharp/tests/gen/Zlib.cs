@@ -208,7 +208,7 @@ namespace BridgeHost.Gen
         /// <exception cref="BridgeHost.AbiMismatchException">The module's output does not decode as the declared result.</exception>
         public byte[] Deflate(byte[] data, global::BridgeHost.Typed.Option<byte> level)
         {
-            return Out_Deflate(_m_Deflate.Call(In_Deflate(data, level)));
+            return _m_Deflate.CallTyped(In_Deflate(data, level), false, true);
         }
 
         /// <summary>The asynchronous form of <c>Deflate</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
@@ -240,7 +240,7 @@ namespace BridgeHost.Gen
         /// <exception cref="BridgeHost.AbiMismatchException">The module's output does not decode as the declared result.</exception>
         public byte[] Deflate(global::System.ArraySegment<byte> data, global::BridgeHost.Typed.Option<byte> level)
         {
-            return Out_Deflate(_m_Deflate.Call(In_Deflate(data, level)));
+            return _m_Deflate.CallTyped(In_Deflate(data, level), false, true);
         }
 
         /// <summary>The asynchronous form of <c>Deflate</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>

@@ -14,7 +14,7 @@
 use super::{camel, pascal, unsupported, File};
 use crate::error::{Error, Result};
 use crate::model::{Function, FunctionKind, Interface, Type, TypeDefKind, TypeIndex};
-use crate::wire::min_size;
+use crate::wire::{self, min_size};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
@@ -1284,7 +1284,32 @@ impl<'a> Gen<'a> {
                 let _ = writeln!(out, "        /// <returns>The result.</returns>");
             }
             out.push_str(&exc);
-            if keep.is_empty() {
+            // One list<u8> in (the byte[] form) or out: the bridge encodes or decodes it
+            // (Method.CallTyped), with no copy of the bytes in .NET.
+            let run_in =
+                !*seg && owner.is_none() && wire::run_param(self.i, f) == Some(wire::Run::Bytes);
+            let run_out = !inst && wire::run_result(self.i, f) == Some(wire::Run::Bytes);
+            if keep.is_empty() && (run_in || run_out) {
+                let input = if run_in {
+                    format!(
+                        "global::BridgeHost.Typed.WireWriter.Require({}, {})",
+                        args[0],
+                        lit(&format!("parameter {}", f.params[0].name))
+                    )
+                } else {
+                    format!("In_{key}({in_args})")
+                };
+                let call = format!("{b}{field}.CallTyped({input}, {run_in}, {run_out})");
+                let body = if run_out {
+                    format!("{ret_kw}{call};")
+                } else {
+                    format!("{ret_kw}{ob}Out_{key}({call});")
+                };
+                let _ = writeln!(
+                    out,
+                    "        public {ret} {name}({plist})\n        {{\n            {body}\n        }}\n"
+                );
+            } else if keep.is_empty() {
                 let _ = writeln!(
                     out,
                     "        public {ret} {name}({plist})\n        {{\n            {ret_kw}{ob}Out_{key}({b}{field}.Call(In_{key}({in_args})));\n        }}\n"
