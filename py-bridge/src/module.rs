@@ -92,8 +92,17 @@ impl Module {
     /// The typed view of the module's interface (``bridgehost.typed``):
     /// its functions as attributes. ``InvalidArgumentError`` for a module
     /// without an interface.
-    fn typed<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, crate::typed::TypedView>> {
-        guard(slf.py(), || crate::typed::view(slf))
+    ///
+    /// ``records`` binds classes to record types by WIT name: results
+    /// build them (``cls(*fields)``, fields in declaration order) and
+    /// arguments accept their instances; other records get the view's
+    /// dataclasses.
+    #[pyo3(signature = (*, records = None))]
+    fn typed<'py>(
+        slf: &Bound<'py, Self>,
+        records: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, crate::typed::TypedView>> {
+        guard(slf.py(), || crate::typed::view(slf, records))
     }
 
     /// Check that this module can serve bindings generated from the WIT text

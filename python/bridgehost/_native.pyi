@@ -9,7 +9,7 @@ import concurrent.futures
 import os
 import sys
 from types import TracebackType
-from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Type, Union, overload
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Type, Union, overload
 
 from ._futures import SubmitFuture
 
@@ -147,10 +147,17 @@ class Module:
 
     def method(self, name: str) -> Method:
         """Resolve a method by name, once (``NotFoundError`` if it does not exist)."""
-    def typed(self) -> TypedView:
+    def typed(self, *, records: Optional[Mapping[str, type]] = None) -> TypedView:
         """The typed view of the module's embedded interface (``bridgehost.typed``).
 
         ``InvalidArgumentError`` if the module has no interface (bytes-only).
+
+        ``records`` binds your classes to record types, by WIT name: the view builds results of
+        that record as ``cls(*fields)`` (fields in declaration order: a dataclass declaring them
+        in that order fits) and reads an argument that is an instance of ``cls`` by attribute.
+        Records not named get the view's frozen dataclasses (``view.types``). A name that is not
+        a record of the interface is ``InvalidArgumentError``; a value that is not a class,
+        ``TypeError``. Generated bindings pass their record classes here.
         """
     def check_binding(self, binding: str) -> None:
         """Check that the module serves bindings generated from the WIT text ``binding``.

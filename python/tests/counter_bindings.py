@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
 import bridgehost
 from bridgehost.typed import Err, Ok, Some, TypedFunction, Variant
@@ -184,6 +184,10 @@ class Counter_(Resource):
         return _out
 
 
+# The records whose values the view builds as these classes (Module.typed(records=...)).
+_RECORDS: Dict[str, type] = {}
+
+
 class Counter:
     """Typed bindings of WIT interface counter: every function is a method and an asyncio method (``..._async``). Construct with an open ``bridgehost.Module`` or use :meth:`open`; both check the module's embedded interface first (``Module.check_binding``: ``AbiMismatchError`` naming the first difference)."""
 
@@ -193,7 +197,7 @@ class Counter:
     def __init__(self, module: bridgehost.Module) -> None:
         module.check_binding(WIT)
         self.module = module
-        self.view = module.typed()
+        self.view = module.typed(records=_RECORDS)
         self._d_counter: bridgehost.Method = module.method("[resource-drop]counter")
         self._c_counter: TypedFunction = self.view.function("[constructor]counter")
         self._m_counter__add: TypedFunction = self.view.function("[method]counter.add")
@@ -254,24 +258,24 @@ class Counter:
     def counter_many(self, starts: List[int]) -> List[Counter_]:
         """One new counter per start value."""
         _r = self._s_counter__many.call(starts)
-        _out: List[Counter_] = [Counter_(self, _v9) for _v9 in _r]
+        _out: List[Counter_] = [Counter_(self, _v8) for _v8 in _r]
         return _out
 
     async def counter_many_async(self, starts: List[int]) -> List[Counter_]:
         """One new counter per start value. (asyncio: runs on bridgehost's pool)"""
         _r = await self._s_counter__many.submit_async(starts)
-        _out: List[Counter_] = [Counter_(self, _v9) for _v9 in _r]
+        _out: List[Counter_] = [Counter_(self, _v8) for _v8 in _r]
         return _out
 
     def sum(self, a: Counter_, b: Counter_) -> int:
         """The sum of two counters' values."""
-        _r = Resource.call_borrowing(self._f_sum, (_arg("a", lambda _v10: _borrow(Counter_, self.module, _v10), a), _arg("b", lambda _v11: _borrow(Counter_, self.module, _v11), b)), (0, 1))
+        _r = Resource.call_borrowing(self._f_sum, (_arg("a", lambda _v9: _borrow(Counter_, self.module, _v9), a), _arg("b", lambda _v10: _borrow(Counter_, self.module, _v10), b)), (0, 1))
         _out: int = _r
         return _out
 
     async def sum_async(self, a: Counter_, b: Counter_) -> int:
         """The sum of two counters' values. (asyncio: runs on bridgehost's pool)"""
-        _r = await Resource.submit_borrowing(self._f_sum, (_arg("a", lambda _v10: _borrow(Counter_, self.module, _v10), a), _arg("b", lambda _v11: _borrow(Counter_, self.module, _v11), b)), (0, 1))
+        _r = await Resource.submit_borrowing(self._f_sum, (_arg("a", lambda _v9: _borrow(Counter_, self.module, _v9), a), _arg("b", lambda _v10: _borrow(Counter_, self.module, _v10), b)), (0, 1))
         _out: int = _r
         return _out
 

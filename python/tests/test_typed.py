@@ -16,6 +16,7 @@ import math
 import struct
 import sys
 import threading
+import typing
 
 import pytest
 
@@ -207,6 +208,86 @@ def test_std_view_surface(host):
     std.close()
     with pytest.raises(bridgehost.ClosedError):
         view.add(1, 2)
+
+
+@dataclasses.dataclass(frozen=True)
+class MyPoint:
+    x: float
+    y: float
+    label: str
+
+
+class TuplePoint(typing.NamedTuple):
+    x: float
+    y: float
+    label: str
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_records_bound_to_caller_classes(host, isolation):
+    std = host.open("std", isolation=isolation)
+    view = std.typed(records={"point": MyPoint, "summary": TuplePointSummary})
+    pts = [MyPoint(1.5, -0.0, "😀"), MyPoint(0.0, 2.0, "")]
+    back = view.echo_points(pts)
+    assert back == pts and all(type(p) is MyPoint for p in back)
+    # The view's own records are replaced in view.types too.
+    assert view.types.MyPoint is MyPoint and not hasattr(view.types, "Point")
+    # Arguments: instances of the bound class, dicts and any object with the fields, as before.
+    assert view.echo_points([{"x": 1.0, "y": 2.0, "label": "d"}]) == [MyPoint(1.0, 2.0, "d")]
+    # A bound class derived from tuple (a NamedTuple) is read by attribute, not as a sequence.
+    s = view.stats([1.0, 3.0])
+    assert type(s) is TuplePointSummary and s == TuplePointSummary(2, 1.0, 3.0, 2.0)
+    tview = std.typed(records={"point": TuplePoint})
+    tp = [TuplePoint(1.0, 2.0, "t")]
+    assert tview.echo_points(tp) == tp and type(tview.echo_points(tp)[0]) is TuplePoint
+    # Still checked field by field, with the view's messages.
+    with pytest.raises(TypeError, match=r"parameter points: element 0: point.label: expected string"):
+        view.echo_points([MyPoint(1.0, 2.0, 3)])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"parameter points: element 1: expected point, got 7"):
+        view.echo_points([pts[0], 7])
+    # Another view of the same module is unaffected.
+    plain = std.typed()
+    assert type(plain.echo_points(pts)[0]) is plain.types.Point
+
+
+class TuplePointSummary(typing.NamedTuple):
+    count: int
+    min: float
+    max: float
+    mean: float
+
+
+def test_bound_records_refuse_what_is_not_a_record_class(host):
+    std = host.open("std")
+    with pytest.raises(bridgehost.InvalidArgumentError,
+                       match=r'records: "pointe" is not a record of interface std \(its records: summary, point\)'):
+        std.typed(records={"pointe": MyPoint})
+    with pytest.raises(TypeError, match=r"records\[\"point\"\] must be a class, got 3"):
+        std.typed(records={"point": 3})
+    with pytest.raises(TypeError, match=r"records: a key must be a WIT record name \(str\), got 1"):
+        std.typed(records={1: MyPoint})
+    with pytest.raises(TypeError, match=r"records must be a mapping of WIT record name to class, got list"):
+        std.typed(records=[("point", MyPoint)])
+    assert type(std.typed(records={}).echo_points([MyPoint(0.0, 0.0, "")])[0]).__name__ == "Point"
+    assert type(std.typed(records=None).echo_points([MyPoint(0.0, 0.0, "")])[0]).__name__ == "Point"
+
+    class Refuses:
+        def __init__(self, *fields):
+            raise ValueError(f"no thanks: {fields!r}")
+
+    # A class that cannot be built from the fields: its own exception, from the call that
+    # returned the record; the module and the view keep working.
+    view = std.typed(records={"point": Refuses})
+    with pytest.raises(ValueError, match=r"no thanks: \(1.0, 2.0, 'x'\)"):
+        view.echo_points([{"x": 1.0, "y": 2.0, "label": "x"}])
+    assert view.add(1, 2) == 3 and view.echo_points([]) == []
+
+    class TooFew:
+        def __init__(self, x):
+            self.x = x
+
+    with pytest.raises(TypeError):
+        std.typed(records={"point": TooFew}).echo_points([MyPoint(0.0, 0.0, "")])
 
 
 CLASH_WIT = """package t:clash;

@@ -143,6 +143,10 @@ def test_generated_classes_round_trip_through_a_module(host, tmp_path, isolation
         assert e.char_echo("\U0001F600") == "\U0001F600"
         pts = [m.Point(1.5, -0.0, "a"), m.Point(float("inf"), 2.0, "")]
         assert e.points(pts) == pts and isinstance(e.points(pts)[0], m.Point)
+        # A record of primitives is built by the view as the generated class (bound with
+        # Module.typed(records=...)); one holding an enum, flags or a variant is converted by
+        # the binding.
+        assert m._RECORDS["point"] is m.Point and type(e.points(pts)[0]) is m.Point
         assert e.kw_echo(m.Kw(class_=7, to_end=None)) == m.Kw(class_=7, to_end=None)
         for shape in (m.ShapeCircle(2.0), m.ShapeRect((3, 4)), m.ShapeNone()):
             assert e.shape_echo(shape) == shape
@@ -197,6 +201,8 @@ def wrong(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
     fx.build(d, WRONG_WIT, methods, name="wrong")
     (d / "wrong.wit").write_text(WRONG_WIT)
     m = load(bindgen(str(d / "wrong.wit"), d, "wrong_typed"))
+    # Records holding enums, flags or variants are the binding's to convert, not the view's.
+    assert m._RECORDS == {}
     m.so = str(d / "libwrong.so")
     return m
 

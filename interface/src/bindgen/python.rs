@@ -383,20 +383,46 @@ impl Gen<'_> {
         })
     }
 
+    /// Whether the view's value of `t` already is the generated one, so the binding passes it on
+    /// as it is: primitives, strings, `bytes`, lists of such, a single option of such, and the
+    /// records made only of such (the binding binds their classes to the view,
+    /// `module.typed(records=...)`, which then builds them itself: `_RECORDS`).
+    fn lifts_as_is(&self, t: &Type) -> bool {
+        match t {
+            Type::List(x) => **x == Type::U8 || self.lifts_as_is(x),
+            Type::Option(x) => !self.is_option(x) && self.lifts_as_is(x),
+            Type::Result { .. } | Type::Tuple(_) | Type::Own(_) | Type::Borrow(_) => false,
+            Type::Named(i) => match &self.i.typedef(*i).kind {
+                TypeDefKind::Record(fields) => fields.iter().all(|f| self.lifts_as_is(&f.ty)),
+                TypeDefKind::Alias(t) => self.lifts_as_is(t),
+                _ => false,
+            },
+            _ => true,
+        }
+    }
+
+    /// The records the binding binds to the view (`lifts_as_is`), by WIT name.
+    fn bound_records(&self) -> Vec<TypeIndex> {
+        (0..self.i.types.len())
+            .filter(|&i| {
+                matches!(self.i.typedef(i).kind, TypeDefKind::Record(_))
+                    && self.lifts_as_is(&Type::Named(i))
+            })
+            .collect()
+    }
+
     /// An expression converting `e` (a value the view decoded, `Any`) to the generated classes;
     /// a part that needs no conversion is left as it is (`inner == v`).
     /// `b` is the expression of the binding object (an `own<R>` becomes an object of it).
     fn decode_expr(&self, t: &Type, e: &str, b: &str) -> Result<String> {
+        if self.lifts_as_is(t) {
+            return Ok(e.into());
+        }
         Ok(match t {
-            Type::List(x) if **x == Type::U8 => format!("bytes({e})"),
             Type::List(x) => {
                 let v = self.fresh();
                 let inner = self.decode_expr(x, &v, b)?;
-                if inner == v {
-                    format!("list({e})")
-                } else {
-                    format!("[{inner} for {v} in {e}]")
-                }
+                format!("[{inner} for {v} in {e}]")
             }
             Type::Option(x) => {
                 let v = self.fresh();
@@ -1029,7 +1055,7 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
         "from __future__ import annotations\n\n\
          import dataclasses\n\
          import enum\n\
-         from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union\n\n\
+         from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union\n\n\
          import bridgehost\n\
          from bridgehost.typed import Err, Ok, Some, TypedFunction, Variant\n",
     );
@@ -1162,6 +1188,19 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
         g.typedef(&mut out, idx)?;
     }
 
+    // The record classes the view builds itself (`lifts_as_is`).
+    let bound: Vec<String> = g
+        .bound_records()
+        .into_iter()
+        .map(|i| format!("{}: {}", py_str(&iface.typedef(i).name), g.cls(i)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "# The records whose values the view builds as these classes (Module.typed(records=...)).\n\
+         _RECORDS: Dict[str, type] = {{{}}}\n\n",
+        bound.join(", ")
+    );
+
     // The binding class.
     let _ = write!(
         out,
@@ -1176,7 +1215,7 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
          \x20   def __init__(self, module: bridgehost.Module) -> None:\n\
          \x20       module.check_binding(WIT)\n\
          \x20       self.module = module\n\
-         \x20       self.view = module.typed()\n",
+         \x20       self.view = module.typed(records=_RECORDS)\n",
     );
     out.push_str(&attrs);
     out.push_str(

@@ -144,6 +144,20 @@ impl<'a, 'py> HostValue for Obj<'a, 'py> {
     fn fields(&self, ty: TypeIndex, _fields: &[Field]) -> PyResult<Option<Fields<Self>>> {
         let py = self.0.py();
         let o = &self.0;
+        // An instance of a class bound to this record (``Module.typed(records=...)``)
+        // is read by attribute whatever it derives from (a NamedTuple too).
+        if let Some(Some((cls, names, true))) = self.1.records.get(ty) {
+            if o.is_instance(cls.bind(py))? {
+                let mut values = Vec::with_capacity(names.len());
+                for n in names {
+                    values.push(o.getattr_opt(n.bind(py))?.map(|v| self.wrap(v)));
+                }
+                return Ok(Some(Fields {
+                    values,
+                    unknown: None,
+                }));
+            }
+        }
         if o.is_none()
             || o.is_instance_of::<PyBool>()
             || o.is_instance_of::<PyInt>()
@@ -156,7 +170,7 @@ impl<'a, 'py> HostValue for Obj<'a, 'py> {
         {
             return Ok(None);
         }
-        let Some(Some((_, names))) = self.1.records.get(ty) else {
+        let Some(Some((_, names, _))) = self.1.records.get(ty) else {
             return Ok(None);
         };
         if let Ok(d) = o.cast::<PyDict>() {
@@ -310,7 +324,7 @@ impl<'py> dynamic::Builder for Build<'_, 'py> {
     }
     fn record(&mut self, ty: TypeIndex, fields: Vec<Self::Out>) -> PyResult<Self::Out> {
         match self.types.records.get(ty) {
-            Some(Some((cls, _))) => cls.bind(self.py).call1(PyTuple::new(self.py, fields)?),
+            Some(Some((cls, _, _))) => cls.bind(self.py).call1(PyTuple::new(self.py, fields)?),
             _ => Err(to_pyerr(
                 self.py,
                 &Error::Internal(format!("type {ty} is not a record")),

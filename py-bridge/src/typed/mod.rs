@@ -30,7 +30,7 @@ use bridgehost::{Error, ErrorKind};
 use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyMapping, PyString, PyTuple, PyType};
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::sync::Arc;
@@ -81,8 +81,10 @@ fn py_names<'a>(py: Python<'_>, wit: impl Iterator<Item = &'a str>) -> PyResult<
     classes(py)?.names.bind(py).call1((list,))?.extract()
 }
 
-/// A record's dataclass and its Python field names (interned).
-type Record = (Py<PyAny>, Vec<Py<PyString>>);
+/// A record's class, its Python field names (interned), and whether the
+/// class was bound by the caller (``Module.typed(records=...)``) rather than
+/// made by the view.
+type Record = (Py<PyAny>, Vec<Py<PyString>>, bool);
 
 /// A parsed interface and the Python record class of each record type.
 ///
@@ -97,22 +99,78 @@ pub(crate) struct PyInterface {
 }
 
 impl PyInterface {
-    fn build(py: Python<'_>, iface: Arc<Interface>) -> PyResult<Self> {
+    /// `bound`: classes the caller binds to records by WIT name (the
+    /// `records` argument of ``Module.typed``); every other record gets a
+    /// frozen dataclass made here.
+    fn build(
+        py: Python<'_>,
+        iface: Arc<Interface>,
+        bound: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let c = classes(py)?;
+        let mut given: Vec<Option<Py<PyAny>>> = iface.types.iter().map(|_| None).collect();
+        if let Some(b) = bound {
+            let map = b.cast::<PyMapping>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "records must be a mapping of WIT record name to class, got {}",
+                    b.get_type()
+                        .name()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default()
+                ))
+            })?;
+            for item in map.items()?.iter() {
+                let (key, cls): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+                let key = key.cast::<PyString>().map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "records: a key must be a WIT record name (str), got {}",
+                        key.repr().map(|r| r.to_string()).unwrap_or_default()
+                    ))
+                })?;
+                let name = key.to_cow()?;
+                let Some(i) = iface
+                    .types
+                    .iter()
+                    .position(|t| t.name == *name && matches!(t.kind, TypeDefKind::Record(_)))
+                else {
+                    return Err(invalid(
+                        py,
+                        format!(
+                            "invalid argument: records: {name:?} is not a record of interface \
+                             {} (its records: {})",
+                            iface.name,
+                            record_names(&iface)
+                        ),
+                    ));
+                };
+                if !cls.is_instance_of::<PyType>() {
+                    return Err(PyTypeError::new_err(format!(
+                        "records[{name:?}] must be a class, got {}",
+                        cls.repr().map(|r| r.to_string()).unwrap_or_default()
+                    )));
+                }
+                given[i] = Some(cls.unbind());
+            }
+        }
         let mut records = Vec::with_capacity(iface.types.len());
-        for t in &iface.types {
+        for (t, given) in iface.types.iter().zip(given) {
             records.push(match &t.kind {
                 TypeDefKind::Record(fields) => {
                     let wit: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
-                    let cls = c
-                        .record_class
-                        .bind(py)
-                        .call1((t.name.as_str(), PyList::new(py, &wit)?))?;
-                    let names = py_names(py, wit.into_iter())?
+                    let names = py_names(py, wit.iter().copied())?
                         .iter()
                         .map(|n| PyString::intern(py, n).unbind())
                         .collect();
-                    Some((cls.unbind(), names))
+                    Some(match given {
+                        Some(cls) => (cls, names, true),
+                        None => {
+                            let cls = c
+                                .record_class
+                                .bind(py)
+                                .call1((t.name.as_str(), PyList::new(py, &wit)?))?;
+                            (cls.unbind(), names, false)
+                        }
+                    })
                 }
                 _ => None,
             });
@@ -146,6 +204,21 @@ impl PyInterface {
     }
 }
 
+/// The record names of an interface, for messages.
+fn record_names(iface: &Interface) -> String {
+    let names: Vec<&str> = iface
+        .types
+        .iter()
+        .filter(|t| matches!(t.kind, TypeDefKind::Record(_)))
+        .map(|t| t.name.as_str())
+        .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
 #[pymethods]
 impl PyInterface {
     #[new]
@@ -154,7 +227,7 @@ impl PyInterface {
             let iface = py
                 .detach(|| Interface::parse(text))
                 .map_err(|e| invalid(py, format!("invalid argument: {e}")))?;
-            PyInterface::build(py, Arc::new(iface))
+            PyInterface::build(py, Arc::new(iface), None)
         })
     }
 
@@ -195,7 +268,7 @@ impl PyInterface {
             _ => unreachable!("named() returns a named type"),
         };
         match &self.records[i] {
-            Some((cls, _)) => Ok(cls.clone_ref(py)),
+            Some((cls, _, _)) => Ok(cls.clone_ref(py)),
             None => Err(invalid(
                 py,
                 format!("invalid argument: {name} is not a record"),
@@ -560,7 +633,10 @@ pub(crate) struct TypedView {
 
 /// Build the view of an open module (``InvalidArgumentError`` without an
 /// interface, like ``bridgehost call --json``).
-pub(crate) fn view<'py>(module: &Bound<'py, Module>) -> PyResult<Bound<'py, TypedView>> {
+pub(crate) fn view<'py>(
+    module: &Bound<'py, Module>,
+    records: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, TypedView>> {
     let py = module.py();
     let m = module.get();
     m.inner.check(py)?;
@@ -575,7 +651,7 @@ pub(crate) fn view<'py>(module: &Bound<'py, Module>) -> PyResult<Bound<'py, Type
             ),
         )
     })?;
-    let pyface = Py::new(py, PyInterface::build(py, Arc::clone(&iface))?)?;
+    let pyface = Py::new(py, PyInterface::build(py, Arc::clone(&iface), records)?)?;
     let names = py_names(py, iface.functions.iter().map(|f| f.name.as_str()))?;
     let mut attrs = Vec::new();
     let mut all = Vec::with_capacity(iface.functions.len());
@@ -600,7 +676,7 @@ pub(crate) fn view<'py>(module: &Bound<'py, Module>) -> PyResult<Bound<'py, Type
         all.push(tf);
     }
     let ns = py.import("types")?.getattr("SimpleNamespace")?.call0()?;
-    for (cls, _) in pyface.get().records.iter().flatten() {
+    for (cls, _, _) in pyface.get().records.iter().flatten() {
         let cname: String = cls.bind(py).getattr("__name__")?.extract()?;
         ns.setattr(cname.as_str(), cls.bind(py))?;
     }
