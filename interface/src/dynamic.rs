@@ -182,13 +182,7 @@ pub fn lower_args<H: HostValue>(
     args: &[H],
 ) -> DynResult<Vec<Value>, H::Error> {
     if args.len() != f.params.len() {
-        return Err(DynError::Type(format!(
-            "{} takes {} argument(s) ({}), got {}",
-            f.name,
-            f.params.len(),
-            signature_params(iface, f),
-            args.len()
-        )));
+        return Err(arity(iface, f, args.len()));
     }
     f.params
         .iter()
@@ -197,6 +191,42 @@ pub fn lower_args<H: HostValue>(
             lower(iface, &p.ty, a).map_err(|e| e.context(&format!("parameter {}", p.name)))
         })
         .collect()
+}
+
+fn arity<E>(iface: &Interface, f: &Function, got: usize) -> DynError<E> {
+    DynError::Type(format!(
+        "{} takes {} argument(s) ({}), got {}",
+        f.name,
+        f.params.len(),
+        signature_params(iface, f),
+        got
+    ))
+}
+
+/// [`lower_args`] and [`wire::encode_params_into`](crate::wire::encode_params_into) in one
+/// pass, a parameter at a time, with no vector of arguments or values: the same checks, the
+/// same messages (an encoding refusal is [`DynError::Value`] with the encoder's message) and
+/// the same bytes, written into `out` (cleared first; on error its content is unspecified).
+/// `arg(i)` gives the `i`-th of `count` positional arguments.
+pub fn lower_args_into<H: HostValue>(
+    iface: &Interface,
+    f: &Function,
+    count: usize,
+    mut arg: impl FnMut(usize) -> Result<H, H::Error>,
+    out: &mut Vec<u8>,
+) -> DynResult<(), H::Error> {
+    out.clear();
+    if count != f.params.len() {
+        return Err(arity(iface, f, count));
+    }
+    for (i, p) in f.params.iter().enumerate() {
+        let a = arg(i).map_err(DynError::Host)?;
+        let v = lower(iface, &p.ty, &a).map_err(|e| e.context(&format!("parameter {}", p.name)))?;
+        crate::wire::encode(iface, &p.ty, &v, out).map_err(|e| {
+            DynError::Value(e.context(&format!("parameter {}", p.name)).to_string())
+        })?;
+    }
+    Ok(())
 }
 
 /// Lower a call's arguments given positionally and by name: `names` are

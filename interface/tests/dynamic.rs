@@ -4,7 +4,8 @@
 //! results, arity, limits) is the crate's.
 
 use bridgehost_interface::dynamic::{
-    lift, lift_output, lower, lower_args, lower_call, Builder, DynError, Fields, HostValue, Output,
+    lift, lift_output, lower, lower_args, lower_args_into, lower_call, Builder, DynError, Fields,
+    HostValue, Output,
 };
 use bridgehost_interface::{wire, Field, Interface, Type, TypeIndex, Value};
 
@@ -528,6 +529,87 @@ fn arguments_are_counted_and_named() {
     assert_eq!(
         lower_args(&i, add, &[Toy::Fail, Toy::Int(1)]),
         Err(DynError::Host("host failure".to_string()))
+    );
+}
+
+/// `lower_args_into` (one pass, no vectors) gives exactly what `lower_args` then
+/// `encode_params_into` give: the same bytes, or the same error.
+#[test]
+fn lowering_straight_into_bytes_agrees_with_lowering_then_encoding() {
+    let i = iface();
+    let wit = r#"
+package t:into;
+interface into {
+    record point { x: f64, y: f64, label: string }
+    many: func(a: u8, b: s64, c: f32, d: bool, e: string, f: list<u8>, g: list<point>, h: option<char>);
+    none: func();
+}
+"#;
+    let j = Interface::parse(wit).unwrap();
+    let pt = |x: f64, l: &str| {
+        Toy::Map(vec![
+            ("x".into(), Toy::Float(x)),
+            ("y".into(), Toy::Int(2)),
+            ("label".into(), s(l)),
+        ])
+    };
+    let good = vec![
+        Toy::Int(255),
+        Toy::Int(i128::from(i64::MIN)),
+        Toy::Float(-0.0),
+        Toy::Bool(true),
+        s("é😀"),
+        Toy::Bytes(vec![0, 1, 255]),
+        Toy::Seq(vec![pt(1.5, "a"), pt(f64::NAN, "")]),
+        s("x"),
+    ];
+    let mut cases: Vec<(&Interface, &str, Vec<Toy>)> = vec![
+        (&i, "add", vec![Toy::Int(2), Toy::Int(3)]),
+        (&i, "add", vec![Toy::Int(2)]),
+        (&i, "add", vec![Toy::Int(2), Toy::Int(3), Toy::Int(4)]),
+        (&i, "add", vec![Toy::Int(2), Toy::Int(1 << 32)]),
+        (&i, "add", vec![Toy::Int(-1), Toy::Int(0)]),
+        (&i, "add", vec![s("2"), Toy::Int(0)]),
+        (&i, "add", vec![Toy::Fail, Toy::Int(1)]),
+        (&i, "nothing", vec![]),
+        (&i, "nothing", vec![Toy::None]),
+        (&j, "none", vec![]),
+        (&j, "many", good.clone()),
+    ];
+    // Each argument of `many` wrong in turn: out of range, wrong shape, a bad element.
+    let bad = [
+        Toy::Int(256),
+        Toy::Int(i128::from(i64::MAX) + 1),
+        Toy::Float(1e300),
+        Toy::Int(1),
+        Toy::Str(Err("surrogate".into())),
+        Toy::Seq(vec![Toy::Int(1), Toy::Int(256)]),
+        Toy::Seq(vec![pt(1.0, "a"), Toy::Int(3)]),
+        s("xy"),
+    ];
+    for (k, b) in bad.iter().enumerate() {
+        let mut args = good.clone();
+        args[k] = b.clone();
+        cases.push((&j, "many", args));
+    }
+    for (iface, name, args) in cases {
+        let f = iface.function(name).unwrap();
+        let expected = lower_args(iface, f, &args).and_then(|v| {
+            let mut out = Vec::new();
+            wire::encode_params_into(iface, f, &v, &mut out)
+                .map(|()| out)
+                .map_err(|e| DynError::Value(e.to_string()))
+        });
+        let mut out = vec![0xAA; 3]; // cleared first
+        let got = lower_args_into(iface, f, args.len(), |k| Ok(args[k].clone()), &mut out)
+            .map(|()| out);
+        assert_eq!(got, expected, "{name}({args:?})");
+    }
+    // A host failure while taking an argument is passed through untouched.
+    let add = i.function("add").unwrap();
+    assert_eq!(
+        lower_args_into::<Toy>(&i, add, 2, |_| Err("taking it failed".into()), &mut Vec::new()),
+        Err(DynError::Host("taking it failed".to_string()))
     );
 }
 

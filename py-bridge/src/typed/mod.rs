@@ -383,6 +383,16 @@ impl TypedFunction {
                 });
             }
         }
+        if kwargs.is_none_or(|kw| kw.is_empty()) {
+            return dynamic::lower_args_into(
+                &iface.iface,
+                f,
+                args.len(),
+                |i| Ok(Obj(args.get_item(i)?, iface)),
+                out,
+            )
+            .map_err(|e| lower_err(py, e));
+        }
         let objs: Vec<Obj<'_, '_>> = args.iter().map(|o| Obj(o, iface)).collect();
         let mut named = Vec::new();
         if let Some(kw) = kwargs {
