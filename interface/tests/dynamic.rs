@@ -601,14 +601,20 @@ interface into {
                 .map_err(|e| DynError::Value(e.to_string()))
         });
         let mut out = vec![0xAA; 3]; // cleared first
-        let got = lower_args_into(iface, f, args.len(), |k| Ok(args[k].clone()), &mut out)
-            .map(|()| out);
+        let got =
+            lower_args_into(iface, f, args.len(), |k| Ok(args[k].clone()), &mut out).map(|()| out);
         assert_eq!(got, expected, "{name}({args:?})");
     }
     // A host failure while taking an argument is passed through untouched.
     let add = i.function("add").unwrap();
     assert_eq!(
-        lower_args_into::<Toy>(&i, add, 2, |_| Err("taking it failed".into()), &mut Vec::new()),
+        lower_args_into::<Toy>(
+            &i,
+            add,
+            2,
+            |_| Err("taking it failed".into()),
+            &mut Vec::new()
+        ),
         Err(DynError::Host("taking it failed".to_string()))
     );
 }

@@ -89,6 +89,20 @@ def _class_name(wit_name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in wit_name.split("-"))
 
 
+def _declared_fields(cls: Type[Any]) -> Optional[List[str]]:
+    """The fields a class takes by position, in order, when it declares them: a dataclass's
+    ``__init__`` fields (keyword-only ones excluded), a ``NamedTuple``'s ``_fields``; ``None`` for
+    any other class (called by the extension, for ``Module.typed(records=...)``)."""
+    if dataclasses.is_dataclass(cls):
+        return [
+            f.name for f in dataclasses.fields(cls) if f.init and not getattr(f, "kw_only", False)
+        ]
+    fields = getattr(cls, "_fields", None)
+    if issubclass(cls, tuple) and isinstance(fields, tuple) and all(isinstance(f, str) for f in fields):
+        return list(fields)
+    return None
+
+
 def _record_class(wit_name: str, fields: Sequence[str]) -> Type[Any]:
     """A frozen dataclass for a WIT record (called by the extension)."""
     cls = dataclasses.make_dataclass(

@@ -230,8 +230,9 @@ def test_records_bound_to_caller_classes(host, isolation):
     pts = [MyPoint(1.5, -0.0, "😀"), MyPoint(0.0, 2.0, "")]
     back = view.echo_points(pts)
     assert back == pts and all(type(p) is MyPoint for p in back)
-    # The view's own records are replaced in view.types too.
-    assert view.types.MyPoint is MyPoint and not hasattr(view.types, "Point")
+    # view.types files each record under its class name, whichever class is bound to it.
+    assert view.types.Point is MyPoint and view.types.Summary is TuplePointSummary
+    assert sorted(vars(view.types)) == ["Point", "Summary"]
     # Arguments: instances of the bound class, dicts and any object with the fields, as before.
     assert view.echo_points([{"x": 1.0, "y": 2.0, "label": "d"}]) == [MyPoint(1.0, 2.0, "d")]
     # A bound class derived from tuple (a NamedTuple) is read by attribute, not as a sequence.
@@ -264,6 +265,8 @@ def test_bound_records_refuse_what_is_not_a_record_class(host):
         std.typed(records={"pointe": MyPoint})
     with pytest.raises(TypeError, match=r"records\[\"point\"\] must be a class, got 3"):
         std.typed(records={"point": 3})
+    with pytest.raises(bridgehost.InvalidArgumentError, match=r"is not a record of interface std"):
+        std.typed(records={"po\ud800int": MyPoint})
     with pytest.raises(TypeError, match=r"records: a key must be a WIT record name \(str\), got 1"):
         std.typed(records={1: MyPoint})
     with pytest.raises(TypeError, match=r"records must be a mapping of WIT record name to class, got list"):
@@ -288,6 +291,39 @@ def test_bound_records_refuse_what_is_not_a_record_class(host):
 
     with pytest.raises(TypeError):
         std.typed(records={"point": TooFew}).echo_points([MyPoint(0.0, 0.0, "")])
+
+    # Results are built positionally: a dataclass or NamedTuple that declares other fields, or
+    # the same ones in another order, is refused when bound (a value would land in the wrong field).
+    @dataclasses.dataclass
+    class Reordered:
+        label: str
+        x: float
+        y: float
+
+    @dataclasses.dataclass
+    class Extra:
+        x: float
+        y: float
+        label: str
+        z: int = 0
+
+    class Renamed(typing.NamedTuple):
+        x: float
+        y: float
+        name: str
+
+    for cls, declared in ((Reordered, "label, x, y"), (Extra, "x, y, label, z"), (Renamed, "x, y, name")):
+        with pytest.raises(bridgehost.InvalidArgumentError,
+                           match=rf"records: .*{cls.__name__} declares the fields \({declared}\), "
+                                 r"record point has \(x, y, label\)"):
+            std.typed(records={"point": cls})
+
+    # Binding object or dict keeps dict arguments working (read as mappings; the call runs),
+    # and the result is the class's to build (object() takes no fields).
+    with pytest.raises(TypeError, match=r"takes no arguments"):
+        std.typed(records={"point": object}).echo_points([{"x": 1.0, "y": 2.0, "label": "a"}])
+    with pytest.raises(TypeError, match=r"dict expected at most 1 argument"):
+        std.typed(records={"point": dict}).echo_points([{"x": 1.0, "y": 2.0, "label": "a"}])
 
 
 CLASH_WIT = """package t:clash;

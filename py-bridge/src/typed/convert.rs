@@ -144,10 +144,14 @@ impl<'a, 'py> HostValue for Obj<'a, 'py> {
     fn fields(&self, ty: TypeIndex, _fields: &[Field]) -> PyResult<Option<Fields<Self>>> {
         let py = self.0.py();
         let o = &self.0;
-        // An instance of a class bound to this record (``Module.typed(records=...)``)
-        // is read by attribute whatever it derives from (a NamedTuple too).
+        // A tuple that is an instance of a class bound to this record
+        // (``Module.typed(records=...)``: a NamedTuple) is read by attribute, not
+        // refused as a sequence; everything else as below (dicts as mappings).
         if let Some(Some((cls, names, true))) = self.1.records.get(ty) {
-            if o.is_instance(cls.bind(py))? {
+            if o.is_instance_of::<PyTuple>()
+                && !o.is_exact_instance_of::<PyTuple>()
+                && o.is_instance(cls.bind(py))?
+            {
                 let mut values = Vec::with_capacity(names.len());
                 for n in names {
                     values.push(o.getattr_opt(n.bind(py))?.map(|v| self.wrap(v)));

@@ -52,6 +52,8 @@ struct Classes {
     err: Py<PyAny>,
     variant: Py<PyAny>,
     record_class: Py<PyAny>,
+    class_name: Py<PyAny>,
+    declared_fields: Py<PyAny>,
     names: Py<PyAny>,
     typed_error: Py<PyAny>,
 }
@@ -68,6 +70,8 @@ fn classes(py: Python<'_>) -> PyResult<&Classes> {
             err: t.getattr("Err")?.unbind(),
             variant: t.getattr("Variant")?.unbind(),
             record_class: t.getattr("_record_class")?.unbind(),
+            class_name: t.getattr("_class_name")?.unbind(),
+            declared_fields: t.getattr("_declared_fields")?.unbind(),
             names: t.getattr("_names")?.unbind(),
             typed_error: e.getattr("_typed_error")?.unbind(),
         })
@@ -127,7 +131,8 @@ impl PyInterface {
                         key.repr().map(|r| r.to_string()).unwrap_or_default()
                     ))
                 })?;
-                let name = key.to_cow()?;
+                // A name with a surrogate is no WIT name: refused below like any other.
+                let name = key.to_string_lossy();
                 let Some(i) = iface
                     .types
                     .iter()
@@ -157,7 +162,35 @@ impl PyInterface {
             records.push(match &t.kind {
                 TypeDefKind::Record(fields) => {
                     let wit: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
-                    let names = py_names(py, wit.iter().copied())?
+                    let py_fields = py_names(py, wit.iter().copied())?;
+                    if let Some(cls) = &given {
+                        // Results are built positionally: a class that declares its fields
+                        // (a dataclass, a NamedTuple) must declare the record's, in order, or
+                        // a value would land in the wrong field.
+                        let declared: Option<Vec<String>> = c
+                            .declared_fields
+                            .bind(py)
+                            .call1((cls.bind(py),))?
+                            .extract()?;
+                        if let Some(declared) = declared.filter(|d| *d != py_fields) {
+                            return Err(invalid(
+                                py,
+                                format!(
+                                    "invalid argument: records: {} declares the fields ({}), \
+                                     record {} has ({}): results are built from the fields in \
+                                     this order",
+                                    cls.bind(py)
+                                        .getattr("__qualname__")
+                                        .map(|n| n.to_string())
+                                        .unwrap_or_default(),
+                                    declared.join(", "),
+                                    t.name,
+                                    py_fields.join(", ")
+                                ),
+                            ));
+                        }
+                    }
+                    let names = py_fields
                         .iter()
                         .map(|n| PyString::intern(py, n).unbind())
                         .collect();
@@ -686,9 +719,18 @@ pub(crate) fn view<'py>(
         all.push(tf);
     }
     let ns = py.import("types")?.getattr("SimpleNamespace")?.call0()?;
-    for (cls, _, _) in pyface.get().records.iter().flatten() {
-        let cname: String = cls.bind(py).getattr("__name__")?.extract()?;
-        ns.setattr(cname.as_str(), cls.bind(py))?;
+    // Under the record's class name (`my-point` → `MyPoint`), whichever class is bound to it.
+    let class_name = &classes(py)?.class_name;
+    for (t, rec) in iface.types.iter().zip(&pyface.get().records) {
+        if let Some((cls, _, _)) = rec {
+            ns.setattr(
+                class_name
+                    .bind(py)
+                    .call1((t.name.as_str(),))?
+                    .cast_into::<PyString>()?,
+                cls.bind(py),
+            )?;
+        }
     }
     let view = Bound::new(
         py,
