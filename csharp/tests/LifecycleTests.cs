@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Collections.Concurrent;
 using System.Linq;
 using System.Runtime.CompilerServices;
@@ -91,13 +92,45 @@ namespace BridgeHost.Tests
                 var e = Check.Throws<ClosedException>(() => echo.Call(new byte[1]), "call after the module closed");
                 Check.Equal(ErrorKind.Closed, e.Kind, "Kind");
                 Check.Faults<ClosedException>(echo.SubmitAsync(new byte[1]), "submit after the module closed");
+                Check.Throws<ClosedException>(() => echo.CallInto(new byte[1], new byte[8]), "CallInto after the module closed");
+                Check.Throws<ClosedException>(() => echo.CallTyped(new byte[1], true, true), "CallTyped after the module closed");
+                Check.True(echo.IsDisposed, "the module's Dispose released the method");
                 echo.Dispose();
+                // Disposed by its user too: this object's misuse, as for any disposed method.
+                Check.Throws<ObjectDisposedException>(() => echo.Call(new byte[1]), "call after the module closed and Dispose");
             }
             var host2 = new Host();
             var echo2 = host2.Open("std").GetMethod("echo");
             host2.Dispose();
             Check.Throws<ClosedException>(() => echo2.Call(new byte[1]), "call after the host closed");
             echo2.Dispose();
+        }
+
+        [Case]
+        public void ModuleDisposeReleasesTheMethodsResolvedFromIt()
+        {
+            ulong baseline = TestEnv.SettledLiveHandles();
+            using (var host = new Host())
+            {
+                var std = host.Open("std");
+                var kept = new List<Method>();
+                for (int i = 0; i < 100; i++)
+                {
+                    kept.Add(std.GetMethod(i % 2 == 0 ? "echo" : "add"));
+                    std.GetMethod("crc32c"); // dropped at once: released by Dispose or its finalizer
+                }
+                kept[0].Call(new byte[3]);
+                Check.True(Native.bh_debug_live_handles() >= baseline + 102, "host, module and 100 kept methods are live handles");
+                std.Dispose();
+                // No GC in between: the module's Dispose released the methods still reachable.
+                Check.True(kept.TrueForAll(m => m.IsDisposed), "every kept method is released");
+                ulong live = Native.bh_debug_live_handles();
+                Check.True(live <= baseline + 1 + 100, "at most the host and the dropped methods not yet collected are live (" + (live - baseline) + " over the baseline)");
+                Check.Equal(baseline + 1, TestEnv.SettledLiveHandles(), "live handles after the module's Dispose and a GC: the host's");
+                Check.Throws<ClosedException>(() => kept[1].Call(new byte[8]), "a released method reports the closed module");
+                GC.KeepAlive(kept);
+            }
+            Check.Equal(baseline, TestEnv.SettledLiveHandles(), "live handles after the host's Dispose");
         }
 
         [Case]

@@ -22,6 +22,11 @@ namespace BridgeHost
         // The handle's id, for the synchronous calls (see Native.bh_call_spill for why they do not
         // add-ref the SafeHandle).
         private readonly ulong _id;
+        // Set before the handle is released because the module was disposed: calls then throw
+        // ClosedException (the module's state), not ObjectDisposedException (this object's).
+        private volatile bool _moduleClosed;
+        // Set by Dispose: this object was disposed by its user (ObjectDisposedException from then on).
+        private volatile bool _disposed;
 
         internal Method(Module module, MethodHandle handle, string name)
         {
@@ -52,7 +57,9 @@ namespace BridgeHost
         /// <summary>The native handle (for tests of the C ABI itself).</summary>
         internal MethodHandle NativeHandle => _handle;
 
-        /// <summary>True once disposed.</summary>
+        /// <summary>True once disposed, by <see cref="Dispose"/> or by its module's
+        /// <see cref="Module.Dispose"/> (which releases the methods resolved from it; their calls
+        /// then throw <see cref="ClosedException"/>).</summary>
         public bool IsDisposed => _handle.IsClosed;
 
         /// <summary>Call on this thread; the output is returned as a new array.</summary>
@@ -350,6 +357,11 @@ namespace BridgeHost
         /// <exception cref="ObjectDisposedException">This method was disposed.</exception>
         public unsafe Task<byte[]> SubmitAsync(ReadOnlySpan<byte> input, CancellationToken cancellationToken = default(CancellationToken))
         {
+            if (_moduleClosed && !_disposed)
+            {
+                // A closed module is a rejection, not misuse: a faulted task, as the host's refusal.
+                return Task.FromException<byte[]>(Released());
+            }
             ThrowIfDisposed();
             if (cancellationToken.IsCancellationRequested)
             {
@@ -376,6 +388,11 @@ namespace BridgeHost
                 {
                     return Task.FromException<byte[]>(Errors.Last(st));
                 }
+            }
+            catch (ObjectDisposedException) when (_moduleClosed && !_disposed)
+            {
+                // The module's Dispose released the handle between the check above and the call.
+                return Task.FromException<byte[]>(Released());
             }
             finally
             {
@@ -422,7 +439,24 @@ namespace BridgeHost
         /// Calls in flight on other threads finish first.</summary>
         public void Dispose()
         {
+            _disposed = true;
             _handle.Dispose();
+        }
+
+        /// <summary>Release the native handle because the module was disposed (Module.Dispose).</summary>
+        internal void ReleaseWithModule()
+        {
+            _moduleClosed = true;
+            _handle.Dispose();
+        }
+
+        private Exception Released()
+        {
+            if (_moduleClosed && !_disposed)
+            {
+                return new ClosedException("closed: module '" + _module.Name + "' was disposed");
+            }
+            return new ObjectDisposedException(nameof(Method), "method '" + Name + "' has been disposed");
         }
 
         /// <summary>"module.method".</summary>
@@ -438,7 +472,7 @@ namespace BridgeHost
             var e = Errors.Last(st);
             if (st == Native.BH_E_CLOSED && _handle.IsClosed)
             {
-                return new ObjectDisposedException(nameof(Method), "method '" + Name + "' has been disposed");
+                return Released();
             }
             return e;
         }
@@ -447,7 +481,7 @@ namespace BridgeHost
         {
             if (_handle.IsClosed)
             {
-                throw new ObjectDisposedException(nameof(Method), "method '" + Name + "' has been disposed");
+                throw Released();
             }
         }
 

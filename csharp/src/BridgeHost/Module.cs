@@ -63,6 +63,12 @@ namespace BridgeHost
         // Subscriptions live until disposed or until this module is disposed, even if the caller
         // drops the Subscription object: a dropped subscription must not stop after some GC.
         private readonly HashSet<Subscription> _subscriptions = new HashSet<Subscription>();
+        // Methods resolved here, held weakly: Dispose releases the native handles of those still
+        // alive at once (an undisposed Method otherwise kept the closed module's native state until
+        // its finalizer ran). Dead entries are pruned when the list doubles.
+        private readonly List<WeakReference<Method>> _methods = new List<WeakReference<Method>>();
+        private int _pruneAt = 16;
+        private bool _disposed; // under _gate: Dispose took its snapshot of _methods
 
         internal Module(Host host, ModuleHandle handle, Isolation isolation)
         {
@@ -155,15 +161,36 @@ namespace BridgeHost
             {
                 throw Errors.Last(st);
             }
+            Method m;
             try
             {
-                return new Method(this, h, name);
+                m = new Method(this, h, name);
             }
             catch
             {
                 h.Dispose();
                 throw;
             }
+            bool raced;
+            lock (_gate)
+            {
+                raced = _disposed;
+                if (!raced)
+                {
+                    if (_methods.Count >= _pruneAt)
+                    {
+                        _methods.RemoveAll(w => !w.TryGetTarget(out Method _));
+                        _pruneAt = Math.Max(16, _methods.Count * 2);
+                    }
+                    _methods.Add(new WeakReference<Method>(m));
+                }
+            }
+            if (raced)
+            {
+                // Resolved while Dispose ran (after its snapshot): release it like the others.
+                m.ReleaseWithModule();
+            }
+            return m;
         }
 
         /// <summary>
@@ -267,23 +294,40 @@ namespace BridgeHost
 
         /// <summary>
         /// Close the module and release it. Idempotent; safe while calls are in flight (they finish
-        /// first). Methods resolved from it then fail with <see cref="ClosedException"/>; this
+        /// first). Methods resolved from it then fail with <see cref="ClosedException"/>, and their
+        /// native handles are released now (<see cref="Method.IsDisposed"/> becomes true); this
         /// object throws <see cref="ObjectDisposedException"/>.
         /// </summary>
         public void Dispose()
         {
             Subscription[] subs;
+            List<Method> methods = new List<Method>();
             lock (_gate)
             {
                 subs = new Subscription[_subscriptions.Count];
                 _subscriptions.CopyTo(subs);
                 _subscriptions.Clear();
+                _disposed = true;
+                foreach (var w in _methods)
+                {
+                    if (w.TryGetTarget(out Method m))
+                    {
+                        methods.Add(m);
+                    }
+                }
+                _methods.Clear();
             }
             foreach (var s in subs)
             {
                 s.Dispose();
             }
             _handle.Dispose();
+            // Its methods can only fail with ClosedException now: release their native handles
+            // (calls in flight on them finish first; later ones still throw ClosedException).
+            foreach (var m in methods)
+            {
+                m.ReleaseWithModule();
+            }
         }
 
         /// <summary>"name version (isolation)".</summary>
