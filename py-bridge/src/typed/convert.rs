@@ -28,6 +28,19 @@ impl<'a, 'py> Obj<'a, 'py> {
     fn wrap(&self, o: Bound<'py, PyAny>) -> Self {
         Obj(o, self.1)
     }
+
+    /// A record's fields read as attributes (Python names; a missing one is `None`).
+    fn by_attribute(&self, names: &[Py<PyString>]) -> PyResult<Fields<Self>> {
+        let py = self.0.py();
+        let mut values = Vec::with_capacity(names.len());
+        for n in names {
+            values.push(self.0.getattr_opt(n.bind(py))?.map(|v| self.wrap(v)));
+        }
+        Ok(Fields {
+            values,
+            unknown: None,
+        })
+    }
 }
 
 impl<'a, 'py> HostValue for Obj<'a, 'py> {
@@ -152,14 +165,7 @@ impl<'a, 'py> HostValue for Obj<'a, 'py> {
                 && !o.is_exact_instance_of::<PyTuple>()
                 && o.is_instance(cls.bind(py))?
             {
-                let mut values = Vec::with_capacity(names.len());
-                for n in names {
-                    values.push(o.getattr_opt(n.bind(py))?.map(|v| self.wrap(v)));
-                }
-                return Ok(Some(Fields {
-                    values,
-                    unknown: None,
-                }));
+                return self.by_attribute(names).map(Some);
             }
         }
         if o.is_none()
@@ -207,14 +213,7 @@ impl<'a, 'py> HostValue for Obj<'a, 'py> {
         if self.is_wrapper(&c.some)? || self.is_wrapper(&c.ok)? || self.is_wrapper(&c.err)? {
             return Ok(None);
         }
-        let mut values = Vec::with_capacity(names.len());
-        for n in names {
-            values.push(o.getattr_opt(n.bind(py))?.map(|v| self.wrap(v)));
-        }
-        Ok(Some(Fields {
-            values,
-            unknown: None,
-        }))
+        self.by_attribute(names).map(Some)
     }
 
     fn as_some(&self) -> PyResult<Option<Self>> {
