@@ -163,11 +163,18 @@ pub enum Numeric {
     MaxOutput,
     /// [`ModuleOptions::max_event`]: 0..=`isize::MAX`.
     MaxEvent,
+    /// [`Supervision::spare_workers`](crate::isolation::Supervision::spare_workers): 0..=8.
+    SpareWorkers,
+    /// [`Supervision::breaker_failures`](crate::isolation::Supervision::breaker_failures): 1..=2^32-1.
+    BreakerFailures,
+    /// [`Supervision::open_files`](crate::isolation::Supervision::open_files): 16..=65536.
+    OpenFiles,
 }
 
 impl Numeric {
-    /// Every numeric option.
-    pub const ALL: [Numeric; 9] = [
+    /// Every numeric option (new ones are appended: the C ABI's
+    /// `BH_OPTION_*` ids 0..=8 are the first nine).
+    pub const ALL: [Numeric; 12] = [
         Numeric::SubmitThreads,
         Numeric::SubmitQueueCapacity,
         Numeric::EventQueueCapacity,
@@ -177,6 +184,9 @@ impl Numeric {
         Numeric::MaxInput,
         Numeric::MaxOutput,
         Numeric::MaxEvent,
+        Numeric::SpareWorkers,
+        Numeric::BreakerFailures,
+        Numeric::OpenFiles,
     ];
 
     /// The option's name in the core and in docs/SYMMETRY.md (`"max_input"`).
@@ -191,6 +201,9 @@ impl Numeric {
             Numeric::MaxInput => "max_input",
             Numeric::MaxOutput => "max_output",
             Numeric::MaxEvent => "max_event",
+            Numeric::SpareWorkers => "spare_workers",
+            Numeric::BreakerFailures => "breaker_failures",
+            Numeric::OpenFiles => "open_files",
         }
     }
 
@@ -205,6 +218,9 @@ impl Numeric {
             Numeric::Workers => (1, 64),
             Numeric::MemoryLimit => (1, u64::MAX),
             Numeric::MaxInput | Numeric::MaxOutput | Numeric::MaxEvent => (0, SIZE_MAX),
+            Numeric::SpareWorkers => (0, 8),
+            Numeric::BreakerFailures => (1, u32::MAX as u64),
+            Numeric::OpenFiles => (16, 65536),
         }
     }
 
@@ -232,27 +248,105 @@ impl Numeric {
     }
 }
 
-/// The longest call timeout a front end may set: one year (anything longer
-/// is a mistake, and would overflow deadlines).
-pub const MAX_CALL_TIMEOUT: Duration = Duration::from_secs(365 * 86400);
+/// The longest duration a front end may set for any [`Span`]: one year
+/// (anything longer is a mistake, and would overflow deadlines).
+pub const MAX_SPAN: Duration = Duration::from_secs(365 * 86400);
 
-/// A call timeout as a front end received it, in nanoseconds (Java
-/// `Duration`, Python seconds, C# `TimeSpan`, C milliseconds, converted
-/// exactly or rounded up): positive and at most [`MAX_CALL_TIMEOUT`], else
-/// `InvalidArgument` naming `call_timeout`.
-pub fn call_timeout_from_nanos(nanos: i128) -> Result<Duration> {
-    if nanos > 0 && nanos <= MAX_CALL_TIMEOUT.as_nanos() as i128 {
-        Ok(Duration::from_nanos(nanos as u64))
-    } else {
-        Err(refuse_call_timeout(format!("{nanos} ns")))
+/// The longest call timeout a front end may set ([`MAX_SPAN`]).
+pub const MAX_CALL_TIMEOUT: Duration = MAX_SPAN;
+
+/// A duration option as every front end sets it: the one place its range is
+/// decided, as [`Numeric`] is for counts and sizes. A front end converts the
+/// caller's value to nanoseconds exactly or rounding up (Java `Duration`,
+/// Python seconds, C# `TimeSpan`, C milliseconds), as an `i128`, and the
+/// core checks it and names the option in the error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// [`ModuleOptions::call_timeout`]: positive, at most [`MAX_SPAN`].
+    CallTimeout,
+    /// [`Supervision::breaker_window`](crate::isolation::Supervision::breaker_window): positive, at most [`MAX_SPAN`].
+    BreakerWindow,
+    /// [`Supervision::breaker_cooldown`](crate::isolation::Supervision::breaker_cooldown): positive, at most [`MAX_SPAN`].
+    BreakerCooldown,
+    /// [`Supervision::startup_timeout`](crate::isolation::Supervision::startup_timeout): positive, at most [`MAX_SPAN`].
+    StartupTimeout,
+    /// [`Supervision::close_grace`](crate::isolation::Supervision::close_grace): 0 (calls in flight are
+    /// killed at once) up to [`MAX_SPAN`].
+    CloseGrace,
+    /// [`Supervision::cpu_limit`](crate::isolation::Supervision::cpu_limit): 1 s up to [`MAX_SPAN`].
+    CpuLimit,
+}
+
+impl Span {
+    /// Every duration option.
+    pub const ALL: [Span; 6] = [
+        Span::CallTimeout,
+        Span::BreakerWindow,
+        Span::BreakerCooldown,
+        Span::StartupTimeout,
+        Span::CloseGrace,
+        Span::CpuLimit,
+    ];
+
+    /// The option's name in the core and in docs/SYMMETRY.md (`"close_grace"`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Span::CallTimeout => "call_timeout",
+            Span::BreakerWindow => "breaker_window",
+            Span::BreakerCooldown => "breaker_cooldown",
+            Span::StartupTimeout => "startup_timeout",
+            Span::CloseGrace => "close_grace",
+            Span::CpuLimit => "cpu_limit",
+        }
     }
+
+    /// The accepted durations, inclusive.
+    pub const fn range(self) -> (Duration, Duration) {
+        match self {
+            Span::CallTimeout | Span::BreakerWindow | Span::BreakerCooldown | Span::StartupTimeout => {
+                (Duration::from_nanos(1), MAX_SPAN)
+            }
+            Span::CloseGrace => (Duration::ZERO, MAX_SPAN),
+            Span::CpuLimit => (Duration::from_secs(1), MAX_SPAN),
+        }
+    }
+
+    /// `nanos` as a `Duration` if it is in [`Span::range`], else
+    /// `InvalidArgument` ("close_grace must be at most one year, got -1 ns").
+    pub fn from_nanos(self, nanos: i128) -> Result<Duration> {
+        let (lo, hi) = self.range();
+        if nanos >= lo.as_nanos() as i128 && nanos <= hi.as_nanos() as i128 {
+            Ok(Duration::from_nanos(nanos as u64))
+        } else {
+            Err(self.refuse(format!("{nanos} ns")))
+        }
+    }
+
+    /// [`Span::from_nanos`] of a `Duration` a Rust caller set.
+    pub fn check(self, d: Duration) -> Result<Duration> {
+        self.from_nanos(d.as_nanos().try_into().unwrap_or(i128::MAX))
+    }
+
+    /// The error for a duration out of range, shown as `got`.
+    pub fn refuse(self, got: impl std::fmt::Display) -> Error {
+        let rule = match self.range().0.as_nanos() {
+            0 => "at most one year",
+            1 => "positive and at most one year",
+            _ => "at least 1 s and at most one year",
+        };
+        Error::InvalidArgument(format!("{} must be {rule}, got {got}", self.name()))
+    }
+}
+
+/// A call timeout as a front end received it, in nanoseconds:
+/// [`Span::CallTimeout`]`.from_nanos`.
+pub fn call_timeout_from_nanos(nanos: i128) -> Result<Duration> {
+    Span::CallTimeout.from_nanos(nanos)
 }
 
 /// The error for a call timeout out of range, shown as `got`.
 pub fn refuse_call_timeout(got: impl std::fmt::Display) -> Error {
-    Error::InvalidArgument(format!(
-        "call_timeout must be positive and at most one year, got {got}"
-    ))
+    Span::CallTimeout.refuse(got)
 }
 
 /// Longest [`HostOptions::thread_name`], in bytes.
@@ -354,7 +448,22 @@ impl ModuleOptions {
             if self.memory_limit.is_some() {
                 return bad("memory_limit requires process isolation");
             }
+            // Set to anything but its default, a worker's setting would be
+            // ignored in-process: refused, as memory_limit is.
+            if let Some(name) = self.supervision.worker_only_changes().first() {
+                return Err(Error::InvalidArgument(format!(
+                    "{name} requires process isolation"
+                )));
+            }
+            if !self.validate_in_worker {
+                if let Some(name) = self.supervision.validation_changes().first() {
+                    return Err(Error::InvalidArgument(format!(
+                        "{name} requires process isolation or validate_in_worker"
+                    )));
+                }
+            }
         }
+        self.supervision.validate()?;
         Numeric::Workers.check(self.workers as i128)?;
         if let Some(t) = self.call_timeout {
             call_timeout_from_nanos(t.as_nanos() as i128)?;

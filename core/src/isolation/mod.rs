@@ -105,27 +105,55 @@ impl Default for Supervision {
 }
 
 impl Supervision {
+    /// Every setting against its one rule ([`Numeric`](crate::options::Numeric),
+    /// [`Span`](crate::options::Span)): the ranges and messages every front end shows.
     pub(crate) fn validate(&self) -> Result<()> {
-        let bad = |m: &str| Err(Error::InvalidArgument(m.to_string()));
-        if self.spare_workers > 8 {
-            return bad("supervision.spare_workers must be 0..=8");
+        use crate::options::{Numeric, Span};
+        Numeric::SpareWorkers.check(self.spare_workers as i128)?;
+        Numeric::BreakerFailures.check(i128::from(self.breaker_failures))?;
+        Span::BreakerWindow.check(self.breaker_window)?;
+        Span::BreakerCooldown.check(self.breaker_cooldown)?;
+        Span::StartupTimeout.check(self.startup_timeout)?;
+        Span::CloseGrace.check(self.close_grace)?;
+        if let Some(c) = self.cpu_limit {
+            Span::CpuLimit.check(c)?;
         }
-        if self.breaker_failures == 0 {
-            return bad("supervision.breaker_failures must be at least 1");
-        }
-        if self.breaker_window.is_zero()
-            || self.breaker_cooldown.is_zero()
-            || self.startup_timeout.is_zero()
-        {
-            return bad("supervision durations must be positive");
-        }
-        if !(16..=65536).contains(&self.open_files) {
-            return bad("supervision.open_files must be 16..=65536");
-        }
-        if self.cpu_limit.is_some_and(|c| c < Duration::from_secs(1)) {
-            return bad("supervision.cpu_limit must be at least 1 s");
-        }
+        Numeric::OpenFiles.check(i128::from(self.open_files))?;
         Ok(())
+    }
+
+    /// The settings that differ from the defaults and mean something only to
+    /// a module's own workers (not to `validate_in_worker`'s), by name.
+    pub(crate) fn worker_only_changes(&self) -> Vec<&'static str> {
+        let d = Supervision::default();
+        let mut v = Vec::new();
+        let mut check = |changed: bool, name| {
+            if changed {
+                v.push(name);
+            }
+        };
+        check(self.spare_workers != d.spare_workers, "spare_workers");
+        check(self.breaker_failures != d.breaker_failures, "breaker_failures");
+        check(self.breaker_window != d.breaker_window, "breaker_window");
+        check(self.breaker_cooldown != d.breaker_cooldown, "breaker_cooldown");
+        check(self.close_grace != d.close_grace, "close_grace");
+        check(self.cpu_limit != d.cpu_limit, "cpu_limit");
+        check(self.open_files != d.open_files, "open_files");
+        v
+    }
+
+    /// The settings that differ from the defaults and mean something to a
+    /// worker that validates a module (`validate_in_worker`) too.
+    pub(crate) fn validation_changes(&self) -> Vec<&'static str> {
+        let d = Supervision::default();
+        let mut v = Vec::new();
+        if self.startup_timeout != d.startup_timeout {
+            v.push("startup_timeout");
+        }
+        if self.sandbox != d.sandbox {
+            v.push("sandbox");
+        }
+        v
     }
 }
 
