@@ -158,9 +158,22 @@ impl Host {
     /// to the module's init), ``worker_path``, ``validate_in_worker`` (bool,
     /// in-process only: load and validate the module in a worker first, so a
     /// module whose loading exits, crashes or hangs is a typed error).
+    ///
+    /// Supervision of the workers (docs/ISOLATION.md, "Supervision"; durations
+    /// in seconds, int or float): ``spare_workers`` (1), ``breaker_failures``
+    /// (5), ``breaker_window`` (30), ``breaker_cooldown`` (1),
+    /// ``startup_timeout`` (10), ``close_grace`` (5), ``cpu_limit`` (3600; no
+    /// unlimited from Python), ``open_files`` (64), ``sandbox`` (bool, True).
+    /// Left out or None: the default. In-process, a value other than the
+    /// default is ``InvalidArgumentError`` ("requires process isolation";
+    /// ``startup_timeout`` and ``sandbox`` are accepted with
+    /// ``validate_in_worker=True``, whose worker they configure).
     #[pyo3(signature = (spec, /, *, isolation=None, workers=None, call_timeout=None,
                         memory_limit=None, max_input=None, max_output=None, max_event=None,
-                        config=None, worker_path=None, validate_in_worker=None))]
+                        config=None, worker_path=None, validate_in_worker=None,
+                        spare_workers=None, breaker_failures=None, breaker_window=None,
+                        breaker_cooldown=None, startup_timeout=None, close_grace=None,
+                        cpu_limit=None, open_files=None, sandbox=None))]
     #[allow(clippy::too_many_arguments)]
     fn open(
         slf: &Bound<'_, Self>,
@@ -175,6 +188,15 @@ impl Host {
         config: Option<&Bound<'_, PyAny>>,
         worker_path: Option<&Bound<'_, PyAny>>,
         validate_in_worker: Option<&Bound<'_, PyAny>>,
+        spare_workers: Option<&Bound<'_, PyAny>>,
+        breaker_failures: Option<&Bound<'_, PyAny>>,
+        breaker_window: Option<&Bound<'_, PyAny>>,
+        breaker_cooldown: Option<&Bound<'_, PyAny>>,
+        startup_timeout: Option<&Bound<'_, PyAny>>,
+        close_grace: Option<&Bound<'_, PyAny>>,
+        cpu_limit: Option<&Bound<'_, PyAny>>,
+        open_files: Option<&Bound<'_, PyAny>>,
+        sandbox: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Module> {
         let py = slf.py();
         guard(py, || {
@@ -193,6 +215,15 @@ impl Host {
                     config,
                     worker_path,
                     validate_in_worker,
+                    spare_workers,
+                    breaker_failures,
+                    breaker_window,
+                    breaker_cooldown,
+                    startup_timeout,
+                    close_grace,
+                    cpu_limit,
+                    open_files,
+                    sandbox,
                 },
             )?;
             let host: &bridgehost::Host = &slf.get().inner;

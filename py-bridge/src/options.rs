@@ -10,7 +10,7 @@
 
 use crate::buffer::InputBuffer;
 use crate::errors::{invalid, to_pyerr};
-use bridgehost::options::{self, Numeric};
+use bridgehost::options::{Numeric, Span};
 use bridgehost::{CounterSnapshot, Isolation, ModuleOptions};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -58,25 +58,51 @@ pub(crate) fn seconds(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyRes
     Ok(Duration::from_secs_f64(s))
 }
 
-/// A call timeout in seconds (int or float): the type is checked here, the
-/// range by the core ([`bridgehost::options::call_timeout_from_nanos`]).
-pub(crate) fn call_timeout(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Duration> {
+/// A duration option in seconds (int or float), as `call_timeout` and the
+/// supervision settings take it: the type is checked here (`TypeError`), the
+/// range by the core's one rule for that option ([`Span::from_nanos`]), so the
+/// message is the one every runtime shows. An int is converted exactly (one
+/// too large even for 128 bits of nanoseconds is refused as written); a float
+/// is rounded away from zero to whole nanoseconds; NaN and infinities are
+/// refused as out of range.
+pub(crate) fn span(py: Python<'_>, opt: Span, v: &Bound<'_, PyAny>) -> PyResult<Duration> {
     if v.is_instance_of::<PyBool>()
         || !(v.is_instance_of::<PyInt>() || v.is_instance_of::<PyFloat>())
     {
         return Err(PyTypeError::new_err(format!(
-            "call_timeout must be a number of seconds, not {}",
+            "{} must be a number of seconds, not {}",
+            opt.name(),
             v.get_type().name()?
         )));
     }
-    let s: f64 = v.extract()?;
-    let checked = if s.is_finite() {
-        // Rounded up to whole nanoseconds, so a tiny positive timeout stays positive.
-        options::call_timeout_from_nanos((s * 1e9).ceil() as i128)
+    let checked = if v.is_instance_of::<PyInt>() {
+        match v
+            .extract::<i128>()
+            .ok()
+            .and_then(|s| s.checked_mul(1_000_000_000))
+        {
+            Some(nanos) => opt.from_nanos(nanos),
+            None => Err(opt.refuse(format!("{} s", v.repr()?))),
+        }
     } else {
-        Err(options::refuse_call_timeout(format!("{s} s")))
+        let s: f64 = v.extract()?;
+        if s.is_finite() {
+            // Away from zero: a tiny positive duration stays positive, a tiny negative one
+            // negative (refused, never rounded to a valid 0). Saturates beyond i128: still
+            // out of range.
+            let ns = s * 1e9;
+            opt.from_nanos(if ns < 0.0 { ns.floor() } else { ns.ceil() } as i128)
+        } else {
+            Err(opt.refuse(format!("{s} s")))
+        }
     };
     checked.map_err(|e| to_pyerr(py, &e))
+}
+
+/// A `bool` option (`TypeError` for anything else, `1` included).
+fn flag(name: &str, v: &Bound<'_, PyAny>) -> PyResult<bool> {
+    v.extract()
+        .map_err(|_| PyTypeError::new_err(format!("{name} must be a bool")))
 }
 
 /// A `str` argument as UTF-8 text: a string Python holds but UTF-8 cannot
@@ -139,6 +165,15 @@ pub(crate) struct ModuleArgs<'a, 'py> {
     pub(crate) config: Option<&'a Bound<'py, PyAny>>,
     pub(crate) worker_path: Option<&'a Bound<'py, PyAny>>,
     pub(crate) validate_in_worker: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) spare_workers: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) breaker_failures: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) breaker_window: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) breaker_cooldown: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) startup_timeout: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) close_grace: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) cpu_limit: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) open_files: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) sandbox: Option<&'a Bound<'py, PyAny>>,
 }
 
 /// Build `ModuleOptions`; the core validates combinations (e.g. a timeout
@@ -164,7 +199,7 @@ pub(crate) fn module_options(py: Python<'_>, a: ModuleArgs<'_, '_>) -> PyResult<
         o.workers = numeric(py, Numeric::Workers, v)? as usize;
     }
     if let Some(v) = a.call_timeout {
-        o.call_timeout = Some(call_timeout(py, v)?);
+        o.call_timeout = Some(span(py, Span::CallTimeout, v)?);
     }
     if let Some(v) = a.memory_limit {
         o.memory_limit = Some(numeric(py, Numeric::MemoryLimit, v)?);
@@ -187,9 +222,39 @@ pub(crate) fn module_options(py: Python<'_>, a: ModuleArgs<'_, '_>) -> PyResult<
         o.worker_path = Some(PathBuf::from(path_string(py, "worker_path", v)?));
     }
     if let Some(v) = a.validate_in_worker {
-        o.validate_in_worker = v
-            .extract()
-            .map_err(|_| PyTypeError::new_err("validate_in_worker must be a bool"))?;
+        o.validate_in_worker = flag("validate_in_worker", v)?;
+    }
+    // Supervision (docs/ISOLATION.md, "Supervision"): types here, ranges by the core's rules;
+    // whether a setting may differ from its default in-process is the core's to decide at open.
+    let sup = &mut o.supervision;
+    if let Some(v) = a.spare_workers {
+        sup.spare_workers = numeric(py, Numeric::SpareWorkers, v)? as usize;
+    }
+    if let Some(v) = a.breaker_failures {
+        // In 1..=2^32-1: fits.
+        sup.breaker_failures = numeric(py, Numeric::BreakerFailures, v)? as u32;
+    }
+    if let Some(v) = a.breaker_window {
+        sup.breaker_window = span(py, Span::BreakerWindow, v)?;
+    }
+    if let Some(v) = a.breaker_cooldown {
+        sup.breaker_cooldown = span(py, Span::BreakerCooldown, v)?;
+    }
+    if let Some(v) = a.startup_timeout {
+        sup.startup_timeout = span(py, Span::StartupTimeout, v)?;
+    }
+    if let Some(v) = a.close_grace {
+        sup.close_grace = span(py, Span::CloseGrace, v)?;
+    }
+    if let Some(v) = a.cpu_limit {
+        // None keeps the default (a limit): "unlimited" is not reachable from Python.
+        sup.cpu_limit = Some(span(py, Span::CpuLimit, v)?);
+    }
+    if let Some(v) = a.open_files {
+        sup.open_files = numeric(py, Numeric::OpenFiles, v)?;
+    }
+    if let Some(v) = a.sandbox {
+        sup.sandbox = flag("sandbox", v)?;
     }
     Ok(o)
 }

@@ -71,12 +71,30 @@ class Host:
         config: Optional[_Input] = None,
         worker_path: Optional[_Path] = None,
         validate_in_worker: Optional[bool] = None,
+        spare_workers: Optional[int] = None,
+        breaker_failures: Optional[int] = None,
+        breaker_window: Optional[float] = None,
+        breaker_cooldown: Optional[float] = None,
+        startup_timeout: Optional[float] = None,
+        close_grace: Optional[float] = None,
+        cpu_limit: Optional[float] = None,
+        open_files: Optional[int] = None,
+        sandbox: Optional[bool] = None,
     ) -> Module:
         """Open a module by name (``"std"``, ``"zlib"``) or path.
 
         A name is searched in the module directories, ``BRIDGEHOST_MODULE_PATH``, beside the
         bridge, then in the ``bridgehost.modules`` entry-point group of the installed
         distributions (docs/MODULES.md, "Shipping").
+
+        The supervision settings of an isolated module's workers (docs/ISOLATION.md,
+        "Supervision"; durations in seconds, int or float; omitted or ``None``: the default):
+        ``spare_workers`` (1), ``breaker_failures`` (5), ``breaker_window`` (30),
+        ``breaker_cooldown`` (1), ``startup_timeout`` (10), ``close_grace`` (5), ``cpu_limit``
+        (3600; cannot be unlimited from Python), ``open_files`` (64), ``sandbox`` (True).
+        Out of range is ``InvalidArgumentError`` with the core's message. In-process, a value
+        other than the default is ``InvalidArgumentError`` ("... requires process isolation");
+        ``startup_timeout`` and ``sandbox`` are accepted with ``validate_in_worker=True``.
         """
     def inspect(self, spec: _Path, /, *, timeout: Optional[float] = None) -> ModuleInfo:
         """Describe a module without opening it, from a worker process.
