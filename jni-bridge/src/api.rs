@@ -10,7 +10,8 @@ use crate::jvm::RawEnv;
 use crate::refs::{self, CountedGlobal};
 use crate::registry::{self, to_java, HOSTS, METHODS, MODULES, SUBSCRIPTIONS, TASKS};
 use crate::{events, logging, submit};
-use bridgehost::options::{self, Numeric};
+use bridgehost::isolation::Supervision;
+use bridgehost::options::{Numeric, Span};
 use bridgehost::{ErrorKind, HostOptions, Isolation, ModuleOptions};
 use jni::objects::{JByteArray, JByteBuffer, JClass, JLongArray, JObject, JObjectArray, JString};
 use jni::refs::Cast;
@@ -29,7 +30,7 @@ pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
     native_method! { static fn host_close(host: jlong), error_policy = ThrowTyped },
     native_method! { static fn host_counters(host: jlong) -> jlong[], error_policy = ThrowTyped },
     native_method! { static fn host_add_module_dir(host: jlong, dir: JString), error_policy = ThrowTyped },
-    native_method! { static fn module_open(host: jlong, spec: JString, isolation: jint, workers: jint, has_call_timeout: jboolean, call_timeout_nanos: jlong, has_memory_limit: jboolean, memory_limit: jlong, max_input: jlong, max_output: jlong, max_event: jlong, config: jbyte[], worker_path: JString, validate_in_worker: jboolean) -> jlong, error_policy = ThrowTyped },
+    native_method! { static fn module_open(host: jlong, spec: JString, isolation: jint, workers: jint, has_call_timeout: jboolean, call_timeout_nanos: jlong, has_memory_limit: jboolean, memory_limit: jlong, max_input: jlong, max_output: jlong, max_event: jlong, config: jbyte[], worker_path: JString, validate_in_worker: jboolean, supervision: jlong[]) -> jlong, error_policy = ThrowTyped },
     native_method! { static fn host_inspect(host: jlong, spec: JString, deadline_nanos: jlong, in_process: jboolean) -> jbyte[], error_policy = ThrowTyped },
     native_method! { static fn module_close(module: jlong), error_policy = ThrowTyped },
     native_method! { static fn module_info(module: jlong) -> java.lang.String[], error_policy = ThrowTyped },
@@ -208,10 +209,11 @@ fn module_open<'l>(
     config: JByteArray<'l>,
     worker_path: JString<'l>,
     validate_in_worker: jboolean,
+    supervision: JLongArray<'l>,
 ) -> BResult<jlong> {
     let h = registry::host(host)?;
     let spec = java_string(env, &spec, "module name or path")?;
-    let d = ModuleOptions::default();
+    // Every field is named: a new core option does not go unnoticed here.
     let options = ModuleOptions {
         isolation: match isolation {
             0 => Isolation::InProcess,
@@ -221,7 +223,7 @@ fn module_open<'l>(
         // Every value as the caller set it; the core's one rule per option decides.
         workers: Numeric::Workers.check_usize(workers.into())?,
         call_timeout: if has_call_timeout {
-            Some(options::call_timeout_from_nanos(call_timeout_nanos.into())?)
+            Some(Span::CallTimeout.from_nanos(call_timeout_nanos.into())?)
         } else {
             None
         },
@@ -240,10 +242,73 @@ fn module_open<'l>(
         },
         worker_path: optional_string(env, &worker_path)?.map(PathBuf::from),
         validate_in_worker,
-        ..d
+        supervision: supervision_settings(env, &supervision)?,
     };
     let module = h.open(&spec, options)?;
     Ok(to_java(MODULES.insert(Arc::new(module))))
+}
+
+/// `ModuleOptions.supervision` as Java passes it (`ModuleOptions.supervisionSettings()`): a
+/// `long[10]`, a mask of the settings the caller set (bit `i` for entry `i + 1`), then
+/// spare_workers, breaker_failures, breaker_window ns, breaker_cooldown ns, startup_timeout ns,
+/// close_grace ns, cpu_limit ns, open_files, sandbox (0 or 1). A setting not set keeps
+/// `Supervision::default()`'s value; a set one goes through the core's one rule for it
+/// (`Numeric`, `Span`), which decides the range and the message.
+fn supervision_settings(env: &mut Env<'_>, settings: &JLongArray<'_>) -> BResult<Supervision> {
+    const LEN: usize = 10;
+    if settings.is_null() {
+        return Err(invalid("supervision settings are null"));
+    }
+    let n = settings.len(env)?;
+    if n != LEN {
+        return Err(invalid(format!(
+            "supervision settings: expected {LEN} values, got {n}"
+        )));
+    }
+    let mut v = [0i64; LEN];
+    settings.get_region(env, 0, &mut v)?;
+    let mask = v[0];
+    if mask & !((1 << (LEN - 1)) - 1) != 0 {
+        return Err(invalid(format!(
+            "supervision settings: unknown mask bits {mask:#x}"
+        )));
+    }
+    // The value of entry `i` (1-based) when its bit is set.
+    let set = |i: usize| (mask & (1 << (i - 1)) != 0).then(|| i128::from(v[i]));
+    let mut s = Supervision::default();
+    if let Some(x) = set(1) {
+        s.spare_workers = Numeric::SpareWorkers.check_usize(x)?;
+    }
+    if let Some(x) = set(2) {
+        let n = Numeric::BreakerFailures.check(x)?;
+        s.breaker_failures = u32::try_from(n).map_err(|_| Numeric::BreakerFailures.refuse(x))?;
+    }
+    if let Some(x) = set(3) {
+        s.breaker_window = Span::BreakerWindow.from_nanos(x)?;
+    }
+    if let Some(x) = set(4) {
+        s.breaker_cooldown = Span::BreakerCooldown.from_nanos(x)?;
+    }
+    if let Some(x) = set(5) {
+        s.startup_timeout = Span::StartupTimeout.from_nanos(x)?;
+    }
+    if let Some(x) = set(6) {
+        s.close_grace = Span::CloseGrace.from_nanos(x)?;
+    }
+    if let Some(x) = set(7) {
+        s.cpu_limit = Some(Span::CpuLimit.from_nanos(x)?);
+    }
+    if let Some(x) = set(8) {
+        s.open_files = Numeric::OpenFiles.check(x)?;
+    }
+    if let Some(x) = set(9) {
+        s.sandbox = match x {
+            0 => false,
+            1 => true,
+            _ => return Err(invalid(format!("sandbox must be 0 or 1, got {x}"))),
+        };
+    }
+    Ok(s)
 }
 
 /// `Host.inspect`: the module's description (`bridgehost::encode_info`,
@@ -569,24 +634,37 @@ fn counter_names<'l>(
 /// The core's default options, in the order `HostOptions.defaults()` /
 /// `ModuleOptions.defaults()` read them: submitThreads, submitQueueCapacity,
 /// eventQueueCapacity, workers, callTimeout ns (-1: none), memoryLimit (-1:
-/// none), maxInput, maxOutput, maxEvent.
+/// none), maxInput, maxOutput, maxEvent, eventQueueBytes, then the supervision settings in
+/// the order of `supervision_settings`: spareWorkers, breakerFailures, breakerWindow ns,
+/// breakerCooldown ns, startupTimeout ns, closeGrace ns, cpuLimit ns (-1: unlimited),
+/// openFiles, sandbox (0 or 1).
 fn option_defaults<'l>(env: &mut Env<'l>, _class: JClass<'l>) -> BResult<JLongArray<'l>> {
     let h = HostOptions::default();
     let m = ModuleOptions::default();
+    let s = &m.supervision;
     let long = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+    let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
     let values = [
         long(h.submit_threads),
         long(h.submit_queue_capacity),
         long(h.event_queue_capacity),
         long(m.workers),
-        m.call_timeout
-            .map_or(-1, |t| i64::try_from(t.as_nanos()).unwrap_or(i64::MAX)),
+        m.call_timeout.map_or(-1, nanos),
         m.memory_limit
             .map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX)),
         long(m.max_input),
         long(m.max_output),
         long(m.max_event),
         long(h.event_queue_bytes),
+        long(s.spare_workers),
+        i64::from(s.breaker_failures),
+        nanos(s.breaker_window),
+        nanos(s.breaker_cooldown),
+        nanos(s.startup_timeout),
+        nanos(s.close_grace),
+        s.cpu_limit.map_or(-1, nanos),
+        i64::try_from(s.open_files).unwrap_or(i64::MAX),
+        i64::from(s.sandbox),
     ];
     long_array(env, &values)
 }

@@ -175,7 +175,7 @@ public final class Host implements AutoCloseable {
                 options.memoryLimit(), options.maxInput(),
                 options.maxOutput(), options.maxEvent(), options.configUnsafe(),
                 options.workerPath() == null ? null : options.workerPath().toString(),
-                options.validateInWorker());
+                options.validateInWorker(), options.supervisionSettings());
     }
 
     /**

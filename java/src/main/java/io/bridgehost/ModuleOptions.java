@@ -10,6 +10,14 @@ import java.util.Objects;
  * rule per option, shared by every runtime; for example workers 1..64, or a call timeout requires
  * process isolation: an in-process call cannot be interrupted) and throws
  * {@link InvalidArgumentException} naming the option.
+ *
+ * <p>The supervision settings of an isolated module ({@link #withSpareWorkers(int)} to
+ * {@link #withSandbox(boolean)}; docs/ISOLATION.md, "Supervision settings") keep the core's default
+ * until set. Set to anything but its default on an in-process module, a setting that only a
+ * module's workers use is refused when the module is opened ("cpu_limit requires process
+ * isolation"); {@link #withStartupTimeout(Duration)} and {@link #withSandbox(boolean)} also rule the
+ * worker of {@link #withValidateInWorker(boolean)}, so in-process they need it ("sandbox requires
+ * process isolation or validate_in_worker").
  */
 public final class ModuleOptions {
 
@@ -28,10 +36,43 @@ public final class ModuleOptions {
     private final byte[] config;
     private final Path workerPath;
     private final boolean validateInWorker;
+    private final Supervision supervision;
+
+    /**
+     * The supervision settings as the caller set them; null: not set (the core's default). Copied
+     * by each {@code with...} that sets one, never changed once a {@code ModuleOptions} holds it.
+     */
+    private static final class Supervision {
+        static final Supervision NONE = new Supervision();
+
+        Integer spareWorkers;
+        Long breakerFailures;
+        Duration breakerWindow;
+        Duration breakerCooldown;
+        Duration startupTimeout;
+        Duration closeGrace;
+        Duration cpuLimit;
+        Integer openFiles;
+        Boolean sandbox;
+
+        Supervision copy() {
+            Supervision c = new Supervision();
+            c.spareWorkers = spareWorkers;
+            c.breakerFailures = breakerFailures;
+            c.breakerWindow = breakerWindow;
+            c.breakerCooldown = breakerCooldown;
+            c.startupTimeout = startupTimeout;
+            c.closeGrace = closeGrace;
+            c.cpuLimit = cpuLimit;
+            c.openFiles = openFiles;
+            c.sandbox = sandbox;
+            return c;
+        }
+    }
 
     private ModuleOptions(Isolation isolation, int workers, Duration callTimeout, Long memoryLimit,
             long maxInput, long maxOutput, long maxEvent, byte[] config, Path workerPath,
-            boolean validateInWorker) {
+            boolean validateInWorker, Supervision supervision) {
         this.isolation = isolation;
         this.workers = workers;
         this.callTimeout = callTimeout;
@@ -42,12 +83,21 @@ public final class ModuleOptions {
         this.config = config;
         this.workerPath = workerPath;
         this.validateInWorker = validateInWorker;
+        this.supervision = supervision;
+    }
+
+    /** This copy with other supervision settings. */
+    private ModuleOptions with(Supervision s) {
+        return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, maxInput, maxOutput, maxEvent,
+                config, workerPath, validateInWorker, s);
     }
 
     /**
      * The defaults, read from the native library (the core's values): in-process, 1 worker, no
      * call timeout ({@link #callTimeout()} null), no memory limit ({@link #memoryLimit()} -1),
-     * {@link #maxInput()} and {@link #maxOutput()} 256 MiB, {@link #maxEvent()} 1 MiB, no config.
+     * {@link #maxInput()} and {@link #maxOutput()} 256 MiB, {@link #maxEvent()} 1 MiB, no config,
+     * and no supervision setting set (each getter, {@link #spareWorkers()} to {@link #sandbox()},
+     * then reads the core's default).
      *
      * @return the defaults
      */
@@ -55,7 +105,7 @@ public final class ModuleOptions {
         long[] d = Defaults.V;
         Duration timeout = d[4] < 0 ? null : Duration.ofNanos(d[4]);
         return new ModuleOptions(Isolation.IN_PROCESS, (int) d[3], timeout, d[5] < 0 ? null : Long.valueOf(d[5]), d[6],
-                d[7], d[8], new byte[0], null, false);
+                d[7], d[8], new byte[0], null, false, Supervision.NONE);
     }
 
     /** @return {@link #defaults()} with {@link Isolation#PROCESS} (one worker) */
@@ -69,7 +119,7 @@ public final class ModuleOptions {
      */
     public ModuleOptions withIsolation(Isolation isolation) {
         return new ModuleOptions(Objects.requireNonNull(isolation, "isolation"), workers, callTimeout,
-                memoryLimit, maxInput, maxOutput, maxEvent, config, workerPath, validateInWorker);
+                memoryLimit, maxInput, maxOutput, maxEvent, config, workerPath, validateInWorker, supervision);
     }
 
     /**
@@ -78,7 +128,7 @@ public final class ModuleOptions {
      */
     public ModuleOptions withWorkers(int n) {
         return new ModuleOptions(isolation, n, callTimeout, memoryLimit, maxInput, maxOutput, maxEvent,
-                config, workerPath, validateInWorker);
+                config, workerPath, validateInWorker, supervision);
     }
 
     /**
@@ -88,7 +138,7 @@ public final class ModuleOptions {
     public ModuleOptions withCallTimeout(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
         return new ModuleOptions(isolation, workers, timeout, memoryLimit, maxInput, maxOutput, maxEvent,
-                config, workerPath, validateInWorker);
+                config, workerPath, validateInWorker, supervision);
     }
 
     /**
@@ -97,7 +147,7 @@ public final class ModuleOptions {
      */
     public ModuleOptions withMemoryLimit(long bytes) {
         return new ModuleOptions(isolation, workers, callTimeout, bytes, maxInput,
-                maxOutput, maxEvent, config, workerPath, validateInWorker);
+                maxOutput, maxEvent, config, workerPath, validateInWorker, supervision);
     }
 
     /**
@@ -106,7 +156,7 @@ public final class ModuleOptions {
      */
     public ModuleOptions withMaxInput(long bytes) {
         return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, bytes,
-                maxOutput, maxEvent, config, workerPath, validateInWorker);
+                maxOutput, maxEvent, config, workerPath, validateInWorker, supervision);
     }
 
     /**
@@ -116,7 +166,7 @@ public final class ModuleOptions {
      */
     public ModuleOptions withMaxOutput(long bytes) {
         return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, maxInput,
-                bytes, maxEvent, config, workerPath, validateInWorker);
+                bytes, maxEvent, config, workerPath, validateInWorker, supervision);
     }
 
     /**
@@ -125,7 +175,7 @@ public final class ModuleOptions {
      */
     public ModuleOptions withMaxEvent(long bytes) {
         return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, maxInput, maxOutput,
-                bytes, config, workerPath, validateInWorker);
+                bytes, config, workerPath, validateInWorker, supervision);
     }
 
     /**
@@ -134,7 +184,7 @@ public final class ModuleOptions {
      */
     public ModuleOptions withConfig(byte[] config) {
         return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, maxInput, maxOutput, maxEvent,
-                Objects.requireNonNull(config, "config").clone(), workerPath, validateInWorker);
+                Objects.requireNonNull(config, "config").clone(), workerPath, validateInWorker, supervision);
     }
 
     /**
@@ -144,7 +194,7 @@ public final class ModuleOptions {
      */
     public ModuleOptions withWorkerPath(Path path) {
         return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, maxInput, maxOutput, maxEvent,
-                config, Objects.requireNonNull(path, "path"), validateInWorker);
+                config, Objects.requireNonNull(path, "path"), validateInWorker, supervision);
     }
 
     /**
@@ -161,7 +211,120 @@ public final class ModuleOptions {
      */
     public ModuleOptions withValidateInWorker(boolean validate) {
         return new ModuleOptions(isolation, workers, callTimeout, memoryLimit, maxInput, maxOutput, maxEvent,
-                config, workerPath, validate);
+                config, workerPath, validate, supervision);
+    }
+
+    /**
+     * @param n ready workers kept warm beside the pool, to replace a crashed one at once (isolation
+     *     only; 0..8; default 1; none for a stateful module)
+     * @return a copy
+     */
+    public ModuleOptions withSpareWorkers(int n) {
+        Supervision s = supervision.copy();
+        s.spareWorkers = n;
+        return with(s);
+    }
+
+    /**
+     * @param n worker failures (crash, exit, timeout, protocol violation, failed start) within
+     *     {@link #withBreakerWindow(Duration) the breaker window}, with no successful call in
+     *     between, that open the circuit breaker: calls then fail at once with
+     *     {@link UnavailableException} (isolation only; 1..2^32-1; default 5)
+     * @return a copy
+     */
+    public ModuleOptions withBreakerFailures(long n) {
+        Supervision s = supervision.copy();
+        s.breakerFailures = n;
+        return with(s);
+    }
+
+    /**
+     * @param window the window the {@link #withBreakerFailures(long) breaker's failures} must fall in
+     *     (isolation only; positive, at most one year; default 30 s)
+     * @return a copy
+     */
+    public ModuleOptions withBreakerWindow(Duration window) {
+        Objects.requireNonNull(window, "window");
+        Supervision s = supervision.copy();
+        s.breakerWindow = window;
+        return with(s);
+    }
+
+    /**
+     * @param cooldown how long an open breaker refuses calls, doubling on each re-trip up to 60 s (or
+     *     this, if longer) (isolation only; positive, at most one year; default 1 s)
+     * @return a copy
+     */
+    public ModuleOptions withBreakerCooldown(Duration cooldown) {
+        Objects.requireNonNull(cooldown, "cooldown");
+        Supervision s = supervision.copy();
+        s.breakerCooldown = cooldown;
+        return with(s);
+    }
+
+    /**
+     * @param timeout longest a worker may take to load the module and run its {@code init}; also the
+     *     deadline of {@link #withValidateInWorker(boolean)} (isolation, or in-process with
+     *     validateInWorker; positive, at most one year; default 10 s)
+     * @return a copy
+     */
+    public ModuleOptions withStartupTimeout(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        Supervision s = supervision.copy();
+        s.startupTimeout = timeout;
+        return with(s);
+    }
+
+    /**
+     * @param grace at close, how long calls in flight may still finish before their workers are
+     *     killed (they then fail with {@link ClosedException}) (isolation only; 0 (at once) up to one
+     *     year; default 5 s)
+     * @return a copy
+     */
+    public ModuleOptions withCloseGrace(Duration grace) {
+        Objects.requireNonNull(grace, "grace");
+        Supervision s = supervision.copy();
+        s.closeGrace = grace;
+        return with(s);
+    }
+
+    /**
+     * CPU time each worker may use (RLIMIT_CPU, whole seconds: a fraction is dropped). A worker that
+     * reaches it finishes its call and is replaced; a call still running 5 s later is killed
+     * ({@link ResourceLimitException}). The limit cannot be lifted from Java: not set, it is the
+     * core's default, one hour per worker.
+     *
+     * @param limit the CPU time (isolation only; 1 s up to one year; default 1 hour)
+     * @return a copy
+     */
+    public ModuleOptions withCpuLimit(Duration limit) {
+        Objects.requireNonNull(limit, "limit");
+        Supervision s = supervision.copy();
+        s.cpuLimit = limit;
+        return with(s);
+    }
+
+    /**
+     * @param n descriptors each worker may have open (RLIMIT_NOFILE) (isolation only; 16..65536;
+     *     default 64)
+     * @return a copy
+     */
+    public ModuleOptions withOpenFiles(int n) {
+        Supervision s = supervision.copy();
+        s.openFiles = n;
+        return with(s);
+    }
+
+    /**
+     * @param sandbox false to run the workers without the seccomp filter, Landlock and
+     *     no_new_privs, only to debug a module that needs a forbidden system call (isolation, or
+     *     in-process with validateInWorker; default true)
+     * @return a copy
+     */
+    public ModuleOptions withSandbox(boolean sandbox) {
+        Supervision s = supervision.copy();
+        s.sandbox = sandbox;
+        return with(s);
     }
 
     /** @return true when the module is validated in a worker before an in-process load */
@@ -188,14 +351,88 @@ public final class ModuleOptions {
     /** @return the worker path, or null for the default */
     public Path workerPath() { return workerPath; }
 
+    /** @return spare workers (the core's default, 1, unless set) */
+    public int spareWorkers() {
+        return supervision.spareWorkers != null ? supervision.spareWorkers : (int) Defaults.V[10];
+    }
+    /** @return failures that open the circuit breaker (the core's default, 5, unless set) */
+    public long breakerFailures() {
+        return supervision.breakerFailures != null ? supervision.breakerFailures : Defaults.V[11];
+    }
+    /** @return the circuit breaker's window (the core's default, 30 s, unless set) */
+    public Duration breakerWindow() { return orDefault(supervision.breakerWindow, 12); }
+    /** @return the circuit breaker's cool-down (the core's default, 1 s, unless set) */
+    public Duration breakerCooldown() { return orDefault(supervision.breakerCooldown, 13); }
+    /** @return the workers' start-up deadline (the core's default, 10 s, unless set) */
+    public Duration startupTimeout() { return orDefault(supervision.startupTimeout, 14); }
+    /** @return the close grace (the core's default, 5 s, unless set) */
+    public Duration closeGrace() { return orDefault(supervision.closeGrace, 15); }
+    /** @return each worker's CPU time limit (the core's default, 1 hour, unless set) */
+    public Duration cpuLimit() { return orDefault(supervision.cpuLimit, 16); }
+    /** @return descriptors per worker (the core's default, 64, unless set) */
+    public int openFiles() {
+        return supervision.openFiles != null ? supervision.openFiles : (int) Defaults.V[17];
+    }
+    /** @return true when the workers are sandboxed (the core's default, true, unless set) */
+    public boolean sandbox() {
+        return supervision.sandbox != null ? supervision.sandbox : Defaults.V[18] != 0;
+    }
+
+    /** A duration as set, else the core's default at {@code index} of the defaults (-1: none). */
+    private static Duration orDefault(Duration set, int index) {
+        if (set != null) {
+            return set;
+        }
+        long d = Defaults.V[index];
+        return d < 0 ? null : Duration.ofNanos(d);
+    }
+
+    /**
+     * The supervision settings as {@code Native.moduleOpen} takes them: a mask of those set (bit
+     * {@code i} for entry {@code i + 1}), then spare workers, breaker failures, breaker window ns,
+     * breaker cooldown ns, startup timeout ns, close grace ns, CPU limit ns, open files, sandbox
+     * (0 or 1). The native side keeps the core's default for a setting not set and applies the
+     * core's rule to each one set.
+     */
+    long[] supervisionSettings() {
+        Supervision s = supervision;
+        long[] v = new long[10];
+        Object[] set = {s.spareWorkers, s.breakerFailures, s.breakerWindow, s.breakerCooldown,
+            s.startupTimeout, s.closeGrace, s.cpuLimit, s.openFiles, s.sandbox};
+        for (int i = 0; i < set.length; i++) {
+            Object x = set[i];
+            if (x == null) {
+                continue;
+            }
+            v[0] |= 1L << i;
+            if (x instanceof Duration) {
+                v[i + 1] = nanos((Duration) x);
+            } else if (x instanceof Boolean) {
+                v[i + 1] = (Boolean) x ? 1 : 0;
+            } else {
+                v[i + 1] = ((Number) x).longValue();
+            }
+        }
+        return v;
+    }
+
     long callTimeoutNanos() {
         if (callTimeout == null) {
             return 0; // not read: hasCallTimeout() is false
         }
+        return nanos(callTimeout);
+    }
+
+    /**
+     * A duration option as the native side takes it: nanoseconds, exact; one too large for a
+     * {@code long} goes over as {@code Long.MAX_VALUE} (or {@code MIN_VALUE}), which every duration
+     * rule of the core refuses (at most one year) as it would the exact value.
+     */
+    static long nanos(Duration d) {
         try {
-            return callTimeout.toNanos();
+            return d.toNanos();
         } catch (ArithmeticException e) {
-            return callTimeout.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
+            return d.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
         }
     }
 

@@ -38,11 +38,12 @@ final class Native {
     static native void hostAddModuleDir(long host, String dir);
 
     // Module
-    // Values go over as the caller set them; the core checks every range (options::Numeric).
+    // Values go over as the caller set them; the core checks every range (options::Numeric, Span).
+    // supervision: ModuleOptions.supervisionSettings() (a mask of the settings set, then the values).
     static native long moduleOpen(long host, String spec, int isolation, int workers,
             boolean hasCallTimeout, long callTimeoutNanos, boolean hasMemoryLimit, long memoryLimit,
             long maxInput, long maxOutput, long maxEvent, byte[] config, String workerPath,
-            boolean validateInWorker);
+            boolean validateInWorker, long[] supervision);
     /** @return the module's description (bridgehost::encode_info), see {@link ModuleInfo} */
     static native byte[] hostInspect(long host, String spec, long deadlineNanos, boolean inProcess);
     static native void moduleClose(long module);
@@ -87,7 +88,10 @@ final class Native {
     static native String version();
     /**
      * The core's default options: submitThreads, submitQueueCapacity, eventQueueCapacity, workers,
-     * callTimeout ns (-1: none), memoryLimit (-1: none), maxInput, maxOutput, maxEvent.
+     * callTimeout ns (-1: none), memoryLimit (-1: none), maxInput, maxOutput, maxEvent,
+     * eventQueueBytes, then the supervision settings: spareWorkers, breakerFailures, breakerWindow
+     * ns, breakerCooldown ns, startupTimeout ns, closeGrace ns, cpuLimit ns (-1: unlimited),
+     * openFiles, sandbox (0 or 1).
      */
     static native long[] optionDefaults();
     static native String defaultThreadName();
