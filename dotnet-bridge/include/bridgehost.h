@@ -122,9 +122,54 @@
 #define BH_OPTION_MAX_EVENT 8
 
 /**
- * The call timeout, in nanoseconds.
+ * The call timeout, in nanoseconds (`bh_module_options.call_timeout_ms`).
  */
 #define BH_OPTION_CALL_TIMEOUT_NS 9
+
+/**
+ * `bh_module_options.spare_workers`.
+ */
+#define BH_OPTION_SPARE_WORKERS 10
+
+/**
+ * `bh_module_options.breaker_failures`.
+ */
+#define BH_OPTION_BREAKER_FAILURES 11
+
+/**
+ * The breaker window, in nanoseconds (`bh_module_options.breaker_window_ms`).
+ */
+#define BH_OPTION_BREAKER_WINDOW_NS 12
+
+/**
+ * The breaker cool-down, in nanoseconds (`bh_module_options.breaker_cooldown_ms`).
+ */
+#define BH_OPTION_BREAKER_COOLDOWN_NS 13
+
+/**
+ * The worker start-up timeout, in nanoseconds (`bh_module_options.startup_timeout_ms`).
+ */
+#define BH_OPTION_STARTUP_TIMEOUT_NS 14
+
+/**
+ * The close grace, in nanoseconds (`bh_module_options.close_grace_ms`).
+ */
+#define BH_OPTION_CLOSE_GRACE_NS 15
+
+/**
+ * The CPU limit per worker, in nanoseconds (`bh_module_options.cpu_limit_ms`).
+ */
+#define BH_OPTION_CPU_LIMIT_NS 16
+
+/**
+ * `bh_module_options.open_files`.
+ */
+#define BH_OPTION_OPEN_FILES 17
+
+/**
+ * `bh_module_options.sandbox` (a flag: 0 or 1).
+ */
+#define BH_OPTION_SANDBOX 18
 
 /**
  * [`bh_call_typed`] flag: the input is one `list<u8>`'s bytes; the call
@@ -489,14 +534,62 @@ typedef struct bh_module_options {
     uint32_t validate_in_worker;
     /**
      * Fields whose 0 is the value 0, not "default": bit `1 << BH_OPTION_X` for `workers`,
-     * `memory_limit`, `max_input`, `max_output`, `max_event` and `BH_OPTION_CALL_TIMEOUT_NS`
-     * (`call_timeout_ms`). The core then judges the 0 as every runtime does: a 0-byte
-     * `max_input`, `max_output` or `max_event` is a valid limit (nothing may pass); a 0
-     * `workers`, `memory_limit` or call timeout is refused. A bit for another option, or for a
-     * field that is not 0, is `BH_E_INVALID_ARGUMENT`. Was `reserved2` (must be 0) in 0.1, so an
-     * older caller's 0 keeps its meaning.
+     * `memory_limit`, `max_input`, `max_output`, `max_event`, `BH_OPTION_CALL_TIMEOUT_NS`
+     * (`call_timeout_ms`) and the supervision fields below (`BH_OPTION_SPARE_WORKERS` ..
+     * `BH_OPTION_SANDBOX`; a duration's bit is its `_NS` id). The core then judges the 0 as every
+     * runtime does: a 0-byte `max_input`, `max_output` or `max_event` is a valid limit (nothing
+     * may pass), 0 `spare_workers` keeps no spare, a 0 `close_grace_ms` kills calls in flight at
+     * close at once, a 0 `sandbox` turns the sandbox off; a 0 `workers`, `memory_limit`, call
+     * timeout, `breaker_failures`, `breaker_window_ms`, `breaker_cooldown_ms`,
+     * `startup_timeout_ms`, `cpu_limit_ms` or `open_files` is refused. A bit for another option,
+     * or for a field that is not 0, is `BH_E_INVALID_ARGUMENT`. Was `reserved2` (must be 0) in
+     * 0.1, so an older caller's 0 keeps its meaning.
      */
     uint32_t explicit_zero;
+    /**
+     * Warm spare workers kept beside the pool (0..=8; 0: default 1, explicit 0: none).
+     */
+    uint32_t spare_workers;
+    /**
+     * Worker failures with no success in between, within `breaker_window_ms`, that open the
+     * circuit breaker (1..=2^32-1; 0: default 5).
+     */
+    uint32_t breaker_failures;
+    /**
+     * The breaker's window in ms (positive, at most one year; 0: default 30 s).
+     */
+    uint64_t breaker_window_ms;
+    /**
+     * How long an open breaker refuses calls, in ms (doubling on each re-trip; positive, at most
+     * one year; 0: default 1 s).
+     */
+    uint64_t breaker_cooldown_ms;
+    /**
+     * Longest a worker may take to load the module and run its init, in ms (positive, at most
+     * one year; 0: default 10 s). Also the deadline of `validate_in_worker`'s worker.
+     */
+    uint64_t startup_timeout_ms;
+    /**
+     * At close, how long calls in flight may finish before their workers are killed (they then
+     * fail with `BH_E_CLOSED`), in ms (at most one year; 0: default 5 s, explicit 0: no grace).
+     */
+    uint64_t close_grace_ms;
+    /**
+     * CPU time each worker may use, in ms (RLIMIT_CPU, whole seconds: a fraction is dropped;
+     * at least 1 s, at most one year; 0: default one hour). It cannot be made unlimited here.
+     */
+    uint64_t cpu_limit_ms;
+    /**
+     * Descriptors each worker may have open (RLIMIT_NOFILE; 16..=65536; 0: default 64).
+     */
+    uint32_t open_files;
+    /**
+     * The worker sandbox (seccomp filter, Landlock, no_new_privs): 1 on, 0 the default (on),
+     * 0 with its `explicit_zero` bit (`1 << BH_OPTION_SANDBOX`) off (only to debug a module
+     * that needs a forbidden system call); other values are `BH_E_INVALID_ARGUMENT`. Also
+     * rules `validate_in_worker`'s worker.
+     */
+    uint32_t sandbox;
 } bh_module_options;
 
 /**
@@ -798,10 +891,12 @@ bh_status bh_host_options_default(struct bh_host_options *out);
  * Check `value` for the option `option` (`BH_OPTION_*`) by the core's one rule
  * for it, the rule `bh_host_new` and `bh_module_open` apply: `BH_OK`, or
  * `BH_E_INVALID_ARGUMENT` with the message every runtime shows
- * ("workers must be in 1..=64, got -1"). For callers whose own integers are
- * signed or wider than a field (the .NET front end checks each value it sets
- * here before narrowing it into an unsigned field). An unknown `option` is
- * `BH_E_INVALID_ARGUMENT`.
+ * ("workers must be in 1..=64, got -1"). A duration (`BH_OPTION_*_NS`) is
+ * given in nanoseconds ("close_grace must be at most one year, got -1 ns");
+ * `BH_OPTION_SANDBOX`, a flag, accepts 0 and 1. For callers whose own
+ * integers are signed or wider than a field (the .NET front end checks each
+ * value it sets here before narrowing it into an unsigned field). An unknown
+ * `option` is `BH_E_INVALID_ARGUMENT`.
  */
 bh_status bh_option_check(uint32_t option, int64_t value);
 
@@ -905,8 +1000,11 @@ uint64_t bh_debug_live_handles(void);
  * Fill `*out` with the default module options (the values `bh_module_open`
  * uses for fields left 0): in-process, `workers` 1, no `call_timeout_ms`
  * and no `memory_limit` (0), `max_input`/`max_output` 256 MiB, `max_event`
- * 1 MiB, no config, no worker path. The caller sets `out->struct_size`; the
- * fields that fit in it are written (see `bh_host_options_default`).
+ * 1 MiB, no config, no worker path; supervision: `spare_workers` 1,
+ * `breaker_failures` 5, `breaker_window_ms` 30000, `breaker_cooldown_ms`
+ * 1000, `startup_timeout_ms` 10000, `close_grace_ms` 5000, `cpu_limit_ms`
+ * 3600000, `open_files` 64, `sandbox` 1. The caller sets `out->struct_size`;
+ * the fields that fit in it are written (see `bh_host_options_default`).
  *
  * # Safety
  * `out` must be valid for writes of `out->struct_size` bytes.

@@ -1,13 +1,12 @@
 //! Hosts: create, close, free, counters.
 
 use crate::handles::HOSTS;
-use crate::options::ExplicitZero;
+use crate::options::{option_rule, ExplicitZero};
 use crate::ptr::Contract;
 use crate::types::{
     bh_counters, bh_host, bh_host_options, bh_status, BH_OPTION_EVENT_QUEUE_BYTES,
     BH_OPTION_EVENT_QUEUE_CAPACITY, BH_OPTION_SUBMIT_QUEUE_CAPACITY, BH_OPTION_SUBMIT_THREADS,
 };
-use bhcore::options::Numeric;
 use bhcore::{CounterSnapshot, Host, HostOptions, Result};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -173,23 +172,18 @@ pub unsafe extern "C" fn bh_host_options_default(out: *mut bh_host_options) -> b
 /// Check `value` for the option `option` (`BH_OPTION_*`) by the core's one rule
 /// for it, the rule `bh_host_new` and `bh_module_open` apply: `BH_OK`, or
 /// `BH_E_INVALID_ARGUMENT` with the message every runtime shows
-/// ("workers must be in 1..=64, got -1"). For callers whose own integers are
-/// signed or wider than a field (the .NET front end checks each value it sets
-/// here before narrowing it into an unsigned field). An unknown `option` is
-/// `BH_E_INVALID_ARGUMENT`.
+/// ("workers must be in 1..=64, got -1"). A duration (`BH_OPTION_*_NS`) is
+/// given in nanoseconds ("close_grace must be at most one year, got -1 ns");
+/// `BH_OPTION_SANDBOX`, a flag, accepts 0 and 1. For callers whose own
+/// integers are signed or wider than a field (the .NET front end checks each
+/// value it sets here before narrowing it into an unsigned field). An unknown
+/// `option` is `BH_E_INVALID_ARGUMENT`.
 #[no_mangle]
 pub extern "C" fn bh_option_check(option: u32, value: i64) -> bh_status {
     ffi_boundary!(|_c| {
-        if option == crate::types::BH_OPTION_CALL_TIMEOUT_NS {
-            bhcore::options::call_timeout_from_nanos(value.into())?;
-            return Ok(());
-        }
-        let opt = usize::try_from(option)
-            .ok()
-            .and_then(|i| Numeric::ALL.get(i))
+        let rule = option_rule(option)
             .ok_or_else(|| bhcore::Error::InvalidArgument(format!("unknown option {option}")))?;
-        opt.check(value.into())?;
-        Ok(())
+        rule.check(value)
     })
 }
 

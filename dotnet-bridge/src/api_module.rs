@@ -2,13 +2,16 @@
 
 use crate::api_host::counters_of;
 use crate::handles::{BUFFERS, HOSTS, METHODS, MODULES};
-use crate::options::ExplicitZero;
+use crate::options::{flag, ExplicitZero};
 use crate::ptr::Contract;
 use crate::types::{
     bh_buffer, bh_counters, bh_host, bh_method, bh_module, bh_module_options, bh_status,
     BH_INSPECT_IN_PROCESS, BH_ISOLATION_IN_PROCESS, BH_ISOLATION_PROCESS,
-    BH_OPTION_CALL_TIMEOUT_NS, BH_OPTION_MAX_EVENT, BH_OPTION_MAX_INPUT, BH_OPTION_MAX_OUTPUT,
-    BH_OPTION_MEMORY_LIMIT, BH_OPTION_WORKERS,
+    BH_OPTION_BREAKER_COOLDOWN_NS, BH_OPTION_BREAKER_FAILURES, BH_OPTION_BREAKER_WINDOW_NS,
+    BH_OPTION_CALL_TIMEOUT_NS, BH_OPTION_CLOSE_GRACE_NS, BH_OPTION_CPU_LIMIT_NS,
+    BH_OPTION_MAX_EVENT, BH_OPTION_MAX_INPUT, BH_OPTION_MAX_OUTPUT, BH_OPTION_MEMORY_LIMIT,
+    BH_OPTION_OPEN_FILES, BH_OPTION_SANDBOX, BH_OPTION_SPARE_WORKERS, BH_OPTION_STARTUP_TIMEOUT_NS,
+    BH_OPTION_WORKERS,
 };
 use bhcore::{Error, Isolation, ModuleOptions, Result};
 use bridgehost_module_abi as abi;
@@ -60,6 +63,35 @@ fn module_options(c: &Contract, o: Option<&bh_module_options>) -> Result<ModuleO
                 "call_timeout_ms",
                 o.call_timeout_ms,
             ),
+            (
+                BH_OPTION_SPARE_WORKERS,
+                "spare_workers",
+                o.spare_workers.into(),
+            ),
+            (
+                BH_OPTION_BREAKER_FAILURES,
+                "breaker_failures",
+                o.breaker_failures.into(),
+            ),
+            (
+                BH_OPTION_BREAKER_WINDOW_NS,
+                "breaker_window_ms",
+                o.breaker_window_ms,
+            ),
+            (
+                BH_OPTION_BREAKER_COOLDOWN_NS,
+                "breaker_cooldown_ms",
+                o.breaker_cooldown_ms,
+            ),
+            (
+                BH_OPTION_STARTUP_TIMEOUT_NS,
+                "startup_timeout_ms",
+                o.startup_timeout_ms,
+            ),
+            (BH_OPTION_CLOSE_GRACE_NS, "close_grace_ms", o.close_grace_ms),
+            (BH_OPTION_CPU_LIMIT_NS, "cpu_limit_ms", o.cpu_limit_ms),
+            (BH_OPTION_OPEN_FILES, "open_files", o.open_files.into()),
+            (BH_OPTION_SANDBOX, "sandbox", o.sandbox.into()),
         ],
     )?;
     if set.given(BH_OPTION_WORKERS, o.workers.into()) {
@@ -85,23 +117,52 @@ fn module_options(c: &Contract, o: Option<&bh_module_options>) -> Result<ModuleO
     if !worker.is_empty() {
         opts.worker_path = Some(PathBuf::from(OsStr::from_bytes(worker)));
     }
-    opts.validate_in_worker = match o.validate_in_worker {
-        0 => false,
-        1 => true,
-        other => {
-            return Err(invalid(format!(
-                "bh_module_options.validate_in_worker must be 0 or 1, not {other}"
-            )))
-        }
-    };
+    opts.validate_in_worker = flag(
+        "bh_module_options",
+        "validate_in_worker",
+        o.validate_in_worker.into(),
+    )?;
+    // Supervision: each field given replaces the core's default; the core judges every value
+    // (range, and whether it means anything in-process) when the module opens.
+    let sup = &mut opts.supervision;
+    if set.given(BH_OPTION_SPARE_WORKERS, o.spare_workers.into()) {
+        sup.spare_workers = o.spare_workers as usize;
+    }
+    if set.given(BH_OPTION_BREAKER_FAILURES, o.breaker_failures.into()) {
+        sup.breaker_failures = o.breaker_failures;
+    }
+    if set.given(BH_OPTION_BREAKER_WINDOW_NS, o.breaker_window_ms) {
+        sup.breaker_window = Duration::from_millis(o.breaker_window_ms);
+    }
+    if set.given(BH_OPTION_BREAKER_COOLDOWN_NS, o.breaker_cooldown_ms) {
+        sup.breaker_cooldown = Duration::from_millis(o.breaker_cooldown_ms);
+    }
+    if set.given(BH_OPTION_STARTUP_TIMEOUT_NS, o.startup_timeout_ms) {
+        sup.startup_timeout = Duration::from_millis(o.startup_timeout_ms);
+    }
+    if set.given(BH_OPTION_CLOSE_GRACE_NS, o.close_grace_ms) {
+        sup.close_grace = Duration::from_millis(o.close_grace_ms);
+    }
+    if set.given(BH_OPTION_CPU_LIMIT_NS, o.cpu_limit_ms) {
+        sup.cpu_limit = Some(Duration::from_millis(o.cpu_limit_ms));
+    }
+    if set.given(BH_OPTION_OPEN_FILES, o.open_files.into()) {
+        sup.open_files = o.open_files.into();
+    }
+    if set.given(BH_OPTION_SANDBOX, o.sandbox.into()) {
+        sup.sandbox = flag("bh_module_options", "sandbox", o.sandbox.into())?;
+    }
     Ok(opts)
 }
 
 /// Fill `*out` with the default module options (the values `bh_module_open`
 /// uses for fields left 0): in-process, `workers` 1, no `call_timeout_ms`
 /// and no `memory_limit` (0), `max_input`/`max_output` 256 MiB, `max_event`
-/// 1 MiB, no config, no worker path. The caller sets `out->struct_size`; the
-/// fields that fit in it are written (see `bh_host_options_default`).
+/// 1 MiB, no config, no worker path; supervision: `spare_workers` 1,
+/// `breaker_failures` 5, `breaker_window_ms` 30000, `breaker_cooldown_ms`
+/// 1000, `startup_timeout_ms` 10000, `close_grace_ms` 5000, `cpu_limit_ms`
+/// 3600000, `open_files` 64, `sandbox` 1. The caller sets `out->struct_size`;
+/// the fields that fit in it are written (see `bh_host_options_default`).
 ///
 /// # Safety
 /// `out` must be valid for writes of `out->struct_size` bytes.
@@ -110,8 +171,10 @@ pub unsafe extern "C" fn bh_module_options_default(out: *mut bh_module_options) 
     ffi_boundary!(|c| {
         let out = c.module_options_out(out)?;
         let d = ModuleOptions::default();
+        let sup = &d.supervision;
         let ms =
             |t: Option<Duration>| t.map_or(0, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX));
+        let count = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
         out.fill(&bh_module_options {
             struct_size: std::mem::size_of::<bh_module_options>() as u32,
             isolation: match d.isolation {
@@ -131,6 +194,16 @@ pub unsafe extern "C" fn bh_module_options_default(out: *mut bh_module_options) 
             max_event: d.max_event as u64,
             validate_in_worker: u32::from(d.validate_in_worker),
             explicit_zero: 0,
+            spare_workers: count(sup.spare_workers as u64),
+            breaker_failures: sup.breaker_failures,
+            breaker_window_ms: ms(Some(sup.breaker_window)),
+            breaker_cooldown_ms: ms(Some(sup.breaker_cooldown)),
+            startup_timeout_ms: ms(Some(sup.startup_timeout)),
+            close_grace_ms: ms(Some(sup.close_grace)),
+            // No cpu_limit (unlimited, which C cannot ask for) would show as 0, "the default".
+            cpu_limit_ms: ms(sup.cpu_limit),
+            open_files: count(sup.open_files),
+            sandbox: u32::from(sup.sandbox),
         });
         Ok(())
     })

@@ -591,16 +591,40 @@ mod tests {
         }
         let got = c.module_options(o).unwrap().unwrap();
         assert_eq!((got.struct_size, got.validate_in_worker), (88, 0));
+        // A 96-byte caller (before the supervision fields): the words after its struct are
+        // not read as spare_workers .. sandbox.
+        let mut pre = [0u64; 19];
+        let o = pre.as_mut_ptr().cast::<bh_module_options>();
+        // SAFETY: `pre` is 152 bytes, aligned to 8; written through `o` only.
+        unsafe {
+            (*o).struct_size = 96;
+            for i in 12..19 {
+                o.cast::<u64>().add(i).write(u64::MAX);
+            }
+        }
+        let got = c.module_options(o).unwrap().unwrap();
+        assert_eq!(
+            (
+                got.spare_workers,
+                got.breaker_failures,
+                got.breaker_window_ms,
+                got.close_grace_ms,
+                got.cpu_limit_ms,
+                got.open_files,
+                got.sandbox
+            ),
+            (0, 0, 0, 0, 0, 0, 0)
+        );
         // A newer, larger caller: accepted if the unknown tail is zero.
-        let mut newer = [0u64; 13];
+        let mut newer = [0u64; 20];
         let n = newer.as_mut_ptr().cast::<bh_module_options>();
-        // SAFETY: `newer` is 104 bytes, aligned to 8; written through `n` only.
-        unsafe { (*n).struct_size = 104 };
+        // SAFETY: `newer` is 160 bytes, aligned to 8; written through `n` only.
+        unsafe { (*n).struct_size = 160 };
         assert!(c.module_options(n).unwrap().is_some());
-        // SAFETY: as above; byte 96 is inside `newer`.
-        unsafe { n.cast::<u64>().add(12).write(1) };
+        // SAFETY: as above; byte 152 is inside `newer`.
+        unsafe { n.cast::<u64>().add(19).write(1) };
         let e = c.module_options(n).unwrap_err();
-        assert!(e.to_string().contains("byte 96 is set"), "{e}");
+        assert!(e.to_string().contains("byte 152 is set"), "{e}");
         // Host options: 32 bytes since 0.1; fewer are refused.
         // SAFETY: as above.
         let mut ho = unsafe { std::mem::zeroed::<bh_host_options>() };

@@ -165,7 +165,9 @@ pub const BH_LOG_DEBUG: u32 = 3;
 pub const BH_LOG_TRACE: u32 = 4;
 
 // Options checked by `bh_option_check` (the core's one rule per option,
-// `bridgehost::options::Numeric`, in its order, then the call timeout).
+// `bridgehost::options::Numeric` or `Span`; `bh_option_check` maps each id to its rule by
+// name, never by position). The same ids name the fields' bits in `explicit_zero`. Ids are
+// never renumbered; new ones are appended.
 /// `bh_host_options.submit_threads`.
 pub const BH_OPTION_SUBMIT_THREADS: u32 = 0;
 /// `bh_host_options.submit_queue_capacity`.
@@ -184,8 +186,26 @@ pub const BH_OPTION_MAX_INPUT: u32 = 6;
 pub const BH_OPTION_MAX_OUTPUT: u32 = 7;
 /// `bh_module_options.max_event`.
 pub const BH_OPTION_MAX_EVENT: u32 = 8;
-/// The call timeout, in nanoseconds.
+/// The call timeout, in nanoseconds (`bh_module_options.call_timeout_ms`).
 pub const BH_OPTION_CALL_TIMEOUT_NS: u32 = 9;
+/// `bh_module_options.spare_workers`.
+pub const BH_OPTION_SPARE_WORKERS: u32 = 10;
+/// `bh_module_options.breaker_failures`.
+pub const BH_OPTION_BREAKER_FAILURES: u32 = 11;
+/// The breaker window, in nanoseconds (`bh_module_options.breaker_window_ms`).
+pub const BH_OPTION_BREAKER_WINDOW_NS: u32 = 12;
+/// The breaker cool-down, in nanoseconds (`bh_module_options.breaker_cooldown_ms`).
+pub const BH_OPTION_BREAKER_COOLDOWN_NS: u32 = 13;
+/// The worker start-up timeout, in nanoseconds (`bh_module_options.startup_timeout_ms`).
+pub const BH_OPTION_STARTUP_TIMEOUT_NS: u32 = 14;
+/// The close grace, in nanoseconds (`bh_module_options.close_grace_ms`).
+pub const BH_OPTION_CLOSE_GRACE_NS: u32 = 15;
+/// The CPU limit per worker, in nanoseconds (`bh_module_options.cpu_limit_ms`).
+pub const BH_OPTION_CPU_LIMIT_NS: u32 = 16;
+/// `bh_module_options.open_files`.
+pub const BH_OPTION_OPEN_FILES: u32 = 17;
+/// `bh_module_options.sandbox` (a flag: 0 or 1).
+pub const BH_OPTION_SANDBOX: u32 = 18;
 
 /// Options of `bh_host_new`. All-zero fields mean "default";
 /// `bh_host_options_default` fills the struct with the default values.
@@ -271,13 +291,48 @@ pub struct bh_module_options {
     /// `explicit_zero`.
     pub validate_in_worker: u32,
     /// Fields whose 0 is the value 0, not "default": bit `1 << BH_OPTION_X` for `workers`,
-    /// `memory_limit`, `max_input`, `max_output`, `max_event` and `BH_OPTION_CALL_TIMEOUT_NS`
-    /// (`call_timeout_ms`). The core then judges the 0 as every runtime does: a 0-byte
-    /// `max_input`, `max_output` or `max_event` is a valid limit (nothing may pass); a 0
-    /// `workers`, `memory_limit` or call timeout is refused. A bit for another option, or for a
-    /// field that is not 0, is `BH_E_INVALID_ARGUMENT`. Was `reserved2` (must be 0) in 0.1, so an
-    /// older caller's 0 keeps its meaning.
+    /// `memory_limit`, `max_input`, `max_output`, `max_event`, `BH_OPTION_CALL_TIMEOUT_NS`
+    /// (`call_timeout_ms`) and the supervision fields below (`BH_OPTION_SPARE_WORKERS` ..
+    /// `BH_OPTION_SANDBOX`; a duration's bit is its `_NS` id). The core then judges the 0 as every
+    /// runtime does: a 0-byte `max_input`, `max_output` or `max_event` is a valid limit (nothing
+    /// may pass), 0 `spare_workers` keeps no spare, a 0 `close_grace_ms` kills calls in flight at
+    /// close at once, a 0 `sandbox` turns the sandbox off; a 0 `workers`, `memory_limit`, call
+    /// timeout, `breaker_failures`, `breaker_window_ms`, `breaker_cooldown_ms`,
+    /// `startup_timeout_ms`, `cpu_limit_ms` or `open_files` is refused. A bit for another option,
+    /// or for a field that is not 0, is `BH_E_INVALID_ARGUMENT`. Was `reserved2` (must be 0) in
+    /// 0.1, so an older caller's 0 keeps its meaning.
     pub explicit_zero: u32,
+    // Supervision of isolated workers (docs/ISOLATION.md, "Supervision settings"), appended
+    // after `explicit_zero` (96 bytes before): a caller whose `struct_size` stops before them
+    // gets the defaults. Ranges and messages are the core's; set to anything but the default
+    // for an in-process module, each is refused ("cpu_limit requires process isolation"), except
+    // `startup_timeout_ms` and `sandbox`, which `validate_in_worker` uses too.
+    /// Warm spare workers kept beside the pool (0..=8; 0: default 1, explicit 0: none).
+    pub spare_workers: u32,
+    /// Worker failures with no success in between, within `breaker_window_ms`, that open the
+    /// circuit breaker (1..=2^32-1; 0: default 5).
+    pub breaker_failures: u32,
+    /// The breaker's window in ms (positive, at most one year; 0: default 30 s).
+    pub breaker_window_ms: u64,
+    /// How long an open breaker refuses calls, in ms (doubling on each re-trip; positive, at most
+    /// one year; 0: default 1 s).
+    pub breaker_cooldown_ms: u64,
+    /// Longest a worker may take to load the module and run its init, in ms (positive, at most
+    /// one year; 0: default 10 s). Also the deadline of `validate_in_worker`'s worker.
+    pub startup_timeout_ms: u64,
+    /// At close, how long calls in flight may finish before their workers are killed (they then
+    /// fail with `BH_E_CLOSED`), in ms (at most one year; 0: default 5 s, explicit 0: no grace).
+    pub close_grace_ms: u64,
+    /// CPU time each worker may use, in ms (RLIMIT_CPU, whole seconds: a fraction is dropped;
+    /// at least 1 s, at most one year; 0: default one hour). It cannot be made unlimited here.
+    pub cpu_limit_ms: u64,
+    /// Descriptors each worker may have open (RLIMIT_NOFILE; 16..=65536; 0: default 64).
+    pub open_files: u32,
+    /// The worker sandbox (seccomp filter, Landlock, no_new_privs): 1 on, 0 the default (on),
+    /// 0 with its `explicit_zero` bit (`1 << BH_OPTION_SANDBOX`) off (only to debug a module
+    /// that needs a forbidden system call); other values are `BH_E_INVALID_ARGUMENT`. Also
+    /// rules `validate_in_worker`'s worker.
+    pub sandbox: u32,
 }
 
 /// Counters of a host or module. The caller sets `struct_size`; the library

@@ -28,9 +28,9 @@ fn struct_layouts_are_pinned() {
     assert_eq!(offset_of!(bh_host_options, reserved), 76);
 
     // validate_in_worker and explicit_zero (then named reserved2, "must be 0") were appended
-    // (88 bytes before): an older caller's smaller struct_size leaves them 0 (off; every 0
-    // field "default").
-    assert_eq!(size_of::<bh_module_options>(), 96);
+    // (88 bytes before), then the supervision fields spare_workers .. sandbox (96 before): an
+    // older caller's smaller struct_size leaves them 0 (off; every 0 field "default").
+    assert_eq!(size_of::<bh_module_options>(), 152);
     assert_eq!(align_of::<bh_module_options>(), 8);
     let offsets = [
         offset_of!(bh_module_options, struct_size),
@@ -48,10 +48,22 @@ fn struct_layouts_are_pinned() {
         offset_of!(bh_module_options, max_event),
         offset_of!(bh_module_options, validate_in_worker),
         offset_of!(bh_module_options, explicit_zero),
+        offset_of!(bh_module_options, spare_workers),
+        offset_of!(bh_module_options, breaker_failures),
+        offset_of!(bh_module_options, breaker_window_ms),
+        offset_of!(bh_module_options, breaker_cooldown_ms),
+        offset_of!(bh_module_options, startup_timeout_ms),
+        offset_of!(bh_module_options, close_grace_ms),
+        offset_of!(bh_module_options, cpu_limit_ms),
+        offset_of!(bh_module_options, open_files),
+        offset_of!(bh_module_options, sandbox),
     ];
     assert_eq!(
         offsets,
-        [0, 4, 8, 12, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 92]
+        [
+            0, 4, 8, 12, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 92, 96, 100, 104, 112, 120, 128,
+            136, 144, 148
+        ]
     );
 
     // 0.1 had 14 counters (120 bytes); state_lost, events_refused, events_discarded,

@@ -590,10 +590,39 @@ fn option_defaults_are_the_cores() {
         assert_eq!(m.max_output as usize, md.max_output);
         assert_eq!(m.max_event as usize, md.max_event);
         assert!(m.config.is_null() && m.worker_path.is_null());
+        let sd = &md.supervision;
+        assert_eq!(m.spare_workers as usize, sd.spare_workers);
+        assert_eq!(m.breaker_failures, sd.breaker_failures);
+        let ms = |d: std::time::Duration| d.as_millis() as u64;
+        assert_eq!(m.breaker_window_ms, ms(sd.breaker_window));
+        assert_eq!(m.breaker_cooldown_ms, ms(sd.breaker_cooldown));
+        assert_eq!(m.startup_timeout_ms, ms(sd.startup_timeout));
+        assert_eq!(m.close_grace_ms, ms(sd.close_grace));
+        assert_eq!(Some(m.cpu_limit_ms), sd.cpu_limit.map(ms));
+        assert_eq!(u64::from(m.open_files), sd.open_files);
+        assert_eq!(m.sandbox, u32::from(sd.sandbox));
+        assert_eq!(
+            (
+                m.spare_workers,
+                m.breaker_failures,
+                m.close_grace_ms,
+                m.cpu_limit_ms
+            ),
+            (1, 5, 5000, 3_600_000)
+        );
 
-        // The filled structs open a host and a module as they are.
+        // The filled structs open a host and a module as they are (in-process: the
+        // supervision values are the defaults, so they are no change the core would refuse).
         let mut host = Default::default();
         expect(bh_host_new(&h, &mut host), BH_OK);
+        expect(bh_host_free(host), BH_OK);
+        let host = common::host();
+        let mut module = Default::default();
+        expect(
+            bh_module_open(host, "std".as_ptr().cast(), 3, &m, &mut module),
+            BH_OK,
+        );
+        expect(bh_module_free(module), BH_OK);
         expect(bh_host_free(host), BH_OK);
 
         // An older (0.1, 80-byte) module struct: only what fits is written.
@@ -603,6 +632,13 @@ fn option_defaults_are_the_cores() {
         expect(bh_module_options_default(&mut m), BH_OK);
         assert_eq!(m.max_input as usize, md.max_input);
         assert_eq!(m.max_event, 0xfeed, "beyond struct_size: untouched");
+        // A caller from before the supervision fields (96 bytes): they stay as they were.
+        m = std::mem::zeroed();
+        m.struct_size = 96;
+        m.cpu_limit_ms = 0xfeed;
+        expect(bh_module_options_default(&mut m), BH_OK);
+        assert_eq!(m.max_event as usize, md.max_event);
+        assert_eq!((m.spare_workers, m.cpu_limit_ms), (0, 0xfeed));
 
         // A newer (larger) struct: the bytes this library does not know are zeroed ("default").
         #[repr(C)]

@@ -444,6 +444,15 @@ fn module_options() -> bh_module_options {
         max_event: 0,
         validate_in_worker: 0,
         explicit_zero: 0,
+        spare_workers: 0,
+        breaker_failures: 0,
+        breaker_window_ms: 0,
+        breaker_cooldown_ms: 0,
+        startup_timeout_ms: 0,
+        close_grace_ms: 0,
+        cpu_limit_ms: 0,
+        open_files: 0,
+        sandbox: 0,
     }
 }
 
@@ -523,9 +532,11 @@ fn counters_struct_sizes_across_the_range() {
 
 #[test]
 fn option_check_is_the_cores_rule_for_every_option() {
-    use bhcore::options::Numeric;
+    use bhcore::options::{Numeric, Span};
     let _g = serial();
-    let ids = [
+    // Every id spelled out with the rule it must apply: the ids are fixed, the core's lists
+    // (Numeric::ALL, Span::ALL) may grow or reorder.
+    let counts = [
         (BH_OPTION_SUBMIT_THREADS, Numeric::SubmitThreads),
         (
             BH_OPTION_SUBMIT_QUEUE_CAPACITY,
@@ -538,13 +549,45 @@ fn option_check_is_the_cores_rule_for_every_option() {
         (BH_OPTION_MAX_INPUT, Numeric::MaxInput),
         (BH_OPTION_MAX_OUTPUT, Numeric::MaxOutput),
         (BH_OPTION_MAX_EVENT, Numeric::MaxEvent),
+        (BH_OPTION_SPARE_WORKERS, Numeric::SpareWorkers),
+        (BH_OPTION_BREAKER_FAILURES, Numeric::BreakerFailures),
+        (BH_OPTION_OPEN_FILES, Numeric::OpenFiles),
     ];
+    let spans = [
+        (BH_OPTION_CALL_TIMEOUT_NS, Span::CallTimeout),
+        (BH_OPTION_BREAKER_WINDOW_NS, Span::BreakerWindow),
+        (BH_OPTION_BREAKER_COOLDOWN_NS, Span::BreakerCooldown),
+        (BH_OPTION_STARTUP_TIMEOUT_NS, Span::StartupTimeout),
+        (BH_OPTION_CLOSE_GRACE_NS, Span::CloseGrace),
+        (BH_OPTION_CPU_LIMIT_NS, Span::CpuLimit),
+    ];
+    for n in Numeric::ALL {
+        assert_eq!(
+            counts.iter().filter(|(_, c)| *c == n).count(),
+            1,
+            "core option {n:?} has exactly one BH_OPTION_ id"
+        );
+    }
+    for sp in Span::ALL {
+        assert_eq!(
+            spans.iter().filter(|(_, c)| *c == sp).count(),
+            1,
+            "core duration {sp:?} has exactly one BH_OPTION_ id"
+        );
+    }
+    let mut ids: Vec<u32> = counts.iter().map(|c| c.0).collect();
+    ids.extend(spans.iter().map(|s| s.0));
+    ids.push(BH_OPTION_SANDBOX);
+    ids.sort_unstable();
     assert_eq!(
-        ids.len(),
-        Numeric::ALL.len(),
-        "every core option has a BH_OPTION_ id"
+        ids,
+        (0..=18).collect::<Vec<u32>>(),
+        "ids are 0..=18, none twice"
     );
-    for (id, opt) in ids {
+    // Each id names its field's bit in explicit_zero, a u32.
+    assert!(ids.iter().all(|&i| i < 32));
+
+    for (id, opt) in counts {
         let (lo, hi) = opt.range();
         for ok in [lo, hi.min(i64::MAX as u64)] {
             expect(bh_option_check(id, ok as i64), BH_OK);
@@ -561,22 +604,273 @@ fn option_check_is_the_cores_rule_for_every_option() {
             expect_err(bh_option_check(id, v), BH_E_INVALID_ARGUMENT, &want);
         }
     }
-    expect(bh_option_check(BH_OPTION_CALL_TIMEOUT_NS, 1), BH_OK);
-    for v in [0, -1, 366 * 86_400 * 1_000_000_000] {
+    const YEAR_NS: i64 = 365 * 86_400 * 1_000_000_000;
+    for (id, span) in spans {
+        let lo = span.range().0.as_nanos() as i64;
+        for ok in [lo, YEAR_NS] {
+            expect(bh_option_check(id, ok), BH_OK);
+        }
+        for v in [i64::MIN, -1, lo - 1, YEAR_NS + 1, i64::MAX] {
+            // The core's own message for this value, whatever its wording.
+            let want = span.from_nanos(v.into()).unwrap_err().to_string();
+            assert!(want.contains(span.name()) && want.ends_with(&format!("got {v} ns")));
+            expect_err(bh_option_check(id, v), BH_E_INVALID_ARGUMENT, &want);
+        }
+    }
+    expect_err(
+        bh_option_check(BH_OPTION_CALL_TIMEOUT_NS, 0),
+        BH_E_INVALID_ARGUMENT,
+        "call_timeout must be positive and at most one year, got 0 ns",
+    );
+    expect(bh_option_check(BH_OPTION_CLOSE_GRACE_NS, 0), BH_OK);
+    expect_err(
+        bh_option_check(BH_OPTION_CLOSE_GRACE_NS, -1),
+        BH_E_INVALID_ARGUMENT,
+        "close_grace must be at most one year, got -1 ns",
+    );
+    expect_err(
+        bh_option_check(BH_OPTION_CPU_LIMIT_NS, 999_999_999),
+        BH_E_INVALID_ARGUMENT,
+        "cpu_limit must be at least 1 s and at most one year, got 999999999 ns",
+    );
+    // The sandbox flag: 0 or 1, as bh_module_open reads the field.
+    for v in [0, 1] {
+        expect(bh_option_check(BH_OPTION_SANDBOX, v), BH_OK);
+    }
+    for v in [2, -1, i64::MAX] {
         expect_err(
-            bh_option_check(BH_OPTION_CALL_TIMEOUT_NS, v),
+            bh_option_check(BH_OPTION_SANDBOX, v),
             BH_E_INVALID_ARGUMENT,
-            "call_timeout must be positive and at most one year",
+            &format!("sandbox must be 0 or 1, not {v}"),
         );
     }
     expect_err(
-        bh_option_check(10, 1),
+        bh_option_check(19, 1),
         BH_E_INVALID_ARGUMENT,
-        "unknown option 10",
+        "unknown option 19",
     );
     expect_err(
         bh_option_check(u32::MAX, 1),
         BH_E_INVALID_ARGUMENT,
         "unknown option",
     );
+}
+
+/// The bundled worker beside the staged modules, or `None` (the isolated cases are then skipped,
+/// as the other suites skip them when isolation is not built).
+fn staged_worker() -> Option<String> {
+    let w = dist().join("bridgehost-worker");
+    if w.is_file() {
+        Some(w.to_str().unwrap().to_owned())
+    } else {
+        eprintln!("skipped: {} is not staged", w.display());
+        None
+    }
+}
+
+/// Open std with `mo` and free it: the status.
+fn open_std(h: bh_host, mo: &bh_module_options) -> bh_status {
+    let mut m = bh_module::default();
+    // SAFETY: the spec and options are live locals; m is writable.
+    let s = unsafe { bh_module_open(h, "std".as_ptr().cast(), 3, mo, &mut m) };
+    if s == BH_OK {
+        expect(bh_module_free(m), BH_OK);
+    }
+    s
+}
+
+type Set = fn(&mut bh_module_options);
+
+/// Each supervision field as C sets it: out of range, the core's message naming it (the
+/// module is isolated, so the range is what is judged); changed from its default in-process,
+/// refused by the core as a setting the module's process would ignore, except `startup_timeout`
+/// and `sandbox`, which `validate_in_worker` uses.
+#[test]
+fn supervision_fields_are_judged_by_the_core() {
+    let _g = serial();
+    let h = host();
+    let out_of_range: [(Set, &str); 13] = [
+        (
+            |o| o.spare_workers = 9,
+            "spare_workers must be in 0..=8, got 9",
+        ),
+        (
+            |o| o.explicit_zero = 1 << BH_OPTION_BREAKER_FAILURES,
+            "breaker_failures must be in 1..=4294967295, got 0",
+        ),
+        (
+            |o| o.explicit_zero = 1 << BH_OPTION_BREAKER_WINDOW_NS,
+            "breaker_window must be positive and at most one year, got 0 ns",
+        ),
+        (
+            |o| o.breaker_window_ms = 366 * 86_400_000,
+            "breaker_window must be positive and at most one year, got 31622400000000000 ns",
+        ),
+        (
+            |o| o.explicit_zero = 1 << BH_OPTION_BREAKER_COOLDOWN_NS,
+            "breaker_cooldown must be positive and at most one year, got 0 ns",
+        ),
+        (
+            |o| o.explicit_zero = 1 << BH_OPTION_STARTUP_TIMEOUT_NS,
+            "startup_timeout must be positive and at most one year, got 0 ns",
+        ),
+        (
+            |o| o.close_grace_ms = u64::MAX,
+            "close_grace must be at most one year, got 18446744073709551615000000 ns",
+        ),
+        (
+            |o| o.cpu_limit_ms = 999,
+            "cpu_limit must be at least 1 s and at most one year, got 999000000 ns",
+        ),
+        (
+            |o| o.explicit_zero = 1 << BH_OPTION_CPU_LIMIT_NS,
+            "cpu_limit must be at least 1 s and at most one year, got 0 ns",
+        ),
+        (
+            |o| o.open_files = 15,
+            "open_files must be in 16..=65536, got 15",
+        ),
+        (
+            |o| o.open_files = 65537,
+            "open_files must be in 16..=65536, got 65537",
+        ),
+        (
+            |o| o.sandbox = 2,
+            "bh_module_options.sandbox must be 0 or 1, not 2",
+        ),
+        (
+            |o| {
+                o.sandbox = 1;
+                o.explicit_zero = 1 << BH_OPTION_SANDBOX
+            },
+            "explicit_zero names sandbox, whose value is 1, not 0",
+        ),
+    ];
+    for (set, want) in out_of_range {
+        let mut mo = module_options();
+        mo.isolation = BH_ISOLATION_PROCESS;
+        set(&mut mo);
+        expect_err(open_std(h, &mo), BH_E_INVALID_ARGUMENT, want);
+    }
+
+    // In-process: a worker's setting changed from its default is refused, named.
+    let worker_only: [(Set, &str); 8] = [
+        (|o| o.spare_workers = 2, "spare_workers"),
+        (
+            |o| o.explicit_zero = 1 << BH_OPTION_SPARE_WORKERS,
+            "spare_workers",
+        ),
+        (|o| o.breaker_failures = 1, "breaker_failures"),
+        (|o| o.breaker_window_ms = 1000, "breaker_window"),
+        (|o| o.breaker_cooldown_ms = 60_000, "breaker_cooldown"),
+        (
+            |o| o.explicit_zero = 1 << BH_OPTION_CLOSE_GRACE_NS,
+            "close_grace",
+        ),
+        (|o| o.cpu_limit_ms = 10_000, "cpu_limit"),
+        (|o| o.open_files = 128, "open_files"),
+    ];
+    for (set, name) in worker_only {
+        let mut mo = module_options();
+        set(&mut mo);
+        expect_err(
+            open_std(h, &mo),
+            BH_E_INVALID_ARGUMENT,
+            &format!("{name} requires process isolation"),
+        );
+        mo.validate_in_worker = 1; // does not help: the validating worker ignores it
+        expect_err(
+            open_std(h, &mo),
+            BH_E_INVALID_ARGUMENT,
+            &format!("{name} requires process isolation"),
+        );
+    }
+    let validation: [(Set, &str); 2] = [
+        (|o| o.startup_timeout_ms = 5000, "startup_timeout"),
+        (|o| o.explicit_zero = 1 << BH_OPTION_SANDBOX, "sandbox"),
+    ];
+    for (set, name) in validation {
+        let mut mo = module_options();
+        set(&mut mo);
+        expect_err(
+            open_std(h, &mo),
+            BH_E_INVALID_ARGUMENT,
+            &format!("{name} requires process isolation or validate_in_worker"),
+        );
+    }
+    // A field set to its default value is no change: accepted in-process.
+    let mut mo = module_options();
+    mo.sandbox = 1;
+    mo.spare_workers = 1;
+    mo.breaker_failures = 5;
+    mo.close_grace_ms = 5000;
+    mo.cpu_limit_ms = 3_600_000;
+    expect(open_std(h, &mo), BH_OK);
+
+    if let Some(worker) = staged_worker() {
+        // startup_timeout and sandbox are accepted in-process with validate_in_worker.
+        for (set, _) in validation {
+            let mut mo = module_options();
+            set(&mut mo);
+            mo.validate_in_worker = 1;
+            mo.worker_path = worker.as_ptr().cast();
+            mo.worker_path_len = worker.len();
+            expect(open_std(h, &mo), BH_OK);
+        }
+        // Every field at a valid, non-default value (explicit 0s included), isolated.
+        let mut mo = module_options();
+        mo.isolation = BH_ISOLATION_PROCESS;
+        mo.worker_path = worker.as_ptr().cast();
+        mo.worker_path_len = worker.len();
+        mo.breaker_failures = 1;
+        mo.breaker_window_ms = 1000;
+        mo.breaker_cooldown_ms = 60_000;
+        mo.startup_timeout_ms = 20_000;
+        mo.cpu_limit_ms = 5000;
+        mo.open_files = 32;
+        mo.explicit_zero =
+            1 << BH_OPTION_SPARE_WORKERS | 1 << BH_OPTION_CLOSE_GRACE_NS | 1 << BH_OPTION_SANDBOX;
+        let mut m = bh_module::default();
+        // SAFETY: the spec, options and worker path are live locals; m is writable.
+        expect(
+            unsafe { bh_module_open(h, "std".as_ptr().cast(), 3, &mo, &mut m) },
+            BH_OK,
+        );
+        let echo = method(m, "echo");
+        assert_eq!(call(echo, b"x").unwrap(), b"x");
+        expect(bh_method_free(echo), BH_OK);
+        expect(bh_module_free(m), BH_OK);
+    }
+    expect(bh_host_free(h), BH_OK);
+}
+
+/// The prefix rule for the supervision fields: a caller built before them (96 bytes, or 0.1's
+/// 80) is accepted, and the bytes after its struct are not read as supervision settings (if
+/// they were, this in-process open would be refused: "cpu_limit requires process isolation").
+#[test]
+fn an_older_module_options_struct_gets_the_supervision_defaults() {
+    let _g = serial();
+    let h = host();
+    for size in [80u32, 88, 96] {
+        let mut mo = module_options();
+        mo.struct_size = size;
+        mo.spare_workers = 7;
+        mo.breaker_failures = 1;
+        mo.breaker_window_ms = 1;
+        mo.breaker_cooldown_ms = 1;
+        mo.startup_timeout_ms = 1;
+        mo.close_grace_ms = 1;
+        mo.cpu_limit_ms = 1;
+        mo.open_files = 1;
+        mo.sandbox = 7;
+        expect(open_std(h, &mo), BH_OK);
+        // The same bytes inside a current caller's struct are read (and judged).
+        mo.struct_size = std::mem::size_of::<bh_module_options>() as u32;
+        expect_err(
+            open_std(h, &mo),
+            BH_E_INVALID_ARGUMENT,
+            "bh_module_options.sandbox must be 0 or 1, not 7",
+        );
+    }
+    expect(bh_host_free(h), BH_OK);
 }

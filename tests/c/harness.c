@@ -56,7 +56,19 @@ _Static_assert(offsetof(bh_host_options, explicit_zero) == 72, "bh_host_options 
 _Static_assert(offsetof(bh_host_options, event_queue_bytes) == 32, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dir) == 16, "bh_host_options layout");
 _Static_assert(offsetof(bh_host_options, module_dir_len) == 24, "bh_host_options layout");
-_Static_assert(sizeof(bh_module_options) == 96, "bh_module_options layout (validate_in_worker, explicit_zero appended to 88)");
+_Static_assert(sizeof(bh_module_options) == 152, "bh_module_options layout (supervision fields appended to 96)");
+_Static_assert(offsetof(bh_module_options, spare_workers) == 96, "bh_module_options layout");
+_Static_assert(offsetof(bh_module_options, breaker_failures) == 100, "bh_module_options layout");
+_Static_assert(offsetof(bh_module_options, breaker_window_ms) == 104, "bh_module_options layout");
+_Static_assert(offsetof(bh_module_options, breaker_cooldown_ms) == 112, "bh_module_options layout");
+_Static_assert(offsetof(bh_module_options, startup_timeout_ms) == 120, "bh_module_options layout");
+_Static_assert(offsetof(bh_module_options, close_grace_ms) == 128, "bh_module_options layout");
+_Static_assert(offsetof(bh_module_options, cpu_limit_ms) == 136, "bh_module_options layout");
+_Static_assert(offsetof(bh_module_options, open_files) == 144, "bh_module_options layout");
+_Static_assert(offsetof(bh_module_options, sandbox) == 148, "bh_module_options layout");
+_Static_assert(BH_OPTION_CALL_TIMEOUT_NS == 9 && BH_OPTION_SPARE_WORKERS == 10 &&
+                   BH_OPTION_CLOSE_GRACE_NS == 15 && BH_OPTION_SANDBOX == 18,
+               "BH_OPTION_* ids are fixed");
 _Static_assert(offsetof(bh_module_options, validate_in_worker) == 88, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, explicit_zero) == 92, "bh_module_options layout");
 _Static_assert(offsetof(bh_module_options, max_event) == 80, "bh_module_options layout");
@@ -1171,6 +1183,30 @@ static void t_old_size_options(uint32_t iso) {
     EXPECT(call_copy(emit, payload, 2 + 16, &out, &n), BH_OK); /* at the limit: delivered */
     free(out);
     EXPECT(bh_method_free(emit), BH_OK);
+    EXPECT(bh_module_free(m), BH_OK);
+
+    /* A caller from before the supervision fields (96 bytes): the bytes after its struct are not
+       read (cpu_limit_ms 1 would be refused in either mode: below 1 s, or "requires process
+       isolation"; sandbox 7 is no flag), so it gets the supervision defaults. The same bytes in a
+       current caller's struct are read and judged. */
+    struct { bh_module_options o; uint64_t guard; } pre;
+    memset(&pre, 0, sizeof pre);
+    pre.o = mod_opts(iso);
+    pre.o.struct_size = 96;
+    pre.o.cpu_limit_ms = 1;
+    pre.o.sandbox = 7;
+    EXPECT(bh_module_open(h, "std", 3, &pre.o, &m), BH_OK);
+    emit = resolve(m, "emit");
+    EXPECT(call_copy(emit, payload, 2 + 16, &out, &n), BH_OK);
+    free(out);
+    EXPECT(bh_method_free(emit), BH_OK);
+    EXPECT(bh_module_free(m), BH_OK);
+    pre.o.struct_size = sizeof pre.o;
+    bh_module m_bad = {0};
+    EXPECT_MSG(bh_module_open(h, "std", 3, &pre.o, &m_bad), BH_E_INVALID_ARGUMENT,
+               "bh_module_options.sandbox must be 0 or 1, not 7");
+
+    EXPECT(bh_module_open(h, "std", 3, &o, &m), BH_OK);
     /* A 0.1 bh_counters (120 bytes): the fields added since are not written past it. */
     struct { bh_counters c; } oldc;
     memset(&oldc, 0x5a, sizeof oldc);
@@ -1313,6 +1349,11 @@ static void t_option_defaults(uint32_t iso) {
     CHECK(mo.max_event == (1u << 20));
     CHECK(mo.config == NULL && mo.config_len == 0 && mo.worker_path == NULL);
     CHECK(mo.validate_in_worker == 0 && mo.explicit_zero == 0);
+    /* Supervision (docs/ISOLATION.md): the core's defaults. */
+    CHECK(mo.spare_workers == 1 && mo.breaker_failures == 5);
+    CHECK(mo.breaker_window_ms == 30000 && mo.breaker_cooldown_ms == 1000);
+    CHECK(mo.startup_timeout_ms == 10000 && mo.close_grace_ms == 5000);
+    CHECK(mo.cpu_limit_ms == 3600000 && mo.open_files == 64 && mo.sandbox == 1);
     /* The filled structs are valid options as they are. */
     ho.module_dir = g_dist;
     ho.module_dir_len = strlen(g_dist);
@@ -1772,6 +1813,72 @@ static void t_broken_fixtures(uint32_t iso) {
 
 /* ---- isolation only */
 
+/* The supervision fields (docs/C_ABI.md): in-process, a worker's setting changed from its
+ * default is refused by the core (startup_timeout and sandbox: unless validate_in_worker);
+ * isolated, sandbox off (0 with its explicit_zero bit) lets the faulty module open a socket the
+ * default sandbox denies, and breaker_failures 1 with a 60 s cool-down makes the call after one
+ * crash BH_E_UNAVAILABLE. */
+static void t_supervision_options(uint32_t iso) {
+    bh_host h = new_host(0);
+    bh_module m = {0};
+    bh_module_options o = mod_opts(iso);
+    if (iso == BH_ISOLATION_IN_PROCESS) {
+        o.cpu_limit_ms = 10000;
+        EXPECT_MSG(bh_module_open(h, "std", 3, &o, &m), BH_E_INVALID_ARGUMENT,
+                   "cpu_limit requires process isolation");
+        o = mod_opts(iso);
+        o.explicit_zero = 1u << BH_OPTION_CLOSE_GRACE_NS;
+        EXPECT_MSG(bh_module_open(h, "std", 3, &o, &m), BH_E_INVALID_ARGUMENT,
+                   "close_grace requires process isolation");
+        o = mod_opts(iso);
+        o.explicit_zero = 1u << BH_OPTION_SANDBOX;
+        EXPECT_MSG(bh_module_open(h, "std", 3, &o, &m), BH_E_INVALID_ARGUMENT,
+                   "sandbox requires process isolation or validate_in_worker");
+        o = mod_opts(iso);
+        o.sandbox = 1; /* the default: no change */
+        EXPECT(bh_module_open(h, "std", 3, &o, &m), BH_OK);
+        EXPECT(bh_module_free(m), BH_OK);
+        EXPECT(bh_host_free(h), BH_OK);
+        return;
+    }
+    o.spare_workers = 9;
+    EXPECT_MSG(bh_module_open(h, "faulty", 6, &o, &m), BH_E_INVALID_ARGUMENT,
+               "spare_workers must be in 0..=8, got 9");
+    uint8_t *out = NULL;
+    size_t n = 0;
+    for (int off = 0; off < 2; off++) {
+        o = mod_opts(iso);
+        if (off)
+            o.explicit_zero = 1u << BH_OPTION_SANDBOX;
+        EXPECT(bh_module_open(h, "faulty", 6, &o, &m), BH_OK);
+        bh_method sock = resolve(m, "socket");
+        if (off) {
+            call_expect(sock, NULL, 0, "ok", 2);
+        } else {
+            EXPECT(call_copy(sock, NULL, 0, &out, &n), BH_E_MODULE);
+            free(out);
+            out = NULL;
+        }
+        EXPECT(bh_method_free(sock), BH_OK);
+        EXPECT(bh_module_free(m), BH_OK);
+    }
+    o = mod_opts(iso);
+    o.breaker_failures = 1;
+    o.breaker_cooldown_ms = 60000;
+    EXPECT(bh_module_open(h, "faulty", 6, &o, &m), BH_OK);
+    bh_method seg = resolve(m, "segfault");
+    bh_method ok = resolve(m, "ok");
+    EXPECT(call_copy(seg, NULL, 0, &out, &n), BH_E_WORKER_CRASHED);
+    free(out);
+    out = NULL;
+    EXPECT(call_copy(ok, "x", 1, &out, &n), BH_E_UNAVAILABLE);
+    free(out);
+    EXPECT(bh_method_free(seg), BH_OK);
+    EXPECT(bh_method_free(ok), BH_OK);
+    EXPECT(bh_module_free(m), BH_OK);
+    EXPECT(bh_host_free(h), BH_OK);
+}
+
 static void t_crash_is_contained(uint32_t iso) {
     bh_host h = new_host(0);
     bh_module m = must_open(h, "faulty", iso);
@@ -2046,6 +2153,7 @@ int main(int argc, char **argv) {
             run_case("reentrant_close_is_refused", t_reentrant_close_is_refused, iso);
         if (iso == BH_ISOLATION_PROCESS)
             run_case("crash_is_contained", t_crash_is_contained, iso);
+        run_case("supervision_options", t_supervision_options, iso);
         run_case("stateful_state_lost", t_stateful_state_lost, iso);
     }
 

@@ -75,6 +75,16 @@ namespace BridgeHost
             internal ulong MaxEvent;
             internal uint ValidateInWorker;
             internal uint ExplicitZero;
+            // Supervision of isolated workers (appended after ExplicitZero, offset 96).
+            internal uint SpareWorkers;
+            internal uint BreakerFailures;
+            internal ulong BreakerWindowMs;
+            internal ulong BreakerCooldownMs;
+            internal ulong StartupTimeoutMs;
+            internal ulong CloseGraceMs;
+            internal ulong CpuLimitMs;
+            internal uint OpenFiles;
+            internal uint Sandbox;
         }
 
         /// <summary>bh_counters: the caller sets StructSize; fields are filled up to it.</summary>
@@ -154,6 +164,15 @@ namespace BridgeHost
         internal const uint BH_OPTION_MAX_OUTPUT = 7;
         internal const uint BH_OPTION_MAX_EVENT = 8;
         internal const uint BH_OPTION_CALL_TIMEOUT_NS = 9;
+        internal const uint BH_OPTION_SPARE_WORKERS = 10;
+        internal const uint BH_OPTION_BREAKER_FAILURES = 11;
+        internal const uint BH_OPTION_BREAKER_WINDOW_NS = 12;
+        internal const uint BH_OPTION_BREAKER_COOLDOWN_NS = 13;
+        internal const uint BH_OPTION_STARTUP_TIMEOUT_NS = 14;
+        internal const uint BH_OPTION_CLOSE_GRACE_NS = 15;
+        internal const uint BH_OPTION_CPU_LIMIT_NS = 16;
+        internal const uint BH_OPTION_OPEN_FILES = 17;
+        internal const uint BH_OPTION_SANDBOX = 18;
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_option_check(uint option, long value);

@@ -3,9 +3,10 @@
 // The bridge translates, the core validates: every numeric value is checked by the core's one
 // rule for its option (bh_option_check: the same rule and message as bh_host_new/bh_module_open
 // and every other runtime) before it is narrowed into its unsigned C field, so a negative count
-// is refused by the core, never wrapped. Null is "the default" (the C field's 0); a value of 0
-// that the core accepts (a 0-byte MaxInput/MaxOutput/MaxEvent) is passed with its bit in the
-// struct's explicit_zero mask, so it stays the value 0.
+// is refused by the core, never wrapped; a duration is checked on its nanoseconds the same way.
+// Null is "the default" (the C field's 0); a value of 0 that the core accepts (a 0-byte
+// MaxInput/MaxOutput/MaxEvent, SpareWorkers 0, CloseGrace TimeSpan.Zero) or Sandbox false is
+// passed with its bit in the struct's explicit_zero mask, so it stays the value 0.
 using System;
 using System.Collections.Generic;
 
@@ -169,7 +170,9 @@ namespace BridgeHost
     {
         /// <summary>A new instance holding the default values, read from the native library:
         /// in-process, Workers 1, no CallTimeout, no MemoryLimit, MaxInput and MaxOutput 256 MiB,
-        /// MaxEvent 1 MiB.</summary>
+        /// MaxEvent 1 MiB; supervision: SpareWorkers 1, BreakerFailures 5, BreakerWindow 30 s,
+        /// BreakerCooldown 1 s, StartupTimeout 10 s, CloseGrace 5 s, CpuLimit 1 hour, OpenFiles 64,
+        /// Sandbox true.</summary>
         public static unsafe ModuleOptions Defaults
         {
             get
@@ -191,6 +194,15 @@ namespace BridgeHost
                     MaxOutput = checked((long)o.MaxOutput),
                     MaxEvent = checked((long)o.MaxEvent),
                     ValidateInWorker = o.ValidateInWorker != 0,
+                    SpareWorkers = checked((int)o.SpareWorkers),
+                    BreakerFailures = checked((int)o.BreakerFailures),
+                    BreakerWindow = TimeSpan.FromMilliseconds(o.BreakerWindowMs),
+                    BreakerCooldown = TimeSpan.FromMilliseconds(o.BreakerCooldownMs),
+                    StartupTimeout = TimeSpan.FromMilliseconds(o.StartupTimeoutMs),
+                    CloseGrace = TimeSpan.FromMilliseconds(o.CloseGraceMs),
+                    CpuLimit = o.CpuLimitMs == 0 ? (TimeSpan?)null : TimeSpan.FromMilliseconds(o.CpuLimitMs),
+                    OpenFiles = checked((int)o.OpenFiles),
+                    Sandbox = o.Sandbox != 0,
                 };
             }
         }
@@ -237,6 +249,59 @@ namespace BridgeHost
         /// <see cref="Isolation.Process"/>. Uses <see cref="WorkerPath"/>. Default false.</summary>
         public bool ValidateInWorker { get; set; }
 
+        // ---- Supervision of isolated workers (docs/ISOLATION.md, "Supervision settings"). Null
+        // is the core's default. Each range and message is the core's; set to anything but its
+        // default for an in-process module, a setting is refused with InvalidArgumentException
+        // ("cpu_limit requires process isolation"): StartupTimeout and Sandbox are accepted
+        // in-process with ValidateInWorker, whose worker they rule too.
+
+        /// <summary>Warm spare workers kept beside the pool, so a crashed worker is replaced at
+        /// once (0..=8; null: default 1; none for a stateful module). Isolation only.</summary>
+        public int? SpareWorkers { get; set; }
+
+        /// <summary>Worker failures (crash, exit, timeout, protocol violation, failed start)
+        /// within <see cref="BreakerWindow"/>, with no successful call in between, that open the
+        /// circuit breaker: calls then fail at once with <see cref="UnavailableException"/> for
+        /// <see cref="BreakerCooldown"/> (at least 1, the core's range being 1..=4294967295;
+        /// null: default 5). Isolation only.</summary>
+        public int? BreakerFailures { get; set; }
+
+        /// <summary>The window <see cref="BreakerFailures"/> must fall in (positive, at most one
+        /// year; null: default 30 s). Rounded up to whole milliseconds. Isolation only.</summary>
+        public TimeSpan? BreakerWindow { get; set; }
+
+        /// <summary>How long an open breaker refuses calls (doubling on each re-trip; positive,
+        /// at most one year; null: default 1 s). Rounded up to whole milliseconds. Isolation
+        /// only.</summary>
+        public TimeSpan? BreakerCooldown { get; set; }
+
+        /// <summary>Longest a worker may take to load the module and run its init (positive, at
+        /// most one year; null: default 10 s). Rounded up to whole milliseconds. Isolation, or
+        /// in-process with <see cref="ValidateInWorker"/> (the validating worker's
+        /// deadline).</summary>
+        public TimeSpan? StartupTimeout { get; set; }
+
+        /// <summary>At <see cref="Module.Dispose"/>, how long calls in flight may finish before
+        /// their workers are killed (they then fail with <see cref="ClosedException"/>);
+        /// <see cref="TimeSpan.Zero"/>: at once (0 to one year; null: default 5 s). Rounded up to
+        /// whole milliseconds. Isolation only.</summary>
+        public TimeSpan? CloseGrace { get; set; }
+
+        /// <summary>CPU time each worker may use (RLIMIT_CPU, whole seconds: a fraction is
+        /// dropped); a worker that reaches it finishes its call and is replaced, a call still
+        /// running 5 s later fails with <see cref="ResourceLimitException"/> (1 s to one year;
+        /// null: default 1 hour; it cannot be made unlimited from .NET). Isolation only.</summary>
+        public TimeSpan? CpuLimit { get; set; }
+
+        /// <summary>Descriptors each worker may have open (RLIMIT_NOFILE; 16..=65536; null:
+        /// default 64). Isolation only.</summary>
+        public int? OpenFiles { get; set; }
+
+        /// <summary>The worker sandbox: seccomp filter, Landlock and no_new_privs (null: default
+        /// true). False only to debug a module that needs a forbidden system call. Isolation, or
+        /// in-process with <see cref="ValidateInWorker"/> (the validating worker).</summary>
+        public bool? Sandbox { get; set; }
+
         internal Native.ModuleOptions ToNative()
         {
             uint zero = 0;
@@ -245,12 +310,21 @@ namespace BridgeHost
                 StructSize = (uint)NativeSize,
                 Isolation = IsolationCode(Isolation),
                 Workers = (uint)HostOptions.Checked(Workers, Native.BH_OPTION_WORKERS, ref zero),
-                CallTimeoutMs = TimeoutMs(CallTimeout),
+                CallTimeoutMs = SpanMs(CallTimeout, Native.BH_OPTION_CALL_TIMEOUT_NS, ref zero),
                 MemoryLimit = HostOptions.Checked(MemoryLimit, Native.BH_OPTION_MEMORY_LIMIT, ref zero),
                 MaxInput = HostOptions.Checked(MaxInput, Native.BH_OPTION_MAX_INPUT, ref zero),
                 MaxOutput = HostOptions.Checked(MaxOutput, Native.BH_OPTION_MAX_OUTPUT, ref zero),
                 MaxEvent = HostOptions.Checked(MaxEvent, Native.BH_OPTION_MAX_EVENT, ref zero),
                 ValidateInWorker = ValidateInWorker ? 1u : 0u,
+                SpareWorkers = (uint)HostOptions.Checked(SpareWorkers, Native.BH_OPTION_SPARE_WORKERS, ref zero),
+                BreakerFailures = (uint)HostOptions.Checked(BreakerFailures, Native.BH_OPTION_BREAKER_FAILURES, ref zero),
+                BreakerWindowMs = SpanMs(BreakerWindow, Native.BH_OPTION_BREAKER_WINDOW_NS, ref zero),
+                BreakerCooldownMs = SpanMs(BreakerCooldown, Native.BH_OPTION_BREAKER_COOLDOWN_NS, ref zero),
+                StartupTimeoutMs = SpanMs(StartupTimeout, Native.BH_OPTION_STARTUP_TIMEOUT_NS, ref zero),
+                CloseGraceMs = SpanMs(CloseGrace, Native.BH_OPTION_CLOSE_GRACE_NS, ref zero),
+                CpuLimitMs = SpanMs(CpuLimit, Native.BH_OPTION_CPU_LIMIT_NS, ref zero),
+                OpenFiles = (uint)HostOptions.Checked(OpenFiles, Native.BH_OPTION_OPEN_FILES, ref zero),
+                Sandbox = Flag(Sandbox, Native.BH_OPTION_SANDBOX, ref zero),
             };
             o.ExplicitZero = zero;
             return o;
@@ -268,22 +342,47 @@ namespace BridgeHost
             }
         }
 
-        private static ulong TimeoutMs(TimeSpan? t)
+        /// <summary>A duration option: null is "the default" (the C field's 0); any value is
+        /// checked on its exact nanoseconds by the core's one rule for the option
+        /// (bh_option_check: "close_grace must be at most one year, got -10000 ns"), then rounded
+        /// up to whole milliseconds, so a sub-millisecond value is not turned into 0 ("default").
+        /// A zero the core accepts (CloseGrace) gets its bit in
+        /// <paramref name="explicitZero"/>.</summary>
+        private static ulong SpanMs(TimeSpan? t, uint option, ref uint explicitZero)
         {
             if (!t.HasValue)
             {
                 return 0;
             }
-            // The core's rule (positive, at most a year) on the exact nanoseconds.
             long ns = t.Value.Ticks > long.MaxValue / 100 ? long.MaxValue
                 : t.Value.Ticks < long.MinValue / 100 ? long.MinValue : t.Value.Ticks * 100;
-            int st = Native.bh_option_check(Native.BH_OPTION_CALL_TIMEOUT_NS, ns);
+            int st = Native.bh_option_check(option, ns);
             if (st != Native.BH_OK)
             {
                 throw Errors.Last(st);
             }
-            // Round up so that a sub-millisecond timeout is not turned into 0 ("none").
+            if (ns == 0)
+            {
+                explicitZero |= 1u << (int)option;
+                return 0;
+            }
             return (ulong)Math.Ceiling(t.Value.TotalMilliseconds);
+        }
+
+        /// <summary>A flag option: null is "the default" (the C field's 0), true 1, false 0 with
+        /// its bit in <paramref name="explicitZero"/>.</summary>
+        private static uint Flag(bool? value, uint option, ref uint explicitZero)
+        {
+            if (!value.HasValue)
+            {
+                return 0;
+            }
+            if (!value.Value)
+            {
+                explicitZero |= 1u << (int)option;
+                return 0;
+            }
+            return 1;
         }
     }
 }
