@@ -126,6 +126,11 @@ doc_examples() {
     # shellcheck disable=SC2046
     (cd "$dir/run" && "$TEST_VENV/bin/python" -m mypy --strict --no-incremental \
         --cache-dir=/dev/null $(cat "$dir/list.txt")) || typed=1
+    # And the package's own Python code (its sources, beside the stub of the native part), under
+    # the same rule.
+    log "package: mypy --strict -p bridgehost"
+    (cd "$ROOT/python" && "$TEST_VENV/bin/python" -m mypy --strict --no-incremental \
+        --cache-dir=/dev/null -p bridgehost) || typed=1
     [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] && [ "$typed" -eq 0 ]
 }
 

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import List, Optional
+from typing import Any, Dict, List, Optional, Type
 
 from . import Host, __version__, errors
 
 _PROG = "python -m bridgehost"
 
 
-def _kinds() -> List[type]:
-    out = []
+def _kinds() -> List[Type[errors.BridgeHostError]]:
+    out: List[Type[errors.BridgeHostError]] = []
     for obj in vars(errors).values():
         if isinstance(obj, type) and issubclass(obj, errors.BridgeHostError) and obj.kind_code:
             out.append(obj)
@@ -60,7 +60,7 @@ def _inspect(ns: argparse.Namespace) -> int:
 
 
 def _call(ns: argparse.Namespace) -> int:
-    opts = {}
+    opts: Dict[str, Any] = {}
     if ns.isolated:
         opts["isolation"] = "process"
     if ns.timeout_ms is not None:

@@ -43,7 +43,9 @@ class SubmitFuture(concurrent.futures.Future[bytes]):
 def _complete(fut: SubmitFuture, value: Optional[bytes], exc: Optional[BaseException]) -> None:
     """Completion of ``submit`` (runs on a bridgehost pool thread with the GIL)."""
     if exc is None:
-        fut.set_result(value)
+        # Typed views complete the same futures with their decoded results
+        # (None for a function without one), not only bytes.
+        fut.set_result(value)  # type: ignore[arg-type]
     elif isinstance(exc, _BhCancelled):
         # Only SubmitFuture.cancel() cancels in the core, and it finishes the
         # future itself.
