@@ -149,6 +149,20 @@ namespace BridgeHost.Tests
             std.Dispose();
             Check.True(m.IsDisposed, "Open's module is disposed with the bindings");
             Check.Throws<ObjectDisposedException>(() => std.Add(1, 2), "a call after Dispose");
+            Check.Throws<ObjectDisposedException>(() => std.AddAsync(1, 2), "an async call after Dispose throws: no task");
+        }
+
+        [Case]
+        public void ABindingWhoseModuleClosedAnswersClosed()
+        {
+            var m = _host.Open("std");
+            var std = Std.Bind(m);
+            Check.Equal(3u, std.Add(1, 2), "bound");
+            m.Dispose();
+            Check.Throws<ClosedException>(() => std.Add(1, 2), "a call after the module's Dispose");
+            Check.Faults<ClosedException>(std.AddAsync(1, 2), "an async call after the module's Dispose: a faulted task");
+            std.Dispose();
+            Check.Throws<ObjectDisposedException>(() => std.AddAsync(1, 2), "after the binding's own Dispose");
         }
 
         [Case]
