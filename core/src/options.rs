@@ -303,9 +303,10 @@ impl Span {
     /// The accepted durations, inclusive.
     pub const fn range(self) -> (Duration, Duration) {
         match self {
-            Span::CallTimeout | Span::BreakerWindow | Span::BreakerCooldown | Span::StartupTimeout => {
-                (Duration::from_nanos(1), MAX_SPAN)
-            }
+            Span::CallTimeout
+            | Span::BreakerWindow
+            | Span::BreakerCooldown
+            | Span::StartupTimeout => (Duration::from_nanos(1), MAX_SPAN),
             Span::CloseGrace => (Duration::ZERO, MAX_SPAN),
             Span::CpuLimit => (Duration::from_secs(1), MAX_SPAN),
         }

@@ -133,9 +133,15 @@ impl Supervision {
             }
         };
         check(self.spare_workers != d.spare_workers, "spare_workers");
-        check(self.breaker_failures != d.breaker_failures, "breaker_failures");
+        check(
+            self.breaker_failures != d.breaker_failures,
+            "breaker_failures",
+        );
         check(self.breaker_window != d.breaker_window, "breaker_window");
-        check(self.breaker_cooldown != d.breaker_cooldown, "breaker_cooldown");
+        check(
+            self.breaker_cooldown != d.breaker_cooldown,
+            "breaker_cooldown",
+        );
         check(self.close_grace != d.close_grace, "close_grace");
         check(self.cpu_limit != d.cpu_limit, "cpu_limit");
         check(self.open_files != d.open_files, "open_files");
