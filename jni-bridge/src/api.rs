@@ -8,7 +8,9 @@ use crate::error::{invalid, BResult, BridgeError, ThrowTyped};
 use crate::hot::{self, range, with_output};
 use crate::jvm::RawEnv;
 use crate::refs::{self, CountedGlobal};
-use crate::registry::{self, to_java, HOSTS, METHODS, MODULES, SUBSCRIPTIONS, TASKS};
+use crate::registry::{
+    self, to_java, HOSTS, METHODS, MODULES, SHARED_BUFFERS, SUBSCRIPTIONS, TASKS,
+};
 use crate::{events, logging, submit};
 use bridgehost::isolation::Supervision;
 use bridgehost::options::{Numeric, Span};
@@ -593,7 +595,7 @@ fn subscription_active<'l>(
 // ---------------------------------------------------------------------------
 
 /// `[live global refs, attached core threads, hosts, modules, methods,
-/// subscriptions, tasks, dropped log records]`.
+/// subscriptions, tasks, dropped log records, shared buffers]`.
 fn diagnostics<'l>(env: &mut Env<'l>, _class: JClass<'l>) -> BResult<JLongArray<'l>> {
     let values = [
         refs::live(),
@@ -604,6 +606,7 @@ fn diagnostics<'l>(env: &mut Env<'l>, _class: JClass<'l>) -> BResult<JLongArray<
         SUBSCRIPTIONS.len() as i64,
         TASKS.len() as i64,
         i64::try_from(logging::dropped()).unwrap_or(i64::MAX),
+        SHARED_BUFFERS.len() as i64,
     ];
     long_array(env, &values)
 }

@@ -50,6 +50,9 @@
 //!   allocated) until the call returns.
 //! * Output is written by the module into host memory and then copied into a
 //!   new `byte[]` (`SetByteArrayRegion`) or straight into a direct buffer.
+//! * A `SharedBuffer` ([`shared`]) is native memory Java reaches only by
+//!   copy (`put`/`get`); a call reads it in place, and a `put` is refused
+//!   while a call reads it.
 //! * `submit` copies its input before returning: nothing Java owns is used
 //!   after the native method returns.
 //!
@@ -76,4 +79,5 @@ mod jvm;
 mod logging;
 mod refs;
 mod registry;
+mod shared;
 mod submit;

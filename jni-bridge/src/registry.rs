@@ -15,12 +15,13 @@ use std::sync::Arc;
 /// The bridge's tables (tag, name): the core's front-end registry, the one the
 /// C ABI uses too; only the error a stale id maps to differs (`ClosedException`
 /// here, docs/SYMMETRY.md).
-const FAMILY: [(u8, &str); 5] = [
+const FAMILY: [(u8, &str); 6] = [
     (0x61, "host"),
     (0x62, "module"),
     (0x63, "method"),
     (0x64, "subscription"),
     (0x65, "task"),
+    (0x66, "shared buffer"),
 ];
 
 /// Open hosts.
@@ -35,6 +36,9 @@ pub(crate) static SUBSCRIPTIONS: Registry<Subscription> = Registry::new(&FAMILY,
 /// remove per submit: the core's short-lived table (remove = fence + scan,
 /// no `membarrier` system call).
 pub(crate) static TASKS: Registry<SubmitHandle> = Registry::new_short_lived(&FAMILY, 4);
+
+/// Live shared buffers (`io.bridgehost.SharedBuffer`, [`crate::shared`]).
+pub(crate) static SHARED_BUFFERS: Registry<crate::shared::Shared> = Registry::new(&FAMILY, 5);
 
 /// A stale, forged or other-table id: `ClosedException` ("method is closed").
 fn closed(s: Stale) -> BridgeError {
@@ -77,6 +81,12 @@ pub(crate) fn with_method<R>(
     f: impl FnOnce(&Method) -> Result<R, BridgeError>,
 ) -> Result<R, BridgeError> {
     METHODS.with(from_java(id), f).map_err(closed)?
+}
+
+/// The shared buffer behind `id`: its own `Arc`, held by a call for as long
+/// as it reads the buffer.
+pub(crate) fn shared_buffer(id: jlong) -> Result<Arc<crate::shared::Shared>, BridgeError> {
+    lookup(&SHARED_BUFFERS, id)
 }
 
 /// The subscription behind `id`.

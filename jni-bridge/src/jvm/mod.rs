@@ -152,6 +152,8 @@ fn register(env: &mut Env<'_>) -> jni::errors::Result<()> {
     // type-checks each wrapper against its descriptor and checks at first
     // call that the method is static, as they all are in `Native`.
     unsafe { env.register_native_methods(&native, crate::api::NATIVES)? };
+    // SAFETY: as for `api::NATIVES` (built by `jni::native_method!`, all static in `Native`).
+    unsafe { env.register_native_methods(&native, crate::shared::NATIVES)? };
     // SAFETY: see `raw_native!`; both are static in `Native`.
     unsafe { env.register_native_methods(&native, &HOT_NATIVES)? };
     #[cfg(feature = "bench")]

@@ -105,6 +105,21 @@ impl<'f> RawEnv<'f> {
         self.check()
     }
 
+    /// Copy `array[start .. start + dst.len()]` into `dst` (initialized
+    /// memory, e.g. a shared buffer's bytes); the JVM checks the bounds.
+    pub(crate) fn copy_array_region(
+        &self,
+        array: &JByteArray<'_>,
+        start: jint,
+        dst: &mut [u8],
+    ) -> BResult<()> {
+        // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and the view is
+        // only written by GetByteArrayRegion, which stores initialized bytes
+        // (or nothing, on an exception): `dst` stays initialized.
+        let dst = unsafe { &mut *(std::ptr::from_mut::<[u8]>(dst) as *mut [MaybeUninit<u8>]) };
+        self.byte_array_region(array, start, dst)
+    }
+
     /// Run `f` on a native copy of `array[start .. start + len]`: on the
     /// stack up to [`STACK_COPY`] bytes, else in a heap buffer. This is the
     /// only way `byte[]` input reaches a module: copied, never pinned.

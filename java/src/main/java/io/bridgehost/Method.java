@@ -164,6 +164,48 @@ public final class Method implements AutoCloseable {
     }
 
     /**
+     * Calls the method on this thread with all of {@code input}'s bytes as the input, read in place:
+     * an isolated worker maps the buffer's pages instead of receiving a copy (docs/ISOLATION.md,
+     * "Transport"). While the call runs, {@link SharedBuffer#put} is refused, so the call sees one
+     * consistent content.
+     *
+     * @param input the buffer
+     * @return the output
+     * @throws ClosedException if the buffer, this method, its module or its host is closed
+     */
+    public byte[] call(SharedBuffer input) {
+        Objects.requireNonNull(input, "input");
+        return call(input, 0, input.length());
+    }
+
+    /**
+     * Calls the method on this thread with {@code input[offset, offset + length)} as the input,
+     * read in place (see {@link #call(SharedBuffer)}).
+     *
+     * @param input the buffer
+     * @param offset the first byte
+     * @param length the number of bytes
+     * @return the output
+     * @throws IndexOutOfBoundsException if the range is not inside the buffer
+     * @throws ClosedException if the buffer, this method, its module or its host is closed
+     */
+    public byte[] call(SharedBuffer input, long offset, long length) {
+        Objects.requireNonNull(input, "input");
+        input.checkRange(offset, length);
+        ensureOpen();
+        long buffer = input.handle();
+        try {
+            if (!nonBlocking && Blocking.onVirtualThread()) {
+                return Blocking.run(() -> Native.callShared(handle, buffer, offset, length));
+            }
+            return Native.callShared(handle, buffer, offset, length);
+        } finally {
+            Reference.reachabilityFence(this);
+            Reference.reachabilityFence(input);
+        }
+    }
+
+    /**
      * Calls the method on the input's remaining bytes and writes the output into {@code output}'s
      * remaining space; with direct buffers on both sides nothing is copied on the Java side. On
      * success both positions advance (the input's to its limit, the output's by the returned
@@ -304,6 +346,44 @@ public final class Method implements AutoCloseable {
             Reference.reachabilityFence(this);
         }
         input.position(pos + len);
+        return f;
+    }
+
+    /**
+     * Like {@link #submit(byte[])} with all of {@code input}'s bytes, which are copied before this
+     * returns (the call outlives it): only {@link #call(SharedBuffer)} reads a buffer in place.
+     *
+     * @param input the buffer
+     * @return the future output ({@link ClosedException} if the buffer is closed)
+     */
+    public CompletableFuture<byte[]> submit(SharedBuffer input) {
+        Objects.requireNonNull(input, "input");
+        return submit(input, 0, input.length());
+    }
+
+    /**
+     * Like {@link #submit(SharedBuffer)} with {@code input[offset, offset + length)} (copied before
+     * this returns).
+     *
+     * @param input the buffer
+     * @param offset the first byte
+     * @param length the number of bytes
+     * @return the future output
+     * @throws IndexOutOfBoundsException if the range is not inside the buffer
+     */
+    public CompletableFuture<byte[]> submit(SharedBuffer input, long offset, long length) {
+        Objects.requireNonNull(input, "input");
+        input.checkRange(offset, length);
+        NativeFuture f = new NativeFuture(this);
+        try {
+            ensureOpen();
+            f.setTask(Native.submitShared(handle, input.handle(), offset, length, f));
+        } catch (BridgeHostException | InvalidArgumentException rejected) {
+            f.rejected(rejected);
+        } finally {
+            Reference.reachabilityFence(this);
+            Reference.reachabilityFence(input);
+        }
         return f;
     }
 

@@ -72,6 +72,21 @@ final class Native {
             NativeFuture future);
     static native boolean cancel(long task);
 
+    // SharedBuffer (ranges are checked in Java first; the native side checks them again)
+    static native long sharedBufferNew(long length);
+    static native void sharedBufferFree(long buffer);
+    /** @return false (nothing written) while a call reads the buffer */
+    static native boolean sharedBufferPut(long buffer, long offset, byte[] src, int srcOffset, int length);
+    /** @return false (nothing written) while a call reads the buffer */
+    static native boolean sharedBufferPutDirect(long buffer, long offset, ByteBuffer src, int position,
+            int length);
+    static native void sharedBufferGet(long buffer, long offset, byte[] dst, int dstOffset, int length);
+    /** The module reads {@code buffer[offset, offset + length)} in place; returns the output. */
+    static native byte[] callShared(long method, long buffer, long offset, long length);
+    /** Copies {@code buffer[offset, offset + length)}; @return the task id */
+    static native long submitShared(long method, long buffer, long offset, long length,
+            NativeFuture future);
+
     // Events
     static native long subscribe(long module, String topic, EventSink sink, boolean wantTopic);
     static native void subscriptionClose(long subscription);
@@ -80,7 +95,7 @@ final class Native {
     // Diagnostics and constants
     /**
      * @return [live global refs, attached core threads, hosts, modules, methods, subscriptions,
-     *     tasks, dropped log records]
+     *     tasks, dropped log records, shared buffers]
      */
     static native long[] diagnostics();
     static native String[] errorKindNames();

@@ -37,6 +37,7 @@ final class TestSupport {
     static final int METHODS = 4;
     static final int SUBSCRIPTIONS = 5;
     static final int TASKS = 6;
+    static final int SHARED_BUFFERS = 8;
 
     static long diag(int index) {
         return Native.diagnostics()[index];
