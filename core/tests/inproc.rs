@@ -364,18 +364,26 @@ fn close_waits_for_calls_in_flight_and_later_calls_are_closed() {
     let host = common::host();
     let m = host.open("std", ModuleOptions::default()).unwrap();
     let sleep = m.method("sleep_ms").unwrap();
-    let s = sleep.clone();
-    let inflight = thread::spawn(move || s.call(b"300"));
-    thread::sleep(Duration::from_millis(50));
+    // The call in flight waits 300 ms in std's gate (its timeout), which says when it is
+    // inside: no sleep decides the order. It cannot end before 300 ms after the thread that
+    // makes it started, so neither can a close that waits for it.
+    let wait = m.method("gate_wait").unwrap();
     let t0 = Instant::now();
+    let inflight = thread::spawn(move || wait.call(&gate_wait_input(300, b"close")));
+    assert_eq!(
+        await_inside(&m, b"close", 1),
+        1,
+        "the call is inside the module"
+    );
     m.close();
     assert!(
-        t0.elapsed() >= Duration::from_millis(150),
+        t0.elapsed() >= Duration::from_millis(300),
         "close returned while a call ran"
     );
-    assert!(
-        inflight.join().unwrap().is_ok(),
-        "the in-flight call finished cleanly"
+    assert_eq!(
+        inflight.join().unwrap().unwrap(),
+        [0],
+        "the in-flight call finished cleanly (its gate timed out)"
     );
     assert_eq!(sleep.call(b"1").unwrap_err().kind(), ErrorKind::Closed);
     assert_eq!(m.method("echo").unwrap_err().kind(), ErrorKind::Closed);
