@@ -3,6 +3,8 @@
 //! and the stress cases.)
 mod common;
 
+use common::{await_inside, gate_wait_input};
+
 use bridgehost::{Error, ErrorKind, ModuleOptions};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Barrier};
@@ -37,26 +39,6 @@ fn serialized_module_never_sees_two_calls_at_once() {
     let overlaps = u32le(&m.method("overlaps").unwrap().call(b"").unwrap());
     assert_eq!(overlaps, 0);
     assert_eq!(m.counters().calls, 8 * 200 + 1);
-}
-
-/// `gate_wait` input: timeout then key.
-fn gate_wait_input(timeout_ms: u32, key: &[u8]) -> Vec<u8> {
-    let mut v = timeout_ms.to_le_bytes().to_vec();
-    v.extend_from_slice(key);
-    v
-}
-
-/// Poll `gate_count(key)` until `n` calls are inside `gate_wait(key)` (or 30 s pass).
-fn await_inside(m: &bridgehost::Module, key: &[u8], n: u32) -> u32 {
-    let count = m.method("gate_count").unwrap();
-    let t0 = Instant::now();
-    loop {
-        let inside = u32le(&count.call(key).unwrap());
-        if inside >= n || t0.elapsed() > Duration::from_secs(30) {
-            return inside;
-        }
-        thread::yield_now();
-    }
 }
 
 #[test]
@@ -218,7 +200,15 @@ fn unsubscribe_and_close_from_inside_a_callback_do_not_deadlock() {
         .unwrap();
     rx.recv_timeout(Duration::from_secs(5))
         .expect("callback ran and unsubscribed");
-    thread::sleep(Duration::from_millis(50));
+    // No sleep decides it: every one of the 100 ticks has been emitted and the queue is
+    // flushed, so each was either delivered or discarded; only the first may have been
+    // delivered (the 30 s deadline only ends a failure).
+    let t0 = Instant::now();
+    while m.counters().events_emitted < 100 {
+        assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", m.counters());
+        thread::sleep(Duration::from_millis(1));
+    }
+    m.flush(Duration::from_secs(30)).unwrap();
     assert_eq!(
         count.load(Ordering::SeqCst),
         1,
@@ -407,14 +397,22 @@ fn submit_completes_exactly_once_with_cancel_and_close() {
     })
     .unwrap();
     let m = host.open("std", ModuleOptions::default()).unwrap();
-    let sleep = m.method("sleep_ms").unwrap();
+    let wait = m.method("gate_wait").unwrap();
     let echo = m.method("echo").unwrap();
     let (tx, rx) = mpsc::channel::<(u32, Result<Vec<u8>, Error>)>();
     let t = tx.clone();
-    // occupies the single pool thread
-    sleep
-        .submit(b"200".to_vec(), move |r| t.send((0, r)).unwrap())
-        .unwrap();
+    // Occupies the single pool thread: it waits in std's gate (1 s, its timeout), and the
+    // test sees it inside before it queues the others, so no sleep decides the order, and
+    // the close below comes well within that second.
+    wait.submit(gate_wait_input(1000, b"busy"), move |r| {
+        t.send((0, r)).unwrap()
+    })
+    .unwrap();
+    assert_eq!(
+        await_inside(&m, b"busy", 1),
+        1,
+        "the pool thread runs the first task"
+    );
     let t = tx.clone();
     let queued = echo
         .submit(b"never".to_vec(), move |r| t.send((1, r)).unwrap())
@@ -430,13 +428,16 @@ fn submit_completes_exactly_once_with_cancel_and_close() {
     let _closing = echo
         .submit(b"late".to_vec(), move |r| t.send((2, r)).unwrap())
         .unwrap();
-    thread::sleep(Duration::from_millis(20));
     host.close(); // task 2 is still queued: completes with Closed
     drop(tx);
     let mut results: Vec<(u32, Result<Vec<u8>, Error>)> = rx.iter().collect();
     results.sort_by_key(|r| r.0);
     assert_eq!(results.len(), 3, "each completion exactly once");
-    assert_eq!(results[0].1.as_deref().unwrap(), b"");
+    assert_eq!(
+        results[0].1.as_deref().unwrap(),
+        [0],
+        "the first task ran to its end (its gate timed out)"
+    );
     assert_eq!(
         results[1].1.as_ref().unwrap_err().kind(),
         ErrorKind::Cancelled
@@ -458,15 +459,31 @@ fn submit_queue_is_bounded() {
     })
     .unwrap();
     let m = host.open("std", ModuleOptions::default()).unwrap();
-    let sleep = m.method("sleep_ms").unwrap();
+    // The tasks wait in std's gate until the test opens it: none can finish and free a slot
+    // while the 20 are submitted, however slowly that goes (they were 50 ms sleeps).
+    let wait = m.method("gate_wait").unwrap();
+    let done = Arc::new(AtomicUsize::new(0));
     let mut overloaded = 0;
     for _ in 0..20 {
-        if let Err(e) = sleep.submit(b"50".to_vec(), |_| {}) {
+        let d = Arc::clone(&done);
+        let r = wait.submit(gate_wait_input(60_000, b"queue"), move |r| {
+            assert_eq!(r.unwrap(), [1], "released by gate_open");
+            d.fetch_add(1, Ordering::SeqCst);
+        });
+        if let Err(e) = r {
             assert_eq!(e.kind(), ErrorKind::Overloaded);
             overloaded += 1;
         }
     }
     assert!(overloaded >= 15, "{overloaded}");
+    // Release them: one at a time reaches the gate (a pulse releases those inside).
+    let open = m.method("gate_open").unwrap();
+    let t0 = Instant::now();
+    while done.load(Ordering::SeqCst) < 20 - overloaded {
+        assert!(t0.elapsed() < Duration::from_secs(30), "tasks never ended");
+        open.call(b"queue").unwrap();
+        thread::yield_now();
+    }
 }
 
 #[test]
@@ -541,13 +558,29 @@ fn hostile_writes_and_late_emits_are_refused_by_the_host_api() {
     let e = m.method("bad_fail").unwrap().call(b"").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Module, "{e}");
     // Emits after destroy are STALE, never a use-after-free.
+    // The emitting thread runs 1 s (every 2 ms), far beyond the close. No sleep waits for it:
+    // the test waits until the thread has ended (faulty's emit_stats: started == finished,
+    // process-wide; the 30 s deadline only ends a failure).
     m.method("emit_after_destroy")
         .unwrap()
-        .call(&300u32.to_le_bytes())
+        .call(&1000u32.to_le_bytes())
         .unwrap();
     m.close();
-    thread::sleep(Duration::from_millis(450));
     let m2 = host.open("faulty", ModuleOptions::default()).unwrap();
+    let stats = m2.method("emit_stats").unwrap();
+    let t0 = Instant::now();
+    loop {
+        let s = stats.call(b"").unwrap();
+        let (started, finished) = (u32le(&s[12..16]), u32le(&s[16..20]));
+        if started > 0 && finished == started {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the late emitter never ended"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
     let stale = u32le(&m2.method("stale_count").unwrap().call(b"").unwrap());
     assert!(stale > 0, "late emits were seen and refused as stale");
 }

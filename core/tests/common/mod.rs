@@ -26,3 +26,45 @@ pub fn host() -> Host {
     })
     .expect("host")
 }
+
+/// `gate_wait` input (docs/BUNDLED.md, std's gates): the timeout, then the key.
+pub fn gate_wait_input(timeout_ms: u32, key: &[u8]) -> Vec<u8> {
+    let mut v = timeout_ms.to_le_bytes().to_vec();
+    v.extend_from_slice(key);
+    v
+}
+
+/// Poll std's `gate_count(key)` until `n` calls are inside `gate_wait(key)`; returns how many
+/// are. The 30 s deadline only ends a failure. In-process only: isolated, `gate_count` needs a
+/// free worker (use [`gate_entries`]).
+pub fn await_inside(m: &bridgehost::Module, key: &[u8], n: u32) -> u32 {
+    let count = m.method("gate_count").unwrap();
+    let t0 = std::time::Instant::now();
+    loop {
+        let b = count.call(key).unwrap();
+        let inside = u32::from_le_bytes(b[..4].try_into().expect("4 bytes"));
+        if inside >= n || t0.elapsed() > std::time::Duration::from_secs(30) {
+            return inside;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// The "started" signal of std's `gate_wait`, in both modes: each call emits event `gate` with
+/// its key on entry, so a key received here is a call inside the module (inside its worker,
+/// isolated). Keep the subscription while waiting.
+pub fn gate_entries(
+    m: &bridgehost::Module,
+) -> (bridgehost::Subscription, std::sync::mpsc::Receiver<Vec<u8>>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let sub = m
+        .subscribe(
+            "gate",
+            Box::new(move |e| {
+                let _ = tx.lock().unwrap().send(e.data.to_vec());
+            }),
+        )
+        .expect("subscribe to gate");
+    (sub, rx)
+}
