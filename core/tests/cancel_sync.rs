@@ -4,6 +4,7 @@
 //! replaced and `cancelled` counts it. A running in-process call cannot be
 //! interrupted. Checked by removing the polls from the isolation waits: the
 //! poll test waited for the whole call.
+mod common;
 #[path = "isolation_support/mod.rs"]
 mod support;
 
@@ -26,21 +27,28 @@ fn isolated_std() -> (bridgehost::Host, bridgehost::Module) {
 #[test]
 fn cancel_from_another_thread_ends_a_running_isolated_call() {
     let (_host, m) = isolated_std();
-    let sleep = m.method("sleep_ms").unwrap();
+    // The call waits 20 s in std's gate, whose "gate" event says it is running in the
+    // worker: the cancel comes then, not after a sleep that might end before the call
+    // reached the worker (a cancel while it waits for one is another path).
+    let wait = m.method("gate_wait").unwrap();
+    let (_sub, entered) = common::gate_entries(&m);
     let token = CallCancel::new();
     let t = token.clone();
-    let m2 = m.clone();
     let canceller = thread::spawn(move || {
-        assert!(support::eventually(Duration::from_secs(30), || m2
-            .counters()
-            .calls
-            >= 2));
-        thread::sleep(Duration::from_millis(100));
+        let key = entered
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the call reached the worker");
+        assert_eq!(key, b"cancel");
         t.cancel()
     });
     let t0 = Instant::now();
     let mut out = Vec::new();
-    let r = sleep.call_cancellable(b"20000", &mut out, &token, None);
+    let r = wait.call_cancellable(
+        &common::gate_wait_input(20_000, b"cancel"),
+        &mut out,
+        &token,
+        None,
+    );
     assert_eq!(r.map_err(|e| e.kind()), Err(ErrorKind::Cancelled));
     assert!(canceller.join().unwrap(), "the cancel took effect");
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
@@ -89,16 +97,28 @@ fn a_token_cancelled_before_the_call_stops_it_and_in_process_calls_cannot_be_can
 
     let host = support::host();
     let local = host.open("std", ModuleOptions::default()).unwrap();
-    let sleep = local.method("sleep_ms").unwrap();
+    // The call waits in std's gate; the canceller sees it inside (gate_count), cancels, and
+    // only then opens the gate: the cancel provably came while the call ran (no sleep
+    // decides that), and the call still ends as released by the gate.
+    let wait = local.method("gate_wait").unwrap();
     let token = CallCancel::new();
     let t = token.clone();
+    let l2 = local.clone();
     let canceller = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(100));
-        t.cancel()
+        assert_eq!(common::await_inside(&l2, b"run", 1), 1, "the call runs");
+        let cancelled = t.cancel();
+        l2.method("gate_open").unwrap().call(b"run").unwrap();
+        cancelled
     });
-    sleep
-        .call_cancellable(b"400", &mut out, &token, None)
-        .expect("an in-process call runs to its end");
+    out.clear();
+    wait.call_cancellable(
+        &common::gate_wait_input(60_000, b"run"),
+        &mut out,
+        &token,
+        None,
+    )
+    .expect("an in-process call runs to its end");
+    assert_eq!(out, [1], "released by gate_open, after the cancel");
     assert!(
         !canceller.join().unwrap(),
         "a running in-process call cannot be cancelled"
