@@ -5,6 +5,7 @@
 //! Checked by reverting the fix (the host joined its pool threads before
 //! closing its modules): `close` never returned and the test failed on its
 //! deadline.
+mod common;
 #[path = "isolation_support/mod.rs"]
 mod support;
 
@@ -146,21 +147,26 @@ fn call_timeout_is_one_deadline_for_the_wait_and_the_run() {
     let sleep = m.method("sleep_ms").unwrap();
     // Warm: the worker is up before the clock starts.
     sleep.call(b"0").unwrap();
+    // The first call waits 2.5 s in std's gate (its timeout); its "gate" event says it holds
+    // the only worker before the second call is made (no sleep decides the order).
+    let (_sub, entered) = common::gate_entries(&m);
     let first = {
-        let sleep = sleep.clone();
-        thread::spawn(move || sleep.call(b"2500").map_err(|e| e.kind()))
+        let wait = m.method("gate_wait").unwrap();
+        thread::spawn(move || {
+            wait.call(&common::gate_wait_input(2500, b"first"))
+                .map_err(|e| e.kind())
+        })
     };
-    // The 2.5 s call holds the only worker.
-    assert!(
-        support::eventually(Duration::from_secs(30), || m.counters().calls >= 2),
-        "the first call never started"
+    assert_eq!(
+        entered.recv_timeout(Duration::from_secs(30)).as_deref(),
+        Ok(&b"first"[..]),
+        "the first call never reached the worker"
     );
-    thread::sleep(Duration::from_millis(50));
     let t0 = Instant::now();
     let r = sleep.call(b"10000").map_err(|e| e.kind());
     let took = t0.elapsed();
     assert_eq!(r, Err(ErrorKind::Timeout));
-    assert_eq!(first.join().unwrap(), Ok(Vec::new()));
+    assert_eq!(first.join().unwrap(), Ok(vec![0]), "the gate timed out");
     assert!(
         took > Duration::from_millis(2900) && took < t + Duration::from_millis(1500),
         "call_timeout {t:?}, the call ended after {took:?}"
