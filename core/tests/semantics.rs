@@ -4,6 +4,7 @@
 //!
 //! Prerequisites: `scripts/build.sh` (modules in target/dist, `bridgehost-worker` in
 //! target/debug).
+mod common;
 mod isolation_support;
 
 use bridgehost::{Error, ErrorKind, Host, HostOptions, Isolation, ModuleOptions};
@@ -399,23 +400,36 @@ fn submit_completes_and_cancel_stops_queued_work(mode: Isolation) {
 fn close_waits_for_calls_in_flight(mode: Isolation) {
     let host = host();
     let m = host.open("std", opts(mode)).unwrap();
-    let sleep = m.method("sleep_ms").unwrap();
-    let (started_tx, started_rx) = mpsc::channel();
-    let h = thread::spawn(move || {
-        started_tx.send(()).unwrap();
-        let t0 = Instant::now();
-        (sleep.call(b"300"), t0.elapsed())
-    });
-    started_rx.recv().unwrap();
-    thread::sleep(Duration::from_millis(50));
+    // The call in flight waits 300 ms in std's gate (its timeout); the gate's "started"
+    // event says it is inside the module (its worker, isolated) before the close: no sleep
+    // decides the order. It cannot end before 300 ms after its thread started, so neither
+    // can a close that waits for it.
+    let wait = m.method("gate_wait").unwrap();
+    let (_sub, entered) = common::gate_entries(&m);
     let t0 = Instant::now();
+    let h = thread::spawn(move || {
+        let t0 = Instant::now();
+        (
+            wait.call(&common::gate_wait_input(300, b"close")),
+            t0.elapsed(),
+        )
+    });
+    assert_eq!(
+        entered.recv_timeout(Duration::from_secs(30)).as_deref(),
+        Ok(&b"close"[..]),
+        "the call is inside the module"
+    );
     m.close();
     let closed_after = t0.elapsed();
     let (r, took) = h.join().unwrap();
-    assert_eq!(r.unwrap(), b"", "a call in flight finishes");
+    assert_eq!(
+        r.unwrap(),
+        [0],
+        "a call in flight finishes (its gate timed out)"
+    );
     assert!(took >= Duration::from_millis(290), "{took:?}");
     assert!(
-        closed_after >= Duration::from_millis(200),
+        closed_after >= Duration::from_millis(300),
         "close returned before the call finished: {closed_after:?}"
     );
     m.close(); // idempotent
