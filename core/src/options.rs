@@ -442,6 +442,9 @@ impl ModuleOptions {
 
     pub(crate) fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::InvalidArgument(m.to_string()));
+        // Ranges first, in every mode: a value out of range reads the same
+        // whatever the isolation (the front ends check them before this).
+        self.supervision.validate()?;
         if self.isolation == Isolation::InProcess {
             if self.call_timeout.is_some() {
                 return bad("call_timeout requires process isolation (an in-process call cannot be interrupted)");
@@ -464,7 +467,6 @@ impl ModuleOptions {
                 }
             }
         }
-        self.supervision.validate()?;
         Numeric::Workers.check(self.workers as i128)?;
         if let Some(t) = self.call_timeout {
             call_timeout_from_nanos(t.as_nanos() as i128)?;

@@ -273,3 +273,23 @@ fn an_isolated_open_refuses_a_setting_out_of_range_with_the_cores_message() {
         assert_eq!(message(host.open("std", opts)), expect);
     }
 }
+
+#[test]
+fn a_setting_out_of_range_reads_the_same_in_process() {
+    // The range is judged before the mode: the message does not depend on
+    // whether the front end checked it first (a docs-only C client saw
+    // "spare_workers requires process isolation" where Python, Java and C#
+    // said the range).
+    let host = common::host();
+    let opts = ModuleOptions {
+        supervision: Supervision {
+            spare_workers: 9,
+            ..Supervision::default()
+        },
+        ..ModuleOptions::in_process()
+    };
+    assert_eq!(
+        message(host.open("std", opts)),
+        "spare_workers must be in 0..=8, got 9"
+    );
+}

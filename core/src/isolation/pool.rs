@@ -315,6 +315,21 @@ impl Shared {
         }
         if outcome == Outcome::Healthy {
             pool.breaker.record_success(Instant::now());
+        } else if let Some(at) = w.take_kill_failure() {
+            // Killed by its caller (a timeout, a protocol violation): the
+            // breaker hears of it now, before a later call can succeed on a
+            // spare and make this failure look older than that success
+            // (the supervisor, which reaps the worker later, does not count
+            // it again).
+            if pool.breaker.record_failure(at) {
+                tracing::error!(
+                    target: "bridgehost::isolation",
+                    module = %self.cfg.path_shown,
+                    "{} worker failures within {:?}: circuit breaker open",
+                    pool.breaker.threshold(),
+                    pool.breaker.window(),
+                );
+            }
         }
         pool.rebalance(members);
         drop(pool);

@@ -327,6 +327,22 @@ pub(crate) fn response_events(b: &[u8; RESP_LEN]) -> u32 {
     RawResponse::decode(b).events
 }
 
+/// Whether `resp` is the result of the call `req` handed over (the last
+/// request was a call and the response names its sequence number). Not
+/// validated beyond that (see `Worker::between_calls`).
+pub(crate) fn response_answers(req: &[u8; REQ_LEN], resp: &[u8; RESP_LEN]) -> bool {
+    let r = RawResponse::decode(resp);
+    r.op == OP_RESULT && request_seq(req) == Some(r.seq)
+}
+
+/// The sequence number of the call a request header belongs to (a call,
+/// or the answer to that call's request for a larger output region); `None`
+/// for any other op.
+pub(crate) fn request_seq(req: &[u8; REQ_LEN]) -> Option<u32> {
+    let word = |i: usize| u32::from_le_bytes([req[i], req[i + 1], req[i + 2], req[i + 3]]);
+    matches!(word(0), OP_CALL | OP_GROW_OK | OP_GROW_DENIED).then(|| word(4))
+}
+
 /// What the host expects of the next response.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Expect {

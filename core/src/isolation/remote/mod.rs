@@ -131,6 +131,11 @@ pub(crate) struct Worker {
     /// The first kill's reason, and when it was asked for: the failure's
     /// date for the circuit breaker, which may reap the worker much later.
     kill_reason: Mutex<Option<(KillReason, Instant)>>,
+    /// The circuit breaker was told of this worker's failure: by the caller
+    /// that killed it (a timeout, a protocol violation: at once, before a
+    /// later call could succeed on another worker) or by the supervisor when
+    /// it reaped it. Exactly one of them counts it.
+    failure_counted: AtomicBool,
     call: Mutex<CallState>,
     /// The worker's accepted-event count in its last response (wrapping):
     /// every event a returned call emitted is among these.
@@ -191,6 +196,7 @@ impl Worker {
             reaped: AtomicBool::new(false),
             death: Mutex::new(None),
             kill_reason: Mutex::new(None),
+            failure_counted: AtomicBool::new(false),
             events_promised: AtomicU32::new(0),
             events_received: AtomicU32::new(0),
             call: Mutex::new(CallState {
@@ -235,6 +241,52 @@ impl Worker {
     /// When the host first asked for this worker to be killed.
     pub(crate) fn killed_at(&self) -> Option<Instant> {
         self.kill_reason.lock().as_ref().map(|&(_, t)| t)
+    }
+
+    /// When the host killed this worker for a failure of its own (a
+    /// timeout, a protocol violation, a start-up that took too long; not a
+    /// close, a shutdown or a cancel), the first time this is asked: the
+    /// caller that killed it tells the breaker at once. `None` once asked, or
+    /// for any other worker.
+    pub(crate) fn take_kill_failure(&self) -> Option<Instant> {
+        let at = match self.kill_reason.lock().as_ref() {
+            Some((KillReason::Closed | KillReason::Shutdown | KillReason::Cancelled, _)) | None => {
+                return None
+            }
+            Some(&(_, at)) => at,
+        };
+        (!self.failure_counted.swap(true, Ordering::SeqCst)).then_some(at)
+    }
+
+    /// True the first time it is asked, unless [`Worker::take_kill_failure`]
+    /// was: whether the supervisor still has to tell the breaker of this
+    /// worker's failure when it reaps it.
+    pub(crate) fn take_failure(&self) -> bool {
+        !self.failure_counted.swap(true, Ordering::SeqCst)
+    }
+
+    /// Whether the worker is between calls by its own account: it answered
+    /// the last call the host handed it (the response header names that
+    /// call's sequence number), or never started it (`ACCEPTED` does not
+    /// name it). A worker that exits `EXIT_RETIRED` between calls retired as
+    /// planned (its CPU limit), not in the middle of a call, even if the
+    /// host's books still show it busy (its caller has not read the answer
+    /// yet, or has already handed it the next call). Read from shared memory
+    /// the worker writes: it can only make its own exit count as planned, as
+    /// exiting while idle already does.
+    pub(crate) fn between_calls(&self) -> bool {
+        let mut req = [0u8; p::REQ_LEN];
+        self.ctl.read_into(ctl::OFF_REQ, &mut req);
+        let mut hdr = [0u8; p::RESP_LEN];
+        self.ctl.read_into(ctl::OFF_RESP, &mut hdr);
+        let accepted = self
+            .ctl
+            .atomic_u32(ctl::OFF_ACCEPTED)
+            .load(Ordering::SeqCst);
+        match p::request_seq(&req) {
+            Some(seq) => p::response_answers(&req, &hdr) || seq != accepted,
+            None => false,
+        }
     }
 
     /// False when the worker must not serve another call (it was killed, or

@@ -456,7 +456,13 @@ impl Supervisor {
             kill,
             Some(KillReason::Closed | KillReason::Shutdown | KillReason::Cancelled)
         ) || (pool.closing && kill.is_none())
-            || (exit.kind == ExitKind::Exited(EXIT_RETIRED) && role != Some(Role::Busy) && t.hello);
+            || (exit.kind == ExitKind::Exited(EXIT_RETIRED)
+                && t.hello
+                // Idle, or busy only in the host's books: it answered its
+                // call, or never started the next one (its CPU limit retires
+                // it after an answer its caller may not have read yet, or
+                // while the next call was being handed over).
+                && (role != Some(Role::Busy) || w.between_calls()));
         let describe = || match (&kill, exit.kind) {
             (Some(k), _) => format!("killed ({k:?})"),
             (None, ExitKind::Signaled(s)) => {
@@ -476,8 +482,10 @@ impl Supervisor {
                 _ => Counters::inc(&self.shared.counters.crashes),
             }
             // Dated when the host first knew: a kill may be reaped long after
-            // later calls succeeded on other workers.
-            let tripped = pool.breaker.record_failure(w.killed_at().unwrap_or(now));
+            // later calls succeeded on other workers. Not counted twice: the
+            // caller that killed it may have told the breaker already.
+            let tripped =
+                w.take_failure() && pool.breaker.record_failure(w.killed_at().unwrap_or(now));
             let tail: Vec<String> = t
                 .stderr_tail
                 .iter()
