@@ -124,11 +124,17 @@ def test_submit_async_needs_a_running_loop(std):
 def test_wait_for_timeout_cancels_a_queued_call():
     async def main():
         with bridgehost.Host(submit_threads=1) as h:
-            sleep = h.open("std").method("sleep_ms")
-            first = sleep.submit_async(ms(300))
+            std = h.open("std")
+            sleep = std.method("sleep_ms")
+            # The first call holds the only submit thread in std's gate until the test opens
+            # it (it was a 300 ms sleep, which a loaded machine could outlast before the
+            # 50 ms wait_for fired): the second is still queued when its wait_for times out.
+            first = std.method("gate_wait").submit_async(gate(b"first", 60_000))
             with pytest.raises(asyncio.TimeoutError):
                 await asyncio.wait_for(sleep.submit_async(ms(10)), timeout=0.05)
-            await first
+            assert await_inside(std, b"first", 1) == 1
+            std.method("gate_open")(b"first")
+            assert await first == b"\x01"
             assert h.counters()["cancelled"] == 1
 
     asyncio.run(main())
