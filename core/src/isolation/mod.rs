@@ -163,6 +163,59 @@ impl Supervision {
     }
 }
 
+/// A worker inherits this process's hard resource limits and cannot raise
+/// them: a limit the caller set above one is `ResourceLimit` at open,
+/// naming both (a default above one is lowered to it by the worker instead,
+/// so a host started under `ulimit -t 100` still runs isolated modules).
+/// `hard` reads this process's hard limit (`None`: unlimited).
+fn check_inherited_limits(
+    options: &ModuleOptions,
+    hard: impl Fn(sys::Rlimit) -> Option<u64>,
+) -> Result<()> {
+    let sup = &options.supervision;
+    let defaults = Supervision::default();
+    let over = |which, wanted: u64, what: String, unit: &str, how: &str| match hard(which) {
+        Some(h) if wanted > h => Err(Error::ResourceLimit(format!(
+            "{what} needs a hard limit of {wanted} {unit}, above this process's {h} {unit} \
+             (which a worker inherits and cannot raise): ask for less, or start the host with \
+             a higher one ({how})"
+        ))),
+        _ => Ok(()),
+    };
+    if let Some(c) = sup
+        .cpu_limit
+        .filter(|_| sup.cpu_limit != defaults.cpu_limit)
+    {
+        let secs = c.as_secs().max(1);
+        over(
+            sys::Rlimit::Cpu,
+            secs.saturating_add(CPU_LIMIT_GRACE_SECS),
+            format!("cpu_limit of {secs} s (plus {CPU_LIMIT_GRACE_SECS} s to finish its call)"),
+            "s",
+            "ulimit -Ht",
+        )?;
+    }
+    if sup.open_files != defaults.open_files {
+        over(
+            sys::Rlimit::OpenFiles,
+            sup.open_files,
+            format!("open_files of {}", sup.open_files),
+            "descriptors",
+            "ulimit -Hn",
+        )?;
+    }
+    if let Some(m) = options.memory_limit {
+        over(
+            sys::Rlimit::AddressSpace,
+            m,
+            format!("memory_limit of {m} bytes"),
+            "bytes",
+            "ulimit -Hv",
+        )?;
+    }
+    Ok(())
+}
+
 /// Smallest memory limit accepted: below it the worker cannot even load.
 const MIN_MEMORY_LIMIT: u64 = 32 << 20;
 
@@ -207,6 +260,7 @@ pub(crate) fn open_with(
             "memory_limit must be at least {MIN_MEMORY_LIMIT} bytes (the worker's own address space)"
         )));
     }
+    check_inherited_limits(options, |r| sys::hard_limit(r))?;
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => {}
         Ok(_) => {
@@ -528,6 +582,46 @@ impl Drop for Isolated {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_limit_set_above_an_inherited_hard_limit_is_refused_and_a_default_is_not() {
+        use sys::Rlimit;
+        let low = |r: Rlimit| match r {
+            Rlimit::Cpu => Some(100),
+            Rlimit::OpenFiles => Some(40),
+            Rlimit::AddressSpace => Some(1 << 30),
+            _ => None,
+        };
+        // The defaults (cpu_limit 3600 s, 64 files) pass: the worker lowers them.
+        assert!(check_inherited_limits(&ModuleOptions::isolated(), low).is_ok());
+        let with = |f: &dyn Fn(&mut ModuleOptions)| {
+            let mut o = ModuleOptions::isolated();
+            f(&mut o);
+            match check_inherited_limits(&o, low) {
+                Err(Error::ResourceLimit(m)) => m,
+                other => panic!("{other:?}"),
+            }
+        };
+        let m = with(&|o| o.supervision.cpu_limit = Some(Duration::from_secs(96)));
+        assert!(m.starts_with("cpu_limit of 96 s (plus 5 s to finish its call) needs a hard limit of 101 s, above this process's 100 s"), "{m}");
+        let m = with(&|o| o.supervision.open_files = 64 + 1);
+        assert!(m.starts_with("open_files of 65 needs a hard limit of 65 descriptors, above this process's 40 descriptors"), "{m}");
+        let m = with(&|o| o.memory_limit = Some(2 << 30));
+        assert!(
+            m.starts_with("memory_limit of 2147483648 bytes needs"),
+            "{m}"
+        );
+        // Within them, chosen values pass.
+        let mut o = ModuleOptions::isolated();
+        o.supervision.cpu_limit = Some(Duration::from_secs(95));
+        o.supervision.open_files = 40;
+        o.memory_limit = Some(1 << 30);
+        assert!(check_inherited_limits(&o, low).is_ok());
+        // Unlimited: anything passes.
+        o.supervision.cpu_limit = Some(Duration::from_secs(365 * 86400));
+        o.supervision.open_files = 65536;
+        assert!(check_inherited_limits(&o, |_| None).is_ok());
+    }
 
     #[test]
     fn supervision_validation() {

@@ -14,15 +14,19 @@ pub(crate) enum Rlimit {
     Core,
 }
 
-/// Set a resource limit (soft, hard; `u64::MAX` = unlimited).
-pub(crate) fn set_rlimit(which: Rlimit, soft: u64, hard: u64) -> io::Result<()> {
-    let res = match which {
+fn resource(which: Rlimit) -> libc::__rlimit_resource_t {
+    match which {
         Rlimit::AddressSpace => libc::RLIMIT_AS,
         Rlimit::Cpu => libc::RLIMIT_CPU,
         Rlimit::FileSize => libc::RLIMIT_FSIZE,
         Rlimit::OpenFiles => libc::RLIMIT_NOFILE,
         Rlimit::Core => libc::RLIMIT_CORE,
-    };
+    }
+}
+
+/// Set a resource limit (soft, hard; `u64::MAX` = unlimited).
+pub(crate) fn set_rlimit(which: Rlimit, soft: u64, hard: u64) -> io::Result<()> {
+    let res = resource(which);
     let v = |x: u64| {
         if x == u64::MAX {
             libc::RLIM_INFINITY
@@ -39,19 +43,19 @@ pub(crate) fn set_rlimit(which: Rlimit, soft: u64, hard: u64) -> io::Result<()> 
     Ok(())
 }
 
-/// The current hard limit of open files (to never raise it).
-pub(crate) fn open_files_hard_limit() -> u64 {
+/// This process's hard limit of `which` (what a worker it starts inherits
+/// and can never raise); `None` when unlimited (or unreadable).
+pub(crate) fn hard_limit(which: Rlimit) -> Option<u64> {
+    let res = resource(which);
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: lim is a valid out-pointer.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0
-        || lim.rlim_max == libc::RLIM_INFINITY
-    {
-        return u64::MAX;
+    if unsafe { libc::getrlimit(res, &mut lim) } != 0 || lim.rlim_max == libc::RLIM_INFINITY {
+        return None;
     }
-    lim.rlim_max
+    Some(lim.rlim_max)
 }
 
 /// Move this process into a new user namespace. It keeps its uid for file

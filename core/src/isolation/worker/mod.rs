@@ -248,19 +248,24 @@ fn apply_limits(init: &Init) -> std::io::Result<()> {
     use sys::Rlimit;
     sys::set_rlimit(Rlimit::Core, 0, 0)?;
     sys::set_rlimit(Rlimit::FileSize, 0, 0)?;
-    let hard = sys::open_files_hard_limit();
-    let nofile = init.open_files.min(hard);
+    // Never above the hard limits inherited from the host, which only a
+    // privileged process could raise: the host refuses a setting the caller
+    // chose above them when the module opens (`check_inherited_limits`), so
+    // only a default is lowered here.
+    let cap = |which, v: u64| sys::hard_limit(which).map_or(v, |h| v.min(h));
+    let nofile = cap(Rlimit::OpenFiles, init.open_files);
     sys::set_rlimit(Rlimit::OpenFiles, nofile, nofile)?;
     if init.memory_limit > 0 {
-        sys::set_rlimit(Rlimit::AddressSpace, init.memory_limit, init.memory_limit)?;
+        let m = cap(Rlimit::AddressSpace, init.memory_limit);
+        sys::set_rlimit(Rlimit::AddressSpace, m, m)?;
     }
     if init.cpu_limit_secs > 0 {
-        let soft = init.cpu_limit_secs;
-        sys::set_rlimit(
+        let hard = cap(
             Rlimit::Cpu,
-            soft,
-            soft.saturating_add(super::CPU_LIMIT_GRACE_SECS),
-        )?;
+            init.cpu_limit_secs
+                .saturating_add(super::CPU_LIMIT_GRACE_SECS),
+        );
+        sys::set_rlimit(Rlimit::Cpu, init.cpu_limit_secs.min(hard), hard)?;
     }
     Ok(())
 }
