@@ -260,7 +260,7 @@ pub(crate) fn open_with(
             "memory_limit must be at least {MIN_MEMORY_LIMIT} bytes (the worker's own address space)"
         )));
     }
-    check_inherited_limits(options, |r| sys::hard_limit(r))?;
+    check_inherited_limits(options, sys::hard_limit)?;
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => {}
         Ok(_) => {
