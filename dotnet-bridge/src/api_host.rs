@@ -1,7 +1,7 @@
 //! Hosts: create, close, free, counters.
 
 use crate::handles::HOSTS;
-use crate::options::{option_rule, ExplicitZero};
+use crate::options::{option_rule, zero_field, ExplicitZero};
 use crate::ptr::Contract;
 use crate::types::{
     bh_counters, bh_host, bh_host_options, bh_status, BH_OPTION_EVENT_QUEUE_BYTES,
@@ -23,30 +23,21 @@ fn host_options(c: &Contract, o: Option<&bh_host_options>) -> Result<HostOptions
             o.reserved
         )));
     }
+    // The field of `o` for bit `1 << $bit`, where it ends in the struct.
+    macro_rules! field {
+        ($bit:ident, $f:ident) => {
+            zero_field!(o, bh_host_options, $bit, $f)
+        };
+    }
     let set = ExplicitZero::new(
         "bh_host_options",
+        o.struct_size as usize,
         o.explicit_zero,
         &[
-            (
-                BH_OPTION_SUBMIT_THREADS,
-                "submit_threads",
-                o.submit_threads.into(),
-            ),
-            (
-                BH_OPTION_SUBMIT_QUEUE_CAPACITY,
-                "submit_queue_capacity",
-                o.submit_queue_capacity.into(),
-            ),
-            (
-                BH_OPTION_EVENT_QUEUE_CAPACITY,
-                "event_queue_capacity",
-                o.event_queue_capacity.into(),
-            ),
-            (
-                BH_OPTION_EVENT_QUEUE_BYTES,
-                "event_queue_bytes",
-                o.event_queue_bytes,
-            ),
+            field!(BH_OPTION_SUBMIT_THREADS, submit_threads),
+            field!(BH_OPTION_SUBMIT_QUEUE_CAPACITY, submit_queue_capacity),
+            field!(BH_OPTION_EVENT_QUEUE_CAPACITY, event_queue_capacity),
+            field!(BH_OPTION_EVENT_QUEUE_BYTES, event_queue_bytes),
         ],
     )?;
     if set.given(BH_OPTION_SUBMIT_THREADS, o.submit_threads.into()) {

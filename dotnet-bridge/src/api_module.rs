@@ -2,7 +2,7 @@
 
 use crate::api_host::counters_of;
 use crate::handles::{BUFFERS, HOSTS, METHODS, MODULES};
-use crate::options::{flag, ExplicitZero};
+use crate::options::{flag, zero_field, ExplicitZero};
 use crate::ptr::Contract;
 use crate::types::{
     bh_buffer, bh_counters, bh_host, bh_method, bh_module, bh_module_options, bh_status,
@@ -49,49 +49,32 @@ fn module_options(c: &Contract, o: Option<&bh_module_options>) -> Result<ModuleO
             )))
         }
     };
+    // The field of `o` for bit `1 << $bit`, where it ends in the struct.
+    macro_rules! field {
+        ($bit:ident, $f:ident) => {
+            zero_field!(o, bh_module_options, $bit, $f)
+        };
+    }
     let set = ExplicitZero::new(
         "bh_module_options",
+        o.struct_size as usize,
         o.explicit_zero,
         &[
-            (BH_OPTION_WORKERS, "workers", u64::from(o.workers)),
-            (BH_OPTION_MEMORY_LIMIT, "memory_limit", o.memory_limit),
-            (BH_OPTION_MAX_INPUT, "max_input", o.max_input),
-            (BH_OPTION_MAX_OUTPUT, "max_output", o.max_output),
-            (BH_OPTION_MAX_EVENT, "max_event", o.max_event),
-            (
-                BH_OPTION_CALL_TIMEOUT_NS,
-                "call_timeout_ms",
-                o.call_timeout_ms,
-            ),
-            (
-                BH_OPTION_SPARE_WORKERS,
-                "spare_workers",
-                o.spare_workers.into(),
-            ),
-            (
-                BH_OPTION_BREAKER_FAILURES,
-                "breaker_failures",
-                o.breaker_failures.into(),
-            ),
-            (
-                BH_OPTION_BREAKER_WINDOW_NS,
-                "breaker_window_ms",
-                o.breaker_window_ms,
-            ),
-            (
-                BH_OPTION_BREAKER_COOLDOWN_NS,
-                "breaker_cooldown_ms",
-                o.breaker_cooldown_ms,
-            ),
-            (
-                BH_OPTION_STARTUP_TIMEOUT_NS,
-                "startup_timeout_ms",
-                o.startup_timeout_ms,
-            ),
-            (BH_OPTION_CLOSE_GRACE_NS, "close_grace_ms", o.close_grace_ms),
-            (BH_OPTION_CPU_LIMIT_NS, "cpu_limit_ms", o.cpu_limit_ms),
-            (BH_OPTION_OPEN_FILES, "open_files", o.open_files.into()),
-            (BH_OPTION_SANDBOX, "sandbox", o.sandbox.into()),
+            field!(BH_OPTION_WORKERS, workers),
+            field!(BH_OPTION_MEMORY_LIMIT, memory_limit),
+            field!(BH_OPTION_MAX_INPUT, max_input),
+            field!(BH_OPTION_MAX_OUTPUT, max_output),
+            field!(BH_OPTION_MAX_EVENT, max_event),
+            field!(BH_OPTION_CALL_TIMEOUT_NS, call_timeout_ms),
+            field!(BH_OPTION_SPARE_WORKERS, spare_workers),
+            field!(BH_OPTION_BREAKER_FAILURES, breaker_failures),
+            field!(BH_OPTION_BREAKER_WINDOW_NS, breaker_window_ms),
+            field!(BH_OPTION_BREAKER_COOLDOWN_NS, breaker_cooldown_ms),
+            field!(BH_OPTION_STARTUP_TIMEOUT_NS, startup_timeout_ms),
+            field!(BH_OPTION_CLOSE_GRACE_NS, close_grace_ms),
+            field!(BH_OPTION_CPU_LIMIT_NS, cpu_limit_ms),
+            field!(BH_OPTION_OPEN_FILES, open_files),
+            field!(BH_OPTION_SANDBOX, sandbox),
         ],
     )?;
     if set.given(BH_OPTION_WORKERS, o.workers.into()) {

@@ -80,28 +80,70 @@ pub(crate) fn flag(what: &str, name: &str, value: i128) -> Result<bool> {
     }
 }
 
+/// A field of an options struct that an `explicit_zero` bit may name.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ZeroField {
+    /// Its `BH_OPTION_*` id: the bit `1 << bit`.
+    pub(crate) bit: u32,
+    /// The id's name (`BH_OPTION_SANDBOX`).
+    pub(crate) option: &'static str,
+    /// Its name in the struct.
+    pub(crate) name: &'static str,
+    /// Its value, as read (0 when the caller's `struct_size` stops before it).
+    pub(crate) value: u64,
+    /// Where it ends in the struct: a caller's `struct_size` covers it when at least this.
+    pub(crate) end: usize,
+}
+
+/// `zero_field!(o, bh_x_options, BH_OPTION_Y, field)`: the [`ZeroField`] of `o.field`.
+macro_rules! zero_field {
+    ($o:ident, $t:ty, $bit:expr, $field:ident) => {
+        $crate::options::ZeroField {
+            bit: $bit,
+            option: stringify!($bit),
+            name: stringify!($field),
+            value: u64::from($o.$field),
+            end: ::std::mem::offset_of!($t, $field) + ::std::mem::size_of_val(&$o.$field),
+        }
+    };
+}
+pub(crate) use zero_field;
+
 /// The fields of one options struct whose 0 the caller meant as 0.
 pub(crate) struct ExplicitZero(u32);
 
 impl ExplicitZero {
-    /// Check `mask` against the struct's `fields` (`(BH_OPTION_X, name,
-    /// value)`): a bit naming no field of this struct, or a field whose value
-    /// is not 0, is `InvalidArgument` (the caller meant something this
-    /// library would not do).
-    pub(crate) fn new(what: &str, mask: u32, fields: &[(u32, &str, u64)]) -> Result<Self> {
-        let known = fields.iter().fold(0u32, |m, &(bit, _, _)| m | (1 << bit));
+    /// Check `mask` against the struct's `fields`, for a caller whose struct is `size` bytes
+    /// (its `struct_size`): a bit naming no field of this struct, a field the caller's struct
+    /// does not have (beyond `size`: a caller built before it cannot mean it, and its bytes
+    /// were not read), or a field whose value is not 0, is `InvalidArgument` (the caller meant
+    /// something this library would not do).
+    pub(crate) fn new(what: &str, size: usize, mask: u32, fields: &[ZeroField]) -> Result<Self> {
+        let known = fields.iter().fold(0u32, |m, f| m | (1 << f.bit));
         if mask & !known != 0 {
-            let names: Vec<&str> = fields.iter().map(|&(_, n, _)| n).collect();
+            let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
             return Err(Error::InvalidArgument(format!(
                 "{what}.explicit_zero {mask:#x} has bits that name none of its fields ({}: \
                  bits 1 << BH_OPTION_X)",
                 names.join(", ")
             )));
         }
-        for &(bit, name, value) in fields {
-            if mask & (1 << bit) != 0 && value != 0 {
+        for f in fields {
+            if mask & (1 << f.bit) == 0 {
+                continue;
+            }
+            if f.end > size {
                 return Err(Error::InvalidArgument(format!(
-                    "{what}.explicit_zero names {name}, whose value is {value}, not 0"
+                    "{what}.explicit_zero bit {} (1 << {}) names {}, which is beyond struct_size \
+                     {size} (the field ends at byte {}): a struct from before the field cannot \
+                     set its bit",
+                    f.bit, f.option, f.name, f.end
+                )));
+            }
+            if f.value != 0 {
+                return Err(Error::InvalidArgument(format!(
+                    "{what}.explicit_zero names {}, whose value is {}, not 0",
+                    f.name, f.value
                 )));
             }
         }

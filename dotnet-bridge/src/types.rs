@@ -212,7 +212,9 @@ pub const BH_OPTION_SANDBOX: u32 = 18;
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct bh_host_options {
-    /// `sizeof(bh_host_options)`.
+    /// `sizeof(bh_host_options)`; an older header's is where one of its fields ends (32, 40, 56,
+    /// 72, 76), any other size below 80 is `BH_E_INVALID_ARGUMENT` (docs/C_ABI.md, "Extending
+    /// structs").
     pub struct_size: u32,
     /// Most threads running submitted calls at once, started on demand (0: default 64).
     pub submit_threads: u32,
@@ -245,7 +247,8 @@ pub struct bh_host_options {
     /// Fields whose 0 is the value 0, not "default": bit `1 << BH_OPTION_X` for
     /// `submit_threads`, `submit_queue_capacity`, `event_queue_capacity` and `event_queue_bytes`
     /// (the core then judges the 0 as every runtime does: each of these refuses it). A bit for
-    /// another option, or for a field that is not 0, is `BH_E_INVALID_ARGUMENT`. Added after 0.1:
+    /// another option, for a field beyond `struct_size`, or for a field that is not 0, is
+    /// `BH_E_INVALID_ARGUMENT`. Added after 0.1:
     /// a caller whose `struct_size` stops before it gets 0 (every 0 is "default").
     pub explicit_zero: u32,
     /// Must be 0.
@@ -257,7 +260,9 @@ pub struct bh_host_options {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct bh_module_options {
-    /// `sizeof(bh_module_options)`.
+    /// `sizeof(bh_module_options)`; an older header's is where one of its fields ends (80, 88,
+    /// 92, 96, 100, 104, 112, 120, 128, 136, 144, 148), any other size below 152 is
+    /// `BH_E_INVALID_ARGUMENT` (docs/C_ABI.md, "Extending structs").
     pub struct_size: u32,
     /// `BH_ISOLATION_IN_PROCESS` (0) or `BH_ISOLATION_PROCESS` (1).
     pub isolation: u32,
@@ -299,8 +304,9 @@ pub struct bh_module_options {
     /// close at once, a 0 `sandbox` turns the sandbox off; a 0 `workers`, `memory_limit`, call
     /// timeout, `breaker_failures`, `breaker_window_ms`, `breaker_cooldown_ms`,
     /// `startup_timeout_ms`, `cpu_limit_ms` or `open_files` is refused. A bit for another option,
-    /// or for a field that is not 0, is `BH_E_INVALID_ARGUMENT`. Was `reserved2` (must be 0) in
-    /// 0.1, so an older caller's 0 keeps its meaning.
+    /// for a field beyond the caller's `struct_size` (a 96-byte struct has no supervision field to
+    /// name), or for a field that is not 0, is `BH_E_INVALID_ARGUMENT`. Was `reserved2` (must be
+    /// 0) in 0.1, so an older caller's 0 keeps its meaning.
     pub explicit_zero: u32,
     // Supervision of isolated workers (docs/ISOLATION.md, "Supervision settings"), appended
     // after `explicit_zero` (96 bytes before): a caller whose `struct_size` stops before them
@@ -340,7 +346,9 @@ pub struct bh_module_options {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct bh_counters {
-    /// Size of the caller's struct (at least 8).
+    /// Size of the caller's struct: `sizeof(bh_counters)`; an older header's ends where one of
+    /// its fields ends (8, the header, plus whole counters: 16, 24, .., 152); any other size
+    /// below 160 is `BH_E_INVALID_ARGUMENT`.
     pub struct_size: u32,
     /// Not written.
     pub reserved: u32,

@@ -874,3 +874,316 @@ fn an_older_module_options_struct_gets_the_supervision_defaults() {
     }
     expect(bh_host_free(h), BH_OK);
 }
+
+/// Where a `bh_module_options` field for an `explicit_zero` bit ends, and the name the core
+/// gives its option.
+fn module_zero_fields() -> [(u32, usize, &'static str); 15] {
+    use std::mem::{offset_of, size_of};
+    macro_rules! end {
+        ($f:ident, $t:ty) => {
+            offset_of!(bh_module_options, $f) + size_of::<$t>()
+        };
+    }
+    [
+        (BH_OPTION_WORKERS, end!(workers, u32), "workers"),
+        (
+            BH_OPTION_MEMORY_LIMIT,
+            end!(memory_limit, u64),
+            "memory_limit",
+        ),
+        (BH_OPTION_MAX_INPUT, end!(max_input, u64), "max_input"),
+        (BH_OPTION_MAX_OUTPUT, end!(max_output, u64), "max_output"),
+        (BH_OPTION_MAX_EVENT, end!(max_event, u64), "max_event"),
+        (
+            BH_OPTION_CALL_TIMEOUT_NS,
+            end!(call_timeout_ms, u64),
+            "call_timeout",
+        ),
+        (
+            BH_OPTION_SPARE_WORKERS,
+            end!(spare_workers, u32),
+            "spare_workers",
+        ),
+        (
+            BH_OPTION_BREAKER_FAILURES,
+            end!(breaker_failures, u32),
+            "breaker_failures",
+        ),
+        (
+            BH_OPTION_BREAKER_WINDOW_NS,
+            end!(breaker_window_ms, u64),
+            "breaker_window",
+        ),
+        (
+            BH_OPTION_BREAKER_COOLDOWN_NS,
+            end!(breaker_cooldown_ms, u64),
+            "breaker_cooldown",
+        ),
+        (
+            BH_OPTION_STARTUP_TIMEOUT_NS,
+            end!(startup_timeout_ms, u64),
+            "startup_timeout",
+        ),
+        (
+            BH_OPTION_CLOSE_GRACE_NS,
+            end!(close_grace_ms, u64),
+            "close_grace",
+        ),
+        (BH_OPTION_CPU_LIMIT_NS, end!(cpu_limit_ms, u64), "cpu_limit"),
+        (BH_OPTION_OPEN_FILES, end!(open_files, u32), "open_files"),
+        (BH_OPTION_SANDBOX, end!(sandbox, u32), "sandbox"),
+    ]
+}
+
+/// The sizes an older `bh_module_options` may have that include `explicit_zero` (it ends at
+/// 96): where each later field ends, below the current 152.
+const MODULE_SIZES_WITH_EXPLICIT_ZERO: [u32; 9] = [96, 100, 104, 112, 120, 128, 136, 144, 148];
+
+/// An `explicit_zero` bit for a field beyond the caller's `struct_size` is refused, naming the
+/// bit and the size: a 96-byte caller (before the supervision fields) cannot switch the sandbox
+/// off, drop the close grace or the spare worker. The caller of the report did exactly that and
+/// got `BH_OK`. Every bit at every older size that has `explicit_zero`: refused if the field is
+/// beyond it, else applied (in-process, every supervision 0 is then refused by the core, naming
+/// the option: proof the bit was read; its exact wording, range or "requires process isolation",
+/// is the core's). Sizes before `explicit_zero` (80, 88, 92) never read the mask.
+#[test]
+fn an_explicit_zero_bit_beyond_struct_size_is_refused() {
+    let _g = serial();
+    let h = host();
+    let fields = module_zero_fields();
+    for size in MODULE_SIZES_WITH_EXPLICIT_ZERO {
+        for &(bit, end, name) in &fields {
+            let mut mo = module_options();
+            mo.struct_size = size;
+            mo.explicit_zero = 1 << bit;
+            if end > size as usize {
+                // Isolated, as in the report: refused before any worker starts.
+                mo.isolation = BH_ISOLATION_PROCESS;
+                expect_err(
+                    open_std(h, &mo),
+                    BH_E_INVALID_ARGUMENT,
+                    &format!("explicit_zero bit {bit} (1 << BH_OPTION_"),
+                );
+                let m = last_error();
+                assert!(
+                    m.contains(&format!("which is beyond struct_size {size} "))
+                        && m.contains(&format!("the field ends at byte {end}")),
+                    "{m}"
+                );
+            } else if bit >= BH_OPTION_SPARE_WORKERS {
+                expect(open_std(h, &mo), BH_E_INVALID_ARGUMENT);
+                let m = last_error();
+                assert!(
+                    m.contains(name) && !m.contains("beyond struct_size"),
+                    "size {size}, bit {bit}: {m}"
+                );
+            }
+        }
+    }
+    // The report's three cases, by name.
+    for (bit, name) in [
+        (BH_OPTION_SANDBOX, "sandbox"),
+        (BH_OPTION_CLOSE_GRACE_NS, "close_grace_ms"),
+        (BH_OPTION_SPARE_WORKERS, "spare_workers"),
+    ] {
+        let mut mo = module_options();
+        mo.struct_size = 96;
+        mo.isolation = BH_ISOLATION_PROCESS;
+        mo.explicit_zero = 1 << bit;
+        expect_err(
+            open_std(h, &mo),
+            BH_E_INVALID_ARGUMENT,
+            &format!("names {name}, which is beyond struct_size 96"),
+        );
+    }
+    // The older fields' bits keep working at 96 (a 0-byte max_input is a limit).
+    let mut mo = module_options();
+    mo.struct_size = 96;
+    mo.explicit_zero = 1 << BH_OPTION_MAX_INPUT;
+    let mut m = bh_module::default();
+    // SAFETY: the spec and options are live locals; m is writable.
+    expect(
+        unsafe { bh_module_open(h, "std".as_ptr().cast(), 3, &mo, &mut m) },
+        BH_OK,
+    );
+    let echo = method(m, "echo");
+    assert_eq!(call(echo, b"x"), Err(BH_E_RESOURCE_LIMIT));
+    expect(bh_method_free(echo), BH_OK);
+    expect(bh_module_free(m), BH_OK);
+    // Before explicit_zero (80, 88, 92 bytes) the mask is not read: set in the bytes after
+    // the caller's struct, it changes nothing.
+    for size in [80u32, 88, 92] {
+        let mut mo = module_options();
+        mo.struct_size = size;
+        mo.explicit_zero = 1 << BH_OPTION_SANDBOX | 1 << BH_OPTION_MAX_INPUT | 1 << 31;
+        expect(open_std(h, &mo), BH_OK);
+    }
+    expect(bh_host_free(h), BH_OK);
+
+    // bh_host_options: explicit_zero (72..76) comes after every field it can name (they end by
+    // byte 40), so a struct that has the mask has the fields: each bit is applied (the core
+    // refuses each of these 0s) at 76 and 80; before 76 the mask is not read.
+    use std::mem::{offset_of, size_of};
+    assert!(offset_of!(bh_host_options, event_queue_bytes) + size_of::<u64>() <= 76);
+    for size in [76u32, 80] {
+        for (bit, name) in [
+            (BH_OPTION_SUBMIT_THREADS, "submit_threads"),
+            (BH_OPTION_SUBMIT_QUEUE_CAPACITY, "submit_queue_capacity"),
+            (BH_OPTION_EVENT_QUEUE_CAPACITY, "event_queue_capacity"),
+            (BH_OPTION_EVENT_QUEUE_BYTES, "event_queue_bytes"),
+        ] {
+            let mut ho = host_options();
+            ho.struct_size = size;
+            ho.explicit_zero = 1 << bit;
+            let mut out = bh_host::default();
+            // SAFETY: the options are a live local; out is writable.
+            expect_err(
+                unsafe { bh_host_new(&ho, &mut out) },
+                BH_E_INVALID_ARGUMENT,
+                &format!("{name} must be"),
+            );
+        }
+    }
+    for size in [32u32, 40, 56, 72] {
+        let mut ho = host_options();
+        ho.struct_size = size;
+        ho.explicit_zero = 1 << BH_OPTION_SUBMIT_THREADS | 1 << 31;
+        ho.reserved = 7; // not read either
+        let mut out = bh_host::default();
+        // SAFETY: the options are a live local; out is writable.
+        expect(unsafe { bh_host_new(&ho, &mut out) }, BH_OK);
+        expect(bh_host_free(out), BH_OK);
+    }
+}
+
+fn host_options() -> bh_host_options {
+    bh_host_options {
+        struct_size: std::mem::size_of::<bh_host_options>() as u32,
+        submit_threads: 0,
+        submit_queue_capacity: 0,
+        event_queue_capacity: 0,
+        module_dir: null(),
+        module_dir_len: 0,
+        event_queue_bytes: 0,
+        thread_name: null(),
+        thread_name_len: 0,
+        module_dirs: null(),
+        module_dirs_len: 0,
+        explicit_zero: 0,
+        reserved: 0,
+    }
+}
+
+/// A `struct_size` that ends inside a field (98 cuts `breaker_failures` in half) is
+/// `BH_E_INVALID_ARGUMENT` for every struct a caller passes or fills, before anything is read
+/// or written; a size where a field ends is accepted and reads whole fields only.
+#[test]
+fn a_struct_size_inside_a_field_is_refused() {
+    let _g = serial();
+    let h = host();
+    // bh_module_options: in 0.1's max_event, validate_in_worker, explicit_zero, each
+    // supervision field, and just short of the current size.
+    for size in [
+        81u32, 84, 90, 94, 95, 98, 102, 108, 116, 124, 132, 140, 146, 150, 151,
+    ] {
+        let mut mo = module_options();
+        mo.struct_size = size;
+        expect_err(
+            open_std(h, &mo),
+            BH_E_INVALID_ARGUMENT,
+            &format!("bh_module_options.struct_size is {size}, which ends inside a field"),
+        );
+        assert!(last_error().contains("80, 88, 92, 96, 100, 104, 112, 120, 128, 136, 144, 148)"));
+        // The struct to fill: struct_size (low half of the first word, little-endian), then
+        // 0xa5 bytes that must stay as they are.
+        let mut fill = [0xa5a5_a5a5_a5a5_a5a5u64; 20];
+        fill[0] = u64::from(size) | 0xa5a5_a5a5 << 32;
+        // SAFETY: `fill` is 160 bytes, aligned to 8: more than any size tried.
+        expect_err(
+            unsafe { bh_module_options_default(fill.as_mut_ptr().cast()) },
+            BH_E_INVALID_ARGUMENT,
+            "ends inside a field",
+        );
+        assert_eq!(fill[0] >> 32, 0xa5a5_a5a5, "{size}: nothing written");
+        assert!(
+            fill[1..].iter().all(|&w| w == 0xa5a5_a5a5_a5a5_a5a5),
+            "{size}"
+        );
+    }
+    // Sizes on a boundary: 100 has spare_workers, read whole (9 is out of range)...
+    let mut mo = module_options();
+    mo.struct_size = 100;
+    mo.isolation = BH_ISOLATION_PROCESS;
+    mo.spare_workers = 9;
+    expect_err(
+        open_std(h, &mo),
+        BH_E_INVALID_ARGUMENT,
+        "spare_workers must be in 0..=8, got 9",
+    );
+    // ... and not breaker_failures (in-process, 7 would be refused as a worker setting).
+    let mut mo = module_options();
+    mo.struct_size = 100;
+    mo.breaker_failures = 7;
+    expect(open_std(h, &mo), BH_OK);
+    mo.struct_size = 104;
+    expect_err(open_std(h, &mo), BH_E_INVALID_ARGUMENT, "breaker_failures");
+
+    // bh_host_options: in event_queue_bytes, thread_name's pointer without its length (48),
+    // module_dirs' likewise (64), explicit_zero, reserved.
+    for size in [33u32, 36, 44, 48, 52, 60, 64, 68, 74, 78, 79] {
+        let mut ho = host_options();
+        ho.struct_size = size;
+        let mut out = bh_host::default();
+        // SAFETY: the options are a live local; out is writable.
+        expect_err(
+            unsafe { bh_host_new(&ho, &mut out) },
+            BH_E_INVALID_ARGUMENT,
+            &format!("bh_host_options.struct_size is {size}, which ends inside a field"),
+        );
+        assert!(last_error().contains("(32, 40, 56, 72, 76)"));
+        ho.submit_threads = 0xa5a5;
+        // SAFETY: ho is a live bh_host_options, larger than any size tried.
+        expect(
+            unsafe { bh_host_options_default(&mut ho) },
+            BH_E_INVALID_ARGUMENT,
+        );
+        assert_eq!(ho.submit_threads, 0xa5a5, "{size}: nothing written");
+    }
+
+    // bh_counters: the header, then whole u64 counters.
+    let m = open(h, "std");
+    for size in [9u32, 12, 15, 20, 23, 100, 124, 156, 159] {
+        let mut c = bh_counters {
+            struct_size: size,
+            calls: 77,
+            unblamed_violations: 77,
+            ..bh_counters::default()
+        };
+        // SAFETY: c is a live bh_counters, larger than any size tried.
+        unsafe {
+            expect_err(
+                bh_host_counters(h, &mut c),
+                BH_E_INVALID_ARGUMENT,
+                &format!("bh_counters.struct_size is {size}, which ends inside a field"),
+            );
+            expect(bh_module_counters(m, &mut c), BH_E_INVALID_ARGUMENT);
+        }
+        assert_eq!(
+            (c.calls, c.unblamed_violations),
+            (77, 77),
+            "nothing written"
+        );
+    }
+    for size in [8u32, 16, 120, 152, 160] {
+        let mut c = bh_counters {
+            struct_size: size,
+            calls: 77,
+            ..bh_counters::default()
+        };
+        // SAFETY: c is a live bh_counters of at least the declared size.
+        expect(unsafe { bh_module_counters(m, &mut c) }, BH_OK);
+        assert_eq!(c.calls, if size >= 16 { 0 } else { 77 }, "{size}");
+    }
+    expect(bh_module_free(m), BH_OK);
+    expect(bh_host_free(h), BH_OK);
+}
