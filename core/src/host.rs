@@ -68,6 +68,14 @@ impl HostInner {
             .drain(..)
             .filter_map(|w| w.upgrade())
             .collect();
+        //    Every isolated module refuses new calls and starts its close
+        //    grace first, so the graces run together: N modules with calls in
+        //    flight take one grace, not N.
+        for m in &modules {
+            if !m.closed.load(Ordering::Acquire) {
+                m.backend.begin_close();
+            }
+        }
         for m in modules {
             Module { inner: m }.close();
         }

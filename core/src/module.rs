@@ -22,6 +22,11 @@ pub(crate) trait Backend: Send + Sync {
     /// Stop: wait for or fail in-flight calls, destroy the instance(s).
     /// Called once.
     fn close(&self);
+    /// The first step of `close`, for a host closing all its modules: refuse
+    /// new calls and start the time calls in flight are given to finish, so
+    /// that the modules' grace periods run at once, not one after another.
+    /// `close` must still be called.
+    fn begin_close(&self) {}
     /// True when the calling thread is serving this backend right now
     /// (inside one of its calls, or its own service thread): a `close`
     /// from here would wait for itself.

@@ -115,3 +115,65 @@ fn a_worker_retired_at_its_cpu_limit_after_answering_is_no_failure() {
         m.close();
     }
 }
+
+#[test]
+fn a_host_closing_its_modules_runs_their_close_graces_together() {
+    // Three isolated modules, each with a call in flight that would run
+    // 30 s, and a 2 s close grace: the host's close refuses new calls and
+    // starts every grace first, so it takes one grace, not three (6 s, as
+    // a docs-only client measured before).
+    let host = common::host();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut calls = Vec::new();
+    let mut subs = Vec::new();
+    for i in 0..3 {
+        let m = host
+            .open(
+                "std",
+                ModuleOptions {
+                    supervision: Supervision {
+                        close_grace: Duration::from_secs(2),
+                        ..Supervision::default()
+                    },
+                    ..ModuleOptions::isolated()
+                },
+            )
+            .unwrap();
+        let tx = tx.clone();
+        // std's gate_wait emits `gate` when the call is inside the module.
+        subs.push(
+            m.subscribe(
+                "gate",
+                Box::new(move |_| {
+                    let _ = tx.send(i);
+                }),
+            )
+            .unwrap(),
+        );
+        let wait = m.method("gate_wait").unwrap();
+        calls.push(std::thread::spawn(move || {
+            let mut input = 30_000u32.to_le_bytes().to_vec();
+            input.extend_from_slice(b"grace");
+            wait.call(&input)
+        }));
+    }
+    for _ in 0..3 {
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("every call is inside its module");
+    }
+    let t0 = std::time::Instant::now();
+    host.close();
+    let took = t0.elapsed();
+    for c in calls {
+        let e = c.join().unwrap().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
+    }
+    assert!(
+        took >= Duration::from_secs(2),
+        "the grace was given: {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "one grace for all three modules, not one each: {took:?}"
+    );
+}

@@ -230,6 +230,9 @@ struct Isolated {
     methods: Vec<String>,
     limits: Limits,
     closed: AtomicBool,
+    /// When calls in flight stop being waited for at close: set by the first
+    /// of `begin_close` and `close`.
+    close_deadline: std::sync::OnceLock<Instant>,
 }
 
 /// Open `path` in worker processes.
@@ -324,6 +327,7 @@ pub(crate) fn open_with(
         supervisor: Mutex::new(Some(handle)),
         methods: Vec::new(),
         closed: AtomicBool::new(false),
+        close_deadline: std::sync::OnceLock::new(),
     };
     let hello = match backend
         .shared
@@ -381,6 +385,13 @@ impl Backend for Isolated {
 
     fn close(&self) {
         self.close_workers();
+    }
+
+    fn begin_close(&self) {
+        // A forked copy touches nothing of its parent's (see close_workers).
+        if sys::own_pid() == self.owner && !self.closed.load(Ordering::Acquire) {
+            self.begin_closing();
+        }
     }
 
     fn settle_events(&self, deadline: Option<Instant>) -> Result<()> {
@@ -520,6 +531,17 @@ impl Isolated {
         }
     }
 
+    /// Refuse new calls (callers waiting for a worker get Closed) and start
+    /// the close grace, once; returns when it ends.
+    fn begin_closing(&self) -> Instant {
+        let shared = &self.shared;
+        *self.close_deadline.get_or_init(|| {
+            shared.pool.lock().closing = true;
+            shared.cv.notify_all();
+            Instant::now() + shared.cfg.close_grace
+        })
+    }
+
     fn close_workers(&self) {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
@@ -537,12 +559,12 @@ impl Isolated {
             tracing::debug_span!("isolation_close", module = %self.shared.cfg.path_shown).entered();
         let shared = &self.shared;
         // 1. No new calls; callers waiting for a worker get Closed.
-        shared.pool.lock().closing = true;
-        shared.cv.notify_all();
-        // 2. Calls in flight may finish within the grace period ...
+        // 2. Calls in flight may finish within the grace period (from when
+        //    the closing began: a host closing its modules begins them all
+        //    first) ...
+        let deadline = self.begin_closing();
         let busy = |p: &Pool| p.count(&[Role::Busy]);
         {
-            let deadline = Instant::now() + shared.cfg.close_grace;
             let mut pool = shared.pool.lock();
             while busy(&pool) > 0 {
                 if shared.cv.wait_until(&mut pool, deadline).timed_out() {
