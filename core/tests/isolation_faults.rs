@@ -19,7 +19,10 @@ const EPERM: i32 = 1;
 
 fn faulty_options() -> ModuleOptions {
     ModuleOptions {
-        call_timeout: Some(Duration::from_millis(500)),
+        // Long enough for `leak` to reach the memory limit on a loaded
+        // machine (500 ms was not: it failed with Timeout under load); the
+        // `hang` check below still bounds the kill at this plus 1.5 s.
+        call_timeout: Some(Duration::from_millis(1500)),
         memory_limit: Some(256 << 20),
         max_output: 1 << 20,
         ..ModuleOptions::isolated()
@@ -82,7 +85,7 @@ fn fault_battery_every_method_has_its_typed_error_and_the_next_call_succeeds() {
     let t_hang = Instant::now();
     assert_eq!(
         call("hang", b"").unwrap_err(),
-        Error::Timeout(Duration::from_millis(500))
+        Error::Timeout(Duration::from_millis(1500))
     );
     assert!(
         t_hang.elapsed() < Duration::from_secs(3),
@@ -165,7 +168,9 @@ fn mixed_load_with_faults_interleaved_returns_the_right_bytes() {
                 // machine). With four, a call finds a free worker or waits only for a respawn.
                 // Calls queued behind a dying worker have their own test below.
                 workers: 4,
-                call_timeout: Some(Duration::from_millis(300)),
+                // A call may wait for a respawn: 300 ms was too short for one on a loaded
+                // machine (a non-faulting call failed Timeout); each hang costs this.
+                call_timeout: Some(Duration::from_millis(1000)),
                 supervision: Supervision {
                     breaker_failures: 10_000,
                     ..Supervision::default()
@@ -245,13 +250,20 @@ fn mixed_load_with_faults_interleaved_returns_the_right_bytes() {
 #[test]
 fn calls_queued_behind_a_dying_worker_are_served_by_its_replacement() {
     let host = host();
+    // One deadline covers a call's wait for a worker and its run: the calls
+    // queued behind the hang are made half a deadline after it, so its
+    // replacement has half a deadline to serve them (with 300 ms and a 50 ms
+    // head start, 50 ms was too little for a respawn on a loaded machine).
     let m = host
-        .open("faulty", isolated(Some(Duration::from_millis(300))))
+        .open("faulty", isolated(Some(Duration::from_millis(1000))))
         .unwrap();
     let hang = m.method("hang").unwrap();
     let ok = m.method("ok").unwrap();
     let h = thread::spawn(move || hang.call(b""));
-    thread::sleep(Duration::from_millis(50)); // the only worker is busy hanging
+    // Best effort: the only worker is busy hanging by then (faulty has no
+    // "started" signal). Queued before the hang instead, the calls run first
+    // and still succeed; the test then shows less, never a false failure.
+    thread::sleep(Duration::from_millis(500));
     let queued: Vec<_> = (0..3u8)
         .map(|i| {
             let ok = ok.clone();
