@@ -3,15 +3,14 @@
 //!
 //! Java never sees the memory: it copies bytes in (`put`) and out (`get`)
 //! through these natives, so no Java object can point into a mapping that
-//! was freed. What the bridge adds to the core's type is what the borrow
-//! checker gives Rust callers for free: **nothing changes the bytes under a
-//! call**. A call reading the buffer counts itself in [`Shared::calls`] and
-//! holds a read guard of [`Shared::bytes`] for its whole length; a `put`
-//! checks the count under the same mutex and is refused (Java throws
-//! `IllegalStateException`) while it is not 0, and writes under the write
-//! guard with that mutex held, so no call starts in the middle of a `put`.
-//! `get` (a copy out) and the copy of a `submit` take a read guard only:
-//! they run beside calls, and a `put` waits for them (they are copies).
+//! was freed. The rule Java adds to Rust's borrow checker — **nothing
+//! changes the bytes under a call** — is the core's
+//! [`GuardedSharedBuffer`]: a call runs inside its `lend` (counted for its
+//! whole length), a `put` is its `write_with` (refused with
+//! `Error::Unavailable` while a call is counted, which this bridge reports
+//! as `false`, and Java throws `IllegalStateException`), and `get` and the
+//! copy of a `submit` are its `read` (beside calls). The bridge only
+//! translates ids, Java arrays and `ByteBuffer`s, and errors.
 //!
 //! Close removes the id from [`SHARED_BUFFERS`]; a call that looked the
 //! buffer up holds its `Arc`, so the memory is freed when that call returns,
@@ -24,12 +23,12 @@ use crate::hot::{self, with_output};
 use crate::jvm::RawEnv;
 use crate::registry::{self, to_java, SHARED_BUFFERS};
 use crate::submit;
-use bridgehost::{Error, SharedBuffer};
+use bridgehost::{Error, GuardedSharedBuffer, SharedBuffer};
 use jni::objects::{JByteArray, JByteBuffer, JClass};
 use jni::sys::{jboolean, jint, jlong};
 use jni::{native_method, Env, NativeMethod};
 use std::ops::Range;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::Arc;
 
 /// The shared-buffer natives `JNI_OnLoad` registers on `io.bridgehost.Native`.
 pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
@@ -43,72 +42,22 @@ pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
 ];
 
 /// A buffer Java holds by id.
-pub(crate) struct Shared {
-    /// The bytes: read-guarded by calls and copies out, write-guarded by `put`.
-    bytes: RwLock<SharedBuffer>,
-    /// Calls reading the bytes now; `put` is refused while it is not 0.
-    calls: Mutex<usize>,
-}
+pub(crate) type Shared = GuardedSharedBuffer;
 
-fn lock(m: &Mutex<usize>) -> MutexGuard<'_, usize> {
-    // Nothing panics with the lock held but a bug; the count stays right.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Counts a call out when it ends (also on a panic).
-struct CallGuard<'a>(&'a Mutex<usize>);
-
-impl Drop for CallGuard<'_> {
-    fn drop(&mut self) {
-        *lock(self.0) -= 1;
+/// A write's outcome for Java: true if written, false (nothing written)
+/// while a call reads the buffer (the core's only `Unavailable` of a write).
+fn written(r: bridgehost::Result<()>) -> BResult<jboolean> {
+    match r {
+        Ok(()) => Ok(true),
+        Err(Error::Unavailable(_)) => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }
 
-impl Shared {
-    fn read(&self) -> RwLockReadGuard<'_, SharedBuffer> {
-        self.bytes.read().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Run a call over the bytes: counted in `calls`, under a read guard.
-    fn call<R>(&self, f: impl FnOnce(&SharedBuffer) -> R) -> R {
-        let guard = {
-            let mut calls = lock(&self.calls);
-            // No writer holds or waits for `bytes`: every writer holds `calls`.
-            let guard = self.read();
-            *calls += 1;
-            guard
-        };
-        let counted = CallGuard(&self.calls);
-        let r = f(&guard);
-        // The guard goes first: while it is held the count is not 0, so a
-        // `put` never waits for a call (it is refused instead).
-        drop(guard);
-        drop(counted);
-        r
-    }
-
-    /// Copy bytes out (a read guard; not a call).
-    fn copy_out<R>(&self, f: impl FnOnce(&SharedBuffer) -> R) -> R {
-        f(&self.read())
-    }
-
-    /// Write the bytes; `None` (nothing written) while a call reads them.
-    fn write<R>(&self, f: impl FnOnce(&mut SharedBuffer) -> R) -> Option<R> {
-        let calls = lock(&self.calls);
-        if *calls != 0 {
-            return None;
-        }
-        let mut bytes = self.bytes.write().unwrap_or_else(PoisonError::into_inner);
-        let r = f(&mut bytes);
-        drop(bytes);
-        drop(calls);
-        Some(r)
-    }
-}
-
-/// `offset .. offset + length` of a buffer of `len` bytes. Java checks the
-/// range first (`IndexOutOfBoundsException`); this refuses what reaches
-/// here anyway.
+/// `offset .. offset + length` of a buffer of `len` bytes, from Java's
+/// signed `long`s. Java checks the range first (`IndexOutOfBoundsException`);
+/// this refuses what reaches here anyway (and the core checks the ranges it
+/// writes and copies out again).
 fn window(offset: jlong, length: i64, len: usize) -> BResult<Range<usize>> {
     let start = usize::try_from(offset).ok();
     let count = usize::try_from(length).ok();
@@ -128,11 +77,9 @@ fn shared_buffer_new<'l>(_env: &mut Env<'l>, _class: JClass<'l>, length: jlong) 
         ))
     })?;
     let buf = SharedBuffer::new(len)?;
-    let shared = Shared {
-        bytes: RwLock::new(buf),
-        calls: Mutex::new(0),
-    };
-    Ok(to_java(SHARED_BUFFERS.insert(Arc::new(shared))))
+    Ok(to_java(
+        SHARED_BUFFERS.insert(Arc::new(GuardedSharedBuffer::new(buf))),
+    ))
 }
 
 fn shared_buffer_free<'l>(_env: &mut Env<'l>, _class: JClass<'l>, buffer: jlong) -> BResult<()> {
@@ -155,11 +102,12 @@ fn shared_buffer_put<'l>(
     let s = registry::shared_buffer(buffer)?;
     let (src_offset, length) = hot::range(src_offset, length)?;
     let raw = RawEnv::of(env);
-    let done = s.write(|b| {
-        let w = window(offset, length as i64, b.len())?;
-        raw.copy_array_region(&src, src_offset, &mut b[w])
-    });
-    done.transpose().map(|d| d.is_some())
+    let w = window(offset, length as i64, s.len())?;
+    let mut copied = Ok(());
+    let done = written(s.write_with(w.start, w.len(), |dst| {
+        copied = raw.copy_array_region(&src, src_offset, dst);
+    }))?;
+    copied.map(|()| done)
 }
 
 /// `put(offset, src)` from a direct buffer's `position .. position + length`.
@@ -175,13 +123,9 @@ fn shared_buffer_put_direct<'l>(
     let s = registry::shared_buffer(buffer)?;
     let (position, length) = hot::range(position, length)?;
     let raw = RawEnv::of(env);
+    let w = window(offset, length as i64, s.len())?;
     raw.with_direct(&src, position as usize, length, |bytes| {
-        let done = s.write(|b| {
-            let w = window(offset, length as i64, b.len())?;
-            b[w].copy_from_slice(bytes);
-            Ok(())
-        });
-        done.transpose().map(|d| d.is_some())
+        written(s.write_at(w.start, bytes))
     })
 }
 
@@ -198,10 +142,8 @@ fn shared_buffer_get<'l>(
     let s = registry::shared_buffer(buffer)?;
     let (dst_offset, length) = hot::range(dst_offset, length)?;
     let raw = RawEnv::of(env);
-    s.copy_out(|b| {
-        let w = window(offset, length as i64, b.len())?;
-        raw.set_byte_array_region(&dst, dst_offset, &b[w])
-    })
+    let w = window(offset, length as i64, s.len())?;
+    s.read(|b| raw.set_byte_array_region(&dst, dst_offset, &b[w]))
 }
 
 /// `Method.call(SharedBuffer[, offset, length])`: the module reads the range
@@ -217,7 +159,7 @@ fn call_shared<'l>(
 ) -> BResult<JByteArray<'l>> {
     let s = registry::shared_buffer(buffer)?;
     registry::with_method(method, |m| {
-        s.call(|b| {
+        s.lend(|b| {
             let w = window(offset, length, b.len())?;
             with_output(|out| {
                 m.call_with(&b[w], out)?;
@@ -240,7 +182,7 @@ fn submit_shared<'l>(
 ) -> BResult<jlong> {
     let s = registry::shared_buffer(buffer)?;
     let m = registry::method(method)?;
-    let bytes = s.copy_out(|b| {
+    let bytes = s.read(|b| {
         let w = window(offset, length, b.len())?;
         hot::check_input_len(&m, w.len())?; // before the copy
         let mut v = Vec::new();

@@ -27,7 +27,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyMemoryView};
 use std::ffi::{c_char, c_int, c_void};
 use std::marker::PhantomData;
-use std::sync::atomic::Ordering;
 
 use crate::shared::PySharedBuffer;
 
@@ -90,9 +89,9 @@ pub(crate) enum BufferError {
 pub(crate) struct InputBuffer<'py> {
     view: RawBuffer,
     exported: bool,
-    /// A `SharedBuffer` this call reads (counted in its `readers` until the
-    /// slot drops).
-    shared: Option<Bound<'py, PySharedBuffer>>,
+    /// The core's count of this call on a `SharedBuffer` it reads (writes
+    /// are refused until the slot drops); its `Arc` keeps the memory.
+    shared: Option<bridgehost::CallLease>,
     /// The owned copy of a mutable input read with the GIL released.
     copy: Vec<u8>,
     _py: PhantomData<Python<'py>>,
@@ -185,19 +184,24 @@ impl<'py> InputBuffer<'py> {
             });
         }
         if let Ok(sb) = obj.cast::<PySharedBuffer>() {
-            // Counted as a reader (with the GIL) before the GIL may be
-            // released: Python code cannot write it until the slot drops.
-            let this = sb.get();
-            this.readers.fetch_add(1, Ordering::SeqCst);
-            self.shared = Some(sb.clone());
-            let len = this.buf.len();
-            let ptr = bridgehost::internal::shared_buffer_ptr(&this.buf);
-            // SAFETY: the buffer's mapping of `len` bytes at `ptr` lives as
-            // long as the object, which `self.shared` keeps alive until the
-            // slot drops, after the call; it is written only by
-            // `PySharedBuffer::write` (through `with_shared_bytes_mut`), which
-            // refuses while `readers` is not 0, so it does not change while
-            // this borrow lives, with or without the GIL.
+            // Counted as a call by the core before the GIL may be released:
+            // no write can change the bytes until the slot drops.
+            let lent = &sb.get().lent;
+            self.shared = Some(lent.begin_call());
+            let len = lent.len();
+            let ptr = lent.read(bridgehost::internal::shared_buffer_ptr);
+            // SAFETY: the buffer's mapping of `len` bytes at `ptr` (the
+            // mapping's own address, stable for its life) lives as long as
+            // its `GuardedSharedBuffer`, which the lease in `self.shared`
+            // keeps alive (an `Arc`) until the slot drops, after the call.
+            // The bytes do not change while this borrow lives, with or
+            // without the GIL: the core writes them only in `write_at` /
+            // `write_with`, which it refuses while a lease lives (and a lease
+            // never begins in the middle of a write); the core hands out no
+            // other `&mut` to them; this bridge holds the buffer only as a
+            // `GuardedSharedBuffer` and has no buffer-protocol export; and no
+            // other process can write them (the core seals the memfd). The
+            // core's own borrows of them (copies out) are shared, like this one.
             let bytes = unsafe { std::slice::from_raw_parts(ptr.cast_const(), len) };
             let detach = release_gil(len);
             return Ok(Input {
@@ -342,30 +346,10 @@ impl<'py> InputBuffer<'py> {
     }
 }
 
-/// Run `f` over the bytes of a `SharedBuffer`, for writing
-/// (`PySharedBuffer::write`, which calls this with the GIL held and no call
-/// reading the buffer; `f` runs no Python code).
-pub(crate) fn with_shared_bytes_mut<R>(
-    buf: &bridgehost::SharedBuffer,
-    f: impl FnOnce(&mut [u8]) -> R,
-) -> R {
-    let ptr = bridgehost::internal::shared_buffer_ptr(buf);
-    // SAFETY: the mapping of `buf.len()` bytes at `ptr` (its own provenance,
-    // not derived from a reference) lives as long as `buf`. No other
-    // reference to the bytes exists while `f` runs: no call reads them (the
-    // caller checked `readers` is 0 with the GIL held, and a call counts
-    // itself with the GIL, as does an assignment whose value is this same
-    // buffer), the only other borrows (`__getitem__`, `__bytes__`) are made
-    // and dropped with the GIL held, which this caller holds and `f` does not
-    // give up, and no worker can write them (the core seals the buffer).
-    f(unsafe { std::slice::from_raw_parts_mut(ptr, buf.len()) })
-}
-
 impl Drop for InputBuffer<'_> {
     fn drop(&mut self) {
-        if let Some(sb) = self.shared.take() {
-            sb.get().readers.fetch_sub(1, Ordering::SeqCst);
-        }
+        // Ends this call's count on a `SharedBuffer` (after the call).
+        drop(self.shared.take());
         if !self.exported {
             return;
         }

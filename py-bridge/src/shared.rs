@@ -1,28 +1,33 @@
 //! `bridgehost.SharedBuffer`: the core's `SharedBuffer` (memory an isolated
 //! worker reads in place), for Python.
 //!
-//! Python code writes it only through `buf[i:j] = data` and `buf[i] = n`,
-//! with the GIL held, and only while no call reads it (`readers` is 0); a
-//! call counts itself in `readers` (with the GIL) before it releases the GIL
-//! and out after it re-took it ([`crate::buffer::InputBuffer`]). So the
-//! bytes a call reads cannot change during the call, which is what lets it
-//! run with the GIL released without a copy. There is no buffer-protocol
-//! export (the extension is built for the stable ABI of 3.9, which has no
-//! `bf_getbuffer`), so no `memoryview` can write it behind that count.
+//! The rule Python adds to Rust's borrow checker — **nothing changes the
+//! bytes under a call** — is the core's `GuardedSharedBuffer`: a call
+//! begins a `CallLease` ([`crate::buffer::InputBuffer::export`]) before it
+//! may release the GIL and ends it when its slot drops, after the call; a
+//! write (`buf[i:j] = data`, `buf[i] = n`) is the core's `write_at`,
+//! refused with `Error::Unavailable` while a lease lives, which this bridge
+//! raises as `BufferError`. Reads (`buf[i]`, `buf[i:j]`, `bytes(buf)`) are
+//! the core's `read_at`, beside calls. So the bytes a call reads cannot
+//! change during the call, which is what lets it run with the GIL released
+//! without a copy. There is no buffer-protocol export (the extension is
+//! built for the stable ABI of 3.9, which has no `bf_getbuffer`), so no
+//! `memoryview` can write it behind the core's count.
 #![forbid(unsafe_code)]
 
 use crate::errors::{self, IntoPy};
+use bridgehost::GuardedSharedBuffer;
 use pyo3::exceptions::{PyBufferError, PyIndexError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PySlice};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// Memory you write and isolated workers read in place (docs/PYTHON.md).
 #[pyclass(name = "SharedBuffer", module = "bridgehost._native", frozen)]
 pub(crate) struct PySharedBuffer {
-    pub(crate) buf: bridgehost::SharedBuffer,
-    /// Calls reading it now (changed with the GIL held).
-    pub(crate) readers: AtomicUsize,
+    /// The buffer and the core's count of the calls reading it; the only
+    /// way this bridge writes the bytes is its `write_at`.
+    pub(crate) lent: Arc<GuardedSharedBuffer>,
 }
 
 /// A resolved index or slice of a buffer of `len` bytes: `start..stop`.
@@ -64,15 +69,24 @@ fn range(key: &Bound<'_, PyAny>, len: usize) -> PyResult<Range> {
 }
 
 impl PySharedBuffer {
-    /// The bytes, for writing: refused while a call reads them. `_gil`
-    /// proves the GIL is held, so no call can start meanwhile.
-    fn write(&self, _gil: Python<'_>, f: impl FnOnce(&mut [u8]) -> PyResult<()>) -> PyResult<()> {
-        if self.readers.load(Ordering::SeqCst) != 0 {
-            return Err(PyBufferError::new_err(
-                "a call is reading this SharedBuffer: write it after the call returns",
-            ));
+    /// Write `data` at `offset`: `BufferError` (nothing written) while a
+    /// call reads the buffer (the core's only `Unavailable` of a write).
+    fn write(&self, py: Python<'_>, offset: usize, data: &[u8]) -> PyResult<()> {
+        match self.lent.write_at(offset, data) {
+            Err(bridgehost::Error::Unavailable(msg)) => Err(PyBufferError::new_err(msg)),
+            r => r.py_err(py),
         }
-        crate::buffer::with_shared_bytes_mut(&self.buf, f)
+    }
+
+    /// A copy of `len` bytes at `offset` (no Python code runs while the
+    /// core's lock is held: the `bytes` object exists first).
+    fn copy<'py>(
+        &self,
+        py: Python<'py>,
+        offset: usize,
+        len: usize,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        PyBytes::new_with(py, len, |dst| self.lent.read_at(offset, dst).py_err(py))
     }
 }
 
@@ -105,21 +119,24 @@ impl PySharedBuffer {
                 .detach(|| bridgehost::SharedBuffer::new(len))
                 .py_err(py)?;
             Ok(PySharedBuffer {
-                buf,
-                readers: AtomicUsize::new(0),
+                lent: Arc::new(GuardedSharedBuffer::new(buf)),
             })
         })
     }
 
     fn __len__(&self) -> usize {
-        self.buf.len()
+        self.lent.len()
     }
 
     /// `buf[i]` is an int, `buf[i:j]` a new `bytes` (a copy).
     fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        Ok(match range(key, self.buf.len())? {
-            Range::One(i) => self.buf[i].into_pyobject(py)?.into_any().unbind(),
-            Range::Span(a, b) => PyBytes::new(py, &self.buf[a..b]).into_any().unbind(),
+        Ok(match range(key, self.lent.len())? {
+            Range::One(i) => {
+                let mut byte = [0];
+                self.lent.read_at(i, &mut byte).py_err(py)?;
+                byte[0].into_pyobject(py)?.into_any().unbind()
+            }
+            Range::Span(a, b) => self.copy(py, a, b - a)?.into_any().unbind(),
         })
     }
 
@@ -137,7 +154,7 @@ impl PySharedBuffer {
                 "a SharedBuffer cannot be assigned from itself: assign a copy, e.g. bytes(buf[i:j])",
             ));
         }
-        match range(key, this.buf.len())? {
+        match range(key, this.lent.len())? {
             Range::One(i) => {
                 if !value.is_instance_of::<PyInt>() {
                     return Err(PyTypeError::new_err(format!(
@@ -151,10 +168,7 @@ impl PySharedBuffer {
                         format!("a SharedBuffer byte is in 0..=255, not {value}"),
                     )
                 })?;
-                this.write(py, |b| {
-                    b[i] = v;
-                    Ok(())
-                })
+                this.write(py, i, &[v])
             }
             Range::Span(a, b) => {
                 let mut slot = crate::buffer::InputBuffer::new(py);
@@ -172,20 +186,17 @@ impl PySharedBuffer {
                         ),
                     ));
                 }
-                this.write(py, |dst| {
-                    dst[a..b].copy_from_slice(data);
-                    Ok(())
-                })
+                this.write(py, a, data)
             }
         }
     }
 
     /// A copy of every byte.
-    fn __bytes__<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.buf)
+    fn __bytes__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        self.copy(py, 0, self.lent.len())
     }
 
     fn __repr__(&self) -> String {
-        format!("SharedBuffer({} bytes)", self.buf.len())
+        format!("SharedBuffer({} bytes)", self.lent.len())
     }
 }

@@ -12,11 +12,11 @@
 
 use super::sys::{memory_total, SealedBuf};
 use crate::error::{Error, Result};
-use crate::sync::RwLock;
+use crate::sync::{Mutex, RwLock};
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, RwLockReadGuard, Weak};
 
 /// A byte buffer that isolated workers read in place: pass it (or a slice of
 /// it) as the input of an isolated call and the bytes are not copied into
@@ -224,4 +224,364 @@ pub(crate) fn lent(input: &[u8]) -> Option<Lent> {
 /// Whether the buffer `weak` names is still alive.
 pub(crate) fn alive(weak: &Weak<Inner>) -> bool {
     weak.strong_count() > 0
+}
+
+/// What a front end whose callers cannot borrow adds to a [`SharedBuffer`]:
+/// **nothing changes the bytes under a call**. Rust callers get that rule
+/// from the borrow checker (a call borrows its input shared, a write needs
+/// `&mut`); Java and Python hold a buffer by a handle any thread can use,
+/// so the rule lives here, once, for every front end.
+///
+/// * A call reading the buffer counts itself for its whole length
+///   ([`lend`](Self::lend), or an owned [`CallLease`] from
+///   [`begin_call`](Self::begin_call)).
+/// * A write ([`write_at`](Self::write_at), [`write_with`](Self::write_with))
+///   is refused with [`Error::Unavailable`] while any call is counted, and
+///   nothing is written. A call never starts in the middle of a write.
+/// * A copy out ([`read_at`](Self::read_at), [`read`](Self::read)) runs
+///   beside calls; a write waits for the copies in progress (they are short).
+/// * Memory is never freed under a call: a front end shares the value (an
+///   `Arc`), and a lease holds its own `Arc`.
+///
+/// Front ends' `unsafe` code relies on this: the bytes are borrowed `&mut`
+/// only inside [`write_with`](Self::write_with), under the lock of the call
+/// count and with no call counted; there is no other way to reach them
+/// mutably (no `get_mut`, no `into_inner`). Keep it so.
+///
+/// Ranges (`offset`, length) are checked here too: out of range is
+/// `InvalidArgument` ("offset O and length N are not a range of a shared
+/// buffer of L bytes"). A front end with its own range idiom (Java's
+/// `IndexOutOfBoundsException`, Python's slices) checks first and never
+/// reaches that error.
+///
+/// The only errors of a write are that refusal (`Unavailable`, always "a
+/// call is reading this SharedBuffer") and `InvalidArgument` for a range,
+/// so a front end maps `Unavailable` from a write to its own "busy" idiom
+/// (`IllegalStateException`, `BufferError`).
+///
+/// ```
+/// use bridgehost::{GuardedSharedBuffer, SharedBuffer};
+/// let buf = GuardedSharedBuffer::new(SharedBuffer::new(16)?);
+/// buf.write_at(0, b"hello")?;
+/// let n = buf.lend(|b| {
+///     assert!(buf.write_at(0, b"x").is_err()); // refused under a call
+///     b.len()
+/// });
+/// assert_eq!(n, 16);
+/// buf.write_at(0, b"j")?; // allowed again
+/// let mut out = [0; 5];
+/// buf.read_at(0, &mut out)?;
+/// assert_eq!(&out, b"jello");
+/// # Ok::<(), bridgehost::Error>(())
+/// ```
+pub struct GuardedSharedBuffer {
+    /// Read-guarded by calls and copies out, write-guarded by writes.
+    bytes: RwLock<SharedBuffer>,
+    /// Calls reading the bytes now. A write holds this lock for its whole
+    /// length (so no call starts meanwhile) and is refused unless it is 0.
+    calls: Mutex<usize>,
+    /// `bytes.len()`, readable without a lock.
+    len: usize,
+}
+
+/// One call counted on a [`GuardedSharedBuffer`] until it drops (writes are
+/// refused meanwhile), owned so it can outlive a borrow (a front end's call
+/// slot that lives across a released interpreter lock). It gives no access
+/// to the bytes: a front end that reads them in place through
+/// [`crate::internal::shared_buffer_ptr`] may rely on them not changing
+/// while the lease lives (no write takes `&mut` to them), and the lease's
+/// `Arc` keeps the memory mapped.
+#[must_use = "a call is counted only while its lease lives"]
+pub struct CallLease {
+    owner: Arc<GuardedSharedBuffer>,
+}
+
+impl Drop for CallLease {
+    fn drop(&mut self) {
+        *self.owner.calls.lock() -= 1;
+    }
+}
+
+impl std::fmt::Debug for CallLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallLease").finish_non_exhaustive()
+    }
+}
+
+/// A borrowed call: its read guard and its count, released in that order
+/// when it ends (also on a panic), so while the guard is held the count is
+/// not 0 and a write never waits for a call (it is refused instead).
+struct Counted<'a> {
+    bytes: Option<RwLockReadGuard<'a, SharedBuffer>>,
+    calls: &'a Mutex<usize>,
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.bytes.take();
+        *self.calls.lock() -= 1;
+    }
+}
+
+impl GuardedSharedBuffer {
+    /// `buf`, with no call counted.
+    pub fn new(buf: SharedBuffer) -> GuardedSharedBuffer {
+        GuardedSharedBuffer {
+            len: buf.len(),
+            bytes: RwLock::new(buf),
+            calls: Mutex::new(0),
+        }
+    }
+
+    /// Its length in bytes (fixed).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Never true (a buffer has at least one byte).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Calls counted now (a snapshot: it can change as soon as it returns).
+    pub fn calls(&self) -> usize {
+        *self.calls.lock()
+    }
+
+    /// Run a call over the buffer: counted for its whole length, so every
+    /// write is refused meanwhile; copies out and other calls run beside
+    /// it. The count is released when `f` returns or panics.
+    pub fn lend<R>(&self, f: impl FnOnce(&SharedBuffer) -> R) -> R {
+        let counted = {
+            let mut calls = self.calls.lock();
+            // No writer holds or waits for `bytes`: every writer holds `calls`.
+            let guard = self.bytes.read();
+            *calls += 1;
+            Counted {
+                bytes: Some(guard),
+                calls: &self.calls,
+            }
+        };
+        let bytes: &SharedBuffer = counted.bytes.as_ref().expect("held until drop");
+        f(bytes)
+    }
+
+    /// Count a call until the returned lease drops (see [`CallLease`]):
+    /// for a front end whose call outlives any borrow it can hold.
+    pub fn begin_call(self: &Arc<Self>) -> CallLease {
+        // Under the lock a writer holds for its whole write: the lease
+        // never begins in the middle of one.
+        *self.calls.lock() += 1;
+        CallLease {
+            owner: Arc::clone(self),
+        }
+    }
+
+    /// A copy out (or any read): runs beside calls, not counted as one. `f`
+    /// must not write this buffer (the write would wait for `f` forever).
+    pub fn read<R>(&self, f: impl FnOnce(&SharedBuffer) -> R) -> R {
+        f(&self.bytes.read())
+    }
+
+    /// Copy `dst.len()` bytes from `offset` into `dst`.
+    pub fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<()> {
+        let w = self.window(offset, dst.len())?;
+        self.read(|b| dst.copy_from_slice(&b[w]));
+        Ok(())
+    }
+
+    /// Write `src` at `offset`. `Unavailable` (nothing written) while a
+    /// call reads the buffer; `InvalidArgument` for a range outside it.
+    pub fn write_at(&self, offset: usize, src: &[u8]) -> Result<()> {
+        self.write_with(offset, src.len(), |dst| dst.copy_from_slice(src))
+    }
+
+    /// Run `f` over `offset .. offset + len` for writing (for a front end
+    /// that copies from its own memory straight in). Refused as
+    /// [`write_at`](Self::write_at); `f` must not use this buffer (no call
+    /// can start and no copy out can run while it writes).
+    pub fn write_with<R>(
+        &self,
+        offset: usize,
+        len: usize,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Result<R> {
+        let w = self.window(offset, len)?;
+        let calls = self.calls.lock();
+        if *calls != 0 {
+            return Err(Error::Unavailable(
+                "a call is reading this SharedBuffer: write it after the call returns".into(),
+            ));
+        }
+        let mut bytes = self.bytes.write();
+        let r = f(&mut bytes[w]);
+        drop(bytes);
+        drop(calls);
+        Ok(r)
+    }
+
+    /// `offset .. offset + len`, if inside the buffer.
+    fn window(&self, offset: usize, len: usize) -> Result<std::ops::Range<usize>> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.len => Ok(offset..end),
+            _ => Err(Error::InvalidArgument(format!(
+                "offset {offset} and length {len} are not a range of a shared buffer of {} bytes",
+                self.len
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Debug for GuardedSharedBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardedSharedBuffer")
+            .field("len", &self.len)
+            .field("calls", &self.calls())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::sync::Barrier;
+    use std::thread;
+
+    fn guarded(len: usize) -> Arc<GuardedSharedBuffer> {
+        Arc::new(GuardedSharedBuffer::new(SharedBuffer::new(len).unwrap()))
+    }
+
+    fn refused(r: Result<()>) -> bool {
+        matches!(r, Err(Error::Unavailable(m)) if m.contains("a call is reading this SharedBuffer"))
+    }
+
+    /// A lend on another thread until `release` is sent; returns once it began.
+    fn lend_on_thread(
+        buf: &Arc<GuardedSharedBuffer>,
+    ) -> (mpsc::Sender<()>, thread::JoinHandle<Vec<u8>>) {
+        let (began_tx, began_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let b = Arc::clone(buf);
+        let t = thread::spawn(move || {
+            b.lend(|bytes| {
+                let before = bytes[..4].to_vec();
+                began_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+                // Nothing changed the bytes under the call.
+                assert_eq!(&bytes[..4], &before[..]);
+                before
+            })
+        });
+        began_rx.recv().unwrap();
+        (release_tx, t)
+    }
+
+    #[test]
+    fn a_write_is_refused_while_another_thread_lends_the_buffer_and_allowed_after() {
+        let buf = guarded(64);
+        buf.write_at(0, b"abcd").unwrap();
+        let (release, t) = lend_on_thread(&buf);
+        assert_eq!(buf.calls(), 1);
+        assert!(refused(buf.write_at(0, b"XXXX")));
+        assert!(refused(buf.write_with(10, 1, |_| ()).map(drop)));
+        release.send(()).unwrap();
+        assert_eq!(t.join().unwrap(), b"abcd");
+        assert_eq!(buf.calls(), 0);
+        buf.write_at(0, b"wxyz").unwrap();
+        let mut out = [0; 4];
+        buf.read_at(0, &mut out).unwrap();
+        assert_eq!(&out, b"wxyz");
+    }
+
+    #[test]
+    fn copies_out_run_beside_a_lend() {
+        let buf = guarded(64);
+        buf.write_at(8, b"data").unwrap();
+        let (release, t) = lend_on_thread(&buf);
+        let mut out = [0; 4];
+        buf.read_at(8, &mut out).unwrap();
+        assert_eq!(&out, b"data");
+        assert_eq!(buf.read(|b| b[9]), b'a');
+        // A nested call on the lending buffer runs too (calls share).
+        assert_eq!(buf.lend(|b| b[10]), b't');
+        release.send(()).unwrap();
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn a_panic_inside_lend_releases_the_call() {
+        let buf = guarded(16);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            buf.lend(|_| panic!("module bug"));
+        }));
+        assert!(r.is_err());
+        assert_eq!(buf.calls(), 0);
+        buf.write_at(0, b"ok").unwrap();
+    }
+
+    #[test]
+    fn concurrent_lends_are_all_counted_and_writes_wait_for_the_last() {
+        let buf = guarded(16);
+        let n = 4;
+        let inside = Arc::new(Barrier::new(n + 1));
+        let leave = Arc::new(Barrier::new(n + 1));
+        let threads: Vec<_> = (0..n)
+            .map(|_| {
+                let (b, inside, leave) = (Arc::clone(&buf), inside.clone(), leave.clone());
+                thread::spawn(move || {
+                    b.lend(|_| {
+                        inside.wait();
+                        leave.wait();
+                    })
+                })
+            })
+            .collect();
+        inside.wait();
+        assert_eq!(buf.calls(), n);
+        assert!(refused(buf.write_at(0, b"x")));
+        leave.wait();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(buf.calls(), 0);
+        buf.write_at(0, b"x").unwrap();
+    }
+
+    #[test]
+    fn a_call_lease_refuses_writes_until_it_drops_and_keeps_the_memory() {
+        let buf = guarded(16);
+        let lease = buf.begin_call();
+        let weak = Arc::downgrade(&buf);
+        drop(buf);
+        let buf = weak.upgrade().expect("the lease keeps the buffer");
+        assert!(refused(buf.write_at(0, b"x")));
+        let mut out = [1; 2];
+        buf.read_at(0, &mut out).unwrap();
+        assert_eq!(out, [0, 0]);
+        drop(lease);
+        buf.write_at(0, b"x").unwrap();
+    }
+
+    #[test]
+    fn ranges_outside_the_buffer_are_invalid_arguments() {
+        let buf = guarded(16);
+        for (off, len) in [(15, 2), (17, 0), (usize::MAX, 2)] {
+            let e = buf.write_at(off, &vec![0; len]).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidArgument(m) if m.contains("not a range of a shared buffer of 16 bytes")),
+                "{e}"
+            );
+            let e = buf.read_at(off, &mut vec![0; len]).unwrap_err();
+            assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+        }
+        buf.write_at(16, b"").unwrap();
+        // A refused range is reported as such even while a call reads it.
+        buf.lend(|_| {
+            assert!(matches!(
+                buf.write_at(15, b"ab"),
+                Err(Error::InvalidArgument(_))
+            ))
+        });
+    }
 }
