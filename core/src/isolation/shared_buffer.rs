@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::sync::{Mutex, RwLock};
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLockReadGuard, Weak};
 
 /// A byte buffer that isolated workers read in place: pass it (or a slice of
@@ -280,6 +280,11 @@ pub struct GuardedSharedBuffer {
     /// Calls reading the bytes now. A write holds this lock for its whole
     /// length (so no call starts meanwhile) and is refused unless it is 0.
     calls: Mutex<usize>,
+    /// Calls waiting for `calls` to begin. A write is refused while one
+    /// waits too, so a thread writing in a loop cannot keep a call out (the
+    /// lock is not fair: the writer would take it again first; a docs-only
+    /// client saw calls held off for 0.7 s).
+    waiting: AtomicUsize,
     /// `bytes.len()`, readable without a lock.
     len: usize,
 }
@@ -330,6 +335,7 @@ impl GuardedSharedBuffer {
             len: buf.len(),
             bytes: RwLock::new(buf),
             calls: Mutex::new(0),
+            waiting: AtomicUsize::new(0),
         }
     }
 
@@ -353,7 +359,7 @@ impl GuardedSharedBuffer {
     /// it. The count is released when `f` returns or panics.
     pub fn lend<R>(&self, f: impl FnOnce(&SharedBuffer) -> R) -> R {
         let counted = {
-            let mut calls = self.calls.lock();
+            let mut calls = self.lock_for_call();
             // No writer holds or waits for `bytes`: every writer holds `calls`.
             let guard = self.bytes.read();
             *calls += 1;
@@ -371,7 +377,7 @@ impl GuardedSharedBuffer {
     pub fn begin_call(self: &Arc<Self>) -> CallLease {
         // Under the lock a writer holds for its whole write: the lease
         // never begins in the middle of one.
-        *self.calls.lock() += 1;
+        *self.lock_for_call() += 1;
         CallLease {
             owner: Arc::clone(self),
         }
@@ -391,7 +397,8 @@ impl GuardedSharedBuffer {
     }
 
     /// Write `src` at `offset`. `Unavailable` (nothing written) while a
-    /// call reads the buffer; `InvalidArgument` for a range outside it.
+    /// call reads the buffer or waits to begin; `InvalidArgument` for a
+    /// range outside it.
     pub fn write_at(&self, offset: usize, src: &[u8]) -> Result<()> {
         self.write_with(offset, src.len(), |dst| dst.copy_from_slice(src))
     }
@@ -408,7 +415,7 @@ impl GuardedSharedBuffer {
     ) -> Result<R> {
         let w = self.window(offset, len)?;
         let calls = self.calls.lock();
-        if *calls != 0 {
+        if *calls != 0 || self.waiting.load(Ordering::SeqCst) != 0 {
             return Err(Error::Unavailable(
                 "a call is reading this SharedBuffer: write it after the call returns".into(),
             ));
@@ -418,6 +425,15 @@ impl GuardedSharedBuffer {
         drop(bytes);
         drop(calls);
         Ok(r)
+    }
+
+    /// The count's lock, for a call about to begin: announced in `waiting`
+    /// while it waits, so writes give way to it.
+    fn lock_for_call(&self) -> crate::sync::MutexGuard<'_, usize> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let calls = self.calls.lock();
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        calls
     }
 
     /// `offset .. offset + len`, if inside the buffer.
@@ -475,6 +491,28 @@ mod tests {
         });
         began_rx.recv().unwrap();
         (release_tx, t)
+    }
+
+    #[test]
+    fn a_write_gives_way_to_a_call_waiting_to_begin() {
+        // A writer holds the count's lock (as during a write) while a call
+        // arrives: once the call is waiting, the next write is refused
+        // whichever thread takes the lock first, so a writer in a loop
+        // cannot keep calls out.
+        let buf = guarded(64);
+        let held = buf.calls.lock();
+        let b = Arc::clone(&buf);
+        let call = thread::spawn(move || b.lend(|bytes| bytes[0]));
+        let t0 = std::time::Instant::now();
+        while buf.waiting.load(Ordering::SeqCst) == 0 {
+            assert!(t0.elapsed() < std::time::Duration::from_secs(30));
+            thread::yield_now();
+        }
+        drop(held);
+        assert!(matches!(buf.write_at(0, &[7]), Err(Error::Unavailable(_))));
+        assert_eq!(call.join().unwrap(), 0, "the call ran, before any write");
+        buf.write_at(0, &[7]).unwrap();
+        assert_eq!(buf.lend(|bytes| bytes[0]), 7);
     }
 
     #[test]
