@@ -494,6 +494,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "memfd and mmap system calls")]
     fn a_write_gives_way_to_a_call_waiting_to_begin() {
         // A writer holds the count's lock (as during a write) while a call
         // arrives: once the call is waiting, the next write is refused
@@ -516,6 +517,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "memfd and mmap system calls")]
     fn a_write_is_refused_while_another_thread_lends_the_buffer_and_allowed_after() {
         let buf = guarded(64);
         buf.write_at(0, b"abcd").unwrap();
@@ -533,6 +535,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "memfd and mmap system calls")]
     fn copies_out_run_beside_a_lend() {
         let buf = guarded(64);
         buf.write_at(8, b"data").unwrap();
@@ -548,6 +551,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "memfd and mmap system calls")]
     fn a_panic_inside_lend_releases_the_call() {
         let buf = guarded(16);
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -559,6 +563,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "memfd and mmap system calls")]
     fn concurrent_lends_are_all_counted_and_writes_wait_for_the_last() {
         let buf = guarded(16);
         let n = 4;
@@ -587,6 +592,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "memfd and mmap system calls")]
     fn a_call_lease_refuses_writes_until_it_drops_and_keeps_the_memory() {
         let buf = guarded(16);
         let lease = buf.begin_call();
@@ -602,6 +608,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "memfd and mmap system calls")]
     fn ranges_outside_the_buffer_are_invalid_arguments() {
         let buf = guarded(16);
         for (off, len) in [(15, 2), (17, 0), (usize::MAX, 2)] {
