@@ -339,17 +339,6 @@ impl Span {
     }
 }
 
-/// A call timeout as a front end received it, in nanoseconds:
-/// [`Span::CallTimeout`]`.from_nanos`.
-pub fn call_timeout_from_nanos(nanos: i128) -> Result<Duration> {
-    Span::CallTimeout.from_nanos(nanos)
-}
-
-/// The error for a call timeout out of range, shown as `got`.
-pub fn refuse_call_timeout(got: impl std::fmt::Display) -> Error {
-    Span::CallTimeout.refuse(got)
-}
-
 /// Longest [`HostOptions::thread_name`], in bytes.
 pub const MAX_THREAD_NAME: usize = 32;
 
@@ -469,7 +458,7 @@ impl ModuleOptions {
         }
         Numeric::Workers.check(self.workers as i128)?;
         if let Some(t) = self.call_timeout {
-            call_timeout_from_nanos(t.as_nanos() as i128)?;
+            Span::CallTimeout.check(t)?;
         }
         if let Some(m) = self.memory_limit {
             Numeric::MemoryLimit.check(i128::from(m))?;

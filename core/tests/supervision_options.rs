@@ -50,7 +50,7 @@ fn each_duration_setting_has_one_range_and_names_itself() {
     );
     // call_timeout is one of them, with the message it always had.
     assert_eq!(
-        message(bridgehost::options::call_timeout_from_nanos(0)),
+        message(Span::CallTimeout.from_nanos(0)),
         "call_timeout must be positive and at most one year, got 0 ns"
     );
 }
