@@ -472,3 +472,46 @@ impl ModuleOptions {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each duration option's refusal names that option and no other (a docs-only client
+    /// saw `startup_timeout` and `call_timeout` refused with one message), for a value below
+    /// and above its range, and states the range it was judged by.
+    #[test]
+    fn each_span_refusal_names_its_own_option() {
+        let mut seen = std::collections::BTreeSet::new();
+        for span in Span::ALL {
+            let (lo, hi) = span.range();
+            for got in [lo.as_nanos() as i128 - 1, hi.as_nanos() as i128 + 1] {
+                let msg = span.from_nanos(got).unwrap_err().to_string();
+                assert!(
+                    msg.starts_with(&format!("invalid argument: {} must be ", span.name())),
+                    "{msg}"
+                );
+                assert!(msg.ends_with(&format!(", got {got} ns")), "{msg}");
+                for other in Span::ALL.iter().filter(|o| **o != span) {
+                    assert!(!msg.contains(other.name()), "{msg} names {}", other.name());
+                }
+                assert!(seen.insert(msg.clone()), "{msg} is another option's message too");
+            }
+        }
+        assert_eq!(
+            Span::StartupTimeout.from_nanos(0).unwrap_err().to_string(),
+            "invalid argument: startup_timeout must be positive and at most one year, got 0 ns"
+        );
+        assert_eq!(
+            Span::CallTimeout.from_nanos(0).unwrap_err().to_string(),
+            "invalid argument: call_timeout must be positive and at most one year, got 0 ns"
+        );
+        assert_eq!(
+            Span::CallTimeout.check(Duration::MAX).unwrap_err().to_string(),
+            format!(
+                "invalid argument: call_timeout must be positive and at most one year, got {} ns",
+                Duration::MAX.as_nanos()
+            )
+        );
+    }
+}
