@@ -495,7 +495,10 @@ mod tests {
                 for other in Span::ALL.iter().filter(|o| **o != span) {
                     assert!(!msg.contains(other.name()), "{msg} names {}", other.name());
                 }
-                assert!(seen.insert(msg.clone()), "{msg} is another option's message too");
+                assert!(
+                    seen.insert(msg.clone()),
+                    "{msg} is another option's message too"
+                );
             }
         }
         assert_eq!(
@@ -507,7 +510,10 @@ mod tests {
             "invalid argument: call_timeout must be positive and at most one year, got 0 ns"
         );
         assert_eq!(
-            Span::CallTimeout.check(Duration::MAX).unwrap_err().to_string(),
+            Span::CallTimeout
+                .check(Duration::MAX)
+                .unwrap_err()
+                .to_string(),
             format!(
                 "invalid argument: call_timeout must be positive and at most one year, got {} ns",
                 Duration::MAX.as_nanos()
