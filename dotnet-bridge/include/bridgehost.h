@@ -909,6 +909,17 @@ bh_status bh_host_options_default(struct bh_host_options *out);
 bh_status bh_option_check(uint32_t option, int64_t value);
 
 /**
+ * Check the duration `seconds` + `nanoseconds` (0 ..= 999999999; a `struct timespec`'s
+ * two fields) for the duration option `option` (a `BH_OPTION_*_NS` id) by the core's one rule
+ * for it, exactly as `bh_option_check` does for nanoseconds that fit an `int64_t`: for a
+ * duration too large for those (over about 292 years), the message names the value given
+ * ("call_timeout must be positive and at most one year, got 31536000000000000000 ns"), as
+ * Java's `Duration` and Python's seconds do. `BH_E_INVALID_ARGUMENT` too for an option that
+ * is not a duration, an unknown one, or `nanoseconds` out of range.
+ */
+bh_status bh_option_check_duration(uint32_t option, int64_t seconds, uint32_t nanoseconds);
+
+/**
  * Create a host (its event dispatcher and submit pool start now).
  * `opts` may be NULL (defaults); `*out` is written on success only.
  *

@@ -1,7 +1,7 @@
 //! Hosts: create, close, free, counters.
 
 use crate::handles::HOSTS;
-use crate::options::{option_rule, zero_field, ExplicitZero};
+use crate::options::{option_rule, zero_field, ExplicitZero, OptionRule};
 use crate::ptr::Contract;
 use crate::types::{
     bh_counters, bh_host, bh_host_options, bh_status, BH_OPTION_EVENT_QUEUE_BYTES,
@@ -175,6 +175,43 @@ pub extern "C" fn bh_option_check(option: u32, value: i64) -> bh_status {
         let rule = option_rule(option)
             .ok_or_else(|| bhcore::Error::InvalidArgument(format!("unknown option {option}")))?;
         rule.check(value)
+    })
+}
+
+/// Check the duration `seconds` + `nanoseconds` (0 ..= 999999999; a `struct timespec`'s
+/// two fields) for the duration option `option` (a `BH_OPTION_*_NS` id) by the core's one rule
+/// for it, exactly as `bh_option_check` does for nanoseconds that fit an `int64_t`: for a
+/// duration too large for those (over about 292 years), the message names the value given
+/// ("call_timeout must be positive and at most one year, got 31536000000000000000 ns"), as
+/// Java's `Duration` and Python's seconds do. `BH_E_INVALID_ARGUMENT` too for an option that
+/// is not a duration, an unknown one, or `nanoseconds` out of range.
+#[no_mangle]
+pub extern "C" fn bh_option_check_duration(
+    option: u32,
+    seconds: i64,
+    nanoseconds: u32,
+) -> bh_status {
+    ffi_boundary!(|_c| {
+        let span = match option_rule(option) {
+            Some(OptionRule::Duration(span)) => span,
+            Some(_) => {
+                return Err(bhcore::Error::InvalidArgument(format!(
+                    "option {option} is not a duration"
+                )))
+            }
+            None => {
+                return Err(bhcore::Error::InvalidArgument(format!(
+                    "unknown option {option}"
+                )))
+            }
+        };
+        if nanoseconds >= 1_000_000_000 {
+            return Err(bhcore::Error::InvalidArgument(format!(
+                "nanoseconds must be in 0..=999999999, got {nanoseconds}"
+            )));
+        }
+        span.from_nanos(i128::from(seconds) * 1_000_000_000 + i128::from(nanoseconds))
+            .map(drop)
     })
 }
 

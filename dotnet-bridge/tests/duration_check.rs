@@ -1,0 +1,88 @@
+//! `bh_option_check_duration`: a duration as a timespec's two fields, judged by the core's
+//! one rule for the option with the value as given, however large (the .NET front end checks
+//! every `TimeSpan` option here; it used to saturate one over 2^63 - 1 ns, so its message
+//! named 9223372036854775807 ns where Java and Python named the value set).
+
+mod common;
+
+use bridgehost_c::*;
+use common::*;
+
+/// The core's message for `nanos` of `option` (`bh_option_check`'s wording, exact value).
+fn refusal(name: &str, rule: &str, nanos: i128) -> String {
+    format!("invalid argument: {name} must be {rule}, got {nanos} ns")
+}
+
+#[test]
+fn durations_beyond_64_bits_of_nanoseconds_are_refused_as_given() {
+    let _g = serial();
+    const POSITIVE: &str = "positive and at most one year";
+    let cases: [(u32, &str, &str); 6] = [
+        (BH_OPTION_CALL_TIMEOUT_NS, "call_timeout", POSITIVE),
+        (BH_OPTION_BREAKER_WINDOW_NS, "breaker_window", POSITIVE),
+        (BH_OPTION_BREAKER_COOLDOWN_NS, "breaker_cooldown", POSITIVE),
+        (BH_OPTION_STARTUP_TIMEOUT_NS, "startup_timeout", POSITIVE),
+        (BH_OPTION_CLOSE_GRACE_NS, "close_grace", "at most one year"),
+        (
+            BH_OPTION_CPU_LIMIT_NS,
+            "cpu_limit",
+            "at least 1 s and at most one year",
+        ),
+    ];
+    for (id, name, rule) in cases {
+        // 1000 years (over 2^63 - 1 ns), the largest and smallest TimeSpan, the extremes.
+        for (s, n) in [
+            (31_536_000_000i64, 0u32),
+            (922_337_203_685, 477_580_700),
+            (-922_337_203_686, 522_419_200),
+            (i64::MAX, 999_999_999),
+            (i64::MIN, 0),
+        ] {
+            let nanos = i128::from(s) * 1_000_000_000 + i128::from(n);
+            let status = bh_option_check_duration(id, s, n);
+            assert_eq!(status, BH_E_INVALID_ARGUMENT, "{name} {s} s {n} ns");
+            assert_eq!(last_error(), refusal(name, rule, nanos));
+        }
+        // In range: what bh_option_check accepts, split into seconds and nanoseconds.
+        expect(bh_option_check_duration(id, 2, 500_000_000), BH_OK);
+        expect(bh_option_check_duration(id, 365 * 86_400, 0), BH_OK);
+        assert_eq!(
+            bh_option_check_duration(id, 365 * 86_400, 1),
+            BH_E_INVALID_ARGUMENT
+        );
+        // Where both can say it, the two checks say the same.
+        for ns in [
+            -1i64,
+            0,
+            999_999_999,
+            365 * 86_400 * 1_000_000_000 + 1,
+            i64::MAX,
+        ] {
+            let a = bh_option_check(id, ns);
+            let want = (a == BH_OK).then(String::new).unwrap_or_else(last_error);
+            let (s, n) = (
+                ns.div_euclid(1_000_000_000),
+                ns.rem_euclid(1_000_000_000) as u32,
+            );
+            assert_eq!(bh_option_check_duration(id, s, n), a, "{name} {ns} ns");
+            if a != BH_OK {
+                assert_eq!(last_error(), want);
+            }
+        }
+    }
+    expect_err(
+        bh_option_check_duration(BH_OPTION_CALL_TIMEOUT_NS, 1, 1_000_000_000),
+        BH_E_INVALID_ARGUMENT,
+        "nanoseconds must be in 0..=999999999, got 1000000000",
+    );
+    expect_err(
+        bh_option_check_duration(BH_OPTION_WORKERS, 1, 0),
+        BH_E_INVALID_ARGUMENT,
+        "option 4 is not a duration",
+    );
+    expect_err(
+        bh_option_check_duration(99, 1, 0),
+        BH_E_INVALID_ARGUMENT,
+        "unknown option 99",
+    );
+}
