@@ -226,6 +226,7 @@ fn a_timeout_a_cancel_and_an_idle_death_are_each_reported() {
 
     // A worker that dies while idle (here: killed from outside) is replaced.
     let before = pid(&m);
+    let respawns = m.counters().respawns;
     let st = std::process::Command::new("kill")
         .args(["-9", &before.to_string()])
         .status()
@@ -237,7 +238,13 @@ fn a_timeout_a_cancel_and_an_idle_death_are_each_reported() {
     .exists()
         || std::fs::read_to_string(format!("/proc/{before}/stat"))
             .is_ok_and(|s| s.contains(") Z "))));
-    std::thread::sleep(Duration::from_millis(200));
+    // The supervisor has reaped it and started its replacement (no sleep decides that): the
+    // next call finds the restart, not the dead worker.
+    assert!(
+        eventually(Duration::from_secs(30), || m.counters().respawns > respawns),
+        "the idle death was answered by a respawn: {:?}",
+        m.counters()
+    );
     expect_lost_once_then_fresh(&m, "idle death", 2, before);
     m.close();
 }
