@@ -4,12 +4,15 @@
 //! host's worker drops to `nobody`, and that change of credentials cleared the request, so a
 //! worker busy in a hung call outlived its host.
 //!
-//! The test runs this binary again as the host (env `BH_HOST_DEATH_CHILD`): the child opens the
-//! stateful test module isolated, prints its worker's pid, starts a 60 s call and waits to be
+//! The test runs this binary again as the host (env `BH_HOST_DEATH_CHILD`): the child opens std
+//! isolated with one worker and no spare, starts a 60 s call in std's gate, and once the gate's
+//! "started" event says the call is inside that worker, prints the worker's pid and waits to be
 //! killed.
+mod common;
 mod isolation_support;
 
-use bridgehost::Isolation;
+use bridgehost::isolation::Supervision;
+use bridgehost::ModuleOptions;
 use isolation_support::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -38,16 +41,36 @@ fn the_child_host() {
         return; // only when run as the child of the test below
     }
     let host = host();
+    // One worker, no spare: the only worker child is the one that runs the call.
     let m = host
-        .open("stateful", opts(Isolation::Process))
-        .expect("open stateful isolated");
-    let pid = u32le(&m.method("pid").unwrap().call(b"").unwrap());
-    let sleep = m.method("sleep").unwrap();
-    let _call = sleep
-        .submit(60_000u32.to_le_bytes().to_vec(), |_| {})
+        .open(
+            "std",
+            ModuleOptions {
+                supervision: Supervision {
+                    spare_workers: 0,
+                    ..Supervision::default()
+                },
+                ..ModuleOptions::isolated()
+            },
+        )
+        .expect("open std isolated");
+    let (_sub, entered) = common::gate_entries(&m);
+    let _call = m
+        .method("gate_wait")
+        .unwrap()
+        .submit(common::gate_wait_input(60_000, b"held"), |_| {})
         .unwrap();
-    // The worker is now busy in the call; tell the parent who it is.
-    println!("worker {pid}");
+    // The gate's "started" event: the call is inside the worker (no sleep decides that).
+    assert_eq!(
+        entered.recv_timeout(Duration::from_secs(30)).as_deref(),
+        Ok(&b"held"[..]),
+        "the call reached the worker"
+    );
+    let workers = worker_children();
+    assert_eq!(workers.len(), 1, "one worker, no spare: {workers:?}");
+    // The worker is busy in the call; tell the parent who it is.
+    println!("worker {}", workers[0]);
+    // Waits to be killed by the parent (it is never meant to wake up).
     std::thread::sleep(Duration::from_secs(120));
 }
 
@@ -78,8 +101,7 @@ fn a_host_killed_with_sigkill_takes_its_busy_worker_with_it() {
             break pid.trim().parse().unwrap();
         }
     };
-    // Let the call reach the worker.
-    std::thread::sleep(Duration::from_millis(300));
+    // The child printed the pid once the call was inside the worker.
     assert!(running(worker), "the worker {worker} runs its call");
     child.kill().unwrap(); // SIGKILL: nothing of the host's runs any more
     child.wait().unwrap();
