@@ -297,11 +297,11 @@ impl Method {
     }
 }
 
-/// `(value, exception)` of a completion built by a typed call (typed/mod.rs).
+/// `(value, exception)` of a completion built by a typed call (typed/function.rs).
 pub(crate) type PyOutcome<'py> = (Option<Bound<'py, PyAny>>, Option<Bound<'py, PyAny>>);
 
 impl Method {
-    /// The byte call under a typed call (typed/mod.rs): the same GIL rule as
+    /// The byte call under a typed call (typed/function.rs): the same GIL rule as
     /// ``call`` (kept only for small inputs to a non-blocking method of a
     /// thread-safe in-process module). `read` gets the output, which lands
     /// in this thread's reusable scratch buffer (as ``call``'s does).
@@ -333,7 +333,7 @@ impl Method {
     }
 
     /// ``submit`` / ``submit_async`` (of bytes, or of a typed call from
-    /// typed/mod.rs): `prepare` runs on the pool thread without the GIL
+    /// typed/function.rs): `prepare` runs on the pool thread without the GIL
     /// (decoding), `finish` with the GIL to build the future's value or
     /// exception.
     ///

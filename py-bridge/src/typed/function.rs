@@ -1,0 +1,327 @@
+//! ``TypedFunction``: a function of a module's interface, called with Python
+//! arguments (checked and encoded by the interface crate) and returning its
+//! decoded result, on this thread or on bridgehost's pool.
+#![forbid(unsafe_code)]
+
+use super::classes;
+use super::convert::{lift_err, lower_err, Build, Obj};
+use super::PyInterface;
+use crate::errors::{guard, invalid, to_pyerr, IntoPy};
+use crate::method::Method;
+use bridgehost::interface::output_mismatch;
+use bridgehost::interface::typed::dynamic::{self, Output};
+use bridgehost::interface::typed::{wire, Function, Interface, Value};
+use bridgehost::Error;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::sync::Arc;
+
+/// Inputs up to this size keep their encoding buffer for the thread's next
+/// typed call (as `Method.call` keeps its output buffer).
+const KEEP_INPUT: usize = 1 << 20;
+
+thread_local! {
+    /// One reusable input buffer per thread for typed calls (`call` only:
+    /// `submit` hands its input to the core).
+    static INPUT: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+/// A function of a module's interface. ``f(*args, **kwargs)`` is
+/// ``f.call(*args, **kwargs)``; a parameter is given by position or by its
+/// Python name (``interval-ms`` → ``interval_ms``).
+#[pyclass(module = "bridgehost.typed", name = "TypedFunction", frozen)]
+pub(crate) struct TypedFunction {
+    pub(super) iface: Py<PyInterface>,
+    pub(super) index: usize,
+    pub(super) method: Py<Method>,
+    /// The parameters' Python names (for keyword arguments).
+    pub(super) params: Vec<String>,
+    /// The input when it is one `list<u8>` or `string` (moved without a
+    /// `Value` when given as `bytes` / `str`; see [`Self::encode`]).
+    pub(super) run_in: Option<wire::Run>,
+    /// The output when it is one `list<u8>` or `string` (built straight
+    /// from the output bytes).
+    pub(super) run_out: Option<wire::Run>,
+}
+
+impl TypedFunction {
+    fn function<'a>(&self, iface: &'a PyInterface) -> &'a Function {
+        &iface.iface.functions[self.index]
+    }
+
+    /// Arguments → input bytes (checked by the interface crate).
+    fn encode(
+        &self,
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+        out: &mut Vec<u8>,
+    ) -> PyResult<()> {
+        let iface = self.iface.get();
+        let f = self.function(iface);
+        // One `bytes` / `str` for a function whose input is exactly that
+        // run: the wire's bytes are the length and a copy of the object's
+        // (immutable) bytes. Anything else (another buffer type, a
+        // sequence, a keyword, a str with surrogates) takes the general
+        // path, which accepts or refuses it by the interface crate's rules.
+        if let (Some(kind), None, 1) = (self.run_in, kwargs, args.len()) {
+            let a = args.get_item(0)?;
+            let data: Option<Cow<'_, [u8]>> = match kind {
+                wire::Run::Bytes => a.cast::<PyBytes>().ok().map(|b| b.as_bytes().into()),
+                wire::Run::String => {
+                    a.cast::<PyString>()
+                        .ok()
+                        .and_then(|s| s.to_cow().ok())
+                        .map(|c| match c {
+                            Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+                            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+                        })
+                }
+            };
+            if let Some(data) = data {
+                return wire::encode_run_into(&data, kind, out).map_err(|e| {
+                    let e = e.context(&format!("parameter {}", f.params[0].name));
+                    invalid(py, format!("invalid argument: {e}"))
+                });
+            }
+        }
+        if kwargs.is_none_or(|kw| kw.is_empty()) {
+            return dynamic::lower_args_into(
+                &iface.iface,
+                f,
+                args.len(),
+                |i| Ok(Obj(args.get_item(i)?, iface)),
+                out,
+            )
+            .map_err(|e| lower_err(py, e));
+        }
+        let objs: Vec<Obj<'_, '_>> = args.iter().map(|o| Obj(o, iface)).collect();
+        let mut named = Vec::new();
+        if let Some(kw) = kwargs {
+            for (k, v) in kw.iter() {
+                named.push((k.extract::<String>()?, Obj(v, iface)));
+            }
+        }
+        let values = dynamic::lower_call(&iface.iface, f, &self.params, objs, named)
+            .map_err(|e| lower_err(py, e))?;
+        wire::encode_params_into(&iface.iface, f, &values, out)
+            .map_err(|e| invalid(py, format!("invalid argument: {e}")))
+    }
+}
+
+impl TypedFunction {
+    fn submit_typed<'py>(
+        &self,
+        py: Python<'py>,
+        input: Vec<u8>,
+        is_async: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let method = self.method.get();
+        let index = self.index;
+        let core = Arc::clone(&self.iface.get().iface);
+        let path = method.module_path();
+        let pyface = self.iface.clone_ref(py);
+        method.submit_with(
+            py,
+            Ok(input),
+            is_async,
+            // On the pool thread, without the GIL: decode the hostile bytes.
+            move |r| r.and_then(|out| decode_output(&core, &core.functions[index], || path, &out)),
+            move |py, r| {
+                let iface = pyface.get();
+                completion(py, iface, &iface.iface.functions[index], r)
+            },
+        )
+    }
+}
+
+/// The module's output for `f`, decoded as hostile bytes (no GIL needed):
+/// output that does not decode is `AbiMismatch` (as `bridgehost call --json`).
+fn decode_output(
+    iface: &Interface,
+    f: &Function,
+    path: impl FnOnce() -> String,
+    out: &[u8],
+) -> Result<Option<Value>, Error> {
+    wire::decode_result(iface, f, out).map_err(|e| output_mismatch(&path(), &f.name, &e))
+}
+
+/// A synchronous call's output: already a Python object (a byte run), or a
+/// value still to present.
+enum Decoded<'py> {
+    Ready(Bound<'py, PyAny>),
+    Value(Option<Value>),
+}
+
+/// The Python outcome of a decoded result: the value, or the
+/// `TypedModuleError` of a `result`'s error side (as an exception object).
+fn present<'py>(
+    py: Python<'py>,
+    iface: &PyInterface,
+    f: &Function,
+    v: Option<&Value>,
+) -> PyResult<Result<Bound<'py, PyAny>, Bound<'py, PyAny>>> {
+    let mut b = Build { py, types: iface };
+    match dynamic::lift_output(&iface.iface, f, v, &mut b).map_err(|e| lift_err(py, e))? {
+        Output::Return(o) => Ok(Ok(o.unwrap_or_else(|| py.None().into_bound(py)))),
+        Output::Raise(o) => {
+            let value = o.unwrap_or_else(|| py.None().into_bound(py));
+            let exc = classes(py)?
+                .typed_error
+                .bind(py)
+                .call1((f.name.as_str(), value))?;
+            Ok(Err(exc))
+        }
+    }
+}
+
+/// `(value, exception)` for a future's completion.
+fn completion<'py>(
+    py: Python<'py>,
+    iface: &PyInterface,
+    f: &Function,
+    r: Result<Option<Value>, Error>,
+) -> PyResult<crate::method::PyOutcome<'py>> {
+    Ok(match r {
+        Err(e) => (
+            None,
+            Some(to_pyerr(py, &e).into_value(py).into_bound(py).into_any()),
+        ),
+        Ok(v) => match present(py, iface, f, v.as_ref()) {
+            Ok(Ok(value)) => (Some(value), None),
+            Ok(Err(exc)) => (None, Some(exc)),
+            Err(e) => (None, Some(e.into_value(py).into_bound(py).into_any())),
+        },
+    })
+}
+
+#[pymethods]
+impl TypedFunction {
+    /// Call on this thread: arguments are checked and encoded, the result
+    /// decoded (a ``result<T, E>`` returns ``T`` or raises
+    /// ``TypedModuleError`` carrying ``E``).
+    #[pyo3(signature = (*args, **kwargs))]
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(py, || {
+            let mut input = INPUT.with(Cell::take);
+            let v = self.encode(py, args, kwargs, &mut input).and_then(|()| {
+                let method = self.method.get();
+                let iface = self.iface.get();
+                let f = self.function(iface);
+                method.call_bytes(py, &input, |out| {
+                    // A `list<u8>` / `string` result is built from the
+                    // output bytes directly (the same checks as
+                    // `decode_output`, the same Python value as `present`).
+                    let run = match self.run_out {
+                        Some(wire::Run::Bytes) => {
+                            Some(wire::decode_bytes(out).map(|b| PyBytes::new(py, b).into_any()))
+                        }
+                        Some(wire::Run::String) => {
+                            Some(wire::decode_str(out).map(|s| PyString::new(py, s).into_any()))
+                        }
+                        None => None,
+                    };
+                    Ok(match run {
+                        Some(Ok(v)) => Decoded::Ready(v),
+                        Some(Err(e)) => {
+                            return Err(to_pyerr(
+                                py,
+                                &output_mismatch(&method.module_path(), &f.name, &e),
+                            ))
+                        }
+                        None => Decoded::Value(
+                            decode_output(&iface.iface, f, || method.module_path(), out)
+                                .py_err(py)?,
+                        ),
+                    })
+                })
+            });
+            if input.capacity() <= KEEP_INPUT {
+                INPUT.with(|c| c.set(input));
+            }
+            let v = match v? {
+                Decoded::Ready(v) => return Ok(v),
+                Decoded::Value(v) => v,
+            };
+            let iface = self.iface.get();
+            let f = self.function(iface);
+            match present(py, iface, f, v.as_ref())? {
+                Ok(value) => Ok(value),
+                Err(exc) => Err(PyErr::from_value(exc)),
+            }
+        })
+    }
+
+    /// Same as ``call(*args)``.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __call__<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.call(py, args, kwargs)
+    }
+
+    /// Run on bridgehost's pool: a ``concurrent.futures.Future`` of the
+    /// decoded result (``TypedModuleError`` for a ``result``'s error side).
+    /// Arguments are checked and encoded before this returns.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn submit<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(py, || {
+            let mut input = Vec::new();
+            self.encode(py, args, kwargs, &mut input)?;
+            self.submit_typed(py, input, false)
+        })
+    }
+
+    /// Like ``submit`` but an ``asyncio.Future`` of the running loop
+    /// (``await f.submit_async(*args)``).
+    #[pyo3(signature = (*args, **kwargs))]
+    fn submit_async<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(py, || {
+            let mut input = Vec::new();
+            self.encode(py, args, kwargs, &mut input)?;
+            self.submit_typed(py, input, true)
+        })
+    }
+
+    /// The function's name (its method name).
+    #[getter]
+    fn name(&self) -> String {
+        self.function(self.iface.get()).name.clone()
+    }
+
+    /// The WIT signature, e.g. ``add: func(a: u32, b: u32) -> u32``.
+    #[getter]
+    fn signature(&self) -> String {
+        let iface = self.iface.get();
+        iface.iface.signature(self.function(iface))
+    }
+
+    /// The byte method under it.
+    #[getter]
+    fn method(&self, py: Python<'_>) -> Py<Method> {
+        self.method.clone_ref(py)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<bridgehost.typed.TypedFunction {}>", self.signature())
+    }
+}
