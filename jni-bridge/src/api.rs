@@ -32,7 +32,7 @@ pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
     native_method! { static fn host_close(host: jlong), error_policy = ThrowTyped },
     native_method! { static fn host_counters(host: jlong) -> jlong[], error_policy = ThrowTyped },
     native_method! { static fn host_add_module_dir(host: jlong, dir: JString), error_policy = ThrowTyped },
-    native_method! { static fn module_open(host: jlong, spec: JString, isolation: jint, workers: jint, has_call_timeout: jboolean, call_timeout_nanos: jlong, has_memory_limit: jboolean, memory_limit: jlong, max_input: jlong, max_output: jlong, max_event: jlong, config: jbyte[], worker_path: JString, validate_in_worker: jboolean, supervision: jlong[]) -> jlong, error_policy = ThrowTyped },
+    native_method! { static fn module_open(host: jlong, spec: JString, isolation: jint, workers: jint, has_call_timeout: jboolean, call_timeout_seconds: jlong, call_timeout_nano: jint, has_memory_limit: jboolean, memory_limit: jlong, max_input: jlong, max_output: jlong, max_event: jlong, config: jbyte[], worker_path: JString, validate_in_worker: jboolean, supervision: jlong[]) -> jlong, error_policy = ThrowTyped },
     native_method! { static fn host_inspect(host: jlong, spec: JString, deadline_nanos: jlong, in_process: jboolean) -> jbyte[], error_policy = ThrowTyped },
     native_method! { static fn module_close(module: jlong), error_policy = ThrowTyped },
     native_method! { static fn module_info(module: jlong) -> java.lang.String[], error_policy = ThrowTyped },
@@ -202,7 +202,8 @@ fn module_open<'l>(
     isolation: jint,
     workers: jint,
     has_call_timeout: jboolean,
-    call_timeout_nanos: jlong,
+    call_timeout_seconds: jlong,
+    call_timeout_nano: jint,
     has_memory_limit: jboolean,
     memory_limit: jlong,
     max_input: jlong,
@@ -225,7 +226,10 @@ fn module_open<'l>(
         // Every value as the caller set it; the core's one rule per option decides.
         workers: Numeric::Workers.check_usize(workers.into())?,
         call_timeout: if has_call_timeout {
-            Some(Span::CallTimeout.from_nanos(call_timeout_nanos.into())?)
+            Some(Span::CallTimeout.from_nanos(duration_nanos(
+                call_timeout_seconds,
+                call_timeout_nano.into(),
+            )?)?)
         } else {
             None
         },
@@ -250,14 +254,28 @@ fn module_open<'l>(
     Ok(to_java(MODULES.insert(Arc::new(module))))
 }
 
+/// A Java `Duration` as it crosses (`getSeconds()`, `getNano()`), in nanoseconds, exact: any
+/// `Duration` fits an `i128` of nanoseconds, so the core's `Span` rule judges (and its message
+/// shows) the value the caller set, however large, as for Python's and C's values.
+fn duration_nanos(seconds: i64, nano: i64) -> BResult<i128> {
+    if !(0..1_000_000_000).contains(&nano) {
+        return Err(invalid(format!(
+            "a duration's nano-of-second must be in 0..1000000000, got {nano}"
+        )));
+    }
+    Ok(i128::from(seconds) * 1_000_000_000 + i128::from(nano))
+}
+
 /// `ModuleOptions.supervision` as Java passes it (`ModuleOptions.supervisionSettings()`): a
-/// `long[10]`, a mask of the settings the caller set (bit `i` for entry `i + 1`), then
-/// spare_workers, breaker_failures, breaker_window ns, breaker_cooldown ns, startup_timeout ns,
-/// close_grace ns, cpu_limit ns, open_files, sandbox (0 or 1). A setting not set keeps
+/// `long[15]`, a mask of the settings the caller set (bit `i` for entry `i + 1`), then
+/// spare_workers, breaker_failures, breaker_window, breaker_cooldown, startup_timeout,
+/// close_grace, cpu_limit, open_files, sandbox (0 or 1); a duration (entries 3 to 7) as its whole
+/// seconds there and its nano-of-second at entry `i + 7` (10 to 14). A setting not set keeps
 /// `Supervision::default()`'s value; a set one goes through the core's one rule for it
 /// (`Numeric`, `Span`), which decides the range and the message.
 fn supervision_settings(env: &mut Env<'_>, settings: &JLongArray<'_>) -> BResult<Supervision> {
-    const LEN: usize = 10;
+    const LEN: usize = 15;
+    const SETTINGS: usize = 9;
     if settings.is_null() {
         return Err(invalid("supervision settings are null"));
     }
@@ -270,13 +288,20 @@ fn supervision_settings(env: &mut Env<'_>, settings: &JLongArray<'_>) -> BResult
     let mut v = [0i64; LEN];
     settings.get_region(env, 0, &mut v)?;
     let mask = v[0];
-    if mask & !((1 << (LEN - 1)) - 1) != 0 {
+    if mask & !((1 << SETTINGS) - 1) != 0 {
         return Err(invalid(format!(
             "supervision settings: unknown mask bits {mask:#x}"
         )));
     }
     // The value of entry `i` (1-based) when its bit is set.
     let set = |i: usize| (mask & (1 << (i - 1)) != 0).then(|| i128::from(v[i]));
+    // The exact nanoseconds of duration entry `i` (3 to 7) when its bit is set.
+    let span = |i: usize| -> BResult<Option<i128>> {
+        match set(i) {
+            Some(_) => Ok(Some(duration_nanos(v[i], v[i + 7])?)),
+            None => Ok(None),
+        }
+    };
     let mut s = Supervision::default();
     if let Some(x) = set(1) {
         s.spare_workers = Numeric::SpareWorkers.check_usize(x)?;
@@ -285,19 +310,19 @@ fn supervision_settings(env: &mut Env<'_>, settings: &JLongArray<'_>) -> BResult
         let n = Numeric::BreakerFailures.check(x)?;
         s.breaker_failures = u32::try_from(n).map_err(|_| Numeric::BreakerFailures.refuse(x))?;
     }
-    if let Some(x) = set(3) {
+    if let Some(x) = span(3)? {
         s.breaker_window = Span::BreakerWindow.from_nanos(x)?;
     }
-    if let Some(x) = set(4) {
+    if let Some(x) = span(4)? {
         s.breaker_cooldown = Span::BreakerCooldown.from_nanos(x)?;
     }
-    if let Some(x) = set(5) {
+    if let Some(x) = span(5)? {
         s.startup_timeout = Span::StartupTimeout.from_nanos(x)?;
     }
-    if let Some(x) = set(6) {
+    if let Some(x) = span(6)? {
         s.close_grace = Span::CloseGrace.from_nanos(x)?;
     }
-    if let Some(x) = set(7) {
+    if let Some(x) = span(7)? {
         s.cpu_limit = Some(Span::CpuLimit.from_nanos(x)?);
     }
     if let Some(x) = set(8) {

@@ -171,7 +171,8 @@ public final class Host implements AutoCloseable {
 
     private long nativeOpen(String spec, ModuleOptions options) {
         return Native.moduleOpen(handle, spec, options.isolation().ordinal(), options.workers(),
-                options.hasCallTimeout(), options.callTimeoutNanos(), options.hasMemoryLimit(),
+                options.hasCallTimeout(), options.callTimeoutSeconds(), options.callTimeoutNano(),
+                options.hasMemoryLimit(),
                 options.memoryLimit(), options.maxInput(),
                 options.maxOutput(), options.maxEvent(), options.configUnsafe(),
                 options.workerPath() == null ? null : options.workerPath().toString(),

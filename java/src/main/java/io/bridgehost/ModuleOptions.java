@@ -387,16 +387,21 @@ public final class ModuleOptions {
         return d < 0 ? null : Duration.ofNanos(d);
     }
 
+    /** Entries of {@link #supervisionSettings()}: a mask, 9 settings, 5 nano-of-second parts. */
+    static final int SUPERVISION_SLOTS = 15;
+
     /**
      * The supervision settings as {@code Native.moduleOpen} takes them: a mask of those set (bit
-     * {@code i} for entry {@code i + 1}), then spare workers, breaker failures, breaker window ns,
-     * breaker cooldown ns, startup timeout ns, close grace ns, CPU limit ns, open files, sandbox
-     * (0 or 1). The native side keeps the core's default for a setting not set and applies the
-     * core's rule to each one set.
+     * {@code i} for entry {@code i + 1}), then spare workers, breaker failures, breaker window,
+     * breaker cooldown, startup timeout, close grace, CPU limit, open files, sandbox (0 or 1); a
+     * duration (entries 3 to 7) as its whole seconds ({@link Duration#getSeconds()}) there and its
+     * nano-of-second ({@link Duration#getNano()}) at entry {@code i + 7} (10 to 14), so the native
+     * side sees the exact value, however large. The native side keeps the core's default for a
+     * setting not set and applies the core's rule to each one set.
      */
     long[] supervisionSettings() {
         Supervision s = supervision;
-        long[] v = new long[10];
+        long[] v = new long[SUPERVISION_SLOTS];
         Object[] set = {s.spareWorkers, s.breakerFailures, s.breakerWindow, s.breakerCooldown,
             s.startupTimeout, s.closeGrace, s.cpuLimit, s.openFiles, s.sandbox};
         for (int i = 0; i < set.length; i++) {
@@ -406,7 +411,8 @@ public final class ModuleOptions {
             }
             v[0] |= 1L << i;
             if (x instanceof Duration) {
-                v[i + 1] = nanos((Duration) x);
+                v[i + 1] = ((Duration) x).getSeconds();
+                v[i + 8] = ((Duration) x).getNano();
             } else if (x instanceof Boolean) {
                 v[i + 1] = (Boolean) x ? 1 : 0;
             } else {
@@ -416,24 +422,18 @@ public final class ModuleOptions {
         return v;
     }
 
-    long callTimeoutNanos() {
-        if (callTimeout == null) {
-            return 0; // not read: hasCallTimeout() is false
-        }
-        return nanos(callTimeout);
+    /**
+     * The call timeout's whole seconds ({@link Duration#getSeconds()}); with
+     * {@link #callTimeoutNano()}, the exact value the core's rule judges (a duration too large for
+     * a {@code long} of nanoseconds is refused with its own value in the message, as in Python).
+     */
+    long callTimeoutSeconds() {
+        return callTimeout == null ? 0 : callTimeout.getSeconds(); // not read when unset
     }
 
-    /**
-     * A duration option as the native side takes it: nanoseconds, exact; one too large for a
-     * {@code long} goes over as {@code Long.MAX_VALUE} (or {@code MIN_VALUE}), which every duration
-     * rule of the core refuses (at most one year) as it would the exact value.
-     */
-    static long nanos(Duration d) {
-        try {
-            return d.toNanos();
-        } catch (ArithmeticException e) {
-            return d.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
-        }
+    /** The call timeout's nano-of-second ({@link Duration#getNano()}). */
+    int callTimeoutNano() {
+        return callTimeout == null ? 0 : callTimeout.getNano();
     }
 
     boolean hasCallTimeout() {

@@ -40,8 +40,10 @@ final class Native {
     // Module
     // Values go over as the caller set them; the core checks every range (options::Numeric, Span).
     // supervision: ModuleOptions.supervisionSettings() (a mask of the settings set, then the values).
+    // A duration goes over exact, as Duration holds it: whole seconds and nano-of-second.
     static native long moduleOpen(long host, String spec, int isolation, int workers,
-            boolean hasCallTimeout, long callTimeoutNanos, boolean hasMemoryLimit, long memoryLimit,
+            boolean hasCallTimeout, long callTimeoutSeconds, int callTimeoutNano,
+            boolean hasMemoryLimit, long memoryLimit,
             long maxInput, long maxOutput, long maxEvent, byte[] config, String workerPath,
             boolean validateInWorker, long[] supervision);
     /** @return the module's description (bridgehost::encode_info), see {@link ModuleInfo} */

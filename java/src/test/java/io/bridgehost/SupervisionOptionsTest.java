@@ -93,11 +93,11 @@ class SupervisionOptionsTest {
                 iso.withCpuLimit(Duration.ofNanos(999_999_999)));
         cases.put("open_files must be in 16..=65536, got 15", iso.withOpenFiles(15));
         cases.put("open_files must be in 16..=65536, got 65537", iso.withOpenFiles(65537));
-        // A Duration too large for a long of nanoseconds goes over as Long.MAX_VALUE ns, as a
-        // call timeout's does, and is refused as too long.
-        cases.put("close_grace must be at most one year, got 9223372036854775807 ns",
+        // A Duration too large for a long of nanoseconds goes over exact (seconds and nanos), as a
+        // call timeout's does, and is refused with its own value, as in Python.
+        cases.put("close_grace must be at most one year, got 9223372036854775807000000000 ns",
                 iso.withCloseGrace(Duration.ofSeconds(Long.MAX_VALUE)));
-        cases.put("cpu_limit must be at least 1 s and at most one year, got -9223372036854775808 ns",
+        cases.put("cpu_limit must be at least 1 s and at most one year, got -9223372036854775808000000000 ns",
                 iso.withCpuLimit(Duration.ofSeconds(Long.MIN_VALUE)));
         for (Map.Entry<String, ModuleOptions> c : cases.entrySet()) {
             InvalidArgumentException e = refused(c.getValue());
@@ -279,24 +279,24 @@ class SupervisionOptionsTest {
     void theNativeSideRefusesAMalformedSettingsArray() throws ReflectiveOperationException {
         long h = hostId();
         long max = Long.MAX_VALUE;
-        String[] expect = {"supervision settings are null", "supervision settings: expected 10 values, got 9",
+        String[] expect = {"supervision settings are null", "supervision settings: expected 15 values, got 9",
             "supervision settings: unknown mask bits 0x200", "sandbox must be 0 or 1, got 2"};
-        long[] bad = new long[10];
+        long[] bad = new long[ModuleOptions.SUPERVISION_SLOTS];
         bad[0] = 1L << 9;
-        long[] sandbox2 = new long[10];
+        long[] sandbox2 = new long[ModuleOptions.SUPERVISION_SLOTS];
         sandbox2[0] = 1L << 8;
         sandbox2[9] = 2;
         long[][] arrays = {null, new long[9], bad, sandbox2};
         for (int i = 0; i < arrays.length; i++) {
             long[] a = arrays[i];
             InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
-                    () -> Native.moduleOpen(h, "std", 0, 1, false, 0, false, 0, max, max, max, null, null, false, a));
+                    () -> Native.moduleOpen(h, "std", 0, 1, false, 0, 0, false, 0, max, max, max, null, null, false, a));
             assertEquals("invalid argument: " + expect[i], e.getMessage());
         }
         // A value whose bit is clear is not read: the core's default applies.
-        long[] ignored = new long[10];
+        long[] ignored = new long[ModuleOptions.SUPERVISION_SLOTS];
         ignored[1] = 99;
-        long m = Native.moduleOpen(h, "std", 0, 1, false, 0, false, 0, max, max, max, null, null, false, ignored);
+        long m = Native.moduleOpen(h, "std", 0, 1, false, 0, 0, false, 0, max, max, max, null, null, false, ignored);
         assertNotEquals(0, m);
         Native.moduleClose(m);
     }

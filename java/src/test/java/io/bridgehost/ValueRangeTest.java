@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
  */
 class ValueRangeTest {
     /** Native.moduleOpen's supervision settings with none set. */
-    static final long[] NO_SUPERVISION = new long[10];
+    static final long[] NO_SUPERVISION = new long[ModuleOptions.SUPERVISION_SLOTS];
     static Host host;
     static NativeModule std;
     static Method echo;
@@ -179,12 +179,12 @@ class ValueRangeTest {
         // Bypassing the Java API: the native side applies the same rules.
         long h = hostId();
         long max = Long.MAX_VALUE;
-        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 0, 1, false, 0, false, 0, -5, max, max, null, null, false, NO_SUPERVISION));
-        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 0, -3, false, 0, false, 0, 1, 1, 1, null, null, false, NO_SUPERVISION));
-        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 7, 1, false, 0, false, 0, 1, 1, 1, null, null, false, NO_SUPERVISION));
-        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 1, 1, true, 0, false, 0, 1, 1, 1, null, null, false, NO_SUPERVISION));
-        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 1, 1, false, 0, true, 0, 1, 1, 1, null, null, false, NO_SUPERVISION));
-        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, null, 0, 1, false, 0, false, 0, 1, 1, 1, null, null, false, NO_SUPERVISION));
+        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 0, 1, false, 0, 0, false, 0, -5, max, max, null, null, false, NO_SUPERVISION));
+        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 0, -3, false, 0, 0, false, 0, 1, 1, 1, null, null, false, NO_SUPERVISION));
+        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 7, 1, false, 0, 0, false, 0, 1, 1, 1, null, null, false, NO_SUPERVISION));
+        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 1, 1, true, 0, 0, false, 0, 1, 1, 1, null, null, false, NO_SUPERVISION));
+        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 1, 1, false, 0, 0, true, 0, 1, 1, 1, null, null, false, NO_SUPERVISION));
+        assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, null, 0, 1, false, 0, 0, false, 0, 1, 1, 1, null, null, false, NO_SUPERVISION));
         // An in-process inspect takes no deadline; a worker's deadline must be positive.
         assertThrows(InvalidArgumentException.class, () -> Native.hostInspect(h, "std", 1, true));
         assertThrows(InvalidArgumentException.class, () -> Native.hostInspect(h, "std", 0, false));
