@@ -68,7 +68,7 @@ namespace BridgeHost.Tests
                 Tuple.Create(new ModuleOptions { BreakerCooldown = TimeSpan.FromMilliseconds(-1) }, "breaker_cooldown must be positive and at most one year, got -1000000 ns"),
                 Tuple.Create(new ModuleOptions { StartupTimeout = TimeSpan.Zero }, "startup_timeout must be positive and at most one year, got 0 ns"),
                 Tuple.Create(new ModuleOptions { CloseGrace = TimeSpan.FromTicks(-1) }, "close_grace must be at most one year, got -100 ns"),
-                Tuple.Create(new ModuleOptions { CloseGrace = TimeSpan.MaxValue }, "close_grace must be at most one year, got 9223372036854775807 ns"),
+                Tuple.Create(new ModuleOptions { CloseGrace = TimeSpan.MaxValue }, "close_grace must be at most one year, got 922337203685477580700 ns"),
                 Tuple.Create(new ModuleOptions { CpuLimit = TimeSpan.FromMilliseconds(999) }, "cpu_limit must be at least 1 s and at most one year, got 999000000 ns"),
                 Tuple.Create(new ModuleOptions { CpuLimit = TimeSpan.Zero }, "cpu_limit must be at least 1 s and at most one year, got 0 ns"),
                 Tuple.Create(new ModuleOptions { OpenFiles = 15 }, "open_files must be in 16..=65536, got 15"),

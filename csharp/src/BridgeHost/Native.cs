@@ -178,6 +178,9 @@ namespace BridgeHost
         internal static extern int bh_option_check(uint option, long value);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_option_check_duration(uint option, long seconds, uint nanoseconds);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_host_options_default(HostOptions* opts);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

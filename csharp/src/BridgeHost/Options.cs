@@ -344,8 +344,10 @@ namespace BridgeHost
 
         /// <summary>A duration option: null is "the default" (the C field's 0); any value is
         /// checked on its exact nanoseconds by the core's one rule for the option
-        /// (bh_option_check: "close_grace must be at most one year, got -10000 ns"), then rounded
-        /// up to whole milliseconds, so a sub-millisecond value is not turned into 0 ("default").
+        /// (bh_option_check_duration, as whole seconds and nanoseconds, so a TimeSpan too large
+        /// for 64 bits of nanoseconds is judged and shown as it is, as in Java and Python:
+        /// "close_grace must be at most one year, got -10000 ns"), then rounded up to whole
+        /// milliseconds, so a sub-millisecond value is not turned into 0 ("default").
         /// A zero the core accepts (CloseGrace) gets its bit in
         /// <paramref name="explicitZero"/>.</summary>
         private static ulong SpanMs(TimeSpan? t, uint option, ref uint explicitZero)
@@ -354,14 +356,21 @@ namespace BridgeHost
             {
                 return 0;
             }
-            long ns = t.Value.Ticks > long.MaxValue / 100 ? long.MaxValue
-                : t.Value.Ticks < long.MinValue / 100 ? long.MinValue : t.Value.Ticks * 100;
-            int st = Native.bh_option_check(option, ns);
+            long ticks = t.Value.Ticks;
+            // Floored seconds and the ticks left (0 ..= 9999999), as a timespec holds a duration.
+            long seconds = ticks / TimeSpan.TicksPerSecond;
+            long rest = ticks % TimeSpan.TicksPerSecond;
+            if (rest < 0)
+            {
+                seconds -= 1;
+                rest += TimeSpan.TicksPerSecond;
+            }
+            int st = Native.bh_option_check_duration(option, seconds, (uint)(rest * 100));
             if (st != Native.BH_OK)
             {
                 throw Errors.Last(st);
             }
-            if (ns == 0)
+            if (ticks == 0)
             {
                 explicitZero |= 1u << (int)option;
                 return 0;
