@@ -102,17 +102,37 @@ impl PySharedBuffer {
                     length.get_type().name()?
                 )));
             }
-            let len = match length.extract::<i64>() {
-                Ok(n) if n >= 0 => usize::try_from(n).unwrap_or(usize::MAX),
-                // More than any machine holds: the core refuses it by its rule.
-                Err(_) if !length.lt(0)? => usize::MAX,
-                _ => {
-                    return Err(errors::invalid(
+            // A length the core cannot take (negative, or beyond `usize`) gets the core's
+            // message for it, with the value as the caller wrote it.
+            let len = match length.extract::<u64>() {
+                Ok(n) => usize::try_from(n).unwrap_or(usize::MAX),
+                Err(_) if length.lt(0)? => {
+                    // What the core says of a length it refuses (0): an `InvalidArgument`.
+                    return Err(errors::to_pyerr(
                         py,
-                        format!(
+                        &bridgehost::Error::InvalidArgument(format!(
                             "a shared buffer of {length} bytes: give it a length of at least 1"
-                        ),
-                    ))
+                        )),
+                    ));
+                }
+                // 2^64 or more: more than any machine holds. The core refuses usize::MAX
+                // by its rule (`ResourceLimit`); its message names the value given.
+                Err(_) => {
+                    let given = length.str()?.to_string();
+                    let e = match py.detach(|| bridgehost::SharedBuffer::new(usize::MAX)) {
+                        Err(e) => e,
+                        Ok(_) => bridgehost::Error::ResourceLimit(format!(
+                            "a shared buffer of {given} bytes is more than a 64-bit address space"
+                        )),
+                    };
+                    let max = usize::MAX.to_string();
+                    let e = match e {
+                        bridgehost::Error::ResourceLimit(m) => {
+                            bridgehost::Error::ResourceLimit(m.replacen(&max, &given, 1))
+                        }
+                        other => other,
+                    };
+                    return Err(errors::to_pyerr(py, &e));
                 }
             };
             let buf = py
