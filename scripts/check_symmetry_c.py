@@ -76,6 +76,8 @@ def check(header_path: Path, doc: Path) -> list:
                 problems.append(f"{where} is not a status macro")
             elif macros[name] != -codes[item]:
                 problems.append(f"{where} is {macros[name]}, the core says {-codes[item]}")
+        elif kind == "idiom":
+            problems.append(f"{where}: C has no exceptions; an idiom row's C cell is —")
         else:
             problems.append(f"unknown row kind {kind!r}")
     return problems

@@ -95,10 +95,52 @@ namespace BridgeHost.Tests
                         throw new CheckFailedException(where + ": ErrorKind has no " + Pascal(item));
                     break;
                 }
+                case "idiom":
+                {
+                    // The platform's own exception (System), and the mistake really throws it.
+                    var t = typeof(Exception).Assembly.GetType("System." + name);
+                    if (t == null || !typeof(Exception).IsAssignableFrom(t))
+                        throw new CheckFailedException(where + ": no exception type System." + name);
+                    if (item == "out_of_range" && !typeof(ArgumentException).IsAssignableFrom(t))
+                        throw new CheckFailedException(where + " is not an ArgumentException");
+                    Action<Action<Action>> provoke;
+                    if (!Idioms.TryGetValue(item, out provoke))
+                        throw new CheckFailedException(where + ": this test cannot make the " + item + " mistake");
+                    provoke(mistake =>
+                    {
+                        Exception got = null;
+                        try { mistake(); }
+                        catch (Exception e) { got = e; }
+                        if (got == null || !t.IsInstanceOfType(got))
+                            throw new CheckFailedException(where + ": the mistake threw " + (got == null ? "nothing" : got.GetType().Name + ": " + got.Message));
+                    });
+                    break;
+                }
                 default:
                     throw new CheckFailedException("unknown row kind " + kind);
             }
         }
+
+        // The mistake behind each idiom row, made through the public API: each is handed to the
+        // check (which expects the row's exception) while the objects it needs are alive.
+        private static readonly Dictionary<string, Action<Action<Action>>> Idioms = new Dictionary<string, Action<Action<Action>>>
+        {
+            {
+                "out_of_range", check =>
+                {
+                    using (var host = new Host())
+                    using (var std = host.Open("std"))
+                    using (var buf = new SharedBuffer(16))
+                    {
+                        var echo = std.GetMethod("echo");
+                        check(() => echo.Call(buf, 10, 7));
+                        check(() => echo.Call(buf, -1, 1));
+                        check(() => echo.Call(buf, 0, -1));
+                        check(() => echo.Call(buf, int.MaxValue, 2));
+                    }
+                }
+            },
+        };
 
         [Case]
         public void CSharpMatchesTheSymmetryTable()

@@ -7,10 +7,11 @@ error class is not the right kind).
 
 from __future__ import annotations
 
+import builtins
 import importlib.util
 import inspect
 from pathlib import Path
-from typing import Any, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
@@ -73,8 +74,29 @@ def _check(row: dict) -> None:
             assert issubclass(cls, ValueError), f"{where} is not a ValueError"
         assert cls.kind == item, f"{where} has kind {cls.kind!r}"
         assert cls.kind_code == CHECK.kind_codes()[item], f"{where} has kind_code {cls.kind_code}"
+    elif kind == "idiom":
+        cls = getattr(builtins, name, None)
+        assert inspect.isclass(cls) and issubclass(cls, Exception), f"{where} is not a builtin exception"
+        provoke = IDIOMS.get(item)
+        assert provoke is not None, f"{where}: this test cannot make the {item!r} mistake"
+        for mistake in provoke():
+            with pytest.raises(cls):
+                mistake()
     else:
         raise AssertionError(f"unknown row kind {kind!r}")
+
+
+def _out_of_range() -> List[Callable[[], object]]:
+    buf = bridgehost.SharedBuffer(16)
+
+    def write() -> None:
+        buf[16] = 1
+
+    return [lambda: buf[16], lambda: buf[-17], write]
+
+
+# The mistake behind each ``idiom`` row, made through the public API.
+IDIOMS: Dict[str, Callable[[], List[Callable[[], object]]]] = {"out_of_range": _out_of_range}
 
 
 def test_table_is_not_empty() -> None:

@@ -166,7 +166,7 @@ namespace BridgeHost
         /// Call on this thread with <paramref name="count"/> bytes of <paramref name="input"/> at
         /// <paramref name="offset"/> as the input, read in place by an isolated worker.
         /// </summary>
-        /// <exception cref="InvalidArgumentException">The range is outside the buffer.</exception>
+        /// <exception cref="ArgumentOutOfRangeException">The range is outside the buffer.</exception>
         /// <exception cref="ObjectDisposedException">The buffer or this method was disposed.</exception>
         public byte[] Call(SharedBuffer input, int offset, int count)
         {

@@ -88,7 +88,10 @@ namespace BridgeHost
         {
             if (offset < 0 || count < 0 || offset > Length - count)
             {
-                throw new InvalidArgumentException("offset " + offset + " and count " + count + " are not a range of a shared buffer of " + Length + " bytes");
+                // .NET's own exception for a range outside a buffer (as Span.Slice throws; Java's
+                // is IndexOutOfBoundsException, Python's IndexError: docs/SYMMETRY.md, out_of_range).
+                throw new ArgumentOutOfRangeException(offset < 0 || offset > Length ? nameof(offset) : nameof(count),
+                    "offset " + offset + " and count " + count + " are not a range of a shared buffer of " + Length + " bytes");
             }
             ThrowIfDisposed();
             bool held = false;

@@ -1,6 +1,7 @@
 package io.bridgehost;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -17,6 +18,7 @@ import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 
 /**
  * Issue 17 item 3: the Java column of docs/SYMMETRY.md (the one table of names across Java,
@@ -95,9 +97,43 @@ class SymmetryTest {
                 assertEquals(item, k.id(), where);
                 break;
             }
+            case "idiom": {
+                // The platform's own exception (java.lang), and the mistake really throws it.
+                Class<?> c;
+                try {
+                    c = Class.forName("java.lang." + name);
+                } catch (ClassNotFoundException e) {
+                    throw new AssertionError(where + ": no class java.lang." + name);
+                }
+                assertTrue(RuntimeException.class.isAssignableFrom(c), where + " is not a RuntimeException");
+                List<Executable> mistakes = idiom(item);
+                assertTrue(mistakes != null, where + ": this test cannot make the " + item + " mistake");
+                for (Executable m : mistakes) {
+                    Throwable t = assertThrows(Throwable.class, m, where);
+                    assertTrue(c.isInstance(t), where + ": got " + t);
+                }
+                break;
+            }
             default:
                 fail("unknown row kind " + kind);
         }
+    }
+
+    /** The mistake behind each {@code idiom} row, made through the public API (null: unknown). */
+    static List<Executable> idiom(String item) {
+        if (!item.equals("out_of_range")) {
+            return null;
+        }
+        SharedBuffer buf = new SharedBuffer(16);
+        return Arrays.asList(
+                () -> buf.get(10, 7),
+                () -> buf.put(10, new byte[7]),
+                () -> buf.put(-1, new byte[1]),
+                () -> {
+                    try (Host host = Host.create(); NativeModule std = host.open("std")) {
+                        std.method("echo").call(buf, 10, 7);
+                    }
+                }); // buf is freed by the Cleaner
     }
 
     @Test
