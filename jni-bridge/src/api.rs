@@ -514,7 +514,7 @@ fn call_into<'l>(
                     with_output(|out| {
                         m.call_with(i, out)?;
                         if out.len() > ol {
-                            return Err(BridgeError::Core(bridgehost::Error::BufferTooSmall {
+                            return Err(BridgeError::from(bridgehost::Error::BufferTooSmall {
                                 required: out.len(),
                             }));
                         }

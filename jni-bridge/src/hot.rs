@@ -56,7 +56,7 @@ pub(crate) fn range(offset: jint, length: jint) -> BResult<(jint, usize)> {
 /// error (kind and message) as the core's refusal.
 #[inline]
 pub(crate) fn check_input_len(method: &Method, len: usize) -> BResult<()> {
-    method.check_input_len(len).map_err(BridgeError::Core)
+    method.check_input_len(len).map_err(BridgeError::from)
 }
 
 /// [`check_input_len`] for `array[offset .. offset + len]`: an input range

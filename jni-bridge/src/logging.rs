@@ -43,7 +43,7 @@ fn sender() -> BResult<SyncSender<Record>> {
         .name("bridgehost-log".into())
         .spawn(move || drain(rx))
         .map_err(|e| {
-            BridgeError::Core(bridgehost::Error::Internal(format!(
+            BridgeError::from(bridgehost::Error::Internal(format!(
                 "cannot start the log thread: {e}"
             )))
         })?;

@@ -42,7 +42,7 @@ pub(crate) static SHARED_BUFFERS: Registry<crate::shared::Shared> = Registry::ne
 
 /// A stale, forged or other-table id: `ClosedException` ("method is closed").
 fn closed(s: Stale) -> BridgeError {
-    BridgeError::Core(Error::Closed(format!("{} is closed", s.table)))
+    BridgeError::from(Error::Closed(format!("{} is closed", s.table)))
 }
 
 /// The id Java stores (bit-for-bit).

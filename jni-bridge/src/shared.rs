@@ -187,7 +187,7 @@ fn submit_shared<'l>(
         hot::check_input_len(&m, w.len())?; // before the copy
         let mut v = Vec::new();
         v.try_reserve_exact(w.len()).map_err(|_| {
-            BridgeError::Core(Error::ResourceLimit(format!(
+            BridgeError::from(Error::ResourceLimit(format!(
                 "cannot allocate {} bytes for the input copy",
                 w.len()
             )))

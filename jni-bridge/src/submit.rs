@@ -90,7 +90,7 @@ fn complete(future: CountedGlobal, result: Result<Vec<u8>, Error>, counters: &Co
 }
 
 fn fail(env: &mut Env<'_>, future: &CountedGlobal, e: &Error) -> jni::errors::Result<()> {
-    let err = BridgeError::Core(e.clone());
+    let err = BridgeError::from(e.clone());
     let (kind, message, detail) = err.to_java().unwrap_or((0, String::new(), 0));
     let message = env.new_string(message)?;
     jvm::call_future_fail(env, future.as_obj(), kind, &message, detail)

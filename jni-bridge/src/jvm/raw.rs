@@ -187,7 +187,7 @@ impl<'f> RawEnv<'f> {
             .ok_or_else(|| invalid("length overflows"))?;
         let mut v: Vec<u8> = Vec::new();
         v.try_reserve_exact(total).map_err(|_| {
-            BridgeError::Core(bridgehost::Error::ResourceLimit(format!(
+            BridgeError::from(bridgehost::Error::ResourceLimit(format!(
                 "cannot allocate {total} bytes for the input copy"
             )))
         })?;
@@ -203,7 +203,7 @@ impl<'f> RawEnv<'f> {
     /// A new `byte[]` holding `src` (`NewByteArray` + `SetByteArrayRegion`).
     pub(crate) fn new_byte_array(&self, src: &[u8]) -> BResult<sys::jbyteArray> {
         let len = jint::try_from(src.len()).map_err(|_| {
-            BridgeError::Core(bridgehost::Error::ResourceLimit(format!(
+            BridgeError::from(bridgehost::Error::ResourceLimit(format!(
                 "output of {} bytes does not fit in a Java array",
                 src.len()
             )))
