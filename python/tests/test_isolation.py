@@ -208,6 +208,25 @@ def _worker_stopped() -> bool:
     return False
 
 
+def _worker_stop_reported() -> bool:
+    """A worker child of this process whose stop the kernel reports to waitid (left waitable)."""
+    me = os.getpid()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+            if "(bridgehost-work" not in stat or int(stat.rsplit(")", 1)[1].split()[1]) != me:
+                continue
+            flags = os.WSTOPPED | os.WNOHANG | os.WNOWAIT
+            if os.waitid(os.P_PID, int(pid), flags) is not None:
+                return True
+        except (OSError, ValueError, IndexError):
+            continue
+    return False
+
+
 @needs_faulty
 def test_a_violation_blamed_on_no_call_is_counted(iso_host):
     # A worker that stops itself while idle is replaced before the next call: blamed on no call,
@@ -220,7 +239,12 @@ def test_a_violation_blamed_on_no_call_is_counted(iso_host):
     while not _worker_stopped():  # the call returned first
         assert time.monotonic() < deadline, "the worker never stopped"
         time.sleep(0.005)
-    time.sleep(0.1)  # reported to this process right after the last thread stops
+    # The kernel reports the stop to this process right after the last thread stops; the host
+    # checks that report (waitid WSTOPPED) before it hands a call over. Wait for the same report
+    # (WNOWAIT leaves it for the host), not a fixed time (this was a 0.1 s sleep).
+    while not _worker_stop_reported():
+        assert time.monotonic() < deadline, "the stop was never reported"
+        time.sleep(0.005)
     assert ok(b"innocent") == b"innocent"
     while m.counters()["unblamed_violations"] == 0:  # counted when the worker is reaped
         assert time.monotonic() < deadline, m.counters()
