@@ -254,8 +254,11 @@ def test_close_racing_calls_on_other_threads(binding):
         other = b.new_counter(2)
         stop = threading.Event()
         errors: List[BaseException] = []
+        # Each hammer says when it has made its calls once: close() comes while all of them
+        # are calling in a loop (this was a 20 ms sleep, which a loaded machine could outrun).
+        calling = [threading.Event() for _ in range(4)]
 
-        def hammer() -> None:
+        def hammer(started: threading.Event) -> None:
             while not stop.is_set():
                 try:
                     c.get()
@@ -265,11 +268,13 @@ def test_close_racing_calls_on_other_threads(binding):
                 except BaseException as e:  # noqa: BLE001 - recorded for the assertion
                     errors.append(e)
                     return
+                started.set()
 
-        threads = [threading.Thread(target=hammer) for _ in range(4)]
+        threads = [threading.Thread(target=hammer, args=(e,)) for e in calling]
         for t in threads:
             t.start()
-        time.sleep(0.02)
+        for e in calling:
+            assert e.wait(30) or errors, "a hammer never completed a call"
         c.close()
         stop.set()
         for t in threads:
