@@ -76,22 +76,29 @@ namespace BridgeHost.Tests
                 }
             }
             // Dispose while a call reads the buffer: the buffer refuses new use at once, the call
-            // finishes with its input intact, and the memory goes when it returns.
+            // finishes with its input intact, and the memory goes when it returns. The call waits
+            // in std's gate (its input is the buffer): the test sees it inside (gate_count) before
+            // the Dispose and releases it after the checks (this was a 100 ms sleep racing a
+            // 300 ms sleep_ms).
             using (var inproc = _host.Open("std"))
             {
-                var held = new SharedBuffer(3);
-                TestEnv.Ascii("300").AsSpan().CopyTo(held.Span);
-                var sleep = inproc.GetMethod("sleep_ms");
+                var input = TestEnv.Gate("held", 30000);
+                var held = new SharedBuffer(input.Length);
+                input.AsSpan().CopyTo(held.Span);
+                var wait = inproc.GetMethod("gate_wait");
                 Exception failure = null;
-                var t = new Thread(() => { try { sleep.Call(held); } catch (Exception e) { failure = e; } });
+                byte[] output = null;
+                var t = new Thread(() => { try { output = wait.Call(held); } catch (Exception e) { failure = e; } });
                 t.Start();
-                Thread.Sleep(100);
+                TestEnv.AwaitInside(inproc, "held", 1);
                 held.Dispose();
                 Check.True(held.IsDisposed, "IsDisposed during the call");
                 Check.Throws<ObjectDisposedException>(() => { var s = held.Span; }, "Span after Dispose, during the call");
-                Check.Throws<ObjectDisposedException>(() => sleep.Call(held), "a call after Dispose, during another");
+                Check.Throws<ObjectDisposedException>(() => wait.Call(held), "a call after Dispose, during another");
+                Check.Equal(1u, TestEnv.OpenGate(inproc, "held"), "the call was still inside");
                 t.Join();
                 Check.True(failure == null, "the call in flight finished: " + failure);
+                Check.Bytes(new byte[] { 1 }, output, "released by gate_open, its input (the key) intact");
             }
             Check.Throws<InvalidArgumentException>(() => new SharedBuffer(0), "a buffer of 0 bytes");
             Check.Throws<InvalidArgumentException>(() => new SharedBuffer(-1), "a negative length");
