@@ -24,8 +24,6 @@ pub(crate) enum BridgeError {
     /// exception thrown by Java code we called): return at once and let the
     /// JVM throw it. No further JNI call is made.
     Pending,
-    /// Any other failure of the jni crate: thrown as `InternalException`.
-    Jni(String),
 }
 
 /// Result of a native method body.
@@ -41,7 +39,7 @@ impl From<jni::errors::Error> for BridgeError {
     fn from(e: jni::errors::Error) -> Self {
         match e {
             jni::errors::Error::JavaException => BridgeError::Pending,
-            other => BridgeError::Jni(other.to_string()),
+            other => jni_failure(other.to_string()),
         }
     }
 }
@@ -56,14 +54,16 @@ impl BridgeError {
     pub(crate) fn to_java(&self) -> Option<(i32, String, i64)> {
         match self {
             BridgeError::Core(e) => Some((e.kind().code(), e.to_string(), e.detail_code())),
-            BridgeError::Jni(m) => Some((
-                ErrorKind::Internal.code(),
-                format!("internal error: JNI: {m}"),
-                0,
-            )),
             BridgeError::Pending => None,
         }
     }
+}
+
+/// Any other failure of the jni crate: thrown as `InternalException`
+/// ("internal error: JNI: ...").
+#[cold]
+pub(crate) fn jni_failure(what: String) -> BridgeError {
+    BridgeError::Core(Box::new(Error::Internal(format!("JNI: {what}"))))
 }
 
 /// Shorthand for an invalid-argument error.
@@ -116,5 +116,20 @@ impl<T: Default> ErrorPolicy<T, BridgeError> for ThrowTyped {
     ) -> jni::errors::Result<T> {
         throw(env, BridgeError::from_panic(&*payload));
         Ok(T::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jni::sys::{jbyteArray, jint};
+
+    /// The hot path returns these through several closures: kept to one and
+    /// two words.
+    #[test]
+    fn a_result_of_a_pointer_or_an_int_is_two_words() {
+        assert_eq!(std::mem::size_of::<BridgeError>(), 8);
+        assert_eq!(std::mem::size_of::<BResult<jbyteArray>>(), 16);
+        assert_eq!(std::mem::size_of::<BResult<jint>>(), 16);
     }
 }

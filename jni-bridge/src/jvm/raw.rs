@@ -213,7 +213,9 @@ impl<'f> RawEnv<'f> {
         if array.is_null() {
             // NewByteArray returns null exactly when it throws (OutOfMemoryError).
             self.check()?;
-            return Err(BridgeError::Jni("NewByteArray returned null".into()));
+            return Err(crate::error::jni_failure(
+                "NewByteArray returned null".into(),
+            ));
         }
         if len > 0 {
             // SAFETY: no exception pending (NewByteArray succeeded); `array`
