@@ -251,8 +251,9 @@ pub(crate) fn alive(weak: &Weak<Inner>) -> bool {
 /// Ranges (`offset`, length) are checked here too: out of range is
 /// `InvalidArgument` ("offset O and length N are not a range of a shared
 /// buffer of L bytes"). A front end with its own range idiom (Java's
-/// `IndexOutOfBoundsException`, Python's slices) checks first and never
-/// reaches that error.
+/// `IndexOutOfBoundsException`, Python's `IndexError` for an index, C#'s
+/// `ArgumentOutOfRangeException`: docs/SYMMETRY.md, `out_of_range`) checks
+/// first and never reaches that error.
 ///
 /// The only errors of a write are that refusal (`Unavailable`, always "a
 /// call is reading this SharedBuffer") and `InvalidArgument` for a range,
