@@ -1295,8 +1295,14 @@ fn event_emitters_have_the_documented_signatures() {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
     assert!(text.ends_with("}\n") && !text.ends_with("\n\n"));
-    // An interface without events gets no emitter.
-    assert!(!counter_bindings().contains("pub fn emit_"));
+    // An interface without events gets no emitter (counter.wit declares one since its
+    // slow-get-started signal).
+    let quiet = Interface::parse("package a:b;\ninterface i {\n    f: func(x: u64);\n}\n").unwrap();
+    let quiet = &bindgen::generate("rust", &quiet, None).unwrap()[0].text;
+    assert!(!quiet.contains("pub fn emit_"), "{quiet}");
+    assert!(counter_bindings().contains(
+        "pub fn emit_slow_get_started(host: &bridgehost_module_sdk::Host, payload: &u64)"
+    ));
 }
 
 /// The events `fire` emits, in order, with their expected values (as the interface's `wire`

@@ -17,6 +17,10 @@
  * Thread model BH_THREAD_SAFE (a drop may run while slow-get runs); the table has a mutex.
  * BH_MODULE_STATEFUL: the counters live in the instance.
  *
+ * Events (the WIT's `events` interface): slow-get emits "slow-get-started" with its counter's
+ * handle once it has pinned the counter, before it sleeps: the "started" signal tests wait for
+ * before dropping the counter under the running call (instead of sleeping).
+ *
  * Bytes-only methods besides the interface: "crash" aborts the process (isolated tests restart
  * the worker with it), "pid" returns the serving process id (u32).
  */
@@ -51,8 +55,8 @@ extern const char counter_wit_end[];
 
 /* `bridgehost wit c/counter.wit` */
 static const uint8_t COUNTER_HASH[32] = {
-    0x78, 0x86, 0x8b, 0xb4, 0x21, 0x2b, 0x4d, 0xef, 0xd3, 0x4f, 0x5f, 0xfb, 0xb4, 0xaa, 0x44, 0xff,
-    0xe7, 0x38, 0xe0, 0x0d, 0xdb, 0xf7, 0x8b, 0x91, 0xe7, 0x9d, 0x29, 0x80, 0x4c, 0x36, 0x5a, 0x3c,
+    0x4e, 0xb1, 0x7a, 0x01, 0xd7, 0x74, 0xdb, 0x6f, 0xfe, 0x09, 0xda, 0xf9, 0x5a, 0xc6, 0x55, 0x86,
+    0x9b, 0xd8, 0x3f, 0xa7, 0x5d, 0xac, 0x2e, 0xf2, 0x98, 0xa6, 0x5d, 0xc0, 0xe2, 0x2f, 0xbe, 0x82,
 };
 
 typedef struct counter {
@@ -367,8 +371,9 @@ static int32_t malformed(instance *in, bh_call_ctx *ctx) {
     return fail(in, ctx, EINVAL, "malformed input");
 }
 
-/* A method on one borrowed counter: self, then the method's own parameters in r. */
-static int32_t call_method(instance *in, uint32_t m, counter *c, reader *r, bh_call_ctx *ctx) {
+/* A method on one borrowed counter (h, pinned): self, then the method's own parameters in r. */
+static int32_t call_method(instance *in, uint32_t m, uint64_t h, counter *c, reader *r,
+                           bh_call_ctx *ctx) {
     switch (m) {
     case M_ADD: {
         uint64_t n;
@@ -427,6 +432,13 @@ static int32_t call_method(instance *in, uint32_t m, counter *c, reader *r, bh_c
             return malformed(in, ctx);
         if (ms > 10000)
             return fail(in, ctx, EINVAL, "slow-get: at most 10000 ms");
+        /* The "started" signal (event slow-get-started, payload the u64 handle): the counter is
+         * pinned, so a drop from now on is deferred until this call returns. Best effort: a
+         * full event queue drops it, and the call runs the same. */
+        static const char topic[] = "slow-get-started";
+        uint8_t payload[8];
+        put_u64(payload, h);
+        in->api->emit(in->api->instance_token, topic, sizeof topic - 1, payload, sizeof payload);
         struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
         }
@@ -462,7 +474,7 @@ static int32_t ct_call(void *inst, uint32_t m, const uint8_t *input, size_t inpu
         counter *c = table_pin(in, h);
         if (c == NULL)
             return stale(in, ctx, h);
-        int32_t st = call_method(in, m, c, &r, ctx);
+        int32_t st = call_method(in, m, h, c, &r, ctx);
         table_unpin(in, h);
         return st;
     }

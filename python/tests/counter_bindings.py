@@ -16,10 +16,10 @@ from bridgehost.typed import Resource
 
 __all__ = ["Counter", "Counter_"]
 
-WIT: str = "package bridgehost:counter@0.1.0;\n\n/// Test module for WIT resources (docs/TYPED.md, \"Resources\"): counters that live in the module\n/// instance. Written by hand, without the generators.\ninterface counter {\n    resource counter {\n        /// A counter starting at `start`.\n        constructor(start: u64);\n        /// Add `n` and return the new value; overflow is an error (the value is unchanged).\n        add: func(n: u64) -> result<u64, string>;\n        /// The current value.\n        get: func() -> u64;\n        /// The name given by `named`, if any.\n        name: func() -> option<string>;\n        /// A new counter starting at this one's value plus `delta`.\n        fork: func(delta: u64) -> counter;\n        /// Sleep `ms` milliseconds (at most 10,000), then return the value: a call that is still\n        /// running while its counter is dropped.\n        slow-get: func(ms: u32) -> u64;\n        /// A named counter; an empty name is an error.\n        named: static func(name: string, start: u64) -> result<counter, string>;\n        /// One new counter per start value.\n        many: static func(starts: list<u64>) -> list<counter>;\n    }\n    /// The sum of two counters' values.\n    sum: func(a: borrow<counter>, b: borrow<counter>) -> u64;\n    /// Counters live in this instance.\n    live: func() -> u32;\n    /// Counters destroyed by every instance in this process since it started (a drop, or the\n    /// instance's close).\n    destroyed-total: func() -> u64;\n}\n"
+WIT: str = "package bridgehost:counter@0.1.0;\n\n/// Test module for WIT resources (docs/TYPED.md, \"Resources\"): counters that live in the module\n/// instance. Written by hand, without the generators.\ninterface counter {\n    resource counter {\n        /// A counter starting at `start`.\n        constructor(start: u64);\n        /// Add `n` and return the new value; overflow is an error (the value is unchanged).\n        add: func(n: u64) -> result<u64, string>;\n        /// The current value.\n        get: func() -> u64;\n        /// The name given by `named`, if any.\n        name: func() -> option<string>;\n        /// A new counter starting at this one's value plus `delta`.\n        fork: func(delta: u64) -> counter;\n        /// Sleep `ms` milliseconds (at most 10,000), then return the value: a call that is still\n        /// running while its counter is dropped. Once it has pinned the counter (a drop from now\n        /// on is deferred until it returns), and before it sleeps, it emits `slow-get-started`.\n        slow-get: func(ms: u32) -> u64;\n        /// A named counter; an empty name is an error.\n        named: static func(name: string, start: u64) -> result<counter, string>;\n        /// One new counter per start value.\n        many: static func(starts: list<u64>) -> list<counter>;\n    }\n    /// The sum of two counters' values.\n    sum: func(a: borrow<counter>, b: borrow<counter>) -> u64;\n    /// Counters live in this instance.\n    live: func() -> u32;\n    /// Counters destroyed by every instance in this process since it started (a drop, or the\n    /// instance's close).\n    destroyed-total: func() -> u64;\n}\n\n/// Events, for tests to order their steps by signals rather than sleeps.\ninterface events {\n    /// `slow-get` on the counter with this handle is running: it has pinned the counter and is\n    /// about to sleep.\n    slow-get-started: func(handle: u64);\n}\n"
 """The WIT text these bindings were generated from."""
 
-HASH: str = "78868bb4212b4defd34f5ffbb4aa44ffe738e00ddbf78b91e79d29804c365a3c"
+HASH: str = "4eb17a01d774db6ffe09daf95ac655869bd83fa75dac2ef298a65dc0e22fbe82"
 """SHA-256 of the interface's canonical form (docs/TYPED.md, "Hash")."""
 
 _A = TypeVar("_A")
@@ -171,14 +171,16 @@ class Counter_(Resource):
 
     def slow_get(self, ms: int) -> int:
         """Sleep `ms` milliseconds (at most 10,000), then return the value: a call that is still
-        running while its counter is dropped."""
+        running while its counter is dropped. Once it has pinned the counter (a drop from now
+        on is deferred until it returns), and before it sleeps, it emits `slow-get-started`."""
         _r = Resource.call_borrowing(self._b._m_counter__slow_get, (self, ms), (0,))
         _out: int = _r
         return _out
 
     async def slow_get_async(self, ms: int) -> int:
         """Sleep `ms` milliseconds (at most 10,000), then return the value: a call that is still
-        running while its counter is dropped. (asyncio: runs on bridgehost's pool)"""
+        running while its counter is dropped. Once it has pinned the counter (a drop from now
+        on is deferred until it returns), and before it sleeps, it emits `slow-get-started`. (asyncio: runs on bridgehost's pool)"""
         _r = await Resource.submit_borrowing(self._b._m_counter__slow_get, (self, ms), (0,))
         _out: int = _r
         return _out
@@ -304,3 +306,11 @@ class Counter:
         _r = await self._f_destroyed_total.submit_async()
         _out: int = _r
         return _out
+
+    def on_slow_get_started(self, callback: Callable[[int], object]) -> bridgehost.Subscription:
+        """`slow-get` on the counter with this handle is running: it has pinned the counter and is
+        about to sleep.
+
+        Subscribes to event ``slow-get-started`` with its payload decoded: ``callback(value)`` runs on the host's event thread, like ``Module.subscribe``'s callback, and its exception goes to ``sys.unraisablehook``. A payload that does not decode is ``AbiMismatchError``, reported the same way (the callback is not called). Unsubscribe with the returned ``Subscription`` (or a ``with`` block).
+        """
+        return self.view.subscribe("slow-get-started", lambda _t, _v: callback(_v))
