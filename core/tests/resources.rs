@@ -70,6 +70,24 @@ fn destroyed_total(m: &Module) -> u64 {
     u64_of(call(m, "destroyed-total", &[]).unwrap())
 }
 
+/// The counter module's "started" signal: `slow-get` emits event `slow-get-started` with its
+/// counter's handle once it has pinned the counter (isolated: from inside the worker). Keep the
+/// subscription while waiting.
+fn slow_get_started(m: &Module) -> (bridgehost::Subscription, std::sync::mpsc::Receiver<u64>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let sub = m
+        .subscribe(
+            "slow-get-started",
+            Box::new(move |e| {
+                let h = u64::from_le_bytes(e.data[..].try_into().expect("a u64 handle"));
+                let _ = tx.lock().unwrap().send(h);
+            }),
+        )
+        .expect("subscribe to slow-get-started");
+    (sub, rx)
+}
+
 fn expect_stale(r: Result<impl std::fmt::Debug, Error>, h: u64) {
     match r {
         Err(Error::Module { code, message, .. }) => {
@@ -226,6 +244,7 @@ fn a_counter_dropped_during_a_call_lives_until_the_call_returns() {
     for mode in modes() {
         let m = host.open(&counter_path(), opts(mode)).unwrap();
         let a = new(&m, 77);
+        let (_sub, started) = slow_get_started(&m);
         let before = Instant::now();
         std::thread::scope(|s| {
             let slow = s.spawn(|| {
@@ -236,7 +255,12 @@ fn a_counter_dropped_during_a_call_lives_until_the_call_returns() {
                 )
                 .map(u64_of)
             });
-            std::thread::sleep(Duration::from_millis(200));
+            // slow-get's "started" event: it has pinned the counter (no sleep decides that).
+            assert_eq!(
+                started.recv_timeout(Duration::from_secs(30)),
+                Ok(a),
+                "{mode:?}: slow-get started on the counter"
+            );
             drop_handle(&m, a).unwrap();
             // Dropped: stale for new calls at once, although slow-get still runs on it.
             expect_stale(get(&m, a), a);
