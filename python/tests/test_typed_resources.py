@@ -231,10 +231,14 @@ def test_drop_while_a_method_runs_is_deferred_by_the_module(binding):
     b = binding
     c = b.new_counter(9)
     got: List[object] = []
+    # slow-get's "started" signal: the module has pinned the counter (it then sleeps 2.5 s).
+    started = threading.Event()
+    handle = c.handle
     t = threading.Thread(target=lambda: got.append(c.slow_get(2500)))
-    t.start()
-    wait_until(lambda: c._calls == 1, "slow-get under way")
-    time.sleep(0.5)  # let the call reach the module (it then sleeps 2.5 s there)
+    with b.on_slow_get_started(lambda h: started.set() if h == handle else None):
+        t.start()
+        wait_until(lambda: c._calls == 1, "slow-get under way")
+        assert started.wait(30), "slow-get reached the module"  # was a 0.5 s sleep
     b.module.method("[resource-drop]counter")(c.handle.to_bytes(8, "little"))
     t.join(30)
     assert got == [9]
