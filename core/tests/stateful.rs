@@ -195,7 +195,8 @@ fn a_timeout_a_cancel_and_an_idle_death_are_each_reported() {
         .open(
             "stateful",
             ModuleOptions {
-                call_timeout: Some(Duration::from_millis(300)),
+                // Long enough for the cancelled 1.5 s sleep below to be cancelled, not timed out.
+                call_timeout: Some(Duration::from_secs(2)),
                 ..ModuleOptions::isolated()
             },
         )
@@ -212,13 +213,30 @@ fn a_timeout_a_cancel_and_an_idle_death_are_each_reported() {
 
     // Cancel of a running submitted call: the worker is recycled.
     let before = pid(&m);
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let started_tx = std::sync::Mutex::new(started_tx);
+    let sub = m
+        .subscribe(
+            "sleep-started",
+            Box::new(move |e| {
+                let _ = started_tx.lock().unwrap().send(e.data.to_vec());
+            }),
+        )
+        .unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let h = sleep
-        .submit(ms(250), move |r| {
+        .submit(ms(1500), move |r| {
             let _ = tx.send(r);
         })
         .unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    // The call's "started" event, emitted from inside the worker: the cancel lands on a running
+    // call (this was a 100 ms sleep). It then has the rest of the 1.5 s sleep to arrive.
+    assert_eq!(
+        started.recv_timeout(Duration::from_secs(30)),
+        Ok(ms(1500)),
+        "the sleep is running in the worker"
+    );
+    drop(sub);
     assert!(h.cancel(), "the running call was cancelled");
     let r = rx.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(r.unwrap_err().kind(), ErrorKind::Cancelled);

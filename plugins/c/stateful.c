@@ -13,7 +13,9 @@
  *   pid      output: the serving process id (u32)
  *   inits    output: how many times init() ran in this process (u32)
  *   crash    aborts the process (only ever called isolated)
- *   sleep    sleeps for the u32 input, in milliseconds (timeouts, cancels)
+ *   sleep    sleeps for the u32 input, in milliseconds (timeouts, cancels); first
+ *            emits event "sleep-started" (payload: the input's u32), the "started"
+ *            signal: received, it proves the call is running (isolated: in the worker)
  *   spin     burns the u32 input in milliseconds of CPU time (CPU-limit recycling)
  *
  * With -DSTATEFUL_V1_SIZE (core/tests/stateful.rs builds it so) the descriptor
@@ -81,6 +83,10 @@ static int32_t st_call(void *inst, uint32_t method, const uint8_t *input, size_t
         if (input_len >= 4)
             ms = (uint32_t)input[0] | (uint32_t)input[1] << 8 | (uint32_t)input[2] << 16 |
                  (uint32_t)input[3] << 24;
+        /* Best effort: a full event queue drops it, and the call runs the same. */
+        static const char topic[] = "sleep-started";
+        put_le(buf, ms, 4);
+        in->api->emit(in->api->instance_token, topic, sizeof topic - 1, buf, 4);
         struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
         return 0;
