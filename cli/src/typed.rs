@@ -37,8 +37,12 @@ pub fn call_json(
     args: &str,
     opts: ModuleOptions,
 ) -> Result<String, Error> {
-    let args: serde_json::Value = serde_json::from_str(args)
-        .map_err(|e| Error::InvalidArgument(format!("--json is not valid JSON: {e}")))?;
+    let args: serde_json::Value = serde_json::from_str(args).map_err(|e| {
+        Error::InvalidArgument(match json::value_error(args, &e) {
+            Some(v) => v.to_string(),
+            None => format!("--json is not valid JSON: {e}"),
+        })
+    })?;
     let host = Host::new()?;
     let m = host.open(module, opts)?;
     let iface = m.interface().ok_or_else(|| {

@@ -95,10 +95,29 @@ fn typed_call_errors_have_their_exit_codes() {
         11,
         "(an integer beyond 64 bits) is out of range for u32",
     );
+    // A number with a fraction or exponent is a non-integer number, not one beyond 64 bits
+    // (serde reads it as a float too).
     fails(
         &["call", "std", "add", "--json", "[1.5, 1]"],
         11,
-        "1.5 is not a u32",
+        "parameter a: 1.5 is a non-integer number: u32 takes integers only",
+    );
+    fails(
+        &["call", "std", "add", "--json", "[1, 1.0]"],
+        11,
+        "parameter b: 1.0 is a non-integer number: u32 takes integers only",
+    );
+    // An unpaired surrogate escape is a string the runtimes refuse too (invalid argument), not a
+    // JSON syntax error.
+    fails(
+        &["call", "std", "echo-string", "--json", r#"["\ud800"]"#],
+        11,
+        r"invalid argument: value does not match its type: --json: the string escape \ud800 at line 1 column 9 is an unpaired surrogate (U+D800 is not a Unicode scalar value)",
+    );
+    fails(
+        &["call", "std", "stats", "--json", "[[1e400]]"],
+        11,
+        "--json: the number at line 1 column 7 is out of range for every WIT number type",
     );
     fails(
         &["call", "std", "sleep", "--json", "[70000]"],

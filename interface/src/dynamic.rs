@@ -279,6 +279,14 @@ pub fn lower_call<H: HostValue>(
     lower_args(iface, f, &args)
 }
 
+/// The one `f32` range rule of every dynamic mapping (this module and `json`): `x` rounded to
+/// the nearest `f32`, or `None` for a finite `x` beyond `f32`'s range (it would round to an
+/// infinity). NaN and the infinities are kept; a value too small underflows to (signed) zero.
+pub fn f32_in_range(x: f64) -> Option<f32> {
+    let y = x as f32;
+    (y.is_finite() || !x.is_finite()).then_some(y)
+}
+
 /// Convert a host object to a value of `ty`.
 pub fn lower<H: HostValue>(iface: &Interface, ty: &Type, v: &H) -> DynResult<Value, H::Error> {
     low(iface, ty, v, 0)
@@ -362,14 +370,9 @@ fn low<H: HostValue>(
         Type::Own(_) | Type::Borrow(_) => Value::Handle(int_in(iface, ty, v)?),
         Type::F32 => {
             let x = float(iface, ty, v)?;
-            let y = x as f32;
-            if x.is_finite() && y.is_infinite() {
-                return Err(DynError::Value(format!(
-                    "{} is out of range for f32",
-                    v.describe()
-                )));
-            }
-            Value::F32(y)
+            Value::F32(f32_in_range(x).ok_or_else(|| {
+                DynError::Value(format!("{} is out of range for f32", v.describe()))
+            })?)
         }
         Type::F64 => Value::F64(float(iface, ty, v)?),
         Type::Char => {

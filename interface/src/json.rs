@@ -5,9 +5,15 @@
 //! |-----|------|
 //! | bool | `true` / `false` |
 //! | integers | numbers (integers only, range-checked) |
-//! | f32, f64 | numbers, or `"NaN"`, `"inf"`, `"-inf"` |
+//! | f32, f64 | numbers, or `"NaN"`, `"inf"`, `"-inf"` (f32: [`dynamic::f32_in_range`]) |
 //! | char | a string of exactly one character |
 //! | string | a string |
+//!
+//! Refused values are named by the paths of [`dynamic`] (Python's typed view): `element N`,
+//! `record.field`, `variant.case`, `ok` / `err`.
+//!
+//! [`dynamic`]: crate::dynamic
+//! [`dynamic::f32_in_range`]: crate::dynamic::f32_in_range
 //! | list<T> (list<u8> too) | an array |
 //! | option<T> | `null` or the value; when T is itself an option, `{"some": v}` |
 //! | result<T, E> | `{"ok": v}` or `{"err": v}` (`null` for no payload) |
@@ -35,6 +41,58 @@ fn bad(iface: &Interface, ty: &Type, j: &Json) -> Error {
         shown.push_str("...");
     }
     Error::Value(format!("{shown} is not a {}", iface.type_name(ty)))
+}
+
+/// When serde_json refused the JSON `text` for a value rather than for its syntax, the error to
+/// report instead of `e` (`bridgehost call --json`): a `\uXXXX` escape of an unpaired surrogate
+/// (serde_json: "lone leading surrogate in hex escape", "unexpected end of hex escape") is not a
+/// Unicode scalar value, which a WIT `string` or `char` cannot hold; the runtimes refuse a string
+/// with an unpaired surrogate the same way. A number beyond `f64` ("number out of range") is out
+/// of range for every WIT number type. `None` for a syntax error.
+pub fn value_error(text: &str, e: &serde_json::Error) -> Option<Error> {
+    if !e.is_syntax() {
+        return None;
+    }
+    let msg = e.to_string();
+    let at = format!("line {} column {}", e.line(), e.column());
+    if msg.starts_with("number out of range") {
+        return Some(Error::Value(format!(
+            "--json: the number at {at} is out of range for every WIT number type (beyond f64)"
+        )));
+    }
+    if !(msg.starts_with("lone leading surrogate in hex escape")
+        || msg.starts_with("unexpected end of hex escape"))
+    {
+        return None;
+    }
+    // serde_json stops just after the escape (or after the character that should have begun
+    // the low surrogate's escape): the surrogate is the last `\uXXXX` escape of one before it.
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(e.line().saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let end = (line_start + e.column()).min(text.len());
+    let b = text.as_bytes();
+    let found = (end.saturating_sub(16)..end.saturating_sub(5))
+        .rev()
+        .find_map(|i| {
+            if b[i] != b'\\' || b[i + 1] != b'u' {
+                return None;
+            }
+            let hex = std::str::from_utf8(&b[i + 2..i + 6]).ok()?;
+            let u = u16::from_str_radix(hex, 16).ok()?;
+            (0xd800..=0xdfff).contains(&u).then_some((hex, u))
+        });
+    Some(Error::Value(match found {
+        Some((hex, u)) => format!(
+            "--json: the string escape \\u{hex} at {at} is an unpaired surrogate \
+             (U+{u:04X} is not a Unicode scalar value)"
+        ),
+        None => format!(
+            "--json: a string escape at {at} is an unpaired surrogate (not a Unicode scalar value)"
+        ),
+    }))
 }
 
 /// Convert the JSON array `args` into a function's arguments.
@@ -85,16 +143,22 @@ fn int<T: TryFrom<i64> + TryFrom<u64>>(iface: &Interface, ty: &Type, j: &Json) -
         return T::try_from(i)
             .map_err(|_| Error::Value(format!("{n} is out of range for {}", iface.type_name(ty))));
     }
-    // An integer literal beyond 64 bits arrives as a float: say what it is.
-    if n.as_f64()
-        .is_some_and(|f| f.is_finite() && f.fract() == 0.0)
-    {
-        return Err(Error::Value(format!(
-            "{n} (an integer beyond 64 bits) is out of range for {}",
+    // serde_json reads every other number as a float: an integer literal beyond 64 bits, but
+    // also `1.0`, `1e3` and `-0`. Within the 64-bit range only the latter are possible.
+    match n.as_f64() {
+        Some(f) if f >= 18_446_744_073_709_551_616.0 || f <= -9_223_372_036_854_775_808.0 => {
+            Err(Error::Value(format!(
+                "{n} (an integer beyond 64 bits) is out of range for {}",
+                iface.type_name(ty)
+            )))
+        }
+        Some(_) => Err(Error::Value(format!(
+            "{n} is a non-integer number: {} takes integers only (no fraction, exponent or \
+             negative zero)",
             iface.type_name(ty)
-        )));
+        ))),
+        None => Err(bad(iface, ty, j)),
     }
-    Err(bad(iface, ty, j))
 }
 
 fn float(iface: &Interface, ty: &Type, j: &Json) -> Result<f64> {
@@ -129,7 +193,13 @@ fn from(iface: &Interface, ty: &Type, j: &Json, depth: usize) -> Result<Value> {
         Type::U16 => Value::U16(int(iface, ty, j)?),
         Type::U32 => Value::U32(int(iface, ty, j)?),
         Type::U64 => Value::U64(int(iface, ty, j)?),
-        Type::F32 => Value::F32(float(iface, ty, j)? as f32),
+        Type::F32 => {
+            let x = float(iface, ty, j)?;
+            Value::F32(
+                crate::dynamic::f32_in_range(x)
+                    .ok_or_else(|| Error::Value(format!("{j} is out of range for f32")))?,
+            )
+        }
         Type::F64 => Value::F64(float(iface, ty, j)?),
         Type::Char => {
             let s = j.as_str().ok_or_else(|| bad(iface, ty, j))?;
@@ -193,7 +263,9 @@ fn from(iface: &Interface, ty: &Type, j: &Json, depth: usize) -> Result<Value> {
                 _ => return Err(bad(iface, ty, j)),
             };
             let payload = match side {
-                Some(t) => Some(Box::new(from(iface, t, inner, d)?)),
+                Some(t) => Some(Box::new(
+                    from(iface, t, inner, d).map_err(|e| e.context(key))?,
+                )),
                 None if inner.is_null() => None,
                 None => {
                     return Err(Error::Value(format!(
@@ -214,8 +286,8 @@ fn from(iface: &Interface, ty: &Type, j: &Json, depth: usize) -> Result<Value> {
                 .filter(|a| a.len() == ts.len())
                 .ok_or_else(|| bad(iface, ty, j))?;
             let mut v = Vec::with_capacity(ts.len());
-            for (t, x) in ts.iter().zip(items) {
-                v.push(from(iface, t, x, d)?);
+            for (i, (t, x)) in ts.iter().zip(items).enumerate() {
+                v.push(from(iface, t, x, d).map_err(|e| e.context(&format!("element {i}")))?);
             }
             Value::Tuple(v)
         }
@@ -256,7 +328,10 @@ fn from(iface: &Interface, ty: &Type, j: &Json, depth: usize) -> Result<Value> {
                         Error::Value(format!("variant {} has no case {name:?}", def.name))
                     })?;
                     let payload = match &cases[case].ty {
-                        Some(t) => Some(Box::new(from(iface, t, inner, d)?)),
+                        Some(t) => Some(Box::new(
+                            from(iface, t, inner, d)
+                                .map_err(|e| e.context(&format!("{}.{name}", def.name)))?,
+                        )),
                         None if inner.is_null() => None,
                         None => {
                             return Err(Error::Value(format!(
