@@ -311,11 +311,20 @@ class ResourcesTest {
     void aDropWhileACallRunsWaitsForTheCall(String isolation) throws Exception {
         try (Host host = TestSupport.host(); Counter counter = Counter.open(host, "counter", mode(isolation))) {
             Counter.Counter_ c = counter.newCounter(7);
-            long started = System.nanoTime();
-            CompletableFuture<Long> slow = c.slowGetAsync(2000);
-            // slow-get is running (or queued just before the drop: then it may find the handle
-            // stale, which this test would report as a failure of the future below).
-            Thread.sleep(500);
+            long handle = c.handle();
+            // slow-get's "started" event: the module has pinned the counter (no sleep decides that).
+            java.util.concurrent.CountDownLatch pinned = new java.util.concurrent.CountDownLatch(1);
+            long started;
+            CompletableFuture<Long> slow;
+            try (io.bridgehost.Subscription sub = counter.onSlowGetStarted(h -> {
+                if (h == handle) {
+                    pinned.countDown();
+                }
+            })) {
+                started = System.nanoTime();
+                slow = c.slowGetAsync(2000);
+                TestSupport.awaitGate(pinned, "slow-get started on the counter");
+            }
             long destroyed = counter.destroyedTotal();
             c.close();
             assertEquals(0, counter.live(), "dropped");
