@@ -384,8 +384,16 @@ namespace BridgeHost.Tests
             try
             {
                 var a = cb.NewCounter(77);
-                var slow = Task.Run(() => a.SlowGet(800));
-                Thread.Sleep(250);
+                var handle = a.Handle;
+                // slow-get's "started" event: the module has pinned the counter (this was a
+                // 250 ms sleep).
+                var pinned = new ManualResetEventSlim(false);
+                Task<ulong> slow;
+                using (cb.OnSlowGetStarted(h => { if (h == handle) pinned.Set(); }))
+                {
+                    slow = Task.Run(() => a.SlowGet(800));
+                    Check.True(pinned.Wait(TimeSpan.FromSeconds(30)), "slow-get started on the counter");
+                }
                 Check.False(slow.IsCompleted, "slow-get still runs");
                 a.Dispose();
                 Check.Equal(0u, cb.Live(), "dropped while borrowed");
