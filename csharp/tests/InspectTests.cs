@@ -1,6 +1,8 @@
 using System;
 using System.IO;
+using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.InteropServices;
 using System.Threading;
 
 namespace BridgeHost.Tests
@@ -105,10 +107,11 @@ namespace BridgeHost.Tests
             Check.Throws<ObjectDisposedException>(() => h.InspectInProcess("std"), "InspectInProcess");
         }
 
-        /// <summary>True when some bridgehost-worker child of this process has every thread stopped.</summary>
-        private static bool AWorkerIsStopped()
+        /// <summary>The bridgehost-worker children of this process (pids).</summary>
+        private static List<int> WorkerChildren()
         {
             int me = System.Diagnostics.Process.GetCurrentProcess().Id;
+            var workers = new List<int>();
             foreach (var dir in Directory.GetDirectories("/proc"))
             {
                 int pid;
@@ -121,12 +124,28 @@ namespace BridgeHost.Tests
                     string stat = File.ReadAllText(dir + "/stat");
                     int close = stat.LastIndexOf(')');
                     var f = stat.Substring(close + 2).Split(' ');
-                    if (int.Parse(f[1]) != me || !stat.Contains("(bridgehost-work"))
+                    if (int.Parse(f[1]) == me && stat.Contains("(bridgehost-work"))
                     {
-                        continue;
+                        workers.Add(pid);
                     }
+                }
+                catch (Exception)
+                {
+                    // gone meanwhile
+                }
+            }
+            return workers;
+        }
+
+        /// <summary>True when some bridgehost-worker child of this process has every thread stopped.</summary>
+        private static bool AWorkerIsStopped()
+        {
+            foreach (int pid in WorkerChildren())
+            {
+                try
+                {
                     bool all = true;
-                    foreach (var task in Directory.GetDirectories(dir + "/task"))
+                    foreach (var task in Directory.GetDirectories("/proc/" + pid + "/task"))
                     {
                         string t = File.ReadAllText(task + "/stat");
                         all &= t.Substring(t.LastIndexOf(')') + 2)[0] == 'T';
@@ -144,6 +163,36 @@ namespace BridgeHost.Tests
             return false;
         }
 
+        private const int P_PID = 1;
+        private const int WNOHANG = 1;
+        private const int WSTOPPED = 2;
+        private const int WNOWAIT = 0x01000000;
+        private const int CLD_STOPPED = 5;
+
+        // int waitid(idtype_t idtype, id_t id, siginfo_t *infop, int options); siginfo_t is
+        // 128 bytes: si_signo, si_errno, si_code (ints at 0, 4, 8), then on x86_64 and aarch64
+        // the 8-byte aligned union, whose SIGCHLD fields begin with si_pid at 16.
+        [DllImport("libc.so.6", SetLastError = true)]
+        private static extern int waitid(int idtype, uint id, byte[] infop, int options);
+
+        /// <summary>True when the kernel reports the stop of some bridgehost-worker child to this
+        /// process: waitid(P_PID, WSTOPPED | WNOHANG | WNOWAIT), the report the host checks before
+        /// it hands a call over (WNOWAIT leaves it for the host).</summary>
+        private static bool AWorkerStopIsReported()
+        {
+            foreach (int pid in WorkerChildren())
+            {
+                var info = new byte[128];
+                if (waitid(P_PID, (uint)pid, info, WSTOPPED | WNOHANG | WNOWAIT) == 0
+                    && BitConverter.ToInt32(info, 16) == pid
+                    && BitConverter.ToInt32(info, 8) == CLD_STOPPED)
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+
         /// <summary>A worker that stops itself while idle is replaced before the next call: a
         /// protocol violation blamed on no call, counted in UnblamedViolations, not as a crash.</summary>
         [Case]
@@ -153,10 +202,14 @@ namespace BridgeHost.Tests
             {
                 var ok = m.GetMethod("ok");
                 Check.Bytes(TestEnv.Ascii("before"), ok.Call(TestEnv.Ascii("before")), "before");
+                Check.False(AWorkerStopIsReported(), "no stop reported while the worker runs");
                 m.GetMethod("stop_when_idle").Call(new byte[0]);
                 // The call returned first: wait (bounded) until every thread of the worker stopped.
                 Check.Eventually(AWorkerIsStopped, 20, "the worker stopped");
-                Thread.Sleep(100); // reported to this process right after the last thread stops
+                // The kernel reports the stop to this process once the last thread stopped; the
+                // host checks that report (waitid WSTOPPED) before it hands a call over. Wait for
+                // the same report, not a fixed time (this was a 100 ms sleep).
+                Check.Eventually(AWorkerStopIsReported, 20, "the stop reported to waitid");
                 Check.Bytes(TestEnv.Ascii("innocent"), ok.Call(TestEnv.Ascii("innocent")), "the innocent call");
                 Check.Eventually(() => m.GetCounters().UnblamedViolations == 1, 20, "counted when reaped: " + m.GetCounters());
                 var c = m.GetCounters();
