@@ -52,6 +52,9 @@ namespace BridgeHost.Tests
             Check.Throws<InvalidArgumentException>(() => std.Echo(null), "null bytes");
             Check.Throws<InvalidArgumentException>(() => std.Tick(1, 0, Option.Some<string>(null)), "null string inside an option");
             Check.Throws<InvalidArgumentException>(() => std.TickAsync(1, 0, Option.Some("\ud800")), "unpaired surrogate throws before submitting");
+            var bad = Check.Throws<InvalidArgumentException>(
+                () => std.EchoPoints(new[] { new Std.Point(0, 0, "a"), new Std.Point(0, 0, "\ud800") }), "surrogate in element 1");
+            Check.True(bad.Message.Contains("parameter points: element 1: point.label: unpaired surrogate U+D800"), bad.Message);
             var canceled = new CancellationTokenSource();
             canceled.Cancel();
             var t = std.SleepAsync(10, canceled.Token);

@@ -169,6 +169,26 @@ namespace BridgeHost.Tests
 
         // ---- every type at its edges, as C# values ----
 
+        /// <summary>A refused value inside an argument is named by Python's path
+        /// (bridgehost_interface::dynamic): <c>element N</c> of a list or tuple,
+        /// <c>record.field</c>, <c>variant.case</c>, <c>ok</c> / <c>err</c>.</summary>
+        [Case]
+        public void ArgumentErrorsNameThePathAsPythonDoes()
+        {
+            var e = Check.Throws<InvalidArgumentException>(
+                () => Golden.Codec.EncodeValid28(new[] { "a", "b", "c\ud800" }), "surrogate in element 2");
+            Check.Equal("value: element 2: unpaired surrogate U+D800 at index 1 cannot be UTF-8", e.Message, "list element");
+            e = Check.Throws<InvalidArgumentException>(
+                () => Golden.Codec.EncodeValid29(new[] { new Golden.Point(0, 0, "a"), new Golden.Point(0, 0, null) }), "null field of element 1");
+            Check.Equal("value: element 1: point.label: null is not a value of its WIT type", e.Message, "record field in a list");
+            e = Check.Throws<InvalidArgumentException>(
+                () => Golden.Codec.EncodeValid37(Result<uint, string>.Err("\udc00")), "surrogate in err");
+            Check.Equal("value: err: unpaired surrogate U+DC00 at index 0 cannot be UTF-8", e.Message, "result side");
+            e = Check.Throws<InvalidArgumentException>(
+                () => Zlib.Codec.EncodeZlibError(new Zlib.ZlibError.Corrupt(null)), "null payload");
+            Check.Equal("value: zlib-error.corrupt: null is not a value of its WIT type", e.Message, "variant payload");
+        }
+
         [Case]
         public void EdgesAsCSharpValues()
         {

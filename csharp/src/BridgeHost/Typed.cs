@@ -395,6 +395,20 @@ namespace BridgeHost.Typed
             }
         }
 
+        /// <summary>A <c>list&lt;T&gt;</c> whose element encoder names the element: it is given
+        /// <c>what + ": element N"</c> (N from 0), the path Python's typed view gives it
+        /// (<c>parameter l: element 1: ...</c>).</summary>
+        public void List<T>(IReadOnlyList<T> v, string what, Action<WireWriter, T, string> element)
+        {
+            Require(v, what);
+            int n = v.Count;
+            Le((uint)n, 4);
+            for (int i = 0; i < n; i++)
+            {
+                element(this, v[i], what + ": element " + i);
+            }
+        }
+
         /// <summary>An <c>option&lt;T&gt;</c>.</summary>
         public void Option<T>(Option<T> v, Action<WireWriter, T> some)
         {

@@ -253,7 +253,7 @@ namespace BridgeHost.Gen
                 global::BridgeHost.Typed.WireWriter.Require(v, what);
                 w.F64(v.X);
                 w.F64(v.Y);
-                w.String(v.Label, what + ": field label");
+                w.String(v.Label, what + ": point.label");
             }
 
             /// <summary>Decodes a <c>point</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
@@ -1436,7 +1436,7 @@ namespace BridgeHost.Gen
             /// <param name="what">The value's name in error messages.</param>
             public static void EncodeValid28(global::BridgeHost.Typed.WireWriter w, global::System.Collections.Generic.IReadOnlyList<string> v, string what)
             {
-                w.List<string>(v, what, (_w0, _e0) => { _w0.String(_e0, what + ": element"); });
+                w.List<string>(v, what, (_w0, _e0, _p0) => { _w0.String(_e0, _p0); });
             }
 
             /// <summary>Decodes a <c>valid-28</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
@@ -1471,7 +1471,7 @@ namespace BridgeHost.Gen
             /// <param name="what">The value's name in error messages.</param>
             public static void EncodeValid29(global::BridgeHost.Typed.WireWriter w, global::System.Collections.Generic.IReadOnlyList<global::BridgeHost.Gen.Golden.Point> v, string what)
             {
-                w.List<global::BridgeHost.Gen.Golden.Point>(v, what, (_w0, _e0) => { Codec.EncodePoint(_w0, _e0, what + ": element"); });
+                w.List<global::BridgeHost.Gen.Golden.Point>(v, what, (_w0, _e0, _p0) => { Codec.EncodePoint(_w0, _e0, _p0); });
             }
 
             /// <summary>Decodes a <c>valid-29</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>
@@ -2591,7 +2591,7 @@ namespace BridgeHost.Gen
             /// <param name="what">The value's name in error messages.</param>
             public static void EncodeInvalidBytes10(global::BridgeHost.Typed.WireWriter w, global::System.Collections.Generic.IReadOnlyList<string> v, string what)
             {
-                w.List<string>(v, what, (_w0, _e0) => { _w0.String(_e0, what + ": element"); });
+                w.List<string>(v, what, (_w0, _e0, _p0) => { _w0.String(_e0, _p0); });
             }
 
             /// <summary>Decodes a <c>invalid-bytes-10</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>

@@ -616,7 +616,7 @@ namespace BridgeHost.Gen.Mismatch
         private static byte[] In_EchoPoints(global::System.Collections.Generic.IReadOnlyList<global::BridgeHost.Gen.Mismatch.Std.Point> points)
         {
             var _w = new global::BridgeHost.Typed.WireWriter();
-            _w.List<global::BridgeHost.Gen.Mismatch.Std.Point>(points, "parameter points", (_w0, _e0) => { Codec.EncodePoint(_w0, _e0, "parameter points" + ": element"); });
+            _w.List<global::BridgeHost.Gen.Mismatch.Std.Point>(points, "parameter points", (_w0, _e0, _p0) => { Codec.EncodePoint(_w0, _e0, _p0); });
             return _w.ToArray();
         }
 
@@ -718,7 +718,7 @@ namespace BridgeHost.Gen.Mismatch
                 global::BridgeHost.Typed.WireWriter.Require(v, what);
                 w.F64(v.X);
                 w.F64(v.Y);
-                w.String(v.Label, what + ": field label");
+                w.String(v.Label, what + ": point.label");
             }
 
             /// <summary>Decodes a <c>point</c> from <paramref name="r"/> (<c>BridgeHost.AbiMismatchException</c> when the bytes are not one).</summary>

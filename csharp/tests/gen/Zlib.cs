@@ -385,7 +385,7 @@ namespace BridgeHost.Gen
                 if (v is global::BridgeHost.Gen.Zlib.ZlibError.Corrupt _c0)
                 {
                     w.Discriminant(0, 5, what);
-                    w.String(_c0.Value, what + ": case corrupt");
+                    w.String(_c0.Value, what + ": zlib-error.corrupt");
                 }
                 else if (v is global::BridgeHost.Gen.Zlib.ZlibError.Truncated)
                 {

@@ -522,11 +522,21 @@ impl<'a> Gen<'a> {
             Type::Char => format!("{w}.Char({v}, {what});"),
             Type::String => format!("{w}.String({v}, {what});"),
             Type::List(t) if **t == Type::U8 => format!("{w}.Bytes({v}, {what});"),
-            Type::List(t) => format!(
-                "{w}.List<{}>({v}, {what}, {});",
-                self.cs(t)?,
-                lam(t, ": element")?
-            ),
+            // The element's path (`what: element N`) comes from the writer, built per element
+            // only when the element's encoding can refuse something.
+            Type::List(t) => {
+                let p = format!("_p{d}");
+                let body = self.enc(t, &format!("_w{d}"), &format!("_e{d}"), &p, d + 1)?;
+                let params = if body.contains(&p) {
+                    format!("(_w{d}, _e{d}, {p})")
+                } else {
+                    format!("(_w{d}, _e{d})")
+                };
+                format!(
+                    "{w}.List<{}>({v}, {what}, {params} => {{ {body} }});",
+                    self.cs(t)?
+                )
+            }
             Type::Option(t) => format!("{w}.Option<{}>({v}, {});", self.cs(t)?, lam(t, "")?),
             Type::Result { ok, err } => format!(
                 "{w}.Result<{}, {}>({v}, {}, {});",
@@ -1008,7 +1018,7 @@ impl<'a> Gen<'a> {
                             &f.ty,
                             "w",
                             &format!("v.{p}"),
-                            &format!("what + {}", lit(&format!(": field {}", f.name))),
+                            &format!("what + {}", lit(&format!(": {}.{}", def.name, f.name))),
                             0
                         )?
                     );
@@ -1054,7 +1064,7 @@ impl<'a> Gen<'a> {
                                 t,
                                 "w",
                                 &format!("_c{k}.Value"),
-                                &format!("what + {}", lit(&format!(": case {}", c.name))),
+                                &format!("what + {}", lit(&format!(": {}.{}", def.name, c.name))),
                                 0
                             )?
                         );

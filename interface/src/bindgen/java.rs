@@ -374,11 +374,22 @@ impl<'a> Gen<'a> {
             Type::Char => format!("{w}.chr({}, {what});", req(v)),
             Type::String => format!("{w}.string({v}, {what});"),
             Type::List(t) if **t == Type::U8 => format!("{w}.bytes({v}, {what});"),
-            Type::List(t) => format!(
-                "{w}.<{}>list({v}, {what}, {});",
-                self.jtype(t, true)?,
-                lam(t, ": element")?
-            ),
+            // The element's path (`what: element N`) comes from the writer (PathEncoder), built
+            // per element only when the element's encoding can refuse something other than a
+            // null (which list() refuses itself, naming the index): so the element is unboxed.
+            Type::List(t) => {
+                let p = format!("_p{d}");
+                let body = self.enc(t, &format!("_w{d}"), &format!("_e{d}"), &p, false, d + 1)?;
+                let params = if body.contains(&p) {
+                    format!("(_w{d}, _e{d}, {p})")
+                } else {
+                    format!("(_w{d}, _e{d})")
+                };
+                format!(
+                    "{w}.<{}>list({v}, {what}, {params} -> {{ {body} }});",
+                    self.jtype(t, true)?
+                )
+            }
             Type::Option(t) => format!(
                 "{w}.<{}>option({v}, {what}, {});",
                 self.jtype(t, true)?,
@@ -700,7 +711,7 @@ impl<'a> Gen<'a> {
                     let _ = writeln!(
                         e,
                         "            {}",
-                        self.enc_unless(owns, &f.ty, "w", &format!("v.{m}()"), &format!("what + {}", lit(&format!(": field {}", f.name))), false, 0)?
+                        self.enc_unless(owns, &f.ty, "w", &format!("v.{m}()"), &format!("what + {}", lit(&format!(": {}.{}", def.name, f.name))), false, 0)?
                     );
                     args.push(self.dec(&f.ty, "r", 0)?);
                 }
@@ -730,7 +741,7 @@ impl<'a> Gen<'a> {
                         let _ = writeln!(
                             e,
                             "                {}",
-                            self.enc_unless(owns, t, "w", "_c.value()", &format!("what + {}", lit(&format!(": case {}", c.name))), false, 0)?
+                            self.enc_unless(owns, t, "w", "_c.value()", &format!("what + {}", lit(&format!(": {}.{}", def.name, c.name))), false, 0)?
                         );
                     }
                     let _ = writeln!(

@@ -125,7 +125,12 @@ class TypedTest {
             e = assertThrows(InvalidArgumentException.class, () -> std.tick(1, 0, Optional.of("\ud800")));
             assertTrue(e.getMessage().contains("parameter topic: string has an unpaired surrogate"), e.getMessage());
             e = assertThrows(InvalidArgumentException.class, () -> std.stats(Arrays.asList(1.0, null)));
-            assertTrue(e.getMessage().contains("parameter values: element is null"), e.getMessage());
+            assertTrue(e.getMessage().contains("parameter values: element 1 is null"), e.getMessage());
+            // A bad element is named by its index, as Python's typed view names it.
+            e = assertThrows(InvalidArgumentException.class, () -> std.echoPoints(
+                    List.of(new Std.Point(0, 0, "a"), new Std.Point(0, 0, "\ud800"))));
+            assertEquals("parameter points: element 1: point.label: string has an unpaired surrogate (not valid UTF-8)",
+                    e.getMessage());
             e = assertThrows(InvalidArgumentException.class, () -> std.echo(null));
             assertTrue(e.getMessage().contains("parameter data is null"), e.getMessage());
             // The asynchronous form refuses synchronously too: nothing was submitted.
@@ -352,9 +357,25 @@ class TypedTest {
         // Nulls are refused with the path, never an NPE.
         InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
                 () -> Golden.Codec.encodePoint(new Golden.Point(0, 0, null)));
-        assertTrue(e.getMessage().contains("value: field label is null"), e.getMessage());
+        assertTrue(e.getMessage().contains("value: point.label is null"), e.getMessage());
         e = assertThrows(InvalidArgumentException.class, () -> Golden.Codec.encodeValid40(new Tuple.Of3<>((short) 1, null, true)));
         assertTrue(e.getMessage().contains("value: element 1 is null"), e.getMessage());
+        // Paths inside a value are Python's (bridgehost_interface::dynamic): `element N` of a list
+        // or tuple, `record.field`, `variant.case`, `ok` / `err`.
+        e = assertThrows(InvalidArgumentException.class,
+                () -> Golden.Codec.encodeValid30(List.of(Optional.empty(), Optional.of((short) 300))));
+        assertEquals("value: element 1: 300 is out of range for u8", e.getMessage());
+        e = assertThrows(InvalidArgumentException.class,
+                () -> Golden.Codec.encodeValid28(Arrays.asList("a", "b", null)));
+        assertEquals("value: element 2 is null", e.getMessage());
+        e = assertThrows(InvalidArgumentException.class,
+                () -> Golden.Codec.encodeValid29(List.of(new Golden.Point(0, 0, "a"), new Golden.Point(0, 0, "b\ud800"))));
+        assertEquals("value: element 1: point.label: string has an unpaired surrogate (not valid UTF-8)", e.getMessage());
+        e = assertThrows(InvalidArgumentException.class,
+                () -> Golden.Codec.encodeShape(new Golden.Shape.Rect(new Tuple.Of2<>(1L, -1L))));
+        assertEquals("value: shape.rect: element 1: -1 is out of range for u32", e.getMessage());
+        e = assertThrows(InvalidArgumentException.class, () -> Golden.Codec.encodeValid37(Result.err("\udc00")));
+        assertEquals("value: err: string has an unpaired surrogate (not valid UTF-8)", e.getMessage());
         // Large lists, and a length that claims more than the bytes hold.
         byte[] big = new byte[1 << 20];
         big[big.length - 1] = 7;

@@ -24,6 +24,20 @@ public final class WireWriter {
         void encode(WireWriter w, T value);
     }
 
+    /**
+     * Encodes one element of a list, given its path for error messages (the list's path and
+     * {@code ": element N"}, as Python's typed view names it).
+     */
+    @FunctionalInterface
+    public interface PathEncoder<T> {
+        /**
+         * @param w the writer
+         * @param value the element
+         * @param what the element's path, for the message
+         */
+        void encode(WireWriter w, T value, String what);
+    }
+
     private static final int MAX_LENGTH = Integer.MAX_VALUE - 8;
 
     private byte[] buf;
@@ -216,8 +230,32 @@ public final class WireWriter {
     public <T> void list(Collection<T> list, String what, Encoder<T> element) {
         nonNull(list, what);
         le(list.size(), 4);
+        int i = 0;
         for (T e : list) {
-            element.encode(this, nonNull(e, what + ": element"));
+            if (e == null) {
+                throw new InvalidArgumentException(what + ": element " + i + " is null");
+            }
+            element.encode(this, e);
+            i++;
+        }
+    }
+
+    /**
+     * A list whose element encoder names the element: {@code what + ": element N"} (N from 0),
+     * the path Python's typed view gives it ({@code parameter l: element 1: ...}).
+     *
+     * @param <T> the element type
+     * @param list a {@code list<T>}
+     * @param what the value's path, for the message
+     * @param element encodes one element, given its path
+     */
+    public <T> void list(Collection<T> list, String what, PathEncoder<T> element) {
+        nonNull(list, what);
+        le(list.size(), 4);
+        int i = 0;
+        for (T e : list) {
+            String at = what + ": element " + i++;
+            element.encode(this, nonNull(e, at), at);
         }
     }
 

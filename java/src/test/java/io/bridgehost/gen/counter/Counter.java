@@ -708,7 +708,7 @@ public final class Counter implements AutoCloseable {
 
     private static byte[] in_counterMany(java.util.List<Long> starts) {
         io.bridgehost.typed.WireWriter _w = new io.bridgehost.typed.WireWriter();
-        _w.<Long>list(starts, "parameter starts", (_w0, _e0) -> { _w0.u64(io.bridgehost.typed.WireWriter.require(_e0, "parameter starts" + ": element")); });
+        _w.<Long>list(starts, "parameter starts", (_w0, _e0) -> { _w0.u64(_e0); });
         return _w.toByteArray();
     }
 

@@ -192,7 +192,7 @@ public final class Golden implements AutoCloseable {
             io.bridgehost.typed.WireWriter.require(v, what);
             w.f64(v.x());
             w.f64(v.y());
-            w.string(v.label(), what + ": field label");
+            w.string(v.label(), what + ": point.label");
         }
 
         /**
@@ -403,7 +403,7 @@ public final class Golden implements AutoCloseable {
                 w.f64(_c.value());
             } else if (v instanceof Shape.Rect _c) {
                 w.discriminant(1, 3);
-                { io.bridgehost.typed.Tuple.Of2<Long, Long> _t0 = io.bridgehost.typed.WireWriter.require(_c.value(), what + ": case rect"); w.u32(io.bridgehost.typed.WireWriter.require(_t0.v0(), what + ": case rect" + ": element 0"), what + ": case rect" + ": element 0"); w.u32(io.bridgehost.typed.WireWriter.require(_t0.v1(), what + ": case rect" + ": element 1"), what + ": case rect" + ": element 1"); }
+                { io.bridgehost.typed.Tuple.Of2<Long, Long> _t0 = io.bridgehost.typed.WireWriter.require(_c.value(), what + ": shape.rect"); w.u32(io.bridgehost.typed.WireWriter.require(_t0.v0(), what + ": shape.rect" + ": element 0"), what + ": shape.rect" + ": element 0"); w.u32(io.bridgehost.typed.WireWriter.require(_t0.v1(), what + ": shape.rect" + ": element 1"), what + ": shape.rect" + ": element 1"); }
             } else if (v instanceof Shape.None _c) {
                 w.discriminant(2, 3);
             } else {
@@ -1677,7 +1677,7 @@ public final class Golden implements AutoCloseable {
          * @throws io.bridgehost.InvalidArgumentException if the value does not fit the type
          */
         public static void encodeValid27(io.bridgehost.typed.WireWriter w, java.util.List<Long> v, String what) {
-            w.<Long>list(v, what, (_w0, _e0) -> { _w0.u32(io.bridgehost.typed.WireWriter.require(_e0, what + ": element"), what + ": element"); });
+            w.<Long>list(v, what, (_w0, _e0, _p0) -> { _w0.u32(_e0, _p0); });
         }
 
         /**
@@ -1722,7 +1722,7 @@ public final class Golden implements AutoCloseable {
          * @throws io.bridgehost.InvalidArgumentException if the value does not fit the type
          */
         public static void encodeValid28(io.bridgehost.typed.WireWriter w, java.util.List<String> v, String what) {
-            w.<String>list(v, what, (_w0, _e0) -> { _w0.string(_e0, what + ": element"); });
+            w.<String>list(v, what, (_w0, _e0, _p0) -> { _w0.string(_e0, _p0); });
         }
 
         /**
@@ -1767,7 +1767,7 @@ public final class Golden implements AutoCloseable {
          * @throws io.bridgehost.InvalidArgumentException if the value does not fit the type
          */
         public static void encodeValid29(io.bridgehost.typed.WireWriter w, java.util.List<Point> v, String what) {
-            w.<Point>list(v, what, (_w0, _e0) -> { Codec.encodePoint(_w0, _e0, what + ": element"); });
+            w.<Point>list(v, what, (_w0, _e0, _p0) -> { Codec.encodePoint(_w0, _e0, _p0); });
         }
 
         /**
@@ -1812,7 +1812,7 @@ public final class Golden implements AutoCloseable {
          * @throws io.bridgehost.InvalidArgumentException if the value does not fit the type
          */
         public static void encodeValid30(io.bridgehost.typed.WireWriter w, java.util.List<java.util.Optional<Short>> v, String what) {
-            w.<java.util.Optional<Short>>list(v, what, (_w0, _e0) -> { _w0.<Short>option(_e0, what + ": element", (_w1, _e1) -> { _w1.u8(io.bridgehost.typed.WireWriter.require(_e1, what + ": element"), what + ": element"); }); });
+            w.<java.util.Optional<Short>>list(v, what, (_w0, _e0, _p0) -> { _w0.<Short>option(_e0, _p0, (_w1, _e1) -> { _w1.u8(io.bridgehost.typed.WireWriter.require(_e1, _p0), _p0); }); });
         }
 
         /**
@@ -3117,7 +3117,7 @@ public final class Golden implements AutoCloseable {
          * @throws io.bridgehost.InvalidArgumentException if the value does not fit the type
          */
         public static void encodeInvalidBytes8(io.bridgehost.typed.WireWriter w, java.util.List<Long> v, String what) {
-            w.<Long>list(v, what, (_w0, _e0) -> { _w0.u32(io.bridgehost.typed.WireWriter.require(_e0, what + ": element"), what + ": element"); });
+            w.<Long>list(v, what, (_w0, _e0, _p0) -> { _w0.u32(_e0, _p0); });
         }
 
         /**
@@ -3162,7 +3162,7 @@ public final class Golden implements AutoCloseable {
          * @throws io.bridgehost.InvalidArgumentException if the value does not fit the type
          */
         public static void encodeInvalidBytes9(io.bridgehost.typed.WireWriter w, java.util.List<Long> v, String what) {
-            w.<Long>list(v, what, (_w0, _e0) -> { _w0.u32(io.bridgehost.typed.WireWriter.require(_e0, what + ": element"), what + ": element"); });
+            w.<Long>list(v, what, (_w0, _e0, _p0) -> { _w0.u32(_e0, _p0); });
         }
 
         /**
@@ -3207,7 +3207,7 @@ public final class Golden implements AutoCloseable {
          * @throws io.bridgehost.InvalidArgumentException if the value does not fit the type
          */
         public static void encodeInvalidBytes10(io.bridgehost.typed.WireWriter w, java.util.List<String> v, String what) {
-            w.<String>list(v, what, (_w0, _e0) -> { _w0.string(_e0, what + ": element"); });
+            w.<String>list(v, what, (_w0, _e0, _p0) -> { _w0.string(_e0, _p0); });
         }
 
         /**

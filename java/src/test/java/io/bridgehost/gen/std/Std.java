@@ -372,7 +372,7 @@ public final class Std implements AutoCloseable {
 
     private static byte[] in_stats(java.util.List<Double> values) {
         io.bridgehost.typed.WireWriter _w = new io.bridgehost.typed.WireWriter();
-        _w.<Double>list(values, "parameter values", (_w0, _e0) -> { _w0.f64(io.bridgehost.typed.WireWriter.require(_e0, "parameter values" + ": element")); });
+        _w.<Double>list(values, "parameter values", (_w0, _e0) -> { _w0.f64(_e0); });
         return _w.toByteArray();
     }
 
@@ -454,7 +454,7 @@ public final class Std implements AutoCloseable {
 
     private static byte[] in_echoPoints(java.util.List<Point> points) {
         io.bridgehost.typed.WireWriter _w = new io.bridgehost.typed.WireWriter();
-        _w.<Point>list(points, "parameter points", (_w0, _e0) -> { Codec.encodePoint(_w0, _e0, "parameter points" + ": element"); });
+        _w.<Point>list(points, "parameter points", (_w0, _e0, _p0) -> { Codec.encodePoint(_w0, _e0, _p0); });
         return _w.toByteArray();
     }
 
@@ -507,7 +507,7 @@ public final class Std implements AutoCloseable {
          */
         public static void encodeSummary(io.bridgehost.typed.WireWriter w, Summary v, String what) {
             io.bridgehost.typed.WireWriter.require(v, what);
-            w.u32(v.count(), what + ": field count");
+            w.u32(v.count(), what + ": summary.count");
             w.f64(v.min());
             w.f64(v.max());
             w.f64(v.mean());
@@ -558,7 +558,7 @@ public final class Std implements AutoCloseable {
             io.bridgehost.typed.WireWriter.require(v, what);
             w.f64(v.x());
             w.f64(v.y());
-            w.string(v.label(), what + ": field label");
+            w.string(v.label(), what + ": point.label");
         }
 
         /**

@@ -252,15 +252,15 @@ public final class Values implements AutoCloseable {
          */
         public static void encodeBlob(io.bridgehost.typed.WireWriter w, Blob v, String what) {
             io.bridgehost.typed.WireWriter.require(v, what);
-            w.string(v.name(), what + ": field name");
-            w.bytes(v.data(), what + ": field data");
-            w.<byte[]>list(v.chunks(), what + ": field chunks", (_w0, _e0) -> { _w0.bytes(_e0, what + ": field chunks" + ": element"); });
-            w.<byte[]>option(v.maybe(), what + ": field maybe", (_w0, _e0) -> { _w0.bytes(_e0, what + ": field maybe"); });
-            w.<java.util.Optional<byte[]>>list(v.nested(), what + ": field nested", (_w0, _e0) -> { _w0.<byte[]>option(_e0, what + ": field nested" + ": element", (_w1, _e1) -> { Codec.encodeBytes(_w1, _e1, what + ": field nested" + ": element"); }); });
-            w.<byte[], String>result(v.outcome(), what + ": field outcome", (_w0, _e0) -> { Codec.encodeBytes(_w0, _e0, what + ": field outcome" + ": ok"); }, (_w0, _e0) -> { _w0.string(_e0, what + ": field outcome" + ": err"); });
-            { io.bridgehost.typed.Tuple.Of2<Short, byte[]> _t0 = io.bridgehost.typed.WireWriter.require(v.pair(), what + ": field pair"); w.u8(io.bridgehost.typed.WireWriter.require(_t0.v0(), what + ": field pair" + ": element 0"), what + ": field pair" + ": element 0"); w.bytes(_t0.v1(), what + ": field pair" + ": element 1"); }
+            w.string(v.name(), what + ": blob.name");
+            w.bytes(v.data(), what + ": blob.data");
+            w.<byte[]>list(v.chunks(), what + ": blob.chunks", (_w0, _e0, _p0) -> { _w0.bytes(_e0, _p0); });
+            w.<byte[]>option(v.maybe(), what + ": blob.maybe", (_w0, _e0) -> { _w0.bytes(_e0, what + ": blob.maybe"); });
+            w.<java.util.Optional<byte[]>>list(v.nested(), what + ": blob.nested", (_w0, _e0, _p0) -> { _w0.<byte[]>option(_e0, _p0, (_w1, _e1) -> { Codec.encodeBytes(_w1, _e1, _p0); }); });
+            w.<byte[], String>result(v.outcome(), what + ": blob.outcome", (_w0, _e0) -> { Codec.encodeBytes(_w0, _e0, what + ": blob.outcome" + ": ok"); }, (_w0, _e0) -> { _w0.string(_e0, what + ": blob.outcome" + ": err"); });
+            { io.bridgehost.typed.Tuple.Of2<Short, byte[]> _t0 = io.bridgehost.typed.WireWriter.require(v.pair(), what + ": blob.pair"); w.u8(io.bridgehost.typed.WireWriter.require(_t0.v0(), what + ": blob.pair" + ": element 0"), what + ": blob.pair" + ": element 0"); w.bytes(_t0.v1(), what + ": blob.pair" + ": element 1"); }
             w.f64(v.ratio());
-            w.u32(v.java(), what + ": field java");
+            w.u32(v.java(), what + ": blob.java");
         }
 
         /**
@@ -306,9 +306,9 @@ public final class Values implements AutoCloseable {
          */
         public static void encodePlain(io.bridgehost.typed.WireWriter w, Plain v, String what) {
             io.bridgehost.typed.WireWriter.require(v, what);
-            w.u32(v.x(), what + ": field x");
-            w.string(v.label(), what + ": field label");
-            w.<String>list(v.chunks(), what + ": field chunks", (_w0, _e0) -> { _w0.string(_e0, what + ": field chunks" + ": element"); });
+            w.u32(v.x(), what + ": plain.x");
+            w.string(v.label(), what + ": plain.label");
+            w.<String>list(v.chunks(), what + ": plain.chunks", (_w0, _e0, _p0) -> { _w0.string(_e0, _p0); });
         }
 
         /**
@@ -354,8 +354,8 @@ public final class Values implements AutoCloseable {
          */
         public static void encodeHolder(io.bridgehost.typed.WireWriter w, Holder v, String what) {
             io.bridgehost.typed.WireWriter.require(v, what);
-            Codec.encodeBlob(w, v.inner(), what + ": field inner");
-            w.<Blob>list(v.many(), what + ": field many", (_w0, _e0) -> { Codec.encodeBlob(_w0, _e0, what + ": field many" + ": element"); });
+            Codec.encodeBlob(w, v.inner(), what + ": holder.inner");
+            w.<Blob>list(v.many(), what + ": holder.many", (_w0, _e0, _p0) -> { Codec.encodeBlob(_w0, _e0, _p0); });
         }
 
         /**
@@ -403,13 +403,13 @@ public final class Values implements AutoCloseable {
             io.bridgehost.typed.WireWriter.require(v, what);
             if (v instanceof Payload.Raw _c) {
                 w.discriminant(0, 4);
-                Codec.encodeBytes(w, _c.value(), what + ": case raw");
+                Codec.encodeBytes(w, _c.value(), what + ": payload.raw");
             } else if (v instanceof Payload.Many _c) {
                 w.discriminant(1, 4);
-                w.<byte[]>list(_c.value(), what + ": case many", (_w0, _e0) -> { _w0.bytes(_e0, what + ": case many" + ": element"); });
+                w.<byte[]>list(_c.value(), what + ": payload.many", (_w0, _e0, _p0) -> { _w0.bytes(_e0, _p0); });
             } else if (v instanceof Payload.Text _c) {
                 w.discriminant(2, 4);
-                w.string(_c.value(), what + ": case text");
+                w.string(_c.value(), what + ": payload.text");
             } else if (v instanceof Payload.None _c) {
                 w.discriminant(3, 4);
             } else {
