@@ -109,10 +109,11 @@ jar_standalone() {
 
 # Every ```java block of README.md and docs/*.md, extracted by scripts/doc_examples.py: each is a
 # complete compilation unit (a public class with main). Compiled with JDK 17's javac (--release 17,
-# -Xlint:all,-try -Werror) against the jar, then run from the jar alone, as a new user would
-# (empty environment, an empty working directory) under -Xcheck:jni on JDK 17 and on JDK 25 (with
-# --enable-native-access=ALL-UNNAMED, as JAVA.md says). An example passes when it compiles, exits 0
-# within 120 s on every JDK, and the JVM prints no JNI complaint and no native-access warning.
+# -Xlint:all -Werror, the flags a user may build with: no lint is switched off) against the jar,
+# then run from the jar alone, as a new user would (empty environment, an empty working directory)
+# under -Xcheck:jni on JDK 17 and on JDK 25 (with --enable-native-access=ALL-UNNAMED, as JAVA.md
+# says). An example passes when it compiles, exits 0 within 120 s on every JDK, and the JVM prints
+# no JNI complaint and no native-access warning.
 doc_examples() {
     local out="$JAVA_DIR/target/doc-examples" passed=0 failed=0 f name cls home j25 ok log
     local jdks=("$(jdk17)")
@@ -131,7 +132,7 @@ doc_examples() {
         cls="$(basename "$f" .java)"
         log="$out/$name.log"
         ok=1
-        if ! "$(jdk17)/bin/javac" --release 17 -Xlint:all,-try -Werror -cp "$JAR" \
+        if ! "$(jdk17)/bin/javac" --release 17 -Xlint:all -Werror -cp "$JAR" \
                 -d "$out/classes/$name" "$f" "$out/gen/example/std/Std.java" > "$log" 2>&1; then
             ok=0
         else
