@@ -157,7 +157,12 @@ class InspectTest {
                 assertTrue(System.nanoTime() < deadline, "the worker never stopped");
                 Thread.sleep(5);
             }
-            Thread.sleep(100); // the stop is reported to this process right after the last thread stops
+            // No sleep for the stop's report: the host checks waitid(WSTOPPED) before it hands a
+            // call over, and the kernel makes the stop waitable (SIGNAL_STOP_STOPPED, set in
+            // do_signal_stop) when the last thread joins the group stop, before that thread's own
+            // state becomes 'T' (both under the siglock). So once every thread reads 'T' above, the
+            // report is there. Java 17 cannot call waitid without JNI; Python and C# poll waitid
+            // itself (this was a 100 ms sleep).
             assertArrayEquals(ascii("innocent"), ok.call(ascii("innocent")));
             while (m.counters().unblamedViolations() == 0) { // counted when the worker is reaped
                 assertTrue(System.nanoTime() < deadline, "never counted: " + m.counters());
