@@ -278,15 +278,17 @@ impl Host {
     /// `Supervision::startup_timeout`, 10 s). A constructor that exits (with
     /// status 0 too) is `WorkerExited`, one that crashes `WorkerCrashed`,
     /// silence past the deadline `Timeout`, a lying descriptor
-    /// `AbiMismatch`; only a validated descriptor is success.
+    /// `AbiMismatch`; only a validated descriptor is success. A `deadline`
+    /// must be positive and at most one year, else `InvalidArgument` by the
+    /// one rule every front end shows
+    /// ([`Span::InspectDeadline`](crate::options::Span::InspectDeadline):
+    /// "inspect deadline must be positive and at most one year, got 0 ns").
     pub fn inspect(&self, spec: &str, deadline: Option<Duration>) -> Result<ModuleInfo> {
+        if let Some(d) = deadline {
+            crate::options::Span::InspectDeadline.check(d)?;
+        }
         if self.is_closed() {
             return Err(Error::closed("host"));
-        }
-        if deadline.is_some_and(|d| d.is_zero()) {
-            return Err(Error::InvalidArgument(
-                "the inspect deadline must be positive".into(),
-            ));
         }
         crate::validate::validate(spec, &self.module_dirs(), deadline)
     }

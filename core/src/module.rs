@@ -255,10 +255,19 @@ impl Module {
     /// thread emits on its own between calls, once a later call returned
     /// (see docs/ISOLATION.md).
     ///
+    /// `timeout`: the longest wait, 0 up to one year (0: what was delivered
+    /// already, without waiting), or `Duration::MAX` for no limit; any other
+    /// value is `InvalidArgument` by the one rule every front end shows
+    /// ([`Span::FlushTimeout`](crate::options::Span::FlushTimeout): "flush
+    /// timeout must be at most one year, got 63072000000000000 ns").
+    ///
     /// Errors: `Timeout` when `timeout` passes first, `Closed` when the
     /// module or host closed (undelivered events were discarded),
     /// `InvalidArgument` from inside an event callback.
     pub fn flush(&self, timeout: std::time::Duration) -> Result<()> {
+        if timeout != std::time::Duration::MAX {
+            crate::options::Span::FlushTimeout.check(timeout)?;
+        }
         if self.is_closed() {
             return Err(Error::closed("module"));
         }

@@ -260,6 +260,12 @@ pub const MAX_CALL_TIMEOUT: Duration = MAX_SPAN;
 /// caller's value to nanoseconds exactly or rounding up (Java `Duration`,
 /// Python seconds, C# `TimeSpan`, C milliseconds), as an `i128`, and the
 /// core checks it and names the option in the error.
+///
+/// The duration arguments of the two waits a caller bounds, [`Span::FlushTimeout`] and
+/// [`Span::InspectDeadline`] ([`Span::WAITS`]), have their one rule here too: the core
+/// applies it in [`crate::Module::flush`] and [`crate::Host::inspect`], and every front end
+/// hands the caller's value to it as it came, so one is refused with the same message in every
+/// runtime ("flush timeout must be at most one year, got -1000000 ns").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Span {
     /// [`ModuleOptions::call_timeout`]: positive, at most [`MAX_SPAN`].
@@ -275,10 +281,19 @@ pub enum Span {
     CloseGrace,
     /// [`Supervision::cpu_limit`](crate::isolation::Supervision::cpu_limit): 1 s up to [`MAX_SPAN`].
     CpuLimit,
+    /// The `timeout` of [`crate::Module::flush`] (not an option: an argument): 0 (what was
+    /// delivered already, without waiting) up to [`MAX_SPAN`]. "No limit" is spelled apart
+    /// and never judged here: `Duration::MAX` in Rust, `None`/`null` in Python, Java and C#,
+    /// `UINT64_MAX` ms in C.
+    FlushTimeout,
+    /// The `deadline` of [`crate::Host::inspect`] (an argument): positive, at most
+    /// [`MAX_SPAN`]. Unset (`None`/`null`, C's 0 ms) is the default, never judged here.
+    InspectDeadline,
 }
 
 impl Span {
-    /// Every duration option.
+    /// Every duration option of a module (the C ABI's `BH_OPTION_*_NS` ids); the wait
+    /// arguments are [`Span::WAITS`].
     pub const ALL: [Span; 6] = [
         Span::CallTimeout,
         Span::BreakerWindow,
@@ -288,7 +303,12 @@ impl Span {
         Span::CpuLimit,
     ];
 
-    /// The option's name in the core and in docs/SYMMETRY.md (`"close_grace"`).
+    /// The duration arguments of a wait (docs/SYMMETRY.md's `wait` rows).
+    pub const WAITS: [Span; 2] = [Span::FlushTimeout, Span::InspectDeadline];
+
+    /// The option's name in the core and in docs/SYMMETRY.md (`"close_grace"`); for a wait
+    /// argument, the words its messages use (`"flush timeout"`; its docs/SYMMETRY.md item is
+    /// `flush_timeout`).
     pub const fn name(self) -> &'static str {
         match self {
             Span::CallTimeout => "call_timeout",
@@ -297,6 +317,8 @@ impl Span {
             Span::StartupTimeout => "startup_timeout",
             Span::CloseGrace => "close_grace",
             Span::CpuLimit => "cpu_limit",
+            Span::FlushTimeout => "flush timeout",
+            Span::InspectDeadline => "inspect deadline",
         }
     }
 
@@ -306,8 +328,9 @@ impl Span {
             Span::CallTimeout
             | Span::BreakerWindow
             | Span::BreakerCooldown
-            | Span::StartupTimeout => (Duration::from_nanos(1), MAX_SPAN),
-            Span::CloseGrace => (Duration::ZERO, MAX_SPAN),
+            | Span::StartupTimeout
+            | Span::InspectDeadline => (Duration::from_nanos(1), MAX_SPAN),
+            Span::CloseGrace | Span::FlushTimeout => (Duration::ZERO, MAX_SPAN),
             Span::CpuLimit => (Duration::from_secs(1), MAX_SPAN),
         }
     }
@@ -483,7 +506,8 @@ mod tests {
     #[test]
     fn each_span_refusal_names_its_own_option() {
         let mut seen = std::collections::BTreeSet::new();
-        for span in Span::ALL {
+        let every: Vec<Span> = Span::ALL.into_iter().chain(Span::WAITS).collect();
+        for &span in &every {
             let (lo, hi) = span.range();
             for got in [lo.as_nanos() as i128 - 1, hi.as_nanos() as i128 + 1] {
                 let msg = span.from_nanos(got).unwrap_err().to_string();
@@ -492,7 +516,7 @@ mod tests {
                     "{msg}"
                 );
                 assert!(msg.ends_with(&format!(", got {got} ns")), "{msg}");
-                for other in Span::ALL.iter().filter(|o| **o != span) {
+                for other in every.iter().filter(|o| **o != span) {
                     assert!(!msg.contains(other.name()), "{msg} names {}", other.name());
                 }
                 assert!(
@@ -518,6 +542,40 @@ mod tests {
                 "invalid argument: call_timeout must be positive and at most one year, got {} ns",
                 Duration::MAX.as_nanos()
             )
+        );
+    }
+
+    /// The wait arguments' rules: flush timeout 0..=one year, inspect deadline positive and
+    /// at most one year, each refusal naming the value given.
+    #[test]
+    fn wait_arguments_have_one_rule_each() {
+        assert_eq!(Span::FlushTimeout.from_nanos(0).unwrap(), Duration::ZERO);
+        assert_eq!(Span::FlushTimeout.check(MAX_SPAN).unwrap(), MAX_SPAN);
+        assert_eq!(
+            Span::FlushTimeout.from_nanos(-1).unwrap_err().to_string(),
+            "invalid argument: flush timeout must be at most one year, got -1 ns"
+        );
+        assert_eq!(
+            Span::FlushTimeout
+                .check(MAX_SPAN + Duration::from_nanos(1))
+                .unwrap_err()
+                .to_string(),
+            "invalid argument: flush timeout must be at most one year, got 31536000000000001 ns"
+        );
+        assert_eq!(
+            Span::InspectDeadline.from_nanos(1).unwrap(),
+            Duration::from_nanos(1)
+        );
+        assert_eq!(
+            Span::InspectDeadline.from_nanos(0).unwrap_err().to_string(),
+            "invalid argument: inspect deadline must be positive and at most one year, got 0 ns"
+        );
+        assert_eq!(
+            Span::InspectDeadline
+                .from_nanos(i128::from(u64::MAX) * 1_000_000)
+                .unwrap_err()
+                .kind(),
+            crate::ErrorKind::InvalidArgument
         );
     }
 }

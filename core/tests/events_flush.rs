@@ -94,3 +94,30 @@ fn flush_times_out_while_a_callback_is_stuck_and_refuses_inside_a_callback() {
         Err(Error::Closed(_))
     ));
 }
+
+/// The flush timeout's one rule (`Span::FlushTimeout`), applied by `Module::flush`: 0 checks
+/// what was delivered without waiting, `Duration::MAX` is no limit, one year is the longest
+/// limit and anything longer is refused with the value named, as every front end shows it.
+#[test]
+fn flush_timeout_is_judged_by_the_cores_rule() {
+    let host = common::host();
+    let m = host.open("std", ModuleOptions::default()).unwrap();
+    m.flush(Duration::ZERO).unwrap();
+    m.flush(Duration::MAX).unwrap();
+    m.flush(bridgehost::options::MAX_SPAN).unwrap();
+    let e = m
+        .flush(bridgehost::options::MAX_SPAN + Duration::from_nanos(1))
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid argument: flush timeout must be at most one year, got 31536000000000001 ns"
+    );
+    // Judged before the module's state: a closed module still names the bad value.
+    m.close();
+    assert_eq!(
+        m.flush(Duration::from_secs(2 * 365 * 86400))
+            .unwrap_err()
+            .kind(),
+        bridgehost::ErrorKind::InvalidArgument
+    );
+}

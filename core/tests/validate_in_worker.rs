@@ -134,11 +134,18 @@ fn host_inspect_is_the_validate_step() {
         (&info.name, &info.version, &info.methods, info.stateful),
         (&here.name, &here.version, &here.methods, here.stateful)
     );
+    // The inspect deadline's one rule (`Span::InspectDeadline`): positive, at most one year.
     assert_eq!(
         host.inspect("std", Some(Duration::ZERO))
             .unwrap_err()
-            .kind(),
-        ErrorKind::InvalidArgument
+            .to_string(),
+        "invalid argument: inspect deadline must be positive and at most one year, got 0 ns"
+    );
+    assert_eq!(
+        host.inspect("std", Some(Duration::from_secs(366 * 86400)))
+            .unwrap_err()
+            .to_string(),
+        "invalid argument: inspect deadline must be positive and at most one year, got 31622400000000000 ns"
     );
     assert_eq!(
         host.inspect("no-such-module", None).unwrap_err().kind(),
