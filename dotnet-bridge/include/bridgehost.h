@@ -172,6 +172,16 @@
 #define BH_OPTION_SANDBOX 18
 
 /**
+ * `bh_module_flush`'s `timeout_ms`: 0 up to one year (`UINT64_MAX` ms: no limit).
+ */
+#define BH_WAIT_FLUSH_TIMEOUT 0
+
+/**
+ * `bh_inspect`'s `deadline_ms`: positive, at most one year (0 ms: the default).
+ */
+#define BH_WAIT_INSPECT_DEADLINE 1
+
+/**
  * [`bh_call_typed`] flag: the input is one `list<u8>`'s bytes; the call
  * encodes it (its `u32` little-endian length, then the bytes).
  */
@@ -920,6 +930,20 @@ bh_status bh_option_check(uint32_t option, int64_t value);
 bh_status bh_option_check_duration(uint32_t option, int64_t seconds, uint32_t nanoseconds);
 
 /**
+ * Check the duration `seconds` + `nanoseconds` (0 ..= 999999999; a `struct timespec`'s two
+ * fields) for the wait argument `wait` by the core's one rule for it, the rule
+ * `bh_module_flush` and `bh_inspect` apply to their milliseconds: `BH_WAIT_FLUSH_TIMEOUT`
+ * accepts 0 up to one year ("flush timeout must be at most one year, got -1000000000 ns"),
+ * `BH_WAIT_INSPECT_DEADLINE` a positive duration up to one year ("inspect deadline must be
+ * positive and at most one year, got 0 ns"). Their "no limit" / "default" spellings
+ * (`UINT64_MAX` ms, 0 ms) are the callee's and not judged here. For callers whose durations
+ * are finer than milliseconds or signed (the .NET front end checks a `TimeSpan` here before
+ * rounding it up to milliseconds). `BH_E_INVALID_ARGUMENT` too for an unknown `wait` or
+ * `nanoseconds` out of range.
+ */
+bh_status bh_wait_check(uint32_t wait, int64_t seconds, uint32_t nanoseconds);
+
+/**
  * Create a host (its event dispatcher and submit pool start now).
  * `opts` may be NULL (defaults); `*out` is written on success only.
  *
@@ -1054,7 +1078,11 @@ bh_status bh_module_open(struct bh_host h,
  * answer (0: the default, 10 s). A constructor that exits (status 0 too) is
  * `BH_E_WORKER_EXITED`, one that crashes `BH_E_WORKER_CRASHED`, silence past
  * the deadline `BH_E_TIMEOUT`, a lying descriptor `BH_E_ABI_MISMATCH`; only
- * a validated descriptor is `BH_OK`. `flags` `BH_INSPECT_IN_PROCESS` loads
+ * a validated descriptor is `BH_OK`. A `deadline_ms` other than 0 is judged
+ * by the core's one rule for the inspect deadline (see `bh_wait_check`):
+ * beyond one year (`UINT64_MAX` too) it is `BH_E_INVALID_ARGUMENT` ("inspect
+ * deadline must be positive and at most one year, got 31622400000000000
+ * ns"). `flags` `BH_INSPECT_IN_PROCESS` loads
  * the file into this process instead (no instance; its constructors run
  * here; `deadline_ms` must then be 0). `spec` is found as `bh_module_open`
  * finds it (the host's module directories too). On success `*out` is a
@@ -1200,7 +1228,11 @@ bh_status bh_method_flags(struct bh_method f, uint32_t *out);
 /**
  * Wait until every event emitted so far has been delivered: when this
  * returns `BH_OK`, every callback it was for has returned. `timeout_ms`:
- * the longest wait, `UINT64_MAX` for no limit. `BH_E_TIMEOUT` when it
+ * the longest wait, 0 (what was delivered already, without waiting) up to
+ * one year, or `UINT64_MAX` for no limit; any other value is
+ * `BH_E_INVALID_ARGUMENT` by the core's one rule for the flush timeout (see
+ * `bh_wait_check`: "flush timeout must be at most one year, got
+ * 31536000001000000 ns"). `BH_E_TIMEOUT` when it
  * passes first, `BH_E_CLOSED` when the module or host closed (undelivered
  * events were discarded), `BH_E_INVALID_ARGUMENT` from inside an event
  * callback (it would wait for itself).

@@ -6,7 +6,9 @@ use crate::ptr::Contract;
 use crate::types::{
     bh_counters, bh_host, bh_host_options, bh_status, BH_OPTION_EVENT_QUEUE_BYTES,
     BH_OPTION_EVENT_QUEUE_CAPACITY, BH_OPTION_SUBMIT_QUEUE_CAPACITY, BH_OPTION_SUBMIT_THREADS,
+    BH_WAIT_FLUSH_TIMEOUT, BH_WAIT_INSPECT_DEADLINE,
 };
+use bhcore::options::Span;
 use bhcore::{CounterSnapshot, Host, HostOptions, Result};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -205,12 +207,44 @@ pub extern "C" fn bh_option_check_duration(
                 )))
             }
         };
-        if nanoseconds >= 1_000_000_000 {
-            return Err(bhcore::Error::InvalidArgument(format!(
-                "nanoseconds must be in 0..=999999999, got {nanoseconds}"
-            )));
-        }
-        span.from_nanos(i128::from(seconds) * 1_000_000_000 + i128::from(nanoseconds))
+        span.from_nanos(timespec_nanos(seconds, nanoseconds)?)
+            .map(drop)
+    })
+}
+
+/// A `struct timespec`'s two fields in nanoseconds, exact (any pair fits an `i128`).
+fn timespec_nanos(seconds: i64, nanoseconds: u32) -> bhcore::Result<i128> {
+    if nanoseconds >= 1_000_000_000 {
+        return Err(bhcore::Error::InvalidArgument(format!(
+            "nanoseconds must be in 0..=999999999, got {nanoseconds}"
+        )));
+    }
+    Ok(i128::from(seconds) * 1_000_000_000 + i128::from(nanoseconds))
+}
+
+/// Check the duration `seconds` + `nanoseconds` (0 ..= 999999999; a `struct timespec`'s two
+/// fields) for the wait argument `wait` by the core's one rule for it, the rule
+/// `bh_module_flush` and `bh_inspect` apply to their milliseconds: `BH_WAIT_FLUSH_TIMEOUT`
+/// accepts 0 up to one year ("flush timeout must be at most one year, got -1000000000 ns"),
+/// `BH_WAIT_INSPECT_DEADLINE` a positive duration up to one year ("inspect deadline must be
+/// positive and at most one year, got 0 ns"). Their "no limit" / "default" spellings
+/// (`UINT64_MAX` ms, 0 ms) are the callee's and not judged here. For callers whose durations
+/// are finer than milliseconds or signed (the .NET front end checks a `TimeSpan` here before
+/// rounding it up to milliseconds). `BH_E_INVALID_ARGUMENT` too for an unknown `wait` or
+/// `nanoseconds` out of range.
+#[no_mangle]
+pub extern "C" fn bh_wait_check(wait: u32, seconds: i64, nanoseconds: u32) -> bh_status {
+    ffi_boundary!(|_c| {
+        let span = match wait {
+            BH_WAIT_FLUSH_TIMEOUT => Span::FlushTimeout,
+            BH_WAIT_INSPECT_DEADLINE => Span::InspectDeadline,
+            _ => {
+                return Err(bhcore::Error::InvalidArgument(format!(
+                    "unknown wait {wait}"
+                )))
+            }
+        };
+        span.from_nanos(timespec_nanos(seconds, nanoseconds)?)
             .map(drop)
     })
 }

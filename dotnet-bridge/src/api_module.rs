@@ -226,7 +226,11 @@ pub unsafe extern "C" fn bh_module_open(
 /// answer (0: the default, 10 s). A constructor that exits (status 0 too) is
 /// `BH_E_WORKER_EXITED`, one that crashes `BH_E_WORKER_CRASHED`, silence past
 /// the deadline `BH_E_TIMEOUT`, a lying descriptor `BH_E_ABI_MISMATCH`; only
-/// a validated descriptor is `BH_OK`. `flags` `BH_INSPECT_IN_PROCESS` loads
+/// a validated descriptor is `BH_OK`. A `deadline_ms` other than 0 is judged
+/// by the core's one rule for the inspect deadline (see `bh_wait_check`):
+/// beyond one year (`UINT64_MAX` too) it is `BH_E_INVALID_ARGUMENT` ("inspect
+/// deadline must be positive and at most one year, got 31622400000000000
+/// ns"). `flags` `BH_INSPECT_IN_PROCESS` loads
 /// the file into this process instead (no instance; its constructors run
 /// here; `deadline_ms` must then be 0). `spec` is found as `bh_module_open`
 /// finds it (the host's module directories too). On success `*out` is a
@@ -265,6 +269,7 @@ pub unsafe extern "C" fn bh_inspect(
             }
             host.inspect_in_process(spec)?
         } else {
+            // Translated only: the core judges the value (0 is C's "default").
             let deadline = (deadline_ms != 0).then(|| Duration::from_millis(deadline_ms));
             host.inspect(spec, deadline)?
         };
@@ -521,7 +526,11 @@ pub unsafe extern "C" fn bh_method_flags(f: bh_method, out: *mut u32) -> bh_stat
 
 /// Wait until every event emitted so far has been delivered: when this
 /// returns `BH_OK`, every callback it was for has returned. `timeout_ms`:
-/// the longest wait, `UINT64_MAX` for no limit. `BH_E_TIMEOUT` when it
+/// the longest wait, 0 (what was delivered already, without waiting) up to
+/// one year, or `UINT64_MAX` for no limit; any other value is
+/// `BH_E_INVALID_ARGUMENT` by the core's one rule for the flush timeout (see
+/// `bh_wait_check`: "flush timeout must be at most one year, got
+/// 31536000001000000 ns"). `BH_E_TIMEOUT` when it
 /// passes first, `BH_E_CLOSED` when the module or host closed (undelivered
 /// events were discarded), `BH_E_INVALID_ARGUMENT` from inside an event
 /// callback (it would wait for itself).
@@ -529,10 +538,11 @@ pub unsafe extern "C" fn bh_method_flags(f: bh_method, out: *mut u32) -> bh_stat
 pub extern "C" fn bh_module_flush(m: bh_module, timeout_ms: u64) -> bh_status {
     ffi_boundary!({
         let module = MODULES.get(m)?;
+        // Translated only: the core judges the value (Duration::MAX is its "no limit").
         let limit = if timeout_ms == u64::MAX {
-            std::time::Duration::MAX
+            Duration::MAX
         } else {
-            std::time::Duration::from_millis(timeout_ms)
+            Duration::from_millis(timeout_ms)
         };
         module.flush(limit)?;
         Ok(())

@@ -207,6 +207,13 @@ pub const BH_OPTION_OPEN_FILES: u32 = 17;
 /// `bh_module_options.sandbox` (a flag: 0 or 1).
 pub const BH_OPTION_SANDBOX: u32 = 18;
 
+// The duration arguments of the waits a caller bounds, checked by `bh_wait_check` (the core's
+// one rule for each, `bridgehost::options::Span::WAITS`). Never renumbered; new ones appended.
+/// `bh_module_flush`'s `timeout_ms`: 0 up to one year (`UINT64_MAX` ms: no limit).
+pub const BH_WAIT_FLUSH_TIMEOUT: u32 = 0;
+/// `bh_inspect`'s `deadline_ms`: positive, at most one year (0 ms: the default).
+pub const BH_WAIT_INSPECT_DEADLINE: u32 = 1;
+
 /// Options of `bh_host_new`. All-zero fields mean "default";
 /// `bh_host_options_default` fills the struct with the default values.
 #[repr(C)]

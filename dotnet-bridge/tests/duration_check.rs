@@ -86,3 +86,126 @@ fn durations_beyond_64_bits_of_nanoseconds_are_refused_as_given() {
         "unknown option 99",
     );
 }
+
+/// `bh_inspect` of the bundled `std` with `deadline_ms`, its status (the buffer freed).
+fn inspect_std(h: bh_host, deadline_ms: u64) -> bh_status {
+    let spec = "std";
+    let mut out = Default::default();
+    // SAFETY: spec is live for the call; out is writable.
+    let st = unsafe {
+        bh_inspect(
+            h,
+            spec.as_ptr().cast(),
+            spec.len(),
+            deadline_ms,
+            0,
+            &mut out,
+        )
+    };
+    if st == BH_OK {
+        expect(bh_buffer_free(out), BH_OK);
+    }
+    st
+}
+
+/// The wait arguments (docs/SYMMETRY.md's `wait` rows): `bh_module_flush`'s `timeout_ms` and
+/// `bh_inspect`'s `deadline_ms` are judged by the core's one rule for each, as `bh_wait_check`
+/// judges a timespec (what the .NET front end checks its `TimeSpan` with): beyond one year they
+/// are refused naming the value (they were accepted: over a year was as good as no limit), the
+/// no-limit (`UINT64_MAX`) and default (0) spellings stay.
+#[test]
+fn wait_arguments_are_judged_by_the_cores_rule() {
+    let _g = serial();
+    const YEAR_MS: u64 = 365 * 86_400 * 1000;
+    let h = host();
+    let m = open(h, "std");
+    expect(bh_module_flush(m, 0), BH_OK);
+    expect(bh_module_flush(m, YEAR_MS), BH_OK);
+    expect(bh_module_flush(m, u64::MAX), BH_OK);
+    expect_err(
+        bh_module_flush(m, YEAR_MS + 1),
+        BH_E_INVALID_ARGUMENT,
+        "flush timeout must be at most one year, got 31536000001000000 ns",
+    );
+    assert_eq!(
+        last_error(),
+        "invalid argument: flush timeout must be at most one year, got 31536000001000000 ns"
+    );
+    expect_err(
+        bh_module_flush(m, u64::MAX - 1),
+        BH_E_INVALID_ARGUMENT,
+        "got 18446744073709551614000000 ns",
+    );
+    expect(inspect_std(h, 0), BH_OK);
+    expect(inspect_std(h, YEAR_MS), BH_OK);
+    for (ms, ns) in [
+        (YEAR_MS + 1, "31536000001000000"),
+        (u64::MAX, "18446744073709551615000000"),
+    ] {
+        expect(inspect_std(h, ms), BH_E_INVALID_ARGUMENT);
+        assert_eq!(
+            last_error(),
+            format!("invalid argument: inspect deadline must be positive and at most one year, got {ns} ns")
+        );
+    }
+
+    // bh_wait_check: the same rules on a timespec, exact however large.
+    expect(bh_wait_check(BH_WAIT_FLUSH_TIMEOUT, 0, 0), BH_OK);
+    expect(bh_wait_check(BH_WAIT_FLUSH_TIMEOUT, 365 * 86_400, 0), BH_OK);
+    expect(bh_wait_check(BH_WAIT_INSPECT_DEADLINE, 0, 1), BH_OK);
+    for (wait, rule, s, n, ns) in [
+        (
+            BH_WAIT_FLUSH_TIMEOUT,
+            "flush timeout must be at most one year",
+            -1i64,
+            999_999_999u32,
+            "-1",
+        ),
+        (
+            BH_WAIT_FLUSH_TIMEOUT,
+            "flush timeout must be at most one year",
+            365 * 86_400,
+            1,
+            "31536000000000001",
+        ),
+        (
+            BH_WAIT_FLUSH_TIMEOUT,
+            "flush timeout must be at most one year",
+            i64::MAX,
+            999_999_999,
+            "9223372036854775807999999999",
+        ),
+        (
+            BH_WAIT_INSPECT_DEADLINE,
+            "inspect deadline must be positive and at most one year",
+            0,
+            0,
+            "0",
+        ),
+        (
+            BH_WAIT_INSPECT_DEADLINE,
+            "inspect deadline must be positive and at most one year",
+            i64::MIN,
+            0,
+            "-9223372036854775808000000000",
+        ),
+    ] {
+        expect(bh_wait_check(wait, s, n), BH_E_INVALID_ARGUMENT);
+        assert_eq!(
+            last_error(),
+            format!("invalid argument: {rule}, got {ns} ns")
+        );
+    }
+    expect_err(
+        bh_wait_check(BH_WAIT_FLUSH_TIMEOUT, 1, 1_000_000_000),
+        BH_E_INVALID_ARGUMENT,
+        "nanoseconds must be in 0..=999999999, got 1000000000",
+    );
+    expect_err(
+        bh_wait_check(7, 1, 0),
+        BH_E_INVALID_ARGUMENT,
+        "unknown wait 7",
+    );
+    expect(bh_module_free(m), BH_OK);
+    expect(bh_host_free(h), BH_OK);
+}
