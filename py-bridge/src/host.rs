@@ -6,7 +6,7 @@ use crate::module::Module;
 use crate::options;
 use crate::release::DropDetached;
 use bridgehost::internal::sync::{Mutex, MutexGuard};
-use bridgehost::options::Numeric;
+use bridgehost::options::{Numeric, Span};
 use bridgehost::{Error, ErrorKind, HostOptions};
 use pyo3::exceptions::PyResourceWarning;
 use pyo3::prelude::*;
@@ -251,7 +251,9 @@ impl Host {
     /// there, its init never runs), never in this process. Only a validated
     /// descriptor is success: a constructor that exits (with status 0 too) is
     /// ``WorkerExitedError``, one that crashes ``WorkerCrashedError``, silence
-    /// past ``timeout`` (seconds; default 10) ``TimeoutError``, a lying
+    /// past ``timeout`` (seconds, positive and at most one year, else
+    /// ``InvalidArgumentError`` with the core's message; default 10)
+    /// ``TimeoutError``, a lying
     /// descriptor ``AbiMismatchError``. Found as ``open`` finds it.
     #[pyo3(signature = (spec, /, *, timeout=None))]
     fn inspect(
@@ -262,7 +264,7 @@ impl Host {
     ) -> PyResult<ModuleInfo> {
         guard(py, || {
             let deadline = timeout
-                .map(|t| options::seconds(py, "timeout", t))
+                .map(|t| options::span(py, Span::InspectDeadline, t))
                 .transpose()?;
             self.describe(py, spec, Some(deadline))
         })

@@ -8,6 +8,7 @@ use crate::options;
 use crate::release::DropDetached;
 use crate::runtime;
 use bridgehost::internal::sync::Mutex;
+use bridgehost::options::Span;
 use bridgehost::Event;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -279,8 +280,11 @@ impl Module {
     }
 
     /// Wait until every event emitted so far has been delivered (every
-    /// callback it was for has returned). ``timeout`` in seconds (``None``:
-    /// no limit). Raises ``TimeoutError`` (bridgehost's) when it passes,
+    /// callback it was for has returned). ``timeout`` in seconds, 0 (what
+    /// was delivered already, without waiting) up to one year (``None``: no
+    /// limit); any other value is ``InvalidArgumentError`` with the core's
+    /// message ("flush timeout must be at most one year, got -1000000000
+    /// ns"). Raises ``TimeoutError`` (bridgehost's) when it passes,
     /// ``ClosedError`` when the module closed, ``InvalidArgumentError`` from
     /// inside an event callback. The GIL is released while waiting.
     #[pyo3(signature = (timeout=None))]
@@ -288,7 +292,7 @@ impl Module {
         guard(py, || {
             self.inner.check(py)?;
             let limit = match timeout {
-                Some(v) => options::seconds(py, "timeout", v)?,
+                Some(v) => options::span(py, Span::FlushTimeout, v)?,
                 None => std::time::Duration::MAX,
             };
             let module: &bridgehost::Module = &self.inner;

@@ -37,29 +37,9 @@ pub(crate) fn numeric(py: Python<'_>, opt: Numeric, v: &Bound<'_, PyAny>) -> PyR
     checked.map_err(|e| to_pyerr(py, &e))
 }
 
-/// A duration in seconds (int or float), positive and finite.
-pub(crate) fn seconds(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<Duration> {
-    if v.is_instance_of::<PyBool>()
-        || !(v.is_instance_of::<PyInt>() || v.is_instance_of::<PyFloat>())
-    {
-        return Err(PyTypeError::new_err(format!(
-            "{name} must be a number of seconds, not {}",
-            v.get_type().name()?
-        )));
-    }
-    let s: f64 = v.extract()?;
-    // Up to a year: anything longer is a mistake (and would overflow deadlines).
-    if !(s.is_finite() && s > 0.0 && s <= 365.0 * 86400.0) {
-        return Err(invalid(
-            py,
-            format!("{name} must be a positive, finite number of seconds, got {s}"),
-        ));
-    }
-    Ok(Duration::from_secs_f64(s))
-}
-
-/// A duration option in seconds (int or float), as `call_timeout` and the
-/// supervision settings take it: the type is checked here (`TypeError`), the
+/// A duration in seconds (int or float), as `call_timeout`, the supervision
+/// settings and the waits' arguments (`Module.flush(timeout)`: [`Span::FlushTimeout`],
+/// `Host.inspect(timeout)`: [`Span::InspectDeadline`]) take it: the type is checked here (`TypeError`), the
 /// range by the core's one rule for that option ([`Span::from_nanos`]), so the
 /// message is the one every runtime shows. An int is converted exactly (one
 /// too large even for 128 bits of nanoseconds is refused as written); a float

@@ -102,7 +102,9 @@ class Host:
         Its constructors and entry function run in the worker (its init never runs), never in
         this process. A constructor that exits is ``WorkerExitedError``, one that crashes
         ``WorkerCrashedError``, silence past ``timeout`` seconds (default 10) ``TimeoutError``,
-        a lying descriptor ``AbiMismatchError``. Found as ``open`` finds it.
+        a lying descriptor ``AbiMismatchError``. Found as ``open`` finds it. ``timeout`` must be
+        positive and at most one year, else ``InvalidArgumentError`` with the core's message
+        ("inspect deadline must be positive and at most one year, got 0 ns").
         """
     def inspect_in_process(self, spec: _Path, /) -> ModuleInfo:
         """``inspect`` in this process: the module's constructors run here. Prefer ``inspect``."""
@@ -209,7 +211,12 @@ class Module:
     def host(self) -> Host: ...
     def counters(self) -> Dict[str, int]: ...
     def flush(self, timeout: Optional[float] = None) -> None:
-        """Wait until every event emitted so far has been delivered."""
+        """Wait until every event emitted so far has been delivered.
+
+        ``timeout`` in seconds: 0 (what was delivered already, without waiting) up to one year;
+        ``None``: no limit. Any other value is ``InvalidArgumentError`` with the core's message
+        ("flush timeout must be at most one year, got -1000000000 ns").
+        """
     def __enter__(self) -> "Module": ...
     def __exit__(
         self,

@@ -52,3 +52,42 @@ def test_a_huge_duration_is_refused_with_its_own_value(host: bridgehost.Host, op
         with pytest.raises(bridgehost.InvalidArgumentError) as e:
             host.open("std", isolation="process", **{option: seconds})
         assert str(e.value) == f"invalid argument: {option} must be {RULES[option]}, got {ns} ns"
+
+
+def test_wait_arguments_are_judged_by_the_cores_rule(host: bridgehost.Host) -> None:
+    # docs/SYMMETRY.md's wait rows: the value is judged exact by the core's one rule for each
+    # argument, with the message every runtime shows. flush: 0 (no wait) up to one year, None
+    # for no limit; inspect: a positive deadline up to one year, None for the default. Both
+    # had their own message here ("timeout must be a positive, finite number of seconds"), and
+    # flush refused 0.
+    m = host.open("std")
+    try:
+        m.flush(0)
+        m.flush(0.0)
+        m.flush(None)
+        m.flush()
+        m.flush(365 * 86400)
+        flush = "invalid argument: flush timeout must be at most one year, got "
+        for value, shown in [
+            (-1, "-1000000000 ns"),
+            (-1e-9, "-1 ns"),
+            (-0.5, "-500000000 ns"),
+            (366 * 86400, "31622400000000000 ns"),
+            (1 << 200, f"{1 << 200} s"),
+            (float("inf"), "inf s"),
+            (float("nan"), "NaN s"),
+        ]:
+            with pytest.raises(bridgehost.InvalidArgumentError) as e:
+                m.flush(value)
+            assert str(e.value) == flush + shown
+        with pytest.raises(TypeError):
+            m.flush("1")  # type: ignore[arg-type]
+    finally:
+        m.close()
+    inspect = "invalid argument: inspect deadline must be positive and at most one year, got "
+    for value, shown in [(0, "0 ns"), (-1, "-1000000000 ns"), (31_536_000_000, "31536000000000000000 ns")]:
+        with pytest.raises(bridgehost.InvalidArgumentError) as e:
+            host.inspect("std", timeout=value)
+        assert str(e.value) == inspect + shown
+    assert host.inspect("std").name == "std"
+    assert host.inspect("std", timeout=365 * 86400).name == "std"
