@@ -33,7 +33,7 @@ pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
     native_method! { static fn host_counters(host: jlong) -> jlong[], error_policy = ThrowTyped },
     native_method! { static fn host_add_module_dir(host: jlong, dir: JString), error_policy = ThrowTyped },
     native_method! { static fn module_open(host: jlong, spec: JString, isolation: jint, workers: jint, has_call_timeout: jboolean, call_timeout_seconds: jlong, call_timeout_nano: jint, has_memory_limit: jboolean, memory_limit: jlong, max_input: jlong, max_output: jlong, max_event: jlong, config: jbyte[], worker_path: JString, validate_in_worker: jboolean, supervision: jlong[]) -> jlong, error_policy = ThrowTyped },
-    native_method! { static fn host_inspect(host: jlong, spec: JString, deadline_nanos: jlong, in_process: jboolean) -> jbyte[], error_policy = ThrowTyped },
+    native_method! { static fn host_inspect(host: jlong, spec: JString, has_deadline: jboolean, deadline_seconds: jlong, deadline_nano: jint, in_process: jboolean) -> jbyte[], error_policy = ThrowTyped },
     native_method! { static fn module_close(module: jlong), error_policy = ThrowTyped },
     native_method! { static fn module_info(module: jlong) -> java.lang.String[], error_policy = ThrowTyped },
     native_method! { static fn module_methods(module: jlong) -> java.lang.String[], error_policy = ThrowTyped },
@@ -53,7 +53,7 @@ pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
     native_method! { static fn counter_names() -> java.lang.String[], error_policy = ThrowTyped },
     native_method! { static fn version() -> JString, error_policy = ThrowTyped },
     native_method! { static fn set_log_level(level: jint), error_policy = ThrowTyped },
-    native_method! { static fn module_flush(module: jlong, timeout_nanos: jlong), error_policy = ThrowTyped },
+    native_method! { static fn module_flush(module: jlong, has_timeout: jboolean, timeout_seconds: jlong, timeout_nano: jint), error_policy = ThrowTyped },
     native_method! { static fn option_defaults() -> jlong[], error_policy = ThrowTyped },
     native_method! { static fn default_thread_name() -> JString, error_policy = ThrowTyped },
     native_method! { static fn module_check_binding(module: jlong, binding: JString), error_policy = ThrowTyped },
@@ -339,30 +339,36 @@ fn supervision_settings(env: &mut Env<'_>, settings: &JLongArray<'_>) -> BResult
 }
 
 /// `Host.inspect`: the module's description (`bridgehost::encode_info`,
-/// decoded by `io.bridgehost.ModuleInfo`), from a worker (deadline -1: the
-/// default) or, `in_process`, from this process.
+/// decoded by `io.bridgehost.ModuleInfo`), from a worker (no deadline: the
+/// default) or, `in_process`, from this process. The deadline crosses exact
+/// (a `Duration`'s seconds and nano-of-second) and the core's one rule for
+/// it (`Span::InspectDeadline`) judges it.
+#[allow(clippy::too_many_arguments)] // one Java native method
 fn host_inspect<'l>(
     env: &mut Env<'l>,
     _class: JClass<'l>,
     host: jlong,
     spec: JString<'l>,
-    deadline_nanos: jlong,
+    has_deadline: jboolean,
+    deadline_seconds: jlong,
+    deadline_nano: jint,
     in_process: jboolean,
 ) -> BResult<JByteArray<'l>> {
     let h = registry::host(host)?;
     let spec = java_string(env, &spec, "module name or path")?;
     let info = if in_process {
-        if deadline_nanos != -1 {
+        if has_deadline {
             return Err(invalid(
                 "an in-process inspect cannot be interrupted: it takes no deadline".to_string(),
             ));
         }
         h.inspect_in_process(&spec)?
     } else {
-        let deadline = match deadline_nanos {
-            -1 => None,
-            n if n <= 0 => return Err(invalid(format!("deadline must be positive, got {n} ns"))),
-            n => Some(Duration::from_nanos(n as u64)),
+        let deadline = if has_deadline {
+            let nanos = duration_nanos(deadline_seconds, deadline_nano.into())?;
+            Some(Span::InspectDeadline.from_nanos(nanos)?)
+        } else {
+            None
         };
         h.inspect(&spec, deadline)?
     };
@@ -710,16 +716,24 @@ fn set_log_level<'l>(_env: &mut Env<'l>, _class: JClass<'l>, level: jint) -> BRe
 }
 
 /// `Module.flush`: wait until every event emitted so far was delivered.
-/// `timeout_nanos < 0`: no limit.
+/// `!has_timeout`: no limit. The timeout crosses exact (a `Duration`'s
+/// seconds and nano-of-second) and the core's one rule for it
+/// (`Span::FlushTimeout`) judges it.
 fn module_flush<'l>(
     _env: &mut Env<'l>,
     _class: JClass<'l>,
     module: jlong,
-    timeout_nanos: jlong,
+    has_timeout: jboolean,
+    timeout_seconds: jlong,
+    timeout_nano: jint,
 ) -> BResult<()> {
+    let limit = if has_timeout {
+        let nanos = duration_nanos(timeout_seconds, timeout_nano.into())?;
+        Span::FlushTimeout.from_nanos(nanos)?
+    } else {
+        Duration::MAX
+    };
     let m = registry::module(module)?;
-    let limit = u64::try_from(timeout_nanos)
-        .map_or(std::time::Duration::MAX, std::time::Duration::from_nanos);
     Ok(m.flush(limit)?)
 }
 

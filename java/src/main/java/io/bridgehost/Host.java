@@ -200,20 +200,17 @@ public final class Host implements AutoCloseable {
      * {@link AbiMismatchException}.
      *
      * @param nameOrPath a bundled module name or a path
-     * @param deadline how long the worker gets to load the module and answer (null: 10 s)
+     * @param deadline how long the worker gets to load the module and answer, positive and at most
+     *     one year (null: 10 s); judged exact by the core's one rule for it, as in every runtime
+     *     (docs/SYMMETRY.md, {@code inspect_deadline})
      * @return what the module declares
      * @throws NotFoundException if no such module exists
      * @throws ClosedException if this host is closed
+     * @throws InvalidArgumentException for a deadline not positive or over a year ("invalid
+     *     argument: inspect deadline must be positive and at most one year, got 0 ns")
      */
     public ModuleInfo inspect(String nameOrPath, Duration deadline) {
-        long nanos = -1;
-        if (deadline != null) {
-            if (deadline.isNegative() || deadline.isZero()) {
-                throw new IllegalArgumentException("deadline must be positive, got " + deadline);
-            }
-            nanos = saturatedNanos(deadline);
-        }
-        return describe(nameOrPath, nanos, false);
+        return describe(nameOrPath, deadline, false);
     }
 
     /**
@@ -225,16 +222,19 @@ public final class Host implements AutoCloseable {
      * @return what the module declares
      */
     public ModuleInfo inspectInProcess(String nameOrPath) {
-        return describe(nameOrPath, -1, true);
+        return describe(nameOrPath, null, true);
     }
 
-    private ModuleInfo describe(String nameOrPath, long deadlineNanos, boolean inProcess) {
+    private ModuleInfo describe(String nameOrPath, Duration deadline, boolean inProcess) {
+        boolean has = deadline != null;
+        long seconds = has ? deadline.getSeconds() : 0;
+        int nano = has ? deadline.getNano() : 0;
         Objects.requireNonNull(nameOrPath, "nameOrPath");
         ensureOpen();
         try {
             byte[] d;
             try {
-                d = Native.hostInspect(handle, nameOrPath, deadlineNanos, inProcess);
+                d = Native.hostInspect(handle, nameOrPath, has, seconds, nano, inProcess);
             } catch (NotFoundException notFound) {
                 // As open: a module another jar ships as a classpath resource.
                 Path shipped;
@@ -250,19 +250,11 @@ public final class Host implements AutoCloseable {
                 if (shipped == null) {
                     throw notFound;
                 }
-                d = Native.hostInspect(handle, shipped.toString(), deadlineNanos, inProcess);
+                d = Native.hostInspect(handle, shipped.toString(), has, seconds, nano, inProcess);
             }
             return ModuleInfo.decode(d);
         } finally {
             Reference.reachabilityFence(this);
-        }
-    }
-
-    private static long saturatedNanos(Duration d) {
-        try {
-            return d.toNanos();
-        } catch (ArithmeticException e) {
-            return Long.MAX_VALUE;
         }
     }
 

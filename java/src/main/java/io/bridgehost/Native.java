@@ -46,8 +46,15 @@ final class Native {
             boolean hasMemoryLimit, long memoryLimit,
             long maxInput, long maxOutput, long maxEvent, byte[] config, String workerPath,
             boolean validateInWorker, long[] supervision);
-    /** @return the module's description (bridgehost::encode_info), see {@link ModuleInfo} */
-    static native byte[] hostInspect(long host, String spec, long deadlineNanos, boolean inProcess);
+    /**
+     * @param hasDeadline false: the default deadline (and the only choice in-process)
+     * @param deadlineSeconds the deadline's whole seconds ({@link java.time.Duration#getSeconds()})
+     * @param deadlineNano its nano-of-second ({@link java.time.Duration#getNano()}): the exact
+     *     value the core's rule for the inspect deadline judges
+     * @return the module's description (bridgehost::encode_info), see {@link ModuleInfo}
+     */
+    static native byte[] hostInspect(long host, String spec, boolean hasDeadline, long deadlineSeconds,
+            int deadlineNano, boolean inProcess);
     static native void moduleClose(long module);
     /** @return [name, version, path, thread model, isolation] */
     static native String[] moduleInfo(long module);
@@ -115,8 +122,12 @@ final class Native {
     /** 0 error .. 4 trace; negative: off. */
     static native void setLogLevel(int level);
 
-    /** Waits until every event emitted so far was delivered; {@code timeoutNanos < 0}: no limit. */
-    static native void moduleFlush(long module, long timeoutNanos);
+    /**
+     * Waits until every event emitted so far was delivered; {@code !hasTimeout}: no limit. The
+     * timeout crosses exact (whole seconds and nano-of-second) and the core's rule for the flush
+     * timeout judges it.
+     */
+    static native void moduleFlush(long module, boolean hasTimeout, long timeoutSeconds, int timeoutNano);
 
     /** Checks generated bindings for the WIT text {@code binding} fit the module's interface. */
     static native void moduleCheckBinding(long module, String binding);

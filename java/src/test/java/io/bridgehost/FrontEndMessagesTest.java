@@ -73,6 +73,38 @@ class FrontEndMessagesTest {
         }
     }
 
+    /**
+     * The duration arguments of the two waits (docs/SYMMETRY.md's {@code wait} rows) cross exact
+     * and are judged by the core's one rule for each, with the message every runtime shows: the
+     * flush timeout 0 (no wait) up to one year, null for no limit; the inspect deadline positive
+     * up to one year, null for the default. A Duration over a year used to be no limit for flush
+     * (it saturated), a negative one Java's own message.
+     */
+    @Test
+    void waitArgumentsAreJudgedByTheCoresRule() {
+        try (NativeModule m = host.open("std", ModuleOptions.defaults())) {
+            m.flush(Duration.ZERO);
+            m.flush(null);
+            m.flush(Duration.ofDays(365));
+            String flush = "invalid argument: flush timeout must be at most one year, got ";
+            assertRefused(flush + "-1000000000 ns", () -> m.flush(Duration.ofSeconds(-1)));
+            assertRefused(flush + "-1 ns", () -> m.flush(Duration.ofNanos(-1)));
+            assertRefused(flush + "31536000000000001 ns", () -> m.flush(Duration.ofDays(365).plusNanos(1)));
+            assertRefused(flush + "9223372036854775807999999999 ns",
+                    () -> m.flush(Duration.ofSeconds(Long.MAX_VALUE, 999_999_999)));
+        }
+        String inspect = "invalid argument: inspect deadline must be positive and at most one year, got ";
+        assertRefused(inspect + "0 ns", () -> host.inspect("std", Duration.ZERO));
+        assertRefused(inspect + "-1 ns", () -> host.inspect("std", Duration.ofNanos(-1)));
+        assertRefused(inspect + "31536000000000000000 ns", () -> host.inspect("std", Duration.ofSeconds(31_536_000_000L)));
+        assertEquals("std", host.inspect("std", null).name());
+        assertEquals("std", host.inspect("std", Duration.ofDays(365)).name());
+    }
+
+    private static void assertRefused(String message, org.junit.jupiter.api.function.Executable mistake) {
+        assertEquals(message, assertThrows(InvalidArgumentException.class, mistake).getMessage());
+    }
+
     /** The native side refuses a nano-of-second no Duration has. */
     @Test
     void theNativeSideRefusesABadNanoOfSecond() throws ReflectiveOperationException {
@@ -92,5 +124,14 @@ class FrontEndMessagesTest {
         e = assertThrows(InvalidArgumentException.class,
                 () -> Native.moduleOpen(h, "std", 1, 1, false, 0, 0, false, 0, max, max, max, null, null, false, window));
         assertEquals("invalid argument: a duration's nano-of-second must be in 0..1000000000, got -1", e.getMessage());
+        try (NativeModule m = host.open("std", ModuleOptions.defaults())) {
+            java.lang.reflect.Field mf = NativeModule.class.getDeclaredField("handle");
+            mf.setAccessible(true);
+            long mh = mf.getLong(m);
+            assertRefused("invalid argument: a duration's nano-of-second must be in 0..1000000000, got 1000000000",
+                    () -> Native.moduleFlush(mh, true, 0, 1_000_000_000));
+        }
+        assertRefused("invalid argument: a duration's nano-of-second must be in 0..1000000000, got -1",
+                () -> Native.hostInspect(h, "std", true, 1, -1, false));
     }
 }

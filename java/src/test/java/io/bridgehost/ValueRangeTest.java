@@ -186,10 +186,13 @@ class ValueRangeTest {
         assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, "std", 1, 1, false, 0, 0, true, 0, 1, 1, 1, null, null, false, NO_SUPERVISION));
         assertThrows(InvalidArgumentException.class, () -> Native.moduleOpen(h, null, 0, 1, false, 0, 0, false, 0, 1, 1, 1, null, null, false, NO_SUPERVISION));
         // An in-process inspect takes no deadline; a worker's deadline must be positive.
-        assertThrows(InvalidArgumentException.class, () -> Native.hostInspect(h, "std", 1, true));
-        assertThrows(InvalidArgumentException.class, () -> Native.hostInspect(h, "std", 0, false));
-        assertThrows(InvalidArgumentException.class, () -> Native.hostInspect(h, "std", Long.MIN_VALUE, false));
-        assertThrows(InvalidArgumentException.class, () -> Native.hostInspect(h, null, -1, false));
+        assertThrows(InvalidArgumentException.class, () -> Native.hostInspect(h, "std", true, 1, 0, true));
+        assertRefused("inspect deadline must be positive and at most one year, got 0 ns",
+                () -> Native.hostInspect(h, "std", true, 0, 0, false));
+        assertRefused("inspect deadline must be positive and at most one year, got -9223372036854775808000000000 ns",
+                () -> Native.hostInspect(h, "std", true, Long.MIN_VALUE, 0, false));
+        assertThrows(InvalidArgumentException.class, () -> Native.hostInspect(h, "std", true, 1, -1, false));
+        assertThrows(InvalidArgumentException.class, () -> Native.hostInspect(h, null, false, 0, 0, false));
         assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, -1, 0, 0, null, 0));
         assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, 1, 1, 1, null, -1));
         assertThrows(InvalidArgumentException.class, () -> Native.hostCreate(null, 1, 1, 1, null, 65535));
