@@ -57,5 +57,40 @@ namespace BridgeHost.Tests
                 }
             }
         }
+
+        [Case]
+        public void WaitArgumentsAreJudgedByTheCoresRule()
+        {
+            // docs/SYMMETRY.md's wait rows: the TimeSpan is judged exact by the core's one rule
+            // (bh_wait_check), with the message every runtime shows. The flush timeout takes 0
+            // (no wait) up to one year, null for no limit; the inspect deadline a positive value
+            // up to one year, null for the default. A negative flush timeout had .NET's own
+            // message, a TimeSpan over a year was accepted, and Inspect's message lacked the
+            // "invalid argument: " prefix.
+            using (var m = _host.Open("std"))
+            {
+                m.Flush(TimeSpan.Zero);
+                m.Flush(null);
+                m.Flush(TimeSpan.FromDays(365));
+                const string flush = "invalid argument: flush timeout must be at most one year, got ";
+                Refused(flush + "-100 ns", () => m.Flush(TimeSpan.FromTicks(-1)));
+                Refused(flush + "-1000000000 ns", () => m.Flush(TimeSpan.FromSeconds(-1)));
+                Refused(flush + "31536000000000100 ns", () => m.Flush(TimeSpan.FromDays(365) + TimeSpan.FromTicks(1)));
+                Refused(flush + "922337203685477580700 ns", () => m.Flush(TimeSpan.MaxValue));
+            }
+            const string inspect = "invalid argument: inspect deadline must be positive and at most one year, got ";
+            Refused(inspect + "0 ns", () => _host.Inspect("std", TimeSpan.Zero));
+            Refused(inspect + "-100 ns", () => _host.Inspect("std", TimeSpan.FromTicks(-1)));
+            Refused(inspect + "-922337203685477580800 ns", () => _host.Inspect("std", TimeSpan.MinValue));
+            Refused(inspect + "31536000000000000000 ns", () => _host.Inspect("std", TimeSpan.FromSeconds(31536000000)));
+            Check.Equal("std", _host.Inspect("std").Name, "the default deadline");
+            Check.Equal("std", _host.Inspect("std", TimeSpan.FromDays(365)).Name, "a year");
+        }
+
+        private static void Refused(string message, Action mistake)
+        {
+            var e = Check.Throws<InvalidArgumentException>(mistake, message);
+            Check.Equal(message, e.Message, "the core's message");
+        }
     }
 }

@@ -169,20 +169,17 @@ namespace BridgeHost
         /// <see cref="AbiMismatchException"/>. The module is found as <see cref="Open"/> finds it.
         /// </summary>
         /// <param name="spec">A bundled module name or a path.</param>
-        /// <param name="deadline">How long the worker gets to load the module and answer (null:
-        /// 10 s). Rounded up to whole milliseconds.</param>
+        /// <param name="deadline">How long the worker gets to load the module and answer,
+        /// positive and at most one year (null: 10 s). Judged exact by the core's one rule for
+        /// it, as in every runtime (docs/SYMMETRY.md, <c>inspect_deadline</c>), then rounded up
+        /// to whole milliseconds.</param>
         /// <exception cref="NotFoundException">No such module.</exception>
+        /// <exception cref="InvalidArgumentException">A deadline not positive or over a year
+        /// ("invalid argument: inspect deadline must be positive and at most one year, got 0
+        /// ns").</exception>
         public ModuleInfo Inspect(string spec, TimeSpan? deadline = null)
         {
-            ulong ms = 0;
-            if (deadline.HasValue)
-            {
-                if (deadline.Value <= TimeSpan.Zero)
-                {
-                    throw new InvalidArgumentException("deadline must be positive (null for the default), got " + deadline.Value);
-                }
-                ms = (ulong)Math.Ceiling(deadline.Value.TotalMilliseconds);
-            }
+            ulong ms = deadline.HasValue ? Waits.Ms(deadline.Value, Native.BH_WAIT_INSPECT_DEADLINE) : 0;
             return Describe(spec, ms, 0);
         }
 

@@ -451,22 +451,19 @@ namespace BridgeHost
         /// dispatcher thread, so call this before disposing a subscription or the module when the
         /// last events matter.
         /// </summary>
-        /// <param name="timeout">The longest wait; null: no limit.</param>
+        /// <param name="timeout">The longest wait, <see cref="TimeSpan.Zero"/> (what was
+        /// delivered already, without waiting) up to one year; null: no limit. Judged exact by
+        /// the core's one rule for it, as in every runtime (docs/SYMMETRY.md,
+        /// <c>flush_timeout</c>), then rounded up to whole milliseconds.</param>
         /// <exception cref="CallTimeoutException">The timeout passed first.</exception>
         /// <exception cref="ClosedException">The module or host closed.</exception>
-        /// <exception cref="InvalidArgumentException">Called from inside an event handler, or a negative timeout.</exception>
+        /// <exception cref="InvalidArgumentException">Called from inside an event handler, or a
+        /// negative timeout or one over a year ("invalid argument: flush timeout must be at most
+        /// one year, got -10000 ns").</exception>
         public void Flush(TimeSpan? timeout = null)
         {
             ThrowIfDisposed();
-            ulong ms = ulong.MaxValue;
-            if (timeout.HasValue)
-            {
-                if (timeout.Value < TimeSpan.Zero)
-                {
-                    throw new InvalidArgumentException("invalid argument: timeout must not be negative");
-                }
-                ms = (ulong)Math.Ceiling(timeout.Value.TotalMilliseconds);
-            }
+            ulong ms = timeout.HasValue ? Waits.Ms(timeout.Value, Native.BH_WAIT_FLUSH_TIMEOUT) : ulong.MaxValue;
             Check(Native.bh_module_flush(_handle, ms));
         }
     }

@@ -180,6 +180,12 @@ namespace BridgeHost
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_option_check_duration(uint option, long seconds, uint nanoseconds);
 
+        internal const uint BH_WAIT_FLUSH_TIMEOUT = 0;
+        internal const uint BH_WAIT_INSPECT_DEADLINE = 1;
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_wait_check(uint wait, long seconds, uint nanoseconds);
+
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_host_options_default(HostOptions* opts);
 
