@@ -5,7 +5,8 @@
 
 Fails (exit 1) when a name the table lists for C is missing from the header or is the wrong
 kind of thing: a noun must be a typedef, an operation a declared function, an option a field
-of the named struct, an error a BH_E_* macro whose value is minus the core's kind code.
+of the named struct, a wait argument a parameter of the named function, an error a BH_E_*
+macro whose value is minus the core's kind code.
 """
 
 from __future__ import annotations
@@ -76,6 +77,15 @@ def check(header_path: Path, doc: Path) -> list:
                 problems.append(f"{where} is not a status macro")
             elif macros[name] != -codes[item]:
                 problems.append(f"{where} is {macros[name]}, the core says {-codes[item]}")
+        elif kind == "wait":
+            # The function and the parameter the duration argument is given in.
+            fn, _, param = name.partition("(")
+            param = param.rstrip(")")
+            proto = re.search(r"\b%s\(([^)]*)\)" % re.escape(fn), header)
+            if fn not in functions or proto is None:
+                problems.append(f"{where}: {fn} is not a function declared in {header_path.name}")
+            elif param not in [p.split()[-1].lstrip("*") for p in proto.group(1).split(",") if p.split()]:
+                problems.append(f"{where}: {fn} has no parameter {param}")
         elif kind == "idiom":
             problems.append(f"{where}: C has no exceptions; an idiom row's C cell is —")
         else:

@@ -95,6 +95,31 @@ namespace BridgeHost.Tests
                         throw new CheckFailedException(where + ": ErrorKind has no " + Pascal(item));
                     break;
                 }
+                case "wait":
+                {
+                    // A public method with the row's parameter (a TimeSpan?), and the core's rule
+                    // behind it: a negative duration is refused with the core's message, whose
+                    // subject is the item in words.
+                    var m = Regex.Match(name, @"^(\w+)\.(\w+)\((\w+)\)$");
+                    if (!m.Success) throw new CheckFailedException(where + " is not Type.Member(param)");
+                    var t = PublicType(where, m.Groups[1].Value);
+                    var param = m.Groups[3].Value;
+                    var found = t.GetMethods(BindingFlags.Public | BindingFlags.Instance)
+                        .Where(x => x.Name == m.Groups[2].Value)
+                        .Any(x => x.GetParameters().Any(p => p.Name == param && p.ParameterType == typeof(TimeSpan?)));
+                    if (!found)
+                        throw new CheckFailedException(where + ": " + t.Name + " has no public " + m.Groups[2].Value + " with a TimeSpan? " + param);
+                    Action mistake;
+                    if (!NegativeWaits.TryGetValue(item, out mistake))
+                        throw new CheckFailedException(where + ": this test cannot pass a negative " + item);
+                    Exception got = null;
+                    try { mistake(); }
+                    catch (Exception e) { got = e; }
+                    var subject = "invalid argument: " + item.Replace('_', ' ') + " must be ";
+                    if (!(got is InvalidArgumentException) || !got.Message.StartsWith(subject, StringComparison.Ordinal))
+                        throw new CheckFailedException(where + ": a negative one threw " + (got == null ? "nothing" : got.GetType().Name + ": " + got.Message));
+                    break;
+                }
                 case "idiom":
                 {
                     // The platform's own exception (System), and the mistake really throws it.
@@ -120,6 +145,30 @@ namespace BridgeHost.Tests
                     throw new CheckFailedException("unknown row kind " + kind);
             }
         }
+
+        // Each wait row's argument passed negative through the public API.
+        private static readonly Dictionary<string, Action> NegativeWaits = new Dictionary<string, Action>
+        {
+            {
+                "flush_timeout", () =>
+                {
+                    using (var host = new Host())
+                    using (var std = host.Open("std"))
+                    {
+                        std.Flush(TimeSpan.FromSeconds(-1));
+                    }
+                }
+            },
+            {
+                "inspect_deadline", () =>
+                {
+                    using (var host = new Host())
+                    {
+                        host.Inspect("std", TimeSpan.FromSeconds(-1));
+                    }
+                }
+            },
+        };
 
         // The mistake behind each idiom row, made through the public API: each is handed to the
         // check (which expects the row's exception) while the objects it needs are alive.

@@ -74,6 +74,20 @@ def _check(row: dict) -> None:
             assert issubclass(cls, ValueError), f"{where} is not a ValueError"
         assert cls.kind == item, f"{where} has kind {cls.kind!r}"
         assert cls.kind_code == CHECK.kind_codes()[item], f"{where} has kind_code {cls.kind_code}"
+    elif kind == "wait":
+        # The operation, its keyword for the duration, and the core's rule behind it: a negative
+        # duration is refused with the core's message, whose subject is the item in words.
+        callee, _, param = name.partition("(")
+        param = param.rstrip(")")
+        owner, _, member = callee.partition(".")
+        fn = getattr(_public(owner), member)
+        assert param in set(_params(fn)), f"{where}: {callee} takes no keyword {param!r}"
+        provoke = WAITS.get(item)
+        assert provoke is not None, f"{where}: this test cannot pass a negative {item}"
+        with pytest.raises(bridgehost.InvalidArgumentError) as e:
+            provoke(param)
+        subject = item.replace("_", " ")
+        assert str(e.value).startswith(f"invalid argument: {subject} must be "), f"{where}: {e.value}"
     elif kind == "idiom":
         cls = getattr(builtins, name, None)
         assert inspect.isclass(cls) and issubclass(cls, Exception), f"{where} is not a builtin exception"
@@ -97,6 +111,24 @@ def _out_of_range() -> List[Callable[[], object]]:
 
 # The mistake behind each ``idiom`` row, made through the public API.
 IDIOMS: Dict[str, Callable[[], List[Callable[[], object]]]] = {"out_of_range": _out_of_range}
+
+
+def _negative_flush_timeout(param: str) -> None:
+    with bridgehost.Host() as host:
+        with host.open("std") as m:
+            m.flush(**{param: -1})
+
+
+def _negative_inspect_deadline(param: str) -> None:
+    with bridgehost.Host() as host:
+        host.inspect("std", **{param: -1})
+
+
+# Each ``wait`` row's argument passed negative (by the row's keyword) through the public API.
+WAITS: Dict[str, Callable[[str], None]] = {
+    "flush_timeout": _negative_flush_timeout,
+    "inspect_deadline": _negative_inspect_deadline,
+}
 
 
 def test_table_is_not_empty() -> None:

@@ -97,6 +97,26 @@ class SymmetryTest {
                 assertEquals(item, k.id(), where);
                 break;
             }
+            case "wait": {
+                // A public method taking a Duration (javac keeps no parameter names, so the
+                // row's parameter is not checked here), and the core's rule behind it: a negative
+                // duration is refused with the core's message, whose subject is the item in words.
+                int dot = name.indexOf('.');
+                int paren = name.indexOf('(');
+                assertTrue(dot > 0 && paren > dot && name.endsWith(")"), where + " is not Type.member(param)");
+                Class<?> c = publicClass(where, name.substring(0, dot));
+                String member = name.substring(dot + 1, paren);
+                boolean found = Arrays.stream(c.getMethods())
+                        .filter(m -> m.getName().equals(member))
+                        .anyMatch(m -> Arrays.asList(m.getParameterTypes()).contains(java.time.Duration.class));
+                assertTrue(found, where + ": " + c.getSimpleName() + " has no public " + member + " taking a Duration");
+                Executable mistake = negativeWait(item);
+                assertTrue(mistake != null, where + ": this test cannot pass a negative " + item);
+                InvalidArgumentException e = assertThrows(InvalidArgumentException.class, mistake, where);
+                String subject = "invalid argument: " + item.replace('_', ' ') + " must be ";
+                assertTrue(e.getMessage().startsWith(subject), where + ": " + e.getMessage());
+                break;
+            }
             case "idiom": {
                 // The platform's own exception (java.lang), and the mistake really throws it.
                 Class<?> c;
@@ -116,6 +136,27 @@ class SymmetryTest {
             }
             default:
                 fail("unknown row kind " + kind);
+        }
+    }
+
+    /** Each {@code wait} row's argument passed negative through the public API (null: unknown). */
+    static Executable negativeWait(String item) {
+        java.time.Duration negative = java.time.Duration.ofSeconds(-1);
+        switch (item) {
+            case "flush_timeout":
+                return () -> {
+                    try (Host host = Host.create(); NativeModule std = host.open("std")) {
+                        std.flush(negative);
+                    }
+                };
+            case "inspect_deadline":
+                return () -> {
+                    try (Host host = Host.create()) {
+                        host.inspect("std", negative);
+                    }
+                };
+            default:
+                return null;
         }
     }
 
