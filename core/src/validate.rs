@@ -23,12 +23,17 @@ use std::time::Duration;
 /// Validate the module `spec` (path or bundled name, resolved as
 /// [`Host::open`](crate::Host::open) does) in a worker process, with
 /// `deadline` for the worker to load it and answer (the default of
-/// `Supervision::startup_timeout` when `None`).
+/// `Supervision::startup_timeout` when `None`; else positive and at most
+/// one year, the rule of [`Span::InspectDeadline`](crate::options::Span::InspectDeadline)
+/// that [`Host::inspect`](crate::Host::inspect) applies too).
 pub fn validate(
     spec: &str,
     module_dirs: &[PathBuf],
     deadline: Option<Duration>,
 ) -> Result<ModuleInfo> {
+    if let Some(d) = deadline {
+        crate::options::Span::InspectDeadline.check(d)?;
+    }
     let path = crate::locate::resolve_module(spec, module_dirs)?;
     let mut options = ModuleOptions::isolated();
     if let Some(d) = deadline {
