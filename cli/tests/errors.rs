@@ -92,3 +92,44 @@ fn started_from_path_it_finds_the_modules_beside_itself() {
     );
     assert!(stdout.contains("libbridgehost_mod_std.so"), "{stdout}");
 }
+
+/// `--timeout-ms` is parsed here and judged by the core's inspect-deadline rule, with the
+/// message every runtime shows (docs/SYMMETRY.md, `inspect_deadline`).
+#[test]
+fn an_inspect_deadline_out_of_range_is_the_cores_refusal() {
+    for cmd in ["inspect", "validate"] {
+        let (code, err) = call(&[cmd, "--timeout-ms", "0", "std"], b"");
+        assert_eq!(code, Some(11), "{cmd}: {err}");
+        assert_eq!(
+            err,
+            "bridgehost: invalid argument: inspect deadline must be positive and at most one year, got 0 ns\n",
+            "{cmd}"
+        );
+    }
+    let (code, err) = call(
+        &[
+            "bindgen",
+            "--lang",
+            "python",
+            "--timeout-ms",
+            "40000000000",
+            "std",
+            "-o",
+            "/nonexistent",
+        ],
+        b"",
+    );
+    assert_eq!(code, Some(11), "{err}");
+    assert!(
+        err.ends_with(
+            "inspect deadline must be positive and at most one year, got 40000000000000000 ns\n"
+        ),
+        "{err}"
+    );
+    let (code, err) = call(&["inspect", "--timeout-ms", "soon", "std"], b"");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--timeout-ms needs a number of milliseconds"),
+        "{err}"
+    );
+}
