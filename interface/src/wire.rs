@@ -10,7 +10,7 @@
 
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::model::{Function, Interface, Type, TypeDefKind};
+use crate::model::{Function, Interface, Type, TypeDefKind, TypeIndex};
 
 /// A dynamically typed value, checked against a [`Type`] when encoded.
 #[derive(Debug, Clone, PartialEq)]
@@ -386,9 +386,20 @@ fn put_discriminant(out: &mut Vec<u8>, cases: usize, case: u32) {
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// When set, every owned handle read (`own<R>` or a bare `R`), as (resource type, handle),
+    /// in the order read: [`decode_result_owned`].
+    owned: Option<Vec<(TypeIndex, u64)>>,
 }
 
 impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        Reader {
+            buf,
+            pos: 0,
+            owned: None,
+        }
+    }
+
     fn err(&self, reason: impl Into<String>) -> Error {
         Error::Decode {
             offset: self.pos,
@@ -450,7 +461,7 @@ impl<'a> Reader<'a> {
 
 /// Decode one value of `ty` that must fill `bytes` exactly.
 pub fn decode(iface: &Interface, ty: &Type, bytes: &[u8]) -> Result<Value> {
-    let mut r = Reader { buf: bytes, pos: 0 };
+    let mut r = Reader::new(bytes);
     let v = dec(iface, ty, &mut r, 0)?;
     finish(&r)?;
     Ok(v)
@@ -458,7 +469,7 @@ pub fn decode(iface: &Interface, ty: &Type, bytes: &[u8]) -> Result<Value> {
 
 /// Decode a function's input bytes into its arguments.
 pub fn decode_params(iface: &Interface, f: &Function, bytes: &[u8]) -> Result<Vec<Value>> {
-    let mut r = Reader { buf: bytes, pos: 0 };
+    let mut r = Reader::new(bytes);
     let mut out = Vec::with_capacity(f.params.len());
     for p in &f.params {
         out.push(
@@ -475,12 +486,34 @@ pub fn decode_params(iface: &Interface, f: &Function, bytes: &[u8]) -> Result<Ve
 pub fn decode_result(iface: &Interface, f: &Function, bytes: &[u8]) -> Result<Option<Value>> {
     match &f.result {
         None => {
-            let r = Reader { buf: bytes, pos: 0 };
+            let r = Reader::new(bytes);
             finish(&r)?;
             Ok(None)
         }
         Some(t) => decode(iface, t, bytes).map(Some),
     }
+}
+
+/// [`decode_result`], also returning the owned handles (`own<R>`, or a bare `R`) it read, as
+/// (resource type, handle) in the order read: all of the result's when it decodes, and those
+/// read before the error when it does not. A caller that owns the result's handles releases the
+/// ones of an output it cannot deliver (docs/TYPED.md, "Resources (handles)": a malformed output
+/// leaves no handle behind in the module instance).
+pub fn decode_result_owned(
+    iface: &Interface,
+    f: &Function,
+    bytes: &[u8],
+) -> (Result<Option<Value>>, Vec<(TypeIndex, u64)>) {
+    let Some(t) = &f.result else {
+        return (decode_result(iface, f, bytes), Vec::new());
+    };
+    let mut r = Reader {
+        buf: bytes,
+        pos: 0,
+        owned: Some(Vec::new()),
+    };
+    let v = dec(iface, t, &mut r, 0).and_then(|v| finish(&r).map(|()| v));
+    (v.map(Some), r.owned.take().unwrap_or_default())
 }
 
 /// A type whose encoding is one length-prefixed run of bytes, copied as is:
@@ -549,7 +582,7 @@ fn put_run(out: &mut Vec<u8>, data: &[u8], kind: Run) -> Result<()> {
 /// Decode output bytes that hold exactly one `list<u8>`: its payload,
 /// borrowed (the checks of [`decode`]).
 pub fn decode_bytes(bytes: &[u8]) -> Result<&[u8]> {
-    let mut r = Reader { buf: bytes, pos: 0 };
+    let mut r = Reader::new(bytes);
     let v = read_bytes(&mut r)?;
     finish(&r)?;
     Ok(v)
@@ -558,7 +591,7 @@ pub fn decode_bytes(bytes: &[u8]) -> Result<&[u8]> {
 /// Decode output bytes that hold exactly one `string`: borrowed, checked
 /// UTF-8 (the checks of [`decode`]).
 pub fn decode_str(bytes: &[u8]) -> Result<&str> {
-    let mut r = Reader { buf: bytes, pos: 0 };
+    let mut r = Reader::new(bytes);
     let v = read_str(&mut r)?;
     finish(&r)?;
     Ok(v)
@@ -678,7 +711,14 @@ fn dec(iface: &Interface, ty: &Type, r: &mut Reader<'_>, depth: usize) -> Result
             }
             Value::Tuple(vs)
         }
-        Type::Own(_) | Type::Borrow(_) => Value::Handle(u64::from_le_bytes(r.array()?)),
+        Type::Own(i) => {
+            let h = u64::from_le_bytes(r.array()?);
+            if let Some(owned) = &mut r.owned {
+                owned.push((*i, h));
+            }
+            Value::Handle(h)
+        }
+        Type::Borrow(_) => Value::Handle(u64::from_le_bytes(r.array()?)),
         Type::Named(i) => {
             let def = iface.typedef(*i);
             match &def.kind {
@@ -738,7 +778,14 @@ fn dec(iface: &Interface, ty: &Type, r: &mut Reader<'_>, depth: usize) -> Result
                     }
                     Value::Flags(bits)
                 }
-                TypeDefKind::Resource => Value::Handle(u64::from_le_bytes(r.array()?)),
+                TypeDefKind::Resource => {
+                    // A bare `R` is `own<R>`.
+                    let h = u64::from_le_bytes(r.array()?);
+                    if let Some(owned) = &mut r.owned {
+                        owned.push((*i, h));
+                    }
+                    Value::Handle(h)
+                }
                 // resolve() followed every alias.
                 TypeDefKind::Alias(_) => return Err(r.err("alias chain too long")),
             }

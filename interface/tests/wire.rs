@@ -354,3 +354,49 @@ fn byte_runs_agree_with_the_general_codec() {
         }
     }
 }
+
+#[test]
+fn decode_result_owned_reports_the_owned_handles_read_even_when_malformed() {
+    let i = iface(
+        "resource thing { constructor(h: u64); }\n\
+         record holder { main: thing, more: list<option<thing>> }\n\
+         hold: func() -> result<holder, string>;\n\
+         peek: func(t: borrow<thing>) -> u64;",
+    );
+    let thing = i.types.iter().position(|t| t.name == "thing").unwrap();
+    let hold = i.function("hold").unwrap();
+    let h = |n: u64| n.to_le_bytes();
+    // ok(holder { main: 1, more: [some(2), none, some(3)] })
+    let mut out = vec![0u8];
+    out.extend(h(1));
+    out.extend(3u32.to_le_bytes());
+    out.push(1);
+    out.extend(h(2));
+    out.push(0);
+    out.push(1);
+    out.extend(h(3));
+    let (v, owned) = wire::decode_result_owned(&i, hold, &out);
+    assert_eq!(v.unwrap(), wire::decode_result(&i, hold, &out).unwrap());
+    assert_eq!(owned, [(thing, 1), (thing, 2), (thing, 3)]);
+    // Malformed after the second handle (option tag 7), or by a trailing byte: the error is
+    // decode_result's, and the handles read before it are reported.
+    let mut bad = out[..1 + 8 + 4 + 1 + 8].to_vec();
+    bad.extend([7, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let (v, owned) = wire::decode_result_owned(&i, hold, &bad);
+    assert_eq!(
+        v.unwrap_err().to_string(),
+        wire::decode_result(&i, hold, &bad).unwrap_err().to_string()
+    );
+    assert_eq!(owned, [(thing, 1), (thing, 2)]);
+    let mut trailing = out.clone();
+    trailing.push(0);
+    let (v, owned) = wire::decode_result_owned(&i, hold, &trailing);
+    assert!(v.is_err());
+    assert_eq!(owned.len(), 3);
+    // The constructor's bare `thing` result is owned; a borrow is never reported (only as a
+    // parameter anyway), nor is a result without handles.
+    let ctor = i.function("[constructor]thing").unwrap();
+    assert_eq!(wire::decode_result_owned(&i, ctor, &h(9)).1, [(thing, 9)]);
+    let peek = i.function("peek").unwrap();
+    assert!(wire::decode_result_owned(&i, peek, &h(9)).1.is_empty());
+}

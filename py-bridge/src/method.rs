@@ -148,6 +148,9 @@ pub(crate) fn buffer_error(py: Python<'_>, what: &str, e: BufferError) -> PyErr 
 
 struct Helpers {
     future_cls: Py<PyAny>,
+    /// The futures of a typed result holding owned handles (typed/owned.rs).
+    owning_future_cls: Py<PyAny>,
+    owned_future_cls: Py<PyAny>,
     complete: Py<PyAny>,
     complete_async: Py<PyAny>,
     get_running_loop: Py<PyAny>,
@@ -160,6 +163,8 @@ fn helpers(py: Python<'_>) -> PyResult<&Helpers> {
         let f = py.import("bridgehost._futures")?;
         Ok(Helpers {
             future_cls: f.getattr("SubmitFuture")?.unbind(),
+            owning_future_cls: f.getattr("OwningSubmitFuture")?.unbind(),
+            owned_future_cls: f.getattr("OwnedFuture")?.unbind(),
             complete: f.getattr("_complete")?.unbind(),
             complete_async: f.getattr("_complete_async")?.unbind(),
             get_running_loop: py.import("asyncio")?.getattr("get_running_loop")?.unbind(),
@@ -297,8 +302,14 @@ impl Method {
     }
 }
 
-/// `(value, exception)` of a completion built by a typed call (typed/function.rs).
-pub(crate) type PyOutcome<'py> = (Option<Bound<'py, PyAny>>, Option<Bound<'py, PyAny>>);
+/// `(value, exception, owned)` of a completion built by a typed call
+/// (typed/function.rs): `owned` is the ``OwnedHandles`` of a result holding
+/// owned handles (typed/owned.rs), for a future made with `owned` set.
+pub(crate) type PyOutcome<'py> = (
+    Option<Bound<'py, PyAny>>,
+    Option<Bound<'py, PyAny>>,
+    Option<Bound<'py, PyAny>>,
+);
 
 impl Method {
     /// The byte call under a typed call (typed/function.rs): the same GIL rule as
@@ -327,6 +338,15 @@ impl Method {
         result
     }
 
+    /// Submit `input` and ignore the outcome, a refusal included (the drop of
+    /// an owned handle nobody received: typed/owned.rs). No GIL needed.
+    pub(crate) fn submit_ignored(&self, input: Vec<u8>) {
+        if self.closed.load(Ordering::Relaxed) || self.inner.stale() {
+            return;
+        }
+        let _ = self.inner.submit(input, |_| {});
+    }
+
     /// The file the module was loaded from (for error messages).
     pub(crate) fn module_path(&self) -> String {
         self.inner.module().info().path.clone()
@@ -349,6 +369,7 @@ impl Method {
         py: Python<'py>,
         input: Result<Vec<u8>, Error>,
         is_async: bool,
+        owned: bool,
         prepare: P,
         finish: F,
     ) -> PyResult<Bound<'py, PyAny>>
@@ -360,7 +381,12 @@ impl Method {
         let h = helpers(py)?;
         let method: &bridgehost::Method = &self.inner;
         if !is_async {
-            let fut = h.future_cls.bind(py).call0()?;
+            let cls = if owned {
+                &h.owning_future_cls
+            } else {
+                &h.future_cls
+            };
+            let fut = cls.bind(py).call0()?;
             if let Err(refused) = self.check(py) {
                 return rejected(py, fut, refused);
             }
@@ -373,8 +399,10 @@ impl Method {
                 let t = prepare(r);
                 runtime::deliver(|py| {
                     let res = helpers(py).and_then(|h| {
-                        let (value, exc) = finish(py, t)?;
-                        h.complete.bind(py).call1((target.bind(py), value, exc))
+                        let (value, exc, owned) = finish(py, t)?;
+                        h.complete
+                            .bind(py)
+                            .call1((target.bind(py), value, exc, owned))
                     });
                     if let Err(e) = res {
                         e.write_unraisable(py, Some(target.bind(py)));
@@ -391,7 +419,13 @@ impl Method {
             };
         }
         let event_loop = h.get_running_loop.bind(py).call0()?;
-        let afut = event_loop.call_method0("create_future")?;
+        let afut = if owned {
+            let kw = pyo3::types::PyDict::new(py);
+            kw.set_item("loop", &event_loop)?;
+            h.owned_future_cls.bind(py).call((), Some(&kw))?
+        } else {
+            event_loop.call_method0("create_future")?
+        };
         if let Err(refused) = self.check(py) {
             return rejected(py, afut, refused);
         }
@@ -405,12 +439,13 @@ impl Method {
             let t = prepare(r);
             runtime::deliver(|py| {
                 let res = helpers(py).and_then(|h| {
-                    let (value, exc) = finish(py, t)?;
+                    let (value, exc, owned) = finish(py, t)?;
                     h.complete_async.bind(py).call1((
                         event_loop.bind(py),
                         target.bind(py),
                         value,
                         exc,
+                        owned,
                     ))
                 });
                 if let Err(e) = res {
@@ -444,7 +479,7 @@ fn rejected<'py>(
 /// A byte call's completion: the output as ``bytes``, or the error.
 fn bytes_outcome(py: Python<'_>, r: Result<Vec<u8>, Error>) -> PyResult<PyOutcome<'_>> {
     let (value, exc) = outcome(py, r)?;
-    Ok((value.map(Bound::into_any), exc))
+    Ok((value.map(Bound::into_any), exc, None))
 }
 
 #[pymethods]
@@ -562,7 +597,7 @@ impl Method {
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
             let input = self.owned_input(py, data)?;
-            self.submit_with(py, input, false, |r| r, bytes_outcome)
+            self.submit_with(py, input, false, false, |r| r, bytes_outcome)
         })
     }
 
@@ -581,7 +616,7 @@ impl Method {
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
             let input = self.owned_input(py, data)?;
-            self.submit_with(py, input, true, |r| r, bytes_outcome)
+            self.submit_with(py, input, true, false, |r| r, bytes_outcome)
         })
     }
 

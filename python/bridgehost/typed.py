@@ -19,7 +19,8 @@ returns ``T`` and raises :class:`~bridgehost.errors.TypedModuleError` carrying `
 same keys is accepted); a variant is :class:`Variant` (a bare case name is accepted for a
 case without payload); an enum is its case name; flags are a ``frozenset`` of flag names
 (any collection of names is accepted); a resource handle is an ``int`` (the view does not own
-it). Generated bindings (``bridgehost bindgen --lang python``) turn handles into objects of
+a handle it delivered; it drops those of an output nobody receives: malformed, or a cancelled or
+unread async result, docs/PYTHON.md "Futures and cancellation"). Generated bindings (``bridgehost bindgen --lang python``) turn handles into objects of
 :class:`Resource` subclasses that own them.
 
 The conversion and every check run in the extension, through the interface crate
@@ -28,7 +29,6 @@ The conversion and every check run in the extension, through the interface crate
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import keyword
 import threading
@@ -36,6 +36,7 @@ import weakref
 from types import TracebackType
 from typing import Any, Generic, List, Optional, Sequence, Tuple, Type, TypeVar
 
+from ._futures import wrap_owned
 from ._native import Interface, Method, Module, TypedFunction, TypedView
 from .errors import ClosedError
 
@@ -265,7 +266,8 @@ class Resource:
     async def submit_borrowing(f: TypedFunction, args: Sequence[Any], borrowed: Sequence[int]) -> Any:
         """``await f.submit_async(*args)`` with :meth:`call_borrowing`'s rules; the objects are
         left when the call completes on the pool (a ``close()`` on the loop's thread waiting for it
-        does not depend on the loop). Used by generated bindings."""
+        does not depend on the loop). As with ``submit_async``, the owned handles of a result the
+        awaiting task never receives (cancelled) are dropped. Used by generated bindings."""
         out, entered = Resource._enter_all(args, borrowed)
 
         def leave(_: object) -> None:
@@ -278,4 +280,4 @@ class Resource:
             leave(None)
             raise
         fut.add_done_callback(leave)
-        return await asyncio.wrap_future(fut)
+        return await wrap_owned(fut)

@@ -472,3 +472,188 @@ def test_own_handles_nested_in_results_become_objects(host, tmp_path, isolation)
             obj.close()
         assert n.module.counters()["calls"] == before + len(made)
         assert all(obj.closed for obj in made)
+
+
+async def _until(cond: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    """wait_until for a coroutine: the loop keeps running (the completions settle on it)."""
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            pytest.fail(f"timed out waiting for {what}")
+        gc.collect()
+        await asyncio.sleep(0.005)
+
+
+@pytest.mark.parametrize("how", ["constructor", "method", "view"])
+def test_cancelled_async_calls_leave_no_object_behind(host, how):
+    # In-process a running call cannot be stopped: cancelling its task lets it run to its end,
+    # and the objects its result holds must still be dropped (docs/TYPED.md, "Resources
+    # (handles)"), never left in the module until it closes. "view": the typed view's own async
+    # form (handles as ints) follows the same rule.
+    with Counter.open(host, "counter", isolation="in-process") as b:
+        parent = b.new_counter(100)
+        ctor = b.view.function("[constructor]counter")
+        drop = b.module.method("[resource-drop]counter")
+
+        async def via_view(i: int) -> object:
+            return await ctor.submit_async(i)  # submitted when the task starts
+
+        def start(i: int) -> "asyncio.Future[object]":
+            if how == "constructor":
+                return asyncio.ensure_future(b.new_counter_async(i))
+            if how == "method":
+                return asyncio.ensure_future(parent.fork_async(i))
+            return asyncio.ensure_future(via_view(i))
+
+        def release(got: object) -> None:  # a call that completed before its cancel
+            if isinstance(got, Resource):
+                got.close()
+            else:
+                drop(int(got).to_bytes(8, "little"))  # type: ignore[call-overload]
+
+        async def main() -> int:
+            ran_then_cancelled = 0
+            for i in range(40):
+                task = start(i)
+                if i % 2 == 0:
+                    # The call has run in the module (a new counter is live) and its result is on
+                    # its way to the loop, which this blocking poll holds up: cancelled now, the
+                    # task never receives it.
+                    await asyncio.sleep(0)
+                    wait_until(lambda: b.live() == 2, "the call ran in the module")
+                    assert task.cancel()
+                    ran_then_cancelled += 1
+                else:
+                    # Any other moment: before the call started (then it never runs), while it
+                    # runs, after it completed.
+                    for _ in range(i % 4):
+                        await asyncio.sleep(0)
+                    task.cancel()
+                try:
+                    release(await task)
+                except asyncio.CancelledError:
+                    pass
+                await _until(lambda: b.live() == 1, f"call {i}'s object dropped")
+            return ran_then_cancelled
+
+        assert asyncio.run(main()) == 20
+        assert b.live() == 1
+        parent.close()
+        assert b.live() == 0
+
+
+def test_a_result_delivered_to_a_cancelled_task_is_dropped(host):
+    # The race the awaiting side alone can see: the future already holds the result when its
+    # task is cancelled, so the task raises CancelledError instead of returning it.
+    with Counter.open(host, "counter", isolation="in-process") as b:
+        ctor = b.view.function("[constructor]counter")
+
+        async def main() -> None:
+            for i in range(10):
+                futs: List["asyncio.Future[int]"] = []
+
+                async def awaiter() -> object:
+                    futs.append(ctor.submit_async(i))
+                    return await futs[0]
+
+                task = asyncio.ensure_future(awaiter())
+                await asyncio.sleep(0)  # the task submitted and awaits the future
+                fut = futs[0]
+                # Poll with sleep(0) (always on the ready queue): this coroutine sees the future
+                # done before the task's wakeup, which setting the result queued behind it, runs.
+                end = time.monotonic() + 20
+                while not fut.done():
+                    assert time.monotonic() < end, "the result never came"
+                    await asyncio.sleep(0)
+                # The task's wakeup is queued, not run: cancel it now.
+                assert not task.done() and task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+                assert fut.result() >= 0  # the future has the result; nobody received it
+                await _until(lambda: b.live() == 0, f"object {i} dropped")
+            # A result that is received is the receiver's: nothing drops it, even once its
+            # future is gone.
+            h = await ctor.submit_async(5)
+            c = b.view.function("[constructor]counter").submit(6)
+            h2 = c.result(30)
+            del c
+            gc.collect()
+            await asyncio.sleep(0.05)
+            assert b.live() == 2
+            drop = b.module.method("[resource-drop]counter")
+            for x in (h, h2):
+                drop(x.to_bytes(8, "little"))
+            # A future collected unread: its handles are dropped with it.
+            f2 = ctor.submit(7)
+            await _until(f2.done, "submit")
+            del f2
+            await _until(lambda: b.live() == 0, "the unread future's object dropped")
+
+        asyncio.run(main())
+
+
+BAD_WIT = """package t:bad@1.0.0;
+
+interface bad {
+    resource thing {
+        constructor(h: u64);
+    }
+    raw-things: func(b: list<u8>) -> list<thing>;
+    raw-opts: func(b: list<u8>) -> list<option<thing>>;
+}
+"""
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_handles_of_a_malformed_output_are_dropped(host, tmp_path, isolation):
+    # The raw-* functions return the bytes they are given. An output that holds two handles and
+    # then turns out malformed (a trailing byte after a list of two; an option tag 7 after the
+    # first of two) is AbiMismatchError, and the handles it did hold are dropped (one
+    # [resource-drop]thing call each), as Java and C# drop the objects they already made.
+    import typed_fixture as fx
+
+    if not fx.can_build():
+        pytest.skip("no C compiler or header (source checkout)")
+    so = fx.build(tmp_path, BAD_WIT,
+                  ["[constructor]thing", "[resource-drop]thing", "raw-things", "raw-opts"],
+                  name="bad")
+    with host.open(str(so), isolation=isolation) as m:
+        view = m.typed()
+        raw, opts = view.function("raw-things"), view.function("raw-opts")
+
+        def calls() -> int:
+            return int(m.counters()["calls"])
+
+        def h(n: int) -> bytes:
+            return n.to_bytes(8, "little")
+
+        good = (2).to_bytes(4, "little") + h(11) + h(12)
+        trailing = good + b"\x00"
+        bad_tag = (2).to_bytes(4, "little") + b"\x01" + h(21) + b"\x07" + h(22)
+        n = calls()
+        for f, out, held in [(raw, trailing, 2), (opts, bad_tag, 1)]:
+            with pytest.raises(bridgehost.AbiMismatchError):
+                f(out)
+            n += 1 + held
+            wait_until(lambda: calls() == n, "the drops")
+            with pytest.raises(bridgehost.AbiMismatchError):
+                f.submit(out).result(30)
+            n += 1 + held
+            wait_until(lambda: calls() == n, "the drops (submit)")
+
+            async def main() -> None:
+                with pytest.raises(bridgehost.AbiMismatchError):
+                    await f.submit_async(out)
+
+            asyncio.run(main())
+            n += 1 + held
+            wait_until(lambda: calls() == n, "the drops (submit_async)")
+
+        async def deliver() -> List[int]:
+            return list(await raw.submit_async(good))
+
+        assert asyncio.run(deliver()) == [11, 12]
+        assert raw(good) == [11, 12] and raw.submit(good).result(30) == [11, 12]
+        gc.collect()
+        time.sleep(0.1)
+        assert calls() == n + 3, "a delivered result's handles are the caller's"

@@ -5,12 +5,13 @@
 
 use super::classes;
 use super::convert::{lift_err, lower_err, Build, Obj};
+use super::owned::{release_now, Drops, OwnedHandles};
 use super::PyInterface;
 use crate::errors::{guard, invalid, to_pyerr, IntoPy};
 use crate::method::Method;
 use bridgehost::interface::output_mismatch;
 use bridgehost::interface::typed::dynamic::{self, Output};
-use bridgehost::interface::typed::{wire, Function, Interface, Value};
+use bridgehost::interface::typed::{wire, Function, Interface, TypeIndex, Value};
 use bridgehost::Error;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
@@ -43,6 +44,9 @@ pub(crate) struct TypedFunction {
     /// The output when it is one `list<u8>` or `string` (built straight
     /// from the output bytes).
     pub(super) run_out: Option<wire::Run>,
+    /// For a function whose result can hold an owned handle: the drop methods
+    /// (typed/owned.rs). The handles of an output nobody receives are dropped.
+    pub(super) drops: Option<Drops>,
 }
 
 impl TypedFunction {
@@ -122,18 +126,81 @@ impl TypedFunction {
         let core = Arc::clone(&self.iface.get().iface);
         let path = method.module_path();
         let pyface = self.iface.clone_ref(py);
+        let Some(drops) = self.drops.clone() else {
+            return method.submit_with(
+                py,
+                Ok(input),
+                is_async,
+                false,
+                // On the pool thread, without the GIL: decode the hostile bytes.
+                move |r| {
+                    r.and_then(|out| decode_output(&core, &core.functions[index], || path, &out))
+                },
+                move |py, r| {
+                    let iface = pyface.get();
+                    completion(py, iface, &iface.iface.functions[index], r)
+                },
+            );
+        };
+        // A result that can hold owned handles: they travel with the outcome
+        // (``OwnedHandles``), and those of an output that is not delivered are
+        // dropped (typed/owned.rs).
         method.submit_with(
             py,
             Ok(input),
             is_async,
-            // On the pool thread, without the GIL: decode the hostile bytes.
-            move |r| r.and_then(|out| decode_output(&core, &core.functions[index], || path, &out)),
-            move |py, r| {
+            true,
+            move |r| match r {
+                Ok(out) => decode_owned(&core, &core.functions[index], || path, &out),
+                Err(e) => (Err(e), Vec::new()),
+            },
+            move |py, (r, handles)| {
                 let iface = pyface.get();
-                completion(py, iface, &iface.iface.functions[index], r)
+                let f = &iface.iface.functions[index];
+                let v = match r {
+                    Ok(v) => v,
+                    Err(e) => {
+                        release_now(&drops, handles);
+                        return completion(py, iface, f, Err(e));
+                    }
+                };
+                match present(py, iface, f, v.as_ref()) {
+                    Ok(outcome) => {
+                        let owned = match OwnedHandles::new(&drops, handles) {
+                            Some(o) => Some(Bound::new(py, o)?.into_any()),
+                            None => None,
+                        };
+                        Ok(match outcome {
+                            Ok(value) => (Some(value), None, owned),
+                            Err(exc) => (None, Some(exc), owned),
+                        })
+                    }
+                    Err(e) => {
+                        release_now(&drops, handles);
+                        Ok((None, Some(e.into_value(py).into_bound(py).into_any()), None))
+                    }
+                }
             },
         )
     }
+}
+
+/// Owned handles read by the decoder: (resource type, handle).
+type Handles = Vec<(TypeIndex, u64)>;
+
+/// [`decode_output`], also returning the owned handles read (all of them, or
+/// those before the error of a malformed output: typed/owned.rs).
+fn decode_owned(
+    iface: &Interface,
+    f: &Function,
+    path: impl FnOnce() -> String,
+    out: &[u8],
+) -> (Result<Option<Value>, Error>, Handles) {
+    let (r, handles) = wire::decode_result_owned(iface, f, out);
+    (
+        r.map_err(|e| output_mismatch(&path(), &f.name, &e)),
+        handles,
+    )
 }
 
 /// The module's output for `f`, decoded as hostile bytes (no GIL needed):
@@ -152,6 +219,8 @@ fn decode_output(
 enum Decoded<'py> {
     Ready(Bound<'py, PyAny>),
     Value(Option<Value>),
+    /// A value and the owned handles in it (a function with `drops`).
+    Owned(Option<Value>, Handles),
 }
 
 /// The Python outcome of a decoded result: the value, or the
@@ -187,11 +256,12 @@ fn completion<'py>(
         Err(e) => (
             None,
             Some(to_pyerr(py, &e).into_value(py).into_bound(py).into_any()),
+            None,
         ),
         Ok(v) => match present(py, iface, f, v.as_ref()) {
-            Ok(Ok(value)) => (Some(value), None),
-            Ok(Err(exc)) => (None, Some(exc)),
-            Err(e) => (None, Some(e.into_value(py).into_bound(py).into_any())),
+            Ok(Ok(value)) => (Some(value), None, None),
+            Ok(Err(exc)) => (None, Some(exc), None),
+            Err(e) => (None, Some(e.into_value(py).into_bound(py).into_any()), None),
         },
     })
 }
@@ -235,25 +305,48 @@ impl TypedFunction {
                                 &output_mismatch(&method.module_path(), &f.name, &e),
                             ))
                         }
-                        None => Decoded::Value(
-                            decode_output(&iface.iface, f, || method.module_path(), out)
-                                .py_err(py)?,
-                        ),
+                        None => match &self.drops {
+                            None => Decoded::Value(
+                                decode_output(&iface.iface, f, || method.module_path(), out)
+                                    .py_err(py)?,
+                            ),
+                            Some(drops) => {
+                                let (r, handles) =
+                                    decode_owned(&iface.iface, f, || method.module_path(), out);
+                                match r {
+                                    Ok(v) => Decoded::Owned(v, handles),
+                                    Err(e) => {
+                                        // A malformed output: drop the handles it did hold.
+                                        release_now(drops, handles);
+                                        return Err(to_pyerr(py, &e));
+                                    }
+                                }
+                            }
+                        },
                     })
                 })
             });
             if input.capacity() <= KEEP_INPUT {
                 INPUT.with(|c| c.set(input));
             }
-            let v = match v? {
+            let (v, handles) = match v? {
                 Decoded::Ready(v) => return Ok(v),
-                Decoded::Value(v) => v,
+                Decoded::Value(v) => (v, Vec::new()),
+                Decoded::Owned(v, handles) => (v, handles),
             };
             let iface = self.iface.get();
             let f = self.function(iface);
-            match present(py, iface, f, v.as_ref())? {
-                Ok(value) => Ok(value),
-                Err(exc) => Err(PyErr::from_value(exc)),
+            match present(py, iface, f, v.as_ref()) {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(exc)) => Err(PyErr::from_value(exc)),
+                Err(e) => {
+                    // Not presentable (e.g. a bound record class refused its fields): the
+                    // caller receives no handle, so none stays behind.
+                    if let Some(drops) = &self.drops {
+                        release_now(drops, handles);
+                    }
+                    Err(e)
+                }
             }
         })
     }

@@ -27,6 +27,7 @@ mod convert;
 mod events;
 mod function;
 mod interface;
+mod owned;
 mod view;
 
 pub(crate) use events::TypedListener;

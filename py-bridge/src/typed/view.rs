@@ -2,7 +2,7 @@
 //! attributes, its record classes, and typed event subscriptions.
 #![forbid(unsafe_code)]
 
-use super::{classes, py_names, PyInterface, TypedFunction, TypedListener};
+use super::{classes, owned, py_names, PyInterface, TypedFunction, TypedListener};
 use crate::errors::{guard, invalid, make, IntoPy};
 use crate::method::Method;
 use crate::module::Module;
@@ -55,6 +55,18 @@ pub(crate) fn view<'py>(
     let names = py_names(py, iface.functions.iter().map(|f| f.name.as_str()))?;
     let mut attrs = Vec::new();
     let mut all = Vec::with_capacity(iface.functions.len());
+    // The drop methods, for the functions whose result can hold an owned handle (owned.rs).
+    let owns = |f: &bridgehost::interface::typed::Function| {
+        f.result.as_ref().is_some_and(|t| iface.handles_in(t).own)
+    };
+    let drops = if iface.functions.iter().any(owns) {
+        Some(owned::drops(py, &iface, |name| {
+            let core = m.inner.method(name).py_err(py)?;
+            Py::new(py, Method::new(core, module.clone().unbind()))
+        })?)
+    } else {
+        None
+    };
     for (index, (f, pyname)) in iface.functions.iter().zip(names).enumerate() {
         let core = m.inner.method(&f.name).py_err(py)?;
         let method = Py::new(py, Method::new(core, module.clone().unbind()))?;
@@ -68,6 +80,7 @@ pub(crate) fn view<'py>(
                 params,
                 run_in: wire::run_param(&iface, f),
                 run_out: wire::run_result(&iface, f),
+                drops: if owns(f) { drops.clone() } else { None },
             },
         )?;
         if f.kind == FunctionKind::Freestanding {
