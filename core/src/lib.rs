@@ -54,7 +54,7 @@ pub use executor::{CallCancel, CancelPoll, SubmitHandle, POLL_EVERY};
 pub use ffi::loader::{MethodInfo, ModuleInfo, ThreadModel};
 pub use host::{inspect, Host};
 pub use interface::Interface;
-pub use isolation::{CallLease, GuardedSharedBuffer, SharedBuffer};
+pub use isolation::{CallLease, GuardedSharedBuffer, RequestedLen, SharedBuffer};
 pub use module::{Method, Module};
 pub use options::{HostOptions, Isolation, ModuleOptions};
 pub use output::CallOutput;

@@ -23,7 +23,7 @@ use crate::hot::{self, with_output};
 use crate::jvm::RawEnv;
 use crate::registry::{self, to_java, SHARED_BUFFERS};
 use crate::submit;
-use bridgehost::{Error, GuardedSharedBuffer, SharedBuffer};
+use bridgehost::{Error, GuardedSharedBuffer, RequestedLen, SharedBuffer};
 use jni::objects::{JByteArray, JByteBuffer, JClass};
 use jni::sys::{jboolean, jint, jlong};
 use jni::{native_method, Env, NativeMethod};
@@ -70,13 +70,12 @@ fn window(offset: jlong, length: i64, len: usize) -> BResult<Range<usize>> {
 }
 
 fn shared_buffer_new<'l>(_env: &mut Env<'l>, _class: JClass<'l>, length: jlong) -> BResult<jlong> {
-    // A negative length is no size: the core's own message for a length it refuses.
-    let len = usize::try_from(length).map_err(|_| {
-        invalid(format!(
-            "a shared buffer of {length} bytes: give it a length of at least 1"
-        ))
-    })?;
-    let buf = SharedBuffer::new(len)?;
+    // The core's rule judges the length as Java gave it (a negative one too).
+    let requested = match usize::try_from(length) {
+        Ok(n) => RequestedLen::Size(n),
+        Err(_) => RequestedLen::Negative(&length),
+    };
+    let buf = SharedBuffer::new(SharedBuffer::check_len(requested)?)?;
     Ok(to_java(
         SHARED_BUFFERS.insert(Arc::new(GuardedSharedBuffer::new(buf))),
     ))

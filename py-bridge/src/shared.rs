@@ -16,7 +16,7 @@
 #![forbid(unsafe_code)]
 
 use crate::errors::{self, IntoPy};
-use bridgehost::GuardedSharedBuffer;
+use bridgehost::{GuardedSharedBuffer, RequestedLen};
 use pyo3::exceptions::{PyBufferError, PyIndexError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PySlice};
@@ -102,39 +102,21 @@ impl PySharedBuffer {
                     length.get_type().name()?
                 )));
             }
-            // A length the core cannot take (negative, or beyond `usize`) gets the core's
-            // message for it, with the value as the caller wrote it.
-            let len = match length.extract::<u64>() {
-                Ok(n) => usize::try_from(n).unwrap_or(usize::MAX),
-                Err(_) if length.lt(0)? => {
-                    // What the core says of a length it refuses (0): an `InvalidArgument`.
-                    return Err(errors::to_pyerr(
-                        py,
-                        &bridgehost::Error::InvalidArgument(format!(
-                            "a shared buffer of {length} bytes: give it a length of at least 1"
-                        )),
-                    ));
-                }
-                // 2^64 or more: more than any machine holds. The core refuses usize::MAX
-                // by its rule (`ResourceLimit`); its message names the value given.
+            // The core's rule judges the length as the caller wrote it: a negative int, or
+            // one beyond `usize` (2**64), is named in its refusal as given.
+            let shown;
+            let requested = match length.extract::<usize>() {
+                Ok(n) => RequestedLen::Size(n),
                 Err(_) => {
-                    let given = length.str()?.to_string();
-                    let e = match py.detach(|| bridgehost::SharedBuffer::new(usize::MAX)) {
-                        Err(e) => e,
-                        Ok(_) => bridgehost::Error::ResourceLimit(format!(
-                            "a shared buffer of {given} bytes is more than a 64-bit address space"
-                        )),
-                    };
-                    let max = usize::MAX.to_string();
-                    let e = match e {
-                        bridgehost::Error::ResourceLimit(m) => {
-                            bridgehost::Error::ResourceLimit(m.replacen(&max, &given, 1))
-                        }
-                        other => other,
-                    };
-                    return Err(errors::to_pyerr(py, &e));
+                    shown = length.str()?.to_string();
+                    if length.lt(0)? {
+                        RequestedLen::Negative(&shown)
+                    } else {
+                        RequestedLen::TooLarge(&shown)
+                    }
                 }
             };
+            let len = bridgehost::SharedBuffer::check_len(requested).py_err(py)?;
             let buf = py
                 .detach(|| bridgehost::SharedBuffer::new(len))
                 .py_err(py)?;

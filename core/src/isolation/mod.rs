@@ -44,7 +44,7 @@ use crate::sync::Mutex;
 use breaker::Breaker;
 use pool::{Config, Outcome, Pool, Role, Shared};
 use remote::{CallCx, CallError, Limits};
-pub use shared_buffer::{CallLease, GuardedSharedBuffer, SharedBuffer};
+pub use shared_buffer::{CallLease, GuardedSharedBuffer, RequestedLen, SharedBuffer};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};

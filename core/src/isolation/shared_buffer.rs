@@ -81,6 +81,74 @@ struct Entry {
 static LIVE: RwLock<BTreeMap<usize, Entry>> = RwLock::new(BTreeMap::new());
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// A buffer length as a front end received it, for [`SharedBuffer::check_len`]:
+/// a size, or a value no `usize` holds, kept as the caller wrote it so the
+/// refusal names it (Java's negative `long`, Python's `-1` or `2**64`, C#'s
+/// negative `long`).
+#[derive(Clone, Copy)]
+pub enum RequestedLen<'a> {
+    /// A size in bytes.
+    Size(usize),
+    /// A negative value, as written.
+    Negative(&'a dyn std::fmt::Display),
+    /// A value above `usize::MAX`, as written.
+    TooLarge(&'a dyn std::fmt::Display),
+}
+
+impl std::fmt::Debug for RequestedLen<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RequestedLen::Size(n) => write!(f, "Size({n})"),
+            RequestedLen::Negative(v) => write!(f, "Negative({v})"),
+            RequestedLen::TooLarge(v) => write!(f, "TooLarge({v})"),
+        }
+    }
+}
+
+impl SharedBuffer {
+    /// The one rule for a buffer's length: at least 1 (`InvalidArgument`,
+    /// "a shared buffer of 0 bytes: give it a length of at least 1", also
+    /// for a negative value) and at most this machine's RAM and swap
+    /// (`ResourceLimit`, "a shared buffer of N bytes is more than this
+    /// machine's memory (...)", also for a value beyond `usize`). Every front
+    /// end hands the caller's value here, so each says the same thing of it.
+    pub fn check_len(requested: RequestedLen<'_>) -> Result<usize> {
+        let len = match requested {
+            RequestedLen::Size(0) => return Err(too_short(&0)),
+            RequestedLen::Negative(v) => return Err(too_short(v)),
+            RequestedLen::TooLarge(v) => return Err(too_large(v)),
+            RequestedLen::Size(n) => n,
+        };
+        // Its pages are allocated as they are written (a sparse file), so a
+        // length no write could ever fill would only fail later, in the
+        // middle of the caller's writes: refuse it now, as the kernel's
+        // default overcommit policy refuses such an anonymous allocation.
+        if memory_total().is_some_and(|total| len as u64 > total) {
+            return Err(too_large(&len));
+        }
+        Ok(len)
+    }
+}
+
+#[cold]
+fn too_short(v: &dyn std::fmt::Display) -> Error {
+    Error::InvalidArgument(format!(
+        "a shared buffer of {v} bytes: give it a length of at least 1"
+    ))
+}
+
+#[cold]
+fn too_large(v: &dyn std::fmt::Display) -> Error {
+    match memory_total() {
+        Some(total) => Error::ResourceLimit(format!(
+            "a shared buffer of {v} bytes is more than this machine's memory ({total} bytes of RAM and swap)"
+        )),
+        None => Error::ResourceLimit(format!(
+            "a shared buffer of {v} bytes is more than this machine can map"
+        )),
+    }
+}
+
 impl SharedBuffer {
     /// A zero-filled buffer of `len` bytes (`len` > 0). `InvalidArgument`
     /// for 0; `ResourceLimit` for more than the machine's RAM and swap, or
@@ -88,22 +156,7 @@ impl SharedBuffer {
     /// first touched: a length the machine holds can still run out of memory
     /// later if other processes take it.)
     pub fn new(len: usize) -> Result<SharedBuffer> {
-        if len == 0 {
-            return Err(Error::InvalidArgument(
-                "a shared buffer of 0 bytes: give it a length of at least 1".into(),
-            ));
-        }
-        // Its pages are allocated as they are written (a sparse file), so a
-        // length no write could ever fill would only fail later, in the
-        // middle of the caller's writes: refuse it now, as the kernel's
-        // default overcommit policy refuses such an anonymous allocation.
-        if let Some(total) = memory_total() {
-            if len as u64 > total {
-                return Err(Error::ResourceLimit(format!(
-                    "a shared buffer of {len} bytes is more than this machine's memory ({total} bytes of RAM and swap)"
-                )));
-            }
-        }
+        let len = Self::check_len(RequestedLen::Size(len))?;
         let mem = SealedBuf::create(c"bridgehost-shared", len).map_err(|e| {
             Error::ResourceLimit(format!("cannot create a shared buffer of {len} bytes: {e}"))
         })?;
@@ -471,6 +524,57 @@ mod tests {
 
     fn refused(r: Result<()>) -> bool {
         matches!(r, Err(Error::Unavailable(m)) if m.contains("a call is reading this SharedBuffer"))
+    }
+
+    /// Every front end hands the caller's length to this one rule: a
+    /// negative or zero length is `InvalidArgument`, one beyond the
+    /// machine's memory (or beyond `usize`) is `ResourceLimit`, each naming
+    /// the value as the caller wrote it.
+    #[test]
+    #[cfg_attr(miri, ignore)] // sysinfo(2)
+    fn a_length_is_judged_once_and_named_as_written() {
+        let short = |r: Result<usize>| match r {
+            Err(Error::InvalidArgument(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        let large = |r: Result<usize>| match r {
+            Err(Error::ResourceLimit(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            short(SharedBuffer::check_len(RequestedLen::Size(0))),
+            "a shared buffer of 0 bytes: give it a length of at least 1"
+        );
+        assert_eq!(
+            short(SharedBuffer::check_len(RequestedLen::Negative(&-5i64))),
+            "a shared buffer of -5 bytes: give it a length of at least 1"
+        );
+        let m = large(SharedBuffer::check_len(RequestedLen::TooLarge(
+            &"18446744073709551616",
+        )));
+        assert!(
+            m.starts_with(
+                "a shared buffer of 18446744073709551616 bytes is more than this machine"
+            ),
+            "{m}"
+        );
+        let m = large(SharedBuffer::check_len(RequestedLen::Size(usize::MAX)));
+        assert!(
+            m.starts_with(&format!(
+                "a shared buffer of {} bytes is more than",
+                usize::MAX
+            )),
+            "{m}"
+        );
+        assert_eq!(
+            SharedBuffer::check_len(RequestedLen::Size(4096)).unwrap(),
+            4096
+        );
+        // `new` applies the same rule.
+        assert_eq!(
+            short(SharedBuffer::new(0).map(|b| b.len())),
+            "a shared buffer of 0 bytes: give it a length of at least 1"
+        );
     }
 
     /// A lend on another thread until `release` is sent; returns once it began.
