@@ -83,6 +83,18 @@ fn under_lowered_limits() {
         )
         .unwrap();
     assert_eq!(ok.method("echo").unwrap().call(b"z").unwrap(), b"z");
+    // No cpu_limit: nothing to check against the inherited hard limit, which the worker keeps.
+    let none = host
+        .open(
+            "std",
+            with(Supervision {
+                cpu_limit: None,
+                ..Supervision::default()
+            }),
+        )
+        .unwrap();
+    assert_eq!(none.method("echo").unwrap().call(b"n").unwrap(), b"n");
+    none.close();
     // Chosen above them: refused at open, naming both.
     match host.open(
         "std",

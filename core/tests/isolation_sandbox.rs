@@ -144,6 +144,42 @@ fn the_worker_has_a_clean_environment_no_inherited_descriptors_and_its_limits() 
         .is_empty());
 }
 
+/// No `cpu_limit` (`None`: every runtime's "no limit", docs/SYMMETRY.md) sets no RLIMIT_CPU: the
+/// worker keeps the soft and hard limits it inherits from this process (unlimited here, unless
+/// the test runs under `ulimit -t`), where the default would give it one hour.
+#[test]
+fn no_cpu_limit_keeps_the_inherited_rlimit_cpu() {
+    let host = host();
+    let path = hostile_module();
+    let cpu = |limit: Option<Duration>| {
+        let m = host
+            .open(
+                path.to_str().unwrap(),
+                ModuleOptions {
+                    supervision: Supervision {
+                        cpu_limit: limit,
+                        ..Supervision::default()
+                    },
+                    ..ModuleOptions::isolated()
+                },
+            )
+            .unwrap();
+        let lim = m.method("limits").unwrap().call(b"").unwrap();
+        u64::from_le_bytes(lim[8..16].try_into().unwrap())
+    };
+    let mut own = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `own` is a valid rlimit to write.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_CPU, &mut own) }, 0);
+    assert_eq!(cpu(None), own.rlim_cur, "inherited RLIMIT_CPU");
+    assert_eq!(cpu(Some(Duration::from_secs(60))), 60, "a set cpu_limit");
+    if own.rlim_max > 3605 {
+        assert_eq!(cpu(Supervision::default().cpu_limit), 3600, "the default");
+    }
+}
+
 #[test]
 fn what_modules_legitimately_need_still_works() {
     let host = host();
