@@ -594,7 +594,10 @@ typedef struct bh_module_options {
     uint64_t close_grace_ms;
     /**
      * CPU time each worker may use, in ms (RLIMIT_CPU, whole seconds: a fraction is dropped;
-     * at least 1 s, at most one year; 0: default one hour). It cannot be made unlimited here.
+     * at least 1 s, at most one year; 0: default one hour; `UINT64_MAX`: no limit, as for
+     * `bh_module_flush`'s `timeout_ms`: the worker keeps the hard limit it inherits). No limit
+     * is a change from the default, refused in-process ("cpu_limit requires process
+     * isolation").
      */
     uint64_t cpu_limit_ms;
     /**
@@ -1046,7 +1049,8 @@ uint64_t bh_debug_live_handles(void);
  * 1 MiB, no config, no worker path; supervision: `spare_workers` 1,
  * `breaker_failures` 5, `breaker_window_ms` 30000, `breaker_cooldown_ms`
  * 1000, `startup_timeout_ms` 10000, `close_grace_ms` 5000, `cpu_limit_ms`
- * 3600000, `open_files` 64, `sandbox` 1. The caller sets `out->struct_size`;
+ * 3600000 (no limit would read `UINT64_MAX`), `open_files` 64, `sandbox` 1.
+ * The caller sets `out->struct_size`;
  * the fields that fit in it are written (see `bh_host_options_default`).
  *
  * # Safety

@@ -127,7 +127,9 @@ fn module_options(c: &Contract, o: Option<&bh_module_options>) -> Result<ModuleO
         sup.close_grace = Duration::from_millis(o.close_grace_ms);
     }
     if set.given(BH_OPTION_CPU_LIMIT_NS, o.cpu_limit_ms) {
-        sup.cpu_limit = Some(Duration::from_millis(o.cpu_limit_ms));
+        // `UINT64_MAX`: no CPU limit (Rust's `cpu_limit: None`), as `bh_module_flush`'s
+        // `timeout_ms` spells "no limit"; the core refuses it in-process like any other change.
+        sup.cpu_limit = (o.cpu_limit_ms != u64::MAX).then(|| Duration::from_millis(o.cpu_limit_ms));
     }
     if set.given(BH_OPTION_OPEN_FILES, o.open_files.into()) {
         sup.open_files = o.open_files.into();
@@ -138,13 +140,22 @@ fn module_options(c: &Contract, o: Option<&bh_module_options>) -> Result<ModuleO
     Ok(opts)
 }
 
+/// `cpu_limit` as `bh_module_options.cpu_limit_ms` spells it: whole milliseconds, and no limit
+/// (`None`) `UINT64_MAX`, as `bh_module_open` reads it (0 would be "the default").
+fn cpu_limit_ms(limit: Option<Duration>) -> u64 {
+    limit.map_or(u64::MAX, |t| {
+        u64::try_from(t.as_millis()).unwrap_or(u64::MAX - 1)
+    })
+}
+
 /// Fill `*out` with the default module options (the values `bh_module_open`
 /// uses for fields left 0): in-process, `workers` 1, no `call_timeout_ms`
 /// and no `memory_limit` (0), `max_input`/`max_output` 256 MiB, `max_event`
 /// 1 MiB, no config, no worker path; supervision: `spare_workers` 1,
 /// `breaker_failures` 5, `breaker_window_ms` 30000, `breaker_cooldown_ms`
 /// 1000, `startup_timeout_ms` 10000, `close_grace_ms` 5000, `cpu_limit_ms`
-/// 3600000, `open_files` 64, `sandbox` 1. The caller sets `out->struct_size`;
+/// 3600000 (no limit would read `UINT64_MAX`), `open_files` 64, `sandbox` 1.
+/// The caller sets `out->struct_size`;
 /// the fields that fit in it are written (see `bh_host_options_default`).
 ///
 /// # Safety
@@ -183,8 +194,7 @@ pub unsafe extern "C" fn bh_module_options_default(out: *mut bh_module_options) 
             breaker_cooldown_ms: ms(Some(sup.breaker_cooldown)),
             startup_timeout_ms: ms(Some(sup.startup_timeout)),
             close_grace_ms: ms(Some(sup.close_grace)),
-            // No cpu_limit (unlimited, which C cannot ask for) would show as 0, "the default".
-            cpu_limit_ms: ms(sup.cpu_limit),
+            cpu_limit_ms: cpu_limit_ms(sup.cpu_limit),
             open_files: count(sup.open_files),
             sandbox: u32::from(sup.sandbox),
         });
@@ -547,4 +557,17 @@ pub extern "C" fn bh_module_flush(m: bh_module, timeout_ms: u64) -> bh_status {
         module.flush(limit)?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cpu_limit_ms;
+    use std::time::Duration;
+
+    #[test]
+    fn no_cpu_limit_reads_back_as_uint64_max() {
+        assert_eq!(cpu_limit_ms(None), u64::MAX);
+        assert_eq!(cpu_limit_ms(Some(Duration::from_secs(3600))), 3_600_000);
+        assert_eq!(cpu_limit_ms(Some(Duration::MAX)), u64::MAX - 1);
+    }
 }

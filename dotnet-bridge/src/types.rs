@@ -337,7 +337,10 @@ pub struct bh_module_options {
     /// fail with `BH_E_CLOSED`), in ms (at most one year; 0: default 5 s, explicit 0: no grace).
     pub close_grace_ms: u64,
     /// CPU time each worker may use, in ms (RLIMIT_CPU, whole seconds: a fraction is dropped;
-    /// at least 1 s, at most one year; 0: default one hour). It cannot be made unlimited here.
+    /// at least 1 s, at most one year; 0: default one hour; `UINT64_MAX`: no limit, as for
+    /// `bh_module_flush`'s `timeout_ms`: the worker keeps the hard limit it inherits). No limit
+    /// is a change from the default, refused in-process ("cpu_limit requires process
+    /// isolation").
     pub cpu_limit_ms: u64,
     /// Descriptors each worker may have open (RLIMIT_NOFILE; 16..=65536; 0: default 64).
     pub open_files: u32,

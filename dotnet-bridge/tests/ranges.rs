@@ -844,6 +844,53 @@ fn supervision_fields_are_judged_by_the_core() {
     expect(bh_host_free(h), BH_OK);
 }
 
+/// `cpu_limit_ms` `UINT64_MAX` is no CPU limit (Rust's `cpu_limit: None`), the spelling of "no
+/// limit" of `bh_module_flush`'s `timeout_ms`: an isolated module opens with it and its calls
+/// run; in-process it is a change from the default, refused as every worker-only setting is; and
+/// the defaults read it back as `UINT64_MAX` only when there is no limit (they have one hour).
+#[test]
+fn cpu_limit_uint64_max_is_no_limit() {
+    let _g = serial();
+    let h = host();
+    let mut mo = module_options();
+    mo.cpu_limit_ms = u64::MAX;
+    expect_err(
+        open_std(h, &mo),
+        BH_E_INVALID_ARGUMENT,
+        "cpu_limit requires process isolation",
+    );
+    // Not a value over one year: no range message, isolated either.
+    if let Some(worker) = staged_worker() {
+        mo.isolation = BH_ISOLATION_PROCESS;
+        mo.worker_path = worker.as_ptr().cast();
+        mo.worker_path_len = worker.len();
+        let mut m = bh_module::default();
+        // SAFETY: the spec, options and worker path are live locals; m is writable.
+        expect(
+            unsafe { bh_module_open(h, "std".as_ptr().cast(), 3, &mo, &mut m) },
+            BH_OK,
+        );
+        let echo = method(m, "echo");
+        assert_eq!(call(echo, b"x").unwrap(), b"x");
+        expect(bh_method_free(echo), BH_OK);
+        expect(bh_module_free(m), BH_OK);
+    }
+    // One less is a number of milliseconds, judged by the range.
+    let mut mo = module_options();
+    mo.isolation = BH_ISOLATION_PROCESS;
+    mo.cpu_limit_ms = u64::MAX - 1;
+    expect_err(
+        open_std(h, &mo),
+        BH_E_INVALID_ARGUMENT,
+        "cpu_limit must be at least 1 s and at most one year, got 18446744073709551614000000 ns",
+    );
+    let mut d = module_options();
+    // SAFETY: `d` is a live local with its struct_size set.
+    expect(unsafe { bh_module_options_default(&mut d) }, BH_OK);
+    assert_eq!(d.cpu_limit_ms, 3_600_000);
+    expect(bh_host_free(h), BH_OK);
+}
+
 /// The prefix rule for the supervision fields: a caller built before them (96 bytes, or 0.1's
 /// 80) is accepted, and the bytes after its struct are not read as supervision settings (if
 /// they were, this in-process open would be refused: "cpu_limit requires process isolation").

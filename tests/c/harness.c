@@ -1949,6 +1949,9 @@ static void t_supervision_options(uint32_t iso) {
         o.cpu_limit_ms = 10000;
         EXPECT_MSG(bh_module_open(h, "std", 3, &o, &m), BH_E_INVALID_ARGUMENT,
                    "cpu_limit requires process isolation");
+        o.cpu_limit_ms = UINT64_MAX; /* no limit: a change from the default too */
+        EXPECT_MSG(bh_module_open(h, "std", 3, &o, &m), BH_E_INVALID_ARGUMENT,
+                   "cpu_limit requires process isolation");
         o = mod_opts(iso);
         o.explicit_zero = 1u << BH_OPTION_CLOSE_GRACE_NS;
         EXPECT_MSG(bh_module_open(h, "std", 3, &o, &m), BH_E_INVALID_ARGUMENT,
@@ -1998,6 +2001,14 @@ static void t_supervision_options(uint32_t iso) {
     free(out);
     EXPECT(bh_method_free(seg), BH_OK);
     EXPECT(bh_method_free(ok), BH_OK);
+    EXPECT(bh_module_free(m), BH_OK);
+    /* cpu_limit_ms UINT64_MAX: no CPU limit (the worker keeps the RLIMIT_CPU it inherits). */
+    o = mod_opts(iso);
+    o.cpu_limit_ms = UINT64_MAX;
+    EXPECT(bh_module_open(h, "std", 3, &o, &m), BH_OK);
+    bh_method echo = resolve(m, "echo");
+    call_expect(echo, "u", 1, "u", 1);
+    EXPECT(bh_method_free(echo), BH_OK);
     EXPECT(bh_module_free(m), BH_OK);
     EXPECT(bh_host_free(h), BH_OK);
 }
