@@ -157,6 +157,26 @@ namespace BridgeHost.Tests
         }
 
         [Case]
+        public void AnInfiniteCpuLimitIsNoLimit()
+        {
+            // Timeout.InfiniteTimeSpan (the .NET idiom, as for Thread.Sleep) lifts the CPU limit
+            // (Rust's cpu_limit None, C's UINT64_MAX); it was refused as -1 ms, out of range.
+            var o = new ModuleOptions { CpuLimit = Timeout.InfiniteTimeSpan };
+            Check.Equal(Timeout.InfiniteTimeSpan, o.CpuLimit, "reads back as set");
+            // In-process it is a change from the default, refused as every worker-only setting.
+            ExpectMessage(() => _host.Open("std", o), "cpu_limit requires process isolation", "no CPU limit in-process");
+            Check.Equal(Timeout.InfiniteTimeSpan, o.CpuLimit, "unchanged by the refused open");
+            // Another negative TimeSpan is still out of range.
+            ExpectMessage(() => _host.Open("std", new ModuleOptions { Isolation = Isolation.Process, CpuLimit = TimeSpan.FromMilliseconds(-2) }),
+                "cpu_limit must be at least 1 s and at most one year, got -2000000 ns", "-2 ms");
+            using (var m = TestEnv.OpenIsolatedOrSkip(_host, "std", o))
+            {
+                Check.Bytes(TestEnv.Ascii("x"), m.GetMethod("echo").Call(TestEnv.Ascii("x")), "echo with no CPU limit");
+            }
+            Check.Equal(Timeout.InfiniteTimeSpan, o.CpuLimit, "reads back as no limit after the open");
+        }
+
+        [Case]
         public void SandboxOffLetsTheModuleOpenASocket()
         {
             using (var sandboxed = TestEnv.OpenIsolatedOrSkip(_host, "faulty"))

@@ -200,7 +200,7 @@ namespace BridgeHost
                     BreakerCooldown = TimeSpan.FromMilliseconds(o.BreakerCooldownMs),
                     StartupTimeout = TimeSpan.FromMilliseconds(o.StartupTimeoutMs),
                     CloseGrace = TimeSpan.FromMilliseconds(o.CloseGraceMs),
-                    CpuLimit = o.CpuLimitMs == 0 ? (TimeSpan?)null : TimeSpan.FromMilliseconds(o.CpuLimitMs),
+                    CpuLimit = CpuLimitOf(o.CpuLimitMs),
                     OpenFiles = checked((int)o.OpenFiles),
                     Sandbox = o.Sandbox != 0,
                 };
@@ -290,7 +290,10 @@ namespace BridgeHost
         /// <summary>CPU time each worker may use (RLIMIT_CPU, whole seconds: a fraction is
         /// dropped); a worker that reaches it finishes its call and is replaced, a call still
         /// running 5 s later fails with <see cref="ResourceLimitException"/> (1 s to one year;
-        /// null: default 1 hour; it cannot be made unlimited from .NET). Isolation only.</summary>
+        /// null: default 1 hour; <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>: no
+        /// limit, the worker keeps the hard limit it inherits, and reads back as that). Isolation
+        /// only: in-process, no limit is a change from the default, refused as any other
+        /// ("cpu_limit requires process isolation").</summary>
         public TimeSpan? CpuLimit { get; set; }
 
         /// <summary>Descriptors each worker may have open (RLIMIT_NOFILE; 16..=65536; null:
@@ -322,7 +325,9 @@ namespace BridgeHost
                 BreakerCooldownMs = SpanMs(BreakerCooldown, Native.BH_OPTION_BREAKER_COOLDOWN_NS, ref zero),
                 StartupTimeoutMs = SpanMs(StartupTimeout, Native.BH_OPTION_STARTUP_TIMEOUT_NS, ref zero),
                 CloseGraceMs = SpanMs(CloseGrace, Native.BH_OPTION_CLOSE_GRACE_NS, ref zero),
-                CpuLimitMs = SpanMs(CpuLimit, Native.BH_OPTION_CPU_LIMIT_NS, ref zero),
+                CpuLimitMs = CpuLimit == System.Threading.Timeout.InfiniteTimeSpan
+                    ? NoCpuLimit
+                    : SpanMs(CpuLimit, Native.BH_OPTION_CPU_LIMIT_NS, ref zero),
                 OpenFiles = (uint)HostOptions.Checked(OpenFiles, Native.BH_OPTION_OPEN_FILES, ref zero),
                 Sandbox = Flag(Sandbox, Native.BH_OPTION_SANDBOX, ref zero),
             };
@@ -331,6 +336,19 @@ namespace BridgeHost
         }
 
         private static readonly unsafe int NativeSize = sizeof(Native.ModuleOptions);
+
+        /// <summary><c>bh_module_options.cpu_limit_ms</c>'s "no limit" (<c>UINT64_MAX</c>, as
+        /// <c>bh_module_flush</c>'s timeout spells it).</summary>
+        private const ulong NoCpuLimit = ulong.MaxValue;
+
+        /// <summary>The C field read back: 0 the default (null), <c>UINT64_MAX</c> no limit
+        /// (<see cref="System.Threading.Timeout.InfiniteTimeSpan"/>), else milliseconds.</summary>
+        private static TimeSpan? CpuLimitOf(ulong ms)
+        {
+            if (ms == 0) return null;
+            if (ms == NoCpuLimit) return System.Threading.Timeout.InfiniteTimeSpan;
+            return TimeSpan.FromMilliseconds(ms);
+        }
 
         private static uint IsolationCode(Isolation i)
         {
