@@ -267,7 +267,8 @@ fn duration_nanos(seconds: i64, nano: i64) -> BResult<i128> {
 }
 
 /// `ModuleOptions.supervision` as Java passes it (`ModuleOptions.supervisionSettings()`): a
-/// `long[15]`, a mask of the settings the caller set (bit `i` for entry `i + 1`), then
+/// `long[15]`, a mask of the settings the caller set (bit `i` for entry `i + 1`; bit 9, with no
+/// entry of its own: no CPU limit, `ModuleOptions.withoutCpuLimit()`, `cpu_limit: None`), then
 /// spare_workers, breaker_failures, breaker_window, breaker_cooldown, startup_timeout,
 /// close_grace, cpu_limit, open_files, sandbox (0 or 1); a duration (entries 3 to 7) as its whole
 /// seconds there and its nano-of-second at entry `i + 7` (10 to 14). A setting not set keeps
@@ -288,10 +289,17 @@ fn supervision_settings(env: &mut Env<'_>, settings: &JLongArray<'_>) -> BResult
     let mut v = [0i64; LEN];
     settings.get_region(env, 0, &mut v)?;
     let mask = v[0];
-    if mask & !((1 << SETTINGS) - 1) != 0 {
+    // Bit 9: no CPU limit (entry 7's bit, 6, is then clear).
+    const NO_CPU_LIMIT: i64 = 1 << SETTINGS;
+    if mask & !(((1 << SETTINGS) - 1) | NO_CPU_LIMIT) != 0 {
         return Err(invalid(format!(
             "supervision settings: unknown mask bits {mask:#x}"
         )));
+    }
+    if mask & NO_CPU_LIMIT != 0 && mask & (1 << 6) != 0 {
+        return Err(invalid(
+            "supervision settings: both a CPU limit and no CPU limit",
+        ));
     }
     // The value of entry `i` (1-based) when its bit is set.
     let set = |i: usize| (mask & (1 << (i - 1)) != 0).then(|| i128::from(v[i]));
@@ -324,6 +332,9 @@ fn supervision_settings(env: &mut Env<'_>, settings: &JLongArray<'_>) -> BResult
     }
     if let Some(x) = span(7)? {
         s.cpu_limit = Some(Span::CpuLimit.from_nanos(x)?);
+    }
+    if mask & NO_CPU_LIMIT != 0 {
+        s.cpu_limit = None;
     }
     if let Some(x) = set(8) {
         s.open_files = Numeric::OpenFiles.check(x)?;

@@ -52,6 +52,8 @@ public final class ModuleOptions {
         Duration startupTimeout;
         Duration closeGrace;
         Duration cpuLimit;
+        /** {@link #withoutCpuLimit()}: no CPU limit ({@code cpuLimit} is then null). */
+        boolean noCpuLimit;
         Integer openFiles;
         Boolean sandbox;
 
@@ -64,6 +66,7 @@ public final class ModuleOptions {
             c.startupTimeout = startupTimeout;
             c.closeGrace = closeGrace;
             c.cpuLimit = cpuLimit;
+            c.noCpuLimit = noCpuLimit;
             c.openFiles = openFiles;
             c.sandbox = sandbox;
             return c;
@@ -291,8 +294,8 @@ public final class ModuleOptions {
     /**
      * CPU time each worker may use (RLIMIT_CPU, whole seconds: a fraction is dropped). A worker that
      * reaches it finishes its call and is replaced; a call still running 5 s later is killed
-     * ({@link ResourceLimitException}). The limit cannot be lifted from Java: not set, it is the
-     * core's default, one hour per worker.
+     * ({@link ResourceLimitException}). Not set, it is the core's default, one hour per worker;
+     * {@link #withoutCpuLimit()} lifts it.
      *
      * @param limit the CPU time (isolation only; 1 s up to one year; default 1 hour)
      * @return a copy
@@ -301,6 +304,23 @@ public final class ModuleOptions {
         Objects.requireNonNull(limit, "limit");
         Supervision s = supervision.copy();
         s.cpuLimit = limit;
+        s.noCpuLimit = false;
+        return with(s);
+    }
+
+    /**
+     * No CPU limit for the workers (Rust's {@code Supervision::cpu_limit = None}): a worker keeps
+     * the hard RLIMIT_CPU it inherits from this process, if any. {@link #cpuLimit()} then returns
+     * null (as {@link #callTimeout()} does for no timeout); {@link #withCpuLimit(Duration)} sets a
+     * limit again. Isolation only: in-process it is a change from the default, refused when the
+     * module is opened ("cpu_limit requires process isolation").
+     *
+     * @return a copy
+     */
+    public ModuleOptions withoutCpuLimit() {
+        Supervision s = supervision.copy();
+        s.cpuLimit = null;
+        s.noCpuLimit = true;
         return with(s);
     }
 
@@ -367,8 +387,11 @@ public final class ModuleOptions {
     public Duration startupTimeout() { return orDefault(supervision.startupTimeout, 14); }
     /** @return the close grace (the core's default, 5 s, unless set) */
     public Duration closeGrace() { return orDefault(supervision.closeGrace, 15); }
-    /** @return each worker's CPU time limit (the core's default, 1 hour, unless set) */
-    public Duration cpuLimit() { return orDefault(supervision.cpuLimit, 16); }
+    /**
+     * @return each worker's CPU time limit (the core's default, 1 hour, unless set), or null for
+     *     none ({@link #withoutCpuLimit()})
+     */
+    public Duration cpuLimit() { return supervision.noCpuLimit ? null : orDefault(supervision.cpuLimit, 16); }
     /** @return descriptors per worker (the core's default, 64, unless set) */
     public int openFiles() {
         return supervision.openFiles != null ? supervision.openFiles : (int) Defaults.V[17];
@@ -390,9 +413,13 @@ public final class ModuleOptions {
     /** Entries of {@link #supervisionSettings()}: a mask, 9 settings, 5 nano-of-second parts. */
     static final int SUPERVISION_SLOTS = 15;
 
+    /** The mask bit of {@link #supervisionSettings()} for no CPU limit (the CPU limit's bit, 6, clear). */
+    static final int NO_CPU_LIMIT_BIT = 9;
+
     /**
      * The supervision settings as {@code Native.moduleOpen} takes them: a mask of those set (bit
-     * {@code i} for entry {@code i + 1}), then spare workers, breaker failures, breaker window,
+     * {@code i} for entry {@code i + 1}; bit {@link #NO_CPU_LIMIT_BIT}, with no entry of its own:
+     * no CPU limit, {@link #withoutCpuLimit()}), then spare workers, breaker failures, breaker window,
      * breaker cooldown, startup timeout, close grace, CPU limit, open files, sandbox (0 or 1); a
      * duration (entries 3 to 7) as its whole seconds ({@link Duration#getSeconds()}) there and its
      * nano-of-second ({@link Duration#getNano()}) at entry {@code i + 7} (10 to 14), so the native
@@ -418,6 +445,9 @@ public final class ModuleOptions {
             } else {
                 v[i + 1] = ((Number) x).longValue();
             }
+        }
+        if (s.noCpuLimit) {
+            v[0] |= 1L << NO_CPU_LIMIT_BIT;
         }
         return v;
     }

@@ -180,6 +180,30 @@ class SupervisionOptionsTest {
                 refused(ModuleOptions.defaults().withSandbox(false)).getMessage());
     }
 
+    /**
+     * withoutCpuLimit (Rust's cpu_limit None): cpuLimit() reads null; an isolated module opens with
+     * it and its calls run; in-process it is refused as every changed worker-only setting is.
+     */
+    @Test
+    void withoutCpuLimitLiftsTheLimit() {
+        ModuleOptions none = ModuleOptions.defaults().withoutCpuLimit();
+        assertEquals(null, none.cpuLimit());
+        assertEquals(Duration.ofHours(1), ModuleOptions.defaults().cpuLimit());
+        // withCpuLimit sets one again, and the reverse.
+        assertEquals(Duration.ofSeconds(5), none.withCpuLimit(Duration.ofSeconds(5)).cpuLimit());
+        assertEquals(null, none.withCpuLimit(Duration.ofSeconds(5)).withoutCpuLimit().cpuLimit());
+        assertEquals("invalid argument: cpu_limit requires process isolation", refused(none).getMessage());
+        assertEquals("invalid argument: cpu_limit requires process isolation",
+                refused(none.withValidateInWorker(true)).getMessage());
+        assumeIsolation();
+        try (NativeModule std = host.open("std", none.withIsolation(Isolation.PROCESS))) {
+            assertArrayEquals(ascii("x"), std.method("echo").call(ascii("x")));
+        }
+        // A limit set after it is judged by its range again.
+        assertEquals("invalid argument: cpu_limit must be at least 1 s and at most one year, got 0 ns",
+                refused(ModuleOptions.isolated().withoutCpuLimit().withCpuLimit(Duration.ZERO)).getMessage());
+    }
+
     /** Every setting set to its default is no change: accepted in-process. */
     @Test
     void theDefaultsSpelledOutAreAcceptedInProcess() {
@@ -280,13 +304,17 @@ class SupervisionOptionsTest {
         long h = hostId();
         long max = Long.MAX_VALUE;
         String[] expect = {"supervision settings are null", "supervision settings: expected 15 values, got 9",
-            "supervision settings: unknown mask bits 0x200", "sandbox must be 0 or 1, got 2"};
+            "supervision settings: unknown mask bits 0x400", "sandbox must be 0 or 1, got 2",
+            "supervision settings: both a CPU limit and no CPU limit"};
         long[] bad = new long[ModuleOptions.SUPERVISION_SLOTS];
-        bad[0] = 1L << 9;
+        bad[0] = 1L << 10;
         long[] sandbox2 = new long[ModuleOptions.SUPERVISION_SLOTS];
         sandbox2[0] = 1L << 8;
         sandbox2[9] = 2;
-        long[][] arrays = {null, new long[9], bad, sandbox2};
+        long[] both = new long[ModuleOptions.SUPERVISION_SLOTS];
+        both[0] = 1L << 6 | 1L << ModuleOptions.NO_CPU_LIMIT_BIT;
+        both[7] = 60;
+        long[][] arrays = {null, new long[9], bad, sandbox2, both};
         for (int i = 0; i < arrays.length; i++) {
             long[] a = arrays[i];
             InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
