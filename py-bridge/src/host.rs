@@ -162,8 +162,8 @@ impl Host {
     /// Supervision of the workers (docs/ISOLATION.md, "Supervision"; durations
     /// in seconds, int or float): ``spare_workers`` (1), ``breaker_failures``
     /// (5), ``breaker_window`` (30), ``breaker_cooldown`` (1),
-    /// ``startup_timeout`` (10), ``close_grace`` (5), ``cpu_limit`` (3600; no
-    /// unlimited from Python), ``open_files`` (64), ``sandbox`` (bool, True).
+    /// ``startup_timeout`` (10), ``close_grace`` (5), ``cpu_limit`` (3600;
+    /// ``math.inf``: no limit), ``open_files`` (64), ``sandbox`` (bool, True).
     /// Left out or None: the default. In-process, a value other than the
     /// default is ``InvalidArgumentError`` ("requires process isolation";
     /// ``startup_timeout`` and ``sandbox`` are accepted with

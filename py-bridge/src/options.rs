@@ -227,8 +227,14 @@ pub(crate) fn module_options(py: Python<'_>, a: ModuleArgs<'_, '_>) -> PyResult<
         sup.close_grace = span(py, Span::CloseGrace, v)?;
     }
     if let Some(v) = a.cpu_limit {
-        // None keeps the default (a limit): "unlimited" is not reachable from Python.
-        sup.cpu_limit = Some(span(py, Span::CpuLimit, v)?);
+        // `math.inf`: no CPU limit (Rust's `None`; None, not reaching here, keeps the default).
+        // Refused in-process by the core, as any change; `-math.inf` stays out of range.
+        let unlimited = v.is_instance_of::<PyFloat>() && v.extract::<f64>()? == f64::INFINITY;
+        sup.cpu_limit = if unlimited {
+            None
+        } else {
+            Some(span(py, Span::CpuLimit, v)?)
+        };
     }
     if let Some(v) = a.open_files {
         sup.open_files = numeric(py, Numeric::OpenFiles, v)?;

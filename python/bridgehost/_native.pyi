@@ -91,7 +91,8 @@ class Host:
         "Supervision"; durations in seconds, int or float; omitted or ``None``: the default):
         ``spare_workers`` (1), ``breaker_failures`` (5), ``breaker_window`` (30),
         ``breaker_cooldown`` (1), ``startup_timeout`` (10), ``close_grace`` (5), ``cpu_limit``
-        (3600; cannot be unlimited from Python), ``open_files`` (64), ``sandbox`` (True).
+        (3600; ``math.inf``: no limit, the worker keeps the hard limit it inherits),
+        ``open_files`` (64), ``sandbox`` (True).
         Out of range is ``InvalidArgumentError`` with the core's message. In-process, a value
         other than the default is ``InvalidArgumentError`` ("... requires process isolation");
         ``startup_timeout`` and ``sandbox`` are accepted with ``validate_in_worker=True``.

@@ -148,6 +148,16 @@ def test_a_workers_setting_is_refused_in_process(host, name):
         host.open("std", validate_in_worker=True, **{name: CHANGED[name]})
 
 
+def test_an_infinite_cpu_limit_is_refused_in_process(host):
+    # math.inf is no limit (Rust's cpu_limit None): a change from the default, refused in-process
+    # as every worker-only setting, with or without validate_in_worker.
+    message = "invalid argument: cpu_limit requires process isolation"
+    for extra in ({}, {"validate_in_worker": True}):
+        with pytest.raises(bridgehost.InvalidArgumentError) as ei:
+            host.open("std", cpu_limit=math.inf, **extra)
+        assert str(ei.value) == message
+
+
 @pytest.mark.parametrize("name", ["startup_timeout", "sandbox"])
 def test_a_validation_setting_needs_isolation_or_validate_in_worker(host, name):
     with pytest.raises(
@@ -204,6 +214,15 @@ def test_every_setting_changed_opens_an_isolated_module(iso_host):
         single = iso_host.open("std", isolation="process", **{name: value})
         assert single.method("echo")(name.encode()) == name.encode()
         single.close()
+
+
+def test_an_infinite_cpu_limit_opens_an_isolated_module_with_no_limit(iso_host):
+    # math.inf (float("inf")) lifts the CPU limit; it was refused ("got inf s"). None keeps
+    # meaning the default, and -inf stays out of range (OUT_OF_RANGE).
+    for value in (math.inf, float("inf")):
+        m = iso_host.open("std", isolation="process", cpu_limit=value)
+        assert m.method("echo")(b"unlimited") == b"unlimited"
+        m.close()
 
 
 @needs_faulty
