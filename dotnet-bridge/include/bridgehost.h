@@ -804,6 +804,17 @@ bh_status bh_buffer_data(struct bh_buffer b, const uint8_t **data, size_t *len);
 bh_status bh_buffer_free(struct bh_buffer b);
 
 /**
+ * Check a shared buffer's length as a signed caller holds it (a .NET
+ * `int`, a Java `long`) by the core's one rule for it, the rule
+ * `bh_shared_buffer_new` applies: 0 or negative is `BH_E_INVALID_ARGUMENT`
+ * ("a shared buffer of -1 bytes: give it a length of at least 1"), more than
+ * this machine's RAM and swap `BH_E_RESOURCE_LIMIT`; nothing is allocated.
+ * For callers whose length type is signed, so a negative length is refused
+ * with its own value.
+ */
+bh_status bh_shared_buffer_check_length(int64_t len);
+
+/**
  * A buffer of `len` (> 0) zero bytes that the caller writes and isolated
  * workers read in place: an input of `bh_call`/`bh_call_into`/`bh_call_spill`
  * that lies in it (above 64 KiB) is not copied into the worker

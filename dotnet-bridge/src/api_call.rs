@@ -8,7 +8,7 @@ use crate::types::{bh_buffer, bh_completion_fn, bh_method, bh_shared_buffer, bh_
 use bhcore::interface::typed::wire;
 use bhcore::internal::shared_buffer_ptr;
 use bhcore::output::Spilled;
-use bhcore::{Error, Method, Result, SharedBuffer};
+use bhcore::{Error, Method, RequestedLen, Result, SharedBuffer};
 use std::ffi::c_void;
 use std::sync::Arc;
 
@@ -273,6 +273,24 @@ pub extern "C" fn bh_buffer_free(b: bh_buffer) -> bh_status {
     ffi_boundary!({
         BUFFERS.remove(b)?;
         Ok(())
+    })
+}
+
+/// Check a shared buffer's length as a signed caller holds it (a .NET
+/// `int`, a Java `long`) by the core's one rule for it, the rule
+/// `bh_shared_buffer_new` applies: 0 or negative is `BH_E_INVALID_ARGUMENT`
+/// ("a shared buffer of -1 bytes: give it a length of at least 1"), more than
+/// this machine's RAM and swap `BH_E_RESOURCE_LIMIT`; nothing is allocated.
+/// For callers whose length type is signed, so a negative length is refused
+/// with its own value.
+#[no_mangle]
+pub extern "C" fn bh_shared_buffer_check_length(len: i64) -> bh_status {
+    ffi_boundary!(|_c| {
+        let requested = match usize::try_from(len) {
+            Ok(n) => RequestedLen::Size(n),
+            Err(_) => RequestedLen::Negative(&len),
+        };
+        SharedBuffer::check_len(requested).map(drop)
     })
 }
 

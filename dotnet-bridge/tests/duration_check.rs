@@ -209,3 +209,30 @@ fn wait_arguments_are_judged_by_the_cores_rule() {
     expect(bh_module_free(m), BH_OK);
     expect(bh_host_free(h), BH_OK);
 }
+
+/// `bh_shared_buffer_check_length`: a signed length (a .NET `int`) judged by the rule
+/// `bh_shared_buffer_new` applies, named as given (the .NET front end spelled the core's
+/// message itself for a negative one).
+#[test]
+fn a_signed_shared_buffer_length_is_judged_by_the_cores_rule() {
+    let _g = serial();
+    for len in [-1i64, i64::MIN, 0] {
+        assert_eq!(bh_shared_buffer_check_length(len), BH_E_INVALID_ARGUMENT);
+        assert_eq!(
+            last_error(),
+            format!(
+                "invalid argument: a shared buffer of {len} bytes: give it a length of at least 1"
+            )
+        );
+    }
+    assert_eq!(bh_shared_buffer_check_length(i64::MAX), BH_E_RESOURCE_LIMIT);
+    assert!(
+        last_error().starts_with(&format!(
+            "resource limit: a shared buffer of {} bytes is more than",
+            i64::MAX
+        )),
+        "{}",
+        last_error()
+    );
+    assert_eq!(bh_shared_buffer_check_length(4096), BH_OK);
+}

@@ -310,6 +310,9 @@ namespace BridgeHost
         internal static extern int bh_shared_buffer_new(UIntPtr len, out SharedBufferHandle buffer);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_shared_buffer_check_length(long len);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_shared_buffer_data(SharedBufferHandle buffer, out byte* data, out UIntPtr len);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

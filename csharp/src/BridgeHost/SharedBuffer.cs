@@ -35,9 +35,9 @@ namespace BridgeHost
             Platform.EnsureSupported();
             if (length < 0)
             {
-                // Not a size_t: the one check this translation needs (0 is the core's to refuse),
-                // with the core's message for a length it refuses, as every runtime shows it.
-                throw new InvalidArgumentException("invalid argument: a shared buffer of " + length + " bytes: give it a length of at least 1");
+                // Not a size_t: the core's rule judges it as given (bh_shared_buffer_new's rule).
+                int refused = Native.bh_shared_buffer_check_length(length);
+                throw refused != Native.BH_OK ? Errors.Last(refused) : new InternalException("bh_shared_buffer_check_length accepted " + length);
             }
             SharedBufferHandle handle;
             int st = Native.bh_shared_buffer_new((UIntPtr)(uint)length, out handle);
