@@ -187,7 +187,8 @@ def test_python_m_bridgehost_inspect_exits_non_zero_for_a_hostile_load(iso_host)
     assert ok.returncode == 0 and b"name:          std" in ok.stdout, ok
 
 
-def _worker_stopped() -> bool:
+def _worker_children():
+    """The pids of this process's bridgehost worker children (read from /proc)."""
     me = os.getpid()
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -195,8 +196,15 @@ def _worker_stopped() -> bool:
         try:
             with open(f"/proc/{pid}/stat") as f:
                 stat = f.read()
-            if "(bridgehost-work" not in stat or int(stat.rsplit(")", 1)[1].split()[1]) != me:
-                continue
+            if "(bridgehost-work" in stat and int(stat.rsplit(")", 1)[1].split()[1]) == me:
+                yield int(pid)
+        except (OSError, ValueError, IndexError):
+            continue
+
+
+def _worker_stopped() -> bool:
+    for pid in _worker_children():
+        try:
             states = []
             for t in os.listdir(f"/proc/{pid}/task"):
                 with open(f"/proc/{pid}/task/{t}/stat") as f:
@@ -210,19 +218,12 @@ def _worker_stopped() -> bool:
 
 def _worker_stop_reported() -> bool:
     """A worker child of this process whose stop the kernel reports to waitid (left waitable)."""
-    me = os.getpid()
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
+    for pid in _worker_children():
         try:
-            with open(f"/proc/{pid}/stat") as f:
-                stat = f.read()
-            if "(bridgehost-work" not in stat or int(stat.rsplit(")", 1)[1].split()[1]) != me:
-                continue
             flags = os.WSTOPPED | os.WNOHANG | os.WNOWAIT
-            if os.waitid(os.P_PID, int(pid), flags) is not None:
+            if os.waitid(os.P_PID, pid, flags) is not None:
                 return True
-        except (OSError, ValueError, IndexError):
+        except OSError:
             continue
     return False
 
