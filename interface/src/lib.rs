@@ -28,6 +28,7 @@ mod error;
 pub mod json;
 pub mod limits;
 mod model;
+pub mod scalar;
 pub mod wire;
 
 pub use error::{Error, Result};

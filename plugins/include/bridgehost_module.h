@@ -158,12 +158,43 @@ typedef const bh_module_desc *(*bh_module_entry_fn)(void);
 #define BH_INTERFACE_FORMAT_WIT 1u
 #define BH_INTERFACE_MAX_TEXT 262144u /* bytes */
 
+/* Size of the first bh_module_interface (up to and including hash). */
+#define BH_MODULE_INTERFACE_V1_SIZE 56u
+
+/*
+ * Optional direct entries (docs/TYPED.md, "Direct calls"): for a plain
+ * function whose parameters (at most BH_DIRECT_MAX_PARAMS) and result (none
+ * or one) are all scalars -- bool, s8..s64, u8..u64, f32, f64, char -- a
+ * module may also export a C function taking one 64-bit slot per argument.
+ * The host calls it in-process instead of call() (no encoding, no output
+ * writer) and calls call() with the wire format everywhere else, so both must
+ * behave the same. Slots: bool 0/1; unsigned values zero-extended; signed
+ * values sign-extended; f32 bits in the low 32 bits (high bits zero); f64
+ * bits; char the Unicode scalar value. The host passes only valid slots and
+ * checks the result slot (an invalid one is an ABI mismatch).
+ *
+ * Return 0 with *result written (ignored for a function without a result),
+ * or non-zero on failure: the code, or the one given to api->fail(call, ...).
+ * `call` serves fail() only, on the calling thread, until the entry returns;
+ * write() through it is BH_API_INVALID (a direct entry has no byte output).
+ */
+#define BH_DIRECT_MAX_PARAMS 8u
+typedef int32_t (*bh_direct_fn)(void *instance, const uint64_t *args, uint64_t *result,
+                                bh_call_ctx *call);
+
 typedef struct bh_module_interface {
     uint32_t struct_size; /* sizeof(bh_module_interface) as the module was compiled */
     uint32_t format;      /* BH_INTERFACE_FORMAT_WIT */
     const char *text;     /* WIT text, text_len bytes, static */
     size_t text_len;      /* 1..BH_INTERFACE_MAX_TEXT */
     uint8_t hash[32];     /* SHA-256 of the canonical form */
+    /* Appended to the first interface struct (a module whose struct_size is
+     * BH_MODULE_INTERFACE_V1_SIZE has none): direct entries. NULL, or
+     * direct_count entries indexed like the descriptor's methods, NULL where
+     * a method has none. See bh_direct_fn. */
+    const bh_direct_fn *direct;
+    uint32_t direct_count; /* 0 when direct is NULL, else the descriptor's method_count */
+    uint32_t reserved;     /* must be 0 */
 } bh_module_interface;
 
 /* The optional interface symbol. Returns a pointer to static, immutable data. */

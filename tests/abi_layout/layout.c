@@ -60,6 +60,9 @@ int main(void)
     OFF(bh_module_interface, text);
     OFF(bh_module_interface, text_len);
     OFF(bh_module_interface, hash);
+    OFF(bh_module_interface, direct);
+    OFF(bh_module_interface, direct_count);
+    OFF(bh_module_interface, reserved);
 
     /* Function pointer and size_t widths the signatures rely on. */
     printf("size.fnptr %zu\n", sizeof(bh_module_entry_fn));
@@ -75,6 +78,8 @@ int main(void)
     CONST_U(BH_METHOD_NONBLOCKING);
     CONST_U(BH_MODULE_STATEFUL);
     CONST_U(BH_MODULE_DESC_V1_SIZE);
+    CONST_U(BH_MODULE_INTERFACE_V1_SIZE);
+    CONST_U(BH_DIRECT_MAX_PARAMS);
     CONST_I(BH_API_OK);
     CONST_I(BH_API_INVALID);
     CONST_I(BH_API_TOO_LARGE);

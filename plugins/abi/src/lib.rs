@@ -191,7 +191,35 @@ pub struct InterfaceDesc {
     pub text_len: usize,
     /// SHA-256 of the interface's canonical form.
     pub hash: [u8; 32],
+    /// Appended to the first interface struct (absent when `struct_size` is
+    /// [`INTERFACE_V1_SIZE`]): the direct entries, null or `direct_count`
+    /// entries indexed like the descriptor's methods (`None` where a method
+    /// has none). docs/TYPED.md, "Direct calls".
+    pub direct: *const Option<DirectFn>,
+    /// 0 when `direct` is null, else the descriptor's `method_count`.
+    pub direct_count: u32,
+    /// Must be 0.
+    pub reserved: u32,
 }
+
+/// `BH_MODULE_INTERFACE_V1_SIZE`: the first `bh_module_interface`, up to and
+/// including `hash`. A module built against it has no direct entries.
+pub const INTERFACE_V1_SIZE: usize = 56;
+
+/// `BH_DIRECT_MAX_PARAMS`: most parameters a direct-eligible function has.
+pub const DIRECT_MAX_PARAMS: usize = 8;
+
+/// `bh_direct_fn`: a typed function whose parameters and result are scalars,
+/// called with one 64-bit slot per argument (docs/TYPED.md, "Direct calls").
+/// Returns 0 with `*result` written, or non-zero on failure (the code, or the
+/// one given to `fail(call, ...)`); `call` serves `fail` only, on the calling
+/// thread, until the entry returns.
+pub type DirectFn = unsafe extern "C" fn(
+    instance: *mut c_void,
+    args: *const u64,
+    result: *mut u64,
+    call: *mut BhCall,
+) -> i32;
 
 /// The interface symbol's type.
 pub type InterfaceFn = unsafe extern "C" fn() -> *const InterfaceDesc;

@@ -76,6 +76,19 @@ fn rust_side() -> BTreeMap<String, String> {
     off!("bh_module_interface", InterfaceDesc, "text", text);
     off!("bh_module_interface", InterfaceDesc, "text_len", text_len);
     off!("bh_module_interface", InterfaceDesc, "hash", hash);
+    off!("bh_module_interface", InterfaceDesc, "direct", direct);
+    off!(
+        "bh_module_interface",
+        InterfaceDesc,
+        "direct_count",
+        direct_count
+    );
+    off!("bh_module_interface", InterfaceDesc, "reserved", reserved);
+    assert_eq!(
+        std::mem::offset_of!(InterfaceDesc, direct),
+        INTERFACE_V1_SIZE,
+        "direct is appended right after the first interface struct"
+    );
 
     put("size.fnptr", size_of::<EntryFn>().to_string());
     put("size.size_t", size_of::<usize>().to_string());
@@ -95,6 +108,11 @@ fn rust_side() -> BTreeMap<String, String> {
     );
     put("const.BH_MODULE_STATEFUL", MODULE_STATEFUL.to_string());
     put("const.BH_MODULE_DESC_V1_SIZE", DESC_V1_SIZE.to_string());
+    put(
+        "const.BH_MODULE_INTERFACE_V1_SIZE",
+        INTERFACE_V1_SIZE.to_string(),
+    );
+    put("const.BH_DIRECT_MAX_PARAMS", DIRECT_MAX_PARAMS.to_string());
     put("const.BH_API_OK", API_OK.to_string());
     put("const.BH_API_INVALID", API_INVALID.to_string());
     put("const.BH_API_TOO_LARGE", API_TOO_LARGE.to_string());

@@ -453,6 +453,9 @@ pub mod __private {
                 text: text.as_ptr().cast(),
                 text_len: text.len(),
                 hash,
+                direct: core::ptr::null(),
+                direct_count: 0,
+                reserved: 0,
             })
         });
         &d.0

@@ -1,0 +1,365 @@
+//! Direct calls (docs/TYPED.md, "Direct calls"): which functions may be
+//! called with their arguments as 64-bit slots, the slot encoding, and the
+//! checks of a slot in both directions.
+//!
+//! A function is *direct-eligible* when it is a plain function whose
+//! parameters (at most [`MAX_PARAMS`], after alias resolution) and result
+//! (none or one) are all [`Scalar`]s. Slots:
+//!
+//! | type | slot |
+//! |---|---|
+//! | `bool` | 0 or 1 |
+//! | `u8`, `u16`, `u32`, `u64` | the value, zero-extended |
+//! | `s8`, `s16`, `s32`, `s64` | the value, two's complement sign-extended |
+//! | `f32` | the IEEE-754 bits in the low 32 bits, the high 32 bits zero |
+//! | `f64` | the IEEE-754 bits |
+//! | `char` | the Unicode scalar value |
+
+use crate::error::{Error, Result};
+use crate::model::{Function, FunctionKind, Interface, Type};
+
+/// Most parameters a direct-eligible function has (`BH_DIRECT_MAX_PARAMS`).
+pub const MAX_PARAMS: usize = 8;
+
+/// Largest wire encoding of a direct-eligible function's parameters.
+pub const MAX_WIRE_PARAMS: usize = MAX_PARAMS * 8;
+
+/// A type a direct call carries in one slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scalar {
+    /// `bool`
+    Bool,
+    /// `s8`
+    S8,
+    /// `s16`
+    S16,
+    /// `s32`
+    S32,
+    /// `s64`
+    S64,
+    /// `u8`
+    U8,
+    /// `u16`
+    U16,
+    /// `u32`
+    U32,
+    /// `u64`
+    U64,
+    /// `f32`
+    F32,
+    /// `f64`
+    F64,
+    /// `char`
+    Char,
+}
+
+impl Scalar {
+    /// The scalar of a type already resolved through its aliases.
+    pub fn of(ty: &Type) -> Option<Scalar> {
+        Some(match ty {
+            Type::Bool => Scalar::Bool,
+            Type::S8 => Scalar::S8,
+            Type::S16 => Scalar::S16,
+            Type::S32 => Scalar::S32,
+            Type::S64 => Scalar::S64,
+            Type::U8 => Scalar::U8,
+            Type::U16 => Scalar::U16,
+            Type::U32 => Scalar::U32,
+            Type::U64 => Scalar::U64,
+            Type::F32 => Scalar::F32,
+            Type::F64 => Scalar::F64,
+            Type::Char => Scalar::Char,
+            _ => return None,
+        })
+    }
+
+    /// The WIT name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scalar::Bool => "bool",
+            Scalar::S8 => "s8",
+            Scalar::S16 => "s16",
+            Scalar::S32 => "s32",
+            Scalar::S64 => "s64",
+            Scalar::U8 => "u8",
+            Scalar::U16 => "u16",
+            Scalar::U32 => "u32",
+            Scalar::U64 => "u64",
+            Scalar::F32 => "f32",
+            Scalar::F64 => "f64",
+            Scalar::Char => "char",
+        }
+    }
+
+    /// Bytes of its wire encoding (fixed width, little-endian).
+    pub fn wire_size(self) -> usize {
+        match self {
+            Scalar::Bool | Scalar::S8 | Scalar::U8 => 1,
+            Scalar::S16 | Scalar::U16 => 2,
+            Scalar::S32 | Scalar::U32 | Scalar::F32 | Scalar::Char => 4,
+            Scalar::S64 | Scalar::U64 | Scalar::F64 => 8,
+        }
+    }
+
+    /// Why `slot` is not a value of this type (`None`: it is one). The
+    /// narrow integer types read the slot as an `i64`, so a negative value a
+    /// caller passed is named as such ("-1 is out of range for u32").
+    pub fn invalid(self, slot: u64) -> Option<String> {
+        let signed = slot as i64;
+        let in_range = |lo: i64, hi: i64| (lo..=hi).contains(&signed);
+        let ok = match self {
+            Scalar::Bool => slot <= 1,
+            Scalar::S8 => in_range(i8::MIN.into(), i8::MAX.into()),
+            Scalar::S16 => in_range(i16::MIN.into(), i16::MAX.into()),
+            Scalar::S32 => in_range(i32::MIN.into(), i32::MAX.into()),
+            Scalar::U8 => in_range(0, u8::MAX.into()),
+            Scalar::U16 => in_range(0, u16::MAX.into()),
+            Scalar::U32 => in_range(0, u32::MAX.into()),
+            Scalar::S64 | Scalar::U64 | Scalar::F64 => true,
+            Scalar::F32 => slot >> 32 == 0,
+            Scalar::Char => u32::try_from(slot).ok().and_then(char::from_u32).is_some(),
+        };
+        if ok {
+            return None;
+        }
+        Some(match self {
+            Scalar::Bool => format!("{slot} is not a bool (0 or 1)"),
+            Scalar::F32 => format!("0x{slot:016x} is not an f32 slot (high 32 bits set)"),
+            Scalar::Char => format!("0x{slot:x} is not a Unicode scalar value"),
+            _ => format!("{signed} is out of range for {}", self.name()),
+        })
+    }
+
+    /// Append the wire encoding of a valid slot to `out` at `at`; returns
+    /// the bytes written.
+    fn encode(self, slot: u64, out: &mut [u8], at: usize) -> usize {
+        let n = self.wire_size();
+        out[at..at + n].copy_from_slice(&slot.to_le_bytes()[..n]);
+        n
+    }
+
+    /// The slot of the wire encoding in `bytes` (exactly `wire_size`
+    /// bytes), or why it is not a value of this type.
+    fn decode(self, bytes: &[u8]) -> std::result::Result<u64, String> {
+        let mut b = [0u8; 8];
+        b[..bytes.len()].copy_from_slice(bytes);
+        let raw = u64::from_le_bytes(b);
+        let slot = match self {
+            Scalar::S8 => i64::from(raw as u8 as i8) as u64,
+            Scalar::S16 => i64::from(raw as u16 as i16) as u64,
+            Scalar::S32 => i64::from(raw as u32 as i32) as u64,
+            _ => raw,
+        };
+        match self.invalid(slot) {
+            None => Ok(slot),
+            Some(why) => Err(why),
+        }
+    }
+}
+
+/// A direct-eligible function's parameter and result types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScalarSignature {
+    /// Parameter types, in order.
+    pub params: Box<[Scalar]>,
+    /// Result type, if any.
+    pub result: Option<Scalar>,
+}
+
+impl ScalarSignature {
+    /// The signature of `f` if it is direct-eligible.
+    pub fn of(iface: &Interface, f: &Function) -> Option<ScalarSignature> {
+        if f.kind != FunctionKind::Freestanding || f.params.len() > MAX_PARAMS {
+            return None;
+        }
+        let params = f
+            .params
+            .iter()
+            .map(|p| Scalar::of(iface.resolve(&p.ty)))
+            .collect::<Option<Box<[Scalar]>>>()?;
+        let result = match &f.result {
+            None => None,
+            Some(t) => Some(Scalar::of(iface.resolve(t))?),
+        };
+        Some(ScalarSignature { params, result })
+    }
+
+    /// Check a caller's arguments: the count, then each slot
+    /// ([`Error::Value`] naming the function or the parameter, as the
+    /// dynamic lowering does).
+    pub fn check_args(&self, f: &Function, args: &[u64]) -> Result<()> {
+        if args.len() != self.params.len() {
+            return Err(Error::Value(format!(
+                "{} takes {} argument(s), got {}",
+                f.name,
+                self.params.len(),
+                args.len()
+            )));
+        }
+        for (i, (&ty, &slot)) in self.params.iter().zip(args).enumerate() {
+            if let Some(why) = ty.invalid(slot) {
+                let name = f.params.get(i).map_or("?", |p| p.name.as_str());
+                return Err(Error::Value(format!("parameter {name}: {why}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Encode checked arguments in the wire format (the input of the
+    /// method's bytes entry) into `out`; returns the bytes written.
+    pub fn encode_args(&self, args: &[u64], out: &mut [u8; MAX_WIRE_PARAMS]) -> usize {
+        let mut at = 0;
+        for (&ty, &slot) in self.params.iter().zip(args) {
+            at += ty.encode(slot, out, at);
+        }
+        at
+    }
+
+    /// Bytes of the result's wire encoding (0 without a result).
+    pub fn result_wire_size(&self) -> usize {
+        self.result.map_or(0, Scalar::wire_size)
+    }
+
+    /// The result slot of a bytes entry's output (0 without a result): a
+    /// wrong length or an invalid value is [`Error::Decode`].
+    pub fn decode_result(&self, bytes: &[u8]) -> Result<u64> {
+        let want = self.result_wire_size();
+        if bytes.len() != want {
+            return Err(Error::Decode {
+                offset: bytes.len().min(want),
+                reason: format!(
+                    "the result is {} byte(s), {} expects {want}",
+                    bytes.len(),
+                    self.result.map_or("no result", Scalar::name)
+                ),
+            });
+        }
+        match self.result {
+            None => Ok(0),
+            Some(ty) => ty
+                .decode(bytes)
+                .map_err(|reason| Error::Decode { offset: 0, reason }),
+        }
+    }
+
+    /// Why a module's result slot is not a value of the result type (`None`:
+    /// it is one, or there is no result).
+    pub fn invalid_result(&self, slot: u64) -> Option<String> {
+        self.result.and_then(|ty| ty.invalid(slot))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sig(wit_fn: &str) -> (Interface, Option<ScalarSignature>) {
+        let text = format!("package t:t; interface t {{ type n = u16; {wit_fn} }}");
+        let iface = Interface::parse(&text).unwrap();
+        let f = iface.functions[0].clone();
+        let s = ScalarSignature::of(&iface, &f);
+        (iface, s)
+    }
+
+    #[test]
+    fn eligibility() {
+        let (_, s) = sig("add: func(a: u32, b: u32) -> u32;");
+        let s = s.unwrap();
+        assert_eq!(&*s.params, &[Scalar::U32, Scalar::U32]);
+        assert_eq!(s.result, Some(Scalar::U32));
+        assert!(
+            sig("f: func(a: n, c: char, x: f32, y: f64, b: bool, s: s8) -> s64;")
+                .1
+                .is_some()
+        );
+        assert!(sig("f: func();").1.is_some());
+        assert!(sig("f: func(a: string) -> u32;").1.is_none());
+        assert!(sig("f: func(a: u32) -> option<u32>;").1.is_none());
+        assert!(sig("f: func(a: u32) -> result<u32>;").1.is_none());
+        assert!(
+            sig("f: func(a: u8, b: u8, c: u8, d: u8, e: u8, f: u8, g: u8, h: u8, i: u8);")
+                .1
+                .is_none()
+        );
+        assert!(
+            sig("f: func(a: u8, b: u8, c: u8, d: u8, e: u8, f: u8, g: u8, h: u8);")
+                .1
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn slots_at_their_edges() {
+        use Scalar::*;
+        assert!(U32.invalid(u64::from(u32::MAX)).is_none());
+        assert_eq!(
+            U32.invalid(1 << 32).unwrap(),
+            "4294967296 is out of range for u32"
+        );
+        assert_eq!(
+            U8.invalid(-1i64 as u64).unwrap(),
+            "-1 is out of range for u8"
+        );
+        assert!(S8.invalid(-128i64 as u64).is_none());
+        assert!(S8.invalid(0x80).is_some(), "an s8 must be sign-extended");
+        assert!(S32.invalid(i64::from(i32::MIN) as u64).is_none());
+        assert!(S64.invalid(u64::MAX).is_none() && U64.invalid(u64::MAX).is_none());
+        assert!(Bool.invalid(1).is_none() && Bool.invalid(2).is_some());
+        assert!(F32.invalid(u64::from(f32::NAN.to_bits())).is_none());
+        assert!(F32.invalid(1 << 32).is_some());
+        assert!(Char.invalid(0x10FFFF).is_none() && Char.invalid(0x1F600).is_none());
+        assert_eq!(
+            Char.invalid(0xD800).unwrap(),
+            "0xd800 is not a Unicode scalar value"
+        );
+        assert!(Char.invalid(0x110000).is_some());
+    }
+
+    #[test]
+    fn wire_round_trip_matches_the_wire_codec() {
+        use crate::wire::{self, Value};
+        let (iface, s) =
+            sig("f: func(a: s8, b: u16, c: char, d: f32, e: bool, g: s64, h: f64) -> s16;");
+        let s = s.unwrap();
+        let f = iface.functions[0].clone();
+        let vals = [
+            Value::S8(-5),
+            Value::U16(65535),
+            Value::Char('😀'),
+            Value::F32(-0.0),
+            Value::Bool(true),
+            Value::S64(i64::MIN),
+            Value::F64(f64::NAN),
+        ];
+        let slots = [
+            -5i64 as u64,
+            65535,
+            0x1F600,
+            u64::from((-0.0f32).to_bits()),
+            1,
+            i64::MIN as u64,
+            f64::NAN.to_bits(),
+        ];
+        s.check_args(&f, &slots).unwrap();
+        let mut buf = [0u8; MAX_WIRE_PARAMS];
+        let n = s.encode_args(&slots, &mut buf);
+        assert_eq!(
+            &buf[..n],
+            &wire::encode_params(&iface, &f, &vals).unwrap()[..]
+        );
+        assert_eq!(
+            s.decode_result(&(-2i16).to_le_bytes()).unwrap(),
+            -2i64 as u64
+        );
+        assert!(matches!(
+            s.decode_result(&[1, 2, 3]),
+            Err(Error::Decode { .. })
+        ));
+        let (_, b) = sig("f: func() -> bool;");
+        assert!(b.unwrap().decode_result(&[2]).is_err());
+        assert_eq!(
+            s.check_args(&f, &slots[..2]).unwrap_err().to_string(),
+            Error::Value("f takes 7 argument(s), got 2".into()).to_string()
+        );
+    }
+}
