@@ -54,6 +54,8 @@ pub(crate) struct InProcess {
     token: u64,
     mode: Mode,
     counters: Arc<Counters>,
+    /// Which methods have a direct entry (by index; empty: none).
+    direct: Box<[bool]>,
 }
 
 impl InProcess {
@@ -77,6 +79,9 @@ impl InProcess {
             token,
             mode,
             counters,
+            direct: (0..lib.info().methods.len())
+                .map(|i| lib.has_direct(i))
+                .collect(),
         })
     }
 
@@ -143,6 +148,26 @@ impl Backend for InProcess {
                 Self::call_owner(owner, &self.name, &self.counters, index, input, out)
             }),
         }
+    }
+
+    #[inline]
+    fn call_direct(&self, index: u32, args: &[u64]) -> Option<Result<u64>> {
+        let Mode::Direct(gate) = &self.mode else {
+            return None;
+        };
+        // Checked before entering: the gate counts its entries as calls.
+        if !self.direct.get(index as usize).copied().unwrap_or(false) {
+            return None;
+        }
+        let Some(instance) = gate.enter() else {
+            return Some(Err(Error::closed("module")));
+        };
+        let sample = counters::is_sampled(instance.entries_before());
+        self.counters
+            .timed(sample, instance.thread_index(), || {
+                instance.call_direct(index, args)
+            })
+            .transpose()
     }
 
     fn reentered(&self) -> bool {

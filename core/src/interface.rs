@@ -64,6 +64,39 @@ pub(crate) fn validate(
     Ok(iface)
 }
 
+/// Check the module's direct entries (docs/TYPED.md, "Direct calls"):
+/// `has(i)` says whether method `i` has one. A direct entry on a method that
+/// is no function of the interface, or whose function is not
+/// direct-eligible, is [`Error::AbiMismatch`] naming it.
+pub(crate) fn validate_direct(
+    path: &str,
+    iface: &Interface,
+    methods: &[MethodInfo],
+    has: impl Fn(usize) -> bool,
+) -> Result<()> {
+    for (i, m) in methods.iter().enumerate().filter(|(i, _)| has(*i)) {
+        let eligible = iface
+            .function(&m.name)
+            .is_some_and(|f| typed::scalar::ScalarSignature::of(iface, f).is_some());
+        if !eligible {
+            return Err(Error::AbiMismatch {
+                path: path.to_string(),
+                reason: format!(
+                    "typed interface: method {:?} (index {i}) has a direct entry but {}",
+                    m.name,
+                    if iface.function(&m.name).is_some() {
+                        "its function is not direct-eligible (at most 8 parameters and \
+                         a result, all bool, integers, floats or char)"
+                    } else {
+                        "is no function of the interface"
+                    }
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Interfaces parsed so far, by their exact text: how many are kept.
 const PARSED_KEPT: usize = 32;
 

@@ -7,6 +7,7 @@ use crate::events::{EventCallback, EventHub, Subscription};
 use crate::executor::{Executor, SubmitHandle};
 use crate::ffi::callbacks::InstanceEvents;
 use crate::ffi::loader::{MethodInfo, ModuleInfo};
+use crate::interface::typed::scalar::ScalarSignature;
 use crate::options::ModuleOptions;
 use crate::output::{CallOutput, Spilled};
 use bridgehost_module_abi as abi;
@@ -19,6 +20,13 @@ pub(crate) trait Backend: Send + Sync {
     /// module's counters (`calls`, or `calls_local` for the in-process
     /// backend's gate).
     fn call(&self, index: u32, input: &[u8], out: &mut CallOutput<'_>) -> Result<()>;
+    /// Run method `index` through its direct entry with checked argument
+    /// slots, counted like `call`; `None` when this backend has no direct
+    /// entry to call for it (isolated workers, single-thread modules, a
+    /// method without one): the caller then uses `call` with the wire format.
+    fn call_direct(&self, _index: u32, _args: &[u64]) -> Option<Result<u64>> {
+        None
+    }
     /// Stop: wait for or fail in-flight calls, destroy the instance(s).
     /// Called once.
     fn close(&self);
@@ -194,10 +202,19 @@ impl Module {
                     self.inner.info.name
                 ))
             })?;
+        let scalar = self.interface().and_then(|iface| {
+            let function = iface.function(name)?;
+            let signature = ScalarSignature::of(iface, function)?;
+            Some(Arc::new(ScalarMethod {
+                function: function.clone(),
+                signature,
+            }))
+        });
         Ok(Method {
             module: Arc::clone(&self.inner),
             index: index as u32,
             info: Arc::new(self.inner.info.methods[index].clone()),
+            scalar,
         })
     }
 
@@ -299,6 +316,16 @@ pub struct Method {
     module: Arc<ModuleInner>,
     index: u32,
     info: Arc<MethodInfo>,
+    /// The method's typed function when it is direct-eligible.
+    scalar: Option<Arc<ScalarMethod>>,
+}
+
+/// A direct-eligible method's function and signature (docs/TYPED.md,
+/// "Direct calls").
+#[derive(Debug)]
+struct ScalarMethod {
+    function: crate::interface::typed::Function,
+    signature: ScalarSignature,
 }
 
 impl std::fmt::Debug for Method {
@@ -460,6 +487,103 @@ impl Method {
         }
         tracing::trace!(target: "bridgehost::call", module = %m.info.name, method = %self.info.name, error = %e, "call failed");
         e
+    }
+
+    /// The parameter and result types of this method's typed function when
+    /// it is direct-eligible (plain, at most 8 parameters and none or one
+    /// result, all scalars): then [`call_scalar`](Self::call_scalar) takes
+    /// it. `None` for every other method and for bytes-only modules.
+    pub fn scalar_signature(&self) -> Option<&ScalarSignature> {
+        self.scalar.as_deref().map(|s| &s.signature)
+    }
+
+    /// Call a direct-eligible method (see
+    /// [`scalar_signature`](Self::scalar_signature)) with one 64-bit slot per
+    /// argument, returning the result's slot (0 for a function without a
+    /// result); the slots are docs/TYPED.md's "Direct calls" encoding.
+    ///
+    /// In-process, a module that exports a direct entry for the method runs
+    /// it: no encoding, no output buffer. Otherwise (isolated workers,
+    /// single-thread modules, no direct entry) the same arguments go through
+    /// the ordinary call in the wire format, so the result is the same.
+    /// A method without a scalar signature, a wrong count or a slot that is
+    /// not a value of its parameter's type is `InvalidArgument` (no module
+    /// code runs); a result slot that is not a value of the result type is
+    /// `AbiMismatch`, as a malformed typed result is.
+    pub fn call_scalar(&self, args: &[u64]) -> Result<u64> {
+        let Some(s) = self.scalar.as_deref() else {
+            return Err(self.not_scalar());
+        };
+        if let Err(e) = s.signature.check_args(&s.function, args) {
+            return Err(self.bad_scalar_args(e));
+        }
+        let m = &*self.module;
+        if m.closed.load(Ordering::Acquire) {
+            return Err(Error::closed("module"));
+        }
+        match m.backend.call_direct(self.index, args) {
+            Some(Ok(slot)) => match s.signature.invalid_result(slot) {
+                None => Ok(slot),
+                Some(why) => Err(self.bad_result(format!("direct result slot: {why}"))),
+            },
+            Some(Err(e)) => Err(self.failed(e)),
+            None => self.call_scalar_bytes(s, args),
+        }
+    }
+
+    /// [`call_scalar`](Self::call_scalar) through the bytes entry.
+    #[inline(never)]
+    fn call_scalar_bytes(&self, s: &ScalarMethod, args: &[u64]) -> Result<u64> {
+        let mut input = [0u8; crate::interface::typed::scalar::MAX_WIRE_PARAMS];
+        let n = s.signature.encode_args(args, &mut input);
+        let mut out = [0u8; 8];
+        let len = match self.call_to_slice(&input[..n], &mut out) {
+            Ok(len) => len,
+            Err(Error::BufferTooSmall { required, .. }) => {
+                return Err(self.bad_result(format!(
+                    "the result is {required} bytes, {} expects {}",
+                    s.signature.result.map_or("no result", |r| r.name()),
+                    s.signature.result_wire_size()
+                )))
+            }
+            Err(e) => return Err(e),
+        };
+        s.signature
+            .decode_result(&out[..len])
+            .map_err(|e| self.bad_result(e.to_string()))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn not_scalar(&self) -> Error {
+        Error::InvalidArgument(format!(
+            "method {:?} has no scalar signature (its typed function is not \
+             direct-eligible, or the module has no typed interface)",
+            self.info.name
+        ))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn bad_scalar_args(&self, e: crate::interface::typed::Error) -> Error {
+        match e {
+            crate::interface::typed::Error::Value(m) => Error::InvalidArgument(m),
+            other => Error::InvalidArgument(other.to_string()),
+        }
+    }
+
+    /// A result the module returned that is not a value of the result
+    /// type: counted as a failed call.
+    #[cold]
+    #[inline(never)]
+    fn bad_result(&self, reason: String) -> Error {
+        self.failed(Error::AbiMismatch {
+            path: self.module.info.path.clone(),
+            reason: format!(
+                "output of {} does not match its interface: {reason}",
+                self.info.name
+            ),
+        })
     }
 
     /// Run the call on the host's pool threads. `done` is invoked exactly

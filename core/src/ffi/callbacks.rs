@@ -196,7 +196,8 @@ fn pool_take() -> Option<u32> {
         return Some(i);
     }
     let i = p.next;
-    if u64::from(i) > INDEX_MASK {
+    // The last index is never a record: it marks a direct call's token.
+    if u64::from(i) >= INDEX_MASK {
         return None;
     }
     let (b, _) = locate(i);
@@ -542,7 +543,117 @@ pub(crate) fn host_api(token: u64) -> abi::HostApi {
     }
 }
 
+// ---- direct calls ---------------------------------------------------------
+
+/// A direct entry's `call` argument serves `fail` only, on the calling
+/// thread, until the entry returns (docs/TYPED.md, "Direct calls"). It is a
+/// token too, `(generation << 24) | INDEX_MASK` (an index no record ever
+/// has), with a per-thread generation, so a use after the entry returned, or
+/// from another thread, finds no armed call with that token: `BH_API_STALE`.
+/// Arming costs a thread-local access and no record, which is the point of a
+/// direct call.
+struct DirectState {
+    /// The token of the direct call running on this thread (0: none).
+    armed: u64,
+    /// Generation of the next direct call on this thread.
+    next: u64,
+    /// The failure the running call reported.
+    failure: Option<(i32, String)>,
+}
+
+thread_local! {
+    static DIRECT: std::cell::RefCell<DirectState> = const {
+        std::cell::RefCell::new(DirectState { armed: 0, next: 1, failure: None })
+    };
+}
+
+fn is_direct_token(token: u64) -> bool {
+    token & INDEX_MASK == INDEX_MASK
+}
+
+/// The context of one direct call on this thread: [`DirectCall::token`] is
+/// what the entry receives; [`DirectCall::finish`] disarms it and returns
+/// the failure it reported. A direct call nested inside another one on the
+/// same thread (a module calling back into the host) arms its own token and
+/// restores the outer one when it finishes.
+pub(crate) struct DirectCall {
+    token: u64,
+    outer: (u64, Option<(i32, String)>),
+    finished: bool,
+}
+
+impl DirectCall {
+    #[inline]
+    pub(crate) fn arm() -> DirectCall {
+        DIRECT.with_borrow_mut(|d| {
+            let token = ((d.next & GEN_MASK) << INDEX_BITS) | INDEX_MASK;
+            d.next = d.next.wrapping_add(1);
+            let outer = (std::mem::replace(&mut d.armed, token), d.failure.take());
+            DirectCall {
+                token,
+                outer,
+                finished: false,
+            }
+        })
+    }
+
+    /// The `bh_call_ctx *` handed to the direct entry.
+    #[inline]
+    pub(crate) fn token(&self) -> *mut abi::BhCall {
+        self.token as usize as *mut abi::BhCall
+    }
+
+    /// Disarm: later uses of the token are `BH_API_STALE`.
+    #[inline]
+    pub(crate) fn finish(mut self) -> Option<(i32, String)> {
+        self.finished = true;
+        let outer = std::mem::take(&mut self.outer);
+        DIRECT.with_borrow_mut(|d| {
+            d.armed = outer.0;
+            std::mem::replace(&mut d.failure, outer.1)
+        })
+    }
+}
+
+impl Drop for DirectCall {
+    fn drop(&mut self) {
+        if !self.finished {
+            let outer = std::mem::take(&mut self.outer);
+            let _ = DIRECT.try_with(|d| {
+                if let Ok(mut d) = d.try_borrow_mut() {
+                    d.armed = outer.0;
+                    d.failure = outer.1;
+                }
+            });
+        }
+    }
+}
+
+/// `fail` through a direct call's token: recorded when the token is the
+/// call armed on this thread, else `BH_API_STALE`.
+fn direct_fail(token: u64, code: i32, msg: *const c_char, msg_len: usize) -> i32 {
+    if !DIRECT.with_borrow(|d| d.armed == token) {
+        return abi::API_STALE;
+    }
+    if code == 0 {
+        return abi::API_INVALID;
+    }
+    // SAFETY: the module promises msg_len readable bytes; the policy reads
+    // them only if msg_len is within the limit.
+    let (message, status) = match unsafe { take_message(msg, msg_len) } {
+        Ok(m) => (m, abi::API_OK),
+        Err(status) => (refused_message(status, msg_len), status),
+    };
+    DIRECT.with_borrow_mut(|d| d.failure = Some((code, message)));
+    status
+}
+
 unsafe extern "C" fn host_write(call: *mut abi::BhCall, data: *const u8, len: usize) -> i32 {
+    if is_direct_token(call as usize as u64) {
+        // A direct entry has no byte output (and a stale direct token is
+        // no context either).
+        return abi::API_INVALID;
+    }
     std::panic::catch_unwind(|| {
         with_ctx(call, |ctx, on_owner| ctx.write(on_owner, data, len)).unwrap_or_else(|s| s)
     })
@@ -555,6 +666,11 @@ unsafe extern "C" fn host_fail(
     msg: *const c_char,
     msg_len: usize,
 ) -> i32 {
+    let token = call as usize as u64;
+    if is_direct_token(token) {
+        return std::panic::catch_unwind(|| direct_fail(token, code, msg, msg_len))
+            .unwrap_or(abi::API_INVALID);
+    }
     std::panic::catch_unwind(|| {
         with_ctx(call, |ctx, _| {
             if code == 0 {

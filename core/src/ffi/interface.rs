@@ -13,6 +13,10 @@ use libloading::os::unix::Library;
 pub(crate) struct RawInterface {
     pub(crate) text: Vec<u8>,
     pub(crate) hash: [u8; 32],
+    /// The direct entries, one per method, or empty when the module has
+    /// none (each checked to point into executable memory; whether its
+    /// function may have one is [`crate::interface::validate_direct`]'s).
+    pub(crate) direct: Vec<Option<abi::DirectFn>>,
 }
 
 fn abi_err(path: &str, reason: impl Into<String>) -> Error {
@@ -32,6 +36,7 @@ pub(crate) fn read(
     lib: &Library,
     code: &super::probe::ExecutableMaps,
     path: &str,
+    method_count: usize,
 ) -> Result<Option<RawInterface>> {
     // SAFETY: the symbol's type is the ABI's interface entry type; a library
     // exporting the name with another type breaks the ABI contract, which the
@@ -76,13 +81,19 @@ pub(crate) fn read(
     }
     let size = u32::from_ne_bytes([head[0], head[1], head[2], head[3]]);
     let format = u32::from_ne_bytes([head[4], head[5], head[6], head[7]]);
-    let need = std::mem::size_of::<abi::InterfaceDesc>();
-    if (size as usize) < need {
+    let full = std::mem::size_of::<abi::InterfaceDesc>();
+    if (size as usize) < abi::INTERFACE_V1_SIZE {
         return Err(abi_err(
             path,
-            format!("struct_size {size} is smaller than bh_module_interface ({need} bytes)"),
+            format!(
+                "struct_size {size} is smaller than the first bh_module_interface ({} bytes)",
+                abi::INTERFACE_V1_SIZE
+            ),
         ));
     }
+    // The prefix rule: a module built against the first struct has no
+    // direct entries (the fields appended since read as zero).
+    let need = (size as usize).min(full);
     if format != abi::INTERFACE_FORMAT_WIT {
         return Err(abi_err(
             path,
@@ -93,16 +104,16 @@ pub(crate) fn read(
         ));
     }
     let mut raw = [0u8; std::mem::size_of::<abi::InterfaceDesc>()];
-    if !probe(p, &mut raw)? {
+    if !probe(p, &mut raw[..need])? {
         return Err(abi_err(
             path,
             format!("descriptor at 0x{p:x} is not readable for {need} bytes"),
         ));
     }
     // SAFETY: `raw` holds exactly size_of::<InterfaceDesc>() initialised
-    // bytes copied from the module; every field (integers, a raw pointer, a
-    // byte array) accepts any bit pattern, and read_unaligned needs no
-    // alignment of the byte array.
+    // bytes (copied from the module, zero past its struct_size); every field
+    // (integers, raw pointers, a byte array) accepts any bit pattern, and
+    // read_unaligned needs no alignment of the byte array.
     let d: abi::InterfaceDesc = unsafe { std::ptr::read_unaligned(raw.as_ptr().cast()) };
     if d.text_len == 0 || d.text_len > abi::INTERFACE_MAX_TEXT {
         return Err(abi_err(
@@ -127,5 +138,79 @@ pub(crate) fn read(
             ),
         ));
     }
-    Ok(Some(RawInterface { text, hash: d.hash }))
+    let direct = read_direct(&d, method_count, code, path, &probe)?;
+    Ok(Some(RawInterface {
+        text,
+        hash: d.hash,
+        direct,
+    }))
+}
+
+/// The direct-entry table: null with a zero count (none), or exactly one
+/// entry per method, readable, each null or code of the module's mappings.
+fn read_direct(
+    d: &abi::InterfaceDesc,
+    method_count: usize,
+    code: &super::probe::ExecutableMaps,
+    path: &str,
+    probe: &dyn Fn(usize, &mut [u8]) -> Result<bool>,
+) -> Result<Vec<Option<abi::DirectFn>>> {
+    if d.reserved != 0 {
+        return Err(abi_err(
+            path,
+            format!("reserved is {}, must be 0", d.reserved),
+        ));
+    }
+    match (d.direct.is_null(), d.direct_count) {
+        (true, 0) => return Ok(Vec::new()),
+        (true, n) => {
+            return Err(abi_err(
+                path,
+                format!("direct is a null pointer with direct_count {n}"),
+            ))
+        }
+        (false, 0) => {
+            return Err(abi_err(path, "direct is not null but direct_count is 0"));
+        }
+        (false, n) if n as usize != method_count => {
+            return Err(abi_err(
+                path,
+                format!("direct_count is {n}, the module has {method_count} methods"),
+            ));
+        }
+        _ => {}
+    }
+    let word = std::mem::size_of::<usize>();
+    let mut table = vec![0u8; method_count * word];
+    if !probe(d.direct as usize, &mut table)? {
+        return Err(abi_err(
+            path,
+            format!("the direct table is not readable for {method_count} entries"),
+        ));
+    }
+    let mut out = Vec::with_capacity(method_count);
+    for (i, w) in table.chunks_exact(word).enumerate() {
+        let mut b = [0u8; std::mem::size_of::<usize>()];
+        b.copy_from_slice(w);
+        let addr = usize::from_ne_bytes(b);
+        if addr == 0 {
+            out.push(None);
+            continue;
+        }
+        super::loader::check_code(
+            code,
+            path,
+            &format!("typed interface: direct entry {i}"),
+            addr,
+        )?;
+        // SAFETY: `addr` is a non-null address inside the module's
+        // executable mappings (checked above), which stay mapped (the
+        // library is pinned); the ABI declares the entry's type as
+        // bh_direct_fn. That the code behind it has that signature is the
+        // module's promise, as for its call() entry.
+        out.push(Some(unsafe {
+            std::mem::transmute::<usize, abi::DirectFn>(addr)
+        }));
+    }
+    Ok(out)
 }

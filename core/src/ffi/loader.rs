@@ -115,9 +115,19 @@ pub(crate) struct ModuleLibrary {
     init: abi::InitFn,
     call: abi::CallFn,
     destroy: abi::DestroyFn,
+    /// Direct entries by method index (empty: none), validated against the
+    /// interface (docs/TYPED.md, "Direct calls").
+    direct: Box<[Option<abi::DirectFn>]>,
     // Kept so the handle lives as long as the function pointers above; the
     // mapping itself is pinned (RTLD_NODELETE) and outlives it anyway.
     _lib: Library,
+}
+
+impl ModuleLibrary {
+    /// Whether method `index` has a direct entry.
+    pub(crate) fn has_direct(&self, index: usize) -> bool {
+        self.direct.get(index).is_some_and(Option::is_some)
+    }
 }
 
 impl std::fmt::Debug for ModuleLibrary {
@@ -267,7 +277,8 @@ impl ModuleLibrary {
         let desc_ptr = unsafe { entry() };
         let lib_info = Self::validate(&code, &shown, desc_ptr)?;
         let (mut info, init, call, destroy) = lib_info;
-        if let Some(raw) = crate::ffi::interface::read(&lib, &code, &shown)? {
+        let mut direct = Vec::new();
+        if let Some(raw) = crate::ffi::interface::read(&lib, &code, &shown, info.methods.len())? {
             let iface = crate::interface::validate(
                 &shown,
                 &raw.text,
@@ -275,7 +286,11 @@ impl ModuleLibrary {
                 &info.methods,
                 info.stateful,
             )?;
+            crate::interface::validate_direct(&shown, &iface, &info.methods, |i| {
+                raw.direct.get(i).is_some_and(Option::is_some)
+            })?;
             info.interface = Some(iface);
+            direct = raw.direct;
         }
         // Pin the library (never unmapped). RTLD_NOLOAD: only re-reference
         // the already loaded object.
@@ -295,6 +310,7 @@ impl ModuleLibrary {
             init,
             call,
             destroy,
+            direct: direct.into_boxed_slice(),
             _lib: lib,
         }))
     }
@@ -624,6 +640,39 @@ impl Instance {
 }
 
 impl Instance {
+    /// Run method `index` through its direct entry with checked argument
+    /// slots (`Ok(None)`: it has none). The result slot is returned as the
+    /// module wrote it; its check against the result type is the caller's.
+    #[inline]
+    pub(crate) fn call_direct(&self, index: u32, args: &[u64]) -> Result<Option<u64>> {
+        let Some(Some(entry)) = self.lib.direct.get(index as usize).copied() else {
+            return Ok(None);
+        };
+        if self.owner.is_some() {
+            // Single-thread modules run on their owner thread: the backend
+            // never asks for a direct call there.
+            return Ok(None);
+        }
+        let _serial = match &self.serial {
+            Some(m) => Some(self.lock_serial(m)?),
+            None => None,
+        };
+        let mut result = 0u64;
+        let ctx = callbacks::DirectCall::arm();
+        // SAFETY: `entry` was checked to be code of the library that created
+        // `ptr` and its method validated direct-eligible with at most
+        // DIRECT_MAX_PARAMS parameters; `args` holds one checked slot per
+        // parameter and outlives the call; `result` is a valid u64 for the
+        // call; the thread model is enforced above (serial lock, never a
+        // single-thread instance); the token is disarmed by `finish`.
+        let rc = unsafe { entry(self.ptr, args.as_ptr(), &mut result, ctx.token()) };
+        let failure = ctx.finish();
+        if rc == 0 && failure.is_none() {
+            return Ok(Some(result));
+        }
+        Err(direct_error(rc, failure))
+    }
+
     /// Take the serialization lock, or refuse a re-entrant call (the lock
     /// is held by this very thread, further up its stack).
     #[inline]
@@ -658,6 +707,21 @@ fn call_error(rc: i32, failure: Option<(i32, String)>, out: &CallOutput<'_>) -> 
             code: if code == 0 { rc } else { code },
             message,
         },
+        None => Error::Module {
+            code: rc,
+            message: format!("method failed with code {rc}"),
+        },
+    }
+}
+
+/// The error of a direct call that failed (kept off the call path).
+#[cold]
+#[inline(never)]
+fn direct_error(rc: i32, failure: Option<(i32, String)>) -> Error {
+    match failure {
+        // As for the bytes entry: a reported failure fails the call with
+        // its code (never 0) whatever the entry returned.
+        Some((code, message)) => Error::Module { code, message },
         None => Error::Module {
             code: rc,
             message: format!("method failed with code {rc}"),
