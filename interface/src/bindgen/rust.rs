@@ -16,6 +16,10 @@
 //!   `dispatch` (by method name): decode the input as hostile bytes with `wire::Reader`
 //!   (every failure is module error 22 naming the method and the parameter), call the trait
 //!   method, encode the result into the call's output with `wire::Writer`;
+//! * per direct-eligible function (docs/TYPED.md, "Direct calls": plain, every parameter and the
+//!   result a scalar), a direct entry `<name>_direct(module, &[u64; N], &mut u64)` for the
+//!   fourth element of the method's tuple in `export_module!`: the arguments as 64-bit slots
+//!   (`bridgehost_module_sdk::direct`), the same trait method, the result as a slot;
 //! * `WIT` (the text, for `export_module!`'s `interface:`) and `HASH`;
 //! * per resource `R` (docs/TYPED.md, "Resources (handles)"): an associated type of the
 //!   interface's trait (the author's type), a trait `RResource<M>` for it (constructor `new`,
@@ -37,6 +41,7 @@
 use super::{pascal, unsupported, upper_snake, File};
 use crate::error::Result;
 use crate::model::{Function, FunctionKind, Interface, Type, TypeDefKind, TypeIndex};
+use crate::scalar::ScalarSignature;
 use crate::wire::{discriminant_size, flags_size, min_size};
 use std::fmt::Write as _;
 
@@ -1219,6 +1224,9 @@ impl Gen<'_> {
                     let _ = writeln!(o, "    {call}\n}}\n");
                 }
             }
+            if let Some(sig) = ScalarSignature::of(self.i, f) {
+                self.direct_entry(o, f, &name, &sig);
+            }
         }
         for r in &self.res {
             let method = lit(&self.i.drop_method(r.index));
@@ -1256,6 +1264,39 @@ impl Gen<'_> {
 }
 
 impl Gen<'_> {
+    /// The direct entry of a direct-eligible function (docs/TYPED.md, "Direct calls"):
+    /// `<name>_direct(module, args, result)`, the arguments as slots, the same trait method.
+    fn direct_entry(&self, o: &mut String, f: &Function, name: &str, sig: &ScalarSignature) {
+        let t = &self.trait_name;
+        let n = sig.params.len();
+        let _ = writeln!(
+            o,
+            "/// Direct entry of method `{}` (docs/TYPED.md, \"Direct calls\"): the arguments as 64-bit\n/// slots, calls [`{t}::{name}`] like [`{name}`] does, its result as a slot. The fourth element of\n/// the method's tuple in `export_module!`'s `methods:`.\npub fn {name}_direct<M: {t}>(module: &M, {args}: &[u64; {n}], {result}: &mut u64) -> Result<(), ModuleError> {{",
+            f.name,
+            args = if n == 0 { "_args" } else { "args" },
+            result = if sig.result.is_some() { "result" } else { "_result" },
+        );
+        let method = lit(&f.name);
+        let mut args = Vec::new();
+        for (k, p) in f.params.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "    let a{k} = bridgehost_module_sdk::direct::arg(args[{k}], {method}, {})?;",
+                lit(&p.name)
+            );
+            args.push(format!("a{k}"));
+        }
+        let call = format!("module.{name}({})", args.join(", "));
+        if sig.result.is_some() {
+            let _ = writeln!(
+                o,
+                "    let ret = {call}?;\n    *result = bridgehost_module_sdk::direct::Slot::into_slot(ret);\n    Ok(())\n}}\n"
+            );
+        } else {
+            let _ = writeln!(o, "    {call}\n}}\n");
+        }
+    }
+
     /// One typed emitter per event of the `events` interface: `emit_<topic>(host, payload)`
     /// encodes the payload with the SDK's `wire::Writer` into a buffer and emits it through
     /// `Host::emit_with` (docs/TYPED.md, "Events"). A `string` or `list<T>` payload is taken
@@ -1404,6 +1445,14 @@ pub fn generate(iface: &Interface, package: Option<&str>) -> Result<Vec<File>> {
         .iter()
         .map(|f| (f.name.as_str(), g.entry_name(f)))
         .collect();
+    // The direct entries of the direct-eligible functions (docs/TYPED.md, "Direct calls").
+    fnames.extend(
+        iface
+            .functions
+            .iter()
+            .filter(|f| ScalarSignature::of(iface, f).is_some())
+            .map(|f| (f.name.as_str(), format!("{}_direct", g.entry_name(f)))),
+    );
     let drops: Vec<String> = g.res.iter().map(|r| iface.drop_method(r.index)).collect();
     for (r, d) in g.res.iter().zip(&drops) {
         fnames.push((d.as_str(), format!("{}_drop", r.field)));

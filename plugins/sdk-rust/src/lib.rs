@@ -105,6 +105,21 @@
 //! # fn main() {}
 //! ```
 //!
+//! and a direct entry (docs/TYPED.md, "Direct calls") without `interface:`:
+//!
+//! ```compile_fail
+//! # use bridgehost_module_sdk::*;
+//! # struct M;
+//! # impl Module for M { fn init(_: Host, _: &[u8]) -> Result<Self, ModuleError> { Ok(M) } }
+//! # impl M { fn a(&self, _: &[u8], _: &mut Output<'_>) -> Result<(), ModuleError> { Ok(()) } }
+//! # impl M { fn ad(&self, _: &[u64; 0], _: &mut u64) -> Result<(), ModuleError> { Ok(()) } }
+//! export_module! {
+//!     module: M, name: "m", version: "1", thread_model: ThreadModel::ThreadSafe,
+//!     methods: [("a", 0, M::a, M::ad)],
+//! }
+//! # fn main() {}
+//! ```
+//!
 //! Build the crate as a `cdylib`. The host drops the module value in
 //! `destroy`: a module that starts threads must stop and join them in its
 //! `Drop` implementation, because the library may be unloaded right after.
@@ -114,6 +129,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod direct;
 mod ffi;
 mod panic;
 pub mod resource;
@@ -431,16 +447,20 @@ pub mod testing {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::ffi::{
-        call_shim, destroy_shim, init_shim, SyncDesc, SyncInterface, SyncMethods,
+        call_shim, destroy_shim, direct_shim, init_shim, SyncDesc, SyncDirect, SyncInterface,
+        SyncMethods,
     };
 
     /// The interface descriptor behind `bridgehost_module_interface`, built
     /// on first use: the hash is computed from the text with the same crate
     /// the host validates it with. Text that does not parse gets an all-zero
-    /// hash; the host then refuses the module with the parse error.
+    /// hash; the host then refuses the module with the parse error. `direct`
+    /// is the module's direct-entry table, one per method (null and 0 in the
+    /// descriptor when no method has one).
     pub fn interface_desc(
         cell: &'static std::sync::OnceLock<SyncInterface>,
         text: &'static str,
+        direct: &'static [Option<bridgehost_module_abi::DirectFn>],
     ) -> *const bridgehost_module_abi::InterfaceDesc {
         let d = cell.get_or_init(|| {
             let hash = std::panic::catch_unwind(|| {
@@ -453,12 +473,36 @@ pub mod __private {
                 text: text.as_ptr().cast(),
                 text_len: text.len(),
                 hash,
-                direct: core::ptr::null(),
-                direct_count: 0,
+                direct: if direct.is_empty() {
+                    core::ptr::null()
+                } else {
+                    direct.as_ptr()
+                },
+                direct_count: direct.len() as u32,
                 reserved: 0,
             })
         });
         &d.0
+    }
+
+    /// The direct table as the interface descriptor takes it: empty when no
+    /// method has a direct entry.
+    pub const fn direct_table<const N: usize>(
+        t: &'static SyncDirect<N>,
+    ) -> &'static [Option<bridgehost_module_abi::DirectFn>] {
+        if t.any() {
+            &t.0
+        } else {
+            &[]
+        }
+    }
+
+    /// Compile-time check that direct entries come with an interface (the
+    /// host finds them through `bridgehost_module_interface`).
+    pub const fn validate_direct(has_interface: bool, any_direct: bool) {
+        if any_direct && !has_interface {
+            panic!("bridgehost module: direct entries need `interface:` (docs/TYPED.md, \"Direct calls\")");
+        }
     }
 
     /// Compile-time check of an interface text's size.
@@ -562,6 +606,9 @@ pub mod __private {
 ///     methods: [
 ///         ("echo", NONBLOCKING, MyModule::echo),   // (name literal, flags u32, fn)
 ///         ("work", 0, MyModule::work),
+///         // Optional fourth element: the method's direct entry (docs/TYPED.md,
+///         // "Direct calls"; needs `interface:`), e.g. from the bindings:
+///         ("add", NONBLOCKING, mine_wit::add::<MyModule>, mine_wit::add_direct::<MyModule>),
 ///     ],
 ///     // Optional: the instance keeps state across calls (BH_MODULE_STATEFUL):
 ///     // under isolation one worker, no warm spare, and a restart is
@@ -581,7 +628,9 @@ pub mod __private {
 ///   strings;
 /// - the `init`/`call`/`destroy` shims, each behind `catch_unwind`;
 /// - with `interface:`, `#[no_mangle] pub extern "C" fn bridgehost_module_interface()`
-///   returning the WIT text and its hash (computed once, on first use).
+///   returning the WIT text and its hash (computed once, on first use), and the
+///   table of direct entries: an `extern "C"` shim per method given one
+///   ([`direct`]), behind `catch_unwind` like `call` (null when none is given).
 ///
 /// Names, flags and method count are checked at compile time (non-empty,
 /// at most 128 bytes, no NUL, unique, known flag bits, 1..=1024 methods).
@@ -592,7 +641,7 @@ macro_rules! export_module {
         name: $name:literal,
         version: $version:expr,
         thread_model: $tm:expr,
-        methods: [ $( ($mname:literal, $mflags:expr, $mfn:expr) ),+ $(,)? ]
+        methods: [ $( ($mname:literal, $mflags:expr, $mfn:expr $(, $dfn:expr)? $(,)?) ),+ $(,)? ]
         $(, stateful: $stateful:expr)?
         $(, interface: $iface:expr)? $(,)?
     ) => {
@@ -601,6 +650,19 @@ macro_rules! export_module {
             $version,
             &[$($mname),+],
             &[$($mflags),+],
+        );
+
+        #[doc(hidden)]
+        #[allow(dead_code)]
+        static __BRIDGEHOST_DIRECT: $crate::__private::SyncDirect<
+            { <[&str]>::len(&[$($mname),+]) },
+        > = $crate::__private::SyncDirect([
+            $( $crate::__bridgehost_direct_entry!($ty $(, $dfn)?) ),+
+        ]);
+
+        const _: () = $crate::__private::validate_direct(
+            false $(|| { let _: &str = $iface; true })?,
+            __BRIDGEHOST_DIRECT.any(),
         );
 
         impl $crate::__private::Methods for $ty {
@@ -654,8 +716,47 @@ macro_rules! export_module {
             /// The module's typed interface (optional symbol of ABI v1).
             #[no_mangle]
             pub extern "C" fn bridgehost_module_interface() -> *const $crate::abi::InterfaceDesc {
-                $crate::__private::interface_desc(&__BRIDGEHOST_INTERFACE, $iface)
+                $crate::__private::interface_desc(
+                    &__BRIDGEHOST_INTERFACE,
+                    $iface,
+                    $crate::__private::direct_table(&__BRIDGEHOST_DIRECT),
+                )
             }
         )?
     };
+}
+
+/// One entry of the direct table [`export_module!`] generates: `None`, or an
+/// `extern "C"` shim calling the method's direct entry through
+/// [`direct_shim`](crate::__private::direct_shim).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __bridgehost_direct_entry {
+    ($ty:ty) => {
+        ::core::option::Option::None
+    };
+    ($ty:ty, $dfn:expr) => {{
+        unsafe extern "C" fn __bridgehost_direct_shim(
+            instance: *mut ::core::ffi::c_void,
+            args: *const u64,
+            result: *mut u64,
+            call: *mut $crate::abi::BhCall,
+        ) -> i32 {
+            // SAFETY: the host calls a direct entry per bh_direct_fn (a live
+            // instance of this descriptor, one slot per parameter, a writable
+            // result slot, the live call context): direct_shim's contract.
+            // The PhantomData makes the entry's module type the descriptor's.
+            unsafe {
+                $crate::__private::direct_shim(
+                    ::core::marker::PhantomData::<$ty>,
+                    instance,
+                    args,
+                    result,
+                    call,
+                    $dfn,
+                )
+            }
+        }
+        ::core::option::Option::Some(__bridgehost_direct_shim as $crate::abi::DirectFn)
+    }};
 }

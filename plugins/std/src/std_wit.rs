@@ -190,6 +190,17 @@ pub fn add<M: Std>(module: &M, input: &[u8], out: &mut Output<'_>) -> Result<(),
     Ok(())
 }
 
+/// Direct entry of method `add` (docs/TYPED.md, "Direct calls"): the arguments as 64-bit
+/// slots, calls [`Std::add`] like [`add`] does, its result as a slot. The fourth element of
+/// the method's tuple in `export_module!`'s `methods:`.
+pub fn add_direct<M: Std>(module: &M, args: &[u64; 2], result: &mut u64) -> Result<(), ModuleError> {
+    let a0 = bridgehost_module_sdk::direct::arg(args[0], "add", "a")?;
+    let a1 = bridgehost_module_sdk::direct::arg(args[1], "add", "b")?;
+    let ret = module.add(a0, a1)?;
+    *result = bridgehost_module_sdk::direct::Slot::into_slot(ret);
+    Ok(())
+}
+
 /// Method `crc32c` of the module: decodes the input, calls [`Std::crc32c`], encodes its
 /// result. Malformed input is module error 22 naming the parameter.
 pub fn crc32c<M: Std>(module: &M, input: &[u8], out: &mut Output<'_>) -> Result<(), ModuleError> {
@@ -209,6 +220,14 @@ pub fn sleep<M: Std>(module: &M, input: &[u8], _out: &mut Output<'_>) -> Result<
     let mut r = Reader::new(input);
     let a0 = r.read().map_err(|e| e.in_param("sleep", "ms"))?;
     r.finish().map_err(|e| e.in_method("sleep"))?;
+    module.sleep(a0)
+}
+
+/// Direct entry of method `sleep` (docs/TYPED.md, "Direct calls"): the arguments as 64-bit
+/// slots, calls [`Std::sleep`] like [`sleep`] does, its result as a slot. The fourth element of
+/// the method's tuple in `export_module!`'s `methods:`.
+pub fn sleep_direct<M: Std>(module: &M, args: &[u64; 1], _result: &mut u64) -> Result<(), ModuleError> {
+    let a0 = bridgehost_module_sdk::direct::arg(args[0], "sleep", "ms")?;
     module.sleep(a0)
 }
 

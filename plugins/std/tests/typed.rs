@@ -233,3 +233,42 @@ fn hostile_typed_input_names_method_and_parameter() {
         assert!(e.message.starts_with(want), "{m} {input:?}: {}", e.message);
     }
 }
+
+/// Direct entries (docs/TYPED.md, "Direct calls"): `add` and `sleep` have one, and it answers as
+/// the bytes entry does.
+#[test]
+fn direct_entries_agree_with_the_bytes_entries() {
+    let desc = bridgehost_module_interface();
+    // SAFETY: both pointers come from the crate's export_module!.
+    let inst = unsafe { TestHost::new(bridgehost_module_v1()).with_interface(desc) }
+        .instantiate(b"")
+        .unwrap();
+    // SAFETY: a static descriptor.
+    let d = unsafe { &*desc };
+    // SAFETY: as above.
+    assert_eq!(d.direct_count, unsafe {
+        (*bridgehost_module_v1()).method_count
+    });
+    assert!(inst.has_direct("add") && inst.has_direct("sleep"));
+    assert!(!inst.has_direct("crc32c") && !inst.has_direct("echo") && !inst.has_direct("tick"));
+    let i = iface();
+    for (a, b) in [(u32::MAX, 2), (0, 0), (u32::MAX, u32::MAX), (7, 8)] {
+        let bytes = call(&inst, &i, "add", &[Value::U32(a), Value::U32(b)]);
+        let direct = inst
+            .call_direct("add", &[a.into(), b.into()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(bytes, Some(Value::U32(u32::try_from(direct).unwrap())));
+    }
+    assert_eq!(inst.call_direct("sleep", &[0]), Some(Ok(0)));
+    let e = inst.call_direct("sleep", &[60_001]).unwrap().unwrap_err();
+    let f = i.function("sleep").unwrap();
+    let bytes = inst
+        .call(
+            "sleep",
+            &wire::encode_params(&i, f, &[Value::U32(60_001)]).unwrap(),
+        )
+        .unwrap_err();
+    assert_eq!(e, bytes);
+    assert_eq!(e.code, ERR_INVALID_INPUT);
+}

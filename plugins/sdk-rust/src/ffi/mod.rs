@@ -1,10 +1,11 @@
 //! Every `unsafe` line of the SDK, one file per concern:
 //! - `descriptor.rs`: the static descriptor wrappers ([`SyncDesc`],
-//!   [`SyncInterface`], [`SyncMethods`]);
+//!   [`SyncInterface`], [`SyncMethods`], [`SyncDirect`]);
 //! - `host.rs`: calls through the host's function pointers (`fail`, `emit`,
 //!   `log`, and `write` bound to one call by [`CallSink`]);
 //! - `shims.rs`: the `extern "C"` shims the export macro installs
-//!   ([`init_shim`], [`call_shim`], [`destroy_shim`]);
+//!   ([`init_shim`], [`call_shim`], [`destroy_shim`], and the body of every
+//!   direct entry's shim, [`direct_shim`]);
 //! - `test_host.rs`: the in-process test host behind [`crate::testing`].
 //!
 //! Invariants relied on throughout:
@@ -24,9 +25,9 @@ mod host;
 mod shims;
 pub mod test_host;
 
-pub use descriptor::{SyncDesc, SyncInterface, SyncMethods};
+pub use descriptor::{SyncDesc, SyncDirect, SyncInterface, SyncMethods};
 pub(crate) use host::{host_emit, host_log, CallSink};
-pub use shims::{call_shim, destroy_shim, init_shim};
+pub use shims::{call_shim, destroy_shim, direct_shim, init_shim};
 
 /// Borrow `len` bytes at `data` (`&[]` for a zero length, whatever `data`).
 ///

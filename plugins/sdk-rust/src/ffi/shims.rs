@@ -158,6 +158,72 @@ pub unsafe extern "C" fn call_shim<M: Methods>(
     }
 }
 
+/// The body of a direct entry's `extern "C"` shim (`export_module!` makes
+/// one per method given a direct entry, calling this with it): the slots as
+/// `&[u64; N]`, the module's function under `catch_unwind`, and an `Err` or a
+/// panic reported through the host's `fail` on `call` exactly as
+/// [`call_shim`] does. Returns 0 with `*result` written, or the error's code.
+/// `_module` names the descriptor's module type, so that `f` must be an
+/// entry of that type.
+///
+/// # Safety
+/// Called by the host per the ABI (`bh_direct_fn`): `instance` was produced
+/// by `init_shim::<M>` and not yet destroyed; `args` points to `N` readable
+/// slots (it may be anything when `N` is 0); `result` to one writable slot;
+/// `call` is the live context of this call.
+#[inline]
+pub unsafe fn direct_shim<M: Methods, const N: usize>(
+    _module: PhantomData<M>,
+    instance: *mut c_void,
+    args: *const u64,
+    result: *mut u64,
+    call: *mut BhCall,
+    f: crate::direct::DirectFn<M, N>,
+) -> i32 {
+    if instance.is_null() {
+        return HOST_CONTRACT_CODE;
+    }
+    // SAFETY: as in call_shim: a live Box<Instance<M>> leaked by
+    // init_shim::<M>, shared access only.
+    let inst = unsafe { &*instance.cast::<Instance<M>>() };
+    let api = &inst.host.api;
+    if result.is_null() || (N > 0 && args.is_null()) {
+        // SAFETY: `call` is the live context and `api.fail` the host's.
+        return unsafe {
+            report(
+                api.fail,
+                call,
+                HOST_CONTRACT_CODE,
+                "direct call: args or result is null",
+            )
+        };
+    }
+    let none = [0u64; N];
+    let args: &[u64; N] = if N == 0 {
+        &none
+    } else {
+        // SAFETY: non-null (checked); the host passes one u64 slot per
+        // parameter, N of them, aligned and readable for the call.
+        unsafe { &*args.cast::<[u64; N]>() }
+    };
+    let mut slot = 0u64;
+    match crate::panic::catch("panic", || f(&inst.module, args, &mut slot)) {
+        Ok(Ok(())) => {
+            // SAFETY: non-null (checked) and writable per the ABI.
+            unsafe { result.write(slot) };
+            0
+        }
+        // SAFETY: `call` is the live context and `api.fail` the host's.
+        Ok(Err(e)) => unsafe { report(api.fail, call, e.code, &e.message) },
+        Err(caught) => {
+            log_panic(&inst.host, &caught);
+            let msg = caught.message;
+            // SAFETY: as above.
+            unsafe { report(api.fail, call, PANIC_CODE, &msg) }
+        }
+    }
+}
+
 /// `destroy` shim installed by `export_module!`: drops the module value
 /// (its `Drop` joins the instance's threads). A panic in `Drop` is caught
 /// and logged at error level.

@@ -2,7 +2,7 @@
 
 use super::borrow_bytes;
 use crate::ModuleError;
-use bridgehost_module_abi::{self as abi, BhCall, HostApi, ModuleDesc};
+use bridgehost_module_abi::{self as abi, BhCall, DirectFn, HostApi, InterfaceDesc, ModuleDesc};
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_void, CStr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -81,6 +81,8 @@ struct CallState {
     max: usize,
     exceeded: bool,
     failure: Option<(i32, String)>,
+    /// A direct call's context: `write` is `BH_API_INVALID`.
+    direct: bool,
 }
 
 /// The test host's `bh_call`.
@@ -98,6 +100,7 @@ impl CallCtx {
                 max,
                 exceeded: false,
                 failure: None,
+                direct: false,
             }),
         }
     }
@@ -128,6 +131,9 @@ unsafe extern "C" fn t_write(call: *mut BhCall, data: *const u8, len: usize) -> 
             return abi::API_INVALID;
         };
         let mut st = c.lock();
+        if st.direct {
+            return abi::API_INVALID;
+        }
         if st.out.len().checked_add(len).is_none_or(|n| n > st.max) {
             st.exceeded = true;
             return abi::API_TOO_LARGE;
@@ -229,6 +235,7 @@ pub struct TestHost {
     name: String,
     version: String,
     methods: Vec<(String, u32)>,
+    direct: Vec<Option<DirectFn>>,
 }
 
 /// # Safety
@@ -299,7 +306,49 @@ impl TestHost {
             // SAFETY: per the contract.
             version: unsafe { static_str(desc.version) },
             methods,
+            direct: Vec::new(),
         }
+    }
+
+    /// Take the direct entries (docs/TYPED.md, "Direct calls") from the
+    /// module's interface descriptor, checking the table as the host does
+    /// (panics on a bad one: this is a test tool), for
+    /// [`TestInstance::call_direct`].
+    ///
+    /// # Safety
+    /// `iface` must be what the same module's `bridgehost_module_interface`
+    /// returned: a static descriptor whose `direct` table, when not null,
+    /// has `direct_count` entries, each null or a `bh_direct_fn` of the
+    /// method with that index.
+    pub unsafe fn with_interface(mut self, iface: *const InterfaceDesc) -> TestHost {
+        assert!(!iface.is_null(), "interface symbol returned NULL");
+        // SAFETY: per the contract, a valid static descriptor.
+        let d: &'static InterfaceDesc = unsafe { &*iface };
+        if (d.struct_size as usize) < std::mem::size_of::<InterfaceDesc>() {
+            assert_eq!(
+                d.struct_size as usize,
+                abi::INTERFACE_V1_SIZE,
+                "bad struct_size"
+            );
+            return self;
+        }
+        assert_eq!(d.reserved, 0, "reserved must be 0");
+        assert_eq!(
+            d.direct.is_null(),
+            d.direct_count == 0,
+            "direct NULL iff direct_count 0"
+        );
+        if d.direct.is_null() {
+            return self;
+        }
+        assert_eq!(
+            d.direct_count, self.desc.method_count,
+            "direct_count != method_count"
+        );
+        // SAFETY: per the contract, direct_count readable entries.
+        let t = unsafe { std::slice::from_raw_parts(d.direct, d.direct_count as usize) };
+        self.direct = t.to_vec();
+        self
     }
 
     /// Module name.
@@ -353,6 +402,7 @@ impl TestHost {
         Ok(TestInstance {
             desc: self.desc,
             methods: self.methods.iter().map(|(n, _)| n.clone()).collect(),
+            direct: self.direct.clone(),
             ptr,
             api,
             token,
@@ -366,6 +416,7 @@ impl TestHost {
 pub struct TestInstance {
     desc: &'static ModuleDesc,
     methods: Vec<String>,
+    direct: Vec<Option<DirectFn>>,
     ptr: *mut c_void,
     api: Box<HostApi>,
     token: u64,
@@ -439,6 +490,55 @@ impl TestInstance {
                 format!("method failed with code {rc}"),
             )),
         }
+    }
+
+    /// Whether `method` has a direct entry (after [`TestHost::with_interface`]).
+    pub fn has_direct(&self, method: &str) -> bool {
+        self.direct_entry(method).is_some()
+    }
+
+    fn direct_entry(&self, method: &str) -> Option<DirectFn> {
+        let index = self.methods.iter().position(|m| m == method)?;
+        self.direct.get(index).copied().flatten()
+    }
+
+    /// Call `method`'s direct entry with one slot per parameter (at most
+    /// `BH_DIRECT_MAX_PARAMS`; the entry is handed a buffer of that many
+    /// slots, the rest 0, so a wrong count cannot read past it). `None` when
+    /// the method has none; else the result slot, or the module error (the
+    /// code and message given to `fail`, or the code returned). The slots
+    /// are passed as given: the test host does not check them.
+    pub fn call_direct(&self, method: &str, args: &[u64]) -> Option<Result<u64, ModuleError>> {
+        let f = self.direct_entry(method)?;
+        assert!(
+            args.len() <= abi::DIRECT_MAX_PARAMS,
+            "too many direct arguments"
+        );
+        let mut slots = [0u64; abi::DIRECT_MAX_PARAMS];
+        slots[..args.len()].copy_from_slice(args);
+        let ctx = CallCtx::new(0);
+        ctx.lock().direct = true;
+        let mut result = 0u64;
+        // SAFETY: `f` is the module's direct entry of this method (the
+        // contract of with_interface); `ptr` is a live instance of this
+        // descriptor (as in call_index); `slots` holds at least one slot per
+        // parameter and `result` is writable; `ctx` outlives the call.
+        let rc = unsafe { f(self.ptr, slots.as_ptr(), &mut result, ctx.as_ptr()) };
+        let failure = ctx.lock().failure.take();
+        Some(match (rc, failure) {
+            (0, None) => Ok(result),
+            (0, Some((code, msg))) => Err(ModuleError::new(
+                code,
+                format!("direct entry returned 0 after fail({code}, {msg:?})"),
+            )),
+            (rc, Some((code, msg))) => {
+                Err(ModuleError::new(if code == 0 { rc } else { code }, msg))
+            }
+            (rc, None) => Err(ModuleError::new(
+                rc,
+                format!("method failed with code {rc}"),
+            )),
+        })
     }
 
     /// Events emitted so far.
