@@ -259,6 +259,15 @@ static int32_t h_fail(bh_call_ctx *c, int32_t code, const char *msg, size_t len)
     return BH_API_OK;
 }
 
+static bh_host_api api;
+
+/* The generated direct entries get the api from here (docs/TYPED.md, "Direct calls"). */
+const bh_host_api *g_instance_api(void *instance)
+{
+    (void)instance;
+    return &api;
+}
+
 static int hexval(int ch)
 {
     if (ch >= '0' && ch <= '9')
@@ -272,7 +281,6 @@ int main(void)
 {
     static char line[1 << 20], hexs[1 << 20];
     static bh_call_ctx ctx;
-    bh_host_api api;
     memset(&api, 0, sizeof api);
     api.struct_size = sizeof api;
     api.abi_version = BH_MODULE_ABI_VERSION;
@@ -288,6 +296,39 @@ int main(void)
         unsigned long index;
         if (sscanf(line, "limit %lu", &index) == 1) {
             limit = index;
+            continue;
+        }
+        if (strncmp(line, "direct ", 7) == 0) {
+            /* direct INDEX [SLOT...] (hex slots): the method's direct entry */
+            char *at = line + 7, *end;
+            index = strtoul(at, &end, 10);
+            uint64_t slots[BH_DIRECT_MAX_PARAMS] = {0};
+            size_t n = 0;
+            for (at = end; n < BH_DIRECT_MAX_PARAMS; n++) {
+                uint64_t v = strtoull(at, &end, 16);
+                if (end == at)
+                    break;
+                slots[n] = v;
+                at = end;
+            }
+            if (iface->direct == NULL || index >= iface->direct_count || iface->direct[index] == NULL) {
+                printf("nodirect\n");
+                continue;
+            }
+            memset(&ctx, 0, sizeof ctx);
+            uint64_t result = 0xdeadbeefu;
+            /* exactly n slots, so that ASan sees a read of one more */
+            uint64_t *args = n ? malloc(n * sizeof *args) : NULL;
+            if (n)
+                memcpy(args, slots, n * sizeof *args);
+            int32_t rc = iface->direct[index](NULL, args, &result, &ctx);
+            free(args);
+            if (rc == 0 && !ctx.failed && ctx.out_len == 0)
+                printf("ok %016llx\n", (unsigned long long)result);
+            else if (rc != 0 && ctx.failed == 1 && ctx.code == rc)
+                printf("fail %ld %s\n", (long)rc, ctx.msg);
+            else
+                printf("inconsistent rc=%ld failed=%d code=%ld\n", (long)rc, ctx.failed, (long)ctx.code);
             continue;
         }
         if (strchr(line, '\n') == NULL || sscanf(line, "%lu %s", &index, hexs) != 2) {
@@ -436,6 +477,11 @@ impl Harness {
             };
             input.push_str(&format!("{} {h}\n", self.index(f)));
         }
+        self.run_input(input, calls.len())
+    }
+
+    /// Run the driver's input lines (one output line each).
+    fn run_input(&self, input: String, n: usize) -> Vec<String> {
         let mut child = Command::new(&self.exe)
             .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
             .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
@@ -462,12 +508,13 @@ impl Harness {
             head,
             format!(
                 "iface {} 1 {} {}",
-                8 + 8 + 8 + 32,
+                // bh_module_interface: the first struct (56 bytes), direct, direct_count, reserved
+                8 + 8 + 8 + 32 + 8 + 4 + 4,
                 self.iface.source().len(),
                 self.iface.hash_hex()
             )
         );
-        assert_eq!(lines.len(), calls.len(), "{text}");
+        assert_eq!(lines.len(), n, "{text}");
         lines
     }
 
@@ -554,6 +601,101 @@ fn golden_vectors_round_trip_and_hostile_input_fails() {
     for (line, check) in lines.iter().zip(&expect) {
         check(line);
     }
+}
+
+/// Direct entries (docs/TYPED.md, "Direct calls"): every direct-eligible function of the test
+/// interface has one in the interface's table (indexed like the methods), and it answers like the
+/// method's bytes entry: the scalar golden vectors through both, the author's failures (its own
+/// fail, a bare code, an invalid char result) reported through fail() with the same message.
+#[test]
+fn direct_entries_answer_like_the_bytes_entries() {
+    use bridgehost_interface::scalar::ScalarSignature;
+    let h = build("direct");
+    let i = &h.iface;
+    let (_, vectors) = test_wit();
+    // (function, input bytes, slots): each run both ways.
+    let mut cases: Vec<(String, Vec<u8>, Vec<u64>)> = Vec::new();
+    for (name, v) in &vectors {
+        if name.starts_with("invalid-bytes") {
+            continue;
+        }
+        let f = i.function(&format!("echo-{name}")).unwrap();
+        let Some(sig) = ScalarSignature::of(i, f) else {
+            continue;
+        };
+        let bytes = unhex(v["hex"].as_str().unwrap()).unwrap();
+        // The slot of the vector's value (a one-parameter echo: the result's type is the
+        // parameter's).
+        let slot = sig.decode_result(&bytes).unwrap();
+        cases.push((f.name.clone(), bytes, vec![slot]));
+    }
+    assert!(
+        cases.len() >= 20,
+        "the golden vectors have scalars of every type: {}",
+        cases.len()
+    );
+    for mode in 0u8..3 {
+        cases.push(("author-fail".into(), vec![mode], vec![mode.into()]));
+    }
+    cases.push(("out-char".into(), vec![], vec![]));
+    cases.push(("no-result".into(), vec![5], vec![5]));
+    cases.push(("no-params".into(), vec![], vec![]));
+    let mut input = String::new();
+    for (f, bytes, slots) in &cases {
+        let hx = if bytes.is_empty() {
+            "-".into()
+        } else {
+            hex(bytes)
+        };
+        let slots: Vec<String> = slots.iter().map(|s| format!("{s:x}")).collect();
+        input.push_str(&format!(
+            "{idx} {hx}\ndirect {idx} {}\n",
+            slots.join(" "),
+            idx = h.index(f)
+        ));
+    }
+    // Not eligible: no direct entry.
+    input.push_str(&format!("direct {}\n", h.index("out-string")));
+    input.push_str(&format!("direct {}\n", h.index("echo-everything")));
+    let lines = h.run_input(input, cases.len() * 2 + 2);
+    for ((f, _, slots), pair) in cases.iter().zip(lines.chunks(2)) {
+        let (bytes, direct) = (&pair[0], &pair[1]);
+        let sig = ScalarSignature::of(i, i.function(f).unwrap()).unwrap();
+        match bytes.strip_prefix("ok ") {
+            Some(out) => {
+                let want = sig.decode_result(&unhex(out).unwrap()).unwrap();
+                let got = direct
+                    .strip_prefix("ok ")
+                    .unwrap_or_else(|| panic!("{f} {slots:x?}: bytes {bytes}, direct {direct}"));
+                let got = u64::from_str_radix(got, 16).unwrap();
+                if sig.result.is_some() {
+                    assert_eq!(got, want, "{f} {slots:x?}: the result slot");
+                    assert_eq!(sig.invalid_result(got), None, "{f}: a valid slot");
+                }
+            }
+            None => assert_eq!(direct, bytes, "{f} {slots:x?}: the same failure"),
+        }
+    }
+    let fails: Vec<&String> = lines.iter().filter(|l| l.starts_with("fail")).collect();
+    assert_eq!(
+        fails,
+        [
+            "fail 42 the author says no",
+            "fail 42 the author says no",
+            "fail 7 author-fail failed with code 7",
+            "fail 7 author-fail failed with code 7",
+            "fail 22 out-char: result: invalid char (a surrogate or above U+10FFFF)",
+            "fail 22 out-char: result: invalid char (a surrogate or above U+10FFFF)",
+        ]
+    );
+    let n = lines.len();
+    assert_eq!(
+        lines[n - 4],
+        format!("ok {}", hex(&[5])),
+        "no-params after no-result(5)"
+    );
+    assert_eq!(lines[n - 3], "ok 0000000000000005");
+    assert_eq!(&lines[n - 2..], ["nodirect", "nodirect"]);
 }
 
 #[test]

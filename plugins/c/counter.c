@@ -23,6 +23,9 @@
  *
  * Bytes-only methods besides the interface: "crash" aborts the process (isolated tests restart
  * the worker with it), "pid" returns the serving process id (u32).
+ *
+ * Direct entries (docs/TYPED.md, "Direct calls"): live and destroyed-total, written by hand (see
+ * `direct` below).
  */
 #include "bridgehost_module.h"
 
@@ -627,6 +630,37 @@ __attribute__((visibility("default"))) const bh_module_desc *bridgehost_module_v
     return &desc;
 }
 
+/* Direct entries (docs/TYPED.md, "Direct calls"): live and destroyed-total take no parameters and
+ * return a scalar, so the host may call them in-process with 64-bit slots instead of call(). Each
+ * must behave exactly like its bytes method in ct_call: the same value, as a slot (u32 and u64
+ * zero-extended). They cannot fail; a direct entry that does fails through
+ * in->api->fail(ctx, ...) and returns the code, like call(). */
+static int32_t direct_live(void *inst, const uint64_t *args, uint64_t *result, bh_call_ctx *ctx) {
+    (void)args;
+    (void)ctx;
+    instance *in = inst;
+    pthread_mutex_lock(&in->mu);
+    uint32_t live = in->live;
+    pthread_mutex_unlock(&in->mu);
+    *result = live;
+    return 0;
+}
+
+static int32_t direct_destroyed_total(void *inst, const uint64_t *args, uint64_t *result,
+                                      bh_call_ctx *ctx) {
+    (void)inst;
+    (void)args;
+    (void)ctx;
+    *result = (uint64_t)atomic_load(&destroyed_total);
+    return 0;
+}
+
+/* Indexed like `methods`: NULL for the methods without a direct entry. */
+static const bh_direct_fn direct[sizeof methods / sizeof methods[0]] = {
+    [M_LIVE] = direct_live,
+    [M_DESTROYED_TOTAL] = direct_destroyed_total,
+};
+
 static bh_module_interface iface;
 static pthread_once_t iface_once = PTHREAD_ONCE_INIT;
 
@@ -638,6 +672,9 @@ static void iface_fill(void) {
     iface.text = counter_wit_start;
     iface.text_len = (size_t)(counter_wit_end - counter_wit_start);
     memcpy(iface.hash, COUNTER_HASH, sizeof COUNTER_HASH);
+    iface.direct = direct;
+    iface.direct_count = sizeof direct / sizeof direct[0];
+    iface.reserved = 0;
 }
 
 __attribute__((visibility("default"))) const bh_module_interface *bridgehost_module_interface(void) {

@@ -29,6 +29,7 @@
 use super::{unsupported, upper_snake, File};
 use crate::error::Result;
 use crate::model::{FunctionKind, Interface, Type, TypeDefKind, TypeIndex};
+use crate::scalar::{Scalar, ScalarSignature};
 use crate::wire::{discriminant_size, flags_size, min_size};
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
@@ -855,6 +856,142 @@ impl<'a> Gen<'a> {
     }
 }
 
+impl Gen<'_> {
+    /// The direct entry of function `f` (method `idx`), which calls the author's `fname` like its
+    /// glue does: the slots converted to the parameters, the result to its slot (docs/TYPED.md,
+    /// "Direct calls"); a failure is reported as the glue reports it.
+    fn direct_entry(
+        &self,
+        f: &crate::model::Function,
+        idx: usize,
+        fname: &str,
+        sig: &ScalarSignature,
+    ) -> String {
+        let p = &self.p;
+        let fname_d = format!("{p}_direct_{}_", &fname[p.len() + 1..]);
+        let pad = " ".repeat("static int32_t (".len() + fname_d.len());
+        let mut b = format!(
+            "/* Direct entry of {} (method {idx}): the same {fname} as {p}_dispatch calls. */\n\
+             static int32_t {fname_d}(void *instance, const uint64_t *args, uint64_t *result,\n\
+             {pad}bh_call_ctx *ctx)\n{{\n\
+             \x20   {p}_call call = {{{p}_instance_api(instance), ctx, instance, NULL, 0}};\n\
+             \x20   if (call.api == NULL)\n        return EINVAL; /* no api to fail through */\n",
+            f.name,
+        );
+        if sig.params.is_empty() {
+            b.push_str("    (void)args;\n");
+        }
+        if sig.result.is_none() {
+            b.push_str("    (void)result;\n");
+        }
+        let mut call_args = vec!["&call".to_string()];
+        for (k, (par, &ty)) in f.params.iter().zip(sig.params.iter()).enumerate() {
+            let a = format!("args[{k}]");
+            let conv = match ty {
+                Scalar::Bool => format!("{a} != 0"),
+                Scalar::U8 => format!("(uint8_t){a}"),
+                Scalar::U16 => format!("(uint16_t){a}"),
+                Scalar::U32 | Scalar::Char => format!("(uint32_t){a}"),
+                Scalar::U64 => a,
+                Scalar::S8 => format!("(int8_t)(uint8_t){a}"),
+                Scalar::S16 => format!("(int16_t)(uint16_t){a}"),
+                Scalar::S32 => format!("(int32_t)(uint32_t){a}"),
+                Scalar::S64 => format!("(int64_t){a}"),
+                Scalar::F32 => format!("{p}_slot_f32_({a})"),
+                Scalar::F64 => format!("{p}_slot_f64_({a})"),
+            };
+            let _ = writeln!(
+                b,
+                "    {} = {conv};",
+                decl(&self.ctype(&par.ty), &format!("p{k}"))
+            );
+            call_args.push(format!("&p{k}"));
+        }
+        if let Some(t) = &f.result {
+            let _ = writeln!(
+                b,
+                "    {};\n    memset(&out, 0, sizeof out);",
+                decl(&self.ctype(t), "out")
+            );
+            call_args.push("&out".into());
+        }
+        let _ = writeln!(
+            b,
+            "    int32_t rc = {fname}({});\n    if (rc != 0 || call.failed_ != 0)\n        rc = {p}_author_failed_(&call, \"{}\", rc);",
+            call_args.join(", "),
+            f.name
+        );
+        if let Some(ty) = sig.result {
+            let slot = match ty {
+                Scalar::Bool => "out ? 1u : 0u".to_string(),
+                Scalar::U8 | Scalar::U16 | Scalar::U32 | Scalar::U64 | Scalar::Char => {
+                    "(uint64_t)out".to_string()
+                }
+                Scalar::S8 | Scalar::S16 | Scalar::S32 | Scalar::S64 => {
+                    "(uint64_t)(int64_t)out".to_string()
+                }
+                Scalar::F32 => format!("{p}_f32_slot_(out)"),
+                Scalar::F64 => format!("{p}_f64_slot_(out)"),
+            };
+            if ty == Scalar::Char {
+                let _ = writeln!(
+                    b,
+                    "    else if (out > 0x10ffffu || (out >= 0xd800u && out <= 0xdfffu))\n        rc = {p}_fail(&call, EINVAL, \"{}: result: invalid char (a surrogate or above U+10FFFF)\");",
+                    f.name
+                );
+            }
+            let _ = writeln!(b, "    else\n        *result = {slot};");
+        }
+        b.push_str(&format!(
+            "    {p}_free_all_(&call);\n    return rc;\n}}\n\n"
+        ));
+        b
+    }
+}
+
+/// The slot conversions of the direct entries (`@` is the prefix): floats made canonical as the
+/// codecs make them, so that a direct entry and the bytes entry agree.
+const DIRECT_RUNTIME: &str = r#"static inline float @_slot_f32_(uint64_t slot)
+{
+    uint32_t bits = (uint32_t)slot;
+    if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu) != 0)
+        bits = 0x7fc00000u;
+    float x;
+    memcpy(&x, &bits, sizeof x);
+    return x;
+}
+
+static inline uint64_t @_f32_slot_(float x)
+{
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu) != 0)
+        bits = 0x7fc00000u;
+    return bits;
+}
+
+static inline double @_slot_f64_(uint64_t bits)
+{
+    if ((bits & UINT64_C(0x7ff0000000000000)) == UINT64_C(0x7ff0000000000000) &&
+        (bits & UINT64_C(0x000fffffffffffff)) != 0)
+        bits = UINT64_C(0x7ff8000000000000);
+    double x;
+    memcpy(&x, &bits, sizeof x);
+    return x;
+}
+
+static inline uint64_t @_f64_slot_(double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    if ((bits & UINT64_C(0x7ff0000000000000)) == UINT64_C(0x7ff0000000000000) &&
+        (bits & UINT64_C(0x000fffffffffffff)) != 0)
+        bits = UINT64_C(0x7ff8000000000000);
+    return bits;
+}
+
+"#;
+
 /// The run-time part every generated source carries (`@` is the prefix).
 const RUNTIME: &str = r#"/* ---- call-scoped arena ---- */
 
@@ -1624,6 +1761,25 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
             format!("the generated {upper_p}_{fixed}"),
         )?;
     }
+    // Direct entries (docs/TYPED.md, "Direct calls"): the direct-eligible functions.
+    let sigs: Vec<Option<ScalarSignature>> = iface
+        .functions
+        .iter()
+        .map(|f| ScalarSignature::of(iface, f))
+        .collect();
+    let has_direct = sigs.iter().any(Option::is_some);
+    if has_direct {
+        g.claim(
+            format!("{p}_instance_api"),
+            format!("the generated {p}_instance_api"),
+        )?;
+        for fixed in ["FIRST_METHOD", "MODULE_METHOD_COUNT"] {
+            g.claim(
+                format!("{upper_p}_{fixed}"),
+                format!("the generated {upper_p}_{fixed}"),
+            )?;
+        }
+    }
     g.emitted.insert(format!("{p}_string"));
     // Resources: where the generator draws the line (docs/TYPED.md, "Resources (handles)").
     for e in &iface.events {
@@ -1703,6 +1859,8 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
     let mut protos = String::new();
     let mut method_defs = String::new();
     let mut glue = String::new();
+    let mut direct_defs = String::new();
+    let mut direct_table: Vec<(usize, String)> = Vec::new();
     let mut rel_roots: BTreeMap<String, Type> = BTreeMap::new();
     let winit = if has_res {
         "{NULL, 0, 0, NULL, 0, NULL, 0, 0}"
@@ -1742,6 +1900,16 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
         };
         let fname = format!("{p}_{cname}");
         g.claim(fname.clone(), format!("function {}", f.name))?;
+        if let Some(sig) = &sigs[idx] {
+            for par in &f.params {
+                g.ensure(&par.ty)?;
+            }
+            if let Some(t) = &f.result {
+                g.ensure(t)?;
+            }
+            direct_defs.push_str(&g.direct_entry(f, idx, &fname, sig));
+            direct_table.push((idx, format!("{p}_direct_{cname}_")));
+        }
         let mname = format!("{upper_p}_METHOD_{upper}");
         g.claim(mname.clone(), format!("function {}", f.name))?;
         let _ = writeln!(method_defs, "#define {mname} {idx}u");
@@ -1988,6 +2156,41 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
         .chain(drop_names)
         .collect();
 
+    let (direct_what, direct_h, direct_proto) = if has_direct {
+        let names: Vec<&str> = iface
+            .functions
+            .iter()
+            .zip(&sigs)
+            .filter(|(_, s)| s.is_some())
+            .map(|(f, _)| f.name.as_str())
+            .collect();
+        (
+            ", the direct entries",
+            format!(
+                "/* ---- direct entries; docs/TYPED.md, \"Direct calls\" ----\n\
+                 \x20* The functions whose parameters and result are all scalars ({}) also have a direct\n\
+                 \x20* entry in the interface's table: the host calls it in-process with the arguments as\n\
+                 \x20* 64-bit slots instead of encoding them, and it calls the same author function as\n\
+                 \x20* {p}_dispatch does, so both behave the same. It gets the call's api from\n\
+                 \x20* {p}_instance_api(instance) (implement it: the api init() got); in it, call->ctx serves\n\
+                 \x20* {p}_fail only (a direct call has no byte output).\n\
+                 \x20* The table is indexed like the module's descriptor: by default its methods are exactly\n\
+                 \x20* {upper_p}_METHOD_ENTRIES. A module that has other methods defines, when compiling {p}_iface.c,\n\
+                 \x20* {upper_p}_FIRST_METHOD (the index where it spliced {upper_p}_METHOD_ENTRIES) and\n\
+                 \x20* {upper_p}_MODULE_METHOD_COUNT (its descriptor's method_count), e.g.\n\
+                 \x20* -D{upper_p}_FIRST_METHOD=3u -D{upper_p}_MODULE_METHOD_COUNT=5u; the host refuses a table\n\
+                 \x20* whose size is not the descriptor's method_count. */\n\
+                 #ifndef {upper_p}_FIRST_METHOD\n#define {upper_p}_FIRST_METHOD 0u\n#endif\n\
+                 #ifndef {upper_p}_MODULE_METHOD_COUNT\n#define {upper_p}_MODULE_METHOD_COUNT {upper_p}_METHOD_COUNT\n#endif\n\n",
+                names.join(", ")
+            ),
+            format!(
+                "/* The host API that init() got for this instance (the direct entries fail through it). */\nconst bh_host_api *{p}_instance_api(void *instance);\n\n"
+            ),
+        )
+    } else {
+        ("", String::new(), String::new())
+    };
     // Continuation lines of the dispatcher's parameters, aligned after `int32_t P_dispatch(`.
     let pad = " ".repeat("int32_t _dispatch(".len() + p.len());
     // Header.
@@ -2090,9 +2293,9 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
          /* Run typed method `index` (0..{upper_p}_METHOD_COUNT-1) from the module's call(). */\n\
          int32_t {p}_dispatch(const bh_host_api *api, void *instance, uint32_t index,\n\
          {pad}const uint8_t *input, size_t input_len, bh_call_ctx *ctx);\n\n\
-         /* Exported by the generated source: the interface (WIT text and hash). */\n\
+         /* Exported by the generated source: the interface (WIT text and hash{direct_what}). */\n\
          const bh_module_interface *bridgehost_module_interface(void);\n\n\
-         {events_h}/* ---- implemented by the module author ---- */\n\n{res_protos}{protos}",
+         {direct_h}{events_h}/* ---- implemented by the module author ---- */\n\n{direct_proto}{res_protos}{protos}",
         method_count,
         method_names
             .iter()
@@ -2205,6 +2408,26 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
         c.push_str("/* ---- events ---- */\n\n");
         c.push_str(&event_defs);
     }
+    if has_direct {
+        c.push_str("/* ---- direct entries (docs/TYPED.md, \"Direct calls\") ---- */\n\n");
+        c.push_str(
+            &DIRECT_RUNTIME
+                .replace("static inline ", &format!("{upper_p}_HELPER_ "))
+                .replace('@', &p),
+        );
+        c.push_str(&direct_defs);
+        let _ = write!(
+            c,
+            "_Static_assert({upper_p}_FIRST_METHOD + {upper_p}_METHOD_COUNT <= {upper_p}_MODULE_METHOD_COUNT,\n\
+             \x20              \"{upper_p}_MODULE_METHOD_COUNT is the descriptor's method_count, which includes the typed methods\");\n\n\
+             /* Indexed like the module's descriptor ({upper_p}_FIRST_METHOD: the first typed method). */\n\
+             static const bh_direct_fn {p}_direct_[{upper_p}_MODULE_METHOD_COUNT] = {{\n"
+        );
+        for (idx, name) in &direct_table {
+            let _ = writeln!(c, "    [{upper_p}_FIRST_METHOD + {idx}u] = {name},");
+        }
+        c.push_str("};\n\n");
+    }
     let _ = write!(
         c,
         "int32_t {p}_dispatch(const bh_host_api *api, void *instance, uint32_t index,\n\
@@ -2255,9 +2478,14 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
             c.push(',');
         }
     }
+    let direct_fields = if has_direct {
+        format!("{p}_direct_, {upper_p}_MODULE_METHOD_COUNT, 0u")
+    } else {
+        "NULL, 0u, 0u".to_string()
+    };
     let _ = write!(
         c,
-        "}}}};\n\n__attribute__((visibility(\"default\"))) const bh_module_interface *bridgehost_module_interface(void)\n{{\n    return &{p}_interface_;\n}}\n"
+        "}},\n    {direct_fields}}};\n\n__attribute__((visibility(\"default\"))) const bh_module_interface *bridgehost_module_interface(void)\n{{\n    return &{p}_interface_;\n}}\n"
     );
     Ok(vec![
         File {

@@ -73,6 +73,12 @@ counter_resources *counter_instance_resources(void *instance)
     return ((inst *)instance)->t;
 }
 
+/* For the direct entries of live and destroyed-total (docs/TYPED.md, "Direct calls"). */
+const bh_host_api *counter_instance_api(void *instance)
+{
+    return ((inst *)instance)->api;
+}
+
 static counter_counter *make(void *instance, uint64_t value, const counter_string *name)
 {
     counter_counter *c = calloc(1, sizeof *c);

@@ -26,6 +26,12 @@ static void *fire_thread(void *arg)
     return NULL;
 }
 
+/* For ev_fire's direct entry (docs/TYPED.md, "Direct calls"). */
+const bh_host_api *ev_instance_api(void *instance)
+{
+    return ((inst *)instance)->api;
+}
+
 int32_t ev_fire(ev_call *call, const bool *threaded, uint32_t *out)
 {
     inst *in = call->instance;
