@@ -150,6 +150,47 @@ pub unsafe extern "C" fn bh_call_spill(
     })
 }
 
+/// Call a direct-eligible method (a typed function whose parameters, at most
+/// 8, and result, none or one, are all scalars: docs/TYPED.md, "Direct
+/// calls") with one 64-bit slot per argument, on this thread: no encoding,
+/// no output buffer. `*result` is the result's slot (0 for a function without
+/// a result), written on success only. Slots: `bool` 0 or 1; `u8`..`u32`
+/// zero-extended; `s8`..`s64` sign-extended; `u64` as is; `f32` its bits in
+/// the low 32 bits; `f64` its bits; `char` the Unicode scalar value.
+///
+/// In-process, a module that exports a direct entry for the method runs it;
+/// otherwise (isolated workers, single-thread modules, no direct entry) the
+/// same arguments go through the ordinary call, with the same result.
+/// `BH_E_INVALID_ARGUMENT` (no module code runs): a method without a scalar
+/// signature, `nargs` not its parameter count ("add takes 2 argument(s), got
+/// 3"), a slot that is not a value of its parameter's type ("parameter b:
+/// 4294967296 is out of range for u32"), `args` NULL with `nargs` > 0 or not
+/// aligned for `uint64_t`. A result slot that is not a value of the result
+/// type is `BH_E_ABI_MISMATCH`. Other errors as for [`bh_call_into`].
+///
+/// # Safety
+/// `args` must be NULL (with `nargs` 0) or readable for `nargs` `uint64_t`
+/// and not written during the call; `result` valid for a write of
+/// `uint64_t`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_call_scalar(
+    f: bh_method,
+    args: *const u64,
+    nargs: usize,
+    result: *mut u64,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let result = c.out(result, "result")?;
+        let args = c.slots(args, nargs, "args")?;
+        // The error boxed inside the closure, as in bh_call_into.
+        let slot = METHODS
+            .with(f, |method| method.call_scalar(args).map_err(Box::new))?
+            .map_err(|e| *e)?;
+        result.write(slot);
+        Ok(())
+    })
+}
+
 /// [`bh_call_typed`] flag: the input is one `list<u8>`'s bytes; the call
 /// encodes it (its `u32` little-endian length, then the bytes).
 pub const BH_TYPED_LIST_INPUT: u32 = 1;

@@ -41,6 +41,15 @@ fn too_long(len: usize, what: &str) -> Error {
 
 #[cold]
 #[inline(never)]
+fn too_many_slots(n: usize, what: &str) -> Error {
+    invalid(format!(
+        "{what}: count {n} of 8-byte slots exceeds the maximum of {} (isize::MAX bytes)",
+        isize::MAX as usize / size_of::<u64>()
+    ))
+}
+
+#[cold]
+#[inline(never)]
 fn null_with(what: &str, noun: &str, len: usize) -> Error {
     invalid(format!("{what} is a null pointer with {noun} {len}"))
 }
@@ -225,6 +234,28 @@ impl Contract {
         // most isize::MAX, and by the contract the memory is readable for len
         // bytes and not mutated until this call returns ('c ends before).
         Ok(unsafe { std::slice::from_raw_parts(p, len) })
+    }
+
+    /// Borrow `n` 64-bit slots at `p` (`bh_call_scalar`'s arguments): `(NULL,
+    /// 0)` is none; NULL with a count, a count whose bytes exceed
+    /// `isize::MAX` and a pointer not aligned for `uint64_t` are refused
+    /// before anything is read.
+    #[inline]
+    pub(crate) fn slots<'c>(&'c self, p: *const u64, n: usize, what: &str) -> Result<&'c [u64]> {
+        if n == 0 {
+            return Ok(&[]);
+        }
+        if n > isize::MAX as usize / size_of::<u64>() {
+            return Err(too_many_slots(n, what));
+        }
+        if p.is_null() {
+            return Err(null_with(what, "count", n));
+        }
+        check_aligned(p, what)?;
+        // SAFETY: p is non-null and aligned for u64, n * 8 is at most
+        // isize::MAX, and by the contract the memory is readable for n slots
+        // and not mutated until this call returns ('c ends before).
+        Ok(unsafe { std::slice::from_raw_parts(p, n) })
     }
 
     /// Borrow `len` bytes of UTF-8 text at `p` (not NUL-terminated).

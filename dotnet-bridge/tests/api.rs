@@ -939,3 +939,86 @@ fn check_binding_applies_the_cores_rule() {
     expect(bh_host_free(h), BH_OK);
     assert_eq!(bh_debug_live_handles(), before);
 }
+
+/// `bh_call_scalar`: one slot per argument; `*result` written on success only.
+fn call_scalar(f: bh_method, args: &[u64], result: &mut u64) -> bh_status {
+    // SAFETY: args is live and aligned for its length; result is a writable local.
+    unsafe { bh_call_scalar(f, args.as_ptr(), args.len(), result) }
+}
+
+#[test]
+fn call_scalar_is_the_typed_call_with_slots() {
+    let _g = serial();
+    let before = bh_debug_live_handles();
+    let h = host();
+    let m = open(h, "std");
+    let add = method(m, "add");
+    let mut r = 0u64;
+    for (a, b) in [
+        (2u32, 3u32),
+        (u32::MAX, 2),
+        (u32::MAX, 0),
+        (0, 0),
+        (1 << 31, 1 << 31),
+    ] {
+        expect(call_scalar(add, &[a.into(), b.into()], &mut r), BH_OK);
+        assert_eq!(r, u64::from(a.wrapping_add(b)));
+        // The bytes path agrees.
+        let mut input = a.to_le_bytes().to_vec();
+        input.extend_from_slice(&b.to_le_bytes());
+        assert_eq!(call(add, &input).unwrap(), r.to_le_bytes()[..4].to_vec());
+    }
+    r = 77;
+    expect_err(
+        call_scalar(add, &[1, 2, 3], &mut r),
+        BH_E_INVALID_ARGUMENT,
+        "add takes 2 argument(s), got 3",
+    );
+    expect_err(
+        call_scalar(add, &[1, 1 << 32], &mut r),
+        BH_E_INVALID_ARGUMENT,
+        "parameter b: 4294967296 is out of range for u32",
+    );
+    expect_err(
+        call_scalar(add, &[u64::MAX, 1], &mut r),
+        BH_E_INVALID_ARGUMENT,
+        "-1 is out of range for u32",
+    );
+    // SAFETY: a NULL args pointer with a count is refused before it is read; r is writable.
+    let s = unsafe { bh_call_scalar(add, null(), 2, &mut r) };
+    expect_err(
+        s,
+        BH_E_INVALID_ARGUMENT,
+        "args is a null pointer with count 2",
+    );
+    // SAFETY: the count is refused before the (NULL) pointer is read.
+    let s = unsafe { bh_call_scalar(add, null(), usize::MAX, &mut r) };
+    expect_err(s, BH_E_INVALID_ARGUMENT, "exceeds the maximum");
+    // SAFETY: a NULL result pointer is refused; args is live.
+    let s = unsafe { bh_call_scalar(add, [1u64, 2].as_ptr(), 2, null_mut()) };
+    expect_err(s, BH_E_INVALID_ARGUMENT, "result is a null pointer");
+    let echo = method(m, "echo");
+    expect_err(
+        call_scalar(echo, &[1], &mut r),
+        BH_E_INVALID_ARGUMENT,
+        "has no scalar signature",
+    );
+    assert_eq!(r, 77, "*result is written on success only");
+    // A function without a result: slot 0. A module error keeps its message.
+    let sleep = method(m, "sleep");
+    expect(call_scalar(sleep, &[0], &mut r), BH_OK);
+    assert_eq!(r, 0);
+    expect_err(
+        call_scalar(sleep, &[60_001], &mut r),
+        BH_E_MODULE,
+        "sleep: 60001 ms exceeds 60000 ms",
+    );
+    expect(bh_method_free(sleep), BH_OK);
+    expect_err(call_scalar(sleep, &[0], &mut r), BH_E_CLOSED, "retired");
+    expect(bh_module_free(m), BH_OK);
+    expect(call_scalar(add, &[1, 2], &mut r), BH_E_CLOSED);
+    expect(bh_method_free(add), BH_OK);
+    expect(bh_method_free(echo), BH_OK);
+    expect(bh_host_free(h), BH_OK);
+    assert_eq!(bh_debug_live_handles(), before);
+}

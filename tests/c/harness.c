@@ -972,6 +972,68 @@ static void t_call_typed(uint32_t iso) {
     EXPECT(bh_host_free(h), BH_OK);
 }
 
+/* bh_call_scalar: std's add(u32, u32) -> u32 and sleep(u32) with one 64-bit slot per argument
+   (the direct entry in-process when std has one, the ordinary call otherwise: same results). */
+static void t_call_scalar(uint32_t iso) {
+    bh_host h = new_host(0);
+    bh_module m = must_open(h, "std", iso);
+    bh_method add = resolve(m, "add");
+    bh_method sleep = resolve(m, "sleep");
+    bh_method echo = resolve(m, "echo");
+    bh_method checksum = resolve(m, "checksum");
+    uint64_t r = 0;
+    const uint64_t two[] = {2, 3};
+    EXPECT(bh_call_scalar(add, two, 2, &r), BH_OK);
+    CHECK(r == 5);
+    /* Edge values: the sum is modulo 2^32, the result slot zero-extended. */
+    const uint64_t wrap[] = {0xffffffffu, 2};
+    EXPECT(bh_call_scalar(add, wrap, 2, &r), BH_OK);
+    CHECK(r == 1);
+    const uint64_t top[] = {0xffffffffu, 0};
+    EXPECT(bh_call_scalar(add, top, 2, &r), BH_OK);
+    CHECK(r == 0xffffffffu);
+    /* The same call through the bytes path agrees. */
+    uint8_t in[8] = {0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0}, out[8];
+    size_t n = 0;
+    EXPECT(bh_call_into(add, in, 8, out, sizeof out, &n), BH_OK);
+    CHECK(n == 4 && u32le(out) == 1);
+    /* Refused before any module code runs; *result untouched. */
+    r = 77;
+    const uint64_t three[] = {1, 2, 3};
+    EXPECT_MSG(bh_call_scalar(add, three, 3, &r), BH_E_INVALID_ARGUMENT, "add takes 2 argument(s), got 3");
+    EXPECT_MSG(bh_call_scalar(add, two, 1, &r), BH_E_INVALID_ARGUMENT, "add takes 2 argument(s), got 1");
+    EXPECT_MSG(bh_call_scalar(add, NULL, 0, &r), BH_E_INVALID_ARGUMENT, "add takes 2 argument(s), got 0");
+    const uint64_t wide[] = {1, 0x100000000ull};
+    EXPECT_MSG(bh_call_scalar(add, wide, 2, &r), BH_E_INVALID_ARGUMENT,
+               "parameter b: 4294967296 is out of range for u32");
+    const uint64_t negative[] = {(uint64_t)-1, 1};
+    EXPECT_MSG(bh_call_scalar(add, negative, 2, &r), BH_E_INVALID_ARGUMENT, "-1 is out of range for u32");
+    EXPECT_MSG(bh_call_scalar(add, NULL, 2, &r), BH_E_INVALID_ARGUMENT, "null pointer with count 2");
+    EXPECT_MSG(bh_call_scalar(add, two, 2, NULL), BH_E_INVALID_ARGUMENT, "result is a null pointer");
+    uint64_t unaligned[3] = {0};
+    EXPECT_MSG(bh_call_scalar(add, (const uint64_t *)((const uint8_t *)unaligned + 4), 2, &r),
+               BH_E_INVALID_ARGUMENT, "not aligned");
+    /* Methods without a scalar signature: a typed function that is not eligible, a bytes-only one. */
+    EXPECT_MSG(bh_call_scalar(echo, two, 1, &r), BH_E_INVALID_ARGUMENT, "has no scalar signature");
+    EXPECT_MSG(bh_call_scalar(checksum, two, 1, &r), BH_E_INVALID_ARGUMENT, "has no scalar signature");
+    CHECK(r == 77);
+    /* A function without a result: its slot is 0. A module error keeps its code and message. */
+    const uint64_t zero[] = {0};
+    EXPECT(bh_call_scalar(sleep, zero, 1, &r), BH_OK);
+    CHECK(r == 0);
+    const uint64_t long_sleep[] = {60001};
+    EXPECT_MSG(bh_call_scalar(sleep, long_sleep, 1, &r), BH_E_MODULE, "sleep: 60001 ms exceeds 60000 ms");
+    /* A freed method is a retired handle; so is every method of a closed module. */
+    EXPECT(bh_method_free(sleep), BH_OK);
+    EXPECT_MSG(bh_call_scalar(sleep, zero, 1, &r), BH_E_CLOSED, "retired");
+    EXPECT(bh_module_free(m), BH_OK);
+    EXPECT(bh_call_scalar(add, two, 2, &r), BH_E_CLOSED);
+    bh_method_free(add);
+    bh_method_free(echo);
+    bh_method_free(checksum);
+    EXPECT(bh_host_free(h), BH_OK);
+}
+
 static void t_hostile_input(uint32_t iso) {
     bh_host h = new_host(0);
     bh_module m = must_open(h, "std", iso);
@@ -2268,6 +2330,7 @@ int main(int argc, char **argv) {
         run_case("call_into_two_call", t_call_into_two_call, iso);
         run_case("call_spill", t_call_spill, iso);
         run_case("call_typed", t_call_typed, iso);
+        run_case("call_scalar", t_call_scalar, iso);
         run_case("hostile_input", t_hostile_input, iso);
         run_case("handles", t_handles, iso);
         run_case("module_errors", t_module_errors, iso);
