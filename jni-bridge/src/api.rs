@@ -41,6 +41,7 @@ pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
     native_method! { static fn method_resolve(module: jlong, name: JString) -> jlong, error_policy = ThrowTyped },
     native_method! { static fn method_flags(method: jlong) -> jint, error_policy = ThrowTyped },
     native_method! { static fn method_close(method: jlong), error_policy = ThrowTyped },
+    native_method! { static fn method_scalar_signature(method: jlong) -> JString, error_policy = ThrowTyped },
     native_method! { static fn call_into(method: jlong, input: JObject, input_offset: jint, input_length: jint, output: JObject, output_offset: jint, output_length: jint) -> jint, error_policy = ThrowTyped },
     native_method! { static fn submit(method: jlong, input: jbyte[], offset: jint, length: jint, future: JNativeFuture) -> jlong, error_policy = ThrowTyped, type_map = { JNativeFuture => io.bridgehost.NativeFuture } },
     native_method! { static fn submit_direct(method: jlong, input: java.nio.ByteBuffer, position: jint, length: jint, future: JNativeFuture) -> jlong, error_policy = ThrowTyped, type_map = { JNativeFuture => io.bridgehost.NativeFuture } },
@@ -455,6 +456,27 @@ fn method_resolve<'l>(
 fn method_flags<'l>(_env: &mut Env<'l>, _class: JClass<'l>, method: jlong) -> BResult<jint> {
     let m = registry::method(method)?;
     Ok(if m.is_nonblocking() { 1 } else { 0 })
+}
+
+/// `Method.scalarSignature()`: `"(u32, u32) -> u32"`, `"(u32)"` without a
+/// result, or null when the method has no scalar signature (docs/TYPED.md,
+/// "Direct calls").
+fn method_scalar_signature<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+    method: jlong,
+) -> BResult<JString<'l>> {
+    let m = registry::method(method)?;
+    let Some(sig) = m.scalar_signature() else {
+        return Ok(JString::null());
+    };
+    let params: Vec<&str> = sig.params.iter().map(|p| p.name()).collect();
+    let mut text = format!("({})", params.join(", "));
+    if let Some(r) = sig.result {
+        text.push_str(" -> ");
+        text.push_str(r.name());
+    }
+    Ok(env.new_string(text)?)
 }
 
 fn method_close<'l>(_env: &mut Env<'l>, _class: JClass<'l>, method: jlong) -> BResult<()> {

@@ -1,4 +1,5 @@
-//! The hot path: `Method.call(byte[], off, len)` and `Method.call(direct ByteBuffer)`.
+//! The hot path: `Method.call(byte[], off, len)`, `Method.call(direct ByteBuffer)`,
+//! `Method.callTyped` and the scalar calls `Method.callScalar` (docs/TYPED.md, "Direct calls").
 //!
 //! Both run through [`jvm::fast`] (panic boundary, typed exceptions, no JNI
 //! call with an exception pending) and use only the raw-table operations of
@@ -10,7 +11,7 @@ use crate::error::{invalid, BResult, BridgeError};
 use crate::jvm::{self, RawEnv};
 use crate::registry;
 use bridgehost::Method;
-use jni::objects::{JByteArray, JByteBuffer, JClass};
+use jni::objects::{JByteArray, JByteBuffer, JClass, JLongArray};
 use jni::sys::{jbyteArray, jint, jlong};
 use jni::EnvUnowned;
 use std::cell::RefCell;
@@ -188,5 +189,91 @@ pub(crate) extern "system" fn call_typed<'f>(
                 })
             })
         })
+    })
+}
+
+/// Most arguments a scalar call copies to the stack (`BH_DIRECT_MAX_PARAMS`;
+/// the core refuses more, naming the count).
+const SCALAR_STACK: usize = bridgehost::interface::typed::scalar::MAX_PARAMS;
+
+/// A scalar call (`Method::call_scalar`): each `long` is one argument's slot
+/// (its 64 bits), the result is the result's slot (0 without a result). No
+/// array, no allocation, no output buffer: the id lookup, the core's checks
+/// of the slots, the module's direct entry (or, without one, the bytes entry
+/// inside the core), the core's check of the result slot.
+#[inline(always)]
+fn scalar(method: jlong, args: &[u64]) -> BResult<jlong> {
+    registry::with_method(method, |m| Ok(m.call_scalar(args)? as jlong))
+}
+
+/// `static native long Native.callScalar0(long method)`
+pub(crate) extern "system" fn call_scalar0<'f>(
+    mut env: EnvUnowned<'f>,
+    _class: JClass<'f>,
+    method: jlong,
+) -> jlong {
+    jvm::fast(&mut env, 0, |_| scalar(method, &[]))
+}
+
+/// `static native long Native.callScalar1(long method, long a0)`
+pub(crate) extern "system" fn call_scalar1<'f>(
+    mut env: EnvUnowned<'f>,
+    _class: JClass<'f>,
+    method: jlong,
+    a0: jlong,
+) -> jlong {
+    jvm::fast(&mut env, 0, |_| scalar(method, &[a0 as u64]))
+}
+
+/// `static native long Native.callScalar2(long method, long a0, long a1)`
+pub(crate) extern "system" fn call_scalar2<'f>(
+    mut env: EnvUnowned<'f>,
+    _class: JClass<'f>,
+    method: jlong,
+    a0: jlong,
+    a1: jlong,
+) -> jlong {
+    jvm::fast(&mut env, 0, |_| scalar(method, &[a0 as u64, a1 as u64]))
+}
+
+/// `static native long Native.callScalar3(long method, long a0, long a1, long a2)`
+pub(crate) extern "system" fn call_scalar3<'f>(
+    mut env: EnvUnowned<'f>,
+    _class: JClass<'f>,
+    method: jlong,
+    a0: jlong,
+    a1: jlong,
+    a2: jlong,
+) -> jlong {
+    jvm::fast(&mut env, 0, |_| {
+        scalar(method, &[a0 as u64, a1 as u64, a2 as u64])
+    })
+}
+
+/// `static native long Native.callScalar4(long method, long a0, long a1, long a2, long a3)`
+pub(crate) extern "system" fn call_scalar4<'f>(
+    mut env: EnvUnowned<'f>,
+    _class: JClass<'f>,
+    method: jlong,
+    a0: jlong,
+    a1: jlong,
+    a2: jlong,
+    a3: jlong,
+) -> jlong {
+    jvm::fast(&mut env, 0, |_| {
+        scalar(method, &[a0 as u64, a1 as u64, a2 as u64, a3 as u64])
+    })
+}
+
+/// `static native long Native.callScalarN(long method, long[] args)`: any
+/// count (five to eight under generated bindings); the array is copied.
+pub(crate) extern "system" fn call_scalar_n<'f>(
+    mut env: EnvUnowned<'f>,
+    _class: JClass<'f>,
+    method: jlong,
+    args: JLongArray<'f>,
+) -> jlong {
+    jvm::fast(&mut env, 0, |raw| {
+        raw.with_long_array::<SCALAR_STACK, _>(&args, |slots| scalar(method, slots))
     })
 }

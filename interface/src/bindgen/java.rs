@@ -19,6 +19,7 @@
 use super::{camel, pascal, unsupported, upper_snake, File};
 use crate::error::Result;
 use crate::model::{Function, FunctionKind, Interface, Type, TypeDefKind, TypeIndex};
+use crate::scalar::{Scalar, ScalarSignature};
 use crate::wire::{self, min_size};
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -202,6 +203,21 @@ fn javadoc(out: &mut String, indent: &str, docs: Option<&str>, extra: &[String])
         }
     }
     let _ = writeln!(out, "{indent} */");
+}
+
+/// The Java value of type `ty` from `slot`, a direct call's result slot (a `long` expression
+/// the host checked against `ty`).
+fn from_slot(ty: Scalar, slot: &str) -> String {
+    let slots = "io.bridgehost.typed.Slots";
+    match ty {
+        Scalar::U32 | Scalar::S64 | Scalar::U64 => slot.to_string(),
+        Scalar::S8 => format!("(byte) {slot}"),
+        Scalar::S16 | Scalar::U8 => format!("(short) {slot}"),
+        Scalar::S32 | Scalar::U16 | Scalar::Char => format!("(int) {slot}"),
+        Scalar::Bool => format!("{slots}.toBool({slot})"),
+        Scalar::F32 => format!("{slots}.toF32({slot})"),
+        Scalar::F64 => format!("{slots}.toF64({slot})"),
+    }
 }
 
 /// `{@code ...}` with the braces and markup a WIT type can contain escaped.
@@ -1001,7 +1017,27 @@ impl<'a> Gen<'a> {
         // of the bytes in Java.
         let run_in = !is_method && wire::run_param(self.i, f) == Some(wire::Run::Bytes);
         let run_out = !owns && wire::run_result(self.i, f) == Some(wire::Run::Bytes);
-        if keep.is_empty() && (run_in || run_out) {
+        // All scalars (docs/TYPED.md, "Direct calls"): one slot per argument through
+        // Method.callScalar, no byte encoding; the checks and messages are WireWriter's.
+        let direct = if keep.is_empty() {
+            ScalarSignature::of(self.i, f)
+        } else {
+            None
+        };
+        if let Some(sig) = direct {
+            let call = format!(
+                "{field}.callScalar({})",
+                self.slots(f, &sig, &args).join(", ")
+            );
+            let body = match sig.result {
+                None => format!("{call};"),
+                Some(r) => format!("return {};", from_slot(r, &call)),
+            };
+            let _ = writeln!(
+                out,
+                "    public {ret} {name}({plist}) {{\n        {body}\n    }}\n"
+            );
+        } else if keep.is_empty() && (run_in || run_out) {
             let input = if run_in {
                 format!(
                     "io.bridgehost.typed.WireWriter.require({}, {})",
@@ -1173,6 +1209,31 @@ impl<'a> Gen<'a> {
         Ok(out)
     }
 
+    /// The Java expressions of the slots of `f`'s arguments `args` (a direct call): a check
+    /// where the Java type holds values the WIT type does not (with [`Self::enc`]'s message), a
+    /// conversion for floats and `bool`; the signed types and `u64` widen to `long` as they are.
+    fn slots(&self, f: &Function, sig: &ScalarSignature, args: &[String]) -> Vec<String> {
+        f.params
+            .iter()
+            .zip(sig.params.iter())
+            .zip(args)
+            .map(|((p, &ty), a)| {
+                let what = lit(&format!("parameter {}", p.name));
+                let slots = "io.bridgehost.typed.Slots";
+                match ty {
+                    Scalar::Bool => format!("{slots}.bool({a})"),
+                    Scalar::U8 => format!("{slots}.u8({a}, {what})"),
+                    Scalar::U16 => format!("{slots}.u16({a}, {what})"),
+                    Scalar::U32 => format!("{slots}.u32({a}, {what})"),
+                    Scalar::Char => format!("{slots}.chr({a}, {what})"),
+                    Scalar::F32 => format!("{slots}.f32({a})"),
+                    Scalar::F64 => format!("{slots}.f64({a})"),
+                    Scalar::S8 | Scalar::S16 | Scalar::S32 | Scalar::S64 | Scalar::U64 => a.clone(),
+                }
+            })
+            .collect()
+    }
+
     /// The binding's `Method` field of function `f`.
     fn field_of(&self, f: &Function) -> String {
         if f.kind == FunctionKind::Freestanding {
@@ -1280,6 +1341,12 @@ impl<'a> Gen<'a> {
             "Type mapping (docs/TYPED.md, \"Java\"): u8 is a {@code short}, u16 an {@code int}, u32 a {@code long}, all range-checked when encoded; u64 is a {@code long} holding the 64 bits (read it with {@link Long#toUnsignedString(long)}); char is an {@code int} code point; list&lt;u8&gt; is {@code byte[]}.".to_string(),
             "Thread-safe: calls may be made from any thread, as on {@link io.bridgehost.Method}.".to_string(),
         ];
+        if i.functions
+            .iter()
+            .any(|f| ScalarSignature::of(i, f).is_some())
+        {
+            cdocs.push("Direct calls (docs/TYPED.md, \"Direct calls\"): a function whose parameters and result are all scalars calls {@link io.bridgehost.Method#callScalar(long...)} with one 64-bit slot per argument, no byte encoding (its arguments are checked as for any other call; its asynchronous form takes the ordinary path).".into());
+        }
         if i.resources().next().is_some() {
             cdocs.push("Resources (docs/TYPED.md, \"Resources (handles)\"): each is a nested class owning its handle ({@code close()}, or a {@link java.lang.ref.Cleaner} once unreachable); its constructor is {@code newR(...)} and its static functions {@code rF(...)} here. {@link #close} leaves the resources' drop methods open, so objects of a module that stays open (see {@link #bind}) can still be closed.".into());
         }
@@ -1737,4 +1804,53 @@ pub fn generate(iface: &Interface, package: Option<&str>) -> Result<Vec<File>> {
         path: format!("{}/{}.java", package.replace('.', "/"), g.class),
         text,
     }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every scalar type through a direct call: arguments checked or converted to slots as
+    /// docs/TYPED.md's "Direct calls" table says (with the byte path's messages), results
+    /// converted back; more than four arguments still one `callScalar` (its varargs form); a
+    /// function that is not direct-eligible keeps the byte path.
+    #[test]
+    fn direct_eligible_functions_call_call_scalar() {
+        let wit = "package t:t;
+interface t {
+    type n = u16;
+    f: func(a: bool, b: s8, c: s16, d: s32, e: s64, f: u8, g: u16, h: u32) -> char;
+    g: func(i: u64, x: f32, y: f64, c: char, m: n) -> f32;
+    h: func() -> f64;
+    i: func(b: u8) -> u8;
+    j: func(b: bool) -> bool;
+    k: func(v: s8) -> s8;
+    l: func(v: s16, w: u16) -> n;
+    s: func(v: string) -> u32;
+}";
+        let iface = Interface::parse(wit).unwrap();
+        let t = &generate(&iface, Some("a.b")).unwrap()[0].text;
+        let s = "io.bridgehost.typed.Slots";
+        let has = |want: &str| assert!(t.contains(want), "missing {want:?} in:\n{t}");
+        has(&format!(
+            "    public int f(boolean a, byte b, short c, int d, long e, short f, int g, long h) {{\n        return (int) m_f.callScalar({s}.bool(a), b, c, d, e, {s}.u8(f, \"parameter f\"), {s}.u16(g, \"parameter g\"), {s}.u32(h, \"parameter h\"));\n    }}"
+        ));
+        has(&format!(
+            "        return {s}.toF32(m_g.callScalar(i, {s}.f32(x), {s}.f64(y), {s}.chr(c, \"parameter c\"), {s}.u16(m, \"parameter m\")));"
+        ));
+        has(&format!("        return {s}.toF64(m_h.callScalar());"));
+        has(&format!(
+            "        return (short) m_i.callScalar({s}.u8(b, \"parameter b\"));"
+        ));
+        has(&format!(
+            "        return {s}.toBool(m_j.callScalar({s}.bool(b)));"
+        ));
+        has("        return (byte) m_k.callScalar(v);");
+        has(&format!(
+            "        return (int) m_l.callScalar(v, {s}.u16(w, \"parameter w\"));"
+        ));
+        has("        return out_s(m_s.call(in_s(v)));");
+        // The asynchronous forms keep the byte path.
+        has("        return m_f.submit(in_f(a, b, c, d, e, f, g, h)).thenApply(");
+    }
 }

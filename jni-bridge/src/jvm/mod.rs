@@ -22,7 +22,7 @@
 #![allow(unsafe_code)]
 
 use crate::cache;
-use jni::objects::{JByteArray, JByteBuffer, JClass};
+use jni::objects::{JByteArray, JByteBuffer, JClass, JLongArray};
 use jni::sys::{self, jint, jlong};
 use jni::vm::JavaVM;
 use jni::{jni_sig_jstr, jni_str, Env, EnvUnowned, NativeMethod};
@@ -112,7 +112,8 @@ macro_rules! raw_native {
         // signature, spelled out in the cast, is `(EnvUnowned, JClass, <the
         // descriptor's parameters in order>) -> <the descriptor's return>`
         // with each Java type mapped to its JNI type (long → jlong, int →
-        // jint, byte[] → JByteArray/jbyteArray, ByteBuffer → JByteBuffer);
+        // jint, byte[] → JByteArray/jbyteArray, long[] → JLongArray,
+        // ByteBuffer → JByteBuffer);
         // every one of those types is a `#[repr(transparent)]` wrapper of, or
         // an alias for, the JNI C type. The class it is registered on
         // declares the method `static`.
@@ -128,7 +129,7 @@ macro_rules! raw_native {
 }
 
 /// The hot-path natives of `io.bridgehost.Native`.
-const HOT_NATIVES: [NativeMethod<'static>; 3] = [
+const HOT_NATIVES: [NativeMethod<'static>; 9] = [
     raw_native!(
         "call",
         "(J[BII)[B",
@@ -144,6 +145,36 @@ const HOT_NATIVES: [NativeMethod<'static>; 3] = [
         "(J[BI)[B",
         crate::hot::call_typed as fn(jlong, JByteArray<'f>, jint) -> sys::jbyteArray
     ),
+    raw_native!(
+        "callScalar0",
+        "(J)J",
+        crate::hot::call_scalar0 as fn(jlong) -> jlong
+    ),
+    raw_native!(
+        "callScalar1",
+        "(JJ)J",
+        crate::hot::call_scalar1 as fn(jlong, jlong) -> jlong
+    ),
+    raw_native!(
+        "callScalar2",
+        "(JJJ)J",
+        crate::hot::call_scalar2 as fn(jlong, jlong, jlong) -> jlong
+    ),
+    raw_native!(
+        "callScalar3",
+        "(JJJJ)J",
+        crate::hot::call_scalar3 as fn(jlong, jlong, jlong, jlong) -> jlong
+    ),
+    raw_native!(
+        "callScalar4",
+        "(JJJJJ)J",
+        crate::hot::call_scalar4 as fn(jlong, jlong, jlong, jlong, jlong) -> jlong
+    ),
+    raw_native!(
+        "callScalarN",
+        "(J[J)J",
+        crate::hot::call_scalar_n as fn(jlong, JLongArray<'f>) -> jlong
+    ),
 ];
 
 fn register(env: &mut Env<'_>) -> jni::errors::Result<()> {
@@ -154,7 +185,7 @@ fn register(env: &mut Env<'_>) -> jni::errors::Result<()> {
     unsafe { env.register_native_methods(&native, crate::api::NATIVES)? };
     // SAFETY: as for `api::NATIVES` (built by `jni::native_method!`, all static in `Native`).
     unsafe { env.register_native_methods(&native, crate::shared::NATIVES)? };
-    // SAFETY: see `raw_native!`; both are static in `Native`.
+    // SAFETY: see `raw_native!`; every one of them is static in `Native`.
     unsafe { env.register_native_methods(&native, &HOT_NATIVES)? };
     #[cfg(feature = "bench")]
     bare::register(env)?;

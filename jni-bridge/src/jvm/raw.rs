@@ -1,7 +1,7 @@
 //! The raw JNI function table for the hot path, and the hot entry [`fast`].
 
 use crate::error::{invalid, BResult, BridgeError, ThrowTyped};
-use jni::objects::{JByteArray, JByteBuffer};
+use jni::objects::{JByteArray, JByteBuffer, JLongArray};
 use jni::sys::{self, jint};
 use jni::{Env, EnvUnowned};
 use std::marker::PhantomData;
@@ -198,6 +198,62 @@ impl<'f> RawEnv<'f> {
         // so the `len` bytes after them are initialized.
         unsafe { v.set_len(total) };
         Ok(v)
+    }
+
+    /// Run `f` on a copy of a whole `long[]` (`GetArrayLength` +
+    /// `GetLongArrayRegion`), each element's 64 bits as a `u64`: on the stack
+    /// up to `N` elements, else in a heap buffer (the callee refuses a count
+    /// it does not take, with its own message). The scalar call of more than
+    /// four arguments.
+    pub(crate) fn with_long_array<const N: usize, R>(
+        &self,
+        array: &JLongArray<'_>,
+        f: impl FnOnce(&[u64]) -> BResult<R>,
+    ) -> BResult<R> {
+        if array.is_null() {
+            return Err(invalid("argument array is null"));
+        }
+        // SAFETY: valid env (see `table`); no exception is pending (callers
+        // reach here only after successful checks); `array` is a non-null
+        // live reference to a long[] handed to us by the JVM. GetArrayLength
+        // cannot throw.
+        let len = unsafe { (self.table().v1_1.GetArrayLength)(self.env, array.as_raw()) };
+        let n = usize::try_from(len).unwrap_or(0);
+        let copy = |dst: &mut [u64]| -> BResult<()> {
+            if dst.is_empty() {
+                return Ok(());
+            }
+            // SAFETY: no exception pending; `array` is a live long[] of
+            // exactly `len` elements and `dst` holds `len` writable u64s
+            // (the size and alignment of a jlong; any bits are a valid u64),
+            // so the region 0..len is in bounds and GetLongArrayRegion
+            // cannot throw; checked all the same.
+            unsafe {
+                (self.table().v1_1.GetLongArrayRegion)(
+                    self.env,
+                    array.as_raw(),
+                    0,
+                    len,
+                    dst.as_mut_ptr().cast::<sys::jlong>(),
+                )
+            };
+            self.check()
+        };
+        if n <= N {
+            let mut buf = [0u64; N];
+            copy(&mut buf[..n])?;
+            f(&buf[..n])
+        } else {
+            let mut v: Vec<u64> = Vec::new();
+            v.try_reserve_exact(n).map_err(|_| {
+                BridgeError::from(bridgehost::Error::ResourceLimit(format!(
+                    "cannot allocate {n} arguments"
+                )))
+            })?;
+            v.resize(n, 0);
+            copy(&mut v)?;
+            f(&v)
+        }
     }
 
     /// A new `byte[]` holding `src` (`NewByteArray` + `SetByteArrayRegion`).

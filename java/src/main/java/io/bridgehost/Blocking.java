@@ -11,6 +11,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -99,5 +100,10 @@ final class Blocking {
     /** {@link #run(Supplier)} for an int result (no boxing on the caller's side of the API). */
     static int runInt(IntSupplier call) {
         return run(call::getAsInt);
+    }
+
+    /** {@link #run(Supplier)} for a long result (the scalar calls). */
+    static long runLong(LongSupplier call) {
+        return run(call::getAsLong);
     }
 }

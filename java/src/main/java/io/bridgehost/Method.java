@@ -5,6 +5,7 @@ import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ReadOnlyBufferException;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -119,6 +120,163 @@ public final class Method implements AutoCloseable {
                 return Blocking.run(() -> Native.callTyped(handle, input, flags));
             }
             return Native.callTyped(handle, input, flags);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * The method's scalar signature (docs/TYPED.md, "Direct calls"): present when its typed function
+     * takes at most 8 scalar parameters (bool, s8..s64, u8..u64, f32, f64, char) and returns none or
+     * one scalar; then {@link #callScalar(long...)} calls it with one 64-bit slot per argument.
+     *
+     * @return e.g. {@code "(u32, u32) -> u32"} ({@code "(u32)"} without a result), or empty
+     * @throws ClosedException if this method, its module or its host is closed
+     */
+    public Optional<String> scalarSignature() {
+        ensureOpen();
+        try {
+            return Optional.ofNullable(Native.methodScalarSignature(handle));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * The scalar call of a method without parameters: see {@link #callScalar(long...)}.
+     *
+     * @return the result's slot (0 without a result)
+     */
+    public long callScalar() {
+        ensureOpen();
+        try {
+            if (!nonBlocking && Blocking.onVirtualThread()) {
+                return Blocking.runLong(() -> Native.callScalar0(handle));
+            }
+            return Native.callScalar0(handle);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * The scalar call with one argument: see {@link #callScalar(long...)}.
+     *
+     * @param a0 the first argument's slot
+     * @return the result's slot (0 without a result)
+     */
+    public long callScalar(long a0) {
+        ensureOpen();
+        try {
+            if (!nonBlocking && Blocking.onVirtualThread()) {
+                return Blocking.runLong(() -> Native.callScalar1(handle, a0));
+            }
+            return Native.callScalar1(handle, a0);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * The scalar call with two arguments: see {@link #callScalar(long...)}.
+     *
+     * @param a0 the first argument's slot
+     * @param a1 the second argument's slot
+     * @return the result's slot (0 without a result)
+     */
+    public long callScalar(long a0, long a1) {
+        ensureOpen();
+        try {
+            if (!nonBlocking && Blocking.onVirtualThread()) {
+                return Blocking.runLong(() -> Native.callScalar2(handle, a0, a1));
+            }
+            return Native.callScalar2(handle, a0, a1);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * The scalar call with three arguments: see {@link #callScalar(long...)}.
+     *
+     * @param a0 the first argument's slot
+     * @param a1 the second argument's slot
+     * @param a2 the third argument's slot
+     * @return the result's slot (0 without a result)
+     */
+    public long callScalar(long a0, long a1, long a2) {
+        ensureOpen();
+        try {
+            if (!nonBlocking && Blocking.onVirtualThread()) {
+                return Blocking.runLong(() -> Native.callScalar3(handle, a0, a1, a2));
+            }
+            return Native.callScalar3(handle, a0, a1, a2);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * The scalar call with four arguments: see {@link #callScalar(long...)}.
+     *
+     * @param a0 the first argument's slot
+     * @param a1 the second argument's slot
+     * @param a2 the third argument's slot
+     * @param a3 the fourth argument's slot
+     * @return the result's slot (0 without a result)
+     */
+    public long callScalar(long a0, long a1, long a2, long a3) {
+        ensureOpen();
+        try {
+            if (!nonBlocking && Blocking.onVirtualThread()) {
+                return Blocking.runLong(() -> Native.callScalar4(handle, a0, a1, a2, a3));
+            }
+            return Native.callScalar4(handle, a0, a1, a2, a3);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Calls a method that has a {@linkplain #scalarSignature() scalar signature} on this thread with
+     * its arguments as 64-bit slots, no byte encoding (docs/TYPED.md, "Direct calls"; generated
+     * bindings use it for such functions). A slot holds: bool 0 or 1; u8, u16, u32 the value;
+     * s8..s64 the value sign-extended; u64 its 64 bits; f32 {@code Float.floatToIntBits} in the low
+     * 32 bits ({@code & 0xFFFFFFFFL}); f64 {@code Double.doubleToLongBits}; char the code point. The
+     * result's slot comes back the same way (0 without a result), checked against the result type.
+     * In-process, a module that exports a direct entry for the function is called through it;
+     * otherwise the same arguments go through the ordinary call path.
+     *
+     * @param args one slot per parameter (up to 4 go without an array: use the fixed-arity forms)
+     * @return the result's slot (0 without a result)
+     * @throws InvalidArgumentException if the method has no scalar signature, the count is wrong or a
+     *     slot is not a value of its parameter's type (e.g. "parameter b: 4294967296 is out of range
+     *     for u32")
+     * @throws AbiMismatchException if the module's result is not a value of the result type
+     * @throws ModuleException if the module reports an error
+     */
+    public long callScalar(long... args) {
+        Objects.requireNonNull(args, "args");
+        switch (args.length) {
+            case 0:
+                return callScalar();
+            case 1:
+                return callScalar(args[0]);
+            case 2:
+                return callScalar(args[0], args[1]);
+            case 3:
+                return callScalar(args[0], args[1], args[2]);
+            case 4:
+                return callScalar(args[0], args[1], args[2], args[3]);
+            default:
+                break;
+        }
+        ensureOpen();
+        try {
+            if (!nonBlocking && Blocking.onVirtualThread()) {
+                return Blocking.runLong(() -> Native.callScalarN(handle, args));
+            }
+            return Native.callScalarN(handle, args);
         } finally {
             Reference.reachabilityFence(this);
         }

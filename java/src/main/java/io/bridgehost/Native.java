@@ -72,6 +72,22 @@ final class Native {
     static native byte[] callDirect(long method, ByteBuffer input, int position, int length);
     /** Typed hot path: flags bit 0, the input is one list&lt;u8&gt;; bit 1, the output is one. */
     static native byte[] callTyped(long method, byte[] input, int flags);
+    /**
+     * Scalar hot path (docs/TYPED.md, "Direct calls"): one {@code long} slot per argument, the
+     * result's slot returned (0 without a result); no array, nothing allocated.
+     */
+    static native long callScalar0(long method);
+    static native long callScalar1(long method, long a0);
+    static native long callScalar2(long method, long a0, long a1);
+    static native long callScalar3(long method, long a0, long a1, long a2);
+    static native long callScalar4(long method, long a0, long a1, long a2, long a3);
+    /** Any count (5..8 under generated bindings); the array is copied. */
+    static native long callScalarN(long method, long[] args);
+    /**
+     * @return the method's scalar signature, e.g. {@code "(u32, u32) -> u32"}, or null when it has
+     *     none
+     */
+    static native String methodScalarSignature(long method);
     /** input/output: each a byte[] or a direct ByteBuffer. @return the output length */
     static native int callInto(long method, Object input, int inputOffset, int inputLength,
             Object output, int outputOffset, int outputLength);

@@ -80,10 +80,6 @@ public final class WireWriter {
         return v;
     }
 
-    private static InvalidArgumentException range(String what, long v, String type) {
-        return new InvalidArgumentException(what + ": " + v + " is out of range for " + type);
-    }
-
     /** @param v a {@code bool} */
     public void bool(boolean v) {
         u8raw(v ? 1 : 0);
@@ -126,10 +122,7 @@ public final class WireWriter {
      * @param what the value's path, for the message
      */
     public void u8(short v, String what) {
-        if (v < 0 || v > 0xff) {
-            throw range(what, v, "u8");
-        }
-        u8raw(v);
+        u8raw((int) Slots.u8(v, what));
     }
 
     /**
@@ -137,10 +130,7 @@ public final class WireWriter {
      * @param what the value's path, for the message
      */
     public void u16(int v, String what) {
-        if (v < 0 || v > 0xffff) {
-            throw range(what, v, "u16");
-        }
-        le(v, 2);
+        le(Slots.u16(v, what), 2);
     }
 
     /**
@@ -148,10 +138,7 @@ public final class WireWriter {
      * @param what the value's path, for the message
      */
     public void u32(long v, String what) {
-        if (v < 0 || v > 0xffff_ffffL) {
-            throw range(what, v, "u32");
-        }
-        le(v, 4);
+        le(Slots.u32(v, what), 4);
     }
 
     /** @param v a {@code u64}: the 64 bits, read as unsigned ({@link Long#toUnsignedString}) */
@@ -174,11 +161,7 @@ public final class WireWriter {
      * @param what the value's path, for the message
      */
     public void chr(int codePoint, String what) {
-        if (codePoint < 0 || codePoint > 0x10ffff || (codePoint >= 0xd800 && codePoint <= 0xdfff)) {
-            throw new InvalidArgumentException(
-                    what + ": 0x" + Integer.toHexString(codePoint) + " is not a Unicode scalar value");
-        }
-        le(codePoint, 4);
+        le(Slots.chr(codePoint, what), 4);
     }
 
     /**

@@ -12,6 +12,8 @@ package io.bridgehost.gen.handles;
  *
  * <p>Thread-safe: calls may be made from any thread, as on {@link io.bridgehost.Method}.
  *
+ * <p>Direct calls (docs/TYPED.md, "Direct calls"): a function whose parameters and result are all scalars calls {@link io.bridgehost.Method#callScalar(long...)} with one 64-bit slot per argument, no byte encoding (its arguments are checked as for any other call; its asynchronous form takes the ordinary path).
+ *
  * <p>Resources (docs/TYPED.md, "Resources (handles)"): each is a nested class owning its handle ({@code close()}, or a {@link java.lang.ref.Cleaner} once unreachable); its constructor is {@code newR(...)} and its static functions {@code rF(...)} here. {@link #close} leaves the resources' drop methods open, so objects of a module that stays open (see {@link #bind}) can still be closed.
  *
  * <p>Events: {@code on<Topic>(listener)} subscribes with the payload decoded; the listener runs on the host's event thread, and a payload that does not decode is an {@link io.bridgehost.AbiMismatchException} thrown from the listener (handled like any listener exception).
@@ -200,7 +202,7 @@ public final class Counter implements AutoCloseable {
      * @throws io.bridgehost.AbiMismatchException if the module's output does not decode as the declared result
      */
     public long live() {
-        return out_live(m_live.call(in_live()));
+        return m_live.callScalar();
     }
 
     /**
@@ -239,7 +241,7 @@ public final class Counter implements AutoCloseable {
      * @throws io.bridgehost.AbiMismatchException if the module's output does not decode as the declared result
      */
     public long destroyedTotal() {
-        return out_destroyedTotal(m_destroyedTotal.call(in_destroyedTotal()));
+        return m_destroyedTotal.callScalar();
     }
 
     /**

@@ -11,6 +11,8 @@ package io.bridgehost.gen.std;
  *
  * <p>Thread-safe: calls may be made from any thread, as on {@link io.bridgehost.Method}.
  *
+ * <p>Direct calls (docs/TYPED.md, "Direct calls"): a function whose parameters and result are all scalars calls {@link io.bridgehost.Method#callScalar(long...)} with one 64-bit slot per argument, no byte encoding (its arguments are checked as for any other call; its asynchronous form takes the ordinary path).
+ *
  * <p>Events: {@code on<Topic>(listener)} subscribes with the payload decoded; the listener runs on the host's event thread, and a payload that does not decode is an {@link io.bridgehost.AbiMismatchException} thrown from the listener (handled like any listener exception).
  */
 public final class Std implements AutoCloseable {
@@ -184,7 +186,7 @@ public final class Std implements AutoCloseable {
      * @throws io.bridgehost.AbiMismatchException if the module's output does not decode as the declared result
      */
     public long add(long a, long b) {
-        return out_add(m_add.call(in_add(a, b)));
+        return m_add.callScalar(io.bridgehost.typed.Slots.u32(a, "parameter a"), io.bridgehost.typed.Slots.u32(b, "parameter b"));
     }
 
     /**
@@ -267,7 +269,7 @@ public final class Std implements AutoCloseable {
      * @throws io.bridgehost.AbiMismatchException if the module's output does not decode as the declared result
      */
     public void sleep(long ms) {
-        out_sleep(m_sleep.call(in_sleep(ms)));
+        m_sleep.callScalar(io.bridgehost.typed.Slots.u32(ms, "parameter ms"));
     }
 
     /**
