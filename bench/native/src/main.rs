@@ -119,6 +119,9 @@ fn main() -> Result<(), bridgehost::Error> {
     if selected("echo") {
         bench_echo(repeats, echo_iters, &echo, &input, &mut out)?;
     }
+    if selected("typed") {
+        bench_typed_add(repeats, echo_iters, &std_mod.method("add")?)?;
+    }
     if selected("handle") {
         bench_handles(repeats, echo_iters, &echo, &input, &mut out)?;
     }
@@ -256,6 +259,83 @@ fn bench_echo(
         "ns/call",
         &core,
         Some("native.rust_echo_16B"),
+        None,
+    );
+    Ok(())
+}
+
+/// 1b. Typed `add(u32, u32) -> u32` (docs/TYPED.md, "Direct calls"): a Rust function, vs
+/// `Method::call_scalar` (the module's direct entry, in-process), vs the same call through the
+/// bytes entry (the arguments in the wire format, the result decoded), the path every typed call
+/// took before direct entries.
+fn bench_typed_add(repeats: usize, iters: u64, add: &Method) -> Result<(), bridgehost::Error> {
+    #[inline(never)]
+    fn rust_add(a: u32, b: u32) -> u32 {
+        a.wrapping_add(b)
+    }
+    let raw = measure(repeats, iters, 1.0, |n| {
+        let t = Instant::now();
+        for i in 0..n {
+            black_box(rust_add(black_box(i as u32), black_box(7)));
+        }
+        t.elapsed()
+    });
+    emit("native.rust_add", "ns/call", &raw, None, None);
+    let mut failed = None;
+    let direct = measure(repeats, iters, 1.0, |n| {
+        let t = Instant::now();
+        for i in 0..n {
+            match add.call_scalar(black_box(&[i & 0xffff_ffff, 7])) {
+                Ok(r) => {
+                    black_box(r);
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        t.elapsed()
+    });
+    if let Some(e) = failed.take() {
+        return Err(e);
+    }
+    emit(
+        "native.typed_add_direct",
+        "ns/call",
+        &direct,
+        Some("native.rust_add"),
+        None,
+    );
+    let bytes = measure(repeats, iters, 1.0, |n| {
+        let t = Instant::now();
+        let mut out = [0u8; 8];
+        for i in 0..n {
+            let mut input = [0u8; 8];
+            input[..4].copy_from_slice(&(i as u32).to_le_bytes());
+            input[4..].copy_from_slice(&7u32.to_le_bytes());
+            match add.call_to_slice(black_box(&input), &mut out) {
+                Ok(len) => {
+                    black_box(
+                        u32::from_le_bytes(out[..4].try_into().unwrap_or([0; 4])) + len as u32,
+                    );
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        t.elapsed()
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    emit(
+        "native.typed_add_bytes",
+        "ns/call",
+        &bytes,
+        Some("native.rust_add"),
         None,
     );
     Ok(())
