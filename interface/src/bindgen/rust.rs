@@ -1271,8 +1271,9 @@ impl Gen<'_> {
         let n = sig.params.len();
         let _ = writeln!(
             o,
-            "/// Direct entry of method `{}` (docs/TYPED.md, \"Direct calls\"): the arguments as 64-bit\n/// slots, calls [`{t}::{name}`] like [`{name}`] does, its result as a slot. The fourth element of\n/// the method's tuple in `export_module!`'s `methods:`.\npub fn {name}_direct<M: {t}>(module: &M, {args}: &[u64; {n}], {result}: &mut u64) -> Result<(), ModuleError> {{",
+            "/// Direct entry of method `{}` (docs/TYPED.md, \"Direct calls\"): the arguments as 64-bit\n/// slots, calls [`{t}::{name}`] like [`{name}`] does, its result as a slot. The fourth element of\n/// the method's tuple in `export_module!`'s `methods:`.\npub fn {direct}<M: {t}>(module: &M, {args}: &[u64; {n}], {result}: &mut u64) -> Result<(), ModuleError> {{",
             f.name,
+            direct = direct_name(name),
             args = if n == 0 { "_args" } else { "args" },
             result = if sig.result.is_some() { "result" } else { "_result" },
         );
@@ -1353,6 +1354,12 @@ impl Gen<'_> {
 }
 
 /// The emitter of event `topic`: `emit_` and the topic in snake case (never a keyword).
+/// The direct entry's name: `add_direct` for `add`, `type_direct` for `type_` (an escaped
+/// keyword).
+fn direct_name(entry: &str) -> String {
+    format!("{}_direct", entry.trim_end_matches('_'))
+}
+
 fn emitter_name(topic: &str) -> String {
     format!("emit_{}", topic.replace('-', "_"))
 }
@@ -1451,7 +1458,7 @@ pub fn generate(iface: &Interface, package: Option<&str>) -> Result<Vec<File>> {
             .functions
             .iter()
             .filter(|f| ScalarSignature::of(iface, f).is_some())
-            .map(|f| (f.name.as_str(), format!("{}_direct", g.entry_name(f)))),
+            .map(|f| (f.name.as_str(), direct_name(&g.entry_name(f)))),
     );
     let drops: Vec<String> = g.res.iter().map(|r| iface.drop_method(r.index)).collect();
     for (r, d) in g.res.iter().zip(&drops) {
