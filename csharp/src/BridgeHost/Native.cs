@@ -284,6 +284,11 @@ namespace BridgeHost
             ulong method, byte* input, UIntPtr inputLen, uint flags, byte* output, UIntPtr outputCap,
             out UIntPtr outputLen, out UIntPtr outputSkip, out ulong spill);
 
+        // A direct call (Method.CallScalar): one 64-bit slot per argument, the result's slot. The
+        // method's id, as bh_call_into: no SafeHandle add-ref/release per call.
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_call_scalar(ulong method, ulong* args, UIntPtr nargs, out ulong result);
+
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_submit(
             MethodHandle method, byte* input, UIntPtr inputLen, IntPtr cb, IntPtr userData, out ulong task);

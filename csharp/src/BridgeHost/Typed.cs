@@ -331,10 +331,7 @@ namespace BridgeHost.Typed
         /// (0..0x10FFFF, not a surrogate).</summary>
         public void Char(int codePoint, string what)
         {
-            if (codePoint < 0 || codePoint > 0x10FFFF || (codePoint >= 0xD800 && codePoint <= 0xDFFF))
-            {
-                throw new InvalidArgumentException(what + ": U+" + codePoint.ToString("X4") + " is not a Unicode scalar value");
-            }
+            Slot.CheckCodePoint(codePoint, what);
             Le((uint)codePoint, 4);
         }
 

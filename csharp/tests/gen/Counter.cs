@@ -342,7 +342,7 @@ namespace BridgeHost.Gen
         /// <exception cref="BridgeHost.AbiMismatchException">The module's output does not decode as the declared result.</exception>
         public uint Live()
         {
-            return Out_Live(_m_Live.Call(In_Live()));
+            return global::BridgeHost.Typed.Slot.ToU32(_m_Live.CallScalar());
         }
 
         /// <summary>The asynchronous form of <c>Live</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
@@ -389,7 +389,7 @@ namespace BridgeHost.Gen
         /// <exception cref="BridgeHost.AbiMismatchException">The module's output does not decode as the declared result.</exception>
         public ulong DestroyedTotal()
         {
-            return Out_DestroyedTotal(_m_DestroyedTotal.Call(In_DestroyedTotal()));
+            return global::BridgeHost.Typed.Slot.ToU64(_m_DestroyedTotal.CallScalar());
         }
 
         /// <summary>The asynchronous form of <c>DestroyedTotal</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>

@@ -275,7 +275,7 @@ namespace BridgeHost.Gen
         /// <exception cref="BridgeHost.AbiMismatchException">The module's output does not decode as the declared result.</exception>
         public uint Add(uint a, uint b)
         {
-            return Out_Add(_m_Add.Call(In_Add(a, b)));
+            return global::BridgeHost.Typed.Slot.ToU32(_m_Add.CallScalar(global::BridgeHost.Typed.Slot.U32(a), global::BridgeHost.Typed.Slot.U32(b)));
         }
 
         /// <summary>The asynchronous form of <c>Add</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
@@ -403,7 +403,7 @@ namespace BridgeHost.Gen
         /// <exception cref="BridgeHost.AbiMismatchException">The module's output does not decode as the declared result.</exception>
         public void Sleep(uint ms)
         {
-            Out_Sleep(_m_Sleep.Call(In_Sleep(ms)));
+            _m_Sleep.CallScalar(global::BridgeHost.Typed.Slot.U32(ms));
         }
 
         /// <summary>The asynchronous form of <c>Sleep</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>

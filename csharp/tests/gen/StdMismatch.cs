@@ -403,7 +403,7 @@ namespace BridgeHost.Gen.Mismatch
         /// <exception cref="BridgeHost.AbiMismatchException">The module's output does not decode as the declared result.</exception>
         public void Sleep(uint ms)
         {
-            Out_Sleep(_m_Sleep.Call(In_Sleep(ms)));
+            _m_Sleep.CallScalar(global::BridgeHost.Typed.Slot.U32(ms));
         }
 
         /// <summary>The asynchronous form of <c>Sleep</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>

@@ -14,11 +14,30 @@
 use super::{camel, pascal, unsupported, File};
 use crate::error::{Error, Result};
 use crate::model::{Function, FunctionKind, Interface, Type, TypeDefKind, TypeIndex};
+use crate::scalar::{Scalar, ScalarSignature};
 use crate::wire::{self, min_size};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
 const LANG: &str = "C#";
+
+/// The `BridgeHost.Typed.Slot` member of a scalar (`U32`; `ToU32` for a result).
+fn slot_fn(s: Scalar) -> &'static str {
+    match s {
+        Scalar::Bool => "Bool",
+        Scalar::S8 => "S8",
+        Scalar::S16 => "S16",
+        Scalar::S32 => "S32",
+        Scalar::S64 => "S64",
+        Scalar::U8 => "U8",
+        Scalar::U16 => "U16",
+        Scalar::U32 => "U32",
+        Scalar::U64 => "U64",
+        Scalar::F32 => "F32",
+        Scalar::F64 => "F64",
+        Scalar::Char => "Char",
+    }
+}
 
 /// C#'s reserved keywords (contextual keywords are valid identifiers where the generator uses them).
 const KEYWORDS: &[&str] = &[
@@ -1299,7 +1318,20 @@ impl<'a> Gen<'a> {
             let run_in =
                 !*seg && owner.is_none() && wire::run_param(self.i, f) == Some(wire::Run::Bytes);
             let run_out = !inst && wire::run_result(self.i, f) == Some(wire::Run::Bytes);
-            if keep.is_empty() && (run_in || run_out) {
+            // A direct-eligible function (scalars only): its arguments as 64-bit slots through
+            // Method.CallScalar, no encoding and no allocation (docs/TYPED.md, "Direct calls").
+            let direct = if owner.is_none() && keep.is_empty() {
+                ScalarSignature::of(self.i, f)
+            } else {
+                None
+            };
+            if let Some(sig) = direct {
+                let body = self.direct_body(f, &sig, &args, &field, ret_kw);
+                let _ = writeln!(
+                    out,
+                    "        public {ret} {name}({plist})\n        {{\n{body}        }}\n"
+                );
+            } else if keep.is_empty() && (run_in || run_out) {
                 let input = if run_in {
                     format!(
                         "global::BridgeHost.Typed.WireWriter.Require({}, {})",
@@ -1429,6 +1461,57 @@ impl<'a> Gen<'a> {
             None => out.push_str(&h),
         }
         Ok(())
+    }
+
+    /// The body of a direct-eligible function's blocking form: each argument converted to its
+    /// slot (`BridgeHost.Typed.Slot`; a `char` checked with the message the encoder gives), one
+    /// `Method.CallScalar` (its fixed-arity overloads up to 4 slots, a stack-allocated span
+    /// beyond), the result converted back.
+    fn direct_body(
+        &self,
+        f: &Function,
+        sig: &ScalarSignature,
+        args: &[String],
+        field: &str,
+        ret_kw: &str,
+    ) -> String {
+        const SLOT: &str = "global::BridgeHost.Typed.Slot";
+        let slots: Vec<String> = sig
+            .params
+            .iter()
+            .zip(args)
+            .zip(&f.params)
+            .map(|((ty, a), p)| match ty {
+                Scalar::Char => format!(
+                    "{SLOT}.Char({a}, {})",
+                    lit(&format!("parameter {}", p.name))
+                ),
+                _ => format!("{SLOT}.{}({a})", slot_fn(*ty)),
+            })
+            .collect();
+        let mut body = String::new();
+        let call = if slots.len() <= 4 {
+            format!("{field}.CallScalar({})", slots.join(", "))
+        } else {
+            let _ = writeln!(
+                body,
+                "            global::System.Span<ulong> _s = stackalloc ulong[{}];",
+                slots.len()
+            );
+            for (k, s) in slots.iter().enumerate() {
+                let _ = writeln!(body, "            _s[{k}] = {s};");
+            }
+            format!("{field}.CallScalar(_s)")
+        };
+        match sig.result {
+            Some(r) => {
+                let _ = writeln!(body, "            {ret_kw}{SLOT}.To{}({call});", slot_fn(r));
+            }
+            None => {
+                let _ = writeln!(body, "            {call};");
+            }
+        }
+        body
     }
 
     /// `On<Topic>(listener)`: a subscription whose listener gets the payload decoded.
