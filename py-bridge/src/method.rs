@@ -6,6 +6,7 @@ use crate::errors::{guard, invalid, to_pyerr, IntoPy};
 use crate::module::Module;
 use crate::release::DropDetached;
 use crate::runtime;
+use bridgehost::interface::typed::scalar::ScalarSignature;
 use bridgehost::{CallCancel, CancelPoll, Error, Isolation, ThreadModel};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -336,6 +337,30 @@ impl Method {
         };
         put_scratch(out);
         result
+    }
+
+    /// The parameter and result types of the method's typed function when it
+    /// is direct-eligible (the core's [`bridgehost::Method::scalar_signature`]).
+    #[inline]
+    pub(crate) fn scalar_signature(&self) -> Option<&ScalarSignature> {
+        self.inner.scalar_signature()
+    }
+
+    /// The scalar call under a typed call's fast path (typed/scalar.rs): one
+    /// slot per argument, the result's slot back. The same checks and GIL
+    /// rule as [`Self::call_bytes`] (the wire input of at most 8 scalars is
+    /// far below `KEEP_GIL_MAX_INPUT`, so a non-blocking method of a
+    /// thread-safe in-process module keeps the GIL; every other releases it).
+    #[inline]
+    pub(crate) fn call_scalar(&self, py: Python<'_>, args: &[u64]) -> PyResult<u64> {
+        self.check(py)?;
+        let method: &bridgehost::Method = &self.inner;
+        let r = if self.keep_gil {
+            method.call_scalar(args)
+        } else {
+            py.detach(|| method.call_scalar(args))
+        };
+        r.map_err(|e| to_pyerr(py, &e))
     }
 
     /// Submit `input` and ignore the outcome, a refusal included (the drop of

@@ -710,6 +710,158 @@ def test_golden_vectors_through_a_module(host, tmp_path):
                 getattr(view, f"raw_{i}")(bytes.fromhex(v["hex"]))
 
 
+# --- the scalar fast path (docs/TYPED.md, "Direct calls") ------------------------------------
+#
+# A direct-eligible function called with positional arguments takes the scalar fast path
+# (``Method.call_scalar`` in the core) when every argument is exactly what it converts without
+# doubt; it declines anything else and the general path (the interface crate's lowering) decides.
+# Given by keyword, or through ``submit``, the same arguments always take the general path: the
+# three must agree on every input, value and exception alike.
+
+
+class _Int(int):
+    pass
+
+
+class _Float(float):
+    pass
+
+
+class _Str(str):
+    pass
+
+
+def _outcome(call):
+    """``("ok", type, bits)`` of a value (floats by their bits: NaN and -0.0 compare), or
+    ``("raised", type, message)``."""
+    try:
+        v = call()
+    except Exception as e:  # noqa: BLE001 - the exception itself is compared
+        return ("raised", type(e), str(e))
+    if isinstance(v, float):
+        return ("ok", float, struct.pack("<d", v))
+    return ("ok", type(v), v)
+
+
+_INT_CASES = [0, 1, -1, 127, -128, 128, -129, 255, 256, 32767, -32768, 65535, 65536,
+              2**31 - 1, -(2**31), 2**32 - 1, 2**32, 2**63 - 1, -(2**63), 2**63, -(2**63) - 1,
+              2**64 - 1, 2**64, -(2**64), 2**200, -(2**200), True, False, 1.0, "1", None, b"\x01",
+              _Int(7), _Int(-7), _Int(2**64)]
+_FLOAT_CASES = [0.0, -0.0, 1.5, -2.25, 0.1, float("nan"), float("inf"), float("-inf"), 1e300,
+                -1e300, 1e-50, -1e-50, 5e-324, 3.4028234663852886e38, 3.4028235677973366e38,
+                3.402823669209385e38, 3, -3, 0, 2**53 + 1, 2**1024, -(2**1024), 10**400, True,
+                "1.0", None, _Float(2.5), _Int(3)]
+_CHAR_CASES = ["a", "\x00", "\u00e9", "\u4e2d", "\U0001F600", "\U0010FFFF", "\ud800", "\udfff",
+               "", "ab", "\U0001F600x", 65, b"a", None, _Str("x"), ["a"]]
+_BOOL_CASES = [True, False, 0, 1, 2, None, "True", 1.0, _Int(1)]
+_SCALAR_CASES = {
+    **{f"{k}{b}_echo": _INT_CASES for k in ("u", "s") for b in (8, 16, 32, 64)},
+    "f32_echo": _FLOAT_CASES,
+    "f64_echo": _FLOAT_CASES,
+    "char_echo": _CHAR_CASES,
+    "bool_echo": _BOOL_CASES,
+}
+
+
+def test_scalar_fast_path_equals_the_general_path(edges):
+    """Every scalar kind, good and bad arguments: the positional call (the fast path where it
+    applies) returns or raises exactly as the same argument given by name or submitted."""
+    for name, cases in _SCALAR_CASES.items():
+        f = getattr(edges, name)
+        for x in cases:
+            fast = _outcome(lambda: f(x))
+            by_name = _outcome(lambda: f(v=x))
+            submitted = _outcome(lambda: f.submit(x).result(timeout=30))
+            assert fast == by_name == submitted, (name, x, fast, by_name, submitted)
+        # A wrong count or a keyword is the general path's refusal, whatever the values.
+        for args, kwargs in [((), {}), ((1, 2), {}), ((1,), {"v": 1}), ((), {"w": 1})]:
+            got = _outcome(lambda: f(*args, **kwargs))
+            assert got[:2] == ("raised", TypeError), (name, args, kwargs, got)
+            assert got == _outcome(lambda: f.submit(*args, **kwargs)), (name, args, kwargs)
+
+
+def test_scalar_fast_path_values_at_the_edges(edges):
+    assert edges.u32_echo(2**32 - 1) == 2**32 - 1 and type(edges.u32_echo(5)) is int
+    assert edges.s8_echo(-128) == -128 and edges.s64_echo(-(2**63)) == -(2**63)
+    assert edges.u64_echo(2**64 - 1) == 2**64 - 1
+    assert edges.bool_echo(True) is True and edges.bool_echo(False) is False
+    assert edges.char_echo("\U0001F600") == "\U0001F600"
+    z = edges.f64_echo(-0.0)
+    assert z == 0.0 and math.copysign(1.0, z) == -1.0
+    assert math.isnan(edges.f32_echo(float("nan"))) and math.isnan(edges.f64_echo(float("nan")))
+    assert edges.f32_echo(0.1) == struct.unpack("<f", struct.pack("<f", 0.1))[0]
+    assert edges.f32_echo(1e-50) == 0.0  # underflows to zero, as the general path
+    assert edges.f64_echo(3) == 3.0 and type(edges.f64_echo(3)) is float
+
+
+def test_std_add_typed_equals_untyped(std_view):
+    """std's add (a direct entry in-process, the bytes entry in a worker) returns what the
+    untyped byte call of the same method returns, at the edges of u32."""
+    raw = std_view.add.method
+    pairs = [(0, 0), (2, 3), (2**32 - 1, 0), (2**32 - 1, 1), (2**32 - 1, 2**32 - 1),
+             (4_000_000_000, 300_000_000), (2**31, 2**31)]
+    for a, b in pairs:
+        (untyped,) = struct.unpack("<I", raw(struct.pack("<II", a, b)))
+        assert std_view.add(a, b) == untyped == std_view.add(a=a, b=b) == (a + b) % 2**32
+    for args in [(1, -1), (2**32, 1), (2**200, 1), (-(2**200), 1), (True, 1), (1.0, 1),
+                 ("1", 1), (None, 1), (1,), (1, 2, 3)]:
+        fast = _outcome(lambda: std_view.add(*args))
+        assert fast[0] == "raised", (args, fast)
+        assert fast == _outcome(lambda: std_view.add.submit(*args)), args
+    assert std_view.sleep(0) is None
+
+
+def test_std_scalar_module_errors_and_closing(host):
+    for isolation in ISOLATIONS:
+        m = host.open("std", isolation=isolation)
+        view = m.typed()
+        # The module's own error (sleep refuses more than 60 s) maps the same way either path.
+        fast = _outcome(lambda: view.sleep(60_001))
+        assert fast[:2] == ("raised", bridgehost.ModuleError), fast
+        assert "60001 ms exceeds 60000 ms" in fast[2], fast
+        assert fast == _outcome(lambda: view.sleep(ms=60_001)), isolation
+        # A closed method handle, then a closed module: ClosedError either path.
+        other = m.typed()
+        other.add.method.close()
+        closed = _outcome(lambda: other.add(1, 2))
+        assert closed[:2] == ("raised", bridgehost.ClosedError), closed
+        assert closed == _outcome(lambda: other.add(a=1, b=2))
+        assert view.add(1, 2) == 3
+        m.close()
+        closed = _outcome(lambda: view.add(1, 2))
+        assert closed[:2] == ("raised", bridgehost.ClosedError), closed
+        assert closed == _outcome(lambda: view.add(a=1, b=2))
+        # Argument errors still come first, as before.
+        assert _outcome(lambda: view.add(1, -1))[1] is bridgehost.InvalidArgumentError
+
+
+SHORT_WIT = """package test:short@1.0.0;
+
+interface short {
+    widen: func(v: u8) -> u32;
+    to-bool: func(v: u8) -> bool;
+    to-char: func(v: u32) -> char;
+}
+"""
+
+
+@needs_cc
+def test_scalar_fast_path_hostile_results(host, tmp_path):
+    """A scalar result the module gets wrong (here: the echo of a narrower or invalid value) is
+    AbiMismatchError naming the function, either path, in both modes."""
+    so = fx.build(tmp_path, SHORT_WIT, ["widen", "to-bool", "to-char"], name="short")
+    for isolation in ISOLATIONS:
+        view = host.open(str(so), isolation=isolation).typed()
+        for f, arg in [(view.widen, 1), (view.to_bool, 2), (view.to_char, 0xD800)]:
+            fast = _outcome(lambda: f(arg))
+            general = _outcome(lambda: f(v=arg))
+            prefix = f"output of {f.name} does not match its interface: "
+            for got in (fast, general):
+                assert got[:2] == ("raised", bridgehost.AbiMismatchError), (f.name, got)
+                assert prefix in got[2], (f.name, got)
+        assert view.to_bool(1) is True and view.to_char(0x1F600) == "\U0001F600"
+
+
 # --- no leaks through the conversion ----------------------------------------------------------
 
 

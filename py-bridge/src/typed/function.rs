@@ -6,11 +6,12 @@
 use super::classes;
 use super::convert::{lift_err, lower_err, Build, Obj};
 use super::owned::{release_now, Drops, OwnedHandles};
-use super::PyInterface;
+use super::{scalar, PyInterface};
 use crate::errors::{guard, invalid, to_pyerr, IntoPy};
 use crate::method::Method;
 use bridgehost::interface::output_mismatch;
 use bridgehost::interface::typed::dynamic::{self, Output};
+use bridgehost::interface::typed::scalar::MAX_PARAMS;
 use bridgehost::interface::typed::{wire, Function, Interface, TypeIndex, Value};
 use bridgehost::Error;
 use pyo3::prelude::*;
@@ -279,6 +280,19 @@ impl TypedFunction {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
+            // A direct-eligible function with positional arguments the scalar
+            // fast path takes as they are: no encoding, no output buffer
+            // (typed/scalar.rs). Anything else takes the general path below.
+            if kwargs.is_none_or(|kw| kw.is_empty()) {
+                let method = self.method.get();
+                if let Some(sig) = method.scalar_signature() {
+                    let mut slots = [0u64; MAX_PARAMS];
+                    if let Some(n) = scalar::lower(sig, args, &mut slots) {
+                        let slot = method.call_scalar(py, &slots[..n])?;
+                        return scalar::lift(py, sig.result, slot);
+                    }
+                }
+            }
             let mut input = INPUT.with(Cell::take);
             let v = self.encode(py, args, kwargs, &mut input).and_then(|()| {
                 let method = self.method.get();

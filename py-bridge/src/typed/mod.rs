@@ -15,7 +15,8 @@
 //! parsed interface and its record classes), `function.rs` (`TypedFunction`:
 //! encode, call, submit, decode), `view.rs` (`TypedView`, built by
 //! `Module.typed()`), `convert.rs` (the Python side of the dynamic
-//! conversion), `events.rs` (typed event subscriptions); this file holds the
+//! conversion), `scalar.rs` (the scalar fast path of a direct-eligible
+//! function: `Method::call_scalar`, no encoding), `events.rs` (typed event subscriptions); this file holds the
 //! Python classes and name conversion they share.
 //!
 //! [`dynamic::HostValue`]: bridgehost::interface::typed::dynamic::HostValue
@@ -28,6 +29,7 @@ mod events;
 mod function;
 mod interface;
 mod owned;
+mod scalar;
 mod view;
 
 pub(crate) use events::TypedListener;
