@@ -212,6 +212,12 @@ class Counter:
         self._f_sum: TypedFunction = self.view.function("sum")
         self._f_live: TypedFunction = self.view.function("live")
         self._f_destroyed_total: TypedFunction = self.view.function("destroyed-total")
+        # Direct-eligible functions (scalar parameters and result: docs/TYPED.md, "Direct
+        # calls"): on the instance each method is the view's function itself, which takes
+        # the same arguments and returns the same value with no Python frame in between.
+        for _name in ("live", "destroyed_total"):
+            if getattr(type(self), _name) is getattr(Counter, _name):
+                vars(self)[_name] = getattr(self, "_f_" + _name)
 
     @classmethod
     def open(cls, host: bridgehost.Host, spec: str, **options: Any) -> "Counter":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import struct
 import subprocess
 import sys
 import textwrap
@@ -89,6 +90,44 @@ def test_generated_std_bindings_call_in_both_modes(gen, host, isolation):
 
         assert asyncio.run(main()) == 42
     assert std.module.closed
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_generated_direct_eligible_methods_are_the_views_functions(gen, host, isolation):
+    """add and sleep (scalar parameters and result) are, on the instance, the view's functions
+    themselves (the scalar fast path with no Python frame): the same values as the untyped byte
+    call, the same refusals as the view; the class keeps the typed methods, and a subclass's
+    override wins."""
+    m = load(gen / "std_typed.py")
+    with m.Std.open(host, "std", isolation=isolation) as std:
+        assert std.add is std.view.add and std.sleep is std.view.sleep
+        assert callable(m.Std.add) and m.Std.add is not std.add  # the class keeps the method
+        assert std.crc32c is not std.view.crc32c  # a bytes parameter: the generated method
+        raw = std.module.method("add")
+        for a, b in [(0, 0), (2**32 - 1, 0), (2**32 - 1, 2**32 - 1), (4_000_000_000, 300_000_000)]:
+            (untyped,) = struct.unpack("<I", raw(struct.pack("<II", a, b)))
+            assert std.add(a, b) == untyped == std.add(a=a, b=b) == m.Std.add(std, a, b)
+        for args in [(1, 2**32), (1, -1), (True, 1), (1.0, 1), ("1", 1), (1,), (1, 2, 3)]:
+            with pytest.raises(Exception) as got:
+                std.add(*args)
+            with pytest.raises(Exception) as want:
+                std.view.add(*args)
+            assert (type(got.value), str(got.value)) == (type(want.value), str(want.value)), args
+        with pytest.raises(bridgehost.InvalidArgumentError, match="parameter b"):
+            std.add(1, 2**32)
+        with pytest.raises(TypeError, match="parameter a: expected u32, got True"):
+            std.add(True, 1)
+        assert std.sleep(0) is None
+
+        class Mine(m.Std):
+            def add(self, a: int, b: int) -> int:
+                return -1
+
+        mine = Mine(std.module)
+        assert mine.add(1, 2) == -1 and mine.sleep is mine.view.sleep
+    assert std.module.closed
+    with pytest.raises(bridgehost.ClosedError):
+        std.add(1, 2)
 
 
 @pytest.mark.parametrize("isolation", ISOLATIONS)

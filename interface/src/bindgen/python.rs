@@ -9,7 +9,10 @@
 //! option), `result` values `Ok`/`Err`, tuples tuples and `list<u8>` bytes. Encoding and decoding
 //! go through the run-time typed view (`module.typed()`, the interface crate's codec): the
 //! generated code only converts its classes to and from the view's values, so there is no second
-//! codec in Python. The annotations pass `mypy --strict`.
+//! codec in Python. The annotations pass `mypy --strict`. A direct-eligible function (scalar
+//! parameters and result, docs/TYPED.md "Direct calls") keeps its typed method on the class, and
+//! on each instance the view's function itself stands in for it (no Python frame per call: the
+//! view's scalar fast path is then the whole call).
 //!
 //! A resource `R` becomes a class (a `bridgehost.typed.Resource`) owning its handle: constructor
 //! `binding.new_r(...)`, static functions `binding.r_f(...)`, methods `r.m(...)`, each with its
@@ -1110,6 +1113,9 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
     // (function, its TypedFunction attribute, its Python name on the binding) for the binding
     // class; resource methods go to their class.
     let mut on_binding: Vec<(&Function, String, String)> = Vec::new();
+    // The Python names of the direct-eligible plain functions (`crate::scalar`): on an instance
+    // their method is the view's function itself (see `__init__` below).
+    let mut direct: Vec<String> = Vec::new();
     let mut attrs = String::new();
     for &r in &resources {
         let rn = ident(&iface.typedef(r).name);
@@ -1164,6 +1170,13 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
             "        self.{attr}: TypedFunction = self.view.function({})",
             py_str(&f.name)
         );
+        // Every parameter and the result a scalar (or an alias of one): the method passes its
+        // arguments to the view and returns its value as they are (`encode_expr` and
+        // `lifts_as_is` need no conversion), so the view's function can stand in for it.
+        if crate::scalar::ScalarSignature::of(iface, f).is_some() {
+            debug_assert_eq!(attr, format!("_f_{name}"));
+            direct.push(py_str(&name));
+        }
         on_binding.push((f, attr, name));
     }
     // Typed events: `on_<topic>(callback)` subscribes with the payload decoded.
@@ -1218,6 +1231,22 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
          \x20       self.view = module.typed(records=_RECORDS)\n",
     );
     out.push_str(&attrs);
+    if !direct.is_empty() {
+        // A Python method around such a function costs a frame per call, more than the native
+        // call itself; the view's function takes the same arguments (by position or by name)
+        // and returns the same values. A subclass that overrides the method keeps its override.
+        let _ = write!(
+            out,
+            "        # Direct-eligible functions (scalar parameters and result: docs/TYPED.md, \"Direct\n\
+             \x20       # calls\"): on the instance each method is the view's function itself, which takes\n\
+             \x20       # the same arguments and returns the same value with no Python frame in between.\n\
+             \x20       for _name in ({}{}):\n\
+             \x20           if getattr(type(self), _name) is getattr({cls}, _name):\n\
+             \x20               vars(self)[_name] = getattr(self, \"_f_\" + _name)\n",
+            direct.join(", "),
+            if direct.len() == 1 { "," } else { "" }
+        );
+    }
     out.push_str(
         "\n    @classmethod\n    def open(cls, host: bridgehost.Host, spec: str, **options: Any) -> \"",
     );
