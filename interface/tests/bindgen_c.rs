@@ -2475,3 +2475,53 @@ fn c_typed_events_through_the_host_in_process() {
 fn c_typed_events_through_the_host_isolated() {
     c_events_through_the_host(Isolation::Process);
 }
+
+/// The generated direct entries are exported only when the module defines
+/// `PREFIX_instance_api` (a weak declaration): a module regenerated without it still builds
+/// and loads, with no direct entries (every call takes the bytes entry).
+#[test]
+fn direct_entries_are_exported_only_with_instance_api() {
+    let (wit, _) = test_wit();
+    let iface = Interface::parse(&wit).unwrap();
+    for with_api in [false, true] {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("bindgen_c_instance_api_{with_api}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in bindgen::generate("c", &iface, Some("g")).unwrap() {
+            std::fs::write(dir.join(&f.path), &f.text).unwrap();
+        }
+        std::fs::write(dir.join("author.c"), author_c(&iface)).unwrap();
+        std::fs::write(
+            dir.join("driver.c"),
+            format!(
+                "#include \"g_iface.h\"\n#include <stdio.h>\n{}\nint main(void)\n{{\n    \
+                 const bh_module_interface *i = bridgehost_module_interface();\n    \
+                 printf(\"%u %d\\n\", (unsigned)i->direct_count, i->direct != NULL);\n    \
+                 return 0;\n}}\n",
+                if with_api {
+                    "const bh_host_api *g_instance_api(void *instance)\n{\n    (void)instance;\n    return NULL;\n}\n"
+                } else {
+                    ""
+                }
+            ),
+        )
+        .unwrap();
+        let exe = dir.join("driver");
+        let out = compile_with(&cc(), &dir, &exe, false);
+        assert!(
+            out.status.success(),
+            "with_api {with_api}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let run = Command::new(&exe).output().unwrap();
+        let text = String::from_utf8(run.stdout).unwrap();
+        if with_api {
+            let n: usize = text.split_whitespace().next().unwrap().parse().unwrap();
+            assert_eq!(n, iface.functions.len(), "{text}");
+            assert!(text.trim_end().ends_with(" 1"), "{text}");
+        } else {
+            assert_eq!(text.trim_end(), "0 0", "no instance_api, no direct table");
+        }
+    }
+}

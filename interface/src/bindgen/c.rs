@@ -2185,7 +2185,7 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
                 names.join(", ")
             ),
             format!(
-                "/* The host API that init() got for this instance (the direct entries fail through it). */\nconst bh_host_api *{p}_instance_api(void *instance);\n\n"
+                "/* The host API that init() got for this instance (the direct entries fail through it).\n * Optional (weak): a module that does not define it exports no direct entries, and every\n * call takes the bytes entry. */\nconst bh_host_api *{p}_instance_api(void *instance) __attribute__((weak));\n\n"
             ),
         )
     } else {
@@ -2464,29 +2464,50 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
     }
     c.push_str("\n};\n\n");
     let hash = iface.hash();
-    let _ = write!(
-        c,
-        "/* SHA-256 of the canonical form: {} */\nstatic const bh_module_interface {p}_interface_ = {{\n    sizeof(bh_module_interface), BH_INTERFACE_FORMAT_WIT, (const char *){p}_wit_, sizeof {p}_wit_,\n    {{",
-        iface.hash_hex()
-    );
+    let mut hash_init = String::new();
     for (k, b) in hash.iter().enumerate() {
         if k == 16 {
-            c.push_str("\n     ");
+            hash_init.push_str("\n     ");
         }
-        let _ = write!(c, "{}{b:#04x}", if k == 0 || k == 16 { "" } else { ", " });
+        let _ = write!(
+            hash_init,
+            "{}{b:#04x}",
+            if k == 0 || k == 16 { "" } else { ", " }
+        );
         if k == 15 {
-            c.push(',');
+            hash_init.push(',');
         }
     }
-    let direct_fields = if has_direct {
-        format!("{p}_direct_, {upper_p}_MODULE_METHOD_COUNT, 0u")
-    } else {
-        "NULL, 0u, 0u".to_string()
+    let iface_struct = |name: &str, direct_fields: &str| {
+        format!(
+            "static const bh_module_interface {name} = {{\n    sizeof(bh_module_interface), BH_INTERFACE_FORMAT_WIT, (const char *){p}_wit_, sizeof {p}_wit_,\n    {{{hash_init}}},\n    {direct_fields}}};\n"
+        )
     };
-    let _ = write!(
+    let _ = writeln!(
         c,
-        "}},\n    {direct_fields}}};\n\n__attribute__((visibility(\"default\"))) const bh_module_interface *bridgehost_module_interface(void)\n{{\n    return &{p}_interface_;\n}}\n"
+        "/* SHA-256 of the canonical form: {} */",
+        iface.hash_hex()
     );
+    if has_direct {
+        c.push_str(&iface_struct(
+            &format!("{p}_interface_"),
+            &format!("{p}_direct_, {upper_p}_MODULE_METHOD_COUNT, 0u"),
+        ));
+        c.push_str(&iface_struct(
+            &format!("{p}_interface_bytes_only_"),
+            "NULL, 0u, 0u",
+        ));
+        let _ = write!(
+            c,
+            "\n/* The direct entries are exported only when the module defines {p}_instance_api. */\n__attribute__((visibility(\"default\"))) const bh_module_interface *bridgehost_module_interface(void)\n{{\n    return {p}_instance_api != NULL ? &{p}_interface_ : &{p}_interface_bytes_only_;\n}}\n"
+        );
+    } else {
+        c.push_str(&iface_struct(&format!("{p}_interface_"), "NULL, 0u, 0u"));
+        let _ = write!(
+            c,
+            "\n__attribute__((visibility(\"default\"))) const bh_module_interface *bridgehost_module_interface(void)\n{{\n    return &{p}_interface_;\n}}\n"
+        );
+    }
     Ok(vec![
         File {
             path: format!("{p}_iface.h"),
