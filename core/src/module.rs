@@ -207,6 +207,7 @@ impl Module {
             let signature = ScalarSignature::of(iface, function)?;
             Some(Arc::new(ScalarMethod {
                 function: function.clone(),
+                float_params: signature.params.iter().any(|p| p.is_float()),
                 signature,
             }))
         });
@@ -326,6 +327,9 @@ pub struct Method {
 struct ScalarMethod {
     function: crate::interface::typed::Function,
     signature: ScalarSignature,
+    /// A parameter is `f32`/`f64`: its NaNs are made canonical before the
+    /// module sees them, as the wire encoders do.
+    float_params: bool,
 }
 
 impl std::fmt::Debug for Method {
@@ -521,9 +525,22 @@ impl Method {
         if m.closed.load(Ordering::Acquire) {
             return Err(Error::closed("module"));
         }
+        // Every NaN argument is the canonical one, whichever entry runs (the
+        // wire encoders write it so).
+        let mut canonical = [0u64; crate::interface::typed::scalar::MAX_PARAMS];
+        let args = if s.float_params {
+            for ((c, &a), &ty) in canonical.iter_mut().zip(args).zip(&*s.signature.params) {
+                *c = ty.canonical(a);
+            }
+            &canonical[..args.len()]
+        } else {
+            args
+        };
         match m.backend.call_direct(self.index, args) {
             Some(Ok(slot)) => match s.signature.invalid_result(slot) {
-                None => Ok(slot),
+                // A NaN result is the canonical one, as the wire decoders
+                // yield it.
+                None => Ok(s.signature.result.map_or(slot, |r| r.canonical(slot))),
                 Some(why) => Err(self.bad_result(format!("direct result slot: {why}"))),
             },
             Some(Err(e)) => Err(self.failed(e)),

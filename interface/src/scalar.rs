@@ -130,11 +130,31 @@ impl Scalar {
         })
     }
 
+    /// The slot with a NaN made the canonical quiet NaN (`f32`, `f64`), as
+    /// the wire codec's encoders write it and its decoders yield it; every
+    /// other slot unchanged.
+    #[inline]
+    pub fn canonical(self, slot: u64) -> u64 {
+        match self {
+            Scalar::F32 if f32::from_bits(slot as u32).is_nan() => {
+                u64::from(crate::wire::CANONICAL_NAN_F32)
+            }
+            Scalar::F64 if f64::from_bits(slot).is_nan() => crate::wire::CANONICAL_NAN_F64,
+            _ => slot,
+        }
+    }
+
+    /// Whether this is `f32` or `f64` (a slot [`canonical`](Self::canonical)
+    /// may change).
+    pub fn is_float(self) -> bool {
+        matches!(self, Scalar::F32 | Scalar::F64)
+    }
+
     /// Append the wire encoding of a valid slot to `out` at `at`; returns
     /// the bytes written.
     fn encode(self, slot: u64, out: &mut [u8], at: usize) -> usize {
         let n = self.wire_size();
-        out[at..at + n].copy_from_slice(&slot.to_le_bytes()[..n]);
+        out[at..at + n].copy_from_slice(&self.canonical(slot).to_le_bytes()[..n]);
         n
     }
 
@@ -151,7 +171,7 @@ impl Scalar {
             _ => raw,
         };
         match self.invalid(slot) {
-            None => Ok(slot),
+            None => Ok(self.canonical(slot)),
             Some(why) => Err(why),
         }
     }
@@ -313,6 +333,33 @@ mod tests {
             "0xd800 is not a Unicode scalar value"
         );
         assert!(Char.invalid(0x110000).is_some());
+    }
+
+    #[test]
+    fn nans_are_canonical_both_ways_as_in_the_wire_codec() {
+        use crate::wire::{CANONICAL_NAN_F32, CANONICAL_NAN_F64};
+        let (_, s) = sig("f: func(a: f32, b: f64) -> f32;");
+        let s = s.unwrap();
+        let odd32 = 0x7fc0_0001u64; // a quiet NaN with a payload
+        let odd64 = 0xfff8_0000_0000_0042u64; // a negative NaN with a payload
+        let mut buf = [0u8; MAX_WIRE_PARAMS];
+        let n = s.encode_args(&[odd32, odd64], &mut buf);
+        assert_eq!(&buf[..4], &CANONICAL_NAN_F32.to_le_bytes());
+        assert_eq!(&buf[4..n], &CANONICAL_NAN_F64.to_le_bytes());
+        assert_eq!(
+            s.decode_result(&0xffc0_1234u32.to_le_bytes()).unwrap(),
+            u64::from(CANONICAL_NAN_F32)
+        );
+        // -0.0 and infinities are kept.
+        assert_eq!(
+            Scalar::F32.canonical(u64::from((-0.0f32).to_bits())),
+            0x8000_0000
+        );
+        assert_eq!(
+            Scalar::F64.canonical(f64::NEG_INFINITY.to_bits()),
+            f64::NEG_INFINITY.to_bits()
+        );
+        assert_eq!(Scalar::U32.canonical(odd32), odd32, "only floats change");
     }
 
     #[test]
