@@ -27,7 +27,9 @@ where one applies (bench/README.md):
 * Typed calls (docs/TYPED.md), std's WIT interface through the run-time view
   (``python.typed_*``, ``module.typed()``) and through the class ``bridgehost bindgen
   --lang python`` generated (``python.gen_*``, ``--gen DIR``):
-  ``add: func(a: u32, b: u32) -> u32`` vs the bare PyO3 ``add`` (goal <= 1.5x);
+  ``add: func(a: u32, b: u32) -> u32`` vs the bare PyO3 ``add`` (goal <= 1.5x; it takes the
+  scalar fast path, ``python.typed_add_general_path`` the general one, with int-subclass
+  arguments, for comparison);
   ``echo-string`` on 1 KiB vs the bare PyO3 string echo (no goal);
   ``echo`` (``list<u8>``) on 64 KiB vs the same bytes through the untyped ``Method.call``
   of the same method (goal <= 1.2x); ``echo-points`` on 10,000 records
@@ -334,6 +336,11 @@ def per_call(fn, args, number, scale):
     ]
 
 
+class IntArg(int):
+    """An int subclass: a typed call given one takes the general path (docs/TYPED.md, "Direct
+    calls": the scalar fast path takes exact ints only)."""
+
+
 def bench_typed(std, bare, gen_dir):
     view = std.typed()
     gen = gen_mod = None
@@ -349,6 +356,10 @@ def bench_typed(std, bare, gen_dir):
     emit("python.bare_pyo3_add", "ns/call", per_call(bare.add, (2, 3), n, 1e9))
     emit("python.typed_add", "ns/call", per_call(view.add, (2, 3), n, 1e9),
          "python.bare_pyo3_add", "<= 1.5x baseline")
+    # The same call through the general path (encode, byte call, decode): int-subclass arguments,
+    # which the scalar fast path declines; what typed_add cost before the fast path.
+    emit("python.typed_add_general_path", "ns/call",
+         per_call(view.add, (IntArg(2), IntArg(3)), n, 1e9), "python.bare_pyo3_add")
     if gen:
         emit("python.gen_add", "ns/call", per_call(gen.add, (2, 3), n, 1e9),
              "python.bare_pyo3_add", "<= 1.5x baseline")
