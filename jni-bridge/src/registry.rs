@@ -76,6 +76,7 @@ pub(crate) fn method(id: jlong) -> Result<Arc<Method>, BridgeError> {
 /// Run `f` on the method behind `id` without cloning its `Arc` or taking a
 /// lock (the hot path: [`HandleTable::with`]). A concurrent close cannot free
 /// the method while `f` runs; it only makes later lookups fail.
+#[inline(always)]
 pub(crate) fn with_method<R>(
     id: jlong,
     f: impl FnOnce(&Method) -> Result<R, BridgeError>,

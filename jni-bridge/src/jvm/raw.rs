@@ -426,9 +426,12 @@ impl<'f> RawEnv<'f> {
 
 /// Run a hot-path native method body: a panic boundary around `body`, and
 /// on an error or a panic the same typed exception as the generic entry
-/// (thrown through the jni crate's `Env`, off the hot path). A `Pending`
-/// error means the JVM already has the exception to throw: nothing is
-/// added. Returns `on_error` (null/0) whenever an exception is pending.
+/// (thrown through the jni crate's `Env`, off the hot path: [`fail`]). A
+/// `Pending` error means the JVM already has the exception to throw: nothing
+/// is added. Returns `on_error` (null/0) whenever an exception is pending.
+/// Inlined into each entry, so that the success path of a scalar call is one
+/// function (measured: a separate `fast` frame cost about 3 ns per call).
+#[inline(always)]
 pub(crate) fn fast<'f, R>(
     env: &mut EnvUnowned<'f>,
     on_error: R,
@@ -437,11 +440,24 @@ pub(crate) fn fast<'f, R>(
     // SAFETY: `env` is the EnvUnowned of the native method that called us,
     // on this thread; `raw` is moved into `body` and cannot outlive it.
     let raw = unsafe { RawEnv::from_unowned(env) };
-    let err = match catch_unwind(AssertUnwindSafe(|| body(raw))) {
-        Ok(Ok(v)) => return v,
-        Ok(Err(e)) => e,
-        Err(payload) => BridgeError::from_panic(&*payload),
-    };
+    match catch_unwind(AssertUnwindSafe(|| body(raw))) {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => {
+            fail(env, e);
+            on_error
+        }
+        Err(payload) => {
+            fail(env, BridgeError::from_panic(&*payload));
+            on_error
+        }
+    }
+}
+
+/// [`fast`]'s error path: throw `err` as its typed exception, unless it is
+/// `Pending` (the JVM already has the exception to throw).
+#[cold]
+#[inline(never)]
+fn fail(env: &mut EnvUnowned<'_>, err: BridgeError) {
     if !matches!(err, BridgeError::Pending) {
         env.with_env(|env| -> BResult<()> {
             crate::error::throw(env, err);
@@ -449,5 +465,4 @@ pub(crate) fn fast<'f, R>(
         })
         .resolve::<ThrowTyped>();
     }
-    on_error
 }
