@@ -364,33 +364,47 @@ namespace BridgeHost
         /// <summary><see cref="CallScalar(ReadOnlySpan{ulong})"/> with two slots.</summary>
         public unsafe ulong CallScalar(ulong a0, ulong a1)
         {
-            ulong* a = stackalloc ulong[2];
-            a[0] = a0;
-            a[1] = a1;
-            return Scalar(a, 2);
+            // The slots in a struct local, not stackalloc: on CoreCLR a method with a localloc
+            // cannot inline its P/Invoke frame, which costs ~100 ns per call (see Scalar).
+            SlotArgs s;
+            s.A0 = a0;
+            s.A1 = a1;
+            return Scalar(&s.A0, 2);
         }
 
         /// <summary><see cref="CallScalar(ReadOnlySpan{ulong})"/> with three slots.</summary>
         public unsafe ulong CallScalar(ulong a0, ulong a1, ulong a2)
         {
-            ulong* a = stackalloc ulong[3];
-            a[0] = a0;
-            a[1] = a1;
-            a[2] = a2;
-            return Scalar(a, 3);
+            SlotArgs s;
+            s.A0 = a0;
+            s.A1 = a1;
+            s.A2 = a2;
+            return Scalar(&s.A0, 3);
         }
 
         /// <summary><see cref="CallScalar(ReadOnlySpan{ulong})"/> with four slots.</summary>
         public unsafe ulong CallScalar(ulong a0, ulong a1, ulong a2, ulong a3)
         {
-            ulong* a = stackalloc ulong[4];
-            a[0] = a0;
-            a[1] = a1;
-            a[2] = a2;
-            a[3] = a3;
-            return Scalar(a, 4);
+            SlotArgs s;
+            s.A0 = a0;
+            s.A1 = a1;
+            s.A2 = a2;
+            s.A3 = a3;
+            return Scalar(&s.A0, 4);
         }
 
+        // Up to four slots side by side (sequential layout: A1 follows A0 at +8, ...).
+        [StructLayout(LayoutKind.Sequential)]
+        private struct SlotArgs
+        {
+            public ulong A0, A1, A2, A3;
+        }
+
+        // Never inlined: its caller may stackalloc (a generated binding's span of more than four
+        // slots), and a P/Invoke inlined into a method with a localloc loses CoreCLR's inlined
+        // transition frame (measured ~100 ns more per call; bench/dotnet/Bench.cs has the same
+        // finding for BareEchoCopy).
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
         private unsafe ulong Scalar(ulong* args, int n)
         {
             // As CallIntoCore: the id, not the SafeHandle; a Dispose racing the call makes the native
