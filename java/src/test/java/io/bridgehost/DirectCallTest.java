@@ -3,13 +3,19 @@ package io.bridgehost;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.bridgehost.gen.std.Std;
 import io.bridgehost.typed.Slots;
 import io.bridgehost.typed.WireWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -154,6 +160,41 @@ class DirectCallTest {
         assertEquals(3, add.callScalar(1, 2));
         host.close();
         assertThrows(ClosedException.class, () -> add.callScalar(1, 2));
+    }
+
+    /**
+     * Java 21+: scalar calls on virtual threads; a blocking one ({@code sleep}) is handed to a
+     * platform thread as {@link Method#call(byte[])} is, a non-blocking one ({@code add}) runs on
+     * the caller; errors cross the hand-off unchanged.
+     */
+    @Test
+    void scalarCallsOnVirtualThreads() throws Exception {
+        boolean available = Runtime.version().feature() >= 21;
+        if (Boolean.getBoolean("bridgehost.requireVirtualThreads")) {
+            assertTrue(available, "virtual threads required but running on Java " + Runtime.version());
+        }
+        assumeTrue(available, "virtual threads need Java 21+");
+        ExecutorService vts = (ExecutorService) Executors.class.getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
+        try (Host host = TestSupport.host(); Std std = Std.open(host, "std");
+                Method sleep = std.module().method("sleep")) {
+            List<Future<?>> fs = new ArrayList<>();
+            for (int t = 0; t < 200; t++) {
+                long id = t;
+                fs.add(vts.submit(() -> {
+                    assertEquals((id + U32_MAX) & U32_MAX, std.add(id, U32_MAX));
+                    std.sleep(1);
+                    assertEquals(0L, sleep.callScalar(0));
+                    ModuleException e = assertThrows(ModuleException.class, () -> sleep.callScalar(60_001));
+                    assertEquals(22, e.code());
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            vts.shutdown();
+        }
     }
 
     /** A stale id at the native entry (no Java-side check in front) is ClosedException too. */
