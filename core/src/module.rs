@@ -527,11 +527,12 @@ impl Method {
         }
         // Every NaN argument is the canonical one, whichever entry runs (the
         // wire encoders write it so).
-        let mut canonical = [0u64; crate::interface::typed::scalar::MAX_PARAMS];
+        let canonical: [u64; crate::interface::typed::scalar::MAX_PARAMS];
         let args = if s.float_params {
-            for ((c, &a), &ty) in canonical.iter_mut().zip(args).zip(&*s.signature.params) {
-                *c = ty.canonical(a);
-            }
+            canonical = std::array::from_fn(|i| match (s.signature.params.get(i), args.get(i)) {
+                (Some(ty), Some(&a)) => ty.canonical(a),
+                _ => 0,
+            });
             &canonical[..args.len()]
         } else {
             args

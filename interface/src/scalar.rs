@@ -101,27 +101,33 @@ impl Scalar {
         }
     }
 
+    /// Whether `slot` is a value of this type (the rule [`invalid`](Self::invalid)
+    /// explains).
+    #[inline]
+    pub fn accepts(self, slot: u64) -> bool {
+        let signed = slot as i64;
+        match self {
+            Scalar::Bool => slot <= 1,
+            Scalar::S8 => i8::try_from(signed).is_ok(),
+            Scalar::S16 => i16::try_from(signed).is_ok(),
+            Scalar::S32 => i32::try_from(signed).is_ok(),
+            Scalar::U8 => u8::try_from(signed).is_ok(),
+            Scalar::U16 => u16::try_from(signed).is_ok(),
+            Scalar::U32 => u32::try_from(signed).is_ok(),
+            Scalar::S64 | Scalar::U64 | Scalar::F64 => true,
+            Scalar::F32 => slot >> 32 == 0,
+            Scalar::Char => u32::try_from(slot).ok().and_then(char::from_u32).is_some(),
+        }
+    }
+
     /// Why `slot` is not a value of this type (`None`: it is one). The
     /// narrow integer types read the slot as an `i64`, so a negative value a
     /// caller passed is named as such ("-1 is out of range for u32").
     pub fn invalid(self, slot: u64) -> Option<String> {
-        let signed = slot as i64;
-        let in_range = |lo: i64, hi: i64| (lo..=hi).contains(&signed);
-        let ok = match self {
-            Scalar::Bool => slot <= 1,
-            Scalar::S8 => in_range(i8::MIN.into(), i8::MAX.into()),
-            Scalar::S16 => in_range(i16::MIN.into(), i16::MAX.into()),
-            Scalar::S32 => in_range(i32::MIN.into(), i32::MAX.into()),
-            Scalar::U8 => in_range(0, u8::MAX.into()),
-            Scalar::U16 => in_range(0, u16::MAX.into()),
-            Scalar::U32 => in_range(0, u32::MAX.into()),
-            Scalar::S64 | Scalar::U64 | Scalar::F64 => true,
-            Scalar::F32 => slot >> 32 == 0,
-            Scalar::Char => u32::try_from(slot).ok().and_then(char::from_u32).is_some(),
-        };
-        if ok {
+        if self.accepts(slot) {
             return None;
         }
+        let signed = slot as i64;
         Some(match self {
             Scalar::Bool => format!("{slot} is not a bool (0 or 1)"),
             Scalar::F32 => format!("0x{slot:016x} is not an f32 slot (high 32 bits set)"),
@@ -207,7 +213,20 @@ impl ScalarSignature {
     /// Check a caller's arguments: the count, then each slot
     /// ([`Error::Value`] naming the function or the parameter, as the
     /// dynamic lowering does).
+    #[inline]
     pub fn check_args(&self, f: &Function, args: &[u64]) -> Result<()> {
+        if args.len() == self.params.len()
+            && self.params.iter().zip(args).all(|(ty, &a)| ty.accepts(a))
+        {
+            return Ok(());
+        }
+        self.refuse_args(f, args)
+    }
+
+    /// Why [`check_args`](Self::check_args) refused (kept off its path).
+    #[cold]
+    #[inline(never)]
+    fn refuse_args(&self, f: &Function, args: &[u64]) -> Result<()> {
         if args.len() != self.params.len() {
             return Err(Error::Value(format!(
                 "{} takes {} argument(s), got {}",
@@ -264,8 +283,12 @@ impl ScalarSignature {
 
     /// Why a module's result slot is not a value of the result type (`None`:
     /// it is one, or there is no result).
+    #[inline]
     pub fn invalid_result(&self, slot: u64) -> Option<String> {
-        self.result.and_then(|ty| ty.invalid(slot))
+        match self.result {
+            Some(ty) if !ty.accepts(slot) => ty.invalid(slot),
+            _ => None,
+        }
     }
 }
 
