@@ -10,7 +10,7 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * The 16-byte echo ratios measured so that a busy machine does not skew them: the three echoes
+ * The 16-byte echo ratios (and the typed add's, {@code java.cpu.typed_add}) measured so that a busy machine does not skew them: the three echoes
  * run in interleaved blocks (round-robin, the order rotating every round), each block timed by the
  * thread's CPU clock, so time the thread spends descheduled (2 shared cores, other jobs) is not
  * counted and load changes hit all three alike. Complements EchoBench (JMH, wall clock, one
@@ -67,9 +67,50 @@ public final class InterleavedEcho {
             emit(names[0], perCall[0], null, null);
             emit(names[1], perCall[1], names[0], null);
             emit(names[2], perCall[2], names[0], "<= 2x baseline");
+            typedAdd(std, mx, rounds, calls, warmup);
         }
         System.err.printf(Locale.ROOT, "interleaved echo: %d rounds of %d calls each (sink %d)%n",
                 rounds, calls, sink);
+    }
+
+    private interface Add {
+        long add(long a, long b);
+    }
+
+    /**
+     * The typed primitive call the same way: {@code add(u32, u32) -> u32} through the generated
+     * binding (a direct call, docs/TYPED.md "Direct calls") against the raw JNI {@code rawAdd},
+     * interleaved and on the thread's CPU clock.
+     */
+    private static void typedAdd(NativeModule module, ThreadMXBean mx, int rounds, int calls, int warmup) {
+        io.bridgehost.jmh.gen.Std std = io.bridgehost.jmh.gen.Std.bind(module);
+        String[] names = {"java.cpu.raw_add", "java.cpu.typed_add"};
+        Add[] adds = {BareEcho::rawAdd, std::add};
+        for (int k = 0; k < adds.length; k++) {
+            if (adds[k].add(0xffff_ffffL, 2) != 1) {
+                throw new IllegalStateException(names[k] + " returned a wrong sum");
+            }
+        }
+        double[][] perCall = new double[adds.length][rounds];
+        for (int r = -warmup; r < rounds; r++) {
+            for (int j = 0; j < adds.length; j++) {
+                int k = Math.floorMod(r + j, adds.length);
+                long t0 = mx.getCurrentThreadCpuTime();
+                long acc = 0;
+                Add a = adds[k];
+                for (int i = 0; i < calls; i++) {
+                    acc += a.add(i & 0xffff, 3);
+                }
+                long t1 = mx.getCurrentThreadCpuTime();
+                sink += (int) acc;
+                if (r >= 0) {
+                    perCall[k][r] = (double) (t1 - t0) / calls;
+                }
+            }
+        }
+        emit(names[0], perCall[0], null, null);
+        emit(names[1], perCall[1], names[0], "<= 2x baseline");
+        std.close();
     }
 
     private static int block(Echo e, byte[] input, int calls) {
