@@ -88,10 +88,19 @@ fn to_slot(ty: Scalar, o: &Bound<'_, PyAny>) -> Option<u64> {
             if !o.is_exact_instance_of::<PyInt>() {
                 return None;
             }
-            // Sign-extended; the narrow types are then checked as the core
-            // reads them (an i64 in the type's range).
-            let slot = o.extract::<i64>().ok()? as u64;
-            ty.invalid(slot).is_none().then_some(slot)
+            // Sign-extended, in the type's range (as the core reads a slot:
+            // an i64 in range; `Scalar::invalid`, inlined here).
+            let n = o.extract::<i64>().ok()?;
+            let in_range = match ty {
+                Scalar::S8 => i8::try_from(n).is_ok(),
+                Scalar::S16 => i16::try_from(n).is_ok(),
+                Scalar::S32 => i32::try_from(n).is_ok(),
+                Scalar::U8 => u8::try_from(n).is_ok(),
+                Scalar::U16 => u16::try_from(n).is_ok(),
+                Scalar::U32 => u32::try_from(n).is_ok(),
+                _ => true,
+            };
+            in_range.then_some(n as u64)
         }
     }
 }
