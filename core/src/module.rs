@@ -554,20 +554,22 @@ impl Method {
     fn call_scalar_bytes(&self, s: &ScalarMethod, args: &[u64]) -> Result<u64> {
         let mut input = [0u8; crate::interface::typed::scalar::MAX_WIRE_PARAMS];
         let n = s.signature.encode_args(args, &mut input);
-        let mut out = [0u8; 8];
-        let len = match self.call_to_slice(&input[..n], &mut out) {
-            Ok(len) => len,
-            Err(Error::BufferTooSmall { required, .. }) => {
-                return Err(self.bad_result(format!(
-                    "the result is {required} bytes, {} expects {}",
-                    s.signature.result.map_or("no result", |r| r.name()),
-                    s.signature.result_wire_size()
-                )))
+        let mut out = [0u8; 16];
+        let spilled;
+        let bytes = match self.call_spill(&input[..n], &mut out)? {
+            Spilled::InBuffer(len) => &out[..len],
+            Spilled::Spilled(v) => {
+                spilled = v;
+                &spilled[..]
             }
-            Err(e) => return Err(e),
         };
+        let Some(iface) = self.module.info.interface.as_deref() else {
+            return Err(self.not_scalar());
+        };
+        // Decoded by the wire codec: an output that does not match is
+        // refused in the words every other typed call uses.
         s.signature
-            .decode_result(&out[..len])
+            .decode_result_wire(iface, &s.function, bytes)
             .map_err(|e| self.bad_result(e.to_string()))
     }
 

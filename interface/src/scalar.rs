@@ -281,6 +281,20 @@ impl ScalarSignature {
         }
     }
 
+    /// The result slot of a bytes entry's output as the wire codec decodes
+    /// it (`wire::decode_result`: its checks and its messages, so an output
+    /// that does not match is refused with the words of every other typed
+    /// call); 0 without a result.
+    pub fn decode_result_wire(&self, iface: &Interface, f: &Function, bytes: &[u8]) -> Result<u64> {
+        let value = crate::wire::decode_result(iface, f, bytes)?;
+        let Some(value) = value else {
+            return Ok(0);
+        };
+        slot_of(&value).ok_or_else(|| {
+            Error::Internal(format!("{} decoded to a value that is no scalar", f.name))
+        })
+    }
+
     /// Why a module's result slot is not a value of the result type (`None`:
     /// it is one, or there is no result).
     #[inline]
@@ -290,6 +304,26 @@ impl ScalarSignature {
             _ => None,
         }
     }
+}
+
+/// The slot of a scalar value (`None` for any other value).
+pub fn slot_of(v: &crate::wire::Value) -> Option<u64> {
+    use crate::wire::Value;
+    Some(match *v {
+        Value::Bool(b) => u64::from(b),
+        Value::S8(x) => i64::from(x) as u64,
+        Value::S16(x) => i64::from(x) as u64,
+        Value::S32(x) => i64::from(x) as u64,
+        Value::S64(x) => x as u64,
+        Value::U8(x) => u64::from(x),
+        Value::U16(x) => u64::from(x),
+        Value::U32(x) => u64::from(x),
+        Value::U64(x) => x,
+        Value::F32(x) => Scalar::F32.canonical(u64::from(x.to_bits())),
+        Value::F64(x) => Scalar::F64.canonical(x.to_bits()),
+        Value::Char(c) => u64::from(u32::from(c)),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -421,6 +455,23 @@ mod tests {
             s.decode_result(&(-2i16).to_le_bytes()).unwrap(),
             -2i64 as u64
         );
+        assert_eq!(
+            s.decode_result_wire(&iface, &f, &(-2i16).to_le_bytes())
+                .unwrap(),
+            -2i64 as u64
+        );
+        // The wire decoder's words for an output that does not match.
+        assert_eq!(
+            s.decode_result_wire(&iface, &f, &[1])
+                .unwrap_err()
+                .to_string(),
+            wire::decode_result(&iface, &f, &[1])
+                .unwrap_err()
+                .to_string()
+        );
+        assert_eq!(slot_of(&Value::S8(-5)), Some(-5i64 as u64));
+        assert_eq!(slot_of(&Value::Char('😀')), Some(0x1F600));
+        assert_eq!(slot_of(&Value::String("x".into())), None);
         assert!(matches!(
             s.decode_result(&[1, 2, 3]),
             Err(Error::Decode { .. })
