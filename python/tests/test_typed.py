@@ -859,6 +859,8 @@ def test_scalar_fast_path_hostile_results(host, tmp_path):
             for got in (fast, general):
                 assert got[:2] == ("raised", bridgehost.AbiMismatchError), (f.name, got)
                 assert prefix in got[2], (f.name, got)
+            # The core decodes a scalar result with the wire codec: the same words either path.
+            assert fast == general, (f.name, fast, general)
         assert view.to_bool(1) is True and view.to_char(0x1F600) == "\U0001F600"
 
 
