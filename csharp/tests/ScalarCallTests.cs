@@ -59,8 +59,10 @@ namespace BridgeHost.Tests
             Check.True(e.Message.Contains("parameter a: -1 is out of range for u32"), e.Message);
             e = Check.Throws<InvalidArgumentException>(() => add.CallScalar(new ulong[5]), "five slots");
             Check.True(e.Message.Contains("add takes 2 argument(s), got 5"), e.Message);
+            Check.Equal("(u32, u32) -> u32", add.GetScalarSignature(), "add's scalar signature");
             using (var echo = m.GetMethod("echo"))
             {
+                Check.True(echo.GetScalarSignature() == null, "echo has no scalar signature");
                 e = Check.Throws<InvalidArgumentException>(() => echo.CallScalar(1), "echo is not direct-eligible");
                 Check.True(e.Message.Contains("has no scalar signature"), e.Message);
             }
@@ -73,6 +75,7 @@ namespace BridgeHost.Tests
             std.Sleep(0);
             using (var sleep = m.GetMethod("sleep"))
             {
+                Check.Equal("(u32)", sleep.GetScalarSignature(), "sleep's scalar signature (no result)");
                 Check.Equal(0UL, sleep.CallScalar(0), "no result: slot 0");
                 var me = Check.Throws<ModuleException>(() => sleep.CallScalar(60001), "sleep over the limit");
                 Check.True(me.Message.Contains("sleep: 60001 ms exceeds 60000 ms"), me.Message);

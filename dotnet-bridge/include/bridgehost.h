@@ -1258,6 +1258,17 @@ bh_status bh_method_resolve(struct bh_module m,
 bh_status bh_method_free(struct bh_method f);
 
 /**
+ * The method's scalar signature (docs/TYPED.md, "Direct calls"), e.g.
+ * `(u32, u32) -> u32` or `(u32)` without a result: the methods
+ * `bh_call_scalar` takes. Empty (`*len` 0) when the method has none.
+ * Two-call pattern, as `bh_module_name`.
+ *
+ * # Safety
+ * As `bh_module_name`.
+ */
+bh_status bh_method_scalar_signature(struct bh_method f, char *buf, size_t cap, size_t *len);
+
+/**
  * Effective flags of a method: `BH_METHOD_NONBLOCKING` only when the module
  * declared it and runs in-process (an isolated call always blocks on IPC).
  *

@@ -514,6 +514,30 @@ pub extern "C" fn bh_method_free(f: bh_method) -> bh_status {
     })
 }
 
+/// The method's scalar signature (docs/TYPED.md, "Direct calls"), e.g.
+/// `(u32, u32) -> u32` or `(u32)` without a result: the methods
+/// `bh_call_scalar` takes. Empty (`*len` 0) when the method has none.
+/// Two-call pattern, as `bh_module_name`.
+///
+/// # Safety
+/// As `bh_module_name`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_method_scalar_signature(
+    f: bh_method,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let method = METHODS.get(f)?;
+        let text = method
+            .scalar_signature()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        two_call(c, &text, buf, cap, len)
+    })
+}
+
 /// Effective flags of a method: `BH_METHOD_NONBLOCKING` only when the module
 /// declared it and runs in-process (an isolated call always blocks on IPC).
 ///

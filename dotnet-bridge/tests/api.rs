@@ -946,6 +946,24 @@ fn call_scalar(f: bh_method, args: &[u64], result: &mut u64) -> bh_status {
     unsafe { bh_call_scalar(f, args.as_ptr(), args.len(), result) }
 }
 
+/// `bh_method_scalar_signature` through the two-call pattern.
+fn scalar_signature(f: bh_method) -> String {
+    let mut len = 0usize;
+    // SAFETY: NULL with cap 0 asks for the length; len is a writable local.
+    let s = unsafe { bh_method_scalar_signature(f, null_mut(), 0, &mut len) };
+    if len == 0 {
+        expect(s, BH_OK);
+        return String::new();
+    }
+    expect(s, BH_E_BUFFER_TOO_SMALL);
+    let mut buf = vec![0u8; len];
+    // SAFETY: buf is writable for its length; len is a writable local.
+    let s = unsafe { bh_method_scalar_signature(f, buf.as_mut_ptr().cast(), buf.len(), &mut len) };
+    expect(s, BH_OK);
+    buf.truncate(len);
+    String::from_utf8(buf).unwrap()
+}
+
 #[test]
 fn call_scalar_is_the_typed_call_with_slots() {
     let _g = serial();
@@ -997,7 +1015,9 @@ fn call_scalar_is_the_typed_call_with_slots() {
     // SAFETY: a NULL result pointer is refused; args is live.
     let s = unsafe { bh_call_scalar(add, [1u64, 2].as_ptr(), 2, null_mut()) };
     expect_err(s, BH_E_INVALID_ARGUMENT, "result is a null pointer");
+    assert_eq!(scalar_signature(add), "(u32, u32) -> u32");
     let echo = method(m, "echo");
+    assert_eq!(scalar_signature(echo), "", "no scalar signature: empty");
     expect_err(
         call_scalar(echo, &[1], &mut r),
         BH_E_INVALID_ARGUMENT,

@@ -306,6 +306,25 @@ impl ScalarSignature {
     }
 }
 
+/// `(u32, u32) -> u32`, `(u32)` without a result: how every front end shows
+/// a scalar signature.
+impl std::fmt::Display for ScalarSignature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("(")?;
+        for (i, p) in self.params.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(p.name())?;
+        }
+        f.write_str(")")?;
+        if let Some(r) = self.result {
+            write!(f, " -> {}", r.name())?;
+        }
+        Ok(())
+    }
+}
+
 /// The slot of a scalar value (`None` for any other value).
 pub fn slot_of(v: &crate::wire::Value) -> Option<u64> {
     use crate::wire::Value;
@@ -350,6 +369,9 @@ mod tests {
                 .is_some()
         );
         assert!(sig("f: func();").1.is_some());
+        assert_eq!(s.to_string(), "(u32, u32) -> u32");
+        assert_eq!(sig("f: func(c: char);").1.unwrap().to_string(), "(char)");
+        assert_eq!(sig("f: func() -> f64;").1.unwrap().to_string(), "() -> f64");
         assert!(sig("f: func(a: string) -> u32;").1.is_none());
         assert!(sig("f: func(a: u32) -> option<u32>;").1.is_none());
         assert!(sig("f: func(a: u32) -> result<u32>;").1.is_none());

@@ -470,13 +470,7 @@ fn method_scalar_signature<'l>(
     let Some(sig) = m.scalar_signature() else {
         return Ok(JString::null());
     };
-    let params: Vec<&str> = sig.params.iter().map(|p| p.name()).collect();
-    let mut text = format!("({})", params.join(", "));
-    if let Some(r) = sig.result {
-        text.push_str(" -> ");
-        text.push_str(r.name());
-    }
-    Ok(env.new_string(text)?)
+    Ok(env.new_string(sig.to_string())?)
 }
 
 fn method_close<'l>(_env: &mut Env<'l>, _class: JClass<'l>, method: jlong) -> BResult<()> {

@@ -668,6 +668,46 @@ impl Method {
         self.closed.load(Ordering::Relaxed) || self.inner.stale() || self.inner.module().is_closed()
     }
 
+    /// The method's scalar signature (docs/TYPED.md, "Direct calls"), e.g.
+    /// ``"(u32, u32) -> u32"`` (``"(u32)"`` without a result), when its typed
+    /// function takes at most 8 scalar parameters and returns none or one
+    /// scalar (then ``call_scalar`` takes it); ``None`` otherwise.
+    #[pyo3(name = "scalar_signature")]
+    fn scalar_signature_text(&self) -> Option<String> {
+        self.inner.scalar_signature().map(ToString::to_string)
+    }
+
+    /// Call a method that has a scalar signature with one 64-bit slot per
+    /// argument (an ``int`` from -2**63 to 2**64 - 1; a negative one is its
+    /// two's complement) and return the result's slot (0 without a result).
+    /// The typed view and generated bindings use this for such functions;
+    /// the slots and the checks are docs/TYPED.md's "Direct calls".
+    #[pyo3(name = "call_scalar", signature = (*slots))]
+    fn call_scalar_slots(&self, py: Python<'_>, slots: &Bound<'_, PyTuple>) -> PyResult<u64> {
+        guard(py, || {
+            let mut args = Vec::with_capacity(slots.len());
+            for (i, item) in slots.iter().enumerate() {
+                let slot = match item.extract::<i64>() {
+                    Ok(v) => v as u64,
+                    Err(_) => item.extract::<u64>().map_err(|_| {
+                        if item.is_instance_of::<pyo3::types::PyInt>() {
+                            invalid(py, format!("slot {i} does not fit in 64 bits"))
+                        } else {
+                            PyTypeError::new_err(format!(
+                                "slot {i} must be an int, not {}",
+                                item.get_type()
+                                    .name()
+                                    .map_or_else(|_| "?".to_string(), |n| n.to_string())
+                            ))
+                        }
+                    })?,
+                };
+                args.push(slot);
+            }
+            self.call_scalar(py, &args)
+        })
+    }
+
     /// The method's name.
     #[getter]
     fn name(&self) -> &str {

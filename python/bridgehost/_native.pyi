@@ -266,6 +266,15 @@ class Method:
 
         Raises as ``submit`` does, and ``RuntimeError`` without a running loop.
         """
+    def call_scalar(self, *slots: int) -> int:
+        """Call a method that has a ``scalar_signature`` with one 64-bit slot per argument
+        (an ``int`` from -2**63 to 2**64 - 1; a negative one is its two's complement); return
+        the result's slot (0 without a result). docs/TYPED.md, "Direct calls", gives the slots;
+        the typed view and generated bindings call it for such functions.
+        """
+    def scalar_signature(self) -> Optional[str]:
+        """``"(u32, u32) -> u32"`` (``"(u32)"`` without a result) when the method's typed
+        function takes at most 8 scalars and returns none or one; else ``None``."""
     @property
     def name(self) -> str: ...
     @property

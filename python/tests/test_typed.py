@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import math
+import re
 import struct
 import sys
 import threading
@@ -809,6 +810,37 @@ def test_std_add_typed_equals_untyped(std_view):
         assert fast[0] == "raised", (args, fast)
         assert fast == _outcome(lambda: std_view.add.submit(*args)), args
     assert std_view.sleep(0) is None
+
+
+def test_method_call_scalar_takes_slots(host):
+    """Method.call_scalar / scalar_signature: the slot-level call under the typed view, as
+    Java's Method.callScalar, C#'s Method.CallScalar and C's bh_call_scalar."""
+    for isolation in ISOLATIONS:
+        m = host.open("std", isolation=isolation)
+        add, sleep, echo = m.method("add"), m.method("sleep"), m.method("echo")
+        assert add.scalar_signature() == "(u32, u32) -> u32"
+        assert sleep.scalar_signature() == "(u32)"
+        assert echo.scalar_signature() is None
+        assert add.call_scalar(2, 40) == 42
+        assert add.call_scalar(2**32 - 1, 1) == 0
+        assert sleep.call_scalar(0) == 0
+        for slots, err, text in [
+            ((1, 2**32), bridgehost.InvalidArgumentError, "parameter b: 4294967296 is out of range for u32"),
+            ((-1, 1), bridgehost.InvalidArgumentError, "parameter a: -1 is out of range for u32"),
+            ((1,), bridgehost.InvalidArgumentError, "add takes 2 argument(s), got 1"),
+            ((1, 2**64), bridgehost.InvalidArgumentError, "slot 1 does not fit in 64 bits"),
+            ((1, -(2**63) - 1), bridgehost.InvalidArgumentError, "slot 1 does not fit in 64 bits"),
+            ((1, "2"), TypeError, "slot 1 must be an int, not str"),
+        ]:
+            with pytest.raises(err, match=re.escape(text)):
+                add.call_scalar(*slots)
+        with pytest.raises(bridgehost.InvalidArgumentError, match="has no scalar signature"):
+            echo.call_scalar(1)
+        with pytest.raises(bridgehost.ModuleError, match="60001 ms exceeds 60000 ms"):
+            sleep.call_scalar(60_001)
+        m.close()
+        with pytest.raises(bridgehost.ClosedError):
+            add.call_scalar(1, 2)
 
 
 def test_std_scalar_module_errors_and_closing(host):

@@ -41,6 +41,35 @@ namespace BridgeHost
                 throw Errors.Last(st);
             }
             Flags = (MethodFlags)(flags & Native.BH_METHOD_NONBLOCKING);
+            _scalarSignature = ReadScalarSignature();
+        }
+
+        private unsafe string ReadScalarSignature()
+        {
+            // Two-call pattern: a stack buffer first (a signature is at most 8 short type names),
+            // the exact size if it did not fit. Empty: no scalar signature.
+            const int StackCap = 128;
+            byte* stack = stackalloc byte[StackCap];
+            UIntPtr len;
+            int st = Native.bh_method_scalar_signature(_handle, stack, (UIntPtr)StackCap, out len);
+            if (st == Native.BH_OK)
+            {
+                return (ulong)len == 0 ? null : Utf8.Decode(stack, len);
+            }
+            if (st != Native.BH_E_BUFFER_TOO_SMALL)
+            {
+                throw Errors.Last(st);
+            }
+            var heap = new byte[checked((int)(ulong)len + 1)];
+            fixed (byte* p = heap)
+            {
+                st = Native.bh_method_scalar_signature(_handle, p, (UIntPtr)heap.Length, out len);
+                if (st != Native.BH_OK)
+                {
+                    throw Errors.Last(st);
+                }
+                return Utf8.Decode(p, len);
+            }
         }
 
         /// <summary>The method's name. An immutable value that still answers after <see cref="Dispose"/>.</summary>
@@ -50,6 +79,18 @@ namespace BridgeHost
         /// in-process modules: an isolated call is an IPC round trip). Read once at resolve: still
         /// answers after <see cref="Dispose"/>.</summary>
         public MethodFlags Flags { get; }
+
+        /// <summary>The method's scalar signature (docs/TYPED.md, "Direct calls"), e.g.
+        /// <c>"(u32, u32) -&gt; u32"</c> (<c>"(u32)"</c> without a result): present when its typed
+        /// function takes at most 8 scalar parameters and returns none or one scalar, so that
+        /// <see cref="CallScalar(System.ReadOnlySpan{ulong})"/> takes it; null otherwise. Read once
+        /// at resolve: still answers after <see cref="Dispose"/>.</summary>
+        public string GetScalarSignature()
+        {
+            return _scalarSignature;
+        }
+
+        private readonly string _scalarSignature;
 
         /// <summary>The module this method belongs to (still answers after <see cref="Dispose"/>).</summary>
         public Module Module => _module;

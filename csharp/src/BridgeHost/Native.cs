@@ -253,6 +253,9 @@ namespace BridgeHost
         internal static extern int bh_method_flags(MethodHandle method, out uint flags);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_method_scalar_signature(MethodHandle method, byte* buf, UIntPtr cap, out UIntPtr len);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_call(MethodHandle method, byte* input, UIntPtr inputLen, out BufferHandle output);
 
         // The two synchronous calls take the method's id, not its MethodHandle: the one deliberate
