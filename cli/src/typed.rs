@@ -1,7 +1,7 @@
 //! The typed side of the CLI (docs/TYPED.md): printing a module's interface,
 //! `bridgehost call ... --json`, and `bridgehost wit FILE.wit`.
 
-use bridgehost::interface::typed::{json, wire, Interface};
+use bridgehost::interface::typed::{json, scalar, wire, Interface};
 use bridgehost::{Error, Host, ModuleInfo, ModuleOptions};
 
 /// The interface part of `bridgehost inspect`.
@@ -65,14 +65,26 @@ pub fn call_json(
     })?;
     let values =
         json::args_from_json(iface, f, &args).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-    let input = wire::encode_params(iface, f, &values)
-        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
-    let out = m.method(method)?.call(&input)?;
     let bad_output = |e: bridgehost::interface::typed::Error| Error::AbiMismatch {
         path: m.info().path.clone(),
         reason: format!("output of {method} does not match its interface: {e}"),
     };
-    let result = wire::decode_result(iface, f, &out).map_err(bad_output)?;
+    let handle = m.method(method)?;
+    let result = match handle.scalar_signature() {
+        // A direct-eligible function takes the call every runtime's binding makes
+        // (docs/TYPED.md, "Direct calls"): the module's direct entry in-process.
+        Some(sig) => {
+            let slots: Vec<u64> = values.iter().filter_map(scalar::slot_of).collect();
+            let slot = handle.call_scalar(&slots)?;
+            sig.result.map(|r| r.value_of(slot))
+        }
+        None => {
+            let input = wire::encode_params(iface, f, &values)
+                .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+            let out = handle.call(&input)?;
+            wire::decode_result(iface, f, &out).map_err(bad_output)?
+        }
+    };
     let shown = match (&f.result, &result) {
         (Some(t), Some(v)) => json::to_json(iface, t, v).map_err(bad_output)?,
         _ => serde_json::Value::Null,

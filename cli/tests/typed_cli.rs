@@ -161,3 +161,49 @@ fn every_command_answers_help() {
         }
     }
 }
+
+/// `call --json` of a direct-eligible function makes the call every runtime's binding makes
+/// (docs/TYPED.md, "Direct calls"): the module's direct entry in-process, the bytes entry in a
+/// worker. The core's test fixture answers 1 from its direct entry for `add(0xD1, _)` and
+/// 0xD1 + b from its bytes entry, so the output shows which one ran.
+#[test]
+fn a_direct_eligible_function_takes_the_direct_call() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = "package t:iface;\ninterface iface {\n  add: func(a: u32, b: u32) -> u32;\n}\n";
+    let hash = bridgehost::Interface::parse(text).unwrap().hash();
+    let init = format!(
+        "{{{}}}",
+        hash.iter()
+            .map(|b| format!("0x{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let so = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("libcli_direct.so");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let st = Command::new(&cc)
+        .args([
+            "-std=c11", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared",
+        ])
+        .arg(format!("-I{}", root.join("plugins/include").display()))
+        .arg("-DCASE_direct")
+        .arg(format!("-DHASH_INIT={init}"))
+        .arg(root.join("core/tests/fixtures/iface_export.c"))
+        .arg("-o")
+        .arg(&so)
+        .status()
+        .unwrap();
+    assert!(st.success(), "{cc} failed");
+    let so = so.to_str().unwrap();
+    assert_eq!(ok(&["call", so, "add", "--json", "[209, 5]"]), "1\n");
+    assert_eq!(ok(&["call", so, "add", "--json", "[2, 40]"]), "42\n");
+    assert_eq!(
+        ok(&["call", "--isolated", so, "add", "--json", "[209, 5]"]),
+        "214\n"
+    );
+    // A lying result slot is the documented ABI mismatch.
+    fails(
+        &["call", so, "add", "--json", "[2989, 0]"],
+        13,
+        "output of add does not match its interface: direct result slot",
+    );
+}

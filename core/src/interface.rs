@@ -85,8 +85,9 @@ pub(crate) fn validate_direct(
                     "typed interface: method {:?} (index {i}) has a direct entry but {}",
                     m.name,
                     if iface.function(&m.name).is_some() {
-                        "its function is not direct-eligible (at most 8 parameters and \
-                         a result, all bool, integers, floats or char)"
+                        "its function is not direct-eligible (a plain function with at most \
+                         8 parameters and at most one result, all bool, integers, floats or \
+                         char)"
                     } else {
                         "is no function of the interface"
                     }

@@ -325,6 +325,33 @@ impl std::fmt::Display for ScalarSignature {
     }
 }
 
+impl Scalar {
+    /// The value a valid slot of this type holds (an invalid slot is read
+    /// as far as it goes: check it with [`accepts`](Self::accepts) first).
+    pub fn value_of(self, slot: u64) -> crate::wire::Value {
+        use crate::wire::Value;
+        match self {
+            Scalar::Bool => Value::Bool(slot != 0),
+            Scalar::S8 => Value::S8(slot as i8),
+            Scalar::S16 => Value::S16(slot as i16),
+            Scalar::S32 => Value::S32(slot as i32),
+            Scalar::S64 => Value::S64(slot as i64),
+            Scalar::U8 => Value::U8(slot as u8),
+            Scalar::U16 => Value::U16(slot as u16),
+            Scalar::U32 => Value::U32(slot as u32),
+            Scalar::U64 => Value::U64(slot),
+            Scalar::F32 => Value::F32(f32::from_bits(slot as u32)),
+            Scalar::F64 => Value::F64(f64::from_bits(slot)),
+            Scalar::Char => Value::Char(
+                u32::try_from(slot)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .unwrap_or(char::REPLACEMENT_CHARACTER),
+            ),
+        }
+    }
+}
+
 /// The slot of a scalar value (`None` for any other value).
 pub fn slot_of(v: &crate::wire::Value) -> Option<u64> {
     use crate::wire::Value;
@@ -492,6 +519,14 @@ mod tests {
                 .to_string()
         );
         assert_eq!(slot_of(&Value::S8(-5)), Some(-5i64 as u64));
+        for (v, ty) in vals.iter().zip(&*s.params) {
+            let slot = slot_of(v).unwrap();
+            assert_eq!(
+                slot_of(&ty.value_of(slot)),
+                Some(slot),
+                "{v:?} round-trips through its slot"
+            );
+        }
         assert_eq!(slot_of(&Value::Char('😀')), Some(0x1F600));
         assert_eq!(slot_of(&Value::String("x".into())), None);
         assert!(matches!(

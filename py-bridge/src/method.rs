@@ -691,7 +691,12 @@ impl Method {
                     Ok(v) => v as u64,
                     Err(_) => item.extract::<u64>().map_err(|_| {
                         if item.is_instance_of::<pyo3::types::PyInt>() {
-                            invalid(py, format!("slot {i} does not fit in 64 bits"))
+                            to_pyerr(
+                                py,
+                                &Error::InvalidArgument(format!(
+                                    "slot {i} does not fit in 64 bits"
+                                )),
+                            )
                         } else {
                             PyTypeError::new_err(format!(
                                 "slot {i} must be an int, not {}",

@@ -828,7 +828,7 @@ def test_method_call_scalar_takes_slots(host):
             ((1, 2**32), bridgehost.InvalidArgumentError, "parameter b: 4294967296 is out of range for u32"),
             ((-1, 1), bridgehost.InvalidArgumentError, "parameter a: -1 is out of range for u32"),
             ((1,), bridgehost.InvalidArgumentError, "add takes 2 argument(s), got 1"),
-            ((1, 2**64), bridgehost.InvalidArgumentError, "slot 1 does not fit in 64 bits"),
+            ((1, 2**64), bridgehost.InvalidArgumentError, "invalid argument: slot 1 does not fit in 64 bits"),
             ((1, -(2**63) - 1), bridgehost.InvalidArgumentError, "slot 1 does not fit in 64 bits"),
             ((1, "2"), TypeError, "slot 1 must be an int, not str"),
         ]:
@@ -838,9 +838,11 @@ def test_method_call_scalar_takes_slots(host):
             echo.call_scalar(1)
         with pytest.raises(bridgehost.ModuleError, match="60001 ms exceeds 60000 ms"):
             sleep.call_scalar(60_001)
+        assert add.call_scalar(True, 1) == 2, "a bool is an int"
         m.close()
         with pytest.raises(bridgehost.ClosedError):
             add.call_scalar(1, 2)
+        assert add.scalar_signature() == "(u32, u32) -> u32", "an immutable value, as the name"
 
 
 def test_std_scalar_module_errors_and_closing(host):

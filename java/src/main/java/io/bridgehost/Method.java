@@ -36,6 +36,8 @@ public final class Method implements AutoCloseable {
     private final String name;
     private final long handle;
     private final boolean nonBlocking;
+    /** Read once at resolve (an immutable value, like the name): null without one. */
+    private final String scalarSignature;
     private final Cleaner.Cleanable cleanable;
     private volatile boolean closed;
     /** Its module closed and released the native handle ({@link #moduleClosed()}). */
@@ -46,6 +48,7 @@ public final class Method implements AutoCloseable {
         this.name = name;
         this.handle = handle;
         this.nonBlocking = nonBlocking;
+        this.scalarSignature = Native.methodScalarSignature(handle);
         this.cleanable = Cleaners.CLEANER.register(this, new Release(handle));
     }
 
@@ -130,16 +133,13 @@ public final class Method implements AutoCloseable {
      * takes at most 8 scalar parameters (bool, s8..s64, u8..u64, f32, f64, char) and returns none or
      * one scalar; then {@link #callScalar(long...)} calls it with one 64-bit slot per argument.
      *
+     * <p>Read once when the method is resolved: an immutable value, like {@link #name()}, that
+     * still answers after {@link #close()}.
+     *
      * @return e.g. {@code "(u32, u32) -> u32"} ({@code "(u32)"} without a result), or empty
-     * @throws ClosedException if this method, its module or its host is closed
      */
     public Optional<String> scalarSignature() {
-        ensureOpen();
-        try {
-            return Optional.ofNullable(Native.methodScalarSignature(handle));
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return Optional.ofNullable(scalarSignature);
     }
 
     /**
