@@ -608,7 +608,17 @@ mod tests {
         let buf = guarded(64);
         let held = buf.calls.lock();
         let b = Arc::clone(&buf);
-        let call = thread::spawn(move || b.lend(|bytes| bytes[0]));
+        // The call does not end until the write below was tried: whether it
+        // is still waiting for the lock or already lending the buffer when
+        // the write comes, the write must be refused (a call that had
+        // finished would rightly let it through, which made this test race).
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let call = thread::spawn(move || {
+            b.lend(|bytes| {
+                release_rx.recv().unwrap();
+                bytes[0]
+            })
+        });
         let t0 = std::time::Instant::now();
         while buf.waiting.load(Ordering::SeqCst) == 0 {
             assert!(t0.elapsed() < std::time::Duration::from_secs(30));
@@ -616,6 +626,7 @@ mod tests {
         }
         drop(held);
         assert!(matches!(buf.write_at(0, &[7]), Err(Error::Unavailable(_))));
+        release_tx.send(()).unwrap();
         assert_eq!(call.join().unwrap(), 0, "the call ran, before any write");
         buf.write_at(0, &[7]).unwrap();
         assert_eq!(buf.lend(|bytes| bytes[0]), 7);
