@@ -569,7 +569,7 @@ impl Method {
         // Decoded by the wire codec: an output that does not match is
         // refused in the words every other typed call uses.
         s.signature
-            .decode_result_wire(iface, &s.function, bytes)
+            .decode_result(iface, &s.function, bytes)
             .map_err(|e| self.bad_result(e.to_string()))
     }
 

@@ -163,24 +163,6 @@ impl Scalar {
         out[at..at + n].copy_from_slice(&self.canonical(slot).to_le_bytes()[..n]);
         n
     }
-
-    /// The slot of the wire encoding in `bytes` (exactly `wire_size`
-    /// bytes), or why it is not a value of this type.
-    fn decode(self, bytes: &[u8]) -> std::result::Result<u64, String> {
-        let mut b = [0u8; 8];
-        b[..bytes.len()].copy_from_slice(bytes);
-        let raw = u64::from_le_bytes(b);
-        let slot = match self {
-            Scalar::S8 => i64::from(raw as u8 as i8) as u64,
-            Scalar::S16 => i64::from(raw as u16 as i16) as u64,
-            Scalar::S32 => i64::from(raw as u32 as i32) as u64,
-            _ => raw,
-        };
-        match self.invalid(slot) {
-            None => Ok(self.canonical(slot)),
-            Some(why) => Err(why),
-        }
-    }
 }
 
 /// A direct-eligible function's parameter and result types.
@@ -254,38 +236,11 @@ impl ScalarSignature {
         at
     }
 
-    /// Bytes of the result's wire encoding (0 without a result).
-    pub fn result_wire_size(&self) -> usize {
-        self.result.map_or(0, Scalar::wire_size)
-    }
-
-    /// The result slot of a bytes entry's output (0 without a result): a
-    /// wrong length or an invalid value is [`Error::Decode`].
-    pub fn decode_result(&self, bytes: &[u8]) -> Result<u64> {
-        let want = self.result_wire_size();
-        if bytes.len() != want {
-            return Err(Error::Decode {
-                offset: bytes.len().min(want),
-                reason: format!(
-                    "the result is {} byte(s), {} expects {want}",
-                    bytes.len(),
-                    self.result.map_or("no result", Scalar::name)
-                ),
-            });
-        }
-        match self.result {
-            None => Ok(0),
-            Some(ty) => ty
-                .decode(bytes)
-                .map_err(|reason| Error::Decode { offset: 0, reason }),
-        }
-    }
-
     /// The result slot of a bytes entry's output as the wire codec decodes
     /// it (`wire::decode_result`: its checks and its messages, so an output
     /// that does not match is refused with the words of every other typed
     /// call); 0 without a result.
-    pub fn decode_result_wire(&self, iface: &Interface, f: &Function, bytes: &[u8]) -> Result<u64> {
+    pub fn decode_result(&self, iface: &Interface, f: &Function, bytes: &[u8]) -> Result<u64> {
         let value = crate::wire::decode_result(iface, f, bytes)?;
         let Some(value) = value else {
             return Ok(0);
@@ -444,8 +399,9 @@ mod tests {
     #[test]
     fn nans_are_canonical_both_ways_as_in_the_wire_codec() {
         use crate::wire::{CANONICAL_NAN_F32, CANONICAL_NAN_F64};
-        let (_, s) = sig("f: func(a: f32, b: f64) -> f32;");
+        let (iface, s) = sig("f: func(a: f32, b: f64) -> f32;");
         let s = s.unwrap();
+        let f = iface.functions[0].clone();
         let odd32 = 0x7fc0_0001u64; // a quiet NaN with a payload
         let odd64 = 0xfff8_0000_0000_0042u64; // a negative NaN with a payload
         let mut buf = [0u8; MAX_WIRE_PARAMS];
@@ -453,7 +409,8 @@ mod tests {
         assert_eq!(&buf[..4], &CANONICAL_NAN_F32.to_le_bytes());
         assert_eq!(&buf[4..n], &CANONICAL_NAN_F64.to_le_bytes());
         assert_eq!(
-            s.decode_result(&0xffc0_1234u32.to_le_bytes()).unwrap(),
+            s.decode_result(&iface, &f, &0xffc0_1234u32.to_le_bytes())
+                .unwrap(),
             u64::from(CANONICAL_NAN_F32)
         );
         // -0.0 and infinities are kept.
@@ -501,19 +458,12 @@ mod tests {
             &wire::encode_params(&iface, &f, &vals).unwrap()[..]
         );
         assert_eq!(
-            s.decode_result(&(-2i16).to_le_bytes()).unwrap(),
-            -2i64 as u64
-        );
-        assert_eq!(
-            s.decode_result_wire(&iface, &f, &(-2i16).to_le_bytes())
-                .unwrap(),
+            s.decode_result(&iface, &f, &(-2i16).to_le_bytes()).unwrap(),
             -2i64 as u64
         );
         // The wire decoder's words for an output that does not match.
         assert_eq!(
-            s.decode_result_wire(&iface, &f, &[1])
-                .unwrap_err()
-                .to_string(),
+            s.decode_result(&iface, &f, &[1]).unwrap_err().to_string(),
             wire::decode_result(&iface, &f, &[1])
                 .unwrap_err()
                 .to_string()
@@ -530,11 +480,14 @@ mod tests {
         assert_eq!(slot_of(&Value::Char('😀')), Some(0x1F600));
         assert_eq!(slot_of(&Value::String("x".into())), None);
         assert!(matches!(
-            s.decode_result(&[1, 2, 3]),
+            s.decode_result(&iface, &f, &[1, 2, 3]),
             Err(Error::Decode { .. })
         ));
-        let (_, b) = sig("f: func() -> bool;");
-        assert!(b.unwrap().decode_result(&[2]).is_err());
+        let (bi, b) = sig("f: func() -> bool;");
+        assert!(b
+            .unwrap()
+            .decode_result(&bi, &bi.functions[0], &[2])
+            .is_err());
         assert_eq!(
             s.check_args(&f, &slots[..2]).unwrap_err().to_string(),
             Error::Value("f takes 7 argument(s), got 2".into()).to_string()

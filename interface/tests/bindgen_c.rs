@@ -626,7 +626,7 @@ fn direct_entries_answer_like_the_bytes_entries() {
         let bytes = unhex(v["hex"].as_str().unwrap()).unwrap();
         // The slot of the vector's value (a one-parameter echo: the result's type is the
         // parameter's).
-        let slot = sig.decode_result(&bytes).unwrap();
+        let slot = sig.decode_result(i, f, &bytes).unwrap();
         cases.push((f.name.clone(), bytes, vec![slot]));
     }
     assert!(
@@ -663,7 +663,9 @@ fn direct_entries_answer_like_the_bytes_entries() {
         let sig = ScalarSignature::of(i, i.function(f).unwrap()).unwrap();
         match bytes.strip_prefix("ok ") {
             Some(out) => {
-                let want = sig.decode_result(&unhex(out).unwrap()).unwrap();
+                let want = sig
+                    .decode_result(i, i.function(f).unwrap(), &unhex(out).unwrap())
+                    .unwrap();
                 let got = direct
                     .strip_prefix("ok ")
                     .unwrap_or_else(|| panic!("{f} {slots:x?}: bytes {bytes}, direct {direct}"));

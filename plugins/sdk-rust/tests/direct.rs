@@ -161,7 +161,7 @@ fn both(
     );
     let bytes = inst
         .call(name, &input)
-        .map(|out| sig.decode_result(&out).unwrap());
+        .map(|out| sig.decode_result(i, f, &out).unwrap());
     let direct = inst.call_direct(name, slots).expect("a direct entry");
     assert_eq!(bytes, direct, "{name}({args:?}): bytes vs direct");
     if let Ok(slot) = direct {
