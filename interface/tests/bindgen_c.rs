@@ -2527,3 +2527,131 @@ fn direct_entries_are_exported_only_with_instance_api() {
         }
     }
 }
+
+const SPLICED_WIT: &str = "package test:spliced@0.1.0;
+
+interface spliced {
+    add: func(a: u32, b: u32) -> u32;
+    scale: func(x: f64, k: f64) -> f64;
+    greet: func(name: string) -> string;
+}
+";
+
+/// bindgen_c/module_spliced.c (two byte methods, then the typed ones) built with `defines` for
+/// spliced_iface.c: `Ok(the module)`, or `Err(the compiler's stderr)`.
+fn spliced_module(name: &str, defines: &[&str]) -> Result<PathBuf, String> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bindgen_c_spliced_{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in bindgen::generate("c", &Interface::parse(SPLICED_WIT).unwrap(), None).unwrap() {
+        std::fs::write(dir.join(&f.path), &f.text).unwrap();
+    }
+    std::fs::write(dir.join("module.c"), fixture("module_spliced.c")).unwrap();
+    let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/include");
+    let so = dir.join("libbridgehost_mod_spliced.so");
+    let out = Command::new(cc())
+        .args(FLAGS)
+        .args(["-g", "-fPIC", "-shared", "-fvisibility=hidden", "-pthread"])
+        .args(defines)
+        .arg("-I")
+        .arg(&include)
+        .arg("-I")
+        .arg(&dir)
+        .arg(dir.join("module.c"))
+        .arg(dir.join("spliced_iface.c"))
+        .arg("-o")
+        .arg(&so)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(so)
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// A module that splices the generated entries after methods of its own defines
+/// `PREFIX_FIRST_METHOD` and `PREFIX_MODULE_METHOD_COUNT` (docs/TYPED.md, "Direct calls"): then
+/// its direct table is indexed like its descriptor, the host loads it, and every method answers,
+/// the direct-eligible ones through `call_scalar` too, in both isolation modes. Were the direct
+/// entries left at index 0, they would sit on the byte methods, which the loader refuses.
+#[test]
+fn a_typed_table_spliced_after_byte_methods_is_indexed_from_first_method() {
+    let so = spliced_module(
+        "ok",
+        &["-DSPLICED_FIRST_METHOD=2u", "-DSPLICED_MODULE_METHOD_COUNT=5u"],
+    )
+    .unwrap_or_else(|e| panic!("the spliced module does not build:\n{e}"));
+    let iface = Interface::parse(SPLICED_WIT).unwrap();
+    let host = bridgehost::Host::new().unwrap();
+    for mode in [Isolation::InProcess, Isolation::Process] {
+        let m = host
+            .open(so.to_str().unwrap(), isolation(mode))
+            .unwrap_or_else(|e| panic!("{mode:?}: open {}: {e}", so.display()));
+        assert_eq!(m.method("ping").unwrap().call(b"abc").unwrap(), b"abc");
+        assert_eq!(m.method("length").unwrap().call(b"abcde").unwrap(), 5u32.to_le_bytes());
+        assert!(m.method("ping").unwrap().scalar_signature().is_none());
+        let add = m.method("add").unwrap();
+        assert_eq!(add.scalar_signature().unwrap().to_string(), "(u32, u32) -> u32");
+        assert_eq!(add.call_scalar(&[2, 3]).unwrap(), 5, "{mode:?}");
+        assert_eq!(add.call_scalar(&[u64::from(u32::MAX), 2]).unwrap(), 1, "{mode:?}");
+        let scale = m.method("scale").unwrap();
+        let r = scale
+            .call_scalar(&[1.5f64.to_bits(), (-2.0f64).to_bits()])
+            .unwrap();
+        assert_eq!(f64::from_bits(r), -3.0, "{mode:?}");
+        match scale.call_scalar(&[1.0f64.to_bits(), 0.0f64.to_bits()]) {
+            Err(HostError::Module { code, message }) => {
+                assert_eq!((code, message.as_str()), (33, "scale: k is zero"), "{mode:?}")
+            }
+            other => panic!("{mode:?}: expected the module's error, got {other:?}"),
+        }
+        // The same functions through the bytes entry, and one that has no direct entry.
+        assert_eq!(
+            typed_call(&m, &iface, "add", &[Value::U32(40), Value::U32(2)]).unwrap(),
+            Some(Value::U32(42))
+        );
+        assert_eq!(
+            typed_call(&m, &iface, "greet", &[Value::String("C".into())]).unwrap(),
+            Some(Value::String("hello, C".into()))
+        );
+        assert!(m.method("greet").unwrap().scalar_signature().is_none());
+    }
+}
+
+/// The mistakes the generated header warns about are caught: a table index past the module's
+/// method count does not compile, and a table the host cannot line up with the descriptor (left
+/// at index 0, or a count that is not the descriptor's) is refused at load with `AbiMismatch`
+/// saying why, never a call of the wrong method.
+#[test]
+fn a_typed_table_spliced_after_byte_methods_with_wrong_defines_is_refused() {
+    let err = spliced_module(
+        "past_the_end",
+        &["-DSPLICED_FIRST_METHOD=3u", "-DSPLICED_MODULE_METHOD_COUNT=5u"],
+    )
+    .expect_err("FIRST_METHOD + METHOD_COUNT > MODULE_METHOD_COUNT must not compile");
+    assert!(err.contains("SPLICED_MODULE_METHOD_COUNT is the descriptor"), "{err}");
+
+    let host = bridgehost::Host::new().unwrap();
+    let refused = |name: &str, defines: &[&str], needle: &str| {
+        let so = spliced_module(name, defines)
+            .unwrap_or_else(|e| panic!("{name}: the module does not build:\n{e}"));
+        match host.open(so.to_str().unwrap(), isolation(Isolation::InProcess)) {
+            Err(HostError::AbiMismatch { reason, .. }) => {
+                assert!(reason.contains(needle), "{name}: {reason}")
+            }
+            Err(e) => panic!("{name}: expected AbiMismatch, got {e}"),
+            Ok(_) => panic!("{name}: a misplaced direct table was loaded"),
+        }
+    };
+    refused(
+        "at_zero",
+        &["-DSPLICED_MODULE_METHOD_COUNT=5u"],
+        "method \"ping\" (index 0) has a direct entry but is no function of the interface",
+    );
+    refused(
+        "count_too_large",
+        &["-DSPLICED_FIRST_METHOD=2u", "-DSPLICED_MODULE_METHOD_COUNT=6u"],
+        "direct_count is 6, the module has 5 methods",
+    );
+}
