@@ -2579,7 +2579,10 @@ fn spliced_module(name: &str, defines: &[&str]) -> Result<PathBuf, String> {
 fn a_typed_table_spliced_after_byte_methods_is_indexed_from_first_method() {
     let so = spliced_module(
         "ok",
-        &["-DSPLICED_FIRST_METHOD=2u", "-DSPLICED_MODULE_METHOD_COUNT=5u"],
+        &[
+            "-DSPLICED_FIRST_METHOD=2u",
+            "-DSPLICED_MODULE_METHOD_COUNT=5u",
+        ],
     )
     .unwrap_or_else(|e| panic!("the spliced module does not build:\n{e}"));
     let iface = Interface::parse(SPLICED_WIT).unwrap();
@@ -2589,12 +2592,22 @@ fn a_typed_table_spliced_after_byte_methods_is_indexed_from_first_method() {
             .open(so.to_str().unwrap(), isolation(mode))
             .unwrap_or_else(|e| panic!("{mode:?}: open {}: {e}", so.display()));
         assert_eq!(m.method("ping").unwrap().call(b"abc").unwrap(), b"abc");
-        assert_eq!(m.method("length").unwrap().call(b"abcde").unwrap(), 5u32.to_le_bytes());
+        assert_eq!(
+            m.method("length").unwrap().call(b"abcde").unwrap(),
+            5u32.to_le_bytes()
+        );
         assert!(m.method("ping").unwrap().scalar_signature().is_none());
         let add = m.method("add").unwrap();
-        assert_eq!(add.scalar_signature().unwrap().to_string(), "(u32, u32) -> u32");
+        assert_eq!(
+            add.scalar_signature().unwrap().to_string(),
+            "(u32, u32) -> u32"
+        );
         assert_eq!(add.call_scalar(&[2, 3]).unwrap(), 5, "{mode:?}");
-        assert_eq!(add.call_scalar(&[u64::from(u32::MAX), 2]).unwrap(), 1, "{mode:?}");
+        assert_eq!(
+            add.call_scalar(&[u64::from(u32::MAX), 2]).unwrap(),
+            1,
+            "{mode:?}"
+        );
         let scale = m.method("scale").unwrap();
         let r = scale
             .call_scalar(&[1.5f64.to_bits(), (-2.0f64).to_bits()])
@@ -2602,7 +2615,11 @@ fn a_typed_table_spliced_after_byte_methods_is_indexed_from_first_method() {
         assert_eq!(f64::from_bits(r), -3.0, "{mode:?}");
         match scale.call_scalar(&[1.0f64.to_bits(), 0.0f64.to_bits()]) {
             Err(HostError::Module { code, message }) => {
-                assert_eq!((code, message.as_str()), (33, "scale: k is zero"), "{mode:?}")
+                assert_eq!(
+                    (code, message.as_str()),
+                    (33, "scale: k is zero"),
+                    "{mode:?}"
+                )
             }
             other => panic!("{mode:?}: expected the module's error, got {other:?}"),
         }
@@ -2627,10 +2644,16 @@ fn a_typed_table_spliced_after_byte_methods_is_indexed_from_first_method() {
 fn a_typed_table_spliced_after_byte_methods_with_wrong_defines_is_refused() {
     let err = spliced_module(
         "past_the_end",
-        &["-DSPLICED_FIRST_METHOD=3u", "-DSPLICED_MODULE_METHOD_COUNT=5u"],
+        &[
+            "-DSPLICED_FIRST_METHOD=3u",
+            "-DSPLICED_MODULE_METHOD_COUNT=5u",
+        ],
     )
     .expect_err("FIRST_METHOD + METHOD_COUNT > MODULE_METHOD_COUNT must not compile");
-    assert!(err.contains("SPLICED_MODULE_METHOD_COUNT is the descriptor"), "{err}");
+    assert!(
+        err.contains("SPLICED_MODULE_METHOD_COUNT is the descriptor"),
+        "{err}"
+    );
 
     let host = bridgehost::Host::new().unwrap();
     let refused = |name: &str, defines: &[&str], needle: &str| {
@@ -2651,7 +2674,10 @@ fn a_typed_table_spliced_after_byte_methods_with_wrong_defines_is_refused() {
     );
     refused(
         "count_too_large",
-        &["-DSPLICED_FIRST_METHOD=2u", "-DSPLICED_MODULE_METHOD_COUNT=6u"],
+        &[
+            "-DSPLICED_FIRST_METHOD=2u",
+            "-DSPLICED_MODULE_METHOD_COUNT=6u",
+        ],
         "direct_count is 6, the module has 5 methods",
     );
 }
