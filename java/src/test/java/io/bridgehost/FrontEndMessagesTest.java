@@ -92,6 +92,12 @@ class FrontEndMessagesTest {
             assertRefused(flush + "31536000000000001 ns", () -> m.flush(Duration.ofDays(365).plusNanos(1)));
             assertRefused(flush + "9223372036854775807999999999 ns",
                     () -> m.flush(Duration.ofSeconds(Long.MAX_VALUE, 999_999_999)));
+            // Judged before the module's state, by the core: a closed module still names the bad
+            // value; a good one finds it closed.
+            m.close();
+            assertRefused(flush + "-1000000000 ns", () -> m.flush(Duration.ofSeconds(-1)));
+            assertThrows(ClosedException.class, () -> m.flush(Duration.ZERO));
+            assertThrows(ClosedException.class, () -> m.flush(null));
         }
         String inspect = "invalid argument: inspect deadline must be positive and at most one year, got ";
         assertRefused(inspect + "0 ns", () -> host.inspect("std", Duration.ZERO));
