@@ -38,7 +38,9 @@ fn build() -> PathBuf {
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("libbridgehost_mod_fpenv.so");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
     let st = Command::new(&cc)
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared"])
+        .args([
+            "-std=c11", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared",
+        ])
         .arg("-fvisibility=hidden")
         .arg(format!("-I{}", root.join("../plugins/include").display()))
         .arg(root.join("tests/fixtures/fpenv.c"))
