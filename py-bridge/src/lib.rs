@@ -16,8 +16,9 @@
 //! * every method body runs inside [`errors::guard`]: a panic becomes
 //!   `InternalError`.
 //!
-//! `unsafe` is confined to [`buffer`] (the buffer protocol) and [`runtime`]
-//! (thread states of bridgehost threads).
+//! `unsafe` is confined to [`buffer`] (the buffer protocol), [`runtime`]
+//! (thread states of bridgehost threads) and [`presized`] (a `bytes` result
+//! the module writes into).
 #![deny(unsafe_code)]
 
 mod buffer;
@@ -27,6 +28,7 @@ mod logging;
 mod method;
 mod module;
 mod options;
+mod presized;
 mod release;
 mod runtime;
 mod shared;

@@ -4,10 +4,11 @@
 use crate::buffer::{BufferError, InputBuffer};
 use crate::errors::{guard, invalid, to_pyerr, IntoPy};
 use crate::module::Module;
+use crate::presized::Unfilled;
 use crate::release::DropDetached;
 use crate::runtime;
 use bridgehost::interface::typed::scalar::ScalarSignature;
-use bridgehost::{CallCancel, CancelPoll, Error, Isolation, ThreadModel};
+use bridgehost::{CallCancel, CallOutput, CancelPoll, Error, Isolation, ThreadModel};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -336,6 +337,50 @@ impl Method {
             Err(e) => Err(to_pyerr(py, &e)),
         };
         put_scratch(out);
+        result
+    }
+
+    /// [`Self::call_bytes`] of a function whose result is one `list<u8>`
+    /// expected to hold `expect` bytes, in-process: the module's writes go
+    /// straight into a `bytes` of that size allocated before the call
+    /// (presized.rs), which is returned (`Ok(Ok(bytes))`) when the output is
+    /// exactly such a run; any other output is `read` as `call_bytes` reads
+    /// it (`Ok(Err(t))`). Isolated modules, and a `bytes` Python cannot
+    /// allocate, take `call_bytes` itself (an isolated output is copied out
+    /// of shared memory straight into the scratch buffer).
+    pub(crate) fn call_bytes_run<'py, T>(
+        &self,
+        py: Python<'py>,
+        input: &[u8],
+        expect: usize,
+        read: impl FnOnce(&[u8]) -> PyResult<T>,
+    ) -> PyResult<Result<Bound<'py, PyBytes>, T>> {
+        if self.isolated {
+            return self.call_bytes(py, input, read).map(Err);
+        }
+        self.check(py)?;
+        let Some(unfilled) = Unfilled::new(py, expect) else {
+            return self.call_bytes(py, input, read).map(Err);
+        };
+        let method: &bridgehost::Method = &self.inner;
+        let max = method.max_output();
+        let mut spill = take_scratch();
+        let detach = !(self.keep_gil && input.len() <= KEEP_GIL_MAX_INPUT);
+        let r = unfilled.fill(&mut spill, |sink| {
+            let mut out = CallOutput::to_sink(sink, max);
+            let r = if detach {
+                py.detach(|| method.call_into(input, &mut out))
+            } else {
+                method.call_into(input, &mut out)
+            };
+            r.map(|_| ())
+        });
+        let result = match r {
+            Ok(Some(bytes)) => Ok(Ok(bytes)),
+            Ok(None) => read(&spill).map(Err),
+            Err(e) => Err(to_pyerr(py, &e)),
+        };
+        put_scratch(spill);
         result
     }
 

@@ -671,6 +671,29 @@ def test_hostile_module_output_is_a_typed_error(edges):
     assert edges.raw_string(b"\x02\x00\x00\x00ab") == "ab"
 
 
+def test_a_bytes_result_is_decoded_alike_whatever_the_previous_result(edges):
+    """A ``list<u8>`` result as long as the function's previous one is written by the module
+    straight into the ``bytes`` returned (in-process); any other output takes the ordinary
+    decode. Either way the value, or the error, is the same."""
+    prime = b"\x03\x00\x00\x00abc"
+    cases = [
+        (b"\x03\x00\x00\x00abcd", "trailing"),  # the expected length, then one byte more
+        (b"\x03\x00\x00\x00ab", "length 3 needs at least 3 bytes"),  # one byte short
+        (b"\x02\x00\x00\x00abc", "trailing"),  # the expected size, another length
+        (b"\x04\x00\x00\x00abc", "length 4 needs at least 4 bytes"),
+        (b"\x03\x00\x00", "truncated"),
+    ]
+    for out, why in cases:
+        assert edges.raw_bytes(prime) == b"abc"
+        with pytest.raises(bridgehost.AbiMismatchError, match=f"output of raw-bytes does not match its interface: .*{why}"):
+            edges.raw_bytes(out)
+        assert edges.raw_bytes(prime) == b"abc"
+    blob = bytes(range(256)) * 300
+    for n in (3, 5, 5, 0, 0, 3, 70_000, 70_000, 69_999, 70_000, 1, 1):
+        got = edges.raw_bytes(struct.pack("<I", n) + blob[:n])
+        assert type(got) is bytes and got == blob[:n], n
+
+
 def test_golden_vectors_through_a_module(host, tmp_path):
     """Every valid vector is sent to and returned by a real module, in both modes; every
     invalid_bytes vector is returned by the module and refused by the host."""

@@ -18,6 +18,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 use std::borrow::Cow;
 use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Inputs up to this size keep their encoding buffer for the thread's next
@@ -45,6 +46,11 @@ pub(crate) struct TypedFunction {
     /// The output when it is one `list<u8>` or `string` (built straight
     /// from the output bytes).
     pub(super) run_out: Option<wire::Run>,
+    /// For a `list<u8>` output: the length of the previous call's result (0:
+    /// none yet, or empty). A call expects the same length and has the
+    /// module write the result straight into a `bytes` of that size
+    /// (`Method::call_bytes_run`); another length takes the ordinary path.
+    pub(super) expect_out: AtomicUsize,
     /// For a function whose result can hold an owned handle: the drop methods
     /// (typed/owned.rs). The handles of an output nobody receives are dropped.
     pub(super) drops: Option<Drops>,
@@ -298,14 +304,15 @@ impl TypedFunction {
                 let method = self.method.get();
                 let iface = self.iface.get();
                 let f = self.function(iface);
-                method.call_bytes(py, &input, |out| {
+                let read = |out: &[u8]| {
                     // A `list<u8>` / `string` result is built from the
                     // output bytes directly (the same checks as
                     // `decode_output`, the same Python value as `present`).
                     let run = match self.run_out {
-                        Some(wire::Run::Bytes) => {
-                            Some(wire::decode_bytes(out).map(|b| PyBytes::new(py, b).into_any()))
-                        }
+                        Some(wire::Run::Bytes) => Some(wire::decode_bytes(out).map(|b| {
+                            self.expect_out.store(b.len(), Ordering::Relaxed);
+                            PyBytes::new(py, b).into_any()
+                        })),
                         Some(wire::Run::String) => {
                             Some(wire::decode_str(out).map(|s| PyString::new(py, s).into_any()))
                         }
@@ -338,7 +345,20 @@ impl TypedFunction {
                             }
                         },
                     })
-                })
+                };
+                let expect = match self.run_out {
+                    Some(wire::Run::Bytes) => self.expect_out.load(Ordering::Relaxed),
+                    _ => 0,
+                };
+                if expect == 0 {
+                    return method.call_bytes(py, &input, read);
+                }
+                // The result is expected to be as long as the previous one:
+                // the module writes it straight into the `bytes` returned.
+                match method.call_bytes_run(py, &input, expect, read)? {
+                    Ok(bytes) => Ok(Decoded::Ready(bytes.into_any())),
+                    Err(decoded) => Ok(decoded),
+                }
             });
             if input.capacity() <= KEEP_INPUT {
                 INPUT.with(|c| c.set(input));

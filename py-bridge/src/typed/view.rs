@@ -11,6 +11,7 @@ use bridgehost::ErrorKind;
 use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 /// ``Module.typed()``: the module's functions as attributes.
@@ -80,6 +81,7 @@ pub(crate) fn view<'py>(
                 params,
                 run_in: wire::run_param(&iface, f),
                 run_out: wire::run_result(&iface, f),
+                expect_out: AtomicUsize::new(0),
                 drops: if owns(f) { drops.clone() } else { None },
             },
         )?;
