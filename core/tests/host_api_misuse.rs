@@ -5,7 +5,7 @@
 //! after its call returned is `BH_API_STALE` from any thread, never a write into another call.
 //!
 //! Checked by running these tests against a worker still built from the previous
-//! `ffi/callbacks.rs` (fail/log clamped a claimed length to 4 KiB and read that much; a call
+//! `ffi/callbacks/` (fail/log clamped a claimed length to 4 KiB and read that much; a call
 //! context was a raw stack pointer checked by a magic word): `bad_lengths("log")` killed the
 //! worker with SIGSEGV, `use_saved`'s late `fail` failed the *next* call (`Module { code: 7,
 //! message: "late" }`), and `race_result` hung (the racer's writes into the returned call kept
