@@ -84,6 +84,15 @@ def test_wait_arguments_are_judged_by_the_cores_rule(host: bridgehost.Host) -> N
             m.flush("1")  # type: ignore[arg-type]
     finally:
         m.close()
+    # Judged before the module's state, by the core: a closed module still names the bad value,
+    # a good one finds it closed (the same order in every runtime).
+    with pytest.raises(bridgehost.InvalidArgumentError) as e:
+        m.flush(-1)
+    assert str(e.value) == flush + "-1000000000 ns"
+    with pytest.raises(bridgehost.ClosedError):
+        m.flush(0)
+    with pytest.raises(bridgehost.ClosedError):
+        m.flush()
     inspect = "invalid argument: inspect deadline must be positive and at most one year, got "
     for value, shown in [(0, "0 ns"), (-1, "-1000000000 ns"), (31_536_000_000, "31536000000000000000 ns")]:
         with pytest.raises(bridgehost.InvalidArgumentError) as e:
