@@ -693,6 +693,21 @@ def test_a_bytes_result_is_decoded_alike_whatever_the_previous_result(edges):
         got = edges.raw_bytes(struct.pack("<I", n) + blob[:n])
         assert type(got) is bytes and got == blob[:n], n
 
+    # Threads calling it with results of their own lengths (the expected length is the
+    # function's, so they keep changing it for each other).
+    def worker(n, bad):
+        for _ in range(200):
+            if edges.raw_bytes(struct.pack("<I", n) + blob[:n]) != blob[:n]:
+                bad.append(n)
+
+    bad: list = []
+    threads = [threading.Thread(target=worker, args=(n, bad)) for n in (7, 4096, 70_000)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert bad == []
+
 
 def test_golden_vectors_through_a_module(host, tmp_path):
     """Every valid vector is sent to and returned by a real module, in both modes; every

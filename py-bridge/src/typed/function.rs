@@ -25,6 +25,11 @@ use std::sync::Arc;
 /// typed call (as `Method.call` keeps its output buffer).
 const KEEP_INPUT: usize = 1 << 20;
 
+/// A `list<u8>` result expected to be longer than this is not written into
+/// a `bytes` allocated before the call (`Method::call_bytes_run`): an
+/// expectation that fails costs an allocation of that size for nothing.
+const MAX_PRESIZED: usize = 64 << 20;
+
 thread_local! {
     /// One reusable input buffer per thread for typed calls (`call` only:
     /// `submit` hands its input to the core).
@@ -350,7 +355,7 @@ impl TypedFunction {
                     Some(wire::Run::Bytes) => self.expect_out.load(Ordering::Relaxed),
                     _ => 0,
                 };
-                if expect == 0 {
+                if expect == 0 || expect > MAX_PRESIZED {
                     return method.call_bytes(py, &input, read);
                 }
                 // The result is expected to be as long as the previous one:
