@@ -1847,6 +1847,30 @@ use bridgehost_interface::Value;
 
 /// bindgen_c/author_counter.c as a real module (bindgen_c/module_counter.c: the descriptor,
 /// BH_MODULE_STATEFUL) on the bindings generated from plugins/c/counter.wit, built once.
+/// Compile `sources` (in `dir`, which also holds the generated header) with `defines` into the
+/// module `so`, a shared library as plugins/Makefile builds one.
+fn compile_module(
+    dir: &Path,
+    sources: &[&str],
+    defines: &[&str],
+    so: &Path,
+) -> std::process::Output {
+    let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/include");
+    Command::new(cc())
+        .args(FLAGS)
+        .args(["-g", "-fPIC", "-shared", "-fvisibility=hidden", "-pthread"])
+        .args(defines)
+        .arg("-I")
+        .arg(&include)
+        .arg("-I")
+        .arg(dir)
+        .args(sources.iter().map(|f| dir.join(f)))
+        .arg("-o")
+        .arg(so)
+        .output()
+        .unwrap()
+}
+
 fn c_counter_module() -> PathBuf {
     static SO: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     SO.get_or_init(|| {
@@ -1862,21 +1886,8 @@ fn c_counter_module() -> PathBuf {
         }
         std::fs::write(dir.join("author.c"), fixture("author_counter.c")).unwrap();
         std::fs::write(dir.join("module.c"), fixture("module_counter.c")).unwrap();
-        let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/include");
         let so = dir.join("libbridgehost_mod_counter_c.so");
-        let out = Command::new(cc())
-            .args(FLAGS)
-            .args(["-g", "-fPIC", "-shared", "-fvisibility=hidden", "-pthread"])
-            .arg("-I")
-            .arg(&include)
-            .arg("-I")
-            .arg(&dir)
-            .arg(dir.join("module.c"))
-            .arg(dir.join("counter_iface.c"))
-            .arg("-o")
-            .arg(&so)
-            .output()
-            .unwrap();
+        let out = compile_module(&dir, &["module.c", "counter_iface.c"], &[], &so);
         assert!(
             out.status.success(),
             "the C counter module does not build:\n{}",
@@ -2384,21 +2395,8 @@ fn c_events_module() -> PathBuf {
     static SO: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     SO.get_or_init(|| {
         let dir = events_dir("events_module");
-        let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/include");
         let so = dir.join("libbridgehost_mod_events_c.so");
-        let out = Command::new(cc())
-            .args(FLAGS)
-            .args(["-g", "-fPIC", "-shared", "-fvisibility=hidden", "-pthread"])
-            .arg("-I")
-            .arg(&include)
-            .arg("-I")
-            .arg(&dir)
-            .arg(dir.join("module_events.c"))
-            .arg(dir.join("ev_iface.c"))
-            .arg("-o")
-            .arg(&so)
-            .output()
-            .unwrap();
+        let out = compile_module(&dir, &["module_events.c", "ev_iface.c"], &[], &so);
         assert!(
             out.status.success(),
             "the C events module does not build:\n{}",
@@ -2547,22 +2545,8 @@ fn spliced_module(name: &str, defines: &[&str]) -> Result<PathBuf, String> {
         std::fs::write(dir.join(&f.path), &f.text).unwrap();
     }
     std::fs::write(dir.join("module.c"), fixture("module_spliced.c")).unwrap();
-    let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/include");
     let so = dir.join("libbridgehost_mod_spliced.so");
-    let out = Command::new(cc())
-        .args(FLAGS)
-        .args(["-g", "-fPIC", "-shared", "-fvisibility=hidden", "-pthread"])
-        .args(defines)
-        .arg("-I")
-        .arg(&include)
-        .arg("-I")
-        .arg(&dir)
-        .arg(dir.join("module.c"))
-        .arg(dir.join("spliced_iface.c"))
-        .arg("-o")
-        .arg(&so)
-        .output()
-        .unwrap();
+    let out = compile_module(&dir, &["module.c", "spliced_iface.c"], defines, &so);
     if out.status.success() {
         Ok(so)
     } else {
