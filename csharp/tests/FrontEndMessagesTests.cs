@@ -77,6 +77,12 @@ namespace BridgeHost.Tests
                 Refused(flush + "-1000000000 ns", () => m.Flush(TimeSpan.FromSeconds(-1)));
                 Refused(flush + "31536000000000100 ns", () => m.Flush(TimeSpan.FromDays(365) + TimeSpan.FromTicks(1)));
                 Refused(flush + "922337203685477580700 ns", () => m.Flush(TimeSpan.MaxValue));
+                // Judged before the module's state, by the core's rule: a disposed module still
+                // names the bad value, a good one finds it disposed.
+                m.Dispose();
+                Refused(flush + "-1000000000 ns", () => m.Flush(TimeSpan.FromSeconds(-1)));
+                Check.Throws<ObjectDisposedException>(() => m.Flush(TimeSpan.Zero), "disposed");
+                Check.Throws<ObjectDisposedException>(() => m.Flush(null), "disposed, no limit");
             }
             const string inspect = "invalid argument: inspect deadline must be positive and at most one year, got ";
             Refused(inspect + "0 ns", () => _host.Inspect("std", TimeSpan.Zero));

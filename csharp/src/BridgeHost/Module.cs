@@ -462,8 +462,10 @@ namespace BridgeHost
         /// one year, got -10000 ns").</exception>
         public void Flush(TimeSpan? timeout = null)
         {
-            ThrowIfDisposed();
+            // The timeout first, then the module's state: the core's order (a closed module still
+            // names a bad timeout), as in every runtime.
             ulong ms = timeout.HasValue ? Waits.Ms(timeout.Value, Native.BH_WAIT_FLUSH_TIMEOUT) : ulong.MaxValue;
+            ThrowIfDisposed();
             Check(Native.bh_module_flush(_handle, ms));
         }
     }
