@@ -45,6 +45,65 @@ fn generate(wit: &str, module: &str) -> String {
     files[0].text.clone()
 }
 
+/// The names a generated module defines at top level without a leading `_` (classes, functions,
+/// assignments: each such statement starts a line), triple-quoted strings skipped.
+fn defined_public_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut in_string = false;
+    for line in text.lines() {
+        let was_in_string = in_string;
+        if line.matches("\"\"\"").count() % 2 == 1 {
+            in_string = !in_string;
+        }
+        if was_in_string || line.starts_with(' ') || line.starts_with('"') {
+            continue;
+        }
+        let rest = line
+            .strip_prefix("class ")
+            .or_else(|| line.strip_prefix("def "))
+            .unwrap_or(line);
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let after = rest[name.len()..].trim_start();
+        let defines = rest.len() < line.len() || after.starts_with('=') || after.starts_with(':');
+        if !name.is_empty() && !name.starts_with('_') && defines {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// The names listed in the module's `__all__`.
+fn all_names(text: &str) -> Vec<String> {
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("__all__ = ["))
+        .unwrap_or_else(|| panic!("no __all__:\n{text}"));
+    line.trim_end_matches(']')
+        .split(", ")
+        .map(|n| n.trim_matches('"').to_string())
+        .collect()
+}
+
+/// `__all__` lists every public name the module defines (variant case classes too: found by a
+/// docs-only client, `from binding import *` lost `XmlEventStart`), each once, and nothing else.
+fn assert_all_is_complete(text: &str) {
+    let mut all = all_names(text);
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), n, "a name twice in __all__:\n{text}");
+    let mut defined = defined_public_names(text);
+    defined.sort();
+    defined.dedup();
+    assert_eq!(
+        all, defined,
+        "__all__ (left) is not the public names (right):\n{text}"
+    );
+}
+
 #[test]
 fn generated_modules_pass_mypy_strict() {
     let dir = std::env::temp_dir().join(format!("bh-bindgen-py-{}", std::process::id()));
@@ -118,6 +177,28 @@ fn generated_modules_pass_mypy_strict() {
         "{nest}"
     );
     assert!(!nest.contains("def _to_holder"), "{nest}");
+    for text in [&std_py, &golden_py, &counter_py, &rich, &nest] {
+        assert_all_is_complete(text);
+    }
+    for want in [
+        "ShapeCircle",
+        "ShapeEmpty",
+        "FailureDenied",
+        "Points",
+        "Perms",
+        "Rich",
+    ] {
+        assert!(
+            all_names(&rich).contains(&want.to_string()),
+            "{want}: {rich}"
+        );
+    }
+    for want in ["PickOne", "PickNone", "Thing", "Things", "WIT", "HASH"] {
+        assert!(
+            all_names(&nest).contains(&want.to_string()),
+            "{want}: {nest}"
+        );
+    }
     std::fs::write(dir.join("nest_bindings.py"), &nest).unwrap();
     std::fs::write(dir.join("counter_bindings.py"), &counter_py).unwrap();
     let Some(py) = python_with_mypy() else {
@@ -243,6 +324,18 @@ fn refusals_say_why() {
             .to_string();
         assert!(e.contains(why), "{wit}: {e}");
     }
+    // A variant case class named like another type (`a` case `b`, record `a-b`: both `AB`).
+    let e = bindgen::generate(
+        "python",
+        &Interface::parse(
+            "package t:t; interface t { variant a { b, c } record a-b { x: u8 } f: func(x: a, y: a-b); }",
+        )
+        .unwrap(),
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("two types map to the Python name AB"), "{e}");
     let clash = "package t:t; interface t { add: func(); add-async: func(); }";
     let e = bindgen::generate("python", &Interface::parse(clash).unwrap(), None)
         .unwrap_err()
@@ -283,6 +376,22 @@ fn names_that_python_reserves_are_escaped() {
     for c in ["class SyntaxError_", "class ValueError_", "class Warning_"] {
         assert!(b.text.contains(c), "{c}: {}", b.text);
     }
+    // A variant case class too (`value` + `error`), and it is what `__all__` exports.
+    let cases = "package t:t; interface t {
+        variant value { error(string), ok }
+        f: func(v: value) -> value;
+    }";
+    let c = &bindgen::generate("python", &Interface::parse(cases).unwrap(), None).unwrap()[0];
+    assert!(c.text.contains("class ValueError_:"), "{}", c.text);
+    assert!(
+        c.text.contains("Value = Union[ValueError_, ValueOk]"),
+        "{}",
+        c.text
+    );
+    assert!(!c.text.contains("class ValueError:"), "{}", c.text);
+    assert_all_is_complete(&c.text);
+    assert_all_is_complete(&b.text);
+    assert_all_is_complete(&f.text);
     for c in [
         "class SyntaxError:",
         "class SyntaxError(",

@@ -8,6 +8,7 @@ opens; the generated file and a small client pass ``mypy --strict``.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import importlib.util
 import os
@@ -55,6 +56,30 @@ def load(path: Path) -> ModuleType:
     sys.modules[path.stem] = mod
     spec.loader.exec_module(mod)
     return mod
+
+
+def public_names(path: Path) -> set:
+    """The names the generated file defines at top level (classes, functions, assignments)
+    without a leading ``_``: what ``__all__`` must list."""
+    names = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return {n for n in names if not n.startswith("_")}
+
+
+def assert_all_is_complete(path: Path, m: ModuleType) -> None:
+    """``__all__`` lists every public name the module defines, once, and nothing else; ``from
+    binding import *`` gives them all (a docs-only client lost the variant case classes)."""
+    assert len(m.__all__) == len(set(m.__all__)), m.__all__
+    assert set(m.__all__) == public_names(path), (sorted(m.__all__), sorted(public_names(path)))
+    ns: dict = {}
+    exec(f"from {m.__name__} import *", ns)
+    assert {n: ns[n] for n in m.__all__} == {n: getattr(m, n) for n in m.__all__}
 
 
 def std_path(host: bridgehost.Host) -> str:
@@ -361,6 +386,19 @@ def test_a_tuple_of_the_wrong_length_is_invalid_argument_naming_the_path(wrong, 
             w.shape_echo(m.ShapeTagged((256, None)))
         with pytest.raises(TypeError, match=r"parameter chunks: element 0: chunk.name: expected string"):
             w.checksums([m.Chunk(b"a", m.Algo.CRC32, m.Perms.READ)], m.Algo.CRC32, None)
+
+
+def test_all_lists_every_public_name(gen, wrong):
+    """``__all__`` of the generated std (events), wrong (records, enums, flags, variants, an
+    alias) and counter (a resource, committed) bindings is exactly their public names: the
+    variant case classes (docs/TYPED.md's ``V = Union[VA, VB]``) are importable with ``*``."""
+    assert_all_is_complete(gen / "std_typed.py", load(gen / "std_typed.py"))
+    assert_all_is_complete(Path(wrong.__file__), wrong)
+    for name in ("ShapeCircle", "ShapePoly", "ShapeTagged", "ShapeNone", "Shape", "Chunks", "WIT", "HASH"):
+        assert name in wrong.__all__, name
+    import counter_bindings
+
+    assert_all_is_complete(Path(counter_bindings.__file__), counter_bindings)
 
 
 def test_a_binding_for_another_interface_is_abi_mismatch_naming_the_difference(host, tmp_path):

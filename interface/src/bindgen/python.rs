@@ -222,6 +222,48 @@ impl Gen<'_> {
         }
     }
 
+    /// The class of case `case` of variant `idx`: the variant's class and the case in
+    /// PascalCase (`XmlEvent` + `start`), a `_` after a keyword or a builtin's name (it would
+    /// shadow the builtin, here and in `from binding import *`: variant `value` with case `error`
+    /// is `ValueError_`); a name the module itself defines is refused.
+    fn case_cls(&self, idx: TypeIndex, case: &str) -> Result<String> {
+        let c = format!("{}{}", self.cls(idx), pascal(case));
+        if RESERVED_TYPES.contains(&c.as_str()) {
+            return Err(unsupported(LANG, format!("variant case class {c}")));
+        }
+        if KEYWORDS.contains(&c.as_str()) || BUILTINS.contains(&c.as_str()) {
+            Ok(c + "_")
+        } else {
+            Ok(c)
+        }
+    }
+
+    /// Every public name the module defines, in the order of `__all__`: the binding class, each
+    /// type's class (a variant followed by its case classes), `WIT` and `HASH`. Two of them
+    /// mapping to one Python name are refused.
+    fn public_names(&self) -> Result<Vec<String>> {
+        let mut names = vec![self.binding.clone()];
+        for idx in 0..self.i.types.len() {
+            names.push(self.cls(idx));
+            if let TypeDefKind::Variant(cases) = &self.i.typedef(idx).kind {
+                for c in cases {
+                    names.push(self.case_cls(idx, &c.name)?);
+                }
+            }
+        }
+        names.extend(["WIT".to_string(), "HASH".to_string()]);
+        let mut seen = HashSet::new();
+        for n in &names {
+            if !seen.insert(n.as_str()) {
+                return Err(unsupported(
+                    LANG,
+                    format!("two types map to the Python name {n}"),
+                ));
+            }
+        }
+        Ok(names)
+    }
+
     /// A resource named without `own`/`borrow` (wit-parser gives handles; kept as a refusal).
     fn bare_resource(&self, idx: TypeIndex) -> crate::error::Error {
         unsupported(
@@ -659,10 +701,7 @@ impl Gen<'_> {
                 let mut to = String::new();
                 let mut from = String::new();
                 for c in cases {
-                    let ccls = format!("{cls}{}", pascal(&c.name));
-                    if RESERVED_TYPES.contains(&ccls.as_str()) {
-                        return Err(unsupported(LANG, format!("variant case class {ccls}")));
-                    }
+                    let ccls = self.case_cls(idx, &c.name)?;
                     let cdoc = doc_line(&c.docs, &format!("WIT {} case {}", d.name, c.name));
                     let _ = writeln!(
                         out,
@@ -1066,11 +1105,13 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
         out.push_str("from bridgehost.typed import Resource\n");
     }
     out.push('\n');
+    // Every public name: `from binding import *` gives the variant case classes too.
     let _ = writeln!(
         out,
         "__all__ = [{}]\n",
-        std::iter::once(py_str(&cls))
-            .chain((0..iface.types.len()).map(|idx| py_str(&g.cls(idx))))
+        g.public_names()?
+            .iter()
+            .map(|n| py_str(n))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -1089,15 +1130,6 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
     let resources: Vec<TypeIndex> = iface.resources().collect();
     if !resources.is_empty() {
         out.push_str(BORROW_CHECK);
-    }
-    let mut type_names = HashSet::new();
-    for idx in 0..iface.types.len() {
-        if !type_names.insert(g.cls(idx)) {
-            return Err(unsupported(
-                LANG,
-                format!("two types map to the Python name {}", g.cls(idx)),
-            ));
-        }
     }
     // Resource classes first: a type alias of `own<R>` names the class at import.
     let mut members: HashSet<String> = BINDING_MEMBERS.iter().map(|s| s.to_string()).collect();
