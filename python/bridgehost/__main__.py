@@ -1,6 +1,7 @@
 """``python -m bridgehost``: check and exercise a module from the shell.
 
-The same commands, output and exit codes as the ``bridgehost`` CLI of the C archive::
+Two commands of the ``bridgehost`` CLI of the C/CLI archive, with its output and exit codes (the
+archive's CLI alone has ``validate``, ``wit``, ``bindgen``, ``new`` and ``call --json``)::
 
     python -m bridgehost inspect [--in-process] [--timeout-ms N] MODULE
     python -m bridgehost call [--isolated] [--timeout-ms N] [--config FILE] [--max-output N] MODULE METHOD
