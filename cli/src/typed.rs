@@ -37,6 +37,7 @@ pub fn call_json(
     args: &str,
     opts: ModuleOptions,
 ) -> Result<String, Error> {
+    let text = args;
     let args: serde_json::Value = serde_json::from_str(args).map_err(|e| {
         Error::InvalidArgument(match json::value_error(args, &e) {
             Some(v) => v.to_string(),
@@ -63,8 +64,8 @@ pub fn call_json(
                 .join(", ")
         ))
     })?;
-    let values =
-        json::args_from_json(iface, f, &args).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let values = json::args_from_json(iface, f, &args)
+        .map_err(|e| Error::InvalidArgument(exact_big_integer(text, e.to_string())))?;
     let bad_output = |e: bridgehost::interface::typed::Error| Error::AbiMismatch {
         path: m.info().path.clone(),
         reason: format!("output of {method} does not match its interface: {e}"),
@@ -91,6 +92,75 @@ pub fn call_json(
     };
     host.close();
     Ok(shown.to_string())
+}
+
+/// serde_json reads an integer literal beyond 64 bits as an `f64`, so the value error names it
+/// rounded (`1.8446744073709552e+19 (an integer beyond 64 bits) ...`): show the literal as typed
+/// in `text` instead. The literal is found by its rounding: the integer literals of `text`
+/// (outside strings) beyond 64 bits whose `f64` prints as the message's number; when two
+/// different literals round to it, the message keeps the number (it cannot tell which one).
+fn exact_big_integer(text: &str, message: String) -> String {
+    const BEYOND: &str = " (an integer beyond 64 bits)";
+    let Some(end) = message.find(BEYOND) else {
+        return message;
+    };
+    let start = message[..end].rfind(' ').map_or(0, |i| i + 1);
+    let shown = &message[start..end];
+    let mut found: Option<&str> = None;
+    for lit in big_integer_literals(text) {
+        let rounded = lit
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64);
+        if rounded.is_some_and(|n| n.to_string() == shown) {
+            if found.is_some_and(|f| f != lit) {
+                return message;
+            }
+            found = Some(lit);
+        }
+    }
+    match found {
+        Some(lit) => format!("{}{lit}{}", &message[..start], &message[end..]),
+        None => message,
+    }
+}
+
+/// The integer literals (no fraction, no exponent) of the JSON `text` outside its strings that
+/// fit neither `u64` nor `i64`.
+fn big_integer_literals(text: &str) -> Vec<&str> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                i += 1;
+                while i < b.len() && matches!(b[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+                {
+                    i += 1;
+                }
+                let lit = &text[start..i];
+                let digits = lit.strip_prefix('-').unwrap_or(lit);
+                if !digits.is_empty()
+                    && digits.bytes().all(|c| c.is_ascii_digit())
+                    && lit.parse::<u64>().is_err()
+                    && lit.parse::<i64>().is_err()
+                {
+                    out.push(lit);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out
 }
 
 /// `bridgehost bindgen`: generate `lang` bindings of the interface in `source` (a `.wit` file,

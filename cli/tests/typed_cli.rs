@@ -89,11 +89,54 @@ fn typed_call_errors_have_their_exit_codes() {
         11,
         "no typed interface",
     );
-    // An integer beyond 64 bits is out of range, not "not a u32" (serde reads it as a float).
+    // An integer beyond 64 bits is out of range, not "not a u32" (serde reads it as a float),
+    // and the message shows it as typed, not rounded (found by a docs-only client:
+    // `1.8446744073709552e+19 (an integer beyond 64 bits)`), at any depth, negative too.
     fails(
         &["call", "std", "add", "--json", "[18446744073709551616, 1]"],
         11,
-        "(an integer beyond 64 bits) is out of range for u32",
+        "parameter a: 18446744073709551616 (an integer beyond 64 bits) is out of range for u32",
+    );
+    fails(
+        &["call", "std", "add", "--json", "[1, -9223372036854775809]"],
+        11,
+        "parameter b: -9223372036854775809 (an integer beyond 64 bits) is out of range for u32",
+    );
+    fails(
+        &[
+            "call",
+            "std",
+            "echo",
+            "--json",
+            r#"[[1, 123456789012345678901234567890]]"#,
+        ],
+        11,
+        "parameter data: 123456789012345678901234567890 (an integer beyond 64 bits) is out of \
+         range for u8",
+    );
+    // Digits in a string are not a literal; two different literals that round to the same f64
+    // cannot be told apart, so the message keeps the rounded number.
+    fails(
+        &[
+            "call",
+            "std",
+            "tick",
+            "--json",
+            r#"[18446744073709551616, 1, "18446744073709551617 \" 18446744073709551618"]"#,
+        ],
+        11,
+        "parameter count: 18446744073709551616 (an integer beyond 64 bits) is out of range for u32",
+    );
+    fails(
+        &[
+            "call",
+            "std",
+            "echo",
+            "--json",
+            "[[18446744073709551617, 18446744073709551616]]",
+        ],
+        11,
+        "parameter data: 1.8446744073709552e+19 (an integer beyond 64 bits)",
     );
     // A number with a fraction or exponent is a non-integer number, not one beyond 64 bits
     // (serde reads it as a float too).
