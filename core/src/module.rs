@@ -52,6 +52,10 @@ pub(crate) trait Backend: Send + Sync {
     }
 }
 
+/// The longest [`Module::subscribe`] waits for events an isolated module's
+/// workers accepted during calls that returned to reach the host.
+pub const SUBSCRIBE_SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Shared by the host and its modules.
 #[derive(Debug)]
 pub(crate) struct HostShared {
@@ -221,10 +225,25 @@ impl Module {
 
     /// Subscribe to events on `topic` (`"*"` for every topic). `callback`
     /// runs on the host's dispatcher thread; see [`crate::events`].
+    ///
+    /// The subscription gets the events accepted after it began, never one
+    /// accepted before, even if that one is still queued for delivery: an
+    /// event a call emitted is not delivered to a subscription made after
+    /// the call returned. Isolated, an event a worker accepted during a call
+    /// that returned reaches the host a little later; this first waits (at
+    /// most [`SUBSCRIBE_SETTLE`]) until those announced by the workers'
+    /// answers have arrived, as [`flush`](Self::flush) does, so they are not
+    /// this subscription's either.
     pub fn subscribe(&self, topic: &str, callback: EventCallback) -> Result<Subscription> {
         if self.is_closed() {
             return Err(Error::closed("module"));
         }
+        // A worker that does not deliver in time (stopped, dying) does not
+        // hold the subscription up: its late events may then be delivered.
+        let _ = self
+            .inner
+            .backend
+            .settle_events(std::time::Instant::now().checked_add(SUBSCRIBE_SETTLE));
         self.inner.shared.hub.subscribe(
             self.inner.id,
             topic,

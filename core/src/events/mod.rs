@@ -322,6 +322,10 @@ impl EventHub {
                 "topic must be 1..={MAX_TOPIC_LEN} bytes (\"*\" for every topic)"
             )));
         }
+        // Read before the entry is registered: an event accepted from now on
+        // (numbered after it) is this subscription's once the dispatcher
+        // finds it registered; one accepted before never is.
+        let after = self.queue.lock().accepted;
         let entry = Arc::new(SubEntry {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             module_id,
@@ -340,6 +344,7 @@ impl EventHub {
             idle: Condvar::new(),
             counters,
             discard_through: AtomicU64::new(ACTIVE),
+            after,
             transit,
         });
         self.subs
@@ -577,7 +582,10 @@ impl EventHub {
             };
             let seq = first + i as u64;
             for sub in list {
-                if sub.wants(topic) && seq <= sub.discard_through.load(Ordering::SeqCst) {
+                if sub.wants(topic)
+                    && seq > sub.after
+                    && seq <= sub.discard_through.load(Ordering::SeqCst)
+                {
                     Counters::inc(&sub.counters.events_discarded);
                 }
             }
@@ -705,6 +713,14 @@ impl EventHub {
         };
         let initial_topic = Arc::clone(&event.topic);
         for sub in targets {
+            // The run's events numbered up to `sub.after` were accepted
+            // before the subscription began: not its events.
+            let first_own = usize::try_from(sub.after.saturating_sub(first_seq - 1))
+                .unwrap_or(usize::MAX)
+                .min(run.len());
+            if first_own == run.len() {
+                continue;
+            }
             let callback = {
                 let mut st = sub.state.lock();
                 match (&st.callback, st.active) {
@@ -715,7 +731,7 @@ impl EventHub {
                     }
                     _ => {
                         drop(st);
-                        self.count_discarded_run(&sub, &initial_topic, run, first_seq, 0);
+                        self.count_discarded_run(&sub, &initial_topic, run, first_seq, first_own);
                         continue;
                     }
                 }
@@ -734,7 +750,7 @@ impl EventHub {
                         wanted = topic_matches(topic);
                     }
                 }
-                if !wanted {
+                if !wanted || i < first_own {
                     continue;
                 }
                 // Re-checked before every event: once `unsubscribe` cleared

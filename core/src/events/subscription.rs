@@ -38,6 +38,10 @@ pub(crate) struct SubEntry {
     /// wanted and did not get are counted in `events_discarded` (by the
     /// dispatcher as it reaches them, or by `stop` for those still queued).
     pub(super) discard_through: AtomicU64,
+    /// The sequence number of the last event accepted when the subscription
+    /// began: that event and every one before it are not this
+    /// subscription's, even when the dispatcher reaches them after it began.
+    pub(super) after: u64,
     /// For a module whose accepted events reach the hub later (isolated):
     /// ends the subscription so that the events still on their way are
     /// counted too (see [`InTransit`]).
