@@ -17,8 +17,8 @@
 //!   `InternalError`.
 //!
 //! `unsafe` is confined to [`buffer`] (the buffer protocol), [`runtime`]
-//! (thread states of bridgehost threads) and [`presized`] (a `bytes` result
-//! the module writes into).
+//! (thread states of bridgehost threads), [`presized`] (a `bytes` result
+//! the module writes into) and [`vectorcall`] (typed functions' call entry).
 #![deny(unsafe_code)]
 
 mod buffer;
@@ -33,6 +33,7 @@ mod release;
 mod runtime;
 mod shared;
 mod typed;
+mod vectorcall;
 
 use bridgehost::logging::LogLevel;
 use pyo3::prelude::*;

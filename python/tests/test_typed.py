@@ -850,6 +850,36 @@ def test_std_add_typed_equals_untyped(std_view):
     assert std_view.sleep(0) is None
 
 
+def test_a_typed_function_called_any_way_agrees(std_view, edges):
+    """A typed function object is called through vectorcall (``f(...)``, ``partial``) or
+    through ``tp_call`` (``f.__call__(...)``, which builds a tuple and a dict), or as
+    ``f.call(...)``: the same values and the same exceptions, whatever the arguments."""
+    import functools
+
+    cases = [
+        (std_view.add, (2, 3), {}), (std_view.add, (), {"a": 2, "b": 3}), (std_view.add, (2,), {"b": 3}),
+        (std_view.add, (2**32, 1), {}), (std_view.add, (True, 1), {}), (std_view.add, (1,), {}),
+        (std_view.add, (1, 2, 3), {}), (std_view.add, (1, 2), {"a": 1}), (std_view.add, (), {"c": 1}),
+        (std_view.add, (), {}), (std_view.add, (_Int(2), 3), {}),
+        (std_view.echo, (b"abc",), {}), (std_view.echo, (), {"data": b"abc"}),
+        (std_view.echo, ([1, 2, 300],), {}), (std_view.echo, (bytearray(b"x"),), {}),
+        (std_view.echo_string, ("\u00e9\ud800",), {}), (std_view.stats, ([1.0, 2.0],), {}),
+        (edges.two, (1, "x"), {}), (edges.two, (1,), {"b": "x"}), (edges.checked, (Err("no"),), {}),
+        (edges.f64_echo, (float("nan"),), {}), (edges.char_echo, ("ab",), {}),
+    ]
+    for f, args, kwargs in cases:
+        expected = _outcome(lambda: f.call(*args, **kwargs))
+        assert _outcome(lambda: f(*args, **kwargs)) == expected, (f, args, kwargs)
+        assert _outcome(lambda: f.__call__(*args, **kwargs)) == expected, (f, args, kwargs)
+        assert _outcome(lambda: functools.partial(f, *args)(**kwargs)) == expected, (f, args, kwargs)
+    assert isinstance(std_view.add, bridgehost.typed.TypedFunction)
+    assert type(std_view.add).__name__ == "TypedFunction" and type(std_view.add).__module__ == "bridgehost.typed"
+    assert type(std_view.add).__doc__ == bridgehost.typed.TypedFunction.__doc__
+    for cls in (bridgehost.typed.TypedFunction, type(std_view.add)):
+        with pytest.raises(TypeError, match="No constructor defined for TypedFunction"):
+            cls()
+
+
 def test_method_call_scalar_takes_slots(host):
     """Method.call_scalar / scalar_signature: the slot-level call under the typed view, as
     Java's Method.callScalar, C#'s Method.CallScalar and C's bh_call_scalar."""

@@ -16,6 +16,7 @@ use bridgehost::interface::typed::{wire, Function, Interface, TypeIndex, Value};
 use bridgehost::Error;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
+use pyo3::Borrowed;
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,7 +39,7 @@ thread_local! {
 /// A function of a module's interface. ``f(*args, **kwargs)`` is
 /// ``f.call(*args, **kwargs)``; a parameter is given by position or by its
 /// Python name (``interval-ms`` → ``interval_ms``).
-#[pyclass(module = "bridgehost.typed", name = "TypedFunction", frozen)]
+#[pyclass(module = "bridgehost.typed", name = "TypedFunction", frozen, subclass)]
 pub(crate) struct TypedFunction {
     pub(super) iface: Py<PyInterface>,
     pub(super) index: usize,
@@ -278,8 +279,158 @@ fn completion<'py>(
     })
 }
 
+impl TypedFunction {
+    /// The scalar fast path of a call with positional arguments `arg(0..n)`
+    /// (typed/scalar.rs): `None` when it does not take them as they are (the
+    /// general path decides).
+    #[inline]
+    fn call_scalar<'py, 'a>(
+        &self,
+        py: Python<'py>,
+        n: usize,
+        arg: impl Fn(usize) -> Option<Borrowed<'a, 'py, PyAny>>,
+    ) -> Option<PyResult<Bound<'py, PyAny>>>
+    where
+        'py: 'a,
+    {
+        let method = self.method.get();
+        let sig = method.scalar_signature()?;
+        let mut slots = [0u64; MAX_PARAMS];
+        let n = scalar::lower(sig, n, arg, &mut slots)?;
+        Some(
+            method
+                .call_scalar(py, &slots[..n])
+                .and_then(|slot| scalar::lift(py, sig.result, slot)),
+        )
+    }
+
+    /// A call through vectorcall (vectorcall.rs): `nargs` positional
+    /// arguments `arg(0..nargs)`, then the values of the keywords `kw` names
+    /// (`arg(nargs..)`). The same outcome as ``call`` with the same arguments.
+    pub(crate) fn call_vector<'py, 'a>(
+        &self,
+        py: Python<'py>,
+        nargs: usize,
+        arg: impl Fn(usize) -> Option<Borrowed<'a, 'py, PyAny>>,
+        kw: Option<(Borrowed<'_, 'py, PyTuple>, usize)>,
+    ) -> PyResult<Bound<'py, PyAny>>
+    where
+        'py: 'a,
+    {
+        guard(py, || {
+            if kw.as_ref().is_none_or(|(names, _)| names.is_empty()) {
+                if let Some(r) = self.call_scalar(py, nargs, &arg) {
+                    return r;
+                }
+            }
+            let (args, kwargs) = crate::vectorcall::pack(py, nargs, &arg, kw)?;
+            self.call_general(py, &args, kwargs.as_ref())
+        })
+    }
+
+    /// A call the scalar fast path did not take: arguments encoded, the byte
+    /// call, the result decoded.
+    fn call_general<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut input = INPUT.with(Cell::take);
+        let v = self.encode(py, args, kwargs, &mut input).and_then(|()| {
+            let method = self.method.get();
+            let iface = self.iface.get();
+            let f = self.function(iface);
+            let read = |out: &[u8]| {
+                // A `list<u8>` / `string` result is built from the
+                // output bytes directly (the same checks as
+                // `decode_output`, the same Python value as `present`).
+                let run = match self.run_out {
+                    Some(wire::Run::Bytes) => Some(wire::decode_bytes(out).map(|b| {
+                        self.expect_out.store(b.len(), Ordering::Relaxed);
+                        PyBytes::new(py, b).into_any()
+                    })),
+                    Some(wire::Run::String) => {
+                        Some(wire::decode_str(out).map(|s| PyString::new(py, s).into_any()))
+                    }
+                    None => None,
+                };
+                Ok(match run {
+                    Some(Ok(v)) => Decoded::Ready(v),
+                    Some(Err(e)) => {
+                        return Err(to_pyerr(
+                            py,
+                            &output_mismatch(&method.module_path(), &f.name, &e),
+                        ))
+                    }
+                    None => match &self.drops {
+                        None => Decoded::Value(
+                            decode_output(&iface.iface, f, || method.module_path(), out)
+                                .py_err(py)?,
+                        ),
+                        Some(drops) => {
+                            let (r, handles) =
+                                decode_owned(&iface.iface, f, || method.module_path(), out);
+                            match r {
+                                Ok(v) => Decoded::Owned(v, handles),
+                                Err(e) => {
+                                    // A malformed output: drop the handles it did hold.
+                                    release_now(drops, handles);
+                                    return Err(to_pyerr(py, &e));
+                                }
+                            }
+                        }
+                    },
+                })
+            };
+            let expect = match self.run_out {
+                Some(wire::Run::Bytes) => self.expect_out.load(Ordering::Relaxed),
+                _ => 0,
+            };
+            if expect == 0 || expect > MAX_PRESIZED {
+                return method.call_bytes(py, &input, read);
+            }
+            // The result is expected to be as long as the previous one:
+            // the module writes it straight into the `bytes` returned.
+            match method.call_bytes_run(py, &input, expect, read)? {
+                Ok(bytes) => Ok(Decoded::Ready(bytes.into_any())),
+                Err(decoded) => Ok(decoded),
+            }
+        });
+        if input.capacity() <= KEEP_INPUT {
+            INPUT.with(|c| c.set(input));
+        }
+        let (v, handles) = match v? {
+            Decoded::Ready(v) => return Ok(v),
+            Decoded::Value(v) => (v, Vec::new()),
+            Decoded::Owned(v, handles) => (v, handles),
+        };
+        let iface = self.iface.get();
+        let f = self.function(iface);
+        match present(py, iface, f, v.as_ref()) {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(exc)) => Err(PyErr::from_value(exc)),
+            Err(e) => {
+                // Not presentable (e.g. a bound record class refused its fields): the
+                // caller receives no handle, so none stays behind.
+                if let Some(drops) = &self.drops {
+                    release_now(drops, handles);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
 #[pymethods]
 impl TypedFunction {
+    /// Only the typed view makes these (vectorcall.rs); from Python,
+    /// ``TypeError`` as for a class without a constructor.
+    #[new]
+    fn __new__() -> PyResult<Self> {
+        crate::vectorcall::take_pending()
+    }
+
     /// Call on this thread: arguments are checked and encoded, the result
     /// decoded (a ``result<T, E>`` returns ``T`` or raises
     /// ``TypedModuleError`` carrying ``E``).
@@ -293,100 +444,14 @@ impl TypedFunction {
         guard(py, || {
             // A direct-eligible function with positional arguments the scalar
             // fast path takes as they are: no encoding, no output buffer
-            // (typed/scalar.rs). Anything else takes the general path below.
+            // (typed/scalar.rs). Anything else takes the general path.
             if kwargs.is_none_or(|kw| kw.is_empty()) {
-                let method = self.method.get();
-                if let Some(sig) = method.scalar_signature() {
-                    let mut slots = [0u64; MAX_PARAMS];
-                    if let Some(n) = scalar::lower(sig, args, &mut slots) {
-                        let slot = method.call_scalar(py, &slots[..n])?;
-                        return scalar::lift(py, sig.result, slot);
-                    }
+                let arg = |i: usize| args.get_borrowed_item(i).ok();
+                if let Some(r) = self.call_scalar(py, args.len(), arg) {
+                    return r;
                 }
             }
-            let mut input = INPUT.with(Cell::take);
-            let v = self.encode(py, args, kwargs, &mut input).and_then(|()| {
-                let method = self.method.get();
-                let iface = self.iface.get();
-                let f = self.function(iface);
-                let read = |out: &[u8]| {
-                    // A `list<u8>` / `string` result is built from the
-                    // output bytes directly (the same checks as
-                    // `decode_output`, the same Python value as `present`).
-                    let run = match self.run_out {
-                        Some(wire::Run::Bytes) => Some(wire::decode_bytes(out).map(|b| {
-                            self.expect_out.store(b.len(), Ordering::Relaxed);
-                            PyBytes::new(py, b).into_any()
-                        })),
-                        Some(wire::Run::String) => {
-                            Some(wire::decode_str(out).map(|s| PyString::new(py, s).into_any()))
-                        }
-                        None => None,
-                    };
-                    Ok(match run {
-                        Some(Ok(v)) => Decoded::Ready(v),
-                        Some(Err(e)) => {
-                            return Err(to_pyerr(
-                                py,
-                                &output_mismatch(&method.module_path(), &f.name, &e),
-                            ))
-                        }
-                        None => match &self.drops {
-                            None => Decoded::Value(
-                                decode_output(&iface.iface, f, || method.module_path(), out)
-                                    .py_err(py)?,
-                            ),
-                            Some(drops) => {
-                                let (r, handles) =
-                                    decode_owned(&iface.iface, f, || method.module_path(), out);
-                                match r {
-                                    Ok(v) => Decoded::Owned(v, handles),
-                                    Err(e) => {
-                                        // A malformed output: drop the handles it did hold.
-                                        release_now(drops, handles);
-                                        return Err(to_pyerr(py, &e));
-                                    }
-                                }
-                            }
-                        },
-                    })
-                };
-                let expect = match self.run_out {
-                    Some(wire::Run::Bytes) => self.expect_out.load(Ordering::Relaxed),
-                    _ => 0,
-                };
-                if expect == 0 || expect > MAX_PRESIZED {
-                    return method.call_bytes(py, &input, read);
-                }
-                // The result is expected to be as long as the previous one:
-                // the module writes it straight into the `bytes` returned.
-                match method.call_bytes_run(py, &input, expect, read)? {
-                    Ok(bytes) => Ok(Decoded::Ready(bytes.into_any())),
-                    Err(decoded) => Ok(decoded),
-                }
-            });
-            if input.capacity() <= KEEP_INPUT {
-                INPUT.with(|c| c.set(input));
-            }
-            let (v, handles) = match v? {
-                Decoded::Ready(v) => return Ok(v),
-                Decoded::Value(v) => (v, Vec::new()),
-                Decoded::Owned(v, handles) => (v, handles),
-            };
-            let iface = self.iface.get();
-            let f = self.function(iface);
-            match present(py, iface, f, v.as_ref()) {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(exc)) => Err(PyErr::from_value(exc)),
-                Err(e) => {
-                    // Not presentable (e.g. a bound record class refused its fields): the
-                    // caller receives no handle, so none stays behind.
-                    if let Some(drops) = &self.drops {
-                        release_now(drops, handles);
-                    }
-                    Err(e)
-                }
-            }
+            self.call_general(py, args, kwargs)
         })
     }
 

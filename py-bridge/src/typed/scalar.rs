@@ -16,22 +16,25 @@
 use bridgehost::interface::typed::dynamic::f32_in_range;
 use bridgehost::interface::typed::scalar::{Scalar, ScalarSignature, MAX_PARAMS};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyFloat, PyInt, PyString, PyTuple};
+use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
+use pyo3::Borrowed;
 
-/// The slots of `args` for `sig`, written into `slots`, or `None` when the
-/// fast path does not take these arguments (the general path decides).
+/// The slots of the `nargs` positional arguments `arg(0..nargs)` for `sig`,
+/// written into `slots`, or `None` when the fast path does not take these
+/// arguments (the general path decides).
 #[inline]
-pub(super) fn lower(
+pub(super) fn lower<'a, 'py: 'a>(
     sig: &ScalarSignature,
-    args: &Bound<'_, PyTuple>,
+    nargs: usize,
+    arg: impl Fn(usize) -> Option<Borrowed<'a, 'py, PyAny>>,
     slots: &mut [u64; MAX_PARAMS],
 ) -> Option<usize> {
     let n = sig.params.len();
-    if args.len() != n || n > MAX_PARAMS {
+    if nargs != n || n > MAX_PARAMS {
         return None;
     }
     for (i, (&ty, slot)) in sig.params.iter().zip(slots.iter_mut()).enumerate() {
-        let o = args.get_borrowed_item(i).ok()?;
+        let o = arg(i)?;
         *slot = to_slot(ty, &o)?;
     }
     Some(n)
@@ -42,7 +45,7 @@ pub(super) fn lower(
 /// `float` or an exact `int` a float holds (converted as ``float(n)``, as the
 /// general path does) for `f32` (in its range) and `f64`; an exact `str` of
 /// one scalar value for `char`.
-#[inline]
+#[inline(always)]
 fn to_slot(ty: Scalar, o: &Bound<'_, PyAny>) -> Option<u64> {
     match ty {
         Scalar::Bool => o

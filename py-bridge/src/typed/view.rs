@@ -72,7 +72,7 @@ pub(crate) fn view<'py>(
         let core = m.inner.method(&f.name).py_err(py)?;
         let method = Py::new(py, Method::new(core, module.clone().unbind()))?;
         let params = py_names(py, f.params.iter().map(|p| p.name.as_str()))?;
-        let tf = Py::new(
+        let tf = crate::vectorcall::new_function(
             py,
             TypedFunction {
                 iface: pyface.clone_ref(py),
