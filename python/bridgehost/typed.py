@@ -169,7 +169,10 @@ class Resource:
         self._calls = 0
         self._released = False
         fin = weakref.finalize(self, _submit_drop, drop, handle.to_bytes(8, "little"))
-        fin.atexit = False
+        # weakref.finalize.atexit is a property; the typeshed of mypy 1.19 (the last mypy that runs
+        # on 3.9) declares it a plain attribute of a class with empty __slots__ and calls this
+        # assignment an error, a later typeshed does not (hence unused-ignore).
+        fin.atexit = False  # type: ignore[misc, unused-ignore]
         self._finalizer = fin
 
     @property
