@@ -64,7 +64,11 @@ from .errors import (
     WorkerExitedError,
 )
 from . import _native
+from . import _signatures
 from . import typed
+
+# CPython 3.9: the native classes' constructor signatures, which PyType_FromSpec drops there.
+_signatures.install()
 
 __version__ = _CORE_VERSION
 

@@ -79,6 +79,28 @@ def test_stubs_match_the_runtime():
     assert funcs == runtime_funcs
 
 
+def test_constructor_signatures_on_every_version():
+    # inspect.signature (and help's heading) of the native classes. CPython before 3.10 drops the
+    # signature line PyO3 writes into a heap type's doc, so there the package installs the
+    # signatures of bridgehost._signatures; from 3.10 the native text signature is used, and this
+    # compares it with that table (which keeps the 3.9 copy in step with py-bridge/src).
+    from bridgehost import _signatures
+
+    assert set(_signatures.SIGNATURES) == {
+        bridgehost.Host, bridgehost.SharedBuffer, bridgehost.typed.Interface, bridgehost.typed.TypedFunction
+    }
+    for cls, expected in _signatures.SIGNATURES.items():
+        assert inspect.signature(cls) == expected, cls
+        if sys.version_info >= (3, 10):
+            assert "__signature__" not in vars(cls), cls
+    # The class's signature only: not its instances' (a TypedFunction is a callable of its own).
+    with bridgehost.Host() as host:
+        add = host.open("std").typed().add
+        assert not hasattr(add, "__signature__")
+        assert not hasattr(host, "__signature__")
+    assert not hasattr(bridgehost.SharedBuffer(4), "__signature__")
+
+
 def test_public_api():
     for name in bridgehost.__all__:
         assert hasattr(bridgehost, name), name
