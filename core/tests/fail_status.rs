@@ -3,35 +3,14 @@
 //! code and message, and the output written before it is discarded; `fail` then a non-zero
 //! status keeps `fail`'s code too. Both isolation modes, and the instance serves the next call.
 //!
-//! The C fixture core/tests/fixtures/fail_status.c is compiled here (system `cc`).
+//! The C fixture core/tests/fixtures/fail_status.c is compiled here (`common::c_fixture_module`).
 mod common;
 
 use bridgehost::{Error, Isolation, ModuleOptions};
-use std::path::PathBuf;
-use std::process::Command;
-
-fn build() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("libbridgehost_mod_fail_status.so");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    let st = Command::new(&cc)
-        .args([
-            "-std=c11", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared",
-        ])
-        .arg("-fvisibility=hidden")
-        .arg(format!("-I{}", root.join("../plugins/include").display()))
-        .arg(root.join("tests/fixtures/fail_status.c"))
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .unwrap_or_else(|e| panic!("running {cc}: {e}"));
-    assert!(st.success(), "{cc} failed for fail_status.c");
-    out
-}
 
 #[test]
 fn fail_then_return_0_is_a_module_error_in_both_modes() {
-    let path = build();
+    let path = common::c_fixture_module("fail_status.c", "libbridgehost_mod_fail_status.so", &[]);
     let host = common::host();
     for isolation in [Isolation::InProcess, Isolation::Process] {
         let m = host

@@ -4,13 +4,11 @@
 //! mode the module sets is still set in the caller when the call returns. An isolated module runs
 //! on a worker's thread with the default environment, and what it changes stays there.
 //!
-//! The C fixture core/tests/fixtures/fpenv.c is compiled here (system `cc`).
+//! The C fixture core/tests/fixtures/fpenv.c is compiled here (`common::c_fixture_module`).
 mod common;
 
 use bridgehost::{Isolation, ModuleOptions};
 use std::ffi::c_int;
-use std::path::PathBuf;
-use std::process::Command;
 
 // <fenv.h> on x86-64 (glibc's values).
 const FE_TONEAREST: c_int = 0;
@@ -33,25 +31,6 @@ fn set_rounding_here(mode: c_int) {
     assert_eq!(unsafe { fesetround(mode) }, 0);
 }
 
-fn build() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("libbridgehost_mod_fpenv.so");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    let st = Command::new(&cc)
-        .args([
-            "-std=c11", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared",
-        ])
-        .arg("-fvisibility=hidden")
-        .arg(format!("-I{}", root.join("../plugins/include").display()))
-        .arg(root.join("tests/fixtures/fpenv.c"))
-        .args(["-lm", "-o"])
-        .arg(&out)
-        .status()
-        .unwrap_or_else(|e| panic!("running {cc}: {e}"));
-    assert!(st.success(), "{cc} failed for fpenv.c");
-    out
-}
-
 fn module_rounding(m: &bridgehost::Module) -> c_int {
     let out = m.method("rounding").unwrap().call(&[]).unwrap();
     c_int::from_le_bytes(out.try_into().unwrap())
@@ -59,7 +38,7 @@ fn module_rounding(m: &bridgehost::Module) -> c_int {
 
 #[test]
 fn an_in_process_module_shares_the_callers_floating_point_environment() {
-    let path = build();
+    let path = common::c_fixture_module("fpenv.c", "libbridgehost_mod_fpenv.so", &["-lm"]);
     let host = common::host();
     // On a thread of its own: the rounding mode this test changes is that thread's.
     std::thread::spawn(move || {

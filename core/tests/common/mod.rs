@@ -68,3 +68,26 @@ pub fn gate_entries(
         .expect("subscribe to gate");
     (sub, rx)
 }
+
+/// Compile the C fixture `core/tests/fixtures/<source>` into the module `<out_name>` (in the
+/// test target's temporary directory) with the system `cc` (`CC` if set), strict warnings and
+/// `extra` arguments after the source (libraries); its path.
+pub fn c_fixture_module(source: &str, out_name: &str, extra: &[&str]) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(out_name);
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let st = std::process::Command::new(&cc)
+        .args([
+            "-std=c11", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared",
+        ])
+        .arg("-fvisibility=hidden")
+        .arg(format!("-I{}", root.join("../plugins/include").display()))
+        .arg(root.join("tests/fixtures").join(source))
+        .args(extra)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .unwrap_or_else(|e| panic!("running {cc}: {e}"));
+    assert!(st.success(), "{cc} failed for {source}");
+    out
+}
