@@ -90,6 +90,12 @@ pub mod internal {
     pub fn shared_buffer_ptr(b: &crate::SharedBuffer) -> *mut u8 {
         b.raw_ptr()
     }
+    /// `vzeroupper` for the foreign entries (the C ABI's and the JNI
+    /// bridge's): see `core/src/ffi/vector_state.rs`.
+    pub use crate::ffi::vector_state::clear_upper as clear_upper_vector_state;
+    /// Dirty the upper vector state and read it back (tests only).
+    #[cfg(all(target_arch = "x86_64", feature = "test-support"))]
+    pub use crate::ffi::vector_state::probe as vector_state_probe;
     /// The worker process's entry point (the `bridgehost-worker` binary).
     pub use crate::isolation::worker::worker_main;
 }

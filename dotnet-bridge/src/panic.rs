@@ -144,6 +144,9 @@ fn drop_payload(mut payload: Box<dyn std::any::Any + Send>) {
 /// form `ffi_boundary!({ ... })`.
 macro_rules! ffi_boundary {
     (|$c:ident| $body:block) => {{
+        // Before any of our code runs: a JIT caller may have left the upper
+        // vector state dirty (core/src/ffi/vector_state.rs).
+        ::bhcore::internal::clear_upper_vector_state();
         // SAFETY: this expansion is the entire body of an `unsafe extern "C"`
         // export (tests/exports.rs enforces it), so its caller accepted the
         // pointer contract of docs/C_ABI.md ("Pointers") for every pointer
@@ -155,9 +158,10 @@ macro_rules! ffi_boundary {
             $body
         })
     }};
-    ($body:block) => {
+    ($body:block) => {{
+        ::bhcore::internal::clear_upper_vector_state();
         $crate::panic::catch(|| $body)
-    };
+    }};
 }
 
 #[cfg(test)]

@@ -14,3 +14,4 @@ pub(crate) mod loader;
 pub(crate) mod probe;
 pub(crate) mod self_path;
 pub(crate) mod slots;
+pub(crate) mod vector_state;

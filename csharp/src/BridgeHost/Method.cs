@@ -407,7 +407,7 @@ namespace BridgeHost
         {
             // The slots in a struct local, not stackalloc: on CoreCLR a method with a localloc
             // cannot inline its P/Invoke frame, which costs ~100 ns per call (see Scalar).
-            SlotArgs s;
+            SlotArgs2 s;
             s.A0 = a0;
             s.A1 = a1;
             return Scalar(&s.A0, 2);
@@ -416,7 +416,7 @@ namespace BridgeHost
         /// <summary><see cref="CallScalar(ReadOnlySpan{ulong})"/> with three slots.</summary>
         public unsafe ulong CallScalar(ulong a0, ulong a1, ulong a2)
         {
-            SlotArgs s;
+            SlotArgs3 s;
             s.A0 = a0;
             s.A1 = a1;
             s.A2 = a2;
@@ -434,7 +434,25 @@ namespace BridgeHost
             return Scalar(&s.A0, 4);
         }
 
-        // Up to four slots side by side (sequential layout: A1 follows A0 at +8, ...).
+        // The slots side by side (sequential layout: A1 follows A0 at +8, ...), one struct per
+        // count: CoreCLR 8 zeroes a 32-byte local with 256-bit AVX stores, which leave the upper
+        // vector state dirty for the P/Invoke that follows, and the runtime's and the library's
+        // SSE code then ran 3-4 times slower (core/src/ffi/vector_state.rs; the typed add measured
+        // 225 ns with one 4-slot struct for two slots, 65 ns with SlotArgs2). Four slots still
+        // take 32 bytes; the library clears the state on entry, the runtime's transition code runs
+        // before that.
+        [StructLayout(LayoutKind.Sequential)]
+        private struct SlotArgs2
+        {
+            public ulong A0, A1;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        private struct SlotArgs3
+        {
+            public ulong A0, A1, A2;
+        }
+
         [StructLayout(LayoutKind.Sequential)]
         private struct SlotArgs
         {
