@@ -218,8 +218,8 @@ fn from(iface: &Interface, ty: &Type, j: &Json, depth: usize) -> Result<Value> {
             let items = j.as_array().ok_or_else(|| bad(iface, ty, j))?;
             if **t == Type::U8 {
                 let mut b = Vec::with_capacity(items.len());
-                for x in items {
-                    b.push(int::<u8>(iface, t, x)?);
+                for (i, x) in items.iter().enumerate() {
+                    b.push(int::<u8>(iface, t, x).map_err(|e| e.context(&format!("element {i}")))?);
                 }
                 Value::Bytes(b)
             } else {

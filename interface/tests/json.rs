@@ -16,6 +16,7 @@ interface t {
     type t-pair = tuple<u8, string>;
     type t-res = result<u8, string>;
     type t-events = list<event>;
+    type t-bytes = list<u8>;
 }
 "#;
 
@@ -154,5 +155,14 @@ fn paths_name_elements_fields_cases_and_result_sides_as_python_does() {
             json!(["none", {"attrs": [{"name": 7, "value": ""}]}])
         ),
         "element 1: event.attrs: element 0: attribute.name: 7 is not a string"
+    );
+    // list<u8> (bytes) names its elements too, as the Python view does for a sequence of ints.
+    assert_eq!(
+        value_err(&i, "t-bytes", json!([1, 2, 256])),
+        "element 2: 256 is out of range for u8"
+    );
+    assert_eq!(
+        value_err(&i, "t-bytes", json!([0, "x"])),
+        "element 1: \"x\" is not a u8"
     );
 }
