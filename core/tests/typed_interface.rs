@@ -342,6 +342,14 @@ fn a_direct_entry_fails_and_lies_as_typed_errors() {
         }
         other => panic!("expected Module, got {other:?}"),
     }
+    // fail() then 0 with a valid result: still the module error (as for the bytes entry,
+    // core/tests/fail_status.rs), not the result.
+    match add(&m, 0xDEAE, 0).unwrap_err() {
+        Error::Module { code, message } => {
+            assert_eq!((code, message.as_str()), (8, "failed, then 0"));
+        }
+        other => panic!("expected Module, got {other:?}"),
+    }
     let err = add(&m, 0xBAD, 0).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AbiMismatch, "{err}");
     assert!(
@@ -349,7 +357,7 @@ fn a_direct_entry_fails_and_lies_as_typed_errors() {
             .contains("output of add does not match its interface: direct result slot: 4294967296 is out of range for u32"),
         "{err}"
     );
-    assert_eq!(m.counters().errors, 2);
+    assert_eq!(m.counters().errors, 3);
     // The context serves fail() during its own call only, and never write().
     assert_eq!(add(&m, 0x57A, 0).unwrap(), 0);
     assert_eq!(
