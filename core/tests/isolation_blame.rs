@@ -1,8 +1,10 @@
-//! Blame the right call: a worker that stops itself (`SIGSTOP`) while idle is detected before
-//! it is handed a call, replaced, and the next (innocent) call is served by a fresh worker.
+//! Blame the right call: a worker that stops itself (`SIGSTOP`) while idle is detected once the
+//! next (innocent) call's answer is late and the worker never began that call; it is replaced,
+//! and the call is served by a fresh worker.
 //!
-//! Checked by removing the check in `remote/mod.rs` (`Worker::call`): the innocent call then ran
-//! into its 5 s `call_timeout` (`Timeout`), and without a timeout it would hang.
+//! Checked by removing the check in `remote/mod.rs` (`Worker::kill_if_stopped_before`): the
+//! innocent call then ran into its 5 s `call_timeout` (`Timeout`), and without a timeout it would
+//! hang.
 //!
 //! Every violation blamed on no call is counted in `unblamed_violations` (not in `crashes`,
 //! where it showed before): checked by counting them as crashes again (`supervisor/mod.rs`,

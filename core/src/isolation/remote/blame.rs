@@ -110,8 +110,14 @@ impl Worker {
             .atomic_u32(ctl::OFF_ACCEPTED)
             .load(Ordering::SeqCst);
         let death = self.death();
-        let killed_by_us = death.as_ref().is_some_and(|d| d.kill.is_some());
-        if accepted != seq && !killed_by_us {
+        // Killed for a violation blamed on no call (e.g. it stopped itself
+        // before it began this one): not this call's doing either.
+        let killed_for_the_call = death.as_ref().is_some_and(|d| {
+            d.kill
+                .as_ref()
+                .is_some_and(|k| !matches!(k, KillReason::IdleViolation(_)))
+        });
+        if accepted != seq && !killed_for_the_call {
             return CallError::NotStarted;
         }
         let error = match death {

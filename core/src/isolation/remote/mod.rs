@@ -366,6 +366,7 @@ impl Worker {
     fn wait_response(
         &self,
         st: &mut CallState,
+        seq: u32,
         deadline: Option<Instant>,
         progress: &mut dyn FnMut(&CallState) -> Result<(), String>,
     ) -> Result<(), Waited> {
@@ -403,7 +404,7 @@ impl Worker {
                 continue;
             }
             if start.elapsed() >= HOST_SPIN {
-                break self.park(word, &check, deadline, &mut || progress(st));
+                break self.park(word, &check, seq, deadline, &mut || progress(st));
             }
             // If the worker shares this CPU, let it run.
             std::thread::yield_now();
@@ -418,6 +419,7 @@ impl Worker {
         &self,
         word: &std::sync::atomic::AtomicU32,
         check: &dyn Fn(u32) -> Option<Result<(), Waited>>,
+        seq: u32,
         deadline: Option<Instant>,
         progress: &mut dyn FnMut() -> Result<(), String>,
     ) -> Result<(), Waited> {
@@ -438,6 +440,9 @@ impl Worker {
                 parked.store(0, Ordering::Relaxed);
                 return Err(Waited::Dead);
             }
+            // Before each sleep (the first one after HOST_SPIN of spinning,
+            // then every slice): the answer is late.
+            self.kill_if_stopped_before(seq);
             let now = Instant::now();
             let slice = match deadline {
                 Some(d) if now >= d => {
@@ -457,6 +462,36 @@ impl Worker {
                 sys::futex_wait(parked, 1, Some(slice));
             }
         }
+    }
+
+    /// A worker that stopped itself (`SIGSTOP`, ...) before it began call
+    /// `seq` will never begin it: kill it as an idle violation (blamed on no
+    /// call); once the supervisor has reaped it, the wait ends `Dead` and
+    /// [`Worker::dead_error`] sends the call, which the worker never began,
+    /// to another worker. The stop is read first: once the process is
+    /// stopped, `ACCEPTED` no longer moves (and if something continued it
+    /// and it began the call after all, `dead_error` reads that after its
+    /// death and fails the call instead). A worker stopped in the middle of
+    /// a call is left to the call's timeout.
+    ///
+    /// Asked only when the answer is late (see `park`), never on the call
+    /// path: the `waitid` this costs, made before every call, measured
+    /// +1.2 µs on a 16-byte isolated echo (3.3 against 2.1 µs, a C loop of
+    /// `bh_call_spill`).
+    fn kill_if_stopped_before(&self, seq: u32) {
+        if !sys::pidfd_is_stopped(self.pidfd.as_fd()) {
+            return;
+        }
+        let accepted = self
+            .ctl
+            .atomic_u32(ctl::OFF_ACCEPTED)
+            .load(Ordering::SeqCst);
+        if accepted == seq {
+            return;
+        }
+        self.kill(KillReason::IdleViolation(
+            "the worker stopped itself (SIGSTOP) while idle".into(),
+        ));
     }
 
     /// Count `n` events received from this worker (the supervisor, after
@@ -496,15 +531,8 @@ impl Worker {
         if self.is_dead() {
             return Err(CallError::NotStarted);
         }
-        // A worker that stopped itself while idle would take the call and
-        // never answer (the call would time out, or hang without a
-        // deadline): replace it before the call is handed over.
-        if sys::pidfd_is_stopped(self.pidfd.as_fd()) {
-            self.kill(KillReason::IdleViolation(
-                "the worker stopped itself (SIGSTOP) while idle".into(),
-            ));
-            return Err(CallError::NotStarted);
-        }
+        // A worker that stopped itself while idle is found once its answer
+        // is late, not here: see `kill_if_stopped_before`.
         if !self.begin_call(&st) {
             return Err(CallError::NotStarted);
         }
@@ -579,7 +607,7 @@ impl Worker {
         self.post(st, &req);
         let deadline = cx.deadline;
         let result = loop {
-            let waited = self.wait_response(st, deadline, &mut |st: &CallState| {
+            let waited = self.wait_response(st, seq, deadline, &mut |st: &CallState| {
                 self.stream_ready(st, cx.max_output, out, &mut streamed)
             });
             match waited {
