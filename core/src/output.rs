@@ -431,3 +431,226 @@ mod tests {
         assert_eq!(o.write_direct(1, put(b"c")), Ok(false));
     }
 }
+
+/// Where a [`ListRunSink`] puts the payload of the `list<u8>` it expects:
+/// memory of the caller's (a `&mut [u8]`, or a runtime's uninitialized new
+/// byte string through a front end's own implementation).
+pub trait RunDest: Send {
+    /// The payload's length: the length of the list expected.
+    fn len(&self) -> usize;
+    /// Whether the list expected is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Copy `data` to payload offset `at`; `at + data.len() <= len()`.
+    fn write_at(&mut self, at: usize, data: &[u8]);
+    /// The first `n` payload bytes, every one of them written before;
+    /// `n <= len()`.
+    fn written(&self, n: usize) -> &[u8];
+}
+
+impl RunDest for &mut [u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+    fn write_at(&mut self, at: usize, data: &[u8]) {
+        self[at..at + data.len()].copy_from_slice(data);
+    }
+    fn written(&self, n: usize) -> &[u8] {
+        &self[..n]
+    }
+}
+
+/// An output sink for a typed call whose result is one `list<u8>` of an
+/// expected length (docs/TYPED.md: a 4-byte little-endian length, then the
+/// bytes): while the output is a possible run of exactly `dst.len()` bytes,
+/// the length prefix is kept aside and the payload goes straight into `dst`;
+/// from the first write that shows otherwise (another length, more bytes),
+/// everything written (before included) moves to `spill`, which takes every
+/// later write. [`ListRunSink::finish`] says which: the front ends return
+/// `dst` as the result with no copy, or decode `spill` as any other output
+/// (same values, same errors).
+pub struct ListRunSink<'a, D: RunDest> {
+    dst: D,
+    /// The length prefix.
+    head: [u8; 4],
+    /// Bytes written so far while `direct` (prefix included): the first
+    /// `min(len, 4)` are in `head`, the next `len - 4` in `dst`.
+    len: usize,
+    spill: &'a mut Vec<u8>,
+    /// Still writing into `head` and `dst`.
+    direct: bool,
+}
+
+impl<D: RunDest> std::fmt::Debug for ListRunSink<'_, D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListRunSink")
+            .field("expected", &self.dst.len())
+            .field("written", &self.len)
+            .field("direct", &self.direct)
+            .finish()
+    }
+}
+
+impl<'a, D: RunDest> ListRunSink<'a, D> {
+    /// A sink expecting a `list<u8>` of `dst.len()` bytes; `spill` (cleared
+    /// on first use) takes any other output.
+    pub fn new(dst: D, spill: &'a mut Vec<u8>) -> Self {
+        ListRunSink {
+            dst,
+            head: [0; 4],
+            len: 0,
+            spill,
+            direct: true,
+        }
+    }
+
+    /// Whether appending `data` keeps the output a possible run of
+    /// `dst.len()` bytes: within `4 + dst.len()` bytes, and a prefix (once
+    /// complete) of exactly `dst.len()`.
+    fn fits(&self, data: &[u8]) -> bool {
+        let n = self.dst.len();
+        if self.len.saturating_add(data.len()) > n.saturating_add(4) {
+            return false;
+        }
+        if self.len < 4 && self.len + data.len() >= 4 {
+            let mut head = self.head;
+            head[self.len..].copy_from_slice(&data[..4 - self.len]);
+            return u32::from_le_bytes(head) as usize == n;
+        }
+        true
+    }
+
+    /// Move everything written so far into `spill`, which takes every later
+    /// write.
+    fn spill_all(&mut self) {
+        self.spill.clear();
+        self.spill.extend_from_slice(&self.head[..self.len.min(4)]);
+        if self.len > 4 {
+            self.spill.extend_from_slice(self.dst.written(self.len - 4));
+        }
+        self.direct = false;
+    }
+
+    /// True when the output is a complete run of `dst.len()` bytes (every
+    /// byte of `dst` written); otherwise the whole output is in `spill`.
+    pub fn finish(&mut self) -> bool {
+        if self.direct && self.len == 4 + self.dst.len() {
+            return true;
+        }
+        if self.direct {
+            self.spill_all();
+        }
+        false
+    }
+}
+
+impl<D: RunDest> OutputSink for ListRunSink<'_, D> {
+    fn write(&mut self, data: &[u8]) -> Result<(), WriteError> {
+        if self.direct && !self.fits(data) {
+            self.spill_all();
+        }
+        if !self.direct {
+            self.spill.extend_from_slice(data);
+            return Ok(());
+        }
+        let mut data = data;
+        if self.len < 4 {
+            let k = data.len().min(4 - self.len);
+            self.head[self.len..self.len + k].copy_from_slice(&data[..k]);
+            self.len += k;
+            data = &data[k..];
+        }
+        if !data.is_empty() {
+            // `fits`: `len - 4 + data.len() <= dst.len()`.
+            self.dst.write_at(self.len - 4, data);
+            self.len += data.len();
+        }
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        self.len = 0;
+        self.direct = true;
+        self.spill.clear();
+    }
+}
+
+#[cfg(test)]
+mod list_run_tests {
+    use super::*;
+
+    /// The output `chunks` make through a sink for a run of `n` bytes:
+    /// `Ok(payload)` when it went straight into `dst`, `Err(spilled)`.
+    fn through(n: usize, chunks: &[&[u8]], reset_after: Option<usize>) -> Result<Vec<u8>, Vec<u8>> {
+        let mut dst = vec![0xeeu8; n];
+        let mut spill = vec![9u8; 3]; // stale content: cleared by the first spill
+        let mut sink = ListRunSink::new(&mut dst[..], &mut spill);
+        sink.reset();
+        for (i, c) in chunks.iter().enumerate() {
+            sink.write(c).unwrap();
+            if reset_after == Some(i) {
+                sink.reset();
+            }
+        }
+        if sink.finish() {
+            Ok(dst)
+        } else {
+            Err(spill)
+        }
+    }
+
+    #[test]
+    fn an_exact_run_goes_straight_into_dst_however_it_is_split() {
+        let whole = [&[3u8, 0, 0, 0][..], b"abc"].concat();
+        for split in 0..=whole.len() {
+            for split2 in split..=whole.len() {
+                let (a, rest) = whole.split_at(split);
+                let (b, c) = rest.split_at(split2 - split);
+                assert_eq!(through(3, &[a, b, c], None), Ok(b"abc".to_vec()));
+            }
+        }
+        assert_eq!(through(0, &[b"\x00\x00\x00\x00"], None), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn any_other_output_is_spilled_whole_however_it_is_split() {
+        let cases: [&[u8]; 7] = [
+            b"\x03\x00\x00\x00abcd",
+            b"\x03\x00\x00\x00ab",
+            b"\x04\x00\x00\x00abc",
+            b"\x02\x00\x00\x00abc",
+            b"\x03\x00\x00",
+            b"\x03",
+            b"",
+        ];
+        for out in cases {
+            for split in 0..=out.len() {
+                let (a, b) = out.split_at(split);
+                assert_eq!(
+                    through(3, &[a, b], None),
+                    Err(out.to_vec()),
+                    "{out:?} at {split}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_reset_discards_what_was_written_direct_or_spilled() {
+        let run: &[u8] = b"\x03\x00\x00\x00abc";
+        assert_eq!(
+            through(3, &[b"\x03\x00", run], Some(0)),
+            Ok(b"abc".to_vec())
+        );
+        assert_eq!(
+            through(3, &[b"\x09\x00\x00\x00", run], Some(0)),
+            Ok(b"abc".to_vec())
+        );
+        assert_eq!(through(3, &[run, b"x"], Some(1)), Err(Vec::new()));
+        assert_eq!(
+            through(3, &[run, b"x", b"\x01\x00\x00\x00z"], Some(1)),
+            Err(b"\x01\x00\x00\x00z".to_vec())
+        );
+    }
+}

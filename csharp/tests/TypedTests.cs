@@ -34,6 +34,44 @@ namespace BridgeHost.Tests
             }
         }
 
+        // A list<u8> result of at least 4 KiB is written straight into the array returned when it
+        // has the previous result's length (BH_TYPED_LIST_EXACT); any other length comes back whole
+        // through the spill buffer. Lengths that repeat, grow, shrink and drop below 4 KiB, a lie
+        // after a large result (refused, as on the other path), both isolation modes.
+        [Case]
+        public void ListResultsOfChangingLengthsComeBackWhole()
+        {
+            foreach (var iso in new[] { Isolation.InProcess, Isolation.Process })
+            {
+                using (var m = _host.Open("std", new ModuleOptions { Isolation = iso, MaxInput = 200004 }))
+                using (var echo = m.GetMethod("echo"))
+                {
+                    var rng = new Random(11);
+                    foreach (int n in new[] { 5000, 5000, 8000, 4096, 4096, 10, 70000, 70000, 0, 6000, 6000, 200000, 5999 })
+                    {
+                        var data = new byte[n];
+                        rng.NextBytes(data);
+                        var back = echo.CallTyped(data, true, true);
+                        Check.Equal(n, back.Length, iso + ": length " + n);
+                        Check.True(back.AsSpan().SequenceEqual(data), iso + ": bytes of " + n);
+                    }
+                    // The guess is now 5999: a prefix claiming 5999 bytes with one missing, and one
+                    // with a byte too many, are refused; the next exact result still comes back.
+                    var shortLie = new byte[4 + 5998];
+                    BitConverter.GetBytes(5999).CopyTo(shortLie, 0);
+                    var e = Check.Throws<AbiMismatchException>(() => echo.CallTyped(shortLie, false, true), iso + ": short");
+                    Check.True(e.Message.Contains("output of echo does not match its interface: "), e.Message);
+                    var longLie = new byte[4 + 6000];
+                    BitConverter.GetBytes(5999).CopyTo(longLie, 0);
+                    e = Check.Throws<AbiMismatchException>(() => echo.CallTyped(longLie, false, true), iso + ": long");
+                    Check.True(e.Message.Contains("1 trailing bytes"), e.Message);
+                    var last = new byte[5999];
+                    rng.NextBytes(last);
+                    Check.True(echo.CallTyped(last, true, true).AsSpan().SequenceEqual(last), iso + ": after the lies");
+                }
+            }
+        }
+
         // Method.CallTyped, under generated functions that take or return one list<u8>: the bridge
         // writes the length in front of the input and checks and strips it from the output. std's echo
         // returns its input as it is, so raw input becomes the output to decode: a lying length or

@@ -194,6 +194,14 @@
 #define BH_TYPED_LIST_OUTPUT 2
 
 /**
+ * [`bh_call_typed`] flag, with `BH_TYPED_LIST_OUTPUT` only: the caller
+ * expects a `list<u8>` of exactly `out_cap` bytes and `out` receives the
+ * list's bytes alone (no length prefix) when the output is that; any other
+ * output goes whole to the spill buffer.
+ */
+#define BH_TYPED_LIST_EXACT 4
+
+/**
  * Status of a fallible call: `BH_OK` (0) or `-kind`, where kind is the core
  * `ErrorKind` code (`BH_E_*`).
  */
@@ -798,8 +806,16 @@ bh_status bh_call_scalar(struct bh_method f, const uint64_t *args, size_t nargs,
  * on success `*out_skip` is the offset of the list's bytes within the
  * output (in `out` or in the spill buffer) and `*out_len` their count.
  * Without that flag `*out_skip` is 0 and `*out_len` the output's length.
- * Other flag bits are `BH_E_INVALID_ARGUMENT`. Outputs are written on
- * success only.
+ * With `BH_TYPED_LIST_EXACT` (and `BH_TYPED_LIST_OUTPUT`) the caller
+ * expects a `list<u8>` of exactly `out_cap` bytes: when the output is that,
+ * the module's writes of its bytes go straight into `out` (the length
+ * prefix is not stored), `*out_skip` is 0, `*out_len` is `out_cap` and
+ * `*spill` is 0, so the caller's buffer is the result with no copy; any
+ * other output goes whole into a spill buffer (`*spill`, with `*out_skip`
+ * and `*out_len` as above, or `BH_E_ABI_MISMATCH`) and `out` holds an
+ * unspecified prefix of the list's bytes. `BH_TYPED_LIST_EXACT` without
+ * `BH_TYPED_LIST_OUTPUT`, and other flag bits, are `BH_E_INVALID_ARGUMENT`.
+ * Outputs are written on success only.
  *
  * # Safety
  * As [`bh_call_spill`]; `out_skip` valid for a write of `size_t`.

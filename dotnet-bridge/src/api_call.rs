@@ -7,7 +7,7 @@ use crate::ptr::{data_ptr, Contract};
 use crate::types::{bh_buffer, bh_completion_fn, bh_method, bh_shared_buffer, bh_status, bh_task};
 use bhcore::interface::typed::wire;
 use bhcore::internal::shared_buffer_ptr;
-use bhcore::output::Spilled;
+use bhcore::output::{CallOutput, ListRunSink, Spilled};
 use bhcore::{Error, Method, RequestedLen, Result, SharedBuffer};
 use std::ffi::c_void;
 use std::sync::Arc;
@@ -197,6 +197,11 @@ pub const BH_TYPED_LIST_INPUT: u32 = 1;
 /// [`bh_call_typed`] flag: the output must be exactly one `list<u8>`; the
 /// call checks it and reports where its bytes are.
 pub const BH_TYPED_LIST_OUTPUT: u32 = 2;
+/// [`bh_call_typed`] flag, with `BH_TYPED_LIST_OUTPUT` only: the caller
+/// expects a `list<u8>` of exactly `out_cap` bytes and `out` receives the
+/// list's bytes alone (no length prefix) when the output is that; any other
+/// output goes whole to the spill buffer.
+pub const BH_TYPED_LIST_EXACT: u32 = 4;
 
 /// The call under a typed binding's function whose input and/or result is
 /// one `list<u8>` (docs/TYPED.md): [`bh_call_spill`], except that with
@@ -207,8 +212,16 @@ pub const BH_TYPED_LIST_OUTPUT: u32 = 2;
 /// on success `*out_skip` is the offset of the list's bytes within the
 /// output (in `out` or in the spill buffer) and `*out_len` their count.
 /// Without that flag `*out_skip` is 0 and `*out_len` the output's length.
-/// Other flag bits are `BH_E_INVALID_ARGUMENT`. Outputs are written on
-/// success only.
+/// With `BH_TYPED_LIST_EXACT` (and `BH_TYPED_LIST_OUTPUT`) the caller
+/// expects a `list<u8>` of exactly `out_cap` bytes: when the output is that,
+/// the module's writes of its bytes go straight into `out` (the length
+/// prefix is not stored), `*out_skip` is 0, `*out_len` is `out_cap` and
+/// `*spill` is 0, so the caller's buffer is the result with no copy; any
+/// other output goes whole into a spill buffer (`*spill`, with `*out_skip`
+/// and `*out_len` as above, or `BH_E_ABI_MISMATCH`) and `out` holds an
+/// unspecified prefix of the list's bytes. `BH_TYPED_LIST_EXACT` without
+/// `BH_TYPED_LIST_OUTPUT`, and other flag bits, are `BH_E_INVALID_ARGUMENT`.
+/// Outputs are written on success only.
 ///
 /// # Safety
 /// As [`bh_call_spill`]; `out_skip` valid for a write of `size_t`.
@@ -226,10 +239,16 @@ pub unsafe extern "C" fn bh_call_typed(
     spill: *mut bh_buffer,
 ) -> bh_status {
     ffi_boundary!(|c| {
-        if flags & !(BH_TYPED_LIST_INPUT | BH_TYPED_LIST_OUTPUT) != 0 {
+        if flags & !(BH_TYPED_LIST_INPUT | BH_TYPED_LIST_OUTPUT | BH_TYPED_LIST_EXACT) != 0 {
             return Err(Error::InvalidArgument(format!(
                 "unknown bh_call_typed flags {flags:#x}"
             )));
+        }
+        let exact = flags & BH_TYPED_LIST_EXACT != 0;
+        if exact && flags & BH_TYPED_LIST_OUTPUT == 0 {
+            return Err(Error::InvalidArgument(
+                "bh_call_typed: BH_TYPED_LIST_EXACT needs BH_TYPED_LIST_OUTPUT".into(),
+            ));
         }
         let out_len = c.out(out_len, "out_len")?;
         let out_skip = c.out(out_skip, "out_skip")?;
@@ -257,6 +276,9 @@ pub unsafe extern "C" fn bh_call_typed(
                 data
             };
             buf.with(|buf| {
+                if exact {
+                    return call_list_exact(method, data, buf);
+                }
                 let stored = method.call_spill(data, buf)?;
                 let output: &[u8] = match &stored {
                     Spilled::InBuffer(n) => &buf[..*n],
@@ -282,6 +304,36 @@ pub unsafe extern "C" fn bh_call_typed(
         }
         Ok(())
     })
+}
+
+/// [`bh_call_typed`] with `BH_TYPED_LIST_EXACT`: the output through the
+/// core's [`ListRunSink`] into `buf`. `(InBuffer(cap), 0, cap)` when the
+/// output was exactly a `list<u8>` of `buf.len()` bytes (they are in `buf`);
+/// otherwise the whole output spilled and checked as one `list<u8>`.
+fn call_list_exact(
+    method: &Method,
+    input: &[u8],
+    buf: &mut [u8],
+) -> Result<(Spilled, usize, usize)> {
+    let cap = buf.len();
+    let mut spilled = Vec::new();
+    let exact = {
+        let mut sink = ListRunSink::new(buf, &mut spilled);
+        method.call_into(
+            input,
+            &mut CallOutput::to_sink(&mut sink, method.max_output()),
+        )?;
+        sink.finish()
+    };
+    if exact {
+        return Ok((Spilled::InBuffer(cap), 0, cap));
+    }
+    let payload = bhcore::interface::bytes_output(method, &spilled)?;
+    let (skip, len) = (
+        payload.as_ptr() as usize - spilled.as_ptr() as usize,
+        payload.len(),
+    );
+    Ok((Spilled::Spilled(spilled), skip, len))
 }
 
 /// The bytes of a buffer: `*data` (never NULL, also when `*len` is 0) stays

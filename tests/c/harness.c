@@ -959,10 +959,37 @@ static void t_call_typed(uint32_t iso) {
             CHECK(n == 12345 && skip == 99 && spill.id == 77);
         }
     }
+    /* BH_TYPED_LIST_EXACT: a list of exactly out_cap bytes lands in buf alone (no prefix, no
+     * spill); any other length spills whole, located as without the flag; a lie is refused. */
+    const uint32_t exact = BH_TYPED_LIST_INPUT | BH_TYPED_LIST_OUTPUT | BH_TYPED_LIST_EXACT;
+    memset(buf, 0xee, sizeof buf);
+    EXPECT(bh_call_typed(echo, data, 3, exact, buf, 3, &n, &skip, &spill), BH_OK);
+    CHECK(n == 3 && skip == 0 && spill.id == 0 && memcmp(buf, data, 3) == 0 && buf[3] == 0xee);
+    size_t other_caps[] = {2, 4, sizeof buf};
+    for (size_t k = 0; k < 3; k++) {
+        EXPECT(bh_call_typed(echo, data, 3, exact, buf, other_caps[k], &n, &skip, &spill), BH_OK);
+        CHECK(n == 3 && skip == 4 && spill.id != 0);
+        EXPECT(bh_buffer_data(spill, &d, &dl), BH_OK);
+        CHECK(dl == 7 && memcmp(d + skip, data, 3) == 0);
+        EXPECT(bh_buffer_free(spill), BH_OK);
+    }
+    EXPECT(bh_call_typed(echo, NULL, 0, exact, NULL, 0, &n, &skip, &spill), BH_OK);
+    CHECK(n == 0 && skip == 0 && spill.id == 0);
+    n = 12345;
+    skip = 99;
+    spill.id = 77;
+    for (size_t i = 0; i < sizeof lies / sizeof lies[0]; i++) {
+        EXPECT_MSG(bh_call_typed(echo, (const uint8_t *)lies[i].raw, lies[i].len,
+                                 BH_TYPED_LIST_OUTPUT | BH_TYPED_LIST_EXACT, buf, 3, &n, &skip, &spill),
+                   BH_E_ABI_MISMATCH, lies[i].why);
+        CHECK(n == 12345 && skip == 99 && spill.id == 77);
+    }
     CHECK(bh_debug_live_handles() == live0);
     /* Bad arguments. */
-    EXPECT_MSG(bh_call_typed(echo, data, 3, 4, buf, sizeof buf, &n, &skip, &spill), BH_E_INVALID_ARGUMENT,
-               "unknown bh_call_typed flags 0x4");
+    EXPECT_MSG(bh_call_typed(echo, data, 3, 8, buf, sizeof buf, &n, &skip, &spill), BH_E_INVALID_ARGUMENT,
+               "unknown bh_call_typed flags 0x8");
+    EXPECT_MSG(bh_call_typed(echo, data, 3, BH_TYPED_LIST_EXACT, buf, 3, &n, &skip, &spill),
+               BH_E_INVALID_ARGUMENT, "BH_TYPED_LIST_EXACT needs BH_TYPED_LIST_OUTPUT");
     EXPECT_MSG(bh_call_typed(echo, data, 3, 0, buf, sizeof buf, &n, NULL, &spill), BH_E_INVALID_ARGUMENT,
                "out_skip is a null pointer");
     EXPECT_MSG(bh_call_typed(echo, NULL, 1, BH_TYPED_LIST_INPUT, buf, sizeof buf, &n, &skip, &spill),

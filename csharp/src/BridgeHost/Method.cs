@@ -174,6 +174,11 @@ namespace BridgeHost
             }
             ThrowIfDisposed();
             uint flags = (listInput ? 1u : 0u) | (listOutput ? 2u : 0u);
+            int guess = listOutput ? Volatile.Read(ref _listGuess) : 0;
+            if (guess >= ScratchSize)
+            {
+                return CallTypedExact(input, flags, guess);
+            }
             // As Call(ReadOnlySpan): the scratch is out of its slot while in use.
             byte[] scratch = t_scratch ?? new byte[ScratchSize];
             t_scratch = null;
@@ -186,7 +191,52 @@ namespace BridgeHost
                 st = Native.bh_call_typed(_id, i, Size(input.Length), flags, o, Size(scratch.Length), out len, out skip, out spill);
             }
             GC.KeepAlive(this); // as in Call
-            return Output(st, scratch, len, spill, (ulong)skip);
+            byte[] result = Output(st, scratch, len, spill, (ulong)skip);
+            if (listOutput)
+            {
+                Volatile.Write(ref _listGuess, result.Length);
+            }
+            return result;
+        }
+
+        // The length of this method's last list<u8> result (CallTyped with listOutput): the length
+        // its next result is expected to have. Shared by the threads calling the method; a stale
+        // value costs a spill, never a wrong result.
+        private int _listGuess;
+
+        // CallTyped of a list<u8> result expected to hold `guess` bytes (the previous result's
+        // length, at least ScratchSize): the array returned is allocated first and the module's
+        // writes of the list's bytes go straight into it (bh_call_typed with BH_TYPED_LIST_EXACT),
+        // one copy fewer than through the scratch or a spill. Any other output comes back whole in
+        // a spill buffer, checked natively as one list<u8>, and is copied out as before.
+        private unsafe byte[] CallTypedExact(byte[] input, uint flags, int guess)
+        {
+            var result = new byte[guess];
+            UIntPtr len, skip;
+            ulong spill;
+            int st;
+            fixed (byte* i = input)
+            fixed (byte* o = result)
+            {
+                st = Native.bh_call_typed(_id, i, Size(input.Length), flags | Native.BH_TYPED_LIST_EXACT, o,
+                    Size(guess), out len, out skip, out spill);
+            }
+            GC.KeepAlive(this); // as in Call
+            if (st != Native.BH_OK)
+            {
+                throw Failure(st);
+            }
+            if (spill == 0)
+            {
+                if ((ulong)len != (ulong)guess || (ulong)skip != 0)
+                {
+                    throw new InternalException("bh_call_typed reported " + len + " bytes at " + skip + " for an exact list of " + guess);
+                }
+                return result;
+            }
+            byte[] other = TakeSpill(spill, (ulong)skip, (ulong)len);
+            Volatile.Write(ref _listGuess, other.Length);
+            return other;
         }
 
         /// <summary>

@@ -25,6 +25,7 @@ namespace BridgeHost
         internal const string Library = "bridgehost";
 
         internal const int BH_OK = 0;
+        internal const uint BH_TYPED_LIST_EXACT = 4;
         internal const int BH_E_INVALID_ARGUMENT = -1;
         internal const int BH_E_NOT_FOUND = -2;
         internal const int BH_E_CLOSED = -8;
@@ -281,7 +282,9 @@ namespace BridgeHost
             out ulong spill);
 
         // bh_call_spill under a typed binding (Method.CallTyped): flags BH_TYPED_LIST_INPUT (1) /
-        // BH_TYPED_LIST_OUTPUT (2); outputSkip is where the list's bytes start in the output.
+        // BH_TYPED_LIST_OUTPUT (2) / BH_TYPED_LIST_EXACT (4: the list's bytes alone into `output`
+        // when it holds exactly outputCap of them, else everything spilled); outputSkip is where
+        // the list's bytes start in the output.
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_call_typed(
             ulong method, byte* input, UIntPtr inputLen, uint flags, byte* output, UIntPtr outputCap,
