@@ -111,8 +111,8 @@ fn typed_call_errors_have_their_exit_codes() {
             r#"[[1, 123456789012345678901234567890]]"#,
         ],
         11,
-        "parameter data: 123456789012345678901234567890 (an integer beyond 64 bits) is out of \
-         range for u8",
+        "parameter data: element 1: 123456789012345678901234567890 (an integer beyond 64 bits) \
+         is out of range for u8",
     );
     // Digits in a string are not a literal; two different literals that round to the same f64
     // cannot be told apart, so the message keeps the rounded number.
@@ -136,7 +136,7 @@ fn typed_call_errors_have_their_exit_codes() {
             "[[18446744073709551617, 18446744073709551616]]",
         ],
         11,
-        "parameter data: 1.8446744073709552e+19 (an integer beyond 64 bits)",
+        "parameter data: element 0: 1.8446744073709552e+19 (an integer beyond 64 bits)",
     );
     // A number with a fraction or exponent is a non-integer number, not one beyond 64 bits
     // (serde reads it as a float too).
