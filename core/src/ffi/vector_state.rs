@@ -99,6 +99,21 @@ pub mod probe {
         }
         lo & (1 << 2) != 0
     }
+
+    /// Dirty the state, run `f`, and say whether the state is clean after
+    /// it; `None` where this CPU cannot show the state (see [`available`]).
+    pub fn clean_after(f: impl FnOnce()) -> Option<bool> {
+        if !available() {
+            return None;
+        }
+        dirty();
+        assert!(
+            is_dirty(),
+            "precondition: a 256-bit write dirties the state"
+        );
+        f();
+        Some(!is_dirty())
+    }
 }
 
 #[cfg(all(test, target_arch = "x86_64"))]
@@ -108,16 +123,9 @@ mod tests {
     #[test]
     #[cfg_attr(miri, ignore = "inline assembly")]
     fn clear_upper_leaves_the_upper_vector_state_clean() {
-        if !probe::available() {
-            eprintln!("skipped: no AVX or no XGETBV(1) on this CPU");
-            return;
+        match probe::clean_after(clear_upper) {
+            Some(clean) => assert!(clean, "vzeroupper cleared it"),
+            None => eprintln!("skipped: no AVX or no XGETBV(1) on this CPU"),
         }
-        probe::dirty();
-        assert!(
-            probe::is_dirty(),
-            "precondition: a 256-bit write dirties the state"
-        );
-        clear_upper();
-        assert!(!probe::is_dirty(), "vzeroupper cleared it");
     }
 }
