@@ -27,7 +27,22 @@ const RESOURCE_TEXT: &str =
 const INELIGIBLE_TEXT: &str =
     "package t:iface; interface iface { add: func(a: u32, b: string) -> u32; }";
 
+/// The fixture compiled for `case`, once per test process: tests run in
+/// parallel, and several use the same case, so a second compile could
+/// rewrite the file while another test loads it ("file too short", seen in
+/// CI).
 fn build(case: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, p)) = built.iter().find(|(c, _)| c == case) {
+        return p.clone();
+    }
+    let p = compile(case);
+    built.push((case.to_string(), p.clone()));
+    p
+}
+
+fn compile(case: &str) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("libiface_{case}.so"));
     let text = match case {
