@@ -10,7 +10,6 @@ mod common;
 use bridgehost::interface::typed::{wire, Value};
 use bridgehost::{Error, ErrorKind, Interface, ModuleOptions};
 use std::path::PathBuf;
-use std::process::Command;
 
 const VALID_TEXT: &str =
     "package t:iface;\ninterface iface {\n  add: func(a: u32, b: u32) -> u32;\n}\n";
@@ -27,24 +26,9 @@ const RESOURCE_TEXT: &str =
 const INELIGIBLE_TEXT: &str =
     "package t:iface; interface iface { add: func(a: u32, b: string) -> u32; }";
 
-/// The fixture compiled for `case`, once per test process: tests run in
-/// parallel, and several use the same case, so a second compile could
-/// rewrite the file while another test loads it ("file too short", seen in
-/// CI).
+/// The fixture `iface_export.c` compiled for `case` (once per test process:
+/// `common::c_fixture_module`).
 fn build(case: &str) -> PathBuf {
-    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
-    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, p)) = built.iter().find(|(c, _)| c == case) {
-        return p.clone();
-    }
-    let p = compile(case);
-    built.push((case.to_string(), p.clone()));
-    p
-}
-
-fn compile(case: &str) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("libiface_{case}.so"));
     let text = match case {
         "not_a_method" => NOT_A_METHOD_TEXT,
         "direct_ineligible" => INELIGIBLE_TEXT,
@@ -59,27 +43,11 @@ fn compile(case: &str) -> PathBuf {
             .collect::<Vec<_>>()
             .join(",")
     );
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    let st = Command::new(&cc)
-        .args([
-            "-std=c11",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-fPIC",
-            "-shared",
-            "-fvisibility=hidden",
-        ])
-        .arg(format!("-I{}", root.join("../plugins/include").display()))
-        .arg(format!("-DCASE_{case}"))
-        .arg(format!("-DHASH_INIT={init}"))
-        .arg(root.join("tests/fixtures/iface_export.c"))
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .unwrap_or_else(|e| panic!("running {cc}: {e}"));
-    assert!(st.success(), "{cc} failed for case {case}");
-    out
+    common::c_fixture_module(
+        "iface_export.c",
+        &format!("libiface_{case}.so"),
+        &[&format!("-DCASE_{case}"), &format!("-DHASH_INIT={init}")],
+    )
 }
 
 #[test]

@@ -285,11 +285,7 @@ pub unsafe extern "C" fn bh_call_typed(
                     Spilled::Spilled(v) => v,
                 };
                 let (skip, len) = if flags & BH_TYPED_LIST_OUTPUT != 0 {
-                    let payload = bhcore::interface::bytes_output(method, output)?;
-                    (
-                        payload.as_ptr() as usize - output.as_ptr() as usize,
-                        payload.len(),
-                    )
+                    list_in(method, output)?
                 } else {
                     (0, output.len())
                 };
@@ -328,12 +324,18 @@ fn call_list_exact(
     if exact {
         return Ok((Spilled::InBuffer(cap), 0, cap));
     }
-    let payload = bhcore::interface::bytes_output(method, &spilled)?;
-    let (skip, len) = (
-        payload.as_ptr() as usize - spilled.as_ptr() as usize,
-        payload.len(),
-    );
+    let (skip, len) = list_in(method, &spilled)?;
     Ok((Spilled::Spilled(spilled), skip, len))
+}
+
+/// Where the bytes of the one `list<u8>` that `output` must be start, and
+/// their count (the core's check: anything else is `AbiMismatch`).
+fn list_in(method: &Method, output: &[u8]) -> Result<(usize, usize)> {
+    let payload = bhcore::interface::bytes_output(method, output)?;
+    Ok((
+        payload.as_ptr() as usize - output.as_ptr() as usize,
+        payload.len(),
+    ))
 }
 
 /// The bytes of a buffer: `*data` (never NULL, also when `*len` is 0) stays

@@ -71,8 +71,15 @@ pub fn gate_entries(
 
 /// Compile the C fixture `core/tests/fixtures/<source>` into the module `<out_name>` (in the
 /// test target's temporary directory) with the system `cc` (`CC` if set), strict warnings and
-/// `extra` arguments after the source (libraries); its path.
+/// `extra` arguments after the source (defines, libraries); its path. Each `out_name` is
+/// compiled once per test process: tests run in parallel, and a second compile could rewrite the
+/// file while another test loads it ("file too short", seen in CI).
 pub fn c_fixture_module(source: &str, out_name: &str, extra: &[&str]) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, p)) = built.iter().find(|(n, _)| n == out_name) {
+        return p.clone();
+    }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(out_name);
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
@@ -88,6 +95,7 @@ pub fn c_fixture_module(source: &str, out_name: &str, extra: &[&str]) -> PathBuf
         .arg(&out)
         .status()
         .unwrap_or_else(|e| panic!("running {cc}: {e}"));
-    assert!(st.success(), "{cc} failed for {source}");
+    assert!(st.success(), "{cc} failed for {source} ({extra:?})");
+    built.push((out_name.to_string(), out.clone()));
     out
 }
