@@ -156,6 +156,19 @@ impl<T: ?Sized> HandleTable<T> {
         self.slots.with(index, generation, |v| f(v))
     }
 
+    /// [`with`](Self::with) through this thread's record, looked up once by
+    /// the caller and handed on to `f`.
+    #[inline]
+    pub(crate) fn with_in<R>(
+        &self,
+        here: Option<crate::ffi::hazard::Here>,
+        handle: u64,
+        f: impl FnOnce(&T) -> R,
+    ) -> Option<R> {
+        let (index, generation) = self.decode(handle)?;
+        self.slots.with_in(here, index, generation, |v| f(v))
+    }
+
     /// Borrow the value for `handle`, if it is live: the guard form of
     /// [`HandleTable::with`] (no lock, no locked instruction, no `Arc`
     /// clone), for code that prefers `?` to a closure:

@@ -59,6 +59,22 @@ pub(crate) struct InProcess {
 }
 
 impl InProcess {
+    /// A sampled direct call (see [`counters::is_sampled`]): timed.
+    #[cold]
+    #[inline(never)]
+    fn timed_direct(
+        &self,
+        instance: &Instance,
+        index: u32,
+        args: &[u64],
+        here: crate::ffi::hazard::Here,
+    ) -> Option<Result<u64>> {
+        self.counters
+            .timed(true, Some(here.thread_index()), || {
+                instance.call_direct(index, args, here)
+            })
+            .transpose()
+    }
     pub(crate) fn start(
         lib: &Arc<ModuleLibrary>,
         token: u64,
@@ -151,23 +167,32 @@ impl Backend for InProcess {
     }
 
     #[inline]
-    fn call_direct(&self, index: u32, args: &[u64]) -> Option<Result<u64>> {
+    fn call_direct(
+        &self,
+        index: u32,
+        args: &[u64],
+        here: Option<crate::ffi::hazard::Here>,
+    ) -> Option<Result<u64>> {
         let Mode::Direct(gate) = &self.mode else {
             return None;
         };
+        // No record (this thread's thread-local storage is gone): no direct
+        // context either; the bytes entry serves the call.
+        let here = here?;
         // Checked before entering: the gate counts its entries as calls.
         if !self.direct.get(index as usize).copied().unwrap_or(false) {
             return None;
         }
-        let Some(instance) = gate.enter() else {
+        let Some(instance) = gate.enter_in(Some(here)) else {
             return Some(Err(Error::closed("module")));
         };
-        let sample = counters::is_sampled(instance.entries_before());
-        self.counters
-            .timed(sample, instance.thread_index(), || {
-                instance.call_direct(index, args)
-            })
-            .transpose()
+        // The unsampled call written out here, not through
+        // `Counters::timed`: its closure, called on two branches, was not
+        // inlined, and the guard and the result went through memory.
+        if counters::is_sampled(instance.entries_before()) {
+            return self.timed_direct(&instance, index, args, here);
+        }
+        instance.call_direct(index, args, here).transpose()
     }
 
     fn reentered(&self) -> bool {

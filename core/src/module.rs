@@ -24,7 +24,13 @@ pub(crate) trait Backend: Send + Sync {
     /// slots, counted like `call`; `None` when this backend has no direct
     /// entry to call for it (isolated workers, single-thread modules, a
     /// method without one): the caller then uses `call` with the wire format.
-    fn call_direct(&self, _index: u32, _args: &[u64]) -> Option<Result<u64>> {
+    /// `here`: the calling thread's record, looked up by the caller.
+    fn call_direct(
+        &self,
+        _index: u32,
+        _args: &[u64],
+        _here: Option<crate::ffi::hazard::Here>,
+    ) -> Option<Result<u64>> {
         None
     }
     /// Stop: wait for or fail in-flight calls, destroy the instance(s).
@@ -534,6 +540,17 @@ impl Method {
     /// code runs); a result slot that is not a value of the result type is
     /// `AbiMismatch`, as a malformed typed result is.
     pub fn call_scalar(&self, args: &[u64]) -> Result<u64> {
+        self.call_scalar_in(crate::ffi::hazard::here(), args)
+    }
+
+    /// [`call_scalar`](Self::call_scalar) with the calling thread's record
+    /// already looked up (see [`Registry::call_scalar`](crate::registry::Registry::call_scalar)).
+    #[inline]
+    pub(crate) fn call_scalar_in(
+        &self,
+        here: Option<crate::ffi::hazard::Here>,
+        args: &[u64],
+    ) -> Result<u64> {
         let Some(s) = self.scalar.as_deref() else {
             return Err(self.not_scalar());
         };
@@ -556,7 +573,7 @@ impl Method {
         } else {
             args
         };
-        match m.backend.call_direct(self.index, args) {
+        match m.backend.call_direct(self.index, args, here) {
             Some(Ok(slot)) => match s.signature.invalid_result(slot) {
                 // A NaN result is the canonical one, as the wire decoders
                 // yield it.

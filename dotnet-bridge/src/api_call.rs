@@ -182,10 +182,7 @@ pub unsafe extern "C" fn bh_call_scalar(
     ffi_boundary!(|c| {
         let result = c.out(result, "result")?;
         let args = c.slots(args, nargs, "args")?;
-        // The error boxed inside the closure, as in bh_call_into.
-        let slot = METHODS
-            .with(f, |method| method.call_scalar(args).map_err(Box::new))?
-            .map_err(|e| *e)?;
+        let slot = METHODS.call_scalar(f, args)?;
         result.write(slot);
         Ok(())
     })

@@ -82,6 +82,18 @@ impl<T: ?Sized + 'static, H: Handle> Table<T, H> {
     }
 }
 
+impl Table<Method, bh_method> {
+    /// `Method::call_scalar` on `h` (the core's one-lookup typed primitive
+    /// call: `Registry::call_scalar`).
+    #[inline]
+    pub(crate) fn call_scalar(&self, h: bh_method, args: &[u64]) -> Result<u64> {
+        self.reg
+            .call_scalar(h.id(), args)
+            .map_err(stale)?
+            .map_err(|e| *e)
+    }
+}
+
 /// A retired handle of the table (freed, or removed after its object closed)
 /// is `BH_E_CLOSED`, as a closed object is in every runtime (docs/SYMMETRY.md,
 /// "Stale handles"): `"stale or invalid bh_module handle 0x…: retired (freed,

@@ -203,7 +203,7 @@ const SCALAR_STACK: usize = bridgehost::interface::typed::scalar::MAX_PARAMS;
 /// inside the core), the core's check of the result slot.
 #[inline(always)]
 fn scalar(method: jlong, args: &[u64]) -> BResult<jlong> {
-    registry::with_method(method, |m| Ok(m.call_scalar(args)? as jlong))
+    Ok(registry::call_scalar(method, args)? as jlong)
 }
 
 /// `static native long Native.callScalar0(long method)`

@@ -84,6 +84,16 @@ pub(crate) fn with_method<R>(
     METHODS.with(from_java(id), f).map_err(closed)?
 }
 
+/// `Method::call_scalar` on the method behind `id` (the core's one-lookup
+/// typed primitive call: `Registry::call_scalar`).
+#[inline(always)]
+pub(crate) fn call_scalar(id: jlong, args: &[u64]) -> Result<u64, BridgeError> {
+    Ok(METHODS
+        .call_scalar(from_java(id), args)
+        .map_err(closed)?
+        .map_err(|e| *e)?)
+}
+
 /// The shared buffer behind `id`: its own `Arc`, held by a call for as long
 /// as it reads the buffer.
 pub(crate) fn shared_buffer(id: jlong) -> Result<Arc<crate::shared::Shared>, BridgeError> {

@@ -97,7 +97,15 @@ impl<T> Gate<T> {
     /// module's `calls` counter.
     #[inline]
     pub(crate) fn enter(&self) -> Option<GateGuard<'_, T>> {
-        let hazard = hazard::protect(self.addr());
+        self.enter_in(hazard::here())
+    }
+
+    /// [`enter`](Self::enter) announcing through a record already looked up.
+    /// Always inlined: returned from a call, the guard went through memory
+    /// and its caller's wider loads of it stalled on store forwarding.
+    #[inline(always)]
+    pub(crate) fn enter_in(&self, here: Option<hazard::Here>) -> Option<GateGuard<'_, T>> {
+        let hazard = hazard::protect_in(here, self.addr(), hazard::Fences::Asymmetric);
         let entries_before = self.counters.calls_local.inc_get(hazard.thread_index());
         if self.closed.load(SeqCst) {
             return None; // `hazard` retracts

@@ -33,6 +33,7 @@
 //! thread-local storage is already destroyed (use from a TLS destructor)
 //! falls back to a global mutex-protected list plus a `SeqCst` fence.
 
+use super::callbacks::DirectCell;
 use crate::sync::shim::{fence, AtomicBool, AtomicUsize};
 use crate::sync::{MutexGuard, RankedGuard, RankedMutex};
 use std::marker::PhantomData;
@@ -53,6 +54,10 @@ struct Record {
     in_use: AtomicBool,
     /// Position in [`RECORDS`]: a small id unique among live threads.
     index: usize,
+    /// The owning thread's direct-call context (`ffi::callbacks::direct`):
+    /// kept here so that a call reaches its announcements and its context
+    /// through one thread-local lookup ([`Here`]).
+    direct: DirectCell,
 }
 
 #[cfg(not(loom))]
@@ -94,6 +99,7 @@ impl Local {
             slots: Default::default(),
             in_use: AtomicBool::new(true),
             index: recs.len(),
+            direct: DirectCell::new(),
         }));
         recs.push(r);
         Local { rec: r }
@@ -303,6 +309,7 @@ impl Hazard {
 /// Announce that this thread uses the object at `addr` (non-zero), then
 /// [`light_fence`]: loads after this call see any state change a writer made
 /// before its [`heavy_fence`], or the writer sees this announcement.
+#[cfg(test)]
 #[inline]
 pub(crate) fn protect(addr: usize) -> Hazard {
     protect_with(addr, Fences::Asymmetric)
@@ -312,21 +319,65 @@ pub(crate) fn protect(addr: usize) -> Hazard {
 /// must use the matching [`Fences::writer`]).
 #[inline]
 pub(crate) fn protect_with(addr: usize, fences: Fences) -> Hazard {
-    debug_assert!(addr != 0);
-    let slot = LOCAL
-        .try_with(|l| {
-            // Only this thread writes non-zero values into its record, so a
-            // slot read as 0 here stays free until we fill it.
-            let s = l
-                .rec
-                .slots
-                .iter()
-                .find(|s| s.load(Ordering::Relaxed) == 0)?;
-            s.store(addr, Ordering::Relaxed);
-            Some((s, l.rec.index))
+    protect_in(here(), addr, fences)
+}
+
+/// The calling thread's record, found once (one thread-local lookup) and
+/// then handed down a call, so that its handle lookup, its gate entry and
+/// its direct context do not each look it up again. `None` when this
+/// thread's thread-local storage is gone (use from a TLS destructor): the
+/// announcements then take the slow path.
+///
+/// Not `Send`: it names this thread's record, which the thread holds until
+/// its thread-local storage is destroyed; a `Here` is used only on the call
+/// stack that looked it up.
+#[derive(Clone, Copy)]
+pub(crate) struct Here {
+    rec: &'static Record,
+    _not_send: PhantomData<*const ()>,
+}
+
+/// This thread's [`Here`] (see there).
+#[inline]
+pub(crate) fn here() -> Option<Here> {
+    LOCAL
+        .try_with(|l| Here {
+            rec: l.rec,
+            _not_send: PhantomData,
         })
         .ok()
-        .flatten();
+}
+
+impl Here {
+    /// This thread's direct-call context (only this thread uses it).
+    #[inline]
+    pub(crate) fn direct(self) -> &'static DirectCell {
+        &self.rec.direct
+    }
+
+    /// This thread's index (see [`Hazard::thread_index`]).
+    #[inline]
+    pub(crate) fn thread_index(self) -> usize {
+        self.rec.index
+    }
+}
+
+/// [`protect_with`] through a record already looked up (`None`: the slow
+/// path, as for a thread without one).
+#[inline(always)]
+pub(crate) fn protect_in(here: Option<Here>, addr: usize, fences: Fences) -> Hazard {
+    debug_assert!(addr != 0);
+    // Only this thread writes non-zero values into its record, so a slot
+    // read as 0 here stays free until we fill it.
+    let slot = here.and_then(|h| {
+        let s = h
+            .rec
+            .slots
+            .iter()
+            .find(|s| s.load(Ordering::Relaxed) == 0)?;
+        s.store(addr, Ordering::Relaxed);
+        Some((s, h.rec.index))
+    });
     match slot {
         Some((s, thread)) => {
             fences.reader();

@@ -644,7 +644,12 @@ impl Instance {
     /// slots (`Ok(None)`: it has none). The result slot is returned as the
     /// module wrote it; its check against the result type is the caller's.
     #[inline]
-    pub(crate) fn call_direct(&self, index: u32, args: &[u64]) -> Result<Option<u64>> {
+    pub(crate) fn call_direct(
+        &self,
+        index: u32,
+        args: &[u64],
+        here: super::hazard::Here,
+    ) -> Result<Option<u64>> {
         let Some(Some(entry)) = self.lib.direct.get(index as usize).copied() else {
             return Ok(None);
         };
@@ -658,7 +663,7 @@ impl Instance {
             None => None,
         };
         let mut result = 0u64;
-        let ctx = callbacks::DirectCall::arm();
+        let ctx = callbacks::DirectCall::arm(here);
         // SAFETY: `entry` was checked to be code of the library that created
         // `ptr` and its method validated direct-eligible with at most
         // DIRECT_MAX_PARAMS parameters; `args` holds one checked slot per

@@ -250,12 +250,25 @@ impl<T: ?Sized> Slots<T> {
         generation: u64,
         f: impl FnOnce(&Arc<T>) -> R,
     ) -> Option<R> {
+        self.with_in(hazard::here(), index, generation, f)
+    }
+
+    /// [`with`](Self::with) announcing through a record already looked up
+    /// (a call that goes on to announce more: see [`hazard::Here`]).
+    #[inline]
+    pub(crate) fn with_in<R>(
+        &self,
+        here: Option<hazard::Here>,
+        index: u32,
+        generation: u64,
+        f: impl FnOnce(&Arc<T>) -> R,
+    ) -> Option<R> {
         let slot = self.slot(index)?;
         let visit = Visit {
             slots: self,
             slot,
             expected: generation | LIVE,
-            hazard: hazard::protect_with(slot.addr(), self.fences),
+            hazard: hazard::protect_in(here, slot.addr(), self.fences),
         };
         if slot.state.load(Ordering::Acquire) != visit.expected {
             return None;

@@ -3,31 +3,54 @@
 
 use super::records::{GEN_MASK, INDEX_BITS, INDEX_MASK};
 use super::{refused_message, take_message};
+use crate::ffi::hazard::{self, Here};
 use bridgehost_module_abi as abi;
-use std::cell::Cell;
 use std::ffi::c_char;
+use std::marker::PhantomData;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 
 /// A direct entry's `call` argument serves `fail` only, on the calling
 /// thread, until the entry returns (docs/TYPED.md, "Direct calls"). It is a
 /// token too, `(generation << 24) | INDEX_MASK` (an index no record ever
 /// has), with a per-thread generation, so a use after the entry returned, or
 /// from another thread, finds no armed call with that token: `BH_API_STALE`.
-/// Arming is two thread-local cells and no record, which is the point of a
-/// direct call; the failure's text lives in a third, touched only by `fail`.
-#[derive(Clone, Copy)]
-struct DirectState {
+/// Arming is two stores into the calling thread's hazard record (reached
+/// through the call's [`Here`], no thread-local lookup of its own) and no
+/// call record, which is the point of a direct call; the failure's text
+/// lives in a thread-local, touched only by `fail`.
+///
+/// Only the owning thread reads or writes these cells (the record passes to
+/// another thread only after its owner exited, with nothing armed), so the
+/// atomics are `Relaxed`: plain loads and stores, used for interior
+/// mutability in a record other threads scan.
+pub(crate) struct DirectCell {
     /// The token of the direct call running on this thread (0: none).
-    armed: u64,
+    armed: AtomicU64,
     /// Generation of the next direct call on this thread.
-    next: u64,
+    next: AtomicU64,
     /// The running call reported a failure (its text is in [`DIRECT_FAILURE`]).
+    failed: AtomicBool,
+}
+
+impl DirectCell {
+    pub(crate) const fn new() -> Self {
+        DirectCell {
+            armed: AtomicU64::new(0),
+            next: AtomicU64::new(1),
+            failed: AtomicBool::new(false),
+        }
+    }
+}
+
+/// A direct call's state as the outer call left it.
+#[derive(Clone, Copy)]
+struct Outer {
+    armed: u64,
     failed: bool,
 }
 
 thread_local! {
-    static DIRECT: Cell<DirectState> = const {
-        Cell::new(DirectState { armed: 0, next: 1, failed: false })
-    };
     static DIRECT_FAILURE: std::cell::RefCell<Option<(i32, String)>> =
         const { std::cell::RefCell::new(None) };
 }
@@ -43,37 +66,44 @@ pub(super) fn is_direct_token(token: u64) -> bool {
 /// restores the outer one, and a failure the outer one reported before, when
 /// it finishes.
 pub(crate) struct DirectCall {
+    cell: &'static DirectCell,
     token: u64,
-    outer: DirectState,
+    outer: Outer,
     /// The outer call's failure, set aside while this one runs (only when
     /// it had reported one).
     outer_failure: Option<(i32, String)>,
     finished: bool,
+    /// The cell is this thread's.
+    _not_send: PhantomData<*const ()>,
 }
 
 impl DirectCall {
+    /// Arm a direct call on the thread `here` names (the calling thread).
     #[inline]
-    pub(crate) fn arm() -> DirectCall {
-        DIRECT.with(|d| {
-            let outer = d.get();
-            let token = ((outer.next & GEN_MASK) << INDEX_BITS) | INDEX_MASK;
-            d.set(DirectState {
-                armed: token,
-                next: outer.next.wrapping_add(1),
-                failed: false,
-            });
-            let outer_failure = if outer.failed {
-                DIRECT_FAILURE.with_borrow_mut(Option::take)
-            } else {
-                None
-            };
-            DirectCall {
-                token,
-                outer,
-                outer_failure,
-                finished: false,
-            }
-        })
+    pub(crate) fn arm(here: Here) -> DirectCall {
+        let cell = here.direct();
+        let outer = Outer {
+            armed: cell.armed.load(Relaxed),
+            failed: cell.failed.load(Relaxed),
+        };
+        let next = cell.next.load(Relaxed);
+        let token = ((next & GEN_MASK) << INDEX_BITS) | INDEX_MASK;
+        cell.armed.store(token, Relaxed);
+        cell.next.store(next.wrapping_add(1), Relaxed);
+        let outer_failure = if outer.failed {
+            cell.failed.store(false, Relaxed);
+            DIRECT_FAILURE.with_borrow_mut(Option::take)
+        } else {
+            None
+        };
+        DirectCall {
+            cell,
+            token,
+            outer,
+            outer_failure,
+            finished: false,
+            _not_send: PhantomData,
+        }
     }
 
     /// The `bh_call_ctx *` handed to the direct entry.
@@ -92,15 +122,9 @@ impl DirectCall {
     /// Put the outer call's state back; this call's failure, if any.
     #[inline]
     fn restore(&mut self) -> Option<(i32, String)> {
-        let mine = DIRECT.with(|d| {
-            let now = d.get();
-            d.set(DirectState {
-                armed: self.outer.armed,
-                next: now.next,
-                failed: self.outer.failed,
-            });
-            now.failed
-        });
+        let mine = self.cell.failed.load(Relaxed);
+        self.cell.armed.store(self.outer.armed, Relaxed);
+        self.cell.failed.store(self.outer.failed, Relaxed);
         if !mine && self.outer_failure.is_none() {
             return None;
         }
@@ -135,7 +159,11 @@ impl Drop for DirectCall {
 /// `fail` through a direct call's token: recorded when the token is the
 /// call armed on this thread, else `BH_API_STALE`.
 pub(super) fn direct_fail(token: u64, code: i32, msg: *const c_char, msg_len: usize) -> i32 {
-    if DIRECT.with(|d| d.get().armed) != token {
+    // No record (thread-local storage gone): no direct call can be armed.
+    let Some(cell) = hazard::here().map(Here::direct) else {
+        return abi::API_STALE;
+    };
+    if cell.armed.load(Relaxed) != token {
         return abi::API_STALE;
     }
     if code == 0 {
@@ -148,11 +176,7 @@ pub(super) fn direct_fail(token: u64, code: i32, msg: *const c_char, msg_len: us
         Err(status) => (refused_message(status, msg_len), status),
     };
     DIRECT_FAILURE.with_borrow_mut(|f| *f = Some((code, message)));
-    DIRECT.with(|d| {
-        let mut now = d.get();
-        now.failed = true;
-        d.set(now);
-    });
+    cell.failed.store(true, Relaxed);
     status
 }
 
@@ -160,13 +184,17 @@ pub(super) fn direct_fail(token: u64, code: i32, msg: *const c_char, msg_len: us
 mod direct_tests {
     use super::*;
 
+    fn here() -> Here {
+        hazard::here().expect("a test thread has a record")
+    }
+
     fn fail(call: &DirectCall, code: i32, msg: &str) -> i32 {
         direct_fail(call.token, code, msg.as_ptr().cast(), msg.len())
     }
 
     #[test]
     fn a_direct_context_fails_once_armed_and_is_stale_after() {
-        let call = DirectCall::arm();
+        let call = DirectCall::arm(here());
         let token = call.token;
         assert!(is_direct_token(token));
         assert_eq!(
@@ -182,11 +210,11 @@ mod direct_tests {
             abi::API_STALE
         );
         // The next call on this thread has another token; it did not fail.
-        let next = DirectCall::arm();
+        let next = DirectCall::arm(here());
         assert_ne!(next.token, token);
         assert_eq!(next.finish(), None);
         // Another thread never sees this thread's call armed.
-        let call = DirectCall::arm();
+        let call = DirectCall::arm(here());
         let t = call.token;
         let other = std::thread::spawn(move || direct_fail(t, 1, b"x".as_ptr().cast(), 1))
             .join()
@@ -197,9 +225,9 @@ mod direct_tests {
 
     #[test]
     fn nested_direct_calls_keep_their_own_failures() {
-        let outer = DirectCall::arm();
+        let outer = DirectCall::arm(here());
         assert_eq!(fail(&outer, 1, "outer"), abi::API_OK);
-        let inner = DirectCall::arm();
+        let inner = DirectCall::arm(here());
         assert_eq!(
             fail(&outer, 9, "outer again"),
             abi::API_STALE,
@@ -210,10 +238,10 @@ mod direct_tests {
         assert_eq!(outer.finish(), Some((1, "outer".to_string())));
         // A nested call that does not fail leaves the outer failure alone,
         // and one dropped without finish (a panic) restores the outer state.
-        let outer = DirectCall::arm();
+        let outer = DirectCall::arm(here());
         assert_eq!(fail(&outer, 3, "kept"), abi::API_OK);
-        drop(DirectCall::arm());
-        assert_eq!(DirectCall::arm().finish(), None);
+        drop(DirectCall::arm(here()));
+        assert_eq!(DirectCall::arm(here()).finish(), None);
         assert_eq!(outer.finish(), Some((3, "kept".to_string())));
     }
 }

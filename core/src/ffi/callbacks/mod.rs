@@ -32,8 +32,8 @@
 mod direct;
 mod records;
 
-pub(crate) use direct::DirectCall;
 use direct::{direct_fail, is_direct_token};
+pub(crate) use direct::{DirectCall, DirectCell};
 use records::with_ctx;
 pub(crate) use records::CallCtx;
 
