@@ -59,6 +59,22 @@ pub(crate) struct InProcess {
 }
 
 impl InProcess {
+    /// A sampled call (see [`counters::is_sampled`]): timed.
+    #[cold]
+    #[inline(never)]
+    fn timed_call(
+        &self,
+        instance: &crate::ffi::gate::GateGuard<'_, Instance>,
+        index: u32,
+        input: &[u8],
+        out: &mut CallOutput<'_>,
+        here: Option<crate::ffi::hazard::Here>,
+    ) -> Result<()> {
+        self.counters.timed(true, instance.thread_index(), || {
+            instance.call_in(index, input, out, here)
+        })
+    }
+
     /// A sampled direct call (see [`counters::is_sampled`]): timed.
     #[cold]
     #[inline(never)]
@@ -153,12 +169,16 @@ impl Backend for InProcess {
     fn call(&self, index: u32, input: &[u8], out: &mut CallOutput<'_>) -> Result<()> {
         match &self.mode {
             Mode::Direct(gate) => {
-                let instance = gate.enter().ok_or_else(|| Error::closed("module"))?;
+                // One thread-local lookup serves the gate and the call's
+                // context record.
+                let here = crate::ffi::hazard::here();
+                let instance = gate.enter_in(here).ok_or_else(|| Error::closed("module"))?;
                 // The gate's per-thread entry count is the sampling tick.
-                let sample = counters::is_sampled(instance.entries_before());
-                self.counters.timed(sample, instance.thread_index(), || {
-                    instance.call(index, input, out)
-                })
+                // The unsampled call is written out (see `call_direct`).
+                if counters::is_sampled(instance.entries_before()) {
+                    return self.timed_call(&instance, index, input, out, here);
+                }
+                instance.call_in(index, input, out, here)
             }
             Mode::Owner(owner) => self.counters.timed_on_thread_tick(|| {
                 Self::call_owner(owner, &self.name, &self.counters, index, input, out)

@@ -152,16 +152,23 @@ pub(crate) struct OutSlice<'c> {
 
 impl OutSlice<'_> {
     /// Run `f` on the buffer. Consumes the slice: one `&mut` per buffer.
+    ///
+    /// `f` is called from one place: called from two (one per branch), the
+    /// call it wraps was not inlined and its result went through memory (a
+    /// store-forwarding stall on every `bh_call_spill`).
+    #[inline]
     pub(crate) fn with<R>(self, f: impl FnOnce(&mut [u8]) -> R) -> R {
-        if self.cap == 0 {
-            return f(&mut []);
-        }
-        // SAFETY: `p` is non-null when cap > 0, u8 needs no alignment, cap <=
-        // isize::MAX (both checked in `Contract::in_out`); the contract makes
-        // it writable for cap bytes during the call; it does not overlap the
-        // input (checked in `in_out`), and `self` is consumed, so this is the
-        // only reference to that memory while `f` runs.
-        f(unsafe { std::slice::from_raw_parts_mut(self.p, self.cap) })
+        let buf: &mut [u8] = if self.cap == 0 {
+            &mut []
+        } else {
+            // SAFETY: `p` is non-null when cap > 0, u8 needs no alignment, cap <=
+            // isize::MAX (both checked in `Contract::in_out`); the contract makes
+            // it writable for cap bytes during the call; it does not overlap the
+            // input (checked in `in_out`), and `self` is consumed, so this is the
+            // only reference to that memory while `f` runs.
+            unsafe { std::slice::from_raw_parts_mut(self.p, self.cap) }
+        };
+        f(buf)
     }
 }
 

@@ -95,6 +95,7 @@ impl<T> Gate<T> {
 
     /// Enter, or `None` once closing started. Counts the entry in the
     /// module's `calls` counter.
+    #[cfg(test)]
     #[inline]
     pub(crate) fn enter(&self) -> Option<GateGuard<'_, T>> {
         self.enter_in(hazard::here())

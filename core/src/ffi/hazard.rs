@@ -33,7 +33,7 @@
 //! thread-local storage is already destroyed (use from a TLS destructor)
 //! falls back to a global mutex-protected list plus a `SeqCst` fence.
 
-use super::callbacks::DirectCell;
+use super::callbacks::{DirectCell, HeldRecords};
 use crate::sync::shim::{fence, AtomicBool, AtomicUsize};
 use crate::sync::{MutexGuard, RankedGuard, RankedMutex};
 use std::marker::PhantomData;
@@ -58,6 +58,9 @@ struct Record {
     /// kept here so that a call reaches its announcements and its context
     /// through one thread-local lookup ([`Here`]).
     direct: DirectCell,
+    /// The owning thread's call records (`ffi::callbacks::records`), for
+    /// the same reason.
+    calls: HeldRecords,
 }
 
 #[cfg(not(loom))]
@@ -100,6 +103,7 @@ impl Local {
             in_use: AtomicBool::new(true),
             index: recs.len(),
             direct: DirectCell::new(),
+            calls: HeldRecords::new(),
         }));
         recs.push(r);
         Local { rec: r }
@@ -353,6 +357,12 @@ impl Here {
     #[inline]
     pub(crate) fn direct(self) -> &'static DirectCell {
         &self.rec.direct
+    }
+
+    /// This thread's call records (only this thread uses them).
+    #[inline]
+    pub(crate) fn call_records(self) -> &'static HeldRecords {
+        &self.rec.calls
     }
 
     /// This thread's index (see [`Hazard::thread_index`]).

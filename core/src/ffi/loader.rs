@@ -603,6 +603,18 @@ impl std::fmt::Debug for Instance {
 impl Instance {
     /// Run method `index` with `input`, writing into `out`.
     pub(crate) fn call(&self, index: u32, input: &[u8], out: &mut CallOutput<'_>) -> Result<()> {
+        self.call_in(index, input, out, super::hazard::here())
+    }
+
+    /// [`call`](Self::call) on the thread `here` names (its call records).
+    #[inline]
+    pub(crate) fn call_in(
+        &self,
+        index: u32,
+        input: &[u8],
+        out: &mut CallOutput<'_>,
+        here: Option<super::hazard::Here>,
+    ) -> Result<()> {
         if index as usize >= self.lib.info.methods.len() {
             return Err(Error::NotFound(format!("method index {index}")));
         }
@@ -622,7 +634,7 @@ impl Instance {
         // module's callbacks wrote parts of it through narrower stores, a
         // store-forwarding stall measured at ~25 % of a 16-byte echo.
         let (rc, failure) = {
-            let mut ctx = CallCtx::new(out);
+            let mut ctx = CallCtx::new_in(out, here);
             // SAFETY: `call` was validated non-null and belongs to the library
             // that created `ptr`; the thread model is enforced above; `input` is
             // borrowed for the duration of the call; `ctx` outlives the call and

@@ -36,6 +36,7 @@ use direct::{direct_fail, is_direct_token};
 pub(crate) use direct::{DirectCall, DirectCell};
 use records::with_ctx;
 pub(crate) use records::CallCtx;
+pub(crate) use records::HeldRecords;
 
 use super::hazard;
 use crate::handles::HandleTable;

@@ -3,6 +3,7 @@
 //! that lets a callback reach a live context and refuses a stale one ([`with_ctx`]).
 
 use super::{hazard, pthread_id, take_input, Kind};
+use crate::ffi::hazard::Here;
 use crate::output::{CallOutput, WriteError};
 use crate::sync::Mutex;
 use bridgehost_module_abi as abi;
@@ -100,27 +101,33 @@ fn pool_put(indices: impl IntoIterator<Item = u32>) {
 /// A thread's records: as many as its deepest nesting of calls (a module
 /// calling the host, which calls a module, ... on one thread). Only this
 /// thread publishes and retires them, so the one with no live call is free
-/// for its next call with no bookkeeping at the end of a call. Returned to
-/// the pool when the thread exits.
-struct ThreadRecords {
+/// for its next call with no bookkeeping at the end of a call.
+///
+/// Kept in the thread's hazard record ([`Here::call_records`]), so that a
+/// call finds them through the lookup its gate entry made. When the thread
+/// exits, its records are all idle (contexts are `!Send` and scoped) and
+/// stay with the hazard record for the next thread that takes it.
+pub(crate) struct HeldRecords {
     held: RefCell<Vec<(u32, &'static CallRecord)>>,
 }
 
-impl Drop for ThreadRecords {
-    fn drop(&mut self) {
-        // Every call of this thread has ended (contexts are !Send and
-        // scoped), so every record is idle.
-        pool_put(self.held.get_mut().drain(..).map(|(i, _)| i));
+impl HeldRecords {
+    pub(crate) const fn new() -> Self {
+        HeldRecords {
+            held: RefCell::new(Vec::new()),
+        }
     }
 }
 
-thread_local! {
-    static THREAD_RECORDS: ThreadRecords = const {
-        ThreadRecords {
-            held: RefCell::new(Vec::new()),
-        }
-    };
-}
+// SAFETY: a hazard record is shared (other threads scan its announcement
+// slots), but its HeldRecords is reached only through a `Here`, which only
+// the thread that holds the record can obtain (from its own thread-local,
+// `Here` is !Send): one thread at a time uses the RefCell. A record passes
+// to another thread only after its holder's thread-local destructor
+// released it (Release store of `in_use`, Acquire CAS by the next holder),
+// with no borrow outstanding; the Vec and the `&'static CallRecord`s in it
+// may move between threads (both Send).
+unsafe impl Sync for HeldRecords {}
 
 /// Where a context's record came from (how to give it back).
 #[derive(Clone, Copy)]
@@ -138,28 +145,23 @@ enum Held {
 /// index is held: the context then hands out a null token, which every
 /// callback refuses (`BH_API_INVALID`).
 #[inline(always)]
-fn acquire_record() -> Option<(u32, &'static CallRecord, Held)> {
-    let r = THREAD_RECORDS.try_with(|t| {
-        let mut held = t.held.borrow_mut();
-        // Relaxed: only this thread ever moves its records' state.
-        if let Some(&(i, rec)) = held
-            .iter()
-            .find(|(_, rec)| rec.state.load(Ordering::Relaxed) & 1 == 0)
-        {
-            return Some((i, rec, Held::Thread));
-        }
+fn acquire_record(here: Option<Here>) -> Option<(u32, &'static CallRecord, Held)> {
+    let Some(here) = here else {
         let i = pool_take()?;
-        let rec = record(i)?;
-        held.push((i, rec));
-        Some((i, rec, Held::Thread))
-    });
-    match r {
-        Ok(got) => got,
-        Err(_) => {
-            let i = pool_take()?;
-            Some((i, record(i)?, Held::Pool))
-        }
+        return Some((i, record(i)?, Held::Pool));
+    };
+    let mut held = here.call_records().held.borrow_mut();
+    // Relaxed: only this thread ever moves its records' state.
+    if let Some(&(i, rec)) = held
+        .iter()
+        .find(|(_, rec)| rec.state.load(Ordering::Relaxed) & 1 == 0)
+    {
+        return Some((i, rec, Held::Thread));
     }
+    let i = pool_take()?;
+    let rec = record(i)?;
+    held.push((i, rec));
+    Some((i, rec, Held::Thread))
 }
 
 /// What threads other than the calling one wrote, and the recorded failure.
@@ -184,6 +186,8 @@ struct Shared {
 /// returns the token, [`CallCtx::finish`] retires it (and `Drop` does, if
 /// `finish` was not reached).
 pub(crate) struct CallCtx<'a, 'b> {
+    /// The calling thread's hazard record (whose call records it uses).
+    here: Option<Here>,
     owner: usize,
     out: UnsafeCell<&'a mut CallOutput<'b>>,
     owner_len: AtomicUsize,
@@ -204,8 +208,16 @@ pub(crate) struct CallCtx<'a, 'b> {
 impl<'a, 'b> CallCtx<'a, 'b> {
     #[inline(always)]
     pub(crate) fn new(out: &'a mut CallOutput<'b>) -> Self {
+        Self::new_in(out, hazard::here())
+    }
+
+    /// [`new`](Self::new) on the thread `here` names (looked up by the
+    /// caller; `None`: no record, the call takes one from the pool).
+    #[inline(always)]
+    pub(crate) fn new_in(out: &'a mut CallOutput<'b>, here: Option<Here>) -> Self {
         let (len, max) = (out.len(), out.max());
         CallCtx {
+            here,
             owner: pthread_id(),
             out: UnsafeCell::new(out),
             owner_len: AtomicUsize::new(len),
@@ -225,7 +237,7 @@ impl<'a, 'b> CallCtx<'a, 'b> {
         if self.token.get() == 0 {
             // The record is taken here, not in `new`: from taking it to
             // marking it live no other call can start on this thread.
-            let Some((index, rec, held)) = acquire_record() else {
+            let Some((index, rec, held)) = acquire_record(self.here) else {
                 return std::ptr::null_mut();
             };
             let idle = rec.state.load(Ordering::Relaxed);
