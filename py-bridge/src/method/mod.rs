@@ -96,16 +96,21 @@ fn call_interruptible(
     }
 }
 
-fn take_scratch() -> Vec<u8> {
-    SCRATCH.with(Cell::take)
-}
-
-fn put_scratch(mut v: Vec<u8>) {
-    if v.capacity() > LARGE {
-        return; // do not keep a large buffer alive per thread
-    }
-    v.clear();
-    SCRATCH.with(|c| c.set(v));
+/// Run `f` with this thread's reusable output buffer (taken out of its cell,
+/// so a nested call on this thread gets an empty one of its own; put back
+/// cleared afterwards unless it grew past `LARGE`). One thread-local lookup
+/// per call, not one to take and one to put back.
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    SCRATCH.with(|cell| {
+        let mut v = cell.take();
+        let r = f(&mut v);
+        // Do not keep a large buffer alive per thread.
+        if v.capacity() <= LARGE {
+            v.clear();
+            cell.set(v);
+        }
+        r
+    })
 }
 
 /// `bytes` from `data`; large copies run with the GIL released.
@@ -217,27 +222,21 @@ impl Method {
             .export(data, |len| release_gil || len > KEEP_GIL_MAX_INPUT)
             .map_err(|e| buffer_error(py, "data", e))?;
         let method: &bridgehost::Method = &self.inner;
-        let mut out = take_scratch();
         let bytes = input.bytes;
-        let r = if input.detach && self.isolated && on_main_thread(py) {
-            match call_interruptible(py, method, bytes, &mut out) {
-                Ok(r) => r,
-                Err(raised) => {
-                    put_scratch(out);
-                    return Err(raised);
-                }
+        let isolated = self.isolated;
+        with_scratch(|out| {
+            let r = if input.detach && isolated && on_main_thread(py) {
+                call_interruptible(py, method, bytes, out)?
+            } else if input.detach {
+                py.detach(|| method.call_with(bytes, out))
+            } else {
+                method.call_with(bytes, out)
+            };
+            match r {
+                Ok(()) => to_bytes(py, out),
+                Err(e) => Err(to_pyerr(py, &e)),
             }
-        } else if input.detach {
-            py.detach(|| method.call_with(bytes, &mut out))
-        } else {
-            method.call_with(bytes, &mut out)
-        };
-        let result = match r {
-            Ok(()) => to_bytes(py, &out),
-            Err(e) => Err(to_pyerr(py, &e)),
-        };
-        put_scratch(out);
-        result
+        })
         // `slot` (the export) is released here, with the GIL, after the call.
     }
 
@@ -281,18 +280,18 @@ impl Method {
     ) -> PyResult<T> {
         self.check(py)?;
         let method: &bridgehost::Method = &self.inner;
-        let mut out = take_scratch();
-        let r = if self.keep_gil && input.len() <= KEEP_GIL_MAX_INPUT {
-            method.call_with(input, &mut out)
-        } else {
-            py.detach(|| method.call_with(input, &mut out))
-        };
-        let result = match r {
-            Ok(()) => read(&out),
-            Err(e) => Err(to_pyerr(py, &e)),
-        };
-        put_scratch(out);
-        result
+        let keep_gil = self.keep_gil && input.len() <= KEEP_GIL_MAX_INPUT;
+        with_scratch(|out| {
+            let r = if keep_gil {
+                method.call_with(input, out)
+            } else {
+                py.detach(|| method.call_with(input, out))
+            };
+            match r {
+                Ok(()) => read(out),
+                Err(e) => Err(to_pyerr(py, &e)),
+            }
+        })
     }
 
     /// [`Self::call_bytes`] of a function whose result is one `list<u8>`
@@ -319,24 +318,23 @@ impl Method {
         };
         let method: &bridgehost::Method = &self.inner;
         let max = method.max_output();
-        let mut spill = take_scratch();
         let detach = !(self.keep_gil && input.len() <= KEEP_GIL_MAX_INPUT);
-        let r = unfilled.fill(&mut spill, |sink| {
-            let mut out = CallOutput::to_sink(sink, max);
-            let r = if detach {
-                py.detach(|| method.call_into(input, &mut out))
-            } else {
-                method.call_into(input, &mut out)
-            };
-            r.map(|_| ())
-        });
-        let result = match r {
-            Ok(Some(bytes)) => Ok(Ok(bytes)),
-            Ok(None) => read(&spill).map(Err),
-            Err(e) => Err(to_pyerr(py, &e)),
-        };
-        put_scratch(spill);
-        result
+        with_scratch(|spill| {
+            let r = unfilled.fill(spill, |sink| {
+                let mut out = CallOutput::to_sink(sink, max);
+                let r = if detach {
+                    py.detach(|| method.call_into(input, &mut out))
+                } else {
+                    method.call_into(input, &mut out)
+                };
+                r.map(|_| ())
+            });
+            match r {
+                Ok(Some(bytes)) => Ok(Ok(bytes)),
+                Ok(None) => read(spill).map(Err),
+                Err(e) => Err(to_pyerr(py, &e)),
+            }
+        })
     }
 
     /// The parameter and result types of the method's typed function when it
@@ -434,33 +432,27 @@ impl Method {
             // so the module writes into our scratch buffer and the output is
             // copied into `out` afterwards, with the GIL held.
             let bytes = input.bytes;
-            let mut buf = take_scratch();
-            let r = if self.isolated && on_main_thread(py) {
-                match call_interruptible(py, method, bytes, &mut buf) {
-                    Ok(r) => r,
-                    Err(raised) => {
-                        put_scratch(buf);
-                        return Err(raised);
+            let isolated = self.isolated;
+            with_scratch(|buf| {
+                let r = if isolated && on_main_thread(py) {
+                    call_interruptible(py, method, bytes, buf)?
+                } else {
+                    py.detach(|| method.call_with(bytes, buf))
+                };
+                match r {
+                    Ok(()) if buf.len() <= dst.len() => {
+                        dst[..buf.len()].copy_from_slice(buf);
+                        Ok(buf.len())
                     }
+                    Ok(()) => Err(to_pyerr(
+                        py,
+                        &Error::BufferTooSmall {
+                            required: buf.len(),
+                        },
+                    )),
+                    Err(e) => Err(to_pyerr(py, &e)),
                 }
-            } else {
-                py.detach(|| method.call_with(bytes, &mut buf))
-            };
-            let result = match r {
-                Ok(()) if buf.len() <= dst.len() => {
-                    dst[..buf.len()].copy_from_slice(&buf);
-                    Ok(buf.len())
-                }
-                Ok(()) => Err(to_pyerr(
-                    py,
-                    &Error::BufferTooSmall {
-                        required: buf.len(),
-                    },
-                )),
-                Err(e) => Err(to_pyerr(py, &e)),
-            };
-            put_scratch(buf);
-            result
+            })
         })
     }
 
