@@ -136,6 +136,25 @@ impl Scalar {
         })
     }
 
+    /// The check [`accepts`](Self::accepts) makes, as `(bias, keep)`: a slot
+    /// passes when `slot.wrapping_add(bias) & !keep == 0` (an unsigned or
+    /// `f32` slot fits its bits; a signed one, shifted by half its range,
+    /// fits twice as many). Exact for every type but `char`, whose range has
+    /// a hole (the surrogates): for it the pair only bounds the slot to 32
+    /// bits and [`accepts`](Self::accepts) decides.
+    const fn range_check(self) -> (u64, u64) {
+        match self {
+            Scalar::Bool => (0, 1),
+            Scalar::U8 => (0, 0xff),
+            Scalar::U16 => (0, 0xffff),
+            Scalar::U32 | Scalar::F32 | Scalar::Char => (0, 0xffff_ffff),
+            Scalar::S8 => (0x80, 0xff),
+            Scalar::S16 => (0x8000, 0xffff),
+            Scalar::S32 => (0x8000_0000, 0xffff_ffff),
+            Scalar::S64 | Scalar::U64 | Scalar::F64 => (0, u64::MAX),
+        }
+    }
+
     /// The slot with a NaN made the canonical quiet NaN (`f32`, `f64`), as
     /// the wire codec's encoders write it and its decoders yield it; every
     /// other slot unchanged.
@@ -172,6 +191,14 @@ pub struct ScalarSignature {
     pub params: Box<[Scalar]>,
     /// Result type, if any.
     pub result: Option<Scalar>,
+    /// Each parameter's [`Scalar::range_check`], in order: the call path
+    /// checks all slots with no branch per type.
+    checks: Box<[(u64, u64)]>,
+    /// The result's [`Scalar::range_check`] (`(0, u64::MAX)`: none).
+    result_check: (u64, u64),
+    /// Some parameter or the result is a `char` (the range check is not
+    /// exact for it: [`Scalar::accepts`] decides).
+    has_char: bool,
 }
 
 impl ScalarSignature {
@@ -189,7 +216,23 @@ impl ScalarSignature {
             None => None,
             Some(t) => Some(Scalar::of(iface.resolve(t))?),
         };
-        Some(ScalarSignature { params, result })
+        Some(ScalarSignature::new(params, result))
+    }
+
+    /// The signature of these types (the checks derived from them).
+    pub fn new(params: Box<[Scalar]>, result: Option<Scalar>) -> ScalarSignature {
+        let checks = params.iter().map(|p| p.range_check()).collect();
+        let has_char = params
+            .iter()
+            .chain(result.iter())
+            .any(|&t| t == Scalar::Char);
+        ScalarSignature {
+            result_check: result.map_or((0, u64::MAX), Scalar::range_check),
+            params,
+            result,
+            checks,
+            has_char,
+        }
     }
 
     /// Check a caller's arguments: the count, then each slot
@@ -197,10 +240,21 @@ impl ScalarSignature {
     /// dynamic lowering does).
     #[inline]
     pub fn check_args(&self, f: &Function, args: &[u64]) -> Result<()> {
-        if args.len() == self.params.len()
-            && self.params.iter().zip(args).all(|(ty, &a)| ty.accepts(a))
-        {
-            return Ok(());
+        if args.len() == self.checks.len() {
+            // Every slot through its range check, no branch per type; a
+            // `char` also through the exact check.
+            let bad = self
+                .checks
+                .iter()
+                .zip(args)
+                .fold(0, |bad, (&(bias, keep), &a)| {
+                    bad | (a.wrapping_add(bias) & !keep)
+                });
+            if bad == 0
+                && (!self.has_char || self.params.iter().zip(args).all(|(ty, &a)| ty.accepts(a)))
+            {
+                return Ok(());
+            }
         }
         self.refuse_args(f, args)
     }
@@ -254,6 +308,10 @@ impl ScalarSignature {
     /// it is one, or there is no result).
     #[inline]
     pub fn invalid_result(&self, slot: u64) -> Option<String> {
+        let (bias, keep) = self.result_check;
+        if slot.wrapping_add(bias) & !keep == 0 && !self.has_char {
+            return None;
+        }
         match self.result {
             Some(ty) if !ty.accepts(slot) => ty.invalid(slot),
             _ => None,
@@ -394,6 +452,65 @@ mod tests {
             "0xd800 is not a Unicode scalar value"
         );
         assert!(Char.invalid(0x110000).is_some());
+    }
+
+    /// The branch-free check of the call path (`check_args`,
+    /// `invalid_result`) says what `accepts` says, for every type, at and
+    /// around every edge of every width (and the surrogates of `char`).
+    #[test]
+    fn the_range_check_agrees_with_accepts_at_every_edge() {
+        use Scalar::*;
+        let mut slots = vec![
+            0u64,
+            1,
+            2,
+            u64::MAX,
+            0xD7FF,
+            0xD800,
+            0xDFFF,
+            0xE000,
+            0x10FFFF,
+            0x110000,
+        ];
+        for bits in [1u32, 7, 8, 15, 16, 31, 32, 63] {
+            for d in -2i64..=2 {
+                slots.push((1u64 << bits).wrapping_add_signed(d));
+                slots.push((1u64 << bits).wrapping_neg().wrapping_add_signed(d));
+            }
+        }
+        let f = Function {
+            name: "f".into(),
+            kind: FunctionKind::Freestanding,
+            params: Vec::new(),
+            result: None,
+            docs: None,
+        };
+        for ty in [Bool, S8, S16, S32, S64, U8, U16, U32, U64, F32, F64, Char] {
+            let one = ScalarSignature::new(Box::new([ty]), Some(ty));
+            for &slot in &slots {
+                let want = ty.accepts(slot);
+                let (bias, keep) = ty.range_check();
+                if ty != Char {
+                    assert_eq!(
+                        slot.wrapping_add(bias) & !keep == 0,
+                        want,
+                        "{ty:?} {slot:#x}"
+                    );
+                }
+                assert_eq!(
+                    one.check_args(&f, &[slot]).is_ok(),
+                    want,
+                    "{ty:?} {slot:#x}"
+                );
+                assert_eq!(one.invalid_result(slot).is_none(), want, "{ty:?} {slot:#x}");
+            }
+        }
+        // Several parameters: one bad slot anywhere refuses the call.
+        let two = ScalarSignature::new(Box::new([U8, S8]), None);
+        assert!(two.check_args(&f, &[255, -128i64 as u64]).is_ok());
+        assert!(two.check_args(&f, &[256, 0]).is_err());
+        assert!(two.check_args(&f, &[0, 128]).is_err());
+        assert!(two.check_args(&f, &[0]).is_err(), "count");
     }
 
     #[test]
