@@ -9,10 +9,12 @@
 //! closures. Every behaviour lives in the core crate.
 //!
 //! ## Where `unsafe` is
-//! Only in three boundary modules, each block with its `SAFETY:` argument:
+//! Only in four boundary modules, each block with its `SAFETY:` argument:
 //! * [`panic`]: the `ffi_boundary!` macro that is the whole body of every
 //!   export (catches panics; creates the call's pointer [`ptr::Contract`]);
 //! * [`ptr`]: raw pointer → reference conversions, after the documented checks;
+//! * [`structs`]: the versioned structs a caller passes or fills (options,
+//!   counters), by the prefix rule;
 //! * [`callback`]: invoking the caller's C function pointers.
 //!
 //! The export modules (`api_*`) contain no `unsafe` block; their exports
@@ -28,6 +30,7 @@ mod error;
 mod handles;
 mod options;
 mod ptr;
+mod structs;
 pub mod types;
 
 // Declaration order is the header's order (cbindgen.toml: sort_by = "None").

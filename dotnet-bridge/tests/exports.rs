@@ -7,7 +7,7 @@
 //!   pointers or C function pointers;
 //! * nothing but functions is exported (`#[no_mangle]` statics are refused);
 //! * `unsafe` blocks, impls, traits and non-export `unsafe fn`s appear only in
-//!   the boundary modules (panic.rs, ptr.rs, callback.rs);
+//!   the boundary modules (panic.rs, ptr.rs, structs.rs, callback.rs);
 //! * the dynamic symbols of `libbridgehost.so` are exactly the functions
 //!   documented in docs/C_ABI.md and declared in include/bridgehost.h.
 
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 
-const BOUNDARY_FILES: [&str; 3] = ["panic.rs", "ptr.rs", "callback.rs"];
+const BOUNDARY_FILES: [&str; 4] = ["panic.rs", "ptr.rs", "structs.rs", "callback.rs"];
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
