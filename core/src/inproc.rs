@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::ffi::callbacks;
 use crate::ffi::gate::Gate;
 use crate::ffi::loader::{Instance, ModuleLibrary, ThreadModel};
-use crate::module::Backend;
+use crate::module::{Backend, Direct};
 use crate::output::CallOutput;
 use crate::sync::Mutex;
 use std::sync::mpsc;
@@ -84,13 +84,12 @@ impl InProcess {
         index: u32,
         args: &[u64],
         here: crate::ffi::hazard::Here,
-    ) -> Option<Result<u64>> {
-        self.counters
-            .timed(true, Some(here.thread_index()), || {
-                instance.call_direct(index, args, here)
-            })
-            .transpose()
+    ) -> Direct {
+        self.counters.timed(true, Some(here.thread_index()), || {
+            instance.call_direct(index, args, here)
+        })
     }
+
     pub(crate) fn start(
         lib: &Arc<ModuleLibrary>,
         token: u64,
@@ -192,19 +191,21 @@ impl Backend for InProcess {
         index: u32,
         args: &[u64],
         here: Option<crate::ffi::hazard::Here>,
-    ) -> Option<Result<u64>> {
+    ) -> Direct {
         let Mode::Direct(gate) = &self.mode else {
-            return None;
+            return Direct::Bytes;
         };
         // No record (this thread's thread-local storage is gone): no direct
         // context either; the bytes entry serves the call.
-        let here = here?;
+        let Some(here) = here else {
+            return Direct::Bytes;
+        };
         // Checked before entering: the gate counts its entries as calls.
         if !self.direct.get(index as usize).copied().unwrap_or(false) {
-            return None;
+            return Direct::Bytes;
         }
         let Some(instance) = gate.enter_in(Some(here)) else {
-            return Some(Err(Error::closed("module")));
+            return Direct::Failed(Box::new(Error::closed("module")));
         };
         // The unsampled call written out here, not through
         // `Counters::timed`: its closure, called on two branches, was not
@@ -212,7 +213,7 @@ impl Backend for InProcess {
         if counters::is_sampled(instance.entries_before()) {
             return self.timed_direct(&instance, index, args, here);
         }
-        instance.call_direct(index, args, here).transpose()
+        instance.call_direct(index, args, here)
     }
 
     fn reentered(&self) -> bool {

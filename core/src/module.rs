@@ -14,6 +14,18 @@ use bridgehost_module_abi as abi;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
+/// The outcome of [`Backend::call_direct`]: two words, returned in
+/// registers (a `Result` with the full [`Error`] inline is returned through
+/// memory, on every call, across the backend's dynamic dispatch).
+pub(crate) enum Direct {
+    /// The direct entry ran: its result slot, as the module wrote it.
+    Done(u64),
+    /// No direct entry to call: use the bytes entry with the wire format.
+    Bytes,
+    /// The call failed (kept boxed: the error path is cold).
+    Failed(Box<Error>),
+}
+
 /// What runs a module's calls: in-process or in worker processes.
 pub(crate) trait Backend: Send + Sync {
     /// Run method `index`; output through `out`. Counts the call in the
@@ -30,8 +42,8 @@ pub(crate) trait Backend: Send + Sync {
         _index: u32,
         _args: &[u64],
         _here: Option<crate::ffi::hazard::Here>,
-    ) -> Option<Result<u64>> {
-        None
+    ) -> Direct {
+        Direct::Bytes
     }
     /// Stop: wait for or fail in-flight calls, destroy the instance(s).
     /// Called once.
@@ -574,14 +586,14 @@ impl Method {
             args
         };
         match m.backend.call_direct(self.index, args, here) {
-            Some(Ok(slot)) => match s.signature.invalid_result(slot) {
+            Direct::Done(slot) => match s.signature.invalid_result(slot) {
                 // A NaN result is the canonical one, as the wire decoders
                 // yield it.
                 None => Ok(s.signature.result.map_or(slot, |r| r.canonical(slot))),
                 Some(why) => Err(self.bad_result(format!("direct result slot: {why}"))),
             },
-            Some(Err(e)) => Err(self.failed(e)),
-            None => self.call_scalar_bytes(s, args),
+            Direct::Failed(e) => Err(self.failed(*e)),
+            Direct::Bytes => self.call_scalar_bytes(s, args),
         }
     }
 

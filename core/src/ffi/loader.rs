@@ -17,6 +17,7 @@
 use crate::error::{Error, Result};
 use crate::ffi::callbacks::{self, CallCtx};
 use crate::ffi::probe::{self, ForeignReader};
+use crate::module::Direct;
 use crate::output::CallOutput;
 use crate::sync::Mutex;
 use bridgehost_module_abi as abi;
@@ -661,17 +662,20 @@ impl Instance {
         index: u32,
         args: &[u64],
         here: super::hazard::Here,
-    ) -> Result<Option<u64>> {
+    ) -> Direct {
         let Some(Some(entry)) = self.lib.direct.get(index as usize).copied() else {
-            return Ok(None);
+            return Direct::Bytes;
         };
         if self.owner.is_some() {
             // Single-thread modules run on their owner thread: the backend
             // never asks for a direct call there.
-            return Ok(None);
+            return Direct::Bytes;
         }
         let _serial = match &self.serial {
-            Some(m) => Some(self.lock_serial(m)?),
+            Some(m) => match self.lock_serial(m) {
+                Ok(g) => Some(g),
+                Err(e) => return Direct::Failed(Box::new(e)),
+            },
             None => None,
         };
         let mut result = 0u64;
@@ -685,9 +689,9 @@ impl Instance {
         let rc = unsafe { entry(self.ptr, args.as_ptr(), &mut result, ctx.token()) };
         let failure = ctx.finish();
         if rc == 0 && failure.is_none() {
-            return Ok(Some(result));
+            return Direct::Done(result);
         }
-        Err(direct_error(rc, failure))
+        Direct::Failed(Box::new(direct_error(rc, failure)))
     }
 
     /// Take the serialization lock, or refuse a re-entrant call (the lock
