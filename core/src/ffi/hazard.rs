@@ -532,6 +532,9 @@ impl ForkLock {
             for s in &r.slots {
                 s.store(0, Ordering::Relaxed);
             }
+            // A direct call that thread was running never finishes here:
+            // its token must not stay armed for the record's next holder.
+            r.direct.clear();
             r.in_use.store(false, Ordering::Release);
         }
         // Only in place: `retain` neither allocates nor frees.
@@ -612,6 +615,53 @@ mod tests {
         t.join().unwrap();
         heavy_fence();
         assert!(!is_protected(0x2000));
+    }
+
+    /// A fork child keeps only the forking thread: the records of the others
+    /// are released for its future threads, and a direct call one of them
+    /// had armed must not stay armed for the record's next holder (its
+    /// token would still be accepted by `fail`).
+    #[test]
+    #[cfg_attr(miri, ignore = "Miri cannot fork")]
+    fn a_fork_child_disarms_the_direct_calls_of_the_threads_it_lost() {
+        use crate::ffi::callbacks::DirectCall;
+        use std::sync::mpsc;
+        let (armed_tx, armed_rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let t = std::thread::spawn(move || {
+            let here = here().expect("a record");
+            let call = DirectCall::arm(here);
+            armed_tx.send(here.rec as *const Record as usize).unwrap();
+            done_rx.recv().unwrap();
+            assert_eq!(call.finish(), None);
+        });
+        let rec = armed_rx.recv().unwrap();
+        // SAFETY: records are leaked ('static) and never freed.
+        let rec: &'static Record = unsafe { &*(rec as *const Record) };
+        assert!(rec.direct.is_armed(), "the other thread's call is armed");
+        let mut held = lock_for_fork();
+        // SAFETY: the child runs only the fork handler's clearing (no
+        // allocation, no lock: the registries are held) and atomic loads,
+        // then _exit; it never returns into the test harness.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            held.clear_other_threads();
+            let code = if rec.direct.is_armed() { 1 } else { 0 };
+            // SAFETY: _exit is async-signal-safe and ends the child.
+            unsafe { libc::_exit(code) };
+        }
+        drop(held);
+        let mut status = 0;
+        // SAFETY: waiting for our own child; `status` is a valid out pointer.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert_eq!(r, pid);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "the child still saw the lost thread's direct call armed (status {status:#x})"
+        );
+        done_tx.send(()).unwrap();
+        t.join().unwrap();
     }
 
     /// A fork child does not inherit the membarrier registration: the heavy

@@ -41,6 +41,21 @@ impl DirectCell {
             failed: AtomicBool::new(false),
         }
     }
+
+    /// Nothing armed: for a record whose thread is gone while one of its
+    /// direct calls ran (in a fork child, every thread but the forking one),
+    /// before another thread takes the record. A thread that exits normally
+    /// leaves nothing armed.
+    /// A direct call is armed (for tests of the records that hold cells).
+    #[cfg(test)]
+    pub(crate) fn is_armed(&self) -> bool {
+        self.armed.load(Relaxed) != 0
+    }
+
+    pub(crate) fn clear(&self) {
+        self.armed.store(0, Relaxed);
+        self.failed.store(false, Relaxed);
+    }
 }
 
 /// A direct call's state as the outer call left it.
