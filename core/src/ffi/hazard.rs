@@ -532,9 +532,11 @@ impl ForkLock {
             for s in &r.slots {
                 s.store(0, Ordering::Relaxed);
             }
-            // A direct call that thread was running never finishes here:
-            // its token must not stay armed for the record's next holder.
+            // Calls that thread was running never finish here: its direct
+            // token must not stay armed, nor its bytes calls live, for the
+            // record's next holder.
             r.direct.clear();
+            r.calls.retire_lost_calls();
             r.in_use.store(false, Ordering::Release);
         }
         // Only in place: `retain` neither allocates nor frees.

@@ -119,13 +119,46 @@ impl HeldRecords {
     }
 }
 
+impl HeldRecords {
+    /// In a fork child, for a record whose thread did not survive the fork:
+    /// retire every call record it had live (those calls never return here),
+    /// so a token of one is `BH_API_STALE` in the child instead of reaching
+    /// a context on a stack no thread runs on, and the records are idle for
+    /// the hazard record's next holder. Allocates nothing and takes no lock
+    /// (the fork handler runs it with every other thread gone); a Vec the
+    /// lost thread was changing at the fork (borrowed) is left alone.
+    pub(crate) fn retire_lost_calls(&self) {
+        let Ok(held) = self.held.try_borrow() else {
+            return;
+        };
+        for &(_, rec) in held.iter() {
+            let state = rec.state.load(Ordering::Relaxed);
+            if state & 1 == 1 {
+                rec.state.store(next_idle(state), Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// The idle state after the live `state`: the next generation (never 0, so
+/// that no token is ever null).
+fn next_idle(state: u64) -> u64 {
+    let mut next = ((state >> 1).wrapping_add(1)) & GEN_MASK;
+    if next == 0 {
+        next = 1;
+    }
+    next << 1
+}
+
 // SAFETY: a hazard record is shared (other threads scan its announcement
 // slots), but its HeldRecords is reached only through a `Here`, which only
 // the thread that holds the record can obtain (from its own thread-local,
 // `Here` is !Send): one thread at a time uses the RefCell. A record passes
 // to another thread only after its holder's thread-local destructor
 // released it (Release store of `in_use`, Acquire CAS by the next holder),
-// with no borrow outstanding; the Vec and the `&'static CallRecord`s in it
+// with no borrow outstanding, or, in a fork child, after the fork handler
+// (the only thread left, holding the record registry) ran
+// `retire_lost_calls` on it; the Vec and the `&'static CallRecord`s in it
 // may move between threads (both Send).
 unsafe impl Sync for HeldRecords {}
 
@@ -262,11 +295,7 @@ impl<'a, 'b> CallCtx<'a, 'b> {
         };
         self.token.set(0);
         let live = rec.state.load(Ordering::Relaxed);
-        let mut next = ((live >> 1).wrapping_add(1)) & GEN_MASK;
-        if next == 0 {
-            next = 1; // a token is never 0 (null)
-        }
-        rec.state.store(next << 1, Ordering::Relaxed);
+        rec.state.store(next_idle(live), Ordering::Relaxed);
         // Pairs with a visitor's (announce, heavy fence, state load): either
         // it saw the new state and backs off, or we see its announcement.
         hazard::light_fence();
@@ -427,4 +456,61 @@ pub(super) fn with_ctx<R>(
     };
     rec.visitors.fetch_sub(1, Ordering::Release);
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fork child keeps only the forking thread: a bytes call another
+    /// thread had published at the fork never returns there, and its token
+    /// must be stale in the child (not a way into a stack no thread runs
+    /// on); the hazard record's next holder finds the call record idle.
+    #[test]
+    #[cfg_attr(miri, ignore = "Miri cannot fork")]
+    fn a_fork_child_retires_the_calls_of_the_threads_it_lost() {
+        use std::sync::mpsc;
+        let (token_tx, token_rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let t = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let mut out = CallOutput::to_vec(&mut buf, 64);
+            let mut ctx = CallCtx::new(&mut out);
+            token_tx.send(ctx.as_ptr() as usize).unwrap();
+            done_rx.recv().unwrap();
+            assert_eq!(ctx.finish(), None);
+        });
+        let token = token_rx.recv().unwrap() as *mut abi::BhCall;
+        assert_eq!(
+            with_ctx(token, |_, on_owner| on_owner),
+            Ok(false),
+            "live in the parent, for a thread that is not its owner"
+        );
+        let mut held = hazard::lock_for_fork();
+        // SAFETY: the child runs only the fork handler's clearing (no
+        // allocation, no lock: the registries are held) and atomic loads,
+        // then _exit; it never returns into the test harness.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            held.clear_other_threads();
+            let token = token as usize as u64;
+            let index = (token & INDEX_MASK) as u32;
+            let live = (((token >> INDEX_BITS) & GEN_MASK) << 1) | 1;
+            let stale = record(index).is_some_and(|r| r.state.load(Ordering::Relaxed) != live);
+            // SAFETY: _exit is async-signal-safe and ends the child.
+            unsafe { libc::_exit(if stale { 0 } else { 1 }) };
+        }
+        drop(held);
+        let mut status = 0;
+        // SAFETY: waiting for our own child; `status` is a valid out pointer.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert_eq!(r, pid);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "the lost thread's call was still live in the child (status {status:#x})"
+        );
+        done_tx.send(()).unwrap();
+        t.join().unwrap();
+    }
 }
