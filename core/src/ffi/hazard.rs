@@ -576,6 +576,34 @@ pub(crate) fn is_protected(addr: usize) -> bool {
             && OVERFLOW.lock().iter().any(|&(a, _)| a == addr))
 }
 
+/// Test support: fork, and in the child run `check` (after what the fork
+/// handler does there: the registries held and, when `clear`, the other
+/// threads' records released) and `_exit` with 0 when it holds. True when
+/// the child exited with 0. `check` must allocate nothing and take no lock
+/// (other threads may have held one at the fork).
+#[cfg(test)]
+pub(crate) fn check_in_fork_child(clear: bool, check: impl FnOnce() -> bool) -> bool {
+    let mut held = clear.then(lock_for_fork);
+    // SAFETY: the child runs only `check` (under the caller's rule above)
+    // and _exit; it never returns into the test harness.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        if let Some(h) = held.as_mut() {
+            h.clear_other_threads();
+        }
+        let code = if check() { 0 } else { 1 };
+        // SAFETY: _exit is async-signal-safe and ends the child.
+        unsafe { libc::_exit(code) };
+    }
+    drop(held);
+    let mut status = 0;
+    // SAFETY: waiting for our own child; `status` is a valid out pointer.
+    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(r, pid);
+    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -641,26 +669,9 @@ mod tests {
         // SAFETY: records are leaked ('static) and never freed.
         let rec: &'static Record = unsafe { &*(rec as *const Record) };
         assert!(rec.direct.is_armed(), "the other thread's call is armed");
-        let mut held = lock_for_fork();
-        // SAFETY: the child runs only the fork handler's clearing (no
-        // allocation, no lock: the registries are held) and atomic loads,
-        // then _exit; it never returns into the test harness.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork failed");
-        if pid == 0 {
-            held.clear_other_threads();
-            let code = if rec.direct.is_armed() { 1 } else { 0 };
-            // SAFETY: _exit is async-signal-safe and ends the child.
-            unsafe { libc::_exit(code) };
-        }
-        drop(held);
-        let mut status = 0;
-        // SAFETY: waiting for our own child; `status` is a valid out pointer.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        assert_eq!(r, pid);
         assert!(
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            "the child still saw the lost thread's direct call armed (status {status:#x})"
+            check_in_fork_child(true, || !rec.direct.is_armed()),
+            "the child still saw the lost thread's direct call armed"
         );
         done_tx.send(()).unwrap();
         t.join().unwrap();
@@ -672,23 +683,10 @@ mod tests {
     #[cfg_attr(miri, ignore = "Miri cannot fork")]
     fn heavy_fence_works_in_a_fork_child() {
         heavy_fence(); // decide the mode (and register) in the parent
-                       // SAFETY: the child only issues system calls (membarrier, _exit)
-                       // on the success path; it never returns into the test harness.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork failed");
-        if pid == 0 {
+        assert!(check_in_fork_child(false, || {
             heavy_fence();
-            // SAFETY: _exit is async-signal-safe and ends the child.
-            unsafe { libc::_exit(0) };
-        }
-        let mut status = 0;
-        // SAFETY: waiting for our own child; `status` is a valid out pointer.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        assert_eq!(r, pid);
-        assert!(
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            "child status {status:#x}"
-        );
+            true
+        }));
     }
 }
 

@@ -486,29 +486,14 @@ mod tests {
             Ok(false),
             "live in the parent, for a thread that is not its owner"
         );
-        let mut held = hazard::lock_for_fork();
-        // SAFETY: the child runs only the fork handler's clearing (no
-        // allocation, no lock: the registries are held) and atomic loads,
-        // then _exit; it never returns into the test harness.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork failed");
-        if pid == 0 {
-            held.clear_other_threads();
-            let token = token as usize as u64;
-            let index = (token & INDEX_MASK) as u32;
-            let live = (((token >> INDEX_BITS) & GEN_MASK) << 1) | 1;
-            let stale = record(index).is_some_and(|r| r.state.load(Ordering::Relaxed) != live);
-            // SAFETY: _exit is async-signal-safe and ends the child.
-            unsafe { libc::_exit(if stale { 0 } else { 1 }) };
-        }
-        drop(held);
-        let mut status = 0;
-        // SAFETY: waiting for our own child; `status` is a valid out pointer.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        assert_eq!(r, pid);
+        let token = token as usize as u64;
+        let index = (token & INDEX_MASK) as u32;
+        let live = (((token >> INDEX_BITS) & GEN_MASK) << 1) | 1;
         assert!(
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            "the lost thread's call was still live in the child (status {status:#x})"
+            hazard::check_in_fork_child(true, || {
+                record(index).is_some_and(|r| r.state.load(Ordering::Relaxed) != live)
+            }),
+            "the lost thread's call was still live in the child"
         );
         done_tx.send(()).unwrap();
         t.join().unwrap();
