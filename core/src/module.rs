@@ -33,9 +33,10 @@ pub(crate) trait Backend: Send + Sync {
     /// backend's gate).
     fn call(&self, index: u32, input: &[u8], out: &mut CallOutput<'_>) -> Result<()>;
     /// Run method `index` through its direct entry with checked argument
-    /// slots, counted like `call`; `None` when this backend has no direct
-    /// entry to call for it (isolated workers, single-thread modules, a
-    /// method without one): the caller then uses `call` with the wire format.
+    /// slots, counted like `call`; [`Direct::Bytes`] when this backend has
+    /// no direct entry to call for it (isolated workers, single-thread
+    /// modules, a method without one, a thread without a hazard record): the
+    /// caller then uses `call` with the wire format.
     /// `here`: the calling thread's record, looked up by the caller.
     fn call_direct(
         &self,

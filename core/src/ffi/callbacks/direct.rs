@@ -21,7 +21,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 /// lives in a thread-local, touched only by `fail`.
 ///
 /// Only the owning thread reads or writes these cells (the record passes to
-/// another thread only after its owner exited, with nothing armed), so the
+/// another thread only after its owner exited, with nothing armed, or in a
+/// fork child after [`DirectCell::clear`]), so the
 /// atomics are `Relaxed`: plain loads and stores, used for interior
 /// mutability in a record other threads scan.
 pub(crate) struct DirectCell {
@@ -42,16 +43,16 @@ impl DirectCell {
         }
     }
 
-    /// Nothing armed: for a record whose thread is gone while one of its
-    /// direct calls ran (in a fork child, every thread but the forking one),
-    /// before another thread takes the record. A thread that exits normally
-    /// leaves nothing armed.
     /// A direct call is armed (for tests of the records that hold cells).
     #[cfg(test)]
     pub(crate) fn is_armed(&self) -> bool {
         self.armed.load(Relaxed) != 0
     }
 
+    /// Nothing armed: for a record whose thread is gone while one of its
+    /// direct calls ran (in a fork child, every thread but the forking one),
+    /// before another thread takes the record. A thread that exits normally
+    /// leaves nothing armed.
     pub(crate) fn clear(&self) {
         self.armed.store(0, Relaxed);
         self.failed.store(false, Relaxed);
