@@ -18,7 +18,8 @@
 //!
 //! `unsafe` is confined to [`buffer`] (the buffer protocol), [`runtime`]
 //! (thread states of bridgehost threads), [`presized`] (a `bytes` result
-//! the module writes into) and [`vectorcall`] (typed functions' call entry).
+//! the module writes into) and [`vectorcall`] (typed functions' call entry,
+//! `Method.call` as a `METH_O` method).
 #![deny(unsafe_code)]
 
 mod buffer;
@@ -143,6 +144,7 @@ fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<module::Module>()?;
     m.add_class::<module::Subscription>()?;
     m.add_class::<method::Method>()?;
+    vectorcall::install_one_argument_methods(m.py())?;
     m.add_class::<method::SubmitHandle>()?;
     m.add_class::<shared::PySharedBuffer>()?;
     m.add_class::<typed::PyInterface>()?;

@@ -80,13 +80,13 @@ impl Module {
 #[pymethods]
 impl Module {
     /// Resolve a method by name, once (``NotFoundError`` if it does not exist).
-    fn method(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<Method> {
+    fn method(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<Py<Method>> {
         let py = slf.py();
         guard(py, || {
             let name = crate::options::utf8(py, "name", name)?;
             slf.get().inner.check(py)?;
             let m = slf.get().inner.method(&name).py_err(py)?;
-            Ok(Method::new(m, slf.clone().unbind()))
+            crate::vectorcall::new_method(py, Method::new(m, slf.clone().unbind()))
         })
     }
 

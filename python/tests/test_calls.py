@@ -57,6 +57,53 @@ def test_empty_input(std):
     assert std.method("echo")(np.zeros(0, dtype=np.uint8)) == b""
 
 
+def test_call_methods_keep_their_signature_and_argument_errors(std):
+    """``call`` and ``call_released`` are METH_O methods (py-bridge/src/vectorcall.rs): the
+    same name, docstring, text signature and errors as the PyO3 methods they replace."""
+    Method = bridgehost.Method
+    for name in ("call", "call_released"):
+        f = getattr(Method, name)
+        assert f.__name__ == name
+        assert f.__text_signature__ == "($self, data, /)"
+    assert Method.call.__doc__ == "Call on this thread and return the output as ``bytes``."
+    assert Method.call_released.__doc__.startswith("Like ``call`` but always releases the GIL")
+    echo = std.method("echo")
+    for call in (echo.call, echo.call_released):
+        with pytest.raises(TypeError, match="exactly one argument"):
+            call()
+        with pytest.raises(TypeError, match="exactly one argument"):
+            call(DATA, DATA)
+        with pytest.raises(TypeError, match="keyword"):
+            call(data=DATA)
+        with pytest.raises(TypeError, match="bytes-like"):
+            call(5)
+        # Unbound, through the class: the descriptor refuses another type's instance.
+        with pytest.raises(TypeError, match="Method"):
+            getattr(Method, call.__name__)(object(), DATA)
+        assert getattr(Method, call.__name__)(echo, DATA) == DATA
+    # method(data): a vectorcall entry (the object is an instance of a subclass of Method made
+    # for it), the same checks.
+    assert isinstance(echo, Method) and type(echo).__name__ == "Method"
+    assert echo(DATA) == DATA
+    assert echo(*[DATA]) == DATA
+    with pytest.raises(TypeError, match=r"exactly one argument \(0 given\)"):
+        echo()
+    with pytest.raises(TypeError, match=r"exactly one argument \(2 given\)"):
+        echo(DATA, DATA)
+    with pytest.raises(TypeError, match="keyword"):
+        echo(data=DATA)
+    with pytest.raises(TypeError, match="bytes-like"):
+        echo(5)
+    with pytest.raises(TypeError, match="No constructor defined for Method"):
+        Method()
+    with pytest.raises(TypeError, match="No constructor defined for Method"):
+        type(echo)()
+    echo.close()
+    for call in (echo, echo.call, echo.call_released):
+        with pytest.raises(bridgehost.ClosedError):
+            call(DATA)
+
+
 def test_any_itemsize_is_read_as_raw_bytes(std):
     a = np.arange(1000, dtype=np.float64)
     assert std.method("checksum")(a) == crc32c(a.tobytes())

@@ -167,7 +167,7 @@ pub(crate) fn buffer_error(py: Python<'_>, what: &str, e: BufferError) -> PyErr 
 /// ``bytearray`` cannot be resized meanwhile). The GIL is released during the call, except for
 /// small inputs (up to 2 KiB) to methods a thread-safe in-process module
 /// declares non-blocking (``keeps_gil``).
-#[pyclass(module = "bridgehost", name = "Method", frozen, weakref)]
+#[pyclass(module = "bridgehost", name = "Method", frozen, weakref, subclass)]
 pub(crate) struct Method {
     inner: DropDetached<bridgehost::Method>,
     /// Set by ``close()``: later calls raise ``ClosedError``.
@@ -369,9 +369,16 @@ impl Method {
 
 #[pymethods]
 impl Method {
+    /// Only `Module.method` makes these (vectorcall.rs); from Python,
+    /// ``TypeError`` as for a class without a constructor.
+    #[new]
+    fn __new__() -> PyResult<Self> {
+        crate::vectorcall::take_pending_method()
+    }
+
     /// Call on this thread and return the output as ``bytes``.
     #[pyo3(signature = (data, /))]
-    fn call<'py>(
+    pub(crate) fn call<'py>(
         &self,
         py: Python<'py>,
         data: &Bound<'py, PyAny>,
@@ -381,7 +388,7 @@ impl Method {
 
     /// Same as ``call(data)``.
     #[pyo3(signature = (data, /))]
-    fn __call__<'py>(
+    pub(crate) fn __call__<'py>(
         &self,
         py: Python<'py>,
         data: &Bound<'py, PyAny>,
@@ -392,7 +399,7 @@ impl Method {
     /// Like ``call`` but always releases the GIL (for measuring the
     /// non-blocking fast path against the ordinary one).
     #[pyo3(signature = (data, /))]
-    fn call_released<'py>(
+    pub(crate) fn call_released<'py>(
         &self,
         py: Python<'py>,
         data: &Bound<'py, PyAny>,

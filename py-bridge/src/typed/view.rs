@@ -63,14 +63,14 @@ pub(crate) fn view<'py>(
     let drops = if iface.functions.iter().any(owns) {
         Some(owned::drops(py, &iface, |name| {
             let core = m.inner.method(name).py_err(py)?;
-            Py::new(py, Method::new(core, module.clone().unbind()))
+            crate::vectorcall::new_method(py, Method::new(core, module.clone().unbind()))
         })?)
     } else {
         None
     };
     for (index, (f, pyname)) in iface.functions.iter().zip(names).enumerate() {
         let core = m.inner.method(&f.name).py_err(py)?;
-        let method = Py::new(py, Method::new(core, module.clone().unbind()))?;
+        let method = crate::vectorcall::new_method(py, Method::new(core, module.clone().unbind()))?;
         let params = py_names(py, f.params.iter().map(|p| p.name.as_str()))?;
         let tf = crate::vectorcall::new_function(
             py,
