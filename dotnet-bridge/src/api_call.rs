@@ -12,17 +12,21 @@ use bhcore::{Error, Method, RequestedLen, Result, SharedBuffer};
 use std::ffi::c_void;
 use std::sync::Arc;
 
-/// Check the shape of a call's input (null with a length, > isize::MAX:
+/// Borrow the input of a call on `method` that is about to be *copied*
+/// (`bh_submit`): its shape is checked (null with a length, > isize::MAX:
 /// invalid argument), then the module's limit by the core's rule
-/// (`Method::check_input_len`, resource limit) before any byte is read.
-fn check_input(c: &Contract, method: &Method, p: *const u8, len: usize) -> Result<()> {
+/// (`Method::check_input_len`, resource limit), so that an input over the
+/// limit is refused before a copy of it is made. A synchronous call borrows
+/// its input with [`Contract::bytes`] alone: the core refuses an input over
+/// the limit (and counts the refusal) before anything reads it.
+fn input_to_copy<'c>(
+    c: &'c Contract,
+    method: &Method,
+    p: *const u8,
+    len: usize,
+) -> Result<&'c [u8]> {
     c.check_bytes(p, len, "input")?;
-    method.check_input_len(len)
-}
-
-/// Borrow the input of a call on `method`, after [`check_input`].
-fn input<'c>(c: &'c Contract, method: &Method, p: *const u8, len: usize) -> Result<&'c [u8]> {
-    check_input(c, method, p, len)?;
+    method.check_input_len(len)?;
     c.bytes(p, len, "input")
 }
 
@@ -42,10 +46,11 @@ pub unsafe extern "C" fn bh_call(
 ) -> bh_status {
     ffi_boundary!(|c| {
         let out = c.out(out, "out")?;
-        let output = METHODS.with(f, |method| {
-            let data = self::input(c, method, input, in_len)?;
-            method.call(data)
-        })??;
+        let data = c.bytes(input, in_len, "input")?;
+        // No separate input check: the core refuses an input over max_input
+        // before anything reads a byte of it (as in bh_call_into and
+        // bh_call_spill).
+        let output = METHODS.with(f, |method| method.call(data))??;
         out.write(BUFFERS.insert(Arc::new(output)));
         Ok(())
     })
@@ -464,7 +469,7 @@ pub unsafe extern "C" fn bh_submit(
         let out = c.opt_out(out, "out")?;
         let completion = Completion::new(c, cb, user_data)?;
         let method = METHODS.get(f)?;
-        let data = self::input(c, &method, input, in_len)?.to_vec();
+        let data = input_to_copy(c, &method, input, in_len)?.to_vec();
         let Some(out) = out else {
             method.submit(data, move |r| completion.complete(r))?;
             return Ok(());
