@@ -1173,6 +1173,22 @@ static void t_hostile_input(uint32_t iso) {
     bh_method se = resolve(small, "echo");
     call_expect(se, "1234", 4, "1234", 4);
     EXPECT_MSG(bh_call(se, (const uint8_t *)"12345", 5, &b), BH_E_RESOURCE_LIMIT, "max_input");
+    /* One rule, the core's: every synchronous form refuses it with the same words and counts
+     * the refusal as an error (the C ABI has no input-length check of its own). */
+    {
+        uint8_t obuf[16];
+        size_t olen = 0;
+        bh_buffer spill = {0};
+        EXPECT_MSG(bh_call_into(se, (const uint8_t *)"12345", 5, obuf, sizeof obuf, &olen),
+                   BH_E_RESOURCE_LIMIT, "max_input");
+        EXPECT_MSG(bh_call_spill(se, (const uint8_t *)"12345", 5, obuf, sizeof obuf, &olen, &spill),
+                   BH_E_RESOURCE_LIMIT, "max_input");
+        bh_counters sc;
+        memset(&sc, 0, sizeof sc);
+        sc.struct_size = sizeof sc;
+        EXPECT(bh_module_counters(small, &sc), BH_OK);
+        CHECK(sc.errors == 3);
+    }
     bh_method_free(se);
     bh_module_free(small);
     EXPECT(bh_method_free(echo), BH_OK);
@@ -1652,6 +1668,15 @@ static void ticker(bh_method t, uint32_t count, uint32_t interval_ms) {
     call_expect(t, in, sizeof in, "", 0);
 }
 
+/* The input of std's gate_wait (docs/BUNDLED.md): the timeout, then the key. */
+static size_t gate_input(uint8_t *in, uint32_t timeout_ms, const char *key) {
+    size_t k = strlen(key);
+    for (int i = 0; i < 4; i++)
+        in[i] = (uint8_t)(timeout_ms >> (8 * i));
+    memcpy(in + 4, key, k);
+    return 4 + k;
+}
+
 static void t_events(uint32_t iso) {
     bh_host h = new_host(0);
     bh_module m = must_open(h, "std", iso);
@@ -1728,22 +1753,46 @@ static void t_no_callback_after_unsubscribe(uint32_t iso) {
 
 /* ---- submit, close, cancel */
 
+/* Counts std's "gate" events: a gate_wait call announcing itself from inside the module. */
+static void on_started(void *user, const char *topic, size_t topic_len, const uint8_t *data,
+                       size_t len) {
+    (void)topic;
+    (void)topic_len;
+    (void)data;
+    (void)len;
+    atomic_fetch_add((atomic_int *)user, 1);
+}
+
 static void t_close_during_inflight_submit(uint32_t iso) {
     bh_host h = new_host(0);
     bh_module m = must_open(h, "std", iso);
     bh_method sleep = resolve(m, "sleep_ms");
+    bh_method gate_wait = resolve(m, "gate_wait");
     completion c;
     completion_init(&c);
     bh_task t = {0};
-    EXPECT(bh_submit(sleep, (const uint8_t *)"300", 3, on_complete, &c, &t), BH_OK);
-    sleep_ms(50); /* it is running now */
+    /* A call that lasts 300 ms from its start (gate_wait with nobody to open it), started after
+     * t0: a close that waits for it returns no earlier than t0 + 0.3 s, however the threads are
+     * scheduled. Closed once the call is seen running, not after a sleep: gate_wait emits event
+     * "gate" on entry, from inside the module (inside its worker, isolated). */
+    atomic_int started = 0;
+    bh_subscription started_sub = {0};
+    EXPECT(bh_subscribe(m, "gate", 4, on_started, &started, &started_sub), BH_OK);
+    uint8_t in[64];
+    size_t in_len = gate_input(in, 300, "inflight");
     double t0 = now_s();
+    EXPECT(bh_submit(gate_wait, in, in_len, on_complete, &c, &t), BH_OK);
+    CHECK(wait_count(&started, 1, 10));
     EXPECT(bh_module_close(m), BH_OK); /* waits for the call in flight */
+    EXPECT(bh_unsubscribe(started_sub), BH_OK);
     double waited = now_s() - t0;
     CHECK(completion_wait(&c, 1, 10));
     if (iso == BH_ISOLATION_IN_PROCESS) {
         CHECKF(c.status == BH_OK, "in-flight call: %d (%s)", c.status, c.error);
-        CHECKF(waited > 0.1, "close returned after %.3f s, before the call finished", waited);
+        /* It ran to its timeout (0: not opened), not cut short. */
+        CHECKF(c.len == 1 && c.data[0] == 0, "gate_wait output: %zu bytes", c.len);
+        CHECKF(waited >= 0.3, "close returned %.3f s after the call was submitted, before it "
+               "finished", waited);
     } else {
         CHECKF(c.status == BH_OK || c.status == BH_E_CLOSED, "in-flight call: %d (%s)", c.status,
                c.error);
@@ -1772,6 +1821,7 @@ static void t_close_during_inflight_submit(uint32_t iso) {
     pthread_mutex_unlock(&c2.mu);
     completion_destroy(&c2);
     bh_method_free(sleep);
+    bh_method_free(gate_wait);
     bh_method_free(sleep2);
     bh_module_free(m);
     bh_module_free(m2);
