@@ -492,6 +492,17 @@ impl ModuleOptions {
         if self.config.len() > 16 << 20 {
             return bad("config must be at most 16 MiB");
         }
+        if let Some(p) = &self.worker_path {
+            // Refused here, in every mode and before any file is looked at,
+            // not found later as "no such worker": a path no system call
+            // can take is a wrong argument.
+            if p.as_os_str().is_empty() {
+                return bad("worker_path is empty");
+            }
+            if p.as_os_str().as_encoded_bytes().contains(&0) {
+                return bad("worker_path: path contains NUL");
+            }
+        }
         Ok(())
     }
 }
@@ -499,6 +510,34 @@ impl ModuleOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `worker_path` holding NUL or empty is a wrong argument in every mode,
+    /// before any file is looked at (the front ends leave the rule here).
+    #[test]
+    fn a_worker_path_no_system_call_can_take_is_invalid() {
+        for iso in [Isolation::InProcess, Isolation::Process] {
+            for (path, why) in [
+                ("", "worker_path is empty"),
+                ("a\0b", "worker_path: path contains NUL"),
+            ] {
+                let o = ModuleOptions {
+                    isolation: iso,
+                    worker_path: Some(PathBuf::from(path)),
+                    ..ModuleOptions::default()
+                };
+                let e = o.validate().unwrap_err();
+                assert_eq!(e.to_string(), format!("invalid argument: {why}"));
+            }
+        }
+        let o = ModuleOptions {
+            worker_path: Some(PathBuf::from("/no/such/worker")),
+            ..ModuleOptions::default()
+        };
+        assert!(
+            o.validate().is_ok(),
+            "a missing file is found missing later, not refused here"
+        );
+    }
 
     /// Each duration option's refusal names that option and no other (a docs-only client
     /// saw `startup_timeout` and `call_timeout` refused with one message), for a value below

@@ -104,15 +104,13 @@ pub(crate) fn utf8<'a>(
     })
 }
 
-/// `str` or `os.PathLike` → String (UTF-8; NUL is rejected by the core).
+/// `str` or `os.PathLike` → String (UTF-8). The path rules (empty, NUL)
+/// are the core's: a module spec, a module directory and `worker_path`
+/// are checked there.
 pub(crate) fn path_string(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     let fs = py.import("os")?.getattr("fspath")?.call1((v,))?;
     if let Ok(s) = fs.cast::<PyString>() {
-        let s = utf8(py, name, s)?.into_owned();
-        if s.contains('\0') {
-            return Err(invalid(py, format!("{name} contains a NUL character")));
-        }
-        return Ok(s);
+        return Ok(utf8(py, name, s)?.into_owned());
     }
     Err(PyTypeError::new_err(format!(
         "{name} must be a str or os.PathLike[str]"

@@ -114,6 +114,11 @@ def test_ranges_and_messages_are_the_cores(host):
         ),
         (lambda: bridgehost.Host(thread_name="x" * 33), "thread_name must be 1..=32 bytes without NUL"),
         (lambda: bridgehost.Host(thread_name=""), "thread_name must be 1..=32 bytes without NUL"),
+        # Path rules are the core's too.
+        (lambda: host.open("std", isolation="process", worker_path="a\0b"), "worker_path: path contains NUL"),
+        (lambda: host.open("std", isolation="process", worker_path=""), "worker_path is empty"),
+        (lambda: bridgehost.Host(module_dirs=["a\0b"]), "module_dirs: entry 1: path contains NUL"),
+        (lambda: host.add_module_dir("a\0b"), "path contains NUL"),
     ]
     for make, message in cases:
         with pytest.raises(bridgehost.InvalidArgumentError, match=re.escape(message)):

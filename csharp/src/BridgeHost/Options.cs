@@ -89,9 +89,12 @@ namespace BridgeHost
             {
                 string d = ModuleDirectories[i];
                 string what = nameof(ModuleDirectories) + "[" + i + "]";
-                if (string.IsNullOrEmpty(d))
+                // What the list's encoding cannot carry: a null entry, and a NUL (the separator: an
+                // entry holding one would read as two). Every other rule (an empty entry, a missing
+                // directory, ...) is the core's, reported through the C ABI.
+                if (d == null)
                 {
-                    throw new InvalidArgumentException(what + " is null or empty");
+                    throw new InvalidArgumentException(what + " is null");
                 }
                 if (d.IndexOf('\0') >= 0)
                 {
