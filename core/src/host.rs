@@ -315,9 +315,9 @@ impl Host {
     }
 
     /// Modules whose counters are still alive (open, or referenced by a
-    /// handle); a closed and released module is not counted (leak tests).
-    #[doc(hidden)]
-    pub fn debug_live_module_counters(&self) -> usize {
+    /// handle); a closed and released module is not counted (leak tests,
+    /// through [`crate::internal::live_module_counters`]).
+    pub(crate) fn live_module_counters(&self) -> usize {
         self.inner.counters.live()
     }
 }

@@ -98,6 +98,16 @@ pub mod internal {
     pub use crate::ffi::vector_state::probe as vector_state_probe;
     /// The worker process's entry point (the `bridgehost-worker` binary).
     pub use crate::isolation::worker::worker_main;
+    /// The message of a panic payload (`&str` or `String`), or a placeholder
+    /// (a front end's panic boundary).
+    pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+        crate::error::panic_message(payload)
+    }
+    /// Modules of `host` whose counters are still alive (open, or referenced
+    /// by a handle): the leak tests' probe.
+    pub fn live_module_counters(host: &crate::Host) -> usize {
+        host.live_module_counters()
+    }
 }
 
 /// The crate version.

@@ -36,7 +36,8 @@ use std::sync::{Arc, OnceLock};
 /// Generation bits (as the handle encoding carries them).
 pub(crate) const GEN_MASK: u64 = (1 << 24) - 1;
 const LIVE: u64 = 1 << 32;
-const FIRST_BUCKET: usize = 64;
+/// Entries in the first bucket (each next bucket holds twice as many).
+pub(crate) const FIRST_BUCKET: usize = 64;
 /// 64 * (2^27 - 1) slots >= 2^32 indices.
 const BUCKETS: usize = 27;
 
@@ -165,7 +166,10 @@ fn bump(c: &AtomicUsize, d: isize) {
     );
 }
 
-fn locate(index: u32) -> (usize, usize) {
+/// Where `index` lives in buckets that double in size, the first holding
+/// [`FIRST_BUCKET`] entries: (bucket, offset in it). Shared with the call
+/// records (callbacks/records.rs), which are allocated the same way.
+pub(crate) fn locate(index: u32) -> (usize, usize) {
     let j = index as u64 / FIRST_BUCKET as u64 + 1;
     let b = 63 - j.leading_zeros() as usize;
     let start = FIRST_BUCKET as u64 * ((1u64 << b) - 1);

@@ -72,7 +72,7 @@ pub extern "system" fn JNI_OnLoad(vm: *mut sys::JavaVM, _reserved: *mut c_void) 
     let message = match outcome {
         Ok(Ok(())) => return JNI_VERSION,
         Ok(Err(m)) => m,
-        Err(p) => bridgehost::error::panic_message(&*p),
+        Err(p) => bridgehost::internal::panic_message(&*p),
     };
     // Best effort: leave an UnsatisfiedLinkError with the reason pending.
     let _ = catch_unwind(AssertUnwindSafe(|| {

@@ -4,6 +4,7 @@
 
 use super::{hazard, pthread_id, take_input, Kind};
 use crate::ffi::hazard::Here;
+use crate::ffi::slots::{locate, FIRST_BUCKET};
 use crate::output::{CallOutput, WriteError};
 use crate::sync::Mutex;
 use bridgehost_module_abi as abi;
@@ -17,7 +18,6 @@ pub(super) const INDEX_BITS: u32 = 24;
 pub(super) const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
 /// Generations wrap within the bits left above the index.
 pub(super) const GEN_MASK: u64 = (1 << (64 - INDEX_BITS)) - 1;
-const FIRST_BUCKET: usize = 64;
 /// 64 * (2^18 - 1) records >= 2^24 indices.
 const BUCKETS: usize = 18;
 
@@ -62,13 +62,6 @@ static RECORD_POOL: Mutex<RecordPool> = crate::sync::Mutex::new(RecordPool {
     free: Vec::new(),
     next: 0,
 });
-
-fn locate(index: u32) -> (usize, usize) {
-    let j = index as u64 / FIRST_BUCKET as u64 + 1;
-    let b = 63 - j.leading_zeros() as usize;
-    let start = FIRST_BUCKET as u64 * ((1u64 << b) - 1);
-    (b, (index as u64 - start) as usize)
-}
 
 fn record(index: u32) -> Option<&'static CallRecord> {
     let (b, off) = locate(index);
