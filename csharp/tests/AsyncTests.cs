@@ -227,25 +227,35 @@ namespace BridgeHost.Tests
         {
             var host = new Host(new HostOptions { SubmitThreads = 1 });
             var std = host.Open("std");
-            var sleep = std.GetMethod("sleep_ms");
-            var tasks = Enumerable.Range(0, 6).Select(_ => sleep.SubmitAsync(TestEnv.Ascii("50"))).ToArray();
-            // Wait until the pool thread has started the first call (counted when it starts), not
-            // a fixed time: the pool starts its thread on demand, later than 10 ms on a busy machine.
-            var started = System.Diagnostics.Stopwatch.StartNew();
-            while (std.GetCounters().Calls < 1 && started.Elapsed < TimeSpan.FromSeconds(10))
-            {
-                Thread.Sleep(1);
-            }
+            // The one pool thread runs a gate_wait nobody opens (a call refused once disposing
+            // began could not open it): it returns WaitMs after it started. Five echoes queue
+            // behind it. Disposed once the first call is seen running (a started signal, not a
+            // sleep).
+            const int WaitMs = 500;
+            var submitted = Stopwatch.StartNew();
+            var first = std.GetMethod("gate_wait").SubmitAsync(TestEnv.Gate("queue", WaitMs));
+            var echo = std.GetMethod("echo");
+            var queued = Enumerable.Range(0, 5).Select(i => echo.SubmitAsync(TestEnv.Ascii("q" + i))).ToArray();
+            TestEnv.AwaitInside(std, "queue", 1);
+            var disposedAt = submitted.Elapsed;
             host.Dispose();
-            foreach (var t in tasks)
+            Check.Completes(first, "the running submit after host dispose");
+            foreach (var t in queued)
             {
-                Check.Completes(t, "submit after host dispose");
+                Check.Completes(t, "a queued submit after host dispose");
             }
-            Check.True(tasks[0].Status == TaskStatus.RanToCompletion, "the running one finished: " + tasks[0].Status);
-            int closed = tasks.Count(t => t.IsFaulted && t.Exception.InnerException is ClosedException);
-            int ran = tasks.Count(t => t.Status == TaskStatus.RanToCompletion);
-            Check.Equal(tasks.Length, closed + ran, "every task either ran or failed with ClosedException");
-            Check.True(closed >= 1, "queued tasks failed with ClosedException (" + closed + ")");
+            Check.True(first.Status == TaskStatus.RanToCompletion, "the running one finished: " + first.Status);
+            Check.Bytes(new byte[] { 0 }, first.Result, "gate_wait ran to its own timeout");
+            int closed = queued.Count(t => t.IsFaulted && t.Exception.InnerException is ClosedException);
+            int ran = queued.Count(t => t.Status == TaskStatus.RanToCompletion);
+            Check.Equal(queued.Length, closed + ran, "every task either ran or failed with ClosedException");
+            // Dispose began while the first call waited (it started after `submitted` and waits
+            // WaitMs from its start), so none of the queued ones had started: every one is closed.
+            // A Dispose that began later (this thread descheduled for WaitMs) proves nothing.
+            if (disposedAt < TimeSpan.FromMilliseconds(WaitMs))
+            {
+                Check.Equal(queued.Length, closed, "queued tasks failed with ClosedException");
+            }
         }
 
         [Case]

@@ -246,6 +246,37 @@ unsafe extern "C" fn on_complete(
     rec.cv.notify_all();
 }
 
+/// The input of std's `gate_wait` (docs/BUNDLED.md): the timeout, then the key.
+fn gate_input(timeout_ms: u32, key: &[u8]) -> Vec<u8> {
+    let mut v = timeout_ms.to_le_bytes().to_vec();
+    v.extend_from_slice(key);
+    v
+}
+
+/// Wait until `n` calls are inside std's `gate_wait(key)` on `m` (a
+/// "started" signal in place of a sleep).
+fn wait_gate(m: bh_module, key: &[u8], n: u32) {
+    let count = method(m, "gate_count");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = call(count, key).expect("gate_count");
+        if u32::from_le_bytes(out[..4].try_into().unwrap()) >= n {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no call entered gate_wait");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    expect(bh_method_free(count), BH_OK);
+}
+
+/// Open std's gate `key` on `m`: how many waiting calls it released.
+fn gate_open(m: bh_module, key: &[u8]) -> u32 {
+    let open = method(m, "gate_open");
+    let out = call(open, key).expect("gate_open");
+    expect(bh_method_free(open), BH_OK);
+    u32::from_le_bytes(out[..4].try_into().unwrap())
+}
+
 #[test]
 fn submit_complete_and_cancel() {
     let _g = serial();
@@ -277,17 +308,28 @@ fn submit_complete_and_cancel() {
     // SAFETY: opts and dir are live for the call.
     expect(unsafe { bh_host_new(&opts, &mut h) }, BH_OK);
     let m = open(h, "std");
-    let sleep = method(m, "sleep_ms");
+    let gate_wait = method(m, "gate_wait");
     let echo = method(m, "echo");
     let rec = Record::default();
     let user = &rec as *const Record as *mut c_void;
     let (mut t1, mut t2) = (bh_task::default(), bh_task::default());
     let mut cancelled = -1;
+    // The one pool thread is held in std's gate_wait (open only when the
+    // test says so): the echo submitted next stays queued until then,
+    // however the threads are scheduled.
+    let held = gate_input(60_000, b"held");
     // SAFETY: inputs are live for the calls (they are copied); rec outlives
     // every completion (waited for below, before it goes out of scope).
     unsafe {
         expect(
-            bh_submit(sleep, b"150".as_ptr(), 3, Some(on_complete), user, &mut t1),
+            bh_submit(
+                gate_wait,
+                held.as_ptr(),
+                held.len(),
+                Some(on_complete),
+                user,
+                &mut t1,
+            ),
             BH_OK,
         );
         expect(
@@ -301,6 +343,7 @@ fn submit_complete_and_cancel() {
             ),
             BH_OK,
         );
+        wait_gate(m, b"held", 1);
         expect(bh_task_cancel(t2, &mut cancelled), BH_OK);
         assert_eq!(cancelled, 1, "a queued task is cancelled");
         // Fire-and-forget: no task handle.
@@ -315,11 +358,23 @@ fn submit_complete_and_cancel() {
             "null function pointer",
         );
     }
+    // Open the gate: the held call returns 1 (opened), the fire-and-forget
+    // echo runs after it; the cancelled task's completion comes in any order.
+    assert_eq!(gate_open(m, b"held"), 1, "the held call was still waiting");
     let got = rec.wait(3);
-    assert_eq!(got[0].0, BH_OK);
-    assert_eq!(got[1].0, BH_E_CANCELLED);
-    assert!(got[1].2.contains("cancelled"));
-    assert_eq!((got[2].0, got[2].1.as_slice()), (BH_OK, b"x".as_slice()));
+    let cancelled_items: Vec<_> = got.iter().filter(|i| i.0 == BH_E_CANCELLED).collect();
+    assert_eq!(cancelled_items.len(), 1, "{got:?}");
+    assert!(cancelled_items[0].2.contains("cancelled"));
+    let done: Vec<_> = got
+        .iter()
+        .filter(|i| i.0 == BH_OK)
+        .map(|i| i.1.as_slice())
+        .collect();
+    assert_eq!(
+        done,
+        [[1u8].as_slice(), b"x".as_slice()],
+        "opened, then the echo"
+    );
     // Task handles retire before their completion runs.
     // SAFETY: out-pointer is a live local.
     unsafe {
@@ -358,14 +413,26 @@ fn submit_complete_and_cancel() {
 
     // Closing the host: the running task finishes, the one queued behind it
     // completes with BH_E_CLOSED on the closing thread; both before
-    // bh_host_free returns.
-    let (rec_sleep, rec_late) = (Record::default(), Record::default());
+    // bh_host_free returns. The running task is a gate_wait nobody opens
+    // (a call refused once closing began could not open it): it returns
+    // WAIT after it started, and it is seen running before the free.
+    const WAIT: Duration = Duration::from_millis(500);
+    let (rec_running, rec_late) = (Record::default(), Record::default());
+    let running = gate_input(WAIT.as_millis() as u32, b"running");
+    let submitted = Instant::now();
     // SAFETY: as above; both records outlive bh_host_free, which runs or
     // joins every completion.
     unsafe {
-        let u = &rec_sleep as *const Record as *mut c_void;
+        let u = &rec_running as *const Record as *mut c_void;
         expect(
-            bh_submit(sleep, b"100".as_ptr(), 3, Some(on_complete), u, null_mut()),
+            bh_submit(
+                gate_wait,
+                running.as_ptr(),
+                running.len(),
+                Some(on_complete),
+                u,
+                null_mut(),
+            ),
             BH_OK,
         );
         let u = &rec_late as *const Record as *mut c_void;
@@ -374,20 +441,31 @@ fn submit_complete_and_cancel() {
             BH_OK,
         );
     }
-    std::thread::sleep(Duration::from_millis(20)); // let the pool thread pick up the sleep
+    wait_gate(m, b"running", 1);
+    let freed_at = submitted.elapsed();
     expect(bh_host_free(h), BH_OK);
-    let slept = rec_sleep.items.lock().unwrap().clone();
+    let ran = rec_running.items.lock().unwrap().clone();
     let late = rec_late.items.lock().unwrap().clone();
     assert_eq!(
-        (slept.len(), late.len()),
+        (ran.len(), late.len()),
         (1, 1),
         "every completion ran before bh_host_free returned"
     );
-    // The sleep finished (it was running) or, on a very slow machine, had not
-    // started yet and was closed; nothing else is acceptable.
-    assert!(matches!(slept[0].0, BH_OK | BH_E_CLOSED), "{:?}", slept[0]);
-    assert_eq!(late[0].0, BH_E_CLOSED, "the queued task reports closed");
-    for f in [sleep, echo, fail] {
+    assert_eq!(
+        (ran[0].0, ran[0].1.as_slice()),
+        (BH_OK, [0u8].as_slice()),
+        "ran to its timeout"
+    );
+    // The free began while the running task was in gate_wait (it started
+    // after `submitted` and waits WAIT from its start), so the queued task
+    // had not started: closed. A free that began later (a thread descheduled
+    // for WAIT) proves nothing either way; nothing is asserted then.
+    if freed_at < WAIT {
+        assert_eq!(late[0].0, BH_E_CLOSED, "the queued task reports closed");
+    } else {
+        assert!(matches!(late[0].0, BH_OK | BH_E_CLOSED), "{:?}", late[0]);
+    }
+    for f in [gate_wait, echo, fail] {
         expect(bh_method_free(f), BH_OK);
     }
     expect(bh_module_free(m), BH_OK);
