@@ -252,17 +252,19 @@ fn mixed_load_with_faults_interleaved_returns_the_right_bytes() {
 fn calls_queued_behind_a_dying_worker_are_served_by_its_replacement() {
     let host = host();
     // One deadline covers a call's wait for a worker and its run: the calls
-    // queued behind the hang are made half a deadline after it, so its
-    // replacement has half a deadline to serve them (with 300 ms and a 50 ms
-    // head start, 50 ms was too little for a respawn on a loaded machine).
+    // queued behind the hang are made 1.6 s into its 2 s deadline, so its
+    // replacement has 1.6 s to serve them (with 300 ms and a 50 ms head
+    // start, 50 ms was too little for a respawn on a loaded machine; a
+    // respawn takes milliseconds).
     //
     // The hang is a 60 s wait in std's gate (faulty's `hang` has no "started"
     // signal): its "gate" event says it holds the only worker, so the calls are
-    // queued behind it, not by a sleep that might end first. The 500 ms after
-    // that event is the half deadline above (a lower bound on time, not an
-    // order: later, the calls still succeed).
+    // queued behind it, not by a sleep that might end first. The 1.6 s after
+    // that event is the head start above (a lower bound on time, not an
+    // order: made later, after the hang's timeout, the calls go to the
+    // replacement directly and still succeed).
     let std = host
-        .open("std", isolated(Some(Duration::from_millis(1000))))
+        .open("std", isolated(Some(Duration::from_millis(2000))))
         .unwrap();
     let hang = std.method("gate_wait").unwrap();
     let echo = std.method("echo").unwrap();
@@ -273,7 +275,7 @@ fn calls_queued_behind_a_dying_worker_are_served_by_its_replacement() {
         Ok(&b"hang"[..]),
         "the hang holds the worker"
     );
-    thread::sleep(Duration::from_millis(500));
+    thread::sleep(Duration::from_millis(1600));
     let queued: Vec<_> = (0..3u8)
         .map(|i| {
             let echo = echo.clone();
@@ -619,17 +621,21 @@ fn cpu_limit_ends_a_runaway_call_with_resource_limit() {
 #[test]
 fn timeouts_are_per_call_and_counted() {
     let host = host();
+    // A deadline far below the sleep it cuts short: the bound on the elapsed
+    // time (10 s) separates "cut at the deadline" from "ran to its end"
+    // (60 s) with room for any load, and the calls that must succeed have a
+    // whole second.
     let m = host
-        .open("std", isolated(Some(Duration::from_millis(150))))
+        .open("std", isolated(Some(Duration::from_millis(1000))))
         .unwrap();
     let sleep = m.method("sleep_ms").unwrap();
     assert_eq!(sleep.call(b"20").unwrap(), b"");
     let t = Instant::now();
     assert_eq!(
-        sleep.call(b"5000").unwrap_err(),
-        Error::Timeout(Duration::from_millis(150))
+        sleep.call(b"60000").unwrap_err(),
+        Error::Timeout(Duration::from_millis(1000))
     );
-    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     assert_eq!(sleep.call(b"20").unwrap(), b"");
     let c = m.counters();
     assert_eq!((c.timeouts, c.crashes), (1, 0), "{c:?}");
