@@ -22,8 +22,9 @@ declare -A TAKES=(
     [bh_buffer]='bh_buffer_free(h)'
     [bh_subscription]='bh_unsubscribe(h)'
     [bh_task]='bh_task_cancel(h, &c)'
+    [bh_shared_buffer]='bh_shared_buffer_free(h)'
 )
-TYPES=(bh_host bh_module bh_method bh_buffer bh_subscription bh_task)
+TYPES=(bh_host bh_module bh_method bh_buffer bh_subscription bh_task bh_shared_buffer)
 
 passed=0 failed=0
 try() { # try NAME TYPE CALL -> compiles?
