@@ -386,11 +386,12 @@ typedef struct bh_counters {
     /**
      * Size of the caller's struct: `sizeof(bh_counters)`; an older header's ends where one of
      * its fields ends (8, the header, plus whole counters: 16, 24, .., 152); any other size
-     * below 160 is `BH_E_INVALID_ARGUMENT`.
+     * below 160, or one above 4096, is `BH_E_INVALID_ARGUMENT`. A newer header's larger
+     * struct gets zeros past this library's counters. Not written.
      */
     uint32_t struct_size;
     /**
-     * Not written.
+     * Written 0.
      */
     uint32_t reserved;
     /**

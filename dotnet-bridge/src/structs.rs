@@ -1,8 +1,9 @@
 //! Versioned structs a caller passes or fills: the prefix rule of docs/C_ABI.md ("Extending
 //! structs") for `bh_host_options`, `bh_module_options` and `bh_counters` (unsafe boundary
 //! module). [`Contract`]'s methods here read a caller's options struct, hand out the struct an
-//! export fills, and check every `struct_size` against the field ends of its struct; the pointer
-//! contract itself (null, lengths, alignment, overlap) is `crate::ptr`'s.
+//! export fills (one rule for every one of them, [`PrefixedOut`]), and check every
+//! `struct_size` against the field ends of its struct; the pointer contract itself (null,
+//! lengths, alignment, overlap) is `crate::ptr`'s.
 
 use crate::ptr::{check_aligned, invalid, null_out, Contract};
 use crate::types::{bh_counters, bh_host_options, bh_module_options};
@@ -10,32 +11,6 @@ use bhcore::{Error, Result};
 use std::marker::PhantomData;
 use std::mem::{offset_of, size_of};
 use std::ptr::NonNull;
-
-/// The caller's `bh_counters`: at least 8 bytes, `struct_size` long.
-#[derive(Debug)]
-pub(crate) struct CountersOut<'c> {
-    p: NonNull<bh_counters>,
-    size: usize,
-    _borrow: PhantomData<&'c mut bh_counters>,
-}
-
-impl CountersOut<'_> {
-    /// Fill every field after the header that the caller's `struct_size` covers (it ends on a
-    /// field boundary, [`Contract::counters`]); the header (struct_size, reserved) is left as
-    /// it was, and so is a newer caller's tail beyond this library's struct.
-    pub(crate) fn fill(self, full: &bh_counters) {
-        const HEADER: usize = 8;
-        let n = self.size.min(size_of::<bh_counters>());
-        // Whole fields only, even if a size inside one ever got past the check.
-        let body = (n - HEADER) / size_of::<u64>() * size_of::<u64>();
-        let src = (full as *const bh_counters).cast::<u8>();
-        let dst = self.p.as_ptr().cast::<u8>();
-        // SAFETY: HEADER + body <= n <= size_of::<bh_counters>(), so the read
-        // stays inside `full`; HEADER + body <= struct_size, which the caller
-        // promised is writable at `p`; `full` is our own local, disjoint from it.
-        unsafe { std::ptr::copy_nonoverlapping(src.add(HEADER), dst.add(HEADER), body) };
-    }
-}
 
 impl Contract {
     /// The caller's `bh_host_options`, or `None` for NULL (defaults), read
@@ -59,25 +34,20 @@ impl Contract {
         unsafe { read_prefixed(p, &MODULE_OPTIONS_SIZES, "bh_module_options") }
     }
 
-    /// The caller's `bh_counters` (non-null, aligned, a `struct_size` accepted by the prefix
-    /// rule: [`COUNTERS_SIZES`], or larger).
-    pub(crate) fn counters<'c>(&'c self, p: *mut bh_counters) -> Result<CountersOut<'c>> {
-        let p = NonNull::new(p).ok_or_else(|| invalid("bh_counters is a null pointer".into()))?;
-        check_aligned(p.as_ptr(), "bh_counters")?;
-        // SAFETY: non-null, aligned, and the contract makes struct_size bytes
-        // writable (so readable) at p; struct_size is the first field.
-        let declared = unsafe { p.as_ptr().cast::<u32>().read() } as usize;
-        check_struct_size::<bh_counters>(declared, &COUNTERS_SIZES, None, "bh_counters")?;
-        Ok(CountersOut {
-            p,
-            size: declared,
-            _borrow: PhantomData,
-        })
+    /// The caller's `bh_counters` to fill (non-null, aligned, a `struct_size` accepted by the
+    /// prefix rule: [`COUNTERS_SIZES`], or larger up to [`STRUCT_SIZE_MAX`]), filled as every
+    /// struct the library fills is ([`PrefixedOut::fill`]).
+    pub(crate) fn counters<'c>(
+        &'c self,
+        p: *mut bh_counters,
+    ) -> Result<PrefixedOut<'c, bh_counters>> {
+        // SAFETY: as in `host_options_out`.
+        unsafe { prefixed_out(p, &COUNTERS_SIZES, "bh_counters") }
     }
 }
 
-/// A caller's options struct to fill (`bh_*_options_default`), by the
-/// prefix rule: `struct_size` bytes at `p` are the caller's.
+/// A caller's struct to fill (`bh_*_options_default`, `bh_*_counters`), by
+/// the prefix rule: `struct_size` bytes at `p` are the caller's.
 #[derive(Debug)]
 pub(crate) struct PrefixedOut<'c, T> {
     p: NonNull<T>,
@@ -145,7 +115,7 @@ unsafe fn prefixed_out<'c, T>(
     // SAFETY: non-null, aligned, and the contract makes struct_size bytes
     // (at least the first four, which hold it) readable at p.
     let declared = unsafe { p.as_ptr().cast::<u32>().read() } as usize;
-    check_struct_size::<T>(declared, sizes, Some(STRUCT_SIZE_MAX), name)?;
+    check_struct_size::<T>(declared, sizes, name)?;
     Ok(PrefixedOut {
         p,
         size: declared,
@@ -153,8 +123,9 @@ unsafe fn prefixed_out<'c, T>(
     })
 }
 
-/// No options struct of this ABI grows past this: a larger `struct_size` is a
-/// garbage value, refused before anything beyond the known fields is read.
+/// No versioned struct of this ABI grows past this: a larger `struct_size` is
+/// a garbage value, refused before anything beyond the known fields is read
+/// or written.
 pub(crate) const STRUCT_SIZE_MAX: usize = 4096;
 
 // The sizes a caller's struct smaller than this library's may have: where one of its fields
@@ -206,21 +177,16 @@ pub(crate) const COUNTERS_SIZES: [usize; (size_of::<bh_counters>() - 8) / 8 + 1]
 
 /// The struct-size half of the prefix rule (docs/C_ABI.md "Extending structs"), the same for
 /// every struct a caller passes or fills: `struct_size` (`declared`) is at least the oldest
-/// size (`sizes[0]`) and at most `max` (when given); below `size_of::<T>()` it must be one of
+/// size (`sizes[0]`) and at most [`STRUCT_SIZE_MAX`]; below `size_of::<T>()` it must be one of
 /// `sizes`, the ends of the struct's fields, so that no field is ever half the caller's (a
 /// field cut in two is never read as the caller's bytes and zeros, nor written in part).
 /// A size at or above `size_of::<T>()` is a newer header's (its bytes beyond ours are judged by
 /// the caller of this function).
-fn check_struct_size<T>(
-    declared: usize,
-    sizes: &[usize],
-    max: Option<usize>,
-    name: &str,
-) -> Result<()> {
+fn check_struct_size<T>(declared: usize, sizes: &[usize], name: &str) -> Result<()> {
     let ours = size_of::<T>();
     let min = sizes[0];
-    if declared < min || max.is_some_and(|max| declared > max) {
-        return Err(bad_size(declared, ours, min, max, name));
+    if declared < min || declared > STRUCT_SIZE_MAX {
+        return Err(bad_size(declared, ours, min, name));
     }
     if declared < ours && !sizes.contains(&declared) {
         return Err(inside_a_field(declared, ours, sizes, name));
@@ -230,10 +196,10 @@ fn check_struct_size<T>(
 
 #[cold]
 #[inline(never)]
-fn bad_size(declared: usize, ours: usize, min: usize, max: Option<usize>, name: &str) -> Error {
-    let most = max.map_or(String::new(), |m| format!(", at most {m}"));
+fn bad_size(declared: usize, ours: usize, min: usize, name: &str) -> Error {
     invalid(format!(
-        "{name}.struct_size is {declared}; set it to sizeof({name}) ({ours}; at least {min}{most})"
+        "{name}.struct_size is {declared}; set it to sizeof({name}) ({ours}; at least {min}, \
+         at most {STRUCT_SIZE_MAX})"
     ))
 }
 
@@ -275,7 +241,7 @@ unsafe fn read_prefixed<T: Copy>(p: *const T, sizes: &[usize], name: &str) -> Re
     // declared bytes readable, which include these four.
     let declared = unsafe { p.cast::<u32>().read() } as usize;
     let ours = size_of::<T>();
-    check_struct_size::<T>(declared, sizes, Some(STRUCT_SIZE_MAX), name)?;
+    check_struct_size::<T>(declared, sizes, name)?;
     let bytes = p.cast::<u8>();
     if declared > ours {
         // SAFETY: the caller declared `declared` bytes readable at p.
@@ -445,7 +411,33 @@ mod tests {
             mine.errors, 555,
             "a field beyond struct_size is not written"
         );
-        assert_eq!(mine.reserved, 0xdead);
+        assert_eq!(mine.struct_size, 16, "struct_size is the caller's");
+        assert_eq!(
+            mine.reserved, 0,
+            "written as every field within struct_size is"
+        );
+        // A newer caller's bigger struct: this library's counters, then zero (the default of
+        // the fields it does not know), as for the options structs; past 4096 bytes refused.
+        let mut newer = [0xabab_abab_abab_abab_u64; 24];
+        newer[0] = (size_of::<bh_counters>() + 16) as u64; // struct_size, reserved 0
+        let p = newer.as_mut_ptr().cast::<bh_counters>();
+        c.counters(p).unwrap().fill(&full);
+        assert_eq!(newer[1], 1, "calls");
+        assert_eq!(newer[2], 2, "errors");
+        let ours = size_of::<bh_counters>() / 8;
+        assert_eq!(
+            &newer[ours..ours + 2],
+            &[0, 0],
+            "the tail a newer header knows is zeroed"
+        );
+        assert_eq!(
+            newer[ours + 2],
+            0xabab_abab_abab_abab,
+            "nothing past struct_size"
+        );
+        newer[0] = 4096 + 8;
+        let e = c.counters(newer.as_mut_ptr().cast()).unwrap_err();
+        assert!(e.to_string().contains("at most 4096"), "{e}");
         // A size that ends inside a field is refused before anything is written.
         mine.struct_size = 8 + 8 + 7;
         let e = c.counters(&mut mine).unwrap_err();
@@ -568,7 +560,7 @@ mod tests {
             assert!(c.counters(p.cast()).is_ok(), "{size}");
         }
         // At or above the current size: a newer header's struct, judged by its unknown bytes
-        // (not by boundaries this library cannot know). Counters: any size, tail untouched.
+        // (not by boundaries this library cannot know).
         set_size(p, size_of::<bh_counters>() + 3);
         assert!(c.counters(p.cast()).is_ok());
         buf = [0; 32];

@@ -1318,6 +1318,20 @@ static void t_old_size_options(uint32_t iso) {
     oldc.c.struct_size = 120;
     EXPECT(bh_module_counters(m, &oldc.c), BH_OK);
     CHECK(oldc.c.events_refused == 0x5a5a5a5a5a5a5a5aull);
+    /* A newer, larger bh_counters: ours, then zeros up to its struct_size (counters this
+     * library does not keep read 0), nothing past it; as the options structs are filled. */
+    {
+        struct { bh_counters c; uint64_t later[2]; uint64_t guard; } newc;
+        memset(&newc, 0x5a, sizeof newc);
+        newc.c.struct_size = (uint32_t)(sizeof newc.c + sizeof newc.later);
+        EXPECT(bh_module_counters(m, &newc.c), BH_OK);
+        CHECK(newc.c.struct_size == sizeof newc.c + sizeof newc.later);
+        CHECK(newc.c.reserved == 0);
+        CHECK(newc.later[0] == 0 && newc.later[1] == 0);
+        CHECK(newc.guard == 0x5a5a5a5a5a5a5a5aull);
+        newc.c.struct_size = 4097;
+        EXPECT_MSG(bh_module_counters(m, &newc.c), BH_E_INVALID_ARGUMENT, "at most 4096");
+    }
     CHECK(oldc.c.worker_output_dropped == 0x5a5a5a5a5a5a5a5aull);
     CHECK(oldc.c.unblamed_violations == 0x5a5a5a5a5a5a5a5aull);
     EXPECT(bh_module_free(m), BH_OK);
