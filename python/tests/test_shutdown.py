@@ -148,10 +148,8 @@ def test_fork_child_refuses_parent_objects_and_works_with_its_own():
         end = time.monotonic() + 5
         while len(got) < 100 and time.monotonic() < end:
             time.sleep(0.01)
-        # Not during an event flood: a module thread inside the core's emit
-        # path at the fork instant holds a core-global lock that the child's
-        # first open() then waits on forever (core limitation, reported; see
-        # docs/PYTHON.md). A submit in flight and a live subscription are fine.
+        # A submit in flight and a live subscription at the fork (a fork
+        # during an event flood: the next test).
         fut = m.method("sleep_ms").submit(ms(100))
         echo = m.method("echo")
         pid = os.fork()
@@ -192,3 +190,57 @@ def test_fork_child_refuses_parent_objects_and_works_with_its_own():
     )
     assert p.returncode == 0, f"stdout:{p.stdout}\nstderr:{p.stderr}"
     assert "child 0" in p.stdout, p.stdout + p.stderr
+
+
+def test_fork_during_an_event_flood_leaves_the_child_working():
+    # A module thread emitting as fast as it can and bridgehost's delivery thread inside the
+    # core's emit and delivery paths at each fork instant: the fork handlers hold the core's
+    # process-global locks across the fork (docs/PYTHON.md, "Fork"), so each child opens a
+    # host of its own, calls and receives events. faulthandler in the child turns a hang into
+    # a failure with a traceback.
+    code = PRELUDE + textwrap.dedent(
+        """
+        import os
+        h = bridgehost.Host()
+        m = h.open("std")
+        got = []
+        m.subscribe("tick", lambda t, d: got.append(1))
+        m.method("ticker")(struct.pack("<II", 100_000_000, 0))  # a flood: no interval
+        end = time.monotonic() + 30
+        while len(got) < 1000 and time.monotonic() < end:
+            time.sleep(0.001)
+        assert len(got) >= 1000, "the flood did not start"
+        for i in range(10):
+            before = len(got)
+            pid = os.fork()
+            if pid == 0:
+                import faulthandler
+                faulthandler.dump_traceback_later(20, exit=True)
+                with bridgehost.Host() as h2:
+                    s = h2.open("std")
+                    assert s.method("echo")(b"child") == b"child"
+                    got2 = []
+                    s.subscribe("tick", lambda t, d: got2.append(d))
+                    s.method("ticker")(count(10))
+                    end = time.monotonic() + 10
+                    while len(got2) < 10 and time.monotonic() < end:
+                        time.sleep(0.01)
+                    assert len(got2) == 10
+                os._exit(0)
+            _, status = os.waitpid(pid, 0)
+            assert os.waitstatus_to_exitcode(status) == 0, f"child {i}: {status}"
+            assert len(got) > before, "the flood was over at this fork"
+        print("children ok", flush=True)
+        h.close()
+        """
+    )
+    env = dict(os.environ, PYTHONDEVMODE="1")
+    p = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-W", "ignore::DeprecationWarning", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert p.returncode == 0, f"stdout:{p.stdout}\nstderr:{p.stderr}"
+    assert "children ok" in p.stdout, p.stdout + p.stderr
