@@ -98,6 +98,12 @@ pub mod internal {
     pub use crate::ffi::vector_state::probe as vector_state_probe;
     /// The worker process's entry point (the `bridgehost-worker` binary).
     pub use crate::isolation::worker::worker_main;
+    /// Copies to and from memory another thread or process may write during
+    /// the copy (a front end's writable caller buffer: a numpy array some
+    /// thread writes without the GIL, a shared mapping): volatile accesses,
+    /// never a Rust reference to that memory; a concurrent write leaves each
+    /// byte old or new. The core's own copies of worker memory use them.
+    pub use crate::isolation::{copy_from_shared, copy_to_shared};
     /// The message of a panic payload (`&str` or `String`), or a placeholder
     /// (a front end's panic boundary).
     pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

@@ -1,6 +1,7 @@
 //! Input from any buffer-protocol object (boundary module: `unsafe`): zero
-//! copy for immutable exporters, a copy of mutable ones before the GIL is
-//! released (see [`InputBuffer::export`]).
+//! copy for immutable exporters, a copy of mutable ones that never forms a
+//! reference to their memory (see [`InputBuffer::export`]); output into a
+//! caller's writable buffer the same way ([`OutRegion`]).
 //!
 //! [`InputBuffer`] holds a `Py_buffer` export for as long as it lives, so the
 //! exporter keeps the memory valid *and* unresizable for that time (a
@@ -92,7 +93,7 @@ pub(crate) struct InputBuffer<'py> {
     /// The core's count of this call on a `SharedBuffer` it reads (writes
     /// are refused until the slot drops); its `Arc` keeps the memory.
     shared: Option<bridgehost::CallLease>,
-    /// The owned copy of a mutable input read with the GIL released.
+    /// The owned copy of a mutable input.
     copy: Vec<u8>,
     _py: PhantomData<Python<'py>>,
 }
@@ -101,12 +102,43 @@ pub(crate) struct InputBuffer<'py> {
 pub(crate) struct Input<'a> {
     /// The bytes the call reads.
     pub(crate) bytes: &'a [u8],
-    /// True when the call may (and so must) run with the GIL released: the
-    /// bytes cannot change meanwhile (immutable exporter, or our own copy).
+    /// True when the call should run with the GIL released (the caller's
+    /// choice, `release_gil`): the bytes cannot change meanwhile either way
+    /// (immutable exporter, or our own copy).
     pub(crate) detach: bool,
-    /// The exporter's memory (start, length), for [`InputBuffer::export_mut`]'s
+    /// The bytes are the slot's own copy (a mutable exporter's).
+    pub(crate) copied: bool,
+    /// The exporter's memory (start, length), for [`InputBuffer::export_out`]'s
     /// overlap check (the original memory even when `bytes` is a copy).
     pub(crate) region: (usize, usize),
+}
+
+/// A caller's writable buffer, exported ([`InputBuffer::export_out`]) for
+/// as long as the borrow of its slot lives: written only by [`write`](Self::write).
+pub(crate) struct OutRegion<'a> {
+    ptr: *mut u8,
+    len: usize,
+    _export: PhantomData<&'a mut InputBuffer<'a>>,
+}
+
+impl OutRegion<'_> {
+    /// Copy `src` to the start of the buffer; false (nothing written) when
+    /// it does not fit.
+    pub(crate) fn write(&mut self, src: &[u8]) -> bool {
+        if src.len() > self.len {
+            return false;
+        }
+        if src.is_empty() {
+            return true;
+        }
+        // SAFETY: the export of `len` writable bytes at `ptr` (non-null when
+        // `len` > 0) is held while this region's borrow of its slot lives;
+        // `src` (our own memory) fits and does not overlap it; the stores of
+        // `copy_to_shared` are volatile and form no reference, as other
+        // threads or processes may access the buffer meanwhile.
+        unsafe { bridgehost::internal::copy_to_shared(self.ptr, src) };
+        true
+    }
 }
 
 /// True when `obj`'s bytes can never change while we hold a reference to it:
@@ -152,22 +184,24 @@ impl<'py> InputBuffer<'py> {
     /// The input bytes of `obj` for one native call.
     ///
     /// `release_gil(len)` says whether the caller wants to run the call with
-    /// the GIL released for an input of `len` bytes. Then no other Python
-    /// thread is stopped from writing a mutable exporter (bytearray, writable
-    /// memoryview, numpy array) while Rust holds a `&[u8]` over it — a data
-    /// race, undefined behaviour however the module reads it. So:
+    /// the GIL released for an input of `len` bytes. A mutable exporter
+    /// (bytearray, writable memoryview, numpy array, mmap) can be written
+    /// while Rust would hold a `&[u8]` over it — a data race, undefined
+    /// behaviour however the module reads it — and holding the GIL does not
+    /// prevent it: numpy writes large arrays with the GIL released, a C
+    /// extension's thread may write without it, another process may write a
+    /// shared mapping. So:
     ///
     /// * an exact `bytes` is read in place without an export, and an
     ///   immutable exporter (see [`immutable`]) is read in place through its
-    ///   export: zero copy, GIL released as asked;
-    /// * a mutable exporter is read in place only while the GIL stays held
-    ///   (`release_gil(len)` false: no Python thread runs meanwhile);
-    ///   otherwise it is copied into the slot, with the GIL held, and the
-    ///   call reads the copy.
+    ///   export: zero copy;
+    /// * a mutable exporter is copied into the slot, with volatile loads and
+    ///   never through a reference (`bridgehost::internal::copy_from_shared`),
+    ///   and the call reads the copy: a write during the copy leaves each
+    ///   byte old or new, never undefined behaviour of ours.
     ///
-    /// The returned `detach` is true exactly when the call may release the
-    /// GIL. The export is held (so a `bytearray` cannot be resized) until the
-    /// slot drops, after the call.
+    /// `detach` is `release_gil(len)`. The export is held (so a `bytearray`
+    /// cannot be resized) until the slot drops, after the call.
     pub(crate) fn export<'a>(
         &'a mut self,
         obj: &'a Bound<'py, PyAny>,
@@ -180,6 +214,7 @@ impl<'py> InputBuffer<'py> {
             return Ok(Input {
                 bytes,
                 detach,
+                copied: false,
                 region,
             });
         }
@@ -207,6 +242,7 @@ impl<'py> InputBuffer<'py> {
             return Ok(Input {
                 bytes,
                 detach,
+                copied: false,
                 region: (ptr as usize, len),
             });
         }
@@ -217,39 +253,51 @@ impl<'py> InputBuffer<'py> {
             return Ok(Input {
                 bytes: &[],
                 detach,
+                copied: false,
                 region,
             });
         }
-        if detach && !immutable(obj) {
-            // SAFETY: a successful, still-held, C-contiguous export of `len`
-            // bytes at `ptr` (non-null). We hold the GIL (the slot is
-            // `'py`), so no Python thread writes the exporter while this
-            // short-lived borrow is copied; it ends before the call.
-            let src = unsafe { std::slice::from_raw_parts(ptr as *const u8, len) };
+        if !immutable(obj) {
             self.copy.clear();
-            self.copy.extend_from_slice(src);
+            self.copy.reserve_exact(len);
+            // SAFETY: a successful, still-held, C-contiguous export of `len`
+            // bytes at `ptr` (non-null), read only by the volatile loads of
+            // `copy_from_shared` (never through a reference), into the
+            // `len` bytes of spare capacity reserved above (private memory,
+            // not overlapping the export: ours, just allocated or reused).
+            unsafe {
+                bridgehost::internal::copy_from_shared(
+                    self.copy.as_mut_ptr(),
+                    ptr as *const u8,
+                    len,
+                );
+                // The `len` bytes after 0 were written above.
+                self.copy.set_len(len);
+            }
             return Ok(Input {
                 bytes: &self.copy,
                 detach,
+                copied: true,
                 region,
             });
         }
         // SAFETY: a successful, still-held, C-contiguous export of `len` bytes
         // starting at `ptr` (non-null); the export outlives the returned
-        // borrow of `self` (it is released only in Drop). Either the memory
-        // is immutable, or `detach` is false and the caller keeps the GIL for
-        // the whole borrow, so no Python thread can write it meanwhile.
+        // borrow of `self` (it is released only in Drop). The memory is
+        // immutable (`immutable`: the bytes of a `bytes` object), so nothing
+        // writes it while the borrow lives, with or without the GIL.
         let bytes = unsafe { std::slice::from_raw_parts(ptr as *const u8, len) };
         Ok(Input {
             bytes,
             detach,
+            copied: false,
             region,
         })
     }
 
     /// `obj`'s bytes as an owned `Vec` (a `submit` input, or `config`).
     /// Large immutable inputs are copied with the GIL released; mutable ones
-    /// always with the GIL held (see [`InputBuffer::export`]).
+    /// are the slot's own copy (see [`InputBuffer::export`]), taken as is.
     pub(crate) fn export_owned(
         &mut self,
         obj: &Bound<'py, PyAny>,
@@ -257,47 +305,48 @@ impl<'py> InputBuffer<'py> {
     ) -> Result<Vec<u8>, BufferError> {
         let py = obj.py();
         let input = self.export(obj, |len| len > large)?;
-        Ok(if input.detach {
-            let bytes = input.bytes;
+        if input.copied {
+            return Ok(std::mem::take(&mut self.copy));
+        }
+        let (bytes, detach) = (input.bytes, input.detach);
+        Ok(if detach {
             py.detach(|| bytes.to_vec())
         } else {
-            input.bytes.to_vec()
+            bytes.to_vec()
         })
     }
 
-    /// Export `obj`'s buffer for writing (an output buffer) and return it.
+    /// Export `obj`'s buffer for writing (an output buffer) and return its
+    /// memory as a region the output is copied into ([`OutRegion::write`]).
     ///
     /// `avoid` is the region of the same call's input export
     /// ([`Input::region`]): an output that overlaps it is refused (the
-    /// module would read what it is overwriting, and Rust would hold a
-    /// `&[u8]` and a `&mut [u8]` over the same bytes).
+    /// module would read what it is overwriting).
     ///
-    /// The returned slice may only be used while the GIL is held: another
-    /// Python thread can read or write the exporter as soon as it is
-    /// released (callers that release the GIL write into their own buffer
-    /// and copy into this one afterwards).
-    pub(crate) fn export_mut(
+    /// No Rust reference to the memory is formed: another thread (a numpy
+    /// write with the GIL released) or process may access it at any time, so
+    /// the module writes into a buffer of ours and the output is copied in
+    /// with volatile stores.
+    pub(crate) fn export_out(
         &mut self,
         obj: &Bound<'py, PyAny>,
         avoid: (usize, usize),
-    ) -> Result<&mut [u8], BufferError> {
+    ) -> Result<OutRegion<'_>, BufferError> {
         let (ptr, len) = self.raw_export(obj, PYBUF_STRIDES | PYBUF_WRITABLE)?;
-        if len == 0 {
-            return Ok(&mut []);
+        if len != 0 {
+            let start = ptr as usize;
+            let end = start + len;
+            let (a_start, a_len) = avoid;
+            let a_end = a_start + a_len;
+            if a_len != 0 && start < a_end && a_start < end {
+                return Err(BufferError::Overlaps);
+            }
         }
-        let start = ptr as usize;
-        let end = start + len;
-        let (a_start, a_len) = avoid;
-        let a_end = a_start + a_len;
-        if a_len != 0 && start < a_end && a_start < end {
-            return Err(BufferError::Overlaps);
-        }
-        // SAFETY: a successful, still-held, writable, C-contiguous export of
-        // `len` bytes at `ptr` (non-null) that does not overlap the input
-        // (checked above), so this is the only Rust reference to those bytes;
-        // the export outlives the borrow of `self`; callers use it with the
-        // GIL held (see above), so no Python thread accesses it meanwhile.
-        Ok(unsafe { std::slice::from_raw_parts_mut(ptr as *mut u8, len) })
+        Ok(OutRegion {
+            ptr: ptr as *mut u8,
+            len,
+            _export: PhantomData,
+        })
     }
 
     fn raw_export(

@@ -1,9 +1,11 @@
 """Soundness of input buffers (issue 17 item 1).
 
-A call that releases the GIL must not read a buffer another Python thread can
-write meanwhile: mutable inputs (bytearray, writable memoryview, numpy) are
-copied with the GIL held first; immutable ones (bytes, memoryview of bytes)
-are still read in place.
+A call must not read a buffer another thread can write meanwhile through a
+Rust reference: mutable inputs (bytearray, writable memoryview, numpy) are
+copied first (volatile loads: a writer that does not hold the GIL, such as
+numpy's own copy loops, can still write during the copy), and call_into's
+output is copied in the same way; immutable inputs (bytes, memoryview of
+bytes) are still read in place.
 """
 
 from __future__ import annotations
@@ -119,3 +121,45 @@ def test_call_into_too_small_after_released_call(std):
         sleep_echo.call_into(bytearray(4096), out)
     assert e.value.required == 4096
     assert out == b"z" * 8
+
+
+def test_a_writer_without_the_gil_never_breaks_a_call(std):
+    # numpy copies large arrays with the GIL released, so holding the GIL does not keep it out:
+    # the input array and call_into's output array are rewritten by np.copyto during calls of
+    # every form (GIL kept or released). The copies may see a mix of the two fillings (the
+    # caller wrote during the call), but every byte is one of them and nothing crashes.
+    np = pytest.importorskip("numpy")
+    echo = std.method("echo")
+    size = 1 << 20
+    fa, fb = np.full(size, 0xAA, np.uint8), np.full(size, 0x55, np.uint8)
+    arr, out = fa.copy(), fb.copy()
+    sa, sb = fa[:2048], fb[:2048]
+    small = sa.copy()  # within KEEP_GIL_MAX_INPUT: the call keeps the GIL
+    stop = threading.Event()
+
+    def writer():
+        while not stop.is_set():
+            np.copyto(arr, fa)
+            np.copyto(out, fb)
+            np.copyto(small, sa)
+            np.copyto(arr, fb)
+            np.copyto(out, fa)
+            np.copyto(small, sb)
+
+    def valid(b: bytes) -> bool:
+        return not bytes(b).translate(None, b"\xaa\x55")
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        for _ in range(100):
+            assert valid(echo(arr))
+            assert valid(echo.call_released(arr))
+            assert valid(echo(small))
+            assert valid(echo.submit(arr).result())
+            n = echo.call_into(small, out)
+            assert n == 2048
+    finally:
+        stop.set()
+        t.join()
+    assert valid(out[:2048].tobytes())

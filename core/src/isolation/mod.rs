@@ -31,6 +31,8 @@ mod shared_buffer;
 mod supervisor;
 mod sys;
 mod transit;
+// Reached only through `crate::internal`.
+pub use sys::{copy_from_shared, copy_to_shared};
 pub(crate) mod worker; // `worker_main`: reached only through `crate::internal`
 
 use crate::counters::Counters;

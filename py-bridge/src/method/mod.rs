@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use crate::buffer::{BufferError, InputBuffer};
-use crate::errors::{guard, invalid, to_pyerr, IntoPy};
+use crate::errors::{guard, invalid, to_pyerr};
 use crate::module::Module;
 use crate::presized::Unfilled;
 use crate::release::DropDetached;
@@ -427,30 +427,26 @@ impl Method {
                 .export(data, |len| !keep_gil || len > KEEP_GIL_MAX_INPUT)
                 .map_err(|e| buffer_error(py, "data", e))?;
             let mut out_slot = InputBuffer::new(py);
-            let dst = out_slot
-                .export_mut(out, input.region)
+            let mut dst = out_slot
+                .export_out(out, input.region)
                 .map_err(|e| buffer_error(py, "out", e))?;
             let method: &bridgehost::Method = &self.inner;
-            if !input.detach {
-                // GIL held throughout: no Python thread touches `dst`.
-                return method.call_to_slice(input.bytes, dst).py_err(py);
-            }
-            // With the GIL released another Python thread may access `out`,
-            // so the module writes into our scratch buffer and the output is
-            // copied into `out` afterwards, with the GIL held.
-            let bytes = input.bytes;
+            // Another thread (a numpy write with the GIL released) or process
+            // may access `out` at any time, GIL or not: the module writes
+            // into our scratch buffer and the output is copied into `out`
+            // afterwards (buffer.rs, `OutRegion`).
+            let (bytes, detach) = (input.bytes, input.detach);
             let isolated = self.isolated;
             with_scratch(|buf| {
-                let r = if isolated && on_main_thread(py) {
+                let r = if !detach {
+                    method.call_with(bytes, buf)
+                } else if isolated && on_main_thread(py) {
                     call_interruptible(py, method, bytes, buf)?
                 } else {
                     py.detach(|| method.call_with(bytes, buf))
                 };
                 match r {
-                    Ok(()) if buf.len() <= dst.len() => {
-                        dst[..buf.len()].copy_from_slice(buf);
-                        Ok(buf.len())
-                    }
+                    Ok(()) if dst.write(buf) => Ok(buf.len()),
                     Ok(()) => Err(to_pyerr(
                         py,
                         &Error::BufferTooSmall {

@@ -99,6 +99,8 @@ pub(crate) use landlock::*;
 pub(crate) use poll::*;
 pub(crate) use process::*;
 pub(crate) use shm::*;
+// Public for `crate::internal` (a front end's copies of caller memory).
+pub use shm::{copy_from_shared, copy_to_shared};
 pub(crate) use signals::*;
 pub(crate) use socket::*;
 pub(crate) use worker_setup::*;

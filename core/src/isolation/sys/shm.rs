@@ -157,26 +157,9 @@ impl SharedMem {
                 return;
             }
         }
-        // SAFETY: the caller guarantees both ranges; every access to the
-        // mapping is volatile, as for I/O memory, because a worker may write
-        // the same bytes concurrently. Loads of u64 are done only at 8-byte
-        // aligned addresses; stores to `d` are unaligned-safe.
-        unsafe {
-            let src = self.ptr.as_ptr().add(off);
-            let head = (src.align_offset(8)).min(n);
-            for i in 0..head {
-                d.add(i).write(src.add(i).read_volatile());
-            }
-            let words = (n - head) / 8;
-            for w in 0..words {
-                let at = head + w * 8;
-                let v = src.add(at).cast::<u64>().read_volatile();
-                d.add(at).cast::<u64>().write_unaligned(v);
-            }
-            for i in head + words * 8..n {
-                d.add(i).write(src.add(i).read_volatile());
-            }
-        }
+        // SAFETY: the caller guarantees both ranges; a worker may write the
+        // same bytes concurrently, which `copy_from_shared` is for.
+        unsafe { copy_from_shared(d, self.ptr.as_ptr().add(off), n) }
     }
 
     /// Copy `src` into the mapping at `off`. False (and nothing copied) when
@@ -194,27 +177,10 @@ impl SharedMem {
                 return true;
             }
         }
-        // SAFETY: the range is inside the live mapping (checked above); the
-        // stores are volatile (see read_into); src is borrowed private memory.
-        // u64 stores are done only at 8-byte aligned addresses.
-        unsafe {
-            let dst = self.ptr.as_ptr().add(off);
-            let n = src.len();
-            let s = src.as_ptr();
-            let head = (dst.align_offset(8)).min(n);
-            for i in 0..head {
-                dst.add(i).write_volatile(s.add(i).read());
-            }
-            let words = (n - head) / 8;
-            for w in 0..words {
-                let at = head + w * 8;
-                let v = s.add(at).cast::<u64>().read_unaligned();
-                dst.add(at).cast::<u64>().write_volatile(v);
-            }
-            for i in head + words * 8..n {
-                dst.add(i).write_volatile(s.add(i).read());
-            }
-        }
+        // SAFETY: the range is inside the live mapping (checked above); a
+        // worker may read or write it concurrently, which `copy_to_shared`
+        // is for; src is borrowed private memory, not overlapping it.
+        unsafe { copy_to_shared(self.ptr.as_ptr().add(off), src) };
         true
     }
 
@@ -512,6 +478,63 @@ unsafe fn stream_copy(d: *mut u8, s: *const u8, n: usize, volatile_src: bool) ->
         _mm_sfence();
     }
     true
+}
+
+/// Copy `n` bytes at `src`, memory another thread or process may write
+/// meanwhile (a worker's mapping, a caller's writable buffer), to `d`,
+/// private memory. Every load from `src` is volatile, as for I/O memory, and
+/// no Rust reference to it is ever formed: a concurrent write leaves each
+/// byte copied either its old or its new value, nothing worse. Loads of u64
+/// only at 8-byte aligned addresses; stores to `d` are unaligned-safe.
+///
+/// # Safety
+/// `src` valid for `n` reads, `d` valid for `n` writes, the two not
+/// overlapping; no Rust reference to `d`'s bytes is live.
+pub unsafe fn copy_from_shared(d: *mut u8, src: *const u8, n: usize) {
+    // SAFETY: every offset below is < n, inside both ranges (caller).
+    unsafe {
+        let head = (src.align_offset(8)).min(n);
+        for i in 0..head {
+            d.add(i).write(src.add(i).read_volatile());
+        }
+        let words = (n - head) / 8;
+        for w in 0..words {
+            let at = head + w * 8;
+            let v = src.add(at).cast::<u64>().read_volatile();
+            d.add(at).cast::<u64>().write_unaligned(v);
+        }
+        for i in head + words * 8..n {
+            d.add(i).write(src.add(i).read_volatile());
+        }
+    }
+}
+
+/// Copy `src`, private memory, to `dst`, memory another thread or process
+/// may read or write meanwhile: every store to `dst` is volatile and no Rust
+/// reference to it is formed (the mirror of [`copy_from_shared`]). u64 stores
+/// only at 8-byte aligned addresses.
+///
+/// # Safety
+/// `dst` valid for `src.len()` writes, not overlapping `src`.
+pub unsafe fn copy_to_shared(dst: *mut u8, src: &[u8]) {
+    let n = src.len();
+    let s = src.as_ptr();
+    // SAFETY: every offset below is < n, inside both ranges (caller).
+    unsafe {
+        let head = (dst.align_offset(8)).min(n);
+        for i in 0..head {
+            dst.add(i).write_volatile(s.add(i).read());
+        }
+        let words = (n - head) / 8;
+        for w in 0..words {
+            let at = head + w * 8;
+            let v = s.add(at).cast::<u64>().read_unaligned();
+            dst.add(at).cast::<u64>().write_volatile(v);
+        }
+        for i in head + words * 8..n {
+            dst.add(i).write_volatile(s.add(i).read());
+        }
+    }
 }
 
 impl Drop for SharedMem {
