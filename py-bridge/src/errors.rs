@@ -38,9 +38,11 @@ pub(crate) fn make(py: Python<'_>, kind: ErrorKind, message: &str, detail: i64) 
     }
 }
 
-/// `InvalidArgumentError(message)`.
-pub(crate) fn invalid(py: Python<'_>, message: impl AsRef<str>) -> PyErr {
-    make(py, ErrorKind::InvalidArgument, message.as_ref(), 0)
+/// `InvalidArgumentError` for a mistake the bridge finds itself, in the
+/// core's words for the kind ("invalid argument: {message}", as every core
+/// refusal of that kind reads).
+pub(crate) fn invalid(py: Python<'_>, message: impl Into<String>) -> PyErr {
+    to_pyerr(py, &Error::InvalidArgument(message.into()))
 }
 
 /// Convert a core result.

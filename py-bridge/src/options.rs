@@ -97,7 +97,7 @@ pub(crate) fn utf8<'a>(
         invalid(
             py,
             format!(
-                "invalid argument: {name} is not valid Unicode: {}",
+                "{name} is not valid Unicode: {}",
                 e.value(py)
             ),
         )

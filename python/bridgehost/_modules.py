@@ -44,7 +44,7 @@ def _resolve(name: str, ep: metadata.EntryPoint) -> str:
         resource = resource.strip() or f"libbridgehost_mod_{name}.so"
         if not package or os.path.isabs(resource) or ".." in resource.split("/"):
             raise InvalidArgumentError(
-                f"entry point {ep.name} = {ep.value!r} in group {GROUP!r}: expected "
+                f"invalid argument: entry point {ep.name} = {ep.value!r} in group {GROUP!r}: expected "
                 "'package', 'package:relative/path.so' or an absolute path"
             )
         try:

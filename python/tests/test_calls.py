@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import inspect
 import os
 import random
 
@@ -98,7 +99,12 @@ def test_call_methods_keep_their_signature_and_argument_errors(std):
         Method()
     with pytest.raises(TypeError, match="No constructor defined for Method"):
         type(echo)()
+    with pytest.raises(TypeError, match="No constructor defined for Method"):
+        Method(DATA, key=1)
+    assert str(inspect.signature(echo)) == "(data, /)"
+    assert repr(echo) == "<bridgehost.Method std.echo>"
     echo.close()
+    assert repr(echo) == "<bridgehost.Method std.echo closed>"
     for call in (echo, echo.call, echo.call_released):
         with pytest.raises(bridgehost.ClosedError):
             call(DATA)

@@ -372,8 +372,23 @@ impl Method {
     /// Only `Module.method` makes these (vectorcall.rs); from Python,
     /// ``TypeError`` as for a class without a constructor.
     #[new]
-    fn __new__() -> PyResult<Self> {
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn __new__(
+        _args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
+    ) -> PyResult<Self> {
         crate::vectorcall::take_pending_method()
+    }
+
+    /// The signature of a call, ``(data, /)``, for :func:`inspect.signature`
+    /// (the object is called through vectorcall; its type's ``__call__``
+    /// shows only ``(*args, **kwargs)``).
+    #[getter]
+    fn __signature__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let inspect = py.import("inspect")?;
+        let parameter = inspect.getattr("Parameter")?;
+        let data = parameter.call1(("data", parameter.getattr("POSITIONAL_ONLY")?))?;
+        inspect.getattr("Signature")?.call1(([data],))
     }
 
     /// Call on this thread and return the output as ``bytes``.
@@ -600,9 +615,10 @@ impl Method {
 
     fn __repr__(&self) -> String {
         format!(
-            "<bridgehost.Method {}.{}>",
+            "<bridgehost.Method {}.{}{}>",
             self.inner.module().info().name,
-            self.inner.name()
+            self.inner.name(),
+            if self.closed() { " closed" } else { "" }
         )
     }
 }

@@ -366,7 +366,7 @@ pub(super) fn lower_err(py: Python<'_>, e: DynError<PyErr>) -> PyErr {
     match e {
         DynError::Host(e) => e,
         DynError::Type(m) => PyTypeError::new_err(m),
-        DynError::Value(m) => invalid(py, format!("invalid argument: {m}")),
+        DynError::Value(m) => invalid(py, m),
     }
 }
 

@@ -99,7 +99,7 @@ impl TypedFunction {
             if let Some(data) = data {
                 return wire::encode_run_into(&data, kind, out).map_err(|e| {
                     let e = e.context(&format!("parameter {}", f.params[0].name));
-                    invalid(py, format!("invalid argument: {e}"))
+                    invalid(py, e.to_string())
                 });
             }
         }
@@ -123,7 +123,7 @@ impl TypedFunction {
         let values = dynamic::lower_call(&iface.iface, f, &self.params, objs, named)
             .map_err(|e| lower_err(py, e))?;
         wire::encode_params_into(&iface.iface, f, &values, out)
-            .map_err(|e| invalid(py, format!("invalid argument: {e}")))
+            .map_err(|e| invalid(py, e.to_string()))
     }
 }
 

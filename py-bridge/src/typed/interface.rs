@@ -71,7 +71,7 @@ impl PyInterface {
                     return Err(invalid(
                         py,
                         format!(
-                            "invalid argument: records: {name:?} is not a record of interface \
+                            "records: {name:?} is not a record of interface \
                              {} (its records: {})",
                             iface.name,
                             record_names(&iface)
@@ -106,7 +106,7 @@ impl PyInterface {
                             return Err(invalid(
                                 py,
                                 format!(
-                                    "invalid argument: records: {} declares the fields ({}), \
+                                    "records: {} declares the fields ({}), \
                                      record {} has ({}): results are built from the fields in \
                                      this order",
                                     cls.bind(py)
@@ -189,7 +189,7 @@ impl PyInterface {
         guard(py, || {
             let iface = py
                 .detach(|| Interface::parse(text))
-                .map_err(|e| invalid(py, format!("invalid argument: {e}")))?;
+                .map_err(|e| invalid(py, e.to_string()))?;
             PyInterface::build(py, Arc::new(iface), None)
         })
     }
@@ -234,7 +234,7 @@ impl PyInterface {
             Some((cls, _, _)) => Ok(cls.clone_ref(py)),
             None => Err(invalid(
                 py,
-                format!("invalid argument: {name} is not a record"),
+                format!("{name} is not a record"),
             )),
         }
     }
@@ -252,7 +252,7 @@ impl PyInterface {
                 .map_err(|e| lower_err(py, e))?;
             let mut out = Vec::new();
             wire::encode(&self.iface, &ty, &v, &mut out)
-                .map_err(|e| invalid(py, format!("invalid argument: {e}")))?;
+                .map_err(|e| invalid(py, e.to_string()))?;
             Ok(PyBytes::new(py, &out))
         })
     }
@@ -271,7 +271,7 @@ impl PyInterface {
                 .export_owned(data, usize::MAX)
                 .map_err(|e| crate::method::buffer_error(py, "data", e))?;
             let v = wire::decode(&self.iface, &ty, &bytes)
-                .map_err(|e| invalid(py, format!("invalid argument: {e}")))?;
+                .map_err(|e| invalid(py, e.to_string()))?;
             dynamic::lift(&self.iface, &ty, &v, &mut Build { py, types: self })
                 .map_err(|e| lift_err(py, e))
         })

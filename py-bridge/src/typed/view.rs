@@ -46,7 +46,7 @@ pub(crate) fn view<'py>(
         invalid(
             py,
             format!(
-                "invalid argument: module {:?} has no typed interface (it is bytes-only: \
+                "module {:?} has no typed interface (it is bytes-only: \
                  call its methods with bytes)",
                 info.name
             ),
