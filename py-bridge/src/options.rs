@@ -93,15 +93,8 @@ pub(crate) fn utf8<'a>(
     name: &str,
     s: &'a Bound<'_, PyString>,
 ) -> PyResult<std::borrow::Cow<'a, str>> {
-    s.to_cow().map_err(|e| {
-        invalid(
-            py,
-            format!(
-                "{name} is not valid Unicode: {}",
-                e.value(py)
-            ),
-        )
-    })
+    s.to_cow()
+        .map_err(|e| invalid(py, format!("{name} is not valid Unicode: {}", e.value(py))))
 }
 
 /// `str` or `os.PathLike` → String (UTF-8). The path rules (empty, NUL)

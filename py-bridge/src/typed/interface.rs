@@ -232,10 +232,7 @@ impl PyInterface {
         };
         match &self.records[i] {
             Some((cls, _, _)) => Ok(cls.clone_ref(py)),
-            None => Err(invalid(
-                py,
-                format!("{name} is not a record"),
-            )),
+            None => Err(invalid(py, format!("{name} is not a record"))),
         }
     }
 
@@ -251,8 +248,7 @@ impl PyInterface {
             let v = dynamic::lower(&self.iface, &ty, &Obj(value.clone(), self))
                 .map_err(|e| lower_err(py, e))?;
             let mut out = Vec::new();
-            wire::encode(&self.iface, &ty, &v, &mut out)
-                .map_err(|e| invalid(py, e.to_string()))?;
+            wire::encode(&self.iface, &ty, &v, &mut out).map_err(|e| invalid(py, e.to_string()))?;
             Ok(PyBytes::new(py, &out))
         })
     }
@@ -270,8 +266,8 @@ impl PyInterface {
             let bytes = InputBuffer::new(py)
                 .export_owned(data, usize::MAX)
                 .map_err(|e| crate::method::buffer_error(py, "data", e))?;
-            let v = wire::decode(&self.iface, &ty, &bytes)
-                .map_err(|e| invalid(py, e.to_string()))?;
+            let v =
+                wire::decode(&self.iface, &ty, &bytes).map_err(|e| invalid(py, e.to_string()))?;
             dynamic::lift(&self.iface, &ty, &v, &mut Build { py, types: self })
                 .map_err(|e| lift_err(py, e))
         })
