@@ -68,6 +68,9 @@ extern "C" {
     fn PyBuffer_IsContiguous(view: *const RawBuffer, order: c_char) -> c_int;
 }
 
+/// Mutable inputs up to this size are copied into the slot itself.
+const INLINE: usize = 256;
+
 /// Why an object could not be used as call input.
 pub(crate) enum BufferError {
     /// Not a buffer-protocol object, or the exporter refused (its exception).
@@ -93,7 +96,10 @@ pub(crate) struct InputBuffer<'py> {
     /// The core's count of this call on a `SharedBuffer` it reads (writes
     /// are refused until the slot drops); its `Arc` keeps the memory.
     shared: Option<bridgehost::CallLease>,
-    /// The owned copy of a mutable input.
+    /// The copy of a mutable input of at most [`INLINE`] bytes (no
+    /// allocation for the small inputs of the kept-GIL path).
+    inline: [u8; INLINE],
+    /// The owned copy of a larger mutable input.
     copy: Vec<u8>,
     _py: PhantomData<Python<'py>>,
 }
@@ -176,6 +182,7 @@ impl<'py> InputBuffer<'py> {
             },
             exported: false,
             shared: None,
+            inline: [0; INLINE],
             copy: Vec::new(),
             _py: PhantomData,
         }
@@ -258,6 +265,23 @@ impl<'py> InputBuffer<'py> {
             });
         }
         if !immutable(obj) {
+            if len <= INLINE {
+                // SAFETY: as below, into the slot's own `inline` bytes (at
+                // least `len` of them; private, not overlapping the export).
+                unsafe {
+                    bridgehost::internal::copy_from_shared(
+                        self.inline.as_mut_ptr(),
+                        ptr as *const u8,
+                        len,
+                    );
+                }
+                return Ok(Input {
+                    bytes: &self.inline[..len],
+                    detach,
+                    copied: true,
+                    region,
+                });
+            }
             self.copy.clear();
             self.copy.reserve_exact(len);
             // SAFETY: a successful, still-held, C-contiguous export of `len`
@@ -306,6 +330,9 @@ impl<'py> InputBuffer<'py> {
         let py = obj.py();
         let input = self.export(obj, |len| len > large)?;
         if input.copied {
+            if input.bytes.len() <= INLINE {
+                return Ok(input.bytes.to_vec());
+            }
             return Ok(std::mem::take(&mut self.copy));
         }
         let (bytes, detach) = (input.bytes, input.detach);
