@@ -214,6 +214,24 @@ pub(crate) fn new_method(py: Python<'_>, m: Method) -> PyResult<Py<Method>> {
     new_instance(py, sub, &PENDING_METHOD, m, method_entry)
 }
 
+/// A vectorcall's `kwnames` and how many keyword arguments it names.
+///
+/// # Safety
+/// `kwnames` is NULL or a tuple of strings (as CPython passes it to a
+/// vectorcall entry), live for `'a`; the GIL is held.
+unsafe fn keywords<'a, 'py>(
+    py: Python<'py>,
+    kwnames: *mut ffi::PyObject,
+) -> (Option<Borrowed<'a, 'py, PyAny>>, usize) {
+    // SAFETY: NULL or a live object (caller).
+    let kwnames = unsafe { Borrowed::from_ptr_or_opt(py, kwnames) };
+    let nkw = kwnames.as_ref().map_or(0, |k| {
+        // SAFETY: the `kwnames` of a vectorcall is a tuple.
+        unsafe { k.cast_unchecked::<PyTuple>() }.len()
+    });
+    (kwnames, nkw)
+}
+
 /// The vectorcall entry of a typed function object: the positional
 /// arguments are `args[..nargs]`, the keywords' values follow, named by the
 /// tuple `kwnames` (or NULL).
@@ -228,12 +246,8 @@ unsafe extern "C" fn entry(
     let nargs = nargsf & !ARGUMENTS_OFFSET;
     // SAFETY: the callable is a live object for the call (the caller holds it).
     let callable = unsafe { Borrowed::from_ptr(py, callable) };
-    // SAFETY: `kwnames` is NULL or a tuple of strings, live for the call.
-    let kwnames = unsafe { Borrowed::from_ptr_or_opt(py, kwnames) };
-    let nkw = kwnames.as_ref().map_or(0, |k| {
-        // SAFETY: the `kwnames` of a vectorcall is a tuple.
-        unsafe { k.cast_unchecked::<PyTuple>() }.len()
-    });
+    // SAFETY: the `kwnames` of a vectorcall entry, live for the call.
+    let (kwnames, nkw) = unsafe { keywords(py, kwnames) };
     let all: &[*mut ffi::PyObject] = if nargs + nkw == 0 {
         &[]
     } else {
@@ -407,12 +421,8 @@ unsafe extern "C" fn method_entry(
     // SAFETY: CPython calls a vectorcall entry with the GIL held.
     let py = unsafe { Python::assume_attached() };
     let nargs = nargsf & !ARGUMENTS_OFFSET;
-    // SAFETY: `kwnames` is NULL or a tuple of strings, live for the call.
-    let kwnames = unsafe { Borrowed::from_ptr_or_opt(py, kwnames) };
-    let nkw = kwnames.as_ref().map_or(0, |k| {
-        // SAFETY: the `kwnames` of a vectorcall is a tuple.
-        unsafe { k.cast_unchecked::<PyTuple>() }.len()
-    });
+    // SAFETY: the `kwnames` of a vectorcall entry, live for the call.
+    let (_, nkw) = unsafe { keywords(py, kwnames) };
     if nkw != 0 {
         PyTypeError::new_err("Method.__call__() takes no keyword arguments").restore(py);
         return std::ptr::null_mut();

@@ -179,16 +179,7 @@ def test_fork_child_refuses_parent_objects_and_works_with_its_own():
         print("child", os.waitstatus_to_exitcode(status), flush=True)
         """
     )
-    env = dict(os.environ, PYTHONDEVMODE="1")
-    p = subprocess.run(
-        # 3.12+ warns (DeprecationWarning) about fork() in a multi-threaded process: expected here.
-        [sys.executable, "-X", "faulthandler", "-W", "ignore::DeprecationWarning", "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
-    assert p.returncode == 0, f"stdout:{p.stdout}\nstderr:{p.stderr}"
+    p = _run_forking(code, timeout=60)
     assert "child 0" in p.stdout, p.stdout + p.stderr
 
 
@@ -234,13 +225,20 @@ def test_fork_during_an_event_flood_leaves_the_child_working():
         h.close()
         """
     )
+    p = _run_forking(code, timeout=300)
+    assert "children ok" in p.stdout, p.stdout + p.stderr
+
+
+def _run_forking(code: str, timeout: float) -> subprocess.CompletedProcess:
+    """Run `code` (which forks) in a fresh interpreter in dev mode; it must exit 0."""
     env = dict(os.environ, PYTHONDEVMODE="1")
     p = subprocess.run(
+        # 3.12+ warns (DeprecationWarning) about fork() in a multi-threaded process: expected here.
         [sys.executable, "-X", "faulthandler", "-W", "ignore::DeprecationWarning", "-c", code],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         env=env,
     )
     assert p.returncode == 0, f"stdout:{p.stdout}\nstderr:{p.stderr}"
-    assert "children ok" in p.stdout, p.stdout + p.stderr
+    return p
