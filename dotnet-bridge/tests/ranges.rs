@@ -509,23 +509,27 @@ fn counters_struct_sizes_across_the_range() {
             expect(bh_host_counters(h, &mut c), BH_E_INVALID_ARGUMENT);
         }
         expect(bh_host_counters(h, null_mut()), BH_E_INVALID_ARGUMENT);
-        // A larger (newer) struct: our fields are written, the tail is untouched.
+        // A larger (newer) struct: our fields are written, then zeros up to its struct_size
+        // (the prefix rule of every struct the library fills), nothing past it.
         #[repr(C)]
         struct Bigger {
             c: bh_counters,
             tail: u64,
+            guard: u64,
         }
         let mut big = Bigger {
             c: bh_counters {
-                struct_size: std::mem::size_of::<Bigger>() as u32,
+                struct_size: (std::mem::size_of::<bh_counters>() + 8) as u32,
                 calls: 123,
                 ..bh_counters::default()
             },
             tail: 0xfeed,
+            guard: 0xfeed,
         };
         expect(bh_host_counters(h, &mut big.c), BH_OK);
         assert_eq!(big.c.calls, 0, "a fresh host has made no calls");
-        assert_eq!(big.tail, 0xfeed);
+        assert_eq!(big.tail, 0, "a field this library does not know reads 0");
+        assert_eq!(big.guard, 0xfeed, "nothing past struct_size is written");
     }
     expect(bh_host_free(h), BH_OK);
 }
