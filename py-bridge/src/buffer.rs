@@ -266,8 +266,11 @@ impl<'py> InputBuffer<'py> {
         }
         if !immutable(obj) {
             if len <= INLINE {
-                // SAFETY: as below, into the slot's own `inline` bytes (at
-                // least `len` of them; private, not overlapping the export).
+                // SAFETY: a successful, still-held, C-contiguous export of
+                // `len` bytes at `ptr` (non-null), read only by the volatile
+                // loads of `copy_from_shared` (never through a reference),
+                // into the slot's own `inline` bytes (at least `len` of them:
+                // `len <= INLINE`; private, not overlapping the export).
                 unsafe {
                     bridgehost::internal::copy_from_shared(
                         self.inline.as_mut_ptr(),
