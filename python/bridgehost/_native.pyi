@@ -239,8 +239,8 @@ class Method:
     """A resolved method. ``method(data)`` is ``method.call(data)``.
 
     ``data`` is any C-contiguous bytes-like object: ``bytes`` is read in
-    place, a mutable buffer is copied before the GIL is released; its buffer
-    stays exported (unresizable) for the whole call. A ``SharedBuffer`` is
+    place, a mutable buffer is copied first (another thread may write it, with
+    or without the GIL); its buffer stays exported (unresizable) for the whole call. A ``SharedBuffer`` is
     read in place, by an isolated worker too (``submit`` copies it).
     """
 

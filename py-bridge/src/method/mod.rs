@@ -161,9 +161,8 @@ pub(crate) fn buffer_error(py: Python<'_>, what: &str, e: BufferError) -> PyErr 
 ///
 /// ``data`` is any C-contiguous bytes-like object (bytes, bytearray,
 /// memoryview, numpy array). ``bytes`` (and a memoryview of bytes) is read
-/// in place; a mutable buffer is copied before the GIL is released (another
-/// thread could write it during the call), or read in place when the call
-/// keeps the GIL. Its buffer stays exported for the whole call (a
+/// in place; a mutable buffer is copied first (another thread could write it
+/// during the call, with or without the GIL). Its buffer stays exported for the whole call (a
 /// ``bytearray`` cannot be resized meanwhile). The GIL is released during the call, except for
 /// small inputs (up to 2 KiB) to methods a thread-safe in-process module
 /// declares non-blocking (``keeps_gil``).
