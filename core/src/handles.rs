@@ -203,6 +203,11 @@ impl<T: ?Sized> HandleTable<T> {
         self.slots.drain()
     }
 
+    /// The table's writer mutex, for `crate::fork` to take across a fork.
+    pub(crate) fn writer_mutex(&self) -> &crate::ffi::slots::WriterMutex {
+        self.slots.writer_mutex()
+    }
+
     /// Hold the table's writer lock until the guard drops (fork
     /// preparation): no insert or remove runs meanwhile; lookups do not
     /// take it.

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 use crate::handles::HandleTable;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Bits above the tag in the handle encoding (`tag | generation | index`).
@@ -54,6 +55,8 @@ pub struct Registry<T: ?Sized + 'static> {
     /// foreign handle is named in [`Stale::other`].
     family: &'static [(u8, &'static str)],
     table: HandleTable<T>,
+    /// Set once the table is in the fork handlers' list (`crate::fork`).
+    fork_registered: AtomicBool,
 }
 
 impl<T: ?Sized + 'static> std::fmt::Debug for Registry<T> {
@@ -74,6 +77,7 @@ impl<T: ?Sized + 'static> Registry<T> {
             tag: family[index].0,
             family,
             table: HandleTable::new(family[index].0),
+            fork_registered: AtomicBool::new(false),
         }
     }
 
@@ -85,6 +89,7 @@ impl<T: ?Sized + 'static> Registry<T> {
             tag: family[index].0,
             family,
             table: HandleTable::new_short_lived(family[index].0),
+            fork_registered: AtomicBool::new(false),
         }
     }
 
@@ -94,7 +99,13 @@ impl<T: ?Sized + 'static> Registry<T> {
     }
 
     /// Store `value`; its new handle.
-    pub fn insert(&self, value: Arc<T>) -> u64 {
+    /// Insert `value`; its handle. A registry is a process-global (`static`),
+    /// and its first insert or remove adds it to the tables the fork
+    /// handlers hold across `fork()` (`crate::fork`), so a child forked while
+    /// another thread was inside an insert or remove does not find the
+    /// table's writer mutex locked forever.
+    pub fn insert(&'static self, value: Arc<T>) -> u64 {
+        self.register_for_fork();
         self.table.insert(value)
     }
 
@@ -112,8 +123,21 @@ impl<T: ?Sized + 'static> Registry<T> {
     }
 
     /// Retire `h`; its value. A second remove is a [`Stale`].
-    pub fn remove(&self, h: u64) -> Result<Arc<T>, Stale> {
+    /// Remove `h`; its value (see [`insert`](Self::insert) for `'static`).
+    pub fn remove(&'static self, h: u64) -> Result<Arc<T>, Stale> {
+        self.register_for_fork();
         self.table.remove(h).ok_or_else(|| self.stale(h))
+    }
+
+    /// Add this table to the fork handlers' list, once, before its writer
+    /// mutex is first taken (the list's lock orders the two: a fork that
+    /// has not seen the table cannot find its writer held).
+    #[inline]
+    fn register_for_fork(&'static self) {
+        if !self.fork_registered.load(Ordering::Acquire) {
+            crate::fork::register_table(self.table.writer_mutex());
+            self.fork_registered.store(true, Ordering::Release);
+        }
     }
 
     /// Live handles.

@@ -118,14 +118,18 @@ impl<T: ?Sized> RwLock<T> {
 pub(crate) enum Rank {
     /// `logging::SINK`: a sink may call into the core, which takes the locks below.
     LogSink = 0,
+    /// The list of the front ends' handle tables the fork handlers hold (`fork::TABLES`): a
+    /// table is added to it on its first use, before its writer mutex is taken.
+    ForkTables = 1,
     /// The writer mutex of any handle table (`ffi::slots`), the instance-token table
     /// (`ffi::callbacks::INSTANCES`) among them: a table reclaims under it, reading the hazard
-    /// registry. Two tables' writer locks are never held at once.
-    Table = 1,
+    /// registry. Two tables' writer locks are never held at once, except by the fork handler,
+    /// which takes every registered one after the instance table (`fork::prepare`).
+    Table = 2,
     /// The hazard-record registry (`ffi::hazard::RECORDS`).
-    HazardRecords = 2,
+    HazardRecords = 3,
     /// The hazard overflow list (`ffi::hazard::OVERFLOW`).
-    HazardOverflow = 3,
+    HazardOverflow = 4,
 }
 
 #[cfg(all(debug_assertions, not(loom)))]
@@ -247,6 +251,15 @@ impl<T> RankedMutex<T> {
 }
 
 impl<T: ?Sized> RankedMutex<T> {
+    /// Lock without entering the rank: only for `fork::prepare`, which holds every registered
+    /// front-end table's writer mutex (rank [`Rank::Table`]) at once, under the instance table's
+    /// ranked guard. No other path holds two tables' writers, and a thread holding one only
+    /// goes on to higher ranks (the hazard locks, taken by prepare after all the tables), so
+    /// taking them one after another in a fixed order cannot deadlock against it.
+    pub(crate) fn lock_for_fork(&self) -> MutexGuard<'_, T> {
+        self.inner.lock()
+    }
+
     /// Lock, blocking until it is available (order-checked in debug builds).
     #[inline]
     pub(crate) fn lock(&self) -> RankedGuard<MutexGuard<'_, T>> {
@@ -272,7 +285,8 @@ impl<T: ?Sized> RankedMutex<T> {
 #[cfg(loom)]
 loom::lazy_static! {
     /// One loom mutex per [`Rank`], created anew for every model execution.
-    static ref LOOM_RANKS: [loom::sync::Mutex<()>; 4] = [
+    static ref LOOM_RANKS: [loom::sync::Mutex<()>; 5] = [
+        loom::sync::Mutex::new(()),
         loom::sync::Mutex::new(()),
         loom::sync::Mutex::new(()),
         loom::sync::Mutex::new(()),

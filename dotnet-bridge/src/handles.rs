@@ -50,7 +50,7 @@ impl<T: ?Sized + 'static, H: Handle> Table<T, H> {
     }
 
     /// Store `value`; its new handle.
-    pub(crate) fn insert(&self, value: Arc<T>) -> H {
+    pub(crate) fn insert(&'static self, value: Arc<T>) -> H {
         H::from_id(self.reg.insert(value))
     }
 
@@ -68,12 +68,12 @@ impl<T: ?Sized + 'static, H: Handle> Table<T, H> {
     }
 
     /// Retire `h`; its value. A second remove is a clean error.
-    pub(crate) fn remove(&self, h: H) -> Result<Arc<T>> {
+    pub(crate) fn remove(&'static self, h: H) -> Result<Arc<T>> {
         self.reg.remove(h.id()).map_err(stale)
     }
 
     /// Retire `h` if it is still live (a completion retiring its own task).
-    pub(crate) fn retire(&self, h: H) {
+    pub(crate) fn retire(&'static self, h: H) {
         drop(self.reg.remove(h.id()));
     }
 

@@ -106,7 +106,7 @@ pub(crate) fn subscription(id: jlong) -> Result<Arc<Subscription>, BridgeError> 
 }
 
 /// Remove `id` from `table`; `None` when it was not live (closed twice: a no-op).
-pub(crate) fn remove<T: ?Sized>(table: &Registry<T>, id: jlong) -> Option<Arc<T>> {
+pub(crate) fn remove<T: ?Sized>(table: &'static Registry<T>, id: jlong) -> Option<Arc<T>> {
     table.remove(from_java(id)).ok()
 }
 

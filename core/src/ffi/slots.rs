@@ -128,7 +128,8 @@ impl<T: ?Sized> Borrow<'_, T> {
     }
 }
 
-struct Writer {
+/// What a [`Slots`]' writer mutex guards (opaque outside this module).
+pub(crate) struct Writer {
     next: u64,
     free: Vec<u32>,
     retired: Vec<u32>,
@@ -138,6 +139,10 @@ struct Writer {
 pub(crate) struct WriterLock<'a> {
     _guard: crate::sync::RankedGuard<MutexGuard<'a, Writer>>,
 }
+
+/// The writer mutex of a [`Slots`] (what `crate::fork` holds across a fork
+/// for a front end's table).
+pub(crate) type WriterMutex = crate::sync::RankedMutex<Writer>;
 
 pub(crate) struct Slots<T: ?Sized> {
     buckets: [OnceLock<Box<[Slot<T>]>>; BUCKETS],
@@ -443,6 +448,11 @@ impl<T: ?Sized> Slots<T> {
         WriterLock {
             _guard: self.writer.lock(),
         }
+    }
+
+    /// The writer mutex itself, for `crate::fork` to take across a fork.
+    pub(crate) fn writer_mutex(&self) -> &WriterMutex {
+        &self.writer
     }
 
     /// Retired slots whose values are not dropped yet (tests).
