@@ -1,7 +1,9 @@
 // Issue 17 item 3: the C# column of docs/SYMMETRY.md (the one table of names across Java, Python,
 // C# and C) matches the public API of BridgeHost.dll. Fails when a listed type, method, property
 // or exception is missing or not public, or an exception is not an IBridgeHostException of the
-// row's kind.
+// row's kind. And the reverse (PublicMembersAreListed): every public type and member of the
+// assembly is listed in the table (its C# column) or in the table of members one runtime has for
+// its own idiom, so C# cannot grow API the other runtimes lack without anyone noticing.
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -68,6 +70,7 @@ namespace BridgeHost.Tests
                     PublicType(where, name);
                     break;
                 case "operation":
+                case "property":
                 case "host_option":
                 case "module_option":
                 {
@@ -78,7 +81,7 @@ namespace BridgeHost.Tests
                         var member = name.Substring(dot + 1);
                         var found = t.GetMember(member, BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static);
                         var want = kind == "operation" ? MemberTypes.Method : MemberTypes.Property;
-                        if (!found.Any(m => m.MemberType == want))
+                        if (!found.Any(m => m.MemberType == want || (kind == "property" && m.MemberType == MemberTypes.Field)))
                             throw new CheckFailedException(where + " is not a public " + want.ToString().ToLowerInvariant() + " of " + t.Name);
                     }
                     break;
@@ -204,6 +207,125 @@ namespace BridgeHost.Tests
                 catch (CheckFailedException e) { problems.Add(e.Message); }
             }
             Check.True(problems.Count == 0, "C# drifted from docs/SYMMETRY.md:\n" + string.Join("\n", problems));
+        }
+
+        // The idiom table between its markers: the C# rows' names (backticked; `*` a wildcard) as
+        // regexes. The parser is the C script's (scripts/check_symmetry_c.py, idioms()) in C#.
+        private static List<Regex> IdiomPatterns()
+        {
+            var text = File.ReadAllText(Doc());
+            var body = text.Substring(text.LastIndexOf("<!-- idioms:begin -->", StringComparison.Ordinal));
+            body = body.Substring(0, body.IndexOf("<!-- idioms:end -->", StringComparison.Ordinal));
+            var lines = body.Trim().Split('\n');
+            var patterns = new List<Regex>();
+            for (int i = 3; i < lines.Length; i++) // marker, header, separator
+            {
+                var cells = lines[i].Trim().TrimStart('|').Split('|');
+                if (cells.Length < 3 || cells[2].Trim().Length == 0)
+                    throw new CheckFailedException("idiom table: a row needs a name and a reason: " + lines[i]);
+                if (cells[0].Trim() != "C#") continue;
+                foreach (Match m in Regex.Matches(cells[1], "`([^`]+)`"))
+                    patterns.Add(new Regex("^" + Regex.Escape(m.Groups[1].Value).Replace(@"\*", ".*") + "$"));
+            }
+            return patterns;
+        }
+
+        // `Outer.Inner` for a nested type; a generic type without its arity (`Option`1` is `Option`).
+        private static string TypeName(Type t)
+        {
+            var name = t.Name;
+            int tick = name.IndexOf('`');
+            if (tick >= 0) name = name.Substring(0, tick);
+            return t.DeclaringType == null ? name : TypeName(t.DeclaringType) + "." + name;
+        }
+
+        // The method behind a member (a property's or event's accessor), or null.
+        private static MethodInfo Accessor(MemberInfo m)
+        {
+            var method = m as MethodInfo;
+            var p = m as PropertyInfo;
+            var e = m as EventInfo;
+            if (p != null) method = p.GetGetMethod() ?? p.GetSetMethod();
+            if (e != null) method = e.GetAddMethod();
+            return method;
+        }
+
+        // True when the member is counted elsewhere or not at all: an override of a base member
+        // (System's: ToString, Message, ...; a BridgeHost base's: counted on the base), or the
+        // implementation of a member of a public BridgeHost interface (counted on the interface).
+        private static bool Inherited(Type t, MemberInfo m)
+        {
+            if (m.Name == "Equals" || m.Name == "GetHashCode" || m.Name == "ToString") return true; // System.Object's
+            var method = Accessor(m);
+            if (method == null) return false;
+            if (method.GetBaseDefinition().DeclaringType != t) return true;
+            foreach (var iface in t.GetInterfaces())
+            {
+                if (iface.Assembly != typeof(Host).Assembly || !iface.IsPublic) continue;
+                if (t.GetInterfaceMap(iface).TargetMethods.Contains(method)) return true;
+            }
+            return false;
+        }
+
+        // The public surface of BridgeHost.dll as docs/SYMMETRY.md spells it: `Type` for each public
+        // type of namespace BridgeHost (`Outer.Inner` nested; not BridgeHost.Typed, the support of
+        // generated bindings, as Java's io.bridgehost.typed), `Type.Member` for each public method
+        // (overloads once), property, field and event it declares. Not counted: constructors,
+        // accessors and other special names, enum values, a delegate's Invoke, compiler-generated
+        // members, overrides of System members. A member of a public BridgeHost base type or
+        // interface is counted once, on it.
+        internal static SortedSet<string> PublicSurface()
+        {
+            var surface = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (var t in typeof(Host).Assembly.GetExportedTypes())
+            {
+                if (t.Namespace != "BridgeHost") continue;
+                if (t.IsDefined(typeof(System.Runtime.CompilerServices.CompilerGeneratedAttribute), false)) continue;
+                var name = TypeName(t);
+                surface.Add(name);
+                if (t.IsEnum || typeof(Delegate).IsAssignableFrom(t)) continue;
+                const BindingFlags flags = BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
+                foreach (var m in t.GetMembers(flags))
+                {
+                    if (m.IsDefined(typeof(System.Runtime.CompilerServices.CompilerGeneratedAttribute), false)) continue;
+                    if (m is ConstructorInfo || m is Type) continue;
+                    var method = m as MethodInfo;
+                    if (method != null && method.IsSpecialName) continue;
+                    if (Inherited(t, m)) continue;
+                    surface.Add(name + "." + m.Name);
+                }
+            }
+            return surface;
+        }
+
+        // What the main table lists in the C# column (`A.B(param)` lists `A.B`).
+        private static HashSet<string> TableNames()
+        {
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var r in Rows())
+                if (r[2] != null) names.Add(r[2].Split('(')[0]);
+            return names;
+        }
+
+        internal static List<string> Unlisted(IEnumerable<string> surface)
+        {
+            var names = TableNames();
+            var patterns = IdiomPatterns();
+            return surface.Where(m => !names.Contains(m) && !patterns.Any(p => p.IsMatch(m))).ToList();
+        }
+
+        [Case]
+        public void PublicMembersAreListed()
+        {
+            var surface = PublicSurface();
+            Check.True(surface.Contains("Host") && surface.Contains("Method.Call") && surface.Count > 40,
+                "the C# public surface was not enumerated: " + string.Join(", ", surface));
+            var missing = Unlisted(surface);
+            Check.True(missing.Count == 0, "public members of BridgeHost listed in neither table of docs/SYMMETRY.md "
+                + "(a row's C# column, or the idiom table with runtime C#): " + string.Join(", ", missing));
+            // An idiom entry that matches nothing is stale (the member was removed or renamed).
+            var stale = IdiomPatterns().Where(p => !surface.Any(m => p.IsMatch(m))).Select(p => p.ToString()).ToList();
+            Check.True(stale.Count == 0, "idiom table entries for C# that name no public member: " + string.Join(", ", stale));
         }
 
         [Case]

@@ -2,12 +2,15 @@
 
 docs/SYMMETRY.md is the one table of names across Java, Python, C# and C; this test fails when
 the Python API drifts from it (a listed class, method, keyword option or error is missing, or an
-error class is not the right kind).
+error class is not the right kind), and, the other way, when the package has a public name or
+member that neither that table nor its table of members one runtime has for its own idiom lists
+(so Python cannot grow API the other runtimes lack without anyone noticing).
 """
 
 from __future__ import annotations
 
 import builtins
+import fnmatch
 import importlib.util
 import inspect
 from pathlib import Path
@@ -56,9 +59,21 @@ def _check(row: dict) -> None:
     elif kind == "operation":
         owner, _, member = name.partition(".")
         cls = _public(owner)
-        assert inspect.isclass(cls), f"{where}: {owner} is not a class"
         if member:
+            assert inspect.isclass(cls), f"{where}: {owner} is not a class"
             assert callable(getattr(cls, member, None)), f"{where} is not a method of {owner}"
+        else:  # a class (its constructor) or a function of the package
+            assert callable(cls), f"{where} is not a class or function"
+    elif kind == "property":
+        # An attribute: of a class (a property, a class attribute, or an exception's instance
+        # attribute), or of the package.
+        owner, _, member = name.partition(".")
+        if member:
+            cls = _public(owner)
+            assert inspect.isclass(cls), f"{where}: {owner} is not a class"
+            assert hasattr(cls, member) or member in _instance_attributes(cls), f"{where} is not an attribute of {owner}"
+        else:
+            assert hasattr(bridgehost, name), f"{where} is not an attribute of bridgehost"
     elif kind in ("host_option", "module_option"):
         callee, _, param = name.partition("(")
         param = param.rstrip(")")
@@ -138,6 +153,61 @@ def test_table_is_not_empty() -> None:
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r['kind']}-{r['item']}" for r in ROWS])
 def test_python_matches_symmetry_table(row: dict) -> None:
     _check(row)
+
+
+def _bridgehost_classes(cls: type) -> List[type]:
+    # The classes of ``cls``'s MRO that bridgehost defines (builtin and stdlib bases left out).
+    return [b for b in cls.__mro__ if (b.__module__ or "").split(".")[0] == "bridgehost"]
+
+
+def _instance_attributes(cls: type) -> set:
+    # Attributes an exception sets in ``__init__`` (``ModuleError.code``, ...): seen on an instance
+    # made with the defaults (every bridgehost error takes no required argument).
+    if not issubclass(cls, BaseException):
+        return set()
+    return {k for k in vars(cls()) if not k.startswith("_")}
+
+
+def python_surface() -> List[str]:
+    """The public surface of ``bridgehost``, spelled as docs/SYMMETRY.md spells it: each name of
+    ``bridgehost.__all__``, and for a class ``Class.member`` for each public attribute (methods,
+    properties, class attributes, an exception's instance attributes), dunders left out. A member
+    a public bridgehost base class has is counted once, on the base-most such class."""
+    public = {n: getattr(bridgehost, n) for n in bridgehost.__all__}
+    surface = set(public)
+    for name, cls in public.items():
+        if not inspect.isclass(cls):
+            continue
+        members = {k for b in _bridgehost_classes(cls) for k in vars(b) if not k.startswith("_")}
+        members |= _instance_attributes(cls)
+        for member in members:
+            owner = name
+            for base in reversed(_bridgehost_classes(cls)):  # base-most first
+                if base is cls or public.get(base.__name__) is not base:
+                    continue
+                if member in vars(base) or member in _instance_attributes(base):
+                    owner = base.__name__
+                    break
+            surface.add(f"{owner}.{member}")
+    return sorted(surface)
+
+
+def test_every_public_member_is_listed() -> None:
+    surface = python_surface()
+    assert "Module.path" in surface and "Method.nonblocking" in surface and "ModuleError.code" in surface
+    missing = CHECK.unlisted(surface, DOC, "python")
+    assert not missing, (
+        "public members of bridgehost listed in neither table of docs/SYMMETRY.md (a row's Python "
+        "column, or the idiom table with runtime Python): " + ", ".join(missing)
+    )
+
+
+def test_every_idiom_entry_names_a_member() -> None:
+    # An idiom entry that matches nothing is stale (the member was removed or renamed).
+    surface = python_surface()
+    stale = [n for r in CHECK.idioms(DOC) if r["runtime"] == "python" for n in r["names"]
+             if not any(fnmatch.fnmatchcase(m, n) for m in surface)]
+    assert not stale, "idiom table entries for Python that name no public member: " + ", ".join(stale)
 
 
 def test_every_core_error_kind_has_a_row() -> None:

@@ -6,15 +6,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
+import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Enumeration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.jar.JarFile;
+import java.util.stream.Stream;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -24,7 +32,10 @@ import org.junit.jupiter.api.function.Executable;
  * Issue 17 item 3: the Java column of docs/SYMMETRY.md (the one table of names across Java,
  * Python, C# and C) matches the public API. Fails when a listed class, method or option is
  * missing or not public, or an error class does not derive from {@link BridgeHostException} (the
- * invalid-argument one: {@link IllegalArgumentException}) or lacks {@link BridgeHostError}.
+ * invalid-argument one: {@link IllegalArgumentException}) or lacks {@link BridgeHostError}. And
+ * the reverse ({@link #everyPublicMemberIsListed}): every public class and member of package
+ * io.bridgehost is listed in the table (its Java column) or in the table of members one runtime has
+ * for its own idiom, so Java cannot grow API the other runtimes lack without anyone noticing.
  */
 class SymmetryTest {
     private static final Pattern NAME = Pattern.compile("`([^`]+)`");
@@ -72,6 +83,7 @@ class SymmetryTest {
                 publicClass(where, name);
                 break;
             case "operation":
+            case "property": // Java: an accessor method
             case "host_option":
             case "module_option": {
                 int dot = name.indexOf('.');
@@ -193,6 +205,180 @@ class SymmetryTest {
             }
         }
         assertTrue(problems.isEmpty(), "Java drifted from docs/SYMMETRY.md:\n" + String.join("\n", problems));
+    }
+
+    /** The idiom table's Java names (backticked; {@code *} a wildcard) as regexes. */
+    static List<Pattern> idiomPatterns() throws IOException {
+        String text = new String(Files.readAllBytes(doc()), java.nio.charset.StandardCharsets.UTF_8);
+        String body = text.substring(text.lastIndexOf("<!-- idioms:begin -->"));
+        body = body.substring(0, body.indexOf("<!-- idioms:end -->"));
+        List<Pattern> out = new ArrayList<>();
+        String[] lines = body.trim().split("\n");
+        for (int i = 3; i < lines.length; i++) { // marker, header, separator
+            String[] cells = lines[i].trim().replaceAll("^\\|", "").split("\\|", -1);
+            assertTrue(cells.length >= 3 && !cells[2].trim().isEmpty(), "idiom table: a row needs a name and a reason: " + lines[i]);
+            if (!cells[0].trim().equals("Java")) {
+                continue;
+            }
+            Matcher m = NAME.matcher(cells[1]);
+            while (m.find()) {
+                out.add(Pattern.compile(Pattern.quote(m.group(1)).replace("*", "\\E.*\\Q")));
+            }
+        }
+        return out;
+    }
+
+    static final String PACKAGE = "io.bridgehost";
+
+    /** The classes of package io.bridgehost in the main classes (a directory or the jar). */
+    static List<Class<?>> mainClasses() throws IOException, URISyntaxException, ClassNotFoundException {
+        Path where = Paths.get(Host.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        List<String> files = new ArrayList<>();
+        if (Files.isDirectory(where)) {
+            try (Stream<Path> s = Files.list(where.resolve(PACKAGE.replace('.', '/')))) {
+                s.forEach(f -> files.add(f.getFileName().toString()));
+            }
+        } else {
+            try (JarFile jar = new JarFile(where.toFile())) {
+                String prefix = PACKAGE.replace('.', '/') + "/";
+                for (Enumeration<java.util.jar.JarEntry> e = jar.entries(); e.hasMoreElements(); ) {
+                    String n = e.nextElement().getName();
+                    if (n.startsWith(prefix) && n.indexOf('/', prefix.length()) < 0) {
+                        files.add(n.substring(prefix.length()));
+                    }
+                }
+            }
+        }
+        List<Class<?>> out = new ArrayList<>();
+        for (String f : files) {
+            if (f.endsWith(".class") && !f.equals("package-info.class") && !f.equals("module-info.class")) {
+                out.add(Class.forName(PACKAGE + "." + f.substring(0, f.length() - 6), false, Host.class.getClassLoader()));
+            }
+        }
+        return out;
+    }
+
+    /** Public, and so is every class it is nested in; named (not anonymous or local). */
+    static boolean exported(Class<?> c) {
+        for (Class<?> k = c; k != null; k = k.getEnclosingClass()) {
+            if (!Modifier.isPublic(k.getModifiers()) || k.isAnonymousClass() || k.isLocalClass() || k.isSynthetic()) {
+                return false;
+            }
+        }
+        return c.getPackage().getName().equals(PACKAGE);
+    }
+
+    /** {@code Outer.Inner} for a nested class. */
+    static String typeName(Class<?> c) {
+        return c.getEnclosingClass() == null ? c.getSimpleName() : typeName(c.getEnclosingClass()) + "." + c.getSimpleName();
+    }
+
+    /** JDK classes whose members (and overrides of them) are not counted. */
+    static final List<Class<?>> JDK_BASES = Arrays.asList(Object.class, Throwable.class, Exception.class,
+            RuntimeException.class, Enum.class, Record.class);
+
+    static boolean jdkMember(Method m) {
+        for (Class<?> base : JDK_BASES) {
+            if (!base.isAssignableFrom(m.getDeclaringClass())) {
+                continue;
+            }
+            try {
+                base.getMethod(m.getName(), m.getParameterTypes());
+                return true;
+            } catch (NoSuchMethodException e) {
+                // not base's
+            }
+        }
+        return m.getDeclaringClass().isEnum() && (m.getName().equals("values") || m.getName().equals("valueOf"));
+    }
+
+    /** The base-most public io.bridgehost supertype of {@code c} (or c) with the method. */
+    static Class<?> owner(Class<?> c, Method m) {
+        List<Class<?>> supers = new ArrayList<>();
+        if (c.getSuperclass() != null) {
+            supers.add(c.getSuperclass());
+        }
+        supers.addAll(Arrays.asList(c.getInterfaces()));
+        for (Class<?> s : supers) {
+            if (!exported(s)) {
+                continue;
+            }
+            try {
+                Method sm = s.getMethod(m.getName(), m.getParameterTypes());
+                if (exported(sm.getDeclaringClass())) {
+                    return owner(s, sm);
+                }
+            } catch (NoSuchMethodException e) {
+                // not s's
+            }
+        }
+        return c;
+    }
+
+    /**
+     * The public surface of package io.bridgehost as docs/SYMMETRY.md spells it: {@code Class} for
+     * each public class ({@code Outer.Inner} nested), {@code Class.member} for each public method
+     * (overloads once) and field. Not counted: io.bridgehost.typed (the support of generated
+     * bindings), bench and demo; synthetic and bridge methods; enum constants and an enum's
+     * values/valueOf; members of Object, Throwable, Enum and Record and overrides of them. A member
+     * a public io.bridgehost supertype has is counted once, on the base-most one.
+     */
+    static Set<String> publicSurface() throws Exception {
+        Set<String> surface = new TreeSet<>();
+        for (Class<?> c : mainClasses()) {
+            if (!exported(c)) {
+                continue;
+            }
+            surface.add(typeName(c));
+            for (Method m : c.getMethods()) {
+                if (m.isSynthetic() || m.isBridge() || !exported(m.getDeclaringClass()) || jdkMember(m)) {
+                    continue;
+                }
+                surface.add(typeName(owner(m.getDeclaringClass(), m)) + "." + m.getName());
+            }
+            for (Field f : c.getFields()) {
+                if (f.isEnumConstant() || f.isSynthetic() || !exported(f.getDeclaringClass())) {
+                    continue;
+                }
+                surface.add(typeName(f.getDeclaringClass()) + "." + f.getName());
+            }
+        }
+        return surface;
+    }
+
+    static List<String> unlisted(Set<String> surface) throws IOException {
+        Set<String> names = new HashSet<>();
+        for (String[] r : rows()) {
+            if (r[2] != null) {
+                names.add(r[2].split("\\(", 2)[0]);
+            }
+        }
+        List<Pattern> patterns = idiomPatterns();
+        List<String> out = new ArrayList<>();
+        for (String m : surface) {
+            if (!names.contains(m) && patterns.stream().noneMatch(p -> p.matcher(m).matches())) {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void everyPublicMemberIsListed() throws Exception {
+        Set<String> surface = publicSurface();
+        assertTrue(surface.contains("Host") && surface.contains("Method.call") && surface.size() > 40,
+                "the Java public surface was not enumerated: " + surface);
+        List<String> missing = unlisted(surface);
+        assertTrue(missing.isEmpty(), "public members of io.bridgehost listed in neither table of docs/SYMMETRY.md "
+                + "(a row's Java column, or the idiom table with runtime Java): " + String.join(", ", missing));
+        // An idiom entry that matches nothing is stale (the member was removed or renamed).
+        List<String> stale = new ArrayList<>();
+        for (Pattern p : idiomPatterns()) {
+            if (surface.stream().noneMatch(m -> p.matcher(m).matches())) {
+                stale.add(p.pattern());
+            }
+        }
+        assertTrue(stale.isEmpty(), "idiom table entries for Java that name no public member: " + stale);
     }
 
     @Test
