@@ -205,6 +205,44 @@ impl<'a> Checker<'a> {
                     }
                 )));
             }
+            // The first difference in order decides the message: a name
+            // inserted or removed there shifts every later discriminant, and
+            // naming the last extra name instead would blame the wrong one.
+            for (x, y) in rn.iter().zip(wn) {
+                if x == y {
+                    continue;
+                }
+                // `y` is the writer's name where the reader has `x`; the
+                // module is the writer when the binding reads.
+                let (binding, module) = if reader == Side::Binding {
+                    (x, y)
+                } else {
+                    (y, x)
+                };
+                let (bn, mn) = if reader == Side::Binding {
+                    (rn, wn)
+                } else {
+                    (wn, rn)
+                };
+                let shift = if what == "flag" {
+                    "so every later flag's bit moves"
+                } else {
+                    "so every later discriminant shifts"
+                };
+                if !bn.contains(module) && mn.contains(binding) {
+                    return Err(here_there(format!(
+                        "{what} {module:?} is new in the module, before {binding:?}, {shift}"
+                    )));
+                }
+                if !mn.contains(binding) && bn.contains(module) {
+                    return Err(here_there(format!(
+                        "{what} {binding:?} is removed in the module, before {module:?}, {shift}"
+                    )));
+                }
+                return Err(here_there(format!(
+                    "{what} {x:?} / {y:?} renamed or reordered"
+                )));
+            }
             if wn.len() > rn.len() {
                 let extra = &wn[rn.len()];
                 return Err(here_there(format!(
@@ -215,13 +253,6 @@ impl<'a> Checker<'a> {
                         "removed in the module, and this binding may still send it"
                     }
                 )));
-            }
-            for (x, y) in rn.iter().zip(wn) {
-                if x != y {
-                    return Err(here_there(format!(
-                        "{what} {x:?} / {y:?} renamed or reordered"
-                    )));
-                }
             }
             Ok(())
         };

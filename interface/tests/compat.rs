@@ -90,6 +90,13 @@ fn incompatible_changes_name_the_first_difference() {
         ("record row { id: u64, name: string }", "record row { name: string, id: u64 }", "renamed or reordered"),
         ("record row { id: u64, name: string }", "record row { id: u32, name: string }", "row.id: u64 here, u32 in the module"),
         ("variant err { not-found, io(string) }", "variant err { not-found, io(string), full }", "case \"full\" is new in the module"),
+        // A name inserted or removed in the middle is the one named, not the
+        // last name past the shorter list (every later discriminant shifts).
+        ("variant err { not-found, io(string) }", "variant err { not-found, full, io(string) }", "err: case \"full\" is new in the module, before \"io\", so every later discriminant shifts"),
+        ("enum status { ok, busy }", "enum status { ok, locked, busy }", "status: enum case \"locked\" is new in the module, before \"busy\", so every later discriminant shifts"),
+        ("enum mode { read, write }", "enum mode { read, append, write }", "mode: enum case \"append\" is new in the module, before \"write\", so every later discriminant shifts"),
+        ("flags opts { sync, wal }", "flags opts { wal }", "opts: flag \"sync\" is removed in the module, before \"wal\", so every later flag's bit moves"),
+        ("enum status { ok, busy }", "enum status { ok, fine }", "status: enum case \"busy\" / \"fine\" renamed or reordered"),
         ("inserted: func(r: row);", "inserted: func(r: string);", "event inserted: payload row here, string in the module"),
         ("-> result<u64, err>", "-> result<u64, string>", "err here, string in the module"),
     ] {
