@@ -193,6 +193,52 @@ pub fn output_mismatch(path: &str, function: &str, reason: &typed::Error) -> Err
     }
 }
 
+/// A caller's claim that typed function `method` takes exactly one `list<u8>`
+/// (`list_input`) and/or returns one (`list_output`), checked against the
+/// module's interface before the module runs: a claim the declared signature
+/// contradicts is the caller's mistake, [`Error::InvalidArgument`] naming the
+/// declared types (`"{what}: lie returns list<string>, not list<u8>"`), never
+/// an output the module wrote correctly reported as a mismatch. A method the
+/// interface does not declare, or a module without one, keeps the claim (its
+/// output is then checked as one `list<u8>` by [`bytes_output`]).
+pub fn check_list_claim(
+    method: &crate::Method,
+    list_input: bool,
+    list_output: bool,
+    what: &str,
+) -> Result<()> {
+    let module = method.module();
+    let Some(iface) = module.interface() else {
+        return Ok(());
+    };
+    let Some(f) = iface.function(method.name()) else {
+        return Ok(());
+    };
+    let bytes = |ty: &typed::Type| typed::wire::run_of(iface, ty) == Some(typed::wire::Run::Bytes);
+    if list_input && !matches!(f.params.as_slice(), [p] if bytes(&p.ty)) {
+        let params: Vec<String> = f
+            .params
+            .iter()
+            .map(|p| format!("{}: {}", p.name, iface.type_name(&p.ty)))
+            .collect();
+        return Err(Error::InvalidArgument(format!(
+            "{what}: {} takes ({}), not one list<u8>",
+            f.name,
+            params.join(", ")
+        )));
+    }
+    if list_output && !f.result.as_ref().is_some_and(bytes) {
+        return Err(Error::InvalidArgument(format!(
+            "{what}: {} returns {}, not list<u8>",
+            f.name,
+            f.result
+                .as_ref()
+                .map_or_else(|| "nothing".to_string(), |t| iface.type_name(t))
+        )));
+    }
+    Ok(())
+}
+
 /// A typed call's output that must be one `list<u8>` (a function whose result
 /// is [`typed::wire::Run::Bytes`]): its payload, borrowed, or
 /// [`output_mismatch`] for the method's module.

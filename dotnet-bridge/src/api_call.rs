@@ -222,7 +222,12 @@ pub const BH_TYPED_LIST_EXACT: u32 = 4;
 /// other output goes whole into a spill buffer (`*spill`, with `*out_skip`
 /// and `*out_len` as above, or `BH_E_ABI_MISMATCH`) and `out` holds an
 /// unspecified prefix of the list's bytes. `BH_TYPED_LIST_EXACT` without
-/// `BH_TYPED_LIST_OUTPUT`, and other flag bits, are `BH_E_INVALID_ARGUMENT`.
+/// `BH_TYPED_LIST_OUTPUT`, and other flag bits, are `BH_E_INVALID_ARGUMENT`;
+/// so is a flag the function's declared signature contradicts (when the
+/// module's interface declares the function), refused before the module
+/// runs: `BH_TYPED_LIST_INPUT` for a function whose parameters are not
+/// exactly one `list<u8>`, `BH_TYPED_LIST_OUTPUT` for one whose result is not
+/// `list<u8>` ("bh_call_typed: echo-string returns string, not list<u8>").
 /// Outputs are written on success only.
 ///
 /// # Safety
@@ -257,6 +262,12 @@ pub unsafe extern "C" fn bh_call_typed(
         let spill = c.out(spill, "spill")?;
         let (data, buf) = c.in_out(input, in_len, out, out_cap)?;
         let (stored, skip, len) = METHODS.with(f, |method| {
+            bhcore::interface::check_list_claim(
+                method,
+                flags & BH_TYPED_LIST_INPUT != 0,
+                flags & BH_TYPED_LIST_OUTPUT != 0,
+                "bh_call_typed",
+            )?;
             let framed;
             let data = if flags & BH_TYPED_LIST_INPUT != 0 {
                 let head = wire::run_prefix(data.len(), wire::Run::Bytes)

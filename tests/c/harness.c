@@ -994,6 +994,28 @@ static void t_call_typed(uint32_t iso) {
                "out_skip is a null pointer");
     EXPECT_MSG(bh_call_typed(echo, NULL, 1, BH_TYPED_LIST_INPUT, buf, sizeof buf, &n, &skip, &spill),
                BH_E_INVALID_ARGUMENT, "null pointer with length 1");
+    /* A flag the function's declared signature contradicts is the caller's mistake, refused
+     * before the module runs (not an output "that does not match its interface"). */
+    bh_method es = resolve(m, "echo-string");
+    bh_counters c0 = {.struct_size = sizeof c0}, c1 = {.struct_size = sizeof c1};
+    EXPECT(bh_module_counters(m, &c0), BH_OK);
+    const uint8_t hi[] = {2, 0, 0, 0, 'h', 'i'};
+    EXPECT_MSG(bh_call_typed(es, hi, 6, BH_TYPED_LIST_OUTPUT, buf, sizeof buf, &n, &skip, &spill),
+               BH_E_INVALID_ARGUMENT, "bh_call_typed: echo-string returns string, not list<u8>");
+    EXPECT_MSG(bh_call_typed(es, hi + 4, 2, BH_TYPED_LIST_INPUT, buf, sizeof buf, &n, &skip, &spill),
+               BH_E_INVALID_ARGUMENT, "bh_call_typed: echo-string takes (s: string), not one list<u8>");
+    bh_method add = resolve(m, "add");
+    EXPECT_MSG(bh_call_typed(add, data, 3, BH_TYPED_LIST_INPUT | BH_TYPED_LIST_OUTPUT, buf, sizeof buf,
+                             &n, &skip, &spill),
+               BH_E_INVALID_ARGUMENT, "bh_call_typed: add takes (a: u32, b: u32), not one list<u8>");
+    CHECK(n == 12345 && skip == 99 && spill.id == 77);
+    EXPECT(bh_module_counters(m, &c1), BH_OK);
+    CHECK(c1.calls == c0.calls);
+    /* Without the flags the same call runs (the output is the string's encoding). */
+    EXPECT(bh_call_typed(es, hi, 6, 0, buf, sizeof buf, &n, &skip, &spill), BH_OK);
+    CHECK(n == 6 && skip == 0 && memcmp(buf, hi, 6) == 0);
+    EXPECT(bh_method_free(add), BH_OK);
+    EXPECT(bh_method_free(es), BH_OK);
     EXPECT(bh_method_free(echo), BH_OK);
     EXPECT(bh_module_free(m), BH_OK);
     EXPECT(bh_host_free(h), BH_OK);
