@@ -11,7 +11,8 @@
 //!     --config FILE         bytes passed to the module's init
 //!     --max-output N        output limit in bytes
 //!     --json ARGS           typed call: ARGS is a JSON array of the
-//!                           arguments, the result is printed as JSON
+//!                           arguments (`-`: read it from stdin), the
+//!                           result is printed as JSON
 //! bridgehost wit FILE.wit                check a WIT interface, print it and its hash
 //! bridgehost bindgen --lang c|csharp|java|python|rust [--package P] (MODULE | FILE.wit) -o DIR
 //!                                        typed bindings (docs/TYPED.md)
@@ -57,7 +58,8 @@ const USAGE: &str = "usage:
 MODULE is a path to a module (.so) or a bundled name (std, zlib, sqlite).
 Input is read from stdin, output written to stdout; with --json the
 arguments are encoded through the module's typed interface and the
-result is printed as JSON (see docs/TYPED.md).
+result is printed as JSON (see docs/TYPED.md); --json - reads the JSON
+array from stdin (arguments too large for a command line).
 Exit status: 0 ok, 2 usage, 10+kind for errors (see `bridgehost help`).";
 
 const BINDGEN_USAGE: &str = "usage: bridgehost bindgen --lang LANG [--package P] [--timeout-ms N] (MODULE | FILE.wit) -o DIR
@@ -233,7 +235,15 @@ fn call(args: &[String]) -> ExitCode {
     let [module, method] = rest.as_slice() else {
         return usage("call needs MODULE and METHOD");
     };
-    if let Some(j) = json_args {
+    if let Some(mut j) = json_args {
+        // `--json -`: the arguments from stdin (a command line is limited to a few
+        // hundred KiB; `-` is not JSON, so nothing else can mean it).
+        if j == "-" {
+            j.clear();
+            if let Err(e) = std::io::stdin().read_to_string(&mut j) {
+                return fail(Error::InvalidArgument(format!("--json -: reading stdin: {e}")));
+            }
+        }
         return match typed::call_json(module, method, &j, opts) {
             Ok(out) => {
                 out!("{out}");
