@@ -1,0 +1,136 @@
+"""``python -m bridgehost`` (``bridgehost/__main__.py``) against the archive's CLI.
+
+A reader that goes away (``python -m bridgehost inspect std | head -1``) ends every command quietly
+with the archive CLI's status (0, 1 for ``call``'s bytes), never a ``BrokenPipeError`` traceback;
+``inspect`` prints the archive's lines in its format (ABI version, ``stateful``, the interface's
+package and hash), the rendered interface items aside. The archive's CLI is
+``target/dist/bridgehost`` (or ``BRIDGEHOST_CLI``); without it the expected values are checked alone.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import pytest
+
+import bridgehost
+
+ROOT = Path(__file__).resolve().parents[2]
+STATEFUL_LINE = "stateful:      yes (one isolated worker, no spare, StateLost after a restart)"
+
+
+def native_cli() -> Optional[Path]:
+    p = Path(os.environ.get("BRIDGEHOST_CLI", ROOT / "target" / "dist" / "bridgehost"))
+    return p if p.is_file() else None
+
+
+def python_cli() -> List[str]:
+    return [sys.executable, "-m", "bridgehost"]
+
+
+def resolve(name: str) -> str:
+    """The path the Python host finds ``name`` at (skip if absent): both CLIs are given it, so that
+    they describe the same file (the archive's CLI would find a name in its own directory)."""
+    with bridgehost.Host() as host:
+        try:
+            return host.inspect_in_process(name).path
+        except bridgehost.NotFoundError:
+            pytest.skip(f"module {name} not found (test-only modules: BRIDGEHOST_MODULE_PATH)")
+
+
+def run_into_closed_pipe(cmd: List[str], stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    """Run ``cmd`` with its stdout a pipe whose reader is already gone: every write fails (EPIPE)."""
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        return subprocess.run(cmd, stdout=w, stderr=subprocess.PIPE, input=stdin, timeout=120)
+    finally:
+        os.close(w)
+
+
+@pytest.mark.parametrize(
+    "args,stdin,status",
+    [
+        (["inspect", "std"], b"", 0),
+        (["inspect", "--in-process", "sqlite"], b"", 0),
+        (["inspect", "--help"], b"", 0),
+        (["help"], b"", 0),
+        (["version"], b"", 0),
+        (["call", "std", "echo"], b"hello", 1),
+        (["call", "--isolated", "std", "echo"], bytes(1 << 20), 1),
+    ],
+)
+def test_a_closed_pipe_ends_quietly_with_the_archive_cli_status(args, stdin, status):
+    r = run_into_closed_pipe(python_cli() + args, stdin)
+    assert b"Traceback" not in r.stderr and b"BrokenPipeError" not in r.stderr, r.stderr.decode()
+    assert r.stderr == b"", r.stderr.decode()
+    assert r.returncode == status, r
+    cli = native_cli()
+    if cli is not None:
+        native = run_into_closed_pipe([str(cli)] + args, stdin)
+        assert native.returncode == r.returncode, native
+
+
+def test_a_reader_that_stops_after_the_first_line():
+    # The user's case, `python -m bridgehost inspect std | head -1`, through a shell.
+    cmd = " ".join(f"'{a}'" for a in python_cli()) + " inspect std | head -1; echo \"${PIPESTATUS[0]}\""
+    r = subprocess.run(["bash", "-c", cmd], capture_output=True, timeout=120)
+    assert r.stderr == b"", r.stderr.decode()
+    first, status = r.stdout.decode().splitlines()
+    assert first.startswith("path:          ") and status == "0", r
+
+
+def python_inspect(args: List[str]) -> str:
+    r = subprocess.run(python_cli() + ["inspect"] + args, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stderr == "", r
+    return r.stdout
+
+
+@pytest.mark.parametrize("in_process", [False, True], ids=["worker", "in-process"])
+@pytest.mark.parametrize("name", ["std", "zlib", "sqlite", "stateful", "counter"])
+def test_inspect_prints_the_archive_cli_fields(name, in_process):
+    path = resolve(name)
+    args = (["--in-process"] if in_process else []) + [path]
+    out = python_inspect(args)
+    with bridgehost.Host() as host:
+        info = host.inspect(path)
+        if info.typed:
+            m = host.open(path, isolation="process")
+            iface = m.typed().interface
+            m.close()
+            interface = f"interface:     {iface.package} (sha256 {iface.hash})"
+        else:
+            interface = "interface:     none (bytes-only module)"
+    expected = [
+        f"path:          {info.path}",
+        f"name:          {info.name}",
+        f"version:       {info.version}",
+        f"abi version:   {info.abi_version}",
+        f"thread model:  {info.thread_model}",
+        *([STATEFUL_LINE] if info.stateful else []),
+        f"methods:       {len(info.methods)}",
+        *(f"  {m}{' [nonblocking]' if m in info.nonblocking else ''}" for m in info.methods),
+        interface,
+    ]
+    assert out.splitlines() == expected
+    assert info.stateful == (name in ("sqlite", "stateful", "counter"))
+    assert info.typed == (name != "stateful")
+    cli = native_cli()
+    if cli is None:
+        return
+    native = subprocess.run([str(cli), "inspect"] + args, capture_output=True, text=True, timeout=120)
+    assert native.returncode == 0, native
+    lines = native.stdout.splitlines()
+    head = [i for i, line in enumerate(lines) if line.startswith("interface:")]
+    assert len(head) == 1, native.stdout
+    # Every line up to the interface's first (package and hash) is the same; the archive's CLI
+    # then renders the interface's items, which the Python API does not.
+    assert out.splitlines() == lines[: head[0] + 1]
+    if info.typed:
+        assert lines[-1] == f"  hash: {iface.hash}"
+    else:
+        assert head[0] == len(lines) - 1
