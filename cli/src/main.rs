@@ -241,7 +241,9 @@ fn call(args: &[String]) -> ExitCode {
         if j == "-" {
             j.clear();
             if let Err(e) = std::io::stdin().read_to_string(&mut j) {
-                return fail(Error::InvalidArgument(format!("--json -: reading stdin: {e}")));
+                return fail(Error::InvalidArgument(format!(
+                    "--json -: reading stdin: {e}"
+                )));
             }
         }
         return match typed::call_json(module, method, &j, opts) {

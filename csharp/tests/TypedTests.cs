@@ -64,7 +64,7 @@ namespace BridgeHost.Tests
                     var longLie = new byte[4 + 6000];
                     BitConverter.GetBytes(5999).CopyTo(longLie, 0);
                     e = Check.Throws<AbiMismatchException>(() => echo.CallTyped(longLie, false, true), iso + ": long");
-                    Check.True(e.Message.Contains("1 trailing bytes"), e.Message);
+                    Check.True(e.Message.Contains("1 trailing byte"), e.Message);
                     var last = new byte[5999];
                     rng.NextBytes(last);
                     Check.True(echo.CallTyped(last, true, true).AsSpan().SequenceEqual(last), iso + ": after the lies");
@@ -98,7 +98,7 @@ namespace BridgeHost.Tests
                     var lies = new[]
                     {
                         new object[] { new byte[] { 3, 0, 0, 0, 0x61, 0x62 }, "list length 3 needs at least 3 bytes, 2 left" },
-                        new object[] { new byte[] { 1, 0, 0, 0, 0x61, 0x62 }, "1 trailing bytes" },
+                        new object[] { new byte[] { 1, 0, 0, 0, 0x61, 0x62 }, "1 trailing byte" },
                         new object[] { new byte[] { 1, 0 }, "truncated" },
                         new object[] { new byte[0], "truncated" },
                     };

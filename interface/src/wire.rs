@@ -6,7 +6,9 @@
 //! Decoding treats the bytes as hostile: every length is checked against the
 //! bytes that remain before anything is allocated, discriminants, flag bits,
 //! booleans, chars and UTF-8 are validated, nesting is bounded, and trailing
-//! bytes are an error. A failure is [`Error::Decode`] with the byte offset.
+//! bytes are an error. A failure is [`Error::Decode`] with the byte offset and
+//! a reason worded exactly as Java's and C#'s decoders word it (the `error` of
+//! each `invalid_bytes` vector of golden/vectors.json).
 
 use crate::error::{Error, Result};
 use crate::limits;
@@ -382,6 +384,18 @@ fn put_discriminant(out: &mut Vec<u8>, cases: usize, case: u32) {
     }
 }
 
+/// `n` and a noun, singular or plural ("1 byte", "2 bytes", "1 trailing byte"), for decode
+/// errors. Java's and C#'s decoders (io.bridgehost.typed.WireReader, BridgeHost.Typed.WireReader)
+/// word every decode error exactly as this module does; the `error` of every `invalid_bytes` golden
+/// vector is the message, checked by every runtime.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// A cursor over hostile bytes.
 struct Reader<'a> {
     buf: &'a [u8],
@@ -414,7 +428,8 @@ impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if n > self.remaining() {
             return Err(self.err(format!(
-                "truncated: {n} bytes needed, {} left",
+                "truncated: {} needed, {} left",
+                count(n, "byte"),
                 self.remaining()
             )));
         }
@@ -442,7 +457,8 @@ impl<'a> Reader<'a> {
             return Err(Error::Decode {
                 offset: at,
                 reason: format!(
-                    "{what} length {n} needs at least {need} bytes, {} left",
+                    "{what} length {n} needs at least {}, {} left",
+                    count(need, "byte"),
                     self.remaining()
                 ),
             });
@@ -614,7 +630,7 @@ fn read_str<'a>(r: &mut Reader<'a>) -> Result<&'a str> {
 
 fn finish(r: &Reader<'_>) -> Result<()> {
     if r.remaining() != 0 {
-        return Err(r.err(format!("{} trailing bytes", r.remaining())));
+        return Err(r.err(count(r.remaining(), "trailing byte")));
     }
     Ok(())
 }
@@ -735,9 +751,9 @@ fn dec(iface: &Interface, ty: &Type, r: &mut Reader<'_>, depth: usize) -> Result
                     let c = cases.get(case as usize).ok_or_else(|| Error::Decode {
                         offset: at,
                         reason: format!(
-                            "variant {} has {} cases, got discriminant {case}",
+                            "variant {} has {}, got discriminant {case}",
                             def.name,
-                            cases.len()
+                            count(cases.len(), "case")
                         ),
                     })?;
                     let payload = match &c.ty {
@@ -753,9 +769,9 @@ fn dec(iface: &Interface, ty: &Type, r: &mut Reader<'_>, depth: usize) -> Result
                         return Err(Error::Decode {
                             offset: at,
                             reason: format!(
-                                "enum {} has {} cases, got discriminant {case}",
+                                "enum {} has {}, got discriminant {case}",
                                 def.name,
-                                cases.len()
+                                count(cases.len(), "case")
                             ),
                         });
                     }
@@ -771,8 +787,9 @@ fn dec(iface: &Interface, ty: &Type, r: &mut Reader<'_>, depth: usize) -> Result
                         return Err(Error::Decode {
                             offset: at,
                             reason: format!(
-                                "flags {} has {n} flags, got bits 0x{bits:x}",
-                                def.name
+                                "flags {} has {}, got bits 0x{bits:x}",
+                                def.name,
+                                count(n, "flag")
                             ),
                         });
                     }

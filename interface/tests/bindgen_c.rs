@@ -550,9 +550,12 @@ fn golden_vectors_round_trip_and_hostile_input_fails() {
         let f = format!("echo-{name}");
         let bytes = unhex(v["hex"].as_str().unwrap()).unwrap();
         if name.starts_with("invalid-bytes") {
-            // Trailing bytes are named as such; everything else is malformed input.
+            // Trailing bytes are named as such (the count: the vector's error ends "N trailing
+            // byte(s)"); everything else is malformed input.
             let needle = if v["why"].as_str().unwrap().contains("trailing") {
-                format!("{f}: 1 trailing byte(s) after the last parameter")
+                let reason = v["error"].as_str().unwrap().rsplit(": ").next().unwrap();
+                let n = reason.split(' ').next().unwrap();
+                format!("{f}: {n} trailing byte(s) after the last parameter")
             } else {
                 format!("{f}: parameter v: malformed input at byte ")
             };

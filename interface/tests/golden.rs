@@ -104,16 +104,54 @@ fn decode_only_vectors_canonicalize() {
     }
 }
 
+/// Every refused input is a decode error whose message is exactly the vector's `error`, the
+/// wording Java's and C#'s decoders share (their golden tests check the same field).
 #[test]
 fn invalid_bytes_are_refused_with_a_decode_error() {
     let g = load();
     for (i, v) in g.list("invalid_bytes").iter().enumerate() {
         let ty = g.ty("invalid_bytes", i);
         let hex = unhex(v["hex"].as_str().unwrap()).unwrap();
+        let want = v["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("vector {i} {v}: no error"));
         match wire::decode(&g.iface, &ty, &hex) {
-            Err(Error::Decode { offset, .. }) => assert!(offset <= hex.len(), "{v}"),
+            Err(e @ Error::Decode { offset, .. }) => {
+                assert!(offset <= hex.len(), "{v}");
+                assert_eq!(e.to_string(), want, "vector {i} {v}");
+            }
             other => panic!("vector {i} {v}: expected a decode error, got {other:?}"),
         }
+    }
+}
+
+/// A count of one is singular ("1 case", "1 flag", "1 byte"), as in Java and C# (their golden
+/// tests check the same messages): golden.wit has no one-case or one-flag type.
+#[test]
+fn decode_errors_count_in_the_singular_and_the_plural() {
+    let iface = Interface::parse(
+        "package a:b; interface i { enum one { a } variant v { a } flags f { a } \
+         type e = one; type w = v; type g = f; type s = string; }",
+    )
+    .unwrap();
+    let named = |n: &str| Type::Named(iface.types.iter().position(|t| t.name == n).unwrap());
+    let cases = [
+        ("e", "01", "0: enum one has 1 case, got discriminant 1"),
+        ("w", "02", "0: variant v has 1 case, got discriminant 2"),
+        ("g", "02", "0: flags f has 1 flag, got bits 0x2"),
+        (
+            "s",
+            "0200000061",
+            "0: string length 2 needs at least 2 bytes, 1 left",
+        ),
+        ("g", "000000", "1: 2 trailing bytes"),
+    ];
+    for (ty, hex, want) in cases {
+        let got = wire::decode(&iface, &named(ty), &unhex(hex).unwrap()).unwrap_err();
+        assert_eq!(
+            got.to_string(),
+            format!("malformed typed payload at byte {want}")
+        );
     }
 }
 

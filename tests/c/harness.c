@@ -945,7 +945,7 @@ static void t_call_typed(uint32_t iso) {
     /* Output that lies: nothing written, no buffer left behind, whether it fit or spilled. */
     struct { const char *raw; size_t len; const char *why; } lies[] = {
         {"\x03\x00\x00\x00" "ab", 6, "list length 3 needs at least 3 bytes"},
-        {"\x01\x00\x00\x00" "ab", 6, "1 trailing bytes"},
+        {"\x01\x00\x00\x00" "ab", 6, "1 trailing byte"},
         {"\x01\x00", 2, "truncated"},
         {"", 0, "truncated"},
     };

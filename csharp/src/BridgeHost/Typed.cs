@@ -495,9 +495,13 @@ namespace BridgeHost.Typed
         private AbiMismatchException Err(int at, string reason) =>
             new AbiMismatchException("malformed typed payload at byte " + (at - _base) + ": " + reason);
 
+        // n and a noun, singular or plural ("1 byte", "2 bytes"): every reason is worded as the
+        // Rust codec words it (bridgehost_interface::wire), checked by the golden vectors' "error".
+        private static string Count(ulong n, string noun) => n == 1 ? "1 " + noun : n + " " + noun + "s";
+
         private int Take(int n)
         {
-            if (n > Remaining) throw Err(_pos, "truncated: " + n + " bytes needed, " + Remaining + " left");
+            if (n > Remaining) throw Err(_pos, "truncated: " + Count((ulong)n, "byte") + " needed, " + Remaining + " left");
             int at = _pos;
             _pos += n;
             return at;
@@ -517,7 +521,7 @@ namespace BridgeHost.Typed
         /// <summary>Checks every byte was read.</summary>
         public void End()
         {
-            if (_pos != _end) throw Err(_pos, (_end - _pos) + " trailing byte(s)");
+            if (_pos != _end) throw Err(_pos, Count((ulong)(_end - _pos), "trailing byte"));
         }
 
         /// <summary>A <c>bool</c> (a byte other than 0 or 1 is refused).</summary>
@@ -525,7 +529,7 @@ namespace BridgeHost.Typed
         {
             int at = _pos;
             ulong b = Le(1);
-            if (b > 1) throw Err(at, "bool " + b + " is neither 0 nor 1");
+            if (b > 1) throw Err(at, "bool byte " + b + " is neither 0 nor 1");
             return b == 1;
         }
 
@@ -574,18 +578,19 @@ namespace BridgeHost.Typed
             ulong c = Le(4);
             if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
             {
-                throw Err(at, "char 0x" + c.ToString("x") + " is not a Unicode scalar value");
+                throw Err(at, "0x" + c.ToString("x") + " is not a Unicode scalar value");
             }
             return (int)c;
         }
 
-        private int Count(int minSize, string what)
+        private int ReadLength(int minSize, string what)
         {
             int at = _pos;
             ulong n = Le(4);
-            if (n * (ulong)Math.Max(1, minSize) > (ulong)Remaining)
+            ulong need = n * (ulong)Math.Max(1, minSize);
+            if (need > (ulong)Remaining)
             {
-                throw Err(at, what + " of " + n + " element(s) needs at least " + n * (ulong)Math.Max(1, minSize) + " bytes, " + Remaining + " left");
+                throw Err(at, what + " length " + n + " needs at least " + Count(need, "byte") + ", " + Remaining + " left");
             }
             return (int)n;
         }
@@ -594,17 +599,17 @@ namespace BridgeHost.Typed
         /// 0x10FFFF and truncated sequences are refused).</summary>
         public string String()
         {
-            int n = Count(1, "string");
+            int n = ReadLength(1, "string");
             int at = Take(n);
             int bad = Utf8Check.FirstInvalid(_buf, at, n);
-            if (bad >= 0) throw Err(bad, "invalid UTF-8 in string");
+            if (bad >= 0) throw Err(bad, "string is not valid UTF-8");
             return Encoding.UTF8.GetString(_buf, at, n);
         }
 
         /// <summary>A <c>list&lt;u8&gt;</c>.</summary>
         public byte[] Bytes()
         {
-            int n = Count(1, "list<u8>");
+            int n = ReadLength(1, "list");
             int at = Take(n);
             var o = new byte[n];
             Buffer.BlockCopy(_buf, at, o, 0, n);
@@ -615,7 +620,7 @@ namespace BridgeHost.Typed
         /// <paramref name="minSize"/> bytes; the list is read-only.</summary>
         public IReadOnlyList<T> List<T>(int minSize, Func<WireReader, T> element)
         {
-            int n = Count(minSize, "list");
+            int n = ReadLength(minSize, "list");
             var a = new T[n];
             for (int i = 0; i < n; i++)
             {
@@ -654,7 +659,7 @@ namespace BridgeHost.Typed
         {
             int at = _pos;
             int d = (int)Le(cases <= 256 ? 1 : 2);
-            if (d >= cases) throw Err(at, "discriminant " + d + " out of range for " + kind + " " + name + " (" + cases + " cases)");
+            if (d >= cases) throw Err(at, kind + " " + name + " has " + Count((ulong)cases, "case") + ", got discriminant " + d);
             return d;
         }
 
@@ -666,7 +671,7 @@ namespace BridgeHost.Typed
             ulong bits = Le((count + 7) / 8);
             if (count < 64 && (bits >> count) != 0)
             {
-                throw Err(at, "unknown bits 0x" + (bits >> count << count).ToString("x") + " for flags " + name + " (" + count + " flags)");
+                throw Err(at, "flags " + name + " has " + Count((ulong)count, "flag") + ", got bits 0x" + bits.ToString("x"));
             }
             return bits;
         }

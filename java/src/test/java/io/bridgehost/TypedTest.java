@@ -14,6 +14,7 @@ import io.bridgehost.gen.std.Std;
 import io.bridgehost.gen.values.Values;
 import io.bridgehost.typed.Result;
 import io.bridgehost.typed.Tuple;
+import io.bridgehost.typed.WireReader;
 import io.bridgehost.typed.WireWriter;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -95,7 +96,7 @@ class TypedTest {
             assertTrue(tooBig.getMessage().contains("1005"), tooBig.getMessage());
             String[][] lies = {
                 {"03000000 6162", "list length 3 needs at least 3 bytes, 2 left"},
-                {"01000000 6162", "1 trailing bytes"},
+                {"01000000 6162", "1 trailing byte"},
                 {"0100", "truncated"},
                 {"", "truncated"},
             };
@@ -199,6 +200,7 @@ class TypedTest {
     private static final Pattern TYPE = Pattern.compile("^\\{\"type\": \"([^\"]*)\"");
     private static final Pattern HEX = Pattern.compile("\"hex\": \"([0-9a-f]*)\"");
     private static final Pattern CANONICAL = Pattern.compile("\"canonical_hex\": \"([0-9a-f]*)\"");
+    private static final Pattern ERROR = Pattern.compile("\"error\": \"([^\"\\\\]*)\"");
 
     private static String group(Pattern p, String line, boolean required) {
         Matcher m = p.matcher(line);
@@ -209,8 +211,11 @@ class TypedTest {
         return null;
     }
 
-    /** One vector: its index in its section, type, hex and (decode_only) canonical hex. */
-    private record Vector(int index, String type, byte[] hex, byte[] canonical) {}
+    /**
+     * One vector: its index in its section, type, hex, (decode_only) canonical hex and
+     * (invalid_bytes) the exact error message.
+     */
+    private record Vector(int index, String type, byte[] hex, byte[] canonical, String error) {}
 
     private static List<Vector> vectors(String section) throws Exception {
         String text = Files.readString(Paths.get("..", "interface", "golden", "vectors.json"));
@@ -227,7 +232,8 @@ class TypedTest {
             HexFormat hf = HexFormat.of();
             String canonical = group(CANONICAL, l, section.equals("decode_only"));
             out.add(new Vector(index++, group(TYPE, l, true), hf.parseHex(group(HEX, l, true)),
-                    canonical == null ? null : hf.parseHex(canonical)));
+                    canonical == null ? null : hf.parseHex(canonical),
+                    group(ERROR, l, section.equals("invalid_bytes"))));
         }
         return out;
     }
@@ -304,10 +310,31 @@ class TypedTest {
             Method m = codec("decode", "invalid_bytes", v.index(), byte[].class);
             Throwable t = assertThrows(Throwable.class, () -> call(m, v.hex()), "vector " + v.index() + " " + v.type());
             assertInstanceOf(AbiMismatchException.class, t, "vector " + v.index());
-            assertTrue(t.getMessage().contains("malformed typed payload at byte"), t.getMessage());
+            // The whole message, worded as by the Rust codec and C# (the vector's "error").
+            assertEquals(v.error(), t.getMessage(), "vector " + v.index() + " " + v.type());
             checked++;
         }
         assertEquals(goldenCodecs("invalid_bytes"), checked);
+    }
+
+    /** A count of one is singular, as in the Rust codec and C# (golden.wit has no such type). */
+    @Test
+    void decodeErrorsCountInTheSingularAndThePlural() {
+        HexFormat hf = HexFormat.of();
+        AbiMismatchException e = assertThrows(AbiMismatchException.class,
+                () -> new WireReader(hf.parseHex("01")).discriminant(1, "enum", "one"));
+        assertEquals("malformed typed payload at byte 0: enum one has 1 case, got discriminant 1", e.getMessage());
+        e = assertThrows(AbiMismatchException.class,
+                () -> new WireReader(hf.parseHex("02")).discriminant(1, "variant", "v"));
+        assertEquals("malformed typed payload at byte 0: variant v has 1 case, got discriminant 2", e.getMessage());
+        e = assertThrows(AbiMismatchException.class, () -> new WireReader(hf.parseHex("02")).flags(1, "f"));
+        assertEquals("malformed typed payload at byte 0: flags f has 1 flag, got bits 0x2", e.getMessage());
+        e = assertThrows(AbiMismatchException.class, () -> new WireReader(hf.parseHex("0200000061")).string());
+        assertEquals("malformed typed payload at byte 0: string length 2 needs at least 2 bytes, 1 left", e.getMessage());
+        WireReader r = new WireReader(hf.parseHex("000000"));
+        r.flags(1, "f");
+        e = assertThrows(AbiMismatchException.class, r::end);
+        assertEquals("malformed typed payload at byte 1: 2 trailing bytes", e.getMessage());
     }
 
     // ---- every type at its edges, as Java values ----

@@ -55,6 +55,14 @@ public final class WireReader {
         return new AbiMismatchException("malformed typed payload at byte " + (at - base) + ": " + reason);
     }
 
+    /**
+     * {@code n} and a noun, singular or plural ("1 byte", "2 bytes"): every reason is worded as the
+     * Rust codec words it (bridgehost_interface::wire), checked by the golden vectors' "error".
+     */
+    private static String count(long n, String noun) {
+        return n == 1 ? "1 " + noun : n + " " + noun + "s";
+    }
+
     /** @return the bytes not read yet */
     public int remaining() {
         return end - pos;
@@ -62,7 +70,7 @@ public final class WireReader {
 
     private int take(int n) {
         if (n > remaining()) {
-            throw err(pos, "truncated: " + n + " bytes needed, " + remaining() + " left");
+            throw err(pos, "truncated: " + count(n, "byte") + " needed, " + remaining() + " left");
         }
         int at = pos;
         pos += n;
@@ -81,7 +89,7 @@ public final class WireReader {
     /** Checks every byte was read. */
     public void end() {
         if (pos != end) {
-            throw err(pos, (end - pos) + " trailing byte(s)");
+            throw err(pos, count(end - pos, "trailing byte"));
         }
     }
 
@@ -90,7 +98,7 @@ public final class WireReader {
         int at = pos;
         int b = (int) le(1);
         if (b > 1) {
-            throw err(at, "bool " + b + " is neither 0 nor 1");
+            throw err(at, "bool byte " + b + " is neither 0 nor 1");
         }
         return b == 1;
     }
@@ -162,7 +170,7 @@ public final class WireReader {
         long n = le(4);
         long need = n * Math.max(1, minElement);
         if (need > remaining()) {
-            throw err(at, what + " length " + n + " needs at least " + need + " bytes, " + remaining() + " left");
+            throw err(at, what + " length " + n + " needs at least " + count(need, "byte") + ", " + remaining() + " left");
         }
         return (int) n;
     }
@@ -293,7 +301,7 @@ public final class WireReader {
         int at = pos;
         int d = (int) (cases <= 256 ? le(1) : le(2));
         if (d >= cases) {
-            throw err(at, kind + " " + type + " has " + cases + " cases, got discriminant " + d);
+            throw err(at, kind + " " + type + " has " + count(cases, "case") + ", got discriminant " + d);
         }
         return d;
     }
@@ -307,7 +315,7 @@ public final class WireReader {
         int at = pos;
         long bits = le((count + 7) / 8);
         if (count < 64 && (bits >>> count) != 0) {
-            throw err(at, "flags " + type + " has " + count + " flags, got bits 0x" + Long.toHexString(bits));
+            throw err(at, "flags " + type + " has " + count(count, "flag") + ", got bits 0x" + Long.toHexString(bits));
         }
         return bits;
     }
