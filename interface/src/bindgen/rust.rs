@@ -734,7 +734,7 @@ impl Gen<'_> {
                         }
                         let _ = writeln!(
                             o,
-                            "            d => return Err(r.bad_discriminant(at, d, {})),\n        }})",
+                            "            d => return Err(r.bad_case(at, d, {}, {n})),\n        }})",
                             lit(&format!("variant {}", td.name))
                         );
                     }, |o| {
@@ -768,20 +768,26 @@ impl Gen<'_> {
                     }
                     let _ = writeln!(o, "}}\n");
                     let n = cases.len();
-                    self.wire_impl(o, &name, td, |o| {
-                        let _ = writeln!(o, "        let at = r.offset();");
-                        let _ = writeln!(o, "        Ok(match r.discriminant({n})? {{");
-                        for (k, c) in cases.iter().enumerate() {
-                            let _ = writeln!(o, "            {k} => {name}::{},", case_name(c));
-                        }
-                        let _ = writeln!(
+                    self.wire_impl(
+                        o,
+                        &name,
+                        td,
+                        |o| {
+                            let _ = writeln!(o, "        let at = r.offset();");
+                            let _ = writeln!(o, "        Ok(match r.discriminant({n})? {{");
+                            for (k, c) in cases.iter().enumerate() {
+                                let _ = writeln!(o, "            {k} => {name}::{},", case_name(c));
+                            }
+                            let _ = writeln!(
                             o,
-                            "            d => return Err(r.bad_discriminant(at, d, {})),\n        }})",
+                            "            d => return Err(r.bad_case(at, d, {}, {n})),\n        }})",
                             lit(&format!("enum {}", td.name))
                         );
-                    }, |o| {
-                        let _ = writeln!(o, "        w.discriminant({n}, *self as u32)");
-                    });
+                        },
+                        |o| {
+                            let _ = writeln!(o, "        w.discriminant({n}, *self as u32)");
+                        },
+                    );
                 }
                 TypeDefKind::Flags(flags) => {
                     distinct(
@@ -828,7 +834,9 @@ impl Gen<'_> {
                         |o| {
                             let _ = writeln!(
                                 o,
-                                "        Ok({name}(r.flags({nbytes}, {all:#x})? as {int}))"
+                                "        Ok({name}(r.flags_of({nbytes}, {}, {})? as {int}))",
+                                lit(&td.name),
+                                flags.len()
                             );
                         },
                         |o| {

@@ -60,6 +60,16 @@ impl DecodeError {
     }
 }
 
+/// `n` and a noun, singular or plural ("1 byte", "2 bytes"): the host's decoder
+/// (`bridgehost_interface::wire`) words every decode error the same way, and so does this one.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Reads typed values from hostile input.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
@@ -104,7 +114,11 @@ impl<'a> Reader<'a> {
             }
             None => Err(self.error_at(
                 self.pos,
-                format!("truncated: {n} byte(s) needed, {} left", self.remaining()),
+                format!(
+                    "truncated: {} needed, {} left",
+                    count(n, "byte"),
+                    self.remaining()
+                ),
             )),
         }
     }
@@ -120,13 +134,21 @@ impl<'a> Reader<'a> {
     /// min_size` must fit (`min_size` 0 counts as 1).
     #[inline]
     pub fn count(&mut self, min_size: usize) -> Result<usize, DecodeError> {
+        self.length("list", min_size)
+    }
+
+    /// [`count`](Self::count) of a `what` (`"list"`, `"string"`), named in the error.
+    #[inline]
+    fn length(&mut self, what: &str, min_size: usize) -> Result<usize, DecodeError> {
         let at = self.pos;
         let n = u32::from_le_bytes(self.array()?) as usize;
-        if n.saturating_mul(min_size.max(1)) > self.remaining() {
+        let need = n.saturating_mul(min_size.max(1));
+        if need > self.remaining() {
             return Err(self.error_at(
                 at,
                 format!(
-                    "length {n} exceeds the {} byte(s) that remain",
+                    "{what} length {n} needs at least {}, {} left",
+                    count(need, "byte"),
                     self.remaining()
                 ),
             ));
@@ -145,7 +167,8 @@ impl<'a> Reader<'a> {
     #[inline]
     pub fn str(&mut self) -> Result<&'a str, DecodeError> {
         let at = self.pos + 4;
-        let b = self.bytes()?;
+        let n = self.length("string", 1)?;
+        let b = self.take(n)?;
         std::str::from_utf8(b).map_err(|e| {
             self.error_at(
                 at + e.valid_up_to(),
@@ -165,9 +188,20 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// An error for discriminant `d` read at `at`.
+    /// An error for discriminant `d` read at `at` (`what`: `"variant shape"`); code generated
+    /// before [`bad_case`](Self::bad_case) existed calls this.
     pub fn bad_discriminant(&self, at: usize, d: u32, what: &str) -> DecodeError {
         self.error_at(at, format!("{what}: unknown discriminant {d}"))
+    }
+
+    /// An error for discriminant `d` read at `at` of `what` (`"variant shape"`, `"enum
+    /// color"`), which has `cases` cases: worded as the host's decoder words it
+    /// (`variant shape has 3 cases, got discriminant 9`).
+    pub fn bad_case(&self, at: usize, d: u32, what: &str, cases: usize) -> DecodeError {
+        self.error_at(
+            at,
+            format!("{what} has {}, got discriminant {d}", count(cases, "case")),
+        )
     }
 
     /// `ceil(n / 8)` bytes of flags; bits outside `known` are an error.
@@ -184,6 +218,24 @@ impl<'a> Reader<'a> {
         Ok(bits)
     }
 
+    /// [`flags`](Self::flags) of flags type `name` with `n` flags, whose error is worded as the
+    /// host's decoder words it (`flags perms has 3 flags, got bits 0x8`: all the bits read).
+    #[inline]
+    pub fn flags_of(&mut self, nbytes: usize, name: &str, n: usize) -> Result<u64, DecodeError> {
+        let at = self.pos;
+        let mut bits = 0u64;
+        for (i, b) in self.take(nbytes)?.iter().enumerate() {
+            bits |= u64::from(*b) << (8 * i);
+        }
+        if n < 64 && bits >> n != 0 {
+            return Err(self.error_at(
+                at,
+                format!("flags {name} has {}, got bits {bits:#x}", count(n, "flag")),
+            ));
+        }
+        Ok(bits)
+    }
+
     /// A value of any [`Wire`] type.
     #[inline]
     pub fn read<T: Wire>(&mut self) -> Result<T, DecodeError> {
@@ -195,7 +247,7 @@ impl<'a> Reader<'a> {
     pub fn finish(&self) -> Result<(), DecodeError> {
         match self.remaining() {
             0 => Ok(()),
-            n => Err(self.error_at(self.pos, format!("{n} trailing byte(s)"))),
+            n => Err(self.error_at(self.pos, count(n, "trailing byte"))),
         }
     }
 }

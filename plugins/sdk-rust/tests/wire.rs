@@ -102,7 +102,7 @@ fn writer_keeps_order_across_flushes_and_large_writes() {
     assert_eq!(e.code, INVALID_INPUT);
     assert_eq!(
         e.message,
-        "repeat: parameter chunk: malformed typed payload at byte 4: length 9 exceeds the 0 byte(s) that remain"
+        "repeat: parameter chunk: malformed typed payload at byte 4: list length 9 needs at least 9 bytes, 0 left"
     );
 }
 
@@ -111,7 +111,7 @@ fn reader_refusals_carry_the_offset() {
     let e = Reader::new(&[1, 2, 3]).read::<u32>().unwrap_err();
     assert_eq!(
         (e.offset, e.reason.as_str()),
-        (0, "truncated: 4 byte(s) needed, 3 left")
+        (0, "truncated: 4 bytes needed, 3 left")
     );
     let mut r = Reader::new(&[0, 2]);
     assert_eq!(r.read::<bool>(), Ok(false));
@@ -137,7 +137,7 @@ fn reader_refusals_carry_the_offset() {
     let e = Reader::new(&huge).read::<Vec<u64>>().unwrap_err();
     assert_eq!(
         e.reason,
-        "length 1073741824 exceeds the 64 byte(s) that remain"
+        "list length 1073741824 needs at least 8589934592 bytes, 64 left"
     );
     let mut eight = 8u32.to_le_bytes().to_vec();
     eight.extend_from_slice(&[0; 63]);
@@ -150,8 +150,32 @@ fn reader_refusals_carry_the_offset() {
     assert_eq!(e.reason, "result tag 2 is neither 0 nor 1");
     let e = Reader::new(&[0, 0x08]).flags(2, 0x1ff).unwrap_err();
     assert_eq!(e.reason, "unknown flag bits 0x800");
+    // What generated code calls, worded as the host's decoder words it (the golden vectors'
+    // messages; interface/tests/bindgen_rust.rs checks every one through a generated module).
+    let e = Reader::new(&[0, 0x08]).flags_of(2, "wide", 9).unwrap_err();
+    assert_eq!(e.reason, "flags wide has 9 flags, got bits 0x800");
+    let e = Reader::new(&[2]).flags_of(1, "one", 1).unwrap_err();
+    assert_eq!(e.reason, "flags one has 1 flag, got bits 0x2");
+    let r = Reader::new(&[7]);
+    assert_eq!(
+        r.bad_case(0, 7, "enum color", 3).reason,
+        "enum color has 3 cases, got discriminant 7"
+    );
+    assert_eq!(
+        r.bad_case(0, 1, "variant v", 1).reason,
+        "variant v has 1 case, got discriminant 1"
+    );
+    let e = Reader::new(&[9, 0, 0, 0, b'a']).str().unwrap_err();
+    assert_eq!(e.reason, "string length 9 needs at least 9 bytes, 1 left");
+    let e = Reader::new(&[1]).read::<u32>().unwrap_err();
+    assert_eq!(e.reason, "truncated: 4 bytes needed, 1 left");
+    let e = Reader::new(&[]).read::<u8>().unwrap_err();
+    assert_eq!(e.reason, "truncated: 1 byte needed, 0 left");
     let r = Reader::new(&[1, 2]);
-    assert_eq!(r.finish().unwrap_err().reason, "2 trailing byte(s)");
+    assert_eq!(r.finish().unwrap_err().reason, "2 trailing bytes");
+    let mut r = Reader::new(&[1, 2]);
+    assert_eq!(r.read::<u8>(), Ok(1));
+    assert_eq!(r.finish().unwrap_err().reason, "1 trailing byte");
     // NaNs decode to the canonical NaN.
     let x = Reader::new(&0x7fc0_0001u32.to_le_bytes())
         .read::<f32>()
