@@ -217,6 +217,9 @@ namespace BridgeHost.Tests
         {
             Check.Equal("std", _std.Name, "Name");
             Check.True(_std.Version.Length > 0, "Version is not empty");
+            Check.True(System.IO.Path.IsPathRooted(_std.Path), "Path is absolute: " + _std.Path);
+            Check.True(_std.Path.EndsWith("/libbridgehost_mod_std.so", StringComparison.Ordinal), "Path is std's file: " + _std.Path);
+            Check.Equal(_host.InspectInProcess("std").Path, _std.Path, "Path as InspectInProcess sees it");
             Check.Equal(ThreadModel.ThreadSafe, _std.ThreadModel, "ThreadModel");
             Check.Equal(Isolation.InProcess, _std.Isolation, "Isolation");
             var names = _std.Methods.Select(m => m.Name).ToArray();

@@ -62,6 +62,7 @@ namespace BridgeHost.Tests
             {
                 Check.True(m.Methods.Select(x => x.Name).SequenceEqual(info.Methods.Select(x => x.Name)), "as Open sees them");
                 Check.Equal(m.ThreadModel, info.ThreadModel, "as Open sees it");
+                Check.Equal(info.Path, m.Path, "Module.Path is the file Inspect found");
             }
             Check.True(_host.Inspect("stateful", Deadline).IsStateful, "stateful is stateful");
         }

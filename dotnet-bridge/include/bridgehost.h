@@ -1206,6 +1206,16 @@ bh_status bh_module_name(struct bh_module m, char *buf, size_t cap, size_t *len)
 bh_status bh_module_version(struct bh_module m, char *buf, size_t cap, size_t *len);
 
 /**
+ * The absolute path of the file the module was loaded from (UTF-8, not
+ * NUL-terminated; two-call pattern, as `bh_module_name`). It keeps answering
+ * after `bh_module_close`, as the other descriptive queries do.
+ *
+ * # Safety
+ * As `bh_module_name`.
+ */
+bh_status bh_module_path(struct bh_module m, char *buf, size_t cap, size_t *len);
+
+/**
  * Check that bindings generated from the WIT text `wit` (UTF-8, not
  * NUL-terminated; `bridgehost bindgen`, docs/TYPED.md) work against this
  * module: the core's one compatibility rule, which generated bindings call

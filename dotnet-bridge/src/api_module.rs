@@ -376,6 +376,25 @@ pub unsafe extern "C" fn bh_module_version(
     })
 }
 
+/// The absolute path of the file the module was loaded from (UTF-8, not
+/// NUL-terminated; two-call pattern, as `bh_module_name`). It keeps answering
+/// after `bh_module_close`, as the other descriptive queries do.
+///
+/// # Safety
+/// As `bh_module_name`.
+#[no_mangle]
+pub unsafe extern "C" fn bh_module_path(
+    m: bh_module,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> bh_status {
+    ffi_boundary!(|c| {
+        let module = MODULES.get(m)?;
+        two_call(c, &module.info().path, buf, cap, len)
+    })
+}
+
 /// Check that bindings generated from the WIT text `wit` (UTF-8, not
 /// NUL-terminated; `bridgehost bindgen`, docs/TYPED.md) work against this
 /// module: the core's one compatibility rule, which generated bindings call

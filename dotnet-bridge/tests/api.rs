@@ -54,6 +54,10 @@ fn describe_call_and_errors() {
     // SAFETY: as above.
     let version = text(&|b, c, n| unsafe { bh_module_version(m, b, c, n) });
     assert!(!version.is_empty());
+    // SAFETY: as above.
+    let path = text(&|b, c, n| unsafe { bh_module_path(m, b, c, n) });
+    assert!(std::path::Path::new(&path).is_absolute(), "{path}");
+    assert!(path.ends_with("/libbridgehost_mod_std.so"), "{path}");
 
     let (mut model, mut count) = (99u32, 0u32);
     // SAFETY: out-pointers are live locals.
@@ -173,7 +177,16 @@ fn describe_call_and_errors() {
         method_after_close(m).is_none(),
         "resolving on a closed module fails"
     );
+    // SAFETY: as above: a descriptive query keeps answering after close.
+    let closed_path = text(&|b, c, n| unsafe { bh_module_path(m, b, c, n) });
+    assert_eq!(closed_path, path);
     expect(bh_module_free(m), BH_OK);
+    let mut n = Default::default();
+    // SAFETY: out-pointer is a live local; a retired handle is refused.
+    expect(
+        unsafe { bh_module_path(m, null_mut(), 0, &mut n) },
+        BH_E_CLOSED,
+    );
     expect(bh_host_free(h), BH_OK);
     assert_eq!(bh_debug_live_handles(), before);
 }

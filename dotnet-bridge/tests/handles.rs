@@ -226,6 +226,10 @@ fn typed_uses() -> Vec<Use> {
             bh_module_version(bh_module { id: h }, null_mut(), 0, &mut Default::default())
         }),
         // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
+        ("bh_module_path", "module", |h| unsafe {
+            bh_module_path(bh_module { id: h }, null_mut(), 0, &mut Default::default())
+        }),
+        // SAFETY: out-pointers are live temporaries; inputs are NULL with length 0 or literals.
         ("bh_module_thread_model", "module", |h| unsafe {
             bh_module_thread_model(bh_module { id: h }, &mut Default::default())
         }),

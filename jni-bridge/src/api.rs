@@ -37,6 +37,7 @@ pub(crate) const NATIVES: &[NativeMethod<'static>] = &[
     native_method! { static fn module_close(module: jlong), error_policy = ThrowTyped },
     native_method! { static fn module_info(module: jlong) -> java.lang.String[], error_policy = ThrowTyped },
     native_method! { static fn module_methods(module: jlong) -> java.lang.String[], error_policy = ThrowTyped },
+    native_method! { static fn module_interface(module: jlong) -> JString, error_policy = ThrowTyped },
     native_method! { static fn module_counters(module: jlong) -> jlong[], error_policy = ThrowTyped },
     native_method! { static fn method_resolve(module: jlong, name: JString) -> jlong, error_policy = ThrowTyped },
     native_method! { static fn method_flags(method: jlong) -> jint, error_policy = ThrowTyped },
@@ -426,6 +427,20 @@ fn module_methods<'l>(
     let m = registry::module(module)?;
     let names: Vec<String> = m.info().methods.iter().map(|x| x.name.clone()).collect();
     string_array(env, &names)
+}
+
+/// The WIT text of the module's typed interface, as embedded; null for a
+/// bytes-only module.
+fn module_interface<'l>(
+    env: &mut Env<'l>,
+    _class: JClass<'l>,
+    module: jlong,
+) -> BResult<JString<'l>> {
+    let m = registry::module(module)?;
+    let Some(iface) = m.interface() else {
+        return Ok(JString::null());
+    };
+    Ok(env.new_string(iface.source())?)
 }
 
 fn module_counters<'l>(

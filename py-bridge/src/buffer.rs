@@ -84,6 +84,8 @@ pub(crate) enum BufferError {
     /// A buffer of Python object pointers (format `O`, numpy `dtype=object`):
     /// its bytes are addresses, not data.
     Objects,
+    /// A `SharedBuffer` that was closed (the core's `Closed` error).
+    Closed(bridgehost::Error),
 }
 
 /// A slot for one buffer export, filled by [`InputBuffer::export`]. It lives
@@ -227,15 +229,18 @@ impl<'py> InputBuffer<'py> {
         }
         if let Ok(sb) = obj.cast::<PySharedBuffer>() {
             // Counted as a call by the core before the GIL may be released:
-            // no write can change the bytes until the slot drops.
-            let lent = &sb.get().lent;
+            // no write can change the bytes until the slot drops. A closed
+            // buffer is the core's `Closed` error.
+            let lent = sb.get().lent().map_err(BufferError::Closed)?;
             self.shared = Some(lent.begin_call());
             let len = lent.len();
             let ptr = lent.read(bridgehost::internal::shared_buffer_ptr);
             // SAFETY: the buffer's mapping of `len` bytes at `ptr` (the
             // mapping's own address, stable for its life) lives as long as
             // its `GuardedSharedBuffer`, which the lease in `self.shared`
-            // keeps alive (an `Arc`) until the slot drops, after the call.
+            // keeps alive (an `Arc` of its own) until the slot drops, after
+            // the call: a `close()` of the Python object meanwhile only drops
+            // the object's `Arc` (shared.rs), never the memory under a call.
             // The bytes do not change while this borrow lives, with or
             // without the GIL: the core writes them only in `write_at` /
             // `write_with`, which it refuses while a lease lives (and a lease

@@ -238,6 +238,14 @@ impl Module {
         )
     }
 
+    /// The WIT text of the module's typed interface, as embedded (what
+    /// ``typed().interface.text`` gives); ``None`` for a bytes-only module.
+    /// Read at open: still answers after ``close()``.
+    #[getter]
+    fn interface_text(&self) -> Option<&str> {
+        self.inner.interface().map(|i| i.source())
+    }
+
     /// The host this module was opened from.
     #[getter]
     fn host(&self, py: Python<'_>) -> Py<Host> {

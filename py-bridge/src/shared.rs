@@ -13,21 +13,34 @@
 //! without a copy. There is no buffer-protocol export (the extension is
 //! built for the stable ABI of 3.9, which has no `bf_getbuffer`), so no
 //! `memoryview` can write it behind the core's count.
+//!
+//! **Close** (`close()`, the end of a `with` block) is Java's `close()` and
+//! C#'s `Dispose()`: idempotent, it returns at once and drops this object's
+//! `Arc` of the buffer. A call reading the buffer holds its own `Arc` (its
+//! `CallLease`), so it finishes with the bytes it reads and the memory is
+//! freed when the last such call returns; never under a call. Every later
+//! use (read, write, a call given it) is `ClosedError`; `len(buf)` still
+//! answers, as Java's `length()` and C#'s `Length` do.
 #![forbid(unsafe_code)]
 
 use crate::errors::{self, IntoPy};
+use bridgehost::internal::sync::Mutex;
 use bridgehost::{GuardedSharedBuffer, RequestedLen};
 use pyo3::exceptions::{PyBufferError, PyIndexError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyInt, PySlice};
+use pyo3::types::{PyBytes, PyInt, PySlice, PyTuple};
 use std::sync::Arc;
 
 /// Memory you write and isolated workers read in place (docs/PYTHON.md).
 #[pyclass(name = "SharedBuffer", module = "bridgehost._native", frozen)]
 pub(crate) struct PySharedBuffer {
     /// The buffer and the core's count of the calls reading it; the only
-    /// way this bridge writes the bytes is its `write_at`.
-    pub(crate) lent: Arc<GuardedSharedBuffer>,
+    /// way this bridge writes the bytes is its `write_at`. `None` once
+    /// closed. The lock is held only to clone or take the `Arc` (no Python
+    /// code, no wait under it).
+    lent: Mutex<Option<Arc<GuardedSharedBuffer>>>,
+    /// Its length in bytes (fixed; still answers after close).
+    len: usize,
 }
 
 /// A resolved index or slice of a buffer of `len` bytes: `start..stop`.
@@ -69,10 +82,22 @@ fn range(key: &Bound<'_, PyAny>, len: usize) -> PyResult<Range> {
 }
 
 impl PySharedBuffer {
+    /// The buffer (a new `Arc`: it stays alive for as long as the caller
+    /// holds it, a `close()` meanwhile notwithstanding), or the core's
+    /// `Closed` error once closed ("closed: shared buffer is closed", as in
+    /// Java).
+    pub(crate) fn lent(&self) -> Result<Arc<GuardedSharedBuffer>, bridgehost::Error> {
+        self.lent
+            .lock()
+            .clone()
+            .ok_or_else(|| bridgehost::Error::Closed("shared buffer is closed".into()))
+    }
+
     /// Write `data` at `offset`: `BufferError` (nothing written) while a
-    /// call reads the buffer (the core's only `Unavailable` of a write).
+    /// call reads the buffer (the core's only `Unavailable` of a write),
+    /// `ClosedError` once closed.
     fn write(&self, py: Python<'_>, offset: usize, data: &[u8]) -> PyResult<()> {
-        match self.lent.write_at(offset, data) {
+        match self.lent().py_err(py)?.write_at(offset, data) {
             Err(bridgehost::Error::Unavailable(msg)) => Err(PyBufferError::new_err(msg)),
             r => r.py_err(py),
         }
@@ -86,7 +111,8 @@ impl PySharedBuffer {
         offset: usize,
         len: usize,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        PyBytes::new_with(py, len, |dst| self.lent.read_at(offset, dst).py_err(py))
+        let lent = self.lent().py_err(py)?;
+        PyBytes::new_with(py, len, |dst| lent.read_at(offset, dst).py_err(py))
     }
 }
 
@@ -121,21 +147,24 @@ impl PySharedBuffer {
                 .detach(|| bridgehost::SharedBuffer::new(len))
                 .py_err(py)?;
             Ok(PySharedBuffer {
-                lent: Arc::new(GuardedSharedBuffer::new(buf)),
+                lent: Mutex::new(Some(Arc::new(GuardedSharedBuffer::new(buf)))),
+                len,
             })
         })
     }
 
+    /// Its length in bytes (fixed; still answers after ``close()``, as
+    /// Java's ``length()`` and C#'s ``Length``).
     fn __len__(&self) -> usize {
-        self.lent.len()
+        self.len
     }
 
     /// `buf[i]` is an int, `buf[i:j]` a new `bytes` (a copy).
     fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        Ok(match range(key, self.lent.len())? {
+        Ok(match range(key, self.len)? {
             Range::One(i) => {
                 let mut byte = [0];
-                self.lent.read_at(i, &mut byte).py_err(py)?;
+                self.lent().py_err(py)?.read_at(i, &mut byte).py_err(py)?;
                 byte[0].into_pyobject(py)?.into_any().unbind()
             }
             Range::Span(a, b) => self.copy(py, a, b - a)?.into_any().unbind(),
@@ -156,7 +185,7 @@ impl PySharedBuffer {
                 "a SharedBuffer cannot be assigned from itself: assign a copy, e.g. bytes(buf[i:j])",
             ));
         }
-        match range(key, this.lent.len())? {
+        match range(key, this.len)? {
             Range::One(i) => {
                 if !value.is_instance_of::<PyInt>() {
                     return Err(PyTypeError::new_err(format!(
@@ -195,10 +224,47 @@ impl PySharedBuffer {
 
     /// A copy of every byte.
     fn __bytes__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        self.copy(py, 0, self.lent.len())
+        self.copy(py, 0, self.len)
+    }
+
+    /// Free the memory (idempotent; a worker that held it lets it go at its
+    /// next call). Returns at once: a call reading the buffer now finishes
+    /// with it, and the memory is freed when the last such call returns.
+    /// Every later use (read, write, a call given it) raises
+    /// ``ClosedError``; ``len(buf)`` still answers.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        errors::guard(py, || {
+            let lent = self.lent.lock().take();
+            if let Some(lent) = lent {
+                // Unmapping a large buffer takes a while: without the GIL.
+                py.detach(move || drop(lent));
+            }
+            Ok(())
+        })
+    }
+
+    /// True once ``close()`` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.lent.lock().is_none()
+    }
+
+    /// ``with SharedBuffer(n) as buf:`` closes it on exit, like Java's
+    /// ``try``-with-resources and C#'s ``using``.
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<()> {
+        self.close(py) // returns None: exceptions propagate
     }
 
     fn __repr__(&self) -> String {
-        format!("SharedBuffer({} bytes)", self.lent.len())
+        if self.closed() {
+            format!("SharedBuffer({} bytes, closed)", self.len)
+        } else {
+            format!("SharedBuffer({} bytes)", self.len)
+        }
     }
 }

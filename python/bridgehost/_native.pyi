@@ -209,6 +209,10 @@ class Module:
     @property
     def methods(self) -> List[str]: ...
     @property
+    def interface_text(self) -> Optional[str]:
+        """The WIT text of the module's typed interface, as embedded (``typed().interface.text``);
+        ``None`` for a bytes-only module. Read at open: still answers after ``close()``."""
+    @property
     def host(self) -> Host: ...
     def counters(self) -> Dict[str, int]: ...
     def flush(self, timeout: Optional[float] = None) -> None:
@@ -421,11 +425,29 @@ class SharedBuffer:
     isolated worker reads it without a copy (an input of at most 64 KiB is copied, as any). Write it with ``buf[i:j] = data``
     (exactly ``j - i`` bytes) or ``buf[i] = n``; ``BufferError`` while a call reads
     it. Read it with ``buf[i]`` (an int) or ``buf[i:j]`` / ``bytes(buf)`` (copies).
-    A worker it was lent to can read everything written into it later.
+    A worker it was lent to can read everything written into it later, until it is closed.
+
+    ``close()`` (or the end of ``with SharedBuffer(n) as buf:``) frees the memory; idempotent.
+    It returns at once: a call reading the buffer then finishes with it, and the memory is freed
+    when the last such call returns. Afterwards every use (read, write, a call given it) raises
+    ``ClosedError``; ``len(buf)`` still answers.
     """
 
     def __init__(self, length: int) -> None: ...
-    def __len__(self) -> int: ...
+    def close(self) -> None:
+        """Free the memory (idempotent); calls reading it now finish first, with their bytes."""
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` was called."""
+    def __enter__(self) -> "SharedBuffer": ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None: ...
+    def __len__(self) -> int:
+        """Its length in bytes (fixed; still answers after ``close()``)."""
     @overload
     def __getitem__(self, key: int, /) -> int: ...
     @overload

@@ -12,7 +12,7 @@ import pytest
 
 import bridgehost
 from bridgehost import errors
-from conftest import crc32c
+from conftest import crc32c, faulty_available
 
 DATA = b"0123456789abcdef"
 
@@ -28,6 +28,28 @@ def test_bundled_modules_open_by_name(host):
     zlib = host.open("zlib")
     assert {"compress", "decompress"} <= set(zlib.methods)
     assert "std" in repr(std) and "in-process" in repr(std)
+
+
+@pytest.mark.parametrize("isolation", ["in-process", "process"])
+def test_interface_text_is_the_embedded_wit_and_answers_after_close(host, isolation):
+    """``Module.interface_text``: C#'s ``Module.InterfaceText``, Java's ``interfaceText()``: the
+    WIT text as embedded (what the typed view reads), ``None`` for a bytes-only module."""
+    try:
+        std = host.open("std", isolation=isolation)
+    except (bridgehost.UnavailableError, bridgehost.NotFoundError) as e:
+        pytest.skip(f"process isolation unavailable: {e}")
+    text = std.interface_text
+    assert isinstance(text, str) and text == std.typed().interface.text
+    assert "interface" in text
+    zlib = host.open("zlib", isolation=isolation)
+    assert zlib.interface_text == zlib.typed().interface.text != text
+    std.close()
+    assert std.interface_text == text, "read at open: still answers after close, as name does"
+    if faulty_available():  # the test-only faulty module is bytes-only
+        faulty = host.open("faulty", isolation=isolation)
+        assert faulty.interface_text is None
+        faulty.close()
+        assert faulty.interface_text is None
 
 
 @pytest.mark.parametrize(

@@ -431,6 +431,25 @@ static void t_describe_modules(uint32_t iso) {
         char version[64];
         EXPECT(bh_module_version(m, version, sizeof version, &n2), BH_OK);
         CHECK(n2 > 0);
+        /* The path: absolute, the spec's file, two-call as the name. */
+        char file[64], path[4096];
+        snprintf(file, sizeof file, "/libbridgehost_mod_%s.so", specs[i]);
+        size_t fl = strlen(file), pn = 0;
+        EXPECT(bh_module_path(m, NULL, 0, &pn), BH_E_BUFFER_TOO_SMALL);
+        CHECKF(pn > fl && pn <= sizeof path, "path length %zu", pn);
+        CHECK(bh_last_error_detail() == (int64_t)pn);
+        memset(path, 'x', sizeof path);
+        n2 = 0;
+        EXPECT(bh_module_path(m, path, pn - 1, &n2), BH_E_BUFFER_TOO_SMALL);
+        CHECKF(n2 == pn && path[0] == 'x', "too small: %zu, buffer untouched", n2);
+        EXPECT(bh_module_path(m, path, pn, &n2), BH_OK);
+        CHECKF(n2 == pn && path[0] == '/' && memcmp(path + pn - fl, file, fl) == 0, "path %.*s",
+               (int)n2, path);
+        n2 = 7;
+        EXPECT_MSG(bh_module_path(m, path, sizeof path, NULL), BH_E_INVALID_ARGUMENT,
+                   "len is a null pointer");
+        EXPECT_MSG(bh_module_path(m, NULL, 8, &n2), BH_E_INVALID_ARGUMENT, "buf is a null pointer");
+        CHECK(n2 == 7);
         uint32_t model = 99, count = 0;
         EXPECT(bh_module_thread_model(m, &model), BH_OK);
         CHECK(model == BH_THREAD_SAFE);
@@ -456,7 +475,15 @@ static void t_describe_modules(uint32_t iso) {
         EXPECT_MSG(bh_module_method_name(m, count, name, sizeof name, &n2, &flags),
                    BH_E_INVALID_ARGUMENT, "out of range");
         CHECK(flags == 7);
+        /* Descriptive: the path keeps answering after close; a freed handle is refused. */
+        EXPECT(bh_module_close(m), BH_OK);
+        char again[4096];
+        EXPECT(bh_module_path(m, again, sizeof again, &n2), BH_OK);
+        CHECK(n2 == pn && memcmp(again, path, pn) == 0);
         EXPECT(bh_module_free(m), BH_OK);
+        n2 = 7;
+        EXPECT(bh_module_path(m, again, sizeof again, &n2), BH_E_CLOSED);
+        CHECK(n2 == 7);
     }
     EXPECT(bh_host_free(h), BH_OK);
 }

@@ -75,8 +75,9 @@ namespace BridgeHost
             _host = host;
             _handle = handle;
             Isolation = isolation;
-            Name = ReadString(true);
-            Version = ReadString(false);
+            Name = ReadString(Text.Name);
+            Version = ReadString(Text.Version);
+            Path = ReadString(Text.Path);
             uint model;
             Check(Native.bh_module_thread_model(_handle, out model));
             ThreadModel = (ThreadModel)model;
@@ -90,6 +91,11 @@ namespace BridgeHost
 
         /// <summary>The module's version, from its descriptor. Read once at open: an immutable value that still answers after <see cref="Dispose"/>.</summary>
         public string Version { get; }
+
+        /// <summary>The absolute path of the file the module was loaded from (as
+        /// <see cref="ModuleInfo.Path"/> reports for it). Read once at open: an immutable value that
+        /// still answers after <see cref="Dispose"/>.</summary>
+        public string Path { get; }
 
         /// <summary>The module's threading contract. Read once at open: an immutable value that still answers after <see cref="Dispose"/>.</summary>
         public ThreadModel ThreadModel { get; }
@@ -357,15 +363,33 @@ namespace BridgeHost
             }
         }
 
-        private unsafe string ReadString(bool name)
+        private enum Text
+        {
+            Name,
+            Version,
+            Path,
+        }
+
+        private unsafe int ReadText(Text which, byte* buf, UIntPtr cap, out UIntPtr len)
+        {
+            switch (which)
+            {
+                case Text.Name:
+                    return Native.bh_module_name(_handle, buf, cap, out len);
+                case Text.Version:
+                    return Native.bh_module_version(_handle, buf, cap, out len);
+                default:
+                    return Native.bh_module_path(_handle, buf, cap, out len);
+            }
+        }
+
+        private unsafe string ReadString(Text which)
         {
             // Two-call pattern: a stack buffer first, the exact size if it did not fit.
             const int StackCap = 256;
             byte* stack = stackalloc byte[StackCap];
             UIntPtr len;
-            int st = name
-                ? Native.bh_module_name(_handle, stack, (UIntPtr)StackCap, out len)
-                : Native.bh_module_version(_handle, stack, (UIntPtr)StackCap, out len);
+            int st = ReadText(which, stack, (UIntPtr)StackCap, out len);
             if (st == Native.BH_OK && (ulong)len <= StackCap)
             {
                 return Utf8.Decode(stack, len);
@@ -377,10 +401,7 @@ namespace BridgeHost
             var heap = new byte[checked((int)(ulong)len + 1)];
             fixed (byte* p = heap)
             {
-                st = name
-                    ? Native.bh_module_name(_handle, p, (UIntPtr)heap.Length, out len)
-                    : Native.bh_module_version(_handle, p, (UIntPtr)heap.Length, out len);
-                Check(st);
+                Check(ReadText(which, p, (UIntPtr)heap.Length, out len));
                 return Utf8.Decode(p, len);
             }
         }

@@ -226,6 +226,9 @@ namespace BridgeHost
         internal static extern int bh_module_version(ModuleHandle module, byte* buf, UIntPtr cap, out UIntPtr len);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int bh_module_path(ModuleHandle module, byte* buf, UIntPtr cap, out UIntPtr len);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int bh_module_interface(ModuleHandle module, byte* buf, UIntPtr cap, out UIntPtr len);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

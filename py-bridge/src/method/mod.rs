@@ -154,6 +154,7 @@ pub(crate) fn buffer_error(py: Python<'_>, what: &str, e: BufferError) -> PyErr 
                  dtype=object), not bytes: convert it first (e.g. np.asarray(x, dtype=np.uint8))"
             ),
         ),
+        BufferError::Closed(e) => to_pyerr(py, &e),
     }
 }
 
@@ -241,9 +242,10 @@ impl Method {
 
     /// Copy the input for `submit` (the core owns it from then on). An
     /// unusable `data` raises here; a closed method is the future's
-    /// exception (`submit_with`), and so is an input over `max_input`,
-    /// which is refused before it is copied (a copy of a huge input, or
-    /// the reading of a huge sparse `SharedBuffer`, costs its size in memory).
+    /// exception (`submit_with`), and so are a closed `SharedBuffer` and an
+    /// input over `max_input`, which is refused before it is copied (a copy
+    /// of a huge input, or the reading of a huge sparse `SharedBuffer`,
+    /// costs its size in memory).
     fn owned_input(
         &self,
         py: Python<'_>,
@@ -251,9 +253,13 @@ impl Method {
     ) -> PyResult<Result<Vec<u8>, Error>> {
         let mut slot = InputBuffer::new(py);
         let large = |len: usize| len > LARGE;
-        let input = slot
-            .export(data, large)
-            .map_err(|e| buffer_error(py, "data", e))?;
+        let input = match slot.export(data, large) {
+            Ok(input) => input,
+            // A closed SharedBuffer is a refused submit, the future's
+            // exception (as Java's `submit(SharedBuffer)` fails its future).
+            Err(BufferError::Closed(e)) => return Ok(Err(e)),
+            Err(e) => return Err(buffer_error(py, "data", e)),
+        };
         if let Err(e) = self.inner.check_input_len(input.bytes.len()) {
             return Ok(Err(e));
         }

@@ -59,6 +59,8 @@ final class Native {
     /** @return [name, version, path, thread model, isolation] */
     static native String[] moduleInfo(long module);
     static native String[] moduleMethods(long module);
+    /** @return the WIT text of the module's typed interface, as embedded, or null for a bytes-only module */
+    static native String moduleInterface(long module);
     static native long[] moduleCounters(long module);
 
     // Method

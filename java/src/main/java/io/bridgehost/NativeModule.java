@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -35,6 +36,7 @@ public final class NativeModule implements AutoCloseable {
     private final String threadModel;
     private final Isolation isolation;
     private final List<String> methodNames;
+    private final Optional<String> interfaceText;
     private final Cleaner.Cleanable cleanable;
     /** Active subscriptions: reachable while this module is (see {@link Subscription}). */
     private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
@@ -46,7 +48,7 @@ public final class NativeModule implements AutoCloseable {
     private final Set<Method> methods = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
     private volatile boolean closed;
 
-    private NativeModule(Host host, long handle, String[] info, String[] methods) {
+    private NativeModule(Host host, long handle, String[] info, String[] methods, String interfaceText) {
         this.host = host;
         this.handle = handle;
         this.name = info[0];
@@ -55,12 +57,14 @@ public final class NativeModule implements AutoCloseable {
         this.threadModel = info[3];
         this.isolation = "process".equals(info[4]) ? Isolation.PROCESS : Isolation.IN_PROCESS;
         this.methodNames = Collections.unmodifiableList(Arrays.asList(methods));
+        this.interfaceText = Optional.ofNullable(interfaceText);
         this.cleanable = Cleaners.CLEANER.register(this, new Release(handle));
     }
 
     static NativeModule create(Host host, long handle) {
         try {
-            return new NativeModule(host, handle, Native.moduleInfo(handle), Native.moduleMethods(handle));
+            return new NativeModule(host, handle, Native.moduleInfo(handle), Native.moduleMethods(handle),
+                    Native.moduleInterface(handle));
         } catch (RuntimeException | Error e) {
             Native.moduleClose(handle);
             throw e;
@@ -204,6 +208,18 @@ public final class NativeModule implements AutoCloseable {
     /** @return the names of the module's methods, in declaration order */
     public List<String> methodNames() {
         return methodNames;
+    }
+
+    /**
+     * The WIT text of the module's typed interface (docs/TYPED.md), exactly as the module embeds
+     * it: what {@link #checkBinding(String)} compares a binding's interface with. Read when the
+     * module was opened, so it still answers after {@link #close()}.
+     *
+     * @return the interface's WIT text, or empty for a bytes-only module (one that embeds no
+     *     interface)
+     */
+    public Optional<String> interfaceText() {
+        return interfaceText;
     }
 
     /** @return true once this module or its host was closed */

@@ -224,6 +224,29 @@ class CallTest {
         assertEquals(std, echo.module());
     }
 
+    /**
+     * interfaceText is the module's own WIT, whole: std's is the text its generated bindings embed
+     * (plugins/std/std.wit verbatim), zlib's is another; a bytes-only module has none; the value is
+     * read at open and still answers after close, in-process and isolated alike.
+     */
+    @Test
+    void interfaceTextIsTheEmbeddedWit() throws java.io.IOException {
+        String wit = std.interfaceText().orElseThrow();
+        assertEquals(io.bridgehost.gen.std.Std.WIT, wit);
+        // The repository root, found as SymmetryTest finds docs/SYMMETRY.md.
+        java.nio.file.Path root = SymmetryTest.doc().getParent().getParent();
+        assertEquals(java.nio.file.Files.readString(root.resolve("plugins/std/std.wit"), UTF_8), wit);
+        String zlibWit = zlib.interfaceText().orElseThrow();
+        assertTrue(zlibWit.contains("package bridgehost:zlib@"), zlibWit);
+        assertFalse(zlibWit.equals(wit));
+        NativeModule isolated = host.open("std", ModuleOptions.isolated());
+        NativeModule bytesOnly = host.open("serial");
+        isolated.close();
+        bytesOnly.close();
+        assertEquals(java.util.Optional.of(wit), isolated.interfaceText());
+        assertEquals(java.util.Optional.empty(), bytesOnly.interfaceText());
+    }
+
     @Test
     void countersCountCallsAndErrors() {
         try (NativeModule m = host.open("std")) {
