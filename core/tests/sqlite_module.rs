@@ -499,7 +499,7 @@ fn every_sqlite_error_is_a_typed_value() {
             .call(&c.to_le_bytes())
         {
             Err(Error::Module { code: 22, message }) => {
-                assert!(message.contains("malformed input"), "{message}")
+                assert!(message.contains("malformed typed payload"), "{message}")
             }
             other => panic!("{other:?}"),
         }

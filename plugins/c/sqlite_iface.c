@@ -2,6 +2,7 @@
 #include "sqlite_iface.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +101,9 @@ int32_t sqlite_fail(sqlite_call *call, int32_t code, const char *msg)
 
 /* ---- strict UTF-8 (no overlong forms, no surrogates, at most U+10FFFF) ---- */
 
-SQLITE_HELPER_ bool sqlite_utf8_(const uint8_t *s, size_t n)
+/* The length of the longest valid prefix that ends at a sequence boundary (`n` when all of it
+ * is valid): where the first invalid or incomplete sequence starts, as the host reports it. */
+SQLITE_HELPER_ size_t sqlite_utf8_(const uint8_t *s, size_t n)
 {
     size_t k = 0;
     while (k < n) {
@@ -125,18 +128,18 @@ SQLITE_HELPER_ bool sqlite_utf8_(const uint8_t *s, size_t n)
             else if (c == 0xf4u)
                 hi = 0x8fu;
         } else {
-            return false;
+            return k;
         }
-        if (n - k - 1 < need)
-            return false;
         for (size_t j = 1; j <= need; j++) {
+            if (k + j >= n)
+                return k;
             uint8_t t = s[k + j];
             if (t < (j == 1 ? lo : 0x80u) || t > (j == 1 ? hi : 0xbfu))
-                return false;
+                return k;
         }
         k += need + 1;
     }
-    return true;
+    return n;
 }
 
 /* ---- reader: the input, hostile ---- */
@@ -149,6 +152,7 @@ typedef struct sqlite_reader_ {
     size_t at;       /* where */
     int oom;
     size_t budget;   /* bytes the decoded lists may still take (SQLITE_DECODED_MAX) */
+    char msg[160];   /* `why`, when it was formatted */
 } sqlite_reader_;
 
 /* Decoded lists (other than list<u8> and strings, which stay in the input) take at most this
@@ -165,6 +169,21 @@ SQLITE_HELPER_ int sqlite_bad_(sqlite_reader_ *r, size_t at, const char *why)
     return -1;
 }
 
+/* sqlite_bad_ with a formatted reason (worded as the host's decoder words it); the caller returns -1
+ * itself, so that the compiler sees the failure path (`return (sqlite_badf_(...), -1);`). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void sqlite_badf_(sqlite_reader_ *r, size_t at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+    va_end(ap);
+    r->why = r->msg;
+    r->at = at;
+}
+
 /* Claim n elements of `size` bytes from the budget. */
 SQLITE_HELPER_ int sqlite_claim_(sqlite_reader_ *r, size_t at, size_t n, size_t size)
 {
@@ -178,7 +197,8 @@ SQLITE_HELPER_ int sqlite_claim_(sqlite_reader_ *r, size_t at, size_t n, size_t 
 SQLITE_HELPER_ int sqlite_rd_(sqlite_reader_ *r, size_t n, uint64_t *out)
 {
     if (r->len - r->pos < n)
-        return sqlite_bad_(r, r->pos, "truncated input");
+        return (sqlite_badf_(r, r->pos, "truncated: %zu byte%s needed, %zu left", n, n == 1 ? "" : "s",
+                        r->len - r->pos), -1);
     uint64_t x = 0;
     for (size_t k = 0; k < n; k++)
         x |= (uint64_t)r->p[r->pos + k] << (8 * k);
@@ -187,15 +207,19 @@ SQLITE_HELPER_ int sqlite_rd_(sqlite_reader_ *r, size_t n, uint64_t *out)
     return 0;
 }
 
-/* A u32 length of elements that take at least `min` bytes each, checked against what is left. */
-SQLITE_HELPER_ int sqlite_len_(sqlite_reader_ *r, size_t min, size_t *out)
+/* A u32 length of a `what` ("list", "string") of elements that take at least `min` bytes each,
+ * checked against what is left. */
+SQLITE_HELPER_ int sqlite_len_(sqlite_reader_ *r, size_t min, const char *what, size_t *out)
 {
     size_t at = r->pos;
     uint64_t n;
     if (sqlite_rd_(r, 4, &n) != 0)
         return -1;
-    if (n > (r->len - r->pos) / min)
-        return sqlite_bad_(r, at, "length beyond the remaining input");
+    if (n > (r->len - r->pos) / min) {
+        unsigned long long need = (unsigned long long)n * min; /* n < 2SQLITE32, min small */
+        return (sqlite_badf_(r, at, "%s length %llu needs at least %llu byte%s, %zu left", what,
+                        (unsigned long long)n, need, need == 1 ? "" : "s", r->len - r->pos), -1);
+    }
     *out = (size_t)n;
     return 0;
 }
@@ -273,7 +297,7 @@ SQLITE_HELPER_ int32_t sqlite_dec_failed_(sqlite_call *call, const sqlite_reader
     if (r->oom)
         snprintf(msg, sizeof msg, "%s: parameter %s: out of memory while decoding", fn, param);
     else
-        snprintf(msg, sizeof msg, "%s: parameter %s: malformed input at byte %zu: %s", fn, param,
+        snprintf(msg, sizeof msg, "%s: parameter %s: malformed typed payload at byte %zu: %s", fn, param,
                  r->at, r->why ? r->why : "invalid");
     return sqlite_fail(call, r->oom ? ENOMEM : EINVAL, msg);
 }
@@ -283,8 +307,9 @@ SQLITE_HELPER_ int32_t sqlite_check_end_(sqlite_call *call, const sqlite_reader_
     if (r->pos == r->len)
         return 0;
     char msg[256];
-    snprintf(msg, sizeof msg, "%s: %zu trailing byte(s) after the last parameter", fn,
-             r->len - r->pos);
+    size_t n = r->len - r->pos;
+    snprintf(msg, sizeof msg, "%s: malformed typed payload at byte %zu: %zu trailing byte%s", fn,
+             r->pos, n, n == 1 ? "" : "s");
     return sqlite_fail(call, EINVAL, msg);
 }
 
@@ -775,7 +800,7 @@ static int sqlite_dec_f64_(sqlite_reader_ *r, double *out)
 static int sqlite_dec_list_u8_(sqlite_reader_ *r, sqlite_list_u8 *out)
 {
     size_t n;
-    if (sqlite_len_(r, 1, &n) != 0)
+    if (sqlite_len_(r, 1, "list", &n) != 0)
         return -1;
     out->ptr = r->p + r->pos;
     out->len = n;
@@ -786,7 +811,7 @@ static int sqlite_dec_list_u8_(sqlite_reader_ *r, sqlite_list_u8 *out)
 static int sqlite_dec_list_value_(sqlite_reader_ *r, sqlite_list_value *out)
 {
     size_t at = r->pos, n;
-    if (sqlite_len_(r, 1, &n) != 0)
+    if (sqlite_len_(r, 1, "list", &n) != 0)
         return -1;
     out->ptr = NULL;
     out->len = 0;
@@ -814,7 +839,7 @@ static int sqlite_dec_open_mode_(sqlite_reader_ *r, sqlite_open_mode *out)
     if (sqlite_rd_(r, 1, &x) != 0)
         return -1;
     if (x >= 3u)
-        return sqlite_bad_(r, r->pos - 1, "enum discriminant out of range");
+        return (sqlite_badf_(r, r->pos - 1, "enum open-mode has 3 cases, got discriminant %llu", (unsigned long long)x), -1);
     *out = (sqlite_open_mode)x;
     return 0;
 }
@@ -830,11 +855,11 @@ static int sqlite_dec_s64_(sqlite_reader_ *r, int64_t *out)
 
 static int sqlite_dec_string_(sqlite_reader_ *r, sqlite_string *out)
 {
-    size_t at = r->pos, n;
-    if (sqlite_len_(r, 1, &n) != 0)
+    size_t n, ok;
+    if (sqlite_len_(r, 1, "string", &n) != 0)
         return -1;
-    if (!sqlite_utf8_(r->p + r->pos, n))
-        return sqlite_bad_(r, at, "invalid UTF-8 in a string");
+    if ((ok = sqlite_utf8_(r->p + r->pos, n)) != n)
+        return sqlite_bad_(r, r->pos + ok, "string is not valid UTF-8");
     out->ptr = (const char *)(r->p + r->pos);
     out->len = n;
     r->pos += n;
@@ -856,7 +881,7 @@ static int sqlite_dec_value_(sqlite_reader_ *r, sqlite_value *out)
     if (sqlite_rd_(r, 1, &x) != 0)
         return -1;
     if (x >= 5u)
-        return sqlite_bad_(r, r->pos - 1, "variant discriminant out of range");
+        return (sqlite_badf_(r, r->pos - 1, "variant value has 5 cases, got discriminant %llu", (unsigned long long)x), -1);
     out->tag = (uint16_t)x;
     switch (out->tag) {
     case 1u:
@@ -1085,7 +1110,7 @@ static int sqlite_enc_string_(sqlite_writer_ *w, const sqlite_string *v)
 {
     if (sqlite_wlen_(w, v->ptr != NULL, v->len) != 0)
         return -1;
-    if (!sqlite_utf8_((const uint8_t *)v->ptr, v->len))
+    if (sqlite_utf8_((const uint8_t *)v->ptr, v->len) != v->len)
         return sqlite_wbad_(w, "invalid UTF-8 in a string");
     return sqlite_bytes_(w, (const uint8_t *)v->ptr, v->len);
 }
@@ -1153,7 +1178,7 @@ static void sqlite_relv_result_statement_error_(sqlite_rel_ *rl, const void *v)
 
 static int32_t sqlite_glue_0_(sqlite_call *call, const uint8_t *input, size_t input_len)
 {
-    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len)};
+    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len), {0}};
     sqlite_string p0;
     memset(&p0, 0, sizeof p0);
     if (sqlite_dec_string_(&r, &p0) != 0)
@@ -1188,7 +1213,7 @@ static int32_t sqlite_glue_0_(sqlite_call *call, const uint8_t *input, size_t in
 
 static int32_t sqlite_glue_1_(sqlite_call *call, const uint8_t *input, size_t input_len)
 {
-    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len)};
+    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len), {0}};
     uint64_t h0;
     if (sqlite_rd_(&r, 8, &h0) != 0)
         return sqlite_dec_failed_(call, &r, "[method]connection.execute", "self");
@@ -1226,7 +1251,7 @@ static int32_t sqlite_glue_1_(sqlite_call *call, const uint8_t *input, size_t in
 
 static int32_t sqlite_glue_2_(sqlite_call *call, const uint8_t *input, size_t input_len)
 {
-    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len)};
+    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len), {0}};
     uint64_t h0;
     if (sqlite_rd_(&r, 8, &h0) != 0)
         return sqlite_dec_failed_(call, &r, "[method]connection.query", "self");
@@ -1264,7 +1289,7 @@ static int32_t sqlite_glue_2_(sqlite_call *call, const uint8_t *input, size_t in
 
 static int32_t sqlite_glue_3_(sqlite_call *call, const uint8_t *input, size_t input_len)
 {
-    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len)};
+    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len), {0}};
     uint64_t h0;
     if (sqlite_rd_(&r, 8, &h0) != 0)
         return sqlite_dec_failed_(call, &r, "[method]connection.prepare", "self");
@@ -1304,7 +1329,7 @@ static int32_t sqlite_glue_3_(sqlite_call *call, const uint8_t *input, size_t in
 
 static int32_t sqlite_glue_4_(sqlite_call *call, const uint8_t *input, size_t input_len)
 {
-    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len)};
+    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len), {0}};
     uint64_t h0;
     if (sqlite_rd_(&r, 8, &h0) != 0)
         return sqlite_dec_failed_(call, &r, "[method]connection.last-insert-rowid", "self");
@@ -1334,7 +1359,7 @@ static int32_t sqlite_glue_4_(sqlite_call *call, const uint8_t *input, size_t in
 
 static int32_t sqlite_glue_5_(sqlite_call *call, const uint8_t *input, size_t input_len)
 {
-    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len)};
+    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len), {0}};
     uint64_t h0;
     if (sqlite_rd_(&r, 8, &h0) != 0)
         return sqlite_dec_failed_(call, &r, "[method]connection.busy-timeout", "self");
@@ -1368,7 +1393,7 @@ static int32_t sqlite_glue_5_(sqlite_call *call, const uint8_t *input, size_t in
 
 static int32_t sqlite_glue_6_(sqlite_call *call, const uint8_t *input, size_t input_len)
 {
-    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len)};
+    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len), {0}};
     uint64_t h0;
     if (sqlite_rd_(&r, 8, &h0) != 0)
         return sqlite_dec_failed_(call, &r, "[method]connection.autocommit", "self");
@@ -1398,7 +1423,7 @@ static int32_t sqlite_glue_6_(sqlite_call *call, const uint8_t *input, size_t in
 
 static int32_t sqlite_glue_7_(sqlite_call *call, const uint8_t *input, size_t input_len)
 {
-    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len)};
+    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len), {0}};
     uint64_t h0;
     if (sqlite_rd_(&r, 8, &h0) != 0)
         return sqlite_dec_failed_(call, &r, "[method]statement.bind", "self");
@@ -1432,7 +1457,7 @@ static int32_t sqlite_glue_7_(sqlite_call *call, const uint8_t *input, size_t in
 
 static int32_t sqlite_glue_8_(sqlite_call *call, const uint8_t *input, size_t input_len)
 {
-    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len)};
+    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len), {0}};
     uint64_t h0;
     if (sqlite_rd_(&r, 8, &h0) != 0)
         return sqlite_dec_failed_(call, &r, "[method]statement.step", "self");
@@ -1462,7 +1487,7 @@ static int32_t sqlite_glue_8_(sqlite_call *call, const uint8_t *input, size_t in
 
 static int32_t sqlite_glue_9_(sqlite_call *call, const uint8_t *input, size_t input_len)
 {
-    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len)};
+    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len), {0}};
     uint64_t h0;
     if (sqlite_rd_(&r, 8, &h0) != 0)
         return sqlite_dec_failed_(call, &r, "[method]statement.fetch", "self");
@@ -1496,7 +1521,7 @@ static int32_t sqlite_glue_9_(sqlite_call *call, const uint8_t *input, size_t in
 
 static int32_t sqlite_glue_10_(sqlite_call *call, const uint8_t *input, size_t input_len)
 {
-    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len)};
+    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len), {0}};
     uint64_t h0;
     if (sqlite_rd_(&r, 8, &h0) != 0)
         return sqlite_dec_failed_(call, &r, "[method]statement.columns", "self");
@@ -1526,7 +1551,7 @@ static int32_t sqlite_glue_10_(sqlite_call *call, const uint8_t *input, size_t i
 
 static int32_t sqlite_glue_11_(sqlite_call *call, const uint8_t *input, size_t input_len)
 {
-    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len)};
+    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len), {0}};
     uint64_t h0;
     if (sqlite_rd_(&r, 8, &h0) != 0)
         return sqlite_dec_failed_(call, &r, "[method]statement.reset", "self");
@@ -1556,7 +1581,7 @@ static int32_t sqlite_glue_11_(sqlite_call *call, const uint8_t *input, size_t i
 
 static int32_t sqlite_glue_12_(sqlite_call *call, const uint8_t *input, size_t input_len)
 {
-    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len)};
+    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len), {0}};
     uint64_t h;
     if (sqlite_rd_(&r, 8, &h) != 0)
         return sqlite_dec_failed_(call, &r, "[resource-drop]connection", "handle");
@@ -1572,7 +1597,7 @@ static int32_t sqlite_glue_12_(sqlite_call *call, const uint8_t *input, size_t i
 
 static int32_t sqlite_glue_13_(sqlite_call *call, const uint8_t *input, size_t input_len)
 {
-    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len)};
+    sqlite_reader_ r = {call, input, input_len, 0, NULL, 0, 0, SQLITE_DECODED_MAX(input_len), {0}};
     uint64_t h;
     if (sqlite_rd_(&r, 8, &h) != 0)
         return sqlite_dec_failed_(call, &r, "[resource-drop]statement", "handle");

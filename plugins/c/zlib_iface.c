@@ -2,6 +2,7 @@
 #include "zlib_iface.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +95,9 @@ int32_t zlib_fail(zlib_call *call, int32_t code, const char *msg)
 
 /* ---- strict UTF-8 (no overlong forms, no surrogates, at most U+10FFFF) ---- */
 
-ZLIB_HELPER_ bool zlib_utf8_(const uint8_t *s, size_t n)
+/* The length of the longest valid prefix that ends at a sequence boundary (`n` when all of it
+ * is valid): where the first invalid or incomplete sequence starts, as the host reports it. */
+ZLIB_HELPER_ size_t zlib_utf8_(const uint8_t *s, size_t n)
 {
     size_t k = 0;
     while (k < n) {
@@ -119,18 +122,18 @@ ZLIB_HELPER_ bool zlib_utf8_(const uint8_t *s, size_t n)
             else if (c == 0xf4u)
                 hi = 0x8fu;
         } else {
-            return false;
+            return k;
         }
-        if (n - k - 1 < need)
-            return false;
         for (size_t j = 1; j <= need; j++) {
+            if (k + j >= n)
+                return k;
             uint8_t t = s[k + j];
             if (t < (j == 1 ? lo : 0x80u) || t > (j == 1 ? hi : 0xbfu))
-                return false;
+                return k;
         }
         k += need + 1;
     }
-    return true;
+    return n;
 }
 
 /* ---- reader: the input, hostile ---- */
@@ -143,6 +146,7 @@ typedef struct zlib_reader_ {
     size_t at;       /* where */
     int oom;
     size_t budget;   /* bytes the decoded lists may still take (ZLIB_DECODED_MAX) */
+    char msg[160];   /* `why`, when it was formatted */
 } zlib_reader_;
 
 /* Decoded lists (other than list<u8> and strings, which stay in the input) take at most this
@@ -159,6 +163,21 @@ ZLIB_HELPER_ int zlib_bad_(zlib_reader_ *r, size_t at, const char *why)
     return -1;
 }
 
+/* zlib_bad_ with a formatted reason (worded as the host's decoder words it); the caller returns -1
+ * itself, so that the compiler sees the failure path (`return (zlib_badf_(...), -1);`). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void zlib_badf_(zlib_reader_ *r, size_t at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+    va_end(ap);
+    r->why = r->msg;
+    r->at = at;
+}
+
 /* Claim n elements of `size` bytes from the budget. */
 ZLIB_HELPER_ int zlib_claim_(zlib_reader_ *r, size_t at, size_t n, size_t size)
 {
@@ -172,7 +191,8 @@ ZLIB_HELPER_ int zlib_claim_(zlib_reader_ *r, size_t at, size_t n, size_t size)
 ZLIB_HELPER_ int zlib_rd_(zlib_reader_ *r, size_t n, uint64_t *out)
 {
     if (r->len - r->pos < n)
-        return zlib_bad_(r, r->pos, "truncated input");
+        return (zlib_badf_(r, r->pos, "truncated: %zu byte%s needed, %zu left", n, n == 1 ? "" : "s",
+                        r->len - r->pos), -1);
     uint64_t x = 0;
     for (size_t k = 0; k < n; k++)
         x |= (uint64_t)r->p[r->pos + k] << (8 * k);
@@ -181,15 +201,19 @@ ZLIB_HELPER_ int zlib_rd_(zlib_reader_ *r, size_t n, uint64_t *out)
     return 0;
 }
 
-/* A u32 length of elements that take at least `min` bytes each, checked against what is left. */
-ZLIB_HELPER_ int zlib_len_(zlib_reader_ *r, size_t min, size_t *out)
+/* A u32 length of a `what` ("list", "string") of elements that take at least `min` bytes each,
+ * checked against what is left. */
+ZLIB_HELPER_ int zlib_len_(zlib_reader_ *r, size_t min, const char *what, size_t *out)
 {
     size_t at = r->pos;
     uint64_t n;
     if (zlib_rd_(r, 4, &n) != 0)
         return -1;
-    if (n > (r->len - r->pos) / min)
-        return zlib_bad_(r, at, "length beyond the remaining input");
+    if (n > (r->len - r->pos) / min) {
+        unsigned long long need = (unsigned long long)n * min; /* n < 2ZLIB32, min small */
+        return (zlib_badf_(r, at, "%s length %llu needs at least %llu byte%s, %zu left", what,
+                        (unsigned long long)n, need, need == 1 ? "" : "s", r->len - r->pos), -1);
+    }
     *out = (size_t)n;
     return 0;
 }
@@ -258,7 +282,7 @@ ZLIB_HELPER_ int32_t zlib_dec_failed_(zlib_call *call, const zlib_reader_ *r, co
     if (r->oom)
         snprintf(msg, sizeof msg, "%s: parameter %s: out of memory while decoding", fn, param);
     else
-        snprintf(msg, sizeof msg, "%s: parameter %s: malformed input at byte %zu: %s", fn, param,
+        snprintf(msg, sizeof msg, "%s: parameter %s: malformed typed payload at byte %zu: %s", fn, param,
                  r->at, r->why ? r->why : "invalid");
     return zlib_fail(call, r->oom ? ENOMEM : EINVAL, msg);
 }
@@ -268,8 +292,9 @@ ZLIB_HELPER_ int32_t zlib_check_end_(zlib_call *call, const zlib_reader_ *r, con
     if (r->pos == r->len)
         return 0;
     char msg[256];
-    snprintf(msg, sizeof msg, "%s: %zu trailing byte(s) after the last parameter", fn,
-             r->len - r->pos);
+    size_t n = r->len - r->pos;
+    snprintf(msg, sizeof msg, "%s: malformed typed payload at byte %zu: %zu trailing byte%s", fn,
+             r->pos, n, n == 1 ? "" : "s");
     return zlib_fail(call, EINVAL, msg);
 }
 
@@ -324,7 +349,7 @@ static int zlib_enc_zlib_error_(zlib_writer_ *w, const zlib_zlib_error *v);
 static int zlib_dec_list_u8_(zlib_reader_ *r, zlib_list_u8 *out)
 {
     size_t n;
-    if (zlib_len_(r, 1, &n) != 0)
+    if (zlib_len_(r, 1, "list", &n) != 0)
         return -1;
     out->ptr = r->p + r->pos;
     out->len = n;
@@ -338,7 +363,7 @@ static int zlib_dec_option_u64_(zlib_reader_ *r, zlib_option_u64 *out)
     if (zlib_rd_(r, 1, &x) != 0)
         return -1;
     if (x > 1u)
-        return zlib_bad_(r, r->pos - 1, "invalid option tag");
+        return (zlib_badf_(r, r->pos - 1, "option tag %u is neither 0 nor 1", (unsigned)x), -1);
     out->has = x == 1u;
     return out->has ? zlib_dec_u64_(r, &out->val) : 0;
 }
@@ -349,7 +374,7 @@ static int zlib_dec_option_u8_(zlib_reader_ *r, zlib_option_u8 *out)
     if (zlib_rd_(r, 1, &x) != 0)
         return -1;
     if (x > 1u)
-        return zlib_bad_(r, r->pos - 1, "invalid option tag");
+        return (zlib_badf_(r, r->pos - 1, "option tag %u is neither 0 nor 1", (unsigned)x), -1);
     out->has = x == 1u;
     return out->has ? zlib_dec_u8_(r, &out->val) : 0;
 }
@@ -394,7 +419,7 @@ static int zlib_enc_string_(zlib_writer_ *w, const zlib_string *v)
 {
     if (zlib_wlen_(w, v->ptr != NULL, v->len) != 0)
         return -1;
-    if (!zlib_utf8_((const uint8_t *)v->ptr, v->len))
+    if (zlib_utf8_((const uint8_t *)v->ptr, v->len) != v->len)
         return zlib_wbad_(w, "invalid UTF-8 in a string");
     return zlib_bytes_(w, (const uint8_t *)v->ptr, v->len);
 }
@@ -426,7 +451,7 @@ static int zlib_enc_zlib_error_(zlib_writer_ *w, const zlib_zlib_error *v)
 
 static int32_t zlib_glue_0_(zlib_call *call, const uint8_t *input, size_t input_len)
 {
-    zlib_reader_ r = {call, input, input_len, 0, NULL, 0, 0, ZLIB_DECODED_MAX(input_len)};
+    zlib_reader_ r = {call, input, input_len, 0, NULL, 0, 0, ZLIB_DECODED_MAX(input_len), {0}};
     zlib_list_u8 p0;
     memset(&p0, 0, sizeof p0);
     if (zlib_dec_list_u8_(&r, &p0) != 0)
@@ -449,7 +474,7 @@ static int32_t zlib_glue_0_(zlib_call *call, const uint8_t *input, size_t input_
 
 static int32_t zlib_glue_1_(zlib_call *call, const uint8_t *input, size_t input_len)
 {
-    zlib_reader_ r = {call, input, input_len, 0, NULL, 0, 0, ZLIB_DECODED_MAX(input_len)};
+    zlib_reader_ r = {call, input, input_len, 0, NULL, 0, 0, ZLIB_DECODED_MAX(input_len), {0}};
     zlib_list_u8 p0;
     memset(&p0, 0, sizeof p0);
     if (zlib_dec_list_u8_(&r, &p0) != 0)

@@ -692,19 +692,19 @@ static void t_zlib_typed(uint32_t iso) {
     /* Hostile typed input: a call failure (EINVAL) naming the method and parameter. */
     static const uint8_t lying[] = {0xff, 0xff, 0xff, 0xff, 1, 2, 3, 0};
     EXPECT_MSG(call_copy(inf, lying, sizeof lying, &out, &out_len), BH_E_MODULE,
-               "inflate: parameter data: malformed input at byte 0: length beyond the remaining");
+               "inflate: parameter data: malformed typed payload at byte 0: list length 4294967295 needs at least 4294967295 bytes, 4 left");
     CHECK(bh_last_error_detail() == 22);
     static const uint8_t bad_tag[] = {1, 0, 0, 0, 0x78, 7};
     EXPECT_MSG(call_copy(inf, bad_tag, sizeof bad_tag, &out, &out_len), BH_E_MODULE,
-               "inflate: parameter max-size: malformed input at byte 5: invalid option tag");
+               "inflate: parameter max-size: malformed typed payload at byte 5: option tag 7 is neither 0 nor 1");
     static const uint8_t short_opt[] = {0, 0, 0, 0, 1, 9, 9};
     EXPECT_MSG(call_copy(inf, short_opt, sizeof short_opt, &out, &out_len), BH_E_MODULE,
-               "inflate: parameter max-size: malformed input at byte 5: truncated input");
+               "inflate: parameter max-size: malformed typed payload at byte 5: truncated: 8 bytes needed, 2 left");
     static const uint8_t extra[] = {0, 0, 0, 0, 0, 0};
     EXPECT_MSG(call_copy(def, extra, sizeof extra, &out, &out_len), BH_E_MODULE,
-               "deflate: 1 trailing byte(s) after the last parameter");
+               "deflate: malformed typed payload at byte 5: 1 trailing byte");
     EXPECT_MSG(call_copy(def, NULL, 0, &out, &out_len), BH_E_MODULE,
-               "deflate: parameter data: malformed input at byte 0: truncated input");
+               "deflate: parameter data: malformed typed payload at byte 0: truncated: 4 bytes needed, 0 left");
 
     /* The host's output limit still bounds a typed inflate. */
     bh_module_options o = mod_opts(iso);

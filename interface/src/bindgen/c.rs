@@ -45,6 +45,15 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// `to-end` → `to_end` (lowercase; the WIT name's words joined by `_`).
+/// `n` and a noun, singular or plural ("1 case", "3 cases"), as the host's decoder words counts.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 fn snake(name: &str) -> String {
     name.split('-')
         .filter(|w| !w.is_empty())
@@ -466,7 +475,7 @@ impl<'a> Gen<'a> {
         match ty {
             Type::Bool => {
                 b.push_str(&format!(
-                    "    uint64_t x;\n    if ({p}_rd_(r, 1, &x) != 0)\n        return -1;\n    if (x > 1u)\n        return {p}_bad_(r, r->pos - 1, \"invalid bool\");\n    *out = x == 1u;\n    return 0;\n"
+                    "    uint64_t x;\n    if ({p}_rd_(r, 1, &x) != 0)\n        return -1;\n    if (x > 1u)\n        return ({p}_badf_(r, r->pos - 1, \"bool byte %u is neither 0 nor 1\", (unsigned)x), -1);\n    *out = x == 1u;\n    return 0;\n"
                 ));
             }
             Type::U8 => b.push_str(&prim(1, "(uint8_t)x")),
@@ -484,29 +493,29 @@ impl<'a> Gen<'a> {
                 "    uint64_t bits;\n    if ({p}_rd_(r, 8, &bits) != 0)\n        return -1;\n    if ((bits & UINT64_C(0x7ff0000000000000)) == UINT64_C(0x7ff0000000000000) &&\n        (bits & UINT64_C(0x000fffffffffffff)) != 0)\n        bits = UINT64_C(0x7ff8000000000000);\n    memcpy(out, &bits, sizeof bits);\n    return 0;\n"
             )),
             Type::Char => b.push_str(&format!(
-                "    uint64_t x;\n    if ({p}_rd_(r, 4, &x) != 0)\n        return -1;\n    if (x > 0x10ffffu || (x >= 0xd800u && x <= 0xdfffu))\n        return {p}_bad_(r, r->pos - 4, \"invalid char (a surrogate or above U+10FFFF)\");\n    *out = (uint32_t)x;\n    return 0;\n"
+                "    uint64_t x;\n    if ({p}_rd_(r, 4, &x) != 0)\n        return -1;\n    if (x > 0x10ffffu || (x >= 0xd800u && x <= 0xdfffu))\n        return ({p}_badf_(r, r->pos - 4, \"0x%llx is not a Unicode scalar value\", (unsigned long long)x), -1);\n    *out = (uint32_t)x;\n    return 0;\n"
             )),
             Type::String => b.push_str(&format!(
-                "    size_t at = r->pos, n;\n    if ({p}_len_(r, 1, &n) != 0)\n        return -1;\n    if (!{p}_utf8_(r->p + r->pos, n))\n        return {p}_bad_(r, at, \"invalid UTF-8 in a string\");\n    out->ptr = (const char *)(r->p + r->pos);\n    out->len = n;\n    r->pos += n;\n    return 0;\n"
+                "    size_t n, ok;\n    if ({p}_len_(r, 1, \"string\", &n) != 0)\n        return -1;\n    if ((ok = {p}_utf8_(r->p + r->pos, n)) != n)\n        return {p}_bad_(r, r->pos + ok, \"string is not valid UTF-8\");\n    out->ptr = (const char *)(r->p + r->pos);\n    out->len = n;\n    r->pos += n;\n    return 0;\n"
             )),
             Type::List(t) if matches!(self.i.resolve(t), Type::U8) => b.push_str(&format!(
-                "    size_t n;\n    if ({p}_len_(r, 1, &n) != 0)\n        return -1;\n    out->ptr = r->p + r->pos;\n    out->len = n;\n    r->pos += n;\n    return 0;\n"
+                "    size_t n;\n    if ({p}_len_(r, 1, \"list\", &n) != 0)\n        return -1;\n    out->ptr = r->p + r->pos;\n    out->len = n;\n    r->pos += n;\n    return 0;\n"
             )),
             Type::List(t) => {
                 let et = self.ctype(t);
                 let ek = self.key(t);
                 let min = min_size(self.i, t).max(1);
                 b.push_str(&format!(
-                    "    size_t at = r->pos, n;\n    if ({p}_len_(r, {min}, &n) != 0)\n        return -1;\n    out->ptr = NULL;\n    out->len = 0;\n    if (n == 0)\n        return 0;\n    if ({p}_claim_(r, at, n, sizeof(*out->ptr)) != 0)\n        return -1;\n    {et} *items = {p}_alloc(r->call, n * sizeof *items);\n    if (items == NULL) {{\n        r->oom = 1;\n        return -1;\n    }}\n    memset(items, 0, n * sizeof *items);\n    for (size_t k = 0; k < n; k++)\n        if ({p}_dec_{ek}_(r, &items[k]) != 0)\n            return -1;\n    out->ptr = items;\n    out->len = n;\n    return 0;\n"
+                    "    size_t at = r->pos, n;\n    if ({p}_len_(r, {min}, \"list\", &n) != 0)\n        return -1;\n    out->ptr = NULL;\n    out->len = 0;\n    if (n == 0)\n        return 0;\n    if ({p}_claim_(r, at, n, sizeof(*out->ptr)) != 0)\n        return -1;\n    {et} *items = {p}_alloc(r->call, n * sizeof *items);\n    if (items == NULL) {{\n        r->oom = 1;\n        return -1;\n    }}\n    memset(items, 0, n * sizeof *items);\n    for (size_t k = 0; k < n; k++)\n        if ({p}_dec_{ek}_(r, &items[k]) != 0)\n            return -1;\n    out->ptr = items;\n    out->len = n;\n    return 0;\n"
                 ));
             }
             Type::Option(t) => b.push_str(&format!(
-                "    uint64_t x;\n    if ({p}_rd_(r, 1, &x) != 0)\n        return -1;\n    if (x > 1u)\n        return {p}_bad_(r, r->pos - 1, \"invalid option tag\");\n    out->has = x == 1u;\n    return out->has ? {p}_dec_{}_(r, &out->val) : 0;\n",
+                "    uint64_t x;\n    if ({p}_rd_(r, 1, &x) != 0)\n        return -1;\n    if (x > 1u)\n        return ({p}_badf_(r, r->pos - 1, \"option tag %u is neither 0 nor 1\", (unsigned)x), -1);\n    out->has = x == 1u;\n    return out->has ? {p}_dec_{}_(r, &out->val) : 0;\n",
                 self.key(t)
             )),
             Type::Result { ok, err } => {
                 b.push_str(&format!(
-                    "    uint64_t x;\n    if ({p}_rd_(r, 1, &x) != 0)\n        return -1;\n    if (x > 1u)\n        return {p}_bad_(r, r->pos - 1, \"invalid result tag\");\n    out->is_err = x == 1u;\n"
+                    "    uint64_t x;\n    if ({p}_rd_(r, 1, &x) != 0)\n        return -1;\n    if (x > 1u)\n        return ({p}_badf_(r, r->pos - 1, \"result tag %u is neither 0 nor 1\", (unsigned)x), -1);\n    out->is_err = x == 1u;\n"
                 ));
                 if let Some(t) = ok {
                     let _ = writeln!(
@@ -549,9 +558,11 @@ impl<'a> Gen<'a> {
                 TypeDefKind::Enum(cases) => {
                     let _ = write!(
                         b,
-                        "    uint64_t x;\n    if ({p}_rd_(r, {}, &x) != 0)\n        return -1;\n    if (x >= {}u)\n        return {p}_bad_(r, r->pos - {0}, \"enum discriminant out of range\");\n    *out = ({ct})x;\n    return 0;\n",
+                        "    uint64_t x;\n    if ({p}_rd_(r, {}, &x) != 0)\n        return -1;\n    if (x >= {}u)\n        return ({p}_badf_(r, r->pos - {0}, \"enum {name} has {count}, got discriminant %llu\", (unsigned long long)x), -1);\n    *out = ({ct})x;\n    return 0;\n",
                         discriminant_size(cases.len()),
-                        cases.len()
+                        cases.len(),
+                        name = self.i.types[*i].name,
+                        count = plural(cases.len(), "case")
                     );
                 }
                 TypeDefKind::Flags(flags) => {
@@ -563,15 +574,19 @@ impl<'a> Gen<'a> {
                     };
                     let _ = write!(
                         b,
-                        "    uint64_t x;\n    if ({p}_rd_(r, {n}, &x) != 0)\n        return -1;\n    if ((x & ~UINT64_C({mask:#x})) != 0)\n        return {p}_bad_(r, r->pos - {n}, \"unknown flag bits\");\n    *out = ({ct})x;\n    return 0;\n"
+                        "    uint64_t x;\n    if ({p}_rd_(r, {n}, &x) != 0)\n        return -1;\n    if ((x & ~UINT64_C({mask:#x})) != 0)\n        return ({p}_badf_(r, r->pos - {n}, \"flags {name} has {count}, got bits 0x%llx\", (unsigned long long)x), -1);\n    *out = ({ct})x;\n    return 0;\n",
+                        name = self.i.types[*i].name,
+                        count = plural(flags.len(), "flag")
                     );
                 }
                 TypeDefKind::Variant(cases) => {
                     let d = discriminant_size(cases.len());
                     let _ = write!(
                         b,
-                        "    uint64_t x;\n    if ({p}_rd_(r, {d}, &x) != 0)\n        return -1;\n    if (x >= {}u)\n        return {p}_bad_(r, r->pos - {d}, \"variant discriminant out of range\");\n    out->tag = (uint16_t)x;\n    switch (out->tag) {{\n",
-                        cases.len()
+                        "    uint64_t x;\n    if ({p}_rd_(r, {d}, &x) != 0)\n        return -1;\n    if (x >= {}u)\n        return ({p}_badf_(r, r->pos - {d}, \"variant {name} has {count}, got discriminant %llu\", (unsigned long long)x), -1);\n    out->tag = (uint16_t)x;\n    switch (out->tag) {{\n",
+                        cases.len(),
+                        name = self.i.types[*i].name,
+                        count = plural(cases.len(), "case")
                     );
                     for (k, c) in cases.iter().enumerate() {
                         if let Some(t) = &c.ty {
@@ -624,7 +639,7 @@ impl<'a> Gen<'a> {
                 "    if (*v > 0x10ffffu || (*v >= 0xd800u && *v <= 0xdfffu))\n        return {p}_wbad_(w, \"invalid char (a surrogate or above U+10FFFF)\");\n    return {p}_put_(w, 4, *v);\n"
             )),
             Type::String => b.push_str(&format!(
-                "    if ({p}_wlen_(w, v->ptr != NULL, v->len) != 0)\n        return -1;\n    if (!{p}_utf8_((const uint8_t *)v->ptr, v->len))\n        return {p}_wbad_(w, \"invalid UTF-8 in a string\");\n    return {p}_bytes_(w, (const uint8_t *)v->ptr, v->len);\n"
+                "    if ({p}_wlen_(w, v->ptr != NULL, v->len) != 0)\n        return -1;\n    if ({p}_utf8_((const uint8_t *)v->ptr, v->len) != v->len)\n        return {p}_wbad_(w, \"invalid UTF-8 in a string\");\n    return {p}_bytes_(w, (const uint8_t *)v->ptr, v->len);\n"
             )),
             Type::List(t) if matches!(self.i.resolve(t), Type::U8) => b.push_str(&format!(
                 "    if ({p}_wlen_(w, v->ptr != NULL, v->len) != 0)\n        return -1;\n    return {p}_bytes_(w, v->ptr, v->len);\n"
@@ -1078,7 +1093,9 @@ int32_t @_fail(@_call *call, int32_t code, const char *msg)
 
 /* ---- strict UTF-8 (no overlong forms, no surrogates, at most U+10FFFF) ---- */
 
-static inline bool @_utf8_(const uint8_t *s, size_t n)
+/* The length of the longest valid prefix that ends at a sequence boundary (`n` when all of it
+ * is valid): where the first invalid or incomplete sequence starts, as the host reports it. */
+static inline size_t @_utf8_(const uint8_t *s, size_t n)
 {
     size_t k = 0;
     while (k < n) {
@@ -1103,18 +1120,18 @@ static inline bool @_utf8_(const uint8_t *s, size_t n)
             else if (c == 0xf4u)
                 hi = 0x8fu;
         } else {
-            return false;
+            return k;
         }
-        if (n - k - 1 < need)
-            return false;
         for (size_t j = 1; j <= need; j++) {
+            if (k + j >= n)
+                return k;
             uint8_t t = s[k + j];
             if (t < (j == 1 ? lo : 0x80u) || t > (j == 1 ? hi : 0xbfu))
-                return false;
+                return k;
         }
         k += need + 1;
     }
-    return true;
+    return n;
 }
 
 /* ---- reader: the input, hostile ---- */
@@ -1127,6 +1144,7 @@ typedef struct @_reader_ {
     size_t at;       /* where */
     int oom;
     size_t budget;   /* bytes the decoded lists may still take (^_DECODED_MAX) */
+    char msg[160];   /* `why`, when it was formatted */
 } @_reader_;
 
 /* Decoded lists (other than list<u8> and strings, which stay in the input) take at most this
@@ -1143,6 +1161,21 @@ static inline int @_bad_(@_reader_ *r, size_t at, const char *why)
     return -1;
 }
 
+/* @_bad_ with a formatted reason (worded as the host's decoder words it); the caller returns -1
+ * itself, so that the compiler sees the failure path (`return (@_badf_(...), -1);`). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void @_badf_(@_reader_ *r, size_t at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+    va_end(ap);
+    r->why = r->msg;
+    r->at = at;
+}
+
 /* Claim n elements of `size` bytes from the budget. */
 static inline int @_claim_(@_reader_ *r, size_t at, size_t n, size_t size)
 {
@@ -1156,7 +1189,8 @@ static inline int @_claim_(@_reader_ *r, size_t at, size_t n, size_t size)
 static inline int @_rd_(@_reader_ *r, size_t n, uint64_t *out)
 {
     if (r->len - r->pos < n)
-        return @_bad_(r, r->pos, "truncated input");
+        return (@_badf_(r, r->pos, "truncated: %zu byte%s needed, %zu left", n, n == 1 ? "" : "s",
+                        r->len - r->pos), -1);
     uint64_t x = 0;
     for (size_t k = 0; k < n; k++)
         x |= (uint64_t)r->p[r->pos + k] << (8 * k);
@@ -1165,15 +1199,19 @@ static inline int @_rd_(@_reader_ *r, size_t n, uint64_t *out)
     return 0;
 }
 
-/* A u32 length of elements that take at least `min` bytes each, checked against what is left. */
-static inline int @_len_(@_reader_ *r, size_t min, size_t *out)
+/* A u32 length of a `what` ("list", "string") of elements that take at least `min` bytes each,
+ * checked against what is left. */
+static inline int @_len_(@_reader_ *r, size_t min, const char *what, size_t *out)
 {
     size_t at = r->pos;
     uint64_t n;
     if (@_rd_(r, 4, &n) != 0)
         return -1;
-    if (n > (r->len - r->pos) / min)
-        return @_bad_(r, at, "length beyond the remaining input");
+    if (n > (r->len - r->pos) / min) {
+        unsigned long long need = (unsigned long long)n * min; /* n < 2^32, min small */
+        return (@_badf_(r, at, "%s length %llu needs at least %llu byte%s, %zu left", what,
+                        (unsigned long long)n, need, need == 1 ? "" : "s", r->len - r->pos), -1);
+    }
     *out = (size_t)n;
     return 0;
 }
@@ -1242,7 +1280,7 @@ static inline int32_t @_dec_failed_(@_call *call, const @_reader_ *r, const char
     if (r->oom)
         snprintf(msg, sizeof msg, "%s: parameter %s: out of memory while decoding", fn, param);
     else
-        snprintf(msg, sizeof msg, "%s: parameter %s: malformed input at byte %zu: %s", fn, param,
+        snprintf(msg, sizeof msg, "%s: parameter %s: malformed typed payload at byte %zu: %s", fn, param,
                  r->at, r->why ? r->why : "invalid");
     return @_fail(call, r->oom ? ENOMEM : EINVAL, msg);
 }
@@ -1252,8 +1290,9 @@ static inline int32_t @_check_end_(@_call *call, const @_reader_ *r, const char 
     if (r->pos == r->len)
         return 0;
     char msg[256];
-    snprintf(msg, sizeof msg, "%s: %zu trailing byte(s) after the last parameter", fn,
-             r->len - r->pos);
+    size_t n = r->len - r->pos;
+    snprintf(msg, sizeof msg, "%s: malformed typed payload at byte %zu: %zu trailing byte%s", fn,
+             r->pos, n, n == 1 ? "" : "s");
     return @_fail(call, EINVAL, msg);
 }
 
@@ -1959,7 +1998,7 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
             args.join(", ")
         );
         // The glue.
-        let mut body = format!("    {p}_reader_ r = {{call, input, input_len, 0, NULL, 0, 0, {upper_p}_DECODED_MAX(input_len)}};\n");
+        let mut body = format!("    {p}_reader_ r = {{call, input, input_len, 0, NULL, 0, 0, {upper_p}_DECODED_MAX(input_len), {{0}}}};\n");
         let mut call_args = vec!["call".to_string()];
         // (parameter index, resource index) of each borrow<R> parameter, in order.
         let mut borrows: Vec<(usize, usize)> = Vec::new();
@@ -2091,7 +2130,7 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
         let _ = write!(
             glue,
             "static int32_t {p}_glue_{idx}_({p}_call *call, const uint8_t *input, size_t input_len)\n{{\n\
-             \x20   {p}_reader_ r = {{call, input, input_len, 0, NULL, 0, 0, {upper_p}_DECODED_MAX(input_len)}};\n\
+             \x20   {p}_reader_ r = {{call, input, input_len, 0, NULL, 0, 0, {upper_p}_DECODED_MAX(input_len), {{0}}}};\n\
              \x20   uint64_t h;\n    if ({p}_rd_(&r, 8, &h) != 0)\n        return {p}_dec_failed_(call, &r, \"{name}\", \"handle\");\n\
              \x20   if ({p}_check_end_(call, &r, \"{name}\") != 0)\n        return call->failed_;\n\
              \x20   {p}_resources *t = {p}_instance_resources(call->instance);\n    if (t == NULL)\n        return {p}_no_table_(call, \"{name}\");\n\
@@ -2313,7 +2352,7 @@ pub fn generate(iface: &Interface, prefix: Option<&str>) -> Result<Vec<File>> {
     let _ = write!(
         c,
         "/* Generated by `bridgehost bindgen --lang c` from WIT interface {} ({}): do not edit. */\n\
-         #include \"{p}_iface.h\"\n\n#include <errno.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n",
+         #include \"{p}_iface.h\"\n\n#include <errno.h>\n#include <stdarg.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n",
         iface.name, iface.package
     );
     if has_res {
