@@ -387,8 +387,9 @@ fn put_discriminant(out: &mut Vec<u8>, cases: usize, case: u32) {
 /// `n` and a noun, singular or plural ("1 byte", "2 bytes", "1 trailing byte"), for decode
 /// errors. Java's and C#'s decoders (io.bridgehost.typed.WireReader, BridgeHost.Typed.WireReader)
 /// word every decode error exactly as this module does; the `error` of every `invalid_bytes` golden
-/// vector is the message, checked by every runtime.
-fn count(n: usize, noun: &str) -> String {
+/// vector is the message, checked by every runtime (and the generated C module side, which
+/// bakes these counts into its messages: bindgen/c.rs).
+pub(crate) fn count(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {

@@ -45,15 +45,6 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// `to-end` → `to_end` (lowercase; the WIT name's words joined by `_`).
-/// `n` and a noun, singular or plural ("1 case", "3 cases"), as the host's decoder words counts.
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
 fn snake(name: &str) -> String {
     name.split('-')
         .filter(|w| !w.is_empty())
@@ -562,7 +553,7 @@ impl<'a> Gen<'a> {
                         discriminant_size(cases.len()),
                         cases.len(),
                         name = self.i.types[*i].name,
-                        count = plural(cases.len(), "case")
+                        count = crate::wire::count(cases.len(), "case")
                     );
                 }
                 TypeDefKind::Flags(flags) => {
@@ -576,7 +567,7 @@ impl<'a> Gen<'a> {
                         b,
                         "    uint64_t x;\n    if ({p}_rd_(r, {n}, &x) != 0)\n        return -1;\n    if ((x & ~UINT64_C({mask:#x})) != 0)\n        return ({p}_badf_(r, r->pos - {n}, \"flags {name} has {count}, got bits 0x%llx\", (unsigned long long)x), -1);\n    *out = ({ct})x;\n    return 0;\n",
                         name = self.i.types[*i].name,
-                        count = plural(flags.len(), "flag")
+                        count = crate::wire::count(flags.len(), "flag")
                     );
                 }
                 TypeDefKind::Variant(cases) => {
@@ -586,7 +577,7 @@ impl<'a> Gen<'a> {
                         "    uint64_t x;\n    if ({p}_rd_(r, {d}, &x) != 0)\n        return -1;\n    if (x >= {}u)\n        return ({p}_badf_(r, r->pos - {d}, \"variant {name} has {count}, got discriminant %llu\", (unsigned long long)x), -1);\n    out->tag = (uint16_t)x;\n    switch (out->tag) {{\n",
                         cases.len(),
                         name = self.i.types[*i].name,
-                        count = plural(cases.len(), "case")
+                        count = crate::wire::count(cases.len(), "case")
                     );
                     for (k, c) in cases.iter().enumerate() {
                         if let Some(t) = &c.ty {
