@@ -268,7 +268,12 @@ fn call(args: &[String]) -> ExitCode {
     match result {
         Ok(out) => {
             let mut stdout = std::io::stdout().lock();
-            if stdout.write_all(&out).and_then(|_| stdout.flush()).is_err() {
+            if let Err(e) = stdout.write_all(&out).and_then(|_| stdout.flush()) {
+                // The bytes are the result: not all written is a failure, said unless the
+                // reader went away (`| head -c 10`), which needs no message.
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    eprintln!("bridgehost: writing the output: {e}");
+                }
                 return ExitCode::from(1);
             }
             ExitCode::SUCCESS

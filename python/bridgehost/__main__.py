@@ -184,6 +184,13 @@ def _stdout_to_devnull() -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    # A standard stream closed when the program started is /dev/null, as the archive's CLI has it
+    # (Rust's runtime opens /dev/null on a closed standard descriptor): `call` reads empty input
+    # from a closed stdin, and what goes to a closed stdout is discarded.
+    if sys.stdin is None:
+        sys.stdin = open(os.devnull, "r")  # noqa: SIM115 (lives as long as the process)
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
     try:
         status = _main(argv)
         sys.stdout.flush()  # here, not at the interpreter's exit, so a closed pipe is caught below
@@ -193,6 +200,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         # for its text output (`call` returns 1 itself when its bytes cannot be written).
         _stdout_to_devnull()
         return 0
+    except OSError as e:
+        # Any other write error (a full disk: `> /dev/full`): said, and exit 1, as the archive's
+        # CLI does.
+        print(f"bridgehost: writing the output: {e}", file=sys.stderr)
+        _stdout_to_devnull()
+        return 1
 
 
 if __name__ == "__main__":

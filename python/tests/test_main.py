@@ -75,6 +75,54 @@ def test_a_closed_pipe_ends_quietly_with_the_archive_cli_status(args, stdin, sta
         assert native.returncode == r.returncode, native
 
 
+def run_with_closed(cmd: List[str], closed: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    """Run ``cmd`` through a shell with its stdin (``<&-``) or stdout (``>&-``) closed."""
+    shell = " ".join(f"'{a}'" for a in cmd) + (" <&-" if closed == "stdin" else " >&-")
+    return subprocess.run(["bash", "-c", shell], input=stdin, capture_output=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    "args,closed,status",
+    [
+        (["inspect", "std"], "stdout", 0),
+        (["version"], "stdout", 0),
+        (["call", "std", "echo"], "stdout", 0),
+        (["call", "std", "echo"], "stdin", 0),
+    ],
+)
+def test_a_closed_standard_stream_is_dev_null_as_for_the_archive_cli(args, closed, status):
+    # The archive's CLI (Rust's runtime) opens /dev/null on a closed standard descriptor: a
+    # closed stdin is empty input, a closed stdout discards. The Python CLI does the same.
+    r = run_with_closed(python_cli() + args, closed, b"hi")
+    assert b"Traceback" not in r.stderr, r.stderr.decode()
+    assert r.stderr == b"" and r.returncode == status, r
+    if closed == "stdin":
+        assert r.stdout == b"", "empty input echoes nothing"
+    cli = native_cli()
+    if cli is not None:
+        native = run_with_closed([str(cli)] + args, closed, b"hi")
+        assert (native.returncode, native.stdout) == (r.returncode, r.stdout), native
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+@pytest.mark.parametrize("args", [["inspect", "std"], ["help"], ["version"], ["call", "std", "echo"]])
+def test_a_full_disk_is_said_and_exits_1_as_for_the_archive_cli(args):
+    def run(cmd: List[str]) -> subprocess.CompletedProcess[bytes]:
+        with open("/dev/full", "wb") as full:
+            return subprocess.run(cmd, stdout=full, stderr=subprocess.PIPE, input=b"x" * 100_000, timeout=120)
+
+    r = run(python_cli() + args)
+    assert b"Traceback" not in r.stderr, r.stderr.decode()
+    assert r.returncode == 1, r
+    assert r.stderr.decode().startswith("bridgehost: writing the output: "), r.stderr.decode()
+    assert "No space left on device" in r.stderr.decode()
+    cli = native_cli()
+    if cli is not None:
+        native = run([str(cli)] + args)
+        assert native.returncode == 1, native
+        assert native.stderr.decode().startswith("bridgehost: writing the output: "), native
+
+
 def test_a_reader_that_stops_after_the_first_line():
     # The user's case, `python -m bridgehost inspect std | head -1`, through a shell.
     cmd = " ".join(f"'{a}'" for a in python_cli()) + " inspect std | head -1; echo \"${PIPESTATUS[0]}\""
