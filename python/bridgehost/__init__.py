@@ -43,6 +43,7 @@ from ._native import (
 )
 from ._native import Host, Method, Module, ModuleInfo, SharedBuffer, Subscription
 from ._native import flush_logs as _flush_logs
+from ._futures import SubmitFuture
 from .errors import (
     AbiMismatchError,
     BridgeHostError,
@@ -79,6 +80,7 @@ __all__ = [
     "Method",
     "Subscription",
     "SharedBuffer",
+    "SubmitFuture",
     "errors",
     "defaults",
     "Defaults",

@@ -318,3 +318,14 @@ def test_names_utf8_cannot_hold_are_typed_errors(host, std):
     with pytest.raises(bridgehost.NotFoundError):
         view.subscribe("tick\ud800", lambda t, v: None)
     assert std.method("echo")(b"ok") == b"ok"
+
+
+def test_submit_returns_the_public_submit_future(std):
+    """``bridgehost.SubmitFuture`` (docs/SYMMETRY.md, noun ``task``) is what ``submit`` returns: a
+    ``concurrent.futures.Future`` callers can name in ``isinstance`` checks and annotations."""
+    import concurrent.futures
+
+    f = std.method("echo").submit(b"x")
+    assert isinstance(f, bridgehost.SubmitFuture) and isinstance(f, concurrent.futures.Future)
+    assert f.result(timeout=30) == b"x"
+    assert "SubmitFuture" in bridgehost.__all__

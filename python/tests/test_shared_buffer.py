@@ -266,6 +266,9 @@ def test_every_use_after_close_raises_closed_error(iso_host):
             return await echo.submit_async(buf)
 
         uses[f"{m.isolation} submit_async"] = lambda f=submit_async: asyncio.run(f())
+        # The typed view takes a SharedBuffer for a list<u8>: closed is closed there too.
+        view = m.typed()
+        uses[f"{m.isolation} typed echo"] = lambda view=view: view.echo(buf)
     for what, use in uses.items():
         with pytest.raises(bridgehost.ClosedError, match="^closed: shared buffer is closed$"):
             use()

@@ -39,7 +39,7 @@ ROWS: List[dict] = [r for r in CHECK.rows(DOC) if r["python"] is not None]
 
 
 def _public(name: str) -> Any:
-    # Public names live in ``bridgehost``; the submit future's class in ``bridgehost._futures``
+    # Public names live in ``bridgehost`` (the submit future's class too, defined in ``bridgehost._futures``)
     # (what ``Method.submit`` returns).
     for ns in (bridgehost, _futures):
         if hasattr(ns, name):

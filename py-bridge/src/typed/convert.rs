@@ -136,6 +136,9 @@ impl<'a, 'py> HostValue for Obj<'a, 'py> {
             Ok(v) => Ok(Some(Ok(v))),
             Err(BufferError::Export(e)) if e.is_instance_of::<PyTypeError>(py) => Ok(None),
             Err(BufferError::Export(e)) => Err(e),
+            // A closed SharedBuffer: the closed kind, as for every other use of it
+            // (ClosedError), not a value error of the argument.
+            Err(BufferError::Closed(e)) => Err(crate::errors::to_pyerr(py, &e)),
             // A buffer whose bytes cannot be taken: a value error of the
             // argument (named with its parameter by the caller).
             Err(e) => Ok(Some(Err(crate::method::buffer_error(py, "it", e)
