@@ -139,8 +139,70 @@ namespace BridgeHost.Tests
                 }
                 Check.Equal(0, calls, "the listener never saw the bad payload");
                 Check.True(reported is AbiMismatchException, "AbiMismatchException: " + reported);
-                Check.True(reported.Message.StartsWith("event tick does not match its interface: malformed typed payload at byte 0", StringComparison.Ordinal), reported.Message);
+                // Worded as the core words it (decode_event, Python's typed events), with the module's path.
+                Check.Equal("ABI mismatch in " + std.Module.Path + ": event tick does not match its interface: malformed typed payload at byte 0: truncated: 8 bytes needed, 3 left",
+                    reported.Message, "the core's wording");
+                Check.Equal(ErrorKind.AbiMismatch, ((AbiMismatchException)reported).Kind, "kind");
             }
+        }
+
+        /// <summary>An output that does not decode is worded one way in a generated class, whoever
+        /// decodes it: the core (a list&lt;u8&gt; result of a blocking call, through
+        /// <c>Method.CallTyped</c>) or the generated code (any other result, and every Task's result):
+        /// "ABI mismatch in PATH: output of F does not match its interface: REASON", as Python and
+        /// the CLI word it, PATH the module's <c>Path</c>, which is the path the core reports. std
+        /// answers correctly, so the generated decoders are given the hostile bytes directly.</summary>
+        [Case]
+        public void MalformedOutputsAreWordedAsTheCoreWordsThem()
+        {
+            foreach (var isolated in new[] { false, true })
+            {
+                Module m = isolated ? TestEnv.OpenIsolatedOrSkip(_host, "std") : _host.Open("std");
+                if (m == null)
+                {
+                    continue;
+                }
+                using (m)
+                using (var std = Std.Bind(m))
+                using (var echo = m.GetMethod("echo"))
+                {
+                    var prefix = "ABI mismatch in " + m.Path + ": ";
+                    var lies = new[]
+                    {
+                        new byte[] { 3, 0, 0, 0, 0x61, 0x62 },
+                        new byte[] { 1, 0, 0, 0, 0x61, 0x62 },
+                        new byte[] { 1, 0 },
+                    };
+                    foreach (var lie in lies)
+                    {
+                        // echo: func(data: list<u8>) -> list<u8>, decoded by the core (the blocking
+                        // Echo's call) and by the generated code (EchoAsync's decoder): one message.
+                        var core = Check.Throws<AbiMismatchException>(() => echo.CallTyped(lie, false, true), "the core's decode");
+                        Check.True(core.Message.StartsWith(prefix + "output of echo does not match its interface: malformed typed payload at byte ", StringComparison.Ordinal), core.Message);
+                        var generated = DecodeError(std, "Out_Echo", lie);
+                        Check.Equal(core.Message, generated.Message, "the generated decoder's message is the core's");
+                        Check.Equal(ErrorKind.AbiMismatch, generated.Kind, "kind");
+                    }
+                    // crc32c: func(data: list<u8>) -> u32, decoded by the generated code only.
+                    var u32 = DecodeError(std, "Out_Crc32c", new byte[] { 1, 0, 0 });
+                    Check.Equal(prefix + "output of crc32c does not match its interface: malformed typed payload at byte 0: truncated: 4 bytes needed, 3 left", u32.Message, "crc32c");
+                    Check.True(u32.InnerException is AbiMismatchException, "caused by the reader's error");
+                    u32 = DecodeError(std, "Out_Add", new byte[] { 1, 0, 0, 0, 9 });
+                    Check.Equal(prefix + "output of add does not match its interface: malformed typed payload at byte 4: 1 trailing byte", u32.Message, "add");
+                    var ev = DecodeError(std, "Event_OnTick", new byte[] { 1, 2, 3 });
+                    Check.Equal(prefix + "event tick does not match its interface: malformed typed payload at byte 0: truncated: 8 bytes needed, 3 left", ev.Message, "event");
+                }
+            }
+        }
+
+        /// <summary>The exception private decoder <paramref name="helper"/> of the generated Std throws for <paramref name="bytes"/>.</summary>
+        private static AbiMismatchException DecodeError(Std std, string helper, byte[] bytes)
+        {
+            var method = typeof(Std).GetMethod(helper, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance);
+            Check.True(method != null, helper + " exists");
+            var e = Check.Throws<System.Reflection.TargetInvocationException>(() => method.Invoke(std, new object[] { bytes }), helper);
+            Check.True(e.InnerException is AbiMismatchException, helper + ": " + e.InnerException);
+            return (AbiMismatchException)e.InnerException;
         }
 
         [Case]

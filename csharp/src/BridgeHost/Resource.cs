@@ -105,7 +105,8 @@ namespace BridgeHost.Typed
             if (output.Length != 0)
             {
                 throw new AbiMismatchException(
-                    "output of " + _drop.Name + " does not match its interface: " + output.Length + " bytes, expected none");
+                    "ABI mismatch in " + _drop.Module.Path + ": output of " + _drop.Name
+                    + " does not match its interface: " + output.Length + " bytes, expected none");
             }
         }
 

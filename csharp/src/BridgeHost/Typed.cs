@@ -495,6 +495,37 @@ namespace BridgeHost.Typed
         private AbiMismatchException Err(int at, string reason) =>
             new AbiMismatchException("malformed typed payload at byte " + (at - _base) + ": " + reason);
 
+        /// <summary>The error of a typed call's output that does not decode as function
+        /// <paramref name="function"/>'s result, worded exactly as the core words it when it
+        /// decodes the output itself (a <c>list&lt;u8&gt;</c> result, a direct call's result slot)
+        /// and as Python and the CLI report it: "ABI mismatch in PATH: output of F does not match
+        /// its interface: REASON", PATH being <see cref="BridgeHost.Module.Path"/>.
+        /// Generated bindings call it; one place words it.</summary>
+        /// <param name="module">The module whose output it is.</param>
+        /// <param name="function">The WIT function's name.</param>
+        /// <param name="reason">The decoding error ("malformed typed payload at byte N: ...").</param>
+        /// <returns>The exception to throw, caused by <paramref name="reason"/>.</returns>
+        public static AbiMismatchException OutputMismatch(global::BridgeHost.Module module, string function, AbiMismatchException reason) =>
+            Mismatch(module, "output of " + function, reason);
+
+        /// <summary>The error of an event's data that does not decode as event
+        /// <paramref name="topic"/>'s payload, worded as the core words it (<c>decode_event</c>,
+        /// Python's typed events): "ABI mismatch in PATH: event T does not match its interface:
+        /// REASON".</summary>
+        /// <param name="module">The module that emitted the event.</param>
+        /// <param name="topic">The event's topic.</param>
+        /// <param name="reason">The decoding error.</param>
+        /// <returns>The exception to throw, caused by <paramref name="reason"/>.</returns>
+        public static AbiMismatchException EventMismatch(global::BridgeHost.Module module, string topic, AbiMismatchException reason) =>
+            Mismatch(module, "event " + topic, reason);
+
+        private static AbiMismatchException Mismatch(global::BridgeHost.Module module, string what, AbiMismatchException reason)
+        {
+            if (module == null) throw new ArgumentNullException(nameof(module));
+            if (reason == null) throw new ArgumentNullException(nameof(reason));
+            return new AbiMismatchException("ABI mismatch in " + module.Path + ": " + what + " does not match its interface: " + reason.Message, reason);
+        }
+
         // n and a noun, singular or plural ("1 byte", "2 bytes"): every reason is worded as the
         // Rust codec words it (bridgehost_interface::wire), checked by the golden vectors' "error".
         private static string Count(ulong n, string noun) => n == 1 ? "1 " + noun : n + " " + noun + "s";

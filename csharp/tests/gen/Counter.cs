@@ -60,7 +60,7 @@ namespace BridgeHost.Gen
             {
                 var _out = _b._m_Counter_Add.Call(In_Counter_Add(this, n));
                 global::System.GC.KeepAlive(this);
-                return Out_Counter_Add(_out);
+                return _b.Out_Counter_Add(_out);
             }
 
             /// <summary>The asynchronous form of <c>Add</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
@@ -69,7 +69,7 @@ namespace BridgeHost.Gen
             /// <returns>The result's task; it fails with the exceptions the blocking form throws.</returns>
             public global::System.Threading.Tasks.Task<ulong> AddAsync(ulong n, global::System.Threading.CancellationToken cancellationToken = default(global::System.Threading.CancellationToken))
             {
-                return Async_Counter_Add(_b._m_Counter_Add.SubmitAsync(In_Counter_Add(this, n), cancellationToken), this);
+                return _b.Async_Counter_Add(_b._m_Counter_Add.SubmitAsync(In_Counter_Add(this, n), cancellationToken), this);
             }
 
             /// <summary>
@@ -84,7 +84,7 @@ namespace BridgeHost.Gen
             {
                 var _out = _b._m_Counter_Get.Call(In_Counter_Get(this));
                 global::System.GC.KeepAlive(this);
-                return Out_Counter_Get(_out);
+                return _b.Out_Counter_Get(_out);
             }
 
             /// <summary>The asynchronous form of <c>Get</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
@@ -92,7 +92,7 @@ namespace BridgeHost.Gen
             /// <returns>The result's task; it fails with the exceptions the blocking form throws.</returns>
             public global::System.Threading.Tasks.Task<ulong> GetAsync(global::System.Threading.CancellationToken cancellationToken = default(global::System.Threading.CancellationToken))
             {
-                return Async_Counter_Get(_b._m_Counter_Get.SubmitAsync(In_Counter_Get(this), cancellationToken), this);
+                return _b.Async_Counter_Get(_b._m_Counter_Get.SubmitAsync(In_Counter_Get(this), cancellationToken), this);
             }
 
             /// <summary>
@@ -107,7 +107,7 @@ namespace BridgeHost.Gen
             {
                 var _out = _b._m_Counter_Name.Call(In_Counter_Name(this));
                 global::System.GC.KeepAlive(this);
-                return Out_Counter_Name(_out);
+                return _b.Out_Counter_Name(_out);
             }
 
             /// <summary>The asynchronous form of <c>Name</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
@@ -115,7 +115,7 @@ namespace BridgeHost.Gen
             /// <returns>The result's task; it fails with the exceptions the blocking form throws.</returns>
             public global::System.Threading.Tasks.Task<global::BridgeHost.Typed.Option<string>> NameAsync(global::System.Threading.CancellationToken cancellationToken = default(global::System.Threading.CancellationToken))
             {
-                return Async_Counter_Name(_b._m_Counter_Name.SubmitAsync(In_Counter_Name(this), cancellationToken), this);
+                return _b.Async_Counter_Name(_b._m_Counter_Name.SubmitAsync(In_Counter_Name(this), cancellationToken), this);
             }
 
             /// <summary>
@@ -158,7 +158,7 @@ namespace BridgeHost.Gen
             {
                 var _out = _b._m_Counter_SlowGet.Call(In_Counter_SlowGet(this, ms));
                 global::System.GC.KeepAlive(this);
-                return Out_Counter_SlowGet(_out);
+                return _b.Out_Counter_SlowGet(_out);
             }
 
             /// <summary>The asynchronous form of <c>SlowGet</c>: the arguments are checked and encoded now (so a bad argument throws here), the call runs on the host's submit pool.</summary>
@@ -167,7 +167,7 @@ namespace BridgeHost.Gen
             /// <returns>The result's task; it fails with the exceptions the blocking form throws.</returns>
             public global::System.Threading.Tasks.Task<ulong> SlowGetAsync(uint ms, global::System.Threading.CancellationToken cancellationToken = default(global::System.Threading.CancellationToken))
             {
-                return Async_Counter_SlowGet(_b._m_Counter_SlowGet.SubmitAsync(In_Counter_SlowGet(this, ms), cancellationToken), this);
+                return _b.Async_Counter_SlowGet(_b._m_Counter_SlowGet.SubmitAsync(In_Counter_SlowGet(this, ms), cancellationToken), this);
             }
         }
 
@@ -311,14 +311,14 @@ namespace BridgeHost.Gen
             return _w.ToArray();
         }
 
-        private static async global::System.Threading.Tasks.Task<ulong> Async_Sum(global::System.Threading.Tasks.Task<byte[]> call, object keep)
+        private async global::System.Threading.Tasks.Task<ulong> Async_Sum(global::System.Threading.Tasks.Task<byte[]> call, object keep)
         {
             var _out = await call.ConfigureAwait(false);
             global::System.GC.KeepAlive(keep);
             return Out_Sum(_out);
         }
 
-        private static ulong Out_Sum(byte[] _out)
+        private ulong Out_Sum(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             try
@@ -329,7 +329,7 @@ namespace BridgeHost.Gen
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of sum does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "sum", _e);
             }
         }
 
@@ -359,12 +359,12 @@ namespace BridgeHost.Gen
             return _w.ToArray();
         }
 
-        private static async global::System.Threading.Tasks.Task<uint> Async_Live(global::System.Threading.Tasks.Task<byte[]> call)
+        private async global::System.Threading.Tasks.Task<uint> Async_Live(global::System.Threading.Tasks.Task<byte[]> call)
         {
             return Out_Live(await call.ConfigureAwait(false));
         }
 
-        private static uint Out_Live(byte[] _out)
+        private uint Out_Live(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             try
@@ -375,7 +375,7 @@ namespace BridgeHost.Gen
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of live does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "live", _e);
             }
         }
 
@@ -406,12 +406,12 @@ namespace BridgeHost.Gen
             return _w.ToArray();
         }
 
-        private static async global::System.Threading.Tasks.Task<ulong> Async_DestroyedTotal(global::System.Threading.Tasks.Task<byte[]> call)
+        private async global::System.Threading.Tasks.Task<ulong> Async_DestroyedTotal(global::System.Threading.Tasks.Task<byte[]> call)
         {
             return Out_DestroyedTotal(await call.ConfigureAwait(false));
         }
 
-        private static ulong Out_DestroyedTotal(byte[] _out)
+        private ulong Out_DestroyedTotal(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             try
@@ -422,7 +422,7 @@ namespace BridgeHost.Gen
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of destroyed-total does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "destroyed-total", _e);
             }
         }
 
@@ -471,7 +471,7 @@ namespace BridgeHost.Gen
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of [constructor]counter does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "[constructor]counter", _e);
             }
         }
 
@@ -483,14 +483,14 @@ namespace BridgeHost.Gen
             return _w.ToArray();
         }
 
-        private static async global::System.Threading.Tasks.Task<ulong> Async_Counter_Add(global::System.Threading.Tasks.Task<byte[]> call, object keep)
+        private async global::System.Threading.Tasks.Task<ulong> Async_Counter_Add(global::System.Threading.Tasks.Task<byte[]> call, object keep)
         {
             var _out = await call.ConfigureAwait(false);
             global::System.GC.KeepAlive(keep);
             return Out_Counter_Add(_out);
         }
 
-        private static ulong Out_Counter_Add(byte[] _out)
+        private ulong Out_Counter_Add(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             global::BridgeHost.Typed.Result<ulong, string> _res;
@@ -501,7 +501,7 @@ namespace BridgeHost.Gen
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of [method]counter.add does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "[method]counter.add", _e);
             }
             if (!_res.IsOk)
             {
@@ -517,14 +517,14 @@ namespace BridgeHost.Gen
             return _w.ToArray();
         }
 
-        private static async global::System.Threading.Tasks.Task<ulong> Async_Counter_Get(global::System.Threading.Tasks.Task<byte[]> call, object keep)
+        private async global::System.Threading.Tasks.Task<ulong> Async_Counter_Get(global::System.Threading.Tasks.Task<byte[]> call, object keep)
         {
             var _out = await call.ConfigureAwait(false);
             global::System.GC.KeepAlive(keep);
             return Out_Counter_Get(_out);
         }
 
-        private static ulong Out_Counter_Get(byte[] _out)
+        private ulong Out_Counter_Get(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             try
@@ -535,7 +535,7 @@ namespace BridgeHost.Gen
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of [method]counter.get does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "[method]counter.get", _e);
             }
         }
 
@@ -546,14 +546,14 @@ namespace BridgeHost.Gen
             return _w.ToArray();
         }
 
-        private static async global::System.Threading.Tasks.Task<global::BridgeHost.Typed.Option<string>> Async_Counter_Name(global::System.Threading.Tasks.Task<byte[]> call, object keep)
+        private async global::System.Threading.Tasks.Task<global::BridgeHost.Typed.Option<string>> Async_Counter_Name(global::System.Threading.Tasks.Task<byte[]> call, object keep)
         {
             var _out = await call.ConfigureAwait(false);
             global::System.GC.KeepAlive(keep);
             return Out_Counter_Name(_out);
         }
 
-        private static global::BridgeHost.Typed.Option<string> Out_Counter_Name(byte[] _out)
+        private global::BridgeHost.Typed.Option<string> Out_Counter_Name(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             try
@@ -564,7 +564,7 @@ namespace BridgeHost.Gen
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of [method]counter.name does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "[method]counter.name", _e);
             }
         }
 
@@ -594,7 +594,7 @@ namespace BridgeHost.Gen
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of [method]counter.fork does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "[method]counter.fork", _e);
             }
         }
 
@@ -606,14 +606,14 @@ namespace BridgeHost.Gen
             return _w.ToArray();
         }
 
-        private static async global::System.Threading.Tasks.Task<ulong> Async_Counter_SlowGet(global::System.Threading.Tasks.Task<byte[]> call, object keep)
+        private async global::System.Threading.Tasks.Task<ulong> Async_Counter_SlowGet(global::System.Threading.Tasks.Task<byte[]> call, object keep)
         {
             var _out = await call.ConfigureAwait(false);
             global::System.GC.KeepAlive(keep);
             return Out_Counter_SlowGet(_out);
         }
 
-        private static ulong Out_Counter_SlowGet(byte[] _out)
+        private ulong Out_Counter_SlowGet(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             try
@@ -624,7 +624,7 @@ namespace BridgeHost.Gen
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of [method]counter.slow-get does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "[method]counter.slow-get", _e);
             }
         }
 
@@ -677,7 +677,7 @@ namespace BridgeHost.Gen
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of [static]counter.named does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "[static]counter.named", _e);
             }
             if (!_res.IsOk)
             {
@@ -731,7 +731,7 @@ namespace BridgeHost.Gen
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of [static]counter.many does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "[static]counter.many", _e);
             }
         }
 
@@ -748,7 +748,7 @@ namespace BridgeHost.Gen
             return _module.Subscribe("slow-get-started", (global::BridgeHost.ModuleEvent _ev) => listener(Event_OnSlowGetStarted(_ev.Data)));
         }
 
-        private static ulong Event_OnSlowGetStarted(byte[] _data)
+        private ulong Event_OnSlowGetStarted(byte[] _data)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_data);
             try
@@ -759,7 +759,7 @@ namespace BridgeHost.Gen
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("event slow-get-started does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.EventMismatch(_module, "slow-get-started", _e);
             }
         }
 

@@ -244,12 +244,12 @@ namespace BridgeHost.Gen.Mismatch
             return _w.ToArray();
         }
 
-        private static async global::System.Threading.Tasks.Task<byte[]> Async_Echo(global::System.Threading.Tasks.Task<byte[]> call)
+        private async global::System.Threading.Tasks.Task<byte[]> Async_Echo(global::System.Threading.Tasks.Task<byte[]> call)
         {
             return Out_Echo(await call.ConfigureAwait(false));
         }
 
-        private static byte[] Out_Echo(byte[] _out)
+        private byte[] Out_Echo(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             try
@@ -260,7 +260,7 @@ namespace BridgeHost.Gen.Mismatch
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of echo does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "echo", _e);
             }
         }
 
@@ -296,12 +296,12 @@ namespace BridgeHost.Gen.Mismatch
             return _w.ToArray();
         }
 
-        private static async global::System.Threading.Tasks.Task<uint> Async_Add(global::System.Threading.Tasks.Task<byte[]> call)
+        private async global::System.Threading.Tasks.Task<uint> Async_Add(global::System.Threading.Tasks.Task<byte[]> call)
         {
             return Out_Add(await call.ConfigureAwait(false));
         }
 
-        private static uint Out_Add(byte[] _out)
+        private uint Out_Add(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             try
@@ -312,7 +312,7 @@ namespace BridgeHost.Gen.Mismatch
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of add does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "add", _e);
             }
         }
 
@@ -374,12 +374,12 @@ namespace BridgeHost.Gen.Mismatch
             return _w.ToArray();
         }
 
-        private static async global::System.Threading.Tasks.Task<uint> Async_Crc32c(global::System.Threading.Tasks.Task<byte[]> call)
+        private async global::System.Threading.Tasks.Task<uint> Async_Crc32c(global::System.Threading.Tasks.Task<byte[]> call)
         {
             return Out_Crc32c(await call.ConfigureAwait(false));
         }
 
-        private static uint Out_Crc32c(byte[] _out)
+        private uint Out_Crc32c(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             try
@@ -390,7 +390,7 @@ namespace BridgeHost.Gen.Mismatch
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of crc32c does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "crc32c", _e);
             }
         }
 
@@ -422,12 +422,12 @@ namespace BridgeHost.Gen.Mismatch
             return _w.ToArray();
         }
 
-        private static async global::System.Threading.Tasks.Task Async_Sleep(global::System.Threading.Tasks.Task<byte[]> call)
+        private async global::System.Threading.Tasks.Task Async_Sleep(global::System.Threading.Tasks.Task<byte[]> call)
         {
             Out_Sleep(await call.ConfigureAwait(false));
         }
 
-        private static void Out_Sleep(byte[] _out)
+        private void Out_Sleep(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             try
@@ -436,7 +436,7 @@ namespace BridgeHost.Gen.Mismatch
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of sleep does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "sleep", _e);
             }
         }
 
@@ -475,12 +475,12 @@ namespace BridgeHost.Gen.Mismatch
             return _w.ToArray();
         }
 
-        private static async global::System.Threading.Tasks.Task Async_Tick(global::System.Threading.Tasks.Task<byte[]> call)
+        private async global::System.Threading.Tasks.Task Async_Tick(global::System.Threading.Tasks.Task<byte[]> call)
         {
             Out_Tick(await call.ConfigureAwait(false));
         }
 
-        private static void Out_Tick(byte[] _out)
+        private void Out_Tick(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             try
@@ -489,7 +489,7 @@ namespace BridgeHost.Gen.Mismatch
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of tick does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "tick", _e);
             }
         }
 
@@ -522,12 +522,12 @@ namespace BridgeHost.Gen.Mismatch
             return _w.ToArray();
         }
 
-        private static async global::System.Threading.Tasks.Task<global::BridgeHost.Typed.Option<global::BridgeHost.Gen.Mismatch.Std.Summary>> Async_Stats(global::System.Threading.Tasks.Task<byte[]> call)
+        private async global::System.Threading.Tasks.Task<global::BridgeHost.Typed.Option<global::BridgeHost.Gen.Mismatch.Std.Summary>> Async_Stats(global::System.Threading.Tasks.Task<byte[]> call)
         {
             return Out_Stats(await call.ConfigureAwait(false));
         }
 
-        private static global::BridgeHost.Typed.Option<global::BridgeHost.Gen.Mismatch.Std.Summary> Out_Stats(byte[] _out)
+        private global::BridgeHost.Typed.Option<global::BridgeHost.Gen.Mismatch.Std.Summary> Out_Stats(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             try
@@ -538,7 +538,7 @@ namespace BridgeHost.Gen.Mismatch
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of stats does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "stats", _e);
             }
         }
 
@@ -571,12 +571,12 @@ namespace BridgeHost.Gen.Mismatch
             return _w.ToArray();
         }
 
-        private static async global::System.Threading.Tasks.Task<string> Async_EchoString(global::System.Threading.Tasks.Task<byte[]> call)
+        private async global::System.Threading.Tasks.Task<string> Async_EchoString(global::System.Threading.Tasks.Task<byte[]> call)
         {
             return Out_EchoString(await call.ConfigureAwait(false));
         }
 
-        private static string Out_EchoString(byte[] _out)
+        private string Out_EchoString(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             try
@@ -587,7 +587,7 @@ namespace BridgeHost.Gen.Mismatch
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of echo-string does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "echo-string", _e);
             }
         }
 
@@ -620,12 +620,12 @@ namespace BridgeHost.Gen.Mismatch
             return _w.ToArray();
         }
 
-        private static async global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::BridgeHost.Gen.Mismatch.Std.Point>> Async_EchoPoints(global::System.Threading.Tasks.Task<byte[]> call)
+        private async global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::BridgeHost.Gen.Mismatch.Std.Point>> Async_EchoPoints(global::System.Threading.Tasks.Task<byte[]> call)
         {
             return Out_EchoPoints(await call.ConfigureAwait(false));
         }
 
-        private static global::System.Collections.Generic.IReadOnlyList<global::BridgeHost.Gen.Mismatch.Std.Point> Out_EchoPoints(byte[] _out)
+        private global::System.Collections.Generic.IReadOnlyList<global::BridgeHost.Gen.Mismatch.Std.Point> Out_EchoPoints(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             try
@@ -636,7 +636,7 @@ namespace BridgeHost.Gen.Mismatch
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of echo-points does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "echo-points", _e);
             }
         }
 
@@ -652,7 +652,7 @@ namespace BridgeHost.Gen.Mismatch
             return _module.Subscribe("tick", (global::BridgeHost.ModuleEvent _ev) => listener(Event_OnTick(_ev.Data)));
         }
 
-        private static ulong Event_OnTick(byte[] _data)
+        private ulong Event_OnTick(byte[] _data)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_data);
             try
@@ -663,7 +663,7 @@ namespace BridgeHost.Gen.Mismatch
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("event tick does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.EventMismatch(_module, "tick", _e);
             }
         }
 

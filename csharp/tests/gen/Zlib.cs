@@ -261,12 +261,12 @@ namespace BridgeHost.Gen
             return _w.ToArray();
         }
 
-        private static async global::System.Threading.Tasks.Task<byte[]> Async_Deflate(global::System.Threading.Tasks.Task<byte[]> call)
+        private async global::System.Threading.Tasks.Task<byte[]> Async_Deflate(global::System.Threading.Tasks.Task<byte[]> call)
         {
             return Out_Deflate(await call.ConfigureAwait(false));
         }
 
-        private static byte[] Out_Deflate(byte[] _out)
+        private byte[] Out_Deflate(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             try
@@ -277,7 +277,7 @@ namespace BridgeHost.Gen
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of deflate does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "deflate", _e);
             }
         }
 
@@ -347,12 +347,12 @@ namespace BridgeHost.Gen
             return _w.ToArray();
         }
 
-        private static async global::System.Threading.Tasks.Task<byte[]> Async_Inflate(global::System.Threading.Tasks.Task<byte[]> call)
+        private async global::System.Threading.Tasks.Task<byte[]> Async_Inflate(global::System.Threading.Tasks.Task<byte[]> call)
         {
             return Out_Inflate(await call.ConfigureAwait(false));
         }
 
-        private static byte[] Out_Inflate(byte[] _out)
+        private byte[] Out_Inflate(byte[] _out)
         {
             var _r = new global::BridgeHost.Typed.WireReader(_out);
             global::BridgeHost.Typed.Result<byte[], global::BridgeHost.Gen.Zlib.ZlibError> _res;
@@ -363,7 +363,7 @@ namespace BridgeHost.Gen
             }
             catch (global::BridgeHost.AbiMismatchException _e)
             {
-                throw new global::BridgeHost.AbiMismatchException("output of inflate does not match its interface: " + _e.Message, _e);
+                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, "inflate", _e);
             }
             if (!_res.IsOk)
             {

@@ -1227,14 +1227,15 @@ impl<'a> Gen<'a> {
             ),
             Some(_) => (self.cs(f.result.as_ref().expect("a result"))?, None),
         };
-        // A result holding owned handles is decoded into objects of this binding: an instance
-        // decoder (reached through `_b` from a resource's class).
+        // A result holding owned handles is decoded into objects of this binding.
         let inst = f.result.as_ref().is_some_and(|t| self.handles(t).0);
-        let stat = if inst { "" } else { "static " };
-        let (b, ob) = match (owner.is_some(), inst) {
-            (true, true) => ("_b.", "_b."),
-            (true, false) => ("_b.", ""),
-            _ => ("", ""),
+        // Every decoder is an instance member of the binding (reached through `_b` from a
+        // resource's class): a mismatch names its module's path, and the objects it makes belong
+        // to it.
+        let (b, ob) = if owner.is_some() {
+            ("_b.", "_b.")
+        } else {
+            ("", "")
         };
         let sig = code(&self.i.signature(f));
         let mut exc = String::new();
@@ -1410,25 +1411,23 @@ impl<'a> Gen<'a> {
         if keep.is_empty() {
             let _ = writeln!(
                 h,
-                "        private {stat}async {task} Async_{key}(global::System.Threading.Tasks.Task<byte[]> call)\n        {{\n            {ret_kw}Out_{key}(await call.ConfigureAwait(false));\n        }}\n"
+                "        private async {task} Async_{key}(global::System.Threading.Tasks.Task<byte[]> call)\n        {{\n            {ret_kw}Out_{key}(await call.ConfigureAwait(false));\n        }}\n"
             );
         } else {
             let _ = writeln!(
                 h,
-                "        private {stat}async {task} Async_{key}(global::System.Threading.Tasks.Task<byte[]> call, object keep)\n        {{\n            var _out = await call.ConfigureAwait(false);\n            global::System.GC.KeepAlive(keep);\n            {ret_kw}Out_{key}(_out);\n        }}\n"
+                "        private async {task} Async_{key}(global::System.Threading.Tasks.Task<byte[]> call, object keep)\n        {{\n            var _out = await call.ConfigureAwait(false);\n            global::System.GC.KeepAlive(keep);\n            {ret_kw}Out_{key}(_out);\n        }}\n"
             );
         }
         // Decoder of the output.
-        let prefix = lit(&format!(
-            "output of {} does not match its interface: ",
-            f.name
-        ));
+        // A mismatch is worded as the core words it (BridgeHost.Typed.WireReader.OutputMismatch).
         let catch = format!(
-            "            catch (global::BridgeHost.AbiMismatchException _e)\n            {{\n                throw new global::BridgeHost.AbiMismatchException({prefix} + _e.Message, _e);\n            }}"
+            "            catch (global::BridgeHost.AbiMismatchException _e)\n            {{\n                throw global::BridgeHost.Typed.WireReader.OutputMismatch(_module, {}, _e);\n            }}",
+            lit(&f.name)
         );
         let _ = writeln!(
             h,
-            "        private {stat}{ret} Out_{key}(byte[] _out)\n        {{\n            var _r = new {R}(_out);"
+            "        private {ret} Out_{key}(byte[] _out)\n        {{\n            var _r = new {R}(_out);"
         );
         match (res, &throws) {
             (None, _) => {
@@ -1516,9 +1515,9 @@ impl<'a> Gen<'a> {
 
     /// `On<Topic>(listener)`: a subscription whose listener gets the payload decoded.
     fn event(&self, out: &mut String, e: &crate::model::Event, m: &str) -> Result<()> {
-        let prefix = lit(&format!("event {} does not match its interface: ", e.topic));
         let catch = format!(
-            "            catch (global::BridgeHost.AbiMismatchException _e)\n            {{\n                throw new global::BridgeHost.AbiMismatchException({prefix} + _e.Message, _e);\n            }}"
+            "            catch (global::BridgeHost.AbiMismatchException _e)\n            {{\n                throw global::BridgeHost.Typed.WireReader.EventMismatch(_module, {}, _e);\n            }}",
+            lit(&e.topic)
         );
         let (action, call, ret, body) = match &e.payload {
             Some(t) => {
@@ -1560,7 +1559,7 @@ impl<'a> Gen<'a> {
         );
         let _ = writeln!(
             out,
-            "        private static {ret} Event_{m}(byte[] _data)\n        {{\n            var _r = new {R}(_data);\n            try\n            {{\n{body}\n            }}\n{catch}\n        }}\n"
+            "        private {ret} Event_{m}(byte[] _data)\n        {{\n            var _r = new {R}(_data);\n            try\n            {{\n{body}\n            }}\n{catch}\n        }}\n"
         );
         Ok(())
     }

@@ -1008,11 +1008,9 @@ impl<'a> Gen<'a> {
         let plist = params.join(", ");
         let alist = args.join(", ");
         let ret_kw = if ret == "void" { "" } else { "return " };
-        let barg = if owns {
-            format!("{bind}, ")
-        } else {
-            String::new()
-        };
+        // Every decoder takes the binding: its module's path words a mismatch, and a result
+        // holding objects makes them call through it.
+        let barg = format!("{bind}, ");
         // One list<u8> in or out: the bridge encodes or decodes it (Method.callTyped), with no copy
         // of the bytes in Java.
         let run_in = !is_method && wire::run_param(self.i, f) == Some(wire::Run::Bytes);
@@ -1103,12 +1101,10 @@ impl<'a> Gen<'a> {
         if keep.is_empty() {
             let then = if ret == "void" {
                 format!(
-                    "_o -> {{\n            out_{helper}(_o);\n            return null;\n        }}"
+                    "_o -> {{\n            out_{helper}(this, _o);\n            return null;\n        }}"
                 )
-            } else if owns {
-                format!("_o -> out_{helper}(this, _o)")
             } else {
-                format!("{}::out_{helper}", self.class)
+                format!("_o -> out_{helper}(this, _o)")
             };
             let _ = writeln!(
                 out,
@@ -1156,12 +1152,10 @@ impl<'a> Gen<'a> {
             );
         }
         let _ = writeln!(helpers, "        return _w.toByteArray();\n    }}\n");
-        // Decoder of the output; one that makes objects takes the binding they call through.
-        let bparam = if owns {
-            format!("{} _b, ", self.class)
-        } else {
-            String::new()
-        };
+        // Decoder of the output. It takes the binding: a mismatch names its module's path (the
+        // core's wording, io.bridgehost.typed.WireReader.outputMismatch), and the objects it makes
+        // call through it.
+        let bparam = format!("{} _b, ", self.class);
         let _ = writeln!(
             helpers,
             "    private static {ret} out_{helper}({bparam}byte[] _out) {{"
@@ -1171,8 +1165,8 @@ impl<'a> Gen<'a> {
             "        io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_out);"
         );
         let wrap = format!(
-            "        }} catch (io.bridgehost.AbiMismatchException _e) {{\n            throw new io.bridgehost.AbiMismatchException({} + _e.getMessage());\n        }}",
-            lit(&format!("output of {} does not match its interface: ", f.name))
+            "        }} catch (io.bridgehost.AbiMismatchException _e) {{\n            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, {}, _e);\n        }}",
+            lit(&f.name)
         );
         match (res, &throws) {
             (None, _) => {
@@ -1480,8 +1474,8 @@ impl<'a> Gen<'a> {
                 ));
             }
             let wrap = format!(
-                "        }} catch (io.bridgehost.AbiMismatchException _e) {{\n            throw new io.bridgehost.AbiMismatchException({} + _e.getMessage());\n        }}",
-                lit(&format!("event {} does not match its interface: ", e.topic))
+                "        }} catch (io.bridgehost.AbiMismatchException _e) {{\n            throw io.bridgehost.typed.WireReader.eventMismatch(_b.module, {}, _e);\n        }}",
+                lit(&e.topic)
             );
             match &e.payload {
                 Some(t) => {
@@ -1503,12 +1497,13 @@ impl<'a> Gen<'a> {
                     );
                     let _ = writeln!(
                         out,
-                        "    public io.bridgehost.Subscription {m}(java.util.function.Consumer<{bt}> listener) {{\n        java.util.Objects.requireNonNull(listener, \"listener\");\n        return module.subscribe({}, (byte[] _data) -> listener.accept(event_{m}(_data)));\n    }}\n",
+                        "    public io.bridgehost.Subscription {m}(java.util.function.Consumer<{bt}> listener) {{\n        java.util.Objects.requireNonNull(listener, \"listener\");\n        return module.subscribe({}, (byte[] _data) -> listener.accept(event_{m}(this, _data)));\n    }}\n",
                         lit(&e.topic)
                     );
                     let _ = writeln!(
                         out,
-                        "    private static {bt} event_{m}(byte[] _data) {{\n        io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_data);\n        try {{\n            {bt} _v = {};\n            _r.end();\n            return _v;\n{wrap}\n    }}\n",
+                        "    private static {bt} event_{m}({} _b, byte[] _data) {{\n        io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_data);\n        try {{\n            {bt} _v = {};\n            _r.end();\n            return _v;\n{wrap}\n    }}\n",
+                        self.class,
                         self.dec(t, "_r", 0)?
                     );
                 }
@@ -1526,12 +1521,13 @@ impl<'a> Gen<'a> {
                     );
                     let _ = writeln!(
                         out,
-                        "    public io.bridgehost.Subscription {m}(Runnable listener) {{\n        java.util.Objects.requireNonNull(listener, \"listener\");\n        return module.subscribe({}, (byte[] _data) -> {{\n            event_{m}(_data);\n            listener.run();\n        }});\n    }}\n",
+                        "    public io.bridgehost.Subscription {m}(Runnable listener) {{\n        java.util.Objects.requireNonNull(listener, \"listener\");\n        return module.subscribe({}, (byte[] _data) -> {{\n            event_{m}(this, _data);\n            listener.run();\n        }});\n    }}\n",
                         lit(&e.topic)
                     );
                     let _ = writeln!(
                         out,
-                        "    private static void event_{m}(byte[] _data) {{\n        io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_data);\n        try {{\n            _r.end();\n{wrap}\n    }}\n"
+                        "    private static void event_{m}({} _b, byte[] _data) {{\n        io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_data);\n        try {{\n            _r.end();\n{wrap}\n    }}\n",
+                        self.class
                     );
                 }
             }
@@ -1849,7 +1845,7 @@ interface t {
         has(&format!(
             "        return (int) m_l.callScalar(v, {s}.u16(w, \"parameter w\"));"
         ));
-        has("        return out_s(m_s.call(in_s(v)));");
+        has("        return out_s(this, m_s.call(in_s(v)));");
         // The asynchronous forms keep the byte path.
         has("        return m_f.submit(in_f(a, b, c, d, e, f, g, h)).thenApply(");
     }

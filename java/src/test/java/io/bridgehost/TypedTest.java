@@ -113,6 +113,58 @@ class TypedTest {
         }
     }
 
+    /**
+     * An output that does not decode is worded one way in a generated class, whoever decodes it:
+     * the core (a {@code list<u8>} result of a blocking call, through {@code Method.callTyped}) or the
+     * generated code (any other result, and every asynchronous result): "ABI mismatch in PATH: output
+     * of F does not match its interface: REASON", as Python and the CLI word it, PATH the module's
+     * {@code path()}, which is the path the core reports. Likewise "event T does not match its
+     * interface". std answers correctly, so the generated decoders are given the hostile bytes
+     * directly.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"in-process", "process"})
+    void malformedOutputsAreWordedAsTheCoreWordsThem(String isolation) throws Exception {
+        try (Host host = TestSupport.host(); Std std = Std.open(host, "std", mode(isolation));
+                io.bridgehost.Method echo = std.module().method("echo")) {
+            String prefix = "ABI mismatch in " + std.module().path() + ": ";
+            byte[][] lies = {
+                HexFormat.of().parseHex("030000006162"),
+                HexFormat.of().parseHex("010000006162"),
+                HexFormat.of().parseHex("0100"),
+            };
+            for (byte[] lie : lies) {
+                // echo: func(data: list<u8>) -> list<u8>, decoded by the core (the blocking echo's
+                // call), and by the generated code (echoAsync's decoder): the same message.
+                AbiMismatchException core = assertThrows(AbiMismatchException.class, () -> echo.callTyped(lie, false, true));
+                assertTrue(core.getMessage().startsWith(prefix + "output of echo does not match its interface: malformed typed payload at byte "),
+                        core.getMessage());
+                AbiMismatchException generated = decodeError("out_echo", std, lie);
+                assertEquals(core.getMessage(), generated.getMessage());
+                assertEquals(ErrorKind.ABI_MISMATCH, generated.kind());
+            }
+            // crc32c: func(data: list<u8>) -> u32, decoded by the generated code only.
+            AbiMismatchException u32 = decodeError("out_crc32c", std, new byte[] {1, 0, 0});
+            assertEquals(prefix + "output of crc32c does not match its interface: malformed typed payload at byte 0: truncated: 4 bytes needed, 3 left",
+                    u32.getMessage());
+            assertInstanceOf(AbiMismatchException.class, u32.getCause(), "caused by the reader's error");
+            u32 = decodeError("out_add", std, new byte[] {1, 0, 0, 0, 9});
+            assertEquals(prefix + "output of add does not match its interface: malformed typed payload at byte 4: 1 trailing byte",
+                    u32.getMessage());
+            AbiMismatchException event = decodeError("event_onTick", std, new byte[] {1, 2, 3});
+            assertEquals(prefix + "event tick does not match its interface: malformed typed payload at byte 0: truncated: 8 bytes needed, 3 left",
+                    event.getMessage());
+        }
+    }
+
+    /** The exception private decoder {@code helper} of the generated {@link Std} throws for {@code bytes}. */
+    private static AbiMismatchException decodeError(String helper, Std std, byte[] bytes) throws Exception {
+        Method m = Std.class.getDeclaredMethod(helper, Std.class, byte[].class);
+        m.setAccessible(true);
+        InvocationTargetException e = assertThrows(InvocationTargetException.class, () -> m.invoke(null, std, bytes));
+        return assertInstanceOf(AbiMismatchException.class, e.getCause(), helper);
+    }
+
     @Test
     void argumentsAreCheckedBeforeAnythingIsCalled() {
         try (Host host = TestSupport.host(); Std std = Std.open(host, "std")) {

@@ -56,6 +56,46 @@ public final class WireReader {
     }
 
     /**
+     * The error of a typed call's output that does not decode as function {@code function}'s
+     * result, worded exactly as the core words it when it decodes the output itself (a
+     * {@code list<u8>} result, a direct call's result slot) and as Python and the CLI report it:
+     * "ABI mismatch in PATH: output of F does not match its interface: REASON", PATH being
+     * {@link io.bridgehost.NativeModule#path()}. Generated bindings call it; one place words it.
+     *
+     * @param module the module whose output it is
+     * @param function the WIT function's name
+     * @param reason the decoding error ({@code "malformed typed payload at byte N: ..."})
+     * @return the exception to throw, caused by {@code reason}
+     */
+    public static AbiMismatchException outputMismatch(io.bridgehost.NativeModule module, String function,
+            AbiMismatchException reason) {
+        return mismatch(module, "output of " + function, reason);
+    }
+
+    /**
+     * The error of an event's data that does not decode as event {@code topic}'s payload, worded
+     * as the core words it ({@code decode_event}, Python's typed events): "ABI mismatch in PATH:
+     * event T does not match its interface: REASON".
+     *
+     * @param module the module that emitted the event
+     * @param topic the event's topic
+     * @param reason the decoding error
+     * @return the exception to throw, caused by {@code reason}
+     */
+    public static AbiMismatchException eventMismatch(io.bridgehost.NativeModule module, String topic,
+            AbiMismatchException reason) {
+        return mismatch(module, "event " + topic, reason);
+    }
+
+    private static AbiMismatchException mismatch(io.bridgehost.NativeModule module, String what,
+            AbiMismatchException reason) {
+        AbiMismatchException e = new AbiMismatchException(
+                "ABI mismatch in " + module.path() + ": " + what + " does not match its interface: " + reason.getMessage());
+        e.initCause(reason);
+        return e;
+    }
+
+    /**
      * {@code n} and a noun, singular or plural ("1 byte", "2 bytes"): every reason is worded as the
      * Rust codec words it (bridgehost_interface::wire), checked by the golden vectors' "error".
      */

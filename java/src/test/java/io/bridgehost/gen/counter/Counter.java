@@ -138,7 +138,7 @@ public final class Counter implements AutoCloseable {
      */
     public long sum(Counter_ a, Counter_ b) {
         try {
-            return out_sum(m_sum.call(in_sum(a, b)));
+            return out_sum(this, m_sum.call(in_sum(a, b)));
         } finally {
             java.lang.ref.Reference.reachabilityFence(a);
             java.lang.ref.Reference.reachabilityFence(b);
@@ -162,7 +162,7 @@ public final class Counter implements AutoCloseable {
         return m_sum.submit(_in).thenApply(_o -> {
             java.lang.ref.Reference.reachabilityFence(a);
             java.lang.ref.Reference.reachabilityFence(b);
-            return out_sum(_o);
+            return out_sum(this, _o);
         });
     }
 
@@ -173,14 +173,14 @@ public final class Counter implements AutoCloseable {
         return _w.toByteArray();
     }
 
-    private static long out_sum(byte[] _out) {
+    private static long out_sum(Counter _b, byte[] _out) {
         io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_out);
         try {
             long _v = _r.u64();
             _r.end();
             return _v;
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of sum does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "sum", _e);
         }
     }
 
@@ -203,7 +203,7 @@ public final class Counter implements AutoCloseable {
      * @return the result's future; it fails with the exceptions the blocking form throws
      */
     public java.util.concurrent.CompletableFuture<Long> liveAsync() {
-        return m_live.submit(in_live()).thenApply(Counter::out_live);
+        return m_live.submit(in_live()).thenApply(_o -> out_live(this, _o));
     }
 
     private static byte[] in_live() {
@@ -211,14 +211,14 @@ public final class Counter implements AutoCloseable {
         return _w.toByteArray();
     }
 
-    private static long out_live(byte[] _out) {
+    private static long out_live(Counter _b, byte[] _out) {
         io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_out);
         try {
             long _v = _r.u32();
             _r.end();
             return _v;
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of live does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "live", _e);
         }
     }
 
@@ -242,7 +242,7 @@ public final class Counter implements AutoCloseable {
      * @return the result's future; it fails with the exceptions the blocking form throws
      */
     public java.util.concurrent.CompletableFuture<Long> destroyedTotalAsync() {
-        return m_destroyedTotal.submit(in_destroyedTotal()).thenApply(Counter::out_destroyedTotal);
+        return m_destroyedTotal.submit(in_destroyedTotal()).thenApply(_o -> out_destroyedTotal(this, _o));
     }
 
     private static byte[] in_destroyedTotal() {
@@ -250,14 +250,14 @@ public final class Counter implements AutoCloseable {
         return _w.toByteArray();
     }
 
-    private static long out_destroyedTotal(byte[] _out) {
+    private static long out_destroyedTotal(Counter _b, byte[] _out) {
         io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_out);
         try {
             long _v = _r.u64();
             _r.end();
             return _v;
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of destroyed-total does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "destroyed-total", _e);
         }
     }
 
@@ -398,7 +398,7 @@ public final class Counter implements AutoCloseable {
          */
         public long add(long n) {
             try {
-                return out_counterAdd(_binding.m_counterAdd.call(in_counterAdd(this, n)));
+                return out_counterAdd(_binding, _binding.m_counterAdd.call(in_counterAdd(this, n)));
             } finally {
                 java.lang.ref.Reference.reachabilityFence(this);
             }
@@ -419,7 +419,7 @@ public final class Counter implements AutoCloseable {
             }
             return _binding.m_counterAdd.submit(_in).thenApply(_o -> {
                 java.lang.ref.Reference.reachabilityFence(this);
-                return out_counterAdd(_o);
+                return out_counterAdd(_binding, _o);
             });
         }
 
@@ -435,7 +435,7 @@ public final class Counter implements AutoCloseable {
          */
         public long get() {
             try {
-                return out_counterGet(_binding.m_counterGet.call(in_counterGet(this)));
+                return out_counterGet(_binding, _binding.m_counterGet.call(in_counterGet(this)));
             } finally {
                 java.lang.ref.Reference.reachabilityFence(this);
             }
@@ -455,7 +455,7 @@ public final class Counter implements AutoCloseable {
             }
             return _binding.m_counterGet.submit(_in).thenApply(_o -> {
                 java.lang.ref.Reference.reachabilityFence(this);
-                return out_counterGet(_o);
+                return out_counterGet(_binding, _o);
             });
         }
 
@@ -471,7 +471,7 @@ public final class Counter implements AutoCloseable {
          */
         public java.util.Optional<String> name() {
             try {
-                return out_counterName(_binding.m_counterName.call(in_counterName(this)));
+                return out_counterName(_binding, _binding.m_counterName.call(in_counterName(this)));
             } finally {
                 java.lang.ref.Reference.reachabilityFence(this);
             }
@@ -491,7 +491,7 @@ public final class Counter implements AutoCloseable {
             }
             return _binding.m_counterName.submit(_in).thenApply(_o -> {
                 java.lang.ref.Reference.reachabilityFence(this);
-                return out_counterName(_o);
+                return out_counterName(_binding, _o);
             });
         }
 
@@ -550,7 +550,7 @@ public final class Counter implements AutoCloseable {
          */
         public long slowGet(long ms) {
             try {
-                return out_counterSlowGet(_binding.m_counterSlowGet.call(in_counterSlowGet(this, ms)));
+                return out_counterSlowGet(_binding, _binding.m_counterSlowGet.call(in_counterSlowGet(this, ms)));
             } finally {
                 java.lang.ref.Reference.reachabilityFence(this);
             }
@@ -571,7 +571,7 @@ public final class Counter implements AutoCloseable {
             }
             return _binding.m_counterSlowGet.submit(_in).thenApply(_o -> {
                 java.lang.ref.Reference.reachabilityFence(this);
-                return out_counterSlowGet(_o);
+                return out_counterSlowGet(_binding, _o);
             });
         }
 
@@ -590,7 +590,7 @@ public final class Counter implements AutoCloseable {
             _r.end();
             return _v;
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of [constructor]counter does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "[constructor]counter", _e);
         }
     }
 
@@ -601,14 +601,14 @@ public final class Counter implements AutoCloseable {
         return _w.toByteArray();
     }
 
-    private static long out_counterAdd(byte[] _out) {
+    private static long out_counterAdd(Counter _b, byte[] _out) {
         io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_out);
         io.bridgehost.typed.Result<Long, String> _res;
         try {
             _res = _r.<Long, String>result(_r0 -> _r0.u64(), _r0 -> _r0.string());
             _r.end();
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of [method]counter.add does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "[method]counter.add", _e);
         }
         if (_res instanceof io.bridgehost.typed.Result.Err<Long, String> _err) {
             throw new io.bridgehost.TypedModuleException("[method]counter.add", _err.error());
@@ -622,14 +622,14 @@ public final class Counter implements AutoCloseable {
         return _w.toByteArray();
     }
 
-    private static long out_counterGet(byte[] _out) {
+    private static long out_counterGet(Counter _b, byte[] _out) {
         io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_out);
         try {
             long _v = _r.u64();
             _r.end();
             return _v;
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of [method]counter.get does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "[method]counter.get", _e);
         }
     }
 
@@ -639,14 +639,14 @@ public final class Counter implements AutoCloseable {
         return _w.toByteArray();
     }
 
-    private static java.util.Optional<String> out_counterName(byte[] _out) {
+    private static java.util.Optional<String> out_counterName(Counter _b, byte[] _out) {
         io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_out);
         try {
             java.util.Optional<String> _v = _r.<String>option(_r0 -> _r0.string());
             _r.end();
             return _v;
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of [method]counter.name does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "[method]counter.name", _e);
         }
     }
 
@@ -664,7 +664,7 @@ public final class Counter implements AutoCloseable {
             _r.end();
             return _v;
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of [method]counter.fork does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "[method]counter.fork", _e);
         }
     }
 
@@ -675,14 +675,14 @@ public final class Counter implements AutoCloseable {
         return _w.toByteArray();
     }
 
-    private static long out_counterSlowGet(byte[] _out) {
+    private static long out_counterSlowGet(Counter _b, byte[] _out) {
         io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_out);
         try {
             long _v = _r.u64();
             _r.end();
             return _v;
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of [method]counter.slow-get does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "[method]counter.slow-get", _e);
         }
     }
 
@@ -700,7 +700,7 @@ public final class Counter implements AutoCloseable {
             _res = _r.<Counter_, String>result(_r0 -> new Counter_(_b, _r0.handle()), _r0 -> _r0.string());
             _r.end();
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of [static]counter.named does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "[static]counter.named", _e);
         }
         if (_res instanceof io.bridgehost.typed.Result.Err<Counter_, String> _err) {
             throw new io.bridgehost.TypedModuleException("[static]counter.named", _err.error());
@@ -721,7 +721,7 @@ public final class Counter implements AutoCloseable {
             _r.end();
             return _v;
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of [static]counter.many does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "[static]counter.many", _e);
         }
     }
 
@@ -736,17 +736,17 @@ public final class Counter implements AutoCloseable {
      */
     public io.bridgehost.Subscription onSlowGetStarted(java.util.function.Consumer<Long> listener) {
         java.util.Objects.requireNonNull(listener, "listener");
-        return module.subscribe("slow-get-started", (byte[] _data) -> listener.accept(event_onSlowGetStarted(_data)));
+        return module.subscribe("slow-get-started", (byte[] _data) -> listener.accept(event_onSlowGetStarted(this, _data)));
     }
 
-    private static Long event_onSlowGetStarted(byte[] _data) {
+    private static Long event_onSlowGetStarted(Counter _b, byte[] _data) {
         io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_data);
         try {
             Long _v = _r.u64();
             _r.end();
             return _v;
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("event slow-get-started does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.eventMismatch(_b.module, "slow-get-started", _e);
         }
     }
 

@@ -154,7 +154,7 @@ public final class Std implements AutoCloseable {
      * @return the result's future; it fails with the exceptions the blocking form throws
      */
     public java.util.concurrent.CompletableFuture<byte[]> echoAsync(byte[] data) {
-        return m_echo.submit(in_echo(data)).thenApply(Std::out_echo);
+        return m_echo.submit(in_echo(data)).thenApply(_o -> out_echo(this, _o));
     }
 
     private static byte[] in_echo(byte[] data) {
@@ -163,14 +163,14 @@ public final class Std implements AutoCloseable {
         return _w.toByteArray();
     }
 
-    private static byte[] out_echo(byte[] _out) {
+    private static byte[] out_echo(Std _b, byte[] _out) {
         io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_out);
         try {
             byte[] _v = _r.bytes();
             _r.end();
             return _v;
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of echo does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "echo", _e);
         }
     }
 
@@ -197,7 +197,7 @@ public final class Std implements AutoCloseable {
      * @return the result's future; it fails with the exceptions the blocking form throws
      */
     public java.util.concurrent.CompletableFuture<Long> addAsync(long a, long b) {
-        return m_add.submit(in_add(a, b)).thenApply(Std::out_add);
+        return m_add.submit(in_add(a, b)).thenApply(_o -> out_add(this, _o));
     }
 
     private static byte[] in_add(long a, long b) {
@@ -207,14 +207,14 @@ public final class Std implements AutoCloseable {
         return _w.toByteArray();
     }
 
-    private static long out_add(byte[] _out) {
+    private static long out_add(Std _b, byte[] _out) {
         io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_out);
         try {
             long _v = _r.u32();
             _r.end();
             return _v;
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of add does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "add", _e);
         }
     }
 
@@ -229,7 +229,7 @@ public final class Std implements AutoCloseable {
      * @throws io.bridgehost.AbiMismatchException if the module's output does not decode as the declared result
      */
     public long crc32c(byte[] data) {
-        return out_crc32c(m_crc32c.callTyped(io.bridgehost.typed.WireWriter.require(data, "parameter data"), true, false));
+        return out_crc32c(this, m_crc32c.callTyped(io.bridgehost.typed.WireWriter.require(data, "parameter data"), true, false));
     }
 
     /**
@@ -239,7 +239,7 @@ public final class Std implements AutoCloseable {
      * @return the result's future; it fails with the exceptions the blocking form throws
      */
     public java.util.concurrent.CompletableFuture<Long> crc32cAsync(byte[] data) {
-        return m_crc32c.submit(in_crc32c(data)).thenApply(Std::out_crc32c);
+        return m_crc32c.submit(in_crc32c(data)).thenApply(_o -> out_crc32c(this, _o));
     }
 
     private static byte[] in_crc32c(byte[] data) {
@@ -248,14 +248,14 @@ public final class Std implements AutoCloseable {
         return _w.toByteArray();
     }
 
-    private static long out_crc32c(byte[] _out) {
+    private static long out_crc32c(Std _b, byte[] _out) {
         io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_out);
         try {
             long _v = _r.u32();
             _r.end();
             return _v;
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of crc32c does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "crc32c", _e);
         }
     }
 
@@ -280,7 +280,7 @@ public final class Std implements AutoCloseable {
      */
     public java.util.concurrent.CompletableFuture<Void> sleepAsync(long ms) {
         return m_sleep.submit(in_sleep(ms)).thenApply(_o -> {
-            out_sleep(_o);
+            out_sleep(this, _o);
             return null;
         });
     }
@@ -291,12 +291,12 @@ public final class Std implements AutoCloseable {
         return _w.toByteArray();
     }
 
-    private static void out_sleep(byte[] _out) {
+    private static void out_sleep(Std _b, byte[] _out) {
         io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_out);
         try {
             _r.end();
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of sleep does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "sleep", _e);
         }
     }
 
@@ -313,7 +313,7 @@ public final class Std implements AutoCloseable {
      * @throws io.bridgehost.AbiMismatchException if the module's output does not decode as the declared result
      */
     public void tick(long count, long intervalMs, java.util.Optional<String> topic) {
-        out_tick(m_tick.call(in_tick(count, intervalMs, topic)));
+        out_tick(this, m_tick.call(in_tick(count, intervalMs, topic)));
     }
 
     /**
@@ -326,7 +326,7 @@ public final class Std implements AutoCloseable {
      */
     public java.util.concurrent.CompletableFuture<Void> tickAsync(long count, long intervalMs, java.util.Optional<String> topic) {
         return m_tick.submit(in_tick(count, intervalMs, topic)).thenApply(_o -> {
-            out_tick(_o);
+            out_tick(this, _o);
             return null;
         });
     }
@@ -339,12 +339,12 @@ public final class Std implements AutoCloseable {
         return _w.toByteArray();
     }
 
-    private static void out_tick(byte[] _out) {
+    private static void out_tick(Std _b, byte[] _out) {
         io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_out);
         try {
             _r.end();
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of tick does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "tick", _e);
         }
     }
 
@@ -359,7 +359,7 @@ public final class Std implements AutoCloseable {
      * @throws io.bridgehost.AbiMismatchException if the module's output does not decode as the declared result
      */
     public java.util.Optional<Summary> stats(java.util.List<Double> values) {
-        return out_stats(m_stats.call(in_stats(values)));
+        return out_stats(this, m_stats.call(in_stats(values)));
     }
 
     /**
@@ -369,7 +369,7 @@ public final class Std implements AutoCloseable {
      * @return the result's future; it fails with the exceptions the blocking form throws
      */
     public java.util.concurrent.CompletableFuture<java.util.Optional<Summary>> statsAsync(java.util.List<Double> values) {
-        return m_stats.submit(in_stats(values)).thenApply(Std::out_stats);
+        return m_stats.submit(in_stats(values)).thenApply(_o -> out_stats(this, _o));
     }
 
     private static byte[] in_stats(java.util.List<Double> values) {
@@ -378,14 +378,14 @@ public final class Std implements AutoCloseable {
         return _w.toByteArray();
     }
 
-    private static java.util.Optional<Summary> out_stats(byte[] _out) {
+    private static java.util.Optional<Summary> out_stats(Std _b, byte[] _out) {
         io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_out);
         try {
             java.util.Optional<Summary> _v = _r.<Summary>option(_r0 -> Codec.decodeSummary(_r0));
             _r.end();
             return _v;
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of stats does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "stats", _e);
         }
     }
 
@@ -400,7 +400,7 @@ public final class Std implements AutoCloseable {
      * @throws io.bridgehost.AbiMismatchException if the module's output does not decode as the declared result
      */
     public String echoString(String s) {
-        return out_echoString(m_echoString.call(in_echoString(s)));
+        return out_echoString(this, m_echoString.call(in_echoString(s)));
     }
 
     /**
@@ -410,7 +410,7 @@ public final class Std implements AutoCloseable {
      * @return the result's future; it fails with the exceptions the blocking form throws
      */
     public java.util.concurrent.CompletableFuture<String> echoStringAsync(String s) {
-        return m_echoString.submit(in_echoString(s)).thenApply(Std::out_echoString);
+        return m_echoString.submit(in_echoString(s)).thenApply(_o -> out_echoString(this, _o));
     }
 
     private static byte[] in_echoString(String s) {
@@ -419,14 +419,14 @@ public final class Std implements AutoCloseable {
         return _w.toByteArray();
     }
 
-    private static String out_echoString(byte[] _out) {
+    private static String out_echoString(Std _b, byte[] _out) {
         io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_out);
         try {
             String _v = _r.string();
             _r.end();
             return _v;
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of echo-string does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "echo-string", _e);
         }
     }
 
@@ -441,7 +441,7 @@ public final class Std implements AutoCloseable {
      * @throws io.bridgehost.AbiMismatchException if the module's output does not decode as the declared result
      */
     public java.util.List<Point> echoPoints(java.util.List<Point> points) {
-        return out_echoPoints(m_echoPoints.call(in_echoPoints(points)));
+        return out_echoPoints(this, m_echoPoints.call(in_echoPoints(points)));
     }
 
     /**
@@ -451,7 +451,7 @@ public final class Std implements AutoCloseable {
      * @return the result's future; it fails with the exceptions the blocking form throws
      */
     public java.util.concurrent.CompletableFuture<java.util.List<Point>> echoPointsAsync(java.util.List<Point> points) {
-        return m_echoPoints.submit(in_echoPoints(points)).thenApply(Std::out_echoPoints);
+        return m_echoPoints.submit(in_echoPoints(points)).thenApply(_o -> out_echoPoints(this, _o));
     }
 
     private static byte[] in_echoPoints(java.util.List<Point> points) {
@@ -460,14 +460,14 @@ public final class Std implements AutoCloseable {
         return _w.toByteArray();
     }
 
-    private static java.util.List<Point> out_echoPoints(byte[] _out) {
+    private static java.util.List<Point> out_echoPoints(Std _b, byte[] _out) {
         io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_out);
         try {
             java.util.List<Point> _v = _r.<Point>list(20, _r0 -> Codec.decodePoint(_r0));
             _r.end();
             return _v;
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("output of echo-points does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.outputMismatch(_b.module, "echo-points", _e);
         }
     }
 
@@ -481,17 +481,17 @@ public final class Std implements AutoCloseable {
      */
     public io.bridgehost.Subscription onTick(java.util.function.Consumer<Long> listener) {
         java.util.Objects.requireNonNull(listener, "listener");
-        return module.subscribe("tick", (byte[] _data) -> listener.accept(event_onTick(_data)));
+        return module.subscribe("tick", (byte[] _data) -> listener.accept(event_onTick(this, _data)));
     }
 
-    private static Long event_onTick(byte[] _data) {
+    private static Long event_onTick(Std _b, byte[] _data) {
         io.bridgehost.typed.WireReader _r = new io.bridgehost.typed.WireReader(_data);
         try {
             Long _v = _r.u64();
             _r.end();
             return _v;
         } catch (io.bridgehost.AbiMismatchException _e) {
-            throw new io.bridgehost.AbiMismatchException("event tick does not match its interface: " + _e.getMessage());
+            throw io.bridgehost.typed.WireReader.eventMismatch(_b.module, "tick", _e);
         }
     }
 
