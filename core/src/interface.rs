@@ -198,45 +198,76 @@ pub fn output_mismatch(path: &str, function: &str, reason: &typed::Error) -> Err
 /// module's interface before the module runs: a claim the declared signature
 /// contradicts is the caller's mistake, [`Error::InvalidArgument`] naming the
 /// declared types (`"{what}: lie returns list<string>, not list<u8>"`), never
-/// an output the module wrote correctly reported as a mismatch. A method the
-/// interface does not declare, or a module without one, keeps the claim (its
-/// output is then checked as one `list<u8>` by [`bytes_output`]).
+/// an output the module wrote correctly reported as a mismatch. So is a claim
+/// about a method no interface declares (a bytes-only module's, or one the
+/// module's interface leaves out): it has no types to claim anything about.
+/// The reasons are worked out once, when the method is resolved
+/// ([`ListClaims::of`]).
 pub fn check_list_claim(
     method: &crate::Method,
     list_input: bool,
     list_output: bool,
     what: &str,
 ) -> Result<()> {
-    let module = method.module();
-    let Some(iface) = module.interface() else {
-        return Ok(());
+    let claims = method.list_claims();
+    let why = match (list_input, list_output) {
+        (true, _) if claims.input.is_some() => &claims.input,
+        (_, true) => &claims.output,
+        _ => return Ok(()),
     };
-    let Some(f) = iface.function(method.name()) else {
-        return Ok(());
-    };
-    let bytes = |ty: &typed::Type| typed::wire::run_of(iface, ty) == Some(typed::wire::Run::Bytes);
-    if list_input && !matches!(f.params.as_slice(), [p] if bytes(&p.ty)) {
-        let params: Vec<String> = f
-            .params
-            .iter()
-            .map(|p| format!("{}: {}", p.name, iface.type_name(&p.ty)))
-            .collect();
-        return Err(Error::InvalidArgument(format!(
-            "{what}: {} takes ({}), not one list<u8>",
-            f.name,
-            params.join(", ")
-        )));
+    match why {
+        Some(why) => Err(Error::InvalidArgument(format!("{what}: {why}"))),
+        None => Ok(()),
     }
-    if list_output && !f.result.as_ref().is_some_and(bytes) {
-        return Err(Error::InvalidArgument(format!(
-            "{what}: {} returns {}, not list<u8>",
-            f.name,
-            f.result
-                .as_ref()
-                .map_or_else(|| "nothing".to_string(), |t| iface.type_name(t))
-        )));
+}
+
+/// Why a typed call's `list<u8>` claims about one method would not hold
+/// (`None`: the claim holds): see [`check_list_claim`].
+#[derive(Debug, Default)]
+pub(crate) struct ListClaims {
+    input: Option<String>,
+    output: Option<String>,
+}
+
+impl ListClaims {
+    /// The claims about method `name` of a module whose interface is `iface`.
+    pub(crate) fn of(iface: Option<&Interface>, name: &str) -> ListClaims {
+        let Some((iface, f)) = iface.and_then(|i| i.function(name).map(|f| (i, f))) else {
+            let why = format!(
+                "{name} is not a function of the module's typed interface{}, so it has no \
+                 list<u8> to encode or check",
+                if iface.is_some() {
+                    ""
+                } else {
+                    " (the module has none)"
+                }
+            );
+            return ListClaims {
+                input: Some(why.clone()),
+                output: Some(why),
+            };
+        };
+        let bytes =
+            |ty: &typed::Type| typed::wire::run_of(iface, ty) == Some(typed::wire::Run::Bytes);
+        let input = (!matches!(f.params.as_slice(), [p] if bytes(&p.ty))).then(|| {
+            let params: Vec<String> = f
+                .params
+                .iter()
+                .map(|p| format!("{}: {}", p.name, iface.type_name(&p.ty)))
+                .collect();
+            format!("{} takes ({}), not one list<u8>", f.name, params.join(", "))
+        });
+        let output = (!f.result.as_ref().is_some_and(bytes)).then(|| {
+            format!(
+                "{} returns {}, not list<u8>",
+                f.name,
+                f.result
+                    .as_ref()
+                    .map_or_else(|| "nothing".to_string(), |t| iface.type_name(t))
+            )
+        });
+        ListClaims { input, output }
     }
-    Ok(())
 }
 
 /// A typed call's output that must be one `list<u8>` (a function whose result

@@ -239,6 +239,7 @@ impl Module {
             index: index as u32,
             info: Arc::new(self.inner.info.methods[index].clone()),
             scalar,
+            lists: Arc::new(crate::interface::ListClaims::of(self.interface(), name)),
         })
     }
 
@@ -357,6 +358,9 @@ pub struct Method {
     info: Arc<MethodInfo>,
     /// The method's typed function when it is direct-eligible.
     scalar: Option<Arc<ScalarMethod>>,
+    /// What a typed call may claim about its `list<u8>` input and output
+    /// ([`crate::interface::check_list_claim`]).
+    lists: Arc<crate::interface::ListClaims>,
 }
 
 /// A direct-eligible method's function and signature (docs/TYPED.md,
@@ -380,6 +384,11 @@ impl std::fmt::Debug for Method {
 }
 
 impl Method {
+    /// See [`crate::interface::check_list_claim`].
+    pub(crate) fn list_claims(&self) -> &crate::interface::ListClaims {
+        &self.lists
+    }
+
     /// The method's name.
     pub fn name(&self) -> &str {
         &self.info.name

@@ -108,6 +108,21 @@ namespace BridgeHost.Tests
                         Check.True(e.Message.Contains("output of echo does not match its interface: ") && e.Message.Contains((string)lie[1]), e.Message);
                     }
                     Check.Throws<ArgumentNullException>(() => echo.CallTyped(null, true, true), iso + ": null");
+                    // A flag the declared signature contradicts, or a method no interface declares:
+                    // the caller's mistake, refused before the module runs.
+                    using (var es = m.GetMethod("echo-string"))
+                    using (var add = m.GetMethod("add"))
+                    using (var ck = m.GetMethod("checksum"))
+                    {
+                        var calls = m.GetCounters().Calls;
+                        var ia = Check.Throws<InvalidArgumentException>(() => es.CallTyped(data, false, true), iso + ": echo-string output");
+                        Check.True(ia.Message.Contains("echo-string returns string, not list<u8>"), ia.Message);
+                        ia = Check.Throws<InvalidArgumentException>(() => add.CallTyped(data, true, false), iso + ": add input");
+                        Check.True(ia.Message.Contains("add takes (a: u32, b: u32), not one list<u8>"), ia.Message);
+                        ia = Check.Throws<InvalidArgumentException>(() => ck.CallTyped(data, true, true), iso + ": checksum");
+                        Check.True(ia.Message.Contains("checksum is not a function of the module's typed interface"), ia.Message);
+                        Check.Equal(calls, m.GetCounters().Calls, iso + ": no call reached the module");
+                    }
                     m.Dispose();
                     Check.Throws<ClosedException>(() => echo.CallTyped(data, true, true), iso + ": after the module's Dispose");
                     echo.Dispose();

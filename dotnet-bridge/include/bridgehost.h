@@ -816,11 +816,12 @@ bh_status bh_call_scalar(struct bh_method f, const uint64_t *args, size_t nargs,
  * and `*out_len` as above, or `BH_E_ABI_MISMATCH`) and `out` holds an
  * unspecified prefix of the list's bytes. `BH_TYPED_LIST_EXACT` without
  * `BH_TYPED_LIST_OUTPUT`, and other flag bits, are `BH_E_INVALID_ARGUMENT`;
- * so is a flag the function's declared signature contradicts (when the
- * module's interface declares the function), refused before the module
- * runs: `BH_TYPED_LIST_INPUT` for a function whose parameters are not
- * exactly one `list<u8>`, `BH_TYPED_LIST_OUTPUT` for one whose result is not
- * `list<u8>` ("bh_call_typed: echo-string returns string, not list<u8>").
+ * so is a flag the function's declared signature contradicts, refused
+ * before the module runs: `BH_TYPED_LIST_INPUT` for a function whose
+ * parameters are not exactly one `list<u8>`, `BH_TYPED_LIST_OUTPUT` for one
+ * whose result is not `list<u8>` ("bh_call_typed: echo-string returns
+ * string, not list<u8>"), and either flag on a method no typed interface
+ * declares. With flags 0 it is [`bh_call_spill`].
  * Outputs are written on success only.
  *
  * # Safety

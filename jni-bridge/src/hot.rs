@@ -177,6 +177,12 @@ pub(crate) extern "system" fn call_typed<'f>(
             Vec::new()
         };
         registry::with_method(method, |method| {
+            bridgehost::interface::check_list_claim(
+                method,
+                flags & TYPED_LIST_INPUT != 0,
+                flags & TYPED_LIST_OUTPUT != 0,
+                "callTyped",
+            )?;
             check_input_len(method, len.saturating_add(head.len()))?;
             raw.with_array_copy_after(&head, &input, 0, len, |bytes| {
                 with_output(|out| {

@@ -1035,9 +1035,20 @@ static void t_call_typed(uint32_t iso) {
     EXPECT_MSG(bh_call_typed(add, data, 3, BH_TYPED_LIST_INPUT | BH_TYPED_LIST_OUTPUT, buf, sizeof buf,
                              &n, &skip, &spill),
                BH_E_INVALID_ARGUMENT, "bh_call_typed: add takes (a: u32, b: u32), not one list<u8>");
+    /* A method the interface does not declare (std's bytes-only checksum) has no types to claim. */
+    bh_method ck = resolve(m, "checksum");
+    EXPECT_MSG(bh_call_typed(ck, data, 3, BH_TYPED_LIST_OUTPUT, buf, sizeof buf, &n, &skip, &spill),
+               BH_E_INVALID_ARGUMENT,
+               "bh_call_typed: checksum is not a function of the module's typed interface");
+    EXPECT_MSG(bh_call_typed(ck, data, 3, BH_TYPED_LIST_INPUT, buf, sizeof buf, &n, &skip, &spill),
+               BH_E_INVALID_ARGUMENT, "checksum is not a function");
     CHECK(n == 12345 && skip == 99 && spill.id == 77);
     EXPECT(bh_module_counters(m, &c1), BH_OK);
     CHECK(c1.calls == c0.calls);
+    /* Without flags it is the plain call (bh_call_spill). */
+    EXPECT(bh_call_typed(ck, data, 3, 0, buf, sizeof buf, &n, &skip, &spill), BH_OK);
+    CHECK(n == 4 && skip == 0 && spill.id == 0);
+    EXPECT(bh_method_free(ck), BH_OK);
     /* Without the flags the same call runs (the output is the string's encoding). */
     EXPECT(bh_call_typed(es, hi, 6, 0, buf, sizeof buf, &n, &skip, &spill), BH_OK);
     CHECK(n == 6 && skip == 0 && memcmp(buf, hi, 6) == 0);

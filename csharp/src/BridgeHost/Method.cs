@@ -166,6 +166,9 @@ namespace BridgeHost
         /// </summary>
         /// <exception cref="AbiMismatchException"><paramref name="listOutput"/> and the output is not
         /// exactly one <c>list&lt;u8&gt;</c>.</exception>
+        /// <exception cref="InvalidArgumentException">Before the module runs: a flag contradicts the
+        /// function's declared signature ("bh_call_typed: add takes (a: u32, b: u32), not one
+        /// list&lt;u8&gt;"), or the method is not a function of the module's typed interface.</exception>
         public unsafe byte[] CallTyped(byte[] input, bool listInput, bool listOutput)
         {
             if (input == null)

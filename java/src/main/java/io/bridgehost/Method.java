@@ -113,6 +113,10 @@ public final class Method implements AutoCloseable {
      * @return the result's bytes, or the output
      * @throws AbiMismatchException if {@code listOutput} and the output is not exactly one
      *     {@code list<u8>}
+     * @throws InvalidArgumentException before the module runs, if a flag contradicts the
+     *     function's declared signature ("callTyped: add takes (a: u32, b: u32), not one
+     *     list&lt;u8&gt;", "callTyped: echo-string returns string, not list&lt;u8&gt;") or the
+     *     method is not a function of the module's typed interface
      */
     public byte[] callTyped(byte[] input, boolean listInput, boolean listOutput) {
         Objects.requireNonNull(input, "input");

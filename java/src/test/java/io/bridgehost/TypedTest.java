@@ -108,6 +108,18 @@ class TypedTest {
                         && e.getMessage().contains(lie[1]), e.getMessage());
             }
             assertThrows(NullPointerException.class, () -> echo.callTyped(null, true, true));
+            // A flag the declared signature contradicts, or a method no interface declares: the
+            // caller's mistake, refused before the module runs.
+            long calls = m.counters().calls();
+            InvalidArgumentException ia = assertThrows(InvalidArgumentException.class,
+                    () -> m.method("echo-string").callTyped(data, false, true));
+            assertTrue(ia.getMessage().contains("callTyped: echo-string returns string, not list<u8>"), ia.getMessage());
+            ia = assertThrows(InvalidArgumentException.class, () -> m.method("add").callTyped(data, true, false));
+            assertTrue(ia.getMessage().contains("callTyped: add takes (a: u32, b: u32), not one list<u8>"), ia.getMessage());
+            ia = assertThrows(InvalidArgumentException.class, () -> m.method("checksum").callTyped(data, true, true));
+            assertTrue(ia.getMessage().contains("checksum is not a function of the module's typed interface"),
+                    ia.getMessage());
+            assertEquals(calls, m.counters().calls(), "no call reached the module");
             m.close();
             assertThrows(ClosedException.class, () -> echo.callTyped(data, true, true));
         }
