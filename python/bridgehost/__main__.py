@@ -187,10 +187,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     # A standard stream closed when the program started is /dev/null, as the archive's CLI has it
     # (Rust's runtime opens /dev/null on a closed standard descriptor): `call` reads empty input
     # from a closed stdin, and what goes to a closed stdout is discarded.
+    # (closefd=False: the descriptor lives as long as the process, and the file object is not an
+    # unclosed file a ResourceWarning would report at exit.)
     if sys.stdin is None:
-        sys.stdin = open(os.devnull, "r")  # noqa: SIM115 (lives as long as the process)
+        sys.stdin = os.fdopen(os.open(os.devnull, os.O_RDONLY), "r", closefd=False)
     if sys.stdout is None:
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        sys.stdout = os.fdopen(os.open(os.devnull, os.O_WRONLY), "w", closefd=False)
     try:
         status = _main(argv)
         sys.stdout.flush()  # here, not at the interpreter's exit, so a closed pipe is caught below
