@@ -201,72 +201,85 @@ pub fn output_mismatch(path: &str, function: &str, reason: &typed::Error) -> Err
 /// an output the module wrote correctly reported as a mismatch. So is a claim
 /// about a method no interface declares (a bytes-only module's, or one the
 /// module's interface leaves out): it has no types to claim anything about.
-/// The reasons are worked out once, when the method is resolved
-/// ([`ListClaims::of`]).
+/// Which claims hold is worked out once, when the method is resolved
+/// ([`ListClaims::of`]); the message only when one is refused.
 pub fn check_list_claim(
     method: &crate::Method,
     list_input: bool,
     list_output: bool,
     what: &str,
 ) -> Result<()> {
-    let claims = method.list_claims();
-    let why = match (list_input, list_output) {
-        (true, _) if claims.input.is_some() => &claims.input,
-        (_, true) => &claims.output,
-        _ => return Ok(()),
-    };
-    match why {
-        Some(why) => Err(Error::InvalidArgument(format!("{what}: {why}"))),
-        None => Ok(()),
+    let holds = method.list_claims();
+    if (list_input && !holds.input) || (list_output && !holds.output) {
+        return Err(list_claim_refused(method, list_input && !holds.input, what));
     }
+    Ok(())
 }
 
-/// Why a typed call's `list<u8>` claims about one method would not hold
-/// (`None`: the claim holds): see [`check_list_claim`].
-#[derive(Debug, Default)]
+/// The error of a refused claim (`input`: the input claim, else the output
+/// claim), off the call path.
+#[cold]
+#[inline(never)]
+fn list_claim_refused(method: &crate::Method, input: bool, what: &str) -> Error {
+    let module = method.module();
+    let name = method.name();
+    let Some((iface, f)) = module
+        .interface()
+        .and_then(|i| i.function(name).map(|f| (i, f)))
+    else {
+        return Error::InvalidArgument(format!(
+            "{what}: {name} is not a function of the module's typed interface{}, so it has no \
+             list<u8> to encode or check",
+            if module.interface().is_some() {
+                ""
+            } else {
+                " (the module has none)"
+            }
+        ));
+    };
+    Error::InvalidArgument(if input {
+        let params: Vec<String> = f
+            .params
+            .iter()
+            .map(|p| format!("{}: {}", p.name, iface.type_name(&p.ty)))
+            .collect();
+        format!(
+            "{what}: {name} takes ({}), not one list<u8>",
+            params.join(", ")
+        )
+    } else {
+        format!(
+            "{what}: {name} returns {}, not list<u8>",
+            f.result
+                .as_ref()
+                .map_or_else(|| "nothing".to_string(), |t| iface.type_name(t))
+        )
+    })
+}
+
+/// Which of a typed call's `list<u8>` claims hold for one method: see
+/// [`check_list_claim`].
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct ListClaims {
-    input: Option<String>,
-    output: Option<String>,
+    /// Its parameters are exactly one `list<u8>`.
+    input: bool,
+    /// Its result is one `list<u8>`.
+    output: bool,
 }
 
 impl ListClaims {
-    /// The claims about method `name` of a module whose interface is `iface`.
+    /// The claims about method `name` of a module whose interface is `iface`
+    /// (none hold for a method no interface declares).
     pub(crate) fn of(iface: Option<&Interface>, name: &str) -> ListClaims {
         let Some((iface, f)) = iface.and_then(|i| i.function(name).map(|f| (i, f))) else {
-            let why = format!(
-                "{name} is not a function of the module's typed interface{}, so it has no \
-                 list<u8> to encode or check",
-                if iface.is_some() {
-                    ""
-                } else {
-                    " (the module has none)"
-                }
-            );
-            return ListClaims {
-                input: Some(why.clone()),
-                output: Some(why),
-            };
+            return ListClaims::default();
         };
         let bytes =
             |ty: &typed::Type| typed::wire::run_of(iface, ty) == Some(typed::wire::Run::Bytes);
-        let input = (!matches!(f.params.as_slice(), [p] if bytes(&p.ty))).then(|| {
-            let params: Vec<String> = f
-                .params
-                .iter()
-                .map(|p| format!("{}: {}", p.name, iface.type_name(&p.ty)))
-                .collect();
-            format!("{} takes ({}), not one list<u8>", f.name, params.join(", "))
-        });
-        let output = (!f.result.as_ref().is_some_and(bytes)).then(|| {
-            format!(
-                "{} returns {}, not list<u8>",
-                f.name,
-                f.result
-                    .as_ref()
-                    .map_or_else(|| "nothing".to_string(), |t| iface.type_name(t))
-            )
-        });
-        ListClaims { input, output }
+        ListClaims {
+            input: matches!(f.params.as_slice(), [p] if bytes(&p.ty)),
+            output: f.result.as_ref().is_some_and(bytes),
+        }
     }
 }
 

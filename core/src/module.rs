@@ -239,7 +239,7 @@ impl Module {
             index: index as u32,
             info: Arc::new(self.inner.info.methods[index].clone()),
             scalar,
-            lists: Arc::new(crate::interface::ListClaims::of(self.interface(), name)),
+            lists: crate::interface::ListClaims::of(self.interface(), name),
         })
     }
 
@@ -360,7 +360,7 @@ pub struct Method {
     scalar: Option<Arc<ScalarMethod>>,
     /// What a typed call may claim about its `list<u8>` input and output
     /// ([`crate::interface::check_list_claim`]).
-    lists: Arc<crate::interface::ListClaims>,
+    lists: crate::interface::ListClaims,
 }
 
 /// A direct-eligible method's function and signature (docs/TYPED.md,
@@ -385,8 +385,8 @@ impl std::fmt::Debug for Method {
 
 impl Method {
     /// See [`crate::interface::check_list_claim`].
-    pub(crate) fn list_claims(&self) -> &crate::interface::ListClaims {
-        &self.lists
+    pub(crate) fn list_claims(&self) -> crate::interface::ListClaims {
+        self.lists
     }
 
     /// The method's name.

@@ -98,8 +98,7 @@ impl<T: ?Sized + 'static> Registry<T> {
         self.name
     }
 
-    /// Store `value`; its new handle.
-    /// Insert `value`; its handle. A registry is a process-global (`static`),
+    /// Store `value`; its new handle. A registry is a process-global (`static`),
     /// and its first insert or remove adds it to the tables the fork
     /// handlers hold across `fork()` (`crate::fork`), so a child forked while
     /// another thread was inside an insert or remove does not find the
@@ -122,8 +121,8 @@ impl<T: ?Sized + 'static> Registry<T> {
         self.table.with(h, f).ok_or_else(|| self.stale(h))
     }
 
-    /// Retire `h`; its value. A second remove is a [`Stale`].
-    /// Remove `h`; its value (see [`insert`](Self::insert) for `'static`).
+    /// Retire `h`; its value. A second remove is a [`Stale`] (see
+    /// [`insert`](Self::insert) for `'static`).
     pub fn remove(&'static self, h: u64) -> Result<Arc<T>, Stale> {
         self.register_for_fork();
         self.table.remove(h).ok_or_else(|| self.stale(h))
