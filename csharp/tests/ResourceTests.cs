@@ -521,5 +521,95 @@ namespace BridgeHost.Tests
             }
             m.Dispose();
         }
+
+        /// <summary>A soak of WIT resources on one long-lived binding: objects disposed by using
+        /// and by Dispose, objects left to their finalizers, a typed error per cycle. RSS stays
+        /// flat and the module's live count returns to 0. Checked by keeping the finalizers'
+        /// objects reachable during each window: in-process RSS grew 5.3 MB over 3,000 cycles and
+        /// the test failed (isolated, the objects live in the worker: the live count is the
+        /// check there). BRIDGEHOST_SOAK_SECS=N runs each window for about N/2 seconds.</summary>
+        private void ResourcesKeepRssFlat(bool isolated)
+        {
+            var env = Environment.GetEnvironmentVariable("BRIDGEHOST_SOAK_SECS");
+            double secs = string.IsNullOrEmpty(env) ? 0 : double.Parse(env, System.Globalization.CultureInfo.InvariantCulture);
+            var cb = Open(isolated);
+            try
+            {
+                Action<ulong> cycle = i =>
+                {
+                    using (var c = cb.NewCounter(i))
+                    {
+                        Check.Equal(i + 1, c.Add(1), "add");
+                        using (var f = c.Fork(2))
+                        {
+                            Check.Equal(i + 3, f.Get(), "fork");
+                        }
+                    }
+                    var named = cb.CounterNamed("n" + (i % 7), i);
+                    Check.Equal(Option.Some("n" + (i % 7)), named.Name(), "name");
+                    named.Dispose();
+                    foreach (var forgotten in cb.CounterMany(new ulong[] { 1, 2, 3 }))
+                    {
+                        Check.True(forgotten.Get() <= 3, "many"); // left to its finalizer
+                    }
+                    Check.Throws<TypedModuleException<string>>(() => cb.CounterNamed("", 0), "an empty name");
+                };
+                ulong next = 0;
+                Func<long> window = () =>
+                {
+                    var sw = System.Diagnostics.Stopwatch.StartNew();
+                    long n = 0;
+                    while (secs > 0 ? sw.Elapsed.TotalSeconds < secs / 2 : n < 3000)
+                    {
+                        cycle(next++);
+                        n++;
+                    }
+                    return n;
+                };
+                Func<long> settled = () =>
+                {
+                    Check.Eventually(() =>
+                    {
+                        GC.Collect();
+                        return cb.Live() == 0;
+                    }, 30, "every forgotten counter dropped");
+                    return Rss();
+                };
+                for (int i = 0; i < 500; i++)
+                {
+                    cycle(next++);
+                }
+                window();
+                long mid = settled();
+                long k = window();
+                long grown = settled() - mid;
+                // 4 MiB of slack for the runtime and the allocator; 2 KiB per cycle over the window
+                // exceeds it.
+                Check.True(k * 2048 > (4L << 20), "window long enough");
+                Check.True(grown <= (4L << 20), "RSS grew " + grown + " bytes over " + k + " cycles");
+            }
+            finally
+            {
+                Close(cb);
+            }
+        }
+
+        private static long Rss()
+        {
+            var f = System.IO.File.ReadAllText("/proc/self/statm").Split(' ');
+            return long.Parse(f[1]) * 4096;
+        }
+
+        [Case]
+        public void ResourcesKeepRssFlatInProcess()
+        {
+            ResourcesKeepRssFlat(false);
+        }
+
+        [Case]
+        public void ResourcesKeepRssFlatIsolated()
+        {
+            ResourcesKeepRssFlat(true);
+        }
     }
 }
