@@ -88,6 +88,12 @@ fn usage(msg: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// The usage error for an argument beyond the command's positional ones (`call std add extra`):
+/// named, quoted so that an empty or blank one shows, as `new` names its own.
+fn unexpected(arg: &str) -> ExitCode {
+    usage(&format!("unexpected argument {arg:?}"))
+}
+
 /// `inspect`/`validate` arguments: (in_process, deadline, MODULE).
 fn load_args(
     args: &[String],
@@ -110,7 +116,8 @@ fn load_args(
     }
     match rest.as_slice() {
         [m] => Ok((in_process, deadline, m.clone())),
-        _ => Err(usage("needs exactly one MODULE")),
+        [_, extra, ..] => Err(unexpected(extra)),
+        [] => Err(usage("needs exactly one MODULE")),
     }
 }
 
@@ -133,6 +140,9 @@ fn bindgen(args: &[String]) -> ExitCode {
             s if s.starts_with('-') => return usage(&format!("unknown option {s}")),
             _ => rest.push(a.clone()),
         }
+    }
+    if let [_, extra, ..] = rest.as_slice() {
+        return unexpected(extra);
     }
     let (Some(lang), Some(out), [source]) = (lang, out, rest.as_slice()) else {
         return usage("bindgen needs --lang LANG, -o DIR and exactly one MODULE or FILE.wit");
@@ -232,21 +242,28 @@ fn call(args: &[String]) -> ExitCode {
             _ => rest.push(a.clone()),
         }
     }
-    let [module, method] = rest.as_slice() else {
-        return usage("call needs MODULE and METHOD");
+    let (module, method) = match rest.as_slice() {
+        [module, method] => (module, method),
+        [_, _, extra, ..] => return unexpected(extra),
+        _ => return usage("call needs MODULE and METHOD"),
     };
-    if let Some(mut j) = json_args {
+    if let Some(j) = json_args {
         // `--json -`: the arguments from stdin (a command line is limited to a few
-        // hundred KiB; `-` is not JSON, so nothing else can mean it).
-        if j == "-" {
-            j.clear();
-            if let Err(e) = std::io::stdin().read_to_string(&mut j) {
+        // hundred KiB; `-` is not JSON, so nothing else can mean it). Its errors name stdin,
+        // not `--json`, as where to look.
+        let (text, source) = if j == "-" {
+            let mut text = String::new();
+            if let Err(e) = std::io::stdin().read_to_string(&mut text) {
                 return fail(Error::InvalidArgument(format!(
-                    "--json -: reading stdin: {e}"
+                    "reading {}: {e}",
+                    typed::JsonSource::Stdin
                 )));
             }
-        }
-        return match typed::call_json(module, method, &j, opts) {
+            (text, typed::JsonSource::Stdin)
+        } else {
+            (j, typed::JsonSource::Argument)
+        };
+        return match typed::call_json(module, method, text, source, opts) {
             Ok(out) => {
                 out!("{out}");
                 ExitCode::SUCCESS
@@ -294,7 +311,20 @@ fn emit(args: std::fmt::Arguments<'_>) {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Every argument is text (module names and paths, JSON): one that is not UTF-8 is a usage
+    // error naming it, not a panic.
+    let mut args = Vec::new();
+    for a in std::env::args_os().skip(1) {
+        match a.into_string() {
+            Ok(a) => args.push(a),
+            Err(a) => {
+                return usage(&format!(
+                    "argument {:?} is not valid UTF-8",
+                    a.to_string_lossy()
+                ))
+            }
+        }
+    }
     match args.first().map(String::as_str) {
         Some("inspect" | "validate" | "call" | "wit")
             if args[1..].iter().any(|a| a == "--help" || a == "-h") =>
@@ -309,6 +339,7 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e),
         },
+        Some("wit") if args.len() > 2 => unexpected(&args[2]),
         Some("wit") => usage("wit needs exactly one FILE.wit"),
         Some("bindgen") if args[1..].iter().any(|a| a == "--help" || a == "-h") => {
             out!("{BINDGEN_USAGE}");

@@ -84,7 +84,7 @@ pub fn parse(args: &[String]) -> Result<NewArgs, String> {
             }
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
             s if name.is_none() => name = Some(s.to_string()),
-            s => return Err(format!("unexpected argument {s}")),
+            s => return Err(format!("unexpected argument {s:?}")),
         }
     }
     let lang = lang.ok_or("new needs --lang c|rust")?;

@@ -28,20 +28,52 @@ pub fn wit(file: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Where the JSON arguments of `call --json` came from, as its errors name it: `--json`, or
+/// stdin for `--json -` (the line and column of a syntax error are then stdin's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonSource {
+    /// `--json ARGS`
+    Argument,
+    /// `--json -`
+    Stdin,
+}
+
+impl std::fmt::Display for JsonSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            JsonSource::Argument => "--json",
+            JsonSource::Stdin => "stdin (--json -)",
+        })
+    }
+}
+
 /// `bridgehost call [OPTIONS] MODULE METHOD --json ARGS`: encode the JSON
-/// array ARGS through the module's interface, call, print the result as
+/// array `text` (from `source`) through the module's interface, call, print the result as
 /// JSON (`null` for a function without a result).
+///
+/// Each intermediate form of the arguments (the text, the JSON tree, the values, the encoded
+/// input) and of the result is dropped as soon as the next one is made, so that a large argument
+/// is not held in every form at once (its JSON tree alone is 72 bytes an element:
+/// `serde_json::Value` with `preserve_order`); docs/TYPED.md, "JSON form".
 pub fn call_json(
     module: &str,
     method: &str,
-    args: &str,
+    text: String,
+    source: JsonSource,
     opts: ModuleOptions,
 ) -> Result<String, Error> {
-    let text = args;
-    let args: serde_json::Value = serde_json::from_str(args).map_err(|e| {
-        Error::InvalidArgument(match json::value_error(args, &e) {
+    let args: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        Error::InvalidArgument(match json::value_error(&text, &e) {
+            // The interface crate names the source `--json`; say where it was.
+            Some(bridgehost::interface::typed::Error::Value(m)) => {
+                let m = match m.strip_prefix("--json: ") {
+                    Some(rest) => format!("{source}: {rest}"),
+                    None => m,
+                };
+                bridgehost::interface::typed::Error::Value(m).to_string()
+            }
             Some(v) => v.to_string(),
-            None => format!("--json is not valid JSON: {e}"),
+            None => format!("{source} is not valid JSON: {e}"),
         })
     })?;
     let host = Host::new()?;
@@ -65,7 +97,9 @@ pub fn call_json(
         ))
     })?;
     let values = json::args_from_json(iface, f, &args)
-        .map_err(|e| Error::InvalidArgument(exact_big_integer(text, e.to_string())))?;
+        .map_err(|e| Error::InvalidArgument(exact_big_integer(&text, e.to_string())))?;
+    drop(args);
+    drop(text);
     let bad_output = |e: bridgehost::interface::typed::Error| Error::AbiMismatch {
         path: m.info().path.clone(),
         reason: format!("output of {method} does not match its interface: {e}"),
@@ -82,7 +116,9 @@ pub fn call_json(
         None => {
             let input = wire::encode_params(iface, f, &values)
                 .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+            drop(values);
             let out = handle.call(&input)?;
+            drop(input);
             wire::decode_result(iface, f, &out).map_err(bad_output)?
         }
     };
@@ -90,8 +126,11 @@ pub fn call_json(
         (Some(t), Some(v)) => json::to_json(iface, t, v).map_err(bad_output)?,
         _ => serde_json::Value::Null,
     };
+    drop(result);
+    let printed = shown.to_string();
+    drop(shown);
     host.close();
-    Ok(shown.to_string())
+    Ok(printed)
 }
 
 /// serde_json reads an integer literal beyond 64 bits as an `f64`, so the value error names it

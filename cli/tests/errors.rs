@@ -133,3 +133,79 @@ fn an_inspect_deadline_out_of_range_is_the_cores_refusal() {
         "{err}"
     );
 }
+
+/// An argument beyond a command's positional ones is a usage error (exit 2) that names it; `call
+/// std add --json - extra` used to say "call needs MODULE and METHOD", which were both given.
+#[test]
+fn an_extra_argument_is_named() {
+    let cases: [&[&str]; 8] = [
+        &["call", "std", "add", "--json", "-", "extra"],
+        &["call", "std", "add", "extra"],
+        &["call", "--isolated", "std", "echo", "extra", "more"],
+        &["inspect", "std", "extra"],
+        &["validate", "std", "extra"],
+        &["wit", "a.wit", "extra"],
+        &[
+            "bindgen",
+            "--lang",
+            "c",
+            "std",
+            "extra",
+            "-o",
+            "/nonexistent",
+        ],
+        &["new", "--lang", "c", "name", "extra"],
+    ];
+    for args in cases {
+        let (code, err) = call(args, b"");
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(
+            err.starts_with("bridgehost: unexpected argument \"extra\"\nusage:"),
+            "{args:?}: {err}"
+        );
+    }
+    // Quoted, so that an empty one shows.
+    let (code, err) = call(&["call", "std", "add", ""], b"");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.starts_with("bridgehost: unexpected argument \"\"\n"),
+        "{err}"
+    );
+    // Too few is still said as such.
+    let (code, err) = call(&["call", "std"], b"");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.starts_with("bridgehost: call needs MODULE and METHOD\n"),
+        "{err}"
+    );
+    let (code, err) = call(&["inspect"], b"");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.starts_with("bridgehost: needs exactly one MODULE\n"),
+        "{err}"
+    );
+}
+
+/// An argument that is not UTF-8 (a module path or `--json` text in another encoding) is a usage
+/// error naming it (exit 2), not a panic (it was exit 101 with a backtrace).
+#[test]
+fn a_non_utf8_argument_is_a_usage_error() {
+    use std::os::unix::ffi::OsStrExt;
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/dist");
+    for args in [&["call", "std", "add", "--json"][..], &["inspect"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_bridgehost"))
+            .args(args)
+            .arg(std::ffi::OsStr::from_bytes(b"[1, \xff]"))
+            .env("BRIDGEHOST_MODULE_PATH", &dist)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.starts_with("bridgehost: argument \"[1, \u{fffd}]\" is not valid UTF-8\nusage:"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -61,35 +61,83 @@ fn typed_calls_encode_json_and_print_json() {
     );
 }
 
+/// `bridgehost call std METHOD --json -` with `input` on stdin (written from another thread, so a
+/// large input cannot deadlock against the output).
+fn call_stdin(method: &str, input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bridgehost"))
+        .args(["call", "std", method, "--json", "-"])
+        .env("BRIDGEHOST_MODULE_PATH", dist())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input).unwrap());
+    let o = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    o
+}
+
 /// `--json -` reads the arguments from stdin: an argument list far beyond
 /// what a command line can carry (Linux: 128 KiB per argument).
 #[test]
 fn json_arguments_from_stdin() {
-    use std::io::Write;
-    let call = |json: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_bridgehost"))
-            .args(["call", "std", "echo-string", "--json", "-"])
-            .env("BRIDGEHOST_MODULE_PATH", dist())
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let json = json.to_string();
-        let writer = std::thread::spawn(move || stdin.write_all(json.as_bytes()).unwrap());
-        let o = child.wait_with_output().unwrap();
-        writer.join().unwrap();
-        o
-    };
     let big = "x".repeat(1 << 20);
-    let o = call(&format!("[\"{big}\"]"));
+    let o = call_stdin("echo-string", format!("[\"{big}\"]").as_bytes());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(o.stdout, format!("\"{big}\"\n").into_bytes());
     // Still JSON through the same checks: a refused value keeps its exit code.
-    let o = call("[1]");
+    let o = call_stdin("echo-string", b"[1]");
     assert_eq!(o.status.code(), Some(11));
     assert!(String::from_utf8_lossy(&o.stderr).contains("parameter s"));
+}
+
+/// An error in JSON read from stdin (`--json -`) names stdin as where it is, not `--json` (its
+/// line and column are stdin's); the same JSON given as `--json ARGS` names `--json`.
+#[test]
+fn json_errors_name_stdin_when_it_came_from_stdin() {
+    let cases: [(&str, &str, &str); 3] = [
+        (
+            "add",
+            "[1,\n 2",
+            " is not valid JSON: EOF while parsing a list at line 2 column 2",
+        ),
+        (
+            "stats",
+            "[[1e400]]",
+            ": the number at line 1 column 7 is out of range for every WIT number type",
+        ),
+        (
+            "echo-string",
+            r#"["\ud800"]"#,
+            r": the string escape \ud800 at line 1 column 9 is an unpaired surrogate",
+        ),
+    ];
+    for (method, json, tail) in cases {
+        let o = call_stdin(method, json.as_bytes());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(11), "{method} {json}: {err}");
+        assert!(err.contains(&format!("stdin (--json -){tail}")), "{err}");
+        assert!(
+            !err.contains("--json:") && !err.contains("--json is"),
+            "{err}"
+        );
+        let o = run(&["call", "std", method, "--json", json]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(11), "{method} {json}: {err}");
+        assert!(err.contains(&format!("--json{tail}")), "{err}");
+        assert!(!err.contains("stdin"), "{err}");
+    }
+    // Bytes that are not UTF-8 cannot be JSON text: said of stdin too.
+    let o = call_stdin("add", b"[1, \xff]");
+    assert_eq!(o.status.code(), Some(11));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "bridgehost: invalid argument: reading stdin (--json -): stream did not contain valid UTF-8\n"
+    );
 }
 
 #[test]

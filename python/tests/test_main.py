@@ -182,3 +182,27 @@ def test_inspect_prints_the_archive_cli_fields(name, in_process):
         assert lines[-1] == f"  hash: {iface.hash}"
     else:
         assert head[0] == len(lines) - 1
+
+
+@pytest.mark.parametrize(
+    "args,python_says",
+    [
+        (["call", "std", "add", "extra"], "unrecognized arguments: extra"),
+        (["call", "--isolated", "std", "echo", "extra", "more"], "unrecognized arguments: extra more"),
+        (["inspect", "std", "extra"], "unrecognized arguments: extra"),
+        # `--json` is the archive CLI's alone: here it is one of the arguments not recognized.
+        (["call", "std", "add", "--json", "-", "extra"], "unrecognized arguments: --json - extra"),
+    ],
+)
+def test_an_extra_argument_is_a_usage_error_that_names_it_as_in_the_archive_cli(args, python_says):
+    # Exit 2 (usage) in both CLIs, each in its own usage wording (argparse's here), naming the
+    # argument; the archive's CLI used to say "call needs MODULE and METHOD", both given.
+    r = subprocess.run(python_cli() + args, capture_output=True, text=True, input="", timeout=120)
+    assert r.returncode == 2, r
+    assert "Traceback" not in r.stderr, r.stderr
+    assert f"python -m bridgehost: error: {python_says}\n" in r.stderr, r.stderr
+    cli = native_cli()
+    if cli is not None:
+        native = subprocess.run([str(cli)] + args, capture_output=True, text=True, input="", timeout=120)
+        assert native.returncode == 2, native
+        assert native.stderr.startswith('bridgehost: unexpected argument "extra"\nusage:'), native.stderr
