@@ -63,15 +63,7 @@ pub fn call_json(
     opts: ModuleOptions,
 ) -> Result<String, Error> {
     let args: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        Error::InvalidArgument(match json::value_error(&text, &e) {
-            // The interface crate names the source `--json`; say where it was.
-            Some(bridgehost::interface::typed::Error::Value(m)) => {
-                let m = match m.strip_prefix("--json: ") {
-                    Some(rest) => format!("{source}: {rest}"),
-                    None => m,
-                };
-                bridgehost::interface::typed::Error::Value(m).to_string()
-            }
+        Error::InvalidArgument(match json::value_error(&source.to_string(), &text, &e) {
             Some(v) => v.to_string(),
             None => format!("{source} is not valid JSON: {e}"),
         })

@@ -48,8 +48,9 @@ fn bad(iface: &Interface, ty: &Type, j: &Json) -> Error {
 /// (serde_json: "lone leading surrogate in hex escape", "unexpected end of hex escape") is not a
 /// Unicode scalar value, which a WIT `string` or `char` cannot hold; the runtimes refuse a string
 /// with an unpaired surrogate the same way. A number beyond `f64` ("number out of range") is out
-/// of range for every WIT number type. `None` for a syntax error.
-pub fn value_error(text: &str, e: &serde_json::Error) -> Option<Error> {
+/// of range for every WIT number type. `None` for a syntax error. `source` names where `text`
+/// came from, as the message begins (`--json`, or `stdin (--json -)`).
+pub fn value_error(source: &str, text: &str, e: &serde_json::Error) -> Option<Error> {
     if !e.is_syntax() {
         return None;
     }
@@ -57,7 +58,7 @@ pub fn value_error(text: &str, e: &serde_json::Error) -> Option<Error> {
     let at = format!("line {} column {}", e.line(), e.column());
     if msg.starts_with("number out of range") {
         return Some(Error::Value(format!(
-            "--json: the number at {at} is out of range for every WIT number type (beyond f64)"
+            "{source}: the number at {at} is out of range for every WIT number type (beyond f64)"
         )));
     }
     if !(msg.starts_with("lone leading surrogate in hex escape")
@@ -86,11 +87,11 @@ pub fn value_error(text: &str, e: &serde_json::Error) -> Option<Error> {
         });
     Some(Error::Value(match found {
         Some((hex, u)) => format!(
-            "--json: the string escape \\u{hex} at {at} is an unpaired surrogate \
+            "{source}: the string escape \\u{hex} at {at} is an unpaired surrogate \
              (U+{u:04X} is not a Unicode scalar value)"
         ),
         None => format!(
-            "--json: a string escape at {at} is an unpaired surrogate (not a Unicode scalar value)"
+            "{source}: a string escape at {at} is an unpaired surrogate (not a Unicode scalar value)"
         ),
     }))
 }

@@ -95,7 +95,7 @@ fn a_non_integer_number_is_named_as_such_not_as_beyond_64_bits() {
 
 fn refused(text: &str) -> String {
     let e = serde_json::from_str::<Json>(text).unwrap_err();
-    match json::value_error(text, &e) {
+    match json::value_error("--json", text, &e) {
         Some(Error::Value(m)) => m,
         other => panic!("{text}: expected a value error, got {other:?} ({e})"),
     }
@@ -123,7 +123,10 @@ fn an_unpaired_surrogate_escape_is_a_value_error_not_a_syntax_error() {
     assert!(serde_json::from_str::<Json>(r#"["\ud83d\ude00"]"#).is_ok());
     for text in ["[1, 2", r#"["\u12"]"#, r#"["\x"]"#, "[01]"] {
         let e = serde_json::from_str::<Json>(text).unwrap_err();
-        assert!(json::value_error(text, &e).is_none(), "{text}: {e}");
+        assert!(
+            json::value_error("--json", text, &e).is_none(),
+            "{text}: {e}"
+        );
     }
 }
 
