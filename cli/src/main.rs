@@ -235,6 +235,8 @@ fn call(args: &[String]) -> ExitCode {
                 None => return usage("--config needs a file"),
             },
             "--json" => match it.next() {
+                // Given twice, one array of arguments would be dropped unseen.
+                Some(_) if json_args.is_some() => return usage("--json given more than once"),
                 Some(j) => json_args = Some(j.clone()),
                 None => return usage("--json needs a JSON array of arguments"),
             },

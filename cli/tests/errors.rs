@@ -209,3 +209,17 @@ fn a_non_utf8_argument_is_a_usage_error() {
         );
     }
 }
+
+/// `--json` twice would drop one array of arguments unseen: a usage error.
+#[test]
+fn json_given_twice_is_a_usage_error() {
+    let (code, err) = call(
+        &["call", "std", "add", "--json", "[1, 2]", "--json", "[3, 4]"],
+        b"",
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.starts_with("bridgehost: --json given more than once\nusage:"),
+        "{err}"
+    );
+}
