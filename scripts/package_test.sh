@@ -11,9 +11,10 @@
 #   wheel          a fresh venv, pip install of the wheel only, consumer.py; python -m bridgehost;
 #                  a third-party module's wheel (bridgehost.modules entry point) opened by name
 #   jar            a fresh Maven project depending on io.bridgehost:bridgehost, resolved from the
-#                  file:// repository package.sh filled; Consumer.java (the jar has no demo and no
-#                  bench classes, its bridge no bench baselines); a third-party module's jar of
-#                  classpath resources on the classpath, opened by name
+#                  file:// repository package.sh filled (docs/JAVA.md's <repositories> and
+#                  <dependencies> snippet as written, but for the path); Consumer.java (the jar
+#                  has no demo and no bench classes, its bridge no bench baselines); a
+#                  third-party module's jar of classpath resources on the classpath, opened by name
 #   SDK crates     cargo package of bridgehost-module-abi and bridgehost-module-sdk
 #   nupkg          an app laid out from the unpacked package, EchoConsumer.cs on Mono and CoreCLR,
 #                  then bench/dotnet's Bench.exe (BENCH_ONLY=echo) from that layout; plus a
@@ -80,10 +81,10 @@ judge() {
     done
     within "$label" "$got" "$bench"
 }
-# doc_block PATTERN: the first fenced block of docs/MODULES.md that contains PATTERN, unindented
-# (the guide's shipping samples are run here as written).
+# doc_block PATTERN [DOC]: the first fenced block of DOC (default docs/MODULES.md) that contains
+# PATTERN, unindented (the guides' shipping samples are run here as written).
 doc_block() {
-    python3 - "$ROOT/docs/MODULES.md" "$1" <<'PY'
+    python3 - "$ROOT/${2:-docs/MODULES.md}" "$1" <<'PY'
 import re, sys, textwrap
 lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
 i = 0
@@ -98,7 +99,7 @@ while i < len(lines):
             sys.exit(0)
         i = j
     i += 1
-sys.exit(f"docs/MODULES.md: no fenced block contains {sys.argv[2]!r}")
+sys.exit(f"{sys.argv[1]}: no fenced block contains {sys.argv[2]!r}")
 PY
 }
 no_debug() {   # no_debug DIR LABEL
@@ -330,6 +331,22 @@ log "jar: fresh Maven project resolving io.bridgehost:bridgehost:$VERSION from f
 J="$WORK/java"
 mkdir -p "$J/src/main/java/consumer"
 cp "$HERE/Consumer.java" "$J/src/main/java/consumer/"
+# The <repositories> and <dependencies> are docs/JAVA.md's Maven snippet ("Using it") as written,
+# but for its <url>: its placeholder path must end in target/packages/maven/repo (where
+# scripts/package.sh puts the repository) and becomes this checkout's. Its version must be this
+# one: a stale version in the guide fails here, not in a reader's build.
+java_md_pom="$(doc_block '<repositories>' docs/JAVA.md)" || fail "docs/JAVA.md: no Maven snippet"
+grep -q "<version>$VERSION</version>" <<<"$java_md_pom" ||
+    fail "docs/JAVA.md: the Maven snippet does not name version $VERSION"
+java_md_pom="$(python3 - "$OUT/maven/repo" "$java_md_pom" <<'PY'
+import re, sys
+repo, block = sys.argv[1], sys.argv[2]
+url = re.compile(r"<url>file:///[^<]*/target/packages/maven/repo/?</url>")
+if len(url.findall(block)) != 1:
+    sys.exit("docs/JAVA.md: the Maven snippet's <url> is not one file:///.../target/packages/maven/repo")
+print(url.sub(lambda _: f"<url>file://{repo}</url>", block))
+PY
+)" || fail "docs/JAVA.md: the Maven snippet's repository"
 cat >"$J/pom.xml" <<EOF
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -340,12 +357,7 @@ cat >"$J/pom.xml" <<EOF
     <maven.compiler.release>17</maven.compiler.release>
     <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
   </properties>
-  <repositories>
-    <repository><id>bridgehost-local</id><url>file://$OUT/maven/repo</url></repository>
-  </repositories>
-  <dependencies>
-    <dependency><groupId>io.bridgehost</groupId><artifactId>bridgehost</artifactId><version>$VERSION</version></dependency>
-  </dependencies>
+$java_md_pom
   <build><plugins><plugin>
     <groupId>org.apache.maven.plugins</groupId><artifactId>maven-compiler-plugin</artifactId><version>3.13.0</version>
   </plugin></plugins></build>

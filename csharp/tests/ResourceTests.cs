@@ -594,6 +594,47 @@ namespace BridgeHost.Tests
             }
         }
 
+        /// <summary>A drop has no output (docs/TYPED.md, "Resources (handles)"): Dispose refuses
+        /// one that returns bytes with AbiMismatchException "ABI mismatch in PATH: output of D does
+        /// not match its interface: N bytes, expected none", thrown once, the handle released all
+        /// the same; as Java's OwnedHandle.close() and Python's Resource.close(). std's echo stands
+        /// in for a lying [resource-drop]R (it returns the 8 bytes of the handle it is sent).</summary>
+        private void ADropThatReturnsOutputIsRefusedOnce(bool isolated)
+        {
+            var m = isolated ? TestEnv.OpenIsolatedOrSkip(_host, "std") : _host.Open("std");
+            try
+            {
+                using (var lyingDrop = m.GetMethod("echo"))
+                {
+                    var h = new ResourceHandle(lyingDrop, "thing", 0x1234000000000001UL);
+                    long calls = m.GetCounters().Calls;
+                    var e = Check.Throws<AbiMismatchException>(() => h.Dispose(), "a drop with output");
+                    Check.Equal("ABI mismatch in " + m.Path + ": output of echo does not match its interface: 8 bytes, expected none",
+                        e.Message, "the message");
+                    Check.Equal(calls + 1, m.GetCounters().Calls, "the drop was sent once");
+                    Check.True(h.IsReleased, "released all the same");
+                    h.Dispose(); // thrown once: later calls do nothing
+                    Check.Equal(calls + 1, m.GetCounters().Calls, "nothing sent again");
+                }
+            }
+            finally
+            {
+                m.Dispose();
+            }
+        }
+
+        [Case]
+        public void ADropThatReturnsOutputIsRefusedOnceInProcess()
+        {
+            ADropThatReturnsOutputIsRefusedOnce(false);
+        }
+
+        [Case]
+        public void ADropThatReturnsOutputIsRefusedOnceIsolated()
+        {
+            ADropThatReturnsOutputIsRefusedOnce(true);
+        }
+
         private static long Rss()
         {
             var f = System.IO.File.ReadAllText("/proc/self/statm").Split(' ');

@@ -38,7 +38,7 @@ from typing import Any, Generic, List, Optional, Sequence, Tuple, Type, TypeVar
 
 from ._futures import wrap_owned
 from ._native import Interface, Method, Module, TypedFunction, TypedView
-from .errors import ClosedError
+from .errors import AbiMismatchError, ClosedError
 
 __all__ = ["Interface", "TypedView", "TypedFunction", "Some", "Ok", "Err", "Variant", "Resource"]
 
@@ -139,9 +139,10 @@ class Resource:
 
     * ``close()`` (and ``with``) releases it: the first call marks it released, waits for the calls
       already under way that use it (as ``self`` or as a ``borrow`` argument) to return, then sends
-      ``[resource-drop]R`` and waits for it; its error, if any, is raised once. Later calls do
-      nothing, and so does a ``close()`` after the module was closed (closing the module released
-      every object).
+      ``[resource-drop]R`` and waits for it; its error, if any, is raised once (a drop that returns
+      output is :class:`~bridgehost.errors.AbiMismatchError` "... N bytes, expected none": a drop
+      has none). Later calls do nothing, and so does a ``close()`` after the module was closed
+      (closing the module released every object).
     * A call that uses a released object raises :class:`~bridgehost.errors.ClosedError` before
       anything is sent: no call using the object reaches the module once ``close()`` began.
     * An object that becomes unreachable unreleased is dropped by a ``weakref.finalize`` that holds
@@ -204,11 +205,17 @@ class Resource:
         if self._drop.closed:
             return
         try:
-            self._drop.call(self._handle.to_bytes(8, "little"))
+            out = self._drop.call(self._handle.to_bytes(8, "little"))
         except ClosedError:
             if self._drop.closed:  # the module closed meanwhile: the object went with it
                 return
             raise
+        if out:
+            # A drop has no output; worded as Java and C# word it ("N bytes", whatever N).
+            raise AbiMismatchError(
+                f"ABI mismatch in {self._drop.module.path}: output of {self._drop.name} does not "
+                f"match its interface: {len(out)} bytes, expected none"
+            )
 
     def __enter__(self: _R) -> _R:
         return self

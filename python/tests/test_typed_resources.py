@@ -475,6 +475,57 @@ def test_own_handles_nested_in_results_become_objects(host, tmp_path, isolation)
         assert all(obj.closed for obj in made)
 
 
+LIAR_WIT = """package t:liar@1.0.0;
+
+interface liar {
+    resource thing {
+        constructor(h: u64);
+        get: func() -> u64;
+    }
+}
+"""
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_a_drop_that_returns_output_is_refused_once(host, tmp_path, isolation):
+    # A drop has no output (docs/TYPED.md, "Resources (handles)"). The C echo module of
+    # test_typed.py, built with lying drops, returns the 8 bytes of the handle from
+    # [resource-drop]thing: close() (and `with`) raises AbiMismatchError, worded as Java's close()
+    # and C#'s Dispose() word it, once, and the object is released all the same.
+    import typed_fixture as fx
+    from test_typed_bindgen import bindgen, load
+
+    if not fx.can_build():
+        pytest.skip("no C compiler or header (source checkout)")
+    so = fx.build(tmp_path, LIAR_WIT, ["[constructor]thing", "[method]thing.get", "[resource-drop]thing"],
+                  name="liar", lying_drops=True)
+    (tmp_path / "liar.wit").write_text(LIAR_WIT)
+    m = load(bindgen(str(tmp_path / "liar.wit"), tmp_path, f"liar_{isolation.replace('-', '_')}"))
+    with m.Liar.open(host, str(so), isolation=isolation) as b:
+        want = (f"ABI mismatch in {b.module.path}: output of [resource-drop]thing does not match "
+                "its interface: 8 bytes, expected none")
+
+        def calls() -> int:
+            return int(b.module.counters()["calls"])
+
+        t = b.new_thing(7)
+        assert t.get() == 7
+        n = calls()
+        with pytest.raises(bridgehost.AbiMismatchError) as ei:
+            t.close()
+        assert str(ei.value) == want
+        assert t.closed and calls() == n + 1, "the drop was sent once"
+        t.close()  # raised once: later calls do nothing
+        assert calls() == n + 1
+        with pytest.raises(bridgehost.ClosedError):
+            t.get()
+        assert calls() == n + 1, "a released object never reaches the module"
+        with pytest.raises(bridgehost.AbiMismatchError) as ei:
+            with b.new_thing(8) as u:
+                assert u.get() == 8
+        assert str(ei.value) == want and u.closed
+
+
 async def _until(cond: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
     """wait_until for a coroutine: the loop keeps running (the completions settle on it)."""
     end = time.monotonic() + timeout

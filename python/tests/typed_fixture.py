@@ -2,7 +2,9 @@
 
 Every method echoes its input, except the ``raw-*`` methods, which return their input
 without its first four bytes: their parameter is ``list<u8>``, so what they return is
-exactly the bytes passed (the module decides what the host must decode: hostile output).
+exactly the bytes passed (the module decides what the host must decode: hostile output),
+and the ``[resource-drop]*`` methods, which return nothing, as a drop must (with
+``lying_drops=True`` they echo the handle too: 8 bytes of output a drop does not have).
 The interface text, hash included, comes from :class:`bridgehost.typed.Interface`.
 """
 
@@ -56,12 +58,22 @@ def can_build() -> bool:
     return shutil.which(os.environ.get("CC", "cc")) is not None and (HEADER_DIR / "bridgehost_module.h").is_file()
 
 
-def build(directory: pathlib.Path, text: str, methods: List[str], name: str = "typedecho") -> pathlib.Path:
+def _output(method: str, lying_drops: bool) -> str:
+    """What ``method`` returns: 0 its input, 1 its input without the first four bytes, 2 nothing."""
+    if method.startswith("raw-"):
+        return "1"
+    if method.startswith("[resource-drop]") and not lying_drops:
+        return "2"
+    return "0"
+
+
+def build(directory: pathlib.Path, text: str, methods: List[str], name: str = "typedecho",
+          lying_drops: bool = False) -> pathlib.Path:
     """Compile the module: ``methods`` (every function of ``text``, plus resource methods)."""
     iface = bridgehost.typed.Interface(text)
     hash_init = "{" + ",".join(f"0x{iface.hash[i:i + 2]}" for i in range(0, 64, 2)) + "}"
     table = ",\n    ".join(f'{{"{m}", 0, 0}}' for m in methods)
-    strip = ",".join("1" if m.startswith("raw-") else "0" for m in methods)
+    output = ",".join(_output(m, lying_drops) for m in methods)
     # An interface with resources needs a stateful module (docs/TYPED.md, "Resources (handles)").
     flags = "BH_MODULE_STATEFUL" if any(m.startswith("[resource-drop]") for m in methods) else "0"
     src = f"""
@@ -70,7 +82,7 @@ def build(directory: pathlib.Path, text: str, methods: List[str], name: str = "t
 #include <string.h>
 #define EXPORT __attribute__((visibility("default")))
 static const bh_host_api *g_api;
-static const unsigned char strip[] = {{{strip}}};
+static const unsigned char output[] = {{{output}}};
 static int32_t m_init(const bh_host_api *api, const uint8_t *config, size_t config_len,
                       void **instance_out, bh_call_ctx *err)
 {{
@@ -83,7 +95,8 @@ static int32_t m_call(void *instance, uint32_t method_index, const uint8_t *inpu
                       size_t input_len, bh_call_ctx *call)
 {{
     (void)instance;
-    size_t skip = strip[method_index] ? 4 : 0;
+    if (output[method_index] == 2) return 0;
+    size_t skip = output[method_index] == 1 ? 4 : 0;
     if (input_len < skip) return 22;
     return g_api->write(call, input + skip, input_len - skip) == BH_API_OK ? 0 : 1;
 }}

@@ -1,5 +1,6 @@
 package io.bridgehost.typed;
 
+import io.bridgehost.AbiMismatchException;
 import io.bridgehost.ClosedException;
 import io.bridgehost.Method;
 import java.lang.ref.Cleaner;
@@ -111,8 +112,13 @@ public final class OwnedHandle {
     /**
      * Releases the handle; idempotent. The first call marks it released, then sends
      * {@code [resource-drop]R} and waits for it: its failure is thrown, once (the handle is released
-     * all the same). When the module is already closed (closing it released every object) nothing
-     * is sent and nothing is thrown.
+     * all the same). A drop has no output: one that returns bytes is refused as C#'s
+     * {@code ResourceHandle.Dispose} and Python's {@code Resource.close()} refuse it, with an
+     * {@link AbiMismatchException} "ABI mismatch in PATH: output of [resource-drop]R does not match
+     * its interface: N bytes, expected none", thrown once too. When the module is already closed
+     * (closing it released every object) nothing is sent and nothing is thrown.
+     *
+     * @throws AbiMismatchException if the drop returned output
      */
     public void close() {
         if (!released.compareAndSet(false, true)) {
@@ -122,13 +128,20 @@ public final class OwnedHandle {
         if (drop.module().isClosed()) {
             return;
         }
+        byte[] output;
         try {
-            drop.call(encode(handle));
+            output = drop.call(encode(handle));
         } catch (ClosedException e) {
             // The module closed while the drop was on its way: it released the object.
             if (!drop.module().isClosed()) {
                 throw e;
             }
+            return;
+        }
+        if (output.length != 0) {
+            // Worded as C# words it ("N bytes", whatever N) and as every other output mismatch.
+            throw WireReader.outputMismatch(drop.module(), drop.name(),
+                    new AbiMismatchException(output.length + " bytes, expected none"));
         }
     }
 
