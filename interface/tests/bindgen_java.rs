@@ -68,7 +68,9 @@ interface values {
 /// counter.wit (the resource test module's interface) with a record holding owned handles,
 /// which no function uses: compatible with the module (the Java tests bind it to the counter
 /// module), and its `Codec.decodePair` makes objects from handles, so a malformed payload after
-/// them shows what becomes of the objects already made.
+/// them shows what becomes of the objects already made. Also unused: types named as the
+/// `java.lang` types the generated code names (`error`, `runtime-exception`, `auto-closeable`):
+/// nested in the binding, they would hide them, and the Java tests compile this file.
 fn handles_wit() -> String {
     let wit = include_str!("../../plugins/c/counter.wit");
     let anchor = "    /// The sum of two counters' values.";
@@ -78,7 +80,12 @@ fn handles_wit() -> String {
     );
     wit.replace(
         anchor,
-        &format!("    record pair {{ a: counter, b: option<counter> }}\n{anchor}"),
+        &format!(
+            "    record pair {{ a: counter, b: option<counter> }}\n    \
+             variant error {{ bad(string), worse }}\n    \
+             record runtime-exception {{ a: u32 }}\n    \
+             record auto-closeable {{ a: u32 }}\n{anchor}"
+        ),
     )
 }
 
@@ -128,7 +135,7 @@ fn resources_are_classes_owning_their_handle() {
     let t = &bindgen::generate("java", &iface, Some("a.b")).unwrap()[0].text;
     // The class is nested in the binding; the binding and the resource share the name counter.
     assert!(
-        t.contains("    public static final class Counter_ implements AutoCloseable {"),
+        t.contains("    public static final class Counter_ implements java.lang.AutoCloseable {"),
         "{t}"
     );
     // Its handle is owned through the runtime: the Cleaner action holds the drop Method and the

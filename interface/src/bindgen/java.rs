@@ -1254,7 +1254,7 @@ impl<'a> Gen<'a> {
         );
         let _ = writeln!(
             out,
-            "    public static final class {name} implements AutoCloseable {{
+            "    public static final class {name} implements java.lang.AutoCloseable {{
         private final {class} _binding;
         private final io.bridgehost.typed.OwnedHandle _h;
 
@@ -1415,7 +1415,7 @@ impl<'a> Gen<'a> {
         );
         let _ = writeln!(
             out,
-            "    /**\n     * Opens {{@code spec}} with {{@code options}} (e.g. isolated) and checks its interface. {{@link #close}} closes the module.\n     *\n     * @param host the host\n     * @param spec a module name or path\n     * @param options the module options\n     * @return the bindings\n     * @throws io.bridgehost.AbiMismatchException if the module's interface is missing or not compatible with these bindings\n     */\n    public static {class} open(io.bridgehost.Host host, String spec, io.bridgehost.ModuleOptions options) {{\n        io.bridgehost.NativeModule m = host.open(spec, options);\n        try {{\n            return new {class}(m, true);\n        }} catch (RuntimeException | Error e) {{\n            m.close();\n            throw e;\n        }}\n    }}\n"
+            "    /**\n     * Opens {{@code spec}} with {{@code options}} (e.g. isolated) and checks its interface. {{@link #close}} closes the module.\n     *\n     * @param host the host\n     * @param spec a module name or path\n     * @param options the module options\n     * @return the bindings\n     * @throws io.bridgehost.AbiMismatchException if the module's interface is missing or not compatible with these bindings\n     */\n    public static {class} open(io.bridgehost.Host host, String spec, io.bridgehost.ModuleOptions options) {{\n        io.bridgehost.NativeModule m = host.open(spec, options);\n        try {{\n            return new {class}(m, true);\n        }} catch (java.lang.RuntimeException | java.lang.Error e) {{\n            m.close();\n            throw e;\n        }}\n    }}\n"
         );
         let _ = writeln!(
             out,

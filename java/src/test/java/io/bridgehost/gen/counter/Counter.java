@@ -83,7 +83,7 @@ public final class Counter implements AutoCloseable {
         io.bridgehost.NativeModule m = host.open(spec, options);
         try {
             return new Counter(m, true);
-        } catch (RuntimeException | Error e) {
+        } catch (java.lang.RuntimeException | java.lang.Error e) {
             m.close();
             throw e;
         }
@@ -347,7 +347,7 @@ public final class Counter implements AutoCloseable {
      *
      * <p>Thread-safe. Once {@link #close} has begun, calls through this object or borrowing it throw {@link io.bridgehost.ClosedException} before anything is sent. A call that passed that check before another thread closed the object may still reach the module: the module keeps an object alive for a call that is running, and refuses a handle dropped before the call arrives as stale ({@link io.bridgehost.ModuleException}, EINVAL).
      */
-    public static final class Counter_ implements AutoCloseable {
+    public static final class Counter_ implements java.lang.AutoCloseable {
         private final Counter _binding;
         private final io.bridgehost.typed.OwnedHandle _h;
 

@@ -146,7 +146,7 @@ public final class Golden implements AutoCloseable {
         io.bridgehost.NativeModule m = host.open(spec, options);
         try {
             return new Golden(m, true);
-        } catch (RuntimeException | Error e) {
+        } catch (java.lang.RuntimeException | java.lang.Error e) {
             m.close();
             throw e;
         }

@@ -95,7 +95,7 @@ public final class Std implements AutoCloseable {
         io.bridgehost.NativeModule m = host.open(spec, options);
         try {
             return new Std(m, true);
-        } catch (RuntimeException | Error e) {
+        } catch (java.lang.RuntimeException | java.lang.Error e) {
             m.close();
             throw e;
         }

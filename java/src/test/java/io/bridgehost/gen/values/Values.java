@@ -163,7 +163,7 @@ public final class Values implements AutoCloseable {
         io.bridgehost.NativeModule m = host.open(spec, options);
         try {
             return new Values(m, true);
-        } catch (RuntimeException | Error e) {
+        } catch (java.lang.RuntimeException | java.lang.Error e) {
             m.close();
             throw e;
         }
