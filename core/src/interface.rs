@@ -55,8 +55,9 @@ pub(crate) fn validate(
         }
         if !stateful {
             return Err(bad(format!(
-                "resource {:?} lives in the module instance: the module must declare \
-                 BH_MODULE_STATEFUL",
+                "resource {:?} lives in the module instance: the module must declare itself \
+                 stateful (BH_MODULE_STATEFUL in C, `stateful: true` in the Rust SDK's \
+                 export_module!)",
                 iface.types[r].name
             )));
         }
@@ -426,7 +427,8 @@ mod tests {
         let hash = Interface::parse(res).unwrap().hash();
         let ms = methods(&["[constructor]r", "[resource-drop]r"]);
         let e = from_worker("m.so", Some(&(res.into(), hash)), &ms, false);
-        assert!(reason(e.unwrap_err()).contains("must declare BH_MODULE_STATEFUL"));
+        assert!(reason(e.unwrap_err())
+            .contains("must declare itself stateful (BH_MODULE_STATEFUL in C"));
         assert!(from_worker("m.so", Some(&(res.into(), hash)), &ms, true).is_ok());
     }
 }

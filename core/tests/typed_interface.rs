@@ -137,7 +137,7 @@ fn every_broken_export_is_an_abi_mismatch_naming_the_reason() {
         ),
         (
             "resource_not_stateful",
-            "resource \"r\" lives in the module instance: the module must declare BH_MODULE_STATEFUL",
+            "resource \"r\" lives in the module instance: the module must declare itself stateful (BH_MODULE_STATEFUL in C, `stateful: true` in the Rust SDK's export_module!)",
         ),
         // Direct entries (docs/TYPED.md, "Direct calls").
         (

@@ -765,7 +765,7 @@ fn a_resource_module_that_is_not_stateful_is_refused() {
         match host.open(so.to_str().unwrap(), options(isolation)) {
             Err(HostError::AbiMismatch { reason, .. }) => assert!(
                 reason.contains(
-                    "resource \"counter\" lives in the module instance: the module must declare BH_MODULE_STATEFUL"
+                    "resource \"counter\" lives in the module instance: the module must declare itself stateful (BH_MODULE_STATEFUL in C, `stateful: true` in the Rust SDK's export_module!)"
                 ),
                 "{reason}"
             ),
