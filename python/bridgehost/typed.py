@@ -211,10 +211,10 @@ class Resource:
                 return
             raise
         if out:
-            # A drop has no output; worded as Java and C# word it ("N bytes", whatever N).
+            # A drop has no output; worded as Java and C# word it.
             raise AbiMismatchError(
                 f"ABI mismatch in {self._drop.module.path}: output of {self._drop.name} does not "
-                f"match its interface: {len(out)} bytes, expected none"
+                f"match its interface: {len(out)} byte{'' if len(out) == 1 else 's'}, expected none"
             )
 
     def __enter__(self: _R) -> _R:

@@ -106,7 +106,8 @@ namespace BridgeHost.Typed
             {
                 throw new AbiMismatchException(
                     "ABI mismatch in " + _drop.Module.Path + ": output of " + _drop.Name
-                    + " does not match its interface: " + output.Length + " bytes, expected none");
+                    + " does not match its interface: " + output.Length + (output.Length == 1 ? " byte" : " bytes")
+                    + ", expected none");
             }
         }
 

@@ -139,9 +139,9 @@ public final class OwnedHandle {
             return;
         }
         if (output.length != 0) {
-            // Worded as C# words it ("N bytes", whatever N) and as every other output mismatch.
-            throw WireReader.outputMismatch(drop.module(), drop.name(),
-                    new AbiMismatchException(output.length + " bytes, expected none"));
+            // Worded as C# and Python word it, and as every other output mismatch.
+            throw WireReader.outputMismatch(drop.module(), drop.name(), new AbiMismatchException(
+                    output.length + (output.length == 1 ? " byte" : " bytes") + ", expected none"));
         }
     }
 
