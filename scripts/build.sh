@@ -31,7 +31,8 @@ OUTDIR="$ROOT/target/$PROFILE"
 for f in libbridgehost_c.so:libbridgehost.so libbridgehost_jni.so libbridgehost_mod_std.so bridgehost-worker bridgehost; do
     src="${f%%:*}" dst="${f##*:}"
     [ -e "$OUTDIR/$src" ] || die "expected build output missing: $OUTDIR/$src"
-    # cp to a temp name then rename, so a process that has the old file mapped keeps it intact
-    cp "$OUTDIR/$src" "$DIST/.$dst.tmp" && mv -f "$DIST/.$dst.tmp" "$DIST/$dst"
+    # cp to a temp name then rename, so a process that has the old file mapped keeps it intact;
+    # the name is this run's own, so two builds staging at once do not take each other's file
+    cp "$OUTDIR/$src" "$DIST/.$dst.tmp.$$" && mv -f "$DIST/.$dst.tmp.$$" "$DIST/$dst"
 done
 log "staged: $(cd "$DIST" && ls | tr '\n' ' ')"

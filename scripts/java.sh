@@ -37,7 +37,7 @@ jdk25() { [ -n "${JAVA25_HOME:-}" ] && { printf '%s\n' "$JAVA25_HOME"; return; }
 stage() {
     local src="$1" dir="$2" name
     name="$(basename "$src")"
-    cp "$src" "$dir/.$name.tmp" && mv -f "$dir/.$name.tmp" "$dir/$name"
+    cp "$src" "$dir/.$name.tmp.$$" && mv -f "$dir/.$name.tmp.$$" "$dir/$name"
 }
 
 build_natives() {
