@@ -97,13 +97,23 @@ impl Module {
     /// ``records`` binds classes to record types by WIT name: results
     /// build them (``cls(*fields)``, fields in declaration order) and
     /// arguments accept their instances; other records get the view's
-    /// dataclasses.
-    #[pyo3(signature = (*, records = None))]
+    /// dataclasses. ``enums``, ``flags`` and ``variants`` bind classes to
+    /// those types for results (docs/TYPED.md, "Python: the typed view").
+    #[pyo3(signature = (*, records = None, enums = None, flags = None, variants = None))]
     fn typed<'py>(
         slf: &Bound<'py, Self>,
         records: Option<&Bound<'py, PyAny>>,
+        enums: Option<&Bound<'py, PyAny>>,
+        flags: Option<&Bound<'py, PyAny>>,
+        variants: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, crate::typed::TypedView>> {
-        guard(slf.py(), || crate::typed::view(slf, records))
+        let bound = crate::typed::Bindings {
+            records,
+            enums,
+            flags,
+            variants,
+        };
+        guard(slf.py(), || crate::typed::view(slf, &bound))
     }
 
     /// Check that this module can serve bindings generated from the WIT text

@@ -168,7 +168,14 @@ class Module:
 
     def method(self, name: str) -> Method:
         """Resolve a method by name, once (``NotFoundError`` if it does not exist)."""
-    def typed(self, *, records: Optional[Mapping[str, type]] = None) -> TypedView:
+    def typed(
+        self,
+        *,
+        records: Optional[Mapping[str, type]] = None,
+        enums: Optional[Mapping[str, type]] = None,
+        flags: Optional[Mapping[str, type]] = None,
+        variants: Optional[Mapping[str, Mapping[str, type]]] = None,
+    ) -> TypedView:
         """The typed view of the module's embedded interface (``bridgehost.typed``).
 
         ``InvalidArgumentError`` if the module has no interface (bytes-only).
@@ -179,6 +186,17 @@ class Module:
         Records not named get the view's frozen dataclasses (``view.types``). A name that is not
         a record of the interface is ``InvalidArgumentError``; a value that is not a class,
         ``TypeError``. Generated bindings pass their record classes here.
+
+        ``enums``, ``flags`` and ``variants`` bind classes to those types, by WIT name, for
+        results only (arguments still take the view's values: a case name, a collection of flag
+        names, a ``Variant``): an enum's value of case ``c`` is the object ``cls("c")`` (made
+        once, when the view is built: an ``enum.Enum`` whose values are the WIT case names fits);
+        a flags value is ``cls(bits)``, bit ``k`` set for the ``k``-th flag present (an
+        ``enum.Flag`` whose ``k``-th member is ``1 << k`` fits); a variant maps every case name
+        to a class, and a value is ``cls(payload)``, or ``cls()`` for a case without payload.
+        Refusals as for ``records`` (a variant missing a case is ``InvalidArgumentError``; so is
+        a class that refuses an enum case or a single flag when the view is built). Generated
+        bindings pass their enums, flags and variant case classes here.
         """
     def check_binding(self, binding: str) -> None:
         """Check that the module serves bindings generated from the WIT text ``binding``.

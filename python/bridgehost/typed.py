@@ -18,7 +18,9 @@ returns ``T`` and raises :class:`~bridgehost.errors.TypedModuleError` carrying `
 ``tuple``; a record is a frozen dataclass (``view.types.<Name>``; a ``dict`` with the
 same keys is accepted); a variant is :class:`Variant` (a bare case name is accepted for a
 case without payload); an enum is its case name; flags are a ``frozenset`` of flag names
-(any collection of names is accepted); a resource handle is an ``int`` (the view does not own
+(any collection of names is accepted); ``Module.typed(records=..., enums=..., flags=...,
+variants=...)`` builds results of those types as your classes instead (docs/TYPED.md, "Python: the
+typed view"); a resource handle is an ``int`` (the view does not own
 a handle it delivered; it drops those of an output nobody receives: malformed, or a cancelled or
 unread async result, docs/PYTHON.md "Futures and cancellation"). Generated bindings (``bridgehost bindgen --lang python``) turn handles into objects of
 :class:`Resource` subclasses that own them.

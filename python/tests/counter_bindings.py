@@ -186,7 +186,7 @@ class Counter_(Resource):
         return _out
 
 
-# The records whose values the view builds as these classes (Module.typed(records=...)).
+# The classes the view builds values as (Module.typed's records, enums, flags, variants).
 _RECORDS: Dict[str, type] = {}
 
 

@@ -207,10 +207,12 @@ def test_generated_classes_round_trip_through_a_module(host, tmp_path, isolation
         assert e.char_echo("\U0001F600") == "\U0001F600"
         pts = [m.Point(1.5, -0.0, "a"), m.Point(float("inf"), 2.0, "")]
         assert e.points(pts) == pts and isinstance(e.points(pts)[0], m.Point)
-        # A record of primitives is built by the view as the generated class (bound with
-        # Module.typed(records=...)); one holding an enum, flags or a variant is converted by
-        # the binding.
+        # Records, enums, flags and variant cases are built by the view as the generated classes
+        # (bound with Module.typed(records=..., enums=..., flags=..., variants=...)).
         assert m._RECORDS["point"] is m.Point and type(e.points(pts)[0]) is m.Point
+        assert m._ENUMS == {"color": m.Color} and m._FLAGS == {"perms": m.Perms}
+        assert m._VARIANTS == {"shape": {"circle": m.ShapeCircle, "rect": m.ShapeRect,
+                                         "none": m.ShapeNone}}
         assert e.kw_echo(m.Kw(class_=7, to_end=None)) == m.Kw(class_=7, to_end=None)
         for shape in (m.ShapeCircle(2.0), m.ShapeRect((3, 4)), m.ShapeNone()):
             assert e.shape_echo(shape) == shape
@@ -265,8 +267,11 @@ def wrong(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
     fx.build(d, WRONG_WIT, methods, name="wrong")
     (d / "wrong.wit").write_text(WRONG_WIT)
     m = load(bindgen(str(d / "wrong.wit"), d, "wrong_typed"))
-    # Records holding enums, flags or variants are the binding's to convert, not the view's.
-    assert m._RECORDS == {}
+    # Records holding enums, flags or variants are bound too: the view builds every result.
+    assert m._RECORDS == {"chunk": m.Chunk, "bundle": m.Bundle}
+    assert m._ENUMS == {"algo": m.Algo} and m._FLAGS == {"perms": m.Perms}
+    assert m._VARIANTS == {"shape": {"circle": m.ShapeCircle, "poly": m.ShapePoly,
+                                     "tagged": m.ShapeTagged, "none": m.ShapeNone}}
     m.so = str(d / "libwrong.so")
     return m
 
@@ -304,6 +309,31 @@ def test_generated_conversions_still_round_trip(wrong, host, isolation):
         assert err.value.value == m.ShapeTagged((1, m.Algo.CRC32))
         assert "ShapeTagged(value=(1, <Algo.CRC32: 'crc32'>))" in str(err.value), str(err.value)
         assert "Variant(" not in str(err.value), str(err.value)
+
+
+def test_generated_results_are_built_by_the_view(wrong, host, monkeypatch):
+    # Records, enums, flags and variant cases are bound to the view, which builds results as the
+    # generated classes in one pass: the binding's own conversions (_from_*) are never called.
+    m, ok = wrong, _ok_values(wrong)
+
+    def never(*args: object) -> None:
+        raise AssertionError(f"converted in Python: {args!r}")
+
+    names = [n for n in vars(m) if n.startswith("_from_")]
+    assert "_from_shape" in names and "_from_algo" in names
+    for n in names:
+        monkeypatch.setattr(m, n, never)
+    with m.Wrong.open(host, m.so) as w:
+        got = w.bundle_echo(ok["bundle"])
+        assert got == ok["bundle"] and type(got) is m.Bundle and type(got.inner) is m.Chunk
+        assert got.inner.algo is m.Algo.CRC32 and type(got.inner.perms) is m.Perms
+        assert [type(s) for s in got.shapes] == [type(s) for s in ok["shapes"]]
+        assert w.checksums([], m.Algo.ADLER32, m.Perms.READ)[1:] == (m.Algo.ADLER32, m.Perms.READ)
+        r = (Ok(ok["chunk"]), [Ok(None), Err(m.Algo.ADLER32)])
+        assert w.results(*r) == r
+        with pytest.raises(bridgehost.TypedModuleError) as err:
+            w.failing(Err(m.ShapeNone()))
+        assert type(err.value.value) is m.ShapeNone
 
 
 # (method, arguments, the TypeError's message): a wrong type of every kind the generated code

@@ -8,9 +8,11 @@
 //! flags `enum.Flag`, `option<T>` `Optional[T]` (`Optional[Some[T]]` when `T` is itself an
 //! option), `result` values `Ok`/`Err`, tuples tuples and `list<u8>` bytes. Encoding and decoding
 //! go through the run-time typed view (`module.typed()`, the interface crate's codec): the
-//! generated code only converts its classes to and from the view's values, so there is no second
-//! codec in Python. The annotations pass `mypy --strict`. A direct-eligible function (scalar
-//! parameters and result, docs/TYPED.md "Direct calls") keeps its typed method on the class, and
+//! generated code converts its classes to the view's values, and binds its record, enum, flags
+//! and variant case classes to the view, which then decodes results into them in one pass (only
+//! `own<R>`, and what holds one, is converted in Python), so there is no second codec in Python.
+//! The annotations pass `mypy --strict`. A direct-eligible function (scalar parameters and
+//! result, docs/TYPED.md "Direct calls") keeps its typed method on the class, and
 //! on each instance the view's function itself stands in for it (no Python frame per call: the
 //! view's scalar fast path is then the whole call).
 //!
@@ -429,30 +431,39 @@ impl Gen<'_> {
     }
 
     /// Whether the view's value of `t` already is the generated one, so the binding passes it on
-    /// as it is: primitives, strings, `bytes`, lists of such, a single option of such, and the
-    /// records made only of such (the binding binds their classes to the view,
-    /// `module.typed(records=...)`, which then builds them itself: `_RECORDS`).
+    /// as it is: everything but a resource handle (`own<R>` becomes an object of the binding,
+    /// made here) and what holds one. Primitives, strings, `bytes`, lists, options (`Some`),
+    /// results (`Ok`/`Err`) and tuples are the view's own values; records, enums, flags and
+    /// variants are built by the view as the generated classes: the binding binds them to it
+    /// (`module.typed(records=..., enums=..., flags=..., variants=...)`: `_RECORDS`, `_ENUMS`,
+    /// `_FLAGS`, `_VARIANTS`), so a value is decoded in one pass, in the extension.
     fn lifts_as_is(&self, t: &Type) -> bool {
         match t {
             Type::List(x) => **x == Type::U8 || self.lifts_as_is(x),
-            Type::Option(x) => !self.is_option(x) && self.lifts_as_is(x),
-            Type::Result { .. } | Type::Tuple(_) | Type::Own(_) | Type::Borrow(_) => false,
+            Type::Option(x) => self.lifts_as_is(x),
+            Type::Result { ok, err } => [ok, err]
+                .iter()
+                .all(|side| side.as_deref().is_none_or(|t| self.lifts_as_is(t))),
+            Type::Tuple(ts) => ts.iter().all(|t| self.lifts_as_is(t)),
+            Type::Own(_) | Type::Borrow(_) => false,
             Type::Named(i) => match &self.i.typedef(*i).kind {
                 TypeDefKind::Record(fields) => fields.iter().all(|f| self.lifts_as_is(&f.ty)),
+                TypeDefKind::Variant(cases) => cases
+                    .iter()
+                    .all(|c| c.ty.as_ref().is_none_or(|t| self.lifts_as_is(t))),
+                TypeDefKind::Enum(_) | TypeDefKind::Flags(_) => true,
                 TypeDefKind::Alias(t) => self.lifts_as_is(t),
-                _ => false,
+                TypeDefKind::Resource => false,
             },
             _ => true,
         }
     }
 
-    /// The records the binding binds to the view (`lifts_as_is`), by WIT name.
-    fn bound_records(&self) -> Vec<TypeIndex> {
+    /// The types of kind `kind` (a record, a variant, ...) the binding binds to the view
+    /// (`lifts_as_is`).
+    fn bound(&self, kind: fn(&TypeDefKind) -> bool) -> Vec<TypeIndex> {
         (0..self.i.types.len())
-            .filter(|&i| {
-                matches!(self.i.typedef(i).kind, TypeDefKind::Record(_))
-                    && self.lifts_as_is(&Type::Named(i))
-            })
+            .filter(|&i| kind(&self.i.typedef(i).kind) && self.lifts_as_is(&Type::Named(i)))
             .collect()
     }
 
@@ -1233,18 +1244,51 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
         g.typedef(&mut out, idx)?;
     }
 
-    // The record classes the view builds itself (`lifts_as_is`).
-    let bound: Vec<String> = g
-        .bound_records()
-        .into_iter()
-        .map(|i| format!("{}: {}", py_str(&iface.typedef(i).name), g.cls(i)))
-        .collect();
+    // The classes the view builds itself (`lifts_as_is`): records always (`_RECORDS`), enums,
+    // flags and variants when the interface has such a type.
+    let by_name = |kind: fn(&TypeDefKind) -> bool| -> Vec<String> {
+        g.bound(kind)
+            .into_iter()
+            .map(|i| format!("{}: {}", py_str(&iface.typedef(i).name), g.cls(i)))
+            .collect()
+    };
+    let records = by_name(|k| matches!(k, TypeDefKind::Record(_)));
+    let enums = by_name(|k| matches!(k, TypeDefKind::Enum(_)));
+    let flags = by_name(|k| matches!(k, TypeDefKind::Flags(_)));
+    let mut variants = Vec::new();
+    for i in g.bound(|k| matches!(k, TypeDefKind::Variant(_))) {
+        let TypeDefKind::Variant(cases) = &iface.typedef(i).kind else {
+            unreachable!("bound() checked the kind")
+        };
+        let cases = cases
+            .iter()
+            .map(|c| Ok(format!("{}: {}", py_str(&c.name), g.case_cls(i, &c.name)?)))
+            .collect::<Result<Vec<_>>>()?;
+        variants.push(format!(
+            "{}: {{{}}}",
+            py_str(&iface.typedef(i).name),
+            cases.join(", ")
+        ));
+    }
     let _ = writeln!(
         out,
-        "# The records whose values the view builds as these classes (Module.typed(records=...)).\n\
-         _RECORDS: Dict[str, type] = {{{}}}\n\n",
-        bound.join(", ")
+        "# The classes the view builds values as (Module.typed's records, enums, flags, variants).\n\
+         _RECORDS: Dict[str, type] = {{{}}}",
+        records.join(", ")
     );
+    let mut typed_args = String::from("records=_RECORDS");
+    for (name, ty, items) in [
+        ("enums", "Dict[str, type]", &enums),
+        ("flags", "Dict[str, type]", &flags),
+        ("variants", "Dict[str, Dict[str, type]]", &variants),
+    ] {
+        if !items.is_empty() {
+            let up = name.to_uppercase();
+            let _ = writeln!(out, "_{up}: {ty} = {{{}}}", items.join(", "));
+            let _ = write!(typed_args, ", {name}=_{up}");
+        }
+    }
+    out.push_str("\n\n");
 
     // The binding class.
     let _ = write!(
@@ -1260,8 +1304,9 @@ pub fn generate(iface: &Interface, module: Option<&str>) -> Result<Vec<File>> {
          \x20   def __init__(self, module: bridgehost.Module) -> None:\n\
          \x20       module.check_binding(WIT)\n\
          \x20       self.module = module\n\
-         \x20       self.view = module.typed(records=_RECORDS)\n",
+         \x20       self.view = module.typed(",
     );
+    let _ = writeln!(out, "{typed_args})");
     out.push_str(&attrs);
     if !direct.is_empty() {
         // A Python method around such a function costs a frame per call, more than the native

@@ -3,11 +3,12 @@
 //! Python objects on its request ([`Build`]). Translation only.
 #![forbid(unsafe_code)]
 
+use super::interface::Shape;
 use super::{classes, PyInterface};
 use crate::buffer::{BufferError, InputBuffer};
 use crate::errors::{invalid, to_pyerr};
 use bridgehost::interface::typed::dynamic::{self, DynError, Fields, HostValue};
-use bridgehost::interface::typed::{Field, TypeIndex};
+use bridgehost::interface::typed::{Field, TypeDefKind, TypeIndex};
 use bridgehost::Error;
 use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
@@ -286,6 +287,30 @@ pub(super) struct Build<'a, 'py> {
     pub(super) types: &'a PyInterface,
 }
 
+impl Build<'_, '_> {
+    /// What the caller bound to type `ty`, if anything.
+    fn shape(&self, ty: TypeIndex) -> Option<&Shape> {
+        self.types.shapes.get(ty).and_then(Option::as_ref)
+    }
+
+    /// The index of case `case` of enum or variant `ty`.
+    fn case_index(&self, ty: TypeIndex, case: &str) -> Option<usize> {
+        match &self.types.iface.types.get(ty)?.kind {
+            TypeDefKind::Variant(cases) => cases.iter().position(|c| c.name == case),
+            TypeDefKind::Enum(cases) => cases.iter().position(|c| c == case),
+            _ => None,
+        }
+    }
+
+    /// A value the decoder gave that its type does not have (a bug).
+    fn not_a(&self, ty: TypeIndex, case: &str) -> PyErr {
+        to_pyerr(
+            self.py,
+            &Error::Internal(format!("type {ty} has no case {case:?}")),
+        )
+    }
+}
+
 impl<'py> dynamic::Builder for Build<'_, 'py> {
     type Out = Bound<'py, PyAny>;
     type Error = PyErr;
@@ -339,10 +364,22 @@ impl<'py> dynamic::Builder for Build<'_, 'py> {
     }
     fn variant(
         &mut self,
-        _ty: TypeIndex,
+        ty: TypeIndex,
         case: &str,
         payload: Option<Self::Out>,
     ) -> PyResult<Self::Out> {
+        // A bound variant (``Module.typed(variants=...)``): its case's class.
+        if let Some(Shape::Variant(by_case)) = self.shape(ty) {
+            let cls = self.case_index(ty, case).and_then(|k| by_case.get(k));
+            let Some(cls) = cls else {
+                return Err(self.not_a(ty, case));
+            };
+            let cls = cls.bind(self.py);
+            return match payload {
+                Some(p) => cls.call1((p,)),
+                None => cls.call0(),
+            };
+        }
         let p = match payload {
             Some(p) => p,
             None => self.none()?,
@@ -352,10 +389,37 @@ impl<'py> dynamic::Builder for Build<'_, 'py> {
             .bind(self.py)
             .call1((PyString::new(self.py, case), p))
     }
-    fn enum_case(&mut self, _ty: TypeIndex, case: &str) -> PyResult<Self::Out> {
+    fn enum_case(&mut self, ty: TypeIndex, case: &str) -> PyResult<Self::Out> {
+        // A bound enum (``Module.typed(enums=...)``): the case's object.
+        if let Some(Shape::Enum(members)) = self.shape(ty) {
+            return match self.case_index(ty, case).and_then(|k| members.get(k)) {
+                Some(m) => Ok(m.bind(self.py).clone()),
+                None => Err(self.not_a(ty, case)),
+            };
+        }
         Ok(PyString::new(self.py, case).into_any())
     }
-    fn flags(&mut self, _ty: TypeIndex, names: Vec<&str>) -> PyResult<Self::Out> {
+    fn flags(&mut self, ty: TypeIndex, names: Vec<&str>) -> PyResult<Self::Out> {
+        // Bound flags (``Module.typed(flags=...)``): the class called with the bits.
+        if let Some(Shape::Flags { cls, empty, single }) = self.shape(ty) {
+            let TypeDefKind::Flags(all) = &self.types.iface.typedef(ty).kind else {
+                return Err(self.not_a(ty, "flags"));
+            };
+            let mut bits = 0u64;
+            let mut last = 0;
+            for n in &names {
+                let Some(k) = all.iter().position(|f| f == n) else {
+                    return Err(self.not_a(ty, n));
+                };
+                bits |= 1 << k;
+                last = k;
+            }
+            return match names.len() {
+                0 => Ok(empty.bind(self.py).clone()),
+                1 => Ok(single[last].bind(self.py).clone()),
+                _ => cls.bind(self.py).call1((bits,)),
+            };
+        }
         Ok(PyFrozenSet::new(self.py, names)?.into_any())
     }
     fn handle(&mut self, v: u64) -> PyResult<Self::Out> {

@@ -34,7 +34,7 @@ mod view;
 
 pub(crate) use events::TypedListener;
 pub(crate) use function::TypedFunction;
-pub(crate) use interface::PyInterface;
+pub(crate) use interface::{Bindings, PyInterface};
 pub(crate) use view::{view, TypedView};
 
 use pyo3::prelude::*;

@@ -2,7 +2,7 @@
 //! attributes, its record classes, and typed event subscriptions.
 #![forbid(unsafe_code)]
 
-use super::{classes, owned, py_names, PyInterface, TypedFunction, TypedListener};
+use super::{classes, owned, py_names, Bindings, PyInterface, TypedFunction, TypedListener};
 use crate::errors::{guard, invalid, make, IntoPy};
 use crate::method::Method;
 use crate::module::Module;
@@ -36,7 +36,7 @@ pub(crate) struct TypedView {
 /// interface, like ``bridgehost call --json``).
 pub(crate) fn view<'py>(
     module: &Bound<'py, Module>,
-    records: Option<&Bound<'py, PyAny>>,
+    bound: &Bindings<'_, 'py>,
 ) -> PyResult<Bound<'py, TypedView>> {
     let py = module.py();
     let m = module.get();
@@ -52,7 +52,7 @@ pub(crate) fn view<'py>(
             ),
         )
     })?;
-    let pyface = Py::new(py, PyInterface::build(py, Arc::clone(&iface), records)?)?;
+    let pyface = Py::new(py, PyInterface::build(py, Arc::clone(&iface), bound)?)?;
     let names = py_names(py, iface.functions.iter().map(|f| f.name.as_str()))?;
     let mut attrs = Vec::new();
     let mut all = Vec::with_capacity(iface.functions.len());
