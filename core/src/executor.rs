@@ -8,7 +8,9 @@
 //!   too: an idle host holds no pool thread. (Mono waits at exit for every native
 //!   thread that ever called into managed code, so a pool thread kept for the
 //!   host's life hung the exit of a .NET program that did not dispose its host.)
-//! * `submit` never blocks: a full queue is [`Error::Overloaded`].
+//! * `submit` never blocks: a full queue is [`Error::Overloaded`], except
+//!   for a WIT resource's drop ([`Admission::Release`]), which is queued
+//!   anyway: refusing it would leak the module's object.
 //! * Every accepted task's completion runs **exactly once, on a pool
 //!   thread** — with the result, with [`Error::Cancelled`] if it was cancelled
 //!   before it started, or with [`Error::Closed`] if the host closed first.
@@ -274,6 +276,20 @@ impl QueueState {
 /// A pool thread idle this long exits (the last one too).
 pub(crate) const POOL_THREAD_IDLE: Duration = Duration::from_secs(2);
 
+/// Whether a task may be refused because the queue is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// Refused with [`Error::Overloaded`] when the queue holds `capacity`
+    /// tasks: the submitter gets the backpressure.
+    Bounded,
+    /// Queued whatever the queue holds: a WIT resource's drop, which the
+    /// runtimes submit when the garbage collector releases an object. A
+    /// refusal there would leak the module's object until the module closes
+    /// (nobody is left to retry), and such tasks are bounded anyway: one per
+    /// object the module handed out.
+    Release,
+}
+
 pub(crate) struct Executor {
     queue: Mutex<QueueState>,
     ready: Condvar,
@@ -355,7 +371,12 @@ impl Executor {
 
     /// Queue `work`. `work` receives `None` to run, or `Some(error)` when it
     /// must only report that error (cancelled / closed) to its completion.
-    pub(crate) fn submit(self: &Arc<Self>, work: Work) -> Result<SubmitHandle> {
+    /// A full queue refuses it unless `admission` is [`Admission::Release`].
+    pub(crate) fn submit(
+        self: &Arc<Self>,
+        work: Work,
+        admission: Admission,
+    ) -> Result<SubmitHandle> {
         let state = Arc::new(TaskState {
             state: AtomicU8::new(QUEUED),
             cancel_requested: AtomicBool::new(false),
@@ -365,7 +386,7 @@ impl Executor {
         if q.closing {
             return Err(Error::closed("host"));
         }
-        if q.jobs.len() >= self.capacity {
+        if q.jobs.len() >= self.capacity && admission == Admission::Bounded {
             return Err(Error::Overloaded(format!(
                 "submit queue full ({} tasks)",
                 self.capacity
@@ -504,6 +525,55 @@ mod tests {
     use super::*;
     use std::sync::mpsc;
 
+    /// A full queue refuses a bounded task as overloaded and still takes a
+    /// release (a resource's drop), which then runs like any other task.
+    #[test]
+    fn a_full_queue_refuses_bounded_tasks_and_takes_releases() {
+        let ex = Executor::start_with_idle(1, 2, "t", Duration::from_secs(30)).unwrap();
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let (tx, rx) = mpsc::channel();
+        let blocked = |tag: &'static str| -> Work {
+            let g = Arc::clone(&gate);
+            let tx = tx.clone();
+            Box::new(move |forced| {
+                assert!(forced.is_none());
+                let mut open = g.0.lock();
+                while !*open {
+                    g.1.wait(&mut open);
+                }
+                let _ = tx.send(tag);
+            })
+        };
+        // One running on the only thread, two queued: the queue is full.
+        ex.submit(blocked("running"), Admission::Bounded).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !ex.queue.lock().jobs.is_empty() {
+            assert!(std::time::Instant::now() < deadline, "never started");
+            thread::sleep(Duration::from_millis(5));
+        }
+        ex.submit(blocked("queued"), Admission::Bounded).unwrap();
+        ex.submit(blocked("queued"), Admission::Bounded).unwrap();
+        let e = ex
+            .submit(blocked("refused"), Admission::Bounded)
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(e.to_string(), "overloaded: submit queue full (2 tasks)");
+        for _ in 0..3 {
+            ex.submit(blocked("release"), Admission::Release).unwrap();
+        }
+        *gate.0.lock() = true;
+        gate.1.notify_all();
+        let mut ran: Vec<&str> = (0..6)
+            .map(|_| rx.recv_timeout(Duration::from_secs(30)).unwrap())
+            .collect();
+        ran.sort_unstable();
+        assert_eq!(
+            ran,
+            ["queued", "queued", "release", "release", "release", "running"]
+        );
+        ex.close_queue();
+    }
+
     /// The pool starts one thread, grows to its maximum while tasks wait
     /// (never beyond), and shrinks to no thread at all once idle; a later
     /// submit starts one again.
@@ -516,14 +586,17 @@ mod tests {
         for _ in 0..20 {
             let g = Arc::clone(&gate);
             let tx = tx.clone();
-            ex.submit(Box::new(move |forced| {
-                assert!(forced.is_none());
-                let mut open = g.0.lock();
-                while !*open {
-                    g.1.wait(&mut open);
-                }
-                let _ = tx.send(());
-            }))
+            ex.submit(
+                Box::new(move |forced| {
+                    assert!(forced.is_none());
+                    let mut open = g.0.lock();
+                    while !*open {
+                        g.1.wait(&mut open);
+                    }
+                    let _ = tx.send(());
+                }),
+                Admission::Bounded,
+            )
             .unwrap();
         }
         assert_eq!(ex.live_threads(), 8, "grown to the maximum, not beyond");
@@ -541,9 +614,12 @@ mod tests {
             thread::sleep(Duration::from_millis(10));
         }
         // Still works after shrinking; grows again.
-        ex.submit(Box::new(move |_| {
-            let _ = tx.send(());
-        }))
+        ex.submit(
+            Box::new(move |_| {
+                let _ = tx.send(());
+            }),
+            Admission::Bounded,
+        )
         .unwrap();
         rx.recv_timeout(Duration::from_secs(30)).unwrap();
         ex.close_queue();

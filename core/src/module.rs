@@ -240,6 +240,9 @@ impl Module {
             info: Arc::new(self.inner.info.methods[index].clone()),
             scalar,
             lists: crate::interface::ListClaims::of(self.interface(), name),
+            releases: self
+                .interface()
+                .is_some_and(|i| i.resources().any(|r| i.drop_method(r) == name)),
         })
     }
 
@@ -361,6 +364,9 @@ pub struct Method {
     /// What a typed call may claim about its `list<u8>` input and output
     /// ([`crate::interface::check_list_claim`]).
     lists: crate::interface::ListClaims,
+    /// The method is the `[resource-drop]R` of a resource the module's
+    /// interface declares: its submits are never refused as overloaded.
+    releases: bool,
 }
 
 /// A direct-eligible method's function and signature (docs/TYPED.md,
@@ -670,6 +676,10 @@ impl Method {
     /// ([`Error::Cancelled`] when cancelled before it started,
     /// [`Error::Closed`] when the host closed first).
     /// `input` is owned: nothing the caller pinned is used after `submit` returns.
+    /// A full queue is [`Error::Overloaded`], except for the `[resource-drop]R`
+    /// of a resource the module's interface declares, which is queued anyway
+    /// (the runtimes submit it when the garbage collector releases an object:
+    /// a refusal would leak the module's object until the module closes).
     pub fn submit<F>(&self, input: Vec<u8>, done: F) -> Result<SubmitHandle>
     where
         F: FnOnce(Result<Vec<u8>>) + Send + 'static,
@@ -679,15 +689,26 @@ impl Method {
         }
         let method = self.clone();
         let executor: &Arc<Executor> = &self.module.shared.executor;
-        let h = executor.submit(Box::new(move |forced| {
-            let r = match forced {
-                Some(e) => Err(e),
-                None => method.call(&input),
-            };
-            crate::executor::leave_task();
-            drop(method);
-            done(r)
-        }))?;
+        // A resource's drop is queued even when the queue is full: the
+        // runtimes submit it when the garbage collector releases an object,
+        // and a refusal there would leak the module's object.
+        let admission = if self.releases {
+            crate::executor::Admission::Release
+        } else {
+            crate::executor::Admission::Bounded
+        };
+        let h = executor.submit(
+            Box::new(move |forced| {
+                let r = match forced {
+                    Some(e) => Err(e),
+                    None => method.call(&input),
+                };
+                crate::executor::leave_task();
+                drop(method);
+                done(r)
+            }),
+            admission,
+        )?;
         Counters::inc(&self.module.counters.submits);
         Ok(h.with_counters(Arc::clone(&self.module.counters)))
     }
