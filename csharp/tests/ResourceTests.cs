@@ -573,7 +573,7 @@ namespace BridgeHost.Tests
                         GC.Collect();
                         return cb.Live() == 0;
                     }, 30, "every forgotten counter dropped");
-                    return Rss();
+                    return ServiceTests.Rss();
                 };
                 for (int i = 0; i < 500; i++)
                 {
@@ -633,12 +633,6 @@ namespace BridgeHost.Tests
         public void ADropThatReturnsOutputIsRefusedOnceIsolated()
         {
             ADropThatReturnsOutputIsRefusedOnce(true);
-        }
-
-        private static long Rss()
-        {
-            var f = System.IO.File.ReadAllText("/proc/self/statm").Split(' ');
-            return long.Parse(f[1]) * 4096;
         }
 
         [Case]

@@ -12,7 +12,9 @@ namespace BridgeHost.Tests
     /// BRIDGEHOST_SOAK_SECS=N runs it for about N seconds.</summary>
     public sealed class ServiceTests
     {
-        private static long Rss()
+        /// <summary>Resident set size in bytes (/proc/self/statm); the other soaks read it here
+        /// too.</summary>
+        internal static long Rss()
         {
             var f = File.ReadAllText("/proc/self/statm").Split(' ');
             return long.Parse(f[1]) * 4096;

@@ -25,32 +25,38 @@ def _rss() -> int:
         return int(f.read().split()[1]) * 4096
 
 
+def _soak_windows(cycle, warm: int, n: int):
+    """Warm up, then two windows of ``n`` cycles (or BRIDGEHOST_SOAK_SECS/2 seconds each); the
+    RSS growth over the second window and its cycle count."""
+    secs = float(os.environ.get("BRIDGEHOST_SOAK_SECS", "0"))
+
+    def window():
+        k = 0
+        t0 = time.monotonic()
+        while (time.monotonic() - t0 < secs / 2) if secs else k < n:
+            cycle(k)
+            k += 1
+        return k
+
+    for i in range(warm):
+        cycle(i)
+    window()
+    mid = _rss()
+    k = window()
+    return _rss() - mid, k
+
+
 def test_module_open_call_close_keeps_rss_flat(host):
     # Before the fix the host kept ~6 KiB per opened-and-called module:
     # 3,000 cycles per window grew ~18 MiB (checked against the unfixed core).
-    secs = float(os.environ.get("BRIDGEHOST_SOAK_SECS", "0"))
-
-    def cycle():
+    def cycle(_i):
         m = host.open("std")
         echo = m.method("echo")
         for _ in range(70):
             assert echo(b"abc") == b"abc"
         m.close()
 
-    def window():
-        n = 0
-        t0 = time.monotonic()
-        while (time.monotonic() - t0 < secs / 2) if secs else n < 3000:
-            cycle()
-            n += 1
-        return n
-
-    for _ in range(1000):
-        cycle()
-    window()
-    mid = _rss()
-    n = window()
-    grown = _rss() - mid
+    grown, n = _soak_windows(cycle, 1000, 3000)
     # 2 MiB of slack for the allocator; a 6 KiB/cycle leak over 3,000 cycles is 18 MiB.
     assert n * 1024 > 2 << 20, "window too short to detect a 1 KiB/cycle leak"
     assert grown <= 2 << 20, f"RSS grew {grown} bytes over {n} cycles"
@@ -143,27 +149,6 @@ def test_exit_with_a_hung_submitted_isolated_call():
     assert p.returncode == 0, p.stderr
     assert "exiting" in p.stdout
     assert "Fatal Python error" not in p.stderr, p.stderr
-
-
-def _soak_windows(cycle, warm: int, n: int):
-    """Warm up, then two windows of ``n`` cycles (or BRIDGEHOST_SOAK_SECS/2 seconds each); the
-    RSS growth over the second window and its cycle count."""
-    secs = float(os.environ.get("BRIDGEHOST_SOAK_SECS", "0"))
-
-    def window():
-        k = 0
-        t0 = time.monotonic()
-        while (time.monotonic() - t0 < secs / 2) if secs else k < n:
-            cycle(k)
-            k += 1
-        return k
-
-    for i in range(warm):
-        cycle(i)
-    window()
-    mid = _rss()
-    k = window()
-    return _rss() - mid, k
 
 
 def _counter_bindings():

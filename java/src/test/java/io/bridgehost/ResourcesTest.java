@@ -506,13 +506,13 @@ class ResourcesTest {
             }
             window.run();
             awaitNoneLive(counter);
-            long mid = rss();
+            long mid = ServiceTest.rss();
             long heapMid = committed.getAsLong();
             window.run();
             awaitNoneLive(counter);
             long heapEnd = committed.getAsLong();
             // Native growth: RSS minus what the JVM committed to its own heaps meanwhile.
-            long grown = rss() - mid - Math.max(0, heapEnd - heapMid);
+            long grown = ServiceTest.rss() - mid - Math.max(0, heapEnd - heapMid);
             System.err.println("resources soak (" + isolation + "): native growth " + grown + " bytes over "
                     + n[0] + " cycles");
             // 4 MiB of slack for the JVM; 2 KiB per cycle over the window exceeds it.
@@ -529,11 +529,5 @@ class ResourcesTest {
             System.gc();
             Thread.sleep(5);
         }
-    }
-
-    private static long rss() throws Exception {
-        String s = new String(java.nio.file.Files.readAllBytes(java.nio.file.Paths.get("/proc/self/statm")),
-                java.nio.charset.StandardCharsets.US_ASCII);
-        return Long.parseLong(s.trim().split("\\s+")[1]) * 4096;
     }
 }

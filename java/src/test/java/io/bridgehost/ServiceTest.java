@@ -25,7 +25,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * for about N seconds.
  */
 class ServiceTest {
-    private static long rss() throws Exception {
+    /** Resident set size in bytes ({@code /proc/self/statm}); the other soaks read it here too. */
+    static long rss() throws Exception {
         String s = new String(Files.readAllBytes(Paths.get("/proc/self/statm")), StandardCharsets.US_ASCII);
         return Long.parseLong(s.trim().split("\\s+")[1]) * 4096;
     }
