@@ -516,9 +516,22 @@ impl Method {
         }
         // The backend samples latencies (`Counters::timed`).
         match m.backend.call(self.index, input, out) {
+            // A `[resource-drop]R` has no output: one that returns some is
+            // refused here, for every front end and both modes (the module
+            // dropped the object or not; the caller's handle is released).
+            Ok(()) if self.releases && !out.is_empty() => Err(self.drop_output(out.len())),
             Ok(()) => Ok(out.len()),
             Err(e) => Err(self.failed(e)),
         }
+    }
+
+    /// The refusal of a resource drop that returned `len` bytes (kept off
+    /// the call path).
+    #[cold]
+    #[inline(never)]
+    fn drop_output(&self, len: usize) -> Error {
+        let unit = if len == 1 { "byte" } else { "bytes" };
+        self.bad_result(format!("{len} {unit}, expected none"))
     }
 
     /// Why a call was refused before it started (kept off the call path).

@@ -408,3 +408,58 @@ fn drops_are_queued_even_when_the_submit_queue_is_full() {
         host.close();
     }
 }
+
+/// A `[resource-drop]R` has no output: the core refuses one that returns some as `AbiMismatch`
+/// ("... output of [resource-drop]counter does not match its interface: 8 bytes, expected
+/// none"), in both modes and whichever way the drop is sent (a call, a submit), and counts the
+/// error; the module dropped the object all the same. The counter module's drop lies for a
+/// counter named "lies-on-drop". Every front end's resource handle gets this refusal from here.
+#[test]
+fn a_drop_that_returns_output_is_refused() {
+    let host = host();
+    for mode in modes() {
+        let m = host.open(&counter_path(), opts(mode)).unwrap();
+        let liar = |start: u64| match call(
+            &m,
+            "[static]counter.named",
+            &[Value::String("lies-on-drop".into()), Value::U64(start)],
+        )
+        .unwrap()
+        {
+            Some(Value::Result(Ok(Some(h)))) => handle(Some(*h)),
+            other => panic!("{mode:?}: {other:?}"),
+        };
+        let expected = format!(
+            "ABI mismatch in {}: output of [resource-drop]counter does not match its interface: \
+             8 bytes, expected none",
+            m.info().path
+        );
+        let h = liar(1);
+        let before = live(&m);
+        let errors = m.counters().errors;
+        let e = drop_handle(&m, h).expect_err("a drop with output");
+        assert!(matches!(e, Error::AbiMismatch { .. }), "{mode:?}: {e:?}");
+        assert_eq!(e.to_string(), expected, "{mode:?}");
+        assert_eq!(live(&m), before - 1, "{mode:?}: the module dropped it");
+        assert_eq!(m.counters().errors, errors + 1, "{mode:?}: counted");
+        expect_stale(get(&m, h), h);
+        // Submitted, as a garbage collector's release is.
+        let h = liar(2);
+        let (tx, rx) = std::sync::mpsc::channel();
+        m.method("[resource-drop]counter")
+            .unwrap()
+            .submit(h.to_le_bytes().to_vec(), move |r| tx.send(r).unwrap())
+            .unwrap();
+        let r = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+        match r {
+            Err(e @ Error::AbiMismatch { .. }) => assert_eq!(e.to_string(), expected),
+            other => panic!("{mode:?}: {other:?}"),
+        }
+        assert_eq!(live(&m), before - 1, "{mode:?}");
+        // An honest drop has no output and is no error.
+        let ok = new(&m, 3);
+        drop_handle(&m, ok).unwrap();
+        assert_eq!(live(&m), before - 1, "{mode:?}");
+        m.close();
+    }
+}

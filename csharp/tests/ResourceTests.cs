@@ -594,32 +594,33 @@ namespace BridgeHost.Tests
             }
         }
 
-        /// <summary>A drop has no output (docs/TYPED.md, "Resources (handles)"): Dispose refuses
-        /// one that returns bytes with AbiMismatchException "ABI mismatch in PATH: output of D does
-        /// not match its interface: N bytes, expected none", thrown once, the handle released all
-        /// the same; as Java's OwnedHandle.close() and Python's Resource.close(). std's echo stands
-        /// in for a lying [resource-drop]R (it returns the 8 bytes of the handle it is sent).</summary>
+        /// <summary>A drop has no output (docs/TYPED.md, "Resources (handles)"): the core refuses
+        /// one that returns bytes, so Dispose throws AbiMismatchException "ABI mismatch in PATH:
+        /// output of [resource-drop]counter does not match its interface: 8 bytes, expected none",
+        /// once, the object released all the same; as Java's close() and Python's close(). The
+        /// counter module's drop lies for a counter named "lies-on-drop" (it returns the
+        /// handle).</summary>
         private void ADropThatReturnsOutputIsRefusedOnce(bool isolated)
         {
-            var m = isolated ? TestEnv.OpenIsolatedOrSkip(_host, "std") : _host.Open("std");
+            var cb = Open(isolated);
             try
             {
-                using (var lyingDrop = m.GetMethod("echo"))
-                {
-                    var h = new ResourceHandle(lyingDrop, "thing", 0x1234000000000001UL);
-                    long calls = m.GetCounters().Calls;
-                    var e = Check.Throws<AbiMismatchException>(() => h.Dispose(), "a drop with output");
-                    Check.Equal("ABI mismatch in " + m.Path + ": output of echo does not match its interface: 8 bytes, expected none",
-                        e.Message, "the message");
-                    Check.Equal(calls + 1, m.GetCounters().Calls, "the drop was sent once");
-                    Check.True(h.IsReleased, "released all the same");
-                    h.Dispose(); // thrown once: later calls do nothing
-                    Check.Equal(calls + 1, m.GetCounters().Calls, "nothing sent again");
-                }
+                var m = cb.Module;
+                var liar = cb.CounterNamed("lies-on-drop", 1);
+                uint live = cb.Live();
+                long sent = Sent(m);
+                var e = Check.Throws<AbiMismatchException>(() => liar.Dispose(), "a drop with output");
+                Check.Equal("ABI mismatch in " + m.Path + ": output of [resource-drop]counter does not match its interface: 8 bytes, expected none",
+                    e.Message, "the message");
+                Check.Equal(sent + 1, Sent(m), "the drop was sent once");
+                Check.True(liar.IsDisposed, "released all the same");
+                liar.Dispose(); // thrown once: later calls do nothing
+                Check.Equal(sent + 1, Sent(m), "nothing sent again");
+                Check.Equal(live - 1, cb.Live(), "the module dropped it");
             }
             finally
             {
-                m.Dispose();
+                Close(cb);
             }
         }
 

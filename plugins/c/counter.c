@@ -24,6 +24,10 @@
  * Bytes-only methods besides the interface: "crash" aborts the process (isolated tests restart
  * the worker with it), "pid" returns the serving process id (u32).
  *
+ * One lie, for the tests of the host's checks: the drop of a counter named "lies-on-drop"
+ * (`named`) returns the handle, 8 bytes of output a drop does not have (the host refuses it as
+ * AbiMismatch; the counter is dropped all the same).
+ *
  * Direct entries (docs/TYPED.md, "Direct calls"): live and destroyed-total, written by hand (see
  * `direct` below).
  */
@@ -85,6 +89,8 @@ typedef struct instance {
 } instance;
 
 static atomic_uint_fast64_t destroyed_total;
+
+#define LIES_ON_DROP "lies-on-drop"
 
 static void counter_free(counter *c) {
     free(c->name);
@@ -567,7 +573,18 @@ static int32_t ct_call(void *inst, uint32_t m, const uint8_t *input, size_t inpu
         uint64_t h;
         if (!rd_u64(&r, &h) || r.left != 0)
             return malformed(in, ctx);
-        return table_drop(in, h) ? 0 : stale(in, ctx, h);
+        /* A counter named LIES_ON_DROP lies: its drop returns the handle (8 bytes a drop does not
+         * have), for the tests of the host's refusal. */
+        bool lies = false;
+        counter *c = table_pin(in, h);
+        if (c != NULL) {
+            lies = c->name_len == sizeof LIES_ON_DROP - 1 &&
+                   memcmp(c->name, LIES_ON_DROP, c->name_len) == 0;
+            table_unpin(in, h);
+        }
+        if (!table_drop(in, h))
+            return stale(in, ctx, h);
+        return lies ? write_u64(in, ctx, h) : 0;
     }
     case M_CRASH:
         abort();

@@ -149,10 +149,14 @@ def _main(argv: Optional[List[str]]) -> int:
     p_call.add_argument("--max-output", type=int, help="output limit in bytes")
     p_call.add_argument("module")
     p_call.add_argument("method")
-    sub.add_parser("help", help="list the error exit codes")
-    sub.add_parser("version", help="print the core's version")
+    p_help = sub.add_parser("help", help="list the error exit codes")
+    p_version = sub.add_parser("version", help="print the core's version")
+    commands = {"inspect": p_inspect, "call": p_call, "help": p_help, "version": p_version}
     try:
-        ns = parser.parse_args(argv)
+        ns, extra = parser.parse_known_args(argv)
+        if extra:
+            # Named with the command's own usage line, not the top-level one.
+            commands.get(ns.command, parser).error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as e:  # argparse exits 2 on a usage error, 0 for --help
         return int(e.code or 0)
     try:

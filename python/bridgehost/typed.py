@@ -40,7 +40,7 @@ from typing import Any, Generic, List, Optional, Sequence, Tuple, Type, TypeVar
 
 from ._futures import wrap_owned
 from ._native import Interface, Method, Module, TypedFunction, TypedView
-from .errors import AbiMismatchError, ClosedError
+from .errors import ClosedError
 
 __all__ = ["Interface", "TypedView", "TypedFunction", "Some", "Ok", "Err", "Variant", "Resource"]
 
@@ -207,17 +207,12 @@ class Resource:
         if self._drop.closed:
             return
         try:
-            out = self._drop.call(self._handle.to_bytes(8, "little"))
+            # A drop that returns output is refused by the core (AbiMismatchError).
+            self._drop.call(self._handle.to_bytes(8, "little"))
         except ClosedError:
             if self._drop.closed:  # the module closed meanwhile: the object went with it
                 return
             raise
-        if out:
-            # A drop has no output; worded as Java and C# word it.
-            raise AbiMismatchError(
-                f"ABI mismatch in {self._drop.module.path}: output of {self._drop.name} does not "
-                f"match its interface: {len(out)} byte{'' if len(out) == 1 else 's'}, expected none"
-            )
 
     def __enter__(self: _R) -> _R:
         return self

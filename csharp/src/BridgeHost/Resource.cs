@@ -87,10 +87,10 @@ namespace BridgeHost.Typed
             {
                 return;
             }
-            byte[] output;
             try
             {
-                output = _drop.Call(Encode(_value));
+                // A drop that returns output is refused by the core (AbiMismatchException).
+                _drop.Call(Encode(_value));
             }
             catch (ClosedException)
             {
@@ -101,13 +101,6 @@ namespace BridgeHost.Typed
             {
                 // The bindings disposed the drop method meanwhile, with the module they opened.
                 return;
-            }
-            if (output.Length != 0)
-            {
-                throw new AbiMismatchException(
-                    "ABI mismatch in " + _drop.Module.Path + ": output of " + _drop.Name
-                    + " does not match its interface: " + output.Length + (output.Length == 1 ? " byte" : " bytes")
-                    + ", expected none");
             }
         }
 

@@ -8,10 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bridgehost.gen.counter.Counter;
 import io.bridgehost.gen.handles.Counter.Pair;
-import io.bridgehost.typed.OwnedHandle;
 import io.bridgehost.typed.WireWriter;
 import java.io.ByteArrayOutputStream;
-import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -195,32 +193,30 @@ class ResourcesTest {
     }
 
     /**
-     * A drop has no output (docs/TYPED.md, "Resources (handles)"): {@code close()} refuses one that
-     * returns bytes as C#'s {@code Dispose} and Python's {@code close()} do, with
-     * {@code AbiMismatchException} "ABI mismatch in PATH: output of D does not match its interface: N
-     * bytes, expected none", thrown once, the object released all the same. std's {@code echo}
-     * stands in for a lying {@code [resource-drop]R} (it returns the 8 bytes of the handle it is
-     * sent; counter's drop is honest); the generated classes' {@code close()} is
-     * {@link OwnedHandle#close()}.
+     * A drop has no output (docs/TYPED.md, "Resources (handles)"): the core refuses one that returns
+     * bytes, so {@code close()} throws {@code AbiMismatchException} "ABI mismatch in PATH: output of
+     * [resource-drop]counter does not match its interface: 8 bytes, expected none", as C#'s
+     * {@code Dispose} and Python's {@code close()} do, once, the object released all the same. The
+     * counter module's drop lies for a counter named "lies-on-drop" (it returns the handle).
      */
     @ParameterizedTest
     @ValueSource(strings = {"in-process", "process"})
     void aDropThatReturnsOutputIsRefusedOnceAndTheObjectReleased(String isolation) throws Exception {
-        try (Host host = TestSupport.host(); NativeModule m = host.open("std", mode(isolation));
-                Method lyingDrop = m.method("echo")) {
-            Object owner = new Object();
-            OwnedHandle h = OwnedHandle.own(owner, lyingDrop, "thing", 0x1234_0000_0001L);
+        try (Host host = TestSupport.host(); NativeModule m = host.open("counter", mode(isolation));
+                Counter counter = Counter.bind(m)) {
+            Counter.Counter_ liar = counter.counterNamed("lies-on-drop", 1);
+            long live = counter.live();
             long calls = m.counters().calls();
-            AbiMismatchException e = assertThrows(AbiMismatchException.class, h::close);
-            assertEquals("ABI mismatch in " + m.path() + ": output of echo does not match its interface: 8 bytes, expected none",
-                    e.getMessage());
+            AbiMismatchException e = assertThrows(AbiMismatchException.class, liar::close);
+            assertEquals("ABI mismatch in " + m.path() + ": output of [resource-drop]counter does not match "
+                    + "its interface: 8 bytes, expected none", e.getMessage());
             assertEquals(ErrorKind.ABI_MISMATCH, e.kind());
             assertEquals(calls + 1, m.counters().calls(), "the drop was sent once");
-            assertTrue(h.isClosed(), "released all the same");
-            assertThrows(ClosedException.class, h::get);
-            h.close(); // thrown once: later calls do nothing
+            assertTrue(liar.isClosed(), "released all the same");
+            assertThrows(ClosedException.class, liar::get);
+            liar.close(); // thrown once: later calls do nothing
             assertEquals(calls + 1, m.counters().calls(), "nothing sent again");
-            Reference.reachabilityFence(owner); // no Cleaner action before close() began
+            assertEquals(live - 1, counter.live(), "the module dropped it");
         }
     }
 

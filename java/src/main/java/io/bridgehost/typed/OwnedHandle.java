@@ -112,10 +112,10 @@ public final class OwnedHandle {
     /**
      * Releases the handle; idempotent. The first call marks it released, then sends
      * {@code [resource-drop]R} and waits for it: its failure is thrown, once (the handle is released
-     * all the same). A drop has no output: one that returns bytes is refused as C#'s
-     * {@code ResourceHandle.Dispose} and Python's {@code Resource.close()} refuse it, with an
+     * all the same). A drop has no output: the core refuses one that returns bytes, so this throws
      * {@link AbiMismatchException} "ABI mismatch in PATH: output of [resource-drop]R does not match
-     * its interface: N bytes, expected none", thrown once too. When the module is already closed
+     * its interface: N bytes, expected none", once too, as C#'s {@code ResourceHandle.Dispose} and
+     * Python's {@code Resource.close()} do. When the module is already closed
      * (closing it released every object) nothing is sent and nothing is thrown.
      *
      * @throws AbiMismatchException if the drop returned output
@@ -128,20 +128,14 @@ public final class OwnedHandle {
         if (drop.module().isClosed()) {
             return;
         }
-        byte[] output;
         try {
-            output = drop.call(encode(handle));
+            // A drop that returns output is refused by the core (AbiMismatchException).
+            drop.call(encode(handle));
         } catch (ClosedException e) {
             // The module closed while the drop was on its way: it released the object.
             if (!drop.module().isClosed()) {
                 throw e;
             }
-            return;
-        }
-        if (output.length != 0) {
-            // Worded as C# and Python word it, and as every other output mismatch.
-            throw WireReader.outputMismatch(drop.module(), drop.name(), new AbiMismatchException(
-                    output.length + (output.length == 1 ? " byte" : " bytes") + ", expected none"));
         }
     }
 
