@@ -70,7 +70,9 @@ interface values {
 /// module), and its `Codec.decodePair` makes objects from handles, so a malformed payload after
 /// them shows what becomes of the objects already made. Also unused: types named as the
 /// `java.lang` types the generated code names (`error`, `runtime-exception`, `auto-closeable`):
-/// nested in the binding, they would hide them, and the Java tests compile this file.
+/// nested in the binding, they would hide them; and a variant whose cases are named as the
+/// types they carry (`pair(pair)`, a case record `Pair` that would hide the outer `Pair`) and as
+/// the class itself (`counter`). The Java tests compile this file.
 fn handles_wit() -> String {
     let wit = include_str!("../../plugins/c/counter.wit");
     let anchor = "    /// The sum of two counters' values.";
@@ -84,7 +86,9 @@ fn handles_wit() -> String {
             "    record pair {{ a: counter, b: option<counter> }}\n    \
              variant error {{ bad(string), worse }}\n    \
              record runtime-exception {{ a: u32 }}\n    \
-             record auto-closeable {{ a: u32 }}\n{anchor}"
+             record auto-closeable {{ a: u32 }}\n    \
+             variant shape {{ pair(pair), error(error), counter(counter), \
+             many(list<pair>), shape(option<error>), none }}\n{anchor}"
         ),
     )
 }

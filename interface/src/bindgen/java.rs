@@ -279,6 +279,20 @@ impl<'a> Gen<'a> {
 
     /// The Java type of `ty`; `boxed` where it is a type argument.
     fn jtype(&self, ty: &Type, boxed: bool) -> Result<String> {
+        self.jtype_in(ty, boxed, false)
+    }
+
+    /// [`jtype`](Self::jtype) with the interface's own types named through the outer class
+    /// (`Min.Point`) when `qualified`: inside a variant's sealed interface, a case named like a
+    /// type (`point(point)`) is a record `Point` that hides the outer `Point`.
+    fn jtype_in(&self, ty: &Type, boxed: bool, qualified: bool) -> Result<String> {
+        let own = |i: usize| {
+            if qualified {
+                format!("{}.{}", self.class, self.names[i])
+            } else {
+                self.names[i].clone()
+            }
+        };
         let p = |prim: &str, boxd: &str| if boxed { boxd } else { prim }.to_string();
         Ok(match ty {
             Type::Bool => p("boolean", "Boolean"),
@@ -290,12 +304,14 @@ impl<'a> Gen<'a> {
             Type::F64 => p("double", "Double"),
             Type::String => "String".into(),
             Type::List(t) if **t == Type::U8 => "byte[]".into(),
-            Type::List(t) => format!("java.util.List<{}>", self.jtype(t, true)?),
-            Type::Option(t) => format!("java.util.Optional<{}>", self.jtype(t, true)?),
+            Type::List(t) => format!("java.util.List<{}>", self.jtype_in(t, true, qualified)?),
+            Type::Option(t) => {
+                format!("java.util.Optional<{}>", self.jtype_in(t, true, qualified)?)
+            }
             Type::Result { ok, err } => format!(
                 "io.bridgehost.typed.Result<{}, {}>",
-                self.side(ok.as_deref())?,
-                self.side(err.as_deref())?
+                self.side_in(ok.as_deref(), qualified)?,
+                self.side_in(err.as_deref(), qualified)?
             ),
             Type::Tuple(ts) => {
                 if ts.len() > 8 {
@@ -306,7 +322,7 @@ impl<'a> Gen<'a> {
                 }
                 let args = ts
                     .iter()
-                    .map(|t| self.jtype(t, true))
+                    .map(|t| self.jtype_in(t, true, qualified))
                     .collect::<Result<Vec<_>>>()?;
                 format!(
                     "io.bridgehost.typed.Tuple.Of{}<{}>",
@@ -315,17 +331,40 @@ impl<'a> Gen<'a> {
                 )
             }
             Type::Named(i) => match &self.i.typedef(*i).kind {
-                TypeDefKind::Alias(t) => self.jtype(t, boxed)?,
-                TypeDefKind::Flags(_) => format!("java.util.Set<{}>", self.names[*i]),
-                _ => self.names[*i].clone(),
+                TypeDefKind::Alias(t) => self.jtype_in(t, boxed, qualified)?,
+                TypeDefKind::Flags(_) => format!("java.util.Set<{}>", own(*i)),
+                _ => own(*i),
             },
-            Type::Own(r) | Type::Borrow(r) => self.names[*r].clone(),
+            Type::Own(r) | Type::Borrow(r) => own(*r),
         })
     }
 
+    /// The Java names of variant `name`'s case records: PascalCase, with `_` appended while one
+    /// is taken (Java: no nested type shares an enclosing type's name, the variant's or the
+    /// class's; no two cases share one; no reserved type name is hidden).
+    fn case_names(&self, name: &str, cases: &[crate::model::Case]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for c in cases {
+            let mut n = pascal(&c.name);
+            while n == name
+                || n == self.class
+                || RESERVED_TYPES.contains(&n.as_str())
+                || out.contains(&n)
+            {
+                n.push('_');
+            }
+            out.push(n);
+        }
+        out
+    }
+
     fn side(&self, t: Option<&Type>) -> Result<String> {
+        self.side_in(t, false)
+    }
+
+    fn side_in(&self, t: Option<&Type>, qualified: bool) -> Result<String> {
         match t {
-            Some(t) => self.jtype(t, true),
+            Some(t) => self.jtype_in(t, true, qualified),
             None => Ok("Void".into()),
         }
     }
@@ -630,17 +669,7 @@ impl<'a> Gen<'a> {
             }
             TypeDefKind::Variant(cases) => {
                 javadoc(out, "    ", def.docs.as_deref(), &[wit]);
-                let mut case_names: Vec<String> = Vec::new();
-                for c in cases {
-                    let mut n = pascal(&c.name);
-                    while &n == name
-                        || RESERVED_TYPES.contains(&n.as_str())
-                        || case_names.contains(&n)
-                    {
-                        n.push('_');
-                    }
-                    case_names.push(n);
-                }
+                let case_names = self.case_names(name, cases);
                 let _ = writeln!(
                     out,
                     "    public sealed interface {name} permits {} {{",
@@ -662,7 +691,7 @@ impl<'a> Gen<'a> {
                             let _ = write!(
                                 out,
                                 "        record {n}({} value) implements {name} {{",
-                                self.jtype(t, false)?
+                                self.jtype_in(t, false, true)?
                             );
                             if self.holds_bytes(t) {
                                 value_methods(out, "            ", n, &["value".to_string()]);
@@ -740,15 +769,7 @@ impl<'a> Gen<'a> {
                     cases.len(),
                     lit(&def.name)
                 );
-                let mut case_names: Vec<String> = Vec::new();
-                for c in cases {
-                    let mut n = pascal(&c.name);
-                    while &n == name || RESERVED_TYPES.contains(&n.as_str()) || case_names.contains(&n)
-                    {
-                        n.push('_');
-                    }
-                    case_names.push(n);
-                }
+                let case_names = self.case_names(name, cases);
                 for (k, (c, n)) in cases.iter().zip(&case_names).enumerate() {
                     let els = if k == 0 { "" } else { "} else " };
                     let _ = writeln!(e, "            {els}if (v instanceof {name}.{n} _c) {{");
