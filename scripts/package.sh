@@ -265,14 +265,14 @@ EOF
     local doc="$top/share/doc/bridgehost"
     mkdir -p "$doc/docs"
     cp "$ROOT/README.md" "$doc/"
-    for f in MODULES.md C_ABI.md TYPED.md ISOLATION.md; do
-        cp "$ROOT/docs/$f" "$doc/docs/"
-    done
+    # Every document: the shipped ones name the others (MODULES.md names SQLITE.md, TYPED.md
+    # JAVA.md and DOTNET.md, the README all of them).
+    cp "$ROOT"/docs/*.md "$doc/docs/"
     { printf '> This is the bridgehost project README. In this archive its documents are under
 '
-      printf '> share/doc/bridgehost/ (docs/MODULES.md: share/doc/bridgehost/docs/MODULES.md; also
+      printf '> share/doc/bridgehost/ (docs/MODULES.md: share/doc/bridgehost/docs/MODULES.md, and so
 '
-      printf '> C_ABI.md, TYPED.md, ISOLATION.md); paths outside docs/ name the source repository.
+      printf '> on for every docs/ file); paths outside docs/ name the source repository.
 
 '
       cat "$ROOT/README.md"; } >"$top/README.md"
