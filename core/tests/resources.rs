@@ -49,6 +49,20 @@ fn new(m: &Module, start: u64) -> u64 {
     handle(call(m, "[constructor]counter", &[Value::U64(start)]).unwrap())
 }
 
+/// `[static]counter.named`: the new counter's handle.
+fn named(m: &Module, name: &str, start: u64) -> u64 {
+    match call(
+        m,
+        "[static]counter.named",
+        &[Value::String(name.into()), Value::U64(start)],
+    )
+    .unwrap()
+    {
+        Some(Value::Result(Ok(Some(h)))) => handle(Some(*h)),
+        other => panic!("named({name:?}): {other:?}"),
+    }
+}
+
 fn get(m: &Module, h: u64) -> Result<u64, Error> {
     call(m, "[method]counter.get", &[Value::Handle(h)]).map(u64_of)
 }
@@ -144,19 +158,7 @@ fn constructors_methods_statics_and_owned_results() {
             .unwrap(),
         );
         assert_eq!(get(&m, b).unwrap(), 50);
-        let n = match call(
-            &m,
-            "[static]counter.named",
-            &[Value::String("n".into()), Value::U64(7)],
-        )
-        .unwrap()
-        {
-            Some(Value::Result(Ok(Some(h)))) => match *h {
-                Value::Handle(h) => h,
-                other => panic!("{other:?}"),
-            },
-            other => panic!("{mode:?}: {other:?}"),
-        };
+        let n = named(&m, "n", 7);
         assert_eq!(
             call(&m, "[method]counter.name", &[Value::Handle(n)]).unwrap(),
             Some(Value::Option(Some(Box::new(Value::String("n".into())))))
@@ -419,22 +421,12 @@ fn a_drop_that_returns_output_is_refused() {
     let host = host();
     for mode in modes() {
         let m = host.open(&counter_path(), opts(mode)).unwrap();
-        let liar = |start: u64| match call(
-            &m,
-            "[static]counter.named",
-            &[Value::String("lies-on-drop".into()), Value::U64(start)],
-        )
-        .unwrap()
-        {
-            Some(Value::Result(Ok(Some(h)))) => handle(Some(*h)),
-            other => panic!("{mode:?}: {other:?}"),
-        };
         let expected = format!(
             "ABI mismatch in {}: output of [resource-drop]counter does not match its interface: \
              8 bytes, expected none",
             m.info().path
         );
-        let h = liar(1);
+        let h = named(&m, "lies-on-drop", 1);
         let before = live(&m);
         let errors = m.counters().errors;
         let e = drop_handle(&m, h).expect_err("a drop with output");
@@ -444,7 +436,7 @@ fn a_drop_that_returns_output_is_refused() {
         assert_eq!(m.counters().errors, errors + 1, "{mode:?}: counted");
         expect_stale(get(&m, h), h);
         // Submitted, as a garbage collector's release is.
-        let h = liar(2);
+        let h = named(&m, "lies-on-drop", 2);
         let (tx, rx) = std::sync::mpsc::channel();
         m.method("[resource-drop]counter")
             .unwrap()
