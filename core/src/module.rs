@@ -240,9 +240,7 @@ impl Module {
             info: Arc::new(self.inner.info.methods[index].clone()),
             scalar,
             lists: crate::interface::ListClaims::of(self.interface(), name),
-            releases: self
-                .interface()
-                .is_some_and(|i| i.resources().any(|r| i.drop_method(r) == name)),
+            releases: self.interface().is_some_and(|i| i.is_drop_method(name)),
         })
     }
 

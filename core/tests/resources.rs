@@ -321,6 +321,38 @@ fn after_a_worker_restart_the_loss_is_reported_and_old_handles_are_stale() {
     m.close();
 }
 
+/// A drop of an object of the lost instance (a `close`, or what a Cleaner or finalizer submits
+/// once the object is garbage) has nothing to drop: it succeeds without running, and the loss is
+/// still reported to the next call that would have run against it, not taken by the drop.
+#[test]
+fn after_a_worker_restart_drops_do_not_take_the_loss_report() {
+    let host = host();
+    let m = host
+        .open(&counter_path(), opts(Isolation::Process))
+        .unwrap();
+    let (a, b) = (new(&m, 5), new(&m, 6));
+    let lost = m.counters().state_lost;
+    assert!(m.method("crash").unwrap().call(b"").is_err());
+    drop_handle(&m, a).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    m.method("[resource-drop]counter")
+        .unwrap()
+        .submit(b.to_le_bytes().to_vec(), move |r| tx.send(r).unwrap())
+        .unwrap();
+    let submitted = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(submitted.unwrap(), Vec::<u8>::new(), "a submitted drop");
+    assert_eq!(m.counters().state_lost, lost, "no drop took the report");
+    match call(&m, "live", &[]) {
+        Err(Error::StateLost(_)) => {}
+        other => panic!("expected StateLost, got {other:?}"),
+    }
+    assert_eq!(m.counters().state_lost, lost + 1);
+    // From here the new instance runs every call, drops included: an old handle is stale there.
+    assert_eq!(live(&m), 0);
+    expect_stale(drop_handle(&m, a), a);
+    m.close();
+}
+
 #[test]
 fn the_interface_is_the_file_and_the_module_is_stateful() {
     let info = bridgehost::inspect(&counter_path(), &[]).unwrap();

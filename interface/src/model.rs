@@ -269,6 +269,14 @@ impl Interface {
         format!("[resource-drop]{}", self.types[index].name)
     }
 
+    /// True when `method` is the `[resource-drop]R` of a resource this
+    /// interface declares.
+    pub fn is_drop_method(&self, method: &str) -> bool {
+        method
+            .strip_prefix("[resource-drop]")
+            .is_some_and(|r| self.resources().any(|i| self.types[i].name == r))
+    }
+
     /// Indexes of the resource types.
     pub fn resources(&self) -> impl Iterator<Item = TypeIndex> + '_ {
         self.types

@@ -342,6 +342,25 @@ def test_isolated_worker_restart_gives_state_lost_then_stale_handles(host):
         e.close()
 
 
+def test_a_restart_is_reported_to_a_call_not_taken_by_drops(host):
+    # The drop of an object of the lost instance (a `with` exit while the timeout's error unwinds,
+    # a finalizer's drop) does not run: the error that happened reaches the caller, and the next
+    # call still learns that the state is gone.
+    with Counter.open(host, "counter", isolation="process", call_timeout=1.0) as b:
+        lost = b.module.counters()["state_lost"]
+        d = b.new_counter(2)
+        with pytest.raises(bridgehost.TimeoutError):
+            with b.new_counter(1) as c:
+                c.slow_get(5000)
+        del d
+        gc.collect()
+        assert b.module.counters()["state_lost"] == lost
+        with pytest.raises(bridgehost.StateLostError):
+            b.live()
+        assert b.module.counters()["state_lost"] == lost + 1
+        assert b.live() == 0
+
+
 def test_interpreter_exit_with_live_and_unreachable_objects(tmp_path):
     # Objects still live at exit, objects in garbage cycles, a host never closed: the exit
     # neither hangs nor prints (finalizers do not run at exit; the host's shutdown closes the

@@ -230,6 +230,9 @@ struct Isolated {
     shared: Arc<Shared>,
     supervisor: Mutex<Option<JoinHandle<()>>>,
     methods: Vec<String>,
+    /// Per method index: a `[resource-drop]R` of the interface (see
+    /// [`Shared::checkout`]).
+    drops: Vec<bool>,
     limits: Limits,
     closed: AtomicBool,
     /// When calls in flight stop being waited for at close: set by the first
@@ -328,6 +331,7 @@ pub(crate) fn open_with(
         shared,
         supervisor: Mutex::new(Some(handle)),
         methods: Vec::new(),
+        drops: Vec::new(),
         closed: AtomicBool::new(false),
         close_deadline: std::sync::OnceLock::new(),
     };
@@ -365,6 +369,11 @@ pub(crate) fn open_with(
             return Err(e);
         }
     };
+    backend.drops = backend
+        .methods
+        .iter()
+        .map(|m| interface.as_ref().is_some_and(|i| i.is_drop_method(m)))
+        .collect();
     let info = ModuleInfo {
         path: backend.shared.cfg.path_shown.clone(),
         name: hello.name,
@@ -487,7 +496,15 @@ impl Isolated {
                     return Err(Error::Cancelled);
                 }
             }
-            let w = self.shared.checkout(deadline, &stop_wait)?;
+            let drops = self.drops.get(index as usize).copied().unwrap_or(false);
+            let Some(w) = self.shared.checkout(deadline, &stop_wait, drops)? else {
+                // A drop with nothing to drop (its instance was lost): done,
+                // with no output.
+                if let Some(t) = &task {
+                    t.clear_cancel_hook();
+                }
+                return Ok(());
+            };
             if let Some(t) = &task {
                 let victim = Arc::clone(&w);
                 let hook = Box::new(move || victim.kill(remote::KillReason::Cancelled));

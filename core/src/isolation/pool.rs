@@ -213,11 +213,22 @@ impl Shared {
     /// then `Timeout(timeout)` (also when the deadline passed before a
     /// worker was found idle: the call would have no time to run); `Cancelled` once
     /// `cancelled` is set (a submitted call's cancel hook sets it).
+    ///
+    /// `drops`: the call is the `[resource-drop]R` of a resource the
+    /// interface declares. When the state holder is gone, such a call has
+    /// nothing to drop (every object of the lost instance went with it, and
+    /// the new instance has none yet: the call that reports the loss comes
+    /// before any call that could make one), so it is answered `Ok(None)`:
+    /// it does not run, and it leaves the one-time `StateLost` to the next
+    /// call that would run against the lost state. A drop a Cleaner or
+    /// finalizer submits, or a `close` while a crash's error unwinds, must
+    /// not be the call that silently takes that report.
     pub(crate) fn checkout(
         &self,
         deadline: Option<(Instant, Duration)>,
         cancelled: &std::sync::atomic::AtomicBool,
-    ) -> Result<Arc<Worker>> {
+        drops: bool,
+    ) -> Result<Option<Arc<Worker>>> {
         let mut pool = self.pool.lock();
         loop {
             if pool.closing {
@@ -252,6 +263,19 @@ impl Shared {
             if let Some(i) = best {
                 if pool.stateful() {
                     let id = pool.slots[i].worker.id;
+                    match pool.state_holder {
+                        Some(prev) if prev != id && drops => {
+                            let name = pool.hello.as_ref().map_or("?", |h| h.name.as_str());
+                            tracing::debug!(
+                                target: "bridgehost::isolation",
+                                module = %name,
+                                "stateful module: a resource drop after its worker was \
+                                 restarted has nothing to drop; not run"
+                            );
+                            return Ok(None);
+                        }
+                        _ => {}
+                    }
                     match pool.state_holder.replace(id) {
                         Some(prev) if prev != id => {
                             // The worker that held the state is gone. This
@@ -278,7 +302,7 @@ impl Shared {
                 let s = &mut pool.slots[i];
                 s.role = Role::Busy;
                 s.last_used = u;
-                return Ok(Arc::clone(&s.worker));
+                return Ok(Some(Arc::clone(&s.worker)));
             }
             // Bounded wait: breaker transitions are time-based.
             let mut wait = Duration::from_millis(100);
