@@ -81,6 +81,11 @@
  *                                              BH_API_STALE), then raise(SIGSTOP): the
  *                                              process stops itself while idle. Run it
  *                                              only in an isolated worker.
+ * slow_exit       [u32 LE ms, default 600]     arms destroy(): it then closes every descriptor
+ *                                              from 3 to 1023 (an isolated worker's control
+ *                                              channel among them) and sleeps that long
+ *                                              before returning: a worker that hangs up at
+ *                                              shutdown and is slow to exit; returns empty
  * scribble_input  any bytes                    writes to its own input (casting away
  *                                              const): flips every byte of the first
  *                                              64 KiB, then outputs "scribbled". In an
@@ -127,6 +132,7 @@ typedef struct faulty {
     atomic_int race_status;
     atomic_uint race_writes;
     atomic_int race_started;
+    uint32_t slow_exit_ms; /* slow_exit: destroy's sleep after closing descriptors; 0 = off */
 } faulty;
 
 static int32_t failmsg(const bh_host_api *api, bh_call_ctx *call, int32_t code, const char *msg)
@@ -665,6 +671,7 @@ enum {
     M_RACE_RESULT,
     M_STOP_WHEN_IDLE,
     M_SCRIBBLE_INPUT,
+    M_SLOW_EXIT,
     M_COUNT
 };
 
@@ -696,6 +703,7 @@ static const bh_method_desc methods[M_COUNT] = {
     [M_RACE_RESULT] = {"race_result", 0, 0},
     [M_STOP_WHEN_IDLE] = {"stop_when_idle", 0, 0},
     [M_SCRIBBLE_INPUT] = {"scribble_input", 0, 0},
+    [M_SLOW_EXIT] = {"slow_exit", 0, 0},
 };
 
 static int32_t faulty_init(const bh_host_api *api, const uint8_t *config, size_t config_len,
@@ -797,6 +805,15 @@ static int32_t faulty_call(void *instance, uint32_t method, const uint8_t *in, s
             p[i] = (uint8_t)~p[i];
         return api->write(call, (const uint8_t *)"scribbled", 9) == BH_API_OK ? 0 : -1;
     }
+    case M_SLOW_EXIT: {
+        uint32_t ms = 600;
+        if (len == 4)
+            memcpy(&ms, in, 4);
+        else if (len != 0)
+            return failmsg(api, call, EINVAL, "slow_exit: input is an optional u32 LE ms");
+        f->slow_exit_ms = ms;
+        return 0;
+    }
     default:
         return failmsg(api, call, EINVAL, "no such method index");
     }
@@ -808,6 +825,13 @@ static void faulty_destroy(void *instance)
     faulty *f = instance;
     if (f->racer_running)
         pthread_join(f->racer, NULL); /* it ends at its first stale write */
+    if (f->slow_exit_ms) {
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
+        struct timespec ts = {(time_t)(f->slow_exit_ms / 1000), (long)(f->slow_exit_ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
+    }
     free(instance);
 }
 

@@ -317,7 +317,8 @@ fn faulty_descriptor() {
             "race_late_write",
             "race_result",
             "stop_when_idle",
-            "scribble_input"
+            "scribble_input",
+            "slow_exit"
         ]
     );
 }

@@ -99,6 +99,10 @@ struct Tracked {
     /// When the control socket was found closed (`CLOCK_REALTIME` ns): the
     /// time a hangup violation is blamed by.
     hangup_seen: Option<u64>,
+    /// Asked to shut down (the module is closing): closing its control
+    /// channel is what it was asked to do, and the close's own deadline
+    /// (`SHUTDOWN_GRACE`) bounds how long it may take to exit.
+    shutdown_posted: bool,
 }
 
 struct Supervisor {
@@ -204,7 +208,12 @@ impl Supervisor {
                     }
                 }
                 if let Some(d) = t.hangup_deadline {
-                    if now >= d {
+                    if t.shutdown_posted {
+                        // Not a violation: it exits as asked (slowly, on a
+                        // loaded machine or with a large address space to
+                        // unmap); SHUTDOWN_GRACE ends the wait.
+                        t.hangup_deadline = None;
+                    } else if now >= d {
                         t.hangup_deadline = None;
                         t.worker.report_violation(
                             t.hangup_seen,
@@ -411,6 +420,7 @@ impl Supervisor {
             startup_deadline: Some(Instant::now() + cfg.startup_timeout),
             hangup_deadline: None,
             hangup_seen: None,
+            shutdown_posted: false,
         });
         let mut pool = self.shared.pool.lock();
         let replacement = self.spawned >= cfg.workers + pool.spares(cfg.spares);
@@ -534,14 +544,17 @@ impl Supervisor {
 
     fn begin_shutdown(&mut self) {
         let pool = self.shared.pool.lock();
-        for t in &self.tracked {
+        for t in &mut self.tracked {
             let role = pool
                 .slots
                 .iter()
                 .find(|s| Arc::ptr_eq(&s.worker, &t.worker))
                 .map(|s| s.role);
             match role {
-                Some(Role::Idle | Role::Spare) if t.hello => t.worker.post_shutdown(),
+                Some(Role::Idle | Role::Spare) if t.hello => {
+                    t.worker.post_shutdown();
+                    t.shutdown_posted = true;
+                }
                 Some(Role::Doomed) => {}
                 Some(Role::Busy) => t.worker.kill(KillReason::Closed),
                 _ => t.worker.kill(KillReason::Shutdown),
