@@ -500,9 +500,22 @@ impl Method {
         token: &crate::CallCancel,
         poll: Option<crate::executor::CancelPoll>,
     ) -> Result<()> {
-        crate::executor::run_cancellable(token, poll, &self.module.counters, || {
-            self.call_with(input, buf)
-        })
+        self.cancellable(token, poll, || self.call_with(input, buf))
+    }
+
+    /// Run `call`, one call of this method on this thread (e.g. a
+    /// [`call_scalar`](Self::call_scalar) or a [`call_into`](Self::call_into)),
+    /// cancellable through `token` and `poll` exactly as
+    /// [`call_cancellable`](Self::call_cancellable) is: the front ends'
+    /// typed calls use it so that a signal interrupts them as it interrupts a
+    /// bytes call.
+    pub fn cancellable<R>(
+        &self,
+        token: &crate::CallCancel,
+        poll: Option<crate::executor::CancelPoll>,
+        call: impl FnOnce() -> Result<R>,
+    ) -> Result<R> {
+        crate::executor::run_cancellable(token, poll, &self.module.counters, call)
     }
 
     /// Call on this thread with an explicit sink.

@@ -89,6 +89,76 @@ def test_ctrl_c_interrupts_a_blocking_isolated_call_and_cancels_it():
     assert "cancelled 1" in out, out
 
 
+@pytest.mark.skipif(not _isolation_available(), reason="process isolation unavailable here")
+@pytest.mark.parametrize(
+    "call",
+    [
+        "view.sleep(20000)",  # a scalar typed call (the direct-call path)
+        "view.sleep.call(20000)",
+    ],
+)
+def test_ctrl_c_interrupts_a_blocking_isolated_typed_call(call):
+    # Typed calls went around the signal poll: the call ran to its end (checked).
+    out = _run(
+        f"""
+        h = bridgehost.Host()
+        m = h.open("std", isolation="process", workers=1)
+        view = m.typed()
+        view.sleep(1)                     # the worker is up
+        interrupt_after(0.5)
+        t0 = time.monotonic()
+        try:
+            {call}
+            print("not interrupted", flush=True)
+        except KeyboardInterrupt:
+            now = time.monotonic()
+            print(f"interrupted after {{now - t0:.3f}} s", flush=True)
+            assert now - sent[0] < 1.0, now - sent[0]
+        c = m.counters()
+        assert c["cancelled"] == 1, c
+        assert view.add(2, 3) == 5        # the worker was replaced
+        h.close()
+        """
+    )
+    assert "interrupted after" in out, out
+
+
+@pytest.mark.skipif(not _isolation_available(), reason="process isolation unavailable here")
+def test_ctrl_c_interrupts_a_blocking_isolated_typed_call_in_the_wire_format():
+    # A typed call with a handle (no direct call): the wire format through the bytes call.
+    if not _has_module("counter"):
+        pytest.skip("test-only counter module not on BRIDGEHOST_MODULE_PATH (scripts/build.sh)")
+    out = _run(
+        """
+        h = bridgehost.Host()
+        m = h.open("counter", isolation="process")
+        view = m.typed()
+        c = view.function("[constructor]counter")(5)
+        slow_get = view.function("[method]counter.slow-get")
+        assert slow_get(c, 1) == 5        # the worker is up
+        interrupt_after(0.5)
+        t0 = time.monotonic()
+        try:
+            slow_get(c, 10000)
+            print("not interrupted", flush=True)
+        except KeyboardInterrupt:
+            now = time.monotonic()
+            print(f"interrupted after {now - t0:.3f} s", flush=True)
+            assert now - sent[0] < 1.0, now - sent[0]
+        assert m.counters()["cancelled"] == 1, m.counters()
+        h.close()
+        """
+    )
+    assert "interrupted after" in out, out
+
+
+def _has_module(name: str) -> bool:
+    return any(
+        d and os.path.isfile(os.path.join(d, f"libbridgehost_mod_{name}.so"))
+        for d in os.environ.get("BRIDGEHOST_MODULE_PATH", "").split(":")
+    )
+
+
 def test_ctrl_c_during_an_in_process_call_is_raised_when_it_returns():
     out = _run(
         """

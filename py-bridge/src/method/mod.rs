@@ -76,6 +76,16 @@ fn call_interruptible(
     input: &[u8],
     out: &mut Vec<u8>,
 ) -> PyResult<Result<(), Error>> {
+    interruptible(py, method, || method.call_with(input, out))
+}
+
+/// [`call_interruptible`] for any one call of `method` (`call`, run with the
+/// GIL released): the typed calls' bytes and scalar calls.
+fn interruptible<R: Send>(
+    py: Python<'_>,
+    method: &bridgehost::Method,
+    call: impl FnOnce() -> Result<R, Error> + Send,
+) -> PyResult<Result<R, Error>> {
     let raised: std::sync::Arc<std::sync::Mutex<Option<PyErr>>> = Default::default();
     let slot = std::sync::Arc::clone(&raised);
     let poll: CancelPoll = std::sync::Arc::new(move || {
@@ -88,7 +98,7 @@ fn call_interruptible(
         })
     });
     let token = CallCancel::new();
-    let r = py.detach(|| method.call_cancellable(input, out, &token, Some(poll)));
+    let r = py.detach(|| method.cancellable(&token, Some(poll), call));
     let pending = raised.lock().unwrap_or_else(|p| p.into_inner()).take();
     match pending {
         Some(e) => Err(e),
@@ -289,6 +299,9 @@ impl Method {
         with_scratch(|out| {
             let r = if keep_gil {
                 method.call_with(input, out)
+            } else if self.isolated && on_main_thread(py) {
+                // Interruptible by Ctrl-C, as a bytes call is.
+                call_interruptible(py, method, input, out)?
             } else {
                 py.detach(|| method.call_with(input, out))
             };
@@ -360,6 +373,9 @@ impl Method {
         let method: &bridgehost::Method = &self.inner;
         let r = if self.keep_gil {
             method.call_scalar(args)
+        } else if self.isolated && on_main_thread(py) {
+            // Interruptible by Ctrl-C, as a bytes call is.
+            interruptible(py, method, || method.call_scalar(args))?
         } else {
             py.detach(|| method.call_scalar(args))
         };
