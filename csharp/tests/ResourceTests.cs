@@ -151,6 +151,30 @@ namespace BridgeHost.Tests
                     Check.Equal(sent, Sent(cb.Module), "no call reached the module");
                     Check.Equal(2UL, cb.SumAsync(b, b).Result, "a counted call");
                     Check.True(Sent(cb.Module) > sent, "the counters do count it");
+
+                    // Another binding of the same module: its objects are the instance's.
+                    using (var again = Counter.Bind(cb.Module))
+                    {
+                        Check.Equal(ulong.MaxValue, again.Sum(a, b), "a binding of the same module");
+                    }
+                    // An object of another module instance is refused, nothing sent: its handle
+                    // names nothing here, or another object.
+                    var other = Open(isolated);
+                    try
+                    {
+                        using (var z = other.NewCounter(1))
+                        {
+                            sent = Sent(cb.Module);
+                            var x = Check.Throws<InvalidArgumentException>(() => cb.Sum(a, z), "an object of another module");
+                            Check.True(x.Message.Contains("parameter b: expected a Counter_ of this binding's module"), x.Message);
+                            Check.Throws<InvalidArgumentException>(() => cb.SumAsync(z, a), "async");
+                            Check.Equal(sent, Sent(cb.Module), "no call reached the module");
+                        }
+                    }
+                    finally
+                    {
+                        Close(other);
+                    }
                 }
             }
             finally

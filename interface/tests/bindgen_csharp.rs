@@ -391,8 +391,11 @@ fn owned_handles_anywhere_in_a_result_become_objects() {
     hasnt("public static global::A.B.T.Pick DecodePick(");
     has("public static global::A.B.T.PickPlain DecodePickPlain(global::BridgeHost.Typed.WireReader r)");
     has("global::System.GC.KeepAlive(other);");
-    // A resource without methods holds no binding (an unread field would be a warning).
-    has("public sealed class Bare : global::System.IDisposable\n        {\n            private readonly global::BridgeHost.Typed.ResourceHandle _h;");
+    // Every resource holds its binding: a borrowed object must be of the module of the binding
+    // the call goes through (HandleIn reads it, so a resource without methods has no unread field).
+    has("public sealed class Bare : global::System.IDisposable\n        {\n            private readonly global::A.B.T _b;\n            private readonly global::BridgeHost.Typed.ResourceHandle _h;");
+    has("_w.U64(a.HandleIn(_b, \"parameter a\"));");
+    has("private static byte[] In_RPair(global::A.B.T _b, global::A.B.T.R a, global::A.B.T.R b)");
     has("public global::A.B.T.Made MadeMake()");
     mcs_compiles("Handles", &f.text);
 }

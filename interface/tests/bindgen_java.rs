@@ -167,10 +167,11 @@ fn resources_are_classes_owning_their_handle() {
     ] {
         assert!(t.contains(s), "{s}\n{t}");
     }
-    // Borrowed objects are checked open when encoded and kept reachable for the call.
+    // Borrowed objects are checked open and of the binding's module when encoded, and kept
+    // reachable for the call.
     assert!(
         t.contains(
-            "_w.handle(io.bridgehost.typed.WireWriter.require(a, \"parameter a\")._handle());"
+            "_w.handle(io.bridgehost.typed.WireWriter.require(a, \"parameter a\")._handleIn(_b, \"parameter a\"));"
         ),
         "{t}"
     );

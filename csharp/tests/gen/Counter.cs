@@ -33,6 +33,12 @@ namespace BridgeHost.Gen
             /// <exception cref="BridgeHost.ClosedException">The object was disposed.</exception>
             public ulong Handle => _h.Value;
 
+            internal ulong HandleIn(global::BridgeHost.Gen.Counter binding, string what)
+            {
+                if (!ReferenceEquals(binding.Module, _b.Module)) throw new global::BridgeHost.InvalidArgumentException(what + ": expected a Counter_ of this binding's module, got one of another module");
+                return _h.Value;
+            }
+
             /// <summary>True once <see cref="Dispose"/> began.</summary>
             public bool IsDisposed => _h.IsReleased;
 
@@ -285,7 +291,7 @@ namespace BridgeHost.Gen
         /// <exception cref="System.ArgumentNullException">A borrowed object is null.</exception>
         public ulong Sum(global::BridgeHost.Gen.Counter.Counter_ a, global::BridgeHost.Gen.Counter.Counter_ b)
         {
-            var _out = _m_Sum.Call(In_Sum(a, b));
+            var _out = _m_Sum.Call(In_Sum(this, a, b));
             global::System.GC.KeepAlive(a);
             global::System.GC.KeepAlive(b);
             return Out_Sum(_out);
@@ -298,16 +304,16 @@ namespace BridgeHost.Gen
         /// <returns>The result's task; it fails with the exceptions the blocking form throws.</returns>
         public global::System.Threading.Tasks.Task<ulong> SumAsync(global::BridgeHost.Gen.Counter.Counter_ a, global::BridgeHost.Gen.Counter.Counter_ b, global::System.Threading.CancellationToken cancellationToken = default(global::System.Threading.CancellationToken))
         {
-            return Async_Sum(_m_Sum.SubmitAsync(In_Sum(a, b), cancellationToken), new object[] { a, b });
+            return Async_Sum(_m_Sum.SubmitAsync(In_Sum(this, a, b), cancellationToken), new object[] { a, b });
         }
 
-        private static byte[] In_Sum(global::BridgeHost.Gen.Counter.Counter_ a, global::BridgeHost.Gen.Counter.Counter_ b)
+        private static byte[] In_Sum(global::BridgeHost.Gen.Counter _b, global::BridgeHost.Gen.Counter.Counter_ a, global::BridgeHost.Gen.Counter.Counter_ b)
         {
             if (a == null) throw new global::System.ArgumentNullException(nameof(a));
             if (b == null) throw new global::System.ArgumentNullException(nameof(b));
             var _w = new global::BridgeHost.Typed.WireWriter();
-            _w.U64(a.Handle);
-            _w.U64(b.Handle);
+            _w.U64(a.HandleIn(_b, "parameter a"));
+            _w.U64(b.HandleIn(_b, "parameter b"));
             return _w.ToArray();
         }
 

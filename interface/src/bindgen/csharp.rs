@@ -587,7 +587,7 @@ impl<'a> Gen<'a> {
             }
             // A borrowed handle: the object is null-checked before encoding starts; reading its
             // Handle throws ClosedException once it is disposed, before anything is sent.
-            Type::Borrow(_) => format!("{w}.U64({v}.Handle);"),
+            Type::Borrow(_) => format!("{w}.U64({v}.HandleIn(_b, {what}));"),
             // check_handles keeps owned handles out of everything that is encoded.
             Type::Own(_) => {
                 return Err(Error::Value(
@@ -926,19 +926,11 @@ impl<'a> Gen<'a> {
                 code(&drop)
             ),
         );
-        // The binding, for the methods' calls (a resource without methods needs only its drop).
-        let methods = self
-            .rfuncs
-            .iter()
-            .any(|(f, _, _)| f.kind == FunctionKind::Method(ti));
-        let (field, assign) = if methods {
-            (
-                format!("            private readonly {} _b;\n", self.qual),
-                "                _b = binding;\n",
-            )
-        } else {
-            (String::new(), "")
-        };
+        // The binding, for the methods' calls and for the module a borrowed object must be of.
+        let (field, assign) = (
+            format!("            private readonly {} _b;\n", self.qual),
+            "                _b = binding;\n",
+        );
         let _ = writeln!(
             out,
             "        public sealed class {name} : global::System.IDisposable\n        {{\n{field}            private readonly global::BridgeHost.Typed.ResourceHandle _h;\n"
@@ -953,6 +945,14 @@ impl<'a> Gen<'a> {
         let _ = writeln!(
             out,
             "            /// <summary>The module's handle of this object (for logs and <c>bridgehost call --json</c>).</summary>\n            /// <exception cref=\"BridgeHost.ClosedException\">The object was disposed.</exception>\n            public ulong Handle => _h.Value;\n"
+        );
+        // A borrowed object's handle, to send through `binding`: an object of another module
+        // instance is refused (its handle means nothing there, or another object).
+        let _ = writeln!(
+            out,
+            "            internal ulong HandleIn({} binding, string what)\n            {{\n                if (!ReferenceEquals(binding.Module, _b.Module)) throw new global::BridgeHost.InvalidArgumentException(what + {});\n                return _h.Value;\n            }}\n",
+            self.qual,
+            lit(&format!(": expected a {name} of this binding's module, got one of another module"))
         );
         let _ = writeln!(
             out,
@@ -1254,13 +1254,24 @@ impl<'a> Gen<'a> {
         if keep.len() > usize::from(owner.is_some()) {
             exc += "        /// <exception cref=\"System.ArgumentNullException\">A borrowed object is null.</exception>\n";
         }
-        let in_args = if owner.is_some() {
-            std::iter::once("this".to_string())
-                .chain(args.iter().cloned())
-                .collect::<Vec<_>>()
-                .join(", ")
+        // With objects borrowed besides `this`, the encoder takes the binding the call goes
+        // through (`_b`): each borrowed object must be of its module.
+        let borrows = keep.len() > usize::from(owner.is_some());
+        let bind_arg = match (borrows, owner.is_some()) {
+            (false, _) => None,
+            (true, true) => Some("_b".to_string()),
+            (true, false) => Some("this".to_string()),
+        };
+        let in_args = bind_arg
+            .into_iter()
+            .chain(owner.is_some().then(|| "this".to_string()))
+            .chain(args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let bind_param = if borrows {
+            format!("{} _b", self.qual)
         } else {
-            args.join(", ")
+            String::new()
         };
         let self_param = match owner {
             Some(ti) => format!("{} _self", self.q(ti)),
@@ -1383,7 +1394,7 @@ impl<'a> Gen<'a> {
             );
             // Encoder of the parameters (WireWriter.Bytes has both forms). Borrowed objects are
             // null-checked first; reading a disposed one's Handle throws before anything is sent.
-            let in_plist = [self_param.clone(), plist.clone()]
+            let in_plist = [bind_param.clone(), self_param.clone(), plist.clone()]
                 .into_iter()
                 .filter(|s| !s.is_empty())
                 .collect::<Vec<_>>()

@@ -499,9 +499,12 @@ impl<'a> Gen<'a> {
                 };
                 format!("Codec.encode{}({w}, {arg}, {what});", self.names[*i])
             }
-            // A borrowed object: its handle, checked open (ClosedException before anything is sent).
+            // A borrowed object: its handle, checked open (ClosedException before anything is sent)
+            // and of the module of the binding `_b` the call goes through (an object of another
+            // module instance is InvalidArgumentException: its handle means nothing there, or
+            // another object).
             Type::Borrow(_) if d == 0 => format!(
-                "{w}.handle(io.bridgehost.typed.WireWriter.require({v}, {what})._handle());"
+                "{w}.handle(io.bridgehost.typed.WireWriter.require({v}, {what})._handleIn(_b, {what}));"
             ),
             Type::Own(_) | Type::Borrow(_) => {
                 return Err(self.misplaced_handle(format!(
@@ -1084,7 +1087,7 @@ impl<'a> Gen<'a> {
         } else {
             let _ = write!(
                 out,
-                "{ind}public {ret} {name}({plist}) {{\n{ind}    try {{\n{ind}        {ret_kw}out_{helper}({barg}{module_field}.call(in_{helper}({alist})));\n{ind}    }} finally {{\n"
+                "{ind}public {ret} {name}({plist}) {{\n{ind}    try {{\n{ind}        {ret_kw}out_{helper}({barg}{module_field}.call(in_{helper}({bind}, {alist})));\n{ind}    }} finally {{\n"
             );
             for k in &keep {
                 let _ = writeln!(
@@ -1136,7 +1139,7 @@ impl<'a> Gen<'a> {
             // stay reachable (captured by the continuation) until the call has completed.
             let _ = write!(
                 out,
-                "{ind}public java.util.concurrent.CompletableFuture<{boxed_ret}> {async_name}({plist}) {{\n{ind}    byte[] _in;\n{ind}    try {{\n{ind}        _in = in_{helper}({alist});\n{ind}    }} catch (io.bridgehost.ClosedException _e) {{\n{ind}        return java.util.concurrent.CompletableFuture.failedFuture(_e);\n{ind}    }}\n{ind}    return {module_field}.submit(_in).thenApply(_o -> {{\n"
+                "{ind}public java.util.concurrent.CompletableFuture<{boxed_ret}> {async_name}({plist}) {{\n{ind}    byte[] _in;\n{ind}    try {{\n{ind}        _in = in_{helper}({bind}, {alist});\n{ind}    }} catch (io.bridgehost.ClosedException _e) {{\n{ind}        return java.util.concurrent.CompletableFuture.failedFuture(_e);\n{ind}    }}\n{ind}    return {module_field}.submit(_in).thenApply(_o -> {{\n"
             );
             for k in &keep {
                 let _ = writeln!(
@@ -1154,7 +1157,11 @@ impl<'a> Gen<'a> {
             }
             let _ = writeln!(out, "{ind}    }}){copy};\n{ind}}}\n");
         }
-        // Encoder of the parameters.
+        // Encoder of the parameters; with objects borrowed, it takes the binding the call goes
+        // through (`_b`), whose module each borrowed object must be of.
+        if !keep.is_empty() {
+            in_params.insert(0, format!("{} _b", self.class));
+        }
         let _ = writeln!(
             helpers,
             "    private static byte[] in_{helper}({}) {{\n        io.bridgehost.typed.WireWriter _w = new io.bridgehost.typed.WireWriter();",
@@ -1284,8 +1291,11 @@ impl<'a> Gen<'a> {
             this._h = io.bridgehost.typed.OwnedHandle.own(this, binding.d_{field}, {witlit}, handle);
         }}
 
-        /** @return the handle, to send; ClosedException once closed */
-        private long _handle() {{
+        /** @return the handle, to send through {{@code b}}; ClosedException once closed, InvalidArgumentException for an object of another module than {{@code b}}'s */
+        private long _handleIn({class} b, String what) {{
+            if (b.module != _binding.module) {{
+                throw new io.bridgehost.InvalidArgumentException(what + {another});
+            }}
             return _h.get();
         }}
 
@@ -1316,6 +1326,7 @@ impl<'a> Gen<'a> {
             field = camel(&def.name),
             witlit = lit(&def.name),
             prefix = lit(&format!("{name}[{} ", def.name)),
+            another = lit(&format!(": expected a {name} of this binding's module, got one of another module")),
         );
         out.push_str(methods);
         let _ = writeln!(

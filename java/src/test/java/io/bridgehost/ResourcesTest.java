@@ -138,6 +138,24 @@ class ResourcesTest {
             // A null object is an argument error, as any null argument.
             InvalidArgumentException n = assertThrows(InvalidArgumentException.class, () -> counter.sum(a, null));
             assertTrue(n.getMessage().contains("parameter b is null"), n.getMessage());
+            // Another binding of the same module: its objects are the instance's.
+            try (Counter again = Counter.bind(counter.module())) {
+                assertEquals(7, again.sum(a, b));
+            }
+            // An object of another module instance is refused, nothing sent: its handle names
+            // nothing here, or another object.
+            try (Counter other = Counter.open(host, "counter", mode(isolation));
+                    Counter.Counter_ z = other.newCounter(1)) {
+                long calls = counter.module().counters().calls();
+                InvalidArgumentException x = assertThrows(InvalidArgumentException.class, () -> counter.sum(a, z));
+                assertTrue(x.getMessage().contains("parameter b: expected a Counter_ of this binding's module"), x.getMessage());
+                assertThrows(InvalidArgumentException.class, () -> counter.sumAsync(z, a));
+                assertThrows(InvalidArgumentException.class, () -> {
+                    a.add(0);
+                    counter.sum(z, z);
+                });
+                assertEquals(calls + 1, counter.module().counters().calls(), "only a.add was sent");
+            }
         }
     }
 

@@ -204,7 +204,7 @@ public final class Counter implements AutoCloseable {
      */
     public long sum(Counter_ a, Counter_ b) {
         try {
-            return out_sum(this, m_sum.call(in_sum(a, b)));
+            return out_sum(this, m_sum.call(in_sum(this, a, b)));
         } finally {
             java.lang.ref.Reference.reachabilityFence(a);
             java.lang.ref.Reference.reachabilityFence(b);
@@ -221,7 +221,7 @@ public final class Counter implements AutoCloseable {
     public java.util.concurrent.CompletableFuture<Long> sumAsync(Counter_ a, Counter_ b) {
         byte[] _in;
         try {
-            _in = in_sum(a, b);
+            _in = in_sum(this, a, b);
         } catch (io.bridgehost.ClosedException _e) {
             return java.util.concurrent.CompletableFuture.failedFuture(_e);
         }
@@ -232,10 +232,10 @@ public final class Counter implements AutoCloseable {
         });
     }
 
-    private static byte[] in_sum(Counter_ a, Counter_ b) {
+    private static byte[] in_sum(Counter _b, Counter_ a, Counter_ b) {
         io.bridgehost.typed.WireWriter _w = new io.bridgehost.typed.WireWriter();
-        _w.handle(io.bridgehost.typed.WireWriter.require(a, "parameter a")._handle());
-        _w.handle(io.bridgehost.typed.WireWriter.require(b, "parameter b")._handle());
+        _w.handle(io.bridgehost.typed.WireWriter.require(a, "parameter a")._handleIn(_b, "parameter a"));
+        _w.handle(io.bridgehost.typed.WireWriter.require(b, "parameter b")._handleIn(_b, "parameter b"));
         return _w.toByteArray();
     }
 
@@ -422,8 +422,11 @@ public final class Counter implements AutoCloseable {
             this._h = io.bridgehost.typed.OwnedHandle.own(this, binding.d_counter, "counter", handle);
         }
 
-        /** @return the handle, to send; ClosedException once closed */
-        private long _handle() {
+        /** @return the handle, to send through {@code b}; ClosedException once closed, InvalidArgumentException for an object of another module than {@code b}'s */
+        private long _handleIn(Counter b, String what) {
+            if (b.module != _binding.module) {
+                throw new io.bridgehost.InvalidArgumentException(what + ": expected a Counter_ of this binding's module, got one of another module");
+            }
             return _h.get();
         }
 
@@ -464,7 +467,7 @@ public final class Counter implements AutoCloseable {
          */
         public long add(long n) {
             try {
-                return out_counterAdd(_binding, _binding.m_counterAdd.call(in_counterAdd(this, n)));
+                return out_counterAdd(_binding, _binding.m_counterAdd.call(in_counterAdd(_binding, this, n)));
             } finally {
                 java.lang.ref.Reference.reachabilityFence(this);
             }
@@ -479,7 +482,7 @@ public final class Counter implements AutoCloseable {
         public java.util.concurrent.CompletableFuture<Long> addAsync(long n) {
             byte[] _in;
             try {
-                _in = in_counterAdd(this, n);
+                _in = in_counterAdd(_binding, this, n);
             } catch (io.bridgehost.ClosedException _e) {
                 return java.util.concurrent.CompletableFuture.failedFuture(_e);
             }
@@ -501,7 +504,7 @@ public final class Counter implements AutoCloseable {
          */
         public long get() {
             try {
-                return out_counterGet(_binding, _binding.m_counterGet.call(in_counterGet(this)));
+                return out_counterGet(_binding, _binding.m_counterGet.call(in_counterGet(_binding, this)));
             } finally {
                 java.lang.ref.Reference.reachabilityFence(this);
             }
@@ -515,7 +518,7 @@ public final class Counter implements AutoCloseable {
         public java.util.concurrent.CompletableFuture<Long> getAsync() {
             byte[] _in;
             try {
-                _in = in_counterGet(this);
+                _in = in_counterGet(_binding, this);
             } catch (io.bridgehost.ClosedException _e) {
                 return java.util.concurrent.CompletableFuture.failedFuture(_e);
             }
@@ -537,7 +540,7 @@ public final class Counter implements AutoCloseable {
          */
         public java.util.Optional<String> name() {
             try {
-                return out_counterName(_binding, _binding.m_counterName.call(in_counterName(this)));
+                return out_counterName(_binding, _binding.m_counterName.call(in_counterName(_binding, this)));
             } finally {
                 java.lang.ref.Reference.reachabilityFence(this);
             }
@@ -551,7 +554,7 @@ public final class Counter implements AutoCloseable {
         public java.util.concurrent.CompletableFuture<java.util.Optional<String>> nameAsync() {
             byte[] _in;
             try {
-                _in = in_counterName(this);
+                _in = in_counterName(_binding, this);
             } catch (io.bridgehost.ClosedException _e) {
                 return java.util.concurrent.CompletableFuture.failedFuture(_e);
             }
@@ -574,7 +577,7 @@ public final class Counter implements AutoCloseable {
          */
         public Counter_ fork(long delta) {
             try {
-                return out_counterFork(_binding, _binding.m_counterFork.call(in_counterFork(this, delta)));
+                return out_counterFork(_binding, _binding.m_counterFork.call(in_counterFork(_binding, this, delta)));
             } finally {
                 java.lang.ref.Reference.reachabilityFence(this);
             }
@@ -591,7 +594,7 @@ public final class Counter implements AutoCloseable {
         public java.util.concurrent.CompletableFuture<Counter_> forkAsync(long delta) {
             byte[] _in;
             try {
-                _in = in_counterFork(this, delta);
+                _in = in_counterFork(_binding, this, delta);
             } catch (io.bridgehost.ClosedException _e) {
                 return java.util.concurrent.CompletableFuture.failedFuture(_e);
             }
@@ -616,7 +619,7 @@ public final class Counter implements AutoCloseable {
          */
         public long slowGet(long ms) {
             try {
-                return out_counterSlowGet(_binding, _binding.m_counterSlowGet.call(in_counterSlowGet(this, ms)));
+                return out_counterSlowGet(_binding, _binding.m_counterSlowGet.call(in_counterSlowGet(_binding, this, ms)));
             } finally {
                 java.lang.ref.Reference.reachabilityFence(this);
             }
@@ -631,7 +634,7 @@ public final class Counter implements AutoCloseable {
         public java.util.concurrent.CompletableFuture<Long> slowGetAsync(long ms) {
             byte[] _in;
             try {
-                _in = in_counterSlowGet(this, ms);
+                _in = in_counterSlowGet(_binding, this, ms);
             } catch (io.bridgehost.ClosedException _e) {
                 return java.util.concurrent.CompletableFuture.failedFuture(_e);
             }
@@ -660,9 +663,9 @@ public final class Counter implements AutoCloseable {
         }
     }
 
-    private static byte[] in_counterAdd(Counter_ _self, long n) {
+    private static byte[] in_counterAdd(Counter _b, Counter_ _self, long n) {
         io.bridgehost.typed.WireWriter _w = new io.bridgehost.typed.WireWriter();
-        _w.handle(io.bridgehost.typed.WireWriter.require(_self, "this object")._handle());
+        _w.handle(io.bridgehost.typed.WireWriter.require(_self, "this object")._handleIn(_b, "this object"));
         _w.u64(n);
         return _w.toByteArray();
     }
@@ -682,9 +685,9 @@ public final class Counter implements AutoCloseable {
         return ((io.bridgehost.typed.Result.Ok<Long, String>) _res).value();
     }
 
-    private static byte[] in_counterGet(Counter_ _self) {
+    private static byte[] in_counterGet(Counter _b, Counter_ _self) {
         io.bridgehost.typed.WireWriter _w = new io.bridgehost.typed.WireWriter();
-        _w.handle(io.bridgehost.typed.WireWriter.require(_self, "this object")._handle());
+        _w.handle(io.bridgehost.typed.WireWriter.require(_self, "this object")._handleIn(_b, "this object"));
         return _w.toByteArray();
     }
 
@@ -699,9 +702,9 @@ public final class Counter implements AutoCloseable {
         }
     }
 
-    private static byte[] in_counterName(Counter_ _self) {
+    private static byte[] in_counterName(Counter _b, Counter_ _self) {
         io.bridgehost.typed.WireWriter _w = new io.bridgehost.typed.WireWriter();
-        _w.handle(io.bridgehost.typed.WireWriter.require(_self, "this object")._handle());
+        _w.handle(io.bridgehost.typed.WireWriter.require(_self, "this object")._handleIn(_b, "this object"));
         return _w.toByteArray();
     }
 
@@ -716,9 +719,9 @@ public final class Counter implements AutoCloseable {
         }
     }
 
-    private static byte[] in_counterFork(Counter_ _self, long delta) {
+    private static byte[] in_counterFork(Counter _b, Counter_ _self, long delta) {
         io.bridgehost.typed.WireWriter _w = new io.bridgehost.typed.WireWriter();
-        _w.handle(io.bridgehost.typed.WireWriter.require(_self, "this object")._handle());
+        _w.handle(io.bridgehost.typed.WireWriter.require(_self, "this object")._handleIn(_b, "this object"));
         _w.u64(delta);
         return _w.toByteArray();
     }
@@ -734,9 +737,9 @@ public final class Counter implements AutoCloseable {
         }
     }
 
-    private static byte[] in_counterSlowGet(Counter_ _self, long ms) {
+    private static byte[] in_counterSlowGet(Counter _b, Counter_ _self, long ms) {
         io.bridgehost.typed.WireWriter _w = new io.bridgehost.typed.WireWriter();
-        _w.handle(io.bridgehost.typed.WireWriter.require(_self, "this object")._handle());
+        _w.handle(io.bridgehost.typed.WireWriter.require(_self, "this object")._handleIn(_b, "this object"));
         _w.u32(ms, "parameter ms");
         return _w.toByteArray();
     }
