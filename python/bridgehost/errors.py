@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import concurrent.futures
-from typing import ClassVar, Dict, Type
+from typing import Any, ClassVar, Dict, Generic, Type, TypeVar
 
 __all__ = [
     "BridgeHostError",
@@ -94,23 +94,28 @@ class ModuleError(BridgeHostError):
         self.code = code
 
 
-class TypedModuleError(ModuleError):
+_E = TypeVar("_E")
+
+
+class TypedModuleError(ModuleError, Generic[_E]):
     """A typed function whose result is ``result<T, E>`` returned its error side.
 
     ``value`` is the ``E`` as a Python value (None when the error side has no payload),
     ``function`` the function's name. The call itself succeeded (``code`` is 0): the module
     returned an error value, which the typed view raises (``bridgehost.typed``).
+
+    Generic in ``E`` for type checkers: ``except TypedModuleError as e`` makes ``e.value``
+    ``Any`` (its type depends on the function that raised), so a generated error class's fields
+    can be read without a cast; ``TypedModuleError[ParseError]`` names one.
     """
 
-    def __init__(
-        self, message: str = "", value: object = None, function: str = ""
-    ) -> None:
+    def __init__(self, message: str = "", value: _E = None, function: str = "") -> None:  # type: ignore[assignment]
         super().__init__(message, 0)
-        self.value = value
+        self.value: _E = value
         self.function = function
 
 
-def _typed_error(function: str, value: object) -> TypedModuleError:
+def _typed_error(function: str, value: object) -> TypedModuleError[Any]:
     """Build the exception for a typed error result (called by the extension)."""
     return TypedModuleError(f"{function} returned an error: {value!r}", value, function)
 
