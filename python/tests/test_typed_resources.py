@@ -416,6 +416,11 @@ def test_bindings_and_a_client_pass_mypy_strict(tmp_path):
                 async def main() -> int:
                     return await c.get_async() + await b.sum_async(c, c)
 
+                try:
+                    c.add(2**64 - 1)
+                except bridgehost.TypedModuleError as e:
+                    # E is a str here: e.value is Any, read without a cast.
+                    total += len(e.value.upper())
                 return total + asyncio.run(main()) + len(forks)
     """))
     out, err, status = mypy.run(["--strict", "--no-incremental", "--cache-dir=/dev/null",
