@@ -312,7 +312,6 @@ impl Worker {
                 Some(ExitInfo {
                     kind: ExitKind::Unknown,
                     cpu: Duration::ZERO,
-                    max_rss_kib: 0,
                 })
             }
         }

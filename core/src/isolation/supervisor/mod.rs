@@ -507,7 +507,6 @@ impl Supervisor {
                 pid = w.pid,
                 busy = role == Some(Role::Busy),
                 cpu_ms = exit.cpu.as_millis() as u64,
-                max_rss_kib = exit.max_rss_kib,
                 "worker {}; stderr tail: {:?}",
                 describe(),
                 tail

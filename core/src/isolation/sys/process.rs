@@ -238,8 +238,9 @@ pub(crate) struct ExitInfo {
     pub(crate) kind: ExitKind,
     /// User + system CPU time.
     pub(crate) cpu: Duration,
-    /// Peak resident set, KiB.
-    pub(crate) max_rss_kib: u64,
+    // No peak resident set: the kernel's `ru_maxrss` of a child keeps the
+    // high-water mark of the image it forked from (the host's, hundreds of
+    // MiB under a JVM) across its exec, so it does not measure the worker.
 }
 
 /// Reap `pid` (our child). `block == false`: `Ok(None)` if it has not exited.
@@ -273,13 +274,11 @@ pub(crate) fn reap(pid: i32, block: bool) -> io::Result<Option<ExitInfo>> {
             Ok(Some(ExitInfo {
                 kind,
                 cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
-                max_rss_kib: ru.ru_maxrss.max(0) as u64,
             }))
         }
         Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(Some(ExitInfo {
             kind: ExitKind::Unknown,
             cpu: Duration::ZERO,
-            max_rss_kib: 0,
         })),
         Err(e) => Err(e),
     }
