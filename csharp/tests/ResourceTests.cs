@@ -260,6 +260,7 @@ namespace BridgeHost.Tests
             var b = cb2.NewCounter(2);
             var c = cb2.NewCounter(3);
             cb2.Module.Dispose();
+            Check.True(b.IsDisposed && c.IsDisposed, "closing the module released its objects");
             b.Dispose();
             // Its methods are closed with it: a live object's call is the library's closed error.
             Check.Throws<ClosedException>(() => c.Get(), "a method of a closed module");

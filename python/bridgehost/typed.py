@@ -185,8 +185,9 @@ class Resource:
 
     @property
     def closed(self) -> bool:
-        """True once ``close()`` began."""
-        return self._released
+        """True once ``close()`` began, or once the module is closed (closing it released the
+        object)."""
+        return self._released or self._drop.closed
 
     @property
     def module(self) -> Module:
@@ -226,7 +227,7 @@ class Resource:
         self.close()
 
     def __repr__(self) -> str:
-        state = "closed" if self._released else "live"
+        state = "closed" if self.closed else "live"
         return f"<{type(self).__name__} {self.WIT_NAME} handle=0x{self._handle:x} {state}>"
 
     def _enter(self) -> int:

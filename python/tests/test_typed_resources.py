@@ -177,7 +177,9 @@ def test_close_after_the_module_closed_is_a_no_op(host):
         b = Counter.open(host, "counter", isolation=isolation)
         c = b.new_counter(1)
         b.close()
-        c.close()  # no error: closing the module released it
+        # Closing the module released it: closed before close(), which is a no-op.
+        assert c.closed and "closed" in repr(c)
+        c.close()
         assert c.closed
         with pytest.raises(bridgehost.ClosedError):
             c.get()

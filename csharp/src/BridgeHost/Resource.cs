@@ -65,8 +65,9 @@ namespace BridgeHost.Typed
             }
         }
 
-        /// <summary>True once <see cref="Dispose"/> began.</summary>
-        public bool IsReleased => Volatile.Read(ref _released) != 0;
+        /// <summary>True once <see cref="Dispose"/> began, or once the module is disposed
+        /// (closing it released the object).</summary>
+        public bool IsReleased => Volatile.Read(ref _released) != 0 || _drop.Module.IsDisposed;
 
         /// <summary>
         /// Releases the handle: the first call sends <c>[resource-drop]R</c> and waits for it; later

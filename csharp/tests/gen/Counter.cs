@@ -39,7 +39,7 @@ namespace BridgeHost.Gen
                 return _h.Value;
             }
 
-            /// <summary>True once <see cref="Dispose"/> began.</summary>
+            /// <summary>True once <see cref="Dispose"/> began, or once the module is disposed (closing it released the object).</summary>
             public bool IsDisposed => _h.IsReleased;
 
             /// <summary>Drops the object: the first call sends <c>[resource-drop]counter</c> and waits for it (a failure is thrown once, the object is disposed all the same); later calls, and any call once the module is closed (closing it dropped every object), do nothing.</summary>

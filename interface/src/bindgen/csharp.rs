@@ -956,7 +956,7 @@ impl<'a> Gen<'a> {
         );
         let _ = writeln!(
             out,
-            "            /// <summary>True once <see cref=\"Dispose\"/> began.</summary>\n            public bool IsDisposed => _h.IsReleased;\n"
+            "            /// <summary>True once <see cref=\"Dispose\"/> began, or once the module is disposed (closing it released the object).</summary>\n            public bool IsDisposed => _h.IsReleased;\n"
         );
         let _ = writeln!(
             out,

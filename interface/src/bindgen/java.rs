@@ -1307,7 +1307,7 @@ impl<'a> Gen<'a> {
             _h.close();
         }}
 
-        /** @return true once {{@link #close}} has begun */
+        /** @return true once {{@link #close}} has begun, or once the module is closed (closing it released the object) */
         public boolean isClosed() {{
             return _h.isClosed();
         }}

@@ -203,6 +203,8 @@ class ResourcesTest {
             assertEquals(h, c.handle(), "still readable after close");
             assertEquals(1, counter.live());
             counter.close();
+            assertTrue(kept.isClosed(), "closing the module released it");
+            assertTrue(kept.toString().endsWith(", closed]"), kept.toString());
             kept.close(); // the module's close released it: nothing sent, nothing thrown
             kept.close();
             assertTrue(kept.isClosed());

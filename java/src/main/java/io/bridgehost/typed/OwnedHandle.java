@@ -104,9 +104,9 @@ public final class OwnedHandle {
         return handle;
     }
 
-    /** @return true once {@link #close()} began (or the cleanup ran) */
+    /** @return true once {@link #close()} began (or the cleanup ran), or once the module is closed (closing it released the object) */
     public boolean isClosed() {
-        return released.get();
+        return released.get() || drop.isClosed();
     }
 
     /**

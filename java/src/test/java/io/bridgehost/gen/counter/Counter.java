@@ -372,7 +372,7 @@ public final class Counter implements AutoCloseable {
             _h.close();
         }
 
-        /** @return true once {@link #close} has begun */
+        /** @return true once {@link #close} has begun, or once the module is closed (closing it released the object) */
         public boolean isClosed() {
             return _h.isClosed();
         }
