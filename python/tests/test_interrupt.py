@@ -31,6 +31,17 @@ PRELUDE = textwrap.dedent(
             sent.append(time.monotonic())
             os.kill(os.getpid(), signal.SIGINT)
         threading.Timer(seconds, fire).start()
+    def expect_interrupted(call):
+        # SIGINT 0.5 s into call(): KeyboardInterrupt within a second of it.
+        interrupt_after(0.5)
+        t0 = time.monotonic()
+        try:
+            call()
+            print("not interrupted", flush=True)
+        except KeyboardInterrupt:
+            now = time.monotonic()
+            print(f"interrupted after {now - t0:.3f} s, {now - sent[0]:.3f} s after SIGINT", flush=True)
+            assert now - sent[0] < 1.0, now - sent[0]
     """
 )
 
@@ -68,15 +79,7 @@ def test_ctrl_c_interrupts_a_blocking_isolated_call_and_cancels_it():
         m = h.open("std", isolation="process", workers=1)
         sleep = m.method("sleep_ms")
         sleep(ms(1))                      # the worker is up
-        interrupt_after(0.5)
-        t0 = time.monotonic()
-        try:
-            sleep(ms(20000))
-            print("not interrupted", flush=True)
-        except KeyboardInterrupt:
-            now = time.monotonic()
-            print(f"interrupted after {now - t0:.3f} s, {now - sent[0]:.3f} s after SIGINT", flush=True)
-            assert now - sent[0] < 1.0, now - sent[0]
+        expect_interrupted(lambda: sleep(ms(20000)))
         c = m.counters()
         assert c["cancelled"] == 1, c
         assert c["crashes"] == 0, c
@@ -105,15 +108,7 @@ def test_ctrl_c_interrupts_a_blocking_isolated_typed_call(call):
         m = h.open("std", isolation="process", workers=1)
         view = m.typed()
         view.sleep(1)                     # the worker is up
-        interrupt_after(0.5)
-        t0 = time.monotonic()
-        try:
-            {call}
-            print("not interrupted", flush=True)
-        except KeyboardInterrupt:
-            now = time.monotonic()
-            print(f"interrupted after {{now - t0:.3f}} s", flush=True)
-            assert now - sent[0] < 1.0, now - sent[0]
+        expect_interrupted(lambda: {call})
         c = m.counters()
         assert c["cancelled"] == 1, c
         assert view.add(2, 3) == 5        # the worker was replaced
@@ -136,15 +131,7 @@ def test_ctrl_c_interrupts_a_blocking_isolated_typed_call_in_the_wire_format():
         c = view.function("[constructor]counter")(5)
         slow_get = view.function("[method]counter.slow-get")
         assert slow_get(c, 1) == 5        # the worker is up
-        interrupt_after(0.5)
-        t0 = time.monotonic()
-        try:
-            slow_get(c, 10000)
-            print("not interrupted", flush=True)
-        except KeyboardInterrupt:
-            now = time.monotonic()
-            print(f"interrupted after {now - t0:.3f} s", flush=True)
-            assert now - sent[0] < 1.0, now - sent[0]
+        expect_interrupted(lambda: slow_get(c, 10000))
         assert m.counters()["cancelled"] == 1, m.counters()
         h.close()
         """
