@@ -653,6 +653,39 @@ fn prescan(text: &str) -> Result<Cow<'_, str>> {
         .map_err(|e| Error::Internal(format!("blanking empty comments broke UTF-8: {e}")))
 }
 
+/// A parse error rendered by wit-parser (message, `--> file:line:col`, the line with a marker),
+/// made fit to show: the text may be a hostile module's, so control characters become U+FFFD,
+/// and a rendering longer than [`MAX_SHOWN_ERROR`] (a huge line) keeps only the message and its
+/// location.
+fn shown_error(rendered: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_control() && c != '\n' {
+                    '\u{FFFD}'
+                } else {
+                    c
+                }
+            })
+            .collect()
+    };
+    if rendered.len() <= MAX_SHOWN_ERROR {
+        return clean(rendered);
+    }
+    let mut lines = rendered.lines();
+    let message: String = lines.next().unwrap_or("").chars().take(200).collect();
+    let at = lines
+        .next()
+        .map(str::trim)
+        .filter(|l| l.starts_with("-->"))
+        .map(|l| format!("\n{}", l.chars().take(80).collect::<String>()))
+        .unwrap_or_default();
+    clean(&format!("{message}{at}"))
+}
+
+/// The longest parse error shown whole (see [`shown_error`]).
+const MAX_SHOWN_ERROR: usize = 1024;
+
 fn parse_resolve(text: &str) -> Result<wp::Resolve> {
     let text = text.to_string();
     // wit-parser is not written for hostile input: run it on a thread with a
@@ -666,7 +699,14 @@ fn parse_resolve(text: &str) -> Result<wp::Resolve> {
                 let mut resolve = wp::Resolve::default();
                 match resolve.push_source("interface.wit", &text) {
                     Ok(_) => Ok(resolve),
-                    Err(e) => Err(format!("{e:#}")),
+                    // With the line and column (and the line itself) where wit-parser has them.
+                    Err(e) => Err(if let Some(p) = e.downcast_ref::<wp::ParseError>() {
+                        shown_error(&p.render(&resolve.source_map))
+                    } else if let Some(r) = e.downcast_ref::<wp::ResolveError>() {
+                        shown_error(&r.render(&resolve.source_map))
+                    } else {
+                        format!("{e:#}")
+                    }),
                 }
             })
         })

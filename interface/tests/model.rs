@@ -156,6 +156,46 @@ fn parse_errors_are_typed_with_the_reason() {
 }
 
 #[test]
+fn parse_errors_say_where() {
+    // The line and column, and the line itself with a marker (wit-parser's rendering).
+    let Error::Parse(m) =
+        refused("package t:t;\ninterface t {\n  f: func();\n  g: func(a: nosuch);\n}\n")
+    else {
+        panic!()
+    };
+    assert!(m.contains("name `nosuch` does not exist"), "{m}");
+    assert!(m.contains("interface.wit:4:14"), "{m}");
+    assert!(m.contains("  g: func(a: nosuch);"), "{m}");
+    let Error::Parse(m) = refused("package t:t;\ninterface t {\n  f: func();\n  f: func();\n}\n")
+    else {
+        panic!()
+    };
+    assert!(
+        m.contains("duplicate name `f`") && m.contains("interface.wit:"),
+        "{m}"
+    );
+    // The text may be a hostile module's: no control character reaches the message, and a huge
+    // line is not repeated in it.
+    let Error::Parse(m) = refused("package t:t;\ninterface t {\n  f: func(); // \u{1b}[2J\n}\n")
+    else {
+        panic!()
+    };
+    assert!(!m.chars().any(|c| c.is_control() && c != '\n'), "{m:?}");
+    let long = format!(
+        "package t:t;\ninterface t {{\n  f: func(a: nosuch); // {}\n}}\n",
+        "x".repeat(100_000)
+    );
+    let Error::Parse(m) = refused(&long) else {
+        panic!()
+    };
+    assert!(
+        m.len() < 2048 && m.contains("nosuch") && m.contains(":3:"),
+        "{}",
+        m.len()
+    );
+}
+
+#[test]
 fn unsupported_wit_is_refused_with_a_message() {
     let cases = [
         (pkg("f: func() -> future<u32>;"), "future"),
